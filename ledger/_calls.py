@@ -1,0 +1,299 @@
+"""Calls (what an extrinsic asks the chain to do) and the signed Extrinsic that carries one.
+
+User calls are signed by the key the call needs: the coldkey for money and subnet ownership, the hotkey for neuron
+work (set_weights, serve_axon). System calls answer the chain's own pipeline (registrations, tempo, epochs) and are
+signed by the node's authority key. A registration also carries the hotkey's signature over the coldkey
+(:func:`hotkey_binding_payload`), so nobody can register someone else's hotkey.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from typing import Any, ClassVar
+
+import attrs
+
+from ._codec import (
+    Message,
+    cache_field,
+    decode,
+    dumps,
+    encode,
+    field_b32,
+    field_bytes,
+    field_int,
+    field_msg,
+    field_msgs,
+    field_sig,
+    field_text,
+    message,
+    to_wire,
+    vec,
+)
+
+__all__ = [
+    "AddStake",
+    "BurnedRegister",
+    "Call",
+    "CreateSubnet",
+    "Extrinsic",
+    "Nominate",
+    "PowRegister",
+    "RemoveStake",
+    "ServeAxon",
+    "SetHyperparameter",
+    "SetWeights",
+    "SystemCall",
+    "Transfer",
+    "UserCall",
+    "hotkey_binding_payload",
+]
+
+U16 = 0xFFFF
+MAX_NETUID = 0xFFFF
+
+
+class Call(Message):
+    """Base of every call; ``SIGNER`` names the key that must sign it ('coldkey', 'hotkey' or 'authority')."""
+
+    __slots__ = ()
+    SIGNER: ClassVar[str] = "coldkey"
+    ONCE_PER_BLOCK: ClassVar[bool] = False
+
+
+class UserCall(Call):
+    """A call a user submits."""
+
+    __slots__ = ()
+
+
+class SystemCall(Call):
+    """A call only the node's authority may sign: an answer of the block pipeline's actors."""
+
+    __slots__ = ()
+    SIGNER: ClassVar[str] = "authority"
+    ORDER: ClassVar[int] = 0
+    """Where this call sits in a block: scheduler (1), consensus (2), registrar (3)."""
+
+
+def hotkey_binding_payload(genesis_hash: bytes, coldkey: bytes) -> bytes:
+    """The bytes a hotkey signs to consent to being owned by ``coldkey`` on this chain."""
+    return dumps(["taonet.hotkey_binding", genesis_hash, coldkey])
+
+
+def _valid_ip(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+    if type(value) is not str:
+        raise TypeError(f"{attr.name} must be a str")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r:.60} is not an IPv4 or IPv6 address") from None
+
+
+@message("call.transfer")
+class Transfer(UserCall):
+    """Move ``amount`` RAO of free balance from the signer's coldkey to ``dest``."""
+
+    dest: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("call.create_subnet")
+class CreateSubnet(UserCall):
+    """Create a subnet owned by the signer; ``hotkey`` takes UID 0. Fails if the lock exceeds ``max_lock``."""
+
+    hotkey: bytes = field_b32()
+    hotkey_signature: bytes = field_sig()
+    max_lock: int = field_int(default=(1 << 64) - 1)
+
+
+@message("call.set_hyperparameter")
+class SetHyperparameter(UserCall):
+    """Set one of a subnet's hyperparameters by name (owner's coldkey only)."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    name: str = field_text(max_len=64)
+    value: int = field_int(lo=-(1 << 63))
+
+
+@message("call.burned_register")
+class BurnedRegister(UserCall):
+    """Ask for a UID on ``netuid`` for ``hotkey``, paying the current burn (refused if above ``max_burn``)."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    hotkey: bytes = field_b32()
+    hotkey_signature: bytes = field_sig()
+    max_burn: int = field_int(default=(1 << 64) - 1)
+
+
+@message("call.pow_register")
+class PowRegister(UserCall):
+    """Ask for a UID on ``netuid`` for ``hotkey`` with proof of work over a recent block's hash."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    hotkey: bytes = field_b32()
+    hotkey_signature: bytes = field_sig()
+    block_number: int = field_int()
+    nonce: int = field_int()
+
+
+@message("call.add_stake")
+class AddStake(UserCall):
+    """Stake ``amount`` RAO of the signer's free balance on ``hotkey``."""
+
+    hotkey: bytes = field_b32()
+    amount: int = field_int(lo=1)
+
+
+@message("call.remove_stake")
+class RemoveStake(UserCall):
+    """Unstake ``amount`` RAO from ``hotkey`` back to the signer's free balance."""
+
+    hotkey: bytes = field_b32()
+    amount: int = field_int(lo=1)
+
+
+@message("call.nominate")
+class Nominate(UserCall):
+    """Make the signer's ``hotkey`` a delegate others may stake to, keeping ``take``/65535 of what it earns."""
+
+    hotkey: bytes = field_b32()
+    take: int = field_int(hi=U16)
+
+
+@message("call.set_weights")
+class SetWeights(UserCall):
+    """A validator's weights on ``netuid``: parallel vectors of UIDs and u16 weights (signed by the hotkey)."""
+
+    SIGNER: ClassVar[str] = "hotkey"
+    netuid: int = field_int(hi=MAX_NETUID)
+    uids: tuple[int, ...] = vec("u16", max_len=4096)
+    weights: tuple[int, ...] = vec("u16", max_len=4096)
+    version_key: int = field_int(default=0)
+
+
+@message("call.serve_axon")
+class ServeAxon(UserCall):
+    """Publish the signer hotkey's axon endpoint on ``netuid``."""
+
+    SIGNER: ClassVar[str] = "hotkey"
+    netuid: int = field_int(hi=MAX_NETUID)
+    ip: str = attrs.field(validator=_valid_ip)
+    port: int = field_int(hi=U16)
+    protocol: int = field_int(hi=255, default=4)
+    version: int = field_int(hi=0xFFFFFFFF, default=0)
+
+
+# --- the extrinsic ----------------------------------------------------------------------------------------------
+
+
+@message("extrinsic")
+class Extrinsic(Message):
+    """A call with its signer, nonce and the genesis hash of the chain it is for, signed by the signer."""
+
+    call: Call = field_msg(Call)
+    signer: bytes = field_b32()
+    nonce: int = field_int()
+    genesis: bytes = field_b32()
+    signature: bytes = field_sig()
+    _raw: bytes | None = cache_field()
+    _hash: bytes | None = cache_field()
+
+    @staticmethod
+    def payload(genesis: bytes, signer: bytes, nonce: int, call: Call) -> bytes:
+        """The bytes the signer signs: canonical CBOR of [genesis hash, signer public key, nonce, call]."""
+        return dumps([genesis, signer, nonce, to_wire(call)])
+
+    @classmethod
+    def sign(cls, call: Call, keypair: Any, *, nonce: int, genesis: bytes) -> Extrinsic:
+        """Build and sign an extrinsic with ``keypair`` (a :class:`~taonet.ledger.Keypair`)."""
+        sig = keypair.sign(cls.payload(genesis, keypair.public_key, nonce, call))
+        return cls(call=call, signer=keypair.public_key, nonce=nonce, genesis=genesis, signature=sig)
+
+    def signed_bytes(self) -> bytes:
+        """The payload this extrinsic's signature covers."""
+        return self.payload(self.genesis, self.signer, self.nonce, self.call)
+
+    def to_bytes(self) -> bytes:
+        """The canonical encoding (cached)."""
+        raw = self._raw
+        if raw is None:
+            raw = encode(self)
+            object.__setattr__(self, "_raw", raw)
+        return raw
+
+    @property
+    def hash(self) -> bytes:
+        """blake2b-256 of the canonical encoding: the extrinsic's identity."""
+        h = self._hash
+        if h is None:
+            h = hashlib.blake2b(self.to_bytes(), digest_size=32).digest()
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, *, max_size: int = 1 << 20) -> Extrinsic:
+        """Decode an extrinsic (codec errors on bad bytes); the raw bytes are kept as its encoding."""
+        ext = decode(raw, cls, max_size=max_size)
+        object.__setattr__(ext, "_raw", bytes(raw))
+        return ext
+
+
+# --- system calls: answers of the pipeline's actors -------------------------------------------------------------
+
+
+@message("sys.assignment")
+class UidAssignment(Message):
+    """One registration answered: ``hotkey`` takes ``uid`` on ``netuid`` (replacing whoever held it)."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    hotkey: bytes = field_b32()
+    uid: int = field_int(hi=U16)
+
+
+@message("sys.refusal")
+class RegistrationRefusal(Message):
+    """One registration refused, its burn refunded to ``coldkey``."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    refund: int = field_int()
+    reason: str = field_text(max_len=128)
+
+
+@message("sys.difficulty")
+class DifficultyAdjustment(Message):
+    """A subnet's proof-of-work difficulty after an adjustment interval."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    difficulty: int = field_int(lo=1)
+
+
+@message("sys.registrar_answer")
+class RegistrarAnswer(SystemCall):
+    """The registrar's answer to block ``block``: UID assignments, refusals, and price adjustments (may be empty)."""
+
+    ORDER: ClassVar[int] = 3
+    ONCE_PER_BLOCK: ClassVar[bool] = True
+
+    block: int = field_int()
+    assignments: tuple[UidAssignment, ...] = field_msgs(UidAssignment)
+    refusals: tuple[RegistrationRefusal, ...] = field_msgs(RegistrationRefusal)
+    difficulties: tuple[DifficultyAdjustment, ...] = field_msgs(DifficultyAdjustment, default=())
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the answer changes nothing."""
+        return not (self.assignments or self.refusals or self.difficulties)
+
+
+@message("sys.genesis")
+class Genesis(SystemCall):
+    """Block 0's only call: the genesis configuration, encoded (see :mod:`taonet.ledger._genesis`)."""
+
+    config: bytes = field_bytes(hi=64 << 20)
+
+
+__all__ += ["DifficultyAdjustment", "Genesis", "RegistrarAnswer", "RegistrationRefusal", "UidAssignment"]

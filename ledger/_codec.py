@@ -1,0 +1,476 @@
+"""The codec: the only module that knows CBOR.
+
+Every message, call and event is a frozen attrs class declared with :func:`message`, which gives it a stable type
+tag and a version. On the wire a message is the canonical CBOR array ``[tag, version, {field: value}]``; nested
+messages are encoded the same way, and numeric vectors (declared with :func:`vec`) travel as packed little-endian
+byte strings, not CBOR lists. Decoding goes through each class's constructor, so its validators run on untrusted
+bytes, and every failure is one of the codec's typed errors (:class:`~taonet.ledger.errors.CodecError`).
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+import cbor2
+
+from .errors import InvalidField, MalformedMessage, MessageTooLarge, UnknownType
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "Message",
+    "decode",
+    "decode_value",
+    "dumps",
+    "encode",
+    "cache_field",
+    "field_b32",
+    "field_bool",
+    "field_bytes",
+    "field_embedded",
+    "field_int",
+    "field_keys",
+    "field_msg",
+    "field_msgs",
+    "field_opt_b32",
+    "field_sig",
+    "field_text",
+    "loads",
+    "message",
+    "raw_bytes",
+    "registered",
+    "to_wire",
+    "upcaster",
+    "vec",
+]
+
+DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+"""Messages above this many bytes are refused before parsing unless a caller sets another limit."""
+
+T = TypeVar("T")
+
+_REGISTRY: dict[str, type] = {}
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_BIG_ENDIAN = sys.byteorder == "big"
+
+# Every CBOR semantic tag is refused: our wire has none, and cbor2's built-in ones (dates, bignums, sets,
+# shared references, string references...) would let a peer smuggle in types or aliasing we never validate.
+_BUILTIN_TAGS = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004, 55799)
+
+
+def _refuse_tag(*_args: Any) -> Any:
+    raise MalformedMessage("CBOR semantic tags are not allowed")
+
+
+_SEMANTIC = dict.fromkeys(_BUILTIN_TAGS, _refuse_tag)
+
+
+class Message:
+    """Marker base for codec-registered classes (``TAG``, ``VERSION`` and the field plan are set by :func:`message`)."""
+
+    __slots__ = ()
+    TAG: ClassVar[str]
+    VERSION: ClassVar[int]
+
+
+# --- field declarations --------------------------------------------------------------------------------------
+# Each helper is an attrs.field with strict validators (bool is not an int, a list is not bytes) and metadata
+# telling the codec how the value travels.
+
+_U64 = (1 << 64) - 1
+
+
+def _int_validator(lo: int, hi: int) -> Callable[[Any, attrs.Attribute, Any], None]:
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is not int:
+            raise TypeError(f"{attr.name} must be an int, got {type(value).__name__}")
+        if not lo <= value <= hi:
+            raise ValueError(f"{attr.name}={value} is outside [{lo}, {hi}]")
+
+    return check
+
+
+def field_int(*, lo: int = 0, hi: int = _U64, default: Any = attrs.NOTHING) -> Any:
+    """An integer field within [lo, hi] (u64 by default)."""
+    return attrs.field(default=default, validator=_int_validator(lo, hi))
+
+
+def _bool_validator(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+    if type(value) is not bool:
+        raise TypeError(f"{attr.name} must be a bool, got {type(value).__name__}")
+
+
+def field_bool(*, default: Any = attrs.NOTHING) -> Any:
+    """A boolean field."""
+    return attrs.field(default=default, validator=_bool_validator)
+
+
+def _bytes_validator(lo: int, hi: int) -> Callable[[Any, attrs.Attribute, Any], None]:
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is not bytes:
+            raise TypeError(f"{attr.name} must be bytes, got {type(value).__name__}")
+        if not lo <= len(value) <= hi:
+            raise ValueError(f"{attr.name} must be {lo}..{hi} bytes, got {len(value)}")
+
+    return check
+
+
+def field_bytes(*, lo: int = 0, hi: int = DEFAULT_MAX_SIZE, default: Any = attrs.NOTHING) -> Any:
+    """A byte-string field whose length is within [lo, hi]."""
+    return attrs.field(default=default, validator=_bytes_validator(lo, hi))
+
+
+def field_b32(*, default: Any = attrs.NOTHING) -> Any:
+    """A 32-byte field: a public key (account) or a hash."""
+    return attrs.field(default=default, validator=_bytes_validator(32, 32))
+
+
+def _opt_b32(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+    if value is not None:
+        _bytes_validator(32, 32)(_inst, attr, value)
+
+
+def field_opt_b32(*, default: Any = None) -> Any:
+    """A 32-byte field that may be None."""
+    return attrs.field(default=default, validator=_opt_b32)
+
+
+def _keys_validator(max_len: int) -> Callable[[Any, attrs.Attribute, Any], None]:
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is not tuple:
+            raise TypeError(f"{attr.name} must be a tuple of 32-byte keys")
+        if len(value) > max_len:
+            raise ValueError(f"{attr.name} holds more than {max_len} keys")
+        for v in value:
+            if type(v) is not bytes or len(v) != 32:
+                raise TypeError(f"{attr.name} items must be 32-byte keys")
+
+    return check
+
+
+def field_keys(*, max_len: int = 1024, default: Any = attrs.NOTHING) -> Any:
+    """A tuple of 32-byte keys (a CBOR array of byte strings on the wire)."""
+    return attrs.field(default=default, converter=_as_tuple, validator=_keys_validator(max_len))
+
+
+def field_sig(*, default: Any = attrs.NOTHING) -> Any:
+    """A 64-byte ed25519 signature field."""
+    return attrs.field(default=default, validator=_bytes_validator(64, 64))
+
+
+def _text_validator(hi: int) -> Callable[[Any, attrs.Attribute, Any], None]:
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is not str:
+            raise TypeError(f"{attr.name} must be a str, got {type(value).__name__}")
+        if len(value) > hi:
+            raise ValueError(f"{attr.name} is longer than {hi} characters")
+
+    return check
+
+
+def field_text(*, max_len: int = 256, default: Any = attrs.NOTHING) -> Any:
+    """A text field of at most max_len characters."""
+    return attrs.field(default=default, validator=_text_validator(max_len))
+
+
+_DTYPES = {"u8": ("B", 0, 0xFF), "u16": ("H", 0, 0xFFFF), "u32": ("I", 0, 0xFFFFFFFF), "u64": ("Q", 0, _U64),
+           "i64": ("q", -(1 << 63), (1 << 63) - 1)}
+
+
+def _to_int_tuple(value: Any) -> tuple[int, ...]:
+    if isinstance(value, tuple) and all(type(v) is int for v in value):
+        return value
+    if isinstance(value, (str, bytes, bytearray)) or (not isinstance(value, (Sequence, array)) and not hasattr(
+        value, "tolist"
+    )):
+        raise TypeError(f"expected a sequence of integers, got {type(value).__name__}")
+    if hasattr(value, "tolist"):  # numpy arrays and array.array
+        value = value.tolist()
+    out = tuple(value)
+    for v in out:
+        if type(v) is not int:
+            raise TypeError(f"expected integers, got {type(v).__name__}")
+    return out
+
+
+def vec(dtype: str, *, max_len: int = 1 << 20, default: Any = attrs.NOTHING) -> Any:
+    """A numeric vector field: a tuple of ints in memory, packed little-endian ``dtype`` bytes on the wire."""
+    code, lo, hi = _DTYPES[dtype]
+
+    def check(_inst: Any, attr: attrs.Attribute, value: tuple[int, ...]) -> None:
+        if len(value) > max_len:
+            raise ValueError(f"{attr.name} holds {len(value)} values, the limit is {max_len}")
+        if value and (min(value) < lo or max(value) > hi):
+            raise ValueError(f"{attr.name} has values outside {dtype}")
+
+    return attrs.field(default=default, converter=_to_int_tuple, validator=check, metadata={"packed": code})
+
+
+def field_msg(base: type | tuple[type, ...] = Message, *, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """A field holding one nested message of the given base class(es)."""
+
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, base) or not hasattr(type(value), "TAG"):
+            raise TypeError(f"{attr.name} must be a {_names(base)}, got {type(value).__name__}")
+
+    if optional and default is attrs.NOTHING:
+        default = None
+    return attrs.field(default=default, validator=check, metadata={"msg": "one"})
+
+
+def _msgs_validator(base: type | tuple[type, ...], max_len: int) -> Callable[[Any, attrs.Attribute, Any], None]:
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is not tuple:
+            raise TypeError(f"{attr.name} must be a tuple of messages")
+        if len(value) > max_len:
+            raise ValueError(f"{attr.name} holds more than {max_len} items")
+        for v in value:
+            if not isinstance(v, base) or not hasattr(type(v), "TAG"):
+                raise TypeError(f"{attr.name} items must be {_names(base)}, got {type(v).__name__}")
+
+    return check
+
+
+def field_msgs(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 16, default: Any = attrs.NOTHING) -> Any:
+    """A field holding a tuple of nested messages of the given base class(es)."""
+    return attrs.field(default=default, converter=_as_tuple, validator=_msgs_validator(base, max_len),
+                       metadata={"msg": "many"})
+
+
+def field_embedded(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 20) -> Any:
+    """Like :func:`field_msgs`, but each item travels as its own encoded byte string (reusing a cached encoding).
+
+    A block holds its extrinsics this way: their bytes are hashed, signed and stored exactly as they arrived.
+    """
+    return attrs.field(converter=_as_tuple, validator=_msgs_validator(base, max_len), metadata={"msg": "embedded"})
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _names(base: type | tuple[type, ...]) -> str:
+    return " or ".join(b.__name__ for b in (base if isinstance(base, tuple) else (base,)))
+
+
+# --- declaring and registering messages ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Plan:
+    """How one class travels: its field names and, per field, 'plain', a packed array code, 'one' or 'many'."""
+
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+
+def message(tag: str, *, version: int = 1) -> Callable[[type[T]], type[T]]:
+    """Class decorator: make a frozen, keyword-only attrs class and register it under ``tag``/``version``."""
+
+    def wrap(cls: type[T]) -> type[T]:
+        if tag in _REGISTRY:
+            raise ValueError(f"type tag {tag!r} is already registered to {_REGISTRY[tag].__qualname__}")
+        cls.TAG = tag  # type: ignore[attr-defined]
+        cls.VERSION = version  # type: ignore[attr-defined]
+        new = attrs.frozen(kw_only=True, cache_hash=False)(cls)
+        fields = [f for f in attrs.fields(new) if not f.metadata.get("cache")]
+        kinds = tuple(f.metadata.get("packed") or f.metadata.get("msg") or "plain" for f in fields)
+        new._PLAN = _Plan(tuple(f.name for f in fields), kinds)  # type: ignore[attr-defined]
+        new._SIMPLE = all(k == "plain" for k in kinds)  # type: ignore[attr-defined]
+        _REGISTRY[tag] = new
+        return new
+
+    return wrap
+
+
+def upcaster(tag: str, from_version: int) -> Callable[[Callable[[dict], dict]], Callable[[dict], dict]]:
+    """Register a function turning version ``from_version`` fields of ``tag`` into ``from_version + 1`` fields."""
+
+    def wrap(fn: Callable[[dict], dict]) -> Callable[[dict], dict]:
+        _UPCASTERS[(tag, from_version)] = fn
+        return fn
+
+    return wrap
+
+
+def cache_field() -> Any:
+    """A slot the codec ignores, for caching derived bytes (an encoding, a hash) on a frozen message."""
+    return attrs.field(default=None, init=False, eq=False, repr=False, hash=False, metadata={"cache": True})
+
+
+def registered() -> dict[str, type]:
+    """A copy of the tag -> class registry (for tests and tools)."""
+    return dict(_REGISTRY)
+
+
+# --- encoding -------------------------------------------------------------------------------------------------
+
+
+def _pack(code: str, values: tuple[int, ...]) -> bytes:
+    a = array(code, values)
+    if _BIG_ENDIAN:
+        a.byteswap()
+    return a.tobytes()
+
+
+def _unpack(code: str, raw: Any, name: str) -> tuple[int, ...]:
+    if type(raw) is not bytes:
+        raise InvalidField(f"{name} must be packed bytes, got {type(raw).__name__}")
+    a = array(code)
+    if len(raw) % a.itemsize:
+        raise InvalidField(f"{name}: {len(raw)} bytes is not a whole number of {a.itemsize}-byte values")
+    a.frombytes(raw)
+    if _BIG_ENDIAN:
+        a.byteswap()
+    return tuple(a.tolist())
+
+
+def to_wire(obj: Any) -> list[Any]:
+    """The plain CBOR-ready form of a message: ``[tag, version, {field: value}]``."""
+    cls = type(obj)
+    plan: _Plan = cls._PLAN
+    if cls._SIMPLE:
+        return [cls.TAG, cls.VERSION, {n: getattr(obj, n) for n in plan.names}]
+    body: dict[str, Any] = {}
+    for name, kind in zip(plan.names, plan.kinds, strict=True):
+        value = getattr(obj, name)
+        if kind == "plain":
+            body[name] = value
+        elif kind == "one":
+            body[name] = None if value is None else to_wire(value)
+        elif kind == "many":
+            body[name] = [to_wire(v) for v in value]
+        elif kind == "embedded":
+            body[name] = [raw_bytes(v) for v in value]
+        else:
+            body[name] = _pack(kind, value)
+    return [cls.TAG, cls.VERSION, body]
+
+
+def raw_bytes(obj: Any) -> bytes:
+    """The encoding of ``obj``, cached on it when its class declares a ``_raw`` cache slot."""
+    if hasattr(obj, "_raw"):
+        raw = obj._raw
+        if raw is None:
+            raw = encode(obj)
+            object.__setattr__(obj, "_raw", raw)
+        return raw
+    return encode(obj)
+
+
+def _decode_embedded(raw: bytes) -> Any:
+    obj = decode_value(loads(raw))
+    if hasattr(obj, "_raw"):
+        object.__setattr__(obj, "_raw", raw)
+    return obj
+
+
+def encode(obj: Any) -> bytes:
+    """Canonical CBOR bytes of a message; equal messages always give equal bytes."""
+    return cbor2.dumps(to_wire(obj), canonical=True)
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical CBOR of a plain value (ints, bytes, str, lists, maps) built from codec output or by hand."""
+    return cbor2.dumps(value, canonical=True)
+
+
+# --- decoding -------------------------------------------------------------------------------------------------
+
+
+def _refuse_unknown_tag(_decoder: Any, tag: Any) -> Any:
+    raise MalformedMessage(f"CBOR tag {getattr(tag, 'tag', '?')} is not allowed")
+
+
+def loads(raw: bytes | bytearray | memoryview, *, max_size: int = DEFAULT_MAX_SIZE) -> Any:
+    """Parse CBOR strictly (no tags, no indefinite lengths, no duplicate keys) into plain values."""
+    if len(raw) > max_size:
+        raise MessageTooLarge(size=len(raw), limit=max_size)
+    try:
+        return cbor2.loads(
+            raw,
+            tag_hook=_refuse_unknown_tag,
+            semantic_decoders=_SEMANTIC,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+            strict_hashable_types=True,
+            max_depth=32,
+        )
+    except MalformedMessage:
+        raise
+    except cbor2.CBORDecodeError as e:
+        if isinstance(e.__cause__, MalformedMessage):
+            raise e.__cause__ from None
+        raise MalformedMessage(f"not well-formed CBOR: {e}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError, UnicodeError, EOFError) as e:
+        raise MalformedMessage(f"not well-formed CBOR: {type(e).__name__}") from None
+
+
+def decode_value(value: Any, base: type | tuple[type, ...] = Message) -> Any:
+    """Build a message from its plain wire form (as produced by :func:`to_wire`), checking it is a ``base``."""
+    if type(value) is not list or len(value) != 3:
+        raise MalformedMessage("a message is an array [tag, version, fields]")
+    tag, version, body = value
+    if type(tag) is not str or type(version) is not int or type(body) is not dict:
+        raise MalformedMessage("a message is an array [tag: text, version: int, fields: map]")
+    cls = _REGISTRY.get(tag)
+    if cls is None:
+        raise UnknownType(f"unknown message type {tag!r:.80}")
+    if not issubclass(cls, base):
+        raise InvalidField(f"expected a {_names(base)}, got {tag!r}")
+    if version != cls.VERSION:
+        body = _upcast(cls, version, body)
+    plan: _Plan = cls._PLAN
+    if len(body) != len(plan.names):
+        missing = set(plan.names) - body.keys()
+        extra = body.keys() - set(plan.names)
+        raise InvalidField(f"{tag}: missing fields {sorted(missing)}, unexpected {sorted(map(str, extra))[:5]}")
+    if not cls._SIMPLE:
+        body = dict(body)
+        for name, kind in zip(plan.names, plan.kinds, strict=True):
+            if kind == "plain" or name not in body:
+                continue
+            v = body[name]
+            if kind == "one":
+                body[name] = None if v is None else decode_value(v)
+            elif kind == "many":
+                if type(v) is not list:
+                    raise InvalidField(f"{tag}.{name} must be an array of messages")
+                body[name] = tuple(decode_value(x) for x in v)
+            elif kind == "embedded":
+                if type(v) is not list or any(type(x) is not bytes for x in v):
+                    raise InvalidField(f"{tag}.{name} must be an array of encoded messages")
+                body[name] = tuple(_decode_embedded(x) for x in v)
+            else:
+                body[name] = _unpack(kind, v, f"{tag}.{name}")
+    try:
+        return cls(**body)
+    except (TypeError, ValueError) as e:
+        raise InvalidField(f"{tag}: {e}") from None
+
+
+def _upcast(cls: type, version: int, body: dict[str, Any]) -> dict[str, Any]:
+    if version > cls.VERSION or version < 1:
+        raise UnknownType(f"{cls.TAG} version {version} is not known (this codec reads up to {cls.VERSION})")
+    while version < cls.VERSION:
+        step = _UPCASTERS.get((cls.TAG, version))
+        if step is None:
+            raise UnknownType(f"no upcaster for {cls.TAG} v{version}")
+        try:
+            body = step(dict(body))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidField(f"{cls.TAG} v{version} could not be upcast: {e}") from None
+        version += 1
+    return body
+
+
+def decode(
+    raw: bytes | bytearray | memoryview, base: type | tuple[type, ...] = Message, *, max_size: int = DEFAULT_MAX_SIZE
+) -> Any:
+    """Bytes -> message, raising only :class:`~taonet.ledger.errors.CodecError` subclasses on bad input."""
+    return decode_value(loads(raw, max_size=max_size), base)

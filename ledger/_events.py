@@ -1,0 +1,198 @@
+"""Events: the facts a block's calls produced, as frozen values with stable type tags."""
+
+from __future__ import annotations
+
+from ._codec import Message, cache_field, field_b32, field_int, field_msg, field_text, message
+
+__all__ = [
+    "AxonServed",
+    "DelegateNominated",
+    "DifficultyAdjusted",
+    "EmissionAccrued",
+    "Endowed",
+    "Event",
+    "EventRecord",
+    "FeePaid",
+    "HyperparameterSet",
+    "NeuronRegistered",
+    "NeuronReplaced",
+    "RegistrationRefused",
+    "RegistrationRequested",
+    "StakeAdded",
+    "StakeRemoved",
+    "SubnetCreated",
+    "Transferred",
+    "WeightsSet",
+]
+
+FINALIZE = -1
+"""The phase of events produced by the block's own bookkeeping (after its extrinsics)."""
+
+
+class Event(Message):
+    """Base of every event."""
+
+    __slots__ = ()
+
+
+@message("ev.record")
+class EventRecord(Message):
+    """An event with its phase: the index of the extrinsic that produced it, or -1 for block bookkeeping."""
+
+    phase: int = field_int(lo=FINALIZE, hi=1 << 32)
+    event: Event = field_msg(Event)
+    _raw: bytes | None = cache_field()
+
+
+@message("ev.endowed")
+class Endowed(Event):
+    """Genesis gave ``account`` a free balance of ``amount`` RAO."""
+
+    account: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("ev.transferred")
+class Transferred(Event):
+    """``amount`` RAO moved from ``src`` to ``dest``."""
+
+    src: bytes = field_b32()
+    dest: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("ev.fee_paid")
+class FeePaid(Event):
+    """``who`` paid the flat extrinsic fee of ``amount`` RAO, which was burned."""
+
+    who: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("ev.subnet_created")
+class SubnetCreated(Event):
+    """Subnet ``netuid`` was created by ``owner``, whose ``hotkey`` holds UID 0; ``lock`` RAO are locked."""
+
+    netuid: int = field_int()
+    owner: bytes = field_b32()
+    hotkey: bytes = field_b32()
+    lock: int = field_int()
+
+
+@message("ev.hyperparameter_set")
+class HyperparameterSet(Event):
+    """The owner of ``netuid`` set hyperparameter ``name`` to ``value``."""
+
+    netuid: int = field_int()
+    name: str = field_text(max_len=64)
+    value: int = field_int(lo=-(1 << 63))
+
+
+@message("ev.registration_requested")
+class RegistrationRequested(Event):
+    """``hotkey`` (owned by ``coldkey``) asked for a UID on ``netuid``, holding ``paid`` RAO of burn."""
+
+    netuid: int = field_int()
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    paid: int = field_int()
+    method: str = field_text(max_len=8)
+
+
+@message("ev.neuron_registered")
+class NeuronRegistered(Event):
+    """``hotkey`` took the free ``uid`` on ``netuid``; its held burn was burned."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    burned: int = field_int()
+
+
+@message("ev.neuron_replaced")
+class NeuronReplaced(Event):
+    """``hotkey`` took ``uid`` on ``netuid`` from the pruned ``old_hotkey``; its held burn was burned."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    old_hotkey: bytes = field_b32()
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    burned: int = field_int()
+
+
+@message("ev.registration_refused")
+class RegistrationRefused(Event):
+    """A registration of ``hotkey`` on ``netuid`` was refused and ``refund`` RAO returned to ``coldkey``."""
+
+    netuid: int = field_int()
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    refund: int = field_int()
+    reason: str = field_text(max_len=128)
+
+
+@message("ev.difficulty_adjusted")
+class DifficultyAdjusted(Event):
+    """The proof-of-work difficulty of ``netuid`` is now ``difficulty``."""
+
+    netuid: int = field_int()
+    difficulty: int = field_int()
+
+
+@message("ev.stake_added")
+class StakeAdded(Event):
+    """``coldkey`` staked ``amount`` RAO on ``hotkey``."""
+
+    coldkey: bytes = field_b32()
+    hotkey: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("ev.stake_removed")
+class StakeRemoved(Event):
+    """``coldkey`` unstaked ``amount`` RAO from ``hotkey``."""
+
+    coldkey: bytes = field_b32()
+    hotkey: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("ev.delegate_nominated")
+class DelegateNominated(Event):
+    """``hotkey`` became (or stays) a delegate keeping ``take``/65535 of its earnings."""
+
+    hotkey: bytes = field_b32()
+    take: int = field_int()
+
+
+@message("ev.weights_set")
+class WeightsSet(Event):
+    """UID ``uid`` (``hotkey``) on ``netuid`` set ``count`` weights."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    count: int = field_int()
+
+
+@message("ev.axon_served")
+class AxonServed(Event):
+    """UID ``uid`` on ``netuid`` published its axon at ``ip``:``port``."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    ip: str = field_text(max_len=64)
+    port: int = field_int()
+    protocol: int = field_int()
+    version: int = field_int()
+
+
+@message("ev.emission_accrued")
+class EmissionAccrued(Event):
+    """``amount`` RAO was minted this block into the pending pots of ``subnets`` subnets."""
+
+    amount: int = field_int()
+    subnets: int = field_int()

@@ -1,0 +1,444 @@
+"""The chain's state: tables of frozen values, forked copy-on-write, with a digest maintained incrementally.
+
+A :class:`State` is a set of named tables (dicts). :meth:`State.fork` is O(number of tables): the child shares every
+table with its parent and copies one only when it first writes to it, so a block applied to a fork never disturbs
+the state it came from. Digested tables feed the state digest: the sum, modulo 2^256, of blake2b-256 hashes of
+every (table, key, value) entry, updated from the entries a block touched (a multiset hash: order-free, so two
+replays that reach the same entries agree without sorting anything). Derived tables (indexes such as the total
+stake per hotkey) are rebuilt from the digested ones and are not part of the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from typing import Any, Final
+
+from ._codec import (
+    Message,
+    decode_value,
+    dumps,
+    encode,
+    field_b32,
+    field_bool,
+    field_int,
+    field_msg,
+    field_msgs,
+    field_text,
+    loads,
+    message,
+    to_wire,
+    vec,
+)
+from ._params import ChainParams, ChainStatus, Hyperparameters
+from .errors import MalformedMessage
+
+__all__ = ["Account", "AxonEndpoint", "Neuron", "PendingRegistration", "State", "Subnet"]
+
+U16 = 0xFFFF
+_MOD: Final = 1 << 256
+_MISSING: Final = object()
+
+
+@message("state.account")
+class Account(Message):
+    """An account's free balance (RAO) and the nonce its next extrinsic must carry."""
+
+    free: int = field_int(default=0)
+    nonce: int = field_int(default=0)
+
+
+@message("state.axon")
+class AxonEndpoint(Message):
+    """Where a neuron's axon listens, as served on the chain at ``block``."""
+
+    ip: str = field_text(max_len=64)
+    port: int = field_int(hi=U16)
+    protocol: int = field_int(hi=255, default=4)
+    version: int = field_int(hi=0xFFFFFFFF, default=0)
+    block: int = field_int(default=0)
+
+
+@message("state.pending_registration")
+class PendingRegistration(Message):
+    """A registration request waiting for the registrar's answer, holding ``paid`` RAO of burn."""
+
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    paid: int = field_int()
+    method: str = field_text(max_len=8)
+    block: int = field_int()
+
+
+@message("state.neuron")
+class Neuron(Message):
+    """A UID on a subnet: its hotkey, axon, weights and bonds, and the outputs of the last epoch (u16 ratios)."""
+
+    uid: int = field_int(hi=U16)
+    hotkey: bytes = field_b32()
+    coldkey: bytes = field_b32()
+    registered_at: int = field_int()
+    last_update: int = field_int()
+    weights_block: int = field_int(default=0)
+    axon: AxonEndpoint | None = field_msg(AxonEndpoint, optional=True)
+    weight_uids: tuple[int, ...] = vec("u16", max_len=4096, default=())
+    weight_values: tuple[int, ...] = vec("u16", max_len=4096, default=())
+    bond_uids: tuple[int, ...] = vec("u16", max_len=4096, default=())
+    bond_values: tuple[int, ...] = vec("u16", max_len=4096, default=())
+    rank: int = field_int(hi=U16, default=0)
+    trust: int = field_int(hi=U16, default=0)
+    consensus: int = field_int(hi=U16, default=0)
+    incentive: int = field_int(hi=U16, default=0)
+    dividends: int = field_int(hi=U16, default=0)
+    vtrust: int = field_int(hi=U16, default=0)  # validator trust (named so attrs does not clash with `trust`)
+    validator_permit: bool = field_bool(default=False)
+    emission: int = field_int(default=0)
+
+
+@message("state.subnet")
+class Subnet(Message):
+    """A subnet: owner, hyperparameters, registration terms, the emission pot waiting for its epoch."""
+
+    netuid: int = field_int(hi=U16)
+    owner: bytes = field_b32()
+    owner_hotkey: bytes = field_b32()
+    created_at: int = field_int()
+    lock: int = field_int(default=0)
+    hyper: Hyperparameters = field_msg(Hyperparameters)
+    n: int = field_int(hi=4096, default=0)
+    pending_emission: int = field_int(default=0)
+    burn: int = field_int(default=0)
+    burn_block: int = field_int(default=0)
+    difficulty: int = field_int(lo=1, default=10_000_000)
+    registrations_this_interval: int = field_int(default=0)
+    last_adjustment: int = field_int(default=0)
+    last_epoch: int = field_int(default=0)
+    pending: tuple[PendingRegistration, ...] = field_msgs(PendingRegistration, max_len=4096, default=())
+
+
+# --- tables ------------------------------------------------------------------------------------------------------
+
+# name -> (one-byte domain tag for the digest, whether it is digested)
+TABLES: Final[dict[str, tuple[bytes, bool]]] = {
+    "chain": (b"c", True),  # "params" -> ChainParams, "status" -> ChainStatus
+    "acct": (b"a", True),  # coldkey -> Account
+    "owner": (b"o", True),  # hotkey -> coldkey
+    "stake": (b"s", True),  # (coldkey, hotkey) -> RAO
+    "deleg": (b"d", True),  # hotkey -> take (u16)
+    "subnet": (b"n", True),  # netuid -> Subnet
+    "neuron": (b"u", True),  # (netuid, uid) -> Neuron
+    "hash": (b"h", True),  # block number -> block hash (a window, for proof of work)
+    # derived, rebuilt from the tables above
+    "hkstake": (b"", False),  # hotkey -> total RAO staked on it
+    "stakers": (b"", False),  # hotkey -> frozenset of coldkeys staked on it
+    "uid": (b"", False),  # (netuid, hotkey) -> uid
+}
+DIGESTED: Final = tuple(name for name, (_, d) in TABLES.items() if d)
+
+
+def _key_bytes(key: Any) -> bytes:
+    if type(key) is bytes:
+        return key
+    if type(key) is int:
+        return key.to_bytes(8, "little", signed=True)
+    if type(key) is str:
+        return key.encode()
+    if type(key) is tuple:
+        return b"".join(_key_bytes(k) for k in key)
+    raise TypeError(f"unsupported key type {type(key).__name__}")
+
+
+_QQ = struct.Struct("<QQ")
+
+
+def _value_bytes(value: Any) -> bytes:
+    t = type(value)
+    if t is Account:
+        return _QQ.pack(value.free, value.nonce)
+    if t is int:
+        return value.to_bytes(8, "little")
+    if t is bytes:
+        return value
+    return encode(value)
+
+
+def entry_hash(tag: bytes, key: Any, value: Any) -> int:
+    """The digest contribution of one table entry."""
+    kb = _key_bytes(key)
+    h = hashlib.blake2b(tag + len(kb).to_bytes(2, "little") + kb + _value_bytes(value), digest_size=32)
+    return int.from_bytes(h.digest(), "little")
+
+
+class State:
+    """The chain state as tables; fork before changing it (``apply`` does), read it freely."""
+
+    __slots__ = ("_acc", "_dirty", "_h", "_own", "_t")
+
+    def __init__(self) -> None:
+        self._t: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
+        self._h: dict[str, dict[Any, int]] = {name: {} for name in DIGESTED}
+        self._own: set[str] = set(TABLES) | {"#" + n for n in DIGESTED}
+        self._dirty: dict[str, set[Any]] = {name: set() for name in DIGESTED}
+        self._acc = 0
+
+    # --- copy on write ---------------------------------------------------------------------------------------
+    def fork(self) -> State:
+        """A state equal to this one that may be changed without changing this one (O(tables))."""
+        child = State.__new__(State)
+        child._t = dict(self._t)
+        child._h = dict(self._h)
+        child._own = set()
+        self._own = set()  # the parent no longer owns shared tables either
+        child._dirty = {name: set(keys) for name, keys in self._dirty.items()}
+        child._acc = self._acc
+        return child
+
+    def _writable(self, table: str) -> dict[Any, Any]:
+        if table not in self._own:
+            self._t[table] = dict(self._t[table])
+            self._own.add(table)
+        return self._t[table]
+
+    # --- generic access --------------------------------------------------------------------------------------
+    def get(self, table: str, key: Any, default: Any = None) -> Any:
+        """The value at ``key`` in ``table``, or ``default``."""
+        return self._t[table].get(key, default)
+
+    def put(self, table: str, key: Any, value: Any) -> None:
+        """Set ``key`` in ``table`` to ``value``."""
+        t = self._t[table] if table in self._own else self._writable(table)
+        t[key] = value
+        d = self._dirty.get(table)
+        if d is not None:
+            d.add(key)
+
+    def delete(self, table: str, key: Any) -> None:
+        """Remove ``key`` from ``table`` (no error if absent)."""
+        t = self._t[table] if table in self._own else self._writable(table)
+        if t.pop(key, _MISSING) is not _MISSING:
+            d = self._dirty.get(table)
+            if d is not None:
+                d.add(key)
+
+    def items(self, table: str) -> Iterator[tuple[Any, Any]]:
+        """The entries of ``table`` (do not change the state while iterating)."""
+        return iter(self._t[table].items())
+
+    def size(self, table: str) -> int:
+        """The number of entries in ``table``."""
+        return len(self._t[table])
+
+    # --- digest ----------------------------------------------------------------------------------------------
+    def digest(self) -> bytes:
+        """The canonical state digest, folding in the entries changed since the last call."""
+        acc = self._acc
+        for table, keys in self._dirty.items():
+            if not keys:
+                continue
+            hname = "#" + table
+            if hname not in self._own:
+                self._h[table] = dict(self._h[table])
+                self._own.add(hname)
+            hashes = self._h[table]
+            values = self._t[table]
+            tag = TABLES[table][0]
+            for key in keys:
+                acc -= hashes.pop(key, 0)
+                value = values.get(key, _MISSING)
+                if value is not _MISSING:
+                    h = entry_hash(tag, key, value)
+                    hashes[key] = h
+                    acc += h
+            keys.clear()
+        self._acc = acc % _MOD
+        return self._acc.to_bytes(32, "little")
+
+    def cold_digest(self) -> bytes:
+        """The digest recomputed from every entry (what :meth:`digest` maintains incrementally)."""
+        acc = 0
+        for table in DIGESTED:
+            tag = TABLES[table][0]
+            for key, value in self._t[table].items():
+                acc += entry_hash(tag, key, value)
+        return (acc % _MOD).to_bytes(32, "little")
+
+    # --- typed accessors -------------------------------------------------------------------------------------
+    @property
+    def params(self) -> ChainParams:
+        """The chain parameters fixed at genesis."""
+        return self._t["chain"]["params"]
+
+    @property
+    def status(self) -> ChainStatus:
+        """Height, head hash, issuance and lock price."""
+        return self._t["chain"]["status"]
+
+    @property
+    def height(self) -> int:
+        """The number of the last applied block (-1 before genesis)."""
+        s = self._t["chain"].get("status")
+        return -1 if s is None else s.height
+
+    def account(self, who: bytes) -> Account:
+        """The account of ``who`` (a zero account if it never held anything)."""
+        return self._t["acct"].get(who) or _ZERO_ACCOUNT
+
+    def free(self, who: bytes) -> int:
+        """Free balance of ``who`` in RAO."""
+        a = self._t["acct"].get(who)
+        return 0 if a is None else a.free
+
+    def stake(self, coldkey: bytes, hotkey: bytes) -> int:
+        """RAO that ``coldkey`` has staked on ``hotkey``."""
+        return self._t["stake"].get((coldkey, hotkey), 0)
+
+    def hotkey_stake(self, hotkey: bytes) -> int:
+        """Total RAO staked on ``hotkey`` by everyone."""
+        return self._t["hkstake"].get(hotkey, 0)
+
+    def stakers(self, hotkey: bytes) -> frozenset[bytes]:
+        """The coldkeys with stake on ``hotkey``."""
+        return self._t["stakers"].get(hotkey, frozenset())
+
+    def owner_of(self, hotkey: bytes) -> bytes | None:
+        """The coldkey owning ``hotkey``, or None if the chain does not know it."""
+        return self._t["owner"].get(hotkey)
+
+    def take_of(self, hotkey: bytes) -> int | None:
+        """The delegate take (u16) of ``hotkey``, or None if it never nominated."""
+        return self._t["deleg"].get(hotkey)
+
+    def subnet(self, netuid: int) -> Subnet | None:
+        """Subnet ``netuid`` or None."""
+        return self._t["subnet"].get(netuid)
+
+    def subnets(self) -> list[Subnet]:
+        """Every subnet, by netuid."""
+        return [self._t["subnet"][k] for k in sorted(self._t["subnet"])]
+
+    def neuron(self, netuid: int, uid: int) -> Neuron | None:
+        """The neuron at ``uid`` on ``netuid`` or None."""
+        return self._t["neuron"].get((netuid, uid))
+
+    def neurons(self, netuid: int) -> list[Neuron]:
+        """The neurons of ``netuid`` by UID."""
+        sn = self._t["subnet"].get(netuid)
+        if sn is None:
+            return []
+        t = self._t["neuron"]
+        return [t[(netuid, uid)] for uid in range(sn.n)]
+
+    def uid_of(self, netuid: int, hotkey: bytes) -> int | None:
+        """The UID of ``hotkey`` on ``netuid`` or None."""
+        return self._t["uid"].get((netuid, hotkey))
+
+    def issuance_check(self) -> tuple[int, int]:
+        """(total issuance, what the state holds: free + stake + pots + locks + held burns); equal when sound."""
+        held = sum(a.free for a in self._t["acct"].values()) + sum(self._t["stake"].values())
+        for sn in self._t["subnet"].values():
+            held += sn.pending_emission + sn.lock + sum(p.paid for p in sn.pending)
+        return self.status.issuance, held
+
+    # --- mutation helpers used by the runtime ----------------------------------------------------------------
+    def set_account(self, who: bytes, free: int, nonce: int) -> None:
+        """Set an account's balance and nonce."""
+        self.put("acct", who, Account(free=free, nonce=nonce))
+
+    def add_stake(self, coldkey: bytes, hotkey: bytes, amount: int) -> None:
+        """Change ``coldkey``'s stake on ``hotkey`` by ``amount`` (may be negative), keeping the indexes."""
+        if amount == 0:
+            return
+        key = (coldkey, hotkey)
+        new = self._t["stake"].get(key, 0) + amount
+        if new < 0:
+            raise ValueError("stake would go negative")
+        stakers = self._t["stakers"].get(hotkey, frozenset())
+        if new:
+            self.put("stake", key, new)
+            if coldkey not in stakers:
+                self.put("stakers", hotkey, stakers | {coldkey})
+        else:
+            self.delete("stake", key)
+            self.put("stakers", hotkey, stakers - {coldkey})
+        self.put("hkstake", hotkey, self._t["hkstake"].get(hotkey, 0) + amount)
+
+    def put_neuron(self, netuid: int, neuron: Neuron) -> None:
+        """Store ``neuron`` at its UID, keeping the hotkey -> UID index."""
+        old = self._t["neuron"].get((netuid, neuron.uid))
+        if old is not None and old.hotkey != neuron.hotkey:
+            self.delete("uid", (netuid, old.hotkey))
+        self.put("neuron", (netuid, neuron.uid), neuron)
+        self.put("uid", (netuid, neuron.hotkey), neuron.uid)
+
+    def rebuild_indexes(self) -> None:
+        """Recompute the derived tables from the digested ones (after loading a snapshot)."""
+        hk: dict[bytes, int] = {}
+        stakers: dict[bytes, set[bytes]] = {}
+        for (cold, hot), amount in self._t["stake"].items():
+            hk[hot] = hk.get(hot, 0) + amount
+            stakers.setdefault(hot, set()).add(cold)
+        self._t["hkstake"] = hk
+        self._t["stakers"] = {h: frozenset(c) for h, c in stakers.items()}
+        self._t["uid"] = {(netuid, n.hotkey): uid for (netuid, uid), n in self._t["neuron"].items()}
+        self._own |= {"hkstake", "stakers", "uid"}
+
+    # --- snapshots -------------------------------------------------------------------------------------------
+    def to_snapshot(self) -> bytes:
+        """Canonical CBOR of every digested table (derived tables are rebuilt on load)."""
+        out: dict[str, list[Any]] = {}
+        for table in DIGESTED:
+            rows = []
+            for key, value in self._t[table].items():
+                rows.append([_key_to_wire(key), _value_to_wire(value)])
+            out[table] = rows
+        return dumps(out)
+
+    @classmethod
+    def from_snapshot(cls, raw: bytes) -> State:
+        """Rebuild a state from :meth:`to_snapshot` bytes (codec errors if they are damaged)."""
+        data = loads(raw, max_size=1 << 34)
+        if type(data) is not dict or set(data) != set(DIGESTED):
+            raise MalformedMessage("a snapshot maps every digested table to its rows")
+        s = cls()
+        for table, rows in data.items():
+            t = s._t[table]
+            for key, value in rows:
+                t[_key_from_wire(key)] = _value_from_wire(value)
+            s._dirty[table] = set(t)
+        s.rebuild_indexes()
+        s.digest()
+        return s
+
+
+_ZERO_ACCOUNT: Final = Account()
+
+
+def _key_to_wire(key: Any) -> Any:
+    return list(key) if type(key) is tuple else key
+
+
+def _key_from_wire(key: Any) -> Any:
+    return tuple(key) if type(key) is list else key
+
+
+def _value_to_wire(value: Any) -> Any:
+    return to_wire(value) if isinstance(value, Message) else value
+
+
+def _value_from_wire(value: Any) -> Any:
+    return decode_value(value) if type(value) is list else value
+
+
+def equal_states(a: State, b: State) -> bool:
+    """True when two states hold the same digested entries (a slow, exact comparison for tests)."""
+    return all(dict(a.items(t)) == dict(b.items(t)) for t in DIGESTED)
+
+
+def genesis_subnet(netuid: int, owner: bytes, hotkey: bytes, block: int, hyper: Hyperparameters, *,
+                   lock: int, burn: int, difficulty: int) -> Subnet:
+    """A new subnet record (its owner's hotkey is registered at UID 0 by the runtime)."""
+    return Subnet(netuid=netuid, owner=owner, owner_hotkey=hotkey, created_at=block, lock=lock, hyper=hyper,
+                  burn=burn, burn_block=block, difficulty=max(1, difficulty), last_adjustment=block,
+                  last_epoch=block)
+

@@ -1,0 +1,449 @@
+"""The typed errors of taonet's ledger: one tree, each leaf with typed fields and a message a user can act on.
+
+Every error the project raises on purpose derives from :class:`TaonetError`. Each concrete error has a stable
+``CODE`` so it can cross a socket (the node's RPC sends ``{code, fields}``) and be rebuilt on the other side with
+:func:`error_from_wire`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+__all__ = [
+    "AlreadyRegistered",
+    "BadHotkeySignature",
+    "BadSignature",
+    "ChainBroken",
+    "CodecError",
+    "CorruptLog",
+    "ExtrinsicRejected",
+    "FutureNonce",
+    "HotkeyNotRegistered",
+    "HotkeyOwnedByOther",
+    "InsufficientBalance",
+    "InsufficientStake",
+    "InvalidAddress",
+    "InvalidBlock",
+    "InvalidCall",
+    "InvalidField",
+    "InvalidHyperparameter",
+    "InvalidKey",
+    "InvalidWeights",
+    "LedgerError",
+    "MalformedMessage",
+    "MessageTooLarge",
+    "NoValidatorPermit",
+    "NotDelegate",
+    "NotSubnetOwner",
+    "ProofOfWorkInvalid",
+    "RateLimited",
+    "RegistrationClosed",
+    "StaleNonce",
+    "StaleVersionKey",
+    "StorageError",
+    "SubnetLimitReached",
+    "SubnetNotFound",
+    "SystemCallRejected",
+    "TaonetError",
+    "UnknownHotkey",
+    "UnknownType",
+    "WrongGenesis",
+    "WrongHeight",
+    "error_from_wire",
+    "error_to_wire",
+]
+
+_BY_CODE: dict[str, type[TaonetError]] = {}
+
+
+class TaonetError(Exception):
+    """Base for every error taonet raises on purpose."""
+
+    CODE: ClassVar[str] = "taonet_error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        code = cls.__dict__.get("CODE")
+        if code is not None:
+            _BY_CODE[code] = cls
+
+    def fields(self) -> dict[str, Any]:
+        """The typed payload of this error (attrs fields, or the message for plain ones)."""
+        if attrs.has(type(self)):
+            return attrs.asdict(self, recurse=False)
+        return {"message": str(self)}
+
+
+def _msg(template: str):
+    def __str__(self: Any) -> str:
+        return template.format(**{f.name: getattr(self, f.name) for f in attrs.fields(type(self))})
+
+    return __str__
+
+
+def error_to_wire(err: TaonetError) -> dict[str, Any]:
+    """A plain dict ``{code, fields}`` for sending an error over a socket."""
+    return {"code": err.CODE, "fields": err.fields()}
+
+
+def error_from_wire(data: Any) -> TaonetError:
+    """Rebuild a typed error from :func:`error_to_wire` output; unknown codes become a plain TaonetError."""
+    if not isinstance(data, dict) or not isinstance(data.get("code"), str):
+        return TaonetError(f"malformed error from peer: {data!r:.200}")
+    cls = _BY_CODE.get(data["code"])
+    fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+    if cls is None:
+        return TaonetError(f"{data['code']}: {fields}")
+    try:
+        if attrs.has(cls):
+            return cls(**fields)
+        return cls(str(fields.get("message", "")))
+    except (TypeError, ValueError):
+        return TaonetError(f"{data['code']}: {fields}")
+
+
+class LedgerError(TaonetError):
+    """Base for errors of the chain as data: codec, keys, runtime rules, storage."""
+
+    CODE = "ledger_error"
+
+
+# --- codec -------------------------------------------------------------------------------------------------
+
+
+class CodecError(LedgerError, ValueError):
+    """Raised when bytes cannot become a message; the only family the decoder raises."""
+
+    CODE = "codec_error"
+
+
+class MalformedMessage(CodecError):
+    """Raised when bytes are not well-formed CBOR or not shaped as a taonet message."""
+
+    CODE = "malformed_message"
+
+
+class UnknownType(CodecError, LookupError):
+    """Raised when a message carries a type tag (or a version) this codec does not know."""
+
+    CODE = "unknown_type"
+
+
+class InvalidField(CodecError):
+    """Raised when a message's fields are missing, extra, of the wrong type, or out of range."""
+
+    CODE = "invalid_field"
+
+
+@attrs.define(auto_exc=True, str=False)
+class MessageTooLarge(CodecError):
+    """Raised when a message exceeds the size limit before any parsing is done."""
+
+    CODE = "message_too_large"
+    size: int
+    limit: int
+    __str__ = _msg("message of {size} bytes exceeds the limit of {limit} bytes")
+
+
+# --- keys ---------------------------------------------------------------------------------------------------
+
+
+class InvalidKey(LedgerError, ValueError):
+    """Raised for a malformed seed, mnemonic, derivation path or key."""
+
+    CODE = "invalid_key"
+
+
+class InvalidAddress(InvalidKey):
+    """Raised when an SS58 address has a bad length, prefix or checksum."""
+
+    CODE = "invalid_address"
+
+
+# --- extrinsic rejections (runtime) -------------------------------------------------------------------------
+
+
+class ExtrinsicRejected(LedgerError):
+    """Base for the reasons the runtime refuses an extrinsic; the state is untouched when one is raised."""
+
+    CODE = "rejected"
+
+
+@attrs.define(auto_exc=True, str=False)
+class BadSignature(ExtrinsicRejected):
+    """Raised when a signature does not verify under the key that must have made it."""
+
+    CODE = "bad_signature"
+    what: str = "extrinsic"
+    __str__ = _msg("the {what} signature does not verify")
+
+
+@attrs.define(auto_exc=True, str=False)
+class WrongGenesis(ExtrinsicRejected):
+    """Raised when an extrinsic was signed for another chain (its genesis hash differs)."""
+
+    CODE = "wrong_genesis"
+    expected: bytes
+    got: bytes
+
+    def __str__(self) -> str:
+        return f"signed for chain {self.got.hex()[:16]}..., this chain is {self.expected.hex()[:16]}..."
+
+
+@attrs.define(auto_exc=True, str=False)
+class StaleNonce(ExtrinsicRejected):
+    """Raised when an extrinsic's nonce was already used by its signer."""
+
+    CODE = "stale_nonce"
+    expected: int
+    got: int
+    __str__ = _msg("nonce {got} was already used; the next nonce is {expected}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class FutureNonce(ExtrinsicRejected):
+    """Raised when an extrinsic's nonce skips ahead of its signer's next nonce."""
+
+    CODE = "future_nonce"
+    expected: int
+    got: int
+    __str__ = _msg("nonce {got} is ahead of the next nonce {expected}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InsufficientBalance(ExtrinsicRejected):
+    """Raised when the free balance cannot cover an amount plus the fee."""
+
+    CODE = "insufficient_balance"
+    needed: int
+    available: int
+    __str__ = _msg("needs {needed} RAO but only {available} RAO is free")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InsufficientStake(ExtrinsicRejected):
+    """Raised when removing more stake than a coldkey holds on a hotkey."""
+
+    CODE = "insufficient_stake"
+    needed: int
+    available: int
+    __str__ = _msg("needs {needed} RAO of stake but only {available} RAO is staked")
+
+
+@attrs.define(auto_exc=True, str=False)
+class UnknownHotkey(ExtrinsicRejected):
+    """Raised when a hotkey has no owner on the chain (never registered or staked to)."""
+
+    CODE = "unknown_hotkey"
+    hotkey: str
+    __str__ = _msg("hotkey {hotkey} is not known to the chain")
+
+
+@attrs.define(auto_exc=True, str=False)
+class HotkeyNotRegistered(ExtrinsicRejected):
+    """Raised when a hotkey acts on a subnet where it holds no UID."""
+
+    CODE = "hotkey_not_registered"
+    hotkey: str
+    netuid: int
+    __str__ = _msg("hotkey {hotkey} is not registered on subnet {netuid}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class AlreadyRegistered(ExtrinsicRejected):
+    """Raised when a hotkey asks for a UID on a subnet where it already has one (or a pending request)."""
+
+    CODE = "already_registered"
+    hotkey: str
+    netuid: int
+    __str__ = _msg("hotkey {hotkey} is already registered (or waiting) on subnet {netuid}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class HotkeyOwnedByOther(ExtrinsicRejected):
+    """Raised when a coldkey acts for a hotkey another coldkey owns."""
+
+    CODE = "hotkey_owned_by_other"
+    hotkey: str
+    owner: str
+    __str__ = _msg("hotkey {hotkey} belongs to coldkey {owner}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class BadHotkeySignature(ExtrinsicRejected):
+    """Raised when a registration's hotkey signature over the coldkey does not verify."""
+
+    CODE = "bad_hotkey_signature"
+    hotkey: str
+    __str__ = _msg("the registration lacks a valid signature of hotkey {hotkey} over the coldkey")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NotSubnetOwner(ExtrinsicRejected):
+    """Raised when someone other than the owner's coldkey changes a subnet."""
+
+    CODE = "not_subnet_owner"
+    netuid: int
+    __str__ = _msg("only the owner of subnet {netuid} may do this")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NotDelegate(ExtrinsicRejected):
+    """Raised when a delegate-only action targets a hotkey that never nominated."""
+
+    CODE = "not_delegate"
+    hotkey: str
+    __str__ = _msg("hotkey {hotkey} is not a delegate; its owner must nominate it first")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoValidatorPermit(ExtrinsicRejected):
+    """Raised when a UID without a validator permit sets weights on others."""
+
+    CODE = "no_validator_permit"
+    netuid: int
+    uid: int
+    __str__ = _msg("UID {uid} on subnet {netuid} has no validator permit; stake more to get one")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RateLimited(ExtrinsicRejected):
+    """Raised when an action repeats before its rate limit (in blocks) has passed."""
+
+    CODE = "rate_limited"
+    what: str
+    retry_at: int
+    __str__ = _msg("{what} is rate limited; retry at block {retry_at}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidWeights(ExtrinsicRejected):
+    """Raised when a weight vector breaks the subnet's rules (count, max weight, duplicate or unknown UIDs)."""
+
+    CODE = "invalid_weights"
+    reason: str
+    __str__ = _msg("weights rejected: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class StaleVersionKey(ExtrinsicRejected):
+    """Raised when set_weights carries a version key below the subnet's weights_version."""
+
+    CODE = "stale_version_key"
+    required: int
+    got: int
+    __str__ = _msg("version key {got} is below the subnet's required {required}; upgrade your validator")
+
+
+@attrs.define(auto_exc=True, str=False)
+class SubnetNotFound(ExtrinsicRejected):
+    """Raised when a call names a netuid that does not exist."""
+
+    CODE = "subnet_not_found"
+    netuid: int
+    __str__ = _msg("subnet {netuid} does not exist")
+
+
+@attrs.define(auto_exc=True, str=False)
+class SubnetLimitReached(ExtrinsicRejected):
+    """Raised when no netuid is free for a new subnet."""
+
+    CODE = "subnet_limit"
+    limit: int
+    __str__ = _msg("the chain already holds its limit of {limit} subnets")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RegistrationClosed(ExtrinsicRejected):
+    """Raised when a subnet accepts no more registrations in this block or interval."""
+
+    CODE = "registration_closed"
+    netuid: int
+    reason: str
+    __str__ = _msg("registration on subnet {netuid} is closed: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ProofOfWorkInvalid(ExtrinsicRejected):
+    """Raised when a proof-of-work registration's work does not meet the difficulty or is too old."""
+
+    CODE = "pow_invalid"
+    reason: str
+    __str__ = _msg("proof of work rejected: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidHyperparameter(ExtrinsicRejected):
+    """Raised when a hyperparameter name is unknown or its value is outside its bounds."""
+
+    CODE = "invalid_hyperparameter"
+    name: str
+    reason: str
+    __str__ = _msg("hyperparameter {name}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidCall(ExtrinsicRejected):
+    """Raised for a call whose arguments break a rule not covered by a more specific error."""
+
+    CODE = "invalid_call"
+    reason: str
+    __str__ = _msg("{reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class SystemCallRejected(ExtrinsicRejected):
+    """Raised when a system call (an actor's answer) breaks the runtime's rules; the node halts on it."""
+
+    CODE = "system_call_rejected"
+    reason: str
+    __str__ = _msg("system call rejected: {reason}")
+
+
+# --- blocks and storage -------------------------------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidBlock(LedgerError):
+    """Raised when a block does not follow from its parent (link, signature, roots, digest or a call)."""
+
+    CODE = "invalid_block"
+    number: int
+    reason: str
+    __str__ = _msg("block {number} is invalid: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ChainBroken(InvalidBlock):
+    """Raised when a block's parent hash does not match the previous block's hash."""
+
+    CODE = "chain_broken"
+
+
+class StorageError(LedgerError, OSError):
+    """Base for errors of the block log on disk."""
+
+    CODE = "storage_error"
+
+
+@attrs.define(auto_exc=True, str=False)
+class WrongHeight(StorageError):
+    """Raised when appending a block at a height other than the log's next one (a second writer, or a gap)."""
+
+    CODE = "wrong_height"
+    expected: int
+    got: int
+    __str__ = _msg("the log expects block {expected} next, got {got}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class CorruptLog(StorageError):
+    """Raised by verification when a complete record inside the log (not a torn tail) is damaged."""
+
+    CODE = "corrupt_log"
+    path: str
+    offset: int
+    reason: str
+    __str__ = _msg("{path} at byte {offset}: {reason}")

@@ -1,0 +1,1 @@
+"""placeholder for the ledger bench (filled in below)."""
