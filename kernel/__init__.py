@@ -1,1 +1,1 @@
-"""taonet.kernel: the living system — actors, nng transport, Synapse/Axon/Dendrite, Wallet, node, Subtensor, Metagraph."""
+"""taonet.kernel: the living system: actors, nng transport, wire, Wallet, node, Subtensor, Metagraph."""

@@ -10,6 +10,7 @@ from ._codec import (
     Message,
     cache_field,
     decode,
+    embedded_raws,
     encode,
     field_b32,
     field_embedded,
@@ -17,7 +18,6 @@ from ._codec import (
     field_msg,
     field_sig,
     message,
-    raw_bytes,
 )
 from ._events import EventRecord
 from ._keys import verify
@@ -60,7 +60,7 @@ class SignedBlock(Message):
 
     header: BlockHeader = field_msg(BlockHeader)
     extrinsics: tuple[Extrinsic, ...] = field_embedded(Extrinsic)
-    events: tuple[EventRecord, ...] = field_embedded(EventRecord)
+    events: tuple[EventRecord, ...] = field_embedded(EventRecord, lazy=True)
     signature: bytes = field_sig()
     _hash: bytes | None = cache_field()
 
@@ -86,7 +86,7 @@ class SignedBlock(Message):
         """True when the header's roots match the extrinsics and events the block carries."""
         return (
             items_root(x.to_bytes() for x in self.extrinsics) == self.header.extrinsics_root
-            and items_root(raw_bytes(r) for r in self.events) == self.header.events_root
+            and items_root(embedded_raws(self.events)) == self.header.events_root
         )
 
     def to_bytes(self) -> bytes:

@@ -19,6 +19,7 @@ from ._codec import (
     cache_field,
     decode,
     dumps,
+    dumps_wire,
     encode,
     field_b32,
     field_bytes,
@@ -203,7 +204,7 @@ class Extrinsic(Message):
     @staticmethod
     def payload(genesis: bytes, signer: bytes, nonce: int, call: Call) -> bytes:
         """The bytes the signer signs: canonical CBOR of [genesis hash, signer public key, nonce, call]."""
-        return dumps([genesis, signer, nonce, to_wire(call)])
+        return dumps_wire([genesis, signer, nonce, to_wire(call)])
 
     @classmethod
     def sign(cls, call: Call, keypair: Any, *, nonce: int, genesis: bytes) -> Extrinsic:

@@ -25,11 +25,14 @@ __all__ = [
     "decode",
     "decode_value",
     "dumps",
+    "dumps_wire",
     "encode",
     "cache_field",
     "field_b32",
     "field_bool",
     "field_bytes",
+    "LazyMessages",
+    "embedded_raws",
     "field_embedded",
     "field_int",
     "field_keys",
@@ -242,12 +245,77 @@ def field_msgs(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 1
                        metadata={"msg": "many"})
 
 
-def field_embedded(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 20) -> Any:
+def field_embedded(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 20, lazy: bool = False) -> Any:
     """Like :func:`field_msgs`, but each item travels as its own encoded byte string (reusing a cached encoding).
 
-    A block holds its extrinsics this way: their bytes are hashed, signed and stored exactly as they arrived.
+    A block holds its extrinsics this way: their bytes are hashed, signed and stored exactly as they arrived. With
+    ``lazy`` the items are decoded (and validated) only when first used, as a :class:`LazyMessages`.
     """
-    return attrs.field(converter=_as_tuple, validator=_msgs_validator(base, max_len), metadata={"msg": "embedded"})
+    strict = _msgs_validator(base, max_len)
+
+    def check(inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is LazyMessages:
+            if len(value) > max_len:
+                raise ValueError(f"{attr.name} holds more than {max_len} items")
+            return
+        strict(inst, attr, value)
+
+    kind = "lazy" if lazy else "embedded"
+    return attrs.field(converter=_as_tuple, validator=check, metadata={"msg": kind, "base": base})
+
+
+class LazyMessages(Sequence[Any]):
+    """A read-only sequence of embedded messages, decoded (and validated) on first use; the bytes are kept."""
+
+    __slots__ = ("_base", "_items", "_raws")
+
+    def __init__(self, raws: Sequence[bytes], base: type | tuple[type, ...] = Message) -> None:
+        self._raws = tuple(raws)
+        self._base = base
+        self._items: tuple[Any, ...] | None = None
+
+    @property
+    def raws(self) -> tuple[bytes, ...]:
+        """The encoded items, as they arrived."""
+        return self._raws
+
+    def _load(self) -> tuple[Any, ...]:
+        if self._items is None:
+            items = []
+            for raw in self._raws:
+                obj = decode_value(loads(raw), self._base)
+                if hasattr(obj, "_raw"):
+                    object.__setattr__(obj, "_raw", raw)
+                items.append(obj)
+            self._items = tuple(items)
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._raws)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._load()[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._load())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyMessages):
+            return self._raws == other._raws
+        return isinstance(other, tuple) and self._load() == other
+
+    def __hash__(self) -> int:
+        return hash(self._raws)
+
+    def __repr__(self) -> str:
+        return f"LazyMessages({len(self._raws)} items)"
+
+
+def embedded_raws(items: Sequence[Any]) -> list[bytes] | tuple[bytes, ...]:
+    """The encodings of a sequence of embedded messages (without decoding a lazy one)."""
+    if type(items) is LazyMessages:
+        return items.raws
+    return [raw_bytes(v) for v in items]
 
 
 def _as_tuple(value: Any) -> Any:
@@ -278,10 +346,14 @@ def message(tag: str, *, version: int = 1) -> Callable[[type[T]], type[T]]:
         cls.TAG = tag  # type: ignore[attr-defined]
         cls.VERSION = version  # type: ignore[attr-defined]
         new = attrs.frozen(kw_only=True, cache_hash=False)(cls)
-        fields = [f for f in attrs.fields(new) if not f.metadata.get("cache")]
+        # Fields in canonical CBOR map order (shorter keys first, then bytewise), so that plain cbor2.dumps of
+        # to_wire output is already canonical and needs no sorting pass.
+        fields = sorted((f for f in attrs.fields(new) if not f.metadata.get("cache")),
+                        key=lambda f: (len(f.name.encode()), f.name.encode()))
         kinds = tuple(f.metadata.get("packed") or f.metadata.get("msg") or "plain" for f in fields)
         new._PLAN = _Plan(tuple(f.name for f in fields), kinds)  # type: ignore[attr-defined]
         new._SIMPLE = all(k == "plain" for k in kinds)  # type: ignore[attr-defined]
+        new._BASES = {f.name: f.metadata["base"] for f in fields if "base" in f.metadata}  # type: ignore[attr-defined]
         _REGISTRY[tag] = new
         return new
 
@@ -345,8 +417,8 @@ def to_wire(obj: Any) -> list[Any]:
             body[name] = None if value is None else to_wire(value)
         elif kind == "many":
             body[name] = [to_wire(v) for v in value]
-        elif kind == "embedded":
-            body[name] = [raw_bytes(v) for v in value]
+        elif kind == "embedded" or kind == "lazy":
+            body[name] = list(embedded_raws(value))
         else:
             body[name] = _pack(kind, value)
     return [cls.TAG, cls.VERSION, body]
@@ -372,8 +444,15 @@ def _decode_embedded(raw: bytes) -> Any:
 
 def encode(obj: Any) -> bytes:
     """Canonical CBOR bytes of a message; equal messages always give equal bytes."""
-    return cbor2.dumps(to_wire(obj), canonical=True)
+    return _dumps_plain(to_wire(obj))
 
+
+def dumps_wire(value: Any) -> bytes:
+    """CBOR of a list or scalar built from :func:`to_wire` output, whose maps are already in canonical order."""
+    return _dumps_plain(value)
+
+
+_dumps_plain = cbor2.dumps
 
 def dumps(value: Any) -> bytes:
     """Canonical CBOR of a plain value (ints, bytes, str, lists, maps) built from codec output or by hand."""
@@ -442,10 +521,13 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message) -> Any:
                 if type(v) is not list:
                     raise InvalidField(f"{tag}.{name} must be an array of messages")
                 body[name] = tuple(decode_value(x) for x in v)
-            elif kind == "embedded":
+            elif kind == "embedded" or kind == "lazy":
                 if type(v) is not list or any(type(x) is not bytes for x in v):
                     raise InvalidField(f"{tag}.{name} must be an array of encoded messages")
-                body[name] = tuple(_decode_embedded(x) for x in v)
+                if kind == "lazy":
+                    body[name] = LazyMessages(v, cls._BASES[name])
+                else:
+                    body[name] = tuple(_decode_embedded(x) for x in v)
             else:
                 body[name] = _unpack(kind, v, f"{tag}.{name}")
     try:

@@ -631,6 +631,7 @@ class BlockBuilder:
         self.records: list[EventRecord] = []
         self._stage = 0  # the ORDER of the last system call pushed; user calls are stage 99
         self._seen: set[type] = set()
+        self._fees = 0  # burned at the end of the block
         self._finished = False
         # begin: remember the parent hash (proof of work uses recent hashes), advance the height
         if number == 1:
@@ -662,6 +663,8 @@ class BlockBuilder:
         events = apply_extrinsic(self._state, ext, self.ctx, check_signature=check_signature)
         self._stage = stage
         self._seen.add(type(call))
+        if events and type(events[-1]) is FeePaid:
+            self._fees += events[-1].amount
         index = len(self.extrinsics)
         self.extrinsics.append(ext)
         self.records.extend(EventRecord(phase=index, event=e) for e in events)
@@ -669,6 +672,9 @@ class BlockBuilder:
 
     def _finalize(self) -> None:
         s = self._state
+        if self._fees:
+            st = s.status
+            s.put("chain", "status", attrs.evolve(st, issuance=st.issuance - self._fees, burned=st.burned + self._fees))
         subnets = s.subnets()
         if not subnets:
             return

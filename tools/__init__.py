@@ -1,1 +1,1 @@
-"""taonet.tools: the `taonet` command — demo, benchmarks, and (as the project grows) wallet, subnet and node commands."""
+"""taonet.tools: the `taonet` command: demo, benchmarks, and wallet, subnet and node commands as they come."""

@@ -19,7 +19,7 @@ console = Console()
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path | None, typer.Option(help="Where the demo chain's log goes (a temp dir if unset).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo log goes (a temp dir if unset).")] = None,
     blocks: Annotated[int, typer.Option(help="Blocks of transfers and stake to seal.")] = 5,
 ) -> None:
     """A short demo of the chain: genesis, blocks of transfers and stake on disk, then a replay of the log."""

@@ -1,0 +1,61 @@
+"""Small chains for tests: a dev genesis with a subnet, an owner and registered hotkeys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taonet.ledger import (
+    BurnedRegister,
+    Chain,
+    CreateSubnet,
+    FileStore,
+    Hyperparameters,
+    Keypair,
+    State,
+    dev_genesis,
+    hotkey_binding_payload,
+)
+from taonet.ledger._genesis import DEV_SUBNET_DEFAULTS
+
+ALICE = Keypair.from_uri("//Alice")
+BOB = Keypair.from_uri("//Bob")
+CHARLIE = Keypair.from_uri("//Charlie")
+DAVE = Keypair.from_uri("//Dave")
+OWNER_HOT = Keypair.from_uri("//Alice//owner")
+
+
+def hot(name: str) -> Keypair:
+    """A hotkey derived for tests."""
+    return Keypair.from_uri(f"//hot//{name}")
+
+
+def binding(chain: Chain, hotkey: Keypair, coldkey: Keypair) -> bytes:
+    """The hotkey's signature consenting to ``coldkey`` owning it on ``chain``."""
+    return hotkey.sign(hotkey_binding_payload(chain.genesis_hash, coldkey.public_key))
+
+
+def new_chain(store: Any = None, *, hyper: Hyperparameters | None = None, **kwargs: Any) -> Chain:
+    """A dev chain (optionally on ``store``)."""
+    config, authority = dev_genesis(subnet_defaults=hyper or DEV_SUBNET_DEFAULTS)
+    return Chain.create(config, authority, store=store, **kwargs)
+
+
+def chain_with_subnet(store: FileStore | None = None, *, miners: int = 1, hyper: Hyperparameters | None = None,
+                      **kwargs: Any) -> Chain:
+    """A dev chain where Alice owns subnet 1 (OWNER_HOT at UID 0) and Bob registered ``miners`` hotkeys."""
+    chain = new_chain(store, hyper=hyper, **kwargs)
+    chain.call(ALICE, CreateSubnet(hotkey=OWNER_HOT.public_key, hotkey_signature=binding(chain, OWNER_HOT, ALICE)))
+    chain.seal()
+    for i in range(miners):
+        h = hot(f"m{i}")
+        chain.call(BOB, BurnedRegister(netuid=1, hotkey=h.public_key, hotkey_signature=binding(chain, h, BOB)))
+        chain.seal()
+    chain.seal()  # the registrar's answers land
+    return chain
+
+
+def tables(state: State) -> dict[str, dict[Any, Any]]:
+    """Every table of ``state`` (digested and derived) as plain dicts, for exact comparison."""
+    from taonet.ledger._state import TABLES
+
+    return {t: dict(state.items(t)) for t in TABLES}
