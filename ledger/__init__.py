@@ -54,3 +54,6 @@ from ._state import State as State
 from ._state import Subnet as Subnet
 from ._store import FileStore as FileStore
 from ._store import MemoryStore as MemoryStore
+from ._yuma import YumaParams as YumaParams
+from ._yuma import YumaResult as YumaResult
+from ._yuma import yuma_epoch as yuma_epoch
