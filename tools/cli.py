@@ -53,6 +53,17 @@ def bench_ledger(
     _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench ledger")
 
 
+@bench_app.command("consensus")
+def bench_consensus(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+) -> None:
+    """Yuma Consensus epoch: 256 and 4096 UIDs, and the naive dense baseline at 4096."""
+    from .bench_consensus import run
+
+    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench consensus")
+
+
 def main() -> None:
     """Entry point of the `taonet` console script."""
     app()
