@@ -162,7 +162,9 @@ class YumaResult:
 
 def quantize_u16(x: np.ndarray) -> np.ndarray:
     """``floor(x * 65535)`` saturated to [0, 65535], as the chain's ``fixed_proportion_to_u16``."""
-    return np.floor(np.clip(x, 0.0, 1.0) * U16_MAX).astype(np.uint16)
+    y = np.clip(x, 0.0, 1.0)
+    y *= U16_MAX
+    return np.floor(y, out=y).astype(np.uint16)
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
