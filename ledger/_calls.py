@@ -60,7 +60,6 @@ class Call(Message):
 
     __slots__ = ()
     SIGNER: ClassVar[str] = "coldkey"
-    ONCE_PER_BLOCK: ClassVar[bool] = False
 
 
 class UserCall(Call):
@@ -76,6 +75,10 @@ class SystemCall(Call):
     SIGNER: ClassVar[str] = "authority"
     ORDER: ClassVar[int] = 0
     """Where this call sits in a block: scheduler (1), consensus (2), registrar (3)."""
+
+    def answer_key(self) -> tuple[object, ...]:
+        """What this call answers; a block holds at most one call per key."""
+        return (self.TAG,)
 
 
 def hotkey_binding_payload(genesis_hash: bytes, coldkey: bytes) -> bytes:
@@ -277,7 +280,6 @@ class RegistrarAnswer(SystemCall):
     """The registrar's answer to block ``block``: UID assignments, refusals, and price adjustments (may be empty)."""
 
     ORDER: ClassVar[int] = 3
-    ONCE_PER_BLOCK: ClassVar[bool] = True
 
     block: int = field_int()
     assignments: tuple[UidAssignment, ...] = field_msgs(UidAssignment)
@@ -290,6 +292,61 @@ class RegistrarAnswer(SystemCall):
         return not (self.assignments or self.refusals or self.difficulties)
 
 
+@message("sys.tempo_elapsed")
+class TempoElapsed(SystemCall):
+    """The scheduler's answer: subnet ``netuid``'s tempo elapsed at block ``block`` (its epoch is due)."""
+
+    ORDER: ClassVar[int] = 1
+    netuid: int = field_int(hi=MAX_NETUID)
+    block: int = field_int()
+
+    def answer_key(self) -> tuple[object, ...]:
+        """One per subnet and block."""
+        return (self.TAG, self.netuid)
+
+
+@message("sys.stake_credit")
+class StakeCredit(Message):
+    """Emission credited as stake: ``amount`` RAO to ``coldkey``'s stake on ``hotkey``."""
+
+    coldkey: bytes = field_b32()
+    hotkey: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("sys.epoch_result")
+class EpochResult(SystemCall):
+    """The consensus actor's answer: the epoch of ``netuid`` at ``block``, as integers.
+
+    Per UID (``n`` of them): the u16 outputs, validator permits (0/1) and the RAO each UID earned (``emission``).
+    Bonds: the rows of ``bond_rows`` are replaced; row k holds ``bond_uids/bond_values[bond_ptr[k]:bond_ptr[k+1]]``.
+    The pot is paid exactly: ``owner_cut`` to the owner's coldkey, ``credits`` as stake.
+    """
+
+    ORDER: ClassVar[int] = 2
+    netuid: int = field_int(hi=MAX_NETUID)
+    block: int = field_int()
+    pot: int = field_int()
+    owner_cut: int = field_int()
+    rank: tuple[int, ...] = vec("u16", max_len=4096)
+    trust: tuple[int, ...] = vec("u16", max_len=4096)
+    consensus: tuple[int, ...] = vec("u16", max_len=4096)
+    incentive: tuple[int, ...] = vec("u16", max_len=4096)
+    dividends: tuple[int, ...] = vec("u16", max_len=4096)
+    vtrust: tuple[int, ...] = vec("u16", max_len=4096)
+    permits: tuple[int, ...] = vec("u8", max_len=4096)
+    emission: tuple[int, ...] = vec("u64", max_len=4096)
+    bond_rows: tuple[int, ...] = vec("u16", max_len=4096)
+    bond_ptr: tuple[int, ...] = vec("u32", max_len=4097)
+    bond_uids: tuple[int, ...] = vec("u16", max_len=1 << 24)
+    bond_values: tuple[int, ...] = vec("u16", max_len=1 << 24)
+    credits: tuple[StakeCredit, ...] = field_msgs(StakeCredit, max_len=1 << 20)
+
+    def answer_key(self) -> tuple[object, ...]:
+        """One per subnet and block."""
+        return (self.TAG, self.netuid)
+
+
 @message("sys.genesis")
 class Genesis(SystemCall):
     """Block 0's only call: the genesis configuration, encoded (see :mod:`taonet.ledger._genesis`)."""
@@ -297,4 +354,5 @@ class Genesis(SystemCall):
     config: bytes = field_bytes(hi=64 << 20)
 
 
-__all__ += ["DifficultyAdjustment", "Genesis", "RegistrarAnswer", "RegistrationRefusal", "UidAssignment"]
+__all__ += ["DifficultyAdjustment", "EpochResult", "Genesis", "RegistrarAnswer", "RegistrationRefusal", "StakeCredit",
+            "TempoElapsed", "UidAssignment"]

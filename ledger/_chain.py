@@ -12,6 +12,7 @@ import attrs
 
 from ._block import SignedBlock
 from ._calls import Call, Extrinsic, SystemCall
+from ._consensus import consensus_answers, scheduler_answers
 from ._events import Event, EventRecord
 from ._genesis import GenesisConfig, build_genesis
 from ._keys import Keypair
@@ -26,7 +27,7 @@ __all__ = ["Chain", "SealResult", "system_answers"]
 
 def system_answers(state: State) -> list[SystemCall]:
     """The system calls that answer the block ``state`` ends with, in pipeline order (empty answers omitted)."""
-    answers: list[SystemCall] = []
+    answers: list[SystemCall] = [*scheduler_answers(state), *consensus_answers(state)]
     reg = registrar_answer(state)
     if not reg.is_empty:
         answers.append(reg)

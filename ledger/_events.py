@@ -8,6 +8,8 @@ __all__ = [
     "AxonServed",
     "DelegateNominated",
     "DifficultyAdjusted",
+    "EmissionPaid",
+    "EpochCompleted",
     "EmissionAccrued",
     "Endowed",
     "Event",
@@ -19,8 +21,10 @@ __all__ = [
     "RegistrationRefused",
     "RegistrationRequested",
     "StakeAdded",
+    "StakeCredited",
     "StakeRemoved",
     "SubnetCreated",
+    "TempoElapsed",
     "Transferred",
     "WeightsSet",
 ]
@@ -196,3 +200,40 @@ class EmissionAccrued(Event):
 
     amount: int = field_int()
     subnets: int = field_int()
+
+
+@message("ev.tempo_elapsed")
+class TempoElapsed(Event):
+    """Subnet ``netuid``'s tempo elapsed at ``block``; its epoch ran on the state after that block."""
+
+    netuid: int = field_int()
+    block: int = field_int()
+
+
+@message("ev.epoch_completed")
+class EpochCompleted(Event):
+    """The epoch of ``netuid`` at ``block`` paid its pot of ``pot`` RAO (``owner_cut`` to the owner)."""
+
+    netuid: int = field_int()
+    block: int = field_int()
+    pot: int = field_int()
+    owner_cut: int = field_int()
+
+
+@message("ev.emission_paid")
+class EmissionPaid(Event):
+    """UID ``uid`` (``hotkey``) on ``netuid`` earned ``amount`` RAO at the epoch."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    amount: int = field_int()
+
+
+@message("ev.stake_credited")
+class StakeCredited(Event):
+    """``amount`` RAO of emission became ``coldkey``'s stake on ``hotkey``."""
+
+    coldkey: bytes = field_b32()
+    hotkey: bytes = field_b32()
+    amount: int = field_int()

@@ -9,6 +9,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from ._calls import (
     Call,
     CreateSubnet,
     DifficultyAdjustment,
+    EpochResult,
     Extrinsic,
     Genesis,
     Nominate,
@@ -33,17 +35,21 @@ from ._calls import (
     SetHyperparameter,
     SetWeights,
     SystemCall,
+    TempoElapsed,
     Transfer,
     UidAssignment,
     hotkey_binding_payload,
 )
 from ._codec import raw_bytes
+from ._consensus import due_netuids, epoch_due
 from ._events import (
     FINALIZE,
     AxonServed,
     DelegateNominated,
     DifficultyAdjusted,
     EmissionAccrued,
+    EmissionPaid,
+    EpochCompleted,
     Event,
     EventRecord,
     FeePaid,
@@ -53,11 +59,13 @@ from ._events import (
     RegistrationRefused,
     RegistrationRequested,
     StakeAdded,
+    StakeCredited,
     StakeRemoved,
     SubnetCreated,
     Transferred,
     WeightsSet,
 )
+from ._events import TempoElapsed as TempoElapsedEvent
 from ._keys import Keypair, ss58_encode, verify
 from ._params import HYPERPARAMETER_BOUNDS
 from ._state import AxonEndpoint, Neuron, PendingRegistration, State, Subnet, genesis_subnet
@@ -602,6 +610,107 @@ def _registrar_answer(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int
     return events
 
 
+# --- tempo and epochs ------------------------------------------------------------------------------------------
+
+
+def required_answers(previous: State) -> set[tuple[object, ...]]:
+    """The system-call keys a block must hold, given the state it starts from (lockstep: every due answer)."""
+    keys: set[tuple[object, ...]] = set()
+    for netuid in due_netuids(previous):
+        keys.add((TempoElapsed.TAG, netuid))
+        keys.add((EpochResult.TAG, netuid))
+    if not registrar_answer(previous).is_empty:
+        keys.add((RegistrarAnswer.TAG,))
+    return keys
+
+
+def _due_subnet(ctx: BlockContext, netuid: int, block: int) -> Subnet:
+    sn = ctx.previous.subnet(netuid)
+    if block != ctx.number - 1 or sn is None or not epoch_due(netuid, sn.hyper.tempo, block):
+        raise SystemCallRejected(reason=f"no epoch of subnet {netuid} is due at block {block}")
+    return sn
+
+
+@_handles(TempoElapsed)
+def _tempo_elapsed(_state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: TempoElapsed = ext.call  # type: ignore[assignment]
+    _due_subnet(ctx, call.netuid, call.block)
+    return [TempoElapsedEvent(netuid=call.netuid, block=call.block)]
+
+
+def _check_epoch_result(state: State, sn: Subnet, c: EpochResult) -> None:
+    """Check what the runtime can of an epoch result (shapes, the pot paid exactly, credits to real stakers)."""
+    n = sn.n
+    for name in ("rank", "trust", "consensus", "incentive", "dividends", "vtrust", "permits", "emission"):
+        if len(getattr(c, name)) != n:
+            raise SystemCallRejected(reason=f"epoch result: {name} has {len(getattr(c, name))} values for {n} UIDs")
+    if any(v > 1 for v in c.permits):
+        raise SystemCallRejected(reason="epoch result: permits must be 0 or 1")
+    owner_uid = state.uid_of(sn.netuid, sn.owner_hotkey)
+    if owner_uid is not None and not c.permits[owner_uid]:
+        raise SystemCallRejected(reason="epoch result: the owner's UID must hold a permit")
+    if sum(c.permits) > sn.hyper.max_allowed_validators + (owner_uid is not None):
+        raise SystemCallRejected(reason="epoch result: more permits than max_allowed_validators")
+    rows, ptr = c.bond_rows, c.bond_ptr
+    if (len(ptr) != len(rows) + 1 or ptr[0] != 0 or ptr[-1] != len(c.bond_uids) != len(c.bond_values)
+            or any(a > b for a, b in itertools.pairwise(ptr)) or list(rows) != sorted(set(rows))
+            or any(r >= n for r in rows) or any(u >= n for u in c.bond_uids)):
+        raise SystemCallRejected(reason="epoch result: malformed bonds")
+    if len(c.bond_uids) != len(c.bond_values):
+        raise SystemCallRejected(reason="epoch result: malformed bonds")
+    if c.pot != sn.pending_emission:
+        raise SystemCallRejected(reason=f"epoch result pays {c.pot} RAO but the pot holds {sn.pending_emission}")
+    paid = sum(c.emission)
+    expected_cut = c.pot * state.params.owner_cut // 0xFFFF
+    if c.owner_cut != expected_cut and not (c.owner_cut == c.pot and paid == 0 and owner_uid is None):
+        raise SystemCallRejected(reason=f"epoch result: owner cut {c.owner_cut}, the rule gives {expected_cut}")
+    if paid + c.owner_cut != c.pot:
+        raise SystemCallRejected(reason=f"epoch result pays {paid + c.owner_cut} RAO of a {c.pot} RAO pot")
+    per_hotkey: dict[bytes, int] = {}
+    for cr in c.credits:
+        if state.uid_of(sn.netuid, cr.hotkey) is None:
+            raise SystemCallRejected(reason="epoch result credits a hotkey without a UID on the subnet")
+        if cr.coldkey != state.owner_of(cr.hotkey) and cr.coldkey not in state.stakers(cr.hotkey):
+            raise SystemCallRejected(reason="epoch result credits a coldkey with no stake on the hotkey")
+        per_hotkey[cr.hotkey] = per_hotkey.get(cr.hotkey, 0) + cr.amount
+    for uid in range(n):
+        hk = state.neuron(sn.netuid, uid).hotkey  # type: ignore[union-attr]
+        if per_hotkey.get(hk, 0) != c.emission[uid]:
+            raise SystemCallRejected(reason=f"epoch result: credits to UID {uid} differ from its emission")
+
+
+@_handles(EpochResult)
+def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    c: EpochResult = ext.call  # type: ignore[assignment]
+    _due_subnet(ctx, c.netuid, c.block)
+    sn = state.subnet(c.netuid)
+    assert sn is not None
+    _check_epoch_result(state, sn, c)
+    events: list[Event] = [EpochCompleted(netuid=c.netuid, block=c.block, pot=c.pot, owner_cut=c.owner_cut)]
+    bonds = {row: (c.bond_uids[c.bond_ptr[k]:c.bond_ptr[k + 1]], c.bond_values[c.bond_ptr[k]:c.bond_ptr[k + 1]])
+             for k, row in enumerate(c.bond_rows)}
+    for uid in range(sn.n):
+        old = state.neuron(c.netuid, uid)
+        assert old is not None
+        changes = dict(rank=c.rank[uid], trust=c.trust[uid], consensus=c.consensus[uid], incentive=c.incentive[uid],
+                       dividends=c.dividends[uid], vtrust=c.vtrust[uid], validator_permit=bool(c.permits[uid]),
+                       emission=c.emission[uid])
+        if uid in bonds:
+            changes["bond_uids"], changes["bond_values"] = bonds[uid]
+        state.put_neuron(c.netuid, attrs.evolve(old, **changes))
+        if c.emission[uid]:
+            events.append(EmissionPaid(netuid=c.netuid, uid=uid, hotkey=old.hotkey, amount=c.emission[uid]))
+    for cr in c.credits:
+        if cr.amount:
+            state.add_stake(cr.coldkey, cr.hotkey, cr.amount)
+            events.append(StakeCredited(coldkey=cr.coldkey, hotkey=cr.hotkey, amount=cr.amount))
+    if c.owner_cut:
+        a = state.account(sn.owner)
+        state.set_account(sn.owner, a.free + c.owner_cut, a.nonce)
+    state.put("subnet", c.netuid, attrs.evolve(sn, pending_emission=0, last_epoch=c.block))
+    return events
+
+
 # --- genesis -----------------------------------------------------------------------------------------------------
 
 
@@ -630,7 +739,7 @@ class BlockBuilder:
         self.extrinsics: list[Extrinsic] = []
         self.records: list[EventRecord] = []
         self._stage = 0  # the ORDER of the last system call pushed; user calls are stage 99
-        self._seen: set[type] = set()
+        self._answered: set[tuple[object, ...]] = set()
         self._fees = 0  # burned at the end of the block
         self._finished = False
         # begin: remember the parent hash (proof of work uses recent hashes), advance the height
@@ -655,14 +764,20 @@ class BlockBuilder:
         if self._finished:
             raise InvalidBlock(number=self.number, reason="the block is already sealed")
         call = ext.call
-        stage = call.ORDER if isinstance(call, SystemCall) else USER_STAGE
+        key = None
+        if isinstance(call, SystemCall):
+            stage = call.ORDER
+            key = call.answer_key()
+            if key in self._answered:
+                raise SystemCallRejected(reason=f"{type(call).__name__} {key[1:]} was already answered in this block")
+        else:
+            stage = USER_STAGE
         if stage < self._stage:
             raise SystemCallRejected(reason="system calls come first, in the order scheduler, consensus, registrar")
-        if call.ONCE_PER_BLOCK and type(call) in self._seen:
-            raise SystemCallRejected(reason=f"{type(call).__name__} may appear once per block")
         events = apply_extrinsic(self._state, ext, self.ctx, check_signature=check_signature)
         self._stage = stage
-        self._seen.add(type(call))
+        if key is not None:
+            self._answered.add(key)
         if events and type(events[-1]) is FeePaid:
             self._fees += events[-1].amount
         index = len(self.extrinsics)
@@ -690,8 +805,10 @@ class BlockBuilder:
         """Run the block's bookkeeping and return the new state and the (unsigned) header."""
         if self._finished:
             raise InvalidBlock(number=self.number, reason="the block is already sealed")
-        if RegistrarAnswer not in self._seen and not registrar_answer(self.ctx.previous).is_empty:
-            raise InvalidBlock(number=self.number, reason="registrations are waiting but the registrar did not answer")
+        missing = required_answers(self.ctx.previous) - self._answered
+        if missing:
+            raise InvalidBlock(number=self.number, reason=f"answers due for block {self.number - 1} are missing: "
+                                                          f"{sorted(missing)}")
         self._finalize()
         self._finished = True
         header = BlockHeader(

@@ -59,3 +59,37 @@ def tables(state: State) -> dict[str, dict[Any, Any]]:
     from taonet.ledger._state import TABLES
 
     return {t: dict(state.items(t)) for t in TABLES}
+
+
+def fund(chain: Chain, keys: list[Keypair], amount: int) -> None:
+    """Transfer ``amount`` RAO from Alice to each key (sealed)."""
+    from taonet.ledger import Transfer
+
+    for k in keys:
+        chain.call(ALICE, Transfer(dest=k.public_key, amount=amount))
+    chain.seal()
+
+
+def register_all(chain: Chain, netuid: int, pairs: list[tuple[Keypair, Keypair]]) -> None:
+    """Burn-register each (coldkey, hotkey) on ``netuid``, resubmitting refused ones until every one holds a UID."""
+    for _ in range(4 + 2 * len(pairs)):
+        pending = {p.hotkey for p in chain.state.subnet(netuid).pending}
+        for cold, h in pairs:
+            if chain.state.uid_of(netuid, h.public_key) is None and h.public_key not in pending:
+                chain.call(cold, BurnedRegister(netuid=netuid, hotkey=h.public_key,
+                                                hotkey_signature=binding(chain, h, cold), max_burn=10**18))
+        chain.seal()
+        if all(chain.state.uid_of(netuid, h.public_key) is not None for _, h in pairs):
+            return
+    raise AssertionError("registrations did not all land")
+
+
+def seal_until_epoch(chain: Chain, netuid: int) -> int:
+    """Seal blocks until an epoch result for ``netuid`` lands; returns that block's number."""
+    from taonet.ledger._events import EpochCompleted
+
+    for _ in range(5000):
+        result = chain.seal()
+        if any(isinstance(r.event, EpochCompleted) and r.event.netuid == netuid for r in result.block.events):
+            return result.block.number
+    raise AssertionError("no epoch")
