@@ -36,6 +36,9 @@ DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
 DEV_AUTHORITY_URI = "//Authority"
 """The node authority key of a development chain."""
 
+DEV_ACTOR_URI = "//Actor"
+"""The key a development chain trusts for system actors run in their own process (``taonet actor run``)."""
+
 
 @message("genesis.balance")
 class GenesisBalance(Message):
@@ -121,10 +124,13 @@ DEV_SUBNET_DEFAULTS = Hyperparameters(
 
 def dev_genesis(
     *, chain_id: str = "taonet-dev", timestamp: int = 1_700_000_000_000, funds: int = 1_000_000 * TAO,
-    subnet_defaults: Hyperparameters | None = None, actor_keys: tuple[bytes, ...] = (),
+    subnet_defaults: Hyperparameters | None = None, actor_keys: tuple[bytes, ...] | None = None,
 ) -> tuple[GenesisConfig, Keypair]:
-    """A development genesis: //Alice ... //Ferdie funded, no fee, a cheap subnet lock; and its authority key."""
+    """A development genesis: //Alice ... //Ferdie funded, no fee, a cheap subnet lock, //Actor trusted for
+    out-of-process actors; and its authority key (//Authority)."""
     authority = Keypair.from_uri(DEV_AUTHORITY_URI)
+    if actor_keys is None:
+        actor_keys = (Keypair.from_uri(DEV_ACTOR_URI).public_key,)
     params = ChainParams(
         chain_id=chain_id, authority=authority.public_key, actor_keys=actor_keys, extrinsic_fee=0,
         min_lock=10 * TAO, lock_half_life=1000, initial_burn=TAO // 100, initial_difficulty=1000,

@@ -14,6 +14,16 @@ app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many ma
 bench_app = typer.Typer(help="Measure taonet's speed (median of repeated runs after a warm-up).",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+
+
+def _add_subcommands() -> None:
+    from .node_cmd import actor_app, node_app
+
+    app.add_typer(node_app, name="node")
+    app.add_typer(actor_app, name="actor")
+
+
+_add_subcommands()
 console = Console()
 
 

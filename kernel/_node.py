@@ -1,0 +1,397 @@
+"""The node: the chain's only writer. Sequencer, RPC, block feed, and the block pipeline in lockstep with its actors.
+
+Every ``block_time`` the node waits until each system actor (tempo scheduler, consensus, registrar) has answered the
+last block, then seals the next one: the actors' answers first (signed by the node's authority key, in the order
+scheduler, consensus, registrar), then the mempool's extrinsics in per-account nonce order. It appends the block to
+its log (fsync), publishes it on the feed, and tells waiting submitters what happened to their extrinsics.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import anyio.abc
+import attrs
+import pynng
+import structlog
+
+from taonet.ledger import BlockBuilder, Extrinsic, FileStore, GenesisConfig, Keypair, SignedBlock, State, replay
+from taonet.ledger._calls import SystemCall
+from taonet.ledger._codec import decode, dumps
+from taonet.ledger._genesis import build_genesis
+from taonet.ledger._keys import verify
+from taonet.ledger._replay import fold
+from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, _msg, error_to_wire
+
+from . import _queries as q
+from ._mempool import Mempool
+from ._rpc import BadRequest, KernelError, RpcServer, bound_address
+
+__all__ = ["ACTORS", "Node", "NodeConfig", "NodeHalted"]
+
+log = structlog.get_logger(__name__)
+
+ACTORS = ("scheduler", "consensus", "registrar")
+"""The system actors of the block pipeline, in the order their answers enter a block."""
+
+
+@attrs.define(auto_exc=True, str=False)
+class NodeHalted(KernelError):
+    """Raised when a system call breaks the runtime's rules: block production stops rather than go wrong."""
+
+    CODE = "node_halted"
+    number: int
+    reason: str
+    __str__ = _msg("block production halted at block {number}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NotAnActor(KernelError):
+    """Raised when an actor answer is not signed by a key the node trusts for that actor."""
+
+    CODE = "not_an_actor"
+    actor: str
+    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis")
+
+
+@attrs.frozen(kw_only=True)
+class NodeConfig:
+    """How to run a node (parsed once by the CLI or built by a test)."""
+
+    data_dir: Path
+    authority: Keypair
+    genesis: GenesisConfig | None = None
+    block_time: float = 12.0
+    rpc: str = "tcp://127.0.0.1:9944"
+    feed: str = "tcp://127.0.0.1:9945"
+    clock: Literal["wall", "logical"] = "wall"
+    actor_timeout: float | None = None
+    local_actors: tuple[str, ...] = ACTORS
+    actor_delays: dict[str, float] = attrs.field(factory=dict)
+    fsync: bool = True
+    snapshot_every: int = 1000
+    history_every: int = 10
+    history_blocks: int = 1000
+    mempool_limit: int = 200_000
+    max_block_extrinsics: int = 20_000
+
+    @property
+    def actor_timeout_s(self) -> float:
+        """Seconds an actor may take to answer before production pauses loudly (default 10 block times)."""
+        return self.actor_timeout if self.actor_timeout is not None else 10 * self.block_time
+
+
+def actor_answer_payload(genesis: bytes, actor: str, block: int, calls: list[bytes]) -> bytes:
+    """The bytes an actor signs when it answers ``block``."""
+    return dumps(["taonet.actor_answer", genesis, actor, block, calls])
+
+
+@attrs.define
+class _Waiter:
+    event: anyio.Event
+    result: dict[str, Any] | None = None
+
+
+class Node:
+    """A running node; create with a :class:`NodeConfig` and run :meth:`run` in a task group."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.log = log.bind(actor="node")
+        self.store: FileStore | None = None
+        self.state: State | None = None
+        self.genesis_hash = b""
+        self.mempool = Mempool(limit=config.mempool_limit)
+        self.addresses: dict[str, str] = {}
+        self._answers: dict[int, dict[str, list[bytes]]] = {}
+        self._answered = anyio.Event()
+        self._inbox: dict[tuple[str, int], dict[str, Any]] = {}
+        self._inbox_event = anyio.Event()
+        self._new_block = anyio.Event()
+        self._waiters: dict[bytes, _Waiter] = {}
+        self._history: OrderedDict[int, State] = OrderedDict()
+        self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
+        self._actor_keys: dict[bytes, set[str]] = {}
+        self._feed: pynng.Pub0 | None = None
+        self.halted: NodeHalted | None = None
+        self.metrics: dict[str, Any] = {"seal_ms": [], "blocks": 0, "included": 0, "rejected": 0, "paused_s": 0.0}
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+    def _open_chain(self) -> None:
+        cfg = self.config
+        store = FileStore(cfg.data_dir / "chain", fsync=cfg.fsync)
+        if store.height < 0:
+            if cfg.genesis is None:
+                raise InvalidBlock(number=0, reason=f"{cfg.data_dir} holds no chain and no genesis was given")
+            block, state = build_genesis(cfg.genesis, cfg.authority)
+            store.append(block, expected_height=0)
+        else:
+            state = replay(store, verify_signatures=False)
+        genesis = store.get(0)
+        if genesis.header.author != cfg.authority.public_key:
+            store.close()
+            raise InvalidBlock(number=0, reason="this node's authority key is not the chain's authority")
+        self.store, self.state, self.genesis_hash = store, state, genesis.hash
+        for key in state.params.actor_keys:
+            self._actor_keys.setdefault(key, set()).update(ACTORS)
+        self._remember(state)
+        self.log.info("node.opened", height=state.height, genesis=self.genesis_hash.hex()[:16],
+                      recovered_bytes=store.recovered_bytes)
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Open (or create) the chain, serve RPC and the feed, run the local actors, and produce blocks."""
+        from ._actors import run_local_actor
+
+        await anyio.to_thread.run_sync(self._open_chain)
+        assert self.store is not None
+        try:
+            with pynng.Pub0() as feed:
+                feed.listen(self.config.feed)
+                self._feed = feed
+                self.addresses["feed"] = bound_address(feed, self.config.feed)
+                async with anyio.create_task_group() as tg:
+                    server = RpcServer(self.config.rpc, self._handlers(), name="node.rpc")
+                    self.addresses["rpc"] = await tg.start(server.serve)
+                    for name in self.config.local_actors:
+                        key = Keypair.generate()
+                        self._actor_keys.setdefault(key.public_key, set()).add(name)
+                        await tg.start(run_local_actor, self, name, key, self.config.actor_delays.get(name, 0.0))
+                    task_status.started(dict(self.addresses))
+                    self.log.info("node.started", **self.addresses, block_time=self.config.block_time,
+                                  clock=self.config.clock)
+                    await self._produce()
+        finally:
+            for s in self._subscribers:
+                s.close()
+            self._feed = None
+            self.store.close()
+
+    # --- block production ------------------------------------------------------------------------------------
+    async def _produce(self) -> None:
+        cfg = self.config
+        next_at = time.monotonic() + cfg.block_time
+        while True:
+            await anyio.sleep(max(0.0, next_at - time.monotonic()))
+            assert self.state is not None
+            answers = await self._await_answers(self.state.height)
+            await self._seal(answers)
+            next_at = max(next_at + cfg.block_time, time.monotonic())
+
+    async def _await_answers(self, number: int) -> dict[str, list[bytes]]:
+        expected = self._expected_actors()
+        paused_at: float | None = None
+        while True:
+            got = self._answers.get(number, {})
+            missing = [a for a in expected if a not in got]
+            if not missing:
+                if paused_at is not None:
+                    self.metrics["paused_s"] += time.monotonic() - paused_at
+                    self.log.warning("node.resumed", block=number + 1, paused_s=round(time.monotonic() - paused_at, 3))
+                return got
+            event = self._answered
+            with anyio.move_on_after(self.config.actor_timeout_s if paused_at is None else 5 * self.config.block_time):
+                await event.wait()
+                continue
+            if paused_at is None:
+                paused_at = time.monotonic()
+            self.log.error("node.paused", block=number + 1, waiting_for=missing,
+                           reason=f"no answer for block {number} within actor_timeout")
+
+    def _expected_actors(self) -> tuple[str, ...]:
+        return ACTORS
+
+    def _timestamp(self, number: int) -> int:
+        if self.config.clock == "logical":
+            return self._genesis_time + number * int(self.config.block_time * 1000)
+        return int(time.time() * 1000)
+
+    @property
+    def _genesis_time(self) -> int:
+        assert self.store is not None
+        return self.store.get(0).header.timestamp
+
+    async def _seal(self, answers: dict[str, list[bytes]]) -> None:
+        assert self.state is not None and self.store is not None
+        state, number = self.state, self.state.height + 1
+        calls: list[SystemCall] = []
+        for actor in ACTORS:
+            for raw in answers.get(actor, []):
+                calls.append(decode(raw, SystemCall))
+        ready = list(self.mempool.ready(state, canonical=self.config.clock == "logical",
+                                        limit=self.config.max_block_extrinsics))
+        started = time.perf_counter()
+        try:
+            block, new_state, included, rejected = await anyio.to_thread.run_sync(
+                self._build, state, number, calls, ready)
+        except (InvalidBlock, ExtrinsicRejected) as e:
+            self.halted = NodeHalted(number=number, reason=str(e))
+            self.log.critical("node.halted", block=number, reason=str(e))
+            raise self.halted from e
+        await anyio.to_thread.run_sync(self._persist, block, new_state)
+        seal_ms = (time.perf_counter() - started) * 1000
+        self.state = new_state
+        self._answers.pop(number - 1, None)
+        for key in [k for k in self._inbox if k[1] < number - 1]:
+            del self._inbox[key]
+        self.mempool.remove(included + [x for x, _ in rejected])
+        dropped = self.mempool.prune(new_state)
+        self._publish(block, new_state)
+        self._notify(block, included, rejected, dropped)
+        m = self.metrics
+        m["blocks"] += 1
+        m["included"] += len(included)
+        m["rejected"] += len(rejected)
+        m["seal_ms"] = [*m["seal_ms"][-999:], seal_ms]
+        self.log.info("block.sealed", block=number, extrinsics=len(block.extrinsics), rejected=len(rejected),
+                      mempool=len(self.mempool), seal_ms=round(seal_ms, 2))
+
+    def _build(self, state: State, number: int, calls: list[SystemCall], ready: list[Extrinsic]
+               ) -> tuple[SignedBlock, State, list[Extrinsic], list[tuple[Extrinsic, ExtrinsicRejected]]]:
+        cfg = self.config
+        builder = BlockBuilder(state, parent=self.store.head_hash, timestamp=self._timestamp(number),  # type: ignore
+                               genesis=self.genesis_hash)
+        for call in calls:
+            builder.push(Extrinsic.sign(call, cfg.authority, nonce=number, genesis=self.genesis_hash))
+        included: list[Extrinsic] = []
+        rejected: list[tuple[Extrinsic, ExtrinsicRejected]] = []
+        failed: set[bytes] = set()
+        for ext in ready:
+            if ext.signer in failed:  # an earlier extrinsic of this signer failed: its later nonces cannot apply
+                continue
+            try:
+                builder.push(ext, check_signature=False)  # checked once, on entry to the mempool
+            except ExtrinsicRejected as e:
+                rejected.append((ext, e))
+                failed.add(ext.signer)
+            else:
+                included.append(ext)
+        block, new_state = builder.seal(cfg.authority)
+        return block, new_state, included, rejected
+
+    def _persist(self, block: SignedBlock, state: State) -> None:
+        assert self.store is not None
+        self.store.append(block, expected_height=block.number)
+        if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
+            self.store.save_snapshot(state)
+
+    def _remember(self, state: State) -> None:
+        h = self.config.history_every
+        if h and state.height % h == 0:
+            self._history[state.height] = state
+            while self._history and next(iter(self._history)) < state.height - self.config.history_blocks:
+                self._history.popitem(last=False)
+
+    def _publish(self, block: SignedBlock, state: State) -> None:
+        self._remember(state)
+        if self._feed is not None:
+            self._feed.send(block.to_bytes())
+        for s in list(self._subscribers):
+            try:
+                s.send_nowait((block, state))
+            except anyio.WouldBlock:
+                self.log.warning("node.subscriber_lagging")
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self._subscribers.remove(s)
+        self._new_block.set()
+        self._new_block = anyio.Event()
+
+    def _notify(self, block: SignedBlock, included: list[Extrinsic],
+                rejected: list[tuple[Extrinsic, ExtrinsicRejected]], dropped: list[Extrinsic]) -> None:
+        if not self._waiters:
+            return
+        index = {x.hash: i for i, x in enumerate(block.extrinsics)}
+        for ext in included:
+            w = self._waiters.pop(ext.hash, None)
+            if w is not None:
+                i = index[ext.hash]
+                w.result = {"status": "included", "block": block.number, "index": i,
+                            "events": [r.event for r in block.events if r.phase == i]}
+                w.event.set()
+        for ext, err in rejected:
+            w = self._waiters.pop(ext.hash, None)
+            if w is not None:
+                w.result = {"status": "rejected", "error": error_to_wire(err)}
+                w.event.set()
+        for ext in dropped:
+            w = self._waiters.pop(ext.hash, None)
+            if w is not None:
+                w.result = {"status": "rejected", "error": {"code": "dropped", "fields": {
+                    "message": "an earlier extrinsic of this signer was rejected or its nonce was used"}}}
+                w.event.set()
+
+    def subscribe(self, buffer: int = 1024) -> anyio.abc.ObjectReceiveStream[tuple[SignedBlock, State]]:
+        """A stream of (block, state after it) for in-process followers (the local actors)."""
+        send, recv = anyio.create_memory_object_stream[tuple[SignedBlock, State]](buffer)
+        self._subscribers.append(send)
+        return recv
+
+    # --- actors ----------------------------------------------------------------------------------------------
+    def accept_answer(self, actor: str, block: int, calls: list[bytes], signer: bytes, signature: bytes) -> None:
+        """Record an actor's (signed) answer for ``block``."""
+        if actor not in self._actor_keys.get(signer, set()):
+            raise NotAnActor(actor=actor)
+        if not verify(signer, actor_answer_payload(self.genesis_hash, actor, block, calls), signature):
+            raise NotAnActor(actor=actor)
+        assert self.state is not None
+        if block < self.state.height:
+            return  # a late answer for a block already followed; nothing to do
+        for raw in calls:
+            decode(raw, SystemCall)  # malformed calls are refused at the door, not when sealing
+        self._answers.setdefault(block, {})[actor] = list(calls)
+        self._answered.set()
+        self._answered = anyio.Event()
+
+    def post(self, to: str, block: int, body: dict[str, Any]) -> None:
+        """Leave an actor message for actor ``to`` about ``block`` (the scheduler tells consensus what is due)."""
+        self._inbox[(to, block)] = body
+        self._inbox_event.set()
+        self._inbox_event = anyio.Event()
+
+    async def inbox(self, actor: str, block: int, timeout: float) -> dict[str, Any] | None:
+        """Wait for the message to ``actor`` about ``block`` (None after ``timeout``)."""
+        with anyio.move_on_after(timeout):
+            while (actor, block) not in self._inbox:
+                await self._inbox_event.wait()
+            return self._inbox[(actor, block)]
+        return None
+
+    # --- state at a block --------------------------------------------------------------------------------------
+    def state_at(self, number: int | None) -> State:
+        """The state after block ``number`` (the head when None): from memory, a snapshot, or a replay."""
+        assert self.state is not None and self.store is not None
+        if number is None or number == self.state.height:
+            return self.state
+        if not 0 <= number <= self.state.height:
+            raise BadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
+        base = None
+        for h in reversed(self._history):
+            if h <= number:
+                base = self._history[h]
+                break
+        if base is None or number - base.height > self.config.history_every:
+            snap = self.store.latest_snapshot(number)
+            if snap is not None and (base is None or snap.height > base.height):
+                base = snap
+        if base is not None and base.height == number:
+            return base
+        state = base
+        for _, state in fold(self.store, start=base, stop=number, verify_signatures=False):  # noqa: B007
+            pass
+        assert state is not None
+        return state
+
+    # --- RPC -----------------------------------------------------------------------------------------------------
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return q.handlers(self)
+
+
+def default_data_dir() -> Path:
+    """``$TAONET_DATA_DIR`` or ``~/.taonet/node``."""
+    return Path(os.environ.get("TAONET_DATA_DIR", Path.home() / ".taonet" / "node"))
+

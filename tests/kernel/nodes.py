@@ -1,0 +1,89 @@
+"""Real nodes for tests: in-process (a task group) or as `taonet node run` processes, always stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from taonet.kernel import Node, NodeConfig, Subtensor
+from taonet.ledger import Hyperparameters, Keypair, dev_genesis
+
+TAONET = [sys.executable, "-m", "taonet.tools"]
+
+
+@asynccontextmanager
+async def running_node(data_dir: Path, *, hyper: Hyperparameters | None = None, **config: Any
+                       ) -> AsyncIterator[tuple[Node, Subtensor]]:
+    """A dev node with fast blocks on free loopback ports, and a client connected to it."""
+    genesis, authority = dev_genesis(subnet_defaults=hyper)
+    opts: dict[str, Any] = {"block_time": 0.1, "rpc": "tcp://127.0.0.1:0", "feed": "tcp://127.0.0.1:0",
+                            "fsync": False}
+    opts.update(config)
+    node = Node(NodeConfig(data_dir=data_dir, authority=authority, genesis=genesis, **opts))
+    async with anyio.create_task_group() as tg:
+        addresses = await tg.start(node.run)
+        async with Subtensor(addresses["rpc"], timeout=20.0) as sub:
+            yield node, sub
+        tg.cancel_scope.cancel()
+
+
+@contextmanager
+def node_process(data_dir: Path, *args: str, block_time: float = 0.1, env: dict[str, str] | None = None
+                 ) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`taonet node run --dev` as a child process; yields it and its printed addresses; kills it at the end."""
+    cmd = [*TAONET, "node", "run", "--dev", "--block-time", str(block_time), "--data-dir", str(data_dir),
+           "--rpc", "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **(env or {})})
+    try:
+        addresses = read_addresses(proc)
+        yield proc, addresses
+    finally:
+        stop(proc)
+
+
+def read_addresses(proc: subprocess.Popen[str], timeout: float = 30.0) -> dict[str, str]:
+    """The `rpc:` and `feed:` lines a node prints first."""
+    deadline = time.monotonic() + timeout
+    out: dict[str, str] = {}
+    assert proc.stdout is not None
+    while len(out) < 2:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"node did not print its addresses (exit {proc.poll()})")
+        line = proc.stdout.readline()
+        if ":" in line:
+            key, _, value = line.partition(":")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 10.0) -> int:
+    """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return proc.returncode
+
+
+class Wallet:
+    """A coldkey and hotkey pair for tests (the kernel's Wallet stores keys on disk; tests need none)."""
+
+    def __init__(self, name: str) -> None:
+        self.coldkey = Keypair.from_uri(f"//{name}")
+        self.hotkey = Keypair.from_uri(f"//{name}//hot")
+        self.coldkeypub = self.coldkey.ss58_address

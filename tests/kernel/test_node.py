@@ -1,0 +1,236 @@
+"""The node end to end: a subnet with validators and miners earning emission, lockstep, replicas, hostile RPC."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import anyio
+import attrs
+import pynng
+import pytest
+
+from taonet.kernel import Subtensor
+from taonet.kernel._replica import Replica
+from taonet.kernel._rpc import BadRequest, RpcClient, UnknownMethod
+from taonet.ledger import TAO, FileStore, Keypair, SignedBlock, Transfer, replay
+from taonet.ledger._codec import dumps
+from taonet.ledger._consensus import epoch_result
+from taonet.ledger._events import EpochCompleted, StakeCredited
+from taonet.ledger._genesis import DEV_SUBNET_DEFAULTS
+from taonet.ledger.errors import CodecError, InvalidBlock, MessageTooLarge
+
+from .nodes import Wallet, running_node
+
+pytestmark = pytest.mark.anyio
+
+HYPER = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=8, weights_rate_limit=1, immunity_period=1000)
+OWNER = Wallet("Alice")
+VALIDATORS = [Wallet(f"v{i}") for i in range(2)]
+MINERS = [Wallet(f"m{i}") for i in range(6)]
+
+
+async def _fund(sub: Subtensor, wallets: list[Wallet]) -> None:
+    """One batch of transfers from the owner, then wait for the block that holds them."""
+    from taonet.ledger import Extrinsic
+
+    nonce, genesis = await sub.get_nonce(OWNER.coldkey), await sub.genesis_hash()
+    exts = [Extrinsic.sign(Transfer(dest=w.coldkey.public_key, amount=1000 * TAO), OWNER.coldkey, nonce=nonce + i,
+                           genesis=genesis) for i, w in enumerate(wallets)]
+    assert all(r.status == "submitted" for r in await sub.submit_batch(exts))
+    last = await sub.submit(Extrinsic.sign(Transfer(dest=OWNER.hotkey.public_key, amount=1), OWNER.coldkey,
+                                           nonce=nonce + len(exts), genesis=genesis))
+    assert last.success
+
+
+async def _wait_epoch(sub: Subtensor, netuid: int, after: int) -> int:
+    """The block (after ``after``) holding the next epoch result of ``netuid``."""
+    block = after
+    while True:
+        head = await sub.wait_for_block(block + 1)
+        for number, _, e in await sub.get_events(block + 1, head + 1, types=["ev.epoch_completed"], netuid=netuid):
+            assert isinstance(e, EpochCompleted)
+            return number
+        block = head
+
+
+async def test_validators_and_miners_earn_what_the_ledgers_epoch_gives(tmp_path: Path) -> None:
+    """Subnet, 2 validators, 6 miners, stake, weights; after 2 tempos the metagraph equals the ledger's epoch."""
+    async with running_node(tmp_path, hyper=HYPER) as (node, sub):
+        assert (await sub.create_subnet(OWNER)).success
+        await _fund(sub, VALIDATORS + MINERS)
+        async with anyio.create_task_group() as tg:
+            for w in VALIDATORS + MINERS:
+                tg.start_soon(sub.burned_register, w, 1)
+        uids = {w.hotkey.ss58_address: await sub.get_uid_for_hotkey_on_subnet(w.hotkey, 1) for w in
+                VALIDATORS + MINERS}
+        assert None not in uids.values()
+        for i, v in enumerate(VALIDATORS):
+            assert (await sub.add_stake(v, v.hotkey, 100 * (i + 1))).success
+        first = await _wait_epoch(sub, 1, await sub.get_current_block())  # permits by stake
+        miner_uids = [uids[m.hotkey.ss58_address] for m in MINERS]
+        for v in VALIDATORS:
+            r = await sub.set_weights(v, 1, miner_uids, [1.0 + k for k in range(6)])
+            assert r.success, r.message
+        e1 = await _wait_epoch(sub, 1, first)
+        e2 = await _wait_epoch(sub, 1, e1)
+        mg = await sub.metagraph(1)
+        assert mg.block >= e2
+        # the ledger's epoch on the state the consensus actor saw (after the block before e2)
+        before = node.state_at(e2 - 1)
+        expected = epoch_result(before, 1)
+        assert mg.C.tolist() == pytest.approx([c / 65535 for c in expected.consensus])
+        assert list(mg.E) == list(expected.emission)
+        assert (mg.I * 65535).round().astype(int).tolist() == list(expected.incentive)
+        assert (mg.D * 65535).round().astype(int).tolist() == list(expected.dividends)
+        assert mg.I[miner_uids].argsort().tolist() == list(range(6))  # more weight, more incentive
+        # stake moved by exactly the emission the epoch paid
+        after = node.state_at(e2)
+        credits = [e for _, _, e in await sub.get_events(e2, e2 + 1, types=["ev.stake_credited"])]
+        assert sum(c.amount for c in credits if isinstance(c, StakeCredited)) == sum(expected.emission)
+        for n in before.neurons(1):
+            assert after.hotkey_stake(n.hotkey) - before.hotkey_stake(n.hotkey) == expected.emission[n.uid]
+        owner_gain = after.free(OWNER.coldkey.public_key) - before.free(OWNER.coldkey.public_key)
+        assert owner_gain == expected.owner_cut
+
+
+async def test_submit_and_wait_reports_inclusion_and_rejection(tmp_path: Path) -> None:
+    """submit_wait answers included (block, events) or rejected (typed reason); stale nonces fail at once."""
+    async with running_node(tmp_path) as (_node, sub):
+        bob = Keypair.from_uri("//Bob")
+        ok = await sub.transfer(OWNER, bob, 5 * TAO)
+        assert ok.success and ok.block is not None
+        assert [type(e).__name__ for e in ok.events] == ["Transferred"]
+        poor = Keypair.from_uri("//poor")
+        r = await sub.transfer(poor, bob, 5 * TAO)
+        assert not r.success
+        assert type(r.error).__name__ == "InsufficientBalance"
+        gen = await sub.genesis_hash()
+        from taonet.ledger import Extrinsic
+
+        stale = Extrinsic.sign(Transfer(dest=bob.public_key, amount=1), OWNER.coldkey, nonce=0, genesis=gen)
+        r = await sub.submit(stale)
+        assert type(r.error).__name__ == "StaleNonce"
+
+
+async def test_hostile_rpc_requests_get_typed_errors_and_blocks_go_on(tmp_path: Path) -> None:
+    """Random bytes, wrong shapes, wrong types, unknown methods and huge messages: typed errors, no stall."""
+    async with running_node(tmp_path) as (node, sub):
+        start = await sub.get_current_block()
+        rng = random.Random(5)
+        with pynng.Req0(resend_time=-1, recv_timeout=5000) as raw:
+            raw.dial(sub.endpoint)
+            for i in range(300):
+                junk = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300))) if i % 3 else dumps(
+                    {"m": rng.choice(["block", "account", "submit", "metagraph"]), "p": {"number": "x",
+                                                                                         "address": 5}})
+                await raw.asend(junk)
+                reply = await raw.arecv()
+                assert b"err" in reply
+        with pytest.raises(UnknownMethod):
+            await sub.call("no_such_method")
+        with pytest.raises(BadRequest):
+            await sub.call("block", number="seven")
+        with pytest.raises(CodecError):
+            await sub.call("submit", extrinsic=b"\x00garbage")
+        with pytest.raises(MessageTooLarge):
+            await sub.call("submit", timeout=30, extrinsic=b"\x00" * (33 << 20))
+        await sub.wait_for_block(start + 5)
+        assert node.halted is None
+
+
+async def test_lockstep_logs_are_identical_whatever_the_actor_delays(tmp_path: Path) -> None:
+    """--clock logical: same genesis and submissions (sent once block N is seen) give byte-identical logs."""
+    logs = []
+    for run, delays in enumerate(({}, {"consensus": 0.25, "registrar": 0.15, "scheduler": 0.05})):
+        async with running_node(tmp_path / f"run{run}", hyper=HYPER, clock="logical", actor_delays=delays,
+                                block_time=0.1) as (node, sub):
+            await sub.wait_for_block(3)
+            await sub.create_subnet(OWNER, )
+            await sub.wait_for_block(8)
+            for w in MINERS[:3]:
+                await sub.submit(await sub.sign(OWNER.coldkey, Transfer(dest=w.coldkey.public_key, amount=TAO)),
+                                 wait_for_inclusion=False)
+            await sub.wait_for_block(12)
+            await sub.burned_register(Wallet("Bob"), 1)
+            await sub.wait_for_block(24)
+            assert node.store is not None
+            logs.append([node.store.get_raw(n) for n in range(25)])
+    assert logs[0] == logs[1]
+
+
+async def test_a_replica_follows_the_leader_and_rejects_a_forged_block(tmp_path: Path) -> None:
+    """A replica's digest equals the leader's at every one of 100 blocks; a forged block is refused."""
+    from taonet.kernel import NodeConfig
+
+    async with running_node(tmp_path / "leader", hyper=HYPER, block_time=0.05) as (leader, sub):
+        await sub.create_subnet(OWNER)
+        cfg = NodeConfig(data_dir=tmp_path / "replica", authority=Keypair.generate(), rpc="tcp://127.0.0.1:0",
+                         feed="tcp://127.0.0.1:0", fsync=False)
+        replica = Replica(cfg, sub.endpoint)
+        async with anyio.create_task_group() as tg:
+            addresses = await tg.start(replica.run)
+            async with Subtensor(addresses["rpc"]) as rsub:
+                assert (await rsub.info())["role"] == "replica"
+                r = await rsub.transfer(OWNER, Keypair.from_uri("//Bob"), TAO)  # forwarded to the leader
+                assert r.success
+                await rsub.wait_for_block(100, timeout=60)
+            assert leader.store is not None and replica.store is not None
+            for n in range(0, 101):
+                assert replica.store.get_raw(n) == leader.store.get_raw(n)
+            leader_states = {b.number: s.digest() for b, s in _fold_digests(leader.store, 100)}
+            replica_states = {b.number: s.digest() for b, s in _fold_digests(replica.store, 100)}
+            assert leader_states == replica_states
+            head = replica.state
+            assert head is not None
+            nxt = SignedBlock.from_bytes(leader.store.get_raw(head.height + 1)) if leader.store.height > head.height \
+                else None
+            tg.cancel_scope.cancel()
+        forged_source = nxt or SignedBlock.from_bytes(leader.store.get_raw(leader.store.height))
+        forged = attrs.evolve(forged_source, signature=Keypair.from_uri("//Mallory").sign(forged_source.hash))
+        replica2 = Replica(attrs.evolve(cfg, data_dir=tmp_path / "replica2"), sub.endpoint)
+        await anyio.to_thread.run_sync(replica2._open_replica, leader.store.get_raw(0))
+        assert replica2.store is not None and replica2.state is not None
+        try:
+            for n in range(1, forged_source.number):
+                assert replica2.ingest(SignedBlock.from_bytes(leader.store.get_raw(n)))
+            with pytest.raises(InvalidBlock, match="signature"):
+                replica2.ingest(forged)
+            tampered = attrs.evolve(forged_source, header=attrs.evolve(forged_source.header, timestamp=1))
+            with pytest.raises(InvalidBlock, match="signature"):
+                replica2.ingest(tampered)
+            assert replica2.state.height == forged_source.number - 1
+            assert replica2.ingest(forged_source)
+        finally:
+            replica2.store.close()
+
+
+def _fold_digests(store: FileStore, upto: int) -> list[tuple[SignedBlock, object]]:
+    from taonet.ledger import fold
+
+    return list(fold(store, stop=upto, verify_signatures=False))
+
+
+async def test_metagraph_at_a_past_block_matches_a_replay(tmp_path: Path) -> None:
+    """The metagraph at block N over RPC equals the state a replay of the log to N gives."""
+    async with running_node(tmp_path, hyper=HYPER, history_every=7) as (node, sub):
+        await sub.create_subnet(OWNER)
+        for w in MINERS[:2]:
+            await sub.burned_register(Wallet("Bob") if w is MINERS[0] else OWNER, 1)
+        head = await sub.wait_for_block(30)
+        assert node.store is not None
+        for n in (5, 13, head - 1):
+            mg = await sub.metagraph(1, block=n)
+            state = replay(node.store, to=n, use_snapshots=False)
+            assert mg.block == n
+            assert mg.n == state.subnet(1).n
+            assert list(mg.E) == [x.emission for x in state.neurons(1)]
+
+
+async def test_rpc_client_times_out_instead_of_hanging() -> None:
+    """A call to an address where nothing listens raises RpcTimeout after its timeout."""
+    from taonet.kernel._rpc import RpcTimeout
+
+    async with RpcClient("tcp://127.0.0.1:1", timeout=0.5) as c:
+        with anyio.fail_after(5), pytest.raises(RpcTimeout):
+            await c.call("head")

@@ -1,0 +1,151 @@
+"""`taonet node run|follow` and `taonet actor run`: the chain's processes."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from taonet.kernel._actors import run_remote_actor
+from taonet.kernel._node import ACTORS, Node, NodeConfig, default_data_dir
+from taonet.kernel._replica import Replica
+from taonet.ledger import Keypair, dev_genesis, load_genesis
+from taonet.ledger._genesis import DEV_ACTOR_URI, DEV_AUTHORITY_URI
+
+from .logs import configure_logging
+
+node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replica.", no_args_is_help=True)
+actor_app = typer.Typer(help="Run a system actor in its own process.", no_args_is_help=True)
+
+DataDir = Annotated[Path | None, typer.Option(help="Where the chain's log lives ($TAONET_DATA_DIR, ~/.taonet/node).")]
+LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+
+
+async def _until_signal(main: Any) -> None:
+    """Run ``main(task_status=...)`` until it ends or SIGINT/SIGTERM arrives; then cancel it cleanly."""
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch)
+        addresses = await tg.start(main)
+        for name in ("rpc", "feed"):
+            if name in addresses:
+                print(f"{name}: {addresses[name]}", flush=True)
+        await anyio.sleep_forever()
+
+
+def _parse_delays(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, _, seconds = item.partition("=")
+        if name not in ACTORS or not seconds:
+            raise typer.BadParameter(f"{item!r}: use NAME=SECONDS with NAME one of {', '.join(ACTORS)}")
+        out[name] = float(seconds)
+    return out
+
+
+@node_app.command("run")
+def node_run(
+    dev: Annotated[bool, typer.Option("--dev", help="A funded development genesis (//Alice ... //Ferdie).")] = False,
+    genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
+    data_dir: DataDir = None,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks (0.1 and up).", min=0.05)] = 12.0,
+    rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
+    feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
+    clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",
+    authority: Annotated[str | None, typer.Option(help="Secret URI of the authority key (dev: //Authority).",
+                                                  envvar="TAONET_AUTHORITY_URI")] = None,
+    remote_actor: Annotated[list[str], typer.Option(help="An actor run in its own process (repeatable).")] = [],  # noqa: B006
+    actor_timeout: Annotated[float | None, typer.Option(help="Seconds before a silent actor pauses production "
+                                                                "(default 10 block times).")] = None,
+    actor_delay: Annotated[list[str], typer.Option(help="NAME=SECONDS: delay an actor's answers (testing lockstep).")
+                           ] = [],  # noqa: B006
+    fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
+    log_level: LogLevel = "info",
+    log_json: Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")
+                        ] = None,
+) -> None:
+    """Run a node: seal a block every --block-time, serve RPC, publish blocks; resume from --data-dir."""
+    configure_logging(log_level, json=log_json)
+    if clock not in ("wall", "logical"):
+        raise typer.BadParameter("--clock is wall or logical")
+    for name in remote_actor:
+        if name not in ACTORS:
+            raise typer.BadParameter(f"unknown actor {name!r}; the actors are {', '.join(ACTORS)}")
+    config = None
+    if dev:
+        config, _dev_key = dev_genesis()
+        authority = authority or DEV_AUTHORITY_URI
+    elif genesis is not None:
+        config = load_genesis(genesis)
+    if authority is None:
+        raise typer.BadParameter("--authority (or $TAONET_AUTHORITY_URI) is needed without --dev")
+    cfg = NodeConfig(
+        data_dir=data_dir or default_data_dir(), authority=Keypair.from_uri(authority), genesis=config,
+        block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
+        actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
+        actor_delays=_parse_delays(actor_delay), fsync=fsync,
+    )
+    node = Node(cfg)
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(_until_signal, node.run)
+    if node.halted is not None:
+        print(f"halted: {node.halted}", file=sys.stderr)
+        raise typer.Exit(2)
+
+
+@node_app.command("follow")
+def node_follow(
+    leader: Annotated[str, typer.Option("--from", help="The leader's RPC address.")],
+    data_dir: DataDir = None,
+    rpc: Annotated[str, typer.Option(help="This replica's RPC address.")] = "tcp://127.0.0.1:9954",
+    feed: Annotated[str, typer.Option(help="This replica's block feed address.")] = "tcp://127.0.0.1:9955",
+    log_level: LogLevel = "info",
+) -> None:
+    """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
+    configure_logging(log_level)
+    cfg = NodeConfig(data_dir=data_dir or default_data_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
+    replica = Replica(cfg, leader)
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(_until_signal, replica.run)
+
+
+@actor_app.command("run")
+def actor_run(
+    name: Annotated[str, typer.Argument(help="scheduler, consensus or registrar.")],
+    node: Annotated[str, typer.Option("--node", help="The node's RPC address.")] = "tcp://127.0.0.1:9944",
+    key: Annotated[str, typer.Option(help="Secret URI of the actor's key (named in the genesis).",
+                                     envvar="TAONET_ACTOR_URI")] = DEV_ACTOR_URI,
+    delay: Annotated[float, typer.Option(help="Delay each answer by this many seconds (testing).")] = 0.0,
+    log_level: LogLevel = "info",
+) -> None:
+    """Run a system actor against a node started with --remote-actor NAME."""
+    configure_logging(log_level)
+    if name not in ACTORS:
+        raise typer.BadParameter(f"unknown actor {name!r}; the actors are {', '.join(ACTORS)}")
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(watch)
+            await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
+            tg.cancel_scope.cancel()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(main)
