@@ -13,6 +13,7 @@ of process they fold the block feed and catch up over RPC when they fall behind.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -29,7 +30,7 @@ from taonet.ledger._runtime import registrar_answer
 from taonet.ledger.errors import CodecError, InvalidBlock
 
 from ._node import ACTORS, actor_answer_payload
-from ._rpc import RpcClient
+from ._rpc import KernelError, RpcClient
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -88,29 +89,34 @@ async def run_actor(name: str, follow: AsyncIterator[tuple[SignedBlock, State]],
                     delay: float = 0.0) -> None:
     """Answer every block ``follow`` yields, until it ends or the task is cancelled."""
     alog = log.bind(actor=name)
-    async for block, state in follow:
-        calls = await react(name, state, channel)
-        if delay:
-            await anyio.sleep(delay)  # a test knob: lockstep must make the log independent of it
-        await channel.answer(block.number, calls)
-        if calls:
-            alog.info("actor.answered", block=block.number, calls=len(calls))
+    async with aclosing(follow):  # type: ignore[type-var]
+        async for block, state in follow:
+            calls = await react(name, state, channel)
+            if delay:
+                await anyio.sleep(delay)  # a test knob: lockstep must make the log independent of it
+            for attempt in range(1_000_000):
+                try:
+                    await channel.answer(block.number, calls)
+                    break
+                except KernelError as e:  # the node restarting or overloaded: keep the answer, try again
+                    alog.warning("actor.answer_failed", block=block.number, error=str(e), attempt=attempt)
+                    await anyio.sleep(min(5.0, 0.1 * 2**attempt))
+            if calls:
+                alog.info("actor.answered", block=block.number, calls=len(calls))
 
 
 async def run_local_actor(node: Node, name: str, key: Keypair, delay: float, *,
                           task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
     """Run actor ``name`` inside ``node``'s process, following the node's own states."""
     assert node.store is not None and node.state is not None
-    stream = node.subscribe()
     head_block, head_state = node.store.get(node.state.height), node.state
+    async with node.subscribe() as stream, RpcClient(node.addresses["rpc"], timeout=120.0) as rpc:
 
-    async def follow() -> AsyncIterator[tuple[SignedBlock, State]]:
-        yield head_block, head_state
-        async with stream:
+        async def follow() -> AsyncIterator[tuple[SignedBlock, State]]:
+            yield head_block, head_state
             async for item in stream:
                 yield item
 
-    async with RpcClient(node.addresses["rpc"], timeout=120.0) as rpc:
         channel = ActorChannel(name, rpc, key, node.genesis_hash)
         task_status.started()
         await run_actor(name, follow(), channel, delay=delay)

@@ -22,7 +22,7 @@ import pynng
 import structlog
 
 from taonet.ledger import BlockBuilder, Extrinsic, FileStore, GenesisConfig, Keypair, SignedBlock, State, replay
-from taonet.ledger._calls import SystemCall
+from taonet.ledger._calls import EpochResult, SystemCall
 from taonet.ledger._codec import decode, dumps
 from taonet.ledger._genesis import build_genesis
 from taonet.ledger._keys import verify
@@ -120,7 +120,8 @@ class Node:
         self._actor_keys: dict[bytes, set[str]] = {}
         self._feed: pynng.Pub0 | None = None
         self.halted: NodeHalted | None = None
-        self.metrics: dict[str, Any] = {"seal_ms": [], "blocks": 0, "included": 0, "rejected": 0, "paused_s": 0.0}
+        self.metrics: dict[str, Any] = {"seal_ms": [], "epoch_seal_ms": [], "blocks": 0, "epoch_blocks": 0,
+                                        "included": 0, "rejected": 0, "paused_s": 0.0}
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def _open_chain(self) -> None:
@@ -229,12 +230,14 @@ class Node:
         try:
             block, new_state, included, rejected = await anyio.to_thread.run_sync(
                 self._build, state, number, calls, ready)
+            built = time.perf_counter()
         except (InvalidBlock, ExtrinsicRejected) as e:
             self.halted = NodeHalted(number=number, reason=str(e))
             self.log.critical("node.halted", block=number, reason=str(e))
             raise self.halted from e
         await anyio.to_thread.run_sync(self._persist, block, new_state)
         seal_ms = (time.perf_counter() - started) * 1000
+        build_ms = (built - started) * 1000
         self.state = new_state
         self._answers.pop(number - 1, None)
         for key in [k for k in self._inbox if k[1] < number - 1]:
@@ -248,8 +251,11 @@ class Node:
         m["included"] += len(included)
         m["rejected"] += len(rejected)
         m["seal_ms"] = [*m["seal_ms"][-999:], seal_ms]
+        if any(isinstance(c, EpochResult) for c in calls):
+            m["epoch_blocks"] += 1
+            m["epoch_seal_ms"] = [*m["epoch_seal_ms"][-999:], seal_ms]
         self.log.info("block.sealed", block=number, extrinsics=len(block.extrinsics), rejected=len(rejected),
-                      mempool=len(self.mempool), seal_ms=round(seal_ms, 2))
+                      mempool=len(self.mempool), seal_ms=round(seal_ms, 2), build_ms=round(build_ms, 2))
 
     def _build(self, state: State, number: int, calls: list[SystemCall], ready: list[Extrinsic]
                ) -> tuple[SignedBlock, State, list[Extrinsic], list[tuple[Extrinsic, ExtrinsicRejected]]]:

@@ -80,7 +80,8 @@ def _neuron_info(state: State, netuid: int, uid: int) -> dict[str, Any] | None:
         "registered_at": n.registered_at, "last_update": n.last_update, "axon": axon,
         "rank": n.rank, "trust": n.trust, "consensus": n.consensus, "incentive": n.incentive,
         "dividends": n.dividends, "vtrust": n.vtrust, "validator_permit": n.validator_permit, "emission": n.emission,
-        "weights": [list(n.weight_uids), list(n.weight_values)], "bonds": [list(n.bond_uids), list(n.bond_values)],
+        "weights": [n.weights()[0].tolist(), n.weights()[1].tolist()],
+        "bonds": [n.bonds()[0].tolist(), n.bonds()[1].tolist()],
     }
 
 
@@ -113,12 +114,12 @@ def metagraph_payload(state: State, netuid: int, *, weights: bool = False) -> di
     }
     if weights:
         for kind in ("weight", "bond"):
-            ptr, uids, vals = [0], [], []
+            ptr, size = [0], 0
             for n in neurons:
-                uids.extend(getattr(n, f"{kind}_uids"))
-                vals.extend(getattr(n, f"{kind}_values"))
-                ptr.append(len(uids))
-            out[f"{kind}s"] = [_pack(ptr, "<u4"), _pack(uids, "<u2"), _pack(vals, "<u2")]
+                size += len(getattr(n, f"{kind}_uids")) // 2
+                ptr.append(size)
+            out[f"{kind}s"] = [_pack(ptr, "<u4"), b"".join(getattr(n, f"{kind}_uids") for n in neurons),
+                               b"".join(getattr(n, f"{kind}_values") for n in neurons)]
     return out
 
 
@@ -290,12 +291,15 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
         m = node.metrics
         seal = m["seal_ms"] or [0.0]
         ordered = sorted(seal)
+        epoch = sorted(m["epoch_seal_ms"] or [0.0])
         lag = {a: head().height - max((b for b, got in node._answers.items() if a in got), default=head().height)
                for a in ("scheduler", "consensus", "registrar")}
         return {"head": head().height, "mempool": len(node.mempool), "blocks": m["blocks"],
                 "included": m["included"], "rejected": m["rejected"],
                 "seal_ms_p50": statistics.median(seal), "seal_ms_p99": ordered[min(len(ordered) - 1,
                                                                                      int(0.99 * len(ordered)))],
+                "epoch_blocks": m["epoch_blocks"], "epoch_seal_ms_p50": statistics.median(epoch),
+                "epoch_seal_ms_p99": epoch[min(len(epoch) - 1, int(0.99 * len(epoch)))],
                 "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),
                 "halted": None if node.halted is None else str(node.halted)}
 

@@ -20,7 +20,7 @@ import structlog
 from taonet.ledger._codec import dumps, loads
 from taonet.ledger.errors import CodecError, TaonetError, _msg, error_from_wire, error_to_wire
 
-__all__ = ["KernelError", "RpcClient", "RpcServer", "RpcTimeout", "ServerError", "UnknownMethod"]
+__all__ = ["KernelError", "RpcClient", "RpcServer", "RpcTimeout", "ServerError", "UnknownMethod", "Unreachable"]
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +52,17 @@ class RpcTimeout(KernelError, TimeoutError):
     address: str
     timeout: float
     __str__ = _msg("{method} to {address} got no reply within {timeout} s; is the node running?")
+
+
+@attrs.define(auto_exc=True, str=False)
+class Unreachable(KernelError, ConnectionError):
+    """Raised when the connection to the server broke while a call was under way."""
+
+    CODE = "unreachable"
+    method: str
+    address: str
+    reason: str
+    __str__ = _msg("{method} to {address} failed: {reason}")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -207,6 +218,8 @@ class RpcClient:
             raw = await ctx.arecv()
         except pynng.Timeout:
             raise RpcTimeout(method=method, address=self.address, timeout=limit) from None
+        except pynng.NNGException as e:
+            raise Unreachable(method=method, address=self.address, reason=str(e)) from None
         finally:
             ctx.close()
         try:

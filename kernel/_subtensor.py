@@ -117,9 +117,10 @@ def _rao(amount: Balance | int | float) -> int:
 class Subtensor:
     """A client of a taonet node: ``async with Subtensor("local") as sub: await sub.get_balance(addr)``."""
 
-    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, nonce_retries: int = 5) -> None:
         self.endpoint = resolve_endpoint(endpoint)
         self.timeout = timeout
+        self.nonce_retries = nonce_retries
         self.rpc = RpcClient(self.endpoint, timeout=timeout)
         self._genesis: bytes | None = None
 
@@ -303,11 +304,19 @@ class Subtensor:
                 for x, r in zip(exts, replies, strict=True)]
 
     async def _do(self, keypair: Keypair, call: Call, wait_for_inclusion: bool = True) -> ExtrinsicResult:
-        try:
-            ext = await self.sign(keypair, call)
-        except TaonetError as e:
-            return ExtrinsicResult(status="rejected", error=e)
-        return await self.submit(ext, wait_for_inclusion=wait_for_inclusion)
+        """Sign at the next nonce and submit; if another client of the same key took that nonce first (the node
+        says so at once), sign again at the new next nonce, up to ``nonce_retries`` times."""
+        for attempt in range(self.nonce_retries + 1):
+            try:
+                ext = await self.sign(keypair, call)
+            except TaonetError as e:
+                return ExtrinsicResult(status="rejected", error=e)
+            result = await self.submit(ext, wait_for_inclusion=wait_for_inclusion)
+            code = getattr(result.error, "CODE", None)
+            if code not in ("already_queued", "stale_nonce") or attempt == self.nonce_retries:
+                return result
+            await anyio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def transfer(self, wallet: Any, dest: Any, amount: Balance | int | float, *,
                        wait_for_inclusion: bool = True) -> ExtrinsicResult:

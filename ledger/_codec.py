@@ -43,9 +43,11 @@ __all__ = [
     "field_text",
     "loads",
     "message",
+    "packed",
     "raw_bytes",
     "registered",
     "to_wire",
+    "unpack",
     "upcaster",
     "vec",
 ]
@@ -210,6 +212,43 @@ def vec(dtype: str, *, max_len: int = 1 << 20, default: Any = attrs.NOTHING) -> 
             raise ValueError(f"{attr.name} has values outside {dtype}")
 
     return attrs.field(default=default, converter=_to_int_tuple, validator=check, metadata={"packed": code})
+
+
+def _packed_converter(code: str) -> Callable[[Any], bytes]:
+    def convert(value: Any) -> Any:
+        if type(value) is bytes:
+            return value
+        if isinstance(value, bytearray | memoryview):
+            return bytes(value)
+        if isinstance(value, str):
+            return value  # the validator reports it
+        return _pack(code, _to_int_tuple(value))
+
+    return convert
+
+
+def packed(dtype: str, *, max_len: int = 1 << 20, default: Any = attrs.NOTHING) -> Any:
+    """A numeric vector kept packed: little-endian ``dtype`` bytes in memory and on the wire (compact, and
+    readable with ``numpy.frombuffer``). Sequences of ints are packed on construction."""
+    code = _DTYPES[dtype][0]
+    size = array(code).itemsize
+
+    def check(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+        if type(value) is not bytes:
+            raise TypeError(f"{attr.name} must be packed bytes, got {type(value).__name__}")
+        if len(value) % size or len(value) // size > max_len:
+            raise ValueError(f"{attr.name} must hold at most {max_len} whole {dtype} values")
+
+    if default is not attrs.NOTHING and type(default) is not bytes:
+        default = _pack(code, _to_int_tuple(default))
+    return attrs.field(default=default, converter=_packed_converter(code), validator=check,
+                       metadata={"dtype": dtype})
+
+
+def unpack(raw: bytes, dtype: str) -> tuple[int, ...]:
+    """The values of a packed vector as a tuple of ints."""
+    code = _DTYPES[dtype][0]
+    return _unpack(code, raw, dtype)
 
 
 def field_msg(base: type | tuple[type, ...] = Message, *, optional: bool = False, default: Any = attrs.NOTHING) -> Any:

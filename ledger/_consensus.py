@@ -42,13 +42,13 @@ def run_subnet_epoch(state: State, netuid: int) -> YumaResult:
     owner_uid = state.uid_of(netuid, sn.owner_hotkey)
     return yuma_epoch(
         np.array([state.hotkey_stake(n.hotkey) for n in neurons], dtype=np.float64),
-        [(n.weight_uids, n.weight_values) for n in neurons],
+        [n.weights() for n in neurons],
         last_update=[n.last_update for n in neurons],
         block_at_registration=[n.registered_at for n in neurons],
         current_block=state.height,
         last_tempo_block=sn.last_epoch + 1,
         validator_permits=[n.validator_permit for n in neurons],
-        bonds=[(n.bond_uids, n.bond_values) for n in neurons],
+        bonds=[n.bonds() for n in neurons],
         owner_uid=owner_uid,
         params=YumaParams.from_hyperparameters(sn.hyper),
     )

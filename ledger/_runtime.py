@@ -458,7 +458,7 @@ def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> 
     stored = _u16_max_upscale([weights[i] for i in order])
     state.put_neuron(sn.netuid, attrs.evolve(
         neuron, last_update=ctx.number, weights_block=ctx.number,
-        weight_uids=tuple(uids[i] for i in order), weight_values=stored,
+        weight_uids=[uids[i] for i in order], weight_values=stored,
     ))
     return [WeightsSet(netuid=sn.netuid, uid=uid, hotkey=hotkey, count=len(uids))]
 

@@ -15,6 +15,8 @@ import struct
 from collections.abc import Iterator
 from typing import Any, Final
 
+import numpy as np
+
 from ._codec import (
     Message,
     decode_value,
@@ -28,8 +30,8 @@ from ._codec import (
     field_text,
     loads,
     message,
+    packed,
     to_wire,
-    vec,
 )
 from ._params import ChainParams, ChainStatus, Hyperparameters
 from .errors import MalformedMessage
@@ -82,10 +84,10 @@ class Neuron(Message):
     last_update: int = field_int()
     weights_block: int = field_int(default=0)
     axon: AxonEndpoint | None = field_msg(AxonEndpoint, optional=True)
-    weight_uids: tuple[int, ...] = vec("u16", max_len=4096, default=())
-    weight_values: tuple[int, ...] = vec("u16", max_len=4096, default=())
-    bond_uids: tuple[int, ...] = vec("u16", max_len=4096, default=())
-    bond_values: tuple[int, ...] = vec("u16", max_len=4096, default=())
+    weight_uids: bytes = packed("u16", max_len=4096, default=b"")
+    weight_values: bytes = packed("u16", max_len=4096, default=b"")
+    bond_uids: bytes = packed("u16", max_len=4096, default=b"")
+    bond_values: bytes = packed("u16", max_len=4096, default=b"")
     rank: int = field_int(hi=U16, default=0)
     trust: int = field_int(hi=U16, default=0)
     consensus: int = field_int(hi=U16, default=0)
@@ -94,6 +96,14 @@ class Neuron(Message):
     vtrust: int = field_int(hi=U16, default=0)  # validator trust (named so attrs does not clash with `trust`)
     validator_permit: bool = field_bool(default=False)
     emission: int = field_int(default=0)
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """(uids, u16 values) of the weights this neuron set, as numpy arrays (sorted by UID, max-upscaled)."""
+        return np.frombuffer(self.weight_uids, "<u2"), np.frombuffer(self.weight_values, "<u2")
+
+    def bonds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(uids, u16 values) of this neuron's bonds, as numpy arrays."""
+        return np.frombuffer(self.bond_uids, "<u2"), np.frombuffer(self.bond_values, "<u2")
 
 
 @message("state.subnet")
@@ -369,7 +379,8 @@ class State:
         if old is not None and old.hotkey != neuron.hotkey:
             self.delete("uid", (netuid, old.hotkey))
         self.put("neuron", (netuid, neuron.uid), neuron)
-        self.put("uid", (netuid, neuron.hotkey), neuron.uid)
+        if old is None or old.hotkey != neuron.hotkey:  # the index changes only when the hotkey does
+            self.put("uid", (netuid, neuron.hotkey), neuron.uid)
 
     def rebuild_indexes(self) -> None:
         """Recompute the derived tables from the digested ones (after loading a snapshot)."""

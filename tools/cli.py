@@ -30,12 +30,25 @@ console = Console()
 @app.command()
 def demo(
     data_dir: Annotated[Path | None, typer.Option(help="Where the demo log goes (a temp dir if unset).")] = None,
-    blocks: Annotated[int, typer.Option(help="Blocks of transfers and stake to seal.")] = 5,
+    epochs: Annotated[int | None, typer.Option(help="Stop after this many epochs (default: until Ctrl-C).")] = None,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks.")] = 0.25,
+    ledger: Annotated[bool, typer.Option("--ledger", help="Only the chain as data: blocks on disk, then a replay.")
+                      ] = False,
+    blocks: Annotated[int, typer.Option(help="With --ledger: blocks of transfers and stake to seal.")] = 5,
 ) -> None:
-    """A short demo of the chain: genesis, blocks of transfers and stake on disk, then a replay of the log."""
-    from .demo import run_demo
+    """A dev node with clients that create a subnet, register, stake, set weights and earn emission (Ctrl-C stops)."""
+    if ledger:
+        from .demo import run_demo
 
-    run_demo(console, data_dir=data_dir, blocks=blocks)
+        run_demo(console, data_dir=data_dir, blocks=blocks)
+        return
+    import anyio
+
+    from .devnet import run_devnet
+    from .logs import configure_logging
+
+    configure_logging("warning")
+    anyio.run(lambda: run_devnet(console, data_dir=data_dir, block_time=block_time, epochs=epochs))
 
 
 def _emit(result: dict[str, object], as_json: bool, title: str) -> None:
@@ -72,6 +85,19 @@ def bench_consensus(
     from .bench_consensus import run
 
     _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench consensus")
+
+
+@bench_app.command("node")
+def bench_node(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    part: Annotated[list[str], typer.Option(help="tx, metagraph or big (repeatable; all by default).")] = [],  # noqa: B006
+) -> None:
+    """The node: included transfers/s and latency, metagraph reads, 64 x 256 memory and epoch seal time."""
+    from .bench_node import run
+
+    _emit(run(runs=runs, progress=None if as_json else console, parts=tuple(part) or ("tx", "metagraph", "big")),
+          as_json, "taonet bench node")
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def node_run(
     dev: Annotated[bool, typer.Option("--dev", help="A funded development genesis (//Alice ... //Ferdie).")] = False,
     genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
     data_dir: DataDir = None,
-    block_time: Annotated[float, typer.Option(help="Seconds between blocks (0.1 and up).", min=0.05)] = 12.0,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks (0.1 for local work).", min=0.01)] = 12.0,
     rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
     feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
     clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",

@@ -252,7 +252,8 @@ def test_too_few_and_too_heavy_weights_are_rejected(chain: Chain) -> None:
     chain.call(OWNER_HOT, SetWeights(netuid=1, uids=[2, 1], weights=[1, 1]))
     assert not chain.seal().rejected
     owner = chain.state.neuron(1, 0)
-    assert owner.weight_uids == (1, 2) and owner.weight_values == (65535, 65535)
+    assert owner.weights()[0].tolist() == [1, 2]
+    assert owner.weights()[1].tolist() == [65535, 65535]
 
 
 def test_stale_version_key_is_rejected(chain: Chain) -> None:

@@ -1,0 +1,330 @@
+"""`taonet bench node`: a node in its own process under load, its metagraph reads, and a 64 x 256 chain.
+
+Process layout: the node runs as `taonet node run` in a child process (fsync per block); transfer load comes from
+4 client processes submitting signed transfers in batches; reads come from this process. Figures are medians of
+``runs`` measured windows (or calls) after a warm-up one.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from taonet.kernel import Subtensor
+from taonet.ledger import (
+    TAO,
+    AddStake,
+    BurnedRegister,
+    Extrinsic,
+    Keypair,
+    SetHyperparameter,
+    SetWeights,
+    Transfer,
+    hotkey_binding_payload,
+)
+
+CLIENTS = 4
+ACCOUNTS_PER_CLIENT = 64
+WINDOW_S = 4.0
+BLOCK_TIME = 0.25
+
+
+def _start_node(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, "-m", "taonet.tools", "node", "run", "--data-dir", str(data_dir), "--rpc",
+           "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--log-level",
+           os.environ.get("TAONET_BENCH_NODE_LOG_LEVEL", "warning"), *args]
+    log_path = os.environ.get("TAONET_BENCH_NODE_LOG")  # to look inside the node while it is measured
+    err = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("rpc:"):
+            return proc, line.split(":", 1)[1].strip()
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("the node did not start")
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process in MB, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def _batched(sub: Subtensor, exts: list[Extrinsic], *, wait: bool = True) -> None:
+    for i in range(0, len(exts), 2000):
+        results = await sub.submit_batch(exts[i : i + 2000])
+        bad = [r for r in results if not r.success]
+        if bad:
+            raise RuntimeError(f"setup extrinsic refused: {bad[0].error}")
+    if wait:
+        await sub.wait_for_block()
+        await sub.wait_for_block()
+
+
+# --- 1. transfers from four client processes ----------------------------------------------------------------
+
+
+def _client(rpc: str, index: int, genesis: bytes, seconds: float, rate: float, out: Any) -> None:
+    """One load client: pre-sign transfers, submit them in batches at ``rate`` per second, report submit times."""
+    keys = [Keypair.from_uri(f"//load//{index}//{i}") for i in range(ACCOUNTS_PER_CLIENT)]
+    dest = Keypair.from_uri("//Ferdie").public_key
+    total = int(seconds * rate)
+    exts = [Extrinsic.sign(Transfer(dest=dest, amount=1), keys[i % len(keys)], nonce=i // len(keys),
+                           genesis=genesis) for i in range(total)]
+    batch = max(1, int(rate / 10))
+
+    async def go() -> list[tuple[bytes, float]]:
+        sent: list[tuple[bytes, float]] = []
+        async with Subtensor(rpc, timeout=30.0) as sub:
+            start = time.time()
+            for k in range(0, total, batch):
+                target = start + k / rate
+                await anyio.sleep(max(0.0, target - time.time()))
+                chunk = exts[k : k + batch]
+                now = time.time()
+                for r in await sub.submit_batch(chunk):
+                    if r.success:
+                        sent.append((r.hash, now))
+        return sent
+
+    out.put(anyio.run(go))
+
+
+async def _observe(sub: Subtensor, until: float) -> list[tuple[int, float, list[bytes]]]:
+    """Blocks as they appear: (number, time seen, extrinsic hashes)."""
+    seen = []
+    head = await sub.get_current_block()
+    while time.time() < until:
+        new = await sub.call("wait_block", timeout=10.0, after=head, wait=2.0)
+        now = time.time()
+        for n in range(head + 1, new + 1):
+            block = await sub.get_block(n)
+            seen.append((n, now, [x.hash for x in block.extrinsics]))
+        head = new
+    return seen
+
+
+def bench_transfers(runs: int, say: Any) -> dict[str, Any]:
+    """Included transfers per second and inclusion latency with 4 client processes and 0.25 s blocks."""
+    with tempfile.TemporaryDirectory(prefix="taonet-bench-node-") as tmp:
+        proc, rpc = _start_node(Path(tmp), "--dev", "--block-time", str(BLOCK_TIME))
+        try:
+            say("funding the load accounts…")
+
+            async def setup() -> bytes:
+                async with Subtensor(rpc, timeout=60.0) as sub:
+                    alice = Keypair.from_uri("//Alice")
+                    genesis = await sub.genesis_hash()
+                    nonce = await sub.get_nonce(alice)
+                    dests = [Keypair.from_uri(f"//load//{c}//{i}").public_key
+                             for c in range(CLIENTS) for i in range(ACCOUNTS_PER_CLIENT)]
+                    exts = [Extrinsic.sign(Transfer(dest=d, amount=1000 * TAO), alice, nonce=nonce + k,
+                                           genesis=genesis) for k, d in enumerate(dests)]
+                    await _batched(sub, exts)
+                    return genesis
+
+            genesis = anyio.run(setup)
+            seconds = WINDOW_S * (runs + 1) + 1.0
+            rate = 5200 / CLIENTS  # offered load per client, above the 4,000/s target
+            say(f"{CLIENTS} client processes offering {rate * CLIENTS:.0f} transfers/s for {seconds:.0f} s…")
+            ctx = mp.get_context("spawn")
+            out = ctx.Queue()
+            clients = [ctx.Process(target=_client, args=(rpc, c, genesis, seconds, rate, out)) for c in range(CLIENTS)]
+            for c in clients:
+                c.start()
+
+            async def observe() -> list[tuple[int, float, list[bytes]]]:
+                async with Subtensor(rpc, timeout=30.0) as sub:
+                    return await _observe(sub, time.time() + seconds + 8.0)
+
+            seen = anyio.run(observe)
+            sent = [item for _ in clients for item in out.get(timeout=120)]
+            for c in clients:
+                c.join(30)
+            metrics = anyio.run(_metrics, rpc)
+        finally:
+            _stop(proc)
+    first = min(t for _, t in sent)
+    block_time_of = {h: t for _, t, hashes in seen for h in hashes}
+    latencies = sorted(block_time_of[h] - t for h, t in sent if h in block_time_of)
+    rates = []
+    for w in range(1, runs + 1):  # window 0 is the warm-up
+        lo, hi = first + w * WINDOW_S, first + (w + 1) * WINDOW_S
+        included = sum(len(hashes) for _, t, hashes in seen if lo <= t < hi)
+        rates.append(included / WINDOW_S)
+    warm = [lat for h, t in sent if h in block_time_of and t >= first + WINDOW_S
+            for lat in [block_time_of[h] - t]]
+    warm.sort()
+    return {
+        "included_tx_per_s": statistics.median(rates),
+        "included_tx_per_s_windows": [round(r) for r in rates],
+        "inclusion_p50_ms": 1000 * warm[len(warm) // 2],
+        "inclusion_p99_ms": 1000 * warm[min(len(warm) - 1, int(0.99 * len(warm)))],
+        "inclusion_p99_block_times": warm[min(len(warm) - 1, int(0.99 * len(warm)))] / BLOCK_TIME,
+        "submitted": len(sent), "included": len(latencies), "node_seal_ms_p99": metrics["seal_ms_p99"],
+    }
+
+
+async def _metrics(rpc: str) -> dict[str, Any]:
+    async with Subtensor(rpc) as sub:
+        return await sub.call("metrics")
+
+
+# --- 2. the metagraph of a 256-UID subnet ------------------------------------------------------------------
+
+
+def bench_metagraph(runs: int, say: Any) -> dict[str, Any]:
+    """Metagraph over RPC at the head and 1,000 blocks back, for a full 256-UID subnet with 64 validators."""
+    with tempfile.TemporaryDirectory(prefix="taonet-bench-mg-") as tmp:
+        proc, rpc = _start_node(Path(tmp), "--dev", "--block-time", "0.02", "--no-fsync")
+        try:
+            async def go() -> dict[str, Any]:
+                async with Subtensor(rpc, timeout=120.0) as sub:
+                    say("a subnet of 256 UIDs, 64 validators setting weights…")
+                    await _full_subnets(sub, 1, tempo=50)
+                    start = await sub.get_current_block()
+                    say("1,000 more blocks…")
+                    await sub.wait_for_block(start + 1001, timeout=600)
+                    head = await sub.get_current_block()
+                    head_ms, past_ms = [], []
+                    for _ in range(runs + 1):
+                        t = time.perf_counter()
+                        mg = await sub.metagraph(1)
+                        head_ms.append(1000 * (time.perf_counter() - t))
+                        assert mg.n == 256
+                        t = time.perf_counter()
+                        past = await sub.metagraph(1, block=head - 1000)
+                        past_ms.append(1000 * (time.perf_counter() - t))
+                        assert past.block == head - 1000
+                    return {"metagraph_head_ms": statistics.median(head_ms[1:]),
+                            "metagraph_past_ms": statistics.median(past_ms[1:])}
+
+            return anyio.run(go)
+        finally:
+            _stop(proc)
+
+
+async def _full_subnets(sub: Subtensor, subnets: int, *, tempo: int) -> None:
+    """Fill ``subnets`` subnets owned by Alice to 256 UIDs, stake 64 validators each, let permits come, set weights."""
+    alice = Keypair.from_uri("//Alice")
+    genesis = await sub.genesis_hash()
+    existing = await sub.get_all_subnets_netuid()
+    if len(existing) < subnets:
+        for i in range(len(existing), subnets):
+            h = Keypair.from_uri(f"//sn//{i + 1}")
+            r = await sub.create_subnet(type("W", (), {"coldkey": alice, "hotkey": h})())
+            if not r.success:
+                raise RuntimeError(r.message)
+    nonce = await sub.get_nonce(alice)
+    exts: list[Extrinsic] = []
+
+    def add(call: Any) -> None:
+        nonlocal nonce
+        exts.append(Extrinsic.sign(call, alice, nonce=nonce, genesis=genesis))
+        nonce += 1
+
+    for netuid in range(1, subnets + 1):
+        for name, value in (("max_registrations_per_block", 4096), ("min_burn", 1000), ("max_burn", 1000),
+                            ("weights_rate_limit", 0), ("tempo", tempo), ("immunity_period", 100_000),
+                            ("activity_cutoff", 100_000)):
+            add(SetHyperparameter(netuid=netuid, name=name, value=value))
+    await _batched(sub, exts)
+    exts = []
+    for netuid in range(1, subnets + 1):
+        for uid in range(1, 256):
+            h = Keypair.from_uri(f"//mg//{netuid}//{uid}")
+            add(BurnedRegister(netuid=netuid, hotkey=h.public_key,
+                               hotkey_signature=h.sign(hotkey_binding_payload(genesis, alice.public_key))))
+    await _batched(sub, exts)
+    exts = []
+    for netuid in range(1, subnets + 1):
+        for uid in range(1, 64):
+            add(AddStake(hotkey=Keypair.from_uri(f"//mg//{netuid}//{uid}").public_key, amount=100 * TAO))
+        add(AddStake(hotkey=Keypair.from_uri(f"//sn//{netuid}").public_key, amount=100 * TAO))
+    await _batched(sub, exts)
+    await sub.wait_for_block(await sub.get_current_block() + tempo + 2, timeout=600)  # permits
+    uids = list(range(256))
+    weights = [(7919 * (u + 1)) % 65535 + 1 for u in uids]
+    exts = []
+    for netuid in range(1, subnets + 1):
+        for uid in range(0, 64):
+            h = Keypair.from_uri(f"//mg//{netuid}//{uid}" if uid else f"//sn//{netuid}")
+            exts.append(Extrinsic.sign(SetWeights(netuid=netuid, uids=uids, weights=weights), h,
+                                       nonce=await sub.get_nonce(h), genesis=genesis))
+    await _batched(sub, exts)
+
+
+# --- 3. a node carrying 64 subnets x 256 neurons ---------------------------------------------------------------
+
+
+def bench_big(runs: int, say: Any) -> dict[str, Any]:
+    """Resident memory of a node with 64 full subnets (weights set), and its seal time at epoch blocks."""
+    with tempfile.TemporaryDirectory(prefix="taonet-bench-big-") as tmp:
+        proc, rpc = _start_node(Path(tmp), "--dev", "--block-time", str(BLOCK_TIME))
+        try:
+            async def go() -> dict[str, Any]:
+                async with Subtensor(rpc, timeout=300.0) as sub:
+                    say("64 subnets x 256 neurons, 64 validators each setting 256 weights (takes a while)…")
+                    await _full_subnets(sub, 64, tempo=64)
+                    before = await sub.call("metrics")
+                    say("two tempos of epochs (one subnet's epoch due almost every block)…")
+                    start = await sub.get_current_block()
+                    await sub.wait_for_block(start + 2 * 65, timeout=900)
+                    m = await sub.call("metrics")
+                    return {"epoch_seal_p99_ms": m["epoch_seal_ms_p99"], "epoch_seal_p50_ms": m["epoch_seal_ms_p50"],
+                            "epoch_blocks": m["epoch_blocks"] - before["epoch_blocks"]}
+
+            out = anyio.run(go)
+            rss, peak = _rss_mb(proc.pid)
+            out["rss_mb_64x256"] = rss
+            out["rss_peak_mb_64x256"] = peak
+            return out
+        finally:
+            _stop(proc)
+
+
+def run(*, runs: int = 5, progress: Any = None, parts: tuple[str, ...] = ("tx", "metagraph", "big")) -> dict[str, Any]:
+    """Every node figure (see docs/benchmarks.md)."""
+    say = (lambda m: progress.print(f"[dim]{m}[/]")) if progress is not None else (lambda m: None)
+    result: dict[str, Any] = {"process_layout": "node in its own process (taonet node run, fsync per block); "
+                                                "4 client processes for load; reads from the bench process"}
+    if "tx" in parts:
+        result.update(bench_transfers(runs, say))
+    if "metagraph" in parts:
+        result.update(bench_metagraph(runs, say))
+    if "big" in parts:
+        result.update(bench_big(runs, say))
+    result["runs"] = runs
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(parts=tuple(sys.argv[1:]) or ("tx", "metagraph", "big"))))
