@@ -304,6 +304,7 @@ class Node:
                 self.log.warning("node.subscriber_lagging")
             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                 self._subscribers.remove(s)
+                s.close()
         self._new_block.set()
         self._new_block = anyio.Event()
 
