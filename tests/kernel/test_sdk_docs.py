@@ -31,7 +31,7 @@ def test_every_sdk_example_runs_against_a_dev_node(tmp_path: Path, monkeypatch: 
         namespace: dict[str, object] = {"__name__": "sdk_docs"}
         try:
             for i, code in enumerate(_blocks()):
-                exec(compile(code, f"{DOC.name}[block {i}]", "exec"), namespace)  # noqa: S102
+                exec(compile(code, f"{DOC.name}[block {i}]", "exec"), namespace)
         finally:
             sub = namespace.get("sub")
             if sub is not None and getattr(sub, "_owner", None) is not None:
