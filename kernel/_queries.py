@@ -12,13 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 import numpy as np
 
 from taonet.ledger import Extrinsic
 from taonet.ledger._codec import encode
 from taonet.ledger._keys import ss58_decode
+from taonet.ledger._runtime import current_burn
 from taonet.ledger._state import State
-from taonet.ledger.errors import InvalidAddress
+from taonet.ledger.errors import InvalidAddress, SubnetNotFound, TaonetError, error_to_wire
 
 from ._rpc import BadRequest
 
@@ -56,11 +58,7 @@ def _int(p: dict[str, Any], name: str, method: str, default: Any = ..., lo: int 
 def _subnet_info(state: State, netuid: int) -> dict[str, Any]:
     sn = state.subnet(netuid)
     if sn is None:
-        from taonet.ledger.errors import SubnetNotFound
-
         raise SubnetNotFound(netuid=netuid)
-    from taonet.ledger._runtime import current_burn
-
     return {
         "netuid": sn.netuid, "owner": sn.owner, "owner_hotkey": sn.owner_hotkey, "created_at": sn.created_at,
         "lock": sn.lock, "n": sn.n, "max_n": sn.hyper.max_allowed_uids, "pending_emission": sn.pending_emission,
@@ -142,11 +140,7 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
 
     async def wait_block(p: dict[str, Any]) -> int:
         after = _int(p, "after", "wait_block")
-        wait = min(float(p.get("wait", 30.0)), 120.0)
-        with anyio.move_on_after(wait):
-            while head().height <= after:
-                await node._new_block.wait()
-        return head().height
+        return await node.wait_past(after, min(float(p.get("wait", 30.0)), 120.0))
 
     async def block(p: dict[str, Any]) -> bytes:
         n = _int(p, "number", "block")
@@ -197,8 +191,6 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
         if type(raws) is not list or len(raws) > 10_000:
             raise BadRequest(method="submit_batch", reason="extrinsics must be a list of at most 10,000 encodings")
         out = []
-        from taonet.ledger.errors import TaonetError, error_to_wire
-
         state = head()
         for raw in raws:
             try:
@@ -211,25 +203,9 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
 
     async def submit_wait(p: dict[str, Any]) -> dict[str, Any]:
         ext = _extrinsic(p.get("extrinsic"), "submit_wait")
-        wait = min(float(p.get("wait", 60.0)), 600.0)
-        from ._node import _Waiter
-
-        waiter = _Waiter(anyio.Event())
-        node._waiters[ext.hash] = waiter
-        try:
-            node.mempool.admit(head(), node.genesis_hash, ext)
-        except Exception:
-            node._waiters.pop(ext.hash, None)
-            raise
-        with anyio.move_on_after(wait):
-            await waiter.event.wait()
-        node._waiters.pop(ext.hash, None)
-        if waiter.result is None:
-            return {"status": "timeout", "hash": ext.hash}
-        result = dict(waiter.result)
+        result = await node.submit_and_wait(ext, min(float(p.get("wait", 60.0)), 600.0))
         if "events" in result:
             result["events"] = [encode(e) for e in result["events"]]
-        result["hash"] = ext.hash
         return result
 
     async def account(p: dict[str, Any]) -> dict[str, int]:
@@ -292,13 +268,13 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
         seal = m["seal_ms"] or [0.0]
         ordered = sorted(seal)
         epoch = sorted(m["epoch_seal_ms"] or [0.0])
-        lag = {a: head().height - max((b for b, got in node._answers.items() if a in got), default=head().height)
-               for a in ("scheduler", "consensus", "registrar")}
+        lag = node.actor_lag()
         return {"head": head().height, "mempool": len(node.mempool), "blocks": m["blocks"],
                 "included": m["included"], "rejected": m["rejected"],
                 "seal_ms_p50": statistics.median(seal), "seal_ms_p99": ordered[min(len(ordered) - 1,
                                                                                      int(0.99 * len(ordered)))],
-                "epoch_blocks": m["epoch_blocks"], "epoch_seal_ms_p50": statistics.median(epoch),
+                "epoch_blocks": m["epoch_blocks"], "epoch_seal_ms_recent": m["epoch_seal_ms"][-200:],
+                "epoch_seal_ms_p50": statistics.median(epoch),
                 "epoch_seal_ms_p99": epoch[min(len(epoch) - 1, int(0.99 * len(epoch)))],
                 "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),
                 "halted": None if node.halted is None else str(node.halted)}
@@ -314,19 +290,8 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
         body = p.get("body")
         if type(body) is not dict:
             raise BadRequest(method="actor_post", reason="body must be a map")
-        frm = str(p.get("actor"))
-        from ._node import NotAnActor, actor_answer_payload
-
-        signer = p.get("signer", b"")
-        if frm not in node._actor_keys.get(signer, set()):
-            raise NotAnActor(actor=frm)
-        from taonet.ledger._codec import dumps
-        from taonet.ledger._keys import verify
-
-        if not verify(signer, actor_answer_payload(node.genesis_hash, frm, p.get("block", -1),
-                                                   [dumps([p.get("to"), body])]), p.get("signature", b"")):
-            raise NotAnActor(actor=frm)
-        node.post(str(p.get("to")), _int(p, "block", "actor_post"), body)
+        node.accept_post(str(p.get("actor")), str(p.get("to")), _int(p, "block", "actor_post"), body,
+                         p.get("signer", b""), p.get("signature", b""))
 
     async def actor_inbox(p: dict[str, Any]) -> dict[str, Any] | None:
         return await node.inbox(str(p.get("actor")), _int(p, "block", "actor_inbox"),
@@ -345,8 +310,6 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
 
 def vars_of(event: Any) -> list[Any]:
     """The field values of an event (for filtering by account)."""
-    import attrs
-
     return [getattr(event, f.name) for f in attrs.fields(type(event))]
 
 

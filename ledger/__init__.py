@@ -35,6 +35,7 @@ from ._genesis import GenesisConfig as GenesisConfig
 from ._genesis import GenesisSubnet as GenesisSubnet
 from ._genesis import build_genesis as build_genesis
 from ._genesis import dev_genesis as dev_genesis
+from ._genesis import dump_genesis as dump_genesis
 from ._genesis import load_genesis as load_genesis
 from ._keys import Keypair as Keypair
 from ._keys import generate_mnemonic as generate_mnemonic

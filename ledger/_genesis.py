@@ -12,11 +12,11 @@ from ._block import ZERO_HASH, SignedBlock
 from ._calls import Extrinsic, Genesis
 from ._codec import Message, decode, encode, field_b32, field_int, field_msg, field_msgs, message
 from ._events import Endowed, EventRecord
-from ._keys import Keypair, ss58_decode, verify
+from ._keys import Keypair, ss58_decode, ss58_encode, verify
 from ._params import TAO, ChainParams, ChainStatus, Hyperparameters
 from ._runtime import genesis_header_state, install_subnet
 from ._state import State
-from .errors import InvalidBlock, InvalidField
+from .errors import InvalidBlock, InvalidField, InvalidGenesis
 
 __all__ = [
     "DEV_ACCOUNTS",
@@ -25,6 +25,7 @@ __all__ = [
     "GenesisSubnet",
     "build_genesis",
     "dev_genesis",
+    "dump_genesis",
     "genesis_state",
     "load_genesis",
     "state_from_genesis_block",
@@ -141,18 +142,47 @@ def dev_genesis(
 
 
 def load_genesis(path: str | Path) -> GenesisConfig:
-    """Read a genesis file: JSON with chain_id, authority (SS58), timestamp, balances {ss58: RAO}, subnets, params."""
-    data: dict[str, Any] = json.loads(Path(path).read_text())
-    hyper = Hyperparameters(**data.get("subnet_defaults", {}))
-    params = ChainParams(
-        chain_id=data["chain_id"], authority=ss58_decode(data["authority"]),
-        actor_keys=tuple(ss58_decode(k) for k in data.get("actor_keys", [])),
-        subnet_defaults=hyper, **data.get("params", {}),
-    )
-    balances = tuple(GenesisBalance(account=ss58_decode(k), amount=int(v)) for k, v in data.get("balances", {}).items())
-    subnets = tuple(
-        GenesisSubnet(owner=ss58_decode(s["owner"]), hotkey=ss58_decode(s["hotkey"]),
-                      hyper=Hyperparameters(**s.get("hyperparameters", {})))
-        for s in data.get("subnets", [])
-    )
-    return GenesisConfig(params=params, timestamp=int(data.get("timestamp", 0)), balances=balances, subnets=subnets)
+    """Read a genesis file: JSON with chain_id, authority (SS58), timestamp, balances {ss58: RAO}, actor_keys,
+    params (ChainParams fields), subnet_defaults and subnets [{owner, hotkey, hyperparameters}] (see
+    :func:`dump_genesis`). A file that does not fit is an :class:`InvalidGenesis` naming what is wrong."""
+    try:
+        data: dict[str, Any] = json.loads(Path(path).read_text())
+        hyper = Hyperparameters(**data.get("subnet_defaults", {}))
+        params = ChainParams(
+            chain_id=data["chain_id"], authority=ss58_decode(data["authority"]),
+            actor_keys=tuple(ss58_decode(k) for k in data.get("actor_keys", [])),
+            subnet_defaults=hyper, **data.get("params", {}),
+        )
+        balances = tuple(GenesisBalance(account=ss58_decode(k), amount=int(v))
+                         for k, v in data.get("balances", {}).items())
+        subnets = tuple(
+            GenesisSubnet(owner=ss58_decode(s["owner"]), hotkey=ss58_decode(s["hotkey"]),
+                          hyper=Hyperparameters(**s.get("hyperparameters", {})))
+            for s in data.get("subnets", [])
+        )
+        return GenesisConfig(params=params, timestamp=int(data.get("timestamp", 0)), balances=balances,
+                             subnets=subnets)
+    except OSError as e:
+        raise InvalidGenesis(path=str(path), reason=f"cannot read it: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise InvalidGenesis(path=str(path), reason=f"not JSON: {e}") from None
+    except KeyError as e:
+        raise InvalidGenesis(path=str(path), reason=f"missing {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise InvalidGenesis(path=str(path), reason=str(e)) from None
+
+
+def dump_genesis(config: GenesisConfig, path: str | Path) -> None:
+    """Write ``config`` as a genesis file :func:`load_genesis` reads back to an equal config."""
+    p = config.params
+    params = {k: v for k, v in attrs.asdict(p, recurse=False).items()
+              if k not in ("chain_id", "authority", "actor_keys", "subnet_defaults")}
+    data = {
+        "chain_id": p.chain_id, "authority": ss58_encode(p.authority), "timestamp": config.timestamp,
+        "actor_keys": [ss58_encode(k) for k in p.actor_keys], "params": params,
+        "subnet_defaults": p.subnet_defaults.as_dict(),
+        "balances": {ss58_encode(b.account): b.amount for b in config.balances},
+        "subnets": [{"owner": ss58_encode(s.owner), "hotkey": ss58_encode(s.hotkey),
+                     "hyperparameters": s.hyper.as_dict()} for s in config.subnets],
+    }
+    Path(path).write_text(json.dumps(data, indent=1))

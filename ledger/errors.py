@@ -28,6 +28,7 @@ __all__ = [
     "InvalidBlock",
     "InvalidCall",
     "InvalidField",
+    "InvalidGenesis",
     "InvalidHyperparameter",
     "InvalidKey",
     "InvalidWeights",
@@ -400,6 +401,16 @@ class SystemCallRejected(ExtrinsicRejected):
     CODE = "system_call_rejected"
     reason: str
     __str__ = _msg("system call rejected: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidGenesis(LedgerError, ValueError):
+    """Raised when a genesis file cannot be read or does not describe a valid genesis."""
+
+    CODE = "invalid_genesis"
+    path: str
+    reason: str
+    __str__ = _msg("genesis file {path}: {reason}")
 
 
 # --- blocks and storage -------------------------------------------------------------------------------------

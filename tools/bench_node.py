@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 
 from taonet.kernel import Subtensor
 from taonet.ledger import (
@@ -26,12 +27,16 @@ from taonet.ledger import (
     AddStake,
     BurnedRegister,
     Extrinsic,
+    GenesisSubnet,
     Keypair,
     SetHyperparameter,
     SetWeights,
     Transfer,
+    dev_genesis,
+    dump_genesis,
     hotkey_binding_payload,
 )
+from taonet.ledger._genesis import DEV_AUTHORITY_URI, DEV_SUBNET_DEFAULTS
 
 CLIENTS = 4
 ACCOUNTS_PER_CLIENT = 64
@@ -285,10 +290,24 @@ async def _full_subnets(sub: Subtensor, subnets: int, *, tempo: int) -> None:
 # --- 3. a node carrying 64 subnets x 256 neurons ---------------------------------------------------------------
 
 
+def _big_genesis(path: Path, *, subnets: int, tempo: int) -> None:
+    """A dev genesis with ``subnets`` subnets owned by Alice (hotkeys //sn//N), open to fast registration."""
+    hyper = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=tempo, max_registrations_per_block=4096, min_burn=1000,
+                         max_burn=1000, weights_rate_limit=0, immunity_period=100_000, activity_cutoff=100_000)
+    config, _ = dev_genesis(subnet_defaults=hyper)
+    alice = Keypair.from_uri("//Alice").public_key
+    subs = tuple(GenesisSubnet(owner=alice, hotkey=Keypair.from_uri(f"//sn//{n}").public_key, hyper=hyper)
+                 for n in range(1, subnets + 1))
+    dump_genesis(attrs.evolve(config, subnets=subs), path)
+
+
 def bench_big(runs: int, say: Any) -> dict[str, Any]:
     """Resident memory of a node with 64 full subnets (weights set), and its seal time at epoch blocks."""
     with tempfile.TemporaryDirectory(prefix="taonet-bench-big-") as tmp:
-        proc, rpc = _start_node(Path(tmp), "--dev", "--block-time", str(BLOCK_TIME))
+        genesis = Path(tmp) / "genesis.json"
+        _big_genesis(genesis, subnets=64, tempo=64)
+        proc, rpc = _start_node(Path(tmp) / "node", "--genesis", str(genesis), "--authority", DEV_AUTHORITY_URI,
+                                "--block-time", str(BLOCK_TIME))
         try:
             async def go() -> dict[str, Any]:
                 async with Subtensor(rpc, timeout=300.0) as sub:
@@ -299,8 +318,10 @@ def bench_big(runs: int, say: Any) -> dict[str, Any]:
                     start = await sub.get_current_block()
                     await sub.wait_for_block(start + 2 * 65, timeout=900)
                     m = await sub.call("metrics")
-                    return {"epoch_seal_p99_ms": m["epoch_seal_ms_p99"], "epoch_seal_p50_ms": m["epoch_seal_ms_p50"],
-                            "epoch_blocks": m["epoch_blocks"] - before["epoch_blocks"]}
+                    count = m["epoch_blocks"] - before["epoch_blocks"]
+                    window = sorted(m["epoch_seal_ms_recent"][-count:])  # epoch blocks sealed in the window only
+                    return {"epoch_seal_p99_ms": window[min(len(window) - 1, int(0.99 * len(window)))],
+                            "epoch_seal_p50_ms": statistics.median(window), "epoch_blocks": count}
 
             out = anyio.run(go)
             rss, peak = _rss_mb(proc.pid)
