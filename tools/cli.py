@@ -17,10 +17,13 @@ app.add_typer(bench_app, name="bench")
 
 
 def _add_subcommands() -> None:
+    from .chain_cmd import metagraph_cmd, subnet_app
     from .node_cmd import actor_app, node_app
 
     app.add_typer(node_app, name="node")
     app.add_typer(actor_app, name="actor")
+    app.add_typer(subnet_app, name="subnet")
+    app.command("metagraph")(metagraph_cmd)
 
 
 _add_subcommands()
