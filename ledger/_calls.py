@@ -29,7 +29,9 @@ from ._codec import (
     field_sig,
     field_text,
     message,
+    packed,
     to_wire,
+    unpack,
     vec,
 )
 
@@ -328,23 +330,32 @@ class EpochResult(SystemCall):
     block: int = field_int()
     pot: int = field_int()
     owner_cut: int = field_int()
-    rank: tuple[int, ...] = vec("u16", max_len=4096)
-    trust: tuple[int, ...] = vec("u16", max_len=4096)
-    consensus: tuple[int, ...] = vec("u16", max_len=4096)
-    incentive: tuple[int, ...] = vec("u16", max_len=4096)
-    dividends: tuple[int, ...] = vec("u16", max_len=4096)
-    vtrust: tuple[int, ...] = vec("u16", max_len=4096)
-    permits: tuple[int, ...] = vec("u8", max_len=4096)
-    emission: tuple[int, ...] = vec("u64", max_len=4096)
-    bond_rows: tuple[int, ...] = vec("u16", max_len=4096)
-    bond_ptr: tuple[int, ...] = vec("u32", max_len=4097)
-    bond_uids: tuple[int, ...] = vec("u16", max_len=1 << 24)
-    bond_values: tuple[int, ...] = vec("u16", max_len=1 << 24)
+    rank: bytes = packed("u16", max_len=4096)
+    trust: bytes = packed("u16", max_len=4096)
+    consensus: bytes = packed("u16", max_len=4096)
+    incentive: bytes = packed("u16", max_len=4096)
+    dividends: bytes = packed("u16", max_len=4096)
+    vtrust: bytes = packed("u16", max_len=4096)
+    permits: bytes = packed("u8", max_len=4096)
+    emission: bytes = packed("u64", max_len=4096)
+    bond_rows: bytes = packed("u16", max_len=4096)
+    bond_ptr: bytes = packed("u32", max_len=4097)
+    bond_uids: bytes = packed("u16", max_len=1 << 24)
+    bond_values: bytes = packed("u16", max_len=1 << 24)
     credits: tuple[StakeCredit, ...] = field_msgs(StakeCredit, max_len=1 << 20)
 
     def answer_key(self) -> tuple[object, ...]:
         """One per subnet and block."""
         return (self.TAG, self.netuid)
+
+    def vectors(self) -> dict[str, list[int]]:
+        """Every packed vector of this result as a list of ints, by field name."""
+        return {name: unpack(getattr(self, name), dtype) for name, dtype in _EPOCH_VECTORS.items()}
+
+
+_EPOCH_VECTORS = {"rank": "u16", "trust": "u16", "consensus": "u16", "incentive": "u16", "dividends": "u16",
+                  "vtrust": "u16", "permits": "u8", "emission": "u64", "bond_rows": "u16", "bond_ptr": "u32",
+                  "bond_uids": "u16", "bond_values": "u16"}
 
 
 @message("sys.genesis")

@@ -74,12 +74,17 @@ def epoch_result(state: State, netuid: int) -> EpochResult:
         uids.extend(cols)
         values.extend(vals)
         ptr.append(len(uids))
+
+    def u16(a: np.ndarray | list[int]) -> bytes:
+        return np.asarray(a, dtype="<u2").tobytes()
+
     return EpochResult(
         netuid=netuid, block=state.height, pot=sn.pending_emission, owner_cut=cut,
-        rank=r.rank_u16, trust=r.trust_u16, consensus=r.consensus_u16, incentive=r.incentive_u16,
-        dividends=r.dividends_u16, vtrust=r.validator_trust_u16,
-        permits=r.validator_permits.astype(np.uint8), emission=per_uid,
-        bond_rows=rows, bond_ptr=ptr, bond_uids=uids, bond_values=values, credits=tuple(credits),
+        rank=u16(r.rank_u16), trust=u16(r.trust_u16), consensus=u16(r.consensus_u16),
+        incentive=u16(r.incentive_u16), dividends=u16(r.dividends_u16), vtrust=u16(r.validator_trust_u16),
+        permits=r.validator_permits.astype("<u1").tobytes(), emission=np.asarray(per_uid, dtype="<u8").tobytes(),
+        bond_rows=u16(rows), bond_ptr=np.asarray(ptr, dtype="<u4").tobytes(), bond_uids=u16(uids),
+        bond_values=u16(values), credits=tuple(credits),
     )
 
 

@@ -638,29 +638,29 @@ def _tempo_elapsed(_state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) 
     return [TempoElapsedEvent(netuid=call.netuid, block=call.block)]
 
 
-def _check_epoch_result(state: State, sn: Subnet, c: EpochResult) -> None:
+def _check_epoch_result(state: State, sn: Subnet, c: EpochResult, v: dict[str, list[int]]) -> None:
     """Check what the runtime can of an epoch result (shapes, the pot paid exactly, credits to real stakers)."""
     n = sn.n
     for name in ("rank", "trust", "consensus", "incentive", "dividends", "vtrust", "permits", "emission"):
-        if len(getattr(c, name)) != n:
-            raise SystemCallRejected(reason=f"epoch result: {name} has {len(getattr(c, name))} values for {n} UIDs")
-    if any(v > 1 for v in c.permits):
+        if len(v[name]) != n:
+            raise SystemCallRejected(reason=f"epoch result: {name} has {len(v[name])} values for {n} UIDs")
+    permits = v["permits"]
+    if any(x > 1 for x in permits):
         raise SystemCallRejected(reason="epoch result: permits must be 0 or 1")
     owner_uid = state.uid_of(sn.netuid, sn.owner_hotkey)
-    if owner_uid is not None and not c.permits[owner_uid]:
+    if owner_uid is not None and not permits[owner_uid]:
         raise SystemCallRejected(reason="epoch result: the owner's UID must hold a permit")
-    if sum(c.permits) > sn.hyper.max_allowed_validators + (owner_uid is not None):
+    if sum(permits) > sn.hyper.max_allowed_validators + (owner_uid is not None):
         raise SystemCallRejected(reason="epoch result: more permits than max_allowed_validators")
-    rows, ptr = c.bond_rows, c.bond_ptr
-    if (len(ptr) != len(rows) + 1 or ptr[0] != 0 or ptr[-1] != len(c.bond_uids) != len(c.bond_values)
+    rows, ptr, buids = v["bond_rows"], v["bond_ptr"], v["bond_uids"]
+    if (len(ptr) != len(rows) + 1 or ptr[0] != 0 or ptr[-1] != len(buids) or len(buids) != len(v["bond_values"])
             or any(a > b for a, b in itertools.pairwise(ptr)) or list(rows) != sorted(set(rows))
-            or any(r >= n for r in rows) or any(u >= n for u in c.bond_uids)):
-        raise SystemCallRejected(reason="epoch result: malformed bonds")
-    if len(c.bond_uids) != len(c.bond_values):
+            or any(r >= n for r in rows) or any(u >= n for u in buids)):
         raise SystemCallRejected(reason="epoch result: malformed bonds")
     if c.pot != sn.pending_emission:
         raise SystemCallRejected(reason=f"epoch result pays {c.pot} RAO but the pot holds {sn.pending_emission}")
-    paid = sum(c.emission)
+    emission = v["emission"]
+    paid = sum(emission)
     expected_cut = c.pot * state.params.owner_cut // 0xFFFF
     if c.owner_cut != expected_cut and not (c.owner_cut == c.pot and paid == 0 and owner_uid is None):
         raise SystemCallRejected(reason=f"epoch result: owner cut {c.owner_cut}, the rule gives {expected_cut}")
@@ -675,7 +675,7 @@ def _check_epoch_result(state: State, sn: Subnet, c: EpochResult) -> None:
         per_hotkey[cr.hotkey] = per_hotkey.get(cr.hotkey, 0) + cr.amount
     for uid in range(n):
         hk = state.neuron(sn.netuid, uid).hotkey  # type: ignore[union-attr]
-        if per_hotkey.get(hk, 0) != c.emission[uid]:
+        if per_hotkey.get(hk, 0) != emission[uid]:
             raise SystemCallRejected(reason=f"epoch result: credits to UID {uid} differ from its emission")
 
 
@@ -685,21 +685,24 @@ def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
     _due_subnet(ctx, c.netuid, c.block)
     sn = state.subnet(c.netuid)
     assert sn is not None
-    _check_epoch_result(state, sn, c)
+    v = c.vectors()
+    _check_epoch_result(state, sn, c, v)
     events: list[Event] = [EpochCompleted(netuid=c.netuid, block=c.block, pot=c.pot, owner_cut=c.owner_cut)]
-    bonds = {row: (c.bond_uids[c.bond_ptr[k]:c.bond_ptr[k + 1]], c.bond_values[c.bond_ptr[k]:c.bond_ptr[k + 1]])
-             for k, row in enumerate(c.bond_rows)}
+    ptr = v["bond_ptr"]
+    bonds = {row: (c.bond_uids[2 * ptr[k]:2 * ptr[k + 1]], c.bond_values[2 * ptr[k]:2 * ptr[k + 1]])
+             for k, row in enumerate(v["bond_rows"])}
     for uid in range(sn.n):
         old = state.neuron(c.netuid, uid)
         assert old is not None
-        changes = dict(rank=c.rank[uid], trust=c.trust[uid], consensus=c.consensus[uid], incentive=c.incentive[uid],
-                       dividends=c.dividends[uid], vtrust=c.vtrust[uid], validator_permit=bool(c.permits[uid]),
-                       emission=c.emission[uid])
+        emission = v["emission"][uid]
+        changes = dict(rank=v["rank"][uid], trust=v["trust"][uid], consensus=v["consensus"][uid],
+                       incentive=v["incentive"][uid], dividends=v["dividends"][uid], vtrust=v["vtrust"][uid],
+                       validator_permit=bool(v["permits"][uid]), emission=emission)
         if uid in bonds:
             changes["bond_uids"], changes["bond_values"] = bonds[uid]
         state.put_neuron(c.netuid, attrs.evolve(old, **changes))
-        if c.emission[uid]:
-            events.append(EmissionPaid(netuid=c.netuid, uid=uid, hotkey=old.hotkey, amount=c.emission[uid]))
+        if emission:
+            events.append(EmissionPaid(netuid=c.netuid, uid=uid, hotkey=old.hotkey, amount=emission))
     for cr in c.credits:
         if cr.amount:
             state.add_stake(cr.coldkey, cr.hotkey, cr.amount)

@@ -116,7 +116,7 @@ def test_incentive_follows_the_weights_and_every_epoch_pays_exactly_its_pot() ->
     for block in (b for b in chain.store.read(start)):
         results = [x.call for x in block.extrinsics if isinstance(x.call, EpochResult)]
         for res in results:
-            assert sum(res.emission) + res.owner_cut == res.pot
+            assert sum(res.vectors()["emission"]) + res.owner_cut == res.pot
             assert res.owner_cut == res.pot * chain.state.params.owner_cut // 0xFFFF
     incentive = {u: chain.state.neuron(1, u).incentive for u in favour}
     ordered = sorted(favour, key=favour.get, reverse=True)
@@ -203,7 +203,8 @@ def test_an_epoch_result_that_does_not_pay_the_pot_is_rejected() -> None:
     with pytest.raises(E.InvalidBlock, match="missing"):
         chain.seal()
     good = epoch_result(chain.state, 1)
-    bad = attrs.evolve(good, emission=(good.emission[0] + 1, *good.emission[1:]))
+    emission = good.vectors()["emission"]
+    bad = attrs.evolve(good, emission=[emission[0] + 1, *emission[1:]])
     from taonet.ledger import BlockBuilder
 
     b = BlockBuilder(chain.state, parent=chain.store.head_hash, timestamp=0, genesis=chain.genesis_hash)
