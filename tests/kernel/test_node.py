@@ -239,3 +239,35 @@ async def test_rpc_client_times_out_instead_of_hanging() -> None:
     async with RpcClient("tcp://127.0.0.1:1", timeout=0.5) as c:
         with anyio.fail_after(5), pytest.raises(RpcTimeout):
             await c.call("head")
+
+
+async def test_subtensor_verbs_do_what_they_say(tmp_path: Path) -> None:
+    """Proof-of-work registration (with progress), nominate, stake and unstake, serve_axon, hyperparameters."""
+    async with running_node(tmp_path, hyper=HYPER) as (_node, sub):
+        owner, miner, nominator = OWNER, Wallet("Dave"), Wallet("Eve")
+        assert (await sub.create_subnet(owner)).success
+        seen: list[int] = []
+        reg = await sub.register(miner, 1, progress=seen.append)
+        assert reg.success and reg.uid == 1, reg.message
+        assert await sub.is_hotkey_registered(miner.hotkey, 1)
+        assert await sub.is_hotkey_registered(miner.hotkey)
+        assert (await sub.nominate(miner, take=0.1)).success
+        delegates = await sub.get_delegates()
+        assert [d["take"] for d in delegates] == [round(0.1 * 65535)]
+        assert (await sub.add_stake(nominator, miner.hotkey, 20.0)).success
+        assert (await sub.get_stake(nominator.coldkey, miner.hotkey)).tao == pytest.approx(20.0)
+        assert (await sub.remove_stake(nominator, miner.hotkey, 5.0)).success
+        assert (await sub.get_stake(nominator.coldkey, miner.hotkey)).tao == pytest.approx(15.0)
+        assert (await sub.get_total_stake_for_hotkey(miner.hotkey)).tao == pytest.approx(15.0)
+        assert (await sub.serve_axon(miner, 1, ip="127.0.0.1", port=8091, version=7)).success
+        n = await sub.neuron(1, hotkey=miner.hotkey)
+        assert n is not None and n["axon"]["port"] == 8091 and n["axon"]["version"] == 7
+        mg = await sub.metagraph(1)
+        assert mg.axons[1]["port"] == 8091
+        assert (await sub.set_hyperparameter(owner, 1, "tempo", 20)).success
+        assert await sub.tempo(1) == 20
+        denied = await sub.set_hyperparameter(miner, 1, "tempo", 5)
+        assert not denied.success and type(denied.error).__name__ == "NotSubnetOwner"
+        events = await sub.get_events(0, await sub.get_current_block() + 1, types=["ev.stake_added"],
+                                      account=nominator.coldkey)
+        assert [type(e).__name__ for _, _, e in events] == ["StakeAdded"]
