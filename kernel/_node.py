@@ -156,6 +156,7 @@ class Node:
         # collection (a full collection over 64 x 256 neurons costs tens of milliseconds inside a seal).
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
+        gc.callbacks.append(self._gc_watch)
         try:
             with pynng.Pub0() as feed:
                 feed.listen(self.config.feed)
@@ -173,10 +174,26 @@ class Node:
                                   clock=self.config.clock)
                     await self._produce()
         finally:
+            if self._gc_watch in gc.callbacks:
+                gc.callbacks.remove(self._gc_watch)
             for s in self._subscribers:
                 s.close()
             self._feed = None
             self.store.close()
+
+    _gc_started = 0.0
+
+    def _gc_watch(self, phase: str, info: dict[str, int]) -> None:
+        """Log full collections that take long: they stall sealing (and tell when to tune the thresholds)."""
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - self._gc_started) * 1000
+            self.metrics["gc_full_ms"] = self.metrics.get("gc_full_ms", 0.0) + ms
+            if ms > 20:
+                self.log.warning("gc.slow", generation=2, ms=round(ms, 1), collected=info.get("collected"))
 
     # --- block production ------------------------------------------------------------------------------------
     async def _produce(self) -> None:
