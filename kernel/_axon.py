@@ -497,7 +497,7 @@ class Axon:
                 st.scope = scope
                 await st.run(route.forward, syn)
             if scope.cancelled_caught and not st.finished:
-                st.finish(Status.TIMEOUT, str(RequestTimeout(st.req.timeout_ms / 1000)))
+                st.stop(Status.TIMEOUT, str(RequestTimeout(st.req.timeout_ms / 1000)))
             else:
                 st.finish(Status.OK, "Success")
         except Exception as e:
@@ -507,19 +507,19 @@ class Axon:
         finally:
             gate.release()
             st.close_producer()
-        # keep the stream until the caller has its last frame or can no longer ask for it
-        with anyio.move_on_after(max(0.0, st.deadline - anyio.current_time()) + 1.0):
-            await st.delivered.wait()
-        self._streams.pop(st.sid, None)
+        try:  # keep the stream until the caller has its last frame or can no longer ask for it
+            with anyio.move_on_after(max(0.0, st.deadline - anyio.current_time()) + 1.0):
+                await st.delivered.wait()
+        finally:
+            self._streams.pop(st.sid, None)
+            st.dispose()
 
     async def _pull(self, req: Request, t0: int) -> bytes:
         st = self._streams.get(req.stream or b"")
         if st is None or not st.belongs_to(req):
             return self._reject(req, BadRequest("no such stream (it ended, expired, or is not yours)"), t0)
         if req.cancel:
-            if st.scope is not None:
-                st.scope.cancel()
-            st.finish(Status.OK, "stream cancelled by the caller")
+            st.stop(Status.OK, "stream cancelled by the caller")
             st.delivered.set()
             return self._stream_reply(st, StreamFrame(seq=req.seq, chunks=[], done=True), t0)
         async with st.lock:

@@ -439,7 +439,7 @@ class SynapseStream(Generic[SS]):
 
     async def __aexit__(self, *exc: Any) -> None:
         if not self._done and self._sid is not None:
-            self._end(Status.OK, "stream closed by the caller before its end")
+            self._end(Status.OK, "stream closed by the caller before its end", None)
             with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
                 frame = encode_pull(self._syn.NAME, uuid=self._d.uuid, seq=self._seq, nonce=self._nonce,
                                     hotkey=self._d._pk, stream=self._sid, cancel=True)

@@ -83,6 +83,8 @@ class OutStream:
         self.lock = anyio.Lock()
         self.delivered = anyio.Event()
         self.scope: anyio.CancelScope | None = None
+        self.stopped = False
+        """True when the stream was cut short (the caller's deadline passed, or the caller cancelled it)."""
 
     def belongs_to(self, req: Request) -> bool:
         """True when a pull comes from the caller that opened the stream."""
@@ -94,13 +96,30 @@ class OutStream:
         if not self.finished:
             self.finished, self.status, self.message = True, status, message
 
+    def stop(self, status: int, message: str) -> None:
+        """Cut the stream short: final status, producer cancelled, unread chunks dropped."""
+        self.finish(status, message)
+        self.stopped = True
+        if self.scope is not None:
+            self.scope.cancel()
+
     def close_producer(self) -> None:
-        """The producer is done: close its end (and, unless it ended well, drop what it left unread)."""
+        """The producer is done: close its end. After a timeout or a cancel, also drop what it left unread (which
+        stops a sync generator's thread at its next chunk); after an error, its last chunks can still be pulled."""
         self._send.close()
-        if self.status != Status.OK:
-            self._recv.close()
-            self.buffer.clear()
-            self.ended = True
+        if self.stopped:
+            self._drop()
+
+    def _drop(self) -> None:
+        self._recv.close()
+        self.base += len(self.buffer)
+        self.buffer.clear()
+        self.ended = True
+
+    def dispose(self) -> None:
+        """Release the channel (the stream is gone from the axon)."""
+        self._send.close()
+        self._drop()
 
     async def run(self, forward: Callable[..., Any], syn: Any) -> None:
         """Run the forward and send every chunk it yields (sync generators are pumped from a worker thread)."""
@@ -139,6 +158,8 @@ class OutStream:
         """The frame from ``seq``: waits (until the deadline) for a chunk if none is buffered."""
         if not self.base <= seq <= self.base + len(self.buffer):
             raise BadRequest(f"stream seq {seq} is outside {self.base}..{self.base + len(self.buffer)}")
+        if self.ended and not self.buffer:
+            return StreamFrame(seq=seq, chunks=[], done=self.finished)
         del self.buffer[: seq - self.base]
         self.base = seq
         if not self.buffer and not self.ended:
@@ -169,9 +190,6 @@ class OutStream:
             n //= 2
 
     def _fail(self, seq: int, message: str) -> StreamFrame:
-        self.finish(Status.SERVER_ERROR, message)
-        if self.scope is not None:
-            self.scope.cancel()
-        self.buffer.clear()
-        self.ended = True
+        self.stop(Status.SERVER_ERROR, message)
+        self._drop()
         return StreamFrame(seq=seq, chunks=[], done=True)
