@@ -209,6 +209,8 @@ class Axon:
         self._nonces: NonceGuard | None = None
         self._streams: dict[bytes, OutStream] = {}
         self._peers: dict[int, tuple[str | None, int | None]] = {}
+        self.slow_sends = 0
+        """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
         self._terminal = TerminalInfo()
         self._cm: Any = None
         self.attach(_aping, synapse=Synapse)
@@ -320,13 +322,16 @@ class Axon:
         ctx = NngContext(sock)
         try:
             while True:
-                raw, pipe = await ctx.recv()
+                raw, pipe = await ctx.recv(want_pipe=True)
                 t0 = time.perf_counter_ns()
                 try:
                     reply = await self._handle(raw, pipe, t0)
                 except Exception:  # a bug of ours must not stop the axon: answer 500 and keep serving
                     self._log.exception("axon.internal_error")
                     reply = self._error(None, Status.SERVER_ERROR, "internal error in the axon", t0)
+                if ctx.sending:  # the previous reply is still queued behind a busy pipe (rare)
+                    self.slow_sends += 1
+                    await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
                 try:
                     ctx.send(reply)
                 except pynng.NNGException as e:  # the caller went away; nothing to do

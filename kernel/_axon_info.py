@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 from typing import Any, Self
 
 import attrs
@@ -53,13 +52,9 @@ class AxonInfo:
         """The nng address a dendrite dials."""
         if self.url:
             return self.url
-        host = self.ip
-        try:
-            if ipaddress.ip_address(host).version == 6:
-                host = f"[{host}]"
-        except ValueError:
-            pass  # a host name
-        return f"tcp://{host}:{self.port}"
+        if ":" in self.ip:  # IPv6 (host names and IPv4 addresses have no colon)
+            return f"tcp://[{self.ip}]:{self.port}"
+        return f"tcp://{self.ip}:{self.port}"
 
     @property
     def public_key(self) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import Any, final
 
 import pynng
@@ -31,67 +32,133 @@ _AIO_MAP: dict[int, Any] = _pynng_aio._aio_map
 _CANCELED = lib.NNG_ECANCELED
 
 
-def _set_done(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+@final
+class _AsyncioBatch:
+    """Completions for one asyncio loop: nng threads post futures; the loop sets them in batches.
+
+    One ``call_soon_threadsafe`` (one write to the loop's self-pipe) wakes the loop for every completion posted
+    before it runs, instead of one per completion. Everything here runs under the GIL, so the flag and list need
+    no lock: a post that sees ``scheduled`` true is always drained by the pending (or a later) drain.
+    """
+
+    __slots__ = ("__weakref__", "loop", "ready", "scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.ready: list[asyncio.Future[None]] = []
+        self.scheduled = False
+
+    def post(self, fut: asyncio.Future[None]) -> None:  # nng thread
+        self.ready.append(fut)
+        if not self.scheduled:
+            self.scheduled = True
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                self.loop.call_soon_threadsafe(self.drain)
+
+    def drain(self) -> None:  # loop thread
+        self.scheduled = False
+        ready, self.ready = self.ready, []
+        for fut in ready:
+            if not fut.done():
+                fut.set_result(None)
+
+
+@final
+class _TrioBatch:
+    """Completions for one trio run: nng threads post tasks; the run reschedules them in batches."""
+
+    __slots__ = ("__weakref__", "ready", "reschedule", "scheduled", "token")
+
+    def __init__(self, token: Any, reschedule: Any) -> None:
+        self.token = token
+        self.reschedule = reschedule
+        self.ready: list[Any] = []
+        self.scheduled = False
+
+    def post(self, task: Any) -> None:  # nng thread
+        self.ready.append(task)
+        if not self.scheduled:
+            self.scheduled = True
+            with contextlib.suppress(RuntimeError):  # trio.RunFinishedError: the run is over
+                self.token.run_sync_soon(self.drain)
+
+    def drain(self) -> None:  # trio thread
+        self.scheduled = False
+        ready, self.ready = self.ready, []
+        for task in ready:
+            self.reschedule(task)
+
+
+_BATCHES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 @final
 class _AsyncioWaker:
-    """Wakes one waiting asyncio task from an nng thread."""
+    """Wakes one waiting asyncio task from an nng thread (through its loop's batch)."""
 
-    __slots__ = ("fut", "loop")
+    __slots__ = ("batch", "completed", "fut", "loop")
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
+        batch = _BATCHES.get(self.loop)
+        if batch is None:
+            batch = _BATCHES[self.loop] = _AsyncioBatch(self.loop)
+        self.batch = batch
         self.fut: asyncio.Future[None] | None = None
+        self.completed = False
 
     def arm(self) -> None:
+        self.completed = False
         self.fut = self.loop.create_future()
 
-    def fire(self) -> None:  # runs in an nng thread
+    def fire(self) -> None:  # nng thread
+        self.completed = True
         fut = self.fut
         if fut is not None:
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                self.loop.call_soon_threadsafe(_set_done, fut)
+            self.batch.post(fut)
 
     async def wait(self, aio: Any) -> None:
-        """Wait for the aio; on cancellation, cancel it, wait for nng to finish, and re-raise."""
+        """Wait for the aio; on cancellation, cancel it, wait until nng has finished with it, and re-raise."""
         fut = self.fut
         assert fut is not None
         try:
-            await asyncio.shield(fut)
+            await fut
         except asyncio.CancelledError:
-            lib.nng_aio_cancel(aio)
-            while not fut.done():
-                try:
-                    await asyncio.shield(fut)
-                except asyncio.CancelledError:
-                    continue
+            # asyncio cancelled ``fut`` with the task; from here nng completes into a fresh future
+            while not self.completed:
+                fut = self.fut = self.loop.create_future()
+                lib.nng_aio_cancel(aio)  # no-op once the aio is done
+                if self.completed:
+                    break
+                with contextlib.suppress(asyncio.CancelledError):  # repeated cancellations: keep waiting for nng
+                    await fut
             raise
 
 
 @final
 class _TrioWaker:
-    """Wakes one waiting trio task from an nng thread."""
+    """Wakes one waiting trio task from an nng thread (through its run's batch)."""
 
-    __slots__ = ("task", "token", "trio")
+    __slots__ = ("batch", "task", "trio")
 
     def __init__(self) -> None:
         import trio
 
         self.trio = trio
-        self.token = trio.lowlevel.current_trio_token()
+        token = trio.lowlevel.current_trio_token()
+        batch = _BATCHES.get(token)
+        if batch is None:
+            batch = _BATCHES[token] = _TrioBatch(token, trio.lowlevel.reschedule)
+        self.batch = batch
         self.task: Any = None
 
     def arm(self) -> None:
         self.task = self.trio.lowlevel.current_task()
 
-    def fire(self) -> None:  # runs in an nng thread
+    def fire(self) -> None:  # nng thread
         task = self.task
         if task is not None:
-            with contextlib.suppress(self.trio.RunFinishedError):
-                self.token.run_sync_soon(self.trio.lowlevel.reschedule, task)
+            self.batch.post(task)
 
     async def wait(self, aio: Any) -> Any:
         """Wait for the aio; if trio asked to cancel meanwhile, return the function that raises the cancellation."""
@@ -131,7 +198,7 @@ def _alloc_aio(key: int | None) -> Any:
 class NngContext:
     """An nng context (Req0 or Rep0) with an awaited receive and background sends."""
 
-    __slots__ = ("_closed", "_ctx", "_pending", "_raio", "_recv_cb", "_recv_key", "_rwaker", "_saio")
+    __slots__ = ("_closed", "_ctx", "_raio", "_recv_cb", "_recv_key", "_rwaker", "_saio", "_timeout")
 
     def __init__(self, sock: pynng.Socket) -> None:
         self._ctx = ffi.new("nng_ctx *")
@@ -142,28 +209,35 @@ class NngContext:
         self._recv_cb = self._rwaker.fire
         self._recv_key = id(self._recv_cb)
         self._raio = _alloc_aio(self._recv_key)
-        # sends complete without a callback (no GIL, no wakeup); their aios are reaped on the next send or close
+        self._timeout = -1  # a new aio waits without bound
+        # sends complete without a callback (no GIL, no wakeup); a failed one is reaped on the next send or close
         self._saio = _alloc_aio(None)
-        self._pending: list[Any] = []
 
     @property
     def sending(self) -> bool:
-        """True while a send is still being handed to nng's pipe."""
-        return bool(lib.nng_aio_busy(self._saio)) or any(lib.nng_aio_busy(a) for a in self._pending)
+        """True while this context's last send is still queued in nng (a context takes one send at a time)."""
+        return bool(lib.nng_aio_busy(self._saio))
 
     # --- operations -----------------------------------------------------------------------------------------
-    async def recv(self, timeout_ms: int = -1) -> tuple[bytes, Any]:
-        """The next message and the nng pipe it came on; raises pynng errors (Closed, Timeout...).
+    async def recv(self, timeout_ms: int = -1, *, want_pipe: bool = False) -> tuple[bytes, Any]:
+        """The next message (and, with ``want_pipe``, the nng pipe it came on, else None).
 
-        ``timeout_ms`` bounds the wait inside nng (-1: no bound), which is cheaper than a cancel scope.
+        ``timeout_ms`` bounds the wait inside nng (-1: no bound), which is cheaper than a cancel scope. Raises
+        pynng errors (Timeout, Closed...).
         """
         aio = self._raio
         waker = self._rwaker
-        lib.nng_aio_set_timeout(aio, timeout_ms)
+        if timeout_ms != self._timeout:
+            lib.nng_aio_set_timeout(aio, timeout_ms)
+            self._timeout = timeout_ms
         waker.arm()
         _AIO_MAP[self._recv_key] = self._recv_cb
         lib.nng_ctx_recv(self._ctx[0], aio)
-        raise_cancel = await waker.wait(aio)
+        try:
+            raise_cancel = await waker.wait(aio)
+        except BaseException:  # cancelled: drop a message that came in anyway, then let the cancellation go on
+            _drop_msg(aio)
+            raise
         rv = lib.nng_aio_result(aio)
         if rv == _CANCELED and raise_cancel is not None:
             raise_cancel()
@@ -172,23 +246,27 @@ class NngContext:
         lib.nng_aio_set_msg(aio, ffi.NULL)
         try:
             data = ffi.unpack(ffi.cast("char *", lib.nng_msg_body(msg)), lib.nng_msg_len(msg))
-            pipe = lib.nng_msg_get_pipe(msg)
+            pipe = lib.nng_msg_get_pipe(msg) if want_pipe else None
         finally:
             lib.nng_msg_free(msg)
         if raise_cancel is not None:  # trio: the message came in as we were being cancelled; it is dropped
             raise_cancel()
         return data, pipe
 
+    def wait_sent(self) -> None:
+        """Block this thread until the last send has left (call it from a worker thread)."""
+        lib.nng_aio_wait(self._saio)
+
     def send(self, data: bytes) -> None:
-        """Queue ``data`` on this context; nng owns it from here (a send that fails frees its message later)."""
+        """Queue ``data`` on this context; nng owns it from here (a send that fails frees its message later).
+
+        Raises RuntimeError while the previous send is still queued (nng allows one per context): check
+        :attr:`sending` first and use another context meanwhile.
+        """
         aio = self._saio
-        if lib.nng_aio_busy(aio):  # the previous send is still queued (its pipe is busy): use a fresh aio
-            self._pending.append(aio)
-            aio = self._saio = _alloc_aio(None)
-        else:
-            _reap(aio)
-        if self._pending:
-            self._reap_pending()
+        if lib.nng_aio_busy(aio):
+            raise RuntimeError("this nng context is still sending; use another one")
+        _reap(aio)
         msg_p = ffi.new("nng_msg **")
         check_err(lib.nng_msg_alloc(msg_p, 0))
         msg = msg_p[0]
@@ -199,16 +277,6 @@ class NngContext:
         lib.nng_aio_set_msg(aio, msg)
         lib.nng_ctx_send(self._ctx[0], aio)
 
-    def _reap_pending(self) -> None:
-        still = []
-        for aio in self._pending:
-            if lib.nng_aio_busy(aio):
-                still.append(aio)
-            else:
-                _reap(aio)
-                lib.nng_aio_free(aio)
-        self._pending = still
-
     def close(self) -> None:
         """Close the context and free its aios (in-flight sends end with it); idempotent."""
         if self._closed:
@@ -217,11 +285,18 @@ class NngContext:
         lib.nng_ctx_close(self._ctx[0])  # an already closed socket closed it too: the error is moot
         lib.nng_aio_free(self._raio)
         _AIO_MAP.pop(self._recv_key, None)
-        for aio in [*self._pending, self._saio]:
-            lib.nng_aio_wait(aio)
-            _reap(aio)
-            lib.nng_aio_free(aio)
-        self._pending = []
+        lib.nng_aio_wait(self._saio)  # closing the context ended any queued send
+        _reap(self._saio)
+        lib.nng_aio_free(self._saio)
+
+
+def _drop_msg(aio: Any) -> None:
+    """Free a received message nobody will read."""
+    if lib.nng_aio_result(aio) == 0:
+        msg = lib.nng_aio_get_msg(aio)
+        if msg != ffi.NULL:
+            lib.nng_aio_set_msg(aio, ffi.NULL)
+            lib.nng_msg_free(msg)
 
 
 def _reap(aio: Any) -> None:

@@ -196,19 +196,8 @@ def _get(headers: dict[str, Any], key: str, kind: type, lo: int = 0, hi: int = _
     return v
 
 
-def decode_frame(raw: bytes, *, max_size: int) -> Request:
-    """Parse a request or stream pull, checking sizes and header types; raises BadRequest or MessageTooLarge."""
-    name, h, body = _frame(raw, max_size)
-    stream = h.get("stream")
-    if stream is not None:
-        if type(stream) is not bytes or len(stream) != 16:
-            raise BadRequest("header 'stream' must be 16 bytes")
-        cancel = h.get("cancel", False)
-        if type(cancel) is not bool:
-            raise BadRequest("header 'cancel' must be a bool")
-        return Request(name=name, axon=b"", uuid=_get(h, "uuid", str, 0, _MAX_UUID), nonce=_get(h, "nonce", int),
-                       hotkey=_get(h, "hotkey", bytes, 32, 32), timeout_ms=0, version=0, body_hash=b"",
-                       signature=b"", body=body, stream=stream, seq=_get(h, "seq", int), cancel=cancel)
+def _request_slow(name: str, h: dict[str, Any], body: bytes) -> Request:
+    """The request from headers one by one, saying which header is wrong (the fast path found something off)."""
     if len(h) != 8:
         raise BadRequest("a request carries exactly the headers axon, uuid, nonce, hotkey, timeout, version, "
                          "body_hash, signature")
@@ -226,21 +215,59 @@ def decode_frame(raw: bytes, *, max_size: int) -> Request:
     )
 
 
+def decode_frame(raw: bytes, *, max_size: int) -> Request:
+    """Parse a request or stream pull, checking sizes and header types; raises BadRequest or MessageTooLarge."""
+    name, h, body = _frame(raw, max_size)
+    stream = h.get("stream")
+    if stream is not None:
+        if type(stream) is not bytes or len(stream) != 16:
+            raise BadRequest("header 'stream' must be 16 bytes")
+        cancel = h.get("cancel", False)
+        if type(cancel) is not bool:
+            raise BadRequest("header 'cancel' must be a bool")
+        return Request(name=name, axon=b"", uuid=_get(h, "uuid", str, 0, _MAX_UUID), nonce=_get(h, "nonce", int),
+                       hotkey=_get(h, "hotkey", bytes, 32, 32), timeout_ms=0, version=0, body_hash=b"",
+                       signature=b"", body=body, stream=stream, seq=_get(h, "seq", int), cancel=cancel)
+    g = h.get
+    axon, uuid, nonce, hotkey = g("axon"), g("uuid"), g("nonce"), g("hotkey")
+    timeout, version, bh, sig = g("timeout"), g("version"), g("body_hash"), g("signature")
+    if (
+        len(h) == 8
+        and type(axon) is bytes and len(axon) == 32
+        and type(uuid) is str and len(uuid) <= _MAX_UUID
+        and type(nonce) is int and 0 <= nonce <= _U64
+        and type(hotkey) is bytes and len(hotkey) == 32
+        and type(timeout) is int and 1 <= timeout <= 1 << 32
+        and type(version) is int and 0 <= version <= _U64
+        and type(bh) is bytes and len(bh) == 32
+        and type(sig) is bytes and len(sig) == 64
+    ):
+        return Request(name, axon, uuid, nonce, hotkey, timeout, version, bh, sig, body)
+    return _request_slow(name, h, body)
+
+
 def decode_reply(raw: bytes, *, max_size: int) -> Reply:
     """Parse a reply frame; raises BadRequest (malformed) or MessageTooLarge."""
     name, h, body = _frame(raw, max_size)
-    stream = h.get("stream")
+    g = h.get
+    stream = g("stream")
+    hotkey, status, message, version = g("hotkey"), g("status"), g("message"), g("version")
+    bh, sig, ptime = g("body_hash"), g("signature"), g("process_time")
+    if (
+        type(hotkey) is bytes and len(hotkey) == 32
+        and type(status) is int and 100 <= status <= 599
+        and type(message) is str and len(message) <= _MAX_MESSAGE
+        and type(version) is int and 0 <= version <= _U64
+        and type(bh) is bytes and len(bh) == 32
+        and type(sig) is bytes and len(sig) == 64
+        and type(ptime) is int and 0 <= ptime <= _U64
+        and (stream is None or (type(stream) is bytes and len(stream) == 16))
+    ):
+        return Reply(name, hotkey, status, message, version, bh, sig, ptime, body, stream)
     if stream is not None and (type(stream) is not bytes or len(stream) != 16):
         raise BadRequest("header 'stream' must be 16 bytes")
-    return Reply(
-        name=name,
-        hotkey=_get(h, "hotkey", bytes, 32, 32),
-        status=_get(h, "status", int, 100, 599),
-        message=_get(h, "message", str, 0, _MAX_MESSAGE),
-        version=_get(h, "version", int),
-        body_hash=_get(h, "body_hash", bytes, 32, 32),
-        signature=_get(h, "signature", bytes, 64, 64),
-        process_time_ns=_get(h, "process_time", int),
-        body=body,
-        stream=stream,
-    )
+    for key, kind, lo, hi in (("hotkey", bytes, 32, 32), ("status", int, 100, 599), ("message", str, 0, _MAX_MESSAGE),
+                              ("version", int, 0, _U64), ("body_hash", bytes, 32, 32), ("signature", bytes, 64, 64),
+                              ("process_time", int, 0, _U64)):
+        _get(h, key, kind, lo, hi)
+    raise BadRequest("malformed reply headers")  # pragma: no cover - one of the checks above fails first
