@@ -162,10 +162,6 @@ def _keypair_of(who: Any) -> tuple[Keypair, str]:
     return hotkey, coldkey
 
 
-def _ping(synapse: Synapse) -> Synapse:
-    return synapse
-
-
 async def _aping(synapse: Synapse) -> Synapse:
     return synapse
 
@@ -212,6 +208,7 @@ class Axon:
         self.slow_sends = 0
         """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
         self._terminal = TerminalInfo()
+        self._max_size = self.config.max_request_size
         self._cm: Any = None
         self.attach(_aping, synapse=Synapse)
 
@@ -235,6 +232,8 @@ class Axon:
             verify: ``(synapse) -> None``; raising refuses the request with 401 (after the built-in checks).
             synapse: the synapse class, when forward's annotation does not name it.
         """
+        if self._tg is not None:
+            raise RuntimeError("attach() before serving: the axon sizes its socket for the synapses it serves")
         cls = synapse or _synapse_type_of(forward)
         if not (isinstance(cls, type) and issubclass(cls, Synapse)):
             raise TypeError(f"{cls!r} is not a Synapse subclass")
@@ -457,11 +456,10 @@ class Axon:
         return self._reply(req, Status.OK, "Success", body, t0)
 
     # --- replies --------------------------------------------------------------------------------------------
-    def _reply(self, req: Request, status: int, message: str, body: bytes, t0: int, stream: bytes | None = None,
-               nonce: int | None = None) -> bytes:
+    def _reply(self, req: Request, status: int, message: str, body: bytes, t0: int,
+               stream: bytes | None = None) -> bytes:
         h = body_hash(body)
-        n = req.nonce if nonce is None else nonce
-        sig = self._keypair.sign(reply_signed_bytes(n, req.hotkey, self._pk, req.uuid, h, status))
+        sig = self._keypair.sign(reply_signed_bytes(req.nonce, req.hotkey, self._pk, req.uuid, h, status))
         self.counts[int(status)] += 1
         return encode_reply(req.name, hotkey=self._pk, status=status, message=message, version=self._version,
                             body_hash=h, signature=sig, process_time_ns=time.perf_counter_ns() - t0, body=body,

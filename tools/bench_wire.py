@@ -188,9 +188,11 @@ async def _raw(address: str, n: int) -> float:
         return n / (time.perf_counter() - t0)
 
 
-async def _one_run(single: AxonInfo, fan: list[AxonInfo], raw_address: str, scale: float) -> dict[str, float]:
+async def _one_run(single: AxonInfo, groups: list[list[AxonInfo]], raw_address: str, scale: float
+                   ) -> dict[str, float]:
     n = max(1, int(SEQUENTIAL * scale))
-    fan32 = fan[:16] + fan[FANOUT_AXONS_PER_CHILD : FANOUT_AXONS_PER_CHILD + 16]
+    fan = [info for group in groups for info in group]
+    fan32 = [info for group in groups for info in group[: 32 // len(groups)]]
     async with Dendrite(Keypair.generate()) as d:
         await d([single, *fan], Double(x=0), timeout=30)  # connect every pooled socket first, as a validator has
         seq_rps, seq_p50 = await _sequential(d, single, n)
@@ -209,16 +211,14 @@ def run(*, runs: int = 5, progress: Any = None, backend: str = "asyncio") -> dic
     try:
         say("starting axon processes")
         single, raw_address = children.start(1, raw=True)
-        fan: list[AxonInfo] = []
-        for _ in range(FANOUT_CHILDREN):
-            fan += children.start(FANOUT_AXONS_PER_CHILD)[0]
+        groups = [children.start(FANOUT_AXONS_PER_CHILD)[0] for _ in range(FANOUT_CHILDREN)]
         assert raw_address is not None
         say("warm-up run")
-        anyio.run(_one_run, single[0], fan, raw_address, 0.25, backend=backend)
+        anyio.run(_one_run, single[0], groups, raw_address, 0.25, backend=backend)
         samples = []
         for i in range(runs):
             say(f"run {i + 1}/{runs}")
-            samples.append(anyio.run(_one_run, single[0], fan, raw_address, 1.0, backend=backend))
+            samples.append(anyio.run(_one_run, single[0], groups, raw_address, 1.0, backend=backend))
     finally:
         children.stop()
     result: dict[str, Any] = {k: round(statistics.median(s[k] for s in samples), 2) for k in samples[0]}

@@ -209,3 +209,47 @@ async def test_closing_a_dendrite_closes_its_sockets(axon: Axon) -> None:
     assert not d._endpoints
     with pytest.raises(pynng.Closed):
         socks[0].send(b"x")
+
+
+async def test_cancelling_a_call_from_outside_leaves_the_dendrite_usable(dendrite: Dendrite) -> None:
+    """An enclosing cancel scope stops a pending call at once; the next call on the same dendrite works."""
+    release = anyio.Event()
+
+    async def held(synapse: Dummy) -> Dummy:
+        if synapse.input == 0:
+            await release.wait()
+        return synapse.replace(output=synapse.input * 2)
+
+    async with Axon(BOB, "tcp://127.0.0.1:0").attach(held) as ax:
+        t = anyio.current_time()
+        with anyio.move_on_after(0.2) as scope:
+            await dendrite(ax, Dummy(input=0), timeout=10)
+        assert scope.cancelled_caught
+        assert anyio.current_time() - t < 1.0
+        release.set()
+        assert (await dendrite(ax, Dummy(input=4), timeout=5)).output == 8
+
+
+async def test_an_axon_stopping_mid_request_gives_the_caller_a_status_not_a_crash(dendrite: Dendrite) -> None:
+    """A request in flight when its axon stops ends with an error status for that slot, within its timeout."""
+    started = anyio.Event()
+
+    async def slow(synapse: Dummy) -> Dummy:
+        started.set()
+        await anyio.sleep(10)
+        return synapse
+
+    results: list[Dummy] = []
+
+    async def call(info: AxonInfo) -> None:
+        results.append(await dendrite(info, Dummy(input=1), timeout=1.0))
+
+    t = anyio.current_time()
+    async with anyio.create_task_group() as outer, anyio.create_task_group() as axon_group:
+        info = await axon_group.start(Axon(BOB, "tcp://127.0.0.1:0").attach(slow).serve)
+        outer.start_soon(call, info)
+        await started.wait()
+        axon_group.cancel_scope.cancel()
+    assert anyio.current_time() - t < 2.0
+    assert results[0].dendrite.status_code in (408, 503)
+    assert results[0].output is None
