@@ -6,9 +6,11 @@ method (nng is not fork-safe) and stopped at the end:
 - child A: one axon (and a plain, unsigned nng echo server for ``nng_raw_rps``): sequential and 64-in-flight;
 - children B and C: 128 axons each; the 32-axon fan-out uses 16 of each, the 256-axon fan-out all of them.
 
-Every axon answers a synapse that doubles an integer, with every check on (signature, nonce, addressee, body hash);
-every reply's signature is checked by the dendrite. Each figure is the median of ``runs`` measured runs after one
-warm-up run, all on one event-loop backend (asyncio unless told otherwise).
+Where the OS allows, the dendrite is pinned to one core and the axon processes to another (as if on separate
+machines; each process keeps its nng threads on its core). Every axon answers a synapse that doubles an integer,
+with every check on (signature, nonce, addressee, body hash); every reply's signature is checked by the dendrite.
+Each figure is the median of ``runs`` measured runs after one warm-up run, all on one event-loop backend (asyncio
+unless told otherwise).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import statistics
 import time
 from typing import Any
@@ -97,8 +100,10 @@ async def _child_main(conn: Any, n_axons: int, raw: bool) -> None:
         tg.cancel_scope.cancel()
 
 
-def _child(conn: Any, n_axons: int, raw: bool, backend: str) -> None:
+def _child(conn: Any, n_axons: int, raw: bool, backend: str, cpu: int | None) -> None:
     """Entry point of an axon child process."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     anyio.run(_child_main, conn, n_axons, raw, backend=backend)
 
@@ -106,14 +111,15 @@ def _child(conn: Any, n_axons: int, raw: bool, backend: str) -> None:
 class _Children:
     """The axon processes: started before measuring, stopped (and joined) after, whatever happens."""
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, cpu: int | None) -> None:
         self.backend = backend
+        self.cpu = cpu
         self.procs: list[tuple[Any, Any]] = []
 
     def start(self, n_axons: int, *, raw: bool = False) -> tuple[list[AxonInfo], str | None]:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_child, args=(child, n_axons, raw, self.backend), daemon=True)
+        proc = ctx.Process(target=_child, args=(child, n_axons, raw, self.backend, self.cpu), daemon=True)
         proc.start()
         self.procs.append((proc, parent))
         if not parent.poll(120):
@@ -207,7 +213,11 @@ async def _one_run(single: AxonInfo, groups: list[list[AxonInfo]], raw_address: 
 def run(*, runs: int = 5, progress: Any = None, backend: str = "asyncio") -> dict[str, Any]:
     """Measure the wire (see the module docs for what and how); the median of ``runs`` runs after a warm-up."""
     say = (lambda m: progress.print(f"[dim]{m}[/]")) if progress is not None else (lambda m: None)
-    children = _Children(backend)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    pinned = len(cpus) >= 2
+    children = _Children(backend, cpus[1] if pinned else None)
+    if pinned:
+        os.sched_setaffinity(0, {cpus[0]})
     try:
         say("starting axon processes")
         single, raw_address = children.start(1, raw=True)
@@ -221,7 +231,10 @@ def run(*, runs: int = 5, progress: Any = None, backend: str = "asyncio") -> dic
             samples.append(anyio.run(_one_run, single[0], groups, raw_address, 1.0, backend=backend))
     finally:
         children.stop()
+        if pinned:
+            os.sched_setaffinity(0, set(cpus))
     result: dict[str, Any] = {k: round(statistics.median(s[k] for s in samples), 2) for k in samples[0]}
-    result.update(runs=runs, backend=backend, process_layout=LAYOUT)
+    layout = LAYOUT + (f"; dendrite pinned to cpu {cpus[0]}, axon processes to cpu {cpus[1]}" if pinned else "")
+    result.update(runs=runs, backend=backend, process_layout=layout)
     result.update(BITTENSOR_SDK)
     return result
