@@ -24,6 +24,12 @@ async def still_serves(axon: Axon) -> None:
     assert r.output == 10
 
 
+async def still_pings(axon: Axon) -> None:
+    """The axon still answers the built-in ping (for axons whose only forward misbehaves)."""
+    async with Dendrite(ALICE) as d:
+        assert (await d(axon, Synapse(), timeout=5)).is_success
+
+
 async def status_of(axon: Axon, frame: bytes) -> int:
     async with RawClient(axon.address) as c:
         reply = await c.reply(frame)
@@ -149,6 +155,7 @@ async def test_forward_that_raises_gets_500() -> None:
         assert "ValueError" in (r.dendrite.status_message or "")
         assert "secret detail" not in (r.dendrite.status_message or "")
         assert r.output is None
+        await still_pings(ax)
 
 
 async def test_forward_returning_the_wrong_type_gets_500() -> None:
@@ -161,6 +168,7 @@ async def test_forward_returning_the_wrong_type_gets_500() -> None:
         r = await d(ax, Dummy(input=1), timeout=5)
         assert r.dendrite.status_code == 500
         assert "return synapse.replace" in (r.dendrite.status_message or "")
+        await still_pings(ax)
 
 
 async def test_forward_slower_than_the_timeout_gets_408() -> None:
@@ -248,3 +256,24 @@ async def test_ping_synapse_is_attached_by_default(axon: Axon) -> None:
     async with Dendrite(ALICE) as d:
         r = await d(axon, Synapse(), timeout=5)
     assert r.is_success
+
+
+async def test_narrowed_body_hash_protects_only_the_declared_fields() -> None:
+    """With HASH_FIELDS, changing a hashed field after signing is 401; an unhashed one is let through."""
+
+    class Narrow(Synapse):
+        HASH_FIELDS = ("question",)
+        question: str
+        hint: str = ""
+        answer: str | None = None
+
+    async def answer(synapse: Narrow) -> Narrow:
+        return synapse.replace(answer=synapse.question + synapse.hint)
+
+    async with Axon(BOB, "tcp://127.0.0.1:0").attach(answer, synapse=Narrow) as ax:
+        signed = cbor2.dumps({"question": "q"}, canonical=True)
+        hint_changed = cbor2.dumps({"question": "q", "hint": "!", "answer": None}, canonical=True)
+        question_changed = cbor2.dumps({"question": "Q", "hint": "", "answer": None}, canonical=True)
+        original = Narrow(question="q")
+        assert await status_of(ax, request(original, body=hint_changed, signed_body=signed)) == 200
+        assert await status_of(ax, request(original, body=question_changed, signed_body=signed)) == 401

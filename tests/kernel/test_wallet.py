@@ -14,7 +14,14 @@ import pytest
 import taonet.kernel._wallet as wallet_module
 from taonet.kernel import Axon, Dendrite, UnlockCost, Wallet, list_wallets
 from taonet.kernel._keyfile import MAGIC
-from taonet.kernel.errors import InvalidKeyFile, KeyFileExists, KeyFileNotFound, PasswordRequired, WrongPassword
+from taonet.kernel.errors import (
+    InvalidKeyFile,
+    KeyFileExists,
+    KeyFileNotFound,
+    PasswordRequired,
+    WalletError,
+    WrongPassword,
+)
 from taonet.ledger import Keypair
 
 from .wire_helpers import Dummy, double
@@ -181,6 +188,19 @@ def test_password_from_a_callback(tmp_path: Path) -> None:
     assert len(asked) == 1
     assert Wallet(path=tmp_path).get_coldkey(ask)
     assert len(asked) == 2
+
+
+def test_password_from_a_terminal_prompt_is_asked_twice_when_encrypting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the password is prompted (twice to encrypt, once to unlock); mismatches are refused."""
+    answers = iter(["typed", "typed", "typed", "one", "two"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(wallet_module.getpass, "getpass", lambda prompt="": next(answers))
+    Wallet(path=tmp_path).create_new_coldkey(cost=FAST)
+    assert Wallet(path=tmp_path).get_coldkey()
+    with pytest.raises(WalletError, match="the two passwords differ"):
+        Wallet("other", path=tmp_path).create_new_coldkey(cost=FAST)
 
 
 def test_no_password_source_is_an_actionable_error(tmp_path: Path) -> None:
