@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Self, dataclass_transform
 
 import attrs
 import cbor2
+import structlog
 
 from ._fields import compile_check
 from .errors import BadRequest
@@ -153,7 +154,11 @@ class Synapse:
         if checks is None:
             try:
                 hints = typing.get_type_hints(cls)
-            except Exception:  # unresolvable annotations: check nothing rather than refuse every message
+            except Exception as e:  # unresolvable annotations: check nothing rather than refuse every message
+                structlog.get_logger(__name__).warning(
+                    "synapse.annotations_unresolved", synapse=cls.__qualname__, error=str(e),
+                    hint="define synapse classes at module level so peer values can be type-checked",
+                )
                 hints = {}
             checks = {n: compile_check(hints.get(n, Any)) for n in cls._PAYLOAD}
             cls._WIRE_CHECKS = checks

@@ -39,7 +39,7 @@ async def test_a_blocking_forward_does_not_stall_other_requests() -> None:
             await anyio.sleep(0.05)
             t = anyio.current_time()
             fast = await d(ax, Dummy(input=3), timeout=5)
-            assert anyio.current_time() - t < 0.3
+            assert anyio.current_time() - t < 0.45  # well before the blocked forward's 0.5 s
         assert fast.output == 6
 
 
