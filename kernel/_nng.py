@@ -44,7 +44,7 @@ class _AsyncioBatch:
     __slots__ = ("__weakref__", "loop", "ready", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self.loop = weakref.ref(loop)  # weak: the batch is the loop's value in a WeakKeyDictionary
         self.ready: list[asyncio.Future[None]] = []
         self.scheduled = False
 
@@ -52,8 +52,10 @@ class _AsyncioBatch:
         self.ready.append(fut)
         if not self.scheduled:
             self.scheduled = True
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                self.loop.call_soon_threadsafe(self.drain)
+            loop = self.loop()
+            if loop is not None:
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                    loop.call_soon_threadsafe(self.drain)
 
     def drain(self) -> None:  # loop thread
         self.scheduled = False
@@ -70,7 +72,7 @@ class _TrioBatch:
     __slots__ = ("__weakref__", "ready", "reschedule", "scheduled", "token")
 
     def __init__(self, token: Any, reschedule: Any) -> None:
-        self.token = token
+        self.token = weakref.ref(token)  # weak: the batch is the token's value in a WeakKeyDictionary
         self.reschedule = reschedule
         self.ready: list[Any] = []
         self.scheduled = False
@@ -79,8 +81,10 @@ class _TrioBatch:
         self.ready.append(task)
         if not self.scheduled:
             self.scheduled = True
-            with contextlib.suppress(RuntimeError):  # trio.RunFinishedError: the run is over
-                self.token.run_sync_soon(self.drain)
+            token = self.token()
+            if token is not None:
+                with contextlib.suppress(RuntimeError):  # trio.RunFinishedError: the run is over
+                    token.run_sync_soon(self.drain)
 
     def drain(self) -> None:  # trio thread
         self.scheduled = False

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -104,8 +105,14 @@ def _child(conn: Any, n_axons: int, raw: bool, backend: str, cpu: int | None) ->
     """Entry point of an axon child process."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    _quiet_logs()
     anyio.run(_child_main, conn, n_axons, raw, backend=backend)
+
+
+def _quiet_logs() -> None:
+    """Warnings and worse only, on stderr: stdout carries the figures (one JSON object with --json)."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
 class _Children:
@@ -213,6 +220,8 @@ async def _one_run(single: AxonInfo, groups: list[list[AxonInfo]], raw_address: 
 def run(*, runs: int = 5, progress: Any = None, backend: str = "asyncio") -> dict[str, Any]:
     """Measure the wire (see the module docs for what and how); the median of ``runs`` runs after a warm-up."""
     say = (lambda m: progress.print(f"[dim]{m}[/]")) if progress is not None else (lambda m: None)
+    saved_logging = structlog.get_config()
+    _quiet_logs()
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     pinned = len(cpus) >= 2
     children = _Children(backend, cpus[1] if pinned else None)
@@ -233,6 +242,7 @@ def run(*, runs: int = 5, progress: Any = None, backend: str = "asyncio") -> dic
         children.stop()
         if pinned:
             os.sched_setaffinity(0, set(cpus))
+        structlog.configure(**saved_logging)
     result: dict[str, Any] = {k: round(statistics.median(s[k] for s in samples), 2) for k in samples[0]}
     layout = LAYOUT + (f"; dendrite pinned to cpu {cpus[0]}, axon processes to cpu {cpus[1]}" if pinned else "")
     result.update(runs=runs, backend=backend, process_layout=layout)
