@@ -18,6 +18,8 @@ status  errors
 ======  =====================================================================================
 
 Wallet errors (:class:`WalletError`) are raised to the caller of a wallet method, with a message that says what to do.
+Every wire ``CODE`` starts with ``wire_`` so it cannot collide with the codes of other layers (error codes are one
+registry, used to rebuild errors that cross a socket).
 """
 
 from __future__ import annotations
@@ -67,21 +69,21 @@ def _msg(template: str) -> Any:
 class ProtocolError(TaonetError):
     """Base for everything the wire refuses: a request or reply that breaks the protocol, or a refused service."""
 
-    CODE = "protocol_error"
+    CODE = "wire_protocol_error"
     STATUS: ClassVar[int] = 500
 
 
 class BadRequest(ProtocolError, ValueError):
     """Raised when a request's envelope, headers or body is malformed (status 400)."""
 
-    CODE = "bad_request"
+    CODE = "wire_bad_request"
     STATUS = 400
 
 
 class Unauthorized(ProtocolError):
     """Base for requests that fail authentication: signature, nonce, addressee or body hash (status 401)."""
 
-    CODE = "unauthorized"
+    CODE = "wire_unauthorized"
     STATUS = 401
 
 
@@ -98,7 +100,7 @@ class InvalidSignature(Unauthorized):
 class StaleRequest(Unauthorized):
     """Raised when a request's nonce (ns since the epoch) is older than its window or too far in the future."""
 
-    CODE = "stale_request"
+    CODE = "wire_stale_request"
     age_s: float
     window_s: float
     __str__ = _msg(
@@ -110,7 +112,7 @@ class StaleRequest(Unauthorized):
 class ReplayedRequest(Unauthorized):
     """Raised when a nonce was already accepted from the same (hotkey, dendrite uuid)."""
 
-    CODE = "replayed_request"
+    CODE = "wire_replayed_request"
     detail: str = "this nonce was already used by this caller (hotkey, dendrite uuid)"
     __str__ = _msg("{detail}")
 
@@ -119,7 +121,7 @@ class ReplayedRequest(Unauthorized):
 class WrongAxon(Unauthorized):
     """Raised when a request was signed for another axon's hotkey."""
 
-    CODE = "wrong_axon"
+    CODE = "wire_wrong_axon"
     expected: str
     got: str
     __str__ = _msg("the request is addressed to {got}, but this axon is {expected}")
@@ -129,20 +131,20 @@ class WrongAxon(Unauthorized):
 class BodyHashMismatch(Unauthorized):
     """Raised when the body does not hash to the signed body hash (it was altered after signing)."""
 
-    CODE = "body_hash_mismatch"
+    CODE = "wire_body_hash_mismatch"
     __str__ = _msg("the body does not match the signed body hash")
 
 
 class NotVerified(Unauthorized):
     """Raised when an axon's own ``verify`` hook refuses a request."""
 
-    CODE = "not_verified"
+    CODE = "wire_not_verified"
 
 
 class Blacklisted(ProtocolError):
     """Raised when the axon's blacklist refuses the caller (status 403)."""
 
-    CODE = "blacklisted"
+    CODE = "wire_blacklisted"
     STATUS = 403
 
 
@@ -150,7 +152,7 @@ class Blacklisted(ProtocolError):
 class UnknownSynapse(ProtocolError, LookupError):
     """Raised when no forward is attached for a synapse name (status 404)."""
 
-    CODE = "unknown_synapse"
+    CODE = "wire_unknown_synapse"
     STATUS = 404
     name: str
     __str__ = _msg("this axon serves no synapse named {name!r}")
@@ -160,7 +162,7 @@ class UnknownSynapse(ProtocolError, LookupError):
 class RequestTimeout(ProtocolError, TimeoutError):
     """Raised when the forward (or the wait for it) outlasts the caller's timeout (status 408)."""
 
-    CODE = "request_timeout"
+    CODE = "wire_timeout"
     STATUS = 408
     timeout_s: float
     __str__ = _msg("no answer within the caller's timeout of {timeout_s:.3f} s")
@@ -169,14 +171,14 @@ class RequestTimeout(ProtocolError, TimeoutError):
 class ServerError(ProtocolError):
     """Raised when the forward raised or returned something that is not its synapse (status 500)."""
 
-    CODE = "server_error"
+    CODE = "wire_server_error"
     STATUS = 500
 
 
 class Overloaded(ProtocolError):
     """Raised when the axon's queue (or its bounded nonce memory) is full; retry later (status 503)."""
 
-    CODE = "overloaded"
+    CODE = "wire_overloaded"
     STATUS = 503
 
 
