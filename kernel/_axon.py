@@ -64,6 +64,7 @@ from .errors import (
     RequestTimeout,
     ServerError,
     UnknownSynapse,
+    WalletError,
     WrongAxon,
     status_of,
 )
@@ -157,7 +158,7 @@ def _keypair_of(who: Any) -> tuple[Keypair, str]:
         raise TypeError("expected a Wallet or a Keypair")
     try:
         coldkey = who.coldkeypub.ss58_address
-    except Exception:  # a wallet without a coldkeypub file still serves
+    except (WalletError, OSError):  # a wallet without a coldkeypub file still serves
         coldkey = ""
     return hotkey, coldkey
 
