@@ -1,8 +1,16 @@
 """taonet.kernel: the living system: actors, nng transport, wire, Wallet, node, Subtensor, Metagraph."""
 
+from . import errors as errors
+from ._axon import Axon as Axon
+from ._axon import AxonConfig as AxonConfig
+from ._axon_info import AxonInfo as AxonInfo
 from ._balance import Balance as Balance
 from ._blocking import Blocking as Blocking
 from ._blocking import blocking as blocking
+from ._dendrite import Dendrite as Dendrite
+from ._dendrite import DendriteConfig as DendriteConfig
+from ._dendrite import SynapseStream as SynapseStream
+from ._keyfile import UnlockCost as UnlockCost
 from ._metagraph import Metagraph as Metagraph
 from ._node import Node as Node
 from ._node import NodeConfig as NodeConfig
@@ -11,3 +19,11 @@ from ._rpc import RpcServer as RpcServer
 from ._subtensor import ExtrinsicResult as ExtrinsicResult
 from ._subtensor import Subtensor as Subtensor
 from ._subtensor import subtensor as subtensor
+from ._synapse import StreamingSynapse as StreamingSynapse
+from ._synapse import Synapse as Synapse
+from ._synapse import TerminalInfo as TerminalInfo
+from ._wallet import Password as Password
+from ._wallet import Wallet as Wallet
+from ._wallet import list_wallets as list_wallets
+from ._wire import WIRE_VERSION as WIRE_VERSION
+from ._wire import Status as Status

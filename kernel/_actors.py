@@ -30,7 +30,8 @@ from taonet.ledger._runtime import registrar_answer
 from taonet.ledger.errors import CodecError, InvalidBlock
 
 from ._node import ACTORS, actor_answer_payload
-from ._rpc import KernelError, RpcClient
+from ._rpc import RpcClient
+from .errors import KernelError
 
 if TYPE_CHECKING:
     from ._node import Node

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import attrs
-
 from taonet.ledger import Extrinsic, State
 from taonet.ledger._calls import AddStake, BurnedRegister, CreateSubnet, SystemCall, Transfer
 from taonet.ledger._keys import verify
@@ -21,30 +19,11 @@ from taonet.ledger.errors import (
     InsufficientBalance,
     StaleNonce,
     WrongGenesis,
-    _msg,
 )
 
-from ._rpc import KernelError
+from .errors import AlreadyQueued, MempoolFull
 
 __all__ = ["Mempool", "MempoolFull"]
-
-
-@attrs.define(auto_exc=True, str=False)
-class MempoolFull(KernelError):
-    """Raised when the mempool holds its limit of extrinsics; retry after the next block."""
-
-    CODE = "mempool_full"
-    limit: int
-    __str__ = _msg("the mempool is full ({limit} extrinsics); retry after the next block")
-
-
-@attrs.define(auto_exc=True, str=False)
-class AlreadyQueued(KernelError):
-    """Raised when an extrinsic with the same signer and nonce is already waiting."""
-
-    CODE = "already_queued"
-    nonce: int
-    __str__ = _msg("an extrinsic with nonce {nonce} from this signer is already waiting")
 
 
 def _spend(state: State, ext: Extrinsic) -> int:

@@ -10,6 +10,8 @@ import numpy as np
 
 from taonet.ledger import TAO, ss58_encode
 
+from ._axon_info import AxonInfo
+
 if TYPE_CHECKING:
     from ._subtensor import Subtensor
 
@@ -37,9 +39,9 @@ def _sparse_to_dense(parts: list[bytes] | None, n: int) -> np.ndarray:
     return out
 
 
-def _axon(a: list[Any] | None, hotkey: str, coldkey: str) -> dict[str, Any]:
+def _axon(a: list[Any] | None, hotkey: str, coldkey: str) -> AxonInfo:
     ip, port, protocol, version = a if a is not None else ("0.0.0.0", 0, 4, 0)
-    return {"ip": ip, "port": port, "protocol": protocol, "version": version, "hotkey": hotkey, "coldkey": coldkey}
+    return AxonInfo(ip=ip, port=port, protocol=protocol, version=version, hotkey=hotkey, coldkey=coldkey)
 
 
 class Metagraph:
@@ -48,7 +50,8 @@ class Metagraph:
     Per-UID arrays: ``uids``, ``S`` (stake, τ), ``R`` rank, ``T`` trust, ``C`` consensus, ``I`` incentive,
     ``D`` dividends, ``Tv`` validator trust (each in [0, 1]), ``E`` (RAO the last epoch paid each UID; per block
     is E / tempo), ``validator_permit``, ``active``, ``last_update``, ``block_at_registration``; lists ``hotkeys``,
-    ``coldkeys``, ``axons``; and ``W``/``B`` (row-normalised weights and bonds) when synced with ``lite=False``.
+    ``coldkeys``, ``axons`` (:class:`AxonInfo`, ``is_serving`` False for a neuron that never served); and
+    ``W``/``B`` (row-normalised weights and bonds) when synced with ``lite=False``.
     """
 
     BLOCKING_WRAP = True

@@ -28,11 +28,12 @@ from taonet.ledger._codec import decode, dumps
 from taonet.ledger._genesis import build_genesis
 from taonet.ledger._keys import verify
 from taonet.ledger._replay import fold
-from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, _msg, error_to_wire
+from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, error_to_wire
 
 from . import _queries as q
 from ._mempool import Mempool
-from ._rpc import BadRequest, KernelError, RpcServer, bound_address
+from ._rpc import RpcServer, bound_address
+from .errors import NodeHalted, NotAnActor, RpcBadRequest
 
 __all__ = ["ACTORS", "Node", "NodeConfig", "NodeHalted"]
 
@@ -40,25 +41,6 @@ log = structlog.get_logger(__name__)
 
 ACTORS = ("scheduler", "consensus", "registrar")
 """The system actors of the block pipeline, in the order their answers enter a block."""
-
-
-@attrs.define(auto_exc=True, str=False)
-class NodeHalted(KernelError):
-    """Raised when a system call breaks the runtime's rules: block production stops rather than go wrong."""
-
-    CODE = "node_halted"
-    number: int
-    reason: str
-    __str__ = _msg("block production halted at block {number}: {reason}")
-
-
-@attrs.define(auto_exc=True, str=False)
-class NotAnActor(KernelError):
-    """Raised when an actor answer is not signed by a key the node trusts for that actor."""
-
-    CODE = "not_an_actor"
-    actor: str
-    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis")
 
 
 @attrs.frozen(kw_only=True)
@@ -434,7 +416,7 @@ class Node:
         if number is None or number == self.state.height:
             return self.state
         if not 0 <= number <= self.state.height:
-            raise BadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
+            raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
         base = None
         for h in reversed(self._history):
             if h <= number:

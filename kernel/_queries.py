@@ -22,7 +22,7 @@ from taonet.ledger._runtime import current_burn
 from taonet.ledger._state import State
 from taonet.ledger.errors import InvalidAddress, SubnetNotFound, TaonetError, error_to_wire
 
-from ._rpc import BadRequest
+from .errors import RpcBadRequest
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -40,18 +40,18 @@ def _key(p: dict[str, Any], name: str, method: str) -> bytes:
         try:
             return ss58_decode(v)
         except InvalidAddress as e:
-            raise BadRequest(method=method, reason=f"{name}: {e}") from None
-    raise BadRequest(method=method, reason=f"{name} must be a 32-byte key or an SS58 address")
+            raise RpcBadRequest(method=method, reason=f"{name}: {e}") from None
+    raise RpcBadRequest(method=method, reason=f"{name} must be a 32-byte key or an SS58 address")
 
 
 def _int(p: dict[str, Any], name: str, method: str, default: Any = ..., lo: int = 0) -> Any:
     v = p.get(name, default)
     if v is ...:
-        raise BadRequest(method=method, reason=f"missing {name}")
+        raise RpcBadRequest(method=method, reason=f"missing {name}")
     if v is None and default is None:
         return None
     if type(v) is not int or v < lo:
-        raise BadRequest(method=method, reason=f"{name} must be an integer >= {lo}")
+        raise RpcBadRequest(method=method, reason=f"{name} must be an integer >= {lo}")
     return v
 
 
@@ -146,7 +146,7 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
         n = _int(p, "number", "block")
         assert node.store is not None
         if n > head().height:
-            raise BadRequest(method="block", reason=f"block {n} is beyond the head {head().height}")
+            raise RpcBadRequest(method="block", reason=f"block {n} is beyond the head {head().height}")
         return await anyio.to_thread.run_sync(node.store.get_raw, n)
 
     async def blocks(p: dict[str, Any]) -> list[bytes]:
@@ -189,7 +189,7 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
     async def submit_batch(p: dict[str, Any]) -> list[dict[str, Any]]:
         raws = p.get("extrinsics")
         if type(raws) is not list or len(raws) > 10_000:
-            raise BadRequest(method="submit_batch", reason="extrinsics must be a list of at most 10,000 encodings")
+            raise RpcBadRequest(method="submit_batch", reason="extrinsics must be a list of at most 10,000 encodings")
         out = []
         state = head()
         for raw in raws:
@@ -282,14 +282,14 @@ def handlers(node: Node) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]
     async def actor_answer(p: dict[str, Any]) -> None:
         calls = p.get("calls")
         if type(calls) is not list or any(type(c) is not bytes for c in calls):
-            raise BadRequest(method="actor_answer", reason="calls must be a list of encoded system calls")
+            raise RpcBadRequest(method="actor_answer", reason="calls must be a list of encoded system calls")
         node.accept_answer(str(p.get("actor")), _int(p, "block", "actor_answer"), calls,
                            p.get("signer", b""), p.get("signature", b""))
 
     async def actor_post(p: dict[str, Any]) -> None:
         body = p.get("body")
         if type(body) is not dict:
-            raise BadRequest(method="actor_post", reason="body must be a map")
+            raise RpcBadRequest(method="actor_post", reason="body must be a map")
         node.accept_post(str(p.get("actor")), str(p.get("to")), _int(p, "block", "actor_post"), body,
                          p.get("signer", b""), p.get("signature", b""))
 
@@ -315,5 +315,5 @@ def vars_of(event: Any) -> list[Any]:
 
 def _extrinsic(raw: Any, method: str) -> Extrinsic:
     if type(raw) is not bytes:
-        raise BadRequest(method=method, reason="extrinsic must be its encoded bytes")
+        raise RpcBadRequest(method=method, reason="extrinsic must be its encoded bytes")
     return Extrinsic.from_bytes(raw)

@@ -13,76 +13,20 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
-import attrs
 import pynng
 import structlog
 
 from taonet.ledger._codec import dumps, loads
-from taonet.ledger.errors import CodecError, TaonetError, _msg, error_from_wire, error_to_wire
+from taonet.ledger.errors import CodecError, MessageTooLarge, TaonetError, error_from_wire, error_to_wire
 
-__all__ = ["KernelError", "RpcClient", "RpcServer", "RpcTimeout", "ServerError", "UnknownMethod", "Unreachable"]
+from .errors import RpcBadRequest, RpcServerError, RpcTimeout, UnknownMethod, Unreachable
+
+__all__ = ["RpcClient", "RpcServer", "bound_address", "set_timeouts"]
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 DEFAULT_MAX_REQUEST = 32 << 20
-
-
-class KernelError(TaonetError):
-    """Base for errors of the living system: sockets, the node, actors."""
-
-    CODE = "kernel_error"
-
-
-@attrs.define(auto_exc=True, str=False)
-class UnknownMethod(KernelError, LookupError):
-    """Raised when an RPC names a method the server does not offer."""
-
-    CODE = "unknown_method"
-    method: str
-    __str__ = _msg("unknown RPC method {method!r}")
-
-
-@attrs.define(auto_exc=True, str=False)
-class RpcTimeout(KernelError, TimeoutError):
-    """Raised when an RPC gets no reply within its timeout (the server may be down or overloaded)."""
-
-    CODE = "rpc_timeout"
-    method: str
-    address: str
-    timeout: float
-    __str__ = _msg("{method} to {address} got no reply within {timeout} s; is the node running?")
-
-
-@attrs.define(auto_exc=True, str=False)
-class Unreachable(KernelError, ConnectionError):
-    """Raised when the connection to the server broke while a call was under way."""
-
-    CODE = "unreachable"
-    method: str
-    address: str
-    reason: str
-    __str__ = _msg("{method} to {address} failed: {reason}")
-
-
-@attrs.define(auto_exc=True, str=False)
-class ServerError(KernelError):
-    """Raised when the server failed on a request for a reason it did not expect (see its log)."""
-
-    CODE = "server_error"
-    method: str
-    reason: str
-    __str__ = _msg("{method} failed on the server: {reason}")
-
-
-@attrs.define(auto_exc=True, str=False)
-class BadRequest(KernelError, ValueError):
-    """Raised when a request's parameters are missing or of the wrong type."""
-
-    CODE = "bad_request"
-    method: str
-    reason: str
-    __str__ = _msg("{method}: {reason}")
 
 
 def encode_reply(result: Any = None, error: TaonetError | None = None) -> bytes:
@@ -129,12 +73,10 @@ class RpcServer:
         method = "?"
         try:
             if len(raw) > self.max_request:
-                from taonet.ledger.errors import MessageTooLarge
-
                 raise MessageTooLarge(size=len(raw), limit=self.max_request)
             msg = loads(raw, max_size=self.max_request)
             if type(msg) is not dict or type(msg.get("m")) is not str or type(msg.get("p", {})) is not dict:
-                raise BadRequest(method="?", reason='a request is {"m": method, "p": {params}}')
+                raise RpcBadRequest(method="?", reason='a request is {"m": method, "p": {params}}')
             method = msg["m"]
             handler = self.handlers.get(method)
             if handler is None:
@@ -145,10 +87,10 @@ class RpcServer:
         except TaonetError as e:
             return encode_reply(error=e)
         except (KeyError, TypeError, ValueError) as e:
-            return encode_reply(error=BadRequest(method=method[:64], reason=f"{type(e).__name__}: {e}"[:200]))
+            return encode_reply(error=RpcBadRequest(method=method[:64], reason=f"{type(e).__name__}: {e}"[:200]))
         except Exception as e:  # a bug in a handler must not take the server down
             self.log.exception("rpc.handler_failed", method=method)
-            return encode_reply(error=ServerError(method=method[:64], reason=type(e).__name__))
+            return encode_reply(error=RpcServerError(method=method[:64], reason=type(e).__name__))
 
 
 def set_timeouts(obj: pynng.Socket | pynng.Context, ms: int) -> None:
@@ -225,9 +167,9 @@ class RpcClient:
         try:
             reply = loads(raw, max_size=self.max_reply)
         except CodecError as e:
-            raise ServerError(method=method, reason=f"unreadable reply: {e}") from None
+            raise RpcServerError(method=method, reason=f"unreadable reply: {e}") from None
         if type(reply) is not dict:
-            raise ServerError(method=method, reason="reply is not a map")
+            raise RpcServerError(method=method, reason="reply is not a map")
         if "err" in reply:
             raise error_from_wire(reply["err"])
         return reply.get("ok")

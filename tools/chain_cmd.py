@@ -69,7 +69,7 @@ def metagraph_cmd(netuid: Annotated[int, typer.Argument(help="The subnet.")], en
                  "trust": float(mg.T[u]), "consensus": float(mg.C[u]), "incentive": float(mg.I[u]),
                  "dividends": float(mg.D[u]), "emission": int(mg.E[u]), "vtrust": float(mg.Tv[u]),
                  "vpermit": bool(mg.validator_permit[u]), "updated": int(mg.block - mg.last_update[u]),
-                 "axon": f"{mg.axons[u]['ip']}:{mg.axons[u]['port']}" if mg.axons[u]['port'] else ""}
+                 "axon": f"{mg.axons[u].ip}:{mg.axons[u].port}" if mg.axons[u].is_serving else ""}
                 for u in range(mg.n)]
     if as_json:
         _print_json({"netuid": netuid, "block": mg.block, "neurons": rows})

@@ -103,6 +103,17 @@ def bench_node(
           as_json, "taonet bench node")
 
 
+@bench_app.command("wire")
+def bench_wire(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+) -> None:
+    """Signed synapse round trips: sequential, 64 in flight, fan-out to 32 and 256 axons in other processes."""
+    from .bench_wire import run
+
+    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench wire")
+
+
 def main() -> None:
     """Entry point of the `taonet` console script."""
     app()

@@ -12,7 +12,8 @@ import pytest
 
 from taonet.kernel import Subtensor
 from taonet.kernel._replica import Replica
-from taonet.kernel._rpc import BadRequest, RpcClient, UnknownMethod
+from taonet.kernel._rpc import RpcClient
+from taonet.kernel.errors import RpcBadRequest, UnknownMethod
 from taonet.ledger import TAO, FileStore, Keypair, SignedBlock, Transfer, replay
 from taonet.ledger._codec import dumps
 from taonet.ledger._consensus import epoch_result
@@ -129,7 +130,7 @@ async def test_hostile_rpc_requests_get_typed_errors_and_blocks_go_on(tmp_path: 
                 assert b"err" in reply
         with pytest.raises(UnknownMethod):
             await sub.call("no_such_method")
-        with pytest.raises(BadRequest):
+        with pytest.raises(RpcBadRequest):
             await sub.call("block", number="seven")
         with pytest.raises(CodecError):
             await sub.call("submit", extrinsic=b"\x00garbage")
@@ -234,7 +235,7 @@ async def test_metagraph_at_a_past_block_matches_a_replay(tmp_path: Path) -> Non
 
 async def test_rpc_client_times_out_instead_of_hanging() -> None:
     """A call to an address where nothing listens raises RpcTimeout after its timeout."""
-    from taonet.kernel._rpc import RpcTimeout
+    from taonet.kernel.errors import RpcTimeout
 
     async with RpcClient("tcp://127.0.0.1:1", timeout=0.5) as c:
         with anyio.fail_after(5), pytest.raises(RpcTimeout):
@@ -263,7 +264,9 @@ async def test_subtensor_verbs_do_what_they_say(tmp_path: Path) -> None:
         n = await sub.neuron(1, hotkey=miner.hotkey)
         assert n is not None and n["axon"]["port"] == 8091 and n["axon"]["version"] == 7
         mg = await sub.metagraph(1)
-        assert mg.axons[1]["port"] == 8091
+        assert mg.axons[1].port == 8091
+        assert mg.axons[1].is_serving and not mg.axons[0].is_serving
+        assert mg.axons[1].address == "tcp://127.0.0.1:8091"
         assert (await sub.set_hyperparameter(owner, 1, "tempo", 20)).success
         assert await sub.tempo(1) == 20
         denied = await sub.set_hyperparameter(miner, 1, "tempo", 5)

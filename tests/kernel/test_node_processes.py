@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from taonet.kernel import Subtensor
-from taonet.kernel._rpc import KernelError, RpcTimeout
+from taonet.kernel.errors import KernelError, RpcTimeout
 from taonet.ledger import TAO, FileStore, Keypair, Transfer, replay
 from taonet.ledger.errors import TaonetError
 

@@ -1,0 +1,357 @@
+"""The typed errors of taonet's wire (Axon, Dendrite, Synapse) and wallets.
+
+They extend the project's one error tree (:class:`~taonet.ledger.errors.TaonetError`). Every wire error carries the
+``STATUS`` code an axon answers with, so the axon maps a rejection to its reply by type, never by message text:
+
+======  =====================================================================================
+status  errors
+======  =====================================================================================
+400     :class:`BadRequest` (malformed envelope, headers or body)
+401     :class:`Unauthorized`: :class:`InvalidSignature`, :class:`StaleRequest`, :class:`ReplayedRequest`,
+        :class:`WrongAxon`, :class:`BodyHashMismatch`, :class:`NotVerified`
+403     :class:`Blacklisted`
+404     :class:`UnknownSynapse`
+408     :class:`RequestTimeout`
+413     :class:`~taonet.ledger.errors.MessageTooLarge` (reused from the codec)
+500     :class:`ServerError`
+503     :class:`Overloaded`
+======  =====================================================================================
+
+Wallet errors (:class:`WalletError`) are raised to the caller of a wallet method, with a message that says what to do.
+Every wire ``CODE`` starts with ``wire_`` so it cannot collide with the codes of other layers (error codes are one
+registry, used to rebuild errors that cross a socket).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from taonet.ledger.errors import MessageTooLarge, TaonetError
+
+__all__ = [
+    "AlreadyQueued",
+    "BadRequest",
+    "Blacklisted",
+    "BodyHashMismatch",
+    "InvalidKeyFile",
+    "InvalidSignature",
+    "KernelError",
+    "KeyFileExists",
+    "KeyFileNotFound",
+    "MempoolFull",
+    "MessageTooLarge",
+    "NodeHalted",
+    "NotAnActor",
+    "NotVerified",
+    "Overloaded",
+    "PasswordRequired",
+    "ProtocolError",
+    "ReplayedRequest",
+    "RequestTimeout",
+    "RpcBadRequest",
+    "RpcServerError",
+    "RpcTimeout",
+    "ServerError",
+    "StaleRequest",
+    "Unauthorized",
+    "UnknownMethod",
+    "UnknownSynapse",
+    "Unreachable",
+    "WalletError",
+    "WrongAxon",
+    "WrongPassword",
+    "status_of",
+]
+
+
+def _msg(template: str) -> Any:
+    def __str__(self: Any) -> str:
+        return template.format(**{f.name: getattr(self, f.name) for f in attrs.fields(type(self))})
+
+    return __str__
+
+
+# --- the wire -----------------------------------------------------------------------------------------------
+
+
+class ProtocolError(TaonetError):
+    """Base for everything the wire refuses: a request or reply that breaks the protocol, or a refused service."""
+
+    CODE = "wire_protocol_error"
+    STATUS: ClassVar[int] = 500
+
+
+class BadRequest(ProtocolError, ValueError):
+    """Raised when a request's envelope, headers or body is malformed (status 400)."""
+
+    CODE = "wire_bad_request"
+    STATUS = 400
+
+
+class Unauthorized(ProtocolError):
+    """Base for requests that fail authentication: signature, nonce, addressee or body hash (status 401)."""
+
+    CODE = "wire_unauthorized"
+    STATUS = 401
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidSignature(Unauthorized):
+    """Raised when a signature does not verify under the hotkey that claims to have made it."""
+
+    CODE = "wire_invalid_signature"
+    what: str = "request"
+    __str__ = _msg("the {what} signature does not verify under the sender's hotkey")
+
+
+@attrs.define(auto_exc=True, str=False)
+class StaleRequest(Unauthorized):
+    """Raised when a request's nonce (ns since the epoch) is older than its window or too far in the future."""
+
+    CODE = "wire_stale_request"
+    age_s: float
+    window_s: float
+    __str__ = _msg(
+        "nonce is {age_s:.3f} s old, outside the window of -2 s..{window_s:.3f} s; check the caller's clock"
+    )
+
+
+@attrs.define(auto_exc=True, str=False)
+class ReplayedRequest(Unauthorized):
+    """Raised when a nonce was already accepted from the same (hotkey, dendrite uuid)."""
+
+    CODE = "wire_replayed_request"
+    detail: str = "this nonce was already used by this caller (hotkey, dendrite uuid)"
+    __str__ = _msg("{detail}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class WrongAxon(Unauthorized):
+    """Raised when a request was signed for another axon's hotkey."""
+
+    CODE = "wire_wrong_axon"
+    expected: str
+    got: str
+    __str__ = _msg("the request is addressed to {got}, but this axon is {expected}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class BodyHashMismatch(Unauthorized):
+    """Raised when the body does not hash to the signed body hash (it was altered after signing)."""
+
+    CODE = "wire_body_hash_mismatch"
+    __str__ = _msg("the body does not match the signed body hash")
+
+
+class NotVerified(Unauthorized):
+    """Raised when an axon's own ``verify`` hook refuses a request."""
+
+    CODE = "wire_not_verified"
+
+
+class Blacklisted(ProtocolError):
+    """Raised when the axon's blacklist refuses the caller (status 403)."""
+
+    CODE = "wire_blacklisted"
+    STATUS = 403
+
+
+@attrs.define(auto_exc=True, str=False)
+class UnknownSynapse(ProtocolError, LookupError):
+    """Raised when no forward is attached for a synapse name (status 404)."""
+
+    CODE = "wire_unknown_synapse"
+    STATUS = 404
+    name: str
+    __str__ = _msg("this axon serves no synapse named {name!r}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RequestTimeout(ProtocolError, TimeoutError):
+    """Raised when the forward (or the wait for it) outlasts the caller's timeout (status 408)."""
+
+    CODE = "wire_timeout"
+    STATUS = 408
+    timeout_s: float
+    __str__ = _msg("no answer within the caller's timeout of {timeout_s:.3f} s")
+
+
+class ServerError(ProtocolError):
+    """Raised when the forward raised or returned something that is not its synapse (status 500)."""
+
+    CODE = "wire_server_error"
+    STATUS = 500
+
+
+class Overloaded(ProtocolError):
+    """Raised when the axon's queue (or its bounded nonce memory) is full; retry later (status 503)."""
+
+    CODE = "wire_overloaded"
+    STATUS = 503
+
+
+def status_of(err: BaseException) -> int:
+    """The status code an axon answers for ``err``: its ``STATUS`` for wire errors, 413, 400 or 500 otherwise."""
+    if isinstance(err, ProtocolError):
+        return err.STATUS
+    if isinstance(err, MessageTooLarge):
+        return 413
+    if isinstance(err, ValueError):  # codec errors and bad field values from a peer
+        return 400
+    return 500
+
+
+# --- the node, its RPC and mempool ----------------------------------------------------------------------------
+
+
+class KernelError(TaonetError):
+    """Base for errors of the living chain: the node's RPC, its mempool, block production and actors."""
+
+    CODE = "kernel_error"
+
+
+@attrs.define(auto_exc=True, str=False)
+class UnknownMethod(KernelError, LookupError):
+    """Raised when an RPC names a method the server does not offer."""
+
+    CODE = "unknown_method"
+    method: str
+    __str__ = _msg("unknown RPC method {method!r}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RpcTimeout(KernelError, TimeoutError):
+    """Raised when an RPC gets no reply within its timeout (the server may be down or overloaded)."""
+
+    CODE = "rpc_timeout"
+    method: str
+    address: str
+    timeout: float
+    __str__ = _msg("{method} to {address} got no reply within {timeout} s; is the node running?")
+
+
+@attrs.define(auto_exc=True, str=False)
+class Unreachable(KernelError, ConnectionError):
+    """Raised when the connection to the server broke while a call was under way."""
+
+    CODE = "unreachable"
+    method: str
+    address: str
+    reason: str
+    __str__ = _msg("{method} to {address} failed: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RpcServerError(KernelError):
+    """Raised when the server failed on a request for a reason it did not expect (see its log)."""
+
+    CODE = "server_error"
+    method: str
+    reason: str
+    __str__ = _msg("{method} failed on the server: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RpcBadRequest(KernelError, ValueError):
+    """Raised when an RPC's parameters are missing or of the wrong type."""
+
+    CODE = "bad_request"
+    method: str
+    reason: str
+    __str__ = _msg("{method}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class MempoolFull(KernelError):
+    """Raised when the mempool holds its limit of extrinsics; retry after the next block."""
+
+    CODE = "mempool_full"
+    limit: int
+    __str__ = _msg("the mempool is full ({limit} extrinsics); retry after the next block")
+
+
+@attrs.define(auto_exc=True, str=False)
+class AlreadyQueued(KernelError):
+    """Raised when an extrinsic with the same signer and nonce is already waiting."""
+
+    CODE = "already_queued"
+    nonce: int
+    __str__ = _msg("an extrinsic with nonce {nonce} from this signer is already waiting")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NodeHalted(KernelError):
+    """Raised when a system call breaks the runtime's rules: block production stops rather than go wrong."""
+
+    CODE = "node_halted"
+    number: int
+    reason: str
+    __str__ = _msg("block production halted at block {number}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NotAnActor(KernelError):
+    """Raised when an actor answer is not signed by a key the node trusts for that actor."""
+
+    CODE = "not_an_actor"
+    actor: str
+    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis")
+
+
+# --- wallets ------------------------------------------------------------------------------------------------
+
+
+class WalletError(TaonetError):
+    """Base for errors of wallets and key files."""
+
+    CODE = "wallet_error"
+
+
+@attrs.define(auto_exc=True, str=False)
+class WrongPassword(WalletError):
+    """Raised when a password does not decrypt a key file."""
+
+    CODE = "wrong_password"
+    path: str
+    __str__ = _msg("wrong password for {path}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class KeyFileExists(WalletError, FileExistsError):
+    """Raised when writing a key would replace an existing file and ``overwrite=True`` was not given."""
+
+    CODE = "key_file_exists"
+    path: str
+    __str__ = _msg("{path} already exists; pass overwrite=True (or --overwrite) to replace it")
+
+
+@attrs.define(auto_exc=True, str=False)
+class KeyFileNotFound(WalletError, FileNotFoundError):
+    """Raised when a wallet's key file does not exist."""
+
+    CODE = "key_file_not_found"
+    path: str
+    __str__ = _msg("{path} does not exist; create the key first (taonet wallet create) or check the wallet path")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidKeyFile(WalletError, ValueError):
+    """Raised when a key file is not a valid taonet key file (bad JSON, envelope or key)."""
+
+    CODE = "invalid_key_file"
+    path: str
+    reason: str
+    __str__ = _msg("{path} is not a valid key file: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class PasswordRequired(WalletError):
+    """Raised when a key needs a password and no source gave one (no argument, environment, or terminal)."""
+
+    CODE = "password_required"
+    path: str
+    __str__ = _msg(
+        "{path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or TAONET_PASSWORD_FILE"
+    )
