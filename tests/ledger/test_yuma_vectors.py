@@ -27,10 +27,12 @@ KNOWN_PARAMS = {"kappa", "bond_penalty", "bonds_moving_average", "quantize_u16",
                 "liquid_alpha", "alpha_low", "alpha_high", "alpha_sigmoid_steepness"}
 
 
-def find_vector_dir() -> Path | None:
-    """$TAONET_YUMA_VECTORS, else the first ``shared/reference/yuma-vectors`` beside a parent of this file."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "yuma-vectors"
+"""A verbatim copy of shared/reference/yuma-vectors, so that a clone alone (CI) holds the vectors."""
+
+
+def find_shared_dir() -> Path | None:
+    """The first ``shared/reference/yuma-vectors`` beside a parent of this file (the team's reference copy)."""
     for parent in Path(__file__).resolve().parents:
         candidate = parent / "shared" / "reference" / "yuma-vectors"
         if candidate.is_dir():
@@ -38,8 +40,27 @@ def find_vector_dir() -> Path | None:
     return None
 
 
+def find_vector_dir() -> Path | None:
+    """$TAONET_YUMA_VECTORS, else the repository's verbatim copy (checked against shared/ when it is there)."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return FIXTURES if FIXTURES.is_dir() else None
+
+
 VECTOR_DIR = find_vector_dir()
 VECTOR_FILES: list[Path | None] = sorted(VECTOR_DIR.glob("*.json")) if VECTOR_DIR and VECTOR_DIR.is_dir() else [None]
+
+
+def test_the_fixture_vectors_are_the_shared_reference_byte_for_byte() -> None:
+    """The committed copy equals shared/reference/yuma-vectors wherever that directory is present."""
+    shared = find_shared_dir()
+    if shared is None:  # a clone on its own (CI): the committed copy is what there is
+        assert FIXTURES.is_dir()
+        return
+    names = sorted(p.name for p in shared.glob("*.json"))
+    assert names == sorted(p.name for p in FIXTURES.glob("*.json"))
+    for name in names:
+        assert (shared / name).read_bytes() == (FIXTURES / name).read_bytes(), name
 
 
 # --- replaying a vector ------------------------------------------------------------------------------------------
