@@ -24,11 +24,11 @@ registry, used to rebuild errors that cross a socket).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
-from taonet.ledger.errors import MessageTooLarge, TaonetError
+from taonet.ledger.errors import MessageTooLarge, TaonetError, error_text
 
 __all__ = [
     "AlreadyQueued",
@@ -66,11 +66,7 @@ __all__ = [
 ]
 
 
-def _msg(template: str) -> Any:
-    def __str__(self: Any) -> str:
-        return template.format(**{f.name: getattr(self, f.name) for f in attrs.fields(type(self))})
-
-    return __str__
+_msg = error_text
 
 
 # --- the wire -----------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ __all__ = [
     "WrongGenesis",
     "WrongHeight",
     "error_from_wire",
+    "error_text",
     "error_to_wire",
 ]
 
@@ -77,11 +78,16 @@ class TaonetError(Exception):
         return {"message": str(self)}
 
 
-def _msg(template: str):
+def error_text(template: str) -> Any:
+    """A ``__str__`` for an attrs error class: ``template`` formatted with the error's fields."""
+
     def __str__(self: Any) -> str:
         return template.format(**{f.name: getattr(self, f.name) for f in attrs.fields(type(self))})
 
     return __str__
+
+
+_msg = error_text
 
 
 def error_to_wire(err: TaonetError) -> dict[str, Any]:

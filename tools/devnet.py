@@ -7,7 +7,6 @@ register, validators stake and set weights every tempo, and the metagraph is sho
 
 from __future__ import annotations
 
-import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from taonet.kernel import Node, NodeConfig, Subtensor
 from taonet.ledger import Keypair, dev_genesis
 from taonet.ledger._events import EpochCompleted
 from taonet.ledger._genesis import DEV_SUBNET_DEFAULTS
+
+from .signals import cancel_on_signals
 
 
 @attrs.frozen
@@ -99,15 +100,8 @@ async def run_devnet(console: Console, *, data_dir: Path | None = None, block_ti
     shown: list[Any] = []
     names = {p.hotkey.ss58_address: p.name for p in [OWNER, *VALIDATORS, *MINERS]}
     async with anyio.create_task_group() as tg:
-
-        async def on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
-                    console.print("\n[bold]stopping[/] the clients and the node…")
-                    tg.cancel_scope.cancel()
-                    return
-
-        tg.start_soon(on_signal)
+        tg.start_soon(cancel_on_signals, tg.cancel_scope,
+                      lambda: console.print("\n[bold]stopping[/] the clients and the node…"))
         addresses = await tg.start(node.run)
         console.rule(f"[bold]taonet dev network[/]  rpc {addresses['rpc']}  feed {addresses['feed']}  "
                      f"log {data_dir}")

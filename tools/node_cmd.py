@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from taonet.ledger import Keypair, dev_genesis, load_genesis
 from taonet.ledger._genesis import DEV_ACTOR_URI, DEV_AUTHORITY_URI
 
 from .logs import configure_logging
+from .signals import cancel_on_signals
 
 node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replica.", no_args_is_help=True)
 actor_app = typer.Typer(help="Run a system actor in its own process.", no_args_is_help=True)
@@ -29,14 +29,7 @@ LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 async def _until_signal(main: Any) -> None:
     """Run ``main(task_status=...)`` until it ends or SIGINT/SIGTERM arrives; then cancel it cleanly."""
     async with anyio.create_task_group() as tg:
-
-        async def watch() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
-                    tg.cancel_scope.cancel()
-                    return
-
-        tg.start_soon(watch)
+        tg.start_soon(cancel_on_signals, tg.cancel_scope)
         addresses = await tg.start(main)
         for name in ("rpc", "feed"):
             if name in addresses:
@@ -136,14 +129,7 @@ def actor_run(
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
-
-            async def watch() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        tg.cancel_scope.cancel()
-                        return
-
-            tg.start_soon(watch)
+            tg.start_soon(cancel_on_signals, tg.cancel_scope)
             await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
             tg.cancel_scope.cancel()
 
