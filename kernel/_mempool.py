@@ -43,9 +43,8 @@ def _spend(state: State, ext: Extrinsic) -> int:
 class Mempool:
     """Extrinsics waiting for a block, by signer and nonce."""
 
-    def __init__(self, *, limit: int = 100_000, max_ahead: int = 1024) -> None:
+    def __init__(self, *, limit: int = 100_000) -> None:
         self.limit = limit
-        self.max_ahead = max_ahead
         self._by_signer: dict[bytes, dict[int, Extrinsic]] = {}
         self._spent: dict[bytes, int] = {}
         self._arrival: dict[bytes, int] = {}

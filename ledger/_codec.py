@@ -38,7 +38,6 @@ __all__ = [
     "field_keys",
     "field_msg",
     "field_msgs",
-    "field_opt_b32",
     "field_sig",
     "field_text",
     "loads",
@@ -131,16 +130,6 @@ def field_bytes(*, lo: int = 0, hi: int = DEFAULT_MAX_SIZE, default: Any = attrs
 def field_b32(*, default: Any = attrs.NOTHING) -> Any:
     """A 32-byte field: a public key (account) or a hash."""
     return attrs.field(default=default, validator=_bytes_validator(32, 32))
-
-
-def _opt_b32(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
-    if value is not None:
-        _bytes_validator(32, 32)(_inst, attr, value)
-
-
-def field_opt_b32(*, default: Any = None) -> Any:
-    """A 32-byte field that may be None."""
-    return attrs.field(default=default, validator=_opt_b32)
 
 
 def _keys_validator(max_len: int) -> Callable[[Any, attrs.Attribute, Any], None]:

@@ -249,10 +249,6 @@ class State:
         """The entries of ``table`` (do not change the state while iterating)."""
         return iter(self._t[table].items())
 
-    def size(self, table: str) -> int:
-        """The number of entries in ``table``."""
-        return len(self._t[table])
-
     # --- digest ----------------------------------------------------------------------------------------------
     def digest(self) -> bytes:
         """The canonical state digest, folding in the entries changed since the last call."""
@@ -453,11 +449,6 @@ def _value_to_wire(value: Any) -> Any:
 
 def _value_from_wire(value: Any) -> Any:
     return decode_value(value) if type(value) is list else value
-
-
-def equal_states(a: State, b: State) -> bool:
-    """True when two states hold the same digested entries (a slow, exact comparison for tests)."""
-    return all(dict(a.items(t)) == dict(b.items(t)) for t in DIGESTED)
 
 
 def genesis_subnet(netuid: int, owner: bytes, hotkey: bytes, block: int, hyper: Hyperparameters, *,

@@ -188,3 +188,25 @@ def test_every_registered_type_encodes_canonically() -> None:
     for raw in _valid_messages():
         obj = decode(raw)
         assert encode(obj) == cbor2.dumps(to_wire(obj), canonical=True) == raw
+
+
+def test_an_old_version_is_upcast_through_the_registered_steps() -> None:
+    """Bytes written by version 1 of a message decode as the current version, through its upcaster."""
+    from taonet.ledger._codec import Message, field_int, field_text, message, upcaster
+
+    @message("test.widget", version=2)
+    class Widget(Message):
+        size: int = field_int()
+        unit: str = field_text(max_len=8)
+
+    @upcaster("test.widget", 1)
+    def _v1_to_v2(body: dict) -> dict:
+        return {"size": body["size_mm"], "unit": "mm"}
+
+    old = dumps(["test.widget", 1, {"size_mm": 7}])
+    assert decode(old) == Widget(size=7, unit="mm")
+    assert encode(decode(old)) == dumps(["test.widget", 2, {"size": 7, "unit": "mm"}])
+    with pytest.raises(UnknownType):
+        decode(dumps(["test.widget", 3, {"size": 1, "unit": "mm"}]))
+    with pytest.raises(InvalidField):
+        decode(dumps(["test.widget", 1, {"wrong": 7}]))
