@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from taonet.ledger import Extrinsic, State
 from taonet.ledger._calls import AddStake, BurnedRegister, CreateSubnet, SystemCall, Transfer
 from taonet.ledger._keys import verify
-from taonet.ledger._runtime import _fee_for, current_burn, subnet_lock_cost
+from taonet.ledger._runtime import current_burn, fee_for, subnet_lock_cost
 from taonet.ledger.errors import (
     BadSignature,
     FutureNonce,
@@ -78,7 +78,7 @@ class Mempool:
             raise FutureNonce(expected=nxt, got=ext.nonce)
         if not verify(signer, ext.signed_bytes(), ext.signature):
             raise BadSignature()
-        cost = _spend(state, ext) + _fee_for(state, ext.call)
+        cost = _spend(state, ext) + fee_for(state, ext.call)
         spent = self._spent.get(signer, 0) + cost
         if cost and spent > acct.free:
             raise InsufficientBalance(needed=spent, available=acct.free)
@@ -129,5 +129,5 @@ class Mempool:
             dropped += [waiting[n] for n in sorted(waiting) if n < nonce]
         self.remove(dropped)
         for signer, waiting in self._by_signer.items():
-            self._spent[signer] = sum(_spend(state, x) + _fee_for(state, x.call) for x in waiting.values())
+            self._spent[signer] = sum(_spend(state, x) + fee_for(state, x.call) for x in waiting.values())
         return dropped

@@ -1,0 +1,328 @@
+"""The user calls: transfers, stake, delegation, subnets and their hyperparameters, registration requests,
+weights and axons. Each handler checks everything first and only then writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from . import _economics as econ
+from ._calls import (
+    AddStake,
+    BurnedRegister,
+    CreateSubnet,
+    Extrinsic,
+    Nominate,
+    PowRegister,
+    RemoveStake,
+    ServeAxon,
+    SetHyperparameter,
+    SetWeights,
+    Transfer,
+)
+from ._dispatch import BlockContext, addr, check_binding, handles, hotkey_uid, require_free, subnet_of
+from ._events import (
+    AxonServed,
+    DelegateNominated,
+    Event,
+    HyperparameterSet,
+    RegistrationRequested,
+    StakeAdded,
+    StakeRemoved,
+    SubnetCreated,
+    Transferred,
+    WeightsSet,
+)
+from ._params import HYPERPARAMETER_BOUNDS
+from ._state import AxonEndpoint, Neuron, PendingRegistration, State, Subnet, genesis_subnet
+from .errors import (
+    AlreadyRegistered,
+    HotkeyOwnedByOther,
+    InsufficientBalance,
+    InsufficientStake,
+    InvalidCall,
+    InvalidHyperparameter,
+    InvalidWeights,
+    NotDelegate,
+    NotSubnetOwner,
+    NoValidatorPermit,
+    ProofOfWorkInvalid,
+    RateLimited,
+    RegistrationClosed,
+    StaleVersionKey,
+    SubnetLimitReached,
+    UnknownHotkey,
+)
+
+__all__ = ["MAX_PENDING_REGISTRATIONS", "current_burn", "install_subnet", "subnet_lock_cost"]
+
+MAX_PENDING_REGISTRATIONS = 4096
+
+
+@handles(Transfer, charges_itself=True)
+def _transfer(state: State, _ctx: BlockContext, ext: Extrinsic, fee: int) -> list[Event]:
+    call: Transfer = ext.call  # type: ignore[assignment]
+    src, dest, amount = ext.signer, call.dest, call.amount
+    a = state.account(src)
+    if a.free < amount + fee:
+        raise InsufficientBalance(needed=amount + fee, available=a.free)
+    if dest == src:
+        state.set_account(src, a.free - fee, a.nonce + 1)
+    else:
+        state.set_account(src, a.free - amount - fee, a.nonce + 1)
+        b = state.account(dest)
+        state.set_account(dest, b.free + amount, b.nonce)
+    return [Transferred(src=src, dest=dest, amount=amount)]
+
+
+@handles(AddStake)
+def _add_stake(state: State, _ctx: BlockContext, ext: Extrinsic, fee: int) -> list[Event]:
+    call: AddStake = ext.call  # type: ignore[assignment]
+    who, hotkey = ext.signer, call.hotkey
+    owner = state.owner_of(hotkey)
+    if owner is None:
+        raise UnknownHotkey(hotkey=addr(hotkey))
+    if owner != who and state.take_of(hotkey) is None:
+        raise NotDelegate(hotkey=addr(hotkey))
+    require_free(state, who, call.amount, fee)
+    a = state.account(who)
+    state.set_account(who, a.free - call.amount, a.nonce)
+    state.add_stake(who, hotkey, call.amount)
+    return [StakeAdded(coldkey=who, hotkey=hotkey, amount=call.amount)]
+
+
+@handles(RemoveStake)
+def _remove_stake(state: State, _ctx: BlockContext, ext: Extrinsic, fee: int) -> list[Event]:
+    call: RemoveStake = ext.call  # type: ignore[assignment]
+    who, hotkey = ext.signer, call.hotkey
+    if state.owner_of(hotkey) is None:
+        raise UnknownHotkey(hotkey=addr(hotkey))
+    have = state.stake(who, hotkey)
+    if have < call.amount:
+        raise InsufficientStake(needed=call.amount, available=have)
+    a = state.account(who)
+    if a.free + call.amount < fee:
+        raise InsufficientBalance(needed=fee, available=a.free + call.amount)
+    state.add_stake(who, hotkey, -call.amount)
+    state.set_account(who, a.free + call.amount, a.nonce)
+    return [StakeRemoved(coldkey=who, hotkey=hotkey, amount=call.amount)]
+
+
+@handles(Nominate)
+def _nominate(state: State, _ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: Nominate = ext.call  # type: ignore[assignment]
+    owner = state.owner_of(call.hotkey)
+    if owner is None:
+        raise UnknownHotkey(hotkey=addr(call.hotkey))
+    if owner != ext.signer:
+        raise HotkeyOwnedByOther(hotkey=addr(call.hotkey), owner=addr(owner))
+    if call.take > state.params.max_take:
+        raise InvalidCall(reason=f"take {call.take}/65535 is above the chain's maximum {state.params.max_take}/65535")
+    state.put("deleg", call.hotkey, call.take)
+    return [DelegateNominated(hotkey=call.hotkey, take=call.take)]
+
+
+def _lowest_free_netuid(state: State) -> int:
+    limit = state.params.max_subnets
+    for netuid in range(1, limit + 1):
+        if state.subnet(netuid) is None:
+            return netuid
+    raise SubnetLimitReached(limit=limit)
+
+
+def subnet_lock_cost(state: State, block: int) -> int:
+    """The lock (RAO) creating a subnet costs at ``block``."""
+    st, p = state.status, state.params
+    return econ.lock_cost(st.last_lock, st.last_lock_block, block, min_lock=p.min_lock, half_life=p.lock_half_life)
+
+
+@handles(CreateSubnet)
+def _create_subnet(state: State, ctx: BlockContext, ext: Extrinsic, fee: int) -> list[Event]:
+    call: CreateSubnet = ext.call  # type: ignore[assignment]
+    who = ext.signer
+    check_binding(state, ctx, who, call.hotkey, call.hotkey_signature)
+    lock = subnet_lock_cost(state, ctx.number)
+    if lock > call.max_lock:
+        raise InvalidCall(reason=f"the subnet lock is {lock} RAO, above your limit of {call.max_lock} RAO")
+    netuid = _lowest_free_netuid(state)
+    require_free(state, who, lock, fee)
+    a = state.account(who)
+    state.set_account(who, a.free - lock, a.nonce)
+    st = state.status
+    state.put("chain", "status", attrs.evolve(st, last_lock=lock, last_lock_block=ctx.number))
+    _install_subnet(state, netuid, who, call.hotkey, ctx.number, state.params.subnet_defaults, lock=lock)
+    return [SubnetCreated(netuid=netuid, owner=who, hotkey=call.hotkey, lock=lock)]
+
+
+def _install_subnet(state: State, netuid: int, owner: bytes, hotkey: bytes, block: int, hyper: Any, *,
+                    lock: int) -> None:
+    p = state.params
+    sn = genesis_subnet(netuid, owner, hotkey, block, hyper, lock=lock,
+                        burn=p.initial_burn, difficulty=p.initial_difficulty)
+    state.put("subnet", netuid, attrs.evolve(sn, n=1))
+    state.put("owner", hotkey, owner)
+    state.put_neuron(netuid, Neuron(uid=0, hotkey=hotkey, coldkey=owner, registered_at=block, last_update=block,
+                                    validator_permit=True))
+
+
+@handles(SetHyperparameter)
+def _set_hyperparameter(state: State, _ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: SetHyperparameter = ext.call  # type: ignore[assignment]
+    sn = subnet_of(state, call.netuid)
+    if ext.signer != sn.owner:
+        raise NotSubnetOwner(netuid=call.netuid)
+    bounds = HYPERPARAMETER_BOUNDS.get(call.name)
+    if bounds is None:
+        raise InvalidHyperparameter(name=call.name, reason="no such hyperparameter (see `taonet subnet hparams`)")
+    lo, hi = bounds
+    if not lo <= call.value <= hi:
+        raise InvalidHyperparameter(name=call.name, reason=f"{call.value} is outside [{lo}, {hi}]")
+    current = getattr(sn.hyper, call.name)
+    value: int | bool = bool(call.value) if isinstance(current, bool) else call.value
+    hyper = attrs.evolve(sn.hyper, **{call.name: value})
+    _check_consistent(hyper, sn, call.name)
+    state.put("subnet", sn.netuid, attrs.evolve(sn, hyper=hyper))
+    return [HyperparameterSet(netuid=sn.netuid, name=call.name, value=call.value)]
+
+
+def _check_consistent(h: Any, sn: Subnet, name: str) -> None:
+    pairs = (("alpha_low", "alpha_high"), ("min_burn", "max_burn"), ("min_difficulty", "max_difficulty"),
+             ("max_allowed_validators", "max_allowed_uids"))
+    for lo, hi in pairs:
+        if getattr(h, lo) > getattr(h, hi):
+            raise InvalidHyperparameter(name=name,
+                                        reason=f"{lo} ({getattr(h, lo)}) would exceed {hi} ({getattr(h, hi)})")
+    if h.max_allowed_uids < sn.n:
+        raise InvalidHyperparameter(name=name, reason=f"max_allowed_uids cannot go below the {sn.n} UIDs in use")
+
+
+def current_burn(sn: Subnet, block: int) -> int:
+    """The burn (RAO) a registration on ``sn`` pays at ``block``."""
+    h = sn.hyper
+    return econ.current_burn(sn.burn, sn.burn_block, block, half_life=h.burn_half_life, min_burn=h.min_burn,
+                             max_burn=h.max_burn)
+
+
+def _check_registration(state: State, ctx: BlockContext, who: bytes, call: Any) -> Subnet:
+    sn = subnet_of(state, call.netuid)
+    if not sn.hyper.registration_allowed:
+        raise RegistrationClosed(netuid=sn.netuid, reason="the owner has disabled registration")
+    check_binding(state, ctx, who, call.hotkey, call.hotkey_signature)
+    if state.uid_of(sn.netuid, call.hotkey) is not None or any(p.hotkey == call.hotkey for p in sn.pending):
+        raise AlreadyRegistered(hotkey=addr(call.hotkey), netuid=sn.netuid)
+    if len(sn.pending) >= MAX_PENDING_REGISTRATIONS:
+        raise RegistrationClosed(netuid=sn.netuid, reason="too many registrations are waiting; retry next block")
+    return sn
+
+
+def _request(state: State, ctx: BlockContext, sn: Subnet, who: bytes, hotkey: bytes, paid: int,
+             method: str) -> list[Event]:
+    req = PendingRegistration(hotkey=hotkey, coldkey=who, paid=paid, method=method, block=ctx.number)
+    state.put("subnet", sn.netuid, attrs.evolve(sn, pending=(*sn.pending, req)))
+    state.put("owner", hotkey, who)
+    return [RegistrationRequested(netuid=sn.netuid, hotkey=hotkey, coldkey=who, paid=paid, method=method)]
+
+
+@handles(BurnedRegister)
+def _burned_register(state: State, ctx: BlockContext, ext: Extrinsic, fee: int) -> list[Event]:
+    call: BurnedRegister = ext.call  # type: ignore[assignment]
+    who = ext.signer
+    sn = _check_registration(state, ctx, who, call)
+    burn = current_burn(sn, ctx.number)
+    if burn > call.max_burn:
+        raise InvalidCall(reason=f"the burn is {burn} RAO, above your limit of {call.max_burn} RAO")
+    require_free(state, who, burn, fee)
+    a = state.account(who)
+    state.set_account(who, a.free - burn, a.nonce)
+    return _request(state, ctx, sn, who, call.hotkey, burn, "burn")
+
+
+@handles(PowRegister)
+def _pow_register(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: PowRegister = ext.call  # type: ignore[assignment]
+    who = ext.signer
+    sn = _check_registration(state, ctx, who, call)
+    if not sn.hyper.pow_registration_allowed:
+        raise RegistrationClosed(netuid=sn.netuid, reason="proof-of-work registration is disabled")
+    window = state.params.pow_window
+    if not ctx.number - window <= call.block_number < ctx.number:
+        raise ProofOfWorkInvalid(reason=f"block {call.block_number} is not within the last {window} blocks")
+    block_hash = state.get("hash", call.block_number)
+    if block_hash is None:
+        raise ProofOfWorkInvalid(reason=f"block {call.block_number} is not known")
+    if not econ.pow_ok(block_hash, call.hotkey, call.nonce, sn.difficulty):
+        raise ProofOfWorkInvalid(reason=f"the work does not meet difficulty {sn.difficulty}")
+    return _request(state, ctx, sn, who, call.hotkey, 0, "pow")
+
+
+def _u16_max_upscale(values: Sequence[int]) -> tuple[int, ...]:
+    top = max(values, default=0)
+    if top == 0:
+        return tuple(0 for _ in values)
+    return tuple((v * 0xFFFF * 2 + top) // (2 * top) for v in values)
+
+
+@handles(SetWeights)
+def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: SetWeights = ext.call  # type: ignore[assignment]
+    sn = subnet_of(state, call.netuid)
+    hotkey = ext.signer
+    uid = hotkey_uid(state, sn.netuid, hotkey)
+    h = sn.hyper
+    if call.version_key < h.weights_version:
+        raise StaleVersionKey(required=h.weights_version, got=call.version_key)
+    neuron = state.neuron(sn.netuid, uid)
+    assert neuron is not None  # the uid index and the neuron table move together
+    if neuron.weights_block and ctx.number - neuron.weights_block < h.weights_rate_limit:
+        raise RateLimited(what="set_weights", retry_at=neuron.weights_block + h.weights_rate_limit)
+    uids, weights = call.uids, call.weights
+    if len(uids) != len(weights):
+        raise InvalidWeights(reason=f"{len(uids)} uids but {len(weights)} weights")
+    if len(uids) > sn.n:
+        raise InvalidWeights(reason=f"too many: {len(uids)} weights for a subnet of {sn.n} UIDs")
+    if len(set(uids)) != len(uids):
+        raise InvalidWeights(reason="duplicate uids")
+    unknown = [u for u in uids if u >= sn.n]
+    if unknown:
+        raise InvalidWeights(reason=f"unknown uids {unknown[:5]} (the subnet has {sn.n} UIDs)")
+    self_only = uids == (uid,)
+    if not neuron.validator_permit and not self_only:
+        raise NoValidatorPermit(netuid=sn.netuid, uid=uid)
+    need = min(h.min_allowed_weights, sn.n)
+    if len(uids) < need and not self_only:
+        raise InvalidWeights(reason=f"too few: {len(uids)} weights, the subnet requires at least {need}")
+    total = sum(weights)
+    if h.max_weights_limit < 0xFFFF and total and len(uids) > 1:
+        top = max(weights) * 0xFFFF // total
+        if top > h.max_weights_limit:
+            raise InvalidWeights(reason=f"a weight of {top}/65535 is above the max weight {h.max_weights_limit}/65535")
+    order = sorted(range(len(uids)), key=uids.__getitem__)
+    stored = _u16_max_upscale([weights[i] for i in order])
+    state.put_neuron(sn.netuid, attrs.evolve(
+        neuron, last_update=ctx.number, weights_block=ctx.number,
+        weight_uids=[uids[i] for i in order], weight_values=stored,
+    ))
+    return [WeightsSet(netuid=sn.netuid, uid=uid, hotkey=hotkey, count=len(uids))]
+
+
+@handles(ServeAxon)
+def _serve_axon(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: ServeAxon = ext.call  # type: ignore[assignment]
+    sn = subnet_of(state, call.netuid)
+    uid = hotkey_uid(state, sn.netuid, ext.signer)
+    neuron = state.neuron(sn.netuid, uid)
+    assert neuron is not None
+    limit = sn.hyper.serving_rate_limit
+    if neuron.axon is not None and ctx.number - neuron.axon.block < limit:
+        raise RateLimited(what="serve_axon", retry_at=neuron.axon.block + limit)
+    axon = AxonEndpoint(ip=call.ip, port=call.port, protocol=call.protocol, version=call.version, block=ctx.number)
+    state.put_neuron(sn.netuid, attrs.evolve(neuron, axon=axon))
+    return [AxonServed(netuid=sn.netuid, uid=uid, hotkey=ext.signer, ip=call.ip, port=call.port,
+                       protocol=call.protocol, version=call.version)]
+
+
+def install_subnet(state: State, netuid: int, owner: bytes, hotkey: bytes, hyper: Any) -> None:
+    """Create a subnet at genesis (no lock, no signature: the genesis config is trusted)."""
+    _install_subnet(state, netuid, owner, hotkey, 0, hyper, lock=0)
