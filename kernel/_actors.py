@@ -29,6 +29,7 @@ from taonet.ledger._genesis import state_from_genesis_block
 from taonet.ledger._runtime import registrar_answer
 from taonet.ledger.errors import CodecError, InvalidBlock
 
+from ._nng import NngContext
 from ._node import ACTORS, actor_answer_payload
 from ._rpc import RpcClient
 from .errors import KernelError
@@ -127,8 +128,10 @@ async def remote_follow(rpc: RpcClient, *, batch: int = 500) -> AsyncIterator[tu
     """Follow a node from another process: fold its blocks (checking links and the authority's signatures),
     yield the head, then every new block from the feed, catching up over RPC whenever blocks were missed."""
     info = await rpc.call("info")
-    with pynng.Sub0(topics=b"", recv_max_size=256 << 20) as sub:
+    with pynng.Sub0(recv_max_size=256 << 20) as sub:
         sub.dial(info["feed"], block=False)
+        feed = NngContext(sub)
+        feed.subscribe()
         state: State | None = None
         last: SignedBlock | None = None
 
@@ -142,16 +145,20 @@ async def remote_follow(rpc: RpcClient, *, batch: int = 500) -> AsyncIterator[tu
                     state, last = _fold_one(state, last, block), block
                 nxt = last.number + 1 if last is not None else 0
 
-        await catch_up((await rpc.call("head"))["number"])
-        assert last is not None and state is not None
-        yield last, state
-        sub.recv_timeout = int(1000 * max(5.0, 3 * float(info.get("block_time", 1.0))))
-        while True:
-            try:
-                raw = await sub.arecv()
-            except pynng.Timeout:
-                raw = None
-            if raw is not None:
+        try:
+            await catch_up((await rpc.call("head"))["number"])
+            assert last is not None and state is not None
+            yield last, state
+            quiet_ms = int(1000 * max(5.0, 3 * float(info.get("block_time", 1.0))))
+            while True:
+                try:
+                    raw, _ = await feed.recv(quiet_ms)
+                except pynng.Timeout:  # a quiet feed: did we miss blocks?
+                    head = (await rpc.call("head"))["number"]
+                    if head > last.number:
+                        await catch_up(head)
+                        yield last, state
+                    continue
                 try:
                     block = SignedBlock.from_bytes(raw)
                 except CodecError:
@@ -162,11 +169,8 @@ async def remote_follow(rpc: RpcClient, *, batch: int = 500) -> AsyncIterator[tu
                     await catch_up(block.number - 1)
                 state, last = _fold_one(state, last, block), block
                 yield last, state
-                continue
-            head = (await rpc.call("head"))["number"]  # quiet feed: did we miss blocks?
-            if head > last.number:
-                await catch_up(head)
-                yield last, state
+        finally:
+            feed.close()
 
 
 def _fold_one(state: State | None, last: SignedBlock | None, block: SignedBlock) -> State:

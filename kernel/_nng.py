@@ -257,6 +257,10 @@ class NngContext:
             raise_cancel()
         return data, pipe
 
+    def subscribe(self, topic: bytes = b"") -> None:
+        """On a Sub0 socket: receive messages starting with ``topic`` on this context (b"": everything)."""
+        check_err(lib.nng_ctx_set(self._ctx[0], b"sub:subscribe", ffi.new("char[]", topic), len(topic)))
+
     def wait_sent(self) -> None:
         """Block this thread until the last send has left (call it from a worker thread)."""
         lib.nng_aio_wait(self._saio)

@@ -12,6 +12,7 @@ from taonet.ledger import FileStore, SignedBlock, apply, replay
 from taonet.ledger._genesis import state_from_genesis_block
 from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock
 
+from ._nng import NngContext
 from ._node import Node, NodeConfig
 from ._queries import handlers
 from ._rpc import RpcClient, RpcServer, bound_address
@@ -73,7 +74,7 @@ class Replica(Node):
             await anyio.to_thread.run_sync(self._open_replica, genesis_raw)
             assert self.store is not None
             try:
-                with pynng.Pub0() as feed, pynng.Sub0(topics=b"", recv_max_size=256 << 20) as sub:
+                with pynng.Pub0() as feed, pynng.Sub0(recv_max_size=256 << 20) as sub:
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -106,21 +107,26 @@ class Replica(Node):
 
     async def _follow(self, leader: RpcClient, sub: pynng.Sub0, block_time: float) -> None:
         assert self.state is not None
-        sub.recv_timeout = int(1000 * max(2.0, 3 * block_time))
-        while True:
-            try:
-                raw = await sub.arecv()
-            except pynng.Timeout:  # a quiet feed: ask the leader whether blocks were missed
-                await self._catch_up(leader)
-                continue
-            try:
-                number = SignedBlock.from_bytes(raw).number
-            except CodecError:
-                self.rejected_blocks += 1
-                continue
-            if number > self.state.height + 1:
-                await self._catch_up(leader)
-            self._ingest_raw(raw)
+        quiet_ms = int(1000 * max(2.0, 3 * block_time))
+        feed = NngContext(sub)
+        feed.subscribe()
+        try:
+            while True:
+                try:
+                    raw, _ = await feed.recv(quiet_ms)
+                except pynng.Timeout:  # a quiet feed: ask the leader whether blocks were missed
+                    await self._catch_up(leader)
+                    continue
+                try:
+                    number = SignedBlock.from_bytes(raw).number
+                except CodecError:
+                    self.rejected_blocks += 1
+                    continue
+                if number > self.state.height + 1:
+                    await self._catch_up(leader)
+                self._ingest_raw(raw)
+        finally:
+            feed.close()
 
     def _replica_handlers(self, leader: RpcClient) -> dict[str, Any]:
         table = handlers(self)

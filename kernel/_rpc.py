@@ -19,9 +19,10 @@ import structlog
 from taonet.ledger._codec import dumps, loads
 from taonet.ledger.errors import CodecError, MessageTooLarge, TaonetError, error_from_wire, error_to_wire
 
+from ._nng import NngContext
 from .errors import RpcBadRequest, RpcServerError, RpcTimeout, UnknownMethod, Unreachable
 
-__all__ = ["RpcClient", "RpcServer", "bound_address", "set_timeouts"]
+__all__ = ["RpcClient", "RpcServer", "bound_address"]
 
 log = structlog.get_logger(__name__)
 
@@ -54,19 +55,24 @@ class RpcServer:
             bound = bound_address(sock, self.address)
             async with anyio.create_task_group() as tg:
                 for _ in range(self.contexts):
-                    tg.start_soon(self._worker, sock.new_context())
+                    tg.start_soon(self._worker, sock)
                 task_status.started(bound)
                 self.log.info("rpc.listening", bound=bound)
 
-    async def _worker(self, ctx: pynng.Context) -> None:
-        with ctx:
+    async def _worker(self, sock: pynng.Rep0) -> None:
+        ctx = NngContext(sock)
+        try:
             while True:
-                raw = await ctx.arecv()
+                raw, _ = await ctx.recv()
                 reply = await self.handle(raw)
+                if ctx.sending:  # the previous reply is still queued behind a busy pipe (rare)
+                    await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
                 try:
-                    await ctx.asend(reply)
+                    ctx.send(reply)
                 except pynng.NNGException as e:  # the requester went away; keep serving
                     self.log.debug("rpc.reply_dropped", error=str(e))
+        finally:
+            ctx.close()
 
     async def handle(self, raw: bytes) -> bytes:
         """Decode one request, run its handler, and encode the reply (never raises for bad input)."""
@@ -91,14 +97,6 @@ class RpcServer:
         except Exception as e:  # a bug in a handler must not take the server down
             self.log.exception("rpc.handler_failed", method=method)
             return encode_reply(error=RpcServerError(method=method[:64], reason=type(e).__name__))
-
-
-def set_timeouts(obj: pynng.Socket | pynng.Context, ms: int) -> None:
-    """Set nng's send and receive timeouts (milliseconds) on a socket or a context."""
-    from pynng.options import _setopt_ms
-
-    _setopt_ms(obj, "send-timeout", ms)
-    _setopt_ms(obj, "recv-timeout", ms)
 
 
 def bound_address(sock: pynng.Socket, requested: str) -> str:
@@ -150,14 +148,12 @@ class RpcClient:
         assert self._sock is not None
         limit = self.timeout if timeout is None else timeout
         payload = dumps({"m": method, "p": params})
-        ctx = self._sock.new_context()
-        # nng's own timeouts, not a cancel scope: pynng's asyncio glue turns a cancelled operation into a fresh
-        # CancelledError that anyio's scopes cannot tell from an outer cancellation.
-        ms = max(1, int(limit * 1000))
-        set_timeouts(ctx, ms)
+        # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
+        # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).
+        ctx = NngContext(self._sock)
         try:
-            await ctx.asend(payload)
-            raw = await ctx.arecv()
+            ctx.send(payload)
+            raw, _ = await ctx.recv(max(1, int(limit * 1000)))
         except pynng.Timeout:
             raise RpcTimeout(method=method, address=self.address, timeout=limit) from None
         except pynng.NNGException as e:

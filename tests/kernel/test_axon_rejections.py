@@ -182,9 +182,11 @@ async def test_forward_slower_than_the_timeout_gets_408() -> None:
     async with Axon(BOB, "tcp://127.0.0.1:0").attach(slow) as ax, Dendrite(ALICE) as d:
         t = anyio.current_time()
         r = await d(ax, Dummy(input=1), timeout=0.5)
-        assert anyio.current_time() - t < 1.0
+        assert anyio.current_time() - t < 2.0  # the timeout plus a generous margin for a loaded machine
         assert r.is_timeout
-        assert ax.counts[408] == 1  # the axon answered 408 itself, in time
+        with anyio.fail_after(5):  # the axon answers 408 itself (its reply may trail the caller's own deadline)
+            while ax.counts[408] != 1:
+                await anyio.sleep(0.01)
         await still_serves(ax)
 
 

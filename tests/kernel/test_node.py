@@ -140,26 +140,39 @@ async def test_hostile_rpc_requests_get_typed_errors_and_blocks_go_on(tmp_path: 
         assert node.halted is None
 
 
+async def _lockstep_run(path: Path, delays: dict[str, float]) -> list[bytes] | None:
+    """Drive a logical-clock node: submissions sent once blocks 3, 8 and 10 are seen. The log, or None when the
+    machine was too slow for a submission to make the block right after the one seen (the premise is broken)."""
+    async with running_node(path, hyper=HYPER, clock="logical", actor_delays=delays, block_time=0.25) as (node, sub):
+        await sub.wait_for_block(3)
+        await sub.submit(await sub.sign(OWNER.coldkey, Transfer(dest=MINERS[0].coldkey.public_key, amount=TAO)),
+                         wait_for_inclusion=False)
+        created = await sub.create_subnet(Wallet("Bob"))
+        await sub.wait_for_block(8)
+        sent = [await sub.submit(await sub.sign(OWNER.coldkey, Transfer(dest=w.coldkey.public_key, amount=TAO)),
+                                 wait_for_inclusion=False) for w in MINERS[1:3]]
+        await sub.wait_for_block(10)
+        registered = await sub.burned_register(OWNER, 1)
+        await sub.wait_for_block(20)
+        assert node.store is not None
+        log = [node.store.get_raw(n) for n in range(21)]
+    placed = {x.hash: b for b, raw in enumerate(log) for x in SignedBlock.from_bytes(raw).extrinsics}
+    if created.block != 4 or registered.block != 12 or any(placed.get(s.hash) != 9 for s in sent):
+        return None
+    return log
+
+
 async def test_lockstep_logs_are_identical_whatever_the_actor_delays(tmp_path: Path) -> None:
     """--clock logical: same genesis and submissions (sent once block N is seen) give byte-identical logs."""
     logs = []
-    # block_time leaves a client on a loaded machine a quarter second to react to each block it waits for
     for run, delays in enumerate(({}, {"consensus": 0.2, "registrar": 0.1, "scheduler": 0.05})):
-        async with running_node(tmp_path / f"run{run}", hyper=HYPER, clock="logical", actor_delays=delays,
-                                block_time=0.25) as (node, sub):
-            await sub.wait_for_block(3)
-            await sub.submit(await sub.sign(OWNER.coldkey, Transfer(dest=MINERS[0].coldkey.public_key,
-                                                                    amount=TAO)), wait_for_inclusion=False)
-            assert (await sub.create_subnet(Wallet("Bob"))).success
-            await sub.wait_for_block(8)
-            for w in MINERS[1:3]:
-                await sub.submit(await sub.sign(OWNER.coldkey, Transfer(dest=w.coldkey.public_key, amount=TAO)),
-                                 wait_for_inclusion=False)
-            await sub.wait_for_block(10)
-            assert (await sub.burned_register(OWNER, 1)).success
-            await sub.wait_for_block(20)
-            assert node.store is not None
-            logs.append([node.store.get_raw(n) for n in range(21)])
+        for attempt in range(3):  # a machine too loaded to submit in time breaks the premise, not the property
+            log = await _lockstep_run(tmp_path / f"run{run}-{attempt}", delays)
+            if log is not None:
+                logs.append(log)
+                break
+        else:
+            pytest.fail("three runs in a row could not submit within a block time of seeing the block")
     differ = [n for n in range(21) if logs[0][n] != logs[1][n]]
     assert not differ, f"blocks {differ} differ"
     assert any(isinstance(r.event, EpochCompleted) for raw in logs[0] for r in SignedBlock.from_bytes(raw).events)
