@@ -205,6 +205,7 @@ class Extrinsic(Message):
     signature: bytes = field_sig()
     _raw: bytes | None = cache_field()
     _hash: bytes | None = cache_field()
+    _signed: bytes | None = cache_field()
 
     @staticmethod
     def payload(genesis: bytes, signer: bytes, nonce: int, call: Call) -> bytes:
@@ -218,8 +219,29 @@ class Extrinsic(Message):
         return cls(call=call, signer=keypair.public_key, nonce=nonce, genesis=genesis, signature=sig)
 
     def signed_bytes(self) -> bytes:
-        """The payload this extrinsic's signature covers."""
-        return self.payload(self.genesis, self.signer, self.nonce, self.call)
+        """The payload this extrinsic's signature covers (cached)."""
+        signed = self._signed
+        if signed is None:
+            signed = self._signed_from_raw() or self.payload(self.genesis, self.signer, self.nonce, self.call)
+            object.__setattr__(self, "_signed", signed)
+        return signed
+
+    def _signed_from_raw(self) -> bytes | None:
+        """The payload, built around the call's bytes sliced out of a canonical encoding (no re-encoding).
+
+        A canonical extrinsic is ``[tag, version, {call, nonce, signer, genesis, signature}]`` in that key order:
+        everything but the call has a known encoding, so the call is the middle, checked by its fixed edges. A
+        non-canonical encoding gives None (and the payload is re-encoded).
+        """
+        raw = self._raw
+        if raw is None or not raw.startswith(_EXT_PREFIX):
+            return None
+        tail = (dumps_wire("nonce") + dumps_wire(self.nonce) + _KEY_SIGNER + dumps_wire(self.signer) + _KEY_GENESIS
+                + dumps_wire(self.genesis) + _KEY_SIGNATURE + dumps_wire(self.signature))
+        if not raw.endswith(tail) or len(raw) <= len(_EXT_PREFIX) + len(tail):
+            return None
+        call = raw[len(_EXT_PREFIX) : len(raw) - len(tail)]
+        return b"\x84" + dumps_wire(self.genesis) + dumps_wire(self.signer) + dumps_wire(self.nonce) + call
 
     def to_bytes(self) -> bytes:
         """The canonical encoding (cached)."""
@@ -244,6 +266,10 @@ class Extrinsic(Message):
         ext = decode(raw, cls, max_size=max_size)
         object.__setattr__(ext, "_raw", bytes(raw))
         return ext
+
+
+_EXT_PREFIX = b"\x83" + dumps_wire("extrinsic") + b"\x01\xa5" + dumps_wire("call")
+_KEY_SIGNER, _KEY_GENESIS, _KEY_SIGNATURE = dumps_wire("signer"), dumps_wire("genesis"), dumps_wire("signature")
 
 
 # --- system calls: answers of the pipeline's actors -------------------------------------------------------------
