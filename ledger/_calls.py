@@ -236,12 +236,13 @@ class Extrinsic(Message):
         raw = self._raw
         if raw is None or not raw.startswith(_EXT_PREFIX):
             return None
-        tail = (dumps_wire("nonce") + dumps_wire(self.nonce) + _KEY_SIGNER + dumps_wire(self.signer) + _KEY_GENESIS
-                + dumps_wire(self.genesis) + _KEY_SIGNATURE + dumps_wire(self.signature))
-        if not raw.endswith(tail) or len(raw) <= len(_EXT_PREFIX) + len(tail):
+        nonce = _cbor_uint(self.nonce)
+        tail = b"".join((b"\x65nonce", nonce, b"\x66signer\x58\x20", self.signer, b"\x67genesis\x58\x20", self.genesis,
+                         b"\x69signature\x58\x40", self.signature))
+        if len(raw) <= len(_EXT_PREFIX) + len(tail) or not raw.endswith(tail):
             return None
-        call = raw[len(_EXT_PREFIX) : len(raw) - len(tail)]
-        return b"\x84" + dumps_wire(self.genesis) + dumps_wire(self.signer) + dumps_wire(self.nonce) + call
+        return b"".join((b"\x84\x58\x20", self.genesis, b"\x58\x20", self.signer, nonce,
+                         raw[len(_EXT_PREFIX) : len(raw) - len(tail)]))
 
     def to_bytes(self) -> bytes:
         """The canonical encoding (cached)."""
@@ -269,7 +270,19 @@ class Extrinsic(Message):
 
 
 _EXT_PREFIX = b"\x83" + dumps_wire("extrinsic") + b"\x01\xa5" + dumps_wire("call")
-_KEY_SIGNER, _KEY_GENESIS, _KEY_SIGNATURE = dumps_wire("signer"), dumps_wire("genesis"), dumps_wire("signature")
+
+
+def _cbor_uint(n: int) -> bytes:
+    """The canonical CBOR encoding of an unsigned integer below 2^64."""
+    if n < 24:
+        return bytes((n,))
+    if n < 0x100:
+        return b"\x18" + n.to_bytes(1, "big")
+    if n < 0x10000:
+        return b"\x19" + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return b"\x1a" + n.to_bytes(4, "big")
+    return b"\x1b" + n.to_bytes(8, "big")
 
 
 # --- system calls: answers of the pipeline's actors -------------------------------------------------------------
