@@ -211,7 +211,7 @@ class Dendrite:
         infos = [_info_of(t) for t in targets]
         body = synapse._body()
         h = body_hash(synapse._hashed_body(body))
-        deadline = anyio.current_time() + timeout
+        deadline = time.monotonic() + timeout
         if len(infos) == 1:
             return [await self._one(infos[0], synapse, body, h, timeout, deadline)]
         results: list[Any] = [None] * len(infos)
@@ -252,7 +252,11 @@ class Dendrite:
                                 timeout, nonce, sig)
 
     async def _exchange(self, info: AxonInfo, frame: bytes, deadline: float, timeout: float) -> bytes:
-        """Send a frame and wait for its reply until ``deadline``; raises _Failed (408, 503) otherwise."""
+        """Send a frame and wait for its reply until ``deadline``; raises _Failed (408, 503) otherwise.
+
+        Deadlines are ``time.monotonic()`` values, not the event loop's clock: nng counts the receive timeout in
+        real milliseconds, and the monotonic clock costs a tenth of ``anyio.current_time()``.
+        """
         ep = self._endpoint(info)
         ep.busy += 1
         raw = None
@@ -260,7 +264,7 @@ class Dendrite:
         try:
             if ctx is None:
                 ctx = NngContext(ep.sock)
-            left_ms = math.ceil((deadline - anyio.current_time()) * 1000)
+            left_ms = math.ceil((deadline - time.monotonic()) * 1000)
             if left_ms > 0:
                 ctx.send(frame)
                 raw, _ = await ctx.recv(left_ms)
@@ -414,7 +418,7 @@ class SynapseStream(Generic[SS]):
     async def __aenter__(self) -> SynapseStream[SS]:
         d, syn = self._d, self._syn
         self._t0 = time.perf_counter()
-        self._deadline = anyio.current_time() + self._timeout
+        self._deadline = time.monotonic() + self._timeout
         try:
             self._axon_pk = _axon_key(self._info)
             body = syn._body()
@@ -444,7 +448,7 @@ class SynapseStream(Generic[SS]):
                 frame = encode_pull(self._syn.NAME, uuid=self._d.uuid, seq=self._seq, nonce=self._nonce,
                                     hotkey=self._d._pk, stream=self._sid, cancel=True)
                 with contextlib.suppress(_Failed):  # best effort: the axon drops the stream at its deadline anyway
-                    await self._d._exchange(self._info, frame, anyio.current_time() + 1.0, 1.0)
+                    await self._d._exchange(self._info, frame, time.monotonic() + 1.0, 1.0)
 
     def __aiter__(self) -> SynapseStream[SS]:
         return self

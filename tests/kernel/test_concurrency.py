@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import anyio
@@ -94,3 +96,20 @@ async def test_priority_orders_a_saturated_axon() -> None:
                     await anyio.sleep(0.005)
                 gate_open.set()
     assert order == [0, *sorted(inputs, key=lambda i: -(i % 10))]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="thread priorities are set through Linux's /proc")
+async def test_nng_threads_yield_to_the_event_loop(axon: Axon) -> None:
+    """After a few round trips every nng thread runs 8 nice levels below the loop's thread; Python's keep theirs."""
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    async with Dendrite(Keypair.from_uri("//Dave")) as d:
+        for i in range(3):
+            assert (await d(axon, Dummy(input=i), timeout=5)).output == 2 * i
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
+    nng = []
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            if f.read().startswith("nng:"):
+                nng.append(os.getpriority(os.PRIO_PROCESS, int(tid)))
+    assert nng
+    assert set(nng) == {min(19, main + 8)}
