@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +15,18 @@ import numpy as np
 from taonet.ledger import TAO, ss58_encode
 
 from ._axon_info import AxonInfo
+from .errors import InvalidMetagraphFile
 
 if TYPE_CHECKING:
     from ._subtensor import Subtensor
 
 __all__ = ["Metagraph"]
+
+_SAVED_ARRAYS = (  # per-UID arrays, then W and B (0 x 0 unless synced with lite=False)
+    "uids", "stake", "ranks", "trust", "consensus", "incentive", "dividends", "validator_trust",
+    "emission", "validator_permit", "active", "last_update", "block_at_registration", "weights", "bonds",
+)
+_SAVED_NAME = re.compile(r"block-(\d+)\.npz")
 
 
 def _u16(raw: bytes) -> np.ndarray:
@@ -182,42 +193,68 @@ class Metagraph:
         return base / f"netuid-{self.netuid}"
 
     def save(self, root_dir: str | Path | None = None) -> Path:
-        """Write this metagraph to ``<root>/netuid-<n>/block-<b>.npz``; returns the path."""
+        """Write this metagraph to ``<root>/netuid-<n>/block-<b>.npz``, atomically; returns the path.
+
+        ``root_dir`` defaults to ``$TAONET_METAGRAPH_DIR``, else ``~/.taonet/metagraphs``.
+        """
         d = self._dir(root_dir)
         d.mkdir(parents=True, exist_ok=True)
         path = d / f"block-{self.block}.npz"
-        arrays = {k: getattr(self, k) for k in ("uids", "stake", "ranks", "trust", "consensus", "incentive",
-                                                   "dividends", "validator_trust", "emission", "validator_permit",
-                                                   "active", "last_update", "block_at_registration", "weights",
-                                                   "bonds")}
-        meta = np.array([self.netuid, self.block, self.n], dtype=np.int64)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, meta=meta, hotkeys=np.array(self.hotkeys, dtype=str), coldkeys=np.array(self.coldkeys,
-                                                                                               dtype=str),
-                 hparams_keys=np.array(list(self.hparams), dtype=str),
-                 hparams_values=np.array([int(v) for v in self.hparams.values()], dtype=np.int64), **arrays)
-        os.replace(tmp, path)
+        arrays = {k: getattr(self, k) for k in _SAVED_ARRAYS}
+        ax = self.axons
+        # a unique hidden temp file: concurrent savers never share it, and load() never mistakes it for a save
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".block-", suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, meta=np.array([self.netuid, self.block, self.n], dtype=np.int64),
+                         hotkeys=np.array(self.hotkeys, dtype=str), coldkeys=np.array(self.coldkeys, dtype=str),
+                         hparams_keys=np.array(list(self.hparams), dtype=str),
+                         hparams_values=np.array([int(v) for v in self.hparams.values()], dtype=np.int64),
+                         axon_ips=np.array([a.ip for a in ax], dtype=str),
+                         axon_fields=np.array([(a.port, a.protocol, a.version) for a in ax],
+                                              dtype=np.int64).reshape(len(ax), 3),
+                         **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         return path
 
     def load(self, root_dir: str | Path | None = None) -> Metagraph:
-        """Load the newest saved metagraph of this netuid."""
+        """Load the newest metagraph :meth:`save` wrote for this netuid under ``root_dir``."""
         d = self._dir(root_dir)
-        files = sorted(d.glob("block-*.npz"), key=lambda p: int(p.stem.split("-")[1]))
-        if not files:
-            raise FileNotFoundError(f"no saved metagraph in {d}")
-        return self.load_from_path(files[-1])
+        saved = sorted((int(m[1]), p) for p in (d.iterdir() if d.is_dir() else ())
+                       if (m := _SAVED_NAME.fullmatch(p.name)))
+        if not saved:
+            raise FileNotFoundError(f"no saved metagraph of netuid {self.netuid} in {d}")
+        return self.load_from_path(saved[-1][1])
 
     def load_from_path(self, path: str | Path) -> Metagraph:
-        """Load a metagraph saved by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            self.netuid, self.block, self.n = (int(x) for x in z["meta"])
-            self.hotkeys, self.coldkeys = [str(x) for x in z["hotkeys"]], [str(x) for x in z["coldkeys"]]
-            self.hparams = {str(k): int(v) for k, v in zip(z["hparams_keys"], z["hparams_values"], strict=True)}
-            for k in ("uids", "stake", "ranks", "trust", "consensus", "incentive", "dividends", "validator_trust",
-                      "emission", "validator_permit", "active", "last_update", "block_at_registration", "weights",
-                      "bonds"):
-                setattr(self, k, z[k])
-        self.axons = []
+        """Load a metagraph saved by :meth:`save`; any other file raises InvalidMetagraphFile and changes nothing."""
+        try:
+            # opened here, not by np.load: it leaks its file handle when the zip inside is damaged
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+                netuid, block, n = (int(x) for x in z["meta"])
+                hotkeys, coldkeys = [str(x) for x in z["hotkeys"]], [str(x) for x in z["coldkeys"]]
+                hparams = {str(k): int(v) for k, v in zip(z["hparams_keys"], z["hparams_values"], strict=True)}
+                arrays = {k: z[k] for k in _SAVED_ARRAYS}
+                axons = [AxonInfo(ip=str(ip), port=int(port), protocol=int(protocol), version=int(version),
+                                  hotkey=hotkeys[i], coldkey=coldkeys[i])
+                         for i, (ip, (port, protocol, version)) in enumerate(zip(z["axon_ips"], z["axon_fields"],
+                                                                                strict=True))]
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile, EOFError) as e:
+            raise InvalidMetagraphFile(path=str(path), reason=f"{type(e).__name__}: {e}") from e
+        if not len(hotkeys) == len(coldkeys) == n or any(len(arrays[k]) != n for k in _SAVED_ARRAYS[:-2]):
+            raise InvalidMetagraphFile(path=str(path), reason=f"arrays do not all hold n={n} entries")
+        self.netuid, self.block, self.n = netuid, block, n
+        self.hotkeys, self.coldkeys, self.hparams, self.axons = hotkeys, coldkeys, hparams, axons
+        for k, v in arrays.items():
+            setattr(self, k, v)
         return self
 
     def __repr__(self) -> str:

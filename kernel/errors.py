@@ -36,6 +36,7 @@ __all__ = [
     "Blacklisted",
     "BodyHashMismatch",
     "InvalidKeyFile",
+    "InvalidMetagraphFile",
     "InvalidSignature",
     "KernelError",
     "KeyFileExists",
@@ -294,6 +295,16 @@ class NotAnActor(KernelError):
     CODE = "not_an_actor"
     actor: str
     __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidMetagraphFile(KernelError, ValueError):
+    """Raised when a saved metagraph file cannot be read (truncated, not a metagraph, or from another layout)."""
+
+    CODE = "invalid_metagraph_file"
+    path: str
+    reason: str
+    __str__ = _msg("{path} is not a readable saved metagraph: {reason}")
 
 
 # --- wallets ------------------------------------------------------------------------------------------------

@@ -25,9 +25,10 @@ def test_the_sdk_page_has_examples() -> None:
 @pytest.mark.slow
 def test_every_sdk_example_runs_against_a_dev_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """Each python block of docs/sdk.md runs in order, in one namespace, with $TAONET_ENDPOINT set."""
+    """Each python block of docs/sdk.md runs in order, in one namespace, against $TAONET_ENDPOINT."""
     with node_process(tmp_path / "node", block_time=0.1) as (_proc, addresses):
         monkeypatch.setenv("TAONET_ENDPOINT", addresses["rpc"])
+        monkeypatch.setenv("TAONET_METAGRAPH_DIR", str(tmp_path / "metagraphs"))
         namespace: dict[str, object] = {"__name__": "sdk_docs"}
         try:
             for i, code in enumerate(_blocks()):
