@@ -107,11 +107,15 @@ def bench_node(
 def bench_wire(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
     runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    backend: Annotated[str, typer.Option(help="Event loop for both sides: asyncio or trio.")] = "asyncio",
 ) -> None:
     """Signed synapse round trips: sequential, 64 in flight, fan-out to 32 and 256 axons in other processes."""
     from .bench_wire import run
 
-    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench wire")
+    if backend not in ("asyncio", "trio"):
+        raise typer.BadParameter(f"{backend!r} is not an event loop taonet runs on; use asyncio or trio",
+                                 param_hint="--backend")
+    _emit(run(runs=runs, progress=None if as_json else console, backend=backend), as_json, "taonet bench wire")
 
 
 def main() -> None:
