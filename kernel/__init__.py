@@ -1,29 +1,52 @@
-"""taonet.kernel: the living system: actors, nng transport, wire, Wallet, node, Subtensor, Metagraph."""
+"""taonet.kernel: the living system, in three rooms — the wire, the chain client, and the node.
+
+``from taonet.kernel import Subtensor, Axon, Dendrite, Synapse, Wallet, Metagraph, subtensor, ...``: everything users
+import from the rooms is re-exported here. The rooms are ``taonet.kernel.wire``, ``taonet.kernel.client`` and
+``taonet.kernel.node``; ``taonet.kernel.errors`` is the kernel's one error tree (``docs/architecture.md``).
+The node's names (``Node``, ``NodeConfig``, ``Replica``, ``RpcServer``) load on first use, so a script that only
+reads the chain or serves an axon never imports the sequencer.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from . import errors as errors
-from ._axon import Axon as Axon
-from ._axon import AxonConfig as AxonConfig
-from ._axon_info import AxonInfo as AxonInfo
-from ._balance import Balance as Balance
-from ._blocking import Blocking as Blocking
-from ._blocking import blocking as blocking
-from ._dendrite import Dendrite as Dendrite
-from ._dendrite import DendriteConfig as DendriteConfig
-from ._dendrite import SynapseStream as SynapseStream
-from ._keyfile import UnlockCost as UnlockCost
-from ._metagraph import Metagraph as Metagraph
-from ._node import Node as Node
-from ._node import NodeConfig as NodeConfig
-from ._rpc import RpcClient as RpcClient
-from ._rpc import RpcServer as RpcServer
-from ._subtensor import ExtrinsicResult as ExtrinsicResult
-from ._subtensor import Subtensor as Subtensor
-from ._subtensor import subtensor as subtensor
-from ._synapse import StreamingSynapse as StreamingSynapse
-from ._synapse import Synapse as Synapse
-from ._synapse import TerminalInfo as TerminalInfo
-from ._wallet import Password as Password
-from ._wallet import Wallet as Wallet
-from ._wallet import list_wallets as list_wallets
-from ._wire import WIRE_VERSION as WIRE_VERSION
-from ._wire import Status as Status
+from .client import Balance as Balance
+from .client import Blocking as Blocking
+from .client import ExtrinsicResult as ExtrinsicResult
+from .client import Metagraph as Metagraph
+from .client import RpcClient as RpcClient
+from .client import Subtensor as Subtensor
+from .client import blocking as blocking
+from .client import subtensor as subtensor
+from .wire import WIRE_VERSION as WIRE_VERSION
+from .wire import Axon as Axon
+from .wire import AxonConfig as AxonConfig
+from .wire import AxonInfo as AxonInfo
+from .wire import Dendrite as Dendrite
+from .wire import DendriteConfig as DendriteConfig
+from .wire import Password as Password
+from .wire import Status as Status
+from .wire import StreamingSynapse as StreamingSynapse
+from .wire import Synapse as Synapse
+from .wire import SynapseStream as SynapseStream
+from .wire import TerminalInfo as TerminalInfo
+from .wire import UnlockCost as UnlockCost
+from .wire import Wallet as Wallet
+from .wire import list_wallets as list_wallets
+
+if TYPE_CHECKING:
+    from .node import Node as Node
+    from .node import NodeConfig as NodeConfig
+    from .node import Replica as Replica
+    from .node import RpcServer as RpcServer
+
+_FROM_NODE = ("Node", "NodeConfig", "Replica", "RpcServer")
+
+
+def __getattr__(name: str) -> Any:
+    """The node's names, imported when first asked for."""
+    if name in _FROM_NODE:
+        from . import node
+
+        return getattr(node, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

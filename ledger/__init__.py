@@ -1,6 +1,7 @@
 """taonet.ledger: the chain as data — codec, keys, calls and events, state, runtime rules, block log, replay.
 
 Pure: no sockets, no clocks. Everything here is deterministic, so the same log always folds to the same state.
+This module is the ledger's contract: other layers import the ledger only from here (``tests/test_layers.py``).
 """
 
 from . import errors as errors
@@ -11,6 +12,7 @@ from ._calls import AddStake as AddStake
 from ._calls import BurnedRegister as BurnedRegister
 from ._calls import Call as Call
 from ._calls import CreateSubnet as CreateSubnet
+from ._calls import EpochResult as EpochResult
 from ._calls import Extrinsic as Extrinsic
 from ._calls import Nominate as Nominate
 from ._calls import PowRegister as PowRegister
@@ -27,9 +29,38 @@ from ._chain import Chain as Chain
 from ._chain import SealResult as SealResult
 from ._chain import system_answers as system_answers
 from ._codec import decode as decode
+from ._codec import dumps as dumps
 from ._codec import encode as encode
+from ._codec import loads as loads
+from ._consensus import consensus_answers as consensus_answers
+from ._consensus import epoch_result as epoch_result
+from ._consensus import scheduler_answers as scheduler_answers
+from ._economics import solve_pow as solve_pow
+from ._events import AxonServed as AxonServed
+from ._events import DelegateNominated as DelegateNominated
+from ._events import DifficultyAdjusted as DifficultyAdjusted
+from ._events import EmissionAccrued as EmissionAccrued
+from ._events import EmissionPaid as EmissionPaid
+from ._events import Endowed as Endowed
+from ._events import EpochCompleted as EpochCompleted
 from ._events import Event as Event
 from ._events import EventRecord as EventRecord
+from ._events import FeePaid as FeePaid
+from ._events import HyperparameterSet as HyperparameterSet
+from ._events import NeuronRegistered as NeuronRegistered
+from ._events import NeuronReplaced as NeuronReplaced
+from ._events import RegistrationRefused as RegistrationRefused
+from ._events import RegistrationRequested as RegistrationRequested
+from ._events import StakeAdded as StakeAdded
+from ._events import StakeCredited as StakeCredited
+from ._events import StakeRemoved as StakeRemoved
+from ._events import SubnetCreated as SubnetCreated
+from ._events import Transferred as Transferred
+from ._events import WeightsSet as WeightsSet
+from ._genesis import DEV_ACCOUNTS as DEV_ACCOUNTS
+from ._genesis import DEV_ACTOR_URI as DEV_ACTOR_URI
+from ._genesis import DEV_AUTHORITY_URI as DEV_AUTHORITY_URI
+from ._genesis import DEV_SUBNET_DEFAULTS as DEV_SUBNET_DEFAULTS
 from ._genesis import GenesisBalance as GenesisBalance
 from ._genesis import GenesisConfig as GenesisConfig
 from ._genesis import GenesisSubnet as GenesisSubnet
@@ -37,24 +68,34 @@ from ._genesis import build_genesis as build_genesis
 from ._genesis import dev_genesis as dev_genesis
 from ._genesis import dump_genesis as dump_genesis
 from ._genesis import load_genesis as load_genesis
+from ._genesis import state_from_genesis_block as state_from_genesis_block
 from ._keys import Keypair as Keypair
 from ._keys import generate_mnemonic as generate_mnemonic
 from ._keys import ss58_decode as ss58_decode
 from ._keys import ss58_encode as ss58_encode
+from ._keys import verify as verify
+from ._params import HYPERPARAMETER_BOUNDS as HYPERPARAMETER_BOUNDS
 from ._params import TAO as TAO
 from ._params import ChainParams as ChainParams
+from ._params import ChainStatus as ChainStatus
 from ._params import Hyperparameters as Hyperparameters
 from ._replay import fold as fold
 from ._replay import replay as replay
 from ._runtime import BlockBuilder as BlockBuilder
 from ._runtime import apply as apply
+from ._runtime import current_burn as current_burn
+from ._runtime import fee_for as fee_for
 from ._runtime import registrar_answer as registrar_answer
+from ._runtime import subnet_lock_cost as subnet_lock_cost
 from ._state import Account as Account
+from ._state import AxonEndpoint as AxonEndpoint
 from ._state import Neuron as Neuron
 from ._state import State as State
 from ._state import Subnet as Subnet
+from ._state import genesis_subnet as genesis_subnet
 from ._store import FileStore as FileStore
 from ._store import MemoryStore as MemoryStore
 from ._yuma import YumaParams as YumaParams
 from ._yuma import YumaResult as YumaResult
 from ._yuma import yuma_epoch as yuma_epoch
+from ._yuma_dense import yuma_epoch_dense as yuma_epoch_dense

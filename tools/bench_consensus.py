@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from taonet.ledger._yuma import YumaParams, YumaResult, yuma_epoch
-from taonet.ledger._yuma_dense import yuma_epoch_dense
+from taonet.ledger import YumaParams, YumaResult, yuma_epoch, yuma_epoch_dense
 
 __all__ = ["run"]
 

@@ -20,17 +20,18 @@ from taonet.ledger import (
     TAO,
     BlockBuilder,
     Chain,
+    ChainStatus,
     Extrinsic,
     FileStore,
     Hyperparameters,
     Keypair,
+    Neuron,
     State,
     Transfer,
     dev_genesis,
+    genesis_subnet,
     replay,
 )
-from taonet.ledger._params import ChainStatus
-from taonet.ledger._state import Neuron, genesis_subnet
 
 BLOCK_TXS = 1000
 BLOCKS_PER_RUN = 3

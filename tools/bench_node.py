@@ -23,6 +23,8 @@ import attrs
 
 from taonet.kernel import Subtensor
 from taonet.ledger import (
+    DEV_AUTHORITY_URI,
+    DEV_SUBNET_DEFAULTS,
     TAO,
     AddStake,
     BurnedRegister,
@@ -36,7 +38,6 @@ from taonet.ledger import (
     dump_genesis,
     hotkey_binding_payload,
 )
-from taonet.ledger._genesis import DEV_AUTHORITY_URI, DEV_SUBNET_DEFAULTS
 
 CLIENTS = 4
 ACCOUNTS_PER_CLIENT = 64

@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from taonet.kernel import subtensor
-from taonet.ledger import TAO
-from taonet.ledger._params import HYPERPARAMETER_BOUNDS
+from taonet.ledger import HYPERPARAMETER_BOUNDS, TAO
 
 subnet_app = typer.Typer(help="Subnets on the chain.", no_args_is_help=True)
 console = Console()

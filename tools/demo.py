@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from taonet.ledger import (
+    DEV_ACCOUNTS,
     TAO,
     AddStake,
     BurnedRegister,
@@ -21,7 +22,6 @@ from taonet.ledger import (
     hotkey_binding_payload,
     replay,
 )
-from taonet.ledger._genesis import DEV_ACCOUNTS
 
 
 def _tao(rao: int) -> str:

@@ -17,9 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from taonet.kernel import Node, NodeConfig, Subtensor
-from taonet.ledger import Keypair, dev_genesis
-from taonet.ledger._events import EpochCompleted
-from taonet.ledger._genesis import DEV_SUBNET_DEFAULTS
+from taonet.ledger import DEV_SUBNET_DEFAULTS, EpochCompleted, Keypair, dev_genesis
 
 from .signals import cancel_on_signals
 

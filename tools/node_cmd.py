@@ -10,11 +10,8 @@ from typing import Annotated, Any
 import anyio
 import typer
 
-from taonet.kernel._actors import run_remote_actor
-from taonet.kernel._node import ACTORS, Node, NodeConfig, default_data_dir
-from taonet.kernel._replica import Replica
-from taonet.ledger import Keypair, dev_genesis, load_genesis
-from taonet.ledger._genesis import DEV_ACTOR_URI, DEV_AUTHORITY_URI
+from taonet.kernel.node import ACTORS, Node, NodeConfig, Replica, default_data_dir, run_remote_actor
+from taonet.ledger import DEV_ACTOR_URI, DEV_AUTHORITY_URI, Keypair, dev_genesis, load_genesis
 
 from .logs import configure_logging
 from .signals import cancel_on_signals

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from taonet.kernel import subtensor
-from taonet.ledger._params import HYPERPARAMETER_BOUNDS
-from tests.kernel.nodes import TAONET, Wallet, node_process
+from taonet.ledger import HYPERPARAMETER_BOUNDS
+from tests.kernel.node.nodes import TAONET, Wallet, node_process
 
 
 @pytest.mark.slow

@@ -1,0 +1,19 @@
+"""taonet.kernel.client: reading and writing the chain — Subtensor (async and blocking), Metagraph, Balance, RpcClient.
+
+The client builds on the wire (Wallet, AxonInfo) and never imports the node (``docs/architecture.md``).
+"""
+
+from ._balance import Balance as Balance
+from ._blocking import Blocking as Blocking
+from ._blocking import blocking as blocking
+from ._metagraph import Metagraph as Metagraph
+from ._rpc_client import RpcClient as RpcClient
+from ._subtensor import ExtrinsicResult as ExtrinsicResult
+from ._subtensor import Subtensor as Subtensor
+from ._subtensor import resolve_endpoint as resolve_endpoint
+from ._subtensor import subtensor as subtensor
+
+__all__ = [
+    "Balance", "Blocking", "ExtrinsicResult", "Metagraph", "RpcClient", "Subtensor", "blocking", "resolve_endpoint",
+    "subtensor",
+]

@@ -1,0 +1,83 @@
+"""The RPC client: calls on a node's (or replica's) RPC over one pooled nng Req0 socket, each with a timeout.
+
+A request is canonical CBOR ``{"m": method, "p": {params}}``; a reply is ``{"ok": result}`` or ``{"err": {code,
+fields}}``, rebuilt here as the typed error the server raised. Each call opens its own nng context, so calls run
+concurrently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pynng
+
+from taonet.ledger import dumps, loads
+from taonet.ledger.errors import CodecError, error_from_wire
+
+from ..errors import RpcServerError, RpcTimeout, Unreachable
+from ..wire import NngContext
+
+__all__ = ["RpcClient"]
+
+
+class RpcClient:
+    """Call methods on an :class:`RpcServer`; ``async with RpcClient(address) as c: await c.call("head")``."""
+
+    def __init__(self, address: str, *, timeout: float = 30.0, max_reply: int = 256 << 20) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.max_reply = max_reply
+        self._sock: pynng.Req0 | None = None
+
+    async def __aenter__(self) -> RpcClient:
+        self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open the pooled socket (dialing in the background, so the server may come up later)."""
+        if self._sock is None:
+            # resend_time -1: never resend a request on our own (a submit is not idempotent)
+            self._sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
+            self._sock.dial(self.address, block=False)
+
+    def close(self) -> None:
+        """Close the socket."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+        """Call ``method`` with keyword ``params``; the result, or the server's typed error raised here."""
+        return await self.call_raw(method, params, timeout=timeout)
+
+    async def call_raw(self, method: str, params: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Like :meth:`call` with the params as a dict."""
+        if self._sock is None:
+            self.open()
+        assert self._sock is not None
+        limit = self.timeout if timeout is None else timeout
+        payload = dumps({"m": method, "p": params})
+        # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
+        # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).
+        ctx = NngContext(self._sock)
+        try:
+            ctx.send(payload)
+            raw, _ = await ctx.recv(max(1, int(limit * 1000)))
+        except pynng.Timeout:
+            raise RpcTimeout(method=method, address=self.address, timeout=limit) from None
+        except pynng.NNGException as e:
+            raise Unreachable(method=method, address=self.address, reason=str(e)) from None
+        finally:
+            ctx.close()
+        try:
+            reply = loads(raw, max_size=self.max_reply)
+        except CodecError as e:
+            raise RpcServerError(method=method, reason=f"unreadable reply: {e}") from None
+        if type(reply) is not dict:
+            raise RpcServerError(method=method, reason="reply is not a map")
+        if "err" in reply:
+            raise error_from_wire(reply["err"])
+        return reply.get("ok")

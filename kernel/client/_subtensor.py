@@ -1,0 +1,429 @@
+"""Subtensor: the chain client, with the verbs subnet authors know, over the node's RPC.
+
+Every method is async and has a timeout; for scripts and the REPL use ``subtensor(endpoint)`` (or
+``blocking(Subtensor(...))``), which gives the same methods as plain blocking calls. Each write returns an
+:class:`ExtrinsicResult` that says whether the extrinsic was included (with its block and events) or rejected and
+why; a timeout is a result too, never a hang.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import anyio
+import attrs
+import numpy as np
+
+from taonet.ledger import (
+    AddStake,
+    BurnedRegister,
+    Call,
+    CreateSubnet,
+    Event,
+    Extrinsic,
+    Keypair,
+    NeuronRegistered,
+    NeuronReplaced,
+    Nominate,
+    PowRegister,
+    RegistrationRefused,
+    RemoveStake,
+    ServeAxon,
+    SetHyperparameter,
+    SetWeights,
+    SignedBlock,
+    Transfer,
+    decode,
+    hotkey_binding_payload,
+    solve_pow,
+    ss58_decode,
+)
+from taonet.ledger.errors import TaonetError, error_from_wire
+
+from ._balance import Balance
+from ._blocking import Blocking
+from ._metagraph import Metagraph
+from ._rpc_client import RpcClient
+
+__all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
+
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
+
+
+def resolve_endpoint(endpoint: str | None) -> str:
+    """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL."""
+    endpoint = endpoint or os.environ.get("TAONET_ENDPOINT") or "local"
+    if endpoint == "local":
+        return DEFAULT_ENDPOINT
+    if "://" in endpoint:
+        return endpoint
+    return f"tcp://{endpoint}"
+
+
+@attrs.frozen
+class ExtrinsicResult:
+    """What happened to a submitted extrinsic: included (block, events), rejected (error), or timed out."""
+
+    status: Literal["included", "rejected", "timeout", "submitted"]
+    hash: bytes = b""
+    block: int | None = None
+    events: tuple[Event, ...] = ()
+    error: TaonetError | None = None
+    uid: int | None = None
+
+    @property
+    def success(self) -> bool:
+        """True when the extrinsic was included (for a registration: and a UID was assigned)."""
+        return self.status in ("included", "submitted") and self.error is None
+
+    @property
+    def message(self) -> str:
+        """A sentence for people."""
+        if self.success:
+            return f"{self.status} in block {self.block}" if self.block is not None else self.status
+        return str(self.error) if self.error is not None else self.status
+
+    def __iter__(self) -> Any:
+        """Unpack as ``(success, message)``, like the Bittensor SDK's responses."""
+        return iter((self.success, self.message))
+
+    def __bool__(self) -> bool:
+        return self.success
+
+
+def _coldkey(who: Any) -> Keypair:
+    return who if isinstance(who, Keypair) else who.coldkey
+
+
+def _hotkey(who: Any) -> Keypair:
+    return who if isinstance(who, Keypair) else who.hotkey
+
+
+def _address(who: Any) -> bytes:
+    if isinstance(who, bytes) and len(who) == 32:
+        return who
+    if isinstance(who, str):
+        return ss58_decode(who)
+    if isinstance(who, Keypair):
+        return who.public_key
+    pub = getattr(who, "coldkeypub", None)
+    if pub is not None:
+        return _address(pub)
+    raise TypeError(f"cannot read an address from {type(who).__name__}")
+
+
+def _rao(amount: Balance | int | float) -> int:
+    return Balance.of(amount).rao
+
+
+class Subtensor:
+    """A client of a taonet node: ``async with Subtensor("local") as sub: await sub.get_balance(addr)``."""
+
+    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, nonce_retries: int = 5) -> None:
+        self.endpoint = resolve_endpoint(endpoint)
+        self.timeout = timeout
+        self.nonce_retries = nonce_retries
+        self.rpc = RpcClient(self.endpoint, timeout=timeout)
+        self._genesis: bytes | None = None
+
+    async def __aenter__(self) -> Subtensor:
+        self.rpc.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.rpc.close()
+
+    def __repr__(self) -> str:
+        return f"Subtensor({self.endpoint})"
+
+    async def call(self, method: str, *, timeout: float | None = None, **params: Any) -> Any:
+        """Call a raw RPC method (see docs/node.md)."""
+        return await self.rpc.call(method, timeout=timeout, **params)
+
+    # --- the chain ---------------------------------------------------------------------------------------------
+    async def info(self) -> dict[str, Any]:
+        """Chain id, genesis hash, head, feed address and block time of the node."""
+        return await self.call("info")
+
+    async def genesis_hash(self) -> bytes:
+        """The chain's genesis hash (cached)."""
+        if self._genesis is None:
+            self._genesis = (await self.info())["genesis_hash"]
+        return self._genesis
+
+    async def get_current_block(self) -> int:
+        """The head block number."""
+        return (await self.call("head"))["number"]
+
+    async def wait_for_block(self, block: int | None = None, *, timeout: float = 60.0) -> int:
+        """Wait until the head reaches ``block`` (the next block when None); returns the head."""
+        target = (await self.get_current_block()) + 1 if block is None else block
+        with anyio.fail_after(timeout):
+            head = await self.get_current_block()
+            while head < target:
+                head = await self.call("wait_block", timeout=self.timeout + 35, after=head, wait=30.0)
+        return head
+
+    async def get_block(self, number: int) -> SignedBlock:
+        """Block ``number``."""
+        return SignedBlock.from_bytes(await self.call("block", number=number))
+
+    async def get_events(self, start: int, stop: int | None = None, *, types: Sequence[str] = (),
+                         netuid: int | None = None, account: Any = None) -> list[tuple[int, int, Event]]:
+        """Events of blocks ``start..stop-1`` as (block, phase, event), filtered by type tags, netuid, account."""
+        stop = start + 1 if stop is None else stop
+        params: dict[str, Any] = {"start": start, "stop": stop, "types": list(types)}
+        if netuid is not None:
+            params["netuid"] = netuid
+        if account is not None:
+            params["account"] = _address(account)
+        rows = await self.rpc.call_raw("events", params)
+        return [(b, ph, decode(raw, Event)) for b, ph, raw in rows]
+
+    # --- accounts and stake ------------------------------------------------------------------------------------
+    async def get_balance(self, address: Any, block: int | None = None) -> Balance:
+        """Free balance of an address (SS58, key, or wallet's coldkey)."""
+        return Balance((await self.call("account", address=_address(address), block=block))["free"])
+
+    async def get_nonce(self, address: Any) -> int:
+        """The nonce the address's next extrinsic must carry (counting what waits in the node's mempool)."""
+        return await self.call("next_nonce", address=_address(address))
+
+    async def get_stake(self, coldkey: Any, hotkey: Any, block: int | None = None) -> Balance:
+        """Stake of ``coldkey`` on ``hotkey``."""
+        return Balance(await self.call("stake", coldkey=_address(coldkey), hotkey=_address(hotkey), block=block))
+
+    async def get_stakes(self, coldkey: Any) -> dict[bytes, Balance]:
+        """Every stake a coldkey holds, by hotkey."""
+        return {hot: Balance(amount) for hot, amount in await self.call("stakes", coldkey=_address(coldkey))}
+
+    async def get_total_stake_for_hotkey(self, hotkey: Any) -> Balance:
+        """Total stake on a hotkey."""
+        return Balance((await self.call("hotkey", hotkey=_address(hotkey)))["stake"])
+
+    async def get_delegates(self) -> list[dict[str, Any]]:
+        """Every delegate: hotkey, owner, take (u16), stake, nominators."""
+        return await self.call("delegates")
+
+    # --- subnets and neurons ---------------------------------------------------------------------------------
+    async def get_all_subnets_netuid(self) -> list[int]:
+        """Every netuid."""
+        return [s["netuid"] for s in await self.call("subnets")]
+
+    async def subnet_exists(self, netuid: int) -> bool:
+        """True if subnet ``netuid`` exists."""
+        return netuid in await self.get_all_subnets_netuid()
+
+    async def get_subnet_info(self, netuid: int, block: int | None = None) -> dict[str, Any]:
+        """Owner, sizes, burn, difficulty, tempo, pending emission and hyperparameters of a subnet."""
+        return await self.call("subnet", netuid=netuid, block=block)
+
+    async def get_subnet_hyperparameters(self, netuid: int) -> dict[str, Any]:
+        """Every hyperparameter of a subnet, by name."""
+        return (await self.get_subnet_info(netuid))["hyperparameters"]
+
+    async def tempo(self, netuid: int) -> int:
+        """The subnet's tempo in blocks."""
+        return (await self.get_subnet_hyperparameters(netuid))["tempo"]
+
+    async def weights_rate_limit(self, netuid: int) -> int:
+        """Blocks between two set_weights of one validator."""
+        return (await self.get_subnet_hyperparameters(netuid))["weights_rate_limit"]
+
+    async def min_allowed_weights(self, netuid: int) -> int:
+        """The fewest weights a validator may set."""
+        return (await self.get_subnet_hyperparameters(netuid))["min_allowed_weights"]
+
+    async def max_weight_limit(self, netuid: int) -> float:
+        """The largest normalised weight allowed, in [0, 1]."""
+        return (await self.get_subnet_hyperparameters(netuid))["max_weights_limit"] / 0xFFFF
+
+    async def difficulty(self, netuid: int) -> int:
+        """The proof-of-work registration difficulty."""
+        return (await self.get_subnet_info(netuid))["difficulty"]
+
+    async def recycle(self, netuid: int) -> Balance:
+        """The burn a registration pays now."""
+        return Balance((await self.get_subnet_info(netuid))["burn"])
+
+    async def get_uid_for_hotkey_on_subnet(self, hotkey: Any, netuid: int) -> int | None:
+        """The hotkey's UID on ``netuid``, or None."""
+        n = await self.call("neuron", netuid=netuid, hotkey=_address(hotkey))
+        return None if n is None else n["uid"]
+
+    async def is_hotkey_registered(self, hotkey: Any, netuid: int | None = None) -> bool:
+        """True if the hotkey holds a UID on ``netuid`` (on any subnet when None)."""
+        if netuid is None:
+            return bool((await self.call("hotkey", hotkey=_address(hotkey)))["netuids"])
+        return await self.get_uid_for_hotkey_on_subnet(hotkey, netuid) is not None
+
+    async def neuron(self, netuid: int, uid: int | None = None, *, hotkey: Any = None,
+                     block: int | None = None) -> dict[str, Any] | None:
+        """One neuron by UID or hotkey (None if absent)."""
+        params: dict[str, Any] = {"netuid": netuid, "block": block}
+        if uid is not None:
+            params["uid"] = uid
+        else:
+            params["hotkey"] = _address(hotkey)
+        return await self.rpc.call_raw("neuron", params)
+
+    async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True) -> Any:
+        """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False."""
+
+        mg = Metagraph(netuid, subtensor=self, lite=lite)
+        await mg.sync(block=block)
+        return mg
+
+    # --- writes ------------------------------------------------------------------------------------------------
+    async def sign(self, keypair: Keypair, call: Call) -> Extrinsic:
+        """Sign ``call`` with ``keypair`` at its next nonce."""
+        nonce = await self.get_nonce(keypair.public_key)
+        return Extrinsic.sign(call, keypair, nonce=nonce, genesis=await self.genesis_hash())
+
+    async def submit(self, ext: Extrinsic, *, wait_for_inclusion: bool = True, timeout: float = 60.0
+                     ) -> ExtrinsicResult:
+        """Submit a signed extrinsic; with ``wait_for_inclusion`` wait until it is in a block or rejected."""
+        try:
+            if not wait_for_inclusion:
+                r = await self.call("submit", extrinsic=ext.to_bytes())
+                return ExtrinsicResult(status="submitted", hash=r["hash"])
+            r = await self.call("submit_wait", timeout=timeout + 30, extrinsic=ext.to_bytes(), wait=timeout)
+        except TaonetError as e:
+            return ExtrinsicResult(status="rejected", hash=ext.hash, error=e)
+        if r["status"] == "included":
+            return ExtrinsicResult(status="included", hash=r["hash"], block=r["block"],
+                                   events=tuple(decode(x, Event) for x in r.get("events", [])))
+        if r["status"] == "rejected":
+            return ExtrinsicResult(status="rejected", hash=r["hash"], error=error_from_wire(r["error"]))
+        return ExtrinsicResult(status="timeout", hash=r["hash"])
+
+    async def submit_batch(self, exts: Sequence[Extrinsic]) -> list[ExtrinsicResult]:
+        """Submit many extrinsics in one round trip (no waiting for inclusion)."""
+        replies = await self.call("submit_batch", extrinsics=[x.to_bytes() for x in exts])
+        return [ExtrinsicResult(status="submitted", hash=r["hash"]) if "hash" in r else
+                ExtrinsicResult(status="rejected", hash=x.hash, error=error_from_wire(r["error"]))
+                for x, r in zip(exts, replies, strict=True)]
+
+    async def _do(self, keypair: Keypair, call: Call, wait_for_inclusion: bool = True) -> ExtrinsicResult:
+        """Sign at the next nonce and submit; if another client of the same key took that nonce first (the node
+        says so at once), sign again at the new next nonce, up to ``nonce_retries`` times."""
+        for attempt in range(self.nonce_retries + 1):
+            try:
+                ext = await self.sign(keypair, call)
+            except TaonetError as e:
+                return ExtrinsicResult(status="rejected", error=e)
+            result = await self.submit(ext, wait_for_inclusion=wait_for_inclusion)
+            code = getattr(result.error, "CODE", None)
+            if code not in ("already_queued", "stale_nonce") or attempt == self.nonce_retries:
+                return result
+            await anyio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def transfer(self, wallet: Any, dest: Any, amount: Balance | int | float, *,
+                       wait_for_inclusion: bool = True) -> ExtrinsicResult:
+        """Send ``amount`` (Balance, RAO int, or TAO float) from the wallet's coldkey to ``dest``."""
+        return await self._do(_coldkey(wallet), Transfer(dest=_address(dest), amount=_rao(amount)),
+                              wait_for_inclusion)
+
+    async def add_stake(self, wallet: Any, hotkey: Any, amount: Balance | int | float) -> ExtrinsicResult:
+        """Stake ``amount`` of the wallet's coldkey on ``hotkey``."""
+        return await self._do(_coldkey(wallet), AddStake(hotkey=_address(hotkey), amount=_rao(amount)))
+
+    async def remove_stake(self, wallet: Any, hotkey: Any, amount: Balance | int | float) -> ExtrinsicResult:
+        """Unstake ``amount`` from ``hotkey`` back to the wallet's coldkey."""
+        return await self._do(_coldkey(wallet), RemoveStake(hotkey=_address(hotkey), amount=_rao(amount)))
+
+    async def nominate(self, wallet: Any, take: float = 0.18) -> ExtrinsicResult:
+        """Make the wallet's hotkey a delegate keeping ``take`` (a fraction) of what it earns."""
+        return await self._do(_coldkey(wallet), Nominate(hotkey=_hotkey(wallet).public_key,
+                                                         take=round(take * 0xFFFF)))
+
+    async def create_subnet(self, wallet: Any, *, max_lock: Balance | int | None = None) -> ExtrinsicResult:
+        """Create a subnet owned by the wallet's coldkey; its hotkey takes UID 0. ``uid`` of the result is 0."""
+        cold, hot = _coldkey(wallet), _hotkey(wallet)
+        sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
+        call = CreateSubnet(hotkey=hot.public_key, hotkey_signature=sig,
+                            max_lock=(1 << 64) - 1 if max_lock is None else _rao(max_lock))
+        result = await self._do(cold, call)
+        if not result.success:
+            return result
+        return attrs.evolve(result, uid=0)
+
+    register_subnet = create_subnet
+
+    async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool) -> ExtrinsicResult:
+        """Set a hyperparameter of a subnet the wallet's coldkey owns."""
+        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=netuid, name=name, value=int(value)))
+
+    async def burned_register(self, wallet: Any, netuid: int, *, max_burn: Balance | int | None = None
+                              ) -> ExtrinsicResult:
+        """Register the wallet's hotkey on ``netuid`` by burning the current price; waits for the UID."""
+        cold, hot = _coldkey(wallet), _hotkey(wallet)
+        sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
+        call = BurnedRegister(netuid=netuid, hotkey=hot.public_key, hotkey_signature=sig,
+                              max_burn=(1 << 64) - 1 if max_burn is None else _rao(max_burn))
+        return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
+
+    async def register(self, wallet: Any, netuid: int, *, progress: Callable[[int], None] | None = None,
+                       max_tries: int | None = None) -> ExtrinsicResult:
+        """Register the wallet's hotkey on ``netuid`` by proof of work (solved in a worker thread, with progress)."""
+        cold, hot = _coldkey(wallet), _hotkey(wallet)
+        head = await self.call("head")
+        difficulty = (await self.get_subnet_info(netuid))["difficulty"]
+        nonce = await anyio.to_thread.run_sync(
+            lambda: solve_pow(head["hash"], hot.public_key, difficulty, progress=progress, max_tries=max_tries),
+            abandon_on_cancel=True)
+        if nonce is None:
+            return ExtrinsicResult(status="rejected", error=TaonetError("no proof of work found within max_tries"))
+        sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
+        call = PowRegister(netuid=netuid, hotkey=hot.public_key, hotkey_signature=sig, block_number=head["number"],
+                           nonce=nonce)
+        return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
+
+    async def _await_uid(self, result: ExtrinsicResult, netuid: int, hotkey: bytes) -> ExtrinsicResult:
+        """After a registration request is included, wait for the registrar's answer in the next block."""
+        if not result.success or result.block is None:
+            return result
+        answer_block = result.block + 1
+        await self.wait_for_block(answer_block)
+        for _, _, e in await self.get_events(answer_block, answer_block + 1, netuid=netuid):
+            if isinstance(e, NeuronRegistered | NeuronReplaced) and e.hotkey == hotkey:
+                return attrs.evolve(result, uid=e.uid, block=answer_block,
+                                    events=(*result.events, e))
+            if isinstance(e, RegistrationRefused) and e.hotkey == hotkey:
+                from taonet.ledger.errors import RegistrationClosed
+
+                return attrs.evolve(result, status="rejected", block=answer_block,
+                                    error=RegistrationClosed(netuid=netuid, reason=f"refused: {e.reason}"))
+        return result
+
+    async def set_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | np.ndarray,
+                          weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
+                          wait_for_inclusion: bool = True) -> ExtrinsicResult:
+        """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them)."""
+        w = np.asarray(weights, dtype=np.float64)
+        if w.size and (w < 0).any():
+            return ExtrinsicResult(status="rejected", error=TaonetError("weights must be non-negative"))
+        top = w.max() if w.size else 0.0
+        u16 = np.zeros(w.shape, dtype=np.int64) if top <= 0 else np.rint(w / top * 0xFFFF).astype(np.int64)
+        call = SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=u16.tolist(), version_key=version_key)
+        return await self._do(_hotkey(wallet), call, wait_for_inclusion)
+
+    async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
+                         port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
+        """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``."""
+        if axon is not None:
+            info = axon.info() if callable(getattr(axon, "info", None)) else axon
+            ip, port = info.ip, info.port
+            protocol, version = getattr(info, "protocol", protocol), getattr(info, "version", version)
+        if ip is None or port is None:
+            return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
+        return await self._do(_hotkey(wallet), ServeAxon(netuid=netuid, ip=ip, port=port, protocol=protocol,
+                                                         version=version))
+
+
+def subtensor(endpoint: str | None = None, *, timeout: float = 30.0) -> Blocking[Subtensor]:
+    """A blocking Subtensor for scripts and the REPL: ``sub = subtensor("local"); sub.get_current_block()``."""
+    return Blocking(Subtensor(endpoint, timeout=timeout))

@@ -1,0 +1,22 @@
+"""taonet.kernel.node: the chain's sequencer and its replicas — Node, RPC server, block feed, mempool, system actors.
+
+The node builds on the wire's nng layer and on the client's RpcClient (a replica and an out-of-process actor are
+clients of another node); nothing outside the node imports it but the kernel's facade and the tools
+(``docs/architecture.md``).
+"""
+
+from ._actors import run_remote_actor as run_remote_actor
+from ._chain_host import ChainHost as ChainHost
+from ._config import ACTORS as ACTORS
+from ._config import NodeConfig as NodeConfig
+from ._config import default_data_dir as default_data_dir
+from ._follow import BlockFollower as BlockFollower
+from ._node import Node as Node
+from ._queries import metagraph_payload as metagraph_payload
+from ._replica import Replica as Replica
+from ._rpc_server import RpcServer as RpcServer
+
+__all__ = [
+    "ACTORS", "BlockFollower", "ChainHost", "Node", "NodeConfig", "Replica", "RpcServer", "default_data_dir",
+    "metagraph_payload", "run_remote_actor",
+]

@@ -1,0 +1,174 @@
+"""The system actors of the block pipeline: tempo scheduler, consensus and registrar.
+
+Each actor follows the chain (a stream of ``(block, state after it)``), reacts to every block with the system calls
+it decides (an explicit empty answer when it has nothing to say), and sends them to the node signed with its own
+key; the node signs them into the next block with the authority key, which actors never hold. The scheduler tells
+the consensus actor which epochs are due through the node (an actor message), then answers ``TempoElapsed``.
+
+The same actor code runs in the node's process or in another one: only the follower differs. In the node, actors
+read the node's own per-block states (immutable, copy-on-write) instead of folding every block a second time; out
+of process they fold the block feed and catch up over RPC when they fall behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import anyio
+import anyio.abc
+import structlog
+
+from taonet.ledger import (
+    Keypair,
+    SignedBlock,
+    State,
+    SystemCall,
+    apply,
+    consensus_answers,
+    dumps,
+    encode,
+    registrar_answer,
+    scheduler_answers,
+    state_from_genesis_block,
+)
+from taonet.ledger.errors import InvalidBlock
+
+from ..client import RpcClient
+from ..errors import KernelError
+from ._chain_host import ChainHost
+from ._config import ACTORS
+from ._follow import BlockFollower
+
+__all__ = [
+    "ActorChannel", "actor_answer_payload", "react", "remote_follow", "run_actor", "run_local_actor",
+    "run_remote_actor",
+]
+
+log = structlog.get_logger(__name__)
+
+
+def actor_answer_payload(genesis: bytes, actor: str, block: int, calls: list[bytes]) -> bytes:
+    """The bytes an actor signs when it answers ``block``."""
+    return dumps(["taonet.actor_answer", genesis, actor, block, calls])
+
+
+class ActorChannel:
+    """How an actor talks to the node: signed answers, actor messages, and its inbox (all over the node's RPC)."""
+
+    def __init__(self, name: str, rpc: RpcClient, key: Keypair, genesis: bytes) -> None:
+        self.name, self.rpc, self.key, self.genesis = name, rpc, key, genesis
+
+    async def answer(self, block: int, calls: list[SystemCall]) -> None:
+        """Send this actor's answer to ``block`` (possibly empty)."""
+        raws = [encode(c) for c in calls]
+        sig = self.key.sign(actor_answer_payload(self.genesis, self.name, block, raws))
+        await self.rpc.call("actor_answer", actor=self.name, block=block, calls=raws, signer=self.key.public_key,
+                            signature=sig)
+
+    async def post(self, to: str, block: int, body: dict[str, Any]) -> None:
+        """Send an actor message to actor ``to`` about ``block``."""
+        sig = self.key.sign(actor_answer_payload(self.genesis, self.name, block, [dumps([to, body])]))
+        await self.rpc.call("actor_post", actor=self.name, to=to, block=block, body=body,
+                            signer=self.key.public_key, signature=sig)
+
+    async def inbox(self, block: int, timeout: float = 60.0) -> dict[str, Any] | None:
+        """The actor message for this actor about ``block`` (waits up to ``timeout``)."""
+        return await self.rpc.call("actor_inbox", timeout=timeout + 30, actor=self.name, block=block, wait=timeout)
+
+
+async def react(name: str, state: State, channel: ActorChannel) -> list[SystemCall]:
+    """What actor ``name`` answers to the block ``state`` ends with."""
+    number = state.height
+    if name == "scheduler":
+        due = scheduler_answers(state)
+        await channel.post("consensus", number, {"due": [c.netuid for c in due]})
+        return list(due)
+    if name == "consensus":
+        msg = None
+        while msg is None:
+            msg = await channel.inbox(number)
+        due = [int(n) for n in msg.get("due", [])]
+        if not due:
+            return []
+        return list(await anyio.to_thread.run_sync(consensus_answers, state, due))
+    if name == "registrar":
+        answer = registrar_answer(state)
+        return [] if answer.is_empty else [answer]
+    raise ValueError(f"unknown actor {name!r}; the actors are {', '.join(ACTORS)}")
+
+
+async def run_actor(name: str, follow: AsyncIterator[tuple[SignedBlock, State]], channel: ActorChannel, *,
+                    delay: float = 0.0) -> None:
+    """Answer every block ``follow`` yields, until it ends or the task is cancelled."""
+    alog = log.bind(actor=name)
+    async with aclosing(follow):  # type: ignore[type-var]
+        async for block, state in follow:
+            calls = await react(name, state, channel)
+            if delay:
+                await anyio.sleep(delay)  # a test knob: lockstep must make the log independent of it
+            for attempt in range(1_000_000):
+                try:
+                    await channel.answer(block.number, calls)
+                    break
+                except KernelError as e:  # the node restarting or overloaded: keep the answer, try again
+                    alog.warning("actor.answer_failed", block=block.number, error=str(e), attempt=attempt)
+                    await anyio.sleep(min(5.0, 0.1 * 2**attempt))
+            if calls:
+                alog.info("actor.answered", block=block.number, calls=len(calls))
+
+
+async def run_local_actor(host: ChainHost, name: str, key: Keypair, delay: float, *,
+                          task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Run actor ``name`` inside ``host``'s process, following its own states."""
+    assert host.store is not None and host.state is not None
+    head_block, head_state = host.store.get(host.state.height), host.state
+    async with host.subscribe() as stream, RpcClient(host.addresses["rpc"], timeout=120.0) as rpc:
+
+        async def follow() -> AsyncIterator[tuple[SignedBlock, State]]:
+            yield head_block, head_state
+            async for item in stream:
+                yield item
+
+        channel = ActorChannel(name, rpc, key, host.genesis_hash)
+        task_status.started()
+        await run_actor(name, follow(), channel, delay=delay)
+
+
+async def remote_follow(rpc: RpcClient) -> AsyncIterator[tuple[SignedBlock, State]]:
+    """Follow a node from another process: fold its blocks (checking links and the authority's signatures),
+    yield the head, then every new block, catching up over RPC whenever blocks were missed."""
+    info = await rpc.call("info")
+    state: State | None = None
+    last: SignedBlock | None = None
+    quiet = max(5.0, 3 * float(info.get("block_time", 1.0)))
+    async with BlockFollower(rpc, info["feed"], lambda: -1 if last is None else last.number, quiet=quiet) as f:
+        async with aclosing(f.catch_up()) as blocks:
+            async for block, _ in blocks:
+                state, last = _fold_one(state, last, block), block
+        assert last is not None and state is not None
+        yield last, state
+        async with aclosing(f.follow()) as blocks:
+            async for block, at_tip in blocks:
+                state, last = _fold_one(state, last, block), block
+                if at_tip:
+                    yield last, state
+
+
+def _fold_one(state: State | None, last: SignedBlock | None, block: SignedBlock) -> State:
+    if not block.signature_ok():
+        raise InvalidBlock(number=block.number, reason="the authority's signature does not verify")
+    if state is None:
+        return state_from_genesis_block(block, verify_signatures=False)
+    new, _ = apply(state, block, parent=None if last is None else last.hash, verify_signatures=False)
+    return new
+
+
+async def run_remote_actor(name: str, node: str, key: Keypair, *, delay: float = 0.0) -> None:
+    """Run actor ``name`` in this process against the node at ``node`` (its RPC address), folding its feed."""
+    async with RpcClient(node, timeout=120.0) as rpc:
+        genesis = (await rpc.call("info"))["genesis_hash"]
+        channel = ActorChannel(name, rpc, key, genesis)
+        log.info("actor.started", actor=name, node=node, key=key.ss58_address)
+        await run_actor(name, remote_follow(rpc), channel, delay=delay)

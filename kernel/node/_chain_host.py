@@ -1,0 +1,105 @@
+"""What a sequencer and a replica share: a chain on disk, its head state, recent states, the feed and waiting.
+
+A :class:`ChainHost` holds the open store and the state after its head, remembers every ``history_every``-th state
+of the last ``history_blocks`` blocks (so reads at a recent block cost little), publishes each new block on its
+Pub0 feed and to in-process subscribers, and serves the state at any block. The sequencer (:class:`Node`) adds
+sealing; the :class:`Replica` adds following a leader. Neither is a kind of the other.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import anyio
+import anyio.abc
+import pynng
+import structlog
+
+from taonet.ledger import FileStore, SignedBlock, State, fold
+
+from ..errors import RpcBadRequest
+from ._config import NodeConfig
+
+__all__ = ["ChainHost"]
+
+
+class ChainHost:
+    """A chain's store and head state, with its feed, subscribers and recent history."""
+
+    role = "host"
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.log = structlog.get_logger(__name__).bind(actor=self.role)
+        self.store: FileStore | None = None
+        self.state: State | None = None
+        self.genesis_hash = b""
+        self.addresses: dict[str, str] = {}
+        self._new_block = anyio.Event()
+        self._history: OrderedDict[int, State] = OrderedDict()
+        self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
+        self._feed: pynng.Pub0 | None = None
+
+    def _remember(self, state: State) -> None:
+        h = self.config.history_every
+        if h and state.height % h == 0:
+            self._history[state.height] = state
+            while self._history and next(iter(self._history)) < state.height - self.config.history_blocks:
+                self._history.popitem(last=False)
+
+    def _publish(self, block: SignedBlock, state: State) -> None:
+        self._remember(state)
+        if self._feed is not None:
+            self._feed.send(block.to_bytes())
+        for s in list(self._subscribers):
+            try:
+                s.send_nowait((block, state))
+            except anyio.WouldBlock:
+                self.log.warning("node.subscriber_lagging")
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self._subscribers.remove(s)
+                s.close()
+        self._new_block.set()
+        self._new_block = anyio.Event()
+
+    def _close_subscribers(self) -> None:
+        for s in self._subscribers:
+            s.close()
+
+    async def wait_past(self, after: int, wait: float) -> int:
+        """The head once it is past block ``after``, or after ``wait`` seconds."""
+        assert self.state is not None
+        with anyio.move_on_after(wait):
+            while self.state.height <= after:
+                await self._new_block.wait()
+        return self.state.height
+
+    def subscribe(self, buffer: int = 1024) -> anyio.abc.ObjectReceiveStream[tuple[SignedBlock, State]]:
+        """A stream of (block, state after it) for in-process followers (the local actors)."""
+        send, recv = anyio.create_memory_object_stream[tuple[SignedBlock, State]](buffer)
+        self._subscribers.append(send)
+        return recv
+
+    def state_at(self, number: int | None) -> State:
+        """The state after block ``number`` (the head when None): from memory, a snapshot, or a replay."""
+        assert self.state is not None and self.store is not None
+        if number is None or number == self.state.height:
+            return self.state
+        if not 0 <= number <= self.state.height:
+            raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
+        base = None
+        for h in reversed(self._history):
+            if h <= number:
+                base = self._history[h]
+                break
+        if base is None or number - base.height > self.config.history_every:
+            snap = self.store.latest_snapshot(number)
+            if snap is not None and (base is None or snap.height > base.height):
+                base = snap
+        if base is not None and base.height == number:
+            return base
+        state = base
+        for _, state in fold(self.store, start=base, stop=number, verify_signatures=False):  # noqa: B007
+            pass
+        assert state is not None
+        return state

@@ -1,0 +1,140 @@
+"""A read replica: follows a leader's feed, verifies every block, keeps its own log, serves reads, forwards writes."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from typing import Any
+
+import anyio
+import anyio.abc
+import pynng
+
+from taonet.ledger import FileStore, SignedBlock, apply, replay, state_from_genesis_block
+from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock
+
+from ..client import RpcClient
+from ..wire import bound_address
+from ._chain_host import ChainHost
+from ._config import NodeConfig
+from ._follow import BlockFollower
+from ._queries import read_handlers
+from ._rpc_server import RpcServer
+
+__all__ = ["Replica"]
+
+
+class Replica(ChainHost):
+    """A chain host that does not seal: it follows ``leader`` (an RPC address) and verifies what it is given."""
+
+    role = "replica"
+
+    def __init__(self, config: NodeConfig, leader: str) -> None:
+        super().__init__(config)
+        self.leader = leader
+        self.log = self.log.bind(actor="replica", leader=leader)
+        self.rejected_blocks = 0
+
+    def _open_replica(self, genesis_raw: bytes) -> None:
+        store = FileStore(self.config.data_dir / "chain", fsync=self.config.fsync)
+        genesis = SignedBlock.from_bytes(genesis_raw)
+        if store.height < 0:
+            state_from_genesis_block(genesis)  # verifies it before anything is stored
+            store.append(genesis, expected_height=0)
+            state = replay(store, to=0)
+        else:
+            if store.get(0).hash != genesis.hash:
+                store.close()
+                raise InvalidBlock(number=0, reason="this data directory holds another chain than the leader's")
+            state = replay(store, verify_signatures=False)
+        self.store, self.state, self.genesis_hash = store, state, genesis.hash
+        self._remember(state)
+
+    def ingest(self, block: SignedBlock) -> bool:
+        """Verify ``block`` against the head (link, authority signature, re-execution) and append it.
+
+        Returns False for a block at or below the head; raises :class:`InvalidBlock` for one that does not follow.
+        """
+        assert self.state is not None and self.store is not None
+        if block.number <= self.state.height:
+            return False
+        if block.number != self.state.height + 1:
+            raise InvalidBlock(number=block.number, reason=f"expected block {self.state.height + 1}")
+        if block.header.parent != self.store.head_hash:
+            raise ChainBroken(number=block.number, reason="its parent hash is not the head's hash")
+        if not block.signature_ok():
+            raise InvalidBlock(number=block.number, reason="the authority's signature does not verify")
+        state, _ = apply(self.state, block, parent=self.store.head_hash, verify_signatures=False)
+        self.store.append(block, expected_height=block.number)
+        if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
+            self.store.save_snapshot(state)
+        self.state = state
+        self._publish(block, state)
+        return True
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Sync from the leader, then follow its feed and serve RPC until cancelled."""
+        async with RpcClient(self.leader, timeout=60.0) as leader:
+            info = await leader.call("info")
+            genesis_raw = await leader.call("block", number=0)
+            await anyio.to_thread.run_sync(self._open_replica, genesis_raw)
+            assert self.store is not None and self.state is not None
+            try:
+                with pynng.Pub0() as feed:
+                    feed.listen(self.config.feed)
+                    self._feed = feed
+                    self.addresses["feed"] = bound_address(feed, self.config.feed)
+                    quiet = max(2.0, 3 * float(info.get("block_time", 1.0)))
+                    follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore
+                                             quiet=quiet, on_undecodable=self._undecodable)
+                    async with follower, anyio.create_task_group() as tg:
+                        async with aclosing(follower.catch_up()) as blocks:
+                            async for block, _ in blocks:
+                                self._ingest_checked(block)
+                        server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc")
+                        self.addresses["rpc"] = await tg.start(server.serve)
+                        task_status.started(dict(self.addresses))
+                        self.log.info("replica.started", **self.addresses, height=self.state.height)
+                        async with aclosing(follower.follow()) as blocks:
+                            async for block, _ in blocks:
+                                self._ingest_checked(block)
+            finally:
+                self._feed = None
+                self._close_subscribers()
+                self.store.close()
+
+    def _undecodable(self, error: CodecError) -> None:
+        self.rejected_blocks += 1
+
+    def _ingest_checked(self, block: SignedBlock) -> None:
+        try:
+            self.ingest(block)
+        except InvalidBlock as e:
+            self.rejected_blocks += 1
+            self.log.error("replica.block_rejected", reason=str(e))
+
+    def _handlers(self, leader: RpcClient) -> dict[str, Any]:
+        table: dict[str, Any] = read_handlers(self)
+
+        def forward(method: str) -> Any:
+            async def call(p: dict[str, Any]) -> Any:
+                wait = float(p.get("wait", 0.0)) if isinstance(p.get("wait"), int | float) else 0.0
+                return await leader.call_raw(method, p, timeout=leader.timeout + wait)
+
+            return call
+
+        for method in ("submit", "submit_batch", "submit_wait", "next_nonce"):
+            table[method] = forward(method)
+        base_info = table["info"]
+
+        async def info(p: dict[str, Any]) -> dict[str, Any]:
+            out = await base_info(p)
+            out["leader"] = self.leader
+            return out
+
+        async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
+            assert self.state is not None
+            return {"head": self.state.height, "rejected_blocks": self.rejected_blocks}
+
+        table["info"] = info
+        table["metrics"] = metrics
+        return table

@@ -1,0 +1,30 @@
+"""taonet.kernel.wire: how neurons talk — Synapse, Axon, Dendrite, streams, the nonce guard, the nng layer, Wallet.
+
+The wire knows nothing of the node or the chain client; both build on it (``docs/architecture.md``).
+"""
+
+from ._axon import Axon as Axon
+from ._axon import AxonConfig as AxonConfig
+from ._axon_info import AxonInfo as AxonInfo
+from ._dendrite import Dendrite as Dendrite
+from ._dendrite import DendriteConfig as DendriteConfig
+from ._dendrite import SynapseStream as SynapseStream
+from ._format import WIRE_VERSION as WIRE_VERSION
+from ._format import Status as Status
+from ._gate import PriorityGate as PriorityGate
+from ._keyfile import UnlockCost as UnlockCost
+from ._nng import NngContext as NngContext
+from ._nng import bound_address as bound_address
+from ._nonce import NonceGuard as NonceGuard
+from ._synapse import StreamingSynapse as StreamingSynapse
+from ._synapse import Synapse as Synapse
+from ._synapse import TerminalInfo as TerminalInfo
+from ._wallet import Password as Password
+from ._wallet import Wallet as Wallet
+from ._wallet import list_wallets as list_wallets
+
+__all__ = [
+    "WIRE_VERSION", "Axon", "AxonConfig", "AxonInfo", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard",
+    "Password", "PriorityGate", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
+    "UnlockCost", "Wallet", "bound_address", "list_wallets",
+]

@@ -1,0 +1,572 @@
+"""Axon: a miner's server. It answers signed synapse requests on an nng Rep0 socket.
+
+Every request is checked in this order, and the first failure is the reply's status:
+
+1. size (413) and decoding of the frame and its headers (400); the synapse name must be attached (404);
+2. the caller's signature over ``[nonce, caller hotkey, axon hotkey, dendrite uuid, body hash]`` (401);
+3. the nonce: fresh (no older than 10 s + the request's timeout, no more than 2 s ahead) and not seen before from
+   that (hotkey, uuid) (401); the request is addressed to this axon's hotkey (401); the body hashes to the signed
+   hash (401); then the body is decoded into the synapse, its values checked against the field types (400);
+4. the ``verify`` hook (401), ``blacklist`` (403), ``priority``;
+5. the forward, under the caller's timeout (408), in one of ``max_concurrency`` slots or waiting in a bounded queue
+   ordered by priority (503 when full); an exception or a wrong return value is a 500.
+
+Every reply, errors included, is signed by the axon's hotkey. Checks 1-3 run without yielding to the event loop,
+so a nonce is checked and recorded atomically. Sync hooks and forwards run in anyio worker threads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+import time
+import typing
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Final, Self, final
+
+import anyio
+import attrs
+import cbor2
+import pynng
+import structlog
+from pynng import lib
+
+from taonet.ledger import Keypair
+from taonet.ledger import loads as _strict_loads
+from taonet.ledger import verify as _verify
+from taonet.ledger.errors import CodecError, MessageTooLarge
+
+from ..errors import (
+    BadRequest,
+    Blacklisted,
+    BodyHashMismatch,
+    InvalidSignature,
+    NotVerified,
+    ProtocolError,
+    RequestTimeout,
+    ServerError,
+    UnknownSynapse,
+    WalletError,
+    WrongAxon,
+    status_of,
+)
+from ._axon_info import AxonInfo, ss58_of
+from ._format import (
+    EMPTY_BODY,
+    WIRE_VERSION,
+    Request,
+    Status,
+    body_hash,
+    decode_frame,
+    encode_reply,
+    reply_signed_bytes,
+    request_signed_bytes,
+)
+from ._gate import PriorityGate
+from ._nng import NngContext, pipe_peer
+from ._nonce import NonceGuard
+from ._stream import OutStream, StreamFrame
+from ._synapse import StreamingSynapse, Synapse, TerminalInfo
+
+__all__ = ["Axon", "AxonConfig"]
+
+logger = structlog.get_logger(__name__)
+
+_EMPTY_HASH: Final = body_hash(EMPTY_BODY)
+_NO_CALLER: Final = b""
+
+
+@attrs.frozen(kw_only=True)
+class AxonConfig:
+    """An axon's limits. The defaults suit a miner on the open network."""
+
+    max_request_size: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1024))
+    """Largest request accepted, in bytes (413 above it); a synapse's ``MAX_SIZE`` overrides it for its type."""
+    max_response_size: int = attrs.field(default=16 * 1024 * 1024, validator=attrs.validators.ge(1024))
+    """Largest reply sent; a forward whose reply is larger gets a 500."""
+    max_concurrency: int = attrs.field(default=16, validator=attrs.validators.ge(1))
+    """Forwards (and streams) running at once."""
+    max_queue: int = attrs.field(default=64, validator=attrs.validators.ge(0))
+    """Requests waiting for a slot, served by priority; beyond it requests get 503."""
+    max_timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+    """Longest caller timeout honoured, in seconds (a longer one is cut to this)."""
+    nonce_past: float = 10.0
+    """How old a nonce may be, in seconds, on top of the request's timeout."""
+    nonce_future: float = 2.0
+    """How far ahead of this clock a nonce may be, in seconds."""
+    nonce_per_caller: int = 4096
+    """Nonces remembered per (hotkey, dendrite uuid)."""
+    nonce_max_entries: int = 1 << 19
+    """Nonces remembered in all; beyond it new callers get 503 until old nonces expire."""
+    stream_buffer: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    """Chunks a stream holds before its producer waits for the caller to pull."""
+    receivers: int | None = None
+    """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
+
+
+@attrs.frozen
+class _Route:
+    cls: type[Synapse]
+    forward: Callable[..., Any]
+    blacklist: Callable[..., Any] | None
+    priority: Callable[..., Any] | None
+    verify: Callable[..., Any] | None
+    streaming: bool
+    is_async: bool = attrs.field(init=False)
+    hooks: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "is_async", _is_async(self.forward))
+        object.__setattr__(self, "hooks", any(h is not None for h in (self.blacklist, self.priority, self.verify)))
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    """True for async functions and objects whose ``__call__`` is async."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+
+
+async def _call(fn: Callable[..., Any], arg: Any) -> Any:
+    if _is_async(fn):
+        return await fn(arg)
+    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True)
+
+
+def _synapse_type_of(fn: Callable[..., Any]) -> type[Synapse]:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+        hints = typing.get_type_hints(fn)
+    except (TypeError, ValueError, NameError) as e:
+        raise TypeError(f"cannot read the signature of {fn!r} ({e}); pass synapse=YourSynapse to attach()") from None
+    tp = hints.get(params[0].name) if params else None
+    if not (isinstance(tp, type) and issubclass(tp, Synapse)):
+        raise TypeError(
+            f"{getattr(fn, '__qualname__', fn)!r}: annotate its first parameter with its Synapse class "
+            "(def forward(synapse: MySynapse) -> MySynapse) or pass synapse=MySynapse to attach()"
+        )
+    return tp
+
+
+def _keypair_of(who: Any) -> tuple[Keypair, str]:
+    """(hotkey, coldkey SS58 or "") of a Keypair or a Wallet."""
+    if isinstance(who, Keypair):
+        return who, ""
+    hotkey = getattr(who, "hotkey", None)
+    if not isinstance(hotkey, Keypair):
+        raise TypeError("expected a Wallet or a Keypair")
+    try:
+        coldkey = who.coldkeypub.ss58_address
+    except (WalletError, OSError):  # a wallet without a coldkeypub file still serves
+        coldkey = ""
+    return hotkey, coldkey
+
+
+async def _aping(synapse: Synapse) -> Synapse:
+    return synapse
+
+
+@final
+class Axon:
+    """Serves attached synapse types on an nng address (``tcp://``, ``ipc://`` or ``inproc://``).
+
+    Use ``async with Axon(wallet, "tcp://0.0.0.0:8091").attach(forward) as axon: ...``, or
+    ``await task_group.start(axon.serve)``; both return once the socket listens. The base :class:`Synapse` is
+    attached as a ping that answers 200.
+    """
+
+    def __init__(
+        self,
+        wallet: Any,
+        address: str = "tcp://0.0.0.0:8091",
+        *,
+        external_ip: str | None = None,
+        external_port: int | None = None,
+        config: AxonConfig | None = None,
+        version: int = WIRE_VERSION,
+    ) -> None:
+        self._keypair, self._coldkey = _keypair_of(wallet)
+        if not self._keypair.can_sign:
+            raise ValueError(f"the axon's hotkey {self._keypair.ss58_address} has no secret; it cannot sign replies")
+        self.config = config or AxonConfig()
+        self._address = address
+        self._bound: str | None = None
+        self._external_ip = external_ip
+        self._external_port = external_port
+        self._version = version
+        self._routes: dict[str, _Route] = {}
+        self._pk = self._keypair.public_key
+        self._ss58 = self._keypair.ss58_address
+        self.counts: Counter[int] = Counter()
+        """Replies sent, by status code."""
+        self._log = logger.bind(actor="axon", hotkey=self._ss58)
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._gate: PriorityGate | None = None
+        self._nonces: NonceGuard | None = None
+        self._streams: dict[bytes, OutStream] = {}
+        self._peers: dict[int, tuple[str | None, int | None]] = {}
+        self.slow_sends = 0
+        """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
+        self._terminal = TerminalInfo()
+        self._max_size = self.config.max_request_size
+        self._cm: Any = None
+        self.attach(_aping, synapse=Synapse)
+
+    # --- configuration -------------------------------------------------------------------------------------
+    def attach(
+        self,
+        forward: Callable[..., Any],
+        blacklist: Callable[..., Any] | None = None,
+        priority: Callable[..., Any] | None = None,
+        verify: Callable[..., Any] | None = None,
+        *,
+        synapse: type[Synapse] | None = None,
+    ) -> Self:
+        """Serve a synapse type with ``forward``; the type is read from forward's first parameter annotation.
+
+        Args:
+            forward: ``(synapse) -> synapse`` (sync or async); for a :class:`StreamingSynapse`, a generator (sync
+                or async) of chunks.
+            blacklist: ``(synapse) -> bool | (bool, reason)``; True refuses the caller with 403.
+            priority: ``(synapse) -> float``; higher is served first when the axon is busy.
+            verify: ``(synapse) -> None``; raising refuses the request with 401 (after the built-in checks).
+            synapse: the synapse class, when forward's annotation does not name it.
+        """
+        if self._tg is not None:
+            raise RuntimeError("attach() before serving: the axon sizes its socket for the synapses it serves")
+        cls = synapse or _synapse_type_of(forward)
+        if not (isinstance(cls, type) and issubclass(cls, Synapse)):
+            raise TypeError(f"{cls!r} is not a Synapse subclass")
+        for hook in (forward, blacklist, priority, verify):
+            if hook is not None and not callable(hook):
+                raise TypeError(f"{hook!r} is not callable")
+        self._routes[cls.NAME] = _Route(cls, forward, blacklist, priority, verify, issubclass(cls, StreamingSynapse))
+        return self
+
+    @property
+    def hotkey(self) -> Keypair:
+        """The axon's hotkey."""
+        return self._keypair
+
+    @property
+    def address(self) -> str:
+        """The address it listens on (with the real port once serving, if it was given port 0)."""
+        return self._bound or self._address
+
+    def info(self) -> AxonInfo:
+        """What a dendrite (or the chain) needs to reach this axon."""
+        address = self.address
+        if address.startswith("tcp://"):
+            host, _, port = address[6:].rpartition(":")
+            host = host.strip("[]")
+            ip = self._external_ip or host
+            port_n = self._external_port or int(port)
+            return AxonInfo(ip=ip, port=port_n, hotkey=self._ss58, coldkey=self._coldkey, version=self._version,
+                            protocol=6 if ":" in ip else 4)
+        return AxonInfo(ip="", port=0, hotkey=self._ss58, coldkey=self._coldkey, version=self._version,
+                        url=address)
+
+    # --- lifetime -------------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            await tg.start(self.serve)
+        except BaseException as e:
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(type(e), e, e.__traceback__)
+            raise
+        self._cm = tg
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        tg, self._cm = self._cm, None
+        tg.cancel_scope.cancel()
+        return await tg.__aexit__(*exc)
+
+    async def serve(self, *, task_status: anyio.abc.TaskStatus[AxonInfo] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Listen and answer requests until cancelled; ``task_status.started`` is called once listening."""
+        if self._tg is not None:
+            raise RuntimeError("this axon is already serving")
+        cfg = self.config
+        hard_cap = max(cfg.max_request_size, *(r.cls.MAX_SIZE or 0 for r in self._routes.values()))
+        self._max_size = hard_cap
+        self._gate = PriorityGate(cfg.max_concurrency, cfg.max_queue)
+        self._nonces = NonceGuard(past_s=cfg.nonce_past, future_s=cfg.nonce_future, max_timeout_s=cfg.max_timeout,
+                                  per_caller=cfg.nonce_per_caller, max_entries=cfg.nonce_max_entries)
+        receivers = cfg.receivers or cfg.max_concurrency + cfg.max_queue + 16
+        # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
+        # a little too large still gets its 413.
+        with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
+            listener = sock.listen(self._address)
+            self._bound = _bound_address(self._address, listener)
+            info = self.info()
+            self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,
+                                          hotkey=self._ss58)
+            try:
+                async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    for _ in range(receivers):
+                        tg.start_soon(self._receive_loop, sock)
+                    self._log.info("axon.started", address=self._bound, synapses=sorted(self._routes))
+                    task_status.started(info)
+            finally:
+                self._tg = None
+                self._streams.clear()
+                self._peers.clear()
+                self._log.info("axon.stopped", address=self._bound, replies=dict(self.counts))
+
+    # --- the request pipeline ------------------------------------------------------------------------------
+    async def _receive_loop(self, sock: pynng.Rep0) -> None:
+        ctx = NngContext(sock)
+        try:
+            while True:
+                raw, pipe = await ctx.recv(want_pipe=True)
+                t0 = time.perf_counter_ns()
+                try:
+                    reply = await self._handle(raw, pipe, t0)
+                except Exception:  # a bug of ours must not stop the axon: answer 500 and keep serving
+                    self._log.exception("axon.internal_error")
+                    reply = self._error(None, Status.SERVER_ERROR, "internal error in the axon", t0)
+                if ctx.sending:  # the previous reply is still queued behind a busy pipe (rare)
+                    self.slow_sends += 1
+                    await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
+                try:
+                    ctx.send(reply)
+                except pynng.NNGException as e:  # the caller went away; nothing to do
+                    self._log.debug("axon.reply_not_sent", error=str(e))
+        finally:
+            ctx.close()
+
+    def _peer(self, pipe: Any) -> tuple[str | None, int | None]:
+        pid = lib.nng_pipe_id(pipe)
+        peer = self._peers.get(pid)
+        if peer is None:
+            _, text = pipe_peer(pipe)
+            host, sep, port = text.rpartition(":")
+            peer = (host.strip("[]"), int(port)) if sep and port.isdigit() else (text or None, None)
+            if len(self._peers) > 4096:
+                self._peers.clear()
+            self._peers[pid] = peer
+        return peer
+
+    async def _handle(self, raw: bytes, pipe: Any, t0: int) -> bytes:
+        req: Request | None = None
+        try:
+            req = decode_frame(raw, max_size=self._max_size)
+            if req.stream is not None:
+                return await self._pull(req, t0)
+            route, syn, timeout_s = self._admit(req, raw, pipe)
+        except (ProtocolError, CodecError) as e:
+            return self._reject(req, e, t0)
+        gate = self._gate
+        assert gate is not None
+        try:
+            if route.hooks or not gate.try_acquire():
+                with anyio.move_on_after(_budget(timeout_s, t0)) as scope:
+                    prio = await self._hooks(route, syn)
+                    await gate.acquire(prio)
+                if scope.cancelled_caught:
+                    raise RequestTimeout(timeout_s)
+            # a slot is held from here on
+            if route.streaming:
+                return await self._open_stream(req, route, syn, timeout_s, t0)
+            try:
+                out = await self._forward(route, syn, timeout_s, t0)
+            finally:
+                gate.release()
+            return self._answer(req, route, syn, out, t0)
+        except ProtocolError as e:
+            return self._reject(req, e, t0)
+        except Exception as e:
+            ref = secrets.token_hex(4)
+            self._log.exception("axon.forward_failed", synapse=req.name, caller=ss58_of(req.hotkey), ref=ref)
+            return self._reject(req, ServerError(f"server error: {type(e).__name__} (axon log ref {ref})"), t0)
+
+    async def _hooks(self, route: _Route, syn: Synapse) -> float:
+        """Run verify, blacklist and priority; the priority to queue with."""
+        if route.verify is not None:
+            try:
+                await _call(route.verify, syn)
+            except Exception as e:
+                raise NotVerified(f"not verified: {type(e).__name__}: {e}"[:300]) from None
+        if route.blacklist is not None:
+            refused, reason = _blacklist_result(await _call(route.blacklist, syn))
+            if refused:
+                raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted")
+        return float(await _call(route.priority, syn)) if route.priority is not None else 0.0
+
+    async def _forward(self, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> Any:
+        """Run the forward under the caller's timeout.
+
+        A sync forward runs in a worker thread; if it overruns, its result is dropped and the thread finishes on
+        its own (a thread cannot be interrupted).
+        """
+        with anyio.move_on_after(_budget(timeout_s, t0)):
+            if route.is_async:
+                return await route.forward(syn)
+            return await anyio.to_thread.run_sync(route.forward, syn, abandon_on_cancel=True)
+        raise RequestTimeout(timeout_s)
+
+    def _admit(self, req: Request, raw: bytes, pipe: Any) -> tuple[_Route, Synapse, float]:
+        """The synchronous checks (no await between the nonce check and its recording)."""
+        route = self._routes.get(req.name)
+        if route is None:
+            raise UnknownSynapse(req.name)
+        cls = route.cls
+        if cls.MAX_SIZE is not None and len(raw) > cls.MAX_SIZE:
+            raise MessageTooLarge(size=len(raw), limit=cls.MAX_SIZE)
+        if not _verify(req.hotkey, request_signed_bytes(req.nonce, req.hotkey, req.axon, req.uuid, req.body_hash),
+                       req.signature):
+            raise InvalidSignature()
+        now = time.time_ns()
+        timeout_s = min(req.timeout_ms / 1000, self.config.max_timeout)
+        nonces = self._nonces
+        assert nonces is not None
+        nonces.check(req.hotkey, req.uuid, req.nonce, timeout_s, now)
+        if req.axon != self._pk:
+            raise WrongAxon(expected=self._ss58, got=ss58_of(req.axon))
+        narrow = cls.HASH_FIELDS is not None
+        if not narrow and body_hash(req.body) != req.body_hash:
+            raise BodyHashMismatch()
+        try:
+            fields = _strict_loads(req.body, max_size=len(req.body))
+        except CodecError as e:
+            raise BadRequest(f"body: {e}") from None
+        ip, port = self._peer(pipe)
+        caller = TerminalInfo(ip=ip, port=port, version=req.version, nonce=req.nonce, uuid=req.uuid,
+                              hotkey=ss58_of(req.hotkey), signature=req.signature)
+        syn = cls._from_body(fields, timeout=timeout_s, dendrite=caller, axon=self._terminal)
+        if narrow and body_hash(syn._hashed_body(req.body)) != req.body_hash:
+            raise BodyHashMismatch()
+        nonces.record(req.hotkey, req.uuid, req.nonce, now)
+        return route, syn, timeout_s
+
+    def _answer(self, req: Request, route: _Route, syn: Synapse, out: Any, t0: int) -> bytes:
+        if type(out) is not route.cls:
+            raise ServerError(f"the forward returned {type(out).__name__}, not {route.cls.__name__}; "
+                              "return synapse.replace(...)")
+        try:
+            body = cbor2.dumps(syn._changes(out), canonical=True)
+        except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
+            raise ServerError(f"the forward's output cannot be encoded: {e}"[:300]) from None
+        limit = route.cls.MAX_SIZE or self.config.max_response_size
+        if len(body) > limit:
+            raise ServerError(f"the reply of {len(body)} bytes exceeds the limit of {limit} bytes")
+        return self._reply(req, Status.OK, "Success", body, t0)
+
+    # --- replies --------------------------------------------------------------------------------------------
+    def _reply(self, req: Request, status: int, message: str, body: bytes, t0: int,
+               stream: bytes | None = None) -> bytes:
+        h = body_hash(body)
+        sig = self._keypair.sign(reply_signed_bytes(req.nonce, req.hotkey, self._pk, req.uuid, h, status))
+        self.counts[int(status)] += 1
+        return encode_reply(req.name, hotkey=self._pk, status=status, message=message, version=self._version,
+                            body_hash=h, signature=sig, process_time_ns=time.perf_counter_ns() - t0, body=body,
+                            stream=stream)
+
+    def _error(self, req: Request | None, status: int, message: str, t0: int) -> bytes:
+        if req is None:
+            sig = self._keypair.sign(reply_signed_bytes(0, _NO_CALLER, self._pk, "", _EMPTY_HASH, status))
+            self.counts[int(status)] += 1
+            return encode_reply("error", hotkey=self._pk, status=status, message=message, version=self._version,
+                                body_hash=_EMPTY_HASH, signature=sig,
+                                process_time_ns=time.perf_counter_ns() - t0, body=EMPTY_BODY)
+        return self._reply(req, status, message, EMPTY_BODY, t0)
+
+    def _reject(self, req: Request | None, err: Exception, t0: int) -> bytes:
+        status = status_of(err)
+        message = str(err)[:1000]
+        self._log.debug("axon.rejected", status=status, reason=message, synapse=req.name if req else None,
+                        caller=ss58_of(req.hotkey) if req is not None and len(req.hotkey) == 32 else None)
+        return self._error(req, status, message, t0)
+
+    # --- streaming ------------------------------------------------------------------------------------------
+    async def _open_stream(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> bytes:
+        """Start the producer (it owns the slot the caller acquired) and answer with the first frame."""
+        tg = self._tg
+        assert tg is not None
+        st = OutStream(sid=secrets.token_bytes(16), req=req, deadline=anyio.current_time() + _budget(timeout_s, t0),
+                       buffer_size=self.config.stream_buffer, cls=route.cls)
+        self._streams[st.sid] = st
+        tg.start_soon(self._produce, st, route, syn)
+        return await self._frame(st, 0, t0, opening=True)
+
+    async def _produce(self, st: OutStream, route: _Route, syn: Synapse) -> None:
+        gate = self._gate
+        assert gate is not None
+        try:
+            with anyio.CancelScope(deadline=st.deadline) as scope:
+                st.scope = scope
+                await st.run(route.forward, syn)
+            if scope.cancelled_caught and not st.finished:
+                st.stop(Status.TIMEOUT, str(RequestTimeout(st.req.timeout_ms / 1000)))
+            else:
+                st.finish(Status.OK, "Success")
+        except Exception as e:
+            ref = secrets.token_hex(4)
+            self._log.exception("axon.stream_failed", synapse=st.req.name, ref=ref)
+            st.finish(Status.SERVER_ERROR, f"server error: {type(e).__name__} (axon log ref {ref})")
+        finally:
+            gate.release()
+            st.close_producer()
+        try:  # keep the stream until the caller has its last frame or can no longer ask for it
+            with anyio.move_on_after(max(0.0, st.deadline - anyio.current_time()) + 1.0):
+                await st.delivered.wait()
+        finally:
+            self._streams.pop(st.sid, None)
+            st.dispose()
+
+    async def _pull(self, req: Request, t0: int) -> bytes:
+        st = self._streams.get(req.stream or b"")
+        if st is None or not st.belongs_to(req):
+            return self._reject(req, BadRequest("no such stream (it ended, expired, or is not yours)"), t0)
+        if req.cancel:
+            st.stop(Status.OK, "stream cancelled by the caller")
+            st.delivered.set()
+            return self._stream_reply(st, StreamFrame(seq=req.seq, chunks=[], done=True), t0)
+        async with st.lock:
+            return await self._frame(st, req.seq, t0)
+
+    async def _frame(self, st: OutStream, seq: int, t0: int, *, opening: bool = False) -> bytes:
+        try:
+            frame = await st.next_frame(seq, self.config.max_response_size)
+        except ProtocolError as e:
+            return self._reject(st.req, e, t0)
+        return self._stream_reply(st, frame, t0, opening=opening)
+
+    def _stream_reply(self, st: OutStream, frame: StreamFrame, t0: int, *, opening: bool = False) -> bytes:
+        body = frame.encode()
+        status, message = (st.status, st.message) if frame.done else (Status.OK, "Streaming")
+        if frame.done:
+            st.delivered.set()
+        return self._reply(st.req, status, message, body, t0, stream=st.sid if opening else None)
+
+
+def _budget(timeout_s: float, t0: int) -> float:
+    """Seconds left of the caller's timeout, less a small margin so a 408 reply reaches the caller in time."""
+    elapsed = (time.perf_counter_ns() - t0) / 1e9
+    return max(0.0, timeout_s - min(0.05, 0.02 * timeout_s) - elapsed)
+
+
+def _blacklist_result(value: Any) -> tuple[bool, str]:
+    if isinstance(value, tuple):
+        refused = bool(value[0]) if value else False
+        reason = str(value[1]) if len(value) > 1 else ""
+        return refused, reason
+    return bool(value), ""
+
+
+def _bound_address(address: str, listener: pynng.Listener) -> str:
+    """The listening address with the real port (nng picks one for port 0)."""
+    if not address.startswith("tcp"):
+        return address
+    try:
+        local = str(listener.local_address)
+    except pynng.NNGException:
+        return address
+    _, _, port = local.rpartition(":")
+    scheme, _, rest = address.partition("://")
+    host, _, _ = rest.rpartition(":")
+    return f"{scheme}://{host}:{port}"

@@ -1,0 +1,513 @@
+"""Dendrite: a validator's client. It sends signed synapses to axons and returns one answered synapse per axon.
+
+``await dendrite(axons, synapse, timeout=12.0)`` queries one axon (and returns one synapse) or a list of them at once
+(and returns a list, in the same order). Every answer carries its status and terminal info and arrives no later than
+the timeout; a dead or slow axon costs only its own slot. Every reply's signature is checked against the axon's
+hotkey; a reply that fails the check is reported as a 401 and its content dropped.
+
+Sockets: one nng Req0 socket per endpoint, kept open (up to ``max_endpoints``) and closed when the dendrite closes;
+concurrent requests to one endpoint use contexts on that socket.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import time
+import uuid as _uuid
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar, final, overload
+
+import anyio
+import attrs
+import pynng
+import structlog
+
+from taonet.ledger import Keypair
+from taonet.ledger import loads as _strict_loads
+from taonet.ledger import verify as _verify
+from taonet.ledger.errors import CodecError, InvalidKey, MessageTooLarge
+
+from ..errors import BadRequest, ProtocolError
+from ._axon_info import AxonInfo
+from ._format import (
+    WIRE_VERSION,
+    Reply,
+    Status,
+    body_hash,
+    decode_reply,
+    encode_pull,
+    encode_request,
+    reply_signed_bytes,
+    request_signed_bytes,
+)
+from ._nng import NngContext
+from ._stream import StreamFrame
+from ._synapse import StreamingSynapse, Synapse, TerminalInfo
+
+__all__ = ["Dendrite", "DendriteConfig", "SynapseStream"]
+
+logger = structlog.get_logger(__name__)
+
+S = TypeVar("S", bound=Synapse)
+SS = TypeVar("SS", bound=StreamingSynapse)
+
+
+@attrs.frozen(kw_only=True)
+class DendriteConfig:
+    """A dendrite's limits."""
+
+    max_request_size: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1024))
+    """Largest request sent (a larger one is answered locally with 413); a synapse's ``MAX_SIZE`` overrides it."""
+    max_response_size: int = attrs.field(default=16 * 1024 * 1024, validator=attrs.validators.ge(1024))
+    """Largest reply accepted; a synapse's ``MAX_SIZE`` overrides it."""
+    max_endpoints: int = attrs.field(default=4096, validator=attrs.validators.ge(1))
+    """Endpoint sockets kept open; the least recently used idle ones are closed beyond it."""
+    reconnect_min: float = 0.1
+    """First delay before redialing an endpoint that is down, in seconds."""
+    reconnect_max: float = 5.0
+    """Longest delay between redials, in seconds."""
+
+
+class _Failed(Exception):
+    """Internal: a call ended with a status and no usable reply."""
+
+    def __init__(self, status: int, message: str, reply: Reply | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.reply = reply
+
+
+_IDLE_CONTEXTS = 128
+
+
+@final
+class _Endpoint:
+    __slots__ = ("address", "busy", "closed", "idle", "sock")
+
+    def __init__(self, address: str, sock: pynng.Req0) -> None:
+        self.address = address
+        self.sock = sock
+        self.busy = 0
+        self.idle: list[NngContext] = []
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        for ctx in self.idle:
+            ctx.close()
+        self.idle.clear()
+        self.sock.close()
+
+
+def _info_of(axon: Any) -> AxonInfo:
+    if isinstance(axon, AxonInfo):
+        return axon
+    info = getattr(axon, "info", None)
+    if callable(info):  # an Axon of this process: dial its bound address, loopback for a wildcard
+        got = info()
+        address = axon.address
+        for wildcard in ("tcp://0.0.0.0:", "tcp://[::]:"):
+            if address.startswith(wildcard):
+                address = "tcp://127.0.0.1:" + address[len(wildcard):]
+        return attrs.evolve(got, url=address)
+    raise TypeError(f"expected an AxonInfo or an Axon, got {type(axon).__name__}")
+
+
+def _keypair_of(who: Any) -> Keypair:
+    if isinstance(who, Keypair):
+        return who
+    hotkey = getattr(who, "hotkey", None)
+    if isinstance(hotkey, Keypair):
+        return hotkey
+    raise TypeError("expected a Wallet or a Keypair")
+
+
+@final
+class Dendrite:
+    """Queries axons with signed synapses. Use as ``async with Dendrite(wallet) as d: await d(axons, synapse)``."""
+
+    def __init__(self, wallet: Any, *, config: DendriteConfig | None = None, version: int = WIRE_VERSION) -> None:
+        self._keypair = _keypair_of(wallet)
+        if not self._keypair.can_sign:
+            raise ValueError(f"the dendrite's hotkey {self._keypair.ss58_address} has no secret; it cannot sign")
+        self.config = config or DendriteConfig()
+        self.uuid = str(_uuid.uuid4())
+        """This dendrite's uuid: axons remember nonces per (hotkey, uuid)."""
+        self._version = version
+        self._pk = self._keypair.public_key
+        self._ss58 = self._keypair.ss58_address
+        self._endpoints: collections.OrderedDict[str, _Endpoint] = collections.OrderedDict()
+        self._open = False
+        self._last_nonce = 0
+        self._log = logger.bind(actor="dendrite", hotkey=self._ss58)
+
+    @property
+    def hotkey(self) -> Keypair:
+        """The hotkey that signs this dendrite's requests."""
+        return self._keypair
+
+    # --- lifetime -------------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Dendrite:
+        self._open = True
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every endpoint socket (requests still in flight end with 503)."""
+        self._open = False
+        endpoints, self._endpoints = self._endpoints, collections.OrderedDict()
+        for ep in endpoints.values():
+            ep.close()
+
+    # --- queries --------------------------------------------------------------------------------------------
+    @overload
+    async def __call__(self, axons: Sequence[Any], synapse: S, timeout: float = 12.0, *,
+                       deserialize: bool = False) -> list[Any]: ...
+
+    @overload
+    async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False) -> Any: ...
+
+    async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False) -> Any:
+        """Query one axon (returns one synapse) or a list of axons at once (returns a list, in order).
+
+        Args:
+            axons: an AxonInfo or Axon, or a sequence of them.
+            synapse: the request; each answer is a copy of it with the miner's outputs and the terminal info.
+            timeout: seconds; every answer is in by then.
+            deserialize: return ``synapse.deserialize()`` of each answer instead of the synapse.
+        """
+        many = isinstance(axons, (list, tuple))
+        targets = list(axons) if many else [axons]
+        results = await self._query(targets, synapse, timeout)
+        if deserialize:
+            results = [r.deserialize() for r in results]
+        return results if many else results[0]
+
+    forward = __call__
+
+    async def call(self, axon: Any, synapse: S, timeout: float = 12.0) -> S:
+        """Query one axon; the answered synapse."""
+        return (await self._query([axon], synapse, timeout))[0]
+
+    def stream(self, axon: Any, synapse: SS, timeout: float = 12.0) -> SynapseStream[SS]:
+        """Open a stream: ``async with d.stream(axon, syn) as s: async for chunk in s: ...``; then ``s.result``."""
+        self._check_open()
+        if not isinstance(synapse, StreamingSynapse):
+            raise TypeError(f"{type(synapse).__name__} is not a StreamingSynapse; use dendrite(...) instead")
+        return SynapseStream(self, _info_of(axon), synapse, _check_timeout(timeout))
+
+    async def _query(self, targets: list[Any], synapse: S, timeout: float) -> list[S]:
+        self._check_open()
+        if not isinstance(synapse, Synapse):
+            raise TypeError(f"expected a Synapse, got {type(synapse).__name__}")
+        if isinstance(synapse, StreamingSynapse):
+            raise TypeError(f"{type(synapse).__name__} streams; use dendrite.stream(...)")
+        timeout = _check_timeout(timeout)
+        infos = [_info_of(t) for t in targets]
+        body = synapse._body()
+        h = body_hash(synapse._hashed_body(body))
+        deadline = time.monotonic() + timeout
+        if len(infos) == 1:
+            return [await self._one(infos[0], synapse, body, h, timeout, deadline)]
+        results: list[Any] = [None] * len(infos)
+
+        async def fill(i: int, info: AxonInfo) -> None:
+            results[i] = await self._one(info, synapse, body, h, timeout, deadline)
+
+        async with anyio.create_task_group() as tg:
+            for i, info in enumerate(infos):
+                tg.start_soon(fill, i, info)
+        return results
+
+    async def _one(self, info: AxonInfo, syn: S, body: bytes, h: bytes, timeout: float, deadline: float) -> S:
+        t0 = time.perf_counter()
+        nonce = 0
+        sig = None
+        try:
+            axon_pk = _axon_key(info)
+            nonce = self._next_nonce()
+            sig = self._keypair.sign(request_signed_bytes(nonce, self._pk, axon_pk, self.uuid, h))
+            frame = encode_request(syn.NAME, axon=axon_pk, uuid=self.uuid, nonce=nonce, hotkey=self._pk,
+                                   timeout_ms=max(1, int(timeout * 1000)), version=self._version, body_hash=h,
+                                   signature=sig, body=body)
+            limit = syn.MAX_SIZE or self.config.max_request_size
+            if len(frame) > limit:
+                raise _Failed(Status.TOO_LARGE, str(MessageTooLarge(size=len(frame), limit=limit)))
+            raw = await self._exchange(info, frame, deadline, timeout)
+            reply = self._check_reply(raw, syn, nonce, axon_pk)
+            fields = _loads_body(reply)
+            dendrite = TerminalInfo(status_code=reply.status, status_message=reply.message,
+                                    process_time=time.perf_counter() - t0, version=self._version, nonce=nonce,
+                                    uuid=self.uuid, hotkey=self._ss58, signature=sig)
+            return syn._merge(fields, timeout=timeout, dendrite=dendrite, axon=_axon_terminal(info, nonce, reply))
+        except _Failed as f:
+            return self._failed(syn, info, f, t0, timeout, nonce, sig)
+        except ProtocolError as e:
+            return self._failed(syn, info, _Failed(Status.SERVER_ERROR, f"malformed reply: {e}"[:300]), t0,
+                                timeout, nonce, sig)
+
+    async def _exchange(self, info: AxonInfo, frame: bytes, deadline: float, timeout: float) -> bytes:
+        """Send a frame and wait for its reply until ``deadline``; raises _Failed (408, 503) otherwise.
+
+        Deadlines are ``time.monotonic()`` values, not the event loop's clock: nng counts the receive timeout in
+        real milliseconds, and the monotonic clock costs a tenth of ``anyio.current_time()``.
+        """
+        ep = self._endpoint(info)
+        ep.busy += 1
+        raw = None
+        ctx = ep.idle.pop() if ep.idle else None
+        try:
+            if ctx is None:
+                ctx = NngContext(ep.sock)
+            left_ms = math.ceil((deadline - time.monotonic()) * 1000)
+            if left_ms > 0:
+                ctx.send(frame)
+                raw, _ = await ctx.recv(left_ms)
+        except pynng.Timeout:
+            pass
+        except pynng.NNGException as e:
+            raise _Failed(Status.OVERLOADED, f"transport error talking to {info.address}: {e}") from None
+        finally:
+            ep.busy -= 1
+            if ctx is not None:
+                if raw is not None and not ep.closed and len(ep.idle) < _IDLE_CONTEXTS and not ctx.sending:
+                    ep.idle.append(ctx)
+                else:
+                    ctx.close()
+        if raw is None:
+            if not ep.sock.pipes:
+                raise _Failed(Status.OVERLOADED, f"could not reach {info.address} within {timeout:g} s")
+            raise _Failed(Status.TIMEOUT, f"no reply within {timeout:g} s")
+        return raw
+
+    def _check_reply(self, raw: bytes, syn: Synapse, nonce: int, axon_pk: bytes) -> Reply:
+        """Decode a reply and check it is the addressed axon's signed answer to this request."""
+        limit = syn.MAX_SIZE or self.config.max_response_size
+        try:
+            reply = decode_reply(raw, max_size=limit)
+        except MessageTooLarge as e:
+            raise _Failed(Status.SERVER_ERROR, f"reply too large: {e}") from None
+        except BadRequest as e:
+            raise _Failed(Status.SERVER_ERROR, f"malformed reply: {e}"[:300]) from None
+        if reply.hotkey != axon_pk:
+            raise _Failed(Status.UNAUTHORIZED, "the reply is signed by another hotkey than the axon's")
+        h = body_hash(reply.body)
+        if h != reply.body_hash or not _verify(
+            axon_pk, reply_signed_bytes(nonce, self._pk, axon_pk, self.uuid, h, reply.status), reply.signature
+        ):
+            raise _Failed(Status.UNAUTHORIZED, "the reply's signature does not verify under the axon's hotkey")
+        if reply.name != syn.NAME and reply.status == Status.OK:
+            raise _Failed(Status.SERVER_ERROR, f"the reply is for {reply.name!r}, not {syn.NAME!r}")
+        return reply
+
+    def _failed(self, syn: S, info: AxonInfo, f: _Failed, t0: float, timeout: float, nonce: int,
+                sig: bytes | None) -> S:
+        dendrite = TerminalInfo(status_code=f.status, status_message=f.message,
+                                process_time=time.perf_counter() - t0, version=self._version,
+                                nonce=nonce or None, uuid=self.uuid, hotkey=self._ss58, signature=sig)
+        if f.reply is not None:
+            axon = _axon_terminal(info, nonce, f.reply)
+        else:
+            axon = TerminalInfo(ip=info.ip or info.url, port=info.port or None, hotkey=info.hotkey)
+        self._log.debug("dendrite.failed", axon=info.address, status=f.status, reason=f.message)
+        return syn.replace(timeout=timeout, dendrite=dendrite, axon=axon)
+
+    # --- sockets --------------------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("use 'async with Dendrite(...) as d', not a bare Dendrite (it owns sockets)")
+
+    def _next_nonce(self) -> int:
+        n = time.time_ns()
+        if n <= self._last_nonce:
+            n = self._last_nonce + 1
+        self._last_nonce = n
+        return n
+
+    def _endpoint(self, info: AxonInfo) -> _Endpoint:
+        if not info.is_serving:
+            raise _Failed(Status.OVERLOADED, f"the axon of {info.hotkey} is not serving (no address)")
+        address = info.address
+        eps = self._endpoints
+        ep = eps.get(address)
+        if ep is not None:
+            eps.move_to_end(address)
+            return ep
+        cfg = self.config
+        limit = max(cfg.max_response_size, 1024)
+        sock = pynng.Req0(recv_max_size=2 * limit + 65536, resend_time=-1,
+                          reconnect_time_min=int(cfg.reconnect_min * 1000),
+                          reconnect_time_max=int(cfg.reconnect_max * 1000))
+        try:
+            sock.dial(address, block=False)
+        except pynng.NNGException as e:
+            sock.close()
+            raise _Failed(Status.OVERLOADED, f"cannot dial {address}: {e}") from None
+        ep = eps[address] = _Endpoint(address, sock)
+        if len(eps) > cfg.max_endpoints:
+            for key in [k for k, v in eps.items() if v.busy == 0][: len(eps) - cfg.max_endpoints]:
+                eps.pop(key).close()
+        return ep
+
+
+def _check_timeout(timeout: float) -> float:
+    timeout = float(timeout)
+    if not 0 < timeout < 1e6:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+    return timeout
+
+
+def _axon_key(info: AxonInfo) -> bytes:
+    try:
+        return info.public_key
+    except InvalidKey as e:
+        raise _Failed(Status.BAD_REQUEST, f"the axon's hotkey is not an SS58 address: {e}") from None
+
+
+def _loads_body(reply: Reply) -> dict[str, Any]:
+    if reply.status != Status.OK:
+        raise _Failed(reply.status, reply.message, reply)
+    try:
+        fields = _strict_loads(reply.body, max_size=len(reply.body))
+    except CodecError as e:
+        raise _Failed(Status.SERVER_ERROR, f"malformed reply body: {e}"[:300], reply) from None
+    return fields
+
+
+def _axon_terminal(info: AxonInfo, nonce: int, reply: Reply) -> TerminalInfo:
+    return TerminalInfo(status_code=reply.status, status_message=reply.message,
+                        process_time=reply.process_time_ns / 1e9, ip=info.ip or info.url, port=info.port or None,
+                        version=reply.version, nonce=nonce, hotkey=info.hotkey, signature=reply.signature)
+
+
+@final
+class SynapseStream(Generic[SS]):
+    """A stream in progress: iterate it for chunks as they come; ``result`` is the final synapse once it ends."""
+
+    def __init__(self, dendrite: Dendrite, info: AxonInfo, synapse: SS, timeout: float) -> None:
+        self._d = dendrite
+        self._info = info
+        self._syn = synapse
+        self._timeout = timeout
+        self.chunks: list[Any] = []
+        """Every chunk received so far."""
+        self._pending: collections.deque[Any] = collections.deque()
+        self._done = False
+        self._sid: bytes | None = None
+        self._seq = 0
+        self._nonce = 0
+        self._axon_pk = b""
+        self._sig: bytes | None = None
+        self._t0 = 0.0
+        self._deadline = 0.0
+        self._last: Reply | None = None
+        self._result: SS | None = None
+
+    @property
+    def result(self) -> SS:
+        """The final synapse: ``assemble(chunks)`` with the stream's status (before the end: no status yet)."""
+        if self._result is not None:
+            return self._result
+        return self._finish(None, "stream in progress")
+
+    async def __aenter__(self) -> SynapseStream[SS]:
+        d, syn = self._d, self._syn
+        self._t0 = time.perf_counter()
+        self._deadline = time.monotonic() + self._timeout
+        try:
+            self._axon_pk = _axon_key(self._info)
+            body = syn._body()
+            h = body_hash(syn._hashed_body(body))
+            self._nonce = d._next_nonce()
+            self._sig = d._keypair.sign(request_signed_bytes(self._nonce, d._pk, self._axon_pk, d.uuid, h))
+            frame = encode_request(syn.NAME, axon=self._axon_pk, uuid=d.uuid, nonce=self._nonce, hotkey=d._pk,
+                                   timeout_ms=max(1, int(self._timeout * 1000)), version=d._version, body_hash=h,
+                                   signature=self._sig, body=body)
+            limit = syn.MAX_SIZE or d.config.max_request_size
+            if len(frame) > limit:
+                raise _Failed(Status.TOO_LARGE, str(MessageTooLarge(size=len(frame), limit=limit)))
+            raw = await d._exchange(self._info, frame, self._deadline, self._timeout)
+            reply = d._check_reply(raw, syn, self._nonce, self._axon_pk)
+            if reply.status == Status.OK and reply.stream is None:
+                raise _Failed(Status.SERVER_ERROR, "the axon answered a stream without a stream id", reply)
+            self._sid = reply.stream
+            self._take(reply)
+        except _Failed as f:
+            self._end(f.status, f.message, f.reply)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if not self._done and self._sid is not None:
+            self._end(Status.OK, "stream closed by the caller before its end", None)
+            with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
+                frame = encode_pull(self._syn.NAME, uuid=self._d.uuid, seq=self._seq, nonce=self._nonce,
+                                    hotkey=self._d._pk, stream=self._sid, cancel=True)
+                with contextlib.suppress(_Failed):  # best effort: the axon drops the stream at its deadline anyway
+                    await self._d._exchange(self._info, frame, time.monotonic() + 1.0, 1.0)
+
+    def __aiter__(self) -> SynapseStream[SS]:
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._pending:
+            if self._done:
+                raise StopAsyncIteration
+            await self._pull()
+        return self._pending.popleft()
+
+    async def _pull(self) -> None:
+        assert self._sid is not None
+        d = self._d
+        frame = encode_pull(self._syn.NAME, uuid=d.uuid, seq=self._seq, nonce=self._nonce, hotkey=d._pk,
+                            stream=self._sid)
+        try:
+            raw = await d._exchange(self._info, frame, self._deadline, self._timeout)
+            self._take(d._check_reply(raw, self._syn, self._nonce, self._axon_pk))
+        except _Failed as f:
+            self._end(f.status, f.message, f.reply)
+
+    def _take(self, reply: Reply) -> None:
+        """Accept one signed frame: check its shape, order and chunk types, then queue its chunks."""
+        self._last = reply
+        if reply.status != Status.OK and reply.body == b"\xa0":  # an error reply, not a frame
+            raise _Failed(reply.status, reply.message, reply)
+        try:
+            frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body)))
+        except (CodecError, BadRequest) as e:
+            raise _Failed(Status.SERVER_ERROR, f"malformed stream frame: {e}"[:300], reply) from None
+        if frame.seq != self._seq:
+            raise _Failed(Status.SERVER_ERROR, f"frame starts at {frame.seq}, expected {self._seq}", reply)
+        check = type(self._syn)._chunk_check()
+        try:
+            chunks = [check(c) for c in frame.chunks]
+        except TypeError as e:
+            raise _Failed(Status.SERVER_ERROR, f"malformed chunk: {e}"[:300], reply) from None
+        self._seq += len(chunks)
+        self.chunks.extend(chunks)
+        self._pending.extend(chunks)
+        if frame.done:
+            self._end(reply.status, reply.message, reply)
+
+    def _end(self, status: int, message: str, reply: Reply | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._last = reply or self._last
+        self._result = self._finish(status, message)
+
+    def _finish(self, status: int | None, message: str) -> SS:
+        d, reply = self._d, self._last
+        dendrite = TerminalInfo(status_code=status, status_message=message,
+                                process_time=time.perf_counter() - self._t0, version=d._version,
+                                nonce=self._nonce or None, uuid=d.uuid, hotkey=d._ss58, signature=self._sig)
+        if reply is not None:
+            axon = _axon_terminal(self._info, self._nonce, reply)
+        else:
+            axon = TerminalInfo(ip=self._info.ip or self._info.url, port=self._info.port or None,
+                                hotkey=self._info.hotkey)
+        return self._syn.assemble(list(self.chunks)).replace(timeout=self._timeout, dendrite=dendrite, axon=axon)

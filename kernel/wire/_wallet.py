@@ -1,0 +1,295 @@
+"""Wallet: a coldkey (encrypted at rest) and hotkeys, in files under ``~/.taonet/wallets/<name>/``.
+
+Layout::
+
+    <path>/<name>/coldkey                # encrypted key file
+    <path>/<name>/coldkeypub.txt         # public key file
+    <path>/<name>/hotkeys/<hotkey>       # plain key file (or encrypted, if asked)
+    <path>/<name>/hotkeys/<hotkey>pub.txt
+
+Folders are created 0700 and files written 0600, atomically; an existing key file is never replaced without
+``overwrite=True``. Name, hotkey and path come from the arguments, else ``TAONET_WALLET_NAME``,
+``TAONET_WALLET_HOTKEY`` and ``TAONET_WALLET_PATH``, else ``default``, ``default`` and ``~/.taonet/wallets``; the
+environment is read when a Wallet is made, never at import.
+
+A password is, in order: the ``password`` argument (a string, or a callable returning one), ``TAONET_PASSWORD``,
+the contents of the file named by ``TAONET_PASSWORD_FILE`` (one trailing newline dropped), or a prompt when stdin is
+a terminal. Without any of these, an encrypted key raises :class:`~taonet.kernel.errors.PasswordRequired`, so a
+miner under a service manager fails with a message instead of hanging on a prompt.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import final
+
+from taonet.ledger import Keypair, generate_mnemonic
+
+from ..errors import KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
+from ._keyfile import UnlockCost, decrypt, encrypt, is_encrypted, keyfile_json, keypair_from_json, pubfile_json
+from ._keyfile import write_private as _write
+
+__all__ = ["Password", "Wallet", "list_wallets"]
+
+Password = str | Callable[[], str] | None
+"""A password argument: the password, a callable that returns it (a callback or a prompt), or None for the
+environment (TAONET_PASSWORD, TAONET_PASSWORD_FILE) and then a terminal prompt."""
+
+DEFAULT_PATH = "~/.taonet/wallets"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.match(value) or (what == "hotkey" and value.endswith("pub.txt")):
+        raise ValueError(f"{what} name {value!r} must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . or -)")
+    return value
+
+
+def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
+    if isinstance(source, str):
+        password = source
+    elif callable(source):
+        password = source()
+        if not isinstance(password, str):
+            raise TypeError("a password callback must return a str")
+    elif (env := os.environ.get("TAONET_PASSWORD")) is not None:
+        password = env
+    elif (file := os.environ.get("TAONET_PASSWORD_FILE")) is not None:
+        try:
+            password = Path(file).read_text()
+        except OSError as e:
+            raise WalletError(f"TAONET_PASSWORD_FILE={file}: {e.strerror}") from None
+        password = password.removesuffix("\n").removesuffix("\r")
+    elif sys.stdin is not None and sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {path}: ")
+        if confirm and getpass.getpass("Again: ") != password:
+            raise WalletError("the two passwords differ")
+    else:
+        raise PasswordRequired(str(path))
+    if not password:
+        raise PasswordRequired(str(path))
+    return password
+
+
+def list_wallets(path: str | os.PathLike[str] | None = None) -> list[str]:
+    """The names of the wallets under ``path`` (or TAONET_WALLET_PATH, or ~/.taonet/wallets)."""
+    root = Path(path or os.environ.get("TAONET_WALLET_PATH") or DEFAULT_PATH).expanduser()
+    if not root.is_dir():
+        return []
+    return sorted(
+        d.name for d in root.iterdir()
+        if d.is_dir() and ((d / "coldkeypub.txt").exists() or (d / "coldkey").exists() or (d / "hotkeys").is_dir())
+    )
+
+
+@final
+class Wallet:
+    """A named wallet on disk: its coldkey, coldkeypub and hotkeys (see the module docs for layout and passwords)."""
+
+    def __init__(self, name: str | None = None, hotkey: str | None = None,
+                 path: str | os.PathLike[str] | None = None) -> None:
+        env = os.environ
+        self.name = _check_name(name or env.get("TAONET_WALLET_NAME") or "default", "wallet")
+        self.hotkey_str = _check_name(hotkey or env.get("TAONET_WALLET_HOTKEY") or "default", "hotkey")
+        self.path = Path(path or env.get("TAONET_WALLET_PATH") or DEFAULT_PATH).expanduser()
+        self._hotkey: Keypair | None = None
+        self._coldkey: Keypair | None = None
+
+    def __repr__(self) -> str:
+        return f"Wallet(name={self.name!r}, hotkey={self.hotkey_str!r}, path={str(self.path)!r})"
+
+    # --- files ----------------------------------------------------------------------------------------------
+    @property
+    def dir(self) -> Path:
+        """This wallet's folder."""
+        return self.path / self.name
+
+    @property
+    def coldkey_file(self) -> Path:
+        """The encrypted coldkey file."""
+        return self.dir / "coldkey"
+
+    @property
+    def coldkeypub_file(self) -> Path:
+        """The coldkey's public file."""
+        return self.dir / "coldkeypub.txt"
+
+    @property
+    def hotkey_file(self) -> Path:
+        """The selected hotkey's file."""
+        return self.dir / "hotkeys" / self.hotkey_str
+
+    @property
+    def hotkeypub_file(self) -> Path:
+        """The selected hotkey's public file."""
+        return self.dir / "hotkeys" / f"{self.hotkey_str}pub.txt"
+
+    def list_hotkeys(self) -> list[str]:
+        """The names of this wallet's hotkeys."""
+        folder = self.dir / "hotkeys"
+        if not folder.is_dir():
+            return []
+        names = set()
+        for f in folder.iterdir():
+            if f.name.startswith(".") or not f.is_file():
+                continue
+            names.add(f.name.removesuffix("pub.txt"))
+        return sorted(names)
+
+    def _mkdirs(self, *, hotkeys: bool) -> None:
+        for d in (self.path, self.dir, *((self.dir / "hotkeys",) if hotkeys else ())):
+            if not d.is_dir():
+                d.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(d, 0o700)
+
+    def _store(self, kp: Keypair, key_file: Path, pub_file: Path, *, encrypt_: bool, password: Password,
+               overwrite: bool, cost: UnlockCost | None) -> Keypair:
+        if not overwrite:
+            for f in (key_file, pub_file):
+                if f.exists():
+                    raise KeyFileExists(str(f))
+        self._mkdirs(hotkeys=key_file.parent.name == "hotkeys")
+        data = keyfile_json(kp)
+        if encrypt_:
+            data = encrypt(data, _resolve_password(password, key_file, confirm=True), cost or UnlockCost.MODERATE)
+        _write(key_file, data, overwrite=overwrite)
+        _write(pub_file, pubfile_json(kp), overwrite=overwrite)
+        return kp
+
+    # --- creating -------------------------------------------------------------------------------------------
+    def create_coldkey(self, kp: Keypair, *, password: Password = None, encrypt: bool = True,
+                       overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """Store ``kp`` as this wallet's coldkey (encrypted unless ``encrypt=False``) and its coldkeypub."""
+        self._coldkey = self._store(kp, self.coldkey_file, self.coldkeypub_file, encrypt_=encrypt,
+                                    password=password, overwrite=overwrite, cost=cost)
+        return kp
+
+    def create_hotkey(self, kp: Keypair, *, password: Password = None, encrypt: bool = False,
+                      overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """Store ``kp`` as the selected hotkey (plain unless ``encrypt=True``) and its public file."""
+        self._hotkey = self._store(kp, self.hotkey_file, self.hotkeypub_file, encrypt_=encrypt, password=password,
+                                   overwrite=overwrite, cost=cost)
+        return kp
+
+    def create_new_coldkey(self, n_words: int = 12, *, password: Password = None, encrypt: bool = True,
+                           overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """A fresh mnemonic coldkey (show ``.mnemonic`` to the user once: it is the only backup)."""
+        kp = Keypair.from_mnemonic(generate_mnemonic(n_words))
+        return self.create_coldkey(kp, password=password, encrypt=encrypt, overwrite=overwrite, cost=cost)
+
+    def create_new_hotkey(self, n_words: int = 12, *, password: Password = None, encrypt: bool = False,
+                          overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """A fresh mnemonic hotkey under the selected hotkey name."""
+        kp = Keypair.from_mnemonic(generate_mnemonic(n_words))
+        return self.create_hotkey(kp, password=password, encrypt=encrypt, overwrite=overwrite, cost=cost)
+
+    def regenerate_coldkey(self, mnemonic: str | None = None, *, seed: str | bytes | None = None,
+                           uri: str | None = None, password: Password = None, encrypt: bool = True,
+                           overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """The coldkey again from its mnemonic, seed (hex) or secret URI (``//Alice``)."""
+        return self.create_coldkey(_keypair(mnemonic, seed, uri), password=password, encrypt=encrypt,
+                                   overwrite=overwrite, cost=cost)
+
+    def regenerate_hotkey(self, mnemonic: str | None = None, *, seed: str | bytes | None = None,
+                          uri: str | None = None, password: Password = None, encrypt: bool = False,
+                          overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """The selected hotkey again from its mnemonic, seed (hex) or secret URI."""
+        return self.create_hotkey(_keypair(mnemonic, seed, uri), password=password, encrypt=encrypt,
+                                  overwrite=overwrite, cost=cost)
+
+    def create_coldkey_from_uri(self, uri: str, *, password: Password = None, encrypt: bool = True,
+                                overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """The coldkey from a secret URI such as ``//Alice`` (development keys)."""
+        return self.regenerate_coldkey(uri=uri, password=password, encrypt=encrypt, overwrite=overwrite, cost=cost)
+
+    def create_hotkey_from_uri(self, uri: str, *, password: Password = None, encrypt: bool = False,
+                               overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
+        """The selected hotkey from a secret URI such as ``//Alice//hot``."""
+        return self.regenerate_hotkey(uri=uri, password=password, encrypt=encrypt, overwrite=overwrite, cost=cost)
+
+    def regenerate_coldkeypub(self, ss58_address: str, *, overwrite: bool = False) -> Keypair:
+        """Only the coldkey's public file (a watch-only wallet)."""
+        kp = Keypair.from_ss58(ss58_address)
+        if self.coldkeypub_file.exists() and not overwrite:
+            raise KeyFileExists(str(self.coldkeypub_file))
+        self._mkdirs(hotkeys=False)
+        _write(self.coldkeypub_file, pubfile_json(kp), overwrite=overwrite)
+        return kp
+
+    def create(self, *, coldkey_password: Password = None, hotkey_password: Password = None,
+               encrypt_hotkey: bool = False, n_words: int = 12, cost: UnlockCost | None = None) -> Wallet:
+        """Create whichever of the coldkey and the selected hotkey does not exist yet (never overwrites)."""
+        if not self.coldkey_file.exists() and not self.coldkeypub_file.exists():
+            self.create_new_coldkey(n_words, password=coldkey_password, cost=cost)
+        if not self.hotkey_file.exists() and not self.hotkeypub_file.exists():
+            self.create_new_hotkey(n_words, password=hotkey_password, encrypt=encrypt_hotkey, cost=cost)
+        return self
+
+    # --- loading --------------------------------------------------------------------------------------------
+    def _load(self, path: Path, password: Password) -> Keypair:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise KeyFileNotFound(str(path)) from None
+        if is_encrypted(raw):
+            raw = decrypt(raw, _resolve_password(password, path, confirm=False), str(path))
+        return keypair_from_json(raw, str(path))
+
+    def get_coldkey(self, password: Password = None) -> Keypair:
+        """Unlock the coldkey (asks for its password: argument, environment or prompt)."""
+        self._coldkey = self._load(self.coldkey_file, password)
+        return self._coldkey
+
+    def get_hotkey(self, password: Password = None) -> Keypair:
+        """Load the selected hotkey (a password only if it was stored encrypted)."""
+        self._hotkey = self._load(self.hotkey_file, password)
+        return self._hotkey
+
+    def get_coldkeypub(self) -> Keypair:
+        """The coldkey's public key (no password)."""
+        return self._load(self.coldkeypub_file, None)
+
+    def get_hotkeypub(self) -> Keypair:
+        """The selected hotkey's public key (no password)."""
+        return self._load(self.hotkeypub_file, None)
+
+    @property
+    def coldkey(self) -> Keypair:
+        """The unlocked coldkey (unlocked once, then kept in memory; see get_coldkey)."""
+        return self._coldkey or self.get_coldkey()
+
+    @property
+    def hotkey(self) -> Keypair:
+        """The selected hotkey (loaded once, then kept in memory)."""
+        return self._hotkey or self.get_hotkey()
+
+    @property
+    def coldkeypub(self) -> Keypair:
+        """The coldkey's public key."""
+        return self.get_coldkeypub()
+
+    @property
+    def hotkeypub(self) -> Keypair:
+        """The selected hotkey's public key."""
+        return self.get_hotkeypub()
+
+    def lock(self) -> None:
+        """Forget the unlocked keys kept in memory."""
+        self._coldkey = self._hotkey = None
+
+
+def _keypair(mnemonic: str | None, seed: str | bytes | None, uri: str | None) -> Keypair:
+    given = [x for x in (mnemonic, seed, uri) if x is not None]
+    if len(given) != 1:
+        raise ValueError("give exactly one of mnemonic, seed or uri")
+    if mnemonic is not None:
+        return Keypair.from_mnemonic(mnemonic)
+    if seed is not None:
+        return Keypair.from_seed(seed)  # type: ignore[arg-type]  # from_seed also takes 0x-hex
+    assert uri is not None
+    return Keypair.from_uri(uri)
