@@ -35,6 +35,8 @@ __all__ = [
     "BadRequest",
     "Blacklisted",
     "BodyHashMismatch",
+    "Busy",
+    "DataDirLocked",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
     "InvalidSignature",
@@ -258,6 +260,27 @@ class RpcBadRequest(KernelError, ValueError):
     method: str
     reason: str
     __str__ = _msg("{method}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class Busy(KernelError):
+    """Raised when a client is over its share of the node (or the node over its budget); retry after a pause."""
+
+    CODE = "busy"
+    method: str
+    reason: str
+    retry_after: float
+    __str__ = _msg("{method}: the node is busy ({reason}); retry in {retry_after} s")
+
+
+@attrs.define(auto_exc=True, str=False)
+class DataDirLocked(KernelError):
+    """Raised when another process writes the data directory (one writer per directory)."""
+
+    CODE = "data_dir_locked"
+    path: str
+    pid: int
+    __str__ = _msg("{path} is in use by process {pid}: stop that process, or use another --data-dir")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -12,6 +12,9 @@ from typing import Any, ClassVar
 import attrs
 
 __all__ = [
+    "StorageFailed",
+    "NonCanonical",
+    "BelowExistentialDeposit",
     "AlreadyRegistered",
     "BadHotkeySignature",
     "BadSignature",
@@ -145,6 +148,15 @@ class InvalidField(CodecError):
 
 
 @attrs.define(auto_exc=True, str=False)
+class NonCanonical(CodecError):
+    """Raised when bytes decode but are not the one canonical encoding of what they carry (so not its identity)."""
+
+    CODE = "non_canonical"
+    what: str
+    __str__ = _msg("{what} is not in canonical form; encode it with taonet's codec (taonet.ledger.encode)")
+
+
+@attrs.define(auto_exc=True, str=False)
 class MessageTooLarge(CodecError):
     """Raised when a message exceeds the size limit before any parsing is done."""
 
@@ -217,6 +229,16 @@ class FutureNonce(ExtrinsicRejected):
     expected: int
     got: int
     __str__ = _msg("nonce {got} is ahead of the next nonce {expected}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class BelowExistentialDeposit(ExtrinsicRejected):
+    """Raised when a transfer is below the existential deposit, or would leave a new account holding less."""
+
+    CODE = "below_existential_deposit"
+    amount: int
+    minimum: int
+    __str__ = _msg("{amount} RAO is below the existential deposit of {minimum} RAO; send at least {minimum} RAO")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -464,3 +486,14 @@ class CorruptLog(StorageError):
     offset: int
     reason: str
     __str__ = _msg("{path} at byte {offset}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class StorageFailed(StorageError):
+    """Raised when the disk refuses a write or a sync (full, read-only, I/O error): nothing after it is acknowledged."""
+
+    CODE = "storage_failed"
+    path: str
+    operation: str
+    reason: str
+    __str__ = _msg("{operation} on {path} failed: {reason}; free space or fix the disk, then restart")
