@@ -64,7 +64,7 @@ from ._format import (
     request_signed_bytes,
 )
 from ._gate import PriorityGate
-from ._nng import NngContext, pipe_peer
+from ._nng import NngContext, bound_address, pipe_peer
 from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
@@ -300,7 +300,7 @@ class Axon:
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
             listener = sock.listen(self._address)
-            self._bound = _bound_address(self._address, listener)
+            self._bound = bound_address(listener, self._address)
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,
                                           hotkey=self._ss58)
@@ -557,16 +557,3 @@ def _blacklist_result(value: Any) -> tuple[bool, str]:
         return refused, reason
     return bool(value), ""
 
-
-def _bound_address(address: str, listener: pynng.Listener) -> str:
-    """The listening address with the real port (nng picks one for port 0)."""
-    if not address.startswith("tcp"):
-        return address
-    try:
-        local = str(listener.local_address)
-    except pynng.NNGException:
-        return address
-    _, _, port = local.rpartition(":")
-    scheme, _, rest = address.partition("://")
-    host, _, _ = rest.rpartition(":")
-    return f"{scheme}://{host}:{port}"

@@ -379,10 +379,16 @@ def pipe_peer(pipe: Any) -> tuple[int, str]:
     return pid, str(pynng.sockaddr._nng_sockaddr(sa))
 
 
-def bound_address(sock: pynng.Socket, requested: str) -> str:
-    """The address actually bound (resolves tcp port 0 to the chosen port)."""
-    if requested.startswith("tcp://") and requested.rsplit(":", 1)[-1] == "0":
-        port = socket.ntohs(sock.listeners[-1].local_address.port)  # pynng reports it in network order
-        host = requested[len("tcp://") :].rsplit(":", 1)[0]
-        return f"tcp://{host}:{port}"
-    return requested
+def bound_address(where: pynng.Socket | pynng.Listener, requested: str) -> str:
+    """The address actually bound: the port nng chose replaces port 0 of a tcp address; others are returned as is.
+
+    ``where`` is the listener, or a socket whose most recent listener it is; ``tcp://``, ``tcp4://`` and
+    ``tcp6://`` addresses are resolved.
+    """
+    scheme, sep, rest = requested.partition("://")
+    host, _, port = rest.rpartition(":")
+    if not (sep and scheme.startswith("tcp") and port == "0"):
+        return requested
+    listener = where if isinstance(where, pynng.Listener) else where.listeners[-1]
+    chosen = socket.ntohs(listener.local_address.port)  # pynng reports it in network order
+    return f"{scheme}://{host}:{chosen}"
