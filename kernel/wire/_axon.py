@@ -4,15 +4,28 @@ Every request is checked in this order, and the first failure is the reply's sta
 
 1. size (413) and decoding of the frame and its headers (400); the synapse name must be attached (404);
 2. the caller's signature over ``[nonce, caller hotkey, axon hotkey, dendrite uuid, body hash]`` (401);
-3. the nonce: fresh (no older than 10 s + the request's timeout, no more than 2 s ahead) and not seen before from
-   that (hotkey, uuid) (401); the request is addressed to this axon's hotkey (401); the body hashes to the signed
-   hash (401); then the body is decoded into the synapse, its values checked against the field types (400);
-4. the ``verify`` hook (401), ``blacklist`` (403), ``priority``;
-5. the forward, under the caller's timeout (408), in one of ``max_concurrency`` slots or waiting in a bounded queue
+3. the nonce is fresh (no older than 10 s + the request's timeout, no more than 2 s ahead) and not seen before from
+   that (hotkey, uuid) (401), checked but not yet recorded; the request is addressed to this axon's hotkey (401); the
+   body hashes to the signed hash (401); then the body is decoded into the synapse, its values checked against the
+   field types (400);
+4. the ``blacklist`` hook (403);
+5. the nonce is checked again and recorded, in one step (401 for a copy of the request recorded meanwhile; 503 when
+   the nonce memory is full of live nonces);
+6. the ``verify`` hook (401), then ``priority``;
+7. the forward, under the caller's timeout (408), in one of ``max_concurrency`` slots or waiting in a bounded queue
    ordered by priority (503 when full); an exception or a wrong return value is a 500.
 
-Every reply, errors included, is signed by the axon's hotkey. Checks 1-3 run without yielding to the event loop,
-so a nonce is checked and recorded atomically. Sync hooks and forwards run in anyio worker threads.
+Every reply, errors included, is signed by the axon's hotkey. Sync hooks and forwards run in anyio worker threads.
+
+Why this order: the nonce memory is bounded (``nonce_max_entries``), so only callers the blacklist lets in may
+take a place in it; otherwise anyone with a fresh key could fill it and make the axon answer 503 to everyone. The
+blacklist may be async or run in a worker thread, so other requests run while it decides; a copy of the same signed
+request may pass step 3 meanwhile. Step 5 therefore checks the nonce again and records it with no await between the
+two (every access to the nonce memory happens on the event loop's thread), so exactly one copy goes on and every
+other copy gets 401. A route without a blacklist records the nonce at the end of step 3, in the same synchronous
+step as its check. ``verify`` runs after the record, so a miner's own check sees each signed request at most once
+(a replay never reaches it, which matters if it counts or spends something) and never runs for callers the
+blacklist refused.
 """
 
 from __future__ import annotations
@@ -230,7 +243,8 @@ class Axon:
                 or async) of chunks.
             blacklist: ``(synapse) -> bool | (bool, reason)``; True refuses the caller with 403.
             priority: ``(synapse) -> float``; higher is served first when the axon is busy.
-            verify: ``(synapse) -> None``; raising refuses the request with 401 (after the built-in checks).
+            verify: ``(synapse) -> None``; raising refuses the request with 401. It runs after the built-in checks,
+                the blacklist and the recording of the nonce, so it sees each signed request at most once.
             synapse: the synapse class, when forward's annotation does not name it.
         """
         if self._tg is not None:
@@ -357,7 +371,7 @@ class Axon:
             req = decode_frame(raw, max_size=self._max_size)
             if req.stream is not None:
                 return await self._pull(req, t0)
-            route, syn, timeout_s = self._admit(req, raw, pipe)
+            route, syn, timeout_s, now = self._admit(req, raw, pipe)
         except (ProtocolError, CodecError) as e:
             return self._reject(req, e, t0)
         gate = self._gate
@@ -365,7 +379,7 @@ class Axon:
         try:
             if route.hooks or not gate.try_acquire():
                 with anyio.move_on_after(_budget(timeout_s, t0)) as scope:
-                    prio = await self._hooks(route, syn)
+                    prio = await self._hooks(req, route, syn, timeout_s, now)
                     await gate.acquire(prio)
                 if scope.cancelled_caught:
                     raise RequestTimeout(timeout_s)
@@ -384,17 +398,22 @@ class Axon:
             self._log.exception("axon.forward_failed", synapse=req.name, caller=ss58_of(req.hotkey), ref=ref)
             return self._reject(req, ServerError(f"server error: {type(e).__name__} (axon log ref {ref})"), t0)
 
-    async def _hooks(self, route: _Route, syn: Synapse) -> float:
-        """Run verify, blacklist and priority; the priority to queue with."""
+    async def _hooks(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, now: int) -> float:
+        """Blacklist, then the nonce's record (if a blacklist ran), verify and priority; the priority to queue with."""
+        if route.blacklist is not None:
+            refused, reason = _blacklist_result(await _call(route.blacklist, syn))
+            if refused:
+                raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted")
+            nonces = self._nonces
+            assert nonces is not None
+            # checked again, in the same step as the record: a copy of this request may have been recorded while
+            # the blacklist ran (no await between these two lines)
+            nonces.admit(req.hotkey, req.uuid, req.nonce, timeout_s, now)
         if route.verify is not None:
             try:
                 await _call(route.verify, syn)
             except Exception as e:
                 raise NotVerified(f"not verified: {type(e).__name__}: {e}"[:300]) from None
-        if route.blacklist is not None:
-            refused, reason = _blacklist_result(await _call(route.blacklist, syn))
-            if refused:
-                raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted")
         return float(await _call(route.priority, syn)) if route.priority is not None else 0.0
 
     async def _forward(self, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> Any:
@@ -409,8 +428,12 @@ class Axon:
             return await anyio.to_thread.run_sync(route.forward, syn, abandon_on_cancel=True)
         raise RequestTimeout(timeout_s)
 
-    def _admit(self, req: Request, raw: bytes, pipe: Any) -> tuple[_Route, Synapse, float]:
-        """The synchronous checks (no await between the nonce check and its recording)."""
+    def _admit(self, req: Request, raw: bytes, pipe: Any) -> tuple[_Route, Synapse, float, int]:
+        """The synchronous checks; the route, the synapse, the timeout and the time of the nonce check.
+
+        Without a blacklist the nonce is recorded here, with no await since its check; with one, :meth:`_hooks`
+        records it once the blacklist has let the caller in.
+        """
         route = self._routes.get(req.name)
         if route is None:
             raise UnknownSynapse(req.name)
@@ -440,8 +463,9 @@ class Axon:
         syn = cls._from_body(fields, timeout=timeout_s, dendrite=caller, axon=self._terminal)
         if narrow and body_hash(syn._hashed_body(req.body)) != req.body_hash:
             raise BodyHashMismatch()
-        nonces.record(req.hotkey, req.uuid, req.nonce, now)
-        return route, syn, timeout_s
+        if route.blacklist is None:
+            nonces.record(req.hotkey, req.uuid, req.nonce, now)
+        return route, syn, timeout_s, now
 
     def _answer(self, req: Request, route: _Route, syn: Synapse, out: Any, t0: int) -> bytes:
         if type(out) is not route.cls:

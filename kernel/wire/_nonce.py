@@ -83,6 +83,15 @@ class NonceGuard:
                     f"nonce is older than the {self._per_caller} newest from this caller, so it may be a replay"
                 )
 
+    def admit(self, hotkey: bytes, uuid: str, nonce: int, timeout_s: float, now_ns: int) -> None:
+        """Check and record ``nonce`` in one call (raises like :meth:`check` and :meth:`record`).
+
+        Use it wherever anything was awaited since an earlier :meth:`check`: a concurrent copy of the same request
+        may have been recorded meanwhile, and only a check made in the same step as the record refuses it.
+        """
+        self.check(hotkey, uuid, nonce, timeout_s, now_ns)
+        self.record(hotkey, uuid, nonce, now_ns)
+
     def record(self, hotkey: bytes, uuid: str, nonce: int, now_ns: int) -> None:
         """Remember an accepted nonce; raises Overloaded when the memory is full of unexpired nonces."""
         key = (hotkey, uuid)

@@ -79,3 +79,14 @@ def test_full_memory_refuses_new_callers_until_nonces_expire() -> None:
     later = NOW + 25 * S  # past 10 s + 10 s max timeout (+2 s ahead)
     admit(g, later, now=later, uuid="newcomer")
     assert len(g) == 1
+
+
+def test_admit_checks_and_records_in_one_step() -> None:
+    """``admit`` refuses a nonce another copy recorded after an earlier check passed (the race after an await)."""
+    g = NonceGuard()
+    g.check(HK, UUID, NOW, 12.0, NOW)  # two copies both pass the first check...
+    g.check(HK, UUID, NOW, 12.0, NOW)
+    g.admit(HK, UUID, NOW, 12.0, NOW)  # ...the first one through is recorded...
+    with pytest.raises(ReplayedRequest):
+        g.admit(HK, UUID, NOW, 12.0, NOW)  # ...and the second is refused, not recorded twice
+    assert len(g) == 1
