@@ -100,9 +100,14 @@ def _int_validator(lo: int, hi: int) -> Callable[[Any, attrs.Attribute, Any], No
     return check
 
 
-def field_int(*, lo: int = 0, hi: int = _U64, default: Any = attrs.NOTHING) -> Any:
-    """An integer field within [lo, hi] (u64 by default)."""
-    return attrs.field(default=default, validator=_int_validator(lo, hi))
+def field_int(*, lo: int = 0, hi: int = _U64, default: Any = attrs.NOTHING, absent: int | None = None) -> Any:
+    """An integer field within [lo, hi] (u64 by default).
+
+    With ``absent`` the field is left out of the encoding while it holds that value, and bytes without it decode
+    to that value: how a field is added to a message without changing the bytes (and hashes) of existing ones.
+    """
+    metadata = {} if absent is None else {"absent": absent}
+    return attrs.field(default=default, validator=_int_validator(lo, hi), metadata=metadata)
 
 
 def _bool_validator(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
@@ -385,9 +390,11 @@ def message(tag: str, *, version: int = 1) -> Callable[[type[T]], type[T]]:
         # to_wire output is already canonical and needs no sorting pass.
         fields = sorted((f for f in attrs.fields(new) if not f.metadata.get("cache")),
                         key=lambda f: (len(f.name.encode()), f.name.encode()))
-        kinds = tuple(f.metadata.get("packed") or f.metadata.get("msg") or "plain" for f in fields)
+        kinds = tuple(f.metadata.get("packed") or f.metadata.get("msg") or ("absent" if "absent" in f.metadata
+                      else "plain") for f in fields)
         new._PLAN = _Plan(tuple(f.name for f in fields), kinds)  # type: ignore[attr-defined]
         new._SIMPLE = all(k == "plain" for k in kinds)  # type: ignore[attr-defined]
+        new._ABSENT = {f.name: f.metadata["absent"] for f in fields if "absent" in f.metadata}  # type: ignore
         new._BASES = {f.name: f.metadata["base"] for f in fields if "base" in f.metadata}  # type: ignore[attr-defined]
         _REGISTRY[tag] = new
         return new
@@ -448,6 +455,9 @@ def to_wire(obj: Any) -> list[Any]:
         value = getattr(obj, name)
         if kind == "plain":
             body[name] = value
+        elif kind == "absent":
+            if value != cls._ABSENT[name]:
+                body[name] = value
         elif kind == "one":
             body[name] = None if value is None else to_wire(value)
         elif kind == "many":
@@ -555,19 +565,22 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         raise UnknownType(f"unknown message type {tag!r:.80}")
     if not issubclass(cls, base):
         raise InvalidField(f"expected a {_names(base)}, got {tag!r}")
+    plan: _Plan = cls._PLAN
+    absent = cls._ABSENT
+    if canonical:
+        _check_order(tag, plan.names, absent if version == cls.VERSION else {}, body)
     if version != cls.VERSION:
         body = _upcast(cls, version, body)
-    plan: _Plan = cls._PLAN
+    if absent and len(body) < len(plan.names):
+        body = {**{n: v for n, v in absent.items() if n not in body}, **body}
     if len(body) != len(plan.names):
         missing = set(plan.names) - body.keys()
         extra = body.keys() - set(plan.names)
         raise InvalidField(f"{tag}: missing fields {sorted(missing)}, unexpected {sorted(map(str, extra))[:5]}")
-    if canonical and tuple(body) != plan.names and body.keys() == set(plan.names):
-        raise NonCanonical(what=f"{tag} (its fields are not in canonical order)")
     if not cls._SIMPLE:
         body = dict(body)
         for name, kind in zip(plan.names, plan.kinds, strict=True):
-            if kind == "plain" or name not in body:
+            if kind == "plain" or kind == "absent" or name not in body:
                 continue
             v = body[name]
             if kind == "one":
@@ -590,6 +603,25 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         return cls(**body)
     except (TypeError, ValueError) as e:
         raise InvalidField(f"{tag}: {e}") from None
+
+
+def _canonical_key(name: str) -> tuple[int, bytes]:
+    raw = name.encode()
+    return len(raw), raw
+
+
+def _check_order(tag: str, names: tuple[str, ...], absent: dict[str, Any], body: dict[str, Any]) -> None:
+    """NonCanonical if a message's fields are out of canonical order, or one is written with its absent value.
+
+    Canonical order is shorter names first, then bytewise (RFC 7049's canonical order), which is also the order
+    of ``names``; a body that is not exactly ``names`` (an old version, a left-out field) is checked by sorting.
+    """
+    keys = tuple(body)
+    if keys != names and all(type(k) is str for k in keys) and list(keys) != sorted(keys, key=_canonical_key):
+        raise NonCanonical(what=f"{tag} (its fields are not in canonical order)")
+    for name, value in absent.items():
+        if name in body and type(body[name]) is type(value) and body[name] == value:
+            raise NonCanonical(what=f"{tag} (its field {name} is written with the value its absence means)")
 
 
 def _upcast(cls: type, version: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def test_old_log_replays_to_every_recorded_state_digest(store: FileStore) -> Non
     assert seen == EXPECTED["height"] + 1
     assert state.digest().hex() == EXPECTED["state_digest"]
     assert state.status.issuance == EXPECTED["issuance"]
+    assert state.params.existential_deposit == 0  # made before the deposit: its dust and zero transfers stand
 
 
 def test_old_snapshot_loads_and_replays_to_the_same_head(store: FileStore) -> None:
