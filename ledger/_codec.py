@@ -546,7 +546,11 @@ def _check_minimal(plain: Any, raw: bytes | bytearray | memoryview) -> None:
     :func:`decode_value` (``canonical=True``) against each class's field order. Together that is canonical form:
     decoding refuses indefinite lengths, duplicate keys and tags already, and the field validators refuse floats.
     """
-    if _dumps_plain(plain) != raw:
+    try:
+        again = _dumps_plain(plain)
+    except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError, RecursionError):
+        again = None  # a value cbor2 reads but will not write back is not ours either
+    if again != raw:
         raise NonCanonical(what="the encoding (a non-minimal integer or length, or trailing bytes)")
 
 

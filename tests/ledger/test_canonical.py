@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taonet.ledger import Extrinsic, FileStore, SignedBlock, Transfer, decode, replay
+from taonet.ledger import Extrinsic, FileStore, SetWeights, SignedBlock, Transfer, decode, encode, replay
 from taonet.ledger._codec import to_wire
 from taonet.ledger.errors import CodecError, NonCanonical
 
@@ -173,6 +174,33 @@ def test_non_minimal_heads_and_reordered_keys_are_refused_as_non_canonical(mutat
             continue
         with pytest.raises(NonCanonical):
             Extrinsic.from_bytes(raw)
+
+
+def test_random_damage_is_refused_or_is_the_same_canonical_extrinsic() -> None:
+    """Flipped, inserted and deleted bytes: Extrinsic.from_bytes raises only codec errors, and whatever it accepts
+    re-encodes to exactly the bytes it was given (so it has no second hash)."""
+    rng = random.Random(7)
+    ext = Extrinsic.sign(SetWeights(netuid=3, uids=[0, 1, 300], weights=[5, 65535, 1]), ALICE, nonce=1 << 40,
+                         genesis=GENESIS)
+    good = ext.to_bytes()
+    accepted = 0
+    for _ in range(5000):
+        raw = bytearray(good)
+        for _ in range(rng.randint(1, 3)):
+            op, i = rng.randrange(3), rng.randrange(len(raw))
+            if op == 0:
+                raw[i] = rng.randrange(256)
+            elif op == 1:
+                raw.insert(i, rng.randrange(256))
+            elif len(raw) > 1:
+                del raw[i]
+        try:
+            back = Extrinsic.from_bytes(bytes(raw))
+        except CodecError:
+            continue
+        accepted += 1
+        assert encode(back) == bytes(raw)
+    assert accepted < 5000
 
 
 # --- a forged copy of a real signed transfer -------------------------------------------------------------------------
