@@ -74,6 +74,7 @@ from ._keys import generate_mnemonic as generate_mnemonic
 from ._keys import ss58_decode as ss58_decode
 from ._keys import ss58_encode as ss58_encode
 from ._keys import verify as verify
+from ._params import EXISTENTIAL_DEPOSIT as EXISTENTIAL_DEPOSIT
 from ._params import HYPERPARAMETER_BOUNDS as HYPERPARAMETER_BOUNDS
 from ._params import TAO as TAO
 from ._params import ChainParams as ChainParams

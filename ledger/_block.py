@@ -56,10 +56,13 @@ class BlockHeader(Message):
 
 @message("block")
 class SignedBlock(Message):
-    """A header, its extrinsics (system calls first) and events, and the author's signature of the block hash."""
+    """A header, its extrinsics (system calls first) and events, and the author's signature of the block hash.
+
+    Each extrinsic travels as its own bytes and must be canonical, as :meth:`Extrinsic.from_bytes` requires.
+    """
 
     header: BlockHeader = field_msg(BlockHeader)
-    extrinsics: tuple[Extrinsic, ...] = field_embedded(Extrinsic)
+    extrinsics: tuple[Extrinsic, ...] = field_embedded(Extrinsic, canonical=True)
     events: tuple[EventRecord, ...] = field_embedded(EventRecord, lazy=True)
     signature: bytes = field_sig()
     _hash: bytes | None = cache_field()

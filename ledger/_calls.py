@@ -263,8 +263,13 @@ class Extrinsic(Message):
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, max_size: int = 1 << 20) -> Extrinsic:
-        """Decode an extrinsic (codec errors on bad bytes); the raw bytes are kept as its encoding."""
-        ext = decode(raw, cls, max_size=max_size)
+        """Decode an extrinsic from its canonical encoding, kept as its bytes (so its hash is of canonical bytes).
+
+        Codec errors on bad bytes; :class:`~taonet.ledger.errors.NonCanonical` for any other encoding of a valid
+        extrinsic (reordered keys, non-minimal integers or lengths, trailing bytes), which would otherwise verify
+        under a second hash.
+        """
+        ext = decode(raw, cls, max_size=max_size, canonical=True)
         object.__setattr__(ext, "_raw", bytes(raw))
         return ext
 

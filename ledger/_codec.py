@@ -5,6 +5,9 @@ tag and a version. On the wire a message is the canonical CBOR array ``[tag, ver
 messages are encoded the same way, and numeric vectors (declared with :func:`vec`) travel as packed little-endian
 byte strings, not CBOR lists. Decoding goes through each class's constructor, so its validators run on untrusted
 bytes, and every failure is one of the codec's typed errors (:class:`~taonet.ledger.errors.CodecError`).
+
+Where bytes are an identity (an extrinsic is known by the hash of its bytes), decoding with ``canonical=True`` accepts
+only the one encoding :func:`encode` gives: see :func:`decode`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import cbor2
 
-from .errors import InvalidField, MalformedMessage, MessageTooLarge, UnknownType
+from .errors import InvalidField, MalformedMessage, MessageTooLarge, NonCanonical, UnknownType
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -97,9 +100,14 @@ def _int_validator(lo: int, hi: int) -> Callable[[Any, attrs.Attribute, Any], No
     return check
 
 
-def field_int(*, lo: int = 0, hi: int = _U64, default: Any = attrs.NOTHING) -> Any:
-    """An integer field within [lo, hi] (u64 by default)."""
-    return attrs.field(default=default, validator=_int_validator(lo, hi))
+def field_int(*, lo: int = 0, hi: int = _U64, default: Any = attrs.NOTHING, absent: int | None = None) -> Any:
+    """An integer field within [lo, hi] (u64 by default).
+
+    With ``absent`` the field is left out of the encoding while it holds that value, and bytes without it decode
+    to that value: how a field is added to a message without changing the bytes (and hashes) of existing ones.
+    """
+    metadata = {} if absent is None else {"absent": absent}
+    return attrs.field(default=default, validator=_int_validator(lo, hi), metadata=metadata)
 
 
 def _bool_validator(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
@@ -273,12 +281,16 @@ def field_msgs(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 1
                        metadata={"msg": "many"})
 
 
-def field_embedded(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 20, lazy: bool = False) -> Any:
+def field_embedded(base: type | tuple[type, ...] = Message, *, max_len: int = 1 << 20, lazy: bool = False,
+                   canonical: bool = False) -> Any:
     """Like :func:`field_msgs`, but each item travels as its own encoded byte string (reusing a cached encoding).
 
     A block holds its extrinsics this way: their bytes are hashed, signed and stored exactly as they arrived. With
-    ``lazy`` the items are decoded (and validated) only when first used, as a :class:`LazyMessages`.
+    ``lazy`` the items are decoded (and validated) only when first used, as a :class:`LazyMessages`; with
+    ``canonical`` (not for lazy items) each item must be in canonical form (:class:`NonCanonical` otherwise).
     """
+    if lazy and canonical:
+        raise ValueError("lazy embedded items are not checked for canonical form")
     strict = _msgs_validator(base, max_len)
 
     def check(inst: Any, attr: attrs.Attribute, value: Any) -> None:
@@ -288,7 +300,7 @@ def field_embedded(base: type | tuple[type, ...] = Message, *, max_len: int = 1 
             return
         strict(inst, attr, value)
 
-    kind = "lazy" if lazy else "embedded"
+    kind = "lazy" if lazy else "canonical" if canonical else "embedded"
     return attrs.field(converter=_as_tuple, validator=check, metadata={"msg": kind, "base": base})
 
 
@@ -378,9 +390,11 @@ def message(tag: str, *, version: int = 1) -> Callable[[type[T]], type[T]]:
         # to_wire output is already canonical and needs no sorting pass.
         fields = sorted((f for f in attrs.fields(new) if not f.metadata.get("cache")),
                         key=lambda f: (len(f.name.encode()), f.name.encode()))
-        kinds = tuple(f.metadata.get("packed") or f.metadata.get("msg") or "plain" for f in fields)
+        kinds = tuple(f.metadata.get("packed") or f.metadata.get("msg") or ("absent" if "absent" in f.metadata
+                      else "plain") for f in fields)
         new._PLAN = _Plan(tuple(f.name for f in fields), kinds)  # type: ignore[attr-defined]
         new._SIMPLE = all(k == "plain" for k in kinds)  # type: ignore[attr-defined]
+        new._ABSENT = {f.name: f.metadata["absent"] for f in fields if "absent" in f.metadata}  # type: ignore
         new._BASES = {f.name: f.metadata["base"] for f in fields if "base" in f.metadata}  # type: ignore[attr-defined]
         _REGISTRY[tag] = new
         return new
@@ -441,11 +455,14 @@ def to_wire(obj: Any) -> list[Any]:
         value = getattr(obj, name)
         if kind == "plain":
             body[name] = value
+        elif kind == "absent":
+            if value != cls._ABSENT[name]:
+                body[name] = value
         elif kind == "one":
             body[name] = None if value is None else to_wire(value)
         elif kind == "many":
             body[name] = [to_wire(v) for v in value]
-        elif kind == "embedded" or kind == "lazy":
+        elif kind == "embedded" or kind == "lazy" or kind == "canonical":
             body[name] = list(embedded_raws(value))
         else:
             body[name] = _pack(kind, value)
@@ -463,8 +480,11 @@ def raw_bytes(obj: Any) -> bytes:
     return encode(obj)
 
 
-def _decode_embedded(raw: bytes) -> Any:
-    obj = decode_value(loads(raw))
+def _decode_embedded(raw: bytes, canonical: bool = False) -> Any:
+    plain = loads(raw)
+    if canonical:
+        _check_minimal(plain, raw)
+    obj = decode_value(plain, canonical=canonical)
     if hasattr(obj, "_raw"):
         object.__setattr__(obj, "_raw", raw)
     return obj
@@ -518,8 +538,27 @@ def loads(raw: bytes | bytearray | memoryview, *, max_size: int = DEFAULT_MAX_SI
         raise MalformedMessage(f"not well-formed CBOR: {type(e).__name__}") from None
 
 
-def decode_value(value: Any, base: type | tuple[type, ...] = Message) -> Any:
-    """Build a message from its plain wire form (as produced by :func:`to_wire`), checking it is a ``base``."""
+def _check_minimal(plain: Any, raw: bytes | bytearray | memoryview) -> None:
+    """NonCanonical unless ``raw`` is the shortest encoding of ``plain`` with its maps' keys in the order they have.
+
+    cbor2 writes every head (integer, length) minimally and keeps a dict's order, so this refuses non-minimal heads,
+    floats or simple values written longer than needed, and trailing bytes; key order is checked by
+    :func:`decode_value` (``canonical=True``) against each class's field order. Together that is canonical form:
+    decoding refuses indefinite lengths, duplicate keys and tags already, and the field validators refuse floats.
+    """
+    try:
+        again = _dumps_plain(plain)
+    except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError, RecursionError):
+        again = None  # a value cbor2 reads but will not write back is not ours either
+    if again != raw:
+        raise NonCanonical(what="the encoding (a non-minimal integer or length, or trailing bytes)")
+
+
+def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonical: bool = False) -> Any:
+    """Build a message from its plain wire form (as produced by :func:`to_wire`), checking it is a ``base``.
+
+    With ``canonical`` every message's fields must come in canonical order (:class:`NonCanonical` otherwise).
+    """
     if type(value) is not list or len(value) != 3:
         raise MalformedMessage("a message is an array [tag, version, fields]")
     tag, version, body = value
@@ -530,9 +569,14 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message) -> Any:
         raise UnknownType(f"unknown message type {tag!r:.80}")
     if not issubclass(cls, base):
         raise InvalidField(f"expected a {_names(base)}, got {tag!r}")
+    plan: _Plan = cls._PLAN
+    absent = cls._ABSENT
+    if canonical:
+        _check_order(tag, plan.names, absent if version == cls.VERSION else {}, body)
     if version != cls.VERSION:
         body = _upcast(cls, version, body)
-    plan: _Plan = cls._PLAN
+    if absent and len(body) < len(plan.names):
+        body = {**{n: v for n, v in absent.items() if n not in body}, **body}
     if len(body) != len(plan.names):
         missing = set(plan.names) - body.keys()
         extra = body.keys() - set(plan.names)
@@ -540,28 +584,48 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message) -> Any:
     if not cls._SIMPLE:
         body = dict(body)
         for name, kind in zip(plan.names, plan.kinds, strict=True):
-            if kind == "plain" or name not in body:
+            if kind == "plain" or kind == "absent" or name not in body:
                 continue
             v = body[name]
             if kind == "one":
-                body[name] = None if v is None else decode_value(v)
+                body[name] = None if v is None else decode_value(v, canonical=canonical)
             elif kind == "many":
                 if type(v) is not list:
                     raise InvalidField(f"{tag}.{name} must be an array of messages")
-                body[name] = tuple(decode_value(x) for x in v)
-            elif kind == "embedded" or kind == "lazy":
+                body[name] = tuple(decode_value(x, canonical=canonical) for x in v)
+            elif kind == "embedded" or kind == "lazy" or kind == "canonical":
                 if type(v) is not list or any(type(x) is not bytes for x in v):
                     raise InvalidField(f"{tag}.{name} must be an array of encoded messages")
                 if kind == "lazy":
                     body[name] = LazyMessages(v, cls._BASES[name])
                 else:
-                    body[name] = tuple(_decode_embedded(x) for x in v)
+                    strict = canonical or kind == "canonical"
+                    body[name] = tuple(_decode_embedded(x, strict) for x in v)
             else:
                 body[name] = _unpack(kind, v, f"{tag}.{name}")
     try:
         return cls(**body)
     except (TypeError, ValueError) as e:
         raise InvalidField(f"{tag}: {e}") from None
+
+
+def _canonical_key(name: str) -> tuple[int, bytes]:
+    raw = name.encode()
+    return len(raw), raw
+
+
+def _check_order(tag: str, names: tuple[str, ...], absent: dict[str, Any], body: dict[str, Any]) -> None:
+    """NonCanonical if a message's fields are out of canonical order, or one is written with its absent value.
+
+    Canonical order is shorter names first, then bytewise (RFC 7049's canonical order), which is also the order
+    of ``names``; a body that is not exactly ``names`` (an old version, a left-out field) is checked by sorting.
+    """
+    keys = tuple(body)
+    if keys != names and all(type(k) is str for k in keys) and list(keys) != sorted(keys, key=_canonical_key):
+        raise NonCanonical(what=f"{tag} (its fields are not in canonical order)")
+    for name, value in absent.items():
+        if name in body and type(body[name]) is type(value) and body[name] == value:
+            raise NonCanonical(what=f"{tag} (its field {name} is written with the value its absence means)")
 
 
 def _upcast(cls: type, version: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -580,7 +644,16 @@ def _upcast(cls: type, version: int, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def decode(
-    raw: bytes | bytearray | memoryview, base: type | tuple[type, ...] = Message, *, max_size: int = DEFAULT_MAX_SIZE
+    raw: bytes | bytearray | memoryview, base: type | tuple[type, ...] = Message, *, max_size: int = DEFAULT_MAX_SIZE,
+    canonical: bool = False,
 ) -> Any:
-    """Bytes -> message, raising only :class:`~taonet.ledger.errors.CodecError` subclasses on bad input."""
-    return decode_value(loads(raw, max_size=max_size), base)
+    """Bytes -> message, raising only :class:`~taonet.ledger.errors.CodecError` subclasses on bad input.
+
+    With ``canonical`` the bytes must be exactly what :func:`encode` gives for the message they carry (minimal
+    heads, fields in canonical order, nothing after the message), else :class:`~taonet.ledger.errors.NonCanonical`:
+    the check costs one C-level re-serialisation of the parsed values, not a re-encode of the message.
+    """
+    plain = loads(raw, max_size=max_size)
+    if canonical:
+        _check_minimal(plain, raw)
+    return decode_value(plain, base, canonical=canonical)

@@ -13,7 +13,7 @@ from ._calls import Extrinsic, Genesis
 from ._codec import Message, decode, encode, field_b32, field_int, field_msg, field_msgs, message
 from ._events import Endowed, EventRecord
 from ._keys import Keypair, ss58_decode, ss58_encode, verify
-from ._params import TAO, ChainParams, ChainStatus, Hyperparameters
+from ._params import EXISTENTIAL_DEPOSIT, TAO, ChainParams, ChainStatus, Hyperparameters
 from ._runtime import genesis_header_state, install_subnet
 from ._state import State
 from .errors import InvalidBlock, InvalidField, InvalidGenesis
@@ -126,15 +126,18 @@ DEV_SUBNET_DEFAULTS = Hyperparameters(
 def dev_genesis(
     *, chain_id: str = "taonet-dev", timestamp: int = 1_700_000_000_000, funds: int = 1_000_000 * TAO,
     subnet_defaults: Hyperparameters | None = None, actor_keys: tuple[bytes, ...] | None = None,
+    existential_deposit: int = EXISTENTIAL_DEPOSIT,
 ) -> tuple[GenesisConfig, Keypair]:
-    """A development genesis: //Alice ... //Ferdie funded, no fee, a cheap subnet lock, //Actor trusted for
-    out-of-process actors; and its authority key (//Authority)."""
+    """A development genesis: //Alice ... //Ferdie funded, no fee, the real chain's existential deposit (500 RAO),
+    a cheap subnet lock, //Actor trusted for out-of-process actors; and its authority key (//Authority). Pass
+    ``existential_deposit=0`` for a chain without the rule, as chains made before it existed are."""
     authority = Keypair.from_uri(DEV_AUTHORITY_URI)
     if actor_keys is None:
         actor_keys = (Keypair.from_uri(DEV_ACTOR_URI).public_key,)
     params = ChainParams(
         chain_id=chain_id, authority=authority.public_key, actor_keys=actor_keys, extrinsic_fee=0,
-        min_lock=10 * TAO, lock_half_life=1000, initial_burn=TAO // 100, initial_difficulty=1000,
+        existential_deposit=existential_deposit, min_lock=10 * TAO, lock_half_life=1000, initial_burn=TAO // 100,
+        initial_difficulty=1000,
         subnet_defaults=subnet_defaults or DEV_SUBNET_DEFAULTS,
     )
     balances = tuple(GenesisBalance(account=Keypair.from_uri(f"//{n}").public_key, amount=funds) for n in DEV_ACCOUNTS)
@@ -144,14 +147,18 @@ def dev_genesis(
 def load_genesis(path: str | Path) -> GenesisConfig:
     """Read a genesis file: JSON with chain_id, authority (SS58), timestamp, balances {ss58: RAO}, actor_keys,
     params (ChainParams fields), subnet_defaults and subnets [{owner, hotkey, hyperparameters}] (see
-    :func:`dump_genesis`). A file that does not fit is an :class:`InvalidGenesis` naming what is wrong."""
+    :func:`dump_genesis`). A file that does not fit is an :class:`InvalidGenesis` naming what is wrong.
+
+    A file whose params do not name ``existential_deposit`` (one written before it existed) gets 0, the rule off,
+    so it still makes the chain it made before; :func:`dump_genesis` always writes it."""
     try:
         data: dict[str, Any] = json.loads(Path(path).read_text())
         hyper = Hyperparameters(**data.get("subnet_defaults", {}))
+        given = data.get("params", {})
         params = ChainParams(
             chain_id=data["chain_id"], authority=ss58_decode(data["authority"]),
             actor_keys=tuple(ss58_decode(k) for k in data.get("actor_keys", [])),
-            subnet_defaults=hyper, **data.get("params", {}),
+            subnet_defaults=hyper, **{"existential_deposit": 0, **given},
         )
         balances = tuple(GenesisBalance(account=ss58_decode(k), amount=int(v))
                          for k, v in data.get("balances", {}).items())

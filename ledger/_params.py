@@ -13,10 +13,13 @@ import attrs
 
 from ._codec import Message, field_b32, field_bool, field_int, field_keys, field_msg, field_text, message
 
-__all__ = ["HYPERPARAMETER_BOUNDS", "TAO", "ChainParams", "ChainStatus", "Hyperparameters"]
+__all__ = ["EXISTENTIAL_DEPOSIT", "HYPERPARAMETER_BOUNDS", "TAO", "ChainParams", "ChainStatus", "Hyperparameters"]
 
 TAO = 1_000_000_000
 """RAO per TAO."""
+
+EXISTENTIAL_DEPOSIT = 500
+"""The existential deposit of a new chain, in RAO: the real chain's (a chain made before it existed has 0)."""
 
 U16 = 0xFFFF
 U64 = (1 << 64) - 1
@@ -97,13 +100,20 @@ HYPERPARAMETER_BOUNDS: dict[str, tuple[int, int]] = {
 
 @message("state.chain_params")
 class ChainParams(Message):
-    """Chain-wide parameters fixed at genesis."""
+    """Chain-wide parameters fixed at genesis.
+
+    ``existential_deposit`` (RAO) is the least a transfer may send to an account that does not exist yet (see
+    docs/ledger.md); 0 turns the rule off. It is left out of the encoding when 0, so the bytes of parameters made
+    before it existed, the genesis blocks holding them and the state digest over them are unchanged, and they
+    decode with the rule off; a new ChainParams has the real chain's 500 RAO unless told otherwise.
+    """
 
     chain_id: str = field_text(max_len=64)
     authority: bytes = field_b32()
     actor_keys: tuple[bytes, ...] = field_keys(max_len=64, default=())
     block_emission: int = field_int(default=TAO)
     extrinsic_fee: int = field_int(default=0)
+    existential_deposit: int = field_int(default=EXISTENTIAL_DEPOSIT, absent=0)
     owner_cut: int = field_int(hi=U16, default=11796)
     default_take: int = field_int(hi=U16, default=11796)
     max_take: int = field_int(hi=U16, default=11796)

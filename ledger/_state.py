@@ -142,6 +142,7 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     # derived, rebuilt from the tables above
     "hkstake": (b"", False),  # hotkey -> total RAO staked on it
     "stakers": (b"", False),  # hotkey -> frozenset of coldkeys staked on it
+    "coldstake": (b"", False),  # coldkey -> how many hotkeys it has stake on (absent when none)
     "uid": (b"", False),  # (netuid, hotkey) -> uid
 }
 DIGESTED: Final = tuple(name for name, (_, d) in TABLES.items() if d)
@@ -321,6 +322,15 @@ class State:
         """The coldkeys with stake on ``hotkey``."""
         return self._t["stakers"].get(hotkey, frozenset())
 
+    def account_exists(self, who: bytes) -> bool:
+        """True when ``who`` has a free balance, has signed an extrinsic (nonce > 0), or holds stake as a coldkey.
+
+        What the existential deposit protects: an account that does not exist may only be created by a transfer of
+        at least the deposit (docs/ledger.md).
+        """
+        a = self._t["acct"].get(who)
+        return (a is not None and (a.free > 0 or a.nonce > 0)) or who in self._t["coldstake"]
+
     def owner_of(self, hotkey: bytes) -> bytes | None:
         """The coldkey owning ``hotkey``, or None if the chain does not know it."""
         return self._t["owner"].get(hotkey)
@@ -374,13 +384,19 @@ class State:
         if new < 0:
             raise ValueError("stake would go negative")
         stakers = self._t["stakers"].get(hotkey, frozenset())
+        held = self._t["coldstake"].get(coldkey, 0)
         if new:
             self.put("stake", key, new)
             if coldkey not in stakers:
                 self.put("stakers", hotkey, stakers | {coldkey})
+                self.put("coldstake", coldkey, held + 1)
         else:
             self.delete("stake", key)
             self.put("stakers", hotkey, stakers - {coldkey})
+            if held > 1:
+                self.put("coldstake", coldkey, held - 1)
+            else:
+                self.delete("coldstake", coldkey)
         self.put("hkstake", hotkey, self._t["hkstake"].get(hotkey, 0) + amount)
 
     def put_neuron(self, netuid: int, neuron: Neuron) -> None:
@@ -396,13 +412,16 @@ class State:
         """Recompute the derived tables from the digested ones (after loading a snapshot)."""
         hk: dict[bytes, int] = {}
         stakers: dict[bytes, set[bytes]] = {}
+        coldstake: dict[bytes, int] = {}
         for (cold, hot), amount in self._t["stake"].items():
             hk[hot] = hk.get(hot, 0) + amount
             stakers.setdefault(hot, set()).add(cold)
+            coldstake[cold] = coldstake.get(cold, 0) + 1
         self._t["hkstake"] = hk
         self._t["stakers"] = {h: frozenset(c) for h, c in stakers.items()}
+        self._t["coldstake"] = coldstake
         self._t["uid"] = {(netuid, n.hotkey): uid for (netuid, uid), n in self._t["neuron"].items()}
-        self._own |= {"hkstake", "stakers", "uid"}
+        self._own |= {"hkstake", "stakers", "coldstake", "uid"}
 
     # --- snapshots -------------------------------------------------------------------------------------------
     def to_snapshot(self) -> bytes:

@@ -39,6 +39,7 @@ from ._params import HYPERPARAMETER_BOUNDS
 from ._state import AxonEndpoint, Neuron, PendingRegistration, State, Subnet, genesis_subnet
 from .errors import (
     AlreadyRegistered,
+    BelowExistentialDeposit,
     HotkeyOwnedByOther,
     InsufficientBalance,
     InsufficientStake,
@@ -54,6 +55,7 @@ from .errors import (
     StaleVersionKey,
     SubnetLimitReached,
     UnknownHotkey,
+    ZeroTransfer,
 )
 
 __all__ = ["MAX_PENDING_REGISTRATIONS", "current_burn", "install_subnet", "subnet_lock_cost"]
@@ -65,6 +67,13 @@ MAX_PENDING_REGISTRATIONS = 4096
 def _transfer(state: State, _ctx: BlockContext, ext: Extrinsic, fee: int) -> list[Event]:
     call: Transfer = ext.call  # type: ignore[assignment]
     src, dest, amount = ext.signer, call.dest, call.amount
+    deposit = state.params.existential_deposit
+    if deposit:
+        # The sender may go down to zero: accounts are never reaped (docs/ledger.md says why).
+        if amount == 0:
+            raise ZeroTransfer(dest=addr(dest))
+        if amount < deposit and dest != src and not state.account_exists(dest):
+            raise BelowExistentialDeposit(amount=amount, minimum=deposit)
     a = state.account(src)
     if a.free < amount + fee:
         raise InsufficientBalance(needed=amount + fee, available=a.free)

@@ -15,6 +15,7 @@ __all__ = [
     "StorageFailed",
     "NonCanonical",
     "BelowExistentialDeposit",
+    "ZeroTransfer",
     "AlreadyRegistered",
     "BadHotkeySignature",
     "BadSignature",
@@ -239,6 +240,15 @@ class BelowExistentialDeposit(ExtrinsicRejected):
     amount: int
     minimum: int
     __str__ = _msg("{amount} RAO is below the existential deposit of {minimum} RAO; send at least {minimum} RAO")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ZeroTransfer(ExtrinsicRejected):
+    """Raised when a transfer of 0 RAO is sent on a chain with an existential deposit."""
+
+    CODE = "zero_transfer"
+    dest: str
+    __str__ = _msg("a transfer of 0 RAO to {dest} moves nothing and is refused; send at least 1 RAO")
 
 
 @attrs.define(auto_exc=True, str=False)
