@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from taonet.ledger import FileStore, State
-from taonet.ledger.errors import CorruptLog
+from taonet.ledger.errors import CorruptLog, StorageFailed
 
 from ..errors import DataDirLocked
 
@@ -43,9 +43,13 @@ def lock_data_dir(path: Path) -> DataDirLock:
 
     The lock is ``flock(LOCK_EX | LOCK_NB)`` on ``path/LOCK``, which holds the holder's pid for the message: it is
     never waited for, and the kernel drops it when the holding process dies, so a crash leaves nothing to clean.
+    A directory that cannot be created or opened raises :class:`StorageFailed`.
     """
-    path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StorageFailed(path=str(path / LOCK_NAME), operation="open", reason=e.strerror or str(e)) from e
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -14,7 +14,7 @@ from taonet.kernel import Node, NodeConfig, Replica, Subtensor
 from taonet.kernel.errors import DataDirLocked
 from taonet.kernel.node import default_data_dir, default_replica_dir, lock_data_dir
 from taonet.ledger import FileStore, Keypair, dev_genesis, replay
-from taonet.ledger.errors import InvalidBlock
+from taonet.ledger.errors import InvalidBlock, StorageFailed
 
 from .nodes import TAONET, node_process, read_addresses, running_node, stop
 
@@ -116,3 +116,11 @@ async def test_node_follow_without_data_dir_leaves_the_leader_log_alone(tmp_path
             FileStore(replica_dir / "chain", read_only=True) as mine:
         assert leader.verify().blocks == leader.height + 1
         assert mine.height >= 5 and mine.get(5).hash == leader.get(5).hash
+
+
+def test_a_data_dir_that_cannot_be_created_is_a_storage_error(tmp_path: Path) -> None:
+    """--data-dir under a plain file: StorageFailed naming the path, not a bare OSError."""
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StorageFailed) as err:
+        lock_data_dir(tmp_path / "file" / "node")
+    assert err.value.operation == "open" and "file" in err.value.path
