@@ -158,7 +158,7 @@ async def test_a_full_disk_stops_sealing_with_storage_failed_and_loses_nothing(t
         if proc.stderr is not None:
             proc.stderr.close()
     assert proc.returncode != 0
-    assert "StorageFailed" in err and "free space or fix the disk" in err
+    assert "failed: " in err and "free space or fix the disk, then restart" in err
     assert seen > 5
     with FileStore(data / "chain", fsync=False) as store:
         assert store.recovered_bytes == 0  # the partial record was cut off when the write failed
