@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -439,3 +441,40 @@ def test_a_snapshot_that_does_not_match_its_header_is_refused(tmp_path: Path) ->
     assert "state digest differs" in store.refused_snapshots[bad]
     assert replay(store).digest() == chain.state.digest()
     store.close()
+
+
+_FILL_UNTIL_REFUSED = """
+import resource, signal, sys
+from taonet.ledger import FileStore
+from taonet.ledger.errors import StorageFailed
+sys.path.insert(0, sys.argv[3])
+from tests.ledger.test_store import _funded_chain, _grow
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+chain = _funded_chain(FileStore(sys.argv[1], fsync=True))
+try:
+    _grow(chain, 500)
+except StorageFailed as e:
+    first = e
+    try:
+        _grow(chain, 1)
+    except StorageFailed as again:
+        print(chain.store.height, first.operation, again is first, str(first), sep="|")
+"""
+
+
+def test_a_refused_write_raises_storage_failed_and_the_store_then_refuses_every_append(tmp_path: Path) -> None:
+    """Past RLIMIT_FSIZE (a real EFBIG, in a child process) an append raises StorageFailed, later appends raise the
+    same error, and the log reopens holding every block that was appended before."""
+    path = tmp_path / "log"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _FILL_UNTIL_REFUSED, str(path), "20000", str(root)],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert out.returncode == 0, out.stderr
+    height, operation, same, message = out.stdout.strip().split("|")
+    assert operation == "write" and same == "True"
+    assert "free space or fix the disk" in message
+    with FileStore(path, fsync=False) as store:
+        assert store.height == int(height) and store.recovered_bytes == 0
+        assert store.verify().blocks == int(height) + 1
