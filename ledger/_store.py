@@ -2,23 +2,27 @@
 
 :class:`FileStore` keeps blocks in segment files of framed records (``u32 length, u32 crc32, CBOR block``), fsyncs
 each append by default, keeps an index of record positions, and writes state snapshots every N blocks. Opening a
-store after a crash keeps every complete block and truncates a torn or damaged tail record, so appending goes on
-with a valid chain. :class:`MemoryStore` is the same contract in memory, for tests and throwaway chains.
+store after a crash keeps every complete block and cuts a torn tail (an unfinished last append), so appending goes
+on with a valid chain; damage anywhere else is refused with :class:`~taonet.ledger.errors.CorruptLog`.
+:class:`MemoryStore` is the same contract in memory, for tests and throwaway chains.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import zlib
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, NoReturn, Protocol
+
+import numpy as np
 
 from ._block import SignedBlock
 from ._state import State
-from .errors import ChainBroken, CodecError, CorruptLog, StorageError, WrongHeight
+from .errors import ChainBroken, CodecError, CorruptLog, ReadOnlyStore, StorageFailed, WrongHeight
 
 __all__ = ["BlockStore", "FileStore", "MemoryStore", "VerifyReport"]
 
@@ -146,15 +150,23 @@ class VerifyReport:
 
 
 class FileStore:
-    """A :class:`BlockStore` on disk: segment files, an index, snapshots; recovers a torn tail on open."""
+    """A :class:`BlockStore` on disk: segment files, an index, snapshots; cuts a torn tail on open, refuses damage.
 
-    def __init__(self, path: str | Path, *, fsync: bool = True, segment_bytes: int = 64 << 20) -> None:
-        """Open (creating if needed) the store in directory ``path``, recovering from a crash."""
+    Opening scans every record (length and checksum). Only a torn tail may be cut: bytes after the last complete,
+    valid record at the end of the last segment (an append the process did not finish). A damaged record that is
+    followed by a valid one, or that sits in a segment with later segments after it, is damage, not a torn append:
+    opening raises :class:`CorruptLog` and changes nothing. The index is a cache of record positions, rebuilt from
+    the scan; it never decides what is kept. With ``read_only=True`` the store writes nothing (no truncation, no
+    index, no directories), ignores a torn tail, and is safe to open beside the node that appends to it.
+    """
+
+    def __init__(self, path: str | Path, *, fsync: bool = True, segment_bytes: int = 64 << 20,
+                 read_only: bool = False) -> None:
+        """Open (creating it unless ``read_only``) the store in directory ``path``, cutting a torn tail."""
         self.path = Path(path)
         self.fsync = fsync
         self.segment_bytes = segment_bytes
-        (self.path / "blocks").mkdir(parents=True, exist_ok=True)
-        (self.path / "snapshots").mkdir(exist_ok=True)
+        self.read_only = read_only
         self._seg_first: list[int] = []  # first block number of each segment, ascending
         self._fds: dict[int, int] = {}
         self._pos_seg = array("Q")  # per block: first block number of its segment
@@ -164,9 +176,16 @@ class FileStore:
         self._write_fd: int | None = None
         self._write_seg = -1
         self._write_end = 0
-        self._index_f = None
+        self._index_f: BinaryIO | None = None
+        self._failed: StorageFailed | None = None
         self.recovered_bytes = 0
-        self._open()
+        self.refused_snapshots: dict[str, str] = {}
+        """Snapshots :meth:`latest_snapshot` ignored, by path, with the reason (for the caller to report)."""
+        try:
+            self._open()
+        except BaseException:
+            self._close_files()
+            raise
 
     # --- opening and recovery ------------------------------------------------------------------------------------
     def _seg_path(self, first: int) -> Path:
@@ -175,103 +194,157 @@ class FileStore:
     def _fd(self, first: int) -> int:
         fd = self._fds.get(first)
         if fd is None:
-            fd = os.open(self._seg_path(first), os.O_RDWR)
+            fd = os.open(self._seg_path(first), os.O_RDONLY if self.read_only else os.O_RDWR)
             self._fds[first] = fd
         return fd
 
+    def _list_segments(self) -> list[int]:
+        blocks = self.path / "blocks"
+        return sorted(int(p.name[:-4]) for p in blocks.glob("*.seg") if p.name[:-4].isdigit())
+
     def _open(self) -> None:
-        names = sorted(p.name for p in (self.path / "blocks").glob("*.seg"))
-        self._seg_first = [int(n[:-4]) for n in names]
-        index_path = self.path / "index"
-        raw = index_path.read_bytes() if index_path.exists() else b""
-        raw = raw[: len(raw) - len(raw) % 24]
-        entries = array("Q", raw)
-        n = len(entries) // 3
-        segs, offs, lens = entries[0::3], entries[1::3], entries[2::3]
-        # Drop index entries that do not point at an intact record (the tail may have been torn after indexing).
-        while n and not self._frame_ok(segs[n - 1], offs[n - 1], lens[n - 1]):
-            n -= 1
-        self._pos_seg, self._pos_off, self._pos_len = array("Q", segs[:n]), array("Q", offs[:n]), array("Q", lens[:n])
-        if n:
-            seg, off = segs[n - 1], offs[n - 1] + _FRAME.size + lens[n - 1]
+        if self.read_only:
+            if (self.path / "blocks").is_dir():
+                self._scan_read_only(0, 0)
         else:
-            seg, off = (self._seg_first[0] if self._seg_first else 0), 0
-        self._scan_from(seg, off)
-        # rewrite the index to what is really there, then append to it
-        with open(index_path, "wb") as f:
-            f.write(self._index_bytes())
-        self._index_f = open(index_path, "ab")  # noqa: SIM115 - held open for the store's lifetime
-        if self.height >= 0:
-            self._head = self.get(self.height).hash
-        if self._seg_first:
+            (self.path / "blocks").mkdir(parents=True, exist_ok=True)
+            (self.path / "snapshots").mkdir(exist_ok=True)
+            self._seg_first = self._list_segments()
+            torn = self._scan(0, 0)
+            if torn is not None:
+                self._cut(*torn)
+            self._write_index()
+        self._set_head()
+        if self._seg_first and not self.read_only:
             self._write_seg = self._seg_first[-1]
             self._write_fd = self._fd(self._write_seg)
             self._write_end = os.fstat(self._write_fd).st_size
+
+    def _scan_read_only(self, start: int, pos: int) -> None:
+        """Scan as a reader: a torn tail is ignored; apparent damage is re-read (a writer may be mid-append)."""
+        kept = len(self._pos_seg)
+        for attempt in range(3):
+            self._seg_first = self._list_segments()
+            try:
+                self._scan(start, pos)
+                return
+            except CorruptLog:
+                del self._pos_seg[kept:], self._pos_off[kept:], self._pos_len[kept:]
+                if attempt == 2:
+                    raise
+
+    def _scan(self, start: int, pos: int) -> tuple[int, int] | None:
+        """Index the records of the segments from ``start`` on (from byte ``pos`` of the first).
+
+        Returns where a torn tail begins (segment index, offset), or None when the last record ends the log.
+        Raises :class:`CorruptLog` for damage that is not a torn tail; the store on disk is never changed here.
+        """
+        segs = self._seg_first
+        for i in range(start, len(segs)):
+            first = segs[i]
+            base = pos if i == start else 0
+            fd = self._fd(first)
+            size = os.fstat(fd).st_size
+            if base == 0 and first != len(self._pos_seg):
+                raise CorruptLog(path=str(self._seg_path(first)), offset=0, reason=(
+                    f"the segment's name says it begins with block {first} but the log before it holds "
+                    f"{len(self._pos_seg)} blocks (a segment is missing or extra){_ADVICE}"))
+            data = os.pread(fd, max(0, size - base), base) if size > base else b""
+            p = 0
+            while p < len(data):
+                n = _frame_len(data, p)
+                if n is None:
+                    where = str(self._seg_path(first))
+                    later = [s for s in segs[i + 1 :] if os.fstat(self._fd(s)).st_size > 0]
+                    if later:
+                        raise CorruptLog(path=where, offset=base + p, reason=(
+                            f"a damaged record, and segment {self._seg_path(later[0]).name} follows it{_ADVICE}"))
+                    q = _find_record(data, p + 1)
+                    if q is not None:
+                        raise CorruptLog(path=where, offset=base + p, reason=(
+                            f"a damaged record, and a complete record follows it at byte {base + q}{_ADVICE}"))
+                    return i, base + p
+                self._pos_seg.append(first)
+                self._pos_off.append(base + p)
+                self._pos_len.append(n)
+                p += _FRAME.size + n
+        return None
+
+    def _cut(self, i: int, pos: int) -> None:
+        """Truncate the torn tail at (segment index ``i``, ``pos``), dropping the (empty) segments after it."""
+        segs = self._seg_first
+        first = segs[i]
+        fd = self._fd(first)
+        self.recovered_bytes += os.fstat(fd).st_size - pos
+        os.ftruncate(fd, pos)
+        if self.fsync:
+            os.fsync(fd)
+        drop = segs[i + 1 :] + ([first] if pos == 0 and i > 0 else [])
+        for seg in drop:
+            os.close(self._fds.pop(seg))
+            self._seg_path(seg).unlink()
+            segs.remove(seg)
+        if drop and self.fsync:
+            self._sync_dir()
+
+    def _sync_dir(self) -> None:
+        dfd = os.open(self.path / "blocks", os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def _write_index(self) -> None:
+        """Make the index match the scan (rewritten only when it differs), then hold it open for appending."""
+        index_path = self.path / "index"
+        want = self._index_bytes()
+        have = index_path.read_bytes() if index_path.exists() else None
+        if have != want:
+            tmp = index_path.with_suffix(".tmp")
+            tmp.write_bytes(want)
+            os.replace(tmp, index_path)
+        self._index_f = open(index_path, "ab")  # noqa: SIM115 - held open for the store's lifetime
+
+    def _set_head(self) -> None:
+        if self.height < 0:
+            self._head = None
+            return
+        last = self.get(self.height)
+        if last.number != self.height:
+            seg, off = self._where(self.height)
+            raise CorruptLog(path=seg, offset=off, reason=(
+                f"the last record holds block {last.number}, expected block {self.height}{_ADVICE}"))
+        self._head = last.hash
+
+    def _where(self, number: int) -> tuple[str, int]:
+        """The segment path and byte offset of block ``number``'s record."""
+        return str(self._seg_path(self._pos_seg[number])), self._pos_off[number]
+
+    def location(self, number: int) -> tuple[str, int]:
+        """Where block ``number`` is stored: its segment file and the byte offset of its record."""
+        if not 0 <= number < len(self._pos_seg):
+            raise KeyError(number)
+        return self._where(number)
+
+    def refresh(self) -> int:
+        """Pick up blocks appended since opening (a read-only store beside a running node); returns the height."""
+        if not self.read_only:
+            return self.height
+        if self.height < 0:
+            start, pos = 0, 0
+        else:
+            seg = self._pos_seg[-1]
+            start, pos = self._list_segments().index(seg), self._pos_off[-1] + _FRAME.size + self._pos_len[-1]
+        if (self.path / "blocks").is_dir():
+            self._scan_read_only(start, pos)
+            self._set_head()
+        return self.height
 
     def _index_bytes(self) -> bytes:
         out = array("Q")
         for i in range(len(self._pos_seg)):
             out.extend((self._pos_seg[i], self._pos_off[i], self._pos_len[i]))
         return out.tobytes()
-
-    def _frame_ok(self, seg: int, off: int, length: int) -> bool:
-        if seg not in self._seg_first:
-            return False
-        fd = self._fd(seg)
-        head = os.pread(fd, _FRAME.size, off)
-        if len(head) < _FRAME.size:
-            return False
-        n, crc = _FRAME.unpack(head)
-        if n != length:
-            return False
-        body = os.pread(fd, n, off + _FRAME.size)
-        return len(body) == n and zlib.crc32(body) == crc
-
-    def _scan_from(self, seg: int, off: int) -> None:
-        """Index every intact record from (seg, off) on; truncate at the first torn or damaged one."""
-        later = [s for s in self._seg_first if s >= seg]
-        for i, first in enumerate(later):
-            fd = self._fd(first)
-            size = os.fstat(fd).st_size
-            pos = off if i == 0 else 0
-            while pos < size:
-                head = os.pread(fd, _FRAME.size, pos)
-                ok = len(head) == _FRAME.size
-                if ok:
-                    n, crc = _FRAME.unpack(head)
-                    ok = n <= _MAX_RECORD and pos + _FRAME.size + n <= size
-                    if ok:
-                        body = os.pread(fd, n, pos + _FRAME.size)
-                        ok = zlib.crc32(body) == crc and self._is_next(body)
-                if not ok:
-                    self._truncate(first, pos, later[i + 1 :], size)
-                    return
-                self._pos_seg.append(first)
-                self._pos_off.append(pos)
-                self._pos_len.append(n)
-                pos += _FRAME.size + n
-
-    def _is_next(self, body: bytes) -> bool:
-        try:
-            block = SignedBlock.from_bytes(body)
-        except CodecError:
-            return False
-        return block.number == len(self._pos_seg)
-
-    def _truncate(self, seg: int, pos: int, drop: list[int], size: int) -> None:
-        self.recovered_bytes += size - pos
-        os.ftruncate(self._fd(seg), pos)
-        if self.fsync:
-            os.fsync(self._fd(seg))
-        for first in drop:
-            os.close(self._fds.pop(first))
-            self.recovered_bytes += self._seg_path(first).stat().st_size
-            self._seg_path(first).unlink()
-            self._seg_first.remove(first)
-        if pos == 0 and seg != self._seg_first[0]:
-            os.close(self._fds.pop(seg))
-            self._seg_path(seg).unlink()
-            self._seg_first.remove(seg)
 
     # --- the store interface ---------------------------------------------------------------------------------
     @property
@@ -286,43 +359,77 @@ class FileStore:
 
     def append(self, block: SignedBlock, *, expected_height: int | None = None) -> None:
         """Append ``block`` (fsynced unless the store was opened with ``fsync=False``)."""
+        if self.read_only:
+            raise ReadOnlyStore(path=str(self.path))
         _check_append(self, block, expected_height)
         self.append_raw(block.number, block.to_bytes(), block.hash)
 
     def append_raw(self, number: int, payload: bytes, block_hash: bytes) -> None:
-        """Append an already encoded block whose number and hash the caller has checked."""
+        """Append an already encoded block whose number and hash the caller has checked.
+
+        Raises :class:`StorageFailed` when the disk refuses the write or the sync; the record is then cut off again
+        (as far as the disk lets us) and every later append raises the same error: after a failed sync what the
+        disk holds is unknown, so this store acknowledges nothing more. Reopening the log finds every complete block.
+        """
+        if self.read_only:
+            raise ReadOnlyStore(path=str(self.path))
+        if self._failed is not None:
+            raise self._failed
         if self._write_fd is None or self._write_end >= self.segment_bytes:
             self._roll(number)
         frame = _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
         fd = self._write_fd
         assert fd is not None
-        written = os.pwrite(fd, frame, self._write_end)
+        seg_path = str(self._seg_path(self._write_seg))
+        try:
+            written = os.pwrite(fd, frame, self._write_end)
+        except OSError as e:
+            self._fail(seg_path, "write", e)
         if written != len(frame):
-            os.ftruncate(fd, self._write_end)
-            raise StorageError(f"short write to {self._seg_path(self._write_seg)} (disk full?)")
+            self._fail(seg_path, "write", OSError(f"only {written} of {len(frame)} bytes were written (disk full?)"))
         if self.fsync:
-            os.fdatasync(fd)
+            try:
+                os.fdatasync(fd)
+            except OSError as e:
+                self._fail(seg_path, "fdatasync", e)
         self._pos_seg.append(self._write_seg)
         self._pos_off.append(self._write_end)
         self._pos_len.append(len(payload))
         self._write_end += len(frame)
-        assert self._index_f is not None
-        self._index_f.write(struct.pack("<QQQ", self._write_seg, self._pos_off[-1], len(payload)))
-        self._index_f.flush()
         self._head = block_hash
+        assert self._index_f is not None
+        try:
+            self._index_f.write(struct.pack("<QQQ", self._write_seg, self._pos_off[-1], len(payload)))
+            self._index_f.flush()
+        except OSError as e:
+            # The block is durable in its segment; the index is a cache rebuilt on open. Stop anyway: the disk is
+            # refusing writes, and the next append would fail the same way.
+            self._failed = StorageFailed(path=str(self.path / "index"), operation="write", reason=_reason(e))
+            raise self._failed from e
+
+    def _fail(self, path: str, operation: str, error: OSError) -> NoReturn:
+        """Record a failed write or sync, cut the partial record off (best effort), and raise StorageFailed."""
+        self._failed = StorageFailed(path=path, operation=operation, reason=_reason(error))
+        if self._write_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._write_fd, self._write_end)
+        raise self._failed from error
 
     def _roll(self, first: int) -> None:
         path = self._seg_path(first)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as e:
+            self._failed = StorageFailed(path=str(path), operation="create", reason=_reason(e))
+            raise self._failed from e
         self._fds[first] = fd
         self._seg_first.append(first)
-        if self.fsync:
-            dfd = os.open(self.path / "blocks", os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
         self._write_fd, self._write_seg, self._write_end = fd, first, 0
+        if self.fsync:
+            try:
+                self._sync_dir()
+            except OSError as e:
+                self._fail(str(self.path / "blocks"), "fsync", e)
 
     def get_raw(self, number: int) -> bytes:
         """The stored bytes of block ``number`` (KeyError if absent, CorruptLog if its checksum fails)."""
@@ -330,15 +437,25 @@ class FileStore:
             raise KeyError(number)
         seg, off, n = self._pos_seg[number], self._pos_off[number], self._pos_len[number]
         data = os.pread(self._fd(seg), _FRAME.size + n, off)
+        if len(data) != _FRAME.size + n:
+            raise CorruptLog(path=str(self._seg_path(seg)), offset=off,
+                             reason=f"the record of block {number} was cut short{_ADVICE}")
         length, crc = _FRAME.unpack_from(data)
         body = data[_FRAME.size :]
         if length != n or zlib.crc32(body) != crc:
-            raise CorruptLog(path=str(self._seg_path(seg)), offset=off, reason="checksum mismatch")
+            raise CorruptLog(path=str(self._seg_path(seg)), offset=off,
+                             reason=f"the record of block {number} fails its checksum{_ADVICE}")
         return body
 
     def get(self, number: int) -> SignedBlock:
-        """Block ``number``."""
-        return SignedBlock.from_bytes(self.get_raw(number))
+        """Block ``number`` (CorruptLog if its record does not hold a block)."""
+        raw = self.get_raw(number)
+        try:
+            return SignedBlock.from_bytes(raw)
+        except CodecError as e:
+            path, off = self._where(number)
+            raise CorruptLog(path=path, offset=off,
+                             reason=f"the record of block {number} does not decode ({e}){_ADVICE}") from e
 
     def read(self, start: int = 0, stop: int | None = None) -> Iterator[SignedBlock]:
         """Blocks from ``start`` up to (not including) ``stop``."""
@@ -356,61 +473,139 @@ class FileStore:
             h = block.header
             if h.number and h.parent != prev:
                 raise ChainBroken(number=h.number, reason="its parent hash is not the previous block's hash")
+            path, off = self._where(h.number)
             if not block.signature_ok():
-                raise CorruptLog(path=str(self.path), offset=h.number, reason="block signature does not verify")
+                raise CorruptLog(path=path, offset=off, reason=f"block {h.number}'s signature does not verify")
             if not block.roots_ok():
-                raise CorruptLog(path=str(self.path), offset=h.number, reason="extrinsics or events root mismatch")
+                raise CorruptLog(path=path, offset=off, reason=f"block {h.number}'s extrinsics or events root differs")
             for ext in block.extrinsics:
                 if not verify_sig(ext.signer, ext.signed_bytes(), ext.signature):
-                    raise CorruptLog(path=str(self.path), offset=h.number, reason="an extrinsic signature fails")
+                    raise CorruptLog(path=path, offset=off, reason=f"an extrinsic signature of block {h.number} fails")
             count += len(block.extrinsics)
             prev = block.hash
         return VerifyReport(self.height + 1, count)
 
     # --- snapshots -------------------------------------------------------------------------------------------
     def save_snapshot(self, state: State) -> None:
-        """Write a snapshot of ``state`` atomically (temp file, fsync, rename)."""
+        """Write a snapshot of ``state`` atomically (temp file, fsync, rename); StorageFailed if the disk refuses."""
+        if self.read_only:
+            raise ReadOnlyStore(path=str(self.path))
         body = state.to_snapshot()
         final = self.path / "snapshots" / f"{state.height:012d}.snap"
         tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(_SNAP_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
-            f.flush()
-            if self.fsync:
-                os.fsync(f.fileno())
-        os.replace(tmp, final)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(_SNAP_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
+                f.flush()
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StorageFailed(path=str(final), operation="write snapshot", reason=_reason(e)) from e
 
     def latest_snapshot(self, at_or_below: int | None = None) -> State | None:
-        """The newest intact snapshot at or below a height (damaged ones are skipped)."""
-        snaps = sorted((int(p.stem), p) for p in (self.path / "snapshots").glob("*.snap"))
+        """The newest sound snapshot at or below a height, or None.
+
+        A snapshot is used only when its checksum holds, it decodes, and its state digest equals the one in the
+        header of the block at its height. Others are skipped (folding starts from an earlier snapshot or genesis)
+        and recorded in :attr:`refused_snapshots`.
+        """
+        folder = self.path / "snapshots"
+        if not folder.is_dir():
+            return None
+        snaps = sorted((int(p.stem), p) for p in folder.glob("*.snap") if p.stem.isdigit())
         for height, path in reversed(snaps):
             if (at_or_below is not None and height > at_or_below) or height > self.height:
                 continue
-            raw = path.read_bytes()
-            if raw[:8] != _SNAP_MAGIC or len(raw) < 12:
-                continue
-            (crc,) = struct.unpack_from("<I", raw, 8)
-            body = raw[12:]
-            if zlib.crc32(body) != crc:
-                continue
-            try:
-                return State.from_snapshot(body)
-            except CodecError:
-                continue
+            state, reason = self._load_snapshot(height, path)
+            if state is not None:
+                return state
+            self.refused_snapshots[str(path)] = reason
         return None
 
-    def close(self) -> None:
-        """Close every file."""
+    def _load_snapshot(self, height: int, path: Path) -> tuple[State | None, str]:
+        raw = path.read_bytes()
+        if raw[:8] != _SNAP_MAGIC or len(raw) < 12:
+            return None, "it is not a snapshot file"
+        (crc,) = struct.unpack_from("<I", raw, 8)
+        body = raw[12:]
+        if zlib.crc32(body) != crc:
+            return None, "its checksum fails"
+        try:
+            state = State.from_snapshot(body)
+        except (CodecError, ValueError, TypeError, KeyError) as e:
+            return None, f"it does not decode ({e})"
+        if state.height != height:
+            return None, f"it holds the state after block {state.height}, not {height}"
+        if state.digest() != self.get(height).header.state_digest:
+            return None, f"its state digest differs from the one in block {height}'s header"
+        return state, ""
+
+    def _close_files(self) -> None:
         if self._index_f is not None:
-            self._index_f.close()
+            with contextlib.suppress(OSError):
+                self._index_f.close()
             self._index_f = None
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
         self._write_fd = None
 
+    def close(self) -> None:
+        """Close every file."""
+        self._close_files()
+
     def __enter__(self) -> FileStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_ADVICE = "; restore the data directory from a copy, or start a new one"
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error) if error.errno is not None else str(error)
+
+
+def _frame_len(data: bytes, p: int) -> int | None:
+    """The payload length of the complete, checksum-valid record at ``p`` in ``data``, or None."""
+    if p + _FRAME.size > len(data):
+        return None
+    n, crc = _FRAME.unpack_from(data, p)
+    end = p + _FRAME.size + n
+    if n == 0 or n > _MAX_RECORD or end > len(data):
+        return None
+    return n if zlib.crc32(memoryview(data)[p + _FRAME.size : end]) == crc else None
+
+
+def _find_record(data: bytes, start: int) -> int | None:
+    """The offset of the first complete record at or after ``start`` that holds a block (a resync past damage)."""
+    last = len(data) - _FRAME.size  # the last offset where a frame header fits
+    if start > last:
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 18
+    for lo in range(start, last + 1, step):
+        hi = min(lo + step, last + 1)
+        b = buf[lo : hi + 3].astype(np.uint32)
+        k = hi - lo
+        n = b[:k] | (b[1 : k + 1] << 8) | (b[2 : k + 2] << 16) | (b[3 : k + 3] << 24)
+        room = last - np.arange(lo, hi, dtype=np.int64)  # payload bytes that fit after each offset
+        for i in np.flatnonzero((n > 0) & (n.astype(np.int64) <= room)):
+            p = lo + int(i)
+            n_p = _frame_len(data, p)
+            if n_p is not None and _holds_block(data[p + _FRAME.size : p + _FRAME.size + n_p]):
+                return p
+    return None
+
+
+def _holds_block(body: bytes) -> bool:
+    try:
+        SignedBlock.from_bytes(body)
+    except CodecError:
+        return False
+    return True

@@ -44,6 +44,7 @@ __all__ = [
     "NotSubnetOwner",
     "ProofOfWorkInvalid",
     "RateLimited",
+    "ReadOnlyStore",
     "RegistrationClosed",
     "StaleNonce",
     "StaleVersionKey",
@@ -507,3 +508,12 @@ class StorageFailed(StorageError):
     operation: str
     reason: str
     __str__ = _msg("{operation} on {path} failed: {reason}; free space or fix the disk, then restart")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ReadOnlyStore(StorageError):
+    """Raised when something tries to write to a store opened with ``read_only=True``."""
+
+    CODE = "read_only_store"
+    path: str
+    __str__ = _msg("{path} was opened read-only; only the node that holds its data directory writes to it")

@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import anyio
 import typer
 
-from taonet.kernel.node import ACTORS, Node, NodeConfig, Replica, default_data_dir, run_remote_actor
+from taonet.kernel.node import (
+    ACTORS,
+    Node,
+    NodeConfig,
+    Replica,
+    default_data_dir,
+    default_replica_dir,
+    run_remote_actor,
+)
 from taonet.ledger import DEV_ACTOR_URI, DEV_AUTHORITY_URI, Keypair, dev_genesis, load_genesis
 
 from .logs import configure_logging
@@ -20,6 +28,8 @@ node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replic
 actor_app = typer.Typer(help="Run a system actor in its own process.", no_args_is_help=True)
 
 DataDir = Annotated[Path | None, typer.Option(help="Where the chain's log lives ($TAONET_DATA_DIR, ~/.taonet/node).")]
+ReplicaDir = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Where the replica's own log lives ($TAONET_REPLICA_DIR, ~/.taonet/replica).")]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 
 
@@ -97,14 +107,14 @@ def node_run(
 @node_app.command("follow")
 def node_follow(
     leader: Annotated[str, typer.Option("--from", help="The leader's RPC address.")],
-    data_dir: DataDir = None,
+    data_dir: ReplicaDir = None,
     rpc: Annotated[str, typer.Option(help="This replica's RPC address.")] = "tcp://127.0.0.1:9954",
     feed: Annotated[str, typer.Option(help="This replica's block feed address.")] = "tcp://127.0.0.1:9955",
     log_level: LogLevel = "info",
 ) -> None:
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
     configure_logging(log_level)
-    cfg = NodeConfig(data_dir=data_dir or default_data_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
+    cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
     replica = Replica(cfg, leader)
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(_until_signal, replica.run)

@@ -10,6 +10,9 @@ from ._chain_host import ChainHost as ChainHost
 from ._config import ACTORS as ACTORS
 from ._config import NodeConfig as NodeConfig
 from ._config import default_data_dir as default_data_dir
+from ._config import default_replica_dir as default_replica_dir
+from ._datadir import DataDirLock as DataDirLock
+from ._datadir import lock_data_dir as lock_data_dir
 from ._follow import BlockFollower as BlockFollower
 from ._node import Node as Node
 from ._queries import metagraph_payload as metagraph_payload
@@ -17,6 +20,6 @@ from ._replica import Replica as Replica
 from ._rpc_server import RpcServer as RpcServer
 
 __all__ = [
-    "ACTORS", "BlockFollower", "ChainHost", "Node", "NodeConfig", "Replica", "RpcServer", "default_data_dir",
-    "metagraph_payload", "run_remote_actor",
+    "ACTORS", "BlockFollower", "ChainHost", "DataDirLock", "Node", "NodeConfig", "Replica", "RpcServer",
+    "default_data_dir", "default_replica_dir", "lock_data_dir", "metagraph_payload", "run_remote_actor",
 ]

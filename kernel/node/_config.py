@@ -10,7 +10,7 @@ import attrs
 
 from taonet.ledger import GenesisConfig, Keypair
 
-__all__ = ["ACTORS", "NodeConfig", "default_data_dir"]
+__all__ = ["ACTORS", "NodeConfig", "default_data_dir", "default_replica_dir"]
 
 ACTORS = ("scheduler", "consensus", "registrar")
 """The system actors of the block pipeline, in the order their answers enter a block."""
@@ -46,3 +46,8 @@ class NodeConfig:
 def default_data_dir() -> Path:
     """``$TAONET_DATA_DIR`` or ``~/.taonet/node``."""
     return Path(os.environ.get("TAONET_DATA_DIR", Path.home() / ".taonet" / "node"))
+
+
+def default_replica_dir() -> Path:
+    """``$TAONET_REPLICA_DIR`` or ``~/.taonet/replica`` (never a node's directory: one writer per directory)."""
+    return Path(os.environ.get("TAONET_REPLICA_DIR", Path.home() / ".taonet" / "replica"))

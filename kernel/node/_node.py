@@ -43,6 +43,7 @@ from ..wire import bound_address
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
 from ._config import ACTORS, NodeConfig
+from ._datadir import check_head, lock_data_dir
 from ._mempool import Mempool
 from ._queries import extrinsic_param, int_param, key_param, read_handlers
 from ._rpc_server import RpcServer
@@ -81,17 +82,23 @@ class Node(ChainHost):
     def _open_chain(self) -> None:
         cfg = self.config
         store = FileStore(cfg.data_dir / "chain", fsync=cfg.fsync)
-        if store.height < 0:
-            if cfg.genesis is None:
-                raise InvalidBlock(number=0, reason=f"{cfg.data_dir} holds no chain and no genesis was given")
-            block, state = build_genesis(cfg.genesis, cfg.authority)
-            store.append(block, expected_height=0)
-        else:
-            state = replay(store, verify_signatures=False)
-        genesis = store.get(0)
-        if genesis.header.author != cfg.authority.public_key:
+        try:
+            if store.height < 0:
+                if cfg.genesis is None:
+                    raise InvalidBlock(number=0, reason=f"{cfg.data_dir} holds no chain and no genesis was given")
+                block, state = build_genesis(cfg.genesis, cfg.authority)
+                store.append(block, expected_height=0)
+            else:
+                state = replay(store, verify_signatures=False)
+                check_head(store, state)
+            genesis = store.get(0)
+            if genesis.header.author != cfg.authority.public_key:
+                raise InvalidBlock(number=0, reason="this node's authority key is not the chain's authority")
+        except BaseException:
             store.close()
-            raise InvalidBlock(number=0, reason="this node's authority key is not the chain's authority")
+            raise
+        for path, reason in store.refused_snapshots.items():
+            self.log.warning("node.snapshot_refused", path=path, reason=reason)
         self.store, self.state, self.genesis_hash = store, state, genesis.hash
         for key in state.params.actor_keys:
             self._actor_keys.setdefault(key, set()).update(ACTORS)
@@ -100,8 +107,19 @@ class Node(ChainHost):
                       recovered_bytes=store.recovered_bytes)
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Open (or create) the chain, serve RPC and the feed, run the local actors, and produce blocks."""
-        await anyio.to_thread.run_sync(self._open_chain)
+        """Open (or create) the chain, serve RPC and the feed, run the local actors, and produce blocks.
+
+        Raises :class:`DataDirLocked` if another process writes the data directory, and the store's errors
+        (:class:`CorruptLog`, :class:`StorageFailed`, ...) as themselves, before any task starts, if it cannot open.
+        """
+        self._lock = lock_data_dir(self.config.data_dir)  # one writer per directory, before any file is touched
+        try:
+            await anyio.to_thread.run_sync(self._open_chain)
+        except BaseException:
+            if self.store is not None:
+                self.store.close()
+            self._lock.release()
+            raise
         assert self.store is not None
         # The state is a large, long-lived object graph: keep the cyclic GC from rescanning it on every
         # collection (a full collection over 64 x 256 neurons costs tens of milliseconds inside a seal).
@@ -130,6 +148,7 @@ class Node(ChainHost):
             self._close_subscribers()
             self._feed = None
             self.store.close()
+            self._lock.release()
 
     _gc_started = 0.0
 

@@ -16,6 +16,7 @@ from ..client import RpcClient
 from ..wire import bound_address
 from ._chain_host import ChainHost
 from ._config import NodeConfig
+from ._datadir import check_head, hold_data_dir
 from ._follow import BlockFollower
 from ._queries import read_handlers
 from ._rpc_server import RpcServer
@@ -36,16 +37,22 @@ class Replica(ChainHost):
 
     def _open_replica(self, genesis_raw: bytes) -> None:
         store = FileStore(self.config.data_dir / "chain", fsync=self.config.fsync)
-        genesis = SignedBlock.from_bytes(genesis_raw)
-        if store.height < 0:
-            state_from_genesis_block(genesis)  # verifies it before anything is stored
-            store.append(genesis, expected_height=0)
-            state = replay(store, to=0)
-        else:
-            if store.get(0).hash != genesis.hash:
-                store.close()
-                raise InvalidBlock(number=0, reason="this data directory holds another chain than the leader's")
-            state = replay(store, verify_signatures=False)
+        try:
+            genesis = SignedBlock.from_bytes(genesis_raw)
+            if store.height < 0:
+                state_from_genesis_block(genesis)  # verifies it before anything is stored
+                store.append(genesis, expected_height=0)
+                state = replay(store, to=0)
+            else:
+                if store.get(0).hash != genesis.hash:
+                    raise InvalidBlock(number=0, reason="this data directory holds another chain than the leader's")
+                state = replay(store, verify_signatures=False)
+                check_head(store, state)
+        except BaseException:
+            store.close()
+            raise
+        for path, reason in store.refused_snapshots.items():
+            self.log.warning("replica.snapshot_refused", path=path, reason=reason)
         self.store, self.state, self.genesis_hash = store, state, genesis.hash
         self._remember(state)
 
@@ -72,8 +79,11 @@ class Replica(ChainHost):
         return True
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Sync from the leader, then follow its feed and serve RPC until cancelled."""
-        async with RpcClient(self.leader, timeout=60.0) as leader:
+        """Sync from the leader, then follow its feed and serve RPC until cancelled.
+
+        Raises :class:`DataDirLocked` (before contacting the leader) if another process writes the data directory.
+        """
+        async with hold_data_dir(self.config.data_dir), RpcClient(self.leader, timeout=60.0) as leader:
             info = await leader.call("info")
             genesis_raw = await leader.call("block", number=0)
             await anyio.to_thread.run_sync(self._open_replica, genesis_raw)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from taonet.ledger import (
     Transfer,
     replay,
 )
-from taonet.ledger.errors import ChainBroken, CorruptLog, WrongHeight
+from taonet.ledger.errors import ChainBroken, CorruptLog, ReadOnlyStore, WrongHeight
 
 from .chains import ALICE, new_chain
 
@@ -268,3 +270,211 @@ def test_a_torn_index_is_rebuilt_from_the_segments(tmp_path: Path) -> None:
     store = FileStore(path, fsync=False)
     assert store.height == chain.height
     store.close()
+
+
+# --- damage is refused, never cut ---------------------------------------------------------------------------------
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    """Every file under ``path`` by relative name, with its bytes (to prove nothing was written)."""
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _segmented_log(path: Path, blocks: int = 40) -> Chain:
+    """A closed log of at least ``blocks`` + 2 blocks over several 12 KiB segments, the last holding 3 or more."""
+    chain = _funded_chain(FileStore(path, fsync=False, segment_bytes=12288))
+    _grow(chain, blocks)
+    for _ in range(40):  # until the last segment holds a few records
+        if len({chain.store.location(n)[0] for n in range(chain.height - 2, chain.height + 1)}) == 1:
+            break
+        _grow(chain, 1)
+    chain.store.close()
+    assert len(list((path / "blocks").glob("*.seg"))) >= 3
+    return chain
+
+
+def _flip(seg: Path, pos: int) -> None:
+    with open(seg, "r+b") as f:
+        f.seek(pos)
+        b = f.read(1)
+        f.seek(pos)
+        f.write(bytes([b[0] ^ 0x5A]))
+
+
+@pytest.mark.parametrize("index", ["kept", "deleted"])
+@pytest.mark.parametrize("where", ["first segment", "middle of the last segment"])
+def test_a_damaged_record_followed_by_valid_ones_is_refused_and_nothing_changes(
+        tmp_path: Path, where: str, index: str) -> None:
+    """A flipped byte before valid records raises CorruptLog naming the segment and offset; no byte is changed."""
+    path = tmp_path / "log"
+    _segmented_log(path)
+    segs = sorted((path / "blocks").glob("*.seg"))
+    with FileStore(path, fsync=False, read_only=True) as reader:
+        records = [(Path(reader.location(n)[0]), reader.location(n)[1]) for n in range(reader.height + 1)]
+    seg = segs[0] if where == "first segment" else segs[-1]
+    in_seg = [off for s, off in records if s == seg]
+    assert len(in_seg) >= 3
+    target = in_seg[len(in_seg) // 2 - 1] if where == "first segment" else in_seg[-2]
+    _flip(seg, target + 20)
+    if index == "deleted":
+        os.remove(path / "index")
+    before = _files(path)
+    with pytest.raises(CorruptLog) as err:
+        FileStore(path, fsync=False, segment_bytes=12288)
+    assert err.value.path == str(seg) and err.value.offset == target
+    assert "restore the data directory from a copy" in str(err.value)
+    assert _files(path) == before
+    with pytest.raises(CorruptLog):
+        FileStore(path, read_only=True)
+
+
+def test_a_damaged_last_record_of_an_earlier_segment_is_refused(tmp_path: Path) -> None:
+    """Damage at the end of a segment that has later segments after it is not a torn tail."""
+    path = tmp_path / "log"
+    _segmented_log(path)
+    first = sorted((path / "blocks").glob("*.seg"))[0]
+    size = first.stat().st_size
+    with open(first, "r+b") as f:
+        f.truncate(size - 3)
+    before = _files(path)
+    with pytest.raises(CorruptLog, match="follows it"):
+        FileStore(path, fsync=False, segment_bytes=12288)
+    assert _files(path) == before
+
+
+def test_a_stale_or_garbage_index_never_cuts_blocks(tmp_path: Path) -> None:
+    """An index from an older head, or one pointing nowhere, is rebuilt by a scan; every block is kept."""
+    path = tmp_path / "log"
+    chain = _funded_chain(FileStore(path, fsync=False))
+    _grow(chain, 3)
+    old_index = (path / "index").read_bytes()
+    _grow(chain, 5)
+    chain.store.close()
+    for index in (old_index, old_index[:30], b"\xff" * 24 * 40):
+        (path / "index").write_bytes(index)
+        with FileStore(path, fsync=False) as store:
+            assert store.height == chain.height
+            assert store.verify().blocks == chain.height + 1
+        with FileStore(path, fsync=False, read_only=True) as store:
+            assert store.height == chain.height
+
+
+def test_a_zero_filled_tail_is_cut_like_a_torn_one(tmp_path: Path) -> None:
+    """Zeros after the last record (a file extended but never written) are a torn tail, not damage."""
+    path = tmp_path / "log"
+    chain = _funded_chain(FileStore(path, fsync=False))
+    _grow(chain, 3)
+    chain.store.close()
+    seg = sorted((path / "blocks").glob("*.seg"))[-1]
+    size = seg.stat().st_size
+    with open(seg, "ab") as f:
+        f.write(bytes(5000))
+    with FileStore(path, fsync=False) as store:
+        assert store.height == chain.height and store.recovered_bytes == 5000
+    assert seg.stat().st_size == size
+
+
+def test_read_only_opening_writes_nothing_and_ignores_a_torn_tail(tmp_path: Path) -> None:
+    """A reader reads up to the last complete record; no file is created, cut or rewritten; writing is refused."""
+    path = tmp_path / "log"
+    chain = _funded_chain(FileStore(path, fsync=False, segment_bytes=4096))
+    _grow(chain, 12)
+    chain.store.close()
+    seg = sorted((path / "blocks").glob("*.seg"))[-1]
+    with open(seg, "ab") as f:
+        f.write(chain.store.get_raw(3)[:77])  # half an append
+    os.remove(path / "index")
+    before = _files(path)
+    with FileStore(path, read_only=True) as reader:
+        assert reader.height == chain.height and reader.head_hash == chain.store.head_hash
+        assert [b.number for b in reader.read()] == list(range(chain.height + 1))
+        with pytest.raises(ReadOnlyStore):
+            reader.append(reader.get(1))
+        with pytest.raises(ReadOnlyStore):
+            reader.save_snapshot(chain.state)
+    assert _files(path) == before
+    empty = FileStore(tmp_path / "absent", read_only=True)
+    assert empty.height == -1 and not (tmp_path / "absent").exists()
+
+
+def test_a_read_only_store_picks_up_later_appends_on_refresh(tmp_path: Path) -> None:
+    """A reader opened beside a writer sees the writer's later blocks, across segments, after refresh()."""
+    path = tmp_path / "log"
+    chain = _funded_chain(FileStore(path, fsync=False, segment_bytes=4096))
+    reader = FileStore(path, read_only=True)
+    try:
+        assert reader.height == chain.height
+        _grow(chain, 15)
+        assert reader.refresh() == chain.height
+        assert reader.head_hash == chain.store.head_hash
+        assert replay(reader, use_snapshots=False).digest() == chain.state.digest()
+    finally:
+        reader.close()
+        chain.store.close()
+
+
+def _other_chain_state(path: Path, blocks: int) -> State:
+    """The state after ``blocks`` + 1 blocks of a chain with other transfers (same height, another digest)."""
+    chain = _funded_chain(FileStore(path, fsync=False))
+    for _ in range(blocks):
+        chain.call(ALICE, Transfer(dest=USERS[5].public_key, amount=999))
+        assert not chain.seal().rejected
+    chain.store.close()
+    return chain.state
+
+
+def test_a_snapshot_that_does_not_match_its_header_is_refused(tmp_path: Path) -> None:
+    """A snapshot whose state digest differs from the header at its height is skipped; replay folds from an
+    earlier snapshot (or genesis) and gets the true state."""
+    path = tmp_path / "log"
+    chain = _funded_chain(FileStore(path, fsync=False))
+    _grow(chain, 2)
+    store = chain.store
+    store.save_snapshot(chain.state)
+    early = chain.height
+    _grow(chain, 3)
+    foreign = _other_chain_state(tmp_path / "other", chain.height - 1)
+    assert foreign.height == chain.height and foreign.digest() != chain.state.digest()
+    store.save_snapshot(foreign)  # a snapshot file with a sound checksum but the wrong state for this log
+    assert store.latest_snapshot().height == early
+    bad = str(path / "snapshots" / f"{chain.height:012d}.snap")
+    assert "state digest differs" in store.refused_snapshots[bad]
+    assert replay(store).digest() == chain.state.digest()
+    store.close()
+
+
+_FILL_UNTIL_REFUSED = """
+import resource, signal, sys
+from taonet.ledger import FileStore
+from taonet.ledger.errors import StorageFailed
+sys.path.insert(0, sys.argv[3])
+from tests.ledger.test_store import _funded_chain, _grow
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+chain = _funded_chain(FileStore(sys.argv[1], fsync=True))
+try:
+    _grow(chain, 500)
+except StorageFailed as e:
+    first = e
+    try:
+        _grow(chain, 1)
+    except StorageFailed as again:
+        print(chain.store.height, first.operation, again is first, str(first), sep="|")
+"""
+
+
+def test_a_refused_write_raises_storage_failed_and_the_store_then_refuses_every_append(tmp_path: Path) -> None:
+    """Past RLIMIT_FSIZE (a real EFBIG, in a child process) an append raises StorageFailed, later appends raise the
+    same error, and the log reopens holding every block that was appended before."""
+    path = tmp_path / "log"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _FILL_UNTIL_REFUSED, str(path), "20000", str(root)],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert out.returncode == 0, out.stderr
+    height, operation, same, message = out.stdout.strip().split("|")
+    assert operation == "write" and same == "True"
+    assert "free space or fix the disk" in message
+    with FileStore(path, fsync=False) as store:
+        assert store.height == int(height) and store.recovered_bytes == 0
+        assert store.verify().blocks == int(height) + 1
