@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from taonet.kernel import Subtensor
-from taonet.kernel.errors import AlreadyQueued, MempoolFull, SignerLimit, UnknownSigner
+from taonet.kernel.errors import AlreadyQueued, ExtrinsicDropped, MempoolFull, SignerLimit, UnknownSigner
 from taonet.kernel.node._mempool import Mempool
 from taonet.ledger import (
     DEV_SUBNET_DEFAULTS,
@@ -200,11 +200,12 @@ def test_two_thousand_signers_at_once_all_get_in_and_one_greedy_signer_cannot_fi
 @pytest.mark.slow
 async def test_a_running_node_refuses_the_attack_and_drops_a_rejected_tail(tmp_path: Path) -> None:
     """Through the RPC: 1,000 set_weights from a fresh key are refused (unknown_signer); a registered hotkey's
-    300 get 256 in (signer_limit for the rest), its rejected tail leaves the pool within a few blocks, and the
-    same extrinsic submitted twice gives the same hash and the same outcome."""
+    300 get 256 in (signer_limit for the rest), its rejected tail leaves the pool in the next block (a submitter
+    waiting on one of them hears ExtrinsicDropped), and the same extrinsic submitted twice gives the same hash and
+    the same outcome. Blocks of 1 s, so that what is sent right after a block lands before the next one."""
     owner = Wallet("Alice")
     hyper = attrs.evolve(DEV_SUBNET_DEFAULTS, weights_rate_limit=100)
-    async with running_node(tmp_path, hyper=hyper) as (node, sub):
+    async with running_node(tmp_path, hyper=hyper, block_time=1.0) as (node, sub):
         assert (await sub.create_subnet(owner)).success
         genesis = await sub.genesis_hash()
         stranger = Keypair.from_seed(b"x" * 32)
@@ -217,11 +218,14 @@ async def test_a_running_node_refuses_the_attack_and_drops_a_rejected_tail(tmp_p
         nonce = await sub.get_nonce(hot)
         burst = [Extrinsic.sign(SetWeights(netuid=1, uids=(0,), weights=(1,)), hot, nonce=nonce + n, genesis=genesis)
                  for n in range(300)]
+        head = await sub.wait_for_block(await sub.get_current_block() + 1)
         results = await sub.submit_batch(burst)
         assert sum(r.success for r in results) == 256
         assert all(isinstance(r.error, SignerLimit) for r in results[256:])
-        head = await sub.get_current_block()
-        await sub.wait_for_block(head + 4, timeout=30)
+        tail = await sub.submit(burst[10], wait_for_inclusion=True, timeout=30)  # already waiting: same outcome
+        assert tail.status == "rejected" and isinstance(tail.error, ExtrinsicDropped), tail
+        assert tail.hash == burst[10].hash
+        await sub.wait_for_block(head + 3, timeout=30)
         assert len(node.mempool) == 0
         assert (await sub.call("metrics"))["mempool"] == 0
         assert await sub.get_nonce(hot) == nonce + 1  # the first applied, the second was rate limited
@@ -233,6 +237,7 @@ async def _same_extrinsic_twice(sub: Subtensor) -> None:
 
     bob = Keypair.from_uri("//Bob")
     ext = await sub.sign(bob, Transfer(dest=ALICE.public_key, amount=1))
+    await sub.wait_for_block(await sub.get_current_block() + 1)
     outcomes: list[object] = []
 
     async def wait_for_it() -> None:
