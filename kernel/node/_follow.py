@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
+from typing import Any
 
 import anyio
 import pynng
@@ -38,12 +39,12 @@ class BlockFollower:
     Each block comes with ``at_tip``: True for the last block known when it is yielded (the end of a catch-up, or a
     feed block that followed the head), so a caller that only cares about the newest state can skip the others.
     ``feed`` is the node's feed address (from its ``info``); ``quiet`` seconds without a feed message send the
-    follower to ask the node's head.
+    follower to ask the node's head. ``logger`` (a structlog logger with the caller's context) logs stalls.
     """
 
     def __init__(self, rpc: RpcClient, feed: str, head: Callable[[], int], *, quiet: float, batch: int = 500,
                  on_undecodable: Callable[[CodecError], None] | None = None, retry_initial: float = 0.1,
-                 retry_max: float = 10.0) -> None:
+                 retry_max: float = 10.0, logger: Any = None) -> None:
         self.rpc, self.feed, self.head, self.quiet, self.batch = rpc, feed, head, quiet, batch
         self.on_undecodable = on_undecodable
         self.retry_initial, self.retry_max = retry_initial, retry_max
@@ -51,7 +52,7 @@ class BlockFollower:
         """The block number the caller keeps refusing (None while blocks are accepted)."""
         self.retries = 0
         """How many times the block at :attr:`stalled_at` was refused (0 when not stalled)."""
-        self.log = log.bind(feed=feed)
+        self.log = (log if logger is None else logger).bind(feed=feed)
         self._delay = retry_initial
         self._sub: pynng.Sub0 | None = None
         self._ctx: NngContext | None = None

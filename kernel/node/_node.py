@@ -229,7 +229,8 @@ class Node(ChainHost):
             m["epoch_blocks"] += 1
             m["epoch_seal_ms"] = [*m["epoch_seal_ms"][-999:], seal_ms]
         self.log.info("block.sealed", block=number, extrinsics=len(block.extrinsics), rejected=len(rejected),
-                      mempool=len(self.mempool), seal_ms=round(seal_ms, 2), build_ms=round(build_ms, 2))
+                      dropped=len(dropped), mempool=len(self.mempool), seal_ms=round(seal_ms, 2),
+                      build_ms=round(build_ms, 2))
 
     def _build(self, state: State, number: int, calls: list[SystemCall], ready: list[Extrinsic]
                ) -> tuple[SignedBlock, State, list[Extrinsic], list[tuple[Extrinsic, ExtrinsicRejected]]]:

@@ -126,8 +126,7 @@ class Replica(ChainHost):
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
                     quiet = max(2.0, 3 * float(info.get("block_time", 1.0)))
                     follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore
-                                             quiet=quiet, on_undecodable=self._undecodable)
-                    follower.log = self.log
+                                             quiet=quiet, on_undecodable=self._undecodable, logger=self.log)
                     self._follower = follower
                     async with follower, anyio.create_task_group() as tg:
                         async with aclosing(follower.catch_up()) as blocks:
