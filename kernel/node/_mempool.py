@@ -171,8 +171,10 @@ class Mempool:
         """Forget extrinsics that were sealed or rejected."""
         for ext in exts:
             waiting = self._by_signer.get(ext.signer)
-            if waiting is None or waiting.pop(ext.nonce, None) is None:
+            held = None if waiting is None else waiting.get(ext.nonce)
+            if held is None or held.hash != ext.hash:  # not this one (another with its nonce is made stale later)
                 continue
+            del waiting[ext.nonce]  # type: ignore[union-attr]
             self._count -= 1
             self._spent[ext.signer] -= self._cost.pop(ext.hash, 0)
             if not waiting:
@@ -194,8 +196,11 @@ class Mempool:
             waiting = self._by_signer.get(signer)
             if waiting is None:
                 continue
-            nonce = state.account(signer).nonce
-            stale = [waiting[n] for n in sorted(waiting) if n < nonce]
+            n = state.account(signer).nonce - 1
+            stale = []
+            while n in waiting:  # waiting nonces are consecutive: the stale ones sit right below the account's
+                stale.append(waiting[n])
+                n -= 1
             self.remove(stale)
             dropped += stale
             if signer in self._by_signer:

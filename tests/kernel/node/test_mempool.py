@@ -166,6 +166,18 @@ def test_the_same_extrinsic_twice_is_admitted_once_and_another_with_its_nonce_is
     assert len(pool) == 1
 
 
+def test_a_nonce_used_by_another_extrinsic_makes_the_waiting_one_stale() -> None:
+    """The head used Bob's nonce 0 with other bytes: the waiting nonce 0 is dropped, nonce 1 stays and is ready."""
+    chain, pool = _chain(), Mempool()
+    mine = [_sign(chain, BOB, Transfer(dest=ALICE.public_key, amount=1), n) for n in range(2)]
+    _admit_all(pool, chain, mine)
+    other = chain.call(BOB, Transfer(dest=ALICE.public_key, amount=7))
+    assert other.nonce == 0 and other.hash != mine[0].hash
+    assert chain.seal().included == (other,)
+    assert pool.after_block(chain.state, [other], []) == [mine[0]]
+    assert len(pool) == 1 and mine[0].hash not in pool and list(pool.ready(chain.state)) == [mine[1]]
+
+
 def test_two_thousand_signers_at_once_all_get_in_and_one_greedy_signer_cannot_fill_the_pool() -> None:
     """2,000 funded signers x 3 transfers plus one signer trying 5,000: every honest one is admitted."""
     crowd = [Keypair.from_seed(i.to_bytes(32, "little")) for i in range(1, 2001)]
