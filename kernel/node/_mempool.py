@@ -171,10 +171,12 @@ class Mempool:
         """Forget extrinsics that were sealed or rejected."""
         for ext in exts:
             waiting = self._by_signer.get(ext.signer)
-            held = None if waiting is None else waiting.get(ext.nonce)
+            if waiting is None:
+                continue
+            held = waiting.get(ext.nonce)
             if held is None or held.hash != ext.hash:  # not this one (another with its nonce is made stale later)
                 continue
-            del waiting[ext.nonce]  # type: ignore[union-attr]
+            del waiting[ext.nonce]
             self._count -= 1
             self._spent[ext.signer] -= self._cost.pop(ext.hash, 0)
             if not waiting:
