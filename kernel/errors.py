@@ -37,6 +37,7 @@ __all__ = [
     "BodyHashMismatch",
     "Busy",
     "DataDirLocked",
+    "ExtrinsicDropped",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
     "InvalidSignature",
@@ -57,9 +58,11 @@ __all__ = [
     "RpcServerError",
     "RpcTimeout",
     "ServerError",
+    "SignerLimit",
     "StaleRequest",
     "Unauthorized",
     "UnknownMethod",
+    "UnknownSigner",
     "UnknownSynapse",
     "Unreachable",
     "WalletError",
@@ -299,6 +302,36 @@ class AlreadyQueued(KernelError):
     CODE = "already_queued"
     nonce: int
     __str__ = _msg("an extrinsic with nonce {nonce} from this signer is already waiting")
+
+
+@attrs.define(auto_exc=True, str=False)
+class SignerLimit(KernelError):
+    """Raised when one signer already has its limit of extrinsics waiting in the mempool."""
+
+    CODE = "signer_limit"
+    limit: int
+    __str__ = _msg("this signer already has {limit} extrinsics waiting; wait for some to be sealed, then retry")
+
+
+@attrs.define(auto_exc=True, str=False)
+class UnknownSigner(KernelError):
+    """Raised when a fee-free extrinsic comes from a key the chain does not know (the mempool's admission rule)."""
+
+    CODE = "unknown_signer"
+    signer: str
+    call: str
+    rule: str
+    __str__ = _msg("{call} pays no fee, so it is only admitted from {rule}; {signer} is not: "
+                   "fund the key or register the hotkey first")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ExtrinsicDropped(KernelError):
+    """Reported to a waiting submitter when the mempool dropped its extrinsic without sealing it."""
+
+    CODE = "dropped"
+    reason: str
+    __str__ = _msg("dropped from the mempool: {reason}; check the signer's nonce and submit again")
 
 
 @attrs.define(auto_exc=True, str=False)

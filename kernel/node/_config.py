@@ -35,6 +35,12 @@ class NodeConfig:
     history_every: int = 10
     history_blocks: int = 1000
     mempool_limit: int = 200_000
+    mempool_per_signer: int = 256
+    """At most this many extrinsics of one signer wait in the mempool (more get SignerLimit)."""
+    mempool_expire_blocks: int = 10
+    """A signer whose first waiting nonce cannot apply for this many blocks loses what it has waiting."""
+    mempool_known_signers_only: bool = True
+    """Admit extrinsics that pay nothing only from keys the chain knows (see the mempool docs); admission only."""
     max_block_extrinsics: int = 20_000
 
     @property

@@ -4,14 +4,22 @@ One piece for every follower (an out-of-process actor, a replica): the feed (Pub
 messages, so a gap in the numbers, or a feed quiet for longer than a few block times, sends the follower to the
 node's ``blocks`` RPC for what it missed. The follower only orders and fetches; what a block means (fold it, verify
 and store it) is the caller's business.
+
+A block the caller refuses (its head did not move past it) or one that does not decode stalls the follower at that
+number: it backs off before asking again (``retry_initial`` seconds, doubling up to ``retry_max``), logs the stall
+once and its end once, and shows it in :attr:`BlockFollower.stalled_at` and :attr:`BlockFollower.retries`. An
+upstream that keeps serving a bad block therefore costs a handful of requests a minute, not thousands a second.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
+from typing import Any
 
+import anyio
 import pynng
+import structlog
 
 from taonet.ledger import SignedBlock
 from taonet.ledger.errors import CodecError
@@ -21,6 +29,8 @@ from ..wire import NngContext
 
 __all__ = ["BlockFollower"]
 
+log = structlog.get_logger(__name__)
+
 
 class BlockFollower:
     """Blocks after the caller's head, in order: ``async with BlockFollower(...) as f: async for b, tip in ...``.
@@ -29,13 +39,21 @@ class BlockFollower:
     Each block comes with ``at_tip``: True for the last block known when it is yielded (the end of a catch-up, or a
     feed block that followed the head), so a caller that only cares about the newest state can skip the others.
     ``feed`` is the node's feed address (from its ``info``); ``quiet`` seconds without a feed message send the
-    follower to ask the node's head.
+    follower to ask the node's head. ``logger`` (a structlog logger with the caller's context) logs stalls.
     """
 
     def __init__(self, rpc: RpcClient, feed: str, head: Callable[[], int], *, quiet: float, batch: int = 500,
-                 on_undecodable: Callable[[CodecError], None] | None = None) -> None:
+                 on_undecodable: Callable[[CodecError], None] | None = None, retry_initial: float = 0.1,
+                 retry_max: float = 10.0, logger: Any = None) -> None:
         self.rpc, self.feed, self.head, self.quiet, self.batch = rpc, feed, head, quiet, batch
         self.on_undecodable = on_undecodable
+        self.retry_initial, self.retry_max = retry_initial, retry_max
+        self.stalled_at: int | None = None
+        """The block number the caller keeps refusing (None while blocks are accepted)."""
+        self.retries = 0
+        """How many times the block at :attr:`stalled_at` was refused (0 when not stalled)."""
+        self.log = (log if logger is None else logger).bind(feed=feed)
+        self._delay = retry_initial
         self._sub: pynng.Sub0 | None = None
         self._ctx: NngContext | None = None
 
@@ -68,10 +86,30 @@ class BlockFollower:
                     if self.on_undecodable is None:
                         raise
                     self.on_undecodable(e)
+                    await self._refused(self.head() + 1)
                     return
                 yield block, block.number == upto
-            if self.head() < nxt:  # the caller refused the run: try again on the next feed message or quiet spell
-                return
+                if self.head() < block.number:  # refused: back off, then try again (next feed message or quiet)
+                    await self._refused(block.number)
+                    return
+                self._accepted()
+
+    async def _refused(self, number: int) -> None:
+        """The caller refused block ``number`` (or it did not decode): note the stall and back off."""
+        if self.stalled_at != number:
+            if self.stalled_at is not None:
+                self.log.info("follow.resumed", block=self.stalled_at, retries=self.retries)
+            self.stalled_at, self.retries, self._delay = number, 0, self.retry_initial
+            self.log.warning("follow.stalled", block=number, retry_in=self._delay)
+        self.retries += 1
+        delay, self._delay = self._delay, min(self.retry_max, 2 * self._delay)
+        await anyio.sleep(delay)
+
+    def _accepted(self) -> None:
+        """The caller took a block: a stall, if any, is over."""
+        if self.stalled_at is not None and self.head() >= self.stalled_at:
+            self.log.info("follow.resumed", block=self.stalled_at, retries=self.retries)
+            self.stalled_at, self.retries, self._delay = None, 0, self.retry_initial
 
     async def follow(self) -> AsyncIterator[tuple[SignedBlock, bool]]:
         """Every new block from the feed, catching up whenever blocks were missed, until cancelled."""
@@ -89,6 +127,7 @@ class BlockFollower:
             except CodecError as e:
                 if self.on_undecodable is not None:
                     self.on_undecodable(e)
+                await self._refused(self.head() + 1)
                 continue
             if block.number <= self.head():
                 continue
@@ -98,3 +137,7 @@ class BlockFollower:
                 if self.head() + 1 != block.number:
                     continue
             yield block, True
+            if self.head() < block.number:
+                await self._refused(block.number)
+            else:
+                self._accepted()

@@ -2,11 +2,19 @@
 
 On entry an extrinsic's genesis hash, nonce, signature and funds are checked against the head state plus what the
 same account already has waiting; a failure is a typed error returned at once. Sealing takes, for each account in
-order of arrival, its run of consecutive nonces. The pool is bounded.
+order of arrival, its run of consecutive nonces.
+
+Nothing can fill it for good: it holds at most ``limit`` extrinsics and ``per_signer`` per signer; an extrinsic that
+pays nothing (no fee, no amount) is only admitted from a key the chain knows (see :func:`unknown_rule`); when one of a
+signer's extrinsics is rejected at sealing its later nonces are dropped at once (they can never apply); and a signer
+whose first waiting nonce is not its account's next one for ``expire_after`` blocks loses everything it has waiting.
+Every check is O(1) per extrinsic (amortised), and the per-block bookkeeping touches only the signers sealed in it
+plus the signers due for an expiry check.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 
 from taonet.ledger import (
@@ -19,6 +27,7 @@ from taonet.ledger import (
     Transfer,
     current_burn,
     fee_for,
+    ss58_encode,
     subnet_lock_cost,
     verify,
 )
@@ -30,9 +39,9 @@ from taonet.ledger.errors import (
     WrongGenesis,
 )
 
-from ..errors import AlreadyQueued, MempoolFull
+from ..errors import AlreadyQueued, MempoolFull, SignerLimit, UnknownSigner
 
-__all__ = ["Mempool", "MempoolFull"]
+__all__ = ["Mempool", "MempoolFull", "unknown_rule"]
 
 
 def _spend(state: State, ext: Extrinsic) -> int:
@@ -49,35 +58,71 @@ def _spend(state: State, ext: Extrinsic) -> int:
     return 0
 
 
-class Mempool:
-    """Extrinsics waiting for a block, by signer and nonce."""
+def unknown_rule(state: State, ext: Extrinsic) -> str | None:
+    """The admission rule a fee-free ``ext`` breaks (None when its signer is a key the chain knows).
 
-    def __init__(self, *, limit: int = 100_000) -> None:
-        self.limit = limit
+    A hotkey call (set_weights, serve_axon) must come from a hotkey registered on its subnet; any other call from a
+    key with a free balance, an extrinsic already sealed (a nonce above 0), or an owner (a hotkey bound to a coldkey).
+    Creating such keys costs a funded, sealed extrinsic each, so free calls cannot come from an unbounded crowd.
+    """
+    call, signer = ext.call, ext.signer
+    if call.SIGNER == "hotkey":
+        netuid = getattr(call, "netuid", None)
+        if netuid is None:
+            return None if state.owner_of(signer) is not None else "a hotkey bound to a coldkey"
+        return None if state.uid_of(netuid, signer) is not None else f"a hotkey registered on subnet {netuid}"
+    acct = state.account(signer)
+    if acct.free > 0 or acct.nonce > 0 or state.owner_of(signer) is not None:
+        return None
+    return "a key with a free balance or an extrinsic already sealed"
+
+
+class Mempool:
+    """Extrinsics waiting for a block, by signer and nonce, bounded in total and per signer."""
+
+    def __init__(self, *, limit: int = 100_000, per_signer: int = 256, expire_after: int = 10,
+                 known_signers_only: bool = True) -> None:
+        if limit < 1 or per_signer < 1 or expire_after < 1:
+            raise ValueError("the mempool's limit, per_signer and expire_after must be at least 1")
+        self.limit, self.per_signer, self.expire_after = limit, per_signer, expire_after
+        self.known_signers_only = known_signers_only
+        # signer -> nonce -> extrinsic; the dict's order is the signers' order of arrival
         self._by_signer: dict[bytes, dict[int, Extrinsic]] = {}
         self._spent: dict[bytes, int] = {}
-        self._arrival: dict[bytes, int] = {}
-        self._seq = 0
+        self._cost: dict[bytes, int] = {}  # extrinsic hash -> what admission counted it to spend
+        self._progress: dict[bytes, int] = {}  # signer -> height at which it last arrived or had one sealed
+        # (progress height, signer), oldest first; an entry older than the signer's progress is skipped
+        self._watch: deque[tuple[int, bytes]] = deque()
         self._count = 0
 
     def __len__(self) -> int:
         return self._count
 
+    def __contains__(self, ext_hash: object) -> bool:
+        return ext_hash in self._cost
+
     def waiting(self, signer: bytes) -> int:
         """How many extrinsics of ``signer`` are waiting."""
         return len(self._by_signer.get(signer, ()))
 
-    def admit(self, state: State, genesis: bytes, ext: Extrinsic) -> None:
-        """Check ``ext`` against ``state`` and what its signer has waiting; queue it or raise a typed error."""
+    def admit(self, state: State, genesis: bytes, ext: Extrinsic) -> bool:
+        """Check ``ext`` against ``state`` and what its signer has waiting; queue it or raise a typed error.
+
+        Returns True when queued, False when the very same extrinsic (same hash) is already waiting.
+        """
         if isinstance(ext.call, SystemCall):
             raise BadSignature(what="system call (only the node's actors answer with those)")
         if ext.genesis != genesis:
             raise WrongGenesis(expected=genesis, got=ext.genesis)
+        if ext.hash in self._cost:
+            return False
+        signer = ext.signer
+        waiting = self._by_signer.get(signer, {})
+        if len(waiting) >= self.per_signer:
+            raise SignerLimit(limit=self.per_signer)
         if self._count >= self.limit:
             raise MempoolFull(limit=self.limit)
-        signer = ext.signer
         acct = state.account(signer)
-        waiting = self._by_signer.get(signer, {})
         nxt = acct.nonce + len(waiting)
         if ext.nonce < acct.nonce:
             raise StaleNonce(expected=acct.nonce, got=ext.nonce)
@@ -85,19 +130,24 @@ class Mempool:
             raise AlreadyQueued(nonce=ext.nonce)
         if ext.nonce > nxt:
             raise FutureNonce(expected=nxt, got=ext.nonce)
+        cost = _spend(state, ext) + fee_for(state, ext.call)
+        if not cost and self.known_signers_only:
+            rule = unknown_rule(state, ext)
+            if rule is not None:
+                raise UnknownSigner(signer=ss58_encode(signer), call=type(ext.call).__name__, rule=rule)
         if not verify(signer, ext.signed_bytes(), ext.signature):
             raise BadSignature()
-        cost = _spend(state, ext) + fee_for(state, ext.call)
         spent = self._spent.get(signer, 0) + cost
         if cost and spent > acct.free:
             raise InsufficientBalance(needed=spent, available=acct.free)
         if not waiting:
             self._by_signer[signer] = waiting
-            self._arrival[signer] = self._seq
-            self._seq += 1
+            self._stamp(signer, state.height)
         waiting[ext.nonce] = ext
         self._spent[signer] = spent
+        self._cost[ext.hash] = cost
         self._count += 1
+        return True
 
     def ready(self, state: State, *, canonical: bool = False, limit: int | None = None) -> Iterator[Extrinsic]:
         """Extrinsics for the next block: per signer, consecutive nonces from its account nonce.
@@ -105,7 +155,7 @@ class Mempool:
         Signers come in order of arrival, or by public key when ``canonical`` (a deterministic block order for
         ``--clock logical``). Stops after ``limit`` extrinsics.
         """
-        signers = sorted(self._by_signer) if canonical else sorted(self._by_signer, key=self._arrival.__getitem__)
+        signers = sorted(self._by_signer) if canonical else list(self._by_signer)
         n = 0
         for signer in signers:
             waiting = self._by_signer[signer]
@@ -121,22 +171,72 @@ class Mempool:
         """Forget extrinsics that were sealed or rejected."""
         for ext in exts:
             waiting = self._by_signer.get(ext.signer)
-            if waiting is None or waiting.pop(ext.nonce, None) is None:
+            if waiting is None:
                 continue
+            held = waiting.get(ext.nonce)
+            if held is None or held.hash != ext.hash:  # not this one (another with its nonce is made stale later)
+                continue
+            del waiting[ext.nonce]
             self._count -= 1
+            self._spent[ext.signer] -= self._cost.pop(ext.hash, 0)
             if not waiting:
-                del self._by_signer[ext.signer]
-                self._spent.pop(ext.signer, None)
-                self._arrival.pop(ext.signer, None)
+                self._forget(ext.signer)
 
-    def prune(self, state: State) -> list[Extrinsic]:
-        """Drop what the new head made stale, and recompute what each signer has committed; returns the dropped."""
+    def after_block(self, state: State, included: list[Extrinsic], rejected: list[Extrinsic]) -> list[Extrinsic]:
+        """Bring the pool to the new head ``state``: forget what was sealed, drop what can no longer apply.
+
+        Dropped (and returned): what the new head made stale, every later nonce of a signer with an extrinsic
+        ``rejected`` at sealing, and everything of a signer not ready for ``expire_after`` blocks.
+        """
+        self.remove(included)
+        self.remove(rejected)
         dropped: list[Extrinsic] = []
-        for signer in list(self._by_signer):
-            nonce = state.account(signer).nonce
-            waiting = self._by_signer[signer]
-            dropped += [waiting[n] for n in sorted(waiting) if n < nonce]
-        self.remove(dropped)
-        for signer, waiting in self._by_signer.items():
-            self._spent[signer] = sum(_spend(state, x) + fee_for(state, x.call) for x in waiting.values())
+        failed = {x.signer for x in rejected}
+        for signer in failed:
+            dropped += self._drop_signer(signer)
+        for signer in {x.signer for x in included} - failed:
+            waiting = self._by_signer.get(signer)
+            if waiting is None:
+                continue
+            n = state.account(signer).nonce - 1
+            stale = []
+            while n in waiting:  # waiting nonces are consecutive: the stale ones sit right below the account's
+                stale.append(waiting[n])
+                n -= 1
+            self.remove(stale)
+            dropped += stale
+            if signer in self._by_signer:
+                self._stamp(signer, state.height)
+        dropped += self._expire(state)
         return dropped
+
+    def _expire(self, state: State) -> list[Extrinsic]:
+        """Drop signers without progress for ``expire_after`` blocks whose first waiting nonce cannot apply."""
+        dropped: list[Extrinsic] = []
+        h = state.height
+        while self._watch and self._watch[0][0] <= h - self.expire_after:
+            since, signer = self._watch.popleft()
+            if self._progress.get(signer) != since:
+                continue  # it progressed (or left) since this entry was made
+            if state.account(signer).nonce in self._by_signer[signer]:
+                self._stamp(signer, h)  # ready, only waiting for room in a block
+            else:
+                dropped += self._drop_signer(signer)
+        return dropped
+
+    def _stamp(self, signer: bytes, height: int) -> None:
+        self._progress[signer] = height
+        self._watch.append((height, signer))
+
+    def _drop_signer(self, signer: bytes) -> list[Extrinsic]:
+        waiting = self._by_signer.get(signer)
+        if not waiting:
+            return []
+        out = [waiting[n] for n in sorted(waiting)]
+        self.remove(out)
+        return out
+
+    def _forget(self, signer: bytes) -> None:
+        del self._by_signer[signer]
+        self._spent.pop(signer, None)
+        self._progress.pop(signer, None)

@@ -38,7 +38,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, TaonetError, error_to_wire
 
-from ..errors import NodeHalted, NotAnActor, RpcBadRequest
+from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
 from ..wire import bound_address
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
@@ -57,6 +57,7 @@ log = structlog.get_logger(__name__)
 class _Waiter:
     event: anyio.Event
     result: dict[str, Any] | None = None
+    users: int = 0  # submitters waiting on this outcome (the same extrinsic may be submitted twice)
 
 
 class Node(ChainHost):
@@ -67,7 +68,9 @@ class Node(ChainHost):
     def __init__(self, config: NodeConfig) -> None:
         super().__init__(config)
         self.log = log.bind(actor="node")
-        self.mempool = Mempool(limit=config.mempool_limit)
+        self.mempool = Mempool(limit=config.mempool_limit, per_signer=config.mempool_per_signer,
+                               expire_after=config.mempool_expire_blocks,
+                               known_signers_only=config.mempool_known_signers_only)
         self._answers: dict[int, dict[str, list[bytes]]] = {}
         self._answered = anyio.Event()
         self._inbox: dict[tuple[str, int], dict[str, Any]] = {}
@@ -233,8 +236,7 @@ class Node(ChainHost):
         self._answers.pop(number - 1, None)
         for key in [k for k in self._inbox if k[1] < number - 1]:
             del self._inbox[key]
-        self.mempool.remove(included + [x for x, _ in rejected])
-        dropped = self.mempool.prune(new_state)
+        dropped = self.mempool.after_block(new_state, included, [x for x, _ in rejected])
         self._publish(block, new_state)
         self._notify(block, included, rejected, dropped)
         m = self.metrics
@@ -246,7 +248,8 @@ class Node(ChainHost):
             m["epoch_blocks"] += 1
             m["epoch_seal_ms"] = [*m["epoch_seal_ms"][-999:], seal_ms]
         self.log.info("block.sealed", block=number, extrinsics=len(block.extrinsics), rejected=len(rejected),
-                      mempool=len(self.mempool), seal_ms=round(seal_ms, 2), build_ms=round(build_ms, 2))
+                      dropped=len(dropped), mempool=len(self.mempool), seal_ms=round(seal_ms, 2),
+                      build_ms=round(build_ms, 2))
 
     def _build(self, state: State, number: int, calls: list[SystemCall], ready: list[Extrinsic]
                ) -> tuple[SignedBlock, State, list[Extrinsic], list[tuple[Extrinsic, ExtrinsicRejected]]]:
@@ -297,21 +300,23 @@ class Node(ChainHost):
         for ext in dropped:
             w = self._waiters.pop(ext.hash, None)
             if w is not None:
-                w.result = {"status": "rejected", "error": {"code": "dropped", "fields": {
-                    "message": "an earlier extrinsic of this signer was rejected or its nonce was used"}}}
+                w.result = {"status": "rejected", "error": error_to_wire(ExtrinsicDropped(
+                    reason="an earlier nonce of this signer was rejected, used, or never came"))}
                 w.event.set()
 
     async def submit_and_wait(self, ext: Extrinsic, wait: float) -> dict[str, Any]:
         """Admit ``ext`` and wait (up to ``wait`` s) until it is sealed: included, rejected, or timeout."""
         assert self.state is not None
-        waiter = _Waiter(anyio.Event())
-        self._waiters[ext.hash] = waiter
+        waiter = self._waiters.setdefault(ext.hash, _Waiter(anyio.Event()))
+        waiter.users += 1
         try:
             self.mempool.admit(self.state, self.genesis_hash, ext)
             with anyio.move_on_after(wait):
                 await waiter.event.wait()
         finally:
-            self._waiters.pop(ext.hash, None)
+            waiter.users -= 1
+            if not waiter.users and self._waiters.get(ext.hash) is waiter:
+                del self._waiters[ext.hash]
         result = {"status": "timeout"} if waiter.result is None else dict(waiter.result)
         result["hash"] = ext.hash
         return result

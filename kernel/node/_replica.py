@@ -1,4 +1,10 @@
-"""A read replica: follows a leader's feed, verifies every block, keeps its own log, serves reads, forwards writes."""
+"""A read replica: follows a leader's feed, verifies every block, keeps its own log, serves reads, forwards writes.
+
+Verified means: every block links to the head, carries the authority's signature, and re-executes on the replica's
+own state with every extrinsic's signature checked, to the same extrinsics root, events root and state digest as its
+header says. A block that fails is refused with :class:`InvalidBlock` (its number and the reason) and nothing of it
+is stored; the follower backs off before asking for it again, and the stall shows in :meth:`Replica.status`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import anyio
 import anyio.abc
 import pynng
 
-from taonet.ledger import FileStore, SignedBlock, apply, replay, state_from_genesis_block
+from taonet.ledger import FileStore, SignedBlock, State, apply, replay, state_from_genesis_block
 from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock
 
 from ..client import RpcClient
@@ -34,6 +40,10 @@ class Replica(ChainHost):
         self.leader = leader
         self.log = self.log.bind(actor="replica", leader=leader)
         self.rejected_blocks = 0
+        """Blocks refused so far (each retry of the same bad block counts)."""
+        self.last_error: str | None = None
+        """Why the last refused block was refused (kept after the replica resumed)."""
+        self._follower: BlockFollower | None = None
 
     def _open_replica(self, genesis_raw: bytes) -> None:
         store = FileStore(self.config.data_dir / "chain", fsync=self.config.fsync)
@@ -56,27 +66,58 @@ class Replica(ChainHost):
         self.store, self.state, self.genesis_hash = store, state, genesis.hash
         self._remember(state)
 
+    @property
+    def stalled_at(self) -> int | None:
+        """The block number the replica keeps refusing (None while it follows)."""
+        return None if self._follower is None else self._follower.stalled_at
+
+    @property
+    def retries(self) -> int:
+        """How many times the block at :attr:`stalled_at` was refused."""
+        return 0 if self._follower is None else self._follower.retries
+
+    def status(self) -> dict[str, Any]:
+        """Head, stall and refusals: what the ``metrics`` RPC answers."""
+        assert self.state is not None
+        return {"head": self.state.height, "stalled_at": self.stalled_at, "retries": self.retries,
+                "rejected_blocks": self.rejected_blocks, "last_error": self.last_error}
+
     def ingest(self, block: SignedBlock) -> bool:
-        """Verify ``block`` against the head (link, authority signature, re-execution) and append it.
+        """Verify ``block`` against the head (link, every signature, re-execution to its roots and state digest)
+        and append it.
 
         Returns False for a block at or below the head; raises :class:`InvalidBlock` for one that does not follow.
         """
-        assert self.state is not None and self.store is not None
-        if block.number <= self.state.height:
+        state = self._verify_and_store(block)
+        if state is None:
             return False
-        if block.number != self.state.height + 1:
-            raise InvalidBlock(number=block.number, reason=f"expected block {self.state.height + 1}")
+        self._advance(block, state)
+        return True
+
+    def _verify_and_store(self, block: SignedBlock) -> State | None:
+        """Check ``block`` on the head state and append it to the log: the state after it (None if already held).
+
+        Safe in a worker thread: it reads the head and writes only the log; the event loop takes the new state.
+        """
+        assert self.state is not None and self.store is not None
+        head = self.state
+        if block.number <= head.height:
+            return None
+        if block.number != head.height + 1:
+            raise InvalidBlock(number=block.number, reason=f"expected block {head.height + 1}")
         if block.header.parent != self.store.head_hash:
             raise ChainBroken(number=block.number, reason="its parent hash is not the head's hash")
         if not block.signature_ok():
             raise InvalidBlock(number=block.number, reason="the authority's signature does not verify")
-        state, _ = apply(self.state, block, parent=self.store.head_hash, verify_signatures=False)
+        state, _ = apply(head, block, parent=self.store.head_hash, verify_signatures=True)
         self.store.append(block, expected_height=block.number)
         if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
             self.store.save_snapshot(state)
+        return state
+
+    def _advance(self, block: SignedBlock, state: State) -> None:
         self.state = state
         self._publish(block, state)
-        return True
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
         """Sync from the leader, then follow its feed and serve RPC until cancelled.
@@ -95,32 +136,42 @@ class Replica(ChainHost):
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
                     quiet = max(2.0, 3 * float(info.get("block_time", 1.0)))
                     follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore
-                                             quiet=quiet, on_undecodable=self._undecodable)
+                                             quiet=quiet, on_undecodable=self._undecodable, logger=self.log)
+                    self._follower = follower
                     async with follower, anyio.create_task_group() as tg:
                         async with aclosing(follower.catch_up()) as blocks:
                             async for block, _ in blocks:
-                                self._ingest_checked(block)
+                                await self._ingest_checked(block)
                         server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc")
                         self.addresses["rpc"] = await tg.start(server.serve)
                         task_status.started(dict(self.addresses))
                         self.log.info("replica.started", **self.addresses, height=self.state.height)
                         async with aclosing(follower.follow()) as blocks:
                             async for block, _ in blocks:
-                                self._ingest_checked(block)
+                                await self._ingest_checked(block)
             finally:
                 self._feed = None
                 self._close_subscribers()
                 self.store.close()
 
     def _undecodable(self, error: CodecError) -> None:
-        self.rejected_blocks += 1
+        self._refused(f"the leader sent a block that does not decode: {error}")
 
-    def _ingest_checked(self, block: SignedBlock) -> None:
+    def _refused(self, reason: str, **fields: Any) -> None:
+        """Count a refusal; log it only when it differs from the last one (the follower retries with backoff)."""
+        self.rejected_blocks += 1
+        if reason != self.last_error:
+            self.log.error("replica.block_rejected", reason=reason, **fields)
+        self.last_error = reason
+
+    async def _ingest_checked(self, block: SignedBlock) -> None:
         try:
-            self.ingest(block)
+            state = await anyio.to_thread.run_sync(self._verify_and_store, block)
         except InvalidBlock as e:
-            self.rejected_blocks += 1
-            self.log.error("replica.block_rejected", reason=str(e))
+            self._refused(str(e), block=block.number, code=e.CODE)
+            return
+        if state is not None:
+            self._advance(block, state)
 
     def _handlers(self, leader: RpcClient) -> dict[str, Any]:
         table: dict[str, Any] = read_handlers(self)
@@ -143,7 +194,7 @@ class Replica(ChainHost):
 
         async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
             assert self.state is not None
-            return {"head": self.state.height, "rejected_blocks": self.rejected_blocks}
+            return self.status()
 
         table["info"] = info
         table["metrics"] = metrics
