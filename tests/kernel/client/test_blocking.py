@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -52,10 +53,8 @@ def run_script(code: str, endpoint: str, *, timeout: float = 60.0) -> tuple[int,
             if line.strip() == "LAST":
                 break
         last_line_at = time.monotonic()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
         exited_after = time.monotonic() - last_line_at
         if proc.poll() is None:
             proc.kill()
