@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from taonet.kernel import Blocking, RpcClient, Subtensor, subtensor
 from taonet.kernel.errors import BadAddress, NoNode, Unreachable
 
-from ..node.nodes import node_process
+from ..node.nodes import Wallet, node_process
 
 EXIT_BOUND = 5.0
 """Seconds a script may take to exit after its last line (it exits in well under one; the margin is for load)."""
@@ -68,15 +69,32 @@ def run_script(code: str, endpoint: str, *, timeout: float = 60.0) -> tuple[int,
             proc.wait()
 
 
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A dev node process for this module's scripts."""
+    """A dev node process with subnet 1, for this module's scripts."""
     with node_process(tmp_path_factory.mktemp("node"), block_time=0.25) as (_proc, addresses):
+        with subtensor(addresses["rpc"], timeout=20) as sub:
+            assert sub.create_subnet(Wallet("Alice")).success
         yield addresses["rpc"]
 
 
 @pytest.mark.slow
-def test_the_readme_snippet_exits_after_its_last_line(endpoint: str) -> None:
+def test_the_readme_snippet_runs_and_exits_after_its_last_line(endpoint: str) -> None:
+    """The README's python block, as written (its "local" pointed at the test node), prints the head and ends."""
+    (snippet,) = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert 'subtensor("local")' in snippet
+    code, out, err, exited_after = run_script(snippet.replace('subtensor("local")', "subtensor()")
+                                              + '\nprint("LAST", flush=True)\n', endpoint)
+    assert code == 0, err
+    assert int(out.split()[0]) > 0
+    assert exited_after < EXIT_BOUND
+
+
+@pytest.mark.slow
+def test_an_unclosed_client_does_not_keep_a_script_alive(endpoint: str) -> None:
     """`sub = subtensor(...); print(sub.get_current_block())` with no close: the process still ends at once."""
     code, out, err, exited_after = run_script("""
         from taonet.kernel import subtensor
