@@ -33,8 +33,10 @@ from taonet.ledger.errors import (
     CodecError,
     ExtrinsicRejected,
     HotkeyNotRegistered,
+    InvalidAddress,
     InvalidBlock,
     InvalidGenesis,
+    InvalidKey,
     StorageError,
     SubnetNotFound,
     TaonetError,
@@ -65,9 +67,9 @@ EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
     ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
     ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
      EXIT_REFUSED_DATA),
-    ((BadAddress, RpcBadRequest), EXIT_USAGE),
+    ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
     ((Unreachable, RpcTimeout, Busy, MempoolFull, pynng.AddressInUse), EXIT_UNREACHABLE),
-    ((WalletError,), EXIT_WALLET),
+    ((WalletError, InvalidKey), EXIT_WALLET),
     ((ExtrinsicRejected, AlreadyQueued, NodeHalted), EXIT_REJECTED),
     ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
 )

@@ -41,6 +41,14 @@ async def _until_signal(main: Any, header: str | None = None) -> None:
         await anyio.sleep_forever()
 
 
+def _check_addresses(**addresses: str) -> None:
+    """Refuse an address nng cannot listen on before anything starts (a one-line usage error, exit 2)."""
+    for option, address in addresses.items():
+        if "://" not in address:
+            raise typer.BadParameter(f"{address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free "
+                                     "port), ipc:///PATH or inproc://NAME", param_hint=f"--{option}")
+
+
 def _parse_delays(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -75,6 +83,7 @@ def node_run(
 ) -> None:
     """Run a node: seal a block every --block-time, serve RPC, publish blocks; resume from --data-dir."""
     configure_logging(log_level, json=log_json)
+    _check_addresses(rpc=rpc, feed=feed)
     if clock not in ("wall", "logical"):
         raise typer.BadParameter("--clock is wall or logical")
     for name in remote_actor:
@@ -115,6 +124,7 @@ def node_follow(
     log_level: LogLevel = "info",
 ) -> None:
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
+    _check_addresses(rpc=rpc, feed=feed)
     configure_logging(log_level)
     cfg = NodeConfig(data_dir=data_dir or default_data_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
     replica = Replica(cfg, leader)

@@ -25,7 +25,9 @@ from taonet.kernel.errors import (
 from taonet.ledger.errors import (
     CorruptLog,
     InsufficientBalance,
+    InvalidAddress,
     InvalidBlock,
+    InvalidKey,
     StorageFailed,
     SubnetNotFound,
 )
@@ -44,6 +46,8 @@ ERRORS: list[tuple[BaseException, int]] = [
     (Busy(method="metagraph", reason="over its share", retry_after=0.5), 4),
     (WrongPassword(path="/w/coldkey"), 5),
     (KeyFileNotFound(path="/w/hotkey"), 5),
+    (InvalidKey("not a valid BIP39 mnemonic"), 5),
+    (InvalidAddress("bad SS58 checksum"), 2),
     (SubnetNotFound(netuid=9), 6),
     (BlockNotFound(number=99, head=3), 6),
     (CorruptLog(path="/d/chain/blocks/0.seg", offset=0, reason="checksum mismatch"), 7),
@@ -126,6 +130,9 @@ def test_bad_input_on_the_command_line_is_status_2() -> None:
     assert out.returncode == 2
     assert len(error_lines(out.stderr)) == 1 and "tcp://nonsense" in out.stderr
     assert "Traceback" not in out.stderr
+    out, _ = taonet("node", "run", "--dev", "--rpc", "nonsense")
+    assert out.returncode == 2
+    assert len(error_lines(out.stderr)) == 1 and "--rpc: 'nonsense' is not an nng address" in out.stderr
 
 
 @pytest.mark.slow
