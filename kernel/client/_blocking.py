@@ -31,6 +31,9 @@ T = TypeVar("T")
 CLOSE_TIMEOUT = 5.0
 """Seconds a closing wrapper gives its target's ``__aexit__`` and its loop's thread before leaving them."""
 
+START_TIMEOUT = 30.0
+"""Seconds to wait for a new loop's thread to start (it takes milliseconds; a bound, not a pace)."""
+
 _open: weakref.WeakSet[Blocking[Any]] = weakref.WeakSet()
 _open_lock = threading.Lock()
 
@@ -55,7 +58,7 @@ class _PortalThread:
 
         self._thread = threading.Thread(target=run, name="taonet-blocking", daemon=True)
         self._thread.start()
-        self.portal = ready.result()
+        self.portal = ready.result(START_TIMEOUT)
 
     def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Stop the loop (cancelling what still runs there) and wait up to ``timeout`` for its thread."""
