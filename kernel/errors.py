@@ -32,8 +32,10 @@ from taonet.ledger.errors import MessageTooLarge, TaonetError, error_text
 
 __all__ = [
     "AlreadyQueued",
+    "BadAddress",
     "BadRequest",
     "Blacklisted",
+    "BlockNotFound",
     "BodyHashMismatch",
     "Busy",
     "DataDirLocked",
@@ -46,6 +48,7 @@ __all__ = [
     "KeyFileNotFound",
     "MempoolFull",
     "MessageTooLarge",
+    "NoNode",
     "NodeHalted",
     "NotAnActor",
     "NotVerified",
@@ -246,6 +249,25 @@ class Unreachable(KernelError, ConnectionError):
 
 
 @attrs.define(auto_exc=True, str=False)
+class NoNode(Unreachable):
+    """Raised when nothing answers at the address within the client's connect timeout (no node is running there)."""
+
+    CODE = "no_node"
+    __str__ = _msg("no node at {address} ({reason}): start one with taonet node run --dev, or check the endpoint")
+
+
+@attrs.define(auto_exc=True, str=False)
+class BadAddress(KernelError, ValueError):
+    """Raised when an endpoint is not an address the client can dial (no port, unknown scheme, bad host)."""
+
+    CODE = "bad_address"
+    address: str
+    reason: str
+    __str__ = _msg("{address} is not an address a node can be reached at ({reason}); use local, host:port, "
+                   "tcp://host:port or ipc:///path")
+
+
+@attrs.define(auto_exc=True, str=False)
 class RpcServerError(KernelError):
     """Raised when the server failed on a request for a reason it did not expect (see its log)."""
 
@@ -263,6 +285,16 @@ class RpcBadRequest(KernelError, ValueError):
     method: str
     reason: str
     __str__ = _msg("{method}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class BlockNotFound(KernelError, LookupError):
+    """Raised when a read names a block the chain does not have yet (beyond the head)."""
+
+    CODE = "block_not_found"
+    number: int
+    head: int
+    __str__ = _msg("block {number} does not exist: the chain's head is block {head}; ask for a block in 0..{head}")
 
 
 @attrs.define(auto_exc=True, str=False)

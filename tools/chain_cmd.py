@@ -17,6 +17,9 @@ console = Console()
 
 Endpoint = Annotated[str | None, typer.Option("--endpoint", "-e", help="Node RPC address ($TAONET_ENDPOINT, local).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the node's answers ($TAONET_TIMEOUT).",
+                                        envvar="TAONET_TIMEOUT", min=0.1)]
+DEFAULT_TIMEOUT = 10.0
 
 
 def _print_json(value: Any) -> None:
@@ -24,9 +27,9 @@ def _print_json(value: Any) -> None:
 
 
 @subnet_app.command("list")
-def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False) -> None:
+def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
     """Every subnet: neurons, tempo, burn, difficulty, pending emission."""
-    with subtensor(endpoint) as sub:
+    with subtensor(endpoint, timeout=timeout) as sub:
         subnets = sub.call("subnets")
     if as_json:
         _print_json(subnets)
@@ -42,9 +45,9 @@ def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False) -> None:
 
 @subnet_app.command("hparams")
 def subnet_hparams(netuid: Annotated[int, typer.Argument(help="The subnet.")], endpoint: Endpoint = None,
-                   as_json: AsJson = False) -> None:
+                   as_json: AsJson = False, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
     """A subnet's hyperparameters by name, with the bounds its owner may set them within."""
-    with subtensor(endpoint) as sub:
+    with subtensor(endpoint, timeout=timeout) as sub:
         hp = sub.get_subnet_hyperparameters(netuid)
     if as_json:
         _print_json(hp)
@@ -60,9 +63,9 @@ def subnet_hparams(netuid: Annotated[int, typer.Argument(help="The subnet.")], e
 
 def metagraph_cmd(netuid: Annotated[int, typer.Argument(help="The subnet.")], endpoint: Endpoint = None,
                   block: Annotated[int | None, typer.Option(help="A past block (the head by default).")] = None,
-                  as_json: AsJson = False) -> None:
+                  as_json: AsJson = False, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
     """The metagraph of a subnet: stake, rank, trust, consensus, incentive, dividends, emission per UID."""
-    with subtensor(endpoint) as sub:
+    with subtensor(endpoint, timeout=timeout) as sub:
         mg = sub.metagraph(netuid, block=block)
         rows = [{"uid": int(u), "hotkey": mg.hotkeys[u], "stake": float(mg.S[u]), "rank": float(mg.R[u]),
                  "trust": float(mg.T[u]), "consensus": float(mg.C[u]), "incentive": float(mg.I[u]),

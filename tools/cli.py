@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -30,9 +32,19 @@ _add_subcommands()
 console = Console()
 
 
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
+                                                        "may be given anywhere on the line).")] = False,
+) -> None:
+    """taonet: a pure-Python Bittensor on one laptop or many machines (exit statuses: see docs/cli.md)."""
+
+
 @app.command()
 def demo(
-    data_dir: Annotated[Path | None, typer.Option(help="Where the demo log goes (a temp dir if unset).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo's chain goes (default: ~/.taonet/demo/node, "
+                                                       "or .../ledger, replaced on each run; $TAONET_DEMO_DIR).")
+                        ] = None,
     epochs: Annotated[int | None, typer.Option(help="Stop after this many epochs (default: until Ctrl-C).")] = None,
     block_time: Annotated[float, typer.Option(help="Seconds between blocks.")] = 0.25,
     ledger: Annotated[bool, typer.Option("--ledger", help="Only the chain as data: blocks on disk, then a replay.")
@@ -119,5 +131,9 @@ def bench_wire(
 
 
 def main() -> None:
-    """Entry point of the `taonet` console script."""
-    app()
+    """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
+    from .errors import run_cli
+
+    args = sys.argv[1:]
+    debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
+    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug))

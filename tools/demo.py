@@ -1,7 +1,13 @@
-"""`taonet demo`: a chain on disk in a few blocks, then replayed from its log."""
+"""`taonet demo`: a chain on disk in a few blocks, then replayed from its log; and where the demos keep their chains.
+
+Both demos (this one, ``--ledger``, and the dev network of devnet.py) keep their chain under one directory,
+``$TAONET_DEMO_DIR`` or ``~/.taonet/demo``, replaced on each run, so repeated runs leave nothing else behind.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,6 +30,20 @@ from taonet.ledger import (
 )
 
 
+def demo_root() -> Path:
+    """Where the demos keep their chains: ``$TAONET_DEMO_DIR`` or ``~/.taonet/demo``."""
+    return Path(os.environ.get("TAONET_DEMO_DIR") or Path.home() / ".taonet" / "demo")
+
+
+def fresh_demo_dir(name: str) -> Path:
+    """``demo_root()/name``, emptied: the previous run's chain there is removed, nothing else is touched."""
+    path = demo_root() / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
 def _tao(rao: int) -> str:
     return f"τ{rao / TAO:,.4f}"
 
@@ -31,7 +51,7 @@ def _tao(rao: int) -> str:
 def run_demo(console: Console, *, data_dir: Path | None = None, blocks: int = 5) -> None:
     """Seal a genesis and ``blocks`` blocks of transfers, a subnet, registrations and stake; replay the log."""
     if data_dir is None:
-        data_dir = Path(tempfile.mkdtemp(prefix="taonet-demo-"))
+        data_dir = fresh_demo_dir("ledger")
     data_dir.mkdir(parents=True, exist_ok=True)
     if (data_dir / "blocks").exists() and any((data_dir / "blocks").iterdir()):
         console.print(f"[yellow]{data_dir} already holds a chain; using a fresh folder inside it[/]")
@@ -69,8 +89,8 @@ def run_demo(console: Console, *, data_dir: Path | None = None, blocks: int = 5)
     with FileStore(data_dir) as store:
         report = store.verify()
         state = replay(store)
-    console.print(f"log: {data_dir}  ({report.blocks} blocks, {report.extrinsics} extrinsics, hashes and "
-                  f"signatures verified)")
+    console.print(f"{report.blocks} blocks, {report.extrinsics} extrinsics: hashes and signatures verified")
+    console.print(f"log: {data_dir}", soft_wrap=True)
     table = Table(title=f"balances at block {height}")
     for col in ("account", "address", "free", "staked"):
         table.add_column(col, justify="right" if col in ("free", "staked") else "left")

@@ -7,7 +7,6 @@ register, validators stake and set weights every tempo, and the metagraph is sho
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from rich.table import Table
 from taonet.kernel import Node, NodeConfig, Subtensor
 from taonet.ledger import DEV_SUBNET_DEFAULTS, EpochCompleted, Keypair, dev_genesis
 
+from .demo import fresh_demo_dir
 from .signals import cancel_on_signals
 
 
@@ -91,7 +91,7 @@ async def _validator(p: Participant, endpoint: str, uids: dict[str, int], bias: 
 async def run_devnet(console: Console, *, data_dir: Path | None = None, block_time: float = 0.25,
                      epochs: int | None = None) -> list[Any]:
     """Run the demo network; stop after ``epochs`` epochs (None: until Ctrl-C). Returns the metagraphs shown."""
-    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="taonet-devnet-"))
+    data_dir = data_dir or fresh_demo_dir("node")
     config, authority = dev_genesis(subnet_defaults=attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=12, weights_rate_limit=1))
     node = Node(NodeConfig(data_dir=data_dir, authority=authority, genesis=config, block_time=block_time,
                            rpc="tcp://127.0.0.1:0", feed="tcp://127.0.0.1:0", fsync=False))
@@ -101,8 +101,9 @@ async def run_devnet(console: Console, *, data_dir: Path | None = None, block_ti
         tg.start_soon(cancel_on_signals, tg.cancel_scope,
                       lambda: console.print("\n[bold]stopping[/] the clients and the node…"))
         addresses = await tg.start(node.run)
-        console.rule(f"[bold]taonet dev network[/]  rpc {addresses['rpc']}  feed {addresses['feed']}  "
-                     f"log {data_dir}")
+        console.rule("[bold]taonet dev network")
+        for name, value in (("rpc", addresses["rpc"]), ("feed", addresses["feed"]), ("log", data_dir)):
+            console.print(f"{name}: {value}", soft_wrap=True, markup=False, highlight=False)
         async with Subtensor(addresses["rpc"]) as sub:
             uids = await _setup(sub, console)
             for v, bias in zip(VALIDATORS, (1.0, -1.0), strict=True):

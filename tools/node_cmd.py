@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,9 +31,17 @@ ReplicaDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Where the replica's own log lives ($TAONET_REPLICA_DIR, ~/.taonet/replica).")]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 
+DEV_BLOCK_TIME = 0.25
+"""A dev chain's default block time, as the real localnet's."""
+BLOCK_TIME = 12.0
 
-async def _until_signal(main: Any) -> None:
-    """Run ``main(task_status=...)`` until it ends or SIGINT/SIGTERM arrives; then cancel it cleanly."""
+
+async def _until_signal(main: Any, header: str | None = None) -> None:
+    """Run ``main(task_status=...)`` until it ends or SIGINT/SIGTERM arrives; then cancel it cleanly.
+
+    ``header`` is printed first; then one ``name: address`` line per address (scripts and tests parse these)."""
+    if header is not None:
+        print(header, flush=True)
     async with anyio.create_task_group() as tg:
         tg.start_soon(cancel_on_signals, tg.cancel_scope)
         addresses = await tg.start(main)
@@ -42,6 +49,14 @@ async def _until_signal(main: Any) -> None:
             if name in addresses:
                 print(f"{name}: {addresses[name]}", flush=True)
         await anyio.sleep_forever()
+
+
+def _check_addresses(**addresses: str) -> None:
+    """Refuse an address nng cannot listen on before anything starts (a one-line usage error, exit 2)."""
+    for option, address in addresses.items():
+        if "://" not in address:
+            raise typer.BadParameter(f"{address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free "
+                                     "port), ipc:///PATH or inproc://NAME", param_hint=f"--{option}")
 
 
 def _parse_delays(items: list[str]) -> dict[str, float]:
@@ -59,7 +74,8 @@ def node_run(
     dev: Annotated[bool, typer.Option("--dev", help="A funded development genesis (//Alice ... //Ferdie).")] = False,
     genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
     data_dir: DataDir = None,
-    block_time: Annotated[float, typer.Option(help="Seconds between blocks (0.1 for local work).", min=0.01)] = 12.0,
+    block_time: Annotated[float | None, typer.Option(help="Seconds between blocks (default: 0.25 with --dev, as a "
+                                                         "localnet; else 12).", min=0.01)] = None,
     rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
     feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
     clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",
@@ -77,6 +93,7 @@ def node_run(
 ) -> None:
     """Run a node: seal a block every --block-time, serve RPC, publish blocks; resume from --data-dir."""
     configure_logging(log_level, json=log_json)
+    _check_addresses(rpc=rpc, feed=feed)
     if clock not in ("wall", "logical"):
         raise typer.BadParameter("--clock is wall or logical")
     for name in remote_actor:
@@ -90,18 +107,22 @@ def node_run(
         config = load_genesis(genesis)
     if authority is None:
         raise typer.BadParameter("--authority (or $TAONET_AUTHORITY_URI) is needed without --dev")
+    if block_time is None:
+        block_time = DEV_BLOCK_TIME if dev else BLOCK_TIME
+    data_dir = data_dir or default_data_dir()
     cfg = NodeConfig(
-        data_dir=data_dir or default_data_dir(), authority=Keypair.from_uri(authority), genesis=config,
+        data_dir=data_dir, authority=Keypair.from_uri(authority), genesis=config,
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
         actor_delays=_parse_delays(actor_delay), fsync=fsync,
     )
     node = Node(cfg)
+    # no colon in this line: scripts read the "name: address" lines that follow
+    header = f"taonet node{' (dev chain)' if dev else ''}, a block every {block_time:g} s, log in {data_dir}"
     with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(_until_signal, node.run)
+        anyio.run(_until_signal, node.run, header)
     if node.halted is not None:
-        print(f"halted: {node.halted}", file=sys.stderr)
-        raise typer.Exit(2)
+        raise node.halted  # reported (one line, its exit status) by the command's error wrapper
 
 
 @node_app.command("follow")
@@ -113,6 +134,7 @@ def node_follow(
     log_level: LogLevel = "info",
 ) -> None:
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
+    _check_addresses(rpc=rpc, feed=feed)
     configure_logging(log_level)
     cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
     replica = Replica(cfg, leader)

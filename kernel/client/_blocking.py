@@ -1,22 +1,73 @@
 """One generic blocking wrapper: use an async object (a Subtensor, a Metagraph) from scripts and the REPL.
 
-``sub = blocking(Subtensor("local"))`` runs an event loop in a background thread (anyio's blocking portal); every
+``sub = blocking(Subtensor("local"))`` runs an event loop in a background thread (an anyio blocking portal); every
 coroutine method called on the wrapper runs there and returns its result. Results whose class sets
 ``BLOCKING_WRAP = True`` (a Metagraph) come back wrapped on the same loop, so their async methods block too.
+
+The loop's thread never keeps a process alive: it is a daemon thread, and every wrapper still open when the
+interpreter exits is closed then (its target's ``__aexit__`` gets a few seconds, then the loop stops). ``with
+subtensor(...) as sub:`` (or ``sub.close()``) closes it earlier and is the form to prefer.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import inspect
-from contextlib import AbstractContextManager
+import threading
+import weakref
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Generic, TypeVar
 
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+import anyio
+from anyio.from_thread import BlockingPortal
 
 __all__ = ["Blocking", "blocking"]
 
 T = TypeVar("T")
+
+CLOSE_TIMEOUT = 5.0
+"""Seconds a closing wrapper gives its target's ``__aexit__`` and its loop's thread before leaving them."""
+
+START_TIMEOUT = 30.0
+"""Seconds to wait for a new loop's thread to start (it takes milliseconds; a bound, not a pace)."""
+
+_open: weakref.WeakSet[Blocking[Any]] = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+class _PortalThread:
+    """An event loop in a daemon thread with a blocking portal into it; ``stop()`` ends both (bounded)."""
+
+    def __init__(self, backend: str) -> None:
+        ready: Future[BlockingPortal] = Future()
+
+        async def serve() -> None:
+            async with BlockingPortal() as portal:
+                ready.set_result(portal)
+                await portal.sleep_until_stopped()
+
+        def run() -> None:
+            try:
+                anyio.run(serve, backend=backend)
+            except BaseException as e:  # handed to the thread that waits in result()
+                if not ready.done():
+                    ready.set_exception(e)
+
+        self._thread = threading.Thread(target=run, name="taonet-blocking", daemon=True)
+        self._thread.start()
+        self.portal = ready.result(START_TIMEOUT)
+
+    def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Stop the loop (cancelling what still runs there) and wait up to ``timeout`` for its thread."""
+        if self._thread is threading.current_thread():
+            return
+        # already stopped, or stuck: either way the daemon thread cannot hold the process
+        with contextlib.suppress(RuntimeError, FutureTimeout, CancelledError):
+            self.portal.start_task_soon(self.portal.stop, True).result(timeout)
+        self._thread.join(timeout)
 
 
 class Blocking(Generic[T]):
@@ -24,14 +75,23 @@ class Blocking(Generic[T]):
 
     def __init__(self, target: T, *, portal: BlockingPortal | None = None, backend: str = "asyncio") -> None:
         self._target = target
-        self._owner: AbstractContextManager[BlockingPortal] | None = None
-        if portal is None:
-            self._owner = start_blocking_portal(backend)
-            portal = self._owner.__enter__()
-        self._portal = portal
+        self._owner: _PortalThread | None = None
         self._entered = False
-        if hasattr(target, "__aenter__") and self._owner is not None:
-            self._portal.call(target.__aenter__)  # type: ignore[attr-defined]
+        self._closed = False
+        if portal is None:
+            self._owner = _PortalThread(backend)
+            portal = self._owner.portal
+        self._portal = portal
+        if self._owner is None:
+            return
+        with _open_lock:
+            _open.add(self)
+        if hasattr(target, "__aenter__"):
+            try:
+                self._portal.call(target.__aenter__)  # type: ignore[attr-defined]
+            except BaseException:
+                self.close()
+                raise
             self._entered = True
 
     def __getattr__(self, name: str) -> Any:
@@ -55,14 +115,25 @@ class Blocking(Generic[T]):
         """The async object underneath."""
         return self._target
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` stopped this wrapper's loop (a wrapper sharing another's loop never is)."""
+        return self._closed
+
     def close(self) -> None:
-        """Leave the target's async context and stop the background loop."""
+        """Leave the target's async context and stop the background loop (each step bounded in time)."""
+        owner, self._owner = self._owner, None
         if self._entered:
-            self._portal.call(self._target.__aexit__, None, None, None)  # type: ignore[attr-defined]
             self._entered = False
-        if self._owner is not None:
-            self._owner.__exit__(None, None, None)
-            self._owner = None
+            # the loop is gone, or the target would not leave in time: stopping the loop ends it
+            with contextlib.suppress(RuntimeError, FutureTimeout, CancelledError):
+                self._portal.start_task_soon(self._target.__aexit__, None, None, None  # type: ignore[attr-defined]
+                                             ).result(CLOSE_TIMEOUT)
+        if owner is not None:
+            owner.stop()
+            with _open_lock:
+                _open.discard(self)
+            self._closed = True
 
     def __enter__(self) -> Blocking[T]:
         return self
@@ -74,7 +145,16 @@ class Blocking(Generic[T]):
         return f"blocking({self._target!r})"
 
     def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._target)) | {"close", "wrapped"})
+        return sorted(set(dir(self._target)) | {"close", "closed", "wrapped"})
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """Close every wrapper a script left open, so its node connections end cleanly before the interpreter does."""
+    with _open_lock:
+        still_open = list(_open)
+    for b in still_open:
+        b.close()
 
 
 def blocking(target: T) -> Blocking[T]:

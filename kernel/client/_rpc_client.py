@@ -3,18 +3,25 @@
 A request is canonical CBOR ``{"m": method, "p": {params}}``; a reply is ``{"ok": result}`` or ``{"err": {code,
 fields}}``, rebuilt here as the typed error the server raised. Each call opens its own nng context, so calls run
 concurrently.
+
+A client that has never reached its server waits at most ``connect_timeout`` (3 s by default, and never longer
+than the call's own timeout) for the background dial to connect, then raises :class:`NoNode`: nothing listening is
+reported in seconds, not after a long call timeout. Once connected, a lost server is a :class:`RpcTimeout` as before
+(nng redials on its own).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import anyio
 import pynng
 
 from taonet.ledger import dumps, loads
 from taonet.ledger.errors import CodecError, error_from_wire
 
-from ..errors import RpcServerError, RpcTimeout, Unreachable
+from ..errors import BadAddress, NoNode, RpcServerError, RpcTimeout, Unreachable
 from ..wire import NngContext
 
 __all__ = ["RpcClient"]
@@ -23,11 +30,14 @@ __all__ = ["RpcClient"]
 class RpcClient:
     """Call methods on an :class:`RpcServer`; ``async with RpcClient(address) as c: await c.call("head")``."""
 
-    def __init__(self, address: str, *, timeout: float = 30.0, max_reply: int = 256 << 20) -> None:
+    def __init__(self, address: str, *, timeout: float = 30.0, max_reply: int = 256 << 20,
+                 connect_timeout: float = 3.0) -> None:
         self.address = address
         self.timeout = timeout
         self.max_reply = max_reply
+        self.connect_timeout = connect_timeout
         self._sock: pynng.Req0 | None = None
+        self._connected = False
 
     async def __aenter__(self) -> RpcClient:
         self.open()
@@ -40,8 +50,27 @@ class RpcClient:
         """Open the pooled socket (dialing in the background, so the server may come up later)."""
         if self._sock is None:
             # resend_time -1: never resend a request on our own (a submit is not idempotent)
-            self._sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
-            self._sock.dial(self.address, block=False)
+            sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
+            try:
+                sock.dial(self.address, block=False)
+            except pynng.NNGException as e:
+                sock.close()
+                raise BadAddress(address=self.address, reason=str(e)) from None
+            self._sock = sock
+            self._connected = False
+
+    async def _await_connection(self, method: str, limit: float) -> None:
+        """Until the first connection: wait (bounded) for the background dial, or raise :class:`NoNode`."""
+        assert self._sock is not None
+        wait = min(self.connect_timeout, limit)
+        deadline = time.monotonic() + wait
+        delay = 0.005
+        while not self._sock.pipes:
+            if time.monotonic() >= deadline:
+                raise NoNode(method=method, address=self.address, reason=f"nothing answered within {wait:g} s")
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        self._connected = True
 
     def close(self) -> None:
         """Close the socket."""
@@ -59,6 +88,8 @@ class RpcClient:
             self.open()
         assert self._sock is not None
         limit = self.timeout if timeout is None else timeout
+        if not self._connected:
+            await self._await_connection(method, limit)
         payload = dumps({"m": method, "p": params})
         # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
         # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).

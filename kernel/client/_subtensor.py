@@ -425,5 +425,8 @@ class Subtensor:
 
 
 def subtensor(endpoint: str | None = None, *, timeout: float = 30.0) -> Blocking[Subtensor]:
-    """A blocking Subtensor for scripts and the REPL: ``sub = subtensor("local"); sub.get_current_block()``."""
+    """A blocking Subtensor for scripts and the REPL: ``with subtensor("local") as sub: sub.get_current_block()``.
+
+    ``timeout`` bounds each call (with no node at ``endpoint`` the first call fails sooner, with NoNode); an
+    undialable endpoint raises BadAddress here. Close it (or use ``with``); one left open is closed at exit."""
     return Blocking(Subtensor(endpoint, timeout=timeout))

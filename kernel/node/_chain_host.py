@@ -17,7 +17,7 @@ import structlog
 
 from taonet.ledger import FileStore, SignedBlock, State, fold
 
-from ..errors import RpcBadRequest
+from ..errors import BlockNotFound, RpcBadRequest
 from ._config import NodeConfig
 
 __all__ = ["ChainHost"]
@@ -85,7 +85,9 @@ class ChainHost:
         assert self.state is not None and self.store is not None
         if number is None or number == self.state.height:
             return self.state
-        if not 0 <= number <= self.state.height:
+        if number > self.state.height:
+            raise BlockNotFound(number=number, head=self.state.height)
+        if number < 0:
             raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
         base = None
         for h in reversed(self._history):

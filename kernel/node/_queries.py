@@ -16,7 +16,7 @@ import numpy as np
 from taonet.ledger import Extrinsic, State, current_burn, encode, ss58_decode
 from taonet.ledger.errors import InvalidAddress, SubnetNotFound
 
-from ..errors import RpcBadRequest
+from ..errors import BlockNotFound, RpcBadRequest
 from ._chain_host import ChainHost
 
 __all__ = ["extrinsic_param", "int_param", "key_param", "metagraph_payload", "read_handlers"]
@@ -139,7 +139,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         n = int_param(p, "number", "block")
         assert node.store is not None
         if n > head().height:
-            raise RpcBadRequest(method="block", reason=f"block {n} is beyond the head {head().height}")
+            raise BlockNotFound(number=n, head=head().height)
         return await anyio.to_thread.run_sync(node.store.get_raw, n)
 
     async def blocks(p: dict[str, Any]) -> list[bytes]:

@@ -1,0 +1,46 @@
+"""The installed `taonet` executable, driven in subprocesses as a user would; every process is stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.kernel.node.nodes import read_addresses, stop
+
+TAONET_EXE = str(Path(sys.executable).parent / "taonet")
+"""`.venv/bin/taonet`: the console script pip installed next to this interpreter."""
+
+
+def taonet(*args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+           ) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run `taonet ARGS...` to its end; (the completed process, its wall-clock seconds)."""
+    started = time.monotonic()
+    out = subprocess.run([TAONET_EXE, *args], capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, **(env or {})})
+    return out, time.monotonic() - started
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The non-empty lines of a command's stderr."""
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@contextmanager
+def taonet_node(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
+    """`taonet node run --dev` (the installed command) on free loopback ports; (process, its first line, its
+    addresses); stopped (SIGTERM, then SIGKILL) at the end."""
+    cmd = [TAONET_EXE, "node", "run", "--dev", "--data-dir", str(data_dir), "--rpc", "tcp://127.0.0.1:0",
+           "--feed", "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        header = proc.stdout.readline().strip()
+        addresses = read_addresses(proc)
+        yield proc, header, addresses
+    finally:
+        stop(proc)

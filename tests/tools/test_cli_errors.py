@@ -1,0 +1,183 @@
+"""Errors a user can cause are one line on stderr with a documented exit status (docs/cli.md); --debug adds the
+traceback. Driven through the installed `taonet` executable, as a user would."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+import typer
+
+from taonet.kernel import subtensor
+from taonet.kernel.errors import (
+    BadAddress,
+    BlockNotFound,
+    Busy,
+    DataDirLocked,
+    KeyFileNotFound,
+    NodeHalted,
+    NoNode,
+    RpcTimeout,
+    WrongPassword,
+)
+from taonet.ledger.errors import (
+    CorruptLog,
+    InsufficientBalance,
+    InvalidAddress,
+    InvalidBlock,
+    InvalidKey,
+    StorageFailed,
+    SubnetNotFound,
+)
+from taonet.tools.errors import run_cli
+
+from ..kernel.client.test_blocking import free_address
+from .processes import error_lines, taonet, taonet_node
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+ERRORS: list[tuple[BaseException, int]] = [
+    (InsufficientBalance(needed=5, available=1), 3),
+    (NodeHalted(number=7, reason="a system call broke a rule"), 3),
+    (NoNode(method="head", address="tcp://127.0.0.1:9", reason="nothing answered"), 4),
+    (RpcTimeout(method="head", address="tcp://127.0.0.1:9", timeout=1.0), 4),
+    (Busy(method="metagraph", reason="over its share", retry_after=0.5), 4),
+    (WrongPassword(path="/w/coldkey"), 5),
+    (KeyFileNotFound(path="/w/hotkey"), 5),
+    (InvalidKey("not a valid BIP39 mnemonic"), 5),
+    (InvalidAddress("bad SS58 checksum"), 2),
+    (SubnetNotFound(netuid=9), 6),
+    (BlockNotFound(number=99, head=3), 6),
+    (CorruptLog(path="/d/chain/blocks/0.seg", offset=0, reason="checksum mismatch"), 7),
+    (StorageFailed(path="/d", operation="fsync", reason="disk full"), 7),
+    (DataDirLocked(path="/d", pid=4242), 7),
+    (InvalidBlock(number=0, reason="bad signature"), 7),
+    (BadAddress(address="tcp://x", reason="Address invalid"), 2),
+    (PermissionError(13, "Permission denied", "/d"), 7),
+    (ZeroDivisionError("a bug"), 1),
+]
+
+
+def _raising_app(error: BaseException) -> typer.Typer:
+    app = typer.Typer()
+
+    @app.command()
+    def fail(group: bool = False) -> None:
+        """Raise the error (inside an ExceptionGroup with --group, as a task group delivers it)."""
+        if group:
+            raise BaseExceptionGroup("task group", [BaseExceptionGroup("inner", [error]), ValueError("later")])
+        raise error
+
+    @app.command()
+    def ok() -> None:
+        """Succeed."""
+
+    return app
+
+
+@pytest.mark.parametrize(("error", "status"), ERRORS, ids=[type(e).__name__ for e, _ in ERRORS])
+@pytest.mark.parametrize("group", [False, True], ids=["bare", "in-exception-group"])
+def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException, status: int, group: bool) -> None:
+    """The wrapper every command runs in: the documented status, one `error:` line, no traceback."""
+    err = io.StringIO()
+    args = ["fail", "--group"] if group else ["fail"]
+    assert run_cli(_raising_app(error), args, stderr=err) == status
+    lines = error_lines(err.getvalue())
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    if status != 1:
+        assert lines[0] == f"error: {error}"
+    else:
+        assert "--debug" in lines[0]
+
+
+def test_debug_adds_the_traceback_before_the_line() -> None:
+    """With debug the traceback comes first; the last line is still the one-line error."""
+    err = io.StringIO()
+    assert run_cli(_raising_app(SubnetNotFound(netuid=9)), ["fail"], debug=True, stderr=err) == 6
+    assert "Traceback (most recent call last)" in err.getvalue()
+    assert error_lines(err.getvalue())[-1] == "error: subnet 9 does not exist"
+
+
+def test_the_exit_status_table_is_documented() -> None:
+    """docs/cli.md lists every status the wrapper returns."""
+    text = DOC.read_text()
+    for status in range(8):
+        assert re.search(rf"^\| {status} \|", text, flags=re.M), status
+
+
+def test_no_node_is_one_line_and_status_4_within_seconds() -> None:
+    """Every reading command with no node behind it answers in seconds: one line, status 4."""
+    address = free_address()
+    for args in (["metagraph", "1"], ["subnet", "list"], ["subnet", "hparams", "1"]):
+        out, seconds = taonet(*args, "--endpoint", address, timeout=60)
+        assert out.returncode == 4, out.stderr
+        assert error_lines(out.stderr) == [error_lines(out.stderr)[0]]
+        assert error_lines(out.stderr)[0].startswith(f"error: no node at {address}")
+        assert "taonet node run --dev" in out.stderr
+        assert seconds < 20  # the connect timeout is 3 s; the margin is for a loaded machine
+    out, _ = taonet("subnet", "list", "--endpoint", address, "--timeout", "0.5", timeout=60)
+    assert out.returncode == 4 and "within 0.5 s" in out.stderr
+
+
+def test_bad_input_on_the_command_line_is_status_2() -> None:
+    """A wrong flag or an endpoint that is not an address: one line, status 2, no traceback."""
+    out, _ = taonet("metagraph", "1", "--bogus")
+    assert out.returncode == 2
+    assert error_lines(out.stderr) == ["error: No such option: --bogus (see taonet metagraph --help)"]
+    out, _ = taonet("metagraph", "1", "-e", "nonsense")
+    assert out.returncode == 2
+    assert len(error_lines(out.stderr)) == 1 and "tcp://nonsense" in out.stderr
+    assert "Traceback" not in out.stderr
+    out, _ = taonet("node", "run", "--dev", "--rpc", "nonsense")
+    assert out.returncode == 2
+    assert len(error_lines(out.stderr)) == 1 and "--rpc: 'nonsense' is not an nng address" in out.stderr
+
+
+@pytest.mark.slow
+def test_not_found_is_status_6_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+    """Against a real node: an unknown netuid and a future block are status 6; --debug (anywhere) adds the
+    traceback; the same commands with good input succeed."""
+    with taonet_node(tmp_path / "node") as (_proc, _header, addresses):
+        rpc = addresses["rpc"]
+        out, _ = taonet("metagraph", "7", "-e", rpc)
+        assert out.returncode == 6
+        assert error_lines(out.stderr) == ["error: subnet 7 does not exist"]
+        out, _ = taonet("subnet", "hparams", "7", "-e", rpc)
+        assert (out.returncode, error_lines(out.stderr)) == (6, ["error: subnet 7 does not exist"])
+        out, _ = taonet("subnet", "list", "--json", "-e", rpc)
+        assert out.returncode == 0 and out.stdout.strip() == "[]"
+        out, _ = taonet("metagraph", "7", "-e", rpc, "--debug")
+        assert out.returncode == 6
+        assert "Traceback (most recent call last)" in out.stderr and "SubnetNotFound" in out.stderr
+        assert error_lines(out.stderr)[-1] == "error: subnet 7 does not exist"
+        out, _ = taonet("--debug", "metagraph", "7", "-e", rpc)
+        assert out.returncode == 6 and "Traceback" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_damaged_data_dir_is_status_7(tmp_path: Path) -> None:
+    """`taonet node run` on a data dir whose genesis block was overwritten: status 7, one line naming the file."""
+    data = tmp_path / "node"
+    with taonet_node(data) as (_proc, _header, addresses), subtensor(addresses["rpc"], timeout=20) as sub:
+        sub.wait_for_block(5, timeout=30)  # the genesis record is then complete, not a torn tail
+    segment = sorted((data / "chain" / "blocks").glob("*.seg"))[0]
+    raw = bytearray(segment.read_bytes())
+    raw[40:60] = b"garbage-garbage-garb"
+    segment.write_bytes(bytes(raw))
+    out, _ = taonet("node", "run", "--dev", "--data-dir", str(data), "--rpc", "tcp://127.0.0.1:0", "--feed",
+                    "tcp://127.0.0.1:0", "--log-level", "warning", timeout=60)
+    assert out.returncode == 7, out.stderr
+    lines = error_lines(out.stderr)
+    assert len(lines) == 1 and lines[0].startswith(f"error: {segment}")
+    assert segment.read_bytes() == bytes(raw)  # refused, not repaired or overwritten
+
+
+def test_the_wrapper_passes_success_and_help_through() -> None:
+    """A command that succeeds is status 0 with nothing on stderr; --help is 0."""
+    err = io.StringIO()
+    app = _raising_app(ValueError())
+    assert run_cli(app, ["ok"], stderr=err) == 0
+    assert run_cli(app, ["--help"], stderr=err) == 0
+    assert err.getvalue() == ""

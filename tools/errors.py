@@ -1,0 +1,156 @@
+"""What the `taonet` command says and returns when something goes wrong: one line on stderr and an exit status.
+
+Every command runs through :func:`run_cli`, so the rule holds for every command, now and later: an error a user can
+cause is one line saying what happened and what to do, with the status below; a traceback only with ``--debug``.
+docs/cli.md documents the table; tests/tools/test_cli_errors.py checks it on the installed command.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TextIO
+
+import pynng
+import typer
+
+from taonet.kernel.errors import (
+    AlreadyQueued,
+    BadAddress,
+    BlockNotFound,
+    Busy,
+    DataDirLocked,
+    InvalidMetagraphFile,
+    MempoolFull,
+    NodeHalted,
+    RpcBadRequest,
+    RpcTimeout,
+    Unreachable,
+    WalletError,
+)
+from taonet.ledger.errors import (
+    CodecError,
+    ExtrinsicRejected,
+    HotkeyNotRegistered,
+    InvalidAddress,
+    InvalidBlock,
+    InvalidGenesis,
+    InvalidKey,
+    StorageError,
+    SubnetNotFound,
+    TaonetError,
+    UnknownHotkey,
+)
+
+__all__ = [
+    "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
+    "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "describe", "exit_status", "run_cli",
+]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+EXIT_UNREACHABLE = 4
+EXIT_WALLET = 5
+EXIT_NOT_FOUND = 6
+EXIT_REFUSED_DATA = 7
+EXIT_INTERRUPTED = 130
+
+# click's exception classes, wherever this typer takes click from (its own vendored copy, or click itself)
+_ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
+    # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
+    ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
+    ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
+     EXIT_REFUSED_DATA),
+    ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
+    ((Unreachable, RpcTimeout, Busy, MempoolFull, pynng.AddressInUse), EXIT_UNREACHABLE),
+    ((WalletError, InvalidKey), EXIT_WALLET),
+    ((ExtrinsicRejected, AlreadyQueued, NodeHalted), EXIT_REJECTED),
+    ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
+)
+"""Error classes and the exit status each gets; anything else a command raises is an internal error (1)."""
+
+
+def _leaves(e: BaseException) -> Iterator[BaseException]:
+    if isinstance(e, BaseExceptionGroup):
+        for inner in e.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield e
+
+
+def root_error(e: BaseException) -> BaseException:
+    """The error to report: inside task groups' ExceptionGroups, the first TaonetError (else the first error)."""
+    leaves = list(_leaves(e))
+    return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0] if leaves else e)
+
+
+def exit_status(e: BaseException) -> int:
+    """The exit status for ``e`` (see :data:`EXIT_STATUS`)."""
+    e = root_error(e)
+    if isinstance(e, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    for classes, status in EXIT_STATUS:
+        if isinstance(e, classes):
+            return status
+    return EXIT_INTERNAL
+
+
+def describe(e: BaseException) -> str:
+    """One line for people: what happened and what to do."""
+    e = root_error(e)
+    if isinstance(e, KeyboardInterrupt):
+        text = "interrupted"
+    elif isinstance(e, pynng.AddressInUse):
+        text = ("an address this command listens on is already in use: stop the process using it (another node?), "
+                "or pass other --rpc/--feed addresses")
+    elif isinstance(e, TaonetError | OSError):
+        text = str(e) or type(e).__name__
+    else:
+        text = (f"internal error: {type(e).__name__}: {e}; run again with --debug for the traceback, "
+                "and please report it")
+    return " ".join(text.split())
+
+
+def _usage_line(e: Any) -> str:
+    message = " ".join(str(e.format_message()).split())
+    ctx = getattr(e, "ctx", None)
+    where = f"{ctx.command_path} --help" if ctx is not None else "taonet --help"
+    return f"{message} (see {where})"
+
+
+def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = False,
+            stderr: TextIO | None = None) -> int:
+    """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line."""
+    err = stderr or sys.stderr
+    try:
+        rv = command(args=list(args), prog_name="taonet", standalone_mode=False)
+        return rv if isinstance(rv, int) else EXIT_OK
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_INTERNAL)
+    except typer.Exit as e:
+        return int(getattr(e, "exit_code", EXIT_OK))
+    except typer.Abort:
+        print("error: aborted", file=err)
+        return EXIT_INTERNAL
+    except _UsageError as e:
+        if debug:
+            traceback.print_exc(file=err)
+        if str(e.format_message()).strip():  # type: ignore[attr-defined]  # empty: click showed the help instead
+            print(f"error: {_usage_line(e)}", file=err)
+        return EXIT_USAGE
+    except _ClickException as e:
+        if debug:
+            traceback.print_exc(file=err)
+        print(f"error: {' '.join(str(e.format_message()).split())}", file=err)  # type: ignore[attr-defined]
+        return int(getattr(e, "exit_code", EXIT_INTERNAL))
+    except BaseException as e:  # the one place every error of a command is reported
+        if debug:
+            traceback.print_exception(e, file=err)
+        print(f"error: {describe(e)}", file=err)
+        return exit_status(e)
