@@ -16,6 +16,7 @@ from taonet.kernel.errors import RpcBadRequest, UnknownMethod
 from taonet.kernel.node import Replica
 from taonet.ledger import (
     DEV_SUBNET_DEFAULTS,
+    EXISTENTIAL_DEPOSIT,
     TAO,
     EpochCompleted,
     FileStore,
@@ -47,8 +48,8 @@ async def _fund(sub: Subtensor, wallets: list[Wallet]) -> None:
     exts = [Extrinsic.sign(Transfer(dest=w.coldkey.public_key, amount=1000 * TAO), OWNER.coldkey, nonce=nonce + i,
                            genesis=genesis) for i, w in enumerate(wallets)]
     assert all(r.status == "submitted" for r in await sub.submit_batch(exts))
-    last = await sub.submit(Extrinsic.sign(Transfer(dest=OWNER.hotkey.public_key, amount=1), OWNER.coldkey,
-                                           nonce=nonce + len(exts), genesis=genesis))
+    last = await sub.submit(Extrinsic.sign(Transfer(dest=OWNER.hotkey.public_key, amount=EXISTENTIAL_DEPOSIT),
+                                           OWNER.coldkey, nonce=nonce + len(exts), genesis=genesis))
     assert last.success
 
 
