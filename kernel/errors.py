@@ -37,6 +37,7 @@ __all__ = [
     "BodyHashMismatch",
     "Busy",
     "DataDirLocked",
+    "ExtrinsicDropped",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
     "InvalidSignature",
@@ -299,6 +300,16 @@ class AlreadyQueued(KernelError):
     CODE = "already_queued"
     nonce: int
     __str__ = _msg("an extrinsic with nonce {nonce} from this signer is already waiting")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ExtrinsicDropped(KernelError):
+    """Raised (in a receipt) when the mempool dropped an admitted extrinsic before any block took it."""
+
+    CODE = "extrinsic_dropped"
+    nonce: int
+    reason: str
+    __str__ = _msg("the extrinsic with nonce {nonce} was dropped: {reason}; sign it again at the next nonce")
 
 
 @attrs.define(auto_exc=True, str=False)
