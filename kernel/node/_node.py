@@ -478,7 +478,8 @@ class Node(ChainHost):
                     "epoch_total_ms_p99": total[min(len(total) - 1, int(0.99 * len(total)))],
                     "gap_ms_recent": gaps[-1000:], "gap_ms_max": max(gaps[-1000:], default=0.0),
                     "rpc": {} if node._rpc_server is None else node._rpc_server.stats(),
-                    "receipts": len(node._receipts),
+                    "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
+                    "gc_full_ms": m.get("gc_full_ms", 0.0),
                     "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),
                     "halted": None if node.halted is None else str(node.halted)}
 
