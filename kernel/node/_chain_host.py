@@ -109,7 +109,9 @@ class ChainHost:
                 continue
             done = self._folding[number] = anyio.Event()
             try:
-                state = await anyio.to_thread.run_sync(self._fold_to, number, base, limiter=self._read_limiter)
+                # shielded: a fold that outlives its requester's budget still lands in the cache for the retry
+                with anyio.CancelScope(shield=True):
+                    state = await anyio.to_thread.run_sync(self._fold_to, number, base, limiter=self._read_limiter)
                 self._past[number] = state
                 while len(self._past) > 8:
                     self._past.popitem(last=False)

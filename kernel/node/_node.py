@@ -135,8 +135,10 @@ class Node(ChainHost):
                 self.addresses["feed"] = bound_address(feed, self.config.feed)
                 async with anyio.create_task_group() as tg:
                     cfg = self.config
+                    long = {m: 6 * cfg.rpc_budget for m in ("metagraph", "blocks", "events")}  # big answers
                     server = RpcServer(cfg.rpc, self._handlers(), max_in_flight=cfg.rpc_in_flight,
-                                       per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, name="node.rpc")
+                                       per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, budgets=long,
+                                       name="node.rpc")
                     self._rpc_server = server
                     self.addresses["rpc"] = await tg.start(server.serve)
                     if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
