@@ -15,6 +15,7 @@ slow or waiting request never holds up the intake, and the server can refuse at 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -78,7 +79,7 @@ class RpcServer:
         self.over_budget = 0
         self._in_flight = 0
         self._per_pipe: dict[int, int] = {}
-        self._idle: list[NngContext] = []
+        self._spare: deque[NngContext] = deque()  # contexts between requests (some may still be sending a reply)
 
     def stats(self) -> dict[str, int]:
         """Requests served, refused (over a share) and cut (over budget), and those in flight now."""
@@ -100,12 +101,26 @@ class RpcServer:
                     task_status.started(bound)
                     self.log.info("rpc.listening", bound=bound, also=list(self.also))
             finally:
-                for ctx in self._idle:
+                for ctx in self._spare:
                     ctx.close()
-                self._idle.clear()
+                self._spare.clear()
 
     def _context(self, sock: pynng.Rep0) -> NngContext:
-        return self._idle.pop() if self._idle else NngContext(sock)
+        """A context ready to receive: a spare one whose last reply has left, else a new one."""
+        spare = self._spare
+        for _ in range(len(spare)):
+            ctx = spare.popleft()
+            if not ctx.sending:
+                return ctx
+            spare.append(ctx)  # its reply is still queued behind a slow (or unread) connection
+        return NngContext(sock)
+
+    def _put_back(self, ctx: NngContext) -> None:
+        """Keep ``ctx`` for a later request; beyond the bound, close the oldest (a reply still queued on it is
+        dropped: its requester does not read)."""
+        self._spare.append(ctx)
+        while len(self._spare) > self.receivers + self.max_in_flight:
+            self._spare.popleft().close()
 
     async def _receive(self, sock: pynng.Rep0, tg: anyio.abc.TaskGroup) -> None:
         ctx = self._context(sock)
@@ -121,6 +136,8 @@ class RpcServer:
                     self.refused += 1
                     await self._reply(ctx, encode_reply(error=Busy(method=_method_of(raw), reason=reason,
                                                                    retry_after=0.05)))
+                    self._put_back(ctx)  # never wait here for a reply to leave: intake must go on
+                    ctx = self._context(sock)
                     continue
                 self._in_flight += 1
                 self._per_pipe[pid] = mine + 1
@@ -140,13 +157,10 @@ class RpcServer:
                 self._per_pipe[pid] = left
             else:
                 del self._per_pipe[pid]
-            if len(self._idle) < self.receivers + self.max_in_flight:
-                self._idle.append(ctx)
-            else:
-                ctx.close()
+            self._put_back(ctx)
 
     async def _reply(self, ctx: NngContext, reply: bytes) -> None:
-        if ctx.sending:  # this context's previous reply is still queued behind a busy pipe (rare)
+        if ctx.sending:  # not expected: contexts are only received on once their last reply has left
             await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
         try:
             ctx.send(reply)
