@@ -3,6 +3,7 @@ share and reads at old blocks never slow sealing; inclusion is learned from rece
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import anyio
@@ -12,7 +13,7 @@ from taonet.kernel import Subtensor
 from taonet.kernel.client import RpcClient
 from taonet.kernel.errors import Busy, RpcBadRequest, UnknownMethod
 from taonet.kernel.node import Node, run_remote_actor
-from taonet.ledger import DEV_ACTOR_URI, TAO, Extrinsic, Keypair, SetWeights, Transfer
+from taonet.ledger import DEV_ACTOR_URI, TAO, Extrinsic, Keypair, SetWeights, Transfer, dumps
 
 from .nodes import Wallet, node_process, running_node
 
@@ -243,3 +244,42 @@ async def test_existential_deposit_is_read_from_the_chain(tmp_path: Path) -> Non
         assert node.state is not None
         ed = await sub.get_existential_deposit()
         assert ed.rao == getattr(node.state.params, "existential_deposit", 0)
+
+
+def _raw_requester(address: str) -> socket.socket:
+    """A TCP connection speaking nng's REQ protocol by hand, so that it can send and never read its replies."""
+    host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    sock.settimeout(5)
+    sock.connect((host, int(port)))
+    sock.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header: protocol REQ0 (0x30), version 0
+    return sock
+
+
+def _raw_request(sock: socket.socket, request_id: int, method: str, params: dict[str, object]) -> None:
+    body = (0x80000000 | request_id).to_bytes(4, "big") + dumps({"m": method, "p": params})
+    sock.sendall(len(body).to_bytes(8, "big") + body)
+
+
+async def test_a_client_that_never_reads_its_replies_does_not_stall_the_others(tmp_path: Path) -> None:
+    """A connection that floods requests for big answers and never reads: its replies pile up behind it, its
+    extra requests are refused, and another client is still served at once."""
+    async with running_node(tmp_path, rpc_per_client=4) as (node, sub):
+        await sub.wait_for_block(20)
+        hog = _raw_requester(sub.endpoint)
+        try:
+            def flood() -> None:  # 4 big answers in flight, then Busy after Busy, none of them read
+                for i in range(3000):
+                    _raw_request(hog, i, "blocks", {"start": 0, "stop": 20})
+
+            await anyio.to_thread.run_sync(flood)
+            await anyio.sleep(0.5)
+            refused = node._rpc_server.stats()["refused"] if node._rpc_server else 0
+            async with Subtensor(sub.endpoint, timeout=5.0) as other:
+                with anyio.fail_after(10):
+                    for _ in range(20):
+                        assert await other.get_current_block() >= 20
+        finally:
+            hog.close()
+        assert refused > 0, "the flooding connection was never held to its share"
