@@ -359,11 +359,12 @@ class UnknownSigner(KernelError):
 
 @attrs.define(auto_exc=True, str=False)
 class ExtrinsicDropped(KernelError):
-    """Reported to a waiting submitter when the mempool dropped its extrinsic without sealing it."""
+    """Raised (in a receipt) when the mempool dropped an admitted extrinsic before any block took it."""
 
-    CODE = "dropped"
+    CODE = "extrinsic_dropped"
+    nonce: int
     reason: str
-    __str__ = _msg("dropped from the mempool: {reason}; check the signer's nonce and submit again")
+    __str__ = _msg("the extrinsic with nonce {nonce} was dropped: {reason}; sign it again at the next nonce")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -1,8 +1,19 @@
-"""`taonet bench node`: a node in its own process under load, its metagraph reads, and a 64 x 256 chain.
+"""`taonet bench node`: a node in its own process under load, its metagraph reads, a 64 x 256 chain, and crowds of
+waiting clients.
 
 Process layout: the node runs as `taonet node run` in a child process (fsync per block); transfer load comes from
 4 client processes submitting signed transfers in batches; reads come from this process. Figures are medians of
-``runs`` measured windows (or calls) after a warm-up one.
+``runs`` measured windows (or calls) after a warm-up one. Only what a run measured goes into its JSON.
+
+* ``tx``: capacity. The clients offer more transfers than the node can take (``OFFERED`` per second); what the node
+  included per second is ``included_tx_per_s``. Then they offer 90% of that and the inclusion latency at that load
+  is ``inclusion_p50_ms``/``inclusion_p99_ms`` (submission to the moment a watcher saw the block on the feed).
+* ``big``: 64 subnets x 256 neurons, tempo 64. ``epoch_seal_p50_ms``/``epoch_seal_p99_ms`` at blocks holding an
+  epoch result count the Yuma epoch the consensus actor computed for it (from the previous block's publication to
+  its answer) plus the seal; ``epoch_seal_only_*`` time the seal alone.
+* ``waiters``: on a 0.25 s chain, ``WAITERS`` Subtensor clients in 4 processes each loop on
+  ``wait_for_block(head + k)`` and 64 clients loop submit-and-wait on transfers, for a window (60 s by default);
+  ``max_block_gap_ms`` is the longest time between two blocks the node sealed in the window.
 """
 
 from __future__ import annotations
@@ -43,6 +54,9 @@ CLIENTS = 4
 ACCOUNTS_PER_CLIENT = 64
 WINDOW_S = 4.0
 BLOCK_TIME = 0.25
+OFFERED = 16000.0  # transfers/s offered in the capacity phase: more than this machine's node takes
+WAITERS = 1000
+SUBMITTERS = 64
 
 
 def _start_node(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
@@ -103,14 +117,21 @@ def _client(rpc: str, index: int, genesis: bytes, seconds: float, rate: float, o
     keys = [Keypair.from_uri(f"//load//{index}//{i}") for i in range(ACCOUNTS_PER_CLIENT)]
     dest = Keypair.from_uri("//Ferdie").public_key
     total = int(seconds * rate)
-    exts = [Extrinsic.sign(Transfer(dest=dest, amount=1), keys[i % len(keys)], nonce=i // len(keys),
-                           genesis=genesis) for i in range(total)]
     batch = max(1, int(rate / 10))
 
-    async def go() -> list[tuple[bytes, float]]:
+    async def nonces() -> list[int]:
+        async with Subtensor(rpc, timeout=30.0) as sub:
+            return [await sub.get_nonce(k) for k in keys]
+
+    first = anyio.run(nonces)
+    exts = [Extrinsic.sign(Transfer(dest=dest, amount=1), keys[i % len(keys)],
+                           nonce=first[i % len(keys)] + i // len(keys), genesis=genesis) for i in range(total)]
+
+    async def go() -> tuple[list[tuple[bytes, float]], float, float]:
         sent: list[tuple[bytes, float]] = []
         async with Subtensor(rpc, timeout=30.0) as sub:
             start = time.time()
+            out.put(("offering", index, start))
             for k in range(0, total, batch):
                 target = start + k / rate
                 await anyio.sleep(max(0.0, target - time.time()))
@@ -119,27 +140,87 @@ def _client(rpc: str, index: int, genesis: bytes, seconds: float, rate: float, o
                 for r in await sub.submit_batch(chunk):
                     if r.success:
                         sent.append((r.hash, now))
-        return sent
+        return sent, start, time.time()
 
-    out.put(anyio.run(go))
+    sent, start, end = anyio.run(go)
+    out.put(("done", index, sent, start, end))
 
 
-async def _observe(sub: Subtensor, until: float) -> list[tuple[int, float, list[bytes]]]:
-    """Blocks as they appear: (number, time seen, extrinsic hashes)."""
+async def _observe(sub: Subtensor, until: float) -> list[tuple[int, float, list[bytes], float]]:
+    """Blocks as they appear: (number, time seen, extrinsic hashes, time sealed from the block's header)."""
     seen = []
     head = await sub.get_current_block()
     while time.time() < until:
-        new = await sub.call("wait_block", timeout=10.0, after=head, wait=2.0)
+        try:
+            new = await sub.wait_for_block(head + 1, timeout=5.0)  # on the feed
+        except TimeoutError:
+            continue
         now = time.time()
         for n in range(head + 1, new + 1):
             block = await sub.get_block(n)
-            seen.append((n, now, [x.hash for x in block.extrinsics]))
+            seen.append((n, now, [x.hash for x in block.extrinsics], block.header.timestamp / 1000))
         head = new
     return seen
 
 
+def _load(rpc: str, genesis: bytes, rate: float, seconds: float, say: Any
+          ) -> tuple[list[tuple[bytes, float]], list[tuple[int, float, list[bytes], float]], dict[str, float]]:
+    """Offer ``rate`` transfers/s for ``seconds`` from the client processes: (what was sent, blocks seen, and how
+    the offer went: the rate the clients achieved, the mempool's backlog when they stopped)."""
+    per_client = rate / CLIENTS
+    say(f"{CLIENTS} client processes offering {rate:.0f} transfers/s for {seconds:.0f} s…")
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    clients = [ctx.Process(target=_client, args=(rpc, c, genesis, seconds, per_client, out)) for c in range(CLIENTS)]
+    for c in clients:
+        c.start()
+    offer: dict[str, float] = {}
+    done: list[tuple[Any, ...]] = []
+
+    async def observe() -> list[tuple[int, float, list[bytes], float]]:
+        async with Subtensor(rpc, timeout=30.0) as sub, anyio.create_task_group() as tg:
+            started = [await anyio.to_thread.run_sync(out.get, True, 300) for _ in clients]  # after signing
+            offer_end = max(m[2] for m in started) + seconds
+
+            async def at_offer_end() -> None:
+                await anyio.sleep(max(0.0, offer_end - time.time()))
+                offer["backlog_after_offer"] = (await sub.call("metrics"))["mempool"]
+
+            tg.start_soon(at_offer_end)
+            return await _observe(sub, offer_end + 15.0)
+
+    try:
+        seen = anyio.run(observe)
+        done = [out.get(timeout=180) for _ in clients]
+    finally:
+        for c in clients:
+            c.join(30)
+            if c.is_alive():
+                c.kill()
+    sent = [item for m in done for item in m[2]]
+    span = max(m[4] for m in done) - min(m[3] for m in done)
+    offer["offered_tx_per_s"] = rate
+    offer["offer_achieved_tx_per_s"] = len(sent) / span if span > 0 else 0.0
+    return sent, seen, offer
+
+
+def _windows(sent: list[tuple[bytes, float]], seen: list[tuple[int, float, list[bytes], float]], runs: int
+             ) -> tuple[list[float], list[float]]:
+    """Included per second in each measured window by the blocks' own timestamps (the first window is the
+    warm-up), and the sorted latencies (s, submission to the moment the block was seen) of the transfers sent
+    after the warm-up."""
+    first = min(t for _, t in sent)
+    block_time_of = {h: t for _, t, hashes, _ in seen for h in hashes}
+    rates = []
+    for w in range(1, runs + 1):
+        lo, hi = first + w * WINDOW_S, first + (w + 1) * WINDOW_S
+        rates.append(sum(len(hashes) for _, _, hashes, sealed in seen if lo <= sealed < hi) / WINDOW_S)
+    warm = sorted(block_time_of[h] - t for h, t in sent if h in block_time_of and t >= first + WINDOW_S)
+    return rates, warm
+
+
 def bench_transfers(runs: int, say: Any) -> dict[str, Any]:
-    """Included transfers per second and inclusion latency with 4 client processes and 0.25 s blocks."""
+    """Capacity (included transfers/s when more is offered) and inclusion latency at 90% of it, 0.25 s blocks."""
     with tempfile.TemporaryDirectory(prefix="taonet-bench-node-") as tmp:
         proc, rpc = _start_node(Path(tmp), "--dev", "--block-time", str(BLOCK_TIME))
         try:
@@ -157,45 +238,38 @@ def bench_transfers(runs: int, say: Any) -> dict[str, Any]:
                     await _batched(sub, exts)
                     return genesis
 
+            async def drained() -> None:
+                async with Subtensor(rpc, timeout=30.0) as sub:
+                    with anyio.fail_after(600):
+                        while (await sub.call("metrics"))["mempool"]:
+                            await anyio.sleep(0.5)
+
             genesis = anyio.run(setup)
             seconds = WINDOW_S * (runs + 1) + 1.0
-            rate = 5200 / CLIENTS  # offered load per client, above the 4,000/s target
-            say(f"{CLIENTS} client processes offering {rate * CLIENTS:.0f} transfers/s for {seconds:.0f} s…")
-            ctx = mp.get_context("spawn")
-            out = ctx.Queue()
-            clients = [ctx.Process(target=_client, args=(rpc, c, genesis, seconds, rate, out)) for c in range(CLIENTS)]
-            for c in clients:
-                c.start()
-
-            async def observe() -> list[tuple[int, float, list[bytes]]]:
-                async with Subtensor(rpc, timeout=30.0) as sub:
-                    return await _observe(sub, time.time() + seconds + 8.0)
-
-            seen = anyio.run(observe)
-            sent = [item for _ in clients for item in out.get(timeout=120)]
-            for c in clients:
-                c.join(30)
+            sent, seen, offer = _load(rpc, genesis, OFFERED, seconds, say)
+            rates, _ = _windows(sent, seen, runs)
+            capacity = statistics.median(rates)
+            say("letting the backlog drain…")
+            anyio.run(drained)
+            at = max(100.0, 0.9 * capacity)
+            sent2, seen2, _ = _load(rpc, genesis, at, seconds, say)
+            rates2, warm = _windows(sent2, seen2, runs)
             metrics = anyio.run(_metrics, rpc)
         finally:
             _stop(proc)
-    first = min(t for _, t in sent)
-    block_time_of = {h: t for _, t, hashes in seen for h in hashes}
-    latencies = sorted(block_time_of[h] - t for h, t in sent if h in block_time_of)
-    rates = []
-    for w in range(1, runs + 1):  # window 0 is the warm-up
-        lo, hi = first + w * WINDOW_S, first + (w + 1) * WINDOW_S
-        included = sum(len(hashes) for _, t, hashes in seen if lo <= t < hi)
-        rates.append(included / WINDOW_S)
-    warm = [lat for h, t in sent if h in block_time_of and t >= first + WINDOW_S
-            for lat in [block_time_of[h] - t]]
-    warm.sort()
+    p99 = warm[min(len(warm) - 1, int(0.99 * len(warm)))] if warm else float("nan")
     return {
-        "included_tx_per_s": statistics.median(rates),
+        "included_tx_per_s": capacity,
         "included_tx_per_s_windows": [round(r) for r in rates],
-        "inclusion_p50_ms": 1000 * warm[len(warm) // 2],
-        "inclusion_p99_ms": 1000 * warm[min(len(warm) - 1, int(0.99 * len(warm)))],
-        "inclusion_p99_block_times": warm[min(len(warm) - 1, int(0.99 * len(warm)))] / BLOCK_TIME,
-        "submitted": len(sent), "included": len(latencies), "node_seal_ms_p99": metrics["seal_ms_p99"],
+        **offer, "offered_submitted": len(sent),
+        # the node set the pace if it left a backlog or its admission could not keep up with the offer
+        "capacity_is_lower_bound": offer.get("backlog_after_offer", 0) <= 0
+        and offer["offer_achieved_tx_per_s"] >= 0.95 * OFFERED,
+        "latency_load_tx_per_s": round(at), "latency_load_included_tx_per_s": statistics.median(rates2),
+        "inclusion_p50_ms": 1000 * warm[len(warm) // 2] if warm else float("nan"),
+        "inclusion_p99_ms": 1000 * p99,
+        "inclusion_p99_block_times": p99 / BLOCK_TIME,
+        "node_seal_ms_p99": metrics["seal_ms_p99"],
     }
 
 
@@ -320,9 +394,15 @@ def bench_big(runs: int, say: Any) -> dict[str, Any]:
                     await sub.wait_for_block(start + 2 * 65, timeout=900)
                     m = await sub.call("metrics")
                     count = m["epoch_blocks"] - before["epoch_blocks"]
-                    window = sorted(m["epoch_seal_ms_recent"][-count:])  # epoch blocks sealed in the window only
-                    return {"epoch_seal_p99_ms": window[min(len(window) - 1, int(0.99 * len(window)))],
-                            "epoch_seal_p50_ms": statistics.median(window), "epoch_blocks": count}
+                    seal = sorted(m["epoch_seal_ms_recent"][-count:])  # epoch blocks sealed in the window only
+                    total = sorted(m["epoch_total_ms_recent"][-count:])  # the same, with the actor's Yuma epoch
+
+                    def p99(xs: list[float]) -> float:
+                        return xs[min(len(xs) - 1, int(0.99 * len(xs)))]
+
+                    return {"epoch_seal_p99_ms": p99(total), "epoch_seal_p50_ms": statistics.median(total),
+                            "epoch_seal_only_p99_ms": p99(seal), "epoch_seal_only_p50_ms": statistics.median(seal),
+                            "epoch_blocks": count}
 
             out = anyio.run(go)
             rss, peak = _rss_mb(proc.pid)
@@ -333,20 +413,130 @@ def bench_big(runs: int, say: Any) -> dict[str, Any]:
             _stop(proc)
 
 
-def run(*, runs: int = 5, progress: Any = None, parts: tuple[str, ...] = ("tx", "metagraph", "big")) -> dict[str, Any]:
-    """Every node figure (see docs/benchmarks.md)."""
+# --- 4. crowds of waiting clients --------------------------------------------------------------------------------
+
+
+def _waiter_process(rpc: str, clients: int, seconds: float, out: Any) -> None:
+    """``clients`` Subtensors on one event loop, each looping on wait_for_block(head + k); reports their waits."""
+
+    async def go() -> list[int]:
+        waits = [0] * clients
+
+        async def one(i: int) -> None:
+            async with Subtensor(rpc, timeout=30.0) as sub:
+                head = await sub.get_current_block()
+                while True:
+                    head = await sub.wait_for_block(head + 1 + i % 3, timeout=30.0)
+                    waits[i] += 1
+
+        with anyio.move_on_after(seconds):
+            async with anyio.create_task_group() as tg:
+                for i in range(clients):
+                    tg.start_soon(one, i)
+        return waits
+
+    out.put(anyio.run(go))
+
+
+def bench_waiters(window: float, say: Any, *, waiters: int = WAITERS) -> dict[str, Any]:
+    """The longest gap between blocks of a 0.25 s chain while ``waiters`` clients wait and 64 submit and wait."""
+    with tempfile.TemporaryDirectory(prefix="taonet-bench-wait-") as tmp:
+        proc, rpc = _start_node(Path(tmp), "--dev", "--block-time", str(BLOCK_TIME))
+        try:
+            keys = [Keypair.from_uri(f"//wait//{i}") for i in range(SUBMITTERS)]
+
+            async def fund() -> None:
+                async with Subtensor(rpc, timeout=60.0) as sub:
+                    alice = Keypair.from_uri("//Alice")
+                    genesis, nonce = await sub.genesis_hash(), await sub.get_nonce(alice)
+                    await _batched(sub, [Extrinsic.sign(Transfer(dest=k.public_key, amount=1000 * TAO), alice,
+                                                        nonce=nonce + i, genesis=genesis)
+                                         for i, k in enumerate(keys)])
+
+            say("funding the submitters…")
+            anyio.run(fund)
+            warmup = 5.0
+            say(f"{waiters} waiting clients in {CLIENTS} processes and {SUBMITTERS} submitters for {window:.0f} s…")
+            ctx = mp.get_context("spawn")
+            out = ctx.Queue()
+            per = [waiters // CLIENTS + (1 if c < waiters % CLIENTS else 0) for c in range(CLIENTS)]
+            procs = [ctx.Process(target=_waiter_process, args=(rpc, n, warmup + window + 2.0, out)) for n in per]
+            for p in procs:
+                p.start()
+
+            async def measure() -> dict[str, Any]:
+                latencies: list[float] = []
+                outcomes = {"included": 0, "other": 0}
+                dest = Keypair.from_uri("//Ferdie").public_key
+
+                async def submitter(key: Keypair) -> None:
+                    async with Subtensor(rpc, timeout=30.0) as sub:
+                        while True:
+                            t = time.perf_counter()
+                            r = await sub.transfer(key, dest, 1)
+                            if r.status == "included":
+                                latencies.append(time.perf_counter() - t)
+                                outcomes["included"] += 1
+                            else:
+                                outcomes["other"] += 1
+
+                async with Subtensor(rpc, timeout=30.0) as probe, anyio.create_task_group() as tg:
+                    for k in keys:
+                        tg.start_soon(submitter, k)
+                    await anyio.sleep(warmup)
+                    before = await probe.call("metrics")
+                    latencies.clear()
+                    await anyio.sleep(window)
+                    after = await probe.call("metrics")
+                    tg.cancel_scope.cancel()
+                blocks = after["blocks"] - before["blocks"]
+                gaps = after["gap_ms_recent"][-blocks:] if blocks > 0 else []
+                latencies.sort()
+                return {
+                    "max_block_gap_ms": max(gaps, default=float("nan")),
+                    "block_gap_p99_ms": sorted(gaps)[min(len(gaps) - 1, int(0.99 * len(gaps)))] if gaps else None,
+                    "blocks_in_window": blocks, "window_s": window,
+                    "submit_wait_p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
+                    "submit_wait_p99_ms": (1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+                                           if latencies else None),
+                    "submit_wait_outcomes": outcomes, "node_paused_s": after["paused_s"] - before["paused_s"],
+                    "rpc_refused": after["rpc"].get("refused", 0) - before["rpc"].get("refused", 0),
+                }
+
+            try:
+                result = anyio.run(measure)
+                waits = [w for _ in procs for w in out.get(timeout=120)]
+            finally:
+                for p in procs:
+                    p.join(30)
+                    if p.is_alive():
+                        p.kill()
+            result["waiting_clients"] = sum(1 for w in waits if w > 0)
+            result["waiting_clients_started"] = waiters
+            result["waits_completed"] = sum(waits)
+            return result
+        finally:
+            _stop(proc)
+
+
+def run(*, runs: int = 5, progress: Any = None, parts: tuple[str, ...] = ("tx", "metagraph", "big", "waiters"),
+        window: float = 60.0, waiters: int = WAITERS) -> dict[str, Any]:
+    """Every node figure (see docs/benchmarks.md); ``window`` and ``waiters`` shape the waiting-clients part."""
     say = (lambda m: progress.print(f"[dim]{m}[/]")) if progress is not None else (lambda m: None)
     result: dict[str, Any] = {"process_layout": "node in its own process (taonet node run, fsync per block); "
-                                                "4 client processes for load; reads from the bench process"}
+                                                "4 client processes for load or waiting; reads and submit-and-wait "
+                                                "clients in the bench process"}
     if "tx" in parts:
         result.update(bench_transfers(runs, say))
     if "metagraph" in parts:
         result.update(bench_metagraph(runs, say))
     if "big" in parts:
         result.update(bench_big(runs, say))
+    if "waiters" in parts:
+        result.update(bench_waiters(window, say, waiters=waiters))
     result["runs"] = runs
     return result
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(parts=tuple(sys.argv[1:]) or ("tx", "metagraph", "big"))))
+    print(json.dumps(run(parts=tuple(sys.argv[1:]) or ("tx", "metagraph", "big", "waiters"))))

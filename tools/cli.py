@@ -106,12 +106,17 @@ def bench_consensus(
 def bench_node(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
     runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
-    part: Annotated[list[str], typer.Option(help="tx, metagraph or big (repeatable; all by default).")] = [],  # noqa: B006
+    part: Annotated[list[str], typer.Option(help="tx, metagraph, big or waiters (repeatable; all by default).")
+                    ] = [],  # noqa: B006
+    window: Annotated[float, typer.Option(help="Seconds the waiting-clients part measures.")] = 60.0,
+    waiters: Annotated[int, typer.Option(help="Waiting clients in the waiting-clients part.")] = 1000,
 ) -> None:
-    """The node: included transfers/s and latency, metagraph reads, 64 x 256 memory and epoch seal time."""
+    """The node: capacity and inclusion latency, metagraph reads, 64 x 256 memory and epoch seal time, and the
+    longest gap between blocks while crowds of clients wait."""
     from .bench_node import run
 
-    _emit(run(runs=runs, progress=None if as_json else console, parts=tuple(part) or ("tx", "metagraph", "big")),
+    parts = tuple(part) or ("tx", "metagraph", "big", "waiters")
+    _emit(run(runs=runs, progress=None if as_json else console, parts=parts, window=window, waiters=waiters),
           as_json, "taonet bench node")
 
 

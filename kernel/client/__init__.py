@@ -6,6 +6,7 @@ The client builds on the wire (Wallet, AxonInfo) and never imports the node (``d
 from ._balance import Balance as Balance
 from ._blocking import Blocking as Blocking
 from ._blocking import blocking as blocking
+from ._feed import FeedWatcher as FeedWatcher
 from ._metagraph import Metagraph as Metagraph
 from ._rpc_client import RpcClient as RpcClient
 from ._subtensor import ExtrinsicResult as ExtrinsicResult
@@ -14,6 +15,6 @@ from ._subtensor import resolve_endpoint as resolve_endpoint
 from ._subtensor import subtensor as subtensor
 
 __all__ = [
-    "Balance", "Blocking", "ExtrinsicResult", "Metagraph", "RpcClient", "Subtensor", "blocking", "resolve_endpoint",
-    "subtensor",
+    "Balance", "Blocking", "ExtrinsicResult", "FeedWatcher", "Metagraph", "RpcClient", "Subtensor", "blocking",
+    "resolve_endpoint", "subtensor",
 ]

@@ -4,11 +4,17 @@ Every method is async and has a timeout; for scripts and the REPL use ``subtenso
 ``blocking(Subtensor(...))``), which gives the same methods as plain blocking calls. Each write returns an
 :class:`ExtrinsicResult` that says whether the extrinsic was included (with its block and events) or rejected and
 why; a timeout is a result too, never a hang.
+
+Waiting costs the node nothing: :meth:`Subtensor.wait_for_block` waits on the node's block feed (one subscriber
+per node and event loop, shared by every Subtensor there), and a write waits for inclusion by asking a short
+``receipt`` after each new block. A node that answers ``Busy`` (this client over its share) is asked again after a
+short, growing pause, within the call's timeout.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -42,8 +48,10 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import TaonetError, error_from_wire
 
+from ..errors import Busy
 from ._balance import Balance
 from ._blocking import Blocking
+from ._feed import FeedWatcher
 from ._metagraph import Metagraph
 from ._rpc_client import RpcClient
 
@@ -127,25 +135,61 @@ class Subtensor:
         self.nonce_retries = nonce_retries
         self.rpc = RpcClient(self.endpoint, timeout=timeout)
         self._genesis: bytes | None = None
+        self._info: dict[str, Any] | None = None
+        self._watch: FeedWatcher | None = None
 
     async def __aenter__(self) -> Subtensor:
         self.rpc.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._watch is not None:
+            self._watch.release()
+            self._watch = None
         self.rpc.close()
 
     def __repr__(self) -> str:
         return f"Subtensor({self.endpoint})"
 
     async def call(self, method: str, *, timeout: float | None = None, **params: Any) -> Any:
-        """Call a raw RPC method (see docs/node.md)."""
-        return await self.rpc.call(method, timeout=timeout, **params)
+        """Call a raw RPC method (see docs/node.md); ``Busy`` is retried with backoff within ``timeout``."""
+        return await self._call(method, params, timeout)
+
+    async def _call(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
+        limit = self.timeout if timeout is None else timeout
+        deadline = anyio.current_time() + limit
+        pause = 0.02
+        while True:
+            try:
+                return await self.rpc.call_raw(method, params, timeout=max(0.001, deadline - anyio.current_time()))
+            except Busy as e:
+                wait = max(e.retry_after, pause) * random.uniform(0.5, 1.5)  # jitter: refused callers spread out
+                if anyio.current_time() + wait >= deadline:
+                    raise
+                await anyio.sleep(wait)
+                pause = min(2 * pause, 2.0)
 
     # --- the chain ---------------------------------------------------------------------------------------------
     async def info(self) -> dict[str, Any]:
         """Chain id, genesis hash, head, feed address and block time of the node."""
-        return await self.call("info")
+        info = await self.call("info")
+        self._info = info
+        return info
+
+    async def get_existential_deposit(self) -> Balance:
+        """The smallest free balance an account may keep (below it, a transfer or unstake is refused)."""
+        return Balance(int((await self.info()).get("existential_deposit") or 0))
+
+    async def _watcher(self) -> FeedWatcher | None:
+        """This client's share of the process-wide watcher of the node's block feed (None if it has no feed)."""
+        if self._watch is None:
+            info = self._info if self._info is not None else await self.info()
+            feed = info.get("feed")
+            if not feed:
+                return None
+            self._watch = FeedWatcher.acquire(_dialable(feed, self.endpoint),
+                                              quiet=max(1.0, 3 * float(info.get("block_time", 1.0))))
+        return self._watch
 
     async def genesis_hash(self) -> bytes:
         """The chain's genesis hash (cached)."""
@@ -158,13 +202,21 @@ class Subtensor:
         return (await self.call("head"))["number"]
 
     async def wait_for_block(self, block: int | None = None, *, timeout: float = 60.0) -> int:
-        """Wait until the head reaches ``block`` (the next block when None); returns the head."""
-        target = (await self.get_current_block()) + 1 if block is None else block
+        """Wait until the head reaches ``block`` (the next block when None); returns the head.
+
+        Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
+        times); raises ``TimeoutError`` after ``timeout`` seconds.
+        """
         with anyio.fail_after(timeout):
-            head = await self.get_current_block()
-            while head < target:
-                head = await self.call("wait_block", timeout=self.timeout + 35, after=head, wait=30.0)
-        return head
+            watch = await self._watcher()
+            if block is None:
+                block = (await self.get_current_block()) + 1
+            if watch is None:  # a node without a feed: ask its head every half block time
+                pause = max(0.05, float((self._info or {}).get("block_time", 1.0)) / 2)
+                while (head := await self.get_current_block()) < block:
+                    await anyio.sleep(pause)
+                return head
+            return await watch.wait_for(block, self.get_current_block)
 
     async def get_block(self, number: int) -> SignedBlock:
         """Block ``number``."""
@@ -179,7 +231,7 @@ class Subtensor:
             params["netuid"] = netuid
         if account is not None:
             params["account"] = _address(account)
-        rows = await self.rpc.call_raw("events", params)
+        rows = await self._call("events", params)
         return [(b, ph, decode(raw, Event)) for b, ph, raw in rows]
 
     # --- accounts and stake ------------------------------------------------------------------------------------
@@ -267,7 +319,7 @@ class Subtensor:
             params["uid"] = uid
         else:
             params["hotkey"] = _address(hotkey)
-        return await self.rpc.call_raw("neuron", params)
+        return await self._call("neuron", params)
 
     async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True) -> Any:
         """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False."""
@@ -284,20 +336,44 @@ class Subtensor:
 
     async def submit(self, ext: Extrinsic, *, wait_for_inclusion: bool = True, timeout: float = 60.0
                      ) -> ExtrinsicResult:
-        """Submit a signed extrinsic; with ``wait_for_inclusion`` wait until it is in a block or rejected."""
+        """Submit a signed extrinsic; with ``wait_for_inclusion`` wait until it is in a block or rejected.
+
+        Submitting is a short request (the node admits the extrinsic or says why not); the outcome is then read
+        from the node's receipts after each new block, up to ``timeout`` seconds ("timeout" after that).
+        Submitting the same bytes again waits on the same outcome.
+        """
         try:
-            if not wait_for_inclusion:
-                r = await self.call("submit", extrinsic=ext.to_bytes())
-                return ExtrinsicResult(status="submitted", hash=r["hash"])
-            r = await self.call("submit_wait", timeout=timeout + 30, extrinsic=ext.to_bytes(), wait=timeout)
+            r = await self.call("submit", extrinsic=ext.to_bytes())
         except TaonetError as e:
             return ExtrinsicResult(status="rejected", hash=ext.hash, error=e)
-        if r["status"] == "included":
-            return ExtrinsicResult(status="included", hash=r["hash"], block=r["block"],
-                                   events=tuple(decode(x, Event) for x in r.get("events", [])))
-        if r["status"] == "rejected":
-            return ExtrinsicResult(status="rejected", hash=r["hash"], error=error_from_wire(r["error"]))
-        return ExtrinsicResult(status="timeout", hash=r["hash"])
+        if not wait_for_inclusion:
+            return ExtrinsicResult(status="submitted", hash=r["hash"])
+        return await self.wait_for_outcome(r["hash"], after=int(r.get("head", -1)), timeout=timeout)
+
+    async def wait_for_outcome(self, h: bytes, *, after: int = -1, timeout: float = 60.0) -> ExtrinsicResult:
+        """The outcome of the submitted extrinsic with hash ``h`` (sealed in a block after ``after``), read from
+        the node's receipts as blocks come; status "timeout" if it is still pending after ``timeout`` s."""
+        deadline = anyio.current_time() + timeout
+        seen = after
+        try:
+            while True:
+                left = deadline - anyio.current_time()
+                if left <= 0:
+                    return ExtrinsicResult(status="timeout", hash=h)
+                if seen >= 0:
+                    await self.wait_for_block(seen + 1, timeout=left)
+                r = await self.call("receipt", timeout=max(0.001, min(self.timeout,
+                                                                      deadline - anyio.current_time())), hash=h)
+                if r["status"] == "included":
+                    return ExtrinsicResult(status="included", hash=h, block=r["block"],
+                                           events=tuple(decode(x, Event) for x in r.get("events", [])))
+                if r["status"] == "rejected":
+                    return ExtrinsicResult(status="rejected", hash=h, error=error_from_wire(r["error"]))
+                seen = max(seen + 1, int(r["head"]))
+        except TimeoutError:
+            return ExtrinsicResult(status="timeout", hash=h)
+        except TaonetError as e:  # the node went away while we waited: the outcome is unknown
+            return ExtrinsicResult(status="timeout", hash=h, error=e)
 
     async def submit_batch(self, exts: Sequence[Extrinsic]) -> list[ExtrinsicResult]:
         """Submit many extrinsics in one round trip (no waiting for inclusion)."""
@@ -422,6 +498,17 @@ class Subtensor:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
         return await self._do(_hotkey(wallet), ServeAxon(netuid=netuid, ip=ip, port=port, protocol=protocol,
                                                          version=version))
+
+
+def _dialable(address: str, endpoint: str) -> str:
+    """``address`` with a wildcard host (a node listening on every interface) replaced by ``endpoint``'s host."""
+    scheme, sep, rest = address.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not sep or not colon or host not in ("0.0.0.0", "*", "", "[::]"):
+        return address
+    ep_rest = endpoint.partition("://")[2]
+    ep_host = ep_rest.rpartition(":")[0] or "127.0.0.1"
+    return f"{scheme}://{ep_host}:{port}"
 
 
 def subtensor(endpoint: str | None = None, *, timeout: float = 30.0) -> Blocking[Subtensor]:

@@ -5,16 +5,18 @@ it decides (an explicit empty answer when it has nothing to say), and sends them
 key; the node signs them into the next block with the authority key, which actors never hold. The scheduler tells
 the consensus actor which epochs are due through the node (an actor message), then answers ``TempoElapsed``.
 
-The same actor code runs in the node's process or in another one: only the follower differs. In the node, actors
-read the node's own per-block states (immutable, copy-on-write) instead of folding every block a second time; out
-of process they fold the block feed and catch up over RPC when they fall behind.
+The same actor code runs in the node's process or in another one: only the follower and the channel differ. In the
+node, actors read the node's own per-block states (immutable, copy-on-write) instead of folding every block a second
+time, and call the node's actor methods directly (the same handlers, signatures checked the same way). Out of
+process they fold the block feed, catch up over RPC when they fall behind, and talk to the node on its actors' RPC
+server (``info()["actors"]``), never on the public one: no client can crowd them out.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, aclosing
+from typing import Any, Protocol
 
 import anyio
 import anyio.abc
@@ -36,13 +38,13 @@ from taonet.ledger import (
 from taonet.ledger.errors import InvalidBlock
 
 from ..client import RpcClient
-from ..errors import KernelError
+from ..errors import KernelError, UnknownMethod
 from ._chain_host import ChainHost
 from ._config import ACTORS
 from ._follow import BlockFollower
 
 __all__ = [
-    "ActorChannel", "actor_answer_payload", "react", "remote_follow", "run_actor", "run_local_actor",
+    "ActorChannel", "DirectCaller", "actor_answer_payload", "react", "remote_follow", "run_actor", "run_local_actor",
     "run_remote_actor",
 ]
 
@@ -54,10 +56,32 @@ def actor_answer_payload(genesis: bytes, actor: str, block: int, calls: list[byt
     return dumps(["taonet.actor_answer", genesis, actor, block, calls])
 
 
-class ActorChannel:
-    """How an actor talks to the node: signed answers, actor messages, and its inbox (all over the node's RPC)."""
+class Caller(Protocol):
+    """Anything with an RPC client's ``call``: an :class:`RpcClient` or a :class:`DirectCaller`."""
 
-    def __init__(self, name: str, rpc: RpcClient, key: Keypair, genesis: bytes) -> None:
+    async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+        """Call ``method`` with ``params``."""
+
+
+class DirectCaller:
+    """Calls a handler table in this process (the in-node actors' channel: no socket, nothing shared)."""
+
+    def __init__(self, handlers: Mapping[str, Callable[[dict[str, Any]], Awaitable[Any]]]) -> None:
+        self.handlers = dict(handlers)
+
+    async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+        """Run ``method``'s handler on ``params`` (``timeout`` bounds it, as over a socket)."""
+        handler = self.handlers.get(method)
+        if handler is None:
+            raise UnknownMethod(method=method)
+        with anyio.fail_after(timeout if timeout is not None else 120.0):
+            return await handler(params)
+
+
+class ActorChannel:
+    """How an actor talks to the node: signed answers, actor messages, and its inbox."""
+
+    def __init__(self, name: str, rpc: Caller, key: Keypair, genesis: bytes) -> None:
         self.name, self.rpc, self.key, self.genesis = name, rpc, key, genesis
 
     async def answer(self, block: int, calls: list[SystemCall]) -> None:
@@ -73,7 +97,7 @@ class ActorChannel:
         await self.rpc.call("actor_post", actor=self.name, to=to, block=block, body=body,
                             signer=self.key.public_key, signature=sig)
 
-    async def inbox(self, block: int, timeout: float = 60.0) -> dict[str, Any] | None:
+    async def inbox(self, block: int, timeout: float = 30.0) -> dict[str, Any] | None:
         """The actor message for this actor about ``block`` (waits up to ``timeout``)."""
         return await self.rpc.call("actor_inbox", timeout=timeout + 30, actor=self.name, block=block, wait=timeout)
 
@@ -121,10 +145,11 @@ async def run_actor(name: str, follow: AsyncIterator[tuple[SignedBlock, State]],
 
 async def run_local_actor(host: ChainHost, name: str, key: Keypair, delay: float, *,
                           task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-    """Run actor ``name`` inside ``host``'s process, following its own states."""
+    """Run actor ``name`` inside ``host``'s process, following its own states and calling its actor methods."""
     assert host.store is not None and host.state is not None
     head_block, head_state = host.store.get(host.state.height), host.state
-    async with host.subscribe() as stream, RpcClient(host.addresses["rpc"], timeout=120.0) as rpc:
+    rpc = DirectCaller(host.actor_handlers())  # type: ignore[attr-defined]
+    async with host.subscribe() as stream:
 
         async def follow() -> AsyncIterator[tuple[SignedBlock, State]]:
             yield head_block, head_state
@@ -166,9 +191,15 @@ def _fold_one(state: State | None, last: SignedBlock | None, block: SignedBlock)
 
 
 async def run_remote_actor(name: str, node: str, key: Keypair, *, delay: float = 0.0) -> None:
-    """Run actor ``name`` in this process against the node at ``node`` (its RPC address), folding its feed."""
-    async with RpcClient(node, timeout=120.0) as rpc:
-        genesis = (await rpc.call("info"))["genesis_hash"]
+    """Run actor ``name`` in this process against the node at ``node`` (its public RPC address or its actors'
+    address), folding its feed; it talks to the node on the actors' RPC server the node announces."""
+    async with AsyncExitStack() as stack:
+        rpc = await stack.enter_async_context(RpcClient(node, timeout=120.0))
+        info = await rpc.call("info")
+        actors = info.get("actors")
+        if actors and actors != node:
+            rpc = await stack.enter_async_context(RpcClient(actors, timeout=120.0))
+        genesis = info["genesis_hash"]
         channel = ActorChannel(name, rpc, key, genesis)
         log.info("actor.started", actor=name, node=node, key=key.ss58_address)
         await run_actor(name, remote_follow(rpc), channel, delay=delay)

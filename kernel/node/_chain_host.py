@@ -4,6 +4,11 @@ A :class:`ChainHost` holds the open store and the state after its head, remember
 of the last ``history_blocks`` blocks (so reads at a recent block cost little), publishes each new block on its
 Pub0 feed and to in-process subscribers, and serves the state at any block. The sequencer (:class:`Node`) adds
 sealing; the :class:`Replica` adds following a leader. Neither is a kind of the other.
+
+A state at a past block may need a fold of up to ``snapshot_every`` blocks: RPC reads get it through
+:meth:`ChainHost.past_state`, which folds in worker threads (at most ``read_threads`` at a time), shares one fold
+among concurrent readers of the same block, and keeps the last few such states, so that no read stalls the event
+loop that seals blocks.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class ChainHost:
         self._history: OrderedDict[int, State] = OrderedDict()
         self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
         self._feed: pynng.Pub0 | None = None
+        self._read_limiter = anyio.CapacityLimiter(config.read_threads)
+        self._past: OrderedDict[int, State] = OrderedDict()  # the last few states folded for readers
+        self._folding: dict[int, anyio.Event] = {}
 
     def _remember(self, state: State) -> None:
         h = self.config.history_every
@@ -67,9 +75,9 @@ class ChainHost:
             s.close()
 
     async def wait_past(self, after: int, wait: float) -> int:
-        """The head once it is past block ``after``, or after ``wait`` seconds."""
+        """The head once it is past block ``after``, or after ``wait`` seconds (at most ``rpc_wait_max``)."""
         assert self.state is not None
-        with anyio.move_on_after(wait):
+        with anyio.move_on_after(min(wait, self.config.rpc_wait_max)):
             while self.state.height <= after:
                 await self._new_block.wait()
         return self.state.height
@@ -80,6 +88,45 @@ class ChainHost:
         self._subscribers.append(send)
         return recv
 
+    async def past_state(self, number: int | None) -> State:
+        """The state after block ``number`` (the head when None), folded off the event loop when it must be."""
+        assert self.state is not None
+        while True:
+            if number is None or number == self.state.height:
+                return self.state
+            if not 0 <= number <= self.state.height:
+                raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
+            base = self._history_base(number)
+            if base is not None and base.height == number:
+                return base
+            cached = self._past.get(number)
+            if cached is not None:
+                self._past.move_to_end(number)
+                return cached
+            folding = self._folding.get(number)
+            if folding is not None:  # another reader folds this block: share its result
+                await folding.wait()
+                continue
+            done = self._folding[number] = anyio.Event()
+            try:
+                # shielded: a fold that outlives its requester's budget still lands in the cache for the retry
+                with anyio.CancelScope(shield=True):
+                    state = await anyio.to_thread.run_sync(self._fold_to, number, base, limiter=self._read_limiter)
+                self._past[number] = state
+                while len(self._past) > 8:
+                    self._past.popitem(last=False)
+                return state
+            finally:
+                del self._folding[number]
+                done.set()
+
+    def _history_base(self, number: int) -> State | None:
+        """The newest remembered state at or below ``number`` (on the event loop: the history changes there)."""
+        for h in reversed(self._history):
+            if h <= number:
+                return self._history[h]
+        return None
+
     def state_at(self, number: int | None) -> State:
         """The state after block ``number`` (the head when None): from memory, a snapshot, or a replay."""
         assert self.state is not None and self.store is not None
@@ -89,11 +136,11 @@ class ChainHost:
             raise BlockNotFound(number=number, head=self.state.height)
         if number < 0:
             raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
-        base = None
-        for h in reversed(self._history):
-            if h <= number:
-                base = self._history[h]
-                break
+        return self._fold_to(number, self._history_base(number))
+
+    def _fold_to(self, number: int, base: State | None) -> State:
+        """Fold the store from ``base`` (or a closer snapshot) up to block ``number`` (safe in a worker thread)."""
+        assert self.store is not None
         if base is None or number - base.height > self.config.history_every:
             snap = self.store.latest_snapshot(number)
             if snap is not None and (base is None or snap.height > base.height):

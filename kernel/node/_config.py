@@ -42,11 +42,39 @@ class NodeConfig:
     mempool_known_signers_only: bool = True
     """Admit extrinsics that pay nothing only from keys the chain knows (see the mempool docs); admission only."""
     max_block_extrinsics: int = 20_000
+    actors_rpc: str | None = None
+    """The out-of-process actors' RPC address (None: the public RPC's port + 2, e.g. 9946; port 0 stays 0)."""
+    rpc_in_flight: int = 256
+    """Public requests handled at once; more get ``Busy`` at once."""
+    rpc_per_client: int = 16
+    """Public requests in flight from one connection (nng pipe); more get ``Busy`` at once."""
+    rpc_budget: float = 10.0
+    """Seconds a public request may take on the node before it is cut off with ``Busy``."""
+    rpc_wait_max: float = 5.0
+    """The longest a short waiting request (``wait_block``, ``submit_wait``) waits on the node, in seconds."""
+    read_threads: int = 2
+    """Worker threads that fold past states for reads at an old block."""
+    receipts_limit: int = 262_144
+    """Outcomes of recent extrinsics kept for ``receipt`` (oldest forgotten first)."""
 
     @property
     def actor_timeout_s(self) -> float:
         """Seconds an actor may take to answer before production pauses loudly (default 10 block times)."""
         return self.actor_timeout if self.actor_timeout is not None else 10 * self.block_time
+
+    @property
+    def actors_address(self) -> str:
+        """Where out-of-process actors reach the node: ``actors_rpc``, or derived from ``rpc``."""
+        if self.actors_rpc is not None:
+            return self.actors_rpc
+        rpc = self.rpc
+        if rpc.startswith(("tcp://", "tcp4://", "tcp6://")):
+            base, _, port = rpc.rpartition(":")
+            if port.isdigit():
+                return f"{base}:{0 if int(port) == 0 else int(port) + 2}"
+        if rpc.startswith("ipc://"):
+            return rpc + ".actors"
+        return rpc + "-actors"
 
 
 def default_data_dir() -> Path:

@@ -3,7 +3,12 @@
 Every ``block_time`` the node waits until each system actor (tempo scheduler, consensus, registrar) has answered the
 last block, then seals the next one: the actors' answers first (signed by the node's authority key, in the order
 scheduler, consensus, registrar), then the mempool's extrinsics in per-account nonce order. It appends the block to
-its log (fsync), publishes it on the feed, and tells waiting submitters what happened to their extrinsics.
+its log (fsync), publishes it on the feed, and records what happened to each extrinsic (a bounded table of
+receipts that clients read after each new block they see on the feed).
+
+Three channels, so that nothing a client does slows sealing: the public RPC (short requests, each client held to
+its share, see :class:`RpcServer`); the actors' RPC (its own socket and contexts, for out-of-process actors;
+in-node actors call the same handlers directly); and the block feed (Pub0), on which clients wait for blocks.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -53,11 +59,17 @@ __all__ = ["Node", "NodeHalted"]
 log = structlog.get_logger(__name__)
 
 
-@attrs.define
-class _Waiter:
-    event: anyio.Event
-    result: dict[str, Any] | None = None
-    users: int = 0  # submitters waiting on this outcome (the same extrinsic may be submitted twice)
+@attrs.frozen
+class _Outcome:
+    """What became of an extrinsic: included at (block, index), or rejected with a typed error."""
+
+    status: str
+    block: int | None = None
+    index: int | None = None
+    error: dict[str, Any] | None = None
+
+
+_RECENT_BLOCKS = 64  # blocks whose events a receipt reads from memory (older ones from the store)
 
 
 class Node(ChainHost):
@@ -75,11 +87,18 @@ class Node(ChainHost):
         self._answered = anyio.Event()
         self._inbox: dict[tuple[str, int], dict[str, Any]] = {}
         self._inbox_event = anyio.Event()
-        self._waiters: dict[bytes, _Waiter] = {}
+        self._pending: set[bytes] = set()  # admitted, not sealed yet (bounded by the mempool)
+        self._receipts: OrderedDict[bytes, _Outcome] = OrderedDict()
+        self._recent: OrderedDict[int, SignedBlock] = OrderedDict()
+        self._published_at: dict[int, float] = {}
+        self._last_sealed = 0.0
+        self._rpc_server: RpcServer | None = None
         self._actor_keys: dict[bytes, set[str]] = {}
         self.halted: NodeHalted | None = None
-        self.metrics: dict[str, Any] = {"seal_ms": [], "epoch_seal_ms": [], "blocks": 0, "epoch_blocks": 0,
-                                        "included": 0, "rejected": 0, "paused_s": 0.0}
+        self.metrics: dict[str, Any] = {"seal_ms": [], "epoch_seal_ms": [], "epoch_total_ms": [], "gap_ms": [],
+                                        "blocks": 0, "epoch_blocks": 0, "included": 0, "rejected": 0,
+                                        "paused_s": 0.0}
+        self._consensus_ms: dict[int, float] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def _open_chain(self) -> None:
@@ -135,8 +154,17 @@ class Node(ChainHost):
                 self._feed = feed
                 self.addresses["feed"] = bound_address(feed, self.config.feed)
                 async with anyio.create_task_group() as tg:
-                    server = RpcServer(self.config.rpc, self._handlers(), name="node.rpc")
+                    cfg = self.config
+                    long = {m: 6 * cfg.rpc_budget for m in ("metagraph", "blocks", "events")}  # big answers
+                    server = RpcServer(cfg.rpc, self._handlers(), max_in_flight=cfg.rpc_in_flight,
+                                       per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, budgets=long,
+                                       name="node.rpc")
+                    self._rpc_server = server
                     self.addresses["rpc"] = await tg.start(server.serve)
+                    if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
+                        actors = RpcServer(cfg.actors_address, self.actor_handlers(), receivers=2, max_in_flight=32,
+                                           per_client=8, budget=60.0, name="node.actors")
+                        self.addresses["actors"] = await tg.start(actors.serve)
                     for name in self.config.local_actors:
                         key = Keypair.generate()
                         self._actor_keys.setdefault(key.public_key, set()).add(name)
@@ -238,8 +266,14 @@ class Node(ChainHost):
             del self._inbox[key]
         dropped = self.mempool.after_block(new_state, included, [x for x, _ in rejected])
         self._publish(block, new_state)
-        self._notify(block, included, rejected, dropped)
+        now = time.monotonic()
+        self._published_at[number] = now
+        self._published_at.pop(number - 2, None)
+        gap_ms = (now - self._last_sealed) * 1000 if self._last_sealed else 0.0
+        self._last_sealed = now
+        self._record(block, included, rejected, dropped)
         m = self.metrics
+        m["gap_ms"] = [*m["gap_ms"][-999:], gap_ms]
         m["blocks"] += 1
         m["included"] += len(included)
         m["rejected"] += len(rejected)
@@ -247,6 +281,10 @@ class Node(ChainHost):
         if any(isinstance(c, EpochResult) for c in calls):
             m["epoch_blocks"] += 1
             m["epoch_seal_ms"] = [*m["epoch_seal_ms"][-999:], seal_ms]
+            # the Yuma epoch the consensus actor computed for this block, then the seal
+            total = self._consensus_ms.get(number - 1, 0.0) + seal_ms
+            m["epoch_total_ms"] = [*m["epoch_total_ms"][-999:], total]
+        self._consensus_ms.pop(number - 1, None)
         self.log.info("block.sealed", block=number, extrinsics=len(block.extrinsics), rejected=len(rejected),
                       dropped=len(dropped), mempool=len(self.mempool), seal_ms=round(seal_ms, 2),
                       build_ms=round(build_ms, 2))
@@ -280,46 +318,80 @@ class Node(ChainHost):
         if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
             self.store.save_snapshot(state)
 
-    def _notify(self, block: SignedBlock, included: list[Extrinsic],
+    def _record(self, block: SignedBlock, included: list[Extrinsic],
                 rejected: list[tuple[Extrinsic, ExtrinsicRejected]], dropped: list[Extrinsic]) -> None:
-        if not self._waiters:
-            return
-        index = {x.hash: i for i, x in enumerate(block.extrinsics)}
-        for ext in included:
-            w = self._waiters.pop(ext.hash, None)
-            if w is not None:
-                i = index[ext.hash]
-                w.result = {"status": "included", "block": block.number, "index": i,
-                            "events": [r.event for r in block.events if r.phase == i]}
-                w.event.set()
+        """Remember what became of each extrinsic this block settled (the receipts table, bounded)."""
+        number = block.number
+        self._recent[number] = block
+        while len(self._recent) > _RECENT_BLOCKS:
+            self._recent.popitem(last=False)
+        receipts, pending = self._receipts, self._pending
+        if included:
+            offset = len(block.extrinsics) - len(included)  # the system calls come first
+            for i, ext in enumerate(included):
+                h = ext.hash
+                pending.discard(h)
+                receipts[h] = _Outcome("included", number, offset + i)
         for ext, err in rejected:
-            w = self._waiters.pop(ext.hash, None)
-            if w is not None:
-                w.result = {"status": "rejected", "error": error_to_wire(err)}
-                w.event.set()
+            pending.discard(ext.hash)
+            receipts[ext.hash] = _Outcome("rejected", error=error_to_wire(err))
         for ext in dropped:
-            w = self._waiters.pop(ext.hash, None)
-            if w is not None:
-                w.result = {"status": "rejected", "error": error_to_wire(ExtrinsicDropped(
-                    reason="an earlier nonce of this signer was rejected, used, or never came"))}
-                w.event.set()
+            pending.discard(ext.hash)
+            err = ExtrinsicDropped(nonce=ext.nonce, reason="an earlier extrinsic of its signer was rejected, or "
+                                                          "another extrinsic used its nonce")
+            receipts[ext.hash] = _Outcome("rejected", error=error_to_wire(err))
+        while len(receipts) > self.config.receipts_limit:
+            receipts.popitem(last=False)
+
+    def admit(self, ext: Extrinsic) -> dict[str, Any]:
+        """Admit ``ext`` to the mempool (typed error if it cannot enter); the same bytes again join the first.
+
+        Returns ``{"hash", "head"}``: its outcome is in a block after ``head``.
+        """
+        assert self.state is not None
+        h = ext.hash
+        known = self._receipts.get(h)
+        if h not in self._pending and (known is None or known.status != "included"):
+            self.mempool.admit(self.state, self.genesis_hash, ext)
+            self._pending.add(h)
+            self._receipts.pop(h, None)
+        return {"hash": h, "head": self.state.height}
+
+    async def receipt(self, h: bytes) -> dict[str, Any]:
+        """What became of the extrinsic with hash ``h``: included (block, index, events), rejected (error),
+        pending (waiting in the mempool) or unknown (never seen, or forgotten)."""
+        assert self.state is not None
+        head = self.state.height
+        if h in self._pending:
+            return {"status": "pending", "hash": h, "head": head}
+        out = self._receipts.get(h)
+        if out is None:
+            return {"status": "unknown", "hash": h, "head": head}
+        if out.status == "rejected":
+            return {"status": "rejected", "hash": h, "head": head, "error": out.error}
+        assert out.block is not None and out.index is not None
+        block = self._recent.get(out.block)
+        if block is None:
+            assert self.store is not None
+            block = await anyio.to_thread.run_sync(self.store.get, out.block)
+        events = [encode(r.event) for r in block.events if r.phase == out.index]
+        return {"status": "included", "hash": h, "head": head, "block": out.block, "index": out.index,
+                "events": events}
 
     async def submit_and_wait(self, ext: Extrinsic, wait: float) -> dict[str, Any]:
-        """Admit ``ext`` and wait (up to ``wait`` s) until it is sealed: included, rejected, or timeout."""
-        assert self.state is not None
-        waiter = self._waiters.setdefault(ext.hash, _Waiter(anyio.Event()))
-        waiter.users += 1
-        try:
-            self.mempool.admit(self.state, self.genesis_hash, ext)
-            with anyio.move_on_after(wait):
-                await waiter.event.wait()
-        finally:
-            waiter.users -= 1
-            if not waiter.users and self._waiters.get(ext.hash) is waiter:
-                del self._waiters[ext.hash]
-        result = {"status": "timeout"} if waiter.result is None else dict(waiter.result)
-        result["hash"] = ext.hash
-        return result
+        """Admit ``ext`` and wait (up to ``wait`` s, at most ``rpc_wait_max``) for its outcome; "timeout" while
+        it is still pending."""
+        self.admit(ext)
+        with anyio.move_on_after(min(wait, self.config.rpc_wait_max)):
+            while True:
+                r = await self.receipt(ext.hash)
+                if r["status"] in ("included", "rejected"):
+                    return r
+                await self.wait_past(r["head"], self.config.rpc_wait_max)
+        r = await self.receipt(ext.hash)
+        if r["status"] in ("pending", "unknown"):
+            r["status"] = "timeout"
+        return r
 
     def actor_lag(self) -> dict[str, int]:
         """How many blocks behind the head each actor's latest answer is."""
@@ -340,6 +412,8 @@ class Node(ChainHost):
         for raw in calls:
             decode(raw, SystemCall)  # malformed calls are refused at the door, not when sealing
         self._answers.setdefault(block, {})[actor] = list(calls)
+        if actor == "consensus" and block in self._published_at:
+            self._consensus_ms[block] = (time.monotonic() - self._published_at[block]) * 1000
         self._answered.set()
         self._answered = anyio.Event()
 
@@ -367,7 +441,7 @@ class Node(ChainHost):
 
     # --- RPC -----------------------------------------------------------------------------------------------------
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
-        """The RPC method table: the reads every chain host serves, plus submissions, metrics and the actors."""
+        """The public RPC method table: the reads every chain host serves, plus submissions, receipts, metrics."""
         node = self
 
         def head() -> State:
@@ -375,9 +449,13 @@ class Node(ChainHost):
             return node.state
 
         async def submit(p: dict[str, Any]) -> dict[str, Any]:
-            ext = extrinsic_param(p.get("extrinsic"), "submit")
-            node.mempool.admit(head(), node.genesis_hash, ext)
-            return {"hash": ext.hash}
+            return node.admit(extrinsic_param(p.get("extrinsic"), "submit"))
+
+        async def receipt(p: dict[str, Any]) -> dict[str, Any]:
+            h = p.get("hash")
+            if type(h) is not bytes or len(h) != 32:
+                raise RpcBadRequest(method="receipt", reason="hash must be the extrinsic's 32-byte hash")
+            return await node.receipt(h)
 
         async def submit_batch(p: dict[str, Any]) -> list[dict[str, Any]]:
             raws = p.get("extrinsics")
@@ -385,22 +463,19 @@ class Node(ChainHost):
                 raise RpcBadRequest(method="submit_batch",
                                     reason="extrinsics must be a list of at most 10,000 encodings")
             out = []
-            state = head()
             for raw in raws:
                 try:
-                    ext = extrinsic_param(raw, "submit_batch")
-                    node.mempool.admit(state, node.genesis_hash, ext)
-                    out.append({"hash": ext.hash})
+                    out.append({"hash": node.admit(extrinsic_param(raw, "submit_batch"))["hash"]})
                 except TaonetError as e:
                     out.append({"error": error_to_wire(e)})
             return out
 
         async def submit_wait(p: dict[str, Any]) -> dict[str, Any]:
             ext = extrinsic_param(p.get("extrinsic"), "submit_wait")
-            result = await node.submit_and_wait(ext, min(float(p.get("wait", 60.0)), 600.0))
-            if "events" in result:
-                result["events"] = [encode(e) for e in result["events"]]
-            return result
+            wait = p.get("wait", node.config.rpc_wait_max)
+            if type(wait) not in (int, float) or wait < 0:
+                raise RpcBadRequest(method="submit_wait", reason="wait must be a number of seconds >= 0")
+            return await node.submit_and_wait(ext, float(wait))
 
         async def next_nonce(p: dict[str, Any]) -> int:
             who = key_param(p, "address", "next_nonce")
@@ -411,6 +486,8 @@ class Node(ChainHost):
             seal = m["seal_ms"] or [0.0]
             ordered = sorted(seal)
             epoch = sorted(m["epoch_seal_ms"] or [0.0])
+            total = sorted(m["epoch_total_ms"] or [0.0])
+            gaps = m["gap_ms"]
             lag = node.actor_lag()
             return {"head": head().height, "mempool": len(node.mempool), "blocks": m["blocks"],
                     "included": m["included"], "rejected": m["rejected"],
@@ -419,8 +496,24 @@ class Node(ChainHost):
                     "epoch_blocks": m["epoch_blocks"], "epoch_seal_ms_recent": m["epoch_seal_ms"][-200:],
                     "epoch_seal_ms_p50": statistics.median(epoch),
                     "epoch_seal_ms_p99": epoch[min(len(epoch) - 1, int(0.99 * len(epoch)))],
+                    "epoch_total_ms_recent": m["epoch_total_ms"][-200:],
+                    "epoch_total_ms_p50": statistics.median(total),
+                    "epoch_total_ms_p99": total[min(len(total) - 1, int(0.99 * len(total)))],
+                    "gap_ms_recent": gaps[-1000:], "gap_ms_max": max(gaps[-1000:], default=0.0),
+                    "rpc": {} if node._rpc_server is None else node._rpc_server.stats(),
+                    "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
+                    "gc_full_ms": m.get("gc_full_ms", 0.0),
                     "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),
                     "halted": None if node.halted is None else str(node.halted)}
+
+        return {
+            **read_handlers(self), "submit": submit, "submit_batch": submit_batch, "submit_wait": submit_wait,
+            "receipt": receipt, "next_nonce": next_nonce, "metrics": metrics,
+        }
+
+    def actor_handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        """The actors' method table: signed answers and actor messages, the inbox, and what a follower reads."""
+        node = self
 
         async def actor_answer(p: dict[str, Any]) -> None:
             calls = p.get("calls")
@@ -438,11 +531,11 @@ class Node(ChainHost):
 
         async def actor_inbox(p: dict[str, Any]) -> dict[str, Any] | None:
             return await node.inbox(str(p.get("actor")), int_param(p, "block", "actor_inbox"),
-                                    min(float(p.get("wait", 30.0)), 300.0))
+                                    min(float(p.get("wait", 30.0)), 30.0))
 
+        reads = read_handlers(self)
         return {
-            **read_handlers(self), "submit": submit, "submit_batch": submit_batch, "submit_wait": submit_wait,
-            "next_nonce": next_nonce, "metrics": metrics,
+            "info": reads["info"], "head": reads["head"], "block": reads["block"], "blocks": reads["blocks"],
             "actor_answer": actor_answer, "actor_post": actor_post, "actor_inbox": actor_inbox,
         }
 

@@ -1,7 +1,10 @@
 """The read methods of a chain host's RPC: chain reads, the state and metagraph at any block, and waiting for blocks.
 
-Keys may be passed as 32 raw bytes or SS58 strings. Ledger messages travel as their canonical encodings (blocks,
-extrinsics, events) so the client rebuilds them with the codec. Numeric per-UID vectors travel packed.
+Reads at a past block get their state through :meth:`ChainHost.past_state` (folded in worker threads, never on the
+event loop that seals). ``wait_block`` is a short wait (at most ``rpc_wait_max`` seconds); clients wait on the
+block feed instead. Keys may be passed as 32 raw bytes or SS58 strings. Ledger messages travel as their canonical
+encodings (blocks, extrinsics, events) so the client rebuilds them with the codec. Numeric per-UID vectors travel
+packed.
 """
 
 from __future__ import annotations
@@ -125,7 +128,8 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return {"chain_id": s.params.chain_id, "genesis_hash": node.genesis_hash, "head": s.height,
                 "feed": node.addresses.get("feed"), "block_time": node.config.block_time,
                 "clock": node.config.clock, "authority": s.params.authority,
-                "role": "leader" if node.role == "node" else node.role}
+                "role": "leader" if node.role == "node" else node.role, "actors": node.addresses.get("actors"),
+                "existential_deposit": getattr(s.params, "existential_deposit", 0)}
 
     async def head_(_p: dict[str, Any]) -> dict[str, Any]:
         assert node.store is not None
@@ -133,7 +137,10 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
 
     async def wait_block(p: dict[str, Any]) -> int:
         after = int_param(p, "after", "wait_block")
-        return await node.wait_past(after, min(float(p.get("wait", 30.0)), 120.0))
+        wait = p.get("wait", node.config.rpc_wait_max)
+        if type(wait) not in (int, float) or wait < 0:
+            raise RpcBadRequest(method="wait_block", reason="wait must be a number of seconds >= 0")
+        return await node.wait_past(after, float(wait))
 
     async def block(p: dict[str, Any]) -> bytes:
         n = int_param(p, "number", "block")
@@ -175,12 +182,12 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return await anyio.to_thread.run_sync(collect)
 
     async def account(p: dict[str, Any]) -> dict[str, int]:
-        s = node.state_at(p.get("block"))
+        s = await node.past_state(int_param(p, "block", "account", default=None))
         a = s.account(key_param(p, "address", "account"))
         return {"free": a.free, "nonce": a.nonce}
 
     async def stake(p: dict[str, Any]) -> int:
-        s = node.state_at(p.get("block"))
+        s = await node.past_state(int_param(p, "block", "stake", default=None))
         return s.stake(key_param(p, "coldkey", "stake"), key_param(p, "hotkey", "stake"))
 
     async def stakes(p: dict[str, Any]) -> list[list[Any]]:
@@ -205,11 +212,12 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return [_subnet_info(s, sn.netuid) for sn in s.subnets()]
 
     async def subnet(p: dict[str, Any]) -> dict[str, Any]:
-        return _subnet_info(node.state_at(p.get("block")), int_param(p, "netuid", "subnet"))
+        netuid = int_param(p, "netuid", "subnet")
+        return _subnet_info(await node.past_state(int_param(p, "block", "subnet", default=None)), netuid)
 
     async def neuron(p: dict[str, Any]) -> dict[str, Any] | None:
-        s = node.state_at(p.get("block"))
         netuid = int_param(p, "netuid", "neuron")
+        s = await node.past_state(int_param(p, "block", "neuron", default=None))
         uid = p.get("uid")
         if uid is None:
             uid = s.uid_of(netuid, key_param(p, "hotkey", "neuron"))
@@ -220,10 +228,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
     async def metagraph(p: dict[str, Any]) -> dict[str, Any]:
         netuid = int_param(p, "netuid", "metagraph")
         number = int_param(p, "block", "metagraph", default=None)
-        if number is None or number == head().height:
-            return metagraph_payload(head(), netuid, weights=bool(p.get("weights")))
-        state = await anyio.to_thread.run_sync(node.state_at, number)
-        return metagraph_payload(state, netuid, weights=bool(p.get("weights")))
+        return metagraph_payload(await node.past_state(number), netuid, weights=bool(p.get("weights")))
 
     return {
         "info": info, "head": head_, "wait_block": wait_block, "block": block, "blocks": blocks, "events": events,

@@ -183,7 +183,7 @@ class Replica(ChainHost):
 
             return call
 
-        for method in ("submit", "submit_batch", "submit_wait", "next_nonce"):
+        for method in ("submit", "submit_batch", "submit_wait", "receipt", "next_nonce"):
             table[method] = forward(method)
         base_info = table["info"]
 

@@ -1,23 +1,34 @@
 """The node's RPC server: CBOR request/reply over nng Rep0 (the client side is ``taonet.kernel.client.RpcClient``).
 
 A request is canonical CBOR ``{"m": method, "p": {params}}``; a reply is ``{"ok": result}`` or ``{"err": {code,
-fields}}`` (a typed :class:`~taonet.ledger.errors.TaonetError` rebuilt on the client). The server runs one nng
-context per concurrent request, in a task group it owns.
+fields}}`` (a typed :class:`~taonet.ledger.errors.TaonetError` rebuilt on the client).
+
+A few receiving contexts only take requests in; each request admitted is handled by its own task (in the server's
+task group), which keeps the nng context it came on until it replies, and the receiver takes a fresh context. So a
+slow or waiting request never holds up the intake, and the server can refuse at once:
+
+* at most ``max_in_flight`` requests are handled at a time, and at most ``per_client`` from one connection (nng
+  pipe); a request over either gets :class:`~taonet.kernel.errors.Busy` straight from the receiver;
+* each request has a time budget (``budget`` seconds, or its method's entry in ``budgets``); a handler still
+  running after it is cancelled and its caller gets ``Busy``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
+import anyio.abc
 import pynng
 import structlog
+from pynng import lib as _nng
 
 from taonet.ledger import dumps, loads
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
 
-from ..errors import RpcBadRequest, RpcServerError, UnknownMethod
+from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
 from ..wire import NngContext, bound_address
 
 __all__ = ["RpcServer", "encode_reply"]
@@ -26,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 DEFAULT_MAX_REQUEST = 32 << 20
+_PEEK_LIMIT = 64 << 10  # a refused request's method name is read only from requests this small
 
 
 def encode_reply(result: Any = None, error: TaonetError | None = None) -> bytes:
@@ -33,47 +45,131 @@ def encode_reply(result: Any = None, error: TaonetError | None = None) -> bytes:
     return dumps({"err": error_to_wire(error)} if error is not None else {"ok": result})
 
 
-class RpcServer:
-    """Serve ``handlers`` (method name -> async function of the params dict) on an nng Rep0 address."""
+def _method_of(raw: bytes) -> str:
+    """The method a request names, read cheaply for a refusal ("?" if it cannot be read)."""
+    if len(raw) > _PEEK_LIMIT:
+        return "?"
+    try:
+        msg = loads(raw)
+    except Exception:
+        return "?"
+    m = msg.get("m") if type(msg) is dict else None
+    return m[:64] if type(m) is str else "?"
 
-    def __init__(self, address: str, handlers: Mapping[str, Handler], *, contexts: int = 32,
-                 max_request: int = DEFAULT_MAX_REQUEST, name: str = "rpc") -> None:
+
+class RpcServer:
+    """Serve ``handlers`` (method name -> async function of the params dict) on nng Rep0 addresses."""
+
+    def __init__(self, address: str, handlers: Mapping[str, Handler], *, receivers: int = 4,
+                 max_in_flight: int = 256, per_client: int = 16, budget: float = 10.0,
+                 budgets: Mapping[str, float] | None = None, max_request: int = DEFAULT_MAX_REQUEST,
+                 also: tuple[str, ...] = (), name: str = "rpc") -> None:
         self.address = address
+        self.also = also
         self.handlers = dict(handlers)
-        self.contexts = contexts
+        self.receivers = receivers
+        self.max_in_flight = max_in_flight
+        self.per_client = per_client
+        self.budget = budget
+        self.budgets = dict(budgets or {})
         self.max_request = max_request
         self.log = log.bind(actor=name, address=address)
         self.served = 0
+        self.refused = 0
+        self.over_budget = 0
+        self._in_flight = 0
+        self._per_pipe: dict[int, int] = {}
+        self._spare: deque[NngContext] = deque()  # contexts between requests (some may still be sending a reply)
+
+    def stats(self) -> dict[str, int]:
+        """Requests served, refused (over a share) and cut (over budget), and those in flight now."""
+        return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,
+                "in_flight": self._in_flight}
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Listen, report the bound address through ``task_status``, and serve until cancelled."""
+        """Listen, report the (first) bound address through ``task_status``, and serve until cancelled."""
         # nng drops anything above its own limit; ours is checked below so that big requests get a typed error.
         with pynng.Rep0(recv_max_size=2 * self.max_request + 1024) as sock:
             sock.listen(self.address)
             bound = bound_address(sock, self.address)
-            async with anyio.create_task_group() as tg:
-                for _ in range(self.contexts):
-                    tg.start_soon(self._worker, sock)
-                task_status.started(bound)
-                self.log.info("rpc.listening", bound=bound)
+            for extra in self.also:
+                sock.listen(extra)
+            try:
+                async with anyio.create_task_group() as tg:
+                    for _ in range(self.receivers):
+                        tg.start_soon(self._receive, sock, tg)
+                    task_status.started(bound)
+                    self.log.info("rpc.listening", bound=bound, also=list(self.also))
+            finally:
+                for ctx in self._spare:
+                    ctx.close()
+                self._spare.clear()
 
-    async def _worker(self, sock: pynng.Rep0) -> None:
-        ctx = NngContext(sock)
+    def _context(self, sock: pynng.Rep0) -> NngContext:
+        """A context ready to receive: a spare one whose last reply has left, else a new one."""
+        spare = self._spare
+        for _ in range(len(spare)):
+            ctx = spare.popleft()
+            if not ctx.sending:
+                return ctx
+            spare.append(ctx)  # its reply is still queued behind a slow (or unread) connection
+        return NngContext(sock)
+
+    def _put_back(self, ctx: NngContext) -> None:
+        """Keep ``ctx`` for a later request; beyond the bound, close the oldest (a reply still queued on it is
+        dropped: its requester does not read)."""
+        self._spare.append(ctx)
+        while len(self._spare) > self.receivers + self.max_in_flight:
+            self._spare.popleft().close()
+
+    async def _receive(self, sock: pynng.Rep0, tg: anyio.abc.TaskGroup) -> None:
+        ctx = self._context(sock)
         try:
             while True:
-                raw, _ = await ctx.recv()
-                reply = await self.handle(raw)
-                if ctx.sending:  # the previous reply is still queued behind a busy pipe (rare)
-                    await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
-                try:
-                    ctx.send(reply)
-                except pynng.NNGException as e:  # the requester went away; keep serving
-                    self.log.debug("rpc.reply_dropped", error=str(e))
+                raw, pipe = await ctx.recv(want_pipe=True)
+                pid = _nng.nng_pipe_id(pipe)
+                mine = self._per_pipe.get(pid, 0)
+                if self._in_flight >= self.max_in_flight or mine >= self.per_client:
+                    reason = (f"this connection has {mine} requests in flight, its share is {self.per_client}"
+                              if mine >= self.per_client else
+                              f"the node is handling its limit of {self.max_in_flight} requests")
+                    self.refused += 1
+                    await self._reply(ctx, encode_reply(error=Busy(method=_method_of(raw), reason=reason,
+                                                                   retry_after=0.05)))
+                    self._put_back(ctx)  # never wait here for a reply to leave: intake must go on
+                    ctx = self._context(sock)
+                    continue
+                self._in_flight += 1
+                self._per_pipe[pid] = mine + 1
+                tg.start_soon(self._serve_one, ctx, raw, pid)
+                ctx = self._context(sock)
         finally:
             ctx.close()
 
+    async def _serve_one(self, ctx: NngContext, raw: bytes, pid: int) -> None:
+        try:
+            reply = await self.handle(raw)
+            await self._reply(ctx, reply)
+        finally:
+            self._in_flight -= 1
+            left = self._per_pipe[pid] - 1
+            if left:
+                self._per_pipe[pid] = left
+            else:
+                del self._per_pipe[pid]
+            self._put_back(ctx)
+
+    async def _reply(self, ctx: NngContext, reply: bytes) -> None:
+        if ctx.sending:  # not expected: contexts are only received on once their last reply has left
+            await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
+        try:
+            ctx.send(reply)
+        except pynng.NNGException as e:  # the requester went away; keep serving
+            self.log.debug("rpc.reply_dropped", error=str(e))
+
     async def handle(self, raw: bytes) -> bytes:
-        """Decode one request, run its handler, and encode the reply (never raises for bad input)."""
+        """Decode one request, run its handler within its budget, and encode the reply (never raises for bad
+        input)."""
         method = "?"
         try:
             if len(raw) > self.max_request:
@@ -85,7 +181,13 @@ class RpcServer:
             handler = self.handlers.get(method)
             if handler is None:
                 raise UnknownMethod(method=method[:64])
-            result = await handler(msg.get("p", {}))
+            budget = self.budgets.get(method, self.budget)
+            with anyio.move_on_after(budget) as scope:
+                result = await handler(msg.get("p", {}))
+            if scope.cancelled_caught:
+                self.over_budget += 1
+                raise Busy(method=method[:64], reason=f"the request ran over its time budget of {budget:g} s",
+                           retry_after=1.0)
             self.served += 1
             return encode_reply(result)
         except TaonetError as e:

@@ -1,0 +1,153 @@
+"""Waiting for blocks on a node's block feed: one shared watcher per feed address and event loop.
+
+Every :class:`~taonet.kernel.client.Subtensor` of a process (on one event loop) that waits on the same node shares
+one :class:`FeedWatcher`, so a process with 250 clients costs the node one feed subscriber and no request at all
+while they wait. The watcher holds one Sub0 socket; it reads only the number of each block (from the block's
+header, without decoding its extrinsics or events) and wakes the waiters whose block came.
+
+No background task: the first waiter becomes the reader (it receives feed messages until its own block came or it
+is cancelled, then hands over to another waiter). A feed quiet for ``quiet`` seconds (a few block times), or not
+reachable, sends the reader to a short ``head`` request instead, so waiting works without the feed, only slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import pynng
+import sniffio
+
+from taonet.ledger import loads
+
+from ..wire import NngContext
+
+__all__ = ["FeedWatcher", "block_number_of"]
+
+_WATCHERS: weakref.WeakKeyDictionary[Any, dict[str, FeedWatcher]] = weakref.WeakKeyDictionary()
+
+
+def _loop_token() -> Any:
+    """The running event loop (asyncio) or run (trio): watchers are never shared across loops."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
+def block_number_of(raw: bytes) -> int:
+    """The number of an encoded block, read from its header alone (ValueError if ``raw`` is not a block)."""
+    try:
+        msg = loads(raw, max_size=len(raw) + 1)
+        number = msg[2]["header"][2]["number"]
+    except Exception as e:
+        raise ValueError(f"not a block: {e}") from None
+    if type(number) is not int:
+        raise ValueError("not a block: its number is not an integer")
+    return number
+
+
+class FeedWatcher:
+    """The head of one node as its feed tells it; ``await w.wait_for(n, poll)`` returns once the head is >= n."""
+
+    def __init__(self, feed: str, quiet: float) -> None:
+        self.feed = feed
+        self.quiet = quiet
+        self.head = -1
+        self.refs = 0
+        self._heard = 0.0  # monotonic time the head was last learned
+        self._reading = False
+        self._changed = anyio.Event()
+        self._sub: pynng.Sub0 | None = None
+        self._ctx: NngContext | None = None
+
+    @classmethod
+    def acquire(cls, feed: str, *, quiet: float) -> FeedWatcher:
+        """The watcher of ``feed`` on this event loop (made on first use); :meth:`release` it when done."""
+        per_loop = _WATCHERS.setdefault(_loop_token(), {})
+        w = per_loop.get(feed)
+        if w is None:
+            w = per_loop[feed] = cls(feed, quiet)
+        w.refs += 1
+        return w
+
+    def release(self) -> None:
+        """Drop one reference; the last one closes the socket."""
+        self.refs -= 1
+        if self.refs > 0:
+            return
+        try:
+            per_loop = _WATCHERS.get(_loop_token(), {})
+        except (RuntimeError, sniffio.AsyncLibraryNotFoundError):
+            per_loop = {}
+        if per_loop.get(self.feed) is self:
+            del per_loop[self.feed]
+        if not self._reading:  # a reader still in recv closes it when it is done
+            self._close()
+
+    def _open(self) -> NngContext:
+        if self._ctx is None:
+            self._sub = pynng.Sub0(recv_max_size=256 << 20)
+            self._sub.dial(self.feed, block=False)
+            self._ctx = NngContext(self._sub)
+            self._ctx.subscribe()
+        return self._ctx
+
+    def _close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+        if self._sub is not None:
+            self._sub.close()
+        self._ctx = self._sub = None
+
+    def _learn(self, number: int) -> None:
+        self._heard = time.monotonic()
+        if number > self.head:
+            self.head = number
+            self._changed.set()
+            self._changed = anyio.Event()
+
+    async def wait_for(self, target: int, poll: Callable[[], Awaitable[int]]) -> int:
+        """The head once it is at least ``target``; ``poll`` asks the node its head when the feed is quiet.
+
+        Bound it from outside (``anyio.fail_after``): it waits as long as the chain takes.
+        """
+        while self.head < target:
+            if self._reading:
+                changed = self._changed
+                with anyio.move_on_after(self.quiet):  # the reader may be stuck in a slow poll: check again
+                    await changed.wait()
+                continue
+            self._reading = True
+            try:
+                await self._read(poll)
+            finally:
+                self._reading = False
+                if self.refs <= 0:
+                    self._close()
+                # hand the reading over: wake the others, one of them takes it
+                self._changed.set()
+                self._changed = anyio.Event()
+        return self.head
+
+    async def _read(self, poll: Callable[[], Awaitable[int]]) -> None:
+        """Learn a newer head: from one feed message, or from ``poll`` when the feed is quiet or stale."""
+        if self.head < 0 or time.monotonic() - self._heard > self.quiet:
+            self._open()
+            self._learn(await poll())
+            return
+        ctx = self._open()
+        try:
+            raw, _ = await ctx.recv(max(1, int(self.quiet * 1000)))
+        except pynng.Timeout:
+            self._learn(await poll())
+            return
+        with contextlib.suppress(ValueError):  # not a block: ignore it (the quiet timer still guards the wait)
+            self._learn(block_number_of(raw))
