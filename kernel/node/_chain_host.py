@@ -94,7 +94,9 @@ class ChainHost:
         while True:
             if number is None or number == self.state.height:
                 return self.state
-            if not 0 <= number <= self.state.height:
+            if number > self.state.height:
+                raise BlockNotFound(number=number, head=self.state.height)
+            if number < 0:
                 raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
             base = self._history_base(number)
             if base is not None and base.height == number:
