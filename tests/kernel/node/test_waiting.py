@@ -123,7 +123,8 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
     """Concurrent account(block=old) reads, each a fold from genesis over blocks of 12,000 transfers (no history
     kept, about 0.3 s of work each): blocks keep their pace (on main each fold ran on the event loop), and the
     answers are right."""
-    async with running_node(tmp_path, block_time=0.1, history_every=0, snapshot_every=0) as (node, sub):
+    async with running_node(tmp_path, block_time=0.1, history_every=0, snapshot_every=0,
+                            mempool_per_signer=12_000) as (node, sub):
         genesis, nonce = await sub.genesis_hash(), await sub.get_nonce(ALICE.coldkey)
         exts = await anyio.to_thread.run_sync(lambda: [
             Extrinsic.sign(Transfer(dest=BOB.public_key, amount=1), ALICE.coldkey, nonce=nonce + i, genesis=genesis)
