@@ -38,8 +38,7 @@ async def test_31_long_waiters_from_31_connections_do_not_pause_the_actors(tmp_p
         clients = [RpcClient(sub.endpoint, timeout=10.0) for _ in range(31)]
         try:
             async def park(c: RpcClient) -> None:
-                for _ in range(2):
-                    await c.call("wait_block", after=10**12, wait=4.0)
+                await c.call("wait_block", after=10**12, wait=4.0)
 
             with anyio.fail_after(30):
                 async with anyio.create_task_group() as tg:
@@ -49,7 +48,7 @@ async def test_31_long_waiters_from_31_connections_do_not_pause_the_actors(tmp_p
             for c in clients:
                 c.close()
         gaps = _gaps_since(node, before)
-        assert len(gaps) >= 15, "blocks stopped while clients waited"
+        assert len(gaps) >= 8, "blocks stopped while clients waited"
         assert max(gaps) < 1000, f"a gap of {max(gaps):.0f} ms between blocks"
         assert node.metrics["paused_s"] == 0.0
 
@@ -70,14 +69,14 @@ async def test_200_waiting_clients_leave_no_gap_over_a_second(tmp_path: Path) ->
                         head = await sub.wait_for_block(head + 1 + i % 3, timeout=20)
                         waits[i] += 1
 
-            with anyio.move_on_after(8.0):
+            with anyio.move_on_after(6.0):
                 async with anyio.create_task_group() as tg:
                     for i in range(200):
                         tg.start_soon(client, i)
             m = await probe.call("metrics")
         new = m["blocks"] - before
         gaps = m["gap_ms_recent"][-new:]
-        assert new >= 20, f"only {new} blocks in 8 s of a 0.25 s chain"
+        assert new >= 15, f"only {new} blocks in 6 s of a 0.25 s chain"
         assert max(gaps) < 1000, f"a gap of {max(gaps):.0f} ms between blocks"
         assert min(waits) >= 3, "some clients did not see new blocks"
 
@@ -120,14 +119,14 @@ async def test_a_client_over_its_share_gets_busy_at_once_and_subtensor_retries(t
 
 
 async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
-    """Concurrent account(block=old) reads, each a fold from genesis over blocks of 12,000 transfers (no history
-    kept, about 0.3 s of work each): blocks keep their pace (on main each fold ran on the event loop), and the
+    """Concurrent account(block=old) reads, each a fold from genesis over blocks of 8,000 transfers (no history
+    kept, about 0.25 s of work each): blocks keep their pace (on main each fold ran on the event loop), and the
     answers are right."""
     async with running_node(tmp_path, block_time=0.1, history_every=0, snapshot_every=0) as (node, sub):
         genesis, nonce = await sub.genesis_hash(), await sub.get_nonce(ALICE.coldkey)
         exts = await anyio.to_thread.run_sync(lambda: [
             Extrinsic.sign(Transfer(dest=BOB.public_key, amount=1), ALICE.coldkey, nonce=nonce + i, genesis=genesis)
-            for i in range(12_000)])
+            for i in range(8_000)])
         for i in range(0, len(exts), 4000):
             assert all(r.success for r in await sub.submit_batch(exts[i : i + 4000]))
         last = await sub.wait_for_outcome(exts[-1].hash, timeout=60)
@@ -135,7 +134,7 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
         head = await sub.wait_for_block(last.block + 20, timeout=60)
         bob_now = (await sub.get_balance(BOB)).rao
         before = node.metrics["blocks"]
-        clients = [RpcClient(sub.endpoint, timeout=60.0) for _ in range(4)]  # 4 reads each: within the share
+        clients = [RpcClient(sub.endpoint, timeout=60.0) for _ in range(4)]  # 3 reads each: within the share
         answers: dict[int, int] = {}
 
         async def read(c: RpcClient, n: int) -> None:
@@ -144,7 +143,7 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
         try:
             with anyio.fail_after(90):
                 async with anyio.create_task_group() as tg:
-                    for k, n in enumerate(range(head - 16, head)):
+                    for k, n in enumerate(range(head - 12, head)):
                         tg.start_soon(read, clients[k % 4], n)
         finally:
             for c in clients:
@@ -153,7 +152,7 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
         assert gaps, "no block was sealed during the reads"
         assert max(gaps) < 1000, f"a gap of {max(gaps):.0f} ms between blocks"
         assert set(answers.values()) == {bob_now}
-        assert (await sub.get_balance(BOB, block=0)).rao == bob_now - 12_000
+        assert (await sub.get_balance(BOB, block=0)).rao == bob_now - 8_000
 
 
 async def test_the_same_extrinsic_submitted_twice_waits_on_one_outcome(tmp_path: Path) -> None:
