@@ -14,6 +14,8 @@ loop that seals blocks.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 import anyio.abc
@@ -26,6 +28,8 @@ from ..errors import BlockNotFound, RpcBadRequest
 from ._config import NodeConfig
 
 __all__ = ["ChainHost"]
+
+T = TypeVar("T")
 
 
 class ChainHost:
@@ -121,6 +125,10 @@ class ChainHost:
             finally:
                 del self._folding[number]
                 done.set()
+
+    async def off_loop(self, fn: Callable[[], T]) -> T:
+        """``fn()`` in a reader's worker thread (bounded like the folds), off the event loop that seals."""
+        return await anyio.to_thread.run_sync(fn, limiter=self._read_limiter)
 
     def _history_base(self, number: int) -> State | None:
         """The newest remembered state at or below ``number`` (on the event loop: the history changes there)."""

@@ -9,6 +9,7 @@ packed.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -225,10 +226,21 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 return None
         return _neuron_info(s, netuid, int_param({"uid": uid}, "uid", "neuron"))
 
+    payloads: OrderedDict[tuple[int, int, bool], dict[str, Any]] = OrderedDict()  # states never change
+
     async def metagraph(p: dict[str, Any]) -> dict[str, Any]:
         netuid = int_param(p, "netuid", "metagraph")
         number = int_param(p, "block", "metagraph", default=None)
-        return metagraph_payload(await node.past_state(number), netuid, weights=bool(p.get("weights")))
+        weights = bool(p.get("weights"))
+        state = await node.past_state(number)
+        key = (netuid, state.height, weights)
+        out = payloads.get(key)
+        if out is None:  # a full subnet takes milliseconds: in a worker thread, never on the sealing loop
+            out = await node.off_loop(lambda: metagraph_payload(state, netuid, weights=weights))
+            payloads[key] = out
+            while len(payloads) > 16:
+                payloads.popitem(last=False)
+        return out
 
     return {
         "info": info, "head": head_, "wait_block": wait_block, "block": block, "blocks": blocks, "events": events,

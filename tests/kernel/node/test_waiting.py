@@ -38,8 +38,7 @@ async def test_31_long_waiters_from_31_connections_do_not_pause_the_actors(tmp_p
         clients = [RpcClient(sub.endpoint, timeout=10.0) for _ in range(31)]
         try:
             async def park(c: RpcClient) -> None:
-                for _ in range(2):
-                    await c.call("wait_block", after=10**12, wait=4.0)
+                await c.call("wait_block", after=10**12, wait=4.0)
 
             with anyio.fail_after(30):
                 async with anyio.create_task_group() as tg:
@@ -49,7 +48,7 @@ async def test_31_long_waiters_from_31_connections_do_not_pause_the_actors(tmp_p
             for c in clients:
                 c.close()
         gaps = _gaps_since(node, before)
-        assert len(gaps) >= 15, "blocks stopped while clients waited"
+        assert len(gaps) >= 8, "blocks stopped while clients waited"
         assert max(gaps) < 1000, f"a gap of {max(gaps):.0f} ms between blocks"
         assert node.metrics["paused_s"] == 0.0
 
@@ -70,14 +69,14 @@ async def test_200_waiting_clients_leave_no_gap_over_a_second(tmp_path: Path) ->
                         head = await sub.wait_for_block(head + 1 + i % 3, timeout=20)
                         waits[i] += 1
 
-            with anyio.move_on_after(8.0):
+            with anyio.move_on_after(6.0):
                 async with anyio.create_task_group() as tg:
                     for i in range(200):
                         tg.start_soon(client, i)
             m = await probe.call("metrics")
         new = m["blocks"] - before
         gaps = m["gap_ms_recent"][-new:]
-        assert new >= 20, f"only {new} blocks in 8 s of a 0.25 s chain"
+        assert new >= 15, f"only {new} blocks in 6 s of a 0.25 s chain"
         assert max(gaps) < 1000, f"a gap of {max(gaps):.0f} ms between blocks"
         assert min(waits) >= 3, "some clients did not see new blocks"
 
@@ -120,15 +119,15 @@ async def test_a_client_over_its_share_gets_busy_at_once_and_subtensor_retries(t
 
 
 async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
-    """Concurrent account(block=old) reads, each a fold from genesis over blocks of 12,000 transfers (no history
-    kept, about 0.3 s of work each): blocks keep their pace (on main each fold ran on the event loop), and the
+    """Concurrent account(block=old) reads, each a fold from genesis over blocks of 8,000 transfers (no history
+    kept, about 0.25 s of work each): blocks keep their pace (on main each fold ran on the event loop), and the
     answers are right."""
     async with running_node(tmp_path, block_time=0.1, history_every=0, snapshot_every=0,
                             mempool_per_signer=12_000) as (node, sub):
         genesis, nonce = await sub.genesis_hash(), await sub.get_nonce(ALICE.coldkey)
         exts = await anyio.to_thread.run_sync(lambda: [
             Extrinsic.sign(Transfer(dest=BOB.public_key, amount=1), ALICE.coldkey, nonce=nonce + i, genesis=genesis)
-            for i in range(12_000)])
+            for i in range(8_000)])
         for i in range(0, len(exts), 4000):
             assert all(r.success for r in await sub.submit_batch(exts[i : i + 4000]))
         last = await sub.wait_for_outcome(exts[-1].hash, timeout=60)
@@ -136,7 +135,7 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
         head = await sub.wait_for_block(last.block + 20, timeout=60)
         bob_now = (await sub.get_balance(BOB)).rao
         before = node.metrics["blocks"]
-        clients = [RpcClient(sub.endpoint, timeout=60.0) for _ in range(4)]  # 4 reads each: within the share
+        clients = [RpcClient(sub.endpoint, timeout=60.0) for _ in range(4)]  # 3 reads each: within the share
         answers: dict[int, int] = {}
 
         async def read(c: RpcClient, n: int) -> None:
@@ -145,7 +144,7 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
         try:
             with anyio.fail_after(90):
                 async with anyio.create_task_group() as tg:
-                    for k, n in enumerate(range(head - 16, head)):
+                    for k, n in enumerate(range(head - 12, head)):
                         tg.start_soon(read, clients[k % 4], n)
         finally:
             for c in clients:
@@ -154,7 +153,7 @@ async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
         assert gaps, "no block was sealed during the reads"
         assert max(gaps) < 1000, f"a gap of {max(gaps):.0f} ms between blocks"
         assert set(answers.values()) == {bob_now}
-        assert (await sub.get_balance(BOB, block=0)).rao == bob_now - 12_000
+        assert (await sub.get_balance(BOB, block=0)).rao == bob_now - 8_000
 
 
 async def test_the_same_extrinsic_submitted_twice_waits_on_one_outcome(tmp_path: Path) -> None:
@@ -284,3 +283,31 @@ async def test_a_client_that_never_reads_its_replies_does_not_stall_the_others(t
         finally:
             hog.close()
         assert refused > 0, "the flooding connection was never held to its share"
+
+
+async def test_big_batches_do_not_stall_sealing(tmp_path: Path) -> None:
+    """Three concurrent batches of 8,000 transfers (a signature check each on admission, about 1.5 s of work in
+    all): blocks keep their pace, and every transfer is admitted."""
+    async with running_node(tmp_path, block_time=0.1) as (node, sub):
+        genesis = await sub.genesis_hash()
+        senders = [Keypair.from_uri(f"//{n}") for n in ("Alice", "Charlie", "Dave")]
+        nonces = [await sub.get_nonce(k) for k in senders]
+        batches = await anyio.to_thread.run_sync(lambda: [
+            [Extrinsic.sign(Transfer(dest=BOB.public_key, amount=1), k, nonce=n + i, genesis=genesis)
+             for i in range(8_000)] for k, n in zip(senders, nonces, strict=True)])
+        await sub.wait_for_block(3)
+        before = node.metrics["blocks"]
+        admitted: list[int] = []
+
+        async def send(batch: list[Extrinsic]) -> None:
+            async with Subtensor(sub.endpoint, timeout=60.0) as s:
+                admitted.append(sum(r.success for r in await s.submit_batch(batch)))
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for batch in batches:
+                    tg.start_soon(send, batch)
+            await sub.wait_for_block(await sub.get_current_block() + 2)
+        gaps = _gaps_since(node, before)
+        assert admitted == [8_000] * 3
+        assert gaps and max(gaps) < 1000, f"a gap of {max(gaps, default=0):.0f} ms between blocks"
