@@ -67,7 +67,7 @@ class RpcClient:
         delay = 0.005
         while not self._sock.pipes:
             if time.monotonic() >= deadline:
-                raise NoNode(method=method, address=self.address, reason=f"nothing answered within {wait:g} s")
+                raise NoNode(method=method, address=self.address, reason=f"nothing answered within {wait:.2g} s")
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True

@@ -13,7 +13,7 @@ from taonet.kernel import Subtensor
 from taonet.kernel.client import RpcClient
 from taonet.kernel.errors import Busy, RpcBadRequest, UnknownMethod
 from taonet.kernel.node import Node, run_remote_actor
-from taonet.ledger import DEV_ACTOR_URI, TAO, Extrinsic, Keypair, SetWeights, Transfer, dumps
+from taonet.ledger import DEV_ACTOR_URI, TAO, Extrinsic, Keypair, SetHyperparameter, Transfer, dumps
 
 from .nodes import Wallet, node_process, running_node
 
@@ -177,10 +177,11 @@ async def test_the_same_extrinsic_submitted_twice_waits_on_one_outcome(tmp_path:
 
 
 async def test_a_rejection_at_seal_time_comes_back_with_its_typed_error(tmp_path: Path) -> None:
-    """An extrinsic the mempool admits but the runtime refuses (weights on a subnet that does not exist) is
-    reported rejected with the runtime's typed error; unknown hashes and bad hashes get clear answers."""
+    """An extrinsic the mempool admits but the runtime refuses (a funded key setting a hyperparameter of a subnet
+    that does not exist) is reported rejected with the runtime's typed error; unknown hashes and bad hashes get
+    clear answers."""
     async with running_node(tmp_path) as (_node, sub):
-        ext = await sub.sign(ALICE.coldkey, SetWeights(netuid=77, uids=[0], weights=[1]))
+        ext = await sub.sign(ALICE.coldkey, SetHyperparameter(netuid=77, name="tempo", value=10))
         r = await sub.submit(ext, timeout=20)
         assert r.status == "rejected"
         assert type(r.error).__name__ == "SubnetNotFound" and "77" in str(r.error)
