@@ -289,7 +289,7 @@ async def test_a_client_that_never_reads_its_replies_does_not_stall_the_others(t
 async def test_big_batches_do_not_stall_sealing(tmp_path: Path) -> None:
     """Three concurrent batches of 8,000 transfers (a signature check each on admission, about 1.5 s of work in
     all): blocks keep their pace, and every transfer is admitted."""
-    async with running_node(tmp_path, block_time=0.1) as (node, sub):
+    async with running_node(tmp_path, block_time=0.1, mempool_per_signer=8_000) as (node, sub):
         genesis = await sub.genesis_hash()
         senders = [Keypair.from_uri(f"//{n}") for n in ("Alice", "Charlie", "Dave")]
         nonces = [await sub.get_nonce(k) for k in senders]
