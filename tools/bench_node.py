@@ -60,8 +60,9 @@ SUBMITTERS = 64
 
 
 def _start_node(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    # The setup sends thousands of extrinsics from //Alice at once: lift the per-signer mempool limit (256).
     cmd = [sys.executable, "-m", "taonet.tools", "node", "run", "--data-dir", str(data_dir), "--rpc",
-           "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--log-level",
+           "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--mempool-per-signer", "100000", "--log-level",
            os.environ.get("TAONET_BENCH_NODE_LOG_LEVEL", "warning"), *args]
     log_path = os.environ.get("TAONET_BENCH_NODE_LOG")  # to look inside the node while it is measured
     err = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115

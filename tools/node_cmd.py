@@ -87,6 +87,7 @@ def node_run(
     actor_delay: Annotated[list[str], typer.Option(help="NAME=SECONDS: delay an actor's answers (testing lockstep).")
                            ] = [],  # noqa: B006
     fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
+    mempool_per_signer: Annotated[int, typer.Option(min=1, help="Extrinsics one signer may have waiting.")] = 256,
     log_level: LogLevel = "info",
     log_json: Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")
                         ] = None,
@@ -114,7 +115,7 @@ def node_run(
         data_dir=data_dir, authority=Keypair.from_uri(authority), genesis=config,
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
-        actor_delays=_parse_delays(actor_delay), fsync=fsync,
+        actor_delays=_parse_delays(actor_delay), fsync=fsync, mempool_per_signer=mempool_per_signer,
     )
     node = Node(cfg)
     # no colon in this line: scripts read the "name: address" lines that follow
