@@ -163,22 +163,41 @@ async def run_local_actor(host: ChainHost, name: str, key: Keypair, delay: float
 
 async def remote_follow(rpc: RpcClient) -> AsyncIterator[tuple[SignedBlock, State]]:
     """Follow a node from another process: fold its blocks (checking links and the authority's signatures),
-    yield the head, then every new block, catching up over RPC whenever blocks were missed."""
+    yield the head, then every new block, catching up over RPC whenever blocks were missed.
+
+    A block that does not fold (a bad link or signature) is refused, not fatal: the head stays where it was, so the
+    follower backs off and asks for it again, and the actor goes on once a good block comes.
+    """
     info = await rpc.call("info")
     state: State | None = None
     last: SignedBlock | None = None
+    refused: str | None = None  # the last refusal's reason, to log each distinct failure once
+
+    def fold(block: SignedBlock) -> bool:
+        nonlocal state, last, refused
+        try:
+            state, last = _fold_one(state, last, block), block
+        except InvalidBlock as e:
+            if str(e) != refused:
+                refused = str(e)
+                log.error("actor.block_refused", block=block.number, reason=refused)
+            return False
+        refused = None
+        return True
+
     quiet = max(5.0, 3 * float(info.get("block_time", 1.0)))
-    async with BlockFollower(rpc, info["feed"], lambda: -1 if last is None else last.number, quiet=quiet) as f:
-        async with aclosing(f.catch_up()) as blocks:
-            async for block, _ in blocks:
-                state, last = _fold_one(state, last, block), block
-        assert last is not None and state is not None
+    async with BlockFollower(rpc, info["feed"], lambda: -1 if last is None else last.number, quiet=quiet,
+                             logger=log) as f:
+        # catch up to the node's head; the follower backs off after a refused block before asking again
+        while last is None or last.number < (await rpc.call("head"))["number"]:
+            async with aclosing(f.catch_up()) as blocks:
+                async for block, _ in blocks:
+                    fold(block)
         yield last, state
         async with aclosing(f.follow()) as blocks:
             async for block, at_tip in blocks:
-                state, last = _fold_one(state, last, block), block
-                if at_tip:
-                    yield last, state
+                if fold(block) and at_tip:
+                    yield last, state  # type: ignore[misc]
 
 
 def _fold_one(state: State | None, last: SignedBlock | None, block: SignedBlock) -> State:

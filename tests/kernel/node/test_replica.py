@@ -182,3 +182,41 @@ async def test_a_replica_backs_off_from_an_upstream_serving_a_bad_block_and_resu
                                                                           for n in range(chain.height + 1)]
     finally:
         reopened.close()
+
+
+@pytest.mark.slow
+async def test_an_out_of_process_actor_refuses_a_bad_block_backs_off_and_resumes() -> None:
+    """An actor following a node from another process (``remote_follow``) meets a block whose authority signature
+    does not verify: it does not crash; it asks again a handful of times, logs the refusal once, and folds on to
+    the head once the good block is served."""
+    from taonet.kernel.client import RpcClient
+    from taonet.kernel.node._actors import remote_follow
+
+    chain, _forged = _chain(6)
+    good = chain.store.get(BAD)
+    unsigned = attrs.evolve(good, signature=bytes(64))
+    upstream = _BadUpstream(chain, unsigned)
+    with capture_logs() as logs:
+        async with anyio.create_task_group() as tg:
+            rpc_address = await tg.start(upstream.serve)
+            async with RpcClient(rpc_address, timeout=10.0) as rpc:
+                follow = remote_follow(rpc)
+                heads: list[int] = []
+
+                async def consume() -> None:
+                    async for block, state in follow:
+                        assert state.digest() == block.header.state_digest
+                        heads.append(block.number)
+
+                tg.start_soon(consume)
+                await anyio.sleep(2.0)
+                assert heads == []  # stuck below block BAD: nothing yielded yet, and no crash
+                assert 2 <= upstream.requests <= 10
+                refusals = [e for e in logs if e["event"] == "actor.block_refused"]
+                assert len(refusals) == 1 and refusals[0]["block"] == BAD
+                upstream.heal()
+                with anyio.fail_after(30):
+                    while not heads or heads[-1] < chain.height:
+                        await anyio.sleep(0.05)
+                tg.cancel_scope.cancel()
+    assert heads[0] == chain.height
