@@ -116,6 +116,7 @@ def node_run(
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
         actor_delays=_parse_delays(actor_delay), fsync=fsync, mempool_per_signer=mempool_per_signer,
+        tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
     node = Node(cfg)
     # no colon in this line: scripts read the "name: address" lines that follow

@@ -56,6 +56,9 @@ class NodeConfig:
     """Worker threads that fold past states for reads at an old block."""
     receipts_limit: int = 262_144
     """Outcomes of recent extrinsics kept for ``receipt`` (oldest forgotten first)."""
+    tune_gc: bool = False
+    """Freeze the opened state out of the cyclic GC and raise its thresholds (process-wide: for a process that
+    is the node, as ``taonet node run``; library users and tests leave their process's GC alone)."""
 
     @property
     def actor_timeout_s(self) -> float:

@@ -145,10 +145,12 @@ class Node(ChainHost):
             self._lock.release()
             raise
         assert self.store is not None
-        # The state is a large, long-lived object graph: keep the cyclic GC from rescanning it on every
-        # collection (a full collection over 64 x 256 neurons costs tens of milliseconds inside a seal).
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+        if self.config.tune_gc:
+            # The state is a large, long-lived object graph: keep the cyclic GC from rescanning it on every
+            # collection (a full collection over 64 x 256 neurons costs tens of milliseconds inside a seal).
+            # Process-wide, so only a process that is the node turns it on (taonet node run).
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 100)
         gc.callbacks.append(self._gc_watch)
         try:
             with pynng.Pub0() as feed:
