@@ -110,7 +110,9 @@ def test_the_exit_status_table_is_documented() -> None:
 def test_no_node_is_one_line_and_status_4_within_seconds() -> None:
     """Every reading command with no node behind it answers in seconds: one line, status 4."""
     address = free_address()
-    for args in (["metagraph", "1"], ["subnet", "list"], ["subnet", "hparams", "1"]):
+    # the default wait once (3 s to connect), then --timeout 1 to keep the test short
+    for args in (["metagraph", "1"], ["subnet", "list", "--timeout", "1"],
+                 ["subnet", "hparams", "1", "--timeout", "1"]):
         out, seconds = taonet(*args, "--endpoint", address, timeout=60)
         assert out.returncode == 4, out.stderr
         assert error_lines(out.stderr) == [error_lines(out.stderr)[0]]

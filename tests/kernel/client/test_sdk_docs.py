@@ -13,7 +13,7 @@ from taonet.kernel import subtensor
 from ..node.nodes import node_process
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "sdk.md"
-UP_FOR_BLOCKS = 20
+UP_FOR_BLOCKS = 30
 """The head the node reaches before the examples start: none of them may depend on running in its first seconds."""
 
 
@@ -31,7 +31,7 @@ def test_every_sdk_example_runs_against_a_dev_node(tmp_path: Path, monkeypatch: 
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Each python block of docs/sdk.md runs in order, in one namespace, against $TAONET_ENDPOINT, on a dev node
     at its default pace that has been up for a while (as when a reader types the examples by hand)."""
-    with node_process(tmp_path / "node", block_time=0.25) as (_proc, addresses):
+    with node_process(tmp_path / "node", block_time=0.1) as (_proc, addresses):
         with subtensor(addresses["rpc"], timeout=20) as sub:
             sub.wait_for_block(UP_FOR_BLOCKS, timeout=60)
         monkeypatch.setenv("TAONET_ENDPOINT", addresses["rpc"])
