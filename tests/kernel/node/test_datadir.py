@@ -48,7 +48,9 @@ async def test_a_second_writer_is_refused_while_a_reader_reads_beside_the_node(t
                 second = subprocess.run([*TAONET, "node", "run", "--dev", "--data-dir", str(data),
                                          "--rpc", "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0"],
                                         capture_output=True, text=True, timeout=60)
-                assert second.returncode != 0 and f"in use by process {proc.pid}" in second.stderr
+                assert second.returncode == 7 and f"in use by process {proc.pid}" in second.stderr  # refused data
+                assert [ln for ln in second.stderr.splitlines() if ln.startswith("error:")] == [
+                    second.stderr.strip().splitlines()[-1]] and "Traceback" not in second.stderr
                 assert (data / "LOCK").read_text().strip() == str(proc.pid)
 
                 head = await sub.call("head")
