@@ -96,12 +96,9 @@ class ChainHost:
         """The state after block ``number`` (the head when None), folded off the event loop when it must be."""
         assert self.state is not None
         while True:
-            if number is None or number == self.state.height:
+            if self._is_head(number):
                 return self.state
-            if number > self.state.height:
-                raise BlockNotFound(number=number, head=self.state.height)
-            if number < 0:
-                raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
+            assert number is not None
             base = self._history_base(number)
             if base is not None and base.height == number:
                 return base
@@ -140,13 +137,21 @@ class ChainHost:
     def state_at(self, number: int | None) -> State:
         """The state after block ``number`` (the head when None): from memory, a snapshot, or a replay."""
         assert self.state is not None and self.store is not None
-        if number is None or number == self.state.height:
+        if self._is_head(number):
             return self.state
+        assert number is not None
+        return self._fold_to(number, self._history_base(number))
+
+    def _is_head(self, number: int | None) -> bool:
+        """Whether ``number`` asks for the head; a block beyond it or below 0 is refused with a typed error."""
+        assert self.state is not None
+        if number is None or number == self.state.height:
+            return True
         if number > self.state.height:
             raise BlockNotFound(number=number, head=self.state.height)
         if number < 0:
             raise RpcBadRequest(method="state_at", reason=f"block {number} is not in 0..{self.state.height}")
-        return self._fold_to(number, self._history_base(number))
+        return False
 
     def _fold_to(self, number: int, base: State | None) -> State:
         """Fold the store from ``base`` (or a closer snapshot) up to block ``number`` (safe in a worker thread)."""
