@@ -17,6 +17,8 @@ from taonet.ledger import TAO, ss58_encode
 from ..errors import InvalidMetagraphFile
 from ..wire import AxonInfo
 
+__all__ = ["ChainReader", "Metagraph"]
+
 
 class ChainReader(Protocol):
     """What a Metagraph needs of its :class:`~taonet.kernel.Subtensor`: an RPC call with a timeout."""
@@ -26,7 +28,6 @@ class ChainReader(Protocol):
     async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
         """Call ``method`` on the node."""
 
-__all__ = ["Metagraph"]
 
 _SAVED_ARRAYS = (  # per-UID arrays, then W and B (0 x 0 unless synced with lite=False)
     "uids", "stake", "ranks", "trust", "consensus", "incentive", "dividends", "validator_trust",
