@@ -177,6 +177,13 @@ class Node(ChainHost):
                     self.log.info("node.started", **self.addresses, block_time=self.config.block_time,
                                   clock=self.config.clock)
                     await self._produce()
+        except BaseExceptionGroup as group:
+            # Sealing stops on a storage failure (or a refused block); the task group wraps it with the
+            # cancellations of its siblings. A caller catches the chain's typed error, not a group.
+            alone = _only_chain_error(group)
+            if alone is None:
+                raise
+            raise alone from None
         finally:
             if self._gc_watch in gc.callbacks:
                 gc.callbacks.remove(self._gc_watch)
@@ -545,3 +552,18 @@ class Node(ChainHost):
             "actor_answer": actor_answer, "actor_post": actor_post, "actor_inbox": actor_inbox,
         }
 
+
+
+def _only_chain_error(group: BaseExceptionGroup) -> TaonetError | None:
+    """The group's one leaf if it is a chain error (StorageFailed, ...), else None (the group is raised as is)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        e = pending.pop()
+        if isinstance(e, BaseExceptionGroup):
+            pending.extend(e.exceptions)
+        else:
+            leaves.append(e)
+    if len(leaves) == 1 and isinstance(leaves[0], TaonetError):
+        return leaves[0]
+    return None

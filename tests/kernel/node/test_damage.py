@@ -6,6 +6,7 @@ import os
 import resource
 import signal
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -171,3 +172,39 @@ async def test_a_full_disk_stops_sealing_with_storage_failed_and_loses_nothing(t
     with node_process(data, block_time=0.05) as (_proc, addresses):
         async with Subtensor(addresses["rpc"], timeout=20.0) as sub:
             assert await sub.wait_for_block(height + 3, timeout=30.0) >= height + 3
+
+
+_LIBRARY_NODE = """
+import sys
+import anyio
+from pathlib import Path
+from taonet.kernel import Node, NodeConfig
+from taonet.ledger import dev_genesis
+from taonet.ledger.errors import StorageFailed
+
+async def main() -> None:
+    genesis, authority = dev_genesis()
+    node = Node(NodeConfig(data_dir=Path(sys.argv[1]), authority=authority, genesis=genesis, block_time=0.02,
+                           rpc="tcp://127.0.0.1:0", feed="tcp://127.0.0.1:0", fsync=False))
+    try:
+        with anyio.fail_after(60):
+            await node.run()
+    except StorageFailed as e:
+        print("caught", type(e).__name__, e.operation)
+    except BaseException as e:
+        print("other", type(e).__name__)
+
+anyio.run(main, backend=sys.argv[2])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_library_caller_catches_storage_failed_itself_not_an_exception_group(tmp_path: Path,
+                                                                                backend: str) -> None:
+    """Node.run used from Python on a disk that fills up: the caller's ``except StorageFailed`` catches it (the
+    task group's ExceptionGroup and its siblings' cancellations are not what a library user should unwrap)."""
+    proc = subprocess.run([sys.executable, "-c", _LIBRARY_NODE, str(tmp_path / "node"), backend],
+                          capture_output=True, text=True, timeout=90, preexec_fn=lambda: _limit_file_size(16384))
+    last = proc.stdout.strip().splitlines()[-1:]  # after the node's own log lines (structlog's default: stdout)
+    assert last and last[0].split()[:2] == ["caught", "StorageFailed"], proc.stdout[-2000:] + proc.stderr[-2000:]
