@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import taonet.tools.bench_wire as bench
+import taonet.tools.bench.wire as bench
 from taonet.tools.cli import app
 
 MEASURED = {

@@ -20,8 +20,8 @@ from taonet.kernel.node import (
 )
 from taonet.ledger import DEV_ACTOR_URI, DEV_AUTHORITY_URI, Keypair, dev_genesis, load_genesis
 
-from .logs import configure_logging
-from .signals import cancel_on_signals
+from ..logs import configure_logging
+from ..signals import cancel_on_signals
 
 node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replica.", no_args_is_help=True)
 actor_app = typer.Typer(help="Run a system actor in its own process.", no_args_is_help=True)

@@ -1,0 +1,47 @@
+"""The `taonet` command line (typer + rich, in the spirit of btcli)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many machines.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+def _add_subcommands() -> None:
+    """Each group lives in its own module (one per verb family); this is the only place that knows them all."""
+    from ._bench import bench_app
+    from ._demo import demo
+    from ._node import actor_app, node_app
+    from ._subnet import metagraph_cmd, subnet_app
+
+    app.add_typer(node_app, name="node")
+    app.add_typer(actor_app, name="actor")
+    app.add_typer(subnet_app, name="subnet")
+    app.command("metagraph")(metagraph_cmd)
+    app.command("demo")(demo)
+    app.add_typer(bench_app, name="bench")
+
+
+_add_subcommands()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
+                                                        "may be given anywhere on the line).")] = False,
+) -> None:
+    """taonet: a pure-Python Bittensor on one laptop or many machines (exit statuses: see docs/cli.md)."""
+
+
+def main() -> None:
+    """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
+    from ..errors import run_cli
+
+    args = sys.argv[1:]
+    debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
+    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug))

@@ -1,0 +1,38 @@
+"""`taonet demo`: a dev network with clients that earn emission, or the chain as data alone (--ledger)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo's chain goes (default: ~/.taonet/demo/node, "
+                                                       "or .../ledger, replaced on each run; $TAONET_DEMO_DIR).")
+                        ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Stop after this many epochs (default: until Ctrl-C).")] = None,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks.")] = 0.25,
+    ledger: Annotated[bool, typer.Option("--ledger", help="Only the chain as data: blocks on disk, then a replay.")
+                      ] = False,
+    blocks: Annotated[int, typer.Option(help="With --ledger: blocks of transfers and stake to seal.")] = 5,
+) -> None:
+    """A dev node with clients that create a subnet, register, stake, set weights and earn emission (Ctrl-C stops)."""
+    if ledger:
+        from ..demo import run_demo
+
+        run_demo(console, data_dir=data_dir, blocks=blocks)
+        return
+    import anyio
+
+    from ..devnet import run_devnet
+    from ..logs import configure_logging
+
+    configure_logging("warning")
+    anyio.run(lambda: run_devnet(console, data_dir=data_dir, block_time=block_time, epochs=epochs))
+
+
