@@ -28,6 +28,9 @@ from ..wire import NngContext
 
 __all__ = ["FeedWatcher", "block_number_of"]
 
+_DRAIN_MAX = 1024
+"""At most this many queued feed messages are read in one go (nng's receive queue holds fewer)."""
+
 _WATCHERS: weakref.WeakKeyDictionary[Any, dict[str, FeedWatcher]] = weakref.WeakKeyDictionary()
 
 
@@ -149,5 +152,15 @@ class FeedWatcher:
         except pynng.Timeout:
             self._learn(await poll())
             return
-        with contextlib.suppress(ValueError):  # not a block: ignore it (the quiet timer still guards the wait)
-            self._learn(block_number_of(raw))
+        newest = -1
+        for _ in range(_DRAIN_MAX):
+            with contextlib.suppress(ValueError):  # not a block: ignore it (the quiet timer still guards the wait)
+                newest = max(newest, block_number_of(raw))
+            # Blocks queue in the socket while nobody reads (all waiters busy elsewhere): take every one already
+            # there before answering, or a waiter that was away is told an old head, one queued block at a time.
+            try:
+                raw, _ = await ctx.recv(0)
+            except pynng.Timeout:
+                break
+        if newest >= 0:
+            self._learn(newest)

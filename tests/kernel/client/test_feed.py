@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import anyio
 import pytest
 
 from taonet.kernel.client._feed import block_number_of
 from taonet.ledger import Extrinsic, Keypair, Transfer, build_genesis, dev_genesis
+
+from ..node.nodes import running_node
 
 
 def test_a_block_number_is_read_from_the_header_alone() -> None:
@@ -18,3 +23,16 @@ def test_a_block_number_is_read_from_the_header_alone() -> None:
                                                      genesis=bytes(32)).to_bytes()):
         with pytest.raises(ValueError, match="not a block"):
             block_number_of(junk)
+
+
+@pytest.mark.anyio
+async def test_a_waiter_back_from_a_long_pause_is_told_the_newest_head_not_a_queued_one(tmp_path: Path) -> None:
+    """Blocks queue in the feed socket while every waiter is busy elsewhere; the next wait drains them and answers
+    with the newest head (one queued block per call made a slow consumer lag for good)."""
+    async with running_node(tmp_path / "node", block_time=0.05) as (_node, sub):
+        head = await sub.wait_for_block(timeout=10)
+        await anyio.sleep(0.6)  # ~12 blocks queue in the feed socket meanwhile (less than its quiet time, 1 s)
+        now = await sub.get_current_block()
+        assert now >= head + 5
+        got = await sub.wait_for_block(head + 1, timeout=10)
+        assert got >= now
