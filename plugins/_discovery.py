@@ -132,7 +132,7 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
         if isinstance(default, float):
             return float(raw)
     except ValueError:
-        raise InvalidOption(name=key, reason=f"{raw!r} is not a {type(default).__name__}") from None
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {type(default).__name__}") from None
     return raw
 
 
