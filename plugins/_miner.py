@@ -10,7 +10,7 @@ import anyio
 from taonet.kernel import Axon, Subtensor, Synapse
 from taonet.ledger.errors import TaonetError
 
-from ._neuron import STOP_DEADLINE, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
+from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
 
 __all__ = ["run_miner"]
 
@@ -44,6 +44,7 @@ class _Miner:
         self.head = 0
         self.last_epoch: int | None = None
         self.served = 0
+        self.follower: HeadFollower | None = None
 
     # --- the axon's hooks -------------------------------------------------------------------------------------
     async def forward(self, synapse: Synapse) -> Synapse:
@@ -109,7 +110,8 @@ class _Miner:
         return {"role": "miner", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
                 "uid": u, "block": self.head, "stake": float(mg.S[u]) if have else 0.0,
                 "incentive": float(mg.I[u]) if have else 0.0, "emission": int(mg.E[u]) if have else 0,
-                "axon": f"{info.ip}:{info.port}", "served": self.served, "errors": self.errors, "state": state,
+                "axon": f"{info.ip}:{info.port}", "served": self.served, "state": state,
+                "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
                 "time": now()}
 
     # --- the loop -----------------------------------------------------------------------------------------------
@@ -141,23 +143,25 @@ class _Miner:
                 self.log.info("miner.stopped", served=self.served)
 
     async def _loop(self, info: Any) -> None:
-        pause = 0.5
-        while True:
-            try:
-                self.head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
-                if self.head - self.metagraph.block >= int(self.options["metagraph_interval"]):
-                    await self._sync()
-                    await self._publish(info)
+        async with anyio.create_task_group() as tg:
+            follower = HeadFollower(self.sub, self.head, self.log,
+                                    on_block=lambda h: self._on_block(h, info))
+            self.follower = follower
+            tg.start_soon(follower.run)
+            seen = self.head
+            while True:
+                seen = await follower.next(seen)
+                try:
+                    if seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                        await self._sync()
+                        await self._publish(info)
+                except TaonetError as e:  # a read refused or the node away: the follower says so; go on
+                    self._error("metagraph.sync", str(e))
+                    continue
                 if self.plugin.implements("neuron_block"):
                     await lifecycle(self.plugin, "neuron_block", self.log,
-                                    context=self.p.context("miner", self.netuid, self.metagraph), block=self.head)
-                self.p.state.write_status(self._status(info))
-                pause = 0.5
-            except TimeoutError:
-                self._error("node.quiet", "no new block for 60 s")
-                self.log.warning("node.quiet", waited=60)
-            except TaonetError as e:
-                self._error("node.error", str(e))
-                self.log.warning("node.error", error=str(e), retry_in=pause)
-                await anyio.sleep(pause)
-                pause = min(2 * pause, 10.0)
+                                    context=self.p.context("miner", self.netuid, self.metagraph), block=seen)
+
+    def _on_block(self, head: int, info: Any) -> None:
+        self.head = head
+        self.p.state.write_status(self._status(info))

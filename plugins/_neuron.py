@@ -107,3 +107,49 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
 def now() -> float:
     """Wall-clock seconds (for status files and journal records only; never for decisions)."""
     return time.time()
+
+
+class HeadFollower:
+    """Follows the node's head on the block feed in a task of its own, so a neuron busy with a step never reads
+    stale blocks afterwards: ``await follower.next(after)`` returns the newest head past ``after``."""
+
+    def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None) -> None:
+        self.sub = sub
+        self.head = head
+        self.log = log
+        self.on_block = on_block
+        self.errors: list[str] = []
+        self._changed = anyio.Event()
+
+    async def run(self) -> None:
+        """Wait for each next block until cancelled (node errors are logged and retried with a growing pause)."""
+        from taonet.ledger.errors import TaonetError
+
+        pause = 0.5
+        while True:
+            try:
+                head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
+                pause = 0.5
+            except TimeoutError:
+                self.errors.append("node.quiet: no new block for 60 s")
+                self.log.warning("node.quiet", waited=60)
+                continue
+            except TaonetError as e:  # the node went away: say so, wait, go on
+                self.errors.append(f"node.error: {e}")
+                self.log.warning("node.error", error=str(e), retry_in=pause)
+                await anyio.sleep(pause)
+                pause = min(2 * pause, 10.0)
+                continue
+            del self.errors[:-10]
+            if head > self.head:
+                self.head = head
+                if self.on_block is not None:
+                    self.on_block(head)
+                self._changed.set()
+                self._changed = anyio.Event()
+
+    async def next(self, after: int) -> int:
+        """The head once it is past ``after`` (blocks that came meanwhile are folded into one)."""
+        while self.head <= after:
+            await self._changed.wait()
+        return self.head

@@ -13,7 +13,7 @@ from taonet.kernel import Dendrite, Subtensor
 from taonet.ledger.errors import RateLimited, TaonetError
 
 from ._journal import Journal
-from ._neuron import STOP_DEADLINE, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
+from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
 from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
 from ._types import Response, Task
@@ -75,6 +75,7 @@ class _Validator:
         self.setting = False
         self.last_epoch: int | None = None
         self.head = 0
+        self.follower: HeadFollower | None = None
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
     def _error(self, event: str, message: str) -> None:
@@ -86,7 +87,8 @@ class _Validator:
         return {"role": "validator", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
                 "uid": self.uid, "block": self.head, "stake": stake, "step": self.scores.step,
                 "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
-                "tracked_hotkeys": len(self.scores.scores), "errors": self.errors, "resumed": self.resumed,
+                "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
+                "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
                 "state": state, "time": now()}
 
     async def _sync(self) -> None:
@@ -134,33 +136,32 @@ class _Validator:
                 self.log.info("validator.stopped", step=self.scores.step)
 
     async def _loop(self, tg: anyio.abc.TaskGroup) -> None:
-        pause = 0.5
+        follower = HeadFollower(self.sub, self.head, self.log, on_block=self._on_block)
+        self.follower = follower
+        tg.start_soon(follower.run)
+        seen = self.head
         while True:
+            block = seen = await follower.next(seen)
             try:
-                block = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
-                self.head = block
                 if block - self.metagraph.block >= int(self.options["metagraph_interval"]):
                     await self._sync()
-                if self.plugin.implements("neuron_block"):
-                    await lifecycle(self.plugin, "neuron_block", self.log,
-                                    context=self.p.context("validator", self.netuid, self.metagraph), block=block)
-                if block - self.last_step_block >= int(self.options["step_interval"]) and self.uid is not None:
-                    self.last_step_block = block
-                    await self.step(block)
-                due = max(self.scores.weights_block + self.weights_interval, self.next_weights_at)
-                if block >= due and not self.setting and self.uid is not None:
-                    self.setting = True
-                    tg.start_soon(self.set_weights, block)
-                self.p.state.write_status(self._status())
-                pause = 0.5
-            except TimeoutError:
-                self._error("node.quiet", "no new block for 60 s")
-                self.log.warning("node.quiet", waited=60)
-            except TaonetError as e:  # the node went away or refused a read: say so, wait, go on
-                self._error("node.error", str(e))
-                self.log.warning("node.error", error=str(e), retry_in=pause)
-                await anyio.sleep(pause)
-                pause = min(2 * pause, 10.0)
+            except TaonetError as e:  # a read refused or the node away: the follower says so; go on
+                self._error("metagraph.sync", str(e))
+                continue
+            if self.plugin.implements("neuron_block"):
+                await lifecycle(self.plugin, "neuron_block", self.log,
+                                context=self.p.context("validator", self.netuid, self.metagraph), block=block)
+            if block - self.last_step_block >= int(self.options["step_interval"]) and self.uid is not None:
+                self.last_step_block = block
+                await self.step(block)
+            due = max(self.scores.weights_block + self.weights_interval, self.next_weights_at)
+            if follower.head >= due and not self.setting and self.uid is not None:
+                self.setting = True
+                tg.start_soon(self.set_weights, follower.head)
+
+    def _on_block(self, head: int) -> None:
+        self.head = head
+        self.p.state.write_status(self._status())
 
     # --- one step -----------------------------------------------------------------------------------------------
     async def step(self, block: int) -> None:
