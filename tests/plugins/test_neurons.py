@@ -3,11 +3,12 @@ earn more, a validator killed with SIGKILL resumes its scores and journal, a UID
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from taonet.plugins import Scores, read_journal
+from taonet.plugins import STOP_DEADLINE, Scores, read_journal
 from taonet.testing import LocalNet
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,13 @@ def test_template_pays_honest_over_wrong_and_fast_over_slow_and_a_killed_validat
         # the averages went on from the saved ones: the honest miners' never dropped back towards zero
         for f in fast:
             assert resumed.scores[f.hotkey] >= 0.8 * saved.scores[f.hotkey]
+
+        # SIGTERM: each neuron stops cleanly within the documented deadline
+        for n in (v, slow):
+            started = time.monotonic()
+            assert net.stop(n) == 0
+            assert time.monotonic() - started < STOP_DEADLINE + 2.0
+            assert n.status()["state"] == "stopped"
 
 
 def test_a_uid_that_changes_hands_starts_its_new_owner_from_zero(tmp_path: Path) -> None:
