@@ -14,6 +14,7 @@ from ._discovery import Plugin as Plugin
 from ._discovery import PluginInfo as PluginInfo
 from ._discovery import installed_plugins as installed_plugins
 from ._discovery import load_plugin as load_plugin
+from ._journal import Journal as Journal
 from ._journal import read_journal as read_journal
 from ._journal import step_inputs as step_inputs
 from ._neuron import STOP_DEADLINE as STOP_DEADLINE
@@ -35,12 +36,13 @@ if TYPE_CHECKING:
     from . import errors as errors
     from ._miner import run_miner as run_miner
     from ._validator import run_validator as run_validator
+    from ._validator import validator_step as validator_step
 
 __all__ = [
-    "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "NeuronConfig", "NeuronContext", "Option", "Plugin", "PluginInfo",
-    "Response", "Scores", "StateDir", "SubnetProtocol", "Task", "default_state_dir", "errors", "hookimpl",
-    "hookspecs", "installed_plugins", "load_plugin", "read_journal", "run_miner", "run_validator", "step_inputs",
-    "update_scores", "weights_for",
+    "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "Journal", "NeuronConfig", "NeuronContext", "Option", "Plugin",
+    "PluginInfo", "Response", "Scores", "StateDir", "SubnetProtocol", "Task", "default_state_dir", "errors",
+    "hookimpl", "hookspecs", "installed_plugins", "load_plugin", "read_journal", "run_miner", "run_validator",
+    "step_inputs", "update_scores", "validator_step", "weights_for",
 ]
 
 
@@ -54,8 +56,8 @@ def __getattr__(name: str) -> Any:
         from ._miner import run_miner
 
         return run_miner
-    if name == "run_validator":
-        from ._validator import run_validator
+    if name in ("run_validator", "validator_step"):
+        from . import _validator
 
-        return run_validator
+        return getattr(_validator, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,13 +12,14 @@ import anyio
 from taonet.kernel import Dendrite, Subtensor
 from taonet.ledger.errors import RateLimited, TaonetError
 
+from ._discovery import Plugin
 from ._journal import Journal
 from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
 from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
 from ._types import Response, Task
 
-__all__ = ["run_validator"]
+__all__ = ["run_validator", "validator_step"]
 
 MAX_ERRORS = 10
 """Recent errors kept in status.json."""
@@ -47,6 +48,79 @@ def journal_data(response: Response) -> Any:
     syn = response.synapse
     names = syn.OUTPUT_FIELDS if syn.OUTPUT_FIELDS is not None else syn._PAYLOAD
     return {n: getattr(syn, n) for n in names}
+
+
+async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
+    from .errors import HookFailed
+
+    try:
+        return await call_hook(plugin, name, **kwargs)
+    except Exception as e:  # the plugin's own code: typed, with its one-line cause
+        raise HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300]
+                         ) from e
+
+
+async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Scores, *, block: int, metagraph: Any,
+                         dendrite: Any, hotkey: str, uid: int | None = None, journal: Journal | None = None
+                         ) -> dict[str, Any] | None:
+    """One validator step: the plugin's task, the miners it chooses queried under the timeout, scored by its reward
+    model; the per-hotkey moving averages in ``scores`` updated and its step counter advanced; the step appended to
+    ``journal``. Returns the journal record (None when no miner was chosen). A hook that raises is HookFailed.
+
+    ``metagraph`` needs ``n``, ``axons`` and ``hotkeys``; the random generator is seeded from ``hotkey`` and the
+    step, so a step can be run again.
+    """
+    step = scores.step
+    rng = random.Random(f"{hotkey}/{step}")
+    task: Task = await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng)
+    if plugin.implements("validator_select"):
+        uids = list(await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid))
+    else:
+        uids = default_select(metagraph, options, rng, uid)
+    uids = [u for u in uids if 0 <= u < metagraph.n]
+    if not uids:
+        return None
+    timeout = float(task.timeout or options["timeout"])
+    axons = [metagraph.axons[u] for u in uids]
+    answers = await dendrite(axons, task.synapse, timeout=timeout)
+    responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+    raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
+    try:
+        step_scores = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
+    except (AttributeError, TypeError, ValueError) as e:
+        from .errors import HookFailed
+
+        raise HookFailed(plugin=plugin.name, hook="reward", error=f"not a mapping of hotkey to score: {e}") from None
+    if plugin.implements("journal_response"):
+        data = [await _hook(plugin, "journal_response", response=r, options=options) for r in responses]
+    else:
+        data = [journal_data(r) for r in responses]
+    scores.scores = update_scores(scores.scores, step_scores, alpha=float(options["alpha"]),
+                                  queried=[r.hotkey for r in responses])
+    scores.step = step + 1
+    scores.block = block
+    record = {
+        "step": step, "block": block, "time": now(),
+        "task": {"synapse": task.synapse.NAME, "fields": task.synapse.payload(), "truth": task.truth,
+                 "timeout": timeout},
+        "responses": [{"uid": r.uid, "hotkey": r.hotkey, "status": r.synapse.dendrite.status_code or 0,
+                       "latency": r.latency, "data": d} for r, d in zip(responses, data, strict=True)],
+        "scores": step_scores,
+    }
+    if journal is not None:
+        try:
+            journal.append(record)
+        except (TypeError, ValueError) as e:  # something the plugin returned that CBOR cannot carry
+            from .errors import HookFailed
+
+            raise HookFailed(plugin=plugin.name, hook="journal_response",
+                             error=f"a value the journal (CBOR) cannot carry: {e}") from None
+    if plugin.implements("validator_feedback"):
+        syn = await _hook(plugin, "validator_feedback", task=task, responses=responses, scores=step_scores,
+                          options=options)
+        if syn is not None:
+            await dendrite(axons, syn, timeout=timeout)
+    return record
 
 
 class _Validator:
@@ -165,75 +239,20 @@ class _Validator:
 
     # --- one step -----------------------------------------------------------------------------------------------
     async def step(self, block: int) -> None:
-        """Task, query, score, update the moving averages, journal, save."""
-        mg = self.metagraph
-        step = self.scores.step
-        rng = random.Random(f"{self.p.hotkey}/{step}")
-        try:
-            task: Task = await call_hook(self.plugin, "validator_task", step=step, block=block, options=self.options,
-                                         rng=rng)
-            if self.plugin.implements("validator_select"):
-                uids = list(await call_hook(self.plugin, "validator_select", metagraph=mg, options=self.options,
-                                            rng=rng, uid=self.uid))
-            else:
-                uids = default_select(mg, self.options, rng, self.uid)
-        except Exception as e:  # the plugin's code: logged and counted, the step skipped
-            self._plugin_failed("validator_task", e)
-            return
-        uids = [u for u in uids if 0 <= u < mg.n]
-        if not uids:
-            return
-        timeout = float(task.timeout or self.options["timeout"])
-        answers = await self.dendrite([mg.axons[u] for u in uids], task.synapse, timeout=timeout)
-        responses = [Response(uid=u, hotkey=mg.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
-        try:
-            raw = await call_hook(self.plugin, "reward", task=task, responses=responses, metagraph=mg,
-                                  options=self.options)
-            step_scores = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
-            if self.plugin.implements("journal_response"):
-                data = [await call_hook(self.plugin, "journal_response", response=r, options=self.options)
-                        for r in responses]
-            else:
-                data = [journal_data(r) for r in responses]
-        except Exception as e:  # the plugin's code: logged and counted, the step skipped
-            self._plugin_failed("reward", e)
-            return
-        queried = [r.hotkey for r in responses]
-        self.scores.scores = update_scores(self.scores.scores, step_scores, alpha=float(self.options["alpha"]),
-                                           queried=queried)
-        record = {
-            "step": step, "block": block, "time": now(),
-            "task": {"synapse": task.synapse.NAME, "fields": task.synapse.payload(), "truth": task.truth,
-                     "timeout": timeout},
-            "responses": [{"uid": r.uid, "hotkey": r.hotkey, "status": r.synapse.dendrite.status_code or 0,
-                           "latency": r.latency, "data": d} for r, d in zip(responses, data, strict=True)],
-            "scores": step_scores,
-        }
-        try:
-            self.journal.append(record)
-        except (TypeError, ValueError) as e:  # something the plugin returned that CBOR cannot carry
-            self._plugin_failed("journal", e)
-        self.scores.step = step + 1
-        self.scores.block = block
-        self.last_score_update = block
-        await anyio.to_thread.run_sync(self.p.state.save_scores, self.scores)
-        if self.plugin.implements("validator_feedback"):
-            await self._feedback(task, responses, step_scores, mg, uids)
+        """One step (see :func:`validator_step`), then the scores saved; a failing hook skips the step."""
+        from .errors import HookFailed
 
-    async def _feedback(self, task: Task, responses: list[Response], scores: dict[str, float], mg: Any,
-                        uids: list[int]) -> None:
         try:
-            syn = await call_hook(self.plugin, "validator_feedback", task=task, responses=responses, scores=scores,
-                                  options=self.options)
-        except Exception as e:
-            self._plugin_failed("validator_feedback", e)
+            record = await validator_step(self.plugin, self.options, self.scores, block=block,
+                                          metagraph=self.metagraph, dendrite=self.dendrite, hotkey=self.p.hotkey,
+                                          uid=self.uid, journal=self.journal)
+        except HookFailed as e:  # the plugin's code: logged and counted, the step skipped
+            self._error(f"plugin.{e.hook}", e.error)
+            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error)
             return
-        if syn is not None:
-            await self.dendrite([mg.axons[u] for u in uids], syn, timeout=float(self.options["timeout"]))
-
-    def _plugin_failed(self, hook: str, e: Exception) -> None:
-        self._error(f"plugin.{hook}", f"{type(e).__name__}: {e}")
-        self.log.warning("plugin.hook_failed", hook=hook, error=f"{type(e).__name__}: {e}")
+        if record is not None:
+            self.last_score_update = block
+            await anyio.to_thread.run_sync(self.p.state.save_scores, self.scores)
 
     # --- weights ------------------------------------------------------------------------------------------------
     async def set_weights(self, block: int) -> None:

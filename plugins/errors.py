@@ -13,7 +13,7 @@ from taonet.ledger.errors import TaonetError, error_text
 
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
-    "PluginMismatch", "StateDirBusy", "UnknownPlugin",
+    "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin",
 ]
 
 
@@ -111,3 +111,14 @@ class StateDirBusy(PluginError):
     """Raised when another neuron runs on the same state directory."""
 
     CODE = "state_dir_busy"
+
+
+@attrs.define(auto_exc=True, str=False)
+class HookFailed(PluginError):
+    """Raised when a plugin's hook raises or returns something the neuron cannot use; ``error`` is the cause."""
+
+    CODE = "plugin_hook_failed"
+    plugin: str
+    hook: str
+    error: str
+    __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
