@@ -285,6 +285,7 @@ class _Validator:
                     self._error("weights.rejected", result.message)
                 self.last_rejection = code
                 self.next_weights_at = block + self.backoff
+                self.log.debug("weights.retry", code=code, block=block, retry_at=self.next_weights_at)
                 self.backoff = min(2 * self.backoff, max(self.tempo, 1))
         finally:
             self.setting = False

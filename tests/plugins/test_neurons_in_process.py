@@ -73,3 +73,42 @@ async def test_rate_limited_weights_are_retried_quietly_and_strangers_are_blackl
         assert status["errors"] == [] and status["state"] == "stopped" and status["last_weights_block"]
         assert answer.is_blacklist
         assert {e["neuron"] for e in logs if "neuron" in e} == {"miner", "validator"}
+
+
+async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with_backoff(tmp_path: Path) -> None:
+    """A subnet that requires weights version 7 refuses the validator's weights (StaleVersionKey): one warning with
+    the chain's code and reason, however many retries; the retries space out (backoff)."""
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(60):
+            assert (await sub.create_subnet(owner)).success
+            for name, value in (("tempo", 10), ("weights_version", 7)):
+                assert (await sub.set_hyperparameter(owner, 1, name, value)).success
+            assert (await sub.burned_register(miner, 1)).uid == 1
+            assert (await sub.burned_register(validator, 1)).uid == 2
+            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
+        vdir = tmp_path / "state" / "validator"
+        with capture_logs() as logs, anyio.fail_after(90):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner", **common))
+                await tg.start(run_validator, NeuronConfig(wallet=validator, state_dir=vdir,
+                                                           options={"weights_interval": "1"}, **common))
+                while sum(1 for e in logs if e["event"] == "weights.retry") < 4:
+                    await sub.wait_for_block()
+                tg.cancel_scope.cancel()
+        rejected = [e for e in logs if e["event"] == "weights.rejected"]
+        assert len(rejected) == 1 and rejected[0]["code"] == "stale_version_key"
+        assert rejected[0]["log_level"] == "warning" and "7" in rejected[0]["reason"]
+        assert "weights.set" not in [e["event"] for e in logs]
+        retries = [e for e in logs if e["event"] == "weights.retry"]
+        assert {e["log_level"] for e in retries} == {"debug"}
+        gaps = [e["retry_at"] - e["block"] for e in retries]
+        assert gaps == sorted(gaps) and gaps[-1] > gaps[0]  # the pause grows
+        assert {e["event"] for e in logs if e["event"].startswith("weights.")} == {"weights.rejected", "weights.retry"}
+        status = await _status(vdir)
+        assert len([e for e in status["errors"] if e.startswith("weights.rejected")]) == 1
+        node_weights = await sub.neuron(1, 2)
+        assert node_weights is not None and node_weights["weights"] == [[], []]
