@@ -165,9 +165,18 @@ class _Validator:
                 "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
                 "state": state, "time": now()}
 
+    def _hyperparameters(self, hp: Mapping[str, Any]) -> None:
+        """The subnet's rules the validator follows (read again at every sync: the owner may change them)."""
+        self.tempo = int(hp["tempo"])
+        rate = int(hp["weights_rate_limit"])
+        limit = int(hp["max_weights_limit"])  # u16; below 65535 a margin keeps the u16 rounding under the limit
+        self.max_weight = 1.0 if limit >= 0xFFFF else limit / 0xFFFF * 0.999
+        self.weights_interval = int(self.options["weights_interval"]) or max(rate, self.tempo // 2, 1)
+
     async def _sync(self) -> None:
         mg = await self.sub.metagraph(self.netuid)
         self.metagraph = mg
+        self._hyperparameters(mg.hparams)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
             self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
@@ -184,12 +193,6 @@ class _Validator:
         self.journal.open()
         if self.journal.last_step is not None and self.journal.last_step >= self.scores.step:
             self.scores.step = self.journal.last_step + 1  # the journal was written, the scores not yet
-        hp = await self.sub.get_subnet_hyperparameters(self.netuid)
-        self.tempo = int(hp["tempo"])
-        rate = int(hp["weights_rate_limit"])
-        limit = int(hp["max_weights_limit"])  # u16; below 65535 a margin keeps the u16 rounding under the limit
-        self.max_weight = 1.0 if limit >= 0xFFFF else limit / 0xFFFF * 0.999
-        self.weights_interval = int(self.options["weights_interval"]) or max(rate, self.tempo // 2, 1)
         await self._sync()
         self.head = self.metagraph.block
         self.log.info("validator.started", state_dir=str(self.p.state.path), resumed=self.resumed,
