@@ -98,8 +98,9 @@ def validator_feedback(task: Task, responses: Sequence[Response], scores: Mappin
 
 @hookspec(firstresult=True)
 def journal_response(response: Response, options: Mapping[str, Any]) -> Any:
-    """Optional. What the journal keeps of one response (default: the answered synapse's fields). Return a
-    digest to keep journals small when answers are large; the reward model must then accept it on replay.
+    """Optional. What the journal keeps of one response (default: the answered synapse's OUTPUT_FIELDS, or all
+    its fields when the class names none; None for a failed call). Return a digest to keep journals small when
+    answers are large; the reward model must then accept it on replay.
 
     :param response: one miner's response.
     :param options: the neuron's options.
