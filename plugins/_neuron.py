@@ -89,8 +89,10 @@ async def call_hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
     hook = getattr(plugin.hook, name)
     if plugin.is_async(name):
         result = hook(**kwargs)
-        return await result if inspect.isawaitable(result) else result
-    result = await anyio.to_thread.run_sync(lambda: hook(**kwargs), abandon_on_cancel=True)
+    else:
+        result = await anyio.to_thread.run_sync(lambda: hook(**kwargs), abandon_on_cancel=True)
+    if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
+        return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
     return await result if inspect.isawaitable(result) else result
 
 
