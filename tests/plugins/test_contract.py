@@ -131,3 +131,19 @@ def test_docs_hook_reference_matches_the_hookspecs() -> None:
         assert f"### `{name}({params})`" in section, name
         first = inspect.getdoc(fn).split("\n\n")[0].replace("\n", " ").replace("``", "`")
         assert first in " ".join(section.split()), name
+
+
+@pytest.mark.parametrize("error", [
+    UnknownPlugin(name="x", installed=("a",)), PluginImportFailed(name="x", package="p", error="boom"),
+    MissingHook(name="x", hooks=("reward",)), DuplicatePlugin(name="x", packages=("a 1", "b 2")),
+    InvalidPlugin(name="x", reason="r"), InvalidOption(name="k", reason="r"),
+    tp.errors.PluginMismatch(netuid=1, plugin="a", recorded="b"), tp.errors.HookFailed(plugin="x", hook="reward",
+                                                                                       error="e"),
+], ids=lambda e: type(e).__name__)
+def test_plugin_errors_cross_a_socket_as_themselves(error: Exception) -> None:
+    """Each plugin error has its own code (no clash with the ledger's or the kernel's) and one-line message."""
+    from taonet.ledger.errors import error_from_wire, error_to_wire
+
+    back = error_from_wire(error_to_wire(error))
+    assert type(back) is type(error) and str(back) == str(error)
+    assert "\n" not in str(error)
