@@ -96,3 +96,20 @@ def test_a_plugin_other_than_the_subnets_refuses_to_start(site: Path, tmp_path: 
         lines = error_lines(out.stderr)
         assert out.returncode == 6, out.stderr
         assert len(lines) == 1 and lines[0].startswith("error: hotkey ") and "not registered on subnet 1" in lines[0]
+
+
+def test_btcli_dotted_flags_are_accepted(site: Path, tmp_path: Path) -> None:
+    """--wallet.name, --wallet.hotkey, --subtensor.network and --axon.port work as subnet repos spell them: the
+    wallet is found and the endpoint used (no node there: status 4, naming it)."""
+    wallet = Wallet("dotted", "hk", tmp_path / "wallets")
+    wallet.create_coldkey_from_uri("//Bob", encrypt=False)
+    wallet.create_hotkey_from_uri("//Bob//dotted")
+    out, _ = taonet("miner", "run", "--plugin", "template", "--netuid", "1", "--wallet.name", "dotted",
+                       "--wallet.hotkey", "hk", "--subtensor.network", "127.0.0.1:9", "--axon.port", "0",
+                       env=env(site, tmp_path))
+    lines = error_lines(out.stderr)
+    assert out.returncode == 4, out.stderr
+    assert len(lines) == 1 and "no node at tcp://127.0.0.1:9" in lines[0]
+    missing, _ = taonet("validator", "run", "--plugin", "template", "--netuid", "1", "--wallet.name", "nobody",
+                        "--subtensor.network", "127.0.0.1:9", env=env(site, tmp_path))
+    assert missing.returncode == 5 and "nobody" in error_lines(missing.stderr)[0], missing.stderr
