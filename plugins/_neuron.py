@@ -133,22 +133,24 @@ class HeadFollower:
                 head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
                 pause = 0.5
             except TimeoutError:
-                self.errors.append("node.quiet: no new block for 60 s")
+                self._error("node.quiet: no new block for 60 s")
                 self.log.warning("node.quiet", waited=60)
                 continue
             except TaonetError as e:  # the node went away: say so, wait, go on
-                self.errors.append(f"node.error: {e}")
+                self._error(f"node.error: {e}")
                 self.log.warning("node.error", error=str(e), retry_in=pause)
                 await anyio.sleep(pause)
                 pause = min(2 * pause, 10.0)
                 continue
-            del self.errors[:-10]
             if head > self.head:
                 self.head = head
                 if self.on_block is not None:
                     self.on_block(head)
                 self._changed.set()
                 self._changed = anyio.Event()
+
+    def _error(self, message: str) -> None:
+        self.errors = [*self.errors[-9:], message]  # the last 10
 
     async def next(self, after: int) -> int:
         """The head once it is past ``after`` (blocks that came meanwhile are folded into one)."""

@@ -190,11 +190,11 @@ class _Validator:
 
     # --- the loop -----------------------------------------------------------------------------------------------
     async def run(self, task_status: anyio.abc.TaskStatus[Any]) -> None:
+        await self._sync()
+        self.head = self.metagraph.block
         self.journal.open()
         if self.journal.last_step is not None and self.journal.last_step >= self.scores.step:
             self.scores.step = self.journal.last_step + 1  # the journal was written, the scores not yet
-        await self._sync()
-        self.head = self.metagraph.block
         self.log.info("validator.started", state_dir=str(self.p.state.path), resumed=self.resumed,
                       step=self.scores.step, tracked=len(self.scores.scores), weights_interval=self.weights_interval)
         try:
