@@ -3,6 +3,7 @@ earn more, a validator killed with SIGKILL resumes its scores and journal, a UID
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -67,11 +68,16 @@ def test_template_pays_honest_over_wrong_and_fast_over_slow_and_a_killed_validat
         for f in fast:
             assert resumed.scores[f.hotkey] >= 0.8 * saved.scores[f.hotkey]
 
-        # SIGTERM: each neuron stops cleanly within the documented deadline
+        # SIGTERM and SIGINT (Ctrl-C): a neuron stops cleanly within the documented deadline
+        started = time.monotonic()
+        assert net.stop(v) == 0
+        assert time.monotonic() - started < STOP_DEADLINE + 2.0
+        assert slow.proc is not None
+        started = time.monotonic()
+        slow.proc.send_signal(signal.SIGINT)
+        assert slow.proc.wait(STOP_DEADLINE + 2.0) == 0
+        assert time.monotonic() - started < STOP_DEADLINE + 2.0
         for n in (v, slow):
-            started = time.monotonic()
-            assert net.stop(n) == 0
-            assert time.monotonic() - started < STOP_DEADLINE + 2.0
             assert n.status()["state"] == "stopped"
 
 
