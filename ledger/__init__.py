@@ -20,6 +20,7 @@ from ._calls import RegistrarAnswer as RegistrarAnswer
 from ._calls import RemoveStake as RemoveStake
 from ._calls import ServeAxon as ServeAxon
 from ._calls import SetHyperparameter as SetHyperparameter
+from ._calls import SetSubnetIdentity as SetSubnetIdentity
 from ._calls import SetWeights as SetWeights
 from ._calls import SystemCall as SystemCall
 from ._calls import Transfer as Transfer
@@ -55,6 +56,7 @@ from ._events import StakeAdded as StakeAdded
 from ._events import StakeCredited as StakeCredited
 from ._events import StakeRemoved as StakeRemoved
 from ._events import SubnetCreated as SubnetCreated
+from ._events import SubnetIdentitySet as SubnetIdentitySet
 from ._events import Transferred as Transferred
 from ._events import WeightsSet as WeightsSet
 from ._genesis import DEV_ACCOUNTS as DEV_ACCOUNTS
@@ -93,6 +95,7 @@ from ._state import AxonEndpoint as AxonEndpoint
 from ._state import Neuron as Neuron
 from ._state import State as State
 from ._state import Subnet as Subnet
+from ._state import SubnetIdentity as SubnetIdentity
 from ._state import genesis_subnet as genesis_subnet
 from ._store import FileStore as FileStore
 from ._store import MemoryStore as MemoryStore

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from typing import Any, ClassVar
 
 import attrs
@@ -46,6 +47,7 @@ __all__ = [
     "RemoveStake",
     "ServeAxon",
     "SetHyperparameter",
+    "SetSubnetIdentity",
     "SetWeights",
     "SystemCall",
     "Transfer",
@@ -189,6 +191,24 @@ class ServeAxon(UserCall):
     port: int = field_int(hi=U16)
     protocol: int = field_int(hi=255, default=4)
     version: int = field_int(hi=0xFFFFFFFF, default=0)
+
+
+_PLUGIN_NAME = re.compile(r"^([a-z0-9][a-z0-9_.-]{0,63})?$")
+
+
+def _plugin_name(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
+    if type(value) is not str or not _PLUGIN_NAME.match(value):
+        raise ValueError(f"{attr.name} must be empty or 1-64 of a-z 0-9 _ . - (a plugin's entry-point name)")
+
+
+@message("call.set_subnet_identity")
+class SetSubnetIdentity(UserCall):
+    """Record which plugin subnet ``netuid`` runs, with a description and a URL (owner's coldkey only)."""
+
+    netuid: int = field_int(hi=MAX_NETUID)
+    plugin: str = attrs.field(validator=_plugin_name)
+    description: str = field_text(max_len=256, default="")
+    url: str = field_text(max_len=256, default="")
 
 
 # --- the extrinsic ----------------------------------------------------------------------------------------------

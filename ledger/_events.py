@@ -24,6 +24,7 @@ __all__ = [
     "StakeCredited",
     "StakeRemoved",
     "SubnetCreated",
+    "SubnetIdentitySet",
     "TempoElapsed",
     "Transferred",
     "WeightsSet",
@@ -90,6 +91,16 @@ class HyperparameterSet(Event):
     netuid: int = field_int()
     name: str = field_text(max_len=64)
     value: int = field_int(lo=-(1 << 63))
+
+
+@message("ev.subnet_identity_set")
+class SubnetIdentitySet(Event):
+    """The owner of ``netuid`` recorded that it runs ``plugin`` (empty: no plugin recorded)."""
+
+    netuid: int = field_int()
+    plugin: str = field_text(max_len=64)
+    description: str = field_text(max_len=256)
+    url: str = field_text(max_len=256)
 
 
 @message("ev.registration_requested")

@@ -36,7 +36,7 @@ from ._codec import (
 from ._params import ChainParams, ChainStatus, Hyperparameters
 from .errors import MalformedMessage
 
-__all__ = ["Account", "AxonEndpoint", "Neuron", "PendingRegistration", "State", "Subnet"]
+__all__ = ["Account", "AxonEndpoint", "Neuron", "PendingRegistration", "State", "Subnet", "SubnetIdentity"]
 
 U16 = 0xFFFF
 _MOD: Final = 1 << 256
@@ -106,6 +106,16 @@ class Neuron(Message):
         return np.frombuffer(self.bond_uids, "<u2"), np.frombuffer(self.bond_values, "<u2")
 
 
+@message("state.subnet_identity")
+class SubnetIdentity(Message):
+    """Which plugin a subnet runs, as its owner recorded it at ``block``, with a description and a URL."""
+
+    plugin: str = field_text(max_len=64)
+    description: str = field_text(max_len=256, default="")
+    url: str = field_text(max_len=256, default="")
+    block: int = field_int(default=0)
+
+
 @message("state.subnet")
 class Subnet(Message):
     """A subnet: owner, hyperparameters, registration terms, the emission pot waiting for its epoch."""
@@ -139,6 +149,7 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "subnet": (b"n", True),  # netuid -> Subnet
     "neuron": (b"u", True),  # (netuid, uid) -> Neuron
     "hash": (b"h", True),  # block number -> block hash (a window, for proof of work)
+    "ident": (b"i", True),  # netuid -> SubnetIdentity (empty in logs made before it existed: same digest)
     # derived, rebuilt from the tables above
     "hkstake": (b"", False),  # hotkey -> total RAO staked on it
     "stakers": (b"", False),  # hotkey -> frozenset of coldkeys staked on it
@@ -146,6 +157,8 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "uid": (b"", False),  # (netuid, hotkey) -> uid
 }
 DIGESTED: Final = tuple(name for name, (_, d) in TABLES.items() if d)
+OPTIONAL_IN_SNAPSHOT: Final = frozenset({"ident"})
+"""Digested tables a snapshot leaves out while they are empty (so older snapshots still load, byte-identical)."""
 
 
 def _key_bytes(key: Any) -> bytes:
@@ -343,6 +356,10 @@ class State:
         """Subnet ``netuid`` or None."""
         return self._t["subnet"].get(netuid)
 
+    def identity(self, netuid: int) -> SubnetIdentity | None:
+        """The identity (plugin, description, URL) the owner of ``netuid`` recorded, or None."""
+        return self._t["ident"].get(netuid)
+
     def subnets(self) -> list[Subnet]:
         """Every subnet, by netuid."""
         return [self._t["subnet"][k] for k in sorted(self._t["subnet"])]
@@ -428,6 +445,8 @@ class State:
         """Canonical CBOR of every digested table (derived tables are rebuilt on load)."""
         out: dict[str, list[Any]] = {}
         for table in DIGESTED:
+            if table in OPTIONAL_IN_SNAPSHOT and not self._t[table]:
+                continue
             rows = []
             for key, value in self._t[table].items():
                 rows.append([_key_to_wire(key), _value_to_wire(value)])
@@ -438,7 +457,7 @@ class State:
     def from_snapshot(cls, raw: bytes) -> State:
         """Rebuild a state from :meth:`to_snapshot` bytes (codec errors if they are damaged)."""
         data = loads(raw, max_size=1 << 34)
-        if type(data) is not dict or set(data) != set(DIGESTED):
+        if type(data) is not dict or not set(DIGESTED) - OPTIONAL_IN_SNAPSHOT <= set(data) <= set(DIGESTED):
             raise MalformedMessage("a snapshot maps every digested table to its rows")
         s = cls()
         for table, rows in data.items():

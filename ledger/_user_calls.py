@@ -19,6 +19,7 @@ from ._calls import (
     RemoveStake,
     ServeAxon,
     SetHyperparameter,
+    SetSubnetIdentity,
     SetWeights,
     Transfer,
 )
@@ -32,11 +33,12 @@ from ._events import (
     StakeAdded,
     StakeRemoved,
     SubnetCreated,
+    SubnetIdentitySet,
     Transferred,
     WeightsSet,
 )
 from ._params import HYPERPARAMETER_BOUNDS
-from ._state import AxonEndpoint, Neuron, PendingRegistration, State, Subnet, genesis_subnet
+from ._state import AxonEndpoint, Neuron, PendingRegistration, State, Subnet, SubnetIdentity, genesis_subnet
 from .errors import (
     AlreadyRegistered,
     BelowExistentialDeposit,
@@ -194,6 +196,20 @@ def _set_hyperparameter(state: State, _ctx: BlockContext, ext: Extrinsic, _fee: 
     _check_consistent(hyper, sn, call.name)
     state.put("subnet", sn.netuid, attrs.evolve(sn, hyper=hyper))
     return [HyperparameterSet(netuid=sn.netuid, name=call.name, value=call.value)]
+
+
+@handles(SetSubnetIdentity)
+def _set_subnet_identity(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: SetSubnetIdentity = ext.call  # type: ignore[assignment]
+    sn = subnet_of(state, call.netuid)
+    if ext.signer != sn.owner:
+        raise NotSubnetOwner(netuid=call.netuid)
+    if call.plugin:
+        state.put("ident", sn.netuid, SubnetIdentity(plugin=call.plugin, description=call.description, url=call.url,
+                                                     block=ctx.number))
+    else:
+        state.delete("ident", sn.netuid)
+    return [SubnetIdentitySet(netuid=sn.netuid, plugin=call.plugin, description=call.description, url=call.url)]
 
 
 def _check_consistent(h: Any, sn: Subnet, name: str) -> None:

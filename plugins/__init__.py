@@ -1,1 +1,63 @@
-"""taonet.plugins: the subnet plugin contract (hookspecs, hookimpl), entry-point discovery, and the neuron loops."""
+"""taonet.plugins: the subnet plugin contract (hookspecs, discovery) and the neurons that host a plugin.
+
+A subnet author implements the hooks of :mod:`taonet.plugins.hookspecs`, marked with :data:`hookimpl`, and
+registers the module in the ``taonet.subnets`` entry-point group; taonet runs everything else (docs/subnets.md).
+Importing this package is light: the neurons (``run_miner``, ``run_validator``), the errors (``errors``) and the
+kernel and ledger they need load on first use.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from . import hookspecs as hookspecs
+from ._discovery import GROUP as GROUP
+from ._discovery import Plugin as Plugin
+from ._discovery import PluginInfo as PluginInfo
+from ._discovery import installed_plugins as installed_plugins
+from ._discovery import load_plugin as load_plugin
+from ._journal import Journal as Journal
+from ._journal import read_journal as read_journal
+from ._journal import step_inputs as step_inputs
+from ._neuron import STOP_DEADLINE as STOP_DEADLINE
+from ._neuron import NeuronConfig as NeuronConfig
+from ._scores import update_scores as update_scores
+from ._scores import weights_for as weights_for
+from ._state_dir import Scores as Scores
+from ._state_dir import StateDir as StateDir
+from ._state_dir import default_state_dir as default_state_dir
+from ._types import NEURON_OPTIONS as NEURON_OPTIONS
+from ._types import NeuronContext as NeuronContext
+from ._types import Option as Option
+from ._types import Response as Response
+from ._types import SubnetProtocol as SubnetProtocol
+from ._types import Task as Task
+from .hookspecs import hookimpl as hookimpl
+
+if TYPE_CHECKING:
+    from . import errors as errors
+    from ._miner import run_miner as run_miner
+    from ._validator import run_validator as run_validator
+    from ._validator import validator_step as validator_step
+
+__all__ = [
+    "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "Journal", "NeuronConfig", "NeuronContext", "Option", "Plugin",
+    "PluginInfo", "Response", "Scores", "StateDir", "SubnetProtocol", "Task", "default_state_dir", "errors",
+    "hookimpl", "hookspecs", "installed_plugins", "load_plugin", "read_journal", "run_miner", "run_validator",
+    "step_inputs", "update_scores", "validator_step", "weights_for",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The neurons and the errors, imported when first asked for (they load the kernel and the ledger)."""
+    if name == "errors":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.errors")
+    if name == "run_miner":
+        from ._miner import run_miner
+
+        return run_miner
+    if name in ("run_validator", "validator_step"):
+        from . import _validator
+
+        return getattr(_validator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["ledger", "kernel", "plugins", "subnets", "tools"]
 ROOMS = ["wire", "client", "node"]
+ALIASES = {"taonet.testing": "taonet.plugins.testing"}
+"""Packages installed under another name (pyproject's package-dir) -> the module they are in the tree."""
+
+
+def _canonical(module: str) -> str:
+    for alias, real in ALIASES.items():
+        if module == alias or module.startswith(alias + "."):
+            return real + module[len(alias):]
+    return module
 
 
 def _module_name(root: Path, path: Path) -> tuple[str, bool]:
@@ -43,14 +52,14 @@ def _imports(root: Path, path: Path) -> Iterator[tuple[str, int]]:
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name, node.lineno
+                yield _canonical(alias.name), node.lineno
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
                 base = base[: len(base) - (node.level - 1)]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
-                module = node.module or ""
+                module = _canonical(node.module or "")
             for alias in node.names:  # ``from pkg import submodule`` imports the submodule
                 sub = f"{module}.{alias.name}"
                 yield (sub if _exists(root, sub) else module), node.lineno
@@ -232,3 +241,10 @@ def test_the_circle_rule_can_fail(tmp_path: Path) -> None:
         "kernel/_c.py": "from . import _a\n",
     })
     assert violations(root)["circles"] == ["taonet.kernel._a -> taonet.kernel._b"]
+
+
+def test_taonet_testing_counts_as_the_plugins_layer(tmp_path: Path) -> None:
+    """taonet.testing (installed from plugins/testing) is the plugins layer: the kernel may not import it."""
+    root = _write(tmp_path, {"kernel/_a.py": "import taonet.testing\n", "plugins/testing/__init__.py": "",
+                             "subnets/_b.py": "from taonet.testing import LocalNet\n"})
+    assert violations(root)["upward"] == ["kernel/_a.py:1 imports taonet.plugins.testing"]

@@ -42,6 +42,7 @@ from taonet.ledger.errors import (
     TaonetError,
     UnknownHotkey,
 )
+from taonet.plugins.errors import InvalidOption, PluginError, PluginMismatch, UnknownPlugin
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
@@ -64,6 +65,9 @@ _UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c._
 
 EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
     # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
+    ((UnknownPlugin,), EXIT_NOT_FOUND),
+    ((PluginMismatch, InvalidOption), EXIT_USAGE),
+    ((PluginError,), EXIT_REFUSED_DATA),  # a plugin that fails to import, misses a hook, or whose name is taken
     ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
     ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
      EXIT_REFUSED_DATA),

@@ -38,6 +38,7 @@ from taonet.ledger import (
     RemoveStake,
     ServeAxon,
     SetHyperparameter,
+    SetSubnetIdentity,
     SetWeights,
     SignedBlock,
     Transfer,
@@ -498,6 +499,22 @@ class Subtensor:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
         return await self._do(_hotkey(wallet), ServeAxon(netuid=netuid, ip=ip, port=port, protocol=protocol,
                                                          version=version))
+
+    # --- subnet identity (which plugin a subnet runs) ------------------------------------------------------------
+    async def set_subnet_identity(self, wallet: Any, netuid: int, plugin: str, *, description: str = "",
+                                  url: str = "") -> ExtrinsicResult:
+        """Record which plugin ``netuid`` runs, with a description and a URL (owner's coldkey; "" clears it)."""
+        try:
+            call = SetSubnetIdentity(netuid=netuid, plugin=plugin, description=description, url=url)
+        except (TypeError, ValueError) as e:
+            from taonet.ledger.errors import InvalidCall
+
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"subnet identity: {e}"))
+        return await self._do(_coldkey(wallet), call)
+
+    async def get_subnet_identity(self, netuid: int, block: int | None = None) -> dict[str, Any] | None:
+        """The identity of ``netuid`` (plugin, description, url, block), or None if its owner recorded none."""
+        return await self.call("subnet_identity", netuid=netuid, block=block)
 
 
 def _dialable(address: str, endpoint: str) -> str:

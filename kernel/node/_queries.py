@@ -216,6 +216,15 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         netuid = int_param(p, "netuid", "subnet")
         return _subnet_info(await node.past_state(int_param(p, "block", "subnet", default=None)), netuid)
 
+    async def subnet_identity(p: dict[str, Any]) -> dict[str, Any] | None:
+        netuid = int_param(p, "netuid", "subnet_identity")
+        s = await node.past_state(int_param(p, "block", "subnet_identity", default=None))
+        if s.subnet(netuid) is None:
+            raise SubnetNotFound(netuid=netuid)
+        ident = s.identity(netuid)
+        return None if ident is None else {"plugin": ident.plugin, "description": ident.description,
+                                           "url": ident.url, "block": ident.block}
+
     async def neuron(p: dict[str, Any]) -> dict[str, Any] | None:
         netuid = int_param(p, "netuid", "neuron")
         s = await node.past_state(int_param(p, "block", "neuron", default=None))
@@ -246,6 +255,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         "info": info, "head": head_, "wait_block": wait_block, "block": block, "blocks": blocks, "events": events,
         "account": account, "stake": stake, "stakes": stakes, "hotkey": hotkey, "delegates": delegates,
         "subnets": subnets, "subnet": subnet, "neuron": neuron, "metagraph": metagraph,
+        "subnet_identity": subnet_identity,
     }
 
 

@@ -16,6 +16,7 @@ from taonet.ledger import (
     Nominate,
     RemoveStake,
     SetHyperparameter,
+    SetSubnetIdentity,
     SetWeights,
     State,
     Transfer,
@@ -39,6 +40,7 @@ op = st.one_of(
     st.tuples(st.just("weights"), st.integers(0, 1), st.integers(1, 2), st.lists(st.integers(0, 3), max_size=4)),
     st.tuples(st.just("hyper"), st.integers(0, 3), st.integers(1, 3), st.sampled_from(["tempo", "immunity_period"]),
               st.integers(1, 20)),
+    st.tuples(st.just("identity"), st.integers(0, 3), st.integers(1, 3), st.sampled_from(["", "template", "x.y-z"])),
     st.just(("seal",)),
 )
 
@@ -68,6 +70,8 @@ def _call(chain: Chain, o: tuple) -> None:
         chain.call(HOTS[o[1]], SetWeights(netuid=o[2], uids=uids, weights=[u + 1 for u in uids]))
     elif kind == "hyper":
         chain.call(COLD[o[1]], SetHyperparameter(netuid=o[2], name=o[3], value=o[4]))
+    elif kind == "identity":
+        chain.call(COLD[o[1]], SetSubnetIdentity(netuid=o[2], plugin=o[3], description=f"d{o[1]}"))
 
 
 def _check_conserved(state: State) -> None:

@@ -25,6 +25,13 @@ def _add_subcommands() -> None:
     app.command("metagraph")(metagraph_cmd)
     app.command("demo")(demo)
     app.add_typer(bench_app, name="bench")
+    from ._neurons import miner_app, validator_app
+    from ._plugins import subnet_new, subnet_plugins
+
+    subnet_app.command("plugins")(subnet_plugins)
+    subnet_app.command("new")(subnet_new)
+    app.add_typer(miner_app, name="miner")
+    app.add_typer(validator_app, name="validator")
 
 
 _add_subcommands()

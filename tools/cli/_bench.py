@@ -82,3 +82,14 @@ def bench_wire(
     _emit(run(runs=runs, progress=None if as_json else console, backend=backend), as_json, "taonet bench wire")
 
 
+
+
+@bench_app.command("plugins")
+def bench_plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+) -> None:
+    """Subnet plugins: a validator step against 256 template miners, a miner process's memory, the import cost."""
+    from ..bench.plugins import run
+
+    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench plugins")

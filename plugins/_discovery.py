@@ -1,0 +1,180 @@
+"""Finding subnet plugins (the ``taonet.subnets`` entry-point group) and loading one by name, checked.
+
+Listing reads only the installed packages' metadata (nothing is imported); loading imports the one plugin asked
+for into a plugin manager of its own, checks every implementation against the hookspecs (``check_pending``) and
+that the required hooks are there, and reads its protocol. Every failure is a typed error naming the plugin.
+
+The errors module is imported where an error is raised: it pulls in the ledger (the error tree's root), which
+``import taonet.plugins`` does not need.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from ._types import SubnetProtocol
+
+__all__ = ["GROUP", "Plugin", "PluginInfo", "installed_plugins", "load_plugin"]
+
+GROUP = "taonet.subnets"
+"""The entry-point group a plugin package registers in (``[project.entry-points."taonet.subnets"]``)."""
+
+
+@attrs.frozen(kw_only=True)
+class PluginInfo:
+    """An installed plugin as its package's metadata describes it (before importing it)."""
+
+    name: str
+    package: str
+    version: str
+    value: str
+    """The entry point's target, ``module`` or ``module:object``."""
+    entry_point: Any = attrs.field(default=None, eq=False, repr=False)
+
+
+def _infos(eps: Iterable[Any]) -> list[PluginInfo]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for ep in eps:
+        dist = getattr(ep, "dist", None)
+        package = dist.metadata["Name"] if dist is not None else "?"
+        version = dist.version if dist is not None else "?"
+        key = (ep.name, ep.value, package)
+        if key in seen:  # one package seen twice on the path (an editable install beside its build)
+            continue
+        seen.add(key)
+        out.append(PluginInfo(name=ep.name, package=package, version=version, value=ep.value, entry_point=ep))
+    return sorted(out, key=lambda i: (i.name, i.package))
+
+
+def installed_plugins() -> list[PluginInfo]:
+    """Every plugin the installed packages declare, by name (without importing any)."""
+    return _infos(metadata.entry_points(group=GROUP))
+
+
+class Plugin:
+    """A loaded plugin: its hooks (``plugin.hook.reward(...)``), protocol and options. Use :func:`load_plugin`."""
+
+    def __init__(self, name: str, pm: pluggy.PluginManager, protocol: SubnetProtocol, info: PluginInfo | None
+                 ) -> None:
+        self.name = name
+        self.pm = pm
+        self.hook = pm.hook
+        self.protocol = protocol
+        self.info = info
+
+    def __repr__(self) -> str:
+        return f"Plugin({self.name!r})"
+
+    @classmethod
+    def from_object(cls, name: str, obj: Any, info: PluginInfo | None = None) -> Plugin:
+        """Load a plugin from a module or object holding hookimpls (what an entry point names), checked."""
+        from .errors import InvalidPlugin, MissingHook
+
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        try:
+            pm.register(obj, name=name)
+            pm.check_pending()
+        except pluggy.PluginValidationError as e:
+            raise InvalidPlugin(name=name, reason=" ".join(str(e).split())) from None
+        missing = tuple(h for h in hookspecs.REQUIRED if not getattr(pm.hook, h).get_hookimpls())
+        if missing:
+            raise MissingHook(name=name, hooks=missing)
+        protocol = _call_protocol(name, pm)
+        return cls(name, pm, protocol, info)
+
+    def implements(self, hook: str) -> bool:
+        """True if the plugin implements ``hook``."""
+        return bool(getattr(self.hook, hook).get_hookimpls())
+
+    def is_async(self, hook: str) -> bool:
+        """True if the plugin's implementation of ``hook`` is an ``async def``."""
+        impls = getattr(self.hook, hook).get_hookimpls()
+        return bool(impls) and inspect.iscoroutinefunction(impls[-1].function)
+
+    def options(self, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The options: defaults, then ``overrides`` (strings from ``--set``, converted to each default's type)."""
+        from .errors import InvalidOption
+
+        out = self.protocol.defaults()
+        for key, raw in (overrides or {}).items():
+            if key not in out:
+                raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
+                                                     f"{', '.join(sorted(out))})")
+            out[key] = _convert(key, raw, out[key])
+        return out
+
+
+def _convert(key: str, raw: Any, default: Any) -> Any:
+    from .errors import InvalidOption
+
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if isinstance(default, bool):
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {type(default).__name__}") from None
+    return raw
+
+
+def _call_protocol(name: str, pm: pluggy.PluginManager) -> SubnetProtocol:
+    from .errors import InvalidPlugin
+
+    try:
+        protocol = pm.hook.subnet_protocol()
+    except Exception as e:  # the plugin's own code failed: its error, in one line, names it
+        raise InvalidPlugin(name=name, reason=f"subnet_protocol() raised {type(e).__name__}: {e}") from None
+    if not isinstance(protocol, SubnetProtocol):
+        raise InvalidPlugin(name=name, reason=f"subnet_protocol() returned {type(protocol).__name__}, "
+                                              "not a taonet.plugins.SubnetProtocol")
+    if protocol.name != name:
+        raise InvalidPlugin(name=name, reason=f"its protocol is named {protocol.name!r}; the entry-point name and "
+                                              "the protocol's name must be the same")
+    if not protocol.synapses:
+        raise InvalidPlugin(name=name, reason="its protocol declares no Synapse type")
+    return protocol
+
+
+def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plugin:
+    """Import and check the installed plugin ``name``; UnknownPlugin, PluginImportFailed, MissingHook,
+    DuplicatePlugin or InvalidPlugin when it cannot be used."""
+    from .errors import DuplicatePlugin, PluginImportFailed, UnknownPlugin
+
+    infos = installed_plugins() if installed is None else installed
+    found = [i for i in infos if i.name == name]
+    if not found:
+        raise UnknownPlugin(name=name, installed=tuple(sorted({i.name for i in infos})))
+    if len(found) > 1:
+        raise DuplicatePlugin(name=name, packages=tuple(f"{i.package} {i.version}" for i in found))
+    info = found[0]
+    try:
+        obj = info.entry_point.load()
+    except Exception as e:  # any import-time failure of third-party code, reported in one line
+        raise PluginImportFailed(name=name, package=info.package,
+                                 error=" ".join(f"{type(e).__name__}: {e}".split())[:300]) from None
+    if not isinstance(obj, types.ModuleType) and callable(obj) and not _has_hookimpls(obj):
+        obj = obj()  # a factory (a class) whose instance carries the hooks
+    return Plugin.from_object(name, obj, info)
+
+
+def _has_hookimpls(obj: Any) -> bool:
+    return any(hasattr(getattr(obj, n, None), f"{hookspecs.PROJECT}_impl") for n in hookspecs.HOOKS)

@@ -1,0 +1,167 @@
+"""The miner neuron: serves the plugin's forward on an Axon behind a blacklist and a priority, keeps its metagraph
+fresh from the block feed, publishes its axon on the chain when it changed, and logs how it is paid each epoch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from taonet.kernel import Axon, Subtensor, Synapse
+from taonet.ledger.errors import TaonetError
+
+from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
+
+__all__ = ["run_miner"]
+
+MAX_ERRORS = 10
+
+
+async def run_miner(config: NeuronConfig, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED
+                    ) -> None:
+    """Run a miner until cancelled; ``task_status.started(axon_info)`` once its axon serves."""
+    async with Subtensor(config.endpoint, timeout=config.timeout) as sub:
+        prepared = await prepare(config, sub, "miner")
+        with prepared.state:
+            await _Miner(config, sub, prepared).run(task_status)
+
+
+class _Miner:
+    def __init__(self, config: NeuronConfig, sub: Subtensor, p: Prepared) -> None:
+        self.config = config
+        self.sub = sub
+        self.p = p
+        self.plugin = p.plugin
+        self.options = p.options
+        self.log = p.log
+        self.netuid = config.netuid
+        self.metagraph: Any = None
+        self.uid: int | None = p.uid
+        self.permits: dict[str, float] = {}
+        """Hotkeys of registered validators with a permit, and their stake."""
+        self.stakes: dict[str, float] = {}
+        self.errors: list[str] = []
+        self.head = 0
+        self.last_epoch: int | None = None
+        self.served = 0
+        self.follower: HeadFollower | None = None
+
+    # --- the axon's hooks -------------------------------------------------------------------------------------
+    async def forward(self, synapse: Synapse) -> Synapse:
+        self.served += 1
+        return await call_hook(self.plugin, "miner_forward", synapse=synapse, options=self.options)
+
+    async def blacklist(self, synapse: Synapse) -> tuple[bool, str]:
+        if self.plugin.implements("miner_blacklist"):
+            out = await call_hook(self.plugin, "miner_blacklist", synapse=synapse, metagraph=self.metagraph,
+                                  options=self.options)
+            return out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
+        caller = synapse.dendrite.hotkey or ""
+        if caller in self.permits:
+            return False, ""
+        return True, "not a registered validator with a permit on this subnet"
+
+    async def priority(self, synapse: Synapse) -> float:
+        if self.plugin.implements("miner_priority"):
+            return float(await call_hook(self.plugin, "miner_priority", synapse=synapse, metagraph=self.metagraph,
+                                         options=self.options))
+        return self.stakes.get(synapse.dendrite.hotkey or "", 0.0)
+
+    # --- chain ------------------------------------------------------------------------------------------------
+    async def _sync(self) -> None:
+        mg = await self.sub.metagraph(self.netuid)
+        self.metagraph = mg
+        self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
+        self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
+        uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
+        if uid != self.uid:
+            self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
+            self.uid = uid
+        epoch = int(mg.subnet.get("last_epoch", 0))
+        if self.last_epoch is not None and epoch != self.last_epoch and self.uid is not None:
+            u = self.uid
+            self.log.info("miner.epoch", block=epoch, uid=u, stake=float(mg.S[u]), incentive=float(mg.I[u]),
+                          emission=int(mg.E[u]), served=self.served)
+            await lifecycle(self.plugin, "neuron_epoch", self.log, context=self.p.context("miner", self.netuid, mg),
+                            block=epoch)
+        self.last_epoch = epoch
+
+    async def _publish(self, info: Any) -> None:
+        """Serve the axon on the chain unless the chain already has this address for our UID."""
+        mg = self.metagraph
+        if self.uid is None:
+            return
+        have = mg.axons[self.uid]
+        if have.ip == info.ip and have.port == info.port and have.version == info.version:
+            return
+        result = await self.sub.serve_axon(self.config.wallet, self.netuid, info)
+        if result.success:
+            self.log.info("axon.published", ip=info.ip, port=info.port, block=result.block)
+        else:
+            self._error("axon.publish", result.message)
+            self.log.warning("axon.publish_failed", reason=result.message)
+
+    def _error(self, event: str, message: str) -> None:
+        self.errors = [*self.errors[-(MAX_ERRORS - 1):], f"{event}: {message}"]
+
+    def _status(self, info: Any, state: str = "running") -> dict[str, Any]:
+        mg, u = self.metagraph, self.uid
+        have = mg is not None and u is not None and u < mg.n
+        return {"role": "miner", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
+                "uid": u, "block": self.head, "stake": float(mg.S[u]) if have else 0.0,
+                "incentive": float(mg.I[u]) if have else 0.0, "emission": int(mg.E[u]) if have else 0,
+                "axon": f"{info.ip}:{info.port}", "served": self.served, "state": state,
+                "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
+                "time": now()}
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+    async def run(self, task_status: anyio.abc.TaskStatus[Any]) -> None:
+        await self._sync()
+        self.head = self.metagraph.block
+        if self.config.external_ip is None:
+            self.log.info("axon.local_only", hint="no --external-ip: the axon is published as 127.0.0.1")
+        axon = Axon(self.config.wallet, f"tcp://0.0.0.0:{self.config.port}",
+                    external_ip=self.config.external_ip or "127.0.0.1")
+        for cls in self.plugin.protocol.synapses:
+            axon.attach(self.forward, self.blacklist, self.priority, synapse=cls)
+        info = None
+        try:
+            async with anyio.create_task_group() as tg:
+                info = await tg.start(axon.serve)
+                await self._publish(info)
+                await lifecycle(self.plugin, "neuron_start", self.log,
+                                context=self.p.context("miner", self.netuid, self.metagraph))
+                self.log.info("miner.started", axon=f"{info.ip}:{info.port}", state_dir=str(self.p.state.path))
+                task_status.started(info)
+                await self._loop(info)
+        finally:
+            with anyio.move_on_after(STOP_DEADLINE, shield=True):
+                await lifecycle(self.plugin, "neuron_stop", self.log,
+                                context=self.p.context("miner", self.netuid, self.metagraph))
+                if info is not None:
+                    self.p.state.write_status(self._status(info, "stopped"))
+                self.log.info("miner.stopped", served=self.served)
+
+    async def _loop(self, info: Any) -> None:
+        async with anyio.create_task_group() as tg:
+            follower = HeadFollower(self.sub, self.head, self.log,
+                                    on_block=lambda h: self._on_block(h, info))
+            self.follower = follower
+            tg.start_soon(follower.run)
+            seen = self.head
+            while True:
+                seen = await follower.next(seen)
+                try:
+                    if seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                        await self._sync()
+                        await self._publish(info)
+                except TaonetError as e:  # a read refused or the node away: the follower says so; go on
+                    self._error("metagraph.sync", str(e))
+                    continue
+                if self.plugin.implements("neuron_block"):
+                    await lifecycle(self.plugin, "neuron_block", self.log,
+                                    context=self.p.context("miner", self.netuid, self.metagraph), block=seen)
+
+    def _on_block(self, head: int, info: Any) -> None:
+        self.head = head
+        self.p.state.write_status(self._status(info))

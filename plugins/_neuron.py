@@ -1,0 +1,159 @@
+"""What both neurons share: their configuration, the checks before starting, calling a plugin's hooks without
+blocking the event loop, and the block loop's bookkeeping."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import structlog
+
+from ._discovery import Plugin, load_plugin
+from ._state_dir import StateDir, default_state_dir
+from ._types import NeuronContext
+
+__all__ = ["STOP_DEADLINE", "NeuronConfig", "call_hook", "prepare"]
+
+logger = structlog.get_logger("taonet.plugins.neuron")
+
+STOP_DEADLINE = 5.0
+"""Seconds a neuron takes at most to stop after SIGINT/SIGTERM (its last save and the plugin's neuron_stop)."""
+
+
+@attrs.frozen(kw_only=True)
+class NeuronConfig:
+    """How to run one neuron: which plugin on which subnet, with which wallet, where, and with which options."""
+
+    plugin: str | Plugin
+    """A plugin name (loaded from the installed entry points) or an already loaded :class:`Plugin`."""
+    netuid: int
+    wallet: Any
+    """A :class:`taonet.kernel.Wallet` (or anything with ``hotkey``, ``coldkeypub``, ``dir``, ``hotkey_str``)."""
+    endpoint: str | None = None
+    timeout: float = 10.0
+    port: int = 8091
+    external_ip: str | None = None
+    state_dir: Path | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    """``--set`` overrides (strings are converted to each option's type)."""
+
+
+@attrs.define(kw_only=True)
+class Prepared:
+    """A neuron ready to run: its plugin, options, state directory and identity on the chain."""
+
+    plugin: Plugin
+    options: dict[str, Any]
+    state: StateDir
+    hotkey: str
+    uid: int
+    log: Any
+
+    def context(self, role: str, netuid: int, metagraph: Any = None) -> NeuronContext:
+        """The context handed to the plugin's lifecycle hooks."""
+        return NeuronContext(role=role, netuid=netuid, hotkey=self.hotkey, uid=self.uid, options=self.options,
+                             plugin_dir=self.state.plugin_dir, metagraph=metagraph)
+
+
+async def prepare(config: NeuronConfig, sub: Any, role: str) -> Prepared:
+    """Load the plugin, check it is the subnet's and that the hotkey holds a UID there; open no files yet."""
+    from taonet.ledger.errors import HotkeyNotRegistered
+
+    from .errors import PluginMismatch
+
+    plugin = config.plugin if isinstance(config.plugin, Plugin) else load_plugin(config.plugin)
+    options = plugin.options({k: v for k, v in config.options.items()})
+    ident = await sub.get_subnet_identity(config.netuid)  # SubnetNotFound for a subnet that does not exist
+    if ident is not None and ident["plugin"] != plugin.name:
+        raise PluginMismatch(netuid=config.netuid, plugin=plugin.name, recorded=ident["plugin"])
+    hotkey = config.wallet.hotkey
+    uid = await sub.get_uid_for_hotkey_on_subnet(hotkey.public_key, config.netuid)
+    if uid is None:
+        raise HotkeyNotRegistered(hotkey=hotkey.ss58_address, netuid=config.netuid)
+    path = config.state_dir or default_state_dir(config.wallet, role, plugin.name, config.netuid)
+    log = logger.bind(neuron=role, netuid=config.netuid, uid=uid, hotkey=hotkey.ss58_address, plugin=plugin.name)
+    if ident is None:
+        log.warning("neuron.no_identity", hint=f"the subnet records no plugin; its owner may set one "
+                                               f"(Subtensor.set_subnet_identity) to {plugin.name!r}")
+    return Prepared(plugin=plugin, options=options, state=StateDir(Path(path)), hotkey=hotkey.ss58_address, uid=uid,
+                    log=log)
+
+
+async def call_hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
+    """Call a hook: an ``async def`` implementation on the loop, a plain one in a worker thread."""
+    hook = getattr(plugin.hook, name)
+    if plugin.is_async(name):
+        result = hook(**kwargs)
+    else:
+        result = await anyio.to_thread.run_sync(lambda: hook(**kwargs), abandon_on_cancel=True)
+    if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
+        return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
+    return await result if inspect.isawaitable(result) else result
+
+
+async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
+    """Call an optional lifecycle hook; its failure is logged, never fatal."""
+    if not plugin.implements(name):
+        return
+    try:
+        await call_hook(plugin, name, **kwargs)
+    except Exception as e:  # the plugin's own code: logged with its type, the neuron goes on
+        log.warning("plugin.hook_failed", hook=name, error=f"{type(e).__name__}: {e}")
+
+
+def now() -> float:
+    """Wall-clock seconds (for status files and journal records only; never for decisions)."""
+    return time.time()
+
+
+class HeadFollower:
+    """Follows the node's head on the block feed in a task of its own, so a neuron busy with a step never reads
+    stale blocks afterwards: ``await follower.next(after)`` returns the newest head past ``after``."""
+
+    def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None) -> None:
+        self.sub = sub
+        self.head = head
+        self.log = log
+        self.on_block = on_block
+        self.errors: list[str] = []
+        self._changed = anyio.Event()
+
+    async def run(self) -> None:
+        """Wait for each next block until cancelled (node errors are logged and retried with a growing pause)."""
+        from taonet.ledger.errors import TaonetError
+
+        pause = 0.5
+        while True:
+            try:
+                head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
+                pause = 0.5
+            except TimeoutError:
+                self._error("node.quiet: no new block for 60 s")
+                self.log.warning("node.quiet", waited=60)
+                continue
+            except TaonetError as e:  # the node went away: say so, wait, go on
+                self._error(f"node.error: {e}")
+                self.log.warning("node.error", error=str(e), retry_in=pause)
+                await anyio.sleep(pause)
+                pause = min(2 * pause, 10.0)
+                continue
+            if head > self.head:
+                self.head = head
+                if self.on_block is not None:
+                    self.on_block(head)
+                self._changed.set()
+                self._changed = anyio.Event()
+
+    def _error(self, message: str) -> None:
+        self.errors = [*self.errors[-9:], message]  # the last 10
+
+    async def next(self, after: int) -> int:
+        """The head once it is past ``after`` (blocks that came meanwhile are folded into one)."""
+        while self.head <= after:
+            await self._changed.wait()
+        return self.head

@@ -1,0 +1,117 @@
+"""The values that cross the plugin contract: a subnet's protocol, a validator's task, a miner's response, and the
+context a neuron hands its plugin. Frozen attrs values; nothing here imports the kernel at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from taonet.kernel import Synapse
+
+__all__ = ["NEURON_OPTIONS", "NeuronContext", "Option", "Response", "SubnetProtocol", "Task"]
+
+
+@attrs.frozen(kw_only=True)
+class Option:
+    """An option a plugin (or the neuron) takes, with its default and a one-line help; ``--set name=value``."""
+
+    default: Any
+    help: str = ""
+
+
+NEURON_OPTIONS: Mapping[str, Option] = {
+    "sample_size": Option(default=16, help="miners a validator asks each step"),
+    "timeout": Option(default=5.0, help="seconds a validator waits for the miners' answers"),
+    "step_interval": Option(default=1, help="blocks between two validator steps"),
+    "weights_interval": Option(default=0, help="blocks between two set_weights (0: half a tempo, at least the "
+                                               "chain's weights_rate_limit)"),
+    "alpha": Option(default=0.1, help="weight of a new score in the per-hotkey moving average"),
+    "journal_max_mb": Option(default=64.0, help="size cap of the validator's journal (oldest segments dropped)"),
+    "metagraph_interval": Option(default=5, help="blocks between two metagraph syncs of a miner"),
+}
+"""Options every neuron takes; a plugin's protocol may change their defaults and add its own."""
+
+
+@attrs.frozen(kw_only=True)
+class SubnetProtocol:
+    """What a plugin declares about its subnet: its name, a one-line description, its Synapse types, its options.
+
+    ``synapses[0]`` is the type a validator's task sends. ``options`` maps option names to an :class:`Option` (or a
+    bare default); options named as in :data:`NEURON_OPTIONS` change the neuron's defaults. ``version`` is sent as
+    the weights' version key.
+    """
+
+    name: str
+    description: str
+    synapses: tuple[type[Synapse], ...] = attrs.field(converter=tuple)
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    version: int = 0
+
+    def defaults(self) -> dict[str, Any]:
+        """Every option's default: the neuron's, overridden and extended by the plugin's."""
+        out = {k: o.default for k, o in NEURON_OPTIONS.items()}
+        for k, v in self.options.items():
+            out[k] = v.default if isinstance(v, Option) else v
+        return out
+
+    def help(self) -> dict[str, str]:
+        """One line of help per option."""
+        out = {k: o.help for k, o in NEURON_OPTIONS.items()}
+        for k, v in self.options.items():
+            if isinstance(v, Option) and v.help:
+                out[k] = v.help
+            else:
+                out.setdefault(k, "")
+        return out
+
+
+@attrs.frozen(kw_only=True)
+class Task:
+    """What a validator asks in one step: the synapse sent to the chosen miners, and what its reward model needs.
+
+    ``truth`` is anything CBOR can carry (the expected answer, a seed...); it is written to the journal so that a
+    reward model can be re-run on the step later. ``timeout`` overrides the ``timeout`` option for this step.
+    """
+
+    synapse: Synapse
+    truth: Any = None
+    timeout: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Response:
+    """One miner's answer to a task: the answered synapse (its status and timing in ``synapse.dendrite``)."""
+
+    uid: int
+    hotkey: str
+    synapse: Synapse
+
+    @property
+    def ok(self) -> bool:
+        """True when the miner answered with status 200."""
+        return self.synapse.dendrite.status_code == 200
+
+    @property
+    def latency(self) -> float:
+        """Seconds from sending to the answer (the timeout for a miner that did not answer in time)."""
+        t = self.synapse.dendrite.process_time
+        if t is None or not self.ok:
+            return float(self.synapse.timeout or 0.0)
+        return float(t)
+
+
+@attrs.frozen(kw_only=True)
+class NeuronContext:
+    """What a neuron hands its plugin's lifecycle hooks: who it is, its options and a folder for the plugin's files."""
+
+    role: str
+    netuid: int
+    hotkey: str
+    uid: int | None
+    options: Mapping[str, Any]
+    plugin_dir: Path
+    metagraph: Any = None

@@ -1,0 +1,294 @@
+"""The validator neuron: follows blocks, runs the plugin's task each step, scores with its reward model, keeps a
+moving average per hotkey, journals every step and sets weights every ``weights_interval`` blocks."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+
+from taonet.kernel import Dendrite, Subtensor
+from taonet.ledger.errors import RateLimited, TaonetError
+
+from ._discovery import Plugin
+from ._journal import Journal
+from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
+from ._scores import prune_scores, update_scores, weights_for
+from ._state_dir import Scores
+from ._types import Response, Task
+
+__all__ = ["run_validator", "validator_step"]
+
+MAX_ERRORS = 10
+"""Recent errors kept in status.json."""
+
+
+async def run_validator(config: NeuronConfig, *,
+                        task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Run a validator until cancelled; ``task_status.started(state_dir)`` once it follows blocks."""
+    async with Subtensor(config.endpoint, timeout=config.timeout) as sub:
+        prepared = await prepare(config, sub, "validator")
+        with prepared.state:
+            await _Validator(config, sub, prepared).run(task_status)
+
+
+def default_select(metagraph: Any, options: Mapping[str, Any], rng: random.Random, uid: int | None) -> list[int]:
+    """Up to ``sample_size`` serving UIDs at random, never ``uid`` itself."""
+    serving = [u for u in range(metagraph.n) if u != uid and metagraph.axons[u].is_serving]
+    k = min(len(serving), max(0, int(options["sample_size"])))
+    return sorted(rng.sample(serving, k))
+
+
+def journal_data(response: Response) -> Any:
+    """The default of what the journal keeps of an answer: the answered synapse's output fields (None if failed)."""
+    if not response.ok:
+        return None
+    syn = response.synapse
+    names = syn.OUTPUT_FIELDS if syn.OUTPUT_FIELDS is not None else syn._PAYLOAD
+    return {n: getattr(syn, n) for n in names}
+
+
+async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
+    from .errors import HookFailed
+
+    try:
+        return await call_hook(plugin, name, **kwargs)
+    except Exception as e:  # the plugin's own code: typed, with its one-line cause
+        raise HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300]
+                         ) from e
+
+
+async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Scores, *, block: int, metagraph: Any,
+                         dendrite: Any, hotkey: str, uid: int | None = None, journal: Journal | None = None
+                         ) -> dict[str, Any] | None:
+    """One validator step: the plugin's task, the miners it chooses queried under the timeout, scored by its reward
+    model; the per-hotkey moving averages in ``scores`` updated and its step counter advanced; the step appended to
+    ``journal``. Returns the journal record (None when no miner was chosen). A hook that raises is HookFailed.
+
+    ``metagraph`` needs ``n``, ``axons`` and ``hotkeys``; the random generator is seeded from ``hotkey`` and the
+    step, so a step can be run again.
+    """
+    step = scores.step
+    rng = random.Random(f"{hotkey}/{step}")
+    task: Task = await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng)
+    if plugin.implements("validator_select"):
+        uids = list(await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid))
+    else:
+        uids = default_select(metagraph, options, rng, uid)
+    uids = [u for u in uids if 0 <= u < metagraph.n]
+    if not uids:
+        return None
+    timeout = float(task.timeout or options["timeout"])
+    axons = [metagraph.axons[u] for u in uids]
+    answers = await dendrite(axons, task.synapse, timeout=timeout)
+    responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+    raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
+    try:
+        step_scores = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
+    except (AttributeError, TypeError, ValueError) as e:
+        from .errors import HookFailed
+
+        raise HookFailed(plugin=plugin.name, hook="reward", error=f"not a mapping of hotkey to score: {e}") from None
+    if plugin.implements("journal_response"):
+        data = [await _hook(plugin, "journal_response", response=r, options=options) for r in responses]
+    else:
+        data = [journal_data(r) for r in responses]
+    scores.scores = update_scores(scores.scores, step_scores, alpha=float(options["alpha"]),
+                                  queried=[r.hotkey for r in responses])
+    scores.step = step + 1
+    scores.block = block
+    record = {
+        "step": step, "block": block, "time": now(),
+        "task": {"synapse": task.synapse.NAME, "fields": task.synapse.payload(), "truth": task.truth,
+                 "timeout": timeout},
+        "responses": [{"uid": r.uid, "hotkey": r.hotkey, "status": r.synapse.dendrite.status_code or 0,
+                       "latency": r.latency, "data": d} for r, d in zip(responses, data, strict=True)],
+        "scores": step_scores,
+    }
+    if journal is not None:
+        try:
+            journal.append(record)
+        except (TypeError, ValueError) as e:  # something the plugin returned that CBOR cannot carry
+            from .errors import HookFailed
+
+            raise HookFailed(plugin=plugin.name, hook="journal_response",
+                             error=f"a value the journal (CBOR) cannot carry: {e}") from None
+    if plugin.implements("validator_feedback"):
+        syn = await _hook(plugin, "validator_feedback", task=task, responses=responses, scores=step_scores,
+                          options=options)
+        if syn is not None:
+            await dendrite(axons, syn, timeout=timeout)
+    return record
+
+
+class _Validator:
+    def __init__(self, config: NeuronConfig, sub: Subtensor, p: Prepared) -> None:
+        self.config = config
+        self.sub = sub
+        self.p = p
+        self.plugin = p.plugin
+        self.options = p.options
+        self.log = p.log
+        self.netuid = config.netuid
+        saved = p.state.load_scores()
+        self.resumed = saved is not None
+        self.scores = saved or Scores()
+        self.journal = Journal(p.state.journal_dir, {"plugin": self.plugin.name, "netuid": self.netuid,
+                                                     "hotkey": p.hotkey},
+                               max_bytes=int(float(self.options["journal_max_mb"]) * 1024 * 1024))
+        self.metagraph: Any = None
+        self.uid: int | None = p.uid
+        self.errors: list[str] = []
+        self.last_score_update: int | None = None
+        self.last_step_block = -(10**9)
+        self.next_weights_at = 0
+        self.backoff = 1
+        self.last_rejection: str | None = None
+        self.setting = False
+        self.last_epoch: int | None = None
+        self.head = 0
+        self.follower: HeadFollower | None = None
+
+    # --- bookkeeping ------------------------------------------------------------------------------------------
+    def _error(self, event: str, message: str) -> None:
+        self.errors = [*self.errors[-(MAX_ERRORS - 1):], f"{event}: {message}"]
+
+    def _status(self, state: str = "running") -> dict[str, Any]:
+        mg = self.metagraph
+        stake = float(mg.S[self.uid]) if mg is not None and self.uid is not None and self.uid < mg.n else 0.0
+        return {"role": "validator", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
+                "uid": self.uid, "block": self.head, "stake": stake, "step": self.scores.step,
+                "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
+                "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
+                "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
+                "state": state, "time": now()}
+
+    def _hyperparameters(self, hp: Mapping[str, Any]) -> None:
+        """The subnet's rules the validator follows (read again at every sync: the owner may change them)."""
+        self.tempo = int(hp["tempo"])
+        rate = int(hp["weights_rate_limit"])
+        limit = int(hp["max_weights_limit"])  # u16; below 65535 a margin keeps the u16 rounding under the limit
+        self.max_weight = 1.0 if limit >= 0xFFFF else limit / 0xFFFF * 0.999
+        self.weights_interval = int(self.options["weights_interval"]) or max(rate, self.tempo // 2, 1)
+
+    async def _sync(self) -> None:
+        mg = await self.sub.metagraph(self.netuid)
+        self.metagraph = mg
+        self._hyperparameters(mg.hparams)
+        uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
+        if uid != self.uid:
+            self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
+            self.uid = uid
+        self.scores.scores = prune_scores(self.scores.scores, mg.hotkeys)
+        epoch = int(mg.subnet.get("last_epoch", 0))
+        if self.last_epoch is not None and epoch != self.last_epoch:
+            await lifecycle(self.plugin, "neuron_epoch", self.log, context=self.p.context("validator", self.netuid, mg),
+                            block=epoch)
+        self.last_epoch = epoch
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+    async def run(self, task_status: anyio.abc.TaskStatus[Any]) -> None:
+        await self._sync()
+        self.head = self.metagraph.block
+        self.journal.open()
+        if self.journal.last_step is not None and self.journal.last_step >= self.scores.step:
+            self.scores.step = self.journal.last_step + 1  # the journal was written, the scores not yet
+        self.log.info("validator.started", state_dir=str(self.p.state.path), resumed=self.resumed,
+                      step=self.scores.step, tracked=len(self.scores.scores), weights_interval=self.weights_interval)
+        try:
+            async with Dendrite(self.config.wallet) as self.dendrite, anyio.create_task_group() as tg:
+                await lifecycle(self.plugin, "neuron_start", self.log,
+                                context=self.p.context("validator", self.netuid, self.metagraph))
+                task_status.started(self.p.state.path)
+                await self._loop(tg)
+        finally:
+            with anyio.move_on_after(STOP_DEADLINE, shield=True):
+                await anyio.to_thread.run_sync(self.p.state.save_scores, self.scores)
+                self.journal.close()
+                await lifecycle(self.plugin, "neuron_stop", self.log,
+                                context=self.p.context("validator", self.netuid, self.metagraph))
+                self.p.state.write_status(self._status("stopped"))
+                self.log.info("validator.stopped", step=self.scores.step)
+
+    async def _loop(self, tg: anyio.abc.TaskGroup) -> None:
+        follower = HeadFollower(self.sub, self.head, self.log, on_block=self._on_block)
+        self.follower = follower
+        tg.start_soon(follower.run)
+        seen = self.head
+        while True:
+            block = seen = await follower.next(seen)
+            try:
+                if block - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                    await self._sync()
+            except TaonetError as e:  # a read refused or the node away: the follower says so; go on
+                self._error("metagraph.sync", str(e))
+                continue
+            if self.plugin.implements("neuron_block"):
+                await lifecycle(self.plugin, "neuron_block", self.log,
+                                context=self.p.context("validator", self.netuid, self.metagraph), block=block)
+            if block - self.last_step_block >= int(self.options["step_interval"]) and self.uid is not None:
+                self.last_step_block = block
+                await self.step(block)
+            due = max(self.scores.weights_block + self.weights_interval, self.next_weights_at)
+            if follower.head >= due and not self.setting and self.uid is not None:
+                self.setting = True
+                tg.start_soon(self.set_weights, follower.head)
+
+    def _on_block(self, head: int) -> None:
+        self.head = head
+        self.p.state.write_status(self._status())
+
+    # --- one step -----------------------------------------------------------------------------------------------
+    async def step(self, block: int) -> None:
+        """One step (see :func:`validator_step`), then the scores saved; a failing hook skips the step."""
+        from .errors import HookFailed
+
+        try:
+            record = await validator_step(self.plugin, self.options, self.scores, block=block,
+                                          metagraph=self.metagraph, dendrite=self.dendrite, hotkey=self.p.hotkey,
+                                          uid=self.uid, journal=self.journal)
+        except HookFailed as e:  # the plugin's code: logged and counted, the step skipped
+            self._error(f"plugin.{e.hook}", e.error)
+            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error)
+            return
+        if record is not None:
+            self.last_score_update = block
+            await anyio.to_thread.run_sync(self.p.state.save_scores, self.scores)
+
+    # --- weights ------------------------------------------------------------------------------------------------
+    async def set_weights(self, block: int) -> None:
+        """Set weights from the moving averages, converting hotkeys to the UIDs they hold now."""
+        try:
+            mg = self.metagraph
+            uids, weights = weights_for(self.scores.scores, mg.hotkeys, max_weight=self.max_weight)
+            if not uids:
+                self.next_weights_at = block + 1
+                return
+            result = await self.sub.set_weights(self.config.wallet, self.netuid, uids, weights,
+                                                version_key=self.plugin.protocol.version)
+            if result.success:
+                self.scores.weights_block = result.block or block
+                self.backoff = 1
+                self.last_rejection = None
+                top = sorted(zip(weights, uids, strict=True), reverse=True)[:3]
+                self.log.info("weights.set", block=result.block, count=len(uids),
+                              top={int(u): round(w, 4) for w, u in top})
+            elif isinstance(result.error, RateLimited):  # too soon: not a failure, try again when allowed
+                self.next_weights_at = int(result.error.retry_at)
+                self.log.debug("weights.too_soon", retry_at=self.next_weights_at)
+            elif result.status == "timeout":
+                self.next_weights_at = block + 1
+                self.log.info("weights.pending", note="not included yet; trying again")
+            else:
+                code = getattr(result.error, "CODE", "rejected")
+                if code != self.last_rejection:  # logged once per reason, retried with backoff
+                    self.log.warning("weights.rejected", code=code, reason=result.message)
+                    self._error("weights.rejected", result.message)
+                self.last_rejection = code
+                self.next_weights_at = block + self.backoff
+                self.log.debug("weights.retry", code=code, block=block, retry_at=self.next_weights_at)
+                self.backoff = min(2 * self.backoff, max(self.tempo, 1))
+        finally:
+            self.setting = False

@@ -1,0 +1,124 @@
+"""The typed errors of the plugins layer: finding, loading and running a subnet plugin.
+
+Each says what happened and what to do in one line; the `taonet` command maps them to exit statuses
+(tools/errors.py): an unknown plugin is "not found" (6), a plugin that differs from its subnet's or a bad option is
+"usage" (2), a plugin that cannot be loaded (import failure, missing hook, duplicate name) is "refused data" (7).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from taonet.ledger.errors import TaonetError, error_text
+
+__all__ = [
+    "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
+    "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin",
+]
+
+
+class PluginError(TaonetError):
+    """Base of every error about a subnet plugin."""
+
+    CODE = "plugin_error"
+
+
+@attrs.define(auto_exc=True, str=False)
+class UnknownPlugin(PluginError, LookupError):
+    """Raised when no installed plugin has the name asked for."""
+
+    CODE = "unknown_plugin"
+    name: str
+    installed: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        have = ", ".join(self.installed) if self.installed else "none"
+        return (f"no subnet plugin named {self.name!r} is installed (installed: {have}); "
+                "pip install the package that provides it, or see `taonet subnet plugins`")
+
+
+@attrs.define(auto_exc=True, str=False)
+class PluginImportFailed(PluginError):
+    """Raised when a plugin's entry point cannot be imported; ``error`` is its one-line cause."""
+
+    CODE = "plugin_import_failed"
+    name: str
+    package: str
+    error: str
+    __str__ = error_text("subnet plugin {name!r} (package {package}) failed to import: {error}; "
+                         "fix or reinstall that package")
+
+
+@attrs.define(auto_exc=True, str=False)
+class MissingHook(PluginError):
+    """Raised when a plugin does not implement a hook every plugin must implement."""
+
+    CODE = "plugin_missing_hook"
+    name: str
+    hooks: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (f"subnet plugin {self.name!r} does not implement the required hook(s) {', '.join(self.hooks)}; "
+                "see docs/subnets.md, 'The hooks'")
+
+
+@attrs.define(auto_exc=True, str=False)
+class DuplicatePlugin(PluginError):
+    """Raised when two installed packages claim one plugin name."""
+
+    CODE = "plugin_duplicate"
+    name: str
+    packages: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (f"two installed packages claim the subnet plugin name {self.name!r}: {', '.join(self.packages)}; "
+                "uninstall one of them")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidPlugin(PluginError):
+    """Raised when a plugin breaks the contract in another way (a hook that matches no spec, a bad protocol)."""
+
+    CODE = "plugin_invalid"
+    name: str
+    reason: str
+    __str__ = error_text("subnet plugin {name!r} is not valid: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class PluginMismatch(PluginError):
+    """Raised when a neuron is started with a plugin other than the one its subnet records on the chain."""
+
+    CODE = "plugin_mismatch"
+    netuid: int
+    plugin: str
+    recorded: str
+    __str__ = error_text("subnet {netuid} runs the plugin {recorded!r}, not {plugin!r}: start the neuron with "
+                         "--plugin {recorded}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidOption(PluginError, ValueError):
+    """Raised for a ``--set key=value`` the plugin does not take, or a value of the wrong type."""
+
+    CODE = "plugin_invalid_option"
+    name: str
+    reason: str
+    __str__ = error_text("option {name!r}: {reason}")
+
+
+class StateDirBusy(PluginError):
+    """Raised when another neuron runs on the same state directory."""
+
+    CODE = "state_dir_busy"
+
+
+@attrs.define(auto_exc=True, str=False)
+class HookFailed(PluginError):
+    """Raised when a plugin's hook raises or returns something the neuron cannot use; ``error`` is the cause."""
+
+    CODE = "plugin_hook_failed"
+    plugin: str
+    hook: str
+    error: str
+    __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")

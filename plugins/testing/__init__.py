@@ -1,0 +1,261 @@
+"""taonet.testing: a dev network for a subnet plugin's tests — a node, a subnet running the plugin, miners and
+validators as real processes, and the metagraph to check who got paid.
+
+::
+
+    from taonet.testing import LocalNet
+
+    def test_honest_miners_earn(tmp_path):
+        with LocalNet(tmp_path, plugin="myplugin") as net:
+            good = net.add_miner()
+            bad = net.add_miner(options={"honest": "false"})
+            net.add_validator()
+            net.advance(tempos=3)
+            mg = net.metagraph()
+            assert mg.I[good.uid] > mg.I[bad.uid]
+
+Everything started is stopped when the ``with`` block ends (SIGTERM, then SIGKILL after a deadline). Keys are
+development keys (``//Bob//miner-0``...) in wallets under ``root``; nothing outside ``root`` is written.
+This module is part of the plugins layer (``taonet.plugins.testing``, installed as ``taonet.testing``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["LocalNet", "NeuronProcess", "read_line"]
+
+TAONET = [sys.executable, "-m", "taonet.tools"]
+STOP_TIMEOUT = 10.0
+
+
+def read_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60.0) -> str:
+    """The value of the first ``prefix: value`` line ``proc`` prints (RuntimeError if it exits or times out)."""
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    buf = ""
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.readline()
+        if chunk:
+            buf += chunk
+            if buf.endswith("\n"):
+                line, buf = buf.strip(), ""
+                if line.startswith(prefix + ":"):
+                    os.set_blocking(proc.stdout.fileno(), True)
+                    return line.partition(":")[2].strip()
+            continue
+        if proc.poll() is not None:
+            raise RuntimeError(f"{' '.join(proc.args[2:6])} exited with status {proc.returncode} before printing "
+                               f"{prefix!r}; see its log")
+        time.sleep(0.02)
+    raise RuntimeError(f"no {prefix!r} line within {timeout} s")
+
+
+def _stop(proc: subprocess.Popen[str], *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return proc.returncode
+
+
+@attrs.define(kw_only=True)
+class NeuronProcess:
+    """A miner or validator started by :class:`LocalNet`: its process, wallet, UID and state directory."""
+
+    role: str
+    name: str
+    uid: int
+    hotkey: str
+    wallet: Any
+    state_dir: Path
+    log: Path
+    args: list[str]
+    proc: subprocess.Popen[str] | None = None
+
+    def status(self) -> dict[str, Any] | None:
+        """The neuron's status.json, or None before it wrote one."""
+        import json
+
+        try:
+            return json.loads((self.state_dir / "status.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+class LocalNet:
+    """A dev node with one subnet running ``plugin`` and neurons as processes; use it as a context manager."""
+
+    def __init__(self, root: str | os.PathLike[str], plugin: str, *, block_time: float = 0.1, tempo: int = 20,
+                 hyperparameters: dict[str, int] | None = None, timeout: float = 30.0) -> None:
+        self.root = Path(root)
+        self.plugin = plugin
+        self.block_time = block_time
+        self.tempo = tempo
+        self.hyperparameters = dict(hyperparameters or {})
+        self.timeout = timeout
+        self.netuid = -1
+        self.endpoint = ""
+        self.neurons: list[NeuronProcess] = []
+        self._node: subprocess.Popen[str] | None = None
+        self._sub: Any = None
+        self._count = {"miner": 0, "validator": 0}
+
+    # --- lifetime -----------------------------------------------------------------------------------------------
+    def __enter__(self) -> LocalNet:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        from taonet.kernel import subtensor
+
+        (self.root / "logs").mkdir(parents=True, exist_ok=True)
+        log = open(self.root / "logs" / "node.log", "w")  # noqa: SIM115 - the child holds it; closed below
+        self._node = subprocess.Popen(
+            [*TAONET, "node", "run", "--dev", "--block-time", str(self.block_time), "--data-dir",
+             str(self.root / "node"), "--rpc", "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--no-fsync"],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+        log.close()
+        self.endpoint = read_line(self._node, "rpc", self.timeout)
+        self._sub = subtensor(self.endpoint, timeout=self.timeout)
+        owner = self.wallet("owner", "//Alice", "//Alice//owner")
+        created = self._sub.create_subnet(owner)
+        if not created.success:
+            raise RuntimeError(f"could not create the subnet: {created.message}")
+        self.netuid = next(e.netuid for e in created.events if type(e).__name__ == "SubnetCreated")
+        for name, value in {"tempo": self.tempo, **self.hyperparameters}.items():
+            r = self._sub.set_hyperparameter(owner, self.netuid, name, value)
+            if not r.success:
+                raise RuntimeError(f"could not set {name}={value}: {r.message}")
+        r = self._sub.set_subnet_identity(owner, self.netuid, self.plugin, description="taonet.testing")
+        if not r.success:
+            raise RuntimeError(f"could not record the plugin {self.plugin!r}: {r.message}")
+
+    def close(self) -> None:
+        """Stop every neuron (SIGTERM, then SIGKILL after a deadline), then the node."""
+        for n in self.neurons:
+            if n.proc is not None:
+                _stop(n.proc)
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+        if self._node is not None:
+            _stop(self._node)
+            self._node = None
+
+    # --- wallets and neurons --------------------------------------------------------------------------------------
+    def wallet(self, name: str, coldkey_uri: str, hotkey_uri: str) -> Any:
+        """A wallet under ``root/wallets`` with development keys (unencrypted: this is a test network)."""
+        from taonet.kernel import Wallet
+
+        w = Wallet(name, "default", self.root / "wallets")
+        if not w.coldkey_file.exists():
+            w.create_coldkey_from_uri(coldkey_uri, encrypt=False)
+            w.create_hotkey_from_uri(hotkey_uri)
+        return w
+
+    @property
+    def subtensor(self) -> Any:
+        """A blocking Subtensor connected to the node."""
+        return self._sub
+
+    def _register(self, role: str, coldkey_uri: str, stake: float) -> tuple[str, Any, int]:
+        i = self._count[role]
+        self._count[role] += 1
+        name = f"{role}-{i}"
+        w = self.wallet(name, coldkey_uri, f"{coldkey_uri}//{name}")
+        r = self._sub.burned_register(w, self.netuid)
+        if not r.success or r.uid is None:
+            raise RuntimeError(f"could not register {name}: {r.message}")
+        if stake > 0:
+            s = self._sub.add_stake(w, w.hotkey.ss58_address, stake)
+            if not s.success:
+                raise RuntimeError(f"could not stake on {name}: {s.message}")
+        return name, w, r.uid
+
+    def _spawn(self, role: str, name: str, w: Any, uid: int, options: dict[str, Any] | None,
+               state_dir: Path | None = None) -> NeuronProcess:
+        state = state_dir or self.root / "state" / name
+        args = [*TAONET, role, "run", "--plugin", self.plugin, "--netuid", str(self.netuid), "--wallet-name", name,
+                "--hotkey", "default", "--wallet-path", str(self.root / "wallets"), "--endpoint", self.endpoint,
+                "--port", "0", "--state-dir", str(state), "--log-json"]
+        for k, v in (options or {}).items():
+            args += ["--set", f"{k}={str(v).lower() if isinstance(v, bool) else v}"]
+        n = NeuronProcess(role=role, name=name, uid=uid, hotkey=w.hotkey.ss58_address, wallet=w, state_dir=state,
+                          log=self.root / "logs" / f"{name}.log", args=args)
+        self.start(n)
+        self.neurons.append(n)
+        return n
+
+    def start(self, neuron: NeuronProcess) -> NeuronProcess:
+        """(Re)start a neuron's process with its arguments; returns once it serves (miner) or follows blocks."""
+        with open(neuron.log, "a") as log:
+            neuron.proc = subprocess.Popen(neuron.args, stdout=subprocess.PIPE, stderr=log, text=True)
+        read_line(neuron.proc, "axon" if neuron.role == "miner" else "state", self.timeout * 2)
+        return neuron
+
+    def stop(self, neuron: NeuronProcess, *, kill: bool = False) -> int:
+        """Stop a neuron's process (SIGTERM, or SIGKILL with ``kill``); its exit status."""
+        if neuron.proc is None:
+            return 0
+        code = _stop(neuron.proc, kill=kill)
+        neuron.proc = None
+        return code
+
+    def add_miner(self, options: dict[str, Any] | None = None) -> NeuronProcess:
+        """Register a new hotkey and run a miner on it (``options``: the plugin's ``--set`` values)."""
+        name, w, uid = self._register("miner", "//Bob", 0)
+        n = self._spawn("miner", name, w, uid, options)
+        self.wait_for_axon(n)
+        return n
+
+    def add_validator(self, options: dict[str, Any] | None = None, *, stake: float = 1000.0) -> NeuronProcess:
+        """Register a new hotkey, stake ``stake`` τ on it and run a validator on it."""
+        name, w, uid = self._register("validator", "//Charlie", stake)
+        return self._spawn("validator", name, w, uid, options)
+
+    def wait_for_axon(self, neuron: NeuronProcess, timeout: float | None = None) -> None:
+        """Wait until the chain shows the miner's axon serving."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            n = self._sub.neuron(self.netuid, neuron.uid)
+            if n is not None and n.get("axon") is not None:
+                return
+            self._sub.wait_for_block()
+        raise RuntimeError(f"{neuron.name}'s axon is not on the chain after {timeout or self.timeout} s")
+
+    # --- time and the chain ----------------------------------------------------------------------------------------
+    def head(self) -> int:
+        """The node's head block."""
+        return self._sub.get_current_block()
+
+    def advance(self, *, tempos: int = 1, blocks: int = 0) -> int:
+        """Wait for ``tempos`` epochs of the subnet (and ``blocks`` more); returns the head."""
+        target = self.head() + tempos * (self.tempo + 1) + blocks
+        per_block = max(self.block_time * 20, 5.0)
+        return self._sub.wait_for_block(target, timeout=per_block * (target - self.head() + 1))
+
+    def metagraph(self) -> Any:
+        """The subnet's metagraph at the head (``mg.I``, ``mg.E``, ``mg.hotkeys``...)."""
+        return self._sub.metagraph(self.netuid)

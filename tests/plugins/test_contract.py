@@ -1,0 +1,149 @@
+"""The plugin contract: discovery from entry points, loading checked against the hookspecs, typed loading errors,
+options, and the hook reference in docs/subnets.md kept in step with the hookspecs' docstrings."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+import taonet.plugins as tp
+from taonet.plugins import hookspecs, load_plugin
+from taonet.plugins._discovery import GROUP, _infos
+from taonet.plugins.errors import (
+    DuplicatePlugin,
+    InvalidOption,
+    InvalidPlugin,
+    MissingHook,
+    PluginImportFailed,
+    UnknownPlugin,
+)
+
+from .dists import FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, UNKNOWN_HOOK, install
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on sys.path holding test plugin packages (removed from the path and module cache afterwards)."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def _installed(site: Path) -> list[tp.PluginInfo]:
+    return _infos(ep for d in metadata.distributions(path=[str(site)]) for ep in d.entry_points if ep.group == GROUP)
+
+
+def test_template_is_discovered_through_our_own_entry_point() -> None:
+    """The built-in template subnet is listed (package taonet) and loads with its protocol."""
+    infos = {i.name: i for i in tp.installed_plugins()}
+    assert infos["template"].package == "taonet"
+    plugin = load_plugin("template")
+    assert plugin.protocol.name == "template"
+    assert plugin.protocol.synapses[0].NAME == "Double"
+    assert all(plugin.implements(h) for h in hookspecs.REQUIRED)
+
+
+def test_full_plugin_loads_and_its_options_convert(site: Path) -> None:
+    """A package's plugin loads by name; --set strings become each default's type; unknown options are refused."""
+    install(site, "echo-subnet", "echo", FULL_PLUGIN)
+    plugin = load_plugin("echo", installed=_installed(site))
+    opts = plugin.options({"loud": "yes", "sample_size": "3", "timeout": "0.5"})
+    assert opts["loud"] is True and opts["sample_size"] == 3 and opts["timeout"] == 0.5
+    with pytest.raises(InvalidOption, match="takes no such option"):
+        plugin.options({"nope": "1"})
+    with pytest.raises(InvalidOption, match="is not a valid int"):
+        plugin.options({"sample_size": "many"})
+
+
+def test_unknown_name_lists_what_is_installed(site: Path) -> None:
+    """An unknown name says which plugins are installed."""
+    install(site, "echo-subnet", "echo", FULL_PLUGIN)
+    with pytest.raises(UnknownPlugin) as info:
+        load_plugin("nosuch", installed=_installed(site))
+    assert info.value.installed == ("echo",)
+    assert "(installed: echo)" in str(info.value)
+
+
+def test_import_failure_is_one_line_naming_the_package(site: Path) -> None:
+    """A plugin whose module fails to import: PluginImportFailed with its package and the cause."""
+    install(site, "broken-subnet", "broken", FAILS_TO_IMPORT)
+    with pytest.raises(PluginImportFailed) as info:
+        load_plugin("broken", installed=_installed(site))
+    assert info.value.package == "broken-subnet"
+    assert "a_module_that_is_not_installed" in info.value.error
+    assert "\n" not in str(info.value)
+
+
+def test_missing_required_hooks_are_named(site: Path) -> None:
+    """A plugin without validator_task and reward is refused, naming both."""
+    install(site, "half-subnet", "half", MISSING_HOOKS)
+    with pytest.raises(MissingHook) as info:
+        load_plugin("half", installed=_installed(site))
+    assert info.value.hooks == ("validator_task", "reward")
+
+
+def test_a_hook_matching_no_spec_is_refused_at_load(site: Path) -> None:
+    """A misspelt hook (miner_forwrd) fails check_pending, with the plugin's name."""
+    install(site, "typo-subnet", "typo", UNKNOWN_HOOK)
+    with pytest.raises(InvalidPlugin, match="miner_forwrd"):
+        load_plugin("typo", installed=_installed(site))
+
+
+def test_two_packages_claiming_one_name_are_refused(site: Path) -> None:
+    """Two packages with the same plugin name: DuplicatePlugin naming both packages."""
+    install(site, "one-subnet", "same", FULL_PLUGIN)
+    install(site, "two-subnet", "same", FULL_PLUGIN)
+    with pytest.raises(DuplicatePlugin) as info:
+        load_plugin("same", installed=_installed(site))
+    assert sorted(info.value.packages) == ["one-subnet 1.0", "two-subnet 1.0"]
+
+
+def test_protocol_name_must_be_the_entry_point_name(site: Path) -> None:
+    """An entry point named differently from its protocol is refused (the chain records one name)."""
+    install(site, "alias-subnet", "alias", FULL_PLUGIN.replace("name={name!r}", "name={other!r}"))
+    with pytest.raises(InvalidPlugin, match="must be the same"):
+        load_plugin("alias", installed=_installed(site))
+
+
+def test_importing_taonet_plugins_loads_neither_kernel_nor_numpy() -> None:
+    """`import taonet.plugins` stays light: no kernel, no ledger, no numpy, no sockets."""
+    code = ("import sys, taonet.plugins; "
+            "print(sorted(m for m in ('numpy', 'taonet.kernel', 'taonet.ledger', 'pynng') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_docs_hook_reference_matches_the_hookspecs() -> None:
+    """docs/subnets.md lists every hook with the first line of its docstring and its parameters."""
+    doc = (ROOT / "docs" / "subnets.md").read_text()
+    section = doc.split("## The hooks", 1)[1].split("\n## ", 1)[0]
+    for name in hookspecs.HOOKS:
+        fn = getattr(hookspecs, name)
+        params = ", ".join(inspect.signature(fn).parameters)
+        assert f"### `{name}({params})`" in section, name
+        first = inspect.getdoc(fn).split("\n\n")[0].replace("\n", " ").replace("``", "`")
+        assert first in " ".join(section.split()), name
+
+
+@pytest.mark.parametrize("error", [
+    UnknownPlugin(name="x", installed=("a",)), PluginImportFailed(name="x", package="p", error="boom"),
+    MissingHook(name="x", hooks=("reward",)), DuplicatePlugin(name="x", packages=("a 1", "b 2")),
+    InvalidPlugin(name="x", reason="r"), InvalidOption(name="k", reason="r"),
+    tp.errors.PluginMismatch(netuid=1, plugin="a", recorded="b"), tp.errors.HookFailed(plugin="x", hook="reward",
+                                                                                       error="e"),
+], ids=lambda e: type(e).__name__)
+def test_plugin_errors_cross_a_socket_as_themselves(error: Exception) -> None:
+    """Each plugin error has its own code (no clash with the ledger's or the kernel's) and one-line message."""
+    from taonet.ledger.errors import error_from_wire, error_to_wire
+
+    back = error_from_wire(error_to_wire(error))
+    assert type(back) is type(error) and str(back) == str(error)
+    assert "\n" not in str(error)

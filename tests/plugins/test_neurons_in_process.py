@@ -1,0 +1,114 @@
+"""A miner and a validator in one process, on one event loop (asyncio and trio), against a real dev node: the
+chain's "too soon" (rate limit) is not a failure, and the miner's default blacklist refuses a stranger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from structlog.testing import capture_logs
+
+from taonet.kernel import Dendrite, Wallet
+from taonet.ledger import Keypair
+from taonet.plugins import NeuronConfig, StateDir, load_plugin, run_miner, run_validator
+
+from ..kernel.node.nodes import running_node
+
+pytestmark = pytest.mark.anyio
+
+
+def _wallet(root: Path, name: str, cold: str) -> Wallet:
+    w = Wallet(name, "default", root / "wallets")
+    w.create_coldkey_from_uri(cold, encrypt=False)
+    w.create_hotkey_from_uri(f"{cold}//{name}")
+    return w
+
+
+async def _status(path: Path) -> dict[str, Any]:
+    return StateDir(path).read_status() or {}
+
+
+async def test_rate_limited_weights_are_retried_quietly_and_strangers_are_blacklisted(tmp_path: Path) -> None:
+    """With weights_rate_limit 5 and a validator asking every block, the chain answers "too soon" often: logged
+    at debug as weights.too_soon, never as a rejection or an error; weights are set again once allowed. A caller
+    that is not a validator of the subnet gets 403 from the miner."""
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(60):
+            assert (await sub.create_subnet(owner)).success
+            for name, value in (("tempo", 10), ("weights_rate_limit", 5)):
+                assert (await sub.set_hyperparameter(owner, 1, name, value)).success
+            assert (await sub.set_subnet_identity(owner, 1, "template")).success
+            assert (await sub.burned_register(miner, 1)).uid == 1
+            assert (await sub.burned_register(validator, 1)).uid == 2
+            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
+        vdir = tmp_path / "state" / "validator"
+        with capture_logs() as logs, anyio.fail_after(90):
+            async with anyio.create_task_group() as tg:
+                info = await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner",
+                                                              **common))
+                await tg.start(run_validator, NeuronConfig(wallet=validator, state_dir=vdir,
+                                                           options={"weights_interval": "1", "alpha": "0.5"},
+                                                           **common))
+                sets = 0
+                while sets < 3:
+                    await sub.wait_for_block()
+                    sets = sum(1 for e in logs if e["event"] == "weights.set")
+                async with Dendrite(Keypair.from_uri("//Stranger")) as d:
+                    double = load_plugin("template").protocol.synapses[0]
+                    answer = await d(info, double(number=2), timeout=2.0)
+                tg.cancel_scope.cancel()
+        events = [e["event"] for e in logs]
+        assert "weights.too_soon" in events
+        assert "weights.rejected" not in events
+        assert not [e for e in logs if e["event"].startswith("weights.") and e["log_level"] != "info"
+                    and e["event"] != "weights.too_soon"]
+        assert {e["log_level"] for e in logs if e["event"] == "weights.too_soon"} == {"debug"}
+        status = await _status(vdir)
+        assert status["errors"] == [] and status["state"] == "stopped" and status["last_weights_block"]
+        assert answer.is_blacklist
+        assert {e["neuron"] for e in logs if "neuron" in e} == {"miner", "validator"}
+
+
+async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with_backoff(tmp_path: Path) -> None:
+    """A subnet that requires weights version 7 refuses the validator's weights (StaleVersionKey): one warning with
+    the chain's code and reason, however many retries; the retries space out (backoff)."""
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(60):
+            assert (await sub.create_subnet(owner)).success
+            for name, value in (("tempo", 10), ("weights_version", 7)):
+                assert (await sub.set_hyperparameter(owner, 1, name, value)).success
+            assert (await sub.burned_register(miner, 1)).uid == 1
+            assert (await sub.burned_register(validator, 1)).uid == 2
+            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
+        vdir = tmp_path / "state" / "validator"
+        with capture_logs() as logs, anyio.fail_after(90):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner", **common))
+                await tg.start(run_validator, NeuronConfig(wallet=validator, state_dir=vdir,
+                                                           options={"weights_interval": "1"}, **common))
+                while sum(1 for e in logs if e["event"] == "weights.retry") < 4:
+                    await sub.wait_for_block()
+                tg.cancel_scope.cancel()
+        rejected = [e for e in logs if e["event"] == "weights.rejected"]
+        assert len(rejected) == 1 and rejected[0]["code"] == "stale_version_key"
+        assert rejected[0]["log_level"] == "warning" and "7" in rejected[0]["reason"]
+        assert "weights.set" not in [e["event"] for e in logs]
+        retries = [e for e in logs if e["event"] == "weights.retry"]
+        assert {e["log_level"] for e in retries} == {"debug"}
+        gaps = [e["retry_at"] - e["block"] for e in retries]
+        assert gaps == sorted(gaps) and gaps[-1] > gaps[0]  # the pause grows
+        assert {e["event"] for e in logs if e["event"].startswith("weights.")} == {"weights.rejected", "weights.retry"}
+        status = await _status(vdir)
+        assert len([e for e in status["errors"] if e.startswith("weights.rejected")]) == 1
+        node_weights = await sub.neuron(1, 2)
+        assert node_weights is not None and node_weights["weights"] == [[], []]

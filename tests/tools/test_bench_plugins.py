@@ -1,0 +1,32 @@
+"""`taonet bench plugins` runs end to end (miners in a child process, a miner process on a dev node, fresh
+interpreters) and reports only what it measured."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import taonet.tools.bench.plugins as bench
+from taonet.tools.cli import app
+
+MEASURED = {"validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
+            "python_startup_s"}
+HOW_IT_RAN = {"runs", "process_layout"}
+
+
+@pytest.mark.slow
+def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shrunken run prints one JSON object: every figure measured and positive, a p99 beside the p50, how it
+    ran, and nothing else."""
+    for name, value in {"MINERS": 8, "STEPS": 3, "MINER_BLOCKS": 3, "IMPORT_RUNS": 1}.items():
+        monkeypatch.setattr(bench, name, value)
+    result = CliRunner().invoke(app, ["bench", "plugins", "--json", "--runs", "1"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert set(figures) == MEASURED | HOW_IT_RAN
+    assert set(bench.FIGURES) == MEASURED
+    assert all(figures[k] > 0 for k in MEASURED)
+    assert figures["validator_step_256_p99_ms"] >= figures["validator_step_256_p50_ms"]
+    assert figures["runs"] == 1 and "spawned child" in figures["process_layout"]

@@ -1,0 +1,115 @@
+"""`taonet subnet plugins`, `taonet miner run`, `taonet validator run` through the installed command: every loading
+error is one line with a non-zero exit; a neuron whose plugin differs from its subnet's refuses to start."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from taonet.kernel import Wallet, subtensor
+
+from ..plugins.dists import FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, install
+from .processes import error_lines, taonet, taonet_node
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A folder of installed test plugin packages, put on the command's PYTHONPATH by :func:`env`."""
+    folder = tmp_path / "site"
+    install(folder, "echo-subnet", "echo", FULL_PLUGIN)
+    install(folder, "broken-subnet", "broken", FAILS_TO_IMPORT)
+    install(folder, "half-subnet", "half", MISSING_HOOKS)
+    install(folder, "one-subnet", "same", FULL_PLUGIN, module="one_subnet")
+    install(folder, "two-subnet", "same", FULL_PLUGIN, module="two_subnet")
+    return folder
+
+
+def env(site: Path, tmp_path: Path) -> dict[str, str]:
+    """The command's environment: the test packages on the path, wallets under tmp_path."""
+    return {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+            "TAONET_WALLET_PATH": str(tmp_path / "wallets")}
+
+
+def test_subnet_plugins_lists_installed_plugins_and_their_problems(site: Path, tmp_path: Path) -> None:
+    """--json lists every declared plugin with package and version; a broken one carries its error, in one line."""
+    out, _ = taonet("subnet", "plugins", "--json", env=env(site, tmp_path))
+    assert out.returncode == 0, out.stderr
+    rows = {(r["name"], r["package"]): r for r in json.loads(out.stdout)["plugins"]}
+    assert rows[("template", "taonet")]["description"].startswith("The validator sends a number")
+    assert rows[("echo", "echo-subnet")] | {"version": "1.0", "description": "echoes text"} == rows[
+        ("echo", "echo-subnet")]
+    assert "a_module_that_is_not_installed" in rows[("broken", "broken-subnet")]["error"]
+    assert "validator_task, reward" in rows[("half", "half-subnet")]["error"]
+    assert "two installed packages" in rows[("same", "one-subnet")]["error"]
+
+
+@pytest.mark.parametrize(("plugin", "status", "text"), [
+    ("nosuch", 6, "no subnet plugin named 'nosuch' is installed (installed: broken, echo, half, same, template)"),
+    ("broken", 7, "failed to import: ModuleNotFoundError: No module named 'a_module_that_is_not_installed'"),
+    ("half", 7, "does not implement the required hook(s) validator_task, reward"),
+    ("same", 7, "two installed packages claim the subnet plugin name 'same'"),
+])
+@pytest.mark.parametrize("role", ["miner", "validator"])
+def test_loading_errors_are_one_line_and_a_nonzero_exit(site: Path, tmp_path: Path, role: str, plugin: str,
+                                                        status: int, text: str) -> None:
+    """Unknown name, import failure, missing hook, duplicate name: one `error:` line, the documented status."""
+    out, _ = taonet(role, "run", "--plugin", plugin, "--netuid", "1", "--endpoint", "127.0.0.1:9",
+                    env=env(site, tmp_path))
+    lines = error_lines(out.stderr)
+    assert out.returncode == status, out.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and text in lines[0], lines
+
+
+def test_a_wrong_option_is_a_usage_error(site: Path, tmp_path: Path) -> None:
+    """--set with an option the plugin does not take, or a value of the wrong type: status 2, one line."""
+    for pair, text in (("nope=1", "takes no such option"), ("sample_size=many", "'many' is not a valid int"),
+                       ("novalue", "is not name=value")):
+        out, _ = taonet("miner", "run", "--plugin", "template", "--netuid", "1", "--set", pair,
+                        env=env(site, tmp_path))
+        lines = error_lines(out.stderr)
+        assert out.returncode == 2 and len(lines) == 1 and text in lines[0], out.stderr
+
+
+def test_a_plugin_other_than_the_subnets_refuses_to_start(site: Path, tmp_path: Path) -> None:
+    """The subnet records `template`: a validator of `echo` stops with one line (status 2) naming both; a hotkey
+    without a UID on the subnet is status 6."""
+    wallet = Wallet("v", "default", tmp_path / "wallets")
+    wallet.create_coldkey_from_uri("//Bob", encrypt=False)
+    wallet.create_hotkey_from_uri("//Bob//v")
+    owner = Wallet("owner", "default", tmp_path / "wallets")
+    owner.create_coldkey_from_uri("//Alice", encrypt=False)
+    owner.create_hotkey_from_uri("//Alice//owner")
+    with taonet_node(tmp_path / "node") as (_proc, _header, addresses):
+        with subtensor(addresses["rpc"], timeout=20) as sub:
+            assert sub.create_subnet(owner).success
+            assert sub.set_subnet_identity(owner, 1, "template", description="doubles").success
+        common = ["--netuid", "1", "--wallet-name", "v", "--hotkey", "default", "--endpoint", addresses["rpc"]]
+        out, _ = taonet("validator", "run", "--plugin", "echo", *common, env=env(site, tmp_path))
+        lines = error_lines(out.stderr)
+        assert out.returncode == 2, out.stderr
+        assert lines == ["error: subnet 1 runs the plugin 'template', not 'echo': start the neuron with "
+                         "--plugin template"]
+        out, _ = taonet("miner", "run", "--plugin", "template", *common, env=env(site, tmp_path))
+        lines = error_lines(out.stderr)
+        assert out.returncode == 6, out.stderr
+        assert len(lines) == 1 and lines[0].startswith("error: hotkey ") and "not registered on subnet 1" in lines[0]
+
+
+def test_btcli_dotted_flags_are_accepted(site: Path, tmp_path: Path) -> None:
+    """--wallet.name, --wallet.hotkey, --subtensor.network and --axon.port work as subnet repos spell them: the
+    wallet is found and the endpoint used (no node there: status 4, naming it)."""
+    wallet = Wallet("dotted", "hk", tmp_path / "wallets")
+    wallet.create_coldkey_from_uri("//Bob", encrypt=False)
+    wallet.create_hotkey_from_uri("//Bob//dotted")
+    out, _ = taonet("miner", "run", "--plugin", "template", "--netuid", "1", "--wallet.name", "dotted",
+                       "--wallet.hotkey", "hk", "--subtensor.network", "127.0.0.1:9", "--axon.port", "0",
+                       env=env(site, tmp_path))
+    lines = error_lines(out.stderr)
+    assert out.returncode == 4, out.stderr
+    assert len(lines) == 1 and "no node at tcp://127.0.0.1:9" in lines[0]
+    missing, _ = taonet("validator", "run", "--plugin", "template", "--netuid", "1", "--wallet.name", "nobody",
+                        "--subtensor.network", "127.0.0.1:9", env=env(site, tmp_path))
+    assert missing.returncode == 5 and "nobody" in error_lines(missing.stderr)[0], missing.stderr

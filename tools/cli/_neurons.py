@@ -1,0 +1,105 @@
+"""`taonet miner run` and `taonet validator run`: one neuron of an installed subnet plugin, until Ctrl-C or SIGTERM.
+
+Flags take btcli's dotted spellings too (``--wallet.name``, ``--wallet.hotkey``, ``--subtensor.network``,
+``--axon.port``), as subnet repositories' scripts use them. The neuron prints ``axon: IP:PORT`` (a miner) or
+``state: DIR`` (both) once it runs; scripts and tests read these lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from ..logs import configure_logging
+from ..signals import cancel_on_signals
+from ._subnet import DEFAULT_TIMEOUT
+
+miner_app = typer.Typer(help="Run a miner of a subnet plugin.", no_args_is_help=True)
+validator_app = typer.Typer(help="Run a validator of a subnet plugin.", no_args_is_help=True)
+
+PluginName = Annotated[str, typer.Option("--plugin", help="The subnet plugin (see `taonet subnet plugins`).")]
+Netuid = Annotated[int, typer.Option("--netuid", help="The subnet.", min=0)]
+WalletName = Annotated[str | None, typer.Option("--wallet-name", "--wallet.name",
+                                                help="Wallet name ($TAONET_WALLET_NAME, default).")]
+Hotkey = Annotated[str | None, typer.Option("--hotkey", "--wallet-hotkey", "--wallet.hotkey",
+                                            help="Hotkey name ($TAONET_WALLET_HOTKEY, default).")]
+WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path",
+                                                help="Wallets folder ($TAONET_WALLET_PATH, ~/.taonet/wallets).")]
+Endpoint = Annotated[str | None, typer.Option("--endpoint", "-e", "--subtensor.network", "--subtensor.chain_endpoint",
+                                              help="Node RPC address ($TAONET_ENDPOINT, local).")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each answer of the node "
+                                                         "($TAONET_TIMEOUT).", envvar="TAONET_TIMEOUT", min=0.1)]
+Port = Annotated[int, typer.Option("--port", "--axon.port", help="The axon's port (0: any free port).", min=0,
+                                   max=65535)]
+ExternalIp = Annotated[str | None, typer.Option("--external-ip", "--axon.external_ip",
+                                                help="The IP published on the chain (default 127.0.0.1).")]
+StateDirOpt = Annotated[Path | None, typer.Option("--state-dir", help="The neuron's state directory (default: "
+                                                                     "under the wallet's hotkey folder).")]
+SetOpt = Annotated[list[str], typer.Option("--set", help="A plugin option, name=value (repeatable; see "
+                                                         "`taonet subnet plugins --options`).")]
+LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+LogJson = Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")]
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not name=value", param_hint="--set")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
+         endpoint: str | None, timeout: float, port: int, external_ip: str | None, state_dir: Path | None,
+         set_: list[str], log_level: str, log_json: bool | None) -> None:
+    from taonet.kernel import Wallet
+    from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
+
+    configure_logging(log_level, json=log_json)
+    options = _options(set_)
+    loaded = load_plugin(plugin)
+    loaded.options(options)  # a wrong --set is a usage error before anything connects
+    wallet = Wallet(wallet_name, hotkey, wallet_path)
+    wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
+    config = NeuronConfig(plugin=loaded, netuid=netuid, wallet=wallet, endpoint=endpoint, timeout=timeout, port=port,
+                          external_ip=external_ip, state_dir=state_dir, options=options)
+    runner: Any = run_miner if role == "miner" else run_validator
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(cancel_on_signals, tg.cancel_scope)
+            started = await tg.start(runner, config)
+            if role == "miner":
+                print(f"axon: {started.ip}:{started.port}", flush=True)
+            else:
+                print(f"state: {started}", flush=True)
+            await anyio.sleep_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(main)
+
+
+@miner_app.command("run")
+def miner_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = None, hotkey: Hotkey = None,
+              wallet_path: WalletPath = None, endpoint: Endpoint = None, timeout: Timeout = DEFAULT_TIMEOUT,
+              port: Port = 8091, external_ip: ExternalIp = None, state_dir: StateDirOpt = None,
+              set_: SetOpt = [], log_level: LogLevel = "info", log_json: LogJson = None) -> None:  # noqa: B006
+    """Serve a subnet plugin's forward on an axon, published on the chain; stops on Ctrl-C or SIGTERM."""
+    _run("miner", plugin, netuid, wallet_name, hotkey, wallet_path, endpoint, timeout, port, external_ip, state_dir,
+         set_, log_level, log_json)
+
+
+@validator_app.command("run")
+def validator_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = None, hotkey: Hotkey = None,
+                  wallet_path: WalletPath = None, endpoint: Endpoint = None, timeout: Timeout = DEFAULT_TIMEOUT,
+                  port: Port = 8091, external_ip: ExternalIp = None, state_dir: StateDirOpt = None,
+                  set_: SetOpt = [], log_level: LogLevel = "info", log_json: LogJson = None) -> None:  # noqa: B006
+    """Query miners with a subnet plugin's task, score them, set weights; stops on Ctrl-C or SIGTERM."""
+    _run("validator", plugin, netuid, wallet_name, hotkey, wallet_path, endpoint, timeout, port, external_ip,
+         state_dir, set_, log_level, log_json)

@@ -1,0 +1,69 @@
+"""`taonet subnet plugins` (what is installed) and `taonet subnet new NAME` (a plugin package of your own)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+
+
+def subnet_plugins(as_json: AsJson = False,
+                   options: Annotated[bool, typer.Option("--options", help="Load each plugin and show its options "
+                                                                           "with their defaults.")] = False) -> None:
+    """The installed subnet plugins: name, package, version, description (loading each one)."""
+    from taonet.plugins import installed_plugins, load_plugin
+    from taonet.plugins.errors import PluginError
+
+    rows = []
+    infos = installed_plugins()
+    for info in infos:
+        row: dict[str, object] = {"name": info.name, "package": info.package, "version": info.version,
+                                  "entry_point": info.value}
+        try:
+            plugin = load_plugin(info.name, installed=infos)
+            row["description"] = plugin.protocol.description
+            if options:
+                row["options"] = plugin.protocol.defaults()
+        except PluginError as e:  # listed with its problem: the list is how a user finds a broken plugin
+            row["description"] = ""
+            row["error"] = str(e)
+        rows.append(row)
+    if as_json:
+        print(json.dumps({"plugins": rows}, default=str))
+        return
+    table = Table(title="subnet plugins")
+    for col in ("NAME", "PACKAGE", "VERSION", "DESCRIPTION"):
+        table.add_column(col)
+    for r in rows:
+        desc = str(r["description"]) if "error" not in r else f"[red]{r['error']}[/red]"
+        if options and "options" in r:
+            desc += "\n" + ", ".join(f"{k}={v}" for k, v in r["options"].items())  # type: ignore[union-attr]
+        table.add_row(str(r["name"]), str(r["package"]), str(r["version"]), desc)
+    console.print(table)
+
+
+def subnet_new(name: Annotated[str, typer.Argument(help="The plugin's name: a-z, 0-9 and _ (also its entry-point "
+                                                        "name and, with dashes, its package name).")],
+               path: Annotated[Path | None, typer.Option("--path", help="Where to write the package (default: "
+                                                                        "./taonet-subnet-NAME).")] = None,
+               force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
+               ) -> None:
+    """Write a pip-installable subnet plugin package (protocol, hooks, reward model, tests, README)."""
+    from ..scaffold import InvalidPluginName, write_package
+
+    try:
+        target = write_package(name, path, force=force)
+    except InvalidPluginName as e:
+        raise typer.BadParameter(str(e), param_hint="NAME") from None
+    except FileExistsError as e:
+        raise typer.BadParameter(f"{e}: choose another --path, or pass --force", param_hint="--path") from None
+    print(f"wrote the subnet plugin {name!r} in {target}")
+    print(f"next: pip install -e {target} && taonet subnet plugins   (docs/subnets.md, 'Write your own subnet')")
