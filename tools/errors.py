@@ -125,9 +125,13 @@ def _usage_line(e: Any) -> str:
 
 
 def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = False,
-            stderr: TextIO | None = None) -> int:
-    """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line."""
+            stderr: TextIO | None = None, json_errors: bool = False) -> int:
+    """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line.
+
+    With ``json_errors`` (a command given ``--json``) an error is also one JSON document on stdout:
+    ``{"error": {"message": ..., "exit_status": ..., "code": ...}}``."""
     err = stderr or sys.stderr
+    said = _Said(err, json_errors)
     try:
         rv = command(args=list(args), prog_name="taonet", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
@@ -136,21 +140,34 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
     except typer.Exit as e:
         return int(getattr(e, "exit_code", EXIT_OK))
     except typer.Abort:
-        print("error: aborted", file=err)
-        return EXIT_INTERNAL
+        return said("aborted", EXIT_INTERNAL)
     except _UsageError as e:
         if debug:
             traceback.print_exc(file=err)
         if str(e.format_message()).strip():  # type: ignore[attr-defined]  # empty: click showed the help instead
-            print(f"error: {_usage_line(e)}", file=err)
+            return said(_usage_line(e), EXIT_USAGE, "usage")
         return EXIT_USAGE
     except _ClickException as e:
         if debug:
             traceback.print_exc(file=err)
-        print(f"error: {' '.join(str(e.format_message()).split())}", file=err)  # type: ignore[attr-defined]
-        return int(getattr(e, "exit_code", EXIT_INTERNAL))
+        return said(" ".join(str(e.format_message()).split()),  # type: ignore[attr-defined]
+                    int(getattr(e, "exit_code", EXIT_INTERNAL)))
     except BaseException as e:  # the one place every error of a command is reported
         if debug:
             traceback.print_exception(e, file=err)
-        print(f"error: {describe(e)}", file=err)
-        return exit_status(e)
+        return said(describe(e), exit_status(e), getattr(root_error(e), "CODE", type(root_error(e)).__name__))
+
+
+class _Said:
+    """Say an error: one line on stderr and, in JSON mode, one JSON document on stdout; returns the status."""
+
+    def __init__(self, err: TextIO, as_json: bool) -> None:
+        self.err, self.as_json = err, as_json
+
+    def __call__(self, text: str, status: int, code: str = "error") -> int:
+        print(f"error: {text}", file=self.err)
+        if self.as_json:
+            import json
+
+            print(json.dumps({"error": {"message": text, "exit_status": status, "code": code}}), flush=True)
+        return status

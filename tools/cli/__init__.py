@@ -18,7 +18,9 @@ def _add_subcommands() -> None:
     from ._demo import demo
     from ._node import actor_app, node_app
     from ._subnet import metagraph_cmd, subnet_app
+    from ._wallet import wallet_app
 
+    app.add_typer(wallet_app, name="wallet")
     app.add_typer(node_app, name="node")
     app.add_typer(actor_app, name="actor")
     app.add_typer(subnet_app, name="subnet")
@@ -44,4 +46,4 @@ def main() -> None:
 
     args = sys.argv[1:]
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
-    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug))
+    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors="--json" in args))
