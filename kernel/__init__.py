@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from . import errors as errors
 from .client import Balance as Balance
 from .client import Blocking as Blocking
+from .client import DelegateInfo as DelegateInfo
 from .client import ExtrinsicResult as ExtrinsicResult
 from .client import Metagraph as Metagraph
+from .client import NeuronInfo as NeuronInfo
 from .client import RpcClient as RpcClient
 from .client import Subtensor as Subtensor
 from .client import blocking as blocking

@@ -8,6 +8,8 @@ from ._blocking import Blocking as Blocking
 from ._blocking import blocking as blocking
 from ._feed import FeedWatcher as FeedWatcher
 from ._metagraph import Metagraph as Metagraph
+from ._neuron import DelegateInfo as DelegateInfo
+from ._neuron import NeuronInfo as NeuronInfo
 from ._rpc_client import RpcClient as RpcClient
 from ._subtensor import ExtrinsicResult as ExtrinsicResult
 from ._subtensor import Subtensor as Subtensor
@@ -15,6 +17,6 @@ from ._subtensor import resolve_endpoint as resolve_endpoint
 from ._subtensor import subtensor as subtensor
 
 __all__ = [
-    "Balance", "Blocking", "ExtrinsicResult", "FeedWatcher", "Metagraph", "RpcClient", "Subtensor", "blocking",
-    "resolve_endpoint", "subtensor",
+    "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo", "RpcClient",
+    "Subtensor", "blocking", "resolve_endpoint", "subtensor",
 ]

@@ -24,7 +24,7 @@ def _add_subcommands() -> None:
     app.add_typer(node_app, name="node")
     app.add_typer(actor_app, name="actor")
     app.add_typer(subnet_app, name="subnet")
-    app.command("metagraph")(metagraph_cmd)
+    app.command("metagraph", help="Alias of taonet subnet metagraph.")(metagraph_cmd)
     app.command("demo")(demo)
     app.add_typer(bench_app, name="bench")
 

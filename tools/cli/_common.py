@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from taonet.kernel import Subtensor, Wallet
 
 __all__ = [
-    "AsJson", "Endpoint", "NoPrompt", "PasswordStdin", "Rao", "ReadTimeout", "WriteTimeout", "WalletName", "WalletPath", "Hotkey",
-    "Wide", "Netuid", "NetuidArg", "WRITE_TIMEOUT", "READ_TIMEOUT", "Out", "confirm", "netuid_of", "parse_amount",
-    "parse_list", "run", "wallet_of", "unlock_coldkey", "result_json", "jsonable", "tao",
+    "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt", "Out",
+    "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout", "confirm",
+    "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list", "password_source", "result_json", "run",
+    "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
 
 T = TypeVar("T")
