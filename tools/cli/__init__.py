@@ -17,10 +17,15 @@ def _add_subcommands() -> None:
     from ._bench import bench_app
     from ._demo import demo
     from ._node import actor_app, node_app
+    from ._stake import delegate_app, stake_app
     from ._subnet import metagraph_cmd, subnet_app
     from ._wallet import wallet_app
+    from ._weights import weights_app
 
     app.add_typer(wallet_app, name="wallet")
+    app.add_typer(stake_app, name="stake")
+    app.add_typer(delegate_app, name="delegate")
+    app.add_typer(weights_app, name="weights")
     app.add_typer(node_app, name="node")
     app.add_typer(actor_app, name="actor")
     app.add_typer(subnet_app, name="subnet")
