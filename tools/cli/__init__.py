@@ -17,11 +17,13 @@ def _add_subcommands() -> None:
     from ._bench import bench_app
     from ._demo import demo
     from ._node import actor_app, node_app
+    from ._overview import overview
     from ._stake import delegate_app, stake_app
     from ._subnet import metagraph_cmd, subnet_app
     from ._wallet import wallet_app
     from ._weights import weights_app
 
+    wallet_app.command("overview")(overview)
     app.add_typer(wallet_app, name="wallet")
     app.add_typer(stake_app, name="stake")
     app.add_typer(delegate_app, name="delegate")
