@@ -7,41 +7,13 @@ docs/cli.md documents the table; tests/tools/test_cli_errors.py checks it on the
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
-import pynng
 import typer
-
-from taonet.kernel.errors import (
-    AlreadyQueued,
-    BadAddress,
-    BlockNotFound,
-    Busy,
-    DataDirLocked,
-    InvalidMetagraphFile,
-    MempoolFull,
-    NodeHalted,
-    RpcBadRequest,
-    RpcTimeout,
-    Unreachable,
-    WalletError,
-)
-from taonet.ledger.errors import (
-    CodecError,
-    ExtrinsicRejected,
-    HotkeyNotRegistered,
-    InvalidAddress,
-    InvalidBlock,
-    InvalidGenesis,
-    InvalidKey,
-    StorageError,
-    SubnetNotFound,
-    TaonetError,
-    UnknownHotkey,
-)
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
@@ -62,18 +34,59 @@ EXIT_INTERRUPTED = 130
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
-EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
-    # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
-    ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
-    ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
-     EXIT_REFUSED_DATA),
-    ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
-    ((Unreachable, RpcTimeout, Busy, MempoolFull, pynng.AddressInUse), EXIT_UNREACHABLE),
-    ((WalletError, InvalidKey), EXIT_WALLET),
-    ((ExtrinsicRejected, AlreadyQueued, NodeHalted), EXIT_REJECTED),
-    ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
-)
-"""Error classes and the exit status each gets; anything else a command raises is an internal error (1)."""
+
+@functools.cache
+def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
+    """:data:`EXIT_STATUS`, built when first needed: the error classes load the kernel and the ledger, which a
+    command that succeeds (or `taonet --help`) should not wait for."""
+    import pynng
+
+    from taonet.kernel.errors import (
+        AlreadyQueued,
+        BadAddress,
+        BlockNotFound,
+        Busy,
+        DataDirLocked,
+        InvalidMetagraphFile,
+        MempoolFull,
+        NodeHalted,
+        RpcBadRequest,
+        RpcTimeout,
+        Unreachable,
+        WalletError,
+    )
+    from taonet.ledger.errors import (
+        CodecError,
+        ExtrinsicRejected,
+        HotkeyNotRegistered,
+        InvalidAddress,
+        InvalidBlock,
+        InvalidGenesis,
+        InvalidKey,
+        StorageError,
+        SubnetNotFound,
+        UnknownHotkey,
+    )
+
+    return (
+        # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
+        ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
+        ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
+         EXIT_REFUSED_DATA),
+        ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
+        ((Unreachable, RpcTimeout, Busy, MempoolFull, pynng.AddressInUse), EXIT_UNREACHABLE),
+        ((WalletError, InvalidKey), EXIT_WALLET),
+        ((ExtrinsicRejected, AlreadyQueued, NodeHalted), EXIT_REJECTED),
+        ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``EXIT_STATUS``: error classes and the exit status each gets; anything else a command raises is an
+    internal error (1)."""
+    if name == "EXIT_STATUS":
+        return _exit_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _leaves(e: BaseException) -> Iterator[BaseException]:
@@ -86,6 +99,8 @@ def _leaves(e: BaseException) -> Iterator[BaseException]:
 
 def root_error(e: BaseException) -> BaseException:
     """The error to report: inside task groups' ExceptionGroups, the first TaonetError (else the first error)."""
+    from taonet.ledger.errors import TaonetError
+
     leaves = list(_leaves(e))
     return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0] if leaves else e)
 
@@ -95,10 +110,22 @@ def exit_status(e: BaseException) -> int:
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    for classes, status in EXIT_STATUS:
+    for classes, status in _exit_table():
         if isinstance(e, classes):
             return status
     return EXIT_INTERNAL
+
+
+def _is_address_in_use(e: BaseException) -> bool:
+    import pynng
+
+    return isinstance(e, pynng.AddressInUse)
+
+
+def _is_taonet_error(e: BaseException) -> bool:
+    from taonet.ledger.errors import TaonetError
+
+    return isinstance(e, TaonetError)
 
 
 def describe(e: BaseException) -> str:
@@ -106,10 +133,10 @@ def describe(e: BaseException) -> str:
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
         text = "interrupted"
-    elif isinstance(e, pynng.AddressInUse):
+    elif _is_address_in_use(e):
         text = ("an address this command listens on is already in use: stop the process using it (another node?), "
                 "or pass other --rpc/--feed addresses")
-    elif isinstance(e, TaonetError | OSError):
+    elif isinstance(e, OSError) or _is_taonet_error(e):
         text = str(e) or type(e).__name__
     else:
         text = (f"internal error: {type(e).__name__}: {e}; run again with --debug for the traceback, "

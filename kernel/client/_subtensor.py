@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import attrs
-import numpy as np
 
 from taonet.ledger import (
     AddStake,
@@ -53,9 +52,12 @@ from ..errors import Busy
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
-from ._metagraph import Metagraph
 from ._neuron import DelegateInfo, NeuronInfo, neurons_from_payload
 from ._rpc_client import RpcClient
+
+if TYPE_CHECKING:
+    import numpy as np
+
 
 __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 
@@ -367,6 +369,7 @@ class Subtensor:
 
     async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True) -> Any:
         """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False."""
+        from ._metagraph import Metagraph
 
         mg = Metagraph(netuid, subtensor=self, lite=lite)
         await mg.sync(block=block)
@@ -556,6 +559,8 @@ class Subtensor:
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
                           wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them)."""
+        import numpy as np
+
         w = np.asarray(weights, dtype=np.float64)
         if w.size and (w < 0).any():
             return ExtrinsicResult(status="rejected", error=TaonetError("weights must be non-negative"))
