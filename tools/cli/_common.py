@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt", "Out",
-    "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout", "confirm",
+    "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout", "check_address",
+    "confirm",
     "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list", "password_source", "result_json", "run",
     "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 READ_TIMEOUT = 10.0
 """Seconds a reading command may take in all (``--timeout``; ``$TAONET_TIMEOUT``)."""
+DEADLINE_GRACE = 0.1
+"""Seconds past ``--timeout`` before a command that is still waiting stops (its last call's own error first)."""
 WRITE_TIMEOUT = 60.0
 """Seconds a writing command may take in all, waiting for inclusion included (``--timeout``)."""
 
@@ -284,6 +287,18 @@ def parse_list(text: str | None, kind: Callable[[str], T], option: str) -> list[
     return out
 
 
+def check_address(text: str, option: str) -> str:
+    """``text`` if it is an SS58 address, else a usage error naming ``option`` (exit 2)."""
+    from taonet.ledger import ss58_decode
+    from taonet.ledger.errors import InvalidAddress
+
+    try:
+        ss58_decode(text)
+    except InvalidAddress as e:
+        raise typer.BadParameter(str(e), param_hint=option) from None
+    return text
+
+
 # --- wallets and passwords -------------------------------------------------------------------------------------
 def wallet_of(name: str | None, hotkey: str | None, path: str | None) -> Wallet:
     """The Wallet the options name (flags win over the environment, the environment over defaults)."""
@@ -332,10 +347,11 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     from taonet.kernel import Subtensor
     from taonet.kernel.errors import RpcTimeout
 
-    sub = Subtensor(endpoint, timeout=timeout * 0.9)  # its own errors (NoNode, RpcTimeout) say more: first
+    sub = Subtensor(endpoint, timeout=timeout)
 
     async def go() -> T:
-        with anyio.fail_after(timeout):
+        # a moment past the timeout: one call's own error (NoNode, RpcTimeout, ...) says more, so it comes first
+        with anyio.fail_after(timeout + DEADLINE_GRACE):
             async with sub:
                 return await main(sub)
 

@@ -67,7 +67,8 @@ def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
                   "subnets": [{"netuid": n, "neurons": [{**neuron_json(x), "hotkey_name": names.get(x.hotkey, "")}
                                                         for x in found[n]]} for n in sorted(found)]})
         return
-    out.line(f"wallet [bold]{w.name}[/] coldkey {coldkey}: free {out.amount(free)}, staked {out.amount(stake)}")
+    out.line(f"wallet [bold]{w.name}[/], coldkey {coldkey}")
+    out.line(f"free {out.amount(free)}, staked {out.amount(stake)}")
     if not neurons:
         out.line("no neurons yet: taonet subnet register --netuid NETUID --wallet-name "
                  f"{w.name} --hotkey NAME")

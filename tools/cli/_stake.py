@@ -21,6 +21,7 @@ from ._common import (
     WalletPath,
     Wide,
     WriteTimeout,
+    check_address,
     confirm,
     parse_amount,
     run,
@@ -45,12 +46,9 @@ Delegate = Annotated[str, typer.Option("--delegate", "--delegate-ss58", metavar=
                                                                                              "hotkey.")]
 
 
-def _hotkey_address(w: Any, hotkey_ss58: str | None) -> str:
+def _hotkey_address(w: Any, hotkey_ss58: str | None, option: str = "--hotkey-ss58") -> str:
     if hotkey_ss58:
-        from taonet.ledger import ss58_decode
-
-        ss58_decode(hotkey_ss58)  # a usage error (exit 2) if it is no address
-        return hotkey_ss58
+        return check_address(hotkey_ss58, option)
     return w.get_hotkeypub().ss58_address
 
 
@@ -202,8 +200,8 @@ def delegate_add(delegate: Delegate, amount: Amount = None, all_: AllOf = False,
                  timeout: WriteTimeout = 60.0) -> None:
     """Stake on a delegate's hotkey (it keeps its take of what that stake earns)."""
     w = wallet_of(wallet_name, None, wallet_path)
-    _move("add", _hotkey_address(w, delegate), amount, all_, None, w, endpoint, no_prompt, password_stdin,
-          Out(as_json, as_rao), timeout)
+    _move("add", _hotkey_address(w, delegate, "--delegate"), amount, all_, None, w, endpoint, no_prompt,
+          password_stdin, Out(as_json, as_rao), timeout)
 
 
 @delegate_app.command("remove")
@@ -213,5 +211,5 @@ def delegate_remove(delegate: Delegate, amount: Amount = None, all_: AllOf = Fal
                     timeout: WriteTimeout = 60.0) -> None:
     """Take stake back from a delegate's hotkey."""
     w = wallet_of(wallet_name, None, wallet_path)
-    _move("remove", _hotkey_address(w, delegate), amount, all_, None, w, endpoint, no_prompt, password_stdin,
-          Out(as_json, as_rao), timeout)
+    _move("remove", _hotkey_address(w, delegate, "--delegate"), amount, all_, None, w, endpoint, no_prompt,
+          password_stdin, Out(as_json, as_rao), timeout)

@@ -53,7 +53,7 @@ def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao 
     for s in subnets:
         s["emission"] = per_block  # every subnet gets an equal share of each block's emission
     if out.json:
-        out.emit({"block": info["head"], "subnets": subnets})
+        out.emit(subnets)  # a list, as it always was
         return
     out.table(f"subnets at block {info['head']}", ("NETUID", "NEURONS", "MAX_N", "DIFFICULTY", "TEMPO", "EMISSION",
                                                    "BURN"),

@@ -21,6 +21,7 @@ from ._common import (
     WalletPath,
     Wide,
     WriteTimeout,
+    check_address,
     confirm,
     parse_amount,
     password_source,
@@ -283,11 +284,9 @@ def transfer(dest: Annotated[str, typer.Option("--dest", "--destination", metava
              no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
              as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
     """Send τ from the wallet's coldkey to an address; says the new balance."""
-    from taonet.ledger import ss58_decode
-
     out = Out(as_json, as_rao)
     rao = parse_amount(amount, as_rao=as_rao)
-    ss58_decode(dest)  # a bad address is a usage error (exit 2) before any password is asked
+    check_address(dest, "--dest")  # a usage error (exit 2) before any password is asked
     w = wallet_of(wallet_name, None, wallet_path)
     confirm(f"Send {out.amount(rao)} from {w.name} to {dest}?", no_prompt, out)
     cold = unlock_coldkey(w, password_stdin)
@@ -314,7 +313,10 @@ def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58:
 
     out = Out(as_json, as_rao)
     rao = parse_amount(amount, as_rao=as_rao)
-    dest = ss58 or wallet_of(wallet_name, None, wallet_path).get_coldkeypub().ss58_address
+    if ss58:
+        dest = check_address(ss58, "--ss58")
+    else:
+        dest = wallet_of(wallet_name, None, wallet_path).get_coldkeypub().ss58_address
 
     async def fund(sub: Any) -> tuple[Any, int]:
         info = await sub.info()
