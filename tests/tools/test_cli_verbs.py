@@ -4,6 +4,8 @@ tables at 80 columns and `--json`, each write's one line, and each rejection as 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,3 +186,15 @@ def test_keys_made_offline_come_back_from_their_secrets(tmp_path: Path) -> None:
     assert listed["w"]["encrypted"] is True and listed["w"]["hotkeys"] == [{"name": "hot", "ss58": hot["ss58"]}]
     assert "exactly one" in cli.fails(2, "wallet", "regen-hotkey", "-w", "w2", "--seed", seed, "--uri", "//A")
     assert "mnemonic" in cli.fails(5, "wallet", "regen-coldkey", "-w", "w3", "--mnemonic", "not words at all")
+
+
+def test_a_read_loads_neither_numpy_nor_the_node(cli: Cli, owner: str) -> None:
+    """`wallet balance` and `subnet list` run without importing numpy, the node or the axon (they start fast)."""
+    code = ("import sys; from taonet.tools.cli import app; from taonet.tools.errors import run_cli; "
+            "s = run_cli(app, sys.argv[1:]); "
+            "print(s, sorted(m for m in ('numpy', 'taonet.kernel.node', 'taonet.kernel.wire._axon') "
+            "if m in sys.modules))")
+    for args in (["wallet", "balance", "--ss58", owner], ["subnet", "list", "--json"]):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60,
+                             env=cli.env())
+        assert out.stdout.splitlines()[-1] == "0 []", out

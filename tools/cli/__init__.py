@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many machines.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many machines.\n\n"
+                       "Example: taonet node run --dev, then taonet wallet create and taonet wallet faucet "
+                       "(docs/quickstart.md walks a newcomer through a subnet).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 
 
 def _add_subcommands() -> None:

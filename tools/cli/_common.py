@@ -59,7 +59,7 @@ WalletPath = Annotated[str | None, typer.Option(
     "--wallet-path", "-p", "--wallet.path", metavar="DIR",
     help="Where wallets live ($TAONET_WALLET_PATH, else ~/.taonet/wallets).")]
 Netuid = Annotated[int | None, typer.Option("--netuid", min=0, metavar="NETUID", help="The subnet.")]
-NetuidArg = Annotated[int | None, typer.Argument(min=0, metavar="[NETUID]", help="The subnet (or --netuid).",
+NetuidArg = Annotated[int | None, typer.Argument(min=0, metavar="NETUID", help="The subnet (or --netuid).",
                                                  show_default=False)]
 
 
