@@ -209,3 +209,23 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Rea
             ("clock", str(st["clock"])), ("subnets", str(st["subnets"])), ("feed", str(st["feed"])),
             ("genesis", st["genesis_hash"].hex())]
     out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"))
+
+
+@node_app.command("wait")
+def node_wait(blocks: Annotated[int, typer.Option("--blocks", "-n", min=1, help="How many blocks to wait for.")] = 1,
+              endpoint: Endpoint = None, as_json: AsJson = False,
+              timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+                                                     help="Seconds to wait at most.")] = 60.0) -> None:
+    """Wait until the chain is --blocks past its head (for scripts: an epoch is a subnet's tempo in blocks)."""
+    out = Out(as_json)
+
+    async def wait(sub: Any) -> int:
+        target = await sub.get_current_block() + blocks
+        with out.status(f"waiting for block {target}"):
+            return await sub.wait_for_block(target, timeout=timeout)
+
+    head = run(wait, endpoint, timeout, "node wait")
+    if out.json:
+        out.emit({"block": head})
+    else:
+        out.line(f"block {head}")
