@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,23 @@ def test_no_command_outlasts_its_timeout_without_a_node(tmp_path: Path) -> None:
         took = time.monotonic() - started
         assert "no node at" in line or "no reply within 0.5" in line, (args, line)
         assert took < 10, (args, took)  # 0.5 s, the process's start, and a wide margin for a shared machine
+
+
+def _leaves(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    commands = getattr(group, "commands", None)
+    if commands is None:
+        return [path]
+    return [leaf for name, cmd in commands.items() if not cmd.hidden for leaf in _leaves(cmd, (*path, name))]
+
+
+def test_every_command_is_in_the_guide() -> None:
+    """docs/cli.md names every visible command (`taonet wallet overview`, ...)."""
+    import typer
+
+    from taonet.tools.cli import app
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    leaves = [" ".join(p) for p in _leaves(typer.main.get_command(app))]
+    # the benches are one row (`taonet bench ledger|consensus|...`), described in docs/benchmarks.md
+    missing = [p for p in leaves if f"taonet {p}" not in text and not p.startswith("bench ")]
+    assert missing == [] and "taonet bench" in text
