@@ -82,3 +82,14 @@ def bench_wire(
     _emit(run(runs=runs, progress=None if as_json else console, backend=backend), as_json, "taonet bench wire")
 
 
+
+
+@bench_app.command("cli")
+def bench_cli(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+) -> None:
+    """The `taonet` command as a user waits for it: --help, a read, and an overview of 16 hotkeys on 256 UIDs."""
+    from ..bench.cli import run
+
+    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench cli")
