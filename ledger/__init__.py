@@ -22,6 +22,7 @@ from ._calls import PowRegister as PowRegister
 from ._calls import RegistrarAnswer as RegistrarAnswer
 from ._calls import RemoveStake as RemoveStake
 from ._calls import ServeAxon as ServeAxon
+from ._calls import SetCommitment as SetCommitment
 from ._calls import SetHyperparameter as SetHyperparameter
 from ._calls import SetWeights as SetWeights
 from ._calls import SystemCall as SystemCall
@@ -34,6 +35,7 @@ from ._codec import encode as encode
 from ._codec import loads as loads
 from ._economics import solve_pow as solve_pow
 from ._events import AxonServed as AxonServed
+from ._events import CommitmentSet as CommitmentSet
 from ._events import DelegateNominated as DelegateNominated
 from ._events import DifficultyAdjusted as DifficultyAdjusted
 from ._events import EmissionAccrued as EmissionAccrued
@@ -95,6 +97,7 @@ if TYPE_CHECKING:
     from ._runtime import subnet_lock_cost as subnet_lock_cost
     from ._state import Account as Account
     from ._state import AxonEndpoint as AxonEndpoint
+    from ._state import Commitment as Commitment
     from ._state import Neuron as Neuron
     from ._state import State as State
     from ._state import Subnet as Subnet
@@ -135,6 +138,7 @@ _LAZY = {
     "subnet_lock_cost": "._runtime",
     "Account": "._state",
     "AxonEndpoint": "._state",
+    "Commitment": "._state",
     "Neuron": "._state",
     "State": "._state",
     "Subnet": "._state",

@@ -45,6 +45,7 @@ __all__ = [
     "PowRegister",
     "RemoveStake",
     "ServeAxon",
+    "SetCommitment",
     "SetHyperparameter",
     "SetWeights",
     "SystemCall",
@@ -189,6 +190,16 @@ class ServeAxon(UserCall):
     port: int = field_int(hi=U16)
     protocol: int = field_int(hi=255, default=4)
     version: int = field_int(hi=0xFFFFFFFF, default=0)
+
+
+@message("call.set_commitment")
+class SetCommitment(UserCall):
+    """Publish ``data`` (up to 1,024 characters) for the signer hotkey on ``netuid``, where it holds a UID:
+    what the SDK's ``set_commitment`` stores (an endpoint, a model's hash, ...); the latest one counts."""
+
+    SIGNER: ClassVar[str] = "hotkey"
+    netuid: int = field_int(hi=MAX_NETUID)
+    data: str = field_text(max_len=1024)
 
 
 # --- the extrinsic ----------------------------------------------------------------------------------------------

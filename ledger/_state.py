@@ -127,6 +127,14 @@ class Subnet(Message):
     pending: tuple[PendingRegistration, ...] = field_msgs(PendingRegistration, max_len=4096, default=())
 
 
+@message("state.commitment")
+class Commitment(Message):
+    """What a hotkey committed on a subnet, and the block it did so in."""
+
+    block: int = field_int()
+    data: str = field_text(max_len=1024)
+
+
 # --- tables ------------------------------------------------------------------------------------------------------
 
 # name -> (one-byte domain tag for the digest, whether it is digested)
@@ -139,6 +147,7 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "subnet": (b"n", True),  # netuid -> Subnet
     "neuron": (b"u", True),  # (netuid, uid) -> Neuron
     "hash": (b"h", True),  # block number -> block hash (a window, for proof of work)
+    "commit": (b"m", True),  # (netuid, hotkey) -> Commitment
     # derived, rebuilt from the tables above
     "hkstake": (b"", False),  # hotkey -> total RAO staked on it
     "stakers": (b"", False),  # hotkey -> frozenset of coldkeys staked on it
@@ -146,6 +155,9 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "uid": (b"", False),  # (netuid, hotkey) -> uid
 }
 DIGESTED: Final = tuple(name for name, (_, d) in TABLES.items() if d)
+OPTIONAL: Final = frozenset({"commit"})
+"""Tables newer than the first snapshots: a snapshot leaves them out while they are empty (so a chain that never
+used them snapshots byte for byte as before) and a snapshot without them loads them empty."""
 
 
 def _key_bytes(key: Any) -> bytes:
@@ -335,6 +347,10 @@ class State:
         """The coldkey owning ``hotkey``, or None if the chain does not know it."""
         return self._t["owner"].get(hotkey)
 
+    def commitment(self, netuid: int, hotkey: bytes) -> Commitment | None:
+        """What ``hotkey`` last committed on ``netuid``, or None."""
+        return self._t["commit"].get((netuid, hotkey))
+
     def take_of(self, hotkey: bytes) -> int | None:
         """The delegate take (u16) of ``hotkey``, or None if it never nominated."""
         return self._t["deleg"].get(hotkey)
@@ -431,14 +447,15 @@ class State:
             rows = []
             for key, value in self._t[table].items():
                 rows.append([_key_to_wire(key), _value_to_wire(value)])
-            out[table] = rows
+            if rows or table not in OPTIONAL:
+                out[table] = rows
         return dumps(out)
 
     @classmethod
     def from_snapshot(cls, raw: bytes) -> State:
         """Rebuild a state from :meth:`to_snapshot` bytes (codec errors if they are damaged)."""
         data = loads(raw, max_size=1 << 34)
-        if type(data) is not dict or set(data) != set(DIGESTED):
+        if type(data) is not dict or not set(DIGESTED) - OPTIONAL <= set(data) <= set(DIGESTED):
             raise MalformedMessage("a snapshot maps every digested table to its rows")
         s = cls()
         for table, rows in data.items():

@@ -47,11 +47,14 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         BlockNotFound,
         Busy,
         DataDirLocked,
+        ExtrinsicDropped,
         InvalidMetagraphFile,
         MempoolFull,
         NodeHalted,
         RpcBadRequest,
         RpcTimeout,
+        SignerLimit,
+        UnknownSigner,
         Unreachable,
         WalletError,
     )
@@ -74,9 +77,9 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
          EXIT_REFUSED_DATA),
         ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
-        ((Unreachable, RpcTimeout, Busy, MempoolFull, pynng.AddressInUse), EXIT_UNREACHABLE),
+        ((Unreachable, RpcTimeout, Busy, MempoolFull, SignerLimit, pynng.AddressInUse), EXIT_UNREACHABLE),
         ((WalletError, InvalidKey), EXIT_WALLET),
-        ((ExtrinsicRejected, AlreadyQueued, NodeHalted), EXIT_REJECTED),
+        ((ExtrinsicRejected, AlreadyQueued, NodeHalted, UnknownSigner, ExtrinsicDropped), EXIT_REJECTED),
         ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
     )
 

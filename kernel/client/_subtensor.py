@@ -36,6 +36,7 @@ from taonet.ledger import (
     RegistrationRefused,
     RemoveStake,
     ServeAxon,
+    SetCommitment,
     SetHyperparameter,
     SetWeights,
     SignedBlock,
@@ -375,6 +376,11 @@ class Subtensor:
         await mg.sync(block=block)
         return mg
 
+    async def get_commitment(self, netuid: int, uid: int, block: int | None = None) -> str:
+        """What the hotkey at ``uid`` of ``netuid`` committed (``""`` if nothing), at ``block`` or the head."""
+        c = await self.call("commitment", netuid=netuid, uid=uid, block=block)
+        return "" if c is None else c["data"]
+
     # --- writes ------------------------------------------------------------------------------------------------
     async def sign(self, keypair: Keypair, call: Call) -> Extrinsic:
         """Sign ``call`` with ``keypair`` at its next nonce."""
@@ -568,6 +574,11 @@ class Subtensor:
         u16 = np.zeros(w.shape, dtype=np.int64) if top <= 0 else np.rint(w / top * 0xFFFF).astype(np.int64)
         call = SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=u16.tolist(), version_key=version_key)
         return await self._do(_hotkey(wallet), call, wait_for_inclusion)
+
+    async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
+        """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
+        :meth:`get_commitment` reads the latest one back."""
+        return await self._do(_hotkey(wallet), SetCommitment(netuid=netuid, data=data))
 
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
                          port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:

@@ -231,6 +231,21 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 return None
         return _neuron_info(s, netuid, int_param({"uid": uid}, "uid", "neuron"))
 
+    async def commitment(p: dict[str, Any]) -> dict[str, Any] | None:
+        netuid = int_param(p, "netuid", "commitment")
+        s = await node.past_state(int_param(p, "block", "commitment", default=None))
+        if s.subnet(netuid) is None:
+            raise SubnetNotFound(netuid=netuid)
+        if p.get("uid") is not None:
+            n = s.neuron(netuid, int_param(p, "uid", "commitment"))
+            if n is None:
+                return None
+            hotkey = n.hotkey
+        else:
+            hotkey = key_param(p, "hotkey", "commitment")
+        c = s.commitment(netuid, hotkey)
+        return None if c is None else {"hotkey": hotkey, "block": c.block, "data": c.data}
+
     payloads: OrderedDict[tuple[int, int, bool], dict[str, Any]] = OrderedDict()  # states never change
 
     async def metagraph(p: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +265,8 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
     return {
         "info": info, "head": head_, "wait_block": wait_block, "block": block, "blocks": blocks, "events": events,
         "account": account, "stake": stake, "stakes": stakes, "hotkey": hotkey, "delegates": delegates,
-        "subnets": subnets, "subnet": subnet, "lock_cost": lock_cost, "neuron": neuron, "metagraph": metagraph,
+        "subnets": subnets, "subnet": subnet, "lock_cost": lock_cost,
+        "commitment": commitment, "neuron": neuron, "metagraph": metagraph,
     }
 
 

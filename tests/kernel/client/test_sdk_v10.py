@@ -1,6 +1,7 @@
 """The SDK v10 methods subnet authors call, with the SDK's names and argument order, on a real node: neurons and
 neurons_lite, get_neuron_for_pubkey_and_subnet, is_hotkey_registered(_on_subnet), blocks_since_last_update, the
-existential deposit and transfer fee, add_stake/unstake with a netuid (checked), typed delegates, the burn cost."""
+existential deposit and transfer fee, add_stake/unstake with a netuid (checked), commitments, typed delegates, the
+burn cost."""
 
 from __future__ import annotations
 
@@ -61,6 +62,14 @@ async def test_sdk_v10_reads_and_stake_in_the_sdk_order(tmp_path: Path) -> None:
 
         assert (await sub.get_existential_deposit()).rao == 500
         assert await sub.get_transfer_fee(owner, staker.coldkey.ss58_address, Balance.from_tao(1)) == Balance(0)
+
+        committed = await sub.set_commitment(miner, 1, "tcp://10.0.0.7:8091 model=sha256:ab12")
+        assert committed.success, committed.message
+        assert await sub.get_commitment(1, 1) == "tcp://10.0.0.7:8091 model=sha256:ab12"
+        assert await sub.get_commitment(1, 1, block=committed.block - 1) == ""  # before it was committed
+        assert await sub.get_commitment(1, 0) == ""
+        refused = await sub.set_commitment(staker, 1, "not registered")  # the node admits only registered hotkeys
+        assert not refused.success and "registered on subnet 1" in refused.message
 
         delegates = await sub.get_delegates()
         assert delegates == [DelegateInfo(hotkey_ss58=miner.hotkey.ss58_address, owner_ss58=miner.coldkey.ss58_address,
