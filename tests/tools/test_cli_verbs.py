@@ -175,6 +175,7 @@ def test_keys_made_offline_come_back_from_their_secrets(tmp_path: Path) -> None:
     cold, hot = keys
     assert cold["key"] == "coldkey" and len(cold["mnemonic"].split()) == 12 and "mnemonic" in hot
     assert "exists" in cli.fails(5, "wallet", "new-coldkey", "-w", "w")
+    assert "-y" in cli.fails(2, "wallet", "new-hotkey", "-w", "w", "-H", "hot", "--overwrite")  # asks first
     again = cli.ok("wallet", "regen-coldkey", "-w", "w2", "--mnemonic", cold["mnemonic"], "--json").json["keys"]
     assert again[0]["ss58"] == cold["ss58"]
     seed = Keypair.from_uri("//Dave").seed.hex()  # type: ignore[union-attr]
@@ -184,6 +185,8 @@ def test_keys_made_offline_come_back_from_their_secrets(tmp_path: Path) -> None:
     listed = {w["name"]: w for w in cli.ok("wallet", "list", "--json").json["wallets"]}
     assert listed["watch"]["coldkey"] == cold["ss58"] and listed["watch"]["encrypted"] is None
     assert listed["w"]["encrypted"] is True and listed["w"]["hotkeys"] == [{"name": "hot", "ss58": hot["ss58"]}]
+    replaced = cli.ok("wallet", "new-hotkey", "-w", "w", "-H", "hot", "--overwrite", "-y", "--json").json["keys"]
+    assert replaced[0]["ss58"] != hot["ss58"]
     assert "exactly one" in cli.fails(2, "wallet", "regen-hotkey", "-w", "w2", "--seed", seed, "--uri", "//A")
     assert "mnemonic" in cli.fails(5, "wallet", "regen-coldkey", "-w", "w3", "--mnemonic", "not words at all")
 

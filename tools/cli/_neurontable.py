@@ -6,7 +6,7 @@ from typing import Any
 
 from ._common import Out
 
-__all__ = ["COLUMNS", "DROP_ORDER", "neuron_json", "neuron_row"]
+__all__ = ["COLUMNS", "DROP_ORDER", "columns", "neuron_json", "neuron_row"]
 
 COLUMNS = ("COLDKEY", "HOTKEY", "UID", "ACTIVE", "STAKE(τ)", "RANK", "TRUST", "CONSENSUS", "INCENTIVE", "DIVIDENDS",
            "EMISSION(\u03c1)", "VTRUST", "VPERMIT", "UPDATED", "AXON", "HOTKEY_SS58")
@@ -26,6 +26,11 @@ def neuron_json(n: Any) -> dict[str, Any]:
         "vpermit": n.validator_permit, "updated": n.blocks_since_update, "last_update": n.last_update,
         "axon": _axon(n),
     }
+
+
+def columns(out: Out) -> list[str]:
+    """:data:`COLUMNS`, with stake in RAO when ``--rao`` asks for it."""
+    return [c.replace("(τ)", "(ρ)") if out.rao else c for c in COLUMNS]  # noqa: RUF001
 
 
 def neuron_row(out: Out, n: Any, coldkey: str, hotkey: str) -> list[str]:

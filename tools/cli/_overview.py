@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ._common import AsJson, Endpoint, Out, Rao, ReadTimeout, WalletName, WalletPath, Wide, run, wallet_of
-from ._neurontable import COLUMNS, DROP_ORDER, neuron_json, neuron_row
+from ._neurontable import DROP_ORDER, columns, neuron_json, neuron_row
 
 __all__ = ["overview"]
 
@@ -75,7 +75,7 @@ def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
     for n in sorted(found):
         rows = [neuron_row(out, x, w.name, names.get(x.hotkey, "?")) for x in found[n]]
         sub_stake, sub_emission = sum(x.stake.rao for x in found[n]), sum(x.emission.rao for x in found[n])
-        out.table(f"subnet {n}", COLUMNS, rows, left=("COLDKEY", "HOTKEY", "AXON", "HOTKEY_SS58"),
+        out.table(f"subnet {n}", columns(out), rows, left=("COLDKEY", "HOTKEY", "AXON", "HOTKEY_SS58"),
                   drop=DROP_ORDER, shorten=("HOTKEY_SS58",), wide=wide,
                   caption=f"{len(rows)} neurons, stake {out.amount(sub_stake)}, last epoch paid "
                           f"{sub_emission:,} RAO")

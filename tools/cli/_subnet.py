@@ -28,7 +28,7 @@ from ._common import (
     unlock_coldkey,
     wallet_of,
 )
-from ._neurontable import COLUMNS, DROP_ORDER, neuron_json, neuron_row
+from ._neurontable import DROP_ORDER, columns, neuron_json, neuron_row
 
 subnet_app = typer.Typer(
     help="Subnets: list, show, hyperparameters, create and set (owners), register (neurons), metagraph.\n\n"
@@ -243,7 +243,7 @@ def metagraph_cmd(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint:
         out.emit({"netuid": n, "block": at, "neurons": [neuron_json(x) for x in neurons]})
         return
     rows = [neuron_row(out, x, x.coldkey, "") for x in neurons]
-    cols = [c for c in COLUMNS if c != "HOTKEY"]
+    cols = [c for c in columns(out) if c != "HOTKEY"]
     rows = [r[:1] + r[2:] for r in rows]
     total = sum(x.stake.rao for x in neurons)
     out.table(f"metagraph of subnet {n} at block {at}: {len(neurons)} neurons, stake {out.amount(total)}", cols,

@@ -113,20 +113,30 @@ def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: W
 @wallet_app.command("new-coldkey")
 def new_coldkey(wallet_name: WalletName = None, wallet_path: WalletPath = None, n_words: Words = 12,
                 unlock_cost: Cost = "moderate", no_password: NoPassword = False, overwrite: Overwrite = False,
+                no_prompt: NoPrompt = False,
                 password_stdin: PasswordStdin = False, as_json: AsJson = False) -> None:
     """A new coldkey from a fresh mnemonic (refused if one exists, unless --overwrite)."""
     w = wallet_of(wallet_name, None, wallet_path)
+    _guard(overwrite, w.coldkey_file, no_prompt)
     _show_keys(Out(as_json), [_new(w, "coldkey", n_words=n_words, password=password_source(password_stdin),
                                    encrypt=not no_password, overwrite=overwrite, cost=unlock_cost)], w)
 
 
 @wallet_app.command("new-hotkey")
 def new_hotkey(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
-               n_words: Words = 12, overwrite: Overwrite = False, as_json: AsJson = False) -> None:
+               n_words: Words = 12, overwrite: Overwrite = False, no_prompt: NoPrompt = False,
+               as_json: AsJson = False) -> None:
     """A new hotkey (--hotkey NAME) from a fresh mnemonic, stored plain as btcli does."""
     w = wallet_of(wallet_name, hotkey, wallet_path)
+    _guard(overwrite, w.hotkey_file, no_prompt)
     _show_keys(Out(as_json), [_new(w, "hotkey", n_words=n_words, password=None, encrypt=False,
                                    overwrite=overwrite, cost="moderate")], w)
+
+
+def _guard(overwrite: bool, path: Path, no_prompt: bool) -> None:
+    """Replacing a key file loses its key: ask first (unless -y)."""
+    if overwrite and path.exists():
+        confirm(f"Replace {path}? Its key is lost unless you hold its mnemonic", no_prompt, Out())
 
 
 def _regen_source(mnemonic: str | None, seed: str | None, uri: str | None) -> dict[str, Any]:
@@ -139,11 +149,13 @@ def _regen_source(mnemonic: str | None, seed: str | None, uri: str | None) -> di
 @wallet_app.command("regen-coldkey")
 def regen_coldkey(wallet_name: WalletName = None, wallet_path: WalletPath = None, mnemonic: Mnemonic = None,
                   seed: Seed = None, uri: Uri = None, unlock_cost: Cost = "moderate", no_password: NoPassword = False,
-                  overwrite: Overwrite = False, password_stdin: PasswordStdin = False, as_json: AsJson = False
+                  overwrite: Overwrite = False,
+                  no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False
                   ) -> None:
     """The coldkey again from its mnemonic, seed or secret URI."""
     w = wallet_of(wallet_name, None, wallet_path)
     src = _regen_source(mnemonic, seed, uri)
+    _guard(overwrite, w.coldkey_file, no_prompt)
     kp = w.regenerate_coldkey(**src, password=password_source(password_stdin), encrypt=not no_password,
                               overwrite=overwrite, cost=_cost(unlock_cost))
     _show_keys(Out(as_json), [_key_row("coldkey", w.name, kp, False)], w)
@@ -152,9 +164,11 @@ def regen_coldkey(wallet_name: WalletName = None, wallet_path: WalletPath = None
 @wallet_app.command("regen-hotkey")
 def regen_hotkey(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                  mnemonic: Mnemonic = None, seed: Seed = None, uri: Uri = None, overwrite: Overwrite = False,
+                 no_prompt: NoPrompt = False,
                  as_json: AsJson = False) -> None:
     """A hotkey again from its mnemonic, seed or secret URI."""
     w = wallet_of(wallet_name, hotkey, wallet_path)
+    _guard(overwrite, w.hotkey_file, no_prompt)
     kp = w.regenerate_hotkey(**_regen_source(mnemonic, seed, uri), overwrite=overwrite)
     _show_keys(Out(as_json), [_key_row("hotkey", w.hotkey_str, kp, False)], w)
 
@@ -163,9 +177,11 @@ def regen_hotkey(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_p
 def regen_coldkeypub(ss58: Annotated[str, typer.Option("--ss58", "--address", metavar="SS58",
                                                        help="The coldkey's address.")],
                      wallet_name: WalletName = None, wallet_path: WalletPath = None, overwrite: Overwrite = False,
+                     no_prompt: NoPrompt = False,
                      as_json: AsJson = False) -> None:
     """Only the coldkey's public file: a watch-only wallet (balances, overview; no transfers)."""
     w = wallet_of(wallet_name, None, wallet_path)
+    _guard(overwrite, w.coldkeypub_file, no_prompt)
     kp = w.regenerate_coldkeypub(ss58, overwrite=overwrite)
     _show_keys(Out(as_json), [_key_row("coldkeypub", w.name, kp, False)], w)
 
