@@ -8,7 +8,6 @@ kernel (and numpy, behind it) is imported by the commands that need it, when the
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -24,9 +23,8 @@ if TYPE_CHECKING:
 __all__ = [
     "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt", "Out",
     "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout", "check_address",
-    "confirm",
-    "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list", "password_source", "result_json", "run",
-    "short_address", "tao", "unlock_coldkey", "wallet_of",
+    "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list", "password_source",
+    "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
 
 T = TypeVar("T")
@@ -360,7 +358,3 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     except TimeoutError:
         raise RpcTimeout(method=what, address=sub.endpoint, timeout=timeout) from None
 
-
-def env_flag(name: str) -> bool:
-    """True if the environment variable ``name`` is set to something other than "" or "0"."""
-    return os.environ.get(name, "") not in ("", "0")
