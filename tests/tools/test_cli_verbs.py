@@ -60,6 +60,7 @@ def test_wallet_balance_transfer_and_faucet(cli: Cli, owner: str) -> None:
     doc = cli.ok("wallet", "transfer", "-w", "payer", "--dest", BOB, "--amount", "500000000", "--rao", "-y",
                  "--json").json
     assert doc["status"] == "included" and doc["block"] > 0 and len(doc["extrinsic_hash"]) == 64
+    assert doc["balance"] == 18 * 10**9
     assert {"type": "ev.transferred", "src": payer, "dest": BOB, "amount": 500_000_000} in doc["events"]
     after = cli.ok("wallet", "balance", "--wallet.name", "payer", "--rao", "--json").json["balances"][0]
     assert after["free"] == 18 * 10**9
@@ -103,7 +104,7 @@ def test_subnet_verbs_show_the_chain(cli: Cli, owner: str) -> None:
 def test_register_stake_weights_and_metagraph(cli: Cli, owner: str) -> None:
     """register (burn) and pow-register give UIDs; stake add/remove/list; weights set and show; the metagraph."""
     miner = cli.ok("subnet", "register", "--netuid", "1", "-w", "owner", "-H", "miner", "-y", "--json").json
-    assert miner["status"] == "included" and miner["uid"] >= 1
+    assert miner["status"] == "included" and miner["uid"] >= 1 and miner["netuid"] == 1
     line = cli.ok("subnet", "pow-register", "1", "-w", "owner", "--wallet.hotkey", "validator", "--processes", "2",
                   "-y").stdout
     uid = int(re.search(r"as UID (\d+):", line).group(1))  # type: ignore[union-attr]

@@ -207,12 +207,13 @@ class Out:
         else:
             self.console.print(t)
 
-    def wrote(self, result: Any, what: str, after: str = "") -> None:
-        """Report a write in one line (or its JSON); a rejected or timed-out write raises its error."""
+    def wrote(self, result: Any, what: str, after: str = "", **extra: Any) -> None:
+        """Report a write in one line (or its JSON, with ``extra`` fields such as the new balance); a rejected or
+        timed-out write raises its error."""
         if not result.success:
             _raise_failure(result, what)
         if self.json:
-            self.emit(result_json(result))
+            self.emit({**result_json(result), **extra})
             return
         tail = f"; {after}" if after else ""
         self.line(f"{what}: included in block {result.block}{tail}")

@@ -86,7 +86,7 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
 
     result, now = run(write, endpoint, timeout, f"stake {kind}")
     past = "staked" if kind == "add" else "unstaked"
-    out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}")
+    out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}", stake=now)
 
 
 @stake_app.command("add")

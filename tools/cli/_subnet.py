@@ -163,7 +163,7 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
     result = run(write, endpoint, timeout, "subnet create")
     netuid = created_netuid(result)
     out.wrote(result, f"created subnet {netuid} (hotkey {hot.ss58_address} at UID 0)",
-              f"locked {out.amount(cost.rao)}")
+              f"locked {out.amount(cost.rao)}", netuid=netuid)
 
 
 @subnet_app.command("burn-cost")
@@ -199,7 +199,7 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
             return await sub.register(w, netuid, progress=tick, processes=processes)
 
     result = run(write, endpoint, timeout, f"subnet {kind}")
-    out.wrote(result, f"registered {hot.ss58_address} on subnet {netuid} as UID {result.uid}")
+    out.wrote(result, f"registered {hot.ss58_address} on subnet {netuid} as UID {result.uid}", netuid=netuid)
 
 
 @subnet_app.command("register")

@@ -313,7 +313,7 @@ def transfer(dest: Annotated[str, typer.Option("--dest", "--destination", metava
         return result, (await sub.get_balance(cold)).rao if result.success else 0
 
     result, left = run(send, endpoint, timeout, "transfer")
-    out.wrote(result, f"sent {out.amount(rao)} to {dest}", f"balance now {out.amount(left)}")
+    out.wrote(result, f"sent {out.amount(rao)} to {dest}", f"balance now {out.amount(left)}", balance=left)
 
 
 DEV_CHAIN_ID = "taonet-dev"
@@ -349,4 +349,4 @@ def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58:
         return result, (await sub.get_balance(dest)).rao if result.success else 0
 
     result, now = run(fund, endpoint, timeout, "faucet")
-    out.wrote(result, f"faucet sent {out.amount(rao)} to {dest}", f"balance now {out.amount(now)}")
+    out.wrote(result, f"faucet sent {out.amount(rao)} to {dest}", f"balance now {out.amount(now)}", balance=now)
