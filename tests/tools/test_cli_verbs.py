@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from taonet.ledger import HYPERPARAMETER_BOUNDS, Keypair
+from taonet.ledger import HYPERPARAMETER_BOUNDS, Keypair, dev_genesis, dump_genesis
 
+from ..kernel.node.nodes import read_addresses, stop
 from .cli import Cli
-from .processes import taonet_node
+from .processes import TAONET_EXE, taonet_node
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +203,20 @@ def test_a_read_loads_neither_numpy_nor_the_node(cli: Cli, owner: str) -> None:
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60,
                              env=cli.env())
         assert out.stdout.splitlines()[-1] == "0 []", out
+
+
+def test_the_faucet_refuses_a_chain_that_is_not_for_development(tmp_path: Path) -> None:
+    """On a chain of its own (not the dev chain id), the faucet is refused: exit 3, one line, nothing sent."""
+    config, _authority = dev_genesis(chain_id="my-chain")
+    dump_genesis(config, tmp_path / "genesis.json")
+    cmd = [TAONET_EXE, "node", "run", "--genesis", str(tmp_path / "genesis.json"), "--authority", "//Authority",
+           "--block-time", "0.1", "--data-dir", str(tmp_path / "node"), "--rpc", "tcp://127.0.0.1:0", "--feed",
+           "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        cli = Cli(wallets=tmp_path / "wallets", endpoint=read_addresses(proc)["rpc"])
+        line = cli.fails(3, "wallet", "faucet", "--ss58", BOB)
+        assert "no faucet on chain 'my-chain'" in line
+        assert cli.ok("wallet", "balance", "--ss58", BOB, "--json").json["balances"][0]["free"] == 10**15
+    finally:
+        stop(proc)
