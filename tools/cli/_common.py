@@ -140,6 +140,7 @@ class Out:
     def __init__(self, as_json: bool = False, as_rao: bool = False) -> None:
         self.json = as_json
         self.rao = as_rao
+        self.spent = 0.0  # seconds this command has spent talking to the node (see run)
         self._console: Console | None = None
         self._err: Console | None = None
 
@@ -337,25 +338,34 @@ def confirm(question: str, no_prompt: bool, out: Out) -> None:
 
 
 # --- running against a node --------------------------------------------------------------------------------------
-def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout: float, what: str) -> T:
-    """Run ``main(subtensor)`` on a fresh event loop, the whole of it within ``timeout`` seconds.
+def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout: float, what: str, *,
+        out: Out | None = None) -> T:
+    """Run ``main(subtensor)`` on a fresh event loop, within ``timeout`` seconds.
 
-    Past the deadline the command ends with :class:`RpcTimeout` (exit 4), whatever it was waiting for."""
+    A command that talks to the node more than once (a read, a prompt, then the write) passes its ``out``: its runs
+    share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
+    ends with :class:`RpcTimeout` (exit 4), whatever it was waiting for."""
+    import time
+
     import anyio
 
     from taonet.kernel import Subtensor
     from taonet.kernel.errors import RpcTimeout
 
-    sub = Subtensor(endpoint, timeout=timeout)
+    budget = timeout if out is None else max(0.1, timeout - out.spent)
+    sub = Subtensor(endpoint, timeout=budget)
 
     async def go() -> T:
-        # a moment past the timeout: one call's own error (NoNode, RpcTimeout, ...) says more, so it comes first
-        with anyio.fail_after(timeout + DEADLINE_GRACE):
+        # a moment past the budget: one call's own error (NoNode, RpcTimeout, ...) says more, so it comes first
+        with anyio.fail_after(budget + DEADLINE_GRACE):
             async with sub:
                 return await main(sub)
 
+    started = time.monotonic()
     try:
         return anyio.run(go)
     except TimeoutError:
         raise RpcTimeout(method=what, address=sub.endpoint, timeout=timeout) from None
-
+    finally:
+        if out is not None:
+            out.spent += time.monotonic() - started

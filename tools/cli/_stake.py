@@ -68,7 +68,7 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
             return max(0, (await sub.get_balance(coldkey)).rao - ed)
         return (await sub.get_stake(coldkey, hotkey)).rao
 
-    rao = run(how_much, endpoint, timeout, f"stake {kind}")
+    rao = run(how_much, endpoint, timeout, f"stake {kind}", out=out)
     verb = "stake" if kind == "add" else "unstake"
     where = f" (subnet {netuid})" if netuid is not None else ""
     confirm(f"{verb.capitalize()} {out.amount(rao)} on {hotkey}{where}?", no_prompt, out)
@@ -84,7 +84,7 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
                                 else sub.remove_stake(w, hotkey, rao))
         return result, (await sub.get_stake(coldkey, hotkey)).rao if result.success else 0
 
-    result, now = run(write, endpoint, timeout, f"stake {kind}")
+    result, now = run(write, endpoint, timeout, f"stake {kind}", out=out)
     past = "staked" if kind == "add" else "unstaked"
     out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}", stake=now)
 

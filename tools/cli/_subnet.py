@@ -152,7 +152,7 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
     out = Out(as_json, as_rao)
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
-    cost = run(lambda sub: sub.get_subnet_burn_cost(), endpoint, timeout, "subnet burn-cost")
+    cost = run(lambda sub: sub.get_subnet_burn_cost(), endpoint, timeout, "subnet create", out=out)
     confirm(f"Create a subnet for a lock of {out.amount(cost.rao)}?", no_prompt, out)
     unlock_coldkey(w, password_stdin)  # kept unlocked in the Wallet for the write
 
@@ -160,7 +160,7 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
         with out.status("waiting for inclusion"):
             return await sub.create_subnet(w, max_lock=cost.rao)
 
-    result = run(write, endpoint, timeout, "subnet create")
+    result = run(write, endpoint, timeout, "subnet create", out=out)
     netuid = created_netuid(result)
     out.wrote(result, f"created subnet {netuid} (hotkey {hot.ss58_address} at UID 0)",
               f"locked {out.amount(cost.rao)}", netuid=netuid)
@@ -183,7 +183,7 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
               processes: int = 1) -> None:
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
-    info = run(lambda sub: sub.get_subnet_info(netuid), endpoint, timeout, f"subnet {kind}")
+    info = run(lambda sub: sub.get_subnet_info(netuid), endpoint, timeout, f"subnet {kind}", out=out)
     price = (f"burning {out.amount(info['burn'])}" if kind == "register"
              else f"by proof of work (difficulty {info['difficulty']:,})")
     confirm(f"Register hotkey {hot.ss58_address} on subnet {netuid} {price}?", no_prompt, out)
@@ -198,7 +198,11 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
         with progress_bar(out, info["difficulty"]) as tick:
             return await sub.register(w, netuid, progress=tick, processes=processes)
 
-    result = run(write, endpoint, timeout, f"subnet {kind}")
+    result = run(write, endpoint, timeout, f"subnet {kind}", out=out)
+    if result.success and result.uid is None:  # included, but the registrar's answer was not seen in the next block
+        out.wrote(result, f"registration of {hot.ss58_address} on subnet {netuid} requested",
+                  "the registrar gives its UID in a coming block (taonet wallet overview shows it)", netuid=netuid)
+        return
     out.wrote(result, f"registered {hot.ss58_address} on subnet {netuid} as UID {result.uid}", netuid=netuid)
 
 
