@@ -69,3 +69,13 @@ def test_every_command_is_in_the_guide() -> None:
     # the benches are one row (`taonet bench ledger|consensus|...`), described in docs/benchmarks.md
     missing = [p for p in leaves if f"taonet {p}" not in text and not p.startswith("bench ")]
     assert missing == [] and "taonet bench" in text
+
+
+def test_btcli_spellings_are_ours() -> None:
+    """`--wallet.name x`, `--wallet.hotkey=y`, `--subtensor.network z` become our options; values and `--` stay."""
+    from taonet.tools.cli._common import btcli_aliases
+
+    args = ["wallet", "balance", "--wallet.name", "w", "--wallet.hotkey=h", "--subtensor.network", "local",
+            "--wallet.path=/x", "--", "--wallet.name"]
+    assert btcli_aliases(args) == ["wallet", "balance", "--wallet-name", "w", "--hotkey=h", "--endpoint", "local",
+                                   "--wallet-path=/x", "--", "--wallet.name"]

@@ -52,7 +52,8 @@ def _root(
 def main() -> None:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from ..errors import run_cli
+    from ._common import btcli_aliases
 
-    args = sys.argv[1:]
+    args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
     sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors="--json" in args))

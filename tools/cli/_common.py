@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from taonet.kernel import Subtensor, Wallet
 
 __all__ = [
-    "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt", "Out",
-    "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout", "check_address",
-    "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list", "password_source",
-    "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
+    "ALIASES", "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt",
+    "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout",
+    "btcli_aliases", "check_address", "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list",
+    "password_source", "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
 
 T = TypeVar("T")
@@ -37,25 +37,48 @@ WRITE_TIMEOUT = 60.0
 """Seconds a writing command may take in all, waiting for inclusion included (``--timeout``)."""
 
 # --- options (each verb declares the ones it takes; the names and help are the same everywhere) ----------------
+ALIASES = {
+    "--wallet.name": "--wallet-name", "--wallet.hotkey": "--hotkey",
+    "--wallet-hotkey": "--hotkey", "--wallet.path": "--wallet-path", "--network": "--endpoint",
+    "--subtensor.network": "--endpoint", "--subtensor.chain_endpoint": "--endpoint", "--yes": "-y",
+    "--no-prompt": "-y",
+}
+"""btcli's spellings of our options, accepted anywhere on the line (kept out of --help to keep it readable)."""
+
+
+def btcli_aliases(args: list[str]) -> list[str]:
+    """``args`` with btcli's option spellings (``--wallet.name x``, ``--wallet.hotkey=y``) as ours."""
+    out = []
+    for a in args:
+        if a == "--":
+            out.extend(args[len(out):])
+            break
+        name, eq, value = a.partition("=")
+        if name in ALIASES:
+            a = ALIASES[name] + (eq + value if eq else "")
+        out.append(a)
+    return out
+
+
 Endpoint = Annotated[str | None, typer.Option(
-    "--endpoint", "-e", "--network", "--subtensor.network", "--subtensor.chain_endpoint", metavar="ADDRESS",
-    help="The node: local (tcp://127.0.0.1:9944), HOST:PORT or an nng address ($TAONET_ENDPOINT, else local).")]
+    "--endpoint", "-e", metavar="ADDRESS",
+    help="The node: local (tcp://127.0.0.1:9944), HOST:PORT or an nng address ($TAONET_ENDPOINT, else local; "
+         "also --network).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout (errors too), nothing else.")]
 Rao = Annotated[bool, typer.Option("--rao", help="Amounts in RAO (integers) instead of τ.")]
 Wide = Annotated[bool, typer.Option("--wide", help="Every column, whatever the terminal's width.")]
-NoPrompt = Annotated[bool, typer.Option("-y", "--no-prompt", "--yes", help="Do not ask for confirmation.")]
+NoPrompt = Annotated[bool, typer.Option("-y", "--no-prompt", help="Do not ask for confirmation.")]
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the coldkey's password from stdin (else $TAONET_PASSWORD, "
                              "$TAONET_PASSWORD_FILE, or a prompt on a terminal).")]
 WalletName = Annotated[str | None, typer.Option(
-    "--wallet-name", "-w", "--wallet.name", "--name", metavar="NAME",
-    help="The wallet ($TAONET_WALLET_NAME, else default).")]
+    "--wallet-name", "-w", metavar="NAME", help="The wallet ($TAONET_WALLET_NAME, else default; also --wallet.name).")]
 Hotkey = Annotated[str | None, typer.Option(
-    "--hotkey", "-H", "--wallet-hotkey", "--wallet.hotkey", metavar="NAME",
-    help="The wallet's hotkey ($TAONET_WALLET_HOTKEY, else default).")]
+    "--hotkey", "-H", metavar="NAME",
+    help="The wallet's hotkey ($TAONET_WALLET_HOTKEY, else default; also --wallet.hotkey).")]
 WalletPath = Annotated[str | None, typer.Option(
-    "--wallet-path", "-p", "--wallet.path", metavar="DIR",
-    help="Where wallets live ($TAONET_WALLET_PATH, else ~/.taonet/wallets).")]
+    "--wallet-path", "-p", metavar="DIR",
+    help="Where wallets live ($TAONET_WALLET_PATH, else ~/.taonet/wallets; also --wallet.path).")]
 Netuid = Annotated[int | None, typer.Option("--netuid", min=0, metavar="NETUID", help="The subnet.")]
 NetuidArg = Annotated[int | None, typer.Argument(min=0, metavar="NETUID", help="The subnet (or --netuid).",
                                                  show_default=False)]
