@@ -2,7 +2,7 @@
 
 Each process searches its own range of nonces (chunks of :data:`CHUNK` tries from far-apart starts); the first
 chunk that finds a nonce wins and the rest are cancelled. Runs in a worker thread (the caller's event loop stays
-free) and stops at ``max_tries`` or when ``progress`` raises.
+free) and stops at ``max_tries``, when ``progress`` raises, or when ``stop`` is set (the caller was cancelled).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import secrets
+import threading
 from collections.abc import Callable
 
 from taonet.ledger import solve_pow
@@ -21,8 +22,10 @@ CHUNK = 200_000
 
 
 def solve_pow_parallel(block_hash: bytes, hotkey: bytes, difficulty: int, processes: int, *,
-                       progress: Callable[[int], None] | None = None, max_tries: int | None = None) -> int | None:
-    """A nonce that solves the work, found by ``processes`` processes (None after ``max_tries`` in all)."""
+                       progress: Callable[[int], None] | None = None, max_tries: int | None = None,
+                       stop: threading.Event | None = None) -> int | None:
+    """A nonce that solves the work, found by ``processes`` processes (None after ``max_tries`` in all, or soon
+    after ``stop`` is set: the chunks running then finish, no new one starts)."""
     base = secrets.randbits(64)
     stride = (1 << 64) // max(1, processes * 1024)
     tries, next_start = 0, 0
@@ -48,6 +51,8 @@ def solve_pow_parallel(block_hash: bytes, hotkey: bytes, difficulty: int, proces
                         return nonce
                 if progress is not None:
                     progress(tries)
+                if stop is not None and stop.is_set():
+                    return None
                 if max_tries is None or tries + CHUNK * len(running) < max_tries:
                     for _ in done:
                         submit()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -527,16 +528,29 @@ class Subtensor:
         cold, hot = _coldkey(wallet), _hotkey(wallet)
         head = await self.call("head")
         difficulty = (await self.get_subnet_info(netuid))["difficulty"]
-        if processes > 1:
-            from ._pow import solve_pow_parallel
+        stop = threading.Event()  # set when this call is cancelled: the abandoned solver stops soon after
 
-            def solve() -> int | None:
-                return solve_pow_parallel(head["hash"], hot.public_key, difficulty, processes, progress=progress,
-                                          max_tries=max_tries)
-        else:
-            def solve() -> int | None:
-                return solve_pow(head["hash"], hot.public_key, difficulty, progress=progress, max_tries=max_tries)
-        nonce = await anyio.to_thread.run_sync(solve, abandon_on_cancel=True)
+        def tick(tries: int) -> None:
+            if stop.is_set():
+                raise _Stopped
+            if progress is not None:
+                progress(tries)
+
+        def solve() -> int | None:
+            try:
+                if processes > 1:
+                    from ._pow import solve_pow_parallel
+
+                    return solve_pow_parallel(head["hash"], hot.public_key, difficulty, processes, progress=tick,
+                                              max_tries=max_tries, stop=stop)
+                return solve_pow(head["hash"], hot.public_key, difficulty, progress=tick, max_tries=max_tries)
+            except _Stopped:
+                return None
+
+        try:
+            nonce = await anyio.to_thread.run_sync(solve, abandon_on_cancel=True)
+        finally:
+            stop.set()
         if nonce is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("no proof of work found within max_tries"))
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
@@ -591,6 +605,10 @@ class Subtensor:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
         return await self._do(_hotkey(wallet), ServeAxon(netuid=netuid, ip=ip, port=port, protocol=protocol,
                                                          version=version))
+
+
+class _Stopped(Exception):
+    """Raised in a proof-of-work solver's progress callback to stop it (its caller was cancelled)."""
 
 
 def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, Any, Any]:
