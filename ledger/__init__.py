@@ -4,6 +4,9 @@ Pure: no sockets, no clocks. Everything here is deterministic, so the same log a
 This module is the ledger's contract: other layers import the ledger only from here (``tests/test_layers.py``).
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import errors as errors
 from ._block import ZERO_HASH as ZERO_HASH
 from ._block import BlockHeader as BlockHeader
@@ -19,6 +22,7 @@ from ._calls import PowRegister as PowRegister
 from ._calls import RegistrarAnswer as RegistrarAnswer
 from ._calls import RemoveStake as RemoveStake
 from ._calls import ServeAxon as ServeAxon
+from ._calls import SetCommitment as SetCommitment
 from ._calls import SetHyperparameter as SetHyperparameter
 from ._calls import SetSubnetIdentity as SetSubnetIdentity
 from ._calls import SetWeights as SetWeights
@@ -26,18 +30,13 @@ from ._calls import SystemCall as SystemCall
 from ._calls import Transfer as Transfer
 from ._calls import UserCall as UserCall
 from ._calls import hotkey_binding_payload as hotkey_binding_payload
-from ._chain import Chain as Chain
-from ._chain import SealResult as SealResult
-from ._chain import system_answers as system_answers
 from ._codec import decode as decode
 from ._codec import dumps as dumps
 from ._codec import encode as encode
 from ._codec import loads as loads
-from ._consensus import consensus_answers as consensus_answers
-from ._consensus import epoch_result as epoch_result
-from ._consensus import scheduler_answers as scheduler_answers
 from ._economics import solve_pow as solve_pow
 from ._events import AxonServed as AxonServed
+from ._events import CommitmentSet as CommitmentSet
 from ._events import DelegateNominated as DelegateNominated
 from ._events import DifficultyAdjusted as DifficultyAdjusted
 from ._events import EmissionAccrued as EmissionAccrued
@@ -59,18 +58,6 @@ from ._events import SubnetCreated as SubnetCreated
 from ._events import SubnetIdentitySet as SubnetIdentitySet
 from ._events import Transferred as Transferred
 from ._events import WeightsSet as WeightsSet
-from ._genesis import DEV_ACCOUNTS as DEV_ACCOUNTS
-from ._genesis import DEV_ACTOR_URI as DEV_ACTOR_URI
-from ._genesis import DEV_AUTHORITY_URI as DEV_AUTHORITY_URI
-from ._genesis import DEV_SUBNET_DEFAULTS as DEV_SUBNET_DEFAULTS
-from ._genesis import GenesisBalance as GenesisBalance
-from ._genesis import GenesisConfig as GenesisConfig
-from ._genesis import GenesisSubnet as GenesisSubnet
-from ._genesis import build_genesis as build_genesis
-from ._genesis import dev_genesis as dev_genesis
-from ._genesis import dump_genesis as dump_genesis
-from ._genesis import load_genesis as load_genesis
-from ._genesis import state_from_genesis_block as state_from_genesis_block
 from ._keys import Keypair as Keypair
 from ._keys import generate_mnemonic as generate_mnemonic
 from ._keys import ss58_decode as ss58_decode
@@ -82,24 +69,100 @@ from ._params import TAO as TAO
 from ._params import ChainParams as ChainParams
 from ._params import ChainStatus as ChainStatus
 from ._params import Hyperparameters as Hyperparameters
-from ._replay import fold as fold
-from ._replay import replay as replay
-from ._runtime import BlockBuilder as BlockBuilder
-from ._runtime import apply as apply
-from ._runtime import current_burn as current_burn
-from ._runtime import fee_for as fee_for
-from ._runtime import registrar_answer as registrar_answer
-from ._runtime import subnet_lock_cost as subnet_lock_cost
-from ._state import Account as Account
-from ._state import AxonEndpoint as AxonEndpoint
-from ._state import Neuron as Neuron
-from ._state import State as State
-from ._state import Subnet as Subnet
-from ._state import SubnetIdentity as SubnetIdentity
-from ._state import genesis_subnet as genesis_subnet
-from ._store import FileStore as FileStore
-from ._store import MemoryStore as MemoryStore
-from ._yuma import YumaParams as YumaParams
-from ._yuma import YumaResult as YumaResult
-from ._yuma import yuma_epoch as yuma_epoch
-from ._yuma_dense import yuma_epoch_dense as yuma_epoch_dense
+
+if TYPE_CHECKING:
+    from ._chain import Chain as Chain
+    from ._chain import SealResult as SealResult
+    from ._chain import system_answers as system_answers
+    from ._consensus import consensus_answers as consensus_answers
+    from ._consensus import epoch_result as epoch_result
+    from ._consensus import scheduler_answers as scheduler_answers
+    from ._genesis import DEV_ACCOUNTS as DEV_ACCOUNTS
+    from ._genesis import DEV_ACTOR_URI as DEV_ACTOR_URI
+    from ._genesis import DEV_AUTHORITY_URI as DEV_AUTHORITY_URI
+    from ._genesis import DEV_SUBNET_DEFAULTS as DEV_SUBNET_DEFAULTS
+    from ._genesis import GenesisBalance as GenesisBalance
+    from ._genesis import GenesisConfig as GenesisConfig
+    from ._genesis import GenesisSubnet as GenesisSubnet
+    from ._genesis import build_genesis as build_genesis
+    from ._genesis import dev_genesis as dev_genesis
+    from ._genesis import dump_genesis as dump_genesis
+    from ._genesis import load_genesis as load_genesis
+    from ._genesis import state_from_genesis_block as state_from_genesis_block
+    from ._replay import fold as fold
+    from ._replay import replay as replay
+    from ._runtime import BlockBuilder as BlockBuilder
+    from ._runtime import apply as apply
+    from ._runtime import current_burn as current_burn
+    from ._runtime import fee_for as fee_for
+    from ._runtime import registrar_answer as registrar_answer
+    from ._runtime import subnet_lock_cost as subnet_lock_cost
+    from ._state import Account as Account
+    from ._state import AxonEndpoint as AxonEndpoint
+    from ._state import Commitment as Commitment
+    from ._state import Neuron as Neuron
+    from ._state import State as State
+    from ._state import Subnet as Subnet
+    from ._state import SubnetIdentity as SubnetIdentity
+    from ._state import genesis_subnet as genesis_subnet
+    from ._store import FileStore as FileStore
+    from ._store import MemoryStore as MemoryStore
+    from ._yuma import YumaParams as YumaParams
+    from ._yuma import YumaResult as YumaResult
+    from ._yuma import yuma_epoch as yuma_epoch
+    from ._yuma_dense import yuma_epoch_dense as yuma_epoch_dense
+
+_LAZY = {
+    "Chain": "._chain",
+    "SealResult": "._chain",
+    "system_answers": "._chain",
+    "consensus_answers": "._consensus",
+    "epoch_result": "._consensus",
+    "scheduler_answers": "._consensus",
+    "DEV_ACCOUNTS": "._genesis",
+    "DEV_ACTOR_URI": "._genesis",
+    "DEV_AUTHORITY_URI": "._genesis",
+    "DEV_SUBNET_DEFAULTS": "._genesis",
+    "GenesisBalance": "._genesis",
+    "GenesisConfig": "._genesis",
+    "GenesisSubnet": "._genesis",
+    "build_genesis": "._genesis",
+    "dev_genesis": "._genesis",
+    "dump_genesis": "._genesis",
+    "load_genesis": "._genesis",
+    "state_from_genesis_block": "._genesis",
+    "fold": "._replay",
+    "replay": "._replay",
+    "BlockBuilder": "._runtime",
+    "apply": "._runtime",
+    "current_burn": "._runtime",
+    "fee_for": "._runtime",
+    "registrar_answer": "._runtime",
+    "subnet_lock_cost": "._runtime",
+    "Account": "._state",
+    "AxonEndpoint": "._state",
+    "Commitment": "._state",
+    "Neuron": "._state",
+    "State": "._state",
+    "Subnet": "._state",
+    "SubnetIdentity": "._state",
+    "genesis_subnet": "._state",
+    "FileStore": "._store",
+    "MemoryStore": "._store",
+    "YumaParams": "._yuma",
+    "YumaResult": "._yuma",
+    "yuma_epoch": "._yuma",
+    "yuma_epoch_dense": "._yuma_dense",
+}
+"""Names whose modules need numpy (the state, the runtime, Yuma, storage): loaded on first use, so a client that
+only signs and reads (a balance, a subnet list) starts without numpy."""
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :data:`_LAZY`, imported when first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -46,6 +46,7 @@ __all__ = [
     "PowRegister",
     "RemoveStake",
     "ServeAxon",
+    "SetCommitment",
     "SetHyperparameter",
     "SetSubnetIdentity",
     "SetWeights",
@@ -209,6 +210,14 @@ class SetSubnetIdentity(UserCall):
     plugin: str = attrs.field(validator=_plugin_name)
     description: str = field_text(max_len=256, default="")
     url: str = field_text(max_len=256, default="")
+@message("call.set_commitment")
+class SetCommitment(UserCall):
+    """Publish ``data`` (up to 1,024 characters) for the signer hotkey on ``netuid``, where it holds a UID:
+    what the SDK's ``set_commitment`` stores (an endpoint, a model's hash, ...); the latest one counts."""
+
+    SIGNER: ClassVar[str] = "hotkey"
+    netuid: int = field_int(hi=MAX_NETUID)
+    data: str = field_text(max_len=1024)
 
 
 # --- the extrinsic ----------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from ._codec import Message, cache_field, field_b32, field_int, field_msg, field
 
 __all__ = [
     "AxonServed",
+    "CommitmentSet",
     "DelegateNominated",
     "DifficultyAdjusted",
     "EmissionPaid",
@@ -203,6 +204,16 @@ class AxonServed(Event):
     port: int = field_int()
     protocol: int = field_int()
     version: int = field_int()
+
+
+@message("ev.commitment_set")
+class CommitmentSet(Event):
+    """``hotkey`` (UID ``uid`` on ``netuid``) published a commitment of ``data``."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    data: str = field_text(max_len=1024)
 
 
 @message("ev.emission_accrued")

@@ -137,6 +137,14 @@ class Subnet(Message):
     pending: tuple[PendingRegistration, ...] = field_msgs(PendingRegistration, max_len=4096, default=())
 
 
+@message("state.commitment")
+class Commitment(Message):
+    """What a hotkey committed on a subnet, and the block it did so in."""
+
+    block: int = field_int()
+    data: str = field_text(max_len=1024)
+
+
 # --- tables ------------------------------------------------------------------------------------------------------
 
 # name -> (one-byte domain tag for the digest, whether it is digested)
@@ -150,6 +158,7 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "neuron": (b"u", True),  # (netuid, uid) -> Neuron
     "hash": (b"h", True),  # block number -> block hash (a window, for proof of work)
     "ident": (b"i", True),  # netuid -> SubnetIdentity (empty in logs made before it existed: same digest)
+    "commit": (b"m", True),  # (netuid, hotkey) -> Commitment
     # derived, rebuilt from the tables above
     "hkstake": (b"", False),  # hotkey -> total RAO staked on it
     "stakers": (b"", False),  # hotkey -> frozenset of coldkeys staked on it
@@ -157,8 +166,9 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "uid": (b"", False),  # (netuid, hotkey) -> uid
 }
 DIGESTED: Final = tuple(name for name, (_, d) in TABLES.items() if d)
-OPTIONAL_IN_SNAPSHOT: Final = frozenset({"ident"})
-"""Digested tables a snapshot leaves out while they are empty (so older snapshots still load, byte-identical)."""
+OPTIONAL_IN_SNAPSHOT: Final = frozenset({"ident", "commit"})
+"""Tables newer than the first snapshots: a snapshot leaves them out while they are empty (so a chain that never
+used them snapshots byte for byte as before) and a snapshot without them loads them empty."""
 
 
 def _key_bytes(key: Any) -> bytes:
@@ -347,6 +357,10 @@ class State:
     def owner_of(self, hotkey: bytes) -> bytes | None:
         """The coldkey owning ``hotkey``, or None if the chain does not know it."""
         return self._t["owner"].get(hotkey)
+
+    def commitment(self, netuid: int, hotkey: bytes) -> Commitment | None:
+        """What ``hotkey`` last committed on ``netuid``, or None."""
+        return self._t["commit"].get((netuid, hotkey))
 
     def take_of(self, hotkey: bytes) -> int | None:
         """The delegate take (u16) of ``hotkey``, or None if it never nominated."""

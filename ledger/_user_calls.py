@@ -18,6 +18,7 @@ from ._calls import (
     PowRegister,
     RemoveStake,
     ServeAxon,
+    SetCommitment,
     SetHyperparameter,
     SetSubnetIdentity,
     SetWeights,
@@ -26,6 +27,7 @@ from ._calls import (
 from ._dispatch import BlockContext, addr, check_binding, handles, hotkey_uid, require_free, subnet_of
 from ._events import (
     AxonServed,
+    CommitmentSet,
     DelegateNominated,
     Event,
     HyperparameterSet,
@@ -38,7 +40,16 @@ from ._events import (
     WeightsSet,
 )
 from ._params import HYPERPARAMETER_BOUNDS
-from ._state import AxonEndpoint, Neuron, PendingRegistration, State, Subnet, SubnetIdentity, genesis_subnet
+from ._state import (
+    AxonEndpoint,
+    Commitment,
+    Neuron,
+    PendingRegistration,
+    State,
+    Subnet,
+    SubnetIdentity,
+    genesis_subnet,
+)
 from .errors import (
     AlreadyRegistered,
     BelowExistentialDeposit,
@@ -346,6 +357,15 @@ def _serve_axon(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> l
     state.put_neuron(sn.netuid, attrs.evolve(neuron, axon=axon))
     return [AxonServed(netuid=sn.netuid, uid=uid, hotkey=ext.signer, ip=call.ip, port=call.port,
                        protocol=call.protocol, version=call.version)]
+
+
+@handles(SetCommitment)
+def _set_commitment(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+    call: SetCommitment = ext.call  # type: ignore[assignment]
+    sn = subnet_of(state, call.netuid)
+    uid = hotkey_uid(state, sn.netuid, ext.signer)
+    state.put("commit", (sn.netuid, ext.signer), Commitment(block=ctx.number, data=call.data))
+    return [CommitmentSet(netuid=sn.netuid, uid=uid, hotkey=ext.signer, data=call.data)]
 
 
 def install_subnet(state: State, netuid: int, owner: bytes, hotkey: bytes, hyper: Any) -> None:

@@ -7,42 +7,13 @@ docs/cli.md documents the table; tests/tools/test_cli_errors.py checks it on the
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
-import pynng
 import typer
-
-from taonet.kernel.errors import (
-    AlreadyQueued,
-    BadAddress,
-    BlockNotFound,
-    Busy,
-    DataDirLocked,
-    InvalidMetagraphFile,
-    MempoolFull,
-    NodeHalted,
-    RpcBadRequest,
-    RpcTimeout,
-    Unreachable,
-    WalletError,
-)
-from taonet.ledger.errors import (
-    CodecError,
-    ExtrinsicRejected,
-    HotkeyNotRegistered,
-    InvalidAddress,
-    InvalidBlock,
-    InvalidGenesis,
-    InvalidKey,
-    StorageError,
-    SubnetNotFound,
-    TaonetError,
-    UnknownHotkey,
-)
-from taonet.plugins.errors import InvalidOption, PluginError, PluginMismatch, UnknownPlugin
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
@@ -63,21 +34,66 @@ EXIT_INTERRUPTED = 130
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
-EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
-    # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
-    ((UnknownPlugin,), EXIT_NOT_FOUND),
-    ((PluginMismatch, InvalidOption), EXIT_USAGE),
-    ((PluginError,), EXIT_REFUSED_DATA),  # a plugin that fails to import, misses a hook, or whose name is taken
-    ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
-    ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
-     EXIT_REFUSED_DATA),
-    ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
-    ((Unreachable, RpcTimeout, Busy, MempoolFull, pynng.AddressInUse), EXIT_UNREACHABLE),
-    ((WalletError, InvalidKey), EXIT_WALLET),
-    ((ExtrinsicRejected, AlreadyQueued, NodeHalted), EXIT_REJECTED),
-    ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
-)
-"""Error classes and the exit status each gets; anything else a command raises is an internal error (1)."""
+
+@functools.cache
+def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
+    """:data:`EXIT_STATUS`, built when first needed: the error classes load the kernel and the ledger, which a
+    command that succeeds (or `taonet --help`) should not wait for."""
+    import pynng
+
+    from taonet.kernel.errors import (
+        AlreadyQueued,
+        BadAddress,
+        BlockNotFound,
+        Busy,
+        DataDirLocked,
+        ExtrinsicDropped,
+        InvalidMetagraphFile,
+        MempoolFull,
+        NodeHalted,
+        RpcBadRequest,
+        RpcTimeout,
+        SignerLimit,
+        UnknownSigner,
+        Unreachable,
+        WalletError,
+    )
+    from taonet.ledger.errors import (
+        CodecError,
+        ExtrinsicRejected,
+        HotkeyNotRegistered,
+        InvalidAddress,
+        InvalidBlock,
+        InvalidGenesis,
+        InvalidKey,
+        StorageError,
+        SubnetNotFound,
+        UnknownHotkey,
+    )
+    from taonet.plugins.errors import InvalidOption, PluginError, PluginMismatch, UnknownPlugin
+
+    return (
+        # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
+        ((UnknownPlugin,), EXIT_NOT_FOUND),
+        ((PluginMismatch, InvalidOption), EXIT_USAGE),
+        ((PluginError,), EXIT_REFUSED_DATA),  # a plugin that fails to import, misses a hook, or whose name is taken
+        ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
+        ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
+         EXIT_REFUSED_DATA),
+        ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
+        ((Unreachable, RpcTimeout, Busy, MempoolFull, SignerLimit, pynng.AddressInUse), EXIT_UNREACHABLE),
+        ((WalletError, InvalidKey), EXIT_WALLET),
+        ((ExtrinsicRejected, AlreadyQueued, NodeHalted, UnknownSigner, ExtrinsicDropped), EXIT_REJECTED),
+        ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``EXIT_STATUS``: error classes and the exit status each gets; anything else a command raises is an
+    internal error (1)."""
+    if name == "EXIT_STATUS":
+        return _exit_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _leaves(e: BaseException) -> Iterator[BaseException]:
@@ -90,6 +106,8 @@ def _leaves(e: BaseException) -> Iterator[BaseException]:
 
 def root_error(e: BaseException) -> BaseException:
     """The error to report: inside task groups' ExceptionGroups, the first TaonetError (else the first error)."""
+    from taonet.ledger.errors import TaonetError
+
     leaves = list(_leaves(e))
     return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0] if leaves else e)
 
@@ -99,10 +117,22 @@ def exit_status(e: BaseException) -> int:
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    for classes, status in EXIT_STATUS:
+    for classes, status in _exit_table():
         if isinstance(e, classes):
             return status
     return EXIT_INTERNAL
+
+
+def _is_address_in_use(e: BaseException) -> bool:
+    import pynng
+
+    return isinstance(e, pynng.AddressInUse)
+
+
+def _is_taonet_error(e: BaseException) -> bool:
+    from taonet.ledger.errors import TaonetError
+
+    return isinstance(e, TaonetError)
 
 
 def describe(e: BaseException) -> str:
@@ -110,10 +140,10 @@ def describe(e: BaseException) -> str:
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
         text = "interrupted"
-    elif isinstance(e, pynng.AddressInUse):
+    elif _is_address_in_use(e):
         text = ("an address this command listens on is already in use: stop the process using it (another node?), "
                 "or pass other --rpc/--feed addresses")
-    elif isinstance(e, TaonetError | OSError):
+    elif isinstance(e, OSError) or _is_taonet_error(e):
         text = str(e) or type(e).__name__
     else:
         text = (f"internal error: {type(e).__name__}: {e}; run again with --debug for the traceback, "
@@ -129,9 +159,13 @@ def _usage_line(e: Any) -> str:
 
 
 def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = False,
-            stderr: TextIO | None = None) -> int:
-    """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line."""
+            stderr: TextIO | None = None, json_errors: bool = False) -> int:
+    """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line.
+
+    With ``json_errors`` (a command given ``--json``) an error is also one JSON document on stdout:
+    ``{"error": {"message": ..., "exit_status": ..., "code": ...}}``."""
     err = stderr or sys.stderr
+    said = _Said(err, json_errors)
     try:
         rv = command(args=list(args), prog_name="taonet", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
@@ -140,21 +174,34 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
     except typer.Exit as e:
         return int(getattr(e, "exit_code", EXIT_OK))
     except typer.Abort:
-        print("error: aborted", file=err)
-        return EXIT_INTERNAL
+        return said("aborted", EXIT_INTERNAL)
     except _UsageError as e:
         if debug:
             traceback.print_exc(file=err)
         if str(e.format_message()).strip():  # type: ignore[attr-defined]  # empty: click showed the help instead
-            print(f"error: {_usage_line(e)}", file=err)
+            return said(_usage_line(e), EXIT_USAGE, "usage")
         return EXIT_USAGE
     except _ClickException as e:
         if debug:
             traceback.print_exc(file=err)
-        print(f"error: {' '.join(str(e.format_message()).split())}", file=err)  # type: ignore[attr-defined]
-        return int(getattr(e, "exit_code", EXIT_INTERNAL))
+        return said(" ".join(str(e.format_message()).split()),  # type: ignore[attr-defined]
+                    int(getattr(e, "exit_code", EXIT_INTERNAL)))
     except BaseException as e:  # the one place every error of a command is reported
         if debug:
             traceback.print_exception(e, file=err)
-        print(f"error: {describe(e)}", file=err)
-        return exit_status(e)
+        return said(describe(e), exit_status(e), getattr(root_error(e), "CODE", type(root_error(e)).__name__))
+
+
+class _Said:
+    """Say an error: one line on stderr and, in JSON mode, one JSON document on stdout; returns the status."""
+
+    def __init__(self, err: TextIO, as_json: bool) -> None:
+        self.err, self.as_json = err, as_json
+
+    def __call__(self, text: str, status: int, code: str = "error") -> int:
+        print(f"error: {text}", file=self.err)
+        if self.as_json:
+            import json
+
+            print(json.dumps({"error": {"message": text, "exit_status": status, "code": code}}), flush=True)
+        return status

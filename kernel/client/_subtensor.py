@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import attrs
-import numpy as np
 
 from taonet.ledger import (
     AddStake,
@@ -37,6 +37,7 @@ from taonet.ledger import (
     RegistrationRefused,
     RemoveStake,
     ServeAxon,
+    SetCommitment,
     SetHyperparameter,
     SetSubnetIdentity,
     SetWeights,
@@ -46,6 +47,7 @@ from taonet.ledger import (
     hotkey_binding_payload,
     solve_pow,
     ss58_decode,
+    ss58_encode,
 )
 from taonet.ledger.errors import TaonetError, error_from_wire
 
@@ -53,8 +55,12 @@ from ..errors import Busy
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
-from ._metagraph import Metagraph
+from ._neuron import DelegateInfo, NeuronInfo, neurons_from_payload
 from ._rpc_client import RpcClient
+
+if TYPE_CHECKING:
+    import numpy as np
+
 
 __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 
@@ -256,9 +262,22 @@ class Subtensor:
         """Total stake on a hotkey."""
         return Balance((await self.call("hotkey", hotkey=_address(hotkey)))["stake"])
 
-    async def get_delegates(self) -> list[dict[str, Any]]:
-        """Every delegate: hotkey, owner, take (u16), stake, nominators."""
-        return await self.call("delegates")
+    async def get_delegates(self) -> list[DelegateInfo]:
+        """Every delegate: hotkey, owner, take (a fraction), the stake on it and its nominators' count."""
+        return [DelegateInfo(hotkey_ss58=ss58_encode(d["hotkey"]), owner_ss58=ss58_encode(d["owner"]),
+                             take=d["take"] / 0xFFFF, total_stake=Balance(d["stake"]), nominators=d["nominators"])
+                for d in await self.call("delegates")]
+
+    async def get_transfer_fee(self, wallet: Any, destination_ss58: Any, amount: Balance | int | float,
+                               keep_alive: bool = True) -> Balance:
+        """The fee a transfer pays: the chain's flat per-extrinsic fee (burned), whatever the amount."""
+        del wallet, destination_ss58, amount, keep_alive  # the fee is flat: the SDK's arguments are accepted
+        return Balance(int((await self.info()).get("extrinsic_fee") or 0))
+
+    async def get_subnet_burn_cost(self, block: int | None = None) -> Balance:
+        """The lock creating a subnet costs now (it doubles after each creation and decays over time)."""
+        del block  # the node answers at its head
+        return Balance(await self.call("lock_cost"))
 
     # --- subnets and neurons ---------------------------------------------------------------------------------
     async def get_all_subnets_netuid(self) -> list[int]:
@@ -301,16 +320,45 @@ class Subtensor:
         """The burn a registration pays now."""
         return Balance((await self.get_subnet_info(netuid))["burn"])
 
-    async def get_uid_for_hotkey_on_subnet(self, hotkey: Any, netuid: int) -> int | None:
+    async def get_uid_for_hotkey_on_subnet(self, hotkey_ss58: Any, netuid: int, block: int | None = None
+                                           ) -> int | None:
         """The hotkey's UID on ``netuid``, or None."""
-        n = await self.call("neuron", netuid=netuid, hotkey=_address(hotkey))
+        n = await self.call("neuron", netuid=netuid, hotkey=_address(hotkey_ss58), block=block)
         return None if n is None else n["uid"]
 
-    async def is_hotkey_registered(self, hotkey: Any, netuid: int | None = None) -> bool:
+    async def is_hotkey_registered(self, hotkey_ss58: Any, netuid: int | None = None, block: int | None = None
+                                   ) -> bool:
         """True if the hotkey holds a UID on ``netuid`` (on any subnet when None)."""
         if netuid is None:
-            return bool((await self.call("hotkey", hotkey=_address(hotkey)))["netuids"])
-        return await self.get_uid_for_hotkey_on_subnet(hotkey, netuid) is not None
+            return bool((await self.call("hotkey", hotkey=_address(hotkey_ss58)))["netuids"])
+        return await self.get_uid_for_hotkey_on_subnet(hotkey_ss58, netuid, block) is not None
+
+    async def is_hotkey_registered_on_subnet(self, hotkey_ss58: Any, netuid: int, block: int | None = None) -> bool:
+        """True if the hotkey holds a UID on ``netuid``."""
+        return await self.get_uid_for_hotkey_on_subnet(hotkey_ss58, netuid, block) is not None
+
+    async def neurons(self, netuid: int, block: int | None = None) -> list[NeuronInfo]:
+        """Every neuron of ``netuid`` at ``block`` (the head when None), with its weights and bonds."""
+        return neurons_from_payload(await self.call("metagraph", netuid=netuid, block=block, weights=True))
+
+    async def neurons_lite(self, netuid: int, block: int | None = None) -> list[NeuronInfo]:
+        """Every neuron of ``netuid`` without weights and bonds (one short read)."""
+        return neurons_from_payload(await self.call("metagraph", netuid=netuid, block=block))
+
+    async def get_neuron_for_pubkey_and_subnet(self, hotkey_ss58: Any, netuid: int, block: int | None = None
+                                               ) -> NeuronInfo | None:
+        """The neuron the hotkey holds on ``netuid`` (None if it holds none; the SDK's "null neuron")."""
+        uid = await self.get_uid_for_hotkey_on_subnet(hotkey_ss58, netuid, block)
+        if uid is None:
+            return None
+        return (await self.neurons(netuid, block))[uid]
+
+    async def blocks_since_last_update(self, netuid: int, uid: int) -> int | None:
+        """Blocks since UID ``uid`` of ``netuid`` last set weights (or registered); None if there is no such UID."""
+        n = await self.neuron(netuid, uid)
+        if n is None:
+            return None
+        return await self.get_current_block() - n["last_update"]
 
     async def neuron(self, netuid: int, uid: int | None = None, *, hotkey: Any = None,
                      block: int | None = None) -> dict[str, Any] | None:
@@ -324,10 +372,16 @@ class Subtensor:
 
     async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True) -> Any:
         """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False."""
+        from ._metagraph import Metagraph
 
         mg = Metagraph(netuid, subtensor=self, lite=lite)
         await mg.sync(block=block)
         return mg
+
+    async def get_commitment(self, netuid: int, uid: int, block: int | None = None) -> str:
+        """What the hotkey at ``uid`` of ``netuid`` committed (``""`` if nothing), at ``block`` or the head."""
+        c = await self.call("commitment", netuid=netuid, uid=uid, block=block)
+        return "" if c is None else c["data"]
 
     # --- writes ------------------------------------------------------------------------------------------------
     async def sign(self, keypair: Keypair, call: Call) -> Extrinsic:
@@ -404,13 +458,38 @@ class Subtensor:
         return await self._do(_coldkey(wallet), Transfer(dest=_address(dest), amount=_rao(amount)),
                               wait_for_inclusion)
 
-    async def add_stake(self, wallet: Any, hotkey: Any, amount: Balance | int | float) -> ExtrinsicResult:
-        """Stake ``amount`` of the wallet's coldkey on ``hotkey``."""
+    async def add_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
+        """Stake an amount of the wallet's coldkey on a hotkey: ``add_stake(wallet, netuid, hotkey_ss58, amount)``
+        as the SDK v10 (the netuid is checked: the hotkey must hold a UID there; stake stays per hotkey), or
+        ``add_stake(wallet, hotkey, amount)``. Amounts: Balance, RAO int, or TAO float."""
+        netuid, hotkey, amount = _stake_args("add_stake", args, kwargs)
+        if netuid is not None and (refused := await self._check_stake_netuid(hotkey, netuid)) is not None:
+            return refused
         return await self._do(_coldkey(wallet), AddStake(hotkey=_address(hotkey), amount=_rao(amount)))
 
-    async def remove_stake(self, wallet: Any, hotkey: Any, amount: Balance | int | float) -> ExtrinsicResult:
-        """Unstake ``amount`` from ``hotkey`` back to the wallet's coldkey."""
+    async def unstake(self, wallet: Any, netuid: int, hotkey_ss58: Any, amount: Balance | int | float,
+                      **_sdk_options: Any) -> ExtrinsicResult:
+        """Unstake ``amount`` from ``hotkey_ss58`` back to the wallet's coldkey (the SDK v10 order; the netuid is
+        checked, stake stays per hotkey). The SDK's slippage options are accepted and have nothing to do here."""
+        return await self.remove_stake(wallet, netuid, hotkey_ss58, amount)
+
+    async def remove_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
+        """Unstake: ``remove_stake(wallet, hotkey, amount)``, or with a netuid first as :meth:`unstake`."""
+        netuid, hotkey, amount = _stake_args("remove_stake", args, kwargs)
+        if netuid is not None and (refused := await self._check_stake_netuid(hotkey, netuid)) is not None:
+            return refused
         return await self._do(_coldkey(wallet), RemoveStake(hotkey=_address(hotkey), amount=_rao(amount)))
+
+    async def _check_stake_netuid(self, hotkey: Any, netuid: int) -> ExtrinsicResult | None:
+        """A refusal if ``netuid`` does not exist or the hotkey holds no UID there, else None."""
+        from taonet.ledger.errors import HotkeyNotRegistered, SubnetNotFound
+
+        if not await self.subnet_exists(netuid):
+            return ExtrinsicResult(status="rejected", error=SubnetNotFound(netuid=netuid))
+        if not await self.is_hotkey_registered_on_subnet(hotkey, netuid):
+            return ExtrinsicResult(status="rejected",
+                                   error=HotkeyNotRegistered(hotkey=ss58_encode(_address(hotkey)), netuid=netuid))
+        return None
 
     async def nominate(self, wallet: Any, take: float = 0.18) -> ExtrinsicResult:
         """Make the wallet's hotkey a delegate keeping ``take`` (a fraction) of what it earns."""
@@ -444,14 +523,35 @@ class Subtensor:
         return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
 
     async def register(self, wallet: Any, netuid: int, *, progress: Callable[[int], None] | None = None,
-                       max_tries: int | None = None) -> ExtrinsicResult:
-        """Register the wallet's hotkey on ``netuid`` by proof of work (solved in a worker thread, with progress)."""
+                       max_tries: int | None = None, processes: int = 1) -> ExtrinsicResult:
+        """Register the wallet's hotkey on ``netuid`` by proof of work, solved in a worker thread (or in
+        ``processes`` processes), ``progress(tries)`` called as it goes."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
         head = await self.call("head")
         difficulty = (await self.get_subnet_info(netuid))["difficulty"]
-        nonce = await anyio.to_thread.run_sync(
-            lambda: solve_pow(head["hash"], hot.public_key, difficulty, progress=progress, max_tries=max_tries),
-            abandon_on_cancel=True)
+        stop = threading.Event()  # set when this call is cancelled: the abandoned solver stops soon after
+
+        def tick(tries: int) -> None:
+            if stop.is_set():
+                raise _Stopped
+            if progress is not None:
+                progress(tries)
+
+        def solve() -> int | None:
+            try:
+                if processes > 1:
+                    from ._pow import solve_pow_parallel
+
+                    return solve_pow_parallel(head["hash"], hot.public_key, difficulty, processes, progress=tick,
+                                              max_tries=max_tries, stop=stop)
+                return solve_pow(head["hash"], hot.public_key, difficulty, progress=tick, max_tries=max_tries)
+            except _Stopped:
+                return None
+
+        try:
+            nonce = await anyio.to_thread.run_sync(solve, abandon_on_cancel=True)
+        finally:
+            stop.set()
         if nonce is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("no proof of work found within max_tries"))
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
@@ -480,6 +580,8 @@ class Subtensor:
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
                           wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them)."""
+        import numpy as np
+
         w = np.asarray(weights, dtype=np.float64)
         if w.size and (w < 0).any():
             return ExtrinsicResult(status="rejected", error=TaonetError("weights must be non-negative"))
@@ -487,6 +589,11 @@ class Subtensor:
         u16 = np.zeros(w.shape, dtype=np.int64) if top <= 0 else np.rint(w / top * 0xFFFF).astype(np.int64)
         call = SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=u16.tolist(), version_key=version_key)
         return await self._do(_hotkey(wallet), call, wait_for_inclusion)
+
+    async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
+        """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
+        :meth:`get_commitment` reads the latest one back."""
+        return await self._do(_hotkey(wallet), SetCommitment(netuid=netuid, data=data))
 
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
                          port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
@@ -515,6 +622,28 @@ class Subtensor:
     async def get_subnet_identity(self, netuid: int, block: int | None = None) -> dict[str, Any] | None:
         """The identity of ``netuid`` (plugin, description, url, block), or None if its owner recorded none."""
         return await self.call("subnet_identity", netuid=netuid, block=block)
+
+
+class _Stopped(Exception):
+    """Raised in a proof-of-work solver's progress callback to stop it (its caller was cancelled)."""
+
+
+def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, Any, Any]:
+    """(netuid or None, hotkey, amount) from the SDK v10 order (netuid, hotkey_ss58, amount) or ours (hotkey,
+    amount); keywords ``netuid``, ``hotkey_ss58`` (or ``hotkey``) and ``amount`` work in both."""
+    kwargs = dict(kwargs)
+    for option in ("safe_staking", "allow_partial_stake", "rate_tolerance", "safe_unstaking", "wait_for_inclusion",
+                   "wait_for_finalization", "period", "raise_error", "mev_protection"):
+        kwargs.pop(option, None)  # the SDK's options: accepted; slippage and finality mean nothing here
+    if args and type(args[0]) is int:  # a hotkey is never an int: this is the SDK's netuid
+        netuid, rest = args[0], list(args[1:])
+    else:
+        netuid, rest = kwargs.pop("netuid", None), list(args)
+    hotkey = rest.pop(0) if rest else kwargs.pop("hotkey_ss58", kwargs.pop("hotkey", None))
+    amount = rest.pop(0) if rest else kwargs.pop("amount", None)
+    if hotkey is None or amount is None or rest or kwargs:
+        raise TypeError(f"{what}(wallet, netuid, hotkey_ss58, amount) or {what}(wallet, hotkey, amount)")
+    return netuid, hotkey, amount
 
 
 def _dialable(address: str, endpoint: str) -> str:

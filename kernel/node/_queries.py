@@ -17,7 +17,7 @@ import anyio
 import attrs
 import numpy as np
 
-from taonet.ledger import Extrinsic, State, current_burn, encode, ss58_decode
+from taonet.ledger import Extrinsic, State, current_burn, encode, ss58_decode, subnet_lock_cost
 from taonet.ledger.errors import InvalidAddress, SubnetNotFound
 
 from ..errors import BlockNotFound, RpcBadRequest
@@ -130,7 +130,8 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 "feed": node.addresses.get("feed"), "block_time": node.config.block_time,
                 "clock": node.config.clock, "authority": s.params.authority,
                 "role": "leader" if node.role == "node" else node.role, "actors": node.addresses.get("actors"),
-                "existential_deposit": getattr(s.params, "existential_deposit", 0)}
+                "existential_deposit": getattr(s.params, "existential_deposit", 0),
+                "extrinsic_fee": s.params.extrinsic_fee, "block_emission": s.params.block_emission}
 
     async def head_(_p: dict[str, Any]) -> dict[str, Any]:
         assert node.store is not None
@@ -208,6 +209,10 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return [{"hotkey": hk, "owner": s.owner_of(hk), "take": take, "stake": s.hotkey_stake(hk),
                  "nominators": len(s.stakers(hk))} for hk, take in sorted(s.items("deleg"))]
 
+    async def lock_cost(_p: dict[str, Any]) -> int:
+        s = head()
+        return subnet_lock_cost(s, s.height + 1)
+
     async def subnets(_p: dict[str, Any]) -> list[dict[str, Any]]:
         s = head()
         return [_subnet_info(s, sn.netuid) for sn in s.subnets()]
@@ -235,6 +240,21 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 return None
         return _neuron_info(s, netuid, int_param({"uid": uid}, "uid", "neuron"))
 
+    async def commitment(p: dict[str, Any]) -> dict[str, Any] | None:
+        netuid = int_param(p, "netuid", "commitment")
+        s = await node.past_state(int_param(p, "block", "commitment", default=None))
+        if s.subnet(netuid) is None:
+            raise SubnetNotFound(netuid=netuid)
+        if p.get("uid") is not None:
+            n = s.neuron(netuid, int_param(p, "uid", "commitment"))
+            if n is None:
+                return None
+            hotkey = n.hotkey
+        else:
+            hotkey = key_param(p, "hotkey", "commitment")
+        c = s.commitment(netuid, hotkey)
+        return None if c is None else {"hotkey": hotkey, "block": c.block, "data": c.data}
+
     payloads: OrderedDict[tuple[int, int, bool], dict[str, Any]] = OrderedDict()  # states never change
 
     async def metagraph(p: dict[str, Any]) -> dict[str, Any]:
@@ -254,8 +274,8 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
     return {
         "info": info, "head": head_, "wait_block": wait_block, "block": block, "blocks": blocks, "events": events,
         "account": account, "stake": stake, "stakes": stakes, "hotkey": hotkey, "delegates": delegates,
-        "subnets": subnets, "subnet": subnet, "neuron": neuron, "metagraph": metagraph,
-        "subnet_identity": subnet_identity,
+        "subnets": subnets, "subnet": subnet, "lock_cost": lock_cost,
+        "commitment": commitment, "neuron": neuron, "metagraph": metagraph, "subnet_identity": subnet_identity,
     }
 
 

@@ -3,12 +3,10 @@
 The wire knows nothing of the node or the chain client; both build on it (``docs/architecture.md``).
 """
 
-from ._axon import Axon as Axon
-from ._axon import AxonConfig as AxonConfig
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._axon_info import AxonInfo as AxonInfo
-from ._dendrite import Dendrite as Dendrite
-from ._dendrite import DendriteConfig as DendriteConfig
-from ._dendrite import SynapseStream as SynapseStream
 from ._format import WIRE_VERSION as WIRE_VERSION
 from ._format import Status as Status
 from ._gate import PriorityGate as PriorityGate
@@ -16,9 +14,6 @@ from ._keyfile import UnlockCost as UnlockCost
 from ._nng import NngContext as NngContext
 from ._nng import bound_address as bound_address
 from ._nonce import NonceGuard as NonceGuard
-from ._synapse import StreamingSynapse as StreamingSynapse
-from ._synapse import Synapse as Synapse
-from ._synapse import TerminalInfo as TerminalInfo
 from ._wallet import Password as Password
 from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
@@ -28,3 +23,28 @@ __all__ = [
     "Password", "PriorityGate", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
     "UnlockCost", "Wallet", "bound_address", "list_wallets",
 ]
+
+if TYPE_CHECKING:
+    from ._axon import Axon as Axon
+    from ._axon import AxonConfig as AxonConfig
+    from ._dendrite import Dendrite as Dendrite
+    from ._dendrite import DendriteConfig as DendriteConfig
+    from ._dendrite import SynapseStream as SynapseStream
+    from ._synapse import StreamingSynapse as StreamingSynapse
+    from ._synapse import Synapse as Synapse
+    from ._synapse import TerminalInfo as TerminalInfo
+
+_LAZY = {"Axon": "._axon", "AxonConfig": "._axon", "Dendrite": "._dendrite", "DendriteConfig": "._dendrite",
+         "SynapseStream": "._dendrite", "StreamingSynapse": "._synapse", "Synapse": "._synapse",
+         "TerminalInfo": "._synapse"}
+"""The axon, dendrite and synapse names: loaded on first use, so a chain client or a wallet does not load them."""
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :data:`_LAZY`, imported when first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -16,10 +16,13 @@ from taonet.kernel.errors import (
     BlockNotFound,
     Busy,
     DataDirLocked,
+    ExtrinsicDropped,
     KeyFileNotFound,
     NodeHalted,
     NoNode,
     RpcTimeout,
+    SignerLimit,
+    UnknownSigner,
     WrongPassword,
 )
 from taonet.ledger.errors import (
@@ -41,6 +44,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 ERRORS: list[tuple[BaseException, int]] = [
     (InsufficientBalance(needed=5, available=1), 3),
     (NodeHalted(number=7, reason="a system call broke a rule"), 3),
+    (UnknownSigner(signer="5FHne", call="SetWeights", rule="a hotkey registered on subnet 1"), 3),
+    (ExtrinsicDropped(nonce=4, reason="an earlier extrinsic was rejected"), 3),
+    (SignerLimit(limit=256), 4),
     (NoNode(method="head", address="tcp://127.0.0.1:9", reason="nothing answered"), 4),
     (RpcTimeout(method="head", address="tcp://127.0.0.1:9", timeout=1.0), 4),
     (Busy(method="metagraph", reason="over its share", retry_after=0.5), 4),

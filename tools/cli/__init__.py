@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many machines.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many machines.\n\n"
+                       "Example: taonet node run --dev, then taonet wallet create and taonet wallet faucet "
+                       "(docs/quickstart.md walks a newcomer through a subnet).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 
 
 def _add_subcommands() -> None:
@@ -17,12 +19,21 @@ def _add_subcommands() -> None:
     from ._bench import bench_app
     from ._demo import demo
     from ._node import actor_app, node_app
+    from ._overview import overview
+    from ._stake import delegate_app, stake_app
     from ._subnet import metagraph_cmd, subnet_app
+    from ._wallet import wallet_app
+    from ._weights import weights_app
 
+    wallet_app.command("overview")(overview)
+    app.add_typer(wallet_app, name="wallet")
+    app.add_typer(stake_app, name="stake")
+    app.add_typer(delegate_app, name="delegate")
+    app.add_typer(weights_app, name="weights")
     app.add_typer(node_app, name="node")
     app.add_typer(actor_app, name="actor")
     app.add_typer(subnet_app, name="subnet")
-    app.command("metagraph")(metagraph_cmd)
+    app.command("metagraph", help="Alias of taonet subnet metagraph.")(metagraph_cmd)
     app.command("demo")(demo)
     app.add_typer(bench_app, name="bench")
     from ._neurons import miner_app, validator_app
@@ -48,7 +59,8 @@ def _root(
 def main() -> None:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from ..errors import run_cli
+    from ._common import btcli_aliases
 
-    args = sys.argv[1:]
+    args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
-    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug))
+    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors="--json" in args))

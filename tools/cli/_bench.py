@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 bench_app = typer.Typer(help="Measure taonet's speed (median of repeated runs after a warm-up).",
                         no_args_is_help=True)
-console = Console()
+
+
+def _console() -> Any:
+    """The rich console (imported when a command runs, not when `taonet --help` or a read loads this module)."""
+    from rich.console import Console
+
+    return Console()
 
 
 def _emit(result: dict[str, object], as_json: bool, title: str) -> None:
@@ -24,7 +29,7 @@ def _emit(result: dict[str, object], as_json: bool, title: str) -> None:
     table.add_column("value", justify="right")
     for k, v in result.items():
         table.add_row(k, f"{v:,.2f}" if isinstance(v, float) else str(v))
-    console.print(table)
+    _console().print(table)
 
 
 @bench_app.command("ledger")
@@ -35,7 +40,7 @@ def bench_ledger(
     """Ledger throughput: transfers applied and appended, replay, state digest."""
     from ..bench.ledger import run
 
-    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench ledger")
+    _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench ledger")
 
 
 @bench_app.command("consensus")
@@ -46,7 +51,7 @@ def bench_consensus(
     """Yuma Consensus epoch: 256 and 4096 UIDs, and the naive dense baseline at 4096."""
     from ..bench.consensus import run
 
-    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench consensus")
+    _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench consensus")
 
 
 @bench_app.command("node")
@@ -63,7 +68,7 @@ def bench_node(
     from ..bench.node import run
 
     parts = tuple(part) or ("tx", "metagraph", "big", "waiters")
-    _emit(run(runs=runs, progress=None if as_json else console, parts=parts, window=window, waiters=waiters),
+    _emit(run(runs=runs, progress=None if as_json else _console(), parts=parts, window=window, waiters=waiters),
           as_json, "taonet bench node")
 
 
@@ -79,7 +84,7 @@ def bench_wire(
     if backend not in ("asyncio", "trio"):
         raise typer.BadParameter(f"{backend!r} is not an event loop taonet runs on; use asyncio or trio",
                                  param_hint="--backend")
-    _emit(run(runs=runs, progress=None if as_json else console, backend=backend), as_json, "taonet bench wire")
+    _emit(run(runs=runs, progress=None if as_json else _console(), backend=backend), as_json, "taonet bench wire")
 
 
 
@@ -92,4 +97,15 @@ def bench_plugins(
     """Subnet plugins: a validator step against 256 template miners, a miner process's memory, the import cost."""
     from ..bench.plugins import run
 
-    _emit(run(runs=runs, progress=None if as_json else console), as_json, "taonet bench plugins")
+    _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench plugins")
+
+
+@bench_app.command("cli")
+def bench_cli(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+) -> None:
+    """The `taonet` command as a user waits for it: --help, a read, and an overview of 16 hotkeys on 256 UIDs."""
+    from ..bench.cli import run
+
+    _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench cli")

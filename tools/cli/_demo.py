@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console()
+
+def _console() -> Any:
+    """The rich console (imported when a command runs, not when `taonet --help` or a read loads this module)."""
+    from rich.console import Console
+
+    return Console()
 
 
 def demo(
@@ -25,7 +29,7 @@ def demo(
     if ledger:
         from ..demo import run_demo
 
-        run_demo(console, data_dir=data_dir, blocks=blocks)
+        run_demo(_console(), data_dir=data_dir, blocks=blocks)
         return
     import anyio
 
@@ -33,6 +37,6 @@ def demo(
     from ..logs import configure_logging
 
     configure_logging("warning")
-    anyio.run(lambda: run_devnet(console, data_dir=data_dir, block_time=block_time, epochs=epochs))
+    anyio.run(lambda: run_devnet(_console(), data_dir=data_dir, block_time=block_time, epochs=epochs))
 
 

@@ -16,7 +16,7 @@ import typer
 
 from ..logs import configure_logging
 from ..signals import cancel_on_signals
-from ._subnet import DEFAULT_TIMEOUT
+from ._common import READ_TIMEOUT as DEFAULT_TIMEOUT
 
 miner_app = typer.Typer(help="Run a miner of a subnet plugin.", no_args_is_help=True)
 validator_app = typer.Typer(help="Run a validator of a subnet plugin.", no_args_is_help=True)

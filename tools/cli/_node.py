@@ -6,24 +6,12 @@ import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import typer
 
-from taonet.kernel.node import (
-    ACTORS,
-    Node,
-    NodeConfig,
-    Replica,
-    default_data_dir,
-    default_replica_dir,
-    run_remote_actor,
-)
-from taonet.ledger import DEV_ACTOR_URI, DEV_AUTHORITY_URI, Keypair, dev_genesis, load_genesis
+from ._common import AsJson, Endpoint, Out, ReadTimeout, run
 
-from ..logs import configure_logging
-from ..signals import cancel_on_signals
-
-node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replica.", no_args_is_help=True)
+node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replica; ask one how it is.\n\n"
+                            "Example: taonet node run --dev", no_args_is_help=True)
 actor_app = typer.Typer(help="Run a system actor in its own process.", no_args_is_help=True)
 
 DataDir = Annotated[Path | None, typer.Option(help="Where the chain's log lives ($TAONET_DATA_DIR, ~/.taonet/node).")]
@@ -40,6 +28,10 @@ async def _until_signal(main: Any, header: str | None = None) -> None:
     """Run ``main(task_status=...)`` until it ends or SIGINT/SIGTERM arrives; then cancel it cleanly.
 
     ``header`` is printed first; then one ``name: address`` line per address (scripts and tests parse these)."""
+    import anyio
+
+    from ..signals import cancel_on_signals
+
     if header is not None:
         print(header, flush=True)
     async with anyio.create_task_group() as tg:
@@ -60,6 +52,8 @@ def _check_addresses(**addresses: str) -> None:
 
 
 def _parse_delays(items: list[str]) -> dict[str, float]:
+    from taonet.kernel.node import ACTORS
+
     out = {}
     for item in items:
         name, _, seconds = item.partition("=")
@@ -93,6 +87,13 @@ def node_run(
                         ] = None,
 ) -> None:
     """Run a node: seal a block every --block-time, serve RPC, publish blocks; resume from --data-dir."""
+    import anyio
+
+    from taonet.kernel.node import ACTORS, Node, NodeConfig, default_data_dir
+    from taonet.ledger import DEV_AUTHORITY_URI, Keypair, dev_genesis, load_genesis
+
+    from ..logs import configure_logging
+
     configure_logging(log_level, json=log_json)
     _check_addresses(rpc=rpc, feed=feed)
     if clock not in ("wall", "logical"):
@@ -136,6 +137,13 @@ def node_follow(
     log_level: LogLevel = "info",
 ) -> None:
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
+    import anyio
+
+    from taonet.kernel.node import NodeConfig, Replica, default_replica_dir
+    from taonet.ledger import Keypair
+
+    from ..logs import configure_logging
+
     _check_addresses(rpc=rpc, feed=feed)
     configure_logging(log_level)
     cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
@@ -149,11 +157,19 @@ def actor_run(
     name: Annotated[str, typer.Argument(help="scheduler, consensus or registrar.")],
     node: Annotated[str, typer.Option("--node", help="The node's RPC address.")] = "tcp://127.0.0.1:9944",
     key: Annotated[str, typer.Option(help="Secret URI of the actor's key (named in the genesis).",
-                                     envvar="TAONET_ACTOR_URI")] = DEV_ACTOR_URI,
+                                     envvar="TAONET_ACTOR_URI")] = "//Actor",  # the ledger's DEV_ACTOR_URI
     delay: Annotated[float, typer.Option(help="Delay each answer by this many seconds (testing).")] = 0.0,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a system actor against a node started with --remote-actor NAME."""
+    import anyio
+
+    from taonet.kernel.node import ACTORS, run_remote_actor
+    from taonet.ledger import Keypair
+
+    from ..logs import configure_logging
+    from ..signals import cancel_on_signals
+
     configure_logging(log_level)
     if name not in ACTORS:
         raise typer.BadParameter(f"unknown actor {name!r}; the actors are {', '.join(ACTORS)}")
@@ -166,3 +182,50 @@ def actor_run(
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)
+
+
+@node_app.command("status")
+def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+    """A node's chain, role, head block and its age, block time, subnets and feed address."""
+    import time
+
+    out = Out(as_json)
+
+    async def read(sub: Any) -> dict[str, Any]:
+        info = await sub.info()
+        head = await sub.get_block(info["head"])
+        subnets = await sub.get_all_subnets_netuid()
+        return {**info, "head_hash": head.header.hash, "head_time": head.header.timestamp / 1000,
+                "subnets": len(subnets), "endpoint": sub.endpoint}
+
+    st = run(read, endpoint, timeout, "node status")
+    st["head_age"] = round(time.time() - st["head_time"], 3)
+    st.pop("actors", None)
+    if out.json:
+        out.emit(st)
+        return
+    rows = [("endpoint", st["endpoint"]), ("chain", st["chain_id"]), ("role", str(st["role"])),
+            ("head", f"{st['head']:,} ({st['head_age']:.1f} s ago)"), ("block time", f"{st['block_time']:g} s"),
+            ("clock", str(st["clock"])), ("subnets", str(st["subnets"])), ("feed", str(st["feed"])),
+            ("genesis", st["genesis_hash"].hex())]
+    out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"))
+
+
+@node_app.command("wait")
+def node_wait(blocks: Annotated[int, typer.Option("--blocks", "-n", min=1, help="How many blocks to wait for.")] = 1,
+              endpoint: Endpoint = None, as_json: AsJson = False,
+              timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+                                                     help="Seconds to wait at most.")] = 60.0) -> None:
+    """Wait until the chain is --blocks past its head (for scripts: an epoch is a subnet's tempo in blocks)."""
+    out = Out(as_json)
+
+    async def wait(sub: Any) -> int:
+        target = await sub.get_current_block() + blocks
+        with out.status(f"waiting for block {target}"):
+            return await sub.wait_for_block(target, timeout=timeout)
+
+    head = run(wait, endpoint, timeout, "node wait")
+    if out.json:
+        out.emit({"block": head})
+    else:
+        out.line(f"block {head}")

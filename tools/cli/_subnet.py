@@ -1,88 +1,255 @@
-"""`taonet subnet list|hparams` and `taonet metagraph`: reading the chain from a node, as btcli shows it."""
+"""`taonet subnet ...` (and `taonet metagraph`): reading subnets as btcli shows them, and the owner's and a neuron's
+writes on them (create, set, register, pow-register)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from taonet.kernel import subtensor
-from taonet.ledger import HYPERPARAMETER_BOUNDS, TAO
+from ._common import (
+    AsJson,
+    Endpoint,
+    Hotkey,
+    Netuid,
+    NetuidArg,
+    NoPrompt,
+    Out,
+    PasswordStdin,
+    Rao,
+    ReadTimeout,
+    WalletName,
+    WalletPath,
+    Wide,
+    WriteTimeout,
+    confirm,
+    netuid_of,
+    run,
+    unlock_coldkey,
+    wallet_of,
+)
+from ._neurontable import DROP_ORDER, columns, neuron_json, neuron_row
 
-subnet_app = typer.Typer(help="Subnets on the chain.", no_args_is_help=True)
-console = Console()
+subnet_app = typer.Typer(
+    help="Subnets: list, show, hyperparameters, create and set (owners), register (neurons), metagraph.\n\n"
+         "Example: taonet subnet metagraph --netuid 1",
+    no_args_is_help=True)
 
-Endpoint = Annotated[str | None, typer.Option("--endpoint", "-e", help="Node RPC address ($TAONET_ENDPOINT, local).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
-Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the node's answers ($TAONET_TIMEOUT).",
-                                        envvar="TAONET_TIMEOUT", min=0.1)]
-DEFAULT_TIMEOUT = 10.0
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, default=lambda b: b.hex() if isinstance(b, bytes) else str(b)))
+Block = Annotated[int | None, typer.Option("--block", min=0, metavar="BLOCK", help="A past block (the head by "
+                                                                                     "default).")]
 
 
 @subnet_app.command("list")
-def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
-    """Every subnet: neurons, tempo, burn, difficulty, pending emission."""
-    with subtensor(endpoint, timeout=timeout) as sub:
-        subnets = sub.call("subnets")
-    if as_json:
-        _print_json(subnets)
-        return
-    table = Table(title="subnets")
-    for col in ("NETUID", "NEURONS", "MAX_N", "TEMPO", "BURN(τ)", "DIFFICULTY", "PENDING(τ)"):
-        table.add_column(col, justify="right")
+def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False,
+                timeout: ReadTimeout = 10.0) -> None:
+    """Every subnet: NETUID NEURONS MAX_N DIFFICULTY TEMPO EMISSION BURN (emission: τ per block)."""
+    out = Out(as_json, as_rao)
+
+    async def read(sub: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return await sub.call("subnets"), await sub.info()
+
+    subnets, info = run(read, endpoint, timeout, "subnet list")
+    per_block = int(info.get("block_emission") or 0) // max(1, len(subnets))
     for s in subnets:
-        table.add_row(str(s["netuid"]), str(s["n"]), str(s["max_n"]), str(s["tempo"]), f"{s['burn'] / TAO:,.6f}",
-                      f"{s['difficulty']:,}", f"{s['pending_emission'] / TAO:,.4f}")
-    console.print(table)
+        s["emission"] = per_block  # every subnet gets an equal share of each block's emission
+    if out.json:
+        out.emit(subnets)  # a list, as it always was
+        return
+    out.table(f"subnets at block {info['head']}", ("NETUID", "NEURONS", "MAX_N", "DIFFICULTY", "TEMPO", "EMISSION",
+                                                   "BURN"),
+              [(str(s["netuid"]), str(s["n"]), str(s["max_n"]), f"{s['difficulty']:,}", str(s["tempo"]),
+                out.amount(s["emission"]), out.amount(s["burn"])) for s in subnets])
 
 
-@subnet_app.command("hparams")
-def subnet_hparams(netuid: Annotated[int, typer.Argument(help="The subnet.")], endpoint: Endpoint = None,
-                   as_json: AsJson = False, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
+def show_rows(out: Out, info: dict[str, Any]) -> list[tuple[str, str]]:
+    """The NAME/VALUE rows of `subnet show` (more rows, such as a subnet's identity, go at the end)."""
+    from taonet.ledger import ss58_encode
+
+    return [("netuid", str(info["netuid"])), ("owner", ss58_encode(info["owner"])),
+            ("owner hotkey", ss58_encode(info["owner_hotkey"])), ("created at block", str(info["created_at"])),
+            ("lock", out.amount(info["lock"])), ("neurons", f"{info['n']} of {info['max_n']}"),
+            ("tempo", str(info["tempo"])), ("last epoch", str(info["last_epoch"])),
+            ("pending emission", out.amount(info["pending_emission"])), ("burn", out.amount(info["burn"])),
+            ("difficulty", f"{info['difficulty']:,}")]
+
+
+@subnet_app.command("show")
+def subnet_show(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: Endpoint = None,
+                block: Block = None, as_json: AsJson = False, as_rao: Rao = False,
+                timeout: ReadTimeout = 10.0) -> None:
+    """One subnet: owner, size, tempo, lock, burn, difficulty, pending emission."""
+    out, n = Out(as_json, as_rao), netuid_of(netuid_arg, netuid)
+    info = run(lambda sub: sub.get_subnet_info(n, block), endpoint, timeout, "subnet show")
+    if out.json:
+        out.emit(info)
+        return
+    out.table(f"subnet {n}", ("NAME", "VALUE"), show_rows(out, info), left=("NAME", "VALUE"))
+
+
+@subnet_app.command("hyperparameters")
+def subnet_hyperparameters(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: Endpoint = None,
+                           as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
     """A subnet's hyperparameters by name, with the bounds its owner may set them within."""
-    with subtensor(endpoint, timeout=timeout) as sub:
-        hp = sub.get_subnet_hyperparameters(netuid)
-    if as_json:
-        _print_json(hp)
+    from taonet.ledger import HYPERPARAMETER_BOUNDS
+
+    out, n = Out(as_json), netuid_of(netuid_arg, netuid)
+    hp = run(lambda sub: sub.get_subnet_hyperparameters(n), endpoint, timeout, "subnet hyperparameters")
+    if out.json:
+        out.emit(hp)
         return
-    table = Table(title=f"subnet {netuid} hyperparameters")
-    for col in ("NAME", "VALUE", "BOUNDS"):
-        table.add_column(col, justify="left" if col == "NAME" else "right")
-    for name, value in hp.items():
-        lo, hi = HYPERPARAMETER_BOUNDS[name]
-        table.add_row(name, str(value), f"[{lo:,}, {hi:,}]")
-    console.print(table)
+    out.table(f"subnet {n} hyperparameters", ("NAME", "VALUE", "BOUNDS"),
+              [(name, str(int(v) if isinstance(v, bool) else v), "[{:,}, {:,}]".format(*HYPERPARAMETER_BOUNDS[name]))
+               for name, v in hp.items()], left=("NAME",))
 
 
-def metagraph_cmd(netuid: Annotated[int, typer.Argument(help="The subnet.")], endpoint: Endpoint = None,
-                  block: Annotated[int | None, typer.Option(help="A past block (the head by default).")] = None,
-                  as_json: AsJson = False, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
-    """The metagraph of a subnet: stake, rank, trust, consensus, incentive, dividends, emission per UID."""
-    with subtensor(endpoint, timeout=timeout) as sub:
-        mg = sub.metagraph(netuid, block=block)
-        rows = [{"uid": int(u), "hotkey": mg.hotkeys[u], "stake": float(mg.S[u]), "rank": float(mg.R[u]),
-                 "trust": float(mg.T[u]), "consensus": float(mg.C[u]), "incentive": float(mg.I[u]),
-                 "dividends": float(mg.D[u]), "emission": int(mg.E[u]), "vtrust": float(mg.Tv[u]),
-                 "vpermit": bool(mg.validator_permit[u]), "updated": int(mg.block - mg.last_update[u]),
-                 "axon": f"{mg.axons[u].ip}:{mg.axons[u].port}" if mg.axons[u].is_serving else ""}
-                for u in range(mg.n)]
-    if as_json:
-        _print_json({"netuid": netuid, "block": mg.block, "neurons": rows})
+subnet_app.command("hparams", hidden=True, help="Alias of hyperparameters.")(subnet_hyperparameters)
+
+
+@subnet_app.command("set")
+def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", help="The hyperparameter's name.")],
+               value: Annotated[str, typer.Option("--value", metavar="VALUE", help="An integer (true/false too).")],
+               netuid_arg: NetuidArg = None, netuid: Netuid = None, wallet_name: WalletName = None,
+               wallet_path: WalletPath = None, endpoint: Endpoint = None, no_prompt: NoPrompt = False,
+               password_stdin: PasswordStdin = False, as_json: AsJson = False, timeout: WriteTimeout = 60.0) -> None:
+    """Set a hyperparameter of a subnet your coldkey owns (refused with its bounds if out of them)."""
+    from taonet.ledger import HYPERPARAMETER_BOUNDS
+    from taonet.ledger.errors import InvalidHyperparameter
+
+    out, n = Out(as_json), netuid_of(netuid_arg, netuid)
+    if param not in HYPERPARAMETER_BOUNDS:
+        raise typer.BadParameter(f"no hyperparameter {param!r}; the names are {', '.join(HYPERPARAMETER_BOUNDS)}",
+                                 param_hint="--param")
+    number = {"true": 1, "false": 0}.get(value.lower())
+    if number is None:
+        try:
+            number = int(value.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not an integer", param_hint="--value") from None
+    lo, hi = HYPERPARAMETER_BOUNDS[param]
+    if not lo <= number <= hi:
+        raise InvalidHyperparameter(name=param, reason=f"{number:,} is outside its bounds [{lo:,}, {hi:,}]")
+    w = wallet_of(wallet_name, None, wallet_path)
+    confirm(f"Set {param} = {number} on subnet {n}?", no_prompt, out)
+    unlock_coldkey(w, password_stdin)
+
+    async def write(sub: Any) -> Any:
+        with out.status("waiting for inclusion"):
+            return await sub.set_hyperparameter(w, n, param, number)
+
+    out.wrote(run(write, endpoint, timeout, "subnet set"), f"subnet {n}: {param} = {number}")
+
+
+def created_netuid(result: Any) -> int | None:
+    """The netuid a create_subnet result's SubnetCreated event names."""
+    return next((e.netuid for e in result.events if getattr(e, "TAG", "") == "ev.subnet_created"), None)
+
+
+@subnet_app.command("create")
+def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+                  endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
+                  as_json: AsJson = False, as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
+    """Create a subnet: your coldkey pays the lock and owns it; your hotkey takes UID 0."""
+    out = Out(as_json, as_rao)
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    hot = w.get_hotkey()
+    cost = run(lambda sub: sub.get_subnet_burn_cost(), endpoint, timeout, "subnet create", out=out)
+    confirm(f"Create a subnet for a lock of {out.amount(cost.rao)}?", no_prompt, out)
+    unlock_coldkey(w, password_stdin)  # kept unlocked in the Wallet for the write
+
+    async def write(sub: Any) -> Any:
+        with out.status("waiting for inclusion"):
+            return await sub.create_subnet(w, max_lock=cost.rao)
+
+    result = run(write, endpoint, timeout, "subnet create", out=out)
+    netuid = created_netuid(result)
+    out.wrote(result, f"created subnet {netuid} (hotkey {hot.ss58_address} at UID 0)",
+              f"locked {out.amount(cost.rao)}", netuid=netuid)
+
+
+@subnet_app.command("burn-cost")
+def subnet_burn_cost(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False,
+                     timeout: ReadTimeout = 10.0) -> None:
+    """What creating a subnet locks now (it doubles after each creation and decays over time)."""
+    out = Out(as_json, as_rao)
+    cost = run(lambda sub: sub.get_subnet_burn_cost(), endpoint, timeout, "subnet burn-cost")
+    if out.json:
+        out.emit({"burn_cost": cost.rao})
+    else:
+        out.line(f"creating a subnet locks {out.amount(cost.rao)}")
+
+
+def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
+              endpoint: str | None, no_prompt: bool, password_stdin: bool, out: Out, timeout: float,
+              processes: int = 1) -> None:
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    hot = w.get_hotkey()
+    info = run(lambda sub: sub.get_subnet_info(netuid), endpoint, timeout, f"subnet {kind}", out=out)
+    price = (f"burning {out.amount(info['burn'])}" if kind == "register"
+             else f"by proof of work (difficulty {info['difficulty']:,})")
+    confirm(f"Register hotkey {hot.ss58_address} on subnet {netuid} {price}?", no_prompt, out)
+    unlock_coldkey(w, password_stdin)  # kept unlocked in the Wallet for the write
+
+    async def write(sub: Any) -> Any:
+        if kind == "register":
+            with out.status("waiting for inclusion and the registrar's UID"):
+                return await sub.burned_register(w, netuid, max_burn=info["burn"] * 2)
+        from ._pow import progress_bar
+
+        with progress_bar(out, info["difficulty"]) as tick:
+            return await sub.register(w, netuid, progress=tick, processes=processes)
+
+    result = run(write, endpoint, timeout, f"subnet {kind}", out=out)
+    if result.success and result.uid is None:  # included, but the registrar's answer was not seen in the next block
+        out.wrote(result, f"registration of {hot.ss58_address} on subnet {netuid} requested",
+                  "the registrar gives its UID in a coming block (taonet wallet overview shows it)", netuid=netuid)
         return
-    table = Table(title=f"metagraph of subnet {netuid} at block {mg.block}")
-    for col in ("UID", "STAKE(τ)", "RANK", "TRUST", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION(RAO)", "VTRUST",
-                "VPERMIT", "UPDATED", "AXON", "HOTKEY"):
-        table.add_column(col, justify="left" if col in ("AXON", "HOTKEY") else "right")
-    for r in rows:
-        table.add_row(str(r["uid"]), f"{r['stake']:,.3f}", f"{r['rank']:.4f}", f"{r['trust']:.4f}",
-                      f"{r['consensus']:.4f}", f"{r['incentive']:.4f}", f"{r['dividends']:.4f}",
-                      f"{r['emission']:,}", f"{r['vtrust']:.4f}", "*" if r["vpermit"] else "", str(r["updated"]),
-                      r["axon"], r["hotkey"][:10] + "…")
-    console.print(table)
+    out.wrote(result, f"registered {hot.ss58_address} on subnet {netuid} as UID {result.uid}", netuid=netuid)
+
+
+@subnet_app.command("register")
+def subnet_register(netuid_arg: NetuidArg = None, netuid: Netuid = None, wallet_name: WalletName = None,
+                    hotkey: Hotkey = None, wallet_path: WalletPath = None, endpoint: Endpoint = None,
+                    no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
+                    as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
+    """Register your hotkey on a subnet by burning the current price; says its UID."""
+    _register("register", netuid_of(netuid_arg, netuid), wallet_name, hotkey, wallet_path, endpoint, no_prompt,
+              password_stdin, Out(as_json, as_rao), timeout)
+
+
+@subnet_app.command("pow-register")
+def subnet_pow_register(netuid_arg: NetuidArg = None, netuid: Netuid = None, wallet_name: WalletName = None,
+                        hotkey: Hotkey = None, wallet_path: WalletPath = None, endpoint: Endpoint = None,
+                        processes: Annotated[int, typer.Option("--processes", min=1, max=256, help="Processes "
+                                                               "solving the proof of work.")] = 1,
+                        no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
+                        timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+                                                               help="Seconds the whole command may take, solving "
+                                                                    "included.")] = 600.0) -> None:
+    """Register your hotkey on a subnet by proof of work, with a progress bar (on stderr)."""
+    _register("pow-register", netuid_of(netuid_arg, netuid), wallet_name, hotkey, wallet_path, endpoint, no_prompt,
+              password_stdin, Out(as_json), timeout, processes)
+
+
+@subnet_app.command("metagraph")
+def metagraph_cmd(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: Endpoint = None,
+                  block: Block = None, wide: Wide = False, as_json: AsJson = False, as_rao: Rao = False,
+                  timeout: ReadTimeout = 10.0) -> None:
+    """Every neuron of a subnet: stake, rank, trust, consensus, incentive, dividends, emission, axon."""
+    out, n = Out(as_json, as_rao), netuid_of(netuid_arg, netuid)
+
+    async def read(sub: Any) -> Any:
+        with out.status(f"reading subnet {n}"):
+            return await sub.neurons_lite(n, block)
+
+    neurons = run(read, endpoint, timeout, "metagraph")
+    at = neurons[0].block if neurons else block
+    if out.json:
+        out.emit({"netuid": n, "block": at, "neurons": [neuron_json(x) for x in neurons]})
+        return
+    rows = [neuron_row(out, x, x.coldkey, "") for x in neurons]
+    cols = [c for c in columns(out) if c != "HOTKEY"]
+    rows = [r[:1] + r[2:] for r in rows]
+    total = sum(x.stake.rao for x in neurons)
+    out.table(f"metagraph of subnet {n} at block {at}: {len(neurons)} neurons, stake {out.amount(total)}", cols,
+              rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=DROP_ORDER, shorten=("HOTKEY_SS58", "COLDKEY"),
+              wide=wide)

@@ -276,7 +276,7 @@ async def test_subtensor_verbs_do_what_they_say(tmp_path: Path) -> None:
         assert await sub.is_hotkey_registered(miner.hotkey)
         assert (await sub.nominate(miner, take=0.1)).success
         delegates = await sub.get_delegates()
-        assert [d["take"] for d in delegates] == [round(0.1 * 65535)]
+        assert [round(d.take * 65535) for d in delegates] == [round(0.1 * 65535)]
         assert (await sub.add_stake(nominator, miner.hotkey, 20.0)).success
         assert (await sub.get_stake(nominator.coldkey, miner.hotkey)).tao == pytest.approx(20.0)
         assert (await sub.remove_stake(nominator, miner.hotkey, 5.0)).success

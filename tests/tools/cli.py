@@ -1,0 +1,66 @@
+"""Driving the installed `taonet` as a user would, with a wallet path and endpoint of the test's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .processes import TAONET_EXE, error_lines
+
+
+@attrs.frozen
+class Run:
+    """One finished `taonet` command: exit status, stdout, stderr lines."""
+
+    status: int
+    stdout: str
+    stderr: list[str]
+
+    @property
+    def json(self) -> Any:
+        """stdout as the one JSON document it must be."""
+        return json.loads(self.stdout)
+
+
+@attrs.frozen
+class Cli:
+    """`taonet` with TAONET_WALLET_PATH, TAONET_ENDPOINT, a fast unlock cost and (unless told) a password."""
+
+    wallets: Path
+    endpoint: str
+    password: str | None = "correct horse"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment the command runs in (COLUMNS=80: tables must fit a terminal)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TAONET_")}
+        env.update({"TAONET_WALLET_PATH": str(self.wallets), "TAONET_ENDPOINT": self.endpoint,
+                    "TAONET_UNLOCK_COST": "fast", "COLUMNS": "80"})
+        if self.password is not None:
+            env["TAONET_PASSWORD"] = self.password
+        env.update(extra)
+        return env
+
+    def __call__(self, *args: str, stdin: str | None = None, timeout: float = 60.0, **env: str) -> Run:
+        """Run ``taonet ARGS``; stdin is empty unless given (never a terminal)."""
+        out = subprocess.run([TAONET_EXE, *args], capture_output=True, text=True, timeout=timeout,
+                             input=stdin or "", env=self.env(**env))
+        return Run(out.returncode, out.stdout, error_lines(out.stderr))
+
+    def ok(self, *args: str, **kw: Any) -> Run:
+        """Run and require success with nothing on stderr."""
+        r = self(*args, **kw)
+        assert r.status == 0 and r.stderr == [], (args, r)
+        return r
+
+    def fails(self, status: int, *args: str, **kw: Any) -> str:
+        """Run and require exit ``status`` with exactly one `error:` line (returned)."""
+        r = self(*args, **kw)
+        assert r.status == status, (args, r)
+        assert len(r.stderr) == 1 and r.stderr[0].startswith("error: "), (args, r)
+        assert "Traceback" not in r.stdout
+        return r.stderr[0]

@@ -1,0 +1,394 @@
+"""What every `taonet` verb shares: its options (btcli's names too), output (tables, --json, --rao), passwords,
+confirmations and the bounded run against a node.
+
+This module imports only typer and the standard library at load time, so `taonet --help` and a read stay fast; the
+kernel (and numpy, behind it) is imported by the commands that need it, when they run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from taonet.kernel import Subtensor, Wallet
+
+__all__ = [
+    "ALIASES", "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt",
+    "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout",
+    "btcli_aliases", "check_address", "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list",
+    "password_source", "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
+]
+
+T = TypeVar("T")
+
+READ_TIMEOUT = 10.0
+"""Seconds a reading command may take in all (``--timeout``; ``$TAONET_TIMEOUT``)."""
+DEADLINE_GRACE = 0.1
+"""Seconds past ``--timeout`` before a command that is still waiting stops (its last call's own error first)."""
+WRITE_TIMEOUT = 60.0
+"""Seconds a writing command may take in all, waiting for inclusion included (``--timeout``)."""
+
+# --- options (each verb declares the ones it takes; the names and help are the same everywhere) ----------------
+ALIASES = {
+    "--wallet.name": "--wallet-name", "--wallet.hotkey": "--hotkey",
+    "--wallet-hotkey": "--hotkey", "--wallet.path": "--wallet-path", "--network": "--endpoint",
+    "--subtensor.network": "--endpoint", "--subtensor.chain_endpoint": "--endpoint", "--yes": "-y",
+    "--no-prompt": "-y",
+}
+"""btcli's spellings of our options, accepted anywhere on the line (kept out of --help to keep it readable)."""
+
+
+def btcli_aliases(args: list[str]) -> list[str]:
+    """``args`` with btcli's option spellings (``--wallet.name x``, ``--wallet.hotkey=y``) as ours."""
+    out = []
+    for a in args:
+        if a == "--":
+            out.extend(args[len(out):])
+            break
+        name, eq, value = a.partition("=")
+        if name in ALIASES:
+            a = ALIASES[name] + (eq + value if eq else "")
+        out.append(a)
+    return out
+
+
+Endpoint = Annotated[str | None, typer.Option(
+    "--endpoint", "-e", metavar="ADDRESS",
+    help="The node: local (tcp://127.0.0.1:9944), HOST:PORT or an nng address ($TAONET_ENDPOINT, else local; "
+         "also --network).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout (errors too), nothing else.")]
+Rao = Annotated[bool, typer.Option("--rao", help="Amounts in RAO (integers) instead of τ.")]
+Wide = Annotated[bool, typer.Option("--wide", help="Every column, whatever the terminal's width.")]
+NoPrompt = Annotated[bool, typer.Option("-y", "--no-prompt", help="Do not ask for confirmation.")]
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the coldkey's password from stdin (else $TAONET_PASSWORD, "
+                             "$TAONET_PASSWORD_FILE, or a prompt on a terminal).")]
+WalletName = Annotated[str | None, typer.Option(
+    "--wallet-name", "-w", metavar="NAME", help="The wallet ($TAONET_WALLET_NAME, else default; also --wallet.name).")]
+Hotkey = Annotated[str | None, typer.Option(
+    "--hotkey", "-H", metavar="NAME",
+    help="The wallet's hotkey ($TAONET_WALLET_HOTKEY, else default; also --wallet.hotkey).")]
+WalletPath = Annotated[str | None, typer.Option(
+    "--wallet-path", "-p", metavar="DIR",
+    help="Where wallets live ($TAONET_WALLET_PATH, else ~/.taonet/wallets; also --wallet.path).")]
+Netuid = Annotated[int | None, typer.Option("--netuid", min=0, metavar="NETUID", help="The subnet.")]
+NetuidArg = Annotated[int | None, typer.Argument(min=0, metavar="NETUID", help="The subnet (or --netuid).",
+                                                 show_default=False)]
+
+
+def _timeout(default: float) -> Any:
+    return Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT", metavar="SECONDS",
+                                         help=f"Seconds the whole command may take (default {default:g}; "
+                                              "$TAONET_TIMEOUT).")]
+
+
+ReadTimeout = _timeout(READ_TIMEOUT)
+"""``--timeout`` of a reading command."""
+WriteTimeout = _timeout(WRITE_TIMEOUT)
+"""``--timeout`` of a writing command (waiting for inclusion included)."""
+
+
+def netuid_of(arg: int | None, opt: int | None) -> int:
+    """The netuid given as an argument or as ``--netuid`` (a usage error if neither, or both differ)."""
+    if arg is not None and opt is not None and arg != opt:
+        raise typer.BadParameter(f"two netuids given: {arg} and --netuid {opt}", param_hint="--netuid")
+    value = arg if arg is not None else opt
+    if value is None:
+        raise typer.BadParameter("which subnet? give --netuid NETUID (taonet subnet list shows them)",
+                                 param_hint="--netuid")
+    return value
+
+
+# --- output ------------------------------------------------------------------------------------------------------
+def tao(rao: int, as_rao: bool = False, places: int = 4) -> str:
+    """An amount for people: ``τ1,234.5000`` (or ``1,234,500,000,000`` RAO with ``as_rao``)."""
+    if as_rao:
+        return f"{rao:,}"
+    return f"τ{Decimal(rao) / 10**9:,.{places}f}"
+
+
+_ADDRESS_FIELDS = frozenset({"hotkey", "coldkey", "account", "dest", "owner", "source", "signer", "nominator",
+                             "owner_hotkey", "delegate", "who", "src", "old_hotkey"})
+
+
+def jsonable(value: Any, key: str = "") -> Any:
+    """``value`` as plain JSON data: keys as SS58 (by field name), other bytes as hex, attrs events as maps."""
+    import attrs
+
+    if isinstance(value, bytes):
+        if len(value) == 32 and key in _ADDRESS_FIELDS:
+            from taonet.ledger import ss58_encode
+
+            return ss58_encode(value)
+        return value.hex()
+    if attrs.has(type(value)):
+        out = {"type": getattr(value, "TAG", type(value).__name__)}
+        out.update({f.name: jsonable(getattr(value, f.name), f.name) for f in attrs.fields(type(value))})
+        return out
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v, key) for v in value]
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if hasattr(value, "rao"):
+        return int(value.rao)
+    return str(value)
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    """An ExtrinsicResult as JSON: status, block, extrinsic hash, events (and uid, error when there are)."""
+    out: dict[str, Any] = {"status": result.status, "block": result.block, "extrinsic_hash": result.hash.hex(),
+                           "events": [jsonable(e) for e in result.events]}
+    if result.uid is not None:
+        out["uid"] = result.uid
+    if result.error is not None:
+        out["error"] = str(result.error)
+    return out
+
+
+class Out:
+    """Where a command's output goes: one JSON document on stdout (``--json``), or tables and lines for people.
+
+    Progress and status go to stderr, and never in JSON mode."""
+
+    def __init__(self, as_json: bool = False, as_rao: bool = False) -> None:
+        self.json = as_json
+        self.rao = as_rao
+        self.spent = 0.0  # seconds this command has spent talking to the node (see run)
+        self._console: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The rich console on stdout (made when first used)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False)
+        return self._console
+
+    @property
+    def err(self) -> Console:
+        """The rich console on stderr, for status and progress."""
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False)
+        return self._err
+
+    def amount(self, rao: int, places: int = 4) -> str:
+        """An amount in τ, or RAO with ``--rao``."""
+        return tao(rao, self.rao, places)
+
+    def emit(self, data: Any) -> None:
+        """Print ``data`` as the command's one JSON document."""
+        print(json.dumps(jsonable(data)), flush=True)
+
+    def line(self, text: str) -> None:
+        """One line for people on stdout (rich markup allowed)."""
+        self.console.print(text, soft_wrap=True)
+
+    def status(self, text: str) -> Any:
+        """A spinner on stderr while something long runs (a no-op in JSON mode or without a terminal)."""
+        import contextlib
+
+        if self.json or not self.err.is_terminal:
+            return contextlib.nullcontext()
+        return self.err.status(text)
+
+    def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *,
+              left: Iterable[str] = (), drop: Sequence[str] = (), shorten: Iterable[str] = (),
+              wide: bool = False, caption: str | None = None) -> None:
+        """A table in btcli's style (text columns named in ``left`` flush left, numbers right) that fits the
+        terminal: unless ``wide``, the addresses in ``shorten`` columns become ``5Abc…xyz`` and then the columns in
+        ``drop`` go, in that order, until it fits (``--wide`` shows everything)."""
+        from rich import box
+        from rich.table import Table
+
+        columns, rows = list(columns), [list(r) for r in rows]
+        if not wide:
+            columns, rows = fit_columns(columns, rows, self.console.width, drop=drop, shorten=shorten)
+        left = set(left)
+        t = Table(title=title, box=box.SIMPLE_HEAD, caption=caption, pad_edge=False, title_justify="left",
+                  collapse_padding=True)
+        for c in columns:
+            t.add_column(c, justify="left" if c in left else "right", no_wrap=True)
+        for r in rows:
+            t.add_row(*r)
+        if wide and _table_width(columns, rows) + 2 > self.console.width:
+            from rich.console import Console
+
+            Console(highlight=False, width=_table_width(columns, rows) + 2).print(t)
+        else:
+            self.console.print(t)
+
+    def wrote(self, result: Any, what: str, after: str = "", **extra: Any) -> None:
+        """Report a write in one line (or its JSON, with ``extra`` fields such as the new balance); a rejected or
+        timed-out write raises its error."""
+        if not result.success:
+            _raise_failure(result, what)
+        if self.json:
+            self.emit({**result_json(result), **extra})
+            return
+        tail = f"; {after}" if after else ""
+        self.line(f"{what}: included in block {result.block}{tail}")
+
+
+def _table_width(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """The width a table of these cells takes (each column's widest cell, two spaces between columns)."""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    return sum(widths) + 2 * max(0, len(widths) - 1)
+
+
+def short_address(ss58: str) -> str:
+    """``5CXyfC…Q8s7BW``: an address people can still match by eye."""
+    return ss58 if len(ss58) <= 13 else f"{ss58[:6]}…{ss58[-6:]}"
+
+
+def fit_columns(columns: list[str], rows: list[list[str]], width: int, *, drop: Sequence[str] = (),
+                shorten: Iterable[str] = ()) -> tuple[list[str], list[list[str]]]:
+    """The columns and cells that fit ``width``: shorten the address columns, then drop columns in order."""
+    if _table_width(columns, rows) <= width:
+        return columns, rows
+    for name in shorten:
+        if name in columns:
+            i = columns.index(name)
+            for r in rows:
+                r[i] = short_address(r[i])
+    for name in drop:
+        if _table_width(columns, rows) <= width:
+            break
+        if name in columns:
+            i = columns.index(name)
+            columns = columns[:i] + columns[i + 1:]
+            rows = [r[:i] + r[i + 1:] for r in rows]
+    return columns, rows
+
+
+def _raise_failure(result: Any, what: str) -> None:
+    if result.status == "timeout":
+        if result.error is not None:
+            raise result.error
+        from ._errors import NotIncluded
+
+        raise NotIncluded(method=what, address="the node", timeout=0)
+    raise result.error if result.error is not None else RuntimeError(f"{what}: {result.status}")
+
+
+# --- parsing -----------------------------------------------------------------------------------------------------
+def parse_amount(text: str, *, option: str = "--amount", as_rao: bool = False) -> int:
+    """An amount given on the command line, in RAO: τ by default (``1.5``), RAO with ``--rao`` (an integer)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"{text!r} is not an amount", param_hint=option) from None
+    rao = value if as_rao else value * 10**9
+    if rao != rao.to_integral_value() or rao < 0:
+        raise typer.BadParameter(f"{text!r}: amounts are whole RAO (10^-9 τ) and not negative", param_hint=option)
+    return int(rao)
+
+
+def parse_list(text: str | None, kind: Callable[[str], T], option: str) -> list[T]:
+    """``1,2,3`` (or ``1 2 3``) as a list, each item converted by ``kind``; a usage error names the bad item."""
+    if not text:
+        return []
+    out = []
+    for item in text.replace(",", " ").split():
+        try:
+            out.append(kind(item))
+        except ValueError:
+            raise typer.BadParameter(f"{item!r} in {text!r}", param_hint=option) from None
+    return out
+
+
+def check_address(text: str, option: str) -> str:
+    """``text`` if it is an SS58 address, else a usage error naming ``option`` (exit 2)."""
+    from taonet.ledger import ss58_decode
+    from taonet.ledger.errors import InvalidAddress
+
+    try:
+        ss58_decode(text)
+    except InvalidAddress as e:
+        raise typer.BadParameter(str(e), param_hint=option) from None
+    return text
+
+
+# --- wallets and passwords -------------------------------------------------------------------------------------
+def wallet_of(name: str | None, hotkey: str | None, path: str | None) -> Wallet:
+    """The Wallet the options name (flags win over the environment, the environment over defaults)."""
+    from taonet.kernel import Wallet
+
+    try:
+        return Wallet(name, hotkey, path)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def password_source(password_stdin: bool) -> str | None:
+    """The password read from stdin with ``--password-stdin`` (one trailing newline dropped), else None: the
+    wallet then asks the environment and, on a terminal, the user."""
+    if not password_stdin:
+        return None
+    text = sys.stdin.readline()
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def unlock_coldkey(wallet: Wallet, password_stdin: bool) -> Any:
+    """The wallet's coldkey unlocked (password from stdin, environment or prompt; wrong: exit 5)."""
+    return wallet.get_coldkey(password_source(password_stdin))
+
+
+def confirm(question: str, no_prompt: bool, out: Out) -> None:
+    """Ask ``question`` on the terminal unless ``-y``; without a terminal, a usage error that says to pass -y."""
+    if no_prompt:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise typer.BadParameter(f"{question.rstrip('?')}: this asks for confirmation and there is no terminal; "
+                                 "pass -y (--no-prompt) to go ahead", param_hint="-y")
+    import click
+
+    if not click.confirm(question, default=True, err=True):
+        raise typer.Exit(1)
+
+
+# --- running against a node --------------------------------------------------------------------------------------
+def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout: float, what: str, *,
+        out: Out | None = None) -> T:
+    """Run ``main(subtensor)`` on a fresh event loop, within ``timeout`` seconds.
+
+    A command that talks to the node more than once (a read, a prompt, then the write) passes its ``out``: its runs
+    share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
+    ends with :class:`RpcTimeout` (exit 4), whatever it was waiting for."""
+    import time
+
+    import anyio
+
+    from taonet.kernel import Subtensor
+    from taonet.kernel.errors import RpcTimeout
+
+    budget = timeout if out is None else max(0.1, timeout - out.spent)
+    sub = Subtensor(endpoint, timeout=budget)
+
+    async def go() -> T:
+        # a moment past the budget: one call's own error (NoNode, RpcTimeout, ...) says more, so it comes first
+        with anyio.fail_after(budget + DEADLINE_GRACE):
+            async with sub:
+                return await main(sub)
+
+    started = time.monotonic()
+    try:
+        return anyio.run(go)
+    except TimeoutError:
+        raise RpcTimeout(method=what, address=sub.endpoint, timeout=timeout) from None
+    finally:
+        if out is not None:
+            out.spent += time.monotonic() - started

@@ -1,0 +1,34 @@
+"""The errors only the command line raises, each under the kernel's or ledger's tree so tools/errors.py gives it
+its exit status. Imported when one is raised (it loads the ledger), never at `taonet --help`."""
+
+from __future__ import annotations
+
+import attrs
+
+from taonet.kernel.errors import RpcTimeout
+from taonet.ledger.errors import ExtrinsicRejected
+
+__all__ = ["FaucetRefused", "NotIncluded"]
+
+
+@attrs.define(auto_exc=True, str=False)
+class FaucetRefused(ExtrinsicRejected):
+    """Raised when the faucet is asked on a chain that is not a development chain (exit 3)."""
+
+    CODE = "cli_faucet_refused"
+    chain_id: str
+
+    def __str__(self) -> str:
+        return (f"no faucet on chain {self.chain_id!r}: only a development chain (taonet node run --dev) funds "
+                "wallets; ask someone who holds τ on this chain for a transfer")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NotIncluded(RpcTimeout):
+    """Raised when a write was admitted but no block included it before the command's deadline (exit 4)."""
+
+    CODE = "cli_not_included"
+
+    def __str__(self) -> str:
+        return (f"{self.method}: submitted, but not in a block yet; it may still be included, so check with a read "
+                "(balance, stake, metagraph) before sending it again")

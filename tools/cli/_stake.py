@@ -1,0 +1,215 @@
+"""`taonet stake add|remove|list` and `taonet delegate nominate|list|add|remove`: stake is per hotkey (as the seeds
+describe); a --netuid, when given, is checked (the hotkey must hold a UID there)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ._common import (
+    AsJson,
+    Endpoint,
+    Hotkey,
+    Netuid,
+    NoPrompt,
+    Out,
+    PasswordStdin,
+    Rao,
+    ReadTimeout,
+    WalletName,
+    WalletPath,
+    Wide,
+    WriteTimeout,
+    check_address,
+    confirm,
+    parse_amount,
+    run,
+    unlock_coldkey,
+    wallet_of,
+)
+
+stake_app = typer.Typer(
+    help="Stake: put your coldkey's τ behind a hotkey (yours or a delegate's), take it back, list it.\n\n"
+         "Example: taonet stake add --hotkey validator --amount 100",
+    no_args_is_help=True)
+delegate_app = typer.Typer(
+    help="Delegates: hotkeys that take others' stake for a take of what they earn.\n\n"
+         "Example: taonet delegate list",
+    no_args_is_help=True)
+
+HotkeySs58 = Annotated[str | None, typer.Option("--hotkey-ss58", "--hotkey-ss58-address", metavar="SS58",
+                                                help="A hotkey's address (instead of the wallet's --hotkey).")]
+Amount = Annotated[str | None, typer.Option("--amount", metavar="TAO", help="How much (τ; RAO with --rao).")]
+AllOf = Annotated[bool, typer.Option("--all", help="All of it.")]
+Delegate = Annotated[str, typer.Option("--delegate", "--delegate-ss58", metavar="SS58", help="The delegate's "
+                                                                                             "hotkey.")]
+
+
+def _hotkey_address(w: Any, hotkey_ss58: str | None, option: str = "--hotkey-ss58") -> str:
+    if hotkey_ss58:
+        return check_address(hotkey_ss58, option)
+    return w.get_hotkeypub().ss58_address
+
+
+def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | None, w: Any, endpoint: str | None,
+          no_prompt: bool, password_stdin: bool, out: Out, timeout: float) -> None:
+    """Stake (kind "add") or unstake ("remove") an amount, or all of it, on ``hotkey``; one line or JSON."""
+    if (amount is None) == (not all_):
+        raise typer.BadParameter("give --amount TAO or --all", param_hint="--amount")
+    coldkey = w.get_coldkeypub().ss58_address
+    given = None if amount is None else parse_amount(amount, as_rao=out.rao)
+
+    async def how_much(sub: Any) -> int:
+        if given is not None:
+            return given
+        if kind == "add":
+            ed = (await sub.get_existential_deposit()).rao
+            return max(0, (await sub.get_balance(coldkey)).rao - ed)
+        return (await sub.get_stake(coldkey, hotkey)).rao
+
+    rao = run(how_much, endpoint, timeout, f"stake {kind}", out=out)
+    verb = "stake" if kind == "add" else "unstake"
+    where = f" (subnet {netuid})" if netuid is not None else ""
+    confirm(f"{verb.capitalize()} {out.amount(rao)} on {hotkey}{where}?", no_prompt, out)
+    unlock_coldkey(w, password_stdin)
+
+    async def write(sub: Any) -> tuple[Any, int]:
+        with out.status("waiting for inclusion"):
+            if kind == "add":
+                result = await (sub.add_stake(w, netuid, hotkey, rao) if netuid is not None
+                                else sub.add_stake(w, hotkey, rao))
+            else:
+                result = await (sub.unstake(w, netuid, hotkey, rao) if netuid is not None
+                                else sub.remove_stake(w, hotkey, rao))
+        return result, (await sub.get_stake(coldkey, hotkey)).rao if result.success else 0
+
+    result, now = run(write, endpoint, timeout, f"stake {kind}", out=out)
+    past = "staked" if kind == "add" else "unstaked"
+    out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}", stake=now)
+
+
+@stake_app.command("add")
+def stake_add(amount: Amount = None, all_: AllOf = False, wallet_name: WalletName = None, hotkey: Hotkey = None,
+              hotkey_ss58: HotkeySs58 = None, netuid: Netuid = None, wallet_path: WalletPath = None,
+              endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
+              as_json: AsJson = False, as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
+    """Stake τ from your coldkey on a hotkey (your wallet's --hotkey, or --hotkey-ss58); --all: all that is free."""
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    _move("add", _hotkey_address(w, hotkey_ss58), amount, all_, netuid, w, endpoint, no_prompt, password_stdin,
+          Out(as_json, as_rao), timeout)
+
+
+@stake_app.command("remove")
+def stake_remove(amount: Amount = None, all_: AllOf = False, wallet_name: WalletName = None, hotkey: Hotkey = None,
+                 hotkey_ss58: HotkeySs58 = None, netuid: Netuid = None, wallet_path: WalletPath = None,
+                 endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
+                 as_json: AsJson = False, as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
+    """Unstake τ from a hotkey back to your coldkey; --all: all your stake on it."""
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    _move("remove", _hotkey_address(w, hotkey_ss58), amount, all_, netuid, w, endpoint, no_prompt, password_stdin,
+          Out(as_json, as_rao), timeout)
+
+
+@stake_app.command("list")
+def stake_list(wallet_name: WalletName = None, wallet_path: WalletPath = None,
+               all_: Annotated[bool, typer.Option("--all", "-a", help="Every wallet under the wallet path.")] = False,
+               endpoint: Endpoint = None, wide: Wide = False, as_json: AsJson = False, as_rao: Rao = False,
+               timeout: ReadTimeout = 10.0) -> None:
+    """Your coldkey's stake per hotkey, with the subnets where each hotkey holds a UID."""
+    from taonet.kernel import list_wallets
+    from taonet.kernel.errors import WalletError
+    from taonet.ledger import ss58_encode
+
+    out = Out(as_json, as_rao)
+    names = list_wallets(wallet_path) if all_ else [wallet_of(wallet_name, None, wallet_path).name]
+    wallets = [wallet_of(n, None, wallet_path) for n in names]
+    colds = [(w, w.get_coldkeypub().ss58_address) for w in wallets if w.coldkeypub_file.exists()]
+    known = {}  # hotkey address -> its name in the wallet
+    for w, _ in colds:
+        for h in w.list_hotkeys():
+            try:
+                known[wallet_of(w.name, h, wallet_path).get_hotkeypub().ss58_address] = h
+            except WalletError:  # a hotkey file we cannot read has no name to show
+                continue
+
+    async def read(sub: Any) -> list[dict[str, Any]]:
+        rows = []
+        for w, cold in colds:
+            for hot, bal in sorted((await sub.get_stakes(cold)).items()):
+                addr = ss58_encode(hot)
+                hk = await sub.call("hotkey", hotkey=hot)
+                take = None if hk["take"] is None else hk["take"] / 0xFFFF  # None: not a delegate
+                rows.append({"wallet": w.name, "coldkey": cold, "hotkey": addr, "hotkey_name": known.get(addr, ""),
+                             "stake": bal.rao, "netuids": hk["netuids"], "take": take})
+        return rows
+
+    rows = run(read, endpoint, timeout, "stake list")
+    if out.json:
+        out.emit({"stakes": rows, "total": sum(r["stake"] for r in rows)})
+        return
+    out.table("stake", ("WALLET", "HOTKEY", "HOTKEY_SS58", "NETUIDS", "STAKE"),
+              [(r["wallet"], r["hotkey_name"], r["hotkey"], ",".join(map(str, r["netuids"])) or "-",
+                out.amount(r["stake"])) for r in rows],
+              left=("WALLET", "HOTKEY", "HOTKEY_SS58", "NETUIDS"), shorten=("HOTKEY_SS58",), wide=wide,
+              caption=f"total {out.amount(sum(r['stake'] for r in rows))}")
+
+
+# --- delegation ------------------------------------------------------------------------------------------------
+@delegate_app.command("nominate")
+def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max=1.0, help="The share of what the "
+                                                          "hotkey earns that it keeps (0.18: 18%).")] = 0.18,
+                      wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+                      endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
+                      as_json: AsJson = False, timeout: WriteTimeout = 60.0) -> None:
+    """Make your wallet's hotkey a delegate, keeping --take of what it earns; the rest goes to its stakers."""
+    out = Out(as_json)
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    hot = w.get_hotkey()
+    confirm(f"Make {hot.ss58_address} a delegate with a take of {take:.2%}?", no_prompt, out)
+    unlock_coldkey(w, password_stdin)
+
+    async def write(sub: Any) -> Any:
+        with out.status("waiting for inclusion"):
+            return await sub.nominate(w, take=take)
+
+    out.wrote(run(write, endpoint, timeout, "delegate nominate"), f"{hot.ss58_address} is a delegate",
+              f"take {take:.2%}")
+
+
+@delegate_app.command("list")
+def delegate_list(endpoint: Endpoint = None, wide: Wide = False, as_json: AsJson = False, as_rao: Rao = False,
+                  timeout: ReadTimeout = 10.0) -> None:
+    """Every delegate: its hotkey, owner, take, the stake on it and how many stake on it."""
+    out = Out(as_json, as_rao)
+    delegates = run(lambda sub: sub.get_delegates(), endpoint, timeout, "delegate list")
+    delegates.sort(key=lambda d: -d.total_stake.rao)
+    if out.json:
+        out.emit({"delegates": [{"hotkey": d.hotkey_ss58, "owner": d.owner_ss58, "take": d.take,
+                                 "stake": d.total_stake.rao, "nominators": d.nominators} for d in delegates]})
+        return
+    out.table("delegates", ("HOTKEY_SS58", "OWNER", "TAKE", "STAKE", "NOMINATORS"),
+              [(d.hotkey_ss58, d.owner_ss58, f"{d.take:.2%}", out.amount(d.total_stake.rao), str(d.nominators))
+               for d in delegates], left=("HOTKEY_SS58", "OWNER"), shorten=("OWNER", "HOTKEY_SS58"), wide=wide)
+
+
+@delegate_app.command("add")
+def delegate_add(delegate: Delegate, amount: Amount = None, all_: AllOf = False, wallet_name: WalletName = None,
+                 wallet_path: WalletPath = None, endpoint: Endpoint = None, no_prompt: NoPrompt = False,
+                 password_stdin: PasswordStdin = False, as_json: AsJson = False, as_rao: Rao = False,
+                 timeout: WriteTimeout = 60.0) -> None:
+    """Stake on a delegate's hotkey (it keeps its take of what that stake earns)."""
+    w = wallet_of(wallet_name, None, wallet_path)
+    _move("add", _hotkey_address(w, delegate, "--delegate"), amount, all_, None, w, endpoint, no_prompt,
+          password_stdin, Out(as_json, as_rao), timeout)
+
+
+@delegate_app.command("remove")
+def delegate_remove(delegate: Delegate, amount: Amount = None, all_: AllOf = False, wallet_name: WalletName = None,
+                    wallet_path: WalletPath = None, endpoint: Endpoint = None, no_prompt: NoPrompt = False,
+                    password_stdin: PasswordStdin = False, as_json: AsJson = False, as_rao: Rao = False,
+                    timeout: WriteTimeout = 60.0) -> None:
+    """Take stake back from a delegate's hotkey."""
+    w = wallet_of(wallet_name, None, wallet_path)
+    _move("remove", _hotkey_address(w, delegate, "--delegate"), amount, all_, None, w, endpoint, no_prompt,
+          password_stdin, Out(as_json, as_rao), timeout)

@@ -1,0 +1,352 @@
+"""`taonet wallet ...`: keys on disk (create, regenerate, list, inspect) and the coldkey's money (balance, transfer,
+faucet); `wallet overview` lives in _overview.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._common import (
+    AsJson,
+    Endpoint,
+    Hotkey,
+    NoPrompt,
+    Out,
+    PasswordStdin,
+    Rao,
+    ReadTimeout,
+    WalletName,
+    WalletPath,
+    Wide,
+    WriteTimeout,
+    check_address,
+    confirm,
+    parse_amount,
+    password_source,
+    run,
+    unlock_coldkey,
+    wallet_of,
+)
+
+wallet_app = typer.Typer(
+    help="Wallets: a coldkey (encrypted, holds the money) and hotkeys (sign a neuron's work).\n\n"
+         "Example: taonet wallet create --wallet-name alice --hotkey miner",
+    no_args_is_help=True)
+
+Words = Annotated[int, typer.Option("--n-words", help="Words of a new mnemonic (12, 15, 18, 21 or 24).")]
+Cost = Annotated[str, typer.Option("--unlock-cost", envvar="TAONET_UNLOCK_COST", metavar="PRESET",
+                                   help="How hard unlocking is: moderate, interactive, sensitive, or fast "
+                                        "(throwaway local wallets only).")]
+NoPassword = Annotated[bool, typer.Option("--no-password", help="Store the coldkey unencrypted (throwaway dev "
+                                                                 "wallets only).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a key file that exists (its key is lost "
+                                                             "unless you hold its mnemonic).")]
+Mnemonic = Annotated[str | None, typer.Option("--mnemonic", metavar="WORDS", help="The key's mnemonic, quoted.")]
+Seed = Annotated[str | None, typer.Option("--seed", metavar="HEX", help="The key's 32-byte seed, hex.")]
+Uri = Annotated[str | None, typer.Option("--uri", metavar="URI", help="A secret URI, such as //Alice (dev keys).")]
+Ss58 = Annotated[str | None, typer.Option("--ss58", "--address", metavar="SS58", help="An address instead of a "
+                                                                                       "wallet.")]
+
+FAUCET_TAO = 100
+"""τ a faucet call sends by default."""
+
+
+def _cost(name: str) -> Any:
+    from taonet.kernel.wire import UnlockCost
+
+    try:
+        return UnlockCost.named(name)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--unlock-cost") from None
+
+
+def _key_row(kind: str, name: str, kp: Any, mnemonic: bool) -> dict[str, Any]:
+    row = {"key": kind, "name": name, "ss58": kp.ss58_address}
+    if mnemonic and getattr(kp, "mnemonic", None):
+        row["mnemonic"] = kp.mnemonic
+    return row
+
+
+def _show_keys(out: Out, rows: list[dict[str, Any]], wallet: Any) -> None:
+    if out.json:
+        out.emit({"wallet": wallet.name, "path": str(wallet.dir), "keys": rows})
+        return
+    for r in rows:
+        out.line(f"{r['key']} [bold]{r['name']}[/]: {r['ss58']}")
+        if "mnemonic" in r:
+            out.line(f"  mnemonic (the only backup; write it down, keep it secret): [bold]{r['mnemonic']}[/]")
+
+
+def _new(wallet: Any, which: str, *, n_words: int, password: str | None, encrypt: bool, overwrite: bool,
+         cost: str) -> dict[str, Any]:
+    if which == "coldkey":
+        kp = wallet.create_new_coldkey(n_words, password=password, encrypt=encrypt, overwrite=overwrite,
+                                       cost=_cost(cost))
+        return _key_row("coldkey", wallet.name, kp, True)
+    kp = wallet.create_new_hotkey(n_words, overwrite=overwrite)
+    return _key_row("hotkey", wallet.hotkey_str, kp, True)
+
+
+@wallet_app.command("create")
+def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+           n_words: Words = 12, unlock_cost: Cost = "moderate", no_password: NoPassword = False,
+           password_stdin: PasswordStdin = False, as_json: AsJson = False) -> None:
+    """A coldkey and a hotkey, each made if missing (never replaced); prints their mnemonics once."""
+    out, w = Out(as_json), wallet_of(wallet_name, hotkey, wallet_path)
+    rows = []
+    password = password_source(password_stdin)
+    if not w.coldkey_file.exists() and not w.coldkeypub_file.exists():
+        rows.append(_new(w, "coldkey", n_words=n_words, password=password, encrypt=not no_password,
+                         overwrite=False, cost=unlock_cost))
+    else:
+        rows.append({"key": "coldkey", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True})
+    if not w.hotkey_file.exists() and not w.hotkeypub_file.exists():
+        rows.append(_new(w, "hotkey", n_words=n_words, password=None, encrypt=False, overwrite=False,
+                         cost=unlock_cost))
+    else:
+        rows.append({"key": "hotkey", "name": w.hotkey_str, "ss58": w.get_hotkeypub().ss58_address, "existed": True})
+    _show_keys(out, rows, w)
+
+
+@wallet_app.command("new-coldkey")
+def new_coldkey(wallet_name: WalletName = None, wallet_path: WalletPath = None, n_words: Words = 12,
+                unlock_cost: Cost = "moderate", no_password: NoPassword = False, overwrite: Overwrite = False,
+                no_prompt: NoPrompt = False,
+                password_stdin: PasswordStdin = False, as_json: AsJson = False) -> None:
+    """A new coldkey from a fresh mnemonic (refused if one exists, unless --overwrite)."""
+    w = wallet_of(wallet_name, None, wallet_path)
+    _guard(overwrite, w.coldkey_file, no_prompt)
+    _show_keys(Out(as_json), [_new(w, "coldkey", n_words=n_words, password=password_source(password_stdin),
+                                   encrypt=not no_password, overwrite=overwrite, cost=unlock_cost)], w)
+
+
+@wallet_app.command("new-hotkey")
+def new_hotkey(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+               n_words: Words = 12, overwrite: Overwrite = False, no_prompt: NoPrompt = False,
+               as_json: AsJson = False) -> None:
+    """A new hotkey (--hotkey NAME) from a fresh mnemonic, stored plain as btcli does."""
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    _guard(overwrite, w.hotkey_file, no_prompt)
+    _show_keys(Out(as_json), [_new(w, "hotkey", n_words=n_words, password=None, encrypt=False,
+                                   overwrite=overwrite, cost="moderate")], w)
+
+
+def _guard(overwrite: bool, path: Path, no_prompt: bool) -> None:
+    """Replacing a key file loses its key: ask first (unless -y)."""
+    if overwrite and path.exists():
+        confirm(f"Replace {path}? Its key is lost unless you hold its mnemonic", no_prompt, Out())
+
+
+def _regen_source(mnemonic: str | None, seed: str | None, uri: str | None) -> dict[str, Any]:
+    given = {k: v for k, v in (("mnemonic", mnemonic), ("seed", seed), ("uri", uri)) if v is not None}
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of --mnemonic, --seed or --uri")
+    return given
+
+
+@wallet_app.command("regen-coldkey")
+def regen_coldkey(wallet_name: WalletName = None, wallet_path: WalletPath = None, mnemonic: Mnemonic = None,
+                  seed: Seed = None, uri: Uri = None, unlock_cost: Cost = "moderate", no_password: NoPassword = False,
+                  overwrite: Overwrite = False,
+                  no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False
+                  ) -> None:
+    """The coldkey again from its mnemonic, seed or secret URI."""
+    w = wallet_of(wallet_name, None, wallet_path)
+    src = _regen_source(mnemonic, seed, uri)
+    _guard(overwrite, w.coldkey_file, no_prompt)
+    kp = w.regenerate_coldkey(**src, password=password_source(password_stdin), encrypt=not no_password,
+                              overwrite=overwrite, cost=_cost(unlock_cost))
+    _show_keys(Out(as_json), [_key_row("coldkey", w.name, kp, False)], w)
+
+
+@wallet_app.command("regen-hotkey")
+def regen_hotkey(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+                 mnemonic: Mnemonic = None, seed: Seed = None, uri: Uri = None, overwrite: Overwrite = False,
+                 no_prompt: NoPrompt = False,
+                 as_json: AsJson = False) -> None:
+    """A hotkey again from its mnemonic, seed or secret URI."""
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    _guard(overwrite, w.hotkey_file, no_prompt)
+    kp = w.regenerate_hotkey(**_regen_source(mnemonic, seed, uri), overwrite=overwrite)
+    _show_keys(Out(as_json), [_key_row("hotkey", w.hotkey_str, kp, False)], w)
+
+
+@wallet_app.command("regen-coldkeypub")
+def regen_coldkeypub(ss58: Annotated[str, typer.Option("--ss58", "--address", metavar="SS58",
+                                                       help="The coldkey's address.")],
+                     wallet_name: WalletName = None, wallet_path: WalletPath = None, overwrite: Overwrite = False,
+                     no_prompt: NoPrompt = False,
+                     as_json: AsJson = False) -> None:
+    """Only the coldkey's public file: a watch-only wallet (balances, overview; no transfers)."""
+    w = wallet_of(wallet_name, None, wallet_path)
+    _guard(overwrite, w.coldkeypub_file, no_prompt)
+    kp = w.regenerate_coldkeypub(ss58, overwrite=overwrite)
+    _show_keys(Out(as_json), [_key_row("coldkeypub", w.name, kp, False)], w)
+
+
+def _describe_wallet(path: Any, name: str) -> dict[str, Any]:
+    from taonet.kernel.errors import WalletError
+
+    w = wallet_of(name, None, str(path) if path else None)
+    try:
+        cold = w.get_coldkeypub().ss58_address
+    except WalletError:
+        cold = None
+    hotkeys = []
+    for h in w.list_hotkeys():
+        hw = wallet_of(name, h, str(path) if path else None)
+        try:
+            hotkeys.append({"name": h, "ss58": hw.get_hotkeypub().ss58_address})
+        except WalletError:
+            try:
+                hotkeys.append({"name": h, "ss58": hw.get_hotkey().ss58_address})
+            except WalletError:
+                hotkeys.append({"name": h, "ss58": None})
+    return {"name": name, "coldkey": cold, "encrypted": _encrypted(w.coldkey_file), "hotkeys": hotkeys,
+            "path": str(w.dir)}
+
+
+def _encrypted(path: Path) -> bool | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"$TAONET1"
+    except OSError:
+        return None
+
+
+@wallet_app.command("list")
+def list_(wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
+    """Every wallet under the wallet path: its coldkey and hotkeys."""
+    from taonet.kernel import list_wallets
+
+    out = Out(as_json)
+    wallets = [_describe_wallet(wallet_path, n) for n in list_wallets(wallet_path)]
+    if out.json:
+        out.emit({"wallets": wallets})
+        return
+    if not wallets:
+        out.line("no wallets yet: taonet wallet create --wallet-name NAME")
+        return
+    for w in wallets:
+        out.line(f"[bold]{w['name']}[/] coldkey {w['coldkey'] or '(no coldkeypub)'}")
+        for h in w["hotkeys"]:
+            out.line(f"  hotkey {h['name']}: {h['ss58'] or '(unreadable)'}")
+
+
+@wallet_app.command("inspect")
+def inspect(wallet_name: WalletName = None, wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
+    """One wallet's files and addresses (read from disk; no node, no password)."""
+    from taonet.kernel.errors import KeyFileNotFound
+
+    out = Out(as_json)
+    w = wallet_of(wallet_name, None, wallet_path)
+    if not w.dir.is_dir():
+        raise KeyFileNotFound(str(w.dir))
+    info = _describe_wallet(wallet_path, w.name)
+    if out.json:
+        out.emit(info)
+        return
+    enc = {True: "encrypted", False: "not encrypted", None: "no coldkey file (watch-only)"}[info["encrypted"]]
+    out.line(f"wallet [bold]{info['name']}[/] in {info['path']}")
+    out.line(f"  coldkey {info['coldkey']} ({enc})")
+    for h in info["hotkeys"]:
+        out.line(f"  hotkey {h['name']}: {h['ss58']}")
+
+
+@wallet_app.command("balance")
+def balance(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58: Ss58 = None,
+            all_: Annotated[bool, typer.Option("--all", "-a", help="Every wallet under the wallet path.")] = False,
+            endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False, wide: Wide = False,
+            timeout: ReadTimeout = 10.0) -> None:
+    """Free, staked and total balance of a wallet's coldkey (or --ss58, or --all wallets)."""
+    from taonet.kernel import list_wallets
+
+    out = Out(as_json, as_rao)
+    if ss58:
+        who = [("", ss58)]
+    elif all_:
+        who = [(d["name"], d["coldkey"]) for d in (_describe_wallet(wallet_path, n) for n in list_wallets(wallet_path))
+               if d["coldkey"]]
+    else:
+        w = wallet_of(wallet_name, None, wallet_path)
+        who = [(w.name, w.get_coldkeypub().ss58_address)]
+
+    async def read(sub: Any) -> list[dict[str, Any]]:
+        rows = []
+        for name, addr in who:
+            free = (await sub.get_balance(addr)).rao
+            staked = sum(b.rao for b in (await sub.get_stakes(addr)).values())
+            rows.append({"wallet": name, "coldkey": addr, "free": free, "staked": staked, "total": free + staked})
+        return rows
+
+    rows = run(read, endpoint, timeout, "balance")
+    if out.json:
+        out.emit({"balances": rows})
+        return
+    cells = [(r["wallet"], r["coldkey"], out.amount(r["free"]), out.amount(r["staked"]), out.amount(r["total"]))
+             for r in rows]
+    if len(rows) > 1:
+        cells.append(("total", "", *(out.amount(sum(r[k] for r in rows)) for k in ("free", "staked", "total"))))
+    out.table("balances", ("WALLET", "COLDKEY", "FREE", "STAKED", "TOTAL"), cells, left=("WALLET", "COLDKEY"),
+              shorten=("COLDKEY",), wide=wide)
+
+
+@wallet_app.command("transfer")
+def transfer(dest: Annotated[str, typer.Option("--dest", "--destination", metavar="SS58", help="Who receives.")],
+             amount: Annotated[str, typer.Option("--amount", metavar="TAO", help="How much (τ; RAO with --rao).")],
+             wallet_name: WalletName = None, wallet_path: WalletPath = None, endpoint: Endpoint = None,
+             no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
+             as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
+    """Send τ from the wallet's coldkey to an address; says the new balance."""
+    out = Out(as_json, as_rao)
+    rao = parse_amount(amount, as_rao=as_rao)
+    check_address(dest, "--dest")  # a usage error (exit 2) before any password is asked
+    w = wallet_of(wallet_name, None, wallet_path)
+    confirm(f"Send {out.amount(rao)} from {w.name} to {dest}?", no_prompt, out)
+    cold = unlock_coldkey(w, password_stdin)
+
+    async def send(sub: Any) -> tuple[Any, int]:
+        with out.status("waiting for inclusion"):
+            result = await sub.transfer(cold, dest, rao)
+        return result, (await sub.get_balance(cold)).rao if result.success else 0
+
+    result, left = run(send, endpoint, timeout, "transfer")
+    out.wrote(result, f"sent {out.amount(rao)} to {dest}", f"balance now {out.amount(left)}", balance=left)
+
+
+DEV_CHAIN_ID = "taonet-dev"
+
+
+@wallet_app.command("faucet")
+def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58: Ss58 = None,
+           amount: Annotated[str, typer.Option("--amount", metavar="TAO", help="How much (τ).")] = str(FAUCET_TAO),
+           endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False,
+           timeout: WriteTimeout = 60.0) -> None:
+    """τ for a wallet from the development accounts (//Alice ...), on a development chain only (else exit 3)."""
+    from taonet.ledger import DEV_ACCOUNTS, Keypair
+
+    out = Out(as_json, as_rao)
+    rao = parse_amount(amount, as_rao=as_rao)
+    if ss58:
+        dest = check_address(ss58, "--ss58")
+    else:
+        dest = wallet_of(wallet_name, None, wallet_path).get_coldkeypub().ss58_address
+
+    async def fund(sub: Any) -> tuple[Any, int]:
+        info = await sub.info()
+        if info.get("chain_id") != DEV_CHAIN_ID:
+            from ._errors import FaucetRefused
+
+            raise FaucetRefused(chain_id=str(info.get("chain_id")))
+        for name in DEV_ACCOUNTS:  # the first development account that can pay
+            dev = Keypair.from_uri(f"//{name}")
+            if (await sub.get_balance(dev)).rao > rao:
+                break
+        with out.status("waiting for inclusion"):
+            result = await sub.transfer(dev, dest, rao)
+        return result, (await sub.get_balance(dest)).rao if result.success else 0
+
+    result, now = run(fund, endpoint, timeout, "faucet")
+    out.wrote(result, f"faucet sent {out.amount(rao)} to {dest}", f"balance now {out.amount(now)}", balance=now)
