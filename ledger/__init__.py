@@ -96,6 +96,7 @@ from ._state import Subnet as Subnet
 from ._state import genesis_subnet as genesis_subnet
 from ._store import FileStore as FileStore
 from ._store import MemoryStore as MemoryStore
+from ._store import record_number as record_number
 from ._yuma import YumaParams as YumaParams
 from ._yuma import YumaResult as YumaResult
 from ._yuma import yuma_epoch as yuma_epoch

@@ -17,6 +17,7 @@ def _add_subcommands() -> None:
     from ._bench import bench_app
     from ._demo import demo
     from ._node import actor_app, node_app
+    from ._replay import replay_app
     from ._subnet import metagraph_cmd, subnet_app
 
     app.add_typer(node_app, name="node")
@@ -25,6 +26,7 @@ def _add_subcommands() -> None:
     app.command("metagraph")(metagraph_cmd)
     app.command("demo")(demo)
     app.add_typer(bench_app, name="bench")
+    app.add_typer(replay_app, name="replay")
 
 
 _add_subcommands()

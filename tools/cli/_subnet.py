@@ -67,20 +67,31 @@ def metagraph_cmd(netuid: Annotated[int, typer.Argument(help="The subnet.")], en
     """The metagraph of a subnet: stake, rank, trust, consensus, incentive, dividends, emission per UID."""
     with subtensor(endpoint, timeout=timeout) as sub:
         mg = sub.metagraph(netuid, block=block)
-        rows = [{"uid": int(u), "hotkey": mg.hotkeys[u], "stake": float(mg.S[u]), "rank": float(mg.R[u]),
-                 "trust": float(mg.T[u]), "consensus": float(mg.C[u]), "incentive": float(mg.I[u]),
-                 "dividends": float(mg.D[u]), "emission": int(mg.E[u]), "vtrust": float(mg.Tv[u]),
-                 "vpermit": bool(mg.validator_permit[u]), "updated": int(mg.block - mg.last_update[u]),
-                 "axon": f"{mg.axons[u].ip}:{mg.axons[u].port}" if mg.axons[u].is_serving else ""}
-                for u in range(mg.n)]
+    print_metagraph(netuid, mg, as_json)
+
+
+def metagraph_json(netuid: int, mg: Any) -> dict[str, Any]:
+    """What ``metagraph --json`` prints for a synced Metagraph (``replay show`` prints the same)."""
+    rows = [{"uid": int(u), "hotkey": mg.hotkeys[u], "stake": float(mg.S[u]), "rank": float(mg.R[u]),
+             "trust": float(mg.T[u]), "consensus": float(mg.C[u]), "incentive": float(mg.I[u]),
+             "dividends": float(mg.D[u]), "emission": int(mg.E[u]), "vtrust": float(mg.Tv[u]),
+             "vpermit": bool(mg.validator_permit[u]), "updated": int(mg.block - mg.last_update[u]),
+             "axon": f"{mg.axons[u].ip}:{mg.axons[u].port}" if mg.axons[u].is_serving else ""}
+            for u in range(mg.n)]
+    return {"netuid": netuid, "block": mg.block, "neurons": rows}
+
+
+def print_metagraph(netuid: int, mg: Any, as_json: bool) -> None:
+    """Print a synced Metagraph as ``metagraph`` does: a table, or one JSON object with ``as_json``."""
+    data = metagraph_json(netuid, mg)
     if as_json:
-        _print_json({"netuid": netuid, "block": mg.block, "neurons": rows})
+        _print_json(data)
         return
     table = Table(title=f"metagraph of subnet {netuid} at block {mg.block}")
     for col in ("UID", "STAKE(τ)", "RANK", "TRUST", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION(RAO)", "VTRUST",
                 "VPERMIT", "UPDATED", "AXON", "HOTKEY"):
         table.add_column(col, justify="left" if col in ("AXON", "HOTKEY") else "right")
-    for r in rows:
+    for r in data["neurons"]:
         table.add_row(str(r["uid"]), f"{r['stake']:,.3f}", f"{r['rank']:.4f}", f"{r['trust']:.4f}",
                       f"{r['consensus']:.4f}", f"{r['incentive']:.4f}", f"{r['dividends']:.4f}",
                       f"{r['emission']:,}", f"{r['vtrust']:.4f}", "*" if r["vpermit"] else "", str(r["updated"]),

@@ -1,0 +1,316 @@
+"""``replay verify``: check a chain's log from genesis and re-run its system actors, reporting the first divergence.
+
+Per block, in order: its record's checksum (the store), that it decodes, that it sits at its number and links to the
+block before it, the authority's signature, its extrinsics and events roots, every extrinsic's signature; then the
+system actors re-run on the state before it — the registrar's answer re-derived with the ledger's registration and
+pruning rules, and (unless ``consensus=False``) every epoch result recomputed with the ledger's Yuma epoch — and
+compared with what was recorded; last the block is re-executed and its state digest compared. The first check that
+fails is the divergence reported, with its block, the call and the differing values.
+
+Decoding and the signature checks run in a worker thread, ahead of the main thread that re-executes blocks in
+order (the two share nothing but a bounded queue of decoded blocks).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from taonet.ledger import (
+    EpochResult,
+    FileStore,
+    RegistrarAnswer,
+    SignedBlock,
+    State,
+    apply,
+    epoch_result,
+    record_number,
+    registrar_answer,
+    ss58_encode,
+    state_from_genesis_block,
+    verify,
+)
+from taonet.ledger.errors import CodecError, CorruptLog, InvalidBlock, InvalidGenesis
+
+from ._log import open_log
+from ._values import fields_of
+
+__all__ = ["Divergence", "VerifyReport", "verify_chain", "verify_dir"]
+
+Progress = Callable[[int, int], None]
+"""Called with (blocks done, blocks in all) as verification goes."""
+
+
+@attrs.frozen(kw_only=True)
+class Divergence:
+    """The first place a log differs from what its rules give: the block, what was checked, and the values."""
+
+    block: int
+    check: str
+    """record, decode, order, link, signature, roots, extrinsic_signature, registrar, epoch or execution."""
+    reason: str
+    call: str | None = None
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+    def line(self) -> str:
+        """One line for people."""
+        where = f" ({self.call})" if self.call else ""
+        return f"block {self.block} diverges{where}: {self.reason}"
+
+
+@attrs.frozen(kw_only=True)
+class VerifyReport:
+    """What ``verify`` checked, and the first divergence (None when the whole log holds)."""
+
+    head: int
+    blocks: int
+    extrinsics: int
+    epochs: int
+    """Epoch results recomputed with the ledger's Yuma epoch and found equal."""
+    registrar_answers: int
+    """Registrar answers re-derived with the registration and pruning rules and found equal."""
+    consensus: bool
+    seconds: float
+    divergence: Divergence | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every check held."""
+        return self.divergence is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        d = attrs.asdict(self, recurse=True)
+        d["ok"] = self.ok
+        return d
+
+
+class _Diverged(Exception):
+    def __init__(self, divergence: Divergence) -> None:
+        super().__init__(divergence.line())
+        self.divergence = divergence
+
+
+def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress | None = None) -> VerifyReport:
+    """Open a data directory read-only and verify its log (damage found while opening is a divergence too)."""
+    started = time.perf_counter()
+    try:
+        store = open_log(path)
+    except CorruptLog as e:
+        number = record_number(e.path, e.offset)
+        d = Divergence(block=-1 if number is None else number, check="record", reason=str(e),
+                       details={"path": e.path, "offset": e.offset})
+        return VerifyReport(head=-1, blocks=0, extrinsics=0, epochs=0, registrar_answers=0, consensus=consensus,
+                            seconds=time.perf_counter() - started, divergence=d)
+    with store:
+        return verify_chain(store, consensus=consensus, progress=progress)
+
+
+def verify_chain(store: FileStore, *, consensus: bool = True, progress: Progress | None = None) -> VerifyReport:
+    """Verify every block of ``store`` from genesis (see the module docs); the report names the first divergence."""
+    started = time.perf_counter()
+    head = store.height
+    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
+    divergence: Divergence | None = None
+    try:
+        _run(store, head, consensus, counts, progress)
+    except _Diverged as e:
+        divergence = e.divergence
+    return VerifyReport(head=head, consensus=consensus, seconds=time.perf_counter() - started,
+                        divergence=divergence, **counts)
+
+
+def _run(store: FileStore, head: int, consensus: bool, counts: dict[str, int], progress: Progress | None) -> None:
+    state: State | None = None
+    prev_hash: bytes | None = None
+    for number, block in _checked_blocks(store, head):
+        if prev_hash is not None and block.header.parent != prev_hash:
+            raise _Diverged(Divergence(block=number, check="link", reason="its parent hash is not the hash of block "
+                                       f"{number - 1}", details={"parent": block.header.parent.hex(),
+                                                                 "previous_hash": prev_hash.hex()}))
+        if state is None:
+            try:
+                state = state_from_genesis_block(block, verify_signatures=False)
+            except (InvalidBlock, InvalidGenesis, CodecError) as e:
+                raise _Diverged(Divergence(block=number, check="genesis", reason=str(e))) from e
+        else:
+            _check_system_calls(state, block, consensus, counts)
+            try:
+                state, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
+            except InvalidBlock as e:
+                raise _Diverged(Divergence(block=number, check="execution", reason=e.reason)) from e
+        prev_hash = block.hash
+        counts["blocks"] += 1
+        counts["extrinsics"] += len(block.extrinsics)
+        if progress is not None and (number % 64 == 0 or number == head):
+            progress(number + 1, head + 1)
+
+
+# --- the first stage: records, decoding, signatures (a worker thread) ---------------------------------------------
+
+
+def _decode_and_check(number: int, raw: bytes) -> SignedBlock | Divergence:
+    try:
+        block = SignedBlock.from_bytes(raw)
+    except CodecError as e:
+        return Divergence(block=number, check="decode", reason=f"its record does not decode: {e}")
+    if block.number != number:
+        return Divergence(block=number, check="order", reason=f"the log holds block {block.number} at position "
+                                                              f"{number}", details={"found": block.number})
+    if not block.signature_ok():
+        return Divergence(block=number, check="signature", reason="the authority's signature does not verify")
+    if not block.roots_ok():
+        return Divergence(block=number, check="roots", reason="its extrinsics or events root differs from its "
+                                                              "contents")
+    for i, ext in enumerate(block.extrinsics):
+        if not verify(ext.signer, ext.signed_bytes(), ext.signature):
+            return Divergence(block=number, check="extrinsic_signature",
+                              call=f"extrinsic {i}: {type(ext.call).__name__}",
+                              reason=f"the signature of extrinsic {i} by {ss58_encode(ext.signer)} does not verify")
+    return block
+
+
+def _checked_blocks(store: FileStore, head: int) -> Iterator[tuple[int, SignedBlock]]:
+    """Blocks 0..head decoded and signature-checked in a worker thread, yielded in order (a bounded queue)."""
+    out: queue.Queue[tuple[int, SignedBlock | Divergence] | None] = queue.Queue(maxsize=256)
+    stop = threading.Event()
+
+    def put(item: tuple[int, SignedBlock | Divergence] | None) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for number in range(head + 1):
+                try:
+                    raw = store.get_raw(number)
+                except CorruptLog as e:
+                    put((number, Divergence(block=number, check="record", reason=str(e),
+                                            details={"path": e.path, "offset": e.offset})))
+                    return
+                item = _decode_and_check(number, raw)
+                if not put((number, item)) or isinstance(item, Divergence):
+                    return
+        finally:
+            put(None)
+
+    worker = threading.Thread(target=work, name="replay-verify-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is None:
+                return
+            number, got = item
+            if isinstance(got, Divergence):
+                raise _Diverged(got)
+            yield number, got
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
+
+# --- the system actors re-run -------------------------------------------------------------------------------------
+
+
+def _check_system_calls(state: State, block: SignedBlock, consensus: bool, counts: dict[str, int]) -> None:
+    for i, ext in enumerate(block.extrinsics):
+        call = ext.call
+        if isinstance(call, RegistrarAnswer):
+            expected = registrar_answer(state)
+            if call != expected:
+                raise _Diverged(Divergence(block=block.number, check="registrar",
+                                           call=f"extrinsic {i}: RegistrarAnswer",
+                                           reason="the registrar's answer differs from what the registration and "
+                                                  "pruning rules give", details=_registrar_diff(call, expected)))
+            counts["registrar_answers"] += 1
+        elif isinstance(call, EpochResult) and consensus:
+            try:
+                expected_epoch = epoch_result(state, call.netuid)
+            except KeyError:
+                raise _Diverged(Divergence(block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult",
+                                           reason=f"an epoch result for subnet {call.netuid}, which does not exist"
+                                           )) from None
+            if call != expected_epoch:
+                details = _epoch_diff(call, expected_epoch)
+                raise _Diverged(Divergence(
+                    block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult(netuid={call.netuid})",
+                    reason=f"the epoch result of subnet {call.netuid} differs from the ledger's Yuma epoch on the "
+                           f"state after block {state.height}: {_summary(details)}", details=details))
+            counts["epochs"] += 1
+
+
+def _summary(details: dict[str, Any]) -> str:
+    parts = []
+    for name, d in details.items():
+        if name == "credits":
+            parts.append(f"credits differ for {len(d)} (coldkey, hotkey) pairs")
+        elif isinstance(d, dict) and "uids" in d:
+            shown = ", ".join(f"UID {u} recorded {r} recomputed {c}" for u, r, c in d["uids"][:3])
+            more = f" and {len(d['uids']) - 3} more" if len(d["uids"]) > 3 else ""
+            parts.append(f"{name}: {shown}{more}")
+        else:
+            parts.append(f"{name}: recorded {d['recorded']}, recomputed {d['recomputed']}")
+    return "; ".join(parts)
+
+
+def _epoch_diff(recorded: EpochResult, expected: EpochResult) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("netuid", "block", "pot", "owner_cut"):
+        a, b = getattr(recorded, name), getattr(expected, name)
+        if a != b:
+            out[name] = {"recorded": a, "recomputed": b}
+    rv, ev = recorded.vectors(), expected.vectors()
+    for name in ("emission", "incentive", "dividends", "rank", "trust", "consensus", "vtrust", "permits"):
+        a, b = rv[name], ev[name]
+        if a != b:
+            uids = [[u, x, y] for u, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+            out[name] = {"uids": uids, "recorded_len": len(a), "recomputed_len": len(b)}
+    if any(rv[k] != ev[k] for k in ("bond_rows", "bond_ptr", "bond_uids", "bond_values")):
+        out["bonds"] = {"recorded": _bonds(rv), "recomputed": _bonds(ev)}
+    if recorded.credits != expected.credits:
+        def table(r: EpochResult) -> dict[tuple[bytes, bytes], int]:
+            t: dict[tuple[bytes, bytes], int] = {}
+            for c in r.credits:
+                t[(c.coldkey, c.hotkey)] = t.get((c.coldkey, c.hotkey), 0) + c.amount
+            return t
+
+        a_t, b_t = table(recorded), table(expected)
+        out["credits"] = [{"coldkey": ss58_encode(c), "hotkey": ss58_encode(h), "recorded": a_t.get((c, h), 0),
+                           "recomputed": b_t.get((c, h), 0)}
+                          for c, h in sorted(set(a_t) | set(b_t)) if a_t.get((c, h), 0) != b_t.get((c, h), 0)]
+    return out
+
+
+def _bonds(v: dict[str, list[int]]) -> dict[int, dict[int, int]]:
+    rows, ptr, uids, vals = v["bond_rows"], v["bond_ptr"], v["bond_uids"], v["bond_values"]
+    out: dict[int, dict[int, int]] = {}
+    for k, row in enumerate(rows):
+        if k + 1 < len(ptr):
+            out[row] = dict(zip(uids[ptr[k]:ptr[k + 1]], vals[ptr[k]:ptr[k + 1]], strict=False))
+    return out
+
+
+def _registrar_diff(recorded: RegistrarAnswer, expected: RegistrarAnswer) -> dict[str, Any]:
+    def rows(items: tuple[Any, ...]) -> list[dict[str, Any]]:
+        return [fields_of(x) for x in items]
+
+    out: dict[str, Any] = {}
+    for name in ("assignments", "refusals", "difficulties"):
+        a, b = getattr(recorded, name), getattr(expected, name)
+        if a != b:
+            out[name] = {"recorded": rows(a), "recomputed": rows(b)}
+    if recorded.block != expected.block:
+        out["block"] = {"recorded": recorded.block, "recomputed": expected.block}
+    return out
