@@ -22,6 +22,7 @@ from taonet.ledger import (
     RegistrarAnswer,
     State,
     _system_calls,
+    epoch_result,
     registrar_answer,
     replay,
 )
@@ -42,7 +43,8 @@ def _registrar_rule_off(answer: RegistrarAnswer) -> Iterator[None]:
 
 def resign_from(src: FileStore, dst: Path, authority: Keypair, first: int, edit: Edit) -> int:
     """Write ``src``'s chain to a new store at ``dst``: blocks before ``first`` copied, the rest rebuilt with
-    ``edit``'s replacements (registrar answers recomputed on the new state, as the tampering node would) and re-signed.
+    ``edit``'s replacements (the other registrar answers and epoch results recomputed on the new state, as the
+    tampering node's actors would) and re-signed.
     Returns how many system calls ``edit`` replaced."""
     genesis_hash = src.get(0).hash
     replaced = 0
@@ -65,6 +67,8 @@ def resign_from(src: FileStore, dst: Path, authority: Keypair, first: int, edit:
                         continue
                 elif isinstance(call, RegistrarAnswer):
                     new = registrar_answer(state)
+                elif isinstance(call, EpochResult):
+                    new = epoch_result(state, call.netuid)
                 if new is not None and new != call:
                     ext = Extrinsic.sign(new, authority, nonce=n, genesis=genesis_hash)
                 builder.push(ext, check_signature=False)
