@@ -2,9 +2,10 @@
 
 Per block, in order: its record's checksum (the store), that it decodes, that it sits at its number and links to the
 block before it, the authority's signature, its extrinsics and events roots, every extrinsic's signature; then the
-system actors re-run on the state before it — the registrar's answer re-derived with the ledger's registration and
-pruning rules, and (unless ``consensus=False``) every epoch result recomputed with the ledger's Yuma epoch — and
-compared with what was recorded; last the block is re-executed and its state digest compared. The first check that
+system actors re-run on the state before it: every epoch result recomputed with the ledger's Yuma epoch (unless
+``consensus=False``) and compared with what was recorded; last the block is re-executed, which re-derives the
+registrar's answer with the ledger's registration and pruning rules (a different answer is reported with the
+differing assignments) and recomputes the state digest. The first check that
 fails is the divergence reported, with its block, the call and the differing values.
 
 Decoding and the signature checks run in a worker thread, ahead of the main thread that re-executes blocks in
@@ -140,11 +141,15 @@ def _run(store: FileStore, head: int, consensus: bool, counts: dict[str, int], p
             except (InvalidBlock, InvalidGenesis, CodecError) as e:
                 raise _Diverged(Divergence(block=number, check="genesis", reason=str(e))) from e
         else:
-            _check_system_calls(state, block, consensus, counts)
+            if consensus:
+                _check_epochs(state, block, counts)
             try:
-                state, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
+                after, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
             except InvalidBlock as e:
+                _check_registrar(state, block)  # the runtime re-derives the registrar's answer: say how it differs
                 raise _Diverged(Divergence(block=number, check="execution", reason=e.reason)) from e
+            counts["registrar_answers"] += any(isinstance(x.call, RegistrarAnswer) for x in block.extrinsics)
+            state = after
         prev_hash = block.hash
         counts["blocks"] += 1
         counts["extrinsics"] += len(block.extrinsics)
@@ -224,7 +229,8 @@ def _checked_blocks(store: FileStore, head: int) -> Iterator[tuple[int, SignedBl
 # --- the system actors re-run -------------------------------------------------------------------------------------
 
 
-def _check_system_calls(state: State, block: SignedBlock, consensus: bool, counts: dict[str, int]) -> None:
+def _check_registrar(state: State, block: SignedBlock) -> None:
+    """Raise the registrar divergence of ``block`` with the differing assignments, if its answer is not the rules'."""
     for i, ext in enumerate(block.extrinsics):
         call = ext.call
         if isinstance(call, RegistrarAnswer):
@@ -234,21 +240,27 @@ def _check_system_calls(state: State, block: SignedBlock, consensus: bool, count
                                            call=f"extrinsic {i}: RegistrarAnswer",
                                            reason="the registrar's answer differs from what the registration and "
                                                   "pruning rules give", details=_registrar_diff(call, expected)))
-            counts["registrar_answers"] += 1
-        elif isinstance(call, EpochResult) and consensus:
-            try:
-                expected_epoch = epoch_result(state, call.netuid)
-            except KeyError:
-                raise _Diverged(Divergence(block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult",
-                                           reason=f"an epoch result for subnet {call.netuid}, which does not exist"
-                                           )) from None
-            if call != expected_epoch:
-                details = _epoch_diff(call, expected_epoch)
-                raise _Diverged(Divergence(
-                    block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult(netuid={call.netuid})",
-                    reason=f"the epoch result of subnet {call.netuid} differs from the ledger's Yuma epoch on the "
-                           f"state after block {state.height}: {_summary(details)}", details=details))
-            counts["epochs"] += 1
+
+
+def _check_epochs(state: State, block: SignedBlock, counts: dict[str, int]) -> None:
+    """Recompute each epoch result of ``block`` on the state before it; raise the first that differs."""
+    for i, ext in enumerate(block.extrinsics):
+        call = ext.call
+        if not isinstance(call, EpochResult):
+            continue
+        try:
+            expected = epoch_result(state, call.netuid)
+        except KeyError:
+            raise _Diverged(Divergence(block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult",
+                                       reason=f"an epoch result for subnet {call.netuid}, which does not exist"
+                                       )) from None
+        if call != expected:
+            details = _epoch_diff(call, expected)
+            raise _Diverged(Divergence(
+                block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult(netuid={call.netuid})",
+                reason=f"the epoch result of subnet {call.netuid} differs from the ledger's Yuma epoch on the "
+                       f"state after block {state.height}: {_summary(details)}", details=details))
+        counts["epochs"] += 1
 
 
 def _summary(details: dict[str, Any]) -> str:
