@@ -195,6 +195,9 @@ def verify(ctx: typer.Context,
            consensus: Annotated[bool, typer.Option("--consensus/--no-consensus",
                                                    help="Recompute every epoch result with the ledger's Yuma epoch "
                                                         "(on by default).")] = True,
+           workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes verifying segments of "
+                                                       "the log between snapshots at once (default: one per core for "
+                                                       "logs of 3,000 blocks or more, else 1).")] = None,
            as_json: AsJson = False) -> None:
     """Check every hash, link, signature and state digest, re-derive every registration and recompute every epoch;
     the first divergence is reported with its block, call and values (exit 7)."""
@@ -205,7 +208,7 @@ def verify(ctx: typer.Context,
     with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, transient=True, disable=as_json or not err_console.is_terminal) as bar:
         task = bar.add_task("verify", total=None)
-        report = verify_dir(_dir(ctx), consensus=consensus,
+        report = verify_dir(_dir(ctx), consensus=consensus, workers=workers,
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         _print_json(report.as_dict())

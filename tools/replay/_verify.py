@@ -8,16 +8,16 @@ registrar's answer with the ledger's registration and pruning rules (a different
 differing assignments) and recomputes the state digest. The first check that
 fails is the divergence reported, with its block, the call and the differing values.
 
-Decoding and the signature checks run in a worker thread, ahead of the main thread that re-executes blocks in
-order (the two share nothing but a bounded queue of decoded blocks).
+A long log is cut at its snapshots into segments verified in worker processes (both cores, or more); see
+:func:`verify_chain`.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import hashlib
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,8 @@ class _Diverged(Exception):
         self.divergence = divergence
 
 
-def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress | None = None) -> VerifyReport:
+def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress | None = None,
+               workers: int | None = None) -> VerifyReport:
     """Open a data directory read-only and verify its log (damage found while opening is a divergence too)."""
     started = time.perf_counter()
     try:
@@ -110,54 +111,161 @@ def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress |
         return VerifyReport(head=-1, blocks=0, extrinsics=0, epochs=0, registrar_answers=0, consensus=consensus,
                             seconds=time.perf_counter() - started, divergence=d)
     with store:
-        return verify_chain(store, consensus=consensus, progress=progress)
+        return verify_chain(store, consensus=consensus, progress=progress, workers=workers)
 
 
-def verify_chain(store: FileStore, *, consensus: bool = True, progress: Progress | None = None) -> VerifyReport:
-    """Verify every block of ``store`` from genesis (see the module docs); the report names the first divergence."""
+def verify_chain(store: FileStore, *, consensus: bool = True, progress: Progress | None = None,
+                 workers: int | None = None) -> VerifyReport:
+    """Verify every block of ``store`` from genesis (see the module docs); the report names the first divergence.
+
+    With ``workers`` > 1 (default: one per core for logs of at least :data:`PARALLEL_FROM` blocks) the log is cut at
+    its snapshots into segments verified in worker processes, each from the snapshot at its start; a segment's
+    start counts only if the state the previous segment folded to is that snapshot, byte for byte (else the log is
+    verified again in one pass from genesis).
+    """
     started = time.perf_counter()
     head = store.height
-    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
-    divergence: Divergence | None = None
-    try:
-        _run(store, head, consensus, counts, progress)
-    except _Diverged as e:
-        divergence = e.divergence
+    if workers is None:
+        workers = (os.cpu_count() or 1) if head + 1 >= PARALLEL_FROM else 1
+    bounds = _segment_starts(store) if workers > 1 else [0]
+    result = None
+    if len(bounds) > 1:
+        result = _verify_parallel(store, bounds, consensus, progress, workers)
+    if result is None:
+        result = _verify_segment(store, 0, head, consensus, progress)
+    counts, divergence = result
     return VerifyReport(head=head, consensus=consensus, seconds=time.perf_counter() - started,
                         divergence=divergence, **counts)
 
 
-def _run(store: FileStore, head: int, consensus: bool, counts: dict[str, int], progress: Progress | None) -> None:
-    state: State | None = None
-    prev_hash: bytes | None = None
-    for number, block in _checked_blocks(store, head):
-        if prev_hash is not None and block.header.parent != prev_hash:
-            raise _Diverged(Divergence(block=number, check="link", reason="its parent hash is not the hash of block "
-                                       f"{number - 1}", details={"parent": block.header.parent.hex(),
-                                                                 "previous_hash": prev_hash.hex()}))
-        if state is None:
-            try:
-                state = state_from_genesis_block(block, verify_signatures=False)
-            except (InvalidBlock, InvalidGenesis, CodecError) as e:
-                raise _Diverged(Divergence(block=number, check="genesis", reason=str(e))) from e
-        else:
-            if consensus:
-                _check_epochs(state, block, counts)
-            try:
-                after, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
-            except InvalidBlock as e:
-                _check_registrar(state, block)  # the runtime re-derives the registrar's answer: say how it differs
-                raise _Diverged(Divergence(block=number, check="execution", reason=e.reason)) from e
-            counts["registrar_answers"] += any(isinstance(x.call, RegistrarAnswer) for x in block.extrinsics)
-            state = after
-        prev_hash = block.hash
-        counts["blocks"] += 1
-        counts["extrinsics"] += len(block.extrinsics)
-        if progress is not None and (number % 64 == 0 or number == head):
-            progress(number + 1, head + 1)
+PARALLEL_FROM = 3000
+"""Logs at least this long are verified in worker processes by default (below it, starting them costs more)."""
 
 
-# --- the first stage: records, decoding, signatures (a worker thread) ---------------------------------------------
+def _segment_starts(store: FileStore) -> list[int]:
+    """0 and the heights of the snapshots the store accepts (checksum, decoding, digest against the header)."""
+    folder = store.path / "snapshots"
+    heights = sorted(int(p.stem) for p in folder.glob("*.snap") if p.stem.isdigit()) if folder.is_dir() else []
+    return [0, *(h for h in heights if 0 < h < store.height)]
+
+
+def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progress: Progress | None, workers: int
+                     ) -> tuple[dict[str, int], Divergence | None] | None:
+    """Verify the segments between ``bounds`` in worker processes; None when their starts do not chain up."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    head = store.height
+    segments = list(zip(bounds, [*bounds[1:], head], strict=True))  # blocks a+1..b (0..b for the first)
+    results: dict[int, dict[str, Any]] = {}
+    done = 0
+    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn")) as pool:
+        try:
+            futures = {pool.submit(_segment_job, str(store.path), a, b, consensus): a for a, b in segments}
+            for f in as_completed(futures):
+                r = f.result()
+                results[futures[f]] = r
+                done += r["counts"]["blocks"]
+                if progress is not None:
+                    progress(min(done, head + 1), head + 1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
+    previous_final: bytes | None = None
+    for a, _ in segments:
+        r = results[a]
+        if a > 0 and (r["start_state"] is None or r["start_state"] != previous_final):
+            return None  # the snapshot is not the state the log folds to: verify in one pass instead
+        for k, v in r["counts"].items():
+            counts[k] += v
+        if r["divergence"] is not None:
+            return counts, r["divergence"]
+        previous_final = r["final_state"]
+    return counts, None
+
+
+def _segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str, Any]:
+    """A worker's segment: blocks ``start + 1 .. stop`` from the snapshot at ``start`` (block 0 on from genesis)."""
+    with FileStore(chain, read_only=True) as store:
+        start_state = None
+        state = None
+        if start > 0:
+            state = store.latest_snapshot(start)
+            if state is None or state.height != start:
+                return {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}
+            start_state = _state_hash(state)
+        counts, divergence, final = _run(store, state, start, stop, consensus, None)
+        return {"counts": counts, "divergence": divergence, "start_state": start_state,
+                "final_state": None if final is None else _state_hash(final)}
+
+
+def _state_hash(state: State) -> bytes:
+    return hashlib.blake2b(state.to_snapshot(), digest_size=32).digest()
+
+
+def _verify_segment(store: FileStore, start: int, stop: int, consensus: bool, progress: Progress | None
+                    ) -> tuple[dict[str, int], Divergence | None]:
+    counts, divergence, _ = _run(store, None, start, stop, consensus, progress)
+    return counts, divergence
+
+
+def _run(store: FileStore, state: State | None, start: int, stop: int, consensus: bool, progress: Progress | None
+         ) -> tuple[dict[str, int], Divergence | None, State | None]:
+    """Verify blocks from ``start`` (genesis when ``state`` is None, else the block after ``state``) to ``stop``."""
+    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
+    try:
+        prev_hash: bytes | None = None
+        first = 0
+        if state is not None:
+            prev = _decode_and_check(start, store.get_raw(start))
+            if isinstance(prev, Divergence):
+                raise _Diverged(prev)
+            prev_hash, first = prev.hash, start + 1
+        for number in range(first, stop + 1):
+            try:
+                raw = store.get_raw(number)
+            except CorruptLog as e:
+                raise _Diverged(Divergence(block=number, check="record", reason=str(e),
+                                           details={"path": e.path, "offset": e.offset})) from e
+            block = _decode_and_check(number, raw)
+            if isinstance(block, Divergence):
+                raise _Diverged(block)
+            state = _check_and_apply(state, prev_hash, block, consensus, counts)
+            prev_hash = block.hash
+            counts["blocks"] += 1
+            counts["extrinsics"] += len(block.extrinsics)
+            if progress is not None and (number % 64 == 0 or number == stop):
+                progress(number + 1, stop + 1)
+    except _Diverged as e:
+        return counts, e.divergence, None
+    return counts, None, state
+
+
+def _check_and_apply(state: State | None, prev_hash: bytes | None, block: SignedBlock, consensus: bool,
+                     counts: dict[str, int]) -> State:
+    number = block.number
+    if prev_hash is not None and block.header.parent != prev_hash:
+        raise _Diverged(Divergence(block=number, check="link", reason="its parent hash is not the hash of block "
+                                   f"{number - 1}", details={"parent": block.header.parent.hex(),
+                                                             "previous_hash": prev_hash.hex()}))
+    if state is None:
+        try:
+            return state_from_genesis_block(block, verify_signatures=False)
+        except (InvalidBlock, InvalidGenesis, CodecError) as e:
+            raise _Diverged(Divergence(block=number, check="genesis", reason=str(e))) from e
+    if consensus:
+        _check_epochs(state, block, counts)
+    try:
+        after, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
+    except InvalidBlock as e:
+        _check_registrar(state, block)  # the runtime re-derives the registrar's answer: say how it differs
+        raise _Diverged(Divergence(block=number, check="execution", reason=e.reason)) from e
+    counts["registrar_answers"] += any(isinstance(x.call, RegistrarAnswer) for x in block.extrinsics)
+    return after
+
+
+# --- records, decoding, signatures --------------------------------------------------------------------------------
 
 
 def _decode_and_check(number: int, raw: bytes) -> SignedBlock | Divergence:
@@ -179,51 +287,6 @@ def _decode_and_check(number: int, raw: bytes) -> SignedBlock | Divergence:
                               call=f"extrinsic {i}: {type(ext.call).__name__}",
                               reason=f"the signature of extrinsic {i} by {ss58_encode(ext.signer)} does not verify")
     return block
-
-
-def _checked_blocks(store: FileStore, head: int) -> Iterator[tuple[int, SignedBlock]]:
-    """Blocks 0..head decoded and signature-checked in a worker thread, yielded in order (a bounded queue)."""
-    out: queue.Queue[tuple[int, SignedBlock | Divergence] | None] = queue.Queue(maxsize=256)
-    stop = threading.Event()
-
-    def put(item: tuple[int, SignedBlock | Divergence] | None) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for number in range(head + 1):
-                try:
-                    raw = store.get_raw(number)
-                except CorruptLog as e:
-                    put((number, Divergence(block=number, check="record", reason=str(e),
-                                            details={"path": e.path, "offset": e.offset})))
-                    return
-                item = _decode_and_check(number, raw)
-                if not put((number, item)) or isinstance(item, Divergence):
-                    return
-        finally:
-            put(None)
-
-    worker = threading.Thread(target=work, name="replay-verify-decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = out.get()
-            if item is None:
-                return
-            number, got = item
-            if isinstance(got, Divergence):
-                raise _Diverged(got)
-            yield number, got
-    finally:
-        stop.set()
-        worker.join(timeout=30)
 
 
 # --- the system actors re-run -------------------------------------------------------------------------------------
