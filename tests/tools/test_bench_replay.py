@@ -24,4 +24,4 @@ def test_bench_replay_json_prints_exactly_one_object_with_the_figures() -> None:
     for key in ("show_random_block_s", "verify_blocks_per_s", "verify_full_blocks_per_s"):
         assert figures[key] > 0, key
     assert figures["blocks"] == 151 and figures["runs"] == 1
-    assert "one process" in figures["process_layout"]
+    assert "worker process per core" in figures["process_layout"] and figures["workers"] >= 1

@@ -85,6 +85,18 @@ def test_show_address_gives_the_balance_and_stake_at_a_block(net: dict[str, Any]
     assert code == 0 and "free" in out and v0.hotkey.ss58_address in out
 
 
+def test_show_wallet_name_reads_the_wallets_public_coldkey(net: dict[str, Any], tmp_path: Path) -> None:
+    """`show --wallet-name` shows the account of a wallet's coldkey (its public file: no password asked)."""
+    from taonet.kernel import Wallet
+
+    v1 = VALIDATORS[1]
+    Wallet(name="v1", path=tmp_path).regenerate_coldkeypub(v1.coldkey.ss58_address)
+    code, out, err = replay(str(net["dir"]), "show", "--wallet-name", "v1", "--wallet-path", str(tmp_path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["address"] == v1.coldkey.ss58_address
+    assert v1.hotkey.ss58_address in {s["hotkey"] for s in json.loads(out)["stake"]}
+
+
 def test_show_refuses_what_does_not_exist(net: dict[str, Any], tmp_path: Path) -> None:
     """A block beyond the head is not found (6); a directory without a log is refused data (7); one line each."""
     code, _, err = replay(str(net["dir"]), "show", "--block", "100000")
