@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -159,7 +160,8 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
     segments = list(zip(bounds, [*bounds[1:], head], strict=True))  # blocks a+1..b (0..b for the first)
     results: dict[int, dict[str, Any]] = {}
     done = 0
-    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn"),
+                             initializer=_worker_init) as pool:
         try:
             futures = {pool.submit(_segment_job, str(store.path), a, b, consensus): a for a, b in segments}
             for f in as_completed(futures):
@@ -183,6 +185,12 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
             return counts, r["divergence"]
         previous_final = r["final_state"]
     return counts, None
+
+
+def _worker_init() -> None:
+    """A verify worker leaves Ctrl-C to the process that started it (which stops the pool), so no worker prints a
+    traceback of its own; this is the worker process's entry point, the one place it sets process-wide state."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str, Any]:
