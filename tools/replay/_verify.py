@@ -195,17 +195,21 @@ def _worker_init() -> None:
 
 def _segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str, Any]:
     """A worker's segment: blocks ``start + 1 .. stop`` from the snapshot at ``start`` (block 0 on from genesis)."""
-    with FileStore(chain, read_only=True) as store:
-        start_state = None
-        state = None
-        if start > 0:
-            state = store.latest_snapshot(start)
-            if state is None or state.height != start:
-                return {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}
-            start_state = _state_hash(state)
-        counts, divergence, final = _run(store, state, start, stop, consensus, None)
-        return {"counts": counts, "divergence": divergence, "start_state": start_state,
-                "final_state": None if final is None else _state_hash(final)}
+    unusable = {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}
+    try:
+        with FileStore(chain, read_only=True) as store:
+            start_state = None
+            state = None
+            if start > 0:
+                state = store.latest_snapshot(start)
+                if state is None or state.height != start:
+                    return unusable
+                start_state = _state_hash(state)
+            counts, divergence, final = _run(store, state, start, stop, consensus, None)
+    except CorruptLog:  # damage where the segment starts: the one pass from genesis reports it at its block
+        return unusable
+    return {"counts": counts, "divergence": divergence, "start_state": start_state,
+            "final_state": None if final is None else _state_hash(final)}
 
 
 def _state_hash(state: State) -> bytes:
