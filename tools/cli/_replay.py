@@ -110,6 +110,8 @@ def events(ctx: typer.Context,
                           coldkey=None if coldkey is None else ss58_decode(coldkey))
     with open_log(_dir(ctx)) as store:
         last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
         rows = list(list_events(store, start, last, keep))
     if as_json:
         _print_json({"from": start, "to": last, "events": [r.as_dict() for r in rows]})

@@ -144,7 +144,7 @@ PARALLEL_FROM = 3000
 
 
 def _segment_starts(store: FileStore) -> list[int]:
-    """0 and the heights of the snapshots the store accepts (checksum, decoding, digest against the header)."""
+    """0 and the heights of the snapshot files (each worker loads its own, which must pass the store's checks)."""
     folder = store.path / "snapshots"
     heights = sorted(int(p.stem) for p in folder.glob("*.snap") if p.stem.isdigit()) if folder.is_dir() else []
     return [0, *(h for h in heights if 0 < h < store.height)]
