@@ -52,7 +52,8 @@ def copy_of(net: dict[str, Any], tmp_path: Path) -> Path:
 
 
 def test_show_at_a_block_equals_what_the_nodes_metagraph_rpc_said(net: dict[str, Any]) -> None:
-    """`show --block N --netuid 1 --json` prints exactly what `taonet metagraph 1 --block N --json` printed live."""
+    """`show --block N --netuid 1 --json` prints exactly what `taonet metagraph 1 --block N --json` gets from the node
+    (its metagraph RPC at block N, asked while it ran)."""
     assert len(net["metagraphs"]) >= 4
     for block, expected in net["metagraphs"].items():
         code, out, err = replay(str(net["dir"]), "show", "--block", str(block), "--netuid", "1", "--json")
