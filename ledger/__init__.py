@@ -107,6 +107,7 @@ if TYPE_CHECKING:
     from ._state import genesis_subnet as genesis_subnet
     from ._store import FileStore as FileStore
     from ._store import MemoryStore as MemoryStore
+    from ._store import record_number as record_number
     from ._yuma import YumaParams as YumaParams
     from ._yuma import YumaResult as YumaResult
     from ._yuma import yuma_epoch as yuma_epoch
@@ -149,6 +150,7 @@ _LAZY = {
     "genesis_subnet": "._state",
     "FileStore": "._store",
     "MemoryStore": "._store",
+    "record_number": "._store",
     "YumaParams": "._yuma",
     "YumaResult": "._yuma",
     "yuma_epoch": "._yuma",

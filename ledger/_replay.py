@@ -20,8 +20,12 @@ def fold(
     start: State | None = None,
     stop: int | None = None,
     verify_signatures: bool = True,
+    check_headers: bool = True,
 ) -> Iterator[tuple[SignedBlock, State]]:
-    """Yield (block, state after it) for each block from genesis (or after ``start``) up to ``stop`` inclusive."""
+    """Yield (block, state after it) for each block from genesis (or after ``start``) up to ``stop`` inclusive.
+
+    Without ``check_headers`` the blocks' roots and state digests are not recomputed (see :func:`apply`).
+    """
     last = store.height if stop is None else min(stop, store.height)
     if start is None:
         if last < 0:
@@ -39,15 +43,20 @@ def fold(
         block = store.get(number)
         if block.number != number:
             raise InvalidBlock(number=number, reason=f"the store returned block {block.number}")
-        state, _ = apply(state, block, parent=parent, verify_signatures=verify_signatures)
+        state, _ = apply(state, block, parent=parent, verify_signatures=verify_signatures, check_header=check_headers)
         parent = block.hash
         yield block, state
 
 
 def replay(
-    store: BlockStore, *, to: int | None = None, verify_signatures: bool = True, use_snapshots: bool = True
+    store: BlockStore, *, to: int | None = None, verify_signatures: bool = True, use_snapshots: bool = True,
+    check_every_block: bool = True,
 ) -> State:
-    """The state after block ``to`` (the head when None), from the newest snapshot at or below it when allowed."""
+    """The state after block ``to`` (the head when None), from the newest snapshot at or below it when allowed.
+
+    Every replayed block's recomputed header is compared with the stored one; without ``check_every_block`` only
+    the state digest reached at ``to`` is (faster: the roots are not recomputed and the digest is updated once).
+    """
     target = store.height if to is None else to
     if target < 0 or target > store.height:
         raise InvalidBlock(number=target, reason=f"the store holds blocks 0..{store.height}")
@@ -55,7 +64,11 @@ def replay(
     if start is not None and start.height == target:
         return start
     state = start
-    for _, state in fold(store, start=start, stop=target, verify_signatures=verify_signatures):  # noqa: B007
+    for _, state in fold(store, start=start, stop=target, verify_signatures=verify_signatures,  # noqa: B007
+                         check_headers=check_every_block):
         pass
     assert state is not None
+    if not check_every_block and state.digest() != store.get(target).header.state_digest:
+        raise InvalidBlock(number=target, reason="the state replayed to it does not have the state digest in its "
+                                                 "header")
     return state

@@ -24,7 +24,7 @@ from ._block import SignedBlock
 from ._state import State
 from .errors import ChainBroken, CodecError, CorruptLog, ReadOnlyStore, StorageFailed, WrongHeight
 
-__all__ = ["BlockStore", "FileStore", "MemoryStore", "VerifyReport"]
+__all__ = ["BlockStore", "FileStore", "MemoryStore", "VerifyReport", "record_number"]
 
 _FRAME = struct.Struct("<II")
 _SNAP_MAGIC = b"TAOSNAP1"
@@ -562,6 +562,26 @@ class FileStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def record_number(segment: str | Path, offset: int) -> int | None:
+    """The number of the block whose record starts at byte ``offset`` of ``segment`` (a ``<first>.seg`` file), or None.
+
+    Walks the frames from the segment's start (their lengths only, no checksum), so it also names a damaged record
+    that :class:`CorruptLog` reported by path and offset.
+    """
+    path = Path(segment)
+    try:
+        first = int(path.name[:-4])
+        data = path.read_bytes()
+    except (ValueError, OSError):
+        return None
+    pos, count = 0, 0
+    while pos < offset and pos + _FRAME.size <= len(data):
+        length, _ = _FRAME.unpack_from(data, pos)
+        pos += _FRAME.size + length
+        count += 1
+    return first + count if pos == offset else None
 
 
 _ADVICE = "; restore the data directory from a copy, or start a new one"

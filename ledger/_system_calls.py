@@ -39,7 +39,7 @@ from ._events import TempoElapsed as TempoElapsedEvent
 from ._state import Neuron, State, Subnet
 from .errors import SystemCallRejected
 
-__all__ = ["prune_candidate", "registrar_answer", "required_answers"]
+__all__ = ["prune_candidate", "registrar_answer", "registrar_due", "required_answers"]
 
 
 # --- the registrar: registration answers --------------------------------------------------------------------------
@@ -109,6 +109,16 @@ def registrar_answer(state: State) -> RegistrarAnswer:
             difficulties.append(DifficultyAdjustment(netuid=sn.netuid, difficulty=d))
     return RegistrarAnswer(block=number, assignments=tuple(assignments), refusals=tuple(refusals),
                            difficulties=tuple(difficulties))
+
+
+def registrar_due(state: State) -> bool:
+    """True when the registrar's answer to the block ``state`` ends with is not empty.
+
+    The same as ``not registrar_answer(state).is_empty`` without running the pruning rule: every waiting registration
+    gets an assignment or a refusal, and a subnet past its adjustment interval gets a difficulty adjustment.
+    """
+    number = state.height
+    return any(sn.pending or number - sn.last_adjustment >= sn.hyper.adjustment_interval for sn in state.subnets())
 
 
 @handles(RegistrarAnswer)
@@ -182,7 +192,7 @@ def required_answers(previous: State) -> set[tuple[object, ...]]:
     for netuid in due_netuids(previous):
         keys.add((TempoElapsed.TAG, netuid))
         keys.add((EpochResult.TAG, netuid))
-    if not registrar_answer(previous).is_empty:
+    if registrar_due(previous):
         keys.add((RegistrarAnswer.TAG,))
     return keys
 

@@ -44,6 +44,7 @@ __all__ = [
     "NotSubnetOwner",
     "ProofOfWorkInvalid",
     "RateLimited",
+    "NoBlockLog",
     "ReadOnlyStore",
     "RegistrationClosed",
     "StaleNonce",
@@ -517,3 +518,13 @@ class ReadOnlyStore(StorageError):
     CODE = "read_only_store"
     path: str
     __str__ = _msg("{path} was opened read-only; only the node that holds its data directory writes to it")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoBlockLog(StorageError):
+    """Raised when a directory given as a chain's data directory holds no block log."""
+
+    CODE = "no_block_log"
+    path: str
+    __str__ = _msg("{path} holds no block log (no chain/blocks/ in it): give the --data-dir of a node, a replica or "
+                   "a localnet")

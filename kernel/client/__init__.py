@@ -12,6 +12,7 @@ from ._blocking import blocking as blocking
 from ._feed import FeedWatcher as FeedWatcher
 from ._neuron import DelegateInfo as DelegateInfo
 from ._neuron import NeuronInfo as NeuronInfo
+from ._neuron import neurons_from_payload as neurons_from_payload
 from ._rpc_client import RpcClient as RpcClient
 from ._subtensor import ExtrinsicResult as ExtrinsicResult
 from ._subtensor import Subtensor as Subtensor
@@ -20,7 +21,7 @@ from ._subtensor import subtensor as subtensor
 
 __all__ = [
     "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo", "RpcClient",
-    "Subtensor", "blocking", "resolve_endpoint", "subtensor",
+    "Subtensor", "blocking", "neurons_from_payload", "resolve_endpoint", "subtensor",
 ]
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ def _add_subcommands() -> None:
     from ._demo import demo
     from ._node import actor_app, node_app
     from ._overview import overview
+    from ._replay import replay_app
     from ._stake import delegate_app, stake_app
     from ._subnet import metagraph_cmd, subnet_app
     from ._wallet import wallet_app
@@ -43,6 +44,7 @@ def _add_subcommands() -> None:
     subnet_app.command("new")(subnet_new)
     app.add_typer(miner_app, name="miner")
     app.add_typer(validator_app, name="validator")
+    app.add_typer(replay_app, name="replay")
 
 
 _add_subcommands()

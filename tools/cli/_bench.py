@@ -109,3 +109,16 @@ def bench_cli(
     from ..bench.cli import run
 
     _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench cli")
+
+
+@bench_app.command("replay")
+def bench_replay(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    blocks: Annotated[int, typer.Option(help="Blocks in the generated log (cached under the temp directory).")
+                      ] = 10_000,
+) -> None:
+    """Replay: `show` at random blocks, `verify` with and without the consensus re-run, on a generated log."""
+    from ..bench.replay import run
+
+    _emit(run(runs=runs, blocks=blocks, progress=None if as_json else _console()), as_json, "taonet bench replay")

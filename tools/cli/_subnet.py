@@ -3,6 +3,7 @@ writes on them (create, set, register, pow-register)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -244,12 +245,23 @@ def metagraph_cmd(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint:
     neurons = run(read, endpoint, timeout, "metagraph")
     at = neurons[0].block if neurons else block
     if out.json:
-        out.emit({"netuid": n, "block": at, "neurons": [neuron_json(x) for x in neurons]})
+        out.emit(metagraph_json(n, at, neurons))
         return
+    print_metagraph(out, n, at, neurons, wide=wide)
+
+
+def metagraph_json(netuid: int, block: int | None, neurons: Sequence[Any]) -> dict[str, Any]:
+    """What `subnet metagraph --json` prints for ``neurons`` (NeuronInfo, as ``neurons_lite`` gives them);
+    `replay show` prints the same."""
+    return {"netuid": netuid, "block": block, "neurons": [neuron_json(x) for x in neurons]}
+
+
+def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[Any], *, wide: bool = False) -> None:
+    """The table of `subnet metagraph` (and of `replay show`): btcli's columns, chosen to fit the terminal."""
     rows = [neuron_row(out, x, x.coldkey, "") for x in neurons]
     cols = [c for c in columns(out) if c != "HOTKEY"]
     rows = [r[:1] + r[2:] for r in rows]
     total = sum(x.stake.rao for x in neurons)
-    out.table(f"metagraph of subnet {n} at block {at}: {len(neurons)} neurons, stake {out.amount(total)}", cols,
-              rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=DROP_ORDER, shorten=("HOTKEY_SS58", "COLDKEY"),
-              wide=wide)
+    out.table(f"metagraph of subnet {netuid} at block {block}: {len(neurons)} neurons, stake {out.amount(total)}",
+              cols, rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=DROP_ORDER,
+              shorten=("HOTKEY_SS58", "COLDKEY"), wide=wide)

@@ -1,0 +1,232 @@
+"""`taonet replay DIR show|events|diff|verify`: a chain's log read back from its data directory (read-only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from taonet.ledger import TAO, ss58_decode
+from taonet.ledger.errors import InvalidBlock
+
+from ._common import Rao, Wide
+
+replay_app = typer.Typer(
+    help="Read a chain's log back from a data directory (read-only, no lock: safe beside a running node): the "
+         "state at any block, its events, what changed, and a verification that re-runs consensus and registration.",
+    no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+NetuidOpt = Annotated[int | None, typer.Option("--netuid", help="One subnet (every subnet by default).")]
+
+
+def _dir(ctx: typer.Context) -> Path:
+    return Path(ctx.obj["dir"])
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value))
+
+
+@replay_app.callback()
+def _replay(ctx: typer.Context, data_dir: Annotated[Path, typer.Argument(
+        metavar="DIR", help="A node's, replica's or localnet's data directory (or its chain/ directory).")]) -> None:
+    """Read a chain's log back: show a block, list events, diff two blocks, verify everything."""
+    ctx.obj = {"dir": str(data_dir)}
+
+
+@replay_app.command("show")
+def show(ctx: typer.Context,
+         block: Annotated[int | None, typer.Option("--block", "-b", help="The block (the head by default).")] = None,
+         netuid: NetuidOpt = None,
+         address: Annotated[str | None, typer.Option("--address", help="An account (SS58): its balance and stake "
+                                                                          "at the block instead.")] = None,
+         wallet_name: Annotated[str | None, typer.Option("--wallet-name", help="A wallet whose coldkey's balance and "
+                                                                                 "stake to show.")] = None,
+         wallet_path: Annotated[str | None, typer.Option("--wallet-path", help="Where wallets live "
+                                                                                 "($TAONET_WALLET_PATH).")] = None,
+         wide: Wide = False, as_rao: Rao = False,
+         as_json: AsJson = False) -> None:
+    """The metagraph at a block (the same table and JSON as `taonet metagraph`), or an account's balance and stake."""
+    from taonet.kernel import Wallet
+
+    from ..replay import account_at, neurons_at, open_log, state_at
+    from ._common import Out
+    from ._subnet import metagraph_json, print_metagraph
+
+    coldkey = None
+    if address is not None:
+        coldkey = ss58_decode(address)
+    elif wallet_name is not None:
+        coldkey = Wallet(name=wallet_name, path=wallet_path).get_coldkeypub().public_key
+    with open_log(_dir(ctx)) as store:
+        state = state_at(store, block)
+    if coldkey is not None:
+        acct = account_at(state, coldkey)
+        if as_json:
+            _print_json(acct)
+            return
+        table = Table(title=f"{acct['address']} at block {acct['block']}")
+        table.add_column("HOTKEY")
+        table.add_column("STAKE(τ)", justify="right")
+        for s in acct["stake"]:
+            table.add_row(s["hotkey"], f"{s['stake'] / TAO:,.9f}")
+        console.print(table)
+        console.print(f"free {acct['free'] / TAO:,.9f} τ, staked {acct['total_stake'] / TAO:,.9f} τ, "
+                      f"nonce {acct['nonce']}")
+        return
+    out = Out(as_json, as_rao)
+    netuids = [netuid] if netuid is not None else [sn.netuid for sn in state.subnets()]
+    graphs = [(n, neurons_at(state, n)) for n in netuids]
+    if netuid is not None and as_json:
+        out.emit(metagraph_json(netuid, state.height, graphs[0][1]))
+    elif as_json:
+        out.emit({"block": state.height, "subnets": [metagraph_json(n, state.height, ns) for n, ns in graphs]})
+    elif not graphs:
+        console.print(f"block {state.height}: no subnet exists yet")
+    else:
+        for n, ns in graphs:
+            print_metagraph(out, n, state.height, ns, wide=wide)
+
+
+@replay_app.command("events")
+def events(ctx: typer.Context,
+           start: Annotated[int, typer.Option("--from", help="The first block.")] = 0,
+           stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+           types: Annotated[list[str], typer.Option("--type", help="An event type: its name (Transferred, "
+                                                    "neuron_replaced) or tag (ev.transferred); repeatable.")
+                            ] = [],  # noqa: B006
+           netuid: NetuidOpt = None,
+           hotkey: Annotated[str | None, typer.Option("--hotkey", help="Events naming this hotkey (SS58).")] = None,
+           coldkey: Annotated[str | None, typer.Option("--coldkey", help="Events naming this coldkey or account "
+                                                                          "(SS58).")] = None,
+           uid: Annotated[int | None, typer.Option("--uid", help="Events about this UID (with --netuid).")] = None,
+           as_json: AsJson = False) -> None:
+    """The events of a range of blocks, filtered by type, subnet, hotkey, coldkey or UID."""
+    from ..replay import EventFilter, list_events, open_log, plain
+
+    keep = EventFilter.of(types, netuid=netuid, uid=uid, hotkey=None if hotkey is None else ss58_decode(hotkey),
+                          coldkey=None if coldkey is None else ss58_decode(coldkey))
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        rows = list(list_events(store, start, last, keep))
+    if as_json:
+        _print_json({"from": start, "to": last, "events": [r.as_dict() for r in rows]})
+        return
+    table = Table(title=f"events of blocks {start}..{last} ({len(rows)})")
+    for col in ("BLOCK", "PHASE", "CALL", "EVENT", "FIELDS"):
+        table.add_column(col, justify="right" if col in ("BLOCK", "PHASE") else "left")
+    for r in rows:
+        fields = plain(r.event)
+        table.add_row(str(r.block), str(r.phase), r.call or "", type(r.event).__name__,
+                      ", ".join(f"{k}={_short(v)}" for k, v in fields.items()))
+    console.print(table)
+
+
+def _short(v: Any) -> str:
+    return v[:10] + "…" if isinstance(v, str) and len(v) == 48 else str(v)
+
+
+@replay_app.command("diff")
+def diff(ctx: typer.Context,
+         start: Annotated[int, typer.Option("--from", help="The first block (its state after it).")],
+         stop: Annotated[int, typer.Option("--to", help="The second block.")],
+         netuid: NetuidOpt = None, as_json: AsJson = False) -> None:
+    """What changed between two blocks: balances, stake, registrations, weights, hyperparameters, epoch outputs."""
+    from ..replay import diff_blocks, open_log
+
+    with open_log(_dir(ctx)) as store:
+        d = diff_blocks(store, start, stop, netuid=netuid)
+    if as_json:
+        _print_json(d)
+        return
+    _print_diff(d)
+
+
+def _print_diff(d: dict[str, Any]) -> None:
+    console.print(f"[bold]from block {d['from']} to block {d['to']}[/bold]")
+    if d["balances"]:
+        t = Table(title="balances (τ)")
+        for col in ("ADDRESS", "BEFORE", "AFTER", "CHANGE"):
+            t.add_column(col, justify="left" if col == "ADDRESS" else "right")
+        for b in d["balances"]:
+            t.add_row(b["address"], f"{b['before'] / TAO:,.9f}", f"{b['after'] / TAO:,.9f}",
+                      f"{b['change'] / TAO:+,.9f}")
+        console.print(t)
+    if d["stake"]:
+        t = Table(title="stake (τ)")
+        for col in ("COLDKEY", "HOTKEY", "BEFORE", "AFTER", "CHANGE"):
+            t.add_column(col, justify="left" if col.endswith("KEY") else "right")
+        for s in d["stake"]:
+            t.add_row(_short(s["coldkey"]), _short(s["hotkey"]), f"{s['before'] / TAO:,.9f}",
+                      f"{s['after'] / TAO:,.9f}", f"{s['change'] / TAO:+,.9f}")
+        console.print(t)
+    for sub in d["subnets"]:
+        console.print(f"[bold]subnet {sub['netuid']}[/bold]")
+        for h in sub["hyperparameters"]:
+            console.print(f"  {h['name']}: {h['before']} -> {h['after']}")
+        regs = sub["registrations"]
+        for r in regs["new"]:
+            console.print(f"  UID {r['uid']} registered: {r['hotkey']} (block {r['registered_at']})")
+        for r in regs["replaced"]:
+            console.print(f"  UID {r['uid']} replaced: {r['old_hotkey']} -> {r['hotkey']} (block {r['registered_at']})")
+        for r in regs["removed"]:
+            console.print(f"  UID {r['uid']} removed: {r['hotkey']}")
+        for w in sub["weights"]:
+            console.print(f"  UID {w['uid']} set weights on {len(w['after'])} UIDs (before: {len(w['before'])})")
+        for e in sub["epochs"]:
+            console.print(f"  epoch at block {e['block']}: pot {e['pot'] / TAO:,.9f} τ, owner cut "
+                          f"{e['owner_cut'] / TAO:,.9f} τ")
+        if sub["outputs"]:
+            t = Table(title=f"subnet {sub['netuid']}: epoch outputs that changed")
+            for col in ("UID", "INCENTIVE", "DIVIDENDS", "EMISSION(RAO)"):
+                t.add_column(col, justify="right")
+            for o in sub["outputs"]:
+                a, b = o["before"], o["after"]
+                t.add_row(str(o["uid"]), f"{a['incentive'] / 65535:.4f} -> {b['incentive'] / 65535:.4f}",
+                          f"{a['dividends'] / 65535:.4f} -> {b['dividends'] / 65535:.4f}",
+                          f"{a['emission']:,} -> {b['emission']:,}")
+            console.print(t)
+
+
+@replay_app.command("verify")
+def verify(ctx: typer.Context,
+           consensus: Annotated[bool, typer.Option("--consensus/--no-consensus",
+                                                   help="Recompute every epoch result with the ledger's Yuma epoch "
+                                                        "(on by default).")] = True,
+           workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes verifying segments of "
+                                                       "the log between snapshots at once (default: one per core for "
+                                                       "logs of 3,000 blocks or more, else 1).")] = None,
+           as_json: AsJson = False) -> None:
+    """Check every hash, link, signature and state digest, re-derive every registration and recompute every epoch;
+    the first divergence is reported with its block, call and values (exit 7)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..replay import verify_dir
+
+    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True, disable=as_json or not err_console.is_terminal) as bar:
+        task = bar.add_task("verify", total=None)
+        report = verify_dir(_dir(ctx), consensus=consensus, workers=workers,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        _print_json(report.as_dict())
+    d = report.divergence
+    if d is not None:
+        if not as_json and d.details:
+            console.print_json(json.dumps(d.details))
+        raise InvalidBlock(number=d.block, reason=(f"{d.call}: " if d.call else "") + d.reason)
+    if not as_json:
+        epochs = (f"{report.epochs} epoch results recomputed" if report.consensus else
+                  "epoch results not recomputed (--no-consensus)")
+        console.print(f"blocks 0..{report.head} hold: {report.blocks} blocks, {report.extrinsics} extrinsics (hashes, "
+                      f"links, signatures, state digests); {report.registrar_answers} registrar answers re-derived; "
+                      f"{epochs}; {report.seconds:.1f} s")

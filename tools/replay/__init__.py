@@ -1,0 +1,27 @@
+"""taonet.tools.replay: a chain's log read back — the state at any block, its events, diffs, and verification.
+
+Everything here opens a data directory read-only (no lock, nothing written), so it is safe beside a running node.
+``taonet replay DIR show|events|diff|verify`` (tools/cli/_replay.py) is the command; docs/replay.md the guide.
+"""
+
+from ._diff import diff_blocks as diff_blocks
+from ._diff import diff_states as diff_states
+from ._events import EventFilter as EventFilter
+from ._events import EventRow as EventRow
+from ._events import list_events as list_events
+from ._log import chain_dir as chain_dir
+from ._log import open_log as open_log
+from ._log import state_at as state_at
+from ._show import account_at as account_at
+from ._show import metagraph_at as metagraph_at
+from ._show import neurons_at as neurons_at
+from ._values import plain as plain
+from ._verify import Divergence as Divergence
+from ._verify import VerifyReport as VerifyReport
+from ._verify import verify_chain as verify_chain
+from ._verify import verify_dir as verify_dir
+
+__all__ = [
+    "Divergence", "EventFilter", "EventRow", "VerifyReport", "account_at", "chain_dir", "diff_blocks", "diff_states",
+    "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
+]

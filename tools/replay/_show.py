@@ -1,0 +1,38 @@
+"""``replay show``: a subnet's metagraph, or an account's balance and stake, at any block of the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taonet.kernel import Metagraph, NeuronInfo
+from taonet.kernel.client import neurons_from_payload
+from taonet.kernel.node import metagraph_payload
+from taonet.ledger import State, ss58_encode
+from taonet.ledger.errors import SubnetNotFound
+
+__all__ = ["account_at", "metagraph_at", "neurons_at"]
+
+
+def neurons_at(state: State, netuid: int) -> list[NeuronInfo]:
+    """Every neuron of ``netuid`` at ``state``'s block, as the client's ``neurons_lite`` reads them from a node."""
+    if state.subnet(netuid) is None:
+        raise SubnetNotFound(netuid=netuid)
+    return neurons_from_payload(metagraph_payload(state, netuid))
+
+
+def metagraph_at(state: State, netuid: int) -> Metagraph:
+    """The :class:`Metagraph` of ``netuid`` at ``state``'s block, built as the node's ``metagraph`` RPC builds it."""
+    if state.subnet(netuid) is None:
+        raise SubnetNotFound(netuid=netuid)
+    mg = Metagraph(netuid)
+    mg.apply_payload(metagraph_payload(state, netuid))
+    return mg
+
+
+def account_at(state: State, coldkey: bytes) -> dict[str, Any]:
+    """A coldkey's free balance, nonce and stake per hotkey (RAO) at ``state``'s block."""
+    acct = state.account(coldkey)
+    stakes = [{"hotkey": ss58_encode(h), "stake": amount} for (c, h), amount in sorted(state.items("stake"))
+              if c == coldkey and amount]
+    return {"block": state.height, "address": ss58_encode(coldkey), "free": acct.free, "nonce": acct.nonce,
+            "stake": stakes, "total_stake": sum(s["stake"] for s in stakes)}

@@ -1,0 +1,29 @@
+"""Ledger values as plain, JSON-ready data: 32-byte keys as SS58 addresses, other bytes as hex."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from taonet.ledger import ss58_encode
+
+__all__ = ["fields_of", "plain"]
+
+
+def fields_of(message: Any) -> dict[str, Any]:
+    """A ledger message's fields (not its caches) by name, as plain values."""
+    return {f.name: plain(getattr(message, f.name)) for f in attrs.fields(type(message)) if not f.metadata.get("cache")}
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data (keys as SS58, bytes as hex, messages as dicts)."""
+    if isinstance(value, bytes):
+        return ss58_encode(value) if len(value) == 32 else value.hex()
+    if attrs.has(type(value)):
+        return fields_of(value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
