@@ -189,7 +189,16 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
     except BaseException as e:  # the one place every error of a command is reported
         if debug:
             traceback.print_exception(e, file=err)
-        return said(describe(e), exit_status(e), getattr(root_error(e), "CODE", type(root_error(e)).__name__))
+        doc = error_json(e)
+        return said(doc["message"], doc["exit_status"], doc["code"])
+
+
+def error_json(e: BaseException) -> dict[str, Any]:
+    """What `--json` prints for ``e`` under ``"error"``: its one line, its exit status and its code.
+
+    A command whose JSON document reports a failure itself (``replay verify``) puts this in that document."""
+    return {"message": describe(e), "exit_status": exit_status(e),
+            "code": getattr(root_error(e), "CODE", type(root_error(e)).__name__)}
 
 
 class _Said:

@@ -217,13 +217,21 @@ def verify(ctx: typer.Context,
         task = bar.add_task("verify", total=None)
         report = verify_dir(_dir(ctx), consensus=consensus, workers=workers,
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
-    if as_json:
-        _print_json(report.as_dict())
     d = report.divergence
     if d is not None:
-        if not as_json and d.details:
+        error = InvalidBlock(number=d.block, reason=(f"{d.call}: " if d.call else "") + d.reason)
+        if as_json:  # one document: the report, with the error in it as every --json error is written
+            from ..errors import error_json
+
+            doc = error_json(error)
+            _print_json({**report.as_dict(), "error": doc})
+            err_console.print(f"error: {doc['message']}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(doc["exit_status"])
+        if d.details:
             console.print_json(json.dumps(d.details))
-        raise InvalidBlock(number=d.block, reason=(f"{d.call}: " if d.call else "") + d.reason)
+        raise error
+    if as_json:
+        _print_json(report.as_dict())
     if not as_json:
         epochs = (f"{report.epochs} epoch results recomputed" if report.consensus else
                   "epoch results not recomputed (--no-consensus)")
