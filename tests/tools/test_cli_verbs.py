@@ -220,3 +220,21 @@ def test_the_faucet_refuses_a_chain_that_is_not_for_development(tmp_path: Path) 
         assert cli.ok("wallet", "balance", "--ss58", BOB, "--json").json["balances"][0]["free"] == 10**15
     finally:
         stop(proc)
+
+
+def test_subnet_create_with_a_plugin_records_it_and_show_says_so(cli: Cli, owner: str) -> None:
+    """`subnet create --plugin template` records the plugin as the subnet's identity (shown by `subnet show`); an
+    unknown plugin is refused (exit 6, the installed ones named) before any lock is paid."""
+    subnets = cli.ok("subnet", "list", "--json").json
+    assert "template" in cli.fails(6, "subnet", "create", "-w", "owner", "-H", "owner", "--plugin", "nosuch", "-y")
+    assert len(cli.ok("subnet", "list", "--json").json) == len(subnets)  # no lock paid, no subnet made
+    doc = cli.ok("subnet", "create", "-w", "owner", "-H", "owner", "--plugin", "template", "--url",
+                 "https://example.org/template", "-y", "--json").json
+    netuid = doc["netuid"]
+    assert doc["plugin"] == "template" and netuid > 1
+    ident = cli.ok("subnet", "show", str(netuid), "--json").json["identity"]
+    assert ident["plugin"] == "template" and ident["url"] == "https://example.org/template"
+    assert ident["description"]  # the plugin's own one-line description
+    table = cli.ok("subnet", "show", str(netuid)).stdout
+    assert re.search(r"plugin\s+template", table)
+    assert "(none recorded)" in cli.ok("subnet", "show", "1").stdout

@@ -78,13 +78,25 @@ def show_rows(out: Out, info: dict[str, Any]) -> list[tuple[str, str]]:
 def subnet_show(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: Endpoint = None,
                 block: Block = None, as_json: AsJson = False, as_rao: Rao = False,
                 timeout: ReadTimeout = 10.0) -> None:
-    """One subnet: owner, size, tempo, lock, burn, difficulty, pending emission."""
+    """One subnet: owner, size, tempo, lock, burn, difficulty, pending emission, and the plugin it runs."""
     out, n = Out(as_json, as_rao), netuid_of(netuid_arg, netuid)
-    info = run(lambda sub: sub.get_subnet_info(n, block), endpoint, timeout, "subnet show")
+    async def read(sub: Any) -> dict[str, Any]:
+        info = await sub.get_subnet_info(n, block)
+        info["identity"] = await sub.get_subnet_identity(n, block)
+        return info
+
+    info = run(read, endpoint, timeout, "subnet show")
     if out.json:
         out.emit(info)
         return
-    out.table(f"subnet {n}", ("NAME", "VALUE"), show_rows(out, info), left=("NAME", "VALUE"))
+    rows = show_rows(out, info)
+    ident = info["identity"]
+    if ident is None:
+        rows.append(("plugin", "(none recorded)"))
+    else:
+        rows += [("plugin", ident["plugin"] or "(none recorded)"), ("description", ident["description"]),
+                 ("url", ident["url"])]
+    out.table(f"subnet {n}", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"))
 
 
 @subnet_app.command("hyperparameters")
@@ -147,24 +159,45 @@ def created_netuid(result: Any) -> int | None:
 
 @subnet_app.command("create")
 def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+                  plugin: Annotated[str | None, typer.Option(
+                      "--plugin", metavar="NAME", help="The subnet plugin it runs (see `taonet subnet plugins`), "
+                                                       "recorded on the chain as its identity.")] = None,
+                  description: Annotated[str | None, typer.Option(
+                      help="With --plugin: a description (default: the plugin's own).")] = None,
+                  url: Annotated[str, typer.Option(help="With --plugin: a URL for the subnet.")] = "",
                   endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
                   as_json: AsJson = False, as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
-    """Create a subnet: your coldkey pays the lock and owns it; your hotkey takes UID 0."""
+    """Create a subnet: your coldkey pays the lock and owns it; your hotkey takes UID 0; --plugin records which
+    subnet plugin it runs (its neurons refuse to start with another).
+
+    Example: taonet subnet create -w owner -H default --plugin template"""
     out = Out(as_json, as_rao)
+    if plugin is not None:  # an unknown or broken plugin is refused before any money moves
+        from taonet.plugins import load_plugin
+
+        loaded = load_plugin(plugin)
+        description = loaded.protocol.description if description is None else description
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     cost = run(lambda sub: sub.get_subnet_burn_cost(), endpoint, timeout, "subnet create", out=out)
     confirm(f"Create a subnet for a lock of {out.amount(cost.rao)}?", no_prompt, out)
     unlock_coldkey(w, password_stdin)  # kept unlocked in the Wallet for the write
 
-    async def write(sub: Any) -> Any:
+    async def write(sub: Any) -> tuple[Any, Any]:
         with out.status("waiting for inclusion"):
-            return await sub.create_subnet(w, max_lock=cost.rao)
+            created = await sub.create_subnet(w, max_lock=cost.rao)
+            netuid = created_netuid(created)
+            if plugin is None or netuid is None:
+                return created, None
+            return created, await sub.set_subnet_identity(w, netuid, plugin, description=description or "", url=url)
 
-    result = run(write, endpoint, timeout, "subnet create", out=out)
+    result, identity = run(write, endpoint, timeout, "subnet create", out=out)
     netuid = created_netuid(result)
-    out.wrote(result, f"created subnet {netuid} (hotkey {hot.ss58_address} at UID 0)",
-              f"locked {out.amount(cost.rao)}", netuid=netuid)
+    if identity is not None and not identity.success:  # the subnet exists; only its identity is missing
+        out.wrote(identity, f"created subnet {netuid}, but recording its plugin failed")
+    runs = f" running plugin {plugin}" if identity is not None else ""
+    out.wrote(result, f"created subnet {netuid}{runs} (hotkey {hot.ss58_address} at UID 0)",
+              f"locked {out.amount(cost.rao)}", netuid=netuid, **({"plugin": plugin} if identity is not None else {}))
 
 
 @subnet_app.command("burn-cost")
