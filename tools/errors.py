@@ -42,7 +42,15 @@ from taonet.ledger.errors import (
     TaonetError,
     UnknownHotkey,
 )
-from taonet.plugins.errors import InvalidOption, PluginError, PluginMismatch, UnknownPlugin
+from taonet.plugins.errors import (
+    InvalidOption,
+    NoGateway,
+    PluginError,
+    PluginMismatch,
+    QueryFailed,
+    QueryRefused,
+    UnknownPlugin,
+)
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
@@ -66,6 +74,7 @@ _UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c._
 EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
     # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
     ((UnknownPlugin,), EXIT_NOT_FOUND),
+    ((NoGateway,), EXIT_NOT_FOUND), ((QueryRefused,), EXIT_REJECTED), ((QueryFailed,), EXIT_UNREACHABLE),
     ((PluginMismatch, InvalidOption), EXIT_USAGE),
     ((PluginError,), EXIT_REFUSED_DATA),  # a plugin that fails to import, misses a hook, or whose name is taken
     ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),

@@ -32,6 +32,11 @@ def _add_subcommands() -> None:
     subnet_app.command("new")(subnet_new)
     app.add_typer(miner_app, name="miner")
     app.add_typer(validator_app, name="validator")
+    from ._neurons import neurons_app
+    from ._query import query_cmd
+
+    app.add_typer(neurons_app, name="neurons")
+    app.command("query")(query_cmd)
 
 
 _add_subcommands()
