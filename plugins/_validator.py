@@ -163,6 +163,7 @@ class _Validator:
         self.follower: HeadFollower | None = None
         self.gateway: Any = None
         self.gateway_info: Any = None
+        self.gateway_retry_at = 0
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
     def _error(self, event: str, message: str) -> None:
@@ -272,12 +273,16 @@ class _Validator:
         if info is None or self.uid is None or mg is None:
             return
         have = mg.axons[self.uid]
-        if (have.ip, have.port, have.protocol) == (info.ip, info.port, GATEWAY_PROTOCOL):
+        if (have.ip, have.port, have.protocol) == (info.ip, info.port, GATEWAY_PROTOCOL) \
+                or self.head < self.gateway_retry_at:
             return
         result = await self.sub.serve_axon(self.config.wallet, self.netuid, ip=info.ip, port=info.port,
                                            protocol=GATEWAY_PROTOCOL, version=info.version)
         if result.success:
             self.log.info("gateway.published", ip=info.ip, port=info.port, block=result.block)
+        elif isinstance(result.error, RateLimited):  # served too recently (a restart on a new port): wait for it
+            self.gateway_retry_at = int(result.error.retry_at)
+            self.log.info("gateway.publish_later", retry_at=self.gateway_retry_at)
         else:
             self._error("gateway.publish", result.message)
             self.log.warning("gateway.publish_failed", reason=result.message)

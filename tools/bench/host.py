@@ -119,13 +119,17 @@ async def _load(validator: Any, axons: list[Any], seconds: float) -> None:
     from taonet.subnets.template import Double
 
     period = 1.0 / QUERIES_PER_SECOND
+    sent = answered = 0
     async with Dendrite(validator) as d:
         end = anyio.current_time() + seconds
         tick = anyio.current_time()
         while tick < end:
-            await d(axons, Double(number=3), timeout=2.0)
+            out = await d(axons, Double(number=3), timeout=2.0)
+            sent, answered = sent + len(out), answered + sum(1 for o in out if o.doubled == 6)
             tick += period
             await anyio.sleep(max(0.0, tick - anyio.current_time()))
+    if answered < 0.95 * sent:
+        raise RuntimeError(f"the host's miners answered {answered} of {sent} queries; see its log")
 
 
 async def _gateway_latencies(endpoint: str, netuid: int, n: int) -> list[float]:
