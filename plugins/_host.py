@@ -48,17 +48,26 @@ class SharedChain:
         """Metagraphs read from the node (the rest were shared)."""
 
     async def client(self, endpoint: str | None, timeout: float) -> Any:
-        """A chain client of ``endpoint``, shared with up to ``neurons_per_client`` neurons."""
+        """A chain client of ``endpoint``, shared with up to ``neurons_per_client`` neurons; :meth:`release` it."""
         from taonet.kernel import Subtensor
         from taonet.kernel.client import resolve_endpoint
 
         pool = self._clients.setdefault(resolve_endpoint(endpoint), [])
-        if not pool or pool[-1][1] >= self.neurons_per_client:
+        entry = min(pool, key=lambda e: e[1], default=None)
+        if entry is None or entry[1] >= self.neurons_per_client:
             sub = Subtensor(endpoint, timeout=timeout)
             await sub.__aenter__()
-            pool.append([sub, 0])
-        pool[-1][1] += 1
-        return pool[-1][0]
+            entry = [sub, 0]
+            pool.append(entry)
+        entry[1] += 1
+        return entry[0]
+
+    def release(self, sub: Any) -> None:
+        """A neuron no longer uses ``sub`` (the client stays open for the next one until :meth:`aclose`)."""
+        for pool in self._clients.values():
+            for entry in pool:
+                if entry[0] is sub:
+                    entry[1] -= 1
 
     async def metagraph(self, sub: Any, netuid: int, at_least: int) -> Any:
         """The metagraph of ``netuid`` on ``sub``'s node at block ``at_least`` or later (one read for everyone)."""
@@ -96,6 +105,8 @@ class HostedNeuron:
     last_error: str | None = None
     started: Any = None
     """What the neuron reported once running: a miner's AxonInfo, a validator's state directory."""
+    failure: Exception | None = None
+    """The error that stopped the neuron for good (state "failed")."""
     hotkey: str | None = None
 
 
@@ -182,7 +193,8 @@ class NeuronHost:
 
     # --- running ------------------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Run every neuron until cancelled; ``task_status.started(self)`` once each runs or failed for good."""
+        """Run every neuron until cancelled; ``task_status.started(self)`` once each runs, or crashed once (and
+        restarts), or failed for good."""
         for n in self.neurons.values():
             if n.config.shared is None:
                 n.config = attrs.evolve(n.config, shared=self.shared)
@@ -196,13 +208,18 @@ class NeuronHost:
                 for n in self.neurons.values():
                     tg.start_soon(self._supervise, n, name=f"neuron {n.name}")
                 await self._all_settled.wait()
-                running = sum(1 for n in self.neurons.values() if n.state == "running")
-                log.info("host.started", running=running, failed=len(self.neurons) - running)
+                log.info("host.started", **self.counts())
                 task_status.started(self)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.shared.aclose()
             log.info("host.stopped", restarts=sum(n.restarts for n in self.neurons.values()))
+
+    def counts(self) -> dict[str, int]:
+        """How many neurons are running, restarting (waiting to, or starting again) and failed for good."""
+        states = [n.state for n in self.neurons.values()]
+        failed, running = states.count("failed"), states.count("running")
+        return {"running": running, "restarting": len(states) - running - failed, "failed": failed}
 
     def _settled(self, n: HostedNeuron) -> None:
         if n.name in self._counted:
@@ -229,7 +246,7 @@ class NeuronHost:
                     n.last_error = _one_line(e)
                     fatal = _fatal(e)
                     if fatal is not None:
-                        n.state = "failed"
+                        n.state, n.failure = "failed", fatal if isinstance(fatal, Exception) else e
                         log.error("neuron.failed", error=" ".join(str(fatal).split()),
                                   hint="fix this and start the host again; the other neurons go on")
                         self._settled(n)
@@ -237,6 +254,7 @@ class NeuronHost:
                     if anyio.current_time() - t0 > GOOD_RUN:
                         pause = self.backoff[0]
                     n.state, n.restarts = "backoff", n.restarts + 1
+                    self._settled(n)  # the host has started; this one is restarting
                     log.warning("neuron.crashed", error=n.last_error, restart_in=pause, restarts=n.restarts)
                     await anyio.sleep(pause)
                     pause = min(2 * pause, self.backoff[1])

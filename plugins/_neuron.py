@@ -53,7 +53,11 @@ class NeuronConfig:
 async def open_client(config: NeuronConfig) -> AsyncIterator[Any]:
     """The neuron's chain client: its own, or its host's shared one (left open for the others)."""
     if config.shared is not None:
-        yield await config.shared.client(config.endpoint, config.timeout)
+        sub = await config.shared.client(config.endpoint, config.timeout)
+        try:
+            yield sub
+        finally:
+            config.shared.release(sub)
         return
     from taonet.kernel import Subtensor
 

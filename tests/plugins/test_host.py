@@ -77,7 +77,8 @@ def test_host_of_36_neurons_pays_honest_miners_restarts_a_crash_alone_answers_qu
     gateway). After 3 tempos every honest miner earns and the wrong ones less; removing one miner's state
     directory makes its status write raise inside its task: that neuron alone is restarted; `taonet query` answers
     42 for 21, every honest miner's answer with --all, exit 3 over a caller's rate, exit 6 for an unknown subnet
-    and a subnet without a gateway; SIGTERM stops the host within the deadline with every neuron stopped."""
+    and a subnet without a gateway; SIGTERM stops the host within the deadline with every neuron stopped. A host
+    whose only neuron cannot start (an unregistered hotkey) exits with that error's status."""
     hp = {"weights_rate_limit": 2, "max_registrations_per_block": 64, "burn_increase_mult_milli": 1000}
     with LocalNet(tmp_path, "template", block_time=0.2, tempo=TEMPO, hyperparameters=hp, timeout=60.0) as net:
         names = [f"m{i}" for i in range(HONEST)] + [f"w{i}" for i in range(WRONG)]
@@ -136,7 +137,7 @@ options = {{ organic_miners = 64, gateway_rate = 0.1 }}
                                     stdout=subprocess.PIPE, stderr=err, text=True, cwd=tmp_path)
         try:
             summary = read_line(host, "neurons", 120)
-            assert summary == f"{HONEST + WRONG + VALIDATORS} running, 0 failed"
+            assert summary == f"{HONEST + WRONG + VALIDATORS} running, 0 restarting, 0 failed"
             net.advance(tempos=1)
             victim = tmp_path / "state" / "m7"
             shutil.rmtree(victim)  # its next status write raises inside its task
@@ -180,5 +181,12 @@ options = {{ organic_miners = 64, gateway_rate = 0.1 }}
                 host.stdout.close()
         assert code == 0
         assert took < STOP_DEADLINE + 3, took
+        (tmp_path / "lost.toml").write_text(f'endpoint = "{net.endpoint}"\nwallet_path = "wallets"\n[[neurons]]\n'
+                                            f'role = "miner"\nplugin = "template"\nnetuid = 2\nwallet = "miners"\n'
+                                            f'hotkey = "m0"\nstate_dir = "state2/m0"\n')
+        lost = subprocess.run([*TAONET, "neurons", "run", str(tmp_path / "lost.toml")], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)
+        assert lost.returncode == 6 and lost.stdout.endswith("neurons: 0 running, 0 restarting, 1 failed\n")
+        assert lost.stderr.strip().splitlines()[-1].startswith("error: hotkey ")  # not registered on subnet 2
         states = [(StateDir(d).read_status() or {}).get("state") for d in sorted((tmp_path / "state").iterdir())]
         assert states == ["stopped"] * (HONEST + WRONG + VALIDATORS)

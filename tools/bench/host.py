@@ -108,7 +108,7 @@ def _host(root: Path, name: str, rows: str, endpoint: str) -> subprocess.Popen[s
         proc = subprocess.Popen([*TAONET, "neurons", "run", str(root / f"{name}.toml"), "--log-json",
                                  "--log-level", "warning"], stdout=subprocess.PIPE, stderr=log, text=True, cwd=root)
     line = read_line(proc, "neurons", 180)
-    if not line.endswith(" 0 failed"):
+    if not line.endswith(" 0 restarting, 0 failed"):
         raise RuntimeError(f"host {name}: {line}; see {root / 'logs' / f'{name}.log'}")
     return proc
 

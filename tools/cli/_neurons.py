@@ -136,8 +136,11 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a [[neurons
                 what = (f"axon {n.started.ip}:{n.started.port}" if n.role == "miner" and n.started is not None
                         else f"state {n.started}" if n.started is not None else n.last_error or "")
                 print(f"neuron: {n.name} {n.role} {n.state} {what}", flush=True)
-            running = sum(1 for n in host.neurons.values() if n.state == "running")
-            print(f"neurons: {running} running, {len(host.neurons) - running} failed", flush=True)
+            counts = host.counts()
+            print(f"neurons: {counts['running']} running, {counts['restarting']} restarting, {counts['failed']} "
+                  "failed", flush=True)
+            if counts["failed"] == len(host.neurons):  # nothing left to run: say why, with its exit status
+                raise next(n.failure for n in host.neurons.values() if n.failure is not None)
             await anyio.sleep_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
