@@ -13,9 +13,8 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-import taonet.subnets.template as template
 from taonet.kernel import Wallet
-from taonet.plugins import NeuronConfig, NeuronHost, Plugin, Scores, aprompt, aquery, hookimpl, run_miner
+from taonet.plugins import NeuronConfig, NeuronHost, Plugin, Scores, aprompt, aquery, hookimpl, load_plugin, run_miner
 from taonet.plugins.errors import QueryRefused
 
 from ..kernel.node.nodes import running_node
@@ -31,15 +30,14 @@ def _wallet(root: Path, name: str, cold: str) -> Wallet:
 
 
 class _BlocksOnce:
-    """The template, plus an async neuron_block hook that blocks the event loop once (what the watchdog catches)."""
-
-    subnet_protocol = staticmethod(template.subnet_protocol)
-    validator_task = staticmethod(template.validator_task)
-    miner_forward = staticmethod(template.miner_forward)
-    reward = staticmethod(template.reward)
+    """The template (through its entry point), plus an async neuron_block hook that blocks the event loop once
+    (what the watchdog catches)."""
 
     def __init__(self) -> None:
         self.blocked = False
+        template = load_plugin("template").pm.get_plugin("template")
+        for name in ("subnet_protocol", "validator_task", "miner_forward", "reward"):
+            setattr(self, name, getattr(template, name))
 
     @hookimpl
     async def neuron_block(self, block: int) -> None:
