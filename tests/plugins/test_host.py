@@ -17,7 +17,7 @@ import pytest
 
 from taonet.kernel import Subtensor, Wallet
 from taonet.ledger import BurnedRegister, Extrinsic, Keypair, hotkey_binding_payload
-from taonet.plugins import STOP_DEADLINE, StateDir
+from taonet.plugins import STOP_DEADLINE, StateDir, prompt
 from taonet.testing import TAONET, LocalNet, read_line
 
 pytestmark = pytest.mark.slow
@@ -154,7 +154,10 @@ options = {{ organic_miners = 64, gateway_rate = 0.1 }}
 
             ok = _query("--netuid", str(net.netuid), "21", endpoint=net.endpoint)
             assert (ok.returncode, ok.stdout.strip()) == (0, "42"), ok.stderr
-            every = _query("--netuid", str(net.netuid), "--all", "--json", "5", endpoint=net.endpoint)
+            gw = validators[-1].ss58_address
+            assert prompt(net.netuid, "8", validator=gw, endpoint=net.endpoint) == 16  # the blocking twin
+            every = _query("--netuid", str(net.netuid), "--all", "--json", "--validator", gw, "5",
+                           endpoint=net.endpoint)
             assert every.returncode == 0, every.stderr
             answers = json.loads(every.stdout)["answers"]
             honest = {k.ss58_address for k in miners[:HONEST]}
