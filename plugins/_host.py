@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -119,12 +120,27 @@ class _Started:
     def started(self, value: Any = None) -> None:
         n = self.n
         n.started, n.state = value, "running"
+        _keep_ports(n)
         try:
             n.hotkey = n.config.wallet.hotkey.ss58_address
             self.host._by_hotkey[n.hotkey] = n.name
         except Exception:
             pass
         self.host._settled(n)
+
+
+def _keep_ports(n: HostedNeuron) -> None:
+    """After a start on port 0, pin the port it got, so that a restart serves where the chain says it does (the
+    chain's serving rate limit would delay publishing a new one)."""
+    cfg = n.config
+    if n.role == "miner" and cfg.port == 0 and getattr(n.started, "port", 0):
+        n.config = attrs.evolve(cfg, port=int(n.started.port))
+    elif n.role == "validator" and cfg.gateway and cfg.gateway.endswith(":0"):
+        from ._state_dir import StateDir
+
+        bound = (StateDir(Path(n.started)).read_status() or {}).get("gateway") if n.started else None
+        if bound:
+            n.config = attrs.evolve(cfg, gateway=f"{cfg.gateway[:-2]}:{bound.rpartition(':')[2]}")
 
 
 def _fatal(e: BaseException) -> BaseException | None:

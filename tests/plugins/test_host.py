@@ -140,6 +140,7 @@ options = {{ organic_miners = 64, gateway_rate = 0.1 }}
             assert summary == f"{HONEST + WRONG + VALIDATORS} running, 0 restarting, 0 failed"
             net.advance(tempos=1)
             victim = tmp_path / "state" / "m7"
+            axon = (StateDir(victim).read_status() or {}).get("axon")
             shutil.rmtree(victim)  # its next status write raises inside its task
             net.advance(tempos=2, blocks=2)
             mg = net.metagraph()
@@ -150,7 +151,8 @@ options = {{ organic_miners = 64, gateway_rate = 0.1 }}
             assert max(wrong_i) < min(float(mg.I[uid[k.ss58_address]]) for k in miners[:HONEST])
             crashed = [e for e in _events(log) if e.get("event") == "neuron.crashed"]
             assert crashed and {e["name"] for e in crashed} == {"miner-template-1-miners-m7"}
-            assert (StateDir(victim).read_status() or {}).get("state") == "running"  # restarted, writing again
+            restarted = StateDir(victim).read_status() or {}
+            assert restarted.get("state") == "running" and restarted.get("axon") == axon  # restarted, on its port
 
             ok = _query("--netuid", str(net.netuid), "21", endpoint=net.endpoint)
             assert (ok.returncode, ok.stdout.strip()) == (0, "42"), ok.stderr
