@@ -189,7 +189,7 @@ class NeuronHost:
         self._by_hotkey: dict[str, str] = {}
         self._pending = 0
         self._counted: set[str] = set()
-        self._all_settled = anyio.Event()
+        self._all_settled: anyio.Event | None = None
         self.blocked: list[tuple[str, float, str]] = []
         """The last loop blocks seen: (neuron name or "?", seconds, where), at most 10."""
         for n in neurons:
@@ -215,15 +215,17 @@ class NeuronHost:
             if n.config.shared is None:
                 n.config = attrs.evolve(n.config, shared=self.shared)
         self._pending = len(self.neurons)
+        self._counted.clear()
+        self._all_settled = settled = anyio.Event()
         if not self._pending:
-            self._all_settled.set()
+            settled.set()
         log = logger.bind(neurons=len(self.neurons))
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watchdog)
                 for n in self.neurons.values():
                     tg.start_soon(self._supervise, n, name=f"neuron {n.name}")
-                await self._all_settled.wait()
+                await settled.wait()
                 log.info("host.started", **self.counts())
                 task_status.started(self)
         finally:
@@ -242,7 +244,7 @@ class NeuronHost:
             return
         self._counted.add(n.name)
         self._pending -= 1
-        if self._pending <= 0:
+        if self._pending <= 0 and self._all_settled is not None:
             self._all_settled.set()
 
     async def _supervise(self, n: HostedNeuron) -> None:
