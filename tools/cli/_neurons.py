@@ -114,7 +114,7 @@ def validator_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = 
 
 
 @neurons_app.command("run")
-def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a [[neurons]] table (docs/subnets.md).")],
+def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neurons]] table (docs/subnets.md).")],
                 log_level: LogLevel = "info", log_json: LogJson = None) -> None:
     """Run every neuron FILE describes in this one process; stops them all on Ctrl-C or SIGTERM."""
     from taonet.plugins import NeuronHost, load_neurons, load_plugin

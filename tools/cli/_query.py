@@ -13,10 +13,16 @@ from typing import Annotated, Any
 import anyio
 import typer
 
-from ._neurons import Hotkey, WalletName, WalletPath
 from ._subnet import Endpoint
 
 __all__ = ["query_cmd"]
+
+WalletName = Annotated[str | None, typer.Option("--wallet-name", "--wallet.name", help="Sign with this wallet's "
+                                                "hotkey (default: a fresh key for this query).")]
+Hotkey = Annotated[str | None, typer.Option("--hotkey", "--wallet.hotkey", help="The hotkey's name (default: "
+                                            "default, when --wallet-name is given).")]
+WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path",
+                                                help="Wallets folder ($TAONET_WALLET_PATH, ~/.taonet/wallets).")]
 
 
 def _payload(text: str) -> Any:
