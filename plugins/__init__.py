@@ -14,11 +14,17 @@ from ._discovery import Plugin as Plugin
 from ._discovery import PluginInfo as PluginInfo
 from ._discovery import installed_plugins as installed_plugins
 from ._discovery import load_plugin as load_plugin
+from ._host import HostedNeuron as HostedNeuron
+from ._host import NeuronHost as NeuronHost
+from ._host import SharedChain as SharedChain
 from ._journal import Journal as Journal
 from ._journal import read_journal as read_journal
 from ._journal import step_inputs as step_inputs
 from ._neuron import STOP_DEADLINE as STOP_DEADLINE
 from ._neuron import NeuronConfig as NeuronConfig
+from ._neurons_file import NeuronSpec as NeuronSpec
+from ._neurons_file import load_neurons as load_neurons
+from ._neurons_file import parse_neurons as parse_neurons
 from ._scores import update_scores as update_scores
 from ._scores import weights_for as weights_for
 from ._state_dir import Scores as Scores
@@ -34,15 +40,25 @@ from .hookspecs import hookimpl as hookimpl
 
 if TYPE_CHECKING:
     from . import errors as errors
+    from ._gateway import GATEWAY_PROTOCOL as GATEWAY_PROTOCOL
+    from ._gateway import OrganicQuery as OrganicQuery
+    from ._gateway import aprompt as aprompt
+    from ._gateway import aquery as aquery
+    from ._gateway import find_gateways as find_gateways
+    from ._gateway import prompt as prompt
     from ._miner import run_miner as run_miner
     from ._validator import run_validator as run_validator
     from ._validator import validator_step as validator_step
 
+_FROM_GATEWAY = ("GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt")
+
 __all__ = [
-    "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "Journal", "NeuronConfig", "NeuronContext", "Option", "Plugin",
-    "PluginInfo", "Response", "Scores", "StateDir", "SubnetProtocol", "Task", "default_state_dir", "errors",
-    "hookimpl", "hookspecs", "installed_plugins", "load_plugin", "read_journal", "run_miner", "run_validator",
-    "step_inputs", "update_scores", "validator_step", "weights_for",
+    "GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt",
+    "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "HostedNeuron", "Journal", "NeuronConfig", "NeuronContext",
+    "NeuronHost", "NeuronSpec", "Option", "Plugin", "PluginInfo", "Response", "Scores", "SharedChain", "StateDir",
+    "SubnetProtocol", "Task", "default_state_dir", "errors", "hookimpl", "hookspecs", "installed_plugins",
+    "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator", "step_inputs",
+    "update_scores", "validator_step", "weights_for",
 ]
 
 
@@ -60,4 +76,8 @@ def __getattr__(name: str) -> Any:
         from . import _validator
 
         return getattr(_validator, name)
+    if name in _FROM_GATEWAY:
+        from . import _gateway
+
+        return getattr(_gateway, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

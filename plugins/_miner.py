@@ -10,7 +10,18 @@ import anyio
 from taonet.kernel import Axon, Subtensor, Synapse
 from taonet.ledger.errors import TaonetError
 
-from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
+from ._neuron import (
+    STOP_DEADLINE,
+    HeadFollower,
+    NeuronConfig,
+    Prepared,
+    call_hook,
+    lifecycle,
+    now,
+    open_client,
+    prepare,
+    read_metagraph,
+)
 
 __all__ = ["run_miner"]
 
@@ -20,7 +31,7 @@ MAX_ERRORS = 10
 async def run_miner(config: NeuronConfig, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED
                     ) -> None:
     """Run a miner until cancelled; ``task_status.started(axon_info)`` once its axon serves."""
-    async with Subtensor(config.endpoint, timeout=config.timeout) as sub:
+    async with open_client(config) as sub:
         prepared = await prepare(config, sub, "miner")
         with prepared.state:
             await _Miner(config, sub, prepared).run(task_status)
@@ -69,7 +80,7 @@ class _Miner:
 
     # --- chain ------------------------------------------------------------------------------------------------
     async def _sync(self) -> None:
-        mg = await self.sub.metagraph(self.netuid)
+        mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
         self.metagraph = mg
         self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
         self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
@@ -121,7 +132,8 @@ class _Miner:
         if self.config.external_ip is None:
             self.log.info("axon.local_only", hint="no --external-ip: the axon is published as 127.0.0.1")
         axon = Axon(self.config.wallet, f"tcp://0.0.0.0:{self.config.port}",
-                    external_ip=self.config.external_ip or "127.0.0.1")
+                    external_ip=self.config.external_ip or "127.0.0.1",
+                    config=getattr(self.config.shared, "axon_config", None))
         for cls in self.plugin.protocol.synapses:
             axon.attach(self.forward, self.blacklist, self.priority, synapse=cls)
         info = None

@@ -3,9 +3,10 @@ blocking the event loop, and the block loop's bookkeeping."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ._discovery import Plugin, load_plugin
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
-__all__ = ["STOP_DEADLINE", "NeuronConfig", "call_hook", "prepare"]
+__all__ = ["STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
 
 logger = structlog.get_logger("taonet.plugins.neuron")
 
@@ -41,6 +42,34 @@ class NeuronConfig:
     state_dir: Path | None = None
     options: Mapping[str, Any] = attrs.field(factory=dict)
     """``--set`` overrides (strings are converted to each option's type)."""
+    gateway: str | None = None
+    """A validator's gateway address for organic queries (``host:port`` or an nng URL); None: no gateway."""
+    shared: Any = None
+    """What a :class:`~taonet.plugins.NeuronHost` shares between its neurons (chain clients, metagraphs); None
+    when the neuron runs alone."""
+
+
+@contextlib.asynccontextmanager
+async def open_client(config: NeuronConfig) -> AsyncIterator[Any]:
+    """The neuron's chain client: its own, or its host's shared one (left open for the others)."""
+    if config.shared is not None:
+        sub = await config.shared.client(config.endpoint, config.timeout)
+        try:
+            yield sub
+        finally:
+            config.shared.release(sub)
+        return
+    from taonet.kernel import Subtensor
+
+    async with Subtensor(config.endpoint, timeout=config.timeout) as sub:
+        yield sub
+
+
+async def read_metagraph(config: NeuronConfig, sub: Any, netuid: int, at_least: int = 0) -> Any:
+    """The subnet's metagraph at block ``at_least`` or later: the host's shared copy, else read now."""
+    if config.shared is not None:
+        return await config.shared.metagraph(sub, netuid, at_least)
+    return await sub.metagraph(netuid)
 
 
 @attrs.define(kw_only=True)

@@ -32,6 +32,12 @@ NEURON_OPTIONS: Mapping[str, Option] = {
     "alpha": Option(default=0.1, help="weight of a new score in the per-hotkey moving average"),
     "journal_max_mb": Option(default=64.0, help="size cap of the validator's journal (oldest segments dropped)"),
     "metagraph_interval": Option(default=5, help="blocks between two metagraph syncs of a miner"),
+    "organic_miners": Option(default=8, help="miners a validator's gateway relays an organic query to (best by "
+                                             "score)"),
+    "organic_scored": Option(default=False, help="organic answers move the miners' scores (the reward model "
+                                                 "against the organic task's truth)"),
+    "gateway_rate": Option(default=2.0, help="organic queries a second one caller key may send to the gateway"),
+    "gateway_total_rate": Option(default=50.0, help="organic queries a second the gateway takes in all"),
 }
 """Options every neuron takes; a plugin's protocol may change their defaults and add its own."""
 

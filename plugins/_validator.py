@@ -14,7 +14,18 @@ from taonet.ledger.errors import RateLimited, TaonetError
 
 from ._discovery import Plugin
 from ._journal import Journal
-from ._neuron import STOP_DEADLINE, HeadFollower, NeuronConfig, Prepared, call_hook, lifecycle, now, prepare
+from ._neuron import (
+    STOP_DEADLINE,
+    HeadFollower,
+    NeuronConfig,
+    Prepared,
+    call_hook,
+    lifecycle,
+    now,
+    open_client,
+    prepare,
+    read_metagraph,
+)
 from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
 from ._types import Response, Task
@@ -28,7 +39,7 @@ MAX_ERRORS = 10
 async def run_validator(config: NeuronConfig, *,
                         task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
     """Run a validator until cancelled; ``task_status.started(state_dir)`` once it follows blocks."""
-    async with Subtensor(config.endpoint, timeout=config.timeout) as sub:
+    async with open_client(config) as sub:
         prepared = await prepare(config, sub, "validator")
         with prepared.state:
             await _Validator(config, sub, prepared).run(task_status)
@@ -150,6 +161,9 @@ class _Validator:
         self.last_epoch: int | None = None
         self.head = 0
         self.follower: HeadFollower | None = None
+        self.gateway: Any = None
+        self.gateway_info: Any = None
+        self.gateway_retry_at = 0
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
     def _error(self, event: str, message: str) -> None:
@@ -163,6 +177,7 @@ class _Validator:
                 "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
                 "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
                 "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
+                "gateway": f"{self.gateway_info.ip}:{self.gateway_info.port}" if self.gateway_info else None,
                 "state": state, "time": now()}
 
     def _hyperparameters(self, hp: Mapping[str, Any]) -> None:
@@ -174,7 +189,7 @@ class _Validator:
         self.weights_interval = int(self.options["weights_interval"]) or max(rate, self.tempo // 2, 1)
 
     async def _sync(self) -> None:
-        mg = await self.sub.metagraph(self.netuid)
+        mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
         self.metagraph = mg
         self._hyperparameters(mg.hparams)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
@@ -201,6 +216,8 @@ class _Validator:
             async with Dendrite(self.config.wallet) as self.dendrite, anyio.create_task_group() as tg:
                 await lifecycle(self.plugin, "neuron_start", self.log,
                                 context=self.p.context("validator", self.netuid, self.metagraph))
+                if self.config.gateway:
+                    await self._open_gateway(tg)
                 task_status.started(self.p.state.path)
                 await self._loop(tg)
         finally:
@@ -222,6 +239,7 @@ class _Validator:
             try:
                 if block - self.metagraph.block >= int(self.options["metagraph_interval"]):
                     await self._sync()
+                    await self._publish_gateway()
             except TaonetError as e:  # a read refused or the node away: the follower says so; go on
                 self._error("metagraph.sync", str(e))
                 continue
@@ -235,6 +253,39 @@ class _Validator:
             if follower.head >= due and not self.setting and self.uid is not None:
                 self.setting = True
                 tg.start_soon(self.set_weights, follower.head)
+
+    # --- the gateway (organic queries) ----------------------------------------------------------------------------
+    async def _open_gateway(self, tg: anyio.abc.TaskGroup) -> None:
+        """Serve organic queries at the gateway address and publish it on the chain (docs/subnets.md)."""
+        from ._gateway import Gateway
+
+        self.gateway = Gateway(self)
+        self.gateway_info = await tg.start(self.gateway.axon(str(self.config.gateway)).serve)
+        self.log.info("gateway.started", gateway=f"{self.gateway_info.ip}:{self.gateway_info.port}")
+        await self._publish_gateway()
+        self.p.state.write_status(self._status())
+
+    async def _publish_gateway(self) -> None:
+        """Serve the gateway's address as this validator's axon unless the chain already has it."""
+        from ._gateway import GATEWAY_PROTOCOL
+
+        info, mg = self.gateway_info, self.metagraph
+        if info is None or self.uid is None or mg is None:
+            return
+        have = mg.axons[self.uid]
+        if (have.ip, have.port, have.protocol) == (info.ip, info.port, GATEWAY_PROTOCOL) \
+                or self.head < self.gateway_retry_at:
+            return
+        result = await self.sub.serve_axon(self.config.wallet, self.netuid, ip=info.ip, port=info.port,
+                                           protocol=GATEWAY_PROTOCOL, version=info.version)
+        if result.success:
+            self.log.info("gateway.published", ip=info.ip, port=info.port, block=result.block)
+        elif isinstance(result.error, RateLimited):  # served too recently (a restart on a new port): wait for it
+            self.gateway_retry_at = int(result.error.retry_at)
+            self.log.info("gateway.publish_later", retry_at=self.gateway_retry_at)
+        else:
+            self._error("gateway.publish", result.message)
+            self.log.warning("gateway.publish_failed", reason=result.message)
 
     def _on_block(self, head: int) -> None:
         self.head = head

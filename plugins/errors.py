@@ -13,7 +13,8 @@ from taonet.ledger.errors import TaonetError, error_text
 
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
-    "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin",
+    "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
+    "NoGateway", "QueryRefused", "QueryFailed",
 ]
 
 
@@ -122,3 +123,58 @@ class HookFailed(PluginError):
     hook: str
     error: str
     __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidNeuronFile(PluginError, ValueError):
+    """Raised for a neurons file (the ``[[neurons]]`` table) with a missing, unknown or ill-typed key."""
+
+    CODE = "plugin_invalid_neuron_file"
+    where: str
+    reason: str
+    __str__ = error_text("{where}: {reason} (see docs/subnets.md, 'Many neurons in one process')")
+
+
+class GatewayError(PluginError):
+    """Base of the errors an organic query through a validator's gateway can get."""
+
+    CODE = "gateway_error"
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoGateway(GatewayError, LookupError):
+    """Raised when no validator of the subnet publishes a gateway (or not the one asked for)."""
+
+    CODE = "gateway_none"
+    netuid: int
+    validator: str = ""
+
+    def __str__(self) -> str:
+        if self.validator:
+            return (f"validator {self.validator} publishes no gateway on subnet {self.netuid}; leave out "
+                    "--validator to use any validator's gateway")
+        return (f"no validator of subnet {self.netuid} publishes a gateway; a validator opens one with "
+                "`taonet validator run ... --gateway HOST:PORT`")
+
+
+@attrs.define(auto_exc=True, str=False)
+class QueryRefused(GatewayError):
+    """Raised when a gateway refuses an organic query: over the caller's (or the gateway's) rate, or a payload the
+    subnet's plugin does not take; ``retry_after`` is in seconds (0: do not retry as is)."""
+
+    CODE = "gateway_refused"
+    reason: str
+    retry_after: float = 0.0
+
+    def __str__(self) -> str:
+        again = f"; try again in {self.retry_after:.2g} s" if self.retry_after > 0 else ""
+        return f"the gateway refused the query: {self.reason}{again}"
+
+
+@attrs.define(auto_exc=True, str=False)
+class QueryFailed(GatewayError):
+    """Raised when a gateway could not answer: no miner answered, or it did not reply in time."""
+
+    CODE = "gateway_failed"
+    reason: str
+    __str__ = error_text("the organic query got no answer: {reason}")

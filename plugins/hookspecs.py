@@ -108,6 +108,18 @@ def journal_response(response: Response, options: Mapping[str, Any]) -> Any:
     """
 
 
+@hookspec(firstresult=True)
+def validator_organic(payload: Any, options: Mapping[str, Any]) -> Task | None:
+    """Optional. Answer an organic query: turn the payload a caller sent to the validator's gateway into the task
+    relayed to the validator's best miners by score (their answers, ``synapse.deserialize()``, go back best first),
+    or None to refuse the payload. Organic answers change no score unless the ``organic_scored`` option is true.
+
+    :param payload: what the caller sent (anything CBOR carries: ``taonet query`` sends a number or a string).
+    :param options: the neuron's options.
+    :return: a :class:`~taonet.plugins.Task` (``truth`` is used only when ``organic_scored``), or None.
+    """
+
+
 # --- the miner ---------------------------------------------------------------------------------------------------
 @hookspec(firstresult=True)
 def miner_forward(synapse: Synapse, options: Mapping[str, Any]) -> Synapse:
@@ -179,7 +191,8 @@ def neuron_epoch(context: NeuronContext, block: int) -> None:
 
 REQUIRED: tuple[str, ...] = ("subnet_protocol", "validator_task", "miner_forward", "reward")
 """Hooks every plugin implements."""
-OPTIONAL: tuple[str, ...] = ("validator_select", "validator_feedback", "journal_response", "miner_blacklist",
-                             "miner_priority", "neuron_start", "neuron_stop", "neuron_block", "neuron_epoch")
+OPTIONAL: tuple[str, ...] = ("validator_select", "validator_feedback", "journal_response", "validator_organic",
+                             "miner_blacklist", "miner_priority", "neuron_start", "neuron_stop", "neuron_block",
+                             "neuron_epoch")
 """Hooks a plugin may implement."""
 HOOKS: tuple[str, ...] = REQUIRED + OPTIONAL

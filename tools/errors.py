@@ -70,11 +70,21 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         SubnetNotFound,
         UnknownHotkey,
     )
-    from taonet.plugins.errors import InvalidOption, PluginError, PluginMismatch, UnknownPlugin
+    from taonet.plugins.errors import (
+        InvalidOption,
+        NoGateway,
+        PluginError,
+        PluginMismatch,
+        QueryFailed,
+        QueryRefused,
+        UnknownPlugin,
+    )
 
     return (
         # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
-        ((UnknownPlugin,), EXIT_NOT_FOUND),
+        ((UnknownPlugin, NoGateway), EXIT_NOT_FOUND),
+        ((QueryRefused,), EXIT_REJECTED),
+        ((QueryFailed,), EXIT_UNREACHABLE),
         ((PluginMismatch, InvalidOption), EXIT_USAGE),
         ((PluginError,), EXIT_REFUSED_DATA),  # a plugin that fails to import, misses a hook, or whose name is taken
         ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),

@@ -18,7 +18,7 @@ from taonet.plugins import Option, Response, SubnetProtocol, Task, hookimpl
 
 from .protocol import Double
 
-__all__ = ["Double", "miner_forward", "reward", "subnet_protocol", "validator_task"]
+__all__ = ["Double", "miner_forward", "reward", "subnet_protocol", "validator_organic", "validator_task"]
 
 NAME = "template"
 
@@ -44,6 +44,13 @@ def validator_task(rng: random.Random) -> Task:
     """A random number; the truth is its double."""
     number = rng.randrange(1, 1_000_000)
     return Task(synapse=Double(number=number), truth=2 * number)
+
+
+@hookimpl
+def validator_organic(payload: Any) -> Task | None:
+    """An organic query: the caller's number (an int, or a string of digits) to double; None for anything else."""
+    number = int(payload) if isinstance(payload, int | str) and str(payload).lstrip("-").isdigit() else None
+    return None if number is None else Task(synapse=Double(number=number), truth=2 * number)
 
 
 @hookimpl

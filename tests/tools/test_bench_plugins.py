@@ -13,6 +13,7 @@ from taonet.tools.cli import app
 
 MEASURED = {"validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
             "python_startup_s"}
+MEASURED |= {"neuron_host_rss_mb_64", "neuron_host_cpu_64", "gateway_query_p50_ms", "gateway_query_p99_ms"}
 HOW_IT_RAN = {"runs", "process_layout"}
 
 
@@ -22,6 +23,9 @@ def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.Monk
     ran, and nothing else."""
     for name, value in {"MINERS": 8, "STEPS": 3, "MINER_BLOCKS": 3, "IMPORT_RUNS": 1}.items():
         monkeypatch.setattr(bench, name, value)
+    for name, value in {"HOST_MINERS": 4, "GATEWAY_MINERS": 2, "HOST_TEMPOS": 1, "LOAD_SECONDS": 0.5,
+                        "GATEWAY_QUERIES": 5}.items():
+        monkeypatch.setattr(bench.host, name, value)
     result = CliRunner().invoke(app, ["bench", "plugins", "--json", "--runs", "1"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
@@ -29,4 +33,5 @@ def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.Monk
     assert set(bench.FIGURES) == MEASURED
     assert all(figures[k] > 0 for k in MEASURED)
     assert figures["validator_step_256_p99_ms"] >= figures["validator_step_256_p50_ms"]
+    assert figures["gateway_query_p99_ms"] >= figures["gateway_query_p50_ms"]
     assert figures["runs"] == 1 and "spawned child" in figures["process_layout"]

@@ -33,6 +33,8 @@ from typing import Any
 import anyio
 import structlog
 
+from . import host
+
 MINERS = 256
 STEPS = 40
 MINER_BLOCKS = 30
@@ -40,6 +42,7 @@ IMPORT_RUNS = 5
 
 FIGURES = ("validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
            "python_startup_s")
+FIGURES += host.FIGURES  # the neuron host and the gateway (tools/bench/host.py)
 LAYOUT = ("validator step in this process, 256 template miners (Axons) in one spawned child; the miner process "
           "and its dev node as separate processes; imports in fresh interpreters")
 
@@ -203,8 +206,9 @@ def run(*, runs: int = 5, progress: Any = None) -> dict[str, Any]:
         say("imports")
         result["import_plugins_s"] = _fresh("import taonet.plugins", max(runs, IMPORT_RUNS))
         result["python_startup_s"] = _fresh("pass", max(runs, IMPORT_RUNS))
+        result.update(host.measure(runs, say))
     finally:
         structlog.configure(**saved_logging)
     out: dict[str, Any] = {k: round(result[k], 3) for k in FIGURES}
-    out.update(runs=runs, process_layout=LAYOUT)
+    out.update(runs=runs, process_layout=f"{LAYOUT}; {host.LAYOUT}")
     return out

@@ -18,8 +18,11 @@ def _add_subcommands() -> None:
     """Each group lives in its own module (one per verb family); this is the only place that knows them all."""
     from ._bench import bench_app
     from ._demo import demo
+    from ._neurons import miner_app, neurons_app, validator_app
     from ._node import actor_app, node_app
     from ._overview import overview
+    from ._plugins import subnet_new, subnet_plugins
+    from ._query import query_cmd
     from ._replay import replay_app
     from ._stake import delegate_app, stake_app
     from ._subnet import metagraph_cmd, subnet_app
@@ -27,24 +30,23 @@ def _add_subcommands() -> None:
     from ._weights import weights_app
 
     wallet_app.command("overview")(overview)
+    subnet_app.command("plugins")(subnet_plugins)
+    subnet_app.command("new")(subnet_new)
     app.add_typer(wallet_app, name="wallet")
+    app.add_typer(subnet_app, name="subnet")
     app.add_typer(stake_app, name="stake")
     app.add_typer(delegate_app, name="delegate")
     app.add_typer(weights_app, name="weights")
+    app.add_typer(miner_app, name="miner")
+    app.add_typer(validator_app, name="validator")
+    app.add_typer(neurons_app, name="neurons")
+    app.command("query")(query_cmd)
+    app.add_typer(replay_app, name="replay")
     app.add_typer(node_app, name="node")
     app.add_typer(actor_app, name="actor")
-    app.add_typer(subnet_app, name="subnet")
     app.command("metagraph", help="Alias of taonet subnet metagraph.")(metagraph_cmd)
     app.command("demo")(demo)
     app.add_typer(bench_app, name="bench")
-    from ._neurons import miner_app, validator_app
-    from ._plugins import subnet_new, subnet_plugins
-
-    subnet_app.command("plugins")(subnet_plugins)
-    subnet_app.command("new")(subnet_new)
-    app.add_typer(miner_app, name="miner")
-    app.add_typer(validator_app, name="validator")
-    app.add_typer(replay_app, name="replay")
 
 
 _add_subcommands()

@@ -20,6 +20,7 @@ from ._common import READ_TIMEOUT as DEFAULT_TIMEOUT
 
 miner_app = typer.Typer(help="Run a miner of a subnet plugin.", no_args_is_help=True)
 validator_app = typer.Typer(help="Run a validator of a subnet plugin.", no_args_is_help=True)
+neurons_app = typer.Typer(help="Run many neurons in one process (a neuron host).", no_args_is_help=True)
 
 PluginName = Annotated[str, typer.Option("--plugin", help="The subnet plugin (see `taonet subnet plugins`).")]
 Netuid = Annotated[int, typer.Option("--netuid", help="The subnet.", min=0)]
@@ -41,6 +42,8 @@ StateDirOpt = Annotated[Path | None, typer.Option("--state-dir", help="The neuro
                                                                      "under the wallet's hotkey folder).")]
 SetOpt = Annotated[list[str], typer.Option("--set", help="A plugin option, name=value (repeatable; see "
                                                          "`taonet subnet plugins --options`).")]
+GatewayOpt = Annotated[str | None, typer.Option("--gateway", help="Open a gateway for organic queries at HOST:PORT "
+                                                             "(published on the chain; see `taonet query`).")]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 LogJson = Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")]
 
@@ -57,7 +60,7 @@ def _options(pairs: list[str]) -> dict[str, str]:
 
 def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
          endpoint: str | None, timeout: float, port: int, external_ip: str | None, state_dir: Path | None,
-         set_: list[str], log_level: str, log_json: bool | None) -> None:
+         set_: list[str], log_level: str, log_json: bool | None, gateway: str | None = None) -> None:
     from taonet.kernel import Wallet
     from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
 
@@ -68,7 +71,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
     wallet = Wallet(wallet_name, hotkey, wallet_path)
     wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
     config = NeuronConfig(plugin=loaded, netuid=netuid, wallet=wallet, endpoint=endpoint, timeout=timeout, port=port,
-                          external_ip=external_ip, state_dir=state_dir, options=options)
+                          external_ip=external_ip, state_dir=state_dir, options=options, gateway=gateway)
     runner: Any = run_miner if role == "miner" else run_validator
 
     async def main() -> None:
@@ -79,6 +82,10 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
                 print(f"axon: {started.ip}:{started.port}", flush=True)
             else:
                 print(f"state: {started}", flush=True)
+                if gateway:
+                    from taonet.plugins import StateDir
+
+                    print(f"gateway: {(StateDir(started).read_status() or {}).get('gateway')}", flush=True)
             await anyio.sleep_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -99,7 +106,42 @@ def miner_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = None
 def validator_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = None, hotkey: Hotkey = None,
                   wallet_path: WalletPath = None, endpoint: Endpoint = None, timeout: Timeout = DEFAULT_TIMEOUT,
                   port: Port = 8091, external_ip: ExternalIp = None, state_dir: StateDirOpt = None,
-                  set_: SetOpt = [], log_level: LogLevel = "info", log_json: LogJson = None) -> None:  # noqa: B006
+                  set_: SetOpt = [], gateway: GatewayOpt = None, log_level: LogLevel = "info",  # noqa: B006
+                  log_json: LogJson = None) -> None:
     """Query miners with a subnet plugin's task, score them, set weights; stops on Ctrl-C or SIGTERM."""
     _run("validator", plugin, netuid, wallet_name, hotkey, wallet_path, endpoint, timeout, port, external_ip,
-         state_dir, set_, log_level, log_json)
+         state_dir, set_, log_level, log_json, gateway)
+
+
+@neurons_app.command("run")
+def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neurons]] table (docs/subnets.md).")],
+                log_level: LogLevel = "info", log_json: LogJson = None) -> None:
+    """Run every neuron FILE describes in this one process; stops them all on Ctrl-C or SIGTERM."""
+    from taonet.plugins import NeuronHost, load_neurons, load_plugin
+
+    configure_logging(log_level, json=log_json)
+    specs = load_neurons(file)
+    for name in sorted({s.plugin for s in specs}):  # an unknown plugin or bad option: one line before connecting
+        plugin = load_plugin(name)
+        for s in specs:
+            if s.plugin == name:
+                plugin.options(dict(s.options))
+    host = NeuronHost(specs)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(cancel_on_signals, tg.cancel_scope)
+            await tg.start(host.run)
+            for n in host.neurons.values():
+                what = (f"axon {n.started.ip}:{n.started.port}" if n.role == "miner" and n.started is not None
+                        else f"state {n.started}" if n.started is not None else n.last_error or "")
+                print(f"neuron: {n.name} {n.role} {n.state} {what}", flush=True)
+            counts = host.counts()
+            print(f"neurons: {counts['running']} running, {counts['restarting']} restarting, {counts['failed']} "
+                  "failed", flush=True)
+            if counts["failed"] == len(host.neurons):  # nothing left to run: say why, with its exit status
+                raise next(n.failure for n in host.neurons.values() if n.failure is not None)
+            await anyio.sleep_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(main)

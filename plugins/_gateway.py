@@ -1,0 +1,254 @@
+"""The validator's gateway for organic queries, and the client that finds one from a netuid alone.
+
+A validator started with a gateway address serves :class:`OrganicQuery` there on an Axon signed by its hotkey. Any
+key may call (the caller needs a key, not stake); callers are rate-limited per key and in total (token buckets,
+refused with 403 before the request takes a place in the axon's nonce memory). The plugin's ``validator_organic``
+hook turns the payload into a task; the validator relays it with its own Dendrite to its best miners by score
+(``organic_miners`` of them) and returns their answers (``synapse.deserialize()``), best miner first. Organic
+responses change no score unless the ``organic_scored`` option is true (then the reward model scores them against
+the task's truth, as a step would).
+
+The gateway's address is published on the chain as the validator's axon with ``protocol`` :data:`GATEWAY_PROTOCOL`,
+so a client finds every gateway of a subnet in its metagraph (docs/subnets.md, "Organic queries").
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import time
+from typing import Any, ClassVar
+
+import anyio
+import structlog
+
+from taonet.kernel import Axon, AxonInfo, Dendrite, Subtensor, Synapse
+from taonet.ledger import Keypair
+from taonet.ledger.errors import error_from_wire, error_to_wire
+
+from ._neuron import call_hook
+from ._scores import update_scores
+from ._types import Response
+
+__all__ = ["GATEWAY_PROTOCOL", "Gateway", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt"]
+
+logger = structlog.get_logger("taonet.plugins.gateway")
+
+GATEWAY_PROTOCOL = 10
+"""The ``protocol`` of an axon record on the chain that is a validator's gateway (a miner's axon has 4 or 6)."""
+
+MAX_CALLERS = 4096
+"""Callers whose rate a gateway remembers (the least recently seen is forgotten first)."""
+
+
+class OrganicQuery(Synapse):
+    """An organic query: ``query`` (the caller's payload) for subnet ``netuid``; the gateway fills ``answers`` (best
+    first) or ``error``."""
+
+    NAME: ClassVar[str] = "taonet.OrganicQuery"
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("answers", "error")
+    netuid: int
+    query: Any = None
+    return_all: bool = False
+    answers: list[dict[str, Any]] | None = None
+    """``{"uid", "hotkey", "answer", "latency"}`` per miner that answered, best first (one unless return_all)."""
+    error: dict[str, Any] | None = None
+    """A typed error (``error_to_wire``) when the gateway took the query but could not answer it."""
+
+
+class _Bucket:
+    """A token bucket: ``rate`` tokens a second, at most ``burst``."""
+
+    __slots__ = ("at", "burst", "rate", "tokens")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+
+    def take(self) -> float:
+        """0 if a token was taken, else the seconds until one is there."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate if self.rate > 0 else 3600.0
+
+
+class Gateway:
+    """A validator's gateway: rate limits, the relay to the best miners, and the answers (see the module docs)."""
+
+    def __init__(self, validator: Any) -> None:
+        self.v = validator
+        options = validator.options
+        self.per_caller = float(options["gateway_rate"])
+        self.total = _Bucket(float(options["gateway_total_rate"]), max(1.0, float(options["gateway_total_rate"])))
+        self.callers: collections.OrderedDict[str, _Bucket] = collections.OrderedDict()
+        self.served = 0
+        self.refused = 0
+
+    def axon(self, address: str) -> Axon:
+        """The gateway's axon (not yet serving) at ``address``: ``host:port`` or an nng URL."""
+        url = address if "://" in address else f"tcp://{address}"
+        ip = self.v.config.external_ip
+        if ip is None and url.startswith("tcp://"):
+            host = url[6:].rpartition(":")[0].strip("[]")
+            ip = host if host not in ("", "0.0.0.0", "*", "::") else "127.0.0.1"
+        return Axon(self.v.config.wallet, url, external_ip=ip).attach(self.forward, self.blacklist,
+                                                                       synapse=OrganicQuery)
+
+    async def blacklist(self, q: OrganicQuery) -> tuple[bool, str]:
+        """Refuse a caller over its rate or the gateway's (403, with the seconds to wait)."""
+        caller = q.dendrite.hotkey or ""
+        bucket = self.callers.get(caller)
+        if bucket is None:
+            bucket = self.callers[caller] = _Bucket(self.per_caller, max(1.0, self.per_caller))
+            while len(self.callers) > MAX_CALLERS:
+                self.callers.popitem(last=False)
+        self.callers.move_to_end(caller)
+        wait = bucket.take()
+        if wait > 0:
+            self.refused += 1
+            return True, f"over this caller's rate of {self.per_caller:g} queries a second; retry_after={wait:.3f}"
+        wait = self.total.take()
+        if wait > 0:
+            self.refused += 1
+            return True, f"over the gateway's rate of {self.total.rate:g} queries a second; retry_after={wait:.3f}"
+        return False, ""
+
+    def _refuse(self, q: OrganicQuery, reason: str) -> OrganicQuery:
+        from .errors import QueryRefused
+
+        return q.replace(error=error_to_wire(QueryRefused(reason=reason)))
+
+    def best_miners(self, k: int) -> list[int]:
+        """The ``k`` serving miners with the highest scores (at random among the unscored)."""
+        v = self.v
+        mg = v.metagraph
+        scores = v.scores.scores
+        serving = [u for u in range(mg.n) if u != v.uid and mg.axons[u].is_serving
+                   and mg.axons[u].protocol != GATEWAY_PROTOCOL]
+        rng = random.Random()
+        ranked = sorted(serving, key=lambda u: (-scores.get(mg.hotkeys[u], 0.0), rng.random()))
+        return ranked[:max(0, k)]
+
+    async def forward(self, q: OrganicQuery) -> OrganicQuery:
+        """Relay one organic query through the plugin's hook to the best miners; their answers, best first."""
+        from .errors import HookFailed, QueryFailed
+
+        v = self.v
+        if q.netuid != v.netuid:
+            return self._refuse(q, f"this gateway serves subnet {v.netuid}, not {q.netuid}")
+        if not v.plugin.implements("validator_organic"):
+            return self._refuse(q, f"subnet {v.netuid}'s plugin {v.plugin.name!r} answers no organic query")
+        try:
+            task = await call_hook(v.plugin, "validator_organic", payload=q.query, options=v.options)
+        except Exception as e:  # the plugin's own code: its one-line cause goes back to the caller
+            err = HookFailed(plugin=v.plugin.name, hook="validator_organic", error=f"{type(e).__name__}: {e}"[:300])
+            v.log.warning("plugin.hook_failed", hook="validator_organic", error=err.error)
+            return self._refuse(q, str(err))
+        if task is None:
+            return self._refuse(q, f"the plugin {v.plugin.name!r} does not take this payload")
+        uids = self.best_miners(int(v.options["organic_miners"]))
+        if not uids:
+            return q.replace(error=error_to_wire(QueryFailed(reason="the validator knows no serving miner")))
+        timeout = float(task.timeout or v.options["timeout"])
+        mg = v.metagraph
+        answers = await v.dendrite([mg.axons[u] for u in uids], task.synapse, timeout=timeout)
+        responses = [Response(uid=u, hotkey=mg.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+        self.served += 1
+        if v.options["organic_scored"] and task.truth is not None:
+            await self._score(task, responses)
+        ok = [r for r in responses if r.ok]  # already best first (by score)
+        if not ok:
+            return q.replace(error=error_to_wire(QueryFailed(reason=f"none of {len(uids)} miners answered")))
+        out = [{"uid": r.uid, "hotkey": r.hotkey, "answer": r.synapse.deserialize(), "latency": r.latency}
+               for r in (ok if q.return_all else ok[:1])]
+        return q.replace(answers=out)
+
+    async def _score(self, task: Any, responses: list[Response]) -> None:
+        """The plugin asked for organic traffic to count: its reward model scores it and the averages move."""
+        from .errors import HookFailed
+
+        v = self.v
+        try:
+            raw = await call_hook(v.plugin, "reward", task=task, responses=responses, metagraph=v.metagraph,
+                                  options=v.options)
+            step = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
+        except Exception as e:  # the plugin's own code
+            v.log.warning("plugin.hook_failed", hook="reward", error=str(HookFailed(
+                plugin=v.plugin.name, hook="reward", error=f"{type(e).__name__}: {e}"[:300])))
+            return
+        v.scores.scores = update_scores(v.scores.scores, step, alpha=float(v.options["alpha"]),
+                                        queried=[r.hotkey for r in responses])
+
+
+# --- the client --------------------------------------------------------------------------------------------------
+
+
+async def find_gateways(sub: Subtensor, netuid: int, validator: str | None = None) -> list[AxonInfo]:
+    """The gateways of subnet ``netuid`` published on the chain, the most staked validator first (NoGateway if
+    none; SubnetNotFound for a subnet that does not exist)."""
+    from .errors import NoGateway
+
+    mg = await sub.metagraph(netuid)
+    found = [(float(mg.S[u]), u) for u in range(mg.n)
+             if mg.axons[u].protocol == GATEWAY_PROTOCOL and mg.axons[u].is_serving
+             and (validator is None or validator in (mg.hotkeys[u], str(u)))]
+    if not found:
+        raise NoGateway(netuid=netuid, validator=validator or "")
+    return [mg.axons[u] for _, u in sorted(found, key=lambda su: (-su[0], su[1]))]
+
+
+async def aquery(netuid: int, payload: Any, *, validator: str | None = None, return_all: bool = False,
+                 endpoint: str | None = None, wallet: Any = None, timeout: float = 12.0) -> list[dict[str, Any]]:
+    """Ask subnet ``netuid`` through a validator's gateway; the answers as ``{"uid", "hotkey", "answer",
+    "latency"}``, best first (one unless ``return_all``). ``validator``: a hotkey (SS58) or UID whose gateway to
+    use (default: the most staked validator's). ``wallet``: whose hotkey signs (default: a fresh key)."""
+    from .errors import QueryFailed, QueryRefused
+
+    key = wallet.hotkey if wallet is not None and not isinstance(wallet, Keypair) else wallet
+    key = key or Keypair.generate()
+    with anyio.fail_after(timeout + 30.0):
+        async with Subtensor(endpoint, timeout=min(timeout, 30.0)) as sub:
+            gateways = await find_gateways(sub, netuid, validator)
+        reasons = []
+        async with Dendrite(key) as d:
+            for info in gateways[:3]:
+                out = await d.call(info, OrganicQuery(netuid=netuid, query=payload, return_all=return_all),
+                                   timeout=timeout)
+                status, message = out.dendrite.status_code, out.dendrite.status_message or ""
+                if status == 403:
+                    reason = message.removeprefix("blacklisted: ").partition("; retry_after=")[0]
+                    raise QueryRefused(reason=reason,
+                                       retry_after=_retry_after(message))
+                if status != 200:
+                    reasons.append(f"{info.hotkey[:8]}...: {status} {message}".strip())
+                    continue
+                if out.error is not None:
+                    raise error_from_wire(out.error)
+                return list(out.answers or [])
+    raise QueryFailed(reason="; ".join(reasons) or "no gateway answered")
+
+
+def _retry_after(message: str) -> float:
+    _, _, tail = message.partition("retry_after=")
+    try:
+        return float(tail.split()[0]) if tail else 0.0
+    except ValueError:
+        return 0.0
+
+
+async def aprompt(netuid: int, payload: Any, *, validator: str | None = None, return_all: bool = False,
+                  **kwargs: Any) -> Any:
+    """The best miner's answer to ``payload`` through a gateway of subnet ``netuid`` (every answer, best first,
+    with ``return_all``); ``endpoint``, ``wallet`` and ``timeout`` as :func:`aquery` takes them."""
+    answers = await aquery(netuid, payload, validator=validator, return_all=return_all, **kwargs)
+    return [a["answer"] for a in answers] if return_all else answers[0]["answer"]
+
+
+def prompt(netuid: int, payload: Any, *, validator: str | None = None, return_all: bool = False,
+           **kwargs: Any) -> Any:
+    """:func:`aprompt` for scripts (runs its own event loop): ``taonet.plugins.prompt(1, 21)`` answers 42."""
+    return anyio.run(lambda: aprompt(netuid, payload, validator=validator, return_all=return_all, **kwargs))
+

@@ -1,0 +1,337 @@
+"""The neuron host: many neurons (any mix of miners and validators, plugins and subnets) in one process, on one
+event loop, each with its own wallet, state directory, bound log context and status file.
+
+Each neuron runs under a supervisor: a crash (an error escaping the neuron) is logged and that neuron alone is
+restarted after a pause that doubles from ``backoff[0]`` up to ``backoff[1]`` seconds (back to the first after a
+minute of good running); an error that a restart cannot fix (an unknown plugin, an unregistered hotkey, a locked
+state directory, a wallet that does not open) stops that neuron for good, loudly. A watchdog notices the event loop
+blocked for more than ``block_warn`` seconds (a plugin doing heavy work synchronously in an ``async def``) and
+names the neuron whose code holds it. The neurons share what can be shared: one block-feed subscription per node
+(the kernel's FeedWatcher), a few chain clients per node (one per ``neurons_per_client`` neurons), one metagraph
+per subnet (read once per block however many neurons ask), and leaner axons.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import structlog
+
+from ._neuron import NeuronConfig
+from ._neurons_file import NeuronSpec
+
+__all__ = ["HostedNeuron", "NeuronHost", "SharedChain"]
+
+logger = structlog.get_logger("taonet.plugins.host")
+
+GOOD_RUN = 60.0
+"""Seconds of running after which a neuron's restart pause starts again from the shortest."""
+
+
+class SharedChain:
+    """What a host's neurons share of the chain: pooled clients per node and one metagraph per subnet."""
+
+    def __init__(self, *, neurons_per_client: int = 8, axon_config: Any = None) -> None:
+        self.neurons_per_client = neurons_per_client
+        self.axon_config = axon_config
+        """The AxonConfig of the host's miners (None: the kernel's default)."""
+        self._clients: dict[str, list[list[Any]]] = {}
+        self._metagraphs: dict[tuple[str, int], Any] = {}
+        self._locks: dict[tuple[str, int], anyio.Lock] = {}
+        self.reads = 0
+        """Metagraphs read from the node (the rest were shared)."""
+
+    async def client(self, endpoint: str | None, timeout: float) -> Any:
+        """A chain client of ``endpoint``, shared with up to ``neurons_per_client`` neurons; :meth:`release` it."""
+        from taonet.kernel import Subtensor
+        from taonet.kernel.client import resolve_endpoint
+
+        pool = self._clients.setdefault(resolve_endpoint(endpoint), [])
+        entry = min(pool, key=lambda e: e[1], default=None)
+        if entry is None or entry[1] >= self.neurons_per_client:
+            sub = Subtensor(endpoint, timeout=timeout)
+            await sub.__aenter__()
+            entry = [sub, 0]
+            pool.append(entry)
+        entry[1] += 1
+        return entry[0]
+
+    def release(self, sub: Any) -> None:
+        """A neuron no longer uses ``sub`` (the client stays open for the next one until :meth:`aclose`)."""
+        for pool in self._clients.values():
+            for entry in pool:
+                if entry[0] is sub:
+                    entry[1] -= 1
+
+    async def metagraph(self, sub: Any, netuid: int, at_least: int) -> Any:
+        """The metagraph of ``netuid`` on ``sub``'s node at block ``at_least`` or later (one read for everyone)."""
+        key = (sub.endpoint, netuid)
+        mg = self._metagraphs.get(key)
+        if mg is not None and mg.block >= at_least:
+            return mg
+        async with self._locks.setdefault(key, anyio.Lock()):
+            mg = self._metagraphs.get(key)
+            if mg is None or mg.block < at_least:
+                mg = self._metagraphs[key] = await sub.metagraph(netuid)
+                self.reads += 1
+            return mg
+
+    async def aclose(self) -> None:
+        """Close every client."""
+        for pool in self._clients.values():
+            for sub, _ in pool:
+                await sub.__aexit__(None, None, None)
+        self._clients.clear()
+
+
+@attrs.define(kw_only=True, eq=False)
+class HostedNeuron:
+    """One neuron of a host: its name, role and config, and how it fares (``state``, ``restarts``, ``last_error``)."""
+
+    name: str
+    role: str
+    config: NeuronConfig
+    runner: Any = None
+    """``async (config, *, task_status)``; default: run_miner or run_validator by role."""
+    state: str = "new"
+    """new, starting, running, backoff (waiting to restart), failed (will not restart), stopped."""
+    restarts: int = 0
+    last_error: str | None = None
+    started: Any = None
+    """What the neuron reported once running: a miner's AxonInfo, a validator's state directory."""
+    failure: Exception | None = None
+    """The error that stopped the neuron for good (state "failed")."""
+    hotkey: str | None = None
+
+
+class _Started:
+    """The task status a supervised neuron reports to (a restart reports again)."""
+
+    def __init__(self, host: NeuronHost, n: HostedNeuron) -> None:
+        self.host, self.n = host, n
+
+    def started(self, value: Any = None) -> None:
+        n = self.n
+        n.started, n.state = value, "running"
+        _keep_ports(n)
+        try:
+            n.hotkey = n.config.wallet.hotkey.ss58_address
+            self.host._by_hotkey[n.hotkey] = n.name
+        except Exception:
+            pass
+        self.host._settled(n)
+
+
+def _keep_ports(n: HostedNeuron) -> None:
+    """After a start on port 0, pin the port it got, so that a restart serves where the chain says it does (the
+    chain's serving rate limit would delay publishing a new one)."""
+    cfg = n.config
+    if n.role == "miner" and cfg.port == 0 and getattr(n.started, "port", 0):
+        n.config = attrs.evolve(cfg, port=int(n.started.port))
+    elif n.role == "validator" and cfg.gateway and cfg.gateway.endswith(":0"):
+        from ._state_dir import StateDir
+
+        bound = (StateDir(Path(n.started)).read_status() or {}).get("gateway") if n.started else None
+        if bound:
+            n.config = attrs.evolve(cfg, gateway=f"{cfg.gateway[:-2]}:{bound.rpartition(':')[2]}")
+
+
+def _fatal(e: BaseException) -> BaseException | None:
+    """The error in ``e`` that a restart cannot fix (None if a restart may help)."""
+    from taonet.kernel.errors import WalletError
+    from taonet.ledger.errors import HotkeyNotRegistered, SubnetNotFound
+
+    from .errors import HookFailed, PluginError
+
+    leaves = [e]
+    while leaves and isinstance(leaves[0], BaseExceptionGroup):
+        leaves = [*leaves[0].exceptions, *leaves[1:]]
+    for leaf in leaves:
+        if isinstance(leaf, BaseExceptionGroup):
+            found = _fatal(leaf)
+            if found is not None:
+                return found
+        elif isinstance(leaf, HotkeyNotRegistered | SubnetNotFound | WalletError) or (
+                isinstance(leaf, PluginError) and not isinstance(leaf, HookFailed)):
+            return leaf
+    return None
+
+
+def _one_line(e: BaseException) -> str:
+    while isinstance(e, BaseExceptionGroup) and e.exceptions:
+        e = e.exceptions[0]
+    return " ".join(f"{type(e).__name__}: {e}".split())[:300]
+
+
+class NeuronHost:
+    """Many neurons on one event loop: ``await tg.start(NeuronHost(specs).run)``, cancelled to stop them all.
+
+    ``neurons``: :class:`NeuronSpec` rows (from :func:`load_neurons`) or :class:`HostedNeuron` values; more with
+    :meth:`add` before running. ``backoff``: the first and the longest pause before a restart, in seconds.
+    ``block_warn``: seconds the loop may stay blocked before the watchdog names the neuron holding it.
+    """
+
+    def __init__(self, neurons: Iterable[NeuronSpec | HostedNeuron] = (), *, backoff: tuple[float, float] = (1.0,
+                 30.0), block_warn: float = 0.5, shared: SharedChain | None = None) -> None:
+        from taonet.kernel import AxonConfig
+
+        self.shared = shared or SharedChain(axon_config=AxonConfig(max_concurrency=4, max_queue=16))
+        self.backoff = backoff
+        self.block_warn = block_warn
+        self.neurons: dict[str, HostedNeuron] = {}
+        self._by_hotkey: dict[str, str] = {}
+        self._pending = 0
+        self._counted: set[str] = set()
+        self._all_settled: anyio.Event | None = None
+        self.blocked: list[tuple[str, float, str]] = []
+        """The last loop blocks seen: (neuron name or "?", seconds, where), at most 10."""
+        for n in neurons:
+            if isinstance(n, NeuronSpec):
+                self.add(n.config(shared=self.shared), n.role, name=n.name)
+            else:
+                self.neurons[n.name] = n
+
+    def add(self, config: NeuronConfig, role: str, *, name: str | None = None, runner: Any = None) -> HostedNeuron:
+        """Add a neuron (before :meth:`run`); the host's shared chain is put in its config."""
+        name = name or f"{role}-{len(self.neurons)}"
+        if name in self.neurons:
+            raise ValueError(f"the host already has a neuron named {name!r}")
+        n = HostedNeuron(name=name, role=role, config=attrs.evolve(config, shared=self.shared), runner=runner)
+        self.neurons[name] = n
+        return n
+
+    # --- running ------------------------------------------------------------------------------------------------
+    async def run(self, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run every neuron until cancelled; ``task_status.started(self)`` once each runs, or crashed once (and
+        restarts), or failed for good."""
+        for n in self.neurons.values():
+            if n.config.shared is None:
+                n.config = attrs.evolve(n.config, shared=self.shared)
+        self._pending = len(self.neurons)
+        self._counted.clear()
+        self._all_settled = settled = anyio.Event()
+        if not self._pending:
+            settled.set()
+        log = logger.bind(neurons=len(self.neurons))
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watchdog)
+                for n in self.neurons.values():
+                    tg.start_soon(self._supervise, n, name=f"neuron {n.name}")
+                await settled.wait()
+                log.info("host.started", **self.counts())
+                task_status.started(self)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.shared.aclose()
+            log.info("host.stopped", restarts=sum(n.restarts for n in self.neurons.values()))
+
+    def counts(self) -> dict[str, int]:
+        """How many neurons are running, restarting (waiting to, or starting again) and failed for good."""
+        states = [n.state for n in self.neurons.values()]
+        failed, running = states.count("failed"), states.count("running")
+        return {"running": running, "restarting": len(states) - running - failed, "failed": failed}
+
+    def _settled(self, n: HostedNeuron) -> None:
+        if n.name in self._counted:
+            return
+        self._counted.add(n.name)
+        self._pending -= 1
+        if self._pending <= 0 and self._all_settled is not None:
+            self._all_settled.set()
+
+    async def _supervise(self, n: HostedNeuron) -> None:
+        from ._miner import run_miner
+        from ._validator import run_validator
+
+        runner = n.runner or (run_miner if n.role == "miner" else run_validator)
+        pause = self.backoff[0]
+        log = logger.bind(name=n.name, neuron=n.role)
+        with structlog.contextvars.bound_contextvars(name=n.name):
+            while True:
+                n.state = "starting"
+                t0 = anyio.current_time()
+                try:
+                    await runner(n.config, task_status=_Started(self, n))
+                except Exception as e:  # the neuron's crash: logged; restarted unless it cannot help
+                    n.last_error = _one_line(e)
+                    fatal = _fatal(e)
+                    if fatal is not None:
+                        n.state, n.failure = "failed", fatal if isinstance(fatal, Exception) else e
+                        log.error("neuron.failed", error=" ".join(str(fatal).split()),
+                                  hint="fix this and start the host again; the other neurons go on")
+                        self._settled(n)
+                        return
+                    if anyio.current_time() - t0 > GOOD_RUN:
+                        pause = self.backoff[0]
+                    n.state, n.restarts = "backoff", n.restarts + 1
+                    self._settled(n)  # the host has started; this one is restarting
+                    log.warning("neuron.crashed", error=n.last_error, restart_in=pause, restarts=n.restarts)
+                    await anyio.sleep(pause)
+                    pause = min(2 * pause, self.backoff[1])
+                    continue
+                except BaseException:
+                    n.state = "stopped"
+                    raise
+                n.state = "stopped"  # the runner returned on its own: nothing to restart
+                log.info("neuron.exited")
+                self._settled(n)
+                return
+
+    # --- the watchdog -------------------------------------------------------------------------------------------
+    async def _watchdog(self) -> None:
+        """A heartbeat on the loop, watched from a worker thread that names whoever blocks the loop."""
+        loop_thread = threading.get_ident()
+        beat = [time.monotonic()]
+        stop = threading.Event()
+        period = max(0.01, self.block_warn / 4)
+
+        async def heartbeat() -> None:
+            while True:
+                beat[0] = time.monotonic()
+                await anyio.sleep(period)
+
+        def watch() -> None:
+            reported: float | None = None
+            since = 0.0
+            while not stop.wait(period):
+                lag = time.monotonic() - beat[0]
+                if lag > self.block_warn and reported != beat[0]:
+                    reported, since = beat[0], lag
+                    name, where = self._blame(sys._current_frames().get(loop_thread))
+                    self.blocked = [*self.blocked[-9:], (name, round(lag, 3), where)]
+                    logger.warning("host.loop_blocked", blocked_by=name, seconds=round(lag, 2), where=where,
+                                   hint="an async hook doing heavy work synchronously: make it a plain def (it "
+                                        "then runs in a worker thread) or await anyio.to_thread.run_sync")
+                elif reported is not None and reported != beat[0]:
+                    logger.info("host.loop_unblocked", after_s=round(max(since, beat[0] - reported), 2))
+                    reported = None
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(heartbeat)
+            try:
+                await anyio.to_thread.run_sync(watch, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1))
+            finally:
+                stop.set()
+
+    def _blame(self, frame: Any) -> tuple[str, str]:
+        """The neuron whose code is on the blocked loop's stack (by the hotkey its objects carry), and where."""
+        where = "?"
+        if frame is not None:
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno} ({frame.f_code.co_name})"
+        depth = 0
+        while frame is not None and depth < 200:
+            owner = frame.f_locals.get("self")
+            for hotkey in (getattr(owner, "_ss58", None), getattr(getattr(owner, "p", None), "hotkey", None)):
+                if isinstance(hotkey, str) and hotkey in self._by_hotkey:
+                    return self._by_hotkey[hotkey], where
+            frame, depth = frame.f_back, depth + 1
+        return "?", where
+

@@ -1,0 +1,63 @@
+"""`taonet query`: ask a subnet through a validator's gateway (an organic query), with no stake.
+
+The payload is sent as an integer when it is one, else as the string given. Without a wallet the query is signed by
+a fresh key (a gateway needs a key, not stake); with ``--wallet-name``/``--hotkey`` by that hotkey, which a gateway
+rate-limits as one caller.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from ._subnet import Endpoint
+
+__all__ = ["query_cmd"]
+
+WalletName = Annotated[str | None, typer.Option("--wallet-name", "--wallet.name", help="Sign with this wallet's "
+                                                "hotkey (default: a fresh key for this query).")]
+Hotkey = Annotated[str | None, typer.Option("--hotkey", "--wallet.hotkey", help="The hotkey's name (default: "
+                                            "default, when --wallet-name is given).")]
+WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path",
+                                                help="Wallets folder ($TAONET_WALLET_PATH, ~/.taonet/wallets).")]
+
+
+def _payload(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one).")],
+              netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0)],
+              validator: Annotated[str | None, typer.Option("--validator", help="The validator (hotkey SS58 or UID) "
+                                                            "whose gateway to use (default: the most staked).")] = None,
+              all_: Annotated[bool, typer.Option("--all", help="Every miner's answer, best first.")] = False,
+              endpoint: Endpoint = None, wallet_name: WalletName = None, hotkey: Hotkey = None,
+              wallet_path: WalletPath = None,
+              timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.",
+                                                     min=0.1)] = 12.0,
+              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
+    from taonet.plugins import aquery
+
+    wallet = None
+    if wallet_name or hotkey:
+        from taonet.kernel import Wallet
+
+        wallet = Wallet(wallet_name, hotkey, wallet_path)
+        wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
+    answers = anyio.run(lambda: aquery(netuid, _payload(payload), validator=validator, return_all=all_,
+                                       endpoint=endpoint, wallet=wallet, timeout=timeout))
+    if as_json:
+        print(json.dumps({"netuid": netuid, "answers": answers}, default=str))
+        return
+    if not all_:
+        print(answers[0]["answer"])
+        return
+    for a in answers:
+        print(f"{a['uid']}\t{a['hotkey']}\t{a['answer']}")
