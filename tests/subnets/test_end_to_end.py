@@ -1,0 +1,26 @@
+"""Each built-in subnet on a real dev node: 2 validators, 2 honest miners and one miner per exploit, the neurons in
+one process; after 3 tempos every honest miner has more incentive than every dishonest one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .net import incentives_after
+
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+
+
+def _check(incentive: dict[str, float]) -> None:
+    honest = [v for k, v in incentive.items() if k.startswith("honest")]
+    dishonest = [v for k, v in incentive.items() if not k.startswith("honest")]
+    assert min(honest) > max(dishonest), incentive
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_compute_pays_honest_miners_over_every_exploit(tmp_path: Path) -> None:
+    """compute: a wrong product, one wrong entry, zeros and a copied answer all earn less than both honest miners."""
+    miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("wrong", "one_wrong", "zero", "copy")}}
+    _check(await incentives_after(tmp_path, "compute", miners,
+                                  validator_options={"timeout": "3", "max_size": "128", "alpha": "0.2"}))
