@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cbor2
 import pytest
 
 from .net import incentives_after
@@ -15,6 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 def _check(incentive: dict[str, float]) -> None:
     honest = [v for k, v in incentive.items() if k.startswith("honest")]
     dishonest = [v for k, v in incentive.items() if not k.startswith("honest")]
+    print(incentive)
     assert min(honest) > max(dishonest), incentive
 
 
@@ -24,3 +26,14 @@ async def test_compute_pays_honest_miners_over_every_exploit(tmp_path: Path) -> 
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("wrong", "one_wrong", "zero", "copy")}}
     _check(await incentives_after(tmp_path, "compute", miners,
                                   validator_options={"timeout": "3", "max_size": "128", "alpha": "0.2"}))
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_oracle_pays_honest_forecasters_over_every_exploit(tmp_path: Path) -> None:
+    """oracle: the last price repeated, a constant, a random guess and a miner that answers every other query all
+    earn less than both honest forecasters (tempo 30: a forecast is scored 8 blocks after it is made)."""
+    miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("stale", "constant", "random", "partial")}}
+    _check(await incentives_after(tmp_path, "oracle", miners, validator_options={}, tempo=30))
+    for v in ("validator0", "validator1"):  # what a restarted validator would score: the rounds not matured yet
+        saved = cbor2.loads((tmp_path / "state" / v / "plugin" / "predictions.cbor").read_bytes())
+        assert 1 <= len(saved["rounds"]) <= 8 and set(saved["rounds"][-1]["preds"]) == set(saved["rounds"][0]["preds"])
