@@ -16,7 +16,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 def _check(incentive: dict[str, float]) -> None:
     honest = [v for k, v in incentive.items() if k.startswith("honest")]
     dishonest = [v for k, v in incentive.items() if not k.startswith("honest")]
-    print(incentive)
     assert min(honest) > max(dishonest), incentive
 
 
@@ -37,3 +36,13 @@ async def test_oracle_pays_honest_forecasters_over_every_exploit(tmp_path: Path)
     for v in ("validator0", "validator1"):  # what a restarted validator would score: the rounds not matured yet
         saved = cbor2.loads((tmp_path / "state" / v / "plugin" / "predictions.cbor").read_bytes())
         assert 1 <= len(saved["rounds"]) <= 8 and set(saved["rounds"][-1]["preds"]) == set(saved["rounds"][0]["preds"])
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_prompting_pays_honest_streams_over_every_exploit(tmp_path: Path) -> None:
+    """prompting (streamed over the wire's streaming synapses): random text, a unigram model with made-up
+    log-probabilities, the right tokens with the prompt's log-probabilities and a replayed earlier answer all earn
+    less than both honest miners."""
+    miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("random", "unigram", "prompt_lp", "replay")}}
+    _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}))
+    assert (tmp_path / "state" / "honest0" / "plugin").glob("prompting-model-v1-*.cbor")
