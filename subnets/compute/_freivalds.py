@@ -6,8 +6,11 @@ uniform in [0, 2**20) and compares ``A @ (B @ r)`` with ``C @ r``. If C is not t
 zero for at most one value of any coordinate of r where the difference has a non-zero column, so one round accepts
 a wrong C with probability at most 2**-20, and k rounds with probability at most 2**(-20 k) (two rounds: < 1e-12).
 
-The sums reach ``n**2 * 2**34``: float64 is exact below 2**53, so up to n = 512 the check runs on BLAS in float64;
-above, in int64 (exact below 2**63, n <= 2**14). Either way the comparison is exact: no tolerance, no false reject.
+The sums reach ``n**2 * 2**14 * r``, and float64 is exact below 2**53: up to n = 512 a round vector's entries
+(20 bits) fit, and the check is three BLAS products in float64. Above, each round vector is split into digits of
+fewer bits (two 10-bit digits at n = 2048): ``C @ r == A @ (B @ r)`` holds if it holds for every digit vector, and
+digits of a uniform r are independent and uniform, so the chance of a false accept is the same. The comparison is
+exact either way: no tolerance, no false reject.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ ROUND_BITS = 20
 ENTRY_MAX = 128
 """Matrix entries are integers in [-ENTRY_MAX, ENTRY_MAX)."""
 _FLOAT_EXACT = 2**53
-_INT_EXACT = 2**63
+_BLOCK = 1 << 17
+"""Entries of C checked per block (a 1 MiB buffer)."""
 
 
 def rounds_for(false_accept: float = 1e-9) -> int:
@@ -52,14 +56,27 @@ def freivalds(a: np.ndarray, b: np.ndarray, c: np.ndarray, r: np.ndarray) -> boo
     if a.shape != (n, n) or b.shape != (n, n) or c.shape != (n, n) or r.shape[0] != n:
         return False
     bound = n * ENTRY_MAX * ENTRY_MAX
-    with np.errstate(invalid="ignore"):
-        if not (np.all(np.abs(c) <= bound) and np.array_equal(c, np.trunc(c))):  # NaN fails both
+    step = max(1, _BLOCK // n)
+    for i in range(0, n, step):  # integer-valued and within the bound (NaN is never equal), in cache-sized blocks
+        rows = c[i:i + step]
+        whole = np.trunc(rows)
+        np.clip(whole, -bound, bound, out=whole)
+        if not np.array_equal(rows, whole):
             return False
-    worst = n * bound * 2**ROUND_BITS  # |C @ r| and |A @ (B @ r)| stay below this
-    if worst < _FLOAT_EXACT:
-        rf = r.astype(np.float64)
-        return bool(np.array_equal(a @ (b @ rf), c @ rf))
-    if worst < _INT_EXACT:
-        ai, bi, ci = a.astype(np.int64), b.astype(np.int64), c.astype(np.int64)
-        return bool(np.array_equal(ai @ (bi @ r), ci @ r))
-    raise ValueError(f"n = {n} is too large for an exact check in int64")
+    rf = _digits(r, n)
+    return bool(np.array_equal(a @ (b @ rf), c @ rf))
+
+
+def _digits(r: np.ndarray, n: int) -> np.ndarray:
+    """The round vectors as float64 columns whose sums stay exact: r itself when its 20 bits fit, else its digits
+    (r = sum of digit_j * 2**(width * j)), each a column of its own."""
+    room = _FLOAT_EXACT // (n * n * ENTRY_MAX * ENTRY_MAX)  # the largest entry a round vector may have, plus one
+    fit = room.bit_length() - 1
+    if fit < 1:
+        raise ValueError(f"n = {n} is too large for an exact check in float64")
+    pieces = -(-ROUND_BITS // fit)
+    if pieces == 1:
+        return r.astype(np.float64)
+    width = -(-ROUND_BITS // pieces)
+    mask = (1 << width) - 1
+    return np.concatenate([((r >> (width * j)) & mask) for j in range(pieces)], axis=1).astype(np.float64)

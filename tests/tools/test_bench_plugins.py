@@ -8,11 +8,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import taonet.tools.bench.builtin_subnets as subnets
 import taonet.tools.bench.plugins as bench
 from taonet.tools.cli import app
 
 MEASURED = {"validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
-            "python_startup_s"}
+            "python_startup_s", *subnets.FIGURES}
 HOW_IT_RAN = {"runs", "process_layout"}
 
 
@@ -22,6 +23,8 @@ def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.Monk
     ran, and nothing else."""
     for name, value in {"MINERS": 8, "STEPS": 3, "MINER_BLOCKS": 3, "IMPORT_RUNS": 1}.items():
         monkeypatch.setattr(bench, name, value)
+    for name, value in {"COMPLETIONS": 3, "REPEATS": 5, "MATMUL_REPEATS": 1}.items():
+        monkeypatch.setattr(subnets, name, value)
     result = CliRunner().invoke(app, ["bench", "plugins", "--json", "--runs", "1"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
@@ -29,4 +32,8 @@ def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.Monk
     assert set(bench.FIGURES) == MEASURED
     assert all(figures[k] > 0 for k in MEASURED)
     assert figures["validator_step_256_p99_ms"] >= figures["validator_step_256_p50_ms"]
+    for p50, p99 in (("prompting_verify_ms", "prompting_verify_p99_ms"),
+                     ("freivalds_check_ms_512", "freivalds_check_p99_ms_512"),
+                     ("oracle_score_ms_256", "oracle_score_p99_ms_256")):
+        assert figures[p99] >= figures[p50]
     assert figures["runs"] == 1 and "spawned child" in figures["process_layout"]

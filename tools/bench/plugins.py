@@ -33,15 +33,17 @@ from typing import Any
 import anyio
 import structlog
 
+from . import builtin_subnets
+
 MINERS = 256
 STEPS = 40
 MINER_BLOCKS = 30
 IMPORT_RUNS = 5
 
 FIGURES = ("validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
-           "python_startup_s")
+           "python_startup_s", *builtin_subnets.FIGURES)
 LAYOUT = ("validator step in this process, 256 template miners (Axons) in one spawned child; the miner process "
-          "and its dev node as separate processes; imports in fresh interpreters")
+          "and its dev node as separate processes; imports in fresh interpreters; " + builtin_subnets.LAYOUT)
 
 
 def _quiet_logs() -> None:
@@ -203,6 +205,7 @@ def run(*, runs: int = 5, progress: Any = None) -> dict[str, Any]:
         say("imports")
         result["import_plugins_s"] = _fresh("import taonet.plugins", max(runs, IMPORT_RUNS))
         result["python_startup_s"] = _fresh("pass", max(runs, IMPORT_RUNS))
+        result.update(builtin_subnets.measure(runs, say))
     finally:
         structlog.configure(**saved_logging)
     out: dict[str, Any] = {k: round(result[k], 3) for k in FIGURES}
