@@ -4,11 +4,15 @@ one process; after 3 tempos every honest miner has more incentive than every dis
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import anyio
 import cbor2
 import pytest
 
-from .net import incentives_after
+from taonet.plugins import read_journal, run_miner, run_validator
+
+from .net import config, dev_subnet, incentives_after
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
@@ -46,3 +50,39 @@ async def test_prompting_pays_honest_streams_over_every_exploit(tmp_path: Path) 
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("random", "unigram", "prompt_lp", "replay")}}
     _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}))
     assert (tmp_path / "state" / "honest0" / "plugin").glob("prompting-model-v1-*.cbor")
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_oracle_validator_scores_predictions_it_made_before_a_restart(tmp_path: Path) -> None:
+    """An oracle validator stopped while predictions wait for their block reads them back when it starts again and
+    scores them when they mature: the first steps after the restart score forecasts made before it."""
+    async with dev_subnet(tmp_path, "oracle", ["honest0"], validators=1, tempo=10) as (sub, wallets):
+        vconf = config(tmp_path, sub, "oracle", wallets["validator0"], {})
+        journal = vconf.state_dir / "journal"
+        with anyio.fail_after(90):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_miner, config(tmp_path, sub, "oracle", wallets["honest0"], {}))
+                with anyio.CancelScope() as first:
+                    tg.start_soon(_run_until_scored, vconf, journal, first)
+                    await anyio.sleep_forever()
+                saved = cbor2.loads((vconf.state_dir / "plugin" / "predictions.cbor").read_bytes())
+                last_before = max(r["block"] for r in read_journal(journal))
+                assert saved["rounds"] and min(r["made"] for r in saved["rounds"]) <= last_before
+                await tg.start(run_validator, vconf)
+                while not [r for r in read_journal(journal) if r["block"] > last_before]:
+                    await sub.wait_for_block()
+                tg.cancel_scope.cancel()
+    after = next(r for r in read_journal(journal) if r["block"] > last_before)
+    matured = after["task"]["truth"]["matured"]
+    assert matured and all(made <= last_before for _hk, made, *_ in matured)
+    assert after["scores"][wallets["honest0"].hotkey.ss58_address] > 0
+
+
+async def _run_until_scored(vconf: Any, journal: Path, scope: anyio.CancelScope) -> None:
+    """Run a validator until it has scored a few matured forecasts, then stop it (and its caller's scope)."""
+    async with anyio.create_task_group() as tg:
+        await tg.start(run_validator, vconf)
+        while sum(1 for r in read_journal(journal) if any(s > 0 for s in r["scores"].values())) < 3:
+            await anyio.sleep(0.1)
+        tg.cancel_scope.cancel()
+    scope.cancel()
