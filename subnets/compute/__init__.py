@@ -21,7 +21,8 @@ from taonet.plugins import Option, Response, SubnetProtocol, Task, hookimpl
 from ._freivalds import freivalds, make_matrices, round_vectors, rounds_for
 from .protocol import MatMul
 
-__all__ = ["MODES", "Compute", "MatMul", "freivalds", "make_matrices", "multiply", "plugin", "product_digest", "verify"]
+__all__ = ["MODES", "Compute", "MatMul", "freivalds", "make_matrices", "multiply", "plugin", "product_digest",
+           "round_vectors", "rounds_for", "verify"]
 
 NAME = "compute"
 MODES = ("honest", "wrong", "one_wrong", "zero", "copy")

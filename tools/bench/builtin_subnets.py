@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import random
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -75,9 +76,12 @@ async def _miner_main(conn: Any) -> None:
 
 def _miner_child(conn: Any) -> None:
     """Entry point of the prompting miner's child process."""
-    from .plugins import _quiet_logs
+    import logging
 
-    _quiet_logs()
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     anyio.run(_miner_main, conn)
 
 
@@ -154,8 +158,7 @@ def _prompting_verify(runs: int) -> tuple[float, float]:
 
 
 def _freivalds(runs: int) -> dict[str, float]:
-    from taonet.subnets.compute import freivalds, make_matrices
-    from taonet.subnets.compute._freivalds import round_vectors, rounds_for
+    from taonet.subnets.compute import freivalds, make_matrices, round_vectors, rounds_for
 
     checks, speedups = [], []
     for i in range(runs):
