@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from taonet.plugins import Option, Response, SubnetProtocol, Task, hookimpl
+from taonet.plugins import NeuronContext, Option, Response, SubnetProtocol, Task, hookimpl
 
 from ._freivalds import freivalds, make_matrices, round_vectors, rounds_for
 from .protocol import MatMul
@@ -64,6 +64,13 @@ def verify(task: Task, syn: MatMul, rounds: int = 0) -> bool:
     return freivalds(a, b, c, r)
 
 
+def _check_mode(options: Mapping[str, Any]) -> None:
+    """An unknown ``mode`` is an error, never honest mining by surprise: a warning when the neuron starts
+    (``plugin.hook_failed``) and a failed answer (500) to every query."""
+    if str(options["mode"]) not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options['mode']!r}")
+
+
 class Compute:
     """The compute plugin. Its only state is the ``copy`` exploit's memory of the last product it computed."""
 
@@ -89,6 +96,11 @@ class Compute:
         )
 
     @hookimpl
+    def neuron_start(self, context: NeuronContext) -> None:
+        """Refuse an unknown ``mode``."""
+        _check_mode(context.options)
+
+    @hookimpl
     def validator_task(self, options: Mapping[str, Any], rng: random.Random) -> Task:
         """Two matrices of a side drawn from [min_size, max_size]; the truth is their seed and the secret seed of the
         round vectors (never sent)."""
@@ -103,6 +115,7 @@ class Compute:
     @hookimpl
     def miner_forward(self, synapse: MatMul, options: Mapping[str, Any]) -> MatMul:
         """The product (or, with ``mode``, an exploit: a random matrix, one wrong entry, zeros, the last answer)."""
+        _check_mode(options)
         mode = str(options["mode"])
         n = synapse.n
         if mode == "copy" and self.last is not None:

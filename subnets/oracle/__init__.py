@@ -51,6 +51,13 @@ def score_prediction(predicted: int | None, actual: int, tolerance: float) -> fl
     return math.exp(-abs(predicted - actual) / actual / tolerance)
 
 
+def _check_mode(options: Mapping[str, Any]) -> None:
+    """An unknown ``mode`` is an error, never honest mining by surprise: a warning when the neuron starts
+    (``plugin.hook_failed``) and a failed answer (500) to every query."""
+    if str(options["mode"]) not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options['mode']!r}")
+
+
 class Oracle:
     """The oracle plugin. A validator's instance follows the price series and keeps the pending predictions; each
     neuron that loads the plugin gets its own instance (the entry point is :func:`plugin`)."""
@@ -84,7 +91,9 @@ class Oracle:
     # --- following the chain (validators) ---------------------------------------------------------------------
     @hookimpl
     async def neuron_start(self, context: NeuronContext) -> None:
-        """A validator reads its pending predictions and follows the series up to the head."""
+        """A validator reads its pending predictions and follows the series up to the head (an unknown ``mode`` is
+        refused)."""
+        _check_mode(context.options)
         if context.role != "validator":
             return
         self.sub = context.metagraph.subtensor
@@ -151,6 +160,7 @@ class Oracle:
     def miner_forward(self, synapse: Forecast, options: Mapping[str, Any]) -> Forecast:
         """The forecast (or, with ``mode``, an exploit: the last price, a constant, a random guess, or an answer to
         only every other query)."""
+        _check_mode(options)
         mode = str(options["mode"])
         prices = synapse.prices
         last = prices[-1] if prices else START_PRICE

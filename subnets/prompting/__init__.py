@@ -41,6 +41,13 @@ def verify(model: Model, task: Task, syn: Complete, positions: int) -> bool:
     return model.check(model.encode(task.synapse.prompt), tokens, lps, int(task.synapse.seed), sorted(picked))
 
 
+def _check_mode(options: Mapping[str, Any]) -> None:
+    """An unknown ``mode`` is an error, never honest mining by surprise: a warning when the neuron starts
+    (``plugin.hook_failed``) and a failed answer (500) to every query."""
+    if str(options["mode"]) not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options['mode']!r}")
+
+
 class Prompting:
     """The prompting plugin: the model (built at first use, cached in the neuron's plugin folder) and the ``replay``
     exploit's memory of its first answer."""
@@ -76,7 +83,8 @@ class Prompting:
 
     @hookimpl
     def neuron_start(self, context: NeuronContext) -> None:
-        """Load the model (built and cached in the plugin's folder the first time)."""
+        """Load the model (built and cached in the plugin's folder the first time); refuse an unknown ``mode``."""
+        _check_mode(context.options)
         self.model = load_model(context.plugin_dir)
 
     # --- the validator -----------------------------------------------------------------------------------------
@@ -116,6 +124,7 @@ class Prompting:
         a unigram model with made-up log-probabilities, the right tokens with the prompt's log-probabilities, the
         first answer it ever gave)."""
         model = self._model()
+        _check_mode(options)
         mode = str(options["mode"])
         context = model.encode(synapse.prompt)
         n = max(0, synapse.length)

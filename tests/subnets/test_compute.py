@@ -112,3 +112,4 @@ def test_journal_keeps_a_digest_that_replay_scores_like_the_product() -> None:
         assert verify(task, rebuilt) is ok
     a, b = make_matrices(task.truth["seed"], task.truth["n"])
     assert product_digest(-(a @ b) * -1.0) == product_digest(a @ b)
+
