@@ -10,11 +10,24 @@ import anyio
 import cbor2
 import pytest
 
-from taonet.plugins import read_journal, run_miner, run_validator
+from taonet.plugins import load_plugin, read_journal, run_miner, run_validator, step_inputs
 
 from .net import config, dev_subnet, incentives_after
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+
+
+def _rescore(tmp_path: Path, plugin_name: str) -> None:
+    """Replay: the validator's last journaled steps, re-scored by the plugin's reward model, give the journaled
+    scores (the reward model is a pure function of what the journal keeps)."""
+    plugin = load_plugin(plugin_name)
+    records = list(read_journal(tmp_path / "state" / "validator0" / "journal"))[-5:]
+    assert records
+    for record in records:
+        task, responses = step_inputs(record, plugin.protocol.synapses)
+        again = plugin.hook.reward(task=task, responses=responses, metagraph=None, options=plugin.options())
+        assert {hk: again.get(hk, 0.0) for hk in record["scores"]} == pytest.approx(record["scores"])
+    assert any(s > 0 for r in records for s in r["scores"].values())
 
 
 def _check(incentive: dict[str, float]) -> None:
@@ -29,6 +42,7 @@ async def test_compute_pays_honest_miners_over_every_exploit(tmp_path: Path) -> 
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("wrong", "one_wrong", "zero", "copy")}}
     _check(await incentives_after(tmp_path, "compute", miners,
                                   validator_options={"timeout": "3", "max_size": "128", "alpha": "0.2"}))
+    _rescore(tmp_path, "compute")  # the journal keeps each product's digest, not the product
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -37,6 +51,7 @@ async def test_oracle_pays_honest_forecasters_over_every_exploit(tmp_path: Path)
     earn less than both honest forecasters (tempo 30: a forecast is scored 8 blocks after it is made)."""
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("stale", "constant", "random", "partial")}}
     _check(await incentives_after(tmp_path, "oracle", miners, validator_options={}, tempo=30))
+    _rescore(tmp_path, "oracle")  # the matured predictions travel in the task's truth
     for v in ("validator0", "validator1"):  # what a restarted validator would score: the rounds not matured yet
         saved = cbor2.loads((tmp_path / "state" / v / "plugin" / "predictions.cbor").read_bytes())
         assert 1 <= len(saved["rounds"]) <= 8 and set(saved["rounds"][-1]["preds"]) == set(saved["rounds"][0]["preds"])
@@ -49,6 +64,7 @@ async def test_prompting_pays_honest_streams_over_every_exploit(tmp_path: Path) 
     less than both honest miners."""
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("random", "unigram", "prompt_lp", "replay")}}
     _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}))
+    _rescore(tmp_path, "prompting")
     assert (tmp_path / "state" / "honest0" / "plugin").glob("prompting-model-v1-*.cbor")
 
 
