@@ -8,8 +8,8 @@ fast an honest prompting miner streams.
 - ``prompting_verify_ms`` (p50, and ``_p99_ms``): checking one 128-token answer as the reward model does (32
   positions recomputed, the default ``verify_positions``), in this process.
 - ``freivalds_check_ms_512`` (p50, and ``_p99_ms_512``): Freivalds' check of a 512 x 512 product (2 rounds, float64).
-- ``freivalds_speedup_2048``: float64 ``A @ B`` at 2048 over the check of its product at 2048 (int64 there: the
-  float64 sums would pass 2**53), medians of the same run.
+- ``freivalds_speedup_2048``: float64 ``A @ B`` at 2048 over the check of its product at 2048 (still float64: the
+  round vectors split into two 10-bit digits keep the sums exact), medians of the same run.
 - ``oracle_score_ms_256`` (p50, and ``_p99_ms_256``): the oracle's reward model over a matured round of 256
   predictions.
 """
