@@ -13,6 +13,7 @@ import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,7 +21,7 @@ import anyio
 from taonet.plugins import NeuronContext, Option, Response, SubnetProtocol, Task, hookimpl
 
 from ._series import PPB, SCALE, START_PRICE, SeriesPoint, advance, genesis
-from ._store import PENDING_FILE, Pending, Series
+from ._store import PENDING_FILE, SERIES_FILE, Pending, Series, read_saved, write_atomically
 from .protocol import Forecast
 
 __all__ = ["MODES", "PPB", "SCALE", "Forecast", "Oracle", "SeriesPoint", "advance", "forecast", "genesis", "plugin",
@@ -31,6 +32,8 @@ MODES = ("honest", "stale", "constant", "random", "partial")
 """What a miner does: the honest forecast, or one of the exploits the reward model defeats."""
 RANGE = 1000
 """Blocks fetched per request while the validator catches up with the chain."""
+CHECKPOINT = 256
+"""Blocks between two saves of the validator's series."""
 
 
 def forecast(prices: Sequence[int], horizon: int, window: int = 8) -> int:
@@ -64,6 +67,8 @@ class Oracle:
 
     def __init__(self) -> None:
         self.series: Series | None = None
+        self.series_path: Path | None = None
+        self.saved_at = 0
         self.pending = Pending()
         self.sub: Any = None
 
@@ -91,22 +96,52 @@ class Oracle:
     # --- following the chain (validators) ---------------------------------------------------------------------
     @hookimpl
     async def neuron_start(self, context: NeuronContext) -> None:
-        """A validator reads its pending predictions and follows the series up to the head (an unknown ``mode`` is
-        refused)."""
+        """A validator reads back its series and pending predictions (those of this chain) and follows the series up
+        to the head (an unknown ``mode`` is refused)."""
         _check_mode(context.options)
         if context.role != "validator":
             return
         self.sub = context.metagraph.subtensor
-        self.series = Series()
+        self.series_path = context.plugin_dir / SERIES_FILE
         self.pending = Pending(context.plugin_dir / PENDING_FILE)
-        self.pending.load(await self.sub.genesis_hash())
+        saved = read_saved(self.series_path)
+        if saved is not None and await self._on_chain(saved["anchor"]):
+            self.series = Series.restore(saved)
+        else:
+            self.series = Series((await self.sub.get_block(0)).hash)
+        saved = read_saved(self.pending.path)
+        if saved is not None and await self._on_chain(saved["anchor"]):
+            self.pending.restore(saved)
         await self.catch_up(int(context.metagraph.block))
 
     @hookimpl
     async def neuron_block(self, context: NeuronContext, block: int) -> None:
-        """A validator advances the series to the new block."""
+        """A validator advances the series to the new block (and saves it every ``CHECKPOINT`` blocks)."""
         if context.role == "validator" and self.series is not None:
             await self.catch_up(block)
+            if self.series.head - self.saved_at >= CHECKPOINT:
+                await anyio.to_thread.run_sync(self._save_series)
+
+    @hookimpl
+    def neuron_stop(self, context: NeuronContext) -> None:
+        """A validator saves its series."""
+        if context.role == "validator" and self.series is not None:
+            self._save_series()
+
+    def _save_series(self) -> None:
+        assert self.series is not None and self.series_path is not None
+        write_atomically(self.series_path, self.series.checkpoint())
+        self.saved_at = self.series.head
+
+    async def _on_chain(self, anchor: list[Any]) -> bool:
+        """True when the chain has block ``anchor[0]`` with hash ``anchor[1]``."""
+        from taonet.ledger.errors import TaonetError
+
+        block, h = anchor
+        try:
+            return (await self.sub.get_block(int(block))).hash == h
+        except TaonetError:  # no such block (yet): another chain
+            return False
 
     async def catch_up(self, head: int) -> None:
         """Advance the series to ``head``, reading the blocks' hashes from the node in ranges."""
@@ -152,7 +187,8 @@ class Oracle:
         t = task.truth
         preds = {r.hotkey: (r.synapse.prediction if r.ok else None) for r in responses}
         self.pending.add(int(t["target"]), int(t["block"]), int(t["base"]), preds)
-        self.pending.save()
+        if self.series is not None:
+            self.pending.save(self.series.anchor)
         return None
 
     # --- the miner ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import anyio
 import cbor2
 import pytest
 
-from taonet.plugins import load_plugin, read_journal, run_miner, run_validator, step_inputs
+from taonet.plugins import StateDir, load_plugin, read_journal, run_miner, run_validator, step_inputs
+from taonet.subnets.oracle import Oracle
 
 from .net import config, dev_subnet, incentives_after
 
@@ -30,10 +31,11 @@ def _rescore(tmp_path: Path, plugin_name: str) -> None:
     assert any(s > 0 for r in records for s in r["scores"].values())
 
 
-def _check(incentive: dict[str, float]) -> None:
+def _check(incentive: dict[str, float], tmp_path: Path) -> None:
     honest = [v for k, v in incentive.items() if k.startswith("honest")]
     dishonest = [v for k, v in incentive.items() if not k.startswith("honest")]
-    assert min(honest) > max(dishonest), incentive
+    errors = {v.name: (StateDir(v).read_status() or {}).get("errors") for v in (tmp_path / "state").glob("validator*")}
+    assert min(honest) > max(dishonest), (incentive, errors)
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
@@ -41,7 +43,7 @@ async def test_compute_pays_honest_miners_over_every_exploit(tmp_path: Path) -> 
     """compute: a wrong product, one wrong entry, zeros and a copied answer all earn less than both honest miners."""
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("wrong", "one_wrong", "zero", "copy")}}
     _check(await incentives_after(tmp_path, "compute", miners,
-                                  validator_options={"timeout": "3", "max_size": "128", "alpha": "0.2"}))
+                                  validator_options={"timeout": "3", "max_size": "128", "alpha": "0.2"}), tmp_path)
     _rescore(tmp_path, "compute")  # the journal keeps each product's digest, not the product
 
 
@@ -50,7 +52,7 @@ async def test_oracle_pays_honest_forecasters_over_every_exploit(tmp_path: Path)
     """oracle: the last price repeated, a constant, a random guess and a miner that answers every other query all
     earn less than both honest forecasters (tempo 30: a forecast is scored 8 blocks after it is made)."""
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("stale", "constant", "random", "partial")}}
-    _check(await incentives_after(tmp_path, "oracle", miners, validator_options={}, tempo=30))
+    _check(await incentives_after(tmp_path, "oracle", miners, validator_options={}, tempo=30), tmp_path)
     _rescore(tmp_path, "oracle")  # the matured predictions travel in the task's truth
     for v in ("validator0", "validator1"):  # what a restarted validator would score: the rounds not matured yet
         saved = cbor2.loads((tmp_path / "state" / v / "plugin" / "predictions.cbor").read_bytes())
@@ -63,7 +65,7 @@ async def test_prompting_pays_honest_streams_over_every_exploit(tmp_path: Path) 
     log-probabilities, the right tokens with the prompt's log-probabilities and a replayed earlier answer all earn
     less than both honest miners."""
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("random", "unigram", "prompt_lp", "replay")}}
-    _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}))
+    _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}), tmp_path)
     _rescore(tmp_path, "prompting")
     assert (tmp_path / "state" / "honest0" / "plugin").glob("prompting-model-v1-*.cbor")
 
@@ -84,6 +86,11 @@ async def test_oracle_validator_scores_predictions_it_made_before_a_restart(tmp_
                 saved = cbor2.loads((vconf.state_dir / "plugin" / "predictions.cbor").read_bytes())
                 last_before = max(r["block"] for r in read_journal(journal))
                 assert saved["rounds"] and min(r["made"] for r in saved["rounds"]) <= last_before
+                probe = Oracle()  # a file is kept only if the chain still has its anchor block
+                probe.sub = sub
+                assert await probe._on_chain(saved["anchor"])
+                assert not await probe._on_chain([saved["anchor"][0], bytes(32)])
+                assert not await probe._on_chain([10**9, saved["anchor"][1]])
                 await tg.start(run_validator, vconf)
                 while not _scored_after(journal, last_before):
                     await sub.wait_for_block()

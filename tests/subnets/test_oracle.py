@@ -17,7 +17,7 @@ from taonet.kernel import TerminalInfo
 from taonet.plugins import Response, load_plugin
 from taonet.subnets.oracle import MODES, SCALE, Forecast, advance, forecast, genesis, score_prediction
 from taonet.subnets.oracle._series import DRIFTS_PPB, START_PRICE
-from taonet.subnets.oracle._store import Pending, Series
+from taonet.subnets.oracle._store import Pending, Series, read_saved, write_atomically
 
 
 def _hashes(count: int, tag: bytes = b"chain") -> list[bytes]:
@@ -73,29 +73,33 @@ def test_a_matured_prediction_scores_as_documented() -> None:
     assert scores == {"a": pytest.approx((1 + math.exp(-1)) / 2), "b": 0.0}
 
 
-def test_pending_predictions_survive_a_restart_and_a_new_chain_forgets_them(tmp_path: Path) -> None:
-    """Saved atomically, read back with the same genesis; another chain's genesis starts empty; a damaged file is
-    set aside."""
+def test_pending_predictions_and_the_series_survive_a_restart(tmp_path: Path) -> None:
+    """Both are saved atomically with their anchor (a block and its hash) and read back as they were; a damaged file
+    is set aside."""
     path = tmp_path / "predictions.cbor"
     p = Pending(path)
-    p.load(b"g" * 32)
     p.add(18, 10, 100 * SCALE, {"a": 101 * SCALE, "b": None})
-    p.save()
+    p.save([12, b"h" * 32])
+    saved = read_saved(path)
+    assert saved is not None and saved["anchor"] == [12, b"h" * 32]
     again = Pending(path)
-    again.load(b"g" * 32)
+    again.restore(saved)
     assert again.rounds == {18: {"made": 10, "base": 100 * SCALE, "preds": {"a": 101 * SCALE, "b": None}}}
-    series = Series()
+    series = Series(b"g" * 32)
     series.extend(_hashes(20))
     matured = again.mature(series)
     assert matured == [["a", 10, 18, 101 * SCALE, series.price(18)], ["b", 10, 18, None, series.price(18)]]
     assert again.rounds == {}
-    other = Pending(path)
-    other.load(b"h" * 32)
-    assert other.rounds == {}
+    write_atomically(tmp_path / "series.cbor", series.checkpoint())
+    back = Series.restore(read_saved(tmp_path / "series.cbor"))
+    assert (back.point, back.prices, back.anchor) == (series.point, series.prices, [20, _hashes(20)[-1]])
+    more = _hashes(30, b"more")
+    back.extend(more)
+    series.extend(more)
+    assert back.point == series.point and back.prices == series.prices
     path.write_bytes(b"\xff\x00 not cbor")
-    damaged = Pending(path)
-    damaged.load(b"g" * 32)
-    assert damaged.rounds == {} and path.with_suffix(".damaged").exists()
+    assert read_saved(path) is None and path.with_suffix(".damaged").exists() and not path.exists()
+    assert read_saved(tmp_path / "nothing.cbor") is None
 
 
 def test_honest_forecaster_out_scores_every_exploit_over_a_simulated_chain() -> None:
@@ -104,7 +108,7 @@ def test_honest_forecaster_out_scores_every_exploit_over_a_simulated_chain() -> 
     validator = load_plugin("oracle")
     options = validator.options()
     oracle = validator.pm.get_plugin("oracle")
-    oracle.series = Series()
+    oracle.series = Series(b"\x00" * 32)
     miners = {mode: load_plugin("oracle") for mode in MODES}
     hashes = _hashes(400, b"sim")
     oracle.series.extend(hashes[:40])
