@@ -86,6 +86,8 @@ async def test_oracle_validator_scores_predictions_it_made_before_a_restart(tmp_
                 saved = cbor2.loads((vconf.state_dir / "plugin" / "predictions.cbor").read_bytes())
                 last_before = max(r["block"] for r in read_journal(journal))
                 assert saved["rounds"] and min(r["made"] for r in saved["rounds"]) <= last_before
+                series = cbor2.loads((vconf.state_dir / "plugin" / "series.cbor").read_bytes())  # saved at stop
+                assert series["anchor"][0] >= last_before and len(series["window"]) > last_before
                 probe = Oracle()  # a file is kept only if the chain still has its anchor block
                 probe.sub = sub
                 assert await probe._on_chain(saved["anchor"])
