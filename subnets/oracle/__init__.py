@@ -99,28 +99,36 @@ class Oracle:
         """A validator reads back its series and pending predictions (those of this chain) and follows the series up
         to the head (an unknown ``mode`` is refused)."""
         _check_mode(context.options)
+        if context.role == "validator":
+            await self._open(context)
+            await self.catch_up(int(context.metagraph.block))
+
+    @hookimpl
+    async def neuron_block(self, context: NeuronContext, block: int) -> None:
+        """A validator advances the series to the new block (and saves it every ``CHECKPOINT`` blocks); if reading
+        its files or the chain failed at start, it tries again here."""
         if context.role != "validator":
             return
+        if self.series is None:
+            await self._open(context)
+        assert self.series is not None
+        await self.catch_up(block)
+        if self.series.head - self.saved_at >= CHECKPOINT:
+            await anyio.to_thread.run_sync(self._save_series)
+
+    async def _open(self, context: NeuronContext) -> None:
         self.sub = context.metagraph.subtensor
         self.series_path = context.plugin_dir / SERIES_FILE
         self.pending = Pending(context.plugin_dir / PENDING_FILE)
         saved = read_saved(self.series_path)
         if saved is not None and await self._on_chain(saved["anchor"]):
-            self.series = Series.restore(saved)
+            series = Series.restore(saved)
         else:
-            self.series = Series((await self.sub.get_block(0)).hash)
+            series = Series((await self.sub.get_block(0)).hash)
         saved = read_saved(self.pending.path)
         if saved is not None and await self._on_chain(saved["anchor"]):
             self.pending.restore(saved)
-        await self.catch_up(int(context.metagraph.block))
-
-    @hookimpl
-    async def neuron_block(self, context: NeuronContext, block: int) -> None:
-        """A validator advances the series to the new block (and saves it every ``CHECKPOINT`` blocks)."""
-        if context.role == "validator" and self.series is not None:
-            await self.catch_up(block)
-            if self.series.head - self.saved_at >= CHECKPOINT:
-                await anyio.to_thread.run_sync(self._save_series)
+        self.series, self.saved_at = series, series.head
 
     @hookimpl
     def neuron_stop(self, context: NeuronContext) -> None:
