@@ -61,6 +61,27 @@ def journal_data(response: Response) -> Any:
     return {n: getattr(syn, n) for n in names}
 
 
+async def ask(dendrite: Any, axons: list[Any], synapse: Any, timeout: float) -> list[Any]:
+    """Query every axon under the timeout; a StreamingSynapse is streamed from each (all at once) and each answer is
+    the assembled synapse once its stream ended (its process time: the whole stream)."""
+    from taonet.kernel import StreamingSynapse
+
+    if not isinstance(synapse, StreamingSynapse):
+        return list(await dendrite(axons, synapse, timeout=timeout))
+    results: list[Any] = [None] * len(axons)
+
+    async def one(i: int, axon: Any) -> None:
+        async with dendrite.stream(axon, synapse, timeout=timeout) as s:
+            async for _ in s:
+                pass
+        results[i] = s.result
+
+    async with anyio.create_task_group() as tg:
+        for i, axon in enumerate(axons):
+            tg.start_soon(one, i, axon)
+    return results
+
+
 async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
     from .errors import HookFailed
 
@@ -93,7 +114,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
         return None
     timeout = float(task.timeout or options["timeout"])
     axons = [metagraph.axons[u] for u in uids]
-    answers = await dendrite(axons, task.synapse, timeout=timeout)
+    answers = await ask(dendrite, axons, task.synapse, timeout)
     responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
     raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
     try:

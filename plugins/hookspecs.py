@@ -49,7 +49,8 @@ def validator_task(step: int, block: int, options: Mapping[str, Any], rng: rando
     :param block: the chain's head when the step starts.
     :param options: the neuron's options (defaults, the plugin's, then ``--set``).
     :param rng: a random generator seeded from the validator's hotkey and the step (reproducible).
-    :return: a :class:`~taonet.plugins.Task`: the synapse to send and the truth the reward model needs.
+    :return: a :class:`~taonet.plugins.Task`: the synapse to send and the truth the reward model needs (a
+        ``StreamingSynapse`` is streamed from each miner, and the reward model gets the assembled synapses).
     """
 
 
@@ -127,7 +128,8 @@ def miner_forward(synapse: Synapse, options: Mapping[str, Any]) -> Synapse:
 
     :param synapse: the request, of one of the protocol's types.
     :param options: the neuron's options.
-    :return: the answered synapse (``synapse.replace(output=...)``).
+    :return: the answered synapse (``synapse.replace(output=...)``); for a ``StreamingSynapse``, an iterator (or
+        async iterator) of its chunks, streamed to the validator as they come.
     """
 
 

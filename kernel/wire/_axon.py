@@ -327,6 +327,8 @@ class Axon:
                     task_status.started(info)
             finally:
                 self._tg = None
+                for st in self._streams.values():  # streams whose producer never ran (cancelled before it started)
+                    st.dispose()
                 self._streams.clear()
                 self._peers.clear()
                 self._log.info("axon.stopped", address=self._bound, replies=dict(self.counts))

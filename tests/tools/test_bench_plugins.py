@@ -8,11 +8,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import taonet.tools.bench.builtin_subnets as subnets
 import taonet.tools.bench.plugins as bench
 from taonet.tools.cli import app
 
 MEASURED = {"validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
-            "python_startup_s"}
+            "python_startup_s", *subnets.FIGURES}
 MEASURED |= {"neuron_host_rss_mb_64", "neuron_host_cpu_64", "gateway_query_p50_ms", "gateway_query_p99_ms"}
 HOW_IT_RAN = {"runs", "process_layout"}
 
@@ -26,6 +27,8 @@ def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.Monk
     for name, value in {"HOST_MINERS": 4, "GATEWAY_MINERS": 2, "HOST_TEMPOS": 1, "LOAD_SECONDS": 0.5,
                         "GATEWAY_QUERIES": 5}.items():
         monkeypatch.setattr(bench.host, name, value)
+    for name, value in {"COMPLETIONS": 3, "REPEATS": 5, "MATMUL_REPEATS": 1}.items():
+        monkeypatch.setattr(subnets, name, value)
     result = CliRunner().invoke(app, ["bench", "plugins", "--json", "--runs", "1"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
@@ -34,4 +37,8 @@ def test_bench_plugins_json_holds_only_what_it_measured(monkeypatch: pytest.Monk
     assert all(figures[k] > 0 for k in MEASURED)
     assert figures["validator_step_256_p99_ms"] >= figures["validator_step_256_p50_ms"]
     assert figures["gateway_query_p99_ms"] >= figures["gateway_query_p50_ms"]
+    for p50, p99 in (("prompting_verify_ms", "prompting_verify_p99_ms"),
+                     ("freivalds_check_ms_512", "freivalds_check_p99_ms_512"),
+                     ("oracle_score_ms_256", "oracle_score_p99_ms_256")):
+        assert figures[p99] >= figures[p50]
     assert figures["runs"] == 1 and "spawned child" in figures["process_layout"]

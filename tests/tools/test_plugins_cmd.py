@@ -47,7 +47,8 @@ def test_subnet_plugins_lists_installed_plugins_and_their_problems(site: Path, t
 
 
 @pytest.mark.parametrize(("plugin", "status", "text"), [
-    ("nosuch", 6, "no subnet plugin named 'nosuch' is installed (installed: broken, echo, half, same, template)"),
+    ("nosuch", 6, "no subnet plugin named 'nosuch' is installed "
+                  "(installed: broken, compute, echo, half, oracle, prompting, same, template)"),
     ("broken", 7, "failed to import: ModuleNotFoundError: No module named 'a_module_that_is_not_installed'"),
     ("half", 7, "does not implement the required hook(s) validator_task, reward"),
     ("same", 7, "two installed packages claim the subnet plugin name 'same'"),

@@ -33,7 +33,7 @@ from typing import Any
 import anyio
 import structlog
 
-from . import host
+from . import builtin_subnets, host
 
 MINERS = 256
 STEPS = 40
@@ -41,10 +41,10 @@ MINER_BLOCKS = 30
 IMPORT_RUNS = 5
 
 FIGURES = ("validator_step_256_p50_ms", "validator_step_256_p99_ms", "miner_process_rss_mb", "import_plugins_s",
-           "python_startup_s")
+           "python_startup_s", *builtin_subnets.FIGURES)
 FIGURES += host.FIGURES  # the neuron host and the gateway (tools/bench/host.py)
 LAYOUT = ("validator step in this process, 256 template miners (Axons) in one spawned child; the miner process "
-          "and its dev node as separate processes; imports in fresh interpreters")
+          "and its dev node as separate processes; imports in fresh interpreters; " + builtin_subnets.LAYOUT)
 
 
 def _quiet_logs() -> None:
@@ -207,6 +207,7 @@ def run(*, runs: int = 5, progress: Any = None) -> dict[str, Any]:
         result["import_plugins_s"] = _fresh("import taonet.plugins", max(runs, IMPORT_RUNS))
         result["python_startup_s"] = _fresh("pass", max(runs, IMPORT_RUNS))
         result.update(host.measure(runs, say))
+        result.update(builtin_subnets.measure(runs, say))
     finally:
         structlog.configure(**saved_logging)
     out: dict[str, Any] = {k: round(result[k], 3) for k in FIGURES}
