@@ -440,11 +440,10 @@ def evolve(inst: T, **changes: Any) -> T:
         plan = _EVOLVE_PLANS[cls] = _evolve_plan(cls)
     if plan is False or not changes.keys() <= plan[1].keys():
         return attrs.evolve(inst, **changes)  # type: ignore[misc]
-    copied, fields = plan
+    copy, fields = plan
     new = object.__new__(cls)
+    copy(inst, new)
     setattr_ = object.__setattr__
-    for name, reset in copied:
-        setattr_(new, name, getattr(inst, name) if reset is _KEEP else reset)
     checks = []
     for name, value in changes.items():
         index, attribute, converter, validator = fields[name]
@@ -454,13 +453,13 @@ def evolve(inst: T, **changes: Any) -> T:
         if validator is not None:
             checks.append((index, attribute, validator, value))
     if checks and attrs.validators.get_disabled() is False:
-        checks.sort(key=_first)
+        if len(checks) > 1:
+            checks.sort(key=_first)
         for _, attribute, validator, value in checks:
             validator(new, attribute, value)
     return new
 
 
-_KEEP: Any = object()
 _EVOLVE_PLANS: dict[type, Any] = {}
 
 
@@ -471,21 +470,27 @@ def _first(item: tuple[Any, ...]) -> Any:
 def _evolve_plan(cls: type) -> Any:
     if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
         return False
-    copied: list[tuple[str, Any]] = []
+    lines = ["def copy(inst, new, set_=set_):"]
+    defaults: dict[str, Any] = {"set_": object.__setattr__}
     fields: dict[str, tuple[int, Any, Any, Any]] = {}
     for index, a in enumerate(attrs.fields(cls)):
-        if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
             return False
         if not a.init:
             if a.default is attrs.NOTHING:
                 return False
-            copied.append((a.name, a.default))  # a cache slot starts empty, as attrs' __init__ leaves it
+            defaults[f"default_{index}"] = a.default  # a cache slot starts empty, as attrs' __init__ leaves it
+            lines.append(f"    set_(new, {a.name!r}, default_{index})")
             continue
         if a.alias != a.name or (a.converter is not None and not callable(a.converter)):
             return False
-        copied.append((a.name, _KEEP))
+        lines.append(f"    set_(new, {a.name!r}, inst.{a.name})")
         fields[a.name] = (index, a, a.converter, a.validator)
-    return tuple(copied), fields
+    # one straight-line function per class (as attrs writes its __init__): a loop of getattr calls costs twice as much
+    namespace = dict(defaults)
+    source = "\n".join(lines).replace("set_=set_", ", ".join(f"{k}={k}" for k in defaults))
+    exec(compile(source, f"<evolve {cls.__name__}>", "exec"), namespace)
+    return namespace["copy"], fields
 
 
 def registered() -> dict[str, type]:

@@ -219,7 +219,7 @@ def _check_epoch_result(state: State, sn: Subnet, c: EpochResult, v: dict[str, l
         if len(v[name]) != n:
             raise SystemCallRejected(reason=f"epoch result: {name} has {len(v[name])} values for {n} UIDs")
     permits = v["permits"]
-    if any(x > 1 for x in permits):
+    if max(permits, default=0) > 1:
         raise SystemCallRejected(reason="epoch result: permits must be 0 or 1")
     owner_uid = state.uid_of(sn.netuid, sn.owner_hotkey)
     if owner_uid is not None and not permits[owner_uid]:
@@ -229,7 +229,7 @@ def _check_epoch_result(state: State, sn: Subnet, c: EpochResult, v: dict[str, l
     rows, ptr, buids = v["bond_rows"], v["bond_ptr"], v["bond_uids"]
     if (len(ptr) != len(rows) + 1 or ptr[0] != 0 or ptr[-1] != len(buids) or len(buids) != len(v["bond_values"])
             or any(a > b for a, b in itertools.pairwise(ptr)) or list(rows) != sorted(set(rows))
-            or any(r >= n for r in rows) or any(u >= n for u in buids)):
+            or max(rows, default=-1) >= n or max(buids, default=-1) >= n):  # no row, no UID beyond the subnet
         raise SystemCallRejected(reason="epoch result: malformed bonds")
     if c.pot != sn.pending_emission:
         raise SystemCallRejected(reason=f"epoch result pays {c.pot} RAO but the pot holds {sn.pending_emission}")
