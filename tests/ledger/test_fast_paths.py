@@ -29,7 +29,7 @@ values = {
 }
 
 
-def outcome(fn):  # noqa: ANN001, ANN201 - the value, or the error's type and message
+def outcome(fn):  # the value, or the error's type and message
     try:
         return "ok", fn()
     except (TypeError, ValueError, OverflowError) as e:
@@ -60,7 +60,7 @@ def test_upscale_is_the_rounded_max_upscale(values: list[int]) -> None:
     assert _u16_max_upscale(values) == _u16_max_upscale(tuple(values)) == expected
 
 
-def _prune_by_definition(state: State, sn, block: int, exclude: set[int]) -> int | None:  # noqa: ANN001
+def _prune_by_definition(state: State, sn, block: int, exclude: set[int]) -> int | None:
     best_open = best_immune = None
     for uid in range(sn.n):
         n = state.neuron(sn.netuid, uid)
@@ -92,3 +92,18 @@ def test_prune_candidate_follows_its_rule(neurons: list[tuple[int, int]], block:
         state.put_neuron(1, Neuron(uid=uid, hotkey=hotkey, coldkey=bytes(32), registered_at=registered_at,
                                    last_update=registered_at, emission=emission))
     assert prune_candidate(state, sn, block, exclude) == _prune_by_definition(state, sn, block, exclude)
+
+
+def test_evolve_leaves_cached_bytes_behind() -> None:
+    """A cache slot (a block's hash, an extrinsic's bytes) starts empty in the evolved copy, as attrs leaves it."""
+    from .chains import new_chain
+
+    chain = new_chain()
+    chain.seal()
+    block = chain.store.get(1)
+    header = evolve(block.header, timestamp=block.header.timestamp + 1)
+    moved = evolve(block, header=header)
+    assert block.hash != moved.hash == attrs.evolve(block, header=header).hash == header.hash
+    ext = chain.store.get(0).extrinsics[0]
+    assert ext.to_bytes()  # cached on the original
+    assert evolve(ext, nonce=ext.nonce + 1).to_bytes() == attrs.evolve(ext, nonce=ext.nonce + 1).to_bytes()
