@@ -4,7 +4,6 @@ stops them in order), restarted with a doubling pause when one dies, stopped wit
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import os
 import signal
 import subprocess
