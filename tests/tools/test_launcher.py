@@ -1,0 +1,155 @@
+"""The launcher through the installed command: `taonet localnet` to paid miners and back (every child gone, the log
+verifies), and `taonet launch` with the two-subnet example (--detach, status, logs, a SIGKILLed neuron restarted,
+honest miners paid more than exploit miners, stop)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .processes import TAONET_EXE, taonet
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+STOP_DEADLINE = 10.0  # taonet.tools.launcher.STOP_DEADLINE, as docs/launcher.md states it
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "HOME": str(home), "COLUMNS": "200"}
+
+
+def _pids_under(path: Path) -> list[int]:
+    """Processes whose command line names ``path`` (the launcher's children all do)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if str(path) in cmd and state != "Z":
+                out.append(int(d.name))
+    return out
+
+
+def _read_until(proc: subprocess.Popen[str], done, timeout: float) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line:
+            lines.append(line.rstrip("\n"))
+            if done(lines):
+                return lines
+            continue
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"not reached within {timeout} s (exit {proc.poll()}):\n" + "\n".join(lines))
+
+
+def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -> None:
+    """taonet localnet: 2 epochs paying the miners, SIGINT stops every process before the deadline, the logs and
+    the chain's log stay behind and the log verifies."""
+    net = tmp_path / "net"
+    proc = subprocess.Popen([TAONET_EXE, "localnet", "--keep", str(net), "--lines"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=_env(tmp_path))
+    try:
+        lines = _read_until(proc, lambda ls: sum(1 for x in ls if x.startswith("epoch:") and " 0/" not in x
+                                                 and "miners paid" in x) >= 2, 90)
+        status = json.loads((net / "launch.json").read_text())
+        children = [p["pid"] for p in status["processes"]]
+        assert len(children) == 2 and all(children)  # the node and one neuron host
+        assert any(x.startswith("epoch:") and "4/4 miners paid" in x for x in lines)
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        proc.wait(STOP_DEADLINE + 5)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert proc.returncode == 0
+    assert took < STOP_DEADLINE
+    assert _pids_under(net) == []
+    assert all(not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+               for pid in children)
+    assert (net / "logs" / "node.log").stat().st_size > 0
+    assert "neuron" in (net / "logs" / "host-0.log").read_text()
+    assert json.loads((net / "launch.json").read_text())["state"] == "stopped"
+    out, _ = taonet("replay", str(net), "verify", env={"HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+
+
+def _status(home: Path, net: Path) -> dict:
+    out, _ = taonet("launch", "status", "--dir", str(net), "--json", env={"HOME": str(home)})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _wait_status(home: Path, net: Path, ok, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = _status(home, net)
+        if ok(st):
+            return st
+        time.sleep(0.5)
+    raise AssertionError(f"status not reached within {timeout} s: {st}")
+
+
+def test_launch_two_subnets_detached_pays_honest_over_exploit_and_restarts_a_killed_neuron(tmp_path: Path) -> None:
+    """taonet launch FILE --detach, status, logs, stop: both subnets pay honest miners more than exploit miners; a
+    neuron process killed with SIGKILL is restarted and the view says so; after stop no child is left."""
+    net = tmp_path / "net"
+    home = {"HOME": str(tmp_path)}
+    out, _ = taonet("launch", str(ROOT / "docs" / "network-two-subnets.toml"), "--dir", str(net), "--detach",
+                    timeout=180, env=home)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines())
+    assert Path(lines["dir"]) == net.resolve()
+    endpoint = lines["rpc"]
+    try:
+        st = _wait_status(tmp_path, net, lambda s: len(s["epochs"]) == 2 and min(s["epochs"].values()) >= 3, 90)
+        procs = {p["name"]: p for p in st["processes"]}
+        assert set(procs) == {"node", "subnet-1", "subnet-2", "exploit-1-0"}
+        victim = procs["exploit-1-0"]["pid"]
+        os.kill(victim, signal.SIGKILL)
+        st = _wait_status(tmp_path, net, lambda s: next(p for p in s["processes"] if p["name"] == "exploit-1-0")
+                          ["restarts"] == 1 and next(p for p in s["processes"] if p["name"] == "exploit-1-0")
+                          ["state"] == "running", 30)
+        log, _ = taonet("launch", "logs", "launcher", "--dir", str(net), "-n", "200", env=home)
+        assert "crashed: exploit-1-0 (killed by SIGKILL" in log.stdout
+        assert "restarted: exploit-1-0" in log.stdout
+        for netuid in (1, 2):
+            mg, _ = taonet("subnet", "metagraph", str(netuid), "--endpoint", endpoint, "--json", env=home)
+            assert mg.returncode == 0, mg.stderr
+            hosts = (net / "hosts").glob("*.toml")
+            wrong = {line.split('"')[1] for f in hosts for line in f.read_text().splitlines()
+                     if line.startswith("hotkey = ") and "wrong" in line}
+            assert wrong
+            wallets = net / "wallets" / "miners" / "hotkeys"
+            ss58 = {name: json.loads((wallets / name).read_text())["ss58Address"] for name in os.listdir(wallets)
+                    if not name.endswith("pub.txt")}
+            by_hot = {n["hotkey"]: n for n in json.loads(mg.stdout)["neurons"]}
+            honest = [by_hot[a]["incentive"] for k, a in ss58.items() if "honest" in k and a in by_hot]
+            exploit = [by_hot[a]["incentive"] for k, a in ss58.items() if "wrong" in k and a in by_hot]
+            assert len(honest) == 3 and len(exploit) == 1
+            assert min(honest) > max(exploit)
+    finally:
+        stop, took = taonet("launch", "stop", "--dir", str(net), env=home, timeout=60)
+    assert stop.returncode == 0, stop.stderr
+    assert took < STOP_DEADLINE + 3
+    assert _pids_under(net) == []
+    assert _status(tmp_path, net)["state"] == "stopped"
