@@ -169,6 +169,8 @@ class Network:
         self.setup_s = time.monotonic() - self.started
         from taonet.kernel import Wallet
 
+        for s in self.spec.subnets:
+            self.names[Wallet(s.owner, "default", wallet_path).hotkeypub.ss58_address] = f"{s.owner} (owner)"
         for p in self.spec.neurons:
             hot = Wallet(p.spec.wallet, p.spec.hotkey, wallet_path).hotkeypub.ss58_address
             self.names[hot] = p.spec.name
