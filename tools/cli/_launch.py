@@ -111,10 +111,18 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
             view.line("done", f"{epochs} epochs of every subnet")
             scope.cancel()
 
+        async def cancel_on_hangup(scope: anyio.CancelScope) -> None:
+            with anyio.open_signal_receiver(signal.SIGHUP) as hangups:  # a closed terminal stops it all too
+                async for _ in hangups:
+                    view.line("stopping", "the terminal hung up")
+                    scope.cancel()
+                    return
+
         async def main() -> None:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(cancel_on_signals, tg.cancel_scope,
                               lambda: view.line("stopping", "the neurons, then the node"))
+                tg.start_soon(cancel_on_hangup, tg.cancel_scope)
                 if epochs is not None:
                     tg.start_soon(until_epochs, tg.cancel_scope)
                 await net.run()

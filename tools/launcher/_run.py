@@ -215,6 +215,18 @@ class Network:
 
     # --- watching ------------------------------------------------------------------------------------------------
     async def _watch(self) -> None:
+        """Follow the chain for the view; a node that stops answering (it crashed and is being restarted) is
+        said and waited for, never fatal."""
+        from taonet.ledger.errors import TaonetError
+
+        while True:
+            try:
+                await self._follow()
+            except (TaonetError, OSError, TimeoutError) as e:
+                self.view.line("waiting", f"the node does not answer ({type(e).__name__}: {e}); retrying in 1 s")
+                await anyio.sleep(1)
+
+    async def _follow(self) -> None:
         from taonet.kernel import Subtensor
         from taonet.ledger import EpochCompleted
 
@@ -234,16 +246,17 @@ class Network:
                          if isinstance(e, EpochCompleted)]
                 seen, self.head = head, head
                 for b, e in found:
-                    self.epochs[e.netuid] = self.epochs.get(e.netuid, 0) + 1
+                    epoch = self.epochs.get(e.netuid, 0) + 1  # counted once shown (--epochs stops on the count)
                     mg = await sub.metagraph(e.netuid, block=b)
                     paid = [mg.hotkeys[u] for u in range(mg.n) if mg.hotkeys[u] in miners and int(mg.E[u]) > 0]
                     ours = [h for h in mg.hotkeys if h in miners]
                     if paid and self.first_emission_s is None:
                         self.first_emission_s = time.monotonic() - self.started
                         self.view.line("first_emission", f"{self.first_emission_s:.1f} s")
-                    self.view.metagraph(mg, self.names, self.epochs[e.netuid])
-                    self.view.line("epoch", f"subnet {e.netuid} epoch {self.epochs[e.netuid]} at block {b}: "
+                    self.view.metagraph(mg, self.names, epoch)
+                    self.view.line("epoch", f"subnet {e.netuid} epoch {epoch} at block {b}: "
                                             f"{len(paid)}/{len(ours)} miners paid")
+                    self.epochs[e.netuid] = epoch
                 self.view.tick(self)
                 self.write_status()
 
