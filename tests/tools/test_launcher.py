@@ -161,3 +161,63 @@ def test_launch_two_subnets_detached_pays_honest_over_exploit_and_restarts_a_kil
     assert took < STOP_DEADLINE + 3
     assert _pids_under(net) == []
     assert _status(tmp_path, net)["state"] == "stopped"
+
+
+def test_launch_against_an_existing_node_with_a_neuron_on_another_machine(tmp_path: Path) -> None:
+    """[node] endpoint: no node of ours; a row with machine = "far" is registered but not started, its file written
+    to machines/far.toml; run there with `taonet neurons run`, that miner is paid by the local validator."""
+    from .processes import taonet_node
+
+    home = {"HOME": str(tmp_path)}
+    with taonet_node(tmp_path / "node", "--block-time", "0.25") as (_proc, _header, addresses):
+        (tmp_path / "net.toml").write_text(f"""
+name = "spread"
+[node]
+endpoint = "{addresses['rpc']}"
+[[wallets]]
+name = "owner"
+uri = "//Alice"
+[[subnets]]
+netuid = 1
+plugin = "template"
+hyperparameters = {{ tempo = 10 }}
+[[neurons]]
+role = "validator"
+plugin = "template"
+netuid = 1
+wallet = "v"
+hotkey = "v0"
+stake = 500
+[[neurons]]
+role = "miner"
+plugin = "template"
+netuid = 1
+wallet = "m"
+hotkey = "far0"
+name = "far-miner"
+machine = "far"
+""")
+        net = tmp_path / "net"
+        out, _ = taonet("launch", str(tmp_path / "net.toml"), "--dir", str(net), "--detach", env=home, timeout=120)
+        assert out.returncode == 0, out.stderr
+        far = None
+        try:
+            st = _status(tmp_path, net)
+            assert [p["name"] for p in st["processes"]] == ["host"]  # no node, and nothing for "far"
+            assert f'endpoint = "{addresses["rpc"]}"' in (net / "machines" / "far.toml").read_text()
+            far = subprocess.Popen([TAONET_EXE, "neurons", "run", str(net / "machines" / "far.toml")],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(tmp_path))
+            hotkey = json.loads((net / "wallets" / "m" / "hotkeys" / "far0").read_text())["ss58Address"]
+            deadline = time.monotonic() + 60
+            paid = False
+            while not paid and time.monotonic() < deadline:
+                time.sleep(1)
+                mg, _ = taonet("subnet", "metagraph", "1", "--endpoint", addresses["rpc"], "--json", env=home)
+                paid = any(n["hotkey"] == hotkey and n["emission"] > 0 for n in json.loads(mg.stdout)["neurons"])
+            assert paid, mg.stdout
+        finally:
+            if far is not None:
+                far.send_signal(signal.SIGTERM)
+                assert far.wait(15) == 0
+            stop, _ = taonet("launch", "stop", "--dir", str(net), env=home, timeout=60)
+        assert stop.returncode == 0 and _pids_under(net) == []
