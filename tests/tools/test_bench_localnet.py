@@ -4,6 +4,7 @@ it measured."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -15,8 +16,9 @@ HOW_IT_RAN = {"runs", "process_layout"}
 
 
 @pytest.mark.slow
-def test_bench_localnet_json_holds_only_what_it_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_localnet_json_holds_only_what_it_measured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """One measured run and a 4 + 2 scale run: one JSON object, every figure measured, p99 beside p50."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # the launcher remembers its last network under ~/.taonet
     for name, value in {"SCALE_MINERS": 4, "SCALE_VALIDATORS": 2, "SCALE_TEMPOS": 1, "PER_HOST": 3}.items():
         monkeypatch.setattr(bench, name, value)
     result = CliRunner().invoke(app, ["bench", "localnet", "--json", "--runs", "1"])

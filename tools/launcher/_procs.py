@@ -127,7 +127,9 @@ def _tail_since_start(path: Path) -> str:
 
 
 def alive(pid: int) -> bool:
-    """Whether a process with this id exists (and is not a zombie we could see)."""
+    """Whether a process with this id exists (and is not a zombie we could see); False for ids <= 0."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
