@@ -60,7 +60,8 @@ def _read_until(proc: subprocess.Popen[str], done, timeout: float) -> list[str]:
 
 def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -> None:
     """taonet localnet: 2 epochs paying the miners, SIGINT stops every process before the deadline, the logs and
-    the chain's log stay behind and the log verifies; run again with --keep, it resumes where it stopped."""
+    the chain's log stay behind and the log verifies; run again with --keep (and the live screen), it resumes where it
+    stopped."""
     net = tmp_path / "net"
     proc = subprocess.Popen([TAONET_EXE, "localnet", "--keep", str(net), "--lines"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=_env(tmp_path))
@@ -92,13 +93,16 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
     out, _ = taonet("replay", str(net), "verify", env={"HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     head = json.loads((net / "launch.json").read_text())["head"]
-    again, _ = taonet("localnet", "--keep", str(net), "--epochs", "1", "--lines", env={"HOME": str(tmp_path)},
-                      timeout=90)
+    again, _ = taonet("localnet", "--keep", str(net), "--epochs", "1", "--live",
+                      env={"HOME": str(tmp_path), "COLUMNS": "160"}, timeout=90)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "setup:" not in again.stdout  # the wallets, subnet, registrations and stake were kept
-    epoch = next(x for x in again.stdout.splitlines() if x.startswith("epoch:"))
+    # the live screen's last frame: processes, the metagraph with every neuron's emission, the events
+    assert "processes" in again.stdout and "host-0" in again.stdout and "E τ" in again.stdout
+    assert all(f"miner-1-{i}" in again.stdout for i in range(4))
+    epoch = next(x for x in again.stdout.splitlines() if " epoch: " in x)
     block = int(epoch.split(" at block ")[1].split(":")[0])
-    assert block > head and "4/4 miners paid" in again.stdout
+    assert block > head and "4/4 miners paid" in epoch
 
 
 def _status(home: Path, net: Path) -> dict:
