@@ -52,8 +52,10 @@ def test_parse_network_refuses_a_bad_table_naming_it(data, needle) -> None:
 
 
 def test_localnet_places_neurons_per_host() -> None:
-    """per_host 0: one host; 1: one process each; 3: at most three per host, validators first."""
+    """per_host 0: up to 36 a host; 1: one process each; 3: at most three per host, validators first."""
     assert {p.process for p in localnet_spec().neurons} == {"host-0"}
+    big = localnet_spec(miners=64, validators=8).neurons
+    assert [sum(p.process == h for p in big) for h in ("host-0", "host-1")] == [36, 36]
     assert len({p.process for p in localnet_spec(per_host=1).neurons}) == 6
     spec = localnet_spec(validators=2, miners=7, per_host=3)
     assert [p.process for p in spec.neurons] == ["host-0"] * 3 + ["host-1"] * 3 + ["host-2"] * 3

@@ -146,7 +146,7 @@ def localnet_cmd(
     miners: Annotated[int, typer.Option(min=0, max=4096, help="Miners per subnet.")] = 4,
     block_time: Annotated[float, typer.Option(min=0.01, help="Seconds between blocks.")] = 0.25,
     tempo: Annotated[int, typer.Option(min=1, help="Blocks per epoch.")] = 10,
-    per_host: Annotated[int, typer.Option(min=0, help="Neurons per host process (0: all in one; 1: one each).")
+    per_host: Annotated[int, typer.Option(min=0, help="Neurons per host process (1: one each; 0: up to 36).")
                         ] = 0,
     keep: Annotated[Path | None, typer.Option("--keep", help="Keep the network in DIR and restart it where it "
                                                              "stopped (default: a fresh ~/.taonet/localnet).")] = None,

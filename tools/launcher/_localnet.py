@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from ._spec import NetworkSpec, NodeSpec, parse_network
 
-__all__ = ["LOCALNET_TEMPO", "localnet_spec"]
+__all__ = ["LOCALNET_TEMPO", "localnet_spec", "AUTO_PER_HOST"]
 
+AUTO_PER_HOST = 36
+"""Neurons per host process when none is asked for: two hosts share a 64 + 8 network over two cores."""
 LOCALNET_TEMPO = 10
 """Blocks per epoch: validators hold a permit after the first epoch, so miners are paid at the second (~5 s)."""
 
@@ -14,8 +16,8 @@ LOCALNET_TEMPO = 10
 def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int = 2, miners: int = 4,
                   block_time: float = 0.25, tempo: int = LOCALNET_TEMPO, per_host: int = 0,
                   stake: float = 1000.0) -> NetworkSpec:
-    """The network `taonet localnet` runs; ``per_host`` 0 puts every neuron in one host, 1 each in its own
-    process, N at most N per host."""
+    """The network `taonet localnet` runs; ``per_host`` N puts at most N neurons in a host process (1: each in its
+    own), 0 means AUTO_PER_HOST."""
     data = {
         "name": "localnet",
         "wallets": [{"name": "owner", "uri": "//Alice"}, {"name": "validator", "uri": "//Bob"},
@@ -30,7 +32,7 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
     for k, p in enumerate(plugins, 1):
         for role, count, hotkey in (("validator", validators, "v"), ("miner", miners, "m")):
             for i in range(count):
-                process = "host-0" if per_host == 0 else f"host-{index // per_host}"
+                process = f"host-{index // (per_host or AUTO_PER_HOST)}"
                 data["neurons"].append({"name": f"{role}-{k}-{i}", "role": role, "plugin": p, "netuid": k,
                                         "wallet": role, "hotkey": f"{hotkey}{k}-{i}", "process": process,
                                         **({"stake": stake} if role == "validator" else {})})
