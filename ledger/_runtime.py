@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from . import _system_calls, _user_calls  # noqa: F401 - importing them registers their handlers
+from . import _system_calls, _user_calls, _weight_commits  # noqa: F401 - importing them registers their handlers
 from ._block import ZERO_HASH, BlockHeader, SignedBlock, items_root
 from ._calls import Extrinsic, SystemCall
 from ._codec import raw_bytes
