@@ -9,8 +9,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from taonet.ledger import CommitWeights, FileStore, RevealWeights, weight_commit_hash
-from taonet.ledger._genesis import DEV_SUBNET_DEFAULTS
+from taonet.ledger import DEV_SUBNET_DEFAULTS, CommitWeights, FileStore, RevealWeights, weight_commit_hash
 from tests.ledger.chains import OWNER_HOT, chain_with_subnet
 from tests.tools.processes import taonet
 
