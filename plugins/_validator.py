@@ -161,6 +161,7 @@ class _Validator:
         self.reveals: list[PendingReveal] = self._load_reveals()
         self.revealing = False
         self.reveal_retry_at = 0
+        self.reveals_lock = anyio.Lock()  # the commit and the reveal tasks both rewrite reveals.json
 
     def _load_reveals(self) -> list[PendingReveal]:
         out = []
@@ -173,8 +174,10 @@ class _Validator:
                 out.append(r)
         return out
 
-    def _save_reveals(self) -> None:
-        self.p.state.save_reveals([r.to_json() for r in self.reveals])
+    async def _save_reveals(self) -> None:
+        async with self.reveals_lock:
+            records = [r.to_json() for r in self.reveals]
+            await anyio.to_thread.run_sync(self.p.state.save_reveals, records)
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
     def _error(self, event: str, message: str) -> None:
@@ -308,7 +311,7 @@ class _Validator:
                 self.last_rejection = None
                 if result.reveal is not None and result.reveal.reveal_from is not None:
                     self.reveals = [*self.reveals, result.reveal][-MAX_REVEALS:]
-                    await anyio.to_thread.run_sync(self._save_reveals)
+                    await self._save_reveals()
                     self.log.info("weights.committed", block=result.block, count=len(uids),
                                   reveal_from=result.reveal.reveal_from, reveal_until=result.reveal.reveal_until)
             elif result.success:
@@ -364,7 +367,7 @@ class _Validator:
 
     async def _drop(self, r: PendingReveal, reason: str | None) -> None:
         self.reveals = [x for x in self.reveals if x is not r]
-        await anyio.to_thread.run_sync(self._save_reveals)
+        await self._save_reveals()
         if reason is not None:
             self.log.warning("weights.reveal_missed", committed_at=r.block, reason=reason)
             self._error("weights.reveal_missed", reason)
