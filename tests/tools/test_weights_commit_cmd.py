@@ -52,6 +52,11 @@ def test_commit_then_reveal_with_the_printed_salt(cli: Cli, tmp_path: Path) -> N
     early = cli.fails(3, "weights", "reveal", "1", "--uids", "1", "--weights", "1", "--salt", reveal["salt"],
                       "-w", "owner", "-H", "owner", "-y")
     assert "too early" in early and str(reveal["reveal_from"]) in early
+    pending = cli.ok("weights", "pending", "1", "--json").json["commits"]
+    assert [(p["block"], p["reveal_from"], p["reveal_until"]) for p in pending] == [
+        (doc["block"], reveal["reveal_from"], reveal["reveal_until"])]
+    table = cli.ok("weights", "pending", "1").stdout
+    assert str(reveal["reveal_from"]) in table and all(len(x) <= 80 for x in table.splitlines())
     with subtensor(cli.endpoint) as sub:
         sub.wait_for_block(reveal["reveal_from"], timeout=30)
     wrong = cli.fails(3, "weights", "reveal", "1", "--uids", "1", "--weights", "1", "--salt", "00" * 16,
@@ -59,6 +64,7 @@ def test_commit_then_reveal_with_the_printed_salt(cli: Cli, tmp_path: Path) -> N
     assert "no pending weight commit" in wrong
     line = cli.ok("weights", "reveal", "--from", str(saved), "-w", "owner", "-H", "owner", "-y").stdout
     assert line.startswith("weights revealed on subnet 1 by ") and "included in block" in line
+    assert cli.ok("weights", "pending", "1", "--json").json["commits"] == []
     shown = cli.ok("weights", "show", "1", "--uid", "0", "--json").json["validators"]
     assert shown[0]["weights"] == [[1, 1.0]]
 

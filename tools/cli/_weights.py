@@ -220,3 +220,21 @@ def weights_show(netuid_arg: NetuidArg = None, netuid: Netuid = None,
         return
     out.table(f"weights on subnet {n}", ("FROM_UID", "TO_UID", "WEIGHT", "SET_AT_BLOCK"),
               [(str(r["uid"]), str(t), f"{v:.4f}", str(r["last_update"])) for r in rows for t, v in r["weights"]])
+
+
+@weights_app.command("pending")
+def weights_pending(netuid_arg: NetuidArg = None, netuid: Netuid = None,
+                    hotkey_ss58: Annotated[str | None, typer.Option("--hotkey-ss58", metavar="SS58",
+                                                                    help="Only this hotkey's commits.")] = None,
+                    endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+    """The weight commits pending on a commit-reveal subnet: whose, when made, and their reveal window."""
+    out, n = Out(as_json), netuid_of(netuid_arg, netuid)
+    commits = run(lambda sub: sub.get_weight_commits(n, hotkey=hotkey_ss58), endpoint, timeout, "weights pending")
+    rows = [{"hotkey": hk, "commit_hash": c.commit_hash.hex(), "block": c.block, "reveal_from": c.reveal_from,
+             "reveal_until": c.reveal_until} for hk, cs in commits.items() for c in cs]
+    if out.json:
+        out.emit({"netuid": n, "commits": rows})
+        return
+    out.table(f"pending weight commits on subnet {n}", ("HOTKEY", "BLOCK", "REVEAL_FROM", "REVEAL_UNTIL", "HASH"),
+              [(r["hotkey"], str(r["block"]), str(r["reveal_from"]), str(r["reveal_until"]), r["commit_hash"][:16])
+               for r in rows], left=("HOTKEY", "HASH"), shorten=("HOTKEY",), drop=("HASH",))
