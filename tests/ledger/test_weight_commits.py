@@ -297,3 +297,32 @@ def test_any_sequence_of_commits_and_reveals_replays_to_the_same_digests(ops: li
     for _, tail in fold(chain.store, start=snap):  # noqa: B007
         pass
     assert tail.digest() == chain.state.digest()
+
+
+def test_an_epoch_between_commit_and_reveal_sees_no_weights_and_the_next_one_does() -> None:
+    """Consensus reads only revealed weights: the epoch before the reveal pays the miners no incentive; the first
+    epoch after it does."""
+    from taonet.ledger import TAO, AddStake, EpochCompleted
+
+    chain = _cr_chain()
+    chain.call(ALICE, AddStake(hotkey=OWNER_HOT.public_key, amount=100 * TAO))
+    chain.seal()
+    _commit(chain)
+    (pending,) = chain.state.weight_commits(1, OWNER_HOT.public_key)
+
+    def seal_through_epoch() -> int:
+        for _ in range(30):
+            res = chain.seal()
+            done = [e for e in chain.events(res) if isinstance(e, EpochCompleted)]
+            if done:
+                return done[0].block
+        raise AssertionError("no epoch")
+
+    before = seal_through_epoch()
+    assert before < pending.reveal_from
+    assert [chain.state.neuron(1, u).incentive for u in (1, 2)] == [0, 0]
+    _seal_to(chain, pending.reveal_from - 1)
+    chain.call(OWNER_HOT, _reveal())
+    assert not chain.seal().rejected
+    seal_through_epoch()
+    assert all(chain.state.neuron(1, u).incentive > 0 for u in (1, 2))
