@@ -10,8 +10,6 @@ revealed. Every handler checks everything first and only then writes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ._calls import CommitWeights, Extrinsic, RevealWeights, SetWeights, weight_commit_hash
@@ -116,7 +114,7 @@ def _reveal_weights(state: State, ctx: BlockContext, ext: Extrinsic, fee: int) -
 
 def drop_expired_commits(state: State, netuid: int, block: int) -> list[Event]:
     """Drop the commits on ``netuid`` whose reveal window closed before the epoch at ``block`` (at that epoch)."""
-    events: list[Any] = []
+    events: list[Event] = []
     expired = []
     for (nu, hotkey), wc in state.items("wcommit"):
         if nu == netuid and any(c.reveal_until < block for c in wc.commits):
