@@ -14,6 +14,7 @@ from ._block import SignedBlock as SignedBlock
 from ._calls import AddStake as AddStake
 from ._calls import BurnedRegister as BurnedRegister
 from ._calls import Call as Call
+from ._calls import CommitWeights as CommitWeights
 from ._calls import CreateSubnet as CreateSubnet
 from ._calls import EpochResult as EpochResult
 from ._calls import Extrinsic as Extrinsic
@@ -21,6 +22,7 @@ from ._calls import Nominate as Nominate
 from ._calls import PowRegister as PowRegister
 from ._calls import RegistrarAnswer as RegistrarAnswer
 from ._calls import RemoveStake as RemoveStake
+from ._calls import RevealWeights as RevealWeights
 from ._calls import ServeAxon as ServeAxon
 from ._calls import SetCommitment as SetCommitment
 from ._calls import SetHyperparameter as SetHyperparameter
@@ -30,6 +32,7 @@ from ._calls import SystemCall as SystemCall
 from ._calls import Transfer as Transfer
 from ._calls import UserCall as UserCall
 from ._calls import hotkey_binding_payload as hotkey_binding_payload
+from ._calls import weight_commit_hash as weight_commit_hash
 from ._codec import decode as decode
 from ._codec import dumps as dumps
 from ._codec import encode as encode
@@ -57,6 +60,9 @@ from ._events import StakeRemoved as StakeRemoved
 from ._events import SubnetCreated as SubnetCreated
 from ._events import SubnetIdentitySet as SubnetIdentitySet
 from ._events import Transferred as Transferred
+from ._events import WeightCommitExpired as WeightCommitExpired
+from ._events import WeightsCommitted as WeightsCommitted
+from ._events import WeightsRevealed as WeightsRevealed
 from ._events import WeightsSet as WeightsSet
 from ._keys import Keypair as Keypair
 from ._keys import generate_mnemonic as generate_mnemonic
@@ -104,10 +110,14 @@ if TYPE_CHECKING:
     from ._state import State as State
     from ._state import Subnet as Subnet
     from ._state import SubnetIdentity as SubnetIdentity
+    from ._state import WeightCommit as WeightCommit
+    from ._state import WeightCommits as WeightCommits
     from ._state import genesis_subnet as genesis_subnet
     from ._store import FileStore as FileStore
     from ._store import MemoryStore as MemoryStore
     from ._store import record_number as record_number
+    from ._weight_commits import MAX_WEIGHT_COMMITS as MAX_WEIGHT_COMMITS
+    from ._weight_commits import reveal_window as reveal_window
     from ._yuma import YumaParams as YumaParams
     from ._yuma import YumaResult as YumaResult
     from ._yuma import yuma_epoch as yuma_epoch
@@ -148,6 +158,10 @@ _LAZY = {
     "Subnet": "._state",
     "SubnetIdentity": "._state",
     "genesis_subnet": "._state",
+    "WeightCommit": "._state",
+    "WeightCommits": "._state",
+    "MAX_WEIGHT_COMMITS": "._weight_commits",
+    "reveal_window": "._weight_commits",
     "FileStore": "._store",
     "MemoryStore": "._store",
     "record_number": "._store",

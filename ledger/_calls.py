@@ -40,11 +40,13 @@ __all__ = [
     "AddStake",
     "BurnedRegister",
     "Call",
+    "CommitWeights",
     "CreateSubnet",
     "Extrinsic",
     "Nominate",
     "PowRegister",
     "RemoveStake",
+    "RevealWeights",
     "ServeAxon",
     "SetCommitment",
     "SetHyperparameter",
@@ -54,6 +56,7 @@ __all__ = [
     "Transfer",
     "UserCall",
     "hotkey_binding_payload",
+    "weight_commit_hash",
 ]
 
 U16 = 0xFFFF
@@ -218,6 +221,42 @@ class SetCommitment(UserCall):
     SIGNER: ClassVar[str] = "hotkey"
     netuid: int = field_int(hi=MAX_NETUID)
     data: str = field_text(max_len=1024)
+
+
+# --- commit-reveal weights (docs/consensus.md "Commit-reveal") ---------------------------------------------------
+
+
+def weight_commit_hash(hotkey: bytes, netuid: int, uids: Any, values: Any, salt: bytes, version_key: int) -> bytes:
+    """The hash a :class:`CommitWeights` carries: blake2b-256 of the canonical CBOR array
+    ``["taonet.weight_commit", hotkey, netuid, [uids...], [values...], salt, version_key]``.
+
+    ``hotkey`` is the committing hotkey's 32-byte public key; ``uids`` and ``values`` are taken in the order they will
+    be revealed (the reveal must repeat them exactly).
+    """
+    body = ["taonet.weight_commit", bytes(hotkey), int(netuid), [int(u) for u in uids], [int(v) for v in values],
+            bytes(salt), int(version_key)]
+    return hashlib.blake2b(dumps(body), digest_size=32).digest()
+
+
+@message("call.commit_weights")
+class CommitWeights(UserCall):
+    """Commit to weights on ``netuid`` by their hash (:func:`weight_commit_hash`), to reveal them later (hotkey)."""
+
+    SIGNER: ClassVar[str] = "hotkey"
+    netuid: int = field_int(hi=MAX_NETUID)
+    commit_hash: bytes = field_b32()
+
+
+@message("call.reveal_weights")
+class RevealWeights(UserCall):
+    """Reveal weights committed earlier on ``netuid``: the same vectors, salt and version key as hashed (hotkey)."""
+
+    SIGNER: ClassVar[str] = "hotkey"
+    netuid: int = field_int(hi=MAX_NETUID)
+    uids: tuple[int, ...] = vec("u16", max_len=4096)
+    values: tuple[int, ...] = vec("u16", max_len=4096)
+    salt: bytes = field_bytes(lo=8, hi=64)
+    version_key: int = field_int(default=0)
 
 
 # --- the extrinsic ----------------------------------------------------------------------------------------------

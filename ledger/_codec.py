@@ -117,9 +117,10 @@ def _bool_validator(_inst: Any, attr: attrs.Attribute, value: Any) -> None:
         raise TypeError(f"{attr.name} must be a bool, got {type(value).__name__}")
 
 
-def field_bool(*, default: Any = attrs.NOTHING) -> Any:
-    """A boolean field."""
-    return attrs.field(default=default, validator=_bool_validator)
+def field_bool(*, default: Any = attrs.NOTHING, absent: bool | None = None) -> Any:
+    """A boolean field (``absent`` as for :func:`field_int`: left out of the encoding while it holds that value)."""
+    metadata = {} if absent is None else {"absent": absent}
+    return attrs.field(default=default, validator=_bool_validator, metadata=metadata)
 
 
 def _bytes_validator(lo: int, hi: int) -> Callable[[Any, attrs.Attribute, Any], None]:

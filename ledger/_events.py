@@ -7,6 +7,9 @@ from ._codec import Message, cache_field, field_b32, field_int, field_msg, field
 __all__ = [
     "AxonServed",
     "CommitmentSet",
+    "WeightCommitExpired",
+    "WeightsCommitted",
+    "WeightsRevealed",
     "DelegateNominated",
     "DifficultyAdjusted",
     "EmissionPaid",
@@ -259,3 +262,37 @@ class StakeCredited(Event):
     coldkey: bytes = field_b32()
     hotkey: bytes = field_b32()
     amount: int = field_int()
+
+
+@message("ev.weights_committed")
+class WeightsCommitted(Event):
+    """UID ``uid`` (``hotkey``) on ``netuid`` committed to weights by ``commit_hash``, to reveal in blocks
+    ``reveal_from`` to ``reveal_until`` (inclusive)."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    commit_hash: bytes = field_b32()
+    reveal_from: int = field_int()
+    reveal_until: int = field_int()
+
+
+@message("ev.weights_revealed")
+class WeightsRevealed(Event):
+    """UID ``uid`` (``hotkey``) on ``netuid`` revealed the ``count`` weights it committed by ``commit_hash``."""
+
+    netuid: int = field_int()
+    uid: int = field_int()
+    hotkey: bytes = field_b32()
+    commit_hash: bytes = field_b32()
+    count: int = field_int()
+
+
+@message("ev.weight_commit_expired")
+class WeightCommitExpired(Event):
+    """A commit of ``hotkey`` on ``netuid`` (made at ``block``) was dropped unrevealed: its window closed."""
+
+    netuid: int = field_int()
+    hotkey: bytes = field_b32()
+    commit_hash: bytes = field_b32()
+    block: int = field_int()

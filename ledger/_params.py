@@ -58,6 +58,10 @@ class Hyperparameters(Message):
     burn_increase_mult_milli: int = field_int(default=1260)
     min_difficulty: int = field_int(default=10_000_000)
     max_difficulty: int = field_int(default=U64 // 4)
+    # Commit-reveal (docs/consensus.md): left out of the encoding at their defaults, so subnets made before they
+    # existed encode, digest and snapshot byte for byte as before.
+    commit_reveal_weights_enabled: bool = field_bool(default=False, absent=False)
+    commit_reveal_period: int = field_int(default=1, absent=1)
 
     def as_dict(self) -> dict[str, Any]:
         """Every hyperparameter by name."""
@@ -94,6 +98,8 @@ HYPERPARAMETER_BOUNDS: dict[str, tuple[int, int]] = {
     "burn_increase_mult_milli": (1000, 100_000),
     "min_difficulty": (1, U64),
     "max_difficulty": (1, U64),
+    "commit_reveal_weights_enabled": (0, 1),
+    "commit_reveal_period": (1, 100),
 }
 """Inclusive [low, high] bounds per hyperparameter (booleans are set as 0 or 1)."""
 

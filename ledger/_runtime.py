@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import _system_calls, _user_calls  # noqa: F401 - importing them registers their handlers
+from . import _system_calls, _user_calls, _weight_commits  # noqa: F401 - importing them registers their handlers
 from ._block import ZERO_HASH, BlockHeader, SignedBlock, items_root
 from ._calls import Extrinsic, SystemCall
 from ._codec import evolve, raw_bytes

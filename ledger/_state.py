@@ -36,7 +36,8 @@ from ._codec import (
 from ._params import ChainParams, ChainStatus, Hyperparameters
 from .errors import MalformedMessage
 
-__all__ = ["Account", "AxonEndpoint", "Neuron", "PendingRegistration", "State", "Subnet", "SubnetIdentity"]
+__all__ = ["Account", "AxonEndpoint", "Neuron", "PendingRegistration", "State", "Subnet", "SubnetIdentity",
+           "WeightCommit", "WeightCommits"]
 
 U16 = 0xFFFF
 _MOD: Final = 1 << 256
@@ -145,6 +146,23 @@ class Commitment(Message):
     data: str = field_text(max_len=1024)
 
 
+@message("state.weight_commit")
+class WeightCommit(Message):
+    """One pending weight commit: its hash, the block it was made in, and its reveal window (blocks, inclusive)."""
+
+    commit_hash: bytes = field_b32()
+    block: int = field_int()
+    reveal_from: int = field_int()
+    reveal_until: int = field_int()
+
+
+@message("state.weight_commits")
+class WeightCommits(Message):
+    """A hotkey's pending weight commits on one subnet, oldest first (bounded: see ``MAX_WEIGHT_COMMITS``)."""
+
+    commits: tuple[WeightCommit, ...] = field_msgs(WeightCommit, max_len=64)
+
+
 # --- tables ------------------------------------------------------------------------------------------------------
 
 # name -> (one-byte domain tag for the digest, whether it is digested)
@@ -159,6 +177,7 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "hash": (b"h", True),  # block number -> block hash (a window, for proof of work)
     "ident": (b"i", True),  # netuid -> SubnetIdentity (empty in logs made before it existed: same digest)
     "commit": (b"m", True),  # (netuid, hotkey) -> Commitment
+    "wcommit": (b"w", True),  # (netuid, hotkey) -> WeightCommits (pending weight commits; absent when none)
     # derived, rebuilt from the tables above
     "hkstake": (b"", False),  # hotkey -> total RAO staked on it
     "stakers": (b"", False),  # hotkey -> frozenset of coldkeys staked on it
@@ -166,7 +185,7 @@ TABLES: Final[dict[str, tuple[bytes, bool]]] = {
     "uid": (b"", False),  # (netuid, hotkey) -> uid
 }
 DIGESTED: Final = tuple(name for name, (_, d) in TABLES.items() if d)
-OPTIONAL_IN_SNAPSHOT: Final = frozenset({"ident", "commit"})
+OPTIONAL_IN_SNAPSHOT: Final = frozenset({"ident", "commit", "wcommit"})
 """Tables newer than the first snapshots: a snapshot leaves them out while they are empty (so a chain that never
 used them snapshots byte for byte as before) and a snapshot without them loads them empty."""
 
@@ -361,6 +380,15 @@ class State:
     def commitment(self, netuid: int, hotkey: bytes) -> Commitment | None:
         """What ``hotkey`` last committed on ``netuid``, or None."""
         return self._t["commit"].get((netuid, hotkey))
+
+    def weight_commits(self, netuid: int, hotkey: bytes) -> tuple[WeightCommit, ...]:
+        """The weight commits ``hotkey`` has pending on ``netuid``, oldest first (empty when none)."""
+        wc = self._t["wcommit"].get((netuid, hotkey))
+        return () if wc is None else wc.commits
+
+    def weight_commits_of(self, netuid: int) -> dict[bytes, tuple[WeightCommit, ...]]:
+        """Every hotkey's pending weight commits on ``netuid``."""
+        return {hk: wc.commits for (nu, hk), wc in self._t["wcommit"].items() if nu == netuid}
 
     def take_of(self, hotkey: bytes) -> int | None:
         """The delegate take (u16) of ``hotkey``, or None if it never nominated."""

@@ -36,6 +36,7 @@ from ._events import (
 )
 from ._events import TempoElapsed as TempoElapsedEvent
 from ._state import Neuron, State, Subnet
+from ._weight_commits import drop_expired_commits
 from .errors import SystemCallRejected
 
 __all__ = ["prune_candidate", "registrar_answer", "registrar_due", "required_answers"]
@@ -206,10 +207,11 @@ def _due_subnet(ctx: BlockContext, netuid: int, block: int) -> Subnet:
 
 
 @handles(TempoElapsed)
-def _tempo_elapsed(_state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
+def _tempo_elapsed(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
     call: TempoElapsed = ext.call  # type: ignore[assignment]
     _due_subnet(ctx, call.netuid, call.block)
-    return [TempoElapsedEvent(netuid=call.netuid, block=call.block)]
+    return [TempoElapsedEvent(netuid=call.netuid, block=call.block),
+            *drop_expired_commits(state, call.netuid, call.block)]
 
 
 def _check_epoch_result(state: State, sn: Subnet, c: EpochResult, v: dict[str, list[int]]) -> None:

@@ -54,6 +54,7 @@ from ._state import (
 from .errors import (
     AlreadyRegistered,
     BelowExistentialDeposit,
+    CommitRevealRequired,
     HotkeyOwnedByOther,
     InsufficientBalance,
     InsufficientStake,
@@ -306,6 +307,8 @@ def _u16_max_upscale(values: Sequence[int]) -> tuple[int, ...]:
 def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
     call: SetWeights = ext.call  # type: ignore[assignment]
     sn = subnet_of(state, call.netuid)
+    if sn.hyper.commit_reveal_weights_enabled and isinstance(ext, Extrinsic):  # a reveal comes as a _Reveal
+        raise CommitRevealRequired(netuid=sn.netuid)
     hotkey = ext.signer
     uid = hotkey_uid(state, sn.netuid, hotkey)
     h = sn.hyper
@@ -345,6 +348,10 @@ def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> 
         weight_uids=pack(sorted_uids, "u16"), weight_values=pack(_u16_max_upscale(sorted_weights), "u16"),
     ))
     return [WeightsSet(netuid=sn.netuid, uid=uid, hotkey=hotkey, count=len(uids))]
+
+
+set_weights_handler = _set_weights
+"""The set_weights rules, for reveals (``_weight_commits``): ``ext`` is anything with ``call`` and ``signer``."""
 
 
 @handles(ServeAxon)

@@ -61,6 +61,12 @@ __all__ = [
     "error_from_wire",
     "error_text",
     "error_to_wire",
+    "CommitRevealDisabled",
+    "CommitRevealRequired",
+    "RevealTooEarly",
+    "RevealTooLate",
+    "TooManyWeightCommits",
+    "WeightCommitNotFound",
 ]
 
 _BY_CODE: dict[str, type[TaonetError]] = {}
@@ -432,6 +438,71 @@ class InvalidCall(ExtrinsicRejected):
     CODE = "invalid_call"
     reason: str
     __str__ = _msg("{reason}")
+
+
+# --- commit-reveal weights --------------------------------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, str=False)
+class CommitRevealRequired(ExtrinsicRejected):
+    """Raised when set_weights is sent to a subnet whose weights must be committed and revealed."""
+
+    CODE = "commit_reveal_required"
+    netuid: int
+    __str__ = _msg("subnet {netuid} uses commit-reveal: commit your weights' hash (commit_weights, `taonet weights "
+                   "commit`) and reveal them in the window; the client's set_weights does both")
+
+
+@attrs.define(auto_exc=True, str=False)
+class CommitRevealDisabled(ExtrinsicRejected):
+    """Raised when a weight commit or reveal is sent to a subnet that does not use commit-reveal."""
+
+    CODE = "commit_reveal_disabled"
+    netuid: int
+    __str__ = _msg("commit-reveal is off on subnet {netuid}; set weights directly (set_weights)")
+
+
+@attrs.define(auto_exc=True, str=False)
+class TooManyWeightCommits(ExtrinsicRejected):
+    """Raised when a hotkey already holds the most pending weight commits a subnet allows."""
+
+    CODE = "too_many_weight_commits"
+    netuid: int
+    limit: int
+    __str__ = _msg("you already hold {limit} pending weight commits on subnet {netuid}; reveal one or let one "
+                   "expire first")
+
+
+@attrs.define(auto_exc=True, str=False)
+class WeightCommitNotFound(ExtrinsicRejected):
+    """Raised when a reveal matches no pending commit of its hotkey on its subnet."""
+
+    CODE = "weight_commit_not_found"
+    netuid: int
+    hotkey: str
+    __str__ = _msg("no pending weight commit of {hotkey} on subnet {netuid} matches this reveal; reveal the same "
+                   "uids, values, salt and version key, from the hotkey and on the subnet that committed")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RevealTooEarly(ExtrinsicRejected):
+    """Raised when a reveal comes before its commit's window opens."""
+
+    CODE = "reveal_too_early"
+    netuid: int
+    reveal_from: int
+    __str__ = _msg("too early to reveal on subnet {netuid}: the commit's window opens at block {reveal_from}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RevealTooLate(ExtrinsicRejected):
+    """Raised when a reveal comes after its commit's window closed."""
+
+    CODE = "reveal_too_late"
+    netuid: int
+    reveal_until: int
+    __str__ = _msg("too late to reveal on subnet {netuid}: the commit's window closed at block {reveal_until}; "
+                   "commit again")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -5,6 +5,7 @@ Layout (docs/subnets.md, "The state directory")::
     <dir>/scores.cbor     {"version": 1, "step", "block", "weights_block", "scores": {hotkey: float}} (validator)
     <dir>/status.json     rewritten every block: block, uid, stake, last weights, last score update, errors
     <dir>/journal/        the validator's journal (see _journal.py)
+    <dir>/reveals.json    the validator's weight commits not revealed yet (salt included), on a commit-reveal subnet
     <dir>/plugin/         the plugin's own files (NeuronContext.plugin_dir)
     <dir>/lock            held while a neuron runs here (a second neuron on the same directory is refused)
 
@@ -80,6 +81,7 @@ class StateDir:
         self.status_file = self.path / "status.json"
         self.journal_dir = self.path / "journal"
         self.plugin_dir = self.path / "plugin"
+        self.reveals_file = self.path / "reveals.json"
         self._lock: Any = None
 
     def __enter__(self) -> StateDir:
@@ -116,6 +118,21 @@ class StateDir:
     def save_scores(self, scores: Scores) -> None:
         """Write the scores atomically (and durably: they survive a power cut, not only a kill)."""
         atomic_write(self.scores_file, scores.to_bytes(), fsync=True)
+
+    def load_reveals(self) -> list[dict[str, Any]]:
+        """The pending reveals saved by :meth:`save_reveals` (empty when none; a damaged file is set aside)."""
+        try:
+            data = json.loads(self.reveals_file.read_text())
+        except FileNotFoundError:
+            return []
+        except ValueError:
+            os.replace(self.reveals_file, self.reveals_file.with_name("reveals.json.damaged"))
+            return []
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+    def save_reveals(self, reveals: list[dict[str, Any]]) -> None:
+        """Write the pending reveals atomically and durably (a commit's salt must survive a crash)."""
+        atomic_write(self.reveals_file, (json.dumps(reveals, sort_keys=True) + "\n").encode(), fsync=True)
 
     def write_status(self, status: dict[str, Any]) -> None:
         """Rewrite status.json atomically."""

@@ -1,5 +1,9 @@
 """The validator neuron: follows blocks, runs the plugin's task each step, scores with its reward model, keeps a
-moving average per hotkey, journals every step and sets weights every ``weights_interval`` blocks."""
+moving average per hotkey, journals every step and sets weights every ``weights_interval`` blocks.
+
+On a subnet with commit-reveal it commits instead, keeps each commit's reveal (salt included) in its state
+directory (``reveals.json``, so a restart between commit and reveal still reveals) and reveals it in its window; a
+reveal that cannot be made (window missed, refused) is logged once with the reason and dropped."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from typing import Any
 import anyio
 
 from taonet.kernel import Dendrite, Subtensor
-from taonet.ledger.errors import RateLimited, TaonetError
+from taonet.kernel.client import PendingReveal
+from taonet.ledger.errors import RateLimited, RevealTooEarly, TaonetError
 
 from ._discovery import Plugin
 from ._journal import Journal
@@ -34,6 +39,8 @@ __all__ = ["run_validator", "validator_step"]
 
 MAX_ERRORS = 10
 """Recent errors kept in status.json."""
+MAX_REVEALS = 10
+"""Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
 
 
 async def run_validator(config: NeuronConfig, *,
@@ -185,6 +192,27 @@ class _Validator:
         self.gateway: Any = None
         self.gateway_info: Any = None
         self.gateway_retry_at = 0
+        self.commit_reveal = False
+        self.reveals: list[PendingReveal] = self._load_reveals()
+        self.revealing = False
+        self.reveal_retry_at = 0
+        self.reveals_lock = anyio.Lock()  # the commit and the reveal tasks both rewrite reveals.json
+
+    def _load_reveals(self) -> list[PendingReveal]:
+        out = []
+        for d in self.p.state.load_reveals()[-MAX_REVEALS:]:
+            try:
+                r = PendingReveal.from_json(d)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if r.netuid == self.netuid and r.hotkey == self.p.hotkey and r.reveal_from is not None:
+                out.append(r)
+        return out
+
+    async def _save_reveals(self) -> None:
+        async with self.reveals_lock:
+            records = [r.to_json() for r in self.reveals]
+            await anyio.to_thread.run_sync(self.p.state.save_reveals, records)
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
     def _error(self, event: str, message: str) -> None:
@@ -208,6 +236,7 @@ class _Validator:
         limit = int(hp["max_weights_limit"])  # u16; below 65535 a margin keeps the u16 rounding under the limit
         self.max_weight = 1.0 if limit >= 0xFFFF else limit / 0xFFFF * 0.999
         self.weights_interval = int(self.options["weights_interval"]) or max(rate, self.tempo // 2, 1)
+        self.commit_reveal = bool(hp.get("commit_reveal_weights_enabled", False))
 
     async def _sync(self) -> None:
         mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
@@ -232,7 +261,8 @@ class _Validator:
         if self.journal.last_step is not None and self.journal.last_step >= self.scores.step:
             self.scores.step = self.journal.last_step + 1  # the journal was written, the scores not yet
         self.log.info("validator.started", state_dir=str(self.p.state.path), resumed=self.resumed,
-                      step=self.scores.step, tracked=len(self.scores.scores), weights_interval=self.weights_interval)
+                      step=self.scores.step, tracked=len(self.scores.scores), weights_interval=self.weights_interval,
+                      pending_reveals=len(self.reveals))
         try:
             async with Dendrite(self.config.wallet) as self.dendrite, anyio.create_task_group() as tg:
                 await lifecycle(self.plugin, "neuron_start", self.log,
@@ -270,6 +300,9 @@ class _Validator:
             if block - self.last_step_block >= int(self.options["step_interval"]) and self.uid is not None:
                 self.last_step_block = block
                 await self.step(block)
+            if self.reveals and not self.revealing and follower.head >= self.reveal_retry_at:
+                self.revealing = True
+                tg.start_soon(self.reveal_due, follower.head)
             due = max(self.scores.weights_block + self.weights_interval, self.next_weights_at)
             if follower.head >= due and not self.setting and self.uid is not None:
                 self.setting = True
@@ -338,9 +371,22 @@ class _Validator:
             if not uids:
                 self.next_weights_at = block + 1
                 return
-            result = await self.sub.set_weights(self.config.wallet, self.netuid, uids, weights,
-                                                version_key=self.plugin.protocol.version)
-            if result.success:
+            if self.commit_reveal:
+                result = await self.sub.commit_weights(self.config.wallet, self.netuid, uids, weights,
+                                                       version_key=self.plugin.protocol.version)
+            else:
+                result = await self.sub.set_weights(self.config.wallet, self.netuid, uids, weights,
+                                                    version_key=self.plugin.protocol.version, wait_for_reveal=False)
+            if result.success and result.action == "committed":
+                self.scores.weights_block = result.block or block
+                self.backoff = 1
+                self.last_rejection = None
+                if result.reveal is not None and result.reveal.reveal_from is not None:
+                    self.reveals = [*self.reveals, result.reveal][-MAX_REVEALS:]
+                    await self._save_reveals()
+                    self.log.info("weights.committed", block=result.block, count=len(uids),
+                                  reveal_from=result.reveal.reveal_from, reveal_until=result.reveal.reveal_until)
+            elif result.success:
                 self.scores.weights_block = result.block or block
                 self.backoff = 1
                 self.last_rejection = None
@@ -364,3 +410,36 @@ class _Validator:
                 self.backoff = min(2 * self.backoff, max(self.tempo, 1))
         finally:
             self.setting = False
+
+    async def reveal_due(self, head: int) -> None:
+        """Reveal the saved commits whose window is open (oldest first); drop, logging the reason once, those whose
+        window has passed or that the chain refuses for good."""
+        try:
+            for r in list(self.reveals):
+                assert r.reveal_from is not None and r.reveal_until is not None
+                if head < r.reveal_from:
+                    continue
+                if head > r.reveal_until:
+                    await self._drop(r, f"the window closed at block {r.reveal_until} (we were at {head})")
+                    continue
+                result = await self.sub.reveal(self.config.wallet, r)
+                if result.success:
+                    await self._drop(r, None)
+                    self.log.info("weights.revealed", block=result.block, count=len(r.uids),
+                                  committed_at=r.block)
+                elif isinstance(result.error, RateLimited):
+                    self.reveal_retry_at = int(result.error.retry_at)
+                    return
+                elif isinstance(result.error, RevealTooEarly) or result.status == "timeout":
+                    return  # next block
+                else:
+                    await self._drop(r, result.message)
+        finally:
+            self.revealing = False
+
+    async def _drop(self, r: PendingReveal, reason: str | None) -> None:
+        self.reveals = [x for x in self.reveals if x is not r]
+        await self._save_reveals()
+        if reason is not None:
+            self.log.warning("weights.reveal_missed", committed_at=r.block, reason=reason)
+            self._error("weights.reveal_missed", reason)

@@ -18,10 +18,12 @@ from ._subtensor import ExtrinsicResult as ExtrinsicResult
 from ._subtensor import Subtensor as Subtensor
 from ._subtensor import resolve_endpoint as resolve_endpoint
 from ._subtensor import subtensor as subtensor
+from ._weight_commits import PendingReveal as PendingReveal
+from ._weight_commits import WeightCommitInfo as WeightCommitInfo
 
 __all__ = [
-    "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo", "RpcClient",
-    "Subtensor", "blocking", "neurons_from_payload", "resolve_endpoint", "subtensor",
+    "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo", "PendingReveal",
+    "RpcClient", "Subtensor", "WeightCommitInfo", "blocking", "neurons_from_payload", "resolve_endpoint", "subtensor",
 ]
 
 if TYPE_CHECKING:

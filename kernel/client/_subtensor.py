@@ -26,6 +26,7 @@ from taonet.ledger import (
     AddStake,
     BurnedRegister,
     Call,
+    CommitWeights,
     CreateSubnet,
     Event,
     Extrinsic,
@@ -36,6 +37,7 @@ from taonet.ledger import (
     PowRegister,
     RegistrationRefused,
     RemoveStake,
+    RevealWeights,
     ServeAxon,
     SetCommitment,
     SetHyperparameter,
@@ -43,6 +45,7 @@ from taonet.ledger import (
     SetWeights,
     SignedBlock,
     Transfer,
+    WeightsCommitted,
     decode,
     hotkey_binding_payload,
     solve_pow,
@@ -57,6 +60,7 @@ from ._blocking import Blocking
 from ._feed import FeedWatcher
 from ._neuron import DelegateInfo, NeuronInfo, neurons_from_payload
 from ._rpc_client import RpcClient
+from ._weight_commits import PendingReveal, WeightCommitInfo
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,6 +91,10 @@ class ExtrinsicResult:
     events: tuple[Event, ...] = ()
     error: TaonetError | None = None
     uid: int | None = None
+    action: str = ""
+    """For weights: "set" (set_weights), "committed" (a commit only) or "revealed" (weights revealed)."""
+    reveal: PendingReveal | None = None
+    """For a weight commit or reveal: what was committed (vectors, salt, window)."""
 
     @property
     def success(self) -> bool:
@@ -578,8 +586,19 @@ class Subtensor:
 
     async def set_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | np.ndarray,
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
-                          wait_for_inclusion: bool = True) -> ExtrinsicResult:
-        """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them)."""
+                          wait_for_inclusion: bool = True, wait_for_reveal: bool = True,
+                          reveal_timeout: float | None = None) -> ExtrinsicResult:
+        """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them).
+
+        On a subnet with commit-reveal this commits the weights, waits for the reveal window (``reveal_timeout``
+        seconds at most; by default long enough for the window at the node's block time) and reveals them; the
+        result's ``action`` says which happened ("set" or "revealed"; "committed" when the reveal failed or
+        ``wait_for_reveal`` is False, with ``reveal`` holding what :meth:`reveal` needs later).
+        """
+        hyper = await self._hyperparameters_or_none(netuid)
+        if hyper is not None and hyper.get("commit_reveal_weights_enabled"):
+            return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key,
+                                                  wait_for_reveal=wait_for_reveal, reveal_timeout=reveal_timeout)
         import numpy as np
 
         w = np.asarray(weights, dtype=np.float64)
@@ -588,7 +607,7 @@ class Subtensor:
         top = w.max() if w.size else 0.0
         u16 = np.zeros(w.shape, dtype=np.int64) if top <= 0 else np.rint(w / top * 0xFFFF).astype(np.int64)
         call = SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=u16.tolist(), version_key=version_key)
-        return await self._do(_hotkey(wallet), call, wait_for_inclusion)
+        return attrs.evolve(await self._do(_hotkey(wallet), call, wait_for_inclusion), action="set")
 
     async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
         """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
@@ -622,6 +641,98 @@ class Subtensor:
     async def get_subnet_identity(self, netuid: int, block: int | None = None) -> dict[str, Any] | None:
         """The identity of ``netuid`` (plugin, description, url, block), or None if its owner recorded none."""
         return await self.call("subnet_identity", netuid=netuid, block=block)
+
+    # --- commit-reveal weights (docs/consensus.md "Commit-reveal") -----------------------------------------------
+    async def commit_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any, weights: Sequence[float] | Any,
+                             *, salt: bytes | None = None, version_key: int = 0, wait_for_inclusion: bool = True
+                             ) -> ExtrinsicResult:
+        """Commit the wallet hotkey's weights on ``netuid`` by their hash (a fresh random salt unless given).
+
+        The result's ``reveal`` holds what the reveal needs (u16 vectors, salt, version key) and, once included,
+        the commit's block and reveal window: keep it, and pass it to :meth:`reveal` inside the window.
+        """
+        hotkey = _hotkey(wallet)
+        try:
+            pending = PendingReveal.new(netuid, hotkey.ss58_address, uids, weights, salt=salt,
+                                        version_key=version_key)
+            call = CommitWeights(netuid=netuid, commit_hash=pending.commit_hash)
+        except (TypeError, ValueError) as e:
+            from taonet.ledger.errors import InvalidCall
+
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"commit_weights: {e}"),
+                                   action="committed")
+        result = await self._do(hotkey, call, wait_for_inclusion)
+        for ev in result.events:
+            if isinstance(ev, WeightsCommitted) and ev.commit_hash == pending.commit_hash:
+                pending = attrs.evolve(pending, block=result.block, reveal_from=ev.reveal_from,
+                                       reveal_until=ev.reveal_until)
+        return attrs.evolve(result, action="committed", reveal=pending)
+
+    async def reveal_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any,
+                             weights: Sequence[float] | Any, salt: bytes, *, version_key: int = 0,
+                             wait_for_inclusion: bool = True) -> ExtrinsicResult:
+        """Reveal weights committed earlier: the same uids, weights (upscaled to u16 as the commit did), salt and
+        version key; accepted only in the commit's window (see :meth:`get_weight_commits`)."""
+        try:
+            pending = PendingReveal.new(netuid, _hotkey(wallet).ss58_address, uids, weights, salt=salt,
+                                        version_key=version_key)
+        except (TypeError, ValueError) as e:
+            from taonet.ledger.errors import InvalidCall
+
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"reveal_weights: {e}"),
+                                   action="revealed")
+        return await self.reveal(wallet, pending, wait_for_inclusion=wait_for_inclusion)
+
+    async def reveal(self, wallet: Any, pending: PendingReveal, *, wait_for_inclusion: bool = True
+                     ) -> ExtrinsicResult:
+        """Reveal what :meth:`commit_weights` committed (its result's ``reveal``), exactly as hashed."""
+        try:
+            call = RevealWeights(netuid=pending.netuid, uids=pending.uids, values=pending.values, salt=pending.salt,
+                                 version_key=pending.version_key)
+        except (TypeError, ValueError) as e:
+            from taonet.ledger.errors import InvalidCall
+
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"reveal_weights: {e}"),
+                                   action="revealed", reveal=pending)
+        result = await self._do(_hotkey(wallet), call, wait_for_inclusion)
+        return attrs.evolve(result, action="revealed", reveal=pending)
+
+    async def get_weight_commits(self, netuid: int, hotkey: Any = None, block: int | None = None
+                                 ) -> dict[str, tuple[WeightCommitInfo, ...]]:
+        """The weight commits pending on ``netuid`` (at ``block`` or the head), by hotkey SS58 address, oldest
+        first; only ``hotkey``'s when given. Not :meth:`get_commitment` (a hotkey's published data)."""
+        rows = await self.call("weight_commits", netuid=netuid, block=block,
+                               hotkey=None if hotkey is None else _address(hotkey))
+        out: dict[str, list[WeightCommitInfo]] = {}
+        for row in rows:
+            info = WeightCommitInfo.from_payload(row)
+            out.setdefault(info.hotkey, []).append(info)
+        return {k: tuple(v) for k, v in out.items()}
+
+    get_commitments = get_weight_commits
+    """The issue's spelling of :meth:`get_weight_commits` (pending weight commits by hotkey; docs/sdk.md)."""
+
+    async def _hyperparameters_or_none(self, netuid: int) -> dict[str, Any] | None:
+        try:
+            return await self.get_subnet_hyperparameters(netuid)
+        except TaonetError:
+            return None  # the write itself will say what is wrong (no such subnet, node away)
+
+    async def _commit_then_reveal(self, wallet: Any, netuid: int, uids: Any, weights: Any, *, version_key: int,
+                                  wait_for_reveal: bool, reveal_timeout: float | None) -> ExtrinsicResult:
+        committed = await self.commit_weights(wallet, netuid, uids, weights, version_key=version_key)
+        pending = committed.reveal
+        if not committed.success or not wait_for_reveal or pending is None or pending.reveal_from is None:
+            return committed
+        if reveal_timeout is None:
+            info = self._info if self._info is not None else await self.info()
+            blocks = pending.reveal_from - int(info.get("head", 0)) + 2
+            reveal_timeout = 30.0 + 2.0 * max(1, blocks) * float(info.get("block_time", 12.0))
+        try:
+            await self.wait_for_block(pending.reveal_from, timeout=reveal_timeout)
+        except TimeoutError:
+            return committed
+        return await self.reveal(wallet, pending)
 
 
 class _Stopped(Exception):

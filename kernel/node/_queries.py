@@ -255,6 +255,17 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         c = s.commitment(netuid, hotkey)
         return None if c is None else {"hotkey": hotkey, "block": c.block, "data": c.data}
 
+    async def weight_commits(p: dict[str, Any]) -> list[dict[str, Any]]:
+        netuid = int_param(p, "netuid", "weight_commits")
+        s = await node.past_state(int_param(p, "block", "weight_commits", default=None))
+        if s.subnet(netuid) is None:
+            raise SubnetNotFound(netuid=netuid)
+        only = None if p.get("hotkey") is None else key_param(p, "hotkey", "weight_commits")
+        return [{"hotkey": hk, "commit_hash": c.commit_hash, "block": c.block, "reveal_from": c.reveal_from,
+                 "reveal_until": c.reveal_until}
+                for hk, commits in sorted(s.weight_commits_of(netuid).items()) if only in (None, hk)
+                for c in commits]
+
     payloads: OrderedDict[tuple[int, int, bool], dict[str, Any]] = OrderedDict()  # states never change
 
     async def metagraph(p: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +287,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         "account": account, "stake": stake, "stakes": stakes, "hotkey": hotkey, "delegates": delegates,
         "subnets": subnets, "subnet": subnet, "lock_cost": lock_cost,
         "commitment": commitment, "neuron": neuron, "metagraph": metagraph, "subnet_identity": subnet_identity,
+        "weight_commits": weight_commits,
     }
 
 

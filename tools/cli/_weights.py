@@ -1,8 +1,10 @@
-"""`taonet weights set|show`: a validator's weights on a subnet, as btcli takes them (--uids 1,2 --weights
-0.3,0.7), or by hotkey (--hotkeys SS58,SS58)."""
+"""`taonet weights set|show|commit|reveal`: a validator's weights on a subnet, as btcli takes them (--uids 1,2
+--weights 0.3,0.7), or by hotkey (--hotkeys SS58,SS58); on a commit-reveal subnet committed and revealed."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -71,12 +73,131 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
                 if uid is None:
                     raise HotkeyNotRegistered(hotkey=h, netuid=n)
                 ids.append(uid)
-        with out.status("waiting for inclusion"):
-            return await sub.set_weights(hot, n, ids, values, version_key=version_key), ids
+        with out.status("waiting for inclusion (on a commit-reveal subnet: for the reveal window)"):
+            # the reveal wait stops short of the command's deadline, so a commit never leaves with its salt unsaid
+            return await sub.set_weights(hot, n, ids, values, version_key=version_key,
+                                         reveal_timeout=max(1.0, timeout * 0.8)), ids
 
     result, ids = run(write, endpoint, timeout, "weights set")
     pairs = ", ".join(f"{u}: {v:g}" for u, v in zip(ids, values, strict=True))
-    out.wrote(result, f"weights set on subnet {n} by {hot.ss58_address}", pairs)
+    if result.action == "committed":  # a commit-reveal subnet whose window did not open within --timeout
+        _committed(out, result, n, hot.ss58_address)
+        return
+    what = "weights revealed (committed, then revealed)" if result.action == "revealed" else "weights set"
+    out.wrote(result, f"{what} on subnet {n} by {hot.ss58_address}", pairs,
+              **({"action": result.action} if out.json else {}))
+
+
+def _committed(out: Out, result: Any, n: int, hotkey: str) -> None:
+    """Report a weight commit: the salt and the window the reveal needs."""
+    r = result.reveal
+    out.wrote(result, f"weights committed on subnet {n} by {hotkey}",
+              f"reveal in blocks {r.reveal_from}..{r.reveal_until}: taonet weights reveal {n} --uids "
+              f"{','.join(map(str, r.uids))} --weights {','.join(map(str, r.values))} --salt {r.salt.hex()}"
+              + (f" --version-key {r.version_key}" if r.version_key else ""),
+              **({"action": "committed", "reveal": r.to_json()} if out.json else {}))
+
+
+def _targets(uids: str, weights: str) -> tuple[list[int], list[float]]:
+    ids, values = parse_list(uids, int, "--uids"), parse_list(weights, float, "--weights")
+    if len(ids) != len(values) or not values:
+        raise typer.BadParameter(f"{len(ids)} uids but {len(values)} weights: give one weight per UID",
+                                 param_hint="--weights")
+    if any(v < 0 for v in values):
+        raise typer.BadParameter("weights are not negative", param_hint="--weights")
+    return ids, values
+
+
+@weights_app.command("commit")
+def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,...", help="The UIDs weighed.")],
+                   weights: Annotated[str, typer.Option("--weights", "-w8", metavar="W,W,...",
+                                                        help="Weights, in the order of --uids.")],
+                   netuid_arg: NetuidArg = None, netuid: Netuid = None,
+                   salt: Annotated[str | None, typer.Option("--salt", metavar="HEX", help="8-64 bytes in hex "
+                                                            "(default: 16 random bytes, printed).")] = None,
+                   save: Annotated[Path | None, typer.Option("--save", metavar="FILE", help="Also write what the "
+                                                             "reveal needs to FILE (JSON).")] = None,
+                   version_key: Annotated[int, typer.Option("--version-key", min=0, help="The subnet's weights "
+                                                            "version your validator runs.")] = 0,
+                   wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+                   endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
+                   timeout: WriteTimeout = 60.0) -> None:
+    """Commit your hotkey's weights by their hash on a commit-reveal subnet; prints the salt and reveal window."""
+    out, n = Out(as_json), netuid_of(netuid_arg, netuid)
+    ids, values = _targets(uids, weights)
+    raw_salt = _salt(salt)
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    hot = w.get_hotkey()
+    confirm(f"Commit {len(values)} weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
+
+    async def write(sub: Any) -> Any:
+        with out.status("waiting for inclusion"):
+            return await sub.commit_weights(hot, n, ids, values, salt=raw_salt, version_key=version_key)
+
+    result = run(write, endpoint, timeout, "weights commit")
+    if result.success and save is not None:
+        save.write_text(json.dumps(result.reveal.to_json(), indent=2) + "\n")
+        save.chmod(0o600)
+    _committed(out, result, n, hot.ss58_address)
+
+
+@weights_app.command("reveal")
+def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
+                   uids: Annotated[str | None, typer.Option("--uids", metavar="UID,UID,...",
+                                                            help="The UIDs, as committed.")] = None,
+                   weights: Annotated[str | None, typer.Option("--weights", "-w8", metavar="W,W,...",
+                                                               help="The weights, as committed.")] = None,
+                   salt: Annotated[str | None, typer.Option("--salt", metavar="HEX", help="The commit's salt.")
+                                   ] = None,
+                   from_file: Annotated[Path | None, typer.Option("--from", metavar="FILE", help="What `weights "
+                                                                  "commit --save FILE` wrote (instead of the "
+                                                                  "options above).")] = None,
+                   version_key: Annotated[int, typer.Option("--version-key", min=0, help="As committed.")] = 0,
+                   wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
+                   endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
+                   timeout: WriteTimeout = 60.0) -> None:
+    """Reveal weights committed earlier (same uids, weights, salt, version key), inside the commit's window."""
+    from taonet.kernel.client import PendingReveal
+
+    out = Out(as_json)
+    pending: PendingReveal | None = None
+    if from_file is not None:
+        try:
+            pending = PendingReveal.from_json(json.loads(from_file.read_text()))
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            raise typer.BadParameter(f"{from_file} is not what `weights commit --save` writes: {e}",
+                                     param_hint="--from") from None
+        n = pending.netuid
+    else:
+        n = netuid_of(netuid_arg, netuid)
+        if uids is None or weights is None or salt is None:
+            raise typer.BadParameter("give --uids, --weights and --salt as committed (or --from FILE)",
+                                     param_hint="--salt")
+        ids, values = _targets(uids, weights)
+    w = wallet_of(wallet_name, hotkey, wallet_path)
+    hot = w.get_hotkey()
+    confirm(f"Reveal weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
+
+    async def write(sub: Any) -> Any:
+        with out.status("waiting for inclusion"):
+            if pending is not None:
+                return await sub.reveal(hot, pending)
+            return await sub.reveal_weights(hot, n, ids, values, _salt(salt), version_key=version_key)
+
+    result = run(write, endpoint, timeout, "weights reveal")
+    out.wrote(result, f"weights revealed on subnet {n} by {hot.ss58_address}")
+
+
+def _salt(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise typer.BadParameter("the salt is hex digits (e.g. 0f3a...)", param_hint="--salt") from None
+    if not 8 <= len(raw) <= 64:
+        raise typer.BadParameter(f"the salt is 8 to 64 bytes, got {len(raw)}", param_hint="--salt")
+    return raw
 
 
 @weights_app.command("show")
@@ -99,3 +220,21 @@ def weights_show(netuid_arg: NetuidArg = None, netuid: Netuid = None,
         return
     out.table(f"weights on subnet {n}", ("FROM_UID", "TO_UID", "WEIGHT", "SET_AT_BLOCK"),
               [(str(r["uid"]), str(t), f"{v:.4f}", str(r["last_update"])) for r in rows for t, v in r["weights"]])
+
+
+@weights_app.command("pending")
+def weights_pending(netuid_arg: NetuidArg = None, netuid: Netuid = None,
+                    hotkey_ss58: Annotated[str | None, typer.Option("--hotkey-ss58", metavar="SS58",
+                                                                    help="Only this hotkey's commits.")] = None,
+                    endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+    """The weight commits pending on a commit-reveal subnet: whose, when made, and their reveal window."""
+    out, n = Out(as_json), netuid_of(netuid_arg, netuid)
+    commits = run(lambda sub: sub.get_weight_commits(n, hotkey=hotkey_ss58), endpoint, timeout, "weights pending")
+    rows = [{"hotkey": hk, "commit_hash": c.commit_hash.hex(), "block": c.block, "reveal_from": c.reveal_from,
+             "reveal_until": c.reveal_until} for hk, cs in commits.items() for c in cs]
+    if out.json:
+        out.emit({"netuid": n, "commits": rows})
+        return
+    out.table(f"pending weight commits on subnet {n}", ("HOTKEY", "BLOCK", "REVEAL_FROM", "REVEAL_UNTIL", "HASH"),
+              [(r["hotkey"], str(r["block"]), str(r["reveal_from"]), str(r["reveal_until"]), r["commit_hash"][:16])
+               for r in rows], left=("HOTKEY", "HASH"), shorten=("HOTKEY",), drop=("HASH",))

@@ -1,0 +1,101 @@
+"""The validator neuron on a commit-reveal subnet (in process, asyncio and trio, real dev node): it commits, keeps
+the reveal (salt included) in its state directory, and a validator restarted between commit and reveal still
+reveals in the window; a window missed while it was down is logged once with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import pytest
+from structlog.testing import capture_logs
+
+from taonet.kernel import Subtensor, Wallet
+from taonet.ledger import DEV_SUBNET_DEFAULTS
+from taonet.plugins import NeuronConfig, StateDir, run_miner, run_validator
+
+from ..kernel.node.nodes import running_node
+
+pytestmark = pytest.mark.anyio
+
+CR = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=10, commit_reveal_weights_enabled=True, commit_reveal_period=2)
+
+
+def _wallet(root: Path, name: str, cold: str) -> Wallet:
+    w = Wallet(name, "default", root / "wallets")
+    w.create_coldkey_from_uri(cold, encrypt=False)
+    w.create_hotkey_from_uri(f"{cold}//{name}")
+    return w
+
+
+async def _setup(sub: Subtensor, tmp_path: Path) -> tuple[Wallet, Wallet]:
+    owner = _wallet(tmp_path, "owner", "//Alice")
+    miner = _wallet(tmp_path, "miner", "//Bob")
+    validator = _wallet(tmp_path, "validator", "//Charlie")
+    with anyio.fail_after(60):
+        assert (await sub.create_subnet(owner)).success
+        assert (await sub.burned_register(miner, 1)).uid == 1
+        assert (await sub.burned_register(validator, 1)).uid == 2
+        assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+    return miner, validator
+
+
+async def _run_until(sub: Subtensor, tmp_path: Path, miner: Wallet, validator: Wallet, logs: list[dict[str, Any]],
+                     event: str) -> None:
+    """Run the miner and the validator until the validator logs ``event``, then stop both."""
+    common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
+    async with anyio.create_task_group() as tg:
+        await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner", **common))
+        await tg.start(run_validator, NeuronConfig(wallet=validator, state_dir=tmp_path / "state" / "validator",
+                                                   options={"weights_interval": "1", "alpha": "0.5"}, **common))
+        while not any(e["event"] == event for e in logs):
+            await sub.wait_for_block()
+        tg.cancel_scope.cancel()
+
+
+async def test_a_validator_restarted_between_commit_and_reveal_reveals_in_the_window(tmp_path: Path) -> None:
+    """The first run commits and stops before the window opens (period 2: eleven blocks at least); the reveal is in
+    reveals.json with its salt; the second run reveals that very commit in its window and the weights count."""
+    async with running_node(tmp_path / "node", hyper=CR) as (_node, sub):
+        miner, validator = await _setup(sub, tmp_path)
+        vdir = StateDir(tmp_path / "state" / "validator")
+        with capture_logs() as first, anyio.fail_after(60):
+            await _run_until(sub, tmp_path, miner, validator, first, "weights.committed")
+        committed = [e for e in first if e["event"] == "weights.committed"]
+        assert "weights.revealed" not in [e["event"] for e in first]
+        saved = vdir.load_reveals()
+        assert saved and len(bytes.fromhex(saved[0]["salt"])) == 16
+        assert saved[0]["block"] == committed[0]["block"]
+        pending = (await sub.get_weight_commits(1)).get(validator.hotkey.ss58_address, ())
+        assert committed[0]["block"] in [c.block for c in pending]
+        assert (await sub.neuron(1, 2))["weights"] == [[], []]  # nothing counts before the reveal
+
+        with capture_logs() as second, anyio.fail_after(60):
+            await _run_until(sub, tmp_path, miner, validator, second, "weights.revealed")
+        revealed = [e for e in second if e["event"] == "weights.revealed"]
+        assert revealed[0]["committed_at"] == committed[0]["block"]
+        first_window = saved[0]["reveal_from"], saved[0]["reveal_until"]
+        assert first_window[0] <= revealed[0]["block"] <= first_window[1]
+        assert "weights.reveal_missed" not in [e["event"] for e in second]
+        assert (await sub.neuron(1, 2))["weights"] != [[], []]
+
+
+async def test_a_window_missed_while_down_is_logged_once_with_the_reason(tmp_path: Path) -> None:
+    """A validator that comes back after its commit's window closed logs weights.reveal_missed once, saying when the
+    window closed, and forgets that reveal."""
+    async with running_node(tmp_path / "node", hyper=CR) as (_node, sub):
+        miner, validator = await _setup(sub, tmp_path)
+        vdir = StateDir(tmp_path / "state" / "validator")
+        with capture_logs() as first, anyio.fail_after(60):
+            await _run_until(sub, tmp_path, miner, validator, first, "weights.committed")
+        saved = vdir.load_reveals()
+        gone = saved[0]["reveal_until"]
+        await sub.wait_for_block(gone + 1, timeout=60)
+        with capture_logs() as second, anyio.fail_after(60):
+            await _run_until(sub, tmp_path, miner, validator, second, "weights.reveal_missed")
+            missed = [e for e in second if e["event"] == "weights.reveal_missed"]
+        assert [e["committed_at"] for e in missed].count(saved[0]["block"]) == 1
+        assert missed[0]["log_level"] == "warning" and f"closed at block {gone}" in missed[0]["reason"]
+        assert saved[0]["block"] not in [r["block"] for r in vdir.load_reveals()]
