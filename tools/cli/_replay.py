@@ -238,3 +238,85 @@ def verify(ctx: typer.Context,
         console.print(f"blocks 0..{report.head} hold: {report.blocks} blocks, {report.extrinsics} extrinsics (hashes, "
                       f"links, signatures, state digests); {report.registrar_answers} registrar answers re-derived; "
                       f"{epochs}; {report.seconds:.1f} s")
+
+
+# --- what-if, why, plot (issue 18) ----------------------------------------------------------------------------------
+
+SetOpt = Annotated[list[str], typer.Option("--set", metavar="NAME=VALUE", help="An epoch hyperparameter as `subnet "
+                                           "hyperparameters` names it, in its units (kappa=40000, yuma3_enabled=true); "
+                                           "repeatable.")]
+
+
+@replay_app.command("what-if")
+def what_if_cmd(ctx: typer.Context,
+                netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+                changes: SetOpt = [],  # noqa: B006
+                start: Annotated[int, typer.Option("--from", help="The first block whose epoch is re-run; bonds are "
+                                                   "carried forward from there.")] = 0,
+                stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+                as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per epoch and UID instead.")
+                                  ] = False,
+                wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
+    """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters: incentive,
+    dividends and emission per UID as recorded and as they would have been (no --set: the recorded ones, to the RAO)."""
+    from ..replay import BadOverride, open_log, parse_overrides, what_if
+    from ._common import Out
+
+    try:
+        overrides = parse_overrides(changes)
+    except BadOverride as e:
+        raise typer.BadParameter(str(e), param_hint="--set") from None
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        result = what_if(store, netuid, overrides, start=start, stop=last)
+    _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
+
+
+def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
+    from ._common import short_address
+
+    if out.json:
+        out.emit(w.as_dict())
+        return
+    if as_csv:
+        import csv
+        import sys
+
+        rows = [r for e in w.epochs for r in e.rows()]
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["block", "uid"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    changed = ", ".join(f"{k}={v}" for k, v in w.changes.items()) or "nothing changed"
+    t = w.totals()
+    out.line(f"subnet {w.netuid}, epochs of blocks {w.start}..{w.stop}: {t['epochs']} re-run with {changed}")
+    if not w.epochs:
+        return
+
+    def pair(a: float, b: float) -> str:
+        return f"{a:.4f}" if a == b else f"{a:.4f}→{b:.4f}"
+
+    out.table("per UID and hotkey (incentive, dividends: mean; emission: sum)",
+              ("UID", "HOTKEY", "INCENTIVE", "DIVIDENDS", "RECORDED", "WHAT-IF", "CHANGE"),
+              [(str(n["uid"]), n["hotkey"], pair(n["incentive"], n["incentive_whatif"]),
+                pair(n["dividends"], n["dividends_whatif"]), out.amount(n["emission"]),
+                out.amount(n["emission_whatif"]), _signed(out, n["change"])) for n in w.neurons()],
+              left=("HOTKEY",), shorten=("HOTKEY",), drop=("HOTKEY", "DIVIDENDS", "INCENTIVE"), wide=wide)
+    out.line(f"paid to neurons: recorded {out.amount(t['emission'])}, what-if {out.amount(t['emission_whatif'])} "
+             f"(owner cut {out.amount(t['owner_cut'])}); moved between neurons: {out.amount(t['moved'])}")
+    movers = w.movers()
+    if not movers:
+        out.line("identical to the recorded epochs, to the RAO" if w.identical() else
+                 "every neuron is paid the same (other outputs differ)")
+        return
+    out.line("largest movers:")
+    for m in movers:
+        out.line(f"  UID {m['uid']} ({short_address(m['hotkey'])}): {out.amount(m['emission'])} -> "
+                 f"{out.amount(m['emission_whatif'])} ({_signed(out, m['change'])})")
+
+
+def _signed(out: Any, rao: int) -> str:
+    sign = "+" if rao > 0 else "-" if rao < 0 else ""
+    return sign + (f"{abs(rao):,} RAO" if 0 < abs(rao) < 100_000 and not out.rao else out.amount(abs(rao)))

@@ -20,8 +20,16 @@ from ._verify import Divergence as Divergence
 from ._verify import VerifyReport as VerifyReport
 from ._verify import verify_chain as verify_chain
 from ._verify import verify_dir as verify_dir
+from ._whatif import EPOCH_HYPERPARAMETERS as EPOCH_HYPERPARAMETERS
+from ._whatif import BadOverride as BadOverride
+from ._whatif import EpochPair as EpochPair
+from ._whatif import WhatIf as WhatIf
+from ._whatif import parse_overrides as parse_overrides
+from ._whatif import recorded_epochs as recorded_epochs
+from ._whatif import what_if as what_if
 
 __all__ = [
     "Divergence", "EventFilter", "EventRow", "VerifyReport", "account_at", "chain_dir", "diff_blocks", "diff_states",
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
+    "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
 ]
