@@ -291,7 +291,8 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
         return
     changed = ", ".join(f"{k}={v}" for k, v in w.changes.items()) or "nothing changed"
     t = w.totals()
-    out.line(f"subnet {w.netuid}, epochs of blocks {w.start}..{w.stop}: {t['epochs']} re-run with {changed}")
+    out.line(f"subnet {w.netuid}: {t['epochs']} epochs of blocks {w.start}..{w.stop} re-run")
+    out.line(f"with {changed}")
     if not w.epochs:
         return
 
@@ -304,8 +305,8 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
                 pair(n["dividends"], n["dividends_whatif"]), out.amount(n["emission"]),
                 out.amount(n["emission_whatif"]), _signed(out, n["change"])) for n in w.neurons()],
               left=("HOTKEY",), shorten=("HOTKEY",), drop=("HOTKEY", "DIVIDENDS", "INCENTIVE"), wide=wide)
-    out.line(f"paid to neurons: recorded {out.amount(t['emission'])}, what-if {out.amount(t['emission_whatif'])} "
-             f"(owner cut {out.amount(t['owner_cut'])}); moved between neurons: {out.amount(t['moved'])}")
+    out.line(f"paid to neurons: recorded {out.amount(t['emission'])}, what-if {out.amount(t['emission_whatif'])}")
+    out.line(f"owner cut {out.amount(t['owner_cut'])}; moved between neurons {out.amount(t['moved'])}")
     movers = w.movers()
     if not movers:
         out.line("identical to the recorded epochs, to the RAO" if w.identical() else

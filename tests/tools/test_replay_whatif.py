@@ -1,0 +1,129 @@
+"""`taonet replay DIR what-if|why|plot` on the log of a real dev network run (validators setting weights, miners,
+neurons pruned by late registrations): tests/tools/replay_net.py, the replay tests' own network."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from taonet.ledger import FileStore, epoch_result, replay, ss58_encode
+from tests.tools.processes import taonet
+from tests.tools.replay_net import HYPER, build_sync
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One real dev network run (its node stopped): its data directory and what the node's RPC said."""
+    data_dir = tmp_path_factory.mktemp("whatif") / "node"
+    seen = build_sync(data_dir)
+    return {"dir": data_dir, **seen}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, _ = taonet("replay", *args, timeout=120)
+    return out.returncode, out.stdout, out.stderr
+
+
+def recorded_payments(data_dir: Path) -> dict[int, dict[int, int]]:
+    """{epoch block: {uid: RAO}} from the log's EmissionPaid events (`replay events`), the chain's own record."""
+    code, out, err = run(str(data_dir), "events", "--type", "EmissionPaid", "--netuid", "1", "--json")
+    assert code == 0, err
+    paid: dict[int, dict[int, int]] = {}
+    for e in json.loads(out)["events"]:
+        paid.setdefault(e["block"] - 1, {})[e["fields"]["uid"]] = e["fields"]["amount"]  # answered in the next block
+    return paid
+
+
+def test_what_if_without_changes_reproduces_every_recorded_payment_to_the_rao(net: dict[str, Any]) -> None:
+    """With no --set, every re-run epoch equals the recorded one, and each UID's emission equals what the chain paid
+    it (its EmissionPaid events), epoch by epoch."""
+    code, out, err = run(str(net["dir"]), "what-if", "--netuid", "1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    paid = recorded_payments(net["dir"])
+    assert doc["identical"] is True and doc["movers"] == []
+    assert len(doc["epochs"]) == len(paid) >= 10
+    for e in doc["epochs"]:
+        expected = paid[e["block"]]
+        for u in e["uids"]:
+            assert u["emission_whatif"] == u["emission"] == expected.get(u["uid"], 0)
+    t = doc["totals"]
+    assert t["emission_whatif"] == t["emission"] == sum(sum(p.values()) for p in paid.values())
+    code, out, _ = run(str(net["dir"]), "what-if", "--netuid", "1")
+    assert code == 0 and "identical to the recorded epochs, to the RAO" in out
+
+
+@pytest.mark.parametrize("change", [{"kappa": 50000, "bonds_moving_average": 100000}, {"yuma3_enabled": True}])
+def test_what_if_with_other_hyperparameters_equals_the_ledgers_epoch_epoch_by_epoch(
+        net: dict[str, Any], change: dict[str, Any]) -> None:
+    """With a changed kappa (or Yuma 3), each re-run epoch equals the ledger's epoch_result on that epoch's recorded
+    state (folded here on its own) with those hyperparameters and the bonds the previous re-run epoch left, from
+    --from on; and it pays differently from the recorded run."""
+    sets = [f"--set={k}={str(v).lower()}" for k, v in change.items()]
+    code, out, err = run(str(net["dir"]), "what-if", "--netuid", "1", "--from", "20", *sets, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["set"] == change and doc["identical"] is False and doc["movers"]
+    store = FileStore(net["dir"] / "chain", read_only=True)
+    carried: dict[int, tuple[Any, ...]] = {}
+    assert doc["epochs"][0]["block"] >= 20
+    for e in doc["epochs"]:
+        state = replay(store, to=e["block"], verify_signatures=False).fork()
+        sn = state.subnet(1)
+        state.put("subnet", 1, attrs.evolve(sn, hyper=attrs.evolve(sn.hyper, **change)))
+        for n in state.neurons(1):
+            held = carried.get(n.uid)
+            if held and held[0] == (n.hotkey, n.registered_at):
+                state.put_neuron(1, attrs.evolve(n, bond_uids=held[1], bond_values=held[2]))
+        r = epoch_result(state, 1)
+        v = r.vectors()
+        assert [u["emission_whatif"] for u in e["uids"]] == list(v["emission"])
+        assert [u["incentive_whatif"] for u in e["uids"]] == list(v["incentive"])
+        assert [u["dividends_whatif"] for u in e["uids"]] == list(v["dividends"])
+        assert [u["hotkey"] for u in e["uids"]] == [ss58_encode(n.hotkey) for n in state.neurons(1)]
+        rows = {uid: k for k, uid in enumerate(v["bond_rows"])}
+        for n in state.neurons(1):
+            if n.uid in rows:
+                a, b = v["bond_ptr"][rows[n.uid]], v["bond_ptr"][rows[n.uid] + 1]
+                carried[n.uid] = ((n.hotkey, n.registered_at), r.bond_uids[2 * a:2 * b], r.bond_values[2 * a:2 * b])
+            else:
+                carried[n.uid] = ((n.hotkey, n.registered_at), n.bond_uids, n.bond_values)
+    t = doc["totals"]
+    assert t["emission_whatif"] + t["owner_cut_whatif"] == t["pot"]  # the pot is still paid exactly
+
+
+def test_what_if_csv_has_one_row_per_epoch_and_uid_and_the_table_fits_80_columns(net: dict[str, Any]) -> None:
+    """--csv prints a header and one row per (epoch, UID); the table fits 80 columns and names the largest movers."""
+    code, out, err = run(str(net["dir"]), "what-if", "--netuid", "1", "--set", "kappa=50000", "--csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    code, out_json, _ = run(str(net["dir"]), "what-if", "--netuid", "1", "--set", "kappa=50000", "--json")
+    epochs = json.loads(out_json)["epochs"]
+    assert [(int(r["block"]), int(r["uid"]), int(r["emission_whatif"])) for r in rows] == [
+        (e["block"], u["uid"], u["emission_whatif"]) for e in epochs for u in e["uids"]]
+    assert sum(1 for r in rows if r["block"] == rows[-1]["block"]) == HYPER.max_allowed_uids
+    assert {"uid", "hotkey", "emission", "emission_whatif", "incentive_whatif", "dividends_whatif"} <= set(rows[0])
+    code, out, _ = run(str(net["dir"]), "what-if", "--netuid", "1", "--set", "kappa=50000")
+    assert code == 0 and "largest movers:" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_what_if_refuses_what_it_cannot_re_run(net: dict[str, Any]) -> None:
+    """A name that is not an epoch hyperparameter, a value out of bounds, or a bad range: exit 2 with one line; an
+    unknown subnet: exit 6."""
+    for bad in ("tempo=3", "kappa=70000", "kappa=x", "nonsense=1", "kappa"):
+        code, _, err = run(str(net["dir"]), "what-if", "--netuid", "1", "--set", bad)
+        assert code == 2, (bad, err)
+        assert "Traceback" not in err
+    code, _, err = run(str(net["dir"]), "what-if", "--netuid", "1", "--from", "50", "--to", "10")
+    assert code == 2
+    code, _, err = run(str(net["dir"]), "what-if", "--netuid", "9")
+    assert code == 6 and "subnet 9" in err
