@@ -127,3 +127,56 @@ def test_what_if_refuses_what_it_cannot_re_run(net: dict[str, Any]) -> None:
     assert code == 2
     code, _, err = run(str(net["dir"]), "what-if", "--netuid", "9")
     assert code == 6 and "subnet 9" in err
+
+
+# --- why -------------------------------------------------------------------------------------------------------------
+
+
+def test_why_explains_each_pruned_neuron_with_its_replacement_and_the_rule(net: dict[str, Any]) -> None:
+    """For every NeuronReplaced in the log, `why --uid` tells the replaced hotkey's story: it lost the UID in that
+    block to that hotkey, it was the candidate past its immunity with the lowest emission at the last epoch (as the
+    metagraph before the block shows), the registrar's rule re-run agrees, and what it earned equals its payments."""
+    code, out, _ = run(str(net["dir"]), "events", "--type", "NeuronReplaced", "--netuid", "1", "--json")
+    replaced = json.loads(out)["events"]
+    assert len(replaced) >= 3
+    paid = recorded_payments(net["dir"])
+    for ev in replaced:
+        f, block = ev["fields"], ev["block"]
+        code, out, err = run(str(net["dir"]), "why", "--netuid", "1", "--uid", str(f["uid"]), "--json")
+        assert code == 0, err
+        tenures = json.loads(out)["tenures"]
+        gone = next(t for t in tenures if t["hotkey"] == f["old_hotkey"] and t["replaced_at"] == block)
+        newcomer = next(t for t in tenures if t["hotkey"] == f["hotkey"] and t["registered_at"] == block)
+        assert gone["replaced_by"] == f["hotkey"] and newcomer["method"] == "burn" and newcomer["paid"] > 0
+        p = gone["pruning"]
+        assert p["chosen"] == f["uid"] and p["registrar_agrees"] and p["newcomer"] == f["hotkey"]
+        code, out, _ = run(str(net["dir"]), "show", "--block", str(block - 1), "--netuid", "1", "--json")
+        emission_before = {n["uid"]: n["emission"] for n in json.loads(out)["neurons"]}
+        open_ = [c for c in p["candidates"] if not c["immune"]]
+        assert open_ and all(block - c["registered_at"] >= HYPER.immunity_period for c in open_)
+        best = min(open_, key=lambda c: (c["emission"], c["registered_at"], c["uid"]))
+        assert best["uid"] == f["uid"]
+        assert all(c["emission"] == emission_before[c["uid"]] for c in p["candidates"])
+        assert "lowest emission" in p["reason"]
+        for e in gone["epochs"]:
+            assert e["emission"] == paid.get(e["block"], {}).get(f["uid"], 0)
+
+
+def test_why_by_hotkey_and_for_people(net: dict[str, Any]) -> None:
+    """`why --hotkey` gives the same tenure as by UID; the text names the replacement and the reason; a hotkey that
+    never registered is exit 6, and --uid with --hotkey (or neither) exit 2."""
+    code, out, _ = run(str(net["dir"]), "events", "--type", "NeuronReplaced", "--netuid", "1", "--json")
+    f = json.loads(out)["events"][0]["fields"]
+    code, out, err = run(str(net["dir"]), "why", "--netuid", "1", "--hotkey", f["old_hotkey"], "--json")
+    assert code == 0, err
+    (t,) = json.loads(out)["tenures"]
+    assert t["uid"] == f["uid"] and t["replaced_by"] == f["hotkey"] and t["epochs"]
+    code, out, err = run(str(net["dir"]), "why", "--netuid", "1", "--uid", str(f["uid"]))
+    assert code == 0, err
+    assert f"lost UID {f['uid']} in block" in out and f["hotkey"] in out and "why: " in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    stranger = ss58_encode(bytes(range(32)))
+    code, _, err = run(str(net["dir"]), "why", "--netuid", "1", "--hotkey", stranger)
+    assert code == 6 and "held no UID" in err
+    assert run(str(net["dir"]), "why", "--netuid", "1")[0] == 2
+    assert run(str(net["dir"]), "why", "--netuid", "1", "--uid", "1", "--hotkey", stranger)[0] == 2

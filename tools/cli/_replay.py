@@ -321,3 +321,75 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
 def _signed(out: Any, rao: int) -> str:
     sign = "+" if rao > 0 else "-" if rao < 0 else ""
     return sign + (f"{abs(rao):,} RAO" if 0 < abs(rao) < 100_000 and not out.rao else out.amount(abs(rao)))
+
+
+@replay_app.command("why")
+def why_cmd(ctx: typer.Context,
+            netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+            uid: Annotated[int | None, typer.Option("--uid", help="The UID (the story of each hotkey that held it).")
+                           ] = None,
+            hotkey: Annotated[str | None, typer.Option("--hotkey", help="The hotkey (SS58) instead of a UID.")] = None,
+            start: Annotated[int, typer.Option("--from", help="The first block read.")] = 0,
+            stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+            wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
+    """One neuron's story: how and when it registered and for what price, immune until when, the weights it received
+    per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
+    from ..replay import neuron_story, open_log
+    from ._common import Out
+
+    if (uid is None) == (hotkey is None):
+        raise typer.BadParameter("give one of --uid U or --hotkey SS58", param_hint="--uid")
+    key = None if hotkey is None else ss58_decode(hotkey)
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last)
+    out = Out(as_json, as_rao)
+    if out.json:
+        out.emit({"netuid": netuid, "from": start, "to": last, "tenures": [t.as_dict() for t in tenures]})
+        return
+    for t in tenures:
+        _print_tenure(out, t, wide=wide)
+
+
+def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
+    from ._common import short_address
+
+    d = t.as_dict()
+    out.line(f"[bold]{d['hotkey']}[/bold] at UID {t.uid} of subnet {t.netuid}")
+    out.line(f"  coldkey {d['coldkey']}")
+    how = {"burn": "by burn", "pow": "by proof of work"}.get(t.method or "", "")
+    paid = f", paid {out.amount(t.paid)}" if t.paid is not None and t.method == "burn" else ""
+    asked = f" (asked in block {t.requested_at})" if t.requested_at is not None else ""
+    out.line(f"  registered in block {t.registered_at} {how}{paid}{asked}".rstrip())
+    out.line(f"  immune until block {t.immune_until}")
+    if t.epochs:
+        def from_whom(e: dict[str, Any]) -> str:
+            ws = [f"{w['uid']}:{w['share']:.2f}" + ("" if w["counted"] else "*") for w in e["weights"]]
+            return " ".join(ws) or "-"
+
+        out.table(f"  {len(t.epochs)} epochs (weights from UID:share; * not counted)",
+                  ("BLOCK", "INCENTIVE", "DIVIDENDS", "EMISSION", "WEIGHTS FROM"),
+                  [(str(e["block"]), f"{e['incentive'] / 65535:.4f}", f"{e['dividends'] / 65535:.4f}",
+                    out.amount(e["emission"]), from_whom(e)) for e in t.epochs],
+                  left=("WEIGHTS FROM",), drop=("DIVIDENDS",), wide=wide)
+        out.line(f"  earned {out.amount(sum(e['emission'] for e in t.epochs))} in these epochs")
+    if t.replaced_at is None:
+        out.line("  still holds its UID at the end of the range")
+        out.line("")
+        return
+    p = t.pruning
+    out.line(f"  lost UID {t.uid} in block {t.replaced_at} to {d['replaced_by']}")
+    import textwrap
+
+    width = max(40, out.console.width)
+    out.line(textwrap.fill(f"why: {p['reason']}", width=width, initial_indent="  ", subsequent_indent="    "))
+    if not p["registrar_agrees"]:
+        out.line("  [red]the registrar's rule, re-run on the state before, gives this UID to nobody[/red]")
+    out.table(f"  the pruning rule at block {p['block']} (immunity period {p['immunity_period']})",
+              ("", "UID", "HOTKEY", "EMISSION", "REGISTERED", "IMMUNE UNTIL"),
+              [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]), out.amount(c["emission"]),
+                str(c["registered_at"]), str(c["immune_until"]) + (" (immune)" if c["immune"] else ""))
+               for c in p["candidates"]], left=("", "HOTKEY"), wide=wide)
+    out.line("")

@@ -27,9 +27,14 @@ from ._whatif import WhatIf as WhatIf
 from ._whatif import parse_overrides as parse_overrides
 from ._whatif import recorded_epochs as recorded_epochs
 from ._whatif import what_if as what_if
+from ._why import NeuronNotFound as NeuronNotFound
+from ._why import Tenure as Tenure
+from ._why import neuron_story as neuron_story
+from ._why import pruning_of as pruning_of
 
 __all__ = [
     "Divergence", "EventFilter", "EventRow", "VerifyReport", "account_at", "chain_dir", "diff_blocks", "diff_states",
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
+    "NeuronNotFound", "Tenure", "neuron_story", "pruning_of",
 ]
