@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import attrs
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -254,24 +255,56 @@ def what_if_cmd(ctx: typer.Context,
                 start: Annotated[int, typer.Option("--from", help="The first block whose epoch is re-run; bonds are "
                                                    "carried forward from there.")] = 0,
                 stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+                reward: Annotated[str | None, typer.Option("--reward", metavar="PLUGIN", help="Re-score the "
+                                  "validators' journals with this installed plugin's reward model (--set then also "
+                                  "takes its options) and use the weights that gives.")] = None,
+                journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="A validator's state "
+                                    "directory or journal/ (repeatable; default: every journal/ under DIR).")
+                                    ] = [],  # noqa: B006
                 as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per epoch and UID instead.")
                                   ] = False,
                 wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
-    """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters: incentive,
-    dividends and emission per UID as recorded and as they would have been (no --set: the recorded ones, to the RAO)."""
-    from ..replay import BadOverride, open_log, parse_overrides, what_if
+    """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
+    another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
+    and as they would have been (nothing changed: the recorded ones, to the RAO)."""
+    from ..replay import EPOCH_HYPERPARAMETERS, BadOverride, open_log, parse_overrides, what_if
     from ._common import Out
 
+    epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
+    plugin_sets = [c for c in changes if c not in epoch_sets]
     try:
-        overrides = parse_overrides(changes)
+        overrides = parse_overrides(epoch_sets)
     except BadOverride as e:
         raise typer.BadParameter(str(e), param_hint="--set") from None
+    weights = None
+    if reward is not None:
+        weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid)
     with open_log(_dir(ctx)) as store:
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
-        result = what_if(store, netuid, overrides, start=start, stop=last)
+        result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
+    if weights is not None:
+        result = attrs.evolve(result, changes={**result.changes, "reward": reward,
+                                               **dict(c.split("=", 1) for c in plugin_sets)},
+                              notes={"reward": weights.summary()})
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
+
+
+def _journal_weights(ctx: typer.Context, reward: str, sets: list[str], journals: list[Path], netuid: int) -> Any:
+    from taonet.plugins import load_plugin
+
+    from ..replay import JournalWeights, NoJournal, find_journals
+
+    bad = [s for s in sets if "=" not in s]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not NAME=VALUE", param_hint="--set")
+    plugin = load_plugin(reward)
+    options = plugin.options(dict(s.split("=", 1) for s in sets))
+    found = find_journals(_dir(ctx), netuid, journals)
+    if not found:
+        raise NoJournal(path=", ".join(map(str, journals)) or str(_dir(ctx)), netuid=netuid)
+    return JournalWeights(plugin, options, found, netuid)
 
 
 def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
@@ -293,6 +326,10 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
     t = w.totals()
     out.line(f"subnet {w.netuid}: {t['epochs']} epochs of blocks {w.start}..{w.stop} re-run")
     out.line(f"with {changed}")
+    if "reward" in w.notes:
+        r = w.notes["reward"]
+        out.line(f"{r['steps']} journal steps of {r['journals']} validators re-scored; "
+                 f"{r['weights_aligned'] + r['weights_unaligned']} weight settings replaced")
     if not w.epochs:
         return
 

@@ -12,6 +12,9 @@ from ._events import list_events as list_events
 from ._log import chain_dir as chain_dir
 from ._log import open_log as open_log
 from ._log import state_at as state_at
+from ._reward import JournalWeights as JournalWeights
+from ._reward import NoJournal as NoJournal
+from ._reward import find_journals as find_journals
 from ._show import account_at as account_at
 from ._show import metagraph_at as metagraph_at
 from ._show import neurons_at as neurons_at
@@ -36,5 +39,5 @@ __all__ = [
     "Divergence", "EventFilter", "EventRow", "VerifyReport", "account_at", "chain_dir", "diff_blocks", "diff_states",
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
-    "NeuronNotFound", "Tenure", "neuron_story", "pruning_of",
+    "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
 ]

@@ -20,6 +20,7 @@ from taonet.ledger import (
     EpochResult,
     FileStore,
     Hyperparameters,
+    SignedBlock,
     State,
     epoch_result,
     fold,
@@ -38,7 +39,8 @@ EPOCH_HYPERPARAMETERS = ("kappa", "bonds_moving_average", "bonds_penalty", "max_
 """The hyperparameters the epoch reads (as ``subnet hyperparameters`` names them, in its units)."""
 
 Weights = Callable[[State, int], Mapping[int, tuple[bytes, bytes]]]
-"""Other weights for an epoch: (the recorded state, netuid) -> {uid: (packed u16 UIDs, packed u16 values)}."""
+"""Other weights for an epoch: (the recorded state, netuid) -> {uid: (packed u16 UIDs, packed u16 values)}; one
+with an ``observe(block, state before it)`` method also sees every block on the way."""
 
 
 class BadOverride(ValueError):
@@ -99,6 +101,7 @@ class WhatIf:
     stop: int
     changes: Mapping[str, Any]
     epochs: tuple[EpochPair, ...]
+    notes: Mapping[str, Any] = attrs.field(factory=dict)
 
     def neurons(self) -> list[dict[str, Any]]:
         """Per (UID, hotkey) over the range: mean incentive and dividends (0..1), emission summed (RAO)."""
@@ -147,15 +150,18 @@ class WhatIf:
         """A JSON-ready dict: the range, the changes, totals, movers, per neuron, and per epoch (unless told)."""
         d: dict[str, Any] = {"netuid": self.netuid, "from": self.start, "to": self.stop, "set": dict(self.changes),
                              "identical": self.identical(), "totals": self.totals(), "movers": self.movers(),
-                             "neurons": self.neurons()}
+                             "neurons": self.neurons(), **self.notes}
         if epochs:
             d["epochs"] = [{"block": e.block, "pot": e.recorded.pot, "owner_cut": e.recorded.owner_cut,
                             "owner_cut_whatif": e.whatif.owner_cut, "uids": list(e.rows())} for e in self.epochs]
         return d
 
 
-def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int) -> Iterator[tuple[State, EpochResult]]:
-    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``."""
+def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
+                    on_block: Callable[[SignedBlock, State], None] | None = None,
+                    ) -> Iterator[tuple[State, EpochResult]]:
+    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``;
+    ``on_block(block, state before it)`` sees every block folded on the way."""
     head = store.height
     for number in (start, stop):
         if number < 0 or number > head:
@@ -169,6 +175,8 @@ def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int) -> Ite
             c = ext.call
             if isinstance(c, EpochResult) and c.netuid == netuid and start <= c.block <= stop:
                 yield prev, c
+        if on_block is not None:  # after the epochs it answers: what the block's own calls set counts from there
+            on_block(block, prev)
         prev = state
 
 
@@ -180,7 +188,7 @@ def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | N
     last = store.height if stop is None else stop
     carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
     pairs = []
-    for state, recorded in recorded_epochs(store, netuid, start, last):
+    for state, recorded in recorded_epochs(store, netuid, start, last, getattr(weights, "observe", None)):
         sn = state.subnet(netuid)
         assert sn is not None
         fork = state.fork()
