@@ -180,3 +180,58 @@ def test_why_by_hotkey_and_for_people(net: dict[str, Any]) -> None:
     assert code == 6 and "held no UID" in err
     assert run(str(net["dir"]), "why", "--netuid", "1")[0] == 2
     assert run(str(net["dir"]), "why", "--netuid", "1", "--uid", "1", "--hotkey", stranger)[0] == 2
+
+
+# --- plot ------------------------------------------------------------------------------------------------------------
+
+
+def png_info(path: Path) -> tuple[tuple[int, int], list[str], int]:
+    """(width, height), the series its text chunk names, and how many distinct colours it holds."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        colours = len(im.convert("RGB").getcolors(maxcolors=1 << 20) or [])
+        return im.size, json.loads(im.text["taonet.series"]), colours
+
+
+def test_plot_writes_pngs_with_the_expected_series(net: dict[str, Any], tmp_path: Path) -> None:
+    """`plot --set kappa=50000` writes incentive, dividends, emission and stake per UID (every UID of the subnet a
+    series), the weight and bond heat maps at the last epoch (rows: the validators that set weights, the UIDs that
+    hold bonds), and the what-if beside the recorded run; each a real PNG of the figure's size."""
+    out_dir = tmp_path / "plots"
+    code, out, err = run(str(net["dir"]), "plot", "--netuid", "1", "--out", str(out_dir), "--set", "kappa=50000",
+                         "--json")
+    assert code == 0, err
+    files = [Path(f) for f in json.loads(out)["files"]]
+    names = {f.name.split("-")[0].removesuffix(".png"): f for f in files}
+    assert set(names) == {"incentive", "dividends", "emission", "stake", "weights", "bonds", "what"}
+    every_uid = [f"UID {u}" for u in range(HYPER.max_allowed_uids)]
+    for kind in ("incentive", "dividends", "emission", "stake"):
+        size, series, colours = png_info(names[kind])
+        assert size == (800, 450) and series == every_uid and colours > 8
+    code, out, _ = run(str(net["dir"]), "what-if", "--netuid", "1", "--json")
+    last = json.loads(out)["epochs"][-1]["block"]
+    assert names["weights"].name == f"weights-{last}.png"
+    store = FileStore(net["dir"] / "chain", read_only=True)
+    state = replay(store, to=last, verify_signatures=False)
+    size, series, colours = png_info(names["weights"])
+    setters = [f"UID {n.uid}" for n in state.neurons(1) if len(n.weights()[0])]
+    assert size == (600, 500) and series == setters and len(setters) == 2 and colours > 4
+    _, series, _ = png_info(names["bonds"])
+    assert series == [f"UID {n.uid}" for n in state.neurons(1) if n.bonds()[1].any()] and series
+    size, series, _ = png_info(names["what"])
+    assert series == ["recorded", "what-if"] and size == (800, 450)
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(net: dict[str, Any], tmp_path: Path) -> None:
+    """Where matplotlib cannot be imported, `plot` says in one line to install taonet[plot] (exit 1); no files."""
+    shadow = tmp_path / "shadow" / "matplotlib"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('matplotlib hidden by the test')\n")
+    out, _ = taonet("replay", str(net["dir"]), "plot", "--netuid", "1", "--out", str(tmp_path / "p"),
+                    env={"PYTHONPATH": str(shadow.parent)}, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == ["error: plotting needs matplotlib, which is not installed: pip install "
+                                               "'taonet[plot]'"]
+    assert not (tmp_path / "p").exists()

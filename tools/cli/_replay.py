@@ -285,10 +285,14 @@ def what_if_cmd(ctx: typer.Context,
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
         result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
     if weights is not None:
-        result = attrs.evolve(result, changes={**result.changes, "reward": reward,
-                                               **dict(c.split("=", 1) for c in plugin_sets)},
-                              notes={"reward": weights.summary()})
+        result = _with_reward(result, reward, plugin_sets, weights)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
+
+
+def _with_reward(w: Any, reward: str | None, sets: list[str], weights: Any) -> Any:
+    """The what-if result naming the reward model and its options among its changes, with the re-scoring summary."""
+    return attrs.evolve(w, changes={**w.changes, "reward": reward, **dict(c.split("=", 1) for c in sets)},
+                        notes={"reward": weights.summary()})
 
 
 def _journal_weights(ctx: typer.Context, reward: str, sets: list[str], journals: list[Path], netuid: int) -> Any:
@@ -430,3 +434,57 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
                 str(c["registered_at"]), str(c["immune_until"]) + (" (immune)" if c["immune"] else ""))
                for c in p["candidates"]], left=("", "HOTKEY"), wide=wide)
     out.line("")
+
+
+@replay_app.command("plot")
+def plot_cmd(ctx: typer.Context,
+             netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+             start: Annotated[int, typer.Option("--from", help="The first block.")] = 0,
+             stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+             out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Where the PNG files go.")
+                                ] = Path("plots"),
+             block: Annotated[int | None, typer.Option("--block", "-b", help="The block of the weight and bond heat "
+                                                       "maps (the range's last epoch by default).")] = None,
+             changes: SetOpt = [],  # noqa: B006
+             reward: Annotated[str | None, typer.Option("--reward", metavar="PLUGIN", help="As what-if --reward: "
+                               "draw that what-if beside the recorded run.")] = None,
+             journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="As what-if --journal.")
+                                 ] = [],  # noqa: B006
+             as_json: AsJson = False) -> None:
+    """PNG charts (needs `pip install 'taonet[plot]'`): incentive, dividends, emission and stake per UID over the
+    epochs, the weight and bond matrices at a block, and with --set (or --reward) a what-if beside the recorded run."""
+    from ..replay import (
+        EPOCH_HYPERPARAMETERS,
+        BadOverride,
+        check_plotting,
+        open_log,
+        parse_overrides,
+        what_if,
+        write_plots,
+    )
+    from ._common import Out
+
+    check_plotting()  # a clear line before any work when matplotlib is missing
+    epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
+    plugin_sets = [c for c in changes if c not in epoch_sets]
+    try:
+        overrides = parse_overrides(epoch_sets)
+    except BadOverride as e:
+        raise typer.BadParameter(str(e), param_hint="--set") from None
+    weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid) if reward is not None else None
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        w = None
+        if overrides or weights is not None:
+            w = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
+            if reward is not None:
+                w = _with_reward(w, reward, plugin_sets, weights)
+        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w)
+    out = Out(as_json)
+    if out.json:
+        out.emit({"netuid": netuid, "from": start, "to": last, "files": [str(f) for f in files]})
+        return
+    for f in files:
+        out.line(str(f))

@@ -12,6 +12,11 @@ from ._events import list_events as list_events
 from ._log import chain_dir as chain_dir
 from ._log import open_log as open_log
 from ._log import state_at as state_at
+from ._plot import PlotUnavailable as PlotUnavailable
+from ._plot import Series as Series
+from ._plot import check_plotting as check_plotting
+from ._plot import epoch_series as epoch_series
+from ._plot import write_plots as write_plots
 from ._reward import JournalWeights as JournalWeights
 from ._reward import NoJournal as NoJournal
 from ._reward import find_journals as find_journals
@@ -40,4 +45,5 @@ __all__ = [
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
+    "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
 ]
