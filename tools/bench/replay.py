@@ -43,6 +43,7 @@ from taonet.ledger import (
 )
 
 from ..replay import metagraph_at, open_log, state_at, verify_chain
+from .replay_whatif import run_whatif
 
 __all__ = ["cached_log", "generate_log", "run"]
 
@@ -189,4 +190,5 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
         "workers": os.cpu_count() or 1,
         "process_layout": "one process for show (open, fold from the nearest snapshot, metagraph); verify from one "
                           "process that runs one worker process per core over the segments between snapshots",
+        **run_whatif(data_dir, runs=runs, say=say),  # issue 18: what-if, why, re-scoring (bench/replay_whatif.py)
     }
