@@ -161,9 +161,11 @@ def write_plots(out: Path, store: FileStore, netuid: int, start: int, stop: int,
     _matplotlib()
     out.mkdir(parents=True, exist_ok=True)
     s = epoch_series(store, netuid, start, stop)
-    files = [_lines(out, name, f"subnet {netuid}: {label} per UID", label, s.blocks, getattr(s, name))
-             for name, label in (("incentive", "incentive"), ("dividends", "dividends"),
-                                 ("emission", "emission (RAO)"), ("stake", "stake (τ)"))]
+    tao = {uid: [None if x is None else x / 1e9 for x in row] for uid, row in s.emission.items()}
+    files = [_lines(out, name, f"subnet {netuid}: {label} per UID", label, s.blocks, table)
+             for name, label, table in (("incentive", "incentive", s.incentive),
+                                        ("dividends", "dividends", s.dividends),
+                                        ("emission", "emission per epoch (τ)", tao), ("stake", "stake (τ)", s.stake))]
     at = block if block is not None else (s.blocks[-1] if s.blocks else stop)
     state = state_at(store, at)
     if state.subnet(netuid) is not None:
