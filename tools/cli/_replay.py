@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -283,10 +285,22 @@ def what_if_cmd(ctx: typer.Context,
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
-        result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
+        with _bar("re-running epochs", as_json or as_csv) as progress:
+            result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress)
     if weights is not None:
         result = _with_reward(result, reward, plugin_sets, weights)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
+
+
+@contextlib.contextmanager
+def _bar(what: str, quiet: bool) -> Iterator[Any]:
+    """A progress bar on stderr (on a terminal, not with --json/--csv); yields its ``progress(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+                  transient=True, disable=quiet or not err_console.is_terminal) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _with_reward(w: Any, reward: str | None, sets: list[str], weights: Any) -> Any:

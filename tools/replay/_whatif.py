@@ -181,14 +181,26 @@ def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
 
 
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
-            stop: int | None = None, weights: Weights | None = None) -> WhatIf:
+            stop: int | None = None, weights: Weights | None = None,
+            progress: Callable[[int, int], None] | None = None) -> WhatIf:
     """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
-    weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on."""
+    weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
+    ``progress(blocks folded, blocks in all)`` is called as the log is read."""
     changes = dict(changes or {})
     last = store.height if stop is None else stop
+    observe = getattr(weights, "observe", None)
+    if progress is not None:
+        total = min(last + 1, store.height) - start
+
+        def seen(block: SignedBlock, before: State) -> None:
+            if observe is not None:
+                observe(block, before)
+            progress(block.number - start, total)
+    else:
+        seen = observe  # type: ignore[assignment]
     carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
     pairs = []
-    for state, recorded in recorded_epochs(store, netuid, start, last, getattr(weights, "observe", None)):
+    for state, recorded in recorded_epochs(store, netuid, start, last, seen):
         sn = state.subnet(netuid)
         assert sn is not None
         fork = state.fork()
