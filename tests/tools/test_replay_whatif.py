@@ -14,7 +14,7 @@ import pytest
 
 from taonet.ledger import FileStore, epoch_result, replay, ss58_encode
 from tests.tools.processes import taonet
-from tests.tools.replay_net import HYPER, build_sync
+from tests.tools.replay_net import HYPER, OWNER, build_sync
 
 pytestmark = pytest.mark.slow
 
@@ -175,6 +175,10 @@ def test_why_by_hotkey_and_for_people(net: dict[str, Any]) -> None:
     assert code == 0, err
     assert f"lost UID {f['uid']} in block" in out and f["hotkey"] in out and "why: " in out
     assert max(len(line) for line in out.splitlines()) <= 80
+    code, out, err = run(str(net["dir"]), "why", "--netuid", "1", "--uid", "0", "--json")
+    assert code == 0, err
+    (owner,) = json.loads(out)["tenures"]
+    assert owner["method"] == "owner" and owner["hotkey"] == OWNER.hotkey.ss58_address and owner["replaced_at"] is None
     stranger = ss58_encode(bytes(range(32)))
     code, _, err = run(str(net["dir"]), "why", "--netuid", "1", "--hotkey", stranger)
     assert code == 6 and "held no UID" in err

@@ -414,11 +414,14 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
     d = t.as_dict()
     out.line(f"[bold]{d['hotkey']}[/bold] at UID {t.uid} of subnet {t.netuid}")
     out.line(f"  coldkey {d['coldkey']}")
-    how = {"burn": "by burn", "pow": "by proof of work"}.get(t.method or "", "")
-    paid = f", paid {out.amount(t.paid)}" if t.paid is not None and t.method == "burn" else ""
+    how = {"burn": "by burn", "pow": "by proof of work", "owner": "as the subnet's owner (never pruned)"}.get(
+        t.method or "", "")
+    paid = (f", paid {out.amount(t.paid)}" if t.paid is not None and t.method == "burn" else
+            f", locking {out.amount(t.paid)}" if t.paid is not None and t.method == "owner" else "")
     asked = f" (asked in block {t.requested_at})" if t.requested_at is not None else ""
     out.line(f"  registered in block {t.registered_at} {how}{paid}{asked}".rstrip())
-    out.line(f"  immune until block {t.immune_until}")
+    if t.method != "owner":
+        out.line(f"  immune until block {t.immune_until}")
     if t.epochs:
         def from_whom(e: dict[str, Any]) -> str:
             ws = [f"{w['uid']}:{w['share']:.2f}" + ("" if w["counted"] else "*") for w in e["weights"]]

@@ -22,6 +22,7 @@ from taonet.ledger import (
     RegistrationRequested,
     SetWeights,
     State,
+    SubnetCreated,
     registrar_answer,
     ss58_encode,
 )
@@ -55,7 +56,7 @@ class Tenure:
     hotkey: bytes
     coldkey: bytes
     registered_at: int
-    method: str | None = None  # "burn" or "pow" (None when the request is outside what was read)
+    method: str | None = None  # "burn", "pow" or "owner" (None when the request is outside what was read)
     paid: int | None = None
     requested_at: int | None = None
     immune_until: int = 0
@@ -142,7 +143,8 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                 weights[n.hotkey] = (n.weights_block, dict(zip(u.tolist(), w.tolist(), strict=True)), int(w.sum()))
             if wanted(n.uid, n.hotkey):
                 open_[n.uid] = Tenure(netuid=netuid, uid=n.uid, hotkey=n.hotkey, coldkey=n.coldkey,
-                                      registered_at=n.registered_at, immune_until=n.registered_at + (immunity or 0))
+                                      registered_at=n.registered_at, immune_until=n.registered_at + (immunity or 0),
+                                      method="owner" if n.hotkey == sn.owner_hotkey else None)
     for t in open_.values():  # how it registered: the request is answered in the next block
         if t.registered_at >= 1:
             for block in store.read(t.registered_at - 1, t.registered_at):
@@ -162,7 +164,17 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
             e = r.event
             if getattr(e, "netuid", None) != netuid:
                 continue
-            if isinstance(e, RegistrationRequested):
+            if isinstance(e, SubnetCreated):  # the owner's hotkey takes UID 0, immune for good
+                seen_subnet = True
+                holders[0] = (e.hotkey, e.owner, block.number)
+                if immunity is None:
+                    now = state_at(store, block.number).subnet(netuid)
+                    immunity = now.hyper.immunity_period if now is not None else 0
+                if wanted(0, e.hotkey):
+                    open_[0] = Tenure(netuid=netuid, uid=0, hotkey=e.hotkey, coldkey=e.owner,
+                                      registered_at=block.number, immune_until=block.number + immunity,
+                                      method="owner", paid=e.lock)
+            elif isinstance(e, RegistrationRequested):
                 requests[e.hotkey] = (block.number, e.method, e.paid)
             elif isinstance(e, NeuronRegistered | NeuronReplaced):
                 seen_subnet = True
