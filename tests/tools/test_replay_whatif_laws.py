@@ -27,7 +27,7 @@ from taonet.ledger import (
     hotkey_binding_payload,
     replay,
 )
-from taonet.tools.replay import EPOCH_HYPERPARAMETERS, parse_overrides, what_if
+from taonet.tools.replay import EPOCH_HYPERPARAMETERS, epoch_inputs, parse_overrides, what_if
 
 UIDS = 12
 VALIDATORS = 4
@@ -119,3 +119,16 @@ def test_setting_a_hyperparameter_to_the_chains_own_value_changes_nothing(log: P
         assert w.identical() and len(w.epochs) >= 10 and not w.movers()
         other = what_if(store, 1, {"kappa": 10_000, "bonds_moving_average": 100_000})
         assert not other.identical()
+
+
+def test_what_if_in_worker_processes_equals_the_one_pass(log: Path) -> None:
+    """Read in 2 worker processes cut at the snapshots (every 30 blocks here), what-if gives exactly what one pass
+    gives, from a block between snapshots too; and the epoch inputs a worker ships give the epoch of the whole state."""
+    with FileStore(log, read_only=True) as store:
+        assert sorted(p.stem for p in (log / "snapshots").glob("*.snap")) == ["000000000030", "000000000060"]
+        for start in (0, 17):
+            one = what_if(store, 1, {"kappa": 20000, "yuma3_enabled": True}, start=start)
+            two = what_if(store, 1, {"kappa": 20000, "yuma3_enabled": True}, start=start, workers=2)
+            assert one == two and len(one.epochs) >= 10
+        state = replay(store, to=one.epochs[-1].block, verify_signatures=False)
+        assert epoch_result(epoch_inputs(state, 1), 1) == epoch_result(state, 1)

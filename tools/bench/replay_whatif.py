@@ -2,16 +2,19 @@
 :mod:`taonet.tools.bench.replay`) and a generated validator journal.
 
 - ``what_if_100_epochs_s``: ``replay what-if --netuid 1 --set kappa=40000`` over the whole log (its 10,000 blocks hold
-  100 epochs of subnet 1: 256 UIDs, 64 validators), the recorded states folded and every epoch re-run.
+  100 epochs of subnet 1: 256 UIDs, 64 validators), the recorded states folded (one worker process per core over the
+  segments between snapshots, as the command does on a range this long) and every epoch re-run.
 - ``why_s``: ``replay why --netuid 1 --hotkey H`` over the whole log, H a hotkey pruned in its middle.
 - ``reward_rescore_1000_steps_s``: a journal of 1,000 template-subnet steps (16 answers each) re-scored with the
   template's reward model, moving averages kept as the validator keeps them.
 
-Process layout: each runs in the bench's process, one thread (the reward hook in an anyio worker thread per step).
+Process layout: what-if reads the log in one worker process per core and re-runs the epochs in the bench's process;
+why and the re-scoring run in the bench's process, one thread (the reward hook in an anyio worker thread per step).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import tempfile
@@ -75,8 +78,9 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
     with open_log(data_dir) as store:
         head = store.height
         say("what-if over the whole log…")
-        epochs = len(what_if(store, 1, {"kappa": 40000}).epochs)
-        whatifs = _timed(lambda: what_if(store, 1, {"kappa": 40000}), runs)
+        workers = os.cpu_count() or 1  # as `replay what-if` reads a range this long
+        epochs = len(what_if(store, 1, {"kappa": 40000}, workers=workers).epochs)
+        whatifs = _timed(lambda: what_if(store, 1, {"kappa": 40000}, workers=workers), runs)
         middle = head // 2
         pruned = next(iter(list_events(store, middle, head, EventFilter.of(["NeuronReplaced"], netuid=1))), None)
         say("why over the whole log…")
@@ -98,6 +102,9 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
         "why_p99_s": _p99(whys),
         "reward_rescore_1000_steps_s": statistics.median(rescores),
         "reward_rescore_1000_steps_p99_s": _p99(rescores),
-        "what_if_process_layout": "what-if, why and the re-scoring in the bench's process, one thread (the reward "
-                                  "hook in an anyio worker thread per step)",
+        "what_if_workers": workers,
+        "what_if_process_layout": "what-if: the log read by one worker process per core (segments between "
+                                  "snapshots), the epochs re-run in the bench's process; why and the re-scoring in "
+                                  "the bench's process, one thread (the reward hook in an anyio worker thread per "
+                                  "step)",
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -265,6 +266,9 @@ def what_if_cmd(ctx: typer.Context,
                                     ] = [],  # noqa: B006
                 as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per epoch and UID instead.")
                                   ] = False,
+                workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes reading the log "
+                                   "between snapshots at once (default: one per core for ranges of 3,000 blocks or "
+                                   "more, else 1; always 1 with --reward).")] = None,
                 wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
     another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
@@ -285,8 +289,13 @@ def what_if_cmd(ctx: typer.Context,
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        if workers is None:
+            from ..replay import PARALLEL_FROM
+
+            workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
         with _bar("re-running epochs", as_json or as_csv) as progress:
-            result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress)
+            result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress,
+                             workers=workers)
     if weights is not None:
         result = _with_reward(result, reward, plugin_sets, weights)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)

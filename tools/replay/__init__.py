@@ -35,6 +35,8 @@ from ._whatif import WhatIf as WhatIf
 from ._whatif import parse_overrides as parse_overrides
 from ._whatif import recorded_epochs as recorded_epochs
 from ._whatif import what_if as what_if
+from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
+from ._whatif_workers import epoch_inputs as epoch_inputs
 from ._why import NeuronNotFound as NeuronNotFound
 from ._why import Tenure as Tenure
 from ._why import neuron_story as neuron_story
@@ -45,5 +47,5 @@ __all__ = [
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
-    "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
+    "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
 ]

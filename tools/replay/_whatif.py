@@ -182,12 +182,18 @@ def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
 
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
             stop: int | None = None, weights: Weights | None = None,
-            progress: Callable[[int, int], None] | None = None) -> WhatIf:
+            progress: Callable[[int, int], None] | None = None, workers: int = 1) -> WhatIf:
     """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
     weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
-    ``progress(blocks folded, blocks in all)`` is called as the log is read."""
+    ``progress(blocks folded, blocks in all)`` is called as the log is read. With ``workers`` > 1 (and no
+    ``weights``, which must see every block) the log is read in that many processes, cut at its snapshots."""
     changes = dict(changes or {})
     last = store.height if stop is None else stop
+    epochs = None
+    if workers > 1 and weights is None:
+        from ._whatif_workers import parallel_epochs
+
+        epochs = parallel_epochs(store, netuid, start, last, workers)
     observe = getattr(weights, "observe", None)
     if progress is not None:
         total = min(last + 1, store.height) - start
@@ -200,7 +206,9 @@ def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | N
         seen = observe  # type: ignore[assignment]
     carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
     pairs = []
-    for state, recorded in recorded_epochs(store, netuid, start, last, seen):
+    if epochs is None:
+        epochs = recorded_epochs(store, netuid, start, last, seen)
+    for state, recorded in epochs:
         sn = state.subnet(netuid)
         assert sn is not None
         fork = state.fork()
