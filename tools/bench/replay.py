@@ -44,6 +44,7 @@ from taonet.ledger import (
 )
 
 from ..replay import metagraph_at, open_log, state_at, verify_chain
+from .replay_whatif import run_whatif
 
 __all__ = ["cached_log", "generate_log", "run"]
 
@@ -190,4 +191,5 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
         "workers": os.cpu_count() or 1,
         "process_layout": "one process for show (open, fold from the nearest snapshot, metagraph); verify from one "
                           "process that runs one worker process per core, each over one segment cut at a snapshot",
+        **run_whatif(data_dir, runs=runs, say=say),  # issue 18: what-if, why, re-scoring (bench/replay_whatif.py)
     }

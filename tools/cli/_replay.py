@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import attrs
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -238,3 +242,275 @@ def verify(ctx: typer.Context,
         console.print(f"blocks 0..{report.head} hold: {report.blocks} blocks, {report.extrinsics} extrinsics (hashes, "
                       f"links, signatures, state digests); {report.registrar_answers} registrar answers re-derived; "
                       f"{epochs}; {report.seconds:.1f} s")
+
+
+# --- what-if, why, plot (issue 18) ----------------------------------------------------------------------------------
+
+SetOpt = Annotated[list[str], typer.Option("--set", metavar="NAME=VALUE", help="An epoch hyperparameter as `subnet "
+                                           "hyperparameters` names it, in its units (kappa=40000, yuma3_enabled=true); "
+                                           "repeatable.")]
+
+
+@replay_app.command("what-if")
+def what_if_cmd(ctx: typer.Context,
+                netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+                changes: SetOpt = [],  # noqa: B006
+                start: Annotated[int, typer.Option("--from", help="The first block whose epoch is re-run; bonds are "
+                                                   "carried forward from there.")] = 0,
+                stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+                reward: Annotated[str | None, typer.Option("--reward", metavar="PLUGIN", help="Re-score the "
+                                  "validators' journals with this installed plugin's reward model (--set then also "
+                                  "takes its options) and use the weights that gives.")] = None,
+                journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="A validator's state "
+                                    "directory or journal/ (repeatable; default: every journal/ under DIR).")
+                                    ] = [],  # noqa: B006
+                as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per epoch and UID instead.")
+                                  ] = False,
+                workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes reading the log "
+                                   "between snapshots at once (default: one per core for ranges of 3,000 blocks or "
+                                   "more, else 1; always 1 with --reward).")] = None,
+                wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
+    """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
+    another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
+    and as they would have been (nothing changed: the recorded ones, to the RAO)."""
+    from ..replay import EPOCH_HYPERPARAMETERS, BadOverride, open_log, parse_overrides, what_if
+    from ._common import Out
+
+    epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
+    plugin_sets = [c for c in changes if c not in epoch_sets]
+    try:
+        overrides = parse_overrides(epoch_sets)
+    except BadOverride as e:
+        raise typer.BadParameter(str(e), param_hint="--set") from None
+    weights = None
+    if reward is not None:
+        weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid)
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        if workers is None:
+            from ..replay import PARALLEL_FROM
+
+            workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
+        with _bar("re-running epochs", as_json or as_csv) as progress:
+            result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress,
+                             workers=workers)
+    if weights is not None:
+        result = _with_reward(result, reward, plugin_sets, weights)
+    _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
+
+
+@contextlib.contextmanager
+def _bar(what: str, quiet: bool) -> Iterator[Any]:
+    """A progress bar on stderr (on a terminal, not with --json/--csv); yields its ``progress(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+                  transient=True, disable=quiet or not err_console.is_terminal) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _with_reward(w: Any, reward: str | None, sets: list[str], weights: Any) -> Any:
+    """The what-if result naming the reward model and its options among its changes, with the re-scoring summary."""
+    return attrs.evolve(w, changes={**w.changes, "reward": reward, **dict(c.split("=", 1) for c in sets)},
+                        notes={"reward": weights.summary()})
+
+
+def _journal_weights(ctx: typer.Context, reward: str, sets: list[str], journals: list[Path], netuid: int) -> Any:
+    from taonet.plugins import load_plugin
+
+    from ..replay import JournalWeights, NoJournal, find_journals
+
+    bad = [s for s in sets if "=" not in s]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not NAME=VALUE", param_hint="--set")
+    plugin = load_plugin(reward)
+    options = plugin.options(dict(s.split("=", 1) for s in sets))
+    found = find_journals(_dir(ctx), netuid, journals)
+    if not found:
+        raise NoJournal(path=", ".join(map(str, journals)) or str(_dir(ctx)), netuid=netuid)
+    return JournalWeights(plugin, options, found, netuid)
+
+
+def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
+    from ._common import short_address
+
+    if out.json:
+        out.emit(w.as_dict())
+        return
+    if as_csv:
+        import csv
+        import sys
+
+        rows = [r for e in w.epochs for r in e.rows()]
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["block", "uid"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    changed = ", ".join(f"{k}={v}" for k, v in w.changes.items()) or "nothing changed"
+    t = w.totals()
+    out.line(f"subnet {w.netuid}: {t['epochs']} epochs of blocks {w.start}..{w.stop} re-run")
+    out.line(f"with {changed}")
+    if "reward" in w.notes:
+        r = w.notes["reward"]
+        out.line(f"{r['steps']} journal steps of {r['journals']} validators re-scored; "
+                 f"{r['weights_aligned'] + r['weights_unaligned']} weight settings replaced")
+    if not w.epochs:
+        return
+
+    def pair(a: float, b: float) -> str:
+        return f"{a:.4f}" if a == b else f"{a:.4f}→{b:.4f}"
+
+    out.table("per UID and hotkey (incentive, dividends: mean; emission: sum)",
+              ("UID", "HOTKEY", "INCENTIVE", "DIVIDENDS", "RECORDED", "WHAT-IF", "CHANGE"),
+              [(str(n["uid"]), n["hotkey"], pair(n["incentive"], n["incentive_whatif"]),
+                pair(n["dividends"], n["dividends_whatif"]), out.amount(n["emission"]),
+                out.amount(n["emission_whatif"]), _signed(out, n["change"])) for n in w.neurons()],
+              left=("HOTKEY",), shorten=("HOTKEY",), drop=("HOTKEY", "DIVIDENDS", "INCENTIVE"), wide=wide)
+    out.line(f"paid to neurons: recorded {out.amount(t['emission'])}, what-if {out.amount(t['emission_whatif'])}")
+    out.line(f"owner cut {out.amount(t['owner_cut'])}; moved between neurons {out.amount(t['moved'])}")
+    movers = w.movers()
+    if not movers:
+        out.line("identical to the recorded epochs, to the RAO" if w.identical() else
+                 "every neuron is paid the same (other outputs differ)")
+        return
+    out.line("largest movers:")
+    for m in movers:
+        out.line(f"  UID {m['uid']} ({short_address(m['hotkey'])}): {out.amount(m['emission'])} -> "
+                 f"{out.amount(m['emission_whatif'])} ({_signed(out, m['change'])})")
+
+
+def _signed(out: Any, rao: int) -> str:
+    sign = "+" if rao > 0 else "-" if rao < 0 else ""
+    return sign + (f"{abs(rao):,} RAO" if 0 < abs(rao) < 100_000 and not out.rao else out.amount(abs(rao)))
+
+
+@replay_app.command("why")
+def why_cmd(ctx: typer.Context,
+            netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+            uid: Annotated[int | None, typer.Option("--uid", help="The UID (the story of each hotkey that held it).")
+                           ] = None,
+            hotkey: Annotated[str | None, typer.Option("--hotkey", help="The hotkey (SS58) instead of a UID.")] = None,
+            start: Annotated[int, typer.Option("--from", help="The first block read.")] = 0,
+            stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+            wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
+    """One neuron's story: how and when it registered and for what price, immune until when, the weights it received
+    per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
+    from ..replay import neuron_story, open_log
+    from ._common import Out
+
+    if (uid is None) == (hotkey is None):
+        raise typer.BadParameter("give one of --uid U or --hotkey SS58", param_hint="--uid")
+    key = None if hotkey is None else ss58_decode(hotkey)
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last)
+    out = Out(as_json, as_rao)
+    if out.json:
+        out.emit({"netuid": netuid, "from": start, "to": last, "tenures": [t.as_dict() for t in tenures]})
+        return
+    for t in tenures:
+        _print_tenure(out, t, wide=wide)
+
+
+def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
+    from ._common import short_address
+
+    d = t.as_dict()
+    out.line(f"[bold]{d['hotkey']}[/bold] at UID {t.uid} of subnet {t.netuid}")
+    out.line(f"  coldkey {d['coldkey']}")
+    how = {"burn": "by burn", "pow": "by proof of work", "owner": "as the subnet's owner (never pruned)"}.get(
+        t.method or "", "")
+    paid = (f", paid {out.amount(t.paid)}" if t.paid is not None and t.method == "burn" else
+            f", locking {out.amount(t.paid)}" if t.paid is not None and t.method == "owner" else "")
+    asked = f" (asked in block {t.requested_at})" if t.requested_at is not None else ""
+    out.line(f"  registered in block {t.registered_at} {how}{paid}{asked}".rstrip())
+    if t.method != "owner":
+        out.line(f"  immune until block {t.immune_until}")
+    if t.epochs:
+        def from_whom(e: dict[str, Any]) -> str:
+            ws = [f"{w['uid']}:{w['share']:.2f}" + ("" if w["counted"] else "*") for w in e["weights"]]
+            return " ".join(ws) or "-"
+
+        out.table(f"  {len(t.epochs)} epochs (weights from UID:share; * not counted)",
+                  ("BLOCK", "INCENTIVE", "DIVIDENDS", "EMISSION", "WEIGHTS FROM"),
+                  [(str(e["block"]), f"{e['incentive'] / 65535:.4f}", f"{e['dividends'] / 65535:.4f}",
+                    out.amount(e["emission"]), from_whom(e)) for e in t.epochs],
+                  left=("WEIGHTS FROM",), drop=("DIVIDENDS",), wide=wide)
+        out.line(f"  earned {out.amount(sum(e['emission'] for e in t.epochs))} in these epochs")
+    if t.replaced_at is None:
+        out.line("  still holds its UID at the end of the range")
+        out.line("")
+        return
+    p = t.pruning
+    out.line(f"  lost UID {t.uid} in block {t.replaced_at} to {d['replaced_by']}")
+    import textwrap
+
+    width = max(40, out.console.width)
+    out.line(textwrap.fill(f"why: {p['reason']}", width=width, initial_indent="  ", subsequent_indent="    "))
+    if not p["registrar_agrees"]:
+        out.line("  [red]the registrar's rule, re-run on the state before, gives this UID to nobody[/red]")
+    out.table(f"  the pruning rule at block {p['block']} (immunity period {p['immunity_period']})",
+              ("", "UID", "HOTKEY", "EMISSION", "REGISTERED", "IMMUNE UNTIL"),
+              [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]), out.amount(c["emission"]),
+                str(c["registered_at"]), str(c["immune_until"]) + (" (immune)" if c["immune"] else ""))
+               for c in p["candidates"]], left=("", "HOTKEY"), wide=wide)
+    out.line("")
+
+
+@replay_app.command("plot")
+def plot_cmd(ctx: typer.Context,
+             netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+             start: Annotated[int, typer.Option("--from", help="The first block.")] = 0,
+             stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+             out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Where the PNG files go.")
+                                ] = Path("plots"),
+             block: Annotated[int | None, typer.Option("--block", "-b", help="The block of the weight and bond heat "
+                                                       "maps (the range's last epoch by default).")] = None,
+             changes: SetOpt = [],  # noqa: B006
+             reward: Annotated[str | None, typer.Option("--reward", metavar="PLUGIN", help="As what-if --reward: "
+                               "draw that what-if beside the recorded run.")] = None,
+             journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="As what-if --journal.")
+                                 ] = [],  # noqa: B006
+             as_json: AsJson = False) -> None:
+    """PNG charts (needs `pip install 'taonet[plot]'`): incentive, dividends, emission and stake per UID over the
+    epochs, the weight and bond matrices at a block, and with --set (or --reward) a what-if beside the recorded run."""
+    from ..replay import (
+        EPOCH_HYPERPARAMETERS,
+        BadOverride,
+        check_plotting,
+        open_log,
+        parse_overrides,
+        what_if,
+        write_plots,
+    )
+    from ._common import Out
+
+    check_plotting()  # a clear line before any work when matplotlib is missing
+    epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
+    plugin_sets = [c for c in changes if c not in epoch_sets]
+    try:
+        overrides = parse_overrides(epoch_sets)
+    except BadOverride as e:
+        raise typer.BadParameter(str(e), param_hint="--set") from None
+    weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid) if reward is not None else None
+    with open_log(_dir(ctx)) as store:
+        last = store.height if stop is None else stop
+        if start > last:
+            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        w = None
+        if overrides or weights is not None:
+            w = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
+            if reward is not None:
+                w = _with_reward(w, reward, plugin_sets, weights)
+        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w)
+    out = Out(as_json)
+    if out.json:
+        out.emit({"netuid": netuid, "from": start, "to": last, "files": [str(f) for f in files]})
+        return
+    for f in files:
+        out.line(str(f))

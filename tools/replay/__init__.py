@@ -12,6 +12,14 @@ from ._events import list_events as list_events
 from ._log import chain_dir as chain_dir
 from ._log import open_log as open_log
 from ._log import state_at as state_at
+from ._plot import PlotUnavailable as PlotUnavailable
+from ._plot import Series as Series
+from ._plot import check_plotting as check_plotting
+from ._plot import epoch_series as epoch_series
+from ._plot import write_plots as write_plots
+from ._reward import JournalWeights as JournalWeights
+from ._reward import NoJournal as NoJournal
+from ._reward import find_journals as find_journals
 from ._show import account_at as account_at
 from ._show import metagraph_at as metagraph_at
 from ._show import neurons_at as neurons_at
@@ -20,8 +28,24 @@ from ._verify import Divergence as Divergence
 from ._verify import VerifyReport as VerifyReport
 from ._verify import verify_chain as verify_chain
 from ._verify import verify_dir as verify_dir
+from ._whatif import EPOCH_HYPERPARAMETERS as EPOCH_HYPERPARAMETERS
+from ._whatif import BadOverride as BadOverride
+from ._whatif import EpochPair as EpochPair
+from ._whatif import WhatIf as WhatIf
+from ._whatif import parse_overrides as parse_overrides
+from ._whatif import recorded_epochs as recorded_epochs
+from ._whatif import what_if as what_if
+from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
+from ._whatif_workers import epoch_inputs as epoch_inputs
+from ._why import NeuronNotFound as NeuronNotFound
+from ._why import Tenure as Tenure
+from ._why import neuron_story as neuron_story
+from ._why import pruning_of as pruning_of
 
 __all__ = [
     "Divergence", "EventFilter", "EventRow", "VerifyReport", "account_at", "chain_dir", "diff_blocks", "diff_states",
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
+    "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
+    "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
+    "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
 ]

@@ -1,0 +1,72 @@
+"""`taonet replay DIR what-if --reward PLUGIN` over the journals of a real validator neuron (the template subnet, run
+by taonet.testing.LocalNet: a node, two fast miners, one slow one and a validator, each a process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taonet.testing import LocalNet
+from tests.tools.processes import taonet
+
+pytestmark = pytest.mark.slow
+
+VALIDATOR = {"timeout": 3.0, "alpha": 0.5}
+"""alpha 0.5: a miner's first answers (its axon just up) weigh little after a few steps."""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The localnet's directory (its processes stopped) and the UIDs of the fast miners and the slow one."""
+    root = tmp_path_factory.mktemp("reward")
+    with LocalNet(root, plugin="template", tempo=10, hyperparameters={"weights_rate_limit": 1}) as net:
+        fast = [net.add_miner(), net.add_miner()]
+        slow = net.add_miner(options={"delay": 0.3})
+        net.add_validator(VALIDATOR)
+        net.advance(tempos=4)
+    return {"dir": root, "fast": [m.uid for m in fast], "slow": slow.uid}
+
+
+def what_if(run: dict[str, Any], *args: str) -> dict[str, Any]:
+    out, _ = taonet("replay", str(run["dir"]), "what-if", "--netuid", "1", "--reward", "template",
+                    "--set", f"alpha={VALIDATOR['alpha']}", *args, "--json", timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_rescoring_with_the_same_reward_model_reproduces_the_recorded_weights(run: dict[str, Any]) -> None:
+    """The validator's journal re-scored with the template's own reward (and the validator's alpha) gives, at each
+    of its SetWeights, exactly the weights it set; so every epoch is the recorded one."""
+    doc = what_if(run)
+    r = doc["reward"]
+    assert r["journals"] == 1 and r["steps"] >= 5
+    assert r["weights_aligned"] >= 3 and r["weights_unaligned"] == 0
+    assert r["weights_unchanged"] == r["weights_aligned"]
+    assert doc["identical"] is True and doc["movers"] == []
+
+
+def test_without_the_latency_term_the_slow_miner_is_paid_as_much_as_the_fast_ones(run: dict[str, Any]) -> None:
+    """Recorded, the slow miner earned less than both fast ones at the last epoch; re-scored with latency_weight=0 it
+    would have been paid as much as they (within the u16 rounding of the weights)."""
+    doc = what_if(run, "--set", "latency_weight=0")
+    assert doc["set"]["latency_weight"] == "0" and doc["identical"] is False
+    last = {u["uid"]: u for u in doc["epochs"][-1]["uids"]}
+    slow, fast = last[run["slow"]], [last[u] for u in run["fast"]]
+    assert all(slow["emission"] < f["emission"] for f in fast)
+    for f in fast:
+        assert f["emission_whatif"] > 0
+        assert abs(slow["emission_whatif"] - f["emission_whatif"]) <= f["emission_whatif"] // 100
+
+
+def test_reward_refusals(run: dict[str, Any], tmp_path: Path) -> None:
+    """An unknown plugin is exit 6, an unknown option exit 2, a directory without journals exit 7: one line each."""
+    base = ["replay", str(run["dir"]), "what-if", "--netuid", "1"]
+    out, _ = taonet(*base, "--reward", "nosuchplugin", timeout=60)
+    assert out.returncode == 6 and "nosuchplugin" in out.stderr
+    out, _ = taonet(*base, "--reward", "template", "--set", "nosuch=1", timeout=60)
+    assert out.returncode == 2 and "nosuch" in out.stderr
+    out, _ = taonet(*base, "--reward", "template", "--journal", str(tmp_path), timeout=60)
+    assert out.returncode == 7 and "no validator journal" in out.stderr

@@ -1,0 +1,241 @@
+"""``replay what-if``: the epochs of a range re-run over the recorded weights and stakes with other hyperparameters
+(or other weights), bonds carried forward from one re-run epoch to the next as the chain carries them.
+
+Each recorded :class:`~taonet.ledger.EpochResult` for the subnet answered the state after its ``block``; the re-run
+takes that recorded state, gives its subnet the other hyperparameters and its neurons the bonds the previous re-run
+epoch left them (a UID that changed hands since keeps what the chain gave the newcomer), and calls the ledger's own
+``epoch_result`` on it. With nothing changed this reproduces every recorded epoch to the RAO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from taonet.kernel.errors import BlockNotFound
+from taonet.ledger import (
+    HYPERPARAMETER_BOUNDS,
+    EpochResult,
+    FileStore,
+    Hyperparameters,
+    SignedBlock,
+    State,
+    epoch_result,
+    fold,
+    ss58_encode,
+)
+from taonet.ledger.errors import SubnetNotFound
+
+from ._log import state_at
+
+__all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "what_if",
+           "recorded_epochs"]
+
+EPOCH_HYPERPARAMETERS = ("kappa", "bonds_moving_average", "bonds_penalty", "max_allowed_validators",
+                         "yuma3_enabled", "liquid_alpha_enabled", "alpha_low", "alpha_high", "alpha_sigmoid_steepness",
+                         "activity_cutoff")
+"""The hyperparameters the epoch reads (as ``subnet hyperparameters`` names them, in its units)."""
+
+Weights = Callable[[State, int], Mapping[int, tuple[bytes, bytes]]]
+"""Other weights for an epoch: (the recorded state, netuid) -> {uid: (packed u16 UIDs, packed u16 values)}; one
+with an ``observe(block, state before it)`` method also sees every block on the way."""
+
+
+class BadOverride(ValueError):
+    """A ``--set NAME=VALUE`` that names no epoch hyperparameter or is outside its bounds."""
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, int | bool]:
+    """``["kappa=40000", "yuma3_enabled=true"]`` as {name: value}, each name an epoch hyperparameter within bounds
+    (switches as bools, the rest as ints)."""
+    out: dict[str, int | bool] = {}
+    for pair in pairs:
+        name, eq, text = pair.partition("=")
+        name = name.strip()
+        if not eq:
+            raise BadOverride(f"{pair!r} is not NAME=VALUE")
+        if name not in EPOCH_HYPERPARAMETERS:
+            what = "is not a hyperparameter" if name not in HYPERPARAMETER_BOUNDS else "does not enter the epoch"
+            raise BadOverride(f"{name!r} {what}; what-if re-runs the epoch, whose hyperparameters are "
+                              f"{', '.join(EPOCH_HYPERPARAMETERS)}")
+        number = {"true": 1, "false": 0}.get(text.strip().lower())
+        if number is None:
+            try:
+                number = int(text.strip().replace("_", "").replace(",", ""))
+            except ValueError:
+                raise BadOverride(f"{name}: {text!r} is not an integer (true/false for switches)") from None
+        lo, hi = HYPERPARAMETER_BOUNDS[name]
+        if not lo <= number <= hi:
+            raise BadOverride(f"{name}: {number:,} is outside its bounds [{lo:,}, {hi:,}]")
+        out[name] = bool(number) if isinstance(getattr(Hyperparameters(), name), bool) else number
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class EpochPair:
+    """One epoch: what the chain recorded and what the re-run gives, with the hotkey at each UID then."""
+
+    block: int
+    hotkeys: tuple[bytes, ...]
+    recorded: EpochResult
+    whatif: EpochResult
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Per UID: incentive and dividends (u16) and emission (RAO), recorded and re-run."""
+        a, b = self.recorded.vectors(), self.whatif.vectors()
+        for uid, hk in enumerate(self.hotkeys):
+            yield {"block": self.block, "uid": uid, "hotkey": ss58_encode(hk),
+                   "incentive": a["incentive"][uid], "incentive_whatif": b["incentive"][uid],
+                   "dividends": a["dividends"][uid], "dividends_whatif": b["dividends"][uid],
+                   "emission": a["emission"][uid], "emission_whatif": b["emission"][uid]}
+
+
+@attrs.frozen(kw_only=True)
+class WhatIf:
+    """Every epoch of ``netuid`` computed in blocks ``start`` .. ``stop``, recorded and re-run with ``changes``."""
+
+    netuid: int
+    start: int
+    stop: int
+    changes: Mapping[str, Any]
+    epochs: tuple[EpochPair, ...]
+    notes: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def neurons(self) -> list[dict[str, Any]]:
+        """Per (UID, hotkey) over the range: mean incentive and dividends (0..1), emission summed (RAO)."""
+        acc: dict[tuple[int, str], dict[str, Any]] = {}
+        for e in self.epochs:
+            for r in e.rows():
+                k = (r["uid"], r["hotkey"])
+                a = acc.setdefault(k, {"uid": r["uid"], "hotkey": r["hotkey"], "epochs": 0, "incentive": 0,
+                                       "incentive_whatif": 0, "dividends": 0, "dividends_whatif": 0, "emission": 0,
+                                       "emission_whatif": 0})
+                a["epochs"] += 1
+                for f in ("incentive", "incentive_whatif", "dividends", "dividends_whatif", "emission",
+                          "emission_whatif"):
+                    a[f] += r[f]
+        out = []
+        for a in acc.values():
+            for f in ("incentive", "incentive_whatif", "dividends", "dividends_whatif"):
+                a[f] = round(a[f] / a["epochs"] / 65535, 6)
+            a["change"] = a["emission_whatif"] - a["emission"]
+            out.append(a)
+        return sorted(out, key=lambda a: (a["uid"], a["hotkey"]))
+
+    def totals(self) -> dict[str, int]:
+        """Pots, owner cuts and what the neurons were paid in all (RAO), recorded and re-run."""
+        t = {"epochs": len(self.epochs), "pot": 0, "owner_cut": 0, "owner_cut_whatif": 0, "emission": 0,
+             "emission_whatif": 0, "moved": 0}
+        for e in self.epochs:
+            t["pot"] += e.recorded.pot
+            t["owner_cut"] += e.recorded.owner_cut
+            t["owner_cut_whatif"] += e.whatif.owner_cut
+            t["emission"] += sum(e.recorded.vectors()["emission"])
+            t["emission_whatif"] += sum(e.whatif.vectors()["emission"])
+        t["moved"] = sum(max(n["change"], 0) for n in self.neurons())
+        return t
+
+    def movers(self, count: int = 5) -> list[dict[str, Any]]:
+        """The ``count`` neurons whose emission changes most (largest absolute change first; none unchanged)."""
+        moved = [n for n in self.neurons() if n["change"]]
+        return sorted(moved, key=lambda n: (-abs(n["change"]), n["uid"]))[:count]
+
+    def identical(self) -> bool:
+        """True when every re-run epoch equals the recorded one exactly (outputs, bonds and payouts)."""
+        return all(e.recorded == e.whatif for e in self.epochs)
+
+    def as_dict(self, *, epochs: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict: the range, the changes, totals, movers, per neuron, and per epoch (unless told)."""
+        d: dict[str, Any] = {"netuid": self.netuid, "from": self.start, "to": self.stop, "set": dict(self.changes),
+                             "identical": self.identical(), "totals": self.totals(), "movers": self.movers(),
+                             "neurons": self.neurons(), **self.notes}
+        if epochs:
+            d["epochs"] = [{"block": e.block, "pot": e.recorded.pot, "owner_cut": e.recorded.owner_cut,
+                            "owner_cut_whatif": e.whatif.owner_cut, "uids": list(e.rows())} for e in self.epochs]
+        return d
+
+
+def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
+                    on_block: Callable[[SignedBlock, State], None] | None = None,
+                    ) -> Iterator[tuple[State, EpochResult]]:
+    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``;
+    ``on_block(block, state before it)`` sees every block folded on the way."""
+    head = store.height
+    for number in (start, stop):
+        if number < 0 or number > head:
+            raise BlockNotFound(number=number, head=head)
+    prev = state_at(store, start)
+    if prev.subnet(netuid) is None and all(sn.netuid != netuid for sn in state_at(store, stop).subnets()):
+        raise SubnetNotFound(netuid=netuid)
+    for block, state in fold(store, start=prev, stop=min(stop + 1, head), verify_signatures=False,
+                             check_headers=False):
+        for ext in block.extrinsics:
+            c = ext.call
+            if isinstance(c, EpochResult) and c.netuid == netuid and start <= c.block <= stop:
+                yield prev, c
+        if on_block is not None:  # after the epochs it answers: what the block's own calls set counts from there
+            on_block(block, prev)
+        prev = state
+
+
+def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
+            stop: int | None = None, weights: Weights | None = None,
+            progress: Callable[[int, int], None] | None = None, workers: int = 1) -> WhatIf:
+    """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
+    weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
+    ``progress(blocks folded, blocks in all)`` is called as the log is read. With ``workers`` > 1 (and no
+    ``weights``, which must see every block) the log is read in that many processes, cut at its snapshots."""
+    changes = dict(changes or {})
+    last = store.height if stop is None else stop
+    epochs = None
+    if workers > 1 and weights is None:
+        from ._whatif_workers import parallel_epochs
+
+        epochs = parallel_epochs(store, netuid, start, last, workers)
+    observe = getattr(weights, "observe", None)
+    if progress is not None:
+        total = min(last + 1, store.height) - start
+
+        def seen(block: SignedBlock, before: State) -> None:
+            if observe is not None:
+                observe(block, before)
+            progress(block.number - start, total)
+    else:
+        seen = observe  # type: ignore[assignment]
+    carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
+    pairs = []
+    if epochs is None:
+        epochs = recorded_epochs(store, netuid, start, last, seen)
+    for state, recorded in epochs:
+        sn = state.subnet(netuid)
+        assert sn is not None
+        fork = state.fork()
+        if changes:
+            fork.put("subnet", netuid, attrs.evolve(sn, hyper=attrs.evolve(sn.hyper, **changes)))
+        other = weights(state, netuid) if weights is not None else {}
+        neurons = state.neurons(netuid)
+        for n in neurons:
+            edit: dict[str, Any] = {}
+            held = carried.get(n.uid)
+            if held is not None and held[0] == (n.hotkey, n.registered_at) and (held[1], held[2]) != (n.bond_uids,
+                                                                                                      n.bond_values):
+                edit.update(bond_uids=held[1], bond_values=held[2])
+            if n.uid in other:
+                edit.update(weight_uids=other[n.uid][0], weight_values=other[n.uid][1])
+            if edit:
+                fork.put_neuron(netuid, attrs.evolve(n, **edit))
+        result = epoch_result(fork, netuid)
+        v = result.vectors()
+        rows, ptr = {u: k for k, u in enumerate(v["bond_rows"])}, v["bond_ptr"]
+        for n in fork.neurons(netuid):
+            if n.uid in rows:
+                k = rows[n.uid]
+                bonds = (result.bond_uids[2 * ptr[k]:2 * ptr[k + 1]], result.bond_values[2 * ptr[k]:2 * ptr[k + 1]])
+            else:
+                bonds = (n.bond_uids, n.bond_values)
+            carried[n.uid] = ((n.hotkey, n.registered_at), *bonds)
+        pairs.append(EpochPair(block=recorded.block, hotkeys=tuple(n.hotkey for n in neurons), recorded=recorded,
+                               whatif=result))
+    return WhatIf(netuid=netuid, start=start, stop=last, changes=changes, epochs=tuple(pairs))

@@ -1,0 +1,97 @@
+"""``what-if`` on a long log: the recorded epochs' inputs gathered in worker processes, one segment of the log between
+snapshots each (as ``verify`` cuts it), then the epochs re-run in order in the calling process (the bonds carried
+from one epoch to the next are the only sequential link).
+
+A worker folds its segment from the snapshot at its start and ships, per epoch of the subnet, the recorded result and
+the part of the state the epoch reads (chain parameters and status, the subnet, its neurons, and the stake, take and
+owner of their hotkeys) as snapshot bytes; :func:`what_if` re-runs ``epoch_result`` on that, which gives what it gives
+on the whole state (the test compares both paths).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from taonet.ledger import EpochResult, FileStore, State, fold
+
+__all__ = ["PARALLEL_FROM", "epoch_inputs", "parallel_epochs"]
+
+PARALLEL_FROM = 3000
+"""Ranges at least this long are read in worker processes by default (below it, starting them costs more)."""
+
+
+def epoch_inputs(state: State, netuid: int) -> State:
+    """The part of ``state`` the epoch of ``netuid`` and its payouts read, as a state of its own."""
+    out = State()
+    for key in ("params", "status"):
+        out.put("chain", key, state.get("chain", key))
+    out.put("subnet", netuid, state.subnet(netuid))
+    neurons = state.neurons(netuid)
+    hotkeys = {n.hotkey for n in neurons}
+    for n in neurons:
+        out.put("neuron", (netuid, n.uid), n)
+    for (cold, hot), amount in state.items("stake"):
+        if hot in hotkeys:
+            out.put("stake", (cold, hot), amount)
+    for hot in hotkeys:
+        for table in ("deleg", "owner"):
+            value = state.get(table, hot)
+            if value is not None:
+                out.put(table, hot, value)
+    out.rebuild_indexes()
+    return out
+
+
+def _segment_starts(store: FileStore, start: int, stop: int) -> list[int]:
+    folder = store.path / "snapshots"
+    heights = sorted(int(p.stem) for p in folder.glob("*.snap") if p.stem.isdigit()) if folder.is_dir() else []
+    return [start, *(h for h in heights if start < h <= stop)]
+
+
+def _worker_init() -> None:
+    """A worker leaves Ctrl-C to the process that started it (its entry point: the one place it sets this)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _segment_job(chain: str, netuid: int, first: int, last: int, start: int, stop: int
+                 ) -> list[tuple[EpochResult, bytes]] | None:
+    """The recorded epochs computed in blocks ``first .. last`` (within ``start .. stop``): (result, inputs)."""
+    from ._log import state_at
+
+    with FileStore(chain, read_only=True) as store:
+        prev = state_at(store, first)
+        out = []
+        for block, state in fold(store, start=prev, stop=min(last + 1, store.height), verify_signatures=False,
+                                 check_headers=False):
+            for ext in block.extrinsics:
+                c = ext.call
+                if isinstance(c, EpochResult) and c.netuid == netuid and max(first, start) <= c.block <= last:
+                    out.append((c, epoch_inputs(prev, netuid).to_snapshot()))
+            prev = state
+    return out
+
+
+def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, workers: int
+                    ) -> Iterator[tuple[State, EpochResult]] | None:
+    """(epoch inputs, recorded result) for every epoch of ``netuid`` computed in ``start .. stop``, gathered by
+    ``workers`` processes; None when the log has no snapshot inside the range to cut it at."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    bounds = _segment_starts(store, start, stop)
+    if len(bounds) < 2:
+        return None
+    segments = list(zip(bounds, [b - 1 for b in bounds[1:]] + [stop], strict=True))
+    chain = str(Path(store.path))
+    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn"),
+                             initializer=_worker_init) as pool:
+        try:
+            futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop) for a, b in segments]
+            results: list[Any] = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return ((State.from_snapshot(raw), c) for part in results for c, raw in part)

@@ -1,0 +1,228 @@
+"""``replay why``: one neuron's story from the log — how and when it registered and at what price, immune until when,
+the weights it received per epoch and from whom, what it earned, and, if it lost its slot, who replaced it and why.
+
+The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` call, an epoch's outputs from
+its ``EpochResult``), so a long range stays cheap; the state is folded only at the start and before a pruning, where
+the registrar's rule is re-run (:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from taonet.kernel.errors import BlockNotFound
+from taonet.ledger import (
+    EpochResult,
+    FileStore,
+    HyperparameterSet,
+    NeuronRegistered,
+    NeuronReplaced,
+    RegistrationRequested,
+    SetWeights,
+    State,
+    SubnetCreated,
+    registrar_answer,
+    ss58_encode,
+)
+from taonet.ledger.errors import SubnetNotFound, UnknownHotkey
+
+from ._log import state_at
+
+__all__ = ["NeuronNotFound", "Tenure", "neuron_story", "pruning_of"]
+
+
+@attrs.define(auto_exc=True, str=False)
+class NeuronNotFound(UnknownHotkey):
+    """Raised when no neuron matching the question held a UID on the subnet in the range (exit 6)."""
+
+    CODE = "replay_neuron_not_found"
+    netuid: int = 0
+    start: int = 0
+    stop: int = 0
+
+    def __str__(self) -> str:
+        return (f"{self.hotkey} held no UID on subnet {self.netuid} in blocks {self.start}..{self.stop}: "
+                f"`taonet replay DIR events --netuid {self.netuid} --type NeuronRegistered` lists who registered")
+
+
+@attrs.define(kw_only=True)
+class Tenure:
+    """One hotkey's time at one UID: its registration, its epochs, and how it ended (if it did)."""
+
+    netuid: int
+    uid: int
+    hotkey: bytes
+    coldkey: bytes
+    registered_at: int
+    method: str | None = None  # "burn", "pow" or "owner" (None when the request is outside what was read)
+    paid: int | None = None
+    requested_at: int | None = None
+    immune_until: int = 0
+    epochs: list[dict[str, Any]] = attrs.Factory(list)
+    replaced_at: int | None = None
+    replaced_by: bytes | None = None
+    pruning: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (keys as SS58, amounts in RAO, outputs as u16 and as ratios)."""
+        return {"netuid": self.netuid, "uid": self.uid, "hotkey": ss58_encode(self.hotkey),
+                "coldkey": ss58_encode(self.coldkey), "registered_at": self.registered_at, "method": self.method,
+                "paid": self.paid, "requested_at": self.requested_at, "immune_until": self.immune_until,
+                "epochs": self.epochs, "replaced_at": self.replaced_at,
+                "replaced_by": None if self.replaced_by is None else ss58_encode(self.replaced_by),
+                "pruning": self.pruning}
+
+
+def pruning_of(state: State, netuid: int, uid: int) -> dict[str, Any]:
+    """Why the registrar's answer to the block ``state`` ends with gave ``uid`` to a newcomer: every candidate with
+    its standing (emission at the last epoch, registration block, immune or not), in the rule's order."""
+    sn = state.subnet(netuid)
+    assert sn is not None
+    block = state.height + 1
+    answer = [a for a in registrar_answer(state).assignments if a.netuid == netuid]
+    mine = next((k for k, a in enumerate(answer) if a.uid == uid), None)
+    earlier = {a.uid for a in answer[:mine]} if mine is not None else set()
+    immunity = sn.hyper.immunity_period
+    rows = []
+    for n in state.neurons(netuid):
+        if n.hotkey == sn.owner_hotkey or n.uid in earlier:
+            continue
+        immune = block - n.registered_at < immunity
+        rows.append({"uid": n.uid, "hotkey": ss58_encode(n.hotkey), "emission": n.emission,
+                     "registered_at": n.registered_at, "immune": immune,
+                     "immune_until": n.registered_at + immunity})
+    rows.sort(key=lambda r: (r["immune"], r["emission"], r["registered_at"], r["uid"]))
+    chosen = next((r for r in rows if r["uid"] == uid), None)
+    pool = [r for r in rows if r["immune"] == (chosen or {}).get("immune", False)]
+    reason = _reason(chosen, pool, len(rows))
+    newcomer = None if mine is None else ss58_encode(answer[mine].hotkey)
+    return {"block": block, "immunity_period": immunity, "chosen": uid, "registrar_agrees": mine is not None,
+            "newcomer": newcomer, "reason": reason, "candidates": rows}
+
+
+def _reason(chosen: dict[str, Any] | None, pool: list[dict[str, Any]], count: int) -> str:
+    if chosen is None:
+        return "the UID was not a candidate (the owner's, or assigned earlier in the same answer)"
+    where = ("every neuron was still immune, so the rule ran over the immune ones" if chosen["immune"] else
+             f"{len(pool)} of the {count} candidates were past their immunity period")
+    tied = [r for r in pool if r["emission"] == chosen["emission"] and r["uid"] != chosen["uid"]]
+    text = f"{where}; UID {chosen['uid']} had the lowest emission at the last epoch ({chosen['emission']:,} RAO)"
+    if tied:
+        older = [r for r in tied if r["registered_at"] == chosen["registered_at"]]
+        text += (f", tied with UID{'s' if len(tied) > 1 else ''} {', '.join(str(r['uid']) for r in tied)}: "
+                 + ("it has the lowest UID among those registered in the same block" if older else
+                    f"it registered earliest (block {chosen['registered_at']})"))
+    return text
+
+
+def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotkey: bytes | None = None,
+                 start: int = 0, stop: int | None = None) -> list[Tenure]:
+    """Every tenure in blocks ``start .. stop`` of the neuron at ``uid`` (each hotkey that held it) or of ``hotkey``
+    (each UID it held) on ``netuid``, in order."""
+    head = store.height
+    last = head if stop is None else stop
+    for number in (start, last):
+        if number < 0 or number > head:
+            raise BlockNotFound(number=number, head=head)
+    state = state_at(store, start)
+    sn = state.subnet(netuid)
+    wanted = (lambda u, h: u == uid) if uid is not None else (lambda u, h: h == hotkey)
+    holders: dict[int, tuple[bytes, bytes, int]] = {}  # uid -> (hotkey, coldkey, registered_at)
+    weights: dict[bytes, tuple[int, dict[int, int], int]] = {}  # validator hotkey -> (block, {uid: w}, sum)
+    open_: dict[int, Tenure] = {}
+    done: list[Tenure] = []
+    requests: dict[bytes, tuple[int, str, int]] = {}
+    immunity = sn.hyper.immunity_period if sn is not None else None
+    if sn is not None:
+        for n in state.neurons(netuid):
+            holders[n.uid] = (n.hotkey, n.coldkey, n.registered_at)
+            u, w = n.weights()
+            if len(u):
+                weights[n.hotkey] = (n.weights_block, dict(zip(u.tolist(), w.tolist(), strict=True)), int(w.sum()))
+            if wanted(n.uid, n.hotkey):
+                open_[n.uid] = Tenure(netuid=netuid, uid=n.uid, hotkey=n.hotkey, coldkey=n.coldkey,
+                                      registered_at=n.registered_at, immune_until=n.registered_at + (immunity or 0),
+                                      method="owner" if n.hotkey == sn.owner_hotkey else None)
+    for t in open_.values():  # how it registered: the request is answered in the next block
+        if t.registered_at >= 1:
+            for block in store.read(t.registered_at - 1, t.registered_at):
+                for r in block.events:
+                    e = r.event
+                    if isinstance(e, RegistrationRequested) and e.netuid == netuid and e.hotkey == t.hotkey:
+                        t.method, t.paid, t.requested_at = e.method, e.paid, block.number
+    seen_subnet = sn is not None
+    for block in store.read(start + 1, last + 1) if start < last else ():
+        for ext in block.extrinsics:
+            c = ext.call
+            if isinstance(c, SetWeights) and c.netuid == netuid:
+                weights[ext.signer] = (block.number, dict(zip(c.uids, c.weights, strict=True)), sum(c.weights))
+            elif isinstance(c, EpochResult) and c.netuid == netuid and open_:
+                _epoch(c, open_, holders, weights)
+        for r in block.events:
+            e = r.event
+            if getattr(e, "netuid", None) != netuid:
+                continue
+            if isinstance(e, SubnetCreated):  # the owner's hotkey takes UID 0, immune for good
+                seen_subnet = True
+                holders[0] = (e.hotkey, e.owner, block.number)
+                if immunity is None:
+                    now = state_at(store, block.number).subnet(netuid)
+                    immunity = now.hyper.immunity_period if now is not None else 0
+                if wanted(0, e.hotkey):
+                    open_[0] = Tenure(netuid=netuid, uid=0, hotkey=e.hotkey, coldkey=e.owner,
+                                      registered_at=block.number, immune_until=block.number + immunity,
+                                      method="owner", paid=e.lock)
+            elif isinstance(e, RegistrationRequested):
+                requests[e.hotkey] = (block.number, e.method, e.paid)
+            elif isinstance(e, NeuronRegistered | NeuronReplaced):
+                seen_subnet = True
+                if isinstance(e, NeuronReplaced) and e.uid in open_:
+                    t = open_.pop(e.uid)
+                    t.replaced_at, t.replaced_by = block.number, e.hotkey
+                    t.pruning = pruning_of(state_at(store, block.number - 1), netuid, e.uid)
+                    done.append(t)
+                holders[e.uid] = (e.hotkey, e.coldkey, block.number)
+                if isinstance(e, NeuronReplaced):
+                    weights.pop(e.old_hotkey, None)
+                if wanted(e.uid, e.hotkey):
+                    if immunity is None:
+                        now = state_at(store, block.number).subnet(netuid)
+                        immunity = now.hyper.immunity_period if now is not None else 0
+                    req = requests.get(e.hotkey)
+                    open_[e.uid] = Tenure(netuid=netuid, uid=e.uid, hotkey=e.hotkey, coldkey=e.coldkey,
+                                          registered_at=block.number, immune_until=block.number + immunity,
+                                          method=req[1] if req else None, paid=req[2] if req else None,
+                                          requested_at=req[0] if req else None)
+            elif isinstance(e, HyperparameterSet) and e.name == "immunity_period":
+                immunity = e.value
+    if not seen_subnet and state_at(store, last).subnet(netuid) is None:
+        raise SubnetNotFound(netuid=netuid)
+    tenures = sorted([*done, *open_.values()], key=lambda t: (t.registered_at, t.uid))
+    if not tenures:
+        who = f"UID {uid}" if uid is not None else ss58_encode(hotkey or b"\0" * 32)
+        raise NeuronNotFound(hotkey=who, netuid=netuid, start=start, stop=last)
+    return tenures
+
+
+def _epoch(c: EpochResult, open_: dict[int, Tenure], holders: dict[int, tuple[bytes, bytes, int]],
+           weights: dict[bytes, tuple[int, dict[int, int], int]]) -> None:
+    v = c.vectors()
+    uid_of = {h[0]: u for u, h in holders.items()}
+    for t in open_.values():
+        if t.uid >= len(v["emission"]):
+            continue
+        received = []
+        for vk, (set_at, row, total) in weights.items():
+            w = row.get(t.uid, 0)
+            vuid = uid_of.get(vk)
+            if not w or vuid is None or not total:
+                continue
+            permit = bool(v["permits"][vuid]) if vuid < len(v["permits"]) else False
+            received.append({"uid": vuid, "hotkey": ss58_encode(vk), "share": round(w / total, 6), "set_at": set_at,
+                             "counted": permit and set_at > t.registered_at, "permit": permit})
+        received.sort(key=lambda r: r["uid"])
+        t.epochs.append({"block": c.block, "incentive": v["incentive"][t.uid], "dividends": v["dividends"][t.uid],
+                         "emission": v["emission"][t.uid], "trust": v["trust"][t.uid], "rank": v["rank"][t.uid],
+                         "weights": received})
