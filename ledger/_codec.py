@@ -30,6 +30,7 @@ __all__ = [
     "dumps",
     "dumps_wire",
     "encode",
+    "evolve",
     "cache_field",
     "field_b32",
     "field_bool",
@@ -45,6 +46,7 @@ __all__ = [
     "field_text",
     "loads",
     "message",
+    "pack",
     "packed",
     "raw_bytes",
     "registered",
@@ -182,8 +184,11 @@ _DTYPES = {"u8": ("B", 0, 0xFF), "u16": ("H", 0, 0xFFFF), "u32": ("I", 0, 0xFFFF
            "i64": ("q", -(1 << 63), (1 << 63) - 1)}
 
 
+_INT_ONLY = frozenset((int,))
+
+
 def _to_int_tuple(value: Any) -> tuple[int, ...]:
-    if isinstance(value, tuple) and all(type(v) is int for v in value):
+    if isinstance(value, tuple) and (not value or set(map(type, value)) <= _INT_ONLY):  # every item exactly an int
         return value
     if isinstance(value, (str, bytes, bytearray)) or (not isinstance(value, (Sequence, array)) and not hasattr(
         value, "tolist"
@@ -240,6 +245,11 @@ def packed(dtype: str, *, max_len: int = 1 << 20, default: Any = attrs.NOTHING) 
         default = _pack(code, _to_int_tuple(default))
     return attrs.field(default=default, converter=_packed_converter(code), validator=check,
                        metadata={"dtype": dtype})
+
+
+def pack(values: Sequence[int], dtype: str) -> bytes:
+    """The packed little-endian bytes of a sequence of ints (what a :func:`packed` field holds)."""
+    return _pack(_DTYPES[dtype][0], values)
 
 
 def unpack(raw: bytes, dtype: str) -> tuple[int, ...]:
@@ -415,6 +425,72 @@ def upcaster(tag: str, from_version: int) -> Callable[[Callable[[dict], dict]], 
 def cache_field() -> Any:
     """A slot the codec ignores, for caching derived bytes (an encoding, a hash) on a frozen message."""
     return attrs.field(default=None, init=False, eq=False, repr=False, hash=False, metadata={"cache": True})
+
+
+def evolve(inst: T, **changes: Any) -> T:
+    """``attrs.evolve`` for a codec message, faster: the unchanged fields are copied as they are (they were validated
+    when ``inst`` was built) and only the changed ones go through their converters and validators, in field order.
+
+    Only for classes whose validators look at their own value alone (every ``field_*`` helper's); a class with an
+    ``__attrs_post_init__``, factory defaults or aliased fields goes through ``attrs.evolve``.
+    """
+    cls = type(inst)
+    plan = _EVOLVE_PLANS.get(cls)
+    if plan is None:
+        plan = _EVOLVE_PLANS[cls] = _evolve_plan(cls)
+    if plan is False or not changes.keys() <= plan[1].keys():
+        return attrs.evolve(inst, **changes)  # type: ignore[misc]
+    copy, fields = plan
+    new = object.__new__(cls)
+    copy(inst, new)
+    setattr_ = object.__setattr__
+    checks = []
+    for name, value in changes.items():
+        index, attribute, converter, validator = fields[name]
+        if converter is not None:
+            value = converter(value)
+        setattr_(new, name, value)
+        if validator is not None:
+            checks.append((index, attribute, validator, value))
+    if checks and attrs.validators.get_disabled() is False:
+        if len(checks) > 1:
+            checks.sort(key=_first)
+        for _, attribute, validator, value in checks:
+            validator(new, attribute, value)
+    return new
+
+
+_EVOLVE_PLANS: dict[type, Any] = {}
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+def _evolve_plan(cls: type) -> Any:
+    if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
+        return False
+    lines = ["def copy(inst, new, set_=set_):"]
+    defaults: dict[str, Any] = {"set_": object.__setattr__}
+    fields: dict[str, tuple[int, Any, Any, Any]] = {}
+    for index, a in enumerate(attrs.fields(cls)):
+        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
+            return False
+        if not a.init:
+            if a.default is attrs.NOTHING:
+                return False
+            defaults[f"default_{index}"] = a.default  # a cache slot starts empty, as attrs' __init__ leaves it
+            lines.append(f"    set_(new, {a.name!r}, default_{index})")
+            continue
+        if a.alias != a.name or (a.converter is not None and not callable(a.converter)):
+            return False
+        lines.append(f"    set_(new, {a.name!r}, inst.{a.name})")
+        fields[a.name] = (index, a, a.converter, a.validator)
+    # one straight-line function per class (as attrs writes its __init__): a loop of getattr calls costs twice as much
+    namespace = dict(defaults)
+    source = "\n".join(lines).replace("set_=set_", ", ".join(f"{k}={k}" for k in defaults))
+    exec(compile(source, f"<evolve {cls.__name__}>", "exec"), namespace)
+    return namespace["copy"], fields
 
 
 def registered() -> dict[str, type]:

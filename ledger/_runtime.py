@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import attrs
-
 from . import _system_calls, _user_calls  # noqa: F401 - importing them registers their handlers
 from ._block import ZERO_HASH, BlockHeader, SignedBlock, items_root
 from ._calls import Extrinsic, SystemCall
-from ._codec import raw_bytes
+from ._codec import evolve, raw_bytes
 from ._dispatch import HANDLERS, SELF_CHARGING, BlockContext, charge, fee_for, require_free
 from ._events import FINALIZE, EmissionAccrued, Event, EventRecord, FeePaid
 from ._keys import Keypair, verify
@@ -119,7 +117,7 @@ class BlockBuilder:
             s.put("chain", "genesis", genesis)
         s.put("hash", number - 1, parent)
         s.delete("hash", number - 1 - s.params.pow_window)
-        s.put("chain", "status", attrs.evolve(s.status, height=number))
+        s.put("chain", "status", evolve(s.status, height=number))
 
     @property
     def state(self) -> State:
@@ -161,16 +159,16 @@ class BlockBuilder:
         s = self._state
         if self._fees:
             st = s.status
-            s.put("chain", "status", attrs.evolve(st, issuance=st.issuance - self._fees, burned=st.burned + self._fees))
+            s.put("chain", "status", evolve(st, issuance=st.issuance - self._fees, burned=st.burned + self._fees))
         subnets = s.subnets()
         if not subnets:
             return
         amount = s.params.block_emission
         share, rest = divmod(amount, len(subnets))
         for i, sn in enumerate(subnets):  # remainder RAO go one each to the lowest netuids
-            s.put("subnet", sn.netuid, attrs.evolve(sn, pending_emission=sn.pending_emission + share + (i < rest)))
+            s.put("subnet", sn.netuid, evolve(sn, pending_emission=sn.pending_emission + share + (i < rest)))
         st = s.status
-        s.put("chain", "status", attrs.evolve(st, issuance=st.issuance + amount))
+        s.put("chain", "status", evolve(st, issuance=st.issuance + amount))
         self.records.append(EventRecord(phase=FINALIZE, event=EmissionAccrued(amount=amount, subnets=len(subnets))))
 
     def finish_state(self) -> State:

@@ -244,7 +244,7 @@ class State:
 
     def _writable(self, table: str) -> dict[Any, Any]:
         if table not in self._own:
-            self._t[table] = dict(self._t[table])
+            self._t[table] = self._t[table].copy()  # .copy() keeps the fast path after deletions
             self._own.add(table)
         return self._t[table]
 
@@ -282,7 +282,7 @@ class State:
                 continue
             hname = "#" + table
             if hname not in self._own:
-                self._h[table] = dict(self._h[table])
+                self._h[table] = self._h[table].copy()
                 self._own.add(hname)
             hashes = self._h[table]
             values = self._t[table]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import attrs
-
 from . import _economics as econ
 from ._calls import (
     DifficultyAdjustment,
@@ -23,6 +21,7 @@ from ._calls import (
     TempoElapsed,
     UidAssignment,
 )
+from ._codec import evolve
 from ._consensus import due_netuids, epoch_due
 from ._dispatch import BlockContext, handles
 from ._events import (
@@ -52,21 +51,23 @@ def prune_candidate(state: State, sn: Subnet, block: int, exclude: set[int]) -> 
     registration, then the lowest UID; if every neuron is immune, the same rule over the immune ones. The owner's
     UID is never chosen, nor any UID in ``exclude`` (those assigned earlier in the same answer).
     """
-    immune_period = sn.hyper.immunity_period
+    immune_from = block - sn.hyper.immunity_period  # registered after this block: still immune
+    netuid, owner_hotkey = sn.netuid, sn.owner_hotkey
+    neuron = state.neuron
     best_open: tuple[int, int, int] | None = None
     best_immune: tuple[int, int, int] | None = None
     for uid in range(sn.n):
         if uid in exclude:
             continue
-        n = state.neuron(sn.netuid, uid)
-        if n is None or n.hotkey == sn.owner_hotkey:
+        n = neuron(netuid, uid)
+        if n is None or n.hotkey == owner_hotkey:
             continue
-        key = (n.emission, n.registered_at, uid)
-        if block - n.registered_at < immune_period:
-            if best_immune is None or key < best_immune:
-                best_immune = key
-        elif best_open is None or key < best_open:
-            best_open = key
+        registered_at = n.registered_at
+        if registered_at > immune_from:  # block - registered_at < immunity_period
+            if best_immune is None or (n.emission, registered_at, uid) < best_immune:
+                best_immune = (n.emission, registered_at, uid)
+        elif best_open is None or (n.emission <= best_open[0] and (n.emission, registered_at, uid) < best_open):
+            best_open = (n.emission, registered_at, uid)
     best = best_open or best_immune
     return None if best is None else best[2]
 
@@ -169,17 +170,17 @@ def _registrar_answer(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int
             regs += 1
         assert all((sn.netuid, p.hotkey) in refused or any(a.hotkey == p.hotkey for a in by_subnet.get(sn.netuid, []))
                    for p in sn.pending)
-        state.put("subnet", sn.netuid, attrs.evolve(sn, n=n, burn=burn, burn_block=burn_block,
+        state.put("subnet", sn.netuid, evolve(sn, n=n, burn=burn, burn_block=burn_block,
                                                     registrations_this_interval=regs, pending=()))
     for d in call.difficulties:
         sn = state.subnet(d.netuid)
         assert sn is not None
-        state.put("subnet", d.netuid, attrs.evolve(sn, difficulty=d.difficulty, registrations_this_interval=0,
+        state.put("subnet", d.netuid, evolve(sn, difficulty=d.difficulty, registrations_this_interval=0,
                                                    last_adjustment=call.block))
         events.append(DifficultyAdjusted(netuid=d.netuid, difficulty=d.difficulty))
     if burned:
         st = state.status
-        state.put("chain", "status", attrs.evolve(st, issuance=st.issuance - burned, burned=st.burned + burned))
+        state.put("chain", "status", evolve(st, issuance=st.issuance - burned, burned=st.burned + burned))
     return events
 
 
@@ -218,7 +219,7 @@ def _check_epoch_result(state: State, sn: Subnet, c: EpochResult, v: dict[str, l
         if len(v[name]) != n:
             raise SystemCallRejected(reason=f"epoch result: {name} has {len(v[name])} values for {n} UIDs")
     permits = v["permits"]
-    if any(x > 1 for x in permits):
+    if max(permits, default=0) > 1:
         raise SystemCallRejected(reason="epoch result: permits must be 0 or 1")
     owner_uid = state.uid_of(sn.netuid, sn.owner_hotkey)
     if owner_uid is not None and not permits[owner_uid]:
@@ -228,7 +229,7 @@ def _check_epoch_result(state: State, sn: Subnet, c: EpochResult, v: dict[str, l
     rows, ptr, buids = v["bond_rows"], v["bond_ptr"], v["bond_uids"]
     if (len(ptr) != len(rows) + 1 or ptr[0] != 0 or ptr[-1] != len(buids) or len(buids) != len(v["bond_values"])
             or any(a > b for a, b in itertools.pairwise(ptr)) or list(rows) != sorted(set(rows))
-            or any(r >= n for r in rows) or any(u >= n for u in buids)):
+            or max(rows, default=-1) >= n or max(buids, default=-1) >= n):  # no row, no UID beyond the subnet
         raise SystemCallRejected(reason="epoch result: malformed bonds")
     if c.pot != sn.pending_emission:
         raise SystemCallRejected(reason=f"epoch result pays {c.pot} RAO but the pot holds {sn.pending_emission}")
@@ -273,7 +274,7 @@ def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
                        validator_permit=bool(v["permits"][uid]), emission=emission)
         if uid in bonds:
             changes["bond_uids"], changes["bond_values"] = bonds[uid]
-        state.put_neuron(c.netuid, attrs.evolve(old, **changes))
+        state.put_neuron(c.netuid, evolve(old, **changes))
         if emission:
             events.append(EmissionPaid(netuid=c.netuid, uid=uid, hotkey=old.hotkey, amount=emission))
     for cr in c.credits:
@@ -283,7 +284,7 @@ def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
     if c.owner_cut:
         a = state.account(sn.owner)
         state.set_account(sn.owner, a.free + c.owner_cut, a.nonce)
-    state.put("subnet", c.netuid, attrs.evolve(sn, pending_emission=0, last_epoch=c.block))
+    state.put("subnet", c.netuid, evolve(sn, pending_emission=0, last_epoch=c.block))
     return events
 
 

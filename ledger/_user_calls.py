@@ -24,6 +24,7 @@ from ._calls import (
     SetWeights,
     Transfer,
 )
+from ._codec import evolve, pack
 from ._dispatch import BlockContext, addr, check_binding, handles, hotkey_uid, require_free, subnet_of
 from ._events import (
     AxonServed,
@@ -256,7 +257,7 @@ def _check_registration(state: State, ctx: BlockContext, who: bytes, call: Any) 
 def _request(state: State, ctx: BlockContext, sn: Subnet, who: bytes, hotkey: bytes, paid: int,
              method: str) -> list[Event]:
     req = PendingRegistration(hotkey=hotkey, coldkey=who, paid=paid, method=method, block=ctx.number)
-    state.put("subnet", sn.netuid, attrs.evolve(sn, pending=(*sn.pending, req)))
+    state.put("subnet", sn.netuid, evolve(sn, pending=(*sn.pending, req)))
     state.put("owner", hotkey, who)
     return [RegistrationRequested(netuid=sn.netuid, hotkey=hotkey, coldkey=who, paid=paid, method=method)]
 
@@ -296,8 +297,9 @@ def _pow_register(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
 def _u16_max_upscale(values: Sequence[int]) -> tuple[int, ...]:
     top = max(values, default=0)
     if top == 0:
-        return tuple(0 for _ in values)
-    return tuple((v * 0xFFFF * 2 + top) // (2 * top) for v in values)
+        return (0,) * len(values)
+    twice = 2 * top
+    return tuple([(v * 0x1FFFE + top) // twice for v in values])  # 0x1FFFE = 0xFFFF * 2
 
 
 @handles(SetWeights)
@@ -320,8 +322,8 @@ def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> 
         raise InvalidWeights(reason=f"too many: {len(uids)} weights for a subnet of {sn.n} UIDs")
     if len(set(uids)) != len(uids):
         raise InvalidWeights(reason="duplicate uids")
-    unknown = [u for u in uids if u >= sn.n]
-    if unknown:
+    if uids and max(uids) >= sn.n:
+        unknown = [u for u in uids if u >= sn.n]
         raise InvalidWeights(reason=f"unknown uids {unknown[:5]} (the subnet has {sn.n} UIDs)")
     self_only = uids == (uid,)
     if not neuron.validator_permit and not self_only:
@@ -334,11 +336,13 @@ def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> 
         top = max(weights) * 0xFFFF // total
         if top > h.max_weights_limit:
             raise InvalidWeights(reason=f"a weight of {top}/65535 is above the max weight {h.max_weights_limit}/65535")
-    order = sorted(range(len(uids)), key=uids.__getitem__)
-    stored = _u16_max_upscale([weights[i] for i in order])
-    state.put_neuron(sn.netuid, attrs.evolve(
+    if uids:  # by UID (they are distinct, so sorting the pairs orders by UID alone)
+        sorted_uids, sorted_weights = zip(*sorted(zip(uids, weights, strict=True)), strict=True)
+    else:
+        sorted_uids = sorted_weights = ()
+    state.put_neuron(sn.netuid, evolve(
         neuron, last_update=ctx.number, weights_block=ctx.number,
-        weight_uids=[uids[i] for i in order], weight_values=stored,
+        weight_uids=pack(sorted_uids, "u16"), weight_values=pack(_u16_max_upscale(sorted_weights), "u16"),
     ))
     return [WeightsSet(netuid=sn.netuid, uid=uid, hotkey=hotkey, count=len(uids))]
 
@@ -354,7 +358,7 @@ def _serve_axon(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> l
     if neuron.axon is not None and ctx.number - neuron.axon.block < limit:
         raise RateLimited(what="serve_axon", retry_at=neuron.axon.block + limit)
     axon = AxonEndpoint(ip=call.ip, port=call.port, protocol=call.protocol, version=call.version, block=ctx.number)
-    state.put_neuron(sn.netuid, attrs.evolve(neuron, axon=axon))
+    state.put_neuron(sn.netuid, evolve(neuron, axon=axon))
     return [AxonServed(netuid=sn.netuid, uid=uid, hotkey=ext.signer, ip=call.ip, port=call.port,
                        protocol=call.protocol, version=call.version)]
 

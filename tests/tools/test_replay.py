@@ -178,6 +178,23 @@ def test_verify_passes_on_the_real_run(net: dict[str, Any]) -> None:
         {k: report[k] for k in ("blocks", "extrinsics", "epochs", "registrar_answers", "ok")}
 
 
+def test_verify_in_workers_counts_every_block_once_and_reports_progress_to_the_end(net: dict[str, Any]) -> None:
+    """Three worker processes, one segment each (cut at the snapshots nearest to equal shares): the same counts as one
+    pass, and the progress they send to the parent grows to every block."""
+    from taonet.tools.replay import verify_dir
+    from taonet.tools.replay._verify import _job_bounds
+
+    assert _job_bounds([0, 1000, 2000, 3000, 4000], 5000, 2) == [0, 2000]  # 2,500 is as near 2,000 as 3,000
+    assert _job_bounds([0, 1000, 2000, 3000], 3500, 3) == [0, 1000, 2000]
+    assert _job_bounds([0, 16], 100, 4) == [0, 16] and _job_bounds([0], 100, 2) == [0]
+    seen: list[tuple[int, int]] = []
+    one = verify_dir(net["dir"], workers=1, consensus=False)
+    three = verify_dir(net["dir"], workers=3, consensus=False, progress=lambda done, total: seen.append((done, total)))
+    keys = ("blocks", "extrinsics", "epochs", "registrar_answers", "ok", "head")
+    assert one.ok and {k: getattr(three, k) for k in keys} == {k: getattr(one, k) for k in keys}
+    assert seen and seen[-1] == (one.head + 1, one.head + 1) and seen == sorted(seen)
+
+
 def _divergence(data_dir: Path, *extra: str) -> tuple[dict[str, Any], str]:
     code, out, err = replay(str(data_dir), "verify", "--json", *extra)
     assert code == 7, (out, err)

@@ -8,8 +8,9 @@ UID), snapshots every 1,000 blocks as a node writes them. It is made with the le
 which seals with the same runtime and system answers as the node.
 
 Process layout: ``show`` runs in the bench's process, one thread (open the log read-only, fold from the nearest
-snapshot, build the metagraph); ``verify`` starts one worker process per core, each verifying segments of the log
-between snapshots (``taonet replay verify``'s default for a log this long), so it uses both cores.
+snapshot, build the metagraph); ``verify`` starts one worker process per core, each verifying one segment of the log
+(cut at the snapshots nearest to equal shares; ``taonet replay verify``'s default for a log this long), so it uses
+both cores.
 """
 
 from __future__ import annotations
@@ -188,5 +189,5 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
         "runs": runs,
         "workers": os.cpu_count() or 1,
         "process_layout": "one process for show (open, fold from the nearest snapshot, metagraph); verify from one "
-                          "process that runs one worker process per core over the segments between snapshots",
+                          "process that runs one worker process per core, each over one segment cut at a snapshot",
     }

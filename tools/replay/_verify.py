@@ -8,14 +8,16 @@ registrar's answer with the ledger's registration and pruning rules (a different
 differing assignments) and recomputes the state digest. The first check that
 fails is the divergence reported, with its block, the call and the differing values.
 
-A long log is cut at its snapshots into segments verified in worker processes (both cores, or more); see
+A long log is cut at its snapshots into one contiguous run of blocks per worker process (both cores, or more); see
 :func:`verify_chain`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import queue
 import signal
 import time
 from collections.abc import Callable
@@ -120,9 +122,10 @@ def verify_chain(store: FileStore, *, consensus: bool = True, progress: Progress
     """Verify every block of ``store`` from genesis (see the module docs); the report names the first divergence.
 
     With ``workers`` > 1 (default: one per core for logs of at least :data:`PARALLEL_FROM` blocks) the log is cut at
-    its snapshots into segments verified in worker processes, each from the snapshot at its start; a segment's
-    start counts only if the state the previous segment folded to is that snapshot, byte for byte (else the log is
-    verified again in one pass from genesis).
+    the snapshots nearest to equal shares into segments verified in worker processes (one each), each from the
+    snapshot at its start and folding through the snapshots inside it; a segment's start counts only if the state the
+    previous segment folded to is that snapshot, byte for byte (else the log is verified again in one pass from
+    genesis). The workers report their progress through a bounded queue.
     """
     started = time.perf_counter()
     head = store.height
@@ -150,29 +153,73 @@ def _segment_starts(store: FileStore) -> list[int]:
     return [0, *(h for h in heights if 0 < h < store.height)]
 
 
+def _job_bounds(bounds: list[int], head: int, jobs: int) -> list[int]:
+    """Where each of at most ``jobs`` worker jobs starts: 0 and the snapshots nearest to equal shares of the log.
+
+    A job folds through the snapshots inside it (they are only shortcuts), so each job opens the log once and loads
+    one snapshot: fewer, longer jobs than segments, because opening a long log (every record's checksum) and loading
+    a snapshot cost about as much as verifying hundreds of blocks.
+    """
+    starts = [0]
+    for k in range(1, jobs):
+        target = head * k // jobs
+        nearest = min(bounds[1:], key=lambda b: (abs(b - target), b), default=0)
+        if nearest > starts[-1]:
+            starts.append(nearest)
+    return starts
+
+
+JOBS_PER_WORKER = 1
+"""Jobs per worker process (more balance the load when a core is busy with something else, but each costs one more
+opening of the log and one more snapshot)."""
+
+
 def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progress: Progress | None, workers: int
                      ) -> tuple[dict[str, int], Divergence | None] | None:
     """Verify the segments between ``bounds`` in worker processes; None when their starts do not chain up."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
     head = store.height
-    segments = list(zip(bounds, [*bounds[1:], head], strict=True))  # blocks a+1..b (0..b for the first)
+    starts = _job_bounds(bounds, head, workers * JOBS_PER_WORKER)
+    if len(starts) < 2:
+        return None
+    segments = list(zip(starts, [*starts[1:], head], strict=True))  # blocks a+1..b (0..b for the first)
     results: dict[int, dict[str, Any]] = {}
-    done = 0
-    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn"),
-                             initializer=_worker_init) as pool:
-        try:
-            futures = {pool.submit(_segment_job, str(store.path), a, b, consensus): a for a, b in segments}
-            for f in as_completed(futures):
-                r = f.result()
-                results[futures[f]] = r
-                done += r["counts"]["blocks"]
-                if progress is not None:
-                    progress(min(done, head + 1), head + 1)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    context = get_context("spawn")
+    reports = context.Queue(maxsize=4096)  # (job start, blocks done in it), from the workers, for the progress bar
+    done: dict[int, int] = {}
+
+    def show() -> None:
+        while True:
+            try:
+                start, blocks = reports.get_nowait()
+            except queue.Empty:
+                break
+            done[start] = max(done.get(start, 0), blocks)
+        if progress is not None:
+            progress(min(sum(done.values()), head + 1), head + 1)
+
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=context,
+                                 initializer=_worker_init, initargs=(reports,)) as pool:
+            try:
+                futures = {pool.submit(_segment_job, str(store.path), a, b, consensus): a for a, b in segments}
+                waiting = set(futures)
+                while waiting:
+                    finished, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        r = f.result()
+                        results[futures[f]] = r
+                        done[futures[f]] = r["counts"]["blocks"]
+                    show()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    finally:
+        show()  # what is left in the queue, so that its feeder threads in the workers are never stuck
+        reports.close()
+        reports.join_thread()
     counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
     previous_final: bytes | None = None
     for a, _ in segments:
@@ -187,10 +234,29 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
     return counts, None
 
 
-def _worker_init() -> None:
+_REPORTS: Any = None
+"""In a worker process: the queue its progress goes to (set once, by :func:`_worker_init`)."""
+
+
+def _worker_init(reports: Any = None) -> None:
     """A verify worker leaves Ctrl-C to the process that started it (which stops the pool), so no worker prints a
     traceback of its own; this is the worker process's entry point, the one place it sets process-wide state."""
+    global _REPORTS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _REPORTS = reports
+
+
+def _report(start: int) -> Progress | None:
+    """A progress callback sending a job's blocks done to the parent (dropped when the queue is full)."""
+    if _REPORTS is None:
+        return None
+    first = 0 if start == 0 else start + 1
+
+    def send(number: int, _total: int) -> None:
+        with contextlib.suppress(queue.Full):
+            _REPORTS.put_nowait((start, number - first))
+
+    return send
 
 
 def _segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str, Any]:
@@ -205,7 +271,7 @@ def _segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str
                 if state is None or state.height != start:
                     return unusable
                 start_state = _state_hash(state)
-            counts, divergence, final = _run(store, state, start, stop, consensus, None)
+            counts, divergence, final = _run(store, state, start, stop, consensus, _report(start))
     except CorruptLog:  # damage where the segment starts: the one pass from genesis reports it at its block
         return unusable
     return {"counts": counts, "divergence": divergence, "start_state": start_state,
