@@ -163,7 +163,7 @@ async def test_a_replica_backs_off_from_an_upstream_serving_a_bad_block_and_resu
             async with Subtensor(addresses["rpc"]) as rsub:
                 status = await rsub.call("metrics")
             assert status["stalled_at"] == BAD and status["head"] == BAD - 1
-            assert status["rejected_blocks"] == replica.rejected_blocks >= 2
+            assert 2 <= status["rejected_blocks"] <= replica.rejected_blocks  # a retry may land after the read
             rejected_lines = [e for e in logs if e["event"] == "replica.block_rejected"]
             assert len(rejected_lines) == 1 and rejected_lines[0]["block"] == BAD
             assert [e["event"] for e in logs].count("follow.stalled") == 1
