@@ -99,6 +99,21 @@ async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
                          ) from e
 
 
+def _uids_of(plugin: Plugin, chosen: Any) -> list[int]:
+    """``validator_select``'s answer as UIDs; anything but a sequence of integers is the plugin's error (HookFailed:
+    the step is skipped and logged, the validator goes on)."""
+    from .errors import HookFailed
+
+    try:
+        if isinstance(chosen, (str, bytes)) or any(isinstance(u, bool) or int(u) != u for u in chosen):
+            raise TypeError("a UID is not an integer")
+        uids = [int(u) for u in chosen]
+    except (TypeError, ValueError) as e:
+        raise HookFailed(plugin=plugin.name, hook="validator_select",
+                         error=f"it returned {type(chosen).__name__}, not a sequence of UIDs ({e})") from None
+    return uids
+
+
 async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Scores, *, block: int, metagraph: Any,
                          dendrite: Any, hotkey: str, uid: int | None = None, journal: Journal | None = None
                          ) -> dict[str, Any] | None:
@@ -113,7 +128,8 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     rng = random.Random(f"{hotkey}/{step}")
     task: Task = await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng)
     if plugin.implements("validator_select"):
-        uids = list(await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid))
+        chosen = await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid)
+        uids = _uids_of(plugin, chosen)
     else:
         uids = default_select(metagraph, options, rng, uid)
     uids = [u for u in uids if 0 <= u < metagraph.n]
