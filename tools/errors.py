@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import pynng
@@ -41,6 +41,7 @@ from taonet.ledger.errors import (
     SubnetNotFound,
     TaonetError,
     UnknownHotkey,
+    error_leaves,
 )
 
 __all__ = [
@@ -76,17 +77,9 @@ EXIT_STATUS: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
 """Error classes and the exit status each gets; anything else a command raises is an internal error (1)."""
 
 
-def _leaves(e: BaseException) -> Iterator[BaseException]:
-    if isinstance(e, BaseExceptionGroup):
-        for inner in e.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield e
-
-
 def root_error(e: BaseException) -> BaseException:
     """The error to report: inside task groups' ExceptionGroups, the first TaonetError (else the first error)."""
-    leaves = list(_leaves(e))
+    leaves = error_leaves(e)
     return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0] if leaves else e)
 
 
