@@ -184,7 +184,7 @@ class FileStore:
         try:
             self._open()
         except BaseException:
-            self._close_files()
+            self.close()
             raise
 
     # --- opening and recovery ------------------------------------------------------------------------------------
@@ -463,6 +463,23 @@ class FileStore:
         for n in range(max(0, start), stop):
             yield self.get(n)
 
+    def check_head(self, state: State) -> None:
+        """Raise :class:`CorruptLog` unless the last block is signed by the chain's authority and its header's state
+        digest is the digest of ``state`` (the fold of this log): what a writer checks on reopening it."""
+        if self.height < 0:
+            return
+        last = self.get(self.height)
+        path, offset = self._where(self.height)
+        if state.height != last.number:
+            raise CorruptLog(path=path, offset=offset, reason=(
+                f"the log folds to block {state.height}, but its last block is {last.number}{_ADVICE}"))
+        if last.header.author != state.params.authority or not last.signature_ok():
+            raise CorruptLog(path=path, offset=offset,
+                             reason=f"block {last.number}'s authority signature does not verify{_ADVICE}")
+        if state.digest() != last.header.state_digest:
+            raise CorruptLog(path=path, offset=offset, reason=(
+                f"the state folded to block {last.number} differs from its header's digest{_ADVICE}"))
+
     def verify(self) -> VerifyReport:
         """Check every record's checksum, every hash link, and every block and extrinsic signature."""
         from ._keys import verify as verify_sig
@@ -543,7 +560,8 @@ class FileStore:
             return None, f"its state digest differs from the one in block {height}'s header"
         return state, ""
 
-    def _close_files(self) -> None:
+    def close(self) -> None:
+        """Close every file."""
         if self._index_f is not None:
             with contextlib.suppress(OSError):
                 self._index_f.close()
@@ -552,10 +570,6 @@ class FileStore:
             os.close(fd)
         self._fds.clear()
         self._write_fd = None
-
-    def close(self) -> None:
-        """Close every file."""
-        self._close_files()
 
     def __enter__(self) -> FileStore:
         return self

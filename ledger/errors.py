@@ -59,6 +59,7 @@ __all__ = [
     "WrongGenesis",
     "WrongHeight",
     "error_from_wire",
+    "error_leaves",
     "error_text",
     "error_to_wire",
     "CommitRevealDisabled",
@@ -100,6 +101,14 @@ def error_text(template: str) -> Any:
 
 
 _msg = error_text
+
+
+def error_leaves(e: BaseException) -> list[BaseException]:
+    """The errors inside ``e``, in order: ``[e]`` itself, or the leaves of an ExceptionGroup (nested groups
+    flattened), which is how a task group reports what went wrong in it."""
+    if not isinstance(e, BaseExceptionGroup):
+        return [e]
+    return [leaf for inner in e.exceptions for leaf in error_leaves(inner)]
 
 
 def error_to_wire(err: TaonetError) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import typer
@@ -107,19 +107,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _leaves(e: BaseException) -> Iterator[BaseException]:
-    if isinstance(e, BaseExceptionGroup):
-        for inner in e.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield e
-
-
 def root_error(e: BaseException) -> BaseException:
     """The error to report: inside task groups' ExceptionGroups, the first TaonetError (else the first error)."""
-    from taonet.ledger.errors import TaonetError
+    from taonet.ledger.errors import TaonetError, error_leaves
 
-    leaves = list(_leaves(e))
+    leaves = error_leaves(e)
     return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0] if leaves else e)
 
 

@@ -52,6 +52,13 @@ class ChainHost:
         self._past: OrderedDict[int, State] = OrderedDict()  # the last few states folded for readers
         self._folding: dict[int, anyio.Event] = {}
 
+    def _adopt(self, store: FileStore, state: State, genesis_hash: bytes) -> None:
+        """Take an opened and checked chain as this host's (store, head state, genesis); log refused snapshots."""
+        for path, reason in store.refused_snapshots.items():
+            self.log.warning(f"{self.role}.snapshot_refused", path=path, reason=reason)
+        self.store, self.state, self.genesis_hash = store, state, genesis_hash
+        self._remember(state)
+
     def _remember(self, state: State) -> None:
         h = self.config.history_every
         if h and state.height % h == 0:

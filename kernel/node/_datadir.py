@@ -1,4 +1,4 @@
-"""A node's data directory: one writer at a time (an flock on ``LOCK``), and the checks on reopening its chain."""
+"""A node's data directory: one writer at a time (an flock on ``LOCK``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from taonet.ledger import FileStore, State
-from taonet.ledger.errors import CorruptLog, StorageFailed
+from taonet.ledger.errors import StorageFailed
 
 from ..errors import DataDirLocked
 
-__all__ = ["DataDirLock", "check_head", "hold_data_dir", "lock_data_dir"]
+__all__ = ["DataDirLock", "hold_data_dir", "lock_data_dir"]
 
 LOCK_NAME = "LOCK"
 
@@ -31,11 +30,6 @@ class DataDirLock:
             fd, self._fd = self._fd, None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-
-    @property
-    def held(self) -> bool:
-        """True until released."""
-        return self._fd is not None
 
 
 def lock_data_dir(path: Path) -> DataDirLock:
@@ -72,25 +66,6 @@ def _holder(fd: int) -> int:
     with contextlib.suppress(OSError, ValueError):
         return int(os.pread(fd, 32, 0).decode().strip())
     return -1
-
-
-def check_head(store: FileStore, state: State) -> None:
-    """Raise :class:`CorruptLog` unless the log's last block is signed by its author, the chain's authority, and
-    its header's state digest is the digest of ``state`` (the fold of the log)."""
-    if store.height < 0:
-        return
-    last = store.get(store.height)
-    path, offset = store.location(store.height)
-    advice = "; restore the data directory from a copy, or start a new one"
-    if state.height != last.number:
-        raise CorruptLog(path=path, offset=offset,
-                         reason=f"the log folds to block {state.height}, but its last block is {last.number}{advice}")
-    if last.header.author != state.params.authority or not last.signature_ok():
-        raise CorruptLog(path=path, offset=offset,
-                         reason=f"block {last.number}'s authority signature does not verify{advice}")
-    if state.digest() != last.header.state_digest:
-        raise CorruptLog(path=path, offset=offset,
-                         reason=f"the state folded to block {last.number} differs from its header's digest{advice}")
 
 
 @contextlib.asynccontextmanager

@@ -43,14 +43,14 @@ from taonet.ledger import (
     replay,
     verify,
 )
-from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, TaonetError, error_to_wire
+from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, TaonetError, error_leaves, error_to_wire
 
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
 from ..wire import bound_address
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
 from ._config import ACTORS, NodeConfig
-from ._datadir import check_head, lock_data_dir
+from ._datadir import hold_data_dir
 from ._mempool import Mempool
 from ._queries import extrinsic_param, int_param, key_param, read_handlers
 from ._rpc_server import RpcServer
@@ -114,19 +114,16 @@ class Node(ChainHost):
                 store.append(block, expected_height=0)
             else:
                 state = replay(store, verify_signatures=False)
-                check_head(store, state)
+                store.check_head(state)
             genesis = store.get(0)
             if genesis.header.author != cfg.authority.public_key:
                 raise InvalidBlock(number=0, reason="this node's authority key is not the chain's authority")
         except BaseException:
             store.close()
             raise
-        for path, reason in store.refused_snapshots.items():
-            self.log.warning("node.snapshot_refused", path=path, reason=reason)
-        self.store, self.state, self.genesis_hash = store, state, genesis.hash
+        self._adopt(store, state, genesis.hash)
         for key in state.params.actor_keys:
             self._actor_keys.setdefault(key, set()).update(ACTORS)
-        self._remember(state)
         self.log.info("node.opened", height=state.height, genesis=self.genesis_hash.hex()[:16],
                       recovered_bytes=store.recovered_bytes)
 
@@ -136,14 +133,11 @@ class Node(ChainHost):
         Raises :class:`DataDirLocked` if another process writes the data directory, and the store's errors
         (:class:`CorruptLog`, :class:`StorageFailed`, ...) as themselves, before any task starts, if it cannot open.
         """
-        self._lock = lock_data_dir(self.config.data_dir)  # one writer per directory, before any file is touched
-        try:
-            await anyio.to_thread.run_sync(self._open_chain)
-        except BaseException:
-            if self.store is not None:
-                self.store.close()
-            self._lock.release()
-            raise
+        async with hold_data_dir(self.config.data_dir):  # one writer per directory, before any file is touched
+            await anyio.to_thread.run_sync(self._open_chain)  # on failure it closes what it opened
+            await self._serve_and_produce(task_status)
+
+    async def _serve_and_produce(self, task_status: anyio.abc.TaskStatus[dict[str, str]]) -> None:
         assert self.store is not None
         if self.config.tune_gc:
             # The state is a large, long-lived object graph: keep the cyclic GC from rescanning it on every
@@ -190,7 +184,6 @@ class Node(ChainHost):
             self._close_subscribers()
             self._feed = None
             self.store.close()
-            self._lock.release()
 
     _gc_started = 0.0
 
@@ -553,17 +546,7 @@ class Node(ChainHost):
         }
 
 
-
 def _only_chain_error(group: BaseExceptionGroup) -> TaonetError | None:
     """The group's one leaf if it is a chain error (StorageFailed, ...), else None (the group is raised as is)."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        e = pending.pop()
-        if isinstance(e, BaseExceptionGroup):
-            pending.extend(e.exceptions)
-        else:
-            leaves.append(e)
-    if len(leaves) == 1 and isinstance(leaves[0], TaonetError):
-        return leaves[0]
-    return None
+    leaves = error_leaves(group)
+    return leaves[0] if len(leaves) == 1 and isinstance(leaves[0], TaonetError) else None

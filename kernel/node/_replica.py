@@ -22,7 +22,7 @@ from ..client import RpcClient
 from ..wire import bound_address
 from ._chain_host import ChainHost
 from ._config import NodeConfig
-from ._datadir import check_head, hold_data_dir
+from ._datadir import hold_data_dir
 from ._follow import BlockFollower
 from ._queries import read_handlers
 from ._rpc_server import RpcServer
@@ -57,14 +57,11 @@ class Replica(ChainHost):
                 if store.get(0).hash != genesis.hash:
                     raise InvalidBlock(number=0, reason="this data directory holds another chain than the leader's")
                 state = replay(store, verify_signatures=False)
-                check_head(store, state)
+                store.check_head(state)
         except BaseException:
             store.close()
             raise
-        for path, reason in store.refused_snapshots.items():
-            self.log.warning("replica.snapshot_refused", path=path, reason=reason)
-        self.store, self.state, self.genesis_hash = store, state, genesis.hash
-        self._remember(state)
+        self._adopt(store, state, genesis.hash)
 
     @property
     def stalled_at(self) -> int | None:
