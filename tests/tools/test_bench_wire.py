@@ -40,13 +40,6 @@ def test_bench_wire_json_holds_only_what_it_measured(monkeypatch: pytest.MonkeyP
     assert (figures["backend"], figures["runs"]) == (backend, 1)
 
 
-def test_p99_is_the_nearest_rank_percentile() -> None:
-    """p50 is the median and p99 the nearest-rank 99th percentile: the 99th of 100, the 198th of 200."""
-    hundred = [i / 1000 for i in range(1, 101)]  # 1..100 ms
-    assert bench._p50_p99_ms(hundred) == pytest.approx((50.5, 99.0))
-    assert bench._p50_p99_ms([0.001] * 197 + [0.9, 0.4, 0.5])[1] == pytest.approx(400.0)
-    assert bench._p50_p99_ms([0.002]) == pytest.approx((2.0, 2.0))
-
 
 def test_bench_wire_names_the_backends_it_runs_on() -> None:
     """An event loop taonet does not run on is a usage error that names the choices, before anything starts."""

@@ -14,9 +14,7 @@ Each figure is the median of ``runs`` measured runs after one warm-up run, with 
 
 from __future__ import annotations
 
-import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,9 @@ import anyio
 from taonet.kernel import Subtensor, Wallet
 from taonet.ledger import BurnedRegister, Extrinsic, Keypair, hotkey_binding_payload
 
+from ._procs import start_node, stop
+from ._stats import median_p99
+
 __all__ = ["FIGURES", "HOTKEYS", "UIDS", "run"]
 
 UIDS = 256
@@ -39,33 +40,6 @@ FIGURES = ("cli_help_s", "cli_help_p99_s", "cli_read_s", "cli_read_p99_s", "over
 TAONET = str(Path(sys.executable).parent / "taonet")
 
 
-def _start_node(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    cmd = [TAONET, "node", "run", "--dev", "--block-time", str(BLOCK_TIME), "--data-dir", str(data_dir), "--rpc",
-           "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--no-fsync", "--mempool-per-signer", "10000",
-           "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("rpc:"):
-            return proc, line.split(":", 1)[1].strip()
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    proc.wait()
-    raise RuntimeError("the node did not start")
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 async def _setup(rpc: str, wallets: Path, uids: int, hotkeys: int) -> None:
@@ -119,10 +93,6 @@ def _time(args: list[str], env: dict[str, str]) -> float:
     return took
 
 
-def _median_p99(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
-
 
 def run(*, runs: int = 5, progress: Any = None, uids: int | None = None, hotkeys: int | None = None
         ) -> dict[str, Any]:
@@ -130,7 +100,9 @@ def run(*, runs: int = 5, progress: Any = None, uids: int | None = None, hotkeys
     uids, hotkeys = uids or UIDS, hotkeys or HOTKEYS
     with tempfile.TemporaryDirectory(prefix="taonet-bench-cli-") as tmp:
         root = Path(tmp)
-        proc, rpc = _start_node(root / "node")
+        proc, rpc = start_node([TAONET, "node", "run", "--dev", "--block-time", str(BLOCK_TIME), "--data-dir",
+                                str(root / "node"), "--rpc", "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0",
+                                "--no-fsync", "--mempool-per-signer", "10000", "--log-level", "warning"])
         try:
             anyio.run(_setup, rpc, root / "wallets", uids, hotkeys)
             env = {k: v for k, v in os.environ.items() if not k.startswith("TAONET_")}
@@ -141,10 +113,10 @@ def run(*, runs: int = 5, progress: Any = None, uids: int | None = None, hotkeys
                 if progress is not None:
                     progress.print(f"{name}: {runs} runs after a warm-up")
                 _time(args, env)
-                median, p99 = _median_p99([_time(args, env) for _ in range(runs)])
+                median, p99 = median_p99([_time(args, env) for _ in range(runs)])
                 out[f"{name}_s"], out[f"{name}_p99_s"] = round(median, 4), round(p99, 4)
         finally:
-            _stop(proc)
+            stop(proc)
     out.update({"runs": runs, "uids": uids, "hotkeys": hotkeys,
                 "process_layout": "node: a `taonet node run --dev` child process; each measured command: a fresh "
                                   "`taonet` process (start included); this process: setup through the SDK"})

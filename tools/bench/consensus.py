@@ -11,7 +11,6 @@ Process layout: one process pinned to one core (where the OS allows), one thread
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from taonet.ledger import YumaParams, YumaResult, yuma_epoch, yuma_epoch_dense
+
+from ._stats import pin_one_core
 
 __all__ = ["run"]
 
@@ -75,13 +76,6 @@ def _stored_bonds(result: YumaResult, bonds: list[Any] | None, n: int) -> list[A
     return out
 
 
-def _pin_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[-1]})
-        return f"pinned to cpu {cpus[-1]}"
-    return "not pinned"
-
 
 def _median_ms(fn: Callable[[], object], runs: int) -> float:
     fn()  # warm-up
@@ -96,7 +90,7 @@ def _median_ms(fn: Callable[[], object], runs: int) -> float:
 def run(*, runs: int = 5, progress: Any = None) -> dict[str, Any]:
     """Measure the epoch's figures (milliseconds per epoch); ``progress`` is a rich Console, or None for silence."""
     runs = max(1, runs)
-    layout = _pin_one_core()
+    layout = pin_one_core()
     say = (lambda m: progress.print(f"[dim]{m}[/]")) if progress is not None else (lambda m: None)
     say("preparing subnets (two epochs each, so permits and bonds are settled)…")
     small = _settled(_subnet(256, 64, seed=1), YumaParams())

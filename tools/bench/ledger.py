@@ -6,7 +6,6 @@ Each figure is the median of ``runs`` measured runs after one warm-up run.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
@@ -33,16 +32,11 @@ from taonet.ledger import (
     replay,
 )
 
+from ._stats import pin_one_core
+
 BLOCK_TXS = 1000
 BLOCKS_PER_RUN = 3
 
-
-def _pin_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[-1]})
-        return f"pinned to cpu {cpus[-1]}"
-    return "not pinned"
 
 
 def _median(samples: list[float]) -> float:
@@ -109,7 +103,7 @@ def _digest_state(subnets: int = 64, neurons: int = 256, validators: int = 64) -
 
 def run(*, runs: int = 5, progress: Any = None) -> dict[str, Any]:
     """Measure every ledger figure; returns one flat dict (see docs/benchmarks.md)."""
-    layout = _pin_one_core()
+    layout = pin_one_core()
     say = (lambda m: progress.print(f"[dim]{m}[/]")) if progress is not None else (lambda m: None)
     result: dict[str, Any] = {"process_layout": f"one process, {layout}, store fsync per block in a temp dir"}
 

@@ -51,6 +51,9 @@ from taonet.ledger import (
     hotkey_binding_payload,
 )
 
+from ._procs import start_node, stop
+from ._stats import p99
+
 CLIENTS = 4
 ACCOUNTS_PER_CLIENT = 64
 WINDOW_S = 4.0
@@ -67,28 +70,8 @@ def _start_node(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]
            os.environ.get("TAONET_BENCH_NODE_LOG_LEVEL", "warning"), *args]
     log_path = os.environ.get("TAONET_BENCH_NODE_LOG")  # to look inside the node while it is measured
     err = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("rpc:"):
-            return proc, line.split(":", 1)[1].strip()
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("the node did not start")
+    return start_node(cmd, stderr=err)
 
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def _rss_mb(pid: int) -> tuple[float, float]:
@@ -267,8 +250,8 @@ def bench_transfers(runs: int, say: Any) -> dict[str, Any]:
             sent3, seen3, _ = _load(rpc, genesis, TARGET_LOAD, seconds, say)
             rates3, warm3 = _windows(sent3, seen3, runs)
         finally:
-            _stop(proc)
-    p99 = _p99(warm)
+            stop(proc)
+    warm_p99 = p99(warm)
     return {
         "included_tx_per_s": capacity,
         "included_tx_per_s_windows": [round(r) for r in rates],
@@ -278,20 +261,16 @@ def bench_transfers(runs: int, say: Any) -> dict[str, Any]:
         and offer["offer_achieved_tx_per_s"] >= 0.95 * OFFERED,
         "latency_load_tx_per_s": round(at), "latency_load_included_tx_per_s": statistics.median(rates2),
         "inclusion_p50_ms": 1000 * warm[len(warm) // 2] if warm else float("nan"),
-        "inclusion_p99_ms": 1000 * p99,
-        "inclusion_p99_block_times": p99 / BLOCK_TIME,
+        "inclusion_p99_ms": 1000 * warm_p99,
+        "inclusion_p99_block_times": warm_p99 / BLOCK_TIME,
         "node_seal_ms_p99": metrics["seal_ms_p99"],
         # the same latency at the capacity target (a fixed load, comparable from machine to machine)
         "target_load_tx_per_s": TARGET_LOAD, "target_load_included_tx_per_s": statistics.median(rates3),
         "inclusion_target_load_p50_ms": 1000 * warm3[len(warm3) // 2] if warm3 else float("nan"),
-        "inclusion_target_load_p99_ms": 1000 * _p99(warm3),
-        "inclusion_target_load_p99_block_times": _p99(warm3) / BLOCK_TIME,
+        "inclusion_target_load_p99_ms": 1000 * p99(warm3),
+        "inclusion_target_load_p99_block_times": p99(warm3) / BLOCK_TIME,
     }
 
-
-def _p99(xs: list[float]) -> float:
-    """The nearest-rank p99 of sorted ``xs`` (NaN when empty)."""
-    return xs[min(len(xs) - 1, int(0.99 * len(xs)))] if xs else float("nan")
 
 
 async def _metrics(rpc: str) -> dict[str, Any]:
@@ -330,7 +309,7 @@ def bench_metagraph(runs: int, say: Any) -> dict[str, Any]:
 
             return anyio.run(go)
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 async def _full_subnets(sub: Subtensor, subnets: int, *, tempo: int) -> None:
@@ -418,9 +397,6 @@ def bench_big(runs: int, say: Any) -> dict[str, Any]:
                     seal = sorted(m["epoch_seal_ms_recent"][-count:])  # epoch blocks sealed in the window only
                     total = sorted(m["epoch_total_ms_recent"][-count:])  # the same, with the actor's Yuma epoch
 
-                    def p99(xs: list[float]) -> float:
-                        return xs[min(len(xs) - 1, int(0.99 * len(xs)))]
-
                     return {"epoch_seal_p99_ms": p99(total), "epoch_seal_p50_ms": statistics.median(total),
                             "epoch_seal_only_p99_ms": p99(seal), "epoch_seal_only_p50_ms": statistics.median(seal),
                             "epoch_blocks": count}
@@ -431,7 +407,7 @@ def bench_big(runs: int, say: Any) -> dict[str, Any]:
             out["rss_peak_mb_64x256"] = peak
             return out
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 # --- 4. crowds of waiting clients --------------------------------------------------------------------------------
@@ -515,11 +491,10 @@ def bench_waiters(window: float, say: Any, *, waiters: int = WAITERS) -> dict[st
                 latencies.sort()
                 return {
                     "max_block_gap_ms": max(gaps, default=float("nan")),
-                    "block_gap_p99_ms": sorted(gaps)[min(len(gaps) - 1, int(0.99 * len(gaps)))] if gaps else None,
+                    "block_gap_p99_ms": p99(gaps) if gaps else None,
                     "blocks_in_window": blocks, "window_s": window,
                     "submit_wait_p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
-                    "submit_wait_p99_ms": (1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-                                           if latencies else None),
+                    "submit_wait_p99_ms": 1000 * p99(latencies) if latencies else None,
                     "submit_wait_outcomes": outcomes, "node_paused_s": after["paused_s"] - before["paused_s"],
                     "rpc_refused": after["rpc"].get("refused", 0) - before["rpc"].get("refused", 0),
                 }
@@ -537,7 +512,7 @@ def bench_waiters(window: float, say: Any, *, waiters: int = WAITERS) -> dict[st
             result["waits_completed"] = sum(waits)
             return result
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 def run(*, runs: int = 5, progress: Any = None, parts: tuple[str, ...] = ("tx", "metagraph", "big", "waiters"),

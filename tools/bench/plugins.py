@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import multiprocessing
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ import anyio
 import structlog
 
 from . import builtin_subnets, host
+from ._stats import median_p99
 
 MINERS = 256
 STEPS = 40
@@ -92,11 +92,6 @@ def _miners_child(conn: Any, n: int, validator: str) -> None:
 # --- the validator step (this process) -------------------------------------------------------------------------
 
 
-def _p50_p99_ms(latencies: list[float]) -> tuple[float, float]:
-    ordered = sorted(latencies)
-    p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
-    return statistics.median(ordered) * 1000, p99 * 1000
-
 
 async def _steps(keypair: Any, infos: list[tuple[str, int, str]], steps: int, folder: Path) -> list[float]:
     from taonet.kernel import AxonInfo, Dendrite
@@ -144,7 +139,7 @@ def _validator_step(runs: int, say: Any) -> dict[str, float]:
             samples = []
             for i in range(runs):
                 say(f"validator step: run {i + 1}/{runs}")
-                samples.append(_p50_p99_ms(anyio.run(_steps, keypair, infos, STEPS, Path(tmp) / f"run{i}")))
+                samples.append(median_p99(anyio.run(_steps, keypair, infos, STEPS, Path(tmp) / f"run{i}"), 1000))
     finally:
         with contextlib.suppress(OSError):
             parent.send("stop")

@@ -44,6 +44,7 @@ from taonet.ledger import (
 )
 
 from ..replay import metagraph_at, open_log, state_at, verify_chain
+from ._stats import p99
 from .replay_whatif import run_whatif
 
 __all__ = ["cached_log", "generate_log", "run"]
@@ -135,10 +136,6 @@ def cached_log(blocks: int, *, progress: Any = None) -> Path:
     return root
 
 
-def _p99(xs: list[float]) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(0.99 * len(s)))]
-
 
 def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[str, Any]:
     """Measure every replay figure; returns one flat dict (see docs/benchmarks.md)."""
@@ -180,7 +177,7 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
     full = [verify_once(True) for _ in range(runs)]
     return {
         "show_random_block_s": statistics.median(shows),
-        "show_random_block_p99_s": _p99(shows),
+        "show_random_block_p99_s": p99(shows),
         "verify_blocks_per_s": statistics.median(fast),
         "verify_blocks_per_s_slowest_run": min(fast),
         "verify_full_blocks_per_s": statistics.median(full),

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import multiprocessing
 import os
 import statistics
@@ -40,6 +39,8 @@ import structlog
 from taonet.kernel import Axon, AxonInfo, Dendrite, Synapse
 from taonet.kernel.wire import NngContext, bound_address
 from taonet.ledger import Keypair
+
+from ._stats import median_p99
 
 SEQUENTIAL = 2000
 CONCURRENT_TASKS = 64
@@ -164,12 +165,6 @@ class _Children:
 # --- the measurements (this process) ------------------------------------------------------------------------
 
 
-def _p50_p99_ms(latencies: list[float]) -> tuple[float, float]:
-    """The median and the 99th percentile (nearest rank) of latencies in seconds, in ms."""
-    ordered = sorted(latencies)
-    p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
-    return statistics.median(ordered) * 1000, p99 * 1000
-
 
 async def _sequential(d: Dendrite, axon: AxonInfo, n: int) -> dict[str, float]:
     lat = []
@@ -181,7 +176,7 @@ async def _sequential(d: Dendrite, axon: AxonInfo, n: int) -> dict[str, float]:
         if r.y != 2 * i:
             raise RuntimeError(f"bad answer {r.dendrite}")
     rps = n / (time.perf_counter() - t0)
-    p50, p99 = _p50_p99_ms(lat)
+    p50, p99 = median_p99(lat, 1000)
     return {"sequential_rps": rps, "sequential_p50_ms": p50, "sequential_p99_ms": p99}
 
 
@@ -204,7 +199,7 @@ async def _concurrent(d: Dendrite, axon: AxonInfo, tasks: int, each: int) -> dic
     elapsed = time.perf_counter() - t0
     if failures:
         raise RuntimeError(f"{failures} of {tasks * each} concurrent requests failed")
-    p50, p99 = _p50_p99_ms(lat)
+    p50, p99 = median_p99(lat, 1000)
     return {"concurrent64_rps": tasks * each / elapsed, "concurrent64_p50_ms": p50, "concurrent64_p99_ms": p99}
 
 
@@ -217,7 +212,7 @@ async def _fanout(d: Dendrite, axons: list[AxonInfo], queries: int, name: str) -
         bad = [r.dendrite.status_code for r in results if r.y != 2 * q]
         if bad:
             raise RuntimeError(f"fan-out to {len(axons)}: {len(bad)} not answered ({bad[:5]})")
-    p50, p99 = _p50_p99_ms(lat)
+    p50, p99 = median_p99(lat, 1000)
     return {f"{name}_p50_ms": p50, f"{name}_p99_ms": p99}
 
 
