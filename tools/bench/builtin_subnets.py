@@ -17,7 +17,6 @@ fast an honest prompting miner streams.
 from __future__ import annotations
 
 import contextlib
-import math
 import multiprocessing
 import random
 import statistics
@@ -26,6 +25,8 @@ import time
 from typing import Any
 
 import anyio
+
+from ._stats import median_p99
 
 COMPLETIONS = 40
 REPEATS = 200
@@ -36,10 +37,6 @@ FIGURES = ("prompting_tokens_per_s", "prompting_verify_ms", "prompting_verify_p9
 LAYOUT = ("prompting miner (one Axon) in a spawned child, its validator's Dendrite in this process; the checks in "
           "this process")
 
-
-def _p50_p99_ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] * 1000
 
 
 def _timed(fn: Any, repeats: int) -> list[float]:
@@ -153,7 +150,7 @@ def _prompting_verify(runs: int) -> tuple[float, float]:
         syn = task.synapse.assemble(chunks).replace(dendrite=TerminalInfo(status_code=200))
         if not verify(model, task, syn, positions):
             raise RuntimeError("the honest completion failed its check in the bench")
-        samples.append(_p50_p99_ms(_timed(lambda t=task, s=syn: verify(model, t, s, positions), REPEATS)))
+        samples.append(median_p99(_timed(lambda t=task, s=syn: verify(model, t, s, positions), REPEATS), 1000))
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
@@ -166,7 +163,7 @@ def _freivalds(runs: int) -> dict[str, float]:
         c, r = a @ b, round_vectors(i, 512, rounds_for())
         if not freivalds(a, b, c, r):
             raise RuntimeError("Freivalds rejected a correct product in the bench")
-        checks.append(_p50_p99_ms(_timed(lambda a=a, b=b, c=c, r=r: freivalds(a, b, c, r), REPEATS // 4)))
+        checks.append(median_p99(_timed(lambda a=a, b=b, c=c, r=r: freivalds(a, b, c, r), REPEATS // 4), 1000))
         a, b = make_matrices(i, 2048)
         c, r = a @ b, round_vectors(i, 2048, rounds_for())
         product = statistics.median(_timed(lambda a=a, b=b: a @ b, MATMUL_REPEATS))
@@ -190,8 +187,8 @@ def _oracle_score(runs: int) -> tuple[float, float]:
         matured = [[f"5hotkey{k:03d}", 100, 108, int(actual * rng.uniform(0.97, 1.03)), actual] for k in range(256)]
         task = Task(synapse=Forecast(block=108, horizon=8, prices=[actual]),
                     truth={"block": 108, "target": 116, "base": actual, "matured": matured})
-        samples.append(_p50_p99_ms(_timed(
-            lambda t=task: plugin.hook.reward(task=t, responses=[], metagraph=None, options=options), REPEATS)))
+        samples.append(median_p99(_timed(
+            lambda t=task: plugin.hook.reward(task=t, responses=[], metagraph=None, options=options), REPEATS), 1000))
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 

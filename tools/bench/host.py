@@ -16,9 +16,7 @@ with a gateway (relaying to ``GATEWAY_MINERS`` miners).
 
 from __future__ import annotations
 
-import math
 import os
-import signal
 import statistics
 import subprocess
 import tempfile
@@ -27,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+
+from ._procs import stop
+from ._stats import median_p99
 
 HOST_MINERS = 64
 GATEWAY_MINERS = 8
@@ -50,22 +51,6 @@ def _proc(pid: int) -> tuple[float, float]:
     return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """SIGTERM, then SIGKILL if it is still there after 15 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
-
-
-def _p50_p99_ms(latencies: list[float]) -> tuple[float, float]:
-    ordered = sorted(latencies)
-    return statistics.median(ordered) * 1000, ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] * 1000
 
 
 def _wallet(root: Path, name: str, cold: str, hotkeys: list[str]) -> list[Any]:
@@ -195,10 +180,11 @@ def measure(runs: int, say: Any) -> dict[str, float]:
             samples = []
             for i in range(max(runs, 1)):
                 say(f"gateway: run {i + 1}/{runs}")
-                samples.append(_p50_p99_ms(anyio.run(_gateway_latencies, net.endpoint, net.netuid, GATEWAY_QUERIES)))
+                latencies = anyio.run(_gateway_latencies, net.endpoint, net.netuid, GATEWAY_QUERIES)
+                samples.append(median_p99(latencies, 1000))
         finally:
             for p in procs:
-                _stop(p)
+                stop(p, timeout=15)
     return {"neuron_host_rss_mb_64": statistics.median(rss), "neuron_host_cpu_64": statistics.median(cpu),
             "gateway_query_p50_ms": statistics.median(s[0] for s in samples),
             "gateway_query_p99_ms": statistics.median(s[1] for s in samples)}

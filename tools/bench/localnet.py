@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._stats import p99
+
 SCALE_MINERS = 64
 SCALE_VALIDATORS = 8
 SCALE_TEMPOS = 5
@@ -104,10 +106,6 @@ def _one_run(root: Path, k: int) -> tuple[float, float]:
             proc.wait()
 
 
-def _p(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
-
 
 def _scale(root: Path, say: Any) -> dict[str, Any]:
     dir = root / "scale"
@@ -149,8 +147,8 @@ def run(*, runs: int = 5, progress: Any = None, scale: bool = True) -> dict[str,
             firsts.append(first)
             stops.append(stop)
         result: dict[str, Any] = {
-            "first_emission_s": round(statistics.median(firsts), 2), "first_emission_s_p99": round(_p(firsts, .99), 2),
-            "stop_s": round(statistics.median(stops), 2), "stop_s_p99": round(_p(stops, .99), 2)}
+            "first_emission_s": round(statistics.median(firsts), 2), "first_emission_s_p99": round(p99(firsts), 2),
+            "stop_s": round(statistics.median(stops), 2), "stop_s_p99": round(p99(stops), 2)}
         if scale:
             result.update(_scale(root, say))
     result["runs"] = runs

@@ -27,6 +27,7 @@ from taonet.ledger import Keypair, ss58_encode
 from taonet.plugins import Journal, load_plugin
 
 from ..replay import EventFilter, JournalWeights, list_events, neuron_story, open_log, what_if
+from ._stats import p99
 
 __all__ = ["run_whatif", "write_journal"]
 
@@ -68,10 +69,6 @@ def _timed(fn: Callable[[], Any], runs: int) -> list[float]:
     return out
 
 
-def _p99(xs: list[float]) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(0.99 * len(s)))]
-
 
 def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lambda m: None) -> dict[str, Any]:
     """Measure what-if, why and the re-scoring (see the module docs); one flat dict."""
@@ -96,12 +93,12 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
         rescores = _timed(lambda: JournalWeights(plugin, options, {hotkey: Path(tmp) / "journal"}, 1), runs)
     return {
         "what_if_100_epochs_s": statistics.median(whatifs),
-        "what_if_100_epochs_p99_s": _p99(whatifs),
+        "what_if_100_epochs_p99_s": p99(whatifs),
         "what_if_epochs": epochs,
         "why_s": statistics.median(whys),
-        "why_p99_s": _p99(whys),
+        "why_p99_s": p99(whys),
         "reward_rescore_1000_steps_s": statistics.median(rescores),
-        "reward_rescore_1000_steps_p99_s": _p99(rescores),
+        "reward_rescore_1000_steps_p99_s": p99(rescores),
         "what_if_workers": workers,
         "what_if_process_layout": "what-if: the log read by one worker process per core (segments between "
                                   "snapshots), the epochs re-run in the bench's process; why and the re-scoring in "
