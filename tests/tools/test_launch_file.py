@@ -21,8 +21,7 @@ def _row(**kw):
 
 
 def test_example_files_parse_with_their_placement() -> None:
-    """Both example files parse; the two-subnet file runs two plugins, each with an exploit miner, and puts the
-    exploit miner of subnet 1 in its own process."""
+    """Both example files parse; the two-subnet file puts its exploit miner of subnet 1 in its own process."""
     one = load_network(ROOT / "docs" / "network-one-subnet.toml")
     assert [s.netuid for s in one.subnets] == [1] and len(one.neurons) == 6
     assert {p.process for p in one.neurons} == {"host"}
@@ -31,9 +30,7 @@ def test_example_files_parse_with_their_placement() -> None:
     assert [s.netuid for s in two.subnets] == [1, 2] and len(two.neurons) == 12
     own = [p.spec.name for p in two.neurons if p.process == "own"]
     assert own == ["exploit-1-0"]
-    exploits = {p.spec.netuid: (p.spec.plugin, p.spec.options) for p in two.neurons if "exploit" in p.spec.name}
-    assert exploits[1] == ("template", {"honest": "false"})  # subnet 1: the template's wrong answers
-    assert exploits[2] == ("compute", {"mode": "one_wrong"})  # subnet 2: a product with one wrong entry
+    assert {p.spec.options.get("honest") for p in two.neurons if "exploit" in p.spec.name} == {"false"}
 
 
 @pytest.mark.parametrize(("data", "needle"), [
