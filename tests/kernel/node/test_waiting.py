@@ -30,6 +30,7 @@ def _gaps_since(node: Node, blocks_before: int) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 async def test_31_long_waiters_from_31_connections_do_not_pause_the_actors(tmp_path: Path) -> None:
     """31 connections each parked in wait_block (the reproduction on main: a 3.9 s gap): blocks keep coming."""
     async with running_node(tmp_path, block_time=0.2) as (node, sub):
@@ -54,6 +55,7 @@ async def test_31_long_waiters_from_31_connections_do_not_pause_the_actors(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 async def test_200_waiting_clients_leave_no_gap_over_a_second(tmp_path: Path) -> None:
     """200 Subtensors looping wait_for_block(head + k) against a 0.25 s node process: no gap over 1 s."""
     with node_process(tmp_path, "--no-fsync", block_time=0.25) as (_proc, addresses):
@@ -118,6 +120,7 @@ async def test_a_client_over_its_share_gets_busy_at_once_and_subtensor_retries(t
         assert node.halted is None
 
 
+@pytest.mark.alone
 async def test_reads_at_old_blocks_do_not_stall_sealing(tmp_path: Path) -> None:
     """Concurrent account(block=old) reads, each a fold from genesis over blocks of 8,000 transfers (no history
     kept, about 0.25 s of work each): blocks keep their pace (on main each fold ran on the event loop), and the
@@ -286,6 +289,7 @@ async def test_a_client_that_never_reads_its_replies_does_not_stall_the_others(t
         assert refused > 0, "the flooding connection was never held to its share"
 
 
+@pytest.mark.alone
 async def test_big_batches_do_not_stall_sealing(tmp_path: Path) -> None:
     """Three concurrent batches of 8,000 transfers (a signature check each on admission, about 1.5 s of work in
     all): blocks keep their pace, and every transfer is admitted."""
