@@ -42,6 +42,10 @@ class NodeConfig:
     mempool_known_signers_only: bool = True
     """Admit extrinsics that pay nothing only from keys the chain knows (see the mempool docs); admission only."""
     max_block_extrinsics: int = 20_000
+    block_budget: float | None = None
+    """Seconds a block may spend applying mempool extrinsics (None: one block time); what does not fit waits for the
+    next block, so a flood lengthens the queue, not the gap between blocks. Not applied with the logical clock,
+    whose blocks must not depend on timing."""
     actors_rpc: str | None = None
     """The out-of-process actors' RPC address (None: the public RPC's port + 2, e.g. 9946; port 0 stays 0)."""
     rpc_in_flight: int = 256
@@ -59,6 +63,13 @@ class NodeConfig:
     tune_gc: bool = False
     """Freeze the opened state out of the cyclic GC and raise its thresholds (process-wide: for a process that
     is the node, as ``taonet node run``; library users and tests leave their process's GC alone)."""
+
+    @property
+    def block_budget_s(self) -> float | None:
+        """The seconds a block may spend on mempool extrinsics, or None when only ``max_block_extrinsics`` bounds it."""
+        if self.clock == "logical":
+            return None
+        return self.block_budget if self.block_budget is not None else self.block_time
 
     @property
     def actor_timeout_s(self) -> float:

@@ -303,7 +303,11 @@ class Node(ChainHost):
         included: list[Extrinsic] = []
         rejected: list[tuple[Extrinsic, ExtrinsicRejected]] = []
         failed: set[bytes] = set()
+        budget = cfg.block_budget_s
+        deadline = None if budget is None else time.perf_counter() + budget
         for ext in ready:
+            if deadline is not None and time.perf_counter() > deadline:
+                break  # the rest waits for the next block (the mempool keeps it ready)
             if ext.signer in failed:  # an earlier extrinsic of this signer failed: its later nonces cannot apply
                 continue
             try:

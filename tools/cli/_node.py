@@ -82,6 +82,8 @@ def node_run(
                            ] = [],  # noqa: B006
     fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
     mempool_per_signer: Annotated[int, typer.Option(min=1, help="Extrinsics one signer may have waiting.")] = 256,
+    block_budget: Annotated[float | None, typer.Option(
+        min=0.001, help="Seconds a block may spend on waiting extrinsics (default one block time).")] = None,
     log_level: LogLevel = "info",
     log_json: Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")
                         ] = None,
@@ -117,6 +119,7 @@ def node_run(
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
         actor_delays=_parse_delays(actor_delay), fsync=fsync, mempool_per_signer=mempool_per_signer,
+        block_budget=block_budget,
         tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
     node = Node(cfg)

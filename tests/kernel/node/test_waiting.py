@@ -316,3 +316,26 @@ async def test_big_batches_do_not_stall_sealing(tmp_path: Path) -> None:
         gaps = _gaps_since(node, before)
         assert admitted == [8_000] * 3
         assert gaps and max(gaps) < 1000, f"a gap of {max(gaps, default=0):.0f} ms between blocks"
+
+
+async def test_a_backlog_is_sealed_over_several_blocks_within_the_block_budget(tmp_path: Path) -> None:
+    """With a 5 ms block budget, 2,000 transfers admitted within one block time go into several blocks (what does not
+    fit waits, ready, for the next one; without the budget one or two blocks take them all), and every one is included
+    in nonce order."""
+    async with running_node(tmp_path, block_time=0.5, mempool_per_signer=2_000, block_budget=0.005) as (_node, sub):
+        genesis = await sub.genesis_hash()
+        alice = Keypair.from_uri("//Alice")
+        nonce = await sub.get_nonce(alice)
+        batch = await anyio.to_thread.run_sync(lambda: [
+            Extrinsic.sign(Transfer(dest=BOB.public_key, amount=1), alice, nonce=nonce + i, genesis=genesis)
+            for i in range(2_000)])
+        start = await sub.get_current_block()
+        assert all(r.success for r in await sub.submit_batch(batch))
+        last = await sub.wait_for_outcome(batch[-1].hash, after=start, timeout=60)
+        assert last.status == "included" and last.block is not None
+        sealed = [x for n in range(start + 1, last.block + 1) for x in (await sub.get_block(n)).extrinsics
+                  if isinstance(x.call, Transfer)]
+        assert [x.nonce for x in sealed] == [nonce + i for i in range(2_000)]
+        counts = [sum(isinstance(x.call, Transfer) for x in (await sub.get_block(n)).extrinsics)
+                  for n in range(start + 1, last.block + 1)]
+        assert len([c for c in counts if c]) >= 3, f"the backlog went into too few blocks: {counts}"
