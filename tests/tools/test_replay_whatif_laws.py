@@ -18,16 +18,33 @@ from taonet.ledger import (
     AddStake,
     BurnedRegister,
     Chain,
+    EmissionPaid,
+    EpochResult,
     FileStore,
     GenesisSubnet,
+    HyperparameterSet,
     Keypair,
+    NeuronRegistered,
+    NeuronReplaced,
+    RegistrationRequested,
     SetWeights,
+    SubnetCreated,
     dev_genesis,
     epoch_result,
     hotkey_binding_payload,
     replay,
+    ss58_encode,
 )
-from taonet.tools.replay import EPOCH_HYPERPARAMETERS, epoch_inputs, parse_overrides, what_if
+from taonet.tools.replay import (
+    EPOCH_HYPERPARAMETERS,
+    StateCursor,
+    epoch_inputs,
+    neuron_story,
+    parse_overrides,
+    pruning_of,
+    subnet_items,
+    what_if,
+)
 
 UIDS = 12
 VALIDATORS = 4
@@ -132,3 +149,50 @@ def test_what_if_in_worker_processes_equals_the_one_pass(log: Path) -> None:
             assert one == two and len(one.epochs) >= 10
         state = replay(store, to=one.epochs[-1].block, verify_signatures=False)
         assert epoch_result(epoch_inputs(state, 1), 1) == epoch_result(state, 1)
+
+
+def test_reading_only_the_subnets_items_selects_what_the_full_decode_selects(log: Path) -> None:
+    """`subnet_items` (which decodes only the items whose bytes name a wanted type and the subnet) gives, block by
+    block, exactly the extrinsics and events that filtering every fully decoded block gives, for any range."""
+    calls, events = (SetWeights, EpochResult, BurnedRegister, AddStake), (
+        NeuronRegistered, NeuronReplaced, RegistrationRequested, SubnetCreated, HyperparameterSet, EmissionPaid)
+    with FileStore(log, read_only=True) as store:
+        for netuid in (0, 1, 2):
+            for start, stop in ((0, store.height + 1), (17, 61), (40, 41)):
+                fast = list(subnet_items(store, start, stop, netuid, calls, events))
+                full = []
+                for block in store.read(start, stop):
+                    exts = [x for x in block.extrinsics
+                            if isinstance(x.call, calls) and getattr(x.call, "netuid", None) == netuid]
+                    recs = [r for r in block.events
+                            if isinstance(r.event, events) and getattr(r.event, "netuid", None) == netuid]
+                    if exts or recs:
+                        full.append((block.number, exts, recs))
+                assert fast == full
+                if netuid == 1 and stop - start > 1:
+                    assert any(x for _, x, _ in full) and any(r for _, _, r in full)
+
+
+def test_why_explains_every_pruning_as_the_state_before_it_does(log: Path) -> None:
+    """For every UID (its prunings explained from states folded forward one from the other) and every hotkey, each
+    tenure that ended names its newcomer, and its pruning is `pruning_of` the state replayed to the block before."""
+    with FileStore(log, read_only=True) as store:
+        prunings = 0
+        hotkeys = set()
+        for uid in range(UIDS):
+            for t in neuron_story(store, 1, uid=uid):
+                hotkeys.add(t.hotkey)
+                if t.replaced_at is None:
+                    continue
+                prunings += 1
+                before = replay(store, to=t.replaced_at - 1, verify_signatures=False)
+                assert t.pruning == pruning_of(before, 1, uid)
+                assert t.pruning["registrar_agrees"] and t.pruning["newcomer"] == ss58_encode(t.replaced_by)
+        assert prunings >= 5
+        cursor = StateCursor(store)  # forward from 42 to 55 (the snapshot at 30 is farther), then back to 20
+        for block in (42, 55, 59, 20):
+            assert cursor.at(block).digest() == replay(store, to=block, verify_signatures=False).digest()
+        for hotkey in hotkeys:
+            for t in neuron_story(store, 1, hotkey=hotkey):
+                same = next(u for u in neuron_story(store, 1, uid=t.uid) if u.registered_at == t.registered_at)
+                assert t.as_dict() == same.as_dict()

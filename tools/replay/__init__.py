@@ -9,6 +9,7 @@ from ._diff import diff_states as diff_states
 from ._events import EventFilter as EventFilter
 from ._events import EventRow as EventRow
 from ._events import list_events as list_events
+from ._log import StateCursor as StateCursor
 from ._log import chain_dir as chain_dir
 from ._log import open_log as open_log
 from ._log import state_at as state_at
@@ -20,6 +21,7 @@ from ._plot import write_plots as write_plots
 from ._reward import JournalWeights as JournalWeights
 from ._reward import NoJournal as NoJournal
 from ._reward import find_journals as find_journals
+from ._scan import subnet_items as subnet_items
 from ._show import account_at as account_at
 from ._show import metagraph_at as metagraph_at
 from ._show import neurons_at as neurons_at
@@ -48,4 +50,5 @@ __all__ = [
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
+    "subnet_items", "StateCursor",
 ]

@@ -9,7 +9,7 @@ epoch left them (a UID that changed hands since keeps what the chain gave the ne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -204,10 +204,17 @@ def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | N
             progress(block.number - start, total)
     else:
         seen = observe  # type: ignore[assignment]
-    carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
-    pairs = []
     if epochs is None:
         epochs = recorded_epochs(store, netuid, start, last, seen)
+    pairs = rerun_epochs(epochs, netuid, changes, weights)
+    return WhatIf(netuid=netuid, start=start, stop=last, changes=changes, epochs=tuple(pairs))
+
+
+def rerun_epochs(epochs: Iterable[tuple[State, EpochResult]], netuid: int, changes: Mapping[str, int | bool],
+                 weights: Weights | None = None) -> list[EpochPair]:
+    """Each (recorded state, recorded result) re-run in order with ``changes`` (and ``weights``), bonds carried."""
+    carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
+    pairs = []
     for state, recorded in epochs:
         sn = state.subnet(netuid)
         assert sn is not None
@@ -238,4 +245,4 @@ def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | N
             carried[n.uid] = ((n.hotkey, n.registered_at), *bonds)
         pairs.append(EpochPair(block=recorded.block, hotkeys=tuple(n.hotkey for n in neurons), recorded=recorded,
                                whatif=result))
-    return WhatIf(netuid=netuid, start=start, stop=last, changes=changes, epochs=tuple(pairs))
+    return pairs

@@ -2,8 +2,10 @@
 the weights it received per epoch and from whom, what it earned, and, if it lost its slot, who replaced it and why.
 
 The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` call, an epoch's outputs from
-its ``EpochResult``), so a long range stays cheap; the state is folded only at the start and before a pruning, where
-the registrar's rule is re-run (:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
+its ``EpochResult``), and of each block only the calls and events of the subnet that the story uses are decoded
+(:func:`subnet_items`), so a long range stays cheap; the state is folded only at the start and before a pruning
+(forward from the previous pruning when that is closer than a snapshot), where the registrar's rule is re-run
+(:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import SubnetNotFound, UnknownHotkey
 
-from ._log import state_at
+from ._log import StateCursor, state_at
+from ._scan import subnet_items
 
 __all__ = ["NeuronNotFound", "Tenure", "neuron_story", "pruning_of"]
+
+_CALLS = (SetWeights, EpochResult)
+_EVENTS = (SubnetCreated, RegistrationRequested, NeuronRegistered, NeuronReplaced, HyperparameterSet)
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -153,46 +159,46 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                     if isinstance(e, RegistrationRequested) and e.netuid == netuid and e.hotkey == t.hotkey:
                         t.method, t.paid, t.requested_at = e.method, e.paid, block.number
     seen_subnet = sn is not None
-    for block in store.read(start + 1, last + 1) if start < last else ():
-        for ext in block.extrinsics:
+    before = StateCursor(store)  # the states before prunings, folded forward from one to the next when closer
+    items = subnet_items(store, start + 1, last + 1, netuid, _CALLS, _EVENTS) if start < last else ()
+    for number, extrinsics, records in items:
+        for ext in extrinsics:
             c = ext.call
-            if isinstance(c, SetWeights) and c.netuid == netuid:
-                weights[ext.signer] = (block.number, dict(zip(c.uids, c.weights, strict=True)), sum(c.weights))
-            elif isinstance(c, EpochResult) and c.netuid == netuid and open_:
+            if isinstance(c, SetWeights):
+                weights[ext.signer] = (number, dict(zip(c.uids, c.weights, strict=True)), sum(c.weights))
+            elif isinstance(c, EpochResult) and open_:
                 _epoch(c, open_, holders, weights)
-        for r in block.events:
+        for r in records:
             e = r.event
-            if getattr(e, "netuid", None) != netuid:
-                continue
             if isinstance(e, SubnetCreated):  # the owner's hotkey takes UID 0, immune for good
                 seen_subnet = True
-                holders[0] = (e.hotkey, e.owner, block.number)
+                holders[0] = (e.hotkey, e.owner, number)
                 if immunity is None:
-                    now = state_at(store, block.number).subnet(netuid)
+                    now = state_at(store, number).subnet(netuid)
                     immunity = now.hyper.immunity_period if now is not None else 0
                 if wanted(0, e.hotkey):
                     open_[0] = Tenure(netuid=netuid, uid=0, hotkey=e.hotkey, coldkey=e.owner,
-                                      registered_at=block.number, immune_until=block.number + immunity,
+                                      registered_at=number, immune_until=number + immunity,
                                       method="owner", paid=e.lock)
             elif isinstance(e, RegistrationRequested):
-                requests[e.hotkey] = (block.number, e.method, e.paid)
+                requests[e.hotkey] = (number, e.method, e.paid)
             elif isinstance(e, NeuronRegistered | NeuronReplaced):
                 seen_subnet = True
                 if isinstance(e, NeuronReplaced) and e.uid in open_:
                     t = open_.pop(e.uid)
-                    t.replaced_at, t.replaced_by = block.number, e.hotkey
-                    t.pruning = pruning_of(state_at(store, block.number - 1), netuid, e.uid)
+                    t.replaced_at, t.replaced_by = number, e.hotkey
+                    t.pruning = pruning_of(before.at(number - 1), netuid, e.uid)
                     done.append(t)
-                holders[e.uid] = (e.hotkey, e.coldkey, block.number)
+                holders[e.uid] = (e.hotkey, e.coldkey, number)
                 if isinstance(e, NeuronReplaced):
                     weights.pop(e.old_hotkey, None)
                 if wanted(e.uid, e.hotkey):
                     if immunity is None:
-                        now = state_at(store, block.number).subnet(netuid)
+                        now = state_at(store, number).subnet(netuid)
                         immunity = now.hyper.immunity_period if now is not None else 0
                     req = requests.get(e.hotkey)
                     open_[e.uid] = Tenure(netuid=netuid, uid=e.uid, hotkey=e.hotkey, coldkey=e.coldkey,
-                                          registered_at=block.number, immune_until=block.number + immunity,
+                                          registered_at=number, immune_until=number + immunity,
                                           method=req[1] if req else None, paid=req[2] if req else None,
                                           requested_at=req[0] if req else None)
             elif isinstance(e, HyperparameterSet) and e.name == "immunity_period":
