@@ -4,7 +4,10 @@ nothing; the first re-run epoch equals the ledger's epoch on the recorded state 
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import time
 from pathlib import Path
 
 import attrs
@@ -37,6 +40,7 @@ from taonet.ledger import (
 )
 from taonet.tools.replay import (
     EPOCH_HYPERPARAMETERS,
+    EpochCache,
     StateCursor,
     epoch_inputs,
     neuron_story,
@@ -45,6 +49,7 @@ from taonet.tools.replay import (
     subnet_items,
     what_if,
 )
+from tests.tools.processes import taonet
 
 UIDS = 12
 VALIDATORS = 4
@@ -196,3 +201,93 @@ def test_why_explains_every_pruning_as_the_state_before_it_does(log: Path) -> No
             for t in neuron_story(store, 1, hotkey=hotkey):
                 same = next(u for u in neuron_story(store, 1, uid=t.uid) if u.registered_at == t.registered_at)
                 assert t.as_dict() == same.as_dict()
+
+
+# --- what-if's cache -------------------------------------------------------------------------------------------------
+
+
+def test_what_if_from_its_cache_equals_what_if_from_the_log(log: Path, tmp_path: Path) -> None:
+    """The first what-if of a range keeps its recorded epochs; later ones (other hyperparameters too, one process or
+    two) answer from the cache exactly what reading the log answers; another range is another file."""
+    cache = EpochCache(tmp_path / "cache")
+    with FileStore(log, read_only=True) as store:
+        for workers in (1, 2):
+            cache.clear()
+            first = what_if(store, 1, {"kappa": 20000}, start=17, workers=workers, cache=cache)
+            (kept,) = (tmp_path / "cache").glob("*.epochs")
+            assert first == what_if(store, 1, {"kappa": 20000}, start=17)
+            for changes in ({"kappa": 20000}, {"yuma3_enabled": True, "bonds_moving_average": 500_000}, {}):
+                warm = what_if(store, 1, changes, start=17, workers=workers, cache=cache)
+                assert warm == what_if(store, 1, changes, start=17) and len(warm.epochs) >= 10
+            assert warm.identical() and list((tmp_path / "cache").glob("*.epochs")) == [kept]
+        what_if(store, 1, {}, start=0, stop=50, cache=cache)
+        assert len(list((tmp_path / "cache").glob("*.epochs"))) == 2
+        assert cache.key(store, 1, 0, 50) != cache.key(store, 1, 0, 49) != cache.key(store, 2, 0, 49)
+
+
+@pytest.mark.parametrize("damage", ["cut", "flip", "garbage", "empty", "another_key"])
+def test_a_damaged_cache_file_is_a_miss_and_is_written_again(log: Path, tmp_path: Path, damage: str) -> None:
+    """A cache file cut short, with a byte changed, of garbage, empty, or a sound file of another range put under this
+    range's name: what-if reads the log instead (the same answer) and keeps a sound file again."""
+    cache = EpochCache(tmp_path)
+    with FileStore(log, read_only=True) as store:
+        truth = what_if(store, 1, {"kappa": 30000}, start=5, stop=60)
+        what_if(store, 1, {}, start=5, stop=60, cache=cache)
+        (path,) = tmp_path.glob("*.epochs")
+        raw = path.read_bytes()
+        if damage == "another_key":
+            what_if(store, 1, {}, start=6, stop=60, cache=cache)
+            other = next(p for p in tmp_path.glob("*.epochs") if p != path)
+            other.replace(path)
+        else:
+            rng = random.Random(damage)
+            k = rng.randrange(len(raw))
+            path.write_bytes({"cut": raw[:k], "flip": raw[:k] + bytes([raw[k] ^ 0x10]) + raw[k + 1:],
+                              "garbage": rng.randbytes(len(raw)), "empty": b""}[damage])
+        assert cache.load(cache.key(store, 1, 5, 60)) is None and not path.exists()
+        path.write_bytes(b"taonetWI" + bytes(40))
+        assert what_if(store, 1, {"kappa": 30000}, start=5, stop=60, cache=cache) == truth
+        assert path.read_bytes() == raw
+        assert what_if(store, 1, {"kappa": 30000}, start=5, stop=60, cache=cache) == truth
+
+
+def test_the_cache_keeps_within_its_bound_dropping_the_least_recently_used(log: Path, tmp_path: Path) -> None:
+    """Past its byte bound the cache removes the least recently used files; a range larger than the bound is not
+    kept at all (what-if still answers)."""
+    with FileStore(log, read_only=True) as store:
+        probe = EpochCache(tmp_path / "probe")
+        what_if(store, 1, {}, start=0, stop=40, cache=probe)
+        size = next((tmp_path / "probe").glob("*.epochs")).stat().st_size
+        cache = EpochCache(tmp_path / "c", max_bytes=int(2.5 * size))
+        ranges = [(0, 40), (1, 40), (2, 40)]
+        for a, b in ranges[:2]:
+            what_if(store, 1, {}, start=a, stop=b, cache=cache)
+        first = cache._path(cache.key(store, 1, 0, 40))
+        os.utime(first, (time.time() - 100, time.time() - 100))
+        assert cache.load(cache.key(store, 1, 0, 40)) is not None  # used again: now the most recent
+        what_if(store, 1, {}, start=2, stop=40, cache=cache)
+        kept = sorted(p.name for p in (tmp_path / "c").glob("*.epochs"))
+        assert len(kept) == 2 and first.name in kept
+        assert cache._path(cache.key(store, 1, 1, 40)).name not in kept
+        assert sum(p.stat().st_size for p in (tmp_path / "c").glob("*.epochs")) <= cache.max_bytes
+        tiny = EpochCache(tmp_path / "tiny", max_bytes=size // 2)
+        assert what_if(store, 1, {}, start=0, stop=40, cache=tiny).identical()
+        assert not list((tmp_path / "tiny").glob("*.epochs"))
+
+
+def test_the_command_keeps_its_cache_under_xdg_cache_home_unless_told_not_to(log: Path, tmp_path: Path) -> None:
+    """`replay what-if` keeps the range under $XDG_CACHE_HOME/taonet/what-if and answers the same from it; with
+    --no-cache nothing is kept."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    outs = []
+    for _ in range(2):
+        out, _ = taonet("replay", str(log), "what-if", "--netuid", "1", "--set", "kappa=20000", "--json", env=env)
+        assert out.returncode == 0, out.stderr
+        outs.append(json.loads(out.stdout))
+    assert outs[0] == outs[1] and outs[0]["epochs"]
+    assert len(list((tmp_path / "xdg" / "taonet" / "what-if").glob("*.epochs"))) == 1
+    env = {"XDG_CACHE_HOME": str(tmp_path / "none")}
+    out, _ = taonet("replay", str(log), "what-if", "--netuid", "1", "--set", "kappa=20000", "--json", "--no-cache",
+                    env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == outs[0] and not (tmp_path / "none").exists()

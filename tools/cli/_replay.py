@@ -269,11 +269,22 @@ def what_if_cmd(ctx: typer.Context,
                 workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes reading the log "
                                    "between snapshots at once (default: one per core for ranges of 3,000 blocks or "
                                    "more, else 1; always 1 with --reward).")] = None,
+                no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep the range's "
+                                    "recorded epochs in the cache ($XDG_CACHE_HOME/taonet/what-if, else "
+                                    "~/.cache/taonet/what-if; at most 512 MiB).")] = False,
                 wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
     another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
     and as they would have been (nothing changed: the recorded ones, to the RAO)."""
-    from ..replay import EPOCH_HYPERPARAMETERS, BadOverride, open_log, parse_overrides, what_if
+    from ..replay import (
+        EPOCH_HYPERPARAMETERS,
+        BadOverride,
+        EpochCache,
+        default_cache_dir,
+        open_log,
+        parse_overrides,
+        what_if,
+    )
     from ._common import Out
 
     epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
@@ -295,7 +306,7 @@ def what_if_cmd(ctx: typer.Context,
             workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
         with _bar("re-running epochs", as_json or as_csv) as progress:
             result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress,
-                             workers=workers)
+                             workers=workers, cache=None if no_cache else EpochCache(default_cache_dir()))
     if weights is not None:
         result = _with_reward(result, reward, plugin_sets, weights)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)

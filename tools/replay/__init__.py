@@ -37,6 +37,9 @@ from ._whatif import WhatIf as WhatIf
 from ._whatif import parse_overrides as parse_overrides
 from ._whatif import recorded_epochs as recorded_epochs
 from ._whatif import what_if as what_if
+from ._whatif_cache import DEFAULT_CACHE_BYTES as DEFAULT_CACHE_BYTES
+from ._whatif_cache import EpochCache as EpochCache
+from ._whatif_cache import default_cache_dir as default_cache_dir
 from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
 from ._whatif_workers import epoch_inputs as epoch_inputs
 from ._why import NeuronNotFound as NeuronNotFound
@@ -50,5 +53,5 @@ __all__ = [
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
-    "subnet_items", "StateCursor",
+    "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
 ]

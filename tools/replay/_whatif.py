@@ -29,6 +29,7 @@ from taonet.ledger import (
 from taonet.ledger.errors import SubnetNotFound
 
 from ._log import state_at
+from ._whatif_cache import EpochCache
 
 __all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "what_if",
            "recorded_epochs"]
@@ -182,30 +183,51 @@ def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
 
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
             stop: int | None = None, weights: Weights | None = None,
-            progress: Callable[[int, int], None] | None = None, workers: int = 1) -> WhatIf:
+            progress: Callable[[int, int], None] | None = None, workers: int = 1,
+            cache: EpochCache | None = None) -> WhatIf:
     """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
     weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
     ``progress(blocks folded, blocks in all)`` is called as the log is read. With ``workers`` > 1 (and no
-    ``weights``, which must see every block) the log is read in that many processes, cut at its snapshots."""
+    ``weights``, which must see every block) the log is read in that many processes, cut at its snapshots. With a
+    ``cache`` (and no ``weights``) the recorded epochs of the range are taken from it when it has them, else kept in
+    it once read."""
     changes = dict(changes or {})
     last = store.height if stop is None else stop
-    epochs = None
-    if workers > 1 and weights is None:
+    epochs: Iterable[tuple[State, EpochResult]] | None = None
+    keep = None  # (cache, key) when what is read is to be kept
+    if cache is not None and weights is None:
+        if start < 0 or last > store.height:
+            raise BlockNotFound(number=start if start < 0 else last, head=store.height)
+        key = cache.key(store, netuid, start, last)
+        epochs = cache.load(key) or None  # none kept (or none in the range): read the log, which says why
+        keep = (cache, key)
+    if epochs is None and workers > 1 and weights is None:
         from ._whatif_workers import parallel_epochs
 
-        epochs = parallel_epochs(store, netuid, start, last, workers)
-    observe = getattr(weights, "observe", None)
-    if progress is not None:
-        total = min(last + 1, store.height) - start
-
-        def seen(block: SignedBlock, before: State) -> None:
-            if observe is not None:
-                observe(block, before)
-            progress(block.number - start, total)
-    else:
-        seen = observe  # type: ignore[assignment]
+        shipped = parallel_epochs(store, netuid, start, last, workers, snapshots=keep is not None)
+        if shipped is not None:
+            if keep is not None and shipped:
+                keep[0].save(keep[1], [(raw, c) for _, c, raw in shipped if raw is not None])
+            epochs = [(state, c) for state, c, _ in shipped]
     if epochs is None:
+        observe = getattr(weights, "observe", None)
+        if progress is not None:
+            total = min(last + 1, store.height) - start
+
+            def seen(block: SignedBlock, before: State) -> None:
+                if observe is not None:
+                    observe(block, before)
+                progress(block.number - start, total)
+        else:
+            seen = observe  # type: ignore[assignment]
         epochs = recorded_epochs(store, netuid, start, last, seen)
+        if keep is not None:
+            from ._whatif_workers import epoch_inputs
+
+            folded = list(epochs)
+            if folded:
+                keep[0].save(keep[1], [(epoch_inputs(state, netuid).to_snapshot(), c) for state, c in folded])
+            epochs = folded
     pairs = rerun_epochs(epochs, netuid, changes, weights)
     return WhatIf(netuid=netuid, start=start, stop=last, changes=changes, epochs=tuple(pairs))
 

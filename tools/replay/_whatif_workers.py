@@ -4,20 +4,23 @@ from one epoch to the next are the only sequential link).
 
 A worker folds its segment from the snapshot at its start and ships, per epoch of the subnet, the recorded result and
 the part of the state the epoch reads (chain parameters and status, the subnet, its neurons, and the stake, take and
-owner of their hotkeys) as snapshot bytes; :func:`what_if` re-runs ``epoch_result`` on that, which gives what it gives
-on the whole state (the test compares both paths).
+owner of their hotkeys), pickled (and as snapshot bytes too when what-if keeps them in its cache); :func:`what_if`
+re-runs ``epoch_result`` on that, which gives what it gives on the whole state (the test compares both paths).
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from taonet.ledger import EpochResult, FileStore, State, fold
 
 __all__ = ["PARALLEL_FROM", "epoch_inputs", "parallel_epochs"]
+
+Shipped = tuple[State, EpochResult, bytes | None]
+"""What a worker ships per epoch: the epoch's inputs, the recorded result, and the inputs as snapshot bytes (for
+what-if's cache) when asked."""
 
 PARALLEL_FROM = 3000
 """Ranges at least this long are read in worker processes by default (below it, starting them costs more)."""
@@ -46,9 +49,9 @@ def epoch_inputs(state: State, netuid: int) -> State:
 
 
 def _segment_starts(store: FileStore, start: int, stop: int) -> list[int]:
-    folder = store.path / "snapshots"
-    heights = sorted(int(p.stem) for p in folder.glob("*.snap") if p.stem.isdigit()) if folder.is_dir() else []
-    return [start, *(h for h in heights if start < h <= stop)]
+    from ._log import snapshot_heights
+
+    return [start, *(h for h in snapshot_heights(store) if start < h <= stop)]
 
 
 def _worker_init() -> None:
@@ -56,28 +59,31 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _segment_job(chain: str, netuid: int, first: int, last: int, start: int, stop: int
-                 ) -> list[tuple[EpochResult, bytes]] | None:
-    """The recorded epochs computed in blocks ``first .. last`` (within ``start .. stop``): (result, inputs)."""
+def _segment_job(chain: str, netuid: int, first: int, last: int, start: int, stop: int, snapshots: bool
+                 ) -> list[Shipped]:
+    """The recorded epochs computed in blocks ``first .. last`` (within ``start .. stop``): (inputs, result, the
+    inputs as snapshot bytes when ``snapshots``)."""
     from ._log import state_at
 
     with FileStore(chain, read_only=True) as store:
         prev = state_at(store, first)
-        out = []
+        out: list[Shipped] = []
         for block, state in fold(store, start=prev, stop=min(last + 1, store.height), verify_signatures=False,
                                  check_headers=False):
             for ext in block.extrinsics:
                 c = ext.call
                 if isinstance(c, EpochResult) and c.netuid == netuid and max(first, start) <= c.block <= last:
-                    out.append((c, epoch_inputs(prev, netuid).to_snapshot()))
+                    inputs = epoch_inputs(prev, netuid)
+                    out.append((inputs, c, inputs.to_snapshot() if snapshots else None))
             prev = state
     return out
 
 
-def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, workers: int
-                    ) -> Iterator[tuple[State, EpochResult]] | None:
-    """(epoch inputs, recorded result) for every epoch of ``netuid`` computed in ``start .. stop``, gathered by
-    ``workers`` processes; None when the log has no snapshot inside the range to cut it at."""
+def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, workers: int, *,
+                    snapshots: bool = False) -> list[Shipped] | None:
+    """(epoch inputs, recorded result, the inputs as snapshot bytes when ``snapshots``) for every epoch of
+    ``netuid`` computed in ``start .. stop``, gathered by ``workers`` processes; None when the log has no snapshot
+    inside the range to cut it at. (The states come back pickled: one process of this program to another.)"""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -89,9 +95,9 @@ def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, worker
     with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn"),
                              initializer=_worker_init) as pool:
         try:
-            futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop) for a, b in segments]
+            futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop, snapshots) for a, b in segments]
             results: list[Any] = [f.result() for f in futures]
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return ((State.from_snapshot(raw), c) for part in results for c, raw in part)
+    return [row for part in results for row in part]
