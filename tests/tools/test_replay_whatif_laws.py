@@ -179,8 +179,9 @@ def test_reading_only_the_subnets_items_selects_what_the_full_decode_selects(log
 
 
 def test_why_explains_every_pruning_as_the_state_before_it_does(log: Path) -> None:
-    """For every UID (its prunings explained from states folded forward one from the other) and every hotkey, each
-    tenure that ended names its newcomer, and its pruning is `pruning_of` the state replayed to the block before."""
+    """For every UID (its prunings explained from states folded forward one from the other, or in worker processes)
+    and every hotkey, each tenure that ended names its newcomer, and its pruning is `pruning_of` the state replayed
+    to the block before."""
     with FileStore(log, read_only=True) as store:
         prunings = 0
         hotkeys = set()
@@ -197,6 +198,9 @@ def test_why_explains_every_pruning_as_the_state_before_it_does(log: Path) -> No
         cursor = StateCursor(store)  # forward from 42 to 55 (the snapshot at 30 is farther), then back to 20
         for block in (42, 55, 59, 20):
             assert cursor.at(block).digest() == replay(store, to=block, verify_signatures=False).digest()
+        for uid in (5, 9):  # one pruning; two, explained in 2 worker processes
+            one = [t.as_dict() for t in neuron_story(store, 1, uid=uid)]
+            assert [t.as_dict() for t in neuron_story(store, 1, uid=uid, workers=2)] == one
         for hotkey in hotkeys:
             for t in neuron_story(store, 1, hotkey=hotkey):
                 same = next(u for u in neuron_story(store, 1, uid=t.uid) if u.registered_at == t.registered_at)

@@ -406,6 +406,9 @@ def why_cmd(ctx: typer.Context,
             hotkey: Annotated[str | None, typer.Option("--hotkey", help="The hotkey (SS58) instead of a UID.")] = None,
             start: Annotated[int, typer.Option("--from", help="The first block read.")] = 0,
             stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+            workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes folding the states "
+                               "before its prunings when it lost a UID more than once (default: one per core).")
+                               ] = None,
             wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """One neuron's story: how and when it registered and for what price, immune until when, the weights it received
     per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
@@ -419,7 +422,8 @@ def why_cmd(ctx: typer.Context,
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
-        tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last)
+        tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last,
+                               workers=workers or os.cpu_count() or 1)
     out = Out(as_json, as_rao)
     if out.json:
         out.emit({"netuid": netuid, "from": start, "to": last, "tenures": [t.as_dict() for t in tenures]})

@@ -1,6 +1,6 @@
-"""``what-if`` on a long log: the recorded epochs' inputs gathered in worker processes, one segment of the log between
-snapshots each (as ``verify`` cuts it), then the epochs re-run in order in the calling process (the bonds carried
-from one epoch to the next are the only sequential link).
+"""``what-if`` on a long log: the recorded epochs' inputs gathered in worker processes, one segment of the log each,
+cut at the snapshots nearest to equal shares (as ``verify`` cuts it), then the epochs re-run in order in the calling
+process (the bonds carried from one epoch to the next are the only sequential link).
 
 A worker folds its segment from the snapshot at its start and ships, per epoch of the subnet, the recorded result and
 the part of the state the epoch reads (chain parameters and status, the subnet, its neurons, and the stake, take and
@@ -16,7 +16,7 @@ from typing import Any
 
 from taonet.ledger import EpochResult, FileStore, State, fold
 
-__all__ = ["PARALLEL_FROM", "epoch_inputs", "parallel_epochs"]
+__all__ = ["PARALLEL_FROM", "epoch_inputs", "parallel_epochs", "worker_init"]
 
 Shipped = tuple[State, EpochResult, bytes | None]
 """What a worker ships per epoch: the epoch's inputs, the recorded result, and the inputs as snapshot bytes (for
@@ -48,13 +48,22 @@ def epoch_inputs(state: State, netuid: int) -> State:
     return out
 
 
-def _segment_starts(store: FileStore, start: int, stop: int) -> list[int]:
+def _segment_starts(store: FileStore, start: int, stop: int, jobs: int) -> list[int]:
+    """``start`` and the snapshots nearest to equal shares of the range: one segment per job, because each costs
+    opening the log (every record's checksum) and loading a snapshot, about as much as folding a hundred blocks."""
     from ._log import snapshot_heights
 
-    return [start, *(h for h in snapshot_heights(store) if start < h <= stop)]
+    inside = [h for h in snapshot_heights(store) if start < h <= stop]
+    starts = [start]
+    for k in range(1, jobs):
+        target = start + (stop - start) * k // jobs
+        nearest = min(inside, key=lambda h: (abs(h - target), h), default=start)
+        if nearest > starts[-1]:
+            starts.append(nearest)
+    return starts
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     """A worker leaves Ctrl-C to the process that started it (its entry point: the one place it sets this)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -87,13 +96,13 @@ def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, worker
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    bounds = _segment_starts(store, start, stop)
+    bounds = _segment_starts(store, start, stop, workers)
     if len(bounds) < 2:
         return None
     segments = list(zip(bounds, [b - 1 for b in bounds[1:]] + [stop], strict=True))
     chain = str(Path(store.path))
     with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn"),
-                             initializer=_worker_init) as pool:
+                             initializer=worker_init) as pool:
         try:
             futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop, snapshots) for a, b in segments]
             results: list[Any] = [f.result() for f in futures]

@@ -124,9 +124,10 @@ def _reason(chosen: dict[str, Any] | None, pool: list[dict[str, Any]], count: in
 
 
 def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotkey: bytes | None = None,
-                 start: int = 0, stop: int | None = None) -> list[Tenure]:
+                 start: int = 0, stop: int | None = None, workers: int = 1) -> list[Tenure]:
     """Every tenure in blocks ``start .. stop`` of the neuron at ``uid`` (each hotkey that held it) or of ``hotkey``
-    (each UID it held) on ``netuid``, in order."""
+    (each UID it held) on ``netuid``, in order. With ``workers`` > 1 and several prunings to explain, the states
+    before them are folded in that many processes."""
     head = store.height
     last = head if stop is None else stop
     for number in (start, last):
@@ -159,7 +160,7 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                     if isinstance(e, RegistrationRequested) and e.netuid == netuid and e.hotkey == t.hotkey:
                         t.method, t.paid, t.requested_at = e.method, e.paid, block.number
     seen_subnet = sn is not None
-    before = StateCursor(store)  # the states before prunings, folded forward from one to the next when closer
+    prunings: list[tuple[int, Tenure]] = []  # (block, the tenure it ended), explained once the blocks are read
     items = subnet_items(store, start + 1, last + 1, netuid, _CALLS, _EVENTS) if start < last else ()
     for number, extrinsics, records in items:
         for ext in extrinsics:
@@ -187,7 +188,7 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                 if isinstance(e, NeuronReplaced) and e.uid in open_:
                     t = open_.pop(e.uid)
                     t.replaced_at, t.replaced_by = number, e.hotkey
-                    t.pruning = pruning_of(before.at(number - 1), netuid, e.uid)
+                    prunings.append((number, t))
                     done.append(t)
                 holders[e.uid] = (e.hotkey, e.coldkey, number)
                 if isinstance(e, NeuronReplaced):
@@ -205,11 +206,48 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                 immunity = e.value
     if not seen_subnet and state_at(store, last).subnet(netuid) is None:
         raise SubnetNotFound(netuid=netuid)
+    _explain(store, netuid, prunings, workers)
     tenures = sorted([*done, *open_.values()], key=lambda t: (t.registered_at, t.uid))
     if not tenures:
         who = f"UID {uid}" if uid is not None else ss58_encode(hotkey or b"\0" * 32)
         raise NeuronNotFound(hotkey=who, netuid=netuid, start=start, stop=last)
     return tenures
+
+
+def _explain(store: FileStore, netuid: int, prunings: list[tuple[int, Tenure]], workers: int) -> None:
+    """Each pruning's ``pruning_of`` the state before its block: in order, each state folded forward from the one
+    before when closer than a snapshot; with several and ``workers`` > 1, in contiguous runs, one per process."""
+    asks = [(number, t.uid) for number, t in prunings]
+    jobs = min(workers, len(prunings))
+    if jobs < 2:
+        answers = _prunings(store, netuid, asks)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from ._whatif_workers import worker_init
+
+        runs = [asks[len(asks) * k // jobs:len(asks) * (k + 1) // jobs] for k in range(jobs)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=worker_init) as pool:
+            try:
+                futures = [pool.submit(_pruning_job, str(store.path), netuid, run) for run in runs]
+                answers = [a for f in futures for a in f.result()]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    for (_, t), answer in zip(prunings, answers, strict=True):
+        t.pruning = answer
+
+
+def _prunings(store: FileStore, netuid: int, asks: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    cursor = StateCursor(store)
+    return [pruning_of(cursor.at(number - 1), netuid, uid) for number, uid in asks]
+
+
+def _pruning_job(chain: str, netuid: int, asks: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """A worker's run of prunings (block, UID), each explained from the state before its block."""
+    with FileStore(chain, read_only=True) as store:
+        return _prunings(store, netuid, asks)
 
 
 def _epoch(c: EpochResult, open_: dict[int, Tenure], holders: dict[int, tuple[bytes, bytes, int]],
