@@ -43,6 +43,7 @@ from taonet.tools.replay import (
     EpochCache,
     StateCursor,
     epoch_inputs,
+    epoch_series,
     neuron_story,
     parse_overrides,
     pruning_of,
@@ -226,6 +227,9 @@ def test_what_if_from_its_cache_equals_what_if_from_the_log(log: Path, tmp_path:
             assert warm.identical() and list((tmp_path / "cache").glob("*.epochs")) == [kept]
         what_if(store, 1, {}, start=0, stop=50, cache=cache)
         assert len(list((tmp_path / "cache").glob("*.epochs"))) == 2
+        series = epoch_series(store, 1, 0, 50)  # plot's series from the kept range, the stakes included
+        assert series.blocks and epoch_series(store, 1, 0, 50, cache=cache) == series
+        assert epoch_series(store, 1, 0, 50, cache=cache, workers=2) == series
         assert cache.key(store, 1, 0, 50) != cache.key(store, 1, 0, 49) != cache.key(store, 2, 0, 49)
 
 

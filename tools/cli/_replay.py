@@ -491,13 +491,18 @@ def plot_cmd(ctx: typer.Context,
                                "draw that what-if beside the recorded run.")] = None,
              journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="As what-if --journal.")
                                  ] = [],  # noqa: B006
+             workers: Annotated[int | None, typer.Option("--workers", min=1, help="As what-if --workers.")] = None,
+             no_cache: Annotated[bool, typer.Option("--no-cache", help="As what-if --no-cache.")] = False,
              as_json: AsJson = False) -> None:
     """PNG charts (needs `pip install 'taonet[plot]'`): incentive, dividends, emission and stake per UID over the
     epochs, the weight and bond matrices at a block, and with --set (or --reward) a what-if beside the recorded run."""
     from ..replay import (
         EPOCH_HYPERPARAMETERS,
+        PARALLEL_FROM,
         BadOverride,
+        EpochCache,
         check_plotting,
+        default_cache_dir,
         open_log,
         parse_overrides,
         what_if,
@@ -517,12 +522,16 @@ def plot_cmd(ctx: typer.Context,
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        if workers is None:
+            workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
+        cache = None if no_cache else EpochCache(default_cache_dir())
         w = None
         if overrides or weights is not None:
-            w = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
+            w = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, workers=workers,
+                        cache=cache)
             if reward is not None:
                 w = _with_reward(w, reward, plugin_sets, weights)
-        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w)
+        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w, workers=workers, cache=cache)
     out = Out(as_json)
     if out.json:
         out.emit({"netuid": netuid, "from": start, "to": last, "files": [str(f) for f in files]})

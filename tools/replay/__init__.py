@@ -34,8 +34,10 @@ from ._whatif import EPOCH_HYPERPARAMETERS as EPOCH_HYPERPARAMETERS
 from ._whatif import BadOverride as BadOverride
 from ._whatif import EpochPair as EpochPair
 from ._whatif import WhatIf as WhatIf
+from ._whatif import epoch_states as epoch_states
 from ._whatif import parse_overrides as parse_overrides
 from ._whatif import recorded_epochs as recorded_epochs
+from ._whatif import rerun_epochs as rerun_epochs
 from ._whatif import what_if as what_if
 from ._whatif_cache import DEFAULT_CACHE_BYTES as DEFAULT_CACHE_BYTES
 from ._whatif_cache import EpochCache as EpochCache
@@ -54,4 +56,5 @@ __all__ = [
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
     "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
+    "epoch_states", "rerun_epochs",
 ]
