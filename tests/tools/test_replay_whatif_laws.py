@@ -45,9 +45,11 @@ from taonet.tools.replay import (
     epoch_inputs,
     epoch_series,
     neuron_story,
+    pack_inputs,
     parse_overrides,
     pruning_of,
     subnet_items,
+    unpack_inputs,
     what_if,
 )
 from tests.tools.processes import taonet
@@ -146,7 +148,8 @@ def test_setting_a_hyperparameter_to_the_chains_own_value_changes_nothing(log: P
 
 def test_what_if_in_worker_processes_equals_the_one_pass(log: Path) -> None:
     """Read in 2 worker processes cut at the snapshots (every 30 blocks here), what-if gives exactly what one pass
-    gives, from a block between snapshots too; and the epoch inputs a worker ships give the epoch of the whole state."""
+    gives, from a block between snapshots too; the epoch inputs a worker ships give the epoch of the whole state, and
+    packed for the cache they come back the same state (digest)."""
     with FileStore(log, read_only=True) as store:
         assert sorted(p.stem for p in (log / "snapshots").glob("*.snap")) == ["000000000030", "000000000060"]
         for start in (0, 17):
@@ -155,6 +158,8 @@ def test_what_if_in_worker_processes_equals_the_one_pass(log: Path) -> None:
             assert one == two and len(one.epochs) >= 10
         state = replay(store, to=one.epochs[-1].block, verify_signatures=False)
         assert epoch_result(epoch_inputs(state, 1), 1) == epoch_result(state, 1)
+        packed = unpack_inputs(pack_inputs(epoch_inputs(state, 1)))  # as what-if's cache keeps them
+        assert packed.digest() == epoch_inputs(state, 1).digest()
 
 
 def test_reading_only_the_subnets_items_selects_what_the_full_decode_selects(log: Path) -> None:

@@ -44,6 +44,8 @@ from ._whatif_cache import EpochCache as EpochCache
 from ._whatif_cache import default_cache_dir as default_cache_dir
 from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
 from ._whatif_workers import epoch_inputs as epoch_inputs
+from ._whatif_workers import pack_inputs as pack_inputs
+from ._whatif_workers import unpack_inputs as unpack_inputs
 from ._why import NeuronNotFound as NeuronNotFound
 from ._why import Tenure as Tenure
 from ._why import neuron_story as neuron_story
@@ -56,5 +58,5 @@ __all__ = [
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
     "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
-    "epoch_states", "rerun_epochs",
+    "epoch_states", "rerun_epochs", "pack_inputs", "unpack_inputs",
 ]

@@ -246,9 +246,9 @@ def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, worker
             return [(state, c) for state, c, _ in shipped]
     folded = list(recorded_epochs(store, netuid, start, stop, _seen(None, progress, start, stop, store.height)))
     if cache is not None and key is not None and folded:
-        from ._whatif_workers import epoch_inputs
+        from ._whatif_workers import epoch_inputs, pack_inputs
 
-        cache.save(key, [(epoch_inputs(state, netuid).to_snapshot(), c) for state, c in folded])
+        cache.save(key, [(pack_inputs(epoch_inputs(state, netuid)), c) for state, c in folded])
     return folded
 
 
