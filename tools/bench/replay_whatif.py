@@ -3,7 +3,7 @@
 
 - ``what_if_100_epochs_s``: ``replay what-if --netuid 1 --set kappa=40000 --no-cache`` over the whole log (its 10,000
   blocks hold 100 epochs of subnet 1: 256 UIDs, 64 validators), the recorded states folded (one worker process per
-  core over the segments between snapshots, as the command does on a range this long) and every epoch re-run: the
+  core, one segment each cut at a snapshot, as the command does on a range this long) and every epoch re-run: the
   cold figure, what the first what-if of a range costs.
 - ``what_if_100_epochs_warm_s``: the same range with what-if's cache (in a temporary directory) already holding it,
   each run with another kappa: what every later what-if of a debugging session costs (``what_if_cache_bytes``: the
@@ -118,9 +118,9 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
         "reward_rescore_1000_steps_s": statistics.median(rescores),
         "reward_rescore_1000_steps_p99_s": _p99(rescores),
         "what_if_workers": workers,
-        "what_if_process_layout": "what-if cold (no cache): the log read by one worker process per core (segments "
-                                  "between snapshots), the epochs re-run in the bench's process; what-if warm: the "
-                                  "range's epochs read from the cache file and re-run in the bench's process; why "
-                                  "and the re-scoring in the bench's process, one thread (the reward hook in an "
-                                  "anyio worker thread per step)",
+        "what_if_process_layout": "what-if cold (no cache): the log read by one worker process per core (one "
+                                  "segment each, cut at a snapshot), the epochs re-run in the bench's process; "
+                                  "what-if warm: the range's epochs read from the cache file and re-run in the "
+                                  "bench's process; why and the re-scoring in the bench's process, one thread (the "
+                                  "reward hook in an anyio worker thread per step)",
     }
