@@ -265,8 +265,8 @@ def test_a_damaged_cache_file_is_a_miss_and_is_written_again(log: Path, tmp_path
 
 
 def test_the_cache_keeps_within_its_bound_dropping_the_least_recently_used(log: Path, tmp_path: Path) -> None:
-    """Past its byte bound the cache removes the least recently used files; a range larger than the bound is not
-    kept at all (what-if still answers)."""
+    """Past its byte bound the cache removes the least recently used files; a range larger than the bound, or a
+    cache directory that cannot be made, keeps nothing (what-if still answers)."""
     with FileStore(log, read_only=True) as store:
         probe = EpochCache(tmp_path / "probe")
         what_if(store, 1, {}, start=0, stop=40, cache=probe)
@@ -286,6 +286,8 @@ def test_the_cache_keeps_within_its_bound_dropping_the_least_recently_used(log: 
         tiny = EpochCache(tmp_path / "tiny", max_bytes=size // 2)
         assert what_if(store, 1, {}, start=0, stop=40, cache=tiny).identical()
         assert not list((tmp_path / "tiny").glob("*.epochs"))
+        (tmp_path / "file").write_text("not a directory")  # a cache that cannot be written keeps nothing, no error
+        assert what_if(store, 1, {}, start=0, stop=40, cache=EpochCache(tmp_path / "file" / "c")).identical()
 
 
 def test_the_command_keeps_its_cache_under_xdg_cache_home_unless_told_not_to(log: Path, tmp_path: Path) -> None:
