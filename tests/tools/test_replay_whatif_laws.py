@@ -21,6 +21,7 @@ from taonet.ledger import (
     AddStake,
     BurnedRegister,
     Chain,
+    CommitWeights,
     EmissionPaid,
     EpochResult,
     FileStore,
@@ -30,6 +31,7 @@ from taonet.ledger import (
     NeuronRegistered,
     NeuronReplaced,
     RegistrationRequested,
+    RevealWeights,
     SetWeights,
     SubnetCreated,
     dev_genesis,
@@ -37,6 +39,7 @@ from taonet.ledger import (
     hotkey_binding_payload,
     replay,
     ss58_encode,
+    weight_commit_hash,
 )
 from taonet.tools.replay import (
     EPOCH_HYPERPARAMETERS,
@@ -306,3 +309,31 @@ def test_the_command_keeps_its_cache_under_xdg_cache_home_unless_told_not_to(log
                     env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == outs[0] and not (tmp_path / "none").exists()
+
+
+def test_why_counts_weights_revealed_under_commit_reveal(tmp_path: Path) -> None:
+    """On a commit-reveal subnet the weights a validator revealed are the ones `why` shows it gave (from the reveal's
+    block on), as the chain set them: the owner's UID 0 revealing 3:4 to UIDs 1 and 2 gives UID 1 a share of 3/7."""
+    from tests.ledger.chains import OWNER_HOT, chain_with_subnet
+
+    hyper = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=10, commit_reveal_weights_enabled=True)
+    with FileStore(tmp_path / "chain", fsync=False) as store:
+        chain = chain_with_subnet(store, miners=2, hyper=hyper, snapshot_every=16)
+        key = OWNER_HOT.public_key
+        chain.call(OWNER_HOT, CommitWeights(netuid=1, commit_hash=weight_commit_hash(key, 1, (1, 2), (3, 4), b"s" * 8,
+                                                                                    0)))
+        chain.seal()
+        while chain.height < chain.state.weight_commits(1, key)[0].reveal_from:
+            chain.seal()
+        chain.call(OWNER_HOT, RevealWeights(netuid=1, uids=(1, 2), values=(3, 4), salt=b"s" * 8))
+        assert not chain.seal().rejected
+        revealed = chain.height
+        chain.run(25)
+    with FileStore(tmp_path / "chain", read_only=True) as store:
+        (t,) = neuron_story(store, 1, uid=1)
+        before = [e for e in t.epochs if e["block"] < revealed]
+        after = [e for e in t.epochs if e["block"] >= revealed]
+        assert before and after and all(not e["weights"] for e in before)
+        for e in after:
+            (w,) = e["weights"]
+            assert (w["uid"], w["share"], w["set_at"]) == (0, round(3 / 7, 6), revealed)

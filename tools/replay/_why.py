@@ -1,11 +1,11 @@
 """``replay why``: one neuron's story from the log — how and when it registered and at what price, immune until when,
 the weights it received per epoch and from whom, what it earned, and, if it lost its slot, who replaced it and why.
 
-The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` call, an epoch's outputs from
-its ``EpochResult``), and of each block only the calls and events of the subnet that the story uses are decoded
-(:func:`subnet_items`), so a long range stays cheap; the state is folded only at the start and before a pruning
-(forward from the previous pruning when that is closer than a snapshot), where the registrar's rule is re-run
-(:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
+The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` or ``RevealWeights`` call, an
+epoch's outputs from its ``EpochResult``), and of each block only the calls and events of the subnet that the story
+uses are decoded (:func:`subnet_items`), so a long range stays cheap; the state is folded only at the start and
+before a pruning (forward from the previous pruning when that is closer than a snapshot), where the registrar's rule
+is re-run (:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from taonet.ledger import (
     NeuronRegistered,
     NeuronReplaced,
     RegistrationRequested,
+    RevealWeights,
     SetWeights,
     State,
     SubnetCreated,
@@ -35,7 +36,7 @@ from ._scan import subnet_items
 
 __all__ = ["NeuronNotFound", "Tenure", "neuron_story", "pruning_of"]
 
-_CALLS = (SetWeights, EpochResult)
+_CALLS = (SetWeights, RevealWeights, EpochResult)
 _EVENTS = (SubnetCreated, RegistrationRequested, NeuronRegistered, NeuronReplaced, HyperparameterSet)
 
 
@@ -167,6 +168,8 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
             c = ext.call
             if isinstance(c, SetWeights):
                 weights[ext.signer] = (number, dict(zip(c.uids, c.weights, strict=True)), sum(c.weights))
+            elif isinstance(c, RevealWeights):  # a reveal in a block sets the weights as SetWeights does
+                weights[ext.signer] = (number, dict(zip(c.uids, c.values, strict=True)), sum(c.values))
             elif isinstance(c, EpochResult) and open_:
                 _epoch(c, open_, holders, weights)
         for r in records:
