@@ -19,16 +19,21 @@ from tests.tools.replay_net import HYPER, OWNER, build_sync
 pytestmark = pytest.mark.slow
 
 
+ENV: dict[str, str] = {}
+"""The commands' environment: what-if's cache in the module's own temporary directory, not the user's."""
+
+
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One real dev network run (its node stopped): its data directory and what the node's RPC said."""
+    ENV["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
     data_dir = tmp_path_factory.mktemp("whatif") / "node"
     seen = build_sync(data_dir)
     return {"dir": data_dir, **seen}
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    out, _ = taonet("replay", *args, timeout=120)
+    out, _ = taonet("replay", *args, timeout=120, env=ENV)
     return out.returncode, out.stdout, out.stderr
 
 

@@ -1,14 +1,19 @@
 """The what-if, why and re-scoring figures of `taonet bench replay`, on the bench's generated log (see
 :mod:`taonet.tools.bench.replay`) and a generated validator journal.
 
-- ``what_if_100_epochs_s``: ``replay what-if --netuid 1 --set kappa=40000`` over the whole log (its 10,000 blocks hold
-  100 epochs of subnet 1: 256 UIDs, 64 validators), the recorded states folded (one worker process per core over the
-  segments between snapshots, as the command does on a range this long) and every epoch re-run.
+- ``what_if_100_epochs_s``: ``replay what-if --netuid 1 --set kappa=40000 --no-cache`` over the whole log (its 10,000
+  blocks hold 100 epochs of subnet 1: 256 UIDs, 64 validators), the recorded states folded (one worker process per
+  core, one segment each cut at a snapshot, as the command does on a range this long) and every epoch re-run: the
+  cold figure, what the first what-if of a range costs.
+- ``what_if_100_epochs_warm_s``: the same range with what-if's cache (in a temporary directory) already holding it,
+  each run with another kappa: what every later what-if of a debugging session costs (``what_if_cache_bytes``: the
+  size of that range's cache file).
 - ``why_s``: ``replay why --netuid 1 --hotkey H`` over the whole log, H a hotkey pruned in its middle.
 - ``reward_rescore_1000_steps_s``: a journal of 1,000 template-subnet steps (16 answers each) re-scored with the
   template's reward model, moving averages kept as the validator keeps them.
 
-Process layout: what-if reads the log in one worker process per core and re-runs the epochs in the bench's process;
+Process layout: what-if (cold) reads the log in one worker process per core and re-runs the epochs in the bench's
+process (warm: reads the cache file in the bench's process);
 why and the re-scoring run in the bench's process, one thread (the reward hook in an anyio worker thread per step).
 """
 
@@ -26,7 +31,7 @@ from typing import Any
 from taonet.ledger import Keypair, ss58_encode
 from taonet.plugins import Journal, load_plugin
 
-from ..replay import EventFilter, JournalWeights, list_events, neuron_story, open_log, what_if
+from ..replay import EpochCache, EventFilter, JournalWeights, list_events, neuron_story, open_log, what_if
 from ._stats import p99
 
 __all__ = ["run_whatif", "write_journal"]
@@ -78,6 +83,13 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
         workers = os.cpu_count() or 1  # as `replay what-if` reads a range this long
         epochs = len(what_if(store, 1, {"kappa": 40000}, workers=workers).epochs)
         whatifs = _timed(lambda: what_if(store, 1, {"kappa": 40000}, workers=workers), runs)
+        say("what-if from its cache (kappa 0.3, 0.4, 0.5… after a first run kept the range)…")
+        with tempfile.TemporaryDirectory(prefix="taonet-bench-whatif-cache-") as tmp:
+            cache = EpochCache(Path(tmp))
+            kappas = iter(range(19660, 1 << 30, 6553))  # the warm-up keeps the range, each run tries another kappa
+            warms = _timed(lambda: what_if(store, 1, {"kappa": next(kappas) % 65536}, workers=workers, cache=cache),
+                           runs)
+            cache_bytes = sum(p.stat().st_size for p in Path(tmp).glob("*.epochs"))
         middle = head // 2
         pruned = next(iter(list_events(store, middle, head, EventFilter.of(["NeuronReplaced"], netuid=1))), None)
         say("why over the whole log…")
@@ -94,14 +106,18 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
     return {
         "what_if_100_epochs_s": statistics.median(whatifs),
         "what_if_100_epochs_p99_s": p99(whatifs),
+        "what_if_100_epochs_warm_s": statistics.median(warms),
+        "what_if_100_epochs_warm_p99_s": p99(warms),
+        "what_if_cache_bytes": cache_bytes,
         "what_if_epochs": epochs,
         "why_s": statistics.median(whys),
         "why_p99_s": p99(whys),
         "reward_rescore_1000_steps_s": statistics.median(rescores),
         "reward_rescore_1000_steps_p99_s": p99(rescores),
         "what_if_workers": workers,
-        "what_if_process_layout": "what-if: the log read by one worker process per core (segments between "
-                                  "snapshots), the epochs re-run in the bench's process; why and the re-scoring in "
-                                  "the bench's process, one thread (the reward hook in an anyio worker thread per "
-                                  "step)",
+        "what_if_process_layout": "what-if cold (no cache): the log read by one worker process per core (one "
+                                  "segment each, cut at a snapshot), the epochs re-run in the bench's process; "
+                                  "what-if warm: the range's epochs read from the cache file and re-run in the "
+                                  "bench's process; why and the re-scoring in the bench's process, one thread (the "
+                                  "reward hook in an anyio worker thread per step)",
     }

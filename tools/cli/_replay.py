@@ -269,11 +269,22 @@ def what_if_cmd(ctx: typer.Context,
                 workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes reading the log "
                                    "between snapshots at once (default: one per core for ranges of 3,000 blocks or "
                                    "more, else 1; always 1 with --reward).")] = None,
+                no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep the range's "
+                                    "recorded epochs in the cache ($XDG_CACHE_HOME/taonet/what-if, else "
+                                    "~/.cache/taonet/what-if; at most 512 MiB).")] = False,
                 wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
     another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
     and as they would have been (nothing changed: the recorded ones, to the RAO)."""
-    from ..replay import EPOCH_HYPERPARAMETERS, BadOverride, open_log, parse_overrides, what_if
+    from ..replay import (
+        EPOCH_HYPERPARAMETERS,
+        BadOverride,
+        EpochCache,
+        default_cache_dir,
+        open_log,
+        parse_overrides,
+        what_if,
+    )
     from ._common import Out
 
     epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
@@ -295,7 +306,7 @@ def what_if_cmd(ctx: typer.Context,
             workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
         with _bar("re-running epochs", as_json or as_csv) as progress:
             result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress,
-                             workers=workers)
+                             workers=workers, cache=None if no_cache else EpochCache(default_cache_dir()))
     if weights is not None:
         result = _with_reward(result, reward, plugin_sets, weights)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
@@ -395,6 +406,9 @@ def why_cmd(ctx: typer.Context,
             hotkey: Annotated[str | None, typer.Option("--hotkey", help="The hotkey (SS58) instead of a UID.")] = None,
             start: Annotated[int, typer.Option("--from", help="The first block read.")] = 0,
             stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+            workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes folding the states "
+                               "before its prunings when it lost a UID more than once (default: one per core).")
+                               ] = None,
             wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """One neuron's story: how and when it registered and for what price, immune until when, the weights it received
     per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
@@ -408,7 +422,8 @@ def why_cmd(ctx: typer.Context,
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
-        tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last)
+        tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last,
+                               workers=workers or os.cpu_count() or 1)
     out = Out(as_json, as_rao)
     if out.json:
         out.emit({"netuid": netuid, "from": start, "to": last, "tenures": [t.as_dict() for t in tenures]})
@@ -476,13 +491,18 @@ def plot_cmd(ctx: typer.Context,
                                "draw that what-if beside the recorded run.")] = None,
              journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="As what-if --journal.")
                                  ] = [],  # noqa: B006
+             workers: Annotated[int | None, typer.Option("--workers", min=1, help="As what-if --workers.")] = None,
+             no_cache: Annotated[bool, typer.Option("--no-cache", help="As what-if --no-cache.")] = False,
              as_json: AsJson = False) -> None:
     """PNG charts (needs `pip install 'taonet[plot]'`): incentive, dividends, emission and stake per UID over the
     epochs, the weight and bond matrices at a block, and with --set (or --reward) a what-if beside the recorded run."""
     from ..replay import (
         EPOCH_HYPERPARAMETERS,
+        PARALLEL_FROM,
         BadOverride,
+        EpochCache,
         check_plotting,
+        default_cache_dir,
         open_log,
         parse_overrides,
         what_if,
@@ -502,12 +522,16 @@ def plot_cmd(ctx: typer.Context,
         last = store.height if stop is None else stop
         if start > last:
             raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+        if workers is None:
+            workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
+        cache = None if no_cache else EpochCache(default_cache_dir())
         w = None
         if overrides or weights is not None:
-            w = what_if(store, netuid, overrides, start=start, stop=last, weights=weights)
+            w = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, workers=workers,
+                        cache=cache)
             if reward is not None:
                 w = _with_reward(w, reward, plugin_sets, weights)
-        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w)
+        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w, workers=workers, cache=cache)
     out = Out(as_json)
     if out.json:
         out.emit({"netuid": netuid, "from": start, "to": last, "files": [str(f) for f in files]})

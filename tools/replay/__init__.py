@@ -9,6 +9,7 @@ from ._diff import diff_states as diff_states
 from ._events import EventFilter as EventFilter
 from ._events import EventRow as EventRow
 from ._events import list_events as list_events
+from ._log import StateCursor as StateCursor
 from ._log import chain_dir as chain_dir
 from ._log import open_log as open_log
 from ._log import state_at as state_at
@@ -20,6 +21,7 @@ from ._plot import write_plots as write_plots
 from ._reward import JournalWeights as JournalWeights
 from ._reward import NoJournal as NoJournal
 from ._reward import find_journals as find_journals
+from ._scan import subnet_items as subnet_items
 from ._show import account_at as account_at
 from ._show import metagraph_at as metagraph_at
 from ._show import neurons_at as neurons_at
@@ -32,11 +34,18 @@ from ._whatif import EPOCH_HYPERPARAMETERS as EPOCH_HYPERPARAMETERS
 from ._whatif import BadOverride as BadOverride
 from ._whatif import EpochPair as EpochPair
 from ._whatif import WhatIf as WhatIf
+from ._whatif import epoch_states as epoch_states
 from ._whatif import parse_overrides as parse_overrides
 from ._whatif import recorded_epochs as recorded_epochs
+from ._whatif import rerun_epochs as rerun_epochs
 from ._whatif import what_if as what_if
+from ._whatif_cache import DEFAULT_CACHE_BYTES as DEFAULT_CACHE_BYTES
+from ._whatif_cache import EpochCache as EpochCache
+from ._whatif_cache import default_cache_dir as default_cache_dir
 from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
 from ._whatif_workers import epoch_inputs as epoch_inputs
+from ._whatif_workers import pack_inputs as pack_inputs
+from ._whatif_workers import unpack_inputs as unpack_inputs
 from ._why import NeuronNotFound as NeuronNotFound
 from ._why import Tenure as Tenure
 from ._why import neuron_story as neuron_story
@@ -48,4 +57,6 @@ __all__ = [
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
+    "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
+    "epoch_states", "rerun_epochs", "pack_inputs", "unpack_inputs",
 ]

@@ -20,7 +20,8 @@ from taonet.ledger import FileStore, State
 from taonet.ledger.errors import TaonetError
 
 from ._log import state_at
-from ._whatif import WhatIf, recorded_epochs
+from ._whatif import WhatIf, epoch_states
+from ._whatif_cache import EpochCache
 
 __all__ = ["PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots"]
 
@@ -47,11 +48,13 @@ class Series:
     stake: Mapping[int, list[float]]
 
 
-def epoch_series(store: FileStore, netuid: int, start: int, stop: int) -> Series:
-    """The recorded outputs of every epoch of ``netuid`` computed in ``start .. stop``, and each UID's stake then."""
+def epoch_series(store: FileStore, netuid: int, start: int, stop: int, *, workers: int = 1,
+                 cache: EpochCache | None = None) -> Series:
+    """The recorded outputs of every epoch of ``netuid`` computed in ``start .. stop``, and each UID's stake then
+    (the epochs' states read as what-if reads them: ``workers``, ``cache``)."""
     blocks: list[int] = []
     out: dict[str, dict[int, list[Any]]] = {k: {} for k in ("incentive", "dividends", "emission", "stake")}
-    for state, result in recorded_epochs(store, netuid, start, stop):
+    for state, result in epoch_states(store, netuid, start, stop, workers=workers, cache=cache):
         v = result.vectors()
         k = len(blocks)
         blocks.append(result.block)
@@ -155,12 +158,13 @@ def _side_by_side(out: Path, w: WhatIf) -> Path:
 
 
 def write_plots(out: Path, store: FileStore, netuid: int, start: int, stop: int, *, block: int | None = None,
-                whatif: WhatIf | None = None) -> list[Path]:
+                whatif: WhatIf | None = None, workers: int = 1, cache: EpochCache | None = None) -> list[Path]:
     """Draw every chart of ``netuid`` over ``start .. stop`` into ``out`` (created); the matrices at ``block`` (the
-    last epoch block of the range by default). Returns the files written."""
+    last epoch block of the range by default); the epochs read as :func:`epoch_series` reads them. Returns the files
+    written."""
     _matplotlib()
     out.mkdir(parents=True, exist_ok=True)
-    s = epoch_series(store, netuid, start, stop)
+    s = epoch_series(store, netuid, start, stop, workers=workers, cache=cache)
     tao = {uid: [None if x is None else x / 1e9 for x in row] for uid, row in s.emission.items()}
     files = [_lines(out, name, f"subnet {netuid}: {label} per UID", label, s.blocks, table)
              for name, label, table in (("incentive", "incentive", s.incentive),

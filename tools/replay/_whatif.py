@@ -9,7 +9,7 @@ epoch left them (a UID that changed hands since keeps what the chain gave the ne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -29,9 +29,10 @@ from taonet.ledger import (
 from taonet.ledger.errors import SubnetNotFound
 
 from ._log import state_at
+from ._whatif_cache import EpochCache
 
-__all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "what_if",
-           "recorded_epochs"]
+__all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "epoch_states", "parse_overrides",
+           "recorded_epochs", "rerun_epochs", "what_if"]
 
 EPOCH_HYPERPARAMETERS = ("kappa", "bonds_moving_average", "bonds_penalty", "max_allowed_validators",
                          "yuma3_enabled", "liquid_alpha_enabled", "alpha_low", "alpha_high", "alpha_sigmoid_steepness",
@@ -167,8 +168,7 @@ def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
         if number < 0 or number > head:
             raise BlockNotFound(number=number, head=head)
     prev = state_at(store, start)
-    if prev.subnet(netuid) is None and all(sn.netuid != netuid for sn in state_at(store, stop).subnets()):
-        raise SubnetNotFound(netuid=netuid)
+    _check_subnet(store, netuid, prev, stop)
     for block, state in fold(store, start=prev, stop=min(stop + 1, head), verify_signatures=False,
                              check_headers=False):
         for ext in block.extrinsics:
@@ -180,34 +180,83 @@ def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
         prev = state
 
 
+def _check_subnet(store: FileStore, netuid: int, first: State, stop: int) -> None:
+    """:class:`SubnetNotFound` unless ``netuid`` is in the state ``first`` or the state after ``stop``."""
+    if first.subnet(netuid) is None and all(sn.netuid != netuid for sn in state_at(store, stop).subnets()):
+        raise SubnetNotFound(netuid=netuid)
+
+
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
             stop: int | None = None, weights: Weights | None = None,
-            progress: Callable[[int, int], None] | None = None, workers: int = 1) -> WhatIf:
+            progress: Callable[[int, int], None] | None = None, workers: int = 1,
+            cache: EpochCache | None = None) -> WhatIf:
     """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
     weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
-    ``progress(blocks folded, blocks in all)`` is called as the log is read. With ``workers`` > 1 (and no
-    ``weights``, which must see every block) the log is read in that many processes, cut at its snapshots."""
+    ``progress(blocks folded, blocks in all)`` is called as the log is read. Without ``weights`` (which must see
+    every block, in one pass) the epochs' inputs come from :func:`epoch_states` (``workers``, ``cache``)."""
     changes = dict(changes or {})
     last = store.height if stop is None else stop
-    epochs = None
-    if workers > 1 and weights is None:
+    if weights is None:
+        epochs = epoch_states(store, netuid, start, last, workers=workers, cache=cache, progress=progress)
+    else:
+        observe = weights.observe if hasattr(weights, "observe") else None
+        epochs = recorded_epochs(store, netuid, start, last, _seen(observe, progress, start, last, store.height))
+    pairs = rerun_epochs(epochs, netuid, changes, weights)
+    return WhatIf(netuid=netuid, start=start, stop=last, changes=changes, epochs=tuple(pairs))
+
+
+def _seen(observe: Callable[[SignedBlock, State], None] | None, progress: Callable[[int, int], None] | None,
+          start: int, stop: int, head: int) -> Callable[[SignedBlock, State], None] | None:
+    """The ``on_block`` of :func:`recorded_epochs`: the observer, then the progress."""
+    if progress is None:
+        return observe
+    total = min(stop + 1, head) - start
+
+    def seen(block: SignedBlock, before: State) -> None:
+        if observe is not None:
+            observe(block, before)
+        progress(block.number - start, total)
+
+    return seen
+
+
+def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, workers: int = 1,
+                 cache: EpochCache | None = None, progress: Callable[[int, int], None] | None = None,
+                 ) -> list[tuple[State, EpochResult]]:
+    """(the state an epoch read — whole, or the part of it the epoch reads —, its recorded result) for every epoch of
+    ``netuid`` computed in ``start .. stop``: from ``cache`` when it holds the range, else read from the log (in
+    ``workers`` processes when > 1 and the range holds a snapshot to cut it at) and kept in ``cache``."""
+    key = None
+    if cache is not None:
+        if start < 0 or stop > store.height:
+            raise BlockNotFound(number=start if start < 0 else stop, head=store.height)
+        key = cache.key(store, netuid, start, stop)
+        kept = cache.load(key)
+        if kept:  # none kept (or none in the range): read the log, which says why
+            return kept
+    if workers > 1:
         from ._whatif_workers import parallel_epochs
 
-        epochs = parallel_epochs(store, netuid, start, last, workers)
-    observe = getattr(weights, "observe", None)
-    if progress is not None:
-        total = min(last + 1, store.height) - start
+        shipped = parallel_epochs(store, netuid, start, stop, workers, snapshots=cache is not None)
+        if shipped == []:  # no epoch in the range: say so as the one pass does when there is no such subnet
+            _check_subnet(store, netuid, state_at(store, start), stop)
+        if shipped is not None:
+            if cache is not None and key is not None and shipped:
+                cache.save(key, [(raw, c) for _, c, raw in shipped if raw is not None])
+            return [(state, c) for state, c, _ in shipped]
+    folded = list(recorded_epochs(store, netuid, start, stop, _seen(None, progress, start, stop, store.height)))
+    if cache is not None and key is not None and folded:
+        from ._whatif_workers import epoch_inputs, pack_inputs
 
-        def seen(block: SignedBlock, before: State) -> None:
-            if observe is not None:
-                observe(block, before)
-            progress(block.number - start, total)
-    else:
-        seen = observe  # type: ignore[assignment]
+        cache.save(key, [(pack_inputs(epoch_inputs(state, netuid)), c) for state, c in folded])
+    return folded
+
+
+def rerun_epochs(epochs: Iterable[tuple[State, EpochResult]], netuid: int, changes: Mapping[str, int | bool],
+                 weights: Weights | None = None) -> list[EpochPair]:
+    """Each (recorded state, recorded result) re-run in order with ``changes`` (and ``weights``), bonds carried."""
     carried: dict[int, tuple[tuple[bytes, int], bytes, bytes]] = {}  # uid -> ((hotkey, registered_at), bonds)
     pairs = []
-    if epochs is None:
-        epochs = recorded_epochs(store, netuid, start, last, seen)
     for state, recorded in epochs:
         sn = state.subnet(netuid)
         assert sn is not None
@@ -238,4 +287,4 @@ def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | N
             carried[n.uid] = ((n.hotkey, n.registered_at), *bonds)
         pairs.append(EpochPair(block=recorded.block, hotkeys=tuple(n.hotkey for n in neurons), recorded=recorded,
                                whatif=result))
-    return WhatIf(netuid=netuid, start=start, stop=last, changes=changes, epochs=tuple(pairs))
+    return pairs

@@ -1,9 +1,11 @@
 """``replay why``: one neuron's story from the log — how and when it registered and at what price, immune until when,
 the weights it received per epoch and from whom, what it earned, and, if it lost its slot, who replaced it and why.
 
-The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` call, an epoch's outputs from
-its ``EpochResult``), so a long range stays cheap; the state is folded only at the start and before a pruning, where
-the registrar's rule is re-run (:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
+The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` or ``RevealWeights`` call, an
+epoch's outputs from its ``EpochResult``), and of each block only the calls and events of the subnet that the story
+uses are decoded (:func:`subnet_items`), so a long range stays cheap; the state is folded only at the start and
+before a pruning (forward from the previous pruning when that is closer than a snapshot), where the registrar's rule
+is re-run (:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from taonet.ledger import (
     NeuronRegistered,
     NeuronReplaced,
     RegistrationRequested,
+    RevealWeights,
     SetWeights,
     State,
     SubnetCreated,
@@ -28,9 +31,13 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import SubnetNotFound, UnknownHotkey
 
-from ._log import state_at
+from ._log import StateCursor, state_at
+from ._scan import subnet_items
 
 __all__ = ["NeuronNotFound", "Tenure", "neuron_story", "pruning_of"]
+
+_CALLS = (SetWeights, RevealWeights, EpochResult)
+_EVENTS = (SubnetCreated, RegistrationRequested, NeuronRegistered, NeuronReplaced, HyperparameterSet)
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -118,9 +125,10 @@ def _reason(chosen: dict[str, Any] | None, pool: list[dict[str, Any]], count: in
 
 
 def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotkey: bytes | None = None,
-                 start: int = 0, stop: int | None = None) -> list[Tenure]:
+                 start: int = 0, stop: int | None = None, workers: int = 1) -> list[Tenure]:
     """Every tenure in blocks ``start .. stop`` of the neuron at ``uid`` (each hotkey that held it) or of ``hotkey``
-    (each UID it held) on ``netuid``, in order."""
+    (each UID it held) on ``netuid``, in order. With ``workers`` > 1 and several prunings to explain, the states
+    before them are folded in that many processes."""
     head = store.height
     last = head if stop is None else stop
     for number in (start, last):
@@ -153,57 +161,96 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                     if isinstance(e, RegistrationRequested) and e.netuid == netuid and e.hotkey == t.hotkey:
                         t.method, t.paid, t.requested_at = e.method, e.paid, block.number
     seen_subnet = sn is not None
-    for block in store.read(start + 1, last + 1) if start < last else ():
-        for ext in block.extrinsics:
+    prunings: list[tuple[int, Tenure]] = []  # (block, the tenure it ended), explained once the blocks are read
+    items = subnet_items(store, start + 1, last + 1, netuid, _CALLS, _EVENTS) if start < last else ()
+    for number, extrinsics, records in items:
+        for ext in extrinsics:
             c = ext.call
-            if isinstance(c, SetWeights) and c.netuid == netuid:
-                weights[ext.signer] = (block.number, dict(zip(c.uids, c.weights, strict=True)), sum(c.weights))
-            elif isinstance(c, EpochResult) and c.netuid == netuid and open_:
+            if isinstance(c, SetWeights):
+                weights[ext.signer] = (number, dict(zip(c.uids, c.weights, strict=True)), sum(c.weights))
+            elif isinstance(c, RevealWeights):  # a reveal in a block sets the weights as SetWeights does
+                weights[ext.signer] = (number, dict(zip(c.uids, c.values, strict=True)), sum(c.values))
+            elif isinstance(c, EpochResult) and open_:
                 _epoch(c, open_, holders, weights)
-        for r in block.events:
+        for r in records:
             e = r.event
-            if getattr(e, "netuid", None) != netuid:
-                continue
             if isinstance(e, SubnetCreated):  # the owner's hotkey takes UID 0, immune for good
                 seen_subnet = True
-                holders[0] = (e.hotkey, e.owner, block.number)
+                holders[0] = (e.hotkey, e.owner, number)
                 if immunity is None:
-                    now = state_at(store, block.number).subnet(netuid)
+                    now = state_at(store, number).subnet(netuid)
                     immunity = now.hyper.immunity_period if now is not None else 0
                 if wanted(0, e.hotkey):
                     open_[0] = Tenure(netuid=netuid, uid=0, hotkey=e.hotkey, coldkey=e.owner,
-                                      registered_at=block.number, immune_until=block.number + immunity,
+                                      registered_at=number, immune_until=number + immunity,
                                       method="owner", paid=e.lock)
             elif isinstance(e, RegistrationRequested):
-                requests[e.hotkey] = (block.number, e.method, e.paid)
+                requests[e.hotkey] = (number, e.method, e.paid)
             elif isinstance(e, NeuronRegistered | NeuronReplaced):
                 seen_subnet = True
                 if isinstance(e, NeuronReplaced) and e.uid in open_:
                     t = open_.pop(e.uid)
-                    t.replaced_at, t.replaced_by = block.number, e.hotkey
-                    t.pruning = pruning_of(state_at(store, block.number - 1), netuid, e.uid)
+                    t.replaced_at, t.replaced_by = number, e.hotkey
+                    prunings.append((number, t))
                     done.append(t)
-                holders[e.uid] = (e.hotkey, e.coldkey, block.number)
+                holders[e.uid] = (e.hotkey, e.coldkey, number)
                 if isinstance(e, NeuronReplaced):
                     weights.pop(e.old_hotkey, None)
                 if wanted(e.uid, e.hotkey):
                     if immunity is None:
-                        now = state_at(store, block.number).subnet(netuid)
+                        now = state_at(store, number).subnet(netuid)
                         immunity = now.hyper.immunity_period if now is not None else 0
                     req = requests.get(e.hotkey)
                     open_[e.uid] = Tenure(netuid=netuid, uid=e.uid, hotkey=e.hotkey, coldkey=e.coldkey,
-                                          registered_at=block.number, immune_until=block.number + immunity,
+                                          registered_at=number, immune_until=number + immunity,
                                           method=req[1] if req else None, paid=req[2] if req else None,
                                           requested_at=req[0] if req else None)
             elif isinstance(e, HyperparameterSet) and e.name == "immunity_period":
                 immunity = e.value
     if not seen_subnet and state_at(store, last).subnet(netuid) is None:
         raise SubnetNotFound(netuid=netuid)
+    _explain(store, netuid, prunings, workers)
     tenures = sorted([*done, *open_.values()], key=lambda t: (t.registered_at, t.uid))
     if not tenures:
         who = f"UID {uid}" if uid is not None else ss58_encode(hotkey or b"\0" * 32)
         raise NeuronNotFound(hotkey=who, netuid=netuid, start=start, stop=last)
     return tenures
+
+
+def _explain(store: FileStore, netuid: int, prunings: list[tuple[int, Tenure]], workers: int) -> None:
+    """Each pruning's ``pruning_of`` the state before its block: in order, each state folded forward from the one
+    before when closer than a snapshot; with several and ``workers`` > 1, in contiguous runs, one per process."""
+    asks = [(number, t.uid) for number, t in prunings]
+    jobs = min(workers, len(prunings))
+    if jobs < 2:
+        answers = _prunings(store, netuid, asks)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from ._whatif_workers import worker_init
+
+        runs = [asks[len(asks) * k // jobs:len(asks) * (k + 1) // jobs] for k in range(jobs)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=worker_init) as pool:
+            try:
+                futures = [pool.submit(_pruning_job, str(store.path), netuid, run) for run in runs]
+                answers = [a for f in futures for a in f.result()]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    for (_, t), answer in zip(prunings, answers, strict=True):
+        t.pruning = answer
+
+
+def _prunings(store: FileStore, netuid: int, asks: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    cursor = StateCursor(store)
+    return [pruning_of(cursor.at(number - 1), netuid, uid) for number, uid in asks]
+
+
+def _pruning_job(chain: str, netuid: int, asks: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """A worker's run of prunings (block, UID), each explained from the state before its block."""
+    with FileStore(chain, read_only=True) as store:
+        return _prunings(store, netuid, asks)
 
 
 def _epoch(c: EpochResult, open_: dict[int, Tenure], holders: dict[int, tuple[bytes, bytes, int]],
