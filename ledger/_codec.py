@@ -50,6 +50,7 @@ __all__ = [
     "packed",
     "raw_bytes",
     "registered",
+    "share_encoding",
     "to_wire",
     "unpack",
     "upcaster",
@@ -524,26 +525,62 @@ def _unpack(code: str, raw: Any, name: str) -> tuple[int, ...]:
 def to_wire(obj: Any) -> list[Any]:
     """The plain CBOR-ready form of a message: ``[tag, version, {field: value}]``."""
     cls = type(obj)
-    plan: _Plan = cls._PLAN
-    if cls._SIMPLE:
-        return [cls.TAG, cls.VERSION, {n: getattr(obj, n) for n in plan.names}]
-    body: dict[str, Any] = {}
-    for name, kind in zip(plan.names, plan.kinds, strict=True):
-        value = getattr(obj, name)
+    fn = _WIRE.get(cls)
+    if fn is None:
+        fn = _WIRE[cls] = _compile_wire(cls, ())
+    return fn(obj)
+
+
+_WIRE: dict[type, Callable[[Any], list[Any]]] = {}
+"""Class -> its generated to_wire (one straight-line function per class, as attrs writes its ``__init__``)."""
+_WIRE_SHARING: dict[type, Callable[[Any], list[Any]]] = {}
+"""Class -> its to_wire leaving shared values as their encodings (see :func:`share_encoding`), for :func:`encode`."""
+
+
+def _one(value: Any) -> Any:
+    return None if value is None else to_wire(value)
+
+
+def _shared_one(value: Any) -> Any:
+    if type(value) in _SHARED:
+        return _Encoded(_shared_raw(value))
+    return None if value is None else to_wire(value)
+
+
+def _compile_wire(cls: type, shared: tuple[str, ...]) -> Callable[[Any], list[Any]]:
+    """The to_wire of ``cls`` as generated code: the fields in canonical order, each written as its kind says (an
+    absent field only when it does not hold its absent value; a field in ``shared`` via :func:`_shared_one`)."""
+    plan: _Plan = cls._PLAN  # type: ignore[attr-defined]
+    names: dict[str, Any] = {"TAG": cls.TAG, "VERSION": cls.VERSION, "to_wire": to_wire,  # type: ignore[attr-defined]
+                             "one": _one, "shared_one": _shared_one, "raws": embedded_raws, "pack": _pack}
+    lines = ["def wire(obj):", "    body = {"]
+    open_literal = True
+    for i, (name, kind) in enumerate(zip(plan.names, plan.kinds, strict=True)):
+        if kind == "absent":
+            names[f"ABSENT_{i}"] = cls._ABSENT[name]  # type: ignore[attr-defined]
+            if open_literal:
+                lines.append("    }")
+                open_literal = False
+            lines.append(f"    if obj.{name} != ABSENT_{i}:")
+            lines.append(f"        body[{name!r}] = obj.{name}")
+            continue
         if kind == "plain":
-            body[name] = value
-        elif kind == "absent":
-            if value != cls._ABSENT[name]:
-                body[name] = value
+            expr = f"obj.{name}"
         elif kind == "one":
-            body[name] = None if value is None else to_wire(value)
+            expr = f"{'shared_one' if name in shared else 'one'}(obj.{name})"
         elif kind == "many":
-            body[name] = [to_wire(v) for v in value]
-        elif kind == "embedded" or kind == "lazy" or kind == "canonical":
-            body[name] = list(embedded_raws(value))
+            expr = f"[to_wire(v) for v in obj.{name}]"
+        elif kind in ("embedded", "lazy", "canonical"):
+            expr = f"list(raws(obj.{name}))"
         else:
-            body[name] = _pack(kind, value)
-    return [cls.TAG, cls.VERSION, body]
+            names[f"CODE_{i}"] = kind
+            expr = f"pack(CODE_{i}, obj.{name})"
+        lines.append(f"        {name!r}: {expr}," if open_literal else f"    body[{name!r}] = {expr}")
+    if open_literal:
+        lines.append("    }")
+    lines.append("    return [TAG, VERSION, body]")
+    exec(compile("\n".join(lines), f"<to_wire {cls.__name__}>", "exec"), names)
+    return names["wire"]  # type: ignore[no-any-return]
 
 
 def raw_bytes(obj: Any) -> bytes:
@@ -569,7 +606,66 @@ def _decode_embedded(raw: bytes, canonical: bool = False) -> Any:
 
 def encode(obj: Any) -> bytes:
     """Canonical CBOR bytes of a message; equal messages always give equal bytes."""
+    cls = type(obj)
+    if cls in _SHARING:
+        return _dumps_plain(_to_wire_sharing(obj), default=_write_encoded)
     return _dumps_plain(to_wire(obj))
+
+
+# --- shared nested values: encoded once, by identity --------------------------------------------------------------
+# A subnet carries its hyperparameters, and every block rewrites every subnet (its emission pot): the hyperparameters
+# are the same object from block to block (evolve copies the reference), so their encoding is kept by identity and
+# written into the parent's bytes as it is (CBOR is compositional: the bytes are those the nested encode would write).
+
+_SHARED: set[type] = set()
+"""Classes whose instances are immutable values shared by many messages (see :func:`share_encoding`)."""
+_SHARING: dict[type, tuple[str, ...]] = {}
+"""Class -> the fields that may hold a shared value (only those classes take the sharing path of :func:`encode`)."""
+_SHARED_RAW: dict[int, tuple[Any, bytes]] = {}
+_SHARED_RAW_MAX = 256
+
+
+class _Encoded:
+    """Bytes already CBOR-encoded, written into a parent's encoding as they are."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+
+def _write_encoded(encoder: Any, value: Any) -> None:
+    if type(value) is not _Encoded:
+        raise cbor2.CBOREncodeError(f"cannot encode {type(value).__name__}")
+    encoder.write(value.raw)
+
+
+def share_encoding(cls: type, *, inside: Sequence[tuple[type, str]]) -> None:
+    """Declare ``cls`` a shared value (its instances are reused unchanged by many messages, in the ``(class, field)``
+    places of ``inside``): :func:`encode` of those classes writes its cached encoding (kept by identity, bounded)."""
+    _SHARED.add(cls)
+    for parent, name in inside:
+        _SHARING[parent] = (*_SHARING.get(parent, ()), name)
+
+
+def _shared_raw(obj: Any) -> bytes:
+    hit = _SHARED_RAW.get(id(obj))
+    if hit is not None and hit[0] is obj:  # the cache holds obj, so its id cannot have been reused
+        return hit[1]
+    raw = encode(obj)
+    if len(_SHARED_RAW) >= _SHARED_RAW_MAX:
+        _SHARED_RAW.clear()
+    _SHARED_RAW[id(obj)] = (obj, raw)
+    return raw
+
+
+def _to_wire_sharing(obj: Any) -> list[Any]:
+    """:func:`to_wire`, with a shared value in a field of ``_SHARING`` left as its (cached) encoding."""
+    cls = type(obj)
+    fn = _WIRE_SHARING.get(cls)
+    if fn is None:
+        fn = _WIRE_SHARING[cls] = _compile_wire(cls, _SHARING[cls])
+    return fn(obj)
 
 
 def dumps_wire(value: Any) -> bytes:

@@ -31,6 +31,7 @@ from ._codec import (
     loads,
     message,
     packed,
+    share_encoding,
     to_wire,
 )
 from ._params import ChainParams, ChainStatus, Hyperparameters
@@ -136,6 +137,10 @@ class Subnet(Message):
     last_adjustment: int = field_int(default=0)
     last_epoch: int = field_int(default=0)
     pending: tuple[PendingRegistration, ...] = field_msgs(PendingRegistration, max_len=4096, default=())
+
+
+# every block rewrites every subnet (its emission pot), carrying the same hyperparameters object from block to block
+share_encoding(Hyperparameters, inside=[(Subnet, "hyper")])
 
 
 @message("state.commitment")

@@ -107,3 +107,123 @@ def test_evolve_leaves_cached_bytes_behind() -> None:
     ext = chain.store.get(0).extrinsics[0]
     assert ext.to_bytes()  # cached on the original
     assert evolve(ext, nonce=ext.nonce + 1).to_bytes() == attrs.evolve(ext, nonce=ext.nonce + 1).to_bytes()
+
+
+# --- the codec's generated to_wire and the shared hyperparameters' encoding ---------------------------------------
+
+
+def _to_wire_by_definition(obj):
+    """to_wire as the codec defined it before it was generated per class: every field in plan order, by its kind."""
+    from taonet.ledger._codec import _pack, embedded_raws
+
+    cls = type(obj)
+    body = {}
+    for name, kind in zip(cls._PLAN.names, cls._PLAN.kinds, strict=True):
+        value = getattr(obj, name)
+        if kind == "plain":
+            body[name] = value
+        elif kind == "absent":
+            if value != cls._ABSENT[name]:
+                body[name] = value
+        elif kind == "one":
+            body[name] = None if value is None else _to_wire_by_definition(value)
+        elif kind == "many":
+            body[name] = [_to_wire_by_definition(v) for v in value]
+        elif kind in ("embedded", "lazy", "canonical"):
+            body[name] = list(embedded_raws(value))
+        else:
+            body[name] = _pack(kind, value)
+    return [cls.TAG, cls.VERSION, body]
+
+
+def _hypers():
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+
+    return st.builds(lambda tempo, cr, period, burn: attrs.evolve(
+        DEV_SUBNET_DEFAULTS, tempo=tempo, commit_reveal_weights_enabled=cr, commit_reveal_period=period,
+        min_burn=burn, max_burn=burn), st.integers(0, 1 << 40), st.booleans(), st.integers(0, 5),
+        st.integers(0, (1 << 64) - 1))
+
+
+@st.composite
+def _subnets(draw, hyper=None):
+    from taonet.ledger._state import PendingRegistration, Subnet
+
+    pending = tuple(PendingRegistration(hotkey=draw(st.binary(min_size=32, max_size=32)), coldkey=KEY,
+                                        paid=draw(st.integers(0, 1 << 64 - 1)), method=draw(st.sampled_from(["burn",
+                                                                                                            "pow"])),
+                                        block=draw(st.integers(0, 1 << 30)))
+                    for _ in range(draw(st.integers(0, 3))))
+    return Subnet(netuid=draw(st.integers(0, 0xFFFF)), owner=KEY, owner_hotkey=bytes(32),
+                  created_at=draw(st.integers(0, 1 << 40)), hyper=hyper if hyper is not None else draw(_hypers()),
+                  n=draw(st.integers(0, 4096)), pending_emission=draw(st.integers(0, (1 << 64) - 1)), pending=pending)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_hypers(), st.lists(st.integers(0, (1 << 64) - 1), min_size=1, max_size=5), st.data())
+def test_subnet_encoding_with_shared_hyperparameters_is_the_plain_encoding(hyper, pots, data) -> None:
+    """A subnet's bytes, written with its hyperparameters' cached encoding, are cbor2's bytes of its wire form; and
+    so for many subnets evolved from one (sharing one hyperparameters object) and after the cache is emptied."""
+    import cbor2
+
+    from taonet.ledger._codec import _SHARED_RAW, _SHARED_RAW_MAX, to_wire
+
+    sn = data.draw(_subnets(hyper))
+    for pot in pots:
+        sn = evolve(sn, pending_emission=pot)
+        assert sn.hyper is hyper
+        assert to_wire(sn) == _to_wire_by_definition(sn)
+        assert encode(sn) == cbor2.dumps(_to_wire_by_definition(sn)) == cbor2.dumps(to_wire(sn), canonical=True)
+    assert len(_SHARED_RAW) <= _SHARED_RAW_MAX
+    _SHARED_RAW.clear()
+    assert encode(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+
+
+def test_the_shared_encoding_cache_is_bounded_and_keyed_by_the_object_itself() -> None:
+    """More distinct hyperparameters than the cache holds still encode exactly; a new object never reads another's
+    bytes."""
+    import cbor2
+
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+    from taonet.ledger._codec import _SHARED_RAW, _SHARED_RAW_MAX
+    from taonet.ledger._state import genesis_subnet
+
+    base = genesis_subnet(1, KEY, bytes(32), 5, DEV_SUBNET_DEFAULTS, lock=7, burn=9, difficulty=3)
+    for tempo in range(2 * _SHARED_RAW_MAX + 3):
+        sn = evolve(base, hyper=attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=tempo))
+        assert encode(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+        assert len(_SHARED_RAW) <= _SHARED_RAW_MAX
+
+
+def test_generated_to_wire_equals_its_definition_for_every_message_of_a_chain() -> None:
+    """Blocks, extrinsics, events and every state row of a chain with registrations, weights, stake and an epoch:
+    the generated to_wire gives the wire form by definition, and encode() its bytes."""
+    import cbor2
+
+    from taonet.ledger import AddStake, SetWeights, Transfer
+    from taonet.ledger._codec import Message, to_wire
+
+    from .chains import ALICE, BOB, OWNER_HOT, chain_with_subnet, hot
+
+    chain = chain_with_subnet(miners=2)
+    hotkeys = [OWNER_HOT, hot("m0"), hot("m1")]
+    chain.call(ALICE, Transfer(dest=BOB.public_key, amount=10**9))
+    chain.call(ALICE, AddStake(hotkey=hotkeys[0].public_key, amount=10**9))
+    chain.seal()
+    chain.call(hotkeys[0], SetWeights(netuid=1, uids=[0, 1, 2], weights=[1, 2, 3]))
+    while chain.height < 30:
+        chain.seal()
+    seen = 0
+    messages = []
+    for block in chain.store.read():
+        messages += [block, block.header, *block.extrinsics, *(x.call for x in block.extrinsics), *block.events,
+                     *(r.event for r in block.events)]
+    for table in ("chain", "acct", "subnet", "neuron"):
+        messages += [v for _, v in chain.state.items(table) if isinstance(v, Message)]
+    for m in messages:
+        assert to_wire(m) == _to_wire_by_definition(m)
+        assert encode(m) == cbor2.dumps(_to_wire_by_definition(m), canonical=True)
+        seen += 1
+    assert seen > 100
+    assert {"EpochResult", "RegistrarAnswer", "SetWeights", "EmissionPaid", "Subnet", "Neuron"} <= {
+        type(m).__name__ for m in messages}
