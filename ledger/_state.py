@@ -266,6 +266,18 @@ class State:
         child._acc = self._acc
         return child
 
+    def view(self, tables: tuple[str, ...]) -> State:
+        """A read-only state holding only ``tables`` as they are now (reading another is a KeyError); this state
+        copies each of them before it next writes to it (what :meth:`fork` does, for a few tables instead of all)."""
+        view = State.__new__(State)
+        view._t = {name: self._t[name] for name in tables}
+        view._h = {}
+        view._own = set()
+        view._dirty = {}
+        view._acc = 0
+        self._own.difference_update(tables)
+        return view
+
     def _writable(self, table: str) -> dict[Any, Any]:
         if table not in self._own:
             self._t[table] = self._t[table].copy()  # .copy() keeps the fast path after deletions

@@ -227,3 +227,54 @@ def test_generated_to_wire_equals_its_definition_for_every_message_of_a_chain() 
     assert seen > 100
     assert {"EpochResult", "RegistrarAnswer", "SetWeights", "EmissionPaid", "Subnet", "Neuron"} <= {
         type(m).__name__ for m in messages}
+
+
+# --- applying a block in place (a fold that never looks back) ----------------------------------------------------
+
+
+def test_apply_in_place_gives_the_state_and_events_apply_gives() -> None:
+    """Every block of a chain with prunings, epochs, weights and transfers: applied in place (``consume``), the state
+    (every table, the digest, the snapshot) and the events equal those of applying it to a fork, which leaves the state
+    it started from as it was."""
+    from taonet.ledger import apply, state_from_genesis_block
+
+    from .chains import pruning_chain, tables
+
+    chain = pruning_chain(40)
+    blocks = list(chain.store.read())
+    assert any(type(r.event).__name__ == "NeuronReplaced" for b in blocks for r in b.events)
+    assert any(type(r.event).__name__ == "EpochCompleted" for b in blocks for r in b.events)
+    forked = state_from_genesis_block(blocks[0])
+    in_place = state_from_genesis_block(blocks[0])
+    for block in blocks[1:]:
+        before = tables(forked)
+        digest_before = forked.digest()
+        forked_next, events = apply(forked, block)
+        assert tables(forked) == before and forked.digest() == digest_before  # the fork left its start alone
+        in_place, events_in_place = apply(in_place, block, consume=True)
+        assert events_in_place == events
+        forked = forked_next
+        assert tables(in_place) == tables(forked)
+        assert in_place.digest() == forked.digest() == block.header.state_digest
+    assert in_place.to_snapshot() == forked.to_snapshot() == chain.state.to_snapshot()
+
+
+def test_a_state_view_holds_only_its_tables_and_the_state_copies_them_before_writing() -> None:
+    """The view a block applied in place gives its handlers (the start's height, subnets, neurons) keeps what it saw
+    while the state moves on, and refuses to read any other table."""
+    import pytest
+
+    from .chains import pruning_chain
+
+    chain = pruning_chain(6)
+    state = chain.state.fork()
+    view = state.view(("chain", "subnet", "neuron"))
+    height, subnets, neurons = view.height, view.subnets(), view.neurons(1)
+    sn = subnets[0]
+    state.put("subnet", sn.netuid, evolve(sn, pending_emission=sn.pending_emission + 1))
+    state.put_neuron(1, evolve(neurons[1], emission=neurons[1].emission + 5))
+    state.put("chain", "status", evolve(state.status, height=height + 1))
+    assert (view.height, view.subnets(), view.neurons(1)) == (height, subnets, neurons)
+    assert state.height == height + 1 and state.neurons(1) != neurons
+    with pytest.raises(KeyError):
+        view.account(bytes(32))

@@ -292,6 +292,7 @@ def _run(store: FileStore, state: State | None, start: int, stop: int, consensus
          ) -> tuple[dict[str, int], Divergence | None, State | None]:
     """Verify blocks from ``start`` (genesis when ``state`` is None, else the block after ``state``) to ``stop``."""
     counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
+    fold = None if state is None else _InPlace(state)
     try:
         prev_hash: bytes | None = None
         first = 0
@@ -309,7 +310,7 @@ def _run(store: FileStore, state: State | None, start: int, stop: int, consensus
             block = _decode_and_check(number, raw)
             if isinstance(block, Divergence):
                 raise _Diverged(block)
-            state = _check_and_apply(state, prev_hash, block, consensus, counts)
+            fold = _check_and_apply(fold, prev_hash, block, consensus, counts)
             prev_hash = block.hash
             counts["blocks"] += 1
             counts["extrinsics"] += len(block.extrinsics)
@@ -317,30 +318,62 @@ def _run(store: FileStore, state: State | None, start: int, stop: int, consensus
                 progress(number + 1, stop + 1)
     except _Diverged as e:
         return counts, e.divergence, None
-    return counts, None, state
+    return counts, None, None if fold is None else fold.state
 
 
-def _check_and_apply(state: State | None, prev_hash: bytes | None, block: SignedBlock, consensus: bool,
-                     counts: dict[str, int]) -> State:
+CHECKPOINT_EVERY = 256
+"""Blocks are applied in place (no table copied per block); every this many blocks the state is kept as a checkpoint,
+from which the state before a block that does not apply is rebuilt (to say how its registrar answer differs)."""
+
+
+class _InPlace:
+    """A fold applying each block to the state itself, keeping a checkpoint and the blocks applied since."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self._mark()
+
+    def _mark(self) -> None:
+        self.checkpoint = self.state
+        self.state = self.state.fork()  # both then copy a table before writing to it: the checkpoint stays as it is
+        self.since: list[SignedBlock] = []
+
+    def apply(self, block: SignedBlock, parent: bytes | None) -> None:
+        """Apply ``block`` (InvalidBlock if it does not follow; the fold is then unusable, but :meth:`before` works)."""
+        if len(self.since) >= CHECKPOINT_EVERY:
+            self._mark()
+        self.state, _ = apply(self.state, block, parent=parent, verify_signatures=False, consume=True)
+        self.since.append(block)
+
+    def before(self) -> State:
+        """The state before the block :meth:`apply` last refused (folded again from the checkpoint)."""
+        state = self.checkpoint.fork()
+        for block in self.since:
+            state, _ = apply(state, block, verify_signatures=False, check_header=False, consume=True)
+        return state
+
+
+def _check_and_apply(fold: _InPlace | None, prev_hash: bytes | None, block: SignedBlock, consensus: bool,
+                     counts: dict[str, int]) -> _InPlace:
     number = block.number
     if prev_hash is not None and block.header.parent != prev_hash:
         raise _Diverged(Divergence(block=number, check="link", reason="its parent hash is not the hash of block "
                                    f"{number - 1}", details={"parent": block.header.parent.hex(),
                                                              "previous_hash": prev_hash.hex()}))
-    if state is None:
+    if fold is None:
         try:
-            return state_from_genesis_block(block, verify_signatures=False)
+            return _InPlace(state_from_genesis_block(block, verify_signatures=False))
         except (InvalidBlock, InvalidGenesis, CodecError) as e:
             raise _Diverged(Divergence(block=number, check="genesis", reason=str(e))) from e
     if consensus:
-        _check_epochs(state, block, counts)
+        _check_epochs(fold.state, block, counts)
     try:
-        after, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
+        fold.apply(block, prev_hash)
     except InvalidBlock as e:
-        _check_registrar(state, block)  # the runtime re-derives the registrar's answer: say how it differs
+        _check_registrar(fold.before(), block)  # the runtime re-derives the registrar's answer: say how it differs
         raise _Diverged(Divergence(block=number, check="execution", reason=e.reason)) from e
     counts["registrar_answers"] += any(isinstance(x.call, RegistrarAnswer) for x in block.extrinsics)
-    return after
+    return fold
 
 
 # --- records, decoding, signatures --------------------------------------------------------------------------------
