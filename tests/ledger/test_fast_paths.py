@@ -3,12 +3,14 @@ fields) against ``attrs.evolve``, the pruning rule against its definition, the w
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taonet.ledger import ChainStatus
-from taonet.ledger._codec import encode, evolve
+from taonet.ledger._codec import encode, evolve, pack
 from taonet.ledger._state import AxonEndpoint, Neuron, State
 from taonet.ledger._system_calls import prune_candidate
 from taonet.ledger._user_calls import _u16_max_upscale
@@ -278,3 +280,50 @@ def test_a_state_view_holds_only_its_tables_and_the_state_copies_them_before_wri
     assert state.height == height + 1 and state.neurons(1) != neurons
     with pytest.raises(KeyError):
         view.account(bytes(32))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 65535), max_size=300))
+def test_packed_upscale_is_the_packed_rounded_max_upscale(values: list[int]) -> None:
+    """The numpy upscale SetWeights stores gives the bytes of the integer formula, packed."""
+    from taonet.ledger._user_calls import _u16_max_upscale_packed
+
+    assert _u16_max_upscale_packed(tuple(values)) == pack(_u16_max_upscale(values), "u16")
+
+
+@functools.cache
+def _twelve_uids():
+    """A chain whose subnet 1 has 12 UIDs and whose owner (UID 0) holds a validator permit."""
+    from .chains import chain_with_subnet
+
+    chain = chain_with_subnet(miners=11)
+    while not chain.state.neuron(1, 0).validator_permit:
+        chain.seal()
+    return chain
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(list(range(12))), st.lists(st.integers(0, 65535), min_size=12, max_size=12),
+       st.booleans())
+def test_set_weights_stores_the_same_row_whatever_the_order_of_the_pairs(order, weights, keep_sorted) -> None:
+    """Weights sent by UID (the fast path) or in any other order store the same packed row: the pairs by UID, the
+    weights max-upscaled."""
+    from taonet.ledger import Extrinsic, SetWeights
+    from taonet.ledger._dispatch import BlockContext
+    from taonet.ledger._user_calls import _set_weights
+
+    from .chains import OWNER_HOT
+
+    chain = _twelve_uids()
+    by_uid = dict(zip(order, weights, strict=True))
+    uids = sorted(order) if keep_sorted else order
+    rows = []
+    for pairs in ([(u, by_uid[u]) for u in uids], sorted(by_uid.items())):
+        state = chain.state.fork()
+        ctx = BlockContext(number=state.height + 1, timestamp=0, genesis=chain.genesis_hash, previous=chain.state)
+        call = SetWeights(netuid=1, uids=[u for u, _ in pairs], weights=[w for _, w in pairs])
+        _set_weights(state, ctx, Extrinsic.sign(call, OWNER_HOT, nonce=0, genesis=chain.genesis_hash), 0)
+        n = state.neuron(1, 0)
+        rows.append((n.weight_uids, n.weight_values))
+    assert rows[0] == rows[1]
+    assert rows[0] == (pack(range(12), "u16"), pack(_u16_max_upscale([by_uid[u] for u in range(12)]), "u16"))
