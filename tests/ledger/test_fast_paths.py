@@ -327,3 +327,19 @@ def test_set_weights_stores_the_same_row_whatever_the_order_of_the_pairs(order, 
         rows.append((n.weight_uids, n.weight_values))
     assert rows[0] == rows[1]
     assert rows[0] == (pack(range(12), "u16"), pack(_u16_max_upscale([by_uid[u] for u in range(12)]), "u16"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({}, optional={
+    "rank": st.integers(0, 0xFFFF), "trust": st.integers(0, 0xFFFF), "vtrust": st.integers(0, 0xFFFF),
+    "validator_permit": st.booleans(), "emission": st.integers(0, (1 << 64) - 1), "last_update": st.integers(0, 99)}))
+def test_evolve_checked_equals_evolve_on_values_the_fields_accept(changes: dict) -> None:
+    """Unchecked evolve (the epoch's bulk rewrite) builds the neuron checked evolve builds, cache slots empty."""
+    from taonet.ledger._codec import evolve_checked
+
+    fast = evolve_checked(NEURON, **changes)
+    assert fast == evolve(NEURON, **changes) == attrs.evolve(NEURON, **changes)
+    assert encode(fast) == encode(attrs.evolve(NEURON, **changes))
+    status = ChainStatus(height=1, issuance=5)
+    assert evolve_checked(status, height=changes.get("last_update", 3)) == attrs.evolve(
+        status, height=changes.get("last_update", 3))
