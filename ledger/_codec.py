@@ -407,6 +407,9 @@ def message(tag: str, *, version: int = 1) -> Callable[[type[T]], type[T]]:
                       else "plain") for f in fields)
         new._PLAN = _Plan(tuple(f.name for f in fields), kinds)  # type: ignore[attr-defined]
         new._SIMPLE = all(k == "plain" for k in kinds)  # type: ignore[attr-defined]
+        # the fields decoding must turn into something else than the wire value, in field order
+        new._SPECIAL = tuple((f.name, k) for f, k in zip(fields, kinds, strict=True)  # type: ignore[attr-defined]
+                             if k != "plain" and k != "absent")
         new._ABSENT = {f.name: f.metadata["absent"] for f in fields if "absent" in f.metadata}  # type: ignore
         new._BASES = {f.name: f.metadata["base"] for f in fields if "base" in f.metadata}  # type: ignore[attr-defined]
         _REGISTRY[tag] = new
@@ -772,10 +775,11 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         missing = set(plan.names) - body.keys()
         extra = body.keys() - set(plan.names)
         raise InvalidField(f"{tag}: missing fields {sorted(missing)}, unexpected {sorted(map(str, extra))[:5]}")
-    if not cls._SIMPLE:
+    special = cls._SPECIAL
+    if special:
         body = dict(body)
-        for name, kind in zip(plan.names, plan.kinds, strict=True):
-            if kind == "plain" or kind == "absent" or name not in body:
+        for name, kind in special:
+            if name not in body:
                 continue
             v = body[name]
             if kind == "one":
@@ -783,7 +787,7 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
             elif kind == "many":
                 if type(v) is not list:
                     raise InvalidField(f"{tag}.{name} must be an array of messages")
-                body[name] = tuple(decode_value(x, canonical=canonical) for x in v)
+                body[name] = tuple([decode_value(x, canonical=canonical) for x in v])
             elif kind == "embedded" or kind == "lazy" or kind == "canonical":
                 if type(v) is not list or any(type(x) is not bytes for x in v):
                     raise InvalidField(f"{tag}.{name} must be an array of encoded messages")
@@ -791,7 +795,7 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
                     body[name] = LazyMessages(v, cls._BASES[name])
                 else:
                     strict = canonical or kind == "canonical"
-                    body[name] = tuple(_decode_embedded(x, strict) for x in v)
+                    body[name] = tuple([_decode_embedded(x, strict) for x in v])
             else:
                 body[name] = _unpack(kind, v, f"{tag}.{name}")
     try:
