@@ -548,58 +548,61 @@ def to_wire(obj: Any) -> list[Any]:
     cls = type(obj)
     fn = _WIRE.get(cls)
     if fn is None:
-        fn = _WIRE[cls] = _compile_wire(cls, ())
+        fn = _WIRE[cls] = _compile_wire(cls)
     return fn(obj)
 
 
 _WIRE: dict[type, Callable[[Any], list[Any]]] = {}
 """Class -> its generated to_wire (one straight-line function per class, as attrs writes its ``__init__``)."""
-_WIRE_SHARING: dict[type, Callable[[Any], list[Any]]] = {}
-"""Class -> its to_wire leaving shared values as their encodings (see :func:`share_encoding`), for :func:`encode`."""
-
-
 def _one(value: Any) -> Any:
     return None if value is None else to_wire(value)
 
 
-def _shared_one(value: Any) -> Any:
-    if type(value) in _SHARED:
-        return _Encoded(_shared_raw(value))
-    return None if value is None else to_wire(value)
+def _field_expr(i: int, name: str, kind: str, names: dict[str, Any]) -> str:
+    """The expression of a (not absent) field's wire value, for generated code whose globals are ``names``."""
+    if kind == "plain":
+        return f"obj.{name}"
+    if kind == "one":
+        return f"one(obj.{name})"
+    if kind == "many":
+        return f"[to_wire(v) for v in obj.{name}]"
+    if kind in ("embedded", "lazy", "canonical"):
+        return f"list(raws(obj.{name}))"
+    names[f"CODE_{i}"] = kind
+    return f"pack(CODE_{i}, obj.{name})"
 
 
-def _compile_wire(cls: type, shared: tuple[str, ...]) -> Callable[[Any], list[Any]]:
-    """The to_wire of ``cls`` as generated code: the fields in canonical order, each written as its kind says (an
-    absent field only when it does not hold its absent value; a field in ``shared`` via :func:`_shared_one`)."""
-    plan: _Plan = cls._PLAN  # type: ignore[attr-defined]
-    names: dict[str, Any] = {"TAG": cls.TAG, "VERSION": cls.VERSION, "to_wire": to_wire,  # type: ignore[attr-defined]
-                             "one": _one, "shared_one": _shared_one, "raws": embedded_raws, "pack": _pack}
-    lines = ["def wire(obj):", "    body = {"]
-    open_literal = True
-    for i, (name, kind) in enumerate(zip(plan.names, plan.kinds, strict=True)):
+def _field_lines(cls: type, fields: Sequence[tuple[int, str, str]], target: str, names: dict[str, Any]) -> list[str]:
+    """Statements setting each field's wire value in the dict ``target`` (an absent field only when it does not hold
+    its absent value), for generated code whose globals are ``names``."""
+    lines = []
+    for i, name, kind in fields:
         if kind == "absent":
             names[f"ABSENT_{i}"] = cls._ABSENT[name]  # type: ignore[attr-defined]
-            if open_literal:
-                lines.append("    }")
-                open_literal = False
             lines.append(f"    if obj.{name} != ABSENT_{i}:")
-            lines.append(f"        body[{name!r}] = obj.{name}")
-            continue
-        if kind == "plain":
-            expr = f"obj.{name}"
-        elif kind == "one":
-            expr = f"{'shared_one' if name in shared else 'one'}(obj.{name})"
-        elif kind == "many":
-            expr = f"[to_wire(v) for v in obj.{name}]"
-        elif kind in ("embedded", "lazy", "canonical"):
-            expr = f"list(raws(obj.{name}))"
+            lines.append(f"        {target}[{name!r}] = obj.{name}")
         else:
-            names[f"CODE_{i}"] = kind
-            expr = f"pack(CODE_{i}, obj.{name})"
-        lines.append(f"        {name!r}: {expr}," if open_literal else f"    body[{name!r}] = {expr}")
-    if open_literal:
-        lines.append("    }")
-    lines.append("    return [TAG, VERSION, body]")
+            lines.append(f"    {target}[{name!r}] = {_field_expr(i, name, kind, names)}")
+    return lines
+
+
+def _code_names(cls: type) -> dict[str, Any]:
+    return {"TAG": cls.TAG, "VERSION": cls.VERSION, "to_wire": to_wire, "one": _one,  # type: ignore[attr-defined]
+            "raws": embedded_raws, "pack": _pack}
+
+
+def _compile_wire(cls: type) -> Callable[[Any], list[Any]]:
+    """The to_wire of ``cls`` as generated code (as attrs writes ``__init__``): the fields in canonical order, each
+    written as its kind says; one dict display when no field may be left out."""
+    plan: _Plan = cls._PLAN  # type: ignore[attr-defined]
+    names = _code_names(cls)
+    fields = [(i, n, k) for i, (n, k) in enumerate(zip(plan.names, plan.kinds, strict=True))]
+    if "absent" not in plan.kinds:
+        items = ", ".join(f"{n!r}: {_field_expr(i, n, k, names)}" for i, n, k in fields)
+        lines = ["def wire(obj):", f"    return [TAG, VERSION, {{{items}}}]"]
+    else:
+        lines = ["def wire(obj):", "    body = {}", *_field_lines(cls, fields, "body", names),
+                 "    return [TAG, VERSION, body]"]
     exec(compile("\n".join(lines), f"<to_wire {cls.__name__}>", "exec"), names)
     return names["wire"]  # type: ignore[no-any-return]
 
@@ -627,46 +630,35 @@ def _decode_embedded(raw: bytes, canonical: bool = False) -> Any:
 
 def encode(obj: Any) -> bytes:
     """Canonical CBOR bytes of a message; equal messages always give equal bytes."""
-    cls = type(obj)
-    if cls in _SHARING:
-        return _dumps_plain(_to_wire_sharing(obj), default=_write_encoded)
+    fn = _ENCODE_SHARING.get(type(obj))
+    if fn is not None:
+        return fn(obj)
     return _dumps_plain(to_wire(obj))
 
 
 # --- shared nested values: encoded once, by identity --------------------------------------------------------------
 # A subnet carries its hyperparameters, and every block rewrites every subnet (its emission pot): the hyperparameters
 # are the same object from block to block (evolve copies the reference), so their encoding is kept by identity and
-# written into the parent's bytes as it is (CBOR is compositional: the bytes are those the nested encode would write).
+# spliced into the parent's bytes as it is. CBOR is compositional: a map's bytes are its header and then each key's
+# and value's bytes in turn, so the parent's bytes are the same as if the nested message were encoded in place.
 
 _SHARED: set[type] = set()
 """Classes whose instances are immutable values shared by many messages (see :func:`share_encoding`)."""
-_SHARING: dict[type, tuple[str, ...]] = {}
-"""Class -> the fields that may hold a shared value (only those classes take the sharing path of :func:`encode`)."""
+_ENCODE_SHARING: dict[type, Callable[[Any], bytes]] = {}
+"""Class -> its encode splicing the cached encodings of the shared values its fields hold."""
 _SHARED_RAW: dict[int, tuple[Any, bytes]] = {}
 _SHARED_RAW_MAX = 256
 
 
-class _Encoded:
-    """Bytes already CBOR-encoded, written into a parent's encoding as they are."""
-
-    __slots__ = ("raw",)
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-
-
-def _write_encoded(encoder: Any, value: Any) -> None:
-    if type(value) is not _Encoded:
-        raise cbor2.CBOREncodeError(f"cannot encode {type(value).__name__}")
-    encoder.write(value.raw)
-
-
 def share_encoding(cls: type, *, inside: Sequence[tuple[type, str]]) -> None:
     """Declare ``cls`` a shared value (its instances are reused unchanged by many messages, in the ``(class, field)``
-    places of ``inside``): :func:`encode` of those classes writes its cached encoding (kept by identity, bounded)."""
+    places of ``inside``): :func:`encode` of those classes splices in its cached encoding (by identity, bounded)."""
     _SHARED.add(cls)
+    by_parent: dict[type, list[str]] = {}
     for parent, name in inside:
-        _SHARING[parent] = (*_SHARING.get(parent, ()), name)
+        by_parent.setdefault(parent, []).append(name)
+    for parent, fields in by_parent.items():
+        _ENCODE_SHARING[parent] = _compile_encode_sharing(parent, tuple(fields))
 
 
 def _shared_raw(obj: Any) -> bytes:
@@ -680,13 +672,68 @@ def _shared_raw(obj: Any) -> bytes:
     return raw
 
 
-def _to_wire_sharing(obj: Any) -> list[Any]:
-    """:func:`to_wire`, with a shared value in a field of ``_SHARING`` left as its (cached) encoding."""
-    cls = type(obj)
-    fn = _WIRE_SHARING.get(cls)
-    if fn is None:
-        fn = _WIRE_SHARING[cls] = _compile_wire(cls, _SHARING[cls])
-    return fn(obj)
+def _shared_bytes(value: Any) -> bytes:
+    """The encoding of a shared field's value: cached for a shared class, else encoded (None, another message)."""
+    if type(value) in _SHARED:
+        return _shared_raw(value)
+    return _dumps_plain(None if value is None else to_wire(value))
+
+
+def _map_head(n: int) -> bytes:
+    """The CBOR head of a map of ``n`` pairs, in its shortest form (as cbor2 writes every head)."""
+    if n < 24:
+        return bytes((0xA0 + n,))
+    for code, size in ((0xB8, 1), (0xB9, 2), (0xBA, 4)):
+        if n < 1 << (8 * size):
+            return bytes((code,)) + n.to_bytes(size, "big")
+    return b"\xbb" + n.to_bytes(8, "big")
+
+
+_MAP_HEADS = [_map_head(n) for n in range(64)]
+
+
+def _pairs(d: dict[str, Any]) -> bytes:
+    """The bytes of a map's pairs, without its head."""
+    raw = _dumps_plain(d)
+    n = len(d)
+    return raw[len(_MAP_HEADS[n]) if n < 64 else len(_map_head(n)):]
+
+
+def _compile_encode_sharing(cls: type, shared: tuple[str, ...]) -> Callable[[Any], bytes]:
+    """``encode`` for ``cls`` as generated code: the runs of fields between shared ones encoded as maps (their heads
+    cut off), each shared field's key and cached value bytes between them, under the message's head."""
+    plan: _Plan = cls._PLAN  # type: ignore[attr-defined]
+    for name in shared:
+        if plan.kinds[plan.names.index(name)] != "one":
+            raise ValueError(f"{cls.__name__}.{name} does not hold one message")
+    names = _code_names(cls)
+    names.update(pairs=_pairs, map_head=_map_head, MAP_HEADS=_MAP_HEADS, shared_bytes=_shared_bytes)
+    names["HEAD"] = b"\x83" + _dumps_plain([cls.TAG, cls.VERSION])[1:]  # type: ignore[attr-defined]
+    lines = ["def encode(obj):"]
+    parts, counts = [], []
+    run: list[tuple[int, str, str]] = []
+
+    def close_run() -> None:
+        k = len(parts)
+        lines.append(f"    d{k} = {{}}")
+        lines.extend(_field_lines(cls, run, f"d{k}", names))
+        parts.append(f"pairs(d{k})")
+        counts.append(f"len(d{k})")
+        run.clear()
+
+    for i, (name, kind) in enumerate(zip(plan.names, plan.kinds, strict=True)):
+        if name in shared:
+            close_run()
+            names[f"KEY_{i}"] = _dumps_plain(name)
+            parts.append(f"KEY_{i} + shared_bytes(obj.{name})")
+            counts.append("1")
+        else:
+            run.append((i, name, kind))
+    close_run()
+    lines.append(f"    n = {' + '.join(counts)}")
+    lines.append(f"    return b''.join((HEAD, MAP_HEADS[n] if n < 64 else map_head(n), {', '.join(parts)}))")
+    exec(compile("\n".join(lines), f"<encode {cls.__name__}>", "exec"), names)
+    return names["encode"]  # type: ignore[no-any-return]
 
 
 def dumps_wire(value: Any) -> bytes:
