@@ -10,8 +10,8 @@ import attrs
 import pytest
 
 from taonet.ledger import FileStore, NeuronReplaced, RegistrarAnswer, dev_genesis
-from taonet.tools.replay import _verify
-from taonet.tools.replay._verify import verify_chain
+from taonet.tools import _verify_core
+from taonet.tools.replay import verify_chain
 from tests.ledger.chains import DEV_SUBNET_DEFAULTS, pruning_chain
 from tests.ledger.tamper import resign_from
 
@@ -45,7 +45,7 @@ def test_a_registrar_divergence_is_diagnosed_the_same_wherever_the_checkpoint_fa
     """The divergence names the block and both assignments, for checkpoints every 1, 2, 7 and 256 blocks; the
     untampered log verifies in full either way."""
     root, replaced_at, uid = tampered
-    monkeypatch.setattr(_verify, "CHECKPOINT_EVERY", every)
+    monkeypatch.setattr(_verify_core, "CHECKPOINT_EVERY", every)
     with FileStore(root / "chain", read_only=True) as store:
         good = verify_chain(store, consensus=True, workers=1)
     assert good.ok and good.blocks == good.head + 1 == 61 and good.registrar_answers > 5 and good.epochs > 5
