@@ -95,14 +95,14 @@ def seal_until_epoch(chain: Chain, netuid: int) -> int:
     raise AssertionError("no epoch")
 
 
-def pruning_chain(blocks: int, store: FileStore | None = None) -> Chain:
+def pruning_chain(blocks: int, store: Any = None, **kwargs: Any) -> Chain:
     """A chain whose subnet 1 is full (3 UIDs), with registrations that prune, weights, stake, transfers and epochs."""
     import attrs
 
     from taonet.ledger import AddStake, SetWeights, Transfer
 
     hyper = attrs.evolve(DEV_SUBNET_DEFAULTS, max_allowed_uids=3, immunity_period=2, tempo=4, weights_rate_limit=0)
-    chain = chain_with_subnet(store, miners=2, hyper=hyper)
+    chain = chain_with_subnet(store, miners=2, hyper=hyper, **kwargs)
     chain.call(ALICE, AddStake(hotkey=OWNER_HOT.public_key, amount=10**12))
     k = 0
     while chain.height < blocks:

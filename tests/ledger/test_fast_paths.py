@@ -343,3 +343,22 @@ def test_evolve_checked_equals_evolve_on_values_the_fields_accept(changes: dict)
     status = ChainStatus(height=1, issuance=5)
     assert evolve_checked(status, height=changes.get("last_update", 3)) == attrs.evolve(
         status, height=changes.get("last_update", 3))
+
+
+def test_replay_in_place_reaches_the_states_of_the_plain_fold() -> None:
+    """``replay`` (which folds in place from its own snapshot or genesis) reaches, at every height, the tables and
+    digest that folding with a fork per block reaches, and leaves the store's snapshots as they were."""
+    from taonet.ledger import MemoryStore, fold, replay
+
+    from .chains import pruning_chain, tables
+
+    store = MemoryStore()
+    pruning_chain(30, store, snapshot_every=7)
+    plain = {b.number: (tables(s), s.digest()) for b, s in fold(store, verify_signatures=False)}
+    snapshot = store.latest_snapshot(21).to_snapshot()
+    for k in range(store.height + 1):
+        for use_snapshots in (True, False):
+            for check in (True, False):
+                state = replay(store, to=k, use_snapshots=use_snapshots, check_every_block=check)
+                assert (tables(state), state.digest()) == plain[k]
+    assert store.latest_snapshot(21).to_snapshot() == snapshot
