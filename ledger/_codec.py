@@ -812,7 +812,7 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         raise InvalidField(f"expected a {_names(base)}, got {tag!r}")
     plan: _Plan = cls._PLAN
     absent = cls._ABSENT
-    if canonical:
+    if canonical and (tuple(body) != plan.names or (absent and version == cls.VERSION)):  # else nothing to check
         _check_order(tag, plan.names, absent if version == cls.VERSION else {}, body)
     if version != cls.VERSION:
         body = _upcast(cls, version, body)
