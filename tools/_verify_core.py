@@ -109,14 +109,18 @@ def _state_hash(state: State) -> bytes:
 
 
 def verify_segment(store: FileStore, start: int, stop: int, consensus: bool, progress: Progress | None
-                    ) -> tuple[dict[str, int], Divergence | None]:
+                   ) -> tuple[dict[str, int], Divergence | None]:
+    """Verify blocks ``start .. stop`` from genesis in this process: the counts and the first divergence."""
     counts, divergence, _ = run(store, None, start, stop, consensus, progress)
     return counts, divergence
 
 
 def run(store: FileStore, state: State | None, start: int, stop: int, consensus: bool, progress: Progress | None
-         ) -> tuple[dict[str, int], Divergence | None, State | None]:
-    """Verify blocks from ``start`` (genesis when ``state`` is None, else the block after ``state``) to ``stop``."""
+        ) -> tuple[dict[str, int], Divergence | None, State | None]:
+    """Verify blocks from ``start`` (genesis when ``state`` is None, else the block after ``state``) to ``stop``.
+
+    ``state`` is consumed (the blocks are applied to it in place); the final state is returned when all hold.
+    """
     counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
     fold = None if state is None else _InPlace(state)
     try:
