@@ -362,3 +362,15 @@ def test_replay_in_place_reaches_the_states_of_the_plain_fold() -> None:
                 state = replay(store, to=k, use_snapshots=use_snapshots, check_every_block=check)
                 assert (tables(state), state.digest()) == plain[k]
     assert store.latest_snapshot(21).to_snapshot() == snapshot
+
+
+def test_every_registered_message_class_gets_a_generated_to_wire() -> None:
+    """The generator handles every class the codec knows (every field kind), not only those a chain happens to hold:
+    each generated function reads every field of its class's plan, and nothing else of the message."""
+    from taonet.ledger._codec import _compile_wire, registered
+
+    helpers = {"TAG", "VERSION", "to_wire", "one", "raws", "pack", "list"}
+    for cls in registered().values():
+        read = {n for n in _compile_wire(cls).__code__.co_names
+                if n not in helpers and not n.startswith(("CODE_", "ABSENT_"))}
+        assert read == set(cls._PLAN.names), cls
