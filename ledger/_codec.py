@@ -31,6 +31,7 @@ __all__ = [
     "dumps_wire",
     "encode",
     "evolve",
+    "evolve_checked",
     "cache_field",
     "field_b32",
     "field_bool",
@@ -50,6 +51,7 @@ __all__ = [
     "packed",
     "raw_bytes",
     "registered",
+    "share_encoding",
     "to_wire",
     "unpack",
     "upcaster",
@@ -405,6 +407,9 @@ def message(tag: str, *, version: int = 1) -> Callable[[type[T]], type[T]]:
                       else "plain") for f in fields)
         new._PLAN = _Plan(tuple(f.name for f in fields), kinds)  # type: ignore[attr-defined]
         new._SIMPLE = all(k == "plain" for k in kinds)  # type: ignore[attr-defined]
+        # the fields decoding must turn into something else than the wire value, in field order
+        new._SPECIAL = tuple((f.name, k) for f, k in zip(fields, kinds, strict=True)  # type: ignore[attr-defined]
+                             if k != "plain" and k != "absent")
         new._ABSENT = {f.name: f.metadata["absent"] for f in fields if "absent" in f.metadata}  # type: ignore
         new._BASES = {f.name: f.metadata["base"] for f in fields if "base" in f.metadata}  # type: ignore[attr-defined]
         _REGISTRY[tag] = new
@@ -458,6 +463,23 @@ def evolve(inst: T, **changes: Any) -> T:
             checks.sort(key=_first)
         for _, attribute, validator, value in checks:
             validator(new, attribute, value)
+    return new
+
+
+def evolve_checked(inst: T, **changes: Any) -> T:
+    """:func:`evolve` for values the caller has already checked against the fields' validators (no converter or
+    validator runs): for a message rebuilt in bulk from vectors whose type and range already guarantee it."""
+    cls = type(inst)
+    plan = _EVOLVE_PLANS.get(cls)
+    if plan is None:
+        plan = _EVOLVE_PLANS[cls] = _evolve_plan(cls)
+    if plan is False or not changes.keys() <= plan[1].keys():
+        return evolve(inst, **changes)
+    new = object.__new__(cls)
+    plan[0](inst, new)
+    setattr_ = object.__setattr__
+    for name, value in changes.items():
+        setattr_(new, name, value)
     return new
 
 
@@ -524,26 +546,65 @@ def _unpack(code: str, raw: Any, name: str) -> tuple[int, ...]:
 def to_wire(obj: Any) -> list[Any]:
     """The plain CBOR-ready form of a message: ``[tag, version, {field: value}]``."""
     cls = type(obj)
-    plan: _Plan = cls._PLAN
-    if cls._SIMPLE:
-        return [cls.TAG, cls.VERSION, {n: getattr(obj, n) for n in plan.names}]
-    body: dict[str, Any] = {}
-    for name, kind in zip(plan.names, plan.kinds, strict=True):
-        value = getattr(obj, name)
-        if kind == "plain":
-            body[name] = value
-        elif kind == "absent":
-            if value != cls._ABSENT[name]:
-                body[name] = value
-        elif kind == "one":
-            body[name] = None if value is None else to_wire(value)
-        elif kind == "many":
-            body[name] = [to_wire(v) for v in value]
-        elif kind == "embedded" or kind == "lazy" or kind == "canonical":
-            body[name] = list(embedded_raws(value))
+    fn = _WIRE.get(cls)
+    if fn is None:
+        fn = _WIRE[cls] = _compile_wire(cls)
+    return fn(obj)
+
+
+_WIRE: dict[type, Callable[[Any], list[Any]]] = {}
+"""Class -> its generated to_wire (one straight-line function per class, as attrs writes its ``__init__``)."""
+def _one(value: Any) -> Any:
+    return None if value is None else to_wire(value)
+
+
+def _field_expr(i: int, name: str, kind: str, names: dict[str, Any]) -> str:
+    """The expression of a (not absent) field's wire value, for generated code whose globals are ``names``."""
+    if kind == "plain":
+        return f"obj.{name}"
+    if kind == "one":
+        return f"one(obj.{name})"
+    if kind == "many":
+        return f"[to_wire(v) for v in obj.{name}]"
+    if kind in ("embedded", "lazy", "canonical"):
+        return f"list(raws(obj.{name}))"
+    names[f"CODE_{i}"] = kind
+    return f"pack(CODE_{i}, obj.{name})"
+
+
+def _field_lines(cls: type, fields: Sequence[tuple[int, str, str]], target: str, names: dict[str, Any]) -> list[str]:
+    """Statements setting each field's wire value in the dict ``target`` (an absent field only when it does not hold
+    its absent value), for generated code whose globals are ``names``."""
+    lines = []
+    for i, name, kind in fields:
+        if kind == "absent":
+            names[f"ABSENT_{i}"] = cls._ABSENT[name]  # type: ignore[attr-defined]
+            lines.append(f"    if obj.{name} != ABSENT_{i}:")
+            lines.append(f"        {target}[{name!r}] = obj.{name}")
         else:
-            body[name] = _pack(kind, value)
-    return [cls.TAG, cls.VERSION, body]
+            lines.append(f"    {target}[{name!r}] = {_field_expr(i, name, kind, names)}")
+    return lines
+
+
+def _code_names(cls: type) -> dict[str, Any]:
+    return {"TAG": cls.TAG, "VERSION": cls.VERSION, "to_wire": to_wire, "one": _one,  # type: ignore[attr-defined]
+            "raws": embedded_raws, "pack": _pack}
+
+
+def _compile_wire(cls: type) -> Callable[[Any], list[Any]]:
+    """The to_wire of ``cls`` as generated code (as attrs writes ``__init__``): the fields in canonical order, each
+    written as its kind says; one dict display when no field may be left out."""
+    plan: _Plan = cls._PLAN  # type: ignore[attr-defined]
+    names = _code_names(cls)
+    fields = [(i, n, k) for i, (n, k) in enumerate(zip(plan.names, plan.kinds, strict=True))]
+    if "absent" not in plan.kinds:
+        items = ", ".join(f"{n!r}: {_field_expr(i, n, k, names)}" for i, n, k in fields)
+        lines = ["def wire(obj):", f"    return [TAG, VERSION, {{{items}}}]"]
+    else:
+        lines = ["def wire(obj):", "    body = {}", *_field_lines(cls, fields, "body", names),
+                 "    return [TAG, VERSION, body]"]
+    exec(compile("\n".join(lines), f"<to_wire {cls.__name__}>", "exec"), names)
+    return names["wire"]  # type: ignore[no-any-return]
 
 
 def raw_bytes(obj: Any) -> bytes:
@@ -569,7 +630,110 @@ def _decode_embedded(raw: bytes, canonical: bool = False) -> Any:
 
 def encode(obj: Any) -> bytes:
     """Canonical CBOR bytes of a message; equal messages always give equal bytes."""
+    fn = _ENCODE_SHARING.get(type(obj))
+    if fn is not None:
+        return fn(obj)
     return _dumps_plain(to_wire(obj))
+
+
+# --- shared nested values: encoded once, by identity --------------------------------------------------------------
+# A subnet carries its hyperparameters, and every block rewrites every subnet (its emission pot): the hyperparameters
+# are the same object from block to block (evolve copies the reference), so their encoding is kept by identity and
+# spliced into the parent's bytes as it is. CBOR is compositional: a map's bytes are its header and then each key's
+# and value's bytes in turn, so the parent's bytes are the same as if the nested message were encoded in place.
+
+_SHARED: set[type] = set()
+"""Classes whose instances are immutable values shared by many messages (see :func:`share_encoding`)."""
+_ENCODE_SHARING: dict[type, Callable[[Any], bytes]] = {}
+"""Class -> its encode splicing the cached encodings of the shared values its fields hold."""
+_SHARED_RAW: dict[int, tuple[Any, bytes]] = {}
+_SHARED_RAW_MAX = 256
+
+
+def share_encoding(cls: type, *, inside: Sequence[tuple[type, str]]) -> None:
+    """Declare ``cls`` a shared value (its instances are reused unchanged by many messages, in the ``(class, field)``
+    places of ``inside``): :func:`encode` of those classes splices in its cached encoding (by identity, bounded)."""
+    _SHARED.add(cls)
+    by_parent: dict[type, list[str]] = {}
+    for parent, name in inside:
+        by_parent.setdefault(parent, []).append(name)
+    for parent, fields in by_parent.items():
+        _ENCODE_SHARING[parent] = _compile_encode_sharing(parent, tuple(fields))
+
+
+def _shared_raw(obj: Any) -> bytes:
+    hit = _SHARED_RAW.get(id(obj))
+    if hit is not None and hit[0] is obj:  # the cache holds obj, so its id cannot have been reused
+        return hit[1]
+    raw = encode(obj)
+    if len(_SHARED_RAW) >= _SHARED_RAW_MAX:
+        _SHARED_RAW.clear()
+    _SHARED_RAW[id(obj)] = (obj, raw)
+    return raw
+
+
+def _shared_bytes(value: Any) -> bytes:
+    """The encoding of a shared field's value: cached for a shared class, else encoded (None, another message)."""
+    if type(value) in _SHARED:
+        return _shared_raw(value)
+    return _dumps_plain(None if value is None else to_wire(value))
+
+
+def _map_head(n: int) -> bytes:
+    """The CBOR head of a map of ``n`` pairs, in its shortest form (as cbor2 writes every head)."""
+    if n < 24:
+        return bytes((0xA0 + n,))
+    for code, size in ((0xB8, 1), (0xB9, 2), (0xBA, 4)):
+        if n < 1 << (8 * size):
+            return bytes((code,)) + n.to_bytes(size, "big")
+    return b"\xbb" + n.to_bytes(8, "big")
+
+
+_MAP_HEADS = [_map_head(n) for n in range(64)]
+
+
+def _pairs(d: dict[str, Any]) -> bytes:
+    """The bytes of a map's pairs, without its head."""
+    raw = _dumps_plain(d)
+    n = len(d)
+    return raw[len(_MAP_HEADS[n]) if n < 64 else len(_map_head(n)):]
+
+
+def _compile_encode_sharing(cls: type, shared: tuple[str, ...]) -> Callable[[Any], bytes]:
+    """``encode`` for ``cls`` as generated code: the runs of fields between shared ones encoded as maps (their heads
+    cut off), each shared field's key and cached value bytes between them, under the message's head."""
+    plan: _Plan = cls._PLAN  # type: ignore[attr-defined]
+    for name in shared:
+        if plan.kinds[plan.names.index(name)] != "one":
+            raise ValueError(f"{cls.__name__}.{name} does not hold one message")
+    names = _code_names(cls)
+    names.update(pairs=_pairs, map_head=_map_head, MAP_HEADS=_MAP_HEADS, shared_bytes=_shared_bytes)
+    names["HEAD"] = b"\x83" + _dumps_plain([cls.TAG, cls.VERSION])[1:]  # type: ignore[attr-defined]
+    lines = ["def encode(obj):"]
+    parts, counts = [], []
+    run: list[tuple[int, str, str]] = []
+
+    def close_run() -> None:
+        k = len(parts)
+        lines.append(f"    d{k} = {{}}")
+        lines.extend(_field_lines(cls, run, f"d{k}", names))
+        parts.append(f"pairs(d{k})")
+        counts.append(f"len(d{k})")
+        run.clear()
+
+    for i, (name, kind) in enumerate(zip(plan.names, plan.kinds, strict=True)):
+        if name in shared:
+            close_run()
+            names[f"KEY_{i}"] = _dumps_plain(name)
+            parts.append(f"KEY_{i} + shared_bytes(obj.{name})")
+            counts.append("1")
+        else:
+            run.append((i, name, kind))
+    close_run()
+    lines.append(f"    n = {' + '.join(counts)}")
+    lines.append(f"    return b''.join((HEAD, MAP_HEADS[n] if n < 64 else map_head(n), {', '.join(parts)}))")
+    exec(compile("\n".join(lines), f"<encode {cls.__name__}>", "exec"), names)
+    return names["encode"]  # type: ignore[no-any-return]
 
 
 def dumps_wire(value: Any) -> bytes:
@@ -648,7 +812,7 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         raise InvalidField(f"expected a {_names(base)}, got {tag!r}")
     plan: _Plan = cls._PLAN
     absent = cls._ABSENT
-    if canonical:
+    if canonical and (tuple(body) != plan.names or (absent and version == cls.VERSION)):  # else nothing to check
         _check_order(tag, plan.names, absent if version == cls.VERSION else {}, body)
     if version != cls.VERSION:
         body = _upcast(cls, version, body)
@@ -658,10 +822,11 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         missing = set(plan.names) - body.keys()
         extra = body.keys() - set(plan.names)
         raise InvalidField(f"{tag}: missing fields {sorted(missing)}, unexpected {sorted(map(str, extra))[:5]}")
-    if not cls._SIMPLE:
+    special = cls._SPECIAL
+    if special:
         body = dict(body)
-        for name, kind in zip(plan.names, plan.kinds, strict=True):
-            if kind == "plain" or kind == "absent" or name not in body:
+        for name, kind in special:
+            if name not in body:
                 continue
             v = body[name]
             if kind == "one":
@@ -669,7 +834,7 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
             elif kind == "many":
                 if type(v) is not list:
                     raise InvalidField(f"{tag}.{name} must be an array of messages")
-                body[name] = tuple(decode_value(x, canonical=canonical) for x in v)
+                body[name] = tuple([decode_value(x, canonical=canonical) for x in v])
             elif kind == "embedded" or kind == "lazy" or kind == "canonical":
                 if type(v) is not list or any(type(x) is not bytes for x in v):
                     raise InvalidField(f"{tag}.{name} must be an array of encoded messages")
@@ -677,7 +842,7 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
                     body[name] = LazyMessages(v, cls._BASES[name])
                 else:
                     strict = canonical or kind == "canonical"
-                    body[name] = tuple(_decode_embedded(x, strict) for x in v)
+                    body[name] = tuple([_decode_embedded(x, strict) for x in v])
             else:
                 body[name] = _unpack(kind, v, f"{tag}.{name}")
     try:

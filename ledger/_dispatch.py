@@ -27,7 +27,11 @@ __all__ = ["HANDLERS", "SELF_CHARGING", "BlockContext", "Handler", "handles"]
 
 @attrs.frozen
 class BlockContext:
-    """What a call handler may know about the block it runs in, including the state the block started from."""
+    """What a call handler may know about the block it runs in, including the state the block started from.
+
+    When the block is applied in place (``apply(..., consume=True)``) ``previous`` is a view holding only the tables
+    in ``_runtime.PREVIOUS_TABLES``: a handler reading another table of it must add that table there.
+    """
 
     number: int
     timestamp: int

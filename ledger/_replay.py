@@ -21,10 +21,13 @@ def fold(
     stop: int | None = None,
     verify_signatures: bool = True,
     check_headers: bool = True,
+    consume: bool = False,
 ) -> Iterator[tuple[SignedBlock, State]]:
     """Yield (block, state after it) for each block from genesis (or after ``start``) up to ``stop`` inclusive.
 
-    Without ``check_headers`` the blocks' roots and state digests are not recomputed (see :func:`apply`).
+    Without ``check_headers`` the blocks' roots and state digests are not recomputed (see :func:`apply`). With
+    ``consume`` every block is applied in place (``apply(..., consume=True)``): each yielded state is the same object
+    (``start`` itself, when given), changed by the next block, so it must be read before the fold goes on.
     """
     last = store.height if stop is None else min(stop, store.height)
     if start is None:
@@ -43,7 +46,8 @@ def fold(
         block = store.get(number)
         if block.number != number:
             raise InvalidBlock(number=number, reason=f"the store returned block {block.number}")
-        state, _ = apply(state, block, parent=parent, verify_signatures=verify_signatures, check_header=check_headers)
+        state, _ = apply(state, block, parent=parent, verify_signatures=verify_signatures, check_header=check_headers,
+                         consume=consume)
         parent = block.hash
         yield block, state
 
@@ -64,8 +68,9 @@ def replay(
     if start is not None and start.height == target:
         return start
     state = start
+    # only the last state is kept, and ``start`` is this function's own copy: the blocks are applied in place
     for _, state in fold(store, start=start, stop=target, verify_signatures=verify_signatures,  # noqa: B007
-                         check_headers=check_every_block):
+                         check_headers=check_every_block, consume=True):
         pass
     assert state is not None
     if not check_every_block and state.digest() != store.get(target).header.state_digest:

@@ -92,19 +92,34 @@ def apply_extrinsic(
 # --- blocks ------------------------------------------------------------------------------------------------------
 
 
-class BlockBuilder:
-    """Applies extrinsics to a fork of ``state`` for block ``number`` in pipeline order, then seals the block."""
+PREVIOUS_TABLES = ("chain", "subnet", "neuron")
+"""What the handlers read of the state a block started from (``BlockContext.previous``): the height, the subnets (is an
+epoch due) and the neurons (the registrar's pruning rule)."""
 
-    def __init__(self, state: State, *, parent: bytes, timestamp: int, genesis: bytes | None = None) -> None:
+
+class BlockBuilder:
+    """Applies extrinsics to a fork of ``state`` for block ``number`` in pipeline order, then seals the block.
+
+    With ``consume`` it applies them to ``state`` itself (no table is copied unless the start's view shares it): for a
+    fold that never looks back. ``state`` is then the builder's: after a rejection it is left part-way through.
+    """
+
+    def __init__(self, state: State, *, parent: bytes, timestamp: int, genesis: bytes | None = None,
+                 consume: bool = False) -> None:
         number = state.height + 1
         if number < 1:
             raise InvalidBlock(number=number, reason="block 0 is made from a genesis config, not built")
-        self._state = state.fork()
-        s = self._state
-        genesis = genesis if genesis is not None else s.get("chain", "genesis", parent if number == 1 else None)
+        genesis = genesis if genesis is not None else state.get("chain", "genesis", parent if number == 1 else None)
         if genesis is None:
             raise InvalidBlock(number=number, reason="the genesis hash is unknown")
-        self.ctx = BlockContext(number=number, timestamp=timestamp, genesis=genesis, previous=state)
+        if consume:  # build on ``state`` itself; the handlers see the block's start through a view of what they read
+            self._state = state
+            previous = state.view(PREVIOUS_TABLES)
+        else:
+            self._state = state.fork()
+            previous = state
+        s = self._state
+        self.ctx = BlockContext(number=number, timestamp=timestamp, genesis=genesis, previous=previous)
         self.parent = parent
         self.extrinsics: list[Extrinsic] = []
         self.records: list[EventRecord] = []
@@ -209,9 +224,12 @@ class BlockBuilder:
 
 def apply(
     state: State, block: SignedBlock, *, parent: bytes | None = None, verify_signatures: bool = True,
-    check_header: bool = True,
+    check_header: bool = True, consume: bool = False,
 ) -> tuple[State, list[EventRecord]]:
     """Re-execute ``block`` on ``state``: the next state and the events, or :class:`InvalidBlock` if it does not follow.
+
+    With ``consume`` the block is applied to ``state`` itself, not to a fork of it (a fold that never looks back:
+    no table is copied per block): ``state`` must not be used afterwards, whether the block applies or not.
 
     ``parent`` is the hash of the previous block (checked against the header when given). With
     ``verify_signatures`` the block's and every extrinsic's signature are checked. Without ``check_header`` the
@@ -227,7 +245,7 @@ def apply(
         raise InvalidBlock(number=h.number, reason="its author is not the chain's authority")
     if verify_signatures and not block.signature_ok():
         raise InvalidBlock(number=h.number, reason="the authority's signature does not verify")
-    builder = BlockBuilder(state, parent=h.parent, timestamp=h.timestamp)
+    builder = BlockBuilder(state, parent=h.parent, timestamp=h.timestamp, consume=consume)
     for i, ext in enumerate(block.extrinsics):
         try:
             builder.push(ext, check_signature=verify_signatures)

@@ -31,6 +31,7 @@ from ._codec import (
     loads,
     message,
     packed,
+    share_encoding,
     to_wire,
 )
 from ._params import ChainParams, ChainStatus, Hyperparameters
@@ -136,6 +137,10 @@ class Subnet(Message):
     last_adjustment: int = field_int(default=0)
     last_epoch: int = field_int(default=0)
     pending: tuple[PendingRegistration, ...] = field_msgs(PendingRegistration, max_len=4096, default=())
+
+
+# every block rewrites every subnet (its emission pot), carrying the same hyperparameters object from block to block
+share_encoding(Hyperparameters, inside=[(Subnet, "hyper")])
 
 
 @message("state.commitment")
@@ -260,6 +265,18 @@ class State:
         child._dirty = {name: set(keys) for name, keys in self._dirty.items()}
         child._acc = self._acc
         return child
+
+    def view(self, tables: tuple[str, ...]) -> State:
+        """A read-only state holding only ``tables`` as they are now (reading another is a KeyError); this state
+        copies each of them before it next writes to it (what :meth:`fork` does, for a few tables instead of all)."""
+        view = State.__new__(State)
+        view._t = {name: self._t[name] for name in tables}
+        view._h = {}
+        view._own = set()
+        view._dirty = {}
+        view._acc = 0
+        self._own.difference_update(tables)
+        return view
 
     def _writable(self, table: str) -> dict[Any, Any]:
         if table not in self._own:

@@ -21,7 +21,7 @@ from ._calls import (
     TempoElapsed,
     UidAssignment,
 )
-from ._codec import evolve
+from ._codec import evolve, evolve_checked
 from ._consensus import due_netuids, epoch_due
 from ._dispatch import BlockContext, handles
 from ._events import (
@@ -267,16 +267,20 @@ def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
     ptr = v["bond_ptr"]
     bonds = {row: (c.bond_uids[2 * ptr[k]:2 * ptr[k + 1]], c.bond_values[2 * ptr[k]:2 * ptr[k + 1]])
              for k, row in enumerate(v["bond_rows"])}
+    rank, trust, consensus, incentive = v["rank"], v["trust"], v["consensus"], v["incentive"]
+    dividends, vtrust, permits, emissions = v["dividends"], v["vtrust"], v["permits"], v["emission"]
     for uid in range(sn.n):
         old = state.neuron(c.netuid, uid)
         assert old is not None
-        emission = v["emission"][uid]
-        changes = dict(rank=v["rank"][uid], trust=v["trust"][uid], consensus=v["consensus"][uid],
-                       incentive=v["incentive"][uid], dividends=v["dividends"][uid], vtrust=v["vtrust"][uid],
-                       validator_permit=bool(v["permits"][uid]), emission=emission)
+        emission = emissions[uid]
+        # u16 and u64 values unpacked from the result's vectors, a bool: what the neuron's fields accept, unchecked
+        new = evolve_checked(old, rank=rank[uid], trust=trust[uid], consensus=consensus[uid],
+                             incentive=incentive[uid], dividends=dividends[uid], vtrust=vtrust[uid],
+                             validator_permit=bool(permits[uid]), emission=emission)
         if uid in bonds:
-            changes["bond_uids"], changes["bond_values"] = bonds[uid]
-        state.put_neuron(c.netuid, evolve(old, **changes))
+            bond_uids, bond_values = bonds[uid]
+            new = evolve(new, bond_uids=bond_uids, bond_values=bond_values)
+        state.put_neuron(c.netuid, new)
         if emission:
             events.append(EmissionPaid(netuid=c.netuid, uid=uid, hotkey=old.hotkey, amount=emission))
     for cr in c.credits:

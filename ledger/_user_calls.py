@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from . import _economics as econ
 from ._calls import (
@@ -303,6 +304,15 @@ def _u16_max_upscale(values: Sequence[int]) -> tuple[int, ...]:
     return tuple([(v * 0x1FFFE + top) // twice for v in values])  # 0x1FFFE = 0xFFFF * 2
 
 
+def _u16_max_upscale_packed(values: Sequence[int]) -> bytes:
+    """``pack(_u16_max_upscale(values), "u16")`` computed in numpy (u16 values: every product fits in 64 bits)."""
+    top = max(values, default=0)
+    if top == 0:
+        return bytes(2 * len(values))
+    a = np.array(values, dtype=np.uint64)
+    return ((a * 0x1FFFE + top) // (2 * top)).astype("<u2").tobytes()
+
+
 @handles(SetWeights)
 def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> list[Event]:
     call: SetWeights = ext.call  # type: ignore[assignment]
@@ -339,13 +349,13 @@ def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> 
         top = max(weights) * 0xFFFF // total
         if top > h.max_weights_limit:
             raise InvalidWeights(reason=f"a weight of {top}/65535 is above the max weight {h.max_weights_limit}/65535")
-    if uids:  # by UID (they are distinct, so sorting the pairs orders by UID alone)
+    if list(uids) == sorted(uids):  # already by UID (a validator's usual order): nothing to reorder
+        sorted_uids, sorted_weights = uids, weights
+    else:  # by UID (they are distinct, so sorting the pairs orders by UID alone)
         sorted_uids, sorted_weights = zip(*sorted(zip(uids, weights, strict=True)), strict=True)
-    else:
-        sorted_uids = sorted_weights = ()
     state.put_neuron(sn.netuid, evolve(
         neuron, last_update=ctx.number, weights_block=ctx.number,
-        weight_uids=pack(sorted_uids, "u16"), weight_values=pack(_u16_max_upscale(sorted_weights), "u16"),
+        weight_uids=pack(sorted_uids, "u16"), weight_values=_u16_max_upscale_packed(sorted_weights),
     ))
     return [WeightsSet(netuid=sn.netuid, uid=uid, hotkey=hotkey, count=len(uids))]
 

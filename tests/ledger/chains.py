@@ -93,3 +93,26 @@ def seal_until_epoch(chain: Chain, netuid: int) -> int:
         if any(isinstance(r.event, EpochCompleted) and r.event.netuid == netuid for r in result.block.events):
             return result.block.number
     raise AssertionError("no epoch")
+
+
+def pruning_chain(blocks: int, store: Any = None, **kwargs: Any) -> Chain:
+    """A chain whose subnet 1 is full (3 UIDs), with registrations that prune, weights, stake, transfers and epochs."""
+    import attrs
+
+    from taonet.ledger import AddStake, SetWeights, Transfer
+
+    hyper = attrs.evolve(DEV_SUBNET_DEFAULTS, max_allowed_uids=3, immunity_period=2, tempo=4, weights_rate_limit=0)
+    chain = chain_with_subnet(store, miners=2, hyper=hyper, **kwargs)
+    chain.call(ALICE, AddStake(hotkey=OWNER_HOT.public_key, amount=10**12))
+    k = 0
+    while chain.height < blocks:
+        if chain.height % 3 == 0:
+            h = hot(f"late{k}")
+            k += 1
+            chain.call(BOB, BurnedRegister(netuid=1, hotkey=h.public_key, hotkey_signature=binding(chain, h, BOB),
+                                           max_burn=10**18))
+        if chain.height % 2 == 0:
+            chain.call(ALICE, Transfer(dest=BOB.public_key, amount=10**9 + chain.height))
+            chain.call(OWNER_HOT, SetWeights(netuid=1, uids=[0, 1, 2], weights=[1, chain.height % 7, 3]))
+        chain.seal()
+    return chain

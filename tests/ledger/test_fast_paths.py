@@ -3,12 +3,14 @@ fields) against ``attrs.evolve``, the pruning rule against its definition, the w
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taonet.ledger import ChainStatus
-from taonet.ledger._codec import encode, evolve
+from taonet.ledger._codec import encode, evolve, pack
 from taonet.ledger._state import AxonEndpoint, Neuron, State
 from taonet.ledger._system_calls import prune_candidate
 from taonet.ledger._user_calls import _u16_max_upscale
@@ -107,3 +109,268 @@ def test_evolve_leaves_cached_bytes_behind() -> None:
     ext = chain.store.get(0).extrinsics[0]
     assert ext.to_bytes()  # cached on the original
     assert evolve(ext, nonce=ext.nonce + 1).to_bytes() == attrs.evolve(ext, nonce=ext.nonce + 1).to_bytes()
+
+
+# --- the codec's generated to_wire and the shared hyperparameters' encoding ---------------------------------------
+
+
+def _to_wire_by_definition(obj):
+    """to_wire as the codec defined it before it was generated per class: every field in plan order, by its kind."""
+    from taonet.ledger._codec import _pack, embedded_raws
+
+    cls = type(obj)
+    body = {}
+    for name, kind in zip(cls._PLAN.names, cls._PLAN.kinds, strict=True):
+        value = getattr(obj, name)
+        if kind == "plain":
+            body[name] = value
+        elif kind == "absent":
+            if value != cls._ABSENT[name]:
+                body[name] = value
+        elif kind == "one":
+            body[name] = None if value is None else _to_wire_by_definition(value)
+        elif kind == "many":
+            body[name] = [_to_wire_by_definition(v) for v in value]
+        elif kind in ("embedded", "lazy", "canonical"):
+            body[name] = list(embedded_raws(value))
+        else:
+            body[name] = _pack(kind, value)
+    return [cls.TAG, cls.VERSION, body]
+
+
+def _hypers():
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+
+    return st.builds(lambda tempo, cr, period, burn: attrs.evolve(
+        DEV_SUBNET_DEFAULTS, tempo=tempo, commit_reveal_weights_enabled=cr, commit_reveal_period=period,
+        min_burn=burn, max_burn=burn), st.integers(0, 1 << 40), st.booleans(), st.integers(0, 5),
+        st.integers(0, (1 << 64) - 1))
+
+
+@st.composite
+def _subnets(draw, hyper=None):
+    from taonet.ledger._state import PendingRegistration, Subnet
+
+    pending = tuple(PendingRegistration(hotkey=draw(st.binary(min_size=32, max_size=32)), coldkey=KEY,
+                                        paid=draw(st.integers(0, 1 << 64 - 1)), method=draw(st.sampled_from(["burn",
+                                                                                                            "pow"])),
+                                        block=draw(st.integers(0, 1 << 30)))
+                    for _ in range(draw(st.integers(0, 3))))
+    return Subnet(netuid=draw(st.integers(0, 0xFFFF)), owner=KEY, owner_hotkey=bytes(32),
+                  created_at=draw(st.integers(0, 1 << 40)), hyper=hyper if hyper is not None else draw(_hypers()),
+                  n=draw(st.integers(0, 4096)), pending_emission=draw(st.integers(0, (1 << 64) - 1)), pending=pending)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_hypers(), st.lists(st.integers(0, (1 << 64) - 1), min_size=1, max_size=5), st.data())
+def test_subnet_encoding_with_shared_hyperparameters_is_the_plain_encoding(hyper, pots, data) -> None:
+    """A subnet's bytes, written with its hyperparameters' cached encoding, are cbor2's bytes of its wire form; and
+    so for many subnets evolved from one (sharing one hyperparameters object) and after the cache is emptied."""
+    import cbor2
+
+    from taonet.ledger._codec import _SHARED_RAW, _SHARED_RAW_MAX, to_wire
+
+    sn = data.draw(_subnets(hyper))
+    for pot in pots:
+        sn = evolve(sn, pending_emission=pot)
+        assert sn.hyper is hyper
+        assert to_wire(sn) == _to_wire_by_definition(sn)
+        assert encode(sn) == cbor2.dumps(_to_wire_by_definition(sn)) == cbor2.dumps(to_wire(sn), canonical=True)
+    assert len(_SHARED_RAW) <= _SHARED_RAW_MAX
+    _SHARED_RAW.clear()
+    assert encode(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+
+
+def test_the_shared_encoding_cache_is_bounded_and_keyed_by_the_object_itself() -> None:
+    """More distinct hyperparameters than the cache holds still encode exactly; a new object never reads another's
+    bytes."""
+    import cbor2
+
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+    from taonet.ledger._codec import _SHARED_RAW, _SHARED_RAW_MAX
+    from taonet.ledger._state import genesis_subnet
+
+    base = genesis_subnet(1, KEY, bytes(32), 5, DEV_SUBNET_DEFAULTS, lock=7, burn=9, difficulty=3)
+    for tempo in range(2 * _SHARED_RAW_MAX + 3):
+        sn = evolve(base, hyper=attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=tempo))
+        assert encode(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+        assert len(_SHARED_RAW) <= _SHARED_RAW_MAX
+
+
+def test_generated_to_wire_equals_its_definition_for_every_message_of_a_chain() -> None:
+    """Blocks, extrinsics, events and every state row of a chain with registrations, weights, stake and an epoch:
+    the generated to_wire gives the wire form by definition, and encode() its bytes."""
+    import cbor2
+
+    from taonet.ledger import AddStake, SetWeights, Transfer
+    from taonet.ledger._codec import Message, to_wire
+
+    from .chains import ALICE, BOB, OWNER_HOT, chain_with_subnet, hot
+
+    chain = chain_with_subnet(miners=2)
+    hotkeys = [OWNER_HOT, hot("m0"), hot("m1")]
+    chain.call(ALICE, Transfer(dest=BOB.public_key, amount=10**9))
+    chain.call(ALICE, AddStake(hotkey=hotkeys[0].public_key, amount=10**9))
+    chain.seal()
+    chain.call(hotkeys[0], SetWeights(netuid=1, uids=[0, 1, 2], weights=[1, 2, 3]))
+    while chain.height < 30:
+        chain.seal()
+    seen = 0
+    messages = []
+    for block in chain.store.read():
+        messages += [block, block.header, *block.extrinsics, *(x.call for x in block.extrinsics), *block.events,
+                     *(r.event for r in block.events)]
+    for table in ("chain", "acct", "subnet", "neuron"):
+        messages += [v for _, v in chain.state.items(table) if isinstance(v, Message)]
+    for m in messages:
+        assert to_wire(m) == _to_wire_by_definition(m)
+        assert encode(m) == cbor2.dumps(_to_wire_by_definition(m), canonical=True)
+        seen += 1
+    assert seen > 100
+    assert {"EpochResult", "RegistrarAnswer", "SetWeights", "EmissionPaid", "Subnet", "Neuron"} <= {
+        type(m).__name__ for m in messages}
+
+
+# --- applying a block in place (a fold that never looks back) ----------------------------------------------------
+
+
+def test_apply_in_place_gives_the_state_and_events_apply_gives() -> None:
+    """Every block of a chain with prunings, epochs, weights and transfers: applied in place (``consume``), the state
+    (every table, the digest, the snapshot) and the events equal those of applying it to a fork, which leaves the state
+    it started from as it was."""
+    from taonet.ledger import apply, state_from_genesis_block
+
+    from .chains import pruning_chain, tables
+
+    chain = pruning_chain(40)
+    blocks = list(chain.store.read())
+    assert any(type(r.event).__name__ == "NeuronReplaced" for b in blocks for r in b.events)
+    assert any(type(r.event).__name__ == "EpochCompleted" for b in blocks for r in b.events)
+    forked = state_from_genesis_block(blocks[0])
+    in_place = state_from_genesis_block(blocks[0])
+    for block in blocks[1:]:
+        before = tables(forked)
+        digest_before = forked.digest()
+        forked_next, events = apply(forked, block)
+        assert tables(forked) == before and forked.digest() == digest_before  # the fork left its start alone
+        in_place, events_in_place = apply(in_place, block, consume=True)
+        assert events_in_place == events
+        forked = forked_next
+        assert tables(in_place) == tables(forked)
+        assert in_place.digest() == forked.digest() == block.header.state_digest
+    assert in_place.to_snapshot() == forked.to_snapshot() == chain.state.to_snapshot()
+
+
+def test_a_state_view_holds_only_its_tables_and_the_state_copies_them_before_writing() -> None:
+    """The view a block applied in place gives its handlers (the start's height, subnets, neurons) keeps what it saw
+    while the state moves on, and refuses to read any other table."""
+    import pytest
+
+    from .chains import pruning_chain
+
+    chain = pruning_chain(6)
+    state = chain.state.fork()
+    view = state.view(("chain", "subnet", "neuron"))
+    height, subnets, neurons = view.height, view.subnets(), view.neurons(1)
+    sn = subnets[0]
+    state.put("subnet", sn.netuid, evolve(sn, pending_emission=sn.pending_emission + 1))
+    state.put_neuron(1, evolve(neurons[1], emission=neurons[1].emission + 5))
+    state.put("chain", "status", evolve(state.status, height=height + 1))
+    assert (view.height, view.subnets(), view.neurons(1)) == (height, subnets, neurons)
+    assert state.height == height + 1 and state.neurons(1) != neurons
+    with pytest.raises(KeyError):
+        view.account(bytes(32))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 65535), max_size=300))
+def test_packed_upscale_is_the_packed_rounded_max_upscale(values: list[int]) -> None:
+    """The numpy upscale SetWeights stores gives the bytes of the integer formula, packed."""
+    from taonet.ledger._user_calls import _u16_max_upscale_packed
+
+    assert _u16_max_upscale_packed(tuple(values)) == pack(_u16_max_upscale(values), "u16")
+
+
+@functools.cache
+def _twelve_uids():
+    """A chain whose subnet 1 has 12 UIDs and whose owner (UID 0) holds a validator permit."""
+    from .chains import chain_with_subnet
+
+    chain = chain_with_subnet(miners=11)
+    while not chain.state.neuron(1, 0).validator_permit:
+        chain.seal()
+    return chain
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(list(range(12))), st.lists(st.integers(0, 65535), min_size=12, max_size=12),
+       st.booleans())
+def test_set_weights_stores_the_same_row_whatever_the_order_of_the_pairs(order, weights, keep_sorted) -> None:
+    """Weights sent by UID (the fast path) or in any other order store the same packed row: the pairs by UID, the
+    weights max-upscaled."""
+    from taonet.ledger import Extrinsic, SetWeights
+    from taonet.ledger._dispatch import BlockContext
+    from taonet.ledger._user_calls import _set_weights
+
+    from .chains import OWNER_HOT
+
+    chain = _twelve_uids()
+    by_uid = dict(zip(order, weights, strict=True))
+    uids = sorted(order) if keep_sorted else order
+    rows = []
+    for pairs in ([(u, by_uid[u]) for u in uids], sorted(by_uid.items())):
+        state = chain.state.fork()
+        ctx = BlockContext(number=state.height + 1, timestamp=0, genesis=chain.genesis_hash, previous=chain.state)
+        call = SetWeights(netuid=1, uids=[u for u, _ in pairs], weights=[w for _, w in pairs])
+        _set_weights(state, ctx, Extrinsic.sign(call, OWNER_HOT, nonce=0, genesis=chain.genesis_hash), 0)
+        n = state.neuron(1, 0)
+        rows.append((n.weight_uids, n.weight_values))
+    assert rows[0] == rows[1]
+    assert rows[0] == (pack(range(12), "u16"), pack(_u16_max_upscale([by_uid[u] for u in range(12)]), "u16"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({}, optional={
+    "rank": st.integers(0, 0xFFFF), "trust": st.integers(0, 0xFFFF), "vtrust": st.integers(0, 0xFFFF),
+    "validator_permit": st.booleans(), "emission": st.integers(0, (1 << 64) - 1), "last_update": st.integers(0, 99)}))
+def test_evolve_checked_equals_evolve_on_values_the_fields_accept(changes: dict) -> None:
+    """Unchecked evolve (the epoch's bulk rewrite) builds the neuron checked evolve builds, cache slots empty."""
+    from taonet.ledger._codec import evolve_checked
+
+    fast = evolve_checked(NEURON, **changes)
+    assert fast == evolve(NEURON, **changes) == attrs.evolve(NEURON, **changes)
+    assert encode(fast) == encode(attrs.evolve(NEURON, **changes))
+    status = ChainStatus(height=1, issuance=5)
+    assert evolve_checked(status, height=changes.get("last_update", 3)) == attrs.evolve(
+        status, height=changes.get("last_update", 3))
+
+
+def test_replay_in_place_reaches_the_states_of_the_plain_fold() -> None:
+    """``replay`` (which folds in place from its own snapshot or genesis) reaches, at every height, the tables and
+    digest that folding with a fork per block reaches, and leaves the store's snapshots as they were."""
+    from taonet.ledger import MemoryStore, fold, replay
+
+    from .chains import pruning_chain, tables
+
+    store = MemoryStore()
+    pruning_chain(30, store, snapshot_every=7)
+    plain = {b.number: (tables(s), s.digest()) for b, s in fold(store, verify_signatures=False)}
+    snapshot = store.latest_snapshot(21).to_snapshot()
+    for k in range(store.height + 1):
+        for use_snapshots in (True, False):
+            for check in (True, False):
+                state = replay(store, to=k, use_snapshots=use_snapshots, check_every_block=check)
+                assert (tables(state), state.digest()) == plain[k]
+    assert store.latest_snapshot(21).to_snapshot() == snapshot
+
+
+def test_every_registered_message_class_gets_a_generated_to_wire() -> None:
+    """The generator handles every class the codec knows (every field kind), not only those a chain happens to hold:
+    each generated function reads every field of its class's plan, and nothing else of the message."""
+    from taonet.ledger._codec import _compile_wire, registered
+
+    helpers = {"TAG", "VERSION", "to_wire", "one", "raws", "pack", "list"}
+    for cls in registered().values():
+        read = {n for n in _compile_wire(cls).__code__.co_names
+                if n not in helpers and not n.startswith(("CODE_", "ABSENT_"))}
+        assert read == set(cls._PLAN.names), cls

@@ -9,63 +9,27 @@ differing assignments) and recomputes the state digest. The first check that
 fails is the divergence reported, with its block, the call and the differing values.
 
 A long log is cut at its snapshots into one contiguous run of blocks per worker process (both cores, or more); see
-:func:`verify_chain`.
+:func:`verify_chain`. The per-block work and the workers' entry point are in ``taonet.tools._verify_core`` (outside
+this package, so that a worker imports only the ledger and that module).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import queue
-import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from taonet.ledger import (
-    EpochResult,
-    FileStore,
-    RegistrarAnswer,
-    SignedBlock,
-    State,
-    apply,
-    epoch_result,
-    record_number,
-    registrar_answer,
-    ss58_encode,
-    state_from_genesis_block,
-    verify,
-)
-from taonet.ledger.errors import CodecError, CorruptLog, InvalidBlock, InvalidGenesis
+from taonet.ledger import FileStore, record_number
+from taonet.ledger.errors import CorruptLog
 
+from .._verify_core import Divergence, Progress, segment_job, verify_segment, worker_init
 from ._log import open_log
-from ._values import fields_of
 
 __all__ = ["Divergence", "VerifyReport", "verify_chain", "verify_dir"]
-
-Progress = Callable[[int, int], None]
-"""Called with (blocks done, blocks in all) as verification goes."""
-
-
-@attrs.frozen(kw_only=True)
-class Divergence:
-    """The first place a log differs from what its rules give: the block, what was checked, and the values."""
-
-    block: int
-    check: str
-    """record, decode, order, link, signature, roots, extrinsic_signature, registrar, epoch or execution."""
-    reason: str
-    call: str | None = None
-    details: dict[str, Any] = attrs.field(factory=dict)
-
-    def line(self) -> str:
-        """One line for people."""
-        where = f" ({self.call})" if self.call else ""
-        return f"block {self.block} diverges{where}: {self.reason}"
 
 
 @attrs.frozen(kw_only=True)
@@ -93,12 +57,6 @@ class VerifyReport:
         d = attrs.asdict(self, recurse=True)
         d["ok"] = self.ok
         return d
-
-
-class _Diverged(Exception):
-    def __init__(self, divergence: Divergence) -> None:
-        super().__init__(divergence.line())
-        self.divergence = divergence
 
 
 def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress | None = None,
@@ -136,7 +94,7 @@ def verify_chain(store: FileStore, *, consensus: bool = True, progress: Progress
     if len(bounds) > 1:
         result = _verify_parallel(store, bounds, consensus, progress, workers)
     if result is None:
-        result = _verify_segment(store, 0, head, consensus, progress)
+        result = verify_segment(store, 0, head, consensus, progress)
     counts, divergence = result
     return VerifyReport(head=head, consensus=consensus, seconds=time.perf_counter() - started,
                         divergence=divergence, **counts)
@@ -202,9 +160,9 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
 
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=context,
-                                 initializer=_worker_init, initargs=(reports,)) as pool:
+                                 initializer=worker_init, initargs=(reports,)) as pool:
             try:
-                futures = {pool.submit(_segment_job, str(store.path), a, b, consensus): a for a, b in segments}
+                futures = {pool.submit(segment_job, str(store.path), a, b, consensus): a for a, b in segments}
                 waiting = set(futures)
                 while waiting:
                     finished, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -234,236 +192,3 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
     return counts, None
 
 
-_REPORTS: Any = None
-"""In a worker process: the queue its progress goes to (set once, by :func:`_worker_init`)."""
-
-
-def _worker_init(reports: Any = None) -> None:
-    """A verify worker leaves Ctrl-C to the process that started it (which stops the pool), so no worker prints a
-    traceback of its own; this is the worker process's entry point, the one place it sets process-wide state."""
-    global _REPORTS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _REPORTS = reports
-
-
-def _report(start: int) -> Progress | None:
-    """A progress callback sending a job's blocks done to the parent (dropped when the queue is full)."""
-    if _REPORTS is None:
-        return None
-    first = 0 if start == 0 else start + 1
-
-    def send(number: int, _total: int) -> None:
-        with contextlib.suppress(queue.Full):
-            _REPORTS.put_nowait((start, number - first))
-
-    return send
-
-
-def _segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str, Any]:
-    """A worker's segment: blocks ``start + 1 .. stop`` from the snapshot at ``start`` (block 0 on from genesis)."""
-    unusable = {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}
-    try:
-        with FileStore(chain, read_only=True) as store:
-            start_state = None
-            state = None
-            if start > 0:
-                state = store.latest_snapshot(start)
-                if state is None or state.height != start:
-                    return unusable
-                start_state = _state_hash(state)
-            counts, divergence, final = _run(store, state, start, stop, consensus, _report(start))
-    except CorruptLog:  # damage where the segment starts: the one pass from genesis reports it at its block
-        return unusable
-    return {"counts": counts, "divergence": divergence, "start_state": start_state,
-            "final_state": None if final is None else _state_hash(final)}
-
-
-def _state_hash(state: State) -> bytes:
-    return hashlib.blake2b(state.to_snapshot(), digest_size=32).digest()
-
-
-def _verify_segment(store: FileStore, start: int, stop: int, consensus: bool, progress: Progress | None
-                    ) -> tuple[dict[str, int], Divergence | None]:
-    counts, divergence, _ = _run(store, None, start, stop, consensus, progress)
-    return counts, divergence
-
-
-def _run(store: FileStore, state: State | None, start: int, stop: int, consensus: bool, progress: Progress | None
-         ) -> tuple[dict[str, int], Divergence | None, State | None]:
-    """Verify blocks from ``start`` (genesis when ``state`` is None, else the block after ``state``) to ``stop``."""
-    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
-    try:
-        prev_hash: bytes | None = None
-        first = 0
-        if state is not None:
-            prev = _decode_and_check(start, store.get_raw(start))
-            if isinstance(prev, Divergence):
-                raise _Diverged(prev)
-            prev_hash, first = prev.hash, start + 1
-        for number in range(first, stop + 1):
-            try:
-                raw = store.get_raw(number)
-            except CorruptLog as e:
-                raise _Diverged(Divergence(block=number, check="record", reason=str(e),
-                                           details={"path": e.path, "offset": e.offset})) from e
-            block = _decode_and_check(number, raw)
-            if isinstance(block, Divergence):
-                raise _Diverged(block)
-            state = _check_and_apply(state, prev_hash, block, consensus, counts)
-            prev_hash = block.hash
-            counts["blocks"] += 1
-            counts["extrinsics"] += len(block.extrinsics)
-            if progress is not None and (number % 64 == 0 or number == stop):
-                progress(number + 1, stop + 1)
-    except _Diverged as e:
-        return counts, e.divergence, None
-    return counts, None, state
-
-
-def _check_and_apply(state: State | None, prev_hash: bytes | None, block: SignedBlock, consensus: bool,
-                     counts: dict[str, int]) -> State:
-    number = block.number
-    if prev_hash is not None and block.header.parent != prev_hash:
-        raise _Diverged(Divergence(block=number, check="link", reason="its parent hash is not the hash of block "
-                                   f"{number - 1}", details={"parent": block.header.parent.hex(),
-                                                             "previous_hash": prev_hash.hex()}))
-    if state is None:
-        try:
-            return state_from_genesis_block(block, verify_signatures=False)
-        except (InvalidBlock, InvalidGenesis, CodecError) as e:
-            raise _Diverged(Divergence(block=number, check="genesis", reason=str(e))) from e
-    if consensus:
-        _check_epochs(state, block, counts)
-    try:
-        after, _ = apply(state, block, parent=prev_hash, verify_signatures=False)
-    except InvalidBlock as e:
-        _check_registrar(state, block)  # the runtime re-derives the registrar's answer: say how it differs
-        raise _Diverged(Divergence(block=number, check="execution", reason=e.reason)) from e
-    counts["registrar_answers"] += any(isinstance(x.call, RegistrarAnswer) for x in block.extrinsics)
-    return after
-
-
-# --- records, decoding, signatures --------------------------------------------------------------------------------
-
-
-def _decode_and_check(number: int, raw: bytes) -> SignedBlock | Divergence:
-    try:
-        block = SignedBlock.from_bytes(raw)
-    except CodecError as e:
-        return Divergence(block=number, check="decode", reason=f"its record does not decode: {e}")
-    if block.number != number:
-        return Divergence(block=number, check="order", reason=f"the log holds block {block.number} at position "
-                                                              f"{number}", details={"found": block.number})
-    if not block.signature_ok():
-        return Divergence(block=number, check="signature", reason="the authority's signature does not verify")
-    if not block.roots_ok():
-        return Divergence(block=number, check="roots", reason="its extrinsics or events root differs from its "
-                                                              "contents")
-    for i, ext in enumerate(block.extrinsics):
-        if not verify(ext.signer, ext.signed_bytes(), ext.signature):
-            return Divergence(block=number, check="extrinsic_signature",
-                              call=f"extrinsic {i}: {type(ext.call).__name__}",
-                              reason=f"the signature of extrinsic {i} by {ss58_encode(ext.signer)} does not verify")
-    return block
-
-
-# --- the system actors re-run -------------------------------------------------------------------------------------
-
-
-def _check_registrar(state: State, block: SignedBlock) -> None:
-    """Raise the registrar divergence of ``block`` with the differing assignments, if its answer is not the rules'."""
-    for i, ext in enumerate(block.extrinsics):
-        call = ext.call
-        if isinstance(call, RegistrarAnswer):
-            expected = registrar_answer(state)
-            if call != expected:
-                raise _Diverged(Divergence(block=block.number, check="registrar",
-                                           call=f"extrinsic {i}: RegistrarAnswer",
-                                           reason="the registrar's answer differs from what the registration and "
-                                                  "pruning rules give", details=_registrar_diff(call, expected)))
-
-
-def _check_epochs(state: State, block: SignedBlock, counts: dict[str, int]) -> None:
-    """Recompute each epoch result of ``block`` on the state before it; raise the first that differs."""
-    for i, ext in enumerate(block.extrinsics):
-        call = ext.call
-        if not isinstance(call, EpochResult):
-            continue
-        try:
-            expected = epoch_result(state, call.netuid)
-        except KeyError:
-            raise _Diverged(Divergence(block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult",
-                                       reason=f"an epoch result for subnet {call.netuid}, which does not exist"
-                                       )) from None
-        if call != expected:
-            details = _epoch_diff(call, expected)
-            raise _Diverged(Divergence(
-                block=block.number, check="epoch", call=f"extrinsic {i}: EpochResult(netuid={call.netuid})",
-                reason=f"the epoch result of subnet {call.netuid} differs from the ledger's Yuma epoch on the "
-                       f"state after block {state.height}: {_summary(details)}", details=details))
-        counts["epochs"] += 1
-
-
-def _summary(details: dict[str, Any]) -> str:
-    parts = []
-    for name, d in details.items():
-        if name == "credits":
-            parts.append(f"credits differ for {len(d)} (coldkey, hotkey) pairs")
-        elif isinstance(d, dict) and "uids" in d:
-            shown = ", ".join(f"UID {u} recorded {r} recomputed {c}" for u, r, c in d["uids"][:3])
-            more = f" and {len(d['uids']) - 3} more" if len(d["uids"]) > 3 else ""
-            parts.append(f"{name}: {shown}{more}")
-        else:
-            parts.append(f"{name}: recorded {d['recorded']}, recomputed {d['recomputed']}")
-    return "; ".join(parts)
-
-
-def _epoch_diff(recorded: EpochResult, expected: EpochResult) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in ("netuid", "block", "pot", "owner_cut"):
-        a, b = getattr(recorded, name), getattr(expected, name)
-        if a != b:
-            out[name] = {"recorded": a, "recomputed": b}
-    rv, ev = recorded.vectors(), expected.vectors()
-    for name in ("emission", "incentive", "dividends", "rank", "trust", "consensus", "vtrust", "permits"):
-        a, b = rv[name], ev[name]
-        if a != b:
-            uids = [[u, x, y] for u, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
-            out[name] = {"uids": uids, "recorded_len": len(a), "recomputed_len": len(b)}
-    if any(rv[k] != ev[k] for k in ("bond_rows", "bond_ptr", "bond_uids", "bond_values")):
-        out["bonds"] = {"recorded": _bonds(rv), "recomputed": _bonds(ev)}
-    if recorded.credits != expected.credits:
-        def table(r: EpochResult) -> dict[tuple[bytes, bytes], int]:
-            t: dict[tuple[bytes, bytes], int] = {}
-            for c in r.credits:
-                t[(c.coldkey, c.hotkey)] = t.get((c.coldkey, c.hotkey), 0) + c.amount
-            return t
-
-        a_t, b_t = table(recorded), table(expected)
-        out["credits"] = [{"coldkey": ss58_encode(c), "hotkey": ss58_encode(h), "recorded": a_t.get((c, h), 0),
-                           "recomputed": b_t.get((c, h), 0)}
-                          for c, h in sorted(set(a_t) | set(b_t)) if a_t.get((c, h), 0) != b_t.get((c, h), 0)]
-    return out
-
-
-def _bonds(v: dict[str, list[int]]) -> dict[int, dict[int, int]]:
-    rows, ptr, uids, vals = v["bond_rows"], v["bond_ptr"], v["bond_uids"], v["bond_values"]
-    out: dict[int, dict[int, int]] = {}
-    for k, row in enumerate(rows):
-        if k + 1 < len(ptr):
-            out[row] = dict(zip(uids[ptr[k]:ptr[k + 1]], vals[ptr[k]:ptr[k + 1]], strict=False))
-    return out
-
-
-def _registrar_diff(recorded: RegistrarAnswer, expected: RegistrarAnswer) -> dict[str, Any]:
-    def rows(items: tuple[Any, ...]) -> list[dict[str, Any]]:
-        return [fields_of(x) for x in items]
-
-    out: dict[str, Any] = {}
-    for name in ("assignments", "refusals", "difficulties"):
-        a, b = getattr(recorded, name), getattr(expected, name)
-        if a != b:
-            out[name] = {"recorded": rows(a), "recomputed": rows(b)}
-    if recorded.block != expected.block:
-        out["block"] = {"recorded": recorded.block, "recomputed": expected.block}
-    return out
