@@ -35,4 +35,6 @@ async def test_a_waiter_back_from_a_long_pause_is_told_the_newest_head_not_a_que
         now = await sub.get_current_block()
         assert now >= head + 5
         got = await sub.wait_for_block(head + 1, timeout=10)
-        assert got >= now
+        # the head the RPC just named may still be on its way over the feed: one block behind it is the newest there
+        # is; the old behaviour answered head + 1, the first queued block
+        assert got >= now - 1
