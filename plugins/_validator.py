@@ -105,9 +105,12 @@ def _uids_of(plugin: Plugin, chosen: Any) -> list[int]:
     from .errors import HookFailed
 
     try:
-        if isinstance(chosen, (str, bytes)) or any(isinstance(u, bool) or int(u) != u for u in chosen):
+        if isinstance(chosen, (str, bytes)):
             raise TypeError("a UID is not an integer")
-        uids = [int(u) for u in chosen]
+        items = list(chosen)  # once: the answer may be a generator
+        if any(isinstance(u, bool) or int(u) != u for u in items):
+            raise TypeError("a UID is not an integer")
+        uids = [int(u) for u in items]
     except (TypeError, ValueError) as e:
         raise HookFailed(plugin=plugin.name, hook="validator_select",
                          error=f"it returned {type(chosen).__name__}, not a sequence of UIDs ({e})") from None

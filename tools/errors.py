@@ -111,7 +111,7 @@ def root_error(e: BaseException) -> BaseException:
     from taonet.ledger.errors import TaonetError, error_leaves
 
     leaves = error_leaves(e)
-    return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0] if leaves else e)
+    return next((x for x in leaves if isinstance(x, TaonetError)), leaves[0])  # never empty
 
 
 def exit_status(e: BaseException) -> int:

@@ -402,6 +402,7 @@ class Node(ChainHost):
     async def submit_and_wait(self, ext: Extrinsic, wait: float) -> dict[str, Any]:
         """Admit ``ext`` and wait (up to ``wait`` s, at most ``rpc_wait_max``) for its outcome; "timeout" while
         it is still pending."""
+        await self.wait_sealed()
         self.admit(ext)
         with anyio.move_on_after(min(wait, self.config.rpc_wait_max)):
             while True:
