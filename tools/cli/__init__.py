@@ -18,6 +18,7 @@ def _add_subcommands() -> None:
     """Each group lives in its own module (one per verb family); this is the only place that knows them all."""
     from ._bench import bench_app
     from ._demo import demo
+    from ._launch import launch_cmd, localnet_cmd
     from ._neurons import miner_app, neurons_app, validator_app
     from ._node import actor_app, node_app
     from ._overview import overview
@@ -47,6 +48,8 @@ def _add_subcommands() -> None:
     app.command("metagraph", help="Alias of taonet subnet metagraph.")(metagraph_cmd)
     app.command("demo")(demo)
     app.add_typer(bench_app, name="bench")
+    app.command("localnet")(localnet_cmd)
+    app.command("launch")(launch_cmd)
 
 
 _add_subcommands()

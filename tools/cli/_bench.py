@@ -122,3 +122,16 @@ def bench_replay(
     from ..bench.replay import run
 
     _emit(run(runs=runs, blocks=blocks, progress=None if as_json else _console()), as_json, "taonet bench replay")
+
+
+@bench_app.command("localnet")
+def bench_localnet(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    scale: Annotated[bool, typer.Option(help="Also the 64 miners + 8 validators run (once).")] = True,
+) -> None:
+    """taonet localnet: command to the first miner emission, Ctrl-C to every process gone, and a 64 + 8 network's
+    memory (summed PSS) and block gaps."""
+    from ..bench.localnet import run
+
+    _emit(run(runs=runs, progress=None if as_json else _console(), scale=scale), as_json, "taonet bench localnet")

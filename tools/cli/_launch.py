@@ -1,0 +1,291 @@
+"""`taonet localnet` and `taonet launch FILE|status|logs|stop`: a whole network on this machine, supervised, with a
+live view (tools/launcher, docs/launcher.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["launch_cmd", "localnet_cmd"]
+
+ACTIONS = ("status", "logs", "stop")
+DETACH_TIMEOUT = 180.0
+
+
+def _home() -> Path:
+    return Path.home() / ".taonet"
+
+
+def _remember(dir: Path) -> None:
+    _home().mkdir(parents=True, exist_ok=True)
+    (_home() / "launch-last").write_text(str(dir))
+
+
+def _last() -> Path:
+    try:
+        return Path((_home() / "launch-last").read_text().strip())
+    except FileNotFoundError:
+        return _home() / "localnet"
+
+
+def _check_free(dir: Path) -> None:
+    from taonet.tools.launcher import alive, read_status
+
+    from ..launcher.errors import NetworkDirBusy
+
+    st = read_status(dir)
+    if st and st.get("state") not in ("stopped", None) and alive(int(st.get("pid", 0)) or -1):
+        raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]))
+
+
+def _fresh(dir: Path) -> None:
+    """Empty ``dir`` for a new network: only a previous network's directory (it has launch.json) is removed."""
+    from taonet.tools.launcher import STATUS_FILE
+
+    from ..launcher.errors import InvalidNetworkFile
+
+    if dir.exists() and any(dir.iterdir()):
+        if not (dir / STATUS_FILE).exists():
+            raise InvalidNetworkFile(where=str(dir), reason="is not empty and holds no network (no launch.json): "
+                                                            "choose another directory")
+        shutil.rmtree(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+
+
+def _detach(dir: Path, argv: list[str]) -> None:
+    """Run this command again in the background (its own session, output to DIR/logs/launcher.log); return once
+    the network runs, printing where it is."""
+    from taonet.tools.launcher import read_status
+
+    (dir / "logs").mkdir(parents=True, exist_ok=True)
+    log_path = dir / "logs" / "launcher.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "taonet.tools", *argv], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log, start_new_session=True)
+    deadline = time.monotonic() + DETACH_TIMEOUT
+    while time.monotonic() < deadline:
+        st = read_status(dir)
+        if st and st.get("state") == "running" and st.get("pid") == proc.pid:
+            print(f"dir: {dir}\npid: {proc.pid}\nrpc: {st['endpoint']}\nlogs: {dir / 'logs'}", flush=True)
+            print(f"stop it with: taonet launch stop --dir {dir}", file=sys.stderr)
+            return
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+            print(f"error: the network did not start (exit status {proc.returncode}): {tail[0]}", file=sys.stderr)
+            raise typer.Exit(proc.returncode or 1)
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGTERM)
+    print(f"error: the network did not start within {DETACH_TIMEOUT:g} s; see {log_path}", file=sys.stderr)
+    raise typer.Exit(4)
+
+
+def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> None:
+    """Run the network in this process until Ctrl-C/SIGTERM (or ``epochs`` epochs of every subnet)."""
+    import anyio
+    from rich.console import Console
+
+    from taonet.tools.launcher import Network, View
+
+    from ..logs import configure_logging
+    from ..signals import cancel_on_signals
+
+    configure_logging("warning")
+    console = Console()
+    _remember(dir)
+    with View(console, live=console.is_terminal if live is None else live) as view:
+        net = Network(spec=spec, dir=dir, view=view)
+
+        async def until_epochs(scope: anyio.CancelScope) -> None:
+            while epochs is None or len(net.epochs) < len(spec.subnets) or min(net.epochs.values()) < epochs:
+                await anyio.sleep(0.1)
+            view.line("done", f"{epochs} epochs of every subnet")
+            scope.cancel()
+
+        async def cancel_on_hangup(scope: anyio.CancelScope) -> None:
+            with anyio.open_signal_receiver(signal.SIGHUP) as hangups:  # a closed terminal stops it all too
+                async for _ in hangups:
+                    view.line("stopping", "the terminal hung up")
+                    scope.cancel()
+                    return
+
+        async def main() -> None:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cancel_on_signals, tg.cancel_scope,
+                              lambda: view.line("stopping", "the neurons, then the node"))
+                tg.start_soon(cancel_on_hangup, tg.cancel_scope)
+                if epochs is not None:
+                    tg.start_soon(until_epochs, tg.cancel_scope)
+                await net.run()
+
+        view.line("dir", str(dir))
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(main)
+
+
+Dir = Annotated[Path | None, typer.Option("--dir", help="The network's directory (chain, wallets, logs).")]
+Detach = Annotated[bool, typer.Option("--detach", help="Run in the background; see `taonet launch status`.")]
+Epochs = Annotated[int | None, typer.Option("--epochs", min=1, help="Stop after this many epochs of every subnet.")]
+Live = Annotated[bool | None, typer.Option("--live/--lines", help="A live screen (default on a terminal) or one "
+                                                                  "line per event.")]
+
+
+def localnet_cmd(
+    plugin: Annotated[list[str], typer.Option("--plugin", help="Subnet plugin(s), one subnet each (repeatable).")
+                      ] = [],  # noqa: B006
+    validators: Annotated[int, typer.Option(min=0, max=4096, help="Validators per subnet.")] = 2,
+    miners: Annotated[int, typer.Option(min=0, max=4096, help="Miners per subnet.")] = 4,
+    block_time: Annotated[float, typer.Option(min=0.01, help="Seconds between blocks.")] = 0.25,
+    tempo: Annotated[int, typer.Option(min=1, help="Blocks per epoch.")] = 10,
+    per_host: Annotated[int, typer.Option(min=0, help="Neurons per host process (1: one each; 0: up to 36).")
+                        ] = 0,
+    keep: Annotated[Path | None, typer.Option("--keep", help="Keep the network in DIR and restart it where it "
+                                                             "stopped (default: a fresh ~/.taonet/localnet).")] = None,
+    detach: Detach = False, epochs: Epochs = None, live: Live = None,
+) -> None:
+    """A whole network with no configuration: a dev node (0.25 s blocks), the template subnet, 2 validators and 4
+    miners, and a live view; Ctrl-C stops everything.
+
+    Example: taonet localnet --miners 8 --keep ./mynet
+    """
+    from taonet.tools.launcher import localnet_spec
+
+    spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
+                         block_time=block_time, tempo=tempo, per_host=per_host)
+    _check_plugins(spec)
+    dir = (keep or _home() / "localnet").expanduser().resolve()
+    _check_free(dir)
+    if keep is None:
+        _fresh(dir)
+    if detach:
+        argv = [a for a in sys.argv[1:] if a != "--detach"]
+        _remember(dir)
+        _detach(dir, [*argv, *([] if keep else ["--keep", str(dir)])])
+        return
+    _serve(spec, dir, epochs=epochs, live=live)
+
+
+def _check_plugins(spec: Any) -> None:
+    """An unknown plugin or a bad option: one line before anything starts."""
+    from taonet.plugins import load_plugin
+
+    for name in sorted({s.plugin for s in spec.subnets} | {p.spec.plugin for p in spec.neurons}):
+        plugin = load_plugin(name)
+        for p in spec.neurons:
+            if p.spec.plugin == name:
+                plugin.options(dict(p.spec.options))
+
+
+def launch_cmd(
+    target: Annotated[str, typer.Argument(help="A network file (TOML, docs/launcher.md), or status, logs, stop.")],
+    name: Annotated[str | None, typer.Argument(help="With logs: the process whose log to show.")] = None,
+    dir: Dir = None, detach: Detach = False, epochs: Epochs = None, live: Live = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start a new chain in --dir (a previous network's "
+                                                        "directory is removed).")] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="With logs: how many lines.")] = 40,
+    as_json: Annotated[bool, typer.Option("--json", help="With status: one JSON document.")] = False,
+) -> None:
+    """Start the network a file describes (node, wallets, subnets, stake, neurons), or, for a network started with
+    --detach: status, logs [NAME], stop.
+
+    Example: taonet launch docs/network-one-subnet.toml --detach; taonet launch status; taonet launch stop
+    """
+    if target in ACTIONS:
+        where = (dir or _last()).expanduser().resolve()
+        {"status": lambda: _status(where, as_json), "logs": lambda: _logs(where, name, lines),
+         "stop": lambda: _stop(where)}[target]()
+        return
+    from taonet.tools.launcher import load_network
+
+    path = Path(target)
+    spec = load_network(path)
+    _check_plugins(spec)
+    where = (dir or _home() / "networks" / path.stem).expanduser().resolve()
+    _check_free(where)
+    if fresh:
+        _fresh(where)
+    where.mkdir(parents=True, exist_ok=True)
+    if detach:
+        _remember(where)
+        _detach(where, ["launch", str(path.resolve()), "--dir", str(where),
+                        *(["--epochs", str(epochs)] if epochs else [])])
+        return
+    _serve(spec, where, epochs=epochs, live=live)
+
+
+def _read(dir: Path) -> dict[str, Any]:
+    from taonet.tools.launcher import alive, read_status
+
+    from ..launcher.errors import NoNetwork
+
+    st = read_status(dir)
+    if st is None:
+        raise NoNetwork(dir=str(dir))
+    if st.get("state") != "stopped" and not alive(int(st.get("pid") or -1)):
+        st["state"] = "dead"
+    return st
+
+
+def _status(dir: Path, as_json: bool) -> None:
+    from taonet.tools.launcher import alive
+
+    st = _read(dir)
+    for p in st["processes"]:
+        if p["pid"] is not None and not alive(p["pid"]):
+            p["state"], p["pid"] = "gone", None
+    if as_json:
+        print(json.dumps(st))
+        return
+    print(f"network: {st['name']} {st['state']} (launcher pid {st['pid']}) in {st['dir']}")
+    print(f"rpc: {st['endpoint']}  head: {st['head']}  epochs: {st['epochs']}  largest block gap: "
+          f"{st['max_block_gap_ms']:.0f} ms")
+    for p in st["processes"]:
+        print(f"process: {p['name']} {p['state']} pid {p['pid'] or '-'} restarts {p['restarts']}"
+              + (f" ({p['note']})" if p["note"] else ""))
+
+
+def _logs(dir: Path, name: str | None, lines: int) -> None:
+    _read(dir)
+    logs = dir / "logs"
+    if name is None:
+        for f in sorted(logs.glob("*.log")):
+            print(f"{f.stem}: {f} ({f.stat().st_size:,} bytes)")
+        return
+    path = logs / f"{name}.log"
+    if not path.exists():
+        from ..launcher.errors import InvalidNetworkFile
+
+        have = ", ".join(sorted(f.stem for f in logs.glob("*.log")))
+        raise InvalidNetworkFile(where=str(dir), reason=f"no log named {name!r} (there are: {have})")
+    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+        print(line)
+
+
+def _stop(dir: Path) -> None:
+    from taonet.tools.launcher import STOP_DEADLINE, alive
+
+    st = _read(dir)
+    pid = int(st["pid"])
+    if st["state"] in ("stopped", "dead"):
+        print(f"stopped: the network in {dir} was not running ({st['state']})")
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_DEADLINE + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(pid):  # the launcher hangs: end it and what it started, by their recorded ids
+        for p in st["processes"]:
+            if p["pid"]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(p["pid"], signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
+    print(f"stopped: the network in {dir}")

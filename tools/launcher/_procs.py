@@ -1,0 +1,143 @@
+"""Supervised child processes: started in their own session (a terminal's Ctrl-C reaches the launcher alone, which
+stops them in order), restarted with a doubling pause when one dies, stopped with SIGTERM then SIGKILL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+__all__ = ["BACKOFF", "Child", "read_line_in", "stop_children"]
+
+BACKOFF = (1.0, 30.0)
+"""The first pause before restarting a dead child, and the longest (it doubles; reset after 60 s running)."""
+HEALTHY_AFTER = 60.0
+
+
+@attrs.define(kw_only=True, eq=False)
+class Child:
+    """One supervised process: its command, log file, and what happened to it so far."""
+
+    name: str
+    kind: str
+    args: list[str]
+    log: Path
+    restart: bool = True
+    proc: Any = None
+    state: str = "new"
+    restarts: int = 0
+    last_exit: int | None = None
+    started_at: float = 0.0
+    note: str = ""
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id, or None."""
+        return None if self.proc is None or self.proc.returncode is not None else self.proc.pid
+
+    async def start(self) -> None:
+        """Start the process (its stdout and stderr appended to its log)."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            log.write(f"--- launcher {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} starting: "
+                      f"{' '.join(self.args)}\n".encode())
+            log.flush()
+            self.proc = await anyio.open_process(self.args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                                 start_new_session=True)
+        self.state, self.started_at = "running", time.monotonic()
+
+    async def supervise(self, on_event: Callable[[Child, str], None]) -> None:
+        """Wait for the process; while it is not being stopped, restart it after a doubling pause when it dies."""
+        pause = BACKOFF[0]
+        while True:
+            code = await self.proc.wait()
+            self.last_exit = code
+            if not self.restart or self.state == "stopping":
+                self.state = "exited"
+                on_event(self, "exited")
+                return
+            if time.monotonic() - self.started_at > HEALTHY_AFTER:
+                pause = BACKOFF[0]
+            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            self.state, self.note = "restarting", f"{how}; restart in {pause:g} s"
+            on_event(self, "crashed")
+            await anyio.sleep(pause)
+            pause = min(BACKOFF[1], pause * 2)
+            self.restarts += 1
+            await self.start()
+            self.note = f"restarted after {how}"
+            on_event(self, "restarted")
+
+
+async def stop_children(children: Sequence[Child], deadline: float, sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to every running child at once; SIGKILL what is still running after ``deadline`` s; reap all."""
+    running = [c for c in children if c.proc is not None and c.proc.returncode is None]
+    for c in running:
+        c.state = "stopping"
+        with contextlib.suppress(ProcessLookupError):
+            c.proc.send_signal(sig)
+    with anyio.move_on_after(deadline):
+        for c in running:
+            await c.proc.wait()
+    for c in running:
+        if c.proc.returncode is None:
+            c.note = f"still running {deadline:g} s after {signal.Signals(sig).name}: killed"
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(c.proc.pid, signal.SIGKILL)  # its session: whatever it started goes too
+        with anyio.move_on_after(5):
+            await c.proc.wait()
+        c.state = "stopped"
+
+
+async def read_line_in(path: Path, prefix: str, child: Child, timeout: float) -> str:
+    """The value of the first ``prefix: value`` line in ``child``'s log since it started (None-safe polling)."""
+    with anyio.fail_after(timeout):
+        while True:
+            text = await anyio.to_thread.run_sync(_tail_since_start, path)
+            for line in text.splitlines():
+                if line.startswith(prefix + ":"):
+                    return line.partition(":")[2].strip()
+            if child.proc.returncode is not None:
+                raise ChildExited(child.name, child.proc.returncode)
+            await anyio.sleep(0.05)
+
+
+class ChildExited(Exception):
+    """Raised when a child exits before printing the line waited for."""
+
+    def __init__(self, name: str, code: int) -> None:
+        super().__init__(f"{name} exited with status {code}")
+        self.name, self.code = name, code
+
+
+def _tail_since_start(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return text[max(0, text.rfind("--- launcher ")):]
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id exists (and is not a zombie we could see); False for ids <= 0."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True

@@ -1,0 +1,294 @@
+"""Running a network: the node, the chain's setup, the neuron hosts, all supervised in one task group with a live
+view, a status file (``launch.json``) for `taonet launch status|logs|stop`, and an ordered stop: neurons first
+(SIGTERM, SIGKILL after NEURONS_DEADLINE), then the node (NODE_DEADLINE)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from ._procs import Child, read_line_in, stop_children
+from ._spec import NetworkSpec, PlacedNeuron
+from ._view import View
+from .errors import NodeDidNotStart
+
+__all__ = ["NEURONS_DEADLINE", "NODE_DEADLINE", "STOP_DEADLINE", "Network", "write_host_file"]
+
+NEURONS_DEADLINE = 6.0
+"""Seconds the neuron hosts get after SIGTERM (each neuron stops within 5 s) before SIGKILL."""
+NODE_DEADLINE = 3.0
+"""Seconds the node gets after SIGTERM before SIGKILL."""
+STOP_DEADLINE = NEURONS_DEADLINE + NODE_DEADLINE + 1.0
+"""Ctrl-C to every process gone, at worst (usually one or two seconds)."""
+TAONET = [sys.executable, "-m", "taonet.tools"]
+STATUS_FILE = "launch.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(str(v))
+
+
+def write_host_file(path: Path, neurons: list[PlacedNeuron], endpoint: str, comment: str = "") -> Path:
+    """A ``[[neurons]]`` file for `taonet neurons run` holding ``neurons`` (one row each), pointed at ``endpoint``."""
+    lines = [f"# {comment}" if comment else "# written by the taonet launcher", f"endpoint = {json.dumps(endpoint)}",
+             ""]
+    for p in neurons:
+        s = p.spec
+        row = {"name": s.name, "role": s.role, "plugin": s.plugin, "netuid": s.netuid, "wallet": s.wallet,
+               "hotkey": s.hotkey, "timeout": s.timeout}
+        for key in ("wallet_path", "external_ip", "gateway", "state_dir"):
+            if getattr(s, key) is not None:
+                row[key] = str(getattr(s, key))
+        if s.endpoint:
+            row["endpoint"] = s.endpoint
+        if s.port:
+            row["port"] = s.port
+        if s.options:
+            row["options"] = dict(s.options)
+        lines.append("[[neurons]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in row.items()]
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    return path
+
+
+@attrs.define(kw_only=True, eq=False)
+class Network:
+    """One launched network: its spec, directory, children and what the view has seen."""
+
+    spec: NetworkSpec
+    dir: Path
+    view: View
+    started: float = attrs.field(factory=time.monotonic)
+    endpoint: str = ""
+    children: list[Child] = attrs.Factory(list)
+    state: str = "starting"
+    head: int = -1
+    max_gap_ms: float = 0.0
+    epochs: dict[int, int] = attrs.Factory(dict)
+    first_emission_s: float | None = None
+    setup_s: float | None = None
+    names: dict[str, str] = attrs.Factory(dict)
+
+    # --- the whole run -----------------------------------------------------------------------------------------
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Start everything, supervise until cancelled, then stop everything in order (shielded)."""
+        self.view.net = self
+        for sub in ("logs", "hosts", "machines"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            async with anyio.create_task_group() as tg:
+                await self._start_node(tg)
+                await self._setup()
+                await self._start_hosts(tg)
+                self.state = "running"
+                self.write_status()
+                self.view.line("running", f"{len(self.children)} processes; Ctrl-C stops them all "
+                                          f"(within {STOP_DEADLINE:g} s)")
+                task_status.started()
+                await self._watch()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.stop()
+
+    async def stop(self) -> None:
+        """Stop the neuron hosts, then the node; write the final status."""
+        self.state = "stopping"
+        self.write_status()
+        t = time.monotonic()
+        await stop_children([c for c in self.children if c.kind != "node"], NEURONS_DEADLINE)
+        await stop_children([c for c in self.children if c.kind == "node"], NODE_DEADLINE)
+        self.state = "stopped"
+        self.write_status()
+        self.view.line("stopped", f"every process in {time.monotonic() - t:.1f} s; logs in {self.dir / 'logs'}, "
+                                  f"the chain in {self.dir / 'node'} (taonet replay {self.dir} verify)")
+
+    # --- starting ------------------------------------------------------------------------------------------------
+    def _on_event(self, child: Child, what: str) -> None:
+        if what == "crashed":
+            self.view.line("crashed", f"{child.name} ({child.note})")
+        elif what == "restarted":
+            self.view.line("restarted", f"{child.name} pid {child.pid} (restart {child.restarts})")
+        self.write_status()
+
+    async def _start_node(self, tg: anyio.abc.TaskGroup) -> None:
+        node = self.spec.node
+        if node.endpoint:
+            self.endpoint = node.endpoint
+            return
+        rpc = node.rpc.replace(":0", f":{_free_port()}") if node.rpc.endswith(":0") else node.rpc
+        feed = node.feed.replace(":0", f":{_free_port()}") if node.feed.endswith(":0") else node.feed
+        args = [*TAONET, "node", "run", "--dev", "--block-time", str(node.block_time), "--data-dir",
+                str(self.dir / "node"), "--rpc", rpc, "--feed", feed, "--log-level", "warning", "--log-json"]
+        if not node.fsync:
+            args.append("--no-fsync")
+        child = Child(name="node", kind="node", args=args, log=self.dir / "logs" / "node.log")
+        self.children.append(child)
+        await child.start()
+        tg.start_soon(child.supervise, self._on_event)
+        try:
+            self.endpoint = await read_line_in(child.log, "rpc", child, 60)
+        except Exception as e:
+            raise NodeDidNotStart(method="node run", address=str(child.log), reason=str(e) or "no rpc line") from e
+        if node.public:
+            self.endpoint = f"tcp://{node.public}:{rpc.rsplit(':', 1)[1]}"
+        self.view.line("rpc", self.endpoint)
+
+    async def _setup(self) -> None:
+        from taonet.kernel import Subtensor
+
+        from ._setup import prepare_wallets, setup_chain
+
+        wallet_path = self.wallet_path
+        fund = await anyio.to_thread.run_sync(prepare_wallets, self.spec, wallet_path)
+        async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
+            await setup_chain(sub, self.spec, wallet_path, fund=fund, say=lambda t: self.view.line("setup", t))
+        self.setup_s = time.monotonic() - self.started
+        from taonet.kernel import Wallet
+
+        for s in self.spec.subnets:
+            self.names[Wallet(s.owner, "default", wallet_path).hotkeypub.ss58_address] = f"{s.owner} (owner)"
+        for p in self.spec.neurons:
+            hot = Wallet(p.spec.wallet, p.spec.hotkey, wallet_path).hotkeypub.ss58_address
+            self.names[hot] = p.spec.name
+
+    @property
+    def wallet_path(self) -> Path:
+        """Where the network's wallets live (the file's wallet_path, else DIR/wallets)."""
+        return Path(self.spec.wallet_path).expanduser() if self.spec.wallet_path else self.dir / "wallets"
+
+    def _placed(self) -> list[PlacedNeuron]:
+        out = []
+        for p in self.spec.neurons:
+            s = p.spec
+            s = attrs.evolve(s, wallet_path=s.wallet_path or str(self.wallet_path),
+                             state_dir=s.state_dir or self.dir / "state" / s.name)
+            out.append(attrs.evolve(p, spec=s))
+        return out
+
+    async def _start_hosts(self, tg: anyio.abc.TaskGroup) -> None:
+        groups: dict[str, list[PlacedNeuron]] = defaultdict(list)
+        remote: dict[str, list[PlacedNeuron]] = defaultdict(list)
+        for p in self._placed():
+            if p.machine != "local":
+                remote[p.machine].append(p)
+            elif p.process == "own":
+                groups[p.spec.name].append(p)
+            else:
+                groups[p.process].append(p)
+        for machine, ps in remote.items():
+            path = write_host_file(self.dir / "machines" / f"{machine}.toml", ps, self.endpoint,
+                                   f"run on {machine}: taonet neurons run {machine}.toml (copy the wallets too)")
+            self.view.line("machine", f"{machine}: {len(ps)} neurons in {path}")
+        for name, ps in groups.items():
+            path = write_host_file(self.dir / "hosts" / f"{name}.toml", ps, self.endpoint)
+            child = Child(name=name, kind="host", log=self.dir / "logs" / f"{name}.log",
+                          args=[*TAONET, "neurons", "run", str(path), "--log-json"])
+            child.note = f"{len(ps)} neurons"
+            self.children.append(child)
+            await child.start()
+            tg.start_soon(child.supervise, self._on_event)
+        self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {len(groups)} processes")
+
+    # --- watching ------------------------------------------------------------------------------------------------
+    async def _watch(self) -> None:
+        """Follow the chain for the view; a node that stops answering (it crashed and is being restarted) is
+        said and waited for, never fatal."""
+        from taonet.ledger.errors import TaonetError
+
+        while True:
+            try:
+                await self._follow()
+            except (TaonetError, OSError, TimeoutError) as e:
+                self.view.line("waiting", f"the node does not answer ({type(e).__name__}: {e}); retrying in 1 s")
+                await anyio.sleep(1)
+
+    async def _follow(self) -> None:
+        from taonet.kernel import Subtensor
+        from taonet.ledger import EpochCompleted
+
+        miners = {hot for hot, name in self.names.items()
+                  if any(p.spec.name == name and p.spec.role == "miner" for p in self.spec.neurons)}
+        async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
+            seen = await sub.get_current_block()
+            last_ts = None
+            while True:
+                head = await sub.wait_for_block(seen + 1, timeout=60)
+                for n in range(max(seen + 1, head - 16), head + 1):
+                    ts = (await sub.get_block(n)).header.timestamp
+                    if last_ts is not None and n > 1:
+                        self.max_gap_ms = max(self.max_gap_ms, float(ts - last_ts))
+                    last_ts = ts
+                found = [(b, e) for b, _, e in await sub.get_events(seen + 1, head + 1, types=["ev.epoch_completed"])
+                         if isinstance(e, EpochCompleted)]
+                seen, self.head = head, head
+                for b, e in found:
+                    epoch = self.epochs.get(e.netuid, 0) + 1  # counted once shown (--epochs stops on the count)
+                    mg = await sub.metagraph(e.netuid, block=b)
+                    paid = [mg.hotkeys[u] for u in range(mg.n) if mg.hotkeys[u] in miners and int(mg.E[u]) > 0]
+                    ours = [h for h in mg.hotkeys if h in miners]
+                    if paid and self.first_emission_s is None:
+                        self.first_emission_s = time.monotonic() - self.started
+                        self.view.line("first_emission", f"{self.first_emission_s:.1f} s")
+                    self.view.metagraph(mg, self.names, epoch)
+                    self.view.line("epoch", f"subnet {e.netuid} epoch {epoch} at block {b}: "
+                                            f"{len(paid)}/{len(ours)} miners paid")
+                    self.epochs[e.netuid] = epoch
+                self.view.tick(self)
+                self.write_status()
+
+    # --- the status file -------------------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What `taonet launch status` shows: the launcher, every process, the chain's head and epochs."""
+        return {
+            "name": self.spec.name, "dir": str(self.dir), "pid": os.getpid(), "state": self.state,
+            "endpoint": self.endpoint, "head": self.head, "epochs": {str(k): v for k, v in self.epochs.items()},
+            "first_emission_s": self.first_emission_s, "max_block_gap_ms": self.max_gap_ms,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "processes": [{"name": c.name, "kind": c.kind, "pid": c.pid, "state": c.state, "restarts": c.restarts,
+                           "last_exit": c.last_exit, "note": c.note, "log": str(c.log)} for c in self.children],
+        }
+
+    def write_status(self) -> None:
+        """Write launch.json atomically."""
+        tmp = self.dir / (STATUS_FILE + ".tmp")
+        tmp.write_text(json.dumps(self.status(), indent=1))
+        os.replace(tmp, self.dir / STATUS_FILE)
+
+
+def read_status(dir: Path) -> dict[str, Any] | None:
+    """A network directory's launch.json, or None."""
+    try:
+        return json.loads((dir / STATUS_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def signal_name(code: int | None) -> str:
+    """How a process ended, in words."""
+    if code is None:
+        return "running"
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"

@@ -1,0 +1,169 @@
+"""A network description: the TOML file `taonet launch FILE` reads, and the one `taonet localnet` builds itself.
+
+Tables: ``[node]`` (block_time, rpc, feed, public, or endpoint = an existing node), ``[[subnets]]`` (netuid,
+plugin, owner, hyperparameters), ``[[wallets]]`` (name, uri or existing, fund), and the neuron host's
+``[[neurons]]`` table (parsed by ``taonet.plugins.parse_neurons``) with the launcher's own keys: ``stake`` (τ staked
+on each neuron's hotkey), ``process`` (``"own"``: a process per neuron; any other name: one shared host process per
+name) and ``machine`` (``"local"``; another name: written to ``machines/NAME.toml`` for that host to run).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import InvalidNetworkFile
+
+__all__ = ["LAUNCH_KEYS", "NetworkSpec", "NodeSpec", "PlacedNeuron", "SubnetSpec", "WalletSpec", "load_network",
+           "parse_network"]
+
+LAUNCH_KEYS = ("stake", "process", "machine")
+"""The keys the launcher adds to a ``[[neurons]]`` row (the neuron host passes them over)."""
+TOP_KEYS = {"node", "subnets", "wallets", "neurons", "name", "wallet_path", "timeout"}
+NODE_KEYS = {"block_time": (int, float), "rpc": str, "feed": str, "public": str, "endpoint": str, "fsync": bool}
+SUBNET_KEYS = {"netuid": int, "plugin": str, "owner": str, "hyperparameters": dict, "description": str}
+WALLET_KEYS = {"name": str, "uri": str, "existing": bool, "fund": (int, float)}
+
+
+@attrs.frozen(kw_only=True)
+class NodeSpec:
+    """The node: started by the launcher (block time, addresses) or, with ``endpoint``, an existing one."""
+
+    block_time: float = 0.25
+    rpc: str = "tcp://127.0.0.1:0"
+    feed: str = "tcp://127.0.0.1:0"
+    public: str | None = None
+    endpoint: str | None = None
+    fsync: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class SubnetSpec:
+    """A subnet to create (or find, on a kept network): its netuid, plugin, owner wallet and hyperparameters."""
+
+    netuid: int
+    plugin: str
+    owner: str = "owner"
+    hyperparameters: Mapping[str, int] = attrs.field(factory=dict)
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class WalletSpec:
+    """A wallet: its coldkey from a secret URI (dev keys), an existing one, or a new key; ``fund`` τ from //Alice."""
+
+    name: str
+    uri: str | None = None
+    existing: bool = False
+    fund: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class PlacedNeuron:
+    """One expanded neuron (a ``NeuronSpec``) with where it runs and what it stakes."""
+
+    spec: Any
+    process: str = "host"
+    machine: str = "local"
+    stake: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class NetworkSpec:
+    """A whole network: node, wallets, subnets, neurons; ``rows`` are the ``[[neurons]]`` rows as written."""
+
+    name: str = "network"
+    node: NodeSpec = NodeSpec()
+    subnets: tuple[SubnetSpec, ...] = ()
+    wallets: tuple[WalletSpec, ...] = ()
+    neurons: tuple[PlacedNeuron, ...] = ()
+    wallet_path: str | None = None
+    timeout: float = 30.0
+
+    def wallet(self, name: str) -> WalletSpec:
+        """The wallet spec called ``name`` (a new, funded one if the file does not list it)."""
+        for w in self.wallets:
+            if w.name == name:
+                return w
+        return WalletSpec(name=name, fund=10_000.0)
+
+
+def _check(where: str, table: Any, known: Mapping[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise InvalidNetworkFile(where=where, reason="is not a table")
+    for key, value in table.items():
+        if key not in known:
+            raise InvalidNetworkFile(where=where, reason=f"unknown key {key!r} (known: {', '.join(sorted(known))})")
+        want = known[key]
+        if (isinstance(value, bool) and want is not bool) or not isinstance(value, want):
+            raise InvalidNetworkFile(where=where, reason=f"{key} has the wrong type ({type(value).__name__})")
+    for key in required:
+        if key not in table:
+            raise InvalidNetworkFile(where=where, reason=f"missing key {key!r}")
+    return dict(table)
+
+
+def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: str = "network") -> NetworkSpec:
+    """Check and expand a network description (InvalidNetworkFile naming the table and key otherwise)."""
+    from taonet.plugins import parse_neurons
+
+    for key in data:
+        if key not in TOP_KEYS:
+            known = ", ".join(sorted(TOP_KEYS))
+            raise InvalidNetworkFile(where=source, reason=f"unknown table {key!r} (known: {known})")
+    node = NodeSpec(**{k: float(v) if k == "block_time" else v
+                       for k, v in _check(f"{source}: [node]", data.get("node", {}), NODE_KEYS).items()})
+    if node.block_time < 0.01:
+        raise InvalidNetworkFile(where=f"{source}: [node]", reason="block_time must be at least 0.01 s")
+    subnets = []
+    for n, row in enumerate(data.get("subnets", []), 1):
+        t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
+        hyper = t.pop("hyperparameters", {})
+        for k, v in hyper.items():
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}",
+                                         reason=f"hyperparameter {k} must be an integer")
+        subnets.append(SubnetSpec(hyperparameters=hyper, **t))
+    if len({s.netuid for s in subnets}) != len(subnets):
+        raise InvalidNetworkFile(where=f"{source}: [[subnets]]", reason="two subnets share a netuid")
+    wallets = [WalletSpec(**{k: float(v) if k == "fund" else v for k, v in
+                             _check(f"{source}: [[wallets]] row {n}", row, WALLET_KEYS, ("name",)).items()})
+               for n, row in enumerate(data.get("wallets", []), 1)]
+    rows = data.get("neurons", [])
+    defaults = {k: data[k] for k in ("wallet_path", "timeout") if k in data}
+    if node.endpoint:
+        defaults["endpoint"] = node.endpoint
+    parse_neurons(rows, defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source)  # checks the whole
+    placed = []
+    for n, row in enumerate(rows, 1):
+        where = f"{source}: [[neurons]] row {n}"
+        process, machine, stake = row.get("process", "host"), row.get("machine", "local"), row.get("stake", 0)
+        if not isinstance(process, str) or not process.replace("-", "").replace("_", "").isalnum():
+            raise InvalidNetworkFile(where=where, reason="process must be \"own\" or a name of letters, digits, - _")
+        if not isinstance(machine, str) or not machine:
+            raise InvalidNetworkFile(where=where, reason="machine must be a name (\"local\": this one)")
+        if isinstance(stake, bool) or not isinstance(stake, int | float) or stake < 0:
+            raise InvalidNetworkFile(where=where, reason="stake must be a number of τ >= 0")
+        for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
+            if spec.netuid not in {s.netuid for s in subnets} and not node.endpoint:
+                raise InvalidNetworkFile(where=where, reason=f"subnet {spec.netuid} is not in [[subnets]]")
+            placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake)))
+    timeout = data.get("timeout", 30.0)
+    return NetworkSpec(name=str(data.get("name", source)), node=node, subnets=tuple(subnets), wallets=tuple(wallets),
+                       neurons=tuple(placed), wallet_path=data.get("wallet_path"), timeout=float(timeout))
+
+
+def load_network(path: str | Path) -> NetworkSpec:
+    """Read a network file (TOML); its relative paths are read from its folder."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InvalidNetworkFile(where=str(path), reason="no such file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidNetworkFile(where=str(path), reason=f"not valid TOML: {e}") from None
+    return parse_network(data, base=path.parent.resolve(), source=str(path))

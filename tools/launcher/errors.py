@@ -1,0 +1,60 @@
+"""The launcher's typed errors; each says what happened and what to do in one line (exit statuses: docs/cli.md)."""
+
+from __future__ import annotations
+
+import attrs
+
+from taonet.kernel.errors import Unreachable
+from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
+from taonet.plugins.errors import PluginError
+
+__all__ = ["InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoNetwork", "NodeDidNotStart"]
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidNetworkFile(PluginError, ValueError):
+    """Raised for a network file with a missing, unknown or ill-typed key (exit 7, refused data)."""
+
+    CODE = "launch_invalid_file"
+    where: str
+    reason: str
+    __str__ = error_text("{where}: {reason} (see docs/launcher.md)")
+
+
+@attrs.define(auto_exc=True, str=False)
+class LaunchFailed(ExtrinsicRejected):
+    """Raised when the chain refused a step of the network's setup (exit 3)."""
+
+    CODE = "launch_failed"
+    step: str
+    reason: str
+    __str__ = error_text("setting up the network failed at {step}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NodeDidNotStart(Unreachable):
+    """Raised when the network's node exited or printed no address before its deadline (exit 4)."""
+
+    CODE = "launch_node_did_not_start"
+    __str__ = error_text("the node did not start: {reason}; see {address}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoNetwork(TaonetError, LookupError):
+    """Raised when `taonet launch status|logs|stop` finds no network in the directory (exit 6)."""
+
+    CODE = "launch_no_network"
+    dir: str
+    __str__ = error_text("no network was launched in {dir}; start one with `taonet localnet --detach` or "
+                         "`taonet launch FILE --detach`, or pass its --dir")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NetworkDirBusy(TaonetError, OSError):
+    """Raised when a network is already running in the directory asked for (exit 7)."""
+
+    CODE = "launch_dir_busy"
+    dir: str
+    pid: int
+    __str__ = error_text("a network is already running in {dir} (launcher pid {pid}); stop it with "
+                         "`taonet launch stop --dir {dir}`, or choose another --dir")
