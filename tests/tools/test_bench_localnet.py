@@ -17,11 +17,11 @@ HOW_IT_RAN = {"runs", "process_layout"}
 
 @pytest.mark.slow
 def test_bench_localnet_json_holds_only_what_it_measured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """One measured run and a 4 + 2 scale run: one JSON object, every figure measured, p99 beside p50."""
+    """One measured run and a 4 + 2 scale run (3 neurons a host): one JSON object, every figure measured, p99 too."""
     monkeypatch.setenv("HOME", str(tmp_path))  # the launcher remembers its last network under ~/.taonet
-    for name, value in {"SCALE_MINERS": 4, "SCALE_VALIDATORS": 2, "SCALE_TEMPOS": 1, "PER_HOST": 3}.items():
+    for name, value in {"SCALE_MINERS": 4, "SCALE_VALIDATORS": 2, "SCALE_TEMPOS": 1}.items():
         monkeypatch.setattr(bench, name, value)
-    result = CliRunner().invoke(app, ["bench", "localnet", "--json", "--runs", "1"])
+    result = CliRunner().invoke(app, ["bench", "localnet", "--json", "--runs", "1", "--per-host", "3"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     assert set(figures) == set(bench.FIGURES) | HOW_IT_RAN

@@ -72,6 +72,9 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
         children = [p["pid"] for p in status["processes"]]
         assert len(children) == 2 and all(children)  # the node and one neuron host
         assert any(x.startswith("epoch:") and "4/4 miners paid" in x for x in lines)
+        kinds = [x.split(":", 1)[0] for x in lines]
+        assert kinds.index("running") < kinds.index("ready") < kinds.index("first_emission")  # neurons ran first
+        assert 0 < status["ready_s"] < status["uptime_s"]
         proc.send_signal(signal.SIGINT)
         started = time.monotonic()
         proc.wait(STOP_DEADLINE + 5)

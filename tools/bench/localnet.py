@@ -3,11 +3,12 @@
 - ``first_emission_s``: from starting `taonet localnet` (a fresh directory; 2 validators, 4 miners, template) to its
   ``first_emission:`` line, the first epoch that paid a miner; median (and ``_p99``) of ``runs`` runs after a warm-up.
 - ``stop_s``: from SIGINT to the launcher and every process it started being gone, in those same runs.
-- The scale run, once: `taonet localnet --miners SCALE_MINERS --validators SCALE_VALIDATORS --per-host PER_HOST`
-  for ``SCALE_TEMPOS`` epochs: ``pss_mb_64_miners_8_validators`` (the summed proportional set size of the launcher
-  and every process it started, after those epochs: shared pages count once), ``max_block_gap_ms_64_8`` (the largest
-  gap between consecutive block timestamps while the neurons ran), ``miners_paid_64_8`` (how many miners the last
-  epoch paid) and ``setup_s_64_8`` (start to every neuron started).
+- The scale run, once: `taonet localnet --miners SCALE_MINERS --validators SCALE_VALIDATORS --per-host N` (N = 36 by
+  default, ``--per-host``) for ``SCALE_TEMPOS`` epochs after its ``ready:`` line (every neuron runs):
+  ``pss_mb_64_miners_8_validators`` (the summed proportional set size of the launcher and every process it started,
+  after those epochs: shared pages count once), ``max_block_gap_ms_64_8`` (the largest gap between consecutive block
+  timestamps from the start), ``miners_paid_64_8`` (how many miners the last epoch paid), ``setup_s_64_8`` (start to
+  every neuron's process started) and ``ready_s_64_8`` (start to every neuron running).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ PER_HOST = 36
 FIRST_TIMEOUT = 120.0
 
 FIGURES = ("first_emission_s", "first_emission_s_p99", "stop_s", "stop_s_p99", "pss_mb_64_miners_8_validators",
-           "max_block_gap_ms_64_8", "miners_paid_64_8", "setup_s_64_8")
+           "max_block_gap_ms_64_8", "miners_paid_64_8", "setup_s_64_8", "ready_s_64_8")
 TAONET = [sys.executable, "-m", "taonet.tools"]
 
 
@@ -107,16 +108,17 @@ def _one_run(root: Path, k: int) -> tuple[float, float]:
 
 
 
-def _scale(root: Path, say: Any) -> dict[str, Any]:
+def _scale(root: Path, say: Any, per_host: int) -> dict[str, Any]:
     dir = root / "scale"
     proc = _start(dir, "--miners", str(SCALE_MINERS), "--validators", str(SCALE_VALIDATORS), "--per-host",
-                  str(PER_HOST))
+                  str(per_host))
     try:
         _wait_line(proc, "running", 600)
         st = json.loads((dir / "launch.json").read_text())
         setup = float(st["uptime_s"])
-        last = _wait_line(proc, "epoch", 120 + 60 * SCALE_TEMPOS,
-                          ok=lambda line: f" epoch {SCALE_TEMPOS + 1} at" in line)  # SCALE_TEMPOS since the start
+        _wait_line(proc, "ready", 600)
+        for _ in range(SCALE_TEMPOS):  # epochs after every neuron runs
+            last = _wait_line(proc, "epoch", 120)
         st = json.loads((dir / "launch.json").read_text())
         pids = [proc.pid] + [p["pid"] for p in st["processes"] if p["pid"]]
         pss = sum(_pss_mb(pid) for pid in pids)
@@ -124,15 +126,17 @@ def _scale(root: Path, say: Any) -> dict[str, Any]:
         say(f"scale run: {len(pids)} processes, {pss:,.0f} MB PSS, {paid}/{SCALE_MINERS} miners paid")
         _stop(proc, dir)
         return {"pss_mb_64_miners_8_validators": round(pss, 1), "max_block_gap_ms_64_8": st["max_block_gap_ms"],
-                "miners_paid_64_8": paid, "setup_s_64_8": round(setup, 2)}
+                "miners_paid_64_8": paid, "setup_s_64_8": round(setup, 2),
+                "ready_s_64_8": round(float(st["ready_s"]), 2)}
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
 
 
-def run(*, runs: int = 5, progress: Any = None, scale: bool = True) -> dict[str, Any]:
-    """Measure; the figures and how they ran."""
+def run(*, runs: int = 5, progress: Any = None, scale: bool = True, per_host: int = PER_HOST) -> dict[str, Any]:
+    """Measure; the figures and how they ran (``per_host``: neurons per host process in the scale run, 1 = each in
+    its own)."""
     def say(text: str) -> None:
         if progress is not None:
             progress.print(text)
@@ -150,10 +154,10 @@ def run(*, runs: int = 5, progress: Any = None, scale: bool = True) -> dict[str,
             "first_emission_s": round(statistics.median(firsts), 2), "first_emission_s_p99": round(p99(firsts), 2),
             "stop_s": round(statistics.median(stops), 2), "stop_s_p99": round(p99(stops), 2)}
         if scale:
-            result.update(_scale(root, say))
+            result.update(_scale(root, say, per_host))
     result["runs"] = runs
     result["process_layout"] = (f"taonet localnet in a child process (its node and neuron hosts in their own); scale: "
-                                f"{SCALE_MINERS} miners + {SCALE_VALIDATORS} validators, {PER_HOST} per host, "
+                                f"{SCALE_MINERS} miners + {SCALE_VALIDATORS} validators, {per_host} per host, "
                                 f"{SCALE_TEMPOS} tempos of 10 blocks of 0.25 s; load average "
                                 f"{os.getloadavg()[0]:.1f} at the end")
     return result

@@ -129,9 +129,12 @@ def bench_localnet(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
     runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
     scale: Annotated[bool, typer.Option(help="Also the 64 miners + 8 validators run (once).")] = True,
+    per_host: Annotated[int, typer.Option("--per-host", min=1,
+                                          help="Neurons per host process in that run (1: each in its own).")] = 36,
 ) -> None:
     """taonet localnet: command to the first miner emission, Ctrl-C to every process gone, and a 64 + 8 network's
     memory (summed PSS) and block gaps."""
     from ..bench.localnet import run
 
-    _emit(run(runs=runs, progress=None if as_json else _console(), scale=scale), as_json, "taonet bench localnet")
+    _emit(run(runs=runs, progress=None if as_json else _console(), scale=scale, per_host=per_host), as_json,
+          "taonet bench localnet")

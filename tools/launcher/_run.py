@@ -91,6 +91,8 @@ class Network:
     epochs: dict[int, int] = attrs.Factory(dict)
     first_emission_s: float | None = None
     setup_s: float | None = None
+    ready_s: float | None = None
+    waiting: list[Path] = attrs.Factory(list)  # status files of this machine's neurons not seen written yet
     names: dict[str, str] = attrs.Factory(dict)
 
     # --- the whole run -----------------------------------------------------------------------------------------
@@ -203,6 +205,7 @@ class Network:
             path = write_host_file(self.dir / "machines" / f"{machine}.toml", ps, self.endpoint,
                                    f"run on {machine}: taonet neurons run {machine}.toml (copy the wallets too)")
             self.view.line("machine", f"{machine}: {len(ps)} neurons in {path}")
+        self.waiting = [Path(p.spec.state_dir) / "status.json" for ps in groups.values() for p in ps]
         for name, ps in groups.items():
             path = write_host_file(self.dir / "hosts" / f"{name}.toml", ps, self.endpoint)
             child = Child(name=name, kind="host", log=self.dir / "logs" / f"{name}.log",
@@ -257,8 +260,20 @@ class Network:
                     self.view.line("epoch", f"subnet {e.netuid} epoch {epoch} at block {b}: "
                                             f"{len(paid)}/{len(ours)} miners paid")
                     self.epochs[e.netuid] = epoch
+                self._check_ready()
                 self.view.tick(self)
                 self.write_status()
+
+    def _check_ready(self) -> None:
+        """Say ``ready:`` once every neuron of this machine has written its status file since the start (a running
+        neuron rewrites it every block; one process per neuron takes a while to import on a small machine)."""
+        if self.ready_s is not None:
+            return
+        since = time.time() - (time.monotonic() - self.started)
+        self.waiting = [f for f in self.waiting if not (f.exists() and f.stat().st_mtime >= since)]
+        if not self.waiting:
+            self.ready_s = time.monotonic() - self.started
+            self.view.line("ready", f"every neuron runs ({self.ready_s:.1f} s after the start)")
 
     # --- the status file -------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -266,7 +281,7 @@ class Network:
         return {
             "name": self.spec.name, "dir": str(self.dir), "pid": os.getpid(), "state": self.state,
             "endpoint": self.endpoint, "head": self.head, "epochs": {str(k): v for k, v in self.epochs.items()},
-            "first_emission_s": self.first_emission_s, "max_block_gap_ms": self.max_gap_ms,
+            "first_emission_s": self.first_emission_s, "ready_s": self.ready_s, "max_block_gap_ms": self.max_gap_ms,
             "uptime_s": round(time.monotonic() - self.started, 1),
             "processes": [{"name": c.name, "kind": c.kind, "pid": c.pid, "state": c.state, "restarts": c.restarts,
                            "last_exit": c.last_exit, "note": c.note, "log": str(c.log)} for c in self.children],
