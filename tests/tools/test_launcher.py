@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_DEADLINE = 10.0  # taonet.tools.launcher.STOP_DEADLINE, as docs/launcher.md states it
+DEFAULT_RPC = "tcp://127.0.0.1:9944"  # where taonet commands look with no --endpoint (docs/cli.md)
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -75,6 +76,16 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
         kinds = [x.split(":", 1)[0] for x in lines]
         assert kinds.index("running") < kinds.index("ready") < kinds.index("first_emission")  # neurons ran first
         assert 0 < status["ready_s"] < status["uptime_s"]
+        rpc = next(x for x in lines if x.startswith("rpc:")).split(": ", 1)[1]
+        # 9944 (where commands look with no --endpoint) unless taken, and then the view says where instead
+        assert (rpc == DEFAULT_RPC) == (not any(x.startswith("note:") for x in lines))
+        assert any(x.startswith("wallets: owner, validator, miner in ") for x in lines)
+        user = {k: v for k, v in _env(tmp_path).items() if k != "TAONET_ENDPOINT"}
+        if rpc != DEFAULT_RPC:
+            user["TAONET_ENDPOINT"] = rpc
+        answer = subprocess.run([TAONET_EXE, "query", "--netuid", "1", "21"], capture_output=True, text=True,
+                                timeout=30, env=user)  # the first validator's gateway, found on the chain
+        assert (answer.returncode, answer.stdout.strip()) == (0, "42"), answer.stderr
         proc.send_signal(signal.SIGINT)
         started = time.monotonic()
         proc.wait(STOP_DEADLINE + 5)
@@ -122,6 +133,28 @@ def _wait_status(home: Path, net: Path, ok, timeout: float) -> dict:
             return st
         time.sleep(0.5)
     raise AssertionError(f"status not reached within {timeout} s: {st}")
+
+
+def test_localnet_beside_another_node_on_the_default_port_listens_elsewhere_and_says_where(tmp_path: Path) -> None:
+    """With 127.0.0.1:9944 taken (by us here; a `node run --dev` for a user), localnet's node listens on another port
+    and a note says how commands reach it; the network still runs its epoch and exits 0."""
+    import socket
+
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("127.0.0.1", 9944))
+            holder.listen()
+        except OSError:
+            pass  # taken already (another localnet of this suite): the same case
+        out, _ = taonet("localnet", "--epochs", "1", "--lines", "--keep", str(tmp_path / "net"),
+                        env={"HOME": str(tmp_path)}, timeout=90)
+    finally:
+        holder.close()
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+    assert lines["rpc"].startswith("tcp://127.0.0.1:") and lines["rpc"] != DEFAULT_RPC
+    assert f"--endpoint {lines['rpc']}" in lines["note"] and f"TAONET_ENDPOINT={lines['rpc']}" in lines["note"]
 
 
 def test_launch_two_subnets_detached_pays_honest_over_exploit_and_restarts_a_killed_neuron(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """`taonet localnet`'s network, built as a :class:`NetworkSpec`: a dev node with fast blocks, one subnet per plugin,
-funded development wallets, M validators and N miners per subnet placed N per neuron host."""
+funded development wallets, M validators (the first of each subnet with a gateway for organic queries) and N miners
+per subnet placed N per neuron host."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
                 process = f"host-{index // (per_host or AUTO_PER_HOST)}"
                 data["neurons"].append({"name": f"{role}-{k}-{i}", "role": role, "plugin": p, "netuid": k,
                                         "wallet": role, "hotkey": f"{hotkey}{k}-{i}", "process": process,
-                                        **({"stake": stake} if role == "validator" else {})})
+                                        **({"stake": stake} if role == "validator" else {}),
+                                        # the first validator opens a gateway: `taonet query --netuid K` works
+                                        **({"gateway": "127.0.0.1:0"} if role == "validator" and i == 0 else {})})
                 index += 1
     spec = parse_network(data, source="localnet")
     return NetworkSpec(name=spec.name, node=NodeSpec(block_time=block_time), subnets=spec.subnets,

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import attrs
 
-from ._procs import Child, read_line_in, stop_children
+from ._procs import Child, ChildExited, read_line_in, stop_children
 from ._spec import NetworkSpec, PlacedNeuron
 from ._view import View
 from .errors import NodeDidNotStart
@@ -32,6 +32,20 @@ STOP_DEADLINE = NEURONS_DEADLINE + NODE_DEADLINE + 1.0
 """Ctrl-C to every process gone, at worst (usually one or two seconds)."""
 TAONET = [sys.executable, "-m", "taonet.tools"]
 STATUS_FILE = "launch.json"
+
+
+DEFAULT_RPC_PORT = 9944
+DEFAULT_RPC = f"tcp://127.0.0.1:{DEFAULT_RPC_PORT}"
+"""Where taonet commands and ``Subtensor("local")`` look for a node when given no endpoint."""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _free_port() -> int:
@@ -105,6 +119,10 @@ class Network:
             async with anyio.create_task_group() as tg:
                 await self._start_node(tg)
                 await self._setup()
+                if self.spec.wallets:
+                    self.view.line("wallets", f"{', '.join(w.name for w in self.spec.wallets)} in {self.wallet_path} "
+                                              f"(taonet wallet overview -p {self.wallet_path} -w "
+                                              f"{self.spec.wallets[-1].name})")
                 await self._start_hosts(tg)
                 self.state = "running"
                 self.write_status()
@@ -141,23 +159,36 @@ class Network:
         if node.endpoint:
             self.endpoint = node.endpoint
             return
-        rpc = node.rpc.replace(":0", f":{_free_port()}") if node.rpc.endswith(":0") else node.rpc
         feed = node.feed.replace(":0", f":{_free_port()}") if node.feed.endswith(":0") else node.feed
-        args = [*TAONET, "node", "run", "--dev", "--block-time", str(node.block_time), "--data-dir",
-                str(self.dir / "node"), "--rpc", rpc, "--feed", feed, "--log-level", "warning", "--log-json"]
-        if not node.fsync:
-            args.append("--no-fsync")
-        child = Child(name="node", kind="node", args=args, log=self.dir / "logs" / "node.log")
+        if node.rpc:
+            tries = [node.rpc.replace(":0", f":{_free_port()}") if node.rpc.endswith(":0") else node.rpc]
+        else:  # where taonet commands look with no --endpoint, unless another node is there; then any free port
+            tries = [DEFAULT_RPC] if _port_free(DEFAULT_RPC_PORT) else []
+            tries.append(f"tcp://127.0.0.1:{_free_port()}")
+        child = Child(name="node", kind="node", args=[], log=self.dir / "logs" / "node.log")
         self.children.append(child)
-        await child.start()
+        for k, rpc in enumerate(tries):
+            child.args = [*TAONET, "node", "run", "--dev", "--block-time", str(node.block_time), "--data-dir",
+                          str(self.dir / "node"), "--rpc", rpc, "--feed", feed, "--log-level", "warning",
+                          "--log-json", *([] if node.fsync else ["--no-fsync"])]
+            await child.start()
+            try:
+                self.endpoint = await read_line_in(child.log, "rpc", child, 60)
+                break
+            except ChildExited as e:
+                if k + 1 < len(tries):  # another process took the port between our look and the node's bind
+                    continue
+                raise NodeDidNotStart(method="node run", address=str(child.log), reason=str(e)) from e
+            except Exception as e:
+                raise NodeDidNotStart(method="node run", address=str(child.log),
+                                      reason=str(e) or "no rpc line") from e
         tg.start_soon(child.supervise, self._on_event)
-        try:
-            self.endpoint = await read_line_in(child.log, "rpc", child, 60)
-        except Exception as e:
-            raise NodeDidNotStart(method="node run", address=str(child.log), reason=str(e) or "no rpc line") from e
         if node.public:
             self.endpoint = f"tcp://{node.public}:{rpc.rsplit(':', 1)[1]}"
         self.view.line("rpc", self.endpoint)
+        if not node.rpc and self.endpoint != DEFAULT_RPC:
+            self.view.line("note", f"{DEFAULT_RPC} is taken by another process: give taonet commands --endpoint "
+                                   f"{self.endpoint} (or export TAONET_ENDPOINT={self.endpoint})")
 
     async def _setup(self) -> None:
         from taonet.kernel import Subtensor

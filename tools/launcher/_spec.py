@@ -34,7 +34,8 @@ class NodeSpec:
     """The node: started by the launcher (block time, addresses) or, with ``endpoint``, an existing one."""
 
     block_time: float = 0.25
-    rpc: str = "tcp://127.0.0.1:0"
+    rpc: str = ""
+    """Where the node listens; empty: 127.0.0.1:9944 (taonet commands' default) when free, else a free port."""
     feed: str = "tcp://127.0.0.1:0"
     public: str | None = None
     endpoint: str | None = None
