@@ -86,6 +86,10 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
         answer = subprocess.run([TAONET_EXE, "query", "--netuid", "1", "21"], capture_output=True, text=True,
                                 timeout=30, env=user)  # the first validator's gateway, found on the chain
         assert (answer.returncode, answer.stdout.strip()) == (0, "42"), answer.stderr
+        mg = subprocess.run([TAONET_EXE, "subnet", "metagraph", "--netuid", "1", "--json"], capture_output=True,
+                            text=True, timeout=30, env=user)
+        permits = [n["uid"] for n in json.loads(mg.stdout)["neurons"] if n["vpermit"]]
+        assert permits == [0, 1, 2]  # the owner (always) and the 2 validators; no miner holds one
         proc.send_signal(signal.SIGINT)
         started = time.monotonic()
         proc.wait(STOP_DEADLINE + 5)

@@ -25,7 +25,8 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
                     {"name": "miner", "uri": "//Charlie"}],
         "subnets": [{"netuid": k, "plugin": p, "owner": "owner", "description": "taonet localnet",
                      "hyperparameters": {"tempo": tempo, "max_registrations_per_block": 4096,
-                                         "max_allowed_validators": max(validators, 1) + 1}}
+                                         # the owner's permit comes on top (the chain's rule)
+                                         "max_allowed_validators": max(validators, 1)}}
                     for k, p in enumerate(plugins, 1)],
         "neurons": [],
     }
