@@ -24,12 +24,14 @@ from taonet.ledger import (
     State,
     epoch_result,
     fold,
+    pack_epoch_inputs,
     ss58_encode,
 )
 from taonet.ledger.errors import SubnetNotFound
 
 from ._log import state_at
 from ._whatif_cache import EpochCache
+from ._whatif_index import indexed_epochs
 
 __all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "epoch_states", "parse_overrides",
            "recorded_epochs", "rerun_epochs", "what_if"]
@@ -189,15 +191,17 @@ def _check_subnet(store: FileStore, netuid: int, first: State, stop: int) -> Non
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
             stop: int | None = None, weights: Weights | None = None,
             progress: Callable[[int, int], None] | None = None, workers: int = 1,
-            cache: EpochCache | None = None) -> WhatIf:
+            cache: EpochCache | None = None, index: bool = True) -> WhatIf:
     """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
     weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
     ``progress(blocks folded, blocks in all)`` is called as the log is read. Without ``weights`` (which must see
-    every block, in one pass) the epochs' inputs come from :func:`epoch_states` (``workers``, ``cache``)."""
+    every block, in one pass) the epochs' inputs come from :func:`epoch_states` (the node's epoch index unless
+    ``index`` is False, ``workers``, ``cache``)."""
     changes = dict(changes or {})
     last = store.height if stop is None else stop
     if weights is None:
-        epochs = epoch_states(store, netuid, start, last, workers=workers, cache=cache, progress=progress)
+        epochs = epoch_states(store, netuid, start, last, workers=workers, cache=cache, progress=progress,
+                              index=index)
     else:
         observe = weights.observe if hasattr(weights, "observe") else None
         epochs = recorded_epochs(store, netuid, start, last, _seen(observe, progress, start, last, store.height))
@@ -222,14 +226,19 @@ def _seen(observe: Callable[[SignedBlock, State], None] | None, progress: Callab
 
 def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, workers: int = 1,
                  cache: EpochCache | None = None, progress: Callable[[int, int], None] | None = None,
-                 ) -> list[tuple[State, EpochResult]]:
+                 index: bool = True) -> list[tuple[State, EpochResult]]:
     """(the state an epoch read — whole, or the part of it the epoch reads —, its recorded result) for every epoch of
-    ``netuid`` computed in ``start .. stop``: from ``cache`` when it holds the range, else read from the log (in
-    ``workers`` processes when > 1 and the range holds a snapshot to cut it at) and kept in ``cache``."""
+    ``netuid`` computed in ``start .. stop``: from the node's epoch index when ``index`` and it covers the range
+    (:func:`indexed_epochs`), else from ``cache`` when it holds the range, else read from the log (in ``workers``
+    processes when > 1 and the range holds a snapshot to cut it at) and kept in ``cache``."""
+    if (index or cache is not None) and (start < 0 or stop > store.height):
+        raise BlockNotFound(number=start if start < 0 else stop, head=store.height)
+    if index:
+        indexed = indexed_epochs(store, netuid, start, stop)
+        if indexed is not None:
+            return indexed
     key = None
     if cache is not None:
-        if start < 0 or stop > store.height:
-            raise BlockNotFound(number=start if start < 0 else stop, head=store.height)
         key = cache.key(store, netuid, start, stop)
         kept = cache.load(key)
         if kept:  # none kept (or none in the range): read the log, which says why
@@ -246,9 +255,7 @@ def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, worker
             return [(state, c) for state, c, _ in shipped]
     folded = list(recorded_epochs(store, netuid, start, stop, _seen(None, progress, start, stop, store.height)))
     if cache is not None and key is not None and folded:
-        from ._whatif_workers import epoch_inputs, pack_inputs
-
-        cache.save(key, [(pack_inputs(epoch_inputs(state, netuid)), c) for state, c in folded])
+        cache.save(key, [(pack_epoch_inputs(state, netuid), c) for state, c in folded])
     return folded
 
 
