@@ -70,10 +70,11 @@ def _previous(inputs: State, netuid: int) -> int:
 
 
 def _recorded(store: FileStore, number: int, netuid: int) -> EpochResult | None:
-    """The epoch result of ``netuid`` that block ``number`` holds (None when it holds none, or several)."""
-    found = [x.call for x in store.get(number).extrinsics
-             if isinstance(x.call, EpochResult) and x.call.netuid == netuid]
-    return found[0] if len(found) == 1 else None
+    """The epoch result of ``netuid`` that block ``number`` holds (None when it holds none, or several); only that
+    item of the block is decoded."""
+    found = [x.call for _, exts, _ in subnet_items(store, number, number + 1, netuid, (EpochResult,), ())
+             for x in exts]
+    return found[0] if len(found) == 1 else None  # type: ignore[return-value]
 
 
 def _epochs_in(store: FileStore, netuid: int, first: int, end: int, last_epoch: int) -> bool:
