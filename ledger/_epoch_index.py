@@ -34,8 +34,8 @@ def _selection(state: State, netuid: int) -> tuple[Subnet, list[Neuron], list[li
         raise KeyError(netuid)
     neurons = state.neurons(netuid)
     hotkeys = sorted({n.hotkey for n in neurons})
-    stakes = sorted([cold, hot, state.stake(cold, hot)] for hot in hotkeys for cold in state.stakers(hot)
-                    if state.stake(cold, hot))
+    stakes = sorted([cold, hot, rao] for hot in hotkeys for cold in state.stakers(hot)
+                    if (rao := state.stake(cold, hot)))
     takes = [[hot, take] for hot in hotkeys if (take := state.take_of(hot)) is not None]
     owners = [[hot, cold] for hot in hotkeys if (cold := state.owner_of(hot)) is not None]
     return sn, neurons, stakes, takes, owners

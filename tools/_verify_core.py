@@ -127,7 +127,10 @@ def run(store: FileStore, state: State | None, start: int, stop: int, consensus:
     counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0, "epoch_records": 0,
               "epoch_records_refused": 0}
     fold = None if state is None else _InPlace(state)
-    records = {(n, k) for n, k in store.epoch_index() if start < n <= stop}  # the epoch index beside the log
+    records: dict[int, list[int]] = {}  # the epoch index beside the log: block number -> netuids
+    for n, k in store.epoch_index():
+        if start < n <= stop:
+            records.setdefault(n, []).append(k)
     try:
         prev_hash: bytes | None = None
         first = 0
@@ -145,8 +148,8 @@ def run(store: FileStore, state: State | None, start: int, stop: int, consensus:
             block = _decode_and_check(number, raw)
             if isinstance(block, Divergence):
                 raise _Diverged(block)
-            if fold is not None and records:
-                _check_index(store, fold.state, block, records, counts)
+            if fold is not None and number in records:
+                _check_index(store, fold.state, block, records[number], counts)
             fold = _check_and_apply(fold, prev_hash, block, consensus, counts)
             prev_hash = block.hash
             counts["blocks"] += 1
@@ -274,13 +277,12 @@ def _check_epochs(state: State, block: SignedBlock, counts: dict[str, int]) -> N
         counts["epochs"] += 1
 
 
-def _check_index(store: FileStore, state: State, block: SignedBlock, records: set[tuple[int, int]],
-                 counts: dict[str, int]) -> None:
+def _check_index(store: FileStore, state: State, block: SignedBlock, held: list[int], counts: dict[str, int]
+                 ) -> None:
     """Check the epoch-index records of ``block`` (those a reader would use: sound and bound to this block) against
     the state before it, packed as the node packs it: the same bytes, or a divergence naming the block and subnet."""
     number = block.number
     netuids = epoch_netuids(block)
-    held = sorted(k for n, k in records if n == number)
     for netuid in held:
         raw = store.read_epoch_inputs(number, netuid)
         if raw is None:  # damaged, or bound to another chain's block: never used by a reader
