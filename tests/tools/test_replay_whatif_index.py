@@ -64,11 +64,13 @@ def test_a_missing_record_is_detected_never_skipped(log: Path, tmp_path: Path, w
             assert indexed_epochs(store, 1, numbers[0], stop) is not None
 
 
-@pytest.mark.parametrize("damage", ["above_head", "wrong_hash", "flipped", "garbage", "another_record"])
+@pytest.mark.parametrize("damage", ["above_head", "wrong_hash", "flipped", "garbage", "another_record",
+                                    "stale_between"])
 def test_a_record_not_bound_to_the_log_is_not_used(log: Path, tmp_path: Path, damage: str) -> None:  # noqa: F811
     """A record for a block above the head (a torn tail) is no epoch of the log; one bound to another block's hash, with
     a byte changed, of garbage, or another epoch's record under its name is refused with a reason: the answer is the
-    log's either way."""
+    log's either way. A refused record where this log has no epoch (left by a chain the directory held before) does not
+    stop the index from covering the range."""
     path = _copy(log, tmp_path)
     with FileStore(path, read_only=True) as store:
         head = store.height
@@ -83,6 +85,8 @@ def test_a_record_not_bound_to_the_log_is_not_used(log: Path, tmp_path: Path, da
             writable.save_epoch_inputs(writable.get(target).hash, head + 1, 1, inputs)
         elif damage == "wrong_hash":
             writable.save_epoch_inputs(writable.get(target - 1).hash, target, 1, inputs)
+        elif damage == "stale_between":
+            writable.save_epoch_inputs(bytes(32), target + 1, 1, inputs)
     if damage == "flipped":
         _record(path, target).write_bytes(raw[:40] + bytes([raw[40] ^ 1]) + raw[41:])
     elif damage == "garbage":
@@ -94,6 +98,8 @@ def test_a_record_not_bound_to_the_log_is_not_used(log: Path, tmp_path: Path, da
         covered = indexed_epochs(store, 1, 0, head)
         if damage == "above_head":
             assert covered is not None and store.read_epoch_inputs(head + 1, 1) is None
+        elif damage == "stale_between":
+            assert covered is not None and store.read_epoch_inputs(target + 1, 1) is None
         else:
             assert covered is None and store.read_epoch_inputs(target, 1) is None
         assert store.refused_epoch_inputs

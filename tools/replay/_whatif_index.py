@@ -14,7 +14,9 @@ range, proven without folding the log:
   the fast reader of ``why``; at most one tempo of blocks when the node kept the index up to its head).
 
 Each record's recorded result is read from its block (the log, not the index) and must fit the inputs (the block they
-answer, the pot, the number of UIDs). Anything else is a miss: what-if reads the log as before, never a partial index.
+answer, the pot, the number of UIDs). A record the store refuses (damaged, or bound to another chain's block: a data
+directory reused for a new chain) counts as absent, so it costs nothing unless an epoch of this log needs it. Anything
+else is a miss: what-if reads the log as before, never a partial index.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ def indexed_epochs(store: FileStore, netuid: int, start: int, stop: int) -> list
     try:
         for number in numbers:
             raw = store.read_epoch_inputs(number, netuid)
-            if raw is None:
-                return None
+            if raw is None:  # damaged, or written for another chain's block: as if absent (the links below tell
+                continue     # whether an epoch of this log lacks its record)
             inputs = unpack_epoch_inputs(raw)
             recorded = _recorded(store, number, netuid)
             sn = inputs.subnet(netuid)
