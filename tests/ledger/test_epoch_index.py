@@ -165,3 +165,26 @@ def test_a_torn_tail_leaves_its_blocks_record_unused(tmp_path: Path) -> None:
         assert s.read_epoch_inputs(number, netuid) is None
         assert "above the log's head" in s.refused_epoch_inputs[str(path / "epochs" / "1" / f"{number:012d}.epin")]
     assert os.path.getsize(seg) == offset
+
+
+def test_the_index_leaves_the_log_and_the_state_digest_unchanged(tmp_path: Path) -> None:
+    """The same chain sealed with and without the index: the same block bytes, the same state digest at every block
+    (the index is beside the log, never in it)."""
+    with FileStore(tmp_path / "with", fsync=False) as a, FileStore(tmp_path / "without", fsync=False) as b:
+        _grown(a)
+        _grown(b, epoch_index=False)
+        assert a.epoch_index() and not b.epoch_index()
+        assert a.height == b.height
+        assert all(a.get_raw(n) == b.get_raw(n) for n in range(a.height + 1))
+        assert replay(a).digest() == replay(b).digest() == a.get(a.height).header.state_digest
+
+
+def test_an_old_data_directory_has_no_index_and_reads_as_before(tmp_path: Path) -> None:
+    """tests/fixtures/old-chain-v1 (written before the index existed): no record, nothing refused, and it folds."""
+    import shutil
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "old-chain-v1"
+    shutil.copytree(fixture, tmp_path / "chain", ignore=shutil.ignore_patterns("expected.json"))
+    with FileStore(tmp_path / "chain", read_only=True) as s:
+        assert s.epoch_index() == [] and s.read_epoch_inputs(s.height, 1) is None and not s.refused_epoch_inputs
+        assert replay(s).digest() == s.get(s.height).header.state_digest
