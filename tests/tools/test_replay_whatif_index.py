@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from taonet.ledger import FileStore, epoch_inputs, pack_epoch_inputs, replay
-from taonet.tools.replay import epoch_series, indexed_epochs, what_if
+from taonet.tools.replay import epoch_series, index_plan, indexed_epochs, what_if
 from tests.tools.processes import taonet
 from tests.tools.test_replay_whatif_laws import log  # noqa: F401 - the module's chain (a fixture)
 
@@ -44,23 +44,36 @@ def test_what_if_from_the_index_equals_what_if_from_the_log(log: Path) -> None: 
         assert pack_epoch_inputs(inputs, 1) == pack_epoch_inputs(epoch_inputs(state, 1), 1)
 
 
-@pytest.mark.parametrize("which", ["first", "middle", "last", "only_one_left"])
+@pytest.mark.parametrize("which", ["first", "middle", "last", "two_in_a_row", "only_one_left", "before_upgrade"])
 def test_a_missing_record_is_detected_never_skipped(log: Path, tmp_path: Path, which: str) -> None:  # noqa: F811
-    """A record missing anywhere in the range (also the first, whose predecessor is in the range, and the last,
-    after which the log holds one more epoch) makes the index a miss: what-if folds the log, and answers the same."""
+    """A record missing anywhere in the range (the first, whose predecessor is in the range; one or two in the middle;
+    the last, after which the log holds one more epoch; all but one; every record before some block, as a node that
+    was upgraded to keep the index) is a gap the index names, bounded by the records around it: what-if reads only
+    the gaps from the log and answers exactly what folding the whole range answers."""
     path = _copy(log, tmp_path)
     start, stop = 17, 60
     with FileStore(path, read_only=True) as store:
-        truth = what_if(store, 1, {"kappa": 20000}, start=start, stop=stop, index=False)
+        truths = [what_if(store, 1, c, start=start, stop=stop, index=False) for c in CHANGES]
         numbers = [n for n, _ in store.epoch_index(1) if start + 1 <= n <= stop + 1]
     assert len(numbers) >= 6
-    gone = {"first": numbers[:1], "middle": numbers[3:4], "last": numbers[-1:], "only_one_left": numbers[1:]}[which]
+    k = len(numbers) // 2
+    gone = {"first": numbers[:1], "middle": numbers[3:4], "two_in_a_row": numbers[2:4], "last": numbers[-1:],
+            "only_one_left": numbers[1:], "before_upgrade": numbers[:k]}[which]
     for n in gone:
         _record(path, n).unlink()
+    epoch = [n - 1 for n in numbers]  # the blocks the epochs answered
+    expected = {"first": [(start, epoch[0])], "middle": [(epoch[2] + 1, epoch[3])],
+                "two_in_a_row": [(epoch[1] + 1, epoch[3])], "last": [(epoch[-2] + 1, stop)],
+                "only_one_left": [(epoch[0] + 1, stop)], "before_upgrade": [(start, epoch[k - 1])]}
     with FileStore(path, read_only=True) as store:
         assert indexed_epochs(store, 1, start, stop) is None
-        assert what_if(store, 1, {"kappa": 20000}, start=start, stop=stop) == truth
-        if which == "first":  # a range that starts after the missing epoch is still covered
+        plan = index_plan(store, 1, start, stop)
+        assert plan is not None and list(plan.gaps) == expected[which]
+        assert [c.block for _, c in plan.epochs] == [e for n, e in zip(numbers, epoch, strict=True) if n not in gone]
+        for changes, truth in zip(CHANGES, truths, strict=True):
+            assert what_if(store, 1, changes, start=start, stop=stop) == truth
+            assert what_if(store, 1, changes, start=start, stop=stop, workers=2) == truth
+        if which == "first":  # a range that starts after the missing epoch is fully covered
             assert indexed_epochs(store, 1, numbers[0], stop) is not None
 
 

@@ -31,7 +31,7 @@ from taonet.ledger.errors import SubnetNotFound
 
 from ._log import state_at
 from ._whatif_cache import EpochCache
-from ._whatif_index import indexed_epochs
+from ._whatif_index import IndexPlan, index_plan
 
 __all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "epoch_states", "parse_overrides",
            "recorded_epochs", "rerun_epochs", "what_if"]
@@ -163,15 +163,21 @@ class WhatIf:
 def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
                     on_block: Callable[[SignedBlock, State], None] | None = None,
                     ) -> Iterator[tuple[State, EpochResult]]:
-    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``;
-    ``on_block(block, state before it)`` sees every block folded on the way."""
+    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``
+    (lazily); ``on_block(block, state before it)`` sees every block folded on the way."""
     head = store.height
     for number in (start, stop):
         if number < 0 or number > head:
             raise BlockNotFound(number=number, head=head)
     prev = state_at(store, start)
     _check_subnet(store, netuid, prev, stop)
-    for block, state in fold(store, start=prev, stop=min(stop + 1, head), verify_signatures=False,
+    return _fold_epochs(store, netuid, prev, start, stop, on_block)
+
+
+def _fold_epochs(store: FileStore, netuid: int, prev: State, start: int, stop: int,
+                 on_block: Callable[[SignedBlock, State], None] | None = None) -> Iterator[tuple[State, EpochResult]]:
+    """:func:`recorded_epochs` from ``prev``, the state after block ``start``."""
+    for block, state in fold(store, start=prev, stop=min(stop + 1, store.height), verify_signatures=False,
                              check_headers=False):
         for ext in block.extrinsics:
             c = ext.call
@@ -229,20 +235,25 @@ def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, worker
                  index: bool = True) -> list[tuple[State, EpochResult]]:
     """(the state an epoch read — whole, or the part of it the epoch reads —, its recorded result) for every epoch of
     ``netuid`` computed in ``start .. stop``: from the node's epoch index when ``index`` and it covers the range
-    (:func:`indexed_epochs`), else from ``cache`` when it holds the range, else read from the log (in ``workers``
-    processes when > 1 and the range holds a snapshot to cut it at) and kept in ``cache``."""
+    (:func:`index_plan`), else from ``cache`` when it holds the range, else the index's epochs with only its gaps read
+    from the log, else all read from the log (in ``workers`` processes when > 1 and the range, or a gap, holds a
+    snapshot to cut it at); what was read from the log is kept in ``cache``."""
     if (index or cache is not None) and (start < 0 or stop > store.height):
         raise BlockNotFound(number=start if start < 0 else stop, head=store.height)
-    if index:
-        indexed = indexed_epochs(store, netuid, start, stop)
-        if indexed is not None:
-            return indexed
+    plan = index_plan(store, netuid, start, stop) if index else None
+    if plan is not None and not plan.gaps:
+        return plan.epochs
     key = None
     if cache is not None:
         key = cache.key(store, netuid, start, stop)
         kept = cache.load(key)
         if kept:  # none kept (or none in the range): read the log, which says why
             return kept
+    if plan is not None:
+        epochs = _with_gaps(store, netuid, plan, workers)
+        if cache is not None and key is not None:
+            cache.save(key, [(pack_epoch_inputs(state, netuid), c) for state, c in epochs])
+        return epochs
     if workers > 1:
         from ._whatif_workers import parallel_epochs
 
@@ -257,6 +268,20 @@ def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, worker
     if cache is not None and key is not None and folded:
         cache.save(key, [(pack_epoch_inputs(state, netuid), c) for state, c in folded])
     return folded
+
+
+def _with_gaps(store: FileStore, netuid: int, plan: IndexPlan, workers: int) -> list[tuple[State, EpochResult]]:
+    """The index's epochs and those of its gaps, read from the log (a long gap in ``workers`` processes), in order."""
+    from ._whatif_workers import PARALLEL_FROM, parallel_epochs
+
+    out = list(plan.epochs)
+    for a, b in plan.gaps:
+        shipped = parallel_epochs(store, netuid, a, b, workers) if workers > 1 and b - a >= PARALLEL_FROM else None
+        if shipped is not None:
+            out.extend((state, c) for state, c, _ in shipped)
+        else:
+            out.extend(_fold_epochs(store, netuid, state_at(store, a), a, b))
+    return sorted(out, key=lambda e: e[1].block)
 
 
 def rerun_epochs(epochs: Iterable[tuple[State, EpochResult]], netuid: int, changes: Mapping[str, int | bool],

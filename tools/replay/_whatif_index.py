@@ -15,28 +15,53 @@ range, proven without folding the log:
 
 Each record's recorded result is read from its block (the log, not the index) and must fit the inputs (the block they
 answer, the pot, the number of UIDs). A record the store refuses (damaged, or bound to another chain's block: a data
-directory reused for a new chain) counts as absent, so it costs nothing unless an epoch of this log needs it. Anything
-else is a miss: what-if reads the log as before, never a partial index.
+directory reused for a new chain) counts as absent, so it costs nothing unless an epoch of this log needs it.
+
+Where epochs lack their records (a node upgraded to one that keeps the index, or run with ``--no-epoch-index`` for a
+while, or a damaged record), :func:`index_plan` names the gaps — each sub-range whose epochs must be read from the
+log, bounded by the records around it — and what-if folds only those; a record that does not fit its block makes the
+whole range read from the log, never a partial index.
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
 
+import attrs
+
 from taonet.ledger import EpochResult, FileStore, State, unpack_epoch_inputs
 from taonet.ledger.errors import CodecError, CorruptLog
 
 from ._scan import subnet_items
 
-__all__ = ["indexed_epochs"]
+__all__ = ["IndexPlan", "index_plan", "indexed_epochs"]
+
+Epochs = list[tuple[State, EpochResult]]
 
 
-def indexed_epochs(store: FileStore, netuid: int, start: int, stop: int) -> list[tuple[State, EpochResult]] | None:
+@attrs.frozen
+class IndexPlan:
+    """What the epoch index gives of a range: the epochs it holds, and the sub-ranges (``a``, ``b``: epochs computed
+    in blocks a..b) whose epochs it lacks and that must be read from the log."""
+
+    epochs: Epochs
+    gaps: tuple[tuple[int, int], ...]
+
+
+def indexed_epochs(store: FileStore, netuid: int, start: int, stop: int) -> Epochs | None:
     """(inputs, recorded result) of every epoch of ``netuid`` computed in ``start .. stop``, from the epoch index;
     None when the index does not cover them all (see the module docs)."""
+    plan = index_plan(store, netuid, start, stop)
+    return plan.epochs if plan is not None and not plan.gaps else None
+
+
+def index_plan(store: FileStore, netuid: int, start: int, stop: int) -> IndexPlan | None:
+    """The epochs of ``netuid`` computed in ``start .. stop`` that the epoch index holds, and the gaps where an epoch
+    of the log has no usable record (see the module docs); None when the index holds none of the range's epochs, or
+    holds a record that does not fit its block (then nothing of it is used)."""
     last = min(stop + 1, store.height)  # a record above the head (a torn tail cut its block) is no epoch of the log
     numbers = [n for n, _ in store.epoch_index(netuid) if start + 1 <= n <= last]
-    out: list[tuple[State, EpochResult]] = []
+    out: Epochs = []
     try:
         for number in numbers:
             raw = store.read_epoch_inputs(number, netuid)
@@ -53,16 +78,21 @@ def indexed_epochs(store: FileStore, netuid: int, start: int, stop: int) -> list
         return None
     if not out:
         return None
-    for (a, _), (b, _) in pairwise(out):
-        if _previous(b, netuid) != a.height:
-            return None
+    gaps: list[tuple[int, int]] = []
     first = out[0][0]
     before = _previous(first, netuid)
     if start <= before < first.height and _epochs_in(store, netuid, before + 1, before + 2, before):
-        return None  # the previous epoch is in the range and its record is missing
-    if _epochs_in(store, netuid, out[-1][0].height + 2, stop + 2, stop):
-        return None  # an epoch after the last record
-    return out
+        gaps.append((start, before))  # the previous epoch is in the range and its record is missing
+    for (a, _), (b, _) in pairwise(out):
+        previous = _previous(b, netuid)
+        if previous < a.height or previous >= b.height:
+            return None  # links that no log gives
+        if previous > a.height:
+            gaps.append((a.height + 1, previous))  # records missing between a and b (the last of them: previous)
+    tail = out[-1][0].height + 1
+    if tail <= stop and _epochs_in(store, netuid, tail + 1, stop + 2, stop):
+        gaps.append((tail, stop))  # epochs after the last record
+    return IndexPlan(out, tuple(gaps))
 
 
 def _previous(inputs: State, netuid: int) -> int:
