@@ -10,6 +10,7 @@ epoch left them (a UID that changed hands since keeps what the chain gave the ne
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -76,6 +77,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, int | bool]:
     return out
 
 
+@lru_cache(maxsize=1 << 14)
+def _address(hotkey: bytes) -> str:
+    """``ss58_encode``, once per hotkey (the rows of 100 epochs of 256 UIDs name a few hundred hotkeys 25,600 times)."""
+    return ss58_encode(hotkey)
+
+
 @attrs.frozen(kw_only=True)
 class EpochPair:
     """One epoch: what the chain recorded and what the re-run gives, with the hotkey at each UID then."""
@@ -89,7 +96,7 @@ class EpochPair:
         """Per UID: incentive and dividends (u16) and emission (RAO), recorded and re-run."""
         a, b = self.recorded.vectors(), self.whatif.vectors()
         for uid, hk in enumerate(self.hotkeys):
-            yield {"block": self.block, "uid": uid, "hotkey": ss58_encode(hk),
+            yield {"block": self.block, "uid": uid, "hotkey": _address(hk),
                    "incentive": a["incentive"][uid], "incentive_whatif": b["incentive"][uid],
                    "dividends": a["dividends"][uid], "dividends_whatif": b["dividends"][uid],
                    "emission": a["emission"][uid], "emission_whatif": b["emission"][uid]}
