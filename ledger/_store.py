@@ -721,7 +721,11 @@ def _open_epoch_record(data: bytes, number: int, netuid: int) -> tuple[tuple[byt
             return None, f"it is of format {fmt!r}, not {_EPOCH_FORMAT}"
         if (k, n) != (netuid, number) or type(block_hash) is not bytes or type(packed) is not bytes:
             return None, f"it holds subnet {k!r} at block {n!r}, not subnet {netuid} at block {number}"
-        return (block_hash, zlib.decompress(packed)), ""
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(packed, _MAX_RECORD)
+        if inflate.unconsumed_tail or not inflate.eof:  # bounded: a crafted record cannot inflate without limit
+            return None, f"its inputs do not inflate to a whole record within {_MAX_RECORD} bytes"
+        return (block_hash, raw), ""
     except (CodecError, ValueError, TypeError, zlib.error) as e:
         return None, f"it does not decode ({e})"
 

@@ -150,6 +150,22 @@ def test_a_damaged_record_is_refused_never_read_wrong(file_chain: Path, data: st
         assert s.read_epoch_inputs(number, netuid) is not None
 
 
+def test_a_record_inflating_past_the_bound_is_refused_without_inflating_it(file_chain: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inputs are kept compressed; inflating them stops at the store's record bound (a crafted record with a
+    sound checksum cannot make a reader allocate without limit): here the bound is lowered below a real record."""
+    import taonet.ledger._store as store_module
+
+    with FileStore(file_chain, fsync=False) as s:
+        number, netuid = s.epoch_index(1)[0]
+        size = len(s.read_epoch_inputs(number, netuid) or b"")
+        monkeypatch.setattr(store_module, "_MAX_RECORD", size - 1)
+        assert s.read_epoch_inputs(number, netuid) is None
+        assert "do not inflate to a whole record" in " ".join(s.refused_epoch_inputs.values())
+        monkeypatch.setattr(store_module, "_MAX_RECORD", size)
+        assert len(s.read_epoch_inputs(number, netuid) or b"") == size
+
+
 def test_a_torn_tail_leaves_its_blocks_record_unused(tmp_path: Path) -> None:
     """The node appended an epoch's block and wrote its record, then crashed with the block half on disk: opening
     the log cuts the block, and the record (now above the head) is refused."""
