@@ -83,6 +83,11 @@ if TYPE_CHECKING:
     from ._consensus import consensus_answers as consensus_answers
     from ._consensus import epoch_result as epoch_result
     from ._consensus import scheduler_answers as scheduler_answers
+    from ._epoch_index import epoch_inputs as epoch_inputs
+    from ._epoch_index import epoch_netuids as epoch_netuids
+    from ._epoch_index import index_epochs as index_epochs
+    from ._epoch_index import pack_epoch_inputs as pack_epoch_inputs
+    from ._epoch_index import unpack_epoch_inputs as unpack_epoch_inputs
     from ._genesis import DEV_ACCOUNTS as DEV_ACCOUNTS
     from ._genesis import DEV_ACTOR_URI as DEV_ACTOR_URI
     from ._genesis import DEV_AUTHORITY_URI as DEV_AUTHORITY_URI
@@ -130,6 +135,11 @@ _LAZY = {
     "consensus_answers": "._consensus",
     "epoch_result": "._consensus",
     "scheduler_answers": "._consensus",
+    "epoch_inputs": "._epoch_index",
+    "epoch_netuids": "._epoch_index",
+    "index_epochs": "._epoch_index",
+    "pack_epoch_inputs": "._epoch_index",
+    "unpack_epoch_inputs": "._epoch_index",
     "DEV_ACCOUNTS": "._genesis",
     "DEV_ACTOR_URI": "._genesis",
     "DEV_AUTHORITY_URI": "._genesis",

@@ -13,6 +13,7 @@ import attrs
 from ._block import SignedBlock
 from ._calls import Call, Extrinsic, SystemCall
 from ._consensus import consensus_answers, scheduler_answers
+from ._epoch_index import index_epochs
 from ._events import Event, EventRecord
 from ._genesis import GenesisConfig, build_genesis
 from ._keys import Keypair
@@ -52,13 +53,15 @@ class Chain:
     """A chain driven in process: submit extrinsics, seal blocks, read the head state."""
 
     def __init__(self, store: BlockStore, state: State, authority: Keypair, *, block_time_ms: int = 12_000,
-                 snapshot_every: int = 0,
+                 snapshot_every: int = 0, epoch_index: bool = True,
                  answers: Callable[[State], list[SystemCall]] = system_answers) -> None:
+        """``epoch_index``: keep each epoch's inputs beside the log as a node does (:func:`index_epochs`)."""
         self.store = store
         self.state = state
         self.authority = authority
         self.block_time_ms = block_time_ms
         self.snapshot_every = snapshot_every
+        self.epoch_index = epoch_index
         self.answers = answers
         self.genesis_hash = store.get(0).hash
         self._genesis_time = store.get(0).header.timestamp
@@ -123,6 +126,8 @@ class Chain:
                 included.append(ext)
         block, state = builder.seal(self.authority)
         self.store.append(block, expected_height=number)
+        if self.epoch_index:
+            index_epochs(self.store, self.state, block)
         self.state = state
         self.mempool = []
         self._pending_nonce = {}

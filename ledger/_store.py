@@ -10,6 +10,7 @@ on with a valid chain; damage anywhere else is refused with :class:`~taonet.ledg
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import struct
 import zlib
@@ -21,6 +22,7 @@ from typing import BinaryIO, NoReturn, Protocol
 import numpy as np
 
 from ._block import SignedBlock
+from ._codec import dumps, loads
 from ._state import State
 from .errors import ChainBroken, CodecError, CorruptLog, ReadOnlyStore, StorageFailed, WrongHeight
 
@@ -29,6 +31,8 @@ __all__ = ["BlockStore", "FileStore", "MemoryStore", "VerifyReport", "record_num
 _FRAME = struct.Struct("<II")
 _SNAP_MAGIC = b"TAOSNAP1"
 _MAX_RECORD = 256 << 20
+_EPOCH_MAGIC = b"TAOEPIN1"
+_EPOCH_FORMAT = 1  # the record: [format, netuid, block number, block hash, zlib of the packed inputs]
 
 
 class BlockStore(Protocol):
@@ -68,6 +72,21 @@ class BlockStore(Protocol):
         """The newest snapshot at or below a height, or None."""
         ...
 
+    def save_epoch_inputs(self, block_hash: bytes, number: int, netuid: int, raw: bytes) -> None:
+        """Keep the packed inputs ``raw`` of the epoch of ``netuid`` that block ``number`` (hash ``block_hash``)
+        records (the epoch index, :mod:`taonet.ledger._epoch_index`)."""
+        ...
+
+    def read_epoch_inputs(self, number: int, netuid: int) -> bytes | None:
+        """The packed inputs kept for block ``number`` and ``netuid`` when a sound record bound to the stored block
+        ``number`` exists; None otherwise (a refused record's reason is in ``refused_epoch_inputs``)."""
+        ...
+
+    def epoch_index(self, netuid: int | None = None) -> list[tuple[int, int]]:
+        """(block number, netuid) of every epoch-index record kept (of ``netuid`` only, when given), ascending;
+        whether each is sound is checked on reading."""
+        ...
+
     def close(self) -> None:
         """Release files."""
         ...
@@ -90,6 +109,9 @@ class MemoryStore:
         self._raw: list[bytes] = []
         self._head: bytes | None = None
         self._snaps: dict[int, bytes] = {}
+        self._epochs: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+        self.refused_epoch_inputs: dict[str, str] = {}
+        """Epoch-index records :meth:`read_epoch_inputs` ignored, by ``number/netuid``, with the reason."""
 
     @property
     def height(self) -> int:
@@ -131,6 +153,25 @@ class MemoryStore:
         """The newest snapshot at or below a height."""
         heights = [h for h in self._snaps if at_or_below is None or h <= at_or_below]
         return State.from_snapshot(self._snaps[max(heights)]) if heights else None
+
+    def save_epoch_inputs(self, block_hash: bytes, number: int, netuid: int, raw: bytes) -> None:
+        """Keep the packed inputs of the epoch of ``netuid`` recorded in block ``number``."""
+        self._epochs[(number, netuid)] = (block_hash, raw)
+
+    def read_epoch_inputs(self, number: int, netuid: int) -> bytes | None:
+        """The packed inputs kept for (``number``, ``netuid``) if bound to the stored block ``number``, else None."""
+        kept = self._epochs.get((number, netuid))
+        if kept is None:
+            return None
+        reason = _binding_refusal(self, number, kept[0])
+        if reason:
+            self.refused_epoch_inputs[f"{number}/{netuid}"] = reason
+            return None
+        return kept[1]
+
+    def epoch_index(self, netuid: int | None = None) -> list[tuple[int, int]]:
+        """(block number, netuid) of every record kept (of ``netuid`` only, when given), ascending."""
+        return sorted(k for k in self._epochs if netuid is None or k[1] == netuid)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -181,6 +222,8 @@ class FileStore:
         self.recovered_bytes = 0
         self.refused_snapshots: dict[str, str] = {}
         """Snapshots :meth:`latest_snapshot` ignored, by path, with the reason (for the caller to report)."""
+        self.refused_epoch_inputs: dict[str, str] = {}
+        """Epoch-index records :meth:`read_epoch_inputs` ignored, by path, with the reason."""
         try:
             self._open()
         except BaseException:
@@ -560,6 +603,69 @@ class FileStore:
             return None, f"its state digest differs from the one in block {height}'s header"
         return state, ""
 
+    # --- the epoch index -------------------------------------------------------------------------------------
+    def _epoch_path(self, number: int, netuid: int) -> Path:
+        return self.path / "epochs" / str(netuid) / f"{number:012d}.epin"
+
+    def save_epoch_inputs(self, block_hash: bytes, number: int, netuid: int, raw: bytes) -> None:
+        """Write the epoch-index record of (``number``, ``netuid``) atomically (temp file, fsync, rename), with a
+        checksum; StorageFailed if the disk refuses (nothing half-written is ever read: see
+        :meth:`read_epoch_inputs`)."""
+        if self.read_only:
+            raise ReadOnlyStore(path=str(self.path))
+        final = self._epoch_path(number, netuid)
+        body = dumps([_EPOCH_FORMAT, netuid, number, block_hash, zlib.compress(raw, 1)])
+        tmp = final.with_suffix(".tmp")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(_EPOCH_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
+                f.flush()
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StorageFailed(path=str(final), operation="write epoch inputs", reason=_reason(e)) from e
+
+    def read_epoch_inputs(self, number: int, netuid: int) -> bytes | None:
+        """The packed inputs of the record of (``number``, ``netuid``), or None when there is none or it is refused.
+
+        A record is used only when its checksum holds, it decodes, it names this block and subnet, its block is in
+        the log (not above the head: a torn tail cut it) and the log's block at that height has the hash the record
+        was bound to (not a chain reset or rebuilt since). Refused records are recorded in
+        :attr:`refused_epoch_inputs` with the reason.
+        """
+        path = self._epoch_path(number, netuid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            self.refused_epoch_inputs[str(path)] = f"it cannot be read ({_reason(e)})"
+            return None
+        raw, reason = _open_epoch_record(data, number, netuid)
+        if raw is not None:
+            reason = _binding_refusal(self, number, raw[0])
+        if reason or raw is None:
+            self.refused_epoch_inputs[str(path)] = reason
+            return None
+        return raw[1]
+
+    def epoch_index(self, netuid: int | None = None) -> list[tuple[int, int]]:
+        """(block number, netuid) of every record file kept (of ``netuid`` only, when given), ascending."""
+        root = self.path / "epochs"
+        if not root.is_dir():
+            return []
+        folders = [root / str(netuid)] if netuid is not None else [p for p in root.iterdir() if p.name.isdigit()]
+        out = []
+        for folder in folders:
+            if folder.is_dir():
+                k = int(folder.name)
+                out.extend((int(p.stem), k) for p in folder.glob("*.epin") if p.stem.isdigit())
+        return sorted(out)
+
     def close(self) -> None:
         """Close every file."""
         if self._index_f is not None:
@@ -599,6 +705,48 @@ def record_number(segment: str | Path, offset: int) -> int | None:
 
 
 _ADVICE = "; restore the data directory from a copy, or start a new one"
+
+
+def _open_epoch_record(data: bytes, number: int, netuid: int) -> tuple[tuple[bytes, bytes] | None, str]:
+    """(the block hash the record is bound to, the packed inputs) of an epoch-index file, or None and why not."""
+    if data[:8] != _EPOCH_MAGIC or len(data) < 12:
+        return None, "it is not an epoch-index record"
+    (crc,) = struct.unpack_from("<I", data, 8)
+    body = data[12:]
+    if zlib.crc32(body) != crc:
+        return None, "its checksum fails"
+    try:
+        fmt, k, n, block_hash, packed = loads(body, max_size=_MAX_RECORD)
+        if fmt != _EPOCH_FORMAT:
+            return None, f"it is of format {fmt!r}, not {_EPOCH_FORMAT}"
+        if (k, n) != (netuid, number) or type(block_hash) is not bytes or type(packed) is not bytes:
+            return None, f"it holds subnet {k!r} at block {n!r}, not subnet {netuid} at block {number}"
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(packed, _MAX_RECORD)
+        if inflate.unconsumed_tail or not inflate.eof:  # bounded: a crafted record cannot inflate without limit
+            return None, f"its inputs do not inflate to a whole record within {_MAX_RECORD} bytes"
+        return (block_hash, raw), ""
+    except (CodecError, ValueError, TypeError, zlib.error) as e:
+        return None, f"it does not decode ({e})"
+
+
+def _binding_refusal(store: MemoryStore | FileStore, number: int, block_hash: bytes) -> str:
+    """Why a record bound to block ``number`` with hash ``block_hash`` is not the log's (empty when it is)."""
+    if number > store.height:
+        return f"its block {number} is above the log's head {store.height} (cut from the log, or not stored yet)"
+    if _block_hash(store, number) != block_hash:
+        return f"the log's block {number} has another hash than the one it was written for (the chain was reset)"
+    return ""
+
+
+def _block_hash(store: MemoryStore | FileStore, number: int) -> bytes:
+    """The hash of the stored block ``number``, from its header alone (the header re-encoded as the log holds it)."""
+    raw = store.get_raw(number)
+    try:
+        header = loads(raw, max_size=_MAX_RECORD)[2]["header"]
+        return hashlib.blake2b(dumps(header), digest_size=32).digest()
+    except (CodecError, LookupError, TypeError, ValueError):
+        return store.get(number).hash
 
 
 def _reason(error: OSError) -> str:

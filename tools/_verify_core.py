@@ -23,7 +23,9 @@ from taonet.ledger import (
     SignedBlock,
     State,
     apply,
+    epoch_netuids,
     epoch_result,
+    pack_epoch_inputs,
     registrar_answer,
     ss58_encode,
     state_from_genesis_block,
@@ -43,7 +45,8 @@ class Divergence:
 
     block: int
     check: str
-    """record, decode, order, link, signature, roots, extrinsic_signature, registrar, epoch or execution."""
+    """record, decode, order, link, signature, roots, extrinsic_signature, registrar, epoch, epoch_index or
+    execution."""
     reason: str
     call: str | None = None
     details: dict[str, Any] = attrs.field(factory=dict)
@@ -121,8 +124,13 @@ def run(store: FileStore, state: State | None, start: int, stop: int, consensus:
 
     ``state`` is consumed (the blocks are applied to it in place); the final state is returned when all hold.
     """
-    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
+    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0, "epoch_records": 0,
+              "epoch_records_refused": 0}
     fold = None if state is None else _InPlace(state)
+    records: dict[int, list[int]] = {}  # the epoch index beside the log: block number -> netuids
+    for n, k in store.epoch_index():
+        if start < n <= stop:
+            records.setdefault(n, []).append(k)
     try:
         prev_hash: bytes | None = None
         first = 0
@@ -140,6 +148,8 @@ def run(store: FileStore, state: State | None, start: int, stop: int, consensus:
             block = _decode_and_check(number, raw)
             if isinstance(block, Divergence):
                 raise _Diverged(block)
+            if fold is not None and number in records:
+                _check_index(store, fold.state, block, records[number], counts)
             fold = _check_and_apply(fold, prev_hash, block, consensus, counts)
             prev_hash = block.hash
             counts["blocks"] += 1
@@ -265,6 +275,48 @@ def _check_epochs(state: State, block: SignedBlock, counts: dict[str, int]) -> N
                 reason=f"the epoch result of subnet {call.netuid} differs from the ledger's Yuma epoch on the "
                        f"state after block {state.height}: {_summary(details)}", details=details))
         counts["epochs"] += 1
+
+
+def _check_index(store: FileStore, state: State, block: SignedBlock, held: list[int], counts: dict[str, int]
+                 ) -> None:
+    """Check the epoch-index records of ``block`` (those a reader would use: sound and bound to this block) against
+    the state before it, packed as the node packs it: the same bytes, or a divergence naming the block and subnet."""
+    number = block.number
+    netuids = epoch_netuids(block)
+    for netuid in held:
+        raw = store.read_epoch_inputs(number, netuid)
+        if raw is None:  # damaged, or bound to another chain's block: never used by a reader
+            counts["epoch_records_refused"] += 1
+            continue
+        if netuid not in netuids:
+            raise _Diverged(Divergence(block=number, check="epoch_index", reason=(
+                f"the epoch index holds inputs of an epoch of subnet {netuid} that block {number} does not record"),
+                details={"netuid": netuid}))
+        if raw != pack_epoch_inputs(state, netuid):
+            differs = _inputs_diff(raw, state, netuid)
+            raise _Diverged(Divergence(
+                block=number, check="epoch_index", call=f"EpochResult(netuid={netuid})", reason=(
+                    f"the epoch index's inputs of subnet {netuid}'s epoch differ from the state after block "
+                    f"{number - 1}: {differs}"), details={"netuid": netuid, "differs": differs}))
+        counts["epoch_records"] += 1
+
+
+def _inputs_diff(raw: bytes, state: State, netuid: int) -> str:
+    """Which part of the packed epoch inputs ``raw`` differs from ``state``'s (for the divergence's line)."""
+    from taonet.ledger import epoch_inputs, unpack_epoch_inputs
+
+    try:
+        kept = unpack_epoch_inputs(raw)
+    except (CodecError, ValueError, TypeError) as e:
+        return f"the record does not decode ({e})"
+    want = epoch_inputs(state, netuid)
+    parts = [name for name in ("chain", "subnet", "stake", "deleg", "owner")
+             if dict(kept.items(name)) != dict(want.items(name))]
+    uids = [uid for (_, uid), n in want.items("neuron") if kept.get("neuron", (netuid, uid)) != n]
+    uids += [uid for (_, uid), _ in kept.items("neuron") if want.get("neuron", (netuid, uid)) is None]
+    if uids:
+        parts.append(f"neurons at UIDs {', '.join(map(str, sorted(set(uids))[:8]))}{' ...' if len(uids) > 8 else ''}")
+    return ", ".join(parts) or "the bytes (not canonical)"
 
 
 def _summary(details: dict[str, Any]) -> str:

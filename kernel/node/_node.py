@@ -40,10 +40,18 @@ from taonet.ledger import (
     decode,
     dumps,
     encode,
+    index_epochs,
     replay,
     verify,
 )
-from taonet.ledger.errors import ExtrinsicRejected, InvalidBlock, TaonetError, error_leaves, error_to_wire
+from taonet.ledger.errors import (
+    ExtrinsicRejected,
+    InvalidBlock,
+    StorageFailed,
+    TaonetError,
+    error_leaves,
+    error_to_wire,
+)
 
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
 from ..wire import bound_address
@@ -298,6 +306,22 @@ class Node(ChainHost):
         self.log.info("block.sealed", block=number, extrinsics=len(block.extrinsics), rejected=len(rejected),
                       dropped=len(dropped), mempool=len(self.mempool), seal_ms=round(seal_ms, 2),
                       build_ms=round(build_ms, 2))
+        if self.config.epoch_index and any(isinstance(c, EpochResult) for c in calls):
+            # after the block is published (the seal's time and the feed are not kept waiting), before the next seal
+            await anyio.to_thread.run_sync(self._index_epochs, state, block)
+
+    def _index_epochs(self, before: State, block: SignedBlock) -> None:
+        """Keep the inputs of the block's epochs beside the log (a failure is logged: the index is optional)."""
+        assert self.store is not None
+        started = time.perf_counter()
+        try:
+            count = index_epochs(self.store, before, block)
+        except StorageFailed as e:
+            self.log.warning("epoch_index.not_written", block=block.number, reason=str(e))
+            return
+        ms = (time.perf_counter() - started) * 1000
+        self.metrics["epoch_index_ms"] = [*self.metrics.get("epoch_index_ms", [])[-999:], ms]
+        self.log.debug("epoch_index.written", block=block.number, records=count, ms=round(ms, 2))
 
     def _build(self, state: State, number: int, calls: list[SystemCall], ready: list[Extrinsic]
                ) -> tuple[SignedBlock, State, list[Extrinsic], list[tuple[Extrinsic, ExtrinsicRejected]]]:

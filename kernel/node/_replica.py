@@ -15,8 +15,8 @@ import anyio
 import anyio.abc
 import pynng
 
-from taonet.ledger import FileStore, SignedBlock, State, apply, replay, state_from_genesis_block
-from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock
+from taonet.ledger import FileStore, SignedBlock, State, apply, index_epochs, replay, state_from_genesis_block
+from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock, StorageFailed
 
 from ..client import RpcClient
 from ..wire import bound_address
@@ -110,6 +110,11 @@ class Replica(ChainHost):
         self.store.append(block, expected_height=block.number)
         if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
             self.store.save_snapshot(state)
+        if self.config.epoch_index:  # the same records as the leader's (the same blocks, the same states)
+            try:
+                index_epochs(self.store, head, block)
+            except StorageFailed as e:
+                self.log.warning("epoch_index.not_written", block=block.number, reason=str(e))
         return state
 
     def _advance(self, block: SignedBlock, state: State) -> None:

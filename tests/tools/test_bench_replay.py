@@ -22,7 +22,9 @@ def test_bench_replay_json_prints_exactly_one_object_with_the_figures() -> None:
     figures = json.loads(out.stdout)
     assert isinstance(figures, dict)
     for key in ("show_random_block_s", "verify_blocks_per_s", "verify_full_blocks_per_s", "what_if_100_epochs_s",
-                "what_if_100_epochs_warm_s", "what_if_cache_bytes", "why_s", "reward_rescore_1000_steps_s"):
+                "what_if_100_epochs_warm_s", "what_if_cache_bytes", "why_s", "reward_rescore_1000_steps_s",
+                "what_if_100_epochs_fold_s", "epoch_index_bytes", "epoch_index_records", "log_bytes"):
         assert figures[key] > 0, key
+    assert figures["what_if_inputs"] == "index"  # the generator keeps the index as a node does
     assert figures["blocks"] == 151 and figures["runs"] == 1
     assert "worker process per core" in figures["process_layout"] and figures["workers"] >= 1

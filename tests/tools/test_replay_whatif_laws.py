@@ -156,8 +156,8 @@ def test_what_if_in_worker_processes_equals_the_one_pass(log: Path) -> None:
     with FileStore(log, read_only=True) as store:
         assert sorted(p.stem for p in (log / "snapshots").glob("*.snap")) == ["000000000030", "000000000060"]
         for start in (0, 17):
-            one = what_if(store, 1, {"kappa": 20000, "yuma3_enabled": True}, start=start)
-            two = what_if(store, 1, {"kappa": 20000, "yuma3_enabled": True}, start=start, workers=2)
+            one = what_if(store, 1, {"kappa": 20000, "yuma3_enabled": True}, start=start, index=False)
+            two = what_if(store, 1, {"kappa": 20000, "yuma3_enabled": True}, start=start, workers=2, index=False)
             assert one == two and len(one.epochs) >= 10
         state = replay(store, to=one.epochs[-1].block, verify_signatures=False)
         assert epoch_result(epoch_inputs(state, 1), 1) == epoch_result(state, 1)
@@ -226,18 +226,18 @@ def test_what_if_from_its_cache_equals_what_if_from_the_log(log: Path, tmp_path:
     with FileStore(log, read_only=True) as store:
         for workers in (1, 2):
             cache.clear()
-            first = what_if(store, 1, {"kappa": 20000}, start=17, workers=workers, cache=cache)
+            first = what_if(store, 1, {"kappa": 20000}, start=17, workers=workers, cache=cache, index=False)
             (kept,) = (tmp_path / "cache").glob("*.epochs")
             assert first == what_if(store, 1, {"kappa": 20000}, start=17)
             for changes in ({"kappa": 20000}, {"yuma3_enabled": True, "bonds_moving_average": 500_000}, {}):
-                warm = what_if(store, 1, changes, start=17, workers=workers, cache=cache)
+                warm = what_if(store, 1, changes, start=17, workers=workers, cache=cache, index=False)
                 assert warm == what_if(store, 1, changes, start=17) and len(warm.epochs) >= 10
             assert warm.identical() and list((tmp_path / "cache").glob("*.epochs")) == [kept]
-        what_if(store, 1, {}, start=0, stop=50, cache=cache)
+        what_if(store, 1, {}, start=0, stop=50, cache=cache, index=False)
         assert len(list((tmp_path / "cache").glob("*.epochs"))) == 2
         series = epoch_series(store, 1, 0, 50)  # plot's series from the kept range, the stakes included
-        assert series.blocks and epoch_series(store, 1, 0, 50, cache=cache) == series
-        assert epoch_series(store, 1, 0, 50, cache=cache, workers=2) == series
+        assert series.blocks and epoch_series(store, 1, 0, 50, cache=cache, index=False) == series
+        assert epoch_series(store, 1, 0, 50, cache=cache, workers=2, index=False) == series
         assert cache.key(store, 1, 0, 50) != cache.key(store, 1, 0, 49) != cache.key(store, 2, 0, 49)
 
 
@@ -248,11 +248,11 @@ def test_a_damaged_cache_file_is_a_miss_and_is_written_again(log: Path, tmp_path
     cache = EpochCache(tmp_path)
     with FileStore(log, read_only=True) as store:
         truth = what_if(store, 1, {"kappa": 30000}, start=5, stop=60)
-        what_if(store, 1, {}, start=5, stop=60, cache=cache)
+        what_if(store, 1, {}, start=5, stop=60, cache=cache, index=False)
         (path,) = tmp_path.glob("*.epochs")
         raw = path.read_bytes()
         if damage == "another_key":
-            what_if(store, 1, {}, start=6, stop=60, cache=cache)
+            what_if(store, 1, {}, start=6, stop=60, cache=cache, index=False)
             other = next(p for p in tmp_path.glob("*.epochs") if p != path)
             other.replace(path)
         else:
@@ -262,9 +262,9 @@ def test_a_damaged_cache_file_is_a_miss_and_is_written_again(log: Path, tmp_path
                               "garbage": rng.randbytes(len(raw)), "empty": b""}[damage])
         assert cache.load(cache.key(store, 1, 5, 60)) is None and not path.exists()
         path.write_bytes(b"taonetWI" + bytes(40))
-        assert what_if(store, 1, {"kappa": 30000}, start=5, stop=60, cache=cache) == truth
+        assert what_if(store, 1, {"kappa": 30000}, start=5, stop=60, cache=cache, index=False) == truth
         assert path.read_bytes() == raw
-        assert what_if(store, 1, {"kappa": 30000}, start=5, stop=60, cache=cache) == truth
+        assert what_if(store, 1, {"kappa": 30000}, start=5, stop=60, cache=cache, index=False) == truth
 
 
 def test_the_cache_keeps_within_its_bound_dropping_the_least_recently_used(log: Path, tmp_path: Path) -> None:
@@ -272,34 +272,36 @@ def test_the_cache_keeps_within_its_bound_dropping_the_least_recently_used(log: 
     cache directory that cannot be made, keeps nothing (what-if still answers)."""
     with FileStore(log, read_only=True) as store:
         probe = EpochCache(tmp_path / "probe")
-        what_if(store, 1, {}, start=0, stop=40, cache=probe)
+        what_if(store, 1, {}, start=0, stop=40, cache=probe, index=False)
         size = next((tmp_path / "probe").glob("*.epochs")).stat().st_size
         cache = EpochCache(tmp_path / "c", max_bytes=int(2.5 * size))
         ranges = [(0, 40), (1, 40), (2, 40)]
         for a, b in ranges[:2]:
-            what_if(store, 1, {}, start=a, stop=b, cache=cache)
+            what_if(store, 1, {}, start=a, stop=b, cache=cache, index=False)
         first = cache._path(cache.key(store, 1, 0, 40))
         os.utime(first, (time.time() - 100, time.time() - 100))
         assert cache.load(cache.key(store, 1, 0, 40)) is not None  # used again: now the most recent
-        what_if(store, 1, {}, start=2, stop=40, cache=cache)
+        what_if(store, 1, {}, start=2, stop=40, cache=cache, index=False)
         kept = sorted(p.name for p in (tmp_path / "c").glob("*.epochs"))
         assert len(kept) == 2 and first.name in kept
         assert cache._path(cache.key(store, 1, 1, 40)).name not in kept
         assert sum(p.stat().st_size for p in (tmp_path / "c").glob("*.epochs")) <= cache.max_bytes
         tiny = EpochCache(tmp_path / "tiny", max_bytes=size // 2)
-        assert what_if(store, 1, {}, start=0, stop=40, cache=tiny).identical()
+        assert what_if(store, 1, {}, start=0, stop=40, cache=tiny, index=False).identical()
         assert not list((tmp_path / "tiny").glob("*.epochs"))
         (tmp_path / "file").write_text("not a directory")  # a cache that cannot be written keeps nothing, no error
-        assert what_if(store, 1, {}, start=0, stop=40, cache=EpochCache(tmp_path / "file" / "c")).identical()
+        unwritable = EpochCache(tmp_path / "file" / "c")
+        assert what_if(store, 1, {}, start=0, stop=40, cache=unwritable, index=False).identical()
 
 
 def test_the_command_keeps_its_cache_under_xdg_cache_home_unless_told_not_to(log: Path, tmp_path: Path) -> None:
-    """`replay what-if` keeps the range under $XDG_CACHE_HOME/taonet/what-if and answers the same from it; with
-    --no-cache nothing is kept."""
+    """`replay what-if --no-index` keeps the range under $XDG_CACHE_HOME/taonet/what-if and answers the same from it;
+    with --no-cache nothing is kept; from the epoch index (the default) it keeps nothing and answers the same."""
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
     outs = []
     for _ in range(2):
-        out, _ = taonet("replay", str(log), "what-if", "--netuid", "1", "--set", "kappa=20000", "--json", env=env)
+        out, _ = taonet("replay", str(log), "what-if", "--netuid", "1", "--set", "kappa=20000", "--json", "--no-index",
+                        env=env)
         assert out.returncode == 0, out.stderr
         outs.append(json.loads(out.stdout))
     assert outs[0] == outs[1] and outs[0]["epochs"]
@@ -307,6 +309,9 @@ def test_the_command_keeps_its_cache_under_xdg_cache_home_unless_told_not_to(log
     env = {"XDG_CACHE_HOME": str(tmp_path / "none")}
     out, _ = taonet("replay", str(log), "what-if", "--netuid", "1", "--set", "kappa=20000", "--json", "--no-cache",
                     env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == outs[0] and not (tmp_path / "none").exists()
+    out, _ = taonet("replay", str(log), "what-if", "--netuid", "1", "--set", "kappa=20000", "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == outs[0] and not (tmp_path / "none").exists()
 

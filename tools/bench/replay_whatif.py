@@ -2,12 +2,16 @@
 :mod:`taonet.tools.bench.replay`) and a generated validator journal.
 
 - ``what_if_100_epochs_s``: ``replay what-if --netuid 1 --set kappa=40000 --no-cache`` over the whole log (its 10,000
-  blocks hold 100 epochs of subnet 1: 256 UIDs, 64 validators), the recorded states folded (one worker process per
-  core, one segment each cut at a snapshot, as the command does on a range this long) and every epoch re-run: the
-  cold figure, what the first what-if of a range costs.
-- ``what_if_100_epochs_warm_s``: the same range with what-if's cache (in a temporary directory) already holding it,
-  each run with another kappa: what every later what-if of a debugging session costs (``what_if_cache_bytes``: the
-  size of that range's cache file).
+  blocks hold 100 epochs of subnet 1: 256 UIDs, 64 validators): the epochs' inputs read from the epoch index the
+  generator wrote beside the log as a node writes it (``what_if_inputs`` says "index"; "log" if it did not cover the
+  range), and every epoch re-run: the cold figure, what the first what-if of a range costs.
+- ``what_if_100_epochs_fold_s``: the same with ``--no-index``: the recorded states folded from the log (one worker
+  process per core, one segment each cut at a snapshot, as the command does on a range this long): what a data
+  directory without the index (an old one, or a node run with ``--no-epoch-index``) costs.
+- ``what_if_100_epochs_warm_s``: the same range (``--no-index``) with what-if's cache (in a temporary directory)
+  already holding it, each run with another kappa (``what_if_cache_bytes``: the size of that range's cache file).
+- ``epoch_index_bytes``, ``epoch_index_records``, ``log_bytes``: the disk the index takes beside the log (every
+  subnet's epochs) and the block log itself.
 - ``why_s``: ``replay why --netuid 1 --hotkey H`` over the whole log, H a hotkey pruned in its middle.
 - ``reward_rescore_1000_steps_s``: a journal of 1,000 template-subnet steps (16 answers each) re-scored with the
   template's reward model, moving averages kept as the validator keeps them.
@@ -31,7 +35,16 @@ from typing import Any
 from taonet.ledger import Keypair, ss58_encode
 from taonet.plugins import Journal, load_plugin
 
-from ..replay import EpochCache, EventFilter, JournalWeights, list_events, neuron_story, open_log, what_if
+from ..replay import (
+    EpochCache,
+    EventFilter,
+    JournalWeights,
+    indexed_epochs,
+    list_events,
+    neuron_story,
+    open_log,
+    what_if,
+)
 from ._stats import p99
 
 __all__ = ["run_whatif", "write_journal"]
@@ -75,20 +88,35 @@ def _timed(fn: Callable[[], Any], runs: int) -> list[float]:
 
 
 
+def _disk(data_dir: Path) -> dict[str, int]:
+    """Bytes of the block log and of the epoch index beside it, and the index's records."""
+    chain = data_dir / "chain"
+
+    def size(folder: Path, pattern: str) -> int:
+        return sum(p.stat().st_size for p in folder.rglob(pattern)) if folder.is_dir() else 0
+
+    records = len(list((chain / "epochs").rglob("*.epin"))) if (chain / "epochs").is_dir() else 0
+    return {"log_bytes": size(chain / "blocks", "*.seg"), "epoch_index_bytes": size(chain / "epochs", "*.epin"),
+            "epoch_index_records": records}
+
+
 def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lambda m: None) -> dict[str, Any]:
     """Measure what-if, why and the re-scoring (see the module docs); one flat dict."""
     with open_log(data_dir) as store:
         head = store.height
         say("what-if over the whole log…")
         workers = os.cpu_count() or 1  # as `replay what-if` reads a range this long
+        inputs = "index" if indexed_epochs(store, 1, 0, head) is not None else "log"
         epochs = len(what_if(store, 1, {"kappa": 40000}, workers=workers).epochs)
         whatifs = _timed(lambda: what_if(store, 1, {"kappa": 40000}, workers=workers), runs)
+        say("what-if over the whole log, folding it (--no-index)…")
+        folds = _timed(lambda: what_if(store, 1, {"kappa": 40000}, workers=workers, index=False), runs)
         say("what-if from its cache (kappa 0.3, 0.4, 0.5… after a first run kept the range)…")
         with tempfile.TemporaryDirectory(prefix="taonet-bench-whatif-cache-") as tmp:
             cache = EpochCache(Path(tmp))
             kappas = iter(range(19660, 1 << 30, 6553))  # the warm-up keeps the range, each run tries another kappa
-            warms = _timed(lambda: what_if(store, 1, {"kappa": next(kappas) % 65536}, workers=workers, cache=cache),
-                           runs)
+            warms = _timed(lambda: what_if(store, 1, {"kappa": next(kappas) % 65536}, workers=workers, cache=cache,
+                                           index=False), runs)
             cache_bytes = sum(p.stat().st_size for p in Path(tmp).glob("*.epochs"))
         middle = head // 2
         pruned = next(iter(list_events(store, middle, head, EventFilter.of(["NeuronReplaced"], netuid=1))), None)
@@ -106,6 +134,10 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
     return {
         "what_if_100_epochs_s": statistics.median(whatifs),
         "what_if_100_epochs_p99_s": p99(whatifs),
+        "what_if_inputs": inputs,
+        "what_if_100_epochs_fold_s": statistics.median(folds),
+        "what_if_100_epochs_fold_p99_s": p99(folds),
+        **_disk(data_dir),
         "what_if_100_epochs_warm_s": statistics.median(warms),
         "what_if_100_epochs_warm_p99_s": p99(warms),
         "what_if_cache_bytes": cache_bytes,
@@ -115,9 +147,10 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
         "reward_rescore_1000_steps_s": statistics.median(rescores),
         "reward_rescore_1000_steps_p99_s": p99(rescores),
         "what_if_workers": workers,
-        "what_if_process_layout": "what-if cold (no cache): the log read by one worker process per core (one "
-                                  "segment each, cut at a snapshot), the epochs re-run in the bench's process; "
-                                  "what-if warm: the range's epochs read from the cache file and re-run in the "
-                                  "bench's process; why and the re-scoring in the bench's process, one thread (the "
+        "what_if_process_layout": "what-if cold (no cache): the epochs' inputs read from the epoch index and re-run "
+                                  "in the bench's process; fold (--no-index): the log read by one worker process "
+                                  "per core (one segment each, cut at a snapshot), the epochs re-run in the bench's "
+                                  "process; what-if warm: the range's epochs read from the cache file and re-run in "
+                                  "the bench's process; why and the re-scoring in the bench's process, one thread (the "
                                   "reward hook in an anyio worker thread per step)",
     }

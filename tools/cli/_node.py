@@ -81,6 +81,8 @@ def node_run(
     actor_delay: Annotated[list[str], typer.Option(help="NAME=SECONDS: delay an actor's answers (testing lockstep).")
                            ] = [],  # noqa: B006
     fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
+    epoch_index: Annotated[bool, typer.Option(help="Keep each epoch's inputs beside the log (chain/epochs/) for "
+                                              "`replay what-if`; --no-epoch-index saves the disk it takes.")] = True,
     mempool_per_signer: Annotated[int, typer.Option(min=1, help="Extrinsics one signer may have waiting.")] = 256,
     block_budget: Annotated[float | None, typer.Option(
         min=0.001, help="Seconds a block may spend on waiting extrinsics (default one block time).")] = None,
@@ -119,7 +121,7 @@ def node_run(
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
         actor_delays=_parse_delays(actor_delay), fsync=fsync, mempool_per_signer=mempool_per_signer,
-        block_budget=block_budget,
+        block_budget=block_budget, epoch_index=epoch_index,
         tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
     node = Node(cfg)
@@ -137,6 +139,7 @@ def node_follow(
     data_dir: ReplicaDir = None,
     rpc: Annotated[str, typer.Option(help="This replica's RPC address.")] = "tcp://127.0.0.1:9954",
     feed: Annotated[str, typer.Option(help="This replica's block feed address.")] = "tcp://127.0.0.1:9955",
+    epoch_index: Annotated[bool, typer.Option(help="As node run --epoch-index.")] = True,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
@@ -149,7 +152,8 @@ def node_follow(
 
     _check_addresses(rpc=rpc, feed=feed)
     configure_logging(log_level)
-    cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed)
+    cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed,
+                     epoch_index=epoch_index)
     replica = Replica(cfg, leader)
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(_until_signal, replica.run)

@@ -242,6 +242,10 @@ def verify(ctx: typer.Context,
         console.print(f"blocks 0..{report.head} hold: {report.blocks} blocks, {report.extrinsics} extrinsics (hashes, "
                       f"links, signatures, state digests); {report.registrar_answers} registrar answers re-derived; "
                       f"{epochs}; {report.seconds:.1f} s")
+        if report.epoch_records or report.epoch_records_refused:
+            refused = (f"; {report.epoch_records_refused} refused (damaged, or written for another chain's block: "
+                       "no reader uses them)" if report.epoch_records_refused else "")
+            console.print(f"epoch index: {report.epoch_records} records equal to the inputs of their epoch{refused}")
 
 
 # --- what-if, why, plot (issue 18) ----------------------------------------------------------------------------------
@@ -272,6 +276,9 @@ def what_if_cmd(ctx: typer.Context,
                 no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep the range's "
                                     "recorded epochs in the cache ($XDG_CACHE_HOME/taonet/what-if, else "
                                     "~/.cache/taonet/what-if; at most 512 MiB).")] = False,
+                no_index: Annotated[bool, typer.Option("--no-index", help="Do not read the epochs' inputs from "
+                                    "the epoch index the node keeps beside its log (chain/epochs/); read the log."
+                                    )] = False,
                 wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
     another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
@@ -306,7 +313,8 @@ def what_if_cmd(ctx: typer.Context,
             workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
         with _bar("re-running epochs", as_json or as_csv) as progress:
             result = what_if(store, netuid, overrides, start=start, stop=last, weights=weights, progress=progress,
-                             workers=workers, cache=None if no_cache else EpochCache(default_cache_dir()))
+                             workers=workers, cache=None if no_cache else EpochCache(default_cache_dir()),
+                             index=not no_index)
     if weights is not None:
         result = _with_reward(result, reward, plugin_sets, weights)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)

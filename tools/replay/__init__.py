@@ -42,6 +42,9 @@ from ._whatif import what_if as what_if
 from ._whatif_cache import DEFAULT_CACHE_BYTES as DEFAULT_CACHE_BYTES
 from ._whatif_cache import EpochCache as EpochCache
 from ._whatif_cache import default_cache_dir as default_cache_dir
+from ._whatif_index import IndexPlan as IndexPlan
+from ._whatif_index import index_plan as index_plan
+from ._whatif_index import indexed_epochs as indexed_epochs
 from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
 from ._whatif_workers import epoch_inputs as epoch_inputs
 from ._whatif_workers import pack_inputs as pack_inputs
@@ -58,5 +61,5 @@ __all__ = [
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
     "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
-    "epoch_states", "rerun_epochs", "pack_inputs", "unpack_inputs",
+    "epoch_states", "rerun_epochs", "pack_inputs", "unpack_inputs", "indexed_epochs", "IndexPlan", "index_plan",
 ]

@@ -49,12 +49,13 @@ class Series:
 
 
 def epoch_series(store: FileStore, netuid: int, start: int, stop: int, *, workers: int = 1,
-                 cache: EpochCache | None = None) -> Series:
+                 cache: EpochCache | None = None, index: bool = True) -> Series:
     """The recorded outputs of every epoch of ``netuid`` computed in ``start .. stop``, and each UID's stake then
-    (the epochs' states read as what-if reads them: ``workers``, ``cache``)."""
+    (the epochs' states read as what-if reads them: the epoch index unless ``index`` is False, ``workers``,
+    ``cache``)."""
     blocks: list[int] = []
     out: dict[str, dict[int, list[Any]]] = {k: {} for k in ("incentive", "dividends", "emission", "stake")}
-    for state, result in epoch_states(store, netuid, start, stop, workers=workers, cache=cache):
+    for state, result in epoch_states(store, netuid, start, stop, workers=workers, cache=cache, index=index):
         v = result.vectors()
         k = len(blocks)
         blocks.append(result.block)

@@ -43,6 +43,10 @@ class VerifyReport:
     """Epoch results recomputed with the ledger's Yuma epoch and found equal."""
     registrar_answers: int
     """Registrar answers re-derived with the registration and pruning rules and found equal."""
+    epoch_records: int = 0
+    """Epoch-index records (beside the log) found equal to the inputs of their epoch in the re-derived state."""
+    epoch_records_refused: int = 0
+    """Epoch-index records no reader uses (damaged, or written for another chain's block): not checked."""
     consensus: bool
     seconds: float
     divergence: Divergence | None = None
@@ -178,7 +182,8 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
         show()  # what is left in the queue, so that its feeder threads in the workers are never stuck
         reports.close()
         reports.join_thread()
-    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0}
+    counts = {"blocks": 0, "extrinsics": 0, "epochs": 0, "registrar_answers": 0, "epoch_records": 0,
+              "epoch_records_refused": 0}
     previous_final: bytes | None = None
     for a, _ in segments:
         r = results[a]

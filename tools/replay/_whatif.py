@@ -10,6 +10,7 @@ epoch left them (a UID that changed hands since keeps what the chain gave the ne
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -24,12 +25,14 @@ from taonet.ledger import (
     State,
     epoch_result,
     fold,
+    pack_epoch_inputs,
     ss58_encode,
 )
 from taonet.ledger.errors import SubnetNotFound
 
 from ._log import state_at
 from ._whatif_cache import EpochCache
+from ._whatif_index import IndexPlan, index_plan
 
 __all__ = ["EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "epoch_states", "parse_overrides",
            "recorded_epochs", "rerun_epochs", "what_if"]
@@ -74,6 +77,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, int | bool]:
     return out
 
 
+@lru_cache(maxsize=1 << 14)
+def _address(hotkey: bytes) -> str:
+    """``ss58_encode``, once per hotkey (the rows of 100 epochs of 256 UIDs name a few hundred hotkeys 25,600 times)."""
+    return ss58_encode(hotkey)
+
+
 @attrs.frozen(kw_only=True)
 class EpochPair:
     """One epoch: what the chain recorded and what the re-run gives, with the hotkey at each UID then."""
@@ -87,7 +96,7 @@ class EpochPair:
         """Per UID: incentive and dividends (u16) and emission (RAO), recorded and re-run."""
         a, b = self.recorded.vectors(), self.whatif.vectors()
         for uid, hk in enumerate(self.hotkeys):
-            yield {"block": self.block, "uid": uid, "hotkey": ss58_encode(hk),
+            yield {"block": self.block, "uid": uid, "hotkey": _address(hk),
                    "incentive": a["incentive"][uid], "incentive_whatif": b["incentive"][uid],
                    "dividends": a["dividends"][uid], "dividends_whatif": b["dividends"][uid],
                    "emission": a["emission"][uid], "emission_whatif": b["emission"][uid]}
@@ -161,15 +170,21 @@ class WhatIf:
 def recorded_epochs(store: FileStore, netuid: int, start: int, stop: int,
                     on_block: Callable[[SignedBlock, State], None] | None = None,
                     ) -> Iterator[tuple[State, EpochResult]]:
-    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``;
-    ``on_block(block, state before it)`` sees every block folded on the way."""
+    """(the state after block N, the recorded result of the epoch computed on it) for every N in ``start .. stop``
+    (lazily); ``on_block(block, state before it)`` sees every block folded on the way."""
     head = store.height
     for number in (start, stop):
         if number < 0 or number > head:
             raise BlockNotFound(number=number, head=head)
     prev = state_at(store, start)
     _check_subnet(store, netuid, prev, stop)
-    for block, state in fold(store, start=prev, stop=min(stop + 1, head), verify_signatures=False,
+    return _fold_epochs(store, netuid, prev, start, stop, on_block)
+
+
+def _fold_epochs(store: FileStore, netuid: int, prev: State, start: int, stop: int,
+                 on_block: Callable[[SignedBlock, State], None] | None = None) -> Iterator[tuple[State, EpochResult]]:
+    """:func:`recorded_epochs` from ``prev``, the state after block ``start``."""
+    for block, state in fold(store, start=prev, stop=min(stop + 1, store.height), verify_signatures=False,
                              check_headers=False):
         for ext in block.extrinsics:
             c = ext.call
@@ -189,15 +204,17 @@ def _check_subnet(store: FileStore, netuid: int, first: State, stop: int) -> Non
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,
             stop: int | None = None, weights: Weights | None = None,
             progress: Callable[[int, int], None] | None = None, workers: int = 1,
-            cache: EpochCache | None = None) -> WhatIf:
+            cache: EpochCache | None = None, index: bool = True) -> WhatIf:
     """Re-run the epochs of ``netuid`` computed in ``start .. stop`` with hyperparameters ``changes`` (and the
     weights ``weights`` gives, when given), bonds carried from one re-run epoch to the next from ``start`` on;
     ``progress(blocks folded, blocks in all)`` is called as the log is read. Without ``weights`` (which must see
-    every block, in one pass) the epochs' inputs come from :func:`epoch_states` (``workers``, ``cache``)."""
+    every block, in one pass) the epochs' inputs come from :func:`epoch_states` (the node's epoch index unless
+    ``index`` is False, ``workers``, ``cache``)."""
     changes = dict(changes or {})
     last = store.height if stop is None else stop
     if weights is None:
-        epochs = epoch_states(store, netuid, start, last, workers=workers, cache=cache, progress=progress)
+        epochs = epoch_states(store, netuid, start, last, workers=workers, cache=cache, progress=progress,
+                              index=index)
     else:
         observe = weights.observe if hasattr(weights, "observe") else None
         epochs = recorded_epochs(store, netuid, start, last, _seen(observe, progress, start, last, store.height))
@@ -222,18 +239,28 @@ def _seen(observe: Callable[[SignedBlock, State], None] | None, progress: Callab
 
 def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, workers: int = 1,
                  cache: EpochCache | None = None, progress: Callable[[int, int], None] | None = None,
-                 ) -> list[tuple[State, EpochResult]]:
+                 index: bool = True) -> list[tuple[State, EpochResult]]:
     """(the state an epoch read — whole, or the part of it the epoch reads —, its recorded result) for every epoch of
-    ``netuid`` computed in ``start .. stop``: from ``cache`` when it holds the range, else read from the log (in
-    ``workers`` processes when > 1 and the range holds a snapshot to cut it at) and kept in ``cache``."""
+    ``netuid`` computed in ``start .. stop``: from the node's epoch index when ``index`` and it covers the range
+    (:func:`index_plan`), else from ``cache`` when it holds the range, else the index's epochs with only its gaps read
+    from the log, else all read from the log (in ``workers`` processes when > 1 and the range, or a gap, holds a
+    snapshot to cut it at); what was read from the log is kept in ``cache``."""
+    if (index or cache is not None) and (start < 0 or stop > store.height):
+        raise BlockNotFound(number=start if start < 0 else stop, head=store.height)
+    plan = index_plan(store, netuid, start, stop) if index else None
+    if plan is not None and not plan.gaps:
+        return plan.epochs
     key = None
     if cache is not None:
-        if start < 0 or stop > store.height:
-            raise BlockNotFound(number=start if start < 0 else stop, head=store.height)
         key = cache.key(store, netuid, start, stop)
         kept = cache.load(key)
         if kept:  # none kept (or none in the range): read the log, which says why
             return kept
+    if plan is not None:
+        epochs = _with_gaps(store, netuid, plan, workers)
+        if cache is not None and key is not None:
+            cache.save(key, [(pack_epoch_inputs(state, netuid), c) for state, c in epochs])
+        return epochs
     if workers > 1:
         from ._whatif_workers import parallel_epochs
 
@@ -246,10 +273,22 @@ def epoch_states(store: FileStore, netuid: int, start: int, stop: int, *, worker
             return [(state, c) for state, c, _ in shipped]
     folded = list(recorded_epochs(store, netuid, start, stop, _seen(None, progress, start, stop, store.height)))
     if cache is not None and key is not None and folded:
-        from ._whatif_workers import epoch_inputs, pack_inputs
-
-        cache.save(key, [(pack_inputs(epoch_inputs(state, netuid)), c) for state, c in folded])
+        cache.save(key, [(pack_epoch_inputs(state, netuid), c) for state, c in folded])
     return folded
+
+
+def _with_gaps(store: FileStore, netuid: int, plan: IndexPlan, workers: int) -> list[tuple[State, EpochResult]]:
+    """The index's epochs and those of its gaps, read from the log (a long gap in ``workers`` processes), in order."""
+    from ._whatif_workers import PARALLEL_FROM, parallel_epochs
+
+    out = list(plan.epochs)
+    for a, b in plan.gaps:
+        shipped = parallel_epochs(store, netuid, a, b, workers) if workers > 1 and b - a >= PARALLEL_FROM else None
+        if shipped is not None:
+            out.extend((state, c) for state, c, _ in shipped)
+        else:
+            out.extend(_fold_epochs(store, netuid, state_at(store, a), a, b))
+    return sorted(out, key=lambda e: e[1].block)
 
 
 def rerun_epochs(epochs: Iterable[tuple[State, EpochResult]], netuid: int, changes: Mapping[str, int | bool],

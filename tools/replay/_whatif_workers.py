@@ -15,23 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from taonet.ledger import (
-    ChainParams,
-    ChainStatus,
     EpochResult,
     FileStore,
-    Neuron,
     State,
-    Subnet,
-    decode,
-    dumps,
-    encode,
+    epoch_inputs,
     fold,
-    loads,
+    pack_epoch_inputs,
+    unpack_epoch_inputs,
 )
 
 __all__ = ["PARALLEL_FROM", "epoch_inputs", "pack_inputs", "parallel_epochs", "unpack_inputs", "worker_init"]
-
-_FORMAT = 1  # pack_inputs' layout
 
 Shipped = tuple[State, EpochResult, bytes | None]
 """What a worker ships per epoch: the epoch's inputs, the recorded result, and the inputs packed (for what-if's
@@ -41,61 +34,16 @@ PARALLEL_FROM = 3000
 """Ranges at least this long are read in worker processes by default (below it, starting them costs more)."""
 
 
-def epoch_inputs(state: State, netuid: int) -> State:
-    """The part of ``state`` the epoch of ``netuid`` and its payouts read, as a state of its own."""
-    out = State()
-    for key in ("params", "status"):
-        out.put("chain", key, state.get("chain", key))
-    out.put("subnet", netuid, state.subnet(netuid))
-    neurons = state.neurons(netuid)
-    hotkeys = {n.hotkey for n in neurons}
-    for n in neurons:
-        out.put("neuron", (netuid, n.uid), n)
-    for (cold, hot), amount in state.items("stake"):
-        if hot in hotkeys:
-            out.put("stake", (cold, hot), amount)
-    for hot in hotkeys:
-        for table in ("deleg", "owner"):
-            value = state.get(table, hot)
-            if value is not None:
-                out.put(table, hot, value)
-    out.rebuild_indexes()
-    return out
-
-
 def pack_inputs(state: State) -> bytes:
-    """The tables :func:`epoch_inputs` keeps, as bytes (what-if's cache): each entry encoded alone, so that
-    :func:`unpack_inputs` rebuilds the state without digesting it (which the epoch does not need)."""
-    return dumps([_FORMAT, encode(state.get("chain", "params")), encode(state.get("chain", "status")),
-                  [encode(sn) for _, sn in state.items("subnet")],
-                  [[netuid, encode(n)] for (netuid, _), n in state.items("neuron")],
-                  [[cold, hot, rao] for (cold, hot), rao in state.items("stake")],
-                  [[hot, take] for hot, take in state.items("deleg")],
-                  [[hot, cold] for hot, cold in state.items("owner")]])
+    """The epoch inputs ``state`` (what :func:`epoch_inputs` gives: one subnet) as bytes (what-if's cache): the
+    ledger's :func:`~taonet.ledger.pack_epoch_inputs`, the form the epoch index keeps too."""
+    (sn,) = state.subnets()
+    return pack_epoch_inputs(state, sn.netuid)
 
 
 def unpack_inputs(raw: bytes) -> State:
     """The state :func:`pack_inputs` packed (codec errors, ValueError or TypeError when the bytes are not that)."""
-    version, params, status, subnets, neurons, stakes, delegs, owners = loads(raw, max_size=1 << 32)
-    if version != _FORMAT:
-        raise ValueError(f"epoch inputs of format {version!r}, not {_FORMAT}")
-    out = State()
-    out.put("chain", "params", decode(params, ChainParams))
-    out.put("chain", "status", decode(status, ChainStatus))
-    for sn in subnets:
-        subnet = decode(sn, Subnet)
-        out.put("subnet", subnet.netuid, subnet)
-    for netuid, n in neurons:
-        neuron = decode(n, Neuron)
-        out.put("neuron", (netuid, neuron.uid), neuron)
-    for cold, hot, rao in stakes:
-        out.put("stake", (cold, hot), rao)
-    for hot, take in delegs:
-        out.put("deleg", hot, take)
-    for hot, cold in owners:
-        out.put("owner", hot, cold)
-    out.rebuild_indexes()
-    return out
+    return unpack_epoch_inputs(raw)
 
 
 def _segment_starts(store: FileStore, start: int, stop: int, jobs: int) -> list[int]:
@@ -132,8 +80,7 @@ def _segment_job(chain: str, netuid: int, first: int, last: int, start: int, sto
             for ext in block.extrinsics:
                 c = ext.call
                 if isinstance(c, EpochResult) and c.netuid == netuid and max(first, start) <= c.block <= last:
-                    inputs = epoch_inputs(prev, netuid)
-                    out.append((inputs, c, pack_inputs(inputs) if snapshots else None))
+                    out.append((epoch_inputs(prev, netuid), c, pack_epoch_inputs(prev, netuid) if snapshots else None))
             prev = state
     return out
 

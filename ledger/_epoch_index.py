@@ -1,0 +1,107 @@
+"""The epoch index: for each epoch a block records, the part of the state that epoch read, kept beside the log.
+
+A block holding an :class:`~taonet.ledger.EpochResult` for subnet K answers the state after the block before it.
+Whoever appends such a block (the node, a replica, the in-process :class:`~taonet.ledger.Chain`) may also store
+``pack_epoch_inputs(state before the block, K)`` with :meth:`BlockStore.save_epoch_inputs`, bound to the block's
+number and hash: a reader (``replay what-if``) then gets every epoch's inputs without folding the log. The index is
+beside the log, never in it: the log's bytes and the state digest do not depend on it, and a reader uses a record
+only when it is sound and bound to the log's block at its height (see :meth:`FileStore.read_epoch_inputs`).
+
+The packed form is canonical (rows sorted), so the same state always packs to the same bytes: ``replay verify``
+checks a record by packing the state it re-derives and comparing bytes.
+"""
+
+from __future__ import annotations
+
+from ._block import SignedBlock
+from ._calls import EpochResult
+from ._codec import decode, dumps, encode, loads
+from ._params import ChainParams, ChainStatus
+from ._state import Neuron, State, Subnet
+from ._store import BlockStore
+
+__all__ = ["EPOCH_INPUTS_FORMAT", "epoch_inputs", "epoch_netuids", "index_epochs", "pack_epoch_inputs",
+           "unpack_epoch_inputs"]
+
+EPOCH_INPUTS_FORMAT = 1
+"""The layout of :func:`pack_epoch_inputs` (also what-if's cache entries)."""
+
+
+def _selection(state: State, netuid: int) -> tuple[Subnet, list[Neuron], list[list], list[list], list[list]]:
+    """The subnet, its neurons by UID, and the stake, take and owner rows of their hotkeys (sorted)."""
+    sn = state.subnet(netuid)
+    if sn is None:
+        raise KeyError(netuid)
+    neurons = state.neurons(netuid)
+    hotkeys = sorted({n.hotkey for n in neurons})
+    stakes = sorted([cold, hot, rao] for hot in hotkeys for cold in state.stakers(hot)
+                    if (rao := state.stake(cold, hot)))
+    takes = [[hot, take] for hot in hotkeys if (take := state.take_of(hot)) is not None]
+    owners = [[hot, cold] for hot in hotkeys if (cold := state.owner_of(hot)) is not None]
+    return sn, neurons, stakes, takes, owners
+
+
+def epoch_inputs(state: State, netuid: int) -> State:
+    """The part of ``state`` the epoch of ``netuid`` and its payouts read (chain parameters and status, the subnet,
+    its neurons, and the stake, take and owner of their hotkeys), as a state of its own (KeyError: no such subnet)."""
+    sn, neurons, stakes, takes, owners = _selection(state, netuid)
+    out = State()
+    for key in ("params", "status"):
+        out.put("chain", key, state.get("chain", key))
+    out.put("subnet", netuid, sn)
+    for n in neurons:
+        out.put("neuron", (netuid, n.uid), n)
+    for cold, hot, rao in stakes:
+        out.put("stake", (cold, hot), rao)
+    for hot, take in takes:
+        out.put("deleg", hot, take)
+    for hot, cold in owners:
+        out.put("owner", hot, cold)
+    out.rebuild_indexes()
+    return out
+
+
+def pack_epoch_inputs(state: State, netuid: int) -> bytes:
+    """:func:`epoch_inputs` of ``state`` as canonical bytes (each entry encoded alone, rows sorted): the same state
+    always gives the same bytes, and :func:`unpack_epoch_inputs` rebuilds it without digesting it."""
+    sn, neurons, stakes, takes, owners = _selection(state, netuid)
+    return dumps([EPOCH_INPUTS_FORMAT, encode(state.params), encode(state.status), [encode(sn)],
+                  [[netuid, encode(n)] for n in neurons], stakes, takes, owners])
+
+
+def unpack_epoch_inputs(raw: bytes) -> State:
+    """The state :func:`pack_epoch_inputs` packed (codec errors, ValueError or TypeError for other bytes)."""
+    version, params, status, subnets, neurons, stakes, delegs, owners = loads(raw, max_size=1 << 32)
+    if version != EPOCH_INPUTS_FORMAT:
+        raise ValueError(f"epoch inputs of format {version!r}, not {EPOCH_INPUTS_FORMAT}")
+    out = State()
+    out.put("chain", "params", decode(params, ChainParams))
+    out.put("chain", "status", decode(status, ChainStatus))
+    for sn in subnets:
+        subnet = decode(sn, Subnet)
+        out.put("subnet", subnet.netuid, subnet)
+    for netuid, n in neurons:
+        neuron = decode(n, Neuron)
+        out.put("neuron", (netuid, neuron.uid), neuron)
+    for cold, hot, rao in stakes:
+        out.put("stake", (cold, hot), rao)
+    for hot, take in delegs:
+        out.put("deleg", hot, take)
+    for hot, cold in owners:
+        out.put("owner", hot, cold)
+    out.rebuild_indexes()
+    return out
+
+
+def epoch_netuids(block: SignedBlock) -> list[int]:
+    """The subnets whose epoch result ``block`` records, in block order."""
+    return [ext.call.netuid for ext in block.extrinsics if isinstance(ext.call, EpochResult)]
+
+
+def index_epochs(store: BlockStore, before: State, block: SignedBlock) -> int:
+    """Store the epoch inputs of every epoch result in ``block`` (appended to ``store``; ``before`` is the state it
+    was applied to); returns how many records were written."""
+    netuids = epoch_netuids(block)
+    for netuid in netuids:
+        store.save_epoch_inputs(block.hash, block.number, netuid, pack_epoch_inputs(before, netuid))
+    return len(netuids)
