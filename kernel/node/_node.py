@@ -539,6 +539,7 @@ class Node(ChainHost):
             epoch = sorted(m["epoch_seal_ms"] or [0.0])
             total = sorted(m["epoch_total_ms"] or [0.0])
             gaps = m["gap_ms"]
+            index = sorted(m.get("epoch_index_ms") or [0.0])
             lag = node.actor_lag()
             return {"head": head().height, "mempool": len(node.mempool), "blocks": m["blocks"],
                     "included": m["included"], "rejected": m["rejected"],
@@ -551,6 +552,8 @@ class Node(ChainHost):
                     "epoch_total_ms_p50": statistics.median(total),
                     "epoch_total_ms_p99": total[min(len(total) - 1, int(0.99 * len(total)))],
                     "gap_ms_recent": gaps[-1000:], "gap_ms_max": max(gaps[-1000:], default=0.0),
+                    "epoch_index_ms_p50": statistics.median(index),
+                    "epoch_index_ms_p99": index[min(len(index) - 1, int(0.99 * len(index)))],
                     "rpc": {} if node._rpc_server is None else node._rpc_server.stats(),
                     "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
                     "gc_full_ms": m.get("gc_full_ms", 0.0),

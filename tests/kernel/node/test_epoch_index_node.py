@@ -47,6 +47,8 @@ async def test_a_replica_keeps_the_same_epoch_index_as_its_leader(tmp_path: Path
             async with Subtensor(addresses["rpc"]) as rsub:
                 await rsub.wait_for_block(40, timeout=60)
             tg.cancel_scope.cancel()
+        m = await sub.call("metrics")  # the leader times each write (after publishing the block)
+        assert 0 < m["epoch_index_ms_p50"] <= m["epoch_index_ms_p99"]
         assert leader.store is not None and replica.store is not None
         upto = min(leader.store.height, replica.store.height) - 1  # the leader writes a record after publishing
         epochs = _epochs(leader.store, upto)
