@@ -19,6 +19,7 @@ import numpy as np
 
 from ._codec import (
     Message,
+    decode,
     decode_value,
     dumps,
     encode,
@@ -220,6 +221,36 @@ def _neuron_bytes(n: Neuron) -> bytes:
         n.hotkey, n.coldkey, n.weight_uids, n.weight_values, n.bond_uids, n.bond_values,
         b"" if n.axon is None else encode(n.axon),
     ))
+
+
+def neuron_from_bytes(data: bytes) -> Neuron:
+    """The neuron :func:`_neuron_bytes` laid out (the digest's fixed layout; the epoch index keeps neurons in it):
+    MalformedMessage (a ValueError) when ``data`` is not such a layout, the Neuron's own checks for its values."""
+    try:
+        (uid, registered_at, last_update, weights_block, rank, trust, consensus, incentive, dividends, vtrust, spare,
+         permit, emission, wu, wv, bu, bv) = _NEURON.unpack_from(data)
+    except struct.error as e:
+        raise MalformedMessage(f"not a neuron's fixed layout ({e})") from None
+    o = _NEURON.size
+    end = o + 64 + wu + wv + bu + bv
+    if spare != 0 or permit > 1 or len(data) < end:
+        raise MalformedMessage("not a neuron's fixed layout (lengths or flags out of range)")
+    hotkey, coldkey = data[o:o + 32], data[o + 32:o + 64]
+    o += 64
+    weight_uids, weight_values = data[o:o + wu], data[o + wu:o + wu + wv]
+    o += wu + wv
+    bond_uids, bond_values = data[o:o + bu], data[o + bu:end]
+    axon = decode(data[end:], AxonEndpoint) if len(data) > end else None
+    return Neuron(uid=uid, hotkey=hotkey, coldkey=coldkey, registered_at=registered_at, last_update=last_update,
+                  weights_block=weights_block, axon=axon, weight_uids=weight_uids, weight_values=weight_values,
+                  bond_uids=bond_uids, bond_values=bond_values, rank=rank, trust=trust, consensus=consensus,
+                  incentive=incentive, dividends=dividends, vtrust=vtrust, validator_permit=bool(permit),
+                  emission=emission)
+
+
+def neuron_bytes(n: Neuron) -> bytes:
+    """``n`` in the digest's fixed layout (what :func:`neuron_from_bytes` reads back)."""
+    return _neuron_bytes(n)
 
 
 def _value_bytes(value: Any) -> bytes:

@@ -28,6 +28,9 @@ from taonet.ledger import (
     replay,
     unpack_epoch_inputs,
 )
+from taonet.ledger._codec import encode
+from taonet.ledger._state import AxonEndpoint, Neuron, neuron_bytes, neuron_from_bytes
+from taonet.ledger.errors import CodecError
 
 from .chains import ALICE, OWNER_HOT, chain_with_subnet, hot, tables
 
@@ -204,3 +207,34 @@ def test_an_old_data_directory_has_no_index_and_reads_as_before(tmp_path: Path) 
     with FileStore(tmp_path / "chain", read_only=True) as s:
         assert s.epoch_index() == [] and s.read_epoch_inputs(s.height, 1) is None and not s.refused_epoch_inputs
         assert replay(s).digest() == s.get(s.height).header.state_digest
+
+
+u16s = st.lists(st.integers(0, 65535), max_size=40).map(lambda xs: b"".join(x.to_bytes(2, "little") for x in xs))
+neurons = st.builds(
+    Neuron, uid=st.integers(0, 65535), hotkey=st.binary(min_size=32, max_size=32),
+    coldkey=st.binary(min_size=32, max_size=32), registered_at=st.integers(0, 1 << 64 - 1),
+    last_update=st.integers(0, 1 << 40), weights_block=st.integers(0, 1 << 40),
+    axon=st.one_of(st.none(), st.builds(AxonEndpoint, ip=st.sampled_from(["10.0.0.1", "::1", "host.example"]),
+                                        port=st.integers(0, 65535), protocol=st.integers(0, 255),
+                                        block=st.integers(0, 1 << 40))),
+    weight_uids=u16s, weight_values=u16s, bond_uids=u16s, bond_values=u16s,
+    rank=st.integers(0, 65535), trust=st.integers(0, 65535), consensus=st.integers(0, 65535),
+    incentive=st.integers(0, 65535), dividends=st.integers(0, 65535), vtrust=st.integers(0, 65535),
+    validator_permit=st.booleans(), emission=st.integers(0, (1 << 64) - 1))
+
+
+@given(neurons)
+def test_a_neuron_reads_back_from_the_index_layout_unchanged(n: Neuron) -> None:
+    """The index keeps neurons in the state digest's fixed layout: every neuron reads back equal (axon or none)."""
+    assert neuron_from_bytes(neuron_bytes(n)) == n
+
+
+@settings(max_examples=60)
+@given(neurons, st.data())
+def test_a_cut_neuron_layout_is_refused_not_misread(n: Neuron, data: st.DataObject) -> None:
+    """Bytes cut inside the fixed part or the key/weight/bond fields are refused with the codec's error."""
+    raw = neuron_bytes(n)
+    fixed = len(raw) - (0 if n.axon is None else len(encode(n.axon)))
+    cut = data.draw(st.integers(0, fixed - 1))
+    with pytest.raises(CodecError):
+        neuron_from_bytes(raw[:cut])

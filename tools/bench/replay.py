@@ -124,7 +124,7 @@ def generate_log(path: Path, blocks: int, *, progress: Any = None) -> None:
 def cached_log(blocks: int, *, progress: Any = None) -> Path:
     """The bench's log of ``blocks`` blocks, generated once under the temp directory (keyed by its parameters)."""
     key = hashlib.blake2b(repr((blocks, SUBNETS, UIDS, VALIDATORS, TEMPO, TRANSFERS, ACCOUNTS, SNAPSHOT_EVERY, SEED,
-                                attrs.astuple(_hyper()), 3)).encode(), digest_size=8).hexdigest()
+                                attrs.astuple(_hyper()), 4)).encode(), digest_size=8).hexdigest()
     root = Path(tempfile.gettempdir()) / f"taonet-bench-replay-{blocks}-{key}"
     chain = root / "chain"
     if (root / "COMPLETE").exists():

@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir"]
 DEFAULT_CACHE_BYTES = 512 << 20
 """The cache's default bound (the 100 epochs of a 256-UID subnet take about 24 MB)."""
 
-_FORMAT = 2  # the epoch inputs' shape (epoch_inputs, pack_inputs) and this file's layout
+_FORMAT = 3  # the epoch inputs' shape (epoch_inputs, pack_inputs) and this file's layout
 _MAGIC = b"taonetWI"
 _SUFFIX = ".epochs"
 _MAX_FILE = 1 << 34  # as State.from_snapshot
