@@ -53,6 +53,11 @@ def epoch_inputs(state: State, netuid: int) -> State:
     out.put("subnet", netuid, sn)
     for n in neurons:
         out.put("neuron", (netuid, n.uid), n)
+    return _with_rows(out, stakes, takes, owners)
+
+
+def _with_rows(out: State, stakes: list[list], takes: list[list], owners: list[list]) -> State:
+    """``out`` with the stake, take and owner rows put in, its indexes rebuilt."""
     for cold, hot, rao in stakes:
         out.put("stake", (cold, hot), rao)
     for hot, take in takes:
@@ -85,14 +90,7 @@ def unpack_epoch_inputs(raw: bytes) -> State:
     for netuid, n in neurons:
         neuron = neuron_from_bytes(n)
         out.put("neuron", (netuid, neuron.uid), neuron)
-    for cold, hot, rao in stakes:
-        out.put("stake", (cold, hot), rao)
-    for hot, take in delegs:
-        out.put("deleg", hot, take)
-    for hot, cold in owners:
-        out.put("owner", hot, cold)
-    out.rebuild_indexes()
-    return out
+    return _with_rows(out, stakes, delegs, owners)
 
 
 def epoch_netuids(block: SignedBlock) -> list[int]:

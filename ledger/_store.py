@@ -550,12 +550,17 @@ class FileStore:
         """Write a snapshot of ``state`` atomically (temp file, fsync, rename); StorageFailed if the disk refuses."""
         if self.read_only:
             raise ReadOnlyStore(path=str(self.path))
-        body = state.to_snapshot()
-        final = self.path / "snapshots" / f"{state.height:012d}.snap"
+        self._write_framed(self.path / "snapshots" / f"{state.height:012d}.snap", _SNAP_MAGIC, state.to_snapshot(),
+                           "write snapshot")
+
+    def _write_framed(self, final: Path, magic: bytes, body: bytes, operation: str) -> None:
+        """Write ``magic``, the crc32 of ``body`` and ``body`` to ``final`` atomically (temp file, fsync, rename);
+        StorageFailed naming ``operation`` if the disk refuses (the temp file is removed)."""
         tmp = final.with_suffix(".tmp")
         try:
+            final.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as f:
-                f.write(_SNAP_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
+                f.write(magic + struct.pack("<I", zlib.crc32(body)) + body)
                 f.flush()
                 if self.fsync:
                     os.fsync(f.fileno())
@@ -563,7 +568,7 @@ class FileStore:
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise StorageFailed(path=str(final), operation="write snapshot", reason=_reason(e)) from e
+            raise StorageFailed(path=str(final), operation=operation, reason=_reason(e)) from e
 
     def latest_snapshot(self, at_or_below: int | None = None) -> State | None:
         """The newest sound snapshot at or below a height, or None.
@@ -613,21 +618,8 @@ class FileStore:
         :meth:`read_epoch_inputs`)."""
         if self.read_only:
             raise ReadOnlyStore(path=str(self.path))
-        final = self._epoch_path(number, netuid)
         body = dumps([_EPOCH_FORMAT, netuid, number, block_hash, zlib.compress(raw, 1)])
-        tmp = final.with_suffix(".tmp")
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
-                f.write(_EPOCH_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except OSError as e:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise StorageFailed(path=str(final), operation="write epoch inputs", reason=_reason(e)) from e
+        self._write_framed(self._epoch_path(number, netuid), _EPOCH_MAGIC, body, "write epoch inputs")
 
     def read_epoch_inputs(self, number: int, netuid: int) -> bytes | None:
         """The packed inputs of the record of (``number``, ``netuid``), or None when there is none or it is refused.

@@ -30,7 +30,7 @@ from taonet.ledger import (
 )
 from taonet.ledger._codec import encode
 from taonet.ledger._state import AxonEndpoint, Neuron, neuron_bytes, neuron_from_bytes
-from taonet.ledger.errors import CodecError
+from taonet.ledger.errors import CodecError, StorageFailed
 
 from .chains import ALICE, OWNER_HOT, chain_with_subnet, hot, tables
 
@@ -238,3 +238,18 @@ def test_a_cut_neuron_layout_is_refused_not_misread(n: Neuron, data: st.DataObje
     cut = data.draw(st.integers(0, fixed - 1))
     with pytest.raises(CodecError):
         neuron_from_bytes(raw[:cut])
+
+
+def test_a_record_the_disk_refuses_is_a_typed_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Where the index's folder cannot be made (here a file stands in its place), saving a record raises
+    StorageFailed naming the operation and the path; no temp file is left, and the log is untouched."""
+    path = tmp_path / "chain"
+    with FileStore(path, fsync=False) as s:
+        chain = _grown(s, epoch_index=False)
+        (path / "epochs").write_bytes(b"not a folder")
+        head = s.height
+        with pytest.raises(StorageFailed) as e:
+            s.save_epoch_inputs(s.get(head).hash, head, 1, pack_epoch_inputs(chain.state, 1))
+        assert "write epoch inputs" in str(e.value) and "epochs" in str(e.value)
+        assert s.height == head and s.epoch_index() == []
+    assert not list(tmp_path.rglob("*.tmp"))
