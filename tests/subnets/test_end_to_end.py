@@ -69,7 +69,6 @@ async def test_prompting_pays_honest_streams_over_every_exploit(tmp_path: Path) 
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("random", "unigram", "prompt_lp", "replay")}}
     _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}), tmp_path)
     _rescore(tmp_path, "prompting")
-    assert list((tmp_path / "state" / "honest0" / "plugin").glob("prompting-model-v1-*.cbor"))  # built, cached
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
