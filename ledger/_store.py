@@ -591,13 +591,9 @@ class FileStore:
         return None
 
     def _load_snapshot(self, height: int, path: Path) -> tuple[State | None, str]:
-        raw = path.read_bytes()
-        if raw[:8] != _SNAP_MAGIC or len(raw) < 12:
-            return None, "it is not a snapshot file"
-        (crc,) = struct.unpack_from("<I", raw, 8)
-        body = raw[12:]
-        if zlib.crc32(body) != crc:
-            return None, "its checksum fails"
+        body, reason = _framed_body(path.read_bytes(), _SNAP_MAGIC, "a snapshot file")
+        if body is None:
+            return None, reason
         try:
             state = State.from_snapshot(body)
         except (CodecError, ValueError, TypeError, KeyError) as e:
@@ -699,14 +695,22 @@ def record_number(segment: str | Path, offset: int) -> int | None:
 _ADVICE = "; restore the data directory from a copy, or start a new one"
 
 
-def _open_epoch_record(data: bytes, number: int, netuid: int) -> tuple[tuple[bytes, bytes] | None, str]:
-    """(the block hash the record is bound to, the packed inputs) of an epoch-index file, or None and why not."""
-    if data[:8] != _EPOCH_MAGIC or len(data) < 12:
-        return None, "it is not an epoch-index record"
+def _framed_body(data: bytes, magic: bytes, what: str) -> tuple[bytes | None, str]:
+    """The body of a file :meth:`FileStore._write_framed` wrote (``magic``, crc32, body), or None and why not."""
+    if data[:8] != magic or len(data) < 12:
+        return None, f"it is not {what}"
     (crc,) = struct.unpack_from("<I", data, 8)
     body = data[12:]
     if zlib.crc32(body) != crc:
         return None, "its checksum fails"
+    return body, ""
+
+
+def _open_epoch_record(data: bytes, number: int, netuid: int) -> tuple[tuple[bytes, bytes] | None, str]:
+    """(the block hash the record is bound to, the packed inputs) of an epoch-index file, or None and why not."""
+    body, reason = _framed_body(data, _EPOCH_MAGIC, "an epoch-index record")
+    if body is None:
+        return None, reason
     try:
         fmt, k, n, block_hash, packed = loads(body, max_size=_MAX_RECORD)
         if fmt != _EPOCH_FORMAT:

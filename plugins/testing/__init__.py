@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["LocalNet", "NeuronProcess", "read_line"]
+__all__ = ["LocalNet", "NeuronProcess", "read_line", "stop_process"]
 
 TAONET = [sys.executable, "-m", "taonet.tools"]
 STOP_TIMEOUT = 10.0
@@ -60,7 +60,9 @@ def read_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60.0) -
     raise RuntimeError(f"no {prefix!r} line within {timeout} s")
 
 
-def _stop(proc: subprocess.Popen[str], *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> int:
+def stop_process(proc: subprocess.Popen[str], *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> int:
+    """Stop a child process: SIGTERM (SIGKILL with ``kill``), SIGKILL if still there after ``timeout`` seconds;
+    reap it, close its stdout, return its exit status."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
@@ -156,12 +158,12 @@ class LocalNet:
         """Stop every neuron (SIGTERM, then SIGKILL after a deadline), then the node."""
         for n in self.neurons:
             if n.proc is not None:
-                _stop(n.proc)
+                stop_process(n.proc)
         if self._sub is not None:
             self._sub.close()
             self._sub = None
         if self._node is not None:
-            _stop(self._node)
+            stop_process(self._node)
             self._node = None
 
     # --- wallets and neurons --------------------------------------------------------------------------------------
@@ -219,7 +221,7 @@ class LocalNet:
         """Stop a neuron's process (SIGTERM, or SIGKILL with ``kill``); its exit status."""
         if neuron.proc is None:
             return 0
-        code = _stop(neuron.proc, kill=kill)
+        code = stop_process(neuron.proc, kill=kill)
         neuron.proc = None
         return code
 

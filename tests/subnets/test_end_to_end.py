@@ -56,7 +56,9 @@ async def test_oracle_pays_honest_forecasters_over_every_exploit(tmp_path: Path)
     _rescore(tmp_path, "oracle")  # the matured predictions travel in the task's truth
     for v in ("validator0", "validator1"):  # what a restarted validator would score: the rounds not matured yet
         saved = cbor2.loads((tmp_path / "state" / v / "plugin" / "predictions.cbor").read_bytes())
-        assert 1 <= len(saved["rounds"]) <= 8 and set(saved["rounds"][-1]["preds"]) == set(saved["rounds"][0]["preds"])
+        rounds = saved["rounds"]  # each waits for its target block, with an entry per miner asked (None: no answer)
+        assert 1 <= len(rounds) <= 8 and all(r["made"] < r["target"] and len(r["preds"]) == len(miners)
+                                             for r in rounds), rounds
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -67,7 +69,6 @@ async def test_prompting_pays_honest_streams_over_every_exploit(tmp_path: Path) 
     miners = {"honest0": {}, "honest1": {}, **{m: {"mode": m} for m in ("random", "unigram", "prompt_lp", "replay")}}
     _check(await incentives_after(tmp_path, "prompting", miners, validator_options={"alpha": "0.2"}), tmp_path)
     _rescore(tmp_path, "prompting")
-    assert (tmp_path / "state" / "honest0" / "plugin").glob("prompting-model-v1-*.cbor")
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])

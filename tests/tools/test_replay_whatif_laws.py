@@ -35,24 +35,24 @@ from taonet.ledger import (
     SetWeights,
     SubnetCreated,
     dev_genesis,
+    epoch_inputs,
     epoch_result,
     hotkey_binding_payload,
+    pack_epoch_inputs,
     replay,
     ss58_encode,
+    unpack_epoch_inputs,
     weight_commit_hash,
 )
 from taonet.tools.replay import (
     EPOCH_HYPERPARAMETERS,
     EpochCache,
     StateCursor,
-    epoch_inputs,
     epoch_series,
     neuron_story,
-    pack_inputs,
     parse_overrides,
     pruning_of,
     subnet_items,
-    unpack_inputs,
     what_if,
 )
 from tests.tools.processes import taonet
@@ -161,7 +161,7 @@ def test_what_if_in_worker_processes_equals_the_one_pass(log: Path) -> None:
             assert one == two and len(one.epochs) >= 10
         state = replay(store, to=one.epochs[-1].block, verify_signatures=False)
         assert epoch_result(epoch_inputs(state, 1), 1) == epoch_result(state, 1)
-        packed = unpack_inputs(pack_inputs(epoch_inputs(state, 1)))  # as what-if's cache keeps them
+        packed = unpack_epoch_inputs(pack_epoch_inputs(state, 1))  # as what-if's cache keeps them
         assert packed.digest() == epoch_inputs(state, 1).digest()
 
 

@@ -6,6 +6,8 @@ import subprocess
 import time
 from typing import IO, Any
 
+from taonet.testing import stop_process
+
 START_DEADLINE = 60.0
 
 
@@ -26,12 +28,4 @@ def start_node(cmd: list[str], stderr: IO[Any] | int = subprocess.DEVNULL) -> tu
 
 def stop(proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
     """SIGTERM, then SIGKILL if the process is still there after ``timeout`` seconds; closes its stdout."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
+    stop_process(proc, timeout=timeout)

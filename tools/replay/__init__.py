@@ -46,9 +46,6 @@ from ._whatif_index import IndexPlan as IndexPlan
 from ._whatif_index import index_plan as index_plan
 from ._whatif_index import indexed_epochs as indexed_epochs
 from ._whatif_workers import PARALLEL_FROM as PARALLEL_FROM
-from ._whatif_workers import epoch_inputs as epoch_inputs
-from ._whatif_workers import pack_inputs as pack_inputs
-from ._whatif_workers import unpack_inputs as unpack_inputs
 from ._why import NeuronNotFound as NeuronNotFound
 from ._why import Tenure as Tenure
 from ._why import neuron_story as neuron_story
@@ -59,7 +56,7 @@ __all__ = [
     "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
-    "PARALLEL_FROM", "epoch_inputs", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
+    "PARALLEL_FROM", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
     "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
-    "epoch_states", "rerun_epochs", "pack_inputs", "unpack_inputs", "indexed_epochs", "IndexPlan", "index_plan",
+    "epoch_states", "rerun_epochs", "indexed_epochs", "IndexPlan", "index_plan",
 ]

@@ -19,14 +19,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from taonet.ledger import EpochResult, FileStore, State, decode, dumps, encode, loads
+from taonet.ledger import EpochResult, FileStore, State, decode, dumps, encode, loads, unpack_epoch_inputs
 
 __all__ = ["DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir"]
 
 DEFAULT_CACHE_BYTES = 512 << 20
 """The cache's default bound (the 100 epochs of a 256-UID subnet take about 24 MB)."""
 
-_FORMAT = 3  # the epoch inputs' shape (epoch_inputs, pack_inputs) and this file's layout
+_FORMAT = 3  # the epoch inputs' shape (the ledger's pack_epoch_inputs) and this file's layout
 _MAGIC = b"taonetWI"
 _SUFFIX = ".epochs"
 _MAX_FILE = 1 << 34  # as State.from_snapshot
@@ -73,8 +73,8 @@ class EpochCache:
         return epochs
 
     def save(self, key: bytes, epochs: list[tuple[bytes, EpochResult]]) -> bool:
-        """Keep ``epochs`` (epoch inputs packed by ``pack_inputs``, recorded result) under ``key``; False when it was
-        not written (larger than the bound, or the directory refused it)."""
+        """Keep ``epochs`` (epoch inputs packed by ``pack_epoch_inputs``, recorded result) under ``key``; False when it
+        was not written (larger than the bound, or the directory refused it)."""
         body = dumps([key, [[raw, encode(result)] for raw, result in epochs]])
         data = _MAGIC + hashlib.blake2b(body, digest_size=32).digest() + body
         if len(data) > self.max_bytes:
@@ -136,8 +136,6 @@ def _parse(raw: bytes, key: bytes) -> list[tuple[State, EpochResult]] | None:
         saved_key, rows = loads(body, max_size=_MAX_FILE)
         if saved_key != key:
             return None
-        from ._whatif_workers import unpack_inputs
-
-        return [(unpack_inputs(state), decode(result, EpochResult)) for state, result in rows]
+        return [(unpack_epoch_inputs(state), decode(result, EpochResult)) for state, result in rows]
     except (ValueError, TypeError, LookupError):
         return None

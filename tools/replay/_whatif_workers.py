@@ -21,29 +21,16 @@ from taonet.ledger import (
     epoch_inputs,
     fold,
     pack_epoch_inputs,
-    unpack_epoch_inputs,
 )
 
-__all__ = ["PARALLEL_FROM", "epoch_inputs", "pack_inputs", "parallel_epochs", "unpack_inputs", "worker_init"]
+__all__ = ["PARALLEL_FROM", "parallel_epochs", "worker_init"]
 
 Shipped = tuple[State, EpochResult, bytes | None]
 """What a worker ships per epoch: the epoch's inputs, the recorded result, and the inputs packed (for what-if's
-cache, :func:`pack_inputs`) when asked."""
+cache, the ledger's :func:`~taonet.ledger.pack_epoch_inputs`) when asked."""
 
 PARALLEL_FROM = 3000
 """Ranges at least this long are read in worker processes by default (below it, starting them costs more)."""
-
-
-def pack_inputs(state: State) -> bytes:
-    """The epoch inputs ``state`` (what :func:`epoch_inputs` gives: one subnet) as bytes (what-if's cache): the
-    ledger's :func:`~taonet.ledger.pack_epoch_inputs`, the form the epoch index keeps too."""
-    (sn,) = state.subnets()
-    return pack_epoch_inputs(state, sn.netuid)
-
-
-def unpack_inputs(raw: bytes) -> State:
-    """The state :func:`pack_inputs` packed (codec errors, ValueError or TypeError when the bytes are not that)."""
-    return unpack_epoch_inputs(raw)
 
 
 def _segment_starts(store: FileStore, start: int, stop: int, jobs: int) -> list[int]:

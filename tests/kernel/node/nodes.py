@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from taonet.kernel import Node, NodeConfig, Subtensor
+from taonet.kernel.node import Replica
 from taonet.ledger import Hyperparameters, Keypair, dev_genesis
 
 TAONET = [sys.executable, "-m", "taonet.tools"]
@@ -34,6 +35,12 @@ async def running_node(data_dir: Path, *, hyper: Hyperparameters | None = None, 
         async with Subtensor(addresses["rpc"], timeout=20.0) as sub:
             yield node, sub
         tg.cancel_scope.cancel()
+
+
+def replica(data_dir: Path, leader: str) -> Replica:
+    """A replica of the node at ``leader`` keeping its chain in ``data_dir``, on free loopback ports (not started)."""
+    return Replica(NodeConfig(data_dir=data_dir, authority=Keypair.generate(), rpc="tcp://127.0.0.1:0",
+                              feed="tcp://127.0.0.1:0", fsync=False), leader)
 
 
 @contextmanager

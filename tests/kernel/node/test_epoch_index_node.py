@@ -9,19 +9,17 @@ import anyio
 import attrs
 import pytest
 
-from taonet.kernel import NodeConfig, Subtensor
-from taonet.kernel.node import Replica
+from taonet.kernel import Subtensor
 from taonet.ledger import (
     DEV_SUBNET_DEFAULTS,
     TAO,
     FileStore,
-    Keypair,
     epoch_netuids,
     pack_epoch_inputs,
     replay,
 )
 
-from .nodes import Wallet, node_process, running_node
+from .nodes import Wallet, node_process, replica, running_node
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -39,25 +37,23 @@ async def test_a_replica_keeps_the_same_epoch_index_as_its_leader(tmp_path: Path
     async with running_node(tmp_path / "leader", hyper=HYPER, block_time=0.05) as (leader, sub):
         assert (await sub.create_subnet(OWNER)).success
         assert (await sub.add_stake(OWNER, OWNER.hotkey, 10 * TAO)).success
-        cfg = NodeConfig(data_dir=tmp_path / "replica", authority=Keypair.generate(), rpc="tcp://127.0.0.1:0",
-                         feed="tcp://127.0.0.1:0", fsync=False)
-        replica = Replica(cfg, sub.endpoint)
+        follower = replica(tmp_path / "replica", sub.endpoint)
         async with anyio.create_task_group() as tg:
-            addresses = await tg.start(replica.run)
+            addresses = await tg.start(follower.run)
             async with Subtensor(addresses["rpc"]) as rsub:
                 await rsub.wait_for_block(40, timeout=60)
             tg.cancel_scope.cancel()
         m = await sub.call("metrics")  # the leader times each write (after publishing the block)
         assert 0 < m["epoch_index_ms_p50"] <= m["epoch_index_ms_p99"]
-        assert leader.store is not None and replica.store is not None
-        upto = min(leader.store.height, replica.store.height) - 1  # the leader writes a record after publishing
+        assert leader.store is not None and follower.store is not None
+        upto = min(leader.store.height, follower.store.height) - 1  # the leader writes a record after publishing
         epochs = _epochs(leader.store, upto)
         assert len([k for _, k in epochs if k == 1]) >= 5
         assert [r for r in leader.store.epoch_index() if r[0] <= upto] == epochs
-        assert [r for r in replica.store.epoch_index() if r[0] <= upto] == epochs
+        assert [r for r in follower.store.epoch_index() if r[0] <= upto] == epochs
         for number, netuid in epochs:
             raw = leader.store.read_epoch_inputs(number, netuid)
-            assert raw is not None and raw == replica.store.read_epoch_inputs(number, netuid)
+            assert raw is not None and raw == follower.store.read_epoch_inputs(number, netuid)
             assert raw == pack_epoch_inputs(replay(leader.store, to=number - 1, verify_signatures=False), netuid)
 
 

@@ -11,7 +11,7 @@ import pynng
 import pytest
 from structlog.testing import capture_logs
 
-from taonet.kernel import NodeConfig, Subtensor
+from taonet.kernel import Subtensor
 from taonet.kernel.node import Replica, RpcServer
 from taonet.kernel.wire import bound_address
 from taonet.ledger import (
@@ -24,6 +24,8 @@ from taonet.ledger import (
     dev_genesis,
 )
 from taonet.ledger.errors import InvalidBlock
+
+from .nodes import replica
 
 pytestmark = pytest.mark.anyio
 
@@ -53,9 +55,7 @@ def _chain(blocks: int) -> tuple[Chain, SignedBlock]:
 
 
 def _replica(tmp_path: Path, leader: str = "tcp://127.0.0.1:1") -> Replica:
-    cfg = NodeConfig(data_dir=tmp_path / "replica", authority=Keypair.generate(), rpc="tcp://127.0.0.1:0",
-                     feed="tcp://127.0.0.1:0", fsync=False)
-    return Replica(cfg, leader)
+    return replica(tmp_path / "replica", leader)
 
 
 def test_a_forged_block_with_a_bad_transfer_signature_is_refused_and_the_log_still_verifies(tmp_path: Path) -> None:
