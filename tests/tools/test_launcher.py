@@ -161,6 +161,36 @@ def test_localnet_beside_another_node_on_the_default_port_listens_elsewhere_and_
     assert f"--endpoint {lines['rpc']}" in lines["note"] and f"TAONET_ENDPOINT={lines['rpc']}" in lines["note"]
 
 
+def test_localnet_children_stop_cleanly_when_the_launcher_is_killed(tmp_path: Path) -> None:
+    """A launcher killed with SIGKILL (it cannot stop anything itself) leaves nothing running: each child sees its
+    parent gone and stops as on SIGTERM, so the node's log is left whole and verifies."""
+    net = tmp_path / "net"
+    proc = subprocess.Popen([TAONET_EXE, "localnet", "--keep", str(net), "--lines", "--miners", "2",
+                             "--validators", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=_env(tmp_path))
+    try:
+        _read_until(proc, lambda ls: any(x.startswith("ready:") for x in ls), 60)
+        children = [p["pid"] for p in json.loads((net / "launch.json").read_text())["processes"]]
+        assert len(children) == 2 and all(children) and _pids_under(net)
+        proc.kill()
+        proc.wait(5)
+        deadline = time.monotonic() + STOP_DEADLINE + 5
+        while _pids_under(net) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+        for pid in _pids_under(net):  # only when the assertion below fails: leave nothing behind
+            os.kill(pid, signal.SIGKILL)
+    assert _pids_under(net) == []
+    assert "host.stopped" in (net / "logs" / "host-0.log").read_text()  # a clean stop, not a kill
+    out, _ = taonet("replay", str(net), "verify", env={"HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+
+
 def test_launch_two_subnets_detached_pays_honest_over_exploit_and_restarts_a_killed_neuron(tmp_path: Path) -> None:
     """taonet launch FILE --detach, status, logs, stop: both subnets pay honest miners more than exploit miners; a
     neuron process killed with SIGKILL is restarted and the view says so; after stop no child is left."""

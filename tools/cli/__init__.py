@@ -66,7 +66,10 @@ def _root(
 def main() -> None:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from ..errors import run_cli
+    from ..signals import watch_parent
     from ._common import btcli_aliases
+
+    watch_parent()  # a process the launcher started stops when the launcher is gone
 
     args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")

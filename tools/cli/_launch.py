@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..signals import PARENT_ENV
+
 __all__ = ["launch_cmd", "localnet_cmd"]
 
 ACTIONS = ("status", "logs", "stop")
@@ -70,8 +72,9 @@ def _detach(dir: Path, argv: list[str]) -> None:
     (dir / "logs").mkdir(parents=True, exist_ok=True)
     log_path = dir / "logs" / "launcher.log"
     with open(log_path, "ab") as log:
+        env = {k: v for k, v in os.environ.items() if k != PARENT_ENV}  # outlives this command, by design
         proc = subprocess.Popen([sys.executable, "-m", "taonet.tools", *argv], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=log, start_new_session=True)
+                                stderr=log, start_new_session=True, env=env)
     deadline = time.monotonic() + DETACH_TIMEOUT
     while time.monotonic() < deadline:
         st = read_status(dir)

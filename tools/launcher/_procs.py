@@ -15,11 +15,19 @@ from typing import Any
 import anyio
 import attrs
 
-__all__ = ["BACKOFF", "Child", "read_line_in", "stop_children"]
+from ..signals import PARENT_ENV
+
+__all__ = ["BACKOFF", "Child", "child_env", "read_line_in", "stop_children"]
 
 BACKOFF = (1.0, 30.0)
 """The first pause before restarting a dead child, and the longest (it doubles; reset after 60 s running)."""
 HEALTHY_AFTER = 60.0
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child: this one, plus this process's id, so that the child stops when the launcher is
+    gone however it died (taonet.tools.signals.watch_parent)."""
+    return {**os.environ, PARENT_ENV: str(os.getpid())}
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -51,7 +59,7 @@ class Child:
                       f"{' '.join(self.args)}\n".encode())
             log.flush()
             self.proc = await anyio.open_process(self.args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                                 start_new_session=True)
+                                                 start_new_session=True, env=child_env())
         self.state, self.started_at = "running", time.monotonic()
 
     async def supervise(self, on_event: Callable[[Child, str], None]) -> None:
