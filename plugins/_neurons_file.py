@@ -162,6 +162,10 @@ def load_neurons(path: str | Path, *, extra_keys: Collection[str] = ()) -> list[
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise _invalid(str(path), "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise _invalid(str(path), f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
     except tomllib.TOMLDecodeError as e:
         raise _invalid(str(path), f"not valid TOML: {e}") from None
     _check_types(str(path), data, FILE_KEYS, extra_keys)

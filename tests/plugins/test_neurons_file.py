@@ -79,3 +79,16 @@ def test_neurons_run_refuses_a_bad_file_in_one_line_with_exit_7(tmp_path: Path) 
     assert out.returncode == 7
     assert out.stderr.startswith(f"error: {tmp_path / 'bad.toml'}: [[neurons]] row 1: unknown key 'prot'")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("case", ["absent", "directory", "not utf-8"])
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path, case: str) -> None:
+    """A missing file, a directory, bytes that are not text: InvalidNeuronFile naming the path, no OS error text."""
+    path = {"absent": tmp_path / "none.toml", "directory": tmp_path, "not utf-8": tmp_path / "x.toml"}[case]
+    if case == "not utf-8":
+        path.write_bytes(b"\xff\xfe")
+    with pytest.raises(InvalidNeuronFile) as caught:
+        load_neurons(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: ") and ("no such file" if case == "absent" else "cannot be read") in text
+    assert "Errno" not in text

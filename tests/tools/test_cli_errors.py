@@ -129,6 +129,14 @@ def test_no_node_is_one_line_and_status_4_within_seconds() -> None:
     assert out.returncode == 4 and "within 0.5 s" in out.stderr
 
 
+def test_stake_list_of_a_wallet_with_no_coldkey_says_so_with_status_5(tmp_path: Path) -> None:
+    """A named wallet that does not exist is the wallet error (status 5), not an empty table that looks like no
+    stake."""
+    out, _ = taonet("stake", "list", "-w", "nosuch", "-p", str(tmp_path), "--endpoint", free_address())
+    assert out.returncode == 5 and len(error_lines(out.stderr)) == 1, out.stderr
+    assert "nosuch" in out.stderr and "taonet wallet create" in out.stderr and out.stdout == ""
+
+
 def test_bad_input_on_the_command_line_is_status_2() -> None:
     """A wrong flag or an endpoint that is not an address: one line, status 2, no traceback."""
     out, _ = taonet("metagraph", "1", "--bogus")

@@ -81,6 +81,14 @@ def test_launch_commands_say_one_line_with_their_status(tmp_path: Path) -> None:
         out, _ = taonet("launch", action, "--dir", str(tmp_path / "none"), env=home)
         assert out.returncode == 6 and len(error_lines(out.stderr)) == 1, out.stderr
         assert "no network was launched" in out.stderr
+    for path, says in ((tmp_path / "absent.toml", "no such file"), (tmp_path, "cannot be read"),
+                       (tmp_path / "latin1.toml", "cannot be read")):
+        if path.name == "latin1.toml":
+            path.write_bytes(b"name = \"caf\xe9\"\n")
+        out, _ = taonet("launch", str(path), "--dir", str(tmp_path / "n"), env=home)
+        assert out.returncode == 7 and len(error_lines(out.stderr)) == 1, out.stderr
+        assert out.stderr.startswith(f"error: {path}: {says}"), out.stderr
+        assert "Errno" not in out.stderr
     out, _ = taonet("localnet", "--plugin", "nosuch", "--keep", str(tmp_path / "n2"), env=home)
     assert out.returncode == 6 and len(error_lines(out.stderr)) == 1
     assert not (tmp_path / "n2").exists()

@@ -165,6 +165,9 @@ def load_network(path: str | Path) -> NetworkSpec:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise InvalidNetworkFile(where=str(path), reason="no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidNetworkFile(where=str(path), reason=f"cannot be read ({getattr(e, 'strerror', None) or e})"
+                                 ) from None
     except tomllib.TOMLDecodeError as e:
         raise InvalidNetworkFile(where=str(path), reason=f"not valid TOML: {e}") from None
     return parse_network(data, base=path.parent.resolve(), source=str(path))
