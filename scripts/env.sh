@@ -17,6 +17,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "taonet: installation failed (see above)" >&2
         exit 1
     fi
+    # Byte-compile taonet's own modules once (pip does the dependencies'), so that every later command, and each
+    # worker process replay verify starts, reads them compiled even where PYTHONDONTWRITEBYTECODE is set.
+    "$venv/bin/python" -m compileall -q -j 0 "$root/ledger" "$root/kernel" "$root/plugins" "$root/subnets" \
+        "$root/tools" >>"$venv/install.log" 2>&1 || true
     echo "$want" > "$stamp"
 fi
 PATH="$venv/bin:$PATH"
