@@ -83,6 +83,8 @@ def _check_types(where: str, row: Mapping[str, Any], known: Mapping[str, Any], e
 
 
 def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], base: Path | None) -> list[NeuronSpec]:
+    from taonet.kernel import Wallet
+
     for key in ("role", "plugin", "netuid"):
         if key not in row:
             raise _invalid(where, f"missing key {key!r}")
@@ -101,8 +103,11 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
     if not 0 <= port <= 65535 or (port and port + count - 1 > 65535):
         raise _invalid(where, f"port {port} (+ count) is outside 0..65535")
     netuid = row["netuid"]
-    if netuid < 0:
-        raise _invalid(where, "netuid must be >= 0")
+    if not 0 <= netuid <= 65535:
+        raise _invalid(where, f"netuid must be 0..65535, not {netuid}")
+    timeout = row.get("timeout", defaults.get("timeout", 30.0))
+    if not 0 < timeout < float("inf"):
+        raise _invalid(where, f"timeout must be a number of seconds > 0, not {timeout}")
     options = row.get("options", {})
     for k, v in options.items():
         if isinstance(v, dict | list):
@@ -120,6 +125,10 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
             return None if text is None else text.replace("{i}", str(i))
 
         w, h = sub(wallet), sub(hotkey)
+        try:
+            Wallet(w or "default", h or "default", "/")  # checks the names (nothing is read)
+        except ValueError as e:
+            raise _invalid(where, str(e)) from None
         default_name = f"{role}-{row['plugin']}-{netuid}-{w}" + ("" if h == "default" else f"-{h}")
         wallet_path = row.get("wallet_path", defaults.get("wallet_path"))
         out.append(NeuronSpec(
@@ -129,7 +138,7 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
             endpoint=row.get("endpoint", defaults.get("endpoint")),
             wallet_path=str(path(wallet_path)) if wallet_path else None, port=port + i if port else 0,
             external_ip=row.get("external_ip"), state_dir=path(sub(row.get("state_dir"))),
-            gateway=sub(row.get("gateway")), timeout=float(row.get("timeout", defaults.get("timeout", 30.0)))))
+            gateway=sub(row.get("gateway")), timeout=float(timeout)))
     return out
 
 
