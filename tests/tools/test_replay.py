@@ -111,6 +111,27 @@ def test_show_refuses_what_does_not_exist(net: dict[str, Any], tmp_path: Path) -
 # --- events and diff ------------------------------------------------------------------------------------------------
 
 
+def test_a_mistake_in_a_range_or_a_type_is_a_usage_error_not_an_empty_answer(net: dict[str, Any], tmp_path: Path
+                                                                             ) -> None:
+    """`events --type` with a type that does not exist (it printed no events, exit 0), `diff --from` after `--to`
+    (it printed a backwards diff), `plot --out` a file: exit 2, one line naming the option (and, for --type, the
+    types there are)."""
+    code, out, err = replay(str(net["dir"]), "events", "--type", "NeuronPruned", "--json")
+    assert code == 2 and len(err.splitlines()) == 1 and "no event type 'NeuronPruned'" in err, err
+    assert "NeuronReplaced" in err and json.loads(out)["error"]["exit_status"] == 2
+    code, out, err = replay(str(net["dir"]), "events", "--type", "neuron_replaced", "--type", "EV.TRANSFERRED")
+    assert code == 0, err
+    code, out, err = replay(str(net["dir"]), "diff", "--from", "10", "--to", "5")
+    assert code == 2 and out == "" and err.startswith("error: Invalid value for --from: --from 10 is after --to 5")
+    assert "taonet replay DIR diff --help" in err  # the group's argument, not its metavar {DIR}
+    pytest.importorskip("matplotlib")
+    (tmp_path / "afile").write_text("mine")
+    code, out, err = replay(str(net["dir"]), "plot", "--netuid", "1", "--out", str(tmp_path / "afile"))
+    assert code == 2 and len(err.splitlines()) == 1 and "is a file: give a directory" in err, err
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+
 def test_events_lists_the_prunings_and_filters_by_hotkey_coldkey_and_uid(net: dict[str, Any]) -> None:
     """Each late registration replaced one UID; filters by hotkey, coldkey and UID narrow the list as they say."""
     code, out, err = replay(str(net["dir"]), "events", "--type", "NeuronReplaced", "--json")
