@@ -125,6 +125,24 @@ def test_a_second_neuron_on_one_state_dir_is_refused(tmp_path: Path) -> None:
         pass
 
 
+def test_a_state_dir_that_cannot_be_made_is_one_error_the_host_does_not_retry(tmp_path: Path) -> None:
+    """A file where the state directory (or its plugin/ folder) should be: StateDirUnusable naming the path, a
+    PluginError, so the neuron host marks the neuron failed instead of restarting it forever on a raw
+    FileExistsError (what `neurons run` did); the file is left as it was."""
+    from taonet.plugins._host import _fatal
+    from taonet.plugins.errors import StateDirUnusable
+
+    (tmp_path / "afile").write_text("mine")
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "plugin").write_text("mine")
+    for path in (tmp_path / "afile", tmp_path / "v", tmp_path / "afile" / "sub"):
+        with pytest.raises(StateDirUnusable) as e, StateDir(path):
+            pass
+        assert str(e.value).startswith(f"{path} cannot be a neuron's state directory")
+        assert _fatal(BaseExceptionGroup("neuron", [e.value])) is e.value
+    assert (tmp_path / "afile").read_text() == "mine" and (tmp_path / "v" / "plugin").read_text() == "mine"
+
+
 def test_a_journal_step_is_rescored_by_the_reward_model(tmp_path: Path) -> None:
     """step_inputs rebuilds a step's task and responses: the template's reward gives back the journaled scores."""
     plugin = load_plugin("template")
