@@ -43,6 +43,7 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [{**SUBNET, "hyperparameters": {"tempo": "fast"}}]}, "hyperparameter tempo must be an integer"),
     ({"node": {"block_time": 0.001}}, "block_time must be 0.01 .. 3600 s, not 0.001"),
     ({"node": {"block_time": float("nan")}}, "block_time must be 0.01 .. 3600 s, not nan"),
+    ({"node": {"rpc": "garbage"}}, "rpc 'garbage' is not an nng address"),
     ({"node": {"block_time": 1e308}}, "block_time must be 0.01 .. 3600 s"),
     ({"subnets": [{**SUBNET, "netuid": 70000}]}, "netuid must be 1..65535, not 70000"),
     ({"subnets": [{**SUBNET, "netuid": -3}]}, "netuid must be 1..65535, not -3"),

@@ -131,6 +131,11 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
             raise InvalidNetworkFile(where=source, reason=f"{key} must be an array of tables ([[{key}]])")
     node = NodeSpec(**{k: float(v) if k == "block_time" else v
                        for k, v in _check(f"{source}: [node]", data.get("node", {}), NODE_KEYS).items()})
+    for key in ("rpc", "feed", "public"):
+        address = getattr(node, key)
+        if address and "://" not in address:
+            raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
+                f"{key} {address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free port) or ipc:///PATH"))
     if not 0.01 <= node.block_time <= MAX_BLOCK_TIME:
         raise InvalidNetworkFile(where=f"{source}: [node]",
                                  reason=f"block_time must be 0.01 .. {MAX_BLOCK_TIME:g} s, not {node.block_time:g}")
