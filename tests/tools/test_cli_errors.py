@@ -197,13 +197,14 @@ def test_a_damaged_data_dir_is_status_7(tmp_path: Path) -> None:
 
 
 def test_a_data_dir_that_is_a_file_is_status_7_and_left_alone(tmp_path: Path) -> None:
-    """`node run` and `node follow` given a file as --data-dir: one line saying so (it was 'open on FILE/LOCK
-    failed: File exists; free space or fix the disk'), status 7, the file unchanged."""
+    """`node run`, `node follow` and `demo` given a file as --data-dir: one line saying so (it was 'open on
+    FILE/LOCK failed: File exists; free space or fix the disk', or '[Errno 17] File exists'), status 7, the file
+    unchanged."""
     a_file = tmp_path / "afile"
     a_file.write_text("mine")
     for cmd in (("node", "run", "--dev", "--rpc", "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0"),
                 ("node", "follow", "--from", "tcp://127.0.0.1:9", "--rpc", "tcp://127.0.0.1:0", "--feed",
-                 "tcp://127.0.0.1:0")):
+                 "tcp://127.0.0.1:0"), ("demo", "--ledger"), ("demo", "--epochs", "1")):
         out, _ = taonet(*cmd, "--data-dir", str(a_file), timeout=60)
         assert out.returncode == 7 and error_lines(out.stderr) == [
             f"error: {a_file} is a file, not a directory: give --data-dir a directory (a new one, or a node's)"], out
