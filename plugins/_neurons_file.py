@@ -15,9 +15,11 @@ from typing import Any
 
 import attrs
 
-__all__ = ["FILE_KEYS", "NEURON_KEYS", "NeuronSpec", "load_neurons", "parse_neurons"]
+__all__ = ["FILE_KEYS", "MAX_NEURONS", "NEURON_KEYS", "NeuronSpec", "load_neurons", "parse_neurons"]
 
 ROLES = ("miner", "validator")
+MAX_NEURONS = 4096
+"""The most neurons one file describes (a row's count, and all rows together)."""
 
 NEURON_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "role": str, "plugin": str, "netuid": int, "wallet": str, "hotkey": str, "count": int, "options": dict,
@@ -92,8 +94,8 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
     if role not in ROLES:
         raise _invalid(where, f"role must be miner or validator, not {role!r}")
     count = row.get("count", 1)
-    if not 1 <= count <= 4096:
-        raise _invalid(where, f"count must be 1..4096, not {count}")
+    if not 1 <= count <= MAX_NEURONS:
+        raise _invalid(where, f"count must be 1..{MAX_NEURONS}, not {count}")
     wallet, hotkey = row.get("wallet", "default"), row.get("hotkey", "default")
     if count > 1 and "{i}" not in wallet + hotkey:
         raise _invalid(where, "with count > 1, wallet or hotkey must contain {i} (one hotkey per neuron)")
@@ -156,6 +158,10 @@ def parse_neurons(rows: Sequence[Mapping[str, Any]], *, defaults: Mapping[str, A
         if not isinstance(row, Mapping):
             raise _invalid(where, "is not a table")
         _check_types(where, row, NEURON_KEYS, extra_keys)
+        count = row.get("count", 1)
+        if 1 <= count <= MAX_NEURONS < len(specs) + count:  # checked before expanding: bounded work
+            raise _invalid(where, f"{len(specs) + count} neurons so far, more than the {MAX_NEURONS} a file may "
+                                  "describe")
         specs.extend(_expand(where, row, defaults or {}, base))
     seen: dict[str, str] = {}
     for s in specs:

@@ -55,6 +55,8 @@ timeout = 5
     ({"role": "miner", "plugin": "t", "netuid": 1, "gateway": "x:1"}, "only a validator opens a gateway"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "port": 65535, "count": 2, "hotkey": "{i}"}, "outside 0..65535"),
     ({"role": "miner", "plugin": "t", "netuid": 70000}, "netuid must be 0..65535, not 70000"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "hotkey": "{i}", "count": 4096},
+     "4097 neurons so far, more than the 4096 a file may describe"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "timeout": -1}, "timeout must be a number of seconds > 0, not -1"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "timeout": float("nan")}, "timeout must be a number of seconds"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "wallet": "../x"}, "wallet name '../x' must be 1-64 of"),

@@ -62,7 +62,7 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [SUBNET], "neurons": [_row(timeout=-1)]}, "timeout must be a number of seconds > 0"),
     ({"subnets": [SUBNET], "neurons": [_row(netuid=70000)]}, "netuid must be 0..65535, not 70000"),
     ({"subnets": [SUBNET], "neurons": [_row(count=4096), _row(hotkey="g{i}", count=4096)]},
-     "8192 neurons, more than the 4096 a network may run"),
+     "row 2: 8192 neurons so far, more than the 4096 a file may describe"),
     ({"subnets": [SUBNET], "neurons": [_row(count=300, process="own")]},
      "300 neuron processes on this machine, more than the 256 the launcher starts"),
     ({"subnets": [SUBNET], "neurons": [_row(stake=-1)]}, "stake must be a number"),
