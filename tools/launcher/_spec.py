@@ -18,11 +18,9 @@ import attrs
 
 from .errors import InvalidNetworkFile
 
-__all__ = ["LAUNCH_KEYS", "MAX_BLOCK_TIME", "MAX_NEURONS", "MAX_PROCESSES", "NetworkSpec", "NodeSpec", "PlacedNeuron",
+__all__ = ["LAUNCH_KEYS", "MAX_BLOCK_TIME", "MAX_PROCESSES", "NetworkSpec", "NodeSpec", "PlacedNeuron",
            "SubnetSpec", "WalletSpec", "load_network", "parse_network"]
 
-MAX_NEURONS = 4096
-"""The most neurons one network (a file, or a localnet) may place, on every machine together."""
 MAX_PROCESSES = 256
 """The most neuron processes the launcher starts on this machine (each "own" neuron, each named host)."""
 MAX_BLOCK_TIME = 3600.0
@@ -33,8 +31,9 @@ TOP_KEYS = {"node", "subnets", "wallets", "neurons", "name", "wallet_path", "tim
 NODE_KEYS = {"block_time": (int, float), "rpc": str, "feed": str, "public": str, "endpoint": str, "fsync": bool}
 SUBNET_KEYS = {"netuid": int, "plugin": str, "owner": str, "hyperparameters": dict, "description": str}
 WALLET_KEYS = {"name": str, "uri": str, "existing": bool, "fund": (int, float)}
-TOP_TYPES = {"node": dict, "subnets": list, "wallets": list, "neurons": list, "name": str, "wallet_path": str,
+TOP_TYPES = {"subnets": list, "wallets": list, "neurons": list, "name": str, "wallet_path": str,
              "timeout": (int, float)}
+"""The types of the top-level keys but ``node`` (a table, checked with its keys)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -125,7 +124,7 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         if key not in TOP_KEYS:
             known = ", ".join(sorted(TOP_KEYS))
             raise InvalidNetworkFile(where=source, reason=f"unknown table {key!r} (known: {known})")
-    _check(source, {k: v for k, v in data.items() if k in TOP_KEYS and k != "node"}, TOP_TYPES)
+    _check(source, {k: v for k, v in data.items() if k in TOP_TYPES}, TOP_TYPES)
     for key in ("subnets", "wallets", "neurons"):
         if not all(isinstance(row, Mapping) for row in data.get(key, [])):
             raise InvalidNetworkFile(where=source, reason=f"{key} must be an array of tables ([[{key}]])")
@@ -206,10 +205,7 @@ def _check_wallet_name(where: str, name: str) -> None:
 
 
 def _check_bounds(source: str, placed: Sequence[PlacedNeuron]) -> None:
-    """At most MAX_NEURONS neurons in all, and MAX_PROCESSES neuron processes on this machine."""
-    if len(placed) > MAX_NEURONS:
-        raise InvalidNetworkFile(where=f"{source}: [[neurons]]", reason=(
-            f"{len(placed)} neurons, more than the {MAX_NEURONS} a network may run"))
+    """At most MAX_PROCESSES neuron processes on this machine (parse_neurons bounds the neurons: 4,096 a file)."""
     local = {p.spec.name if p.process == "own" else p.process for p in placed if p.machine == "local"}
     if len(local) > MAX_PROCESSES:
         raise InvalidNetworkFile(where=f"{source}: [[neurons]]", reason=(
