@@ -28,14 +28,14 @@ class Option:
 NEURON_OPTIONS: Mapping[str, Option] = {
     "sample_size": Option(default=16, help="miners a validator asks each step", bounds=(1, 4096)),
     "timeout": Option(default=5.0, help="seconds a validator waits for the miners' answers", bounds=(0.01, 3600)),
-    "step_interval": Option(default=1, help="blocks between two validator steps", bounds=(1, 1_000_000)),
+    "step_interval": Option(default=1, help="blocks between two validator steps", bounds=(1, 10**9)),
     "weights_interval": Option(default=0, help="blocks between two set_weights (0: half a tempo, at least the "
-                                               "chain's weights_rate_limit)", bounds=(0, 1_000_000)),
+                                               "chain's weights_rate_limit)", bounds=(0, 10**9)),
     "alpha": Option(default=0.1, help="weight of a new score in the per-hotkey moving average", bounds=(0, 1)),
     "journal_max_mb": Option(default=64.0, help="size cap of the validator's journal (oldest segments dropped)",
-                             bounds=(0, 1_000_000)),
+                             bounds=(0, 10**9)),
     "metagraph_interval": Option(default=5, help="blocks between two metagraph syncs of a miner",
-                                 bounds=(1, 1_000_000)),
+                                 bounds=(1, 10**9)),
     "organic_miners": Option(default=8, help="miners a validator's gateway relays an organic query to (best by "
                                              "score)", bounds=(1, 4096)),
     "organic_scored": Option(default=False, help="organic answers move the miners' scores (the reward model "
