@@ -67,6 +67,8 @@ def test_example_files_parse_with_their_placement() -> None:
      "300 neuron processes on this machine, more than the 256 the launcher starts"),
     ({"subnets": [SUBNET], "neurons": [_row(stake=-1)]}, "stake must be a number"),
     ({"subnets": [SUBNET], "neurons": [_row(process="a b")]}, "process must be"),
+    ({"subnets": [SUBNET], "neurons": [_row(machine="../../x")]}, "machine must be a name of letters"),
+    ({"subnets": [SUBNET], "neurons": [_row(machine="")]}, "machine must be a name of letters"),
     ({"subnets": [SUBNET], "neurons": [_row(netuid=2)]}, "subnet 2 is not in [[subnets]]"),
     ({"subnets": [SUBNET], "neurons": [_row(colour="red")]}, "unknown key 'colour'"),
 ])

@@ -179,8 +179,10 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         process, machine, stake = row.get("process", "host"), row.get("machine", "local"), row.get("stake", 0)
         if not isinstance(process, str) or not process.replace("-", "").replace("_", "").isalnum():
             raise InvalidNetworkFile(where=where, reason="process must be \"own\" or a name of letters, digits, - _")
-        if not isinstance(machine, str) or not machine:
-            raise InvalidNetworkFile(where=where, reason="machine must be a name (\"local\": this one)")
+        if not isinstance(machine, str) or not machine.replace("-", "").replace("_", "").replace(".", "").isalnum() \
+                or machine.startswith("."):
+            raise InvalidNetworkFile(where=where, reason="machine must be a name of letters, digits, - _ . "
+                                                         "(\"local\": this one)")
         if isinstance(stake, bool) or not isinstance(stake, int | float) or stake < 0:
             raise InvalidNetworkFile(where=where, reason="stake must be a number of τ >= 0")
         for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
