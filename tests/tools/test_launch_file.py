@@ -69,6 +69,7 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [SUBNET], "neurons": [_row(process="a b")]}, "process must be"),
     ({"subnets": [SUBNET], "neurons": [_row(machine="../../x")]}, "machine must be a name of letters"),
     ({"subnets": [SUBNET], "neurons": [_row(machine="")]}, "machine must be a name of letters"),
+    ({"subnets": [SUBNET], "neurons": [_row(name="../../x{i}")]}, "name '../../x0' must be 1-64 of"),
     ({"subnets": [SUBNET], "neurons": [_row(netuid=2)]}, "subnet 2 is not in [[subnets]]"),
     ({"subnets": [SUBNET], "neurons": [_row(colour="red")]}, "unknown key 'colour'"),
 ])

@@ -9,6 +9,7 @@ name) and ``machine`` (``"local"``; another name: written to ``machines/NAME.tom
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ MAX_PROCESSES = 256
 """The most neuron processes the launcher starts on this machine (each "own" neuron, each named host)."""
 MAX_BLOCK_TIME = 3600.0
 """The longest block time a launched node may have, in seconds."""
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 LAUNCH_KEYS = ("stake", "process", "machine")
 """The keys the launcher adds to a ``[[neurons]]`` row (the neuron host passes them over)."""
 TOP_KEYS = {"node", "subnets", "wallets", "neurons", "name", "wallet_path", "timeout"}
@@ -186,6 +188,9 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         if isinstance(stake, bool) or not isinstance(stake, int | float) or stake < 0:
             raise InvalidNetworkFile(where=where, reason="stake must be a number of τ >= 0")
         for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
+            if not _NAME.match(spec.name):  # the launcher names files after it: state/NAME, hosts/NAME.toml
+                raise InvalidNetworkFile(where=where, reason=f"name {spec.name!r} must be 1-64 of A-Z a-z 0-9 _ . - "
+                                                             "(not starting with . or -)")
             if spec.netuid not in {s.netuid for s in subnets} and not node.endpoint:
                 raise InvalidNetworkFile(where=where, reason=f"subnet {spec.netuid} is not in [[subnets]]")
             placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake)))
