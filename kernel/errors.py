@@ -39,6 +39,7 @@ __all__ = [
     "BodyHashMismatch",
     "Busy",
     "DataDirLocked",
+    "DataDirNotADirectory",
     "ExtrinsicDropped",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
@@ -316,6 +317,15 @@ class DataDirLocked(KernelError):
     path: str
     pid: int
     __str__ = _msg("{path} is in use by process {pid}: stop that process, or use another --data-dir")
+
+
+@attrs.define(auto_exc=True, str=False)
+class DataDirNotADirectory(DataDirLocked):
+    """Raised when the path given as a data directory is a file (exit 7, as a locked directory)."""
+
+    CODE = "data_dir_not_a_directory"
+    pid: int = -1
+    __str__ = _msg("{path} is a file, not a directory: give --data-dir a directory (a new one, or a node's)")
 
 
 @attrs.define(auto_exc=True, str=False)

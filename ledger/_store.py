@@ -246,14 +246,17 @@ class FileStore:
         return sorted(int(p.name[:-4]) for p in blocks.glob("*.seg") if p.name[:-4].isdigit())
 
     def _open(self) -> None:
+        index = self._read_index()  # before the scan: a node appending meanwhile lists a block only once it is written
         if self.read_only:
             if (self.path / "blocks").is_dir():
                 self._scan_read_only(0, 0)
+                self._check_not_shortened(index)
         else:
             (self.path / "blocks").mkdir(parents=True, exist_ok=True)
             (self.path / "snapshots").mkdir(exist_ok=True)
             self._seg_first = self._list_segments()
             torn = self._scan(0, 0)
+            self._check_not_shortened(index)  # before any cut
             if torn is not None:
                 self._cut(*torn)
             self._write_index()
@@ -262,6 +265,47 @@ class FileStore:
             self._write_seg = self._seg_first[-1]
             self._write_fd = self._fd(self._write_seg)
             self._write_end = os.fstat(self._write_fd).st_size
+
+    def _read_index(self) -> array | None:
+        """The index file's complete entries (segment, offset, length per block), or None when it cannot be read."""
+        try:
+            raw = (self.path / "index").read_bytes()
+        except OSError:
+            return None
+        entries = array("Q")
+        entries.frombytes(raw[: len(raw) // (3 * entries.itemsize) * 3 * entries.itemsize])
+        return entries
+
+    def _check_not_shortened(self, index: array | None) -> None:
+        """CorruptLog when the index proves that the segment files once held blocks they no longer hold.
+
+        A block's index entry is written after its record (synced first unless fsync is off), so a crash never takes
+        away a block the index lists: an index that agrees with every record the scan found and goes on, record after
+        record, past the last one means a segment file was cut short, emptied or removed. An index that disagrees
+        anywhere is a stale or damaged cache and proves nothing (it is rebuilt).
+        """
+        if index is None:
+            return
+        have, listed = len(self._pos_seg), len(index) // 3
+        if listed <= have:
+            return
+        for i in range(have):
+            if (index[3 * i], index[3 * i + 1], index[3 * i + 2]) != (
+                    self._pos_seg[i], self._pos_off[i], self._pos_len[i]):
+                return
+        seg, end = (self._pos_seg[-1], self._pos_off[-1] + _FRAME.size + self._pos_len[-1]) if have else (0, 0)
+        for i in range(have, listed):
+            s, off, n = index[3 * i], index[3 * i + 1], index[3 * i + 2]
+            if not 0 < n <= _MAX_RECORD or not ((s == seg and off == end) or (s == i > seg and off == 0)):
+                return
+            seg, end = s, off + _FRAME.size + n
+        first_missing = self._seg_path(index[3 * have])
+        missing = f"block {have} is" if listed == have + 1 else f"blocks {have}..{listed - 1} are"
+        keep = f"keep the {have} blocks" if have else "start again"
+        raise CorruptLog(path=str(first_missing), offset=index[3 * have + 1], block=have, reason=(
+            f"the log's index lists {listed} blocks but the segment files hold {have}: {missing} missing (a segment "
+            f"file was cut short, emptied or removed); restore the data directory from a copy (only if the machine "
+            f"lost power while the node ran with --no-fsync: remove {self.path / 'index'} to {keep})"))
 
     def _scan_read_only(self, start: int, pos: int) -> None:
         """Scan as a reader: a torn tail is ignored; apparent damage is re-read (a writer may be mid-append)."""
@@ -591,7 +635,11 @@ class FileStore:
         return None
 
     def _load_snapshot(self, height: int, path: Path) -> tuple[State | None, str]:
-        body, reason = _framed_body(path.read_bytes(), _SNAP_MAGIC, "a snapshot file")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            return None, f"it cannot be read ({_reason(e)})"
+        body, reason = _framed_body(data, _SNAP_MAGIC, "a snapshot file")
         if body is None:
             return None, reason
         try:

@@ -45,6 +45,7 @@ __all__ = [
     "ProofOfWorkInvalid",
     "RateLimited",
     "NoBlockLog",
+    "EmptyBlockLog",
     "ReadOnlyStore",
     "RegistrationClosed",
     "StaleNonce",
@@ -577,6 +578,8 @@ class CorruptLog(StorageError):
     path: str
     offset: int
     reason: str
+    block: int | None = None
+    """The number of the block whose record is damaged or missing, when the store knows it."""
     __str__ = _msg("{path} at byte {offset}: {reason}")
 
 
@@ -608,3 +611,13 @@ class NoBlockLog(StorageError):
     path: str
     __str__ = _msg("{path} holds no block log (no chain/blocks/ in it): give the --data-dir of a node, a replica or "
                    "a localnet")
+
+
+@attrs.define(auto_exc=True, str=False)
+class EmptyBlockLog(StorageError):
+    """Raised when a reader opens a block log that holds no block (not even genesis)."""
+
+    CODE = "empty_block_log"
+    path: str
+    __str__ = _msg("{path} holds no block (its segment files are empty or gone): restore the data directory from a "
+                   "copy, or give the --data-dir of a node that has sealed its genesis")

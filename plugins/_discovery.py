@@ -11,6 +11,7 @@ The errors module is imported where an error is raised: it pulls in the ledger (
 from __future__ import annotations
 
 import inspect
+import math
 import types
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -106,11 +107,16 @@ class Plugin:
         from .errors import InvalidOption
 
         out = self.protocol.defaults()
+        bounds = self.protocol.bounds()
         for key, raw in (overrides or {}).items():
             if key not in out:
                 raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
                                                      f"{', '.join(sorted(out))})")
-            out[key] = _convert(key, raw, out[key])
+            value = out[key] = _convert(key, raw, out[key])
+            lo, hi = bounds.get(key, (None, None))
+            if lo is not None and isinstance(value, int | float) and not isinstance(value, bool) and not (
+                    lo <= value <= hi):
+                raise InvalidOption(name=key, reason=f"{value} is outside [{lo:g}, {hi:g}]")
         return out
 
 
@@ -118,6 +124,8 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
     from .errors import InvalidOption
 
     if not isinstance(raw, str):
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise InvalidOption(name=key, reason=f"{raw} is not a finite number")
         return raw
     try:
         if isinstance(default, bool):
@@ -130,7 +138,10 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
     except ValueError:
         raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {type(default).__name__}") from None
     return raw

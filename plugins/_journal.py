@@ -44,27 +44,42 @@ def _segments(folder: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def _frames(path: Path) -> Iterator[tuple[int, Any]]:
-    """(end offset, value) of every complete frame of a segment; stops at a torn or damaged tail."""
+def _frames(path: Path, *, last: bool = True) -> Iterator[tuple[int, Any]]:
+    """(end offset, value) of every complete frame of a segment; stops at a torn tail (an append cut short, or
+    zeros after the last frame: a file extended but never written).
+
+    :class:`JournalDamaged` for damage that is not a torn tail: a complete frame that is not CBOR, or a torn-looking
+    end in a segment that is not the newest (``last`` False): appends go to the newest segment only.
+    """
+    from .errors import JournalDamaged
+
     with open(path, "rb") as f:
         data = f.read()
     pos = 0
-    while pos + 4 <= len(data):
-        (n,) = _LEN.unpack_from(data, pos)
-        if n > MAX_FRAME or pos + 4 + n > len(data):
-            return
-        try:
-            value = cbor2.loads(data[pos + 4: pos + 4 + n])
-        except Exception:
-            return
-        pos += 4 + n
-        yield pos, value
+    while pos < len(data):
+        n = _LEN.unpack_from(data, pos)[0] if pos + 4 <= len(data) else None
+        if n is not None and n <= MAX_FRAME and pos + 4 + n <= len(data):
+            try:
+                value = cbor2.loads(data[pos + 4: pos + 4 + n])
+            except Exception as e:
+                reason = f"a complete frame that is not CBOR ({e})"
+            else:
+                pos += 4 + n
+                yield pos, value
+                continue
+        else:
+            reason = "a frame cut short in a segment that later segments follow"
+        if last and (reason.startswith("a frame cut short") or not any(memoryview(data)[pos:])):
+            return  # a torn tail
+        raise JournalDamaged(path=str(path), offset=pos, reason=reason)
 
 
 def read_journal(folder: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Every step recorded in a journal folder, oldest first (segment headers skipped)."""
-    for _, path in _segments(Path(folder)):
-        for _, value in _frames(path):
+    """Every step recorded in a journal folder, oldest first (segment headers skipped); :class:`JournalDamaged`
+    (from ``taonet.plugins.errors``) for damage other than a torn last append."""
+    segs = _segments(Path(folder))
+    for k, (_, path) in enumerate(segs):
+        for _, value in _frames(path, last=k == len(segs) - 1):
             if isinstance(value, dict) and "journal" not in value:
                 yield value
 
@@ -116,16 +131,22 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         segs = _segments(self.folder)
         if segs:
+            from .errors import JournalDamaged
+
             self._seq, path = segs[-1]
             end = 0
-            for offset, value in _frames(path):
-                end = offset
-                if isinstance(value, dict) and "step" in value:
-                    self.last_step = int(value["step"])
-            if self.last_step is None and len(segs) > 1:  # the newest segment had only its header
-                for _, value in _frames(segs[-2][1]):
+            try:
+                for offset, value in _frames(path):
+                    end = offset
                     if isinstance(value, dict) and "step" in value:
                         self.last_step = int(value["step"])
+                if self.last_step is None and len(segs) > 1:  # the newest segment had only its header
+                    for _, value in _frames(segs[-2][1], last=False):
+                        if isinstance(value, dict) and "step" in value:
+                            self.last_step = int(value["step"])
+            except JournalDamaged:  # keep the damaged segment as it is (nothing cut): go on in a new one
+                self._start(self._seq + 1)
+                return self
             if end == 0:  # not even a header: start this segment again
                 path.unlink()
                 self._start(self._seq)

@@ -15,9 +15,11 @@ from typing import Any
 
 import attrs
 
-__all__ = ["FILE_KEYS", "NEURON_KEYS", "NeuronSpec", "load_neurons", "parse_neurons"]
+__all__ = ["FILE_KEYS", "MAX_NEURONS", "NEURON_KEYS", "NeuronSpec", "load_neurons", "parse_neurons"]
 
 ROLES = ("miner", "validator")
+MAX_NEURONS = 4096
+"""The most neurons one file describes (a row's count, and all rows together)."""
 
 NEURON_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "role": str, "plugin": str, "netuid": int, "wallet": str, "hotkey": str, "count": int, "options": dict,
@@ -83,6 +85,8 @@ def _check_types(where: str, row: Mapping[str, Any], known: Mapping[str, Any], e
 
 
 def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], base: Path | None) -> list[NeuronSpec]:
+    from taonet.kernel import Wallet
+
     for key in ("role", "plugin", "netuid"):
         if key not in row:
             raise _invalid(where, f"missing key {key!r}")
@@ -90,8 +94,8 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
     if role not in ROLES:
         raise _invalid(where, f"role must be miner or validator, not {role!r}")
     count = row.get("count", 1)
-    if not 1 <= count <= 4096:
-        raise _invalid(where, f"count must be 1..4096, not {count}")
+    if not 1 <= count <= MAX_NEURONS:
+        raise _invalid(where, f"count must be 1..{MAX_NEURONS}, not {count}")
     wallet, hotkey = row.get("wallet", "default"), row.get("hotkey", "default")
     if count > 1 and "{i}" not in wallet + hotkey:
         raise _invalid(where, "with count > 1, wallet or hotkey must contain {i} (one hotkey per neuron)")
@@ -101,8 +105,11 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
     if not 0 <= port <= 65535 or (port and port + count - 1 > 65535):
         raise _invalid(where, f"port {port} (+ count) is outside 0..65535")
     netuid = row["netuid"]
-    if netuid < 0:
-        raise _invalid(where, "netuid must be >= 0")
+    if not 0 <= netuid <= 65535:
+        raise _invalid(where, f"netuid must be 0..65535, not {netuid}")
+    timeout = row.get("timeout", defaults.get("timeout", 30.0))
+    if not 0 < timeout < float("inf"):
+        raise _invalid(where, f"timeout must be a number of seconds > 0, not {timeout}")
     options = row.get("options", {})
     for k, v in options.items():
         if isinstance(v, dict | list):
@@ -120,6 +127,10 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
             return None if text is None else text.replace("{i}", str(i))
 
         w, h = sub(wallet), sub(hotkey)
+        try:
+            Wallet(w or "default", h or "default", "/")  # checks the names (nothing is read)
+        except ValueError as e:
+            raise _invalid(where, str(e)) from None
         default_name = f"{role}-{row['plugin']}-{netuid}-{w}" + ("" if h == "default" else f"-{h}")
         wallet_path = row.get("wallet_path", defaults.get("wallet_path"))
         out.append(NeuronSpec(
@@ -129,7 +140,7 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
             endpoint=row.get("endpoint", defaults.get("endpoint")),
             wallet_path=str(path(wallet_path)) if wallet_path else None, port=port + i if port else 0,
             external_ip=row.get("external_ip"), state_dir=path(sub(row.get("state_dir"))),
-            gateway=sub(row.get("gateway")), timeout=float(row.get("timeout", defaults.get("timeout", 30.0)))))
+            gateway=sub(row.get("gateway")), timeout=float(timeout)))
     return out
 
 
@@ -147,6 +158,10 @@ def parse_neurons(rows: Sequence[Mapping[str, Any]], *, defaults: Mapping[str, A
         if not isinstance(row, Mapping):
             raise _invalid(where, "is not a table")
         _check_types(where, row, NEURON_KEYS, extra_keys)
+        count = row.get("count", 1)
+        if 1 <= count <= MAX_NEURONS < len(specs) + count:  # checked before expanding: bounded work
+            raise _invalid(where, f"{len(specs) + count} neurons so far, more than the {MAX_NEURONS} a file may "
+                                  "describe")
         specs.extend(_expand(where, row, defaults or {}, base))
     seen: dict[str, str] = {}
     for s in specs:

@@ -85,9 +85,16 @@ class StateDir:
         self._lock: Any = None
 
     def __enter__(self) -> StateDir:
-        for d in (self.path, self.plugin_dir):
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = open(self.path / "lock", "a+b")
+        try:
+            for d in (self.path, self.plugin_dir):
+                d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            lock = open(self.path / "lock", "a+b")
+        except OSError as e:
+            from .errors import StateDirUnusable
+
+            reason = "a file is in the way" if isinstance(e, FileExistsError | NotADirectoryError) else (
+                e.strerror or str(e))
+            raise StateDirUnusable(path=str(self.path), reason=reason) from None
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

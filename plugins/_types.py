@@ -21,23 +21,29 @@ class Option:
 
     default: Any
     help: str = ""
+    bounds: tuple[float, float] | None = None
+    """The least and the greatest value a number may take (inclusive); None: any."""
 
 
 NEURON_OPTIONS: Mapping[str, Option] = {
-    "sample_size": Option(default=16, help="miners a validator asks each step"),
-    "timeout": Option(default=5.0, help="seconds a validator waits for the miners' answers"),
-    "step_interval": Option(default=1, help="blocks between two validator steps"),
+    "sample_size": Option(default=16, help="miners a validator asks each step", bounds=(1, 4096)),
+    "timeout": Option(default=5.0, help="seconds a validator waits for the miners' answers", bounds=(0.01, 3600)),
+    "step_interval": Option(default=1, help="blocks between two validator steps", bounds=(1, 10**9)),
     "weights_interval": Option(default=0, help="blocks between two set_weights (0: half a tempo, at least the "
-                                               "chain's weights_rate_limit)"),
-    "alpha": Option(default=0.1, help="weight of a new score in the per-hotkey moving average"),
-    "journal_max_mb": Option(default=64.0, help="size cap of the validator's journal (oldest segments dropped)"),
-    "metagraph_interval": Option(default=5, help="blocks between two metagraph syncs of a miner"),
+                                               "chain's weights_rate_limit)", bounds=(0, 10**9)),
+    "alpha": Option(default=0.1, help="weight of a new score in the per-hotkey moving average", bounds=(0, 1)),
+    "journal_max_mb": Option(default=64.0, help="size cap of the validator's journal (oldest segments dropped)",
+                             bounds=(0, 10**9)),
+    "metagraph_interval": Option(default=5, help="blocks between two metagraph syncs of a miner",
+                                 bounds=(1, 10**9)),
     "organic_miners": Option(default=8, help="miners a validator's gateway relays an organic query to (best by "
-                                             "score)"),
+                                             "score)", bounds=(1, 4096)),
     "organic_scored": Option(default=False, help="organic answers move the miners' scores (the reward model "
                                                  "against the organic task's truth)"),
-    "gateway_rate": Option(default=2.0, help="organic queries a second one caller key may send to the gateway"),
-    "gateway_total_rate": Option(default=50.0, help="organic queries a second the gateway takes in all"),
+    "gateway_rate": Option(default=2.0, help="organic queries a second one caller key may send to the gateway",
+                           bounds=(0.001, 1_000_000)),
+    "gateway_total_rate": Option(default=50.0, help="organic queries a second the gateway takes in all",
+                                 bounds=(0.001, 1_000_000)),
 }
 """Options every neuron takes; a plugin's protocol may change their defaults and add its own."""
 
@@ -62,6 +68,14 @@ class SubnetProtocol:
         out = {k: o.default for k, o in NEURON_OPTIONS.items()}
         for k, v in self.options.items():
             out[k] = v.default if isinstance(v, Option) else v
+        return out
+
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        """The bounds of every option that has them: the neuron's, unless the plugin's Option gives its own."""
+        out = {k: o.bounds for k, o in NEURON_OPTIONS.items() if o.bounds is not None}
+        for k, v in self.options.items():
+            if isinstance(v, Option) and v.bounds is not None:
+                out[k] = v.bounds
         return out
 
     def help(self) -> dict[str, str]:

@@ -14,7 +14,7 @@ from taonet.ledger.errors import TaonetError, error_text
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
     "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
-    "NoGateway", "QueryRefused", "QueryFailed",
+    "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable",
 ]
 
 
@@ -123,6 +123,29 @@ class HookFailed(PluginError):
     hook: str
     error: str
     __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class StateDirUnusable(PluginError):
+    """Raised when a neuron's state directory cannot be created or opened (a file in its place, no permission)."""
+
+    CODE = "state_dir_unusable"
+    path: str
+    reason: str
+    __str__ = error_text("{path} cannot be a neuron's state directory ({reason}): give state_dir (--state-dir) a "
+                         "directory this user can write")
+
+
+@attrs.define(auto_exc=True, str=False)
+class JournalDamaged(PluginError):
+    """Raised when a validator journal's segment holds a damaged frame that is not a torn last append (exit 7)."""
+
+    CODE = "plugin_journal_damaged"
+    path: str
+    offset: int
+    reason: str
+    __str__ = error_text("{path} at byte {offset}: {reason}; restore the journal from a copy, or leave this "
+                         "validator's journal out (--journal with the others)")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -146,6 +146,8 @@ def describe(e: BaseException) -> str:
     elif _is_address_in_use(e):
         text = ("an address this command listens on is already in use: stop the process using it (another node?), "
                 "or pass other --rpc/--feed addresses")
+    elif isinstance(e, OSError) and not _is_taonet_error(e) and e.strerror and e.filename:
+        text = f"{e.filename}: {e.strerror}"  # not '[Errno 13] Permission denied: ...'
     elif isinstance(e, OSError) or _is_taonet_error(e):
         text = str(e) or type(e).__name__
     else:
@@ -158,6 +160,7 @@ def _usage_line(e: Any) -> str:
     message = " ".join(str(e.format_message()).split())
     ctx = getattr(e, "ctx", None)
     where = f"{ctx.command_path} --help" if ctx is not None else "taonet --help"
+    where = where.replace("{", "").replace("}", "")  # a group's argument shows as {DIR} in the path: say DIR
     return f"{message} (see {where})"
 
 

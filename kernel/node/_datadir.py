@@ -10,7 +10,7 @@ from pathlib import Path
 
 from taonet.ledger.errors import StorageFailed
 
-from ..errors import DataDirLocked
+from ..errors import DataDirLocked, DataDirNotADirectory
 
 __all__ = ["DataDirLock", "hold_data_dir", "lock_data_dir"]
 
@@ -39,6 +39,8 @@ def lock_data_dir(path: Path) -> DataDirLock:
     never waited for, and the kernel drops it when the holding process dies, so a crash leaves nothing to clean.
     A directory that cannot be created or opened raises :class:`StorageFailed`.
     """
+    if path.exists() and not path.is_dir():
+        raise DataDirNotADirectory(path=str(path))
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)

@@ -179,6 +179,8 @@ def test_a_torn_tail_leaves_its_blocks_record_unused(tmp_path: Path) -> None:
         seg, offset = s.location(number)
     with open(seg, "r+b") as f:
         f.truncate(offset + 10)
+    index = path / "index"  # as a torn append leaves it: a block's index entry is written after its record
+    index.write_bytes(index.read_bytes()[: number * 24])
     with FileStore(path, fsync=False) as s:
         assert s.height == number - 1 and (number, netuid) in s.epoch_index()
         assert s.read_epoch_inputs(number, netuid) is None

@@ -177,6 +177,8 @@ def _check_recovers(src: Path, work: Path, states: list[State], chain: Chain, da
         shutil.rmtree(work)
     shutil.copytree(src, work)
     damage(work)
+    index = work / "index"  # as a torn append leaves it: a block's index entry is written after its record
+    index.write_bytes(index.read_bytes()[:-24])
     last = len(states) - 1
     store = FileStore(work, fsync=False)  # must not raise
     try:
@@ -357,6 +359,45 @@ def test_a_stale_or_garbage_index_never_cuts_blocks(tmp_path: Path) -> None:
             assert store.verify().blocks == chain.height + 1
         with FileStore(path, fsync=False, read_only=True) as store:
             assert store.height == chain.height
+
+
+@pytest.mark.parametrize("damage", ["last segment removed", "last segment emptied", "cut inside a middle record"])
+def test_a_log_cut_short_below_its_index_is_refused_not_cut(tmp_path: Path, damage: str) -> None:
+    """Segment files that lost records their index lists (an entry is written only after its record) are damage:
+    opening, writable or read-only, raises CorruptLog at the first missing block and changes no byte; without the
+    index (removed by hand, the documented way out) the blocks left are opened as before."""
+    path = tmp_path / "log"
+    chain = _segmented_log(path)
+    segs = sorted((path / "blocks").glob("*.seg"))
+    with FileStore(path, read_only=True) as reader:
+        firsts = [n for n in range(reader.height + 1) if reader.location(n)[1] == 0]
+        middle = reader.height // 2
+        where = reader.location(middle)
+    if damage == "last segment removed":
+        segs[-1].unlink()
+        first_missing = firsts[-1]
+    elif damage == "last segment emptied":
+        segs[-1].write_bytes(b"")
+        first_missing = firsts[-1]
+    else:
+        for seg in segs:
+            if str(seg) > where[0]:
+                seg.unlink()
+        with open(where[0], "r+b") as f:
+            f.truncate(where[1] + 11)
+        first_missing = middle
+    before = _files(path)
+    for read_only in (False, True):
+        with pytest.raises(CorruptLog) as err:
+            FileStore(path, fsync=False, segment_bytes=12288, read_only=read_only)
+        assert err.value.block == first_missing
+        assert f"the segment files hold {first_missing}" in str(err.value) and "restore the data directory" in str(
+            err.value)
+        assert _files(path) == before
+    os.remove(path / "index")
+    with FileStore(path, fsync=False, segment_bytes=12288) as store:
+        assert store.height == first_missing - 1 < chain.height
+        assert store.verify().blocks == first_missing
 
 
 def test_a_zero_filled_tail_is_cut_like_a_torn_one(tmp_path: Path) -> None:

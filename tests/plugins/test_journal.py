@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import cbor2
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taonet.plugins import Scores, StateDir, load_plugin, read_journal, step_inputs
 from taonet.plugins._journal import Journal
+from taonet.plugins.errors import JournalDamaged
 
 HEADER = {"plugin": "template", "netuid": 1, "hotkey": "5F..."}
 cbor_values = st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20)
@@ -53,6 +55,40 @@ def test_a_torn_last_frame_is_dropped_and_appending_goes_on(tmp_path: Path) -> N
     assert [r["step"] for r in read_journal(tmp_path)] == [0, 1, 2, 3]
 
 
+def test_a_damaged_frame_is_refused_by_readers_and_never_cut_by_the_writer(tmp_path: Path) -> None:
+    """A complete frame that is not CBOR (followed by valid ones): read_journal raises JournalDamaged naming the
+    segment and offset instead of stopping there (a shorter journal re-scored as if whole); opening the journal to
+    append keeps that segment byte for byte and goes on in a new one (it used to truncate everything after it).
+    Zeros after the last frame stay a torn tail."""
+    j = Journal(tmp_path, HEADER).open()
+    for i in range(4):
+        j.append({"step": i})
+    j.close()
+    seg = next(tmp_path.glob("journal-*.cbor"))
+    raw = bytearray(seg.read_bytes())
+    pos = 0
+    for _ in range(2):  # past the header and step 0: the frame of step 1
+        pos += 4 + int.from_bytes(raw[pos : pos + 4], "big")
+    raw[pos + 4] = 0xFF  # a CBOR break code where a data item must be
+    seg.write_bytes(bytes(raw))
+    with pytest.raises(JournalDamaged) as e:
+        list(read_journal(tmp_path))
+    assert e.value.path == str(seg) and e.value.offset == pos and "restore the journal" in str(e.value)
+    j = Journal(tmp_path, HEADER).open()
+    j.append({"step": 4})
+    j.close()
+    assert seg.read_bytes() == bytes(raw) and len(list(tmp_path.glob("journal-*.cbor"))) == 2
+    with pytest.raises(JournalDamaged):  # the older segment is still damaged: still refused, not skipped
+        list(read_journal(tmp_path))
+    fresh = tmp_path / "zeros"
+    j = Journal(fresh, HEADER).open()
+    j.append({"step": 0})
+    j.close()
+    with open(next(fresh.glob("journal-*.cbor")), "ab") as f:
+        f.write(bytes(64))
+    assert [r["step"] for r in read_journal(fresh)] == [0]
+
+
 def test_rotation_keeps_the_journal_under_its_cap(tmp_path: Path) -> None:
     """Segments rotate at a quarter of the cap and the oldest go: the folder stays near the cap, newest kept."""
     cap = 64 * 1024
@@ -87,6 +123,24 @@ def test_a_second_neuron_on_one_state_dir_is_refused(tmp_path: Path) -> None:
 
     with StateDir(tmp_path / "v"), pytest.raises(StateDirBusy), StateDir(tmp_path / "v"):
         pass
+
+
+def test_a_state_dir_that_cannot_be_made_is_one_error_the_host_does_not_retry(tmp_path: Path) -> None:
+    """A file where the state directory (or its plugin/ folder) should be: StateDirUnusable naming the path, a
+    PluginError, so the neuron host marks the neuron failed instead of restarting it forever on a raw
+    FileExistsError (what `neurons run` did); the file is left as it was."""
+    from taonet.plugins._host import _fatal
+    from taonet.plugins.errors import StateDirUnusable
+
+    (tmp_path / "afile").write_text("mine")
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "plugin").write_text("mine")
+    for path in (tmp_path / "afile", tmp_path / "v", tmp_path / "afile" / "sub"):
+        with pytest.raises(StateDirUnusable) as e, StateDir(path):
+            pass
+        assert str(e.value).startswith(f"{path} cannot be a neuron's state directory")
+        assert _fatal(BaseExceptionGroup("neuron", [e.value])) is e.value
+    assert (tmp_path / "afile").read_text() == "mine" and (tmp_path / "v" / "plugin").read_text() == "mine"
 
 
 def test_a_journal_step_is_rescored_by_the_reward_model(tmp_path: Path) -> None:

@@ -54,6 +54,13 @@ timeout = 5
     ({"role": "miner", "plugin": "t", "netuid": 1, "count": 2}, "wallet or hotkey must contain {i}"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "gateway": "x:1"}, "only a validator opens a gateway"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "port": 65535, "count": 2, "hotkey": "{i}"}, "outside 0..65535"),
+    ({"role": "miner", "plugin": "t", "netuid": 70000}, "netuid must be 0..65535, not 70000"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "hotkey": "{i}", "count": 4096},
+     "4097 neurons so far, more than the 4096 a file may describe"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "timeout": -1}, "timeout must be a number of seconds > 0, not -1"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "timeout": float("nan")}, "timeout must be a number of seconds"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "wallet": "../x"}, "wallet name '../x' must be 1-64 of"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "hotkey": "a/{i}", "count": 2}, "hotkey name 'a/0' must be"),
 ])
 def test_a_bad_row_is_one_line_naming_the_row_and_the_key(row: dict, says: str) -> None:
     """Each mistake names `[[neurons]] row N` and what is wrong with it."""
@@ -79,6 +86,13 @@ def test_neurons_run_refuses_a_bad_file_in_one_line_with_exit_7(tmp_path: Path) 
     assert out.returncode == 7
     assert out.stderr.startswith(f"error: {tmp_path / 'bad.toml'}: [[neurons]] row 1: unknown key 'prot'")
     assert len(out.stderr.strip().splitlines()) == 1
+    # a wallet name that is a path: the same one line and exit 7 (it was an internal error, exit 1)
+    (tmp_path / "path.toml").write_text('[[neurons]]\nrole = "miner"\nplugin = "template"\nnetuid = 1\n'
+                                        'wallet = "../../etc"\n')
+    out = subprocess.run([*TAONET, "neurons", "run", str(tmp_path / "path.toml")], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 7 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "wallet name '../../etc' must be" in out.stderr
 
 
 @pytest.mark.parametrize("case", ["absent", "directory", "not utf-8"])

@@ -16,6 +16,7 @@ from taonet.kernel.errors import (
     BlockNotFound,
     Busy,
     DataDirLocked,
+    DataDirNotADirectory,
     ExtrinsicDropped,
     KeyFileNotFound,
     NodeHalted,
@@ -27,6 +28,7 @@ from taonet.kernel.errors import (
 )
 from taonet.ledger.errors import (
     CorruptLog,
+    EmptyBlockLog,
     InsufficientBalance,
     InvalidAddress,
     InvalidBlock,
@@ -59,6 +61,8 @@ ERRORS: list[tuple[BaseException, int]] = [
     (CorruptLog(path="/d/chain/blocks/0.seg", offset=0, reason="checksum mismatch"), 7),
     (StorageFailed(path="/d", operation="fsync", reason="disk full"), 7),
     (DataDirLocked(path="/d", pid=4242), 7),
+    (DataDirNotADirectory(path="/d"), 7),
+    (EmptyBlockLog(path="/d/chain/blocks"), 7),
     (InvalidBlock(number=0, reason="bad signature"), 7),
     (BadAddress(address="tcp://x", reason="Address invalid"), 2),
     (PermissionError(13, "Permission denied", "/d"), 7),
@@ -92,7 +96,9 @@ def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException,
     assert run_cli(_raising_app(error), args, stderr=err) == status
     lines = error_lines(err.getvalue())
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    if status != 1:
+    if isinstance(error, OSError) and error.filename:  # the file and the reason, not '[Errno 13] ...'
+        assert lines[0] == f"error: {error.filename}: {error.strerror}"
+    elif status != 1:
         assert lines[0] == f"error: {error}"
     else:
         assert "--debug" in lines[0]
@@ -188,6 +194,21 @@ def test_a_damaged_data_dir_is_status_7(tmp_path: Path) -> None:
     lines = error_lines(out.stderr)
     assert len(lines) == 1 and lines[0].startswith(f"error: {segment}")
     assert segment.read_bytes() == bytes(raw)  # refused, not repaired or overwritten
+
+
+def test_a_data_dir_that_is_a_file_is_status_7_and_left_alone(tmp_path: Path) -> None:
+    """`node run`, `node follow` and `demo` given a file as --data-dir: one line saying so (it was 'open on
+    FILE/LOCK failed: File exists; free space or fix the disk', or '[Errno 17] File exists'), status 7, the file
+    unchanged."""
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine")
+    for cmd in (("node", "run", "--dev", "--rpc", "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0"),
+                ("node", "follow", "--from", "tcp://127.0.0.1:9", "--rpc", "tcp://127.0.0.1:0", "--feed",
+                 "tcp://127.0.0.1:0"), ("demo", "--ledger"), ("demo", "--epochs", "1")):
+        out, _ = taonet(*cmd, "--data-dir", str(a_file), timeout=60)
+        assert out.returncode == 7 and error_lines(out.stderr) == [
+            f"error: {a_file} is a file, not a directory: give --data-dir a directory (a new one, or a node's)"], out
+    assert a_file.read_text() == "mine"
 
 
 def test_the_wrapper_passes_success_and_help_through() -> None:

@@ -111,6 +111,27 @@ def test_show_refuses_what_does_not_exist(net: dict[str, Any], tmp_path: Path) -
 # --- events and diff ------------------------------------------------------------------------------------------------
 
 
+def test_a_mistake_in_a_range_or_a_type_is_a_usage_error_not_an_empty_answer(net: dict[str, Any], tmp_path: Path
+                                                                             ) -> None:
+    """`events --type` with a type that does not exist (it printed no events, exit 0), `diff --from` after `--to`
+    (it printed a backwards diff), `plot --out` a file: exit 2, one line naming the option (and, for --type, the
+    types there are)."""
+    code, out, err = replay(str(net["dir"]), "events", "--type", "NeuronPruned", "--json")
+    assert code == 2 and len(err.splitlines()) == 1 and "no event type 'NeuronPruned'" in err, err
+    assert "NeuronReplaced" in err and json.loads(out)["error"]["exit_status"] == 2
+    code, out, err = replay(str(net["dir"]), "events", "--type", "neuron_replaced", "--type", "EV.TRANSFERRED")
+    assert code == 0, err
+    code, out, err = replay(str(net["dir"]), "diff", "--from", "10", "--to", "5")
+    assert code == 2 and out == "" and err.startswith("error: Invalid value for --from: --from 10 is after --to 5")
+    assert "taonet replay DIR diff --help" in err  # the group's argument, not its metavar {DIR}
+    pytest.importorskip("matplotlib")
+    (tmp_path / "afile").write_text("mine")
+    code, out, err = replay(str(net["dir"]), "plot", "--netuid", "1", "--out", str(tmp_path / "afile"))
+    assert code == 2 and len(err.splitlines()) == 1 and "is a file: give a directory" in err, err
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+
 def test_events_lists_the_prunings_and_filters_by_hotkey_coldkey_and_uid(net: dict[str, Any]) -> None:
     """Each late registration replaced one UID; filters by hotkey, coldkey and UID narrow the list as they say."""
     code, out, err = replay(str(net["dir"]), "events", "--type", "NeuronReplaced", "--json")
@@ -230,6 +251,56 @@ def test_verify_reports_a_flipped_byte_at_its_block(net: dict[str, Any], tmp_pat
         f.write(struct.pack("<I", zlib.crc32(body)))
     d, _ = _divergence(data_dir)
     assert d["block"] == k and d["check"] in ("decode", "signature", "roots", "extrinsic_signature", "execution")
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_a_log_cut_short_is_refused_by_replay_and_by_the_node_and_left_as_it_is(net: dict[str, Any],
+                                                                                 tmp_path: Path) -> None:
+    """A segment file truncated in the middle of the log (what remains ends like a torn append): its index proves
+    the blocks after the cut were written, so show and verify refuse it at the first missing block (exit 7, one line
+    naming the segment), and `taonet node run` refuses to open it instead of cutting it and sealing on (no byte
+    changes). Segments emptied with the index gone hold no block at all: refused too, not verified as an empty log."""
+    data_dir = copy_of(net, tmp_path)
+    with FileStore(data_dir / "chain", read_only=True) as store:
+        k = store.height // 2
+        path, offset = store.location(k)
+    with open(path, "r+b") as f:
+        f.truncate(offset + 5)
+    code, out, err = replay(str(data_dir), "show")
+    assert code == 7 and out == "" and len(err.splitlines()) == 1, (out, err)
+    assert err.startswith(f"error: {path} at byte {offset}: ") and f"blocks {k}.." in err
+    d, line = _divergence(data_dir)
+    assert d["block"] == k and d["check"] == "record" and f"block {k} is invalid" in line
+    before = _files(data_dir / "chain")  # the LOCK beside it names the last process that held it
+    out, _ = taonet("node", "run", "--dev", "--data-dir", str(data_dir), "--rpc", "tcp://127.0.0.1:0",
+                    "--feed", "tcp://127.0.0.1:0", "--no-fsync", timeout=60)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 7 and len(lines) == 1 and lines[0].startswith(f"error: {path} at byte {offset}"), out
+    assert _files(data_dir / "chain") == before
+    (data_dir / "chain" / "index").unlink()
+    for seg in (data_dir / "chain" / "blocks").glob("*.seg"):
+        seg.write_bytes(b"")
+    for command in ("show", "verify"):
+        code, out, err = replay(str(data_dir), command)
+        assert code == 7 and out == "" and len(err.splitlines()) == 1 and "holds no block (" in err, (out, err)
+
+
+def test_a_snapshot_that_cannot_be_read_is_passed_over(net: dict[str, Any], tmp_path: Path) -> None:
+    """A snapshot path that is a directory (or unreadable) is not trusted and stops nothing: show folds from the
+    snapshot below it (or genesis) and answers what the intact directory answers."""
+    data_dir = copy_of(net, tmp_path)
+    with FileStore(data_dir / "chain", read_only=True) as store:
+        head = store.height
+    code, want, err = replay(str(data_dir), "show", "--block", str(head), "--json")
+    assert code == 0, err
+    for snap in (data_dir / "chain" / "snapshots").glob("*.snap"):
+        snap.unlink()
+    (data_dir / "chain" / "snapshots" / f"{head - 1:012d}.snap").mkdir(parents=True)
+    code, out, err = replay(str(data_dir), "show", "--block", str(head), "--json")
+    assert code == 0 and out == want, err
 
 
 def test_verify_reports_two_swapped_blocks_at_the_first(net: dict[str, Any], tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ by taonet.testing.LocalNet: a node, two fast miners, one slow one and a validato
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,21 @@ def test_reward_refusals(run: dict[str, Any], tmp_path: Path) -> None:
     assert out.returncode == 2 and "nosuch" in out.stderr
     out, _ = taonet(*base, "--reward", "template", "--journal", str(tmp_path), timeout=60)
     assert out.returncode == 7 and "no validator journal" in out.stderr
+    # another protocol's plugin cannot rebuild the journal's tasks: a usage error naming both (was KeyError, exit 1)
+    out, _ = taonet(*base, "--reward", "compute", timeout=60)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "plugin 'compute' cannot re-score" in out.stderr and "--reward template" in out.stderr
+    # a neuron option outside its bounds, or not a finite number: exit 2 (alpha=5 used to re-score)
+    for value, says in (("alpha=5", "5.0 is outside [0, 1]"), ("alpha=nan", "'nan' is not a valid float")):
+        out, _ = taonet(*base, "--reward", "template", "--set", value, timeout=60)
+        assert out.returncode == 2 and says in out.stderr, out.stderr
+    # a damaged journal frame: refused naming the segment (exit 7), not re-scored as a shorter journal
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run["dir"], damaged)
+    seg = sorted(damaged.rglob("journal-*.cbor"))[0]
+    raw = bytearray(seg.read_bytes())
+    pos = 4 + int.from_bytes(raw[:4], "big")  # the first step's frame, after the header
+    raw[pos + 4] = 0xFF
+    seg.write_bytes(bytes(raw))
+    out, _ = taonet("replay", str(damaged), "what-if", "--netuid", "1", "--reward", "template", timeout=60)
+    assert out.returncode == 7 and out.stderr.startswith(f"error: {seg} at byte {pos}: "), out.stderr

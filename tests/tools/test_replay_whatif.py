@@ -187,6 +187,9 @@ def test_why_by_hotkey_and_for_people(net: dict[str, Any]) -> None:
     stranger = ss58_encode(bytes(range(32)))
     code, _, err = run(str(net["dir"]), "why", "--netuid", "1", "--hotkey", stranger)
     assert code == 6 and "held no UID" in err
+    code, _, err = run(str(net["dir"]), "why", "--netuid", "1", "--uid", "4000")
+    assert code == 6 and err.startswith("error: no hotkey held UID 4000 on subnet 1 in blocks 0..")  # not 'UID 4000
+    # held no UID'
     assert run(str(net["dir"]), "why", "--netuid", "1")[0] == 2
     assert run(str(net["dir"]), "why", "--netuid", "1", "--uid", "1", "--hotkey", stranger)[0] == 2
 

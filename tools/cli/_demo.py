@@ -26,6 +26,10 @@ def demo(
     blocks: Annotated[int, typer.Option(help="With --ledger: blocks of transfers and stake to seal.")] = 5,
 ) -> None:
     """A dev node with clients that create a subnet, register, stake, set weights and earn emission (Ctrl-C stops)."""
+    if data_dir is not None and data_dir.exists() and not data_dir.is_dir():
+        from taonet.kernel.errors import DataDirNotADirectory
+
+        raise DataDirNotADirectory(path=str(data_dir))
     if ledger:
         from ..demo import run_demo
 

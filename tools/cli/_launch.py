@@ -50,6 +50,27 @@ def _check_free(dir: Path) -> None:
         raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]))
 
 
+NETWORK_ENTRIES = frozenset({"launch.json", "launch.json.tmp", "logs", "node", "wallets", "state", "hosts",
+                             "machines"})
+"""What the launcher keeps in a network's directory: a directory holding anything else is not one."""
+
+
+def _check_dir(dir: Path) -> None:
+    """A network's directory: absent, empty, or one the launcher made (nothing of the user's is written beside, or
+    later removed by --fresh, with it)."""
+    from ..launcher.errors import InvalidNetworkFile
+
+    if dir.exists() and not dir.is_dir():
+        raise InvalidNetworkFile(where=str(dir), reason="is a file, not a directory: choose a directory for the "
+                                                        "network")
+    if dir.is_dir():
+        other = sorted(p.name for p in dir.iterdir() if p.name not in NETWORK_ENTRIES)
+        if other:
+            shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+            raise InvalidNetworkFile(where=str(dir), reason=f"holds files that are not a network's ({shown}): choose "
+                                                            "an empty or new directory")
+
+
 def _fresh(dir: Path) -> None:
     """Empty ``dir`` for a new network: only a previous network's directory (it has launch.json) is removed."""
     from taonet.tools.launcher import STATUS_FILE
@@ -147,7 +168,7 @@ def localnet_cmd(
                       ] = [],  # noqa: B006
     validators: Annotated[int, typer.Option(min=0, max=4096, help="Validators per subnet.")] = 2,
     miners: Annotated[int, typer.Option(min=0, max=4096, help="Miners per subnet.")] = 4,
-    block_time: Annotated[float, typer.Option(min=0.01, help="Seconds between blocks.")] = 0.25,
+    block_time: Annotated[float, typer.Option(min=0.01, max=3600, help="Seconds between blocks.")] = 0.25,
     tempo: Annotated[int, typer.Option(min=1, help="Blocks per epoch.")] = 10,
     per_host: Annotated[int, typer.Option(min=0, help="Neurons per host process (1: one each; 0: up to 36).")
                         ] = 0,
@@ -161,11 +182,17 @@ def localnet_cmd(
     Example: taonet localnet --miners 8 --keep ./mynet
     """
     from taonet.tools.launcher import localnet_spec
+    from taonet.tools.launcher.errors import InvalidNetworkFile
 
-    spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
-                         block_time=block_time, tempo=tempo, per_host=per_host)
+    try:
+        spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
+                             block_time=block_time, tempo=tempo, per_host=per_host)
+    except InvalidNetworkFile as e:  # a bound of the launcher's: the command line asked for too much
+        raise typer.BadParameter(e.reason) from None
     _check_plugins(spec)
     dir = (keep or _home() / "localnet").expanduser().resolve()
+    if keep is not None:
+        _check_dir(dir)
     _check_free(dir)
     if keep is None:
         _fresh(dir)
@@ -194,7 +221,7 @@ def launch_cmd(
     dir: Dir = None, detach: Detach = False, epochs: Epochs = None, live: Live = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start a new chain in --dir (a previous network's "
                                                         "directory is removed).")] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="With logs: how many lines.")] = 40,
+    lines: Annotated[int, typer.Option("-n", "--tail", min=1, help="With logs: how many lines.")] = 40,
     as_json: Annotated[bool, typer.Option("--json", help="With status: one JSON document.")] = False,
 ) -> None:
     """Start the network a file describes (node, wallets, subnets, stake, neurons), or, for a network started with
@@ -211,8 +238,11 @@ def launch_cmd(
 
     path = Path(target)
     spec = load_network(path)
+    if epochs is not None and not spec.subnets:
+        raise typer.BadParameter(f"{path} lists no [[subnets]] whose epochs to count", param_hint="--epochs")
     _check_plugins(spec)
     where = (dir or _home() / "networks" / path.stem).expanduser().resolve()
+    _check_dir(where)
     _check_free(where)
     if fresh:
         _fresh(where)

@@ -113,8 +113,13 @@ def events(ctx: typer.Context,
            uid: Annotated[int | None, typer.Option("--uid", help="Events about this UID (with --netuid).")] = None,
            as_json: AsJson = False) -> None:
     """The events of a range of blocks, filtered by type, subnet, hotkey, coldkey or UID."""
-    from ..replay import EventFilter, list_events, open_log, plain
+    from ..replay import EventFilter, event_types, list_events, open_log, plain
 
+    known = event_types()
+    unknown = [t for t in types if t.lower() not in known]
+    if unknown:
+        raise typer.BadParameter(f"no event type {unknown[0]!r}; the types are "
+                                 f"{', '.join(sorted(set(known.values())))}", param_hint="--type")
     keep = EventFilter.of(types, netuid=netuid, uid=uid, hotkey=None if hotkey is None else ss58_decode(hotkey),
                           coldkey=None if coldkey is None else ss58_decode(coldkey))
     with open_log(_dir(ctx)) as store:
@@ -147,6 +152,8 @@ def diff(ctx: typer.Context,
     """What changed between two blocks: balances, stake, registrations, weights, hyperparameters, epoch outputs."""
     from ..replay import diff_blocks, open_log
 
+    if start > stop:
+        raise typer.BadParameter(f"--from {start} is after --to {stop}", param_hint="--from")
     with open_log(_dir(ctx)) as store:
         d = diff_blocks(store, start, stop, netuid=netuid)
     if as_json:
@@ -519,6 +526,8 @@ def plot_cmd(ctx: typer.Context,
     from ._common import Out
 
     check_plotting()  # a clear line before any work when matplotlib is missing
+    if out_dir.exists() and not out_dir.is_dir():
+        raise typer.BadParameter(f"{out_dir} is a file: give a directory for the PNG files", param_hint="--out")
     epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
     plugin_sets = [c for c in changes if c not in epoch_sets]
     try:

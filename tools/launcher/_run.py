@@ -326,10 +326,10 @@ class Network:
 
 
 def read_status(dir: Path) -> dict[str, Any] | None:
-    """A network directory's launch.json, or None."""
+    """A network directory's launch.json, or None (none there, or ``dir`` is no directory)."""
     try:
         return json.loads((dir / STATUS_FILE).read_text())
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError):
         return None
 
 

@@ -9,6 +9,7 @@ name) and ``machine`` (``"local"``; another name: written to ``machines/NAME.tom
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,15 +19,23 @@ import attrs
 
 from .errors import InvalidNetworkFile
 
-__all__ = ["LAUNCH_KEYS", "NetworkSpec", "NodeSpec", "PlacedNeuron", "SubnetSpec", "WalletSpec", "load_network",
-           "parse_network"]
+__all__ = ["LAUNCH_KEYS", "MAX_BLOCK_TIME", "MAX_PROCESSES", "NetworkSpec", "NodeSpec", "PlacedNeuron",
+           "SubnetSpec", "WalletSpec", "load_network", "parse_network"]
 
+MAX_PROCESSES = 256
+"""The most neuron processes the launcher starts on this machine (each "own" neuron, each named host)."""
+MAX_BLOCK_TIME = 3600.0
+"""The longest block time a launched node may have, in seconds."""
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 LAUNCH_KEYS = ("stake", "process", "machine")
 """The keys the launcher adds to a ``[[neurons]]`` row (the neuron host passes them over)."""
 TOP_KEYS = {"node", "subnets", "wallets", "neurons", "name", "wallet_path", "timeout"}
 NODE_KEYS = {"block_time": (int, float), "rpc": str, "feed": str, "public": str, "endpoint": str, "fsync": bool}
 SUBNET_KEYS = {"netuid": int, "plugin": str, "owner": str, "hyperparameters": dict, "description": str}
 WALLET_KEYS = {"name": str, "uri": str, "existing": bool, "fund": (int, float)}
+TOP_TYPES = {"subnets": list, "wallets": list, "neurons": list, "name": str, "wallet_path": str,
+             "timeout": (int, float)}
+"""The types of the top-level keys but ``node`` (a table, checked with its keys)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -110,16 +119,27 @@ def _check(where: str, table: Any, known: Mapping[str, Any], required: Sequence[
 
 def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: str = "network") -> NetworkSpec:
     """Check and expand a network description (InvalidNetworkFile naming the table and key otherwise)."""
+    from taonet.ledger import HYPERPARAMETER_BOUNDS
     from taonet.plugins import parse_neurons
 
     for key in data:
         if key not in TOP_KEYS:
             known = ", ".join(sorted(TOP_KEYS))
             raise InvalidNetworkFile(where=source, reason=f"unknown table {key!r} (known: {known})")
+    _check(source, {k: v for k, v in data.items() if k in TOP_TYPES}, TOP_TYPES)
+    for key in ("subnets", "wallets", "neurons"):
+        if not all(isinstance(row, Mapping) for row in data.get(key, [])):
+            raise InvalidNetworkFile(where=source, reason=f"{key} must be an array of tables ([[{key}]])")
     node = NodeSpec(**{k: float(v) if k == "block_time" else v
                        for k, v in _check(f"{source}: [node]", data.get("node", {}), NODE_KEYS).items()})
-    if node.block_time < 0.01:
-        raise InvalidNetworkFile(where=f"{source}: [node]", reason="block_time must be at least 0.01 s")
+    for key in ("rpc", "feed", "public"):
+        address = getattr(node, key)
+        if address and "://" not in address:
+            raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
+                f"{key} {address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free port) or ipc:///PATH"))
+    if not 0.01 <= node.block_time <= MAX_BLOCK_TIME:
+        raise InvalidNetworkFile(where=f"{source}: [node]",
+                                 reason=f"block_time must be 0.01 .. {MAX_BLOCK_TIME:g} s, not {node.block_time:g}")
     subnets = []
     for n, row in enumerate(data.get("subnets", []), 1):
         t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
@@ -128,12 +148,28 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
             if isinstance(v, bool) or not isinstance(v, int):
                 raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}",
                                          reason=f"hyperparameter {k} must be an integer")
+            if k not in HYPERPARAMETER_BOUNDS:
+                raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}", reason=(
+                    f"no hyperparameter {k!r} (see `taonet subnet hparams`)"))
+            lo, hi = HYPERPARAMETER_BOUNDS[k]
+            if not lo <= v <= hi:
+                raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}",
+                                         reason=f"hyperparameter {k}: {v} is outside [{lo}, {hi}]")
+        if not 1 <= t["netuid"] <= 65535:
+            raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}",
+                                     reason=f"netuid must be 1..65535, not {t['netuid']}")
         subnets.append(SubnetSpec(hyperparameters=hyper, **t))
     if len({s.netuid for s in subnets}) != len(subnets):
         raise InvalidNetworkFile(where=f"{source}: [[subnets]]", reason="two subnets share a netuid")
     wallets = [WalletSpec(**{k: float(v) if k == "fund" else v for k, v in
                              _check(f"{source}: [[wallets]] row {n}", row, WALLET_KEYS, ("name",)).items()})
                for n, row in enumerate(data.get("wallets", []), 1)]
+    for n, w in enumerate(wallets, 1):
+        if not 0 <= w.fund < float("inf"):
+            raise InvalidNetworkFile(where=f"{source}: [[wallets]] row {n}", reason="fund must be a number of τ >= 0")
+        _check_wallet_name(f"{source}: [[wallets]] row {n}", w.name)
+    for n, sn in enumerate(subnets, 1):
+        _check_wallet_name(f"{source}: [[subnets]] row {n}", sn.owner)
     rows = data.get("neurons", [])
     defaults = {k: data[k] for k in ("wallet_path", "timeout") if k in data}
     if node.endpoint:
@@ -145,17 +181,43 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         process, machine, stake = row.get("process", "host"), row.get("machine", "local"), row.get("stake", 0)
         if not isinstance(process, str) or not process.replace("-", "").replace("_", "").isalnum():
             raise InvalidNetworkFile(where=where, reason="process must be \"own\" or a name of letters, digits, - _")
-        if not isinstance(machine, str) or not machine:
-            raise InvalidNetworkFile(where=where, reason="machine must be a name (\"local\": this one)")
+        if not isinstance(machine, str) or not machine.replace("-", "").replace("_", "").replace(".", "").isalnum() \
+                or machine.startswith("."):
+            raise InvalidNetworkFile(where=where, reason="machine must be a name of letters, digits, - _ . "
+                                                         "(\"local\": this one)")
         if isinstance(stake, bool) or not isinstance(stake, int | float) or stake < 0:
             raise InvalidNetworkFile(where=where, reason="stake must be a number of τ >= 0")
         for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
+            if not _NAME.match(spec.name):  # the launcher names files after it: state/NAME, hosts/NAME.toml
+                raise InvalidNetworkFile(where=where, reason=f"name {spec.name!r} must be 1-64 of A-Z a-z 0-9 _ . - "
+                                                             "(not starting with . or -)")
             if spec.netuid not in {s.netuid for s in subnets} and not node.endpoint:
                 raise InvalidNetworkFile(where=where, reason=f"subnet {spec.netuid} is not in [[subnets]]")
             placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake)))
+    _check_bounds(source, placed)
     timeout = data.get("timeout", 30.0)
+    if not 0 < timeout < float("inf"):
+        raise InvalidNetworkFile(where=source, reason=f"timeout must be a number of seconds > 0, not {timeout}")
     return NetworkSpec(name=str(data.get("name", source)), node=node, subnets=tuple(subnets), wallets=tuple(wallets),
                        neurons=tuple(placed), wallet_path=data.get("wallet_path"), timeout=float(timeout))
+
+
+def _check_wallet_name(where: str, name: str) -> None:
+    from taonet.kernel import Wallet
+
+    try:
+        Wallet(name, "default", "/")  # checks the name (nothing is read)
+    except ValueError as e:
+        raise InvalidNetworkFile(where=where, reason=str(e)) from None
+
+
+def _check_bounds(source: str, placed: Sequence[PlacedNeuron]) -> None:
+    """At most MAX_PROCESSES neuron processes on this machine (parse_neurons bounds the neurons: 4,096 a file)."""
+    local = {p.spec.name if p.process == "own" else p.process for p in placed if p.machine == "local"}
+    if len(local) > MAX_PROCESSES:
+        raise InvalidNetworkFile(where=f"{source}: [[neurons]]", reason=(
+            f"{len(local)} neuron processes on this machine, more than the {MAX_PROCESSES} the launcher starts: "
+            f"share host processes (process = NAME; localnet: a larger --per-host)"))
 
 
 def load_network(path: str | Path) -> NetworkSpec:

@@ -8,6 +8,7 @@ from ._diff import diff_blocks as diff_blocks
 from ._diff import diff_states as diff_states
 from ._events import EventFilter as EventFilter
 from ._events import EventRow as EventRow
+from ._events import event_types as event_types
 from ._events import list_events as list_events
 from ._log import StateCursor as StateCursor
 from ._log import chain_dir as chain_dir
@@ -53,7 +54,8 @@ from ._why import pruning_of as pruning_of
 
 __all__ = [
     "Divergence", "EventFilter", "EventRow", "VerifyReport", "account_at", "chain_dir", "diff_blocks", "diff_states",
-    "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain", "verify_dir",
+    "event_types", "list_events", "metagraph_at", "neurons_at", "open_log", "plain", "state_at", "verify_chain",
+    "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
     "PARALLEL_FROM", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",

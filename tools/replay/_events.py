@@ -12,12 +12,30 @@ from taonet.ledger import Event, FileStore
 
 from ._values import fields_of
 
-__all__ = ["COLDKEY_FIELDS", "HOTKEY_FIELDS", "EventFilter", "EventRow", "list_events"]
+__all__ = ["COLDKEY_FIELDS", "HOTKEY_FIELDS", "EventFilter", "EventRow", "event_types", "list_events"]
 
 HOTKEY_FIELDS = ("hotkey", "old_hotkey")
 """The event fields that name a hotkey."""
 COLDKEY_FIELDS = ("coldkey", "src", "dest", "account", "who", "owner")
 """The event fields that name a coldkey (an account)."""
+
+
+def _spellings(cls: type) -> set[str]:
+    tag = cls.TAG.lower()  # type: ignore[attr-defined]
+    return {tag, tag.split(".", 1)[-1], cls.__name__.lower()}
+
+
+def event_types() -> dict[str, str]:
+    """Every way ``--type`` may name an event type (lower case: the class name, the tag, its last part), to the class
+    name."""
+    out: dict[str, str] = {}
+    todo = list(Event.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if hasattr(cls, "TAG"):
+            out.update(dict.fromkeys(_spellings(cls), cls.__name__))
+    return out
 
 
 @attrs.frozen(kw_only=True)
@@ -32,8 +50,7 @@ class EventFilter:
 
     def keeps(self, e: Event) -> bool:
         """True when ``e`` passes every criterion."""
-        if self.types and not ({e.TAG.lower(), e.TAG.split(".", 1)[-1].lower(), type(e).__name__.lower()}  # type: ignore[attr-defined]
-                               & self.types):
+        if self.types and not (_spellings(type(e)) & self.types):
             return False
         if self.netuid is not None and getattr(e, "netuid", None) != self.netuid:
             return False

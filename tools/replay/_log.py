@@ -6,7 +6,7 @@ from pathlib import Path
 
 from taonet.kernel.errors import BlockNotFound
 from taonet.ledger import FileStore, State, fold, replay
-from taonet.ledger.errors import InvalidBlock, NoBlockLog
+from taonet.ledger.errors import EmptyBlockLog, InvalidBlock, NoBlockLog
 
 __all__ = ["StateCursor", "chain_dir", "open_log", "snapshot_heights", "state_at"]
 
@@ -22,8 +22,13 @@ def chain_dir(path: str | Path) -> Path:
 
 
 def open_log(path: str | Path) -> FileStore:
-    """The block log of a data directory, opened read-only: no lock, nothing written, safe beside a running node."""
-    return FileStore(chain_dir(path), read_only=True)
+    """The block log of a data directory, opened read-only: no lock, nothing written, safe beside a running node;
+    :class:`EmptyBlockLog` when it holds no block."""
+    store = FileStore(chain_dir(path), read_only=True)
+    if store.height < 0:
+        store.close()
+        raise EmptyBlockLog(path=str(store.path / "blocks"))
+    return store
 
 
 def state_at(store: FileStore, block: int | None = None) -> State:

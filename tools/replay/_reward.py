@@ -24,8 +24,9 @@ import numpy as np
 from taonet.ledger import SetWeights, SignedBlock, State, ss58_encode
 from taonet.ledger.errors import StorageError
 from taonet.plugins import Plugin, read_journal, step_inputs, update_scores, weights_for
+from taonet.plugins.errors import PluginMismatch
 
-__all__ = ["JournalWeights", "NoJournal", "find_journals"]
+__all__ = ["JournalWeights", "NoJournal", "RewardMismatch", "find_journals"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -39,6 +40,19 @@ class NoJournal(StorageError):
     def __str__(self) -> str:
         return (f"no validator journal for subnet {self.netuid} under {self.path}: give --journal with a validator's "
                 "state directory (its journal/ holds journal-*.cbor)")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RewardMismatch(PluginMismatch):
+    """Raised when ``--reward`` names a plugin whose protocol cannot rebuild the journal's tasks (exit 2)."""
+
+    CODE = "replay_reward_mismatch"
+    synapse: str = ""
+
+    def __str__(self) -> str:
+        return (f"plugin {self.plugin!r} cannot re-score the journals of subnet {self.netuid}: their tasks are "
+                f"{self.synapse!r} synapses, which its protocol does not define (they were written by "
+                f"{self.recorded!r}); give --reward a plugin with that protocol, e.g. --reward {self.recorded}")
 
 
 def find_journals(root: str | Path, netuid: int, extra: list[Path] = ()) -> dict[str, Path]:  # type: ignore[assignment]
@@ -108,6 +122,11 @@ class JournalWeights:
             new: dict[str, float] = {}
             trail = []
             for record in read_journal(folder):
+                name = record.get("task", {}).get("synapse") if isinstance(record.get("task"), dict) else None
+                if name not in {syn.NAME for syn in synapses}:  # type: ignore[attr-defined]
+                    head = _header(folder) or {}
+                    raise RewardMismatch(netuid=self.netuid, plugin=self.plugin.name,
+                                         recorded=str(head.get("plugin", "?")), synapse=str(name))
                 task, responses = step_inputs(record, synapses)
                 raw = await self._reward(task=task, responses=responses, metagraph=None, options=self.options)
                 queried = [r.hotkey for r in responses]

@@ -70,7 +70,7 @@ def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress |
     try:
         store = open_log(path)
     except CorruptLog as e:
-        number = record_number(e.path, e.offset)
+        number = e.block if e.block is not None else record_number(e.path, e.offset)
         d = Divergence(block=-1 if number is None else number, check="record", reason=str(e),
                        details={"path": e.path, "offset": e.offset})
         return VerifyReport(head=-1, blocks=0, extrinsics=0, epochs=0, registrar_answers=0, consensus=consensus,

@@ -50,7 +50,9 @@ class NeuronNotFound(UnknownHotkey):
     stop: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.hotkey} held no UID on subnet {self.netuid} in blocks {self.start}..{self.stop}: "
+        what = (f"no hotkey held {self.hotkey}" if self.hotkey.startswith("UID ") else
+                f"{self.hotkey} held no UID")
+        return (f"{what} on subnet {self.netuid} in blocks {self.start}..{self.stop}: "
                 f"`taonet replay DIR events --netuid {self.netuid} --type NeuronRegistered` lists who registered")
 
 
