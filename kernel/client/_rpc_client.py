@@ -72,6 +72,11 @@ class RpcClient:
             delay = min(delay * 2, 0.1)
         self._connected = True
 
+    @property
+    def connected(self) -> bool:
+        """Whether the server was ever reached (False: nothing was sent to it)."""
+        return self._connected
+
     def close(self) -> None:
         """Close the socket."""
         if self._sock is not None:

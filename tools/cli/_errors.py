@@ -8,7 +8,7 @@ import attrs
 from taonet.kernel.errors import RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected
 
-__all__ = ["FaucetRefused", "NotIncluded"]
+__all__ = ["CommandTimeout", "FaucetRefused", "NotIncluded", "NothingToMove"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -32,3 +32,32 @@ class NotIncluded(RpcTimeout):
     def __str__(self) -> str:
         return (f"{self.method}: submitted, but not in a block yet; it may still be included, so check with a read "
                 "(balance, stake, metagraph) before sending it again")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NothingToMove(ExtrinsicRejected):
+    """Raised when a stake or unstake would move 0 RAO, which the chain does not take (exit 3)."""
+
+    CODE = "cli_nothing_to_move"
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.what} of 0 RAO moves nothing and is refused: {self.reason}"
+
+
+@attrs.define(auto_exc=True, str=False)
+class CommandTimeout(RpcTimeout):
+    """Raised when a command is still waiting at its ``--timeout`` (exit 4); a write may still be included."""
+
+    CODE = "cli_command_timeout"
+    write: bool = False
+
+    def __str__(self) -> str:
+        if self.write:
+            return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): it may have been sent and "
+                    "may still be included, so check with a read (balance, stake, metagraph) before sending it again, "
+                    "or raise --timeout")
+        return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): the node at {self.address} is "
+                "slow or busy, or what the command waits for has not happened yet; raise --timeout (taonet node "
+                "status shows the node)")

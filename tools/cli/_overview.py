@@ -26,7 +26,8 @@ def _wallet_hotkeys(w: Any, wallet_path: str | None) -> dict[str, str]:
 
 
 def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
-             netuid: Annotated[int | None, typer.Option("--netuid", min=0, help="Only this subnet.")] = None,
+             netuid: Annotated[int | None, typer.Option("--netuid", min=0, max=0xFFFF,
+                                                        help="Only this subnet.")] = None,
              endpoint: Endpoint = None, wide: Wide = False, as_json: AsJson = False, as_rao: Rao = False,
              timeout: ReadTimeout = 10.0) -> None:
     """Every neuron of your wallet's hotkeys (and of its coldkey), per subnet: stake, scores, emission, axon."""

@@ -33,7 +33,7 @@ def _payload(text: str) -> Any:
 
 
 def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one).")],
-              netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0)],
+              netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0, max=0xFFFF)],
               validator: Annotated[str | None, typer.Option("--validator", help="The validator (hotkey SS58 or UID) "
                                                             "whose gateway to use (default: the most staked).")] = None,
               all_: Annotated[bool, typer.Option("--all", help="Every miner's answer, best first.")] = False,

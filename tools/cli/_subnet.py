@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ._common import (
+    U64_MAX,
     AsJson,
     Endpoint,
     Hotkey,
@@ -36,8 +37,8 @@ subnet_app = typer.Typer(
          "Example: taonet subnet metagraph --netuid 1",
     no_args_is_help=True)
 
-Block = Annotated[int | None, typer.Option("--block", min=0, metavar="BLOCK", help="A past block (the head by "
-                                                                                     "default).")]
+Block = Annotated[int | None, typer.Option("--block", min=0, max=U64_MAX, metavar="BLOCK",
+                                           help="A past block (the head by default).")]
 
 
 @subnet_app.command("list")
@@ -149,7 +150,7 @@ def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", hel
         with out.status("waiting for inclusion"):
             return await sub.set_hyperparameter(w, n, param, number)
 
-    out.wrote(run(write, endpoint, timeout, "subnet set"), f"subnet {n}: {param} = {number}")
+    out.wrote(run(write, endpoint, timeout, "subnet set", write=True), f"subnet {n}: {param} = {number}")
 
 
 def created_netuid(result: Any) -> int | None:
@@ -191,7 +192,7 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
                 return created, None
             return created, await sub.set_subnet_identity(w, netuid, plugin, description=description or "", url=url)
 
-    result, identity = run(write, endpoint, timeout, "subnet create", out=out)
+    result, identity = run(write, endpoint, timeout, "subnet create", out=out, write=True)
     netuid = created_netuid(result)
     if identity is not None and not identity.success:  # the subnet exists; only its identity is missing
         out.wrote(identity, f"created subnet {netuid}, but recording its plugin failed")
@@ -232,7 +233,7 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
         with progress_bar(out, info["difficulty"]) as tick:
             return await sub.register(w, netuid, progress=tick, processes=processes)
 
-    result = run(write, endpoint, timeout, f"subnet {kind}", out=out)
+    result = run(write, endpoint, timeout, f"subnet {kind}", out=out, write=True)
     if result.success and result.uid is None:  # included, but the registrar's answer was not seen in the next block
         out.wrote(result, f"registration of {hot.ss58_address} on subnet {netuid} requested",
                   "the registrar gives its UID in a coming block (taonet wallet overview shows it)", netuid=netuid)

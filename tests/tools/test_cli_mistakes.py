@@ -1,0 +1,180 @@
+"""What a confused user types, through the installed `taonet` executable: each mistake is one `error:` line that says
+what to do, with its documented exit status (docs/cli.md), never a traceback, raw OS text or an internal error; with
+--json, one JSON document on stdout, the error too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..kernel.client.test_blocking import free_address
+from .cli import Cli, Run
+from .processes import taonet_node
+
+BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+RAW = ("Traceback", "[Errno", "internal error", "KeyError", "ValueError", "<", "RuntimeWarning")
+
+
+def _one_error(r: Run, status: int) -> str:
+    """The run failed with ``status`` and said one `error:` line free of raw Python/OS text; the line."""
+    assert r.status == status, r
+    assert len(r.stderr) == 1 and r.stderr[0].startswith("error: "), r
+    assert not any(word in r.stderr[0] for word in RAW), r
+    return r.stderr[0]
+
+
+def _json_error(r: Run, status: int) -> dict[str, object]:
+    """As :func:`_one_error`, and stdout is exactly one JSON document: the error with that status."""
+    line = _one_error(r, status)
+    doc = json.loads(r.stdout)
+    assert set(doc) == {"error"} and doc["error"]["exit_status"] == status, doc
+    assert line == f"error: {doc['error']['message']}"
+    return doc["error"]
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Cli:
+    """`taonet` with a wallet path of its own and an endpoint where nothing listens (these mistakes are caught
+    before any node is asked)."""
+    return Cli(wallets=tmp_path / "wallets", endpoint=free_address())
+
+
+@pytest.mark.parametrize("amount", ["inf", "-inf", "nan", "sNaN", "1e30", "1e9999999", "18446744073.709551616",
+                                    "1e-9999999"])
+def test_amounts_no_account_can_hold_are_usage_errors(offline: Cli, amount: str) -> None:
+    """Infinite, not-a-number, beyond u64 RAO or with an exponent that overflows: exit 2 naming --amount, before any
+    node or password is needed (it was an internal error: OverflowError, ValueError, decimal.Overflow)."""
+    err = _json_error(offline("wallet", "transfer", "-w", "a", "--dest", BOB, "--amount", amount, "-y", "--json"), 2)
+    assert "--amount" in str(err["message"])
+    line = _one_error(offline("stake", "add", "-w", "a", "--hotkey-ss58", BOB, "--amount", amount, "-y"), 2)
+    assert "--amount" in line
+
+
+def test_the_largest_amount_is_named(offline: Cli) -> None:
+    """Too much says what the most is, in τ (and in RAO with --rao)."""
+    line = _one_error(offline("wallet", "faucet", "-w", "a", "--amount", "1e20"), 2)
+    assert "at most 18446744073.709551615 τ" in line
+    line = _one_error(offline("wallet", "faucet", "-w", "a", "--amount", "18446744073709551616", "--rao"), 2)
+    assert "at most 18446744073709551615" in line
+
+
+@pytest.mark.parametrize("args", [
+    ("subnet", "show", "99999999999999999999"), ("subnet", "hparams", "--netuid", "65536"),
+    ("metagraph", "1", "--block", "99999999999999999999999"), ("weights", "show", "1", "--uid", "70000"),
+    ("wallet", "overview", "--netuid", "70000"), ("query", "--netuid", "65536", "x"),
+])
+def test_numbers_beyond_what_the_chain_carries_are_usage_errors(offline: Cli, args: tuple[str, ...]) -> None:
+    """A netuid over 65535, a block over u64, a UID over 65535: exit 2 from the command line (it was sent and
+    refused as 'CBOR semantic tags are not allowed', exit 7)."""
+    assert "less than or equal to" in str(_json_error(offline(*args, "--json"), 2)["message"])
+
+
+@pytest.mark.parametrize(("uids", "weights", "option"), [
+    ("1,2", "nan,inf", "--weights"), ("999999,2", "1,1", "--uids"), ("-1,2", "1,1", "--uids"),
+])
+def test_weights_that_are_not_numbers_or_uids_that_cannot_be_are_usage_errors(
+        offline: Cli, uids: str, weights: str, option: str) -> None:
+    """NaN/inf weights and UIDs outside 0..65535: exit 2 naming the option, for set, commit and reveal (they were
+    internal errors, with numpy's RuntimeWarning on stderr)."""
+    for verb, extra in (("set", ()), ("commit", ()), ("reveal", ("--salt", "00" * 16))):
+        line = _one_error(offline("weights", verb, "1", "--uids", uids, "--weights", weights, *extra, "-y"), 2)
+        assert option in line, line
+
+
+def test_an_empty_wallet_name_or_key_source_is_refused(offline: Cli) -> None:
+    """`-w ""` (an unset variable) does not quietly mean the default wallet, and `--uri ""` is not the well-known
+    development root key: exit 2, and no key file is written."""
+    line = _one_error(offline("wallet", "new-coldkey", "-w", "", "--no-password"), 2)
+    assert "--wallet-name" in line and "empty" in line
+    line = _one_error(offline("wallet", "regen-coldkey", "-w", "r", "--uri", "", "--no-password"), 2)
+    assert "--uri" in line and "empty" in line
+    _one_error(offline("wallet", "new-hotkey", "-w", "r", "-H", " "), 2)
+    assert not offline.wallets.exists()
+
+
+def test_a_wallet_path_the_system_refuses_is_a_wallet_error_naming_it(offline: Cli, tmp_path: Path) -> None:
+    """A wallet path under /proc, or one that is a file: exit 5, the path and what to check (it was
+    '[Errno 2] No such file or directory', exit 7)."""
+    line = _one_error(offline("wallet", "create", "-w", "x", "-p", "/proc/taonet-nope", "--no-password"), 5)
+    assert "/proc/taonet-nope" in line and "--wallet-path" in line
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    err = _json_error(offline("wallet", "create", "-w", "x", "-p", str(a_file), "--no-password", "--json"), 5)
+    assert "a file, not a folder" in str(err["message"])
+
+
+def test_a_damaged_key_file_is_said_not_hidden(offline: Cli) -> None:
+    """A folder where coldkeypub.txt should be: `balance` is the wallet error (exit 5, it was raw '[Errno 21]',
+    exit 7); `inspect` and `list` say the file is unreadable and why (inspect said 'coldkey None')."""
+    (offline.wallets / "dirk" / "coldkeypub.txt").mkdir(parents=True)
+    (offline.wallets / "junk").mkdir()
+    (offline.wallets / "junk" / "coldkeypub.txt").write_bytes(bytes(range(256)))
+    line = _one_error(offline("wallet", "balance", "-w", "dirk"), 5)
+    assert "coldkeypub.txt is not a valid key file" in line and "is a directory" in line
+    text = offline.ok("wallet", "inspect", "-w", "junk").stdout
+    assert "None" not in text and "unreadable" in text and "not JSON" in text
+    listed = offline.ok("wallet", "list", "--json").json["wallets"]
+    assert [w["name"] for w in listed] == ["dirk", "junk"]
+    assert all(w["coldkey"] is None and "not a valid key file" in w["problem"] for w in listed)
+
+
+def test_a_neuron_with_a_bad_wallet_name_or_gateway_is_a_usage_error(offline: Cli) -> None:
+    """`miner run -w ../x` and `validator run --gateway nonsense` are exit 2 before anything starts (they were
+    internal errors: ValueError, pynng.AddressInvalid after the validator had started); -w/-H work as on every
+    verb."""
+    line = _one_error(offline("miner", "run", "--plugin", "template", "--netuid", "1", "-w", "../x"), 2)
+    assert "wallet name '../x'" in line
+    for gateway in ("nonsense", "tcp://x:99999", ":80"):
+        line = _one_error(offline("validator", "run", "--plugin", "template", "--netuid", "1", "-w", "v", "-H", "h",
+                                  "--gateway", gateway), 2)
+        assert "--gateway" in line
+
+
+def test_an_os_error_is_the_path_and_what_to_do(offline: Cli, tmp_path: Path) -> None:
+    """A file where a folder is expected: the path, the system's words, what to do; not '[Errno 20] ...'."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    err = _json_error(offline("launch", "status", "--dir", str(a_file), "--json"), 7)
+    assert str(err["message"]).startswith(f"{a_file}/launch.json: not a directory; ")
+
+
+def test_an_address_nng_refuses_to_listen_on_is_a_usage_error(offline: Cli, tmp_path: Path) -> None:
+    """`node run --feed ipc:///proc/...`: exit 2 saying to check the address (it was 'internal error: NoEntry')."""
+    line = _one_error(offline("node", "run", "--dev", "--data-dir", str(tmp_path / "node"), "--no-fsync", "--rpc",
+                              "tcp://127.0.0.1:0", "--feed", "ipc:///proc/taonet-nope/feed", "--log-level", "error"),
+                      2)
+    assert "check the address" in line
+
+
+@pytest.fixture(scope="module")
+def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """A dev node and a wallet "a" funded by the faucet (no stake anywhere)."""
+    root = tmp_path_factory.mktemp("mistakes")
+    with taonet_node(root / "node") as (_proc, _header, addresses):
+        cli = Cli(wallets=root / "wallets", endpoint=addresses["rpc"])
+        cli.ok("wallet", "create", "-w", "a", "--no-password")
+        cli.ok("wallet", "faucet", "-w", "a", "--amount", "10")
+        yield cli
+
+
+def test_moving_nothing_is_refused_in_one_line(online: Cli) -> None:
+    """`stake remove --all` with no stake, `stake add --amount 0`, `delegate remove --all`: exit 3 saying why there
+    is nothing to move (each was 'internal error: ValueError: amount=0 is outside [1, ...]')."""
+    line = _one_error(online("stake", "remove", "-w", "a", "--all", "-y"), 3)
+    assert "has no stake on" in line and "taonet stake list" in line
+    err = _json_error(online("stake", "add", "-w", "a", "--amount", "0", "-y", "--json"), 3)
+    assert "at least 1 RAO" in str(err["message"]) and err["code"] == "cli_nothing_to_move"
+    hot = online.ok("wallet", "inspect", "-w", "a", "--json").json["hotkeys"][0]["ss58"]
+    assert "has no stake on" in _one_error(online("delegate", "remove", "-w", "a", "--delegate", hot, "--all", "-y"),
+                                           3)
+
+
+def test_a_command_past_its_timeout_says_so_not_no_node(online: Cli) -> None:
+    """`node wait` for a block far ahead with --timeout 1: exit 4 saying the command did not finish in time and to
+    raise --timeout, not 'got no reply; is the node running?' (the node is running)."""
+    err = _json_error(online("node", "wait", "--blocks", "100000", "--timeout", "1", "--json"), 4)
+    assert "did not finish within 1 s" in str(err["message"]) and "raise --timeout" in str(err["message"])
+    assert "is the node running" not in str(err["message"])
