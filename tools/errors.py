@@ -80,11 +80,11 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         QueryRefused,
         UnknownPlugin,
     )
-    from taonet.tools.launcher.errors import NoNetwork
+    from taonet.tools.launcher.errors import NoLog, NoNetwork
 
     return (
         # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
-        ((UnknownPlugin, NoGateway, NoNetwork), EXIT_NOT_FOUND),
+        ((UnknownPlugin, NoGateway, NoNetwork, NoLog), EXIT_NOT_FOUND),
         ((QueryRefused,), EXIT_REJECTED),
         ((QueryFailed,), EXIT_UNREACHABLE),
         ((PluginMismatch, InvalidOption), EXIT_USAGE),

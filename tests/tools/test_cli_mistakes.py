@@ -178,3 +178,43 @@ def test_a_command_past_its_timeout_says_so_not_no_node(online: Cli) -> None:
     err = _json_error(online("node", "wait", "--blocks", "100000", "--timeout", "1", "--json"), 4)
     assert "did not finish within 1 s" in str(err["message"]) and "raise --timeout" in str(err["message"])
     assert "is the node running" not in str(err["message"])
+
+
+def _stopped_network(dir: Path) -> Path:
+    """A network directory as a stopped localnet leaves it: launch.json (its format) and its logs."""
+    (dir / "logs").mkdir(parents=True)
+    (dir / "logs" / "node.log").write_text("rpc: tcp://127.0.0.1:9944\nfeed: tcp://127.0.0.1:9945\n")
+    (dir / "launch.json").write_text(json.dumps({
+        "name": "localnet", "dir": str(dir), "pid": 2**22 + 1, "state": "stopped", "endpoint": "tcp://127.0.0.1:9944",
+        "head": 40, "epochs": {"1": 3, "2": 1}, "max_block_gap_ms": 252.0, "processes": [
+            {"name": "node", "kind": "node", "pid": None, "state": "stopped", "restarts": 0, "last_exit": 0,
+             "note": "", "log": str(dir / "logs" / "node.log")}]}))
+    return dir
+
+
+def test_launch_logs_and_stop_answer_json_and_an_unknown_log_is_not_found(offline: Cli, tmp_path: Path) -> None:
+    """`launch logs`/`stop` with --json print one JSON document (they printed text); a log name the network does not
+    have is exit 6 naming the ones it has (it was exit 7, 'refused data'); status says the epochs in words (it
+    printed a Python dict)."""
+    net = _stopped_network(tmp_path / "net")
+    doc = offline.ok("launch", "logs", "--dir", str(net), "--json").json
+    assert doc == {"logs": [{"name": "node", "path": str(net / "logs" / "node.log"), "bytes": 53}]}
+    doc = offline.ok("launch", "logs", "node", "-n", "1", "--dir", str(net), "--json").json
+    assert doc["lines"] == ["feed: tcp://127.0.0.1:9945"]
+    err = _json_error(offline("launch", "logs", "nosuch", "--dir", str(net), "--json"), 6)
+    assert "'nosuch'" in str(err["message"]) and "the logs are: node" in str(err["message"])
+    assert offline.ok("launch", "stop", "--dir", str(net), "--json").json == {
+        "dir": str(net), "stopped": False, "state": "stopped"}
+    status = offline.ok("launch", "status", "--dir", str(net)).stdout
+    assert "epochs: subnet 1: 3, subnet 2: 1" in status and "{" not in status
+
+
+@pytest.mark.parametrize("content", ["[]", "{}", '{"pid": 5, "processes": [3]}'])
+def test_a_damaged_launch_status_is_refused_data_not_an_internal_error(offline: Cli, tmp_path: Path,
+                                                                      content: str) -> None:
+    """A launch.json that is JSON but not a network's status: exit 7 naming the file and what to do (it was
+    'internal error: AttributeError/KeyError')."""
+    (tmp_path / "launch.json").write_text(content)
+    for action in ("status", "logs", "stop"):
+        line = _one_error(offline("launch", action, "--dir", str(tmp_path)), 7)
+        assert f"{tmp_path / 'launch.json'}: not a network's status" in line
