@@ -218,3 +218,29 @@ def test_a_damaged_launch_status_is_refused_data_not_an_internal_error(offline: 
     for action in ("status", "logs", "stop"):
         line = _one_error(offline("launch", action, "--dir", str(tmp_path)), 7)
         assert f"{tmp_path / 'launch.json'}: not a network's status" in line
+
+
+def test_weights_commit_refuses_a_save_file_it_cannot_write_before_committing(offline: Cli, tmp_path: Path) -> None:
+    """`weights commit --save` to a file that cannot be written is exit 2 before anything is sent (with no node
+    there, a commit would have been exit 4): the commit used to go on the chain and then fail on the file, exit 7,
+    with its salt never shown. A file that can be written is left as it was."""
+    for bad in ("/proc/taonet-nope.json", str(tmp_path)):
+        line = _one_error(offline("weights", "commit", "1", "--uids", "0", "--weights", "1", "--save", bad, "-y"), 2)
+        assert "--save" in line and "nothing was committed" in line
+    fine = tmp_path / "reveal.json"
+    out = offline("weights", "commit", "1", "--uids", "0", "--weights", "1", "--save", str(fine), "-w", "a", "-y")
+    assert out.status == 5 and not fine.exists()  # got past --save (to the missing wallet), and left no file
+
+
+@pytest.mark.parametrize("content", [None, b"[1]", b'{"salt": "00"}', bytes(range(256))])
+def test_weights_reveal_from_a_file_that_is_not_a_saved_commit_says_so(offline: Cli, tmp_path: Path,
+                                                                      content: bytes | None) -> None:
+    """A folder, JSON of another shape, bytes: exit 2 naming --from, without '[Errno 21]', 'KeyError: ...' or a
+    codec's complaint."""
+    path = tmp_path / "reveal.json"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    line = _one_error(offline("weights", "reveal", "1", "--from", str(path), "-y"), 2)
+    assert "--from" in line and str(path) in line and "codec" not in line

@@ -139,6 +139,8 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     ids, values = _targets(uids, weights)
     raw_salt = _salt(salt)
+    if save is not None:
+        _check_writable(save)  # before the commit: a salt that cannot be kept must not be made
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     confirm(f"Commit {len(values)} weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
@@ -149,9 +151,28 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
 
     result = run(write, endpoint, timeout, "weights commit", write=True)
     if result.success and save is not None:
-        save.write_text(json.dumps(result.reveal.to_json(), indent=2) + "\n")
-        save.chmod(0o600)
+        try:
+            save.write_text(json.dumps(result.reveal.to_json(), indent=2) + "\n")
+            save.chmod(0o600)
+        except OSError as e:  # the commit is on the chain: its salt must still reach the user
+            _committed(out, result, n, hot.ss58_address)
+            raise typer.BadParameter(f"the commit is on the chain, but {save} could not be written "
+                                     f"({(e.strerror or str(e)).lower()}); keep the salt printed above",
+                                     param_hint="--save") from None
     _committed(out, result, n, hot.ss58_address)
+
+
+def _check_writable(path: Path) -> None:
+    """``path`` can be written (tried, and left as it was), else a usage error naming --save (exit 2)."""
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise typer.BadParameter(f"{path} cannot be written ({(e.strerror or str(e)).lower()}): nothing was "
+                                 "committed; choose another file", param_hint="--save") from None
+    if not existed:
+        path.unlink()
 
 
 @weights_app.command("reveal")
@@ -178,8 +199,12 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     if from_file is not None:
         try:
             pending = PendingReveal.from_json(json.loads(from_file.read_text()))
-        except (OSError, KeyError, TypeError, ValueError) as e:
-            raise typer.BadParameter(f"{from_file} is not what `weights commit --save` writes: {e}",
+        except OSError as e:
+            raise typer.BadParameter(f"{from_file} cannot be read ({(e.strerror or str(e)).lower()})",
+                                     param_hint="--from") from None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise typer.BadParameter(f"{from_file} is not what `weights commit --save FILE` writes (damaged, or "
+                                     "another file?); give that FILE, or --uids, --weights and --salt",
                                      param_hint="--from") from None
         n = pending.netuid
     else:
