@@ -46,10 +46,10 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
     from taonet.plugins import aquery
 
     wallet = None
-    if wallet_name or hotkey:
-        from taonet.kernel import Wallet
+    if wallet_name is not None or hotkey is not None:
+        from ._common import wallet_of
 
-        wallet = Wallet(wallet_name, hotkey, wallet_path)
+        wallet = wallet_of(wallet_name, hotkey, wallet_path)  # a bad name is a usage error (exit 2)
         wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
     answers = anyio.run(lambda: aquery(netuid, _payload(payload), validator=validator, return_all=all_,
                                        endpoint=endpoint, wallet=wallet, timeout=timeout))
