@@ -123,9 +123,8 @@ def test_a_damaged_key_file_is_said_not_hidden(offline: Cli) -> None:
 
 def test_a_neuron_with_a_bad_wallet_name_or_gateway_is_a_usage_error(offline: Cli) -> None:
     """`miner run -w ../x`, `query --wallet-name ../x` and `validator run --gateway nonsense` are exit 2 before
-    anything starts (they were
-    internal errors: ValueError, pynng.AddressInvalid after the validator had started); -w/-H work as on every
-    verb."""
+    anything starts (they were internal errors: ValueError, pynng.AddressInvalid after the validator had started);
+    -w/-H work as on every verb."""
     line = _one_error(offline("miner", "run", "--plugin", "template", "--netuid", "1", "-w", "../x"), 2)
     assert "wallet name '../x'" in line
     line = _one_error(offline("query", "--netuid", "1", "--wallet-name", "../x", "5"), 2)
