@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import attrs
 
-from taonet.ledger.errors import MessageTooLarge, TaonetError, error_text
+from taonet.ledger.errors import MessageTooLarge, StorageFailed, TaonetError, error_text
 
 __all__ = [
     "AlreadyQueued",
@@ -39,6 +39,7 @@ __all__ = [
     "BodyHashMismatch",
     "Busy",
     "DataDirLocked",
+    "DataDirUnusable",
     "ExtrinsicDropped",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
@@ -316,6 +317,16 @@ class DataDirLocked(KernelError):
     path: str
     pid: int
     __str__ = _msg("{path} is in use by process {pid}: stop that process, or use another --data-dir")
+
+
+@attrs.define(auto_exc=True, str=False)
+class DataDirUnusable(StorageFailed):
+    """Raised when the data directory cannot be created or opened (a path under a file, no permission): a
+    :class:`StorageFailed` that names the directory and what to give instead (exit 7)."""
+
+    CODE = "data_dir_unusable"
+    __str__ = _msg("{path} cannot be used as a data directory ({reason}): give a --data-dir this user can create "
+                   "and write")
 
 
 @attrs.define(auto_exc=True, str=False)

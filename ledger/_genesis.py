@@ -153,6 +153,9 @@ def load_genesis(path: str | Path) -> GenesisConfig:
     so it still makes the chain it made before; :func:`dump_genesis` always writes it."""
     try:
         data: dict[str, Any] = json.loads(Path(path).read_text())
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object with chain_id, authority, balances ... (taonet writes one: see "
+                            "docs/node.md)")
         hyper = Hyperparameters(**data.get("subnet_defaults", {}))
         given = data.get("params", {})
         params = ChainParams(
@@ -171,6 +174,8 @@ def load_genesis(path: str | Path) -> GenesisConfig:
                              subnets=subnets)
     except OSError as e:
         raise InvalidGenesis(path=str(path), reason=f"cannot read it: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidGenesis(path=str(path), reason="not JSON text (a binary file?)") from None
     except json.JSONDecodeError as e:
         raise InvalidGenesis(path=str(path), reason=f"not JSON: {e}") from None
     except KeyError as e:

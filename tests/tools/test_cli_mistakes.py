@@ -246,3 +246,26 @@ def test_weights_reveal_from_a_file_that_is_not_a_saved_commit_says_so(offline: 
         path.write_bytes(content)
     line = _one_error(offline("weights", "reveal", "1", "--from", str(path), "-y"), 2)
     assert "--from" in line and str(path) in line and "codec" not in line
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (bytes(range(256)), "not JSON text (a binary file?)"), (b"[]", "not a JSON object with chain_id"),
+])
+def test_a_genesis_file_of_another_kind_is_named_without_python_words(offline: Cli, tmp_path: Path, content: bytes,
+                                                                     said: str) -> None:
+    """Bytes or a JSON list as --genesis: exit 7 naming the file, not "'utf-8' codec can't decode ..." or
+    "'list' object has no attribute 'get'"."""
+    genesis = tmp_path / "genesis.json"
+    genesis.write_bytes(content)
+    line = _one_error(offline("node", "run", "--genesis", str(genesis), "--authority", "//Alice", "--data-dir",
+                              str(tmp_path / "node")), 7)
+    assert line.startswith(f"error: genesis file {genesis}: {said}")
+    assert "codec" not in line and "object has no attribute" not in line
+
+
+def test_a_data_dir_that_cannot_be_made_says_so_not_free_space(offline: Cli) -> None:
+    """`node run --data-dir /proc/...`: exit 7, the directory and what to give (it said 'open on .../LOCK failed:
+    No such file or directory; free space or fix the disk')."""
+    line = _one_error(offline("node", "run", "--dev", "--data-dir", "/proc/taonet-nope", "--rpc", "tcp://127.0.0.1:0",
+                              "--feed", "tcp://127.0.0.1:0"), 7)
+    assert line.startswith("error: /proc/taonet-nope cannot be used as a data directory") and "free space" not in line
