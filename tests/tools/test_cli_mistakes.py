@@ -269,3 +269,11 @@ def test_a_data_dir_that_cannot_be_made_says_so_not_free_space(offline: Cli) -> 
     line = _one_error(offline("node", "run", "--dev", "--data-dir", "/proc/taonet-nope", "--rpc", "tcp://127.0.0.1:0",
                               "--feed", "tcp://127.0.0.1:0"), 7)
     assert line.startswith("error: /proc/taonet-nope cannot be used as a data directory") and "free space" not in line
+
+
+def test_a_remote_actor_for_a_node_that_runs_its_own_says_how_to_start_it(online: Cli) -> None:
+    """`actor run scheduler` against a dev node started without --remote-actor: exit 2 saying to start the node with
+    --remote-actor (it was "unknown RPC method 'actor_post'", exit 1)."""
+    r = online("actor", "run", "scheduler", "--node", online.endpoint, "--log-level", "error", timeout=60)
+    line = _one_error(r, 2)
+    assert "--remote-actor scheduler" in line and online.endpoint in line

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import attrs
 
-from taonet.kernel.errors import RpcTimeout
+from taonet.kernel.errors import RpcBadRequest, RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected
 
-__all__ = ["CommandTimeout", "FaucetRefused", "NotIncluded", "NothingToMove"]
+__all__ = ["CommandTimeout", "FaucetRefused", "NoRemoteActors", "NotIncluded", "NothingToMove"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -61,3 +61,16 @@ class CommandTimeout(RpcTimeout):
         return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): the node at {self.address} is "
                 "slow or busy, or what the command waits for has not happened yet; raise --timeout (taonet node "
                 "status shows the node)")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoRemoteActors(RpcBadRequest):
+    """Raised when `taonet actor run` reaches a node that runs its actors itself (exit 2)."""
+
+    CODE = "cli_no_remote_actors"
+    node: str
+    actor: str
+
+    def __str__(self) -> str:
+        return (f"the node at {self.node} runs its actors itself and takes no remote {self.actor}: start it with "
+                f"taonet node run ... --remote-actor {self.actor}, or point --node at one that was")

@@ -182,9 +182,18 @@ def actor_run(
         raise typer.BadParameter(f"unknown actor {name!r}; the actors are {', '.join(ACTORS)}")
 
     async def main() -> None:
+        from taonet.kernel.errors import UnknownMethod
+
+        from ._errors import NoRemoteActors
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(cancel_on_signals, tg.cancel_scope)
-            await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
+            try:
+                await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
+            except UnknownMethod as e:  # a node not started with --remote-actor has no actors' RPC
+                if not e.method.startswith("actor_"):
+                    raise
+                raise NoRemoteActors(method=e.method, reason="no remote actors", node=node, actor=name) from None
             tg.cancel_scope.cancel()
 
     with contextlib.suppress(KeyboardInterrupt):
