@@ -277,3 +277,12 @@ def test_a_remote_actor_for_a_node_that_runs_its_own_says_how_to_start_it(online
     r = online("actor", "run", "scheduler", "--node", online.endpoint, "--log-level", "error", timeout=60)
     line = _one_error(r, 2)
     assert "--remote-actor scheduler" in line and online.endpoint in line
+
+
+@pytest.mark.parametrize("args", [("bench", "ledger", "--runs", "0"), ("bench", "consensus", "--runs", "-1"),
+                                  ("bench", "replay", "--blocks", "0"), ("bench", "node", "--waiters", "0"),
+                                  ("bench", "node", "--part", "nosuch")])
+def test_a_bench_asked_to_measure_nothing_is_a_usage_error(offline: Cli, args: tuple[str, ...]) -> None:
+    """No runs (it was 'internal error: StatisticsError: no median for empty data'), or a part that does not exist
+    (it was exit 0 with nothing measured): exit 2, one JSON document with --json."""
+    _json_error(offline(*args, "--json"), 2)
