@@ -200,7 +200,8 @@ def _os_error_line(e: OSError) -> str:
 def _usage_line(e: Any) -> str:
     message = " ".join(str(e.format_message()).split())
     ctx = getattr(e, "ctx", None)
-    where = f"{ctx.command_path} --help" if ctx is not None else "taonet --help"
+    # a group's arguments appear in its path as typer's metavar ("taonet replay {DIR} events"): as people write them
+    where = f"{ctx.command_path.replace('{', '').replace('}', '')} --help" if ctx is not None else "taonet --help"
     return f"{message} (see {where})"
 
 

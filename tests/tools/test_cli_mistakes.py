@@ -152,14 +152,20 @@ def test_an_address_nng_refuses_to_listen_on_is_a_usage_error(offline: Cli, tmp_
 
 
 @pytest.fixture(scope="module")
-def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    """A dev node and a wallet "a" funded by the faucet (no stake anywhere)."""
+def node_and_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Cli]]:
+    """A dev node (its data directory) and a wallet "a" funded by the faucet (no stake anywhere)."""
     root = tmp_path_factory.mktemp("mistakes")
     with taonet_node(root / "node") as (_proc, _header, addresses):
         cli = Cli(wallets=root / "wallets", endpoint=addresses["rpc"])
         cli.ok("wallet", "create", "-w", "a", "--no-password")
         cli.ok("wallet", "faucet", "-w", "a", "--amount", "10")
-        yield cli
+        yield root / "node", cli
+
+
+@pytest.fixture
+def online(node_and_cli: tuple[Path, Cli]) -> Cli:
+    """`taonet` pointed at the module's dev node."""
+    return node_and_cli[1]
 
 
 def test_moving_nothing_is_refused_in_one_line(online: Cli) -> None:
@@ -286,3 +292,15 @@ def test_a_bench_asked_to_measure_nothing_is_a_usage_error(offline: Cli, args: t
     """No runs (it was 'internal error: StatisticsError: no median for empty data'), or a part that does not exist
     (it was exit 0 with nothing measured): exit 2, one JSON document with --json."""
     _json_error(offline(*args, "--json"), 2)
+
+
+def test_replay_events_of_a_type_that_does_not_exist_is_a_usage_error(node_and_cli: tuple[Path, Cli]) -> None:
+    """`replay DIR events --type Nonsense`: exit 2 listing the types (it was an empty table, exit 0: "nothing
+    happened"); the help it points to is `taonet replay DIR events --help`, not `{DIR}`. Known names in any case,
+    tag or class, still filter."""
+    data, cli = node_and_cli
+    err = _json_error(cli("replay", str(data), "events", "--type", "Nonsense", "--json"), 2)
+    assert "no event type 'Nonsense'" in str(err["message"]) and "Transferred" in str(err["message"])
+    assert "(see taonet replay DIR events --help)" in str(err["message"])
+    doc = cli.ok("replay", str(data), "events", "--type", "transferred", "--type", "ev.endowed", "--json").json
+    assert doc["events"] and {e["event"] for e in doc["events"]} <= {"Transferred", "Endowed"}

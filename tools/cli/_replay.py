@@ -115,6 +115,10 @@ def events(ctx: typer.Context,
     """The events of a range of blocks, filtered by type, subnet, hotkey, coldkey or UID."""
     from ..replay import EventFilter, list_events, open_log, plain
 
+    unknown, names = EventFilter.unknown(types)
+    if unknown:  # else an empty table that looks like "nothing happened"
+        raise typer.BadParameter(f"no event type {unknown[0]!r}; the types are {', '.join(names)}",
+                                 param_hint="--type")
     keep = EventFilter.of(types, netuid=netuid, uid=uid, hotkey=None if hotkey is None else ss58_decode(hotkey),
                           coldkey=None if coldkey is None else ss58_decode(coldkey))
     with open_log(_dir(ctx)) as store:
