@@ -304,3 +304,15 @@ def test_replay_events_of_a_type_that_does_not_exist_is_a_usage_error(node_and_c
     assert "(see taonet replay DIR events --help)" in str(err["message"])
     doc = cli.ok("replay", str(data), "events", "--type", "transferred", "--type", "ev.endowed", "--json").json
     assert doc["events"] and {e["event"] for e in doc["events"]} <= {"Transferred", "Endowed"}
+
+
+@pytest.mark.parametrize("args", [("--plugin", "template", "--description", "d" * 257),
+                                  ("--plugin", "template", "--url", "u" * 300),
+                                  ("--description", "mine"), ("--url", "https://example.org")])
+def test_subnet_create_refuses_an_identity_the_chain_would_refuse_before_paying(offline: Cli,
+                                                                               args: tuple[str, ...]) -> None:
+    """A description or URL over 256 characters, or one without --plugin: exit 2 before any node or wallet is
+    asked. The long one used to create the subnet (the lock paid), then fail on its identity with exit 3 and a line
+    that did not say the subnet existed; the one without --plugin was dropped without a word."""
+    line = _one_error(offline("subnet", "create", "-w", "nobody", "-y", *args), 2)
+    assert "--description" in line or "--url" in line

@@ -8,7 +8,7 @@ import attrs
 from taonet.kernel.errors import RpcBadRequest, RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected
 
-__all__ = ["CommandTimeout", "FaucetRefused", "NoRemoteActors", "NotIncluded", "NothingToMove"]
+__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -74,3 +74,18 @@ class NoRemoteActors(RpcBadRequest):
     def __str__(self) -> str:
         return (f"the node at {self.node} runs its actors itself and takes no remote {self.actor}: start it with "
                 f"taonet node run ... --remote-actor {self.actor}, or point --node at one that was")
+
+
+@attrs.define(auto_exc=True, str=False)
+class IdentityNotRecorded(ExtrinsicRejected):
+    """Raised when `subnet create --plugin` created the subnet but the chain refused its identity (exit 3)."""
+
+    CODE = "cli_identity_not_recorded"
+    netuid: int
+    plugin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"subnet {self.netuid} was created (its lock is paid), but recording that it runs plugin "
+                f"{self.plugin!r} failed: {self.reason}; do not create it again: record the identity with "
+                "Subtensor.set_subnet_identity (docs/subnets.md)")

@@ -37,6 +37,9 @@ subnet_app = typer.Typer(
          "Example: taonet subnet metagraph --netuid 1",
     no_args_is_help=True)
 
+IDENTITY_TEXT_MAX = 256
+"""The longest description or URL a subnet identity holds (the chain's limit)."""
+
 Block = Annotated[int | None, typer.Option("--block", min=0, max=U64_MAX, metavar="BLOCK",
                                            help="A past block (the head by default).")]
 
@@ -173,6 +176,13 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
 
     Example: taonet subnet create -w owner -H default --plugin template"""
     out = Out(as_json, as_rao)
+    if plugin is None and (description is not None or url):
+        raise typer.BadParameter("a description or URL is part of a plugin's identity: give --plugin NAME too",
+                                 param_hint="--description" if description is not None else "--url")
+    for option, text in (("--description", description or ""), ("--url", url)):
+        if len(text) > IDENTITY_TEXT_MAX:  # the chain refuses it, after the lock was paid
+            raise typer.BadParameter(f"is {len(text):,} characters; the chain takes at most {IDENTITY_TEXT_MAX}",
+                                     param_hint=option)
     if plugin is not None:  # an unknown or broken plugin is refused before any money moves
         from taonet.plugins import load_plugin
 
@@ -195,7 +205,11 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
     result, identity = run(write, endpoint, timeout, "subnet create", out=out, write=True)
     netuid = created_netuid(result)
     if identity is not None and not identity.success:  # the subnet exists; only its identity is missing
-        out.wrote(identity, f"created subnet {netuid}, but recording its plugin failed")
+        from ..errors import describe
+        from ._errors import IdentityNotRecorded
+
+        reason = describe(identity.error) if identity.error is not None else identity.status
+        raise IdentityNotRecorded(netuid=netuid or -1, plugin=str(plugin), reason=reason)
     runs = f" running plugin {plugin}" if identity is not None else ""
     out.wrote(result, f"created subnet {netuid}{runs} (hotkey {hot.ss58_address} at UID 0)",
               f"locked {out.amount(cost.rao)}", netuid=netuid, **({"plugin": plugin} if identity is not None else {}))
