@@ -316,3 +316,20 @@ def test_subnet_create_refuses_an_identity_the_chain_would_refuse_before_paying(
     that did not say the subnet existed; the one without --plugin was dropped without a word."""
     line = _one_error(offline("subnet", "create", "-w", "nobody", "-y", *args), 2)
     assert "--description" in line or "--url" in line
+
+
+def test_wallet_create_shows_a_new_coldkeys_mnemonic_when_its_hotkey_fails(offline: Cli) -> None:
+    """A wallet whose hotkeys folder is a file: the coldkey is made, the hotkey cannot be; the coldkey's mnemonic
+    (its only backup) is still shown, with the error saying what was made (it was only the hotkey's error, the
+    mnemonic lost). With --json the one document is the error, and it carries the mnemonic."""
+    (offline.wallets / "w").mkdir(parents=True)
+    (offline.wallets / "w" / "hotkeys").write_text("")
+    r = offline("wallet", "create", "-w", "w", "-H", "h", "--no-password")
+    line = _one_error(r, 5)
+    assert "mnemonic (the only backup" in r.stdout and "the coldkey above was created" in line
+    words = r.stdout.split("keep it secret): ")[1].split()
+    assert len(words) == 12
+    (offline.wallets / "w2").mkdir()
+    (offline.wallets / "w2" / "hotkeys").write_text("")
+    err = _json_error(offline("wallet", "create", "-w", "w2", "-H", "h", "--no-password", "--json"), 5)
+    assert "was created (mnemonic: " in str(err["message"]) and "the hotkey was not" in str(err["message"])

@@ -103,11 +103,31 @@ def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: W
     else:
         rows.append({"key": "coldkey", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True})
     if not w.hotkey_file.exists() and not w.hotkeypub_file.exists():
-        rows.append(_new(w, "hotkey", n_words=n_words, password=None, encrypt=False, overwrite=False,
-                         cost=unlock_cost))
+        try:
+            rows.append(_new(w, "hotkey", n_words=n_words, password=None, encrypt=False, overwrite=False,
+                             cost=unlock_cost))
+        except Exception as e:  # a coldkey made just now must not leave without its mnemonic, its only backup
+            if "mnemonic" not in rows[0]:
+                raise
+            _lost_hotkey(out, rows[0], w, e)
     else:
         rows.append({"key": "hotkey", "name": w.hotkey_str, "ss58": w.get_hotkeypub().ss58_address, "existed": True})
     _show_keys(out, rows, w)
+
+
+def _lost_hotkey(out: Out, cold: dict[str, Any], wallet: Any, e: Exception) -> None:
+    """The hotkey failed after a new coldkey was made: show the coldkey (with --json, in the error itself) and
+    raise a wallet error (exit 5) saying what was made and what was not."""
+    from taonet.kernel.errors import WalletError
+
+    from ..errors import describe
+
+    if not out.json:
+        _show_keys(out, [cold], wallet)
+        made = "the coldkey above was created"
+    else:
+        made = f"coldkey {cold['ss58']} was created (mnemonic: {cold['mnemonic']}; write it down)"
+    raise WalletError(f"{made}, but the hotkey was not: {describe(e)}") from e
 
 
 @wallet_app.command("new-coldkey")
