@@ -333,3 +333,9 @@ def test_wallet_create_shows_a_new_coldkeys_mnemonic_when_its_hotkey_fails(offli
     (offline.wallets / "w2" / "hotkeys").write_text("")
     err = _json_error(offline("wallet", "create", "-w", "w2", "-H", "h", "--no-password", "--json"), 5)
     assert "was created (mnemonic: " in str(err["message"]) and "the hotkey was not" in str(err["message"])
+
+
+def test_wallet_overview_of_a_subnet_that_does_not_exist_is_not_found(online: Cli) -> None:
+    """`wallet overview --netuid 99`: exit 6 (it was exit 0, "no neurons yet")."""
+    err = _json_error(online("wallet", "overview", "-w", "a", "--netuid", "99", "--json"), 6)
+    assert err["code"] == "subnet_not_found"

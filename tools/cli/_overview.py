@@ -39,6 +39,8 @@ def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
     names = _wallet_hotkeys(w, wallet_path)
 
     async def read(sub: Any) -> tuple[int, dict[int, list[Any]]]:
+        if netuid is not None:
+            await sub.get_subnet_info(netuid)  # SubnetNotFound (exit 6), not "no neurons yet"
         netuids: set[int] = set()
 
         async def subnets_of(hotkey: str) -> None:
