@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["FILE_KEYS", "NEURON_KEYS", "NeuronSpec", "load_neurons", "parse_neurons"]
+__all__ = ["FILE_KEYS", "NEURON_KEYS", "NeuronSpec", "gateway_problem", "load_neurons", "parse_neurons"]
 
 ROLES = ("miner", "validator")
 
@@ -82,6 +82,17 @@ def _check_types(where: str, row: Mapping[str, Any], known: Mapping[str, Any], e
             raise _invalid(where, f"{key} must be a {names}, not {type(value).__name__}")
 
 
+def gateway_problem(address: str) -> str | None:
+    """Why ``address`` cannot be a validator's gateway (not ``HOST:PORT`` or an nng URL with one), or None."""
+    url = address if "://" in address else f"tcp://{address}"
+    if url.startswith("tcp://"):
+        host, colon, port = url[6:].rpartition(":")
+        if not colon or not host or not port.isdigit() or int(port) > 65535:
+            return (f"{address!r} is not HOST:PORT (or an nng address such as tcp://HOST:PORT, ipc:///PATH); "
+                    "port 0: any free port")
+    return None
+
+
 def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], base: Path | None) -> list[NeuronSpec]:
     for key in ("role", "plugin", "netuid"):
         if key not in row:
@@ -97,12 +108,14 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
         raise _invalid(where, "with count > 1, wallet or hotkey must contain {i} (one hotkey per neuron)")
     if "gateway" in row and role != "validator":
         raise _invalid(where, "only a validator opens a gateway")
+    if "gateway" in row and (problem := gateway_problem(row["gateway"].replace("{i}", "0"))) is not None:
+        raise _invalid(where, f"gateway {problem}")
     port = row.get("port", 0)
     if not 0 <= port <= 65535 or (port and port + count - 1 > 65535):
         raise _invalid(where, f"port {port} (+ count) is outside 0..65535")
     netuid = row["netuid"]
-    if netuid < 0:
-        raise _invalid(where, "netuid must be >= 0")
+    if not 0 <= netuid <= 0xFFFF:
+        raise _invalid(where, f"netuid must be 0..65535, not {netuid}")
     options = row.get("options", {})
     for k, v in options.items():
         if isinstance(v, dict | list):
@@ -120,6 +133,12 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
             return None if text is None else text.replace("{i}", str(i))
 
         w, h = sub(wallet), sub(hotkey)
+        try:  # a name a wallet cannot have ("../x") is the file's mistake, said with its row
+            from taonet.kernel import Wallet
+
+            Wallet(w or "default", h or "default", "/")
+        except ValueError as e:
+            raise _invalid(where, str(e)) from None
         default_name = f"{role}-{row['plugin']}-{netuid}-{w}" + ("" if h == "default" else f"-{h}")
         wallet_path = row.get("wallet_path", defaults.get("wallet_path"))
         out.append(NeuronSpec(

@@ -54,6 +54,11 @@ timeout = 5
     ({"role": "miner", "plugin": "t", "netuid": 1, "count": 2}, "wallet or hotkey must contain {i}"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "gateway": "x:1"}, "only a validator opens a gateway"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "port": 65535, "count": 2, "hotkey": "{i}"}, "outside 0..65535"),
+    # each was an internal error, a neuron restarting forever, or sent to the chain as a number it cannot carry
+    ({"role": "miner", "plugin": "t", "netuid": 1, "wallet": "../x"}, "wallet name '../x' must be"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "hotkey": "a/{i}"}, "hotkey name 'a/0' must be"),
+    ({"role": "validator", "plugin": "t", "netuid": 1, "gateway": "nonsense"}, "gateway 'nonsense' is not HOST:PORT"),
+    ({"role": "miner", "plugin": "t", "netuid": 70000}, "netuid must be 0..65535"),
 ])
 def test_a_bad_row_is_one_line_naming_the_row_and_the_key(row: dict, says: str) -> None:
     """Each mistake names `[[neurons]] row N` and what is wrong with it."""

@@ -339,3 +339,13 @@ def test_wallet_overview_of_a_subnet_that_does_not_exist_is_not_found(online: Cl
     """`wallet overview --netuid 99`: exit 6 (it was exit 0, "no neurons yet")."""
     err = _json_error(online("wallet", "overview", "-w", "a", "--netuid", "99", "--json"), 6)
     assert err["code"] == "subnet_not_found"
+
+
+def test_neurons_run_with_a_wallet_name_no_wallet_can_have_is_the_files_mistake(offline: Cli, tmp_path: Path) -> None:
+    """`neurons run` on a row with wallet = "../x": exit 7 naming the file and row (it was 'internal error:
+    ValueError'); a gateway that is not HOST:PORT likewise (the validator restarted forever on AddressInvalid)."""
+    for key, value in (("wallet", "../x"), ("gateway", "nonsense")):
+        path = tmp_path / f"{key}.toml"
+        path.write_text(f'[[neurons]]\nrole = "validator"\nplugin = "template"\nnetuid = 1\n{key} = "{value}"\n')
+        line = _one_error(offline("neurons", "run", str(path)), 7)
+        assert line.startswith(f"error: {path}: [[neurons]] row 1: ") and value in line

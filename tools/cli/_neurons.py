@@ -60,12 +60,10 @@ def _options(pairs: list[str]) -> dict[str, str]:
 
 def _check_gateway(address: str) -> None:
     """Refuse a --gateway nng cannot listen on before the validator starts (a one-line usage error, exit 2)."""
-    url = address if "://" in address else f"tcp://{address}"
-    if url.startswith("tcp://"):
-        host, colon, port = url[6:].rpartition(":")
-        if not colon or not host or not port.isdigit() or int(port) > 65535:
-            raise typer.BadParameter(f"{address!r} is not HOST:PORT (or an nng address such as tcp://HOST:PORT, "
-                                     "ipc:///PATH); port 0: any free port", param_hint="--gateway")
+    from taonet.plugins import gateway_problem
+
+    if (problem := gateway_problem(address)) is not None:
+        raise typer.BadParameter(problem, param_hint="--gateway")
 
 
 def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
