@@ -349,3 +349,15 @@ def test_neurons_run_with_a_wallet_name_no_wallet_can_have_is_the_files_mistake(
         path.write_text(f'[[neurons]]\nrole = "validator"\nplugin = "template"\nnetuid = 1\n{key} = "{value}"\n')
         line = _one_error(offline("neurons", "run", str(path)), 7)
         assert line.startswith(f"error: {path}: [[neurons]] row 1: ") and value in line
+
+
+def test_launch_refuses_a_network_file_the_chain_would_refuse_before_starting_it(offline: Cli, tmp_path: Path) -> None:
+    """A wallet named ../evil, an unknown hyperparameter: exit 7 naming the file, and no node started (the network
+    used to start, then stop at its setup with exit 3, or run with the bad wallet)."""
+    for table in ('[[wallets]]\nname = "../evil"\nuri = "//Alice"\n',
+                  '[[subnets]]\nnetuid = 1\nplugin = "template"\nhyperparameters = { nosuch = 5 }\n'):
+        path = tmp_path / "net.toml"
+        path.write_text(f'name = "x"\n{table}')
+        line = _one_error(offline("launch", str(path), "--dir", str(tmp_path / "net")), 7)
+        assert line.startswith(f"error: {path}: ")
+        assert not (tmp_path / "net" / "node").exists()

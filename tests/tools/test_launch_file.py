@@ -46,6 +46,15 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [SUBNET], "neurons": [_row(process="a b")]}, "process must be"),
     ({"subnets": [SUBNET], "neurons": [_row(netuid=2)]}, "subnet 2 is not in [[subnets]]"),
     ({"subnets": [SUBNET], "neurons": [_row(colour="red")]}, "unknown key 'colour'"),
+    # each of these started the network (or funded a wallet with nothing) and failed at its setup, or not at all
+    ({"wallets": [{"name": "../evil", "uri": "//Alice"}]}, "wallet name '../evil' must be"),
+    ({"wallets": [{"name": "w", "uri": ""}]}, "uri is empty"),
+    ({"wallets": [{"name": "w", "fund": 1e30}]}, "fund must be a number of τ in 0..18446744073"),
+    ({"wallets": [{"name": "w", "fund": float("nan")}]}, "fund must be a number"),
+    ({"subnets": [{**SUBNET, "netuid": 70000}]}, "netuid must be 0..65535"),
+    ({"subnets": [{**SUBNET, "hyperparameters": {"nosuch": 5}}]}, "no hyperparameter 'nosuch'"),
+    ({"subnets": [{**SUBNET, "hyperparameters": {"tempo": 99999999}}]}, "tempo: 99,999,999 is outside its bounds"),
+    ({"subnets": [SUBNET], "neurons": [_row(stake=float("nan"))]}, "stake must be a number"),
 ])
 def test_parse_network_refuses_a_bad_table_naming_it(data, needle) -> None:
     """Each mistake is one error (exit 7) naming the file and what is wrong."""

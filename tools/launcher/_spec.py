@@ -93,6 +93,40 @@ class NetworkSpec:
         return WalletSpec(name=name, fund=10_000.0)
 
 
+MAX_TAO = ((1 << 64) - 1) / 1e9
+"""The most τ an amount in the file may be (u64 RAO)."""
+
+
+def _check_bounds(where: str, name: str, value: int) -> None:
+    """A hyperparameter the chain has, within the bounds its owner may set (else the network would start and then
+    fail at its setup)."""
+    from taonet.ledger import HYPERPARAMETER_BOUNDS
+
+    if name not in HYPERPARAMETER_BOUNDS:
+        raise InvalidNetworkFile(where=where, reason=f"no hyperparameter {name!r} (taonet subnet hparams lists them)")
+    lo, hi = HYPERPARAMETER_BOUNDS[name]
+    if not lo <= value <= hi:
+        raise InvalidNetworkFile(where=where, reason=f"hyperparameter {name}: {value:,} is outside its bounds "
+                                                     f"[{lo:,}, {hi:,}]")
+
+
+def _wallet(where: str, row: Any) -> WalletSpec:
+    """A ``[[wallets]]`` row: a name a wallet can have, a URI that is not empty, a fund of 0..MAX_TAO τ."""
+    t = _check(where, row, WALLET_KEYS, ("name",))
+    try:
+        from taonet.kernel import Wallet
+
+        Wallet(t["name"], "default", "/")
+    except ValueError as e:
+        raise InvalidNetworkFile(where=where, reason=str(e)) from None
+    if "uri" in t and not t["uri"].strip():  # an empty URI is the well-known development root key
+        raise InvalidNetworkFile(where=where, reason="uri is empty: give one (//Alice), or leave it out for a new key")
+    fund = float(t.get("fund", 0.0))
+    if not 0 <= fund <= MAX_TAO:  # nan fails too
+        raise InvalidNetworkFile(where=where, reason=f"fund must be a number of τ in 0..{int(MAX_TAO)}")
+    return WalletSpec(**{**t, **({"fund": fund} if "fund" in t else {})})
+
+
 def _check(where: str, table: Any, known: Mapping[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
     if not isinstance(table, Mapping):
         raise InvalidNetworkFile(where=where, reason="is not a table")
@@ -123,17 +157,18 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
     subnets = []
     for n, row in enumerate(data.get("subnets", []), 1):
         t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
+        if not 0 <= t["netuid"] <= 0xFFFF:
+            raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}", reason="netuid must be 0..65535")
         hyper = t.pop("hyperparameters", {})
         for k, v in hyper.items():
             if isinstance(v, bool) or not isinstance(v, int):
                 raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}",
                                          reason=f"hyperparameter {k} must be an integer")
+            _check_bounds(f"{source}: [[subnets]] row {n}", k, v)
         subnets.append(SubnetSpec(hyperparameters=hyper, **t))
     if len({s.netuid for s in subnets}) != len(subnets):
         raise InvalidNetworkFile(where=f"{source}: [[subnets]]", reason="two subnets share a netuid")
-    wallets = [WalletSpec(**{k: float(v) if k == "fund" else v for k, v in
-                             _check(f"{source}: [[wallets]] row {n}", row, WALLET_KEYS, ("name",)).items()})
-               for n, row in enumerate(data.get("wallets", []), 1)]
+    wallets = [_wallet(f"{source}: [[wallets]] row {n}", row) for n, row in enumerate(data.get("wallets", []), 1)]
     rows = data.get("neurons", [])
     defaults = {k: data[k] for k in ("wallet_path", "timeout") if k in data}
     if node.endpoint:
@@ -147,8 +182,8 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
             raise InvalidNetworkFile(where=where, reason="process must be \"own\" or a name of letters, digits, - _")
         if not isinstance(machine, str) or not machine:
             raise InvalidNetworkFile(where=where, reason="machine must be a name (\"local\": this one)")
-        if isinstance(stake, bool) or not isinstance(stake, int | float) or stake < 0:
-            raise InvalidNetworkFile(where=where, reason="stake must be a number of τ >= 0")
+        if isinstance(stake, bool) or not isinstance(stake, int | float) or not 0 <= stake <= MAX_TAO:
+            raise InvalidNetworkFile(where=where, reason=f"stake must be a number of τ in 0..{int(MAX_TAO)}")
         for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
             if spec.netuid not in {s.netuid for s in subnets} and not node.endpoint:
                 raise InvalidNetworkFile(where=where, reason=f"subnet {spec.netuid} is not in [[subnets]]")
