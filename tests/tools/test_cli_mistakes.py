@@ -361,3 +361,17 @@ def test_launch_refuses_a_network_file_the_chain_would_refuse_before_starting_it
         line = _one_error(offline("launch", str(path), "--dir", str(tmp_path / "net")), 7)
         assert line.startswith(f"error: {path}: ")
         assert not (tmp_path / "net" / "node").exists()
+
+
+@pytest.mark.parametrize("args", [("subnet", "list"), ("node", "wait"), ("query", "--netuid", "1", "5"),
+                                  ("subnet", "pow-register", "1"), ("miner", "run", "--plugin", "template",
+                                                                    "--netuid", "1")])
+@pytest.mark.parametrize("timeout", ["inf", "1e308"])
+def test_a_timeout_that_is_not_a_wait_is_a_usage_error(offline: Cli, args: tuple[str, ...], timeout: str) -> None:
+    """--timeout inf (or one so large nng cannot count it): exit 2 naming the most (it was 'internal error:
+    OverflowError: cannot convert float infinity to integer'); $TAONET_TIMEOUT likewise (query has no such
+    variable)."""
+    line = _one_error(offline(*args, "--timeout", timeout), 2)
+    assert "--timeout" in line and "1000000" in line
+    if args[0] != "query":
+        assert "--timeout" in _one_error(offline(*args, TAONET_TIMEOUT=timeout), 2)

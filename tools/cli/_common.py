@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from taonet.kernel import Subtensor, Wallet
 
 __all__ = [
-    "ALIASES", "READ_TIMEOUT", "U16_MAX", "U64_MAX", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg",
-    "Netuid", "NoPrompt", "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide",
-    "WriteTimeout",
+    "ALIASES", "MAX_TIMEOUT", "READ_TIMEOUT", "U16_MAX", "U64_MAX", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey",
+    "NetuidArg", "Netuid", "NoPrompt", "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath",
+    "Wide", "WriteTimeout",
     "btcli_aliases", "check_address", "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list",
     "password_source", "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
@@ -34,6 +34,8 @@ U16_MAX = 0xFFFF
 """The largest netuid or UID the chain has (they travel as u16)."""
 U64_MAX = (1 << 64) - 1
 """The largest amount (RAO), block number or version key the chain carries."""
+MAX_TIMEOUT = 1e6
+"""The longest --timeout (about 11 days; nng counts a wait in 32-bit milliseconds, and inf is not a wait)."""
 READ_TIMEOUT = 10.0
 """Seconds a reading command may take in all (``--timeout``; ``$TAONET_TIMEOUT``)."""
 DEADLINE_GRACE = 0.1
@@ -90,7 +92,8 @@ NetuidArg = Annotated[int | None, typer.Argument(min=0, max=U16_MAX, metavar="NE
 
 
 def _timeout(default: float) -> Any:
-    return Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT", metavar="SECONDS",
+    return Annotated[float, typer.Option("--timeout", min=0.1, max=MAX_TIMEOUT, envvar="TAONET_TIMEOUT",
+                                         metavar="SECONDS",
                                          help=f"Seconds the whole command may take (default {default:g}; "
                                               "$TAONET_TIMEOUT).")]
 

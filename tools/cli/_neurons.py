@@ -33,7 +33,8 @@ WalletPath = Annotated[str | None, typer.Option("--wallet-path", "-p", "--wallet
 Endpoint = Annotated[str | None, typer.Option("--endpoint", "-e", "--subtensor.network", "--subtensor.chain_endpoint",
                                               help="Node RPC address ($TAONET_ENDPOINT, local).")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each answer of the node "
-                                                         "($TAONET_TIMEOUT).", envvar="TAONET_TIMEOUT", min=0.1)]
+                                                         "($TAONET_TIMEOUT).", envvar="TAONET_TIMEOUT", min=0.1,
+                                         max=1e6)]
 Port = Annotated[int, typer.Option("--port", "--axon.port", help="The axon's port (0: any free port).", min=0,
                                    max=65535)]
 ExternalIp = Annotated[str | None, typer.Option("--external-ip", "--axon.external_ip",

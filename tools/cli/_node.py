@@ -230,7 +230,7 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Rea
 @node_app.command("wait")
 def node_wait(blocks: Annotated[int, typer.Option("--blocks", "-n", min=1, help="How many blocks to wait for.")] = 1,
               endpoint: Endpoint = None, as_json: AsJson = False,
-              timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+              timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=1e6, envvar="TAONET_TIMEOUT",
                                                      help="Seconds to wait at most.")] = 60.0) -> None:
     """Wait until the chain is --blocks past its head (for scripts: an epoch is a subnet's tempo in blocks)."""
     out = Out(as_json)

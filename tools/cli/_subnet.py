@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ._common import (
+    MAX_TIMEOUT,
     U64_MAX,
     AsJson,
     Endpoint,
@@ -271,7 +272,8 @@ def subnet_pow_register(netuid_arg: NetuidArg = None, netuid: Netuid = None, wal
                         processes: Annotated[int, typer.Option("--processes", min=1, max=256, help="Processes "
                                                                "solving the proof of work.")] = 1,
                         no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
-                        timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+                        timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=MAX_TIMEOUT,
+                                                               envvar="TAONET_TIMEOUT",
                                                                help="Seconds the whole command may take, solving "
                                                                     "included.")] = 600.0) -> None:
     """Register your hotkey on a subnet by proof of work, with a progress bar (on stderr)."""
