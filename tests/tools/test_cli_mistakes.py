@@ -375,3 +375,15 @@ def test_a_timeout_that_is_not_a_wait_is_a_usage_error(offline: Cli, args: tuple
     assert "--timeout" in line and "1000000" in line
     if args[0] != "query":
         assert "--timeout" in _one_error(offline(*args, TAONET_TIMEOUT=timeout), 2)
+
+
+@pytest.mark.parametrize("args", [("node", "run", "--dev", "--block-time", "inf"),
+                                  ("localnet", "--block-time", "inf"),
+                                  ("node", "run", "--dev", "--actor-delay", "consensus=abc"),
+                                  ("node", "run", "--dev", "--actor-delay", "consensus=nan"),
+                                  ("actor", "run", "scheduler", "--delay", "-1")])
+def test_times_that_are_not_times_are_usage_errors(offline: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A block time of inf (the node ran, never sealing; localnet and launch: 'internal error: OverflowError'), an
+    actor delay that is not a number of seconds (an internal ValueError): exit 2, nothing started."""
+    _one_error(offline(*args, *(("--data-dir", str(tmp_path / "n")) if args[0] == "node" else ())), 2)
+    assert not (tmp_path / "n").exists()

@@ -55,6 +55,7 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [{**SUBNET, "hyperparameters": {"nosuch": 5}}]}, "no hyperparameter 'nosuch'"),
     ({"subnets": [{**SUBNET, "hyperparameters": {"tempo": 99999999}}]}, "tempo: 99,999,999 is outside its bounds"),
     ({"subnets": [SUBNET], "neurons": [_row(stake=float("nan"))]}, "stake must be a number"),
+    ({"node": {"block_time": float("inf")}}, "at most 86400 s"),
 ])
 def test_parse_network_refuses_a_bad_table_naming_it(data, needle) -> None:
     """Each mistake is one error (exit 7) naming the file and what is wrong."""

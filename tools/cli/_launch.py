@@ -147,7 +147,7 @@ def localnet_cmd(
                       ] = [],  # noqa: B006
     validators: Annotated[int, typer.Option(min=0, max=4096, help="Validators per subnet.")] = 2,
     miners: Annotated[int, typer.Option(min=0, max=4096, help="Miners per subnet.")] = 4,
-    block_time: Annotated[float, typer.Option(min=0.01, help="Seconds between blocks.")] = 0.25,
+    block_time: Annotated[float, typer.Option(min=0.01, max=86400, help="Seconds between blocks.")] = 0.25,
     tempo: Annotated[int, typer.Option(min=1, help="Blocks per epoch.")] = 10,
     per_host: Annotated[int, typer.Option(min=0, help="Neurons per host process (1: one each; 0: up to 36).")
                         ] = 0,

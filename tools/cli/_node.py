@@ -57,9 +57,14 @@ def _parse_delays(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
         name, _, seconds = item.partition("=")
-        if name not in ACTORS or not seconds:
-            raise typer.BadParameter(f"{item!r}: use NAME=SECONDS with NAME one of {', '.join(ACTORS)}")
-        out[name] = float(seconds)
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = -1.0
+        if name not in ACTORS or not 0 <= value <= 3600:  # nan and inf fail too
+            raise typer.BadParameter(f"{item!r}: use NAME=SECONDS with NAME one of {', '.join(ACTORS)} and "
+                                     "SECONDS in 0..3600", param_hint="--actor-delay")
+        out[name] = value
     return out
 
 
@@ -69,7 +74,7 @@ def node_run(
     genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
     data_dir: DataDir = None,
     block_time: Annotated[float | None, typer.Option(help="Seconds between blocks (default: 0.25 with --dev, as a "
-                                                         "localnet; else 12).", min=0.01)] = None,
+                                                         "localnet; else 12).", min=0.01, max=86400)] = None,
     rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
     feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
     clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",
@@ -165,7 +170,8 @@ def actor_run(
     node: Annotated[str, typer.Option("--node", help="The node's RPC address.")] = "tcp://127.0.0.1:9944",
     key: Annotated[str, typer.Option(help="Secret URI of the actor's key (named in the genesis).",
                                      envvar="TAONET_ACTOR_URI")] = "//Actor",  # the ledger's DEV_ACTOR_URI
-    delay: Annotated[float, typer.Option(help="Delay each answer by this many seconds (testing).")] = 0.0,
+    delay: Annotated[float, typer.Option(min=0, max=3600, help="Delay each answer by this many seconds "
+                                                                 "(testing).")] = 0.0,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a system actor against a node started with --remote-actor NAME."""

@@ -152,8 +152,9 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
             raise InvalidNetworkFile(where=source, reason=f"unknown table {key!r} (known: {known})")
     node = NodeSpec(**{k: float(v) if k == "block_time" else v
                        for k, v in _check(f"{source}: [node]", data.get("node", {}), NODE_KEYS).items()})
-    if node.block_time < 0.01:
-        raise InvalidNetworkFile(where=f"{source}: [node]", reason="block_time must be at least 0.01 s")
+    if not 0.01 <= node.block_time <= 86400:  # nan and inf fail too
+        raise InvalidNetworkFile(where=f"{source}: [node]", reason="block_time must be at least 0.01 s and at most "
+                                                                   "86400 s")
     subnets = []
     for n, row in enumerate(data.get("subnets", []), 1):
         t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
