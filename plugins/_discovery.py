@@ -11,6 +11,7 @@ The errors module is imported where an error is raised: it pulls in the ledger (
 from __future__ import annotations
 
 import inspect
+import math
 import types
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -106,12 +107,29 @@ class Plugin:
         from .errors import InvalidOption
 
         out = self.protocol.defaults()
+        bounds = self.protocol.bounds()
         for key, raw in (overrides or {}).items():
             if key not in out:
                 raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
                                                      f"{', '.join(sorted(out))})")
             out[key] = _convert(key, raw, out[key])
+            _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
         return out
+
+
+def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | None) -> None:
+    """A number that is finite and within the option's bounds, else :class:`InvalidOption` (exit 2)."""
+    from .errors import InvalidOption
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not math.isfinite(value):
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a finite number")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        def text(x: float | None) -> str:
+            return "" if x is None else f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+        raise InvalidOption(name=key, reason=f"{raw!r} is outside {text(lo)}..{text(hi)}")
 
 
 def _convert(key: str, raw: Any, default: Any) -> Any:

@@ -387,3 +387,15 @@ def test_times_that_are_not_times_are_usage_errors(offline: Cli, tmp_path: Path,
     actor delay that is not a number of seconds (an internal ValueError): exit 2, nothing started."""
     _one_error(offline(*args, *(("--data-dir", str(tmp_path / "n")) if args[0] == "node" else ())), 2)
     assert not (tmp_path / "n").exists()
+
+
+@pytest.mark.parametrize(("option", "says"), [("sample_size=0", "outside 1..4,096"), ("alpha=2", "outside 0..1"),
+                                              ("timeout=nan", "not a finite number"), ("delay=inf", "not a finite"),
+                                              ("timeout=1e308", "outside 0.001..1,000,000")])
+def test_a_plugin_option_out_of_its_bounds_is_refused_before_the_neuron_starts(offline: Cli, option: str,
+                                                                              says: str) -> None:
+    """`--set` with a number the neuron cannot use (no miners asked, a moving average weighing a score twice, a wait
+    of nan): exit 2 before any node is asked (with no node there, a neuron that started would be exit 4). They were
+    taken as given."""
+    line = _one_error(offline("validator", "run", "--plugin", "template", "--netuid", "1", "--set", option), 2)
+    assert says in line and option.split("=")[0] in line
