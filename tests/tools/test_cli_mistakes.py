@@ -399,3 +399,26 @@ def test_a_plugin_option_out_of_its_bounds_is_refused_before_the_neuron_starts(o
     taken as given."""
     line = _one_error(offline("validator", "run", "--plugin", "template", "--netuid", "1", "--set", option), 2)
     assert says in line and option.split("=")[0] in line
+
+
+def test_query_json_is_one_document_when_a_gateway_fails(node_and_cli: tuple[Path, Cli], tmp_path: Path) -> None:
+    """A gateway published on the chain that does not answer: `query --json` prints the error document and nothing
+    else on stdout (structlog's default printed the dendrite's debug line there first)."""
+    from taonet.kernel import Wallet, subtensor
+
+    _data, cli = node_and_cli
+    cli.ok("wallet", "create", "-w", "gw", "--no-password")
+    cli.ok("wallet", "faucet", "-w", "gw", "--amount", "1000")
+    netuid = cli.ok("subnet", "create", "-w", "gw", "-y", "--json").json["netuid"]
+    with subtensor(cli.endpoint, timeout=20) as sub:  # a gateway (protocol 10) at a port where nothing listens
+        assert sub.serve_axon(Wallet("gw", "default", cli.wallets), netuid, ip="127.0.0.1",
+                              port=int(free_address().rsplit(":", 1)[1]), protocol=10).success
+    r = cli("query", "--netuid", str(netuid), "5", "--json", "--timeout", "1")
+    err = _json_error(r, 4)
+    assert err["code"] == "gateway_failed" and r.stdout.count("\n") == 1
+
+
+def test_query_with_a_number_beyond_64_bits_is_a_usage_error(offline: Cli) -> None:
+    """A payload of 26 digits: exit 2 before any node is asked (it was sent, refused by the gateway as
+    '400 body: CBOR semantic tags are not allowed', exit 4)."""
+    assert "PAYLOAD" in str(_json_error(offline("query", "--netuid", "1", "9" * 26, "--json"), 2)["message"])

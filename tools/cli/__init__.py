@@ -66,10 +66,14 @@ def _root(
 def main() -> None:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from ..errors import run_cli
+    from ..logs import configure_logging
     from ..signals import watch_parent
     from ._common import btcli_aliases
 
     watch_parent()  # a process the launcher started stops when the launcher is gone
+    # structlog's default prints every level to stdout, which is the command's output (one JSON document with
+    # --json): warnings and errors go to stderr unless a command configures its own logging (node, neurons, ...)
+    configure_logging("warning")
 
     args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
