@@ -394,7 +394,8 @@ class NotAnActor(KernelError):
 
     CODE = "not_an_actor"
     actor: str
-    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis")
+    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis: run the actor with "
+                   "that key (taonet actor run --key URI, or $TAONET_ACTOR_URI)")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -52,6 +52,7 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         InvalidMetagraphFile,
         MempoolFull,
         NodeHalted,
+        NotAnActor,
         RpcBadRequest,
         RpcTimeout,
         SignerLimit,
@@ -94,7 +95,7 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
          EXIT_REFUSED_DATA),
         ((BadAddress, RpcBadRequest, InvalidAddress, pynng.AddressInvalid, pynng.NoEntry), EXIT_USAGE),
         ((Unreachable, RpcTimeout, Busy, MempoolFull, SignerLimit, pynng.AddressInUse), EXIT_UNREACHABLE),
-        ((WalletError, InvalidKey), EXIT_WALLET),
+        ((WalletError, InvalidKey, NotAnActor), EXIT_WALLET),
         ((ExtrinsicRejected, AlreadyQueued, NodeHalted, UnknownSigner, ExtrinsicDropped), EXIT_REJECTED),
         ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
     )

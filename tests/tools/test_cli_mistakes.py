@@ -422,3 +422,16 @@ def test_query_with_a_number_beyond_64_bits_is_a_usage_error(offline: Cli) -> No
     """A payload of 26 digits: exit 2 before any node is asked (it was sent, refused by the gateway as
     '400 body: CBOR semantic tags are not allowed', exit 4)."""
     assert "PAYLOAD" in str(_json_error(offline("query", "--netuid", "1", "9" * 26, "--json"), 2)["message"])
+
+
+def test_a_remote_actor_the_node_runs_itself_or_with_a_wrong_key_says_so(offline: Cli, tmp_path: Path) -> None:
+    """A node started with --remote-actor scheduler: `actor run consensus` (which it runs itself) is exit 2 (it
+    waited forever for work that never came); `actor run scheduler --key //Nope` is exit 5 saying which key to give
+    (it was exit 1, with no word on what to do)."""
+    with taonet_node(tmp_path / "node", "--remote-actor", "scheduler") as (_proc, _header, addresses):
+        rpc = addresses["rpc"]
+        line = _one_error(offline("actor", "run", "consensus", "--node", rpc, "--log-level", "error", timeout=60), 2)
+        assert "--remote-actor consensus" in line
+        line = _one_error(offline("actor", "run", "scheduler", "--node", rpc, "--key", "//Nope", "--log-level",
+                                  "error", timeout=60), 5)
+        assert "--key" in line

@@ -195,6 +195,7 @@ def actor_run(
         async with anyio.create_task_group() as tg:
             tg.start_soon(cancel_on_signals, tg.cancel_scope)
             try:
+                await _check_remote(name, node)
                 await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
             except UnknownMethod as e:  # a node not started with --remote-actor has no actors' RPC
                 if not e.method.startswith("actor_"):
@@ -204,6 +205,18 @@ def actor_run(
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)
+
+
+async def _check_remote(name: str, node: str) -> None:
+    """Refuse an actor the node runs itself: it would wait for work that never comes (NoRemoteActors, exit 2)."""
+    from taonet.kernel import Subtensor
+
+    from ._errors import NoRemoteActors
+
+    async with Subtensor(node, timeout=30.0) as sub:
+        info = await sub.info()
+    if name in info.get("local_actors", ()):
+        raise NoRemoteActors(method="info", reason="runs it itself", node=node, actor=name)
 
 
 @node_app.command("status")
