@@ -65,6 +65,9 @@ def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
             password = Path(file).read_text()
         except OSError as e:
             raise WalletError(f"TAONET_PASSWORD_FILE={file}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise WalletError(f"TAONET_PASSWORD_FILE={file}: not UTF-8 text; a password file holds the password as "
+                              "text") from None
         password = password.removesuffix("\n").removesuffix("\r")
     elif sys.stdin is not None and sys.stdin.isatty():
         password = getpass.getpass(f"Password for {path}: ")
@@ -74,6 +77,11 @@ def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
         raise PasswordRequired(str(path))
     if not password:
         raise PasswordRequired(str(path))
+    try:
+        password.encode()  # bytes that are not text (an environment of another encoding) arrive as surrogates
+    except UnicodeEncodeError:
+        raise WalletError(f"the password for {path} is not UTF-8 text (check TAONET_PASSWORD or what was "
+                          "typed)") from None
     return password
 
 

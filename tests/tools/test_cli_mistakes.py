@@ -435,3 +435,24 @@ def test_a_remote_actor_the_node_runs_itself_or_with_a_wrong_key_says_so(offline
         line = _one_error(offline("actor", "run", "scheduler", "--node", rpc, "--key", "//Nope", "--log-level",
                                   "error", timeout=60), 5)
         assert "--key" in line
+
+
+def test_a_password_that_is_not_text_is_a_wallet_error(offline: Cli, tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 as the password — from TAONET_PASSWORD_FILE, TAONET_PASSWORD or --password-stdin:
+    exit 5 saying where (each was an internal UnicodeDecodeError/UnicodeEncodeError); no key file written."""
+    import subprocess
+
+    from .processes import TAONET_EXE, error_lines
+
+    binary = tmp_path / "password"
+    binary.write_bytes(b"\xff\xfe\x00junk")
+    new = ("wallet", "new-coldkey", "-w", "k")
+    nopw = Cli(wallets=offline.wallets, endpoint=offline.endpoint, password=None)
+    assert "TAONET_PASSWORD_FILE" in _one_error(nopw(*new, TAONET_PASSWORD_FILE=str(binary)), 5)
+    assert "not UTF-8 text" in _one_error(nopw(*new, TAONET_PASSWORD="\udcff\udcfe"), 5)
+    env = nopw.env()
+    out = subprocess.run([TAONET_EXE, *new, "--password-stdin"], input=b"\xff\xfe\n", capture_output=True, env=env,
+                         timeout=60)
+    lines = error_lines(out.stderr.decode())
+    assert out.returncode == 5 and lines == ["error: the password given on stdin (--password-stdin) is not UTF-8 text"]
+    assert not (offline.wallets / "k" / "coldkey").exists()

@@ -359,7 +359,13 @@ def password_source(password_stdin: bool) -> str | None:
     wallet then asks the environment and, on a terminal, the user."""
     if not password_stdin:
         return None
-    text = sys.stdin.readline()
+    try:
+        text = sys.stdin.readline()
+        text.encode()  # bytes that are not text arrive as surrogates, which no key file can be unlocked with
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        from taonet.kernel.errors import WalletError
+
+        raise WalletError("the password given on stdin (--password-stdin) is not UTF-8 text") from None
     return text.removesuffix("\n").removesuffix("\r")
 
 
