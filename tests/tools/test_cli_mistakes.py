@@ -456,3 +456,13 @@ def test_a_password_that_is_not_text_is_a_wallet_error(offline: Cli, tmp_path: P
     lines = error_lines(out.stderr.decode())
     assert out.returncode == 5 and lines == ["error: the password given on stdin (--password-stdin) is not UTF-8 text"]
     assert not (offline.wallets / "k" / "coldkey").exists()
+
+
+@pytest.mark.parametrize("args", [("query", "--netuid", "1", "\udcff\udcfe"), ("metagraph", "1", "-e", "\udcff"),
+                                  ("subnet", "create", "--plugin", "template", "--description", "\udcff")])
+def test_an_argument_that_is_not_text_is_a_usage_error(offline: Cli, args: tuple[str, ...]) -> None:
+    """Bytes that are not UTF-8 on the command line (a payload, an endpoint, a description that would go on the
+    chain after the lock was paid): exit 2 naming the bytes, before anything runs (query and metagraph were
+    internal UnicodeEncodeError/TypeError)."""
+    err = _json_error(offline(*args, "--json"), 2)
+    assert "\\xff" in str(err["message"]) and "not UTF-8 text" in str(err["message"])

@@ -77,4 +77,29 @@ def main() -> None:
 
     args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
-    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors="--json" in args))
+    json_errors = "--json" in args
+    if (bad := next((a for a in args if not _is_text(a)), None)) is not None:
+        sys.exit(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
+    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors=json_errors))
+
+
+def _is_text(arg: str) -> bool:
+    """Whether an argument is text (bytes that are not UTF-8 arrive as surrogates no name, key or file takes)."""
+    try:
+        arg.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_text(arg: str) -> typer.Typer:
+    """A command that refuses ``arg`` as a usage error (exit 2) before any other runs."""
+    refuse = typer.Typer()
+
+    @refuse.command()
+    def _refuse() -> None:
+        shown = repr(os.fsencode(arg))[2:-1]  # the bytes as given: \xff...
+        raise typer.BadParameter(f"an argument ({shown}) is not UTF-8 text; give names, keys, amounts and paths "
+                                 "as UTF-8 text")
+
+    return refuse
