@@ -56,6 +56,9 @@ class RpcClient:
             except pynng.NNGException as e:
                 sock.close()
                 raise BadAddress(address=self.address, reason=str(e)) from None
+            except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
+                sock.close()
+                raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
             self._sock = sock
             self._connected = False
 

@@ -466,3 +466,9 @@ def test_an_argument_that_is_not_text_is_a_usage_error(offline: Cli, args: tuple
     internal UnicodeEncodeError/TypeError)."""
     err = _json_error(offline(*args, "--json"), 2)
     assert "\\xff" in str(err["message"]) and "not UTF-8 text" in str(err["message"])
+
+
+def test_an_endpoint_from_the_environment_that_is_not_text_is_a_bad_address(offline: Cli) -> None:
+    """TAONET_ENDPOINT with bytes that are not UTF-8: BadAddress, exit 2 (it was an internal UnicodeEncodeError)."""
+    err = _json_error(offline("subnet", "list", "--json", TAONET_ENDPOINT="\udcff"), 2)
+    assert err["code"] == "bad_address" and "not UTF-8 text" in str(err["message"])
