@@ -182,7 +182,7 @@ _OS_HINTS = {
     errno.EPERM: "check its permissions, or use another path",
     errno.EROFS: "the file system is read-only: use another path",
     errno.ENOSPC: "the disk is full: free some space",
-    errno.EEXIST: "it already exists: remove it or use another path",
+    errno.EEXIST: "something is there already (a file where a folder is wanted?): remove it or use another path",
 }
 
 
