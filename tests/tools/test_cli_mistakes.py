@@ -472,3 +472,11 @@ def test_an_endpoint_from_the_environment_that_is_not_text_is_a_bad_address(offl
     """TAONET_ENDPOINT with bytes that are not UTF-8: BadAddress, exit 2 (it was an internal UnicodeEncodeError)."""
     err = _json_error(offline("subnet", "list", "--json", TAONET_ENDPOINT="\udcff"), 2)
     assert err["code"] == "bad_address" and "not UTF-8 text" in str(err["message"])
+
+
+@pytest.mark.parametrize("args", [("--epochs", "-1"), ("--block-time", "0"), ("--ledger", "--blocks", "0")])
+def test_a_demo_asked_for_nothing_is_a_usage_error(offline: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`demo --epochs -1` ran the whole setup and exited 0; `--ledger --blocks 0` sealed a block anyway; a block
+    time of 0 was taken: each is exit 2 now, nothing written."""
+    _one_error(offline("demo", "--data-dir", str(tmp_path / "demo"), *args), 2)
+    assert not (tmp_path / "demo").exists()
