@@ -480,3 +480,24 @@ def test_a_demo_asked_for_nothing_is_a_usage_error(offline: Cli, tmp_path: Path,
     time of 0 was taken: each is exit 2 now, nothing written."""
     _one_error(offline("demo", "--data-dir", str(tmp_path / "demo"), *args), 2)
     assert not (tmp_path / "demo").exists()
+
+
+def test_launch_stop_never_signals_a_pid_another_program_has_taken(offline: Cli, tmp_path: Path) -> None:
+    """A launch.json left "running" by a launcher that died, whose pid now belongs to another program: status says
+    the network is dead and stop signals nothing (it sent SIGTERM to whatever held the pid)."""
+    import subprocess
+
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        net = _stopped_network(tmp_path / "net")
+        status = json.loads((net / "launch.json").read_text())
+        status.update(state="running", pid=other.pid)
+        status["processes"][0].update(state="running", pid=other.pid)
+        (net / "launch.json").write_text(json.dumps(status))
+        doc = offline.ok("launch", "status", "--dir", str(net), "--json").json
+        assert doc["state"] == "dead" and doc["processes"][0]["state"] == "gone"
+        assert offline.ok("launch", "stop", "--dir", str(net), "--json").json["stopped"] is False
+        assert other.poll() is None  # still running: never signalled
+    finally:
+        other.kill()
+        other.wait()

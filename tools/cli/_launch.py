@@ -41,12 +41,12 @@ def _last() -> Path:
 
 
 def _check_free(dir: Path) -> None:
-    from taonet.tools.launcher import alive, read_status
+    from taonet.tools.launcher import read_status, runs_taonet
 
     from ..launcher.errors import NetworkDirBusy
 
     st = read_status(dir)
-    if isinstance(st, dict) and st.get("state") not in ("stopped", None) and alive(int(st.get("pid") or -1)):
+    if isinstance(st, dict) and st.get("state") not in ("stopped", None) and runs_taonet(int(st.get("pid") or -1)):
         raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]))
 
 
@@ -226,7 +226,7 @@ def launch_cmd(
 
 
 def _read(dir: Path) -> dict[str, Any]:
-    from taonet.tools.launcher import alive, read_status
+    from taonet.tools.launcher import read_status, runs_taonet
 
     from ..launcher.errors import NoNetwork
 
@@ -239,17 +239,18 @@ def _read(dir: Path) -> dict[str, Any]:
 
         raise InvalidNetworkFile(where=str(dir / "launch.json"), reason="not a network's status (damaged?); if no "
                                  "network runs there, remove the file")
-    if st.get("state") != "stopped" and not alive(int(st.get("pid") or -1)):
+    # a launcher that is gone (its pid free, or since taken by another program) left a "dead" network
+    if st.get("state") != "stopped" and not runs_taonet(int(st.get("pid") or -1)):
         st["state"] = "dead"
     return st
 
 
 def _status(dir: Path, as_json: bool) -> None:
-    from taonet.tools.launcher import alive
+    from taonet.tools.launcher import runs_taonet
 
     st = _read(dir)
     for p in st["processes"]:
-        if p["pid"] is not None and not alive(p["pid"]):
+        if p["pid"] is not None and not runs_taonet(p["pid"]):
             p["state"], p["pid"] = "gone", None
     if as_json:
         print(json.dumps(st))
@@ -289,7 +290,7 @@ def _logs(dir: Path, name: str | None, lines: int, as_json: bool) -> None:
 
 
 def _stop(dir: Path, as_json: bool) -> None:
-    from taonet.tools.launcher import STOP_DEADLINE, alive
+    from taonet.tools.launcher import STOP_DEADLINE, alive, runs_taonet
 
     st = _read(dir)
     pid = int(st["pid"])
@@ -305,7 +306,7 @@ def _stop(dir: Path, as_json: bool) -> None:
         time.sleep(0.1)
     if alive(pid):  # the launcher hangs: end it and what it started, by their recorded ids
         for p in st["processes"]:
-            if p["pid"]:
+            if p["pid"] and runs_taonet(p["pid"]):  # never a pid another program has since taken
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(p["pid"], signal.SIGKILL)
         os.kill(pid, signal.SIGKILL)
