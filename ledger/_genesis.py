@@ -90,7 +90,9 @@ def genesis_state(config: GenesisConfig) -> tuple[State, list[EventRecord]]:
 def build_genesis(config: GenesisConfig, authority: Keypair) -> tuple[SignedBlock, State]:
     """Block 0 for ``config``, signed by ``authority`` (which must be the config's authority)."""
     if authority.public_key != config.params.authority:
-        raise InvalidBlock(number=0, reason="the signing key is not the genesis authority")
+        raise InvalidBlock(number=0, reason=f"the signing key {authority.ss58_address} is not the genesis authority "
+                                            f"{ss58_encode(config.params.authority)}: sign with that key (taonet "
+                                            "node run --authority URI)")
     ext = Extrinsic.sign(Genesis(config=encode(config)), authority, nonce=0, genesis=ZERO_HASH)
     state, records = genesis_state(config)
     header = genesis_header_state(state, records, ext, config.timestamp)

@@ -501,3 +501,17 @@ def test_launch_stop_never_signals_a_pid_another_program_has_taken(offline: Cli,
     finally:
         other.kill()
         other.wait()
+
+
+def test_node_run_with_the_wrong_authority_names_both_keys(offline: Cli, tmp_path: Path) -> None:
+    """`node run --genesis FILE --authority //Bob` for a chain whose authority is another key: exit 7 naming the key
+    given, the authority, and what to pass (it said only 'the signing key is not the genesis authority')."""
+    from taonet.ledger import Keypair, dev_genesis, dump_genesis
+
+    config, authority = dev_genesis(chain_id="mine")
+    dump_genesis(config, tmp_path / "genesis.json")
+    line = _one_error(offline("node", "run", "--genesis", str(tmp_path / "genesis.json"), "--authority", "//Bob",
+                              "--data-dir", str(tmp_path / "node"), "--rpc", "tcp://127.0.0.1:0", "--feed",
+                              "tcp://127.0.0.1:0", "--log-level", "error"), 7)
+    assert Keypair.from_uri("//Bob").ss58_address in line and authority.ss58_address in line
+    assert "--authority" in line
