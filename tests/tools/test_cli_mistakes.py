@@ -515,3 +515,9 @@ def test_node_run_with_the_wrong_authority_names_both_keys(offline: Cli, tmp_pat
                               "tcp://127.0.0.1:0", "--log-level", "error"), 7)
     assert Keypair.from_uri("//Bob").ss58_address in line and authority.ss58_address in line
     assert "--authority" in line
+
+
+def test_query_with_no_node_answers_within_its_timeout(offline: Cli) -> None:
+    """`query --timeout 0.5` with no node: NoNode saying 0.5 s (it waited the metagraph call's own 3 s connect)."""
+    line = _one_error(offline("query", "--netuid", "1", "5", "--timeout", "0.5"), 4)
+    assert line.startswith("error: no node at") and "within 0.5 s" in line
