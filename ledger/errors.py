@@ -294,7 +294,8 @@ class UnknownHotkey(ExtrinsicRejected):
 
     CODE = "unknown_hotkey"
     hotkey: str
-    __str__ = _msg("hotkey {hotkey} is not known to the chain")
+    __str__ = _msg("hotkey {hotkey} is not known to the chain (never registered or staked to): check the address, "
+                   "or register it first (taonet subnet register)")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -521,3 +521,10 @@ def test_query_with_no_node_answers_within_its_timeout(offline: Cli) -> None:
     """`query --timeout 0.5` with no node: NoNode saying 0.5 s (it waited the metagraph call's own 3 s connect)."""
     line = _one_error(offline("query", "--netuid", "1", "5", "--timeout", "0.5"), 4)
     assert line.startswith("error: no node at") and "within 0.5 s" in line
+
+
+def test_a_hotkey_the_chain_does_not_know_says_what_to_do(online: Cli) -> None:
+    """`delegate add --delegate` an address that is no hotkey on the chain: exit 6 saying to check it or register
+    it (it said only 'is not known to the chain')."""
+    line = _one_error(online("delegate", "add", "-w", "a", "--delegate", BOB, "--amount", "1", "-y"), 6)
+    assert BOB in line and "taonet subnet register" in line
