@@ -460,6 +460,11 @@ class PasswordRequired(WalletError):
 
     CODE = "password_required"
     path: str
-    __str__ = _msg(
-        "{path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or TAONET_PASSWORD_FILE"
-    )
+    creating: bool = False  # a new key file, to be encrypted: --no-password is then a way out too
+
+    def __str__(self) -> str:
+        if self.creating:
+            return (f"{self.path} is to be encrypted and no password was given; pass one (--password-stdin), set "
+                    "TAONET_PASSWORD or TAONET_PASSWORD_FILE, or use --no-password for a throwaway dev wallet")
+        return (f"{self.path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or "
+                "TAONET_PASSWORD_FILE")

@@ -74,9 +74,9 @@ def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
         if confirm and getpass.getpass("Again: ") != password:
             raise WalletError("the two passwords differ")
     else:
-        raise PasswordRequired(str(path))
+        raise PasswordRequired(str(path), creating=confirm)
     if not password:
-        raise PasswordRequired(str(path))
+        raise PasswordRequired(str(path), creating=confirm)
     try:
         password.encode()  # bytes that are not text (an environment of another encoding) arrive as surrogates
     except UnicodeEncodeError:

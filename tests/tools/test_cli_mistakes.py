@@ -528,3 +528,12 @@ def test_a_hotkey_the_chain_does_not_know_says_what_to_do(online: Cli) -> None:
     it (it said only 'is not known to the chain')."""
     line = _one_error(online("delegate", "add", "-w", "a", "--delegate", BOB, "--amount", "1", "-y"), 6)
     assert BOB in line and "taonet subnet register" in line
+
+
+def test_a_new_coldkey_without_a_password_says_how_to_give_one(offline: Cli) -> None:
+    """`wallet new-coldkey` with no password source and no terminal: exit 5 saying the key is to be encrypted and
+    the ways out, --no-password among them (it said the key "is encrypted", as for unlocking one)."""
+    nopw = Cli(wallets=offline.wallets, endpoint=offline.endpoint, password=None)
+    line = _one_error(nopw("wallet", "new-coldkey", "-w", "k"), 5)
+    assert "is to be encrypted" in line and "--no-password" in line and "--password-stdin" in line
+    assert not (offline.wallets / "k" / "coldkey").exists()
