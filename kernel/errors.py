@@ -432,7 +432,8 @@ class KeyFileExists(WalletError, FileExistsError):
 
     CODE = "key_file_exists"
     path: str
-    __str__ = _msg("{path} already exists; pass overwrite=True (or --overwrite) to replace it")
+    __str__ = _msg("{path} already exists; to replace it (its key is lost unless you hold its mnemonic) pass "
+                   "--overwrite (in Python, overwrite=True), or choose another wallet or hotkey name")
 
 
 @attrs.define(auto_exc=True, str=False)
