@@ -5,14 +5,18 @@ what to do, with its documented exit status (docs/cli.md), never a traceback, ra
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from taonet.kernel import Wallet, subtensor
+from taonet.ledger import Keypair, dev_genesis, dump_genesis
+
 from ..kernel.client.test_blocking import free_address
 from .cli import Cli, Run
-from .processes import taonet_node
+from .processes import TAONET_EXE, error_lines, taonet_node
 
 BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
 RAW = ("Traceback", "[Errno", "internal error", "KeyError", "ValueError", "<", "RuntimeWarning")
@@ -404,8 +408,6 @@ def test_a_plugin_option_out_of_its_bounds_is_refused_before_the_neuron_starts(o
 def test_query_json_is_one_document_when_a_gateway_fails(node_and_cli: tuple[Path, Cli], tmp_path: Path) -> None:
     """A gateway published on the chain that does not answer: `query --json` prints the error document and nothing
     else on stdout (structlog's default printed the dendrite's debug line there first)."""
-    from taonet.kernel import Wallet, subtensor
-
     _data, cli = node_and_cli
     cli.ok("wallet", "create", "-w", "gw", "--no-password")
     cli.ok("wallet", "faucet", "-w", "gw", "--amount", "1000")
@@ -440,10 +442,6 @@ def test_a_remote_actor_the_node_runs_itself_or_with_a_wrong_key_says_so(offline
 def test_a_password_that_is_not_text_is_a_wallet_error(offline: Cli, tmp_path: Path) -> None:
     """Bytes that are not UTF-8 as the password — from TAONET_PASSWORD_FILE, TAONET_PASSWORD or --password-stdin:
     exit 5 saying where (each was an internal UnicodeDecodeError/UnicodeEncodeError); no key file written."""
-    import subprocess
-
-    from .processes import TAONET_EXE, error_lines
-
     binary = tmp_path / "password"
     binary.write_bytes(b"\xff\xfe\x00junk")
     new = ("wallet", "new-coldkey", "-w", "k")
@@ -485,8 +483,6 @@ def test_a_demo_asked_for_nothing_is_a_usage_error(offline: Cli, tmp_path: Path,
 def test_launch_stop_never_signals_a_pid_another_program_has_taken(offline: Cli, tmp_path: Path) -> None:
     """A launch.json left "running" by a launcher that died, whose pid now belongs to another program: status says
     the network is dead and stop signals nothing (it sent SIGTERM to whatever held the pid)."""
-    import subprocess
-
     other = subprocess.Popen(["sleep", "30"])
     try:
         net = _stopped_network(tmp_path / "net")
@@ -506,8 +502,6 @@ def test_launch_stop_never_signals_a_pid_another_program_has_taken(offline: Cli,
 def test_node_run_with_the_wrong_authority_names_both_keys(offline: Cli, tmp_path: Path) -> None:
     """`node run --genesis FILE --authority //Bob` for a chain whose authority is another key: exit 7 naming the key
     given, the authority, and what to pass (it said only 'the signing key is not the genesis authority')."""
-    from taonet.ledger import Keypair, dev_genesis, dump_genesis
-
     config, authority = dev_genesis(chain_id="mine")
     dump_genesis(config, tmp_path / "genesis.json")
     line = _one_error(offline("node", "run", "--genesis", str(tmp_path / "genesis.json"), "--authority", "//Bob",
@@ -537,3 +531,12 @@ def test_a_new_coldkey_without_a_password_says_how_to_give_one(offline: Cli) -> 
     line = _one_error(nopw("wallet", "new-coldkey", "-w", "k"), 5)
     assert "is to be encrypted" in line and "--no-password" in line and "--password-stdin" in line
     assert not (offline.wallets / "k" / "coldkey").exists()
+
+
+@pytest.mark.parametrize("args", [("show",), ("verify",), ("why", "--netuid", "1", "--uid", "0"), ("events",)])
+def test_replay_of_a_log_with_no_block_says_so(offline: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A data directory whose block log holds no block: exit 7 saying so (show said "block -1 does not exist: ...
+    ask for a block in 0..-1", why "--from 0 is after --to -1", verify reported ok with 0 blocks)."""
+    (tmp_path / "node" / "chain" / "blocks").mkdir(parents=True)
+    err = _json_error(offline("replay", str(tmp_path / "node"), *args, "--json"), 7)
+    assert err["code"] == "replay_empty_log" and "holds no block yet" in str(err["message"])

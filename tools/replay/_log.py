@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from taonet.kernel.errors import BlockNotFound
 from taonet.ledger import FileStore, State, fold, replay
 from taonet.ledger.errors import InvalidBlock, NoBlockLog
 
-__all__ = ["StateCursor", "chain_dir", "open_log", "snapshot_heights", "state_at"]
+__all__ = ["EmptyBlockLog", "StateCursor", "chain_dir", "open_log", "snapshot_heights", "state_at"]
+
+
+@attrs.define(auto_exc=True, str=False)
+class EmptyBlockLog(NoBlockLog):
+    """Raised when a block log holds no block yet (a node that never sealed its genesis): no state to show."""
+
+    CODE = "replay_empty_log"
+
+    def __str__(self) -> str:
+        return (f"{self.path} holds no block yet (its node never sealed the genesis block): replay a data directory "
+                "whose node has run")
 
 
 def chain_dir(path: str | Path) -> Path:
@@ -22,8 +35,13 @@ def chain_dir(path: str | Path) -> Path:
 
 
 def open_log(path: str | Path) -> FileStore:
-    """The block log of a data directory, opened read-only: no lock, nothing written, safe beside a running node."""
-    return FileStore(chain_dir(path), read_only=True)
+    """The block log of a data directory, opened read-only: no lock, nothing written, safe beside a running node
+    (:class:`EmptyBlockLog` when it holds no block yet: there is nothing to read back)."""
+    store = FileStore(chain_dir(path), read_only=True)
+    if store.height < 0:
+        store.close()
+        raise EmptyBlockLog(path=str(store.path))
+    return store
 
 
 def state_at(store: FileStore, block: int | None = None) -> State:
@@ -32,6 +50,8 @@ def state_at(store: FileStore, block: int | None = None) -> State:
     Signatures are not checked here (``replay verify`` does); every block's recomputed digest still must match.
     """
     head = store.height
+    if head < 0:  # else "block -1 does not exist: ... ask for a block in 0..-1"
+        raise EmptyBlockLog(path=str(store.path))
     number = head if block is None else block
     if number < 0 or number > head:
         raise BlockNotFound(number=number, head=head)
