@@ -540,3 +540,17 @@ def test_replay_of_a_log_with_no_block_says_so(offline: Cli, tmp_path: Path, arg
     (tmp_path / "node" / "chain" / "blocks").mkdir(parents=True)
     err = _json_error(offline("replay", str(tmp_path / "node"), *args, "--json"), 7)
     assert err["code"] == "replay_empty_log" and "holds no block yet" in str(err["message"])
+
+
+def test_stake_list_all_passes_over_a_damaged_wallet_as_balance_all_does(online: Cli) -> None:
+    """One wallet with a damaged coldkeypub under the path: `stake list --all` still lists the others (it failed
+    whole, exit 5, while `wallet balance --all` passed over it); named alone, it is the wallet error."""
+    (online.wallets / "broken").mkdir(exist_ok=True)
+    (online.wallets / "broken" / "coldkeypub.txt").write_text("not json")
+    try:
+        doc = online.ok("stake", "list", "--all", "--json").json
+        assert doc["total"] == sum(s["stake"] for s in doc["stakes"])
+        assert "not a valid key file" in _one_error(online("stake", "list", "-w", "broken"), 5)
+    finally:
+        (online.wallets / "broken" / "coldkeypub.txt").unlink()
+        (online.wallets / "broken").rmdir()

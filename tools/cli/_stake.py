@@ -131,8 +131,15 @@ def stake_list(wallet_name: WalletName = None, wallet_path: WalletPath = None,
     out = Out(as_json, as_rao)
     names = list_wallets(wallet_path) if all_ else [wallet_of(wallet_name, None, wallet_path).name]
     wallets = [wallet_of(n, None, wallet_path) for n in names]
-    # a wallet named alone must have its coldkey (the one-line error says how to make it); --all skips any without
-    colds = [(w, w.get_coldkeypub().ss58_address) for w in wallets if not all_ or w.coldkeypub_file.exists()]
+    # a wallet named alone must have its coldkey (the one-line error says how to make it); --all passes over any
+    # without one or with one that cannot be read, as `wallet balance --all` does (`wallet list` says why)
+    colds = []
+    for w in wallets:
+        try:
+            colds.append((w, w.get_coldkeypub().ss58_address))
+        except WalletError:
+            if not all_:
+                raise
     known = {}  # hotkey address -> its name in the wallet
     for w, _ in colds:
         for h in w.list_hotkeys():
