@@ -160,8 +160,8 @@ def describe(e: BaseException) -> str:
     if isinstance(e, KeyboardInterrupt):
         text = "interrupted"
     elif _is_address_in_use(e):
-        text = ("an address this command listens on is already in use: stop the process using it (another node?), "
-                "or pass other --rpc/--feed addresses")
+        text = ("an address this command listens on is already in use: stop the process using it, or give another "
+                "(a node's --rpc/--feed, a miner's --port, a validator's --gateway; port 0: any free one)")
     elif (problem := _listen_problem(e)) is not None:
         text = problem
     elif _is_taonet_error(e):

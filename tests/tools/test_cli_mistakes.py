@@ -554,3 +554,11 @@ def test_stake_list_all_passes_over_a_damaged_wallet_as_balance_all_does(online:
     finally:
         (online.wallets / "broken" / "coldkeypub.txt").unlink()
         (online.wallets / "broken").rmdir()
+
+
+def test_an_address_in_use_names_the_options_of_each_kind_of_process(online: Cli, tmp_path: Path) -> None:
+    """A port already taken: exit 4, and the line names a miner's --port and a validator's --gateway too (it told a
+    miner to pass other --rpc/--feed addresses, which a miner does not take)."""
+    line = _one_error(online("node", "run", "--dev", "--data-dir", str(tmp_path / "n"), "--rpc", online.endpoint,
+                             "--feed", "tcp://127.0.0.1:0", "--log-level", "error"), 4)
+    assert "already in use" in line and "--port" in line and "--gateway" in line
