@@ -469,7 +469,8 @@ class CommitRevealDisabled(ExtrinsicRejected):
 
     CODE = "commit_reveal_disabled"
     netuid: int
-    __str__ = _msg("commit-reveal is off on subnet {netuid}; set weights directly (set_weights)")
+    __str__ = _msg("commit-reveal is off on subnet {netuid}; set weights directly (set_weights, `taonet weights "
+                   "set`)")
 
 
 @attrs.define(auto_exc=True, str=False)
