@@ -305,7 +305,8 @@ class HotkeyNotRegistered(ExtrinsicRejected):
     CODE = "hotkey_not_registered"
     hotkey: str
     netuid: int
-    __str__ = _msg("hotkey {hotkey} is not registered on subnet {netuid}")
+    __str__ = _msg("hotkey {hotkey} is not registered on subnet {netuid}: register it first (taonet subnet register "
+                   "{netuid}), or check the hotkey and the subnet")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -325,7 +326,8 @@ class HotkeyOwnedByOther(ExtrinsicRejected):
     CODE = "hotkey_owned_by_other"
     hotkey: str
     owner: str
-    __str__ = _msg("hotkey {hotkey} belongs to coldkey {owner}")
+    __str__ = _msg("hotkey {hotkey} belongs to coldkey {owner}: sign with that coldkey, or use a hotkey of your "
+                   "own")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -343,7 +345,8 @@ class NotSubnetOwner(ExtrinsicRejected):
 
     CODE = "not_subnet_owner"
     netuid: int
-    __str__ = _msg("only the owner of subnet {netuid} may do this")
+    __str__ = _msg("only the owner of subnet {netuid} may do this: sign with its owner's coldkey (taonet subnet "
+                   "show {netuid} names it)")
 
 
 @attrs.define(auto_exc=True, str=False)
