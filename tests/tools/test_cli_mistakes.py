@@ -562,3 +562,16 @@ def test_an_address_in_use_names_the_options_of_each_kind_of_process(online: Cli
     line = _one_error(online("node", "run", "--dev", "--data-dir", str(tmp_path / "n"), "--rpc", online.endpoint,
                              "--feed", "tcp://127.0.0.1:0", "--log-level", "error"), 4)
     assert "already in use" in line and "--port" in line and "--gateway" in line
+
+
+def test_rejections_about_whose_key_it_is_say_what_to_do(online: Cli) -> None:
+    """Setting another owner's subnet (exit 3) says to sign with the owner's coldkey and where to see it; staking
+    with --netuid on a subnet where the hotkey holds no UID (exit 6) says to register it (they said only what was
+    wrong)."""
+    online.ok("wallet", "create", "-w", "boss", "--no-password")
+    online.ok("wallet", "faucet", "-w", "boss", "--amount", "1000")
+    netuid = online.ok("subnet", "create", "-w", "boss", "-y", "--json").json["netuid"]
+    line = _one_error(online("subnet", "set", str(netuid), "--param", "tempo", "--value", "20", "-w", "a", "-y"), 3)
+    assert f"taonet subnet show {netuid}" in line
+    line = _one_error(online("stake", "add", "-w", "a", "--netuid", str(netuid), "--amount", "1", "-y"), 6)
+    assert f"taonet subnet register {netuid}" in line
