@@ -575,3 +575,15 @@ def test_rejections_about_whose_key_it_is_say_what_to_do(online: Cli) -> None:
     assert f"taonet subnet show {netuid}" in line
     line = _one_error(online("stake", "add", "-w", "a", "--netuid", str(netuid), "--amount", "1", "-y"), 6)
     assert f"taonet subnet register {netuid}" in line
+
+
+def test_pow_register_on_a_subnet_closed_to_it_is_refused_before_solving(online: Cli) -> None:
+    """A subnet whose owner disabled proof-of-work registration: `pow-register` is exit 3 at once, saying to burn
+    instead (it solved the proof of work first, minutes at a real difficulty, for the chain to refuse it)."""
+    online.ok("wallet", "create", "-w", "shut", "-H", "h", "--no-password")
+    online.ok("wallet", "faucet", "-w", "shut", "--amount", "1000")
+    netuid = online.ok("subnet", "create", "-w", "shut", "-H", "h", "-y", "--json").json["netuid"]
+    online.ok("subnet", "set", str(netuid), "--param", "pow_registration_allowed", "--value", "0", "-w", "shut", "-y")
+    online.ok("wallet", "new-hotkey", "-w", "shut", "-H", "late")
+    line = _one_error(online("subnet", "pow-register", str(netuid), "-w", "shut", "-H", "late", "-y"), 3)
+    assert "proof-of-work registration is disabled" in line and f"taonet subnet register {netuid}" in line

@@ -228,12 +228,25 @@ def subnet_burn_cost(endpoint: Endpoint = None, as_json: AsJson = False, as_rao:
         out.line(f"creating a subnet locks {out.amount(cost.rao)}")
 
 
+def _check_open(kind: str, netuid: int, hyper: dict[str, Any]) -> None:
+    """Refuse, before any τ is burned or any proof of work solved, a registration the subnet's owner has closed (the
+    chain would refuse it after; a proof of work may take minutes)."""
+    from taonet.ledger.errors import RegistrationClosed
+
+    if not hyper.get("registration_allowed", 1):
+        raise RegistrationClosed(netuid=netuid, reason="the owner has disabled registration")
+    if kind == "pow-register" and not hyper.get("pow_registration_allowed", 1):
+        raise RegistrationClosed(netuid=netuid, reason="proof-of-work registration is disabled; register by burning "
+                                                       f"instead (taonet subnet register {netuid})")
+
+
 def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
               endpoint: str | None, no_prompt: bool, password_stdin: bool, out: Out, timeout: float,
               processes: int = 1) -> None:
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     info = run(lambda sub: sub.get_subnet_info(netuid), endpoint, timeout, f"subnet {kind}", out=out)
+    _check_open(kind, netuid, info.get("hyperparameters") or {})
     price = (f"burning {out.amount(info['burn'])}" if kind == "register"
              else f"by proof of work (difficulty {info['difficulty']:,})")
     confirm(f"Register hotkey {hot.ss58_address} on subnet {netuid} {price}?", no_prompt, out)
