@@ -587,3 +587,13 @@ def test_pow_register_on_a_subnet_closed_to_it_is_refused_before_solving(online:
     online.ok("wallet", "new-hotkey", "-w", "shut", "-H", "late")
     line = _one_error(online("subnet", "pow-register", str(netuid), "-w", "shut", "-H", "late", "-y"), 3)
     assert "proof-of-work registration is disabled" in line and f"taonet subnet register {netuid}" in line
+
+
+def test_a_take_above_the_chains_maximum_is_said_in_percent(online: Cli) -> None:
+    """`delegate nominate --take 0.5`: exit 3 in the unit the user typed (it said "take 32768/65535 is above the
+    chain's maximum 11796/65535")."""
+    online.ok("wallet", "create", "-w", "nom", "--no-password")
+    online.ok("wallet", "faucet", "-w", "nom", "--amount", "1000")
+    online.ok("subnet", "create", "-w", "nom", "-y")  # the hotkey must be known to the chain
+    line = _one_error(online("delegate", "nominate", "-w", "nom", "--take", "0.5", "-y"), 3)
+    assert "take 50.00%" in line and "--take" in line
