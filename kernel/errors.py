@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import attrs
 
-from taonet.ledger.errors import MessageTooLarge, TaonetError, error_text
+from taonet.ledger.errors import MessageTooLarge, StorageFailed, TaonetError, error_text
 
 __all__ = [
     "AlreadyQueued",
@@ -40,6 +40,7 @@ __all__ = [
     "Busy",
     "DataDirLocked",
     "DataDirNotADirectory",
+    "DataDirUnusable",
     "ExtrinsicDropped",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
@@ -329,6 +330,16 @@ class DataDirNotADirectory(DataDirLocked):
 
 
 @attrs.define(auto_exc=True, str=False)
+class DataDirUnusable(StorageFailed):
+    """Raised when the data directory cannot be created or opened (a path under a file, no permission): a
+    :class:`StorageFailed` that names the directory and what to give instead (exit 7)."""
+
+    CODE = "data_dir_unusable"
+    __str__ = _msg("{path} cannot be used as a data directory ({reason}): give a --data-dir this user can create "
+                   "and write")
+
+
+@attrs.define(auto_exc=True, str=False)
 class MempoolFull(KernelError):
     """Raised when the mempool holds its limit of extrinsics; retry after the next block."""
 
@@ -393,7 +404,8 @@ class NotAnActor(KernelError):
 
     CODE = "not_an_actor"
     actor: str
-    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis")
+    __str__ = _msg("the answer for actor {actor!r} is not signed by a key named in the genesis: run the actor with "
+                   "that key (taonet actor run --key URI, or $TAONET_ACTOR_URI)")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -430,7 +442,8 @@ class KeyFileExists(WalletError, FileExistsError):
 
     CODE = "key_file_exists"
     path: str
-    __str__ = _msg("{path} already exists; pass overwrite=True (or --overwrite) to replace it")
+    __str__ = _msg("{path} already exists; to replace it (its key is lost unless you hold its mnemonic) pass "
+                   "--overwrite (in Python, overwrite=True), or choose another wallet or hotkey name")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -458,6 +471,11 @@ class PasswordRequired(WalletError):
 
     CODE = "password_required"
     path: str
-    __str__ = _msg(
-        "{path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or TAONET_PASSWORD_FILE"
-    )
+    creating: bool = False  # a new key file, to be encrypted: --no-password is then a way out too
+
+    def __str__(self) -> str:
+        if self.creating:
+            return (f"{self.path} is to be encrypted and no password was given; pass one (--password-stdin), set "
+                    "TAONET_PASSWORD or TAONET_PASSWORD_FILE, or use --no-password for a throwaway dev wallet")
+        return (f"{self.path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or "
+                "TAONET_PASSWORD_FILE")

@@ -90,7 +90,9 @@ def genesis_state(config: GenesisConfig) -> tuple[State, list[EventRecord]]:
 def build_genesis(config: GenesisConfig, authority: Keypair) -> tuple[SignedBlock, State]:
     """Block 0 for ``config``, signed by ``authority`` (which must be the config's authority)."""
     if authority.public_key != config.params.authority:
-        raise InvalidBlock(number=0, reason="the signing key is not the genesis authority")
+        raise InvalidBlock(number=0, reason=f"the signing key {authority.ss58_address} is not the genesis authority "
+                                            f"{ss58_encode(config.params.authority)}: sign with that key (taonet "
+                                            "node run --authority URI)")
     ext = Extrinsic.sign(Genesis(config=encode(config)), authority, nonce=0, genesis=ZERO_HASH)
     state, records = genesis_state(config)
     header = genesis_header_state(state, records, ext, config.timestamp)
@@ -153,6 +155,9 @@ def load_genesis(path: str | Path) -> GenesisConfig:
     so it still makes the chain it made before; :func:`dump_genesis` always writes it."""
     try:
         data: dict[str, Any] = json.loads(Path(path).read_text())
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object with chain_id, authority, balances ... (taonet writes one: see "
+                            "docs/node.md)")
         hyper = Hyperparameters(**data.get("subnet_defaults", {}))
         given = data.get("params", {})
         params = ChainParams(
@@ -171,6 +176,8 @@ def load_genesis(path: str | Path) -> GenesisConfig:
                              subnets=subnets)
     except OSError as e:
         raise InvalidGenesis(path=str(path), reason=f"cannot read it: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidGenesis(path=str(path), reason="not JSON text (a binary file?)") from None
     except json.JSONDecodeError as e:
         raise InvalidGenesis(path=str(path), reason=f"not JSON: {e}") from None
     except KeyError as e:

@@ -144,7 +144,9 @@ def _nominate(state: State, _ctx: BlockContext, ext: Extrinsic, _fee: int) -> li
     if owner != ext.signer:
         raise HotkeyOwnedByOther(hotkey=addr(call.hotkey), owner=addr(owner))
     if call.take > state.params.max_take:
-        raise InvalidCall(reason=f"take {call.take}/65535 is above the chain's maximum {state.params.max_take}/65535")
+        raise InvalidCall(reason=f"take {call.take / 65535:.2%} ({call.take}/65535) is above the chain's maximum "
+                                 f"{state.params.max_take / 65535:.2%} ({state.params.max_take}/65535): give a "
+                                 "smaller --take")
     state.put("deleg", call.hotkey, call.take)
     return [DelegateNominated(hotkey=call.hotkey, take=call.take)]
 

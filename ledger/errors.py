@@ -295,7 +295,8 @@ class UnknownHotkey(ExtrinsicRejected):
 
     CODE = "unknown_hotkey"
     hotkey: str
-    __str__ = _msg("hotkey {hotkey} is not known to the chain")
+    __str__ = _msg("hotkey {hotkey} is not known to the chain (never registered or staked to): check the address, "
+                   "or register it first (taonet subnet register)")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -305,7 +306,8 @@ class HotkeyNotRegistered(ExtrinsicRejected):
     CODE = "hotkey_not_registered"
     hotkey: str
     netuid: int
-    __str__ = _msg("hotkey {hotkey} is not registered on subnet {netuid}")
+    __str__ = _msg("hotkey {hotkey} is not registered on subnet {netuid}: register it first (taonet subnet register "
+                   "{netuid}), or check the hotkey and the subnet")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -325,7 +327,8 @@ class HotkeyOwnedByOther(ExtrinsicRejected):
     CODE = "hotkey_owned_by_other"
     hotkey: str
     owner: str
-    __str__ = _msg("hotkey {hotkey} belongs to coldkey {owner}")
+    __str__ = _msg("hotkey {hotkey} belongs to coldkey {owner}: sign with that coldkey, or use a hotkey of your "
+                   "own")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -343,7 +346,8 @@ class NotSubnetOwner(ExtrinsicRejected):
 
     CODE = "not_subnet_owner"
     netuid: int
-    __str__ = _msg("only the owner of subnet {netuid} may do this")
+    __str__ = _msg("only the owner of subnet {netuid} may do this: sign with its owner's coldkey (taonet subnet "
+                   "show {netuid} names it)")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -469,7 +473,8 @@ class CommitRevealDisabled(ExtrinsicRejected):
 
     CODE = "commit_reveal_disabled"
     netuid: int
-    __str__ = _msg("commit-reveal is off on subnet {netuid}; set weights directly (set_weights)")
+    __str__ = _msg("commit-reveal is off on subnet {netuid}; set weights directly (set_weights, `taonet weights "
+                   "set`)")
 
 
 @attrs.define(auto_exc=True, str=False)

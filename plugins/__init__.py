@@ -23,6 +23,7 @@ from ._journal import step_inputs as step_inputs
 from ._neuron import STOP_DEADLINE as STOP_DEADLINE
 from ._neuron import NeuronConfig as NeuronConfig
 from ._neurons_file import NeuronSpec as NeuronSpec
+from ._neurons_file import gateway_problem as gateway_problem
 from ._neurons_file import load_neurons as load_neurons
 from ._neurons_file import parse_neurons as parse_neurons
 from ._scores import update_scores as update_scores
@@ -56,9 +57,9 @@ __all__ = [
     "GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt",
     "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "HostedNeuron", "Journal", "NeuronConfig", "NeuronContext",
     "NeuronHost", "NeuronSpec", "Option", "Plugin", "PluginInfo", "Response", "Scores", "SharedChain", "StateDir",
-    "SubnetProtocol", "Task", "default_state_dir", "errors", "hookimpl", "hookspecs", "installed_plugins",
-    "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator", "step_inputs",
-    "update_scores", "validator_step", "weights_for",
+    "SubnetProtocol", "Task", "default_state_dir", "errors", "gateway_problem", "hookimpl", "hookspecs",
+    "installed_plugins", "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator",
+    "step_inputs", "update_scores", "validator_step", "weights_for",
 ]
 
 

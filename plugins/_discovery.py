@@ -112,12 +112,24 @@ class Plugin:
             if key not in out:
                 raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
                                                      f"{', '.join(sorted(out))})")
-            value = out[key] = _convert(key, raw, out[key])
-            lo, hi = bounds.get(key, (None, None))
-            if lo is not None and isinstance(value, int | float) and not isinstance(value, bool) and not (
-                    lo <= value <= hi):
-                raise InvalidOption(name=key, reason=f"{value} is outside [{lo:g}, {hi:g}]")
+            out[key] = _convert(key, raw, out[key])
+            _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
         return out
+
+
+def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | None) -> None:
+    """A number that is finite and within the option's bounds, else :class:`InvalidOption` (exit 2)."""
+    from .errors import InvalidOption
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not math.isfinite(value):
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a finite number")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        def text(x: float | None) -> str:
+            return "" if x is None else f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+        raise InvalidOption(name=key, reason=f"{raw!r} is outside {text(lo)}..{text(hi)}")
 
 
 def _convert(key: str, raw: Any, default: Any) -> Any:

@@ -211,6 +211,7 @@ async def aquery(netuid: int, payload: Any, *, validator: str | None = None, ret
     key = key or Keypair.generate()
     with anyio.fail_after(timeout + 30.0):
         async with Subtensor(endpoint, timeout=min(timeout, 30.0)) as sub:
+            await sub.info()  # no node: NoNode within the timeout (the metagraph's own call waits longer to connect)
             gateways = await find_gateways(sub, netuid, validator)
         reasons = []
         async with Dendrite(key) as d:

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["FILE_KEYS", "MAX_NEURONS", "NEURON_KEYS", "NeuronSpec", "load_neurons", "parse_neurons"]
+__all__ = ["FILE_KEYS", "MAX_NEURONS", "NEURON_KEYS", "NeuronSpec", "gateway_problem", "load_neurons", "parse_neurons"]
 
 ROLES = ("miner", "validator")
 MAX_NEURONS = 4096
@@ -84,6 +84,17 @@ def _check_types(where: str, row: Mapping[str, Any], known: Mapping[str, Any], e
             raise _invalid(where, f"{key} must be a {names}, not {type(value).__name__}")
 
 
+def gateway_problem(address: str) -> str | None:
+    """Why ``address`` cannot be a validator's gateway (not ``HOST:PORT`` or an nng URL with one), or None."""
+    url = address if "://" in address else f"tcp://{address}"
+    if url.startswith("tcp://"):
+        host, colon, port = url[6:].rpartition(":")
+        if not colon or not host or not port.isdigit() or int(port) > 65535:
+            return (f"{address!r} is not HOST:PORT (or an nng address such as tcp://HOST:PORT, ipc:///PATH); "
+                    "port 0: any free port")
+    return None
+
+
 def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], base: Path | None) -> list[NeuronSpec]:
     from taonet.kernel import Wallet
 
@@ -101,6 +112,8 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
         raise _invalid(where, "with count > 1, wallet or hotkey must contain {i} (one hotkey per neuron)")
     if "gateway" in row and role != "validator":
         raise _invalid(where, "only a validator opens a gateway")
+    if "gateway" in row and (problem := gateway_problem(row["gateway"].replace("{i}", "0"))) is not None:
+        raise _invalid(where, f"gateway {problem}")
     port = row.get("port", 0)
     if not 0 <= port <= 65535 or (port and port + count - 1 > 65535):
         raise _invalid(where, f"port {port} (+ count) is outside 0..65535")

@@ -7,6 +7,7 @@ docs/cli.md documents the table; tests/tools/test_cli_errors.py checks it on the
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 import traceback
@@ -51,6 +52,7 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         InvalidMetagraphFile,
         MempoolFull,
         NodeHalted,
+        NotAnActor,
         RpcBadRequest,
         RpcTimeout,
         SignerLimit,
@@ -79,11 +81,11 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         QueryRefused,
         UnknownPlugin,
     )
-    from taonet.tools.launcher.errors import NoNetwork
+    from taonet.tools.launcher.errors import NoLog, NoNetwork
 
     return (
         # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
-        ((UnknownPlugin, NoGateway, NoNetwork), EXIT_NOT_FOUND),
+        ((UnknownPlugin, NoGateway, NoNetwork, NoLog), EXIT_NOT_FOUND),
         ((QueryRefused,), EXIT_REJECTED),
         ((QueryFailed,), EXIT_UNREACHABLE),
         ((PluginMismatch, InvalidOption), EXIT_USAGE),
@@ -91,9 +93,9 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
         ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
         ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
          EXIT_REFUSED_DATA),
-        ((BadAddress, RpcBadRequest, InvalidAddress), EXIT_USAGE),
+        ((BadAddress, RpcBadRequest, InvalidAddress, pynng.AddressInvalid, pynng.NoEntry), EXIT_USAGE),
         ((Unreachable, RpcTimeout, Busy, MempoolFull, SignerLimit, pynng.AddressInUse), EXIT_UNREACHABLE),
-        ((WalletError, InvalidKey), EXIT_WALLET),
+        ((WalletError, InvalidKey, NotAnActor), EXIT_WALLET),
         ((ExtrinsicRejected, AlreadyQueued, NodeHalted, UnknownSigner, ExtrinsicDropped), EXIT_REJECTED),
         ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk
     )
@@ -132,6 +134,20 @@ def _is_address_in_use(e: BaseException) -> bool:
     return isinstance(e, pynng.AddressInUse)
 
 
+def _listen_problem(e: BaseException) -> str | None:
+    """What nng's refusal of an address to listen on means (a host not of this machine, an ipc:// folder that does
+    not exist), or None for any other error."""
+    import pynng
+
+    if isinstance(e, pynng.AddressInvalid):
+        return ("an address this command listens on is not valid here (a host that is not this machine's, or a bad "
+                "port): use 127.0.0.1 or 0.0.0.0 and a port (0: any free one)")
+    if isinstance(e, pynng.NoEntry):
+        return ("an address this command listens on cannot be used (a host that does not resolve, or an ipc:// "
+                "folder that does not exist): check the address")
+    return None
+
+
 def _is_taonet_error(e: BaseException) -> bool:
     from taonet.ledger.errors import TaonetError
 
@@ -144,23 +160,49 @@ def describe(e: BaseException) -> str:
     if isinstance(e, KeyboardInterrupt):
         text = "interrupted"
     elif _is_address_in_use(e):
-        text = ("an address this command listens on is already in use: stop the process using it (another node?), "
-                "or pass other --rpc/--feed addresses")
-    elif isinstance(e, OSError) and not _is_taonet_error(e) and e.strerror and e.filename:
-        text = f"{e.filename}: {e.strerror}"  # not '[Errno 13] Permission denied: ...'
-    elif isinstance(e, OSError) or _is_taonet_error(e):
+        text = ("an address this command listens on is already in use: stop the process using it, or give another "
+                "(a node's --rpc/--feed, a miner's --port, a validator's --gateway; port 0: any free one)")
+    elif (problem := _listen_problem(e)) is not None:
+        text = problem
+    elif _is_taonet_error(e):
         text = str(e) or type(e).__name__
+    elif isinstance(e, OSError):
+        text = _os_error_line(e)
     else:
         text = (f"internal error: {type(e).__name__}: {e}; run again with --debug for the traceback, "
                 "and please report it")
     return " ".join(text.split())
 
 
+_OS_HINTS = {
+    errno.ENOENT: "check the path (its folder must exist)",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: check the path",
+    errno.EISDIR: "it is a folder: give a file",
+    errno.EACCES: "check its permissions, or use another path",
+    errno.EPERM: "check its permissions, or use another path",
+    errno.EROFS: "the file system is read-only: use another path",
+    errno.ENOSPC: "the disk is full: free some space",
+    errno.EEXIST: "something is there already (a file where a folder is wanted?): remove it or use another path",
+}
+
+
+def _os_error_line(e: OSError) -> str:
+    """An error of the operating system for people: the path, what the system said, what to do (never
+    ``[Errno 2] ...``)."""
+    if not e.strerror:
+        return str(e) or type(e).__name__
+    what = e.strerror[:1].lower() + e.strerror[1:]
+    where = "" if e.filename is None else f"{e.filename}: "
+    if e.filename2 is not None:
+        where = f"{e.filename} -> {e.filename2}: "
+    return f"{where}{what}; {_OS_HINTS.get(e.errno or 0, 'check the path and try again')}"
+
+
 def _usage_line(e: Any) -> str:
     message = " ".join(str(e.format_message()).split())
     ctx = getattr(e, "ctx", None)
-    where = f"{ctx.command_path} --help" if ctx is not None else "taonet --help"
-    where = where.replace("{", "").replace("}", "")  # a group's argument shows as {DIR} in the path: say DIR
+    # a group's arguments appear in its path as typer's metavar ("taonet replay {DIR} events"): as people write them
+    where = f"{ctx.command_path.replace('{', '').replace('}', '')} --help" if ctx is not None else "taonet --help"
     return f"{message} (see {where})"
 
 

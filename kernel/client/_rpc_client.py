@@ -56,6 +56,9 @@ class RpcClient:
             except pynng.NNGException as e:
                 sock.close()
                 raise BadAddress(address=self.address, reason=str(e)) from None
+            except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
+                sock.close()
+                raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
             self._sock = sock
             self._connected = False
 
@@ -71,6 +74,11 @@ class RpcClient:
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """Whether the server was ever reached (False: nothing was sent to it)."""
+        return self._connected
 
     def close(self) -> None:
         """Close the socket."""

@@ -8,9 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from taonet.ledger.errors import StorageFailed
-
-from ..errors import DataDirLocked, DataDirNotADirectory
+from ..errors import DataDirLocked, DataDirNotADirectory, DataDirUnusable
 
 __all__ = ["DataDirLock", "hold_data_dir", "lock_data_dir"]
 
@@ -37,7 +35,7 @@ def lock_data_dir(path: Path) -> DataDirLock:
 
     The lock is ``flock(LOCK_EX | LOCK_NB)`` on ``path/LOCK``, which holds the holder's pid for the message: it is
     never waited for, and the kernel drops it when the holding process dies, so a crash leaves nothing to clean.
-    A directory that cannot be created or opened raises :class:`StorageFailed`.
+    A directory that cannot be created or opened raises :class:`DataDirUnusable` (a :class:`StorageFailed`).
     """
     if path.exists() and not path.is_dir():
         raise DataDirNotADirectory(path=str(path))
@@ -45,7 +43,7 @@ def lock_data_dir(path: Path) -> DataDirLock:
         path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
-        raise StorageFailed(path=str(path / LOCK_NAME), operation="open", reason=e.strerror or str(e)) from e
+        raise DataDirUnusable(path=str(path), operation="open", reason=(e.strerror or str(e)).lower()) from e
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -42,6 +42,7 @@ from taonet.ledger import (
     encode,
     index_epochs,
     replay,
+    ss58_encode,
     verify,
 )
 from taonet.ledger.errors import (
@@ -126,7 +127,10 @@ class Node(ChainHost):
                 store.check_head(state)
             genesis = store.get(0)
             if genesis.header.author != cfg.authority.public_key:
-                raise InvalidBlock(number=0, reason="this node's authority key is not the chain's authority")
+                raise InvalidBlock(number=0, reason=f"this node's authority key {cfg.authority.ss58_address} is not "
+                                                    f"the authority of the chain in {cfg.data_dir} "
+                                                    f"({ss58_encode(genesis.header.author)}): give that chain's "
+                                                    "--authority, or another --data-dir")
         except BaseException:
             store.close()
             raise

@@ -130,6 +130,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 "feed": node.addresses.get("feed"), "block_time": node.config.block_time,
                 "clock": node.config.clock, "authority": s.params.authority,
                 "role": "leader" if node.role == "node" else node.role, "actors": node.addresses.get("actors"),
+                "local_actors": list(getattr(node.config, "local_actors", ())),
                 "existential_deposit": getattr(s.params, "existential_deposit", 0),
                 "extrinsic_fee": s.params.extrinsic_fee, "block_emission": s.params.block_emission}
 

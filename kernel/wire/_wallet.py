@@ -20,17 +20,18 @@ miner under a service manager fails with a message instead of hanging on a promp
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import final
 
 from taonet.ledger import Keypair, generate_mnemonic
 
-from ..errors import KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
+from ..errors import InvalidKeyFile, KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
 from ._keyfile import UnlockCost, decrypt, encrypt, is_encrypted, keyfile_json, keypair_from_json, pubfile_json
 from ._keyfile import write_private as _write
 
@@ -64,15 +65,23 @@ def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
             password = Path(file).read_text()
         except OSError as e:
             raise WalletError(f"TAONET_PASSWORD_FILE={file}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise WalletError(f"TAONET_PASSWORD_FILE={file}: not UTF-8 text; a password file holds the password as "
+                              "text") from None
         password = password.removesuffix("\n").removesuffix("\r")
     elif sys.stdin is not None and sys.stdin.isatty():
         password = getpass.getpass(f"Password for {path}: ")
         if confirm and getpass.getpass("Again: ") != password:
             raise WalletError("the two passwords differ")
     else:
-        raise PasswordRequired(str(path))
+        raise PasswordRequired(str(path), creating=confirm)
     if not password:
-        raise PasswordRequired(str(path))
+        raise PasswordRequired(str(path), creating=confirm)
+    try:
+        password.encode()  # bytes that are not text (an environment of another encoding) arrive as surrogates
+    except UnicodeEncodeError:
+        raise WalletError(f"the password for {path} is not UTF-8 text (check TAONET_PASSWORD or what was "
+                          "typed)") from None
     return password
 
 
@@ -153,12 +162,13 @@ class Wallet:
             for f in (key_file, pub_file):
                 if f.exists():
                     raise KeyFileExists(str(f))
-        self._mkdirs(hotkeys=key_file.parent.name == "hotkeys")
         data = keyfile_json(kp)
         if encrypt_:
             data = encrypt(data, _resolve_password(password, key_file, confirm=True), cost or UnlockCost.MODERATE)
-        _write(key_file, data, overwrite=overwrite)
-        _write(pub_file, pubfile_json(kp), overwrite=overwrite)
+        with _writing(key_file):
+            self._mkdirs(hotkeys=key_file.parent.name == "hotkeys")
+            _write(key_file, data, overwrite=overwrite)
+            _write(pub_file, pubfile_json(kp), overwrite=overwrite)
         return kp
 
     # --- creating -------------------------------------------------------------------------------------------
@@ -217,8 +227,9 @@ class Wallet:
         kp = Keypair.from_ss58(ss58_address)
         if self.coldkeypub_file.exists() and not overwrite:
             raise KeyFileExists(str(self.coldkeypub_file))
-        self._mkdirs(hotkeys=False)
-        _write(self.coldkeypub_file, pubfile_json(kp), overwrite=overwrite)
+        with _writing(self.coldkeypub_file):
+            self._mkdirs(hotkeys=False)
+            _write(self.coldkeypub_file, pubfile_json(kp), overwrite=overwrite)
         return kp
 
     def create(self, *, coldkey_password: Password = None, hotkey_password: Password = None,
@@ -236,6 +247,8 @@ class Wallet:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise KeyFileNotFound(str(path)) from None
+        except OSError as e:  # a folder where the file should be, no permission: say which, in a wallet's words
+            raise InvalidKeyFile(str(path), f"it cannot be read ({(e.strerror or str(e)).lower()})") from None
         if is_encrypted(raw):
             raw = decrypt(raw, _resolve_password(password, path, confirm=False), str(path))
         return keypair_from_json(raw, str(path))
@@ -281,6 +294,19 @@ class Wallet:
     def lock(self) -> None:
         """Forget the unlocked keys kept in memory."""
         self._coldkey = self._hotkey = None
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Writing a key file: a folder or file the system refuses is a :class:`WalletError` naming the path."""
+    try:
+        yield
+    except (KeyFileExists, WalletError):
+        raise
+    except OSError as e:
+        why = "a file, not a folder" if isinstance(e, FileExistsError) else (e.strerror or str(e)).lower()
+        raise WalletError(f"cannot write {path}: {e.filename or path}: {why}; check the wallet path "
+                          "(--wallet-path, $TAONET_WALLET_PATH) and its permissions") from None
 
 
 def _keypair(mnemonic: str | None, seed: str | bytes | None, uri: str | None) -> Keypair:

@@ -50,7 +50,7 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [{**SUBNET, "hyperparameters": {"nosuch": 5}}]}, "no hyperparameter 'nosuch'"),
     ({"subnets": [{**SUBNET, "hyperparameters": {"tempo": -5}}]}, "hyperparameter tempo: -5 is outside [1, "),
     ({"subnets": [{**SUBNET, "owner": "../x"}]}, "wallet name '../x' must be"),
-    ({"wallets": [{"name": "w", "fund": -100}]}, "fund must be a number of τ >= 0"),
+    ({"wallets": [{"name": "w", "fund": -100}]}, "fund must be a number of τ in 0.."),
     ({"wallets": [{"name": "../../etc"}]}, "wallet name '../../etc' must be"),
     ({"timeout": -1}, "timeout must be a number of seconds > 0, not -1"),
     ({"timeout": "x"}, "timeout has the wrong type (str)"),
@@ -72,6 +72,14 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [SUBNET], "neurons": [_row(name="../../x{i}")]}, "name '../../x0' must be 1-64 of"),
     ({"subnets": [SUBNET], "neurons": [_row(netuid=2)]}, "subnet 2 is not in [[subnets]]"),
     ({"subnets": [SUBNET], "neurons": [_row(colour="red")]}, "unknown key 'colour'"),
+    # each of these started the network (or funded a wallet with nothing) and failed at its setup, or not at all
+    ({"wallets": [{"name": "../evil", "uri": "//Alice"}]}, "wallet name '../evil' must be"),
+    ({"wallets": [{"name": "w", "uri": ""}]}, "uri is empty"),
+    ({"wallets": [{"name": "w", "fund": 1e30}]}, "fund must be a number of τ in 0..18446744073"),
+    ({"wallets": [{"name": "w", "fund": float("nan")}]}, "fund must be a number"),
+    ({"subnets": [{**SUBNET, "hyperparameters": {"tempo": 99999999}}]}, "tempo: 99999999 is outside [1, "),
+    ({"subnets": [SUBNET], "neurons": [_row(stake=float("nan"))]}, "stake must be a number"),
+    ({"node": {"block_time": float("inf")}}, "block_time must be 0.01 .. 3600 s, not inf"),
 ])
 def test_parse_network_refuses_a_bad_table_naming_it(data, needle) -> None:
     """Each mistake is one error (exit 7) naming the file and what is wrong."""

@@ -66,11 +66,40 @@ def _root(
 def main() -> None:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from ..errors import run_cli
+    from ..logs import configure_logging
     from ..signals import watch_parent
     from ._common import btcli_aliases
 
     watch_parent()  # a process the launcher started stops when the launcher is gone
+    # structlog's default prints every level to stdout, which is the command's output (one JSON document with
+    # --json): warnings and errors go to stderr unless a command configures its own logging (node, neurons, ...)
+    configure_logging("warning")
 
     args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
-    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors="--json" in args))
+    json_errors = "--json" in args
+    if (bad := next((a for a in args if not _is_text(a)), None)) is not None:
+        sys.exit(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
+    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors=json_errors))
+
+
+def _is_text(arg: str) -> bool:
+    """Whether an argument is text (bytes that are not UTF-8 arrive as surrogates no name, key or file takes)."""
+    try:
+        arg.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_text(arg: str) -> typer.Typer:
+    """A command that refuses ``arg`` as a usage error (exit 2) before any other runs."""
+    refuse = typer.Typer()
+
+    @refuse.command()
+    def _refuse() -> None:
+        shown = repr(os.fsencode(arg))[2:-1]  # the bytes as given: \xff...
+        raise typer.BadParameter(f"an argument ({shown}) is not UTF-8 text; give names, keys, amounts and paths "
+                                 "as UTF-8 text")
+
+    return refuse

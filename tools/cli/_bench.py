@@ -35,7 +35,7 @@ def _emit(result: dict[str, object], as_json: bool, title: str) -> None:
 @bench_app.command("ledger")
 def bench_ledger(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
 ) -> None:
     """Ledger throughput: transfers applied and appended, replay, state digest."""
     from ..bench.ledger import run
@@ -46,7 +46,7 @@ def bench_ledger(
 @bench_app.command("consensus")
 def bench_consensus(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
 ) -> None:
     """Yuma Consensus epoch: 256 and 4096 UIDs, and the naive dense baseline at 4096."""
     from ..bench.consensus import run
@@ -57,17 +57,20 @@ def bench_consensus(
 @bench_app.command("node")
 def bench_node(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
     part: Annotated[list[str], typer.Option(help="tx, metagraph, big or waiters (repeatable; all by default).")
                     ] = [],  # noqa: B006
-    window: Annotated[float, typer.Option(help="Seconds the waiting-clients part measures.")] = 60.0,
-    waiters: Annotated[int, typer.Option(help="Waiting clients in the waiting-clients part.")] = 1000,
+    window: Annotated[float, typer.Option(min=0.1, help="Seconds the waiting-clients part measures.")] = 60.0,
+    waiters: Annotated[int, typer.Option(min=1, help="Waiting clients in the waiting-clients part.")] = 1000,
 ) -> None:
     """The node: capacity and inclusion latency, metagraph reads, 64 x 256 memory and epoch seal time, and the
     longest gap between blocks while crowds of clients wait."""
     from ..bench.node import run
 
-    parts = tuple(part) or ("tx", "metagraph", "big", "waiters")
+    known = ("tx", "metagraph", "big", "waiters")
+    if unknown := [p for p in part if p not in known]:  # else a success that measured nothing
+        raise typer.BadParameter(f"no part {unknown[0]!r}; the parts are {', '.join(known)}", param_hint="--part")
+    parts = tuple(part) or known
     _emit(run(runs=runs, progress=None if as_json else _console(), parts=parts, window=window, waiters=waiters),
           as_json, "taonet bench node")
 
@@ -75,7 +78,7 @@ def bench_node(
 @bench_app.command("wire")
 def bench_wire(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
     backend: Annotated[str, typer.Option(help="Event loop for both sides: asyncio or trio.")] = "asyncio",
 ) -> None:
     """Signed synapse round trips: sequential, 64 in flight, fan-out to 32 and 256 axons in other processes."""
@@ -92,7 +95,7 @@ def bench_wire(
 @bench_app.command("plugins")
 def bench_plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
 ) -> None:
     """Subnet plugins: a validator step against 256 template miners, a miner process's memory, the import cost."""
     from ..bench.plugins import run
@@ -103,7 +106,7 @@ def bench_plugins(
 @bench_app.command("cli")
 def bench_cli(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
 ) -> None:
     """The `taonet` command as a user waits for it: --help, a read, and an overview of 16 hotkeys on 256 UIDs."""
     from ..bench.cli import run
@@ -114,8 +117,8 @@ def bench_cli(
 @bench_app.command("replay")
 def bench_replay(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
-    blocks: Annotated[int, typer.Option(help="Blocks in the generated log (cached under the temp directory).")
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
+    blocks: Annotated[int, typer.Option(min=1, help="Blocks in the generated log (cached under the temp directory).")
                       ] = 10_000,
 ) -> None:
     """Replay: `show` at random blocks, `verify` with and without the consensus re-run, on a generated log."""
@@ -127,7 +130,7 @@ def bench_replay(
 @bench_app.command("localnet")
 def bench_localnet(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
-    runs: Annotated[int, typer.Option(help="Measured runs per figure (median reported).")] = 5,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
     scale: Annotated[bool, typer.Option(help="Also the 64 miners + 8 validators run (once).")] = True,
     per_host: Annotated[int, typer.Option("--per-host", min=1,
                                           help="Neurons per host process in that run (1: each in its own).")] = 36,

@@ -21,14 +21,21 @@ if TYPE_CHECKING:
     from taonet.kernel import Subtensor, Wallet
 
 __all__ = [
-    "ALIASES", "READ_TIMEOUT", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey", "NetuidArg", "Netuid", "NoPrompt",
-    "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath", "Wide", "WriteTimeout",
+    "ALIASES", "MAX_TIMEOUT", "READ_TIMEOUT", "U16_MAX", "U64_MAX", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey",
+    "NetuidArg", "Netuid", "NoPrompt", "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath",
+    "Wide", "WriteTimeout",
     "btcli_aliases", "check_address", "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list",
     "password_source", "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
 
 T = TypeVar("T")
 
+U16_MAX = 0xFFFF
+"""The largest netuid or UID the chain has (they travel as u16)."""
+U64_MAX = (1 << 64) - 1
+"""The largest amount (RAO), block number or version key the chain carries."""
+MAX_TIMEOUT = 1e6
+"""The longest --timeout (about 11 days; nng counts a wait in 32-bit milliseconds, and inf is not a wait)."""
 READ_TIMEOUT = 10.0
 """Seconds a reading command may take in all (``--timeout``; ``$TAONET_TIMEOUT``)."""
 DEADLINE_GRACE = 0.1
@@ -79,13 +86,14 @@ Hotkey = Annotated[str | None, typer.Option(
 WalletPath = Annotated[str | None, typer.Option(
     "--wallet-path", "-p", metavar="DIR",
     help="Where wallets live ($TAONET_WALLET_PATH, else ~/.taonet/wallets; also --wallet.path).")]
-Netuid = Annotated[int | None, typer.Option("--netuid", min=0, metavar="NETUID", help="The subnet.")]
-NetuidArg = Annotated[int | None, typer.Argument(min=0, metavar="NETUID", help="The subnet (or --netuid).",
+Netuid = Annotated[int | None, typer.Option("--netuid", min=0, max=U16_MAX, metavar="NETUID", help="The subnet.")]
+NetuidArg = Annotated[int | None, typer.Argument(min=0, max=U16_MAX, metavar="NETUID", help="The subnet (or --netuid).",
                                                  show_default=False)]
 
 
 def _timeout(default: float) -> Any:
-    return Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT", metavar="SECONDS",
+    return Annotated[float, typer.Option("--timeout", min=0.1, max=MAX_TIMEOUT, envvar="TAONET_TIMEOUT",
+                                         metavar="SECONDS",
                                          help=f"Seconds the whole command may take (default {default:g}; "
                                               "$TAONET_TIMEOUT).")]
 
@@ -288,11 +296,20 @@ def _raise_failure(result: Any, what: str) -> None:
 def parse_amount(text: str, *, option: str = "--amount", as_rao: bool = False) -> int:
     """An amount given on the command line, in RAO: τ by default (``1.5``), RAO with ``--rao`` (an integer)."""
     try:
-        value = Decimal(text)
+        value = Decimal(text.strip())
     except InvalidOperation:
         raise typer.BadParameter(f"{text!r} is not an amount", param_hint=option) from None
-    rao = value if as_rao else value * 10**9
-    if rao != rao.to_integral_value() or rao < 0:
+    if not value.is_finite():
+        raise typer.BadParameter(f"{text!r} is not an amount", param_hint=option)
+    # bounds first, on the value as given: no exponent can overflow, or make a huge integer, below
+    most = Decimal(U64_MAX) if as_rao else Decimal(U64_MAX).scaleb(-9)
+    if value > most:
+        raise typer.BadParameter(f"{text!r} is more than any account can hold (at most "
+                                 f"{most:f}{'' if as_rao else ' τ'})", param_hint=option)
+    if value < 0 or (value != 0 and value.adjusted() < (0 if as_rao else -9)):
+        raise typer.BadParameter(f"{text!r}: amounts are whole RAO (10^-9 τ) and not negative", param_hint=option)
+    rao = value if as_rao else value.scaleb(9)
+    if rao != rao.to_integral_value():
         raise typer.BadParameter(f"{text!r}: amounts are whole RAO (10^-9 τ) and not negative", param_hint=option)
     return int(rao)
 
@@ -327,6 +344,10 @@ def wallet_of(name: str | None, hotkey: str | None, path: str | None) -> Wallet:
     """The Wallet the options name (flags win over the environment, the environment over defaults)."""
     from taonet.kernel import Wallet
 
+    for option, value in (("--wallet-name", name), ("--hotkey", hotkey), ("--wallet-path", path)):
+        if value is not None and not value.strip():  # -w "$UNSET" must not quietly mean the default wallet
+            raise typer.BadParameter("is empty: give a name (or leave the option out for the default)",
+                                     param_hint=option)
     try:
         return Wallet(name, hotkey, path)
     except ValueError as e:
@@ -338,7 +359,13 @@ def password_source(password_stdin: bool) -> str | None:
     wallet then asks the environment and, on a terminal, the user."""
     if not password_stdin:
         return None
-    text = sys.stdin.readline()
+    try:
+        text = sys.stdin.readline()
+        text.encode()  # bytes that are not text arrive as surrogates, which no key file can be unlocked with
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        from taonet.kernel.errors import WalletError
+
+        raise WalletError("the password given on stdin (--password-stdin) is not UTF-8 text") from None
     return text.removesuffix("\n").removesuffix("\r")
 
 
@@ -362,18 +389,21 @@ def confirm(question: str, no_prompt: bool, out: Out) -> None:
 
 # --- running against a node --------------------------------------------------------------------------------------
 def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout: float, what: str, *,
-        out: Out | None = None) -> T:
+        out: Out | None = None, write: bool = False) -> T:
     """Run ``main(subtensor)`` on a fresh event loop, within ``timeout`` seconds.
 
     A command that talks to the node more than once (a read, a prompt, then the write) passes its ``out``: its runs
     share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
-    ends with :class:`RpcTimeout` (exit 4), whatever it was waiting for."""
+    ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for; with ``write`` (``main`` submits) it
+    says that the write may still be included."""
     import time
 
     import anyio
 
     from taonet.kernel import Subtensor
-    from taonet.kernel.errors import RpcTimeout
+    from taonet.kernel.errors import NoNode, RpcTimeout
+
+    from ._errors import CommandTimeout
 
     budget = timeout if out is None else max(0.1, timeout - out.spent)
     sub = Subtensor(endpoint, timeout=budget)
@@ -387,8 +417,14 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     started = time.monotonic()
     try:
         return anyio.run(go)
-    except TimeoutError:
-        raise RpcTimeout(method=what, address=sub.endpoint, timeout=timeout) from None
+    except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
+        if not sub.rpc.connected:  # nothing ever answered: nothing was sent either
+            raise NoNode(method=what, address=sub.endpoint, reason=f"nothing answered within {timeout:g} s"
+                         ) from None
+        if isinstance(e, RpcTimeout) and not write:
+            raise
+        # a write may still be included, and must say so; a read says the command ran out of time
+        raise CommandTimeout(method=what, address=sub.endpoint, timeout=timeout, write=write) from None
     finally:
         if out is not None:
             out.spent += time.monotonic() - started

@@ -19,11 +19,13 @@ def demo(
     data_dir: Annotated[Path | None, typer.Option(help="Where the demo's chain goes (default: ~/.taonet/demo/node, "
                                                        "or .../ledger, replaced on each run; $TAONET_DEMO_DIR).")
                         ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Stop after this many epochs (default: until Ctrl-C).")] = None,
-    block_time: Annotated[float, typer.Option(help="Seconds between blocks.")] = 0.25,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Stop after this many epochs (default: until Ctrl-C).")
+                      ] = None,
+    block_time: Annotated[float, typer.Option(min=0.01, max=86400, help="Seconds between blocks.")] = 0.25,
     ledger: Annotated[bool, typer.Option("--ledger", help="Only the chain as data: blocks on disk, then a replay.")
                       ] = False,
-    blocks: Annotated[int, typer.Option(help="With --ledger: blocks of transfers and stake to seal.")] = 5,
+    blocks: Annotated[int, typer.Option(min=1, max=1_000_000, help="With --ledger: blocks of transfers and stake to "
+                                                                   "seal.")] = 5,
 ) -> None:
     """A dev node with clients that create a subnet, register, stake, set weights and earn emission (Ctrl-C stops)."""
     if data_dir is not None and data_dir.exists() and not data_dir.is_dir():

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import attrs
 
-from taonet.kernel.errors import RpcTimeout
+from taonet.kernel.errors import RpcBadRequest, RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected
 
-__all__ = ["FaucetRefused", "NotIncluded"]
+__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -32,3 +32,60 @@ class NotIncluded(RpcTimeout):
     def __str__(self) -> str:
         return (f"{self.method}: submitted, but not in a block yet; it may still be included, so check with a read "
                 "(balance, stake, metagraph) before sending it again")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NothingToMove(ExtrinsicRejected):
+    """Raised when a stake or unstake would move 0 RAO, which the chain does not take (exit 3)."""
+
+    CODE = "cli_nothing_to_move"
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.what} of 0 RAO moves nothing and is refused: {self.reason}"
+
+
+@attrs.define(auto_exc=True, str=False)
+class CommandTimeout(RpcTimeout):
+    """Raised when a command is still waiting at its ``--timeout`` (exit 4); a write may still be included."""
+
+    CODE = "cli_command_timeout"
+    write: bool = False
+
+    def __str__(self) -> str:
+        if self.write:
+            return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): it may have been sent and "
+                    "may still be included, so check with a read (balance, stake, metagraph) before sending it again, "
+                    "or raise --timeout")
+        return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): the node at {self.address} is "
+                "slow or busy, or what the command waits for has not happened yet; raise --timeout (taonet node "
+                "status shows the node)")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoRemoteActors(RpcBadRequest):
+    """Raised when `taonet actor run` reaches a node that runs its actors itself (exit 2)."""
+
+    CODE = "cli_no_remote_actors"
+    node: str
+    actor: str
+
+    def __str__(self) -> str:
+        return (f"the node at {self.node} runs its actors itself and takes no remote {self.actor}: start it with "
+                f"taonet node run ... --remote-actor {self.actor}, or point --node at one that was")
+
+
+@attrs.define(auto_exc=True, str=False)
+class IdentityNotRecorded(ExtrinsicRejected):
+    """Raised when `subnet create --plugin` created the subnet but the chain refused its identity (exit 3)."""
+
+    CODE = "cli_identity_not_recorded"
+    netuid: int
+    plugin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"subnet {self.netuid} was created (its lock is paid), but recording that it runs plugin "
+                f"{self.plugin!r} failed: {self.reason}; do not create it again: record the identity with "
+                "Subtensor.set_subnet_identity (docs/subnets.md)")

@@ -41,12 +41,12 @@ def _last() -> Path:
 
 
 def _check_free(dir: Path) -> None:
-    from taonet.tools.launcher import alive, read_status
+    from taonet.tools.launcher import read_status, runs_taonet
 
     from ..launcher.errors import NetworkDirBusy
 
     st = read_status(dir)
-    if st and st.get("state") not in ("stopped", None) and alive(int(st.get("pid", 0)) or -1):
+    if isinstance(st, dict) and st.get("state") not in ("stopped", None) and runs_taonet(int(st.get("pid") or -1)):
         raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]))
 
 
@@ -222,7 +222,7 @@ def launch_cmd(
     fresh: Annotated[bool, typer.Option("--fresh", help="Start a new chain in --dir (a previous network's "
                                                         "directory is removed).")] = False,
     lines: Annotated[int, typer.Option("-n", "--tail", min=1, help="With logs: how many lines.")] = 40,
-    as_json: Annotated[bool, typer.Option("--json", help="With status: one JSON document.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With status, logs or stop: one JSON document.")] = False,
 ) -> None:
     """Start the network a file describes (node, wallets, subnets, stake, neurons), or, for a network started with
     --detach: status, logs [NAME], stop.
@@ -231,8 +231,8 @@ def launch_cmd(
     """
     if target in ACTIONS:
         where = (dir or _last()).expanduser().resolve()
-        {"status": lambda: _status(where, as_json), "logs": lambda: _logs(where, name, lines),
-         "stop": lambda: _stop(where)}[target]()
+        {"status": lambda: _status(where, as_json), "logs": lambda: _logs(where, name, lines, as_json),
+         "stop": lambda: _stop(where, as_json)}[target]()
         return
     from taonet.tools.launcher import load_network
 
@@ -256,60 +256,79 @@ def launch_cmd(
 
 
 def _read(dir: Path) -> dict[str, Any]:
-    from taonet.tools.launcher import alive, read_status
+    from taonet.tools.launcher import read_status, runs_taonet
 
     from ..launcher.errors import NoNetwork
 
     st = read_status(dir)
     if st is None:
         raise NoNetwork(dir=str(dir))
-    if st.get("state") != "stopped" and not alive(int(st.get("pid") or -1)):
+    if not (isinstance(st, dict) and isinstance(st.get("pid"), int) and isinstance(st.get("processes"), list)
+            and all(isinstance(p, dict) and {"name", "pid"} <= p.keys() for p in st["processes"])):
+        from ..launcher.errors import InvalidNetworkFile
+
+        raise InvalidNetworkFile(where=str(dir / "launch.json"), reason="not a network's status (damaged?); if no "
+                                 "network runs there, remove the file")
+    # a launcher that is gone (its pid free, or since taken by another program) left a "dead" network
+    if st.get("state") != "stopped" and not runs_taonet(int(st.get("pid") or -1)):
         st["state"] = "dead"
     return st
 
 
 def _status(dir: Path, as_json: bool) -> None:
-    from taonet.tools.launcher import alive
+    from taonet.tools.launcher import runs_taonet
 
     st = _read(dir)
     for p in st["processes"]:
-        if p["pid"] is not None and not alive(p["pid"]):
+        if p["pid"] is not None and not runs_taonet(p["pid"]):
             p["state"], p["pid"] = "gone", None
     if as_json:
         print(json.dumps(st))
         return
-    print(f"network: {st['name']} {st['state']} (launcher pid {st['pid']}) in {st['dir']}")
-    print(f"rpc: {st['endpoint']}  head: {st['head']}  epochs: {st['epochs']}  largest block gap: "
-          f"{st['max_block_gap_ms']:.0f} ms")
+    print(f"network: {st.get('name')} {st.get('state')} (launcher pid {st['pid']}) in {dir}")
+    epochs = ", ".join(f"subnet {k}: {v}" for k, v in sorted(dict(st.get("epochs") or {}).items())) or "none yet"
+    gap = st.get("max_block_gap_ms")
+    print(f"rpc: {st.get('endpoint')}  head: {st.get('head')}  epochs: {epochs}  largest block gap: "
+          + (f"{gap:.0f} ms" if isinstance(gap, int | float) else "-"))
     for p in st["processes"]:
-        print(f"process: {p['name']} {p['state']} pid {p['pid'] or '-'} restarts {p['restarts']}"
-              + (f" ({p['note']})" if p["note"] else ""))
+        print(f"process: {p['name']} {p.get('state')} pid {p['pid'] or '-'} restarts {p.get('restarts', 0)}"
+              + (f" ({p['note']})" if p.get("note") else ""))
 
 
-def _logs(dir: Path, name: str | None, lines: int) -> None:
+def _logs(dir: Path, name: str | None, lines: int, as_json: bool) -> None:
     _read(dir)
     logs = dir / "logs"
     if name is None:
-        for f in sorted(logs.glob("*.log")):
-            print(f"{f.stem}: {f} ({f.stat().st_size:,} bytes)")
+        found = [{"name": f.stem, "path": str(f), "bytes": f.stat().st_size} for f in sorted(logs.glob("*.log"))]
+        if as_json:
+            print(json.dumps({"logs": found}))
+            return
+        for x in found:
+            print(f"{x['name']}: {x['path']} ({x['bytes']:,} bytes)")
         return
     path = logs / f"{name}.log"
-    if not path.exists():
-        from ..launcher.errors import InvalidNetworkFile
+    if not path.is_file():
+        from ..launcher.errors import NoLog
 
-        have = ", ".join(sorted(f.stem for f in logs.glob("*.log")))
-        raise InvalidNetworkFile(where=str(dir), reason=f"no log named {name!r} (there are: {have})")
-    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+        raise NoLog(dir=str(dir), name=name, have=", ".join(sorted(f.stem for f in logs.glob("*.log"))) or "none")
+    tail = path.read_text(errors="replace").splitlines()[-lines:]
+    if as_json:
+        print(json.dumps({"name": name, "path": str(path), "lines": tail}))
+        return
+    for line in tail:
         print(line)
 
 
-def _stop(dir: Path) -> None:
-    from taonet.tools.launcher import STOP_DEADLINE, alive
+def _stop(dir: Path, as_json: bool) -> None:
+    from taonet.tools.launcher import STOP_DEADLINE, alive, runs_taonet
 
     st = _read(dir)
     pid = int(st["pid"])
-    if st["state"] in ("stopped", "dead"):
-        print(f"stopped: the network in {dir} was not running ({st['state']})")
+    if st.get("state") in ("stopped", "dead"):
+        if as_json:
+            print(json.dumps({"dir": str(dir), "stopped": False, "state": st.get("state")}))
+        else:
+            print(f"stopped: the network in {dir} was not running ({st.get('state')})")
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_DEADLINE + 5
@@ -317,8 +336,11 @@ def _stop(dir: Path) -> None:
         time.sleep(0.1)
     if alive(pid):  # the launcher hangs: end it and what it started, by their recorded ids
         for p in st["processes"]:
-            if p["pid"]:
+            if p["pid"] and runs_taonet(p["pid"]):  # never a pid another program has since taken
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(p["pid"], signal.SIGKILL)
         os.kill(pid, signal.SIGKILL)
-    print(f"stopped: the network in {dir}")
+    if as_json:
+        print(json.dumps({"dir": str(dir), "stopped": True, "state": "stopped"}))
+    else:
+        print(f"stopped: the network in {dir}")

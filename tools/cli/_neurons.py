@@ -23,17 +23,18 @@ validator_app = typer.Typer(help="Run a validator of a subnet plugin.", no_args_
 neurons_app = typer.Typer(help="Run many neurons in one process (a neuron host).", no_args_is_help=True)
 
 PluginName = Annotated[str, typer.Option("--plugin", help="The subnet plugin (see `taonet subnet plugins`).")]
-Netuid = Annotated[int, typer.Option("--netuid", help="The subnet.", min=0)]
-WalletName = Annotated[str | None, typer.Option("--wallet-name", "--wallet.name",
+Netuid = Annotated[int, typer.Option("--netuid", help="The subnet.", min=0, max=0xFFFF)]
+WalletName = Annotated[str | None, typer.Option("--wallet-name", "-w", "--wallet.name",
                                                 help="Wallet name ($TAONET_WALLET_NAME, default).")]
-Hotkey = Annotated[str | None, typer.Option("--hotkey", "--wallet-hotkey", "--wallet.hotkey",
+Hotkey = Annotated[str | None, typer.Option("--hotkey", "-H", "--wallet-hotkey", "--wallet.hotkey",
                                             help="Hotkey name ($TAONET_WALLET_HOTKEY, default).")]
-WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path",
+WalletPath = Annotated[str | None, typer.Option("--wallet-path", "-p", "--wallet.path",
                                                 help="Wallets folder ($TAONET_WALLET_PATH, ~/.taonet/wallets).")]
 Endpoint = Annotated[str | None, typer.Option("--endpoint", "-e", "--subtensor.network", "--subtensor.chain_endpoint",
                                               help="Node RPC address ($TAONET_ENDPOINT, local).")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each answer of the node "
-                                                         "($TAONET_TIMEOUT).", envvar="TAONET_TIMEOUT", min=0.1)]
+                                                         "($TAONET_TIMEOUT).", envvar="TAONET_TIMEOUT", min=0.1,
+                                         max=1e6)]
 Port = Annotated[int, typer.Option("--port", "--axon.port", help="The axon's port (0: any free port).", min=0,
                                    max=65535)]
 ExternalIp = Annotated[str | None, typer.Option("--external-ip", "--axon.external_ip",
@@ -58,17 +59,28 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _check_gateway(address: str) -> None:
+    """Refuse a --gateway nng cannot listen on before the validator starts (a one-line usage error, exit 2)."""
+    from taonet.plugins import gateway_problem
+
+    if (problem := gateway_problem(address)) is not None:
+        raise typer.BadParameter(problem, param_hint="--gateway")
+
+
 def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
          endpoint: str | None, timeout: float, port: int, external_ip: str | None, state_dir: Path | None,
          set_: list[str], log_level: str, log_json: bool | None, gateway: str | None = None) -> None:
-    from taonet.kernel import Wallet
     from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
+
+    from ._common import wallet_of
 
     configure_logging(log_level, json=log_json)
     options = _options(set_)
+    if gateway is not None:
+        _check_gateway(gateway)
     loaded = load_plugin(plugin)
     loaded.options(options)  # a wrong --set is a usage error before anything connects
-    wallet = Wallet(wallet_name, hotkey, wallet_path)
+    wallet = wallet_of(wallet_name, hotkey, wallet_path)  # a bad name is a usage error, not an internal one
     wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
     config = NeuronConfig(plugin=loaded, netuid=netuid, wallet=wallet, endpoint=endpoint, timeout=timeout, port=port,
                           external_ip=external_ip, state_dir=state_dir, options=options, gateway=gateway)

@@ -57,9 +57,14 @@ def _parse_delays(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
         name, _, seconds = item.partition("=")
-        if name not in ACTORS or not seconds:
-            raise typer.BadParameter(f"{item!r}: use NAME=SECONDS with NAME one of {', '.join(ACTORS)}")
-        out[name] = float(seconds)
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = -1.0
+        if name not in ACTORS or not 0 <= value <= 3600:  # nan and inf fail too
+            raise typer.BadParameter(f"{item!r}: use NAME=SECONDS with NAME one of {', '.join(ACTORS)} and "
+                                     "SECONDS in 0..3600", param_hint="--actor-delay")
+        out[name] = value
     return out
 
 
@@ -69,7 +74,7 @@ def node_run(
     genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
     data_dir: DataDir = None,
     block_time: Annotated[float | None, typer.Option(help="Seconds between blocks (default: 0.25 with --dev, as a "
-                                                         "localnet; else 12).", min=0.01)] = None,
+                                                         "localnet; else 12).", min=0.01, max=86400)] = None,
     rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
     feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
     clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",
@@ -165,7 +170,8 @@ def actor_run(
     node: Annotated[str, typer.Option("--node", help="The node's RPC address.")] = "tcp://127.0.0.1:9944",
     key: Annotated[str, typer.Option(help="Secret URI of the actor's key (named in the genesis).",
                                      envvar="TAONET_ACTOR_URI")] = "//Actor",  # the ledger's DEV_ACTOR_URI
-    delay: Annotated[float, typer.Option(help="Delay each answer by this many seconds (testing).")] = 0.0,
+    delay: Annotated[float, typer.Option(min=0, max=3600, help="Delay each answer by this many seconds "
+                                                                 "(testing).")] = 0.0,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a system actor against a node started with --remote-actor NAME."""
@@ -182,13 +188,35 @@ def actor_run(
         raise typer.BadParameter(f"unknown actor {name!r}; the actors are {', '.join(ACTORS)}")
 
     async def main() -> None:
+        from taonet.kernel.errors import UnknownMethod
+
+        from ._errors import NoRemoteActors
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(cancel_on_signals, tg.cancel_scope)
-            await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
+            try:
+                await _check_remote(name, node)
+                await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
+            except UnknownMethod as e:  # a node not started with --remote-actor has no actors' RPC
+                if not e.method.startswith("actor_"):
+                    raise
+                raise NoRemoteActors(method=e.method, reason="no remote actors", node=node, actor=name) from None
             tg.cancel_scope.cancel()
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)
+
+
+async def _check_remote(name: str, node: str) -> None:
+    """Refuse an actor the node runs itself: it would wait for work that never comes (NoRemoteActors, exit 2)."""
+    from taonet.kernel import Subtensor
+
+    from ._errors import NoRemoteActors
+
+    async with Subtensor(node, timeout=30.0) as sub:
+        info = await sub.info()
+    if name in info.get("local_actors", ()):
+        raise NoRemoteActors(method="info", reason="runs it itself", node=node, actor=name)
 
 
 @node_app.command("status")
@@ -221,7 +249,7 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Rea
 @node_app.command("wait")
 def node_wait(blocks: Annotated[int, typer.Option("--blocks", "-n", min=1, help="How many blocks to wait for.")] = 1,
               endpoint: Endpoint = None, as_json: AsJson = False,
-              timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+              timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=1e6, envvar="TAONET_TIMEOUT",
                                                      help="Seconds to wait at most.")] = 60.0) -> None:
     """Wait until the chain is --blocks past its head (for scripts: an epoch is a subnet's tempo in blocks)."""
     out = Out(as_json)

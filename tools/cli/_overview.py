@@ -26,7 +26,8 @@ def _wallet_hotkeys(w: Any, wallet_path: str | None) -> dict[str, str]:
 
 
 def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
-             netuid: Annotated[int | None, typer.Option("--netuid", min=0, help="Only this subnet.")] = None,
+             netuid: Annotated[int | None, typer.Option("--netuid", min=0, max=0xFFFF,
+                                                        help="Only this subnet.")] = None,
              endpoint: Endpoint = None, wide: Wide = False, as_json: AsJson = False, as_rao: Rao = False,
              timeout: ReadTimeout = 10.0) -> None:
     """Every neuron of your wallet's hotkeys (and of its coldkey), per subnet: stake, scores, emission, axon."""
@@ -38,6 +39,8 @@ def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
     names = _wallet_hotkeys(w, wallet_path)
 
     async def read(sub: Any) -> tuple[int, dict[int, list[Any]]]:
+        if netuid is not None:
+            await sub.get_subnet_info(netuid)  # SubnetNotFound (exit 6), not "no neurons yet"
         netuids: set[int] = set()
 
         async def subnets_of(hotkey: str) -> None:

@@ -27,31 +27,36 @@ WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path"
 
 def _payload(text: str) -> Any:
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         return text
+    if not -(1 << 63) <= number < 1 << 64:  # CBOR carries 64-bit integers; a gateway refuses a bignum (as 400)
+        raise typer.BadParameter(f"{text} is beyond a 64-bit integer, which a gateway cannot take; send a smaller "
+                                 "number", param_hint="PAYLOAD")
+    return number
 
 
 def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one).")],
-              netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0)],
+              netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0, max=0xFFFF)],
               validator: Annotated[str | None, typer.Option("--validator", help="The validator (hotkey SS58 or UID) "
                                                             "whose gateway to use (default: the most staked).")] = None,
               all_: Annotated[bool, typer.Option("--all", help="Every miner's answer, best first.")] = False,
               endpoint: Endpoint = None, wallet_name: WalletName = None, hotkey: Hotkey = None,
               wallet_path: WalletPath = None,
               timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.",
-                                                     min=0.1)] = 12.0,
+                                                     min=0.1, max=1e6)] = 12.0,
               as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
     from taonet.plugins import aquery
 
+    value = _payload(payload)
     wallet = None
-    if wallet_name or hotkey:
-        from taonet.kernel import Wallet
+    if wallet_name is not None or hotkey is not None:
+        from ._common import wallet_of
 
-        wallet = Wallet(wallet_name, hotkey, wallet_path)
+        wallet = wallet_of(wallet_name, hotkey, wallet_path)  # a bad name is a usage error (exit 2)
         wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
-    answers = anyio.run(lambda: aquery(netuid, _payload(payload), validator=validator, return_all=all_,
+    answers = anyio.run(lambda: aquery(netuid, value, validator=validator, return_all=all_,
                                        endpoint=endpoint, wallet=wallet, timeout=timeout))
     if as_json:
         print(json.dumps({"netuid": netuid, "answers": answers}, default=str))

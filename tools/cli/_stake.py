@@ -57,8 +57,8 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
     """Stake (kind "add") or unstake ("remove") an amount, or all of it, on ``hotkey``; one line or JSON."""
     if (amount is None) == (not all_):
         raise typer.BadParameter("give --amount TAO or --all", param_hint="--amount")
+    given = None if amount is None else parse_amount(amount, as_rao=out.rao)  # a usage error before the wallet's
     coldkey = w.get_coldkeypub().ss58_address
-    given = None if amount is None else parse_amount(amount, as_rao=out.rao)
 
     async def how_much(sub: Any) -> int:
         if given is not None:
@@ -70,6 +70,13 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
 
     rao = run(how_much, endpoint, timeout, f"stake {kind}", out=out)
     verb = "stake" if kind == "add" else "unstake"
+    if rao == 0:  # the chain takes at least 1 RAO: say why there is nothing, before any password is asked
+        from ._errors import NothingToMove
+
+        why = ("give at least 1 RAO" if given is not None
+               else f"{coldkey} has nothing free to stake beyond the existential deposit" if kind == "add"
+               else f"{coldkey} has no stake on {hotkey} (taonet stake list shows where it is)")
+        raise NothingToMove(what=f"stake {kind}", reason=why)
     where = f" (subnet {netuid})" if netuid is not None else ""
     confirm(f"{verb.capitalize()} {out.amount(rao)} on {hotkey}{where}?", no_prompt, out)
     unlock_coldkey(w, password_stdin)
@@ -84,7 +91,7 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
                                 else sub.remove_stake(w, hotkey, rao))
         return result, (await sub.get_stake(coldkey, hotkey)).rao if result.success else 0
 
-    result, now = run(write, endpoint, timeout, f"stake {kind}", out=out)
+    result, now = run(write, endpoint, timeout, f"stake {kind}", out=out, write=True)
     past = "staked" if kind == "add" else "unstaked"
     out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}", stake=now)
 
@@ -124,8 +131,15 @@ def stake_list(wallet_name: WalletName = None, wallet_path: WalletPath = None,
     out = Out(as_json, as_rao)
     names = list_wallets(wallet_path) if all_ else [wallet_of(wallet_name, None, wallet_path).name]
     wallets = [wallet_of(n, None, wallet_path) for n in names]
-    # a wallet named alone must have its coldkey (the one-line error says how to make it); --all skips any without
-    colds = [(w, w.get_coldkeypub().ss58_address) for w in wallets if not all_ or w.coldkeypub_file.exists()]
+    # a wallet named alone must have its coldkey (the one-line error says how to make it); --all passes over any
+    # without one or with one that cannot be read, as `wallet balance --all` does (`wallet list` says why)
+    colds = []
+    for w in wallets:
+        try:
+            colds.append((w, w.get_coldkeypub().ss58_address))
+        except WalletError:
+            if not all_:
+                raise
     known = {}  # hotkey address -> its name in the wallet
     for w, _ in colds:
         for h in w.list_hotkeys():
@@ -174,7 +188,7 @@ def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max
         with out.status("waiting for inclusion"):
             return await sub.nominate(w, take=take)
 
-    out.wrote(run(write, endpoint, timeout, "delegate nominate"), f"{hot.ss58_address} is a delegate",
+    out.wrote(run(write, endpoint, timeout, "delegate nominate", write=True), f"{hot.ss58_address} is a delegate",
               f"take {take:.2%}")
 
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from ._common import (
+    MAX_TIMEOUT,
+    U64_MAX,
     AsJson,
     Endpoint,
     Hotkey,
@@ -36,8 +38,11 @@ subnet_app = typer.Typer(
          "Example: taonet subnet metagraph --netuid 1",
     no_args_is_help=True)
 
-Block = Annotated[int | None, typer.Option("--block", min=0, metavar="BLOCK", help="A past block (the head by "
-                                                                                     "default).")]
+IDENTITY_TEXT_MAX = 256
+"""The longest description or URL a subnet identity holds (the chain's limit)."""
+
+Block = Annotated[int | None, typer.Option("--block", min=0, max=U64_MAX, metavar="BLOCK",
+                                           help="A past block (the head by default).")]
 
 
 @subnet_app.command("list")
@@ -149,7 +154,7 @@ def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", hel
         with out.status("waiting for inclusion"):
             return await sub.set_hyperparameter(w, n, param, number)
 
-    out.wrote(run(write, endpoint, timeout, "subnet set"), f"subnet {n}: {param} = {number}")
+    out.wrote(run(write, endpoint, timeout, "subnet set", write=True), f"subnet {n}: {param} = {number}")
 
 
 def created_netuid(result: Any) -> int | None:
@@ -172,6 +177,13 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
 
     Example: taonet subnet create -w owner -H default --plugin template"""
     out = Out(as_json, as_rao)
+    if plugin is None and (description is not None or url):
+        raise typer.BadParameter("a description or URL is part of a plugin's identity: give --plugin NAME too",
+                                 param_hint="--description" if description is not None else "--url")
+    for option, text in (("--description", description or ""), ("--url", url)):
+        if len(text) > IDENTITY_TEXT_MAX:  # the chain refuses it, after the lock was paid
+            raise typer.BadParameter(f"is {len(text):,} characters; the chain takes at most {IDENTITY_TEXT_MAX}",
+                                     param_hint=option)
     if plugin is not None:  # an unknown or broken plugin is refused before any money moves
         from taonet.plugins import load_plugin
 
@@ -191,10 +203,14 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
                 return created, None
             return created, await sub.set_subnet_identity(w, netuid, plugin, description=description or "", url=url)
 
-    result, identity = run(write, endpoint, timeout, "subnet create", out=out)
+    result, identity = run(write, endpoint, timeout, "subnet create", out=out, write=True)
     netuid = created_netuid(result)
     if identity is not None and not identity.success:  # the subnet exists; only its identity is missing
-        out.wrote(identity, f"created subnet {netuid}, but recording its plugin failed")
+        from ..errors import describe
+        from ._errors import IdentityNotRecorded
+
+        reason = describe(identity.error) if identity.error is not None else identity.status
+        raise IdentityNotRecorded(netuid=netuid or -1, plugin=str(plugin), reason=reason)
     runs = f" running plugin {plugin}" if identity is not None else ""
     out.wrote(result, f"created subnet {netuid}{runs} (hotkey {hot.ss58_address} at UID 0)",
               f"locked {out.amount(cost.rao)}", netuid=netuid, **({"plugin": plugin} if identity is not None else {}))
@@ -212,12 +228,25 @@ def subnet_burn_cost(endpoint: Endpoint = None, as_json: AsJson = False, as_rao:
         out.line(f"creating a subnet locks {out.amount(cost.rao)}")
 
 
+def _check_open(kind: str, netuid: int, hyper: dict[str, Any]) -> None:
+    """Refuse, before any τ is burned or any proof of work solved, a registration the subnet's owner has closed (the
+    chain would refuse it after; a proof of work may take minutes)."""
+    from taonet.ledger.errors import RegistrationClosed
+
+    if not hyper.get("registration_allowed", 1):
+        raise RegistrationClosed(netuid=netuid, reason="the owner has disabled registration")
+    if kind == "pow-register" and not hyper.get("pow_registration_allowed", 1):
+        raise RegistrationClosed(netuid=netuid, reason="proof-of-work registration is disabled; register by burning "
+                                                       f"instead (taonet subnet register {netuid})")
+
+
 def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
               endpoint: str | None, no_prompt: bool, password_stdin: bool, out: Out, timeout: float,
               processes: int = 1) -> None:
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     info = run(lambda sub: sub.get_subnet_info(netuid), endpoint, timeout, f"subnet {kind}", out=out)
+    _check_open(kind, netuid, info.get("hyperparameters") or {})
     price = (f"burning {out.amount(info['burn'])}" if kind == "register"
              else f"by proof of work (difficulty {info['difficulty']:,})")
     confirm(f"Register hotkey {hot.ss58_address} on subnet {netuid} {price}?", no_prompt, out)
@@ -232,7 +261,7 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
         with progress_bar(out, info["difficulty"]) as tick:
             return await sub.register(w, netuid, progress=tick, processes=processes)
 
-    result = run(write, endpoint, timeout, f"subnet {kind}", out=out)
+    result = run(write, endpoint, timeout, f"subnet {kind}", out=out, write=True)
     if result.success and result.uid is None:  # included, but the registrar's answer was not seen in the next block
         out.wrote(result, f"registration of {hot.ss58_address} on subnet {netuid} requested",
                   "the registrar gives its UID in a coming block (taonet wallet overview shows it)", netuid=netuid)
@@ -256,7 +285,8 @@ def subnet_pow_register(netuid_arg: NetuidArg = None, netuid: Netuid = None, wal
                         processes: Annotated[int, typer.Option("--processes", min=1, max=256, help="Processes "
                                                                "solving the proof of work.")] = 1,
                         no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
-                        timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="TAONET_TIMEOUT",
+                        timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=MAX_TIMEOUT,
+                                                               envvar="TAONET_TIMEOUT",
                                                                help="Seconds the whole command may take, solving "
                                                                     "included.")] = 600.0) -> None:
     """Register your hotkey on a subnet by proof of work, with a progress bar (on stderr)."""

@@ -103,11 +103,31 @@ def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: W
     else:
         rows.append({"key": "coldkey", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True})
     if not w.hotkey_file.exists() and not w.hotkeypub_file.exists():
-        rows.append(_new(w, "hotkey", n_words=n_words, password=None, encrypt=False, overwrite=False,
-                         cost=unlock_cost))
+        try:
+            rows.append(_new(w, "hotkey", n_words=n_words, password=None, encrypt=False, overwrite=False,
+                             cost=unlock_cost))
+        except Exception as e:  # a coldkey made just now must not leave without its mnemonic, its only backup
+            if "mnemonic" not in rows[0]:
+                raise
+            _lost_hotkey(out, rows[0], w, e)
     else:
         rows.append({"key": "hotkey", "name": w.hotkey_str, "ss58": w.get_hotkeypub().ss58_address, "existed": True})
     _show_keys(out, rows, w)
+
+
+def _lost_hotkey(out: Out, cold: dict[str, Any], wallet: Any, e: Exception) -> None:
+    """The hotkey failed after a new coldkey was made: show the coldkey (with --json, in the error itself) and
+    raise a wallet error (exit 5) saying what was made and what was not."""
+    from taonet.kernel.errors import WalletError
+
+    from ..errors import describe
+
+    if not out.json:
+        _show_keys(out, [cold], wallet)
+        made = "the coldkey above was created"
+    else:
+        made = f"coldkey {cold['ss58']} was created (mnemonic: {cold['mnemonic']}; write it down)"
+    raise WalletError(f"{made}, but the hotkey was not: {describe(e)}") from e
 
 
 @wallet_app.command("new-coldkey")
@@ -143,6 +163,9 @@ def _regen_source(mnemonic: str | None, seed: str | None, uri: str | None) -> di
     given = {k: v for k, v in (("mnemonic", mnemonic), ("seed", seed), ("uri", uri)) if v is not None}
     if len(given) != 1:
         raise typer.BadParameter("give exactly one of --mnemonic, --seed or --uri")
+    for k, v in given.items():
+        if not v.strip():  # an empty --uri is the well-known development root key: never a wallet's key by mistake
+            raise typer.BadParameter("is empty: give the key's words, seed or URI", param_hint=f"--{k}")
     return given
 
 
@@ -190,10 +213,13 @@ def _describe_wallet(path: Any, name: str) -> dict[str, Any]:
     from taonet.kernel.errors import WalletError
 
     w = wallet_of(name, None, str(path) if path else None)
+    problem = None  # why the coldkey's address cannot be read (a damaged file), said rather than hidden
     try:
         cold = w.get_coldkeypub().ss58_address
-    except WalletError:
+    except WalletError as e:
         cold = None
+        if w.coldkeypub_file.exists() or w.coldkeypub_file.is_symlink():
+            problem = str(e)
     hotkeys = []
     for h in w.list_hotkeys():
         hw = wallet_of(name, h, str(path) if path else None)
@@ -204,8 +230,9 @@ def _describe_wallet(path: Any, name: str) -> dict[str, Any]:
                 hotkeys.append({"name": h, "ss58": hw.get_hotkey().ss58_address})
             except WalletError:
                 hotkeys.append({"name": h, "ss58": None})
-    return {"name": name, "coldkey": cold, "encrypted": _encrypted(w.coldkey_file), "hotkeys": hotkeys,
+    info = {"name": name, "coldkey": cold, "encrypted": _encrypted(w.coldkey_file), "hotkeys": hotkeys,
             "path": str(w.dir)}
+    return info if problem is None else {**info, "problem": problem}
 
 
 def _encrypted(path: Path) -> bool | None:
@@ -230,7 +257,7 @@ def list_(wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
         out.line("no wallets yet: taonet wallet create --wallet-name NAME")
         return
     for w in wallets:
-        out.line(f"[bold]{w['name']}[/] coldkey {w['coldkey'] or '(no coldkeypub)'}")
+        out.line(f"[bold]{w['name']}[/] coldkey {_coldkey_text(w)}")
         for h in w["hotkeys"]:
             out.line(f"  hotkey {h['name']}: {h['ss58'] or '(unreadable)'}")
 
@@ -250,9 +277,16 @@ def inspect(wallet_name: WalletName = None, wallet_path: WalletPath = None, as_j
         return
     enc = {True: "encrypted", False: "not encrypted", None: "no coldkey file (watch-only)"}[info["encrypted"]]
     out.line(f"wallet [bold]{info['name']}[/] in {info['path']}")
-    out.line(f"  coldkey {info['coldkey']} ({enc})")
+    out.line(f"  coldkey {_coldkey_text(info)} ({enc})")
     for h in info["hotkeys"]:
-        out.line(f"  hotkey {h['name']}: {h['ss58']}")
+        out.line(f"  hotkey {h['name']}: {h['ss58'] or '(unreadable)'}")
+
+
+def _coldkey_text(info: dict[str, Any]) -> str:
+    """The coldkey's address, or why there is none (no coldkeypub, or a file that cannot be read)."""
+    if info["coldkey"]:
+        return str(info["coldkey"])
+    return f"(unreadable: {info['problem']})" if "problem" in info else "(no coldkeypub)"
 
 
 @wallet_app.command("balance")
@@ -312,7 +346,7 @@ def transfer(dest: Annotated[str, typer.Option("--dest", "--destination", metava
             result = await sub.transfer(cold, dest, rao)
         return result, (await sub.get_balance(cold)).rao if result.success else 0
 
-    result, left = run(send, endpoint, timeout, "transfer")
+    result, left = run(send, endpoint, timeout, "transfer", write=True)
     out.wrote(result, f"sent {out.amount(rao)} to {dest}", f"balance now {out.amount(left)}", balance=left)
 
 
@@ -348,5 +382,5 @@ def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58:
             result = await sub.transfer(dev, dest, rao)
         return result, (await sub.get_balance(dest)).rao if result.success else 0
 
-    result, now = run(fund, endpoint, timeout, "faucet")
+    result, now = run(fund, endpoint, timeout, "faucet", write=True)
     out.wrote(result, f"faucet sent {out.amount(rao)} to {dest}", f"balance now {out.amount(now)}", balance=now)

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ._common import (
+    U16_MAX,
+    U64_MAX,
     AsJson,
     Endpoint,
     Hotkey,
@@ -42,8 +45,8 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
                 hotkeys: Annotated[str | None, typer.Option("--hotkeys", metavar="SS58,SS58,...",
                                                             help="The hotkeys weighed (instead of --uids).")] = None,
                 netuid_arg: NetuidArg = None, netuid: Netuid = None,
-                version_key: Annotated[int, typer.Option("--version-key", min=0, help="The subnet's weights "
-                                                         "version your validator runs.")] = 0,
+                version_key: Annotated[int, typer.Option("--version-key", min=0, max=U64_MAX, help="The subnet's "
+                                                         "weights version your validator runs.")] = 0,
                 wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                 endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
                 timeout: WriteTimeout = 60.0) -> None:
@@ -56,8 +59,7 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
     if len(targets) != len(values) or not values:
         raise typer.BadParameter(f"{len(targets)} targets but {len(values)} weights: give one weight per target",
                                  param_hint="--weights")
-    if any(v < 0 for v in values):
-        raise typer.BadParameter("weights are not negative", param_hint="--weights")
+    _check_values(targets if uids is not None else [], values)
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     confirm(f"Set {len(values)} weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
@@ -78,7 +80,7 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
             return await sub.set_weights(hot, n, ids, values, version_key=version_key,
                                          reveal_timeout=max(1.0, timeout * 0.8)), ids
 
-    result, ids = run(write, endpoint, timeout, "weights set")
+    result, ids = run(write, endpoint, timeout, "weights set", write=True)
     pairs = ", ".join(f"{u}: {v:g}" for u, v in zip(ids, values, strict=True))
     if result.action == "committed":  # a commit-reveal subnet whose window did not open within --timeout
         _committed(out, result, n, hot.ss58_address)
@@ -103,9 +105,20 @@ def _targets(uids: str, weights: str) -> tuple[list[int], list[float]]:
     if len(ids) != len(values) or not values:
         raise typer.BadParameter(f"{len(ids)} uids but {len(values)} weights: give one weight per UID",
                                  param_hint="--weights")
+    _check_values(ids, values)
+    return ids, values
+
+
+def _check_values(ids: list[int], values: list[float]) -> None:
+    """UIDs a subnet can have and weights that are numbers, not negative (else a usage error, exit 2)."""
+    bad = [u for u in ids if not 0 <= u <= U16_MAX]
+    if bad:
+        raise typer.BadParameter(f"UID {bad[0]} is not a UID: they are 0..{U16_MAX} (taonet subnet metagraph "
+                                 "lists a subnet's)", param_hint="--uids")
+    if not all(math.isfinite(v) for v in values):
+        raise typer.BadParameter("weights are numbers (not nan or inf)", param_hint="--weights")
     if any(v < 0 for v in values):
         raise typer.BadParameter("weights are not negative", param_hint="--weights")
-    return ids, values
 
 
 @weights_app.command("commit")
@@ -117,8 +130,8 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
                                                             "(default: 16 random bytes, printed).")] = None,
                    save: Annotated[Path | None, typer.Option("--save", metavar="FILE", help="Also write what the "
                                                              "reveal needs to FILE (JSON).")] = None,
-                   version_key: Annotated[int, typer.Option("--version-key", min=0, help="The subnet's weights "
-                                                            "version your validator runs.")] = 0,
+                   version_key: Annotated[int, typer.Option("--version-key", min=0, max=U64_MAX, help="The subnet's "
+                                                            "weights version your validator runs.")] = 0,
                    wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                    endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
                    timeout: WriteTimeout = 60.0) -> None:
@@ -126,6 +139,8 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     ids, values = _targets(uids, weights)
     raw_salt = _salt(salt)
+    if save is not None:
+        _check_writable(save)  # before the commit: a salt that cannot be kept must not be made
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     confirm(f"Commit {len(values)} weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
@@ -134,11 +149,30 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
         with out.status("waiting for inclusion"):
             return await sub.commit_weights(hot, n, ids, values, salt=raw_salt, version_key=version_key)
 
-    result = run(write, endpoint, timeout, "weights commit")
+    result = run(write, endpoint, timeout, "weights commit", write=True)
     if result.success and save is not None:
-        save.write_text(json.dumps(result.reveal.to_json(), indent=2) + "\n")
-        save.chmod(0o600)
+        try:
+            save.write_text(json.dumps(result.reveal.to_json(), indent=2) + "\n")
+            save.chmod(0o600)
+        except OSError as e:  # the commit is on the chain: its salt must still reach the user
+            _committed(out, result, n, hot.ss58_address)
+            raise typer.BadParameter(f"the commit is on the chain, but {save} could not be written "
+                                     f"({(e.strerror or str(e)).lower()}); keep the salt printed above",
+                                     param_hint="--save") from None
     _committed(out, result, n, hot.ss58_address)
+
+
+def _check_writable(path: Path) -> None:
+    """``path`` can be written (tried, and left as it was), else a usage error naming --save (exit 2)."""
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise typer.BadParameter(f"{path} cannot be written ({(e.strerror or str(e)).lower()}): nothing was "
+                                 "committed; choose another file", param_hint="--save") from None
+    if not existed:
+        path.unlink()
 
 
 @weights_app.command("reveal")
@@ -152,7 +186,8 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
                    from_file: Annotated[Path | None, typer.Option("--from", metavar="FILE", help="What `weights "
                                                                   "commit --save FILE` wrote (instead of the "
                                                                   "options above).")] = None,
-                   version_key: Annotated[int, typer.Option("--version-key", min=0, help="As committed.")] = 0,
+                   version_key: Annotated[int, typer.Option("--version-key", min=0, max=U64_MAX,
+                                                            help="As committed.")] = 0,
                    wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                    endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
                    timeout: WriteTimeout = 60.0) -> None:
@@ -164,8 +199,12 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     if from_file is not None:
         try:
             pending = PendingReveal.from_json(json.loads(from_file.read_text()))
-        except (OSError, KeyError, TypeError, ValueError) as e:
-            raise typer.BadParameter(f"{from_file} is not what `weights commit --save` writes: {e}",
+        except OSError as e:
+            raise typer.BadParameter(f"{from_file} cannot be read ({(e.strerror or str(e)).lower()})",
+                                     param_hint="--from") from None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise typer.BadParameter(f"{from_file} is not what `weights commit --save FILE` writes (damaged, or "
+                                     "another file?); give that FILE, or --uids, --weights and --salt",
                                      param_hint="--from") from None
         n = pending.netuid
     else:
@@ -184,7 +223,7 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
                 return await sub.reveal(hot, pending)
             return await sub.reveal_weights(hot, n, ids, values, _salt(salt), version_key=version_key)
 
-    result = run(write, endpoint, timeout, "weights reveal")
+    result = run(write, endpoint, timeout, "weights reveal", write=True)
     out.wrote(result, f"weights revealed on subnet {n} by {hot.ss58_address}")
 
 
@@ -202,7 +241,8 @@ def _salt(text: str | None) -> bytes | None:
 
 @weights_app.command("show")
 def weights_show(netuid_arg: NetuidArg = None, netuid: Netuid = None,
-                 uid: Annotated[int | None, typer.Option("--uid", min=0, help="Only this validator's weights.")
+                 uid: Annotated[int | None, typer.Option("--uid", min=0, max=U16_MAX,
+                                                         help="Only this validator's weights.")
                                 ] = None,
                  endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
     """The weights each validator of a subnet set (normalised to sum to 1 per validator), newest on the chain."""

@@ -5,6 +5,7 @@
 from ._localnet import LOCALNET_TEMPO as LOCALNET_TEMPO
 from ._localnet import localnet_spec as localnet_spec
 from ._procs import alive as alive
+from ._procs import runs_taonet as runs_taonet
 from ._run import NEURONS_DEADLINE as NEURONS_DEADLINE
 from ._run import NODE_DEADLINE as NODE_DEADLINE
 from ._run import STATUS_FILE as STATUS_FILE

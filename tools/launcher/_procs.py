@@ -17,7 +17,7 @@ import attrs
 
 from ..signals import PARENT_ENV
 
-__all__ = ["BACKOFF", "Child", "child_env", "read_line_in", "stop_children"]
+__all__ = ["BACKOFF", "Child", "alive", "child_env", "read_line_in", "runs_taonet", "stop_children"]
 
 BACKOFF = (1.0, 30.0)
 """The first pause before restarting a dead child, and the longest (it doubles; reset after 60 s running)."""
@@ -147,5 +147,17 @@ def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def runs_taonet(pid: int) -> bool:
+    """Whether ``pid`` is alive and runs taonet (its command line names it): a pid read back from a network's
+    status may since belong to another program, which must never be signalled. True where /proc cannot say."""
+    if not alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"taonet" in f.read()
     except OSError:
         return True

@@ -102,6 +102,22 @@ class NetworkSpec:
         return WalletSpec(name=name, fund=10_000.0)
 
 
+MAX_TAO = ((1 << 64) - 1) / 1e9
+"""The most τ an amount in the file may be (u64 RAO)."""
+
+
+def _wallet(where: str, row: Any) -> WalletSpec:
+    """A ``[[wallets]]`` row: a name a wallet can have, a URI that is not empty, a fund of 0..MAX_TAO τ."""
+    t = _check(where, row, WALLET_KEYS, ("name",))
+    _check_wallet_name(where, t["name"])
+    if "uri" in t and not t["uri"].strip():  # an empty URI is the well-known development root key
+        raise InvalidNetworkFile(where=where, reason="uri is empty: give one (//Alice), or leave it out for a new key")
+    fund = float(t.get("fund", 0.0))
+    if not 0 <= fund <= MAX_TAO:  # nan fails too
+        raise InvalidNetworkFile(where=where, reason=f"fund must be a number of τ in 0..{int(MAX_TAO)}")
+    return WalletSpec(**{**t, **({"fund": fund} if "fund" in t else {})})
+
+
 def _check(where: str, table: Any, known: Mapping[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
     if not isinstance(table, Mapping):
         raise InvalidNetworkFile(where=where, reason="is not a table")
@@ -143,6 +159,8 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
     subnets = []
     for n, row in enumerate(data.get("subnets", []), 1):
         t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
+        if not 0 <= t["netuid"] <= 0xFFFF:
+            raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}", reason="netuid must be 0..65535")
         hyper = t.pop("hyperparameters", {})
         for k, v in hyper.items():
             if isinstance(v, bool) or not isinstance(v, int):
@@ -161,13 +179,7 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         subnets.append(SubnetSpec(hyperparameters=hyper, **t))
     if len({s.netuid for s in subnets}) != len(subnets):
         raise InvalidNetworkFile(where=f"{source}: [[subnets]]", reason="two subnets share a netuid")
-    wallets = [WalletSpec(**{k: float(v) if k == "fund" else v for k, v in
-                             _check(f"{source}: [[wallets]] row {n}", row, WALLET_KEYS, ("name",)).items()})
-               for n, row in enumerate(data.get("wallets", []), 1)]
-    for n, w in enumerate(wallets, 1):
-        if not 0 <= w.fund < float("inf"):
-            raise InvalidNetworkFile(where=f"{source}: [[wallets]] row {n}", reason="fund must be a number of τ >= 0")
-        _check_wallet_name(f"{source}: [[wallets]] row {n}", w.name)
+    wallets = [_wallet(f"{source}: [[wallets]] row {n}", row) for n, row in enumerate(data.get("wallets", []), 1)]
     for n, sn in enumerate(subnets, 1):
         _check_wallet_name(f"{source}: [[subnets]] row {n}", sn.owner)
     rows = data.get("neurons", [])
@@ -185,8 +197,8 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
                 or machine.startswith("."):
             raise InvalidNetworkFile(where=where, reason="machine must be a name of letters, digits, - _ . "
                                                          "(\"local\": this one)")
-        if isinstance(stake, bool) or not isinstance(stake, int | float) or stake < 0:
-            raise InvalidNetworkFile(where=where, reason="stake must be a number of τ >= 0")
+        if isinstance(stake, bool) or not isinstance(stake, int | float) or not 0 <= stake <= MAX_TAO:
+            raise InvalidNetworkFile(where=where, reason=f"stake must be a number of τ in 0..{int(MAX_TAO)}")
         for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
             if not _NAME.match(spec.name):  # the launcher names files after it: state/NAME, hosts/NAME.toml
                 raise InvalidNetworkFile(where=where, reason=f"name {spec.name!r} must be 1-64 of A-Z a-z 0-9 _ . - "

@@ -8,7 +8,7 @@ from taonet.kernel.errors import Unreachable
 from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
 from taonet.plugins.errors import PluginError
 
-__all__ = ["InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoNetwork", "NodeDidNotStart"]
+__all__ = ["InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoLog", "NoNetwork", "NodeDidNotStart"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -47,6 +47,18 @@ class NoNetwork(TaonetError, LookupError):
     dir: str
     __str__ = error_text("no network was launched in {dir}; start one with `taonet localnet --detach` or "
                          "`taonet launch FILE --detach`, or pass its --dir")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NoLog(TaonetError, LookupError):
+    """Raised when `taonet launch logs NAME` names no process of the network (exit 6)."""
+
+    CODE = "launch_no_log"
+    dir: str
+    name: str
+    have: str
+    __str__ = error_text("the network in {dir} has no log named {name!r}; the logs are: {have} (taonet launch logs "
+                         "--dir {dir} lists them)")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -8,7 +8,7 @@ from taonet.kernel.errors import BlockNotFound
 from taonet.ledger import FileStore, State, fold, replay
 from taonet.ledger.errors import EmptyBlockLog, InvalidBlock, NoBlockLog
 
-__all__ = ["StateCursor", "chain_dir", "open_log", "snapshot_heights", "state_at"]
+__all__ = ["EmptyBlockLog", "StateCursor", "chain_dir", "open_log", "snapshot_heights", "state_at"]
 
 
 def chain_dir(path: str | Path) -> Path:
@@ -37,6 +37,8 @@ def state_at(store: FileStore, block: int | None = None) -> State:
     Signatures are not checked here (``replay verify`` does); every block's recomputed digest still must match.
     """
     head = store.height
+    if head < 0:  # else "block -1 does not exist: ... ask for a block in 0..-1"
+        raise EmptyBlockLog(path=str(store.path))
     number = head if block is None else block
     if number < 0 or number > head:
         raise BlockNotFound(number=number, head=head)

@@ -118,7 +118,7 @@ def test_an_existing_key_is_never_overwritten_without_the_flag(tmp_path: Path) -
     w = Wallet(path=tmp_path)
     first = w.create_new_hotkey()
     before = w.hotkey_file.read_bytes()
-    with pytest.raises(KeyFileExists, match="pass overwrite=True"):
+    with pytest.raises(KeyFileExists, match=r"pass --overwrite \(in Python, overwrite=True\)"):
         Wallet(path=tmp_path).create_new_hotkey()
     assert w.hotkey_file.read_bytes() == before
     second = Wallet(path=tmp_path).create_new_hotkey(overwrite=True)
