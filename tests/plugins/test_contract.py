@@ -65,10 +65,10 @@ def test_full_plugin_loads_and_its_options_convert(site: Path) -> None:
 
 
 @pytest.mark.parametrize(("overrides", "says"), [
-    ({"alpha": "5"}, r"'alpha': 5.0 is outside \[0, 1\]"),
-    ({"alpha": "-0.1"}, r"'alpha': -0.1 is outside \[0, 1\]"),
-    ({"sample_size": "0"}, r"'sample_size': 0 is outside \[1, 4096\]"),
-    ({"timeout": "0"}, r"'timeout': 0.0 is outside"),
+    ({"alpha": "5"}, r"'alpha': '5' is outside 0\.\.1"),
+    ({"alpha": "-0.1"}, r"'alpha': '-0.1' is outside 0\.\.1"),
+    ({"sample_size": "0"}, r"'sample_size': '0' is outside 1\.\.4,096"),
+    ({"timeout": "0"}, r"'timeout': '0' is outside"),
     ({"timeout": -5}, r"'timeout': -5 is outside"),  # a TOML number, not a --set string
     ({"alpha": "nan"}, "'nan' is not a valid float"),
     ({"latency_weight": "inf"}, "'inf' is not a valid float"),  # the plugin's own option: finite, no bounds

@@ -172,7 +172,7 @@ def test_launch_takes_lines_as_the_view_switch_and_n_for_logs(tmp_path: Path) ->
     assert out.returncode == 7 and "missing key 'plugin'" in out.stderr, out.stderr  # got past the command line
     net = tmp_path / "net"
     (net / "logs").mkdir(parents=True)
-    (net / "launch.json").write_text('{"state": "stopped", "pid": 0}')
+    (net / "launch.json").write_text('{"state": "stopped", "pid": 0, "processes": []}')
     (net / "logs" / "node.log").write_text("".join(f"line {i}\n" for i in range(10)))
     for flag in ("-n", "--tail"):
         out, _ = taonet("launch", "logs", "node", "--dir", str(net), flag, "3", env=home)

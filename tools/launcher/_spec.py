@@ -159,8 +159,6 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
     subnets = []
     for n, row in enumerate(data.get("subnets", []), 1):
         t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
-        if not 0 <= t["netuid"] <= 0xFFFF:
-            raise InvalidNetworkFile(where=f"{source}: [[subnets]] row {n}", reason="netuid must be 0..65535")
         hyper = t.pop("hyperparameters", {})
         for k, v in hyper.items():
             if isinstance(v, bool) or not isinstance(v, int):
