@@ -394,7 +394,8 @@ def test_times_that_are_not_times_are_usage_errors(offline: Cli, tmp_path: Path,
 
 
 @pytest.mark.parametrize(("option", "says"), [("sample_size=0", "outside 1..4,096"), ("alpha=2", "outside 0..1"),
-                                              ("timeout=nan", "'nan' is not a valid float"), ("delay=inf", "'inf' is not a valid float"),
+                                              ("timeout=nan", "'nan' is not a valid float"),
+                                              ("delay=inf", "'inf' is not a valid float"),
                                               ("timeout=1e308", "outside 0.001..1,000,000")])
 def test_a_plugin_option_out_of_its_bounds_is_refused_before_the_neuron_starts(offline: Cli, option: str,
                                                                               says: str) -> None:
