@@ -118,13 +118,12 @@ class Plugin:
 
 
 def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | None) -> None:
-    """A number that is finite and within the option's bounds, else :class:`InvalidOption` (exit 2)."""
+    """A number within the option's bounds, else :class:`InvalidOption` (exit 2); :func:`_convert` has refused a
+    float that is not finite already."""
     from .errors import InvalidOption
 
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
-    if not math.isfinite(value):
-        raise InvalidOption(name=key, reason=f"{raw!r} is not a finite number")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         def text(x: float | None) -> str:
             return "" if x is None else f"{int(x):,}" if float(x).is_integer() else f"{x:g}"

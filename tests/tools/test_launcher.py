@@ -41,6 +41,15 @@ def _pids_under(path: Path) -> list[int]:
     return out
 
 
+def _end(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` if it still runs, reap it and close its output pipe."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
 def _read_until(proc: subprocess.Popen[str], done, timeout: float) -> list[str]:
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -101,11 +110,7 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
         proc.wait(STOP_DEADLINE + 5)
         took = time.monotonic() - started
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
+        _end(proc)
     assert proc.returncode == 0
     assert took < STOP_DEADLINE
     assert _pids_under(net) == []
@@ -183,15 +188,12 @@ def test_localnet_children_stop_cleanly_when_the_launcher_is_killed(tmp_path: Pa
         deadline = time.monotonic() + STOP_DEADLINE + 5
         while _pids_under(net) and time.monotonic() < deadline:
             time.sleep(0.1)
+        left = _pids_under(net)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
+        _end(proc)
         for pid in _pids_under(net):  # only when the assertion below fails: leave nothing behind
             os.kill(pid, signal.SIGKILL)
-    assert _pids_under(net) == []
+    assert left == []
     assert "host.stopped" in (net / "logs" / "host-0.log").read_text()  # a clean stop, not a kill
     out, _ = taonet("replay", str(net), "verify", env={"HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr

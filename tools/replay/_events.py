@@ -65,18 +65,6 @@ class EventFilter:
         """A filter from type names as a user writes them (case-insensitive)."""
         return cls(types=frozenset(t.lower() for t in types), **kw)
 
-    @staticmethod
-    def unknown(types: Iterable[str]) -> tuple[list[str], list[str]]:
-        """The names in ``types`` no event type answers to, and the event types' names (for the message)."""
-        classes, todo = [], list(Event.__subclasses__())
-        while todo:
-            c = todo.pop()
-            todo.extend(c.__subclasses__())
-            if getattr(c, "TAG", None):
-                classes.append(c)
-        names = {n.lower() for c in classes for n in (c.TAG, c.TAG.split(".", 1)[-1], c.__name__)}
-        return [t for t in types if t.lower() not in names], sorted({c.__name__ for c in classes})
-
 
 @attrs.frozen(kw_only=True)
 class EventRow:
