@@ -54,7 +54,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import TaonetError, error_from_wire
 
-from ..errors import Busy
+from ..errors import Busy, NoNode, RpcTimeout, Unreachable
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -152,6 +152,14 @@ class Subtensor:
         self._genesis: bytes | None = None
         self._info: dict[str, Any] | None = None
         self._watch: FeedWatcher | None = None
+        self._submitted = 0
+
+    @property
+    def submitted(self) -> int:
+        """How many extrinsics this client has handed to the node and the node did not refuse: counted from the
+        moment a ``submit`` starts, so one cut off on its way (a timeout, a cancelled call) counts. 0 means nothing
+        this client sent can change the chain; more means a write cut off may still be included."""
+        return self._submitted
 
     async def __aenter__(self) -> Subtensor:
         self.rpc.open()
@@ -403,11 +411,19 @@ class Subtensor:
 
         Submitting is a short request (the node admits the extrinsic or says why not); the outcome is then read
         from the node's receipts after each new block, up to ``timeout`` seconds ("timeout" after that).
-        Submitting the same bytes again waits on the same outcome.
+        Submitting the same bytes again waits on the same outcome. A ``submit`` with no reply (the node went quiet
+        or away after taking the request) is status "timeout" with that error: the node may hold the extrinsic.
         """
+        self._submitted += 1  # from here on the node may hold it (see `submitted`)
         try:
             r = await self.call("submit", extrinsic=ext.to_bytes())
-        except TaonetError as e:
+        except NoNode as e:  # never connected: nothing went out
+            self._submitted -= 1
+            return ExtrinsicResult(status="rejected", hash=ext.hash, error=e)
+        except (RpcTimeout, Unreachable) as e:  # the request went out and no answer came: the outcome is unknown
+            return ExtrinsicResult(status="timeout", hash=ext.hash, error=e)
+        except TaonetError as e:  # the node answered: refused, so it does not hold it
+            self._submitted -= 1
             return ExtrinsicResult(status="rejected", hash=ext.hash, error=e)
         if not wait_for_inclusion:
             return ExtrinsicResult(status="submitted", hash=r["hash"])
@@ -440,7 +456,13 @@ class Subtensor:
 
     async def submit_batch(self, exts: Sequence[Extrinsic]) -> list[ExtrinsicResult]:
         """Submit many extrinsics in one round trip (no waiting for inclusion)."""
-        replies = await self.call("submit_batch", extrinsics=[x.to_bytes() for x in exts])
+        self._submitted += len(exts)  # refused ones are taken off once the node says so
+        try:
+            replies = await self.call("submit_batch", extrinsics=[x.to_bytes() for x in exts])
+        except NoNode:  # never connected: nothing went out
+            self._submitted -= len(exts)
+            raise
+        self._submitted -= sum(1 for r in replies if "hash" not in r)
         return [ExtrinsicResult(status="submitted", hash=r["hash"]) if "hash" in r else
                 ExtrinsicResult(status="rejected", hash=x.hash, error=error_from_wire(r["error"]))
                 for x, r in zip(exts, replies, strict=True)]
@@ -587,17 +609,20 @@ class Subtensor:
     async def set_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | np.ndarray,
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
                           wait_for_inclusion: bool = True, wait_for_reveal: bool = True,
-                          reveal_timeout: float | None = None) -> ExtrinsicResult:
+                          reveal_timeout: float | None = None, salt: bytes | None = None) -> ExtrinsicResult:
         """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them).
 
         On a subnet with commit-reveal this commits the weights, waits for the reveal window (``reveal_timeout``
         seconds at most; by default long enough for the window at the node's block time) and reveals them; the
         result's ``action`` says which happened ("set" or "revealed"; "committed" when the reveal failed or
-        ``wait_for_reveal`` is False, with ``reveal`` holding what :meth:`reveal` needs later).
+        ``wait_for_reveal`` is False, with ``reveal`` holding what :meth:`reveal` needs later). ``salt`` (8-64 bytes)
+        is the commit's salt, a fresh random one when None: make it yourself and keep it when the call may be cut
+        off after the commit went out (a timeout, a cancelled task), or that commit cannot be revealed. A subnet
+        without commit-reveal ignores it.
         """
         hyper = await self._hyperparameters_or_none(netuid)
         if hyper is not None and hyper.get("commit_reveal_weights_enabled"):
-            return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key,
+            return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key, salt=salt,
                                                   wait_for_reveal=wait_for_reveal, reveal_timeout=reveal_timeout)
         import numpy as np
 
@@ -719,8 +744,9 @@ class Subtensor:
             return None  # the write itself will say what is wrong (no such subnet, node away)
 
     async def _commit_then_reveal(self, wallet: Any, netuid: int, uids: Any, weights: Any, *, version_key: int,
-                                  wait_for_reveal: bool, reveal_timeout: float | None) -> ExtrinsicResult:
-        committed = await self.commit_weights(wallet, netuid, uids, weights, version_key=version_key)
+                                  salt: bytes | None, wait_for_reveal: bool, reveal_timeout: float | None
+                                  ) -> ExtrinsicResult:
+        committed = await self.commit_weights(wallet, netuid, uids, weights, salt=salt, version_key=version_key)
         pending = committed.reveal
         if not committed.success or not wait_for_reveal or pending is None or pending.reveal_from is None:
             return committed

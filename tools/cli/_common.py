@@ -389,13 +389,14 @@ def confirm(question: str, no_prompt: bool, out: Out) -> None:
 
 # --- running against a node --------------------------------------------------------------------------------------
 def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout: float, what: str, *,
-        out: Out | None = None, write: bool = False) -> T:
+        out: Out | None = None, write: bool = False, check: str = "") -> T:
     """Run ``main(subtensor)`` on a fresh event loop, within ``timeout`` seconds.
 
     A command that talks to the node more than once (a read, a prompt, then the write) passes its ``out``: its runs
     share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
     ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for; with ``write`` (``main`` submits) it
-    says that the write may still be included."""
+    says whether the write was sent: not yet (nothing changed), or it may still be included (then ``check``, a
+    command, shows whether it was)."""
     import time
 
     import anyio
@@ -423,8 +424,10 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
                          ) from None
         if isinstance(e, RpcTimeout) and not write:
             raise
-        # a write may still be included, and must say so; a read says the command ran out of time
-        raise CommandTimeout(method=what, address=sub.endpoint, timeout=timeout, write=write) from None
+        # a write says whether the client had submitted it (it may still be included) or not (nothing changed); a
+        # read says the command ran out of time
+        raise CommandTimeout(method=what, address=sub.endpoint, timeout=timeout, write=write,
+                             sent=sub.submitted > 0, check=check) from None
     finally:
         if out is not None:
             out.spent += time.monotonic() - started

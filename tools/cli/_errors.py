@@ -8,7 +8,8 @@ import attrs
 from taonet.kernel.errors import RpcBadRequest, RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected
 
-__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove"]
+__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove",
+           "RevealFailed"]
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -48,19 +49,29 @@ class NothingToMove(ExtrinsicRejected):
 
 @attrs.define(auto_exc=True, str=False)
 class CommandTimeout(RpcTimeout):
-    """Raised when a command is still waiting at its ``--timeout`` (exit 4); a write may still be included."""
+    """Raised when a command is still waiting at its ``--timeout`` (exit 4); for a write, ``sent`` says whether it
+    may have reached the node (the client had submitted it) or not (nothing changed)."""
 
     CODE = "cli_command_timeout"
     write: bool = False
+    sent: bool = True
+    """For a write: False when the client had not submitted anything yet (it can be run again as it is)."""
+    check: str = ""
+    """For a write that may have been sent: the command that shows whether it was."""
+    then: str = ""
+    """For a write that may have been sent: what to do once it was (e.g. reveal a weight commit, with its salt)."""
 
     def __str__(self) -> str:
+        head = f"{self.method} did not finish within {self.timeout:g} s (--timeout)"
+        if self.write and not self.sent:
+            return (f"{head} and was not sent: nothing changed; run it again (with a larger --timeout if it needs "
+                    "longer)")
         if self.write:
-            return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): it may have been sent and "
-                    "may still be included, so check with a read (balance, stake, metagraph) before sending it again, "
-                    "or raise --timeout")
-        return (f"{self.method} did not finish within {self.timeout:g} s (--timeout): the node at {self.address} is "
-                "slow or busy, or what the command waits for has not happened yet; raise --timeout (taonet node "
-                "status shows the node)")
+            check = f"`{self.check}`" if self.check else "a read (balance, stake, metagraph)"
+            return (f"{head}: it may have been sent and may still be included; check with {check} before sending it "
+                    "again" + (f"; {self.then}" if self.then else ", or raise --timeout"))
+        return (f"{head}: the node at {self.address} is slow or busy, or what the command waits for has not happened "
+                "yet; raise --timeout (taonet node status shows the node)")
 
 
 @attrs.define(auto_exc=True, str=False)
@@ -89,3 +100,15 @@ class IdentityNotRecorded(ExtrinsicRejected):
         return (f"subnet {self.netuid} was created (its lock is paid), but recording that it runs plugin "
                 f"{self.plugin!r} failed: {self.reason}; do not create it again: record the identity with "
                 "Subtensor.set_subnet_identity (docs/subnets.md)")
+
+
+@attrs.define(auto_exc=True, str=False)
+class RevealFailed(ExtrinsicRejected):
+    """Raised when `weights set` committed on a commit-reveal subnet and the chain refused the reveal (exit 3)."""
+
+    CODE = "cli_reveal_failed"
+    reason: str
+    then: str
+
+    def __str__(self) -> str:
+        return f"the weights were committed, but the chain refused their reveal: {self.reason}; {self.then}"

@@ -91,7 +91,8 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
                                 else sub.remove_stake(w, hotkey, rao))
         return result, (await sub.get_stake(coldkey, hotkey)).rao if result.success else 0
 
-    result, now = run(write, endpoint, timeout, f"stake {kind}", out=out, write=True)
+    result, now = run(write, endpoint, timeout, f"stake {kind}", out=out, write=True,
+                      check=f"taonet stake list -w {w.name}")
     past = "staked" if kind == "add" else "unstaked"
     out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}", stake=now)
 
@@ -188,8 +189,8 @@ def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max
         with out.status("waiting for inclusion"):
             return await sub.nominate(w, take=take)
 
-    out.wrote(run(write, endpoint, timeout, "delegate nominate", write=True), f"{hot.ss58_address} is a delegate",
-              f"take {take:.2%}")
+    out.wrote(run(write, endpoint, timeout, "delegate nominate", write=True, check="taonet delegate list"),
+              f"{hot.ss58_address} is a delegate", f"take {take:.2%}")
 
 
 @delegate_app.command("list")

@@ -154,7 +154,8 @@ def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", hel
         with out.status("waiting for inclusion"):
             return await sub.set_hyperparameter(w, n, param, number)
 
-    out.wrote(run(write, endpoint, timeout, "subnet set", write=True), f"subnet {n}: {param} = {number}")
+    out.wrote(run(write, endpoint, timeout, "subnet set", write=True, check=f"taonet subnet hyperparameters {n}"),
+              f"subnet {n}: {param} = {number}")
 
 
 def created_netuid(result: Any) -> int | None:
@@ -203,7 +204,8 @@ def subnet_create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_
                 return created, None
             return created, await sub.set_subnet_identity(w, netuid, plugin, description=description or "", url=url)
 
-    result, identity = run(write, endpoint, timeout, "subnet create", out=out, write=True)
+    result, identity = run(write, endpoint, timeout, "subnet create", out=out, write=True,
+                           check="taonet subnet list")
     netuid = created_netuid(result)
     if identity is not None and not identity.success:  # the subnet exists; only its identity is missing
         from ..errors import describe
@@ -261,7 +263,8 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
         with progress_bar(out, info["difficulty"]) as tick:
             return await sub.register(w, netuid, progress=tick, processes=processes)
 
-    result = run(write, endpoint, timeout, f"subnet {kind}", out=out, write=True)
+    result = run(write, endpoint, timeout, f"subnet {kind}", out=out, write=True,
+                 check=f"taonet wallet overview -w {w.name} --netuid {netuid}")
     if result.success and result.uid is None:  # included, but the registrar's answer was not seen in the next block
         out.wrote(result, f"registration of {hot.ss58_address} on subnet {netuid} requested",
                   "the registrar gives its UID in a coming block (taonet wallet overview shows it)", netuid=netuid)

@@ -346,7 +346,7 @@ def transfer(dest: Annotated[str, typer.Option("--dest", "--destination", metava
             result = await sub.transfer(cold, dest, rao)
         return result, (await sub.get_balance(cold)).rao if result.success else 0
 
-    result, left = run(send, endpoint, timeout, "transfer", write=True)
+    result, left = run(send, endpoint, timeout, "transfer", write=True, check=f"taonet wallet balance -w {w.name}")
     out.wrote(result, f"sent {out.amount(rao)} to {dest}", f"balance now {out.amount(left)}", balance=left)
 
 
@@ -382,5 +382,5 @@ def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58:
             result = await sub.transfer(dev, dest, rao)
         return result, (await sub.get_balance(dest)).rao if result.success else 0
 
-    result, now = run(fund, endpoint, timeout, "faucet", write=True)
+    result, now = run(fund, endpoint, timeout, "faucet", write=True, check=f"taonet wallet balance --ss58 {dest}")
     out.wrote(result, f"faucet sent {out.amount(rao)} to {dest}", f"balance now {out.amount(now)}", balance=now)

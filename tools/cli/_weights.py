@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +33,9 @@ from ._common import (
     wallet_of,
 )
 
+SALT_BYTES = 16
+"""The salt a weight commit gets when none is given (the client's own default size)."""
+
 weights_app = typer.Typer(
     help="Weights: what a validator says each miner is worth (signed by its hotkey).\n\n"
          "Example: taonet weights set --netuid 1 --uids 1,2 --weights 0.3,0.7",
@@ -47,10 +52,20 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
                 netuid_arg: NetuidArg = None, netuid: Netuid = None,
                 version_key: Annotated[int, typer.Option("--version-key", min=0, max=U64_MAX, help="The subnet's "
                                                          "weights version your validator runs.")] = 0,
+                save: Annotated[Path | None, typer.Option("--save", metavar="FILE", help="On a commit-reveal subnet: "
+                                                          "write what the reveal needs to FILE (JSON) before "
+                                                          "committing.")] = None,
                 wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                 endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
                 timeout: WriteTimeout = 60.0) -> None:
     """Set your hotkey's weights on a subnet (floats, max-upscaled to u16 as the chain stores them)."""
+    import anyio
+    import attrs
+
+    from taonet.kernel.client import PendingReveal
+
+    from ._errors import CommandTimeout
+
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     values = parse_list(weights, float, "--weights")
     if (uids is None) == (hotkeys is None):
@@ -60,9 +75,14 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
         raise typer.BadParameter(f"{len(targets)} targets but {len(values)} weights: give one weight per target",
                                  param_hint="--weights")
     _check_values(targets if uids is not None else [], values)
+    if save is not None:
+        _check_writable(save)
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     confirm(f"Set {len(values)} weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
+    # the salt is made here, not in the client: a commit cut off after it went out can still be revealed
+    salt = os.urandom(SALT_BYTES)
+    made: list[PendingReveal] = []  # what the commit holds, once the subnet is known to use commit-reveal
 
     async def write(sub: Any) -> tuple[Any, list[int]]:
         ids = list(targets)
@@ -75,28 +95,90 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
                 if uid is None:
                     raise HotkeyNotRegistered(hotkey=h, netuid=n)
                 ids.append(uid)
+        if await _commit_reveal(sub, n):
+            made.append(PendingReveal.new(n, hot.ss58_address, ids, values, salt=salt, version_key=version_key))
+            if save is not None:  # before the commit: a salt that cannot be kept must not be committed
+                await anyio.to_thread.run_sync(_save, save, made[0])
         with out.status("waiting for inclusion (on a commit-reveal subnet: for the reveal window)"):
             # the reveal wait stops short of the command's deadline, so a commit never leaves with its salt unsaid
-            return await sub.set_weights(hot, n, ids, values, version_key=version_key,
+            return await sub.set_weights(hot, n, ids, values, version_key=version_key, salt=salt,
                                          reveal_timeout=max(1.0, timeout * 0.8)), ids
 
-    result, ids = run(write, endpoint, timeout, "weights set", write=True)
+    try:
+        result, ids = run(write, endpoint, timeout, "weights set", write=True, check=f"taonet weights show {n}")
+    except CommandTimeout as e:
+        if made and e.sent:  # the commit may be on its way: its salt must reach the user
+            raise attrs.evolve(e, **_reveal_help(made[0], w, save)) from None
+        raise
+    if made and not result.success and (result.status == "timeout" or result.action == "revealed"):
+        _commit_unrevealed("weights set", result, made[0], w, save, endpoint, timeout)
+    if made and save is not None and result.success and result.reveal is not None:  # with its window
+        _save(save, result.reveal)
     pairs = ", ".join(f"{u}: {v:g}" for u, v in zip(ids, values, strict=True))
     if result.action == "committed":  # a commit-reveal subnet whose window did not open within --timeout
-        _committed(out, result, n, hot.ss58_address)
+        _committed(out, result, n, w)
         return
     what = "weights revealed (committed, then revealed)" if result.action == "revealed" else "weights set"
     out.wrote(result, f"{what} on subnet {n} by {hot.ss58_address}", pairs,
               **({"action": result.action} if out.json else {}))
 
 
-def _committed(out: Out, result: Any, n: int, hotkey: str) -> None:
+async def _commit_reveal(sub: Any, n: int) -> bool:
+    """True if subnet ``n`` takes weights by commit-reveal (False if it cannot be read: the write will say why)."""
+    from taonet.ledger.errors import TaonetError
+
+    try:
+        return bool((await sub.get_subnet_hyperparameters(n)).get("commit_reveal_weights_enabled"))
+    except TaonetError:
+        return False
+
+
+def _reveal_command(r: Any, w: Any, save: Path | None) -> str:
+    """The `taonet weights reveal` command that reveals ``r`` (a PendingReveal) from wallet ``w``."""
+    who = f"-w {shlex.quote(w.name)} -H {shlex.quote(w.hotkey_str)}"
+    if save is not None:
+        return f"taonet weights reveal --from {shlex.quote(str(save))} {who}"
+    return (f"taonet weights reveal {r.netuid} --uids {','.join(map(str, r.uids))} --weights "
+            f"{','.join(map(str, r.values))} --salt {r.salt.hex()}"
+            + (f" --version-key {r.version_key}" if r.version_key else "") + f" {who}")
+
+
+def _reveal_help(r: Any, w: Any, save: Path | None) -> dict[str, str]:
+    """The ``check`` and ``then`` of a CommandTimeout cut after a weight commit may have gone out: the salt and how to
+    reveal."""
+    kept = f" (kept in {save})" if save is not None else ""
+    return {"check": f"taonet weights pending {r.netuid} --hotkey-ss58 {r.hotkey}",
+            "then": f"the commit's salt is {r.salt.hex()}{kept}: while that lists the commit, reveal it in its window "
+                    f"with `{_reveal_command(r, w, save)}`"}
+
+
+def _commit_unrevealed(what: str, result: Any, r: Any, w: Any, save: Path | None, endpoint: str | None,
+                       timeout: float) -> None:
+    """Raise the error of a commit that went out but was not revealed (no outcome in time, or the reveal refused),
+    with the salt and the reveal command (exit 4 or 3)."""
+    from taonet.kernel.client import resolve_endpoint
+
+    from ._errors import CommandTimeout, RevealFailed
+
+    help_ = _reveal_help(r, w, save)
+    if result.status == "timeout":
+        raise CommandTimeout(method=what, address=resolve_endpoint(endpoint), timeout=timeout, write=True, sent=True,
+                             **help_)
+    raise RevealFailed(reason=str(result.error) if result.error is not None else result.status,
+                       then=f"check with `{help_['check']}`; {help_['then']}")
+
+
+def _save(path: Path, r: Any) -> None:
+    """Write what the reveal of ``r`` needs to ``path`` (JSON, owner-only)."""
+    path.write_text(json.dumps(r.to_json(), indent=2) + "\n")
+    path.chmod(0o600)
+
+
+def _committed(out: Out, result: Any, n: int, w: Any) -> None:
     """Report a weight commit: the salt and the window the reveal needs."""
     r = result.reveal
-    out.wrote(result, f"weights committed on subnet {n} by {hotkey}",
-              f"reveal in blocks {r.reveal_from}..{r.reveal_until}: taonet weights reveal {n} --uids "
-              f"{','.join(map(str, r.uids))} --weights {','.join(map(str, r.values))} --salt {r.salt.hex()}"
-              + (f" --version-key {r.version_key}" if r.version_key else ""),
+    out.wrote(result, f"weights committed on subnet {n} by {r.hotkey}",
+              f"reveal in blocks {r.reveal_from}..{r.reveal_until}: {_reveal_command(r, w, None)}",
               **({"action": "committed", "reveal": r.to_json()} if out.json else {}))
 
 
@@ -136,6 +218,12 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
                    endpoint: Endpoint = None, no_prompt: NoPrompt = False, as_json: AsJson = False,
                    timeout: WriteTimeout = 60.0) -> None:
     """Commit your hotkey's weights by their hash on a commit-reveal subnet; prints the salt and reveal window."""
+    import attrs
+
+    from taonet.kernel.client import PendingReveal
+
+    from ._errors import CommandTimeout
+
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     ids, values = _targets(uids, weights)
     raw_salt = _salt(salt)
@@ -144,22 +232,37 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
     confirm(f"Commit {len(values)} weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
+    # the salt is made here, not in the client: a commit cut off after it went out can still be revealed
+    pending = PendingReveal.new(n, hot.ss58_address, ids, values, salt=raw_salt or os.urandom(SALT_BYTES),
+                                version_key=version_key)
+    if save is not None:
+        try:
+            _save(save, pending)  # before the commit, so the salt is kept whatever happens next
+        except OSError as e:
+            raise typer.BadParameter(f"{save} cannot be written ({(e.strerror or str(e)).lower()}): nothing was "
+                                     "committed; choose another file", param_hint="--save") from None
 
     async def write(sub: Any) -> Any:
         with out.status("waiting for inclusion"):
-            return await sub.commit_weights(hot, n, ids, values, salt=raw_salt, version_key=version_key)
+            return await sub.commit_weights(hot, n, ids, values, salt=pending.salt, version_key=version_key)
 
-    result = run(write, endpoint, timeout, "weights commit", write=True)
+    try:
+        result = run(write, endpoint, timeout, "weights commit", write=True)
+    except CommandTimeout as e:
+        if e.sent:  # the commit may be on its way: its salt must reach the user
+            raise attrs.evolve(e, **_reveal_help(pending, w, save)) from None
+        raise
+    if result.status == "timeout":
+        _commit_unrevealed("weights commit", result, pending, w, save, endpoint, timeout)
     if result.success and save is not None:
         try:
-            save.write_text(json.dumps(result.reveal.to_json(), indent=2) + "\n")
-            save.chmod(0o600)
+            _save(save, result.reveal)  # now with the commit's block and window
         except OSError as e:  # the commit is on the chain: its salt must still reach the user
-            _committed(out, result, n, hot.ss58_address)
+            _committed(out, result, n, w)
             raise typer.BadParameter(f"the commit is on the chain, but {save} could not be written "
                                      f"({(e.strerror or str(e)).lower()}); keep the salt printed above",
                                      param_hint="--save") from None
-    _committed(out, result, n, hot.ss58_address)
+    _committed(out, result, n, w)
 
 
 def _check_writable(path: Path) -> None:
