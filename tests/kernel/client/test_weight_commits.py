@@ -79,6 +79,22 @@ async def test_set_weights_commits_and_reveals_where_required_and_sets_elsewhere
         assert plain.success and plain.action == "set", plain.message
 
 
+
+async def test_set_weights_commits_with_the_salt_it_is_given(tmp_path: Path) -> None:
+    """set_weights(..., salt=S) on a commit-reveal subnet commits with S (the hash the chain holds is the one S
+    makes), so a caller that keeps S can reveal even when the call itself is cut off after the commit."""
+    owner, miner = Wallet("Alice"), Wallet("Bob")
+    salt = bytes(range(16))
+    async with running_node(tmp_path, hyper=CR) as (_node, sub):
+        await _subnet_with_miner(sub, owner, miner)
+        committed = await sub.set_weights(owner, 1, [1], [0.5], salt=salt, wait_for_reveal=False)
+        assert committed.success and committed.action == "committed" and committed.reveal.salt == salt
+        expected = PendingReveal.new(1, owner.hotkey.ss58_address, [1], [0.5], salt=salt).commit_hash
+        (info,) = (await sub.get_weight_commits(1))[owner.hotkey.ss58_address]
+        assert info.commit_hash == expected
+        await sub.wait_for_block(info.reveal_from, timeout=30)
+        assert (await sub.reveal_weights(owner, 1, [1], [0.5], salt)).success
+
 async def test_the_blocking_client_commits_and_reads(tmp_path: Path) -> None:
     """subtensor(endpoint) offers commit_weights, get_weight_commits and reveal as plain calls."""
     owner, miner = Wallet("Alice"), Wallet("Bob")
