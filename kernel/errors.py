@@ -159,10 +159,15 @@ class NotVerified(Unauthorized):
 
 
 class Blacklisted(ProtocolError):
-    """Raised when the axon's blacklist refuses the caller (status 403)."""
+    """Raised when the axon's blacklist refuses the caller (status 403); ``retry_after`` (seconds; None: not said)
+    travels to the caller as a typed field of the reply (docs/wire.md, "Frames")."""
 
     CODE = "wire_blacklisted"
     STATUS = 403
+
+    def __init__(self, message: str = "blacklisted", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @attrs.define(auto_exc=True, str=False)

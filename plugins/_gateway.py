@@ -97,8 +97,9 @@ class Gateway:
         return Axon(self.v.config.wallet, url, external_ip=ip).attach(self.forward, self.blacklist,
                                                                        synapse=OrganicQuery)
 
-    async def blacklist(self, q: OrganicQuery) -> tuple[bool, str]:
-        """Refuse a caller over its rate or the gateway's (403, with the seconds to wait)."""
+    async def blacklist(self, q: OrganicQuery) -> tuple[bool, str] | tuple[bool, str, float]:
+        """Refuse a caller over its rate or the gateway's (403, with the seconds to wait as the reply's typed
+        ``retry_after``; the text repeats it for clients older than that field)."""
         caller = q.dendrite.hotkey or ""
         bucket = self.callers.get(caller)
         if bucket is None:
@@ -109,11 +110,11 @@ class Gateway:
         wait = bucket.take()
         if wait > 0:
             self.refused += 1
-            return True, f"over this caller's rate of {self.per_caller:g} queries a second; retry_after={wait:.3f}"
+            return True, _over("this caller's", self.per_caller, wait), wait
         wait = self.total.take()
         if wait > 0:
             self.refused += 1
-            return True, f"over the gateway's rate of {self.total.rate:g} queries a second; retry_after={wait:.3f}"
+            return True, _over("the gateway's", self.total.rate, wait), wait
         return False, ""
 
     def _refuse(self, q: OrganicQuery, reason: str) -> OrganicQuery:
@@ -183,6 +184,11 @@ class Gateway:
                                         queried=[r.hotkey for r in responses])
 
 
+def _over(whose: str, rate: float, wait: float) -> str:
+    """A rate refusal's text; its "; retry_after=" repeats the typed field for clients older than it."""
+    return f"over {whose} rate of {rate:g} queries a second; retry_after={wait:.3f}"
+
+
 # --- the client --------------------------------------------------------------------------------------------------
 
 
@@ -221,8 +227,8 @@ async def aquery(netuid: int, payload: Any, *, validator: str | None = None, ret
                 status, message = out.dendrite.status_code, out.dendrite.status_message or ""
                 if status == 403:
                     reason = message.removeprefix("blacklisted: ").partition("; retry_after=")[0]
-                    raise QueryRefused(reason=reason,
-                                       retry_after=_retry_after(message))
+                    wait = out.dendrite.retry_after  # the reply's typed field; None from a gateway older than it
+                    raise QueryRefused(reason=reason, retry_after=_retry_after(message) if wait is None else wait)
                 if status != 200:
                     reasons.append(f"{info.hotkey[:8]}...: {status} {message}".strip())
                     continue
@@ -233,6 +239,7 @@ async def aquery(netuid: int, payload: Any, *, validator: str | None = None, ret
 
 
 def _retry_after(message: str) -> float:
+    """The wait a gateway older than the typed ``retry_after`` wrote into its refusal's text (0 if none)."""
     _, _, tail = message.partition("retry_after=")
     try:
         return float(tail.split()[0]) if tail else 0.0

@@ -31,6 +31,7 @@ blacklist refused.
 from __future__ import annotations
 
 import inspect
+import math
 import secrets
 import time
 import typing
@@ -72,6 +73,7 @@ from ._format import (
     Status,
     body_hash,
     decode_frame,
+    encode_error_details,
     encode_reply,
     reply_signed_bytes,
     request_signed_bytes,
@@ -241,7 +243,8 @@ class Axon:
         Args:
             forward: ``(synapse) -> synapse`` (sync or async); for a :class:`StreamingSynapse`, a generator (sync
                 or async) of chunks.
-            blacklist: ``(synapse) -> bool | (bool, reason)``; True refuses the caller with 403.
+            blacklist: ``(synapse) -> bool | (bool, reason) | (bool, reason, retry_after)``; True refuses the
+                caller with 403 (``retry_after``: seconds before it may try again, sent as a typed field).
             priority: ``(synapse) -> float``; higher is served first when the axon is busy.
             verify: ``(synapse) -> None``; raising refuses the request with 401. It runs after the built-in checks,
                 the blacklist and the recording of the nonce, so it sees each signed request at most once.
@@ -403,9 +406,9 @@ class Axon:
     async def _hooks(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, now: int) -> float:
         """Blacklist, then the nonce's record (if a blacklist ran), verify and priority; the priority to queue with."""
         if route.blacklist is not None:
-            refused, reason = _blacklist_result(await _call(route.blacklist, syn))
+            refused, reason, retry_after = _blacklist_result(await _call(route.blacklist, syn))
             if refused:
-                raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted")
+                raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted", retry_after)
             nonces = self._nonces
             assert nonces is not None
             # checked again, in the same step as the record: a copy of this request may have been recorded while
@@ -492,21 +495,23 @@ class Axon:
                             body_hash=h, signature=sig, process_time_ns=time.perf_counter_ns() - t0, body=body,
                             stream=stream)
 
-    def _error(self, req: Request | None, status: int, message: str, t0: int) -> bytes:
+    def _error(self, req: Request | None, status: int, message: str, t0: int, body: bytes = EMPTY_BODY) -> bytes:
         if req is None:
             sig = self._keypair.sign(reply_signed_bytes(0, _NO_CALLER, self._pk, "", _EMPTY_HASH, status))
             self.counts[int(status)] += 1
             return encode_reply("error", hotkey=self._pk, status=status, message=message, version=self._version,
                                 body_hash=_EMPTY_HASH, signature=sig,
                                 process_time_ns=time.perf_counter_ns() - t0, body=EMPTY_BODY)
-        return self._reply(req, status, message, EMPTY_BODY, t0)
+        return self._reply(req, status, message, body, t0)
 
     def _reject(self, req: Request | None, err: Exception, t0: int) -> bytes:
         status = status_of(err)
         message = str(err)[:1000]
         self._log.debug("axon.rejected", status=status, reason=message, synapse=req.name if req else None,
                         caller=ss58_of(req.hotkey) if req is not None and len(req.hotkey) == 32 else None)
-        return self._error(req, status, message, t0)
+        # the typed details (when to retry) ride in the signed body, so the message's words are free to change
+        details = encode_error_details(retry_after=getattr(err, "retry_after", None))
+        return self._error(req, status, message, t0, details)
 
     # --- streaming ------------------------------------------------------------------------------------------
     async def _open_stream(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> bytes:
@@ -576,10 +581,14 @@ def _budget(timeout_s: float, t0: int) -> float:
     return max(0.0, timeout_s - min(0.05, 0.02 * timeout_s) - elapsed)
 
 
-def _blacklist_result(value: Any) -> tuple[bool, str]:
+def _blacklist_result(value: Any) -> tuple[bool, str, float | None]:
+    """(refused, reason, retry_after) from what a blacklist returned: a bool, ``(bool, reason)`` or ``(bool, reason,
+    seconds before the caller may try again)``; a retry_after that is not a finite number >= 0 is dropped."""
     if isinstance(value, tuple):
         refused = bool(value[0]) if value else False
         reason = str(value[1]) if len(value) > 1 else ""
-        return refused, reason
-    return bool(value), ""
+        wait = value[2] if len(value) > 2 else None
+        ok = isinstance(wait, int | float) and not isinstance(wait, bool) and math.isfinite(wait) and wait >= 0
+        return refused, reason, float(wait) if ok else None
+    return bool(value), "", None
 

@@ -39,6 +39,7 @@ from ._format import (
     decode_reply,
     encode_pull,
     encode_request,
+    error_retry_after,
     reply_signed_bytes,
     request_signed_bytes,
 )
@@ -312,6 +313,7 @@ class Dendrite:
                                 nonce=nonce or None, uuid=self.uuid, hotkey=self._ss58, signature=sig)
         if f.reply is not None:
             axon = _axon_terminal(info, nonce, f.reply)
+            dendrite = attrs.evolve(dendrite, retry_after=axon.retry_after)
         else:
             axon = TerminalInfo(ip=info.ip or info.url, port=info.port or None, hotkey=info.hotkey)
         self._log.debug("dendrite.failed", axon=info.address, status=f.status, reason=f.message)
@@ -382,7 +384,8 @@ def _loads_body(reply: Reply) -> dict[str, Any]:
 def _axon_terminal(info: AxonInfo, nonce: int, reply: Reply) -> TerminalInfo:
     return TerminalInfo(status_code=reply.status, status_message=reply.message,
                         process_time=reply.process_time_ns / 1e9, ip=info.ip or info.url, port=info.port or None,
-                        version=reply.version, nonce=nonce, hotkey=info.hotkey, signature=reply.signature)
+                        version=reply.version, nonce=nonce, hotkey=info.hotkey, signature=reply.signature,
+                        retry_after=None if reply.status == Status.OK else error_retry_after(reply.body))
 
 
 @final

@@ -10,7 +10,9 @@ Request headers: ``axon`` (32-byte public key of the addressed axon's hotkey), `
 
 Reply headers: ``hotkey`` (the axon's), ``status``, ``message``, ``version``, ``body_hash``, ``signature`` (by the
 axon's hotkey over :func:`reply_signed_bytes`), ``process_time`` (ns spent in the axon) and, when a reply opens a
-stream, ``stream`` (16-byte stream id).
+stream, ``stream`` (16-byte stream id). An error reply's body is the empty map, or a map of typed details
+(:func:`encode_error_details`: ``retry_after`` in ms); a key absent means unknown, and a caller ignores keys it does
+not know, so details can be added without breaking older peers (which never read an error reply's body).
 
 Stream pulls (see ``docs/wire.md``): headers ``uuid``, ``seq``, ``nonce``, ``hotkey``, ``stream`` and optionally
 ``cancel``; no body, no signature (the secret stream id is the capability; every frame that answers is signed).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import math
 from typing import Any, Final
 
 import attrs
@@ -41,9 +44,11 @@ __all__ = [
     "Status",
     "body_hash",
     "decode_frame",
+    "encode_error_details",
     "encode_pull",
     "encode_reply",
     "encode_request",
+    "error_retry_after",
     "reply_signed_bytes",
     "request_signed_bytes",
 ]
@@ -121,6 +126,27 @@ def encode_pull(
     if not cancel:
         del headers["cancel"]
     return _dumps({"body": EMPTY_BODY, "name": name, "headers": headers})
+
+
+def encode_error_details(*, retry_after: float | None = None) -> bytes:
+    """The body of an error reply: :data:`EMPTY_BODY`, or the canonical CBOR map of the details known
+    (``retry_after``: whole milliseconds, rounded up, at most 2^32)."""
+    if retry_after is None:
+        return EMPTY_BODY
+    return _dumps({"retry_after": min(1 << 32, max(0, math.ceil(retry_after * 1000)))})
+
+
+def error_retry_after(body: bytes) -> float | None:
+    """The ``retry_after`` (seconds) an error reply's body carries; None when absent (an axon that says nothing, or
+    one older than the field) or malformed (the reply's status stands either way)."""
+    if body == EMPTY_BODY:
+        return None
+    try:
+        details = _strict_loads(body, max_size=len(body))
+    except CodecError:
+        return None
+    ms = details.get("retry_after") if type(details) is dict else None
+    return ms / 1000 if type(ms) is int and 0 <= ms <= 1 << 32 else None
 
 
 # --- decoding ------------------------------------------------------------------------------------------------

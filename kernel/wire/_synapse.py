@@ -48,6 +48,8 @@ class TerminalInfo:
     uuid: str | None = None
     hotkey: str | None = None
     signature: bytes | None = None
+    retry_after: float | None = None
+    """Seconds the axon asked the caller to wait before trying again (a refusal that said so; else None)."""
 
 
 _EMPTY = TerminalInfo()
