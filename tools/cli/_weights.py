@@ -326,7 +326,8 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
                 return await sub.reveal(hot, pending)
             return await sub.reveal_weights(hot, n, ids, values, _salt(salt), version_key=version_key)
 
-    result = run(write, endpoint, timeout, "weights reveal", write=True)
+    result = run(write, endpoint, timeout, "weights reveal", write=True,
+                 check=f"taonet weights pending {n} --hotkey-ss58 {hot.ss58_address}")
     out.wrote(result, f"weights revealed on subnet {n} by {hot.ss58_address}")
 
 
