@@ -45,8 +45,8 @@ class Net:
         self.scheduler.send_signal(signal.SIGSTOP)
         try:
             deadline = time.monotonic() + 10
-            while True:  # the block under way when the scheduler stopped may still come: let it
-                time.sleep(0.5)
+            while True:  # the block under way when the scheduler stopped may still come: no new one for 1 s
+                time.sleep(1.0)
                 now = self.head()
                 if now == head or time.monotonic() > deadline:
                     break

@@ -284,7 +284,9 @@ def fit_columns(columns: list[str], rows: list[list[str]], width: int, *, drop: 
 
 def _raise_failure(result: Any, what: str) -> None:
     if result.status == "timeout":
-        if result.error is not None:
+        from taonet.kernel.errors import RpcTimeout
+
+        if result.error is not None and not isinstance(result.error, RpcTimeout):  # e.g. the node went away
             raise result.error
         from ._errors import NotIncluded
 
