@@ -24,7 +24,7 @@ class PluginError(TaonetError):
     CODE = "plugin_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownPlugin(PluginError, LookupError):
     """Raised when no installed plugin has the name asked for."""
 
@@ -38,7 +38,7 @@ class UnknownPlugin(PluginError, LookupError):
                 "pip install the package that provides it, or see `taonet subnet plugins`")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class PluginImportFailed(PluginError):
     """Raised when a plugin's entry point cannot be imported; ``error`` is its one-line cause."""
 
@@ -50,7 +50,7 @@ class PluginImportFailed(PluginError):
                          "fix or reinstall that package")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class MissingHook(PluginError):
     """Raised when a plugin does not implement a hook every plugin must implement."""
 
@@ -63,7 +63,7 @@ class MissingHook(PluginError):
                 "see docs/subnets.md, 'The hooks'")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class DuplicatePlugin(PluginError):
     """Raised when two installed packages claim one plugin name."""
 
@@ -76,7 +76,7 @@ class DuplicatePlugin(PluginError):
                 "uninstall one of them")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidPlugin(PluginError):
     """Raised when a plugin breaks the contract in another way (a hook that matches no spec, a bad protocol)."""
 
@@ -86,7 +86,7 @@ class InvalidPlugin(PluginError):
     __str__ = error_text("subnet plugin {name!r} is not valid: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class PluginMismatch(PluginError):
     """Raised when a neuron is started with a plugin other than the one its subnet records on the chain."""
 
@@ -98,7 +98,7 @@ class PluginMismatch(PluginError):
                          "--plugin {recorded}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidOption(PluginError, ValueError):
     """Raised for a ``--set key=value`` the plugin does not take, or a value of the wrong type."""
 
@@ -114,7 +114,7 @@ class StateDirBusy(PluginError):
     CODE = "state_dir_busy"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class HookFailed(PluginError):
     """Raised when a plugin's hook raises or returns something the neuron cannot use; ``error`` is the cause."""
 
@@ -125,7 +125,7 @@ class HookFailed(PluginError):
     __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class StateDirUnusable(PluginError):
     """Raised when a neuron's state directory cannot be created or opened (a file in its place, no permission)."""
 
@@ -136,7 +136,7 @@ class StateDirUnusable(PluginError):
                          "directory this user can write")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class JournalDamaged(PluginError):
     """Raised when a validator journal's segment holds a damaged frame that is not a torn last append (exit 7)."""
 
@@ -148,7 +148,7 @@ class JournalDamaged(PluginError):
                          "validator's journal out (--journal with the others)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidNeuronFile(PluginError, ValueError):
     """Raised for a neurons file (the ``[[neurons]]`` table) with a missing, unknown or ill-typed key."""
 
@@ -164,7 +164,7 @@ class GatewayError(PluginError):
     CODE = "gateway_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoGateway(GatewayError, LookupError):
     """Raised when no validator of the subnet publishes a gateway (or not the one asked for)."""
 
@@ -180,7 +180,7 @@ class NoGateway(GatewayError, LookupError):
                 "`taonet validator run ... --gateway HOST:PORT`")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class QueryRefused(GatewayError):
     """Raised when a gateway refuses an organic query: over the caller's (or the gateway's) rate, or a payload the
     subnet's plugin does not take; ``retry_after`` is in seconds (0: do not retry as is)."""
@@ -194,7 +194,7 @@ class QueryRefused(GatewayError):
         return f"the gateway refused the query: {self.reason}{again}"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class QueryFailed(GatewayError):
     """Raised when a gateway could not answer: no miner answered, or it did not reply in time."""
 

@@ -11,7 +11,7 @@ from taonet.ledger.errors import ExtrinsicRejected
 __all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove"]
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class FaucetRefused(ExtrinsicRejected):
     """Raised when the faucet is asked on a chain that is not a development chain (exit 3)."""
 
@@ -23,7 +23,7 @@ class FaucetRefused(ExtrinsicRejected):
                 "wallets; ask someone who holds τ on this chain for a transfer")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NotIncluded(RpcTimeout):
     """Raised when a write was admitted but no block included it before the command's deadline (exit 4)."""
 
@@ -34,7 +34,7 @@ class NotIncluded(RpcTimeout):
                 "(balance, stake, metagraph) before sending it again")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NothingToMove(ExtrinsicRejected):
     """Raised when a stake or unstake would move 0 RAO, which the chain does not take (exit 3)."""
 
@@ -46,7 +46,7 @@ class NothingToMove(ExtrinsicRejected):
         return f"{self.what} of 0 RAO moves nothing and is refused: {self.reason}"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class CommandTimeout(RpcTimeout):
     """Raised when a command is still waiting at its ``--timeout`` (exit 4); a write may still be included."""
 
@@ -63,7 +63,7 @@ class CommandTimeout(RpcTimeout):
                 "status shows the node)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoRemoteActors(RpcBadRequest):
     """Raised when `taonet actor run` reaches a node that runs its actors itself (exit 2)."""
 
@@ -76,7 +76,7 @@ class NoRemoteActors(RpcBadRequest):
                 f"taonet node run ... --remote-actor {self.actor}, or point --node at one that was")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class IdentityNotRecorded(ExtrinsicRejected):
     """Raised when `subnet create --plugin` created the subnet but the chain refused its identity (exit 3)."""
 

@@ -26,7 +26,7 @@ from ._whatif_cache import EpochCache
 __all__ = ["PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots"]
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class PlotUnavailable(TaonetError):
     """Raised when matplotlib (the optional extra ``plot``) is not installed."""
 

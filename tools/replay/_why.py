@@ -40,7 +40,7 @@ _CALLS = (SetWeights, RevealWeights, EpochResult)
 _EVENTS = (SubnetCreated, RegistrationRequested, NeuronRegistered, NeuronReplaced, HyperparameterSet)
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NeuronNotFound(UnknownHotkey):
     """Raised when no neuron matching the question held a UID on the subnet in the range (exit 6)."""
 
