@@ -1,8 +1,9 @@
 """The typed errors of the plugins layer: finding, loading and running a subnet plugin.
 
 Each says what happened and what to do in one line; the `taonet` command maps them to exit statuses
-(tools/errors.py): an unknown plugin is "not found" (6), a plugin that differs from its subnet's or a bad option is
-"usage" (2), a plugin that cannot be loaded (import failure, missing hook, duplicate name) is "refused data" (7).
+(tools/errors.py): an unknown plugin, or a package a command needs that is not installed, is "not found" (6), a
+plugin that differs from its subnet's or a bad option is "usage" (2), a plugin that cannot be loaded (import failure,
+missing hook, duplicate name) is "refused data" (7).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from taonet.ledger.errors import TaonetError, error_text
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
     "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
-    "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable",
+    "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable", "NotInstalled",
 ]
 
 
@@ -22,6 +23,18 @@ class PluginError(TaonetError):
     """Base of every error about a subnet plugin."""
 
     CODE = "plugin_error"
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NotInstalled(PluginError, LookupError):
+    """Raised when what a command asked for needs an optional package that is not installed (an extra of taonet's or
+    a plugin's); like an unknown plugin, it is "not found" (6), and the line says what to install."""
+
+    CODE = "not_installed"
+    needed_for: str
+    package: str
+    install: str
+    __str__ = error_text("{needed_for} needs {package}, which is not installed: {install}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
