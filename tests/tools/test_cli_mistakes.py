@@ -393,6 +393,26 @@ def test_times_that_are_not_times_are_usage_errors(offline: Cli, tmp_path: Path,
     assert not (tmp_path / "n").exists()
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (("node", "run", "--dev", "--block-time", "1e308"), "less than or equal to 3600"),
+    (("node", "run", "--dev", "--block-time", "3601"), "less than or equal to 3600"),
+    (("node", "run", "--dev", "--actor-timeout", "1e308"), "less than or equal to 36000"),
+    (("node", "run", "--dev", "--actor-timeout", "-1"), "greater than or equal to 0.01"),
+    (("node", "run", "--dev", "--actor-timeout", "nan"), "36000"),
+    (("node", "run", "--dev", "--block-budget", "1e308"), "less than or equal to 3600"),
+    (("node", "run", "--dev", "--mempool-per-signer", "99999999999999999999"), "less than or equal to 200000"),
+    (("demo", "--block-time", "3601"), "less than or equal to 3600"),
+])
+def test_node_timing_options_past_their_bounds_are_usage_errors(offline: Cli, tmp_path: Path, args: tuple[str, ...],
+                                                                 says: str) -> None:
+    """A block time past the launcher's 3,600 s (1e308: the node ran and never sealed), an actor timeout, a block
+    budget or a per-signer mempool share with no upper bound (taken as given): exit 2 naming the option and its
+    bound, nothing started."""
+    line = _one_error(offline(*args, "--data-dir", str(tmp_path / "n")), 2)
+    assert args[-2] in line and says in line
+    assert not (tmp_path / "n").exists()
+
+
 @pytest.mark.parametrize(("option", "says"), [("sample_size=0", "outside 1..4,096"), ("alpha=2", "outside 0..1"),
                                               ("timeout=nan", "'nan' is not a valid float"),
                                               ("delay=inf", "'inf' is not a valid float"),
