@@ -282,7 +282,9 @@ class InsufficientBalance(ExtrinsicRejected):
     CODE = "insufficient_balance"
     needed: int
     available: int
-    __str__ = _msg("needs {needed} RAO but only {available} RAO is free")
+    __str__ = _msg("needs {needed} RAO but only {available} RAO is free: have a funded wallet send τ to this coldkey "
+                   "(taonet wallet transfer), take some from the faucet on a development chain (taonet wallet faucet), "
+                   "or ask for less")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

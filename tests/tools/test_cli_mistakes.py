@@ -5,6 +5,7 @@ what to do, with its documented exit status (docs/cli.md), never a traceback, ra
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,16 @@ def node_and_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
 def online(node_and_cli: tuple[Path, Cli]) -> Cli:
     """`taonet` pointed at the module's dev node."""
     return node_and_cli[1]
+
+
+def test_too_little_balance_says_how_to_get_tao(online: Cli) -> None:
+    """A transfer or a stake beyond the free balance: exit 3, one line that says how to get τ (a transfer from a
+    funded wallet, the faucet on a dev chain) or to ask for less; it only said the two amounts."""
+    for args in (("wallet", "transfer", "-w", "a", "--dest", BOB), ("stake", "add", "-w", "a")):
+        line = _one_error(online(*args, "--amount", "1000000", "-y"), 3)
+        assert re.fullmatch(r"error: needs \d+ RAO but only \d+ RAO is free: have a funded wallet send τ to this "
+                            r"coldkey \(taonet wallet transfer\), take some from the faucet on a development chain "
+                            r"\(taonet wallet faucet\), or ask for less", line), line
 
 
 def test_moving_nothing_is_refused_in_one_line(online: Cli) -> None:
