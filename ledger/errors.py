@@ -408,11 +408,21 @@ class StaleVersionKey(ExtrinsicRejected):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class SubnetNotFound(ExtrinsicRejected):
-    """Raised when a call names a netuid that does not exist."""
+    """Raised when a call names a netuid that does not exist (a read of a past block or range says which)."""
 
     CODE = "subnet_not_found"
     netuid: int
-    __str__ = _msg("subnet {netuid} does not exist")
+    block: int | None = None
+    """The block asked about (None: the head), or the first of a range."""
+    last: int | None = None
+    """The last block of a range asked about."""
+
+    def __str__(self) -> str:
+        if self.block is None:
+            return f"subnet {self.netuid} does not exist"
+        if self.last is None or self.last == self.block:
+            return f"subnet {self.netuid} does not exist at block {self.block}"
+        return f"subnet {self.netuid} does not exist in blocks {self.block}..{self.last}"
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

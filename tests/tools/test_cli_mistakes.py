@@ -629,3 +629,23 @@ def test_a_take_above_the_chains_maximum_is_said_in_percent(online: Cli) -> None
     online.ok("subnet", "create", "-w", "nom", "-y")  # the hotkey must be known to the chain
     line = _one_error(online("delegate", "nominate", "-w", "nom", "--take", "0.5", "-y"), 3)
     assert "take 50.00%" in line and "--take" in line
+
+
+def test_a_uid_the_subnet_lacks_is_not_found_and_a_past_block_is_named(node_and_cli: tuple[Path, Cli]) -> None:
+    """`weights show N --uid U` for a UID the subnet does not have: exit 6, one line (it was an empty table, exit 0);
+    a UID there that set no weights stays an empty table. A subnet asked for at a block before it existed (metagraph,
+    subnet show, replay what-if) says which block (it said only 'subnet N does not exist')."""
+    data, online = node_and_cli
+    online.ok("wallet", "create", "-w", "uids", "--no-password")
+    online.ok("wallet", "faucet", "-w", "uids", "--amount", "1000")
+    netuid = online.ok("subnet", "create", "-w", "uids", "-y", "--json").json["netuid"]
+    n = str(netuid)
+    assert online.ok("weights", "show", n, "--uid", "0", "--json").json["validators"] == []  # the owner's UID 0
+    line = _one_error(online("weights", "show", n, "--uid", "7"), 6)
+    assert line == f"error: subnet {netuid} has no UID 7 (its UIDs are 0..0): taonet metagraph {netuid} lists them"
+    assert _json_error(online("weights", "show", n, "--uid", "7", "--json"), 6)["code"] == "cli_uid_not_found"
+    assert _one_error(online("metagraph", n, "--block", "0"), 6) == f"error: subnet {netuid} does not exist at block 0"
+    assert _one_error(online("subnet", "show", n, "--block", "0"), 6) == (
+        f"error: subnet {netuid} does not exist at block 0")
+    line = _one_error(online("replay", str(data), "what-if", "--netuid", n, "--from", "0", "--to", "0"), 6)
+    assert line == f"error: subnet {netuid} does not exist at block 0"

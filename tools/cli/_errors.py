@@ -6,9 +6,10 @@ from __future__ import annotations
 import attrs
 
 from taonet.kernel.errors import RpcBadRequest, RpcTimeout
-from taonet.ledger.errors import ExtrinsicRejected
+from taonet.ledger.errors import ExtrinsicRejected, SubnetNotFound
 
-__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove"]
+__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove",
+           "UidNotFound"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -89,3 +90,16 @@ class IdentityNotRecorded(ExtrinsicRejected):
         return (f"subnet {self.netuid} was created (its lock is paid), but recording that it runs plugin "
                 f"{self.plugin!r} failed: {self.reason}; do not create it again: record the identity with "
                 "Subtensor.set_subnet_identity (docs/subnets.md)")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class UidNotFound(SubnetNotFound):
+    """Raised when a command names a UID the subnet does not have (exit 6, not found)."""
+
+    CODE = "cli_uid_not_found"
+    uid: int = attrs.field(kw_only=True)
+    count: int = attrs.field(kw_only=True)
+
+    def __str__(self) -> str:
+        has = f"its UIDs are 0..{self.count - 1}" if self.count else "it has no neurons"
+        return f"subnet {self.netuid} has no UID {self.uid} ({has}): taonet metagraph {self.netuid} lists them"
