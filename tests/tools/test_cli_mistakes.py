@@ -649,3 +649,15 @@ def test_a_uid_the_subnet_lacks_is_not_found_and_a_past_block_is_named(node_and_
         f"error: subnet {netuid} does not exist at block 0")
     line = _one_error(online("replay", str(data), "what-if", "--netuid", n, "--from", "0", "--to", "0"), 6)
     assert line == f"error: subnet {netuid} does not exist at block 0"
+
+
+@pytest.mark.parametrize("command", [("wallet", "new-coldkey", "--no-password"), ("wallet", "new-hotkey"),
+                                     ("wallet", "create", "--no-password")])
+def test_a_word_count_no_mnemonic_has_is_a_usage_error(offline: Cli, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """`--n-words 13`: exit 2, one line naming --n-words and the counts a mnemonic may have, no key written (it was
+    InvalidKey, exit 5, a wallet problem)."""
+    line = _one_error(offline(*command, "-w", "words", "--n-words", "13"), 2)
+    assert "--n-words" in line and "12, 15, 18, 21 or 24" in line
+    err = _json_error(offline(*command, "-w", "words", "--n-words", "0", "--json"), 2)
+    assert "--n-words" in str(err["message"])
+    assert not (tmp_path / "wallets" / "words").exists()
