@@ -104,7 +104,7 @@ class Unauthorized(ProtocolError):
     STATUS = 401
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidSignature(Unauthorized):
     """Raised when a signature does not verify under the hotkey that claims to have made it."""
 
@@ -113,7 +113,7 @@ class InvalidSignature(Unauthorized):
     __str__ = _msg("the {what} signature does not verify under the sender's hotkey")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class StaleRequest(Unauthorized):
     """Raised when a request's nonce (ns since the epoch) is older than its window or too far in the future."""
 
@@ -125,7 +125,7 @@ class StaleRequest(Unauthorized):
     )
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class ReplayedRequest(Unauthorized):
     """Raised when a nonce was already accepted from the same (hotkey, dendrite uuid)."""
 
@@ -134,7 +134,7 @@ class ReplayedRequest(Unauthorized):
     __str__ = _msg("{detail}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class WrongAxon(Unauthorized):
     """Raised when a request was signed for another axon's hotkey."""
 
@@ -144,7 +144,7 @@ class WrongAxon(Unauthorized):
     __str__ = _msg("the request is addressed to {got}, but this axon is {expected}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class BodyHashMismatch(Unauthorized):
     """Raised when the body does not hash to the signed body hash (it was altered after signing)."""
 
@@ -170,7 +170,7 @@ class Blacklisted(ProtocolError):
         self.retry_after = retry_after
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownSynapse(ProtocolError, LookupError):
     """Raised when no forward is attached for a synapse name (status 404)."""
 
@@ -180,7 +180,7 @@ class UnknownSynapse(ProtocolError, LookupError):
     __str__ = _msg("this axon serves no synapse named {name!r}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RequestTimeout(ProtocolError, TimeoutError):
     """Raised when the forward (or the wait for it) outlasts the caller's timeout (status 408)."""
 
@@ -224,7 +224,7 @@ class KernelError(TaonetError):
     CODE = "kernel_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownMethod(KernelError, LookupError):
     """Raised when an RPC names a method the server does not offer."""
 
@@ -233,7 +233,7 @@ class UnknownMethod(KernelError, LookupError):
     __str__ = _msg("unknown RPC method {method!r}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RpcTimeout(KernelError, TimeoutError):
     """Raised when an RPC gets no reply within its timeout (the server may be down or overloaded)."""
 
@@ -244,7 +244,7 @@ class RpcTimeout(KernelError, TimeoutError):
     __str__ = _msg("{method} to {address} got no reply within {timeout} s; is the node running?")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class Unreachable(KernelError, ConnectionError):
     """Raised when the connection to the server broke while a call was under way."""
 
@@ -255,7 +255,7 @@ class Unreachable(KernelError, ConnectionError):
     __str__ = _msg("{method} to {address} failed: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoNode(Unreachable):
     """Raised when nothing answers at the address within the client's connect timeout (no node is running there)."""
 
@@ -263,7 +263,7 @@ class NoNode(Unreachable):
     __str__ = _msg("no node at {address} ({reason}): start one with taonet node run --dev, or check the endpoint")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class BadAddress(KernelError, ValueError):
     """Raised when an endpoint is not an address the client can dial (no port, unknown scheme, bad host)."""
 
@@ -274,7 +274,7 @@ class BadAddress(KernelError, ValueError):
                    "tcp://host:port or ipc:///path")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RpcServerError(KernelError):
     """Raised when the server failed on a request for a reason it did not expect (see its log)."""
 
@@ -284,7 +284,7 @@ class RpcServerError(KernelError):
     __str__ = _msg("{method} failed on the server: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RpcBadRequest(KernelError, ValueError):
     """Raised when an RPC's parameters are missing or of the wrong type."""
 
@@ -294,7 +294,7 @@ class RpcBadRequest(KernelError, ValueError):
     __str__ = _msg("{method}: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class BlockNotFound(KernelError, LookupError):
     """Raised when a read names a block the chain does not have yet (beyond the head)."""
 
@@ -304,7 +304,7 @@ class BlockNotFound(KernelError, LookupError):
     __str__ = _msg("block {number} does not exist: the chain's head is block {head}; ask for a block in 0..{head}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class Busy(KernelError):
     """Raised when a client is over its share of the node (or the node over its budget); retry after a pause."""
 
@@ -315,7 +315,7 @@ class Busy(KernelError):
     __str__ = _msg("{method}: the node is busy ({reason}); retry in {retry_after} s")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class DataDirLocked(KernelError):
     """Raised when another process writes the data directory (one writer per directory)."""
 
@@ -325,7 +325,7 @@ class DataDirLocked(KernelError):
     __str__ = _msg("{path} is in use by process {pid}: stop that process, or use another --data-dir")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class DataDirNotADirectory(DataDirLocked):
     """Raised when the path given as a data directory is a file (exit 7, as a locked directory)."""
 
@@ -334,7 +334,7 @@ class DataDirNotADirectory(DataDirLocked):
     __str__ = _msg("{path} is a file, not a directory: give --data-dir a directory (a new one, or a node's)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class DataDirUnusable(StorageFailed):
     """Raised when the data directory cannot be created or opened (a path under a file, no permission): a
     :class:`StorageFailed` that names the directory and what to give instead (exit 7)."""
@@ -344,7 +344,7 @@ class DataDirUnusable(StorageFailed):
                    "and write")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class MempoolFull(KernelError):
     """Raised when the mempool holds its limit of extrinsics; retry after the next block."""
 
@@ -353,7 +353,7 @@ class MempoolFull(KernelError):
     __str__ = _msg("the mempool is full ({limit} extrinsics); retry after the next block")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class AlreadyQueued(KernelError):
     """Raised when an extrinsic with the same signer and nonce is already waiting."""
 
@@ -362,7 +362,7 @@ class AlreadyQueued(KernelError):
     __str__ = _msg("an extrinsic with nonce {nonce} from this signer is already waiting")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class SignerLimit(KernelError):
     """Raised when one signer already has its limit of extrinsics waiting in the mempool."""
 
@@ -371,7 +371,7 @@ class SignerLimit(KernelError):
     __str__ = _msg("this signer already has {limit} extrinsics waiting; wait for some to be sealed, then retry")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownSigner(KernelError):
     """Raised when a fee-free extrinsic comes from a key the chain does not know (the mempool's admission rule)."""
 
@@ -383,7 +383,7 @@ class UnknownSigner(KernelError):
                    "fund the key or register the hotkey first")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class ExtrinsicDropped(KernelError):
     """Raised (in a receipt) when the mempool dropped an admitted extrinsic before any block took it."""
 
@@ -393,7 +393,7 @@ class ExtrinsicDropped(KernelError):
     __str__ = _msg("the extrinsic with nonce {nonce} was dropped: {reason}; sign it again at the next nonce")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NodeHalted(KernelError):
     """Raised when a system call breaks the runtime's rules: block production stops rather than go wrong."""
 
@@ -403,7 +403,7 @@ class NodeHalted(KernelError):
     __str__ = _msg("block production halted at block {number}: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NotAnActor(KernelError):
     """Raised when an actor answer is not signed by a key the node trusts for that actor."""
 
@@ -413,7 +413,7 @@ class NotAnActor(KernelError):
                    "that key (taonet actor run --key URI, or $TAONET_ACTOR_URI)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidMetagraphFile(KernelError, ValueError):
     """Raised when a saved metagraph file cannot be read (truncated, not a metagraph, or from another layout)."""
 
@@ -432,16 +432,17 @@ class WalletError(TaonetError):
     CODE = "wallet_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class WrongPassword(WalletError):
     """Raised when a password does not decrypt a key file."""
 
     CODE = "wrong_password"
     path: str
-    __str__ = _msg("wrong password for {path}")
+    __str__ = _msg("wrong password for {path}: try again; if it is forgotten, make the key again from its mnemonic "
+                   "with a new password (taonet wallet regen-coldkey --mnemonic WORDS --overwrite)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class KeyFileExists(WalletError, FileExistsError):
     """Raised when writing a key would replace an existing file and ``overwrite=True`` was not given."""
 
@@ -451,7 +452,7 @@ class KeyFileExists(WalletError, FileExistsError):
                    "--overwrite (in Python, overwrite=True), or choose another wallet or hotkey name")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class KeyFileNotFound(WalletError, FileNotFoundError):
     """Raised when a wallet's key file does not exist."""
 
@@ -460,7 +461,7 @@ class KeyFileNotFound(WalletError, FileNotFoundError):
     __str__ = _msg("{path} does not exist; create the key first (taonet wallet create) or check the wallet path")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidKeyFile(WalletError, ValueError):
     """Raised when a key file is not a valid taonet key file (bad JSON, envelope or key)."""
 
@@ -470,7 +471,7 @@ class InvalidKeyFile(WalletError, ValueError):
     __str__ = _msg("{path} is not a valid key file: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class PasswordRequired(WalletError):
     """Raised when a key needs a password and no source gave one (no argument, environment, or terminal)."""
 

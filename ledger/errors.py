@@ -75,7 +75,13 @@ _BY_CODE: dict[str, type[TaonetError]] = {}
 
 
 class TaonetError(Exception):
-    """Base for every error taonet raises on purpose."""
+    """Base for every error taonet raises on purpose.
+
+    Its attrs subclasses are ``attrs.define(..., slots=False)``: a slotted attrs class is a second class object
+    built from the first, and the first stays among its base's ``__subclasses__()`` (same name, same CODE) until
+    a full garbage collection, so a walk of the tree would meet some errors twice. An exception has a
+    ``__dict__`` anyway, so slots save nothing here.
+    """
 
     CODE: ClassVar[str] = "taonet_error"
 
@@ -166,7 +172,7 @@ class InvalidField(CodecError):
     CODE = "invalid_field"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NonCanonical(CodecError):
     """Raised when bytes decode but are not the one canonical encoding of what they carry (so not its identity)."""
 
@@ -175,7 +181,7 @@ class NonCanonical(CodecError):
     __str__ = _msg("{what} is not in canonical form; encode it with taonet's codec (taonet.ledger.encode)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class MessageTooLarge(CodecError):
     """Raised when a message exceeds the size limit before any parsing is done."""
 
@@ -209,7 +215,7 @@ class ExtrinsicRejected(LedgerError):
     CODE = "rejected"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class BadSignature(ExtrinsicRejected):
     """Raised when a signature does not verify under the key that must have made it."""
 
@@ -218,7 +224,7 @@ class BadSignature(ExtrinsicRejected):
     __str__ = _msg("the {what} signature does not verify")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class WrongGenesis(ExtrinsicRejected):
     """Raised when an extrinsic was signed for another chain (its genesis hash differs)."""
 
@@ -230,7 +236,7 @@ class WrongGenesis(ExtrinsicRejected):
         return f"signed for chain {self.got.hex()[:16]}..., this chain is {self.expected.hex()[:16]}..."
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class StaleNonce(ExtrinsicRejected):
     """Raised when an extrinsic's nonce was already used by its signer."""
 
@@ -240,7 +246,7 @@ class StaleNonce(ExtrinsicRejected):
     __str__ = _msg("nonce {got} was already used; the next nonce is {expected}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class FutureNonce(ExtrinsicRejected):
     """Raised when an extrinsic's nonce skips ahead of its signer's next nonce."""
 
@@ -250,7 +256,7 @@ class FutureNonce(ExtrinsicRejected):
     __str__ = _msg("nonce {got} is ahead of the next nonce {expected}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class BelowExistentialDeposit(ExtrinsicRejected):
     """Raised when a transfer is below the existential deposit, or would leave a new account holding less."""
 
@@ -260,7 +266,7 @@ class BelowExistentialDeposit(ExtrinsicRejected):
     __str__ = _msg("{amount} RAO is below the existential deposit of {minimum} RAO; send at least {minimum} RAO")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class ZeroTransfer(ExtrinsicRejected):
     """Raised when a transfer of 0 RAO is sent on a chain with an existential deposit."""
 
@@ -269,17 +275,19 @@ class ZeroTransfer(ExtrinsicRejected):
     __str__ = _msg("a transfer of 0 RAO to {dest} moves nothing and is refused; send at least 1 RAO")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InsufficientBalance(ExtrinsicRejected):
     """Raised when the free balance cannot cover an amount plus the fee."""
 
     CODE = "insufficient_balance"
     needed: int
     available: int
-    __str__ = _msg("needs {needed} RAO but only {available} RAO is free")
+    __str__ = _msg("needs {needed} RAO but only {available} RAO is free: have a funded wallet send τ to this coldkey "
+                   "(taonet wallet transfer), take some from the faucet on a development chain (taonet wallet faucet), "
+                   "or ask for less")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InsufficientStake(ExtrinsicRejected):
     """Raised when removing more stake than a coldkey holds on a hotkey."""
 
@@ -289,7 +297,7 @@ class InsufficientStake(ExtrinsicRejected):
     __str__ = _msg("needs {needed} RAO of stake but only {available} RAO is staked")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownHotkey(ExtrinsicRejected):
     """Raised when a hotkey has no owner on the chain (never registered or staked to)."""
 
@@ -299,7 +307,7 @@ class UnknownHotkey(ExtrinsicRejected):
                    "or register it first (taonet subnet register)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class HotkeyNotRegistered(ExtrinsicRejected):
     """Raised when a hotkey acts on a subnet where it holds no UID."""
 
@@ -310,7 +318,7 @@ class HotkeyNotRegistered(ExtrinsicRejected):
                    "{netuid}), or check the hotkey and the subnet")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class AlreadyRegistered(ExtrinsicRejected):
     """Raised when a hotkey asks for a UID on a subnet where it already has one (or a pending request)."""
 
@@ -320,7 +328,7 @@ class AlreadyRegistered(ExtrinsicRejected):
     __str__ = _msg("hotkey {hotkey} is already registered (or waiting) on subnet {netuid}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class HotkeyOwnedByOther(ExtrinsicRejected):
     """Raised when a coldkey acts for a hotkey another coldkey owns."""
 
@@ -331,7 +339,7 @@ class HotkeyOwnedByOther(ExtrinsicRejected):
                    "own")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class BadHotkeySignature(ExtrinsicRejected):
     """Raised when a registration's hotkey signature over the coldkey does not verify."""
 
@@ -340,7 +348,7 @@ class BadHotkeySignature(ExtrinsicRejected):
     __str__ = _msg("the registration lacks a valid signature of hotkey {hotkey} over the coldkey")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NotSubnetOwner(ExtrinsicRejected):
     """Raised when someone other than the owner's coldkey changes a subnet."""
 
@@ -350,7 +358,7 @@ class NotSubnetOwner(ExtrinsicRejected):
                    "show {netuid} names it)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NotDelegate(ExtrinsicRejected):
     """Raised when a delegate-only action targets a hotkey that never nominated."""
 
@@ -359,7 +367,7 @@ class NotDelegate(ExtrinsicRejected):
     __str__ = _msg("hotkey {hotkey} is not a delegate; its owner must nominate it first")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoValidatorPermit(ExtrinsicRejected):
     """Raised when a UID without a validator permit sets weights on others."""
 
@@ -369,7 +377,7 @@ class NoValidatorPermit(ExtrinsicRejected):
     __str__ = _msg("UID {uid} on subnet {netuid} has no validator permit; stake more to get one")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RateLimited(ExtrinsicRejected):
     """Raised when an action repeats before its rate limit (in blocks) has passed."""
 
@@ -379,7 +387,7 @@ class RateLimited(ExtrinsicRejected):
     __str__ = _msg("{what} is rate limited; retry at block {retry_at}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidWeights(ExtrinsicRejected):
     """Raised when a weight vector breaks the subnet's rules (count, max weight, duplicate or unknown UIDs)."""
 
@@ -388,7 +396,7 @@ class InvalidWeights(ExtrinsicRejected):
     __str__ = _msg("weights rejected: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class StaleVersionKey(ExtrinsicRejected):
     """Raised when set_weights carries a version key below the subnet's weights_version."""
 
@@ -398,16 +406,26 @@ class StaleVersionKey(ExtrinsicRejected):
     __str__ = _msg("version key {got} is below the subnet's required {required}; upgrade your validator")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class SubnetNotFound(ExtrinsicRejected):
-    """Raised when a call names a netuid that does not exist."""
+    """Raised when a call names a netuid that does not exist (a read of a past block or range says which)."""
 
     CODE = "subnet_not_found"
     netuid: int
-    __str__ = _msg("subnet {netuid} does not exist")
+    block: int | None = None
+    """The block asked about (None: the head), or the first of a range."""
+    last: int | None = None
+    """The last block of a range asked about."""
+
+    def __str__(self) -> str:
+        if self.block is None:
+            return f"subnet {self.netuid} does not exist"
+        if self.last is None or self.last == self.block:
+            return f"subnet {self.netuid} does not exist at block {self.block}"
+        return f"subnet {self.netuid} does not exist in blocks {self.block}..{self.last}"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class SubnetLimitReached(ExtrinsicRejected):
     """Raised when no netuid is free for a new subnet."""
 
@@ -416,7 +434,7 @@ class SubnetLimitReached(ExtrinsicRejected):
     __str__ = _msg("the chain already holds its limit of {limit} subnets")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RegistrationClosed(ExtrinsicRejected):
     """Raised when a subnet accepts no more registrations in this block or interval."""
 
@@ -426,7 +444,7 @@ class RegistrationClosed(ExtrinsicRejected):
     __str__ = _msg("registration on subnet {netuid} is closed: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class ProofOfWorkInvalid(ExtrinsicRejected):
     """Raised when a proof-of-work registration's work does not meet the difficulty or is too old."""
 
@@ -435,7 +453,7 @@ class ProofOfWorkInvalid(ExtrinsicRejected):
     __str__ = _msg("proof of work rejected: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidHyperparameter(ExtrinsicRejected):
     """Raised when a hyperparameter name is unknown or its value is outside its bounds."""
 
@@ -445,7 +463,7 @@ class InvalidHyperparameter(ExtrinsicRejected):
     __str__ = _msg("hyperparameter {name}: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidCall(ExtrinsicRejected):
     """Raised for a call whose arguments break a rule not covered by a more specific error."""
 
@@ -457,7 +475,7 @@ class InvalidCall(ExtrinsicRejected):
 # --- commit-reveal weights --------------------------------------------------------------------------------------
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class CommitRevealRequired(ExtrinsicRejected):
     """Raised when set_weights is sent to a subnet whose weights must be committed and revealed."""
 
@@ -467,7 +485,7 @@ class CommitRevealRequired(ExtrinsicRejected):
                    "commit`) and reveal them in the window; the client's set_weights does both")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class CommitRevealDisabled(ExtrinsicRejected):
     """Raised when a weight commit or reveal is sent to a subnet that does not use commit-reveal."""
 
@@ -477,7 +495,7 @@ class CommitRevealDisabled(ExtrinsicRejected):
                    "set`)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class TooManyWeightCommits(ExtrinsicRejected):
     """Raised when a hotkey already holds the most pending weight commits a subnet allows."""
 
@@ -488,7 +506,7 @@ class TooManyWeightCommits(ExtrinsicRejected):
                    "expire first")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class WeightCommitNotFound(ExtrinsicRejected):
     """Raised when a reveal matches no pending commit of its hotkey on its subnet."""
 
@@ -499,7 +517,7 @@ class WeightCommitNotFound(ExtrinsicRejected):
                    "uids, values, salt and version key, from the hotkey and on the subnet that committed")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RevealTooEarly(ExtrinsicRejected):
     """Raised when a reveal comes before its commit's window opens."""
 
@@ -509,7 +527,7 @@ class RevealTooEarly(ExtrinsicRejected):
     __str__ = _msg("too early to reveal on subnet {netuid}: the commit's window opens at block {reveal_from}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RevealTooLate(ExtrinsicRejected):
     """Raised when a reveal comes after its commit's window closed."""
 
@@ -520,7 +538,7 @@ class RevealTooLate(ExtrinsicRejected):
                    "commit again")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class SystemCallRejected(ExtrinsicRejected):
     """Raised when a system call (an actor's answer) breaks the runtime's rules; the node halts on it."""
 
@@ -529,7 +547,7 @@ class SystemCallRejected(ExtrinsicRejected):
     __str__ = _msg("system call rejected: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidGenesis(LedgerError, ValueError):
     """Raised when a genesis file cannot be read or does not describe a valid genesis."""
 
@@ -542,7 +560,7 @@ class InvalidGenesis(LedgerError, ValueError):
 # --- blocks and storage -------------------------------------------------------------------------------------
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidBlock(LedgerError):
     """Raised when a block does not follow from its parent (link, signature, roots, digest or a call)."""
 
@@ -552,7 +570,7 @@ class InvalidBlock(LedgerError):
     __str__ = _msg("block {number} is invalid: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class ChainBroken(InvalidBlock):
     """Raised when a block's parent hash does not match the previous block's hash."""
 
@@ -565,7 +583,7 @@ class StorageError(LedgerError, OSError):
     CODE = "storage_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class WrongHeight(StorageError):
     """Raised when appending a block at a height other than the log's next one (a second writer, or a gap)."""
 
@@ -575,7 +593,7 @@ class WrongHeight(StorageError):
     __str__ = _msg("the log expects block {expected} next, got {got}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class CorruptLog(StorageError):
     """Raised by verification when a complete record inside the log (not a torn tail) is damaged."""
 
@@ -588,7 +606,7 @@ class CorruptLog(StorageError):
     __str__ = _msg("{path} at byte {offset}: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class StorageFailed(StorageError):
     """Raised when the disk refuses a write or a sync (full, read-only, I/O error): nothing after it is acknowledged."""
 
@@ -599,7 +617,7 @@ class StorageFailed(StorageError):
     __str__ = _msg("{operation} on {path} failed: {reason}; free space or fix the disk, then restart")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class ReadOnlyStore(StorageError):
     """Raised when something tries to write to a store opened with ``read_only=True``."""
 
@@ -608,7 +626,7 @@ class ReadOnlyStore(StorageError):
     __str__ = _msg("{path} was opened read-only; only the node that holds its data directory writes to it")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoBlockLog(StorageError):
     """Raised when a directory given as a chain's data directory holds no block log."""
 
@@ -618,7 +636,7 @@ class NoBlockLog(StorageError):
                    "a localnet")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class EmptyBlockLog(StorageError):
     """Raised when a reader opens a block log that holds no block (not even genesis)."""
 

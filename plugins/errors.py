@@ -1,8 +1,9 @@
 """The typed errors of the plugins layer: finding, loading and running a subnet plugin.
 
 Each says what happened and what to do in one line; the `taonet` command maps them to exit statuses
-(tools/errors.py): an unknown plugin is "not found" (6), a plugin that differs from its subnet's or a bad option is
-"usage" (2), a plugin that cannot be loaded (import failure, missing hook, duplicate name) is "refused data" (7).
+(tools/errors.py): an unknown plugin, or a package a command needs that is not installed, is "not found" (6), a
+plugin that differs from its subnet's or a bad option is "usage" (2), a plugin that cannot be loaded (import failure,
+missing hook, duplicate name) is "refused data" (7).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from taonet.ledger.errors import TaonetError, error_text
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
     "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
-    "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable",
+    "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable", "NotInstalled",
 ]
 
 
@@ -24,7 +25,19 @@ class PluginError(TaonetError):
     CODE = "plugin_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NotInstalled(PluginError, LookupError):
+    """Raised when what a command asked for needs an optional package that is not installed (an extra of taonet's or
+    a plugin's); like an unknown plugin, it is "not found" (6), and the line says what to install."""
+
+    CODE = "not_installed"
+    needed_for: str
+    package: str
+    install: str
+    __str__ = error_text("{needed_for} needs {package}, which is not installed: {install}")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownPlugin(PluginError, LookupError):
     """Raised when no installed plugin has the name asked for."""
 
@@ -38,7 +51,7 @@ class UnknownPlugin(PluginError, LookupError):
                 "pip install the package that provides it, or see `taonet subnet plugins`")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class PluginImportFailed(PluginError):
     """Raised when a plugin's entry point cannot be imported; ``error`` is its one-line cause."""
 
@@ -50,7 +63,7 @@ class PluginImportFailed(PluginError):
                          "fix or reinstall that package")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class MissingHook(PluginError):
     """Raised when a plugin does not implement a hook every plugin must implement."""
 
@@ -63,7 +76,7 @@ class MissingHook(PluginError):
                 "see docs/subnets.md, 'The hooks'")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class DuplicatePlugin(PluginError):
     """Raised when two installed packages claim one plugin name."""
 
@@ -76,7 +89,7 @@ class DuplicatePlugin(PluginError):
                 "uninstall one of them")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidPlugin(PluginError):
     """Raised when a plugin breaks the contract in another way (a hook that matches no spec, a bad protocol)."""
 
@@ -86,7 +99,7 @@ class InvalidPlugin(PluginError):
     __str__ = error_text("subnet plugin {name!r} is not valid: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class PluginMismatch(PluginError):
     """Raised when a neuron is started with a plugin other than the one its subnet records on the chain."""
 
@@ -98,7 +111,7 @@ class PluginMismatch(PluginError):
                          "--plugin {recorded}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidOption(PluginError, ValueError):
     """Raised for a ``--set key=value`` the plugin does not take, or a value of the wrong type."""
 
@@ -114,7 +127,7 @@ class StateDirBusy(PluginError):
     CODE = "state_dir_busy"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class HookFailed(PluginError):
     """Raised when a plugin's hook raises or returns something the neuron cannot use; ``error`` is the cause."""
 
@@ -125,7 +138,7 @@ class HookFailed(PluginError):
     __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class StateDirUnusable(PluginError):
     """Raised when a neuron's state directory cannot be created or opened (a file in its place, no permission)."""
 
@@ -136,7 +149,7 @@ class StateDirUnusable(PluginError):
                          "directory this user can write")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class JournalDamaged(PluginError):
     """Raised when a validator journal's segment holds a damaged frame that is not a torn last append (exit 7)."""
 
@@ -148,7 +161,7 @@ class JournalDamaged(PluginError):
                          "validator's journal out (--journal with the others)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidNeuronFile(PluginError, ValueError):
     """Raised for a neurons file (the ``[[neurons]]`` table) with a missing, unknown or ill-typed key."""
 
@@ -164,7 +177,7 @@ class GatewayError(PluginError):
     CODE = "gateway_error"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoGateway(GatewayError, LookupError):
     """Raised when no validator of the subnet publishes a gateway (or not the one asked for)."""
 
@@ -180,7 +193,7 @@ class NoGateway(GatewayError, LookupError):
                 "`taonet validator run ... --gateway HOST:PORT`")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class QueryRefused(GatewayError):
     """Raised when a gateway refuses an organic query: over the caller's (or the gateway's) rate, or a payload the
     subnet's plugin does not take; ``retry_after`` is in seconds (0: do not retry as is)."""
@@ -194,7 +207,7 @@ class QueryRefused(GatewayError):
         return f"the gateway refused the query: {self.reason}{again}"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class QueryFailed(GatewayError):
     """Raised when a gateway could not answer: no miner answered, or it did not reply in time."""
 

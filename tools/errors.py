@@ -75,6 +75,7 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
     from taonet.plugins.errors import (
         InvalidOption,
         NoGateway,
+        NotInstalled,
         PluginError,
         PluginMismatch,
         QueryFailed,
@@ -85,7 +86,7 @@ def _exit_table() -> tuple[tuple[tuple[type[BaseException], ...], int], ...]:
 
     return (
         # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
-        ((UnknownPlugin, NoGateway, NoNetwork, NoLog), EXIT_NOT_FOUND),
+        ((UnknownPlugin, NotInstalled, NoGateway, NoNetwork, NoLog), EXIT_NOT_FOUND),
         ((QueryRefused,), EXIT_REJECTED),
         ((QueryFailed,), EXIT_UNREACHABLE),
         ((PluginMismatch, InvalidOption), EXIT_USAGE),

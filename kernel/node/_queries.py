@@ -51,6 +51,13 @@ def int_param(p: dict[str, Any], name: str, method: str, default: Any = ..., lo:
     return v
 
 
+def _require_subnet(state: State, netuid: int, number: int | None) -> None:
+    """:class:`SubnetNotFound` unless ``netuid`` exists in ``state``; it names the block asked about (None: the
+    head)."""
+    if state.subnet(netuid) is None:
+        raise SubnetNotFound(netuid=netuid, block=number)
+
+
 def _subnet_info(state: State, netuid: int) -> dict[str, Any]:
     sn = state.subnet(netuid)
     if sn is None:
@@ -219,14 +226,16 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return [_subnet_info(s, sn.netuid) for sn in s.subnets()]
 
     async def subnet(p: dict[str, Any]) -> dict[str, Any]:
-        netuid = int_param(p, "netuid", "subnet")
-        return _subnet_info(await node.past_state(int_param(p, "block", "subnet", default=None)), netuid)
+        netuid, number = int_param(p, "netuid", "subnet"), int_param(p, "block", "subnet", default=None)
+        s = await node.past_state(number)
+        _require_subnet(s, netuid, number)
+        return _subnet_info(s, netuid)
 
     async def subnet_identity(p: dict[str, Any]) -> dict[str, Any] | None:
         netuid = int_param(p, "netuid", "subnet_identity")
-        s = await node.past_state(int_param(p, "block", "subnet_identity", default=None))
-        if s.subnet(netuid) is None:
-            raise SubnetNotFound(netuid=netuid)
+        number = int_param(p, "block", "subnet_identity", default=None)
+        s = await node.past_state(number)
+        _require_subnet(s, netuid, number)
         ident = s.identity(netuid)
         return None if ident is None else {"plugin": ident.plugin, "description": ident.description,
                                            "url": ident.url, "block": ident.block}
@@ -242,10 +251,9 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return _neuron_info(s, netuid, int_param({"uid": uid}, "uid", "neuron"))
 
     async def commitment(p: dict[str, Any]) -> dict[str, Any] | None:
-        netuid = int_param(p, "netuid", "commitment")
-        s = await node.past_state(int_param(p, "block", "commitment", default=None))
-        if s.subnet(netuid) is None:
-            raise SubnetNotFound(netuid=netuid)
+        netuid, number = int_param(p, "netuid", "commitment"), int_param(p, "block", "commitment", default=None)
+        s = await node.past_state(number)
+        _require_subnet(s, netuid, number)
         if p.get("uid") is not None:
             n = s.neuron(netuid, int_param(p, "uid", "commitment"))
             if n is None:
@@ -257,10 +265,9 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         return None if c is None else {"hotkey": hotkey, "block": c.block, "data": c.data}
 
     async def weight_commits(p: dict[str, Any]) -> list[dict[str, Any]]:
-        netuid = int_param(p, "netuid", "weight_commits")
-        s = await node.past_state(int_param(p, "block", "weight_commits", default=None))
-        if s.subnet(netuid) is None:
-            raise SubnetNotFound(netuid=netuid)
+        netuid, number = int_param(p, "netuid", "weight_commits"), int_param(p, "block", "weight_commits", default=None)
+        s = await node.past_state(number)
+        _require_subnet(s, netuid, number)
         only = None if p.get("hotkey") is None else key_param(p, "hotkey", "weight_commits")
         return [{"hotkey": hk, "commit_hash": c.commit_hash, "block": c.block, "reveal_from": c.reveal_from,
                  "reveal_until": c.reveal_until}
@@ -274,6 +281,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         number = int_param(p, "block", "metagraph", default=None)
         weights = bool(p.get("weights"))
         state = await node.past_state(number)
+        _require_subnet(state, netuid, number)
         key = (netuid, state.height, weights)
         out = payloads.get(key)
         if out is None:  # a full subnet takes milliseconds: in a worker thread, never on the sealing loop

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import taonet.kernel  # noqa: F401  (registers the kernel's errors)
 from taonet.kernel import errors
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_from_wire, error_to_wire
@@ -55,3 +58,27 @@ def test_wire_and_wallet_errors_round_trip_through_error_to_wire() -> None:
         back = error_from_wire(error_to_wire(err))
         assert type(back) is type(err)
         assert str(back) == str(err)
+
+
+def test_error_tree_holds_one_class_per_error_before_any_garbage_collection() -> None:
+    """Every class in the error tree is the one its module exports: no stale twin (attrs builds a slotted class as
+    a second class object, the first lingering among ``__subclasses__()`` until a full collection)."""
+    code = (
+        "import gc\n"
+        "gc.disable()\n"
+        "import taonet.kernel, taonet.plugins.errors, taonet.tools.cli, taonet.tools.launcher, taonet.tools.replay\n"
+        "import sys\n"
+        "from taonet.ledger.errors import TaonetError\n"
+        "seen, todo = [], [TaonetError]\n"
+        "while todo:\n"
+        "    cls = todo.pop()\n"
+        "    seen.append(cls)\n"
+        "    todo.extend(cls.__subclasses__())\n"
+        "twins = [f'{c.__module__}.{c.__qualname__}' for c in seen if c.__module__.startswith('taonet.')\n"
+        "         and getattr(sys.modules[c.__module__], c.__qualname__, None) is not c]\n"
+        "print(len(seen), sorted(twins))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    count, twins = out.stdout.split(" ", 1)
+    assert int(count) > 100  # the walk saw the whole tree
+    assert twins.strip() == "[]"

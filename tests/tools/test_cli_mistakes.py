@@ -5,6 +5,7 @@ what to do, with its documented exit status (docs/cli.md), never a traceback, ra
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,16 @@ def node_and_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
 def online(node_and_cli: tuple[Path, Cli]) -> Cli:
     """`taonet` pointed at the module's dev node."""
     return node_and_cli[1]
+
+
+def test_too_little_balance_says_how_to_get_tao(online: Cli) -> None:
+    """A transfer or a stake beyond the free balance: exit 3, one line that says how to get τ (a transfer from a
+    funded wallet, the faucet on a dev chain) or to ask for less; it only said the two amounts."""
+    for args in (("wallet", "transfer", "-w", "a", "--dest", BOB), ("stake", "add", "-w", "a")):
+        line = _one_error(online(*args, "--amount", "1000000", "-y"), 3)
+        assert re.fullmatch(r"error: needs \d+ RAO but only \d+ RAO is free: have a funded wallet send τ to this "
+                            r"coldkey \(taonet wallet transfer\), take some from the faucet on a development chain "
+                            r"\(taonet wallet faucet\), or ask for less", line), line
 
 
 def test_moving_nothing_is_refused_in_one_line(online: Cli) -> None:
@@ -393,6 +404,26 @@ def test_times_that_are_not_times_are_usage_errors(offline: Cli, tmp_path: Path,
     assert not (tmp_path / "n").exists()
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (("node", "run", "--dev", "--block-time", "1e308"), "less than or equal to 3600"),
+    (("node", "run", "--dev", "--block-time", "3601"), "less than or equal to 3600"),
+    (("node", "run", "--dev", "--actor-timeout", "1e308"), "less than or equal to 36000"),
+    (("node", "run", "--dev", "--actor-timeout", "-1"), "greater than or equal to 0.01"),
+    (("node", "run", "--dev", "--actor-timeout", "nan"), "36000"),
+    (("node", "run", "--dev", "--block-budget", "1e308"), "less than or equal to 3600"),
+    (("node", "run", "--dev", "--mempool-per-signer", "99999999999999999999"), "less than or equal to 200000"),
+    (("demo", "--block-time", "3601"), "less than or equal to 3600"),
+])
+def test_node_timing_options_past_their_bounds_are_usage_errors(offline: Cli, tmp_path: Path, args: tuple[str, ...],
+                                                                 says: str) -> None:
+    """A block time past the launcher's 3,600 s (1e308: the node ran and never sealed), an actor timeout, a block
+    budget or a per-signer mempool share with no upper bound (taken as given): exit 2 naming the option and its
+    bound, nothing started."""
+    line = _one_error(offline(*args, "--data-dir", str(tmp_path / "n")), 2)
+    assert args[-2] in line and says in line
+    assert not (tmp_path / "n").exists()
+
+
 @pytest.mark.parametrize(("option", "says"), [("sample_size=0", "outside 1..4,096"), ("alpha=2", "outside 0..1"),
                                               ("timeout=nan", "'nan' is not a valid float"),
                                               ("delay=inf", "'inf' is not a valid float"),
@@ -598,3 +629,35 @@ def test_a_take_above_the_chains_maximum_is_said_in_percent(online: Cli) -> None
     online.ok("subnet", "create", "-w", "nom", "-y")  # the hotkey must be known to the chain
     line = _one_error(online("delegate", "nominate", "-w", "nom", "--take", "0.5", "-y"), 3)
     assert "take 50.00%" in line and "--take" in line
+
+
+def test_a_uid_the_subnet_lacks_is_not_found_and_a_past_block_is_named(node_and_cli: tuple[Path, Cli]) -> None:
+    """`weights show N --uid U` for a UID the subnet does not have: exit 6, one line (it was an empty table, exit 0);
+    a UID there that set no weights stays an empty table. A subnet asked for at a block before it existed (metagraph,
+    subnet show, replay what-if) says which block (it said only 'subnet N does not exist')."""
+    data, online = node_and_cli
+    online.ok("wallet", "create", "-w", "uids", "--no-password")
+    online.ok("wallet", "faucet", "-w", "uids", "--amount", "1000")
+    netuid = online.ok("subnet", "create", "-w", "uids", "-y", "--json").json["netuid"]
+    n = str(netuid)
+    assert online.ok("weights", "show", n, "--uid", "0", "--json").json["validators"] == []  # the owner's UID 0
+    line = _one_error(online("weights", "show", n, "--uid", "7"), 6)
+    assert line == f"error: subnet {netuid} has no UID 7 (its UIDs are 0..0): taonet metagraph {netuid} lists them"
+    assert _json_error(online("weights", "show", n, "--uid", "7", "--json"), 6)["code"] == "cli_uid_not_found"
+    assert _one_error(online("metagraph", n, "--block", "0"), 6) == f"error: subnet {netuid} does not exist at block 0"
+    assert _one_error(online("subnet", "show", n, "--block", "0"), 6) == (
+        f"error: subnet {netuid} does not exist at block 0")
+    line = _one_error(online("replay", str(data), "what-if", "--netuid", n, "--from", "0", "--to", "0"), 6)
+    assert line == f"error: subnet {netuid} does not exist at block 0"
+
+
+@pytest.mark.parametrize("command", [("wallet", "new-coldkey", "--no-password"), ("wallet", "new-hotkey"),
+                                     ("wallet", "create", "--no-password")])
+def test_a_word_count_no_mnemonic_has_is_a_usage_error(offline: Cli, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """`--n-words 13`: exit 2, one line naming --n-words and the counts a mnemonic may have, no key written (it was
+    InvalidKey, exit 5, a wallet problem)."""
+    line = _one_error(offline(*command, "-w", "words", "--n-words", "13"), 2)
+    assert "--n-words" in line and "12, 15, 18, 21 or 24" in line
+    err = _json_error(offline(*command, "-w", "words", "--n-words", "0", "--json"), 2)
+    assert "--n-words" in str(err["message"])
+    assert not (tmp_path / "wallets" / "words").exists()

@@ -237,13 +237,14 @@ def test_plot_writes_pngs_with_the_expected_series(net: dict[str, Any], tmp_path
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(net: dict[str, Any], tmp_path: Path) -> None:
-    """Where matplotlib cannot be imported, `plot` says in one line to install taonet[plot] (exit 1); no files."""
+    """Where matplotlib cannot be imported, `plot` says in one line to install taonet[plot] and exits 6 (a package not
+    installed is "not found", as an unknown plugin is; 1 is for bugs); no files."""
     shadow = tmp_path / "shadow" / "matplotlib"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('matplotlib hidden by the test')\n")
     out, _ = taonet("replay", str(net["dir"]), "plot", "--netuid", "1", "--out", str(tmp_path / "p"),
                     env={"PYTHONPATH": str(shadow.parent)}, timeout=60)
-    assert out.returncode == 1
+    assert out.returncode == 6
     assert out.stderr.strip().splitlines() == ["error: plotting needs matplotlib, which is not installed: pip install "
                                                "'taonet[plot]'"]
     assert not (tmp_path / "p").exists()

@@ -6,13 +6,13 @@ from __future__ import annotations
 import attrs
 
 from taonet.kernel.errors import RpcBadRequest, RpcTimeout
-from taonet.ledger.errors import ExtrinsicRejected
+from taonet.ledger.errors import ExtrinsicRejected, SubnetNotFound
 
 __all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove",
-           "RevealFailed"]
+           "RevealFailed", "UidNotFound"]
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class FaucetRefused(ExtrinsicRejected):
     """Raised when the faucet is asked on a chain that is not a development chain (exit 3)."""
 
@@ -24,7 +24,7 @@ class FaucetRefused(ExtrinsicRejected):
                 "wallets; ask someone who holds τ on this chain for a transfer")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NotIncluded(RpcTimeout):
     """Raised when a write was admitted but no block included it before the command's deadline (exit 4)."""
 
@@ -35,7 +35,7 @@ class NotIncluded(RpcTimeout):
                 "(balance, stake, metagraph) before sending it again")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NothingToMove(ExtrinsicRejected):
     """Raised when a stake or unstake would move 0 RAO, which the chain does not take (exit 3)."""
 
@@ -47,7 +47,7 @@ class NothingToMove(ExtrinsicRejected):
         return f"{self.what} of 0 RAO moves nothing and is refused: {self.reason}"
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class CommandTimeout(RpcTimeout):
     """Raised when a command is still waiting at its ``--timeout`` (exit 4); for a write, ``sent`` says whether it
     may have reached the node (the client had submitted it) or not (nothing changed)."""
@@ -74,7 +74,7 @@ class CommandTimeout(RpcTimeout):
                 "yet; raise --timeout (taonet node status shows the node)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoRemoteActors(RpcBadRequest):
     """Raised when `taonet actor run` reaches a node that runs its actors itself (exit 2)."""
 
@@ -87,7 +87,7 @@ class NoRemoteActors(RpcBadRequest):
                 f"taonet node run ... --remote-actor {self.actor}, or point --node at one that was")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class IdentityNotRecorded(ExtrinsicRejected):
     """Raised when `subnet create --plugin` created the subnet but the chain refused its identity (exit 3)."""
 
@@ -102,7 +102,7 @@ class IdentityNotRecorded(ExtrinsicRejected):
                 "Subtensor.set_subnet_identity (docs/subnets.md)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RevealFailed(ExtrinsicRejected):
     """Raised when `weights set` committed on a commit-reveal subnet and the chain refused the reveal (exit 3)."""
 
@@ -112,3 +112,16 @@ class RevealFailed(ExtrinsicRejected):
 
     def __str__(self) -> str:
         return f"the weights were committed, but the chain refused their reveal: {self.reason}; {self.then}"
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class UidNotFound(SubnetNotFound):
+    """Raised when a command names a UID the subnet does not have (exit 6, not found)."""
+
+    CODE = "cli_uid_not_found"
+    uid: int = attrs.field(kw_only=True)
+    count: int = attrs.field(kw_only=True)
+
+    def __str__(self) -> str:
+        has = f"its UIDs are 0..{self.count - 1}" if self.count else "it has no neurons"
+        return f"subnet {self.netuid} has no UID {self.uid} ({has}): taonet metagraph {self.netuid} lists them"

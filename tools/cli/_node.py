@@ -22,6 +22,12 @@ LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 DEV_BLOCK_TIME = 0.25
 """A dev chain's default block time, as the real localnet's."""
 BLOCK_TIME = 12.0
+MAX_BLOCK_TIME = 3600.0
+"""The longest block time (the launcher's bound): a longer one is a node that, to anyone watching, never seals."""
+MAX_ACTOR_TIMEOUT = 10 * MAX_BLOCK_TIME
+"""The longest --actor-timeout: the default (10 block times) at the longest block time."""
+MAX_PER_SIGNER = 200_000
+"""The most --mempool-per-signer may be: the whole mempool (NodeConfig.mempool_limit)."""
 
 
 async def _until_signal(main: Any, header: str | None = None) -> None:
@@ -74,7 +80,7 @@ def node_run(
     genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
     data_dir: DataDir = None,
     block_time: Annotated[float | None, typer.Option(help="Seconds between blocks (default: 0.25 with --dev, as a "
-                                                         "localnet; else 12).", min=0.01, max=86400)] = None,
+                                                         "localnet; else 12).", min=0.01, max=MAX_BLOCK_TIME)] = None,
     rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
     feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
     clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",
@@ -82,15 +88,18 @@ def node_run(
                                                   envvar="TAONET_AUTHORITY_URI")] = None,
     remote_actor: Annotated[list[str], typer.Option(help="An actor run in its own process (repeatable).")] = [],  # noqa: B006
     actor_timeout: Annotated[float | None, typer.Option(help="Seconds before a silent actor pauses production "
-                                                                "(default 10 block times).")] = None,
+                                                                "(default 10 block times).", min=0.01,
+                                                        max=MAX_ACTOR_TIMEOUT)] = None,
     actor_delay: Annotated[list[str], typer.Option(help="NAME=SECONDS: delay an actor's answers (testing lockstep).")
                            ] = [],  # noqa: B006
     fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
     epoch_index: Annotated[bool, typer.Option(help="Keep each epoch's inputs beside the log (chain/epochs/) for "
                                               "`replay what-if`; --no-epoch-index saves the disk it takes.")] = True,
-    mempool_per_signer: Annotated[int, typer.Option(min=1, help="Extrinsics one signer may have waiting.")] = 256,
+    mempool_per_signer: Annotated[int, typer.Option(min=1, max=MAX_PER_SIGNER,
+                                                    help="Extrinsics one signer may have waiting.")] = 256,
     block_budget: Annotated[float | None, typer.Option(
-        min=0.001, help="Seconds a block may spend on waiting extrinsics (default one block time).")] = None,
+        min=0.001, max=MAX_BLOCK_TIME, help="Seconds a block may spend on waiting extrinsics (default one block time).")
+                            ] = None,
     log_level: LogLevel = "info",
     log_json: Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")
                         ] = None,

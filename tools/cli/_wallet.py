@@ -35,7 +35,19 @@ wallet_app = typer.Typer(
          "Example: taonet wallet create --wallet-name alice --hotkey miner",
     no_args_is_help=True)
 
-Words = Annotated[int, typer.Option("--n-words", help="Words of a new mnemonic (12, 15, 18, 21 or 24).")]
+MNEMONIC_WORDS = (12, 15, 18, 21, 24)
+"""The word counts a BIP39 mnemonic may have."""
+
+
+def _words(value: int) -> int:
+    """A usage error (exit 2) for a word count no mnemonic has, before any key is made (it was InvalidKey, exit 5)."""
+    if value not in MNEMONIC_WORDS:
+        raise typer.BadParameter(f"{value} words: a mnemonic has 12, 15, 18, 21 or 24")
+    return value
+
+
+Words = Annotated[int, typer.Option("--n-words", callback=_words,
+                                    help="Words of a new mnemonic (12, 15, 18, 21 or 24).")]
 Cost = Annotated[str, typer.Option("--unlock-cost", envvar="TAONET_UNLOCK_COST", metavar="PRESET",
                                    help="How hard unlocking is: moderate, interactive, sensitive, or fast "
                                         "(throwaway local wallets only).")]

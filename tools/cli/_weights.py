@@ -352,6 +352,10 @@ def weights_show(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     """The weights each validator of a subnet set (normalised to sum to 1 per validator), newest on the chain."""
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     neurons = run(lambda sub: sub.neurons(n), endpoint, timeout, "weights show")
+    if uid is not None and all(x.uid != uid for x in neurons):  # a UID there that set no weights: an empty table
+        from ._errors import UidNotFound
+
+        raise UidNotFound(netuid=n, uid=uid, count=len(neurons))
     rows = []
     for x in neurons:
         if (uid is not None and x.uid != uid) or not x.weights:

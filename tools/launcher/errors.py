@@ -11,7 +11,7 @@ from taonet.plugins.errors import PluginError
 __all__ = ["InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoLog", "NoNetwork", "NodeDidNotStart"]
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class InvalidNetworkFile(PluginError, ValueError):
     """Raised for a network file with a missing, unknown or ill-typed key (exit 7, refused data)."""
 
@@ -21,7 +21,7 @@ class InvalidNetworkFile(PluginError, ValueError):
     __str__ = error_text("{where}: {reason} (see docs/launcher.md)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class LaunchFailed(ExtrinsicRejected):
     """Raised when the chain refused a step of the network's setup (exit 3)."""
 
@@ -31,7 +31,7 @@ class LaunchFailed(ExtrinsicRejected):
     __str__ = error_text("setting up the network failed at {step}: {reason}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NodeDidNotStart(Unreachable):
     """Raised when the network's node exited or printed no address before its deadline (exit 4)."""
 
@@ -39,7 +39,7 @@ class NodeDidNotStart(Unreachable):
     __str__ = error_text("the node did not start: {reason}; see {address}")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoNetwork(TaonetError, LookupError):
     """Raised when `taonet launch status|logs|stop` finds no network in the directory (exit 6)."""
 
@@ -49,7 +49,7 @@ class NoNetwork(TaonetError, LookupError):
                          "`taonet launch FILE --detach`, or pass its --dir")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoLog(TaonetError, LookupError):
     """Raised when `taonet launch logs NAME` names no process of the network (exit 6)."""
 
@@ -61,7 +61,7 @@ class NoLog(TaonetError, LookupError):
                          "--dir {dir} lists them)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NetworkDirBusy(TaonetError, OSError):
     """Raised when a network is already running in the directory asked for (exit 7)."""
 

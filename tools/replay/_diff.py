@@ -48,7 +48,7 @@ def diff_states(before: State, after: State, *, netuid: int | None = None) -> di
     netuids = sorted({s.netuid for s in before.subnets()} | {s.netuid for s in after.subnets()})
     if netuid is not None:
         if netuid not in netuids:
-            raise SubnetNotFound(netuid=netuid)
+            raise SubnetNotFound(netuid=netuid, block=before.height, last=after.height)
         netuids = [netuid]
     return {"from": before.height, "to": after.height, "balances": balances, "stake": stake,
             "subnets": [_subnet_diff(before, after, n) for n in netuids]}

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from taonet.ledger import FileStore, State
-from taonet.ledger.errors import TaonetError
+from taonet.plugins.errors import NotInstalled
 
 from ._log import state_at
 from ._whatif import WhatIf, epoch_states
@@ -26,14 +26,14 @@ from ._whatif_cache import EpochCache
 __all__ = ["PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots"]
 
 
-@attrs.define(auto_exc=True, str=False)
-class PlotUnavailable(TaonetError):
-    """Raised when matplotlib (the optional extra ``plot``) is not installed."""
+@attrs.define(auto_exc=True, str=False, slots=False)
+class PlotUnavailable(NotInstalled):
+    """Raised when matplotlib (the optional extra ``plot``) is not installed (exit 6, as a package not installed)."""
 
     CODE = "replay_plot_unavailable"
-
-    def __str__(self) -> str:
-        return "plotting needs matplotlib, which is not installed: pip install 'taonet[plot]'"
+    needed_for: str = "plotting"
+    package: str = "matplotlib"
+    install: str = "pip install 'taonet[plot]'"
 
 
 @attrs.frozen(kw_only=True)

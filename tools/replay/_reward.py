@@ -29,7 +29,7 @@ from taonet.plugins.errors import PluginMismatch
 __all__ = ["JournalWeights", "NoJournal", "RewardMismatch", "find_journals"]
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NoJournal(StorageError):
     """Raised when no validator journal of the subnet is found to re-score (exit 7)."""
 
@@ -42,7 +42,7 @@ class NoJournal(StorageError):
                 "state directory (its journal/ holds journal-*.cbor)")
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class RewardMismatch(PluginMismatch):
     """Raised when ``--reward`` names a plugin whose protocol cannot rebuild the journal's tasks (exit 2)."""
 

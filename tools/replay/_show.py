@@ -16,14 +16,14 @@ __all__ = ["account_at", "metagraph_at", "neurons_at"]
 def neurons_at(state: State, netuid: int) -> list[NeuronInfo]:
     """Every neuron of ``netuid`` at ``state``'s block, as the client's ``neurons_lite`` reads them from a node."""
     if state.subnet(netuid) is None:
-        raise SubnetNotFound(netuid=netuid)
+        raise SubnetNotFound(netuid=netuid, block=state.height)
     return neurons_from_payload(metagraph_payload(state, netuid))
 
 
 def metagraph_at(state: State, netuid: int) -> Metagraph:
     """The :class:`Metagraph` of ``netuid`` at ``state``'s block, built as the node's ``metagraph`` RPC builds it."""
     if state.subnet(netuid) is None:
-        raise SubnetNotFound(netuid=netuid)
+        raise SubnetNotFound(netuid=netuid, block=state.height)
     mg = Metagraph(netuid)
     mg.apply_payload(metagraph_payload(state, netuid))
     return mg

@@ -198,7 +198,7 @@ def _fold_epochs(store: FileStore, netuid: int, prev: State, start: int, stop: i
 def _check_subnet(store: FileStore, netuid: int, first: State, stop: int) -> None:
     """:class:`SubnetNotFound` unless ``netuid`` is in the state ``first`` or the state after ``stop``."""
     if first.subnet(netuid) is None and all(sn.netuid != netuid for sn in state_at(store, stop).subnets()):
-        raise SubnetNotFound(netuid=netuid)
+        raise SubnetNotFound(netuid=netuid, block=first.height, last=stop)
 
 
 def what_if(store: FileStore, netuid: int, changes: Mapping[str, int | bool] | None = None, *, start: int = 0,

@@ -40,7 +40,7 @@ _CALLS = (SetWeights, RevealWeights, EpochResult)
 _EVENTS = (SubnetCreated, RegistrationRequested, NeuronRegistered, NeuronReplaced, HyperparameterSet)
 
 
-@attrs.define(auto_exc=True, str=False)
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NeuronNotFound(UnknownHotkey):
     """Raised when no neuron matching the question held a UID on the subnet in the range (exit 6)."""
 
@@ -210,7 +210,7 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
             elif isinstance(e, HyperparameterSet) and e.name == "immunity_period":
                 immunity = e.value
     if not seen_subnet and state_at(store, last).subnet(netuid) is None:
-        raise SubnetNotFound(netuid=netuid)
+        raise SubnetNotFound(netuid=netuid, block=start, last=last)
     _explain(store, netuid, prunings, workers)
     tenures = sorted([*done, *open_.values()], key=lambda t: (t.registered_at, t.uid))
     if not tenures:

@@ -95,7 +95,7 @@ def test_wrong_password_is_a_typed_error(tmp_path: Path) -> None:
     """A wrong password raises WrongPassword naming the file, not a crypto traceback."""
     w = Wallet(path=tmp_path)
     w.create_new_coldkey(password="right", cost=FAST)
-    with pytest.raises(WrongPassword, match=r"wrong password for .*coldkey$"):
+    with pytest.raises(WrongPassword, match=r"wrong password for .*coldkey: try again; .*taonet wallet regen-coldkey"):
         Wallet(path=tmp_path).get_coldkey("wrong")
 
 
