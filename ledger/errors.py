@@ -124,7 +124,8 @@ def error_to_wire(err: TaonetError) -> dict[str, Any]:
 
 
 def error_from_wire(data: Any) -> TaonetError:
-    """Rebuild a typed error from :func:`error_to_wire` output; unknown codes become a plain TaonetError."""
+    """Rebuild a typed error from :func:`error_to_wire` output; unknown codes (or missing fields) become a plain
+    TaonetError, fields this version does not have are ignored."""
     if not isinstance(data, dict) or not isinstance(data.get("code"), str):
         return TaonetError(f"malformed error from peer: {data!r:.200}")
     cls = _BY_CODE.get(data["code"])
@@ -132,8 +133,9 @@ def error_from_wire(data: Any) -> TaonetError:
     if cls is None:
         return TaonetError(f"{data['code']}: {fields}")
     try:
-        if attrs.has(cls):
-            return cls(**fields)
+        if attrs.has(cls):  # fields this version does not know (a newer peer's additions) are left out
+            known = attrs.fields_dict(cls)
+            return cls(**{k: v for k, v in fields.items() if k in known})
         return cls(str(fields.get("message", "")))
     except (TypeError, ValueError):
         return TaonetError(f"{data['code']}: {fields}")

@@ -60,6 +60,20 @@ def test_wire_and_wallet_errors_round_trip_through_error_to_wire() -> None:
         assert str(back) == str(err)
 
 
+def test_an_error_from_a_newer_peer_with_fields_this_version_lacks_keeps_its_type() -> None:
+    """A newer peer may add optional fields to an error (SubnetNotFound gained ``block``): the fields this version
+    knows rebuild the same type; one missing a required field falls back to a plain TaonetError with the code."""
+    from taonet.ledger.errors import SubnetNotFound
+
+    wire = error_to_wire(SubnetNotFound(netuid=3))
+    wire["fields"]["added_later"] = 7
+    back = error_from_wire(wire)
+    assert type(back) is SubnetNotFound and back.netuid == 3
+    del wire["fields"]["netuid"]
+    back = error_from_wire(wire)
+    assert type(back) is TaonetError and wire["code"] in str(back)
+
+
 def test_error_tree_holds_one_class_per_error_before_any_garbage_collection() -> None:
     """Every class in the error tree is the one its module exports: no stale twin (attrs builds a slotted class as
     a second class object, the first lingering among ``__subclasses__()`` until a full collection)."""
