@@ -38,10 +38,12 @@ __all__ = [
     "BlockNotFound",
     "BodyHashMismatch",
     "Busy",
+    "ClientClosed",
     "DataDirLocked",
     "DataDirNotADirectory",
     "DataDirUnusable",
     "ExtrinsicDropped",
+    "InvalidAmount",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
     "InvalidSignature",
@@ -256,6 +258,27 @@ class NoNode(Unreachable):
 
     CODE = "no_node"
     __str__ = _msg("no node at {address} ({reason}): start one with taonet node run --dev, or check the endpoint")
+
+
+@attrs.define(auto_exc=True, str=False)
+class ClientClosed(KernelError, RuntimeError):
+    """Raised when a client (a blocking ``subtensor()``, a Metagraph from it) is used after it was closed."""
+
+    CODE = "client_closed"
+    what: str
+    __str__ = _msg("{what} is closed: make a new one (with subtensor() as sub: ...), and close a client only when "
+                   "every call on it is done")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidAmount(KernelError, ValueError, TypeError):
+    """Raised when an amount is not one the client can send: not a number, negative, not finite, or too large."""
+
+    CODE = "invalid_amount"
+    amount: str
+    reason: str
+    __str__ = _msg("{amount} is not an amount of TAO: {reason}; give a Balance, an int of RAO or a float of TAO "
+                   "(Balance.from_tao(1.5), Balance.from_rao(1_500_000_000))")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -5,8 +5,10 @@ coroutine method called on the wrapper runs there and returns its result. Result
 ``BLOCKING_WRAP = True`` (a Metagraph) come back wrapped on the same loop, so their async methods block too.
 
 The loop's thread never keeps a process alive: it is a daemon thread, and every wrapper still open when the
-interpreter exits is closed then (its target's ``__aexit__`` gets a few seconds, then the loop stops). ``with
-subtensor(...) as sub:`` (or ``sub.close()``) closes it earlier and is the form to prefer.
+interpreter exits is closed then (its target's ``__aexit__`` gets a few seconds, then the loop stops), before the
+libraries it uses (nng) finalise. A daemon thread still inside a call at that moment is left waiting quietly (the
+interpreter ends it) rather than printing a traceback. ``with subtensor(...) as sub:`` (or ``sub.close()``) closes
+it earlier and is the form to prefer; a call on a closed wrapper raises :class:`ClientClosed`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any, Generic, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from ..errors import ClientClosed
+
 __all__ = ["Blocking", "blocking"]
 
 T = TypeVar("T")
@@ -36,6 +40,8 @@ START_TIMEOUT = 30.0
 
 _open: weakref.WeakSet[Blocking[Any]] = weakref.WeakSet()
 _open_lock = threading.Lock()
+_exiting = threading.Event()
+"""Set once the interpreter's exit closes the wrappers left open."""
 
 
 class _PortalThread:
@@ -59,9 +65,11 @@ class _PortalThread:
         self._thread = threading.Thread(target=run, name="taonet-blocking", daemon=True)
         self._thread.start()
         self.portal = ready.result(START_TIMEOUT)
+        self.stopped = False
 
     def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Stop the loop (cancelling what still runs there) and wait up to ``timeout`` for its thread."""
+        self.stopped = True
         if self._thread is threading.current_thread():
             return
         # already stopped, or stuck: either way the daemon thread cannot hold the process
@@ -73,7 +81,8 @@ class _PortalThread:
 class Blocking(Generic[T]):
     """A synchronous view of an async object; close it (or use ``with``) to stop its loop."""
 
-    def __init__(self, target: T, *, portal: BlockingPortal | None = None, backend: str = "asyncio") -> None:
+    def __init__(self, target: T, *, portal: BlockingPortal | None = None, backend: str = "asyncio",
+                 _loop: _PortalThread | None = None) -> None:
         self._target = target
         self._owner: _PortalThread | None = None
         self._entered = False
@@ -82,8 +91,10 @@ class Blocking(Generic[T]):
             self._owner = _PortalThread(backend)
             portal = self._owner.portal
         self._portal = portal
+        self._loop = self._owner or _loop  # the loop this wrapper runs on, when a wrapper of ours made it
         if self._owner is None:
             return
+        _close_at_exit_before_libraries()
         with _open_lock:
             _open.add(self)
         if hasattr(target, "__aenter__"):
@@ -100,14 +111,23 @@ class Blocking(Generic[T]):
 
             @functools.wraps(attr)
             def call(*args: Any, **kwargs: Any) -> Any:
-                return self._wrap(self._portal.call(functools.partial(attr, *args, **kwargs)))
+                if self._loop is not None and self._loop.stopped:
+                    raise ClientClosed(what=repr(self))
+                try:
+                    return self._wrap(self._portal.call(functools.partial(attr, *args, **kwargs)))
+                except BaseException as e:
+                    if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
+                        _park_until_exit()
+                    if self._loop is not None and self._loop.stopped and isinstance(e, RuntimeError | CancelledError):
+                        raise ClientClosed(what=repr(self)) from None  # closed (by another thread) while it ran
+                    raise
 
             return call
         return attr
 
     def _wrap(self, value: Any) -> Any:
         if getattr(type(value), "BLOCKING_WRAP", False):
-            return Blocking(value, portal=self._portal)
+            return Blocking(value, portal=self._portal, _loop=self._loop)
         return value
 
     @property
@@ -148,13 +168,25 @@ class Blocking(Generic[T]):
         return sorted(set(dir(self._target)) | {"close", "closed", "wrapped"})
 
 
-@atexit.register
 def _close_all_at_exit() -> None:
     """Close every wrapper a script left open, so its node connections end cleanly before the interpreter does."""
+    _exiting.set()
     with _open_lock:
         still_open = list(_open)
     for b in still_open:
         b.close()
+
+
+def _close_at_exit_before_libraries() -> None:
+    """(Re-)register :func:`_close_all_at_exit` as the newest exit handler, so it runs before those of the libraries
+    imported so far: pynng's finalises nng, after which closing a socket or a context aborts the process."""
+    atexit.unregister(_close_all_at_exit)
+    atexit.register(_close_all_at_exit)
+
+
+def _park_until_exit() -> None:
+    """A daemon thread whose call the interpreter's exit cut short waits here for the exit instead of raising."""
+    threading.Event().wait()
 
 
 def blocking(target: T) -> Blocking[T]:

@@ -1,0 +1,105 @@
+"""A script that uses the blocking client exits when its last line runs: no hang, no abort, no traceback from a thread.
+
+Each script runs as its own Python process against a real dev node process, as a user runs one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from ..node.nodes import node_process
+
+SCRIPT_TIMEOUT = 30.0
+"""Seconds a script may take; each needs about one, so a hang fails the test instead of the suite."""
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The rpc address of one dev node process shared by this module's scripts."""
+    with node_process(tmp_path_factory.mktemp("node"), block_time=0.1) as (_proc, addresses):
+        yield addresses["rpc"]
+
+
+def run_script(source: str, endpoint: str) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` as a script with $TAONET_ENDPOINT set; its exit status and output."""
+    env = {**os.environ, "TAONET_ENDPOINT": endpoint}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(source)], capture_output=True, text=True,
+                          timeout=SCRIPT_TIMEOUT, env=env)
+
+
+def assert_clean_exit(done: subprocess.CompletedProcess[str]) -> None:
+    """Exit status 0 and nothing alarming on stderr."""
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "panic" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_client_left_open_after_waiting_on_the_feed_exits_cleanly(endpoint: str) -> None:
+    """The feed's socket is still open at exit: closing it must come before nng is finalised (it aborted)."""
+    done = run_script("""
+        from taonet.kernel import subtensor
+        sub = subtensor()
+        sub.wait_for_block(sub.get_current_block() + 1, timeout=20)
+        print("done")
+    """, endpoint)
+    assert_clean_exit(done)
+    assert done.stdout.strip() == "done"
+
+
+@pytest.mark.slow
+def test_a_thread_that_outlives_the_main_line_ends_with_the_script(endpoint: str) -> None:
+    """A non-daemon thread finishes its wait after the main line; then the exit closes the client cleanly."""
+    done = run_script("""
+        import threading
+        from taonet.kernel import subtensor
+        sub = subtensor()
+        t = threading.Thread(target=lambda: print("head", sub.wait_for_block(sub.get_current_block() + 2)))
+        t.start()
+        print("main done")
+    """, endpoint)
+    assert_clean_exit(done)
+    assert "main done" in done.stdout and "head" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_daemon_thread_inside_a_call_at_exit_prints_no_traceback(endpoint: str) -> None:
+    """A daemon thread still waiting on the client when the script ends is not told so with a traceback."""
+    done = run_script("""
+        import threading, time
+        from taonet.kernel import subtensor
+        sub = subtensor()
+        def forever():
+            while True:
+                sub.wait_for_block()
+        threading.Thread(target=forever, daemon=True).start()
+        time.sleep(0.5)
+        print("bye")
+    """, endpoint)
+    assert_clean_exit(done)
+    assert done.stdout.strip() == "bye"
+
+
+@pytest.mark.slow
+def test_a_call_on_a_closed_client_raises_client_closed(endpoint: str) -> None:
+    """After close() (or the end of its with block), a call says the client is closed, as a typed error."""
+    done = run_script("""
+        from taonet.kernel import subtensor
+        from taonet.kernel.errors import ClientClosed
+        with subtensor() as sub:
+            sub.get_current_block()
+        alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+        for call in (sub.get_current_block, lambda: sub.get_balance(alice)):
+            try:
+                call()
+            except ClientClosed as e:
+                print("closed:", e)
+    """, endpoint)
+    assert_clean_exit(done)
+    assert done.stdout.count("closed: blocking(Subtensor(") == 2, done.stdout
