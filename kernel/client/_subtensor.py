@@ -13,6 +13,7 @@ short, growing pause, within the call's timeout.
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import threading
@@ -52,7 +53,7 @@ from taonet.ledger import (
     ss58_decode,
     ss58_encode,
 )
-from taonet.ledger.errors import TaonetError, error_from_wire
+from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
 from ..errors import Busy
 from ._balance import Balance
@@ -60,7 +61,7 @@ from ._blocking import Blocking
 from ._feed import FeedWatcher
 from ._neuron import DelegateInfo, NeuronInfo, neurons_from_payload
 from ._rpc_client import RpcClient
-from ._weight_commits import PendingReveal, WeightCommitInfo
+from ._weight_commits import PendingReveal, WeightCommitInfo, u16_uids, u16_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,11 +135,27 @@ def _address(who: Any) -> bytes:
     pub = getattr(who, "coldkeypub", None)
     if pub is not None:
         return _address(pub)
-    raise TypeError(f"cannot read an address from {type(who).__name__}")
+    what = f"{len(who)} bytes" if isinstance(who, bytes) else type(who).__name__
+    raise InvalidAddress(f"{who!r:.60} ({what}) is not an address: give an SS58 string, a Keypair, a Wallet or a "
+                         "32-byte public key")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars (a UID from ``metagraph.uids``, a netuid) made the Python ints and floats the
+    wire encodes; lists and tuples element by element."""
+    if isinstance(value, bool | int | float | str | bytes) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _rao(amount: Balance | int | float) -> int:
-    return Balance.of(amount).rao
+    return Balance.to_send(amount).rao
 
 
 class Subtensor:
@@ -171,6 +188,7 @@ class Subtensor:
         return await self._call(method, params, timeout)
 
     async def _call(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
+        params = {k: _plain(v) for k, v in params.items()}
         limit = self.timeout if timeout is None else timeout
         deadline = anyio.current_time() + limit
         pause = 0.02
@@ -519,14 +537,14 @@ class Subtensor:
 
     async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool) -> ExtrinsicResult:
         """Set a hyperparameter of a subnet the wallet's coldkey owns."""
-        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=netuid, name=name, value=int(value)))
+        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=_plain(netuid), name=name, value=int(value)))
 
     async def burned_register(self, wallet: Any, netuid: int, *, max_burn: Balance | int | None = None
                               ) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by burning the current price; waits for the UID."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
-        call = BurnedRegister(netuid=netuid, hotkey=hot.public_key, hotkey_signature=sig,
+        call = BurnedRegister(netuid=_plain(netuid), hotkey=hot.public_key, hotkey_signature=sig,
                               max_burn=(1 << 64) - 1 if max_burn is None else _rao(max_burn))
         return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
 
@@ -563,8 +581,8 @@ class Subtensor:
         if nonce is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("no proof of work found within max_tries"))
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
-        call = PowRegister(netuid=netuid, hotkey=hot.public_key, hotkey_signature=sig, block_number=head["number"],
-                           nonce=nonce)
+        call = PowRegister(netuid=_plain(netuid), hotkey=hot.public_key, hotkey_signature=sig,
+                           block_number=head["number"], nonce=nonce)
         return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
 
     async def _await_uid(self, result: ExtrinsicResult, netuid: int, hotkey: bytes) -> ExtrinsicResult:
@@ -599,20 +617,17 @@ class Subtensor:
         if hyper is not None and hyper.get("commit_reveal_weights_enabled"):
             return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key,
                                                   wait_for_reveal=wait_for_reveal, reveal_timeout=reveal_timeout)
-        import numpy as np
-
-        w = np.asarray(weights, dtype=np.float64)
-        if w.size and (w < 0).any():
-            return ExtrinsicResult(status="rejected", error=TaonetError("weights must be non-negative"))
-        top = w.max() if w.size else 0.0
-        u16 = np.zeros(w.shape, dtype=np.int64) if top <= 0 else np.rint(w / top * 0xFFFF).astype(np.int64)
-        call = SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=u16.tolist(), version_key=version_key)
+        try:
+            call = SetWeights(netuid=_plain(netuid), uids=u16_uids(uids), weights=u16_weights(weights),
+                              version_key=_plain(version_key))
+        except (TypeError, ValueError) as e:
+            return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)), action="set")
         return attrs.evolve(await self._do(_hotkey(wallet), call, wait_for_inclusion), action="set")
 
     async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
         """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
         :meth:`get_commitment` reads the latest one back."""
-        return await self._do(_hotkey(wallet), SetCommitment(netuid=netuid, data=data))
+        return await self._do(_hotkey(wallet), SetCommitment(netuid=_plain(netuid), data=data))
 
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
                          port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
@@ -623,7 +638,7 @@ class Subtensor:
             protocol, version = getattr(info, "protocol", protocol), getattr(info, "version", version)
         if ip is None or port is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
-        return await self._do(_hotkey(wallet), ServeAxon(netuid=netuid, ip=ip, port=port, protocol=protocol,
+        return await self._do(_hotkey(wallet), ServeAxon(netuid=_plain(netuid), ip=ip, port=port, protocol=protocol,
                                                          version=version))
 
     # --- subnet identity (which plugin a subnet runs) ------------------------------------------------------------
@@ -631,7 +646,7 @@ class Subtensor:
                                   url: str = "") -> ExtrinsicResult:
         """Record which plugin ``netuid`` runs, with a description and a URL (owner's coldkey; "" clears it)."""
         try:
-            call = SetSubnetIdentity(netuid=netuid, plugin=plugin, description=description, url=url)
+            call = SetSubnetIdentity(netuid=_plain(netuid), plugin=plugin, description=description, url=url)
         except (TypeError, ValueError) as e:
             from taonet.ledger.errors import InvalidCall
 
@@ -655,7 +670,7 @@ class Subtensor:
         try:
             pending = PendingReveal.new(netuid, hotkey.ss58_address, uids, weights, salt=salt,
                                         version_key=version_key)
-            call = CommitWeights(netuid=netuid, commit_hash=pending.commit_hash)
+            call = CommitWeights(netuid=_plain(netuid), commit_hash=pending.commit_hash)
         except (TypeError, ValueError) as e:
             from taonet.ledger.errors import InvalidCall
 

@@ -1,0 +1,70 @@
+"""What a Bittensor user passes to Subtensor: numpy scalars and arrays work; what is wrong gives a typed error that
+says what to pass (InvalidAmount, InvalidAddress, an InvalidWeights rejection), never a bare error from deep inside."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pytest
+
+from taonet.kernel import Balance
+from taonet.kernel.errors import InvalidAmount
+from taonet.ledger import DEV_SUBNET_DEFAULTS
+from taonet.ledger.errors import InvalidAddress, InvalidWeights
+
+from ..node.nodes import Wallet, running_node
+
+pytestmark = pytest.mark.anyio
+
+TAO = 10**9
+
+
+async def test_amounts_of_every_numeric_kind_and_typed_refusals(tmp_path: Path) -> None:
+    """numpy floats are TAO and numpy integers RAO, as Python's; negative, nan, inf, bool, None are InvalidAmount."""
+    alice, bob = Wallet("Alice"), Wallet("Bob")
+    async with running_node(tmp_path) as (_node, sub):
+        before = await sub.get_balance(bob.coldkey)
+        for amount in (np.float32(1.5), np.int64(TAO), Decimal("0.25"), "0.25"):
+            assert (await sub.transfer(alice, bob.coldkey.ss58_address, amount)).success, amount
+        assert (await sub.get_balance(bob.coldkey)) - before == Balance.from_tao(3)
+        for bad in (-1, -1.0, float("nan"), float("inf"), True, None, [1], 2**64):
+            with pytest.raises(InvalidAmount, match=r"Balance\.from_tao"):
+                await sub.transfer(alice, bob.coldkey.ss58_address, bad)
+
+
+async def test_an_address_that_is_no_address_is_invalid_address(tmp_path: Path) -> None:
+    """An int, None, 31 bytes or a bad checksum are InvalidAddress (a ValueError), saying what an address is."""
+    ss58 = Wallet("Bob").coldkey.ss58_address
+    async with running_node(tmp_path) as (_node, sub):
+        for bad in (123, None, b"\x00" * 31, ss58[:-1] + ("A" if ss58[-1] != "A" else "B")):
+            with pytest.raises(InvalidAddress):
+                await sub.get_balance(bad)
+        with pytest.raises(InvalidAddress, match="SS58 string, a Keypair"):
+            await sub.get_stake(object(), ss58)
+
+
+async def test_numpy_netuids_uids_and_weights_work_and_bad_weights_are_rejected(tmp_path: Path) -> None:
+    """A UID from metagraph.uids (numpy int64) and float32 weights work; nan, a 2-D array or a negative UID are an
+    InvalidWeights rejection before anything is signed."""
+    owner, miner = Wallet("Alice"), Wallet("Bob")
+    quiet = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=10_000)
+    async with running_node(tmp_path, hyper=quiet) as (_node, sub):
+        assert (await sub.create_subnet(owner)).success
+        netuid = np.int64(1)
+        assert (await sub.burned_register(miner, netuid)).uid == 1
+        assert await sub.tempo(netuid) == 10_000
+        mg = await sub.metagraph(netuid)
+        assert await sub.get_commitment(netuid, mg.uids[1]) == ""
+        assert await sub.blocks_since_last_update(netuid, mg.uids[1]) is not None
+        done = await sub.set_weights(owner, netuid, mg.uids, np.array([0.25, 0.75], dtype=np.float32))
+        assert done.success, done.message
+        for uids, weights, reason in (([0, 1], [float("nan"), 1.0], "finite"),
+                                      (np.array([[0, 1]]), np.array([[1.0, 1.0]]), "1-D"),
+                                      ([-1], [1.0], "0..65535"),
+                                      ([0, 1], [-1.0, 1.0], "non-negative")):
+            bad = await sub.set_weights(owner, netuid, uids, weights)
+            assert not bad.success and isinstance(bad.error, InvalidWeights), bad
+            assert reason in bad.message and bad.hash == b""
