@@ -238,7 +238,8 @@ class RpcTimeout(KernelError, TimeoutError):
     method: str
     address: str
     timeout: float
-    __str__ = _msg("{method} to {address} got no reply within {timeout} s; is the node running?")
+    __str__ = _msg("{method} to {address} got no reply within {timeout:.3g} s; is the node running (taonet node "
+                   "status)?")
 
 
 @attrs.define(auto_exc=True, str=False)
