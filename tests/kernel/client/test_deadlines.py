@@ -23,21 +23,21 @@ SLACK = 3.0
 @pytest.mark.slow
 def test_a_paused_node_gives_rpc_timeout_within_the_timeout(tmp_path: Path) -> None:
     """Reads, waits for a block and writes each end within the timeout; the message names the timeout roundly."""
-    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
-        with subtensor(addresses["rpc"], timeout=TIMEOUT) as sub:
-            head = sub.get_current_block()
-            proc.send_signal(signal.SIGSTOP)
-            try:
-                for call in (sub.get_current_block, lambda: sub.wait_for_block(head + 5, timeout=TIMEOUT),
-                             lambda: sub.get_balance(Keypair.from_uri("//Alice"))):
-                    started = time.monotonic()
-                    with pytest.raises(RpcTimeout, match=r"no reply within 1\.5 s; is the node running"):
-                        call()
-                    assert time.monotonic() - started < TIMEOUT + SLACK
+    with (node_process(tmp_path / "node", block_time=0.1) as (proc, addresses),
+          subtensor(addresses["rpc"], timeout=TIMEOUT) as sub):
+        head = sub.get_current_block()
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            for call in (sub.get_current_block, lambda: sub.wait_for_block(head + 5, timeout=TIMEOUT),
+                         lambda: sub.get_balance(Keypair.from_uri("//Alice"))):
                 started = time.monotonic()
-                sent = sub.transfer(Keypair.from_uri("//Alice"), Keypair.from_uri("//Bob").ss58_address, 1.0)
-                assert not sent.success and isinstance(sent.error, RpcTimeout)
+                with pytest.raises(RpcTimeout, match=r"no reply within 1\.5 s; is the node running"):
+                    call()
                 assert time.monotonic() - started < TIMEOUT + SLACK
-            finally:
-                proc.send_signal(signal.SIGCONT)
-            assert sub.wait_for_block(head + 1, timeout=10) > head
+            started = time.monotonic()
+            sent = sub.transfer(Keypair.from_uri("//Alice"), Keypair.from_uri("//Bob").ss58_address, 1.0)
+            assert not sent.success and isinstance(sent.error, RpcTimeout)
+            assert time.monotonic() - started < TIMEOUT + SLACK
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        assert sub.wait_for_block(head + 1, timeout=10) > head
