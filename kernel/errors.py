@@ -67,6 +67,7 @@ __all__ = [
     "ServerError",
     "SignerLimit",
     "StaleRequest",
+    "SynapseFrozen",
     "Unauthorized",
     "UnknownMethod",
     "UnknownSigner",
@@ -210,6 +211,18 @@ def status_of(err: BaseException) -> int:
     if isinstance(err, ValueError):  # codec errors and bad field values from a peer
         return 400
     return 500
+
+
+class SynapseFrozen(TaonetError, attrs.exceptions.FrozenInstanceError):
+    """Raised when code sets a field of a synapse (they are frozen: a forward returns ``synapse.replace(...)``)."""
+
+    CODE = "wire_synapse_frozen"
+
+    def __init__(self, synapse: str, field: str) -> None:
+        self.msg = (f"{synapse} is frozen: return synapse.replace({field}=...) instead of setting synapse.{field} "
+                    "(Bittensor's pydantic synapses allowed it; taonet's do not)")
+        AttributeError.__init__(self, self.msg)  # attrs' FrozenError takes no message of its own
+        self.synapse, self.field = synapse, field
 
 
 # --- the node, its RPC and mempool ----------------------------------------------------------------------------

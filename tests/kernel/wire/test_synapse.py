@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from taonet.kernel import StreamingSynapse, Synapse, TerminalInfo
-from taonet.kernel.errors import BadRequest
+from taonet.kernel.errors import BadRequest, SynapseFrozen
 
 from .wire_helpers import Dummy
 
@@ -117,3 +117,31 @@ def test_streaming_synapse_assembles_its_chunks() -> None:
             return self.replace(completion="".join(chunks))
 
     assert Prompt(prompt="hi").assemble(["a", "b"]).completion == "ab"
+
+
+class Batch(Synapse):
+    """A synapse with mutable defaults, as Bittensor (pydantic) authors write them."""
+
+    items: list[int] = []
+    scores: dict[str, float] = {}
+
+
+def test_a_mutable_default_is_copied_for_each_synapse() -> None:
+    """A list or dict default is each synapse's own (pydantic copies it); one synapse's list never leaks into
+    another's."""
+    a, b = Batch(), Batch()
+    assert a.items is not b.items and a.scores is not b.scores
+    a.items.append(1)
+    a.scores["x"] = 1.0
+    assert Batch() == Batch(items=[], scores={}) and b.items == []
+
+
+def test_setting_a_field_says_to_replace_it() -> None:
+    """``synapse.output = x`` (the Bittensor habit) raises SynapseFrozen, naming the replace() to write instead; it
+    is still attrs' FrozenInstanceError and an AttributeError."""
+    s = Batch()
+    with pytest.raises(SynapseFrozen, match=r"return synapse\.replace\(items=\.\.\.\)") as caught:
+        s.items = [1]  # type: ignore[misc]
+    assert isinstance(caught.value, attrs.exceptions.FrozenInstanceError)
+    assert isinstance(caught.value, AttributeError)
+    assert s.replace(items=[1]).items == [1]
