@@ -297,7 +297,14 @@ class Axon:
     async def __aexit__(self, *exc: Any) -> bool | None:
         tg, self._cm = self._cm, None
         tg.cancel_scope.cancel()
-        return await tg.__aexit__(*exc)
+        try:
+            return await tg.__aexit__(*exc)
+        except BaseExceptionGroup as group:
+            # The body of `async with axon:` raised (ValueError, SystemExit, KeyboardInterrupt): the task group wraps
+            # it alone in a group, which would turn sys.exit(3) into exit status 1. Let the body's own error through.
+            if exc[1] is not None and group.exceptions == (exc[1],):
+                return False
+            raise
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[AxonInfo] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and answer requests until cancelled; ``task_status.started`` is called once listening."""

@@ -103,3 +103,19 @@ def test_a_call_on_a_closed_client_raises_client_closed(endpoint: str) -> None:
     """, endpoint)
     assert_clean_exit(done)
     assert done.stdout.count("closed: blocking(Subtensor(") == 2, done.stdout
+
+
+@pytest.mark.slow
+def test_sys_exit_inside_async_with_axon_keeps_its_exit_status(endpoint: str) -> None:
+    """sys.exit(3) in the body of `async with axon:` exits 3 (the axon's task group turned it into a group: 1)."""
+    done = run_script("""
+        import sys, anyio
+        from taonet.kernel import Axon
+        from taonet.ledger import Keypair
+        async def main():
+            async with Axon(Keypair.from_uri("//Bob"), "tcp://127.0.0.1:0"):
+                sys.exit(3)
+        anyio.run(main)
+    """, endpoint)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr

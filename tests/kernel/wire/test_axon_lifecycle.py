@@ -70,3 +70,21 @@ async def test_logs_carry_the_actor_and_hotkey() -> None:
     assert events["axon.rejected"]["status"] == 404
     assert events["axon.rejected"]["log_level"] == "debug"
     assert events["axon.stopped"]["replies"] == {200: 1, 404: 1}
+
+
+async def test_an_error_in_the_body_of_async_with_axon_comes_out_as_itself() -> None:
+    """The axon's task group does not wrap what the body raised in an ExceptionGroup: `except ValueError` around
+    `async with axon:` works, and the axon is stopped by then."""
+    axon = Axon(BOB, "tcp://127.0.0.1:0").attach(double)
+
+    async def serve_then_fail() -> None:
+        async with axon:
+            async with Dendrite(ALICE) as d:
+                assert (await d(axon, Dummy(input=1), timeout=5)).output == 2
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom") as caught:
+        await serve_then_fail()
+    assert not isinstance(caught.value, BaseExceptionGroup)
+    with pynng.Req0() as probe, pytest.raises(pynng.ConnectionRefused):
+        probe.dial(axon.info().address, block=True)
