@@ -47,6 +47,7 @@ __all__ = [
     "InvalidKeyFile",
     "InvalidMetagraphFile",
     "InvalidSignature",
+    "InvalidWalletName",
     "KernelError",
     "KeyFileExists",
     "KeyFileNotFound",
@@ -471,6 +472,17 @@ class WrongPassword(WalletError):
     CODE = "wrong_password"
     path: str
     __str__ = _msg("wrong password for {path}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class InvalidWalletName(WalletError, ValueError):
+    """Raised when a wallet or hotkey name could leave the wallet folder or is not text."""
+
+    CODE = "invalid_wallet_name"
+    what: str
+    name: str
+    __str__ = _msg("{what} name {name} must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . or -); "
+                   "Bittensor's Wallet('cold/hot') is Wallet('cold', 'hot') here")
 
 
 @attrs.define(auto_exc=True, str=False)
