@@ -73,3 +73,4 @@ def test_rao_survives_tao_and_arithmetic(rao: int, delta: int) -> None:
     assert Balance.from_tao(str(Decimal(rao) / TAO)) == b
     assert (b + delta) - delta == b
     assert Balance.to_send(b) == b
+
