@@ -13,6 +13,7 @@ short, growing pause, within the call's timeout.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 import random
@@ -158,6 +159,33 @@ def _rao(amount: Balance | int | float) -> int:
     return Balance.to_send(amount).rao
 
 
+_SDK_FINALITY_OPTIONS = ("wait_for_finalization", "period", "mev_protection", "wait_for_revealed_execution")
+"""The SDK v10's keywords on every write that mean nothing here: an included extrinsic is final, and the mempool
+has neither eras nor MEV shielding."""
+
+
+def _sdk_write(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A write that also takes the SDK v10's keywords: the finality options (ignored), ``raise_error=True`` (raise
+    the result's error instead of returning a rejected result) and the SDK's names of its arguments (``renamed``)."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def write(self: Subtensor, *args: Any, raise_error: bool = False, **kwargs: Any) -> ExtrinsicResult:
+            for option in _SDK_FINALITY_OPTIONS:
+                kwargs.pop(option, None)
+            for sdk_name, ours in renamed.items():
+                if sdk_name in kwargs:
+                    kwargs[ours] = kwargs.pop(sdk_name)
+            result = await method(self, *args, **kwargs)
+            if raise_error and not result.success and result.error is not None:
+                raise result.error
+            return result
+
+        return write
+
+    return wrap
+
+
 class Subtensor:
     """A client of a taonet node: ``async with Subtensor("local") as sub: await sub.get_balance(addr)``."""
 
@@ -276,8 +304,11 @@ class Subtensor:
         """The nonce the address's next extrinsic must carry (counting what waits in the node's mempool)."""
         return await self.call("next_nonce", address=_address(address))
 
-    async def get_stake(self, coldkey: Any, hotkey: Any, block: int | None = None) -> Balance:
-        """Stake of ``coldkey`` on ``hotkey``."""
+    async def get_stake(self, coldkey: Any, hotkey: Any, netuid: int | None = None, block: int | None = None
+                        ) -> Balance:
+        """Stake of ``coldkey`` on ``hotkey``, in the SDK v10 order ``(coldkey_ss58, hotkey_ss58, netuid, block)``.
+        Stake is per hotkey here, so ``netuid`` is accepted and changes nothing; give ``block`` by keyword."""
+        del netuid
         return Balance(await self.call("stake", coldkey=_address(coldkey), hotkey=_address(hotkey), block=block))
 
     async def get_stakes(self, coldkey: Any) -> dict[bytes, Balance]:
@@ -306,6 +337,10 @@ class Subtensor:
         return Balance(await self.call("lock_cost"))
 
     # --- subnets and neurons ---------------------------------------------------------------------------------
+    async def get_total_subnets(self) -> int:
+        """How many subnets exist (the SDK's name)."""
+        return len(await self.get_all_subnets_netuid())
+
     async def get_all_subnets_netuid(self) -> list[int]:
         """Every netuid."""
         return [s["netuid"] for s in await self.call("subnets")]
@@ -396,9 +431,17 @@ class Subtensor:
             params["hotkey"] = _address(hotkey)
         return await self._call("neuron", params)
 
-    async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True) -> Any:
-        """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False."""
+    async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True, mechid: int = 0) -> Any:
+        """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False.
+        ``mechid`` is the SDK v10's: a taonet subnet has one mechanism, 0."""
         from ._metagraph import Metagraph
+
+        if isinstance(block, bool):  # the SDK v9's metagraph(netuid, lite)
+            raise TypeError(f"metagraph(netuid, block): block={block!r}; pass lite={block!r} by keyword")
+        if mechid != 0:
+            from taonet.ledger.errors import InvalidCall
+
+            raise InvalidCall(reason=f"mechid={mechid!r}: a taonet subnet has one mechanism, 0")
 
         mg = Metagraph(netuid, subtensor=self, lite=lite)
         await mg.sync(block=block)
@@ -478,12 +521,14 @@ class Subtensor:
             await anyio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    @_sdk_write(destination_ss58="dest")
     async def transfer(self, wallet: Any, dest: Any, amount: Balance | int | float, *,
                        wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Send ``amount`` (Balance, RAO int, or TAO float) from the wallet's coldkey to ``dest``."""
         return await self._do(_coldkey(wallet), Transfer(dest=_address(dest), amount=_rao(amount)),
                               wait_for_inclusion)
 
+    @_sdk_write()
     async def add_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
         """Stake an amount of the wallet's coldkey on a hotkey: ``add_stake(wallet, netuid, hotkey_ss58, amount)``
         as the SDK v10 (the netuid is checked: the hotkey must hold a UID there; stake stays per hotkey), or
@@ -493,12 +538,14 @@ class Subtensor:
             return refused
         return await self._do(_coldkey(wallet), AddStake(hotkey=_address(hotkey), amount=_rao(amount)))
 
+    @_sdk_write()
     async def unstake(self, wallet: Any, netuid: int, hotkey_ss58: Any, amount: Balance | int | float,
                       **_sdk_options: Any) -> ExtrinsicResult:
         """Unstake ``amount`` from ``hotkey_ss58`` back to the wallet's coldkey (the SDK v10 order; the netuid is
         checked, stake stays per hotkey). The SDK's slippage options are accepted and have nothing to do here."""
         return await self.remove_stake(wallet, netuid, hotkey_ss58, amount)
 
+    @_sdk_write()
     async def remove_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
         """Unstake: ``remove_stake(wallet, hotkey, amount)``, or with a netuid first as :meth:`unstake`."""
         netuid, hotkey, amount = _stake_args("remove_stake", args, kwargs)
@@ -517,11 +564,13 @@ class Subtensor:
                                    error=HotkeyNotRegistered(hotkey=ss58_encode(_address(hotkey)), netuid=netuid))
         return None
 
+    @_sdk_write()
     async def nominate(self, wallet: Any, take: float = 0.18) -> ExtrinsicResult:
         """Make the wallet's hotkey a delegate keeping ``take`` (a fraction) of what it earns."""
         return await self._do(_coldkey(wallet), Nominate(hotkey=_hotkey(wallet).public_key,
                                                          take=round(take * 0xFFFF)))
 
+    @_sdk_write()
     async def create_subnet(self, wallet: Any, *, max_lock: Balance | int | None = None) -> ExtrinsicResult:
         """Create a subnet owned by the wallet's coldkey; its hotkey takes UID 0. ``uid`` of the result is 0."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
@@ -535,10 +584,12 @@ class Subtensor:
 
     register_subnet = create_subnet
 
+    @_sdk_write()
     async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool) -> ExtrinsicResult:
         """Set a hyperparameter of a subnet the wallet's coldkey owns."""
         return await self._do(_coldkey(wallet), SetHyperparameter(netuid=_plain(netuid), name=name, value=int(value)))
 
+    @_sdk_write()
     async def burned_register(self, wallet: Any, netuid: int, *, max_burn: Balance | int | None = None
                               ) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by burning the current price; waits for the UID."""
@@ -548,6 +599,7 @@ class Subtensor:
                               max_burn=(1 << 64) - 1 if max_burn is None else _rao(max_burn))
         return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
 
+    @_sdk_write()
     async def register(self, wallet: Any, netuid: int, *, progress: Callable[[int], None] | None = None,
                        max_tries: int | None = None, processes: int = 1) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by proof of work, solved in a worker thread (or in
@@ -602,6 +654,7 @@ class Subtensor:
                                     error=RegistrationClosed(netuid=netuid, reason=f"refused: {e.reason}"))
         return result
 
+    @_sdk_write()
     async def set_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | np.ndarray,
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
                           wait_for_inclusion: bool = True, wait_for_reveal: bool = True,
@@ -624,11 +677,13 @@ class Subtensor:
             return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)), action="set")
         return attrs.evolve(await self._do(_hotkey(wallet), call, wait_for_inclusion), action="set")
 
+    @_sdk_write()
     async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
         """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
         :meth:`get_commitment` reads the latest one back."""
         return await self._do(_hotkey(wallet), SetCommitment(netuid=_plain(netuid), data=data))
 
+    @_sdk_write()
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
                          port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
         """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``."""
@@ -642,6 +697,7 @@ class Subtensor:
                                                          version=version))
 
     # --- subnet identity (which plugin a subnet runs) ------------------------------------------------------------
+    @_sdk_write()
     async def set_subnet_identity(self, wallet: Any, netuid: int, plugin: str, *, description: str = "",
                                   url: str = "") -> ExtrinsicResult:
         """Record which plugin ``netuid`` runs, with a description and a URL (owner's coldkey; "" clears it)."""
@@ -658,6 +714,7 @@ class Subtensor:
         return await self.call("subnet_identity", netuid=netuid, block=block)
 
     # --- commit-reveal weights (docs/consensus.md "Commit-reveal") -----------------------------------------------
+    @_sdk_write()
     async def commit_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any, weights: Sequence[float] | Any,
                              *, salt: bytes | None = None, version_key: int = 0, wait_for_inclusion: bool = True
                              ) -> ExtrinsicResult:
@@ -683,6 +740,7 @@ class Subtensor:
                                        reveal_until=ev.reveal_until)
         return attrs.evolve(result, action="committed", reveal=pending)
 
+    @_sdk_write()
     async def reveal_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any,
                              weights: Sequence[float] | Any, salt: bytes, *, version_key: int = 0,
                              wait_for_inclusion: bool = True) -> ExtrinsicResult:
@@ -698,6 +756,7 @@ class Subtensor:
                                    action="revealed")
         return await self.reveal(wallet, pending, wait_for_inclusion=wait_for_inclusion)
 
+    @_sdk_write()
     async def reveal(self, wallet: Any, pending: PendingReveal, *, wait_for_inclusion: bool = True
                      ) -> ExtrinsicResult:
         """Reveal what :meth:`commit_weights` committed (its result's ``reveal``), exactly as hashed."""
@@ -761,7 +820,7 @@ def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
     for option in ("safe_staking", "allow_partial_stake", "rate_tolerance", "safe_unstaking", "wait_for_inclusion",
                    "wait_for_finalization", "period", "raise_error", "mev_protection"):
         kwargs.pop(option, None)  # the SDK's options: accepted; slippage and finality mean nothing here
-    if args and type(args[0]) is int:  # a hotkey is never an int: this is the SDK's netuid
+    if args and isinstance(args[0], numbers.Integral) and not isinstance(args[0], bool):  # the SDK's netuid
         netuid, rest = args[0], list(args[1:])
     else:
         netuid, rest = kwargs.pop("netuid", None), list(args)

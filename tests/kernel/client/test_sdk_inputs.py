@@ -68,3 +68,31 @@ async def test_numpy_netuids_uids_and_weights_work_and_bad_weights_are_rejected(
             bad = await sub.set_weights(owner, netuid, uids, weights)
             assert not bad.success and isinstance(bad.error, InvalidWeights), bad
             assert reason in bad.message and bad.hash == b""
+
+
+async def test_the_sdk_v10_keywords_and_argument_orders_work(tmp_path: Path) -> None:
+    """get_stake(coldkey, hotkey, netuid) reads the stake (it read at block=netuid: τ0); writes take
+    wait_for_finalization, period and destination_ss58, and raise_error=True raises the typed rejection;
+    metagraph takes mechid=0; a numpy netuid is a netuid in add_stake."""
+    owner, staker = Wallet("Alice"), Wallet("Bob")
+    quiet = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=10_000)
+    async with running_node(tmp_path, hyper=quiet) as (_node, sub):
+        assert (await sub.create_subnet(owner, wait_for_finalization=True, period=16)).success
+        assert await sub.get_total_subnets() == 1
+        hot = owner.hotkey.ss58_address
+        assert (await sub.nominate(owner, wait_for_finalization=False)).success
+        assert (await sub.add_stake(staker, np.int64(1), hot, Balance.from_tao(2))).success
+        assert await sub.get_stake(staker.coldkey.ss58_address, hot, 1) == Balance.from_tao(2)
+        assert await sub.get_stake(staker.coldkey.ss58_address, hot, netuid=1) == Balance.from_tao(2)
+        sent = await sub.transfer(owner, destination_ss58=staker.coldkey.ss58_address, amount=Balance.from_tao(1),
+                                  wait_for_finalization=True)
+        assert sent.success
+        with pytest.raises(InvalidAmount):
+            await sub.transfer(owner, staker.coldkey.ss58_address, -1, raise_error=True)
+        refused = await sub.burned_register(staker, 7)
+        assert not refused.success
+        with pytest.raises(type(refused.error)):
+            await sub.burned_register(staker, 7, raise_error=True)
+        assert (await sub.metagraph(1, mechid=0)).n == 1
+        with pytest.raises(TypeError, match="lite=True by keyword"):
+            await sub.metagraph(1, True)
