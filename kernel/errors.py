@@ -55,6 +55,7 @@ __all__ = [
     "MessageTooLarge",
     "NoNode",
     "NodeHalted",
+    "NotAWallet",
     "NotAnActor",
     "NotVerified",
     "Overloaded",
@@ -472,6 +473,17 @@ class WrongPassword(WalletError):
     CODE = "wrong_password"
     path: str
     __str__ = _msg("wrong password for {path}")
+
+
+@attrs.define(auto_exc=True, str=False)
+class NotAWallet(WalletError, TypeError):
+    """Raised when a write is given something that holds no key to sign with where a wallet belongs."""
+
+    CODE = "not_a_wallet"
+    what: str
+    which: str
+    __str__ = _msg("{what} is not a wallet: it has no {which} Keypair to sign with; pass a Wallet (or anything with "
+                   "coldkey and hotkey Keypairs) or a Keypair")
 
 
 @attrs.define(auto_exc=True, str=False)

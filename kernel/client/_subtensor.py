@@ -56,7 +56,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import Busy
+from ..errors import Busy, NotAWallet
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -118,12 +118,21 @@ class ExtrinsicResult:
         return self.success
 
 
+def _key(who: Any, which: str) -> Keypair:
+    if isinstance(who, Keypair):
+        return who
+    key = getattr(who, which, None)
+    if not isinstance(key, Keypair):
+        raise NotAWallet(what=f"{who!r:.60}", which=which)
+    return key
+
+
 def _coldkey(who: Any) -> Keypair:
-    return who if isinstance(who, Keypair) else who.coldkey
+    return _key(who, "coldkey")
 
 
 def _hotkey(who: Any) -> Keypair:
-    return who if isinstance(who, Keypair) else who.hotkey
+    return _key(who, "hotkey")
 
 
 def _address(who: Any) -> bytes:
@@ -686,7 +695,10 @@ class Subtensor:
     @_sdk_write()
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
                          port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
-        """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``."""
+        """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``; the SDK's
+        ``serve_axon(netuid, axon)`` works too, signed by the axon's own hotkey."""
+        if isinstance(wallet, numbers.Integral) and not isinstance(wallet, bool) and hasattr(netuid, "hotkey"):
+            wallet, netuid, axon = netuid, wallet, netuid  # the SDK order: the axon carries the hotkey
         if axon is not None:
             info = axon.info() if callable(getattr(axon, "info", None)) else axon
             ip, port = info.ip, info.port

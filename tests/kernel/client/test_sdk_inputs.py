@@ -10,8 +10,8 @@ import attrs
 import numpy as np
 import pytest
 
-from taonet.kernel import Balance
-from taonet.kernel.errors import InvalidAmount
+from taonet.kernel import Axon, Balance
+from taonet.kernel.errors import InvalidAmount, NotAWallet
 from taonet.ledger import DEV_SUBNET_DEFAULTS
 from taonet.ledger.errors import InvalidAddress, InvalidWeights
 
@@ -93,6 +93,11 @@ async def test_the_sdk_v10_keywords_and_argument_orders_work(tmp_path: Path) -> 
         assert not refused.success
         with pytest.raises(type(refused.error)):
             await sub.burned_register(staker, 7, raise_error=True)
-        assert (await sub.metagraph(1, mechid=0)).n == 1
+        axon = Axon(owner.hotkey, "tcp://127.0.0.1:0", external_ip="203.0.113.7", external_port=8091)
+        assert (await sub.serve_axon(1, axon, wait_for_finalization=True)).success  # the SDK's (netuid, axon)
+        mg = await sub.metagraph(1, mechid=0)
+        assert mg.n == 1 and (mg.axons[0].ip, mg.axons[0].port) == ("203.0.113.7", 8091)
         with pytest.raises(TypeError, match="lite=True by keyword"):
             await sub.metagraph(1, True)
+        with pytest.raises(NotAWallet, match="no coldkey Keypair"):
+            await sub.transfer(owner.coldkey.ss58_address, staker.coldkey.ss58_address, 1.0)
