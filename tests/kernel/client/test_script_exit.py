@@ -94,8 +94,8 @@ def test_a_call_on_a_closed_client_raises_client_closed(endpoint: str) -> None:
         from taonet.kernel.errors import ClientClosed
         with subtensor() as sub:
             sub.get_current_block()
-        alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
-        for call in (sub.get_current_block, lambda: sub.get_balance(alice)):
+        address = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"  # //Alice here
+        for call in (sub.get_current_block, lambda: sub.get_balance(address)):
             try:
                 call()
             except ClientClosed as e:
