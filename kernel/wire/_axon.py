@@ -192,13 +192,19 @@ class Axon:
     def __init__(
         self,
         wallet: Any,
-        address: str = "tcp://0.0.0.0:8091",
+        address: str | None = None,
         *,
         external_ip: str | None = None,
         external_port: int | None = None,
         config: AxonConfig | None = None,
         version: int = WIRE_VERSION,
+        port: int | None = None,
+        ip: str | None = None,
     ) -> None:
+        if address is None:  # the SDK's Axon(wallet, port=8091, ip=...): tcp on that port
+            address = f"tcp://{ip or '0.0.0.0'}:{8091 if port is None else port}"
+        elif port is not None or ip is not None:
+            raise TypeError(f"give the axon an address ({address!r}) or a port and ip, not both")
         self._keypair, self._coldkey = _keypair_of(wallet)
         if not self._keypair.can_sign:
             raise ValueError(f"the axon's hotkey {self._keypair.ss58_address} has no secret; it cannot sign replies")
@@ -229,12 +235,16 @@ class Axon:
     # --- configuration -------------------------------------------------------------------------------------
     def attach(
         self,
-        forward: Callable[..., Any],
+        forward: Callable[..., Any] | None = None,
         blacklist: Callable[..., Any] | None = None,
         priority: Callable[..., Any] | None = None,
         verify: Callable[..., Any] | None = None,
         *,
         synapse: type[Synapse] | None = None,
+        forward_fn: Callable[..., Any] | None = None,
+        blacklist_fn: Callable[..., Any] | None = None,
+        priority_fn: Callable[..., Any] | None = None,
+        verify_fn: Callable[..., Any] | None = None,
     ) -> Self:
         """Serve a synapse type with ``forward``; the type is read from forward's first parameter annotation.
 
@@ -246,7 +256,18 @@ class Axon:
             verify: ``(synapse) -> None``; raising refuses the request with 401. It runs after the built-in checks,
                 the blacklist and the recording of the nonce, so it sees each signed request at most once.
             synapse: the synapse class, when forward's annotation does not name it.
+
+        The SDK's keywords ``forward_fn``, ``blacklist_fn``, ``priority_fn`` and ``verify_fn`` name the same hooks.
         """
+        hooks = []
+        for name, ours, sdk in (("forward", forward, forward_fn), ("blacklist", blacklist, blacklist_fn),
+                                ("priority", priority, priority_fn), ("verify", verify, verify_fn)):
+            if ours is not None and sdk is not None:
+                raise TypeError(f"attach() got both {name} and {name}_fn; give one")
+            hooks.append(ours if ours is not None else sdk)
+        forward, blacklist, priority, verify = hooks
+        if forward is None:
+            raise TypeError("attach() needs a forward function")
         if self._tg is not None:
             raise RuntimeError("attach() before serving: the axon sizes its socket for the synapses it serves")
         cls = synapse or _synapse_type_of(forward)
@@ -289,8 +310,12 @@ class Axon:
             await tg.start(self.serve)
         except BaseException as e:
             tg.cancel_scope.cancel()
-            await tg.__aexit__(type(e), e, e.__traceback__)
-            raise
+            try:
+                await tg.__aexit__(type(e), e, e.__traceback__)
+            except BaseExceptionGroup as group:
+                if group.exceptions != (e,):
+                    raise
+            raise  # what stopped the axon from starting (the port in use), not a group around it
         self._cm = tg
         return self
 
@@ -320,7 +345,13 @@ class Axon:
         # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
-            listener = sock.listen(self._address)
+            try:
+                listener = sock.listen(self._address)
+            except pynng.NNGException as e:  # the same pynng type, saying which address and what to do
+                hint = ("another process holds it: pick another port, or port 0 for a free one"
+                        if isinstance(e, pynng.AddressInUse) else "an axon listens on tcp://host:port, ipc:///path "
+                        "or inproc://name")
+                raise type(e)(f"the axon cannot listen on {self._address}: {e}; {hint}", e.errno) from None
             self._bound = bound_address(listener, self._address)
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,

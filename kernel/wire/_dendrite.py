@@ -374,7 +374,10 @@ class Dendrite:
 
 
 def _check_timeout(timeout: float) -> float:
-    timeout = float(timeout)
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r:.40}") from None
     if not 0 < timeout < 1e6:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
     return timeout

@@ -274,3 +274,11 @@ async def test_a_bare_dendrite_answers_like_the_sdks_and_keeps_no_socket(axon: A
             tg.start_soon(ask, i)
     assert sorted(x for x in results if x is not None) == [2 * i for i in range(8)]
     assert not d._endpoints
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), None, "soon"])
+async def test_a_timeout_that_is_no_duration_is_a_value_error_saying_so(axon: Axon, dendrite: Dendrite,
+                                                                      timeout: object) -> None:
+    """Zero, negative, nan, None or a word: one ValueError naming the timeout (None was a TypeError from float())."""
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        await dendrite(axon, Dummy(input=1), timeout=timeout)  # type: ignore[arg-type]
