@@ -100,9 +100,22 @@ def test_a_call_on_a_closed_client_raises_client_closed(endpoint: str) -> None:
                 call()
             except ClientClosed as e:
                 print("closed:", e)
+        import threading, time
+        sub = subtensor()
+        def waits():
+            try:
+                sub.wait_for_block(sub.get_current_block() + 10_000, timeout=30)
+            except ClientClosed as e:
+                print("closed while waiting:", e)
+        t = threading.Thread(target=waits)
+        t.start()
+        time.sleep(0.5)
+        sub.close()  # from another thread, while the wait runs
+        t.join(10)
     """, endpoint)
     assert_clean_exit(done)
     assert done.stdout.count("closed: blocking(Subtensor(") == 2, done.stdout
+    assert "closed while waiting: blocking(Subtensor(" in done.stdout
 
 
 @pytest.mark.slow
