@@ -56,7 +56,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import Busy, NotAWallet
+from ..errors import BadAddress, Busy, NotAWallet
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -73,11 +73,18 @@ __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
 
 
+_BITTENSOR_NETWORKS = ("finney", "test", "archive", "latent-lite", "mainnet", "testnet")
+
+
 def resolve_endpoint(endpoint: str | None) -> str:
-    """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL."""
+    """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL.
+
+    A Bittensor network name ("finney", "test", ...) raises BadAddress: a taonet node is not reached by name."""
     endpoint = endpoint or os.environ.get("TAONET_ENDPOINT") or "local"
     if endpoint == "local":
         return DEFAULT_ENDPOINT
+    if endpoint in _BITTENSOR_NETWORKS:
+        raise BadAddress(address=endpoint, reason="a Bittensor network name; taonet talks to taonet nodes only")
     if "://" in endpoint:
         return endpoint
     return f"tcp://{endpoint}"
@@ -198,8 +205,11 @@ def _sdk_write(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., A
 class Subtensor:
     """A client of a taonet node: ``async with Subtensor("local") as sub: await sub.get_balance(addr)``."""
 
-    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, nonce_retries: int = 5) -> None:
-        self.endpoint = resolve_endpoint(endpoint)
+    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, nonce_retries: int = 5,
+                 network: str | None = None) -> None:
+        if network is not None and endpoint is not None:
+            raise TypeError("give endpoint or network (the SDK's name for it), not both")
+        self.endpoint = resolve_endpoint(endpoint if network is None else network)
         self.timeout = timeout
         self.nonce_retries = nonce_retries
         self.rpc = RpcClient(self.endpoint, timeout=timeout)
@@ -854,9 +864,11 @@ def _dialable(address: str, endpoint: str) -> str:
     return f"{scheme}://{ep_host}:{port}"
 
 
-def subtensor(endpoint: str | None = None, *, timeout: float = 30.0) -> Blocking[Subtensor]:
+def subtensor(endpoint: str | None = None, *, timeout: float = 30.0, network: str | None = None
+              ) -> Blocking[Subtensor]:
     """A blocking Subtensor for scripts and the REPL: ``with subtensor("local") as sub: sub.get_current_block()``.
 
     ``timeout`` bounds each call (with no node at ``endpoint`` the first call fails sooner, with NoNode); an
-    undialable endpoint raises BadAddress here. Close it (or use ``with``); one left open is closed at exit."""
-    return Blocking(Subtensor(endpoint, timeout=timeout))
+    undialable endpoint raises BadAddress here. Close it (or use ``with``); one left open is closed at exit.
+    ``network=`` is the SDK's name for ``endpoint``."""
+    return Blocking(Subtensor(endpoint, timeout=timeout, network=network))

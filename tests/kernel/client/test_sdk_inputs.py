@@ -10,8 +10,8 @@ import attrs
 import numpy as np
 import pytest
 
-from taonet.kernel import Axon, Balance
-from taonet.kernel.errors import InvalidAmount, NotAWallet
+from taonet.kernel import Axon, Balance, Subtensor
+from taonet.kernel.errors import BadAddress, InvalidAmount, NotAWallet
 from taonet.ledger import DEV_SUBNET_DEFAULTS
 from taonet.ledger.errors import InvalidAddress, InvalidWeights
 
@@ -101,3 +101,15 @@ async def test_the_sdk_v10_keywords_and_argument_orders_work(tmp_path: Path) -> 
             await sub.metagraph(1, True)
         with pytest.raises(NotAWallet, match="no coldkey Keypair"):
             await sub.transfer(owner.coldkey.ss58_address, staker.coldkey.ss58_address, 1.0)
+
+
+async def test_network_is_the_sdks_name_for_the_endpoint_and_bittensor_networks_are_refused(tmp_path: Path) -> None:
+    """Subtensor(network=...) connects like Subtensor(endpoint); "finney" or "test" is a BadAddress at once that
+    says this is a Bittensor network (it dialed tcp://finney and failed with 'Address invalid')."""
+    async with running_node(tmp_path) as (_node, sub), Subtensor(network=sub.endpoint) as named:
+        assert await named.get_current_block() >= 0
+    for name in ("finney", "test"):
+        with pytest.raises(BadAddress, match="a Bittensor network name"):
+            Subtensor(network=name)
+    with pytest.raises(TypeError, match="not both"):
+        Subtensor("local", network="local")
