@@ -262,6 +262,10 @@ class Subtensor:
 
     async def _watcher(self) -> FeedWatcher | None:
         """This client's share of the process-wide watcher of the node's block feed (None if it has no feed)."""
+        if self._watch is not None and not self._watch.on_this_loop():
+            # made under an earlier anyio.run: its socket's wakeups go to that loop, so take this loop's watcher
+            stale, self._watch = self._watch, None
+            stale.drop()
         if self._watch is None:
             info = self._info if self._info is not None else await self.info()
             feed = info.get("feed")

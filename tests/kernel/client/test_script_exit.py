@@ -132,3 +132,22 @@ def test_sys_exit_inside_async_with_axon_keeps_its_exit_status(endpoint: str) ->
     """, endpoint)
     assert done.returncode == 3, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_one_async_subtensor_waits_for_blocks_in_two_anyio_runs(endpoint: str, backend: str) -> None:
+    """A Subtensor made once and used by two anyio.run calls waits on the feed in both (the second run used the
+    first loop's feed socket: 'Future attached to a different loop' on asyncio, a hang on trio)."""
+    done = run_script(f"""
+        import anyio
+        from taonet.kernel import Subtensor
+        sub = Subtensor()
+        async def main():
+            head = await sub.get_current_block()
+            print("waited", await sub.wait_for_block(head + 1, timeout=10) > head)
+        anyio.run(main, backend="{backend}")
+        anyio.run(main, backend="{backend}")
+    """, endpoint)
+    assert_clean_exit(done)
+    assert done.stdout.splitlines().count("waited True") == 2, done.stdout
