@@ -36,6 +36,7 @@ __all__ = [
     "BadRequest",
     "Blacklisted",
     "BlockNotFound",
+    "BlockWaitTimeout",
     "BodyHashMismatch",
     "Busy",
     "ClientClosed",
@@ -255,6 +256,18 @@ class RpcTimeout(KernelError, TimeoutError):
     timeout: float
     __str__ = _msg("{method} to {address} got no reply within {timeout:.3g} s; is the node running (taonet node "
                    "status)?")
+
+
+@attrs.define(auto_exc=True, str=False)
+class BlockWaitTimeout(KernelError, TimeoutError):
+    """Raised when the block a client waits for does not come within the wait's timeout."""
+
+    CODE = "block_wait_timeout"
+    block: int
+    timeout: float
+    head: int
+    __str__ = _msg("block {block} did not come within {timeout:.3g} s (the last head seen was {head}): wait longer, "
+                   "or check that the node produces blocks (taonet node status)")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -56,7 +56,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import BadAddress, Busy, NotAWallet
+from ..errors import BadAddress, BlockWaitTimeout, Busy, NotAWallet
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -289,18 +289,30 @@ class Subtensor:
         """Wait until the head reaches ``block`` (the next block when None); returns the head.
 
         Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
-        times); raises ``TimeoutError`` after ``timeout`` seconds.
+        times); raises :class:`BlockWaitTimeout` (a ``TimeoutError``) after ``timeout`` seconds.
         """
-        with anyio.fail_after(timeout):
-            watch = await self._watcher()
-            if block is None:
-                block = (await self.get_current_block()) + 1
-            if watch is None:  # a node without a feed: ask its head every half block time
-                pause = max(0.05, float((self._info or {}).get("block_time", 1.0)) / 2)
-                while (head := await self.get_current_block()) < block:
-                    await anyio.sleep(pause)
-                return head
-            return await watch.wait_for(block, self.get_current_block)
+        if block is not None:
+            if isinstance(block, bool) or not isinstance(block, numbers.Integral):
+                raise TypeError(f"wait_for_block: block must be a block number (an integer), got {block!r:.40}")
+            block = int(block)
+        head = -1
+        try:
+            with anyio.fail_after(timeout):
+                watch = await self._watcher()
+                if block is None:
+                    block = (await self.get_current_block()) + 1
+                if watch is None:  # a node without a feed: ask its head every half block time
+                    pause = max(0.05, float((self._info or {}).get("block_time", 1.0)) / 2)
+                    while (head := await self.get_current_block()) < block:
+                        await anyio.sleep(pause)
+                    return head
+                return await watch.wait_for(block, self.get_current_block)
+        except TimeoutError as e:
+            if type(e) is not TimeoutError:  # RpcTimeout and the like say what happened already
+                raise
+            if self._watch is not None:
+                head = max(head, self._watch.head)
+            raise BlockWaitTimeout(block=-1 if block is None else block, timeout=timeout, head=head) from None
 
     async def get_block(self, number: int) -> SignedBlock:
         """Block ``number``."""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from taonet.kernel import Axon, Balance, Subtensor
-from taonet.kernel.errors import BadAddress, InvalidAmount, NotAWallet
+from taonet.kernel.errors import BadAddress, BlockWaitTimeout, InvalidAmount, NotAWallet
 from taonet.ledger import DEV_SUBNET_DEFAULTS
 from taonet.ledger.errors import InvalidAddress, InvalidWeights
 
@@ -113,3 +113,18 @@ async def test_network_is_the_sdks_name_for_the_endpoint_and_bittensor_networks_
             Subtensor(network=name)
     with pytest.raises(TypeError, match="not both"):
         Subtensor("local", network="local")
+
+
+async def test_a_block_that_does_not_come_is_a_block_wait_timeout_that_says_so(tmp_path: Path) -> None:
+    """wait_for_block past its timeout raises BlockWaitTimeout (still a TimeoutError) naming the block, the timeout
+    and the head (it was a TimeoutError with no message); a block that is no number is a TypeError saying so."""
+    async with running_node(tmp_path) as (_node, sub):
+        head = await sub.wait_for_block()
+        late = r"block \d+ did not come within 0\.3 s \(the last head seen was \d+\)"
+        with pytest.raises(BlockWaitTimeout, match=late):
+            await sub.wait_for_block(head + 10**6, timeout=0.3)
+        with pytest.raises(TimeoutError):
+            await sub.wait_for_block(head + 10**6, timeout=0.1)
+        with pytest.raises(TypeError, match="block must be a block number"):
+            await sub.wait_for_block("soon")  # type: ignore[arg-type]
+        assert await sub.wait_for_block(np.int64(head)) >= head
