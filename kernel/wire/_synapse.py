@@ -152,7 +152,9 @@ class Synapse:
         try:
             return cbor2.dumps(self.payload(), canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
-            raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {e}") from None
+            raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {e}; a synapse carries plain "
+                            "values (int, float, str, bytes, bool, None, lists, dicts): turn a numpy array into "
+                            "a list with .tolist(), or bytes with .tobytes()") from None
 
     def _hashed_body(self, body: bytes) -> bytes:
         """The bytes the body hash covers: the body itself, or only HASH_FIELDS when the class narrows it."""

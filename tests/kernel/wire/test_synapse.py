@@ -145,3 +145,18 @@ def test_setting_a_field_says_to_replace_it() -> None:
     assert isinstance(caught.value, attrs.exceptions.FrozenInstanceError)
     assert isinstance(caught.value, AttributeError)
     assert s.replace(items=[1]).items == [1]
+
+
+class Scores(Synapse):
+    """A synapse a Bittensor author might fill with a numpy array."""
+
+    values: list[float] | None = None
+
+
+def test_a_numpy_array_in_a_synapse_says_to_convert_it() -> None:
+    """Sending a numpy array (bt.Tensor's habit) names the way out: .tolist() or .tobytes()."""
+    import numpy as np
+
+    with pytest.raises(TypeError, match=r"\.tolist\(\)"):
+        Scores(values=np.zeros(3))._body()  # type: ignore[arg-type]
+    assert Scores(values=np.zeros(3).tolist())._body()
