@@ -266,8 +266,9 @@ class BlockWaitTimeout(KernelError, TimeoutError):
     block: int
     timeout: float
     head: int
-    __str__ = _msg("block {block} did not come within {timeout:.3g} s (the last head seen was {head}): wait longer, "
-                   "or check that the node produces blocks (taonet node status)")
+    what: str = "the block"
+    __str__ = _msg("{what} did not come within {timeout:.3g} s (the last head seen was {head}): wait longer, or "
+                   "check that the node produces blocks (taonet node status)")
 
 
 @attrs.define(auto_exc=True, str=False)

@@ -56,7 +56,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import BadAddress, BlockWaitTimeout, Busy, NotAWallet
+from ..errors import BadAddress, BlockWaitTimeout, Busy, NoNode, NotAWallet
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -310,9 +310,14 @@ class Subtensor:
         except TimeoutError as e:
             if type(e) is not TimeoutError:  # RpcTimeout and the like say what happened already
                 raise
+            if not self.rpc.connected:  # nothing ever answered: there is no node to wait on
+                raise NoNode(method="wait_for_block", address=self.endpoint,
+                             reason=f"nothing answered within {timeout:.3g} s") from None
             if self._watch is not None:
                 head = max(head, self._watch.head)
-            raise BlockWaitTimeout(block=-1 if block is None else block, timeout=timeout, head=head) from None
+            what = "the next block" if block is None else f"block {block}"
+            raise BlockWaitTimeout(block=-1 if block is None else block, timeout=timeout, head=head,
+                                   what=what) from None
 
     async def get_block(self, number: int) -> SignedBlock:
         """Block ``number``."""
