@@ -209,6 +209,8 @@ class Subtensor:
                  network: str | None = None) -> None:
         if network is not None and endpoint is not None:
             raise TypeError("give endpoint or network (the SDK's name for it), not both")
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < 1e6:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r:.40}")
         self.endpoint = resolve_endpoint(endpoint if network is None else network)
         self.timeout = timeout
         self.nonce_retries = nonce_retries

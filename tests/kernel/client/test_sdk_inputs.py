@@ -113,6 +113,9 @@ async def test_network_is_the_sdks_name_for_the_endpoint_and_bittensor_networks_
             Subtensor(network=name)
     with pytest.raises(TypeError, match="not both"):
         Subtensor("local", network="local")
+    for timeout in (0, -1, float("nan"), "5", None):  # they failed on the first call: 0.001 s, a TypeError
+        with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+            Subtensor("local", timeout=timeout)  # type: ignore[arg-type]
 
 
 async def test_a_block_that_does_not_come_is_a_block_wait_timeout_that_says_so(tmp_path: Path) -> None:
