@@ -13,6 +13,7 @@ short, growing pause, within the call's timeout.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import numbers
 import os
@@ -56,7 +57,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import BadAddress, BlockWaitTimeout, Busy, NoNode, NotAWallet
+from ..errors import BadAddress, BlockWaitTimeout, Busy, NoNode, NotAWallet, RpcBadRequest
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -518,7 +519,14 @@ class Subtensor:
 
     async def wait_for_outcome(self, h: bytes, *, after: int = -1, timeout: float = 60.0) -> ExtrinsicResult:
         """The outcome of the submitted extrinsic with hash ``h`` (sealed in a block after ``after``), read from
-        the node's receipts as blocks come; status "timeout" if it is still pending after ``timeout`` s."""
+        the node's receipts as blocks come; status "timeout" if it is still pending after ``timeout`` s.
+        ``h`` is the 32-byte hash (or its hex); anything else is an RpcBadRequest at once."""
+        if isinstance(h, str):
+            with contextlib.suppress(ValueError):
+                h = bytes.fromhex(h[2:] if h.startswith("0x") else h)
+        if not isinstance(h, bytes) or len(h) != 32:
+            raise RpcBadRequest(method="wait_for_outcome", reason=f"the hash must be the 32-byte hash a write "
+                                f"returned (result.hash, or its hex), got {h!r:.80}")
         deadline = anyio.current_time() + timeout
         seen = after
         try:

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from taonet.kernel import Axon, Balance, Subtensor
-from taonet.kernel.errors import BadAddress, BlockWaitTimeout, InvalidAmount, NoNode, NotAWallet
+from taonet.kernel.errors import (
+    BadAddress,
+    BlockWaitTimeout,
+    InvalidAmount,
+    NoNode,
+    NotAWallet,
+    RpcBadRequest,
+)
 from taonet.ledger import DEV_SUBNET_DEFAULTS
 from taonet.ledger.errors import InvalidAddress, InvalidWeights
 
@@ -131,6 +138,11 @@ async def test_a_block_that_does_not_come_is_a_block_wait_timeout_that_says_so(t
         with pytest.raises(TypeError, match="block must be a block number"):
             await sub.wait_for_block("soon")  # type: ignore[arg-type]
         assert await sub.wait_for_block(np.int64(head)) >= head
+        for bad in (b"x", "not hex", None):  # they waited out the timeout, then said "timeout"
+            with pytest.raises(RpcBadRequest, match="32-byte hash"):
+                await sub.wait_for_outcome(bad, timeout=30)  # type: ignore[arg-type]
+        unknown = await sub.wait_for_outcome("00" * 32, timeout=0.5)  # hex works; nobody submitted it
+        assert unknown.status == "timeout" and unknown.hash == bytes(32)
     async with Subtensor("127.0.0.1:1") as nobody:  # no node: NoNode, even when the wait is shorter than 3 s
         with pytest.raises(NoNode, match=r"no node at tcp://127\.0\.0\.1:1 "):
             await nobody.wait_for_block(timeout=0.5)
