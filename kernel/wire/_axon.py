@@ -230,6 +230,7 @@ class Axon:
         self._terminal = TerminalInfo()
         self._max_size = self.config.max_request_size
         self._cm: Any = None
+        self._background: Any = None
         self.attach(_aping, synapse=Synapse)
 
     # --- configuration -------------------------------------------------------------------------------------
@@ -303,6 +304,23 @@ class Axon:
                         url=address)
 
     # --- lifetime -------------------------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Serve from a background thread, as the Bittensor SDK's ``axon.start()``; returns once the socket
+        listens. For synchronous scripts: :meth:`stop` ends it, and one still running at exit is stopped then.
+        In async code use ``async with axon:`` instead."""
+        if self._background is not None and self._background.running:
+            raise RuntimeError("this axon is already serving; stop() it first")
+        from ._axon_thread import Background
+
+        self._background = Background(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop an axon started with :meth:`start` (bounded: a few seconds); nothing if it was not started."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.stop()
+
     async def __aenter__(self) -> Self:
         tg = anyio.create_task_group()
         await tg.__aenter__()

@@ -151,3 +151,30 @@ def test_one_async_subtensor_waits_for_blocks_in_two_anyio_runs(endpoint: str, b
     """, endpoint)
     assert_clean_exit(done)
     assert done.stdout.splitlines().count("waited True") == 2, done.stdout
+
+
+@pytest.mark.slow
+def test_an_axon_started_from_a_sync_script_serves_and_ends_with_it(endpoint: str) -> None:
+    """axon.start() (the SDK's) serves from a background thread; stop() ends it, start() works again, and one left
+    running when the script ends is stopped cleanly (no hang, no nng abort)."""
+    done = run_script("""
+        import anyio
+        from taonet.kernel import Axon, Dendrite, Synapse
+        from taonet.ledger import Keypair
+        class Dummy(Synapse):
+            input: int
+            output: int | None = None
+        def double(synapse: Dummy) -> Dummy:
+            return synapse.replace(output=synapse.input * 2)
+        axon = Axon(Keypair.from_uri("//Bob"), port=0, ip="127.0.0.1").attach(forward_fn=double)
+        async def ask():
+            return (await Dendrite(Keypair.from_uri("//Alice"))(axon.info(), Dummy(input=21), timeout=5)).output
+        axon.start()
+        print("first", anyio.run(ask))
+        axon.stop()
+        axon.start()
+        print("again", anyio.run(ask))
+        # left running: the exit stops it
+    """, endpoint)
+    assert_clean_exit(done)
+    assert "first 42" in done.stdout and "again 42" in done.stdout, done.stdout
