@@ -4,6 +4,8 @@
 coroutine method called on the wrapper runs there and returns its result. Results whose class sets
 ``BLOCKING_WRAP = True`` (a Metagraph) come back wrapped on the same loop, so their async methods block too.
 
+A wrapper dropped without ``close()`` (a client made per call, in a loop) stops its loop when it is collected, so
+threads and sockets do not pile up; a wrapped result (a Metagraph) keeps its client alive while it lives.
 The loop's thread never keeps a process alive: it is a daemon thread, and every wrapper still open when the
 interpreter exits is closed then (its target's ``__aexit__`` gets a few seconds, then the loop stops), before the
 libraries it uses (nng) finalise. A daemon thread still inside a call at that moment is left waiting quietly (the
@@ -67,6 +69,10 @@ class _PortalThread:
         self.portal = ready.result(START_TIMEOUT)
         self.stopped = False
 
+    def runs_here(self) -> bool:
+        """Whether the calling thread is this loop's own."""
+        return self._thread is threading.current_thread()
+
     def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Stop the loop (cancelling what still runs there) and wait up to ``timeout`` for its thread."""
         self.stopped = True
@@ -82,11 +88,13 @@ class Blocking(Generic[T]):
     """A synchronous view of an async object; close it (or use ``with``) to stop its loop."""
 
     def __init__(self, target: T, *, portal: BlockingPortal | None = None, backend: str = "asyncio",
-                 _loop: _PortalThread | None = None) -> None:
+                 _loop: _PortalThread | None = None, _parent: Blocking[Any] | None = None) -> None:
         self._target = target
         self._owner: _PortalThread | None = None
         self._entered = False
         self._closed = False
+        self._parent = _parent  # a wrapper on another's loop keeps that one (and so its loop) alive
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if portal is None:
             self._owner = _PortalThread(backend)
             portal = self._owner.portal
@@ -104,6 +112,11 @@ class Blocking(Generic[T]):
                 self.close()
                 raise
             self._entered = True
+        # A wrapper dropped without close() (a client made per call, in a loop) stops its loop when collected, so
+        # threads and sockets do not pile up; at exit, _close_all_at_exit closes what is still referenced.
+        self._finalizer = weakref.finalize(self, _release, self._owner, self._portal,
+                                           target if self._entered else None)
+        self._finalizer.atexit = False
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
@@ -127,7 +140,7 @@ class Blocking(Generic[T]):
 
     def _wrap(self, value: Any) -> Any:
         if getattr(type(value), "BLOCKING_WRAP", False):
-            return Blocking(value, portal=self._portal, _loop=self._loop)
+            return Blocking(value, portal=self._portal, _loop=self._loop, _parent=self)
         return value
 
     @property
@@ -143,6 +156,8 @@ class Blocking(Generic[T]):
     def close(self) -> None:
         """Leave the target's async context and stop the background loop (each step bounded in time)."""
         owner, self._owner = self._owner, None
+        if self._finalizer is not None:
+            self._finalizer.detach()
         if self._entered:
             self._entered = False
             # the loop is gone, or the target would not leave in time: stopping the loop ends it
@@ -175,6 +190,23 @@ def _close_all_at_exit() -> None:
         still_open = list(_open)
     for b in still_open:
         b.close()
+
+
+def _release(owner: _PortalThread, portal: BlockingPortal, entered: Any) -> None:
+    """Leave ``entered``'s async context and stop ``owner``'s loop: a wrapper nobody references any more."""
+    if owner.stopped or _exiting.is_set():
+        return
+    if owner.runs_here():  # collected on its own loop's thread: ask, never wait on ourselves
+        owner.stopped = True
+        with contextlib.suppress(RuntimeError):
+            if entered is not None:
+                portal.start_task_soon(entered.__aexit__, None, None, None)
+            portal.start_task_soon(portal.stop, True)
+        return
+    if entered is not None:
+        with contextlib.suppress(RuntimeError, FutureTimeout, CancelledError):
+            portal.start_task_soon(entered.__aexit__, None, None, None).result(CLOSE_TIMEOUT)
+    owner.stop()
 
 
 def _close_at_exit_before_libraries() -> None:

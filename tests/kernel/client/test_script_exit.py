@@ -178,3 +178,29 @@ def test_an_axon_started_from_a_sync_script_serves_and_ends_with_it(endpoint: st
     """, endpoint)
     assert_clean_exit(done)
     assert "first 42" in done.stdout and "again 42" in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_clients_dropped_without_close_leave_no_threads_or_sockets(endpoint: str) -> None:
+    """A client made per call in a loop and never closed stops its loop when dropped (40 left 40 threads and their
+    sockets until exit); a metagraph keeps the client it came from alive, so it still syncs."""
+    done = run_script("""
+        import gc, os, threading
+        from taonet.kernel import subtensor
+        fds = len(os.listdir("/proc/self/fd"))
+        for _ in range(40):
+            subtensor().get_current_block()
+        gc.collect()
+        print("threads", threading.active_count(), "fds", len(os.listdir("/proc/self/fd")) - fds)
+        from taonet.ledger import Keypair
+        with subtensor() as owner:
+            assert owner.create_subnet(Keypair.from_uri("//Alice")).success
+            netuid = owner.get_all_subnets_netuid()[-1]
+        mg = subtensor().metagraph(netuid)  # the client itself is dropped at once
+        gc.collect()
+        print("synced", mg.sync().n)
+    """, endpoint)
+    assert_clean_exit(done)
+    threads, extra_fds = (int(x) for x in done.stdout.split()[1:4:2])
+    assert threads == 1 and extra_fds < 10, done.stdout
+    assert "synced 1" in done.stdout
