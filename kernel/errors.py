@@ -36,15 +36,19 @@ __all__ = [
     "BadRequest",
     "Blacklisted",
     "BlockNotFound",
+    "BlockWaitTimeout",
     "BodyHashMismatch",
     "Busy",
+    "ClientClosed",
     "DataDirLocked",
     "DataDirNotADirectory",
     "DataDirUnusable",
     "ExtrinsicDropped",
+    "InvalidAmount",
     "InvalidKeyFile",
     "InvalidMetagraphFile",
     "InvalidSignature",
+    "InvalidWalletName",
     "KernelError",
     "KeyFileExists",
     "KeyFileNotFound",
@@ -52,6 +56,7 @@ __all__ = [
     "MessageTooLarge",
     "NoNode",
     "NodeHalted",
+    "NotAWallet",
     "NotAnActor",
     "NotVerified",
     "Overloaded",
@@ -65,6 +70,7 @@ __all__ = [
     "ServerError",
     "SignerLimit",
     "StaleRequest",
+    "SynapseFrozen",
     "Unauthorized",
     "UnknownMethod",
     "UnknownSigner",
@@ -215,6 +221,18 @@ def status_of(err: BaseException) -> int:
     return 500
 
 
+class SynapseFrozen(TaonetError, attrs.exceptions.FrozenInstanceError):
+    """Raised when code sets a field of a synapse (they are frozen: a forward returns ``synapse.replace(...)``)."""
+
+    CODE = "wire_synapse_frozen"
+
+    def __init__(self, synapse: str, field: str) -> None:
+        self.msg = (f"{synapse} is frozen: return synapse.replace({field}=...) instead of setting synapse.{field} "
+                    "(Bittensor's pydantic synapses allowed it; taonet's do not)")
+        AttributeError.__init__(self, self.msg)  # attrs' FrozenError takes no message of its own
+        self.synapse, self.field = synapse, field
+
+
 # --- the node, its RPC and mempool ----------------------------------------------------------------------------
 
 
@@ -241,7 +259,21 @@ class RpcTimeout(KernelError, TimeoutError):
     method: str
     address: str
     timeout: float
-    __str__ = _msg("{method} to {address} got no reply within {timeout} s; is the node running?")
+    __str__ = _msg("{method} to {address} got no reply within {timeout:.3g} s; is the node running (taonet node "
+                   "status)?")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class BlockWaitTimeout(KernelError, TimeoutError):
+    """Raised when the block a client waits for does not come within the wait's timeout."""
+
+    CODE = "block_wait_timeout"
+    block: int
+    timeout: float
+    head: int
+    what: str = "the block"
+    __str__ = _msg("{what} did not come within {timeout:.3g} s (the last head seen was {head}): wait longer, or "
+                   "check that the node produces blocks (taonet node status)")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -261,6 +293,27 @@ class NoNode(Unreachable):
 
     CODE = "no_node"
     __str__ = _msg("no node at {address} ({reason}): start one with taonet node run --dev, or check the endpoint")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class ClientClosed(KernelError, RuntimeError):
+    """Raised when a client (a blocking ``subtensor()``, a Metagraph from it) is used after it was closed."""
+
+    CODE = "client_closed"
+    what: str
+    __str__ = _msg("{what} is closed: make a new one (with subtensor() as sub: ...), and close a client only when "
+                   "every call on it is done")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class InvalidAmount(KernelError, ValueError, TypeError):
+    """Raised when an amount is not one the client can send: not a number, negative, not finite, or too large."""
+
+    CODE = "invalid_amount"
+    amount: str
+    reason: str
+    __str__ = _msg("{amount} is not an amount of TAO: {reason}; give a Balance, an int of RAO or a float of TAO "
+                   "(Balance.from_tao(1.5), Balance.from_rao(1_500_000_000))")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -440,6 +493,28 @@ class WrongPassword(WalletError):
     path: str
     __str__ = _msg("wrong password for {path}: try again; if it is forgotten, make the key again from its mnemonic "
                    "with a new password (taonet wallet regen-coldkey --mnemonic WORDS --overwrite)")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NotAWallet(WalletError, TypeError):
+    """Raised when a write is given something that holds no key to sign with where a wallet belongs."""
+
+    CODE = "not_a_wallet"
+    what: str
+    which: str
+    __str__ = _msg("{what} is not a wallet: it has no {which} Keypair to sign with; pass a Wallet (or anything with "
+                   "coldkey and hotkey Keypairs) or a Keypair")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class InvalidWalletName(WalletError, ValueError):
+    """Raised when a wallet or hotkey name could leave the wallet folder or is not text."""
+
+    CODE = "invalid_wallet_name"
+    what: str
+    name: str
+    __str__ = _msg("{what} name {name} must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . or -); "
+                   "Bittensor's Wallet('cold/hot') is Wallet('cold', 'hot') here")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

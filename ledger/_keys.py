@@ -227,9 +227,20 @@ class Keypair:
             data = data.encode()
         return nacl.bindings.crypto_sign(data, self._secret)[:64]
 
-    def verify(self, data: bytes, signature: bytes) -> bool:
-        """True when ``signature`` is this key's signature of ``data``."""
+    def verify(self, data: bytes | str, signature: bytes | str) -> bool:
+        """True when ``signature`` (bytes, or ``0x`` hex as the Bittensor SDK sends it) is this key's signature of
+        ``data``; never raises on bad input."""
+        if isinstance(signature, str):
+            try:
+                signature = bytes.fromhex(signature[2:] if signature.startswith("0x") else signature)
+            except ValueError:
+                return False
         return verify(self.public_key, data, signature)
+
+    # the Bittensor SDK's (btwallet's) names
+    create_from_uri = from_uri
+    create_from_mnemonic = from_mnemonic
+    create_from_seed = from_seed
 
     def __repr__(self) -> str:
         return f"Keypair({self.ss58_address})"

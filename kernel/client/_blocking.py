@@ -4,9 +4,13 @@
 coroutine method called on the wrapper runs there and returns its result. Results whose class sets
 ``BLOCKING_WRAP = True`` (a Metagraph) come back wrapped on the same loop, so their async methods block too.
 
+A wrapper dropped without ``close()`` (a client made per call, in a loop) stops its loop when it is collected, so
+threads and sockets do not pile up; a wrapped result (a Metagraph) keeps its client alive while it lives.
 The loop's thread never keeps a process alive: it is a daemon thread, and every wrapper still open when the
-interpreter exits is closed then (its target's ``__aexit__`` gets a few seconds, then the loop stops). ``with
-subtensor(...) as sub:`` (or ``sub.close()``) closes it earlier and is the form to prefer.
+interpreter exits is closed then (its target's ``__aexit__`` gets a few seconds, then the loop stops), before the
+libraries it uses (nng) finalise. A daemon thread still inside a call at that moment is left waiting quietly (the
+interpreter ends it) rather than printing a traceback. ``with subtensor(...) as sub:`` (or ``sub.close()``) closes
+it earlier and is the form to prefer; a call on a closed wrapper raises :class:`ClientClosed`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any, Generic, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from ..errors import ClientClosed
+
 __all__ = ["Blocking", "blocking"]
 
 T = TypeVar("T")
@@ -36,6 +42,8 @@ START_TIMEOUT = 30.0
 
 _open: weakref.WeakSet[Blocking[Any]] = weakref.WeakSet()
 _open_lock = threading.Lock()
+_exiting = threading.Event()
+"""Set once the interpreter's exit closes the wrappers left open."""
 
 
 class _PortalThread:
@@ -59,9 +67,15 @@ class _PortalThread:
         self._thread = threading.Thread(target=run, name="taonet-blocking", daemon=True)
         self._thread.start()
         self.portal = ready.result(START_TIMEOUT)
+        self.stopped = False
+
+    def runs_here(self) -> bool:
+        """Whether the calling thread is this loop's own."""
+        return self._thread is threading.current_thread()
 
     def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Stop the loop (cancelling what still runs there) and wait up to ``timeout`` for its thread."""
+        self.stopped = True
         if self._thread is threading.current_thread():
             return
         # already stopped, or stuck: either way the daemon thread cannot hold the process
@@ -73,17 +87,22 @@ class _PortalThread:
 class Blocking(Generic[T]):
     """A synchronous view of an async object; close it (or use ``with``) to stop its loop."""
 
-    def __init__(self, target: T, *, portal: BlockingPortal | None = None, backend: str = "asyncio") -> None:
+    def __init__(self, target: T, *, portal: BlockingPortal | None = None, backend: str = "asyncio",
+                 _loop: _PortalThread | None = None, _parent: Blocking[Any] | None = None) -> None:
         self._target = target
         self._owner: _PortalThread | None = None
         self._entered = False
         self._closed = False
+        self._parent = _parent  # a wrapper on another's loop keeps that one (and so its loop) alive
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if portal is None:
             self._owner = _PortalThread(backend)
             portal = self._owner.portal
         self._portal = portal
+        self._loop = self._owner or _loop  # the loop this wrapper runs on, when a wrapper of ours made it
         if self._owner is None:
             return
+        _close_at_exit_before_libraries()
         with _open_lock:
             _open.add(self)
         if hasattr(target, "__aenter__"):
@@ -93,6 +112,11 @@ class Blocking(Generic[T]):
                 self.close()
                 raise
             self._entered = True
+        # A wrapper dropped without close() (a client made per call, in a loop) stops its loop when collected, so
+        # threads and sockets do not pile up; at exit, _close_all_at_exit closes what is still referenced.
+        self._finalizer = weakref.finalize(self, _release, self._owner, self._portal,
+                                           target if self._entered else None)
+        self._finalizer.atexit = False
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
@@ -100,14 +124,23 @@ class Blocking(Generic[T]):
 
             @functools.wraps(attr)
             def call(*args: Any, **kwargs: Any) -> Any:
-                return self._wrap(self._portal.call(functools.partial(attr, *args, **kwargs)))
+                if self._loop is not None and self._loop.stopped:
+                    raise ClientClosed(what=repr(self))
+                try:
+                    return self._wrap(self._portal.call(functools.partial(attr, *args, **kwargs)))
+                except BaseException as e:
+                    if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
+                        _park_until_exit()
+                    if self._loop is not None and self._loop.stopped and isinstance(e, RuntimeError | CancelledError):
+                        raise ClientClosed(what=repr(self)) from None  # closed (by another thread) while it ran
+                    raise
 
             return call
         return attr
 
     def _wrap(self, value: Any) -> Any:
         if getattr(type(value), "BLOCKING_WRAP", False):
-            return Blocking(value, portal=self._portal)
+            return Blocking(value, portal=self._portal, _loop=self._loop, _parent=self)
         return value
 
     @property
@@ -123,6 +156,8 @@ class Blocking(Generic[T]):
     def close(self) -> None:
         """Leave the target's async context and stop the background loop (each step bounded in time)."""
         owner, self._owner = self._owner, None
+        if self._finalizer is not None:
+            self._finalizer.detach()
         if self._entered:
             self._entered = False
             # the loop is gone, or the target would not leave in time: stopping the loop ends it
@@ -148,13 +183,42 @@ class Blocking(Generic[T]):
         return sorted(set(dir(self._target)) | {"close", "closed", "wrapped"})
 
 
-@atexit.register
 def _close_all_at_exit() -> None:
     """Close every wrapper a script left open, so its node connections end cleanly before the interpreter does."""
+    _exiting.set()
     with _open_lock:
         still_open = list(_open)
     for b in still_open:
         b.close()
+
+
+def _release(owner: _PortalThread, portal: BlockingPortal, entered: Any) -> None:
+    """Leave ``entered``'s async context and stop ``owner``'s loop: a wrapper nobody references any more."""
+    if owner.stopped or _exiting.is_set():
+        return
+    if owner.runs_here():  # collected on its own loop's thread: ask, never wait on ourselves
+        owner.stopped = True
+        with contextlib.suppress(RuntimeError):
+            if entered is not None:
+                portal.start_task_soon(entered.__aexit__, None, None, None)
+            portal.start_task_soon(portal.stop, True)
+        return
+    if entered is not None:
+        with contextlib.suppress(RuntimeError, FutureTimeout, CancelledError):
+            portal.start_task_soon(entered.__aexit__, None, None, None).result(CLOSE_TIMEOUT)
+    owner.stop()
+
+
+def _close_at_exit_before_libraries() -> None:
+    """(Re-)register :func:`_close_all_at_exit` as the newest exit handler, so it runs before those of the libraries
+    imported so far: pynng's finalises nng, after which closing a socket or a context aborts the process."""
+    atexit.unregister(_close_all_at_exit)
+    atexit.register(_close_all_at_exit)
+
+
+def _park_until_exit() -> None:
+    """A daemon thread whose call the interpreter's exit cut short waits here for the exit instead of raising."""
+    threading.Event().wait()
 
 
 def blocking(target: T) -> Blocking[T]:

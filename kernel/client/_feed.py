@@ -70,16 +70,24 @@ class FeedWatcher:
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
         self._ctx: NngContext | None = None
+        self._token: weakref.ref[Any] | None = None
 
     @classmethod
     def acquire(cls, feed: str, *, quiet: float) -> FeedWatcher:
         """The watcher of ``feed`` on this event loop (made on first use); :meth:`release` it when done."""
-        per_loop = _WATCHERS.setdefault(_loop_token(), {})
+        token = _loop_token()
+        per_loop = _WATCHERS.setdefault(token, {})
         w = per_loop.get(feed)
         if w is None:
             w = per_loop[feed] = cls(feed, quiet)
+            w._token = weakref.ref(token)
         w.refs += 1
         return w
+
+    def on_this_loop(self) -> bool:
+        """Whether this watcher belongs to the running event loop (a client may outlive one anyio.run)."""
+        token = self._token() if self._token is not None else None
+        return token is not None and token is _loop_token()
 
     def release(self) -> None:
         """Drop one reference; the last one closes the socket."""
@@ -93,6 +101,12 @@ class FeedWatcher:
         if per_loop.get(self.feed) is self:
             del per_loop[self.feed]
         if not self._reading:  # a reader still in recv closes it when it is done
+            self._close()
+
+    def drop(self) -> None:
+        """Drop one reference from outside this watcher's event loop (which has ended); the last closes the socket."""
+        self.refs -= 1
+        if self.refs <= 0 and not self._reading:
             self._close()
 
     def _open(self) -> NngContext:

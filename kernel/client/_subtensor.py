@@ -13,6 +13,9 @@ short, growing pause, within the call's timeout.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import numbers
 import os
 import random
 import threading
@@ -52,15 +55,15 @@ from taonet.ledger import (
     ss58_decode,
     ss58_encode,
 )
-from taonet.ledger.errors import TaonetError, error_from_wire
+from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import Busy, NoNode, RpcTimeout, Unreachable
+from ..errors import BadAddress, BlockWaitTimeout, Busy, NoNode, NotAWallet, RpcBadRequest, RpcTimeout, Unreachable
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
 from ._neuron import DelegateInfo, NeuronInfo, neurons_from_payload
 from ._rpc_client import RpcClient
-from ._weight_commits import PendingReveal, WeightCommitInfo
+from ._weight_commits import PendingReveal, WeightCommitInfo, u16_uids, u16_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,11 +74,18 @@ __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
 
 
+_BITTENSOR_NETWORKS = ("finney", "test", "archive", "latent-lite", "mainnet", "testnet")
+
+
 def resolve_endpoint(endpoint: str | None) -> str:
-    """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL."""
+    """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL.
+
+    A Bittensor network name ("finney", "test", ...) raises BadAddress: a taonet node is not reached by name."""
     endpoint = endpoint or os.environ.get("TAONET_ENDPOINT") or "local"
     if endpoint == "local":
         return DEFAULT_ENDPOINT
+    if endpoint in _BITTENSOR_NETWORKS:
+        raise BadAddress(address=endpoint, reason="a Bittensor network name; taonet talks to taonet nodes only")
     if "://" in endpoint:
         return endpoint
     return f"tcp://{endpoint}"
@@ -116,12 +126,21 @@ class ExtrinsicResult:
         return self.success
 
 
+def _key(who: Any, which: str) -> Keypair:
+    if isinstance(who, Keypair):
+        return who
+    key = getattr(who, which, None)
+    if not isinstance(key, Keypair):
+        raise NotAWallet(what=f"{who!r:.60}", which=which)
+    return key
+
+
 def _coldkey(who: Any) -> Keypair:
-    return who if isinstance(who, Keypair) else who.coldkey
+    return _key(who, "coldkey")
 
 
 def _hotkey(who: Any) -> Keypair:
-    return who if isinstance(who, Keypair) else who.hotkey
+    return _key(who, "hotkey")
 
 
 def _address(who: Any) -> bytes:
@@ -134,18 +153,66 @@ def _address(who: Any) -> bytes:
     pub = getattr(who, "coldkeypub", None)
     if pub is not None:
         return _address(pub)
-    raise TypeError(f"cannot read an address from {type(who).__name__}")
+    what = f"{len(who)} bytes" if isinstance(who, bytes) else type(who).__name__
+    raise InvalidAddress(f"{who!r:.60} ({what}) is not an address: give an SS58 string, a Keypair, a Wallet or a "
+                         "32-byte public key")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars (a UID from ``metagraph.uids``, a netuid) made the Python ints and floats the
+    wire encodes; lists and tuples element by element."""
+    if isinstance(value, bool | int | float | str | bytes) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _rao(amount: Balance | int | float) -> int:
-    return Balance.of(amount).rao
+    return Balance.to_send(amount).rao
+
+
+_SDK_FINALITY_OPTIONS = ("wait_for_finalization", "period", "mev_protection", "wait_for_revealed_execution")
+"""The SDK v10's keywords on every write that mean nothing here: an included extrinsic is final, and the mempool
+has neither eras nor MEV shielding."""
+
+
+def _sdk_write(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A write that also takes the SDK v10's keywords: the finality options (ignored), ``raise_error=True`` (raise
+    the result's error instead of returning a rejected result) and the SDK's names of its arguments (``renamed``)."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def write(self: Subtensor, *args: Any, raise_error: bool = False, **kwargs: Any) -> ExtrinsicResult:
+            for option in _SDK_FINALITY_OPTIONS:
+                kwargs.pop(option, None)
+            for sdk_name, ours in renamed.items():
+                if sdk_name in kwargs:
+                    kwargs[ours] = kwargs.pop(sdk_name)
+            result = await method(self, *args, **kwargs)
+            if raise_error and not result.success and result.error is not None:
+                raise result.error
+            return result
+
+        return write
+
+    return wrap
 
 
 class Subtensor:
     """A client of a taonet node: ``async with Subtensor("local") as sub: await sub.get_balance(addr)``."""
 
-    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, nonce_retries: int = 5) -> None:
-        self.endpoint = resolve_endpoint(endpoint)
+    def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, nonce_retries: int = 5,
+                 network: str | None = None) -> None:
+        if network is not None and endpoint is not None:
+            raise TypeError("give endpoint or network (the SDK's name for it), not both")
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < 1e6:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r:.40}")
+        self.endpoint = resolve_endpoint(endpoint if network is None else network)
         self.timeout = timeout
         self.nonce_retries = nonce_retries
         self.rpc = RpcClient(self.endpoint, timeout=timeout)
@@ -179,6 +246,7 @@ class Subtensor:
         return await self._call(method, params, timeout)
 
     async def _call(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
+        params = {k: _plain(v) for k, v in params.items()}
         limit = self.timeout if timeout is None else timeout
         deadline = anyio.current_time() + limit
         pause = 0.02
@@ -205,6 +273,10 @@ class Subtensor:
 
     async def _watcher(self) -> FeedWatcher | None:
         """This client's share of the process-wide watcher of the node's block feed (None if it has no feed)."""
+        if self._watch is not None and not self._watch.on_this_loop():
+            # made under an earlier anyio.run: its socket's wakeups go to that loop, so take this loop's watcher
+            stale, self._watch = self._watch, None
+            stale.drop()
         if self._watch is None:
             info = self._info if self._info is not None else await self.info()
             feed = info.get("feed")
@@ -228,18 +300,35 @@ class Subtensor:
         """Wait until the head reaches ``block`` (the next block when None); returns the head.
 
         Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
-        times); raises ``TimeoutError`` after ``timeout`` seconds.
+        times); raises :class:`BlockWaitTimeout` (a ``TimeoutError``) after ``timeout`` seconds.
         """
-        with anyio.fail_after(timeout):
-            watch = await self._watcher()
-            if block is None:
-                block = (await self.get_current_block()) + 1
-            if watch is None:  # a node without a feed: ask its head every half block time
-                pause = max(0.05, float((self._info or {}).get("block_time", 1.0)) / 2)
-                while (head := await self.get_current_block()) < block:
-                    await anyio.sleep(pause)
-                return head
-            return await watch.wait_for(block, self.get_current_block)
+        if block is not None:
+            if isinstance(block, bool) or not isinstance(block, numbers.Integral):
+                raise TypeError(f"wait_for_block: block must be a block number (an integer), got {block!r:.40}")
+            block = int(block)
+        head = -1
+        try:
+            with anyio.fail_after(timeout):
+                watch = await self._watcher()
+                if block is None:
+                    block = (await self.get_current_block()) + 1
+                if watch is None:  # a node without a feed: ask its head every half block time
+                    pause = max(0.05, float((self._info or {}).get("block_time", 1.0)) / 2)
+                    while (head := await self.get_current_block()) < block:
+                        await anyio.sleep(pause)
+                    return head
+                return await watch.wait_for(block, self.get_current_block)
+        except TimeoutError as e:
+            if type(e) is not TimeoutError:  # RpcTimeout and the like say what happened already
+                raise
+            if not self.rpc.connected:  # nothing ever answered: there is no node to wait on
+                raise NoNode(method="wait_for_block", address=self.endpoint,
+                             reason=f"nothing answered within {timeout:.3g} s") from None
+            if self._watch is not None:
+                head = max(head, self._watch.head)
+            what = "the next block" if block is None else f"block {block}"
+            raise BlockWaitTimeout(block=-1 if block is None else block, timeout=timeout, head=head,
+                                   what=what) from None
 
     async def get_block(self, number: int) -> SignedBlock:
         """Block ``number``."""
@@ -266,8 +355,11 @@ class Subtensor:
         """The nonce the address's next extrinsic must carry (counting what waits in the node's mempool)."""
         return await self.call("next_nonce", address=_address(address))
 
-    async def get_stake(self, coldkey: Any, hotkey: Any, block: int | None = None) -> Balance:
-        """Stake of ``coldkey`` on ``hotkey``."""
+    async def get_stake(self, coldkey: Any, hotkey: Any, netuid: int | None = None, block: int | None = None
+                        ) -> Balance:
+        """Stake of ``coldkey`` on ``hotkey``, in the SDK v10 order ``(coldkey_ss58, hotkey_ss58, netuid, block)``.
+        Stake is per hotkey here, so ``netuid`` is accepted and changes nothing; give ``block`` by keyword."""
+        del netuid
         return Balance(await self.call("stake", coldkey=_address(coldkey), hotkey=_address(hotkey), block=block))
 
     async def get_stakes(self, coldkey: Any) -> dict[bytes, Balance]:
@@ -296,6 +388,10 @@ class Subtensor:
         return Balance(await self.call("lock_cost"))
 
     # --- subnets and neurons ---------------------------------------------------------------------------------
+    async def get_total_subnets(self) -> int:
+        """How many subnets exist (the SDK's name)."""
+        return len(await self.get_all_subnets_netuid())
+
     async def get_all_subnets_netuid(self) -> list[int]:
         """Every netuid."""
         return [s["netuid"] for s in await self.call("subnets")]
@@ -386,9 +482,17 @@ class Subtensor:
             params["hotkey"] = _address(hotkey)
         return await self._call("neuron", params)
 
-    async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True) -> Any:
-        """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False."""
+    async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True, mechid: int = 0) -> Any:
+        """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False.
+        ``mechid`` is the SDK v10's: a taonet subnet has one mechanism, 0."""
         from ._metagraph import Metagraph
+
+        if isinstance(block, bool):  # the SDK v9's metagraph(netuid, lite)
+            raise TypeError(f"metagraph(netuid, block): block={block!r}; pass lite={block!r} by keyword")
+        if mechid != 0:
+            from taonet.ledger.errors import InvalidCall
+
+            raise InvalidCall(reason=f"mechid={mechid!r}: a taonet subnet has one mechanism, 0")
 
         mg = Metagraph(netuid, subtensor=self, lite=lite)
         await mg.sync(block=block)
@@ -431,7 +535,14 @@ class Subtensor:
 
     async def wait_for_outcome(self, h: bytes, *, after: int = -1, timeout: float = 60.0) -> ExtrinsicResult:
         """The outcome of the submitted extrinsic with hash ``h`` (sealed in a block after ``after``), read from
-        the node's receipts as blocks come; status "timeout" if it is still pending after ``timeout`` s."""
+        the node's receipts as blocks come; status "timeout" if it is still pending after ``timeout`` s.
+        ``h`` is the 32-byte hash (or its hex); anything else is an RpcBadRequest at once."""
+        if isinstance(h, str):
+            with contextlib.suppress(ValueError):
+                h = bytes.fromhex(h[2:] if h.startswith("0x") else h)
+        if not isinstance(h, bytes) or len(h) != 32:
+            raise RpcBadRequest(method="wait_for_outcome", reason=f"the hash must be the 32-byte hash a write "
+                                f"returned (result.hash, or its hex), got {h!r:.80}")
         deadline = anyio.current_time() + timeout
         seen = after
         try:
@@ -482,12 +593,14 @@ class Subtensor:
             await anyio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    @_sdk_write(destination_ss58="dest")
     async def transfer(self, wallet: Any, dest: Any, amount: Balance | int | float, *,
                        wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Send ``amount`` (Balance, RAO int, or TAO float) from the wallet's coldkey to ``dest``."""
         return await self._do(_coldkey(wallet), Transfer(dest=_address(dest), amount=_rao(amount)),
                               wait_for_inclusion)
 
+    @_sdk_write()
     async def add_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
         """Stake an amount of the wallet's coldkey on a hotkey: ``add_stake(wallet, netuid, hotkey_ss58, amount)``
         as the SDK v10 (the netuid is checked: the hotkey must hold a UID there; stake stays per hotkey), or
@@ -497,12 +610,14 @@ class Subtensor:
             return refused
         return await self._do(_coldkey(wallet), AddStake(hotkey=_address(hotkey), amount=_rao(amount)))
 
+    @_sdk_write()
     async def unstake(self, wallet: Any, netuid: int, hotkey_ss58: Any, amount: Balance | int | float,
                       **_sdk_options: Any) -> ExtrinsicResult:
         """Unstake ``amount`` from ``hotkey_ss58`` back to the wallet's coldkey (the SDK v10 order; the netuid is
         checked, stake stays per hotkey). The SDK's slippage options are accepted and have nothing to do here."""
         return await self.remove_stake(wallet, netuid, hotkey_ss58, amount)
 
+    @_sdk_write()
     async def remove_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
         """Unstake: ``remove_stake(wallet, hotkey, amount)``, or with a netuid first as :meth:`unstake`."""
         netuid, hotkey, amount = _stake_args("remove_stake", args, kwargs)
@@ -521,11 +636,13 @@ class Subtensor:
                                    error=HotkeyNotRegistered(hotkey=ss58_encode(_address(hotkey)), netuid=netuid))
         return None
 
+    @_sdk_write()
     async def nominate(self, wallet: Any, take: float = 0.18) -> ExtrinsicResult:
         """Make the wallet's hotkey a delegate keeping ``take`` (a fraction) of what it earns."""
         return await self._do(_coldkey(wallet), Nominate(hotkey=_hotkey(wallet).public_key,
                                                          take=round(take * 0xFFFF)))
 
+    @_sdk_write()
     async def create_subnet(self, wallet: Any, *, max_lock: Balance | int | None = None) -> ExtrinsicResult:
         """Create a subnet owned by the wallet's coldkey; its hotkey takes UID 0. ``uid`` of the result is 0."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
@@ -539,19 +656,22 @@ class Subtensor:
 
     register_subnet = create_subnet
 
+    @_sdk_write()
     async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool) -> ExtrinsicResult:
         """Set a hyperparameter of a subnet the wallet's coldkey owns."""
-        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=netuid, name=name, value=int(value)))
+        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=_plain(netuid), name=name, value=int(value)))
 
+    @_sdk_write()
     async def burned_register(self, wallet: Any, netuid: int, *, max_burn: Balance | int | None = None
                               ) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by burning the current price; waits for the UID."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
-        call = BurnedRegister(netuid=netuid, hotkey=hot.public_key, hotkey_signature=sig,
+        call = BurnedRegister(netuid=_plain(netuid), hotkey=hot.public_key, hotkey_signature=sig,
                               max_burn=(1 << 64) - 1 if max_burn is None else _rao(max_burn))
         return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
 
+    @_sdk_write()
     async def register(self, wallet: Any, netuid: int, *, progress: Callable[[int], None] | None = None,
                        max_tries: int | None = None, processes: int = 1) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by proof of work, solved in a worker thread (or in
@@ -585,8 +705,8 @@ class Subtensor:
         if nonce is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("no proof of work found within max_tries"))
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
-        call = PowRegister(netuid=netuid, hotkey=hot.public_key, hotkey_signature=sig, block_number=head["number"],
-                           nonce=nonce)
+        call = PowRegister(netuid=_plain(netuid), hotkey=hot.public_key, hotkey_signature=sig,
+                           block_number=head["number"], nonce=nonce)
         return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
 
     async def _await_uid(self, result: ExtrinsicResult, netuid: int, hotkey: bytes) -> ExtrinsicResult:
@@ -606,6 +726,7 @@ class Subtensor:
                                     error=RegistrationClosed(netuid=netuid, reason=f"refused: {e.reason}"))
         return result
 
+    @_sdk_write()
     async def set_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | np.ndarray,
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
                           wait_for_inclusion: bool = True, wait_for_reveal: bool = True,
@@ -624,39 +745,42 @@ class Subtensor:
         if hyper is not None and hyper.get("commit_reveal_weights_enabled"):
             return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key, salt=salt,
                                                   wait_for_reveal=wait_for_reveal, reveal_timeout=reveal_timeout)
-        import numpy as np
-
-        w = np.asarray(weights, dtype=np.float64)
-        if w.size and (w < 0).any():
-            return ExtrinsicResult(status="rejected", error=TaonetError("weights must be non-negative"))
-        top = w.max() if w.size else 0.0
-        u16 = np.zeros(w.shape, dtype=np.int64) if top <= 0 else np.rint(w / top * 0xFFFF).astype(np.int64)
-        call = SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=u16.tolist(), version_key=version_key)
+        try:
+            call = SetWeights(netuid=_plain(netuid), uids=u16_uids(uids), weights=u16_weights(weights),
+                              version_key=_plain(version_key))
+        except (TypeError, ValueError) as e:
+            return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)), action="set")
         return attrs.evolve(await self._do(_hotkey(wallet), call, wait_for_inclusion), action="set")
 
+    @_sdk_write()
     async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
         """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
         :meth:`get_commitment` reads the latest one back."""
-        return await self._do(_hotkey(wallet), SetCommitment(netuid=netuid, data=data))
+        return await self._do(_hotkey(wallet), SetCommitment(netuid=_plain(netuid), data=data))
 
+    @_sdk_write()
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
                          port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
-        """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``."""
+        """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``; the SDK's
+        ``serve_axon(netuid, axon)`` works too, signed by the axon's own hotkey."""
+        if isinstance(wallet, numbers.Integral) and not isinstance(wallet, bool) and hasattr(netuid, "hotkey"):
+            wallet, netuid, axon = netuid, wallet, netuid  # the SDK order: the axon carries the hotkey
         if axon is not None:
             info = axon.info() if callable(getattr(axon, "info", None)) else axon
             ip, port = info.ip, info.port
             protocol, version = getattr(info, "protocol", protocol), getattr(info, "version", version)
         if ip is None or port is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
-        return await self._do(_hotkey(wallet), ServeAxon(netuid=netuid, ip=ip, port=port, protocol=protocol,
+        return await self._do(_hotkey(wallet), ServeAxon(netuid=_plain(netuid), ip=ip, port=port, protocol=protocol,
                                                          version=version))
 
     # --- subnet identity (which plugin a subnet runs) ------------------------------------------------------------
+    @_sdk_write()
     async def set_subnet_identity(self, wallet: Any, netuid: int, plugin: str, *, description: str = "",
                                   url: str = "") -> ExtrinsicResult:
         """Record which plugin ``netuid`` runs, with a description and a URL (owner's coldkey; "" clears it)."""
         try:
-            call = SetSubnetIdentity(netuid=netuid, plugin=plugin, description=description, url=url)
+            call = SetSubnetIdentity(netuid=_plain(netuid), plugin=plugin, description=description, url=url)
         except (TypeError, ValueError) as e:
             from taonet.ledger.errors import InvalidCall
 
@@ -668,6 +792,7 @@ class Subtensor:
         return await self.call("subnet_identity", netuid=netuid, block=block)
 
     # --- commit-reveal weights (docs/consensus.md "Commit-reveal") -----------------------------------------------
+    @_sdk_write()
     async def commit_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any, weights: Sequence[float] | Any,
                              *, salt: bytes | None = None, version_key: int = 0, wait_for_inclusion: bool = True
                              ) -> ExtrinsicResult:
@@ -680,7 +805,7 @@ class Subtensor:
         try:
             pending = PendingReveal.new(netuid, hotkey.ss58_address, uids, weights, salt=salt,
                                         version_key=version_key)
-            call = CommitWeights(netuid=netuid, commit_hash=pending.commit_hash)
+            call = CommitWeights(netuid=_plain(netuid), commit_hash=pending.commit_hash)
         except (TypeError, ValueError) as e:
             from taonet.ledger.errors import InvalidCall
 
@@ -693,6 +818,7 @@ class Subtensor:
                                        reveal_until=ev.reveal_until)
         return attrs.evolve(result, action="committed", reveal=pending)
 
+    @_sdk_write()
     async def reveal_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any,
                              weights: Sequence[float] | Any, salt: bytes, *, version_key: int = 0,
                              wait_for_inclusion: bool = True) -> ExtrinsicResult:
@@ -708,6 +834,7 @@ class Subtensor:
                                    action="revealed")
         return await self.reveal(wallet, pending, wait_for_inclusion=wait_for_inclusion)
 
+    @_sdk_write()
     async def reveal(self, wallet: Any, pending: PendingReveal, *, wait_for_inclusion: bool = True
                      ) -> ExtrinsicResult:
         """Reveal what :meth:`commit_weights` committed (its result's ``reveal``), exactly as hashed."""
@@ -772,7 +899,7 @@ def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
     for option in ("safe_staking", "allow_partial_stake", "rate_tolerance", "safe_unstaking", "wait_for_inclusion",
                    "wait_for_finalization", "period", "raise_error", "mev_protection"):
         kwargs.pop(option, None)  # the SDK's options: accepted; slippage and finality mean nothing here
-    if args and type(args[0]) is int:  # a hotkey is never an int: this is the SDK's netuid
+    if args and isinstance(args[0], numbers.Integral) and not isinstance(args[0], bool):  # the SDK's netuid
         netuid, rest = args[0], list(args[1:])
     else:
         netuid, rest = kwargs.pop("netuid", None), list(args)
@@ -794,9 +921,11 @@ def _dialable(address: str, endpoint: str) -> str:
     return f"{scheme}://{ep_host}:{port}"
 
 
-def subtensor(endpoint: str | None = None, *, timeout: float = 30.0) -> Blocking[Subtensor]:
+def subtensor(endpoint: str | None = None, *, timeout: float = 30.0, network: str | None = None
+              ) -> Blocking[Subtensor]:
     """A blocking Subtensor for scripts and the REPL: ``with subtensor("local") as sub: sub.get_current_block()``.
 
     ``timeout`` bounds each call (with no node at ``endpoint`` the first call fails sooner, with NoNode); an
-    undialable endpoint raises BadAddress here. Close it (or use ``with``); one left open is closed at exit."""
-    return Blocking(Subtensor(endpoint, timeout=timeout))
+    undialable endpoint raises BadAddress here. Close it (or use ``with``); one left open is closed at exit.
+    ``network=`` is the SDK's name for ``endpoint``."""
+    return Blocking(Subtensor(endpoint, timeout=timeout, network=network))

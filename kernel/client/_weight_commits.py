@@ -3,6 +3,7 @@ commits (docs/consensus.md "Commit-reveal" gives the chain's rules and the hash)
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -11,17 +12,42 @@ import attrs
 
 from taonet.ledger import ss58_decode, ss58_encode, weight_commit_hash
 
-__all__ = ["PendingReveal", "WeightCommitInfo", "u16_weights"]
+__all__ = ["PendingReveal", "WeightCommitInfo", "u16_uids", "u16_weights"]
 
 SALT_BYTES = 16
 
 
-def u16_weights(weights: Sequence[float] | Any) -> list[int]:
-    """Weights max-upscaled to u16 as ``set_weights`` sends them (the largest becomes 65535); ValueError if any is
-    negative. The same floats always give the same integers, so a commit and its reveal agree."""
+def _vector(values: Any, what: str) -> Any:
+    """``values`` (a list, tuple or numpy array of numbers) as a 1-D float64 array; ValueError saying what is
+    wrong otherwise."""
     import numpy as np
 
-    w = np.asarray(weights, dtype=np.float64)
+    try:
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what} must be a list or 1-D array of numbers ({e})") from None
+    if v.ndim != 1:
+        raise ValueError(f"{what} must be a list or 1-D array of numbers, not an array of shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{what} must be finite numbers (no nan or inf)")
+    return v
+
+
+def u16_uids(uids: Sequence[int] | Any) -> list[int]:
+    """UIDs as the chain's u16 integers (from ints, numpy integers, or whole floats); ValueError if one is not a
+    whole number in 0..65535 or the vector is not 1-D."""
+    u = _vector(uids, "uids")
+    if ((u < 0) | (u > 0xFFFF) | (u != u.round())).any():
+        raise ValueError("uids must be whole numbers in 0..65535")
+    return [int(x) for x in u.tolist()]
+
+
+def u16_weights(weights: Sequence[float] | Any) -> list[int]:
+    """Weights max-upscaled to u16 as ``set_weights`` sends them (the largest becomes 65535); ValueError if any is
+    negative or not finite. The same floats always give the same integers, so a commit and its reveal agree."""
+    import numpy as np
+
+    w = _vector(weights, "weights")
     if w.size and (w < 0).any():
         raise ValueError("weights must be non-negative")
     top = w.max() if w.size else 0.0
@@ -65,7 +91,7 @@ class PendingReveal:
     def new(cls, netuid: int, hotkey: str, uids: Sequence[int] | Any, weights: Sequence[float] | Any, *,
             salt: bytes | None = None, version_key: int = 0) -> PendingReveal:
         """A reveal to commit: ``weights`` upscaled to u16, a fresh random salt unless one is given."""
-        return cls(netuid=netuid, hotkey=hotkey, uids=[int(u) for u in uids], values=u16_weights(weights),
+        return cls(netuid=operator.index(netuid), hotkey=hotkey, uids=u16_uids(uids), values=u16_weights(weights),
                    salt=os.urandom(SALT_BYTES) if salt is None else bytes(salt), version_key=version_key)
 
     @property

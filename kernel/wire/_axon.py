@@ -194,13 +194,19 @@ class Axon:
     def __init__(
         self,
         wallet: Any,
-        address: str = "tcp://0.0.0.0:8091",
+        address: str | None = None,
         *,
         external_ip: str | None = None,
         external_port: int | None = None,
         config: AxonConfig | None = None,
         version: int = WIRE_VERSION,
+        port: int | None = None,
+        ip: str | None = None,
     ) -> None:
+        if address is None:  # the SDK's Axon(wallet, port=8091, ip=...): tcp on that port
+            address = f"tcp://{ip or '0.0.0.0'}:{8091 if port is None else port}"
+        elif port is not None or ip is not None:
+            raise TypeError(f"give the axon an address ({address!r}) or a port and ip, not both")
         self._keypair, self._coldkey = _keypair_of(wallet)
         if not self._keypair.can_sign:
             raise ValueError(f"the axon's hotkey {self._keypair.ss58_address} has no secret; it cannot sign replies")
@@ -226,17 +232,22 @@ class Axon:
         self._terminal = TerminalInfo()
         self._max_size = self.config.max_request_size
         self._cm: Any = None
+        self._background: Any = None
         self.attach(_aping, synapse=Synapse)
 
     # --- configuration -------------------------------------------------------------------------------------
     def attach(
         self,
-        forward: Callable[..., Any],
+        forward: Callable[..., Any] | None = None,
         blacklist: Callable[..., Any] | None = None,
         priority: Callable[..., Any] | None = None,
         verify: Callable[..., Any] | None = None,
         *,
         synapse: type[Synapse] | None = None,
+        forward_fn: Callable[..., Any] | None = None,
+        blacklist_fn: Callable[..., Any] | None = None,
+        priority_fn: Callable[..., Any] | None = None,
+        verify_fn: Callable[..., Any] | None = None,
     ) -> Self:
         """Serve a synapse type with ``forward``; the type is read from forward's first parameter annotation.
 
@@ -249,7 +260,18 @@ class Axon:
             verify: ``(synapse) -> None``; raising refuses the request with 401. It runs after the built-in checks,
                 the blacklist and the recording of the nonce, so it sees each signed request at most once.
             synapse: the synapse class, when forward's annotation does not name it.
+
+        The SDK's keywords ``forward_fn``, ``blacklist_fn``, ``priority_fn`` and ``verify_fn`` name the same hooks.
         """
+        hooks = []
+        for name, ours, sdk in (("forward", forward, forward_fn), ("blacklist", blacklist, blacklist_fn),
+                                ("priority", priority, priority_fn), ("verify", verify, verify_fn)):
+            if ours is not None and sdk is not None:
+                raise TypeError(f"attach() got both {name} and {name}_fn; give one")
+            hooks.append(ours if ours is not None else sdk)
+        forward, blacklist, priority, verify = hooks
+        if forward is None:
+            raise TypeError("attach() needs a forward function")
         if self._tg is not None:
             raise RuntimeError("attach() before serving: the axon sizes its socket for the synapses it serves")
         cls = synapse or _synapse_type_of(forward)
@@ -285,6 +307,23 @@ class Axon:
                         url=address)
 
     # --- lifetime -------------------------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Serve from a background thread, as the Bittensor SDK's ``axon.start()``; returns once the socket
+        listens. For synchronous scripts: :meth:`stop` ends it, and one still running at exit is stopped then.
+        In async code use ``async with axon:`` instead."""
+        if self._background is not None and self._background.running:
+            raise RuntimeError("this axon is already serving; stop() it first")
+        from ._axon_thread import Background
+
+        self._background = Background(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop an axon started with :meth:`start` (bounded: a few seconds); nothing if it was not started."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.stop()
+
     async def __aenter__(self) -> Self:
         tg = anyio.create_task_group()
         await tg.__aenter__()
@@ -292,15 +331,26 @@ class Axon:
             await tg.start(self.serve)
         except BaseException as e:
             tg.cancel_scope.cancel()
-            await tg.__aexit__(type(e), e, e.__traceback__)
-            raise
+            try:
+                await tg.__aexit__(type(e), e, e.__traceback__)
+            except BaseExceptionGroup as group:
+                if group.exceptions != (e,):
+                    raise
+            raise  # what stopped the axon from starting (the port in use), not a group around it
         self._cm = tg
         return self
 
     async def __aexit__(self, *exc: Any) -> bool | None:
         tg, self._cm = self._cm, None
         tg.cancel_scope.cancel()
-        return await tg.__aexit__(*exc)
+        try:
+            return await tg.__aexit__(*exc)
+        except BaseExceptionGroup as group:
+            # The body of `async with axon:` raised (ValueError, SystemExit, KeyboardInterrupt): the task group wraps
+            # it alone in a group, which would turn sys.exit(3) into exit status 1. Let the body's own error through.
+            if exc[1] is not None and group.exceptions == (exc[1],):
+                return False
+            raise
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[AxonInfo] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and answer requests until cancelled; ``task_status.started`` is called once listening."""
@@ -316,7 +366,13 @@ class Axon:
         # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
-            listener = sock.listen(self._address)
+            try:
+                listener = sock.listen(self._address)
+            except pynng.NNGException as e:  # the same pynng type, saying which address and what to do
+                hint = ("another process holds it: pick another port, or port 0 for a free one"
+                        if isinstance(e, pynng.AddressInUse) else "an axon listens on tcp://host:port, ipc:///path "
+                        "or inproc://name")
+                raise type(e)(f"the axon cannot listen on {self._address}: {e}; {hint}", e.errno) from None
             self._bound = bound_address(listener, self._address)
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,

@@ -128,7 +128,10 @@ def _keypair_of(who: Any) -> Keypair:
 
 @final
 class Dendrite:
-    """Queries axons with signed synapses. Use as ``async with Dendrite(wallet) as d: await d(axons, synapse)``."""
+    """Queries axons with signed synapses. Use as ``async with Dendrite(wallet) as d: await d(axons, synapse)``.
+
+    A bare ``Dendrite(wallet)`` (as in the Bittensor SDK) answers calls too: each opens its sockets and closes them
+    when it ends, so a loop of calls redials every time; keep one open with ``async with`` where that matters."""
 
     def __init__(self, wallet: Any, *, config: DendriteConfig | None = None, version: int = WIRE_VERSION) -> None:
         self._keypair = _keypair_of(wallet)
@@ -142,6 +145,7 @@ class Dendrite:
         self._ss58 = self._keypair.ss58_address
         self._endpoints: collections.OrderedDict[str, _Endpoint] = collections.OrderedDict()
         self._open = False
+        self._bare_calls = 0  # calls in flight on a Dendrite used without `async with`
         self._last_nonce = 0
         self._log = logger.bind(actor="dendrite", hotkey=self._ss58)
 
@@ -203,7 +207,21 @@ class Dendrite:
         return SynapseStream(self, _info_of(axon), synapse, _check_timeout(timeout))
 
     async def _query(self, targets: list[Any], synapse: S, timeout: float) -> list[S]:
-        self._check_open()
+        if self._open:
+            return await self._query_open(targets, synapse, timeout)
+        # Used bare, as the Bittensor SDK's dendrite is: the call opens its sockets and closes them when it ends
+        # (the last of the calls in flight does), so nothing outlives it.
+        self._bare_calls += 1
+        try:
+            return await self._query_open(targets, synapse, timeout)
+        finally:
+            self._bare_calls -= 1
+            if self._bare_calls == 0 and not self._open:
+                endpoints, self._endpoints = self._endpoints, collections.OrderedDict()
+                for ep in endpoints.values():
+                    ep.close()
+
+    async def _query_open(self, targets: list[Any], synapse: S, timeout: float) -> list[S]:
         if not isinstance(synapse, Synapse):
             raise TypeError(f"expected a Synapse, got {type(synapse).__name__}")
         if isinstance(synapse, StreamingSynapse):
@@ -322,7 +340,7 @@ class Dendrite:
     # --- sockets --------------------------------------------------------------------------------------------
     def _check_open(self) -> None:
         if not self._open:
-            raise RuntimeError("use 'async with Dendrite(...) as d', not a bare Dendrite (it owns sockets)")
+            raise RuntimeError("a stream needs 'async with Dendrite(...) as d' (it owns the stream's socket)")
 
     def _next_nonce(self) -> int:
         n = time.time_ns()
@@ -358,7 +376,10 @@ class Dendrite:
 
 
 def _check_timeout(timeout: float) -> float:
-    timeout = float(timeout)
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r:.40}") from None
     if not 0 < timeout < 1e6:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
     return timeout

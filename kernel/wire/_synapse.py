@@ -17,6 +17,8 @@ only the payload.
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 import typing
 from collections.abc import Sequence
@@ -26,12 +28,18 @@ import attrs
 import cbor2
 import structlog
 
-from ..errors import BadRequest
+from ..errors import BadRequest, SynapseFrozen
 from ._fields import compile_check
 
 __all__ = ["StreamingSynapse", "Synapse", "TerminalInfo"]
 
 _TERMINAL = ("timeout", "dendrite", "axon")
+_MUTABLE = (list, dict, set, bytearray)
+
+
+def _frozen_setattr(self: Any, name: str, value: Any) -> None:
+    """Setting a field of a synapse: say how to change it instead."""
+    raise SynapseFrozen(type(self).__name__, name)
 
 
 @attrs.frozen(kw_only=True)
@@ -89,7 +97,12 @@ class Synapse:
             raise TypeError(f"{cls.__name__}: field names {clash} are reserved for the wire (timeout, dendrite, axon)")
         if "NAME" not in cls.__dict__:
             cls.NAME = cls.__name__
+        for n in own:  # a list (dict, set) default is copied for each synapse, as pydantic does, never shared
+            default = cls.__dict__.get(n)
+            if isinstance(default, _MUTABLE):
+                setattr(cls, n, attrs.field(factory=functools.partial(copy.deepcopy, default)))
         attrs.frozen(cls, kw_only=True, slots=False)
+        cls.__setattr__ = _frozen_setattr  # type: ignore[method-assign,assignment]
         cls._PAYLOAD = tuple(a.name for a in attrs.fields(cls) if a.name not in _TERMINAL)
         for group in ("OUTPUT_FIELDS", "HASH_FIELDS"):
             names = getattr(cls, group)
@@ -141,7 +154,9 @@ class Synapse:
         try:
             return cbor2.dumps(self.payload(), canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
-            raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {e}") from None
+            raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {e}; a synapse carries plain "
+                            "values (int, float, str, bytes, bool, None, lists, dicts): turn a numpy array into "
+                            "a list with .tolist(), or bytes with .tobytes()") from None
 
     def _hashed_body(self, body: bytes) -> bytes:
         """The bytes the body hash covers: the body itself, or only HASH_FIELDS when the class narrows it."""

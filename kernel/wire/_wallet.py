@@ -31,7 +31,7 @@ from typing import final
 
 from taonet.ledger import Keypair, generate_mnemonic
 
-from ..errors import InvalidKeyFile, KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
+from ..errors import InvalidKeyFile, InvalidWalletName, KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
 from ._keyfile import UnlockCost, decrypt, encrypt, is_encrypted, keyfile_json, keypair_from_json, pubfile_json
 from ._keyfile import write_private as _write
 
@@ -46,8 +46,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
 def _check_name(value: str, what: str) -> str:
-    if not _NAME.match(value) or (what == "hotkey" and value.endswith("pub.txt")):
-        raise ValueError(f"{what} name {value!r} must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . or -)")
+    if not isinstance(value, str) or not _NAME.match(value) or (what == "hotkey" and value.endswith("pub.txt")):
+        raise InvalidWalletName(what=what, name=f"{value!r:.80}")
     return value
 
 
@@ -233,13 +233,23 @@ class Wallet:
         return kp
 
     def create(self, *, coldkey_password: Password = None, hotkey_password: Password = None,
-               encrypt_hotkey: bool = False, n_words: int = 12, cost: UnlockCost | None = None) -> Wallet:
+               encrypt_hotkey: bool = False, n_words: int = 12, cost: UnlockCost | None = None,
+               encrypt_coldkey: bool = True) -> Wallet:
         """Create whichever of the coldkey and the selected hotkey does not exist yet (never overwrites)."""
         if not self.coldkey_file.exists() and not self.coldkeypub_file.exists():
-            self.create_new_coldkey(n_words, password=coldkey_password, cost=cost)
+            self.create_new_coldkey(n_words, password=coldkey_password, encrypt=encrypt_coldkey, cost=cost)
         if not self.hotkey_file.exists() and not self.hotkeypub_file.exists():
             self.create_new_hotkey(n_words, password=hotkey_password, encrypt=encrypt_hotkey, cost=cost)
         return self
+
+    def create_if_non_existent(self, coldkey_use_password: bool = True, hotkey_use_password: bool = False, *,
+                               coldkey_password: Password = None, hotkey_password: Password = None,
+                               n_words: int = 12, cost: UnlockCost | None = None) -> Wallet:
+        """The Bittensor SDK's name for :meth:`create`, with its ``*_use_password`` switches (the SDK's
+        ``save_*_to_env``, ``suppress`` and ``overwrite`` are not taken: see docs/sdk.md "Coming from Bittensor")."""
+        return self.create(coldkey_password=coldkey_password, hotkey_password=hotkey_password,
+                           encrypt_coldkey=coldkey_use_password, encrypt_hotkey=hotkey_use_password,
+                           n_words=n_words, cost=cost)
 
     # --- loading --------------------------------------------------------------------------------------------
     def _load(self, path: Path, password: Password) -> Keypair:

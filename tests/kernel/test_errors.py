@@ -14,6 +14,8 @@ def _all_error_classes() -> list[type[TaonetError]]:
     seen, todo = [], [TaonetError]
     while todo:
         cls = todo.pop()
+        if cls in seen:  # a class with two parents in the tree is met twice
+            continue
         seen.append(cls)
         todo.extend(cls.__subclasses__())
     return seen

@@ -93,3 +93,17 @@ def test_public_only_keypair_cannot_sign() -> None:
     assert pub.verify(b"hi", Keypair.from_uri("//Alice").sign(b"hi"))
     with pytest.raises(InvalidKey):
         pub.sign(b"hi")
+
+
+def test_verify_takes_a_hex_signature_and_the_sdks_constructor_names() -> None:
+    """Keypair.verify accepts the signature as 0x-hex text (as the Bittensor SDK sends it; it returned False) and
+    never raises on bad hex; create_from_uri/_mnemonic/_seed are the SDK's names of from_uri/_mnemonic/_seed."""
+    k = Keypair.create_from_uri("//Alice")
+    assert k == Keypair.from_uri("//Alice")
+    sig = k.sign(b"message")
+    assert k.verify(b"message", "0x" + sig.hex()) and k.verify("message", sig.hex()) and k.verify(b"message", sig)
+    assert not k.verify(b"other", "0x" + sig.hex())
+    assert not k.verify(b"message", "0xnot-hex") and not k.verify(b"message", "")
+    phrase = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    assert Keypair.create_from_mnemonic(phrase) == Keypair.from_mnemonic(phrase)
+    assert Keypair.create_from_seed(b"\x01" * 32) == Keypair.from_seed(b"\x01" * 32)

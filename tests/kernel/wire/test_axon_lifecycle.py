@@ -70,3 +70,45 @@ async def test_logs_carry_the_actor_and_hotkey() -> None:
     assert events["axon.rejected"]["status"] == 404
     assert events["axon.rejected"]["log_level"] == "debug"
     assert events["axon.stopped"]["replies"] == {200: 1, 404: 1}
+
+
+async def test_an_error_in_the_body_of_async_with_axon_comes_out_as_itself() -> None:
+    """The axon's task group does not wrap what the body raised in an ExceptionGroup: `except ValueError` around
+    `async with axon:` works, and the axon is stopped by then."""
+    axon = Axon(BOB, "tcp://127.0.0.1:0").attach(double)
+
+    async def serve_then_fail() -> None:
+        async with axon:
+            async with Dendrite(ALICE) as d:
+                assert (await d(axon, Dummy(input=1), timeout=5)).output == 2
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom") as caught:
+        await serve_then_fail()
+    assert not isinstance(caught.value, BaseExceptionGroup)
+    with pynng.Req0() as probe, pytest.raises(pynng.ConnectionRefused):
+        probe.dial(axon.info().address, block=True)
+
+
+async def test_an_axon_that_cannot_listen_says_where_and_why_without_a_group() -> None:
+    """A port in use or a bad address comes out of `async with axon` as the pynng error itself (not wrapped in an
+    ExceptionGroup), naming the address and what to do."""
+    async with Axon(BOB, "tcp://127.0.0.1:0").attach(double) as holder:
+        taken = holder.info().address
+        with pytest.raises(pynng.AddressInUse, match=r"cannot listen on tcp://127\.0\.0\.1:\d+: .*pick another port"):
+            await Axon(BOB, taken).__aenter__()
+    with pytest.raises(pynng.NNGException, match=r"cannot listen on nonsense: .*tcp://host:port"):
+        await Axon(BOB, "nonsense").__aenter__()
+
+
+async def test_the_sdks_axon_keywords_port_ip_and_forward_fn() -> None:
+    """Axon(wallet, port=..., ip=...) and attach(forward_fn=..., blacklist_fn=...) as the subnet template writes
+    them; an address and a port together, or a hook twice, is a TypeError."""
+    axon = Axon(BOB, port=0, ip="127.0.0.1").attach(forward_fn=double, blacklist_fn=lambda s: (False, ""))
+    async with axon, Dendrite(ALICE) as d:
+        assert (await d(axon, Dummy(input=4), timeout=5)).output == 8
+    assert Axon(BOB).info().port == 8091
+    with pytest.raises(TypeError, match="not both"):
+        Axon(BOB, "tcp://127.0.0.1:0", port=1)
+    with pytest.raises(TypeError, match="forward and forward_fn"):
+        Axon(BOB).attach(double, forward_fn=double)

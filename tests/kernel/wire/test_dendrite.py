@@ -194,10 +194,10 @@ async def test_an_axon_that_is_not_serving_is_503_at_once(dendrite: Dendrite) ->
     assert r.dendrite.status_code == 503
 
 
-async def test_a_dendrite_must_be_used_inside_async_with(axon: Axon) -> None:
-    """Calling a dendrite that is not open says how to use it."""
+async def test_a_stream_needs_a_dendrite_inside_async_with(axon: Axon) -> None:
+    """A stream outlives the call that opens it, so a bare dendrite says how to open one."""
     with pytest.raises(RuntimeError, match="async with Dendrite"):
-        await Dendrite(ALICE)(axon, Dummy(input=1))
+        Dendrite(ALICE).stream(axon, Dummy(input=1))
 
 
 async def test_closing_a_dendrite_closes_its_sockets(axon: Axon) -> None:
@@ -253,3 +253,32 @@ async def test_an_axon_stopping_mid_request_gives_the_caller_a_status_not_a_cras
     assert anyio.current_time() - t < 2.0
     assert results[0].dendrite.status_code in (408, 503)
     assert results[0].output is None
+
+
+async def test_a_bare_dendrite_answers_like_the_sdks_and_keeps_no_socket(axon: Axon) -> None:
+    """Without ``async with`` (as Bittensor code is written) calls, fan-outs and concurrent calls work; each call's
+    sockets close when the last call in flight ends, so nothing is left open."""
+    d = Dendrite(ALICE)
+    one = await d(axon.info(), Dummy(input=2), timeout=5)
+    assert one.is_success and one.output == 4
+    assert await d([axon.info(), axon], Dummy(input=3), timeout=5, deserialize=True) == [
+        r.deserialize() for r in await d.forward([axon, axon], Dummy(input=3), timeout=5)]
+    assert not d._endpoints  # closed after each call
+    results: list[int | None] = []
+
+    async def ask(i: int) -> None:
+        results.append((await d.call(axon, Dummy(input=i), timeout=5)).output)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(8):
+            tg.start_soon(ask, i)
+    assert sorted(x for x in results if x is not None) == [2 * i for i in range(8)]
+    assert not d._endpoints
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), None, "soon"])
+async def test_a_timeout_that_is_no_duration_is_a_value_error_saying_so(axon: Axon, dendrite: Dendrite,
+                                                                      timeout: object) -> None:
+    """Zero, negative, nan, None or a word: one ValueError naming the timeout (None was a TypeError from float())."""
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        await dendrite(axon, Dummy(input=1), timeout=timeout)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from taonet.kernel import StreamingSynapse, Synapse, TerminalInfo
-from taonet.kernel.errors import BadRequest
+from taonet.kernel.errors import BadRequest, SynapseFrozen
 
 from .wire_helpers import Dummy
 
@@ -117,3 +117,46 @@ def test_streaming_synapse_assembles_its_chunks() -> None:
             return self.replace(completion="".join(chunks))
 
     assert Prompt(prompt="hi").assemble(["a", "b"]).completion == "ab"
+
+
+class Batch(Synapse):
+    """A synapse with mutable defaults, as Bittensor (pydantic) authors write them."""
+
+    items: list[int] = []
+    scores: dict[str, float] = {}
+
+
+def test_a_mutable_default_is_copied_for_each_synapse() -> None:
+    """A list or dict default is each synapse's own (pydantic copies it); one synapse's list never leaks into
+    another's."""
+    a, b = Batch(), Batch()
+    assert a.items is not b.items and a.scores is not b.scores
+    a.items.append(1)
+    a.scores["x"] = 1.0
+    assert Batch() == Batch(items=[], scores={}) and b.items == []
+
+
+def test_setting_a_field_says_to_replace_it() -> None:
+    """``synapse.output = x`` (the Bittensor habit) raises SynapseFrozen, naming the replace() to write instead; it
+    is still attrs' FrozenInstanceError and an AttributeError."""
+    s = Batch()
+    with pytest.raises(SynapseFrozen, match=r"return synapse\.replace\(items=\.\.\.\)") as caught:
+        s.items = [1]  # type: ignore[misc]
+    assert isinstance(caught.value, attrs.exceptions.FrozenInstanceError)
+    assert isinstance(caught.value, AttributeError)
+    assert s.replace(items=[1]).items == [1]
+
+
+class Scores(Synapse):
+    """A synapse a Bittensor author might fill with a numpy array."""
+
+    values: list[float] | None = None
+
+
+def test_a_numpy_array_in_a_synapse_says_to_convert_it() -> None:
+    """Sending a numpy array (bt.Tensor's habit) names the way out: .tolist() or .tobytes()."""
+    import numpy as np
+
+    with pytest.raises(TypeError, match=r"\.tolist\(\)"):
+        Scores(values=np.zeros(3))._body()  # type: ignore[arg-type]
+    assert Scores(values=np.zeros(3).tolist())._body()

@@ -15,6 +15,7 @@ import taonet.kernel.wire._wallet as wallet_module
 from taonet.kernel import Axon, Dendrite, UnlockCost, Wallet, list_wallets
 from taonet.kernel.errors import (
     InvalidKeyFile,
+    InvalidWalletName,
     KeyFileExists,
     KeyFileNotFound,
     PasswordRequired,
@@ -133,6 +134,19 @@ def test_create_only_adds_missing_keys(tmp_path: Path) -> None:
     Wallet(path=tmp_path).create(coldkey_password="pw", cost=FAST)
     assert Wallet(path=tmp_path).get_hotkey() == hot
     assert Wallet(path=tmp_path).get_coldkey("pw")
+
+
+def test_create_if_non_existent_is_the_sdks_create_with_its_password_switches(tmp_path: Path) -> None:
+    """Bittensor's wallet.create_if_non_existent(coldkey_use_password=False) makes a plain coldkey; the default
+    encrypts it; a second call keeps the keys that exist."""
+    plain = Wallet("plain", path=tmp_path).create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False)
+    assert not plain.coldkey_file.read_bytes().startswith(MAGIC)
+    assert plain.coldkeypub.ss58_address == plain.coldkey.ss58_address
+    sealed = Wallet("sealed", path=tmp_path).create_if_non_existent(coldkey_password="pw", cost=FAST)
+    assert sealed.coldkey_file.read_bytes().startswith(MAGIC)
+    hot = sealed.hotkey.ss58_address
+    Wallet("sealed", path=tmp_path).create_if_non_existent(coldkey_password="pw", cost=FAST)
+    assert Wallet("sealed", path=tmp_path).hotkey.ss58_address == hot
 
 
 def test_regenerating_from_the_mnemonic_gives_the_same_address(tmp_path: Path) -> None:
@@ -263,9 +277,11 @@ def test_missing_and_corrupt_key_files_are_typed_errors(tmp_path: Path) -> None:
 
 def test_unsafe_names_are_refused() -> None:
     """Wallet and hotkey names cannot walk out of the wallet folder."""
-    for bad in ("../x", "a/b", ".hidden", ""):
-        with pytest.raises(ValueError, match="must be 1-64"):
-            Wallet(bad or "/", "h")
+    for bad in ("../x", "a/b", ".hidden", "", 123):
+        with pytest.raises(InvalidWalletName, match="must be 1-64"):
+            Wallet(bad or "/", "h")  # type: ignore[arg-type]
+    with pytest.raises(InvalidWalletName, match=r"Wallet\('cold', 'hot'\)"):
+        Wallet("cold/hot")  # Bittensor v11's spelling
 
 
 @pytest.mark.anyio

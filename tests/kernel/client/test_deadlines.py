@@ -1,0 +1,43 @@
+"""Every wait of the blocking client has a deadline: a paused node (SIGSTOP) gives a typed RpcTimeout within the
+client's timeout, with a message that says what to check, and the client works again once the node resumes."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from taonet.kernel import subtensor
+from taonet.kernel.errors import RpcTimeout
+from taonet.ledger import Keypair
+
+from ..node.nodes import node_process
+
+TIMEOUT = 1.5
+SLACK = 3.0
+"""Seconds a call may overrun its timeout on a loaded machine (it takes milliseconds)."""
+
+
+@pytest.mark.slow
+def test_a_paused_node_gives_rpc_timeout_within_the_timeout(tmp_path: Path) -> None:
+    """Reads, waits for a block and writes each end within the timeout; the message names the timeout roundly."""
+    with (node_process(tmp_path / "node", block_time=0.1) as (proc, addresses),
+          subtensor(addresses["rpc"], timeout=TIMEOUT) as sub):
+        head = sub.get_current_block()
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            for call in (sub.get_current_block, lambda: sub.wait_for_block(head + 5, timeout=TIMEOUT),
+                         lambda: sub.get_balance(Keypair.from_uri("//Alice"))):
+                started = time.monotonic()
+                with pytest.raises(RpcTimeout, match=r"no reply within 1\.5 s; is the node running"):
+                    call()
+                assert time.monotonic() - started < TIMEOUT + SLACK
+            started = time.monotonic()
+            sent = sub.transfer(Keypair.from_uri("//Alice"), Keypair.from_uri("//Bob").ss58_address, 1.0)
+            assert not sent.success and isinstance(sent.error, RpcTimeout)
+            assert time.monotonic() - started < TIMEOUT + SLACK
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        assert sub.wait_for_block(head + 1, timeout=10) > head
