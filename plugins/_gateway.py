@@ -20,9 +20,9 @@ import time
 from typing import Any, ClassVar
 
 import anyio
-import structlog
 
 from taonet.kernel import Axon, AxonInfo, Dendrite, Subtensor, Synapse
+from taonet.kernel.wire import get_logger
 from taonet.ledger import Keypair
 from taonet.ledger.errors import error_from_wire, error_to_wire
 
@@ -32,7 +32,7 @@ from ._types import Response
 
 __all__ = ["GATEWAY_PROTOCOL", "Gateway", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt"]
 
-logger = structlog.get_logger("taonet.plugins.gateway")
+logger = get_logger("taonet.plugins.gateway")
 
 GATEWAY_PROTOCOL = 10
 """The ``protocol`` of an axon record on the chain that is a validator's gateway (a miner's axon has 4 or 6)."""

@@ -24,12 +24,14 @@ import anyio
 import attrs
 import structlog
 
+from taonet.kernel.wire import get_logger
+
 from ._neuron import NeuronConfig
 from ._neurons_file import NeuronSpec
 
 __all__ = ["HostedNeuron", "NeuronHost", "SharedChain"]
 
-logger = structlog.get_logger("taonet.plugins.host")
+logger = get_logger("taonet.plugins.host")
 
 GOOD_RUN = 60.0
 """Seconds of running after which a neuron's restart pause starts again from the shortest."""

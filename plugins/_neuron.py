@@ -12,7 +12,8 @@ from typing import Any
 
 import anyio
 import attrs
-import structlog
+
+from taonet.kernel.wire import get_logger
 
 from ._discovery import Plugin, load_plugin
 from ._state_dir import StateDir, default_state_dir
@@ -20,7 +21,7 @@ from ._types import NeuronContext
 
 __all__ = ["STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
 
-logger = structlog.get_logger("taonet.plugins.neuron")
+logger = get_logger("taonet.plugins.neuron")
 
 STOP_DEADLINE = 5.0
 """Seconds a neuron takes at most to stop after SIGINT/SIGTERM (its last save and the plugin's neuron_stop)."""

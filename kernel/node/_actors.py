@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 import anyio
 import anyio.abc
-import structlog
 
 from taonet.ledger import (
     Keypair,
@@ -39,6 +38,7 @@ from taonet.ledger.errors import InvalidBlock
 
 from ..client import RpcClient
 from ..errors import KernelError, UnknownMethod
+from ..wire import get_logger
 from ._chain_host import ChainHost
 from ._config import ACTORS
 from ._follow import BlockFollower
@@ -48,7 +48,7 @@ __all__ = [
     "run_remote_actor",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def actor_answer_payload(genesis: bytes, actor: str, block: int, calls: list[bytes]) -> bytes:

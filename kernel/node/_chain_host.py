@@ -20,11 +20,11 @@ from typing import TypeVar
 import anyio
 import anyio.abc
 import pynng
-import structlog
 
 from taonet.ledger import FileStore, SignedBlock, State, fold
 
 from ..errors import BlockNotFound, RpcBadRequest
+from ..wire import get_logger
 from ._config import NodeConfig
 
 __all__ = ["ChainHost"]
@@ -39,7 +39,7 @@ class ChainHost:
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
-        self.log = structlog.get_logger(__name__).bind(actor=self.role)
+        self.log = get_logger(__name__, actor=self.role)
         self.store: FileStore | None = None
         self.state: State | None = None
         self.genesis_hash = b""

@@ -19,17 +19,16 @@ from typing import Any
 
 import anyio
 import pynng
-import structlog
 
 from taonet.ledger import SignedBlock
 from taonet.ledger.errors import CodecError
 
 from ..client import RpcClient
-from ..wire import NngContext
+from ..wire import NngContext, get_logger
 
 __all__ = ["BlockFollower"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class BlockFollower:

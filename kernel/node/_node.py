@@ -25,7 +25,6 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 import pynng
-import structlog
 
 from taonet.ledger import (
     BlockBuilder,
@@ -55,7 +54,7 @@ from taonet.ledger.errors import (
 )
 
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
-from ..wire import bound_address
+from ..wire import bound_address, get_logger
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
 from ._config import ACTORS, NodeConfig
@@ -66,7 +65,7 @@ from ._rpc_server import RpcServer
 
 __all__ = ["Node", "NodeHalted"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @attrs.frozen

@@ -22,18 +22,17 @@ from typing import Any
 import anyio
 import anyio.abc
 import pynng
-import structlog
 from pynng import lib as _nng
 
 from taonet.ledger import dumps, loads
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
 
 from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
-from ..wire import NngContext, bound_address
+from ..wire import NngContext, bound_address, get_logger
 
 __all__ = ["RpcServer", "encode_reply"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 DEFAULT_MAX_REQUEST = 32 << 20

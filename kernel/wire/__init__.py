@@ -11,6 +11,7 @@ from ._format import WIRE_VERSION as WIRE_VERSION
 from ._format import Status as Status
 from ._gate import PriorityGate as PriorityGate
 from ._keyfile import UnlockCost as UnlockCost
+from ._log import get_logger as get_logger
 from ._nng import NngContext as NngContext
 from ._nng import bound_address as bound_address
 from ._nonce import NonceGuard as NonceGuard
@@ -21,7 +22,7 @@ from ._wallet import list_wallets as list_wallets
 __all__ = [
     "WIRE_VERSION", "Axon", "AxonConfig", "AxonInfo", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard",
     "Password", "PriorityGate", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
-    "UnlockCost", "Wallet", "bound_address", "list_wallets",
+    "UnlockCost", "Wallet", "bound_address", "get_logger", "list_wallets",
 ]
 
 if TYPE_CHECKING:

@@ -43,7 +43,6 @@ import anyio
 import attrs
 import cbor2
 import pynng
-import structlog
 from pynng import lib
 
 from taonet.ledger import Keypair
@@ -79,6 +78,7 @@ from ._format import (
     request_signed_bytes,
 )
 from ._gate import PriorityGate
+from ._log import get_logger
 from ._nng import NngContext, bound_address, pipe_peer
 from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
@@ -86,7 +86,7 @@ from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
 __all__ = ["Axon", "AxonConfig"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 _EMPTY_HASH: Final = body_hash(EMPTY_BODY)
 _NO_CALLER: Final = b""

@@ -22,7 +22,6 @@ from typing import Any, Generic, TypeVar, final, overload
 import anyio
 import attrs
 import pynng
-import structlog
 
 from taonet.ledger import Keypair
 from taonet.ledger import loads as _strict_loads
@@ -43,13 +42,14 @@ from ._format import (
     reply_signed_bytes,
     request_signed_bytes,
 )
+from ._log import get_logger
 from ._nng import NngContext
 from ._stream import StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
 __all__ = ["Dendrite", "DendriteConfig", "SynapseStream"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 S = TypeVar("S", bound=Synapse)
 SS = TypeVar("SS", bound=StreamingSynapse)

@@ -26,10 +26,10 @@ from typing import Any, ClassVar, Self, dataclass_transform
 
 import attrs
 import cbor2
-import structlog
 
 from ..errors import BadRequest, SynapseFrozen
 from ._fields import compile_check
+from ._log import get_logger
 
 __all__ = ["StreamingSynapse", "Synapse", "TerminalInfo"]
 
@@ -172,7 +172,7 @@ class Synapse:
             try:
                 hints = typing.get_type_hints(cls)
             except Exception as e:  # unresolvable annotations: check nothing rather than refuse every message
-                structlog.get_logger(__name__).warning(
+                get_logger(__name__).warning(
                     "synapse.annotations_unresolved", synapse=cls.__qualname__, error=str(e),
                     hint="define synapse classes at module level so peer values can be type-checked",
                 )
