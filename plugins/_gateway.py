@@ -22,10 +22,10 @@ from typing import Any, ClassVar
 import anyio
 
 from taonet.kernel import Axon, AxonInfo, Dendrite, Subtensor, Synapse
-from taonet.kernel.wire import get_logger
 from taonet.ledger import Keypair
 from taonet.ledger.errors import error_from_wire, error_to_wire
 
+from ._log import get_logger
 from ._neuron import call_hook
 from ._scores import update_scores
 from ._types import Response

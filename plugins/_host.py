@@ -24,8 +24,7 @@ import anyio
 import attrs
 import structlog
 
-from taonet.kernel.wire import get_logger
-
+from ._log import get_logger
 from ._neuron import NeuronConfig
 from ._neurons_file import NeuronSpec
 

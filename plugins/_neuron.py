@@ -13,9 +13,8 @@ from typing import Any
 import anyio
 import attrs
 
-from taonet.kernel.wire import get_logger
-
 from ._discovery import Plugin, load_plugin
+from ._log import get_logger
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
