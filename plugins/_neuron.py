@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
 import attrs
 import structlog
 
@@ -18,7 +23,7 @@ from ._discovery import Plugin, load_plugin
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
-__all__ = ["STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
+__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
 
 logger = structlog.get_logger("taonet.plugins.neuron")
 
@@ -113,13 +118,83 @@ async def prepare(config: NeuronConfig, sub: Any, role: str) -> Prepared:
                     log=log)
 
 
+MAX_LATE_CALLS = 16
+"""Calls of one sync hook that may still run after their caller gave up (the deadline passed, the neuron stops);
+past this, calling the hook again is :class:`~taonet.plugins.errors.HookFailed` without starting a thread."""
+
+
+class _LateCalls:
+    """Per plugin and hook: how many calls in worker threads still run although nobody waits for them any more."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+
+_LATE: weakref.WeakKeyDictionary[Plugin, _LateCalls] = weakref.WeakKeyDictionary()
+_LATE_LOCK = threading.Lock()
+
+
+def _late_calls(plugin: Plugin) -> _LateCalls:
+    with _LATE_LOCK:
+        late = _LATE.get(plugin)
+        if late is None:
+            late = _LATE[plugin] = _LateCalls()
+        return late
+
+
+async def _in_thread(plugin: Plugin, name: str, fn: Any) -> Any:
+    """``fn()`` in a daemon thread, awaited; on cancellation the call is left to finish (it cannot be stopped) and
+    counted as late, so a hook that blocks for ever neither stalls the loop, nor keeps the process from exiting,
+    nor piles up threads without bound."""
+    from .errors import HookFailed
+
+    late = _late_calls(plugin)
+    with late.lock:
+        if late.counts.get(name, 0) >= MAX_LATE_CALLS:
+            raise HookFailed(plugin=plugin.name, hook=name, error=(
+                f"{MAX_LATE_CALLS} earlier calls still run long after their deadline: the hook blocks; make it "
+                "return in time (bound its work, or make it an async def that awaits)"))
+    token = anyio.lowlevel.current_token()
+    done = anyio.Event()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the awaiting task, raised there
+            box["error"] = e
+        with late.lock:
+            if box.get("abandoned"):
+                late.counts[name] -= 1
+                return
+            box["finished"] = True
+        with contextlib.suppress(Exception):  # the loop is gone: nobody waits
+            anyio.from_thread.run_sync(done.set, token=token)
+
+    async with anyio.to_thread.current_default_thread_limiter():
+        threading.Thread(target=work, name=f"taonet-hook-{name}", daemon=True).start()
+        try:
+            await done.wait()
+        except BaseException:
+            with late.lock:
+                if not box.get("finished"):
+                    box["abandoned"] = True
+                    late.counts[name] = late.counts.get(name, 0) + 1
+            raise
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 async def call_hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
-    """Call a hook: an ``async def`` implementation on the loop, a plain one in a worker thread."""
+    """Call a hook: an ``async def`` implementation on the loop, a plain one in a worker thread (a daemon thread:
+    one that overruns its caller's deadline is left to finish, at most :data:`MAX_LATE_CALLS` of them a hook)."""
     hook = getattr(plugin.hook, name)
     if plugin.is_async(name):
         result = hook(**kwargs)
     else:
-        result = await anyio.to_thread.run_sync(lambda: hook(**kwargs), abandon_on_cancel=True)
+        result = await _in_thread(plugin, name, lambda: hook(**kwargs))
     if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
         return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
     return await result if inspect.isawaitable(result) else result

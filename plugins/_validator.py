@@ -17,6 +17,7 @@ from taonet.kernel import Dendrite, Subtensor
 from taonet.kernel.client import PendingReveal
 from taonet.ledger.errors import RateLimited, RevealTooEarly, TaonetError
 
+from ._checks import check_scores, check_task
 from ._discovery import Plugin
 from ._journal import Journal
 from ._neuron import (
@@ -33,7 +34,7 @@ from ._neuron import (
 )
 from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
-from ._types import Response, Task
+from ._types import Response
 
 __all__ = ["run_validator", "validator_step"]
 
@@ -129,7 +130,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     """
     step = scores.step
     rng = random.Random(f"{hotkey}/{step}")
-    task: Task = await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng)
+    task = check_task(plugin, await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng))
     if plugin.implements("validator_select"):
         chosen = await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid)
         uids = _uids_of(plugin, chosen)
@@ -143,12 +144,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     answers = await ask(dendrite, axons, task.synapse, timeout)
     responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
     raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
-    try:
-        step_scores = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
-    except (AttributeError, TypeError, ValueError) as e:
-        from .errors import HookFailed
-
-        raise HookFailed(plugin=plugin.name, hook="reward", error=f"not a mapping of hotkey to score: {e}") from None
+    step_scores = check_scores(plugin, raw, responses)
     if plugin.implements("journal_response"):
         data = [await _hook(plugin, "journal_response", response=r, options=options) for r in responses]
     else:
