@@ -1,0 +1,300 @@
+"""The mistakes subnet authors make in their hooks are the plugin's one-line error, naming the hook and the fix; the
+neuron goes on (asyncio and trio, real axons, dendrites and a dev node on 127.0.0.1).
+
+- a validator_task or reward that returns the wrong thing skips the step (HookFailed), never crashes the validator
+  (it used to crash and be restarted for ever) nor is silently clipped (a NaN score used to become 0: no weights);
+- a miner's forward that raises or returns another type is one warning line in the miner's log (throttled), and a
+  500 naming the hook for the caller; no traceback, and not the exception's text (it may hold the miner's secrets);
+- a sync hook that blocks for ever runs in a daemon thread: the caller goes on at its deadline, late calls are
+  bounded (MAX_LATE_CALLS), and the process still exits.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import pytest
+from structlog.testing import capture_logs
+
+from taonet.kernel import Axon, Dendrite, Synapse, Wallet
+from taonet.ledger import Keypair
+from taonet.plugins import (
+    NeuronConfig,
+    Plugin,
+    Scores,
+    SubnetProtocol,
+    Task,
+    hookimpl,
+    run_miner,
+    validator_step,
+)
+from taonet.plugins._neuron import MAX_LATE_CALLS, call_hook
+from taonet.plugins.errors import HookFailed
+
+from ..kernel.node.nodes import running_node
+
+pytestmark = pytest.mark.anyio
+
+MINERS = [Keypair.from_uri(f"//Mistakes//miner{i}") for i in range(2)]
+
+
+class Double(Synapse):
+    """The query: a number to double."""
+
+    number: int = 0
+    doubled: int | None = None
+
+
+class Other(Synapse):
+    """A synapse the protocol does not declare."""
+
+    x: int = 0
+
+
+class Faulty:
+    """A plugin whose task, reward or forward misbehaves as ``mode`` says ("" behaves)."""
+
+    def __init__(self, mode: str = "") -> None:
+        self.mode = mode
+        self.release = threading.Event()
+
+    @hookimpl
+    def subnet_protocol(self) -> SubnetProtocol:
+        return SubnetProtocol(name="faulty", description="misbehaves", synapses=(Double,), options={"timeout": 2.0})
+
+    @hookimpl
+    def validator_task(self, rng: Any) -> Any:
+        bad = {"task_none": None, "task_dict": {"number": 3}, "task_other": Task(synapse=Other()),
+               "task_nan": Task(synapse=Double(number=1), timeout=math.nan),
+               "task_negative": Task(synapse=Double(number=1), timeout=-1.0)}
+        return bad[self.mode] if self.mode in bad else Task(synapse=Double(number=rng.randrange(9)))
+
+    @hookimpl
+    def reward(self, task: Task, responses: list[Any]) -> Any:
+        kind = {"reward_list": [1.0] * len(responses), "reward_uids": {r.uid: 1.0 for r in responses},
+                "reward_strangers": {"5Gnobody": 1.0}, "reward_none": None}
+        if self.mode in kind:
+            return kind[self.mode]
+        value = {"reward_nan": math.nan, "reward_inf": math.inf, "reward_negative": -1.0, "reward_big": 7.5,
+                 "reward_text": "high", "reward_rounding": 1.0 + 1e-9}.get(self.mode, 1.0)
+        return {r.hotkey: value for r in responses}
+
+    @hookimpl
+    def miner_forward(self, synapse: Double) -> Any:
+        if self.mode == "forward_raises":
+            raise ValueError("the secret path /home/miner/key")
+        if self.mode == "forward_none":
+            return None
+        if self.mode == "forward_blocks":
+            self.release.wait(30)
+        return synapse.replace(doubled=2 * synapse.number)
+
+    @hookimpl
+    def miner_blacklist(self) -> bool:
+        return False
+
+
+@attrs.frozen
+class Subnet:
+    """What validator_step reads of a metagraph (its documented needs: n, axons, hotkeys)."""
+
+    axons: list[Any]
+    hotkeys: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.axons)
+
+
+async def _step(plugin: Plugin, scores: Scores, mg: Subnet, dendrite: Dendrite) -> Any:
+    return await validator_step(plugin, plugin.options(), scores, block=5, metagraph=mg, dendrite=dendrite,
+                                hotkey="5Validator")
+
+
+TASK_MISTAKES = [
+    ("task_none", "validator_task", "it returned NoneType, not a taonet.plugins.Task; return Task(synapse="),
+    ("task_dict", "validator_task", "it returned dict, not a taonet.plugins.Task"),
+    ("task_other", "validator_task", "synapse is a Other, not one of the protocol's synapse types (Double)"),
+    ("task_nan", "validator_task", "timeout is nan; give a positive number of seconds"),
+    ("task_negative", "validator_task", "timeout is -1.0; give a positive number of seconds"),
+    ("reward_list", "reward", "it returned list (scores in the responses' order, as in Bittensor's template?); "
+                              "return a dict of score by hotkey"),
+    ("reward_none", "reward", "it returned NoneType; return a dict of score by hotkey"),
+    ("reward_uids", "reward", "no queried miner's hotkey: 0, 1 (UIDs: key the scores by r.hotkey)"),
+    ("reward_strangers", "reward", "it scored 1 key(s) that are no queried miner's hotkey: '5Gnobody'"),
+    ("reward_nan", "reward", "is nan; every score must be a finite number in [0, 1]"),
+    ("reward_inf", "reward", "is inf; every score must be a finite number in [0, 1]"),
+    ("reward_negative", "reward", "is -1.0; every score must be a finite number in [0, 1]"),
+    ("reward_big", "reward", "is 7.5; every score must be a finite number in [0, 1]"),
+    ("reward_text", "reward", "is 'high', not a number"),
+]
+
+
+async def test_a_wrong_task_or_reward_skips_the_step_with_the_hook_and_the_fix() -> None:
+    """Each mistake is HookFailed naming the plugin, the hook and what to return; the scores and the step counter
+    are left as they were, and the next good step runs. A score a rounding error above 1 is clipped, not refused."""
+    faulty = Faulty()
+    plugin = Plugin.from_object("faulty", faulty)
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            axons = []
+            for kp in MINERS:
+                ax = Axon(kp, "tcp://127.0.0.1:0").attach(lambda s: plugin.hook.miner_forward(synapse=s, options={}),
+                                                         synapse=Double)
+                axons.append(await tg.start(ax.serve))
+            mg = Subnet(axons=axons, hotkeys=[kp.ss58_address for kp in MINERS])
+            async with Dendrite(Keypair.from_uri("//Mistakes//validator")) as dendrite:
+                scores = Scores()
+                for mode, hook, says in TASK_MISTAKES:
+                    faulty.mode = mode
+                    with pytest.raises(HookFailed) as caught:
+                        await _step(plugin, scores, mg, dendrite)
+                    assert caught.value.hook == hook, mode
+                    assert says in caught.value.error, (mode, caught.value.error)
+                    assert str(caught.value).startswith(f"the {hook} hook of subnet plugin 'faulty' failed: ")
+                    assert (scores.step, scores.scores) == (0, {}), mode
+                faulty.mode = "reward_rounding"
+                record = await _step(plugin, scores, mg, dendrite)
+                assert record is not None and set(record["scores"].values()) == {1.0}
+                assert {r["status"] for r in record["responses"]} == {200}
+                assert scores.step == 1 and set(scores.scores) == set(mg.hotkeys)
+            tg.cancel_scope.cancel()
+
+
+async def test_a_sync_hook_that_blocks_leaves_its_caller_at_the_deadline_and_is_bounded() -> None:
+    """A sync forward that never returns: each call gives up at its caller's deadline while the event loop goes on;
+    after MAX_LATE_CALLS such calls the next is refused at once (HookFailed naming the hook), starting no thread."""
+    faulty = Faulty("forward_blocks")
+    plugin = Plugin.from_object("faulty", faulty)
+    try:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await anyio.sleep(0.01)
+                ticks += 1
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(tick)
+                for _ in range(MAX_LATE_CALLS):
+                    with anyio.move_on_after(0.05) as scope:
+                        await call_hook(plugin, "miner_forward", synapse=Double(number=1), options={})
+                    assert scope.cancelled_caught
+                threads = threading.active_count()
+                with pytest.raises(HookFailed) as caught:
+                    await call_hook(plugin, "miner_forward", synapse=Double(number=1), options={})
+                assert threading.active_count() == threads
+                tg.cancel_scope.cancel()
+        assert caught.value.hook == "miner_forward"
+        assert f"{MAX_LATE_CALLS} earlier calls still run long after their deadline: the hook blocks" in str(
+            caught.value)
+        assert ticks >= MAX_LATE_CALLS  # the loop ran while the threads blocked
+    finally:
+        faulty.release.set()
+    deadline = time.monotonic() + 10  # released: the late calls end, and the hook is callable again
+    while time.monotonic() < deadline:
+        try:
+            out = await call_hook(plugin, "miner_forward", synapse=Double(number=4), options={})
+            break
+        except HookFailed:
+            await anyio.sleep(0.05)
+    assert out.doubled == 8
+
+
+def test_a_process_whose_sync_hook_blocks_still_exits(tmp_path: Path) -> None:
+    """The blocked call's thread does not keep the interpreter from exiting (asyncio joined it for 30 s before)."""
+    script = tmp_path / "blocks.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        import anyio
+        from taonet.kernel import Synapse
+        from taonet.plugins import Plugin, SubnetProtocol, hookimpl
+        from taonet.plugins._neuron import call_hook
+
+        class Ping(Synapse):
+            n: int = 0
+
+        class Blocks:
+            @hookimpl
+            def subnet_protocol(self):
+                return SubnetProtocol(name="blocks", description="", synapses=(Ping,))
+            @hookimpl
+            def validator_task(self): ...
+            @hookimpl
+            def reward(self): ...
+            @hookimpl
+            def miner_forward(self, synapse):
+                time.sleep(30)
+
+        async def main():
+            plugin = Plugin.from_object("blocks", Blocks())
+            with anyio.move_on_after(0.2):
+                await call_hook(plugin, "miner_forward", synapse=Ping(), options={})
+            print("gave up", flush=True)
+
+        anyio.run(main, backend=sys.argv[1])
+    """))
+    for backend in ("asyncio", "trio"):
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "gave up", out.stderr
+        assert time.monotonic() - t0 < 20, backend  # not the hook's 30 s
+
+
+def _wallet(root: Path, name: str, cold: str) -> Wallet:
+    w = Wallet(name, "default", root / "wallets")
+    w.create_coldkey_from_uri(cold, encrypt=False)
+    w.create_hotkey_from_uri(f"{cold}//{name}")
+    return w
+
+
+@pytest.mark.slow
+async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_path: Path) -> None:
+    """A miner (against a dev node) whose forward raises, then returns None: the caller gets 500 naming the plugin and
+    the hook (the exception's type, not its text); the miner logs one warning per cause however many calls, with no
+    traceback, and keeps serving: once the forward behaves, the answer is right."""
+    faulty = Faulty("forward_raises")
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            assert (await sub.burned_register(miner, 1)).success
+        config = NeuronConfig(plugin=plugin, netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
+                              state_dir=tmp_path / "state" / "miner")
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                info = await tg.start(run_miner, config)
+                async with Dendrite(Keypair.from_uri("//Mistakes//caller")) as d:
+                    raised = [await d(info, Double(number=2), timeout=5.0) for _ in range(3)]
+                    faulty.mode = "forward_none"
+                    none = [await d(info, Double(number=2), timeout=5.0) for _ in range(2)]
+                    faulty.mode = ""
+                    good = await d(info, Double(number=2), timeout=5.0)
+                tg.cancel_scope.cancel()
+    for answer in raised:
+        assert answer.dendrite.status_code == 500
+        message = answer.dendrite.status_message
+        assert "the miner_forward hook of subnet plugin 'faulty' failed: ValueError (see the miner's log)" in message
+        assert "secret" not in message
+    assert {a.dendrite.status_code for a in none} == {500}
+    assert "it returned NoneType, not the Double it got; return synapse.replace(" in none[0].dendrite.status_message
+    assert good.dendrite.status_code == 200 and good.doubled == 4
+    warned = [e for e in logs if e["log_level"] in ("warning", "error", "critical")]
+    assert [(e["event"], e["hook"], e["error"], e["times"]) for e in warned] == [
+        ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key", 1),
+        ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1)]
+    assert not [e for e in logs if "exc_info" in e or "exception" in e]
