@@ -173,7 +173,41 @@ def _call_protocol(name: str, pm: pluggy.PluginManager) -> SubnetProtocol:
                                               "the protocol's name must be the same")
     if not protocol.synapses:
         raise InvalidPlugin(name=name, reason="its protocol declares no Synapse type")
+    _check_synapses(name, protocol)
+    _check_options(name, protocol)
     return protocol
+
+
+def _check_synapses(name: str, protocol: SubnetProtocol) -> None:
+    """Each of the protocol's synapses a Synapse class (not an instance, not another class), each NAME once."""
+    from taonet.kernel import Synapse
+
+    from .errors import InvalidPlugin
+
+    seen: dict[str, str] = {}
+    for t in protocol.synapses:
+        if not (isinstance(t, type) and issubclass(t, Synapse)):
+            what = f"an instance of {type(t).__name__}" if not isinstance(t, type) else f"the class {t.__name__}"
+            raise InvalidPlugin(name=name, reason=f"its protocol's synapses hold {what}; list Synapse subclasses "
+                                                  "(class MySynapse(taonet.kernel.Synapse)), not instances")
+        if t.NAME in seen:
+            raise InvalidPlugin(name=name, reason=f"two of its synapses, {seen[t.NAME]} and {t.__name__}, have the "
+                                                  f"NAME {t.NAME!r}; an axon routes by NAME: give each its own")
+        seen[t.NAME] = t.__name__
+
+
+def _check_options(name: str, protocol: SubnetProtocol) -> None:
+    """Each option's default within its own bounds (``--set`` values are checked against them later)."""
+    from .errors import InvalidPlugin
+
+    for key, (lo, hi) in protocol.bounds().items():
+        value = protocol.defaults()[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} has bounds but a {type(value).__name__} "
+                                                  "default; bounds are for numbers")
+        if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}, outside its own "
+                                                  f"bounds {lo}..{hi}")
 
 
 def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plugin:

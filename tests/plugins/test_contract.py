@@ -8,11 +8,13 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import taonet.plugins as tp
-from taonet.plugins import hookspecs, load_plugin
+from taonet.kernel import Synapse
+from taonet.plugins import Option, Plugin, SubnetProtocol, hookimpl, hookspecs, load_plugin
 from taonet.plugins._discovery import GROUP, _infos
 from taonet.plugins.errors import (
     DuplicatePlugin,
@@ -132,6 +134,52 @@ def test_protocol_name_must_be_the_entry_point_name(site: Path) -> None:
     install(site, "alias-subnet", "alias", FULL_PLUGIN.replace("name={name!r}", "name={other!r}"))
     with pytest.raises(InvalidPlugin, match="must be the same"):
         load_plugin("alias", installed=_installed(site))
+
+
+class _Named(Synapse):
+    """A synapse whose NAME another class takes too."""
+
+    NAME = "Same"
+
+
+class _AlsoNamed(Synapse):
+    """The second class with that NAME."""
+
+    NAME = "Same"
+
+
+def _protocol_plugin(synapses: Any, options: Any = None) -> Any:
+    class Proto:
+        @hookimpl
+        def subnet_protocol(self) -> SubnetProtocol:
+            return SubnetProtocol(name="proto", description="", synapses=synapses, options=options or {})
+
+        @hookimpl
+        def validator_task(self) -> None: ...
+
+        @hookimpl
+        def miner_forward(self) -> None: ...
+
+        @hookimpl
+        def reward(self) -> None: ...
+
+    return Proto()
+
+
+@pytest.mark.parametrize(("synapses", "options", "says"), [
+    ((_Named(),), None, "its protocol's synapses hold an instance of _Named; list Synapse subclasses"),
+    ((dict,), None, "its protocol's synapses hold the class dict; list Synapse subclasses"),
+    ((_Named, _AlsoNamed), None, "two of its synapses, _Named and _AlsoNamed, have the NAME 'Same'"),
+    ((_Named,), {"k": Option(default=5, lo=10, hi=20)}, "its option 'k' defaults to 5, outside its own bounds"),
+    ((_Named,), {"k": Option(default="a", lo=1, hi=2)}, "its option 'k' has bounds but a str default"),
+])
+def test_a_malformed_protocol_is_refused_at_load_naming_the_fix(synapses: Any, options: Any, says: str) -> None:
+    """Synapse instances or other classes in place of Synapse classes, two synapses one NAME (the axon routes by
+    it), an option whose default breaks its own bounds: InvalidPlugin at load (exit 7), not a neuron that fails
+    later (the miner's axon raised at attach, the validator's dendrite at its first query)."""
+    with pytest.raises(InvalidPlugin) as info:
+        Plugin.from_object("proto", _protocol_plugin(synapses, options))
+    assert says in str(info.value) and str(info.value).startswith("subnet plugin 'proto' is not valid: ")
 
 
 def test_importing_taonet_plugins_loads_neither_kernel_nor_numpy() -> None:
