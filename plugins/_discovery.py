@@ -10,6 +10,7 @@ The errors module is imported where an error is raised: it pulls in the ledger (
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import types
@@ -80,6 +81,7 @@ class Plugin:
         """Load a plugin from a module or object holding hookimpls (what an entry point names), checked."""
         from .errors import InvalidPlugin, MissingHook
 
+        _check_hookimpls(name, obj)
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         try:
@@ -115,6 +117,35 @@ class Plugin:
             out[key] = _convert(key, raw, out[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
         return out
+
+
+def _check_hookimpls(name: str, obj: Any) -> None:
+    """The usual hookimpl mistakes, named with their fix before pluggy's own check: a marked function whose name is
+    no hook (a typo: the nearest hook is suggested), a parameter no hook argument is called."""
+    from .errors import InvalidPlugin
+
+    marker = f"{hookspecs.PROJECT}_impl"
+    for attr in dir(obj):
+        fn = getattr(obj, attr, None)
+        if fn is None or not hasattr(fn, marker):
+            continue
+        hook = (getattr(fn, marker, None) or {}).get("specname") or attr  # @hookimpl(specname="reward")
+        if hook not in hookspecs.HOOKS:
+            near = difflib.get_close_matches(hook, hookspecs.HOOKS, n=1)
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise InvalidPlugin(name=name, reason=f"{hook} is marked @hookimpl but is no hook ({hint}the hooks: "
+                                                  "docs/subnets.md, 'The hooks')")
+        takes = tuple(inspect.signature(getattr(hookspecs, hook)).parameters)
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        unknown = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                   and p.default is p.empty and p.name not in takes]
+        if unknown:
+            raise InvalidPlugin(name=name, reason=f"its {attr} takes {', '.join(unknown)}, which the hook does not "
+                                                  f"pass; {hook} is called with {', '.join(takes) or 'nothing'} "
+                                                  "(by these names; take any of them)")
 
 
 def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | None) -> None:

@@ -116,8 +116,30 @@ def test_missing_required_hooks_are_named(site: Path) -> None:
 def test_a_hook_matching_no_spec_is_refused_at_load(site: Path) -> None:
     """A misspelt hook (miner_forwrd) fails check_pending, with the plugin's name."""
     install(site, "typo-subnet", "typo", UNKNOWN_HOOK)
-    with pytest.raises(InvalidPlugin, match="miner_forwrd"):
+    with pytest.raises(InvalidPlugin) as info:
         load_plugin("typo", installed=_installed(site))
+    assert str(info.value) == ("subnet plugin 'typo' is not valid: miner_forwrd is marked @hookimpl but is no hook "
+                               "(did you mean miner_forward? the hooks: docs/subnets.md, 'The hooks')")
+
+
+def test_a_hook_parameter_the_hook_does_not_pass_is_named_with_the_arguments_it_gets() -> None:
+    """`def reward(task, resps)` (a renamed parameter): refused naming it and the names reward is called with; a
+    parameter with a default, and an implementation under another name (specname), are fine."""
+    class Renamed:
+        @hookimpl
+        def reward(self, task: Any, resps: Any) -> None: ...
+
+    class Fine:
+        @hookimpl(specname="reward")
+        def score_them(self, task: Any, responses: Any, extra: int = 1) -> None: ...
+
+    with pytest.raises(InvalidPlugin) as info:
+        Plugin.from_object("renamed", Renamed())
+    assert str(info.value) == ("subnet plugin 'renamed' is not valid: its reward takes resps, which the hook does "
+                               "not pass; reward is called with task, responses, metagraph, options (by these "
+                               "names; take any of them)")
+    with pytest.raises(tp.errors.MissingHook):  # past the parameter check: only the other required hooks lack
+        Plugin.from_object("fine", Fine())
 
 
 def test_two_packages_claiming_one_name_are_refused(site: Path) -> None:
