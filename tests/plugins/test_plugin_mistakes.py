@@ -299,3 +299,19 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
         ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key", 1),
         ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1)]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
+
+
+@pytest.mark.slow
+def test_localnet_says_why_a_neuron_did_not_start(tmp_path: Path) -> None:
+    """A neuron that stops before it serves (here: an option the plugin does not take) fails the author's test with
+    the neuron, the `taonet` command's own error line and its log (not "exited before printing 'axon'; see its
+    log"); the process is not left behind."""
+    from taonet.testing import LocalNet
+
+    with LocalNet(tmp_path, plugin="template") as net:
+        with pytest.raises(RuntimeError) as info:
+            net.add_miner(options={"colour": "blue"})
+        assert str(info.value).startswith("miner-0 did not start: error: option 'colour': template takes no such "
+                                          "option (it takes: alpha, delay, ")
+        assert str(info.value).endswith(f"(log: {tmp_path / 'logs' / 'miner-0.log'})")
+        assert net.neurons == []
