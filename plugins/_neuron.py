@@ -118,6 +118,10 @@ async def prepare(config: NeuronConfig, sub: Any, role: str) -> Prepared:
                     log=log)
 
 
+HOOK_THREAD = "taonet-hook:"
+"""The name of a thread running a plain-def hook starts with this, then ``PLUGIN.HOOK`` (the host's watchdog reads
+it)."""
+
 MAX_LATE_CALLS = 16
 """Calls of one sync hook that may still run after their caller gave up (the deadline passed, the neuron stops);
 past this, calling the hook again is :class:`~taonet.plugins.errors.HookFailed` without starting a thread."""
@@ -173,7 +177,7 @@ async def _in_thread(plugin: Plugin, name: str, fn: Any) -> Any:
             anyio.from_thread.run_sync(done.set, token=token)
 
     async with anyio.to_thread.current_default_thread_limiter():
-        threading.Thread(target=work, name=f"taonet-hook-{name}", daemon=True).start()
+        threading.Thread(target=work, name=f"{HOOK_THREAD}{plugin.name}.{name}", daemon=True).start()
         try:
             await done.wait()
         except BaseException:

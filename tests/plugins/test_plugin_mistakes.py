@@ -37,7 +37,7 @@ from taonet.plugins import (
     run_miner,
     validator_step,
 )
-from taonet.plugins._neuron import MAX_LATE_CALLS, call_hook
+from taonet.plugins._neuron import HOOK_THREAD, MAX_LATE_CALLS, call_hook
 from taonet.plugins.errors import HookFailed
 
 from ..kernel.node.nodes import running_node
@@ -315,3 +315,28 @@ def test_localnet_says_why_a_neuron_did_not_start(tmp_path: Path) -> None:
                                           "option (it takes: alpha, delay, ")
         assert str(info.value).endswith(f"(log: {tmp_path / 'logs' / 'miner-0.log'})")
         assert net.neurons == []
+
+
+async def test_the_watchdogs_hint_names_plain_def_hooks_running_in_threads() -> None:
+    """While a plain-def hook runs in its thread, a blocked loop's hint names it (plugin.hook) and the GIL, and says
+    to give the neuron its own process; with none running, the hint is about async hooks, as before."""
+    from taonet.plugins._host import blocked_hint
+
+    faulty = Faulty("forward_blocks")
+    plugin = Plugin.from_object("faulty", faulty)
+    with anyio.fail_after(10):  # the threads an earlier test released are gone
+        while any(t.name.startswith(HOOK_THREAD) for t in threading.enumerate()):
+            await anyio.sleep(0.01)
+    assert blocked_hint().startswith("an async hook doing heavy work synchronously")
+    try:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: call_hook(plugin, "miner_forward", synapse=Double(number=1), options={}))
+                while "faulty.miner_forward" not in blocked_hint():
+                    await anyio.sleep(0.01)
+                hint = blocked_hint()
+                faulty.release.set()
+    finally:
+        faulty.release.set()
+    assert hint.startswith("plain-def hooks running in threads (faulty.miner_forward): work in pure Python holds "
+                           'the GIL the loop needs; run that neuron in its own process (process = "own"')
