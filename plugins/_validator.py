@@ -173,6 +173,11 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
         syn = await _hook(plugin, "validator_feedback", task=task, responses=responses, scores=step_scores,
                           options=options)
         if syn is not None:
+            if not isinstance(syn, plugin.protocol.synapses):
+                from .errors import HookFailed
+
+                raise HookFailed(plugin=plugin.name, hook="validator_feedback", error=(
+                    f"it returned {type(syn).__name__}, not None or one of the protocol's synapse types"))
             await dendrite(axons, syn, timeout=timeout)
     return record
 

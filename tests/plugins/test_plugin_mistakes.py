@@ -89,6 +89,10 @@ class Faulty:
         return {r.hotkey: value for r in responses}
 
     @hookimpl
+    def validator_feedback(self) -> Any:
+        return "thanks" if self.mode == "feedback_text" else None
+
+    @hookimpl
     def miner_forward(self, synapse: Double) -> Any:
         if self.mode == "forward_raises":
             raise ValueError("the secret path /home/miner/key")
@@ -167,6 +171,11 @@ async def test_a_wrong_task_or_reward_skips_the_step_with_the_hook_and_the_fix()
                 assert record is not None and set(record["scores"].values()) == {1.0}
                 assert {r["status"] for r in record["responses"]} == {200}
                 assert scores.step == 1 and set(scores.scores) == set(mg.hotkeys)
+                faulty.mode = "feedback_text"  # the step's scores stand; the feedback is not sent
+                with pytest.raises(HookFailed) as caught:
+                    await _step(plugin, scores, mg, dendrite)
+                assert caught.value.hook == "validator_feedback" and scores.step == 2
+                assert "it returned str, not None or one of the protocol's synapse types" in caught.value.error
             tg.cancel_scope.cancel()
 
 
