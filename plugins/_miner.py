@@ -70,11 +70,38 @@ class _Miner:
             out = await call_hook(self.plugin, "miner_forward", synapse=synapse, options=self.options)
         except Exception as e:  # the plugin's code: one log line here, a 500 for the caller, the axon serves on
             raise self._hook_failed("miner_forward", e) from None
-        if not isinstance(synapse, StreamingSynapse) and type(out) is not type(synapse):
+        if isinstance(synapse, StreamingSynapse):
+            return self._stream(out, synapse)
+        if type(out) is not type(synapse):
             raise self._hook_failed("miner_forward", HookFailed(
                 plugin=self.plugin.name, hook="miner_forward", error=f"it returned {type(out).__name__}, not the "
                 f"{type(synapse).__name__} it got; return synapse.replace(field=...)"))
         return out
+
+    def _stream(self, out: Any, synapse: Synapse) -> Any:
+        """A streaming forward's chunks, passed on; an error while it produces them is the hook's (one log line, the
+        stream ends with 500), and anything but an iterator is named."""
+        from .errors import HookFailed
+
+        if isinstance(out, Synapse) or not (hasattr(out, "__aiter__") or hasattr(out, "__iter__")):
+            raise self._hook_failed("miner_forward", HookFailed(
+                plugin=self.plugin.name, hook="miner_forward", error=f"it returned {type(out).__name__}; for the "
+                f"streaming {type(synapse).__name__} return an iterator or generator (sync or async) of its chunks"))
+        if hasattr(out, "__aiter__"):
+            async def chunks() -> Any:
+                try:
+                    async for chunk in out:
+                        yield chunk
+                except Exception as e:  # the plugin's generator raised
+                    raise self._hook_failed("miner_forward", e) from None
+            return chunks()
+
+        def sync_chunks() -> Any:
+            try:
+                yield from out
+            except Exception as e:  # the plugin's generator raised (in the axon's worker thread)
+                raise self._hook_failed("miner_forward", e) from None
+        return sync_chunks()
 
     async def blacklist(self, synapse: Synapse) -> tuple[bool, str]:
         if self.plugin.implements("miner_blacklist"):

@@ -195,13 +195,19 @@ async def call_hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
     """Call a hook: an ``async def`` implementation on the loop, a plain one in a worker thread (a daemon thread:
     one that overruns its caller's deadline is left to finish, at most :data:`MAX_LATE_CALLS` of them a hook)."""
     hook = getattr(plugin.hook, name)
-    if plugin.is_async(name):
-        result = hook(**kwargs)
-    else:
-        result = await _in_thread(plugin, name, lambda: hook(**kwargs))
-    if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
-        return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
-    return await result if inspect.isawaitable(result) else result
+    try:
+        if plugin.is_async(name):
+            result = hook(**kwargs)
+        else:
+            result = await _in_thread(plugin, name, lambda: hook(**kwargs))
+        if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
+            return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
+        return await result if inspect.isawaitable(result) else result
+    except SystemExit as e:  # a hook ends no neuron (nor a host of many): it is the hook's failure
+        from .errors import HookFailed
+
+        raise HookFailed(plugin=plugin.name, hook=name, error=f"it called sys.exit({e.code!r}); a hook must not exit "
+                                                              "the process (raise an exception)") from None
 
 
 async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
@@ -211,7 +217,10 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
     try:
         await call_hook(plugin, name, **kwargs)
     except Exception as e:  # the plugin's own code: logged with its type, the neuron goes on
-        log.warning("plugin.hook_failed", hook=name, error=f"{type(e).__name__}: {e}")
+        from .errors import HookFailed
+
+        log.warning("plugin.hook_failed", hook=name, error=e.error if isinstance(e, HookFailed) else
+                    f"{type(e).__name__}: {e}")
 
 
 def now() -> float:

@@ -95,6 +95,8 @@ async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
 
     try:
         return await call_hook(plugin, name, **kwargs)
+    except HookFailed:
+        raise
     except Exception as e:  # the plugin's own code: typed, with its one-line cause
         raise HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300]
                          ) from e

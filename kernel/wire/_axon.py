@@ -530,6 +530,8 @@ class Axon:
                 st.stop(Status.TIMEOUT, str(RequestTimeout(st.req.timeout_ms / 1000)))
             else:
                 st.finish(Status.OK, "Success")
+        except ProtocolError as e:  # a status the forward's own side chose (a plugin's error it already logged)
+            st.finish(status_of(e), str(e)[:1000])
         except Exception as e:
             ref = secrets.token_hex(4)
             self._log.exception("axon.stream_failed", synapse=st.req.name, ref=ref)

@@ -76,3 +76,12 @@ def install(site: Path, package: str, plugin: str, source: str, *, module: str |
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(f"[taonet.subnets]\n{plugin} = {module}\n")
     return path
+
+CHATTY = '''
+print("Loading model weights... done")
+''' + FULL_PLUGIN.replace('    return SubnetProtocol(', '    print("protocol!")\n    return SubnetProtocol(')
+
+EXITS_AT_IMPORT = '''
+import sys
+sys.exit("this plugin needs a GPU")
+'''

@@ -25,7 +25,7 @@ import attrs
 import pytest
 from structlog.testing import capture_logs
 
-from taonet.kernel import Axon, Dendrite, Synapse, Wallet
+from taonet.kernel import Axon, Dendrite, StreamingSynapse, Synapse, Wallet
 from taonet.ledger import Keypair
 from taonet.plugins import (
     NeuronConfig,
@@ -54,6 +54,12 @@ class Double(Synapse):
     doubled: int | None = None
 
 
+class Words(StreamingSynapse):
+    """A streamed answer: words as chunks."""
+
+    prompt: str = ""
+
+
 class Other(Synapse):
     """A synapse the protocol does not declare."""
 
@@ -69,10 +75,13 @@ class Faulty:
 
     @hookimpl
     def subnet_protocol(self) -> SubnetProtocol:
-        return SubnetProtocol(name="faulty", description="misbehaves", synapses=(Double,), options={"timeout": 2.0})
+        return SubnetProtocol(name="faulty", description="misbehaves", synapses=(Double, Words),
+                              options={"timeout": 2.0})
 
     @hookimpl
     def validator_task(self, rng: Any) -> Any:
+        if self.mode == "task_exits":
+            sys.exit(3)
         bad = {"task_none": None, "task_dict": {"number": 3}, "task_other": Task(synapse=Other()),
                "task_nan": Task(synapse=Double(number=1), timeout=math.nan),
                "task_negative": Task(synapse=Double(number=1), timeout=-1.0)}
@@ -93,7 +102,9 @@ class Faulty:
         return "thanks" if self.mode == "feedback_text" else None
 
     @hookimpl
-    def miner_forward(self, synapse: Double) -> Any:
+    def miner_forward(self, synapse: Any) -> Any:
+        if isinstance(synapse, Words):
+            return self._words()
         if self.mode == "forward_raises":
             raise ValueError("the secret path /home/miner/key")
         if self.mode == "forward_none":
@@ -101,6 +112,17 @@ class Faulty:
         if self.mode == "forward_blocks":
             self.release.wait(30)
         return synapse.replace(doubled=2 * synapse.number)
+
+    def _words(self) -> Any:
+        if self.mode == "stream_synapse":
+            return Words(prompt="not a stream")
+
+        def gen() -> Any:
+            yield "one"
+            if self.mode == "stream_raises":
+                raise RuntimeError("the tokenizer broke")
+            yield "two"
+        return gen()
 
     @hookimpl
     def miner_blacklist(self) -> bool:
@@ -127,9 +149,10 @@ async def _step(plugin: Plugin, scores: Scores, mg: Subnet, dendrite: Dendrite) 
 TASK_MISTAKES = [
     ("task_none", "validator_task", "it returned NoneType, not a taonet.plugins.Task; return Task(synapse="),
     ("task_dict", "validator_task", "it returned dict, not a taonet.plugins.Task"),
-    ("task_other", "validator_task", "synapse is a Other, not one of the protocol's synapse types (Double)"),
+    ("task_other", "validator_task", "synapse is a Other, not one of the protocol's synapse types (Double, Words)"),
     ("task_nan", "validator_task", "timeout is nan; give a positive number of seconds"),
     ("task_negative", "validator_task", "timeout is -1.0; give a positive number of seconds"),
+    ("task_exits", "validator_task", "it called sys.exit(3); a hook must not exit the process (raise an exception)"),
     ("reward_list", "reward", "it returned list (scores in the responses' order, as in Bittensor's template?); "
                               "return a dict of score by hotkey"),
     ("reward_none", "reward", "it returned NoneType; return a dict of score by hotkey"),
@@ -270,9 +293,10 @@ def _wallet(root: Path, name: str, cold: str) -> Wallet:
 
 @pytest.mark.slow
 async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_path: Path) -> None:
-    """A miner (against a dev node) whose forward raises, then returns None: the caller gets 500 naming the plugin and
-    the hook (the exception's type, not its text); the miner logs one warning per cause however many calls, with no
-    traceback, and keeps serving: once the forward behaves, the answer is right."""
+    """A miner (against a dev node) whose forward raises, then returns None, then for a streaming synapse returns a
+    synapse, then a generator that raises midway: the caller gets 500 naming the plugin and the hook (the exception's
+    type, not its text; the chunks sent before it); the miner logs one warning per cause however many calls, with no
+    traceback (the axon logged the stream's with one), and keeps serving: once the forward behaves, it answers."""
     faulty = Faulty("forward_raises")
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
@@ -291,7 +315,12 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
                     raised = [await d(info, Double(number=2), timeout=5.0) for _ in range(3)]
                     faulty.mode = "forward_none"
                     none = [await d(info, Double(number=2), timeout=5.0) for _ in range(2)]
-                    faulty.mode = ""
+                    streamed = {}
+                    for mode in ("stream_synapse", "stream_raises", ""):
+                        faulty.mode = mode
+                        async with d.stream(info, Words(prompt="hi"), timeout=5.0) as st:
+                            got = [chunk async for chunk in st]
+                        streamed[mode] = (got, st.result.dendrite.status_code, st.result.dendrite.status_message)
                     good = await d(info, Double(number=2), timeout=5.0)
                 tg.cancel_scope.cancel()
     for answer in raised:
@@ -302,11 +331,18 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
     assert {a.dendrite.status_code for a in none} == {500}
     assert "it returned NoneType, not the Double it got; return synapse.replace(" in none[0].dendrite.status_message
     assert good.dendrite.status_code == 200 and good.doubled == 4
+    assert streamed["stream_synapse"][:2] == ([], 500)
+    assert "it returned Words; for the streaming Words return an iterator or generator" in streamed["stream_synapse"][2]
+    assert streamed["stream_raises"][:2] == (["one"], 500)
+    assert "failed: RuntimeError (see the miner's log)" in streamed["stream_raises"][2]
+    assert streamed[""][:2] == (["one", "two"], 200)
     warned = [e for e in logs if e["log_level"] in ("warning", "error", "critical")
               and e["event"].startswith(("plugin.", "axon.", "miner."))]  # not the in-process node's own
     assert [(e["event"], e.get("hook"), e.get("error"), e.get("times")) for e in warned] == [
         ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key", 1),
-        ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1)]
+        ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1),
+        ("plugin.hook_failed", "miner_forward", streamed["stream_synapse"][2].partition("failed: ")[2], 1),
+        ("plugin.hook_failed", "miner_forward", "RuntimeError: the tokenizer broke", 1)]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
 
 
