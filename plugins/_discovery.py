@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import json
 import math
 import types
 from collections.abc import Iterable, Mapping
@@ -22,7 +23,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from ._types import SubnetProtocol
+from ._types import NEURON_OPTIONS, SubnetProtocol
 
 __all__ = ["GROUP", "Plugin", "PluginInfo", "installed_plugins", "load_plugin"]
 
@@ -114,7 +115,8 @@ class Plugin:
             if key not in out:
                 raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
                                                      f"{', '.join(sorted(out))})")
-            out[key] = _convert(key, raw, out[key])
+            kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
+            out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) else out[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
         return out
 
@@ -184,8 +186,15 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
             if not math.isfinite(value):
                 raise ValueError(raw)
             return value
+        if isinstance(default, list | tuple | dict):  # a list or a table, written as JSON: [1, 2] or {"a": 1}
+            value = json.loads(raw)
+            if not isinstance(value, dict if isinstance(default, dict) else list):
+                raise ValueError(raw)
+            return type(default)(value) if isinstance(default, tuple) else value
     except ValueError:
-        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {type(default).__name__}") from None
+        example = {"list": " (as JSON: [1, 2])", "tuple": " (as JSON: [1, 2])", "dict": ' (as JSON: {"a": 1})'}
+        kind = type(default).__name__
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {kind}{example.get(kind, '')}") from None
     return raw
 
 

@@ -238,3 +238,17 @@ def test_plugin_errors_cross_a_socket_as_themselves(error: Exception) -> None:
     back = error_from_wire(error_to_wire(error))
     assert type(back) is type(error) and str(back) == str(error)
     assert "\n" not in str(error)
+
+
+def test_set_converts_by_the_neurons_type_and_takes_lists_and_tables_as_json() -> None:
+    """A plugin that sets the neuron's float `timeout` to an int default still takes `--set timeout=0.5`; an option
+    whose default is a list or a table takes JSON (`--set langs=["en","fr"]`), and anything else is InvalidOption
+    naming the form (it used to reach the plugin as the string 'en')."""
+    plugin = Plugin.from_object("proto", _protocol_plugin((_Named,), {"timeout": 2, "langs": ["en"], "w": {"a": 1}}))
+    options = plugin.options({"timeout": "0.5", "langs": '["en", "fr"]', "w": '{"b": 2}'})
+    assert (options["timeout"], options["langs"], options["w"]) == (0.5, ["en", "fr"], {"b": 2})
+    for overrides, says in (({"langs": "en"}, "option 'langs': 'en' is not a valid list (as JSON: [1, 2])"),
+                            ({"w": "[1]"}, """option 'w': '[1]' is not a valid dict (as JSON: {"a": 1})""")):
+        with pytest.raises(InvalidOption) as info:
+            plugin.options(overrides)
+        assert str(info.value) == says
