@@ -385,3 +385,42 @@ async def test_the_watchdogs_hint_names_plain_def_hooks_running_in_threads() -> 
         faulty.release.set()
     assert hint.startswith("plain-def hooks running in threads (faulty.miner_forward): work in pure Python holds "
                            'the GIL the loop needs; run that neuron in its own process (process = "own"')
+
+
+class Vector(Synapse):
+    """An answer a miner fills with a list of ints."""
+
+    values: list[int] | None = None
+    total: int | None = None
+
+
+async def test_an_answer_the_caller_would_refuse_is_refused_by_the_axon_and_said_in_the_miners_log() -> None:
+    """numpy values (np.int64, an ndarray) and a str in an int field, as Bittensor authors return them: the caller
+    gets 500 with the field, the type wanted and the type given (a str used to cross the wire and be refused by the
+    validator's dendrite as a 'malformed reply', numpy at the miner at debug level: the miner's log said nothing);
+    the miner's log has one warning per distinct reason, however many answers."""
+    import numpy as np
+
+    answers = {"int64": lambda s: s.replace(total=np.int64(3)), "ndarray": lambda s: s.replace(values=np.arange(3)),
+               "str": lambda s: s.replace(total="3"), "good": lambda s: s.replace(values=[1, 2], total=3)}
+    mode = {"now": ""}
+
+    def forward(synapse: Vector) -> Vector:
+        return answers[mode["now"]](synapse)
+
+    got = {}
+    with capture_logs() as logs, anyio.fail_after(30):
+        async with Axon(MINERS[0], "tcp://127.0.0.1:0").attach(forward) as axon, \
+                Dendrite(Keypair.from_uri("//Mistakes//validator")) as d:
+            for now in ("int64", "int64", "ndarray", "str", "good"):
+                mode["now"] = now
+                r = await d(axon.info(), Vector(), timeout=5.0)
+                got[now] = (r.dendrite.status_code, r.dendrite.status_message, r.total)
+    assert got["int64"] == (500, "the forward's answer has Vector.total: expected int | None, got int64", None)
+    assert got["ndarray"][:2] == (500, "the forward's answer has Vector.values: expected list[int] | None, got "
+                                       "ndarray")
+    assert got["str"][:2] == (500, "the forward's answer has Vector.total: expected int | None, got str")
+    assert got["good"] == (200, "Success", 3)
+    refused = [e["reason"] for e in logs if e["event"] == "axon.answer_refused"]
+    assert refused == [got["int64"][1], got["ndarray"][1], got["str"][1]]
+    assert {e["log_level"] for e in logs if e["event"] == "axon.answer_refused"} == {"warning"}
