@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import queue
 import threading
 import time
 import weakref
@@ -147,6 +148,46 @@ def _late_calls(plugin: Plugin) -> _LateCalls:
         return late
 
 
+class _DaemonWorkers:
+    """Reused daemon threads for plain-def hooks (starting a thread per call doubled a call's cost): an idle worker
+    takes the next job, a new one starts when none is idle, and a worker idle for ``idle_s`` ends. Daemon threads,
+    unlike asyncio's worker threads, never keep the process from exiting behind a hook that blocks."""
+
+    def __init__(self, idle_s: float = 10.0) -> None:
+        self.idle_s = idle_s
+        self.lock = threading.Lock()
+        self.idle: list[queue.SimpleQueue[Any]] = []
+
+    def submit(self, job: Any, name: str) -> None:
+        """Run ``job()`` in an idle worker (renamed ``name`` while it runs) or a new one."""
+        with self.lock:
+            inbox = self.idle.pop() if self.idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._work, args=(inbox,), name=name, daemon=True).start()
+        inbox.put((job, name))
+
+    def _work(self, inbox: queue.SimpleQueue[Any]) -> None:
+        me = threading.current_thread()
+        while True:
+            try:
+                job, name = inbox.get(timeout=self.idle_s)
+            except queue.Empty:
+                with self.lock:
+                    if inbox in self.idle:  # nobody took this worker meanwhile: it ends
+                        self.idle.remove(inbox)
+                        return
+                job, name = inbox.get()  # taken just now: its job is on the way
+            me.name = name
+            job()
+            me.name = "taonet-hook-worker (idle)"
+            with self.lock:
+                self.idle.append(inbox)
+
+
+_WORKERS = _DaemonWorkers()
+
+
 async def _in_thread(plugin: Plugin, name: str, fn: Any) -> Any:
     """``fn()`` in a daemon thread, awaited; on cancellation the call is left to finish (it cannot be stopped) and
     counted as late, so a hook that blocks for ever neither stalls the loop, nor keeps the process from exiting,
@@ -177,7 +218,7 @@ async def _in_thread(plugin: Plugin, name: str, fn: Any) -> Any:
             anyio.from_thread.run_sync(done.set, token=token)
 
     async with anyio.to_thread.current_default_thread_limiter():
-        threading.Thread(target=work, name=f"{HOOK_THREAD}{plugin.name}.{name}", daemon=True).start()
+        _WORKERS.submit(work, f"{HOOK_THREAD}{plugin.name}.{name}")
         try:
             await done.wait()
         except BaseException:
