@@ -12,9 +12,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import cbor2
+
 from ._types import Response, Task
 
-__all__ = ["SCORE_SLACK", "check_scores", "check_task"]
+__all__ = ["SCORE_SLACK", "check_refused", "check_scores", "check_task"]
 
 SCORE_SLACK = 1e-6
 """How far outside [0, 1] a score may stray by rounding (it is clipped); further is the reward model's error."""
@@ -40,6 +42,11 @@ def check_task(plugin: Any, task: Any, hook: str = "validator_task") -> Task:
         names = ", ".join(t.__name__ for t in types)
         raise _failed(plugin, hook, f"its Task's synapse is a {type(syn).__name__}, not one of the protocol's "
                                     f"synapse types ({names})")
+    try:
+        cbor2.dumps(syn.payload())
+    except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
+        raise _failed(plugin, hook, f"its Task's {type(syn).__name__} cannot be sent ({e}); its fields must hold plain "
+                                    "values: int, float, str, bytes, bool, None, lists and dicts of them") from None
     t = task.timeout
     if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t <= 0):
         raise _failed(plugin, hook, f"its Task's timeout is {t!r}; give a positive number of seconds, or None for "
@@ -80,3 +87,12 @@ def check_scores(plugin: Any, raw: Any, responses: Sequence[Response]) -> dict[s
                                         "in [0, 1] (normalise it)")
         out[r.hotkey] = min(1.0, max(0.0, score))
     return out
+
+
+def check_refused(plugin: Any, responses: Sequence[Response]) -> None:
+    """HookFailed (validator_task) when every miner refused the task's synapse as malformed (400: a str in an int
+    field, a set): the validator's mistake, so the step is skipped rather than every miner scored 0."""
+    if responses and all(r.synapse.dendrite.status_code == 400 for r in responses):
+        why = responses[0].synapse.dendrite.status_message or "bad request"
+        raise _failed(plugin, "validator_task", f"every miner refused its synapse as malformed ({why}); give each "
+                                                "field a value of its declared type")

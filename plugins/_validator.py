@@ -17,7 +17,7 @@ from taonet.kernel import Dendrite, Subtensor
 from taonet.kernel.client import PendingReveal
 from taonet.ledger.errors import RateLimited, RevealTooEarly, TaonetError
 
-from ._checks import check_scores, check_task
+from ._checks import check_refused, check_scores, check_task
 from ._discovery import Plugin
 from ._journal import Journal
 from ._neuron import (
@@ -145,6 +145,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     axons = [metagraph.axons[u] for u in uids]
     answers = await ask(dendrite, axons, task.synapse, timeout)
     responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+    check_refused(plugin, responses)
     raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
     step_scores = check_scores(plugin, raw, responses)
     if plugin.implements("journal_response"):

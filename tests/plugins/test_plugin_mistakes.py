@@ -84,7 +84,8 @@ class Faulty:
             sys.exit(3)
         bad = {"task_none": None, "task_dict": {"number": 3}, "task_other": Task(synapse=Other()),
                "task_nan": Task(synapse=Double(number=1), timeout=math.nan),
-               "task_negative": Task(synapse=Double(number=1), timeout=-1.0)}
+               "task_negative": Task(synapse=Double(number=1), timeout=-1.0),
+               "task_object": Task(synapse=Double(number=object())), "task_str": Task(synapse=Double(number="5"))}
         return bad[self.mode] if self.mode in bad else Task(synapse=Double(number=rng.randrange(9)))
 
     @hookimpl
@@ -152,6 +153,10 @@ TASK_MISTAKES = [
     ("task_other", "validator_task", "synapse is a Other, not one of the protocol's synapse types (Double, Words)"),
     ("task_nan", "validator_task", "timeout is nan; give a positive number of seconds"),
     ("task_negative", "validator_task", "timeout is -1.0; give a positive number of seconds"),
+    ("task_object", "validator_task", "its Task's Double cannot be sent (cannot encode type <class 'object'>); its "
+                                      "fields must hold plain values"),
+    ("task_str", "validator_task", "every miner refused its synapse as malformed (Double.number: expected int, got "
+                                   "str); give each field a value of its declared type"),
     ("task_exits", "validator_task", "it called sys.exit(3); a hook must not exit the process (raise an exception)"),
     ("reward_list", "reward", "it returned list (scores in the responses' order, as in Bittensor's template?); "
                               "return a dict of score by hotkey"),
@@ -168,7 +173,8 @@ TASK_MISTAKES = [
 
 async def test_a_wrong_task_or_reward_skips_the_step_with_the_hook_and_the_fix() -> None:
     """Each mistake is HookFailed naming the plugin, the hook and what to return; the scores and the step counter
-    are left as they were, and the next good step runs. A score a rounding error above 1 is clipped, not refused."""
+    are left as they were (a task every miner refuses as malformed is the validator's fault: no miner scores 0 for
+    it), and the next good step runs. A score a rounding error above 1 is clipped, not refused."""
     faulty = Faulty()
     plugin = Plugin.from_object("faulty", faulty)
     with anyio.fail_after(60):
