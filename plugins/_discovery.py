@@ -264,8 +264,9 @@ def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plug
     info = found[0]
     try:
         obj = info.entry_point.load()
-        if not isinstance(obj, types.ModuleType) and callable(obj) and not _has_hookimpls(obj):
-            obj = obj()  # a factory (a class) whose instance carries the hooks
+        if isinstance(obj, type) or (not isinstance(obj, types.ModuleType) and callable(obj)
+                                     and not _has_hookimpls(obj)):
+            obj = obj()  # a class (its methods take self) or a factory: the instance carries the hooks
     except SystemExit as e:  # sys.exit() (or argparse, as Bittensor templates parse at import) ends no taonet command
         raise PluginImportFailed(name=name, package=info.package, error=(
             f"it called sys.exit({e.code!r}) while importing; a plugin must not exit the process (nor parse the "

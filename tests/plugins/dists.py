@@ -85,3 +85,33 @@ EXITS_AT_IMPORT = '''
 import sys
 sys.exit("this plugin needs a GPU")
 '''
+
+CLASS_PLUGIN = '''
+from taonet.plugins import SubnetProtocol, Task, hookimpl
+from taonet.kernel import Synapse
+
+
+class Echo(Synapse):
+    text: str = ""
+
+
+class Plugin:
+    def __init__(self):
+        self.suffix = "!"
+
+    @hookimpl
+    def subnet_protocol(self):
+        return SubnetProtocol(name={name!r}, description="a class", synapses=(Echo,))
+
+    @hookimpl
+    def validator_task(self, rng):
+        return Task(synapse=Echo(text="hi"))
+
+    @hookimpl
+    def miner_forward(self, synapse):
+        return synapse.replace(text=synapse.text + self.suffix)
+
+    @hookimpl
+    def reward(self, task, responses):
+        return {{}}
+'''

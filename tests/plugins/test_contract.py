@@ -25,7 +25,7 @@ from taonet.plugins.errors import (
     UnknownPlugin,
 )
 
-from .dists import FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, UNKNOWN_HOOK, install
+from .dists import CLASS_PLUGIN, FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, UNKNOWN_HOOK, install
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -252,3 +252,14 @@ def test_set_converts_by_the_neurons_type_and_takes_lists_and_tables_as_json() -
         with pytest.raises(InvalidOption) as info:
             plugin.options(overrides)
         assert str(info.value) == says
+
+
+def test_an_entry_point_naming_a_class_loads_an_instance_of_it(site: Path) -> None:
+    """`name = "pkg:Plugin"`, a class whose methods (taking self) are the hooks, as docs/subnets.md allows: its
+    instance is the plugin (the class itself was registered, and every hook was refused for its `self`)."""
+    install(site, "class-subnet", "klass", CLASS_PLUGIN)
+    (site / "class_subnet-1.0.dist-info" / "entry_points.txt").write_text("[taonet.subnets]\nklass = "
+                                                                         "class_subnet:Plugin\n")
+    plugin = load_plugin("klass", installed=_installed(site))
+    echo = plugin.protocol.synapses[0]
+    assert plugin.hook.miner_forward(synapse=echo(text="hi"), options={}).text == "hi!"
