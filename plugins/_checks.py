@@ -12,8 +12,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import cbor2
-
 from ._types import Response, Task
 
 __all__ = ["SCORE_SLACK", "check_refused", "check_scores", "check_task"]
@@ -31,6 +29,8 @@ def _failed(plugin: Any, hook: str, error: str) -> Exception:
 def check_task(plugin: Any, task: Any, hook: str = "validator_task") -> Task:
     """``task`` if it is a :class:`Task` whose synapse is one of the protocol's types and whose timeout (if any) is
     a positive finite number; HookFailed otherwise."""
+    import cbor2
+
     from taonet.kernel import Synapse
 
     if not isinstance(task, Task):
