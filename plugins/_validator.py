@@ -7,6 +7,7 @@ reveal that cannot be made (window missed, refused) is logged once with the reas
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -42,6 +43,8 @@ MAX_ERRORS = 10
 """Recent errors kept in status.json."""
 MAX_REVEALS = 10
 """Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
+MAX_FAILURE_KINDS = 64
+"""Distinct hook failures a validator counts (each is logged once, then at its 10th, 100th... time)."""
 
 
 async def run_validator(config: NeuronConfig, *,
@@ -203,6 +206,7 @@ class _Validator:
         self.metagraph: Any = None
         self.uid: int | None = p.uid
         self.errors: list[str] = []
+        self.failures: dict[tuple[str, str], int] = {}
         self.last_score_update: int | None = None
         self.last_step_block = -(10**9)
         self.next_weights_at = 0
@@ -377,9 +381,14 @@ class _Validator:
             record = await validator_step(self.plugin, self.options, self.scores, block=block,
                                           metagraph=self.metagraph, dendrite=self.dendrite, hotkey=self.p.hotkey,
                                           uid=self.uid, journal=self.journal)
-        except HookFailed as e:  # the plugin's code: logged and counted, the step skipped
-            self._error(f"plugin.{e.hook}", e.error)
-            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error)
+        except HookFailed as e:  # the plugin's code: logged (each cause once, then at its 10th, 100th... step)
+            key = (e.hook, e.error)
+            count = self.failures.get(key, 0) + 1
+            if len(self.failures) < MAX_FAILURE_KINDS or key in self.failures:
+                self.failures[key] = count
+            if count == 1 or math.log10(count).is_integer():
+                self._error(f"plugin.{e.hook}", e.error)
+                self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
             return
         if record is not None:
             self.last_score_update = block

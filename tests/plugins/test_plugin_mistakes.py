@@ -31,10 +31,12 @@ from taonet.plugins import (
     NeuronConfig,
     Plugin,
     Scores,
+    StateDir,
     SubnetProtocol,
     Task,
     hookimpl,
     run_miner,
+    run_validator,
     validator_step,
 )
 from taonet.plugins._neuron import HOOK_THREAD, MAX_LATE_CALLS, call_hook
@@ -430,3 +432,37 @@ async def test_an_answer_the_caller_would_refuse_is_refused_by_the_axon_and_said
     refused = [e["reason"] for e in logs if e["event"] == "axon.answer_refused"]
     assert refused == [got["int64"][1], got["ndarray"][1], got["str"][1]]
     assert {e["log_level"] for e in logs if e["event"] == "axon.answer_refused"} == {"warning"}
+
+
+@pytest.mark.slow
+async def test_a_validator_whose_reward_fails_every_step_says_so_once_then_at_the_tenth(tmp_path: Path) -> None:
+    """A validator (against a dev node, a miner answering) whose reward scores NaN at every step: the steps are
+    skipped, and the warning is logged once, then again at the 10th failure with times=10, not at every step; the
+    status keeps the error."""
+    faulty = Faulty("reward_nan")
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            assert (await sub.burned_register(miner, 1)).success
+            assert (await sub.burned_register(validator, 1)).success
+        common = {"plugin": plugin, "netuid": 1, "endpoint": sub.endpoint, "port": 0}
+        vdir = tmp_path / "state" / "validator"
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner", **common))
+                await tg.start(run_validator, NeuronConfig(wallet=validator, state_dir=vdir,
+                                                           options={"timeout": "0.5"}, **common))
+                while not [e for e in logs if e["event"] == "plugin.hook_failed" and e.get("times") == 10]:
+                    await sub.wait_for_block()
+                status = StateDir(vdir).read_status() or {}
+                tg.cancel_scope.cancel()
+    failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
+    assert [(e["hook"], e["times"]) for e in failed] == [("reward", 1), ("reward", 10)]
+    assert "is nan; every score must be a finite number in [0, 1]" in failed[0]["error"]
+    assert [m for m in status["errors"] if m.startswith("plugin.reward: the score of ")]
+    assert status["step"] == 0
