@@ -466,3 +466,41 @@ async def test_a_validator_whose_reward_fails_every_step_says_so_once_then_at_th
     assert "is nan; every score must be a finite number in [0, 1]" in failed[0]["error"]
     assert [m for m in status["errors"] if m.startswith("plugin.reward: the score of ")]
     assert status["step"] == 0
+
+
+NAN_REWARD = """
+import math
+from taonet.plugins import SubnetProtocol, hookimpl
+from taonet.subnets.template import Double, miner_forward, validator_task
+
+
+@hookimpl
+def subnet_protocol():
+    return SubnetProtocol(name={name!r}, description="scores NaN", synapses=(Double,), options={{"timeout": 1.0}})
+
+
+@hookimpl
+def reward(task, responses):
+    return {{r.hotkey: math.nan for r in responses}}
+"""
+
+
+@pytest.mark.slow
+def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
+    """`taonet localnet --plugin NAME` with a reward model that scores NaN: after an epoch a `problem:` line names
+    the validator and the reward hook's error (the run said '0/2 miners paid' and nothing else); exit 0."""
+    import os
+
+    from .dists import install
+
+    site = tmp_path / "site"
+    install(site, "nanreward-subnet", "nanreward", NAN_REWARD)
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    exe = Path(sys.executable).parent / "taonet"
+    out = subprocess.run([str(exe), "localnet", "--plugin", "nanreward", "--miners", "2", "--validators", "1",
+                          "--epochs", "3", "--tempo", "10", "--block-time", "0.1", "--lines", "--keep",
+                          str(tmp_path / "net")], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    problems = [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
+    assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward: the score of "), out.stdout
+    assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
