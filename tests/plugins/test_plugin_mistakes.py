@@ -129,6 +129,8 @@ class Faulty:
 
     @hookimpl
     def miner_blacklist(self) -> bool:
+        if self.mode == "blacklist_raises":
+            raise RuntimeError("the allow-list file is missing")
         return False
 
 
@@ -323,6 +325,8 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
                     raised = [await d(info, Double(number=2), timeout=5.0) for _ in range(3)]
                     faulty.mode = "forward_none"
                     none = [await d(info, Double(number=2), timeout=5.0) for _ in range(2)]
+                    faulty.mode = "blacklist_raises"
+                    refused = await d(info, Double(number=2), timeout=5.0)
                     streamed = {}
                     for mode in ("stream_synapse", "stream_raises", ""):
                         faulty.mode = mode
@@ -339,6 +343,8 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
     assert {a.dendrite.status_code for a in none} == {500}
     assert "it returned NoneType, not the Double it got; return synapse.replace(" in none[0].dendrite.status_message
     assert good.dendrite.status_code == 200 and good.doubled == 4
+    assert refused.dendrite.status_code == 500 and refused.dendrite.status_message == (
+        "the miner_blacklist hook of subnet plugin 'faulty' failed: RuntimeError (see the miner's log)")
     assert streamed["stream_synapse"][:2] == ([], 500)
     assert "it returned Words; for the streaming Words return an iterator or generator" in streamed["stream_synapse"][2]
     assert streamed["stream_raises"][:2] == (["one"], 500)
@@ -349,6 +355,7 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
     assert [(e["event"], e.get("hook"), e.get("error"), e.get("times")) for e in warned] == [
         ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key", 1),
         ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1),
+        ("plugin.hook_failed", "miner_blacklist", "RuntimeError: the allow-list file is missing", 1),
         ("plugin.hook_failed", "miner_forward", streamed["stream_synapse"][2].partition("failed: ")[2], 1),
         ("plugin.hook_failed", "miner_forward", "RuntimeError: the tokenizer broke", 1)]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
