@@ -101,6 +101,10 @@ class Faulty:
         return {r.hotkey: value for r in responses}
 
     @hookimpl
+    def validator_organic(self, payload: Any) -> Any:
+        return {"number": payload} if self.mode == "organic_dict" else Task(synapse=Double(number=int(payload)))
+
+    @hookimpl
     def validator_feedback(self) -> Any:
         return "thanks" if self.mode == "feedback_text" else None
 
@@ -511,3 +515,38 @@ def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
     problems = [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
     assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward: the score of "), out.stdout
     assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
+
+
+@pytest.mark.slow
+async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(tmp_path: Path) -> None:
+    """A validator's gateway (against a dev node) whose plugin's validator_organic returns a dict, not a Task: the
+    caller's query is refused with the hook and the fix (it was an AttributeError in the gateway: a 500 with a
+    traceback in the validator's log), and the validator logs it as one line."""
+    from taonet.plugins import aprompt
+    from taonet.plugins.errors import QueryRefused
+
+    faulty = Faulty("organic_dict")
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            assert (await sub.burned_register(validator, 1)).success
+        config = NeuronConfig(plugin=plugin, netuid=1, wallet=validator, endpoint=sub.endpoint, port=0,
+                              gateway="127.0.0.1:0", state_dir=tmp_path / "state" / "validator",
+                              options={"step_interval": str(10**6)})
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_validator, config)
+                while not any(a.is_serving for a in (await sub.metagraph(1)).axons):
+                    await sub.wait_for_block()
+                with pytest.raises(QueryRefused) as refused:
+                    await aprompt(1, "7", endpoint=sub.endpoint, timeout=5.0)
+                tg.cancel_scope.cancel()
+    assert "the validator_organic hook of subnet plugin 'faulty' failed: it returned dict, not a taonet.plugins.Task" \
+        in str(refused.value)
+    failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
+    assert [e["hook"] for e in failed] == ["validator_organic"] and "it returned dict" in failed[0]["error"]
+    assert not [e for e in logs if "exc_info" in e or "exception" in e]
