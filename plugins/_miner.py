@@ -59,6 +59,8 @@ class _Miner:
         self.last_epoch: int | None = None
         self.served = 0
         self.failures: dict[tuple[str, str], int] = {}
+        self.ready = anyio.Event()
+        """Set once the plugin's neuron_start has returned: forwards wait for it."""
         self.follower: HeadFollower | None = None
 
     # --- the axon's hooks -------------------------------------------------------------------------------------
@@ -66,6 +68,8 @@ class _Miner:
         from .errors import HookFailed
 
         self.served += 1
+        if not self.ready.is_set():  # neuron_start still opens what the forward needs (a model...): wait for it,
+            await self.ready.wait()  # within the caller's deadline (the axon's)
         try:
             out = await call_hook(self.plugin, "miner_forward", synapse=synapse, options=self.options)
         except Exception as e:  # the plugin's code: one log line here, a 500 for the caller, the axon serves on
@@ -213,6 +217,7 @@ class _Miner:
                 await self._publish(info)
                 await lifecycle(self.plugin, "neuron_start", self.log,
                                 context=self.p.context("miner", self.netuid, self.metagraph))
+                self.ready.set()
                 self.log.info("miner.started", axon=f"{info.ip}:{info.port}", state_dir=str(self.p.state.path))
                 task_status.started(info)
                 await self._loop(info)

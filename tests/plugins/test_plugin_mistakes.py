@@ -74,6 +74,16 @@ class Faulty:
     def __init__(self, mode: str = "") -> None:
         self.mode = mode
         self.release = threading.Event()
+        self.starting: anyio.Event | None = None
+        self.loaded = mode != "slow_start"  # its neuron_start loads it
+
+    @hookimpl
+    async def neuron_start(self) -> None:
+        if self.mode == "slow_start":  # opens a model: a second and a half
+            assert self.starting is not None
+            self.starting.set()
+            await anyio.sleep(1.5)
+        self.loaded = True
 
     @hookimpl
     def subnet_protocol(self) -> SubnetProtocol:
@@ -112,6 +122,8 @@ class Faulty:
     def miner_forward(self, synapse: Any) -> Any:
         if isinstance(synapse, Words):
             return self._words()
+        if not self.loaded:
+            raise RuntimeError("the model is not loaded yet")
         if self.mode == "forward_raises":
             raise ValueError("the secret path /home/miner/key")
         if self.mode == "forward_none":
@@ -550,3 +562,32 @@ async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(t
     failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
     assert [e["hook"] for e in failed] == ["validator_organic"] and "it returned dict" in failed[0]["error"]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
+
+
+@pytest.mark.slow
+async def test_a_request_that_comes_while_neuron_start_runs_waits_for_it(tmp_path: Path) -> None:
+    """The miner's axon serves (and is on the chain) before the plugin's neuron_start has returned; a request that
+    comes meanwhile waits for it (within its deadline) and is answered by a forward whose model is loaded (it got
+    'the model is not loaded yet', a 500)."""
+    faulty = Faulty("slow_start")
+    faulty.starting = anyio.Event()
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            uid = (await sub.burned_register(miner, 1)).uid
+        config = NeuronConfig(plugin=plugin, netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
+                              state_dir=tmp_path / "state" / "miner")
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run_miner, config)
+                await faulty.starting.wait()
+                axon = (await sub.metagraph(1)).axons[uid]
+                async with Dendrite(Keypair.from_uri("//Mistakes//caller")) as d:
+                    answer = await d(axon, Double(number=5), timeout=10.0)
+                tg.cancel_scope.cancel()
+    assert (answer.dendrite.status_code, answer.doubled) == (200, 10), answer.dendrite.status_message
+    assert answer.dendrite.process_time is not None and answer.dendrite.process_time > 1.0  # it waited
