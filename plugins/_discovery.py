@@ -10,9 +10,7 @@ The errors module is imported where an error is raised: it pulls in the ledger (
 
 from __future__ import annotations
 
-import difflib
 import inspect
-import json
 import math
 import types
 from collections.abc import Iterable, Mapping
@@ -133,6 +131,8 @@ def _check_hookimpls(name: str, obj: Any) -> None:
             continue
         hook = (getattr(fn, marker, None) or {}).get("specname") or attr  # @hookimpl(specname="reward")
         if hook not in hookspecs.HOOKS:
+            import difflib
+
             near = difflib.get_close_matches(hook, hookspecs.HOOKS, n=1)
             hint = f"did you mean {near[0]}? " if near else ""
             raise InvalidPlugin(name=name, reason=f"{hook} is marked @hookimpl but is no hook ({hint}the hooks: "
@@ -187,6 +187,8 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
                 raise ValueError(raw)
             return value
         if isinstance(default, list | tuple | dict):  # a list or a table, written as JSON: [1, 2] or {"a": 1}
+            import json
+
             value = json.loads(raw)
             if not isinstance(value, dict if isinstance(default, dict) else list):
                 raise ValueError(raw)
