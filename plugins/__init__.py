@@ -9,6 +9,7 @@ kernel and ledger they need load on first use.
 from typing import TYPE_CHECKING, Any
 
 from . import hookspecs as hookspecs
+from ._checks import check_scores as check_scores
 from ._discovery import GROUP as GROUP
 from ._discovery import Plugin as Plugin
 from ._discovery import PluginInfo as PluginInfo
@@ -57,7 +58,7 @@ __all__ = [
     "GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt",
     "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "HostedNeuron", "Journal", "NeuronConfig", "NeuronContext",
     "NeuronHost", "NeuronSpec", "Option", "Plugin", "PluginInfo", "Response", "Scores", "SharedChain", "StateDir",
-    "SubnetProtocol", "Task", "default_state_dir", "errors", "gateway_problem", "hookimpl", "hookspecs",
+    "SubnetProtocol", "Task", "check_scores", "default_state_dir", "errors", "gateway_problem", "hookimpl", "hookspecs",
     "installed_plugins", "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator",
     "step_inputs", "update_scores", "validator_step", "weights_for",
 ]

@@ -21,7 +21,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from ._types import SubnetProtocol
+from ._types import NEURON_OPTIONS, SubnetProtocol
 
 __all__ = ["GROUP", "Plugin", "PluginInfo", "installed_plugins", "load_plugin"]
 
@@ -80,6 +80,7 @@ class Plugin:
         """Load a plugin from a module or object holding hookimpls (what an entry point names), checked."""
         from .errors import InvalidPlugin, MissingHook
 
+        _check_hookimpls(name, obj)
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         try:
@@ -112,9 +113,41 @@ class Plugin:
             if key not in out:
                 raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
                                                      f"{', '.join(sorted(out))})")
-            out[key] = _convert(key, raw, out[key])
+            kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
+            out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) else out[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
         return out
+
+
+def _check_hookimpls(name: str, obj: Any) -> None:
+    """The usual hookimpl mistakes, named with their fix before pluggy's own check: a marked function whose name is
+    no hook (a typo: the nearest hook is suggested), a parameter no hook argument is called."""
+    from .errors import InvalidPlugin
+
+    marker = f"{hookspecs.PROJECT}_impl"
+    for attr in dir(obj):
+        fn = getattr(obj, attr, None)
+        if fn is None or not hasattr(fn, marker):
+            continue
+        hook = (getattr(fn, marker, None) or {}).get("specname") or attr  # @hookimpl(specname="reward")
+        if hook not in hookspecs.HOOKS:
+            import difflib
+
+            near = difflib.get_close_matches(hook, hookspecs.HOOKS, n=1)
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise InvalidPlugin(name=name, reason=f"{hook} is marked @hookimpl but is no hook ({hint}the hooks: "
+                                                  "docs/subnets.md, 'The hooks')")
+        takes = tuple(inspect.signature(getattr(hookspecs, hook)).parameters)
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        unknown = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                   and p.default is p.empty and p.name not in takes]
+        if unknown:
+            raise InvalidPlugin(name=name, reason=f"its {attr} takes {', '.join(unknown)}, which the hook does not "
+                                                  f"pass; {hook} is called with {', '.join(takes) or 'nothing'} "
+                                                  "(by these names; take any of them)")
 
 
 def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | None) -> None:
@@ -153,8 +186,17 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
             if not math.isfinite(value):
                 raise ValueError(raw)
             return value
+        if isinstance(default, list | tuple | dict):  # a list or a table, written as JSON: [1, 2] or {"a": 1}
+            import json
+
+            value = json.loads(raw)
+            if not isinstance(value, dict if isinstance(default, dict) else list):
+                raise ValueError(raw)
+            return type(default)(value) if isinstance(default, tuple) else value
     except ValueError:
-        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {type(default).__name__}") from None
+        example = {"list": " (as JSON: [1, 2])", "tuple": " (as JSON: [1, 2])", "dict": ' (as JSON: {"a": 1})'}
+        kind = type(default).__name__
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {kind}{example.get(kind, '')}") from None
     return raw
 
 
@@ -173,7 +215,41 @@ def _call_protocol(name: str, pm: pluggy.PluginManager) -> SubnetProtocol:
                                               "the protocol's name must be the same")
     if not protocol.synapses:
         raise InvalidPlugin(name=name, reason="its protocol declares no Synapse type")
+    _check_synapses(name, protocol)
+    _check_options(name, protocol)
     return protocol
+
+
+def _check_synapses(name: str, protocol: SubnetProtocol) -> None:
+    """Each of the protocol's synapses a Synapse class (not an instance, not another class), each NAME once."""
+    from taonet.kernel import Synapse
+
+    from .errors import InvalidPlugin
+
+    seen: dict[str, str] = {}
+    for t in protocol.synapses:
+        if not (isinstance(t, type) and issubclass(t, Synapse)):
+            what = f"an instance of {type(t).__name__}" if not isinstance(t, type) else f"the class {t.__name__}"
+            raise InvalidPlugin(name=name, reason=f"its protocol's synapses hold {what}; list Synapse subclasses "
+                                                  "(class MySynapse(taonet.kernel.Synapse)), not instances")
+        if t.NAME in seen:
+            raise InvalidPlugin(name=name, reason=f"two of its synapses, {seen[t.NAME]} and {t.__name__}, have the "
+                                                  f"NAME {t.NAME!r}; an axon routes by NAME: give each its own")
+        seen[t.NAME] = t.__name__
+
+
+def _check_options(name: str, protocol: SubnetProtocol) -> None:
+    """Each option's default within its own bounds (``--set`` values are checked against them later)."""
+    from .errors import InvalidPlugin
+
+    for key, (lo, hi) in protocol.bounds().items():
+        value = protocol.defaults()[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} has bounds but a {type(value).__name__} "
+                                                  "default; bounds are for numbers")
+        if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}, outside its own "
+                                                  f"bounds {lo}..{hi}")
 
 
 def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plugin:
@@ -190,11 +266,16 @@ def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plug
     info = found[0]
     try:
         obj = info.entry_point.load()
+        if isinstance(obj, type) or (not isinstance(obj, types.ModuleType) and callable(obj)
+                                     and not _has_hookimpls(obj)):
+            obj = obj()  # a class (its methods take self) or a factory: the instance carries the hooks
+    except SystemExit as e:  # sys.exit() (or argparse, as Bittensor templates parse at import) ends no taonet command
+        raise PluginImportFailed(name=name, package=info.package, error=(
+            f"it called sys.exit({e.code!r}) while importing; a plugin must not exit the process (nor parse the "
+            "command line: options come with --set)")[:300]) from None
     except Exception as e:  # any import-time failure of third-party code, reported in one line
         raise PluginImportFailed(name=name, package=info.package,
                                  error=" ".join(f"{type(e).__name__}: {e}".split())[:300]) from None
-    if not isinstance(obj, types.ModuleType) and callable(obj) and not _has_hookimpls(obj):
-        obj = obj()  # a factory (a class) whose instance carries the hooks
     return Plugin.from_object(name, obj, info)
 
 

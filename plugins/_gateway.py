@@ -25,6 +25,7 @@ from taonet.kernel import Axon, AxonInfo, Dendrite, Subtensor, Synapse
 from taonet.ledger import Keypair
 from taonet.ledger.errors import error_from_wire, error_to_wire
 
+from ._checks import check_scores, check_task
 from ._log import get_logger
 from ._neuron import call_hook
 from ._scores import update_scores
@@ -144,8 +145,11 @@ class Gateway:
             return self._refuse(q, f"subnet {v.netuid}'s plugin {v.plugin.name!r} answers no organic query")
         try:
             task = await call_hook(v.plugin, "validator_organic", payload=q.query, options=v.options)
+            if task is not None:
+                task = check_task(v.plugin, task, "validator_organic")
         except Exception as e:  # the plugin's own code: its one-line cause goes back to the caller
-            err = HookFailed(plugin=v.plugin.name, hook="validator_organic", error=f"{type(e).__name__}: {e}"[:300])
+            err = e if isinstance(e, HookFailed) else HookFailed(
+                plugin=v.plugin.name, hook="validator_organic", error=f"{type(e).__name__}: {e}"[:300])
             v.log.warning("plugin.hook_failed", hook="validator_organic", error=err.error)
             return self._refuse(q, str(err))
         if task is None:
@@ -175,7 +179,10 @@ class Gateway:
         try:
             raw = await call_hook(v.plugin, "reward", task=task, responses=responses, metagraph=v.metagraph,
                                   options=v.options)
-            step = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
+            step = check_scores(v.plugin, raw, responses)
+        except HookFailed as e:  # a score the contract refuses
+            v.log.warning("plugin.hook_failed", hook="reward", error=e.error)
+            return
         except Exception as e:  # the plugin's own code
             v.log.warning("plugin.hook_failed", hook="reward", error=str(HookFailed(
                 plugin=v.plugin.name, hook="reward", error=f"{type(e).__name__}: {e}"[:300])))

@@ -25,7 +25,7 @@ import attrs
 import structlog
 
 from ._log import get_logger
-from ._neuron import NeuronConfig
+from ._neuron import HOOK_THREAD, NeuronConfig
 from ._neurons_file import NeuronSpec
 
 __all__ = ["HostedNeuron", "NeuronHost", "SharedChain"]
@@ -171,6 +171,19 @@ def _one_line(e: BaseException) -> str:
     return " ".join(f"{type(e).__name__}: {e}".split())[:300]
 
 
+def blocked_hint() -> str:
+    """What to do about a blocked loop: an async hook's heavy work, or, while plain-def hooks run in threads, their
+    pure-Python work holding the GIL the loop waits for (a thread does not help there; a process does)."""
+    hint = ("an async hook doing heavy work synchronously: make it a plain def (it then runs in a worker thread) or "
+            "await anyio.to_thread.run_sync")
+    hooks = sorted({t.name.removeprefix(HOOK_THREAD) for t in threading.enumerate() if t.name.startswith(HOOK_THREAD)})
+    if not hooks:
+        return hint
+    return (f"plain-def hooks running in threads ({', '.join(hooks[:4])}): work in pure Python holds the GIL the "
+            'loop needs; run that neuron in its own process (process = "own", localnet --per-host 1) or move the '
+            f"work to numpy or a subprocess; else {hint}")
+
+
 class NeuronHost:
     """Many neurons on one event loop: ``await tg.start(NeuronHost(specs).run)``, cancelled to stop them all.
 
@@ -309,8 +322,7 @@ class NeuronHost:
                     name, where = self._blame(sys._current_frames().get(loop_thread))
                     self.blocked = [*self.blocked[-9:], (name, round(lag, 3), where)]
                     logger.warning("host.loop_blocked", blocked_by=name, seconds=round(lag, 2), where=where,
-                                   hint="an async hook doing heavy work synchronously: make it a plain def (it "
-                                        "then runs in a worker thread) or await anyio.to_thread.run_sync")
+                                   hint=blocked_hint())
                 elif reported is not None and reported != beat[0]:
                     logger.info("host.loop_unblocked", after_s=round(max(since, beat[0] - reported), 2))
                     reported = None

@@ -3,11 +3,12 @@ fresh from the block feed, publishes its axon on the chain when it changed, and 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import anyio
 
-from taonet.kernel import Axon, Subtensor, Synapse
+from taonet.kernel import Axon, StreamingSynapse, Subtensor, Synapse
 from taonet.ledger.errors import TaonetError
 
 from ._neuron import (
@@ -26,6 +27,8 @@ from ._neuron import (
 __all__ = ["run_miner"]
 
 MAX_ERRORS = 10
+MAX_FAILURE_KINDS = 64
+"""Distinct hook failures a miner counts (each is logged once, then at its 10th, 100th... time)."""
 
 
 async def run_miner(config: NeuronConfig, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED
@@ -55,17 +58,62 @@ class _Miner:
         self.head = 0
         self.last_epoch: int | None = None
         self.served = 0
+        self.failures: dict[tuple[str, str], int] = {}
+        self.ready = anyio.Event()
+        """Set once the plugin's neuron_start has returned: forwards wait for it."""
         self.follower: HeadFollower | None = None
 
     # --- the axon's hooks -------------------------------------------------------------------------------------
     async def forward(self, synapse: Synapse) -> Synapse:
+        from .errors import HookFailed
+
         self.served += 1
-        return await call_hook(self.plugin, "miner_forward", synapse=synapse, options=self.options)
+        if not self.ready.is_set():  # neuron_start still opens what the forward needs (a model...): wait for it,
+            await self.ready.wait()  # within the caller's deadline (the axon's)
+        try:
+            out = await call_hook(self.plugin, "miner_forward", synapse=synapse, options=self.options)
+        except Exception as e:  # the plugin's code: one log line here, a 500 for the caller, the axon serves on
+            raise self._hook_failed("miner_forward", e) from None
+        if isinstance(synapse, StreamingSynapse):
+            return self._stream(out, synapse)
+        if type(out) is not type(synapse):
+            raise self._hook_failed("miner_forward", HookFailed(
+                plugin=self.plugin.name, hook="miner_forward", error=f"it returned {type(out).__name__}, not the "
+                f"{type(synapse).__name__} it got; return synapse.replace(field=...)"))
+        return out
+
+    def _stream(self, out: Any, synapse: Synapse) -> Any:
+        """A streaming forward's chunks, passed on; an error while it produces them is the hook's (one log line, the
+        stream ends with 500), and anything but an iterator is named."""
+        from .errors import HookFailed
+
+        if isinstance(out, Synapse) or not (hasattr(out, "__aiter__") or hasattr(out, "__iter__")):
+            raise self._hook_failed("miner_forward", HookFailed(
+                plugin=self.plugin.name, hook="miner_forward", error=f"it returned {type(out).__name__}; for the "
+                f"streaming {type(synapse).__name__} return an iterator or generator (sync or async) of its chunks"))
+        if hasattr(out, "__aiter__"):
+            async def chunks() -> Any:
+                try:
+                    async for chunk in out:
+                        yield chunk
+                except Exception as e:  # the plugin's generator raised
+                    raise self._hook_failed("miner_forward", e) from None
+            return chunks()
+
+        def sync_chunks() -> Any:
+            try:
+                yield from out
+            except Exception as e:  # the plugin's generator raised (in the axon's worker thread)
+                raise self._hook_failed("miner_forward", e) from None
+        return sync_chunks()
 
     async def blacklist(self, synapse: Synapse) -> tuple[bool, str]:
         if self.plugin.implements("miner_blacklist"):
-            out = await call_hook(self.plugin, "miner_blacklist", synapse=synapse, metagraph=self.metagraph,
-                                  options=self.options)
+            try:
+                out = await call_hook(self.plugin, "miner_blacklist", synapse=synapse, metagraph=self.metagraph,
+                                      options=self.options)
+            except Exception as e:  # the plugin's code: the caller gets a 500, the miner a log line
+                raise self._hook_failed("miner_blacklist", e) from None
             return out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
         caller = synapse.dendrite.hotkey or ""
         if caller in self.permits:
@@ -74,9 +122,35 @@ class _Miner:
 
     async def priority(self, synapse: Synapse) -> float:
         if self.plugin.implements("miner_priority"):
-            return float(await call_hook(self.plugin, "miner_priority", synapse=synapse, metagraph=self.metagraph,
-                                         options=self.options))
+            try:
+                value = float(await call_hook(self.plugin, "miner_priority", synapse=synapse,
+                                              metagraph=self.metagraph, options=self.options))
+                if math.isnan(value):
+                    raise ValueError("it returned nan, not a number")
+                return value
+            except Exception as e:  # the plugin's code: the caller gets a 500, the miner a log line
+                raise self._hook_failed("miner_priority", e) from None
         return self.stakes.get(synapse.dendrite.hotkey or "", 0.0)
+
+    def _hook_failed(self, hook: str, e: Exception) -> Exception:
+        """Log a failing hook (each cause once, then at its 10th, 100th... time, with the count) and return the
+        error the axon answers the caller with (500 naming the hook; no traceback anywhere)."""
+        from taonet.kernel.errors import ServerError
+
+        from .errors import HookFailed
+
+        ours = isinstance(e, HookFailed)  # our words (a wrong return value, a hook that blocks), not the plugin's
+        error = e.error if ours else " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        key = (hook, error)
+        count = self.failures.get(key, 0) + 1
+        if len(self.failures) < MAX_FAILURE_KINDS or key in self.failures:
+            self.failures[key] = count
+        if count == 1 or math.log10(count).is_integer():
+            self.log.warning("plugin.hook_failed", hook=hook, error=error, times=count)
+            self._error(f"plugin.{hook}", error)
+        # the caller learns which hook failed and the error's type, not its text (it may hold the miner's secrets)
+        told = error if ours else f"{type(e).__name__} (see the miner's log)"
+        return ServerError(str(HookFailed(plugin=self.plugin.name, hook=hook, error=told)))
 
     # --- chain ------------------------------------------------------------------------------------------------
     async def _sync(self) -> None:
@@ -143,6 +217,7 @@ class _Miner:
                 await self._publish(info)
                 await lifecycle(self.plugin, "neuron_start", self.log,
                                 context=self.p.context("miner", self.netuid, self.metagraph))
+                self.ready.set()
                 self.log.info("miner.started", axon=f"{info.ip}:{info.port}", state_dir=str(self.p.state.path))
                 task_status.started(info)
                 await self._loop(info)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import queue
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
 import attrs
 
 from ._discovery import Plugin, load_plugin
@@ -18,7 +24,7 @@ from ._log import get_logger
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
-__all__ = ["STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
+__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
 
 logger = get_logger("taonet.plugins.neuron")
 
@@ -113,16 +119,136 @@ async def prepare(config: NeuronConfig, sub: Any, role: str) -> Prepared:
                     log=log)
 
 
+HOOK_THREAD = "taonet-hook:"
+"""The name of a thread running a plain-def hook starts with this, then ``PLUGIN.HOOK`` (the host's watchdog reads
+it)."""
+
+MAX_LATE_CALLS = 16
+"""Calls of one sync hook that may still run after their caller gave up (the deadline passed, the neuron stops);
+past this, calling the hook again is :class:`~taonet.plugins.errors.HookFailed` without starting a thread."""
+
+
+class _LateCalls:
+    """Per plugin and hook: how many calls in worker threads still run although nobody waits for them any more."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+
+_LATE: weakref.WeakKeyDictionary[Plugin, _LateCalls] = weakref.WeakKeyDictionary()
+_LATE_LOCK = threading.Lock()
+
+
+def _late_calls(plugin: Plugin) -> _LateCalls:
+    with _LATE_LOCK:
+        late = _LATE.get(plugin)
+        if late is None:
+            late = _LATE[plugin] = _LateCalls()
+        return late
+
+
+class _DaemonWorkers:
+    """Reused daemon threads for plain-def hooks (starting a thread per call doubled a call's cost): an idle worker
+    takes the next job, a new one starts when none is idle, and a worker idle for ``idle_s`` ends. Daemon threads,
+    unlike asyncio's worker threads, never keep the process from exiting behind a hook that blocks."""
+
+    def __init__(self, idle_s: float = 10.0) -> None:
+        self.idle_s = idle_s
+        self.lock = threading.Lock()
+        self.idle: list[queue.SimpleQueue[Any]] = []
+
+    def submit(self, job: Any, name: str) -> None:
+        """Run ``job()`` in an idle worker (renamed ``name`` while it runs) or a new one."""
+        with self.lock:
+            inbox = self.idle.pop() if self.idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._work, args=(inbox,), name=name, daemon=True).start()
+        inbox.put((job, name))
+
+    def _work(self, inbox: queue.SimpleQueue[Any]) -> None:
+        me = threading.current_thread()
+        while True:
+            try:
+                job, name = inbox.get(timeout=self.idle_s)
+            except queue.Empty:
+                with self.lock:
+                    if inbox in self.idle:  # nobody took this worker meanwhile: it ends
+                        self.idle.remove(inbox)
+                        return
+                job, name = inbox.get()  # taken just now: its job is on the way
+            me.name = name
+            job()
+            me.name = "taonet-hook-worker (idle)"
+            with self.lock:
+                self.idle.append(inbox)
+
+
+_WORKERS = _DaemonWorkers()
+
+
+async def _in_thread(plugin: Plugin, name: str, fn: Any) -> Any:
+    """``fn()`` in a daemon thread, awaited; on cancellation the call is left to finish (it cannot be stopped) and
+    counted as late, so a hook that blocks for ever neither stalls the loop, nor keeps the process from exiting,
+    nor piles up threads without bound."""
+    from .errors import HookFailed
+
+    late = _late_calls(plugin)
+    with late.lock:
+        if late.counts.get(name, 0) >= MAX_LATE_CALLS:
+            raise HookFailed(plugin=plugin.name, hook=name, error=(
+                f"{MAX_LATE_CALLS} earlier calls still run long after their deadline: the hook blocks; make it "
+                "return in time (bound its work, or make it an async def that awaits)"))
+    token = anyio.lowlevel.current_token()
+    done = anyio.Event()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the awaiting task, raised there
+            box["error"] = e
+        with late.lock:
+            if box.get("abandoned"):
+                late.counts[name] -= 1
+                return
+            box["finished"] = True
+        with contextlib.suppress(Exception):  # the loop is gone: nobody waits
+            anyio.from_thread.run_sync(done.set, token=token)
+
+    async with anyio.to_thread.current_default_thread_limiter():
+        _WORKERS.submit(work, f"{HOOK_THREAD}{plugin.name}.{name}")
+        try:
+            await done.wait()
+        except BaseException:
+            with late.lock:
+                if not box.get("finished"):
+                    box["abandoned"] = True
+                    late.counts[name] = late.counts.get(name, 0) + 1
+            raise
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 async def call_hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
-    """Call a hook: an ``async def`` implementation on the loop, a plain one in a worker thread."""
+    """Call a hook: an ``async def`` implementation on the loop, a plain one in a worker thread (a daemon thread:
+    one that overruns its caller's deadline is left to finish, at most :data:`MAX_LATE_CALLS` of them a hook)."""
     hook = getattr(plugin.hook, name)
-    if plugin.is_async(name):
-        result = hook(**kwargs)
-    else:
-        result = await anyio.to_thread.run_sync(lambda: hook(**kwargs), abandon_on_cancel=True)
-    if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
-        return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
-    return await result if inspect.isawaitable(result) else result
+    try:
+        if plugin.is_async(name):
+            result = hook(**kwargs)
+        else:
+            result = await _in_thread(plugin, name, lambda: hook(**kwargs))
+        if isinstance(result, list) and not hook.spec.opts.get("firstresult"):
+            return [await r if inspect.isawaitable(r) else r for r in result]  # a hook without firstresult: a list
+        return await result if inspect.isawaitable(result) else result
+    except SystemExit as e:  # a hook ends no neuron (nor a host of many): it is the hook's failure
+        from .errors import HookFailed
+
+        raise HookFailed(plugin=plugin.name, hook=name, error=f"it called sys.exit({e.code!r}); a hook must not exit "
+                                                              "the process (raise an exception)") from None
 
 
 async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
@@ -132,7 +258,10 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
     try:
         await call_hook(plugin, name, **kwargs)
     except Exception as e:  # the plugin's own code: logged with its type, the neuron goes on
-        log.warning("plugin.hook_failed", hook=name, error=f"{type(e).__name__}: {e}")
+        from .errors import HookFailed
+
+        log.warning("plugin.hook_failed", hook=name, error=e.error if isinstance(e, HookFailed) else
+                    f"{type(e).__name__}: {e}")
 
 
 def now() -> float:

@@ -7,6 +7,7 @@ reveal that cannot be made (window missed, refused) is logged once with the reas
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from taonet.kernel import Dendrite, Subtensor
 from taonet.kernel.client import PendingReveal
 from taonet.ledger.errors import RateLimited, RevealTooEarly, TaonetError
 
+from ._checks import check_refused, check_scores, check_task
 from ._discovery import Plugin
 from ._journal import Journal
 from ._neuron import (
@@ -33,7 +35,7 @@ from ._neuron import (
 )
 from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
-from ._types import Response, Task
+from ._types import Response
 
 __all__ = ["run_validator", "validator_step"]
 
@@ -41,6 +43,8 @@ MAX_ERRORS = 10
 """Recent errors kept in status.json."""
 MAX_REVEALS = 10
 """Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
+MAX_FAILURE_KINDS = 64
+"""Distinct hook failures a validator counts (each is logged once, then at its 10th, 100th... time)."""
 
 
 async def run_validator(config: NeuronConfig, *,
@@ -94,6 +98,8 @@ async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
 
     try:
         return await call_hook(plugin, name, **kwargs)
+    except HookFailed:
+        raise
     except Exception as e:  # the plugin's own code: typed, with its one-line cause
         raise HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300]
                          ) from e
@@ -129,7 +135,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     """
     step = scores.step
     rng = random.Random(f"{hotkey}/{step}")
-    task: Task = await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng)
+    task = check_task(plugin, await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng))
     if plugin.implements("validator_select"):
         chosen = await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid)
         uids = _uids_of(plugin, chosen)
@@ -142,13 +148,9 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     axons = [metagraph.axons[u] for u in uids]
     answers = await ask(dendrite, axons, task.synapse, timeout)
     responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+    check_refused(plugin, responses)
     raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
-    try:
-        step_scores = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
-    except (AttributeError, TypeError, ValueError) as e:
-        from .errors import HookFailed
-
-        raise HookFailed(plugin=plugin.name, hook="reward", error=f"not a mapping of hotkey to score: {e}") from None
+    step_scores = check_scores(plugin, raw, responses)
     if plugin.implements("journal_response"):
         data = [await _hook(plugin, "journal_response", response=r, options=options) for r in responses]
     else:
@@ -177,6 +179,11 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
         syn = await _hook(plugin, "validator_feedback", task=task, responses=responses, scores=step_scores,
                           options=options)
         if syn is not None:
+            if not isinstance(syn, plugin.protocol.synapses):
+                from .errors import HookFailed
+
+                raise HookFailed(plugin=plugin.name, hook="validator_feedback", error=(
+                    f"it returned {type(syn).__name__}, not None or one of the protocol's synapse types"))
             await dendrite(axons, syn, timeout=timeout)
     return record
 
@@ -199,6 +206,7 @@ class _Validator:
         self.metagraph: Any = None
         self.uid: int | None = p.uid
         self.errors: list[str] = []
+        self.failures: dict[tuple[str, str], int] = {}
         self.last_score_update: int | None = None
         self.last_step_block = -(10**9)
         self.next_weights_at = 0
@@ -373,9 +381,14 @@ class _Validator:
             record = await validator_step(self.plugin, self.options, self.scores, block=block,
                                           metagraph=self.metagraph, dendrite=self.dendrite, hotkey=self.p.hotkey,
                                           uid=self.uid, journal=self.journal)
-        except HookFailed as e:  # the plugin's code: logged and counted, the step skipped
-            self._error(f"plugin.{e.hook}", e.error)
-            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error)
+        except HookFailed as e:  # the plugin's code: logged (each cause once, then at its 10th, 100th... step)
+            key = (e.hook, e.error)
+            count = self.failures.get(key, 0) + 1
+            if len(self.failures) < MAX_FAILURE_KINDS or key in self.failures:
+                self.failures[key] = count
+            if count == 1 or math.log10(count).is_integer():
+                self._error(f"plugin.{e.hook}", e.error)
+                self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
             return
         if record is not None:
             self.last_score_update = block

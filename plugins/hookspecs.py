@@ -159,7 +159,8 @@ def miner_priority(synapse: Synapse, metagraph: Metagraph, options: Mapping[str,
 # --- lifecycle (every neuron) ------------------------------------------------------------------------------------
 @hookspec
 def neuron_start(context: NeuronContext) -> None:
-    """Optional. The neuron has started (its axon serves, for a miner); open what the plugin needs.
+    """Optional. The neuron has started (its axon serves, for a miner: a request that comes meanwhile waits for
+    this hook to return, within its deadline); open what the plugin needs (a model...).
 
     :param context: the neuron's role, netuid, hotkey, uid, options and the plugin's own folder.
     """

@@ -7,7 +7,10 @@ generated, against the taonet installed beside it.
 
 from __future__ import annotations
 
+import importlib.util
+import keyword
 import re
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -142,6 +145,34 @@ def _from_template(module: str, name: str) -> str:
     return source
 
 
+def _check_free(name: str, dist: str, target: Path) -> None:
+    """Refuse a name the package's module or entry point would clash with: a Python keyword (``import class``
+    fails), a module Python already finds (the standard library's ``random``, an installed ``numpy``, ``taonet``
+    itself: the plugin's module would shadow it, or be shadowed), another package's plugin name (two packages
+    claiming one name are both refused at load). The package's own earlier install (``--force`` over it) is fine."""
+    from taonet.plugins import installed_plugins
+
+    if keyword.iskeyword(name):
+        raise InvalidPluginName(f"{name!r} is a Python keyword, so `import {name}` cannot work; choose another name")
+    if name in sys.stdlib_module_names:
+        raise InvalidPluginName(f"{name!r} is a module of Python's standard library; the plugin's package would "
+                                "shadow it (or be shadowed by it): choose another name")
+    for info in installed_plugins():
+        if info.name == name and info.package != dist:
+            raise InvalidPluginName(f"the package {info.package} installs a subnet plugin named {name!r} already; "
+                                    "two packages claiming one name are both refused: choose another name")
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # a broken module of that name: still a clash
+        spec = None
+    if spec is not None:
+        where = spec.origin or next(iter(spec.submodule_search_locations or []), "")
+        mine = bool(where) and target.resolve() in Path(where).resolve().parents
+        if not mine:
+            raise InvalidPluginName(f"a module named {name!r} is installed already ({where or 'a namespace'}); the "
+                                    "plugin's package would clash with it: choose another name")
+
+
 def write_package(name: str, path: str | Path | None = None, *, force: bool = False) -> Path:
     """Write the package for plugin ``name`` into ``path`` (default ``./taonet-subnet-NAME``); returns the folder.
 
@@ -153,6 +184,7 @@ def write_package(name: str, path: str | Path | None = None, *, force: bool = Fa
         raise InvalidPluginName("'template' is taken by taonet's own template subnet; choose another name")
     dist = f"taonet-subnet-{name.replace('_', '-')}"
     target = Path(path) if path is not None else Path.cwd() / dist
+    _check_free(name, dist, target)
     if target.exists() and any(target.iterdir()) and not force:
         raise FileExistsError(f"{target} is not empty")
     files = {

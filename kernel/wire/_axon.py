@@ -220,6 +220,7 @@ class Axon:
         self._pk = self._keypair.public_key
         self._ss58 = self._keypair.ss58_address
         self.counts: Counter[int] = Counter()
+        self._refused: set[str] = set()
         """Replies sent, by status code."""
         self._log = logger.bind(actor="axon", hotkey=self._ss58)
         self._tg: anyio.abc.TaskGroup | None = None
@@ -529,17 +530,39 @@ class Axon:
         return route, syn, timeout_s, now
 
     def _answer(self, req: Request, route: _Route, syn: Synapse, out: Any, t0: int) -> bytes:
+        try:
+            return self._reply(req, Status.OK, "Success", self._answer_body(route, syn, out), t0)
+        except ServerError as e:  # the forward's answer: its author must see why, not only the caller
+            self._warn_once(route.cls.NAME, str(e))
+            raise
+
+    def _answer_body(self, route: _Route, syn: Synapse, out: Any) -> bytes:
         if type(out) is not route.cls:
             raise ServerError(f"the forward returned {type(out).__name__}, not {route.cls.__name__}; "
                               "return synapse.replace(...)")
+        changes = syn._changes(out)
+        checks = route.cls._checks()
+        for name, value in changes.items():  # what the caller's dendrite would refuse, refused here with the reason
+            try:
+                checks[name](value)
+            except TypeError as e:
+                raise ServerError(f"the forward's answer has {route.cls.NAME}.{name}: {e}"[:300]) from None
         try:
-            body = cbor2.dumps(syn._changes(out), canonical=True)
+            body = cbor2.dumps(changes, canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
             raise ServerError(f"the forward's output cannot be encoded: {e}"[:300]) from None
         limit = route.cls.MAX_SIZE or self.config.max_response_size
         if len(body) > limit:
             raise ServerError(f"the reply of {len(body)} bytes exceeds the limit of {limit} bytes")
-        return self._reply(req, Status.OK, "Success", body, t0)
+        return body
+
+    def _warn_once(self, synapse: str, reason: str) -> None:
+        """Log a refused answer as a warning the first time its reason is seen (at most 64 reasons are kept)."""
+        if reason in self._refused or len(self._refused) >= 64:
+            return
+        self._refused.add(reason)
+        self._log.warning("axon.answer_refused", synapse=synapse, reason=reason,
+                          hint="the forward's return value: the caller got 500; later ones at debug level")
 
     # --- replies --------------------------------------------------------------------------------------------
     def _reply(self, req: Request, status: int, message: str, body: bytes, t0: int,
@@ -591,6 +614,8 @@ class Axon:
                 st.stop(Status.TIMEOUT, str(RequestTimeout(st.req.timeout_ms / 1000)))
             else:
                 st.finish(Status.OK, "Success")
+        except ProtocolError as e:  # a status the forward's own side chose (a plugin's error it already logged)
+            st.finish(status_of(e), str(e)[:1000])
         except Exception as e:
             ref = secrets.token_hex(4)
             self._log.exception("axon.stream_failed", synapse=st.req.name, ref=ref)

@@ -60,6 +60,17 @@ def read_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60.0) -
     raise RuntimeError(f"no {prefix!r} line within {timeout} s")
 
 
+def _last_error(log: Path) -> str:
+    """The last ``error:`` line of a neuron's log (what the `taonet` command said when it stopped), or ""."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.startswith("error:")), "")
+
+
 def stop_process(proc: subprocess.Popen[str], *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> int:
     """Stop a child process: SIGTERM (SIGKILL with ``kill``), SIGKILL if still there after ``timeout`` seconds;
     reap it, close its stdout, return its exit status."""
@@ -214,7 +225,13 @@ class LocalNet:
         """(Re)start a neuron's process with its arguments; returns once it serves (miner) or follows blocks."""
         with open(neuron.log, "a") as log:
             neuron.proc = subprocess.Popen(neuron.args, stdout=subprocess.PIPE, stderr=log, text=True)
-        read_line(neuron.proc, "axon" if neuron.role == "miner" else "state", self.timeout * 2)
+        try:
+            read_line(neuron.proc, "axon" if neuron.role == "miner" else "state", self.timeout * 2)
+        except RuntimeError as e:  # say why, from its log: the test's failure then names the plugin's mistake
+            stop_process(neuron.proc)  # still running when it timed out: not left behind
+            neuron.proc = None
+            raise RuntimeError(f"{neuron.name} did not start: {_last_error(neuron.log) or e} (log: {neuron.log})"
+                               ) from None
         return neuron
 
     def stop(self, neuron: NeuronProcess, *, kill: bool = False) -> int:

@@ -76,3 +76,42 @@ def install(site: Path, package: str, plugin: str, source: str, *, module: str |
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(f"[taonet.subnets]\n{plugin} = {module}\n")
     return path
+
+CHATTY = '''
+print("Loading model weights... done")
+''' + FULL_PLUGIN.replace('    return SubnetProtocol(', '    print("protocol!")\n    return SubnetProtocol(')
+
+EXITS_AT_IMPORT = '''
+import sys
+sys.exit("this plugin needs a GPU")
+'''
+
+CLASS_PLUGIN = '''
+from taonet.plugins import SubnetProtocol, Task, hookimpl
+from taonet.kernel import Synapse
+
+
+class Echo(Synapse):
+    text: str = ""
+
+
+class Plugin:
+    def __init__(self):
+        self.suffix = "!"
+
+    @hookimpl
+    def subnet_protocol(self):
+        return SubnetProtocol(name={name!r}, description="a class", synapses=(Echo,))
+
+    @hookimpl
+    def validator_task(self, rng):
+        return Task(synapse=Echo(text="hi"))
+
+    @hookimpl
+    def miner_forward(self, synapse):
+        return synapse.replace(text=synapse.text + self.suffix)
+
+    @hookimpl
+    def reward(self, task, responses):
+        return {{}}
+'''

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import taonet.plugins as tp
-from taonet.plugins import hookspecs, load_plugin
+from taonet.kernel import Synapse
+from taonet.plugins import Option, Plugin, SubnetProtocol, hookimpl, hookspecs, load_plugin
 from taonet.plugins._discovery import GROUP, _infos
 from taonet.plugins.errors import (
     DuplicatePlugin,
@@ -23,7 +25,7 @@ from taonet.plugins.errors import (
     UnknownPlugin,
 )
 
-from .dists import FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, UNKNOWN_HOOK, install
+from .dists import CLASS_PLUGIN, FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, UNKNOWN_HOOK, install
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,8 +116,30 @@ def test_missing_required_hooks_are_named(site: Path) -> None:
 def test_a_hook_matching_no_spec_is_refused_at_load(site: Path) -> None:
     """A misspelt hook (miner_forwrd) fails check_pending, with the plugin's name."""
     install(site, "typo-subnet", "typo", UNKNOWN_HOOK)
-    with pytest.raises(InvalidPlugin, match="miner_forwrd"):
+    with pytest.raises(InvalidPlugin) as info:
         load_plugin("typo", installed=_installed(site))
+    assert str(info.value) == ("subnet plugin 'typo' is not valid: miner_forwrd is marked @hookimpl but is no hook "
+                               "(did you mean miner_forward? the hooks: docs/subnets.md, 'The hooks')")
+
+
+def test_a_hook_parameter_the_hook_does_not_pass_is_named_with_the_arguments_it_gets() -> None:
+    """`def reward(task, resps)` (a renamed parameter): refused naming it and the names reward is called with; a
+    parameter with a default, and an implementation under another name (specname), are fine."""
+    class Renamed:
+        @hookimpl
+        def reward(self, task: Any, resps: Any) -> None: ...
+
+    class Fine:
+        @hookimpl(specname="reward")
+        def score_them(self, task: Any, responses: Any, extra: int = 1) -> None: ...
+
+    with pytest.raises(InvalidPlugin) as info:
+        Plugin.from_object("renamed", Renamed())
+    assert str(info.value) == ("subnet plugin 'renamed' is not valid: its reward takes resps, which the hook does "
+                               "not pass; reward is called with task, responses, metagraph, options (by these "
+                               "names; take any of them)")
+    with pytest.raises(tp.errors.MissingHook):  # past the parameter check: only the other required hooks lack
+        Plugin.from_object("fine", Fine())
 
 
 def test_two_packages_claiming_one_name_are_refused(site: Path) -> None:
@@ -132,6 +156,52 @@ def test_protocol_name_must_be_the_entry_point_name(site: Path) -> None:
     install(site, "alias-subnet", "alias", FULL_PLUGIN.replace("name={name!r}", "name={other!r}"))
     with pytest.raises(InvalidPlugin, match="must be the same"):
         load_plugin("alias", installed=_installed(site))
+
+
+class _Named(Synapse):
+    """A synapse whose NAME another class takes too."""
+
+    NAME = "Same"
+
+
+class _AlsoNamed(Synapse):
+    """The second class with that NAME."""
+
+    NAME = "Same"
+
+
+def _protocol_plugin(synapses: Any, options: Any = None) -> Any:
+    class Proto:
+        @hookimpl
+        def subnet_protocol(self) -> SubnetProtocol:
+            return SubnetProtocol(name="proto", description="", synapses=synapses, options=options or {})
+
+        @hookimpl
+        def validator_task(self) -> None: ...
+
+        @hookimpl
+        def miner_forward(self) -> None: ...
+
+        @hookimpl
+        def reward(self) -> None: ...
+
+    return Proto()
+
+
+@pytest.mark.parametrize(("synapses", "options", "says"), [
+    ((_Named(),), None, "its protocol's synapses hold an instance of _Named; list Synapse subclasses"),
+    ((dict,), None, "its protocol's synapses hold the class dict; list Synapse subclasses"),
+    ((_Named, _AlsoNamed), None, "two of its synapses, _Named and _AlsoNamed, have the NAME 'Same'"),
+    ((_Named,), {"k": Option(default=5, lo=10, hi=20)}, "its option 'k' defaults to 5, outside its own bounds"),
+    ((_Named,), {"k": Option(default="a", lo=1, hi=2)}, "its option 'k' has bounds but a str default"),
+])
+def test_a_malformed_protocol_is_refused_at_load_naming_the_fix(synapses: Any, options: Any, says: str) -> None:
+    """Synapse instances or other classes in place of Synapse classes, two synapses one NAME (the axon routes by
+    it), an option whose default breaks its own bounds: InvalidPlugin at load (exit 7), not a neuron that fails
+    later (the miner's axon raised at attach, the validator's dendrite at its first query)."""
+    with pytest.raises(InvalidPlugin) as info:
+        Plugin.from_object("proto", _protocol_plugin(synapses, options))
+    assert says in str(info.value) and str(info.value).startswith("subnet plugin 'proto' is not valid: ")
 
 
 def test_importing_taonet_plugins_loads_neither_kernel_nor_numpy() -> None:
@@ -168,3 +238,28 @@ def test_plugin_errors_cross_a_socket_as_themselves(error: Exception) -> None:
     back = error_from_wire(error_to_wire(error))
     assert type(back) is type(error) and str(back) == str(error)
     assert "\n" not in str(error)
+
+
+def test_set_converts_by_the_neurons_type_and_takes_lists_and_tables_as_json() -> None:
+    """A plugin that sets the neuron's float `timeout` to an int default still takes `--set timeout=0.5`; an option
+    whose default is a list or a table takes JSON (`--set langs=["en","fr"]`), and anything else is InvalidOption
+    naming the form (it used to reach the plugin as the string 'en')."""
+    plugin = Plugin.from_object("proto", _protocol_plugin((_Named,), {"timeout": 2, "langs": ["en"], "w": {"a": 1}}))
+    options = plugin.options({"timeout": "0.5", "langs": '["en", "fr"]', "w": '{"b": 2}'})
+    assert (options["timeout"], options["langs"], options["w"]) == (0.5, ["en", "fr"], {"b": 2})
+    for overrides, says in (({"langs": "en"}, "option 'langs': 'en' is not a valid list (as JSON: [1, 2])"),
+                            ({"w": "[1]"}, """option 'w': '[1]' is not a valid dict (as JSON: {"a": 1})""")):
+        with pytest.raises(InvalidOption) as info:
+            plugin.options(overrides)
+        assert str(info.value) == says
+
+
+def test_an_entry_point_naming_a_class_loads_an_instance_of_it(site: Path) -> None:
+    """`name = "pkg:Plugin"`, a class whose methods (taking self) are the hooks, as docs/subnets.md allows: its
+    instance is the plugin (the class itself was registered, and every hook was refused for its `self`)."""
+    install(site, "class-subnet", "klass", CLASS_PLUGIN)
+    (site / "class_subnet-1.0.dist-info" / "entry_points.txt").write_text("[taonet.subnets]\nklass = "
+                                                                         "class_subnet:Plugin\n")
+    plugin = load_plugin("klass", installed=_installed(site))
+    echo = plugin.protocol.synapses[0]
+    assert plugin.hook.miner_forward(synapse=echo(text="hi"), options={}).text == "hi!"

@@ -71,6 +71,9 @@ def test_example_files_parse_with_their_placement() -> None:
     ({"subnets": [SUBNET], "neurons": [_row(machine="")]}, "machine must be a name of letters"),
     ({"subnets": [SUBNET], "neurons": [_row(name="../../x{i}")]}, "name '../../x0' must be 1-64 of"),
     ({"subnets": [SUBNET], "neurons": [_row(netuid=2)]}, "subnet 2 is not in [[subnets]]"),
+    # its neuron stopped at once with PluginMismatch while the launch went on, "0/1 miners paid", exit 0
+    ({"subnets": [SUBNET], "neurons": [_row(plugin="compute")]},
+     "row 1: plugin 'compute', but [[subnets]] says subnet 1 runs 'template': a neuron runs its subnet's plugin"),
     ({"subnets": [SUBNET], "neurons": [_row(colour="red")]}, "unknown key 'colour'"),
     # each of these started the network (or funded a wallet with nothing) and failed at its setup, or not at all
     ({"wallets": [{"name": "../evil", "uri": "//Alice"}]}, "wallet name '../evil' must be"),

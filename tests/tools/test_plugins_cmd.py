@@ -11,7 +11,7 @@ import pytest
 
 from taonet.kernel import Wallet, subtensor
 
-from ..plugins.dists import FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, install
+from ..plugins.dists import CHATTY, EXITS_AT_IMPORT, FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, install
 from .processes import error_lines, taonet, taonet_node
 
 
@@ -114,3 +114,26 @@ def test_btcli_dotted_flags_are_accepted(site: Path, tmp_path: Path) -> None:
     missing, _ = taonet("validator", "run", "--plugin", "template", "--netuid", "1", "--wallet.name", "nobody",
                         "--subtensor.network", "127.0.0.1:9", env=env(site, tmp_path))
     assert missing.returncode == 5 and "nobody" in error_lines(missing.stderr)[0], missing.stderr
+
+
+def test_a_plugin_that_prints_or_exits_while_loading_breaks_neither_the_list_nor_the_neuron(tmp_path: Path) -> None:
+    """A plugin printing while it loads goes to stderr (the --json list stays one JSON object on stdout); one that
+    calls sys.exit() at import (a GPU check, argparse at import as Bittensor templates do) is that plugin's import
+    failure, listed with the others (exit 0), and a neuron of it stops with one line, exit 7 (it ended the command
+    before: exit 1 with no word, the list gone)."""
+    site = tmp_path / "site"
+    install(site, "chatty-subnet", "chatty", CHATTY)
+    install(site, "exits-subnet", "exits", EXITS_AT_IMPORT)
+    out, _ = taonet("subnet", "plugins", "--json", env=env(site, tmp_path))
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"]: r for r in json.loads(out.stdout)["plugins"]}
+    assert rows["chatty"]["description"] == "echoes text" and "error" not in rows["chatty"]
+    assert "Loading model weights... done" in out.stderr and "protocol!" in out.stderr
+    assert rows["exits"]["error"] == (
+        "subnet plugin 'exits' (package exits-subnet) failed to import: it called sys.exit('this plugin needs a "
+        "GPU') while importing; a plugin must not exit the process (nor parse the command line: options come with "
+        "--set); fix or reinstall that package")
+    out, _ = taonet("miner", "run", "--plugin", "exits", "--netuid", "1", "--endpoint", "127.0.0.1:9",
+                    env=env(site, tmp_path))
+    lines = error_lines(out.stderr)
+    assert out.returncode == 7 and len(lines) == 1 and "it called sys.exit('this plugin needs a GPU')" in lines[0]

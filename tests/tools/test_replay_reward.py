@@ -4,6 +4,7 @@ by taonet.testing.LocalNet: a node, two fast miners, one slow one and a validato
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from taonet.testing import LocalNet
+from tests.plugins.dists import install
 from tests.tools.processes import taonet
 
 pytestmark = pytest.mark.slow
@@ -89,3 +91,40 @@ def test_reward_refusals(run: dict[str, Any], tmp_path: Path) -> None:
     seg.write_bytes(bytes(raw))
     out, _ = taonet("replay", str(damaged), "what-if", "--netuid", "1", "--reward", "template", timeout=60)
     assert out.returncode == 7 and out.stderr.startswith(f"error: {seg} at byte {pos}: "), out.stderr
+
+
+BAD_REWARD = """
+import math
+from taonet.plugins import SubnetProtocol, hookimpl
+from taonet.subnets.template import Double, miner_forward, validator_task
+
+
+@hookimpl
+def subnet_protocol():
+    return SubnetProtocol(name={name!r}, description="a reward model with a mistake", synapses=(Double,))
+
+
+@hookimpl
+def reward(task, responses):
+    if {name!r} == "raises":
+        raise KeyError("latency")
+    return {{r.hotkey: math.nan for r in responses}}
+"""
+
+
+def test_a_reward_model_with_a_mistake_is_its_one_line_error_not_an_internal_one(run: dict[str, Any],
+                                                                                 tmp_path: Path) -> None:
+    """An author trying a new reward model over a journal: one that raises, or scores NaN, is the plugin's
+    HookFailed (exit 7, one line naming the hook and the fix); it was 'internal error ... please report it' (exit 1),
+    and NaN was re-scored as 0 without a word."""
+    site = tmp_path / "site"
+    install(site, "raises-subnet", "raises", BAD_REWARD)
+    install(site, "nan-subnet", "nan", BAD_REWARD)
+    env = {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for plugin, says in (("raises", "the reward hook of subnet plugin 'raises' failed: KeyError: 'latency'"),
+                         ("nan", "the reward hook of subnet plugin 'nan' failed: the score of 5")):
+        out, _ = taonet("replay", str(run["dir"]), "what-if", "--netuid", "1", "--reward", plugin, timeout=60,
+                        env=env)
+        lines = [line for line in out.stderr.splitlines() if line.strip()]
+        assert out.returncode == 7 and len(lines) == 1 and lines[0].startswith(f"error: {says}"), out.stderr
+    assert "is nan; every score must be a finite number in [0, 1]" in lines[0]

@@ -36,12 +36,19 @@ def test_subnet_new_writes_a_package_with_its_entry_point(tmp_path: Path) -> Non
 @pytest.mark.parametrize(("args", "text"), [
     (["Bad-Name"], "is not a plugin name"),
     (["template"], "is taken by taonet's own template subnet"),
+    (["class"], "'class' is a Python keyword, so `import class` cannot work"),
+    (["random"], "'random' is a module of Python's standard library; the plugin's package would shadow it"),
+    (["numpy"], "a module named 'numpy' is installed already"),
+    (["taonet"], "a module named 'taonet' is installed already"),
+    (["compute"], "the package taonet installs a subnet plugin named 'compute' already"),
 ])
 def test_subnet_new_refuses_a_bad_name(tmp_path: Path, args: list[str], text: str) -> None:
-    """A name that cannot be an entry point and a package, or the template's: one line, status 2."""
+    """A name that cannot be an entry point and a package, or that clashes with a module Python finds or another
+    package's plugin (the package would shadow it, or fail to load): one line, status 2, nothing written."""
     out, _ = taonet("subnet", "new", *args, "--path", str(tmp_path / "pkg"))
     lines = error_lines(out.stderr)
     assert out.returncode == 2 and len(lines) == 1 and text in lines[0], out.stderr
+    assert not (tmp_path / "pkg").exists()
 
 
 def test_subnet_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +17,22 @@ console = Console()
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 
 
+def _plugin_row(info: Any, infos: list[Any], options: bool, load_plugin: Any, plugin_error: type[Exception]
+                ) -> dict[str, object]:
+    """One plugin's row of the list: loaded to read its description (and options), or its loading error."""
+    row: dict[str, object] = {"name": info.name, "package": info.package, "version": info.version,
+                              "entry_point": info.value}
+    try:
+        plugin = load_plugin(info.name, installed=infos)
+        row["description"] = plugin.protocol.description
+        if options:
+            row["options"] = plugin.protocol.defaults()
+    except plugin_error as e:  # listed with its problem: the list is how a user finds a broken plugin
+        row["description"] = ""
+        row["error"] = str(e)
+    return row
+
+
 def subnet_plugins(as_json: AsJson = False,
                    options: Annotated[bool, typer.Option("--options", help="Load each plugin and show its options "
                                                                            "with their defaults.")] = False) -> None:
@@ -22,20 +40,9 @@ def subnet_plugins(as_json: AsJson = False,
     from taonet.plugins import installed_plugins, load_plugin
     from taonet.plugins.errors import PluginError
 
-    rows = []
     infos = installed_plugins()
-    for info in infos:
-        row: dict[str, object] = {"name": info.name, "package": info.package, "version": info.version,
-                                  "entry_point": info.value}
-        try:
-            plugin = load_plugin(info.name, installed=infos)
-            row["description"] = plugin.protocol.description
-            if options:
-                row["options"] = plugin.protocol.defaults()
-        except PluginError as e:  # listed with its problem: the list is how a user finds a broken plugin
-            row["description"] = ""
-            row["error"] = str(e)
-        rows.append(row)
+    with contextlib.redirect_stdout(sys.stderr):  # a plugin that prints while loading must not garble the list
+        rows = [_plugin_row(info, infos, options, load_plugin, PluginError) for info in infos]
     if as_json:
         print(json.dumps({"plugins": rows}, default=str))
         return

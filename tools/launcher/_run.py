@@ -32,6 +32,8 @@ STOP_DEADLINE = NEURONS_DEADLINE + NODE_DEADLINE + 1.0
 """Ctrl-C to every process gone, at worst (usually one or two seconds)."""
 TAONET = [sys.executable, "-m", "taonet.tools"]
 STATUS_FILE = "launch.json"
+MAX_PROBLEM_LINES = 5
+"""New neuron errors said as ``problem:`` lines after an epoch; more are counted in one line."""
 
 
 DEFAULT_RPC_PORT = 9944
@@ -108,6 +110,8 @@ class Network:
     ready_s: float | None = None
     waiting: list[Path] = attrs.Factory(list)  # status files of this machine's neurons not seen written yet
     names: dict[str, str] = attrs.Factory(dict)
+    status_files: dict[Path, str] = attrs.Factory(dict)  # every status file of this machine's neurons: its name
+    reported: set[tuple[str, str]] = attrs.Factory(set)  # (neuron, error) said as a problem line already
 
     # --- the whole run -----------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -237,6 +241,7 @@ class Network:
                                    f"run on {machine}: taonet neurons run {machine}.toml (copy the wallets too)")
             self.view.line("machine", f"{machine}: {len(ps)} neurons in {path}")
         self.waiting = [Path(p.spec.state_dir) / "status.json" for ps in groups.values() for p in ps]
+        self.status_files = {Path(p.spec.state_dir) / "status.json": p.spec.name for ps in groups.values() for p in ps}
         for name, ps in groups.items():
             path = write_host_file(self.dir / "hosts" / f"{name}.toml", ps, self.endpoint)
             child = Child(name=name, kind="host", log=self.dir / "logs" / f"{name}.log",
@@ -291,9 +296,34 @@ class Network:
                     self.view.line("epoch", f"subnet {e.netuid} epoch {epoch} at block {b}: "
                                             f"{len(paid)}/{len(ours)} miners paid")
                     self.epochs[e.netuid] = epoch
+                if found:
+                    await anyio.to_thread.run_sync(self._report_problems)
                 self._check_ready()
                 self.view.tick(self)
                 self.write_status()
+
+    def _report_problems(self) -> None:
+        """After an epoch, say once each new error this machine's neurons keep in their status files (a plugin's
+        hook failing, weights refused, the node away): ``problem: NAME: error``, at most MAX_PROBLEM_LINES at a time,
+        so a subnet whose miners are not paid says why without reading the logs."""
+        new = []
+        for path, name in self.status_files.items():
+            try:
+                errors = json.loads(path.read_text()).get("errors") or []
+            except (OSError, ValueError, AttributeError):
+                continue
+            for err in errors[-10:]:
+                key = (name, str(err))
+                if key not in self.reported:
+                    if len(self.reported) >= 4096:  # bounded: an old one may be said again
+                        self.reported.clear()
+                    self.reported.add(key)
+                    new.append(key)
+        for name, err in new[:MAX_PROBLEM_LINES]:
+            self.view.line("problem", f"{name}: {err}"[:300])
+        if len(new) > MAX_PROBLEM_LINES:
+            self.view.line("problem", f"... and {len(new) - MAX_PROBLEM_LINES} more (each neuron's status.json under "
+                                      f"{self.dir / 'state'}, and the logs in {self.dir / 'logs'})")
 
     def _check_ready(self) -> None:
         """Say ``ready:`` once every neuron of this machine has written its status file since the start (a running

@@ -203,6 +203,11 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
                                                              "(not starting with . or -)")
             if spec.netuid not in {s.netuid for s in subnets} and not node.endpoint:
                 raise InvalidNetworkFile(where=where, reason=f"subnet {spec.netuid} is not in [[subnets]]")
+            runs = next((s.plugin for s in subnets if s.netuid == spec.netuid), None)
+            if runs is not None and spec.plugin != runs:  # its neuron would stop at once (PluginMismatch)
+                raise InvalidNetworkFile(where=where, reason=f"plugin {spec.plugin!r}, but [[subnets]] says subnet "
+                                                             f"{spec.netuid} runs {runs!r}: a neuron runs its "
+                                                             "subnet's plugin")
             placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake)))
     _check_bounds(source, placed)
     timeout = data.get("timeout", 30.0)

@@ -23,8 +23,8 @@ import numpy as np
 
 from taonet.ledger import SetWeights, SignedBlock, State, ss58_encode
 from taonet.ledger.errors import StorageError
-from taonet.plugins import Plugin, read_journal, step_inputs, update_scores, weights_for
-from taonet.plugins.errors import PluginMismatch
+from taonet.plugins import Plugin, check_scores, read_journal, step_inputs, update_scores, weights_for
+from taonet.plugins.errors import HookFailed, PluginMismatch
 
 __all__ = ["JournalWeights", "NoJournal", "RewardMismatch", "find_journals"]
 
@@ -109,11 +109,18 @@ class JournalWeights:
         anyio.run(self._rescore_all, journals)
 
     async def _reward(self, **kw: Any) -> dict[str, float]:
-        if self.plugin.is_async("reward"):
-            result = self.plugin.hook.reward(**kw)
-        else:
-            result = await anyio.to_thread.run_sync(lambda: self.plugin.hook.reward(**kw))
-        return await result if inspect.isawaitable(result) else result
+        """The plugin's scores for one journaled step, checked as a validator checks them; its mistakes are its
+        HookFailed (one line, exit 7), not an internal error."""
+        try:
+            if self.plugin.is_async("reward"):
+                result = self.plugin.hook.reward(**kw)
+            else:
+                result = await anyio.to_thread.run_sync(lambda: self.plugin.hook.reward(**kw))
+            raw = await result if inspect.isawaitable(result) else result
+        except Exception as e:  # the plugin's own code
+            raise HookFailed(plugin=self.plugin.name, hook="reward",
+                             error=" ".join(f"{type(e).__name__}: {e}".split())[:300]) from None
+        return check_scores(self.plugin, raw, kw["responses"])
 
     async def _rescore_all(self, journals: Mapping[str, Path]) -> None:
         synapses = self.plugin.protocol.synapses
@@ -130,7 +137,7 @@ class JournalWeights:
                 task, responses = step_inputs(record, synapses)
                 raw = await self._reward(task=task, responses=responses, metagraph=None, options=self.options)
                 queried = [r.hotkey for r in responses]
-                step_new = {r.hotkey: float(raw.get(r.hotkey, 0.0)) for r in responses}
+                step_new = raw
                 old = update_scores(old, record.get("scores", {}), alpha=self.alpha, queried=queried)
                 new = update_scores(new, step_new, alpha=self.alpha, queried=queried)
                 trail.append((int(record["block"]), old, new))

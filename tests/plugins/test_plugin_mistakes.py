@@ -1,0 +1,593 @@
+"""The mistakes subnet authors make in their hooks are the plugin's one-line error, naming the hook and the fix; the
+neuron goes on (asyncio and trio, real axons, dendrites and a dev node on 127.0.0.1).
+
+- a validator_task or reward that returns the wrong thing skips the step (HookFailed), never crashes the validator
+  (it used to crash and be restarted for ever) nor is silently clipped (a NaN score used to become 0: no weights);
+- a miner's forward that raises or returns another type is one warning line in the miner's log (throttled), and a
+  500 naming the hook for the caller; no traceback, and not the exception's text (it may hold the miner's secrets);
+- a sync hook that blocks for ever runs in a daemon thread: the caller goes on at its deadline, late calls are
+  bounded (MAX_LATE_CALLS), and the process still exits.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import pytest
+from structlog.testing import capture_logs
+
+from taonet.kernel import Axon, Dendrite, StreamingSynapse, Synapse, Wallet
+from taonet.ledger import Keypair
+from taonet.plugins import (
+    NeuronConfig,
+    Plugin,
+    Scores,
+    StateDir,
+    SubnetProtocol,
+    Task,
+    hookimpl,
+    run_miner,
+    run_validator,
+    validator_step,
+)
+from taonet.plugins._neuron import HOOK_THREAD, MAX_LATE_CALLS, call_hook
+from taonet.plugins.errors import HookFailed
+
+from ..kernel.node.nodes import running_node
+
+pytestmark = pytest.mark.anyio
+
+MINERS = [Keypair.from_uri(f"//Mistakes//miner{i}") for i in range(2)]
+
+
+class Double(Synapse):
+    """The query: a number to double."""
+
+    number: int = 0
+    doubled: int | None = None
+
+
+class Words(StreamingSynapse):
+    """A streamed answer: words as chunks."""
+
+    prompt: str = ""
+
+
+class Other(Synapse):
+    """A synapse the protocol does not declare."""
+
+    x: int = 0
+
+
+class Faulty:
+    """A plugin whose task, reward or forward misbehaves as ``mode`` says ("" behaves)."""
+
+    def __init__(self, mode: str = "") -> None:
+        self.mode = mode
+        self.release = threading.Event()
+        self.starting: anyio.Event | None = None
+        self.loaded = mode != "slow_start"  # its neuron_start loads it
+
+    @hookimpl
+    async def neuron_start(self) -> None:
+        if self.mode == "slow_start":  # opens a model: a second and a half
+            assert self.starting is not None
+            self.starting.set()
+            await anyio.sleep(1.5)
+        self.loaded = True
+
+    @hookimpl
+    def subnet_protocol(self) -> SubnetProtocol:
+        return SubnetProtocol(name="faulty", description="misbehaves", synapses=(Double, Words),
+                              options={"timeout": 2.0})
+
+    @hookimpl
+    def validator_task(self, rng: Any) -> Any:
+        if self.mode == "task_exits":
+            sys.exit(3)
+        bad = {"task_none": None, "task_dict": {"number": 3}, "task_other": Task(synapse=Other()),
+               "task_nan": Task(synapse=Double(number=1), timeout=math.nan),
+               "task_negative": Task(synapse=Double(number=1), timeout=-1.0),
+               "task_object": Task(synapse=Double(number=object())), "task_str": Task(synapse=Double(number="5"))}
+        return bad[self.mode] if self.mode in bad else Task(synapse=Double(number=rng.randrange(9)))
+
+    @hookimpl
+    def reward(self, task: Task, responses: list[Any]) -> Any:
+        kind = {"reward_list": [1.0] * len(responses), "reward_uids": {r.uid: 1.0 for r in responses},
+                "reward_strangers": {"5Gnobody": 1.0}, "reward_none": None}
+        if self.mode in kind:
+            return kind[self.mode]
+        value = {"reward_nan": math.nan, "reward_inf": math.inf, "reward_negative": -1.0, "reward_big": 7.5,
+                 "reward_text": "high", "reward_rounding": 1.0 + 1e-9}.get(self.mode, 1.0)
+        return {r.hotkey: value for r in responses}
+
+    @hookimpl
+    def validator_organic(self, payload: Any) -> Any:
+        return {"number": payload} if self.mode == "organic_dict" else Task(synapse=Double(number=int(payload)))
+
+    @hookimpl
+    def validator_feedback(self) -> Any:
+        return "thanks" if self.mode == "feedback_text" else None
+
+    @hookimpl
+    def miner_forward(self, synapse: Any) -> Any:
+        if isinstance(synapse, Words):
+            return self._words()
+        if not self.loaded:
+            raise RuntimeError("the model is not loaded yet")
+        if self.mode == "forward_raises":
+            raise ValueError("the secret path /home/miner/key")
+        if self.mode == "forward_none":
+            return None
+        if self.mode == "forward_blocks":
+            self.release.wait(30)
+        return synapse.replace(doubled=2 * synapse.number)
+
+    def _words(self) -> Any:
+        if self.mode == "stream_synapse":
+            return Words(prompt="not a stream")
+
+        def gen() -> Any:
+            yield "one"
+            if self.mode == "stream_raises":
+                raise RuntimeError("the tokenizer broke")
+            yield "two"
+        return gen()
+
+    @hookimpl
+    def miner_blacklist(self) -> bool:
+        if self.mode == "blacklist_raises":
+            raise RuntimeError("the allow-list file is missing")
+        return False
+
+
+@attrs.frozen
+class Subnet:
+    """What validator_step reads of a metagraph (its documented needs: n, axons, hotkeys)."""
+
+    axons: list[Any]
+    hotkeys: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.axons)
+
+
+async def _step(plugin: Plugin, scores: Scores, mg: Subnet, dendrite: Dendrite) -> Any:
+    return await validator_step(plugin, plugin.options(), scores, block=5, metagraph=mg, dendrite=dendrite,
+                                hotkey="5Validator")
+
+
+TASK_MISTAKES = [
+    ("task_none", "validator_task", "it returned NoneType, not a taonet.plugins.Task; return Task(synapse="),
+    ("task_dict", "validator_task", "it returned dict, not a taonet.plugins.Task"),
+    ("task_other", "validator_task", "synapse is a Other, not one of the protocol's synapse types (Double, Words)"),
+    ("task_nan", "validator_task", "timeout is nan; give a positive number of seconds"),
+    ("task_negative", "validator_task", "timeout is -1.0; give a positive number of seconds"),
+    ("task_object", "validator_task", "its Task's Double cannot be sent (cannot encode type <class 'object'>); its "
+                                      "fields must hold plain values"),
+    ("task_str", "validator_task", "every miner refused its synapse as malformed (Double.number: expected int, got "
+                                   "str); give each field a value of its declared type"),
+    ("task_exits", "validator_task", "it called sys.exit(3); a hook must not exit the process (raise an exception)"),
+    ("reward_list", "reward", "it returned list (scores in the responses' order, as in Bittensor's template?); "
+                              "return a dict of score by hotkey"),
+    ("reward_none", "reward", "it returned NoneType; return a dict of score by hotkey"),
+    ("reward_uids", "reward", "no queried miner's hotkey: 0, 1 (UIDs: key the scores by r.hotkey)"),
+    ("reward_strangers", "reward", "it scored 1 key(s) that are no queried miner's hotkey: '5Gnobody'"),
+    ("reward_nan", "reward", "is nan; every score must be a finite number in [0, 1]"),
+    ("reward_inf", "reward", "is inf; every score must be a finite number in [0, 1]"),
+    ("reward_negative", "reward", "is -1.0; every score must be a finite number in [0, 1]"),
+    ("reward_big", "reward", "is 7.5; every score must be a finite number in [0, 1]"),
+    ("reward_text", "reward", "is 'high', not a number"),
+]
+
+
+async def test_a_wrong_task_or_reward_skips_the_step_with_the_hook_and_the_fix() -> None:
+    """Each mistake is HookFailed naming the plugin, the hook and what to return; the scores and the step counter
+    are left as they were (a task every miner refuses as malformed is the validator's fault: no miner scores 0 for
+    it), and the next good step runs. A score a rounding error above 1 is clipped, not refused."""
+    faulty = Faulty()
+    plugin = Plugin.from_object("faulty", faulty)
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            axons = []
+            for kp in MINERS:
+                ax = Axon(kp, "tcp://127.0.0.1:0").attach(lambda s: plugin.hook.miner_forward(synapse=s, options={}),
+                                                         synapse=Double)
+                axons.append(await tg.start(ax.serve))
+            mg = Subnet(axons=axons, hotkeys=[kp.ss58_address for kp in MINERS])
+            async with Dendrite(Keypair.from_uri("//Mistakes//validator")) as dendrite:
+                scores = Scores()
+                for mode, hook, says in TASK_MISTAKES:
+                    faulty.mode = mode
+                    with pytest.raises(HookFailed) as caught:
+                        await _step(plugin, scores, mg, dendrite)
+                    assert caught.value.hook == hook, mode
+                    assert says in caught.value.error, (mode, caught.value.error)
+                    assert str(caught.value).startswith(f"the {hook} hook of subnet plugin 'faulty' failed: ")
+                    assert (scores.step, scores.scores) == (0, {}), mode
+                faulty.mode = "reward_rounding"
+                record = await _step(plugin, scores, mg, dendrite)
+                assert record is not None and set(record["scores"].values()) == {1.0}
+                assert {r["status"] for r in record["responses"]} == {200}
+                assert scores.step == 1 and set(scores.scores) == set(mg.hotkeys)
+                faulty.mode = "feedback_text"  # the step's scores stand; the feedback is not sent
+                with pytest.raises(HookFailed) as caught:
+                    await _step(plugin, scores, mg, dendrite)
+                assert caught.value.hook == "validator_feedback" and scores.step == 2
+                assert "it returned str, not None or one of the protocol's synapse types" in caught.value.error
+            tg.cancel_scope.cancel()
+
+
+async def test_a_sync_hook_that_blocks_leaves_its_caller_at_the_deadline_and_is_bounded() -> None:
+    """A sync forward that never returns: each call gives up at its caller's deadline while the event loop goes on;
+    after MAX_LATE_CALLS such calls the next is refused at once (HookFailed naming the hook), starting no thread."""
+    faulty = Faulty("forward_blocks")
+    plugin = Plugin.from_object("faulty", faulty)
+    try:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await anyio.sleep(0.01)
+                ticks += 1
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(tick)
+                for _ in range(MAX_LATE_CALLS):
+                    with anyio.move_on_after(0.05) as scope:
+                        await call_hook(plugin, "miner_forward", synapse=Double(number=1), options={})
+                    assert scope.cancelled_caught
+                threads = threading.active_count()
+                with pytest.raises(HookFailed) as caught:
+                    await call_hook(plugin, "miner_forward", synapse=Double(number=1), options={})
+                assert threading.active_count() == threads
+                tg.cancel_scope.cancel()
+        assert caught.value.hook == "miner_forward"
+        assert f"{MAX_LATE_CALLS} earlier calls still run long after their deadline: the hook blocks" in str(
+            caught.value)
+        assert ticks >= MAX_LATE_CALLS  # the loop ran while the threads blocked
+    finally:
+        faulty.release.set()
+    deadline = time.monotonic() + 10  # released: the late calls end, and the hook is callable again
+    while time.monotonic() < deadline:
+        try:
+            out = await call_hook(plugin, "miner_forward", synapse=Double(number=4), options={})
+            break
+        except HookFailed:
+            await anyio.sleep(0.05)
+    assert out.doubled == 8
+
+
+def test_a_process_whose_sync_hook_blocks_still_exits(tmp_path: Path) -> None:
+    """The blocked call's thread does not keep the interpreter from exiting (asyncio joined it for 30 s before)."""
+    script = tmp_path / "blocks.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        import anyio
+        from taonet.kernel import Synapse
+        from taonet.plugins import Plugin, SubnetProtocol, hookimpl
+        from taonet.plugins._neuron import call_hook
+
+        class Ping(Synapse):
+            n: int = 0
+
+        class Blocks:
+            @hookimpl
+            def subnet_protocol(self):
+                return SubnetProtocol(name="blocks", description="", synapses=(Ping,))
+            @hookimpl
+            def validator_task(self): ...
+            @hookimpl
+            def reward(self): ...
+            @hookimpl
+            def miner_forward(self, synapse):
+                time.sleep(30)
+
+        async def main():
+            plugin = Plugin.from_object("blocks", Blocks())
+            with anyio.move_on_after(0.2):
+                await call_hook(plugin, "miner_forward", synapse=Ping(), options={})
+            print("gave up", flush=True)
+
+        anyio.run(main, backend=sys.argv[1])
+    """))
+    for backend in ("asyncio", "trio"):
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "gave up", out.stderr
+        assert time.monotonic() - t0 < 20, backend  # not the hook's 30 s
+
+
+def _wallet(root: Path, name: str, cold: str) -> Wallet:
+    w = Wallet(name, "default", root / "wallets")
+    w.create_coldkey_from_uri(cold, encrypt=False)
+    w.create_hotkey_from_uri(f"{cold}//{name}")
+    return w
+
+
+@pytest.mark.slow
+async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_path: Path) -> None:
+    """A miner (against a dev node) whose forward raises, then returns None, then for a streaming synapse returns a
+    synapse, then a generator that raises midway: the caller gets 500 naming the plugin and the hook (the exception's
+    type, not its text; the chunks sent before it); the miner logs one warning per cause however many calls, with no
+    traceback (the axon logged the stream's with one), and keeps serving: once the forward behaves, it answers."""
+    faulty = Faulty("forward_raises")
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            assert (await sub.burned_register(miner, 1)).success
+        config = NeuronConfig(plugin=plugin, netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
+                              state_dir=tmp_path / "state" / "miner")
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                info = await tg.start(run_miner, config)
+                async with Dendrite(Keypair.from_uri("//Mistakes//caller")) as d:
+                    raised = [await d(info, Double(number=2), timeout=5.0) for _ in range(3)]
+                    faulty.mode = "forward_none"
+                    none = [await d(info, Double(number=2), timeout=5.0) for _ in range(2)]
+                    faulty.mode = "blacklist_raises"
+                    refused = await d(info, Double(number=2), timeout=5.0)
+                    streamed = {}
+                    for mode in ("stream_synapse", "stream_raises", ""):
+                        faulty.mode = mode
+                        async with d.stream(info, Words(prompt="hi"), timeout=5.0) as st:
+                            got = [chunk async for chunk in st]
+                        streamed[mode] = (got, st.result.dendrite.status_code, st.result.dendrite.status_message)
+                    good = await d(info, Double(number=2), timeout=5.0)
+                tg.cancel_scope.cancel()
+    for answer in raised:
+        assert answer.dendrite.status_code == 500
+        message = answer.dendrite.status_message
+        assert "the miner_forward hook of subnet plugin 'faulty' failed: ValueError (see the miner's log)" in message
+        assert "secret" not in message
+    assert {a.dendrite.status_code for a in none} == {500}
+    assert "it returned NoneType, not the Double it got; return synapse.replace(" in none[0].dendrite.status_message
+    assert good.dendrite.status_code == 200 and good.doubled == 4
+    assert refused.dendrite.status_code == 500 and refused.dendrite.status_message == (
+        "the miner_blacklist hook of subnet plugin 'faulty' failed: RuntimeError (see the miner's log)")
+    assert streamed["stream_synapse"][:2] == ([], 500)
+    assert "it returned Words; for the streaming Words return an iterator or generator" in streamed["stream_synapse"][2]
+    assert streamed["stream_raises"][:2] == (["one"], 500)
+    assert "failed: RuntimeError (see the miner's log)" in streamed["stream_raises"][2]
+    assert streamed[""][:2] == (["one", "two"], 200)
+    warned = [e for e in logs if e["log_level"] in ("warning", "error", "critical")
+              and e["event"].startswith(("plugin.", "axon.", "miner."))]  # not the in-process node's own
+    assert [(e["event"], e.get("hook"), e.get("error"), e.get("times")) for e in warned] == [
+        ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key", 1),
+        ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1),
+        ("plugin.hook_failed", "miner_blacklist", "RuntimeError: the allow-list file is missing", 1),
+        ("plugin.hook_failed", "miner_forward", streamed["stream_synapse"][2].partition("failed: ")[2], 1),
+        ("plugin.hook_failed", "miner_forward", "RuntimeError: the tokenizer broke", 1)]
+    assert not [e for e in logs if "exc_info" in e or "exception" in e]
+
+
+@pytest.mark.slow
+def test_localnet_says_why_a_neuron_did_not_start(tmp_path: Path) -> None:
+    """A neuron that stops before it serves (here: an option the plugin does not take) fails the author's test with
+    the neuron, the `taonet` command's own error line and its log (not "exited before printing 'axon'; see its
+    log"); the process is not left behind."""
+    from taonet.testing import LocalNet
+
+    with LocalNet(tmp_path, plugin="template") as net:
+        with pytest.raises(RuntimeError) as info:
+            net.add_miner(options={"colour": "blue"})
+        assert str(info.value).startswith("miner-0 did not start: error: option 'colour': template takes no such "
+                                          "option (it takes: alpha, delay, ")
+        assert str(info.value).endswith(f"(log: {tmp_path / 'logs' / 'miner-0.log'})")
+        assert net.neurons == []
+
+
+async def test_the_watchdogs_hint_names_plain_def_hooks_running_in_threads() -> None:
+    """While a plain-def hook runs in its thread, a blocked loop's hint names it (plugin.hook) and the GIL, and says
+    to give the neuron its own process; with none running, the hint is about async hooks, as before."""
+    from taonet.plugins._host import blocked_hint
+
+    faulty = Faulty("forward_blocks")
+    plugin = Plugin.from_object("faulty", faulty)
+    with anyio.fail_after(10):  # the threads an earlier test released are gone
+        while any(t.name.startswith(HOOK_THREAD) for t in threading.enumerate()):
+            await anyio.sleep(0.01)
+    assert blocked_hint().startswith("an async hook doing heavy work synchronously")
+    try:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: call_hook(plugin, "miner_forward", synapse=Double(number=1), options={}))
+                while "faulty.miner_forward" not in blocked_hint():
+                    await anyio.sleep(0.01)
+                hint = blocked_hint()
+                faulty.release.set()
+    finally:
+        faulty.release.set()
+    assert hint.startswith("plain-def hooks running in threads (faulty.miner_forward): work in pure Python holds "
+                           'the GIL the loop needs; run that neuron in its own process (process = "own"')
+
+
+class Vector(Synapse):
+    """An answer a miner fills with a list of ints."""
+
+    values: list[int] | None = None
+    total: int | None = None
+
+
+async def test_an_answer_the_caller_would_refuse_is_refused_by_the_axon_and_said_in_the_miners_log() -> None:
+    """numpy values (np.int64, an ndarray) and a str in an int field, as Bittensor authors return them: the caller
+    gets 500 with the field, the type wanted and the type given (a str used to cross the wire and be refused by the
+    validator's dendrite as a 'malformed reply', numpy at the miner at debug level: the miner's log said nothing);
+    the miner's log has one warning per distinct reason, however many answers."""
+    import numpy as np
+
+    answers = {"int64": lambda s: s.replace(total=np.int64(3)), "ndarray": lambda s: s.replace(values=np.arange(3)),
+               "str": lambda s: s.replace(total="3"), "good": lambda s: s.replace(values=[1, 2], total=3)}
+    mode = {"now": ""}
+
+    def forward(synapse: Vector) -> Vector:
+        return answers[mode["now"]](synapse)
+
+    got = {}
+    with capture_logs() as logs, anyio.fail_after(30):
+        async with Axon(MINERS[0], "tcp://127.0.0.1:0").attach(forward) as axon, \
+                Dendrite(Keypair.from_uri("//Mistakes//validator")) as d:
+            for now in ("int64", "int64", "ndarray", "str", "good"):
+                mode["now"] = now
+                r = await d(axon.info(), Vector(), timeout=5.0)
+                got[now] = (r.dendrite.status_code, r.dendrite.status_message, r.total)
+    assert got["int64"] == (500, "the forward's answer has Vector.total: expected int | None, got int64", None)
+    assert got["ndarray"][:2] == (500, "the forward's answer has Vector.values: expected list[int] | None, got "
+                                       "ndarray")
+    assert got["str"][:2] == (500, "the forward's answer has Vector.total: expected int | None, got str")
+    assert got["good"] == (200, "Success", 3)
+    refused = [e["reason"] for e in logs if e["event"] == "axon.answer_refused"]
+    assert refused == [got["int64"][1], got["ndarray"][1], got["str"][1]]
+    assert {e["log_level"] for e in logs if e["event"] == "axon.answer_refused"} == {"warning"}
+
+
+@pytest.mark.slow
+async def test_a_validator_whose_reward_fails_every_step_says_so_once_then_at_the_tenth(tmp_path: Path) -> None:
+    """A validator (against a dev node, a miner answering) whose reward scores NaN at every step: the steps are
+    skipped, and the warning is logged once, then again at the 10th failure with times=10, not at every step; the
+    status keeps the error."""
+    faulty = Faulty("reward_nan")
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            assert (await sub.burned_register(miner, 1)).success
+            assert (await sub.burned_register(validator, 1)).success
+        common = {"plugin": plugin, "netuid": 1, "endpoint": sub.endpoint, "port": 0}
+        vdir = tmp_path / "state" / "validator"
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner", **common))
+                await tg.start(run_validator, NeuronConfig(wallet=validator, state_dir=vdir,
+                                                           options={"timeout": "0.5"}, **common))
+                while not [e for e in logs if e["event"] == "plugin.hook_failed" and e.get("times") == 10]:
+                    await sub.wait_for_block()
+                status = StateDir(vdir).read_status() or {}
+                tg.cancel_scope.cancel()
+    failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
+    assert [(e["hook"], e["times"]) for e in failed] == [("reward", 1), ("reward", 10)]
+    assert "is nan; every score must be a finite number in [0, 1]" in failed[0]["error"]
+    assert [m for m in status["errors"] if m.startswith("plugin.reward: the score of ")]
+    assert status["step"] == 0
+
+
+NAN_REWARD = """
+import math
+from taonet.plugins import SubnetProtocol, hookimpl
+from taonet.subnets.template import Double, miner_forward, validator_task
+
+
+@hookimpl
+def subnet_protocol():
+    return SubnetProtocol(name={name!r}, description="scores NaN", synapses=(Double,), options={{"timeout": 1.0}})
+
+
+@hookimpl
+def reward(task, responses):
+    return {{r.hotkey: math.nan for r in responses}}
+"""
+
+
+@pytest.mark.slow
+def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
+    """`taonet localnet --plugin NAME` with a reward model that scores NaN: after an epoch a `problem:` line names
+    the validator and the reward hook's error (the run said '0/2 miners paid' and nothing else); exit 0."""
+    import os
+
+    from .dists import install
+
+    site = tmp_path / "site"
+    install(site, "nanreward-subnet", "nanreward", NAN_REWARD)
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    exe = Path(sys.executable).parent / "taonet"
+    out = subprocess.run([str(exe), "localnet", "--plugin", "nanreward", "--miners", "2", "--validators", "1",
+                          "--epochs", "3", "--tempo", "10", "--block-time", "0.1", "--lines", "--keep",
+                          str(tmp_path / "net")], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    problems = [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
+    assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward: the score of "), out.stdout
+    assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
+
+
+@pytest.mark.slow
+async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(tmp_path: Path) -> None:
+    """A validator's gateway (against a dev node) whose plugin's validator_organic returns a dict, not a Task: the
+    caller's query is refused with the hook and the fix (it was an AttributeError in the gateway: a 500 with a
+    traceback in the validator's log), and the validator logs it as one line."""
+    from taonet.plugins import aprompt
+    from taonet.plugins.errors import QueryRefused
+
+    faulty = Faulty("organic_dict")
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            assert (await sub.burned_register(validator, 1)).success
+        config = NeuronConfig(plugin=plugin, netuid=1, wallet=validator, endpoint=sub.endpoint, port=0,
+                              gateway="127.0.0.1:0", state_dir=tmp_path / "state" / "validator",
+                              options={"step_interval": str(10**6)})
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_validator, config)
+                while not any(a.is_serving for a in (await sub.metagraph(1)).axons):
+                    await sub.wait_for_block()
+                with pytest.raises(QueryRefused) as refused:
+                    await aprompt(1, "7", endpoint=sub.endpoint, timeout=5.0)
+                tg.cancel_scope.cancel()
+    assert "the validator_organic hook of subnet plugin 'faulty' failed: it returned dict, not a taonet.plugins.Task" \
+        in str(refused.value)
+    failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
+    assert [e["hook"] for e in failed] == ["validator_organic"] and "it returned dict" in failed[0]["error"]
+    assert not [e for e in logs if "exc_info" in e or "exception" in e]
+
+
+@pytest.mark.slow
+async def test_a_request_that_comes_while_neuron_start_runs_waits_for_it(tmp_path: Path) -> None:
+    """The miner's axon serves (and is on the chain) before the plugin's neuron_start has returned; a request that
+    comes meanwhile waits for it (within its deadline) and is answered by a forward whose model is loaded (it got
+    'the model is not loaded yet', a 500)."""
+    faulty = Faulty("slow_start")
+    faulty.starting = anyio.Event()
+    plugin = Plugin.from_object("faulty", faulty)
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+            uid = (await sub.burned_register(miner, 1)).uid
+        config = NeuronConfig(plugin=plugin, netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
+                              state_dir=tmp_path / "state" / "miner")
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run_miner, config)
+                await faulty.starting.wait()
+                axon = (await sub.metagraph(1)).axons[uid]
+                async with Dendrite(Keypair.from_uri("//Mistakes//caller")) as d:
+                    answer = await d(axon, Double(number=5), timeout=10.0)
+                tg.cancel_scope.cancel()
+    assert (answer.dendrite.status_code, answer.doubled) == (200, 10), answer.dendrite.status_message
+    assert answer.dendrite.process_time is not None and answer.dendrite.process_time > 1.0  # it waited
