@@ -317,6 +317,22 @@ def _wallet(root: Path, name: str, cold: str) -> Wallet:
     return w
 
 
+async def _faulty_subnet(sub: Any, root: Path, *neurons: tuple[str, str]) -> list[tuple[Wallet, int]]:
+    """Subnet 1, owned by //Alice and recording the 'faulty' plugin, with a wallet per (name, secret URI) of
+    ``neurons`` registered on it: those wallets and their UIDs."""
+    owner = _wallet(root, "owner", "//Alice")
+    out = []
+    with anyio.fail_after(30):
+        assert (await sub.create_subnet(owner)).success
+        assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
+        for name, uri in neurons:
+            w = _wallet(root, name, uri)
+            r = await sub.burned_register(w, 1)
+            assert r.success
+            out.append((w, r.uid))
+    return out
+
+
 @pytest.mark.slow
 async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_path: Path) -> None:
     """A miner (against a dev node) whose forward raises, then returns None, then for a streaming synapse returns a
@@ -326,12 +342,7 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
     faulty = Faulty("forward_raises")
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        miner = _wallet(tmp_path, "miner", "//Bob")
-        with anyio.fail_after(30):
-            assert (await sub.create_subnet(owner)).success
-            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
-            assert (await sub.burned_register(miner, 1)).success
+        [(miner, _)] = await _faulty_subnet(sub, tmp_path, ("miner", "//Bob"))
         config = NeuronConfig(plugin=plugin, netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
                               state_dir=tmp_path / "state" / "miner")
         with capture_logs() as logs, anyio.fail_after(60):
@@ -465,14 +476,8 @@ async def test_a_validator_whose_reward_fails_every_step_says_so_once_then_at_th
     faulty = Faulty("reward_nan")
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        miner = _wallet(tmp_path, "miner", "//Bob")
-        validator = _wallet(tmp_path, "validator", "//Charlie")
-        with anyio.fail_after(30):
-            assert (await sub.create_subnet(owner)).success
-            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
-            assert (await sub.burned_register(miner, 1)).success
-            assert (await sub.burned_register(validator, 1)).success
+        (miner, _), (validator, _) = await _faulty_subnet(sub, tmp_path, ("miner", "//Bob"),
+                                                          ("validator", "//Charlie"))
         common = {"plugin": plugin, "netuid": 1, "endpoint": sub.endpoint, "port": 0}
         vdir = tmp_path / "state" / "validator"
         with capture_logs() as logs, anyio.fail_after(60):
@@ -540,12 +545,7 @@ async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(t
     faulty = Faulty("organic_dict")
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        validator = _wallet(tmp_path, "validator", "//Charlie")
-        with anyio.fail_after(30):
-            assert (await sub.create_subnet(owner)).success
-            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
-            assert (await sub.burned_register(validator, 1)).success
+        [(validator, _)] = await _faulty_subnet(sub, tmp_path, ("validator", "//Charlie"))
         config = NeuronConfig(plugin=plugin, netuid=1, wallet=validator, endpoint=sub.endpoint, port=0,
                               gateway="127.0.0.1:0", state_dir=tmp_path / "state" / "validator",
                               options={"step_interval": str(10**6)})
@@ -573,12 +573,7 @@ async def test_a_request_that_comes_while_neuron_start_runs_waits_for_it(tmp_pat
     faulty.starting = anyio.Event()
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        miner = _wallet(tmp_path, "miner", "//Bob")
-        with anyio.fail_after(30):
-            assert (await sub.create_subnet(owner)).success
-            assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
-            uid = (await sub.burned_register(miner, 1)).uid
+        [(miner, uid)] = await _faulty_subnet(sub, tmp_path, ("miner", "//Bob"))
         config = NeuronConfig(plugin=plugin, netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
                               state_dir=tmp_path / "state" / "miner")
         with anyio.fail_after(60):
