@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import math
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -239,15 +240,42 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
         if debug:
             traceback.print_exception(e, file=err)
         doc = error_json(e)
-        return said(doc["message"], doc["exit_status"], doc["code"])
+        return said(doc["message"], doc["exit_status"], doc["code"], doc.get("fields"))
 
 
 def error_json(e: BaseException) -> dict[str, Any]:
-    """What `--json` prints for ``e`` under ``"error"``: its one line, its exit status and its code.
+    """What `--json` prints for ``e`` under ``"error"``: its one line, its exit status, its code and, for a typed
+    error with fields, those fields (bytes as ``0x`` hex), so a script reads e.g. a timeout's ``sent`` without parsing
+    the line.
 
     A command whose JSON document reports a failure itself (``replay verify``) puts this in that document."""
-    return {"message": describe(e), "exit_status": exit_status(e),
-            "code": getattr(root_error(e), "CODE", type(root_error(e)).__name__)}
+    import attrs
+
+    from taonet.ledger.errors import TaonetError
+
+    root = root_error(e)
+    doc: dict[str, Any] = {"message": describe(e), "exit_status": exit_status(e),
+                           "code": getattr(root, "CODE", type(root).__name__)}
+    if isinstance(root, TaonetError) and attrs.has(type(root)):
+        fields = {k: _json_value(v) for k, v in root.fields().items()}
+        if fields:
+            doc["fields"] = fields
+    return doc
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as JSON can carry it: bytes as 0x hex, sequences as lists, maps with text keys, else its text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return str(value)
 
 
 class _Said:
@@ -256,10 +284,13 @@ class _Said:
     def __init__(self, err: TextIO, as_json: bool) -> None:
         self.err, self.as_json = err, as_json
 
-    def __call__(self, text: str, status: int, code: str = "error") -> int:
+    def __call__(self, text: str, status: int, code: str = "error", fields: dict[str, Any] | None = None) -> int:
         print(f"error: {text}", file=self.err)
         if self.as_json:
             import json
 
-            print(json.dumps({"error": {"message": text, "exit_status": status, "code": code}}), flush=True)
+            doc: dict[str, Any] = {"message": text, "exit_status": status, "code": code}
+            if fields:
+                doc["fields"] = fields
+            print(json.dumps({"error": doc}), flush=True)
         return status

@@ -104,6 +104,29 @@ def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException,
         assert "--debug" in lines[0]
 
 
+def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
+    """`--json` errors carry a typed error's fields (bytes as 0x hex, tuples as lists, a non-finite float as text);
+    a plain error has none; an error inside a task group's ExceptionGroup is reported by its own fields."""
+    import contextlib
+    import json
+
+    from taonet.ledger.errors import TaonetError, WrongGenesis
+    from taonet.tools.errors import error_json
+
+    doc = error_json(ExceptionGroup("g", [WrongGenesis(expected=b"\x01" * 2, got=b"\xff")]))
+    assert doc["code"] == "wrong_genesis" and doc["fields"] == {"expected": "0x0101", "got": "0xff"}
+    assert "fields" not in error_json(TaonetError("plain")) and "fields" not in error_json(ValueError("x"))
+    out = io.StringIO()
+
+    def cmd(**_: object) -> None:
+        raise RpcTimeout(method="head", address="tcp://127.0.0.1:1", timeout=float("inf"))
+
+    with contextlib.redirect_stdout(out):
+        status = run_cli(cmd, [], stderr=io.StringIO(), json_errors=True)
+    fields = json.loads(out.getvalue())["error"]["fields"]
+    assert status == 4 and fields == {"method": "head", "address": "tcp://127.0.0.1:1", "timeout": "inf"}
+
+
 def test_debug_adds_the_traceback_before_the_line() -> None:
     """With debug the traceback comes first; the last line is still the one-line error."""
     err = io.StringIO()

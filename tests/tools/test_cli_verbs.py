@@ -166,7 +166,8 @@ def test_node_status_and_json_errors(cli: Cli) -> None:
     assert st["chain_id"] == "taonet-dev" and st["head"] > 0 and st["head_age"] < 30
     r = cli("subnet", "show", "42", "--json")
     assert r.status == 6 and r.json == {"error": {"message": "subnet 42 does not exist", "exit_status": 6,
-                                                  "code": "subnet_not_found"}}
+                                                  "code": "subnet_not_found",
+                                                  "fields": {"netuid": 42, "block": None, "last": None}}}
 
 
 def test_keys_made_offline_come_back_from_their_secrets(tmp_path: Path) -> None:

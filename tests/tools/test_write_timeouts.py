@@ -171,10 +171,14 @@ def test_a_write_cut_after_it_was_sent_names_the_check(net: Net) -> None:
     cli = net.cli
     before = cli.ok("wallet", "balance", "-w", "owner", "--json", "--rao").json["balances"][0]["free"]
     with net.held():
-        line = cli.fails(4, "wallet", "transfer", "-w", "owner", "--dest", DEST, "--amount", "1", "-y",
-                         "--timeout", "2")
+        r = cli("wallet", "transfer", "-w", "owner", "--dest", DEST, "--amount", "1", "-y", "--timeout", "2",
+                "--json")
+    assert r.status == 4 and len(r.stderr) == 1, r
+    line = r.stderr[0]
     assert "may have been sent and may still be included" in line, line
     assert "check with `taonet wallet balance -w owner` before sending it again" in line
+    fields = r.json["error"]["fields"]  # a script reads the same without parsing the line
+    assert fields["sent"] is True and fields["check"] == "taonet wallet balance -w owner", fields
     deadline = time.monotonic() + 30
     while cli.ok("wallet", "balance", "-w", "owner", "--json", "--rao").json["balances"][0]["free"] == before:
         assert time.monotonic() < deadline, "the transfer was never included"
@@ -185,8 +189,11 @@ def test_a_write_cut_before_it_was_sent_says_nothing_changed(net: Net) -> None:
     """`subnet pow-register` still solving its proof of work at --timeout: exit 4 saying it was not sent and nothing
     changed (run it again), not "may have been sent"; and the hotkey holds no UID there."""
     cli = net.cli
-    line = cli.fails(4, "subnet", "pow-register", "2", "-w", "owner", "-H", "pow", "-y", "--timeout", "2")
+    r = cli("subnet", "pow-register", "2", "-w", "owner", "-H", "pow", "-y", "--timeout", "2", "--json")
+    assert r.status == 4 and len(r.stderr) == 1, r
+    line = r.stderr[0]
     assert "was not sent: nothing changed; run it again" in line and "may have been sent" not in line, line
+    assert r.json["error"]["fields"]["sent"] is False and r.json["error"]["code"] == "cli_command_timeout", r.json
     hotkey = Wallet("owner", "pow", str(cli.wallets)).get_hotkey().ss58_address
     with subtensor(cli.endpoint, timeout=10) as sub:
         sub.wait_for_block(timeout=10)  # a block after the command ended: nothing it could have sent is in it
