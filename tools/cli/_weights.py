@@ -239,8 +239,7 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
         try:
             _save(save, pending)  # before the commit, so the salt is kept whatever happens next
         except OSError as e:
-            raise typer.BadParameter(f"{save} cannot be written ({(e.strerror or str(e)).lower()}): nothing was "
-                                     "committed; choose another file", param_hint="--save") from None
+            raise _unwritable(save, e) from None
 
     async def write(sub: Any) -> Any:
         with out.status("waiting for inclusion"):
@@ -272,10 +271,15 @@ def _check_writable(path: Path) -> None:
         with open(path, "a"):
             pass
     except OSError as e:
-        raise typer.BadParameter(f"{path} cannot be written ({(e.strerror or str(e)).lower()}): nothing was "
-                                 "committed; choose another file", param_hint="--save") from None
+        raise _unwritable(path, e) from None
     if not existed:
         path.unlink()
+
+
+def _unwritable(path: Path, e: OSError) -> typer.BadParameter:
+    """The usage error (exit 2, naming --save) for a salt file that cannot be written before a commit."""
+    return typer.BadParameter(f"{path} cannot be written ({(e.strerror or str(e)).lower()}): nothing was committed; "
+                              "choose another file", param_hint="--save")
 
 
 @weights_app.command("reveal")
