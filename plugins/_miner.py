@@ -193,7 +193,8 @@ class _Miner:
         mg, u = self.metagraph, self.uid
         have = mg is not None and u is not None and u < mg.n
         return {"role": "miner", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
-                "uid": u, "block": self.head, "stake": float(mg.S[u]) if have else 0.0,
+                "uid": u, "block": self.head, "metagraph_block": mg.block if mg is not None else None,
+                "stake": float(mg.S[u]) if have else 0.0,
                 "incentive": float(mg.I[u]) if have else 0.0, "emission": int(mg.E[u]) if have else 0,
                 "axon": f"{info.ip}:{info.port}", "served": self.served, "state": state,
                 "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],

@@ -249,7 +249,8 @@ class _Validator:
         mg = self.metagraph
         stake = float(mg.S[self.uid]) if mg is not None and self.uid is not None and self.uid < mg.n else 0.0
         return {"role": "validator", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
-                "uid": self.uid, "block": self.head, "stake": stake, "step": self.scores.step,
+                "uid": self.uid, "block": self.head, "metagraph_block": mg.block if mg is not None else None,
+                "stake": stake, "step": self.scores.step,
                 "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
                 "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
                 "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],

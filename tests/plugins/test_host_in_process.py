@@ -5,6 +5,7 @@ payloads its plugin does not take, and moves no score unless the plugin's option
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,11 @@ async def test_gateway_answers_best_first_refuses_over_rate_and_scores_organic_a
             async with anyio.create_task_group() as tg:
                 await tg.start(miners_host.run)
                 await serving(3)
-                while not all((await sub.metagraph(1)).validator_permit[4:6]):  # the miners answer permits only
+                while not all((mg := await sub.metagraph(1)).validator_permit[4:6]):  # miners answer permits only
+                    await sub.wait_for_block()
+                miner_status = [tmp_path / "s" / f"m{i}" / "status.json" for i in range(3)]
+                while not all(p.exists() and json.loads(p.read_text())["metagraph_block"] >= mg.block
+                              for p in miner_status):  # and only the permits they have synced: no race
                     await sub.wait_for_block()
                 await tg.start(validators_host.run)
                 await serving(5)  # both gateways too
