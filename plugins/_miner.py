@@ -17,6 +17,7 @@ from ._neuron import (
     NeuronConfig,
     Prepared,
     call_hook,
+    count_failure,
     lifecycle,
     now,
     open_client,
@@ -141,16 +142,24 @@ class _Miner:
 
         ours = isinstance(e, HookFailed)  # our words (a wrong return value, a hook that blocks), not the plugin's
         error = e.error if ours else " ".join(f"{type(e).__name__}: {e}".split())[:300]
-        key = (hook, error)
-        count = self.failures.get(key, 0) + 1
-        if len(self.failures) < MAX_FAILURE_KINDS or key in self.failures:
-            self.failures[key] = count
-        if count == 1 or math.log10(count).is_integer():
+        if (count := count_failure(self.failures, (hook, error), MAX_FAILURE_KINDS)) is not None:
             self.log.warning("plugin.hook_failed", hook=hook, error=error, times=count)
             self._error(f"plugin.{hook}", error)
         # the caller learns which hook failed and the error's type, not its text (it may hold the miner's secrets)
         told = error if ours else f"{type(e).__name__} (see the miner's log)"
         return ServerError(str(HookFailed(plugin=self.plugin.name, hook=hook, error=told)))
+
+    def _lifecycle_failed(self, e: Any) -> None:
+        """A lifecycle hook raised or overran its deadline: logged (each cause once, then at its 10th, 100th...
+        time) and kept in status.json's errors."""
+        if (count := count_failure(self.failures, (e.hook, e.error), MAX_FAILURE_KINDS)) is not None:
+            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
+            self._error(f"plugin.{e.hook}", e.error)
+
+    async def _lifecycle(self, name: str, **kwargs: Any) -> None:
+        await lifecycle(self.plugin, name, self.log, deadline=float(self.options["hook_timeout"]),
+                        failed=self._lifecycle_failed, raise_overrun=name == "neuron_start",
+                        context=self.p.context("miner", self.netuid, self.metagraph), **kwargs)
 
     # --- chain ------------------------------------------------------------------------------------------------
     async def _sync(self) -> None:
@@ -167,8 +176,7 @@ class _Miner:
             u = self.uid
             self.log.info("miner.epoch", block=epoch, uid=u, stake=float(mg.S[u]), incentive=float(mg.I[u]),
                           emission=int(mg.E[u]), served=self.served)
-            await lifecycle(self.plugin, "neuron_epoch", self.log, context=self.p.context("miner", self.netuid, mg),
-                            block=epoch)
+            await self._lifecycle("neuron_epoch", block=epoch)
         self.last_epoch = epoch
 
     async def _publish(self, info: Any) -> None:
@@ -216,8 +224,7 @@ class _Miner:
             async with anyio.create_task_group() as tg:
                 info = await tg.start(axon.serve)
                 await self._publish(info)
-                await lifecycle(self.plugin, "neuron_start", self.log,
-                                context=self.p.context("miner", self.netuid, self.metagraph))
+                await self._lifecycle("neuron_start")
                 self.ready.set()
                 self.log.info("miner.started", axon=f"{info.ip}:{info.port}", state_dir=str(self.p.state.path))
                 task_status.started(info)
@@ -247,8 +254,7 @@ class _Miner:
                     self._error("metagraph.sync", str(e))
                     continue
                 if self.plugin.implements("neuron_block"):
-                    await lifecycle(self.plugin, "neuron_block", self.log,
-                                    context=self.p.context("miner", self.netuid, self.metagraph), block=seen)
+                    await self._lifecycle("neuron_block", block=seen)
 
     def _on_block(self, head: int, info: Any) -> None:
         self.head = head

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import queue
 import threading
 import time
@@ -251,17 +252,60 @@ async def call_hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
                                                               "the process (raise an exception)") from None
 
 
-async def lifecycle(plugin: Plugin, name: str, log: Any, **kwargs: Any) -> None:
-    """Call an optional lifecycle hook; its failure is logged, never fatal."""
-    if not plugin.implements(name):
-        return
-    try:
-        await call_hook(plugin, name, **kwargs)
-    except Exception as e:  # the plugin's own code: logged with its type, the neuron goes on
-        from .errors import HookFailed
+LIFECYCLE_OVERRUN = {"neuron_start": "so the neuron did not start", "neuron_block": "this block's call was skipped",
+                     "neuron_epoch": "this epoch's call was skipped"}
+"""What an overrun of each bounded lifecycle hook costs (said in its HookFailed)."""
 
-        log.warning("plugin.hook_failed", hook=name, error=e.error if isinstance(e, HookFailed) else
-                    f"{type(e).__name__}: {e}")
+
+async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | None = None, failed: Any = None,
+                    raise_overrun: bool = False, **kwargs: Any) -> Any:
+    """Call an optional lifecycle hook, within ``deadline`` seconds when given (the ``hook_timeout`` option).
+
+    Its failure is a :class:`~taonet.plugins.errors.HookFailed`, handed to ``failed`` (the neuron's throttled log and
+    status) or else logged, and returned, never raised: it raised, or it overran its deadline (an ``async def`` is
+    cancelled; a plain def is left to finish in its thread and, while it runs, the hook is not called again: each
+    such call is an overrun at once). With ``raise_overrun`` an overrun is raised after it is handed over."""
+    from .errors import HookFailed
+
+    if not plugin.implements(name):
+        return None
+    error: HookFailed | None = None
+    overran = ""
+    if deadline is not None:
+        late = _late_calls(plugin)
+        with late.lock:
+            if late.counts.get(name, 0) > 0:
+                overran = "its previous call still runs past its deadline (it is not called again until that returns)"
+    if not overran:
+        with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
+            try:
+                await call_hook(plugin, name, **kwargs)
+            except Exception as e:  # the plugin's own code: one line with its type, the neuron goes on
+                error = e if isinstance(e, HookFailed) else HookFailed(
+                    plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300])
+        if scope.cancelled_caught:
+            overran = f"it did not return within {deadline:g} s (the hook_timeout option)"
+    if overran:
+        error = HookFailed(plugin=plugin.name, hook=name, error=(
+            f"{overran}, {LIFECYCLE_OVERRUN.get(name, 'so it was cut')}; make it return sooner (bound its work; run "
+            "what takes long in a thread or task of its own) or give it longer: --set hook_timeout=SECONDS"))
+    if error is not None:
+        if failed is not None:
+            failed(error)
+        else:
+            log.warning("plugin.hook_failed", hook=name, error=error.error)
+        if overran and raise_overrun:
+            raise error
+    return error
+
+
+def count_failure(failures: dict[tuple[str, str], int], key: tuple[str, str], max_kinds: int = 64) -> int | None:
+    """Count one more failure ``key`` (at most ``max_kinds`` distinct ones are counted); its count when it is to be
+    said (the 1st, 10th, 100th... time), else None."""
+    count = failures.get(key, 0) + 1
+    if len(failures) < max_kinds or key in failures:
+        failures[key] = count
+    return count if count == 1 or math.log10(count).is_integer() else None
 
 
 def now() -> float:

@@ -7,7 +7,6 @@ reveal that cannot be made (window missed, refused) is logged once with the reas
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from ._neuron import (
     NeuronConfig,
     Prepared,
     call_hook,
+    count_failure,
     lifecycle,
     now,
     open_client,
@@ -257,6 +257,18 @@ class _Validator:
                 "gateway": f"{self.gateway_info.ip}:{self.gateway_info.port}" if self.gateway_info else None,
                 "state": state, "time": now()}
 
+    def _hook_failed(self, e: Any) -> None:
+        """A hook failed (HookFailed): logged (each cause once, then at its 10th, 100th... time) and kept in
+        status.json's errors."""
+        if (count := count_failure(self.failures, (e.hook, e.error), MAX_FAILURE_KINDS)) is not None:
+            self._error(f"plugin.{e.hook}", e.error)
+            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
+
+    async def _lifecycle(self, name: str, **kwargs: Any) -> None:
+        await lifecycle(self.plugin, name, self.log, deadline=float(self.options["hook_timeout"]),
+                        failed=self._hook_failed, raise_overrun=name == "neuron_start",
+                        context=self.p.context("validator", self.netuid, self.metagraph), **kwargs)
+
     def _hyperparameters(self, hp: Mapping[str, Any]) -> None:
         """The subnet's rules the validator follows (read again at every sync: the owner may change them)."""
         self.tempo = int(hp["tempo"])
@@ -277,8 +289,7 @@ class _Validator:
         self.scores.scores = prune_scores(self.scores.scores, mg.hotkeys)
         epoch = int(mg.subnet.get("last_epoch", 0))
         if self.last_epoch is not None and epoch != self.last_epoch:
-            await lifecycle(self.plugin, "neuron_epoch", self.log, context=self.p.context("validator", self.netuid, mg),
-                            block=epoch)
+            await self._lifecycle("neuron_epoch", block=epoch)
         self.last_epoch = epoch
 
     # --- the loop -----------------------------------------------------------------------------------------------
@@ -293,8 +304,7 @@ class _Validator:
                       pending_reveals=len(self.reveals))
         try:
             async with Dendrite(self.config.wallet) as self.dendrite, anyio.create_task_group() as tg:
-                await lifecycle(self.plugin, "neuron_start", self.log,
-                                context=self.p.context("validator", self.netuid, self.metagraph))
+                await self._lifecycle("neuron_start")
                 if self.config.gateway:
                     await self._open_gateway(tg)
                 task_status.started(self.p.state.path)
@@ -323,8 +333,7 @@ class _Validator:
                 self._error("metagraph.sync", str(e))
                 continue
             if self.plugin.implements("neuron_block"):
-                await lifecycle(self.plugin, "neuron_block", self.log,
-                                context=self.p.context("validator", self.netuid, self.metagraph), block=block)
+                await self._lifecycle("neuron_block", block=block)
             if block - self.last_step_block >= int(self.options["step_interval"]) and self.uid is not None:
                 self.last_step_block = block
                 await self.step(block)
@@ -383,13 +392,7 @@ class _Validator:
                                           metagraph=self.metagraph, dendrite=self.dendrite, hotkey=self.p.hotkey,
                                           uid=self.uid, journal=self.journal)
         except HookFailed as e:  # the plugin's code: logged (each cause once, then at its 10th, 100th... step)
-            key = (e.hook, e.error)
-            count = self.failures.get(key, 0) + 1
-            if len(self.failures) < MAX_FAILURE_KINDS or key in self.failures:
-                self.failures[key] = count
-            if count == 1 or math.log10(count).is_integer():
-                self._error(f"plugin.{e.hook}", e.error)
-                self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
+            self._hook_failed(e)
             return
         if record is not None:
             self.last_score_update = block
