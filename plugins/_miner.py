@@ -63,6 +63,9 @@ class _Miner:
         self.ready = anyio.Event()
         """Set once the plugin's neuron_start has returned: forwards wait for it."""
         self.follower: HeadFollower | None = None
+        self.resync = False
+        """A caller we do not know as a permitted validator came while our metagraph is older than the head: sync
+        at the next block (once however many such callers; they may have got their permit since our last sync)."""
 
     # --- the axon's hooks -------------------------------------------------------------------------------------
     async def forward(self, synapse: Synapse) -> Synapse:
@@ -109,17 +112,22 @@ class _Miner:
         return sync_chunks()
 
     async def blacklist(self, synapse: Synapse) -> tuple[bool, str]:
+        caller = synapse.dendrite.hotkey or ""
         if self.plugin.implements("miner_blacklist"):
             try:
                 out = await call_hook(self.plugin, "miner_blacklist", synapse=synapse, metagraph=self.metagraph,
                                       options=self.options)
             except Exception as e:  # the plugin's code: the caller gets a 500, the miner a log line
                 raise self._hook_failed("miner_blacklist", e) from None
-            return out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
-        caller = synapse.dendrite.hotkey or ""
-        if caller in self.permits:
-            return False, ""
-        return True, "not a registered validator with a permit on this subnet"
+            verdict = out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
+        elif caller in self.permits:
+            verdict = (False, "")
+        else:
+            verdict = (True, "not a registered validator with a permit on this subnet")
+        if verdict[0] and caller not in self.permits and self.metagraph is not None \
+                and self.metagraph.block < self.head:
+            self.resync = True  # it may hold a permit newer than our view: look again at the next block
+        return verdict
 
     async def priority(self, synapse: Synapse) -> float:
         if self.plugin.implements("miner_priority"):
@@ -247,7 +255,11 @@ class _Miner:
             while True:
                 seen = await follower.next(seen)
                 try:
-                    if seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                    early = self.resync and self.metagraph.block < seen
+                    self.resync = False
+                    if early or seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                        if early:
+                            self.log.debug("metagraph.early_sync", synced=self.metagraph.block, head=seen)
                         await self._sync()
                         await self._publish(info)
                 except TaonetError as e:  # a read refused or the node away: the follower says so; go on
