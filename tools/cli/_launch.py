@@ -293,6 +293,9 @@ def _status(dir: Path, as_json: bool) -> None:
     for p in st["processes"]:
         print(f"process: {p['name']} {p.get('state')} pid {p['pid'] or '-'} restarts {p.get('restarts', 0)}"
               + (f" ({p['note']})" if p.get("note") else ""))
+    problems = st.get("problems")
+    for line in problems[-10:] if isinstance(problems, list) else []:  # the latest problem lines the view said
+        print(f"problem: {line}")
 
 
 def _logs(dir: Path, name: str | None, lines: int, as_json: bool) -> None:

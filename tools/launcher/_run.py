@@ -34,6 +34,10 @@ TAONET = [sys.executable, "-m", "taonet.tools"]
 STATUS_FILE = "launch.json"
 MAX_PROBLEM_LINES = 5
 """New neuron errors said as ``problem:`` lines after an epoch; more are counted in one line."""
+MAX_KEPT_PROBLEMS = 20
+"""The latest ``problem:`` lines kept in launch.json (`taonet launch status` shows them)."""
+LOG_READ = 1 << 20
+"""Bytes of a host's log read at most per look for neurons that failed for good (the rest at the next look)."""
 
 
 DEFAULT_RPC_PORT = 9944
@@ -112,6 +116,9 @@ class Network:
     names: dict[str, str] = attrs.Factory(dict)
     status_files: dict[Path, str] = attrs.Factory(dict)  # every status file of this machine's neurons: its name
     reported: set[tuple[str, str]] = attrs.Factory(set)  # (neuron, error) said as a problem line already
+    problems: list[str] = attrs.Factory(list)  # the latest problem lines said (MAX_KEPT_PROBLEMS), for launch.json
+    host_logs: dict[Path, int] = attrs.Factory(dict)  # each host's log: where this run's lines start / were read to
+    failed: dict[str, str] = attrs.Factory(dict)  # neurons their host stopped for good (neuron.failed): the error
 
     # --- the whole run -----------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -145,6 +152,7 @@ class Network:
         t = time.monotonic()
         await stop_children([c for c in self.children if c.kind != "node"], NEURONS_DEADLINE)
         await stop_children([c for c in self.children if c.kind == "node"], NODE_DEADLINE)
+        await anyio.to_thread.run_sync(self._report_failed)  # what the hosts logged last is said before `stopped:`
         self.state = "stopped"
         self.write_status()
         self.view.line("stopped", f"every process in {time.monotonic() - t:.1f} s; logs in {self.dir / 'logs'}, "
@@ -248,6 +256,7 @@ class Network:
                           args=[*TAONET, "neurons", "run", str(path), "--log-json"])
             child.note = f"{len(ps)} neurons"
             self.children.append(child)
+            self.host_logs[child.log] = child.log.stat().st_size if child.log.exists() else 0
             await child.start()
             tg.start_soon(child.supervise, self._on_event)
         self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {len(groups)} processes")
@@ -298,6 +307,7 @@ class Network:
                     self.epochs[e.netuid] = epoch
                 if found:
                     await anyio.to_thread.run_sync(self._report_problems)
+                await anyio.to_thread.run_sync(self._report_failed)
                 self._check_ready()
                 self.view.tick(self)
                 self.write_status()
@@ -319,11 +329,49 @@ class Network:
                         self.reported.clear()
                     self.reported.add(key)
                     new.append(key)
+        self._say_problems(new)
+
+    def _say_problems(self, new: list[tuple[str, str]]) -> None:
         for name, err in new[:MAX_PROBLEM_LINES]:
-            self.view.line("problem", f"{name}: {err}"[:300])
+            text = f"{name}: {err}"[:300]
+            self.problems = [*self.problems[-(MAX_KEPT_PROBLEMS - 1):], text]
+            self.view.line("problem", text)
         if len(new) > MAX_PROBLEM_LINES:
             self.view.line("problem", f"... and {len(new) - MAX_PROBLEM_LINES} more (each neuron's status.json under "
                                       f"{self.dir / 'state'}, and the logs in {self.dir / 'logs'})")
+
+    def _report_failed(self) -> None:
+        """Say once each neuron a host stopped for good (its ``neuron.failed`` log line: an unregistered hotkey, a
+        state directory another process holds...): such a neuron never writes a status file, so it showed nowhere
+        but in its host's log. Reads each host's log from where it was left (at most LOG_READ bytes a look)."""
+        new = []
+        for path, offset in self.host_logs.items():
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read(LOG_READ)
+            except OSError:
+                continue
+            end = chunk.rfind(b"\n") + 1  # whole lines only; a partial one is read again next time
+            if end == 0 and len(chunk) == LOG_READ:  # one line longer than a look: skip it
+                end = len(chunk)
+            self.host_logs[path] = offset + end
+            for raw in chunk[:end].splitlines():
+                if b'"neuron.failed"' not in raw:
+                    continue
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    continue
+                if not isinstance(line, dict) or line.get("event") != "neuron.failed":
+                    continue
+                name, error = str(line.get("name") or "?"), " ".join(str(line.get("error") or "?").split())
+                self.failed = {**self.failed, name: error}  # replaced whole: status() reads it meanwhile
+                key = (name, f"failed: {error}")
+                if key not in self.reported:
+                    self.reported.add(key)
+                    new.append((name, f"failed, not restarted: {error}"))
+        self._say_problems(new)
 
     def _check_ready(self) -> None:
         """Say ``ready:`` once every neuron of this machine has written its status file since the start (a running
@@ -331,10 +379,17 @@ class Network:
         if self.ready_s is not None:
             return
         since = time.time() - (time.monotonic() - self.started)
-        self.waiting = [f for f in self.waiting if not (f.exists() and f.stat().st_mtime >= since)]
+        self.waiting = [f for f in self.waiting if not (f.exists() and f.stat().st_mtime >= since)
+                        and self.status_files.get(f) not in self.failed]
         if not self.waiting:
             self.ready_s = time.monotonic() - self.started
-            self.view.line("ready", f"every neuron runs ({self.ready_s:.1f} s after the start)")
+            failed = sum(1 for name in self.status_files.values() if name in self.failed)
+            if failed:
+                self.view.line("ready", f"{len(self.status_files) - failed} of {len(self.status_files)} neurons run, "
+                                        f"{failed} failed (the problem lines say why) ({self.ready_s:.1f} s after "
+                                        "the start)")
+            else:
+                self.view.line("ready", f"every neuron runs ({self.ready_s:.1f} s after the start)")
 
     # --- the status file -------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -343,7 +398,8 @@ class Network:
             "name": self.spec.name, "dir": str(self.dir), "pid": os.getpid(), "state": self.state,
             "endpoint": self.endpoint, "head": self.head, "epochs": {str(k): v for k, v in self.epochs.items()},
             "first_emission_s": self.first_emission_s, "ready_s": self.ready_s, "max_block_gap_ms": self.max_gap_ms,
-            "uptime_s": round(time.monotonic() - self.started, 1),
+            "uptime_s": round(time.monotonic() - self.started, 1), "problems": list(self.problems),
+            "failed": dict(self.failed),
             "processes": [{"name": c.name, "kind": c.kind, "pid": c.pid, "state": c.state, "restarts": c.restarts,
                            "last_exit": c.last_exit, "note": c.note, "log": str(c.log)} for c in self.children],
         }
