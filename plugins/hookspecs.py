@@ -160,7 +160,8 @@ def miner_priority(synapse: Synapse, metagraph: Metagraph, options: Mapping[str,
 @hookspec
 def neuron_start(context: NeuronContext) -> None:
     """Optional. The neuron has started (its axon serves, for a miner: a request that comes meanwhile waits for
-    this hook to return, within its deadline); open what the plugin needs (a model...).
+    this hook to return, within its deadline); open what the plugin needs (a model...). It must return within the
+    ``hook_timeout`` option (60 s): past it the neuron does not start (HookFailed).
 
     :param context: the neuron's role, netuid, hotkey, uid, options and the plugin's own folder.
     """
@@ -176,7 +177,8 @@ def neuron_stop(context: NeuronContext) -> None:
 
 @hookspec
 def neuron_block(context: NeuronContext, block: int) -> None:
-    """Optional. A new block arrived.
+    """Optional. A new block arrived. It must return within ``hook_timeout``: past it this call is skipped (the
+    neuron's loop goes on; a plain def still running is not called again until it returns).
 
     :param context: the neuron's context.
     :param block: the new head.
@@ -185,7 +187,8 @@ def neuron_block(context: NeuronContext, block: int) -> None:
 
 @hookspec
 def neuron_epoch(context: NeuronContext, block: int) -> None:
-    """Optional. The subnet ran an epoch (incentive and emission changed).
+    """Optional. The subnet ran an epoch (incentive and emission changed). It must return within
+    ``hook_timeout``: past it this call is skipped.
 
     :param context: the neuron's context (its metagraph freshly synced).
     :param block: the block of the epoch.
