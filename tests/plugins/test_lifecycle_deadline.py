@@ -173,3 +173,41 @@ async def test_a_neuron_block_or_epoch_that_never_returns_is_skipped_and_the_loo
     assert [m for m in errors if m.startswith("plugin.neuron_block: it did not return within 0.2 s")]
     assert [m for m in errors if m.startswith("plugin.neuron_epoch: it did not return within 0.2 s (the "
                                               "hook_timeout option), this epoch's call was skipped; ")]
+
+
+async def test_in_a_host_a_neuron_whose_start_overruns_is_restarted_alone_and_named(tmp_path: Path) -> None:
+    """In a NeuronHost, a miner whose plain-def neuron_start blocks for ever (hook_timeout 0.3 s) crashes with the
+    one-line HookFailed naming the hook and is restarted with the host's growing pause; while its first call still
+    runs, a restart fails at once without calling the hook again (no pile of blocked threads); the other miner of the
+    host serves on."""
+    from taonet.plugins import NeuronHost
+
+    obj = _StuckSyncStart({"neuron_start": "sync"})
+    try:
+        async with running_node(tmp_path / "node") as (_node, sub):
+            stuck = await _subnet(sub, tmp_path, "stuck")
+            other = _wallet(tmp_path, "other", "//Dave")
+            with anyio.fail_after(30):
+                assert (await sub.burned_register(other, 1)).success
+            common = {"netuid": 1, "endpoint": sub.endpoint, "port": 0, "options": {"hook_timeout": "0.3"}}
+            host = NeuronHost(backoff=(0.2, 0.4))
+            host.add(NeuronConfig(plugin=Plugin.from_object("template", obj), wallet=stuck,
+                                  state_dir=tmp_path / "s" / "stuck", **common), "miner", name="stuck")
+            host.add(NeuronConfig(plugin="template", wallet=other, state_dir=tmp_path / "s" / "other", **common),
+                     "miner", name="other")
+            with capture_logs() as logs, anyio.fail_after(20):
+                async with anyio.create_task_group() as tg:
+                    await tg.start(host.run)
+                    while host.neurons["stuck"].restarts < 3:
+                        await sub.wait_for_block()
+                    states = {name: n.state for name, n in host.neurons.items()}
+                    tg.cancel_scope.cancel()
+    finally:
+        obj.release.set()
+    assert states["other"] == "running" and states["stuck"] in ("backoff", "starting")
+    crashed = [e["error"] for e in logs if e["event"] == "neuron.crashed" and e["name"] == "stuck"]
+    assert crashed[0].startswith("HookFailed: the neuron_start hook of subnet plugin 'template' failed: it did not "
+                                 "return within 0.3 s (the hook_timeout option), so the neuron did not start"), crashed
+    assert all("its previous call still runs past its deadline" in e for e in crashed[1:3]), crashed
+    assert obj.calls["neuron_start"] == 1
+    assert not [e for e in logs if e["event"] == "neuron.failed"]
