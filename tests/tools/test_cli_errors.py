@@ -104,18 +104,44 @@ def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException,
         assert "--debug" in lines[0]
 
 
-def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
-    """`--json` errors carry a typed error's fields (bytes as 0x hex, tuples as lists, a non-finite float as text);
-    a plain error has none; an error inside a task group's ExceptionGroup is reported by its own fields."""
-    import contextlib
+def _strict_json(text: str) -> object:
+    """``text`` parsed as JSON as any parser reads it: ``NaN`` or ``Infinity`` (which json.dumps writes for a float that
+    is not finite, and most parsers refuse) fail the test."""
     import json
 
+    def refuse(name: str) -> object:
+        raise AssertionError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
+    """`--json` errors carry a typed error's fields in the convention of every other `--json` document (tools/_json.py
+    `jsonable`: bytes as bare hex, a 32-byte key named hotkey as SS58, tuples as lists, a non-finite float as its
+    text); a plain error has none; an error inside a task group's ExceptionGroup is reported by its own fields."""
+    import contextlib
+
+    import attrs
+
+    from taonet.ledger import Keypair
     from taonet.ledger.errors import TaonetError, WrongGenesis
+    from taonet.tools.cli._common import jsonable
     from taonet.tools.errors import error_json
 
     doc = error_json(ExceptionGroup("g", [WrongGenesis(expected=b"\x01" * 2, got=b"\xff")]))
-    assert doc["code"] == "wrong_genesis" and doc["fields"] == {"expected": "0x0101", "got": "0xff"}
+    assert doc["code"] == "wrong_genesis" and doc["fields"] == {"expected": "0101", "got": "ff"}
     assert "fields" not in error_json(TaonetError("plain")) and "fields" not in error_json(ValueError("x"))
+
+    @attrs.define(auto_exc=True, str=False, slots=False)
+    class KeyRefused(TaonetError):  # an error carrying a key as bytes, as events do
+        hotkey: bytes
+        uids: tuple[int, ...]
+        weight: float
+
+    key = Keypair.from_uri("//Alice")
+    fields = error_json(KeyRefused(hotkey=key.public_key, uids=(1, 2), weight=float("nan")))["fields"]
+    assert fields == {"hotkey": key.ss58_address, "uids": [1, 2], "weight": "nan"}
+    assert fields == jsonable({"hotkey": key.public_key, "uids": (1, 2), "weight": float("nan")})  # one convention
     out = io.StringIO()
 
     def cmd(**_: object) -> None:
@@ -123,8 +149,24 @@ def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
 
     with contextlib.redirect_stdout(out):
         status = run_cli(cmd, [], stderr=io.StringIO(), json_errors=True)
-    fields = json.loads(out.getvalue())["error"]["fields"]
-    assert status == 4 and fields == {"method": "head", "address": "tcp://127.0.0.1:1", "timeout": "inf"}
+    doc = _strict_json(out.getvalue())
+    assert status == 4 and doc["error"]["fields"] == {  # type: ignore[index]
+        "method": "head", "address": "tcp://127.0.0.1:1", "timeout": "inf"}
+
+
+def test_json_output_is_valid_json_whatever_the_floats() -> None:
+    """A command's `--json` document (Out.emit) carries a non-finite float as text, never as `NaN`/`Infinity`, and
+    numpy numbers as numbers."""
+    import contextlib
+
+    import numpy as np
+
+    from taonet.tools.cli._common import Out
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        Out(as_json=True).emit({"a": float("-inf"), "b": np.float32(0.5), "c": np.int64(7), "d": {3, 1, 2}})
+    assert _strict_json(out.getvalue()) == {"a": "-inf", "b": 0.5, "c": 7, "d": [1, 2, 3]}
 
 
 def test_debug_adds_the_traceback_before_the_line() -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from .._json import jsonable
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -123,35 +125,6 @@ def tao(rao: int, as_rao: bool = False, places: int = 4) -> str:
     return f"τ{Decimal(rao) / 10**9:,.{places}f}"
 
 
-_ADDRESS_FIELDS = frozenset({"hotkey", "coldkey", "account", "dest", "owner", "source", "signer", "nominator",
-                             "owner_hotkey", "delegate", "who", "src", "old_hotkey"})
-
-
-def jsonable(value: Any, key: str = "") -> Any:
-    """``value`` as plain JSON data: keys as SS58 (by field name), other bytes as hex, attrs events as maps."""
-    import attrs
-
-    if isinstance(value, bytes):
-        if len(value) == 32 and key in _ADDRESS_FIELDS:
-            from taonet.ledger import ss58_encode
-
-            return ss58_encode(value)
-        return value.hex()
-    if attrs.has(type(value)):
-        out = {"type": getattr(value, "TAG", type(value).__name__)}
-        out.update({f.name: jsonable(getattr(value, f.name), f.name) for f in attrs.fields(type(value))})
-        return out
-    if isinstance(value, dict):
-        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v, key) for v in value]
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if hasattr(value, "rao"):
-        return int(value.rao)
-    return str(value)
-
-
 def result_json(result: Any) -> dict[str, Any]:
     """An ExtrinsicResult as JSON: status, block, extrinsic hash, events (and uid, error when there are)."""
     out: dict[str, Any] = {"status": result.status, "block": result.block, "extrinsic_hash": result.hash.hex(),
@@ -199,7 +172,7 @@ class Out:
 
     def emit(self, data: Any) -> None:
         """Print ``data`` as the command's one JSON document."""
-        print(json.dumps(jsonable(data)), flush=True)
+        print(json.dumps(jsonable(data), allow_nan=False), flush=True)
 
     def line(self, text: str) -> None:
         """One line for people on stdout (rich markup allowed)."""
