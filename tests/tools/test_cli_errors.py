@@ -283,3 +283,34 @@ def test_the_wrapper_passes_success_and_help_through() -> None:
     assert run_cli(app, ["ok"], stderr=err) == 0
     assert run_cli(app, ["--help"], stderr=err) == 0
     assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize(("cause", "first_words"), [
+    ("unreachable", "weights set: the node at tcp://127.0.0.1:9 went away (receipt: Connection shutdown)"),
+    ("no-reply", "weights set: the node at tcp://127.0.0.1:9 stopped answering (receipt got no reply within 4 s)"),
+])
+def test_a_commit_whose_wait_ended_with_the_node_says_so_with_its_salt(cause: str, first_words: str,
+                                                                       tmp_path: Path) -> None:
+    """A weight commit whose result is "timeout" carrying the node's error (it went away: Unreachable; it stopped
+    answering: RpcTimeout) says that first, not "did not finish within T s (--timeout)", and keeps the salt and the
+    exact reveal command (exit 4)."""
+    from taonet.kernel import Wallet
+    from taonet.kernel.client import ExtrinsicResult, PendingReveal
+    from taonet.kernel.errors import Unreachable
+    from taonet.tools.cli._errors import CommandTimeout
+    from taonet.tools.cli._weights import _commit_unrevealed
+    from taonet.tools.errors import exit_status
+
+    w = Wallet("owner", "owner", str(tmp_path))
+    w.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False)
+    r = PendingReveal.new(1, w.hotkey.ss58_address, [0], [1.0], salt=b"\x07" * 16)
+    address = "tcp://127.0.0.1:9"
+    error = (Unreachable(method="receipt", address=address, reason="Connection shutdown") if cause == "unreachable"
+             else RpcTimeout(method="receipt", address=address, timeout=4.0))
+    with pytest.raises(CommandTimeout) as got:
+        _commit_unrevealed("weights set", ExtrinsicResult(status="timeout", error=error), r, w, None, address, 4.0)
+    line = str(got.value)
+    assert line.startswith(first_words + ": it may have been sent"), line
+    assert "did not finish" not in line and "the commit's salt is " + "07" * 16 in line
+    assert f"`taonet weights reveal 1 --uids 0 --weights 65535 --salt {'07' * 16} -w owner -H owner`" in line
+    assert got.value.cause == first_words.removeprefix("weights set: ") and exit_status(got.value) == 4

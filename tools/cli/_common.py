@@ -369,9 +369,9 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
 
     A command that talks to the node more than once (a read, a prompt, then the write) passes its ``out``: its runs
     share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
-    ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for; with ``write`` (``main`` submits) it
-    says whether the write was sent: not yet (nothing changed), or it may still be included (then ``check``, a
-    command, shows whether it was)."""
+    ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for (saying so if the node went away
+    meanwhile: its connection closed); with ``write`` (``main`` submits) it says whether the write was sent: not
+    yet (nothing changed), or it may still be included (then ``check``, a command, shows whether it was)."""
     import time
 
     import anyio
@@ -379,16 +379,20 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     from taonet.kernel import Subtensor
     from taonet.kernel.errors import NoNode, RpcTimeout
 
-    from ._errors import CommandTimeout
+    from ._errors import CommandTimeout, gone_cause
 
     budget = timeout if out is None else max(0.1, timeout - out.spent)
     sub = Subtensor(endpoint, timeout=budget)
+    linked = [True]  # whether the connection to the node was still open when the command stopped waiting
 
     async def go() -> T:
         # a moment past the budget: one call's own error (NoNode, RpcTimeout, ...) says more, so it comes first
         with anyio.fail_after(budget + DEADLINE_GRACE):
             async with sub:
-                return await main(sub)
+                try:
+                    return await main(sub)
+                finally:  # read before the client closes its socket
+                    linked[0] = sub.rpc.connection_open
 
     started = time.monotonic()
     try:
@@ -402,7 +406,8 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
         # a write says whether the client had submitted it (it may still be included) or not (nothing changed); a
         # read says the command ran out of time
         raise CommandTimeout(method=what, address=sub.endpoint, timeout=timeout, write=write,
-                             sent=sub.submitted > 0, check=check) from None
+                             sent=sub.submitted > 0, check=check,
+                             cause="" if linked[0] else gone_cause(sub.endpoint)) from None
     finally:
         if out is not None:
             out.spent += time.monotonic() - started

@@ -158,12 +158,13 @@ def _commit_unrevealed(what: str, result: Any, r: Any, w: Any, save: Path | None
     with the salt and the reveal command (exit 4 or 3)."""
     from taonet.kernel.client import resolve_endpoint
 
-    from ._errors import CommandTimeout, RevealFailed
+    from ._errors import CommandTimeout, RevealFailed, node_cause
 
     help_ = _reveal_help(r, w, save)
-    if result.status == "timeout":
-        raise CommandTimeout(method=what, address=resolve_endpoint(endpoint), timeout=timeout, write=True, sent=True,
-                             **help_)
+    if result.status == "timeout":  # no outcome: the time ran out, or the node went away or stopped answering
+        address = resolve_endpoint(endpoint)
+        raise CommandTimeout(method=what, address=address, timeout=timeout, write=True, sent=True,
+                             cause=node_cause(result.error, address), **help_)
     raise RevealFailed(reason=str(result.error) if result.error is not None else result.status,
                        then=f"check with `{help_['check']}`; {help_['then']}")
 
