@@ -58,7 +58,7 @@ def test_weights_set_whose_node_went_away_says_so_and_keeps_the_salt(tmp_path: P
                 _steady_head(sub)
                 nonce = sub.get_nonce(owner.hotkey.ss58_address)
                 cli = subprocess.Popen([TAONET_EXE, "weights", "set", "1", "--uids", "0", "--weights", "1", "-w",
-                                        "owner", "-H", "owner", "-y", "--timeout", "4", "--json"],
+                                        "owner", "-H", "owner", "-y", "--timeout", "3", "--json"],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                        env=Cli(wallets=wallets, endpoint=addr["rpc"]).env())
                 try:
