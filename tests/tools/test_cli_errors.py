@@ -314,3 +314,25 @@ def test_a_commit_whose_wait_ended_with_the_node_says_so_with_its_salt(cause: st
     assert "did not finish" not in line and "the commit's salt is " + "07" * 16 in line
     assert f"`taonet weights reveal 1 --uids 0 --weights 65535 --salt {'07' * 16} -w owner -H owner`" in line
     assert got.value.cause == first_words.removeprefix("weights set: ") and exit_status(got.value) == 4
+
+
+@pytest.mark.parametrize("cause", ["unreachable", "no-reply"])
+def test_a_write_whose_result_ended_with_the_node_says_so_and_that_it_may_have_been_sent(cause: str) -> None:
+    """Any write (Out.wrote) whose result is "timeout" carrying the node's error says the node went away or stopped
+    answering, that the write may have been sent, and to check before sending it again (exit 4); it used to raise
+    the bare Unreachable ("submit to X failed: ...") or say only "not in a block yet"."""
+    from taonet.kernel.client import ExtrinsicResult
+    from taonet.kernel.errors import Unreachable
+    from taonet.tools.cli._common import Out
+    from taonet.tools.errors import describe, exit_status
+
+    address = "tcp://127.0.0.1:9"
+    error = (Unreachable(method="submit", address=address, reason="Connection shutdown") if cause == "unreachable"
+             else RpcTimeout(method="receipt", address=address, timeout=4.0))
+    with pytest.raises(RpcTimeout) as got:
+        Out().wrote(ExtrinsicResult(status="timeout", error=error), "sent τ1.0000 to 5FHne")
+    line = describe(got.value)
+    first = ("went away (submit: Connection shutdown)" if cause == "unreachable"
+             else "stopped answering (receipt got no reply within 4 s)")
+    assert line.startswith(f"sent τ1.0000 to 5FHne: the node at {address} {first}: it may have been sent"), line
+    assert "once the node answers again, check with a read" in line and exit_status(got.value) == 4

@@ -257,12 +257,16 @@ def fit_columns(columns: list[str], rows: list[list[str]], width: int, *, drop: 
 
 def _raise_failure(result: Any, what: str) -> None:
     if result.status == "timeout":
-        from taonet.kernel.errors import RpcTimeout
+        from taonet.kernel.errors import RpcTimeout, Unreachable
 
-        if result.error is not None and not isinstance(result.error, RpcTimeout):  # e.g. the node went away
-            raise result.error
-        from ._errors import NotIncluded
+        from ._errors import CommandTimeout, NotIncluded, node_cause
 
+        error = result.error
+        if isinstance(error, Unreachable | RpcTimeout):  # the node went away, or stopped answering, after the submit
+            raise CommandTimeout(method=what, address=error.address, timeout=getattr(error, "timeout", 0.0),
+                                 write=True, sent=True, cause=node_cause(error, error.address))
+        if error is not None:
+            raise error
         raise NotIncluded(method=what, address="the node", timeout=0)
     raise result.error if result.error is not None else RuntimeError(f"{what}: {result.status}")
 
