@@ -15,6 +15,7 @@ so a client finds every gateway of a subnet in its metagraph (docs/subnets.md, "
 from __future__ import annotations
 
 import collections
+import math
 import random
 import time
 from typing import Any, ClassVar
@@ -246,12 +247,14 @@ async def aquery(netuid: int, payload: Any, *, validator: str | None = None, ret
 
 
 def _retry_after(message: str) -> float:
-    """The wait a gateway older than the typed ``retry_after`` wrote into its refusal's text (0 if none)."""
+    """The wait a gateway older than the typed ``retry_after`` wrote into its refusal's text: seconds, finite and not
+    negative (0 if none, or if the text holds no such number). Read only when the reply has no typed field."""
     _, _, tail = message.partition("retry_after=")
     try:
-        return float(tail.split()[0]) if tail else 0.0
+        wait = float(tail.split()[0]) if tail.strip() else 0.0
     except ValueError:
         return 0.0
+    return wait if math.isfinite(wait) and wait >= 0 else 0.0
 
 
 async def aprompt(netuid: int, payload: Any, *, validator: str | None = None, return_all: bool = False,

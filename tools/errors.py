@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import math
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -213,7 +212,7 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
     """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line.
 
     With ``json_errors`` (a command given ``--json``) an error is also one JSON document on stdout:
-    ``{"error": {"message": ..., "exit_status": ..., "code": ...}}``."""
+    ``{"error": {"message": ..., "exit_status": ..., "code": ..., "fields": ...}}`` (see :func:`error_json`)."""
     err = stderr or sys.stderr
     said = _Said(err, json_errors)
     try:
@@ -245,37 +244,25 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
 
 def error_json(e: BaseException) -> dict[str, Any]:
     """What `--json` prints for ``e`` under ``"error"``: its one line, its exit status, its code and, for a typed
-    error with fields, those fields (bytes as ``0x`` hex), so a script reads e.g. a timeout's ``sent`` without parsing
-    the line.
+    error with fields, those fields in the convention of every `--json` document (tools/_json.py: keys as SS58, other
+    bytes as hex, a non-finite float as its text), so a script reads e.g. a timeout's ``sent`` without parsing the
+    line.
 
     A command whose JSON document reports a failure itself (``replay verify``) puts this in that document."""
     import attrs
 
     from taonet.ledger.errors import TaonetError
 
+    from ._json import jsonable
+
     root = root_error(e)
     doc: dict[str, Any] = {"message": describe(e), "exit_status": exit_status(e),
                            "code": getattr(root, "CODE", type(root).__name__)}
     if isinstance(root, TaonetError) and attrs.has(type(root)):
-        fields = {k: _json_value(v) for k, v in root.fields().items()}
+        fields = jsonable(root.fields())
         if fields:
             doc["fields"] = fields
     return doc
-
-
-def _json_value(value: Any) -> Any:
-    """``value`` as JSON can carry it: bytes as 0x hex, sequences as lists, maps with text keys, else its text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    return str(value)
 
 
 class _Said:
@@ -292,5 +279,5 @@ class _Said:
             doc: dict[str, Any] = {"message": text, "exit_status": status, "code": code}
             if fields:
                 doc["fields"] = fields
-            print(json.dumps({"error": doc}), flush=True)
+            print(json.dumps({"error": doc}, allow_nan=False), flush=True)
         return status

@@ -65,11 +65,13 @@ def _axon(a: list[Any] | None, hotkey: str, coldkey: str) -> AxonInfo:
 class Metagraph:
     """The state of subnet ``netuid`` at a block: ``await mg.sync()``, then ``mg.S``, ``mg.I``, ``mg.hotkeys``...
 
-    Per-UID arrays: ``uids``, ``S`` (stake, τ), ``R`` rank, ``T`` trust, ``C`` consensus, ``I`` incentive,
-    ``D`` dividends, ``Tv`` validator trust (each in [0, 1]), ``E`` (RAO the last epoch paid each UID; per block
-    is E / tempo), ``validator_permit``, ``active``, ``last_update``, ``block_at_registration``; lists ``hotkeys``,
-    ``coldkeys``, ``axons`` (:class:`AxonInfo`, ``is_serving`` False for a neuron that never served); and
-    ``W``/``B`` (row-normalised weights and bonds) when synced with ``lite=False``.
+    Per-UID arrays: ``uids``, ``S`` (stake, τ; also ``TS``, ``tao_stake``, ``total_stake``: all stake is TAO), ``R``
+    rank, ``T`` trust, ``C`` consensus, ``I`` incentive, ``D`` dividends, ``Tv`` validator trust (each in [0, 1]),
+    ``E`` (RAO the last epoch paid each UID; per block is E / tempo), ``validator_permit``, ``active``,
+    ``last_update``, ``block_at_registration``; lists ``hotkeys``, ``coldkeys``, ``axons`` (:class:`AxonInfo`,
+    ``is_serving`` False for a neuron that never served); and ``W``/``B`` (row-normalised weights and bonds) when
+    synced with ``lite=False``; ``addresses`` (the axons' as the SDK writes them) and ``neurons``
+    (:class:`~taonet.kernel.NeuronInfo` of the last sync).
     """
 
     BLOCKING_WRAP = True
@@ -88,6 +90,8 @@ class Metagraph:
         self.n = 0
         self.hparams: dict[str, Any] = {}
         self.subnet: dict[str, Any] = {}
+        self._payload: dict[str, Any] | None = None  # the node's answer to the last sync (neurons are built from it)
+        self._neurons: list[Any] | None = None
         self._set_empty()
 
     def _set_empty(self) -> None:
@@ -156,6 +160,48 @@ class Metagraph:
         return self.bonds
 
     @property
+    def TS(self) -> np.ndarray:
+        """TAO stake, τ: all the stake there is here (no alpha), so the same as ``S``."""
+        return self.stake
+
+    @property
+    def tao_stake(self) -> np.ndarray:
+        """TAO stake, τ (the same as ``S``: there is no alpha)."""
+        return self.stake
+
+    @property
+    def total_stake(self) -> np.ndarray:
+        """Total stake, τ (the same as ``S``)."""
+        return self.stake
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("AS", "alpha_stake"):
+            raise AttributeError(f"Metagraph has no {name}: taonet has no alpha token, only TAO staked per hotkey; "
+                                 "that is S (= TS, tao_stake), in τ")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def addresses(self) -> list[str]:
+        """Each UID's axon address as the SDK writes it (``/ipv4/1.2.3.4:8091``; ``/ipv4/0.0.0.0:0`` for a neuron
+        that never served one)."""
+        return [a.ip_str() for a in self.axons]
+
+    @property
+    def neurons(self) -> list[Any]:
+        """Every neuron of the last sync as a :class:`~taonet.kernel.NeuronInfo` (with weights and bonds when synced
+        with ``lite=False``), in UID order; built on first use."""
+        if self._neurons is None:
+            if self._payload is None:
+                if self.n:
+                    raise ValueError("neurons come from a sync: a metagraph loaded from a file keeps its arrays (S, "
+                                     "I, axons, ...) but not NeuronInfo; sync() it, or read sub.neurons(netuid)")
+                return []
+            from ._neuron import neurons_from_payload
+
+            self._neurons = neurons_from_payload(self._payload)
+        return self._neurons
+
+    @property
     def tempo(self) -> int:
         """The subnet's tempo."""
         return int(self.hparams.get("tempo", 0))
@@ -177,6 +223,7 @@ class Metagraph:
     def apply_payload(self, p: dict[str, Any]) -> None:
         """Fill from the node's ``metagraph`` RPC payload."""
         n = p["n"]
+        self._payload, self._neurons = p, None
         self.n, self.block = n, p["block"]
         self.subnet = p["subnet"]
         self.hparams = p["subnet"]["hyperparameters"]
@@ -265,6 +312,7 @@ class Metagraph:
         if not len(hotkeys) == len(coldkeys) == n or any(len(arrays[k]) != n for k in _SAVED_ARRAYS[:-2]):
             raise InvalidMetagraphFile(path=str(path), reason=f"arrays do not all hold n={n} entries")
         self.netuid, self.block, self.n = netuid, block, n
+        self._payload = self._neurons = None
         self.hotkeys, self.coldkeys, self.hparams, self.axons = hotkeys, coldkeys, hparams, axons
         for k, v in arrays.items():
             setattr(self, k, v)

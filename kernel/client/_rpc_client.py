@@ -80,6 +80,12 @@ class RpcClient:
         """Whether the server was ever reached (False: nothing was sent to it)."""
         return self._connected
 
+    @property
+    def connection_open(self) -> bool:
+        """Whether a connection to the server is open now: False once a server that was reached went away (its
+        process ended, its host dropped the connection), until nng dials it again."""
+        return self._sock is not None and bool(self._sock.pipes)
+
     def close(self) -> None:
         """Close the socket."""
         if self._sock is not None:

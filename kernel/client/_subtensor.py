@@ -730,7 +730,8 @@ class Subtensor:
     async def set_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | np.ndarray,
                           weights: Sequence[float] | np.ndarray, *, version_key: int = 0,
                           wait_for_inclusion: bool = True, wait_for_reveal: bool = True,
-                          reveal_timeout: float | None = None, salt: bytes | None = None) -> ExtrinsicResult:
+                          reveal_timeout: float | None = None, salt: bytes | None = None,
+                          commit_reveal: bool | None = None) -> ExtrinsicResult:
         """Set the wallet hotkey's weights on ``netuid`` (floats are max-upscaled to u16, as the chain stores them).
 
         On a subnet with commit-reveal this commits the weights, waits for the reveal window (``reveal_timeout``
@@ -739,10 +740,13 @@ class Subtensor:
         ``wait_for_reveal`` is False, with ``reveal`` holding what :meth:`reveal` needs later). ``salt`` (8-64 bytes)
         is the commit's salt, a fresh random one when None: make it yourself and keep it when the call may be cut
         off after the commit went out (a timeout, a cancelled task), or that commit cannot be revealed. A subnet
-        without commit-reveal ignores it.
+        without commit-reveal ignores it. ``commit_reveal`` says whether the subnet uses commit-reveal when the caller
+        has just read it (None: read the subnet's hyperparameters first); a wrong answer is refused by the chain.
         """
-        hyper = await self._hyperparameters_or_none(netuid)
-        if hyper is not None and hyper.get("commit_reveal_weights_enabled"):
+        if commit_reveal is None:
+            hyper = await self._hyperparameters_or_none(netuid)
+            commit_reveal = hyper is not None and bool(hyper.get("commit_reveal_weights_enabled"))
+        if commit_reveal:
             return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key, salt=salt,
                                                   wait_for_reveal=wait_for_reveal, reveal_timeout=reveal_timeout)
         try:

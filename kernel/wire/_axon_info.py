@@ -56,6 +56,13 @@ class AxonInfo:
             return f"tcp://[{self.ip}]:{self.port}"
         return f"tcp://{self.ip}:{self.port}"
 
+    def ip_str(self) -> str:
+        """The address as the Bittensor SDK writes it: ``/ipv4/1.2.3.4:8091`` (``/ipv6/...`` for IPv6; the nng
+        ``url`` of an axon that is not on TCP)."""
+        if self.url:
+            return self.url
+        return f"/ipv{6 if ':' in self.ip else 4}/{self.ip}:{self.port}"
+
     @property
     def public_key(self) -> bytes:
         """The 32-byte public key of the axon's hotkey."""

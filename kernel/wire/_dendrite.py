@@ -1,9 +1,10 @@
 """Dendrite: a validator's client. It sends signed synapses to axons and returns one answered synapse per axon.
 
 ``await dendrite(axons, synapse, timeout=12.0)`` queries one axon (and returns one synapse) or a list of them at once
-(and returns a list, in the same order). Every answer carries its status and terminal info and arrives no later than
-the timeout; a dead or slow axon costs only its own slot. Every reply's signature is checked against the axon's
-hotkey; a reply that fails the check is reported as a 401 and its content dropped.
+(and returns a list, in the same order); ``dendrite.query(...)`` is the same from synchronous code. Every answer carries
+its status and terminal info and arrives no later than the timeout; a dead or slow axon costs only its own slot. Every
+reply's signature is checked against the axon's hotkey; a reply that fails the check is reported as a 401 and its
+content dropped.
 
 Sockets: one nng Req0 socket per endpoint, kept open (up to ``max_endpoints``) and closed when the dendrite closes;
 concurrent requests to one endpoint use contexts on that socket.
@@ -195,6 +196,27 @@ class Dendrite:
 
     forward = __call__
 
+    def query(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False) -> Any:
+        """The blocking form of ``await dendrite(axons, synapse, timeout)``, for synchronous code (the Bittensor SDK's
+        ``dendrite.query``): the same answers, on an event loop of its own that ends with the call.
+
+        Every answer is in by ``timeout`` seconds, and the call's sockets are closed when it returns: it leaves no
+        thread, loop or socket behind. In async code ``await dendrite(...)`` instead (this raises RuntimeError
+        there, as it would block the running loop); a dendrite held open by ``async with`` is for that code too.
+        """
+        if _in_async_code():
+            raise RuntimeError("dendrite.query() blocks, and this is async code: await dendrite(axons, synapse, "
+                               "timeout) here")
+        if self._open:
+            raise RuntimeError("this dendrite is held open by 'async with' (its sockets belong to that code): "
+                               "await it there, or query() with a dendrite of its own")
+        timeout = _check_timeout(timeout)
+
+        async def ask() -> Any:
+            return await self(axons, synapse, timeout, deserialize=deserialize)
+
+        return anyio.run(ask)
+
     async def call(self, axon: Any, synapse: S, timeout: float = 12.0) -> S:
         """Query one axon; the answered synapse."""
         return (await self._query([axon], synapse, timeout))[0]
@@ -373,6 +395,22 @@ class Dendrite:
             for key in [k for k, v in eps.items() if v.busy == 0][: len(eps) - cfg.max_endpoints]:
                 eps.pop(key).close()
         return ep
+
+
+def _in_async_code() -> bool:
+    """Whether an event loop (asyncio's or trio's) runs in this thread."""
+    import sniffio
+
+    try:
+        sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+    return True
 
 
 def _check_timeout(timeout: float) -> float:

@@ -104,18 +104,44 @@ def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException,
         assert "--debug" in lines[0]
 
 
-def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
-    """`--json` errors carry a typed error's fields (bytes as 0x hex, tuples as lists, a non-finite float as text);
-    a plain error has none; an error inside a task group's ExceptionGroup is reported by its own fields."""
-    import contextlib
+def _strict_json(text: str) -> object:
+    """``text`` parsed as JSON as any parser reads it: ``NaN`` or ``Infinity`` (which json.dumps writes for a float that
+    is not finite, and most parsers refuse) fail the test."""
     import json
 
+    def refuse(name: str) -> object:
+        raise AssertionError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
+    """`--json` errors carry a typed error's fields in the convention of every other `--json` document (tools/_json.py
+    `jsonable`: bytes as bare hex, a 32-byte key named hotkey as SS58, tuples as lists, a non-finite float as its
+    text); a plain error has none; an error inside a task group's ExceptionGroup is reported by its own fields."""
+    import contextlib
+
+    import attrs
+
+    from taonet.ledger import Keypair
     from taonet.ledger.errors import TaonetError, WrongGenesis
+    from taonet.tools.cli._common import jsonable
     from taonet.tools.errors import error_json
 
     doc = error_json(ExceptionGroup("g", [WrongGenesis(expected=b"\x01" * 2, got=b"\xff")]))
-    assert doc["code"] == "wrong_genesis" and doc["fields"] == {"expected": "0x0101", "got": "0xff"}
+    assert doc["code"] == "wrong_genesis" and doc["fields"] == {"expected": "0101", "got": "ff"}
     assert "fields" not in error_json(TaonetError("plain")) and "fields" not in error_json(ValueError("x"))
+
+    @attrs.define(auto_exc=True, str=False, slots=False)
+    class KeyRefused(TaonetError):  # an error carrying a key as bytes, as events do
+        hotkey: bytes
+        uids: tuple[int, ...]
+        weight: float
+
+    key = Keypair.from_uri("//Alice")
+    fields = error_json(KeyRefused(hotkey=key.public_key, uids=(1, 2), weight=float("nan")))["fields"]
+    assert fields == {"hotkey": key.ss58_address, "uids": [1, 2], "weight": "nan"}
+    assert fields == jsonable({"hotkey": key.public_key, "uids": (1, 2), "weight": float("nan")})  # one convention
     out = io.StringIO()
 
     def cmd(**_: object) -> None:
@@ -123,8 +149,24 @@ def test_a_json_error_carries_the_typed_fields_as_json_values() -> None:
 
     with contextlib.redirect_stdout(out):
         status = run_cli(cmd, [], stderr=io.StringIO(), json_errors=True)
-    fields = json.loads(out.getvalue())["error"]["fields"]
-    assert status == 4 and fields == {"method": "head", "address": "tcp://127.0.0.1:1", "timeout": "inf"}
+    doc = _strict_json(out.getvalue())
+    assert status == 4 and doc["error"]["fields"] == {  # type: ignore[index]
+        "method": "head", "address": "tcp://127.0.0.1:1", "timeout": "inf"}
+
+
+def test_json_output_is_valid_json_whatever_the_floats() -> None:
+    """A command's `--json` document (Out.emit) carries a non-finite float as text, never as `NaN`/`Infinity`, and
+    numpy numbers as numbers."""
+    import contextlib
+
+    import numpy as np
+
+    from taonet.tools.cli._common import Out
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        Out(as_json=True).emit({"a": float("-inf"), "b": np.float32(0.5), "c": np.int64(7), "d": {3, 1, 2}})
+    assert _strict_json(out.getvalue()) == {"a": "-inf", "b": 0.5, "c": 7, "d": [1, 2, 3]}
 
 
 def test_debug_adds_the_traceback_before_the_line() -> None:
@@ -241,3 +283,56 @@ def test_the_wrapper_passes_success_and_help_through() -> None:
     assert run_cli(app, ["ok"], stderr=err) == 0
     assert run_cli(app, ["--help"], stderr=err) == 0
     assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize(("cause", "first_words"), [
+    ("unreachable", "weights set: the node at tcp://127.0.0.1:9 went away (receipt: Connection shutdown)"),
+    ("no-reply", "weights set: the node at tcp://127.0.0.1:9 stopped answering (receipt got no reply within 4 s)"),
+])
+def test_a_commit_whose_wait_ended_with_the_node_says_so_with_its_salt(cause: str, first_words: str,
+                                                                       tmp_path: Path) -> None:
+    """A weight commit whose result is "timeout" carrying the node's error (it went away: Unreachable; it stopped
+    answering: RpcTimeout) says that first, not "did not finish within T s (--timeout)", and keeps the salt and the
+    exact reveal command (exit 4)."""
+    from taonet.kernel import Wallet
+    from taonet.kernel.client import ExtrinsicResult, PendingReveal
+    from taonet.kernel.errors import Unreachable
+    from taonet.tools.cli._errors import CommandTimeout
+    from taonet.tools.cli._weights import _commit_unrevealed
+    from taonet.tools.errors import exit_status
+
+    w = Wallet("owner", "owner", str(tmp_path))
+    w.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False)
+    r = PendingReveal.new(1, w.hotkey.ss58_address, [0], [1.0], salt=b"\x07" * 16)
+    address = "tcp://127.0.0.1:9"
+    error = (Unreachable(method="receipt", address=address, reason="Connection shutdown") if cause == "unreachable"
+             else RpcTimeout(method="receipt", address=address, timeout=4.0))
+    with pytest.raises(CommandTimeout) as got:
+        _commit_unrevealed("weights set", ExtrinsicResult(status="timeout", error=error), r, w, None, address, 4.0)
+    line = str(got.value)
+    assert line.startswith(first_words + ": it may have been sent"), line
+    assert "did not finish" not in line and "the commit's salt is " + "07" * 16 in line
+    assert f"`taonet weights reveal 1 --uids 0 --weights 65535 --salt {'07' * 16} -w owner -H owner`" in line
+    assert got.value.cause == first_words.removeprefix("weights set: ") and exit_status(got.value) == 4
+
+
+@pytest.mark.parametrize("cause", ["unreachable", "no-reply"])
+def test_a_write_whose_result_ended_with_the_node_says_so_and_that_it_may_have_been_sent(cause: str) -> None:
+    """Any write (Out.wrote) whose result is "timeout" carrying the node's error says the node went away or stopped
+    answering, that the write may have been sent, and to check before sending it again (exit 4); it used to raise
+    the bare Unreachable ("submit to X failed: ...") or say only "not in a block yet"."""
+    from taonet.kernel.client import ExtrinsicResult
+    from taonet.kernel.errors import Unreachable
+    from taonet.tools.cli._common import Out
+    from taonet.tools.errors import describe, exit_status
+
+    address = "tcp://127.0.0.1:9"
+    error = (Unreachable(method="submit", address=address, reason="Connection shutdown") if cause == "unreachable"
+             else RpcTimeout(method="receipt", address=address, timeout=4.0))
+    with pytest.raises(RpcTimeout) as got:
+        Out().wrote(ExtrinsicResult(status="timeout", error=error), "sent τ1.0000 to 5FHne")
+    line = describe(got.value)
+    first = ("went away (submit: Connection shutdown)" if cause == "unreachable"
+             else "stopped answering (receipt got no reply within 4 s)")
+    assert line.startswith(f"sent τ1.0000 to 5FHne: the node at {address} {first}: it may have been sent"), line
+    assert "once the node answers again, check with a read" in line and exit_status(got.value) == 4

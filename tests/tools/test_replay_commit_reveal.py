@@ -54,3 +54,6 @@ def test_verify_holds_and_events_list_commits_reveals_and_expiries(tmp_path: Pat
     assert len(kinds["WeightsCommitted"]) == 2 and len(kinds["WeightsRevealed"]) == 1
     assert len(kinds["WeightCommitExpired"]) == 1
     assert kinds["WeightsRevealed"][0]["call"] == "RevealWeights"
+    committed = kinds["WeightsCommitted"][0]["fields"]  # the hash as hex, the hotkey as an address
+    assert committed["commit_hash"] == weight_commit_hash(OWNER_HOT.public_key, 1, (1, 2), (3, 4), SALT, 0).hex()
+    assert committed["hotkey"] == OWNER_HOT.ss58_address

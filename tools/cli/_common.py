@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from .._json import jsonable
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -123,35 +125,6 @@ def tao(rao: int, as_rao: bool = False, places: int = 4) -> str:
     return f"τ{Decimal(rao) / 10**9:,.{places}f}"
 
 
-_ADDRESS_FIELDS = frozenset({"hotkey", "coldkey", "account", "dest", "owner", "source", "signer", "nominator",
-                             "owner_hotkey", "delegate", "who", "src", "old_hotkey"})
-
-
-def jsonable(value: Any, key: str = "") -> Any:
-    """``value`` as plain JSON data: keys as SS58 (by field name), other bytes as hex, attrs events as maps."""
-    import attrs
-
-    if isinstance(value, bytes):
-        if len(value) == 32 and key in _ADDRESS_FIELDS:
-            from taonet.ledger import ss58_encode
-
-            return ss58_encode(value)
-        return value.hex()
-    if attrs.has(type(value)):
-        out = {"type": getattr(value, "TAG", type(value).__name__)}
-        out.update({f.name: jsonable(getattr(value, f.name), f.name) for f in attrs.fields(type(value))})
-        return out
-    if isinstance(value, dict):
-        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v, key) for v in value]
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if hasattr(value, "rao"):
-        return int(value.rao)
-    return str(value)
-
-
 def result_json(result: Any) -> dict[str, Any]:
     """An ExtrinsicResult as JSON: status, block, extrinsic hash, events (and uid, error when there are)."""
     out: dict[str, Any] = {"status": result.status, "block": result.block, "extrinsic_hash": result.hash.hex(),
@@ -199,7 +172,7 @@ class Out:
 
     def emit(self, data: Any) -> None:
         """Print ``data`` as the command's one JSON document."""
-        print(json.dumps(jsonable(data)), flush=True)
+        print(json.dumps(jsonable(data), allow_nan=False), flush=True)
 
     def line(self, text: str) -> None:
         """One line for people on stdout (rich markup allowed)."""
@@ -284,12 +257,16 @@ def fit_columns(columns: list[str], rows: list[list[str]], width: int, *, drop: 
 
 def _raise_failure(result: Any, what: str) -> None:
     if result.status == "timeout":
-        from taonet.kernel.errors import RpcTimeout
+        from taonet.kernel.errors import RpcTimeout, Unreachable
 
-        if result.error is not None and not isinstance(result.error, RpcTimeout):  # e.g. the node went away
-            raise result.error
-        from ._errors import NotIncluded
+        from ._errors import CommandTimeout, NotIncluded, node_cause
 
+        error = result.error
+        if isinstance(error, Unreachable | RpcTimeout):  # the node went away, or stopped answering, after the submit
+            raise CommandTimeout(method=what, address=error.address, timeout=getattr(error, "timeout", 0.0),
+                                 write=True, sent=True, cause=node_cause(error, error.address))
+        if error is not None:
+            raise error
         raise NotIncluded(method=what, address="the node", timeout=0)
     raise result.error if result.error is not None else RuntimeError(f"{what}: {result.status}")
 
@@ -396,9 +373,9 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
 
     A command that talks to the node more than once (a read, a prompt, then the write) passes its ``out``: its runs
     share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
-    ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for; with ``write`` (``main`` submits) it
-    says whether the write was sent: not yet (nothing changed), or it may still be included (then ``check``, a
-    command, shows whether it was)."""
+    ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for (saying so if the node went away
+    meanwhile: its connection closed); with ``write`` (``main`` submits) it says whether the write was sent: not
+    yet (nothing changed), or it may still be included (then ``check``, a command, shows whether it was)."""
     import time
 
     import anyio
@@ -406,16 +383,20 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     from taonet.kernel import Subtensor
     from taonet.kernel.errors import NoNode, RpcTimeout
 
-    from ._errors import CommandTimeout
+    from ._errors import CommandTimeout, gone_cause
 
     budget = timeout if out is None else max(0.1, timeout - out.spent)
     sub = Subtensor(endpoint, timeout=budget)
+    linked = [True]  # whether the connection to the node was still open when the command stopped waiting
 
     async def go() -> T:
         # a moment past the budget: one call's own error (NoNode, RpcTimeout, ...) says more, so it comes first
         with anyio.fail_after(budget + DEADLINE_GRACE):
             async with sub:
-                return await main(sub)
+                try:
+                    return await main(sub)
+                finally:  # read before the client closes its socket
+                    linked[0] = sub.rpc.connection_open
 
     started = time.monotonic()
     try:
@@ -429,7 +410,8 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
         # a write says whether the client had submitted it (it may still be included) or not (nothing changed); a
         # read says the command ran out of time
         raise CommandTimeout(method=what, address=sub.endpoint, timeout=timeout, write=write,
-                             sent=sub.submitted > 0, check=check) from None
+                             sent=sub.submitted > 0, check=check,
+                             cause="" if linked[0] else gone_cause(sub.endpoint)) from None
     finally:
         if out is not None:
             out.spent += time.monotonic() - started

@@ -9,7 +9,7 @@ from taonet.kernel.errors import RpcBadRequest, RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected, SubnetNotFound
 
 __all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove",
-           "RevealFailed", "UidNotFound"]
+           "RevealFailed", "UidNotFound", "gone_cause", "node_cause"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -49,8 +49,9 @@ class NothingToMove(ExtrinsicRejected):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class CommandTimeout(RpcTimeout):
-    """Raised when a command is still waiting at its ``--timeout`` (exit 4); for a write, ``sent`` says whether it
-    may have reached the node (the client had submitted it) or not (nothing changed)."""
+    """Raised when a command is still waiting at its ``--timeout``, or its wait ended because the node went away
+    (exit 4); for a write, ``sent`` says whether it may have reached the node (the client had submitted it) or not
+    (nothing changed)."""
 
     CODE = "cli_command_timeout"
     write: bool = False
@@ -60,18 +61,49 @@ class CommandTimeout(RpcTimeout):
     """For a write that may have been sent: the command that shows whether it was."""
     then: str = ""
     """For a write that may have been sent: what to do once it was (e.g. reveal a weight commit, with its salt)."""
+    cause: str = ""
+    """What ended the wait when it was the node, not the time (the node went away or stopped answering); "" when
+    ``--timeout`` simply ran out."""
 
     def __str__(self) -> str:
-        head = f"{self.method} did not finish within {self.timeout:g} s (--timeout)"
+        if self.cause:
+            head = f"{self.method}: {self.cause}"
+            later = "once the node answers again, "
+        else:
+            head = f"{self.method} did not finish within {self.timeout:g} s (--timeout)"
+            later = ""
         if self.write and not self.sent:
-            return (f"{head} and was not sent: nothing changed; run it again (with a larger --timeout if it needs "
-                    "longer)")
+            return (f"{head} and was not sent: nothing changed; run it again"
+                    + (" once the node answers" if self.cause else " (with a larger --timeout if it needs longer)"))
         if self.write:
             check = f"`{self.check}`" if self.check else "a read (balance, stake, metagraph)"
-            return (f"{head}: it may have been sent and may still be included; check with {check} before sending it "
-                    "again" + (f"; {self.then}" if self.then else ", or raise --timeout"))
+            tail = f"; {self.then}" if self.then else "" if self.cause else ", or raise --timeout"
+            return (f"{head}: it may have been sent and may still be included; {later}check with {check} before "
+                    f"sending it again{tail}")
+        if self.cause:
+            return f"{head}: start it again, or check --endpoint (taonet node status shows the node)"
         return (f"{head}: the node at {self.address} is slow or busy, or what the command waits for has not happened "
                 "yet; raise --timeout (taonet node status shows the node)")
+
+
+def node_cause(error: BaseException | None, address: str) -> str:
+    """What a wait's error says of the node at ``address``, for :attr:`CommandTimeout.cause` ("" for no error): it
+    went away (the connection broke) or stopped answering (a call got no reply)."""
+    from taonet.kernel.errors import Unreachable
+
+    if error is None:
+        return ""
+    if isinstance(error, Unreachable):
+        return f"the node at {address} went away ({error.method}: {error.reason})"
+    if isinstance(error, RpcTimeout):
+        return (f"the node at {address} stopped answering ({error.method} got no reply within "
+                f"{error.timeout:.3g} s)")
+    return f"the wait for the node at {address} ended: {error}"
+
+
+def gone_cause(address: str) -> str:
+    """:attr:`CommandTimeout.cause` for a node whose connection closed while a command waited on it."""
+    return f"the node at {address} went away (its connection closed while the command waited)"
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -95,14 +95,15 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
                 if uid is None:
                     raise HotkeyNotRegistered(hotkey=h, netuid=n)
                 ids.append(uid)
-        if await _commit_reveal(sub, n):
+        commit_reveal = await _commit_reveal(sub, n)
+        if commit_reveal:
             made.append(PendingReveal.new(n, hot.ss58_address, ids, values, salt=salt, version_key=version_key))
             if save is not None:  # before the commit: a salt that cannot be kept must not be committed
                 await anyio.to_thread.run_sync(_save, save, made[0])
         with out.status("waiting for inclusion (on a commit-reveal subnet: for the reveal window)"):
             # the reveal wait stops short of the command's deadline, so a commit never leaves with its salt unsaid
             return await sub.set_weights(hot, n, ids, values, version_key=version_key, salt=salt,
-                                         reveal_timeout=max(1.0, timeout * 0.8)), ids
+                                         reveal_timeout=max(1.0, timeout * 0.8), commit_reveal=commit_reveal), ids
 
     try:
         result, ids = run(write, endpoint, timeout, "weights set", write=True, check=f"taonet weights show {n}")
@@ -158,12 +159,13 @@ def _commit_unrevealed(what: str, result: Any, r: Any, w: Any, save: Path | None
     with the salt and the reveal command (exit 4 or 3)."""
     from taonet.kernel.client import resolve_endpoint
 
-    from ._errors import CommandTimeout, RevealFailed
+    from ._errors import CommandTimeout, RevealFailed, node_cause
 
     help_ = _reveal_help(r, w, save)
-    if result.status == "timeout":
-        raise CommandTimeout(method=what, address=resolve_endpoint(endpoint), timeout=timeout, write=True, sent=True,
-                             **help_)
+    if result.status == "timeout":  # no outcome: the time ran out, or the node went away or stopped answering
+        address = resolve_endpoint(endpoint)
+        raise CommandTimeout(method=what, address=address, timeout=timeout, write=True, sent=True,
+                             cause=node_cause(result.error, address), **help_)
     raise RevealFailed(reason=str(result.error) if result.error is not None else result.status,
                        then=f"check with `{help_['check']}`; {help_['then']}")
 

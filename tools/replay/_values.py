@@ -11,19 +11,25 @@ from taonet.ledger import ss58_encode
 __all__ = ["fields_of", "plain"]
 
 
+_NOT_KEYS = ("hash", "genesis", "digest", "root")
+"""Endings of the names of 32-byte fields that are hashes, not keys (``commit_hash``, ``genesis``): shown as hex."""
+
+
 def fields_of(message: Any) -> dict[str, Any]:
     """A ledger message's fields (not its caches) by name, as plain values."""
-    return {f.name: plain(getattr(message, f.name)) for f in attrs.fields(type(message)) if not f.metadata.get("cache")}
+    return {f.name: plain(getattr(message, f.name), f.name) for f in attrs.fields(type(message))
+            if not f.metadata.get("cache")}
 
 
-def plain(value: Any) -> Any:
-    """``value`` as JSON-ready data (keys as SS58, bytes as hex, messages as dicts)."""
+def plain(value: Any, name: str = "") -> Any:
+    """``value`` as JSON-ready data (keys as SS58, bytes as hex, messages as dicts); ``name``, the field's, tells a
+    32-byte hash (``commit_hash``: hex) from a key (SS58)."""
     if isinstance(value, bytes):
-        return ss58_encode(value) if len(value) == 32 else value.hex()
+        return ss58_encode(value) if len(value) == 32 and not name.endswith(_NOT_KEYS) else value.hex()
     if attrs.has(type(value)):
         return fields_of(value)
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v, name) for v in value]
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, str(k)) for k, v in value.items()}
     return value

@@ -95,6 +95,21 @@ async def test_set_weights_commits_with_the_salt_it_is_given(tmp_path: Path) -> 
         await sub.wait_for_block(info.reveal_from, timeout=30)
         assert (await sub.reveal_weights(owner, 1, [1], [0.5], salt)).success
 
+
+
+async def test_set_weights_takes_the_callers_word_for_commit_reveal(tmp_path: Path) -> None:
+    """set_weights(..., commit_reveal=...) acts on the caller's answer without reading the hyperparameters (the
+    read `taonet weights set` already made): False on a commit-reveal subnet sends a plain SetWeights, which the chain
+    refuses (CommitRevealRequired); True commits."""
+    owner, miner = Wallet("Alice"), Wallet("Bob")
+    async with running_node(tmp_path, hyper=CR) as (_node, sub):
+        await _subnet_with_miner(sub, owner, miner)
+        plain = await sub.set_weights(owner, 1, [1], [1.0], commit_reveal=False)
+        assert not plain.success and plain.action == "set" and isinstance(plain.error, CommitRevealRequired)
+        committed = await sub.set_weights(owner, 1, [1], [1.0], commit_reveal=True, wait_for_reveal=False)
+        assert committed.success and committed.action == "committed", committed.message
+
+
 async def test_the_blocking_client_commits_and_reads(tmp_path: Path) -> None:
     """subtensor(endpoint) offers commit_weights, get_weight_commits and reveal as plain calls."""
     owner, miner = Wallet("Alice"), Wallet("Bob")
