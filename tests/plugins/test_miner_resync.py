@@ -12,8 +12,7 @@ import pytest
 
 from taonet.kernel import Dendrite, Wallet
 from taonet.ledger import Keypair
-from taonet.plugins import NeuronConfig, StateDir, run_miner
-from taonet.subnets.template import Double
+from taonet.plugins import NeuronConfig, StateDir, load_plugin, run_miner
 
 from ..kernel.node.nodes import running_node
 
@@ -44,6 +43,7 @@ async def test_a_newly_permitted_validator_is_answered_within_a_couple_of_blocks
         config = NeuronConfig(plugin="template", netuid=1, wallet=miner, endpoint=sub.endpoint, port=0,
                               state_dir=state.path, options={"metagraph_interval": str(10**6)})
         stranger = Keypair.from_uri("//Resync//stranger")
+        double = load_plugin("template").protocol.synapses[0]  # the installed plugin's, as a validator finds it
         with anyio.fail_after(30):
             async with anyio.create_task_group() as tg:
                 axon = await tg.start(run_miner, config)
@@ -57,14 +57,18 @@ async def test_a_newly_permitted_validator_is_answered_within_a_couple_of_blocks
                 async with Dendrite(validator.hotkey) as d, Dendrite(stranger) as other:
                     for _ in range(12):
                         block = await sub.get_current_block()
-                        got = await d(axon, Double(number=4), timeout=5.0)
+                        got = await d(axon, double(number=4), timeout=5.0)
                         answers.append((block, got.dendrite.status_code or 0))
                         if got.dendrite.status_code == 200:
                             assert got.doubled == 8
                             break
                         await sub.wait_for_block(block + 1)
-                    refused = await other(axon, Double(number=4), timeout=5.0)
-                synced = (state.read_status() or {}).get("metagraph_block")
+                    refused = await other(axon, double(number=4), timeout=5.0)
+                for _ in range(20):  # status.json is rewritten at each block: the sync shows at the next one
+                    synced = (state.read_status() or {}).get("metagraph_block")
+                    if synced is None or started is None or synced > started:
+                        break
+                    await sub.wait_for_block()
                 tg.cancel_scope.cancel()
     assert answers[0][1] == 403, answers  # the miner's view predates the permit
     assert answers[-1][1] == 200, answers
