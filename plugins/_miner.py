@@ -53,6 +53,9 @@ class _Miner:
         self.uid: int | None = p.uid
         self.permits: dict[str, float] = {}
         """Hotkeys of registered validators with a permit, and their stake."""
+        self.permits_block = -1
+        """The block of the metagraph ``permits`` was read from."""
+        self.permits_lock = anyio.Lock()
         self.stakes: dict[str, float] = {}
         self.errors: list[str] = []
         self.head = 0
@@ -116,9 +119,29 @@ class _Miner:
                 raise self._hook_failed("miner_blacklist", e) from None
             return out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
         caller = synapse.dendrite.hotkey or ""
-        if caller in self.permits:
+        if caller in self.permits or (await self._newer_permits() and caller in self.permits):
             return False, ""
         return True, "not a registered validator with a permit on this subnet"
+
+    async def _newer_permits(self) -> bool:
+        """Read the permits again if a block came since they were read (at most once a block, however many callers):
+        a validator given its permit since is answered now, not up to ``metagraph_interval`` blocks later (its first
+        steps refused, its scores of every miner 0). False when there is nothing newer to read or the read failed."""
+        if self.permits_block >= self.head:
+            return False
+        async with self.permits_lock:
+            if self.permits_block < self.head:  # not read meanwhile by a caller that came with this one
+                try:
+                    self._take_permits(await read_metagraph(self.config, self.sub, self.netuid, self.head))
+                except TaonetError as e:  # the node away: the caller is refused on what we knew
+                    self._error("metagraph.permits", str(e))
+                    return False
+        return True
+
+    def _take_permits(self, mg: Any) -> None:
+        self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
+        self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
+        self.permits_block = mg.block
 
     async def priority(self, synapse: Synapse) -> float:
         if self.plugin.implements("miner_priority"):
@@ -156,8 +179,8 @@ class _Miner:
     async def _sync(self) -> None:
         mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
         self.metagraph = mg
-        self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
-        self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
+        if mg.block >= self.permits_block:  # not older than what a caller made us read
+            self._take_permits(mg)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
             self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
