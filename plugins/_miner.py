@@ -54,7 +54,7 @@ class _Miner:
         self.permits: dict[str, float] = {}
         """Hotkeys of registered validators with a permit, and their stake."""
         self.permits_block = -1
-        """The block of the metagraph ``permits`` was read from."""
+        """The block of the metagraph ``permits`` was read from (or the head a read of them was last tried at)."""
         self.permits_lock = anyio.Lock()
         self.stakes: dict[str, float] = {}
         self.errors: list[str] = []
@@ -131,17 +131,18 @@ class _Miner:
             return False
         async with self.permits_lock:
             if self.permits_block < self.head:  # not read meanwhile by a caller that came with this one
+                head, self.permits_block = self.head, self.head  # tried at this head, whatever comes of it
                 try:
-                    self._take_permits(await read_metagraph(self.config, self.sub, self.netuid, self.head))
-                except TaonetError as e:  # the node away: the caller is refused on what we knew
-                    self._error("metagraph.permits", str(e))
+                    self._take_permits(await read_metagraph(self.config, self.sub, self.netuid, head))
+                except TaonetError as e:  # the node away: the caller is refused on what we knew, the next block
+                    self._error("metagraph.permits", str(e))  # may try again (not every caller: each would wait)
                     return False
         return True
 
     def _take_permits(self, mg: Any) -> None:
         self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
         self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
-        self.permits_block = mg.block
+        self.permits_block = max(self.permits_block, mg.block)
 
     async def priority(self, synapse: Synapse) -> float:
         if self.plugin.implements("miner_priority"):

@@ -145,8 +145,12 @@ async def test_a_validator_given_its_permit_since_the_miners_last_sync_is_answer
                     await sub.wait_for_block()
                 await sub.wait_for_block()  # the miner's head is past the block its permits came from
                 after = await d(info, double(number=2), timeout=5.0)
+                await sub.wait_for_block()
+                async with Dendrite(Keypair.from_uri("//Stranger")) as other:  # a fresh read lets no stranger in
+                    strangers = [await other(info, double(number=2), timeout=5.0) for _ in range(3)]
                 status = await _status(mdir)
                 tg.cancel_scope.cancel()
     assert before.is_blacklist and before.dendrite.status_code == 403
     assert (after.dendrite.status_code, after.doubled) == (200, 4), after.dendrite.status_message
-    assert status["metagraph_block"] == synced
+    assert [s.dendrite.status_code for s in strangers] == [403] * 3
+    assert status["metagraph_block"] == synced and status["errors"] == []
