@@ -54,6 +54,9 @@ class _Miner:
         self.uid: int | None = p.uid
         self.permits: dict[str, float] = {}
         """Hotkeys of registered validators with a permit, and their stake."""
+        self.permits_block = -1
+        """The block of the metagraph ``permits`` was read from (or the head a read of them was last tried at)."""
+        self.permits_lock = anyio.Lock()
         self.stakes: dict[str, float] = {}
         self.errors: list[str] = []
         self.head = 0
@@ -63,9 +66,6 @@ class _Miner:
         self.ready = anyio.Event()
         """Set once the plugin's neuron_start has returned: forwards wait for it."""
         self.follower: HeadFollower | None = None
-        self.resync = False
-        """A caller we do not know as a permitted validator came while our metagraph is older than the head: sync
-        at the next block (once however many such callers; they may have got their permit since our last sync)."""
 
     # --- the axon's hooks -------------------------------------------------------------------------------------
     async def forward(self, synapse: Synapse) -> Synapse:
@@ -112,22 +112,38 @@ class _Miner:
         return sync_chunks()
 
     async def blacklist(self, synapse: Synapse) -> tuple[bool, str]:
-        caller = synapse.dendrite.hotkey or ""
         if self.plugin.implements("miner_blacklist"):
             try:
                 out = await call_hook(self.plugin, "miner_blacklist", synapse=synapse, metagraph=self.metagraph,
                                       options=self.options)
             except Exception as e:  # the plugin's code: the caller gets a 500, the miner a log line
                 raise self._hook_failed("miner_blacklist", e) from None
-            verdict = out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
-        elif caller in self.permits:
-            verdict = (False, "")
-        else:
-            verdict = (True, "not a registered validator with a permit on this subnet")
-        if verdict[0] and caller not in self.permits and self.metagraph is not None \
-                and self.metagraph.block < self.head:
-            self.resync = True  # it may hold a permit newer than our view: look again at the next block
-        return verdict
+            return out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
+        caller = synapse.dendrite.hotkey or ""
+        if caller in self.permits or (await self._newer_permits() and caller in self.permits):
+            return False, ""
+        return True, "not a registered validator with a permit on this subnet"
+
+    async def _newer_permits(self) -> bool:
+        """Read the permits again if a block came since they were read (at most once a block, however many callers):
+        a validator given its permit since is answered now, not up to ``metagraph_interval`` blocks later (its first
+        steps refused, its scores of every miner 0). False when there is nothing newer to read or the read failed."""
+        if self.permits_block >= self.head:
+            return False
+        async with self.permits_lock:
+            if self.permits_block < self.head:  # not read meanwhile by a caller that came with this one
+                head, self.permits_block = self.head, self.head  # tried at this head, whatever comes of it
+                try:
+                    self._take_permits(await read_metagraph(self.config, self.sub, self.netuid, head))
+                except TaonetError as e:  # the node away: the caller is refused on what we knew, the next block
+                    self._error("metagraph.permits", str(e))  # may try again (not every caller: each would wait)
+                    return False
+        return True
+
+    def _take_permits(self, mg: Any) -> None:
+        self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
+        self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
+        self.permits_block = max(self.permits_block, mg.block)
 
     async def priority(self, synapse: Synapse) -> float:
         if self.plugin.implements("miner_priority"):
@@ -173,8 +189,8 @@ class _Miner:
     async def _sync(self) -> None:
         mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
         self.metagraph = mg
-        self.stakes = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys)}
-        self.permits = {hk: float(mg.S[u]) for u, hk in enumerate(mg.hotkeys) if bool(mg.validator_permit[u])}
+        if mg.block >= self.permits_block:  # not older than what a caller made us read
+            self._take_permits(mg)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
             self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
@@ -255,11 +271,7 @@ class _Miner:
             while True:
                 seen = await follower.next(seen)
                 try:
-                    early = self.resync and self.metagraph.block < seen
-                    self.resync = False
-                    if early or seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
-                        if early:
-                            self.log.debug("metagraph.early_sync", synced=self.metagraph.block, head=seen)
+                    if seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
                         await self._sync()
                         await self._publish(info)
                 except TaonetError as e:  # a read refused or the node away: the follower says so; go on

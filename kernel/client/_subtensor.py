@@ -580,7 +580,9 @@ class Subtensor:
 
     async def _do(self, keypair: Keypair, call: Call, wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Sign at the next nonce and submit; if another client of the same key took that nonce first (the node
-        says so at once), sign again at the new next nonce, up to ``nonce_retries`` times."""
+        says so at once), or the node dropped it unapplied because an earlier extrinsic of the key was refused when
+        sealing (a task of the same program writing beside this one), sign again at the new next nonce, up to
+        ``nonce_retries`` times: none of these ran."""
         for attempt in range(self.nonce_retries + 1):
             try:
                 ext = await self.sign(keypair, call)
@@ -588,7 +590,7 @@ class Subtensor:
                 return ExtrinsicResult(status="rejected", error=e)
             result = await self.submit(ext, wait_for_inclusion=wait_for_inclusion)
             code = getattr(result.error, "CODE", None)
-            if code not in ("already_queued", "stale_nonce") or attempt == self.nonce_retries:
+            if code not in ("already_queued", "stale_nonce", "extrinsic_dropped") or attempt == self.nonce_retries:
                 return result
             await anyio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")

@@ -112,3 +112,45 @@ async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with
         assert len([e for e in status["errors"] if e.startswith("weights.rejected")]) == 1
         node_weights = await sub.neuron(1, 2)
         assert node_weights is not None and node_weights["weights"] == [[], []]
+
+
+async def test_a_validator_given_its_permit_since_the_miners_last_sync_is_answered_at_once(tmp_path: Path) -> None:
+    """A miner that syncs its metagraph only every 10**6 blocks: a staked validator without a permit yet is refused
+    (403); once the chain gives it its permit (the next epoch), the miner answers it at once, its metagraph sync
+    still the one it started with (it used to refuse it until that sync: a validator's first steps scored every
+    miner 0, the race behind a flaky gateway test)."""
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = _wallet(tmp_path, "owner", "//Alice")
+        miner = _wallet(tmp_path, "miner", "//Bob")
+        validator = _wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(60):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_hyperparameter(owner, 1, "tempo", 10)).success
+            assert (await sub.burned_register(miner, 1)).uid == 1
+            assert (await sub.burned_register(validator, 1)).uid == 2
+            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+            assert not (await sub.metagraph(1)).validator_permit[2]
+        mdir = tmp_path / "state" / "miner"
+        config = NeuronConfig(wallet=miner, state_dir=mdir, netuid=1, endpoint=sub.endpoint, plugin="template",
+                              port=0, options={"metagraph_interval": str(10**6)})
+        double = load_plugin("template").protocol.synapses[0]
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg, Dendrite(validator.hotkey) as d:
+                info = await tg.start(run_miner, config)
+                while "metagraph_block" not in await _status(mdir):  # written at the miner's first block
+                    await sub.wait_for_block()
+                synced = (await _status(mdir))["metagraph_block"]
+                before = await d(info, double(number=2), timeout=5.0)
+                while not (await sub.metagraph(1)).validator_permit[2]:
+                    await sub.wait_for_block()
+                await sub.wait_for_block()  # the miner's head is past the block its permits came from
+                after = await d(info, double(number=2), timeout=5.0)
+                await sub.wait_for_block()
+                async with Dendrite(Keypair.from_uri("//Stranger")) as other:  # a fresh read lets no stranger in
+                    strangers = [await other(info, double(number=2), timeout=5.0) for _ in range(3)]
+                status = await _status(mdir)
+                tg.cancel_scope.cancel()
+    assert before.is_blacklist and before.dendrite.status_code == 403
+    assert (after.dendrite.status_code, after.doubled) == (200, 4), after.dendrite.status_message
+    assert [s.dendrite.status_code for s in strangers] == [403] * 3
+    assert status["metagraph_block"] == synced and status["errors"] == []

@@ -582,7 +582,8 @@ async def test_a_request_that_comes_while_neuron_start_runs_waits_for_it(tmp_pat
                 await faulty.starting.wait()
                 axon = (await sub.metagraph(1)).axons[uid]
                 async with Dendrite(Keypair.from_uri("//Mistakes//caller")) as d:
+                    sent_while_starting = not faulty.loaded
                     answer = await d(axon, Double(number=5), timeout=10.0)
                 tg.cancel_scope.cancel()
-    assert (answer.dendrite.status_code, answer.doubled) == (200, 10), answer.dendrite.status_message
-    assert answer.dendrite.process_time is not None and answer.dendrite.process_time > 1.0  # it waited
+    assert sent_while_starting  # the request came while neuron_start ran (it loads the model for 1.5 s)
+    assert (answer.dendrite.status_code, answer.doubled) == (200, 10), answer.dendrite.status_message  # it waited

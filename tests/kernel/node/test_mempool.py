@@ -26,7 +26,7 @@ from taonet.ledger import (
     Transfer,
     dev_genesis,
 )
-from taonet.ledger.errors import ExtrinsicRejected, FutureNonce
+from taonet.ledger.errors import ExtrinsicRejected, FutureNonce, RateLimited
 
 from .nodes import Wallet, running_node
 
@@ -264,3 +264,31 @@ async def _same_extrinsic_twice(sub: Subtensor) -> None:
     # sealed by now: the same bytes again are not a new extrinsic; they answer with the first one's receipt
     again = await sub.submit(ext, wait_for_inclusion=True)
     assert (again.status, again.hash, again.block) == ("included", ext.hash, outcomes[0].block)  # type: ignore
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_a_write_dropped_behind_a_refused_extrinsic_of_its_key_is_signed_again(tmp_path: Path) -> None:
+    """Two writers of one hotkey in one program (a validator's commit and reveal tasks): a set_weights refused when
+    sealing (rate limited) makes the node drop the key's next extrinsic unapplied; a write made through the client
+    (serve_axon here) is then signed again at the next nonce and included, not reported dropped (a validator lost a
+    reveal this way: it took the drop for a refusal and forgot the commit). Blocks of 0.5 s, so that what is sent
+    right after a block lands in the next one."""
+    owner = Wallet("Alice")
+    async with running_node(tmp_path, hyper=HYPER, block_time=0.5) as (_node, sub):
+        assert (await sub.create_subnet(owner)).success
+        hot, genesis = owner.hotkey, await sub.genesis_hash()
+        nonce = await sub.get_nonce(hot)
+        weights = [Extrinsic.sign(SetWeights(netuid=1, uids=(0,), weights=(1,)), hot, nonce=nonce + n, genesis=genesis)
+                   for n in range(2)]
+        await sub.wait_for_block(await sub.get_current_block() + 1)
+        assert all(r.success for r in await sub.submit_batch(weights))
+        sent = sub.submitted
+        served = await sub.serve_axon(owner, 1, ip="127.0.0.1", port=9000)
+        resent = sub.submitted - sent
+        refused = await sub.wait_for_outcome(weights[1].hash)
+        axon = (await sub.neuron(1, 0))["axon"]
+    assert isinstance(refused.error, RateLimited)  # what made the node drop the serve_axon signed after it
+    assert served.success, served.message
+    assert resent == 2  # dropped once, then signed again at the nonce the refusal left free
+    assert axon is not None and axon["port"] == 9000
