@@ -399,18 +399,22 @@ class Dendrite:
 
 def _in_async_code() -> bool:
     """Whether an event loop (asyncio's or trio's) runs in this thread."""
-    import sniffio
+    import asyncio
+    import sys
 
     try:
-        sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        import asyncio
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-    return True
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        pass
+    trio = sys.modules.get("trio")  # trio code has imported trio; no need to import it to know we are not in it
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+        return True
+    except RuntimeError:
+        return False
 
 
 def _check_timeout(timeout: float) -> float:
