@@ -125,7 +125,7 @@ async def test_a_validator_given_its_permit_since_the_miners_last_sync_is_answer
         validator = _wallet(tmp_path, "validator", "//Charlie")
         with anyio.fail_after(60):
             assert (await sub.create_subnet(owner)).success
-            assert (await sub.set_hyperparameter(owner, 1, "tempo", 10)).success
+            assert (await sub.set_hyperparameter(owner, 1, "tempo", 1000)).success  # no epoch, no permit, until told
             assert (await sub.burned_register(miner, 1)).uid == 1
             assert (await sub.burned_register(validator, 1)).uid == 2
             assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
@@ -141,6 +141,7 @@ async def test_a_validator_given_its_permit_since_the_miners_last_sync_is_answer
                     await sub.wait_for_block()
                 synced = (await _status(mdir))["metagraph_block"]
                 before = await d(info, double(number=2), timeout=5.0)
+                assert (await sub.set_hyperparameter(owner, 1, "tempo", 4)).success  # an epoch within 5 blocks
                 while not (await sub.metagraph(1)).validator_permit[2]:
                     await sub.wait_for_block()
                 await sub.wait_for_block()  # the miner's head is past the block its permits came from
