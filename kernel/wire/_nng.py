@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import weakref
 from typing import Any, Final, final
 
@@ -49,17 +50,22 @@ _CANCELED = lib.NNG_ECANCELED
 _NNG_NICE: Final = 8
 
 _lowered: set[int] = set()  # nng threads whose priority is already lowered
-_settle_scans = 8  # scans left; 0 once a scan finds no new nng thread
+_settle_scans = 8  # scans left in the first burst; 0 once a scan finds no new nng thread
+_RESCAN_S: Final = 1.0
+"""After the first burst, a completed receive scans again at most this often: an nng thread that was not named yet,
+or started later, at a scan would otherwise keep the loop's priority for good (a scan costs ~0.1 ms)."""
+_next_scan = 0.0  # time.monotonic() from which a completed receive scans again
 
 
 def _settle_nng_threads() -> None:
     """Lower the priority of nng's threads by _NNG_NICE (Linux; see the module docs).
 
-    Called on completed receives until a scan finds no new nng thread: nng names each thread as it starts, so a
-    thread that had not started at the first scan is caught by a later one.
+    Called on completed receives until a scan finds no new nng thread (nng names each thread as it starts, so a
+    thread that had not started at the first scan is caught by a later one), then at most once every _RESCAN_S.
     """
-    global _settle_scans
-    _settle_scans -= 1
+    global _settle_scans, _next_scan
+    _settle_scans = max(0, _settle_scans - 1)
+    _next_scan = time.monotonic() + _RESCAN_S
     try:
         tids = [int(t) for t in os.listdir("/proc/self/task")]
     except OSError:  # not Linux
@@ -292,7 +298,7 @@ class NngContext:
         except BaseException:  # cancelled: drop a message that came in anyway, then let the cancellation go on
             _drop_msg(aio)
             raise
-        if _settle_scans:
+        if _settle_scans or time.monotonic() >= _next_scan:
             _settle_nng_threads()
         rv = lib.nng_aio_result(aio)
         if rv == _CANCELED and raise_cancel is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -100,16 +103,56 @@ async def test_priority_orders_a_saturated_axon() -> None:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="thread priorities are set through Linux's /proc")
 async def test_nng_threads_yield_to_the_event_loop(axon: Axon) -> None:
-    """After a few round trips every nng thread runs 8 nice levels below the loop's thread; Python's keep theirs."""
+    """After round trips for at most a few seconds (a thread the first scans missed is caught by the next one, at most
+    a second later) every nng thread runs 8 nice levels below the loop's thread; Python's keep theirs."""
     main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def nng_nice() -> set[int]:
+        nice = set()
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().startswith("nng:"):
+                    nice.add(os.getpriority(os.PRIO_PROCESS, int(tid)))
+        return nice
+
     async with Dendrite(Keypair.from_uri("//Dave")) as d:
-        for i in range(3):
+        deadline = time.monotonic() + 5.0
+        for i in range(1000):
             assert (await d(axon, Dummy(input=i), timeout=5)).output == 2 * i
+            if i >= 2 and (nng_nice() == {min(19, main + 8)} or time.monotonic() > deadline):
+                break
+            await anyio.sleep(0.05)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
-    nng = []
-    for tid in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{tid}/comm") as f:
-            if f.read().startswith("nng:"):
-                nng.append(os.getpriority(os.PRIO_PROCESS, int(tid)))
-    assert nng
-    assert set(nng) == {min(19, main + 8)}
+    assert nng_nice() == {min(19, main + 8)}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="thread priorities are set through Linux's /proc")
+async def test_an_nng_thread_named_after_the_first_scans_is_lowered_by_a_later_one(axon: Axon) -> None:
+    """A thread that takes an ``nng:`` name after the first scans settled (nng names a thread as it starts, and
+    one that started or was named late kept the loop's priority for good: a CI run saw {0, 8}) is lowered by a
+    later completed receive, within a few seconds of round trips."""
+    async with Dendrite(Keypair.from_uri("//Dave")) as d:
+        for i in range(3):  # the first burst of scans happens (in this process, perhaps long ago)
+            assert (await d(axon, Dummy(input=i), timeout=5)).output == 2 * i
+        named, done = threading.Event(), threading.Event()
+        tid: list[int] = []
+
+        def late() -> None:
+            tid.append(threading.get_native_id())
+            ctypes.CDLL(None).prctl(15, b"nng:late", 0, 0, 0)  # PR_SET_NAME: this thread's comm
+            named.set()
+            done.wait(30)
+
+        thread = threading.Thread(target=late, daemon=True)
+        thread.start()
+        try:
+            assert named.wait(5)
+            before = os.getpriority(os.PRIO_PROCESS, tid[0])
+            deadline = time.monotonic() + 5.0
+            while os.getpriority(os.PRIO_PROCESS, tid[0]) == before and time.monotonic() < deadline:
+                assert (await d(axon, Dummy(input=1), timeout=5)).output == 2
+                await anyio.sleep(0.05)
+            assert os.getpriority(os.PRIO_PROCESS, tid[0]) == min(19, before + 8)
+        finally:
+            done.set()
+            thread.join(5)
