@@ -3,7 +3,9 @@ moving average per hotkey, journals every step and sets weights every ``weights_
 
 On a subnet with commit-reveal it commits instead, keeps each commit's reveal (salt included) in its state
 directory (``reveals.json``, so a restart between commit and reveal still reveals) and reveals it in its window; a
-reveal that cannot be made (window missed, refused) is logged once with the reason and dropped."""
+reveal that was not applied (dropped, timed out, the node away, the mempool full) is kept and tried again at the next
+block while its window is open; only a final refusal (no such commit, the window over, commit-reveal off, the hotkey
+or subnet gone) or the window closing forgets it, logged once with the reason."""
 
 from __future__ import annotations
 
@@ -15,7 +17,17 @@ import anyio
 
 from taonet.kernel import Dendrite, Subtensor
 from taonet.kernel.client import PendingReveal
-from taonet.ledger.errors import RateLimited, RevealTooEarly, TaonetError
+from taonet.ledger.errors import (
+    CommitRevealDisabled,
+    HotkeyNotRegistered,
+    InvalidCall,
+    RateLimited,
+    RevealTooEarly,
+    RevealTooLate,
+    SubnetNotFound,
+    TaonetError,
+    WeightCommitNotFound,
+)
 
 from ._checks import check_refused, check_scores, check_task
 from ._discovery import Plugin
@@ -43,6 +55,11 @@ MAX_ERRORS = 10
 """Recent errors kept in status.json."""
 MAX_REVEALS = 10
 """Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
+
+FINAL_REVEAL_REFUSALS = (WeightCommitNotFound, RevealTooLate, CommitRevealDisabled, InvalidCall, HotkeyNotRegistered,
+                         SubnetNotFound)
+"""The chain's refusals of a reveal that trying again cannot change: the validator forgets that reveal."""
+
 MAX_FAILURE_KINDS = 64
 """Distinct hook failures a validator counts (each is logged once, then at its 10th, 100th... time)."""
 
@@ -223,6 +240,8 @@ class _Validator:
         self.reveals: list[PendingReveal] = self._load_reveals()
         self.revealing = False
         self.reveal_retry_at = 0
+        self.reveal_later: dict[bytes, str] = {}  # commit hash -> why its last try was not applied (bounded: reveals)
+        self.reveal_unsure: set[bytes] = set()  # commit hashes with a try whose outcome we did not learn (a timeout)
         self.reveals_lock = anyio.Lock()  # the commit and the reveal tasks both rewrite reveals.json
 
     def _load_reveals(self) -> list[PendingReveal]:
@@ -448,15 +467,18 @@ class _Validator:
             self.setting = False
 
     async def reveal_due(self, head: int) -> None:
-        """Reveal the saved commits whose window is open (oldest first); drop, logging the reason once, those whose
-        window has passed or that the chain refuses for good."""
+        """Reveal the saved commits whose window is open (oldest first). A reveal the chain did not apply is kept
+        and tried again at the next block; one refused for good (:data:`FINAL_REVEAL_REFUSALS`) or whose window has
+        passed is dropped, logging the reason once."""
         try:
             for r in list(self.reveals):
                 assert r.reveal_from is not None and r.reveal_until is not None
                 if head < r.reveal_from:
                     continue
                 if head > r.reveal_until:
-                    await self._drop(r, f"the window closed at block {r.reveal_until} (we were at {head})")
+                    last = self.reveal_later.get(r.commit_hash)
+                    await self._drop(r, f"the window closed at block {r.reveal_until} (we were at {head})"
+                                        + (f"; the last try was not applied: {last}" if last else ""))
                     continue
                 result = await self.sub.reveal(self.config.wallet, r)
                 if result.success:
@@ -466,15 +488,31 @@ class _Validator:
                 elif isinstance(result.error, RateLimited):
                     self.reveal_retry_at = int(result.error.retry_at)
                     return
-                elif isinstance(result.error, RevealTooEarly) or result.status == "timeout":
+                elif isinstance(result.error, RevealTooEarly):
                     return  # next block
-                else:
+                elif isinstance(result.error, WeightCommitNotFound) and r.commit_hash in self.reveal_unsure \
+                        and head <= r.reveal_until:  # an earlier try whose outcome we did not learn was applied
+                    await self._drop(r, None)
+                    self.log.info("weights.revealed", block=None, count=len(r.uids), committed_at=r.block,
+                                  note="an earlier try was applied after we stopped waiting for it")
+                elif isinstance(result.error, FINAL_REVEAL_REFUSALS):
                     await self._drop(r, result.message)
+                else:  # not applied (dropped, timed out, the node away, the mempool full): the next block again
+                    reason = result.message or result.status
+                    if self.reveal_later.get(r.commit_hash) is None:
+                        self.log.info("weights.reveal_later", committed_at=r.block, reason=reason,
+                                      reveal_until=r.reveal_until)
+                    self.reveal_later[r.commit_hash] = reason
+                    if result.status == "timeout":
+                        self.reveal_unsure.add(r.commit_hash)
+                    return
         finally:
             self.revealing = False
 
     async def _drop(self, r: PendingReveal, reason: str | None) -> None:
         self.reveals = [x for x in self.reveals if x is not r]
+        self.reveal_later.pop(r.commit_hash, None)
+        self.reveal_unsure.discard(r.commit_hash)
         await self._save_reveals()
         if reason is not None:
             self.log.warning("weights.reveal_missed", committed_at=r.block, reason=reason)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from taonet.plugins import STOP_DEADLINE, Scores, read_journal
-from taonet.testing import LocalNet
+from taonet.testing import LocalNet, NeuronProcess
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +25,20 @@ def _weights(net: LocalNet, uid: int) -> dict[int, int]:
     """The weights row validator ``uid`` has on the chain, as {uid: u16}."""
     uids, values = net.subtensor.neuron(net.netuid, uid)["weights"]
     return dict(zip(uids, values, strict=True))
+
+
+def _weights_set_after_syncing(v: NeuronProcess, block: int, timeout: float = 60.0) -> None:
+    """Wait until validator ``v`` synced its metagraph at ``block`` or later and then set weights twice (the first
+    set after the sync may have been computed before it); bounded in time."""
+    deadline = time.monotonic() + timeout
+    seen: list[int | None] = []  # last_weights_block values seen since the sync
+    while len(seen) < 3:
+        st = v.status() or {}
+        synced = seen or (st.get("metagraph_block") or -1) >= block
+        if synced and (not seen or st.get("last_weights_block") != seen[-1]):
+            seen.append(st.get("last_weights_block"))
+        assert time.monotonic() < deadline, f"no weights set twice after the sync at {block}: {st}"
+        time.sleep(0.05)
 
 
 def test_template_pays_honest_over_wrong_and_fast_over_slow_and_a_killed_validator_resumes(tmp_path: Path) -> None:
@@ -97,7 +111,7 @@ def test_a_uid_that_changes_hands_starts_its_new_owner_from_zero(tmp_path: Path)
         pruned = next(m for m in miners if m.uid == r.uid)
         assert before.scores.get(pruned.hotkey, 0.0) > 0.2, before.scores
         assert weights_before.get(pruned.uid, 0) > 0, weights_before
-        net.advance(blocks=12)
+        _weights_set_after_syncing(v, r.block)
         after = _scores(v.state_dir)
         assert pruned.hotkey not in after.scores
         assert after.scores.get(newcomer.hotkey.ss58_address, 0.0) == 0.0

@@ -99,3 +99,75 @@ async def test_a_window_missed_while_down_is_logged_once_with_the_reason(tmp_pat
         assert [e["committed_at"] for e in missed].count(saved[0]["block"]) == 1
         assert missed[0]["log_level"] == "warning" and f"closed at block {gone}" in missed[0]["reason"]
         assert saved[0]["block"] not in [r["block"] for r in vdir.load_reveals()]
+
+
+async def _hold_the_hotkey(sub: Subtensor, validator: Wallet, holders: int) -> None:
+    """Queue ``holders`` transfers of other keys, then one extrinsic of the validator's hotkey behind them: on a node
+    sealing one extrinsic a block and holding one per signer, that hotkey can queue nothing else (SignerLimit, a
+    refusal of the mempool, nothing applied) for about ``holders`` blocks."""
+    from taonet.ledger import Keypair, SetWeights, Transfer
+
+    dest = Keypair.generate().public_key
+    for name in ("Dave", "Eve", "Ferdie", "Bob", "Charlie", "Alice")[:holders]:
+        ext = await sub.sign(Keypair.from_uri(f"//{name}"), Transfer(dest=dest, amount=10_000))
+        assert (await sub.submit(ext, wait_for_inclusion=False)).status == "submitted"
+    with anyio.fail_after(10):
+        while True:  # the validator's own commit may hold the slot a moment: queue ours when it is free
+            ext = await sub.sign(validator.hotkey, SetWeights(netuid=1, uids=(1,), weights=(65535,)))
+            if (await sub.submit(ext, wait_for_inclusion=False)).status == "submitted":
+                return
+            await anyio.sleep(0.02)
+
+
+async def test_a_reveal_not_applied_in_its_window_is_tried_again_until_it_is(tmp_path: Path) -> None:
+    """When the window opens the validator's hotkey cannot queue anything (a full per-signer mempool: refused at
+    once, nothing applied); the validator keeps the reveal, says so once, and reveals that commit later in the
+    window; nothing is logged as missed."""
+    async with running_node(tmp_path / "node", hyper=CR, mempool_per_signer=1, max_block_extrinsics=1,
+                            block_time=0.2) as (_n, sub):
+        miner, validator = await _setup(sub, tmp_path)
+        common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "state" / "miner", **common))
+                await tg.start(run_validator, NeuronConfig(
+                    wallet=validator, state_dir=tmp_path / "state" / "validator",
+                    options={"weights_interval": "1", "alpha": "0.5"}, **common))
+                while not (committed := [e for e in logs if e["event"] == "weights.committed"]):
+                    await sub.wait_for_block()
+                first = committed[0]
+                head = await sub.wait_for_block(first["reveal_from"] - 3)
+                assert head < first["reveal_from"], "the window opened before the test could hold the hotkey"
+                await _hold_the_hotkey(sub, validator, holders=6)
+                settled = ("weights.revealed", "weights.reveal_missed")
+                while not any(e["event"] in settled and e["committed_at"] == first["block"] for e in logs):
+                    await sub.wait_for_block()
+                tg.cancel_scope.cancel()
+        weights = [{k: e.get(k) for k in ("event", "block", "committed_at", "reason", "code")}
+                   for e in logs if e["event"].startswith("weights.")]
+        assert "weights.reveal_missed" not in [e["event"] for e in logs], weights
+        later = [e for e in logs if e["event"] == "weights.reveal_later" and e["committed_at"] == first["block"]]
+        assert len(later) == 1 and "signer" in later[0]["reason"].lower(), (first, weights)
+        revealed = next(e for e in logs if e["event"] == "weights.revealed" and e["committed_at"] == first["block"])
+        assert first["reveal_from"] < revealed["block"] <= first["reveal_until"], (first, weights)
+
+
+async def test_a_reveal_the_chain_refuses_for_good_is_forgotten_with_one_line(tmp_path: Path) -> None:
+    """A saved reveal whose commit the chain does not hold (its hash matches nothing: a final refusal) is logged
+    once as missed with the chain's reason and dropped from reveals.json (so never tried again)."""
+    async with running_node(tmp_path / "node", hyper=CR) as (_node, sub):
+        miner, validator = await _setup(sub, tmp_path)
+        vdir = StateDir(tmp_path / "state" / "validator")
+        with capture_logs() as first, anyio.fail_after(60):
+            await _run_until(sub, tmp_path, miner, validator, first, "weights.committed")
+        saved = vdir.load_reveals()
+        forged = {**saved[0], "salt": bytes(16).hex()}  # the same commit's window, another salt: another hash
+        vdir.save_reveals([forged])
+        await sub.wait_for_block(forged["reveal_from"], timeout=60)
+        with capture_logs() as second, anyio.fail_after(60):
+            await _run_until(sub, tmp_path, miner, validator, second, "weights.reveal_missed")
+        missed = [e for e in second if e["event"] == "weights.reveal_missed"]
+        assert [e["committed_at"] for e in missed] == [forged["block"]]
+        assert missed[0]["log_level"] == "warning" and "matches this reveal" in missed[0]["reason"]
+        assert forged["salt"] not in [r["salt"] for r in vdir.load_reveals()]
+        assert not [e for e in second if e["event"] == "weights.reveal_later"]

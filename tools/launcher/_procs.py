@@ -17,7 +17,7 @@ import attrs
 
 from ..signals import PARENT_ENV
 
-__all__ = ["BACKOFF", "Child", "alive", "child_env", "read_line_in", "runs_taonet", "stop_children"]
+__all__ = ["BACKOFF", "Child", "alive", "child_env", "read_line_in", "runs_taonet", "stop_children", "tail_since_start"]
 
 BACKOFF = (1.0, 30.0)
 """The first pause before restarting a dead child, and the longest (it doubles; reset after 60 s running)."""
@@ -109,7 +109,7 @@ async def read_line_in(path: Path, prefix: str, child: Child, timeout: float) ->
     """The value of the first ``prefix: value`` line in ``child``'s log since it started (None-safe polling)."""
     with anyio.fail_after(timeout):
         while True:
-            text = await anyio.to_thread.run_sync(_tail_since_start, path)
+            text = await anyio.to_thread.run_sync(tail_since_start, path)
             for line in text.splitlines():
                 if line.startswith(prefix + ":"):
                     return line.partition(":")[2].strip()
@@ -126,7 +126,8 @@ class ChildExited(Exception):
         self.name, self.code = name, code
 
 
-def _tail_since_start(path: Path) -> str:
+def tail_since_start(path: Path) -> str:
+    """What ``path`` (a child's log) holds since the launcher last started that child."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:

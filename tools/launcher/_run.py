@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import attrs
 
-from ._procs import Child, ChildExited, read_line_in, stop_children
+from ._procs import Child, ChildExited, read_line_in, stop_children, tail_since_start
 from ._spec import NetworkSpec, PlacedNeuron
 from ._view import View
 from .errors import NodeDidNotStart
@@ -58,6 +58,31 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+NODE_START_TRIES = 3
+"""Times the launcher starts its node on newly picked ports when another process took one of them first."""
+PORTS_ENV = "TAONET_LAUNCH_PORTS"
+"""Ports (comma-separated) the launcher uses first where it picks a free port for its node, in order (the feed's, then
+the rpc's, at each start; 0: pick one): for tests that need a picked port to be taken (docs/launcher.md)."""
+ADDRESS_IN_USE = "already in use"
+"""What a taonet process's error line says when it cannot listen on an address another process holds."""
+
+
+def _forced_ports() -> list[int]:
+    """The ports of ``$TAONET_LAUNCH_PORTS`` (the launcher's own setting: empty when unset or not numbers)."""
+    raw = os.environ.get(PORTS_ENV, "")
+    try:
+        return [int(p) for p in raw.split(",") if p.strip()]
+    except ValueError:
+        return []
+
+
+def _port_of(address: str) -> int | None:
+    try:
+        return int(address.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _toml_value(v: Any) -> str:
@@ -171,15 +196,19 @@ class Network:
         if node.endpoint:
             self.endpoint = node.endpoint
             return
-        feed = node.feed.replace(":0", f":{_free_port()}") if node.feed.endswith(":0") else node.feed
-        if node.rpc:
-            tries = [node.rpc.replace(":0", f":{_free_port()}") if node.rpc.endswith(":0") else node.rpc]
-        else:  # where taonet commands look with no --endpoint, unless another node is there; then any free port
-            tries = [DEFAULT_RPC] if _port_free(DEFAULT_RPC_PORT) else []
-            tries.append(f"tcp://127.0.0.1:{_free_port()}")
+        forced = _forced_ports()
+
+        def pick(address: str) -> str:  # "...:0": a port free now (the node binds it a moment later)
+            return f"{address[:-2]}:{(forced.pop(0) if forced else 0) or _free_port()}"
+
+        default_rpc = not node.rpc and _port_free(DEFAULT_RPC_PORT)
         child = Child(name="node", kind="node", args=[], log=self.dir / "logs" / "node.log")
         self.children.append(child)
-        for k, rpc in enumerate(tries):
+        for attempt in range(NODE_START_TRIES):
+            # where taonet commands look with no --endpoint, unless another node is there; then any free port
+            feed = pick(node.feed) if node.feed.endswith(":0") else node.feed
+            rpc = (node.rpc if node.rpc else DEFAULT_RPC if attempt == 0 and default_rpc else "tcp://127.0.0.1:0")
+            rpc = pick(rpc) if rpc.endswith(":0") else rpc
             child.args = [*TAONET, "node", "run", "--dev", "--block-time", str(node.block_time), "--data-dir",
                           str(self.dir / "node"), "--rpc", rpc, "--feed", feed, "--log-level", "warning",
                           "--log-json", *([] if node.fsync else ["--no-fsync"])]
@@ -188,9 +217,21 @@ class Network:
                 self.endpoint = await read_line_in(child.log, "rpc", child, 60)
                 break
             except ChildExited as e:
-                if k + 1 < len(tries):  # another process took the port between our look and the node's bind
-                    continue
-                raise NodeDidNotStart(method="node run", address=str(child.log), reason=str(e)) from e
+                if ADDRESS_IN_USE not in await anyio.to_thread.run_sync(tail_since_start, child.log):
+                    raise NodeDidNotStart(method="node run", address=str(child.log), reason=str(e)) from e
+                mine = [(what, a) for what, a in (("rpc", node.rpc), ("feed", node.feed))
+                        if a and not a.endswith(":0") and (port := _port_of(a)) is not None and not _port_free(port)]
+                if mine:  # an address of the network file is held by another process: picking again cannot help
+                    what, a = mine[0]
+                    raise NodeDidNotStart(method="node run", address=str(child.log), reason=(
+                        f"its {what} address {a} (from the network file) is in use by another process: stop that "
+                        f"process, or give [node] {what} another port (0: any free one)")) from e
+                if attempt + 1 == NODE_START_TRIES:
+                    raise NodeDidNotStart(method="node run", address=str(child.log), reason=(
+                        f"another process took a port picked for it each of {NODE_START_TRIES} times (last: rpc "
+                        f"{rpc}, feed {feed}); free some ports, or give [node] rpc and feed ports")) from e
+                self.view.line("retry", f"a port picked for the node was taken before it listened (rpc {rpc}, "
+                                        f"feed {feed}): starting it on other ports")
             except Exception as e:
                 raise NodeDidNotStart(method="node run", address=str(child.log),
                                       reason=str(e) or "no rpc line") from e
