@@ -268,14 +268,14 @@ class Node(ChainHost):
         self._sealing = sealing = anyio.Event()
         try:
             try:
-                block, new_state, included, rejected = await anyio.to_thread.run_sync(
+                block, new_state, included, rejected = await self.on_chain_thread(
                     self._build, state, number, calls, ready)
                 built = time.perf_counter()
             except (InvalidBlock, ExtrinsicRejected) as e:
                 self.halted = NodeHalted(number=number, reason=str(e))
                 self.log.critical("node.halted", block=number, reason=str(e))
                 raise self.halted from e
-            await anyio.to_thread.run_sync(self._persist, block, new_state)
+            await self.on_chain_thread(self._persist, block, new_state)
         finally:
             self._sealing = None
             sealing.set()
@@ -311,7 +311,7 @@ class Node(ChainHost):
                       build_ms=round(build_ms, 2))
         if self.config.epoch_index and any(isinstance(c, EpochResult) for c in calls):
             # after the block is published (the seal's time and the feed are not kept waiting), before the next seal
-            await anyio.to_thread.run_sync(self._index_epochs, state, block)
+            await self.on_chain_thread(self._index_epochs, state, block)
 
     def _index_epochs(self, before: State, block: SignedBlock) -> None:
         """Keep the inputs of the block's epochs beside the log (a failure is logged: the index is optional)."""
@@ -421,7 +421,7 @@ class Node(ChainHost):
         block = self._recent.get(out.block)
         if block is None:
             assert self.store is not None
-            block = await anyio.to_thread.run_sync(self.store.get, out.block)
+            block = await self.off_loop(lambda: self.store.get(out.block))  # type: ignore[union-attr]
         events = [encode(r.event) for r in block.events if r.phase == out.index]
         return {"status": "included", "hash": h, "head": head, "block": out.block, "index": out.index,
                 "events": events}

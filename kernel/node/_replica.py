@@ -168,7 +168,7 @@ class Replica(ChainHost):
 
     async def _ingest_checked(self, block: SignedBlock) -> None:
         try:
-            state = await anyio.to_thread.run_sync(self._verify_and_store, block)
+            state = await self.on_chain_thread(self._verify_and_store, block)
         except InvalidBlock as e:
             self._refused(str(e), block=block.number, code=e.CODE)
             return

@@ -1,0 +1,48 @@
+"""The node's worker threads are its own: a crowd holding every one of anyio's shared default worker threads (a
+flood of reads did, on main: block/blocks/events and the seal took their threads from the same pool of 40) neither
+stops sealing nor the reads, which run under the node's bounded read threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+
+from taonet.kernel.client import RpcClient
+
+from .nodes import running_node
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_blocks_and_reads_go_on_while_every_default_worker_thread_is_held(tmp_path: Path) -> None:
+    """All of anyio's default worker threads blocked (as a crowd of slow reads held them): the node still seals
+    blocks with its actors' answers, and answers block, blocks and events reads from another connection."""
+    async with running_node(tmp_path, block_time=0.1) as (node, sub):
+        await sub.wait_for_block(3)
+        shared = anyio.to_thread.current_default_thread_limiter()
+        release = threading.Event()
+        async with anyio.create_task_group() as hold:
+            try:
+                for _ in range(int(shared.total_tokens)):
+                    hold.start_soon(lambda: anyio.to_thread.run_sync(release.wait, 10.0))
+                with anyio.fail_after(5):
+                    while shared.available_tokens > 0:
+                        await anyio.sleep(0.01)
+                head = node.state.height  # type: ignore[union-attr]
+                client = RpcClient(sub.endpoint, timeout=5.0)
+                try:
+                    with anyio.fail_after(5):
+                        while node.state.height < head + 5:  # type: ignore[union-attr]
+                            await anyio.sleep(0.05)
+                        raw = await client.call("block", number=1)
+                        many = await client.call("blocks", start=0, stop=head)
+                        events = await client.call("events", start=0, stop=head)
+                finally:
+                    client.close()
+                assert shared.available_tokens == 0, "the held threads were released before the node was tried"
+                assert type(raw) is bytes and len(many) == head and isinstance(events, list)
+            finally:
+                release.set()
