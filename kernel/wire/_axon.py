@@ -78,6 +78,7 @@ from ._format import (
     request_signed_bytes,
 )
 from ._gate import PriorityGate
+from ._late import LateThreads
 from ._log import get_logger
 from ._nng import NngContext, bound_address, pipe_peer
 from ._nonce import NonceGuard
@@ -143,10 +144,10 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
-async def _call(fn: Callable[..., Any], arg: Any) -> Any:
+async def _call(fn: Callable[..., Any], arg: Any, threads: LateThreads) -> Any:
     if _is_async(fn):
         return await fn(arg)
-    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True)
+    return await threads.run(fn, arg)
 
 
 def _synapse_type_of(fn: Callable[..., Any]) -> type[Synapse]:
@@ -227,6 +228,8 @@ class Axon:
         self._gate: PriorityGate | None = None
         self._nonces: NonceGuard | None = None
         self._streams: dict[bytes, OutStream] = {}
+        self._threads = LateThreads()
+        """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
         self.slow_sends = 0
         """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
@@ -463,7 +466,7 @@ class Axon:
     async def _hooks(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, now: int) -> float:
         """Blacklist, then the nonce's record (if a blacklist ran), verify and priority; the priority to queue with."""
         if route.blacklist is not None:
-            refused, reason, retry_after = _blacklist_result(await _call(route.blacklist, syn))
+            refused, reason, retry_after = _blacklist_result(await _call(route.blacklist, syn, self._threads))
             if refused:
                 raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted", retry_after)
             nonces = self._nonces
@@ -473,10 +476,10 @@ class Axon:
             nonces.admit(req.hotkey, req.uuid, req.nonce, timeout_s, now)
         if route.verify is not None:
             try:
-                await _call(route.verify, syn)
+                await _call(route.verify, syn, self._threads)
             except Exception as e:
                 raise NotVerified(f"not verified: {type(e).__name__}: {e}"[:300]) from None
-        return float(await _call(route.priority, syn)) if route.priority is not None else 0.0
+        return float(await _call(route.priority, syn, self._threads)) if route.priority is not None else 0.0
 
     async def _forward(self, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> Any:
         """Run the forward under the caller's timeout.
@@ -487,7 +490,7 @@ class Axon:
         with anyio.move_on_after(_budget(timeout_s, t0)):
             if route.is_async:
                 return await route.forward(syn)
-            return await anyio.to_thread.run_sync(route.forward, syn, abandon_on_cancel=True)
+            return await self._threads.run(route.forward, syn)
         raise RequestTimeout(timeout_s)
 
     def _admit(self, req: Request, raw: bytes, pipe: Any) -> tuple[_Route, Synapse, float, int]:
@@ -598,7 +601,8 @@ class Axon:
         tg = self._tg
         assert tg is not None
         st = OutStream(sid=secrets.token_bytes(16), req=req, deadline=anyio.current_time() + _budget(timeout_s, t0),
-                       buffer_size=self.config.stream_buffer, cls=route.cls)
+                       buffer_size=self.config.stream_buffer, cls=route.cls,
+                       threads=self._threads)
         self._streams[st.sid] = st
         tg.start_soon(self._produce, st, route, syn)
         return await self._frame(st, 0, t0, opening=True)
