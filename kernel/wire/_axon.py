@@ -117,6 +117,11 @@ class AxonConfig:
     """Nonces remembered in all; beyond it new callers get 503 until old nonces expire."""
     stream_buffer: int = attrs.field(default=64, validator=attrs.validators.ge(1))
     """Chunks a stream holds before its producer waits for the caller to pull."""
+    max_streams: int = attrs.field(default=1024, validator=attrs.validators.ge(1))
+    """Streams kept at once. A stream whose producer is done waits (up to its caller's timeout) for the caller's last
+    pulls, without a slot; beyond this many, the one whose caller has left it alone longest is dropped (a caller
+    that pulls is never the one left alone longest), so callers that open streams and never pull cannot pile them up
+    for a minute each. 1024 is 64 times the default slots: room for every honest caller's stream."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
 
@@ -231,6 +236,8 @@ class Axon:
         self._threads = LateThreads()
         """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
+        self.streams_dropped = 0
+        """Streams dropped at ``max_streams`` (done, and left unpulled longest)."""
         self.slow_sends = 0
         """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
         self._terminal = TerminalInfo()
@@ -603,9 +610,24 @@ class Axon:
         st = OutStream(sid=secrets.token_bytes(16), req=req, deadline=anyio.current_time() + _budget(timeout_s, t0),
                        buffer_size=self.config.stream_buffer, cls=route.cls,
                        threads=self._threads)
+        self._make_room_for_a_stream()
         self._streams[st.sid] = st
         tg.start_soon(self._produce, st, route, syn)
         return await self._frame(st, 0, t0, opening=True)
+
+    def _make_room_for_a_stream(self) -> None:
+        """At ``max_streams``, drop the done stream least recently opened or pulled (streams still producing hold a
+        slot each, so there are at most ``max_concurrency`` of those)."""
+        streams = self._streams
+        if len(streams) < self.config.max_streams:
+            return
+        for sid, st in streams.items():
+            if st.finished:
+                del streams[sid]
+                st.delivered.set()  # its producer's task stops keeping it
+                st.dispose()
+                self.streams_dropped += 1
+                return
 
     async def _produce(self, st: OutStream, route: _Route, syn: Synapse) -> None:
         gate = self._gate
@@ -638,6 +660,8 @@ class Axon:
         st = self._streams.get(req.stream or b"")
         if st is None or not st.belongs_to(req):
             return self._reject(req, BadRequest("no such stream (it ended, expired, or is not yours)"), t0)
+        if req.stream in self._streams:  # most recently pulled last: the last one max_streams would drop
+            self._streams[req.stream] = self._streams.pop(req.stream)
         if req.cancel:
             st.stop(Status.OK, "stream cancelled by the caller")
             st.delivered.set()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
-from taonet.kernel import Axon, Dendrite, Synapse
+from taonet.kernel import Axon, AxonConfig, Dendrite, StreamingSynapse, Synapse
 from taonet.kernel.wire._late import MAX_LATE_THREADS
+from taonet.ledger import Keypair
 
-from .wire_helpers import ALICE, BOB, Dummy
+from .wire_helpers import ALICE, BOB, Dummy, RawClient, request
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +64,50 @@ async def test_a_hanging_sync_forward_costs_at_most_its_bound_of_threads_and_the
             assert r.is_success and r.output == 4
     finally:
         release.set()
+
+
+class Words(StreamingSynapse):
+    """Streams the words of ``text``."""
+
+    CHUNK = str
+    text: str
+    joined: str = ""
+
+    def assemble(self, chunks: list[str]) -> Words:  # type: ignore[override]
+        return self.replace(joined="".join(chunks))
+
+
+async def words(synapse: Words) -> AsyncIterator[str]:
+    for word in synapse.text.split():
+        await anyio.sleep(0.002)
+        yield word + " "
+
+
+async def test_a_crowd_opening_streams_it_never_pulls_keeps_max_streams_and_a_puller_gets_its_stream() -> None:
+    """200 streams opened by distinct callers that never pull (each would be kept up to its 30 s timeout): the axon
+    keeps at most max_streams, dropping those left alone longest, while an honest caller pulling a slow stream
+    throughout gets every chunk."""
+    config = AxonConfig(max_streams=32)
+    async with Axon(BOB, "tcp://127.0.0.1:0", config=config).attach(words) as ax, Dendrite(ALICE) as d:
+        crowd = [Keypair.from_seed(bytes([7, i]) * 16) for i in range(200)]
+        sizes: list[int] = []
+        honest: list[str] = []
+
+        async def pull_honestly() -> None:
+            async with d.stream(ax, Words(text=" ".join(f"w{i}" for i in range(300))), timeout=20) as stream:
+                async for chunk in stream:
+                    honest.append(chunk)
+                    await anyio.sleep(0.002)  # a slow reader: its stream stays open through the crowd
+            assert stream.result.is_success, stream.result.dendrite
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(pull_honestly)
+                async with RawClient(ax.address) as c:
+                    for key in crowd:
+                        reply = await c.reply(request(Words(text="a b c d e f"), caller=key, timeout_ms=30_000))
+                        assert reply.status == 200 and reply.stream is not None  # opened, never pulled
+                        sizes.append(len(ax._streams))
+        assert max(sizes) <= 32
+        assert ax.streams_dropped >= 200 - 32
+        assert honest == [f"w{i} " for i in range(300)]
