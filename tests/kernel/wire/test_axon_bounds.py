@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from taonet.kernel import Axon, AxonConfig, Dendrite, StreamingSynapse, Synapse
+from taonet.kernel import Axon, AxonConfig, Dendrite, DendriteConfig, StreamingSynapse, Synapse
 from taonet.kernel.wire._late import MAX_LATE_THREADS
 from taonet.ledger import Keypair
 
@@ -111,3 +111,29 @@ async def test_a_crowd_opening_streams_it_never_pulls_keeps_max_streams_and_a_pu
         assert max(sizes) <= 32
         assert ax.streams_dropped >= 200 - 32
         assert honest == [f"w{i} " for i in range(300)]
+
+
+async def test_an_endless_stream_ends_at_the_dendrites_size_bound_and_frees_the_axons_slot() -> None:
+    """An axon streaming 64 KiB chunks without end to a caller with a 10 s timeout: the dendrite ends the stream with
+    500 once its frames pass max_response_size (1 MiB here), holding no more than that, long before
+    the timeout; it cancels the stream, so the axon's slot is free again."""
+
+    async def endless(synapse: Words) -> AsyncIterator[str]:
+        while True:
+            yield "x" * 65536
+            await anyio.sleep(0)
+
+    limit = 1 << 20
+    config = AxonConfig(max_concurrency=1, max_response_size=1 << 18)  # frames of at most 256 KiB
+    async with Axon(BOB, "tcp://127.0.0.1:0", config=config).attach(endless) as ax, \
+            Dendrite(ALICE, config=DendriteConfig(max_response_size=limit)) as d:
+        with anyio.fail_after(5):
+            async with d.stream(ax, Words(text=""), timeout=10) as stream:
+                async for _ in stream:
+                    pass
+        assert stream.result.dendrite.status_code == 500, stream.result.dendrite
+        assert "passed" in (stream.result.dendrite.status_message or "")
+        assert limit - ax.config.max_response_size < sum(map(len, stream.chunks)) <= limit  # the last frame is refused
+        with anyio.fail_after(5):
+            while ax._streams or not ax._gate.free:
+                await anyio.sleep(0.01)
