@@ -54,7 +54,7 @@ from taonet.ledger.errors import (
 )
 
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
-from ..wire import bound_address, get_logger
+from ..wire import bound_address, get_logger, limit_connections
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
 from ._config import ACTORS, NodeConfig
@@ -160,6 +160,7 @@ class Node(ChainHost):
         gc.callbacks.append(self._gc_watch)
         try:
             with pynng.Pub0() as feed:
+                limit_connections(feed, self.config.max_connections)
                 feed.listen(self.config.feed)
                 self._feed = feed
                 self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -168,12 +169,13 @@ class Node(ChainHost):
                     long = {m: 6 * cfg.rpc_budget for m in ("metagraph", "blocks", "events")}  # big answers
                     server = RpcServer(cfg.rpc, self._handlers(), max_in_flight=cfg.rpc_in_flight,
                                        per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, budgets=long,
-                                       name="node.rpc")
+                                       name="node.rpc", max_connections=cfg.max_connections)
                     self._rpc_server = server
                     self.addresses["rpc"] = await tg.start(server.serve)
                     if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
                         actors = RpcServer(cfg.actors_address, self.actor_handlers(), receivers=2, max_in_flight=32,
-                                           per_client=8, budget=60.0, name="node.actors")
+                                           per_client=8, budget=60.0, name="node.actors",
+                                           max_connections=cfg.max_connections)
                         self.addresses["actors"] = await tg.start(actors.serve)
                     for name in self.config.local_actors:
                         key = Keypair.generate()

@@ -80,7 +80,7 @@ from ._format import (
 from ._gate import PriorityGate
 from ._late import LateThreads
 from ._log import get_logger
-from ._nng import NngContext, bound_address, pipe_peer
+from ._nng import MAX_CONNECTIONS, NngContext, bound_address, limit_connections, pipe_peer
 from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
@@ -122,6 +122,9 @@ class AxonConfig:
     pulls, without a slot; beyond this many, the one whose caller has left it alone longest is dropped (a caller
     that pulls is never the one left alone longest), so callers that open streams and never pull cannot pile them up
     for a minute each. 1024 is 64 times the default slots: room for every honest caller's stream."""
+    max_connections: int = attrs.field(default=MAX_CONNECTIONS, validator=attrs.validators.ge(1))
+    """Connections accepted at once; one more is closed as it comes (its dialer retries). A crowd holding connections
+    open cannot use up the process's file descriptors; callers already connected are served on."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
 
@@ -236,6 +239,7 @@ class Axon:
         self._threads = LateThreads()
         """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
+        self._sock: pynng.Rep0 | None = None
         self.streams_dropped = 0
         """Streams dropped at ``max_streams`` (done, and left unpulled longest)."""
         self.slow_sends = 0
@@ -303,6 +307,11 @@ class Axon:
     def address(self) -> str:
         """The address it listens on (with the real port once serving, if it was given port 0)."""
         return self._bound or self._address
+
+    @property
+    def connections(self) -> int:
+        """Connections open now (0 when not serving)."""
+        return 0 if self._sock is None else len(self._sock.pipes)
 
     def info(self) -> AxonInfo:
         """What a dendrite (or the chain) needs to reach this axon."""
@@ -377,6 +386,8 @@ class Axon:
         # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
+            limit_connections(sock, cfg.max_connections)
+            self._sock = sock
             try:
                 listener = sock.listen(self._address)
             except pynng.NNGException as e:  # the same pynng type, saying which address and what to do
@@ -401,6 +412,7 @@ class Axon:
                     st.dispose()
                 self._streams.clear()
                 self._peers.clear()
+                self._sock = None
                 self._log.info("axon.stopped", address=self._bound, replies=dict(self.counts))
 
     # --- the request pipeline ------------------------------------------------------------------------------

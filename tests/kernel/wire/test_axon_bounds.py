@@ -6,13 +6,14 @@ import threading
 from collections.abc import AsyncIterator
 
 import anyio
+import pynng
 import pytest
 
 from taonet.kernel import Axon, AxonConfig, Dendrite, DendriteConfig, StreamingSynapse, Synapse
 from taonet.kernel.wire._late import MAX_LATE_THREADS
 from taonet.ledger import Keypair
 
-from .wire_helpers import ALICE, BOB, Dummy, RawClient, request
+from .wire_helpers import ALICE, BOB, Dummy, RawClient, double, request
 
 pytestmark = pytest.mark.anyio
 
@@ -137,3 +138,26 @@ async def test_an_endless_stream_ends_at_the_dendrites_size_bound_and_frees_the_
         with anyio.fail_after(5):
             while ax._streams or not ax._gate.free:
                 await anyio.sleep(0.01)
+
+
+async def test_a_crowd_of_connections_is_held_to_max_connections_and_a_connected_caller_is_served() -> None:
+    """50 sockets dialing an axon that accepts 8 connections: it keeps at most 8 (the rest are closed as they come),
+    and a dendrite connected before the crowd keeps being answered."""
+    config = AxonConfig(max_connections=8)
+    async with Axon(BOB, "tcp://127.0.0.1:0", config=config).attach(double) as ax, Dendrite(ALICE) as d:
+        assert (await d(ax, Dummy(input=1), timeout=5)).output == 2
+        crowd = [pynng.Req0() for _ in range(50)]
+        try:
+            for sock in crowd:
+                sock.dial(ax.address, block=False)
+            peak = 0
+            with anyio.fail_after(5):
+                for i in range(40):
+                    peak = max(peak, ax.connections)
+                    r = await d(ax, Dummy(input=i), timeout=5)
+                    assert r.output == 2 * i, r.dendrite
+                    await anyio.sleep(0.01)
+            assert 8 <= peak <= 9, peak  # reached; pynng lists a connection being refused for an instant (+1)
+        finally:
+            for sock in crowd:
+                sock.close()
