@@ -460,6 +460,7 @@ class Node(ChainHost):
         assert self.state is not None
         if block < self.state.height:
             return  # a late answer for a block already followed; nothing to do
+        self._not_ahead("actor_answer", block)
         for raw in calls:
             decode(raw, SystemCall)  # malformed calls are refused at the door, not when sealing
         self._answers.setdefault(block, {})[actor] = list(calls)
@@ -474,7 +475,17 @@ class Node(ChainHost):
         payload = actor_answer_payload(self.genesis_hash, actor, block, [dumps([to, body])])
         if actor not in self._actor_keys.get(signer, set()) or not verify(signer, payload, signature):
             raise NotAnActor(actor=actor)
+        if to not in ACTORS:
+            raise RpcBadRequest(method="actor_post", reason=f"no actor {to[:64]!r}; the actors are {', '.join(ACTORS)}")
+        self._not_ahead("actor_post", block)
         self.post(to, block, body)
+
+    def _not_ahead(self, method: str, block: int) -> None:
+        """Refuse an actor's word about a block past the head: actors follow the node, so none can be ahead, and
+        the answers and inbox tables keep only the blocks up to the head (each sealed block drops the older ones)."""
+        assert self.state is not None
+        if block > self.state.height:
+            raise RpcBadRequest(method=method, reason=f"block {block} is ahead of the head {self.state.height}")
 
     def post(self, to: str, block: int, body: dict[str, Any]) -> None:
         """Leave an actor message for actor ``to`` about ``block`` (the scheduler tells consensus what is due)."""

@@ -12,6 +12,9 @@ import pynng
 import pytest
 
 from taonet.kernel.client import RpcClient
+from taonet.kernel.errors import RpcBadRequest
+from taonet.kernel.node import actor_answer_payload, run_remote_actor
+from taonet.ledger import DEV_ACTOR_URI, Keypair, dumps
 
 from .nodes import running_node
 
@@ -86,3 +89,36 @@ async def test_a_crowd_of_connections_is_held_to_max_connections_and_sealing_and
                 assert (await client.call("head"))["number"] >= head + 10
         finally:
             client.close()
+
+
+async def test_actor_words_about_blocks_past_the_head_are_refused_and_leave_no_entry(tmp_path: Path) -> None:
+    """Signed actor answers and posts about 200 blocks past the head, and posts to an actor that does not exist, are
+    refused with RpcBadRequest: the node's answers and inbox tables (dropped block by block as blocks are sealed)
+    gain no entry that no seal would ever drop, and the chain goes on with its real consensus actor."""
+    async with running_node(tmp_path, local_actors=("scheduler", "registrar")) as (node, sub):
+        key = Keypair.from_uri(DEV_ACTOR_URI)
+        actors = RpcClient((await sub.info())["actors"], timeout=5.0)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_remote_actor, "consensus", sub.endpoint, key)
+            try:
+                head = await sub.wait_for_block(3, timeout=10)
+                refused = 0
+                for block in range(head + 100, head + 300):
+                    sig = key.sign(actor_answer_payload(node.genesis_hash, "consensus", block, []))
+                    with pytest.raises(RpcBadRequest):
+                        await actors.call("actor_answer", actor="consensus", block=block, calls=[],
+                                          signer=key.public_key, signature=sig)
+                    refused += 1
+                for to, block in (("consensus", head + 100), ("nobody", head)):
+                    body = {"due": []}
+                    sig = key.sign(actor_answer_payload(node.genesis_hash, "scheduler", block, [dumps([to, body])]))
+                    with pytest.raises(RpcBadRequest):
+                        await actors.call("actor_post", actor="scheduler", to=to, block=block, body=body,
+                                          signer=key.public_key, signature=sig)
+                assert refused == 200
+                assert max(node._answers, default=0) <= node.state.height  # type: ignore[union-attr]
+                assert all(b <= node.state.height and to != "nobody" for to, b in node._inbox)  # type: ignore
+                assert await sub.wait_for_block(head + 5, timeout=10) >= head + 5
+            finally:
+                actors.close()
+                tg.cancel_scope.cancel()
