@@ -30,6 +30,7 @@ blacklist refused.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import math
 import secrets
@@ -240,10 +241,13 @@ class Axon:
         """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
         self._sock: pynng.Rep0 | None = None
+        self._spare: collections.deque[NngContext] = collections.deque()  # contexts between requests
+        self._receivers = 1
         self.streams_dropped = 0
         """Streams dropped at ``max_streams`` (done, and left unpulled longest)."""
         self.slow_sends = 0
-        """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
+        """Replies still queued when their receiver went on (behind a congested connection, or one that does not
+        read); their contexts are set aside, at most one a receiver, the oldest closed beyond that."""
         self._terminal = TerminalInfo()
         self._max_size = self.config.max_request_size
         self._cm: Any = None
@@ -399,6 +403,7 @@ class Axon:
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,
                                           hotkey=self._ss58)
+            self._receivers = receivers
             try:
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
@@ -408,6 +413,9 @@ class Axon:
                     task_status.started(info)
             finally:
                 self._tg = None
+                for ctx in self._spare:
+                    ctx.close()
+                self._spare.clear()
                 for st in self._streams.values():  # streams whose producer never ran (cancelled before it started)
                     st.dispose()
                 self._streams.clear()
@@ -417,7 +425,7 @@ class Axon:
 
     # --- the request pipeline ------------------------------------------------------------------------------
     async def _receive_loop(self, sock: pynng.Rep0) -> None:
-        ctx = NngContext(sock)
+        ctx = self._context(sock)
         try:
             while True:
                 raw, pipe = await ctx.recv(want_pipe=True)
@@ -427,15 +435,33 @@ class Axon:
                 except Exception:  # a bug of ours must not stop the axon: answer 500 and keep serving
                     self._log.exception("axon.internal_error")
                     reply = self._error(None, Status.SERVER_ERROR, "internal error in the axon", t0)
-                if ctx.sending:  # the previous reply is still queued behind a busy pipe (rare)
-                    self.slow_sends += 1
-                    await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
                 try:
                     ctx.send(reply)
                 except pynng.NNGException as e:  # the caller went away; nothing to do
                     self._log.debug("axon.reply_not_sent", error=str(e))
+                self._put_back(ctx)  # never wait here for the reply to leave: a caller that does not read would
+                ctx = self._context(sock)  # hold this receiver for ever
         finally:
             ctx.close()
+
+    def _context(self, sock: pynng.Rep0) -> NngContext:
+        """A context ready to receive: a spare one whose last reply has left, else a new one."""
+        spare = self._spare
+        for _ in range(len(spare)):
+            ctx = spare.popleft()
+            if not ctx.sending:
+                return ctx
+            spare.append(ctx)  # its reply is still queued behind a connection that does not read
+        return NngContext(sock)
+
+    def _put_back(self, ctx: NngContext) -> None:
+        """Keep ``ctx`` for a later request; beyond one spare a receiver, close the oldest (a reply still queued on
+        it is dropped: its caller does not read)."""
+        if ctx.sending:
+            self.slow_sends += 1
+        self._spare.append(ctx)
+        while len(self._spare) > self._receivers:
+            self._spare.popleft().close()
 
     def _peer(self, pipe: Any) -> tuple[str | None, int | None]:
         pid = lib.nng_pipe_id(pipe)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import AsyncIterator
 
@@ -161,3 +163,51 @@ async def test_a_crowd_of_connections_is_held_to_max_connections_and_a_connected
         finally:
             for sock in crowd:
                 sock.close()
+
+
+class Blob(Synapse):
+    """Asks for ``size`` bytes back."""
+
+    size: int
+    data: bytes | None = None
+
+
+async def blob(synapse: Blob) -> Blob:
+    return synapse.replace(data=b"x" * synapse.size)
+
+
+def _raw_requester(address: str) -> socket.socket:
+    """A TCP connection speaking nng's REQ protocol by hand, so that it can send and never read its replies."""
+    host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    sock.settimeout(5)
+    sock.connect((host, int(port)))
+    sock.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header: protocol REQ0 (0x30), version 0
+    return sock
+
+
+async def test_a_caller_that_never_reads_its_replies_does_not_stall_the_axon() -> None:
+    """One connection sends 300 signed requests for 256 KiB answers and never reads them: its replies pile up behind
+    it (nng can send one at a time on its connection), and the axon's receivers, instead of each waiting for ever for
+    its last reply to leave, go on taking requests: another caller is answered throughout, and the contexts set
+    aside for the hog stay within their bound."""
+    async with Axon(BOB, "tcp://127.0.0.1:0").attach(blob) as ax, Dendrite(ALICE) as d:
+        hog = _raw_requester(ax.address)
+        try:
+            def flood() -> None:
+                for i in range(300):
+                    body = (0x80000000 | i).to_bytes(4, "big") + request(Blob(size=1 << 18))
+                    hog.sendall(len(body).to_bytes(8, "big") + body)
+
+            with contextlib.suppress(OSError):  # the axon may stop reading from the hog: its send times out
+                await anyio.to_thread.run_sync(flood)
+            await anyio.sleep(0.5)
+            with anyio.fail_after(10):
+                for _ in range(20):
+                    r = await d(ax, Blob(size=10), timeout=5)
+                    assert r.is_success and r.data == b"x" * 10, r.dendrite
+            assert ax.slow_sends > 0, "the hog's replies never backed up: the test proved nothing"
+            assert len(ax._spare) <= ax._receivers
+        finally:
+            hog.close()
