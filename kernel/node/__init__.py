@@ -5,6 +5,7 @@ clients of another node); nothing outside the node imports it but the kernel's f
 (``docs/architecture.md``).
 """
 
+from ._actors import actor_answer_payload as actor_answer_payload
 from ._actors import run_remote_actor as run_remote_actor
 from ._chain_host import ChainHost as ChainHost
 from ._config import ACTORS as ACTORS
@@ -21,5 +22,6 @@ from ._rpc_server import RpcServer as RpcServer
 
 __all__ = [
     "ACTORS", "BlockFollower", "ChainHost", "DataDirLock", "Node", "NodeConfig", "Replica", "RpcServer",
-    "default_data_dir", "default_replica_dir", "lock_data_dir", "metagraph_payload", "run_remote_actor",
+    "actor_answer_payload", "default_data_dir", "default_replica_dir", "lock_data_dir", "metagraph_payload",
+    "run_remote_actor",
 ]

@@ -102,8 +102,10 @@ class ActorChannel:
         return await self.rpc.call("actor_inbox", timeout=timeout + 30, actor=self.name, block=block, wait=timeout)
 
 
-async def react(name: str, state: State, channel: ActorChannel) -> list[SystemCall]:
-    """What actor ``name`` answers to the block ``state`` ends with."""
+async def react(name: str, state: State, channel: ActorChannel, *,
+                limiter: anyio.CapacityLimiter | None = None) -> list[SystemCall]:
+    """What actor ``name`` answers to the block ``state`` ends with (Yuma in a worker thread under ``limiter``:
+    the actor's own, so that the seal awaiting this answer never waits behind other users of anyio's threads)."""
     number = state.height
     if name == "scheduler":
         due = scheduler_answers(state)
@@ -116,7 +118,7 @@ async def react(name: str, state: State, channel: ActorChannel) -> list[SystemCa
         due = [int(n) for n in msg.get("due", [])]
         if not due:
             return []
-        return list(await anyio.to_thread.run_sync(consensus_answers, state, due))
+        return list(await anyio.to_thread.run_sync(consensus_answers, state, due, limiter=limiter))
     if name == "registrar":
         answer = registrar_answer(state)
         return [] if answer.is_empty else [answer]
@@ -127,9 +129,10 @@ async def run_actor(name: str, follow: AsyncIterator[tuple[SignedBlock, State]],
                     delay: float = 0.0) -> None:
     """Answer every block ``follow`` yields, until it ends or the task is cancelled."""
     alog = log.bind(actor=name)
+    limiter = anyio.CapacityLimiter(1)  # this actor's own worker thread (it reacts to one block at a time)
     async with aclosing(follow):  # type: ignore[type-var]
         async for block, state in follow:
-            calls = await react(name, state, channel)
+            calls = await react(name, state, channel, limiter=limiter)
             if delay:
                 await anyio.sleep(delay)  # a test knob: lockstep must make the log independent of it
             for attempt in range(1_000_000):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -49,6 +49,9 @@ class ChainHost:
         self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
         self._feed: pynng.Pub0 | None = None
         self._read_limiter = anyio.CapacityLimiter(config.read_threads)
+        self._chain_limiter = anyio.CapacityLimiter(1)
+        """The worker thread that seals (or verifies) and stores blocks: its own, so that no crowd of readers (nor
+        anything else holding anyio's shared default threads) makes a seal wait for a thread."""
         self._past: OrderedDict[int, State] = OrderedDict()  # the last few states folded for readers
         self._folding: dict[int, anyio.Event] = {}
 
@@ -133,6 +136,10 @@ class ChainHost:
     async def off_loop(self, fn: Callable[[], T]) -> T:
         """``fn()`` in a reader's worker thread (bounded like the folds), off the event loop that seals."""
         return await anyio.to_thread.run_sync(fn, limiter=self._read_limiter)
+
+    async def on_chain_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the chain's own worker thread (sealing, storing): never queued behind readers."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._chain_limiter)
 
     def _history_base(self, number: int) -> State | None:
         """The newest remembered state at or below ``number`` (on the event loop: the history changes there)."""

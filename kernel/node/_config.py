@@ -51,6 +51,10 @@ class NodeConfig:
     whose blocks must not depend on timing."""
     actors_rpc: str | None = None
     """The out-of-process actors' RPC address (None: the public RPC's port + 2, e.g. 9946; port 0 stays 0)."""
+    max_connections: int = 4096
+    """Connections each of the node's listening sockets (RPC, feed, actors' channel) accepts at once; one more is
+    closed as it comes and its dialer retries (a crowd holding connections cannot use up the node's file
+    descriptors, which it needs to store blocks). Existing connections, and sealing, are not affected."""
     rpc_in_flight: int = 256
     """Public requests handled at once; more get ``Busy`` at once."""
     rpc_per_client: int = 16

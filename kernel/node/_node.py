@@ -54,7 +54,7 @@ from taonet.ledger.errors import (
 )
 
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
-from ..wire import bound_address, get_logger
+from ..wire import bound_address, get_logger, limit_connections
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
 from ._config import ACTORS, NodeConfig
@@ -160,6 +160,7 @@ class Node(ChainHost):
         gc.callbacks.append(self._gc_watch)
         try:
             with pynng.Pub0() as feed:
+                limit_connections(feed, self.config.max_connections)
                 feed.listen(self.config.feed)
                 self._feed = feed
                 self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -168,12 +169,13 @@ class Node(ChainHost):
                     long = {m: 6 * cfg.rpc_budget for m in ("metagraph", "blocks", "events")}  # big answers
                     server = RpcServer(cfg.rpc, self._handlers(), max_in_flight=cfg.rpc_in_flight,
                                        per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, budgets=long,
-                                       name="node.rpc")
+                                       name="node.rpc", max_connections=cfg.max_connections)
                     self._rpc_server = server
                     self.addresses["rpc"] = await tg.start(server.serve)
                     if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
                         actors = RpcServer(cfg.actors_address, self.actor_handlers(), receivers=2, max_in_flight=32,
-                                           per_client=8, budget=60.0, name="node.actors")
+                                           per_client=8, budget=60.0, name="node.actors",
+                                           max_connections=cfg.max_connections)
                         self.addresses["actors"] = await tg.start(actors.serve)
                     for name in self.config.local_actors:
                         key = Keypair.generate()
@@ -268,14 +270,14 @@ class Node(ChainHost):
         self._sealing = sealing = anyio.Event()
         try:
             try:
-                block, new_state, included, rejected = await anyio.to_thread.run_sync(
+                block, new_state, included, rejected = await self.on_chain_thread(
                     self._build, state, number, calls, ready)
                 built = time.perf_counter()
             except (InvalidBlock, ExtrinsicRejected) as e:
                 self.halted = NodeHalted(number=number, reason=str(e))
                 self.log.critical("node.halted", block=number, reason=str(e))
                 raise self.halted from e
-            await anyio.to_thread.run_sync(self._persist, block, new_state)
+            await self.on_chain_thread(self._persist, block, new_state)
         finally:
             self._sealing = None
             sealing.set()
@@ -311,7 +313,7 @@ class Node(ChainHost):
                       build_ms=round(build_ms, 2))
         if self.config.epoch_index and any(isinstance(c, EpochResult) for c in calls):
             # after the block is published (the seal's time and the feed are not kept waiting), before the next seal
-            await anyio.to_thread.run_sync(self._index_epochs, state, block)
+            await self.on_chain_thread(self._index_epochs, state, block)
 
     def _index_epochs(self, before: State, block: SignedBlock) -> None:
         """Keep the inputs of the block's epochs beside the log (a failure is logged: the index is optional)."""
@@ -421,7 +423,7 @@ class Node(ChainHost):
         block = self._recent.get(out.block)
         if block is None:
             assert self.store is not None
-            block = await anyio.to_thread.run_sync(self.store.get, out.block)
+            block = await self.off_loop(lambda: self.store.get(out.block))  # type: ignore[union-attr]
         events = [encode(r.event) for r in block.events if r.phase == out.index]
         return {"status": "included", "hash": h, "head": head, "block": out.block, "index": out.index,
                 "events": events}
@@ -458,6 +460,7 @@ class Node(ChainHost):
         assert self.state is not None
         if block < self.state.height:
             return  # a late answer for a block already followed; nothing to do
+        self._not_ahead("actor_answer", block)
         for raw in calls:
             decode(raw, SystemCall)  # malformed calls are refused at the door, not when sealing
         self._answers.setdefault(block, {})[actor] = list(calls)
@@ -472,7 +475,17 @@ class Node(ChainHost):
         payload = actor_answer_payload(self.genesis_hash, actor, block, [dumps([to, body])])
         if actor not in self._actor_keys.get(signer, set()) or not verify(signer, payload, signature):
             raise NotAnActor(actor=actor)
+        if to not in ACTORS:
+            raise RpcBadRequest(method="actor_post", reason=f"no actor {to[:64]!r}; the actors are {', '.join(ACTORS)}")
+        self._not_ahead("actor_post", block)
         self.post(to, block, body)
+
+    def _not_ahead(self, method: str, block: int) -> None:
+        """Refuse an actor's word about a block past the head: actors follow the node, so none can be ahead, and
+        the answers and inbox tables keep only the blocks up to the head (each sealed block drops the older ones)."""
+        assert self.state is not None
+        if block > self.state.height:
+            raise RpcBadRequest(method=method, reason=f"block {block} is ahead of the head {self.state.height}")
 
     def post(self, to: str, block: int, body: dict[str, Any]) -> None:
         """Leave an actor message for actor ``to`` about ``block`` (the scheduler tells consensus what is due)."""

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
 import attrs
 import numpy as np
 
@@ -157,14 +156,15 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         assert node.store is not None
         if n > head().height:
             raise BlockNotFound(number=n, head=head().height)
-        return await anyio.to_thread.run_sync(node.store.get_raw, n)
+        store = node.store
+        return await node.off_loop(lambda: store.get_raw(n))
 
     async def blocks(p: dict[str, Any]) -> list[bytes]:
         start = int_param(p, "start", "blocks")
         stop = min(int_param(p, "stop", "blocks"), start + MAX_RANGE, head().height + 1)
         assert node.store is not None
         store = node.store
-        return await anyio.to_thread.run_sync(lambda: [store.get_raw(n) for n in range(start, stop)])
+        return await node.off_loop(lambda: [store.get_raw(n) for n in range(start, stop)])
 
     async def events(p: dict[str, Any]) -> list[list[Any]]:
         start = int_param(p, "start", "events")
@@ -189,7 +189,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                     out.append([b.number, r.phase, encode(e)])
             return out
 
-        return await anyio.to_thread.run_sync(collect)
+        return await node.off_loop(collect)
 
     async def account(p: dict[str, Any]) -> dict[str, int]:
         s = await node.past_state(int_param(p, "block", "account", default=None))

@@ -19,7 +19,7 @@ from taonet.ledger import FileStore, SignedBlock, State, apply, index_epochs, re
 from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock, StorageFailed
 
 from ..client import RpcClient
-from ..wire import bound_address
+from ..wire import bound_address, limit_connections
 from ._chain_host import ChainHost
 from ._config import NodeConfig
 from ._datadir import hold_data_dir
@@ -133,6 +133,7 @@ class Replica(ChainHost):
             assert self.store is not None and self.state is not None
             try:
                 with pynng.Pub0() as feed:
+                    limit_connections(feed, self.config.max_connections)
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -144,7 +145,8 @@ class Replica(ChainHost):
                         async with aclosing(follower.catch_up()) as blocks:
                             async for block, _ in blocks:
                                 await self._ingest_checked(block)
-                        server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc")
+                        server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc",
+                                           max_connections=self.config.max_connections)
                         self.addresses["rpc"] = await tg.start(server.serve)
                         task_status.started(dict(self.addresses))
                         self.log.info("replica.started", **self.addresses, height=self.state.height)
@@ -168,7 +170,7 @@ class Replica(ChainHost):
 
     async def _ingest_checked(self, block: SignedBlock) -> None:
         try:
-            state = await anyio.to_thread.run_sync(self._verify_and_store, block)
+            state = await self.on_chain_thread(self._verify_and_store, block)
         except InvalidBlock as e:
             self._refused(str(e), block=block.number, code=e.CODE)
             return

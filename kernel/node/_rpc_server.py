@@ -28,7 +28,7 @@ from taonet.ledger import dumps, loads
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
 
 from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
-from ..wire import NngContext, bound_address, get_logger
+from ..wire import MAX_CONNECTIONS, NngContext, bound_address, get_logger, limit_connections
 
 __all__ = ["RpcServer", "encode_reply"]
 
@@ -62,7 +62,7 @@ class RpcServer:
     def __init__(self, address: str, handlers: Mapping[str, Handler], *, receivers: int = 4,
                  max_in_flight: int = 256, per_client: int = 16, budget: float = 10.0,
                  budgets: Mapping[str, float] | None = None, max_request: int = DEFAULT_MAX_REQUEST,
-                 also: tuple[str, ...] = (), name: str = "rpc") -> None:
+                 also: tuple[str, ...] = (), name: str = "rpc", max_connections: int = MAX_CONNECTIONS) -> None:
         self.address = address
         self.also = also
         self.handlers = dict(handlers)
@@ -72,6 +72,7 @@ class RpcServer:
         self.budget = budget
         self.budgets = dict(budgets or {})
         self.max_request = max_request
+        self.max_connections = max_connections
         self.log = log.bind(actor=name, address=address)
         self.served = 0
         self.refused = 0
@@ -79,16 +80,19 @@ class RpcServer:
         self._in_flight = 0
         self._per_pipe: dict[int, int] = {}
         self._spare: deque[NngContext] = deque()  # contexts between requests (some may still be sending a reply)
+        self._sock: pynng.Rep0 | None = None
 
     def stats(self) -> dict[str, int]:
-        """Requests served, refused (over a share) and cut (over budget), and those in flight now."""
+        """Requests served, refused (over a share) and cut (over budget), those in flight and the connections now."""
         return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,
-                "in_flight": self._in_flight}
+                "in_flight": self._in_flight, "connections": 0 if self._sock is None else len(self._sock.pipes)}
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen, report the (first) bound address through ``task_status``, and serve until cancelled."""
         # nng drops anything above its own limit; ours is checked below so that big requests get a typed error.
         with pynng.Rep0(recv_max_size=2 * self.max_request + 1024) as sock:
+            limit_connections(sock, self.max_connections)
+            self._sock = sock
             sock.listen(self.address)
             bound = bound_address(sock, self.address)
             for extra in self.also:
@@ -100,6 +104,7 @@ class RpcServer:
                     task_status.started(bound)
                     self.log.info("rpc.listening", bound=bound, also=list(self.also))
             finally:
+                self._sock = None
                 for ctx in self._spare:
                     ctx.close()
                 self._spare.clear()

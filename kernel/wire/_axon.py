@@ -30,6 +30,7 @@ blacklist refused.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import math
 import secrets
@@ -78,8 +79,9 @@ from ._format import (
     request_signed_bytes,
 )
 from ._gate import PriorityGate
+from ._late import LateThreads
 from ._log import get_logger
-from ._nng import NngContext, bound_address, pipe_peer
+from ._nng import MAX_CONNECTIONS, NngContext, bound_address, limit_connections, pipe_peer
 from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
@@ -116,6 +118,14 @@ class AxonConfig:
     """Nonces remembered in all; beyond it new callers get 503 until old nonces expire."""
     stream_buffer: int = attrs.field(default=64, validator=attrs.validators.ge(1))
     """Chunks a stream holds before its producer waits for the caller to pull."""
+    max_streams: int = attrs.field(default=1024, validator=attrs.validators.ge(1))
+    """Streams kept at once. A stream whose producer is done waits (up to its caller's timeout) for the caller's last
+    pulls, without a slot; beyond this many, the one whose caller has left it alone longest is dropped (a caller
+    that pulls is never the one left alone longest), so callers that open streams and never pull cannot pile them up
+    for a minute each. 1024 is 64 times the default slots: room for every honest caller's stream."""
+    max_connections: int = attrs.field(default=MAX_CONNECTIONS, validator=attrs.validators.ge(1))
+    """Connections accepted at once; one more is closed as it comes (its dialer retries). A crowd holding connections
+    open cannot use up the process's file descriptors; callers already connected are served on."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
 
@@ -143,10 +153,10 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
-async def _call(fn: Callable[..., Any], arg: Any) -> Any:
+async def _call(fn: Callable[..., Any], arg: Any, threads: LateThreads) -> Any:
     if _is_async(fn):
         return await fn(arg)
-    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True)
+    return await threads.run(fn, arg)
 
 
 def _synapse_type_of(fn: Callable[..., Any]) -> type[Synapse]:
@@ -227,9 +237,17 @@ class Axon:
         self._gate: PriorityGate | None = None
         self._nonces: NonceGuard | None = None
         self._streams: dict[bytes, OutStream] = {}
+        self._threads = LateThreads()
+        """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
+        self._sock: pynng.Rep0 | None = None
+        self._spare: collections.deque[NngContext] = collections.deque()  # contexts between requests
+        self._receivers = 1
+        self.streams_dropped = 0
+        """Streams dropped at ``max_streams`` (done, and left unpulled longest)."""
         self.slow_sends = 0
-        """Replies that had to wait for their context's previous reply to leave (a congested pipe)."""
+        """Replies still queued when their receiver went on (behind a congested connection, or one that does not
+        read); their contexts are set aside, at most one a receiver, the oldest closed beyond that."""
         self._terminal = TerminalInfo()
         self._max_size = self.config.max_request_size
         self._cm: Any = None
@@ -293,6 +311,11 @@ class Axon:
     def address(self) -> str:
         """The address it listens on (with the real port once serving, if it was given port 0)."""
         return self._bound or self._address
+
+    @property
+    def connections(self) -> int:
+        """Connections open now (0 when not serving)."""
+        return 0 if self._sock is None else len(self._sock.pipes)
 
     def info(self) -> AxonInfo:
         """What a dendrite (or the chain) needs to reach this axon."""
@@ -367,6 +390,8 @@ class Axon:
         # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
+            limit_connections(sock, cfg.max_connections)
+            self._sock = sock
             try:
                 listener = sock.listen(self._address)
             except pynng.NNGException as e:  # the same pynng type, saying which address and what to do
@@ -378,6 +403,7 @@ class Axon:
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,
                                           hotkey=self._ss58)
+            self._receivers = receivers
             try:
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
@@ -387,15 +413,19 @@ class Axon:
                     task_status.started(info)
             finally:
                 self._tg = None
+                for ctx in self._spare:
+                    ctx.close()
+                self._spare.clear()
                 for st in self._streams.values():  # streams whose producer never ran (cancelled before it started)
                     st.dispose()
                 self._streams.clear()
                 self._peers.clear()
+                self._sock = None
                 self._log.info("axon.stopped", address=self._bound, replies=dict(self.counts))
 
     # --- the request pipeline ------------------------------------------------------------------------------
     async def _receive_loop(self, sock: pynng.Rep0) -> None:
-        ctx = NngContext(sock)
+        ctx = self._context(sock)
         try:
             while True:
                 raw, pipe = await ctx.recv(want_pipe=True)
@@ -405,15 +435,33 @@ class Axon:
                 except Exception:  # a bug of ours must not stop the axon: answer 500 and keep serving
                     self._log.exception("axon.internal_error")
                     reply = self._error(None, Status.SERVER_ERROR, "internal error in the axon", t0)
-                if ctx.sending:  # the previous reply is still queued behind a busy pipe (rare)
-                    self.slow_sends += 1
-                    await anyio.to_thread.run_sync(ctx.wait_sent, abandon_on_cancel=True)
                 try:
                     ctx.send(reply)
                 except pynng.NNGException as e:  # the caller went away; nothing to do
                     self._log.debug("axon.reply_not_sent", error=str(e))
+                self._put_back(ctx)  # never wait here for the reply to leave: a caller that does not read would
+                ctx = self._context(sock)  # hold this receiver for ever
         finally:
             ctx.close()
+
+    def _context(self, sock: pynng.Rep0) -> NngContext:
+        """A context ready to receive: a spare one whose last reply has left, else a new one."""
+        spare = self._spare
+        for _ in range(len(spare)):
+            ctx = spare.popleft()
+            if not ctx.sending:
+                return ctx
+            spare.append(ctx)  # its reply is still queued behind a connection that does not read
+        return NngContext(sock)
+
+    def _put_back(self, ctx: NngContext) -> None:
+        """Keep ``ctx`` for a later request; beyond one spare a receiver, close the oldest (a reply still queued on
+        it is dropped: its caller does not read)."""
+        if ctx.sending:
+            self.slow_sends += 1
+        self._spare.append(ctx)
+        while len(self._spare) > self._receivers:
+            self._spare.popleft().close()
 
     def _peer(self, pipe: Any) -> tuple[str | None, int | None]:
         pid = lib.nng_pipe_id(pipe)
@@ -463,7 +511,7 @@ class Axon:
     async def _hooks(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, now: int) -> float:
         """Blacklist, then the nonce's record (if a blacklist ran), verify and priority; the priority to queue with."""
         if route.blacklist is not None:
-            refused, reason, retry_after = _blacklist_result(await _call(route.blacklist, syn))
+            refused, reason, retry_after = _blacklist_result(await _call(route.blacklist, syn, self._threads))
             if refused:
                 raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted", retry_after)
             nonces = self._nonces
@@ -473,10 +521,10 @@ class Axon:
             nonces.admit(req.hotkey, req.uuid, req.nonce, timeout_s, now)
         if route.verify is not None:
             try:
-                await _call(route.verify, syn)
+                await _call(route.verify, syn, self._threads)
             except Exception as e:
                 raise NotVerified(f"not verified: {type(e).__name__}: {e}"[:300]) from None
-        return float(await _call(route.priority, syn)) if route.priority is not None else 0.0
+        return float(await _call(route.priority, syn, self._threads)) if route.priority is not None else 0.0
 
     async def _forward(self, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> Any:
         """Run the forward under the caller's timeout.
@@ -487,7 +535,7 @@ class Axon:
         with anyio.move_on_after(_budget(timeout_s, t0)):
             if route.is_async:
                 return await route.forward(syn)
-            return await anyio.to_thread.run_sync(route.forward, syn, abandon_on_cancel=True)
+            return await self._threads.run(route.forward, syn)
         raise RequestTimeout(timeout_s)
 
     def _admit(self, req: Request, raw: bytes, pipe: Any) -> tuple[_Route, Synapse, float, int]:
@@ -598,10 +646,26 @@ class Axon:
         tg = self._tg
         assert tg is not None
         st = OutStream(sid=secrets.token_bytes(16), req=req, deadline=anyio.current_time() + _budget(timeout_s, t0),
-                       buffer_size=self.config.stream_buffer, cls=route.cls)
+                       buffer_size=self.config.stream_buffer, cls=route.cls,
+                       threads=self._threads)
+        self._make_room_for_a_stream()
         self._streams[st.sid] = st
         tg.start_soon(self._produce, st, route, syn)
         return await self._frame(st, 0, t0, opening=True)
+
+    def _make_room_for_a_stream(self) -> None:
+        """At ``max_streams``, drop the done stream least recently opened or pulled (streams still producing hold a
+        slot each, so there are at most ``max_concurrency`` of those)."""
+        streams = self._streams
+        if len(streams) < self.config.max_streams:
+            return
+        for sid, st in streams.items():
+            if st.finished:
+                del streams[sid]
+                st.delivered.set()  # its producer's task stops keeping it
+                st.dispose()
+                self.streams_dropped += 1
+                return
 
     async def _produce(self, st: OutStream, route: _Route, syn: Synapse) -> None:
         gate = self._gate
@@ -634,6 +698,8 @@ class Axon:
         st = self._streams.get(req.stream or b"")
         if st is None or not st.belongs_to(req):
             return self._reject(req, BadRequest("no such stream (it ended, expired, or is not yours)"), t0)
+        if req.stream in self._streams:  # most recently pulled last: the last one max_streams would drop
+            self._streams[req.stream] = self._streams.pop(req.stream)
         if req.cancel:
             st.stop(Status.OK, "stream cancelled by the caller")
             st.delivered.set()

@@ -63,7 +63,9 @@ class DendriteConfig:
     max_request_size: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1024))
     """Largest request sent (a larger one is answered locally with 413); a synapse's ``MAX_SIZE`` overrides it."""
     max_response_size: int = attrs.field(default=16 * 1024 * 1024, validator=attrs.validators.ge(1024))
-    """Largest reply accepted; a synapse's ``MAX_SIZE`` overrides it."""
+    """Largest reply accepted; a synapse's ``MAX_SIZE`` overrides it. A stream's frames together may not pass it
+    either (the assembled result is one reply's worth): an axon streaming without end ends with 500 at this size,
+    not after holding everything it sent until the timeout."""
     max_endpoints: int = attrs.field(default=4096, validator=attrs.validators.ge(1))
     """Endpoint sockets kept open; the least recently used idle ones are closed beyond it."""
     reconnect_min: float = 0.1
@@ -466,6 +468,7 @@ class SynapseStream(Generic[SS]):
         self._done = False
         self._sid: bytes | None = None
         self._seq = 0
+        self._bytes = 0
         self._nonce = 0
         self._axon_pk = b""
         self._sig: bytes | None = None
@@ -508,7 +511,7 @@ class SynapseStream(Generic[SS]):
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        if not self._done and self._sid is not None:
+        if (not self._done or self._bytes > self._limit()) and self._sid is not None:  # left early, or cut at size
             self._end(Status.OK, "stream closed by the caller before its end", None)
             with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
                 frame = encode_pull(self._syn.NAME, uuid=self._d.uuid, seq=self._seq, nonce=self._nonce,
@@ -542,6 +545,11 @@ class SynapseStream(Generic[SS]):
         self._last = reply
         if reply.status != Status.OK and reply.body == b"\xa0":  # an error reply, not a frame
             raise _Failed(reply.status, reply.message, reply)
+        self._bytes += len(reply.body)
+        limit = self._limit()
+        if self._bytes > limit:
+            raise _Failed(Status.SERVER_ERROR, f"the stream's frames passed {limit} bytes in all (the synapse's "
+                                               "MAX_SIZE, else the dendrite's max_response_size)", reply)
         try:
             frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body)))
         except (CodecError, BadRequest) as e:
@@ -558,6 +566,9 @@ class SynapseStream(Generic[SS]):
         self._pending.extend(chunks)
         if frame.done:
             self._end(reply.status, reply.message, reply)
+
+    def _limit(self) -> int:
+        return self._syn.MAX_SIZE or self._d.config.max_response_size
 
     def _end(self, status: int, message: str, reply: Reply | None) -> None:
         if self._done:

@@ -27,6 +27,7 @@ import cbor2
 
 from ..errors import BadRequest, ServerError
 from ._format import Request, Status
+from ._late import LateThreads
 
 __all__ = ["OutStream", "StreamFrame"]
 
@@ -68,8 +69,10 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 class OutStream:
     """The axon's side of one stream: the producer's channel, the chunks not yet acknowledged, the final status."""
 
-    def __init__(self, *, sid: bytes, req: Request, deadline: float, buffer_size: int, cls: type) -> None:
+    def __init__(self, *, sid: bytes, req: Request, deadline: float, buffer_size: int, cls: type,
+                 threads: LateThreads | None = None) -> None:
         self.sid = sid
+        self.threads = threads or LateThreads()
         self.req = req
         self.deadline = deadline
         self.cls = cls
@@ -128,7 +131,7 @@ class OutStream:
         elif _is_async(forward):
             source = await forward(syn)
         else:
-            source = await anyio.to_thread.run_sync(forward, syn, abandon_on_cancel=True)
+            source = await self.threads.run(forward, syn)
         if hasattr(source, "__aiter__"):
             try:
                 async for chunk in source:
@@ -139,7 +142,7 @@ class OutStream:
                     with anyio.CancelScope(shield=True):
                         await aclose()
         elif hasattr(source, "__iter__"):
-            await anyio.to_thread.run_sync(self._pump, iter(source), abandon_on_cancel=True)
+            await self.threads.run(self._pump, iter(source))
         else:
             raise ServerError(f"a streaming forward must yield chunks, it returned {type(source).__name__}")
 

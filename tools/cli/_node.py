@@ -138,6 +138,7 @@ def node_run(
         block_budget=block_budget, epoch_index=epoch_index,
         tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
+    _raise_file_limit()
     node = Node(cfg)
     # no colon in this line: scripts read the "name: address" lines that follow
     header = f"taonet node{' (dev chain)' if dev else ''}, a block every {block_time:g} s, log in {data_dir}"
@@ -145,6 +146,25 @@ def node_run(
         anyio.run(_until_signal, node.run, header)
     if node.halted is not None:
         raise node.halted  # reported (one line, its exit status) by the command's error wrapper
+
+
+NOFILE_WANTED = 65536
+"""The open-files limit a node raises its own soft limit to (up to the hard limit): each of its RPC, feed and actors'
+sockets keeps up to 4,096 connections (``NodeConfig.max_connections``), a descriptor each, and the node must still be
+able to open its chain's files; a common default soft limit of 1,024 would run out first."""
+
+
+def _raise_file_limit() -> None:
+    """Raise this process's soft open-files limit toward NOFILE_WANTED (an entry point's process-wide setting)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = NOFILE_WANTED if hard == resource.RLIM_INFINITY else min(hard, NOFILE_WANTED)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 @node_app.command("follow")
@@ -168,6 +188,7 @@ def node_follow(
     configure_logging(log_level)
     cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed,
                      epoch_index=epoch_index)
+    _raise_file_limit()
     replica = Replica(cfg, leader)
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(_until_signal, replica.run)

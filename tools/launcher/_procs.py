@@ -45,6 +45,8 @@ class Child:
     last_exit: int | None = None
     started_at: float = 0.0
     note: str = ""
+    log_start: int = 0
+    """Where this run's part of the log begins (its ``--- launcher`` line)."""
 
     @property
     def pid(self) -> int | None:
@@ -55,6 +57,7 @@ class Child:
         """Start the process (its stdout and stderr appended to its log)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
+            self.log_start = log.seek(0, os.SEEK_END)
             log.write(f"--- launcher {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} starting: "
                       f"{' '.join(self.args)}\n".encode())
             log.flush()
@@ -106,10 +109,12 @@ async def stop_children(children: Sequence[Child], deadline: float, sig: int = s
 
 
 async def read_line_in(path: Path, prefix: str, child: Child, timeout: float) -> str:
-    """The value of the first ``prefix: value`` line in ``child``'s log since it started (None-safe polling)."""
+    """The value of the first ``prefix: value`` line in ``child``'s log since it started (polling: each look reads
+    only what was written since the last one, at most LOG_LOOK bytes; the log of earlier runs is never read)."""
+    offset = child.log_start
     with anyio.fail_after(timeout):
         while True:
-            text = await anyio.to_thread.run_sync(tail_since_start, path)
+            text, offset = await anyio.to_thread.run_sync(_lines_from, path, offset)
             for line in text.splitlines():
                 if line.startswith(prefix + ":"):
                     return line.partition(":")[2].strip()
@@ -126,13 +131,29 @@ class ChildExited(Exception):
         self.name, self.code = name, code
 
 
-def tail_since_start(path: Path) -> str:
-    """What ``path`` (a child's log) holds since the launcher last started that child."""
+LOG_LOOK = 1 << 20
+"""Bytes of a child's log read at one look while waiting for a line (a child's log grows over its restarts, for
+days: reading it whole 20 times a second while a node replays a long chain cost more than the wait)."""
+
+
+def _lines_from(path: Path, offset: int) -> tuple[str, int]:
+    """The whole lines of ``path`` from ``offset`` (at most LOG_LOOK bytes; a longer line is skipped), and where
+    the next look starts."""
     try:
-        text = path.read_text(errors="replace")
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read(LOG_LOOK)
     except FileNotFoundError:
-        return ""
-    return text[max(0, text.rfind("--- launcher ")):]
+        return "", offset
+    end = chunk.rfind(b"\n") + 1
+    if end == 0 and len(chunk) == LOG_LOOK:
+        end = len(chunk)
+    return chunk[:end].decode(errors="replace"), offset + end
+
+
+def tail_since_start(child: Child) -> str:
+    """What ``child``'s log holds since the launcher last started that child (at most LOG_LOOK bytes)."""
+    return _lines_from(child.log, child.log_start)[0]
 
 
 def alive(pid: int) -> bool:

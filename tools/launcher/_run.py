@@ -217,7 +217,7 @@ class Network:
                 self.endpoint = await read_line_in(child.log, "rpc", child, 60)
                 break
             except ChildExited as e:
-                if ADDRESS_IN_USE not in await anyio.to_thread.run_sync(tail_since_start, child.log):
+                if ADDRESS_IN_USE not in await anyio.to_thread.run_sync(tail_since_start, child):
                     raise NodeDidNotStart(method="node run", address=str(child.log), reason=str(e)) from e
                 mine = [(what, a) for what, a in (("rpc", node.rpc), ("feed", node.feed))
                         if a and not a.endswith(":0") and (port := _port_of(a)) is not None and not _port_free(port)]
