@@ -28,7 +28,7 @@ from taonet.ledger.errors import error_from_wire, error_to_wire
 
 from ._checks import check_scores, check_task
 from ._log import get_logger
-from ._neuron import call_hook
+from ._neuron import call_within
 from ._scores import update_scores
 from ._types import Response
 
@@ -145,7 +145,8 @@ class Gateway:
         if not v.plugin.implements("validator_organic"):
             return self._refuse(q, f"subnet {v.netuid}'s plugin {v.plugin.name!r} answers no organic query")
         try:
-            task = await call_hook(v.plugin, "validator_organic", payload=q.query, options=v.options)
+            task = await call_within(v.plugin, "validator_organic", float(v.options["hook_timeout"]),
+                                     "so this organic query was refused", payload=q.query, options=v.options)
             if task is not None:
                 task = check_task(v.plugin, task, "validator_organic")
         except Exception as e:  # the plugin's own code: its one-line cause goes back to the caller
@@ -178,8 +179,9 @@ class Gateway:
 
         v = self.v
         try:
-            raw = await call_hook(v.plugin, "reward", task=task, responses=responses, metagraph=v.metagraph,
-                                  options=v.options)
+            raw = await call_within(v.plugin, "reward", float(v.options["hook_timeout"]),
+                                    "so this organic answer was not scored", task=task, responses=responses,
+                                    metagraph=v.metagraph, options=v.options)
             step = check_scores(v.plugin, raw, responses)
         except HookFailed as e:  # a score the contract refuses
             v.log.warning("plugin.hook_failed", hook="reward", error=e.error)

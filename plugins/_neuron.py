@@ -25,7 +25,8 @@ from ._log import get_logger
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
-__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "open_client", "prepare", "read_metagraph"]
+__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "call_within", "open_client", "prepare",
+           "read_metagraph"]
 
 logger = get_logger("taonet.plugins.neuron")
 
@@ -257,6 +258,51 @@ LIFECYCLE_OVERRUN = {"neuron_start": "so the neuron did not start", "neuron_bloc
 """What an overrun of each bounded lifecycle hook costs (said in its HookFailed)."""
 
 
+OVERRUN_HINT = ("make it return sooner (bound its work; run what takes long in a thread or task of its own) or give it "
+                "longer: --set hook_timeout=SECONDS")
+
+
+def _cause(plugin: Plugin, name: str, e: Exception) -> Any:
+    """A hook's exception as a HookFailed with its one-line cause."""
+    from .errors import HookFailed
+
+    if isinstance(e, HookFailed):
+        return e
+    return HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300])
+
+
+async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: Any) -> tuple[Any, str]:
+    """``call_hook`` within ``deadline`` seconds (None: no deadline): its value and "", or None and why it overran
+    (it did not return in time; or its previous plain-def call still runs, so it was not called). An exception of
+    the hook is raised as a HookFailed."""
+    if deadline is not None:
+        late = _late_calls(plugin)
+        with late.lock:
+            if late.counts.get(name, 0) > 0:
+                return None, ("its previous call still runs past its deadline (it is not called again until that "
+                              "returns)")
+    with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
+        try:
+            return await call_hook(plugin, name, **kwargs), ""
+        except Exception as e:  # the plugin's own code: one line with its type
+            raise _cause(plugin, name, e) from e
+    assert scope.cancelled_caught and deadline is not None
+    return None, f"it did not return within {deadline:g} s (the hook_timeout option)"
+
+
+async def call_within(plugin: Plugin, name: str, deadline: float | None, cost: str, **kwargs: Any) -> Any:
+    """Call a hook within ``deadline`` seconds (the ``hook_timeout`` option; None: no deadline), as the validator's
+    step hooks are: its value, or :class:`~taonet.plugins.errors.HookFailed` when it raised or overran (an ``async
+    def`` is cancelled; a plain def is left to finish in its thread and, while it runs, each call of the hook fails at
+    once without calling it). ``cost`` says what an overrun cost ("so this step was skipped")."""
+    from .errors import HookFailed
+
+    value, overran = await _bounded(plugin, name, deadline, **kwargs)
+    if overran:
+        raise HookFailed(plugin=plugin.name, hook=name, error=f"{overran}, {cost}; {OVERRUN_HINT}")
+    return value
+
+
 async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | None = None, failed: Any = None,
                     raise_overrun: bool = False, **kwargs: Any) -> Any:
     """Call an optional lifecycle hook, within ``deadline`` seconds when given (the ``hook_timeout`` option).
@@ -271,24 +317,13 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
         return None
     error: HookFailed | None = None
     overran = ""
-    if deadline is not None:
-        late = _late_calls(plugin)
-        with late.lock:
-            if late.counts.get(name, 0) > 0:
-                overran = "its previous call still runs past its deadline (it is not called again until that returns)"
-    if not overran:
-        with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
-            try:
-                await call_hook(plugin, name, **kwargs)
-            except Exception as e:  # the plugin's own code: one line with its type, the neuron goes on
-                error = e if isinstance(e, HookFailed) else HookFailed(
-                    plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300])
-        if scope.cancelled_caught:
-            overran = f"it did not return within {deadline:g} s (the hook_timeout option)"
+    try:
+        _, overran = await _bounded(plugin, name, deadline, **kwargs)
+    except HookFailed as e:
+        error = e
     if overran:
         error = HookFailed(plugin=plugin.name, hook=name, error=(
-            f"{overran}, {LIFECYCLE_OVERRUN.get(name, 'so it was cut')}; make it return sooner (bound its work; run "
-            "what takes long in a thread or task of its own) or give it longer: --set hook_timeout=SECONDS"))
+            f"{overran}, {LIFECYCLE_OVERRUN.get(name, 'so it was cut')}; {OVERRUN_HINT}"))
     if error is not None:
         if failed is not None:
             failed(error)

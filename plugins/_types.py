@@ -37,9 +37,10 @@ NEURON_OPTIONS: Mapping[str, Option] = {
     "journal_max_mb": Option(default=64.0, help="size cap of the validator's journal (oldest segments dropped)",
                              lo=0.001, hi=1e6),
     "metagraph_interval": Option(default=5, help="blocks between two metagraph syncs of a miner", lo=1, hi=1e6),
-    "hook_timeout": Option(default=60.0, help="seconds the plugin's neuron_start, neuron_block and neuron_epoch may "
-                                              "take (neuron_start past it: the neuron does not start; the others: "
-                                              "that call is skipped)", lo=0.001, hi=1e6),
+    "hook_timeout": Option(default=60.0, help="seconds one call of the plugin's neuron_start, neuron_block, "
+                                              "neuron_epoch or of a validator's step or gateway hook may take "
+                                              "(neuron_start past it: the neuron does not start; the others: that "
+                                              "call, or that step, is skipped)", lo=0.001, hi=1e6),
     "organic_miners": Option(default=8, help="miners a validator's gateway relays an organic query to (best by "
                                              "score)", lo=1, hi=4096),
     "organic_scored": Option(default=False, help="organic answers move the miners' scores (the reward model "

@@ -37,7 +37,7 @@ from ._neuron import (
     HeadFollower,
     NeuronConfig,
     Prepared,
-    call_hook,
+    call_within,
     count_failure,
     lifecycle,
     now,
@@ -110,16 +110,16 @@ async def ask(dendrite: Any, axons: list[Any], synapse: Any, timeout: float) -> 
     return results
 
 
-async def _hook(plugin: Plugin, name: str, **kwargs: Any) -> Any:
-    from .errors import HookFailed
+STEP_OVERRUN = {"validator_feedback": "so this step's feedback was not sent (the step's scores are kept in memory)"}
+"""What an overrun of a step hook costs, when not "so this step was skipped"."""
 
-    try:
-        return await call_hook(plugin, name, **kwargs)
-    except HookFailed:
-        raise
-    except Exception as e:  # the plugin's own code: typed, with its one-line cause
-        raise HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300]
-                         ) from e
+
+async def _hook(plugin: Plugin, name: str, options: Mapping[str, Any], **kwargs: Any) -> Any:
+    """A step hook's value, within the ``hook_timeout`` option (none when ``options`` has no such key); HookFailed
+    when it raises or overruns."""
+    deadline = options.get("hook_timeout")
+    return await call_within(plugin, name, None if deadline is None else float(deadline),
+                             STEP_OVERRUN.get(name, "so this step was skipped"), options=options, **kwargs)
 
 
 def _uids_of(plugin: Plugin, chosen: Any) -> list[int]:
@@ -145,16 +145,17 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
                          ) -> dict[str, Any] | None:
     """One validator step: the plugin's task, the miners it chooses queried under the timeout, scored by its reward
     model; the per-hotkey moving averages in ``scores`` updated and its step counter advanced; the step appended to
-    ``journal``. Returns the journal record (None when no miner was chosen). A hook that raises is HookFailed.
+    ``journal``. Returns the journal record (None when no miner was chosen). A hook that raises, or does not return
+    within ``options["hook_timeout"]`` seconds (when given), is HookFailed.
 
     ``metagraph`` needs ``n``, ``axons`` and ``hotkeys``; the random generator is seeded from ``hotkey`` and the
     step, so a step can be run again.
     """
     step = scores.step
     rng = random.Random(f"{hotkey}/{step}")
-    task = check_task(plugin, await _hook(plugin, "validator_task", step=step, block=block, options=options, rng=rng))
+    task = check_task(plugin, await _hook(plugin, "validator_task", options, step=step, block=block, rng=rng))
     if plugin.implements("validator_select"):
-        chosen = await _hook(plugin, "validator_select", metagraph=metagraph, options=options, rng=rng, uid=uid)
+        chosen = await _hook(plugin, "validator_select", options, metagraph=metagraph, rng=rng, uid=uid)
         uids = _uids_of(plugin, chosen)
     else:
         uids = default_select(metagraph, options, rng, uid)
@@ -166,10 +167,10 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     answers = await ask(dendrite, axons, task.synapse, timeout)
     responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
     check_refused(plugin, responses)
-    raw = await _hook(plugin, "reward", task=task, responses=responses, metagraph=metagraph, options=options)
+    raw = await _hook(plugin, "reward", options, task=task, responses=responses, metagraph=metagraph)
     step_scores = check_scores(plugin, raw, responses)
     if plugin.implements("journal_response"):
-        data = [await _hook(plugin, "journal_response", response=r, options=options) for r in responses]
+        data = [await _hook(plugin, "journal_response", options, response=r) for r in responses]
     else:
         data = [journal_data(r) for r in responses]
     scores.scores = update_scores(scores.scores, step_scores, alpha=float(options["alpha"]),
@@ -193,8 +194,8 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
             raise HookFailed(plugin=plugin.name, hook="journal_response",
                              error=f"a value the journal (CBOR) cannot carry: {e}") from None
     if plugin.implements("validator_feedback"):
-        syn = await _hook(plugin, "validator_feedback", task=task, responses=responses, scores=step_scores,
-                          options=options)
+        syn = await _hook(plugin, "validator_feedback", options, task=task, responses=responses,
+                          scores=step_scores)
         if syn is not None:
             if not isinstance(syn, plugin.protocol.synapses):
                 from .errors import HookFailed

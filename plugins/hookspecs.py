@@ -74,7 +74,8 @@ def reward(task: Task, responses: Sequence[Response], metagraph: Metagraph | Non
     """Required. The reward model: score each queried miner for this step.
 
     It must be a pure function of its arguments (no clock, no I/O): replay re-runs it over the validator's
-    journal, where ``metagraph`` may be None.
+    journal, where ``metagraph`` may be None. It must return within the ``hook_timeout`` option (60 s), as each of the
+    validator's step hooks: past it that step is skipped (HookFailed) and the validator goes on with its next step.
 
     :param task: the step's task (its synapse and truth).
     :param responses: one :class:`~taonet.plugins.Response` per queried miner (answered or not).
