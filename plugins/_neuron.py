@@ -275,6 +275,8 @@ async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: 
     """``call_hook`` within ``deadline`` seconds (None: no deadline): its value and "", or None and why it overran
     (it did not return in time; or its previous plain-def call still runs, so it was not called). An exception of
     the hook is raised as a HookFailed."""
+    from .errors import HookFailed
+
     if deadline is not None:
         late = _late_calls(plugin)
         with late.lock:
@@ -284,6 +286,8 @@ async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: 
     with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
         try:
             return await call_hook(plugin, name, **kwargs), ""
+        except HookFailed:
+            raise
         except Exception as e:  # the plugin's own code: one line with its type
             raise _cause(plugin, name, e) from e
     assert scope.cancelled_caught and deadline is not None
