@@ -15,7 +15,6 @@ slow or waiting request never holds up the intake, and the server can refuse at 
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -28,7 +27,7 @@ from taonet.ledger import dumps, loads
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
 
 from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
-from ..wire import MAX_CONNECTIONS, NngContext, bound_address, get_logger, limit_connections
+from ..wire import MAX_CONNECTIONS, NngContext, SpareContexts, bound_address, get_logger, limit_connections
 
 __all__ = ["RpcServer", "encode_reply"]
 
@@ -79,7 +78,7 @@ class RpcServer:
         self.over_budget = 0
         self._in_flight = 0
         self._per_pipe: dict[int, int] = {}
-        self._spare: deque[NngContext] = deque()  # contexts between requests (some may still be sending a reply)
+        self._spare = SpareContexts(receivers + max_in_flight)  # contexts between requests (some may still be sending)
         self._sock: pynng.Rep0 | None = None
 
     def stats(self) -> dict[str, int]:
@@ -105,29 +104,10 @@ class RpcServer:
                     self.log.info("rpc.listening", bound=bound, also=list(self.also))
             finally:
                 self._sock = None
-                for ctx in self._spare:
-                    ctx.close()
-                self._spare.clear()
-
-    def _context(self, sock: pynng.Rep0) -> NngContext:
-        """A context ready to receive: a spare one whose last reply has left, else a new one."""
-        spare = self._spare
-        for _ in range(len(spare)):
-            ctx = spare.popleft()
-            if not ctx.sending:
-                return ctx
-            spare.append(ctx)  # its reply is still queued behind a slow (or unread) connection
-        return NngContext(sock)
-
-    def _put_back(self, ctx: NngContext) -> None:
-        """Keep ``ctx`` for a later request; beyond the bound, close the oldest (a reply still queued on it is
-        dropped: its requester does not read)."""
-        self._spare.append(ctx)
-        while len(self._spare) > self.receivers + self.max_in_flight:
-            self._spare.popleft().close()
+                self._spare.close()
 
     async def _receive(self, sock: pynng.Rep0, tg: anyio.abc.TaskGroup) -> None:
-        ctx = self._context(sock)
+        ctx = self._spare.take(sock)
         try:
             while True:
                 raw, pipe = await ctx.recv(want_pipe=True)
@@ -140,13 +120,13 @@ class RpcServer:
                     self.refused += 1
                     await self._reply(ctx, encode_reply(error=Busy(method=_method_of(raw), reason=reason,
                                                                    retry_after=0.05)))
-                    self._put_back(ctx)  # never wait here for a reply to leave: intake must go on
-                    ctx = self._context(sock)
+                    self._spare.put_back(ctx)  # never wait here for a reply to leave: intake must go on
+                    ctx = self._spare.take(sock)
                     continue
                 self._in_flight += 1
                 self._per_pipe[pid] = mine + 1
                 tg.start_soon(self._serve_one, ctx, raw, pid)
-                ctx = self._context(sock)
+                ctx = self._spare.take(sock)
         finally:
             ctx.close()
 
@@ -161,7 +141,7 @@ class RpcServer:
                 self._per_pipe[pid] = left
             else:
                 del self._per_pipe[pid]
-            self._put_back(ctx)
+            self._spare.put_back(ctx)
 
     async def _reply(self, ctx: NngContext, reply: bytes) -> None:
         if ctx.sending:  # not expected: contexts are only received on once their last reply has left

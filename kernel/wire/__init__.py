@@ -14,6 +14,7 @@ from ._keyfile import UnlockCost as UnlockCost
 from ._log import get_logger as get_logger
 from ._nng import MAX_CONNECTIONS as MAX_CONNECTIONS
 from ._nng import NngContext as NngContext
+from ._nng import SpareContexts as SpareContexts
 from ._nng import bound_address as bound_address
 from ._nng import limit_connections as limit_connections
 from ._nonce import NonceGuard as NonceGuard
@@ -23,8 +24,8 @@ from ._wallet import list_wallets as list_wallets
 
 __all__ = [
     "MAX_CONNECTIONS", "WIRE_VERSION", "Axon", "AxonConfig", "AxonInfo", "Dendrite", "DendriteConfig", "NngContext",
-    "NonceGuard", "Password", "PriorityGate", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
-    "UnlockCost", "Wallet", "bound_address", "get_logger", "limit_connections", "list_wallets",
+    "NonceGuard", "Password", "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream",
+    "TerminalInfo", "UnlockCost", "Wallet", "bound_address", "get_logger", "limit_connections", "list_wallets",
 ]
 
 if TYPE_CHECKING:

@@ -30,7 +30,6 @@ blacklist refused.
 
 from __future__ import annotations
 
-import collections
 import inspect
 import math
 import secrets
@@ -81,7 +80,7 @@ from ._format import (
 from ._gate import PriorityGate
 from ._late import LateThreads
 from ._log import get_logger
-from ._nng import MAX_CONNECTIONS, NngContext, bound_address, limit_connections, pipe_peer
+from ._nng import MAX_CONNECTIONS, SpareContexts, bound_address, limit_connections, pipe_peer
 from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
@@ -241,8 +240,7 @@ class Axon:
         """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
         self._sock: pynng.Rep0 | None = None
-        self._spare: collections.deque[NngContext] = collections.deque()  # contexts between requests
-        self._receivers = 1
+        self._spare = SpareContexts()  # contexts between requests (bound: one a receiver)
         self.streams_dropped = 0
         """Streams dropped at ``max_streams`` (done, and left unpulled longest)."""
         self.slow_sends = 0
@@ -403,7 +401,7 @@ class Axon:
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,
                                           hotkey=self._ss58)
-            self._receivers = receivers
+            self._spare.bound = receivers
             try:
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
@@ -413,9 +411,7 @@ class Axon:
                     task_status.started(info)
             finally:
                 self._tg = None
-                for ctx in self._spare:
-                    ctx.close()
-                self._spare.clear()
+                self._spare.close()
                 for st in self._streams.values():  # streams whose producer never ran (cancelled before it started)
                     st.dispose()
                 self._streams.clear()
@@ -423,9 +419,14 @@ class Axon:
                 self._sock = None
                 self._log.info("axon.stopped", address=self._bound, replies=dict(self.counts))
 
+    @property
+    def _receivers(self) -> int:
+        """Receiving tasks of the running axon (the spare contexts' bound)."""
+        return self._spare.bound
+
     # --- the request pipeline ------------------------------------------------------------------------------
     async def _receive_loop(self, sock: pynng.Rep0) -> None:
-        ctx = self._context(sock)
+        ctx = self._spare.take(sock)
         try:
             while True:
                 raw, pipe = await ctx.recv(want_pipe=True)
@@ -439,29 +440,11 @@ class Axon:
                     ctx.send(reply)
                 except pynng.NNGException as e:  # the caller went away; nothing to do
                     self._log.debug("axon.reply_not_sent", error=str(e))
-                self._put_back(ctx)  # never wait here for the reply to leave: a caller that does not read would
-                ctx = self._context(sock)  # hold this receiver for ever
+                if self._spare.put_back(ctx):  # never wait here for the reply to leave: a caller that does not
+                    self.slow_sends += 1  # read would hold this receiver for ever
+                ctx = self._spare.take(sock)
         finally:
             ctx.close()
-
-    def _context(self, sock: pynng.Rep0) -> NngContext:
-        """A context ready to receive: a spare one whose last reply has left, else a new one."""
-        spare = self._spare
-        for _ in range(len(spare)):
-            ctx = spare.popleft()
-            if not ctx.sending:
-                return ctx
-            spare.append(ctx)  # its reply is still queued behind a connection that does not read
-        return NngContext(sock)
-
-    def _put_back(self, ctx: NngContext) -> None:
-        """Keep ``ctx`` for a later request; beyond one spare a receiver, close the oldest (a reply still queued on
-        it is dropped: its caller does not read)."""
-        if ctx.sending:
-            self.slow_sends += 1
-        self._spare.append(ctx)
-        while len(self._spare) > self._receivers:
-            self._spare.popleft().close()
 
     def _peer(self, pipe: Any) -> tuple[str | None, int | None]:
         pid = lib.nng_pipe_id(pipe)

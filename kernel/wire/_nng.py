@@ -24,6 +24,7 @@ their priority.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import socket
@@ -37,7 +38,7 @@ from pynng import _aio as _pynng_aio
 from pynng import ffi, lib
 from pynng.exceptions import check_err
 
-__all__ = ["MAX_CONNECTIONS", "NngContext", "bound_address", "limit_connections", "pipe_peer"]
+__all__ = ["MAX_CONNECTIONS", "NngContext", "SpareContexts", "bound_address", "limit_connections", "pipe_peer"]
 
 _AIO_MAP: dict[int, Any] = _pynng_aio._aio_map
 _CANCELED = lib.NNG_ECANCELED
@@ -383,6 +384,48 @@ def pipe_peer(pipe: Any) -> tuple[int, str]:
     if lib.nng_pipe_get_addr(pipe, b"remote-address", sa) != 0:
         return pid, ""
     return pid, str(pynng.sockaddr._nng_sockaddr(sa))
+
+
+@final
+class SpareContexts:
+    """The contexts of a Rep0 socket's receivers between requests. A receiver never waits for its reply to leave (a
+    caller that does not read would hold it for ever): it puts its context back and takes one whose last reply has
+    left, or a new one. At most ``bound`` are kept; beyond that the oldest is closed (a reply still queued on it is
+    dropped: its caller does not read)."""
+
+    __slots__ = ("_spare", "bound")
+
+    def __init__(self, bound: int = 1) -> None:
+        self.bound = bound
+        self._spare: collections.deque[NngContext] = collections.deque()
+
+    def take(self, sock: pynng.Socket) -> NngContext:
+        """A context ready to receive: a spare one whose last reply has left, else a new one."""
+        spare = self._spare
+        for _ in range(len(spare)):
+            ctx = spare.popleft()
+            if not ctx.sending:
+                return ctx
+            spare.append(ctx)  # its reply is still queued behind a slow (or unread) connection
+        return NngContext(sock)
+
+    def put_back(self, ctx: NngContext) -> bool:
+        """Keep ``ctx`` for a later request (closing the oldest beyond the bound); whether its reply was still
+        queued."""
+        sending = ctx.sending
+        self._spare.append(ctx)
+        while len(self._spare) > self.bound:
+            self._spare.popleft().close()
+        return sending
+
+    def __len__(self) -> int:
+        return len(self._spare)
+
+    def close(self) -> None:
+        """Close every spare context."""
+        for ctx in self._spare:
+            ctx.close()
+        self._spare.clear()
 
 
 MAX_CONNECTIONS: Final = 4096
