@@ -18,16 +18,9 @@ from taonet.kernel import Wallet
 from taonet.plugins import NeuronConfig, NeuronHost, Plugin, Scores, aprompt, aquery, hookimpl, load_plugin, run_miner
 from taonet.plugins.errors import QueryRefused
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
-
-
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
 
 
 class _BlocksOnce:
@@ -48,14 +41,14 @@ class _BlocksOnce:
 
 
 async def _setup(sub: Any, root: Path, miners: int, validators: int) -> tuple[list[Wallet], list[Wallet]]:
-    owner = _wallet(root, "owner", "//Alice")
+    owner = dev_wallet(root, "owner", "//Alice")
     with anyio.fail_after(60):
         assert (await sub.create_subnet(owner)).success
         for name, value in (("tempo", 10), ("weights_rate_limit", 2)):
             assert (await sub.set_hyperparameter(owner, 1, name, value)).success
         assert (await sub.set_subnet_identity(owner, 1, "template")).success
-        ms = [_wallet(root, f"miner{i}", "//Bob") for i in range(miners)]
-        vs = [_wallet(root, f"validator{i}", "//Charlie") for i in range(validators)]
+        ms = [dev_wallet(root, f"miner{i}", "//Bob") for i in range(miners)]
+        vs = [dev_wallet(root, f"validator{i}", "//Charlie") for i in range(validators)]
         for w in ms + vs:
             assert (await sub.burned_register(w, 1)).success
         for w in vs:
@@ -70,7 +63,7 @@ async def test_a_crash_restarts_that_neuron_alone_a_hopeless_one_stays_down_and_
     unregistered hotkey fails once for good and does not hold the host back."""
     async with running_node(tmp_path / "node") as (_node, sub):
         (a, b), (v,) = await _setup(sub, tmp_path, 2, 1)
-        stranger = _wallet(tmp_path, "stranger", "//Dave")
+        stranger = dev_wallet(tmp_path, "stranger", "//Dave")
         runs = 0
 
         async def crash_twice(config: NeuronConfig, *, task_status: Any) -> None:

@@ -19,18 +19,11 @@ from taonet.kernel import Wallet
 from taonet.plugins import NeuronConfig, Plugin, StateDir, hookimpl, load_plugin, run_miner, run_validator
 from taonet.plugins.errors import HookFailed
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
 
 RUNNERS = {"miner": run_miner, "validator": run_validator}
-
-
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
 
 
 class _Stuck:
@@ -77,12 +70,12 @@ class _StuckSyncStart(_Stuck):
 
 
 async def _subnet(sub: Any, root: Path, role: str) -> Wallet:
-    owner = _wallet(root, "owner", "//Alice")
+    owner = dev_wallet(root, "owner", "//Alice")
     with anyio.fail_after(30):
         assert (await sub.create_subnet(owner)).success
         assert (await sub.set_hyperparameter(owner, 1, "tempo", 4)).success
         assert (await sub.set_subnet_identity(owner, 1, "template")).success
-        w = _wallet(root, role, "//Bob")
+        w = dev_wallet(root, role, "//Bob")
         assert (await sub.burned_register(w, 1)).success
     return w
 
@@ -186,7 +179,7 @@ async def test_in_a_host_a_neuron_whose_start_overruns_is_restarted_alone_and_na
     try:
         async with running_node(tmp_path / "node") as (_node, sub):
             stuck = await _subnet(sub, tmp_path, "stuck")
-            other = _wallet(tmp_path, "other", "//Dave")
+            other = dev_wallet(tmp_path, "other", "//Dave")
             with anyio.fail_after(30):
                 assert (await sub.burned_register(other, 1)).success
             common = {"netuid": 1, "endpoint": sub.endpoint, "port": 0, "options": {"hook_timeout": "0.3"}}

@@ -10,20 +10,13 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from taonet.kernel import Dendrite, Wallet
+from taonet.kernel import Dendrite
 from taonet.ledger import Keypair
 from taonet.plugins import NeuronConfig, StateDir, load_plugin, run_miner, run_validator
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
-
-
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
 
 
 async def _status(path: Path) -> dict[str, Any]:
@@ -35,9 +28,9 @@ async def test_rate_limited_weights_are_retried_quietly_and_strangers_are_blackl
     at debug as weights.too_soon, never as a rejection or an error; weights are set again once allowed. A caller
     that is not a validator of the subnet gets 403 from the miner."""
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        miner = _wallet(tmp_path, "miner", "//Bob")
-        validator = _wallet(tmp_path, "validator", "//Charlie")
+        owner = dev_wallet(tmp_path, "owner", "//Alice")
+        miner = dev_wallet(tmp_path, "miner", "//Bob")
+        validator = dev_wallet(tmp_path, "validator", "//Charlie")
         with anyio.fail_after(60):
             assert (await sub.create_subnet(owner)).success
             for name, value in (("tempo", 10), ("weights_rate_limit", 5)):
@@ -79,9 +72,9 @@ async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with
     """A subnet that requires weights version 7 refuses the validator's weights (StaleVersionKey): one warning with
     the chain's code and reason, however many retries; the retries space out (backoff)."""
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        miner = _wallet(tmp_path, "miner", "//Bob")
-        validator = _wallet(tmp_path, "validator", "//Charlie")
+        owner = dev_wallet(tmp_path, "owner", "//Alice")
+        miner = dev_wallet(tmp_path, "miner", "//Bob")
+        validator = dev_wallet(tmp_path, "validator", "//Charlie")
         with anyio.fail_after(60):
             assert (await sub.create_subnet(owner)).success
             for name, value in (("tempo", 10), ("weights_version", 7)):
@@ -120,9 +113,9 @@ async def test_a_validator_given_its_permit_since_the_miners_last_sync_is_answer
     still the one it started with (it used to refuse it until that sync: a validator's first steps scored every
     miner 0, the race behind a flaky gateway test)."""
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = _wallet(tmp_path, "owner", "//Alice")
-        miner = _wallet(tmp_path, "miner", "//Bob")
-        validator = _wallet(tmp_path, "validator", "//Charlie")
+        owner = dev_wallet(tmp_path, "owner", "//Alice")
+        miner = dev_wallet(tmp_path, "miner", "//Bob")
+        validator = dev_wallet(tmp_path, "validator", "//Charlie")
         with anyio.fail_after(60):
             assert (await sub.create_subnet(owner)).success
             assert (await sub.set_hyperparameter(owner, 1, "tempo", 1000)).success  # no epoch, no permit, until told

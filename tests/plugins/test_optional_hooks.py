@@ -11,10 +11,10 @@ from typing import Any
 import anyio
 import pytest
 
-from taonet.kernel import Synapse, Wallet
+from taonet.kernel import Synapse
 from taonet.plugins import NeuronConfig, Plugin, SubnetProtocol, Task, hookimpl, read_journal, run_miner, run_validator
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
 
@@ -104,20 +104,13 @@ class Recorder:
         self.calls["neuron_epoch"] += 1
 
 
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
-
-
 async def test_optional_hooks_run_where_the_contract_says(tmp_path: Path) -> None:
     """Over two epochs: select, feedback (the miner receives it), journal_response (what the journal keeps),
     blacklist and priority on the miner, and start/block/epoch/stop on both neurons; the plugin's folder is its."""
     rec = Recorder()
     plugin = Plugin.from_object("recorder", rec)
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner, miner, validator = (_wallet(tmp_path, n, c) for n, c in
+        owner, miner, validator = (dev_wallet(tmp_path, n, c) for n, c in
                                    (("owner", "//Alice"), ("miner", "//Bob"), ("validator", "//Charlie")))
         with anyio.fail_after(60):
             assert (await sub.create_subnet(owner)).success

@@ -42,7 +42,7 @@ from taonet.plugins import (
 from taonet.plugins._neuron import HOOK_THREAD, MAX_LATE_CALLS, call_hook
 from taonet.plugins.errors import HookFailed
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
 
@@ -310,23 +310,16 @@ def test_a_process_whose_sync_hook_blocks_still_exits(tmp_path: Path) -> None:
         assert time.monotonic() - t0 < 20, backend  # not the hook's 30 s
 
 
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
-
-
 async def _faulty_subnet(sub: Any, root: Path, *neurons: tuple[str, str]) -> list[tuple[Wallet, int]]:
     """Subnet 1, owned by //Alice and recording the 'faulty' plugin, with a wallet per (name, secret URI) of
     ``neurons`` registered on it: those wallets and their UIDs."""
-    owner = _wallet(root, "owner", "//Alice")
+    owner = dev_wallet(root, "owner", "//Alice")
     out = []
     with anyio.fail_after(30):
         assert (await sub.create_subnet(owner)).success
         assert (await sub.set_subnet_identity(owner, 1, "faulty")).success
         for name, uri in neurons:
-            w = _wallet(root, name, uri)
+            w = dev_wallet(root, name, uri)
             r = await sub.burned_register(w, 1)
             assert r.success
             out.append((w, r.uid))

@@ -17,16 +17,9 @@ from structlog.testing import capture_logs
 from taonet.kernel import Wallet
 from taonet.plugins import NeuronConfig, NeuronHost, Plugin, StateDir, hookimpl, load_plugin
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
-
-
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
 
 
 class _StuckReward:
@@ -65,13 +58,13 @@ class _StuckAsync(_StuckReward):
 
 
 async def _subnet(sub: Any, root: Path) -> tuple[Wallet, Wallet]:
-    owner = _wallet(root, "owner", "//Alice")
+    owner = dev_wallet(root, "owner", "//Alice")
     with anyio.fail_after(30):
         assert (await sub.create_subnet(owner)).success
         for name, value in (("tempo", 10), ("weights_rate_limit", 2)):
             assert (await sub.set_hyperparameter(owner, 1, name, value)).success
         assert (await sub.set_subnet_identity(owner, 1, "template")).success
-        miner, validator = _wallet(root, "miner", "//Bob"), _wallet(root, "validator", "//Charlie")
+        miner, validator = dev_wallet(root, "miner", "//Bob"), dev_wallet(root, "validator", "//Charlie")
         for w in (miner, validator):
             assert (await sub.burned_register(w, 1)).success
         assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success

@@ -16,24 +16,17 @@ from taonet.kernel import Subtensor, Wallet
 from taonet.ledger import DEV_SUBNET_DEFAULTS
 from taonet.plugins import NeuronConfig, StateDir, run_miner, run_validator
 
-from ..kernel.node.nodes import running_node
+from ..kernel.node.nodes import dev_wallet, running_node
 
 pytestmark = pytest.mark.anyio
 
 CR = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=10, commit_reveal_weights_enabled=True, commit_reveal_period=2)
 
 
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
-
-
 async def _setup(sub: Subtensor, tmp_path: Path) -> tuple[Wallet, Wallet]:
-    owner = _wallet(tmp_path, "owner", "//Alice")
-    miner = _wallet(tmp_path, "miner", "//Bob")
-    validator = _wallet(tmp_path, "validator", "//Charlie")
+    owner = dev_wallet(tmp_path, "owner", "//Alice")
+    miner = dev_wallet(tmp_path, "miner", "//Bob")
+    validator = dev_wallet(tmp_path, "validator", "//Charlie")
     with anyio.fail_after(60):
         assert (await sub.create_subnet(owner)).success
         assert (await sub.burned_register(miner, 1)).uid == 1

@@ -13,14 +13,7 @@ import anyio
 from taonet.kernel import Subtensor, Wallet
 from taonet.plugins import NeuronConfig, run_miner, run_validator
 
-from ..kernel.node.nodes import node_process
-
-
-def _wallet(root: Path, name: str, cold: str) -> Wallet:
-    w = Wallet(name, "default", root / "wallets")
-    w.create_coldkey_from_uri(cold, encrypt=False)
-    w.create_hotkey_from_uri(f"{cold}//{name}")
-    return w
+from ..kernel.node.nodes import dev_wallet, node_process
 
 
 @asynccontextmanager
@@ -30,14 +23,14 @@ async def dev_subnet(tmp_path: Path, plugin: str, miners: list[str], validators:
     (``validator0``...) registered with stake; yields a client and the wallets by name."""
     with node_process(tmp_path / "node", "--no-fsync", block_time=block_time) as (_proc, addresses):
         async with Subtensor(addresses["rpc"], timeout=20.0) as sub:
-            owner = _wallet(tmp_path, "owner", "//Alice")
+            owner = dev_wallet(tmp_path, "owner", "//Alice")
             with anyio.fail_after(60):
                 assert (await sub.create_subnet(owner)).success
                 assert (await sub.set_hyperparameter(owner, 1, "tempo", tempo)).success
                 assert (await sub.set_subnet_identity(owner, 1, plugin)).success
-                wallets = {name: _wallet(tmp_path, name, "//Bob") for name in miners}
+                wallets = {name: dev_wallet(tmp_path, name, "//Bob") for name in miners}
                 for i in range(validators):
-                    wallets[f"validator{i}"] = _wallet(tmp_path, f"validator{i}", "//Charlie")
+                    wallets[f"validator{i}"] = dev_wallet(tmp_path, f"validator{i}", "//Charlie")
                 for w in wallets.values():
                     assert (await sub.burned_register(w, 1)).uid is not None
                 for name, w in wallets.items():

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from taonet.kernel import Node, NodeConfig, Subtensor
+from taonet.kernel import Wallet as DiskWallet
 from taonet.kernel.node import Replica
 from taonet.ledger import Hyperparameters, Keypair, dev_genesis
 
@@ -94,3 +95,12 @@ class Wallet:
         self.coldkey = Keypair.from_uri(f"//{name}")
         self.hotkey = Keypair.from_uri(f"//{name}//hot")
         self.coldkeypub = self.coldkey.ss58_address
+
+
+def dev_wallet(root: Path, name: str, cold: str) -> DiskWallet:
+    """An unencrypted wallet ``name`` under ``root / "wallets"``: coldkey from the dev URI ``cold``, hotkey from
+    ``cold//name``."""
+    w = DiskWallet(name, "default", root / "wallets")
+    w.create_coldkey_from_uri(cold, encrypt=False)
+    w.create_hotkey_from_uri(f"{cold}//{name}")
+    return w
