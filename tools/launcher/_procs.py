@@ -17,7 +17,8 @@ import attrs
 
 from ..signals import PARENT_ENV
 
-__all__ = ["BACKOFF", "Child", "alive", "child_env", "read_line_in", "runs_taonet", "stop_children", "tail_since_start"]
+__all__ = ["BACKOFF", "Child", "alive", "child_env", "lines_from", "read_line_in", "runs_taonet", "stop_children",
+           "tail_since_start"]
 
 BACKOFF = (1.0, 30.0)
 """The first pause before restarting a dead child, and the longest (it doubles; reset after 60 s running)."""
@@ -114,7 +115,7 @@ async def read_line_in(path: Path, prefix: str, child: Child, timeout: float) ->
     offset = child.log_start
     with anyio.fail_after(timeout):
         while True:
-            text, offset = await anyio.to_thread.run_sync(_lines_from, path, offset)
+            text, offset = await anyio.to_thread.run_sync(lines_from, path, offset)
             for line in text.splitlines():
                 if line.startswith(prefix + ":"):
                     return line.partition(":")[2].strip()
@@ -136,7 +137,7 @@ LOG_LOOK = 1 << 20
 days: reading it whole 20 times a second while a node replays a long chain cost more than the wait)."""
 
 
-def _lines_from(path: Path, offset: int) -> tuple[str, int]:
+def lines_from(path: Path, offset: int) -> tuple[str, int]:
     """The whole lines of ``path`` from ``offset`` (at most LOG_LOOK bytes; a longer line is skipped), and where
     the next look starts."""
     try:
@@ -153,7 +154,7 @@ def _lines_from(path: Path, offset: int) -> tuple[str, int]:
 
 def tail_since_start(child: Child) -> str:
     """What ``child``'s log holds since the launcher last started that child (at most LOG_LOOK bytes)."""
-    return _lines_from(child.log, child.log_start)[0]
+    return lines_from(child.log, child.log_start)[0]
 
 
 def alive(pid: int) -> bool:

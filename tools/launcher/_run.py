@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import attrs
 
-from ._procs import Child, ChildExited, read_line_in, stop_children, tail_since_start
+from ._procs import Child, ChildExited, lines_from, read_line_in, stop_children, tail_since_start
 from ._spec import NetworkSpec, PlacedNeuron
 from ._view import View
 from .errors import NodeDidNotStart
@@ -36,8 +36,6 @@ MAX_PROBLEM_LINES = 5
 """New neuron errors said as ``problem:`` lines after an epoch; more are counted in one line."""
 MAX_KEPT_PROBLEMS = 20
 """The latest ``problem:`` lines kept in launch.json (`taonet launch status` shows them)."""
-LOG_READ = 1 << 20
-"""Bytes of a host's log read at most per look for neurons that failed for good (the rest at the next look)."""
 
 
 DEFAULT_RPC_PORT = 9944
@@ -384,21 +382,15 @@ class Network:
     def _report_failed(self) -> None:
         """Say once each neuron a host stopped for good (its ``neuron.failed`` log line: an unregistered hotkey, a
         state directory another process holds...): such a neuron never writes a status file, so it showed nowhere
-        but in its host's log. Reads each host's log from where it was left (at most LOG_READ bytes a look)."""
+        but in its host's log. Reads each host's log from where it was left (at most LOG_LOOK bytes a look)."""
         new = []
         for path, offset in self.host_logs.items():
             try:
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    chunk = f.read(LOG_READ)
+                text, self.host_logs[path] = lines_from(path, offset)  # whole lines; a partial one is read again
             except OSError:
                 continue
-            end = chunk.rfind(b"\n") + 1  # whole lines only; a partial one is read again next time
-            if end == 0 and len(chunk) == LOG_READ:  # one line longer than a look: skip it
-                end = len(chunk)
-            self.host_logs[path] = offset + end
-            for raw in chunk[:end].splitlines():
-                if b'"neuron.failed"' not in raw:
+            for raw in text.splitlines():
+                if '"neuron.failed"' not in raw:
                     continue
                 try:
                     line = json.loads(raw)
