@@ -23,8 +23,9 @@ pytestmark = pytest.mark.anyio
 async def test_a_hanging_sync_forward_costs_at_most_its_bound_of_threads_and_the_axon_serves_on() -> None:
     """A crowd of requests with short timeouts against a plain-def forward that hangs: each overrun leaves its
     thread running (a thread cannot be stopped), but after MAX_LATE_THREADS of them the axon refuses with 503 at once
-    instead of starting more (trio: its thread limiter, which abandoned threads keep, bounds them first); pings are
-    still answered, and once the threads end the forward is served again."""
+    instead of starting more, on trio too (where an abandoned thread keeps its limiter token: the axon's own limiter,
+    so the process's other thread work goes on); pings are still answered, and once the threads end the forward is
+    served again."""
     release = threading.Event()
     lock = threading.Lock()
     started = [0]
@@ -55,9 +56,9 @@ async def test_a_hanging_sync_forward_costs_at_most_its_bound_of_threads_and_the
             assert len(codes) == crowd
             assert started[0] <= MAX_LATE_THREADS + slots, f"{started[0]} threads started for the crowd"
             assert ax._threads.late <= MAX_LATE_THREADS + slots  # those in flight when the bound was reached
-            # 503 once the bound is reached (asyncio: an abandoned thread gives its limiter token back); under trio an
-            # abandoned thread keeps its token, so trio's own 40 threads are the bound there and the rest time out
-            assert set(codes) <= {408, 503}, sorted(set(codes))
+            assert set(codes) <= {408, 503} and 503 in codes, sorted(set(codes))
+            with anyio.fail_after(5):  # the hanging hooks hold the axon's threads, not the process's shared ones
+                assert await anyio.to_thread.run_sync(lambda: 7) == 7
             assert (await d(ax, Synapse(), timeout=5)).is_success  # the built-in ping is async: still served
             release.set()
             with anyio.fail_after(10):
