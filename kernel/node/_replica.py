@@ -133,7 +133,7 @@ class Replica(ChainHost):
             assert self.store is not None and self.state is not None
             try:
                 with pynng.Pub0() as feed:
-                    limit_connections(feed, self.config.max_connections)
+                    limit_connections(feed, self.config.max_connections, self.config.max_connections_per_address)
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -146,7 +146,8 @@ class Replica(ChainHost):
                             async for block, _ in blocks:
                                 await self._ingest_checked(block)
                         server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc",
-                                           max_connections=self.config.max_connections)
+                                           max_connections=self.config.max_connections,
+                                           max_connections_per_address=self.config.max_connections_per_address)
                         self.addresses["rpc"] = await tg.start(server.serve)
                         task_status.started(dict(self.addresses))
                         self.log.info("replica.started", **self.addresses, height=self.state.height)
