@@ -94,11 +94,12 @@ class RpcServer:
         self._sock: pynng.Rep0 | None = None
 
     def stats(self) -> dict[str, int]:
-        """Requests served, refused (over a share) and cut (over budget), those in flight, the connections now and
-        the connections refused as they came (in all, and for their address's share)."""
+        """Requests served, refused (over a share) and cut (over budget), those in flight, the connections and remote
+        addresses now, and the connections refused as they came (in all, and over their address's share)."""
+        serving = self._sock is not None
         return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,
-                "in_flight": self._in_flight, "connections": 0 if self._sock is None else len(self._sock.pipes),
-                "connections_refused": self._limit.refused,
+                "in_flight": self._in_flight, "connections": self._limit.connections if serving else 0,
+                "addresses": self._limit.addresses if serving else 0, "connections_refused": self._limit.refused,
                 "connections_refused_per_address": self._limit.refused_per_address}
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:

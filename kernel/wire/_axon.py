@@ -130,7 +130,7 @@ class AxonConfig:
                                                    validator=attrs.validators.ge(1))
     """Connections one remote address (an IPv4 address, an IPv6 /64) may hold at once; one more from it is closed as it
     comes, so one host cannot fill ``max_connections`` and shut other new callers out. A localnet's processes all
-    dial from 127.0.0.1 (a miner's axon of 64 miners and 8 validators had 9), well within the default."""
+    dial from 127.0.0.1: a miner's axon has one connection per validator (8 with 8 validators)."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
 
@@ -320,7 +320,7 @@ class Axon:
     @property
     def connections(self) -> int:
         """Connections open now (0 when not serving)."""
-        return 0 if self._sock is None else len(self._sock.pipes)
+        return 0 if self._sock is None or self._limit is None else self._limit.connections
 
     @property
     def connections_refused(self) -> int:

@@ -20,7 +20,7 @@ from typing import Any, Final, final
 import pynng
 from pynng import ffi, lib
 
-__all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "ConnectionLimit", "limit_connections"]
+__all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "ConnectionLimit", "address_of", "limit_connections"]
 
 MAX_CONNECTIONS: Final = 4096
 """Connections a listening socket (the node's RPC and feed, an axon) accepts at once; one more is closed as it
@@ -28,13 +28,15 @@ comes (its dialer retries later). Each costs a file descriptor and nng's buffers
 connections open could use up the process's descriptors, and a node that cannot open a file cannot store a block.
 4096 is room for every neuron host of a large localnet (a host shares one client among 8 neurons)."""
 
-MAX_CONNECTIONS_PER_ADDRESS: Final = 1024
-"""Connections one remote address (an IPv4 address, an IPv6 /64) may hold on a listening socket at once: a quarter of
-:data:`MAX_CONNECTIONS`, so one host cannot shut every other new client out. A localnet runs everything from
-127.0.0.1: measured, 64 miners and 8 validators in 73 processes opened 219 connections to the node's RPC and 73 to
-its feed, and 9 to a miner's axon (docs/wire.md); 1024 leaves more than four times that."""
+MAX_CONNECTIONS_PER_ADDRESS: Final = 512
+"""Connections one remote address (an IPv4 address, an IPv6 /64) may hold on a listening socket at once: an eighth of
+:data:`MAX_CONNECTIONS`, so one host cannot shut every other new client out. A localnet dials everything from
+127.0.0.1; measured with 64 miners and 8 validators in one process each (73 processes with the launcher), the node's
+RPC and its feed held 73 connections each (one per process, none more during the start) and a miner's axon 8 (one
+per validator): 512 is seven times the node's figure, room for a localnet of ~500 processes."""
 
 _V4_MAPPED: Final = b"\x00" * 10 + b"\xff\xff"
+_ABSENT: Final[Any] = object()
 
 
 def address_of(pipe: Any) -> str | None:
@@ -97,10 +99,8 @@ class ConnectionLimit:
         return {"connections": self.connections, "addresses": self.addresses,
                 "connections_refused": self.refused, "connections_refused_per_address": self.refused_per_address}
 
-    def admit(self, pipe: pynng.Pipe) -> None:
-        """Keep ``pipe`` if both bounds allow it, else close it (an nng pre-connect callback)."""
-        address = address_of(pipe.pipe)
-        pid = pipe.id
+    def take(self, pid: int, address: str | None) -> bool:
+        """Count connection ``pid`` from ``address`` if both bounds allow it; whether it was (a refusal is counted)."""
         with self._lock:
             if pid in self._by_pipe:  # an id reused without our seeing its connection end: forget the old one
                 self._forget(pid)
@@ -112,26 +112,34 @@ class ConnectionLimit:
                 self._by_pipe[pid] = address
                 if address is not None:
                     self._by_address[address] = self._by_address.get(address, 0) + 1
-                return
+                return True
             self.refused += 1
             self.refused_per_address += over_share
-        pipe.close()
+            return False
+
+    def forget(self, pid: int) -> None:
+        """Stop counting connection ``pid`` (it has closed); nothing if it was not counted."""
+        with self._lock:
+            self._forget(pid)
+
+    def admit(self, pipe: pynng.Pipe) -> None:
+        """Keep ``pipe`` if both bounds allow it, else close it (an nng pre-connect callback)."""
+        if not self.take(pipe.id, address_of(pipe.pipe)):
+            pipe.close()
 
     def release(self, pipe: pynng.Pipe) -> None:
         """Forget ``pipe``, which has closed (an nng post-remove callback)."""
-        with self._lock:
-            self._forget(pipe.id)
+        self.forget(pipe.id)
 
     def _forget(self, pid: int) -> None:
-        if pid not in self._by_pipe:
+        address = self._by_pipe.pop(pid, _ABSENT)
+        if address is _ABSENT or address is None:
             return
-        address = self._by_pipe.pop(pid)
-        if address is not None:
-            left = self._by_address[address] - 1
-            if left:
-                self._by_address[address] = left
-            else:
-                del self._by_address[address]
+        left = self._by_address[address] - 1
+        if left:
+            self._by_address[address] = left
+        else:
+            del self._by_address[address]
 
 
 def limit_connections(sock: pynng.Socket, limit: int = MAX_CONNECTIONS,
