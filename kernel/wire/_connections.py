@@ -3,8 +3,8 @@
 A socket given a :class:`ConnectionLimit` (:func:`limit_connections`, before it listens) closes a new connection at
 once when the socket already holds ``total`` connections, or when the connection's remote address already holds
 ``per_address`` of them; the dialer retries later, as nng dialers do. The check runs in nng's pipe callback (an nng
-thread, before the pipe joins the socket), so a refusal costs a dict lookup and a close: it never waits for, nor
-wakes, the event loop that receives requests or seals blocks.
+thread, before the pipe joins the socket), so a refusal costs a dict lookup and a close under the interpreter lock: it
+never waits for, nor wakes, the event loop that receives requests or seals blocks.
 
 What "one address" is: an IPv4 address (an IPv4-mapped IPv6 address counts as its IPv4 address); for IPv6, the
 address's /64 prefix (one host is usually given a whole /64, so counting single IPv6 addresses would bound nothing).
@@ -32,8 +32,8 @@ MAX_CONNECTIONS_PER_ADDRESS: Final = 512
 """Connections one remote address (an IPv4 address, an IPv6 /64) may hold on a listening socket at once: an eighth of
 :data:`MAX_CONNECTIONS`, so one host cannot shut every other new client out. A localnet dials everything from
 127.0.0.1; measured with 64 miners and 8 validators in one process each (73 processes with the launcher), the node's
-RPC and its feed held 73 connections each (one per process, none more during the start) and a miner's axon 8 (one
-per validator): 512 is seven times the node's figure, room for a localnet of ~500 processes."""
+RPC and its feed held 73 connections each (one per process; sampled each second from the start, never more) and a
+miner's axon 8 (one per validator): 512 is seven times the node's figure, room for a localnet of ~500 processes."""
 
 _V4_MAPPED: Final = b"\x00" * 10 + b"\xff\xff"
 _ABSENT: Final[Any] = object()
