@@ -15,8 +15,8 @@ import pynng
 import pytest
 
 from taonet.kernel.client import RpcClient
-from taonet.kernel.node import NodeConfig
-from taonet.ledger import dumps, loads
+from taonet.kernel.node import NodeConfig, Replica
+from taonet.ledger import Keypair, dumps, loads
 
 from .nodes import running_node
 
@@ -150,3 +150,31 @@ async def test_a_localnets_crowd_from_loopback_is_not_refused_under_the_defaults
         finally:
             for sock in crowd:
                 sock.close()
+
+
+async def test_a_replica_holds_one_address_to_its_share_and_shows_the_refusals_in_its_metrics(tmp_path: Path) -> None:
+    """A replica following a node, taking 4 connections per address: 12 dialers from 127.0.0.1 at its RPC and 12 at
+    its feed are held to 4 each, its ``metrics`` count the refusals, and a client from 127.0.0.2 is answered."""
+    async with running_node(tmp_path / "leader") as (_node, sub):
+        config = NodeConfig(data_dir=tmp_path / "replica", authority=Keypair.generate(), rpc="tcp://127.0.0.1:0",
+                            feed="tcp://127.0.0.1:0", fsync=False, max_connections_per_address=4)
+        async with anyio.create_task_group() as tg:
+            addresses = await tg.start(Replica(config, sub.endpoint).run)
+            crowd: list[pynng.Socket] = []
+            probe = RpcClient(_from("127.0.0.2", addresses["rpc"]), timeout=5.0)
+            try:
+                crowd += _dial_crowd(12, addresses["rpc"], "127.0.0.1", pynng.Req0)
+                crowd += _dial_crowd(12, addresses["feed"], "127.0.0.1", pynng.Sub0)
+                with anyio.fail_after(10):
+                    while True:
+                        m = await probe.call("metrics")
+                        if m["rpc"]["connections_refused_per_address"] and m["feed"]["connections_refused_per_address"]:
+                            break
+                        await anyio.sleep(0.05)
+                assert m["rpc"]["connections"] == 5 and m["rpc"]["addresses"] == 2, m["rpc"]  # 4 + the probe
+                assert m["feed"]["connections"] == 4 and m["feed"]["addresses"] == 1, m["feed"]
+            finally:
+                probe.close()
+                for sock in crowd:
+                    sock.close()
+                tg.cancel_scope.cancel()
