@@ -54,7 +54,7 @@ from taonet.ledger.errors import (
 )
 
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
-from ..wire import bound_address, get_logger, limit_connections
+from ..wire import ConnectionLimit, bound_address, get_logger, limit_connections
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
 from ._config import ACTORS, NodeConfig
@@ -103,6 +103,8 @@ class Node(ChainHost):
         self._published_at: dict[int, float] = {}
         self._last_sealed = 0.0
         self._rpc_server: RpcServer | None = None
+        self._actors_server: RpcServer | None = None
+        self._feed_limit: ConnectionLimit | None = None
         self._actor_keys: dict[bytes, set[str]] = {}
         self.halted: NodeHalted | None = None
         self.metrics: dict[str, Any] = {"seal_ms": [], "epoch_seal_ms": [], "epoch_total_ms": [], "gap_ms": [],
@@ -160,7 +162,8 @@ class Node(ChainHost):
         gc.callbacks.append(self._gc_watch)
         try:
             with pynng.Pub0() as feed:
-                limit_connections(feed, self.config.max_connections)
+                self._feed_limit = limit_connections(feed, self.config.max_connections,
+                                                     self.config.max_connections_per_address)
                 feed.listen(self.config.feed)
                 self._feed = feed
                 self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -169,13 +172,16 @@ class Node(ChainHost):
                     long = {m: 6 * cfg.rpc_budget for m in ("metagraph", "blocks", "events")}  # big answers
                     server = RpcServer(cfg.rpc, self._handlers(), max_in_flight=cfg.rpc_in_flight,
                                        per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, budgets=long,
-                                       name="node.rpc", max_connections=cfg.max_connections)
+                                       name="node.rpc", max_connections=cfg.max_connections,
+                                       max_connections_per_address=cfg.max_connections_per_address)
                     self._rpc_server = server
                     self.addresses["rpc"] = await tg.start(server.serve)
                     if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
                         actors = RpcServer(cfg.actors_address, self.actor_handlers(), receivers=2, max_in_flight=32,
                                            per_client=8, budget=60.0, name="node.actors",
-                                           max_connections=cfg.max_connections)
+                                           max_connections=cfg.max_connections,
+                                           max_connections_per_address=cfg.max_connections_per_address)
+                        self._actors_server = actors
                         self.addresses["actors"] = await tg.start(actors.serve)
                     for name in self.config.local_actors:
                         key = Keypair.generate()
@@ -571,6 +577,8 @@ class Node(ChainHost):
                     "epoch_index_ms_p50": statistics.median(index),
                     "epoch_index_ms_p99": index[min(len(index) - 1, int(0.99 * len(index)))],
                     "rpc": {} if node._rpc_server is None else node._rpc_server.stats(),
+                    "feed": {} if node._feed_limit is None else node._feed_limit.stats(),
+                    "actors_rpc": {} if node._actors_server is None else node._actors_server.stats(),
                     "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
                     "gc_full_ms": m.get("gc_full_ms", 0.0),
                     "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),

@@ -19,7 +19,7 @@ from taonet.ledger import FileStore, SignedBlock, State, apply, index_epochs, re
 from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock, StorageFailed
 
 from ..client import RpcClient
-from ..wire import bound_address, limit_connections
+from ..wire import ConnectionLimit, bound_address, limit_connections
 from ._chain_host import ChainHost
 from ._config import NodeConfig
 from ._datadir import hold_data_dir
@@ -44,6 +44,8 @@ class Replica(ChainHost):
         self.last_error: str | None = None
         """Why the last refused block was refused (kept after the replica resumed)."""
         self._follower: BlockFollower | None = None
+        self._rpc_server: RpcServer | None = None
+        self._feed_limit: ConnectionLimit | None = None
 
     def _open_replica(self, genesis_raw: bytes) -> None:
         store = FileStore(self.config.data_dir / "chain", fsync=self.config.fsync)
@@ -133,7 +135,8 @@ class Replica(ChainHost):
             assert self.store is not None and self.state is not None
             try:
                 with pynng.Pub0() as feed:
-                    limit_connections(feed, self.config.max_connections)
+                    self._feed_limit = limit_connections(feed, self.config.max_connections,
+                                                         self.config.max_connections_per_address)
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -146,7 +149,9 @@ class Replica(ChainHost):
                             async for block, _ in blocks:
                                 await self._ingest_checked(block)
                         server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc",
-                                           max_connections=self.config.max_connections)
+                                           max_connections=self.config.max_connections,
+                                           max_connections_per_address=self.config.max_connections_per_address)
+                        self._rpc_server = server
                         self.addresses["rpc"] = await tg.start(server.serve)
                         task_status.started(dict(self.addresses))
                         self.log.info("replica.started", **self.addresses, height=self.state.height)
@@ -198,7 +203,8 @@ class Replica(ChainHost):
 
         async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
             assert self.state is not None
-            return self.status()
+            return {**self.status(), "rpc": {} if self._rpc_server is None else self._rpc_server.stats(),
+                    "feed": {} if self._feed_limit is None else self._feed_limit.stats()}
 
         table["info"] = info
         table["metrics"] = metrics

@@ -27,7 +27,16 @@ from taonet.ledger import dumps, loads
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
 
 from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
-from ..wire import MAX_CONNECTIONS, NngContext, SpareContexts, bound_address, get_logger, limit_connections
+from ..wire import (
+    MAX_CONNECTIONS,
+    MAX_CONNECTIONS_PER_ADDRESS,
+    ConnectionLimit,
+    NngContext,
+    SpareContexts,
+    bound_address,
+    get_logger,
+    limit_connections,
+)
 
 __all__ = ["RpcServer", "encode_reply"]
 
@@ -61,7 +70,8 @@ class RpcServer:
     def __init__(self, address: str, handlers: Mapping[str, Handler], *, receivers: int = 4,
                  max_in_flight: int = 256, per_client: int = 16, budget: float = 10.0,
                  budgets: Mapping[str, float] | None = None, max_request: int = DEFAULT_MAX_REQUEST,
-                 also: tuple[str, ...] = (), name: str = "rpc", max_connections: int = MAX_CONNECTIONS) -> None:
+                 also: tuple[str, ...] = (), name: str = "rpc", max_connections: int = MAX_CONNECTIONS,
+                 max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS) -> None:
         self.address = address
         self.also = also
         self.handlers = dict(handlers)
@@ -72,6 +82,8 @@ class RpcServer:
         self.budgets = dict(budgets or {})
         self.max_request = max_request
         self.max_connections = max_connections
+        self.max_connections_per_address = max_connections_per_address
+        self._limit = ConnectionLimit(max_connections, max_connections_per_address)  # replaced at each serve
         self.log = log.bind(actor=name, address=address)
         self.served = 0
         self.refused = 0
@@ -82,15 +94,19 @@ class RpcServer:
         self._sock: pynng.Rep0 | None = None
 
     def stats(self) -> dict[str, int]:
-        """Requests served, refused (over a share) and cut (over budget), those in flight and the connections now."""
+        """Requests served, refused (over a share) and cut (over budget), those in flight, the connections and remote
+        addresses now, and the connections refused as they came (in all, and over their address's share)."""
+        serving = self._sock is not None
         return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,
-                "in_flight": self._in_flight, "connections": 0 if self._sock is None else len(self._sock.pipes)}
+                "in_flight": self._in_flight, "connections": self._limit.connections if serving else 0,
+                "addresses": self._limit.addresses if serving else 0, "connections_refused": self._limit.refused,
+                "connections_refused_per_address": self._limit.refused_per_address}
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen, report the (first) bound address through ``task_status``, and serve until cancelled."""
         # nng drops anything above its own limit; ours is checked below so that big requests get a typed error.
         with pynng.Rep0(recv_max_size=2 * self.max_request + 1024) as sock:
-            limit_connections(sock, self.max_connections)
+            self._limit = limit_connections(sock, self.max_connections, self.max_connections_per_address)
             self._sock = sock
             sock.listen(self.address)
             bound = bound_address(sock, self.address)

@@ -7,25 +7,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._axon_info import AxonInfo as AxonInfo
+from ._connections import MAX_CONNECTIONS as MAX_CONNECTIONS
+from ._connections import MAX_CONNECTIONS_PER_ADDRESS as MAX_CONNECTIONS_PER_ADDRESS
+from ._connections import ConnectionLimit as ConnectionLimit
+from ._connections import limit_connections as limit_connections
 from ._format import WIRE_VERSION as WIRE_VERSION
 from ._format import Status as Status
 from ._gate import PriorityGate as PriorityGate
 from ._keyfile import UnlockCost as UnlockCost
 from ._log import get_logger as get_logger
-from ._nng import MAX_CONNECTIONS as MAX_CONNECTIONS
 from ._nng import NngContext as NngContext
 from ._nng import SpareContexts as SpareContexts
 from ._nng import bound_address as bound_address
-from ._nng import limit_connections as limit_connections
 from ._nonce import NonceGuard as NonceGuard
 from ._wallet import Password as Password
 from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
 
 __all__ = [
-    "MAX_CONNECTIONS", "WIRE_VERSION", "Axon", "AxonConfig", "AxonInfo", "Dendrite", "DendriteConfig", "NngContext",
-    "NonceGuard", "Password", "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream",
-    "TerminalInfo", "UnlockCost", "Wallet", "bound_address", "get_logger", "limit_connections", "list_wallets",
+    "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "WIRE_VERSION", "Axon", "AxonConfig", "AxonInfo",
+    "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "Password", "PriorityGate",
+    "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo", "UnlockCost", "Wallet",
+    "bound_address", "get_logger", "limit_connections", "list_wallets",
 ]
 
 if TYPE_CHECKING:

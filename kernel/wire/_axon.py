@@ -65,6 +65,7 @@ from ..errors import (
     status_of,
 )
 from ._axon_info import AxonInfo, ss58_of
+from ._connections import MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, ConnectionLimit, limit_connections
 from ._format import (
     EMPTY_BODY,
     WIRE_VERSION,
@@ -80,7 +81,7 @@ from ._format import (
 from ._gate import PriorityGate
 from ._late import LateThreads
 from ._log import get_logger
-from ._nng import MAX_CONNECTIONS, SpareContexts, bound_address, limit_connections, pipe_peer
+from ._nng import SpareContexts, bound_address, pipe_peer
 from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
@@ -125,6 +126,11 @@ class AxonConfig:
     max_connections: int = attrs.field(default=MAX_CONNECTIONS, validator=attrs.validators.ge(1))
     """Connections accepted at once; one more is closed as it comes (its dialer retries). A crowd holding connections
     open cannot use up the process's file descriptors; callers already connected are served on."""
+    max_connections_per_address: int = attrs.field(default=MAX_CONNECTIONS_PER_ADDRESS,
+                                                   validator=attrs.validators.ge(1))
+    """Connections one remote address (an IPv4 address, an IPv6 /64) may hold at once; one more from it is closed as it
+    comes, so one host cannot fill ``max_connections`` and shut other new callers out. A localnet's processes all
+    dial from 127.0.0.1: a miner's axon has one connection per validator (8 with 8 validators)."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
 
@@ -240,6 +246,7 @@ class Axon:
         """Sync hooks' worker threads; at most MAX_LATE_THREADS run on after their callers gave up."""
         self._peers: dict[int, tuple[str | None, int | None]] = {}
         self._sock: pynng.Rep0 | None = None
+        self._limit: ConnectionLimit | None = None
         self._spare = SpareContexts()  # contexts between requests (bound: one a receiver)
         self.streams_dropped = 0
         """Streams dropped at ``max_streams`` (done, and left unpulled longest)."""
@@ -313,7 +320,18 @@ class Axon:
     @property
     def connections(self) -> int:
         """Connections open now (0 when not serving)."""
-        return 0 if self._sock is None else len(self._sock.pipes)
+        return 0 if self._sock is None or self._limit is None else self._limit.connections
+
+    @property
+    def connections_refused(self) -> int:
+        """Connections closed as they came, over ``max_connections`` or over their address's share (a dialer that
+        keeps retrying counts each time)."""
+        return 0 if self._limit is None else self._limit.refused
+
+    @property
+    def connections_refused_per_address(self) -> int:
+        """Of :attr:`connections_refused`, those closed because their address held ``max_connections_per_address``."""
+        return 0 if self._limit is None else self._limit.refused_per_address
 
     def info(self) -> AxonInfo:
         """What a dendrite (or the chain) needs to reach this axon."""
@@ -388,7 +406,7 @@ class Axon:
         # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
-            limit_connections(sock, cfg.max_connections)
+            self._limit = limit_connections(sock, cfg.max_connections, cfg.max_connections_per_address)
             self._sock = sock
             try:
                 listener = sock.listen(self._address)

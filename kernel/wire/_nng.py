@@ -38,7 +38,7 @@ from pynng import _aio as _pynng_aio
 from pynng import ffi, lib
 from pynng.exceptions import check_err
 
-__all__ = ["MAX_CONNECTIONS", "NngContext", "SpareContexts", "bound_address", "limit_connections", "pipe_peer"]
+__all__ = ["NngContext", "SpareContexts", "bound_address", "pipe_peer"]
 
 _AIO_MAP: dict[int, Any] = _pynng_aio._aio_map
 _CANCELED = lib.NNG_ECANCELED
@@ -426,23 +426,6 @@ class SpareContexts:
         for ctx in self._spare:
             ctx.close()
         self._spare.clear()
-
-
-MAX_CONNECTIONS: Final = 4096
-"""Connections a listening socket (the node's RPC and feed, an axon) accepts at once; one more is closed as it
-comes (its dialer retries later). Each costs a file descriptor and nng's buffers: without a bound, a crowd holding
-connections open could use up the process's descriptors, and a node that cannot open a file cannot store a block.
-4096 is room for every neuron host of a large localnet (a host shares one client among 8 neurons)."""
-
-
-def limit_connections(sock: pynng.Socket, limit: int = MAX_CONNECTIONS) -> None:
-    """Make ``sock`` close each connection it gets beyond ``limit`` at once (call before it listens)."""
-
-    def admit(pipe: Any) -> None:  # in nng's thread, before the pipe joins the socket (pynng counts it already)
-        if len(sock.pipes) > limit:
-            pipe.close()
-
-    sock.add_pre_pipe_connect_cb(admit)
 
 
 def bound_address(where: pynng.Socket | pynng.Listener, requested: str) -> str:
