@@ -1,0 +1,126 @@
+"""A validator step holds at most ``reply_budget_mb`` of miners' replies, however many miners it asks and however
+large they answer: each of the k miners asked may answer 1/k of it; a larger reply is refused as it arrives and
+scored as a failed reply, the honest small replies are scored as before (miners as real axons in a process of their
+own on 127.0.0.1, so that what this process allocates is the validator's alone; asyncio and trio)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tracemalloc
+import types
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from taonet.kernel import AxonInfo, Dendrite
+from taonet.ledger import Keypair
+from taonet.plugins import Plugin, Response, Scores, SubnetProtocol, Task, hookimpl, validator_step
+
+from .reply_miners import Sized
+
+pytestmark = pytest.mark.anyio
+
+MIB = 1024 * 1024
+SCRIPT = Path(__file__).with_name("reply_miners.py")
+
+
+class Sizes:
+    """A plugin asking for Sized and scoring 1 for any reply with data."""
+
+    @hookimpl
+    def subnet_protocol(self) -> SubnetProtocol:
+        """The protocol."""
+        return SubnetProtocol(name="sizes", description="replies of given sizes", synapses=(Sized,))
+
+    @hookimpl
+    def validator_task(self) -> Task:
+        """Ask for the miner's bytes."""
+        return Task(synapse=Sized())
+
+    @hookimpl
+    def miner_forward(self, synapse: Sized) -> Sized:
+        """Not used here: the miners are reply_miners.py."""
+        return synapse
+
+    @hookimpl
+    def reward(self, responses: Sequence[Response]) -> dict[str, float]:
+        """1 for a reply with data."""
+        return {r.hotkey: float(r.ok and bool(r.synapse.data)) for r in responses}
+
+
+async def _miners(sizes: list[int], task_status: anyio.abc.TaskStatus[list[AxonInfo]]) -> None:
+    """The miners' process, serving until this task is cancelled (its stdin then closes and it ends)."""
+    async with await anyio.open_process([sys.executable, str(SCRIPT), *map(str, sizes)]) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        line = b""
+        while not line.endswith(b"\n"):
+            line += await proc.stdout.receive()
+        task_status.started([AxonInfo(ip="127.0.0.1", port=port, hotkey=hk) for hk, port in json.loads(line)])
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                await proc.stdin.aclose()
+                await proc.wait()
+            if proc.returncode is None:
+                proc.kill()
+
+
+async def _step(axons: list[AxonInfo], options: dict[str, str]) -> tuple[dict[str, Any], int, list[Any]]:
+    """One validator step over ``axons``: its record, the peak of what this process allocated meanwhile, and what
+    the step said was cut."""
+    plugin = Plugin.from_object("sizes", Sizes())
+    told: list[Any] = []
+    metagraph = types.SimpleNamespace(n=len(axons), axons=axons, hotkeys=[a.hotkey for a in axons])
+    keypair = Keypair.generate()
+    async with Dendrite(keypair) as dendrite:
+        tracemalloc.start()
+        try:
+            record = await validator_step(plugin, plugin.options(options), Scores(), block=1, metagraph=metagraph,
+                                          dendrite=dendrite, hotkey=keypair.ss58_address,
+                                          on_cut=lambda cut, asked, budget: told.append((len(cut), asked, budget)))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert record is not None
+    return record, peak, told
+
+
+@pytest.fixture
+async def six_miners() -> AsyncIterator[list[AxonInfo]]:
+    """Four miners answering 4 MiB each, then two answering 1 KiB."""
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            yield await tg.start(_miners, [4 * MIB] * 4 + [1024] * 2)
+            tg.cancel_scope.cancel()
+
+
+async def test_a_step_holds_no_more_reply_bytes_than_its_budget_and_scores_the_cut_miners_as_failed(
+        six_miners: list[AxonInfo]) -> None:
+    """Six miners, four answering 4 MiB, asked with reply_budget_mb 2 (each may answer 256 KiB, the largest power
+    of two within 2 MiB / 6): the step's peak allocation stays under 2 MiB (before: every 4 MiB reply was taken in,
+    copied and decoded, over 32 MiB in all); the four are refused (500), score 0 and are reported once to on_cut; the
+    two honest replies score 1."""
+    hotkeys = [a.hotkey for a in six_miners]
+    with anyio.fail_after(60):
+        record, peak, told = await _step(six_miners, {"reply_budget_mb": "2", "sample_size": "6", "timeout": "20"})
+    assert peak < 2 * MIB, f"the step allocated {peak} bytes at its peak"
+    by_hotkey = {r["hotkey"]: r for r in record["responses"]}
+    assert [by_hotkey[h]["status"] for h in hotkeys] == [500] * 4 + [200] * 2
+    assert record["scores"] == {h: 0.0 for h in hotkeys[:4]} | {h: 1.0 for h in hotkeys[4:]}
+    assert told == [(4, 6, 2 * MIB)]
+
+
+async def test_a_step_with_room_in_its_budget_takes_every_reply(six_miners: list[AxonInfo]) -> None:
+    """The same miners with reply_budget_mb 64 (10 MiB each, over the 4 MiB replies): every reply is scored 1 and
+    nothing is cut (the budget refuses only what passes it)."""
+    with anyio.fail_after(60):
+        record, _, told = await _step(six_miners, {"reply_budget_mb": "64", "sample_size": "6", "timeout": "20"})
+    assert [r["status"] for r in record["responses"]] == [200] * 6
+    assert set(record["scores"].values()) == {1.0}
+    assert told == []
