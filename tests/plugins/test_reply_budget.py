@@ -124,3 +124,74 @@ async def test_a_step_with_room_in_its_budget_takes_every_reply(six_miners: list
     assert [r["status"] for r in record["responses"]] == [200] * 6
     assert set(record["scores"].values()) == {1.0}
     assert told == []
+
+
+class BigSizes(Sizes):
+    """Sizes whose miner answers 1 MiB, and whose gateway relays any payload as the same task."""
+
+    @hookimpl
+    def miner_forward(self, synapse: Sized) -> Sized:
+        """1 MiB."""
+        return synapse.replace(data=b"\x07" * MIB)
+
+    @hookimpl
+    def validator_organic(self, payload: Any) -> Task:
+        """The step's task."""
+        return Task(synapse=Sized())
+
+
+async def test_a_validator_says_once_that_replies_passed_its_budget_naming_the_numbers_and_the_option(
+        tmp_path: Path) -> None:
+    """A real node, a miner answering 1 MiB and a validator with reply_budget_mb 0.25 and a gateway: its steps
+    refuse the reply (the miner's score stays 0) and it logs validator.replies_cut once (not once a step) with the
+    numbers and --set reply_budget_mb, kept in status.json; an organic query through its gateway (whose relays have
+    1/16 of the budget) fails as no miner answered, logged once for the gateway."""
+    from structlog.testing import capture_logs
+
+    from taonet.plugins import NeuronConfig, NeuronHost, StateDir, aprompt
+    from taonet.plugins.errors import QueryFailed
+
+    from ..kernel.node.nodes import dev_wallet, running_node
+
+    state = StateDir(tmp_path / "s" / "v")
+    async with running_node(tmp_path / "node") as (_node, sub):
+        owner = dev_wallet(tmp_path, "owner", "//Alice")
+        miner, validator = dev_wallet(tmp_path, "miner", "//Bob"), dev_wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(30):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.set_subnet_identity(owner, 1, "sizes")).success
+            for w in (miner, validator):
+                assert (await sub.burned_register(w, 1)).success
+            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        common = {"netuid": 1, "endpoint": sub.endpoint, "port": 0}
+        host = NeuronHost()
+        host.add(NeuronConfig(plugin=Plugin.from_object("sizes", BigSizes()), wallet=miner,
+                              state_dir=tmp_path / "s" / "m", **common), "miner", name="miner")
+        host.add(NeuronConfig(plugin=Plugin.from_object("sizes", BigSizes()), wallet=validator, state_dir=state.path,
+                              gateway="127.0.0.1:0", options={"reply_budget_mb": "0.25", "timeout": "5"}, **common),
+                 "validator", name="validator")
+        with capture_logs() as logs, anyio.fail_after(40):
+            async with anyio.create_task_group() as tg:
+                await tg.start(host.run)
+                while len([e for e in logs if e["event"] == "validator.replies_cut"]) < 1 \
+                        or (state.read_status() or {}).get("step", 0) < 4:
+                    await sub.wait_for_block()
+                with pytest.raises(QueryFailed) as failed:
+                    await aprompt(1, "x", endpoint=sub.endpoint, timeout=5.0)
+                status = state.read_status() or {}
+                tg.cancel_scope.cancel()
+    assert "none of 1 miners answered" in str(failed.value)
+    cut = [e for e in logs if e["event"] == "validator.replies_cut"]
+    assert [(e["where"], e["times"]) for e in cut] == [("step", 1), ("gateway", 1)], cut
+    step = cut[0]
+    assert (step["cut"], step["asked"], step["reply_limit"], step["budget_bytes"]) == (1, 1, 1 << 18, 1 << 18)
+    assert step["hint"] == "--set reply_budget_mb=MIB"
+    assert cut[1]["reply_limit"] == 1 << 14  # the gateway's relays: 1/16 of the budget each
+    said = [m for m in status["errors"] if m.startswith("step.replies_cut: ")]
+    assert said == ["step.replies_cut: 1 of 1 miners' replies passed 262144 bytes, the most one reply may hold here "
+                    "(262144 bytes shared by 1: reply_budget_mb=0.25; or the synapse's MAX_SIZE if smaller), and "
+                    "were refused as they came, scored as failed replies; to take larger replies: --set "
+                    "reply_budget_mb=MIB"]
+    assert status["step"] >= 4 and status["last_score_update"] is not None
+    scores = state.load_scores()
+    assert scores is not None and scores.scores == {miner.hotkey.ss58_address: 0.0}
