@@ -91,6 +91,8 @@ class _Failed(Exception):
 
 
 _IDLE_CONTEXTS = 128
+_REQUEST_ID = 4
+"""Bytes nng's REQ/REP puts before every reply (the request id): a socket's receive limit counts them."""
 
 
 def _receive_limit(bound: int, share: int) -> int:
@@ -429,7 +431,7 @@ class Dendrite:
         cfg = self.config
         recv_max = 2 * max(cfg.max_response_size, 1024) + 65536
         if cap is not None:
-            recv_max = min(recv_max, max(1, cap))  # 0 would be no limit at all to nng
+            recv_max = min(recv_max, cap + _REQUEST_ID)  # a reply frame of up to cap bytes, not one more
         key = (address, recv_max)
         eps = self._endpoints
         ep = eps.get(key)

@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import anyio
+import cbor2
 import pytest
 
 from taonet.kernel import Axon, Dendrite, StreamingSynapse, Synapse
+from taonet.kernel.wire._format import Request
 from taonet.ledger import Keypair
 
+from .test_dendrite import fake_axon, info_at, signed_reply
 from .wire_helpers import ALICE
 
 pytestmark = pytest.mark.anyio
@@ -97,3 +100,29 @@ async def test_a_stream_with_max_bytes_ends_with_500_holding_no_more_than_it() -
         assert result.status_code == 500, result
         assert result.reply_limit == 128 * KIB
         assert 0 < sum(map(len, stream.chunks)) <= 128 * KIB
+
+
+async def test_a_reply_of_exactly_its_share_is_taken_and_one_byte_more_is_refused() -> None:
+    """An axon whose reply frames are exactly 256 KiB, then one byte more, asked with max_bytes 256 KiB: the first
+    is answered, the second refused with reply_limit 256 KiB (nng's receive limit counts the request id it puts
+    before every reply; the share is of the reply's own bytes)."""
+    cap = 256 * KIB
+    probe = Request("Blob", b"", "u", 1, ALICE.public_key, 1, 0, b"", b"", b"")
+    overhead = len(signed_reply(probe, body=cbor2.dumps({"data": b"\x07" * 70_000}))) - 70_000
+    sizes = iter([cap - overhead, cap - overhead + 1])
+
+    def reply(req: Request) -> bytes:
+        frame = signed_reply(req, body=cbor2.dumps({"data": b"\x07" * next(sizes)}))
+        lengths.append(len(frame))
+        return frame
+
+    lengths: list[int] = []
+    async with anyio.create_task_group() as tg, Dendrite(ALICE) as d:
+        address = await tg.start(fake_axon, reply)
+        with anyio.fail_after(20):
+            first = await d.call(info_at(address), Blob(size=1), timeout=10, max_bytes=cap)
+            second = await d.call(info_at(address), Blob(size=1), timeout=10, max_bytes=cap)
+        tg.cancel_scope.cancel()
+    assert lengths == [cap, cap + 1]
+    assert first.dendrite.status_code == 200 and len(first.data or b"") == cap - overhead, first.dendrite
+    assert (second.dendrite.status_code, second.dendrite.reply_limit) == (500, cap)
