@@ -9,15 +9,15 @@ import json
 import sys
 import tracemalloc
 import types
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import anyio
 import anyio.abc
 import pytest
 
-from taonet.kernel import AxonInfo, Dendrite
+from taonet.kernel import Axon, AxonInfo, Dendrite, StreamingSynapse
 from taonet.ledger import Keypair
 from taonet.plugins import Plugin, Response, Scores, SubnetProtocol, Task, hookimpl, validator_step
 
@@ -195,3 +195,75 @@ async def test_a_validator_says_once_that_replies_passed_its_budget_naming_the_n
     assert status["step"] >= 4 and status["last_score_update"] is not None
     scores = state.load_scores()
     assert scores is not None and scores.scores == {miner.hotkey.ss58_address: 0.0}
+
+
+class Text(StreamingSynapse):
+    """Stream text."""
+
+    CHUNK: ClassVar[Any] = str
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("text",)
+    text: str | None = None
+
+    def assemble(self, chunks: Sequence[Any]) -> Self:
+        """The text streamed."""
+        return self.replace(text="".join(chunks))
+
+
+class Streams:
+    """A plugin whose task streams text; 1 for any text."""
+
+    @hookimpl
+    def subnet_protocol(self) -> SubnetProtocol:
+        """The protocol."""
+        return SubnetProtocol(name="streams", description="stream text", synapses=(Text,))
+
+    @hookimpl
+    def validator_task(self) -> Task:
+        """Ask for text."""
+        return Task(synapse=Text())
+
+    @hookimpl
+    def miner_forward(self, synapse: Text) -> Iterator[str]:
+        """Three words."""
+        return iter(["a ", "b ", "c"])
+
+    @hookimpl
+    def reward(self, responses: Sequence[Response]) -> dict[str, float]:
+        """1 for text."""
+        return {r.hotkey: float(r.ok and bool(r.synapse.text)) for r in responses}
+
+
+async def test_a_streamed_step_ends_each_stream_at_its_share_and_scores_it_as_failed() -> None:
+    """A streamed task over two miners, one streaming 64 KiB chunks without end, asked with reply_budget_mb 1: that
+    stream ends with 500 at its share (512 KiB: frames of at most 256 KiB, 256 KiB in all) long before the timeout
+    and scores 0, reported to on_cut; the honest stream scores 1."""
+
+    async def endless(synapse: Text) -> AsyncIterator[str]:
+        while True:
+            yield "x" * (64 * 1024)
+            await anyio.sleep(0)
+
+    plugin = Plugin.from_object("streams", Streams())
+
+    def honest(synapse: Text) -> Iterator[str]:
+        return plugin.hook.miner_forward(synapse=synapse, options={})
+
+    told: list[Any] = []
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            axons = [await tg.start(Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(f, synapse=Text).serve)
+                     for f in (endless, honest)]
+            metagraph = types.SimpleNamespace(n=2, axons=axons, hotkeys=[a.hotkey for a in axons])
+            keypair = Keypair.generate()
+            async with Dendrite(keypair) as dendrite:
+                record = await validator_step(
+                    plugin, plugin.options({"reply_budget_mb": "1", "timeout": "20"}), Scores(), block=1,
+                    metagraph=metagraph, dendrite=dendrite, hotkey=keypair.ss58_address,
+                    on_cut=lambda cut, asked, budget: told.append(
+                        [(r.uid, r.synapse.dendrite.reply_limit, len(r.synapse.text or "")) for r in cut]))
+            tg.cancel_scope.cancel()
+    assert record is not None
+    assert [r["status"] for r in record["responses"]] == [500, 200]
+    assert record["scores"] == {axons[0].hotkey: 0.0, axons[1].hotkey: 1.0}
+    [[(uid, limit, held)]] = told
+    assert (uid, limit) == (0, 256 * 1024) and 0 < held <= 256 * 1024
