@@ -4,7 +4,9 @@ A validator started with a gateway address serves :class:`OrganicQuery` there on
 key may call (the caller needs a key, not stake); callers are rate-limited per key and in total (token buckets,
 refused with 403 before the request takes a place in the axon's nonce memory). The plugin's ``validator_organic``
 hook turns the payload into a task; the validator relays it with its own Dendrite to its best miners by score
-(``organic_miners`` of them) and returns their answers (``synapse.deserialize()``), best miner first. Organic
+(``organic_miners`` of them) and returns their answers (``synapse.deserialize()``), best miner first; the replies
+of the organic queries relayed at once (at most the gateway axon's ``max_concurrency``) hold at most
+``reply_budget_mb`` in all, each query an equal share, each of its miners an equal share of that. Organic
 responses change no score unless the ``organic_scored`` option is true (then the reward model scores them against
 the task's truth, as a step would).
 
@@ -88,6 +90,7 @@ class Gateway:
         self.callers: collections.OrderedDict[str, _Bucket] = collections.OrderedDict()
         self.served = 0
         self.refused = 0
+        self.slots = 1  # organic queries relayed at once: the gateway axon's max_concurrency, once it exists
 
     def axon(self, address: str) -> Axon:
         """The gateway's axon (not yet serving) at ``address``: ``host:port`` or an nng URL."""
@@ -96,8 +99,10 @@ class Gateway:
         if ip is None and url.startswith("tcp://"):
             host = url[6:].rpartition(":")[0].strip("[]")
             ip = host if host not in ("", "0.0.0.0", "*", "::") else "127.0.0.1"
-        return Axon(self.v.config.wallet, url, external_ip=ip).attach(self.forward, self.blacklist,
-                                                                       synapse=OrganicQuery)
+        axon = Axon(self.v.config.wallet, url, external_ip=ip).attach(self.forward, self.blacklist,
+                                                                      synapse=OrganicQuery)
+        self.slots = axon.config.max_concurrency
+        return axon
 
     async def blacklist(self, q: OrganicQuery) -> tuple[bool, str] | tuple[bool, str, float]:
         """Refuse a caller over its rate or the gateway's (403, with the seconds to wait as the reply's typed
@@ -161,8 +166,12 @@ class Gateway:
             return q.replace(error=error_to_wire(QueryFailed(reason="the validator knows no serving miner")))
         timeout = float(task.timeout or v.options["timeout"])
         mg = v.metagraph
-        answers = await v.dendrite([mg.axons[u] for u in uids], task.synapse, timeout=timeout)
+        budget = max(1, int(float(v.options["reply_budget_mb"]) * 1024 * 1024) // self.slots)
+        answers = await v.dendrite([mg.axons[u] for u in uids], task.synapse, timeout=timeout, max_bytes=budget)
         responses = [Response(uid=u, hotkey=mg.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+        del answers
+        if cut := [r for r in responses if r.synapse.dendrite.reply_limit is not None]:
+            v.replies_cut("gateway", cut, len(responses), budget)
         self.served += 1
         if v.options["organic_scored"] and task.truth is not None:
             await self._score(task, responses)

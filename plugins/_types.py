@@ -41,6 +41,10 @@ NEURON_OPTIONS: Mapping[str, Option] = {
                                               "neuron_epoch or of a validator's step or gateway hook may take "
                                               "(neuron_start past it: the neuron does not start; the others: that "
                                               "call, or that step, is skipped)", lo=0.001, hi=1e6),
+    "reply_budget_mb": Option(default=256.0, help="MiB the miners' replies to one validator step may hold in all: "
+                                                  "each of the k miners asked may answer 1/k of it, a larger reply "
+                                                  "is refused as it comes and scored as failed (the gateway's "
+                                                  "relays share as much again)", lo=0.001, hi=1e6),
     "organic_miners": Option(default=8, help="miners a validator's gateway relays an organic query to (best by "
                                              "score)", lo=1, hi=4096),
     "organic_scored": Option(default=False, help="organic answers move the miners' scores (the reward model "

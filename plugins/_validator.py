@@ -9,8 +9,9 @@ or subnet gone) or the window closing forgets it, logged once with the reason.""
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -49,7 +50,7 @@ from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
 from ._types import Response
 
-__all__ = ["run_validator", "validator_step"]
+__all__ = ["reply_budget", "run_validator", "validator_step"]
 
 MAX_ERRORS = 10
 """Recent errors kept in status.json."""
@@ -89,17 +90,30 @@ def journal_data(response: Response) -> Any:
     return {n: getattr(syn, n) for n in names}
 
 
-async def ask(dendrite: Any, axons: list[Any], synapse: Any, timeout: float) -> list[Any]:
+def reply_budget(options: Mapping[str, Any]) -> int | None:
+    """The ``reply_budget_mb`` option in bytes (None when ``options`` has no such key: no budget)."""
+    mb = options.get("reply_budget_mb")
+    return None if mb is None else max(1, int(float(mb) * 1024 * 1024))
+
+
+async def ask(dendrite: Any, axons: list[Any], synapse: Any, timeout: float, max_bytes: int | None = None
+              ) -> list[Any]:
     """Query every axon under the timeout; a StreamingSynapse is streamed from each (all at once) and each answer is
-    the assembled synapse once its stream ended (its process time: the whole stream)."""
+    the assembled synapse once its stream ended (its process time: the whole stream). ``max_bytes``: the reply bytes
+    all the answers may hold together (each axon's share: ``max_bytes // len(axons)``; a reply over it is a 500 with
+    ``dendrite.reply_limit``)."""
     from taonet.kernel import StreamingSynapse
 
     if not isinstance(synapse, StreamingSynapse):
-        return list(await dendrite(axons, synapse, timeout=timeout))
+        if max_bytes is None:
+            return list(await dendrite(axons, synapse, timeout=timeout))
+        return list(await dendrite(axons, synapse, timeout=timeout, max_bytes=max_bytes))
     results: list[Any] = [None] * len(axons)
+    share = None if max_bytes is None or not axons else max(1, max_bytes // len(axons))
 
     async def one(i: int, axon: Any) -> None:
-        async with dendrite.stream(axon, synapse, timeout=timeout) as s:
+        async with dendrite.stream(axon, synapse, timeout=timeout,
+                                   **({} if share is None else {"max_bytes": share})) as s:
             async for _ in s:
                 pass
         results[i] = s.result
@@ -141,12 +155,16 @@ def _uids_of(plugin: Plugin, chosen: Any) -> list[int]:
 
 
 async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Scores, *, block: int, metagraph: Any,
-                         dendrite: Any, hotkey: str, uid: int | None = None, journal: Journal | None = None
-                         ) -> dict[str, Any] | None:
+                         dendrite: Any, hotkey: str, uid: int | None = None, journal: Journal | None = None,
+                         on_cut: Callable[[list[Response], int, int], None] | None = None) -> dict[str, Any] | None:
     """One validator step: the plugin's task, the miners it chooses queried under the timeout, scored by its reward
     model; the per-hotkey moving averages in ``scores`` updated and its step counter advanced; the step appended to
     ``journal``. Returns the journal record (None when no miner was chosen). A hook that raises, or does not return
     within ``options["hook_timeout"]`` seconds (when given), is HookFailed.
+
+    The miners' replies together hold at most ``options["reply_budget_mb"]`` MiB (when given): each of the k miners
+    asked may answer 1/k of it; a larger reply is refused as it arrives (500, ``dendrite.reply_limit``) and scored as
+    a failed reply; ``on_cut(responses cut, miners asked, budget in bytes)`` is told of them.
 
     ``metagraph`` needs ``n``, ``axons`` and ``hotkeys``; the random generator is seeded from ``hotkey`` and the
     step, so a step can be run again.
@@ -164,8 +182,13 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
         return None
     timeout = float(task.timeout or options["timeout"])
     axons = [metagraph.axons[u] for u in uids]
-    answers = await ask(dendrite, axons, task.synapse, timeout)
+    budget = reply_budget(options)
+    answers = await ask(dendrite, axons, task.synapse, timeout, budget)
     responses = [Response(uid=u, hotkey=metagraph.hotkeys[u], synapse=a) for u, a in zip(uids, answers, strict=True)]
+    del answers
+    cut = [r for r in responses if r.synapse.dendrite.reply_limit is not None]
+    if cut and on_cut is not None and budget is not None:
+        on_cut(cut, len(responses), budget)
     check_refused(plugin, responses)
     raw = await _hook(plugin, "reward", options, task=task, responses=responses, metagraph=metagraph)
     step_scores = check_scores(plugin, raw, responses)
@@ -202,7 +225,10 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
 
                 raise HookFailed(plugin=plugin.name, hook="validator_feedback", error=(
                     f"it returned {type(syn).__name__}, not None or one of the protocol's synapse types"))
-            await dendrite(axons, syn, timeout=timeout)
+            if budget is None:
+                await dendrite(axons, syn, timeout=timeout)
+            else:  # its replies are not kept: they are dropped as the call returns
+                await dendrite(axons, syn, timeout=timeout, max_bytes=budget)
     return record
 
 
@@ -276,6 +302,23 @@ class _Validator:
                 "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
                 "gateway": f"{self.gateway_info.ip}:{self.gateway_info.port}" if self.gateway_info else None,
                 "state": state, "time": now()}
+
+    def replies_cut(self, where: str, cut: list[Response], asked: int, budget: int) -> None:
+        """Miners' replies refused for their size (over their share of ``budget`` bytes, or their synapse's bound):
+        logged (once, then at the 10th, 100th... time for ``where``) with the numbers and the option that changes
+        them, and kept in status.json's errors."""
+        if (count := count_failure(self.failures, ("reply_budget", where), MAX_FAILURE_KINDS)) is None:
+            return
+        limit = max(r.synapse.dendrite.reply_limit or 0 for r in cut)
+        mb = float(self.options["reply_budget_mb"])
+        message = (f"{len(cut)} of {asked} miners' replies passed {limit} bytes, the most one reply may hold here "
+                   f"({budget} bytes shared by {asked}: reply_budget_mb={mb:g}; or the synapse's MAX_SIZE if "
+                   f"smaller), and were refused as they came, scored as failed replies; to take larger replies: "
+                   f"--set reply_budget_mb=MIB")
+        self._error(f"{where}.replies_cut", message)
+        self.log.warning("validator.replies_cut", where=where, cut=len(cut), uids=[r.uid for r in cut][:16],
+                         asked=asked, reply_limit=limit, budget_bytes=budget, reply_budget_mb=mb, times=count,
+                         hint="--set reply_budget_mb=MIB")
 
     def _hook_failed(self, e: Any) -> None:
         """A hook failed (HookFailed): logged (each cause once, then at its 10th, 100th... time) and kept in
@@ -410,7 +453,8 @@ class _Validator:
         try:
             record = await validator_step(self.plugin, self.options, self.scores, block=block,
                                           metagraph=self.metagraph, dendrite=self.dendrite, hotkey=self.p.hotkey,
-                                          uid=self.uid, journal=self.journal)
+                                          uid=self.uid, journal=self.journal,
+                                          on_cut=functools.partial(self.replies_cut, "step"))
         except HookFailed as e:  # the plugin's code: logged (each cause once, then at its 10th, 100th... step)
             self._hook_failed(e)
             return

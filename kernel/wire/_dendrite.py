@@ -8,6 +8,11 @@ content dropped.
 
 Sockets: one nng Req0 socket per endpoint, kept open (up to ``max_endpoints``) and closed when the dendrite closes;
 concurrent requests to one endpoint use contexts on that socket.
+
+Bytes held: a call given ``max_bytes`` holds at most that many reply bytes however many axons it asks: each axon's
+reply may hold ``max_bytes // len(axons)`` (or its synapse's bound, if smaller), and a larger one is refused where it
+arrives: nng reads its length and closes that connection before taking any of it in (a socket per receive limit, so
+one axon's limit never lowers another call's). The answer is a 500 whose ``dendrite.reply_limit`` says the limit.
 """
 
 from __future__ import annotations
@@ -77,14 +82,33 @@ class DendriteConfig:
 class _Failed(Exception):
     """Internal: a call ended with a status and no usable reply."""
 
-    def __init__(self, status: int, message: str, reply: Reply | None = None) -> None:
+    def __init__(self, status: int, message: str, reply: Reply | None = None, limit: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.reply = reply
+        self.limit = limit
 
 
 _IDLE_CONTEXTS = 128
+_REQUEST_ID = 4
+"""Bytes nng's REQ/REP puts before every reply (the request id): a socket's receive limit counts them."""
+
+
+def _receive_limit(bound: int, share: int) -> int:
+    """The receive limit of a reply bounded by ``bound`` bytes that may hold ``share`` bytes: ``bound`` when it fits,
+    else the largest power of two within ``share`` (powers of two keep the sockets per axon few: one per limit)."""
+    if bound <= share:
+        return bound
+    return 1 << (max(1, share).bit_length() - 1)
+
+
+def _check_max_bytes(max_bytes: int | None) -> int | None:
+    if max_bytes is None:
+        return None
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise ValueError(f"max_bytes must be a positive number of bytes (or None), got {max_bytes!r:.40}")
+    return max_bytes
 
 
 @final
@@ -146,7 +170,7 @@ class Dendrite:
         self._version = version
         self._pk = self._keypair.public_key
         self._ss58 = self._keypair.ss58_address
-        self._endpoints: collections.OrderedDict[str, _Endpoint] = collections.OrderedDict()
+        self._endpoints: collections.OrderedDict[tuple[str, int], _Endpoint] = collections.OrderedDict()
         self._open = False
         self._bare_calls = 0  # calls in flight on a Dendrite used without `async with`
         self._last_nonce = 0
@@ -175,12 +199,14 @@ class Dendrite:
     # --- queries --------------------------------------------------------------------------------------------
     @overload
     async def __call__(self, axons: Sequence[Any], synapse: S, timeout: float = 12.0, *,
-                       deserialize: bool = False) -> list[Any]: ...
+                       deserialize: bool = False, max_bytes: int | None = None) -> list[Any]: ...
 
     @overload
-    async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False) -> Any: ...
+    async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False,
+                       max_bytes: int | None = None) -> Any: ...
 
-    async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False) -> Any:
+    async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False,
+                       max_bytes: int | None = None) -> Any:
         """Query one axon (returns one synapse) or a list of axons at once (returns a list, in order).
 
         Args:
@@ -188,17 +214,21 @@ class Dendrite:
             synapse: the request; each answer is a copy of it with the miner's outputs and the terminal info.
             timeout: seconds; every answer is in by then.
             deserialize: return ``synapse.deserialize()`` of each answer instead of the synapse.
+            max_bytes: the reply bytes the whole call may hold (None: each reply up to its own bound): each axon's
+                reply may hold ``max_bytes // len(axons)``, a larger one is refused as it arrives (500, with
+                ``dendrite.reply_limit``).
         """
         many = isinstance(axons, (list, tuple))
         targets = list(axons) if many else [axons]
-        results = await self._query(targets, synapse, timeout)
+        results = await self._query(targets, synapse, timeout, _check_max_bytes(max_bytes))
         if deserialize:
             results = [r.deserialize() for r in results]
         return results if many else results[0]
 
     forward = __call__
 
-    def query(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False) -> Any:
+    def query(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False,
+              max_bytes: int | None = None) -> Any:
         """The blocking form of ``await dendrite(axons, synapse, timeout)``, for synchronous code (the Bittensor SDK's
         ``dendrite.query``): the same answers, on an event loop of its own that ends with the call.
 
@@ -215,29 +245,35 @@ class Dendrite:
         timeout = _check_timeout(timeout)
 
         async def ask() -> Any:
-            return await self(axons, synapse, timeout, deserialize=deserialize)
+            return await self(axons, synapse, timeout, deserialize=deserialize, max_bytes=max_bytes)
 
         return anyio.run(ask)
 
-    async def call(self, axon: Any, synapse: S, timeout: float = 12.0) -> S:
-        """Query one axon; the answered synapse."""
-        return (await self._query([axon], synapse, timeout))[0]
+    async def call(self, axon: Any, synapse: S, timeout: float = 12.0, *, max_bytes: int | None = None) -> S:
+        """Query one axon; the answered synapse (its reply holding at most ``max_bytes``, when given)."""
+        return (await self._query([axon], synapse, timeout, _check_max_bytes(max_bytes)))[0]
 
-    def stream(self, axon: Any, synapse: SS, timeout: float = 12.0) -> SynapseStream[SS]:
-        """Open a stream: ``async with d.stream(axon, syn) as s: async for chunk in s: ...``; then ``s.result``."""
+    def stream(self, axon: Any, synapse: SS, timeout: float = 12.0, *,
+               max_bytes: int | None = None) -> SynapseStream[SS]:
+        """Open a stream: ``async with d.stream(axon, syn) as s: async for chunk in s: ...``; then ``s.result``.
+
+        ``max_bytes``: the most the stream holds at once, a frame arriving over its limit included (None: its frames
+        together up to the synapse's bound): each frame may hold the largest power of two within half of it (or the
+        bound, if smaller), and the frames together the rest; past that the stream ends with 500 and
+        ``dendrite.reply_limit``."""
         self._check_open()
         if not isinstance(synapse, StreamingSynapse):
             raise TypeError(f"{type(synapse).__name__} is not a StreamingSynapse; use dendrite(...) instead")
-        return SynapseStream(self, _info_of(axon), synapse, _check_timeout(timeout))
+        return SynapseStream(self, _info_of(axon), synapse, _check_timeout(timeout), _check_max_bytes(max_bytes))
 
-    async def _query(self, targets: list[Any], synapse: S, timeout: float) -> list[S]:
+    async def _query(self, targets: list[Any], synapse: S, timeout: float, max_bytes: int | None) -> list[S]:
         if self._open:
-            return await self._query_open(targets, synapse, timeout)
+            return await self._query_open(targets, synapse, timeout, max_bytes)
         # Used bare, as the Bittensor SDK's dendrite is: the call opens its sockets and closes them when it ends
         # (the last of the calls in flight does), so nothing outlives it.
         self._bare_calls += 1
         try:
-            return await self._query_open(targets, synapse, timeout)
+            return await self._query_open(targets, synapse, timeout, max_bytes)
         finally:
             self._bare_calls -= 1
             if self._bare_calls == 0 and not self._open:
@@ -245,7 +281,7 @@ class Dendrite:
                 for ep in endpoints.values():
                     ep.close()
 
-    async def _query_open(self, targets: list[Any], synapse: S, timeout: float) -> list[S]:
+    async def _query_open(self, targets: list[Any], synapse: S, timeout: float, max_bytes: int | None) -> list[S]:
         if not isinstance(synapse, Synapse):
             raise TypeError(f"expected a Synapse, got {type(synapse).__name__}")
         if isinstance(synapse, StreamingSynapse):
@@ -255,19 +291,23 @@ class Dendrite:
         body = synapse._body()
         h = body_hash(synapse._hashed_body(body))
         deadline = time.monotonic() + timeout
+        cap = None
+        if max_bytes is not None and infos:
+            cap = _receive_limit(synapse.MAX_SIZE or self.config.max_response_size, max_bytes // len(infos))
         if len(infos) == 1:
-            return [await self._one(infos[0], synapse, body, h, timeout, deadline)]
+            return [await self._one(infos[0], synapse, body, h, timeout, deadline, cap)]
         results: list[Any] = [None] * len(infos)
 
         async def fill(i: int, info: AxonInfo) -> None:
-            results[i] = await self._one(info, synapse, body, h, timeout, deadline)
+            results[i] = await self._one(info, synapse, body, h, timeout, deadline, cap)
 
         async with anyio.create_task_group() as tg:
             for i, info in enumerate(infos):
                 tg.start_soon(fill, i, info)
         return results
 
-    async def _one(self, info: AxonInfo, syn: S, body: bytes, h: bytes, timeout: float, deadline: float) -> S:
+    async def _one(self, info: AxonInfo, syn: S, body: bytes, h: bytes, timeout: float, deadline: float,
+                   cap: int | None) -> S:
         t0 = time.perf_counter()
         nonce = 0
         sig = None
@@ -281,8 +321,9 @@ class Dendrite:
             limit = syn.MAX_SIZE or self.config.max_request_size
             if len(frame) > limit:
                 raise _Failed(Status.TOO_LARGE, str(MessageTooLarge(size=len(frame), limit=limit)))
-            raw = await self._exchange(info, frame, deadline, timeout)
-            reply = self._check_reply(raw, syn, nonce, axon_pk)
+            raw = await self._exchange(info, frame, deadline, timeout, cap)
+            reply = self._check_reply(raw, syn, nonce, axon_pk, cap)
+            del raw  # the reply holds its body: one copy of it, not two, while the fields are decoded
             fields = _loads_body(reply)
             dendrite = TerminalInfo(status_code=reply.status, status_message=reply.message,
                                     process_time=time.perf_counter() - t0, version=self._version, nonce=nonce,
@@ -294,13 +335,15 @@ class Dendrite:
             return self._failed(syn, info, _Failed(Status.SERVER_ERROR, f"malformed reply: {e}"[:300]), t0,
                                 timeout, nonce, sig)
 
-    async def _exchange(self, info: AxonInfo, frame: bytes, deadline: float, timeout: float) -> bytes:
-        """Send a frame and wait for its reply until ``deadline``; raises _Failed (408, 503) otherwise.
+    async def _exchange(self, info: AxonInfo, frame: bytes, deadline: float, timeout: float,
+                        cap: int | None = None) -> bytes:
+        """Send a frame and wait for its reply until ``deadline``; raises _Failed (408, 503) otherwise, and 500 for a
+        reply over ``cap`` bytes (the socket's receive limit: nng closes the connection at its length).
 
         Deadlines are ``time.monotonic()`` values, not the event loop's clock: nng counts the receive timeout in
         real milliseconds, and the monotonic clock costs a tenth of ``anyio.current_time()``.
         """
-        ep = self._endpoint(info)
+        ep = self._endpoint(info, cap)
         ep.busy += 1
         raw = None
         ctx = ep.idle.pop() if ep.idle else None
@@ -313,6 +356,12 @@ class Dendrite:
                 raw, _ = await ctx.recv(left_ms)
         except pynng.Timeout:
             pass
+        except pynng.ConnectionReset as e:
+            if cap is None:
+                raise _Failed(Status.OVERLOADED, f"transport error talking to {info.address}: {e}") from None
+            raise _Failed(Status.SERVER_ERROR, f"reply too large, or the connection lost: {info.address} closed the "
+                                               f"connection before its reply was in, as nng does with a reply over "
+                                               f"this call's limit of {cap} bytes", limit=cap) from None
         except pynng.NNGException as e:
             raise _Failed(Status.OVERLOADED, f"transport error talking to {info.address}: {e}") from None
         finally:
@@ -328,13 +377,13 @@ class Dendrite:
             raise _Failed(Status.TIMEOUT, f"no reply within {timeout:g} s")
         return raw
 
-    def _check_reply(self, raw: bytes, syn: Synapse, nonce: int, axon_pk: bytes) -> Reply:
+    def _check_reply(self, raw: bytes, syn: Synapse, nonce: int, axon_pk: bytes, cap: int | None = None) -> Reply:
         """Decode a reply and check it is the addressed axon's signed answer to this request."""
-        limit = syn.MAX_SIZE or self.config.max_response_size
+        limit = cap or syn.MAX_SIZE or self.config.max_response_size
         try:
             reply = decode_reply(raw, max_size=limit)
         except MessageTooLarge as e:
-            raise _Failed(Status.SERVER_ERROR, f"reply too large: {e}") from None
+            raise _Failed(Status.SERVER_ERROR, f"reply too large: {e}", limit=limit) from None
         except BadRequest as e:
             raise _Failed(Status.SERVER_ERROR, f"malformed reply: {e}"[:300]) from None
         if reply.hotkey != axon_pk:
@@ -352,7 +401,8 @@ class Dendrite:
                 sig: bytes | None) -> S:
         dendrite = TerminalInfo(status_code=f.status, status_message=f.message,
                                 process_time=time.perf_counter() - t0, version=self._version,
-                                nonce=nonce or None, uuid=self.uuid, hotkey=self._ss58, signature=sig)
+                                nonce=nonce or None, uuid=self.uuid, hotkey=self._ss58, signature=sig,
+                                reply_limit=f.limit)
         if f.reply is not None:
             axon = _axon_terminal(info, nonce, f.reply)
             dendrite = attrs.evolve(dendrite, retry_after=axon.retry_after)
@@ -373,18 +423,22 @@ class Dendrite:
         self._last_nonce = n
         return n
 
-    def _endpoint(self, info: AxonInfo) -> _Endpoint:
+    def _endpoint(self, info: AxonInfo, cap: int | None = None) -> _Endpoint:
+        """The socket to ``info``'s address whose receive limit is ``cap`` (None: the dendrite's own)."""
         if not info.is_serving:
             raise _Failed(Status.OVERLOADED, f"the axon of {info.hotkey} is not serving (no address)")
         address = info.address
-        eps = self._endpoints
-        ep = eps.get(address)
-        if ep is not None:
-            eps.move_to_end(address)
-            return ep
         cfg = self.config
-        limit = max(cfg.max_response_size, 1024)
-        sock = pynng.Req0(recv_max_size=2 * limit + 65536, resend_time=-1,
+        recv_max = 2 * max(cfg.max_response_size, 1024) + 65536
+        if cap is not None:
+            recv_max = min(recv_max, cap + _REQUEST_ID)  # a reply frame of up to cap bytes, not one more
+        key = (address, recv_max)
+        eps = self._endpoints
+        ep = eps.get(key)
+        if ep is not None:
+            eps.move_to_end(key)
+            return ep
+        sock = pynng.Req0(recv_max_size=recv_max, resend_time=-1,
                           reconnect_time_min=int(cfg.reconnect_min * 1000),
                           reconnect_time_max=int(cfg.reconnect_max * 1000))
         try:
@@ -392,7 +446,7 @@ class Dendrite:
         except pynng.NNGException as e:
             sock.close()
             raise _Failed(Status.OVERLOADED, f"cannot dial {address}: {e}") from None
-        ep = eps[address] = _Endpoint(address, sock)
+        ep = eps[key] = _Endpoint(address, sock)
         if len(eps) > cfg.max_endpoints:
             for key in [k for k, v in eps.items() if v.busy == 0][: len(eps) - cfg.max_endpoints]:
                 eps.pop(key).close()
@@ -457,11 +511,18 @@ def _axon_terminal(info: AxonInfo, nonce: int, reply: Reply) -> TerminalInfo:
 class SynapseStream(Generic[SS]):
     """A stream in progress: iterate it for chunks as they come; ``result`` is the final synapse once it ends."""
 
-    def __init__(self, dendrite: Dendrite, info: AxonInfo, synapse: SS, timeout: float) -> None:
+    def __init__(self, dendrite: Dendrite, info: AxonInfo, synapse: SS, timeout: float,
+                 max_bytes: int | None = None) -> None:
         self._d = dendrite
         self._info = info
         self._syn = synapse
         self._timeout = timeout
+        bound = synapse.MAX_SIZE or dendrite.config.max_response_size
+        self._cap: int | None = None  # one frame's receive limit (None: the dendrite's own)
+        self._total = bound  # the frames together
+        if max_bytes is not None:  # a frame over the total may be in before it is refused: both fit in max_bytes
+            self._cap = _receive_limit(bound, max(2, max_bytes) // 2)
+            self._total = min(bound, max(2, max_bytes) - self._cap)
         self.chunks: list[Any] = []
         """Every chunk received so far."""
         self._pending: collections.deque[Any] = collections.deque()
@@ -500,14 +561,14 @@ class SynapseStream(Generic[SS]):
             limit = syn.MAX_SIZE or d.config.max_request_size
             if len(frame) > limit:
                 raise _Failed(Status.TOO_LARGE, str(MessageTooLarge(size=len(frame), limit=limit)))
-            raw = await d._exchange(self._info, frame, self._deadline, self._timeout)
-            reply = d._check_reply(raw, syn, self._nonce, self._axon_pk)
+            raw = await d._exchange(self._info, frame, self._deadline, self._timeout, self._cap)
+            reply = d._check_reply(raw, syn, self._nonce, self._axon_pk, self._cap)
             if reply.status == Status.OK and reply.stream is None:
                 raise _Failed(Status.SERVER_ERROR, "the axon answered a stream without a stream id", reply)
             self._sid = reply.stream
             self._take(reply)
         except _Failed as f:
-            self._end(f.status, f.message, f.reply)
+            self._end(f.status, f.message, f.reply, f.limit)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -517,7 +578,7 @@ class SynapseStream(Generic[SS]):
                 frame = encode_pull(self._syn.NAME, uuid=self._d.uuid, seq=self._seq, nonce=self._nonce,
                                     hotkey=self._d._pk, stream=self._sid, cancel=True)
                 with contextlib.suppress(_Failed):  # best effort: the axon drops the stream at its deadline anyway
-                    await self._d._exchange(self._info, frame, time.monotonic() + 1.0, 1.0)
+                    await self._d._exchange(self._info, frame, time.monotonic() + 1.0, 1.0, self._cap)
 
     def __aiter__(self) -> SynapseStream[SS]:
         return self
@@ -535,10 +596,10 @@ class SynapseStream(Generic[SS]):
         frame = encode_pull(self._syn.NAME, uuid=d.uuid, seq=self._seq, nonce=self._nonce, hotkey=d._pk,
                             stream=self._sid)
         try:
-            raw = await d._exchange(self._info, frame, self._deadline, self._timeout)
-            self._take(d._check_reply(raw, self._syn, self._nonce, self._axon_pk))
+            raw = await d._exchange(self._info, frame, self._deadline, self._timeout, self._cap)
+            self._take(d._check_reply(raw, self._syn, self._nonce, self._axon_pk, self._cap))
         except _Failed as f:
-            self._end(f.status, f.message, f.reply)
+            self._end(f.status, f.message, f.reply, f.limit)
 
     def _take(self, reply: Reply) -> None:
         """Accept one signed frame: check its shape, order and chunk types, then queue its chunks."""
@@ -549,7 +610,8 @@ class SynapseStream(Generic[SS]):
         limit = self._limit()
         if self._bytes > limit:
             raise _Failed(Status.SERVER_ERROR, f"the stream's frames passed {limit} bytes in all (the synapse's "
-                                               "MAX_SIZE, else the dendrite's max_response_size)", reply)
+                                               "MAX_SIZE, else the dendrite's max_response_size, or the stream's "
+                                               "share of max_bytes)", reply, limit)
         try:
             frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body)))
         except (CodecError, BadRequest) as e:
@@ -568,20 +630,21 @@ class SynapseStream(Generic[SS]):
             self._end(reply.status, reply.message, reply)
 
     def _limit(self) -> int:
-        return self._syn.MAX_SIZE or self._d.config.max_response_size
+        return self._total
 
-    def _end(self, status: int, message: str, reply: Reply | None) -> None:
+    def _end(self, status: int, message: str, reply: Reply | None, limit: int | None = None) -> None:
         if self._done:
             return
         self._done = True
         self._last = reply or self._last
-        self._result = self._finish(status, message)
+        self._result = self._finish(status, message, limit)
 
-    def _finish(self, status: int | None, message: str) -> SS:
+    def _finish(self, status: int | None, message: str, limit: int | None = None) -> SS:
         d, reply = self._d, self._last
         dendrite = TerminalInfo(status_code=status, status_message=message,
                                 process_time=time.perf_counter() - self._t0, version=d._version,
-                                nonce=self._nonce or None, uuid=d.uuid, hotkey=d._ss58, signature=self._sig)
+                                nonce=self._nonce or None, uuid=d.uuid, hotkey=d._ss58, signature=self._sig,
+                                reply_limit=limit)
         if reply is not None:
             axon = _axon_terminal(self._info, self._nonce, reply)
         else:

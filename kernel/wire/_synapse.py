@@ -58,6 +58,9 @@ class TerminalInfo:
     signature: bytes | None = None
     retry_after: float | None = None
     """Seconds the axon asked the caller to wait before trying again (a refusal that said so; else None)."""
+    reply_limit: int | None = None
+    """The bytes a reply could hold at most, when it was refused for passing them (500; else None): the synapse's
+    ``MAX_SIZE``, the dendrite's ``max_response_size``, or the call's share of its ``max_bytes``."""
 
 
 _EMPTY = TerminalInfo()
