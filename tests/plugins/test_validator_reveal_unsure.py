@@ -26,6 +26,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 BLOCK_TIME = 0.5
 CLIENT_TIMEOUT = 1.0
 """The validator's rpc timeout: a paused node leaves its wait for the reveal's outcome within a few seconds."""
+# weights_interval 36: a commit's window ends at most 33 blocks after it (tempo 10, period 2), so the validator's
+# only write in the first window is the reveal, which the test spots in the node's mempool by its hotkey's nonce.
 
 
 async def _subnet(sub: Subtensor, root: Path) -> tuple[Any, Any]:
@@ -68,7 +70,7 @@ async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed
                                                                **common))
                         await tg.start(run_validator, NeuronConfig(
                             wallet=validator, state_dir=tmp_path / "s" / "validator",
-                            options={"weights_interval": "20", "alpha": "0.5"}, **common))  # none beside the reveal
+                            options={"weights_interval": "36", "alpha": "0.5"}, **common))  # see above
                         while not (committed := [e for e in logs if e["event"] == "weights.committed"]):
                             await sub.wait_for_block()
                         first = committed[0]
