@@ -35,8 +35,8 @@ logger = get_logger("taonet.plugins.host")
 GOOD_RUN = 60.0
 """Seconds of running after which a neuron's restart pause starts again from the shortest."""
 MAX_STUCK_STARTS = 3
-"""Restarts in a row that find a neuron's plain-def neuron_start still running in its thread (past its hook_timeout)
-before that neuron is stopped for good (``neuron.failed``) instead of restarted for ever."""
+"""Restarts in a row whose neuron_start overran its hook_timeout, after the start's, before that neuron is stopped
+for good (``neuron.failed``) instead of restarted for ever (a plain def left running holds a thread each time)."""
 
 
 class SharedChain:
@@ -114,7 +114,7 @@ class HostedNeuron:
     """The error that stopped the neuron for good (state "failed")."""
     hotkey: str | None = None
     stuck_starts: int = 0
-    """Restarts in a row that failed because its neuron_start's late call still runs (see MAX_STUCK_STARTS)."""
+    """Starts in a row whose neuron_start overran its deadline (see MAX_STUCK_STARTS)."""
 
 
 class _Started:
@@ -317,21 +317,21 @@ class NeuronHost:
 
     @staticmethod
     def _stuck(n: HostedNeuron, e: BaseException) -> BaseException | None:
-        """A restart that cannot help: MAX_STUCK_STARTS restarts in a row found the neuron's plain-def neuron_start
-        still running past its deadline (a thread cannot be stopped; it may never return)."""
-        from .errors import HookStillRunning
+        """A restart that cannot help: the neuron's neuron_start overran its deadline (the hook_timeout option) at
+        its start and at MAX_STUCK_STARTS restarts in a row (each overrun may leave a plain def's call running in its
+        thread: a thread cannot be stopped)."""
+        from .errors import HookFailed
 
-        still = _leaf(e, HookStillRunning)
-        if not isinstance(still, HookStillRunning) or still.hook != "neuron_start":
+        overrun = _leaf(e, HookFailed)  # a neuron_start that raises is logged and the neuron runs: this overran
+        if not isinstance(overrun, HookFailed) or overrun.hook != "neuron_start":
             n.stuck_starts = 0
             return None
         n.stuck_starts += 1
-        if n.stuck_starts < MAX_STUCK_STARTS:
+        if n.stuck_starts <= MAX_STUCK_STARTS:
             return None
-        return HookStillRunning(plugin=still.plugin, hook=still.hook, error=(
-            f"its first call has not returned ({MAX_STUCK_STARTS} restarts found it still running past its deadline, "
-            "the hook_timeout option), so the host stopped restarting this neuron; make neuron_start return "
-            "(an async def can be cancelled; a plain def cannot), or give it longer: --set hook_timeout=SECONDS"))
+        return HookFailed(plugin=overrun.plugin, hook=overrun.hook, error=(
+            f"it did not return within hook_timeout at its start and at {MAX_STUCK_STARTS} restarts in a row, so "
+            "the neuron is not restarted; make it return sooner, or give it longer: --set hook_timeout=SECONDS"))
 
     # --- the watchdog -------------------------------------------------------------------------------------------
     async def _watchdog(self) -> None:

@@ -271,10 +271,6 @@ def _cause(plugin: Plugin, name: str, e: Exception) -> Any:
     return HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300])
 
 
-STILL_RUNS = "its previous call still runs past its deadline (it is not called again until that returns)"
-"""Why a plain-def hook was not called: its late call has not returned (an overrun at once)."""
-
-
 async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: Any) -> tuple[Any, str]:
     """``call_hook`` within ``deadline`` seconds (None: no deadline): its value and "", or None and why it overran
     (it did not return in time; or its previous plain-def call still runs, so it was not called). An exception of
@@ -285,7 +281,8 @@ async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: 
         late = _late_calls(plugin)
         with late.lock:
             if late.counts.get(name, 0) > 0:
-                return None, STILL_RUNS
+                return None, ("its previous call still runs past its deadline (it is not called again until that "
+                              "returns)")
     with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
         try:
             return await call_hook(plugin, name, **kwargs), ""
@@ -318,7 +315,7 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
     status) or else logged, and returned, never raised: it raised, or it overran its deadline (an ``async def`` is
     cancelled; a plain def is left to finish in its thread and, while it runs, the hook is not called again: each
     such call is an overrun at once). With ``raise_overrun`` an overrun is raised after it is handed over."""
-    from .errors import HookFailed, HookStillRunning
+    from .errors import HookFailed
 
     if not plugin.implements(name):
         return None
@@ -329,8 +326,7 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
     except HookFailed as e:
         error = e
     if overran:
-        kind = HookStillRunning if overran == STILL_RUNS else HookFailed
-        error = kind(plugin=plugin.name, hook=name, error=(
+        error = HookFailed(plugin=plugin.name, hook=name, error=(
             f"{overran}, {LIFECYCLE_OVERRUN.get(name, 'so it was cut')}; {OVERRUN_HINT}"))
     if error is not None:
         if failed is not None:

@@ -14,8 +14,7 @@ from taonet.ledger.errors import TaonetError, error_text
 
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
-    "HookFailed", "HookStillRunning", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile",
-    "GatewayError",
+    "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
     "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable", "NotInstalled",
 ]
 
@@ -137,13 +136,6 @@ class HookFailed(PluginError):
     hook: str
     error: str
     __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
-
-
-@attrs.define(auto_exc=True, str=False, slots=False)
-class HookStillRunning(HookFailed):
-    """Raised when a plain-def hook is not called because its previous call still runs past its deadline."""
-
-    CODE = "plugin_hook_still_running"
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
