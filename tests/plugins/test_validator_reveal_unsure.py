@@ -52,11 +52,15 @@ async def _in_mempool(sub: Subtensor, hotkey: Any) -> bool:
                                                                       ["nonce"])
 
 
-async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-run", "restarted"])
+async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed(tmp_path: Path,
+                                                                                 restarted: bool) -> None:
     """The node is paused right after it took the validator's first reveal; the validator's wait times out (the
     outcome unknown: `weights.reveal_later`, the reveal kept); resumed, the node seals that reveal, so the next try
-    is refused with "no such commit" while the window is open: the validator logs `weights.revealed` for that
-    commit (block None, a note), no `weights.reveal_missed`, and forgets the reveal; the chain holds its weights."""
+    (by the same run, or by a validator restarted meanwhile, which loads the reveal from reveals.json and knows
+    nothing of the timeout) is refused with "no such commit" while the window is open: the validator logs
+    `weights.revealed` for that commit, with the block the chain revealed it in and a note, no
+    `weights.reveal_missed`, and forgets the reveal; the chain holds its weights."""
     with node_process(tmp_path / "node", block_time=BLOCK_TIME) as (proc, addresses):
         paused = False
         try:
@@ -64,13 +68,20 @@ async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed
                 miner, validator = await _subnet(sub, tmp_path)
                 common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0,
                           "timeout": CLIENT_TIMEOUT}
+                vconfig = NeuronConfig(wallet=validator, state_dir=tmp_path / "s" / "validator",
+                                       options={"weights_interval": "36", "alpha": "0.5"}, **common)  # see above
                 with capture_logs() as logs, anyio.fail_after(120):
                     async with anyio.create_task_group() as tg:
                         await tg.start(run_miner, NeuronConfig(wallet=miner, state_dir=tmp_path / "s" / "miner",
                                                                **common))
-                        await tg.start(run_validator, NeuronConfig(
-                            wallet=validator, state_dir=tmp_path / "s" / "validator",
-                            options={"weights_interval": "36", "alpha": "0.5"}, **common))  # see above
+                        first_run, ended = anyio.CancelScope(), anyio.Event()
+
+                        async def validator_run(*, task_status: Any) -> None:
+                            with first_run:
+                                await run_validator(vconfig, task_status=task_status)
+                            ended.set()
+
+                        await tg.start(validator_run)
                         while not (committed := [e for e in logs if e["event"] == "weights.committed"]):
                             await sub.wait_for_block()
                         first = committed[0]
@@ -81,8 +92,13 @@ async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed
                         paused, stopped_at = True, time.monotonic()
                         while not [e for e in logs if e["event"] == "weights.reveal_later"]:
                             await anyio.sleep(0.05)
+                        if restarted:
+                            first_run.cancel()
+                            await ended.wait()
                         os.kill(proc.pid, signal.SIGCONT)
                         paused, pause_s = False, time.monotonic() - stopped_at
+                        if restarted:  # a new run: it loads the reveal from reveals.json, knowing nothing more
+                            await tg.start(run_validator, vconfig)
                         settled = ("weights.revealed", "weights.reveal_missed")
                         while not [e for e in logs if e["event"] in settled]:
                             await anyio.sleep(0.05)
@@ -93,7 +109,8 @@ async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed
                 assert len(later) == 1 and later[0]["committed_at"] == first["block"], weights
                 revealed = [e for e in logs if e["event"] == "weights.revealed"]
                 assert len(revealed) == 1 and revealed[0]["committed_at"] == first["block"], weights
-                assert revealed[0]["block"] is None and "stopped waiting" in revealed[0]["note"], weights
+                assert first["reveal_from"] <= revealed[0]["block"] <= first["reveal_until"], weights
+                assert "stopped waiting" in revealed[0]["note"], weights
                 assert not [e for e in logs if e["event"] == "weights.reveal_missed"], weights
                 assert pause_s < 30, pause_s  # the wait timed out (CLIENT_TIMEOUT), not the 60 s of a receipt
                 pending = (await sub.get_weight_commits(1)).get(validator.hotkey.ss58_address, ())
