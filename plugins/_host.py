@@ -34,6 +34,9 @@ logger = get_logger("taonet.plugins.host")
 
 GOOD_RUN = 60.0
 """Seconds of running after which a neuron's restart pause starts again from the shortest."""
+MAX_STUCK_STARTS = 3
+"""Restarts in a row whose neuron_start overran its hook_timeout, after the start's, before that neuron is stopped
+for good (``neuron.failed``) instead of restarted for ever (a plain def left running holds a thread each time)."""
 
 
 class SharedChain:
@@ -110,6 +113,8 @@ class HostedNeuron:
     failure: Exception | None = None
     """The error that stopped the neuron for good (state "failed")."""
     hotkey: str | None = None
+    stuck_starts: int = 0
+    """Starts in a row whose neuron_start overran its deadline (see MAX_STUCK_STARTS)."""
 
 
 class _Started:
@@ -162,6 +167,17 @@ def _fatal(e: BaseException) -> BaseException | None:
         elif isinstance(leaf, HotkeyNotRegistered | SubnetNotFound | WalletError) or (
                 isinstance(leaf, PluginError) and not isinstance(leaf, HookFailed)):
             return leaf
+    return None
+
+
+def _leaf(e: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first error of type ``kind`` in ``e`` (inside task groups' ExceptionGroups), or None."""
+    if isinstance(e, kind):
+        return e
+    if isinstance(e, BaseExceptionGroup):
+        for sub in e.exceptions:
+            if (found := _leaf(sub, kind)) is not None:
+                return found
     return None
 
 
@@ -276,7 +292,7 @@ class NeuronHost:
                     await runner(n.config, task_status=_Started(self, n))
                 except Exception as e:  # the neuron's crash: logged; restarted unless it cannot help
                     n.last_error = _one_line(e)
-                    fatal = _fatal(e)
+                    fatal = _fatal(e) or self._stuck(n, e)
                     if fatal is not None:
                         n.state, n.failure = "failed", fatal if isinstance(fatal, Exception) else e
                         log.error("neuron.failed", error=" ".join(str(fatal).split()),
@@ -298,6 +314,24 @@ class NeuronHost:
                 log.info("neuron.exited")
                 self._settled(n)
                 return
+
+    @staticmethod
+    def _stuck(n: HostedNeuron, e: BaseException) -> BaseException | None:
+        """A restart that cannot help: the neuron's neuron_start overran its deadline (the hook_timeout option) at
+        its start and at MAX_STUCK_STARTS restarts in a row (each overrun may leave a plain def's call running in its
+        thread: a thread cannot be stopped)."""
+        from .errors import HookFailed
+
+        overrun = _leaf(e, HookFailed)  # a neuron_start that raises is logged and the neuron runs: this overran
+        if not isinstance(overrun, HookFailed) or overrun.hook != "neuron_start":
+            n.stuck_starts = 0
+            return None
+        n.stuck_starts += 1
+        if n.stuck_starts <= MAX_STUCK_STARTS:
+            return None
+        return HookFailed(plugin=overrun.plugin, hook=overrun.hook, error=(
+            f"it did not return within hook_timeout at its start and at {MAX_STUCK_STARTS} restarts in a row, so "
+            "the neuron is not restarted; make it return sooner, or give it longer: --set hook_timeout=SECONDS"))
 
     # --- the watchdog -------------------------------------------------------------------------------------------
     async def _watchdog(self) -> None:

@@ -366,6 +366,7 @@ class HeadFollower:
 
     async def run(self) -> None:
         """Wait for each next block until cancelled (node errors are logged and retried with a growing pause)."""
+        from taonet.kernel.errors import BlockWaitTimeout
         from taonet.ledger.errors import TaonetError
 
         pause = 0.5
@@ -373,11 +374,12 @@ class HeadFollower:
             try:
                 head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
                 pause = 0.5
-            except TimeoutError:
+            except BlockWaitTimeout:  # the node answers, no block came: wait again at once
                 self._error("node.quiet: no new block for 60 s")
                 self.log.warning("node.quiet", waited=60)
                 continue
-            except TaonetError as e:  # the node went away: say so, wait, go on
+            except TaonetError as e:  # the node went away or did not answer in time (RpcTimeout): say so, wait, go
+                # on (a pause also lets the other waiters of the shared block feed read it: a reveal's receipt)
                 self._error(f"node.error: {e}")
                 self.log.warning("node.error", error=str(e), retry_in=pause)
                 await anyio.sleep(pause)

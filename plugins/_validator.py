@@ -5,7 +5,8 @@ On a subnet with commit-reveal it commits instead, keeps each commit's reveal (s
 directory (``reveals.json``, so a restart between commit and reveal still reveals) and reveals it in its window; a
 reveal that was not applied (dropped, timed out, the node away, the mempool full) is kept and tried again at the next
 block while its window is open; only a final refusal (no such commit, the window over, commit-reveal off, the hotkey
-or subnet gone) or the window closing forgets it, logged once with the reason."""
+or subnet gone) or the window closing forgets it, logged once with the reason, unless the chain shows that commit
+revealed in its window (a try whose outcome was not learned: a timeout, a run stopped meanwhile)."""
 
 from __future__ import annotations
 
@@ -521,6 +522,9 @@ class _Validator:
                 if head < r.reveal_from:
                     continue
                 if head > r.reveal_until:
+                    if (block := await self._revealed_at(r, head)) is not None:  # a try we lost track of was applied
+                        await self._revealed_earlier(r, block)
+                        continue
                     last = self.reveal_later.get(r.commit_hash)
                     await self._drop(r, f"the window closed at block {r.reveal_until} (we were at {head})"
                                         + (f"; the last try was not applied: {last}" if last else ""))
@@ -535,11 +539,12 @@ class _Validator:
                     return
                 elif isinstance(result.error, RevealTooEarly):
                     return  # next block
-                elif isinstance(result.error, WeightCommitNotFound) and r.commit_hash in self.reveal_unsure \
-                        and head <= r.reveal_until:  # an earlier try whose outcome we did not learn was applied
-                    await self._drop(r, None)
-                    self.log.info("weights.revealed", block=None, count=len(r.uids), committed_at=r.block,
-                                  note="an earlier try was applied after we stopped waiting for it")
+                elif isinstance(result.error, WeightCommitNotFound) and (
+                        (block := await self._revealed_at(r, head)) is not None
+                        or (r.commit_hash in self.reveal_unsure and head <= r.reveal_until)):
+                    # an earlier try whose outcome we did not learn (a timeout; a run before a restart) was applied:
+                    # the chain shows it, or, inside the window, the commit can only have left by being revealed
+                    await self._revealed_earlier(r, block)
                 elif isinstance(result.error, FINAL_REVEAL_REFUSALS):
                     await self._drop(r, result.message)
                 else:  # not applied (dropped, timed out, the node away, the mempool full): the next block again
@@ -553,6 +558,26 @@ class _Validator:
                     return
         finally:
             self.revealing = False
+
+    async def _revealed_at(self, r: PendingReveal, head: int) -> int | None:
+        """The block in which the chain revealed ``r``'s commit (its ``WeightsRevealed`` event in the window up to
+        ``head``), or None: not revealed, or the node could not say."""
+        from taonet.ledger import WeightsRevealed
+
+        assert r.reveal_from is not None and r.reveal_until is not None
+        try:
+            events = await self.sub.get_events(r.reveal_from, min(head, r.reveal_until) + 1,
+                                               types=["ev.weights_revealed"], netuid=self.netuid,
+                                               account=self.p.hotkey)
+        except TaonetError:
+            return None
+        return next((b for b, _, e in events if isinstance(e, WeightsRevealed) and e.commit_hash == r.commit_hash),
+                    None)
+
+    async def _revealed_earlier(self, r: PendingReveal, block: int | None) -> None:
+        await self._drop(r, None)
+        self.log.info("weights.revealed", block=block, count=len(r.uids), committed_at=r.block,
+                      note="an earlier try was applied after we stopped waiting for it")
 
     async def _drop(self, r: PendingReveal, reason: str | None) -> None:
         self.reveals = [x for x in self.reveals if x is not r]

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,11 @@ class Child:
                                                  start_new_session=True, env=child_env())
         self.state, self.started_at = "running", time.monotonic()
 
-    async def supervise(self, on_event: Callable[[Child, str], None]) -> None:
-        """Wait for the process; while it is not being stopped, restart it after a doubling pause when it dies."""
+    async def supervise(self, on_event: Callable[[Child, str], None],
+                        give_up: Callable[[Child], Awaitable[str | None]] | None = None) -> None:
+        """Wait for the process; while it is not being stopped, restart it after a doubling pause when it dies,
+        unless ``give_up`` (asked after each exit) says why a restart cannot help: then the state is "failed", the
+        note that reason, and it returns."""
         pause = BACKOFF[0]
         while True:
             code = await self.proc.wait()
@@ -75,6 +78,11 @@ class Child:
             if not self.restart or self.state == "stopping":
                 self.state = "exited"
                 on_event(self, "exited")
+                return
+            reason = None if give_up is None else await give_up(self)
+            if reason is not None and self.state != "stopping":
+                self.state, self.note = "failed", reason
+                on_event(self, "failed")
                 return
             if time.monotonic() - self.started_at > HEALTHY_AFTER:
                 pause = BACKOFF[0]

@@ -63,6 +63,9 @@ NODE_START_TRIES = 3
 PORTS_ENV = "TAONET_LAUNCH_PORTS"
 """Ports (comma-separated) the launcher uses first where it picks a free port for its node, in order (the feed's, then
 the rpc's, at each start; 0: pick one): for tests that need a picked port to be taken (docs/launcher.md)."""
+NODE_RESTARTS_IN_USE = 4
+"""Restarts in a row of a crashed node that may find one of its addresses held by another process (the node keeps
+its addresses: the neurons and `taonet` commands use them) before the launcher gives up and stops the network."""
 ADDRESS_IN_USE = "already in use"
 """What a taonet process's error line says when it cannot listen on an address another process holds."""
 
@@ -74,6 +77,19 @@ def _forced_ports() -> list[int]:
         return [int(p) for p in raw.split(",") if p.strip()]
     except ValueError:
         return []
+
+
+def _held(address: str) -> bool:
+    """Whether another process listens on ``address`` (``tcp://HOST:PORT``): a bind there fails. SO_REUSEADDR, so
+    that the closed connections a killed node leaves (TIME_WAIT) do not count, as they do not for the node."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("" if host in ("0.0.0.0", "*") else host, int(port)))
+        except (OSError, ValueError):
+            return True
+        return False
 
 
 def _port_of(address: str) -> int | None:
@@ -142,6 +158,7 @@ class Network:
     problems: list[str] = attrs.Factory(list)  # the latest problem lines said (MAX_KEPT_PROBLEMS), for launch.json
     host_logs: dict[Path, int] = attrs.Factory(dict)  # each host's log: where this run's lines start / were read to
     failed: dict[str, str] = attrs.Factory(dict)  # neurons their host stopped for good (neuron.failed): the error
+    node_in_use: int = 0  # restarts in a row of the crashed node that found an address of it in use
 
     # --- the whole run -----------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -233,13 +250,44 @@ class Network:
             except Exception as e:
                 raise NodeDidNotStart(method="node run", address=str(child.log),
                                       reason=str(e) or "no rpc line") from e
-        tg.start_soon(child.supervise, self._on_event)
+        tg.start_soon(self._supervise_node, child)
         if node.public:
             self.endpoint = f"tcp://{node.public}:{rpc.rsplit(':', 1)[1]}"
         self.view.line("rpc", self.endpoint)
         if not node.rpc and self.endpoint != DEFAULT_RPC:
             self.view.line("note", f"{DEFAULT_RPC} is taken by another process: give taonet commands --endpoint "
                                    f"{self.endpoint} (or export TAONET_ENDPOINT={self.endpoint})")
+
+    async def _supervise_node(self, child: Child) -> None:
+        """Restart the node when it dies, on the same addresses; when another process holds one of them at
+        NODE_RESTARTS_IN_USE restarts in a row, end the run (the network cannot work without its node)."""
+        await child.supervise(self._on_event, give_up=self._node_address_taken)
+        if child.state == "failed":
+            raise NodeDidNotStart(method="node run", address=str(child.log), reason=child.note)
+
+    async def _node_address_taken(self, child: Child) -> str | None:
+        """After the node exited: None to restart it, or why restarting cannot help. A restart that exits with an
+        address in use is counted; the first one is said once (``problem: node: ...``) with what to do."""
+        if ADDRESS_IN_USE not in await anyio.to_thread.run_sync(tail_since_start, child):
+            self.node_in_use = 0
+            return None
+        self.node_in_use += 1
+        mine = {what: child.args[child.args.index(f"--{what}") + 1] for what in ("rpc", "feed")}
+        held = [(what, a) for what, a in mine.items() if _held(a)]
+        which = (" and ".join(f"port {_port_of(a)} (its {what} address {a})" for what, a in held)
+                 or f"one of its addresses (rpc {mine['rpc']}, feed {mine['feed']})")
+        find = " or ".join(f"'sport = :{_port_of(a)}'" for _, a in held) or "'sport = :PORT'"
+        left = NODE_RESTARTS_IN_USE - self.node_in_use
+        if self.node_in_use == 1:
+            self._say_problems([("node", (
+                f"{which} is taken by another process, so the node cannot start again there (the neurons use that "
+                f"address); stop that process (ss -ltnp {find} names it): {left} more tries, then the network "
+                "stops")[:280])])
+        if left > 0:
+            return None
+        return (f"it stopped, and each of {NODE_RESTARTS_IN_USE} restarts found {which} in use by another process; "
+                f"stop that process (ss -ltnp {find} names it), then start the network again (--keep DIR or --dir "
+                "DIR keeps its chain)")
 
     async def _setup(self) -> None:
         from taonet.kernel import Subtensor

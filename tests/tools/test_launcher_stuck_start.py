@@ -1,0 +1,95 @@
+"""A plugin package whose plain-def neuron_start never returns, run by the installed `taonet launch`: its host
+restarts that neuron (each restart loads the plugin again and its neuron_start overruns again, one more thread held),
+then stops it for good (``neuron.failed``), and the launcher says it once as a `problem:` line naming the hook and
+the option (before: restarted for ever with the host's growing pause, a thread held at each restart)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ..plugins.dists import FULL_PLUGIN, install
+from .processes import TAONET_EXE
+
+pytestmark = pytest.mark.slow
+
+STUCK_START = FULL_PLUGIN + '''
+
+@hookimpl
+def neuron_start():
+    import time
+    time.sleep(3600)  # a start that never returns (a download that hangs)
+'''
+
+NETWORK = """
+[node]
+block_time = 0.1
+rpc = "tcp://127.0.0.1:0"
+
+[[wallets]]
+name = "owner"
+uri = "//Alice"
+
+[[subnets]]
+netuid = 1
+plugin = "stuck"
+owner = "owner"
+hyperparameters = { tempo = 10 }
+
+[[neurons]]
+role = "miner"
+plugin = "stuck"
+netuid = 1
+wallet = "miners"
+hotkey = "m{i}"
+options = { hook_timeout = 0.3 }
+"""
+
+
+def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_by_the_launcher(
+        tmp_path: Path) -> None:
+    """One miner whose neuron_start sleeps for an hour (hook_timeout 0.3 s): within a few restarts its host stops
+    it for good, the launcher prints one `problem: NAME: failed, not restarted: ...` line naming neuron_start and
+    hook_timeout (launch.json's `failed` names it), the host logged 3 crashes and one failure, and Ctrl-C stops
+    everything (exit 0)."""
+    site = tmp_path / "site"
+    install(site, "taonet-stuck", "stuck", STUCK_START)
+    spec = tmp_path / "net.toml"
+    spec.write_text(NETWORK)
+    net = tmp_path / "net"
+    env = {**os.environ, "HOME": str(tmp_path), "COLUMNS": "200",
+           "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([TAONET_EXE, "launch", str(spec), "--dir", str(net), "--lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 90
+        while not any(line.startswith("problem:") and ": failed, not restarted: " in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            line = proc.stdout.readline()
+            if line:
+                lines.append(line.rstrip("\n"))
+        time.sleep(1)  # a neuron restarted again after it failed would crash again: none does
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        lines += rest.splitlines()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, lines
+    problems = [line for line in lines if line.startswith("problem:") and ": failed, not restarted: " in line]
+    assert len(problems) == 1 and ": failed, not restarted: the neuron_start hook of subnet plugin 'stuck'" in \
+        problems[0], lines
+    assert "at its start and at 3 restarts in a row" in problems[0] and "--set hook_timeout=SECONDS" in problems[0]
+    status = json.loads((net / "launch.json").read_text())
+    assert list(status["failed"]) == [problems[0].split(":")[1].strip()], status
+    host_log = "".join(p.read_text() for p in (net / "logs").glob("*.log") if p.name != "node.log")
+    assert host_log.count('"neuron.crashed"') == 3 and host_log.count('"neuron.failed"') == 1
