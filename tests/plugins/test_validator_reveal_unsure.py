@@ -52,8 +52,10 @@ async def _in_mempool(sub: Subtensor, hotkey: Any) -> bool:
                                                                       ["nonce"])
 
 
-@pytest.mark.parametrize("restarted", [False, True], ids=["same-run", "restarted"])
-async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed(tmp_path: Path,
+# Each path once, each event loop once (the test takes ~30 s of blocks): sampled, not every combination.
+@pytest.mark.parametrize(("anyio_backend", "restarted"), [("asyncio", False), ("trio", True)],
+                         ids=["asyncio-same-run", "trio-restarted"])
+async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed(tmp_path: Path, anyio_backend: str,
                                                                                  restarted: bool) -> None:
     """The node is paused right after it took the validator's first reveal; the validator's wait times out (the
     outcome unknown: `weights.reveal_later`, the reveal kept); resumed, the node seals that reveal, so the next try
