@@ -123,6 +123,8 @@ async def test_a_neuron_start_that_never_returns_fails_the_start_naming_the_hook
     assert [m for m in status["errors"] if m.startswith("plugin.neuron_start: it did not return within 0.5 s")]
 
 
+@pytest.mark.alone  # hook_timeout 0.2 s holds every hook: with the workers beside it the template's real
+# validator_task overran it too (a third hook in the log: seen with four workers and others' load on 2 cores)
 @pytest.mark.parametrize("role", ["miner", "validator"])
 async def test_a_neuron_block_or_epoch_that_never_returns_is_skipped_and_the_loop_goes_on(
         tmp_path: Path, role: str) -> None:
