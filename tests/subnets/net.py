@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from taonet.kernel import Subtensor, Wallet
-from taonet.plugins import NeuronConfig, run_miner, run_validator
+from taonet.plugins import NeuronConfig, read_journal, run_miner, run_validator
 
 from ..kernel.node.nodes import dev_wallet, node_process
 
@@ -39,6 +39,14 @@ async def dev_subnet(tmp_path: Path, plugin: str, miners: list[str], validators:
             yield sub, wallets
 
 
+MIN_STEPS = 3
+"""Steps each validator has journaled before the tempos of :func:`incentives_after` are counted."""
+
+
+def _steps(journal: Path) -> int:
+    return sum(1 for _ in read_journal(journal)) if journal.exists() else 0
+
+
 def config(tmp_path: Path, sub: Subtensor, plugin: str, wallet: Wallet, options: Mapping[str, Any]) -> NeuronConfig:
     """The neuron's configuration: state under ``tmp_path/state/<wallet name>``, any free port."""
     return NeuronConfig(wallet=wallet, options=dict(options), state_dir=tmp_path / "state" / wallet.name, netuid=1,
@@ -58,6 +66,12 @@ async def incentives_after(tmp_path: Path, plugin: str, miners: Mapping[str, Map
                 for name, w in wallets.items():
                     if name.startswith("validator"):
                         await tg.start(run_validator, config(tmp_path, sub, plugin, w, validator_options))
+                # The tempos count from when each validator has scored a few steps, not from its start: on a loaded
+                # machine a validator's first steps come late, and weights from one step cannot tell an exploit that
+                # answers honestly once (prompting's replay) from an honest miner.
+                journals = [tmp_path / "state" / name / "journal" for name in wallets if name.startswith("validator")]
+                while any(_steps(j) < MIN_STEPS for j in journals):
+                    await sub.wait_for_block()
                 start = await sub.get_current_block()
                 await sub.wait_for_block(start + tempos * (tempo + 1), timeout=deadline)
                 mg = await sub.metagraph(1)
