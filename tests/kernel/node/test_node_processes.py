@@ -68,32 +68,61 @@ async def test_kill_9_at_random_moments_loses_nothing_reported_included(tmp_path
     assert state.digest() == head["digest"]
 
 
-async def test_an_actor_out_of_process_gives_the_same_chain(tmp_path: Path) -> None:
-    """The consensus actor as its own process (`taonet actor run`) seals the same log as in the node."""
+PLANNED = [4, 8, 13]
+"""The blocks _drive()'s three writes land in when nothing is late (the registration reads its burn first and makes
+block 8, not 7)."""
 
-    async def drive(sub: Subtensor) -> None:
-        await sub.wait_for_block(3)
-        assert (await sub.create_subnet(Wallet("Alice"))).success
-        await sub.wait_for_block(6)
-        assert (await sub.burned_register(Wallet("Bob"), 1)).success
-        await sub.wait_for_block(12)
-        assert (await sub.add_stake(Wallet("Alice"), Wallet("Alice").hotkey, 50 * TAO)).success
-        await sub.wait_for_block(30)
 
-    async with running_node(tmp_path / "inproc", clock="logical", block_time=0.1) as (node, sub):
-        await drive(sub)
+async def _drive(sub: Subtensor) -> bool:
+    """Three writes, sent once blocks 3, 6 and 12 are seen; whether each made its planned block (on a loaded machine
+    a write can miss it: then the premise of comparing two runs' logs is broken, not the property)."""
+    landed = []
+    await sub.wait_for_block(3)
+    landed.append(await sub.create_subnet(Wallet("Alice")))
+    await sub.wait_for_block(6)
+    landed.append(await sub.burned_register(Wallet("Bob"), 1))
+    await sub.wait_for_block(12)
+    landed.append(await sub.add_stake(Wallet("Alice"), Wallet("Alice").hotkey, 50 * TAO))
+    assert all(r.success for r in landed)
+    await sub.wait_for_block(30)
+    return [r.block for r in landed] == PLANNED
+
+
+async def _in_process(path: Path) -> list[bytes] | None:
+    async with running_node(path, clock="logical", block_time=0.15) as (node, sub):
+        if not await _drive(sub):
+            return None
         assert node.store is not None
-        local = [node.store.get_raw(n) for n in range(31)]
+        return [node.store.get_raw(n) for n in range(31)]
 
-    with node_process(tmp_path / "outproc", "--clock", "logical", "--remote-actor", "consensus", "--no-fsync",
-                      block_time=0.1) as (_proc, addresses):
+
+async def _actor_out_of_process(path: Path) -> list[bytes] | None:
+    with node_process(path, "--clock", "logical", "--remote-actor", "consensus", "--no-fsync",
+                      block_time=0.15) as (_proc, addresses):
         actor = subprocess.Popen([*TAONET, "actor", "run", "consensus", "--node", addresses["rpc"]],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             async with Subtensor(addresses["rpc"]) as sub:
-                await drive(sub)
+                if not await _drive(sub):
+                    return None
         finally:
             stop(actor)  # type: ignore[arg-type]
-    with FileStore(tmp_path / "outproc" / "chain", fsync=False) as store:
-        remote = [store.get_raw(n) for n in range(31)]
+    with FileStore(path / "chain", fsync=False) as store:
+        return [store.get_raw(n) for n in range(31)]
+
+
+async def test_an_actor_out_of_process_gives_the_same_chain(tmp_path: Path) -> None:
+    """The consensus actor as its own process (`taonet actor run`) seals the same log as in the node, given the
+    same writes in the same blocks (a run whose write missed its planned block is run again, at most 3 times)."""
+    logs = []
+    for run, make in enumerate((_in_process, _actor_out_of_process)):
+        for attempt in range(3):
+            log = await make(tmp_path / f"run{run}-{attempt}")
+            if log is not None:
+                logs.append(log)
+                break
+        else:
+            pytest.fail("three runs in a row could not submit within a block time of seeing the block")
+    local, remote = logs
+    assert [n for n in range(31) if remote[n] != local[n]] == []
     assert remote == local
