@@ -69,8 +69,8 @@ async def test_kill_9_at_random_moments_loses_nothing_reported_included(tmp_path
 
 
 PLANNED = [4, 8, 13]
-"""The blocks _drive()'s three writes land in when nothing is late (the registration reads its burn first and makes
-block 8, not 7)."""
+"""The blocks _drive()'s three writes are final in when nothing is late: each is sent once the block before it is
+seen (a registration, requested in block 7, is answered by the registrar in block 8, the block its result names)."""
 
 
 async def _drive(sub: Subtensor) -> bool:
