@@ -170,7 +170,8 @@ def test_diff_shows_the_replaced_uid_the_epochs_and_the_money_that_moved(net: di
     f = first["fields"]
     assert sub["registrations"]["replaced"] == [{"uid": f["uid"], "old_hotkey": f["old_hotkey"], "hotkey": f["hotkey"],
                                                  "registered_at": first["block"]}]
-    assert sub["epochs"] and all(a < e["block"] <= b and e["pot"] > 0 for e in sub["epochs"])
+    # an epoch's block is the one whose state it ran on; it paid in the next, so one paid in a+1..b names a..b-1
+    assert sub["epochs"] and all(a <= e["block"] < b and e["pot"] > 0 for e in sub["epochs"])
     assert any(s["hotkey"] == VALIDATORS[1].hotkey.ss58_address and s["change"] > 0 for s in d["stake"])
     burned = [x for x in d["balances"] if x["address"] == LATE[0].coldkey.ss58_address]
     assert burned and burned[0]["change"] < 0  # the registration's burn
