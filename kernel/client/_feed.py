@@ -66,6 +66,9 @@ class FeedWatcher:
         self.head = -1
         self.refs = 0
         self._heard = 0.0  # monotonic time the head was last learned
+        self.asked: float | None = None
+        """When (anyio.current_time()) the reader asked the node its head, while that request has had no reply (the
+        other waiters' deadlines read it)."""
         self._reading = False
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
@@ -147,6 +150,7 @@ class FeedWatcher:
                 await self._read(poll)
             finally:
                 self._reading = False
+                self.asked = None  # the reader's own wait read it already; the next reader asks again
                 if self.refs <= 0:
                     self._close()
                 # hand the reading over: wake the others, one of them takes it
@@ -154,17 +158,24 @@ class FeedWatcher:
                 self._changed = anyio.Event()
         return self.head
 
+    async def _ask(self, poll: Callable[[], Awaitable[int]]) -> int:
+        """``poll()``, with :attr:`asked` set while it has no reply."""
+        self.asked = anyio.current_time()
+        head = await poll()
+        self.asked = None
+        return head
+
     async def _read(self, poll: Callable[[], Awaitable[int]]) -> None:
         """Learn a newer head: from one feed message, or from ``poll`` when the feed is quiet or stale."""
         if self.head < 0 or time.monotonic() - self._heard > self.quiet:
             self._open()
-            self._learn(await poll())
+            self._learn(await self._ask(poll))
             return
         ctx = self._open()
         try:
             raw, _ = await ctx.recv(max(1, int(self.quiet * 1000)))
         except pynng.Timeout:
-            self._learn(await poll())
+            self._learn(await self._ask(poll))
             return
         newest = -1
         for _ in range(_DRAIN_MAX):
