@@ -74,6 +74,9 @@ __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
 
 
+NO_REPLY = 0.25
+"""Seconds without a reply after which a wait's request, still out at the wait's deadline, says the node does not
+answer (half the wait when that is shorter): a node that answers at all answers a head request in milliseconds."""
 _BITTENSOR_NETWORKS = ("finney", "test", "archive", "latent-lite", "mainnet", "testnet")
 
 
@@ -301,8 +304,8 @@ class Subtensor:
 
         Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
         times). After ``timeout`` seconds raises :class:`RpcTimeout` if a request of this wait to the node has had
-        no reply for at least half of ``timeout`` (the node does not answer), else :class:`BlockWaitTimeout` (the
-        block did not come); both are ``TimeoutError``.
+        no reply for NO_REPLY seconds (the node does not answer), else :class:`BlockWaitTimeout` (the node answers,
+        the block did not come); both are ``TimeoutError``.
         """
         if block is not None:
             if isinstance(block, bool) or not isinstance(block, numbers.Integral):
@@ -340,7 +343,7 @@ class Subtensor:
                              reason=f"nothing answered within {timeout:.3g} s") from None
             if not asked and watch is not None and watch.asked is not None:  # another waiter's request for us all
                 asked[:] = [("head", watch.asked)]
-            if asked and (silent := anyio.current_time() - asked[0][1]) >= timeout / 2:
+            if asked and (silent := anyio.current_time() - asked[0][1]) >= min(NO_REPLY, timeout / 2):
                 raise RpcTimeout(method=asked[0][0], address=self.endpoint, timeout=silent) from None
             if self._watch is not None:
                 head = max(head, self._watch.head)

@@ -3,13 +3,15 @@ client's timeout, with a message that says what to check, and the client works a
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
-from taonet.kernel import subtensor
+from taonet.kernel import Subtensor, subtensor
 from taonet.kernel.errors import RpcTimeout
 from taonet.ledger import Keypair
 
@@ -53,3 +55,38 @@ def test_a_paused_node_gives_rpc_timeout_within_the_timeout(tmp_path: Path) -> N
             proc.send_signal(signal.SIGCONT)
         assert sub.wait_for_block(head + 1, timeout=10) > head
         assert patient.wait_for_block(head + 1, timeout=10) > head
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_waits_on_a_paused_node_whose_head_they_knew_say_the_node_did_not_answer(tmp_path: Path) -> None:
+    """Two waits of one client (a 30 s RPC timeout) on a node paused after they learned its head share its block
+    feed: the first (4 s) reads the feed, finds it quiet for 1 s and asks the node's head; the other (2.5 s, started
+    after it) waits on that reader. Neither gets a reply: each ends in time with an RpcTimeout naming `head` (both
+    were BlockWaitTimeout, "the block did not come", though the node had not answered)."""
+    errors: dict[str, tuple[BaseException, float]] = {}
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        async with Subtensor(addresses["rpc"], timeout=30) as sub:
+            head = await sub.wait_for_block(timeout=10)
+
+            async def wait(name: str, timeout: float) -> None:
+                started = time.monotonic()
+                try:
+                    await sub.wait_for_block(head + 5, timeout=timeout)
+                except TimeoutError as e:
+                    errors[name] = (e, time.monotonic() - started)
+
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(wait, "reader", 4.0)
+                    await anyio.sleep(0.2)
+                    tg.start_soon(wait, "other", 2.5)
+            finally:
+                proc.send_signal(signal.SIGCONT)
+            assert await sub.wait_for_block(head + 1, timeout=10) > head
+    assert set(errors) == {"reader", "other"}, errors
+    for name, timeout in (("reader", 4.0), ("other", 2.5)):
+        error, took = errors[name]
+        assert isinstance(error, RpcTimeout) and re.match(NO_REPLY.format("head"), str(error)), errors
+        assert took < timeout + SLACK
