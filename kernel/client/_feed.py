@@ -66,9 +66,10 @@ class FeedWatcher:
         self.head = -1
         self.refs = 0
         self._heard = 0.0  # monotonic time the head was last learned
-        self.asked: float | None = None
-        """When (anyio.current_time()) the reader asked the node its head, while that request has had no reply (the
-        other waiters' deadlines read it)."""
+        self.asked: tuple[float, float | None] | None = None
+        """The reader's request for the node's head that has had no reply: when it was sent and when the reader
+        stopped waiting for it (its deadline; None while it waits), both anyio.current_time(); None once the node
+        was heard from. The other waiters' deadlines read it."""
         self._reading = False
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
@@ -129,6 +130,7 @@ class FeedWatcher:
 
     def _learn(self, number: int) -> None:
         self._heard = time.monotonic()
+        self.asked = None  # the node was heard from
         if number > self.head:
             self.head = number
             self._changed.set()
@@ -150,7 +152,8 @@ class FeedWatcher:
                 await self._read(poll)
             finally:
                 self._reading = False
-                self.asked = None  # the reader's own wait read it already; the next reader asks again
+                if self.asked is not None and self.asked[1] is None:  # cut off with no reply: no longer waited on
+                    self.asked = (self.asked[0], anyio.current_time())
                 if self.refs <= 0:
                     self._close()
                 # hand the reading over: wake the others, one of them takes it
@@ -160,7 +163,7 @@ class FeedWatcher:
 
     async def _ask(self, poll: Callable[[], Awaitable[int]]) -> int:
         """``poll()``, with :attr:`asked` set while it has no reply."""
-        self.asked = anyio.current_time()
+        self.asked = (anyio.current_time(), None)
         head = await poll()
         self.asked = None
         return head

@@ -304,8 +304,8 @@ class Subtensor:
 
         Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
         times). After ``timeout`` seconds raises :class:`RpcTimeout` if a request of this wait to the node has had
-        no reply for NO_REPLY seconds (the node does not answer), else :class:`BlockWaitTimeout` (the node answers,
-        the block did not come); both are ``TimeoutError``.
+        no reply for NO_REPLY seconds, half of ``timeout`` if shorter (the node does not answer), else
+        :class:`BlockWaitTimeout` (the node answers, the block did not come); both are ``TimeoutError``.
         """
         if block is not None:
             if isinstance(block, bool) or not isinstance(block, numbers.Integral):
@@ -323,7 +323,7 @@ class Subtensor:
         def poll() -> Awaitable[int]:
             return ask("head", self.get_current_block)
 
-        watch = self._watch
+        watch, started = self._watch, anyio.current_time()
         try:
             with anyio.fail_after(timeout):
                 watch = await ask("info", self._watcher)
@@ -341,9 +341,14 @@ class Subtensor:
             if not self.rpc.connected:  # nothing ever answered: there is no node to wait on
                 raise NoNode(method="wait_for_block", address=self.endpoint,
                              reason=f"nothing answered within {timeout:.3g} s") from None
-            if not asked and watch is not None and watch.asked is not None:  # another waiter's request for us all
-                asked[:] = [("head", watch.asked)]
-            if asked and (silent := anyio.current_time() - asked[0][1]) >= min(NO_REPLY, timeout / 2):
+            now = anyio.current_time()
+            silent = now - asked[0][1] if asked else 0.0
+            if not asked and watch is not None and watch.asked is not None:  # the feed's reader asked for us all
+                sent, cut = watch.asked
+                if cut is None or cut >= started:  # still waited on, or cut off during this wait
+                    asked[:] = [("head", sent)]
+                    silent = (now if cut is None else cut) - sent
+            if asked and silent >= min(NO_REPLY, timeout / 2):
                 raise RpcTimeout(method=asked[0][0], address=self.endpoint, timeout=silent) from None
             if self._watch is not None:
                 head = max(head, self._watch.head)

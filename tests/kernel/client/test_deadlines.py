@@ -61,9 +61,10 @@ def test_a_paused_node_gives_rpc_timeout_within_the_timeout(tmp_path: Path) -> N
 @pytest.mark.anyio
 async def test_waits_on_a_paused_node_whose_head_they_knew_say_the_node_did_not_answer(tmp_path: Path) -> None:
     """Two waits of one client (a 30 s RPC timeout) on a node paused after they learned its head share its block
-    feed: the first (4 s) reads the feed, finds it quiet for 1 s and asks the node's head; the other (2.5 s, started
-    after it) waits on that reader. Neither gets a reply: each ends in time with an RpcTimeout naming `head` (both
-    were BlockWaitTimeout, "the block did not come", though the node had not answered)."""
+    feed: the first (4 s) reads the feed, finds it quiet for 1 s and asks the node's head; two others started after it
+    wait on that reader, one ending earlier (2.5 s), one at about the reader's deadline (the reader's request, cut
+    off, still counts for it). No reply comes: each ends in time with an RpcTimeout naming `head` (they were
+    BlockWaitTimeout, "the block did not come", though the node had not answered)."""
     errors: dict[str, tuple[BaseException, float]] = {}
     with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
         async with Subtensor(addresses["rpc"], timeout=30) as sub:
@@ -79,14 +80,16 @@ async def test_waits_on_a_paused_node_whose_head_they_knew_say_the_node_did_not_
             proc.send_signal(signal.SIGSTOP)
             try:
                 async with anyio.create_task_group() as tg:
+                    t0 = time.monotonic()
                     tg.start_soon(wait, "reader", 4.0)
                     await anyio.sleep(0.2)
                     tg.start_soon(wait, "other", 2.5)
+                    tg.start_soon(wait, "twin", 4.0 - (time.monotonic() - t0))  # the reader's deadline, about
             finally:
                 proc.send_signal(signal.SIGCONT)
             assert await sub.wait_for_block(head + 1, timeout=10) > head
-    assert set(errors) == {"reader", "other"}, errors
-    for name, timeout in (("reader", 4.0), ("other", 2.5)):
+    assert set(errors) == {"reader", "other", "twin"}, errors
+    for name, timeout in (("reader", 4.0), ("other", 2.5), ("twin", 4.0)):
         error, took = errors[name]
         assert isinstance(error, RpcTimeout) and re.match(NO_REPLY.format("head"), str(error)), errors
         assert took < timeout + SLACK
