@@ -1,5 +1,6 @@
-"""Every wait of the blocking client has a deadline: a paused node (SIGSTOP) gives a typed RpcTimeout within the
-client's timeout, with a message that says what to check, and the client works again once the node resumes."""
+"""Every wait of the client has a deadline: a paused node (SIGSTOP) gives a typed RpcTimeout within the timeout,
+with a message that says what to check (a block wait too: the node did not answer, not "the block did not come"),
+and the client works again once the node resumes."""
 
 from __future__ import annotations
 
