@@ -66,6 +66,10 @@ class FeedWatcher:
         self.head = -1
         self.refs = 0
         self._heard = 0.0  # monotonic time the head was last learned
+        self.asked: tuple[float, float | None] | None = None
+        """The reader's request for the node's head that has had no reply: when it was sent and when the reader
+        stopped waiting for it (its deadline; None while it waits), both anyio.current_time(); None once the node
+        was heard from. The other waiters' deadlines read it."""
         self._reading = False
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
@@ -126,6 +130,7 @@ class FeedWatcher:
 
     def _learn(self, number: int) -> None:
         self._heard = time.monotonic()
+        self.asked = None  # the node was heard from
         if number > self.head:
             self.head = number
             self._changed.set()
@@ -147,6 +152,8 @@ class FeedWatcher:
                 await self._read(poll)
             finally:
                 self._reading = False
+                if self.asked is not None and self.asked[1] is None:  # cut off with no reply: no longer waited on
+                    self.asked = (self.asked[0], anyio.current_time())
                 if self.refs <= 0:
                     self._close()
                 # hand the reading over: wake the others, one of them takes it
@@ -154,17 +161,24 @@ class FeedWatcher:
                 self._changed = anyio.Event()
         return self.head
 
+    async def _ask(self, poll: Callable[[], Awaitable[int]]) -> int:
+        """``poll()``, with :attr:`asked` set while it has no reply."""
+        self.asked = (anyio.current_time(), None)
+        head = await poll()
+        self.asked = None
+        return head
+
     async def _read(self, poll: Callable[[], Awaitable[int]]) -> None:
         """Learn a newer head: from one feed message, or from ``poll`` when the feed is quiet or stale."""
         if self.head < 0 or time.monotonic() - self._heard > self.quiet:
             self._open()
-            self._learn(await poll())
+            self._learn(await self._ask(poll))
             return
         ctx = self._open()
         try:
             raw, _ = await ctx.recv(max(1, int(self.quiet * 1000)))
         except pynng.Timeout:
-            self._learn(await poll())
+            self._learn(await self._ask(poll))
             return
         newest = -1
         for _ in range(_DRAIN_MAX):

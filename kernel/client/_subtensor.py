@@ -19,7 +19,7 @@ import numbers
 import os
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -74,6 +74,9 @@ __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
 
 
+NO_REPLY = 0.25
+"""Seconds without a reply after which a wait's request, still out at the wait's deadline, says the node does not
+answer (half the wait when that is shorter): a node that answers at all answers a head request in milliseconds."""
 _BITTENSOR_NETWORKS = ("finney", "test", "archive", "latent-lite", "mainnet", "testnet")
 
 
@@ -300,30 +303,53 @@ class Subtensor:
         """Wait until the head reaches ``block`` (the next block when None); returns the head.
 
         Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
-        times); raises :class:`BlockWaitTimeout` (a ``TimeoutError``) after ``timeout`` seconds.
+        times). After ``timeout`` seconds raises :class:`RpcTimeout` if a request of this wait to the node has had
+        no reply for NO_REPLY seconds, half of ``timeout`` if shorter (the node does not answer), else
+        :class:`BlockWaitTimeout` (the node answers, the block did not come); both are ``TimeoutError``.
         """
         if block is not None:
             if isinstance(block, bool) or not isinstance(block, numbers.Integral):
                 raise TypeError(f"wait_for_block: block must be a block number (an integer), got {block!r:.40}")
             block = int(block)
         head = -1
+        asked: list[tuple[str, float]] = []  # the request of this wait that has no reply yet: (method, sent at)
+
+        async def ask(method: str, call: Callable[[], Awaitable[Any]]) -> Any:
+            asked[:] = [(method, anyio.current_time())]
+            out = await call()
+            asked.clear()
+            return out
+
+        def poll() -> Awaitable[int]:
+            return ask("head", self.get_current_block)
+
+        watch, started = self._watch, anyio.current_time()
         try:
             with anyio.fail_after(timeout):
-                watch = await self._watcher()
+                watch = await ask("info", self._watcher)
                 if block is None:
-                    block = (await self.get_current_block()) + 1
+                    block = (await poll()) + 1
                 if watch is None:  # a node without a feed: ask its head every half block time
                     pause = max(0.05, float((self._info or {}).get("block_time", 1.0)) / 2)
-                    while (head := await self.get_current_block()) < block:
+                    while (head := await poll()) < block:
                         await anyio.sleep(pause)
                     return head
-                return await watch.wait_for(block, self.get_current_block)
+                return await watch.wait_for(block, poll)
         except TimeoutError as e:
             if type(e) is not TimeoutError:  # RpcTimeout and the like say what happened already
                 raise
             if not self.rpc.connected:  # nothing ever answered: there is no node to wait on
                 raise NoNode(method="wait_for_block", address=self.endpoint,
                              reason=f"nothing answered within {timeout:.3g} s") from None
+            now = anyio.current_time()
+            silent = now - asked[0][1] if asked else 0.0
+            if not asked and watch is not None and watch.asked is not None:  # the feed's reader asked for us all
+                sent, cut = watch.asked
+                if cut is None or cut >= started:  # still waited on, or cut off during this wait
+                    asked[:] = [("head", sent)]
+                    silent = (now if cut is None else cut) - sent
+            if asked and silent >= min(NO_REPLY, timeout / 2):
+                raise RpcTimeout(method=asked[0][0], address=self.endpoint, timeout=silent) from None
             if self._watch is not None:
                 head = max(head, self._watch.head)
             what = "the next block" if block is None else f"block {block}"

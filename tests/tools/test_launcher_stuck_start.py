@@ -56,8 +56,9 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
         tmp_path: Path) -> None:
     """One miner whose neuron_start sleeps for an hour (hook_timeout 0.3 s): within a few restarts its host stops
     it for good, the launcher prints one `problem: NAME: failed, not restarted: ...` line naming neuron_start and
-    hook_timeout (launch.json's `failed` names it), the host logged 3 crashes and one failure, and Ctrl-C stops
-    everything (exit 0)."""
+    hook_timeout (launch.json's `failed` names it), and only then `ready: 0 of 1 neurons run, 1 failed` (each failed
+    start writes the neuron's status file, "stopped": that is not a running neuron), the host logged 3 crashes and one
+    failure, and Ctrl-C stops everything (exit 0)."""
     site = tmp_path / "site"
     install(site, "taonet-stuck", "stuck", STUCK_START)
     spec = tmp_path / "net.toml"
@@ -71,7 +72,8 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 90
-        while not any(line.startswith("problem:") and ": failed, not restarted: " in line for line in lines):
+        while not (any(line.startswith("problem:") and ": failed, not restarted: " in line for line in lines)
+                   and any(line.startswith("ready:") for line in lines)):
             assert time.monotonic() < deadline and proc.poll() is None, lines
             line = proc.stdout.readline()
             if line:
@@ -89,6 +91,9 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
     assert len(problems) == 1 and ": failed, not restarted: the neuron_start hook of subnet plugin 'stuck'" in \
         problems[0], lines
     assert "at its start and at 3 restarts in a row" in problems[0] and "--set hook_timeout=SECONDS" in problems[0]
+    ready = [i for i, line in enumerate(lines) if line.startswith("ready:")]
+    assert len(ready) == 1 and ready[0] > lines.index(problems[0]), lines  # counted once its host gave up on it
+    assert lines[ready[0]].startswith("ready: 0 of 1 neurons run, 1 failed (the problem lines say why)"), lines
     status = json.loads((net / "launch.json").read_text())
     assert list(status["failed"]) == [problems[0].split(":")[1].strip()], status
     host_log = "".join(p.read_text() for p in (net / "logs").glob("*.log") if p.name != "node.log")

@@ -395,7 +395,7 @@ class Network:
                 if found:
                     await anyio.to_thread.run_sync(self._report_problems)
                 await anyio.to_thread.run_sync(self._report_failed)
-                self._check_ready()
+                await anyio.to_thread.run_sync(self._check_ready)
                 self.view.tick(self)
                 self.write_status()
 
@@ -455,12 +455,14 @@ class Network:
         self._say_problems(new)
 
     def _check_ready(self) -> None:
-        """Say ``ready:`` once every neuron of this machine has written its status file since the start (a running
-        neuron rewrites it every block; one process per neuron takes a while to import on a small machine)."""
+        """Say ``ready:`` once every neuron of this machine runs (its status file written since the start says
+        "running": a running neuron rewrites it every block; one process per neuron takes a while to import on a small
+        machine) or was stopped for good by its host (``neuron.failed``). A neuron whose start failed writes its
+        status file too, "stopped": it is waited for until it runs or its host gives up on it."""
         if self.ready_s is not None:
             return
         since = time.time() - (time.monotonic() - self.started)
-        self.waiting = [f for f in self.waiting if not (f.exists() and f.stat().st_mtime >= since)
+        self.waiting = [f for f in self.waiting if not _runs_since(f, since)
                         and self.status_files.get(f) not in self.failed]
         if not self.waiting:
             self.ready_s = time.monotonic() - self.started
@@ -490,6 +492,16 @@ class Network:
         tmp = self.dir / (STATUS_FILE + ".tmp")
         tmp.write_text(json.dumps(self.status(), indent=1))
         os.replace(tmp, self.dir / STATUS_FILE)
+
+
+def _runs_since(path: Path, since: float) -> bool:
+    """Whether the neuron status file ``path`` was written at or after ``since`` (wall clock) and says "running"."""
+    try:
+        if path.stat().st_mtime < since:
+            return False
+        return json.loads(path.read_text()).get("state") == "running"
+    except (OSError, ValueError, AttributeError):
+        return False  # not there yet, or being replaced: looked at again at the next block
 
 
 def read_status(dir: Path) -> dict[str, Any] | None:
