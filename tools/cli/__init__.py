@@ -23,7 +23,7 @@ HELP = ("taonet: a pure-Python Bittensor on one laptop or many machines.\n\n"
         "(docs/quickstart.md walks a newcomer through a subnet).")
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    # the name: (its module in this package, the typer group or function there), in the order --help lists them
+    # the name: (its module in this package, the typer group or function there), in the order they are added
     "wallet": ("_wallet", "wallet_app"),
     "subnet": ("_subnet", "subnet_app"),
     "stake": ("_stake", "stake_app"),
@@ -65,15 +65,15 @@ def _command(name: str) -> Any:
     return found
 
 
-Debug = Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
+_Debug = Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
                                                          "may be given anywhere on the line).")]
 
 
-def _root(debug: Debug = False) -> None:
+def _root(debug: _Debug = False) -> None:
     """taonet: a pure-Python Bittensor on one laptop or many machines (exit statuses: see docs/cli.md)."""
 
 
-def _root_of_process(debug: Debug = False) -> None:
+def _root_of_process(debug: _Debug = False) -> None:
     from ..logs import configure_logging
 
     # structlog's default prints every level to stdout, which is the command's output (one JSON document with
