@@ -8,8 +8,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-import anyio
+if TYPE_CHECKING:  # anyio is imported when a watcher runs: `taonet --help` need not load it
+    import anyio
 
 __all__ = ["PARENT_ENV", "cancel_on_signals", "watch_parent"]
 
@@ -24,6 +26,8 @@ PARENT_GRACE = 30.0
 async def cancel_on_signals(scope: anyio.CancelScope, on_signal: Callable[[], None] | None = None) -> None:
     """Wait for SIGINT or SIGTERM, then call ``on_signal`` (if any) and cancel ``scope``; run it in that scope's
     task group so the whole group, this watcher included, ends together."""
+    import anyio
+
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
             if on_signal is not None:

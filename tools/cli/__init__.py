@@ -1,86 +1,135 @@
-"""The `taonet` command line (typer + rich, in the spirit of btcli)."""
+"""The `taonet` command line (typer + rich, in the spirit of btcli).
+
+A command's process builds only the command it runs (its module, its typer group): ``taonet wallet list`` never
+imports the replay's ledger code or the neurons' logging, nor builds the other 60 commands. ``taonet --help``, a name
+this table does not know (typo suggestions) and shell completion build them all; so does ``app``, the full command
+(tests and ``CliRunner`` use it).
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="taonet: a pure-Python Bittensor on one laptop or many machines.\n\n"
-                       "Example: taonet node run --dev, then taonet wallet create and taonet wallet faucet "
-                       "(docs/quickstart.md walks a newcomer through a subnet).",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+__all__ = ["COMMANDS", "app", "build_app", "main"]
+
+HELP = ("taonet: a pure-Python Bittensor on one laptop or many machines.\n\n"
+        "Example: taonet node run --dev, then taonet wallet create and taonet wallet faucet "
+        "(docs/quickstart.md walks a newcomer through a subnet).")
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # the name: (its module in this package, the typer group or function there), in the order they are added
+    "wallet": ("_wallet", "wallet_app"),
+    "subnet": ("_subnet", "subnet_app"),
+    "stake": ("_stake", "stake_app"),
+    "delegate": ("_stake", "delegate_app"),
+    "weights": ("_weights", "weights_app"),
+    "miner": ("_neurons", "miner_app"),
+    "validator": ("_neurons", "validator_app"),
+    "neurons": ("_neurons", "neurons_app"),
+    "query": ("_query", "query_cmd"),
+    "replay": ("_replay", "replay_app"),
+    "node": ("_node", "node_app"),
+    "actor": ("_node", "actor_app"),
+    "metagraph": ("_subnet", "metagraph_cmd"),
+    "demo": ("_demo", "demo"),
+    "bench": ("_bench", "bench_app"),
+    "localnet": ("_launch", "localnet_cmd"),
+    "launch": ("_launch", "launch_cmd"),
+}
+"""Every top-level command; the only place that knows them all (each group lives in its own module)."""
+
+_COMMAND_HELP = {"metagraph": "Alias of taonet subnet metagraph."}
+"""Help a command has at the top level other than its function's docstring."""
 
 
-def _add_subcommands() -> None:
-    """Each group lives in its own module (one per verb family); this is the only place that knows them all."""
-    from ._bench import bench_app
-    from ._demo import demo
-    from ._launch import launch_cmd, localnet_cmd
-    from ._neurons import miner_app, neurons_app, validator_app
-    from ._node import actor_app, node_app
-    from ._overview import overview
-    from ._plugins import subnet_new, subnet_plugins
-    from ._query import query_cmd
-    from ._replay import replay_app
-    from ._stake import delegate_app, stake_app
-    from ._subnet import metagraph_cmd, subnet_app
-    from ._wallet import wallet_app
-    from ._weights import weights_app
+@functools.cache
+def _command(name: str) -> Any:
+    """The typer group or function ``name`` runs, imported (and completed) on first use."""
+    module, attribute = COMMANDS[name]
+    found = getattr(importlib.import_module(f".{module}", __name__), attribute)
+    if name == "wallet":  # commands that live in a module of their own, in their group's list after its own
+        from ._overview import overview
 
-    wallet_app.command("overview")(overview)
-    subnet_app.command("plugins")(subnet_plugins)
-    subnet_app.command("new")(subnet_new)
-    app.add_typer(wallet_app, name="wallet")
-    app.add_typer(subnet_app, name="subnet")
-    app.add_typer(stake_app, name="stake")
-    app.add_typer(delegate_app, name="delegate")
-    app.add_typer(weights_app, name="weights")
-    app.add_typer(miner_app, name="miner")
-    app.add_typer(validator_app, name="validator")
-    app.add_typer(neurons_app, name="neurons")
-    app.command("query")(query_cmd)
-    app.add_typer(replay_app, name="replay")
-    app.add_typer(node_app, name="node")
-    app.add_typer(actor_app, name="actor")
-    app.command("metagraph", help="Alias of taonet subnet metagraph.")(metagraph_cmd)
-    app.command("demo")(demo)
-    app.add_typer(bench_app, name="bench")
-    app.command("localnet")(localnet_cmd)
-    app.command("launch")(launch_cmd)
+        found.command("overview")(overview)
+    elif name == "subnet":
+        from ._plugins import subnet_new, subnet_plugins
+
+        found.command("plugins")(subnet_plugins)
+        found.command("new")(subnet_new)
+    return found
 
 
-_add_subcommands()
+_Debug = Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
+                                                         "may be given anywhere on the line).")]
 
 
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
-                                                        "may be given anywhere on the line).")] = False,
-) -> None:
+def _root(debug: _Debug = False) -> None:
     """taonet: a pure-Python Bittensor on one laptop or many machines (exit statuses: see docs/cli.md)."""
+
+
+def _root_of_process(debug: _Debug = False) -> None:
+    from ..logs import configure_logging
+
+    # structlog's default prints every level to stdout, which is the command's output (one JSON document with
+    # --json): warnings and errors go to stderr unless a command configures its own logging (node, neurons, ...).
+    # Here, where a command is about to run (its line parsed this far), not in main: `taonet --help` and a mistyped
+    # command do not load structlog (and rich behind it).
+    configure_logging("warning")
+
+
+_root_of_process.__doc__ = _root.__doc__
+
+
+def build_app(only: str | None = None, *, process: bool = False) -> typer.Typer:
+    """The `taonet` command with every command, or with only the one named ``only`` (which must be in COMMANDS);
+    ``process``: the command this process runs (:func:`main`), which configures the process's logging."""
+    built = typer.Typer(help=HELP, no_args_is_help=True, pretty_exceptions_enable=False)
+    built.callback()(_root_of_process if process else _root)
+    for name in COMMANDS if only is None else [only]:
+        found = _command(name)
+        if isinstance(found, typer.Typer):
+            built.add_typer(found, name=name)
+        else:
+            built.command(name, help=_COMMAND_HELP.get(name))(found)
+    return built
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the full command, built on first use (a `taonet` process builds only what it runs)."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _invoked(args: list[str]) -> str | None:
+    """The top-level command ``args`` name when that is all the process needs to build, else None (all of them)."""
+    if not args or args[0] not in COMMANDS or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return None  # --help and the root's other options, a typo (click suggests a name), shell completion
+    return args[0]
 
 
 def main() -> None:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from ..errors import run_cli
-    from ..logs import configure_logging
     from ..signals import watch_parent
     from ._common import btcli_aliases
 
     watch_parent()  # a process the launcher started stops when the launcher is gone
-    # structlog's default prints every level to stdout, which is the command's output (one JSON document with
-    # --json): warnings and errors go to stderr unless a command configures its own logging (node, neurons, ...)
-    configure_logging("warning")
 
     args = btcli_aliases(sys.argv[1:])
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
     json_errors = "--json" in args
     if (bad := next((a for a in args if not _is_text(a)), None)) is not None:
         sys.exit(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
-    sys.exit(run_cli(app, [a for a in args if a != "--debug"], debug=debug, json_errors=json_errors))
+    args = [a for a in args if a != "--debug"]
+    sys.exit(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors))
 
 
 def _is_text(arg: str) -> bool:

@@ -11,11 +11,8 @@ import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import typer
 
-from ..logs import configure_logging
-from ..signals import cancel_on_signals
 from ._common import READ_TIMEOUT as DEFAULT_TIMEOUT
 
 miner_app = typer.Typer(help="Run a miner of a subnet plugin.", no_args_is_help=True)
@@ -70,8 +67,12 @@ def _check_gateway(address: str) -> None:
 def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
          endpoint: str | None, timeout: float, port: int, external_ip: str | None, state_dir: Path | None,
          set_: list[str], log_level: str, log_json: bool | None, gateway: str | None = None) -> None:
+    import anyio
+
     from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
 
+    from ..logs import configure_logging
+    from ..signals import cancel_on_signals
     from ._common import wallet_of
 
     configure_logging(log_level, json=log_json)
@@ -129,7 +130,12 @@ def validator_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = 
 def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neurons]] table (docs/subnets.md).")],
                 log_level: LogLevel = "info", log_json: LogJson = None) -> None:
     """Run every neuron FILE describes in this one process; stops them all on Ctrl-C or SIGTERM."""
+    import anyio
+
     from taonet.plugins import NeuronHost, load_neurons, load_plugin
+
+    from ..logs import configure_logging
+    from ..signals import cancel_on_signals
 
     configure_logging(log_level, json=log_json)
     specs = load_neurons(file)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import anyio
 import typer
 
 from ._subnet import Endpoint
@@ -47,6 +46,8 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
                                                      min=0.1, max=1e6)] = 12.0,
               as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
+    import anyio
+
     from taonet.plugins import aquery
 
     value = _payload(payload)

@@ -14,9 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from taonet.ledger import TAO, ss58_decode
-from taonet.ledger.errors import InvalidBlock
-
 from ._common import Rao, Wide
 
 replay_app = typer.Typer(
@@ -59,6 +56,7 @@ def show(ctx: typer.Context,
          as_json: AsJson = False) -> None:
     """The metagraph at a block (the same table and JSON as `taonet metagraph`), or an account's balance and stake."""
     from taonet.kernel import Wallet
+    from taonet.ledger import TAO, ss58_decode
 
     from ..replay import account_at, neurons_at, open_log, state_at
     from ._common import Out
@@ -113,6 +111,8 @@ def events(ctx: typer.Context,
            uid: Annotated[int | None, typer.Option("--uid", help="Events about this UID (with --netuid).")] = None,
            as_json: AsJson = False) -> None:
     """The events of a range of blocks, filtered by type, subnet, hotkey, coldkey or UID."""
+    from taonet.ledger import ss58_decode
+
     from ..replay import EventFilter, event_types, list_events, open_log, plain
 
     known = event_types()
@@ -163,6 +163,8 @@ def diff(ctx: typer.Context,
 
 
 def _print_diff(d: dict[str, Any]) -> None:
+    from taonet.ledger import TAO
+
     console.print(f"[bold]from block {d['from']} to block {d['to']}[/bold]")
     if d["balances"]:
         t = Table(title="balances (τ)")
@@ -220,6 +222,8 @@ def verify(ctx: typer.Context,
     """Check every hash, link, signature and state digest, re-derive every registration and recompute every epoch;
     the first divergence is reported with its block, call and values (exit 7)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from taonet.ledger.errors import InvalidBlock
 
     from ..replay import verify_dir
 
@@ -427,6 +431,8 @@ def why_cmd(ctx: typer.Context,
             wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """One neuron's story: how and when it registered and for what price, immune until when, the weights it received
     per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
+    from taonet.ledger import ss58_decode
+
     from ..replay import neuron_story, open_log
     from ._common import Out
 
