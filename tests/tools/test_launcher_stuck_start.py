@@ -48,8 +48,22 @@ plugin = "stuck"
 netuid = 1
 wallet = "miners"
 hotkey = "m{i}"
-options = { hook_timeout = 0.3 }
+options = { hook_timeout = HOOK_TIMEOUT }
 """
+
+
+def _launch(tmp_path: Path, hook_timeout: float, **env_extra: str) -> tuple[subprocess.Popen[str], Path]:
+    """`taonet launch` of the network above (the stuck plugin installed for it), its output in lines."""
+    site = tmp_path / "site"
+    install(site, "taonet-stuck", "stuck", STUCK_START)
+    spec = tmp_path / "net.toml"
+    spec.write_text(NETWORK.replace("HOOK_TIMEOUT", str(hook_timeout)))
+    net = tmp_path / "net"
+    env = {**os.environ, "HOME": str(tmp_path), "COLUMNS": "200", **env_extra,
+           "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([TAONET_EXE, "launch", str(spec), "--dir", str(net), "--lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return proc, net
 
 
 def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_by_the_launcher(
@@ -59,15 +73,7 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
     hook_timeout (launch.json's `failed` names it), and only then `ready: 0 of 1 neurons run, 1 failed` (each failed
     start writes the neuron's status file, "stopped": that is not a running neuron), the host logged 3 crashes and one
     failure, and Ctrl-C stops everything (exit 0)."""
-    site = tmp_path / "site"
-    install(site, "taonet-stuck", "stuck", STUCK_START)
-    spec = tmp_path / "net.toml"
-    spec.write_text(NETWORK)
-    net = tmp_path / "net"
-    env = {**os.environ, "HOME": str(tmp_path), "COLUMNS": "200",
-           "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen([TAONET_EXE, "launch", str(spec), "--dir", str(net), "--lines"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc, net = _launch(tmp_path, 0.3)
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -98,3 +104,32 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
     assert list(status["failed"]) == [problems[0].split(":")[1].strip()], status
     host_log = "".join(p.read_text() for p in (net / "logs").glob("*.log") if p.name != "node.log")
     assert host_log.count('"neuron.crashed"') == 3 and host_log.count('"neuron.failed"') == 1
+
+
+def test_a_neuron_still_starting_after_the_waiting_time_is_named_once_and_ready_is_not_said(tmp_path: Path) -> None:
+    """The same neuron_start with a hook_timeout of an hour: it neither runs nor fails, so `ready:` cannot be said;
+    after the waiting time (3 s here, TAONET_LAUNCH_WAITING_S; 60 s by default) one `waiting:` line names it and says
+    where to look, and Ctrl-C still stops everything (exit 0)."""
+    proc, _net = _launch(tmp_path, 3600, TAONET_LAUNCH_WAITING_S="3")
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("waiting:") and "not running yet" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            line = proc.stdout.readline()
+            if line:
+                lines.append(line.rstrip("\n"))
+        time.sleep(2)  # said once, not at every look
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        lines += rest.splitlines()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, lines
+    waiting = [line for line in lines if line.startswith("waiting:") and "not running yet" in line]
+    assert len(waiting) == 1 and waiting[0].startswith("waiting: 1 of 1 neurons not running yet"), lines
+    assert "logs" in waiting[0] and "taonet launch logs" in waiting[0], waiting
+    assert not [line for line in lines if line.startswith("ready:")], lines

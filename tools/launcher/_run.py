@@ -66,8 +66,23 @@ the rpc's, at each start; 0: pick one): for tests that need a picked port to be 
 NODE_RESTARTS_IN_USE = 4
 """Restarts in a row of a crashed node that may find one of its addresses held by another process (the node keeps
 its addresses: the neurons and `taonet` commands use them) before the launcher gives up and stops the network."""
+WAITING_SAY_S = 60.0
+"""Seconds after the start at which neurons still not running (nor failed for good) are named once in a
+``waiting:`` line: one that crash-loops, or whose start takes longer, would otherwise leave ``ready:`` unsaid with
+no word why."""
+WAITING_ENV = "TAONET_LAUNCH_WAITING_S"
+"""Overrides :data:`WAITING_SAY_S` (seconds; for tests, docs/launcher.md)."""
 ADDRESS_IN_USE = "already in use"
 """What a taonet process's error line says when it cannot listen on an address another process holds."""
+
+
+def _waiting_say_s() -> float:
+    """:data:`WAITING_SAY_S`, or ``$TAONET_LAUNCH_WAITING_S`` when that is a positive number."""
+    try:
+        value = float(os.environ.get(WAITING_ENV, ""))
+    except ValueError:
+        return WAITING_SAY_S
+    return value if value > 0 else WAITING_SAY_S
 
 
 def _forced_ports() -> list[int]:
@@ -152,6 +167,7 @@ class Network:
     setup_s: float | None = None
     ready_s: float | None = None
     waiting: list[Path] = attrs.Factory(list)  # status files of this machine's neurons not seen written yet
+    said_waiting: bool = False  # the waiting: line naming neurons not running after WAITING_SAY_S was said
     names: dict[str, str] = attrs.Factory(dict)
     status_files: dict[Path, str] = attrs.Factory(dict)  # every status file of this machine's neurons: its name
     reported: set[tuple[str, str]] = attrs.Factory(set)  # (neuron, error) said as a problem line already
@@ -464,6 +480,13 @@ class Network:
         since = time.time() - (time.monotonic() - self.started)
         self.waiting = [f for f in self.waiting if not _runs_since(f, since)
                         and self.status_files.get(f) not in self.failed]
+        if self.waiting and not self.said_waiting and time.monotonic() - self.started >= _waiting_say_s():
+            self.said_waiting = True
+            names = [self.status_files.get(f, f.parent.name) for f in self.waiting]
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            self.view.line("waiting", f"{len(names)} of {len(self.status_files)} neurons not running yet "
+                                      f"{time.monotonic() - self.started:.0f} s after the start: {shown} (their "
+                                      f"hosts' logs in {self.dir / 'logs'} say why: `taonet launch logs`)")
         if not self.waiting:
             self.ready_s = time.monotonic() - self.started
             failed = sum(1 for name in self.status_files.values() if name in self.failed)
