@@ -81,7 +81,9 @@ def _exit_table(plugins: bool = True) -> tuple[tuple[tuple[type[BaseException], 
         ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError),
          EXIT_REFUSED_DATA),
         ((BadAddress, RpcBadRequest, InvalidAddress, pynng.AddressInvalid, pynng.NoEntry), EXIT_USAGE),
-        ((Unreachable, RpcTimeout, Busy, MempoolFull, SignerLimit, pynng.AddressInUse), EXIT_UNREACHABLE),
+        # TimeoutError (BlockWaitTimeout, a deadline) is an OSError: it must come before the OSError row
+        ((Unreachable, RpcTimeout, Busy, MempoolFull, SignerLimit, pynng.AddressInUse, TimeoutError),
+         EXIT_UNREACHABLE),
         ((WalletError, InvalidKey, NotAnActor), EXIT_WALLET),
         ((ExtrinsicRejected, AlreadyQueued, NodeHalted, UnknownSigner, ExtrinsicDropped), EXIT_REJECTED),
         ((OSError,), EXIT_REFUSED_DATA),  # a data dir or file the system refuses: permissions, missing, full disk

@@ -14,6 +14,7 @@ from taonet.kernel import subtensor
 from taonet.kernel.errors import (
     BadAddress,
     BlockNotFound,
+    BlockWaitTimeout,
     Busy,
     DataDirLocked,
     DataDirNotADirectory,
@@ -66,6 +67,8 @@ ERRORS: list[tuple[BaseException, int]] = [
     (InvalidBlock(number=0, reason="bad signature"), 7),
     (BadAddress(address="tcp://x", reason="Address invalid"), 2),
     (PermissionError(13, "Permission denied", "/d"), 7),
+    (BlockWaitTimeout(block=9, timeout=1.0, head=3), 4),  # a TimeoutError is an OSError: not "refused data" (7)
+    (TimeoutError("a deadline passed"), 4),
     (ZeroDivisionError("a bug"), 1),
 ]
 
