@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,30 @@ def _launch(tmp_path: Path, hook_timeout: float, **env_extra: str) -> tuple[subp
     return proc, net
 
 
+def _lines_until(proc: subprocess.Popen[str], done: Callable[[list[str]], bool], within: float, linger: float
+                 ) -> list[str]:
+    """The launcher's lines until ``done`` holds (within ``within`` s), then ``linger`` s more, Ctrl-C and the rest;
+    the launcher is killed if it is still there."""
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + within
+        while not done(lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            line = proc.stdout.readline()
+            if line:
+                lines.append(line.rstrip("\n"))
+        time.sleep(linger)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        lines += rest.splitlines()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return lines
+
+
 def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_by_the_launcher(
         tmp_path: Path) -> None:
     """One miner whose neuron_start sleeps for an hour (hook_timeout 0.3 s): within a few restarts its host stops
@@ -74,24 +99,10 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
     start writes the neuron's status file, "stopped": that is not a running neuron), the host logged 3 crashes and one
     failure, and Ctrl-C stops everything (exit 0)."""
     proc, net = _launch(tmp_path, 0.3)
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 90
-        while not (any(line.startswith("problem:") and ": failed, not restarted: " in line for line in lines)
-                   and any(line.startswith("ready:") for line in lines)):
-            assert time.monotonic() < deadline and proc.poll() is None, lines
-            line = proc.stdout.readline()
-            if line:
-                lines.append(line.rstrip("\n"))
-        time.sleep(1)  # a neuron restarted again after it failed would crash again: none does
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
-        lines += rest.splitlines()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    lines = _lines_until(proc, lambda lines: any(line.startswith("problem:") and ": failed, not restarted: " in line
+                                                 for line in lines)
+                         and any(line.startswith("ready:") for line in lines),
+                         within=90, linger=1)  # a neuron restarted again after it failed would crash again: none does
     assert proc.returncode == 0, lines
     problems = [line for line in lines if line.startswith("problem:") and ": failed, not restarted: " in line]
     assert len(problems) == 1 and ": failed, not restarted: the neuron_start hook of subnet plugin 'stuck'" in \
@@ -111,23 +122,9 @@ def test_a_neuron_still_starting_after_the_waiting_time_is_named_once_and_ready_
     after the waiting time (3 s here, TAONET_LAUNCH_WAITING_S; 60 s by default) one `waiting:` line names it and says
     where to look, and Ctrl-C still stops everything (exit 0)."""
     proc, _net = _launch(tmp_path, 3600, TAONET_LAUNCH_WAITING_S="3")
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while not any(line.startswith("waiting:") and "not running yet" in line for line in lines):
-            assert time.monotonic() < deadline and proc.poll() is None, lines
-            line = proc.stdout.readline()
-            if line:
-                lines.append(line.rstrip("\n"))
-        time.sleep(2)  # said once, not at every look
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
-        lines += rest.splitlines()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    lines = _lines_until(proc, lambda lines: any(line.startswith("waiting:") and "not running yet" in line
+                                                 for line in lines),
+                         within=60, linger=2)  # said once, not at every look
     assert proc.returncode == 0, lines
     waiting = [line for line in lines if line.startswith("waiting:") and "not running yet" in line]
     assert len(waiting) == 1 and waiting[0].startswith("waiting: 1 of 1 neurons not running yet"), lines

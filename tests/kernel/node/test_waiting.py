@@ -15,6 +15,7 @@ from taonet.kernel.errors import Busy, RpcBadRequest, UnknownMethod
 from taonet.kernel.node import Node, run_remote_actor
 from taonet.ledger import DEV_ACTOR_URI, TAO, Extrinsic, Keypair, SetHyperparameter, Transfer, dumps
 
+from ..wire.wire_helpers import raw_requester
 from .nodes import Wallet, node_process, running_node
 
 pytestmark = pytest.mark.anyio
@@ -250,17 +251,6 @@ async def test_existential_deposit_is_read_from_the_chain(tmp_path: Path) -> Non
         assert ed.rao == getattr(node.state.params, "existential_deposit", 0)
 
 
-def _raw_requester(address: str) -> socket.socket:
-    """A TCP connection speaking nng's REQ protocol by hand, so that it can send and never read its replies."""
-    host, port = address.removeprefix("tcp://").rsplit(":", 1)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
-    sock.settimeout(5)
-    sock.connect((host, int(port)))
-    sock.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header: protocol REQ0 (0x30), version 0
-    return sock
-
-
 def _raw_request(sock: socket.socket, request_id: int, method: str, params: dict[str, object]) -> None:
     body = (0x80000000 | request_id).to_bytes(4, "big") + dumps({"m": method, "p": params})
     sock.sendall(len(body).to_bytes(8, "big") + body)
@@ -271,7 +261,7 @@ async def test_a_client_that_never_reads_its_replies_does_not_stall_the_others(t
     extra requests are refused, and another client is still served at once."""
     async with running_node(tmp_path, rpc_per_client=4) as (node, sub):
         await sub.wait_for_block(20)
-        hog = _raw_requester(sub.endpoint)
+        hog = raw_requester(sub.endpoint)
         try:
             def flood() -> None:  # 4 big answers in flight, then Busy after Busy, none of them read
                 for i in range(3000):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import AsyncIterator
 
@@ -15,7 +14,7 @@ from taonet.kernel import Axon, AxonConfig, Dendrite, DendriteConfig, StreamingS
 from taonet.kernel.wire._late import MAX_LATE_THREADS
 from taonet.ledger import Keypair
 
-from .wire_helpers import ALICE, BOB, Dummy, RawClient, double, request
+from .wire_helpers import ALICE, BOB, Dummy, RawClient, double, raw_requester, request
 
 pytestmark = pytest.mark.anyio
 
@@ -177,24 +176,13 @@ async def blob(synapse: Blob) -> Blob:
     return synapse.replace(data=b"x" * synapse.size)
 
 
-def _raw_requester(address: str) -> socket.socket:
-    """A TCP connection speaking nng's REQ protocol by hand, so that it can send and never read its replies."""
-    host, port = address.removeprefix("tcp://").rsplit(":", 1)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
-    sock.settimeout(5)
-    sock.connect((host, int(port)))
-    sock.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header: protocol REQ0 (0x30), version 0
-    return sock
-
-
 async def test_a_caller_that_never_reads_its_replies_does_not_stall_the_axon() -> None:
     """One connection sends 300 signed requests for 256 KiB answers and never reads them: its replies pile up behind
     it (nng can send one at a time on its connection), and the axon's receivers, instead of each waiting for ever for
     its last reply to leave, go on taking requests: another caller is answered throughout, and the contexts set
     aside for the hog stay within their bound."""
     async with Axon(BOB, "tcp://127.0.0.1:0").attach(blob) as ax, Dendrite(ALICE) as d:
-        hog = _raw_requester(ax.address)
+        hog = raw_requester(ax.address)
         try:
             def flood() -> None:
                 for i in range(300):

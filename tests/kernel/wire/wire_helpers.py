@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid as _uuid
 from typing import Any
@@ -98,3 +99,14 @@ async def wait_until(predicate: Any, timeout: float = 5.0) -> None:
     with anyio.fail_after(timeout):
         while not predicate():
             await anyio.sleep(0.005)
+
+
+def raw_requester(address: str) -> socket.socket:
+    """A TCP connection speaking nng's REQ protocol by hand, so that it can send and never read its replies."""
+    host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    sock.settimeout(5)
+    sock.connect((host, int(port)))
+    sock.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header: protocol REQ0 (0x30), version 0
+    return sock
