@@ -44,12 +44,9 @@ DEFAULT_RPC = f"tcp://127.0.0.1:{DEFAULT_RPC_PORT}"
 
 
 def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+    """Whether no other process listens on the loopback ``port`` (closed connections left in TIME_WAIT, as a node
+    that exits before its clients leaves them, do not count: the node binds with SO_REUSEADDR too)."""
+    return not _held(f"tcp://127.0.0.1:{port}")
 
 
 def _free_port() -> int:
