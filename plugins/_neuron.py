@@ -338,6 +338,17 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
     return error
 
 
+def axon_config(options: Mapping[str, Any], base: Any = None) -> Any:
+    """An AxonConfig of the neuron's: ``base`` (None: the kernel's default) with the connection options' bounds
+    (checked against each other by ``Plugin.options``)."""
+    from taonet.kernel import AxonConfig
+
+    base = base or AxonConfig()
+    bounds = {k: int(options[k]) for k in ("max_connections", "max_connections_per_address",
+                                             "max_connections_per_network") if k in options}
+    return attrs.evolve(base, **bounds)
+
+
 def count_failure(failures: dict[tuple[str, str], int], key: tuple[str, str], max_kinds: int = 64) -> int | None:
     """Count one more failure ``key`` (at most ``max_kinds`` distinct ones are counted); its count when it is to be
     said (the 1st, 10th, 100th... time), else None."""
