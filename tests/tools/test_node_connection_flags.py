@@ -6,6 +6,10 @@ nng dials from a chosen local address with ``tcp://LOCAL;HOST:PORT`` (127.0.0.0/
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +21,7 @@ import pytest
 from taonet.kernel import subtensor
 from taonet.tools.launcher import parse_network
 
-from .processes import error_lines, taonet, taonet_node
+from .processes import TAONET_EXE, error_lines, taonet, taonet_node
 
 
 def _from(local: str, address: str) -> str:
@@ -131,3 +135,49 @@ def test_a_network_file_with_a_bad_node_bound_is_one_line(tmp_path: Path) -> Non
     lines = error_lines(out.stderr)
     assert out.returncode == 7, out
     assert len(lines) == 1 and f"{path}: [node]: max_connections must be at least 1, not 0" in lines[0], lines
+
+
+@pytest.mark.slow
+def test_a_launched_node_takes_the_network_files_bounds(tmp_path: Path) -> None:
+    """`taonet launch` of a node-only file with ``[node] max_connections_per_address = 3``: a crowd of 10 dialers
+    from 127.0.0.1 is refused for its address by the launched node (its metrics, read from 127.0.0.2, say so)."""
+    spec = tmp_path / "net.toml"
+    spec.write_text('[node]\nblock_time = 0.1\nrpc = "tcp://127.0.0.1:0"\nfeed = "tcp://127.0.0.1:0"\n'
+                    "max_connections_per_address = 3\n")
+    proc = subprocess.Popen([TAONET_EXE, "launch", str(spec), "--dir", str(tmp_path / "net"), "--lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "HOME": str(tmp_path), "COLUMNS": "200"})
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    crowd: list[pynng.Socket] = []
+    try:
+        rpc = _until(lambda: next((x.partition(":")[2].strip() for x in lines if x.startswith("rpc:")), None), 60)
+        assert rpc and _until(lambda: any(x.startswith("running:") for x in lines), 60), lines
+        for _ in range(10):
+            crowd.append(sock := pynng.Req0())
+            sock.dial(_from("127.0.0.1", rpc), block=False)
+        with subtensor(_from("127.0.0.2", rpc), timeout=10) as other:
+            m = _until(lambda: (s := other.call("metrics")["rpc"])["connections_refused_per_address"] >= 7 and s)
+            assert m, other.call("metrics")["rpc"]
+            assert m["connections"] <= 4, m  # 3 from 127.0.0.1 (the launcher's own among them), this client
+    finally:
+        for sock in crowd:
+            sock.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        reader.join(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert proc.returncode == 0, lines
