@@ -81,9 +81,9 @@ def network_of(pipe: Any) -> str | None:
 def connection_bounds(total: int | None = None, per_address: int | None = None,
                       per_network: int | None = None) -> tuple[int, int, int]:
     """The bounds a user asked for, checked, with what was not given filled in: ``total`` :data:`MAX_CONNECTIONS`,
-    ``per_address`` :data:`MAX_CONNECTIONS_PER_ADDRESS` (at most ``total``), ``per_network`` :data:`NETWORK_SHARES`
-    times ``per_address`` (at most ``total``); ValueError naming the setting and the fix for a bound below 1, a share
-    above ``total``, or a network's share below its address's."""
+    ``per_address`` :data:`MAX_CONNECTIONS_PER_ADDRESS` (at most ``total`` and ``per_network``), ``per_network``
+    :data:`NETWORK_SHARES` times ``per_address`` (at most ``total``); ValueError naming the setting and the fix for a
+    bound below 1, a share above ``total``, or a network's share below its address's (both given)."""
     for name, value in (("max_connections", total), ("max_connections_per_address", per_address),
                         ("max_connections_per_network", per_network)):
         if value is not None and value < 1:
@@ -95,8 +95,9 @@ def connection_bounds(total: int | None = None, per_address: int | None = None,
     if per_network is not None and per_network > total:
         raise ValueError(f"max_connections_per_network ({per_network}) is above max_connections ({total}): raise "
                          "max_connections, or lower the share")
-    per_address = min(MAX_CONNECTIONS_PER_ADDRESS, total) if per_address is None else per_address
-    if per_network is not None and per_network < per_address:
+    if per_address is None:
+        per_address = min(MAX_CONNECTIONS_PER_ADDRESS, total, per_network or total)
+    elif per_network is not None and per_network < per_address:
         raise ValueError(f"max_connections_per_network ({per_network}) is below max_connections_per_address "
                          f"({per_address}): a network holds at least one address's share; raise it, or lower the "
                          "address's")

@@ -169,11 +169,13 @@ def test_a_network_dialing_from_many_addresses_is_held_to_its_share_while_anothe
     ((4096, 8, None), (4096, 8, 32)),
     ((64, 8, 8), (64, 8, 8)),
     ((None, 4096, 4096), (4096, 4096, 4096)),  # behind a proxy: every client is one address
+    ((None, 4096, None), (4096, 4096, 4096)),  # the network's share follows
+    ((None, None, 100), (4096, 100, 100)),  # the address's share follows its network's
 ])
 def test_connection_bounds_fill_in_defaults_below_what_was_given(
         given: tuple[int | None, int | None, int | None], expected: tuple[int, int, int]) -> None:
     """What a user leaves out follows what they gave: a total of 100 takes every share down to 100; a per-address
-    share of 8 gives its network 32."""
+    share of 8 gives its network 32; a network's share of 100 takes the address's down to 100."""
     assert connection_bounds(*given) == expected
 
 
