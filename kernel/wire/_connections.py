@@ -26,7 +26,7 @@ import pynng
 from pynng import ffi, lib
 
 __all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "ConnectionLimit", "address_of",
-           "connection_bounds", "limit_connections", "network_of"]
+           "connection_bounds", "limit_connections", "names_of", "network_of"]
 
 MAX_CONNECTIONS: Final = 4096
 """Connections a listening socket (the node's RPC and feed, an axon) accepts at once; one more is closed as it
@@ -56,15 +56,19 @@ def _remote(pipe: Any) -> tuple[str | None, str | None]:
         return None, None
     family = sa.s_family
     if family == lib.NNG_AF_INET:
-        raw = ffi.buffer(ffi.addressof(sa.s_in, "sa_addr"), 4)[:]
-    elif family == lib.NNG_AF_INET6:
-        raw = ffi.buffer(sa.s_in6.sa_addr, 16)[:]
-        if raw[:12] != _V4_MAPPED:
-            return (socket.inet_ntop(socket.AF_INET6, raw[:8] + bytes(8)) + "/64",
-                    socket.inet_ntop(socket.AF_INET6, raw[:6] + bytes(10)) + "/48")
-        raw = raw[12:]
-    else:
-        return None, None
+        return names_of(ffi.buffer(ffi.addressof(sa.s_in, "sa_addr"), 4)[:])
+    if family == lib.NNG_AF_INET6:
+        return names_of(ffi.buffer(sa.s_in6.sa_addr, 16)[:])
+    return None, None
+
+
+def names_of(raw: bytes) -> tuple[str, str]:
+    """The (address, network) an IP address (4 or 16 bytes, network order) counts under: an IPv4 address and its
+    /24; an IPv6 address's /64 and /48 (an IPv4-mapped one as its IPv4 address)."""
+    if len(raw) == 16 and raw[:12] != _V4_MAPPED:
+        return (socket.inet_ntop(socket.AF_INET6, raw[:8] + bytes(8)) + "/64",
+                socket.inet_ntop(socket.AF_INET6, raw[:6] + bytes(10)) + "/48")
+    raw = raw[-4:]
     return socket.inet_ntop(socket.AF_INET, raw), socket.inet_ntop(socket.AF_INET, raw[:3] + b"\0") + "/24"
 
 

@@ -4,6 +4,7 @@ IPv6 /64 and /48), the bounds a user may give (connection_bounds), and a real ne
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taonet.kernel.wire import ConnectionLimit, connection_bounds, limit_connections
+from taonet.kernel.wire._connections import names_of
 
 # (address, network) as address_of/network_of name them; (None, None): a connection without an IP address
 REMOTES = [("10.0.0.1", "10.0.0.0/24"), ("10.0.0.2", "10.0.0.0/24"), ("10.0.0.3", "10.0.0.0/24"),
@@ -80,6 +82,22 @@ def test_the_table_admits_exactly_what_every_bound_allows_and_forgets_addresses_
     for pid in list(open_):
         limit.forget(pid)
     assert limit.connections == limit.addresses == limit.networks == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_an_address_counts_under_its_ipv4_address_and_24_or_its_ipv6_64_and_48(
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """Any IP address: an IPv4 one (also written IPv4-mapped in IPv6) counts as itself and its /24; an IPv6 one as
+    its /64 and its /48, written as ``ipaddress`` writes those networks."""
+    address, network = names_of(ip.packed)
+    v4 = ip if ip.version == 4 else ip.ipv4_mapped
+    if v4 is not None:
+        assert (address, network) == (str(v4), str(ipaddress.ip_network(f"{v4}/24", strict=False)))
+        assert names_of(ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + v4.packed).packed) == (address, network)
+    else:
+        assert (address, network) == (str(ipaddress.ip_network(f"{ip}/64", strict=False)),
+                                      str(ipaddress.ip_network(f"{ip}/48", strict=False)))
 
 
 def test_bounds_below_one_are_refused_with_a_message() -> None:
