@@ -116,6 +116,7 @@ class Plugin:
             kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
             out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) else out[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
+        _connection_options(out, overrides or {})
         return out
 
 
@@ -148,6 +149,31 @@ def _check_hookimpls(name: str, obj: Any) -> None:
             raise InvalidPlugin(name=name, reason=f"its {attr} takes {', '.join(unknown)}, which the hook does not "
                                                   f"pass; {hook} is called with {', '.join(takes) or 'nothing'} "
                                                   "(by these names; take any of them)")
+
+
+CONNECTION_OPTIONS = ("max_connections", "max_connections_per_address", "max_connections_per_network")
+"""The neuron's axon's connection bounds (``taonet.kernel.wire.connection_bounds``), checked together."""
+
+
+def _connection_options(out: dict[str, Any], given: Mapping[str, Any]) -> None:
+    """Check the connection bounds against each other (a share above the total, a network's below its address's:
+    :class:`InvalidOption`) and fill in those neither given nor changed by the plugin from those that were (a total
+    of 100 takes the shares down to 100)."""
+    from taonet.kernel.wire import connection_bounds
+
+    from .errors import InvalidOption
+
+    asked: list[int | None] = []
+    for key in CONNECTION_OPTIONS:
+        value = out[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise InvalidOption(name=key, reason=f"{value!r} is not a whole number of connections")
+        asked.append(int(value) if key in given or value != NEURON_OPTIONS[key].default else None)
+    try:
+        out.update(zip(CONNECTION_OPTIONS, connection_bounds(*asked), strict=True))
+    except ValueError as e:
+        name = next((k for k in reversed(CONNECTION_OPTIONS) if str(e).startswith(k)), CONNECTION_OPTIONS[0])
+        raise InvalidOption(name=name, reason=str(e)) from None
 
 
 def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | None) -> None:

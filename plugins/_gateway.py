@@ -30,7 +30,7 @@ from taonet.ledger.errors import error_from_wire, error_to_wire
 
 from ._checks import check_scores, check_task
 from ._log import get_logger
-from ._neuron import call_within
+from ._neuron import axon_config, call_within
 from ._scores import update_scores
 from ._types import Response
 
@@ -99,8 +99,9 @@ class Gateway:
         if ip is None and url.startswith("tcp://"):
             host = url[6:].rpartition(":")[0].strip("[]")
             ip = host if host not in ("", "0.0.0.0", "*", "::") else "127.0.0.1"
-        axon = Axon(self.v.config.wallet, url, external_ip=ip).attach(self.forward, self.blacklist,
-                                                                      synapse=OrganicQuery)
+        axon = Axon(self.v.config.wallet, url, external_ip=ip,
+                    config=axon_config(self.v.options)).attach(self.forward, self.blacklist,
+                                                                              synapse=OrganicQuery)
         self.slots = axon.config.max_concurrency
         return axon
 

@@ -16,6 +16,7 @@ from ._neuron import (
     HeadFollower,
     NeuronConfig,
     Prepared,
+    axon_config,
     call_hook,
     count_failure,
     lifecycle,
@@ -240,7 +241,7 @@ class _Miner:
             self.log.info("axon.local_only", hint="no --external-ip: the axon is published as 127.0.0.1")
         axon = Axon(self.config.wallet, f"tcp://0.0.0.0:{self.config.port}",
                     external_ip=self.config.external_ip or "127.0.0.1",
-                    config=getattr(self.config.shared, "axon_config", None))
+                    config=axon_config(self.options, getattr(self.config.shared, "axon_config", None)))
         for cls in self.plugin.protocol.synapses:
             axon.attach(self.forward, self.blacklist, self.priority, synapse=cls)
         info = None

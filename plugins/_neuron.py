@@ -338,6 +338,17 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
     return error
 
 
+def axon_config(options: Mapping[str, Any], base: Any = None) -> Any:
+    """An AxonConfig of the neuron's: ``base`` (None: the kernel's default) with the connection options' bounds
+    (checked against each other by ``Plugin.options``)."""
+    from taonet.kernel import AxonConfig
+
+    base = base or AxonConfig()
+    bounds = {k: int(options[k]) for k in ("max_connections", "max_connections_per_address",
+                                             "max_connections_per_network") if k in options}
+    return attrs.evolve(base, **bounds)
+
+
 def count_failure(failures: dict[tuple[str, str], int], key: tuple[str, str], max_kinds: int = 64) -> int | None:
     """Count one more failure ``key`` (at most ``max_kinds`` distinct ones are counted); its count when it is to be
     said (the 1st, 10th, 100th... time), else None."""
@@ -354,14 +365,23 @@ def now() -> float:
 
 class HeadFollower:
     """Follows the node's head on the block feed in a task of its own, so a neuron busy with a step never reads
-    stale blocks afterwards: ``await follower.next(after)`` returns the newest head past ``after``."""
+    stale blocks afterwards: ``await follower.next(after)`` returns the newest head past ``after``.
 
-    def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None) -> None:
+    A node that does not answer is retried after a pause growing from ``pauses[0]`` to ``pauses[1]`` seconds; it is
+    said once (``node.error``), then at the 10th, 100th... retry in a row, and its return is said once
+    (``node.back``, with how long it was away and how many retries it took)."""
+
+    def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None,
+                 pauses: tuple[float, float] = (0.5, 10.0)) -> None:
         self.sub = sub
         self.head = head
         self.log = log
         self.on_block = on_block
+        self.pauses = pauses
         self.errors: list[str] = []
+        self.retries = 0
+        """Retries in a row the node has not answered (0: it answers)."""
+        self._heard = 0.0  # when the node last answered (the event loop's clock)
         self._changed = anyio.Event()
 
     async def run(self) -> None:
@@ -369,28 +389,47 @@ class HeadFollower:
         from taonet.kernel.errors import BlockWaitTimeout
         from taonet.ledger.errors import TaonetError
 
-        pause = 0.5
+        pause = self.pauses[0]
+        self._heard = anyio.current_time()
         while True:
             try:
                 head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
-                pause = 0.5
             except BlockWaitTimeout:  # the node answers, no block came: wait again at once
+                self._answered()
+                pause = self.pauses[0]
                 self._error("node.quiet: no new block for 60 s")
                 self.log.warning("node.quiet", waited=60)
                 continue
             except TaonetError as e:  # the node went away or did not answer in time (RpcTimeout): say so, wait, go
                 # on (a pause also lets the other waiters of the shared block feed read it: a reveal's receipt)
-                self._error(f"node.error: {e}")
-                self.log.warning("node.error", error=str(e), retry_in=pause)
+                self._unanswered(e, pause)
                 await anyio.sleep(pause)
-                pause = min(2 * pause, 10.0)
+                pause = min(2 * pause, self.pauses[1])
                 continue
+            self._answered()
+            pause = self.pauses[0]
             if head > self.head:
                 self.head = head
                 if self.on_block is not None:
                     self.on_block(head)
                 self._changed.set()
                 self._changed = anyio.Event()
+
+    def _unanswered(self, e: Exception, pause: float) -> None:
+        """One more retry without an answer: said the 1st, 10th, 100th... time in a row."""
+        self.retries += 1
+        if self.retries == 1 or math.log10(self.retries).is_integer():
+            self._error(f"node.error: {e}")
+            self.log.warning("node.error", error=str(e), retry_in=pause, times=self.retries,
+                             away_s=round(anyio.current_time() - self._heard, 1))
+
+    def _answered(self) -> None:
+        """The node answered: if it had not, say once that it is back, and how long since its last answer."""
+        now = anyio.current_time()
+        if self.retries:
+            self.log.info("node.back", away_s=round(now - self._heard, 1), retries=self.retries)
+            self.retries = 0
+        self._heard = now
 
     def _error(self, message: str) -> None:
         self.errors = [*self.errors[-9:], message]  # the last 10

@@ -53,6 +53,16 @@ NEURON_OPTIONS: Mapping[str, Option] = {
                            lo=0.001, hi=1e6),
     "gateway_total_rate": Option(default=50.0, help="organic queries a second the gateway takes in all",
                                  lo=0.001, hi=1e6),
+    "max_connections": Option(default=4096, help="connections the neuron's axon (a miner's; a validator's gateway) "
+                                                 "accepts at once; one more is closed as it comes", lo=1, hi=1 << 20),
+    "max_connections_per_address": Option(default=512, help="of those, connections one remote address (IPv4 "
+                                                            "address, IPv6 /64) may hold (default: at most "
+                                                            "max_connections); behind a proxy, raise it",
+                                          lo=1, hi=1 << 20),
+    "max_connections_per_network": Option(default=2048, help="of those, connections one remote network (IPv4 /24, "
+                                                             "IPv6 /48) may hold (default: 4 x "
+                                                             "max_connections_per_address, at most max_connections)",
+                                          lo=1, hi=1 << 20),
 }
 """Options every neuron takes; a plugin's protocol may change their defaults and add its own."""
 

@@ -61,6 +61,10 @@ class NodeConfig:
     localnet dials everything from 127.0.0.1: 64 miners and 8 validators in a process each held 73 RPC and 73 feed
     connections (one per process), seven times less than the default. Behind a proxy, where every client comes from
     the proxy's address, raise it to ``max_connections``."""
+    max_connections_per_network: int | None = None
+    """Connections one remote network (an IPv6 /48, an IPv4 /24) may hold on each of those sockets at once, however
+    many addresses it dials from (None: 4 x ``max_connections_per_address``, at most ``max_connections``): one site
+    cannot fill ``max_connections`` from many addresses. Behind a proxy, raise it with the per-address bound."""
     rpc_in_flight: int = 256
     """Public requests handled at once; more get ``Busy`` at once."""
     rpc_per_client: int = 16

@@ -163,7 +163,8 @@ class Node(ChainHost):
         try:
             with pynng.Pub0() as feed:
                 self._feed_limit = limit_connections(feed, self.config.max_connections,
-                                                     self.config.max_connections_per_address)
+                                                     self.config.max_connections_per_address,
+                                                     self.config.max_connections_per_network)
                 feed.listen(self.config.feed)
                 self._feed = feed
                 self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -173,14 +174,16 @@ class Node(ChainHost):
                     server = RpcServer(cfg.rpc, self._handlers(), max_in_flight=cfg.rpc_in_flight,
                                        per_client=cfg.rpc_per_client, budget=cfg.rpc_budget, budgets=long,
                                        name="node.rpc", max_connections=cfg.max_connections,
-                                       max_connections_per_address=cfg.max_connections_per_address)
+                                       max_connections_per_address=cfg.max_connections_per_address,
+                                       max_connections_per_network=cfg.max_connections_per_network)
                     self._rpc_server = server
                     self.addresses["rpc"] = await tg.start(server.serve)
                     if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
                         actors = RpcServer(cfg.actors_address, self.actor_handlers(), receivers=2, max_in_flight=32,
                                            per_client=8, budget=60.0, name="node.actors",
                                            max_connections=cfg.max_connections,
-                                           max_connections_per_address=cfg.max_connections_per_address)
+                                           max_connections_per_address=cfg.max_connections_per_address,
+                                           max_connections_per_network=cfg.max_connections_per_network)
                         self._actors_server = actors
                         self.addresses["actors"] = await tg.start(actors.serve)
                     for name in self.config.local_actors:

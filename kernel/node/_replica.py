@@ -136,7 +136,8 @@ class Replica(ChainHost):
             try:
                 with pynng.Pub0() as feed:
                     self._feed_limit = limit_connections(feed, self.config.max_connections,
-                                                         self.config.max_connections_per_address)
+                                                         self.config.max_connections_per_address,
+                                                         self.config.max_connections_per_network)
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
@@ -150,7 +151,8 @@ class Replica(ChainHost):
                                 await self._ingest_checked(block)
                         server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc",
                                            max_connections=self.config.max_connections,
-                                           max_connections_per_address=self.config.max_connections_per_address)
+                                           max_connections_per_address=self.config.max_connections_per_address,
+                                           max_connections_per_network=self.config.max_connections_per_network)
                         self._rpc_server = server
                         self.addresses["rpc"] = await tg.start(server.serve)
                         task_status.started(dict(self.addresses))

@@ -71,7 +71,8 @@ class RpcServer:
                  max_in_flight: int = 256, per_client: int = 16, budget: float = 10.0,
                  budgets: Mapping[str, float] | None = None, max_request: int = DEFAULT_MAX_REQUEST,
                  also: tuple[str, ...] = (), name: str = "rpc", max_connections: int = MAX_CONNECTIONS,
-                 max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS) -> None:
+                 max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+                 max_connections_per_network: int | None = None) -> None:
         self.address = address
         self.also = also
         self.handlers = dict(handlers)
@@ -83,7 +84,9 @@ class RpcServer:
         self.max_request = max_request
         self.max_connections = max_connections
         self.max_connections_per_address = max_connections_per_address
-        self._limit = ConnectionLimit(max_connections, max_connections_per_address)  # replaced at each serve
+        self.max_connections_per_network = max_connections_per_network
+        self._limit = ConnectionLimit(max_connections, max_connections_per_address,  # replaced at each serve
+                                      max_connections_per_network)
         self.log = log.bind(actor=name, address=address)
         self.served = 0
         self.refused = 0
@@ -95,18 +98,20 @@ class RpcServer:
 
     def stats(self) -> dict[str, int]:
         """Requests served, refused (over a share) and cut (over budget), those in flight, the connections and remote
-        addresses now, and the connections refused as they came (in all, and over their address's share)."""
-        serving = self._sock is not None
+        addresses and networks now, and the connections refused as they came (in all, and over their address's or
+        their network's share)."""
+        figures = self._limit.stats()
+        if self._sock is None:
+            figures.update(connections=0, addresses=0, networks=0)
         return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,
-                "in_flight": self._in_flight, "connections": self._limit.connections if serving else 0,
-                "addresses": self._limit.addresses if serving else 0, "connections_refused": self._limit.refused,
-                "connections_refused_per_address": self._limit.refused_per_address}
+                "in_flight": self._in_flight, **figures}
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen, report the (first) bound address through ``task_status``, and serve until cancelled."""
         # nng drops anything above its own limit; ours is checked below so that big requests get a typed error.
         with pynng.Rep0(recv_max_size=2 * self.max_request + 1024) as sock:
-            self._limit = limit_connections(sock, self.max_connections, self.max_connections_per_address)
+            self._limit = limit_connections(sock, self.max_connections, self.max_connections_per_address,
+                                            self.max_connections_per_network)
             self._sock = sock
             sock.listen(self.address)
             bound = bound_address(sock, self.address)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from ._axon_info import AxonInfo as AxonInfo
 from ._connections import MAX_CONNECTIONS as MAX_CONNECTIONS
 from ._connections import MAX_CONNECTIONS_PER_ADDRESS as MAX_CONNECTIONS_PER_ADDRESS
+from ._connections import NETWORK_SHARES as NETWORK_SHARES
 from ._connections import ConnectionLimit as ConnectionLimit
+from ._connections import connection_bounds as connection_bounds
 from ._connections import limit_connections as limit_connections
 from ._format import WIRE_VERSION as WIRE_VERSION
 from ._format import Status as Status
@@ -25,10 +27,10 @@ from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
 
 __all__ = [
-    "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "WIRE_VERSION", "Axon", "AxonConfig", "AxonInfo",
-    "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "Password", "PriorityGate",
-    "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo", "UnlockCost", "Wallet",
-    "bound_address", "get_logger", "limit_connections", "list_wallets",
+    "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "WIRE_VERSION", "Axon", "AxonConfig",
+    "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "Password",
+    "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
+    "UnlockCost", "Wallet", "bound_address", "connection_bounds", "get_logger", "limit_connections", "list_wallets",
 ]
 
 if TYPE_CHECKING:

@@ -131,6 +131,10 @@ class AxonConfig:
     """Connections one remote address (an IPv4 address, an IPv6 /64) may hold at once; one more from it is closed as it
     comes, so one host cannot fill ``max_connections`` and shut other new callers out. A localnet's processes all
     dial from 127.0.0.1: a miner's axon has one connection per validator (8 with 8 validators)."""
+    max_connections_per_network: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1)))
+    """Connections one remote network (an IPv6 /48, an IPv4 /24) may hold at once, however many addresses it dials
+    from (None: 4 x ``max_connections_per_address``, at most ``max_connections``)."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
 
@@ -324,14 +328,19 @@ class Axon:
 
     @property
     def connections_refused(self) -> int:
-        """Connections closed as they came, over ``max_connections`` or over their address's share (a dialer that
-        keeps retrying counts each time)."""
+        """Connections closed as they came, over ``max_connections`` or over their address's or network's share (a
+        dialer that keeps retrying counts each time)."""
         return 0 if self._limit is None else self._limit.refused
 
     @property
     def connections_refused_per_address(self) -> int:
         """Of :attr:`connections_refused`, those closed because their address held ``max_connections_per_address``."""
         return 0 if self._limit is None else self._limit.refused_per_address
+
+    @property
+    def connections_refused_per_network(self) -> int:
+        """Of :attr:`connections_refused`, those closed because their network held ``max_connections_per_network``."""
+        return 0 if self._limit is None else self._limit.refused_per_network
 
     def info(self) -> AxonInfo:
         """What a dendrite (or the chain) needs to reach this axon."""
@@ -406,7 +415,8 @@ class Axon:
         # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
         # a little too large still gets its 413.
         with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
-            self._limit = limit_connections(sock, cfg.max_connections, cfg.max_connections_per_address)
+            self._limit = limit_connections(sock, cfg.max_connections, cfg.max_connections_per_address,
+                                            cfg.max_connections_per_network)
             self._sock = sock
             try:
                 listener = sock.listen(self._address)

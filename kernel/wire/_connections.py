@@ -1,14 +1,19 @@
 """How many connections a listening nng socket keeps: in all, and from one remote address.
 
 A socket given a :class:`ConnectionLimit` (:func:`limit_connections`, before it listens) closes a new connection at
-once when the socket already holds ``total`` connections, or when the connection's remote address already holds
-``per_address`` of them; the dialer retries later, as nng dialers do. The check runs in nng's pipe callback (an nng
+once when the socket already holds ``total`` connections, when the connection's remote address already holds
+``per_address`` of them, or when the address's network already holds ``per_network``; the dialer retries later, as
+nng dialers do. The check runs in nng's pipe callback (an nng
 thread, before the pipe joins the socket), so a refusal costs a dict lookup and a close under the interpreter lock: it
 never waits for, nor wakes, the event loop that receives requests or seals blocks.
 
 What "one address" is: an IPv4 address (an IPv4-mapped IPv6 address counts as its IPv4 address); for IPv6, the
 address's /64 prefix (one host is usually given a whole /64, so counting single IPv6 addresses would bound nothing).
-Connections that have no IP address (ipc, inproc) count only toward ``total``.
+What "one network" is: an IPv6 /48 (one site: it holds 65,536 /64s, and one is cheap to get, so a /48 alone could
+otherwise fill ``total`` within its per-/64 shares) and an IPv4 /24 (the smallest block routed between networks, as a
+hosting provider hands out neighbouring addresses: eight IPv4 addresses would otherwise fill ``total``). Loopback is
+not special: 127.0.0.1 and 127.0.0.2 are two addresses of one /24, ::1 is one /64 of ::/48. Connections that have no
+IP address (ipc, inproc) count only toward ``total``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from typing import Any, Final, final
 import pynng
 from pynng import ffi, lib
 
-__all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "ConnectionLimit", "address_of", "limit_connections"]
+__all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "ConnectionLimit", "address_of",
+           "connection_bounds", "limit_connections", "names_of", "network_of"]
 
 MAX_CONNECTIONS: Final = 4096
 """Connections a listening socket (the node's RPC and feed, an axon) accepts at once; one more is closed as it
@@ -35,49 +41,104 @@ MAX_CONNECTIONS_PER_ADDRESS: Final = 512
 RPC and its feed held 73 connections each (one per process; sampled each second from the start, never more) and a
 miner's axon 8 (one per validator): 512 is seven times the node's figure, room for a localnet of ~500 processes."""
 
+NETWORK_SHARES: Final = 4
+"""A network (IPv6 /48, IPv4 /24) may hold this many addresses' shares at once by default (``per_network`` defaults to
+``NETWORK_SHARES * per_address``, at most ``total``): 2,048 of the default 4,096, so one site takes at most half of a
+socket's connections however many addresses it dials from, and four busy hosts of one site are not refused."""
+
 _V4_MAPPED: Final = b"\x00" * 10 + b"\xff\xff"
-_ABSENT: Final[Any] = object()
+
+
+def _remote(pipe: Any) -> tuple[str | None, str | None]:
+    """The (address, network) ``pipe`` counts under (see the module docs), or (None, None) without an IP address."""
+    sa = ffi.new("nng_sockaddr *")
+    if lib.nng_pipe_get_addr(pipe, b"remote-address", sa) != 0:
+        return None, None
+    family = sa.s_family
+    if family == lib.NNG_AF_INET:
+        return names_of(ffi.buffer(ffi.addressof(sa.s_in, "sa_addr"), 4)[:])
+    if family == lib.NNG_AF_INET6:
+        return names_of(ffi.buffer(sa.s_in6.sa_addr, 16)[:])
+    return None, None
+
+
+def names_of(raw: bytes) -> tuple[str, str]:
+    """The (address, network) an IP address (4 or 16 bytes, network order) counts under: an IPv4 address and its
+    /24; an IPv6 address's /64 and /48 (an IPv4-mapped one as its IPv4 address)."""
+    if len(raw) == 16 and raw[:12] != _V4_MAPPED:
+        return (socket.inet_ntop(socket.AF_INET6, raw[:8] + bytes(8)) + "/64",
+                socket.inet_ntop(socket.AF_INET6, raw[:6] + bytes(10)) + "/48")
+    raw = raw[-4:]
+    return socket.inet_ntop(socket.AF_INET, raw), socket.inet_ntop(socket.AF_INET, raw[:3] + b"\0") + "/24"
 
 
 def address_of(pipe: Any) -> str | None:
     """The remote address ``pipe`` counts under (see the module docs), or None if it has no IP address."""
-    sa = ffi.new("nng_sockaddr *")
-    if lib.nng_pipe_get_addr(pipe, b"remote-address", sa) != 0:
-        return None
-    family = sa.s_family
-    if family == lib.NNG_AF_INET:
-        return socket.inet_ntop(socket.AF_INET, ffi.buffer(ffi.addressof(sa.s_in, "sa_addr"), 4)[:])
-    if family == lib.NNG_AF_INET6:
-        raw = ffi.buffer(sa.s_in6.sa_addr, 16)[:]
-        if raw[:12] == _V4_MAPPED:
-            return socket.inet_ntop(socket.AF_INET, raw[12:])
-        return socket.inet_ntop(socket.AF_INET6, raw[:8] + bytes(8)) + "/64"
-    return None
+    return _remote(pipe)[0]
+
+
+def network_of(pipe: Any) -> str | None:
+    """The remote network ``pipe`` counts under (an IPv4 /24, an IPv6 /48), or None if it has no IP address."""
+    return _remote(pipe)[1]
+
+
+def connection_bounds(total: int | None = None, per_address: int | None = None,
+                      per_network: int | None = None) -> tuple[int, int, int]:
+    """The bounds a user asked for, checked, with what was not given filled in: ``total`` :data:`MAX_CONNECTIONS`,
+    ``per_address`` :data:`MAX_CONNECTIONS_PER_ADDRESS` (at most ``total`` and ``per_network``), ``per_network``
+    :data:`NETWORK_SHARES` times ``per_address`` (at most ``total``); ValueError naming the setting and the fix for a
+    bound below 1, a share above ``total``, or a network's share below its address's (both given)."""
+    for name, value in (("max_connections", total), ("max_connections_per_address", per_address),
+                        ("max_connections_per_network", per_network)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1, not {value} (a bound of 0 refuses every connection)")
+    total = MAX_CONNECTIONS if total is None else total
+    if per_address is not None and per_address > total:
+        raise ValueError(f"max_connections_per_address ({per_address}) is above max_connections ({total}): raise "
+                         "max_connections, or lower the share")
+    if per_network is not None and per_network > total:
+        raise ValueError(f"max_connections_per_network ({per_network}) is above max_connections ({total}): raise "
+                         "max_connections, or lower the share")
+    if per_address is None:
+        per_address = min(MAX_CONNECTIONS_PER_ADDRESS, total, per_network or total)
+    elif per_network is not None and per_network < per_address:
+        raise ValueError(f"max_connections_per_network ({per_network}) is below max_connections_per_address "
+                         f"({per_address}): a network holds at least one address's share; raise it, or lower the "
+                         "address's")
+    return total, per_address, min(NETWORK_SHARES * per_address, total) if per_network is None else per_network
 
 
 @final
 class ConnectionLimit:
-    """The connections of one listening socket: at most ``total`` at once, and at most ``per_address`` from one
-    remote address; counts what it refused. Its tables hold only open connections (an address whose count drops to
-    0 is removed), so they never hold more than ``total`` entries.
+    """The connections of one listening socket: at most ``total`` at once, at most ``per_address`` from one remote
+    address and at most ``per_network`` from one network (None: :data:`NETWORK_SHARES` x ``per_address``, at most
+    ``total``); counts what it refused, by cause. Its tables hold only open connections (an address or network whose
+    count drops to 0 is removed), so they never hold more than ``total`` entries.
 
     :meth:`admit` and :meth:`release` run in nng's pipe callbacks (pynng calls them one at a time for a socket);
     the figures may be read from any thread.
     """
 
-    __slots__ = ("_by_address", "_by_pipe", "_lock", "per_address", "refused", "refused_per_address", "total")
+    __slots__ = ("_by_address", "_by_network", "_by_pipe", "_lock", "per_address", "per_network", "refused",
+                 "refused_per_address", "refused_per_network", "total")
 
-    def __init__(self, total: int = MAX_CONNECTIONS, per_address: int = MAX_CONNECTIONS_PER_ADDRESS) -> None:
-        if total < 1 or per_address < 1:
-            raise ValueError(f"connection bounds must be at least 1 (total {total}, per address {per_address})")
+    def __init__(self, total: int = MAX_CONNECTIONS, per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+                 per_network: int | None = None) -> None:
+        if total < 1 or per_address < 1 or (per_network is not None and per_network < 1):
+            raise ValueError(f"connection bounds must be at least 1 (total {total}, per address {per_address}, "
+                             f"per network {per_network})")
         self.total = total
         self.per_address = per_address
+        self.per_network = min(NETWORK_SHARES * per_address, total) if per_network is None else per_network
         self.refused = 0
-        """Connections closed as they came, for either bound."""
+        """Connections closed as they came, for any bound."""
         self.refused_per_address = 0
         """Of :attr:`refused`, those closed because their address held its share already."""
-        self._by_pipe: dict[int, str | None] = {}  # pipe id -> its address, for every connection admitted
+        self.refused_per_network = 0
+        """Of :attr:`refused`, those closed because their network held its share already (their address did not)."""
+        self._by_pipe: dict[int, tuple[str | None, str | None]] = {}  # pipe id -> (address, network), if admitted
         self._by_address: dict[str, int] = {}  # address -> its open connections (> 0)
+        self._by_network: dict[str, int] = {}  # network -> its open connections (> 0)
         self._lock = threading.Lock()
 
     @property
@@ -90,31 +151,45 @@ class ConnectionLimit:
         """Remote addresses holding at least one connection."""
         return len(self._by_address)
 
+    @property
+    def networks(self) -> int:
+        """Remote networks holding at least one connection."""
+        return len(self._by_network)
+
     def held_by(self, address: str) -> int:
         """Connections ``address`` (as :func:`address_of` names it) holds now."""
         return self._by_address.get(address, 0)
 
-    def stats(self) -> dict[str, int]:
-        """The figures: open connections, addresses, refusals (in all and for the per-address share)."""
-        return {"connections": self.connections, "addresses": self.addresses,
-                "connections_refused": self.refused, "connections_refused_per_address": self.refused_per_address}
+    def held_by_network(self, network: str) -> int:
+        """Connections ``network`` (as :func:`network_of` names it) holds now."""
+        return self._by_network.get(network, 0)
 
-    def take(self, pid: int, address: str | None) -> bool:
-        """Count connection ``pid`` from ``address`` if both bounds allow it; whether it was (a refusal is counted)."""
+    def stats(self) -> dict[str, int]:
+        """The figures: open connections, addresses, networks, refusals (in all, and for each share)."""
+        return {"connections": self.connections, "addresses": self.addresses, "networks": self.networks,
+                "connections_refused": self.refused, "connections_refused_per_address": self.refused_per_address,
+                "connections_refused_per_network": self.refused_per_network}
+
+    def take(self, pid: int, address: str | None, network: str | None = None) -> bool:
+        """Count connection ``pid`` from ``address`` in ``network`` if every bound allows it; whether it was (a
+        refusal is counted by cause)."""
         with self._lock:
             if pid in self._by_pipe:  # an id reused without our seeing its connection end: forget the old one
                 self._forget(pid)
             if len(self._by_pipe) >= self.total:
-                over_share = False
+                pass
             elif address is not None and self._by_address.get(address, 0) >= self.per_address:
-                over_share = True
+                self.refused_per_address += 1
+            elif network is not None and self._by_network.get(network, 0) >= self.per_network:
+                self.refused_per_network += 1
             else:
-                self._by_pipe[pid] = address
+                self._by_pipe[pid] = (address, network)
                 if address is not None:
                     self._by_address[address] = self._by_address.get(address, 0) + 1
+                if network is not None:
+                    self._by_network[network] = self._by_network.get(network, 0) + 1
                 return True
             self.refused += 1
-            self.refused_per_address += over_share
             return False
 
     def forget(self, pid: int) -> None:
@@ -123,8 +198,8 @@ class ConnectionLimit:
             self._forget(pid)
 
     def admit(self, pipe: pynng.Pipe) -> None:
-        """Keep ``pipe`` if both bounds allow it, else close it (an nng pre-connect callback)."""
-        if not self.take(pipe.id, address_of(pipe.pipe)):
+        """Keep ``pipe`` if every bound allows it, else close it (an nng pre-connect callback)."""
+        if not self.take(pipe.id, *_remote(pipe.pipe)):
             pipe.close()
 
     def release(self, pipe: pynng.Pipe) -> None:
@@ -132,21 +207,26 @@ class ConnectionLimit:
         self.forget(pipe.id)
 
     def _forget(self, pid: int) -> None:
-        address = self._by_pipe.pop(pid, _ABSENT)
-        if address is _ABSENT or address is None:
+        keys = self._by_pipe.pop(pid, None)
+        if keys is None:
             return
-        left = self._by_address[address] - 1
-        if left:
-            self._by_address[address] = left
-        else:
-            del self._by_address[address]
+        for key, table in zip(keys, (self._by_address, self._by_network), strict=True):
+            if key is None:
+                continue
+            left = table[key] - 1
+            if left:
+                table[key] = left
+            else:
+                del table[key]
 
 
 def limit_connections(sock: pynng.Socket, limit: int = MAX_CONNECTIONS,
-                      per_address: int = MAX_CONNECTIONS_PER_ADDRESS) -> ConnectionLimit:
-    """Make ``sock`` close each connection beyond ``limit`` in all, or beyond ``per_address`` from one remote
-    address, as it comes (call before it listens); the :class:`ConnectionLimit` returned keeps the figures."""
-    bound = ConnectionLimit(limit, per_address)
+                      per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+                      per_network: int | None = None) -> ConnectionLimit:
+    """Make ``sock`` close each connection beyond ``limit`` in all, beyond ``per_address`` from one remote address
+    or beyond ``per_network`` from one network, as it comes (call before it listens); the :class:`ConnectionLimit`
+    returned keeps the figures."""
+    bound = ConnectionLimit(limit, per_address, per_network)
     sock.add_pre_pipe_connect_cb(bound.admit)
     sock.add_post_pipe_remove_cb(bound.release)
     return bound

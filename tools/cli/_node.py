@@ -18,6 +18,17 @@ DataDir = Annotated[Path | None, typer.Option(help="Where the chain's log lives 
 ReplicaDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Where the replica's own log lives ($TAONET_REPLICA_DIR, ~/.taonet/replica).")]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+MAX_CONNECTIONS_FLAG = 1 << 20
+"""The most any --max-connections* flag may be (a bound beyond the descriptors a process can open means nothing)."""
+MaxConnections = Annotated[int | None, typer.Option(
+    min=1, max=MAX_CONNECTIONS_FLAG, help="Connections each listening socket (RPC, feed) accepts at once; one more "
+                                          "is closed as it comes [default: 4096].")]
+MaxPerAddress = Annotated[int | None, typer.Option(
+    min=1, max=MAX_CONNECTIONS_FLAG, help="Of those, connections one remote address (IPv4 address, IPv6 /64) may "
+                                          "hold; behind a proxy, raise it [default: 512, at most --max-connections].")]
+MaxPerNetwork = Annotated[int | None, typer.Option(
+    min=1, max=MAX_CONNECTIONS_FLAG, help="Of those, connections one remote network (IPv4 /24, IPv6 /48) may hold "
+                                          "[default: 4 x --max-connections-per-address, at most --max-connections].")]
 
 DEV_BLOCK_TIME = 0.25
 """A dev chain's default block time, as the real localnet's."""
@@ -55,6 +66,21 @@ def _check_addresses(**addresses: str) -> None:
         if "://" not in address:
             raise typer.BadParameter(f"{address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free "
                                      "port), ipc:///PATH or inproc://NAME", param_hint=f"--{option}")
+
+
+def _connection_bounds(total: int | None, per_address: int | None, per_network: int | None) -> dict[str, int]:
+    """The NodeConfig fields of the --max-connections* flags, checked together (a one-line usage error, exit 2)."""
+    import re
+
+    from taonet.kernel.wire import connection_bounds
+
+    try:
+        total, per_address, per_network = connection_bounds(total, per_address, per_network)
+    except ValueError as e:  # the message names the settings: say them as the flags
+        raise typer.BadParameter(re.sub(r"max_connections\w*", lambda m: "--" + m[0].replace("_", "-"), str(e))
+                                 ) from None
+    return {"max_connections": total, "max_connections_per_address": per_address,
+            "max_connections_per_network": per_network}
 
 
 def _parse_delays(items: list[str]) -> dict[str, float]:
@@ -100,6 +126,9 @@ def node_run(
     block_budget: Annotated[float | None, typer.Option(
         min=0.001, max=MAX_BLOCK_TIME, help="Seconds a block may spend on waiting extrinsics (default one block time).")
                             ] = None,
+    max_connections: MaxConnections = None,
+    max_connections_per_address: MaxPerAddress = None,
+    max_connections_per_network: MaxPerNetwork = None,
     log_level: LogLevel = "info",
     log_json: Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")
                         ] = None,
@@ -114,6 +143,7 @@ def node_run(
 
     configure_logging(log_level, json=log_json)
     _check_addresses(rpc=rpc, feed=feed)
+    bounds = _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
     if clock not in ("wall", "logical"):
         raise typer.BadParameter("--clock is wall or logical")
     for name in remote_actor:
@@ -135,7 +165,7 @@ def node_run(
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
         actor_delays=_parse_delays(actor_delay), fsync=fsync, mempool_per_signer=mempool_per_signer,
-        block_budget=block_budget, epoch_index=epoch_index,
+        block_budget=block_budget, epoch_index=epoch_index, **bounds,
         tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
     _raise_file_limit()
@@ -150,7 +180,7 @@ def node_run(
 
 NOFILE_WANTED = 65536
 """The open-files limit a node raises its own soft limit to (up to the hard limit): each of its RPC, feed and actors'
-sockets keeps up to 4,096 connections (``NodeConfig.max_connections``), a descriptor each, and the node must still be
+sockets keeps up to 4,096 connections by default (``--max-connections``), a descriptor each, and the node must still be
 able to open its chain's files; a common default soft limit of 1,024 would run out first."""
 
 
@@ -174,6 +204,9 @@ def node_follow(
     rpc: Annotated[str, typer.Option(help="This replica's RPC address.")] = "tcp://127.0.0.1:9954",
     feed: Annotated[str, typer.Option(help="This replica's block feed address.")] = "tcp://127.0.0.1:9955",
     epoch_index: Annotated[bool, typer.Option(help="As node run --epoch-index.")] = True,
+    max_connections: MaxConnections = None,
+    max_connections_per_address: MaxPerAddress = None,
+    max_connections_per_network: MaxPerNetwork = None,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
@@ -185,9 +218,10 @@ def node_follow(
     from ..logs import configure_logging
 
     _check_addresses(rpc=rpc, feed=feed)
+    bounds = _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
     configure_logging(log_level)
     cfg = NodeConfig(data_dir=data_dir or default_replica_dir(), authority=Keypair.generate(), rpc=rpc, feed=feed,
-                     epoch_index=epoch_index)
+                     epoch_index=epoch_index, **bounds)
     _raise_file_limit()
     replica = Replica(cfg, leader)
     with contextlib.suppress(KeyboardInterrupt):

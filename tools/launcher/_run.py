@@ -239,7 +239,7 @@ class Network:
             rpc = pick(rpc) if rpc.endswith(":0") else rpc
             child.args = [*TAONET, "node", "run", "--dev", "--block-time", str(node.block_time), "--data-dir",
                           str(self.dir / "node"), "--rpc", rpc, "--feed", feed, "--log-level", "warning",
-                          "--log-json", *([] if node.fsync else ["--no-fsync"])]
+                          "--log-json", *([] if node.fsync else ["--no-fsync"]), *node.connection_flags()]
             await child.start()
             try:
                 self.endpoint = await read_line_in(child.log, "rpc", child, 60)

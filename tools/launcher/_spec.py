@@ -1,10 +1,10 @@
 """A network description: the TOML file `taonet launch FILE` reads, and the one `taonet localnet` builds itself.
 
-Tables: ``[node]`` (block_time, rpc, feed, public, or endpoint = an existing node), ``[[subnets]]`` (netuid,
-plugin, owner, hyperparameters), ``[[wallets]]`` (name, uri or existing, fund), and the neuron host's
-``[[neurons]]`` table (parsed by ``taonet.plugins.parse_neurons``) with the launcher's own keys: ``stake`` (τ staked
-on each neuron's hotkey), ``process`` (``"own"``: a process per neuron; any other name: one shared host process per
-name) and ``machine`` (``"local"``; another name: written to ``machines/NAME.toml`` for that host to run).
+Tables: ``[node]`` (block_time, rpc, feed, public, fsync, max_connections*, or endpoint = an existing node),
+``[[subnets]]`` (netuid, plugin, owner, hyperparameters), ``[[wallets]]`` (name, uri or existing, fund), and the neuron
+host's ``[[neurons]]`` table (parsed by ``taonet.plugins.parse_neurons``) with the launcher's own keys: ``stake`` (τ
+staked on each neuron's hotkey), ``process`` (``"own"``: a process per neuron; any other name: one shared host process
+per name) and ``machine`` (``"local"``; another name: written to ``machines/NAME.toml`` for that host to run).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 LAUNCH_KEYS = ("stake", "process", "machine")
 """The keys the launcher adds to a ``[[neurons]]`` row (the neuron host passes them over)."""
 TOP_KEYS = {"node", "subnets", "wallets", "neurons", "name", "wallet_path", "timeout"}
-NODE_KEYS = {"block_time": (int, float), "rpc": str, "feed": str, "public": str, "endpoint": str, "fsync": bool}
+NODE_KEYS = {"block_time": (int, float), "rpc": str, "feed": str, "public": str, "endpoint": str, "fsync": bool,
+             "max_connections": int, "max_connections_per_address": int, "max_connections_per_network": int}
 SUBNET_KEYS = {"netuid": int, "plugin": str, "owner": str, "hyperparameters": dict, "description": str}
 WALLET_KEYS = {"name": str, "uri": str, "existing": bool, "fund": (int, float)}
 TOP_TYPES = {"subnets": list, "wallets": list, "neurons": list, "name": str, "wallet_path": str,
@@ -49,6 +50,15 @@ class NodeSpec:
     public: str | None = None
     endpoint: str | None = None
     fsync: bool = False
+    max_connections: int | None = None
+    """The node's connection bounds (``taonet node run --max-connections*``); None: the node's default."""
+    max_connections_per_address: int | None = None
+    max_connections_per_network: int | None = None
+
+    def connection_flags(self) -> list[str]:
+        """The ``taonet node run`` flags of the bounds the file gives."""
+        return [arg for key in ("max_connections", "max_connections_per_address", "max_connections_per_network")
+                if (value := getattr(self, key)) is not None for arg in (f"--{key.replace('_', '-')}", str(value))]
 
 
 @attrs.frozen(kw_only=True)
@@ -153,6 +163,12 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         if address and "://" not in address:
             raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
                 f"{key} {address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free port) or ipc:///PATH"))
+    try:
+        from taonet.kernel.wire import connection_bounds
+
+        connection_bounds(node.max_connections, node.max_connections_per_address, node.max_connections_per_network)
+    except ValueError as e:
+        raise InvalidNetworkFile(where=f"{source}: [node]", reason=str(e)) from None
     if not 0.01 <= node.block_time <= MAX_BLOCK_TIME:
         raise InvalidNetworkFile(where=f"{source}: [node]",
                                  reason=f"block_time must be 0.01 .. {MAX_BLOCK_TIME:g} s, not {node.block_time:g}")
