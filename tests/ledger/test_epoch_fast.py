@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taonet.ledger import AddStake, Nominate, SetWeights
+from taonet.ledger import AddStake, Nominate, ServeAxon, SetWeights
 from taonet.ledger._calls import EpochResult, StakeCredit
 from taonet.ledger._codec import decode, dumps_wire, encode, pack, to_wire
 from taonet.ledger._consensus import epoch_result
@@ -25,6 +25,7 @@ from taonet.ledger._events import (
     HyperparameterSet,
     StakeCredited,
 )
+from taonet.ledger._state import _NEURON, AxonEndpoint, Neuron, neuron_bytes, neuron_from_bytes
 from taonet.ledger._system_calls import pay_epoch_plain
 from tests.ledger.chains import ALICE, BOB, CHARLIE, OWNER_HOT, chain_with_subnet, fund, hot, tables
 
@@ -33,7 +34,8 @@ U64 = (1 << 64) - 1
 
 @functools.cache
 def _epoch_chain() -> tuple[Any, EpochResult]:
-    """A subnet of 5 UIDs with weights, a delegate staked on by two coldkeys and a full pot: (state, its result)."""
+    """A subnet of 5 UIDs with weights, an axon, a delegate staked on by two coldkeys and a full pot: (state, its
+    result)."""
     chain = chain_with_subnet(miners=4)
     fund(chain, [CHARLIE], 10**12)
     m0 = hot("m0")
@@ -43,6 +45,7 @@ def _epoch_chain() -> tuple[Any, EpochResult]:
     chain.seal()
     chain.call(OWNER_HOT, SetWeights(netuid=1, uids=[1, 2, 3], weights=[5, 9, 2]))
     chain.call(m0, SetWeights(netuid=1, uids=[2, 4], weights=[5, 9]))
+    chain.call(hot("m1"), ServeAxon(netuid=1, ip="127.0.0.1", port=8091))
     for _ in range(3):
         chain.seal()
     return chain.state, epoch_result(chain.state, 1)
@@ -79,6 +82,7 @@ def _assert_same(c: EpochResult) -> tuple[Any, ...]:
 def test_the_fast_path_applies_a_genuine_result_as_the_plain_handler_does() -> None:
     state, c = _epoch_chain()
     assert c.credits and c.bond_rows and c.owner_cut and len(c.credits) > len({cr.hotkey for cr in c.credits})
+    assert any(n.axon is not None for n in state.neurons(1))
     assert pay_epoch(state.fork(), state.subnet(1), c) is not None  # the fast path itself, not its fallback
     kind, events, *_ = _assert_same(c)
     assert kind == "ok"
@@ -174,3 +178,26 @@ def test_laid_out_event_records_are_the_generic_encoding(phase: int, event: Any)
     raw = encode(record)
     assert raw == dumps_wire(to_wire(record))
     assert decode(raw, canonical=True) == record
+
+
+def _layout_by_definition(n: Neuron) -> bytes:
+    """The digest's fixed layout of a neuron, the axon encoded afresh."""
+    head = _NEURON.pack(n.uid, n.registered_at, n.last_update, n.weights_block, n.rank, n.trust, n.consensus,
+                        n.incentive, n.dividends, n.vtrust, 0, n.validator_permit, n.emission, len(n.weight_uids),
+                        len(n.weight_values), len(n.bond_uids), len(n.bond_values))
+    return b"".join((head, n.hotkey, n.coldkey, n.weight_uids, n.weight_values, n.bond_uids, n.bond_values,
+                     b"" if n.axon is None else encode(n.axon)))
+
+
+def test_the_neuron_layout_keeps_axon_bytes_by_identity_and_bounded() -> None:
+    """More distinct axons than the cache holds still lay out exactly; an axon never reads another's bytes."""
+    from taonet.ledger._state import _AXON_RAW, _AXON_RAW_MAX
+
+    base = Neuron(uid=3, hotkey=bytes(range(32)), coldkey=bytes(32), registered_at=10, last_update=12)
+    for port in range(_AXON_RAW_MAX + 40):
+        n = attrs.evolve(base, axon=AxonEndpoint(ip="10.0.0.1", port=port % 65536, block=port))
+        assert neuron_bytes(n) == _layout_by_definition(n)
+        assert neuron_bytes(attrs.evolve(n, rank=1)) == _layout_by_definition(attrs.evolve(n, rank=1))  # cached
+        assert neuron_from_bytes(neuron_bytes(n)) == n
+        assert len(_AXON_RAW) <= _AXON_RAW_MAX
+    assert neuron_bytes(base) == _layout_by_definition(base)
