@@ -130,8 +130,8 @@ def _checked(state: State, sn: Subnet, c: EpochResult) -> tuple[list[Neuron], tu
     except KeyError:  # a UID below n without a neuron: the plain checks say what that is
         return None
     get = per_hotkey.get
-    for old, amount in zip(neurons, emission, strict=True):
-        if get(old.hotkey, 0) != amount:
+    for uid, (old, amount) in enumerate(zip(neurons, emission, strict=True)):
+        if get(old.hotkey, 0) != amount or old.uid != uid:  # each neuron at its UID: what put_neuron writes to
             return None
     return neurons, emission, ptr.tolist()
 
