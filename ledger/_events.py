@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from ._codec import Message, cache_field, field_b32, field_int, field_msg, field_text, message
+from ._codec import (
+    _ENCODE_SHARING,
+    Message,
+    cache_field,
+    dumps_wire,
+    field_b32,
+    field_int,
+    field_msg,
+    field_text,
+    message,
+    to_wire,
+)
 
 __all__ = [
     "AxonServed",
@@ -296,3 +307,62 @@ class WeightCommitExpired(Event):
     hotkey: bytes = field_b32()
     commit_hash: bytes = field_b32()
     block: int = field_int()
+
+
+# --- the bytes of the epoch's event records, without the generic encoder -------------------------------------------
+# An epoch pays most UIDs of its subnet: hundreds of EmissionPaid and StakeCredited records a block, each encoded once
+# for the events root. Their canonical CBOR is laid out here directly from the values (CBOR is compositional: a map's
+# bytes are its head and then each key's and value's bytes); every other record goes through the generic encoder.
+
+_SMALL = tuple(dumps_wire(i) for i in range(256))
+
+
+def _uint(v: int) -> bytes:
+    """The CBOR of ``v`` (an int): the shortest head for 0..2^64-1, the generic encoder for anything else."""
+    if 0 <= v < 256:
+        return _SMALL[v]
+    if 256 <= v < 0x10000:
+        return b"\x19" + v.to_bytes(2, "big")
+    if 0x10000 <= v < 0x100000000:
+        return b"\x1a" + v.to_bytes(4, "big")
+    if 0x100000000 <= v < 0x10000000000000000:
+        return b"\x1b" + v.to_bytes(8, "big")
+    return dumps_wire(v)  # negative (a phase of -1) or beyond u64: as the generic encoder writes it
+
+
+def _key32(v: bytes) -> bytes:
+    """The CBOR of a byte string (32 bytes: a key)."""
+    return b"\x58\x20" + v if len(v) == 32 else dumps_wire(v)
+
+
+def _head(cls: type, first: str) -> bytes:
+    """The bytes of a message of ``cls`` up to its first field's value: [TAG, VERSION, {first: ..."""
+    n = len(cls._PLAN.names)  # type: ignore[attr-defined]
+    return b"\x83" + dumps_wire(cls.TAG) + dumps_wire(cls.VERSION) + bytes((0xA0 + n,)) + dumps_wire(first)
+
+
+if (EmissionPaid._PLAN.names != ("uid", "amount", "hotkey", "netuid")  # type: ignore[attr-defined]
+        or StakeCredited._PLAN.names != ("amount", "hotkey", "coldkey")  # type: ignore[attr-defined]
+        or EventRecord._PLAN.names != ("event", "phase")):  # type: ignore[attr-defined]
+    raise TypeError("the laid-out event records follow the fields' canonical order: update them with the fields")
+_K_AMOUNT, _K_HOTKEY, _K_NETUID, _K_COLDKEY = (dumps_wire(k) for k in ("amount", "hotkey", "netuid", "coldkey"))
+_K_PHASE = dumps_wire("phase")
+_RECORD_EMISSION_PAID = _head(EventRecord, "event") + _head(EmissionPaid, "uid")
+_RECORD_STAKE_CREDITED = _head(EventRecord, "event") + _head(StakeCredited, "amount")
+
+
+def _encode_record(record: EventRecord) -> bytes:
+    """``encode(record)``: laid out directly for the epoch's events, the generic encoder for the others."""
+    e = record.event
+    kind = type(e)
+    phase = record.phase
+    if kind is EmissionPaid:
+        return b"".join((_RECORD_EMISSION_PAID, _uint(e.uid), _K_AMOUNT, _uint(e.amount), _K_HOTKEY,
+                         _key32(e.hotkey), _K_NETUID, _uint(e.netuid), _K_PHASE, _uint(phase)))
+    if kind is StakeCredited:
+        return b"".join((_RECORD_STAKE_CREDITED, _uint(e.amount), _K_HOTKEY, _key32(e.hotkey), _K_COLDKEY,
+                         _key32(e.coldkey), _K_PHASE, _uint(phase)))
+    return dumps_wire(to_wire(record))
+
+
+_ENCODE_SHARING[EventRecord] = _encode_record  # what encode() (and raw_bytes, for the events root) calls for a record

@@ -24,6 +24,7 @@ from ._calls import (
 from ._codec import evolve, evolve_checked
 from ._consensus import due_netuids, epoch_due
 from ._dispatch import BlockContext, handles
+from ._epoch_fast import pay_epoch
 from ._events import (
     DifficultyAdjusted,
     EmissionPaid,
@@ -261,6 +262,22 @@ def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
     _due_subnet(ctx, c.netuid, c.block)
     sn = state.subnet(c.netuid)
     assert sn is not None
+    events = pay_epoch(state, sn, c)  # the fast path; None (nothing written) when it does not accept c outright
+    if events is None:
+        events = pay_epoch_plain(state, sn, c)
+    if c.owner_cut:
+        a = state.account(sn.owner)
+        state.set_account(sn.owner, a.free + c.owner_cut, a.nonce)
+    state.put("subnet", c.netuid, evolve(sn, pending_emission=0, last_epoch=c.block))
+    return events
+
+
+def pay_epoch_plain(state: State, sn: Subnet, c: EpochResult) -> list[Event]:
+    """Check the epoch result ``c`` of subnet ``sn`` and write its neurons and stake credits: the events so far.
+
+    The definition :func:`~taonet.ledger._epoch_fast.pay_epoch` follows (and falls back to): item by item, through
+    the fields' validators.
+    """
     v = c.vectors()
     _check_epoch_result(state, sn, c, v)
     events: list[Event] = [EpochCompleted(netuid=c.netuid, block=c.block, pot=c.pot, owner_cut=c.owner_cut)]
@@ -287,10 +304,6 @@ def _epoch_result(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) ->
         if cr.amount:
             state.add_stake(cr.coldkey, cr.hotkey, cr.amount)
             events.append(StakeCredited(coldkey=cr.coldkey, hotkey=cr.hotkey, amount=cr.amount))
-    if c.owner_cut:
-        a = state.account(sn.owner)
-        state.set_account(sn.owner, a.free + c.owner_cut, a.nonce)
-    state.put("subnet", c.netuid, evolve(sn, pending_emission=0, last_epoch=c.block))
     return events
 
 
