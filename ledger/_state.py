@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import numpy as np
@@ -335,6 +335,10 @@ class State:
             d = self._dirty.get(table)
             if d is not None:
                 d.add(key)
+
+    def rows(self, table: str, keys: Iterable[Any]) -> list[Any]:
+        """The values at ``keys`` in ``table``, in their order (None where a key is absent)."""
+        return list(map(self._t[table].get, keys))
 
     def items(self, table: str) -> Iterator[tuple[Any, Any]]:
         """The entries of ``table`` (do not change the state while iterating)."""

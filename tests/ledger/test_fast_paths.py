@@ -96,6 +96,56 @@ def test_prune_candidate_follows_its_rule(neurons: list[tuple[int, int]], block:
     assert prune_candidate(state, sn, block, exclude) == _prune_by_definition(state, sn, block, exclude)
 
 
+_step = st.one_of(
+    st.tuples(st.just("put"), st.integers(0, 11), st.integers(0, 3), st.integers(0, 40), st.booleans()),
+    st.tuples(st.just("grow"), st.integers(1, 12)),
+    st.tuples(st.just("fork")),
+    st.tuples(st.just("back")),
+    st.tuples(st.just("query"), st.integers(0, 60), st.sets(st.integers(0, 11), max_size=3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), min_size=1, max_size=12),
+       st.integers(0, 30), st.lists(_step, max_size=30), st.integers(1, 2))
+def test_prune_candidate_follows_its_rule_as_neurons_change_and_states_fork(
+        neurons: list[tuple[int, int]], immunity: int, steps: list[tuple], netuid: int) -> None:
+    """The pruning order kept between queries (moved for the neurons that changed) gives the rule's answer after any
+    writes, in any of several states forked from one another, queried in any order, for a subnet that grows."""
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+    from taonet.ledger._state import genesis_subnet
+
+    state = State()
+    sn = genesis_subnet(netuid, bytes(32), KEY, 0, attrs.evolve(DEV_SUBNET_DEFAULTS, immunity_period=immunity),
+                        lock=0, burn=0, difficulty=1)
+    sn = attrs.evolve(sn, n=len(neurons))
+
+    def hotkey(uid: int, owner: bool) -> bytes:
+        return KEY if owner else (uid + 1).to_bytes(32, "little")
+
+    for uid, (emission, registered_at) in enumerate(neurons):
+        state.put_neuron(netuid, Neuron(uid=uid, hotkey=hotkey(uid, uid == 0), coldkey=bytes(32),
+                                        registered_at=registered_at, last_update=registered_at, emission=emission))
+    states = [(state, sn)]
+    for step in steps:
+        state, sn = states[-1]
+        if step[0] == "put":
+            _, uid, emission, registered_at, owner = step
+            state.put_neuron(netuid, Neuron(uid=uid, hotkey=hotkey(uid, owner), coldkey=bytes(32),
+                                            registered_at=registered_at, last_update=registered_at,
+                                            emission=emission))
+        elif step[0] == "grow":
+            states[-1] = (state, attrs.evolve(sn, n=step[1]))
+        elif step[0] == "fork":
+            states.append((state.fork(), sn))
+        elif step[0] == "back" and len(states) > 1:
+            states.pop()
+        elif step[0] == "query":
+            _, block, exclude = step
+            for s, sn_ in states:  # every live state, the kept order made in another one each time
+                assert prune_candidate(s, sn_, block, exclude) == _prune_by_definition(s, sn_, block, exclude)
+
+
 def test_evolve_leaves_cached_bytes_behind() -> None:
     """A cache slot (a block's hash, an extrinsic's bytes) starts empty in the evolved copy, as attrs leaves it."""
     from .chains import new_chain
