@@ -201,16 +201,19 @@ class BlockBuilder:
     def finish(self) -> tuple[State, BlockHeader]:
         """Run the block's bookkeeping and return the new state and the (unsigned) header."""
         self.finish_state()
-        header = BlockHeader(
+        return self._state, self._header(items_root(x.to_bytes() for x in self.extrinsics))
+
+    def _header(self, extrinsics_root: bytes) -> BlockHeader:
+        """The header of the finished block, given the root of the extrinsics pushed."""
+        return BlockHeader(
             number=self.number,
             parent=self.parent,
             timestamp=self.ctx.timestamp,
-            extrinsics_root=items_root(x.to_bytes() for x in self.extrinsics),
+            extrinsics_root=extrinsics_root,
             events_root=items_root(raw_bytes(r) for r in self.records),
             state_digest=self._state.digest(),
             author=self._state.params.authority,
         )
-        return self._state, header
 
     def seal(self, authority: Keypair) -> tuple[SignedBlock, State]:
         """Finish the block and sign it with the authority key."""
@@ -253,7 +256,10 @@ def apply(
             raise InvalidBlock(number=h.number, reason=f"extrinsic {i} is rejected: {e}") from e
     if not check_header:
         return builder.finish_state(), builder.records
-    new, header = builder.finish()
+    new = builder.finish_state()
+    # every extrinsic of the block was pushed, in its order: the root of those pushed is the block's own (computed
+    # once, and kept if its roots were checked already)
+    header = builder._header(block.extrinsics_root)
     if header != h:
         what = [f for f in ("extrinsics_root", "events_root", "state_digest") if getattr(header, f) != getattr(h, f)]
         raise InvalidBlock(number=h.number, reason=f"recomputed {', '.join(what) or 'header'} differs")

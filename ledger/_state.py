@@ -197,13 +197,23 @@ used them snapshots byte for byte as before) and a snapshot without them loads t
 
 
 def _key_bytes(key: Any) -> bytes:
-    if type(key) is bytes:
+    t = type(key)
+    if t is bytes:
         return key
-    if type(key) is int:
+    if t is int:
         return key.to_bytes(8, "little", signed=True)
-    if type(key) is str:
+    if t is tuple and len(key) == 2:  # (netuid, uid), (coldkey, hotkey), (netuid, hotkey): the same bytes, inline
+        a, b = key
+        ta, tb = type(a), type(b)
+        if ta is int and tb is int:
+            return a.to_bytes(8, "little", signed=True) + b.to_bytes(8, "little", signed=True)
+        if ta is bytes and tb is bytes:
+            return a + b
+        if ta is int and tb is bytes:
+            return a.to_bytes(8, "little", signed=True) + b
+    if t is str:
         return key.encode()
-    if type(key) is tuple:
+    if t is tuple:
         return b"".join(_key_bytes(k) for k in key)
     raise TypeError(f"unsupported key type {type(key).__name__}")
 
@@ -269,8 +279,11 @@ def _value_bytes(value: Any) -> bytes:
 def entry_hash(tag: bytes, key: Any, value: Any) -> int:
     """The digest contribution of one table entry."""
     kb = _key_bytes(key)
-    h = hashlib.blake2b(tag + len(kb).to_bytes(2, "little") + kb + _value_bytes(value), digest_size=32)
+    h = _blake2b(b"".join((tag, len(kb).to_bytes(2, "little"), kb, _value_bytes(value))), digest_size=32)
     return int.from_bytes(h.digest(), "little")
+
+
+_blake2b: Final = hashlib.blake2b
 
 
 class State:

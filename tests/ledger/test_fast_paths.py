@@ -524,3 +524,46 @@ def test_every_registered_message_class_gets_a_generated_decoding() -> None:
 
     for cls in registered().values():
         assert _compile_decode(cls) is not False, cls
+
+
+# --- the state digest ---------------------------------------------------------------------------------------------
+
+
+def _key_bytes_by_definition(key) -> bytes:
+    if type(key) is bytes:
+        return key
+    if type(key) is int:
+        return key.to_bytes(8, "little", signed=True)
+    if type(key) is str:
+        return key.encode()
+    if type(key) is tuple:
+        return b"".join(_key_bytes_by_definition(k) for k in key)
+    raise TypeError(f"unsupported key type {type(key).__name__}")
+
+
+def _entry_hash_by_definition(tag: bytes, key, value) -> int:
+    import hashlib
+
+    from taonet.ledger._state import _value_bytes
+
+    kb = _key_bytes_by_definition(key)
+    h = hashlib.blake2b(tag + len(kb).to_bytes(2, "little") + kb + _value_bytes(value), digest_size=32)
+    return int.from_bytes(h.digest(), "little")
+
+
+_key_parts = st.one_of(st.binary(max_size=40), st.integers(-(1 << 64), 1 << 64), st.text(max_size=8))
+_keys = st.one_of(_key_parts, st.tuples(_key_parts, _key_parts), st.tuples(_key_parts, _key_parts, _key_parts),
+                  st.tuples(st.tuples(_key_parts, _key_parts), _key_parts), st.tuples(), st.floats(0, 1),
+                  st.tuples(_key_parts, st.floats(0, 1)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([b"a", b"u", b"n", b"c"]), _keys,
+       st.one_of(st.integers(0, (1 << 64) - 1), st.binary(max_size=40), st.just(NEURON)))
+def test_entry_hash_is_its_definition_for_any_key(tag: bytes, key, value) -> None:
+    """A table entry's digest contribution, with its keys' bytes written inline for the tables' key shapes, is the
+    definition's for every key (pairs and triples of ints, bytes and text, nested, empty; an unsupported key type
+    is the same TypeError)."""
+    from taonet.ledger._state import entry_hash
+
+    assert outcome(lambda: entry_hash(tag, key, value)) == outcome(lambda: _entry_hash_by_definition(tag, key, value))
