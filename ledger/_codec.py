@@ -46,6 +46,7 @@ __all__ = [
     "field_sig",
     "field_text",
     "loads",
+    "make_checked",
     "message",
     "pack",
     "packed",
@@ -487,6 +488,32 @@ def evolve_checked(inst: T, **changes: Any) -> T:
     for name, value in changes.items():
         setattr_(new, name, value)
     return new
+
+
+def make_checked(cls: type[T]) -> Callable[..., T]:
+    """A constructor of ``cls`` for values the caller has already checked against the fields' converters and
+    validators (none of them runs): every field by keyword, cache slots left empty as attrs' ``__init__`` leaves them;
+    ``cls`` itself for a class with an ``__attrs_post_init__``, factory defaults or aliased fields."""
+    if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
+        return cls
+    names: dict[str, Any] = {"NEW": object.__new__, "CLS": cls, "SET": object.__setattr__}
+    params, lines = [], []
+    for index, a in enumerate(attrs.fields(cls)):
+        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
+            return cls
+        if not a.init:
+            if a.default is attrs.NOTHING:
+                return cls
+            names[f"DEFAULT_{index}"] = a.default
+            lines.append(f"    SET(new, {a.name!r}, DEFAULT_{index})")
+        elif a.alias != a.name:
+            return cls
+        else:
+            params.append(a.name)
+            lines.append(f"    SET(new, {a.name!r}, {a.name})")
+    source = "\n".join([f"def make(*, {', '.join(params)}):", "    new = NEW(CLS)", *lines, "    return new"])
+    exec(compile(source, f"<make {cls.__name__}>", "exec"), names)
+    return names["make"]  # type: ignore[no-any-return]
 
 
 _EVOLVE_PLANS: dict[type, Any] = {}

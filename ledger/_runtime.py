@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from . import _system_calls, _user_calls, _weight_commits  # noqa: F401 - importing them registers their handlers
 from ._block import ZERO_HASH, BlockHeader, SignedBlock, items_root
 from ._calls import Extrinsic, SystemCall
-from ._codec import evolve, raw_bytes
+from ._codec import evolve, make_checked, raw_bytes
 from ._dispatch import HANDLERS, SELF_CHARGING, BlockContext, charge, fee_for, require_free
 from ._events import FINALIZE, EmissionAccrued, Event, EventRecord, FeePaid
 from ._keys import Keypair, verify
@@ -92,6 +92,21 @@ def apply_extrinsic(
 # --- blocks ------------------------------------------------------------------------------------------------------
 
 
+_new_record = make_checked(EventRecord)
+
+
+def _record(phase: int, event: Event) -> EventRecord:
+    """``EventRecord(phase=phase, event=event)``: without re-running its validators for what they would accept (an
+    event of a registered class, a phase in range), through them otherwise (their error)."""
+    if isinstance(event, Event) and hasattr(type(event), "TAG") and type(phase) is int and (
+            FINALIZE <= phase <= _MAX_PHASE):
+        return _new_record(phase=phase, event=event)
+    return EventRecord(phase=phase, event=event)
+
+
+_MAX_PHASE = 1 << 32  # EventRecord.phase's upper bound
+
+
 PREVIOUS_TABLES = ("chain", "subnet", "neuron")
 """What the handlers read of the state a block started from (``BlockContext.previous``): the height, the subnets (is an
 epoch due) and the neurons (the registrar's pruning rule)."""
@@ -167,7 +182,7 @@ class BlockBuilder:
             self._fees += events[-1].amount
         index = len(self.extrinsics)
         self.extrinsics.append(ext)
-        self.records.extend(EventRecord(phase=index, event=e) for e in events)
+        self.records.extend(_record(index, e) for e in events)
         return events
 
     def _finalize(self) -> None:
@@ -184,7 +199,7 @@ class BlockBuilder:
             s.put("subnet", sn.netuid, evolve(sn, pending_emission=sn.pending_emission + share + (i < rest)))
         st = s.status
         s.put("chain", "status", evolve(st, issuance=st.issuance + amount))
-        self.records.append(EventRecord(phase=FINALIZE, event=EmissionAccrued(amount=amount, subnets=len(subnets))))
+        self.records.append(_record(FINALIZE, EmissionAccrued(amount=amount, subnets=len(subnets))))
 
     def finish_state(self) -> State:
         """Run the block's bookkeeping and return the new state, without computing a header (roots, digest)."""

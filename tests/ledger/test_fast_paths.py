@@ -567,3 +567,27 @@ def test_entry_hash_is_its_definition_for_any_key(tag: bytes, key, value) -> Non
     from taonet.ledger._state import entry_hash
 
     assert outcome(lambda: entry_hash(tag, key, value)) == outcome(lambda: _entry_hash_by_definition(tag, key, value))
+
+
+def test_a_constructor_without_checks_builds_what_the_class_builds_for_every_message_of_a_chain() -> None:
+    """make_checked(cls)(**fields) of any message equals the message, and encodes to its bytes, cache slots empty."""
+    from taonet.ledger._codec import make_checked
+
+    for m in _chain_messages():
+        cls = type(m)
+        fields = {a.name: getattr(m, a.name) for a in attrs.fields(cls) if a.init}
+        built = make_checked(cls)(**fields)
+        assert built == m and type(built) is cls and encode(built) == encode(m)
+        assert all(getattr(built, a.name) is None for a in attrs.fields(cls) if not a.init)
+
+
+@given(st.one_of(st.integers(-3, 3), st.integers((1 << 32) - 2, (1 << 32) + 2), st.just(True), st.just("1")),
+       st.sampled_from(["event", "not an event", "bare Event"]))
+def test_the_builders_event_records_are_the_constructors_for_any_phase_and_event(phase, kind) -> None:
+    """The block builder's records (built without re-running the validators when they would pass) are what
+    EventRecord builds, and its error where it refuses (a phase out of range or not an int, not an event)."""
+    from taonet.ledger._events import Event, EventRecord, FeePaid
+    from taonet.ledger._runtime import _record
+
+    event = {"event": FeePaid(who=KEY, amount=3), "not an event": NEURON, "bare Event": Event()}[kind]
+    assert outcome(lambda: _record(phase, event)) == outcome(lambda: EventRecord(phase=phase, event=event))
