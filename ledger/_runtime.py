@@ -18,7 +18,7 @@ from ._codec import evolve, make_checked, raw_bytes
 from ._dispatch import HANDLERS, SELF_CHARGING, BlockContext, charge, fee_for, require_free
 from ._events import FINALIZE, EmissionAccrued, Event, EventRecord, FeePaid
 from ._keys import Keypair, verify
-from ._state import State
+from ._state import State, with_pot
 from ._system_calls import prune_candidate, registrar_answer, required_answers
 from ._user_calls import current_burn, install_subnet, subnet_lock_cost
 from .errors import (
@@ -196,7 +196,7 @@ class BlockBuilder:
         amount = s.params.block_emission
         share, rest = divmod(amount, len(subnets))
         for i, sn in enumerate(subnets):  # remainder RAO go one each to the lowest netuids
-            s.put("subnet", sn.netuid, evolve(sn, pending_emission=sn.pending_emission + share + (i < rest)))
+            s.put("subnet", sn.netuid, with_pot(sn, sn.pending_emission + share + (i < rest)))
         st = s.status
         s.put("chain", "status", evolve(st, issuance=st.issuance + amount))
         self.records.append(_record(FINALIZE, EmissionAccrued(amount=amount, subnets=len(subnets))))

@@ -22,7 +22,9 @@ from ._codec import (
     decode,
     decode_value,
     dumps,
+    dumps_wire,
     encode,
+    evolve,
     field_b32,
     field_bool,
     field_int,
@@ -263,12 +265,51 @@ def neuron_bytes(n: Neuron) -> bytes:
     return _neuron_bytes(n)
 
 
+# Every block rewrites every subnet (its emission pot, and nothing else when no call touched it): the new subnet's
+# bytes are the old one's with the pot's value replaced, spliced here instead of encoded again. Canonical order puts
+# pending_emission and registrations_this_interval last, so the splice is checked by the old bytes' known end.
+_SUBNET_RAW: dict[int, tuple[Subnet, bytes]] = {}
+"""id(subnet) -> (the subnet, its encoding): bounded, and holding the subnet so that its id is not reused."""
+_SUBNET_RAW_MAX = 256
+_POT_KEY: Final = dumps_wire("pending_emission")
+_REGS_KEY: Final = dumps_wire("registrations_this_interval")
+
+
+def _remember_subnet(sn: Subnet, raw: bytes) -> None:
+    if len(_SUBNET_RAW) >= _SUBNET_RAW_MAX:
+        _SUBNET_RAW.clear()
+    _SUBNET_RAW[id(sn)] = (sn, raw)
+
+
+def _subnet_bytes(sn: Subnet) -> bytes:
+    hit = _SUBNET_RAW.get(id(sn))
+    if hit is not None and hit[0] is sn:
+        return hit[1]
+    raw = encode(sn)
+    _remember_subnet(sn, raw)
+    return raw
+
+
+def with_pot(sn: Subnet, pot: int) -> Subnet:
+    """``evolve(sn, pending_emission=pot)``, its encoding (for the digest) spliced from ``sn``'s when known."""
+    new = evolve(sn, pending_emission=pot)
+    hit = _SUBNET_RAW.get(id(sn))
+    if hit is not None and hit[0] is sn:
+        raw, regs = hit[1], dumps_wire(sn.registrations_this_interval)
+        tail = b"".join((_POT_KEY, dumps_wire(sn.pending_emission), _REGS_KEY, regs))
+        if raw.endswith(tail):
+            _remember_subnet(new, b"".join((raw[: len(raw) - len(tail)], _POT_KEY, dumps_wire(pot), _REGS_KEY, regs)))
+    return new
+
+
 def _value_bytes(value: Any) -> bytes:
     t = type(value)
     if t is Account:
         return _QQ.pack(value.free, value.nonce)
     if t is Neuron:
         return _neuron_bytes(value)
+    if t is Subnet:
+        return _subnet_bytes(value)
     if t is int:
         return value.to_bytes(8, "little")
     if t is bytes:

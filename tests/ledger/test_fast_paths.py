@@ -591,3 +591,28 @@ def test_the_builders_event_records_are_the_constructors_for_any_phase_and_event
 
     event = {"event": FeePaid(who=KEY, amount=3), "not an event": NEURON, "bare Event": Event()}[kind]
     assert outcome(lambda: _record(phase, event)) == outcome(lambda: EventRecord(phase=phase, event=event))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.lists(st.integers(0, (1 << 64) - 1), min_size=1, max_size=5), st.booleans())
+def test_a_subnets_digest_bytes_spliced_for_a_new_pot_are_its_encoding(data, pots, forget) -> None:
+    """A subnet whose pot the block's bookkeeping changed is digested with its previous bytes, the pot replaced: they
+    are its encoding (cbor2's bytes of its wire form by definition), for any subnet and pots, the cache emptied or
+    not between the steps; and so is the digest of a state holding it."""
+    import cbor2
+
+    from taonet.ledger._state import _SUBNET_RAW, _SUBNET_RAW_MAX, _value_bytes, entry_hash, with_pot
+
+    sn = data.draw(_subnets())
+    assert _value_bytes(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+    for pot in pots:
+        if forget:
+            _SUBNET_RAW.clear()
+        sn = with_pot(sn, pot)
+        assert sn.pending_emission == pot
+        assert _value_bytes(sn) == encode(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+        assert entry_hash(b"n", sn.netuid, sn) == _entry_hash_by_definition(b"n", sn.netuid, sn)
+        assert len(_SUBNET_RAW) <= _SUBNET_RAW_MAX
+    state = State()
+    state.put("subnet", sn.netuid, sn)
+    assert state.digest() == state.cold_digest()
