@@ -492,8 +492,9 @@ def evolve_checked(inst: T, **changes: Any) -> T:
 
 def make_checked(cls: type[T]) -> Callable[..., T]:
     """A constructor of ``cls`` for values the caller has already checked against the fields' converters and
-    validators (none of them runs): every field by keyword, cache slots left empty as attrs' ``__init__`` leaves them;
-    ``cls`` itself for a class with an ``__attrs_post_init__``, factory defaults or aliased fields."""
+    validators (none of them runs): fields by keyword (a field with a default may be left out), cache slots left
+    empty as attrs' ``__init__`` leaves them; ``cls`` itself for a class with an ``__attrs_post_init__``, factory
+    defaults or aliased fields."""
     if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
         return cls
     names: dict[str, Any] = {"NEW": object.__new__, "CLS": cls, "SET": object.__setattr__}
@@ -509,7 +510,11 @@ def make_checked(cls: type[T]) -> Callable[..., T]:
         elif a.alias != a.name:
             return cls
         else:
-            params.append(a.name)
+            if a.default is attrs.NOTHING:
+                params.append(a.name)
+            else:  # as attrs' __init__: the default when not given (unchecked, as every value here)
+                names[f"DEFAULT_{index}"] = a.default
+                params.append(f"{a.name}=DEFAULT_{index}")
             lines.append(f"    SET(new, {a.name!r}, {a.name})")
     source = "\n".join([f"def make(*, {', '.join(params)}):", "    new = NEW(CLS)", *lines, "    return new"])
     exec(compile(source, f"<make {cls.__name__}>", "exec"), names)

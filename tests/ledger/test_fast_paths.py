@@ -579,6 +579,9 @@ def test_a_constructor_without_checks_builds_what_the_class_builds_for_every_mes
         built = make_checked(cls)(**fields)
         assert built == m and type(built) is cls and encode(built) == encode(m)
         assert all(getattr(built, a.name) is None for a in attrs.fields(cls) if not a.init)
+        required = {name: v for name, v in fields.items() if attrs.fields_dict(cls)[name].default is attrs.NOTHING}
+        if required != fields:  # the defaults left out: what the class builds with them left out
+            assert make_checked(cls)(**required) == cls(**required)
 
 
 @given(st.one_of(st.integers(-3, 3), st.integers((1 << 32) - 2, (1 << 32) + 2), st.just(True), st.just("1")),
