@@ -66,6 +66,7 @@ class SignedBlock(Message):
     events: tuple[EventRecord, ...] = field_embedded(EventRecord, lazy=True)
     signature: bytes = field_sig()
     _hash: bytes | None = cache_field()
+    _extrinsics_root: bytes | None = cache_field()
 
     @property
     def number(self) -> int:
@@ -85,10 +86,19 @@ class SignedBlock(Message):
         """True when the signature is the header author's over the block hash."""
         return verify(self.header.author, self.hash, self.signature)
 
+    @property
+    def extrinsics_root(self) -> bytes:
+        """The root of the extrinsics the block carries, from their bytes (cached; the header may say another)."""
+        root = self._extrinsics_root
+        if root is None:
+            root = items_root(x.to_bytes() for x in self.extrinsics)
+            object.__setattr__(self, "_extrinsics_root", root)
+        return root
+
     def roots_ok(self) -> bool:
         """True when the header's roots match the extrinsics and events the block carries."""
         return (
-            items_root(x.to_bytes() for x in self.extrinsics) == self.header.extrinsics_root
+            self.extrinsics_root == self.header.extrinsics_root
             and items_root(embedded_raws(self.events)) == self.header.events_root
         )
 

@@ -46,6 +46,7 @@ __all__ = [
     "field_sig",
     "field_text",
     "loads",
+    "make_checked",
     "message",
     "pack",
     "packed",
@@ -210,13 +211,19 @@ def vec(dtype: str, *, max_len: int = 1 << 20, default: Any = attrs.NOTHING) -> 
     """A numeric vector field: a tuple of ints in memory, packed little-endian ``dtype`` bytes on the wire."""
     code, lo, hi = _DTYPES[dtype]
 
-    def check(_inst: Any, attr: attrs.Attribute, value: tuple[int, ...]) -> None:
+    def check_len(_inst: Any, attr: attrs.Attribute, value: tuple[int, ...]) -> None:
         if len(value) > max_len:
             raise ValueError(f"{attr.name} holds {len(value)} values, the limit is {max_len}")
+
+    def check(_inst: Any, attr: attrs.Attribute, value: tuple[int, ...]) -> None:
+        check_len(_inst, attr, value)
         if value and (min(value) < lo or max(value) > hi):
             raise ValueError(f"{attr.name} has values outside {dtype}")
 
-    return attrs.field(default=default, converter=_to_int_tuple, validator=check, metadata={"packed": code})
+    # decoding unpacks the wire bytes with ``code`` itself: the values are ints within the dtype, and only their
+    # number is left to check (``check_len``)
+    return attrs.field(default=default, converter=_to_int_tuple, validator=check,
+                       metadata={"packed": code, "check_len": check_len})
 
 
 def _packed_converter(code: str) -> Callable[[Any], bytes]:
@@ -481,6 +488,37 @@ def evolve_checked(inst: T, **changes: Any) -> T:
     for name, value in changes.items():
         setattr_(new, name, value)
     return new
+
+
+def make_checked(cls: type[T]) -> Callable[..., T]:
+    """A constructor of ``cls`` for values the caller has already checked against the fields' converters and
+    validators (none of them runs): fields by keyword (a field with a default may be left out), cache slots left
+    empty as attrs' ``__init__`` leaves them; ``cls`` itself for a class with an ``__attrs_post_init__``, factory
+    defaults or aliased fields."""
+    if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
+        return cls
+    names: dict[str, Any] = {"NEW": object.__new__, "CLS": cls, "SET": object.__setattr__}
+    params, lines = [], []
+    for index, a in enumerate(attrs.fields(cls)):
+        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
+            return cls
+        if not a.init:
+            if a.default is attrs.NOTHING:
+                return cls
+            names[f"DEFAULT_{index}"] = a.default
+            lines.append(f"    SET(new, {a.name!r}, DEFAULT_{index})")
+        elif a.alias != a.name:
+            return cls
+        else:
+            if a.default is attrs.NOTHING:
+                params.append(a.name)
+            else:  # as attrs' __init__: the default when not given (unchecked, as every value here)
+                names[f"DEFAULT_{index}"] = a.default
+                params.append(f"{a.name}=DEFAULT_{index}")
+            lines.append(f"    SET(new, {a.name!r}, {a.name})")
+    source = "\n".join([f"def make(*, {', '.join(params)}):", "    new = NEW(CLS)", *lines, "    return new"])
+    exec(compile(source, f"<make {cls.__name__}>", "exec"), names)
+    return names["make"]  # type: ignore[no-any-return]
 
 
 _EVOLVE_PLANS: dict[type, Any] = {}
@@ -812,6 +850,22 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         raise InvalidField(f"expected a {_names(base)}, got {tag!r}")
     plan: _Plan = cls._PLAN
     absent = cls._ABSENT
+    if version == cls.VERSION and tuple(body) == plan.names:  # every field, in canonical order: the common case
+        if canonical and absent:
+            _check_order(tag, plan.names, absent, body)
+        fast = _DECODERS.get(cls)
+        if fast is None:
+            fast = _DECODERS[cls] = _compile_decode(cls)
+        if fast is not False:
+            return fast(body, canonical)
+    return _decode_body(cls, version, body, canonical=canonical)
+
+
+def _decode_body(cls: Any, version: int, body: dict[Any, Any], *, canonical: bool) -> Any:
+    """A message of class ``cls`` from its version ``version`` wire fields, whatever they hold: the general path."""
+    tag = cls.TAG
+    plan: _Plan = cls._PLAN
+    absent = cls._ABSENT
     if canonical and (tuple(body) != plan.names or (absent and version == cls.VERSION)):  # else nothing to check
         _check_order(tag, plan.names, absent if version == cls.VERSION else {}, body)
     if version != cls.VERSION:
@@ -849,6 +903,82 @@ def decode_value(value: Any, base: type | tuple[type, ...] = Message, *, canonic
         return cls(**body)
     except (TypeError, ValueError) as e:
         raise InvalidField(f"{tag}: {e}") from None
+
+
+_DECODERS: dict[type, Any] = {}
+"""Class -> its generated decoding of a body holding every field in canonical order (False: the general path)."""
+
+
+def _compile_decode(cls: Any) -> Any:
+    """What :func:`_decode_body` does with a body holding exactly ``cls``'s fields in canonical order, as generated
+    code (as attrs writes ``__init__``): each field's wire value turned into its value in canonical order, then the
+    instance built as attrs' ``__init__`` builds it (converters in field order, then validators in field order), every
+    error the same. What it leaves out cannot fail: a vector unpacked from bytes with its own dtype is a tuple of ints
+    within that dtype, so its converter gives it back as it is and only its length is checked."""
+    if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
+        return False
+    plan: _Plan = cls._PLAN
+    tag = cls.TAG
+    names: dict[str, Any] = {"NEW": object.__new__, "CLS": cls, "SET": object.__setattr__, "InvalidField":
+                             InvalidField, "decode_value": decode_value, "LazyMessages": LazyMessages,
+                             "decode_embedded": _decode_embedded, "unpack": _unpack,
+                             "disabled": attrs.validators.get_disabled}
+    lines = ["def decode(body, canonical):"]
+    var: dict[str, str] = {}
+    for i, (name, kind) in enumerate(zip(plan.names, plan.kinds, strict=True)):  # as _decode_body, in this order
+        v = var[name] = f"v{i}"
+        lines.append(f"    {v} = body[{name!r}]")
+        if kind in ("plain", "absent"):
+            continue
+        if kind == "one":
+            lines.append(f"    if {v} is not None: {v} = decode_value({v}, canonical=canonical)")
+        elif kind == "many":
+            names[f"MANY_{i}"] = f"{tag}.{name} must be an array of messages"
+            lines.append(f"    if type({v}) is not list: raise InvalidField(MANY_{i})")
+            lines.append(f"    {v} = tuple([decode_value(x, canonical=canonical) for x in {v}])")
+        elif kind in ("embedded", "lazy", "canonical"):
+            names[f"EMB_{i}"] = f"{tag}.{name} must be an array of encoded messages"
+            lines.append(f"    if type({v}) is not list or any(type(x) is not bytes for x in {v}): "
+                         f"raise InvalidField(EMB_{i})")
+            if kind == "lazy":
+                names[f"BASE_{i}"] = cls._BASES[name]
+                lines.append(f"    {v} = LazyMessages({v}, BASE_{i})")
+            else:
+                strict = "True" if kind == "canonical" else "canonical"
+                lines.append(f"    {v} = tuple([decode_embedded(x, {strict}) for x in {v}])")
+        else:
+            names[f"CODE_{i}"], names[f"NAME_{i}"] = kind, f"{tag}.{name}"
+            lines.append(f"    {v} = unpack(CODE_{i}, {v}, NAME_{i})")
+    lines += ["    try:", "        new = NEW(CLS)"]
+    checks = []
+    for j, a in enumerate(attrs.fields(cls)):
+        if not a.init:
+            if a.default is attrs.NOTHING or isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+                return False
+            names[f"DEFAULT_{j}"] = a.default
+            lines.append(f"        SET(new, {a.name!r}, DEFAULT_{j})")
+            continue
+        if a.name not in var or a.alias != a.name or not a.name.isidentifier():
+            return False
+        v = var[a.name]
+        unpacked = "packed" in a.metadata  # a vector: unpacked above with its own dtype
+        if a.converter is not None and not unpacked:
+            if not callable(a.converter):
+                return False
+            names[f"CONV_{j}"] = a.converter
+            lines.append(f"        {v} = CONV_{j}({v})")
+        lines.append(f"        SET(new, {a.name!r}, {v})")
+        check = a.metadata["check_len"] if unpacked else a.validator
+        if check is not None:
+            names[f"CHECK_{j}"], names[f"ATTR_{j}"] = check, a
+            checks.append(f"            CHECK_{j}(new, ATTR_{j}, {v})")
+    if checks:
+        lines += ["        if disabled() is False:", *checks]
+    names["TAG"] = tag
+    lines += ["    except (TypeError, ValueError) as e:", "        raise InvalidField(f'{TAG}: {e}') from None",
+              "    return new"]
+    exec(compile("\n".join(lines), f"<decode {cls.__name__}>", "exec"), names)
+    return names["decode"]
 
 
 def _canonical_key(name: str) -> tuple[int, bytes]:

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from . import _system_calls, _user_calls, _weight_commits  # noqa: F401 - importing them registers their handlers
 from ._block import ZERO_HASH, BlockHeader, SignedBlock, items_root
 from ._calls import Extrinsic, SystemCall
-from ._codec import evolve, raw_bytes
+from ._codec import evolve, make_checked, raw_bytes
 from ._dispatch import HANDLERS, SELF_CHARGING, BlockContext, charge, fee_for, require_free
 from ._events import FINALIZE, EmissionAccrued, Event, EventRecord, FeePaid
 from ._keys import Keypair, verify
-from ._state import State
+from ._state import State, with_pot
 from ._system_calls import prune_candidate, registrar_answer, required_answers
 from ._user_calls import current_burn, install_subnet, subnet_lock_cost
 from .errors import (
@@ -90,6 +90,21 @@ def apply_extrinsic(
 
 
 # --- blocks ------------------------------------------------------------------------------------------------------
+
+
+_new_record = make_checked(EventRecord)
+
+
+def _record(phase: int, event: Event) -> EventRecord:
+    """``EventRecord(phase=phase, event=event)``: without re-running its validators for what they would accept (an
+    event of a registered class, a phase in range), through them otherwise (their error)."""
+    if isinstance(event, Event) and hasattr(type(event), "TAG") and type(phase) is int and (
+            FINALIZE <= phase <= _MAX_PHASE):
+        return _new_record(phase=phase, event=event)
+    return EventRecord(phase=phase, event=event)
+
+
+_MAX_PHASE = 1 << 32  # EventRecord.phase's upper bound
 
 
 PREVIOUS_TABLES = ("chain", "subnet", "neuron")
@@ -167,7 +182,7 @@ class BlockBuilder:
             self._fees += events[-1].amount
         index = len(self.extrinsics)
         self.extrinsics.append(ext)
-        self.records.extend(EventRecord(phase=index, event=e) for e in events)
+        self.records.extend(_record(index, e) for e in events)
         return events
 
     def _finalize(self) -> None:
@@ -181,10 +196,10 @@ class BlockBuilder:
         amount = s.params.block_emission
         share, rest = divmod(amount, len(subnets))
         for i, sn in enumerate(subnets):  # remainder RAO go one each to the lowest netuids
-            s.put("subnet", sn.netuid, evolve(sn, pending_emission=sn.pending_emission + share + (i < rest)))
+            s.put("subnet", sn.netuid, with_pot(sn, sn.pending_emission + share + (i < rest)))
         st = s.status
         s.put("chain", "status", evolve(st, issuance=st.issuance + amount))
-        self.records.append(EventRecord(phase=FINALIZE, event=EmissionAccrued(amount=amount, subnets=len(subnets))))
+        self.records.append(_record(FINALIZE, EmissionAccrued(amount=amount, subnets=len(subnets))))
 
     def finish_state(self) -> State:
         """Run the block's bookkeeping and return the new state, without computing a header (roots, digest)."""
@@ -201,16 +216,19 @@ class BlockBuilder:
     def finish(self) -> tuple[State, BlockHeader]:
         """Run the block's bookkeeping and return the new state and the (unsigned) header."""
         self.finish_state()
-        header = BlockHeader(
+        return self._state, self._header(items_root(x.to_bytes() for x in self.extrinsics))
+
+    def _header(self, extrinsics_root: bytes) -> BlockHeader:
+        """The header of the finished block, given the root of the extrinsics pushed."""
+        return BlockHeader(
             number=self.number,
             parent=self.parent,
             timestamp=self.ctx.timestamp,
-            extrinsics_root=items_root(x.to_bytes() for x in self.extrinsics),
+            extrinsics_root=extrinsics_root,
             events_root=items_root(raw_bytes(r) for r in self.records),
             state_digest=self._state.digest(),
             author=self._state.params.authority,
         )
-        return self._state, header
 
     def seal(self, authority: Keypair) -> tuple[SignedBlock, State]:
         """Finish the block and sign it with the authority key."""
@@ -253,7 +271,10 @@ def apply(
             raise InvalidBlock(number=h.number, reason=f"extrinsic {i} is rejected: {e}") from e
     if not check_header:
         return builder.finish_state(), builder.records
-    new, header = builder.finish()
+    new = builder.finish_state()
+    # every extrinsic of the block was pushed, in its order: the root of those pushed is the block's own (computed
+    # once, and kept if its roots were checked already)
+    header = builder._header(block.extrinsics_root)
     if header != h:
         what = [f for f in ("extrinsics_root", "events_root", "state_digest") if getattr(header, f) != getattr(h, f)]
         raise InvalidBlock(number=h.number, reason=f"recomputed {', '.join(what) or 'header'} differs")

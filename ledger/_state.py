@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import numpy as np
@@ -22,7 +22,9 @@ from ._codec import (
     decode,
     decode_value,
     dumps,
+    dumps_wire,
     encode,
+    evolve,
     field_b32,
     field_bool,
     field_int,
@@ -197,13 +199,23 @@ used them snapshots byte for byte as before) and a snapshot without them loads t
 
 
 def _key_bytes(key: Any) -> bytes:
-    if type(key) is bytes:
+    t = type(key)
+    if t is bytes:
         return key
-    if type(key) is int:
+    if t is int:
         return key.to_bytes(8, "little", signed=True)
-    if type(key) is str:
+    if t is tuple and len(key) == 2:  # (netuid, uid), (coldkey, hotkey), (netuid, hotkey): the same bytes, inline
+        a, b = key
+        ta, tb = type(a), type(b)
+        if ta is int and tb is int:
+            return a.to_bytes(8, "little", signed=True) + b.to_bytes(8, "little", signed=True)
+        if ta is bytes and tb is bytes:
+            return a + b
+        if ta is int and tb is bytes:
+            return a.to_bytes(8, "little", signed=True) + b
+    if t is str:
         return key.encode()
-    if type(key) is tuple:
+    if t is tuple:
         return b"".join(_key_bytes(k) for k in key)
     raise TypeError(f"unsupported key type {type(key).__name__}")
 
@@ -271,12 +283,51 @@ def neuron_bytes(n: Neuron) -> bytes:
     return _neuron_bytes(n)
 
 
+# Every block rewrites every subnet (its emission pot, and nothing else when no call touched it): the new subnet's
+# bytes are the old one's with the pot's value replaced, spliced here instead of encoded again. Canonical order puts
+# pending_emission and registrations_this_interval last, so the splice is checked by the old bytes' known end.
+_SUBNET_RAW: dict[int, tuple[Subnet, bytes]] = {}
+"""id(subnet) -> (the subnet, its encoding): bounded, and holding the subnet so that its id is not reused."""
+_SUBNET_RAW_MAX = 256
+_POT_KEY: Final = dumps_wire("pending_emission")
+_REGS_KEY: Final = dumps_wire("registrations_this_interval")
+
+
+def _remember_subnet(sn: Subnet, raw: bytes) -> None:
+    if len(_SUBNET_RAW) >= _SUBNET_RAW_MAX:
+        _SUBNET_RAW.clear()
+    _SUBNET_RAW[id(sn)] = (sn, raw)
+
+
+def _subnet_bytes(sn: Subnet) -> bytes:
+    hit = _SUBNET_RAW.get(id(sn))
+    if hit is not None and hit[0] is sn:
+        return hit[1]
+    raw = encode(sn)
+    _remember_subnet(sn, raw)
+    return raw
+
+
+def with_pot(sn: Subnet, pot: int) -> Subnet:
+    """``evolve(sn, pending_emission=pot)``, its encoding (for the digest) spliced from ``sn``'s when known."""
+    new = evolve(sn, pending_emission=pot)
+    hit = _SUBNET_RAW.get(id(sn))
+    if hit is not None and hit[0] is sn:
+        raw, regs = hit[1], dumps_wire(sn.registrations_this_interval)
+        tail = b"".join((_POT_KEY, dumps_wire(sn.pending_emission), _REGS_KEY, regs))
+        if raw.endswith(tail):
+            _remember_subnet(new, b"".join((raw[: len(raw) - len(tail)], _POT_KEY, dumps_wire(pot), _REGS_KEY, regs)))
+    return new
+
+
 def _value_bytes(value: Any) -> bytes:
     t = type(value)
     if t is Account:
         return _QQ.pack(value.free, value.nonce)
     if t is Neuron:
         return _neuron_bytes(value)
+    if t is Subnet:
+        return _subnet_bytes(value)
     if t is int:
         return value.to_bytes(8, "little")
     if t is bytes:
@@ -287,8 +338,11 @@ def _value_bytes(value: Any) -> bytes:
 def entry_hash(tag: bytes, key: Any, value: Any) -> int:
     """The digest contribution of one table entry."""
     kb = _key_bytes(key)
-    h = hashlib.blake2b(tag + len(kb).to_bytes(2, "little") + kb + _value_bytes(value), digest_size=32)
+    h = _blake2b(b"".join((tag, len(kb).to_bytes(2, "little"), kb, _value_bytes(value))), digest_size=32)
     return int.from_bytes(h.digest(), "little")
+
+
+_blake2b: Final = hashlib.blake2b
 
 
 class State:
@@ -353,6 +407,10 @@ class State:
             d = self._dirty.get(table)
             if d is not None:
                 d.add(key)
+
+    def rows(self, table: str, keys: Iterable[Any]) -> list[Any]:
+        """The values at ``keys`` in ``table``, in their order (None where a key is absent)."""
+        return list(map(self._t[table].get, keys))
 
     def items(self, table: str) -> Iterator[tuple[Any, Any]]:
         """The entries of ``table`` (do not change the state while iterating)."""

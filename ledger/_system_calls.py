@@ -8,6 +8,9 @@ credits to real stakers). A block must hold every answer due (lockstep).
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left
+from itertools import compress, repeat
+from operator import is_not, le
 from typing import Any
 
 from . import _economics as econ
@@ -54,24 +57,81 @@ def prune_candidate(state: State, sn: Subnet, block: int, exclude: set[int]) -> 
     UID is never chosen, nor any UID in ``exclude`` (those assigned earlier in the same answer).
     """
     immune_from = block - sn.hyper.immunity_period  # registered after this block: still immune
-    netuid, owner_hotkey = sn.netuid, sn.owner_hotkey
-    neuron = state.neuron
-    best_open: tuple[int, int, int] | None = None
-    best_immune: tuple[int, int, int] | None = None
-    for uid in range(sn.n):
-        if uid in exclude:
-            continue
-        n = neuron(netuid, uid)
-        if n is None or n.hotkey == owner_hotkey:
-            continue
-        registered_at = n.registered_at
-        if registered_at > immune_from:  # block - registered_at < immunity_period
-            if best_immune is None or (n.emission, registered_at, uid) < best_immune:
-                best_immune = (n.emission, registered_at, uid)
-        elif best_open is None or (n.emission <= best_open[0] and (n.emission, registered_at, uid) < best_open):
-            best_open = (n.emission, registered_at, uid)
-    best = best_open or best_immune
-    return None if best is None else best[2]
+    owner_hotkey = sn.owner_hotkey
+    row, order, registered = _prune_order(state, sn.netuid, sn.n)
+    # ``order`` ascends by (emission, registered_at, uid): the first open candidate in it is the lowest open one
+    # (open: registered_at <= immune_from, that is block - registered_at >= immunity_period) ...
+    for _emission, _registered_at, uid in compress(order, map(le, registered, repeat(immune_from))):
+        if uid not in exclude and row[uid].hotkey != owner_hotkey:
+            return uid
+    # ... and when there is none, every candidate is immune: the first candidate is the lowest immune one
+    for _emission, _registered_at, uid in order:
+        if uid not in exclude and row[uid].hotkey != owner_hotkey:
+            return uid
+    return None
+
+
+_PruneOrder = tuple[tuple[tuple[int, int], ...], list[Neuron | None], list[tuple[int, int, int]], list[int]]
+"""The neuron keys of a subnet's UIDs 0..n-1, the neurons found there, the (emission, registered_at, uid) of every
+neuron found, ascending, and their registered_at in the same order."""
+
+_PRUNE_ORDERS: dict[int, _PruneOrder] = {}
+"""netuid -> the order last computed for it (in whatever state): checked against the neurons themselves before use."""
+_PRUNE_ORDERS_MAX = 64
+_PRUNE_REBUILD_ABOVE = 16  # more changed neurons than this (an epoch): sort again rather than move each one
+
+
+def _prune_key(uid: int, n: Neuron) -> tuple[int, int, int]:
+    return n.emission, n.registered_at, uid
+
+
+def _prune_order(state: State, netuid: int, n: int
+                 ) -> tuple[list[Neuron | None], list[tuple[int, int, int]], list[int]]:
+    """The neurons at UIDs 0..n-1 of ``netuid`` in ``state``, their pruning keys ascending, and the registered_at of
+    each key in that order.
+
+    A pruning query comes every few blocks for the same subnet, after a registration or two changed a neuron of it:
+    the order kept from the last query is brought up to date by moving the neurons that are not the very objects it
+    was made from (neurons are frozen, so an unchanged neuron is the same object), instead of sorting every neuron
+    again. Nothing in the state is trusted to say what changed: any way a neuron is written is seen.
+    """
+    kept = _PRUNE_ORDERS.get(netuid)
+    if kept is not None and len(kept[0]) == n:
+        keys, old_row, old_order, old_registered = kept
+        row = state.rows("neuron", keys)
+        changed = list(compress(range(n), map(is_not, row, old_row)))
+        if not changed:
+            return old_row, old_order, old_registered
+        if len(changed) <= _PRUNE_REBUILD_ABOVE:
+            # the kept lists may be in use elsewhere: never changed in place
+            order, registered = old_order.copy(), old_registered.copy()
+            for uid in changed:
+                old, new = old_row[uid], row[uid]
+                if old is not None:
+                    i = bisect_left(order, _prune_key(uid, old))
+                    del order[i], registered[i]
+                if new is not None:
+                    key = _prune_key(uid, new)
+                    i = bisect_left(order, key)
+                    order.insert(i, key)
+                    registered.insert(i, new.registered_at)
+            _keep(netuid, (keys, row, order, registered))
+            return row, order, registered
+    else:
+        # the table's own key objects where it has them: a lookup by the very key object skips comparing tuples
+        held = {key[1]: key for key, _ in state.items("neuron") if key[0] == netuid}
+        keys = tuple(held.get(uid) or (netuid, uid) for uid in range(n))
+        row = state.rows("neuron", keys)
+    order = sorted(_prune_key(uid, nr) for uid, nr in enumerate(row) if nr is not None)
+    registered = [key[1] for key in order]
+    _keep(netuid, (keys, row, order, registered))
+    return row, order, registered
+
+
+def _keep(netuid: int, order: _PruneOrder) -> None:
+    if len(_PRUNE_ORDERS) >= _PRUNE_ORDERS_MAX and netuid not in _PRUNE_ORDERS:
+        _PRUNE_ORDERS.clear()
+    _PRUNE_ORDERS[netuid] = order
 
 
 def registrar_answer(state: State) -> RegistrarAnswer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 
 import attrs
+import cbor2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,6 +95,56 @@ def test_prune_candidate_follows_its_rule(neurons: list[tuple[int, int]], block:
         state.put_neuron(1, Neuron(uid=uid, hotkey=hotkey, coldkey=bytes(32), registered_at=registered_at,
                                    last_update=registered_at, emission=emission))
     assert prune_candidate(state, sn, block, exclude) == _prune_by_definition(state, sn, block, exclude)
+
+
+_step = st.one_of(
+    st.tuples(st.just("put"), st.integers(0, 11), st.integers(0, 3), st.integers(0, 40), st.booleans()),
+    st.tuples(st.just("grow"), st.integers(1, 12)),
+    st.tuples(st.just("fork")),
+    st.tuples(st.just("back")),
+    st.tuples(st.just("query"), st.integers(0, 60), st.sets(st.integers(0, 11), max_size=3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), min_size=1, max_size=12),
+       st.integers(0, 30), st.lists(_step, max_size=30), st.integers(1, 2))
+def test_prune_candidate_follows_its_rule_as_neurons_change_and_states_fork(
+        neurons: list[tuple[int, int]], immunity: int, steps: list[tuple], netuid: int) -> None:
+    """The pruning order kept between queries (moved for the neurons that changed) gives the rule's answer after any
+    writes, in any of several states forked from one another, queried in any order, for a subnet that grows."""
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+    from taonet.ledger._state import genesis_subnet
+
+    state = State()
+    sn = genesis_subnet(netuid, bytes(32), KEY, 0, attrs.evolve(DEV_SUBNET_DEFAULTS, immunity_period=immunity),
+                        lock=0, burn=0, difficulty=1)
+    sn = attrs.evolve(sn, n=len(neurons))
+
+    def hotkey(uid: int, owner: bool) -> bytes:
+        return KEY if owner else (uid + 1).to_bytes(32, "little")
+
+    for uid, (emission, registered_at) in enumerate(neurons):
+        state.put_neuron(netuid, Neuron(uid=uid, hotkey=hotkey(uid, uid == 0), coldkey=bytes(32),
+                                        registered_at=registered_at, last_update=registered_at, emission=emission))
+    states = [(state, sn)]
+    for step in steps:
+        state, sn = states[-1]
+        if step[0] == "put":
+            _, uid, emission, registered_at, owner = step
+            state.put_neuron(netuid, Neuron(uid=uid, hotkey=hotkey(uid, owner), coldkey=bytes(32),
+                                            registered_at=registered_at, last_update=registered_at,
+                                            emission=emission))
+        elif step[0] == "grow":
+            states[-1] = (state, attrs.evolve(sn, n=step[1]))
+        elif step[0] == "fork":
+            states.append((state.fork(), sn))
+        elif step[0] == "back" and len(states) > 1:
+            states.pop()
+        elif step[0] == "query":
+            _, block, exclude = step
+            for s, sn_ in states:  # every live state, the kept order made in another one each time
+                assert prune_candidate(s, sn_, block, exclude) == _prune_by_definition(s, sn_, block, exclude)
 
 
 def test_evolve_leaves_cached_bytes_behind() -> None:
@@ -374,3 +425,197 @@ def test_every_registered_message_class_gets_a_generated_to_wire() -> None:
         read = {n for n in _compile_wire(cls).__code__.co_names
                 if n not in helpers and not n.startswith(("CODE_", "ABSENT_"))}
         assert read == set(cls._PLAN.names), cls
+
+
+# --- decoding: the generated path against the general one ---------------------------------------------------------
+
+
+@functools.cache
+def _chain_messages() -> tuple:
+    """Every message of a small chain with registrations, weights, stake and an epoch: blocks, headers, extrinsics,
+    calls, event records, events, and the state's rows."""
+    from taonet.ledger import AddStake, SetWeights, Transfer
+    from taonet.ledger._codec import Message
+
+    from .chains import ALICE, BOB, OWNER_HOT, chain_with_subnet, hot
+
+    chain = chain_with_subnet(miners=2)
+    chain.call(ALICE, Transfer(dest=BOB.public_key, amount=10**9))
+    chain.call(ALICE, AddStake(hotkey=OWNER_HOT.public_key, amount=10**9))
+    chain.seal()
+    chain.call(OWNER_HOT, SetWeights(netuid=1, uids=[0, 1, 2], weights=[1, 2, 3]))
+    chain.call(hot("m0"), SetWeights(netuid=1, uids=[2], weights=[9]))
+    while chain.height < 30:
+        chain.seal()
+    messages = []
+    for block in chain.store.read():
+        messages += [block, block.header, *block.extrinsics, *(x.call for x in block.extrinsics), *block.events,
+                     *(r.event for r in block.events)]
+    for table in ("chain", "acct", "subnet", "neuron"):
+        messages += [v for _, v in chain.state.items(table) if isinstance(v, Message)]
+    return tuple(messages)
+
+
+def _decoded(fn):  # the message and its bytes, or the error's type and message
+    from taonet.ledger.errors import CodecError
+
+    try:
+        m = fn()
+    except CodecError as e:
+        return type(e).__name__, str(e)
+    return "ok", m, encode(m), [type(getattr(m, n)) for n in type(m)._PLAN.names]
+
+
+def test_generated_decoding_equals_the_general_path_for_every_message_of_a_chain() -> None:
+    """Each message of a chain decodes through the generated path to what the general path gives (equal values,
+    equal bytes, the same types in every field), canonical or not."""
+    from taonet.ledger._codec import _DECODERS, _decode_body, decode_value, to_wire
+
+    kinds = set()
+    for m in _chain_messages():
+        wire = to_wire(m)
+        for canonical in (False, True):
+            fast = _decoded(lambda w=wire, c=canonical: decode_value(w, canonical=c))
+            general = _decoded(lambda w=wire, c=canonical, k=type(m): _decode_body(k, w[1], w[2], canonical=c))
+            assert fast == general
+            assert fast[1] == m
+        kinds.add(type(m).__name__)
+    assert {"EpochResult", "RegistrarAnswer", "SetWeights", "Extrinsic", "SignedBlock", "Neuron"} <= kinds
+    assert all(_DECODERS[type(m)] is not False for m in _chain_messages())  # none went the general way
+
+
+_REORDERED = ["call.transfer", 1, {"amount": 5, "dest": bytes(32)}]
+_wire_values = st.one_of(
+    st.integers(-(1 << 65), 1 << 65), st.booleans(), st.none(), st.binary(max_size=70), st.text(max_size=5),
+    st.floats(allow_nan=False), st.lists(st.integers(-2, 70_000), max_size=4), st.lists(st.binary(max_size=3),
+                                                                                         max_size=3),
+    st.just(["call.transfer", 1, {"dest": bytes(32), "amount": 5}]), st.just(["nope", 1, {}]),
+    st.just({"a": 1}), st.just(bytes(2 * 4097)), st.just(bytes(8 * 4097)), st.just(bytes(2 * 4096)),
+    # not canonical: fields out of order, inline, in a list, embedded as bytes
+    st.just(_REORDERED), st.just([_REORDERED]), st.just([cbor2.dumps(_REORDERED)]),
+    st.just([cbor2.dumps(["call.transfer", 1, {"dest": bytes(32), "amount": 5}])]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.booleans())
+def test_generated_decoding_gives_the_general_paths_value_or_error_for_any_field_values(data, canonical) -> None:
+    """A message's wire form with some fields replaced by anything (wrong types, out of range, too long, nested
+    garbage): the generated path gives the general path's message or its very error (type and text)."""
+    from taonet.ledger._codec import _decode_body, decode_value, to_wire
+
+    by_class: dict[str, list] = {}
+    for message in _chain_messages():
+        by_class.setdefault(type(message).__name__, []).append(message)
+    m = data.draw(st.sampled_from(by_class[data.draw(st.sampled_from(sorted(by_class)))]))
+    tag, version, body = to_wire(m)
+    body = dict(body)
+    for name in data.draw(st.lists(st.sampled_from(list(body)), min_size=1, max_size=3, unique=True)):
+        body[name] = data.draw(_wire_values)
+    wire = [tag, version, body]
+    fast = _decoded(lambda: decode_value(wire, canonical=canonical))
+    general = _decoded(lambda: _decode_body(type(m), version, body, canonical=canonical))
+    assert fast == general
+
+
+def test_every_registered_message_class_gets_a_generated_decoding() -> None:
+    """The decoding generator handles every class the codec knows (not only those a chain holds)."""
+    from taonet.ledger._codec import _compile_decode, registered
+
+    for cls in registered().values():
+        assert _compile_decode(cls) is not False, cls
+
+
+# --- the state digest ---------------------------------------------------------------------------------------------
+
+
+def _key_bytes_by_definition(key) -> bytes:
+    if type(key) is bytes:
+        return key
+    if type(key) is int:
+        return key.to_bytes(8, "little", signed=True)
+    if type(key) is str:
+        return key.encode()
+    if type(key) is tuple:
+        return b"".join(_key_bytes_by_definition(k) for k in key)
+    raise TypeError(f"unsupported key type {type(key).__name__}")
+
+
+def _entry_hash_by_definition(tag: bytes, key, value) -> int:
+    import hashlib
+
+    from taonet.ledger._state import _value_bytes
+
+    kb = _key_bytes_by_definition(key)
+    h = hashlib.blake2b(tag + len(kb).to_bytes(2, "little") + kb + _value_bytes(value), digest_size=32)
+    return int.from_bytes(h.digest(), "little")
+
+
+_key_parts = st.one_of(st.binary(max_size=40), st.integers(-(1 << 64), 1 << 64), st.text(max_size=8))
+_keys = st.one_of(_key_parts, st.tuples(_key_parts, _key_parts), st.tuples(_key_parts, _key_parts, _key_parts),
+                  st.tuples(st.tuples(_key_parts, _key_parts), _key_parts), st.tuples(), st.floats(0, 1),
+                  st.tuples(_key_parts, st.floats(0, 1)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([b"a", b"u", b"n", b"c"]), _keys,
+       st.one_of(st.integers(0, (1 << 64) - 1), st.binary(max_size=40), st.just(NEURON)))
+def test_entry_hash_is_its_definition_for_any_key(tag: bytes, key, value) -> None:
+    """A table entry's digest contribution, with its keys' bytes written inline for the tables' key shapes, is the
+    definition's for every key (pairs and triples of ints, bytes and text, nested, empty; an unsupported key type
+    is the same TypeError)."""
+    from taonet.ledger._state import entry_hash
+
+    assert outcome(lambda: entry_hash(tag, key, value)) == outcome(lambda: _entry_hash_by_definition(tag, key, value))
+
+
+def test_a_constructor_without_checks_builds_what_the_class_builds_for_every_message_of_a_chain() -> None:
+    """make_checked(cls)(**fields) of any message equals the message, and encodes to its bytes, cache slots empty."""
+    from taonet.ledger._codec import make_checked
+
+    for m in _chain_messages():
+        cls = type(m)
+        fields = {a.name: getattr(m, a.name) for a in attrs.fields(cls) if a.init}
+        built = make_checked(cls)(**fields)
+        assert built == m and type(built) is cls and encode(built) == encode(m)
+        assert all(getattr(built, a.name) is None for a in attrs.fields(cls) if not a.init)
+        required = {name: v for name, v in fields.items() if attrs.fields_dict(cls)[name].default is attrs.NOTHING}
+        if required != fields:  # the defaults left out: what the class builds with them left out
+            assert make_checked(cls)(**required) == cls(**required)
+
+
+@given(st.one_of(st.integers(-3, 3), st.integers((1 << 32) - 2, (1 << 32) + 2), st.just(True), st.just("1")),
+       st.sampled_from(["event", "not an event", "bare Event"]))
+def test_the_builders_event_records_are_the_constructors_for_any_phase_and_event(phase, kind) -> None:
+    """The block builder's records (built without re-running the validators when they would pass) are what
+    EventRecord builds, and its error where it refuses (a phase out of range or not an int, not an event)."""
+    from taonet.ledger._events import Event, EventRecord, FeePaid
+    from taonet.ledger._runtime import _record
+
+    event = {"event": FeePaid(who=KEY, amount=3), "not an event": NEURON, "bare Event": Event()}[kind]
+    assert outcome(lambda: _record(phase, event)) == outcome(lambda: EventRecord(phase=phase, event=event))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.lists(st.integers(0, (1 << 64) - 1), min_size=1, max_size=5), st.booleans())
+def test_a_subnets_digest_bytes_spliced_for_a_new_pot_are_its_encoding(data, pots, forget) -> None:
+    """A subnet whose pot the block's bookkeeping changed is digested with its previous bytes, the pot replaced: they
+    are its encoding (cbor2's bytes of its wire form by definition), for any subnet and pots, the cache emptied or
+    not between the steps; and so is the digest of a state holding it."""
+    import cbor2
+
+    from taonet.ledger._state import _SUBNET_RAW, _SUBNET_RAW_MAX, _value_bytes, entry_hash, with_pot
+
+    sn = data.draw(_subnets())
+    assert _value_bytes(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+    for pot in pots:
+        if forget:
+            _SUBNET_RAW.clear()
+        sn = with_pot(sn, pot)
+        assert sn.pending_emission == pot
+        assert _value_bytes(sn) == encode(sn) == cbor2.dumps(_to_wire_by_definition(sn))
+        assert entry_hash(b"n", sn.netuid, sn) == _entry_hash_by_definition(b"n", sn.netuid, sn)
+        assert len(_SUBNET_RAW) <= _SUBNET_RAW_MAX
+    state = State()
+    state.put("subnet", sn.netuid, sn)
+    assert state.digest() == state.cold_digest()

@@ -420,6 +420,27 @@ def test_apply_rejects_a_tampered_block(chain: Chain) -> None:
         apply(parent_state, unsigned, parent=parent_hash)
 
 
+def test_apply_rejects_a_header_whose_extrinsics_root_is_not_its_extrinsics(chain: Chain) -> None:
+    """A re-signed header naming another extrinsics root is InvalidBlock on replay, whether the block's own root was
+    computed (and kept) before or not; a copy of a checked block with other extrinsics does not keep its root."""
+    parent_state, parent_hash = chain.state, chain.store.head_hash
+    chain.call(ALICE, Transfer(dest=BOB.public_key, amount=5))
+    chain.call(ALICE, Transfer(dest=BOB.public_key, amount=6))
+    block = chain.seal().block
+    header = attrs.evolve(block.header, extrinsics_root=bytes(32))
+    for checked_first in (False, True):
+        forged = attrs.evolve(block, header=header, signature=chain.authority.sign(header.hash))
+        if checked_first:
+            assert not forged.roots_ok()
+        with pytest.raises(E.InvalidBlock, match="extrinsics_root"):
+            apply(parent_state.fork(), forged, parent=parent_hash)
+    assert block.roots_ok()
+    fewer = attrs.evolve(block, extrinsics=block.extrinsics[:-1])
+    assert not fewer.roots_ok()
+    with pytest.raises(E.InvalidBlock, match="extrinsics_root"):
+        apply(parent_state.fork(), fewer, parent=parent_hash, verify_signatures=False)
+
+
 def test_rejected_extrinsics_never_enter_the_block(chain: Chain) -> None:
     """The driver reports rejections and seals only what applied."""
     good = chain.call(ALICE, Transfer(dest=BOB.public_key, amount=1))
