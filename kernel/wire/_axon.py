@@ -46,7 +46,7 @@ import pynng
 from pynng import lib
 
 from taonet.ledger import Keypair
-from taonet.ledger import loads as _strict_loads
+from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger import verify as _verify
 from taonet.ledger.errors import CodecError, MessageTooLarge
 
