@@ -6,8 +6,9 @@ bytes). :func:`loads_bounded` refuses, with :class:`~taonet.ledger.errors.Messag
 objects could exceed ``DENSITY · n + DENSITY_SLACK`` bytes, before cbor2 allocates anything.
 
 The check walks the message's items without building them: each item costs what CPython allocates for it (a list
-56 + 8 per slot, a dict 224 + 56 per pair, an int 28..36 unless a cached small one, a float 24, a byte string
-33 + its length, a text at most 80 + 4 per byte), so the sum is an upper bound (the tests check it with tracemalloc).
+56 + 8 per slot, grown as cbor2 appends; a dict 224 + 56 per pair; an int 28..36 unless a cached small one; a float 24;
+a byte string 33 + its length, and as much again for the buffer cbor2 reads it into; a text up to 80 + 4 per byte
+and its UTF-8), so the sum is an upper bound (the tests check it with tracemalloc).
 Byte and text strings are skipped by their length, one step whatever their size, and runs of numbers (what an
 honest list of ints or floats is) are matched by a compiled regular expression up to 255 items at a time, so a
 16 MiB list of floats costs a few thousand Python steps. The walk stops as soon as the bound is passed, and it also
@@ -116,6 +117,14 @@ def _chunk(cheap: bool, k: int) -> re.Pattern[bytes]:
     if pat is None:
         pat = _CHUNK_PATTERNS[cheap, k] = re.compile(_item_class(cheap) + b"{%d}" % k, re.DOTALL)
     return pat
+
+
+def _why_bad(b: int) -> str:
+    if b >> 5 == 6:
+        return "CBOR semantic tags are not allowed"
+    if b & 31 == 31 and b != 0xFF:
+        return "not well-formed CBOR: indefinite lengths are not allowed"
+    return f"not well-formed CBOR: byte 0x{b:02x} is reserved or out of place"
 
 
 def density_limit(size: int) -> int:
@@ -241,22 +250,23 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
             pending -= k
             cost += k * costs[b]
         else:
-            if kind == _BAD or p + 1 + a > n:
-                raise MalformedMessage("not well-formed CBOR: truncated, a tag or an indefinite length"
-                                       if kind == _BAD else "not well-formed CBOR: truncated")
+            if kind == _BAD:
+                raise MalformedMessage(_why_bad(b))
+            if p + 1 + a > n:
+                raise MalformedMessage("not well-formed CBOR: truncated")
             v = b & 31 if a == 0 else int.from_bytes(raw[p + 1:p + 1 + a], "big")
             p += 1 + a
             pending -= 1
-            if kind == _BSTR:
-                cost += 33 + v
+            if kind == _BSTR:  # the object, and the buffer cbor2 reads a large one into
+                cost += 33 + 2 * v
                 p += v
-            elif kind == _TSTR:
-                cost += 80 + 4 * v
+            elif kind == _TSTR:  # at most 4 bytes a character, and the UTF-8 read first
+                cost += 80 + 6 * v
                 p += v
             elif kind == _ARRAY:
                 if v > n - p:  # each item takes a byte at least
                     raise MalformedMessage("not well-formed CBOR: truncated")
-                cost += 56 + 8 * v
+                cost += 136 + 9 * v  # cbor2 appends: CPython's list growth (an eighth more, and a few) and a slot
                 pending += v
             else:
                 if 2 * v > n - p:
