@@ -6,7 +6,7 @@ bytes). :func:`loads_bounded` refuses, with :class:`~taonet.ledger.errors.Messag
 objects could exceed ``DENSITY · n + DENSITY_SLACK`` bytes, before cbor2 allocates anything.
 
 The check walks the message's items without building them: each item costs what CPython allocates for it (a list
-56 + 8 per slot, grown as cbor2 appends; a dict 224 + 56 per pair; an int 28..36 unless a cached small one; a float 24;
+56 + 8 per slot, as many slots as CPython's growth gives while cbor2 appends; a dict 224 + 56 per pair; an int 28..36 unless a cached small one; a float 24;
 a byte string 33 + its length, and as much again for the buffer cbor2 reads it into; a text up to 80 + 4 per byte
 and its UTF-8), so the sum is an upper bound (the tests check it with tracemalloc).
 Byte and text strings are skipped by their length, one step whatever their size, and runs of numbers (what an
@@ -117,6 +117,19 @@ def _chunk(cheap: bool, k: int) -> re.Pattern[bytes]:
     if pat is None:
         pat = _CHUNK_PATTERNS[cheap, k] = re.compile(_item_class(cheap) + b"{%d}" % k, re.DOTALL)
     return pat
+
+
+def _grown() -> list[int]:
+    """The slots a list holds once ``i`` items were appended to an empty one (CPython 3.11's growth), i < 256."""
+    out, allocated = [0], 0
+    for size in range(1, 256):
+        if size > allocated:
+            allocated = (size + (size >> 3) + 6) & ~3
+        out.append(allocated)
+    return out
+
+
+_GROWN = _grown()
 
 
 def _why_bad(b: int) -> str:
@@ -266,7 +279,7 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
             elif kind == _ARRAY:
                 if v > n - p:  # each item takes a byte at least
                     raise MalformedMessage("not well-formed CBOR: truncated")
-                cost += 136 + 9 * v  # cbor2 appends: CPython's list growth (an eighth more, and a few) and a slot
+                cost += 56 + 8 * (_GROWN[v] if v < 256 else v + (v >> 3) + 8)  # cbor2 appends: CPython's growth
                 pending += v
             else:
                 if 2 * v > n - p:
