@@ -7,14 +7,17 @@ objects could exceed ``DENSITY · n + DENSITY_SLACK`` bytes, before cbor2 alloca
 
 The check walks the message's items without building them: each item costs what CPython allocates for it (a list
 56 + 8 per slot, as many slots as CPython's growth gives while cbor2 appends; a dict 224 + 56 per pair; an int
-28..36 unless a cached small one; a float 24; a byte string 33 + its length, and as much again for the buffer cbor2
-reads it into; a text up to 80 + 4 per byte and its UTF-8), so the sum is an upper bound (the tests check it with
-tracemalloc). Byte and text strings are skipped by their length, one step whatever their size; runs of numbers (what
-an honest list of ints or floats is) are taken at C speed: a run of one head byte by comparing every k-th byte, a
-run of one-byte items by ``lstrip``, a mixed run by a compiled regular expression 256 or 16 items at a time. So a
-16 MiB list of doubles costs a few hundred Python steps. The walk stops as soon as the bound is passed, and it also
-refuses a message that would need more than one step per ``_STEP_BYTES`` bytes (many tiny containers or short
-strings), so the check never costs much more CPU than the decode it protects (scripts/bench_density.py).
+28..36 unless a cached small one; a float 24; a byte string 33 + its length; a text up to 80 + 4 per byte; and
+once, twice the longest string, for the buffers cbor2 decodes one string in), so the sum is an upper bound (the tests
+check it with tracemalloc).
+
+Byte and text strings are skipped by their length, one step whatever their size; runs of numbers (what an honest list
+of ints or floats is) are taken at C speed: a run of one head byte by comparing every k-th byte, a run of one-byte
+items by ``lstrip``, a mixed run by a compiled regular expression 256 or 16 items at a time; other items whose size
+is in their first byte (short strings, small containers) by one table look-up each. So a 16 MiB list of doubles costs
+a few hundred Python steps. The walk stops as soon as the bound is passed, and it also refuses a message that would
+need more than one step per ``_STEP_BYTES`` bytes (many tiny containers or short strings), so the check never costs
+much more CPU than the decode it protects (scripts/bench_density.py).
 
 Messages under :data:`DENSITY_THRESHOLD` bytes are not walked at all (at most ~112 bytes of objects per byte, so
 under 8 MiB: within the slack): the node's RPC, the feed and most synapses pay nothing.
@@ -133,6 +136,29 @@ def _grown() -> list[int]:
 _GROWN = _grown()
 
 
+def _inline_tables() -> tuple[list[int], list[int], list[int]]:
+    """Per initial byte of an item whose size is in that byte (numbers, short strings, containers of < 24 items):
+    its width (0: not such an item), its cost and the items it adds to read (a container's)."""
+    width, cost, adds = [0] * 256, [0] * 256, [0] * 256
+    for b in range(256):
+        kind, info = _KIND[b], b & 31
+        if kind == _RUN:
+            width[b], cost[b] = 1 + _ARG[b], _COST[b]
+        elif info < 24 and kind in (_BSTR, _TSTR):
+            width[b] = 1 + info
+            cost[b] = 0 if info == 0 else 33 + info if kind == _BSTR else 80 + 4 * info
+        elif info < 24 and kind == _ARRAY:
+            width[b], cost[b], adds[b] = 1, 56 + 8 * _GROWN[info], info
+        elif info < 24 and kind == _MAP:
+            width[b], cost[b], adds[b] = 1, 224 + 56 * info if info else 64, 2 * info
+    return width, cost, adds
+
+
+_IN_WIDTH, _IN_COST, _IN_ADDS = _inline_tables()
+_RUN_HEADS = bytes(b for b in range(256) if _KIND[b] == _RUN) + b"\x40\x60\x80\xa0"
+_INLINE_MAX = 1024  # items the inline loop takes before the outer loop looks again (cost checked between)
+
+
 def _why_bad(b: int) -> str:
     if b >> 5 == 6:
         return "CBOR semantic tags are not allowed"
@@ -214,10 +240,12 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
         limit = density_limit(n)
     steps = n // _STEP_BYTES + _STEP_FREE
     kinds, args, costs, one, one_cost = _KIND, _ARG, _COST, _ONE, _ONE_COST
+    in_width, in_cost, in_adds, run_heads = _IN_WIDTH, _IN_COST, _IN_ADDS, _RUN_HEADS
     p = 0
     pending = 1  # items still to read, at every level (a container's items are added when its head is read)
     cost = 0
     chunk_wait = 0  # steps before a mixed chunk is tried again (one failed just now)
+    buffer = 0  # the longest string so far: cbor2's buffers for one string at a time (freed after it) cost 2x that
     while pending > 0:
         steps -= 1
         if steps < 0:
@@ -242,7 +270,22 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
             continue
         kind = kinds[b]
         a = args[b]
-        if kind == _RUN:  # a number (or a simple value) with an argument: alone, in a run, or in a mixed chunk
+        if kind != _RUN and in_width[b]:  # items whose size is in their first byte, one table look-up each
+            k, last = 0, -1
+            while pending > 0 and p < n and k < _INLINE_MAX:
+                b = raw[p]
+                w = in_width[b]
+                if not w or (b == last and b in run_heads and p + w < n and raw[p + w] == b):
+                    break  # three equal heads of numbers in a row: a run, which the outer loop takes faster
+                cost += in_cost[b]
+                pending += in_adds[b] - 1
+                p += w
+                last = b
+                k += 1
+            steps -= (3 * k) >> 2  # a step of this loop costs about 3/4 of a step of the outer one
+            if p > n:
+                raise MalformedMessage("not well-formed CBOR: truncated")
+        elif kind == _RUN:  # a number (or a simple value) with an argument: alone, in a run, or in a mixed chunk
             w = 1 + a
             if chunk_wait:
                 chunk_wait -= 1
@@ -271,11 +314,12 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
             v = b & 31 if a == 0 else int.from_bytes(raw[p + 1:p + 1 + a], "big")
             p += 1 + a
             pending -= 1
-            if kind == _BSTR:  # the object, and the buffer cbor2 reads a large one into
-                cost += 33 + 2 * v
-                p += v
-            elif kind == _TSTR:  # at most 4 bytes a character, and the UTF-8 read first
-                cost += 80 + 6 * v
+            if kind in (_BSTR, _TSTR):
+                # the object (a text: up to 4 bytes a character), and once, the largest string's read buffers
+                cost += 33 + v + (v >> 6) if kind == _BSTR else 80 + 4 * v + (v >> 6)
+                if v > buffer:
+                    cost += 2 * (v - buffer)
+                    buffer = v
                 p += v
             elif kind == _ARRAY:
                 if v > n - p:  # each item takes a byte at least
@@ -291,6 +335,8 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
                 raise MalformedMessage("not well-formed CBOR: truncated")
         if cost > limit:
             raise MessageTooDense(size=n, limit=limit, reason="its items would take more memory than that")
+    if p > n:
+        raise MalformedMessage("not well-formed CBOR: truncated")
     if cost > limit:
         raise MessageTooDense(size=n, limit=limit, reason="its items would take more memory than that")
     return cost

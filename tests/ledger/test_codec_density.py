@@ -146,13 +146,17 @@ HONEST = {
     "small ints": lambda rng: {"flags": [rng.randrange(2) for _ in range(500_000)]},
     "points": lambda rng: {"xy": [[rng.random(), rng.random()] for _ in range(50_000)]},
     "half floats": lambda rng: {"x": [0.5] * 300_000},
+    "short words": lambda rng: {"words": ["".join(rng.choice("abcdefgh") for _ in range(rng.randrange(3, 9)))
+                                          for _ in range(150_000)]},
+    "a map of short keys": lambda rng: {f"k{i}": rng.random() for i in range(100_000)},
+    "byte strings of 1 KiB": lambda rng: {"blobs": [rng.randbytes(1024) for _ in range(2048)]},
 }
 
 
 @pytest.mark.parametrize("name", sorted(HONEST))
 def test_honest_large_payloads_are_accepted_and_decode_within_the_bound(name: str) -> None:
-    """Large honest payloads (one bytes or text field, lists of floats or ints, 2-D points) pass the check and decode
-    to the same values, within the bound."""
+    """Large honest payloads (one bytes or text field, lists of floats, ints, words or byte strings, 2-D points, a map
+    of many short keys) pass the check and decode to the same values, within the bound."""
     value = HONEST[name](random.Random(7))
     raw = cbor2.dumps(value, canonical=True)
     assert len(raw) >= DENSITY_THRESHOLD
