@@ -187,3 +187,27 @@ def test_the_size_limit_is_checked_before_the_density() -> None:
     raw = ADVERSARIAL["empty maps"]
     with pytest.raises(MessageTooLarge):
         loads_bounded(raw, max_size=len(raw) - 1)
+
+
+_PAD = b"\x00" * DENSITY_THRESHOLD
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values, st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=4), st.booleans())
+def test_property_over_the_threshold_the_walk_agrees_with_loads(value: Any, flips: list[tuple[int, int]],
+                                                                   pad_first: bool) -> None:
+    """Any value beside 64 KiB of bytes (so the walk runs), intact or with a few bytes changed: loads_bounded
+    returns what loads returns, or raises a CodecError (never another exception); intact, it is never refused
+    (such a message is far under the bound)."""
+    parts = [_PAD, value] if pad_first else [value, _PAD]
+    raw = cbor2.dumps(parts)
+    assert loads_bounded(raw, max_size=len(raw)) == loads(raw, max_size=len(raw))
+    mutated = bytearray(raw)
+    for at, byte in flips:
+        mutated[at % len(mutated)] = byte
+    changed = bytes(mutated)
+    try:
+        got = loads_bounded(changed, max_size=len(changed))
+    except CodecError:
+        return
+    assert got == loads(changed, max_size=len(changed))
