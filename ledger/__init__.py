@@ -37,6 +37,7 @@ from ._codec import decode as decode
 from ._codec import dumps as dumps
 from ._codec import encode as encode
 from ._codec import loads as loads
+from ._density import DENSITY as DENSITY
 from ._density import check_density as check_density
 from ._density import density_limit as density_limit
 from ._density import loads_bounded as loads_bounded

@@ -167,9 +167,9 @@ def _why_bad(b: int) -> str:
     return f"not well-formed CBOR: byte 0x{b:02x} is reserved or out of place"
 
 
-def density_limit(size: int) -> int:
-    """The bytes of decoded objects a message of ``size`` bytes may cost."""
-    return DENSITY * size + DENSITY_SLACK
+def density_limit(size: int, density: int = DENSITY) -> int:
+    """The bytes of decoded objects a message of ``size`` bytes may cost (``density`` bytes per byte, and the slack)."""
+    return density * size + DENSITY_SLACK
 
 
 def _same_run(raw: bytes, p: int, width: int, most: int) -> int:
@@ -227,18 +227,19 @@ def _mixed_run(raw: bytes, p: int, most: int) -> tuple[int, int, int]:
     return 0, p, 0
 
 
-def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = None) -> int:
+def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = None, density: int = DENSITY) -> int:
     """The bytes of objects (an upper bound) the CBOR item at the start of ``raw`` decodes to.
 
-    Raises :class:`MessageTooDense` as soon as that passes ``limit`` (:func:`density_limit` of the size by default)
-    or the walk needs more than one step per 8 bytes, and :class:`MalformedMessage` for bytes that are not one
-    well-formed CBOR item of ours (truncated, a tag, an indefinite length). Trailing bytes are not looked at.
+    Raises :class:`MessageTooDense` as soon as that passes ``limit`` (:func:`density_limit` of the size and
+    ``density`` by default) or the walk needs more than one step per 8 bytes (times ``density`` / 16), and
+    :class:`MalformedMessage` for bytes that are not one well-formed CBOR item of ours (truncated, a tag, an
+    indefinite length). Trailing bytes are not looked at.
     """
     raw = bytes(raw) if not isinstance(raw, bytes) else raw
     n = len(raw)
     if limit is None:
-        limit = density_limit(n)
-    steps = n // _STEP_BYTES + _STEP_FREE
+        limit = density_limit(n, density)
+    steps = n * density // (DENSITY * _STEP_BYTES) + _STEP_FREE
     kinds, args, costs, one, one_cost = _KIND, _ARG, _COST, _ONE, _ONE_COST
     in_width, in_cost, in_adds, run_heads = _IN_WIDTH, _IN_COST, _IN_ADDS, _RUN_HEADS
     p = 0
@@ -342,10 +343,11 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
     return cost
 
 
-def loads_bounded(raw: bytes | bytearray | memoryview, *, max_size: int = DEFAULT_MAX_SIZE) -> Any:
+def loads_bounded(raw: bytes | bytearray | memoryview, *, max_size: int = DEFAULT_MAX_SIZE,
+                  density: int = DENSITY) -> Any:
     """:func:`~taonet.ledger.loads` for bytes from a peer: a message of ``DENSITY_THRESHOLD`` bytes or more is
     first checked (:func:`check_density`) to decode to at most :func:`density_limit` of its size, else
     :class:`MessageTooDense` (a :class:`~taonet.ledger.errors.CodecError`) is raised without decoding it."""
     if len(raw) >= DENSITY_THRESHOLD and len(raw) <= max_size:
-        check_density(raw)
+        check_density(raw, density=density)
     return loads(raw, max_size=max_size)

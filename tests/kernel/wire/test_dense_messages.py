@@ -94,3 +94,41 @@ async def test_an_axon_refuses_a_dense_request_with_400_and_keeps_serving() -> N
             assert peak < 24 * MIB, peak
             small = await d(ax, Upload(maps=[{"a": 1}] * 100), timeout=20)
             assert small.dendrite.status_code == 200 and small.count == 100, small.dendrite
+
+
+HALF_PAIRS: list[list[float]] = [[0.25, 0.75]] * (MIB // 16)  # honest, dense: ~21 bytes of objects per byte
+
+
+class Pairs(Synapse):
+    """A reply of compact pairs, with the type's density at the default or raised."""
+
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("pairs",)
+    pairs: list[list[float]] | None = None
+
+
+class RoomyPairs(Pairs):
+    """The same, declared dense: MAX_DENSITY 64."""
+
+    MAX_DENSITY: ClassVar[int | None] = 64
+
+
+def pairs(synapse: Pairs) -> Pairs:
+    return synapse.replace(pairs=HALF_PAIRS)
+
+
+def roomy_pairs(synapse: RoomyPairs) -> RoomyPairs:
+    return synapse.replace(pairs=HALF_PAIRS)
+
+
+async def test_a_synapse_type_may_allow_denser_messages_with_max_density() -> None:
+    """448 KiB of [0.25, 0.75] pairs (half floats: ~21 bytes of Python objects per byte) are refused for a type at
+    the default density and answered for one that declares MAX_DENSITY = 64 (which also lets the check take
+    twice the steps a byte: three items in 7 bytes)."""
+    async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(pairs).attach(roomy_pairs) as ax, \
+            Dendrite(ALICE) as d:
+        with anyio.fail_after(30):
+            refused = await d(ax, Pairs(), timeout=20)
+            assert refused.dendrite.status_code == 500 and "refused" in (refused.dendrite.status_message or "")
+            roomy = await d(ax, RoomyPairs(), timeout=20)
+            assert roomy.dendrite.status_code == 200, roomy.dendrite
+            assert roomy.pairs == HALF_PAIRS
