@@ -34,8 +34,9 @@ from .errors import MalformedMessage, MessageTooDense
 __all__ = ["DENSITY", "DENSITY_SLACK", "DENSITY_THRESHOLD", "check_density", "density_limit", "loads_bounded"]
 
 DENSITY = 16
-"""Bytes of decoded objects allowed per byte of message (honest lists of numbers need at most 12: a half float is 3
-bytes and a 32-byte float object in its list; byte and text strings need 1 to 4)."""
+"""Bytes of decoded objects allowed per byte of message (honest lists of numbers really take at most ~12, counted at
+most ~13.5: a half float is 3 bytes for a 24-byte float and its slot; byte and text strings take 1 to 4; tiny
+containers 64 to 112). A synapse type may allow more (``Synapse.MAX_DENSITY``)."""
 
 DENSITY_SLACK = 8 << 20
 """Bytes of decoded objects allowed on top of ``DENSITY`` per byte (covers every message under the threshold)."""
