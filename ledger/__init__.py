@@ -37,6 +37,10 @@ from ._codec import decode as decode
 from ._codec import dumps as dumps
 from ._codec import encode as encode
 from ._codec import loads as loads
+from ._density import DENSITY as DENSITY
+from ._density import check_density as check_density
+from ._density import density_limit as density_limit
+from ._density import loads_bounded as loads_bounded
 from ._economics import solve_pow as solve_pow
 from ._events import AxonServed as AxonServed
 from ._events import CommitmentSet as CommitmentSet

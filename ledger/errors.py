@@ -39,6 +39,7 @@ __all__ = [
     "LedgerError",
     "MalformedMessage",
     "MessageTooLarge",
+    "MessageTooDense",
     "NoValidatorPermit",
     "NotDelegate",
     "NotSubnetOwner",
@@ -191,6 +192,18 @@ class MessageTooLarge(CodecError):
     size: int
     limit: int
     __str__ = _msg("message of {size} bytes exceeds the limit of {limit} bytes")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class MessageTooDense(CodecError):
+    """Raised when a peer's message would decode to more memory than its size allows (checked before decoding)."""
+
+    CODE = "message_too_dense"
+    size: int
+    limit: int
+    reason: str = "its items would take more memory than that"
+    __str__ = _msg("message of {size} bytes refused: it may decode to at most {limit} bytes of objects and {reason}; "
+                   "send large data as one byte or text string, or numbers as packed bytes, or split it")
 
 
 # --- keys ---------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import anyio
 import pynng
 import sniffio
 
-from taonet.ledger import loads
+from taonet.ledger import loads_bounded
 
 from ..wire import NngContext
 
@@ -48,7 +48,7 @@ def _loop_token() -> Any:
 def block_number_of(raw: bytes) -> int:
     """The number of an encoded block, read from its header alone (ValueError if ``raw`` is not a block)."""
     try:
-        msg = loads(raw, max_size=len(raw) + 1)
+        msg = loads_bounded(raw, max_size=len(raw) + 1)  # a replica's feed may be anyone's
         number = msg[2]["header"][2]["number"]
     except Exception as e:
         raise ValueError(f"not a block: {e}") from None

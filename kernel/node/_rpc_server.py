@@ -23,7 +23,7 @@ import anyio.abc
 import pynng
 from pynng import lib as _nng
 
-from taonet.ledger import dumps, loads
+from taonet.ledger import dumps, loads, loads_bounded
 from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
 
 from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
@@ -179,7 +179,7 @@ class RpcServer:
         try:
             if len(raw) > self.max_request:
                 raise MessageTooLarge(size=len(raw), limit=self.max_request)
-            msg = loads(raw, max_size=self.max_request)
+            msg = loads_bounded(raw, max_size=self.max_request)
             if type(msg) is not dict or type(msg.get("m")) is not str or type(msg.get("p", {})) is not dict:
                 raise RpcBadRequest(method="?", reason='a request is {"m": method, "p": {params}}')
             method = msg["m"]

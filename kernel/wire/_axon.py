@@ -45,8 +45,8 @@ import cbor2
 import pynng
 from pynng import lib
 
-from taonet.ledger import Keypair
-from taonet.ledger import loads as _strict_loads
+from taonet.ledger import DENSITY, Keypair
+from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger import verify as _verify
 from taonet.ledger.errors import CodecError, MessageTooLarge
 
@@ -575,7 +575,7 @@ class Axon:
         if not narrow and body_hash(req.body) != req.body_hash:
             raise BodyHashMismatch()
         try:
-            fields = _strict_loads(req.body, max_size=len(req.body))
+            fields = _strict_loads(req.body, max_size=len(req.body), density=cls.MAX_DENSITY or DENSITY)
         except CodecError as e:
             raise BadRequest(f"body: {e}") from None
         ip, port = self._peer(pipe)

@@ -29,8 +29,8 @@ import anyio
 import attrs
 import pynng
 
-from taonet.ledger import Keypair
-from taonet.ledger import loads as _strict_loads
+from taonet.ledger import DENSITY, Keypair
+from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger import verify as _verify
 from taonet.ledger.errors import CodecError, InvalidKey, MessageTooLarge
 
@@ -324,7 +324,7 @@ class Dendrite:
             raw = await self._exchange(info, frame, deadline, timeout, cap)
             reply = self._check_reply(raw, syn, nonce, axon_pk, cap)
             del raw  # the reply holds its body: one copy of it, not two, while the fields are decoded
-            fields = _loads_body(reply)
+            fields = _loads_body(reply, syn.MAX_DENSITY)
             dendrite = TerminalInfo(status_code=reply.status, status_message=reply.message,
                                     process_time=time.perf_counter() - t0, version=self._version, nonce=nonce,
                                     uuid=self.uuid, hotkey=self._ss58, signature=sig)
@@ -490,11 +490,11 @@ def _axon_key(info: AxonInfo) -> bytes:
         raise _Failed(Status.BAD_REQUEST, f"the axon's hotkey is not an SS58 address: {e}") from None
 
 
-def _loads_body(reply: Reply) -> dict[str, Any]:
+def _loads_body(reply: Reply, density: int | None = None) -> dict[str, Any]:
     if reply.status != Status.OK:
         raise _Failed(reply.status, reply.message, reply)
     try:
-        fields = _strict_loads(reply.body, max_size=len(reply.body))
+        fields = _strict_loads(reply.body, max_size=len(reply.body), density=density or DENSITY)
     except CodecError as e:
         raise _Failed(Status.SERVER_ERROR, f"malformed reply body: {e}"[:300], reply) from None
     return fields
@@ -613,7 +613,8 @@ class SynapseStream(Generic[SS]):
                                                "MAX_SIZE, else the dendrite's max_response_size, or the stream's "
                                                "share of max_bytes)", reply, limit)
         try:
-            frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body)))
+            frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body),
+                                                         density=self._syn.MAX_DENSITY or DENSITY))
         except (CodecError, BadRequest) as e:
             raise _Failed(Status.SERVER_ERROR, f"malformed stream frame: {e}"[:300], reply) from None
         if frame.seq != self._seq:

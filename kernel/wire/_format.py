@@ -31,7 +31,7 @@ from typing import Any, Final
 import attrs
 import cbor2
 
-from taonet.ledger import loads as _strict_loads
+from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger.errors import CodecError, MessageTooLarge
 
 from ..errors import BadRequest

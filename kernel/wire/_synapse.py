@@ -78,12 +78,17 @@ class Synapse:
       other field is kept. Default ``None``: the reply carries every field the miner changed.
     - ``HASH_FIELDS``: the fields the request's body hash covers. Default ``None``: the whole body.
     - ``MAX_SIZE``: the largest request or reply of this type, in bytes (default: the axon's or dendrite's limit).
+    - ``MAX_DENSITY``: the bytes of Python objects a request or reply of this type (64 KiB or more) may decode to per
+      byte of it, + 8 MiB (default ``None``: 16, ``taonet.ledger.DENSITY``); a denser one is refused unread. Raise it
+      for a type whose honest messages are lists of small records (it also raises the steps the check may take a
+      byte by as much: see docs/wire.md, "Dense messages").
     """
 
     NAME: ClassVar[str] = "Synapse"
     OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = None
     HASH_FIELDS: ClassVar[tuple[str, ...] | None] = None
     MAX_SIZE: ClassVar[int | None] = None
+    MAX_DENSITY: ClassVar[int | None] = None
     _PAYLOAD: ClassVar[tuple[str, ...]] = ()
 
     timeout: float | None = attrs.field(default=None, eq=False, repr=False)

@@ -1,0 +1,134 @@
+"""A message that would decode to far more memory than its size is refused before it is decoded, on both ends of
+the wire: a miner's 1 MiB reply of empty maps (~72 MiB as Python objects) reaches a real Dendrite as a 500 with the
+reason, and the caller's traced memory stays small; a caller's dense request gets 400 from a real axon, which keeps
+serving (asyncio and trio)."""
+
+from __future__ import annotations
+
+import gc
+import re
+import tracemalloc
+from typing import Any, ClassVar
+
+import anyio
+import pytest
+
+from taonet.kernel import Axon, Dendrite, Synapse
+from taonet.ledger import Keypair
+
+from .wire_helpers import ALICE
+
+pytestmark = pytest.mark.anyio
+
+MIB = 1 << 20
+EMPTY_MAPS: list[Any] = [{}] * MIB  # one shared dict: 8 MiB here, 1 MiB of 0xa0 bytes on the wire
+FLOATS: list[float] = [i / 3 for i in range(MIB // 8)]  # honest: 1.1 MiB of floats
+
+
+class Items(Synapse):
+    """A reply carrying a list of anything (dense: empty maps; the miner's own type check of a list[Any] copies only
+    the list, so the test's traced memory is the caller's) or of floats (honest)."""
+
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("maps", "floats")
+    dense: bool = True
+    maps: list[Any] | None = None
+    floats: list[float] | None = None
+
+
+def answer(synapse: Items) -> Items:
+    if synapse.dense:
+        return synapse.replace(maps=EMPTY_MAPS)
+    return synapse.replace(floats=FLOATS)
+
+
+class Upload(Synapse):
+    """A request carrying a list of maps."""
+
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("count",)
+    maps: list[Any]
+    count: int | None = None
+
+
+def count(synapse: Upload) -> Upload:
+    return synapse.replace(count=len(synapse.maps))
+
+
+async def _traced(call: Any) -> tuple[Any, int]:
+    """``await call()`` and the peak of memory allocated meanwhile (every thread of the process)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out = await call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return out, peak
+
+
+async def test_a_dense_reply_is_a_failed_reply_and_costs_the_caller_little_memory() -> None:
+    """A miner answers 1 MiB of empty maps: the dendrite refuses it before decoding (500, the status message names
+    the refusal), its traced peak stays far under the ~72 MiB the decoded list would take; an honest 1 MiB reply
+    of floats from the same axon is answered whole."""
+    async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(answer) as ax, Dendrite(ALICE) as d:
+        with anyio.fail_after(30):
+            out, peak = await _traced(lambda: d(ax, Items(), timeout=20))
+            assert out.dendrite.status_code == 500, out.dendrite
+            message = out.dendrite.status_message or ""
+            assert re.search(r"malformed reply body: message of \d{7} bytes refused", message), message
+            assert out.maps is None
+            assert peak < 24 * MIB, peak
+            honest = await d(ax, Items(dense=False), timeout=20)
+            assert honest.dendrite.status_code == 200, honest.dendrite
+            assert honest.floats == FLOATS
+
+
+async def test_an_axon_refuses_a_dense_request_with_400_and_keeps_serving() -> None:
+    """A caller sends 1 MiB of empty maps in a request: the axon answers 400 (the body is refused before it is
+    decoded, so the forward never runs) without building the list, then answers a small request of the same type."""
+    async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(count) as ax, Dendrite(ALICE) as d:
+        with anyio.fail_after(30):
+            out, peak = await _traced(lambda: d(ax, Upload(maps=EMPTY_MAPS), timeout=20))
+            assert out.dendrite.status_code == 400, out.dendrite
+            assert "refused" in (out.dendrite.status_message or ""), out.dendrite
+            assert out.count is None
+            assert peak < 24 * MIB, peak
+            small = await d(ax, Upload(maps=[{"a": 1}] * 100), timeout=20)
+            assert small.dendrite.status_code == 200 and small.count == 100, small.dendrite
+
+
+HALF_PAIRS: list[list[float]] = [[0.25, 0.75]] * (MIB // 16)  # honest, dense: ~21 bytes of objects per byte
+
+
+class Pairs(Synapse):
+    """A reply of compact pairs, with the type's density at the default or raised."""
+
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("pairs",)
+    pairs: list[list[float]] | None = None
+
+
+class RoomyPairs(Pairs):
+    """The same, declared dense: MAX_DENSITY 64."""
+
+    MAX_DENSITY: ClassVar[int | None] = 64
+
+
+def pairs(synapse: Pairs) -> Pairs:
+    return synapse.replace(pairs=HALF_PAIRS)
+
+
+def roomy_pairs(synapse: RoomyPairs) -> RoomyPairs:
+    return synapse.replace(pairs=HALF_PAIRS)
+
+
+async def test_a_synapse_type_may_allow_denser_messages_with_max_density() -> None:
+    """448 KiB of [0.25, 0.75] pairs (half floats: ~21 bytes of Python objects per byte) are refused for a type at
+    the default density and answered for one that declares MAX_DENSITY = 64 (which also lets the check take
+    twice the steps a byte: three items in 7 bytes)."""
+    async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(pairs).attach(roomy_pairs) as ax, \
+            Dendrite(ALICE) as d:
+        with anyio.fail_after(30):
+            refused = await d(ax, Pairs(), timeout=20)
+            assert refused.dendrite.status_code == 500 and "refused" in (refused.dendrite.status_message or "")
+            roomy = await d(ax, RoomyPairs(), timeout=20)
+            assert roomy.dendrite.status_code == 200, roomy.dendrite
+            assert roomy.pairs == HALF_PAIRS
