@@ -54,6 +54,17 @@ def bench_consensus(
     _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench consensus")
 
 
+@bench_app.command("density")
+def bench_density(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per figure (median reported).")] = 5,
+) -> None:
+    """The density check on a peer's message: honest payloads accepted, dense ones refused, beside cbor2's decode."""
+    from ..bench.density import run
+
+    _emit(run(runs=runs, progress=None if as_json else _console()), as_json, "taonet bench density")
+
+
 @bench_app.command("node")
 def bench_node(
     as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object.")] = False,
