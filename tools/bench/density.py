@@ -12,6 +12,7 @@ with the p99 (nearest rank) beside it, in ms.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import random
 import time
@@ -59,10 +60,8 @@ def _times(f: Callable[[], Any], runs: int) -> tuple[float, float]:
     for i in range(runs + 1):
         gc.collect()
         t0 = time.perf_counter()
-        try:
+        with contextlib.suppress(CodecError):
             f()
-        except CodecError:
-            pass
         if i:
             samples.append(time.perf_counter() - t0)
     return median_p99(samples, 1000.0)
