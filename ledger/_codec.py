@@ -45,6 +45,7 @@ __all__ = [
     "field_msgs",
     "field_sig",
     "field_text",
+    "encode_with",
     "loads",
     "make_checked",
     "message",
@@ -674,6 +675,14 @@ def encode(obj: Any) -> bytes:
     return _dumps_plain(to_wire(obj))
 
 
+def encode_with(cls: type, fn: Callable[[Any], bytes]) -> None:
+    """Make :func:`encode` of a ``cls`` call ``fn``: a hot class's bytes laid out by hand, which must be exactly the
+    generic encoding (``dumps_wire(to_wire(obj))``; the caller's tests say so) for every value of ``cls``."""
+    if cls in _ENCODE_SHARING:
+        raise ValueError(f"{cls.__name__} already has an encoder of its own")
+    _ENCODE_SHARING[cls] = fn
+
+
 # --- shared nested values: encoded once, by identity --------------------------------------------------------------
 # A subnet carries its hyperparameters, and every block rewrites every subnet (its emission pot): the hyperparameters
 # are the same object from block to block (evolve copies the reference), so their encoding is kept by identity and
@@ -683,7 +692,8 @@ def encode(obj: Any) -> bytes:
 _SHARED: set[type] = set()
 """Classes whose instances are immutable values shared by many messages (see :func:`share_encoding`)."""
 _ENCODE_SHARING: dict[type, Callable[[Any], bytes]] = {}
-"""Class -> its encode splicing the cached encodings of the shared values its fields hold."""
+"""Class -> its own encode: splicing the cached encodings of the shared values its fields hold, or laid out by hand
+(:func:`encode_with`)."""
 _SHARED_RAW: dict[int, tuple[Any, bytes]] = {}
 _SHARED_RAW_MAX = 256
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ._codec import (
-    _ENCODE_SHARING,
     Message,
     cache_field,
     dumps_wire,
+    encode_with,
     field_b32,
     field_int,
     field_msg,
@@ -365,4 +365,4 @@ def _encode_record(record: EventRecord) -> bytes:
     return dumps_wire(to_wire(record))
 
 
-_ENCODE_SHARING[EventRecord] = _encode_record  # what encode() (and raw_bytes, for the events root) calls for a record
+encode_with(EventRecord, _encode_record)  # what encode() (and raw_bytes, for the events root) calls for a record
