@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from ._codec import (
     Message,
     cache_field,
@@ -12,6 +14,7 @@ from ._codec import (
     field_msg,
     field_text,
     message,
+    registered,
     to_wire,
 )
 
@@ -317,22 +320,24 @@ class WeightCommitExpired(Event):
 _SMALL = tuple(dumps_wire(i) for i in range(256))
 
 
-def _uint(v: int) -> bytes:
-    """The CBOR of ``v`` (an int): the shortest head for 0..2^64-1, the generic encoder for anything else."""
-    if 0 <= v < 256:
-        return _SMALL[v]
-    if 256 <= v < 0x10000:
-        return b"\x19" + v.to_bytes(2, "big")
-    if 0x10000 <= v < 0x100000000:
-        return b"\x1a" + v.to_bytes(4, "big")
-    if 0x100000000 <= v < 0x10000000000000000:
-        return b"\x1b" + v.to_bytes(8, "big")
-    return dumps_wire(v)  # negative (a phase of -1) or beyond u64: as the generic encoder writes it
+def _uint(v: object) -> bytes:
+    """The CBOR of ``v``: the shortest head for an int (not a bool) in 0..2^64-1, the generic encoder for anything
+    else (a phase of -1, an int beyond u64, a value of another type)."""
+    if type(v) is int:
+        if 0 <= v < 256:
+            return _SMALL[v]
+        if 256 <= v < 0x10000:
+            return b"\x19" + v.to_bytes(2, "big")
+        if 0x10000 <= v < 0x100000000:
+            return b"\x1a" + v.to_bytes(4, "big")
+        if 0x100000000 <= v < 0x10000000000000000:
+            return b"\x1b" + v.to_bytes(8, "big")
+    return dumps_wire(v)
 
 
-def _key32(v: bytes) -> bytes:
-    """The CBOR of a byte string (32 bytes: a key)."""
-    return b"\x58\x20" + v if len(v) == 32 else dumps_wire(v)
+def _key32(v: object) -> bytes:
+    """The CBOR of ``v``: laid out for a 32-byte string (a key or hash), the generic encoder for anything else."""
+    return b"\x58\x20" + v if type(v) is bytes and len(v) == 32 else dumps_wire(v)
 
 
 def _head(cls: type, first: str) -> bytes:
@@ -362,7 +367,49 @@ def _encode_record(record: EventRecord) -> bytes:
     if kind is StakeCredited:
         return b"".join((_RECORD_STAKE_CREDITED, _uint(e.amount), _K_HOTKEY, _key32(e.hotkey), _K_COLDKEY,
                          _key32(e.coldkey), _K_PHASE, _uint(phase)))
+    fn = _LAID_OUT.get(kind)
+    if fn is None:
+        fn = _laid_out(kind)
+    return fn(record)
+
+
+# Every other event class that is a flat map of ints, keys and texts (every one the ledger defines) gets a record
+# encoder of its own, written as straight-line code when it is first met (as to_wire's are): each field's bytes from a
+# writer that is exact for any value (laid out for an int or a key, the generic encoder otherwise).
+
+
+_WRITERS = {"int": "uint", "bytes": "key32"}  # by the field's annotation; any other: the generic encoder
+_LAID_OUT: dict[type, object] = {}
+"""Event class -> the encoder of a record holding one (only registered event classes: bounded by the registry)."""
+
+
+def _generic_record(record: EventRecord) -> bytes:
     return dumps_wire(to_wire(record))
+
+
+def _laid_out(kind: type) -> object:
+    """The record encoder for events of ``kind``: generated for a registered event class of plain fields, else the
+    generic encoder (not kept, unless ``kind`` is a registered event class)."""
+    if not (issubclass(kind, Event) and registered().get(getattr(kind, "TAG", None)) is kind):
+        return _generic_record
+    plan = kind._PLAN  # type: ignore[attr-defined]
+    fn: object = _generic_record
+    if 0 < len(plan.names) < 24 and all(k == "plain" for k in plan.kinds):
+        types = {f.name: f.type for f in attrs.fields(kind)}
+        names = {"HEAD": _head(EventRecord, "event") + _head(kind, plan.names[0]), "K_PHASE": _K_PHASE,
+                 "uint": _uint, "key32": _key32, "dumps": dumps_wire}
+        parts = ["HEAD"]
+        for i, name in enumerate(plan.names):
+            if i:
+                names[f"K{i}"] = dumps_wire(name)
+                parts.append(f"K{i}")
+            parts.append(f"{_WRITERS.get(str(types[name]), 'dumps')}(e.{name})")
+        parts += ["K_PHASE", "uint(record.phase)"]
+        src = f"def encode(record):\n    e = record.event\n    return b''.join(({', '.join(parts)}))"
+        exec(compile(src, f"<encode record of {kind.__name__}>", "exec"), names)
+        fn = names["encode"]
+    _LAID_OUT[kind] = fn
+    return fn
 
 
 encode_with(EventRecord, _encode_record)  # what encode() (and raw_bytes, for the events root) calls for a record
