@@ -162,10 +162,8 @@ def pay_epoch(state: State, sn: Subnet, c: EpochResult) -> list[Event] | None:
         put("neuron", (netuid, uid), new)  # the hotkey is unchanged: the UID index stays (what put_neuron keeps)
         if emission:
             append(_emission_paid(netuid, uid, old.hotkey, emission))
-    add_stake = state.add_stake
-    for cr in c.credits:
-        amount = cr.amount
-        if amount:
-            add_stake(cr.coldkey, cr.hotkey, amount)
-            append(_stake_credited(cr.coldkey, cr.hotkey, amount))
+    credited = [(cr.coldkey, cr.hotkey, cr.amount) for cr in c.credits if cr.amount]
+    state.credit_stakes(credited)  # add_stake of each, in order
+    for coldkey, hotkey, amount in credited:
+        append(_stake_credited(coldkey, hotkey, amount))
     return events

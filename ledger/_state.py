@@ -345,6 +345,9 @@ def entry_hash(tag: bytes, key: Any, value: Any) -> int:
 _blake2b: Final = hashlib.blake2b
 
 
+_NO_STAKERS: Final = frozenset()
+
+
 class State:
     """The chain state as tables; fork before changing it (``apply`` does), read it freely."""
 
@@ -581,6 +584,37 @@ class State:
             else:
                 self.delete("coldstake", coldkey)
         self.put("hkstake", hotkey, self._t["hkstake"].get(hotkey, 0) + amount)
+
+    def credit_stakes(self, credits: Iterable[tuple[bytes, bytes, int]]) -> None:
+        """:meth:`add_stake` of each ``(coldkey, hotkey, amount)`` in turn (an epoch's credits), with the stake tables
+        taken once for all: the same writes, in the same order."""
+        t = self._t
+        stake = hkstake = None
+        for coldkey, hotkey, amount in credits:
+            key = (coldkey, hotkey)
+            if stake is None:
+                stake = t["stake"]
+            old = stake.get(key, 0)
+            if type(amount) is not int or amount <= 0 or type(old) is not int:
+                self.add_stake(coldkey, hotkey, amount)  # nothing, a debit or an odd value: the general rule
+                stake = hkstake = None  # its writes may have made the tables the state's own copies
+                continue
+            if hkstake is None:
+                stake = t["stake"] if "stake" in self._own else self._writable("stake")
+                hkstake = t["hkstake"] if "hkstake" in self._own else self._writable("hkstake")
+                dirty_stake = self._dirty.get("stake")
+                dirty_hkstake = self._dirty.get("hkstake")
+            stake[key] = old + amount  # above zero: a credit never empties a stake
+            if dirty_stake is not None:
+                dirty_stake.add(key)
+            stakers = t["stakers"].get(hotkey, _NO_STAKERS)
+            if coldkey not in stakers:
+                held = t["coldstake"].get(coldkey, 0)
+                self.put("stakers", hotkey, stakers | {coldkey})
+                self.put("coldstake", coldkey, held + 1)
+            hkstake[hotkey] = hkstake.get(hotkey, 0) + amount
+            if dirty_hkstake is not None:
+                dirty_hkstake.add(hotkey)
 
     def put_neuron(self, netuid: int, neuron: Neuron) -> None:
         """Store ``neuron`` at its UID, keeping the hotkey -> UID index."""
