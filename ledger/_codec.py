@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, final
 
 import attrs
 import cbor2
@@ -24,6 +24,7 @@ from .errors import InvalidField, MalformedMessage, MessageTooLarge, NonCanonica
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
+    "ByIdentity",
     "Message",
     "decode",
     "decode_value",
@@ -694,8 +695,50 @@ _SHARED: set[type] = set()
 _ENCODE_SHARING: dict[type, Callable[[Any], bytes]] = {}
 """Class -> its own encode: splicing the cached encodings of the shared values its fields hold, or laid out by hand
 (:func:`encode_with`)."""
-_SHARED_RAW: dict[int, tuple[Any, bytes]] = {}
+
+
+@final
+class ByIdentity:
+    """Encodings of immutable messages kept by the object's identity, at most ``limit`` (emptied when full): for
+    values reused unchanged from block to block. An entry holds its object, so the id it is keyed by cannot be reused
+    by another object while it is kept."""
+
+    __slots__ = ("_kept", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self._kept: dict[int, tuple[Any, bytes]] = {}
+        self.limit = limit
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, obj: Any) -> bytes | None:
+        """The bytes kept for ``obj`` itself, or None."""
+        hit = self._kept.get(id(obj))
+        return hit[1] if hit is not None and hit[0] is obj else None
+
+    def put(self, obj: Any, raw: bytes) -> None:
+        """Keep ``raw`` for ``obj``."""
+        if len(self._kept) >= self.limit:
+            self._kept.clear()
+        self._kept[id(obj)] = (obj, raw)
+
+    def encoded(self, obj: Any) -> bytes:
+        """:func:`encode` of ``obj``, kept."""
+        hit = self._kept.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        raw = encode(obj)
+        self.put(obj, raw)
+        return raw
+
+    def clear(self) -> None:
+        """Forget everything kept."""
+        self._kept.clear()
+
+
 _SHARED_RAW_MAX = 256
+_SHARED_RAW = ByIdentity(_SHARED_RAW_MAX)
 
 
 def share_encoding(cls: type, *, inside: Sequence[tuple[type, str]]) -> None:
@@ -709,21 +752,10 @@ def share_encoding(cls: type, *, inside: Sequence[tuple[type, str]]) -> None:
         _ENCODE_SHARING[parent] = _compile_encode_sharing(parent, tuple(fields))
 
 
-def _shared_raw(obj: Any) -> bytes:
-    hit = _SHARED_RAW.get(id(obj))
-    if hit is not None and hit[0] is obj:  # the cache holds obj, so its id cannot have been reused
-        return hit[1]
-    raw = encode(obj)
-    if len(_SHARED_RAW) >= _SHARED_RAW_MAX:
-        _SHARED_RAW.clear()
-    _SHARED_RAW[id(obj)] = (obj, raw)
-    return raw
-
-
 def _shared_bytes(value: Any) -> bytes:
     """The encoding of a shared field's value: cached for a shared class, else encoded (None, another message)."""
     if type(value) in _SHARED:
-        return _shared_raw(value)
+        return _SHARED_RAW.encoded(value)
     return _dumps_plain(None if value is None else to_wire(value))
 
 

@@ -18,6 +18,7 @@ from typing import Any, Final
 import numpy as np
 
 from ._codec import (
+    ByIdentity,
     Message,
     decode,
     decode_value,
@@ -224,21 +225,10 @@ _QQ = struct.Struct("<QQ")
 _NEURON = struct.Struct("<HQQQ7HBQ4I")
 
 
-_AXON_RAW: dict[int, tuple[AxonEndpoint, bytes]] = {}
-"""id(axon) -> (axon, its encoding): a neuron rewritten by an epoch (or by its weights) carries the same axon object,
-so its encoding is kept by identity (the entry holds the object, so its id is not reused while cached)."""
 _AXON_RAW_MAX = 8192
-
-
-def _axon_bytes(axon: AxonEndpoint) -> bytes:
-    hit = _AXON_RAW.get(id(axon))
-    if hit is not None and hit[0] is axon:
-        return hit[1]
-    raw = encode(axon)
-    if len(_AXON_RAW) >= _AXON_RAW_MAX:  # bounded: start again (the axons in use come back at their next rewrite)
-        _AXON_RAW.clear()
-    _AXON_RAW[id(axon)] = (axon, raw)
-    return raw
+_AXON_RAW = ByIdentity(_AXON_RAW_MAX)
+"""Axon encodings: a neuron rewritten by an epoch (or by its weights) carries the same axon object."""
+_axon_bytes = _AXON_RAW.encoded
 
 
 def _neuron_bytes(n: Neuron) -> bytes:
@@ -286,37 +276,23 @@ def neuron_bytes(n: Neuron) -> bytes:
 # Every block rewrites every subnet (its emission pot, and nothing else when no call touched it): the new subnet's
 # bytes are the old one's with the pot's value replaced, spliced here instead of encoded again. Canonical order puts
 # pending_emission and registrations_this_interval last, so the splice is checked by the old bytes' known end.
-_SUBNET_RAW: dict[int, tuple[Subnet, bytes]] = {}
-"""id(subnet) -> (the subnet, its encoding): bounded, and holding the subnet so that its id is not reused."""
 _SUBNET_RAW_MAX = 256
+_SUBNET_RAW = ByIdentity(_SUBNET_RAW_MAX)
+"""Subnet encodings (for the digest)."""
+_subnet_bytes = _SUBNET_RAW.encoded
 _POT_KEY: Final = dumps_wire("pending_emission")
 _REGS_KEY: Final = dumps_wire("registrations_this_interval")
-
-
-def _remember_subnet(sn: Subnet, raw: bytes) -> None:
-    if len(_SUBNET_RAW) >= _SUBNET_RAW_MAX:
-        _SUBNET_RAW.clear()
-    _SUBNET_RAW[id(sn)] = (sn, raw)
-
-
-def _subnet_bytes(sn: Subnet) -> bytes:
-    hit = _SUBNET_RAW.get(id(sn))
-    if hit is not None and hit[0] is sn:
-        return hit[1]
-    raw = encode(sn)
-    _remember_subnet(sn, raw)
-    return raw
 
 
 def with_pot(sn: Subnet, pot: int) -> Subnet:
     """``evolve(sn, pending_emission=pot)``, its encoding (for the digest) spliced from ``sn``'s when known."""
     new = evolve(sn, pending_emission=pot)
-    hit = _SUBNET_RAW.get(id(sn))
-    if hit is not None and hit[0] is sn:
-        raw, regs = hit[1], dumps_wire(sn.registrations_this_interval)
+    raw = _SUBNET_RAW.get(sn)
+    if raw is not None:
+        regs = dumps_wire(sn.registrations_this_interval)
         tail = b"".join((_POT_KEY, dumps_wire(sn.pending_emission), _REGS_KEY, regs))
         if raw.endswith(tail):
-            _remember_subnet(new, b"".join((raw[: len(raw) - len(tail)], _POT_KEY, dumps_wire(pot), _REGS_KEY, regs)))
+            _SUBNET_RAW.put(new, b"".join((raw[: len(raw) - len(tail)], _POT_KEY, dumps_wire(pot), _REGS_KEY, regs)))
     return new
 
 
