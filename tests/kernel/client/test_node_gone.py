@@ -103,6 +103,9 @@ async def test_a_call_made_after_its_node_was_killed_ends_unreachable_within_the
             proc.kill()
             await anyio.to_thread.run_sync(proc.wait)
             killed = time.monotonic()
+            with anyio.fail_after(5):  # until the client saw the connection close (a call before it gets the reset)
+                while rpc.connection_open:
+                    await anyio.sleep(0.02)
             with pytest.raises(Unreachable, match=GONE) as err:
                 await rpc.call("head")
             elapsed = time.monotonic() - killed
