@@ -8,6 +8,8 @@ header, without decoding its extrinsics or events) and wakes the waiters whose b
 No background task: the first waiter becomes the reader (it receives feed messages until its own block came or it
 is cancelled, then hands over to another waiter). A feed quiet for ``quiet`` seconds (a few block times), or not
 reachable, sends the reader to a short ``head`` request instead, so waiting works without the feed, only slower.
+A feed whose connection closed (the node went away) sends it there within :data:`LOST_CHECK` seconds, without
+waiting for the quiet time: the request then ends the wait as any call to a node that is gone does.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ __all__ = ["FeedWatcher", "block_number_of"]
 
 _DRAIN_MAX = 1024
 """At most this many queued feed messages are read in one go (nng's receive queue holds fewer)."""
+
+LOST_CHECK = 0.5
+"""While the reader waits on the feed, it checks this often whether the feed's connection (once open) closed."""
 
 _WATCHERS: weakref.WeakKeyDictionary[Any, dict[str, FeedWatcher]] = weakref.WeakKeyDictionary()
 
@@ -71,6 +76,7 @@ class FeedWatcher:
         stopped waiting for it (its deadline; None while it waits), both anyio.current_time(); None once the node
         was heard from. The other waiters' deadlines read it."""
         self._reading = False
+        self._heard_feed = False  # a block came on the feed (so it was connected)
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
         self._ctx: NngContext | None = None
@@ -128,6 +134,10 @@ class FeedWatcher:
             self._sub.close()
         self._ctx = self._sub = None
 
+    def _feed_lost(self) -> bool:
+        """Whether the feed's connection was open and closed (no connection now, and blocks were heard from it)."""
+        return self._sub is not None and not self._sub.pipes and self._heard_feed
+
     def _learn(self, number: int) -> None:
         self._heard = time.monotonic()
         self.asked = None  # the node was heard from
@@ -175,11 +185,17 @@ class FeedWatcher:
             self._learn(await self._ask(poll))
             return
         ctx = self._open()
-        try:
-            raw, _ = await ctx.recv(max(1, int(self.quiet * 1000)))
-        except pynng.Timeout:
-            self._learn(await self._ask(poll))
-            return
+        ends = time.monotonic() + self.quiet
+        while True:
+            # a Sub0 receive that times out loses nothing: wait in short spans, to see the feed's connection close
+            left = ends - time.monotonic()
+            try:
+                raw, _ = await ctx.recv(max(1, int(min(left, LOST_CHECK) * 1000)))
+                break
+            except pynng.Timeout:
+                if left <= LOST_CHECK or self._feed_lost():
+                    self._learn(await self._ask(poll))
+                    return
         newest = -1
         for _ in range(_DRAIN_MAX):
             with contextlib.suppress(ValueError):  # not a block: ignore it (the quiet timer still guards the wait)
@@ -191,4 +207,5 @@ class FeedWatcher:
             except pynng.Timeout:
                 break
         if newest >= 0:
+            self._heard_feed = True
             self._learn(newest)

@@ -6,8 +6,17 @@ concurrently.
 
 A client that has never reached its server waits at most ``connect_timeout`` (3 s by default, and never longer
 than the call's own timeout) for the background dial to connect, then raises :class:`NoNode`: nothing listening is
-reported in seconds, not after a long call timeout. Once connected, a lost server is a :class:`RpcTimeout` as before
-(nng redials on its own).
+reported in seconds, not after a long call timeout.
+
+Once connected, a server that goes away (its process ended, its connection closed) is reported in seconds too, as
+:class:`Unreachable` (not :class:`NoNode`: a request may have reached the server). A request out on a connection
+that breaks fails at once (nng reports the reset). A request sent while the socket has no connection (the server
+went away before, nng redials it every 0.1 s or so) waits for a connection as long as the socket has had none for
+less than ``connect_timeout`` seconds (counted from the loss, by nng's pipe callback; and at least
+:data:`REDIAL_GRACE` from the call's start): a server back on the same address within that grace gets the request
+and answers it; past the grace the call raises :class:`Unreachable`. Only such calls run a watcher task beside their
+receive (calls on an open connection cost nothing more); it sleeps until the grace ends, then
+:data:`CHECK_EVERY` seconds between looks once a connection is back.
 """
 
 from __future__ import annotations
@@ -24,7 +33,14 @@ from taonet.ledger.errors import CodecError, error_from_wire
 from ..errors import BadAddress, NoNode, RpcServerError, RpcTimeout, Unreachable
 from ..wire import NngContext
 
-__all__ = ["RpcClient"]
+__all__ = ["CHECK_EVERY", "REDIAL_GRACE", "RpcClient"]
+
+CHECK_EVERY = 0.25
+"""A call sent while disconnected, once a connection is back, looks this often whether it was lost again."""
+
+REDIAL_GRACE = 1.0
+"""A call made when the connection was lost long ago still gives nng this long (at most ``connect_timeout``) to redial
+before it raises :class:`Unreachable` (nng redials a lost server every 0.1 s or so)."""
 
 
 class RpcClient:
@@ -38,6 +54,7 @@ class RpcClient:
         self.connect_timeout = connect_timeout
         self._sock: pynng.Req0 | None = None
         self._connected = False
+        self._lost_at: float | None = None  # time.monotonic() when the last connection closed; None while one is open
 
     async def __aenter__(self) -> RpcClient:
         self.open()
@@ -59,8 +76,19 @@ class RpcClient:
             except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
                 sock.close()
                 raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
+            sock.add_post_pipe_connect_cb(self._pipe_up)
+            sock.add_post_pipe_remove_cb(self._pipe_gone)
             self._sock = sock
             self._connected = False
+            self._lost_at = None
+
+    def _pipe_up(self, _pipe: pynng.Pipe) -> None:  # an nng thread
+        self._lost_at = None
+
+    def _pipe_gone(self, _pipe: pynng.Pipe) -> None:  # an nng thread; the pipe is still in sock.pipes here
+        sock = self._sock
+        if sock is not None and len(sock.pipes) <= 1:
+            self._lost_at = time.monotonic()
 
     async def _await_connection(self, method: str, limit: float) -> None:
         """Until the first connection: wait (bounded) for the background dial, or raise :class:`NoNode`."""
@@ -74,6 +102,21 @@ class RpcClient:
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True
+
+    async def _watch_connection(self, started: float, gone: list[float], scope: anyio.CancelScope) -> None:
+        """Beside a call's receive: once the socket has had no connection for the grace, note it and end the call."""
+        while True:
+            lost = self._lost_at
+            if lost is None:  # connected (a loss is stamped by the pipe callback)
+                await anyio.sleep(CHECK_EVERY)
+                continue
+            ends = max(lost + self.connect_timeout, started + min(REDIAL_GRACE, self.connect_timeout))
+            left = ends - time.monotonic()
+            if left <= 0:
+                gone.append(time.monotonic() - lost)
+                scope.cancel()
+                return
+            await anyio.sleep(left)  # then look again: redialed meanwhile, or lost again later, or still gone
 
     @property
     def connected(self) -> bool:
@@ -108,15 +151,39 @@ class RpcClient:
         # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
         # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).
         ctx = NngContext(self._sock)
+        raw: bytes | None = None
+        failed: BaseException | None = None
+        gone: list[float] = []  # the seconds the connection had been gone, once the watcher gave up on it
         try:
+            lost = self._lost_at
             ctx.send(payload)
-            raw, _ = await ctx.recv(max(1, int(limit * 1000)))
-        except pynng.Timeout:
-            raise RpcTimeout(method=method, address=self.address, timeout=limit) from None
-        except pynng.NNGException as e:
-            raise Unreachable(method=method, address=self.address, reason=str(e)) from None
+            if lost is None and self._lost_at is None:
+                # connected when sent: a request on a connection that breaks fails at once (nng reports the reset)
+                try:
+                    raw, _ = await ctx.recv(max(1, int(limit * 1000)))
+                except pynng.NNGException as e:
+                    failed = e
+            else:  # queued while nng redials: watch for the grace beside the receive
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._watch_connection, time.monotonic(), gone, tg.cancel_scope)
+                    try:
+                        raw, _ = await ctx.recv(max(1, int(limit * 1000)))
+                    except pynng.NNGException as e:
+                        failed = e
+                    finally:
+                        tg.cancel_scope.cancel()
         finally:
             ctx.close()
+        if gone:
+            raise Unreachable(method=method, address=self.address,
+                              reason=f"the node closed the connection and nothing reconnected within {gone[0]:.2g} s; "
+                                     f"is the node running (taonet node status)?")
+        if isinstance(failed, pynng.Timeout):
+            raise RpcTimeout(method=method, address=self.address, timeout=limit)
+        if failed is not None:
+            raise Unreachable(method=method, address=self.address,
+                              reason=f"{failed} (the connection broke); is the node running (taonet node status)?")
+        assert raw is not None
         try:
             reply = loads(raw, max_size=self.max_reply)
         except CodecError as e:

@@ -305,7 +305,8 @@ class Subtensor:
         Waits on the node's block feed (asking the node's head only when the feed is quiet for a few block
         times). After ``timeout`` seconds raises :class:`RpcTimeout` if a request of this wait to the node has had
         no reply for NO_REPLY seconds, half of ``timeout`` if shorter (the node does not answer), else
-        :class:`BlockWaitTimeout` (the node answers, the block did not come); both are ``TimeoutError``.
+        :class:`BlockWaitTimeout` (the node answers, the block did not come); both are ``TimeoutError``. A node that
+        goes away meanwhile ends it sooner, with :class:`Unreachable` (see :class:`RpcClient`).
         """
         if block is not None:
             if isinstance(block, bool) or not isinstance(block, numbers.Integral):

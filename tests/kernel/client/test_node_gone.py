@@ -1,0 +1,194 @@
+"""A client whose node goes away while a call waits learns it within the connect grace (3 s), not after the call's
+own timeout: a killed node (SIGKILL) ends a call in flight and a block wait with Unreachable saying the connection
+closed and nothing reconnected; a node back on the same address within the grace is redialed and the call answered;
+the CLI says so in one line with exit status 4."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from taonet.kernel import Subtensor
+from taonet.kernel.client import RpcClient
+from taonet.kernel.client._rpc_client import REDIAL_GRACE
+from taonet.kernel.errors import NoNode, Unreachable
+
+from ..node.nodes import TAONET, node_process
+
+pytestmark = pytest.mark.slow
+
+CALL_TIMEOUT = 60.0
+"""The calls' own timeout: long, so that an end within the grace cannot be the timeout."""
+GONE = r"the node closed the connection and nothing reconnected within \d+(\.\d+)? s; is the node running"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _killed_after(proc: subprocess.Popen[str], delay: float) -> None:
+    await anyio.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+
+
+async def _raised_while_killed(proc: subprocess.Popen[str], delay: float,
+                               call: Callable[[], Awaitable[object]]) -> BaseException:
+    """What ``call()`` raised, its server killed ``delay`` s after it started."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_killed_after, proc, delay)
+        try:
+            await call()
+        except Exception as e:
+            return e
+    raise AssertionError("the call was answered")
+
+
+SILENT_SERVER = """
+import sys, pynng
+with pynng.Rep0(listen=sys.argv[1]) as sock:
+    print("up", flush=True)
+    while True:
+        sock.recv()  # read every request, answer none: a node busy with each until it is killed
+"""
+
+
+@contextlib.contextmanager
+def silent_server(address: str) -> Iterator[subprocess.Popen[str]]:
+    """A process that takes requests at ``address`` and never answers; killed at the end."""
+    proc = subprocess.Popen([sys.executable, "-c", SILENT_SERVER, address], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+@pytest.mark.anyio
+async def test_a_call_in_flight_ends_unreachable_at_once_when_its_server_is_killed() -> None:
+    """The server read the request and is killed before it answers: nng sees the connection reset and the call ends
+    with Unreachable (not NoNode: the request reached it) saying what to check, far below its 60 s timeout."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with silent_server(address) as proc:
+        async with RpcClient(address, timeout=CALL_TIMEOUT) as rpc:
+            started = time.monotonic()
+            err = await _raised_while_killed(proc, 1.0, lambda: rpc.call("head"))
+            assert isinstance(err, Unreachable) and re.search("is the node running", str(err)), err
+            assert not isinstance(err, NoNode)
+            assert time.monotonic() - started < CALL_TIMEOUT / 4
+
+
+@pytest.mark.anyio
+async def test_a_call_made_after_its_node_was_killed_ends_unreachable_within_the_grace(tmp_path: Path) -> None:
+    """A client connected to a node that is then killed: its next call (queued in nng, redialing) ends with Unreachable
+    saying the connection closed and nothing reconnected, once the grace (3 s from the loss) passed, not at its
+    60 s timeout; a call made later still gets the short redial grace, then the same error."""
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        async with RpcClient(addresses["rpc"], timeout=CALL_TIMEOUT) as rpc:
+            await rpc.call("head")
+            proc.kill()
+            await anyio.to_thread.run_sync(proc.wait)
+            killed = time.monotonic()
+            with anyio.fail_after(5):  # until the client saw the connection close (a call before it gets the reset)
+                while rpc.connection_open:
+                    await anyio.sleep(0.02)
+            with pytest.raises(Unreachable, match=GONE) as err:
+                await rpc.call("head")
+            elapsed = time.monotonic() - killed
+            assert not isinstance(err, NoNode)
+            assert rpc.connect_timeout * 0.9 <= elapsed < CALL_TIMEOUT / 4, elapsed
+            started = time.monotonic()
+            with pytest.raises(Unreachable, match=GONE):
+                await rpc.call("head")
+            assert 0.9 * REDIAL_GRACE <= time.monotonic() - started < CALL_TIMEOUT / 4
+
+
+@pytest.mark.anyio
+async def test_a_call_to_a_paused_node_ends_unreachable_when_the_node_is_killed(tmp_path: Path) -> None:
+    """A paused node (the request unread) killed: the connection is reset and the call says so at once, with what
+    to check."""
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        async with RpcClient(addresses["rpc"], timeout=CALL_TIMEOUT) as rpc:
+            await rpc.call("head")
+            proc.send_signal(signal.SIGSTOP)
+            started = time.monotonic()
+            err = await _raised_while_killed(proc, 0.5, lambda: rpc.call("head"))
+            assert isinstance(err, Unreachable) and re.search("is the node running", str(err)), err
+            assert not isinstance(err, NoNode)
+            assert time.monotonic() - started < CALL_TIMEOUT / 4
+
+
+@pytest.mark.anyio
+async def test_a_block_wait_ends_unreachable_soon_after_its_node_is_killed(tmp_path: Path) -> None:
+    """A long wait_for_block on the feed (blocks every 0.1 s) ends with Unreachable when the node is killed."""
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        async with Subtensor(addresses["rpc"], timeout=CALL_TIMEOUT) as sub:
+            head = await sub.get_current_block()
+            started = time.monotonic()
+            err = await _raised_while_killed(proc, 0.5,
+                                             lambda: sub.wait_for_block(head + 100_000, timeout=CALL_TIMEOUT))
+            assert isinstance(err, Unreachable) and re.search(GONE, str(err)), err
+            assert time.monotonic() - started < CALL_TIMEOUT / 4
+
+
+@pytest.mark.anyio
+async def test_a_node_back_on_the_same_address_within_the_grace_answers_the_call(tmp_path: Path) -> None:
+    """The server is killed, a call is made (queued while nng redials) and a node starts on the same address: the
+    request goes to it and is answered (the client's grace is 20 s here, so a slow start on a shared machine fits)."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with silent_server(address) as proc, contextlib.ExitStack() as again:
+        async with RpcClient(address, timeout=CALL_TIMEOUT, connect_timeout=20.0) as rpc:
+            with anyio.move_on_after(0.5) as scope:  # it reached the server, which never answers
+                await rpc.call("head")
+            assert scope.cancelled_caught and rpc.connected
+            proc.kill()
+            await anyio.to_thread.run_sync(proc.wait)
+            async with anyio.create_task_group() as tg:
+                async def restart() -> None:
+                    await anyio.sleep(0.5)
+                    await anyio.to_thread.run_sync(again.enter_context, node_process(
+                        tmp_path / "node", "--rpc", address, block_time=0.1))
+
+                tg.start_soon(restart)
+                started = time.monotonic()
+                head = await rpc.call("head")
+            assert head["number"] >= 0
+            assert time.monotonic() - started < CALL_TIMEOUT / 2
+
+
+def test_the_cli_says_in_one_line_that_its_node_went_away(tmp_path: Path) -> None:
+    """`taonet node wait` through the installed executable, its node killed while it waits: exit 4 in seconds (not
+    at its 60 s --timeout), one line on stderr saying the connection closed and what to check."""
+    taonet = str(Path(TAONET[0]).with_name("taonet"))
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        started = time.monotonic()
+        waiting = subprocess.Popen([taonet, "node", "wait", "--blocks", "100000", "--timeout", str(CALL_TIMEOUT),
+                                    "-e", addresses["rpc"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        try:
+            time.sleep(2.0)  # it started and waits (a start takes about a second)
+            assert waiting.poll() is None
+            proc.send_signal(signal.SIGKILL)
+            _, err = waiting.communicate(timeout=CALL_TIMEOUT / 2)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+                waiting.wait()
+    assert waiting.returncode == 4, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and re.search(GONE, lines[0]), err
+    assert time.monotonic() - started < CALL_TIMEOUT / 2
