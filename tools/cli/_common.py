@@ -400,7 +400,7 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
 
     started = time.monotonic()
     try:
-        return anyio.run(go)
+        value = anyio.run(go)
     except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
         if not sub.rpc.connected:  # nothing ever answered: nothing was sent either
             raise NoNode(method=what, address=sub.endpoint, reason=f"nothing answered within {timeout:g} s"
@@ -415,3 +415,22 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     finally:
         if out is not None:
             out.spent += time.monotonic() - started
+    if write:
+        _raise_node_gone(value, what, sub.endpoint, timeout, check)
+    return value
+
+
+def _raise_node_gone(value: Any, what: str, address: str, timeout: float, check: str) -> None:
+    """A write whose wait for its outcome ended because the node went away or stopped answering (its result, or the
+    first of the results ``main`` returned, has status "timeout" with that error): the same CommandTimeout as when
+    the command's own deadline passes (its name, may have been sent, ``check``), said as soon as the client knows."""
+    from taonet.kernel import ExtrinsicResult
+    from taonet.kernel.errors import RpcTimeout, Unreachable
+
+    from ._errors import CommandTimeout, node_cause
+
+    result = value[0] if isinstance(value, tuple) and value else value
+    if (isinstance(result, ExtrinsicResult) and result.status == "timeout"
+            and isinstance(result.error, Unreachable | RpcTimeout)):
+        raise CommandTimeout(method=what, address=address, timeout=timeout, write=True, sent=True, check=check,
+                             cause=node_cause(result.error, address))
