@@ -497,20 +497,14 @@ def make_checked(cls: type[T]) -> Callable[..., T]:
     validators (none of them runs): fields by keyword (a field with a default may be left out), cache slots left
     empty as attrs' ``__init__`` leaves them; ``cls`` itself for a class with an ``__attrs_post_init__``, factory
     defaults or aliased fields."""
-    if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
+    if not _built_field_by_field(cls):
         return cls
     names: dict[str, Any] = {"NEW": object.__new__, "CLS": cls, "SET": object.__setattr__}
     params, lines = [], []
     for index, a in enumerate(attrs.fields(cls)):
-        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
-            return cls
         if not a.init:
-            if a.default is attrs.NOTHING:
-                return cls
             names[f"DEFAULT_{index}"] = a.default
             lines.append(f"    SET(new, {a.name!r}, DEFAULT_{index})")
-        elif a.alias != a.name:
-            return cls
         else:
             if a.default is attrs.NOTHING:
                 params.append(a.name)
@@ -530,22 +524,32 @@ def _first(item: tuple[Any, ...]) -> Any:
     return item[0]
 
 
-def _evolve_plan(cls: type) -> Any:
+def _built_field_by_field(cls: type) -> bool:
+    """Whether generated code may build a ``cls`` by setting its fields one by one, as attrs' ``__init__`` does: no
+    pre- or post-init hook, no factory default, every field an identifier under its own name (no alias), and a
+    default for each field outside ``__init__`` (a cache slot)."""
     if hasattr(cls, "__attrs_post_init__") or getattr(cls, "__attrs_pre_init__", None) is not None:
+        return False
+    for a in attrs.fields(cls):
+        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
+            return False
+        if (a.default is attrs.NOTHING) if not a.init else (a.alias != a.name):
+            return False
+    return True
+
+
+def _evolve_plan(cls: type) -> Any:
+    if not _built_field_by_field(cls):
         return False
     lines = ["def copy(inst, new, set_=set_):"]
     defaults: dict[str, Any] = {"set_": object.__setattr__}
     fields: dict[str, tuple[int, Any, Any, Any]] = {}
     for index, a in enumerate(attrs.fields(cls)):
-        if isinstance(a.default, attrs.Factory) or not a.name.isidentifier():  # type: ignore[arg-type]
-            return False
         if not a.init:
-            if a.default is attrs.NOTHING:
-                return False
             defaults[f"default_{index}"] = a.default  # a cache slot starts empty, as attrs' __init__ leaves it
             lines.append(f"    set_(new, {a.name!r}, default_{index})")
             continue
-        if a.alias != a.name or (a.converter is not None and not callable(a.converter)):
+        if a.converter is not None and not callable(a.converter):
             return False
         lines.append(f"    set_(new, {a.name!r}, inst.{a.name})")
         fields[a.name] = (index, a, a.converter, a.validator)
