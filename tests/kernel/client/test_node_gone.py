@@ -157,6 +157,9 @@ async def test_a_node_back_on_the_same_address_within_the_grace_answers_the_call
             assert scope.cancelled_caught and rpc.connected
             proc.kill()
             await anyio.to_thread.run_sync(proc.wait)
+            with anyio.fail_after(5):  # until the client saw the connection close (a call before it gets the reset)
+                while rpc.connection_open:
+                    await anyio.sleep(0.02)
             async with anyio.create_task_group() as tg:
                 async def restart() -> None:
                     await anyio.sleep(0.5)
