@@ -1,8 +1,9 @@
 """The per-block work of ``replay verify`` (tools/replay/_verify.py): decode and check a block, re-run the system
 actors, apply it; and the entry point of a verify worker process.
 
-It lives outside the replay package so that a worker process (started with ``spawn``) imports only the ledger and
+It lives outside the replay package so that a worker process started with ``spawn`` imports only the ledger and
 this module, not every replay tool (what-if, plots, the kernel client): about a quarter of a second less per worker.
+A forked worker (``taonet.tools._pool``) imports nothing and reads the log through the store its parent opened.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import hashlib
 import queue
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -33,7 +34,8 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import CodecError, CorruptLog, InvalidBlock, InvalidGenesis
 
-__all__ = ["CHECKPOINT_EVERY", "Divergence", "Progress", "run", "segment_job", "verify_segment", "worker_init"]
+__all__ = ["CHECKPOINT_EVERY", "Divergence", "Progress", "inherited", "run", "segment_job", "verify_segment",
+           "worker_init"]
 
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks in all) as verification goes."""
@@ -88,21 +90,46 @@ def _report(start: int) -> Progress | None:
     return send
 
 
+_INHERITED: dict[str, FileStore] = {}
+"""Logs the parent opened before forking its workers, by path (empty in a spawned worker)."""
+
+
+@contextlib.contextmanager
+def inherited(store: FileStore) -> Iterator[None]:
+    """While the block runs, a worker forked from this process reads ``store`` (already opened and scanned: every
+    record's position is known, and each is checked again when read) instead of opening the log again."""
+    key = str(store.path)
+    _INHERITED[key] = store
+    try:
+        yield
+    finally:
+        _INHERITED.pop(key, None)
+
+
 def segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str, Any]:
     """A worker's segment: blocks ``start + 1 .. stop`` from the snapshot at ``start`` (block 0 on from genesis)."""
-    unusable = {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}
     try:
+        store = _INHERITED.get(chain)
+        if store is not None:  # a forked worker: reads through the parent's store (positioned reads; never closed)
+            return _segment(store, start, stop, consensus)
         with FileStore(chain, read_only=True) as store:
-            start_state = None
-            state = None
-            if start > 0:
-                state = store.latest_snapshot(start)
-                if state is None or state.height != start:
-                    return unusable
-                start_state = _state_hash(state)
-            counts, divergence, final = run(store, state, start, stop, consensus, _report(start))
+            return _segment(store, start, stop, consensus)
     except CorruptLog:  # damage where the segment starts: the one pass from genesis reports it at its block
-        return unusable
+        return _UNUSABLE
+
+
+_UNUSABLE: dict[str, Any] = {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}
+
+
+def _segment(store: FileStore, start: int, stop: int, consensus: bool) -> dict[str, Any]:
+    start_state = None
+    state = None
+    if start > 0:
+        state = store.latest_snapshot(start)
+        if state is None or state.height != start:
+            return _UNUSABLE
+        start_state = _state_hash(state)
+    counts, divergence, final = run(store, state, start, stop, consensus, _report(start))
     return {"counts": counts, "divergence": divergence, "start_state": start_state,
             "final_state": None if final is None else _state_hash(final)}
 

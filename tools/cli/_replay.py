@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -228,10 +229,10 @@ def verify(ctx: typer.Context,
     from ..replay import verify_dir
 
     with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=as_json or not err_console.is_terminal) as bar:
+                  console=err_console, transient=True, auto_refresh=False,
+                  disable=as_json or not err_console.is_terminal) as bar:
         task = bar.add_task("verify", total=None)
-        report = verify_dir(_dir(ctx), consensus=consensus, workers=workers,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        report = verify_dir(_dir(ctx), consensus=consensus, workers=workers, progress=_redrawn(bar, task))
     d = report.divergence
     if d is not None:
         error = InvalidBlock(number=d.block, reason=(f"{d.call}: " if d.call else "") + d.reason)
@@ -337,9 +338,24 @@ def _bar(what: str, quiet: bool) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
-                  transient=True, disable=quiet or not err_console.is_terminal) as bar:
+                  transient=True, auto_refresh=False, disable=quiet or not err_console.is_terminal) as bar:
         task = bar.add_task(what, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+        yield _redrawn(bar, task)
+
+
+def _redrawn(bar: Any, task: Any) -> Callable[[int, int], None]:
+    """``progress(done, total)`` for a bar without rich's refresh thread (so that replay's workers can be forked,
+    taonet.tools._pool): it redraws the bar itself, at most ten times a second however often it is called."""
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        redraw = now - last[0] >= 0.1 or done >= total
+        if redraw:
+            last[0] = now
+        bar.update(task, completed=done, total=total, refresh=redraw)
+
+    return progress
 
 
 def _with_reward(w: Any, reward: str | None, sets: list[str], weights: Any) -> Any:

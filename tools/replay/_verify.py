@@ -26,7 +26,8 @@ import attrs
 from taonet.ledger import FileStore, record_number
 from taonet.ledger.errors import CorruptLog
 
-from .._verify_core import Divergence, Progress, segment_job, verify_segment, worker_init
+from .._pool import worker_context
+from .._verify_core import Divergence, Progress, inherited, segment_job, verify_segment, worker_init
 from ._log import open_log
 
 __all__ = ["Divergence", "VerifyReport", "verify_chain", "verify_dir"]
@@ -140,7 +141,6 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
                      ) -> tuple[dict[str, int], Divergence | None] | None:
     """Verify the segments between ``bounds`` in worker processes; None when their starts do not chain up."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
 
     head = store.height
     starts = _job_bounds(bounds, head, workers * JOBS_PER_WORKER)
@@ -148,7 +148,7 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
         return None
     segments = list(zip(starts, [*starts[1:], head], strict=True))  # blocks a+1..b (0..b for the first)
     results: dict[int, dict[str, Any]] = {}
-    context = get_context("spawn")
+    context = worker_context()
     reports = context.Queue(maxsize=4096)  # (job start, blocks done in it), from the workers, for the progress bar
     done: dict[int, int] = {}
 
@@ -163,8 +163,8 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
             progress(min(sum(done.values()), head + 1), head + 1)
 
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=context,
-                                 initializer=worker_init, initargs=(reports,)) as pool:
+        with inherited(store), ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=context,
+                                                   initializer=worker_init, initargs=(reports,)) as pool:
             try:
                 futures = {pool.submit(segment_job, str(store.path), a, b, consensus): a for a, b in segments}
                 waiting = set(futures)

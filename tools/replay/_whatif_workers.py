@@ -23,6 +23,8 @@ from taonet.ledger import (
     pack_epoch_inputs,
 )
 
+from .._pool import worker_context
+
 __all__ = ["PARALLEL_FROM", "parallel_epochs", "worker_init"]
 
 Shipped = tuple[State, EpochResult, bytes | None]
@@ -78,14 +80,13 @@ def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, worker
     ``netuid`` computed in ``start .. stop``, gathered by ``workers`` processes; None when the log has no snapshot
     inside the range to cut it at. (The states come back pickled: one process of this program to another.)"""
     from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
     bounds = _segment_starts(store, start, stop, workers)
     if len(bounds) < 2:
         return None
     segments = list(zip(bounds, [b - 1 for b in bounds[1:]] + [stop], strict=True))
     chain = str(Path(store.path))
-    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=worker_context(),
                              initializer=worker_init) as pool:
         try:
             futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop, snapshots) for a, b in segments]
