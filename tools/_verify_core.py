@@ -34,8 +34,8 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import CodecError, CorruptLog, InvalidBlock, InvalidGenesis
 
-__all__ = ["CHECKPOINT_EVERY", "Divergence", "Progress", "inherited", "run", "segment_job", "verify_segment",
-           "worker_init"]
+__all__ = ["CHECKPOINT_EVERY", "Divergence", "Progress", "floor_job", "inherited", "run", "segment_job",
+           "verify_segment", "worker_init"]
 
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks in all) as verification goes."""
@@ -116,6 +116,19 @@ def segment_job(chain: str, start: int, stop: int, consensus: bool) -> dict[str,
             return _segment(store, start, stop, consensus)
     except CorruptLog:  # damage where the segment starts: the one pass from genesis reports it at its block
         return _UNUSABLE
+
+
+def floor_job(chain: str, start: int, stop: int) -> int:
+    """Blocks ``start .. stop`` read, decoded and their block and extrinsic signatures and roots checked, nothing
+    re-executed: the part of verify that no faster runtime could leave out (``taonet bench replay``'s floor). Returns
+    the blocks checked; raises RuntimeError at the first that fails."""
+    store = _INHERITED.get(chain)
+    with contextlib.nullcontext(store) if store is not None else FileStore(chain, read_only=True) as log:
+        for number in range(start, stop + 1):
+            checked = _decode_and_check(number, log.get_raw(number))
+            if isinstance(checked, Divergence):
+                raise RuntimeError(checked.line())
+    return stop - start + 1
 
 
 _UNUSABLE: dict[str, Any] = {"counts": {"blocks": 0}, "divergence": None, "start_state": None, "final_state": None}

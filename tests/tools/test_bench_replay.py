@@ -22,6 +22,7 @@ def test_bench_replay_json_prints_exactly_one_object_with_the_figures() -> None:
     figures = json.loads(out.stdout)
     assert isinstance(figures, dict)
     for key in ("show_random_block_s", "verify_blocks_per_s", "verify_full_blocks_per_s", "what_if_100_epochs_s",
+                "verify_floor_blocks_per_s", "verify_share_of_floor",
                 "what_if_100_epochs_warm_s", "what_if_cache_bytes", "why_s", "reward_rescore_1000_steps_s",
                 "what_if_100_epochs_fold_s", "epoch_index_bytes", "epoch_index_records", "log_bytes"):
         assert figures[key] > 0, key

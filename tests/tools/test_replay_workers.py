@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from taonet.ledger import FileStore
+from taonet.ledger.errors import CorruptLog
 from taonet.tools import _verify_core
 from tests.ledger.chains import pruning_chain
 
@@ -79,3 +80,23 @@ def test_a_damaged_record_read_through_the_parents_store_is_still_refused(log: P
             job = _verify_core.segment_job(str(store.path), 0, store.height, False)
     d = job["divergence"]
     assert d is not None and d.block == k and d.check == "record" and job["counts"]["blocks"] == k
+
+
+def test_the_floor_checks_every_block_it_reads(log: Path, tmp_path: Path) -> None:
+    """`taonet bench replay`'s floor job decodes and checks every block's signatures and roots: it counts them all on
+    a sound log and stops at a damaged one."""
+    import shutil
+
+    with FileStore(log, read_only=True) as store, _verify_core.inherited(store):
+        assert _verify_core.floor_job(str(store.path), 0, store.height) == store.height + 1
+    copy = tmp_path / "chain"
+    shutil.copytree(log, copy)
+    with FileStore(copy, read_only=True) as store, _verify_core.inherited(store):
+        path, offset = store.location(7)
+        with open(path, "r+b") as f:  # a byte of block 7's record, after the store's scan: refused when read
+            f.seek(offset + 40)
+            byte = f.read(1)
+            f.seek(offset + 40)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        with pytest.raises(CorruptLog, match="block 7"):
+            _verify_core.floor_job(str(copy), 0, 20)

@@ -10,7 +10,9 @@ which seals with the same runtime and system answers as the node.
 Process layout: ``show`` runs in the bench's process, one thread (open the log read-only, fold from the nearest
 snapshot, build the metagraph); ``verify`` starts one worker process per core, each verifying one segment of the log
 (cut at the snapshots nearest to equal shares; ``taonet replay verify``'s default for a log this long), so it uses
-both cores.
+both cores. The verify floor is measured the same way, one worker per core over an equal share of the log, each only
+reading, decoding and checking the signatures and roots of its blocks (no block re-executed): the most any verify of
+this chain could do, in the same run, so that ``verify_share_of_floor`` says how much of it verify reaches.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from taonet.ledger import (
     hotkey_binding_payload,
 )
 
+from .._pool import worker_context
+from .._verify_core import floor_job, inherited
 from ..replay import metagraph_at, open_log, state_at, verify_chain
 from ._stats import p99
 from .replay_whatif import run_whatif
@@ -170,6 +174,20 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
             raise RuntimeError(f"the bench log does not verify: {report.divergence}")
         return (head + 1) / (time.perf_counter() - t)
 
+    def floor_once() -> float:
+        from concurrent.futures import ProcessPoolExecutor
+
+        t = time.perf_counter()
+        jobs = os.cpu_count() or 1
+        starts = [(head + 1) * k // jobs for k in range(jobs + 1)]
+        with open_log(data_dir) as s, inherited(s), ProcessPoolExecutor(jobs, mp_context=worker_context()) as pool:
+            checked = sum(pool.map(floor_job, [str(s.path)] * jobs, starts[:-1], [b - 1 for b in starts[1:]]))
+        assert checked == head + 1
+        return (head + 1) / (time.perf_counter() - t)
+
+    say("verify's floor (decoding and signatures only)…")
+    floor_once()  # warm-up
+    floor = [floor_once() for _ in range(runs)]
     say("verify without the consensus re-run…")
     verify_once(False)  # warm-up
     fast = [verify_once(False) for _ in range(runs)]
@@ -180,6 +198,9 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
         "show_random_block_p99_s": p99(shows),
         "verify_blocks_per_s": statistics.median(fast),
         "verify_blocks_per_s_slowest_run": min(fast),
+        "verify_floor_blocks_per_s": statistics.median(floor),
+        "verify_floor_blocks_per_s_slowest_run": min(floor),
+        "verify_share_of_floor": statistics.median(fast) / statistics.median(floor),
         "verify_full_blocks_per_s": statistics.median(full),
         "verify_full_blocks_per_s_slowest_run": min(full),
         "blocks": head + 1,
@@ -187,6 +208,7 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
         "runs": runs,
         "workers": os.cpu_count() or 1,
         "process_layout": "one process for show (open, fold from the nearest snapshot, metagraph); verify from one "
-                          "process that runs one worker process per core, each over one segment cut at a snapshot",
+                          "process that runs one worker process per core, each over one segment cut at a snapshot; "
+                          "the floor likewise, each worker over an equal share (decode, signatures, roots only)",
         **run_whatif(data_dir, runs=runs, say=say),  # issue 18: what-if, why, re-scoring (bench/replay_whatif.py)
     }
