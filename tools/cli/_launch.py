@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from ..signals import PARENT_ENV
+from ._node import MaxConnections, MaxPerAddress, MaxPerNetwork, _connection_bounds
 
 __all__ = ["launch_cmd", "localnet_cmd"]
 
@@ -175,18 +176,26 @@ def localnet_cmd(
     keep: Annotated[Path | None, typer.Option("--keep", help="Keep the network in DIR and restart it where it "
                                                              "stopped (default: a fresh ~/.taonet/localnet).")] = None,
     detach: Detach = False, epochs: Epochs = None, live: Live = None,
+    max_connections: MaxConnections = None,
+    max_connections_per_address: MaxPerAddress = None,
+    max_connections_per_network: MaxPerNetwork = None,
 ) -> None:
     """A whole network with no configuration: a dev node (0.25 s blocks), the template subnet, 2 validators and 4
-    miners, and a live view; Ctrl-C stops everything.
+    miners, and a live view; Ctrl-C stops everything. The --max-connections* flags are the node's (as `taonet node
+    run`'s; `taonet node status` shows them).
 
     Example: taonet localnet --miners 8 --keep ./mynet
     """
     from taonet.tools.launcher import localnet_spec
     from taonet.tools.launcher.errors import InvalidNetworkFile
 
+    # checked as `node run` checks them (one usage line); the node is given the flags as the user gave them
+    _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
     try:
         spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
-                             block_time=block_time, tempo=tempo, per_host=per_host)
+                             block_time=block_time, tempo=tempo, per_host=per_host, max_connections=max_connections,
+                             max_connections_per_address=max_connections_per_address,
+                             max_connections_per_network=max_connections_per_network)
     except InvalidNetworkFile as e:  # a bound of the launcher's: the command line asked for too much
         raise typer.BadParameter(e.reason) from None
     _check_plugins(spec)
