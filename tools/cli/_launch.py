@@ -190,7 +190,7 @@ def localnet_cmd(
     from taonet.tools.launcher.errors import InvalidNetworkFile
 
     # checked as `node run` checks them (one usage line); the node is given the flags as the user gave them
-    _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
+    bounds = _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
     try:
         spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
                              block_time=block_time, tempo=tempo, per_host=per_host, max_connections=max_connections,
@@ -198,6 +198,10 @@ def localnet_cmd(
                              max_connections_per_network=max_connections_per_network)
     except InvalidNetworkFile as e:  # a bound of the launcher's: the command line asked for too much
         raise typer.BadParameter(e.reason) from None
+    binding = ("--max-connections-per-address" if max_connections_per_address is not None else
+               "--max-connections-per-network" if max_connections_per_network is not None and (
+                   max_connections is None or max_connections_per_network <= max_connections) else "--max-connections")
+    _check_room(spec, bounds["max_connections_per_address"], binding)
     _check_plugins(spec)
     dir = (keep or _home() / "localnet").expanduser().resolve()
     if keep is not None:
@@ -211,6 +215,23 @@ def localnet_cmd(
         _detach(dir, [*argv, *([] if keep else ["--keep", str(dir)])])
         return
     _serve(spec, dir, epochs=epochs, live=live)
+
+
+def _check_room(spec: Any, per_address: int, flag: str) -> None:
+    """Refuse connection bounds that leave a localnet's own processes no room (one usage line, exit 2): they all dial
+    the node from 127.0.0.1, one RPC and one feed connection each (the launcher and each neuron host), and a `taonet`
+    command run beside them needs one more; a network refused its own connections would just never be ready.
+
+    An address's share is the smallest of the three bounds (a network's is at least it, the total too); ``flag`` is
+    the one that set it."""
+    processes = 1 + len({p.process for p in spec.neurons})
+    if per_address < processes + 1:
+        hosts = processes - 1
+        raise typer.BadParameter(
+            f"the node would take {per_address} connection{'s' * (per_address != 1)} from one address, but this "
+            f"localnet's launcher and {hosts} neuron host{'s' * (hosts != 1)} hold {processes} from 127.0.0.1 "
+            f"(and each taonet command one more): allow at least {processes + 1}",
+            param_hint=flag)
 
 
 def _check_plugins(spec: Any) -> None:
