@@ -20,7 +20,7 @@ from typing import Any
 import pynng
 import pytest
 
-from .processes import TAONET_EXE, taonet, taonet_node
+from .processes import TAONET_EXE, error_lines, taonet, taonet_node
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BOUNDS = ("max_connections", "max_connections_per_address", "max_connections_per_network")
@@ -117,6 +117,41 @@ def test_localnet_gives_its_node_the_connection_flags_and_the_node_holds_an_addr
         if proc.stdout is not None:
             proc.stdout.close()
     assert proc.returncode == 0, lines
+
+
+@pytest.mark.parametrize(("args", "flag", "room"), [
+    (("--per-host", "1", "--max-connections-per-address", "4"), "--max-connections-per-address", "4 connections"),
+    (("--per-host", "1", "--max-connections", "3"), "--max-connections", "3 connections"),
+    (("--max-connections-per-network", "1"), "--max-connections-per-network", "1 connection"),
+])
+def test_localnet_refuses_bounds_that_leave_its_own_processes_no_room(tmp_path: Path, args: tuple[str, ...],
+                                                                     flag: str, room: str) -> None:
+    """Everything of a localnet dials from 127.0.0.1: with 1 validator and 2 miners each in its own host (3 hosts
+    and the launcher: 4 connections, 5 with a command beside them), a share of 4 (or 3 left by --max-connections
+    alone) is one usage line naming the flag that set it, exit 2, before anything starts; so is a network's share
+    of 1 for the default localnet (its launcher and 1 host: at least 3)."""
+    out, _ = taonet("localnet", "--lines", "--validators", "1", "--miners", "2", "--keep", str(tmp_path / "net"),
+                    *args, timeout=60, env={"HOME": str(tmp_path)})
+    lines = error_lines(out.stderr)
+    assert out.returncode == 2, out
+    hosts, least = ("3 neuron hosts hold 4", 5) if "--per-host" in args else ("1 neuron host hold 2", 3)
+    assert len(lines) == 1 and lines[0].startswith(f"error: Invalid value for {flag}: the node would take {room} "
+                                                   f"from one address, but this localnet's launcher and {hosts} "
+                                                   f"from 127.0.0.1 (and each taonet command one more): allow at "
+                                                   f"least {least}"), lines
+    assert "Traceback" not in out.stderr + out.stdout
+    assert not (tmp_path / "net").exists()
+
+
+@pytest.mark.parametrize(("page", "command"), [("cli.md", "$ taonet node run --dev --max-connections 100 "),
+                                               ("launcher.md", "$ taonet localnet --max-connections-per-address 2")])
+def test_the_docs_bad_bound_examples_are_what_the_command_says(tmp_path: Path, page: str, command: str) -> None:
+    """The usage errors docs/cli.md and docs/launcher.md show for a bad bound are the command's line, exactly."""
+    example = _doc_block(page, command).splitlines()
+    out, _ = taonet(*example[0].split()[2:], timeout=60, env={"HOME": str(tmp_path), "COLUMNS": "200"})
+    assert out.returncode == 2, out
+    assert error_lines(out.stderr) == example[1:], out.stderr
+    assert not (tmp_path / ".taonet").exists()
 
 
 @pytest.mark.slow
