@@ -20,6 +20,8 @@ from typing import Any
 import pynng
 import pytest
 
+from tests.kernel.node.nodes import read_addresses, stop
+
 from .processes import TAONET_EXE, error_lines, taonet, taonet_node
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -67,6 +69,27 @@ def test_node_status_shows_the_bounds_beside_the_connections_as_docs_cli_md_show
                  .splitlines()]
         for row in rows:
             assert " ".join(row.split()) in table, (row, table)
+
+
+def test_node_status_of_a_replica_shows_the_bounds_it_was_given(tmp_path: Path) -> None:
+    """`taonet node follow --max-connections-per-network 24 --max-connections-per-address 6` beside a leader run
+    with its defaults: `taonet node status --json` of each shows its own bounds (4,096 in all for both)."""
+    with taonet_node(tmp_path / "node") as (_proc, _header, leader):
+        replica = subprocess.Popen([TAONET_EXE, "node", "follow", "--from", leader["rpc"], "--data-dir",
+                                    str(tmp_path / "replica"), "--rpc", "tcp://127.0.0.1:0", "--feed",
+                                    "tcp://127.0.0.1:0", "--log-level", "warning", "--max-connections-per-network",
+                                    "24", "--max-connections-per-address", "6"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        try:
+            addresses = read_addresses(replica)
+            st = json.loads(_status(addresses["rpc"], "--json").stdout)
+            assert st["role"] == "replica", st
+            for name in ("rpc", "feed"):
+                assert tuple(st["connections"][name][k] for k in BOUNDS) == (4096, 6, 24), st["connections"]
+            st = json.loads(_status(leader["rpc"], "--json").stdout)
+            assert tuple(st["connections"]["rpc"][k] for k in BOUNDS) == (4096, 512, 2048), st["connections"]
+        finally:
+            stop(replica)
 
 
 @pytest.mark.slow
