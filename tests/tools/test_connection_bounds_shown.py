@@ -166,6 +166,27 @@ def test_localnet_refuses_bounds_that_leave_its_own_processes_no_room(tmp_path: 
     assert not (tmp_path / "net").exists()
 
 
+def test_a_network_file_whose_node_bounds_leave_its_own_processes_no_room_is_one_line(tmp_path: Path) -> None:
+    """A file with two "own" miners and ``[node] max_connections = 3`` (an address's share follows it): the launcher
+    and the two miner processes hold 3 connections from 127.0.0.1, a command one more; one line naming the file and
+    ``[node]``, exit 7, before anything starts. With ``endpoint`` (not our node) the same bounds are not checked."""
+    rows = ('[[subnets]]\nnetuid = 1\nplugin = "template"\n\n[[neurons]]\nrole = "miner"\nplugin = "template"\n'
+            'netuid = 1\nwallet = "m"\nhotkey = "m{i}"\ncount = 2\nprocess = "own"\n')
+    path = tmp_path / "net.toml"
+    path.write_text("[node]\nmax_connections = 3\n\n" + rows)
+    out, _ = taonet("launch", str(path), "--dir", str(tmp_path / "run"), timeout=60, env={"HOME": str(tmp_path)})
+    lines = error_lines(out.stderr)
+    assert out.returncode == 7, out
+    assert lines == [f"error: {path}: [node]: the node would take 3 connections from one address, but the launcher "
+                     "and 2 neuron processes on this machine hold 3 from 127.0.0.1 (and each taonet command one "
+                     "more): give max_connections_per_address (and max_connections, max_connections_per_network) at "
+                     "least 4 (see docs/launcher.md)"], lines
+    assert not (tmp_path / "run").exists()
+    path.write_text('[node]\nendpoint = "tcp://127.0.0.1:1"\nmax_connections = 3\n\n' + rows)
+    out, _ = taonet("launch", str(path), "--dir", str(tmp_path / "run"), timeout=60, env={"HOME": str(tmp_path)})
+    assert "no node at tcp://127.0.0.1:1" in out.stderr and "from one address" not in out.stderr, out.stderr
+
+
 @pytest.mark.parametrize(("page", "command"), [("cli.md", "$ taonet node run --dev --max-connections 100 "),
                                                ("launcher.md", "$ taonet localnet --max-connections-per-address 2")])
 def test_the_docs_bad_bound_examples_are_what_the_command_says(tmp_path: Path, page: str, command: str) -> None:

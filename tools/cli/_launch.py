@@ -224,7 +224,9 @@ def _check_room(spec: Any, per_address: int, flag: str) -> None:
 
     An address's share is the smallest of the three bounds (a network's is at least it, the total too); ``flag`` is
     the one that set it."""
-    processes = 1 + len({p.process for p in spec.neurons})
+    from taonet.tools.launcher import own_connections
+
+    processes = own_connections(spec)
     if per_address < processes + 1:
         hosts = processes - 1
         raise typer.BadParameter(
@@ -232,6 +234,28 @@ def _check_room(spec: Any, per_address: int, flag: str) -> None:
             f"localnet's launcher and {hosts} neuron host{'s' * (hosts != 1)} hold {processes} from 127.0.0.1 "
             f"(and each taonet command one more): allow at least {processes + 1}",
             param_hint=flag)
+
+
+def _check_file_room(spec: Any, source: str) -> None:
+    """As :func:`_check_room`, for the node a network file starts (InvalidNetworkFile naming ``[node]``, exit 7)."""
+    from taonet.kernel.wire import connection_bounds
+    from taonet.tools.launcher import own_connections
+
+    from ..launcher.errors import InvalidNetworkFile
+
+    node = spec.node
+    if node.endpoint:  # not our node: its bounds are its own
+        return
+    _, per_address, _ = connection_bounds(node.max_connections, node.max_connections_per_address,
+                                          node.max_connections_per_network)  # checked already by load_network
+    processes = own_connections(spec)
+    if per_address < processes + 1:
+        hosts = processes - 1
+        raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
+            f"the node would take {per_address} connection{'s' * (per_address != 1)} from one address, but the "
+            f"launcher and {hosts} neuron process{'es' * (hosts != 1)} on this machine hold {processes} from "
+            f"127.0.0.1 (and each taonet command one more): give max_connections_per_address (and max_connections, "
+            f"max_connections_per_network) at least {processes + 1}"))
 
 
 def _check_plugins(spec: Any) -> None:
@@ -268,6 +292,7 @@ def launch_cmd(
 
     path = Path(target)
     spec = load_network(path)
+    _check_file_room(spec, str(path))
     if epochs is not None and not spec.subnets:
         raise typer.BadParameter(f"{path} lists no [[subnets]] whose epochs to count", param_hint="--epochs")
     _check_plugins(spec)
