@@ -61,7 +61,7 @@ from ._config import ACTORS, NodeConfig
 from ._datadir import hold_data_dir
 from ._mempool import Mempool
 from ._queries import extrinsic_param, int_param, key_param, read_handlers
-from ._rpc_server import RpcServer
+from ._rpc_server import RpcServer, connection_figures
 
 __all__ = ["Node", "NodeHalted"]
 
@@ -580,7 +580,7 @@ class Node(ChainHost):
                     "epoch_index_ms_p50": statistics.median(index),
                     "epoch_index_ms_p99": index[min(len(index) - 1, int(0.99 * len(index)))],
                     "rpc": {} if node._rpc_server is None else node._rpc_server.stats(),
-                    "feed": {} if node._feed_limit is None else node._feed_limit.stats(),
+                    "feed": connection_figures(node._feed_limit),
                     "actors_rpc": {} if node._actors_server is None else node._actors_server.stats(),
                     "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
                     "gc_full_ms": m.get("gc_full_ms", 0.0),

@@ -25,7 +25,7 @@ from ._config import NodeConfig
 from ._datadir import hold_data_dir
 from ._follow import BlockFollower
 from ._queries import read_handlers
-from ._rpc_server import RpcServer
+from ._rpc_server import RpcServer, connection_figures
 
 __all__ = ["Replica"]
 
@@ -206,7 +206,7 @@ class Replica(ChainHost):
         async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
             assert self.state is not None
             return {**self.status(), "rpc": {} if self._rpc_server is None else self._rpc_server.stats(),
-                    "feed": {} if self._feed_limit is None else self._feed_limit.stats()}
+                    "feed": connection_figures(self._feed_limit)}
 
         table["info"] = info
         table["metrics"] = metrics

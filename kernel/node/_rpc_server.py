@@ -38,7 +38,7 @@ from ..wire import (
     limit_connections,
 )
 
-__all__ = ["RpcServer", "encode_reply"]
+__all__ = ["RpcServer", "connection_figures", "encode_reply"]
 
 log = get_logger(__name__)
 
@@ -50,6 +50,16 @@ _PEEK_LIMIT = 64 << 10  # a refused request's method name is read only from requ
 def encode_reply(result: Any = None, error: TaonetError | None = None) -> bytes:
     """A reply's bytes."""
     return dumps({"err": error_to_wire(error)} if error is not None else {"ok": result})
+
+
+def connection_figures(limit: ConnectionLimit | None) -> dict[str, int]:
+    """A listening socket's connection figures (:meth:`ConnectionLimit.stats`) beside the bounds it enforces
+    (``max_connections``, ``max_connections_per_address``, ``max_connections_per_network``); empty before it
+    listens."""
+    if limit is None:
+        return {}
+    return {**limit.stats(), "max_connections": limit.total, "max_connections_per_address": limit.per_address,
+            "max_connections_per_network": limit.per_network}
 
 
 def _method_of(raw: bytes) -> str:
@@ -98,9 +108,9 @@ class RpcServer:
 
     def stats(self) -> dict[str, int]:
         """Requests served, refused (over a share) and cut (over budget), those in flight, the connections and remote
-        addresses and networks now, and the connections refused as they came (in all, and over their address's or
-        their network's share)."""
-        figures = self._limit.stats()
+        addresses and networks now, the connections refused as they came (in all, and over their address's or
+        their network's share), and the bounds (:func:`connection_figures`)."""
+        figures = connection_figures(self._limit)
         if self._sock is None:
             figures.update(connections=0, addresses=0, networks=0)
         return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,

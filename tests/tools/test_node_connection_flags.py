@@ -1,6 +1,6 @@
 """The connection bounds a user sets: `taonet node run --max-connections*` (the installed command) holds one address
 and one network to the shares it was given while other addresses are served; a bad bound is one usage line (exit 2)
-for `node run`, `node follow` and a neuron's `--set`, one line naming the table for a network file.
+for `node run`, `node follow`, `localnet` and a neuron's `--set`, one line naming the table for a network file.
 
 nng dials from a chosen local address with ``tcp://LOCAL;HOST:PORT`` (127.0.0.0/8 is all loopback)."""
 
@@ -86,12 +86,15 @@ def test_a_node_run_with_small_bounds_holds_an_address_and_a_network_to_them_and
     (("--max-connections-per-address", "64", "--max-connections-per-network", "32"),
      "--max-connections-per-network (32) is below --max-connections-per-address (64)"),
 ])
-@pytest.mark.parametrize("command", [("node", "run", "--dev"), ("node", "follow", "--from", "tcp://127.0.0.1:1")])
+@pytest.mark.parametrize("command", [("node", "run", "--dev", "--data-dir"),
+                                     ("node", "follow", "--from", "tcp://127.0.0.1:1", "--data-dir"),
+                                     ("localnet", "--lines", "--keep")])
 def test_a_bad_connection_bound_is_one_usage_line_and_exit_2(tmp_path: Path, command: tuple[str, ...],
                                                              args: tuple[str, ...], says: str) -> None:
     """0, a negative bound, a share above the total, a network's share below its address's: exit 2, one `error:`
-    line naming the flag, before anything starts (no data directory made)."""
-    out, _ = taonet(*command, "--data-dir", str(tmp_path / "d"), *args, timeout=60)
+    line naming the flag, before anything starts (no data or network directory made), for `node run`, `node follow`
+    and `localnet` alike."""
+    out, _ = taonet(*command, str(tmp_path / "d"), *args, timeout=60, env={"HOME": str(tmp_path)})
     lines = error_lines(out.stderr)
     assert out.returncode == 2, out
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from ..signals import PARENT_ENV
+from ._node import MaxConnections, MaxPerAddress, MaxPerNetwork, _connection_bounds
 
 __all__ = ["launch_cmd", "localnet_cmd"]
 
@@ -175,20 +176,32 @@ def localnet_cmd(
     keep: Annotated[Path | None, typer.Option("--keep", help="Keep the network in DIR and restart it where it "
                                                              "stopped (default: a fresh ~/.taonet/localnet).")] = None,
     detach: Detach = False, epochs: Epochs = None, live: Live = None,
+    max_connections: MaxConnections = None,
+    max_connections_per_address: MaxPerAddress = None,
+    max_connections_per_network: MaxPerNetwork = None,
 ) -> None:
     """A whole network with no configuration: a dev node (0.25 s blocks), the template subnet, 2 validators and 4
-    miners, and a live view; Ctrl-C stops everything.
+    miners, and a live view; Ctrl-C stops everything. The --max-connections* flags are the node's (as `taonet node
+    run`'s; `taonet node status` shows them).
 
     Example: taonet localnet --miners 8 --keep ./mynet
     """
     from taonet.tools.launcher import localnet_spec
     from taonet.tools.launcher.errors import InvalidNetworkFile
 
+    # checked as `node run` checks them (one usage line); the node is given the flags as the user gave them
+    bounds = _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
     try:
         spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
-                             block_time=block_time, tempo=tempo, per_host=per_host)
+                             block_time=block_time, tempo=tempo, per_host=per_host, max_connections=max_connections,
+                             max_connections_per_address=max_connections_per_address,
+                             max_connections_per_network=max_connections_per_network)
     except InvalidNetworkFile as e:  # a bound of the launcher's: the command line asked for too much
         raise typer.BadParameter(e.reason) from None
+    binding = ("--max-connections-per-address" if max_connections_per_address is not None else
+               "--max-connections-per-network" if max_connections_per_network is not None and (
+                   max_connections is None or max_connections_per_network <= max_connections) else "--max-connections")
+    _check_room(spec, bounds["max_connections_per_address"], binding)
     _check_plugins(spec)
     dir = (keep or _home() / "localnet").expanduser().resolve()
     if keep is not None:
@@ -202,6 +215,47 @@ def localnet_cmd(
         _detach(dir, [*argv, *([] if keep else ["--keep", str(dir)])])
         return
     _serve(spec, dir, epochs=epochs, live=live)
+
+
+def _check_room(spec: Any, per_address: int, flag: str) -> None:
+    """Refuse connection bounds that leave a localnet's own processes no room (one usage line, exit 2): they all dial
+    the node from 127.0.0.1, one RPC and one feed connection each (the launcher and each neuron host), and a `taonet`
+    command run beside them needs one more; a network refused its own connections would just never be ready.
+
+    An address's share is the smallest of the three bounds (a network's is at least it, the total too); ``flag`` is
+    the one that set it."""
+    from taonet.tools.launcher import own_connections
+
+    processes = own_connections(spec)
+    if per_address < processes + 1:
+        hosts = processes - 1
+        raise typer.BadParameter(
+            f"the node would take {per_address} connection{'s' * (per_address != 1)} from one address, but this "
+            f"localnet's launcher and {hosts} neuron host{'s' * (hosts != 1)} hold {processes} from 127.0.0.1 "
+            f"(and each taonet command one more): allow at least {processes + 1}",
+            param_hint=flag)
+
+
+def _check_file_room(spec: Any, source: str) -> None:
+    """As :func:`_check_room`, for the node a network file starts (InvalidNetworkFile naming ``[node]``, exit 7)."""
+    from taonet.kernel.wire import connection_bounds
+    from taonet.tools.launcher import own_connections
+
+    from ..launcher.errors import InvalidNetworkFile
+
+    node = spec.node
+    if node.endpoint:  # not our node: its bounds are its own
+        return
+    _, per_address, _ = connection_bounds(node.max_connections, node.max_connections_per_address,
+                                          node.max_connections_per_network)  # checked already by load_network
+    processes = own_connections(spec)
+    if per_address < processes + 1:
+        hosts = processes - 1
+        raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
+            f"the node would take {per_address} connection{'s' * (per_address != 1)} from one address, but the "
+            f"launcher and {hosts} neuron process{'es' * (hosts != 1)} on this machine hold {processes} from "
+            f"127.0.0.1 (and each taonet command one more): give max_connections_per_address (and max_connections, "
+            f"max_connections_per_network) at least {processes + 1}"))
 
 
 def _check_plugins(spec: Any) -> None:
@@ -238,6 +292,7 @@ def launch_cmd(
 
     path = Path(target)
     spec = load_network(path)
+    _check_file_room(spec, str(path))
     if epochs is not None and not spec.subnets:
         raise typer.BadParameter(f"{path} lists no [[subnets]] whose epochs to count", param_hint="--epochs")
     _check_plugins(spec)

@@ -22,13 +22,13 @@ MAX_CONNECTIONS_FLAG = 1 << 20
 """The most any --max-connections* flag may be (a bound beyond the descriptors a process can open means nothing)."""
 MaxConnections = Annotated[int | None, typer.Option(
     min=1, max=MAX_CONNECTIONS_FLAG, help="Connections each listening socket (RPC, feed) accepts at once; one more "
-                                          "is closed as it comes [default: 4096].")]
+                                          "is closed as it comes (default 4096).")]
 MaxPerAddress = Annotated[int | None, typer.Option(
     min=1, max=MAX_CONNECTIONS_FLAG, help="Of those, connections one remote address (IPv4 address, IPv6 /64) may "
-                                          "hold; behind a proxy, raise it [default: 512, at most --max-connections].")]
+                                          "hold; behind a proxy, raise it (default 512, at most --max-connections).")]
 MaxPerNetwork = Annotated[int | None, typer.Option(
     min=1, max=MAX_CONNECTIONS_FLAG, help="Of those, connections one remote network (IPv4 /24, IPv6 /48) may hold "
-                                          "[default: 4 x --max-connections-per-address, at most --max-connections].")]
+                                          "(default 4 x --max-connections-per-address, at most --max-connections).")]
 
 DEV_BLOCK_TIME = 0.25
 """A dev chain's default block time, as the real localnet's."""
@@ -283,9 +283,31 @@ async def _check_remote(name: str, node: str) -> None:
         raise NoRemoteActors(method="info", reason="runs it itself", node=node, actor=name)
 
 
+CONNECTION_FIGURES = ("connections", "addresses", "networks", "connections_refused",
+                      "connections_refused_per_address", "connections_refused_per_network", "max_connections",
+                      "max_connections_per_address", "max_connections_per_network")
+"""What `node status` shows of each listening socket's metrics: the live counts and the bounds the node enforces."""
+
+
+def _connections_rows(name: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
+    """One socket's connections beside its bounds: a row for the total (NAME conns), one for each address
+    (NAME/address) and one for each network (NAME/network); "-" for a figure the node did not report."""
+    def n(key: str) -> str:
+        value = figures.get(key)
+        return f"{value:,}" if isinstance(value, int) else "-"
+
+    return [(f"{name} conns", f"{n('connections')} of at most {n('max_connections')}; "
+                                    f"{n('connections_refused')} refused in all"),
+            (f"{name}/address", f"at most {n('max_connections_per_address')} each; {n('addresses')} connected; "
+                                    f"{n('connections_refused_per_address')} refused"),
+            (f"{name}/network", f"at most {n('max_connections_per_network')} each; {n('networks')} connected; "
+                                    f"{n('connections_refused_per_network')} refused")]
+
+
 @node_app.command("status")
 def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
-    """A node's chain, role, head block and its age, block time, subnets and feed address."""
+    """A node's chain, role, head block and its age, block time, subnets, feed address, and the connections of its
+    RPC and feed sockets beside their bounds (--max-connections*)."""
     import time
 
     out = Out(as_json)
@@ -294,8 +316,11 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Rea
         info = await sub.info()
         head = await sub.get_block(info["head"])
         subnets = await sub.get_all_subnets_netuid()
+        metrics = await sub.call("metrics")
+        connections = {name: {k: figures[k] for k in CONNECTION_FIGURES if k in figures}
+                       for name in ("rpc", "feed") if isinstance(figures := metrics.get(name), dict)}
         return {**info, "head_hash": head.header.hash, "head_time": head.header.timestamp / 1000,
-                "subnets": len(subnets), "endpoint": sub.endpoint}
+                "subnets": len(subnets), "endpoint": sub.endpoint, "connections": connections}
 
     st = run(read, endpoint, timeout, "node status")
     st["head_age"] = round(time.time() - st["head_time"], 3)
@@ -307,6 +332,7 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Rea
             ("head", f"{st['head']:,} ({st['head_age']:.1f} s ago)"), ("block time", f"{st['block_time']:g} s"),
             ("clock", str(st["clock"])), ("subnets", str(st["subnets"])), ("feed", str(st["feed"])),
             ("genesis", st["genesis_hash"].hex())]
+    rows += [row for name, figures in st["connections"].items() for row in _connections_rows(name, figures)]
     out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"))
 
 

@@ -15,5 +15,6 @@ from ._run import read_status as read_status
 from ._run import signal_name as signal_name
 from ._spec import NetworkSpec as NetworkSpec
 from ._spec import load_network as load_network
+from ._spec import own_connections as own_connections
 from ._spec import parse_network as parse_network
 from ._view import View as View

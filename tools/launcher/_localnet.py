@@ -4,7 +4,9 @@ per subnet placed N per neuron host."""
 
 from __future__ import annotations
 
-from ._spec import NetworkSpec, NodeSpec, parse_network
+import attrs
+
+from ._spec import NetworkSpec, parse_network
 
 __all__ = ["LOCALNET_TEMPO", "localnet_spec", "AUTO_PER_HOST"]
 
@@ -16,11 +18,17 @@ LOCALNET_TEMPO = 10
 
 def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int = 2, miners: int = 4,
                   block_time: float = 0.25, tempo: int = LOCALNET_TEMPO, per_host: int = 0,
-                  stake: float = 1000.0) -> NetworkSpec:
+                  stake: float = 1000.0, max_connections: int | None = None,
+                  max_connections_per_address: int | None = None,
+                  max_connections_per_network: int | None = None) -> NetworkSpec:
     """The network `taonet localnet` runs; ``per_host`` N puts at most N neurons in a host process (1: each in its
-    own), 0 means AUTO_PER_HOST."""
+    own), 0 means AUTO_PER_HOST; ``max_connections*`` are the node's connection bounds (None: the node's default),
+    checked as a network file's ``[node]`` keys."""
+    bounds = {"max_connections": max_connections, "max_connections_per_address": max_connections_per_address,
+              "max_connections_per_network": max_connections_per_network}
     data = {
         "name": "localnet",
+        "node": {k: v for k, v in bounds.items() if v is not None},
         "wallets": [{"name": "owner", "uri": "//Alice"}, {"name": "validator", "uri": "//Bob"},
                     {"name": "miner", "uri": "//Charlie"}],
         "subnets": [{"netuid": k, "plugin": p, "owner": "owner", "description": "taonet localnet",
@@ -42,5 +50,5 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
                                         **({"gateway": "127.0.0.1:0"} if role == "validator" and i == 0 else {})})
                 index += 1
     spec = parse_network(data, source="localnet")
-    return NetworkSpec(name=spec.name, node=NodeSpec(block_time=block_time), subnets=spec.subnets,
+    return NetworkSpec(name=spec.name, node=attrs.evolve(spec.node, block_time=block_time), subnets=spec.subnets,
                        wallets=spec.wallets, neurons=spec.neurons, timeout=spec.timeout)

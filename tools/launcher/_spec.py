@@ -20,7 +20,7 @@ import attrs
 from .errors import InvalidNetworkFile
 
 __all__ = ["LAUNCH_KEYS", "MAX_BLOCK_TIME", "MAX_PROCESSES", "NetworkSpec", "NodeSpec", "PlacedNeuron",
-           "SubnetSpec", "WalletSpec", "load_network", "parse_network"]
+           "SubnetSpec", "WalletSpec", "load_network", "own_connections", "parse_network"]
 
 MAX_PROCESSES = 256
 """The most neuron processes the launcher starts on this machine (each "own" neuron, each named host)."""
@@ -249,6 +249,12 @@ def _check_bounds(source: str, placed: Sequence[PlacedNeuron]) -> None:
         raise InvalidNetworkFile(where=f"{source}: [[neurons]]", reason=(
             f"{len(local)} neuron processes on this machine, more than the {MAX_PROCESSES} the launcher starts: "
             f"share host processes (process = NAME; localnet: a larger --per-host)"))
+
+
+def own_connections(spec: NetworkSpec) -> int:
+    """The connections the launcher's own processes hold on each socket of the node it starts, all from 127.0.0.1:
+    the launcher's, and one for each neuron process on this machine (each ``"own"`` neuron, each named host)."""
+    return 1 + len({p.spec.name if p.process == "own" else p.process for p in spec.neurons if p.machine == "local"})
 
 
 def load_network(path: str | Path) -> NetworkSpec:
