@@ -1,7 +1,9 @@
 """A client whose node goes away while a call waits learns it within the connect grace (3 s), not after the call's
 own timeout: a killed node (SIGKILL) ends a call in flight and a block wait with Unreachable saying the connection
 closed and nothing reconnected; a node back on the same address within the grace is redialed and the call answered;
-the CLI says so in one line with exit status 4."""
+the CLI says so in one line with exit status 4. A call sent after nng dropped the connection but before the client's
+pipe callback noted it (made deterministic by holding the callback on nng's thread until the call was sent) gets
+the same grace: Unreachable after it, or the reply of a server back within it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -18,10 +21,12 @@ from pathlib import Path
 import anyio
 import pytest
 
+import taonet.kernel.client._rpc_client as rpc_client_module
 from taonet.kernel import Subtensor
 from taonet.kernel.client import RpcClient
 from taonet.kernel.client._rpc_client import REDIAL_GRACE
 from taonet.kernel.errors import NoNode, Unreachable
+from taonet.kernel.wire import NngContext
 
 from ..node.nodes import TAONET, node_process
 
@@ -67,7 +72,14 @@ with pynng.Rep0(listen=sys.argv[1]) as sock:
 @contextlib.contextmanager
 def silent_server(address: str) -> Iterator[subprocess.Popen[str]]:
     """A process that takes requests at ``address`` and never answers; killed at the end."""
-    proc = subprocess.Popen([sys.executable, "-c", SILENT_SERVER, address], stdout=subprocess.PIPE, text=True)
+    with server_process(SILENT_SERVER, address) as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def server_process(script: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -c script *args``, once it printed "up"; killed at the end."""
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
         yield proc
@@ -171,6 +183,111 @@ async def test_a_node_back_on_the_same_address_within_the_grace_answers_the_call
                 head = await rpc.call("head")
             assert head["number"] >= 0
             assert time.monotonic() - started < CALL_TIMEOUT / 2
+
+
+class _LateCallbackClient(RpcClient):
+    """An RpcClient whose pipe-removal callback (on nng's thread) first lets the test send a call, then notes the loss:
+    the call goes out after nng dropped the connection and before the client knew (a window of microseconds
+    otherwise), deterministically."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.dropped = threading.Event()  # set by the callback: nng dropped the connection
+        self.sent = threading.Event()  # set once the test's call was handed to nng
+        self.held_for = -1.0  # how long the callback waited for the call (-1: it did not)
+
+    def _pipe_gone(self, pipe: object) -> None:  # an nng thread
+        if not self.dropped.is_set():
+            self.dropped.set()
+            started = time.monotonic()
+            self.sent.wait(10)  # bounded: the test sends within milliseconds
+            self.held_for = time.monotonic() - started
+        super()._pipe_gone(pipe)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_call_sent_before_the_client_noted_the_loss_ends_unreachable_within_the_grace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node is killed; nng drops the connection and calls the client's pipe-removal callback, which is held (on
+    nng's thread) until a call was sent: that call, queued while nng redials and unseen by the connection check at
+    its start, ends with Unreachable once the grace (3 s from the loss) passed, not at its 60 s timeout; the next
+    call too."""
+    client: list[_LateCallbackClient] = []
+
+    class SpiedContext(NngContext):
+        """The client's nng context, telling the held callback when the test's request was handed to nng."""
+
+        def send(self, data: bytes) -> None:
+            super().send(data)
+            if client and client[0].dropped.is_set():
+                client[0].sent.set()
+
+    monkeypatch.setattr(rpc_client_module, "NngContext", SpiedContext)
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        async with _LateCallbackClient(addresses["rpc"], timeout=CALL_TIMEOUT) as rpc:
+            client.append(rpc)
+            await rpc.call("head")
+            proc.kill()
+            await anyio.to_thread.run_sync(proc.wait)
+            killed = time.monotonic()
+            assert await anyio.to_thread.run_sync(rpc.dropped.wait, 10), "nng never dropped the connection"
+            with anyio.fail_after(CALL_TIMEOUT / 4), pytest.raises(Unreachable, match=GONE):
+                await rpc.call("head")
+            assert 0 <= rpc.held_for < 5, rpc.held_for  # the call went out while the callback was held
+            assert rpc.connect_timeout * 0.9 <= time.monotonic() - killed < CALL_TIMEOUT / 4
+            started = time.monotonic()
+            with anyio.fail_after(CALL_TIMEOUT / 4), pytest.raises(Unreachable, match=GONE):
+                await rpc.call("head")
+            assert time.monotonic() - started < rpc.connect_timeout + 2
+
+
+SLOW_SERVER = """
+import sys, time, pynng
+with pynng.Rep0(listen=sys.argv[1]) as sock:
+    print("up", flush=True)
+    while True:
+        sock.recv()
+        time.sleep(float(sys.argv[2]))  # a node slow to answer: its reply comes after the client's grace
+        sock.send(bytes.fromhex("a1626f6ba1666e756d62657201"))  # {"ok": {"number": 1}}
+"""
+
+
+@pytest.mark.anyio
+async def test_a_call_sent_before_the_client_noted_the_loss_is_answered_by_a_server_back_within_the_grace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, but a server comes back on the address 0.5 s after the loss (the grace is 2 s) and answers the
+    queued request 3 s later: the reconnection lifted the call's grace deadline, so it gets the reply (at ~3.5 s)."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    client: list[_LateCallbackClient] = []
+
+    class SpiedContext(NngContext):
+        def send(self, data: bytes) -> None:
+            super().send(data)
+            if client and client[0].dropped.is_set():
+                client[0].sent.set()
+
+    monkeypatch.setattr(rpc_client_module, "NngContext", SpiedContext)
+    with silent_server(address) as proc, contextlib.ExitStack() as again:
+        async with _LateCallbackClient(address, timeout=CALL_TIMEOUT, connect_timeout=2.0) as rpc:
+            client.append(rpc)
+            with anyio.move_on_after(0.5) as scope:  # it reached the server, which never answers
+                await rpc.call("head")
+            assert scope.cancelled_caught and rpc.connected
+            proc.kill()
+            await anyio.to_thread.run_sync(proc.wait)
+            assert await anyio.to_thread.run_sync(rpc.dropped.wait, 10), "nng never dropped the connection"
+
+            async with anyio.create_task_group() as tg:
+                async def restart() -> None:
+                    await anyio.sleep(0.5)
+                    await anyio.to_thread.run_sync(again.enter_context, server_process(SLOW_SERVER, address, "3"))
+
+                tg.start_soon(restart)
+                started = time.monotonic()
+                with anyio.fail_after(CALL_TIMEOUT / 4):
+                    assert await rpc.call("head") == {"number": 1}
+            assert 0 <= rpc.held_for < 5, rpc.held_for
+            assert time.monotonic() - started > rpc.connect_timeout
 
 
 def test_the_cli_says_in_one_line_that_its_node_went_away(tmp_path: Path) -> None:
