@@ -86,3 +86,76 @@ def test_a_blocks_events_root_is_the_root_of_the_records_it_carries_and_is_kept(
         assert block.events_root == items_root(raw_bytes(r) for r in block.events) == block.header.events_root
         assert block.events_root is block.events_root
         assert block.roots_ok()
+
+
+# --- the epoch index's records packed from the digest's neuron bytes ------------------------------------------------
+
+
+def _pack_by_definition(state: State, netuid: int) -> bytes:
+    from taonet.ledger._codec import dumps, encode
+    from taonet.ledger._epoch_index import EPOCH_INPUTS_FORMAT, _selection
+    from taonet.ledger._state import neuron_bytes
+
+    sn, neurons, stakes, takes, owners = _selection(state, netuid)
+    return dumps([EPOCH_INPUTS_FORMAT, encode(state.params), encode(state.status), [encode(sn)],
+                  [[netuid, neuron_bytes(n)] for n in neurons], stakes, takes, owners])
+
+
+def test_packed_epoch_inputs_are_their_definition_at_every_block_digested_or_not() -> None:
+    """At every block of a chain with prunings, weights and epochs, the packed epoch inputs equal the plain CBOR of
+    their definition: on the state as applied (its neurons laid out by the digest) and on states whose neurons were
+    rewritten since the digest last saw them (never the bytes of another neuron at the same UID)."""
+    from taonet.ledger import pack_epoch_inputs
+
+    _, blocks = _blocks()
+    state = state_from_genesis_block(blocks[0])
+    checked = 0
+    for block in blocks[1:]:
+        state, _ = apply(state, block)
+        for netuid in [sn.netuid for sn in state.subnets()]:
+            assert pack_epoch_inputs(state, netuid) == _pack_by_definition(state, netuid)
+            stale = state.fork()  # each neuron rewritten, not digested: the kept bytes are not its bytes
+            for n in stale.neurons(netuid):
+                stale.put_neuron(netuid, evolve(n, rank=(n.rank + 1) % 0x10000, bond_values=n.bond_values[:2]))
+            assert pack_epoch_inputs(stale, netuid) == _pack_by_definition(stale, netuid)
+            assert pack_epoch_inputs(state, netuid) == _pack_by_definition(state, netuid)
+            checked += len(state.neurons(netuid))
+    assert checked > 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(0, 300), st.integers(0, (1 << 64) - 1),
+                 st.sampled_from([23, 24, 255, 256, 65535, 65536, (1 << 32) - 1, 1 << 32, (1 << 64) - 1])))
+def test_the_laid_out_cbor_heads_are_cbor2s(n: int) -> None:
+    """The heads the packed rows are laid out with are cbor2's, for byte strings and arrays of any length."""
+    import cbor2
+
+    from taonet.ledger._epoch_index import _array_head, _bytes_head
+
+    assert _head_of(cbor2.dumps(n)) == (0, n)
+    assert _bytes_head(n) == _cbor_head(cbor2.dumps(n), 2)
+    assert _array_head(n) == _cbor_head(cbor2.dumps(n), 4)
+
+
+def _head_of(raw: bytes) -> tuple[int, int]:
+    return raw[0] >> 5, raw[0] & 31 if raw[0] & 31 < 24 else int.from_bytes(raw[1:], "big")
+
+
+def _cbor_head(uint_raw: bytes, major: int) -> bytes:
+    """cbor2's head for an unsigned int, carried over to another major type (same argument encoding)."""
+    return bytes((uint_raw[0] | major << 5,)) + uint_raw[1:]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(0, 0xFFFF)), max_size=40))
+def test_kept_neuron_bytes_are_always_the_bytes_of_the_neuron_asked_for(steps) -> None:
+    """Asked for the bytes of a neuron at a table key, the cache gives that very neuron's layout, whatever was kept
+    at that key (another neuron, an older version of it, the same one)."""
+    from taonet.ledger._state import Neuron, neuron_bytes, neuron_bytes_at
+
+    neurons = [Neuron(uid=u, hotkey=bytes([u]) * 32, coldkey=bytes(32), registered_at=1, last_update=1)
+               for u in range(5)]
+    for netuid, u, rank in steps:
+        n = neurons[u] = evolve(neurons[u], rank=rank) if rank % 2 else neurons[u]
+        assert neuron_bytes_at((netuid, u), n) == neuron_bytes(n)
+        assert neuron_bytes_at((netuid, (u + 1) % 5), n) == neuron_bytes(n)  # kept under another key
