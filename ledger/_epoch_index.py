@@ -36,10 +36,13 @@ def _selection(state: State, netuid: int) -> tuple[Subnet, list[Neuron], list[li
         raise KeyError(netuid)
     neurons = state.neurons(netuid)
     hotkeys = sorted({n.hotkey for n in neurons})
-    stakes = sorted([cold, hot, rao] for hot in hotkeys for cold in state.stakers(hot)
-                    if (rao := state.stake(cold, hot)))
-    takes = [[hot, take] for hot in hotkeys if (take := state.take_of(hot)) is not None]
-    owners = [[hot, cold] for hot in hotkeys if (cold := state.owner_of(hot)) is not None]
+    # looked up in bulk (``State.rows``: None where absent), as state.stakers, stake, take_of and owner_of read them
+    pairs = [(cold, hot) for hot, colds in zip(hotkeys, state.rows("stakers", hotkeys), strict=True) if colds
+             for cold in colds]
+    stakes = sorted([cold, hot, rao] for (cold, hot), rao in zip(pairs, state.rows("stake", pairs), strict=True)
+                    if rao)
+    takes = [[hot, take] for hot, take in zip(hotkeys, state.rows("deleg", hotkeys), strict=True) if take is not None]
+    owners = [[hot, cold] for hot, cold in zip(hotkeys, state.rows("owner", hotkeys), strict=True) if cold is not None]
     return sn, neurons, stakes, takes, owners
 
 

@@ -93,10 +93,16 @@ def test_a_blocks_events_root_is_the_root_of_the_records_it_carries_and_is_kept(
 
 def _pack_by_definition(state: State, netuid: int) -> bytes:
     from taonet.ledger._codec import dumps, encode
-    from taonet.ledger._epoch_index import EPOCH_INPUTS_FORMAT, _selection
+    from taonet.ledger._epoch_index import EPOCH_INPUTS_FORMAT
     from taonet.ledger._state import neuron_bytes
 
-    sn, neurons, stakes, takes, owners = _selection(state, netuid)
+    sn = state.subnet(netuid)
+    neurons = state.neurons(netuid)
+    hotkeys = sorted({n.hotkey for n in neurons})
+    stakes = sorted([cold, hot, rao] for hot in hotkeys for cold in state.stakers(hot)
+                    if (rao := state.stake(cold, hot)))
+    takes = [[hot, take] for hot in hotkeys if (take := state.take_of(hot)) is not None]
+    owners = [[hot, cold] for hot in hotkeys if (cold := state.owner_of(hot)) is not None]
     return dumps([EPOCH_INPUTS_FORMAT, encode(state.params), encode(state.status), [encode(sn)],
                   [[netuid, neuron_bytes(n)] for n in neurons], stakes, takes, owners])
 
@@ -115,8 +121,13 @@ def test_packed_epoch_inputs_are_their_definition_at_every_block_digested_or_not
         for netuid in [sn.netuid for sn in state.subnets()]:
             assert pack_epoch_inputs(state, netuid) == _pack_by_definition(state, netuid)
             stale = state.fork()  # each neuron rewritten, not digested: the kept bytes are not its bytes
-            for n in stale.neurons(netuid):
+            for i, n in enumerate(stale.neurons(netuid)):
                 stale.put_neuron(netuid, evolve(n, rank=(n.rank + 1) % 0x10000, bond_values=n.bond_values[:2]))
+                if i % 2:  # takes, stakes and owners: some there, some not
+                    stale.put("deleg", n.hotkey, i // 2)  # a take of 0 among them
+                    stale.add_stake(bytes([i]) * 32, n.hotkey, 7 + i)
+                else:
+                    stale.delete("owner", n.hotkey)
             assert pack_epoch_inputs(stale, netuid) == _pack_by_definition(stale, netuid)
             assert pack_epoch_inputs(state, netuid) == _pack_by_definition(state, netuid)
             checked += len(state.neurons(netuid))
