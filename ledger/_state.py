@@ -276,19 +276,27 @@ def neuron_bytes(n: Neuron) -> bytes:
 _NEURON_RAW: dict[Any, tuple[Neuron, bytes]] = {}
 """Neuron table key -> (the neuron the digest last laid out there, its bytes): an epoch's inputs are packed from
 neurons the digest laid out when they were written (``replay verify`` checks every epoch index record so). Keyed by
-the table's key, so it holds about one entry per neuron slot; an entry is used only for the very neuron it holds."""
+the table's key, so it holds about one entry per neuron slot; an entry is used only for the very neuron it holds.
+Emptied when it would pass ``_NEURON_RAW_MAX`` entries or ``_NEURON_RAW_BYTES`` bytes (a neuron with 4,096 weights
+and bonds lays out in ~16 kB)."""
 _NEURON_RAW_MAX = 1 << 16
+_NEURON_RAW_BYTES = 64 << 20
+_neuron_raw_size = [0]  # the bytes _NEURON_RAW holds
 
 
 def neuron_bytes_at(key: Any, n: Neuron) -> bytes:
     """:func:`neuron_bytes` of ``n``, the neuron at ``key`` of the neuron table: kept for the object itself."""
     hit = _NEURON_RAW.get(key)
-    if hit is not None and hit[0] is n:
-        return hit[1]
+    if hit is not None:
+        if hit[0] is n:
+            return hit[1]
+        _neuron_raw_size[0] -= len(hit[1])  # replaced below
     raw = _neuron_bytes(n)
-    if len(_NEURON_RAW) >= _NEURON_RAW_MAX:
+    if len(_NEURON_RAW) >= _NEURON_RAW_MAX or _neuron_raw_size[0] + len(raw) > _NEURON_RAW_BYTES:
         _NEURON_RAW.clear()
+        _neuron_raw_size[0] = 0
     _NEURON_RAW[key] = (n, raw)
+    _neuron_raw_size[0] += len(raw)
     return raw
 
 

@@ -170,3 +170,26 @@ def test_kept_neuron_bytes_are_always_the_bytes_of_the_neuron_asked_for(steps) -
         n = neurons[u] = evolve(neurons[u], rank=rank) if rank % 2 else neurons[u]
         assert neuron_bytes_at((netuid, u), n) == neuron_bytes(n)
         assert neuron_bytes_at((netuid, (u + 1) % 5), n) == neuron_bytes(n)  # kept under another key
+
+
+def test_kept_neuron_bytes_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept layouts never pass their count or their bytes, and what they count is what they hold."""
+    from taonet.ledger import _state
+    from taonet.ledger._state import Neuron, neuron_bytes, neuron_bytes_at
+
+    small = len(neuron_bytes(Neuron(uid=0, hotkey=bytes(32), coldkey=bytes(32), registered_at=1, last_update=1)))
+    monkeypatch.setattr(_state, "_NEURON_RAW_MAX", 5)
+    # keys replaced in place (3 slots), then more slots than the count allows, then more bytes than allowed
+    for slots, limit in ((3, 100 * small), (7, 100 * small), (4, 3 * small + 40)):
+        monkeypatch.setattr(_state, "_NEURON_RAW_BYTES", limit)
+        _state._NEURON_RAW.clear()
+        _state._neuron_raw_size[0] = 0
+        for i in range(60):
+            n = Neuron(uid=i % slots, hotkey=bytes([i]) * 32, coldkey=bytes(32), registered_at=1, last_update=1,
+                       weight_uids=bytes(2 * (i % 3)), weight_values=bytes(2 * (i % 3)))
+            assert neuron_bytes_at((1, i % slots), n) == neuron_bytes(n)
+            held = _state._NEURON_RAW
+            assert len(held) <= 5 and _state._neuron_raw_size[0] == sum(len(r) for _, r in held.values())
+            assert _state._neuron_raw_size[0] <= limit
+    _state._NEURON_RAW.clear()
+    _state._neuron_raw_size[0] = 0
