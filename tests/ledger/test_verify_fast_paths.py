@@ -86,6 +86,11 @@ def test_a_blocks_events_root_is_the_root_of_the_records_it_carries_and_is_kept(
         assert block.events_root == items_root(raw_bytes(r) for r in block.events) == block.header.events_root
         assert block.events_root is block.events_root
         assert block.roots_ok()
+    block = next(b for b in blocks if len(b.events) >= 2)
+    assert block.events_root  # kept on the block: a copy with other records does not inherit it
+    fewer = evolve(block, events=tuple(block.events)[1:])
+    assert fewer.events_root == items_root(raw_bytes(r) for r in tuple(block.events)[1:]) != block.events_root
+    assert attrs.evolve(block, events=tuple(block.events)[1:]).events_root == fewer.events_root
 
 
 # --- the epoch index's records packed from the digest's neuron bytes ------------------------------------------------
