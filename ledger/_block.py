@@ -67,6 +67,7 @@ class SignedBlock(Message):
     signature: bytes = field_sig()
     _hash: bytes | None = cache_field()
     _extrinsics_root: bytes | None = cache_field()
+    _events_root: bytes | None = cache_field()
 
     @property
     def number(self) -> int:
@@ -95,12 +96,18 @@ class SignedBlock(Message):
             object.__setattr__(self, "_extrinsics_root", root)
         return root
 
+    @property
+    def events_root(self) -> bytes:
+        """The root of the event records the block carries, from their bytes (cached; the header may say another)."""
+        root = self._events_root
+        if root is None:
+            root = items_root(embedded_raws(self.events))
+            object.__setattr__(self, "_events_root", root)
+        return root
+
     def roots_ok(self) -> bool:
         """True when the header's roots match the extrinsics and events the block carries."""
-        return (
-            self.extrinsics_root == self.header.extrinsics_root
-            and items_root(embedded_raws(self.events)) == self.header.events_root
-        )
+        return self.extrinsics_root == self.header.extrinsics_root and self.events_root == self.header.events_root
 
     def to_bytes(self) -> bytes:
         """The canonical encoding."""

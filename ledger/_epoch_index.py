@@ -17,7 +17,7 @@ from ._block import SignedBlock
 from ._calls import EpochResult
 from ._codec import decode, dumps, encode, loads
 from ._params import ChainParams, ChainStatus
-from ._state import Neuron, State, Subnet, neuron_bytes, neuron_from_bytes
+from ._state import Neuron, State, Subnet, neuron_bytes_at, neuron_from_bytes
 from ._store import BlockStore
 
 __all__ = ["EPOCH_INPUTS_FORMAT", "epoch_inputs", "epoch_netuids", "index_epochs", "pack_epoch_inputs",
@@ -36,10 +36,13 @@ def _selection(state: State, netuid: int) -> tuple[Subnet, list[Neuron], list[li
         raise KeyError(netuid)
     neurons = state.neurons(netuid)
     hotkeys = sorted({n.hotkey for n in neurons})
-    stakes = sorted([cold, hot, rao] for hot in hotkeys for cold in state.stakers(hot)
-                    if (rao := state.stake(cold, hot)))
-    takes = [[hot, take] for hot in hotkeys if (take := state.take_of(hot)) is not None]
-    owners = [[hot, cold] for hot in hotkeys if (cold := state.owner_of(hot)) is not None]
+    # looked up in bulk (``State.rows``: None where absent), as state.stakers, stake, take_of and owner_of read them
+    pairs = [(cold, hot) for hot, colds in zip(hotkeys, state.rows("stakers", hotkeys), strict=True) if colds
+             for cold in colds]
+    stakes = sorted([cold, hot, rao] for (cold, hot), rao in zip(pairs, state.rows("stake", pairs), strict=True)
+                    if rao)
+    takes = [[hot, take] for hot, take in zip(hotkeys, state.rows("deleg", hotkeys), strict=True) if take is not None]
+    owners = [[hot, cold] for hot, cold in zip(hotkeys, state.rows("owner", hotkeys), strict=True) if cold is not None]
     return sn, neurons, stakes, takes, owners
 
 
@@ -70,10 +73,42 @@ def _with_rows(out: State, stakes: list[list], takes: list[list], owners: list[l
 
 def pack_epoch_inputs(state: State, netuid: int) -> bytes:
     """:func:`epoch_inputs` of ``state`` as canonical bytes (each entry encoded alone, rows sorted): the same state
-    always gives the same bytes, and :func:`unpack_epoch_inputs` rebuilds it without digesting it."""
+    always gives the same bytes, and :func:`unpack_epoch_inputs` rebuilds it without digesting it.
+
+    That is ``dumps([EPOCH_INPUTS_FORMAT, encode(params), encode(status), [encode(subnet)], [[netuid, neuron_bytes(n)]
+    for each neuron], stakes, takes, owners])``; the neurons' rows are laid out here (an array's CBOR is its head and
+    then its items' CBOR), from the bytes the state digest laid each neuron out in when it was written.
+    """
     sn, neurons, stakes, takes, owners = _selection(state, netuid)
-    return dumps([EPOCH_INPUTS_FORMAT, encode(state.params), encode(state.status), [encode(sn)],
-                  [[netuid, neuron_bytes(n)] for n in neurons], stakes, takes, owners])
+    row = b"\x82" + dumps(netuid)  # [netuid, the neuron's bytes]
+    raws = [neuron_bytes_at((netuid, n.uid), n) for n in neurons]
+    return b"".join((
+        _array_head(8), dumps(EPOCH_INPUTS_FORMAT), dumps(encode(state.params)), dumps(encode(state.status)),
+        dumps([encode(sn)]), _array_head(len(raws)), *[b"".join((row, _bytes_head(len(r)), r)) for r in raws],
+        dumps(stakes), dumps(takes), dumps(owners),
+    ))
+
+
+def _head(major: int, n: int) -> bytes:
+    """The CBOR head of major type ``major`` with argument ``n`` (0 <= n < 2**64) in its shortest form."""
+    m = major << 5
+    if n < 24:
+        return bytes((m | n,))
+    if n < 0x100:
+        return bytes((m | 24, n))
+    if n < 0x10000:
+        return bytes((m | 25,)) + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return bytes((m | 26,)) + n.to_bytes(4, "big")
+    return bytes((m | 27,)) + n.to_bytes(8, "big")
+
+
+def _bytes_head(n: int) -> bytes:
+    return _head(2, n)
+
+
+def _array_head(n: int) -> bytes:
+    return _head(4, n)
 
 
 def unpack_epoch_inputs(raw: bytes) -> State:

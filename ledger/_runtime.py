@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from . import _system_calls, _user_calls, _weight_commits  # noqa: F401 - importing them registers their handlers
 from ._block import ZERO_HASH, BlockHeader, SignedBlock, items_root
 from ._calls import Extrinsic, SystemCall
-from ._codec import evolve, make_checked, raw_bytes
+from ._codec import embedded_raws, evolve, make_checked, raw_bytes
 from ._dispatch import HANDLERS, SELF_CHARGING, BlockContext, charge, fee_for, require_free
 from ._events import FINALIZE, EmissionAccrued, Event, EventRecord, FeePaid
 from ._keys import Keypair, verify
@@ -218,14 +218,15 @@ class BlockBuilder:
         self.finish_state()
         return self._state, self._header(items_root(x.to_bytes() for x in self.extrinsics))
 
-    def _header(self, extrinsics_root: bytes) -> BlockHeader:
-        """The header of the finished block, given the root of the extrinsics pushed."""
+    def _header(self, extrinsics_root: bytes, events_root: bytes | None = None) -> BlockHeader:
+        """The header of the finished block, given the root of the extrinsics pushed (and of its event records, when
+        known already)."""
         return BlockHeader(
             number=self.number,
             parent=self.parent,
             timestamp=self.ctx.timestamp,
             extrinsics_root=extrinsics_root,
-            events_root=items_root(raw_bytes(r) for r in self.records),
+            events_root=items_root(raw_bytes(r) for r in self.records) if events_root is None else events_root,
             state_digest=self._state.digest(),
             author=self._state.params.authority,
         )
@@ -273,8 +274,11 @@ def apply(
         return builder.finish_state(), builder.records
     new = builder.finish_state()
     # every extrinsic of the block was pushed, in its order: the root of those pushed is the block's own (computed
-    # once, and kept if its roots were checked already)
-    header = builder._header(block.extrinsics_root)
+    # once, and kept if its roots were checked already); so is the root of the event records re-executed when their
+    # bytes are the very bytes the block carries (compared instead of hashed again), else it is hashed from them
+    raws = tuple([raw_bytes(r) for r in builder.records])
+    header = builder._header(block.extrinsics_root,
+                             block.events_root if raws == tuple(embedded_raws(block.events)) else items_root(raws))
     if header != h:
         what = [f for f in ("extrinsics_root", "events_root", "state_digest") if getattr(header, f) != getattr(h, f)]
         raise InvalidBlock(number=h.number, reason=f"recomputed {', '.join(what) or 'header'} differs")

@@ -273,6 +273,33 @@ def neuron_bytes(n: Neuron) -> bytes:
     return _neuron_bytes(n)
 
 
+_NEURON_RAW: dict[Any, tuple[Neuron, bytes]] = {}
+"""Neuron table key -> (the neuron the digest last laid out there, its bytes): an epoch's inputs are packed from
+neurons the digest laid out when they were written (``replay verify`` checks every epoch index record so). Keyed by
+the table's key, so it holds about one entry per neuron slot; an entry is used only for the very neuron it holds.
+Emptied when it would pass ``_NEURON_RAW_MAX`` entries or ``_NEURON_RAW_BYTES`` bytes (a neuron with 4,096 weights
+and bonds lays out in ~16 kB)."""
+_NEURON_RAW_MAX = 1 << 16
+_NEURON_RAW_BYTES = 64 << 20
+_neuron_raw_size = [0]  # the bytes _NEURON_RAW holds
+
+
+def neuron_bytes_at(key: Any, n: Neuron) -> bytes:
+    """:func:`neuron_bytes` of ``n``, the neuron at ``key`` of the neuron table: kept for the object itself."""
+    hit = _NEURON_RAW.get(key)
+    if hit is not None:
+        if hit[0] is n:
+            return hit[1]
+        _neuron_raw_size[0] -= len(hit[1])  # replaced below
+    raw = _neuron_bytes(n)
+    if len(_NEURON_RAW) >= _NEURON_RAW_MAX or _neuron_raw_size[0] + len(raw) > _NEURON_RAW_BYTES:
+        _NEURON_RAW.clear()
+        _neuron_raw_size[0] = 0
+    _NEURON_RAW[key] = (n, raw)
+    _neuron_raw_size[0] += len(raw)
+    return raw
+
+
 # Every block rewrites every subnet (its emission pot, and nothing else when no call touched it): the new subnet's
 # bytes are the old one's with the pot's value replaced, spliced here instead of encoded again. Canonical order puts
 # pending_emission and registrations_this_interval last, so the splice is checked by the old bytes' known end.
@@ -314,7 +341,8 @@ def _value_bytes(value: Any) -> bytes:
 def entry_hash(tag: bytes, key: Any, value: Any) -> int:
     """The digest contribution of one table entry."""
     kb = _key_bytes(key)
-    h = _blake2b(b"".join((tag, len(kb).to_bytes(2, "little"), kb, _value_bytes(value))), digest_size=32)
+    vb = neuron_bytes_at(key, value) if type(value) is Neuron else _value_bytes(value)
+    h = _blake2b(b"".join((tag, len(kb).to_bytes(2, "little"), kb, vb)), digest_size=32)
     return int.from_bytes(h.digest(), "little")
 
 
