@@ -224,22 +224,31 @@ def _check_room(spec: Any, per_address: int, flag: str) -> None:
 
     An address's share is the smallest of the three bounds (a network's is at least it, the total too); ``flag`` is
     the one that set it."""
+    processes = _short_of_room(spec, per_address)
+    if processes:
+        hosts = processes - 1
+        raise typer.BadParameter(
+            f"the node would take {_connections(per_address)} from one address, but this localnet's launcher and "
+            f"{hosts} neuron host{'s' * (hosts != 1)} hold {processes} from 127.0.0.1 (and each taonet command one "
+            f"more): allow at least {processes + 1}", param_hint=flag)
+
+
+def _short_of_room(spec: Any, per_address: int) -> int:
+    """The connections a network's own processes hold from 127.0.0.1 when an address's share of ``per_address``
+    leaves them (and a `taonet` command beside them) no room; 0 when it does."""
     from taonet.tools.launcher import own_connections
 
     processes = own_connections(spec)
-    if per_address < processes + 1:
-        hosts = processes - 1
-        raise typer.BadParameter(
-            f"the node would take {per_address} connection{'s' * (per_address != 1)} from one address, but this "
-            f"localnet's launcher and {hosts} neuron host{'s' * (hosts != 1)} hold {processes} from 127.0.0.1 "
-            f"(and each taonet command one more): allow at least {processes + 1}",
-            param_hint=flag)
+    return processes if per_address < processes + 1 else 0
+
+
+def _connections(n: int) -> str:
+    return f"{n} connection{'s' * (n != 1)}"
 
 
 def _check_file_room(spec: Any, source: str) -> None:
     """As :func:`_check_room`, for the node a network file starts (InvalidNetworkFile naming ``[node]``, exit 7)."""
     from taonet.kernel.wire import connection_bounds
-    from taonet.tools.launcher import own_connections
 
     from ..launcher.errors import InvalidNetworkFile
 
@@ -248,11 +257,11 @@ def _check_file_room(spec: Any, source: str) -> None:
         return
     _, per_address, _ = connection_bounds(node.max_connections, node.max_connections_per_address,
                                           node.max_connections_per_network)  # checked already by load_network
-    processes = own_connections(spec)
-    if per_address < processes + 1:
+    processes = _short_of_room(spec, per_address)
+    if processes:
         hosts = processes - 1
         raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
-            f"the node would take {per_address} connection{'s' * (per_address != 1)} from one address, but the "
+            f"the node would take {_connections(per_address)} from one address, but the "
             f"launcher and {hosts} neuron process{'es' * (hosts != 1)} on this machine hold {processes} from "
             f"127.0.0.1 (and each taonet command one more): give max_connections_per_address (and max_connections, "
             f"max_connections_per_network) at least {processes + 1}"))
