@@ -50,10 +50,10 @@ import sniffio
 from taonet.ledger import DENSITY, dumps, loads_bounded
 from taonet.ledger.errors import CodecError, error_from_wire
 
-from ..errors import BadAddress, NoNode, RpcServerError, RpcTimeout, Unreachable
+from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
 from ..wire import NngContext
 
-__all__ = ["CHECK_EVERY", "DENSE_REPLIES", "REDIAL_GRACE", "RpcClient"]
+__all__ = ["CHECK_EVERY", "CLOSED_AT_ONCE", "DENSE_REPLIES", "REDIAL_GRACE", "RpcClient"]
 
 CHECK_EVERY = 0.25
 """A call sent while disconnected, once a connection is back, looks this often whether it was lost again."""
@@ -62,10 +62,26 @@ REDIAL_GRACE = 1.0
 """A call made when the connection was lost long ago still gives nng this long (at most ``connect_timeout``) to redial
 before it raises :class:`Unreachable` (nng redials a lost server every 0.1 s or so)."""
 
+CLOSED_AT_ONCE = 0.25
+"""A connection the server closes within this many seconds of its making was turned away, not lost: a node over its
+connection bounds closes it in its pre-connect callback, which the client sees as a connection made and closed ~1 ms
+later (measured on 127.0.0.1; a round trip later over a network), again at each of nng's redials."""
+
 DENSE_REPLIES: Mapping[str, int] = MappingProxyType({"submit_batch": 64})
 """Methods whose honest replies are denser than the client's ``max_density``, and the density allowed for them: a
 submit_batch reply lists one small error map per refused extrinsic (up to 10,000, 36 bytes of objects per byte at
 most; 64 leaves room for error types to come)."""
+
+
+def _seconds(x: float) -> str:
+    """Seconds for a message: 0.5, 3, 120."""
+    return f"{x:.2g}" if x < 10 else f"{x:.0f}"
+
+
+def _count(refused: int, waited: float) -> str:
+    """How many connections were turned away in ``waited`` seconds (at least the one just closed)."""
+    n = max(1, refused)
+    return f"{n} connection{'s' if n > 1 else ''} in {_seconds(waited)} s"
 
 
 def _loop_glue() -> tuple[Any, Callable[..., object], Callable[[], float]]:
@@ -111,6 +127,9 @@ class RpcClient:
         self._connected = False
         self._lost_at: float | None = None  # time.monotonic() when the last connection closed; None while one is open
         self._in_flight: set[_InFlight] = set()  # calls sent on an open connection, until they end
+        self._up_at = 0.0  # time.monotonic() when the last connection was made
+        self._refused = 0  # connections closed within CLOSED_AT_ONCE of their making, since the last one kept
+        self._kept = False  # whether a connection ever lasted CLOSED_AT_ONCE, or a reply came: a request was read
 
     async def __aenter__(self) -> RpcClient:
         self.open()
@@ -137,8 +156,11 @@ class RpcClient:
             self._sock = sock
             self._connected = False
             self._lost_at = None
+            self._refused = 0
+            self._kept = False
 
     def _pipe_up(self, _pipe: pynng.Pipe) -> None:  # an nng thread
+        self._up_at = time.monotonic()
         self._lost_at = None
         for call in list(self._in_flight):  # calls given the grace: back to waiting without a deadline
             if call.armed:
@@ -148,6 +170,11 @@ class RpcClient:
         sock = self._sock
         if sock is not None and len(sock.pipes) <= 1:
             lost = self._lost_at = time.monotonic()
+            if lost - self._up_at < CLOSED_AT_ONCE:  # turned away (a node over its connection bounds), not lost
+                self._refused += 1
+            else:
+                self._refused = 0
+                self._kept = True
             # set before the list is taken: a call adds itself before it reads _lost_at, so each call either saw
             # the loss (and is watched) or is in this list
             for call in list(self._in_flight):
@@ -182,7 +209,7 @@ class RpcClient:
         delay = 0.005
         while not self._sock.pipes:
             if time.monotonic() >= deadline:
-                raise NoNode(method=method, address=self.address, reason=f"nothing answered within {wait:.2g} s")
+                raise self.never_reached(method, wait)
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True
@@ -201,6 +228,26 @@ class RpcClient:
                 scope.cancel()
                 return
             await anyio.sleep(left)  # then look again: redialed meanwhile, or lost again later, or still gone
+
+    def never_reached(self, method: str, waited: float) -> NoNode:
+        """The error for a ``method`` call that found no connection to keep within ``waited`` seconds:
+        :class:`ConnectionsRefused` if the server closed each connection at once (its bounds turn this client
+        away), else :class:`NoNode` (nothing answered)."""
+        if not self._kept and self._turned_away():
+            return ConnectionsRefused(method=method, address=self.address,
+                                      reason=_count(self._refused, waited))
+        return NoNode(method=method, address=self.address, reason=f"nothing answered within {_seconds(waited)} s")
+
+    def _turned_away(self) -> bool:
+        """Whether the connections since the last one kept were all closed at once (the last one too, even if its
+        removal was not noted yet: a request on it fails as the connection closes, maybe before the callback)."""
+        return self._refused > 0 or 0.0 < time.monotonic() - self._up_at < CLOSED_AT_ONCE
+
+    @property
+    def refused(self) -> int:
+        """Connections the server closed as soon as they were made (it turns this client away: its connection
+        bounds), since the last connection that lasted."""
+        return self._refused
 
     @property
     def connected(self) -> bool:
@@ -229,6 +276,7 @@ class RpcClient:
             self.open()
         assert self._sock is not None
         limit = self.timeout if timeout is None else timeout
+        started = time.monotonic()
         if not self._connected:
             await self._await_connection(method, limit)
         payload = dumps({"m": method, "p": params})
@@ -272,6 +320,14 @@ class RpcClient:
                 call.done = True
                 self._in_flight.discard(call)
             ctx.close()
+        if raw is not None:
+            self._kept = True
+        elif (gone or (failed is not None and not isinstance(failed, pynng.Timeout))) and self._turned_away():
+            if not self._kept:  # nothing this client sent was read: as if never connected
+                raise self.never_reached(method, time.monotonic() - started)
+            raise Unreachable(method=method, address=self.address,
+                              reason=f"the node closed the connection, and every new one from this client at once "
+                                     f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
         if gone:
             raise Unreachable(method=method, address=self.address,
                               reason=f"the node closed the connection and nothing reconnected within {gone[0]:.2g} s; "
@@ -286,9 +342,9 @@ class RpcClient:
             reply = loads_bounded(raw, max_size=self.max_reply,
                                   density=max(self.max_density, DENSE_REPLIES.get(method, 0)))
         except CodecError as e:
-            raise RpcServerError(method=method, reason=f"unreadable reply: {e}") from None
+            raise RefusedReply(method=method, address=self.address, reason=f"unreadable reply: {e}") from None
         if type(reply) is not dict:
-            raise RpcServerError(method=method, reason="reply is not a map")
+            raise RefusedReply(method=method, address=self.address, reason="reply is not a map")
         if "err" in reply:
             raise error_from_wire(reply["err"])
         return reply.get("ok")
