@@ -128,6 +128,7 @@ class RpcClient:
         self._lost_at: float | None = None  # time.monotonic() when the last connection closed; None while one is open
         self._in_flight: set[_InFlight] = set()  # calls sent on an open connection, until they end
         self._up_at = 0.0  # time.monotonic() when the last connection was made
+        self._up_id = -1  # its pipe's id
         self._refused = 0  # connections closed within CLOSED_AT_ONCE of their making, since the last one kept
         self._kept = False  # whether a connection ever lasted CLOSED_AT_ONCE, or a reply came: a request was read
 
@@ -159,18 +160,20 @@ class RpcClient:
             self._refused = 0
             self._kept = False
 
-    def _pipe_up(self, _pipe: pynng.Pipe) -> None:  # an nng thread
+    def _pipe_up(self, pipe: pynng.Pipe) -> None:  # an nng thread
         self._up_at = time.monotonic()
+        self._up_id = pipe.id
         self._lost_at = None
         for call in list(self._in_flight):  # calls given the grace: back to waiting without a deadline
             if call.armed:
                 self._post(call, self._disarm, call)
 
-    def _pipe_gone(self, _pipe: pynng.Pipe) -> None:  # an nng thread; the pipe is still in sock.pipes here
+    def _pipe_gone(self, pipe: pynng.Pipe) -> None:  # an nng thread; the pipe is still in sock.pipes here
         sock = self._sock
         if sock is not None and len(sock.pipes) <= 1:
             lost = self._lost_at = time.monotonic()
-            if lost - self._up_at < CLOSED_AT_ONCE:  # turned away (a node over its connection bounds), not lost
+            # turned away (a node over its connection bounds), not lost; one gone before it was noted up too
+            if pipe.id != self._up_id or lost - self._up_at < CLOSED_AT_ONCE:
                 self._refused += 1
             else:
                 self._refused = 0
