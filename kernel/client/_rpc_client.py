@@ -27,11 +27,19 @@ back, the call raises :class:`Unreachable` as a watched one does.
 
 A reply is a peer's bytes (a client may talk to a replica anyone runs): one of 64 KiB or more is first checked to
 decode to at most ``max_density`` bytes of Python objects per byte (16 by default, :func:`taonet.ledger.loads_bounded`;
-a submit_batch reply at most :data:`DENSE_REPLIES`), else the call raises :class:`RpcServerError` (an unreadable
-reply) without decoding it, and the client goes on serving later calls. The node's honest replies measured at most
-12.4 bytes of objects per byte (a neuron with 1,024 weights; a metagraph of 1,024 UIDs 1.8, with its weights 1.5;
-1,000 blocks 1.4; 128 subnets 11.4), except a submit_batch answered with refusals (31.8 for 10,000; at most 35.7 for
-any error the ledger has): so a hostile 256 MiB reply of empty maps (~18 GiB decoded) is refused.
+a submit_batch reply at most :data:`DENSE_REPLIES`), else the call raises :class:`RefusedReply` (an
+:class:`RpcServerError`, as a malformed reply does) without decoding it, and the client goes on serving later calls.
+The node's honest replies measured at most 12.4 bytes of objects per byte (a neuron with 1,024 weights; a metagraph of
+1,024 UIDs 1.8, with its weights 1.5; 1,000 blocks 1.4; 128 subnets 11.4), except a submit_batch answered with
+refusals (31.8 for 10,000; at most 35.7 for any error the ledger has): so a hostile 256 MiB reply of empty maps
+(~18 GiB decoded) is refused.
+
+A node over its connection bounds (``--max-connections-per-address`` and the like) closes each connection from the
+client's address in its pre-connect callback: the client sees every connection made and closed ~1 ms later (pipe
+callbacks: added, then removed), again at each of nng's redials, where nothing listening shows no connection at
+all. A client whose connections were all closed within :data:`CLOSED_AT_ONCE` of their making, and that never kept
+one, raises :class:`ConnectionsRefused` (a :class:`NoNode`: the node read nothing it sent) instead of "no node"; a
+client that had a connection, lost it, and whose new ones are turned away raises :class:`Unreachable` saying so.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ import pynng
 import sniffio
 
 from taonet.ledger import DENSITY, dumps, loads_bounded
-from taonet.ledger.errors import CodecError, error_from_wire
+from taonet.ledger.errors import CodecError, MessageTooDense, error_from_wire
 
 from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
 from ..wire import NngContext
@@ -323,8 +331,9 @@ class RpcClient:
                 call.done = True
                 self._in_flight.discard(call)
             ctx.close()
-        if raw is not None:
+        if raw is not None:  # the server read a request: the connection was kept
             self._kept = True
+            self._refused = 0
         elif (gone or (failed is not None and not isinstance(failed, pynng.Timeout))) and self._turned_away():
             if not self._kept:  # nothing this client sent was read: as if never connected
                 raise self.never_reached(method, time.monotonic() - started)
@@ -344,6 +353,10 @@ class RpcClient:
         try:
             reply = loads_bounded(raw, max_size=self.max_reply,
                                   density=max(self.max_density, DENSE_REPLIES.get(method, 0)))
+        except MessageTooDense as e:  # its advice is for the sender: say what the client saw
+            raise RefusedReply(method=method, address=self.address,
+                               reason=f"its {e.size} bytes may decode to more than {e.limit} bytes of objects "
+                                      f"({e.reason})") from None
         except CodecError as e:
             raise RefusedReply(method=method, address=self.address, reason=f"unreadable reply: {e}") from None
         if type(reply) is not dict:
