@@ -6,6 +6,7 @@ at once, and what to do), not "no node at ADDRESS" (a node IS running); nothing 
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -127,9 +128,18 @@ async def test_a_turned_away_client_gets_in_once_the_slot_is_free(tmp_path: Path
                 assert head["number"] >= 0 and rpc.refused == 0
 
 
+def _shape(line: str) -> str:
+    """A line with its counts and seconds as N."""
+    return re.sub(r"\d+(\.\d+)? (connections?|s)\b", r"N \2", line)
+
+
+DOCS_CLI = {_shape(line) for line in (Path(__file__).resolve().parents[3] / "docs" / "cli.md").read_text().splitlines()}
+"""docs/cli.md's lines, shaped."""
+
+
 def test_the_cli_says_in_one_line_that_the_node_turns_it_away(full_node: str) -> None:
     """`taonet node status` (the installed command) against the full node: one line naming what happened and what
-    to do, exit 4, no traceback, no "no node at"; with --timeout 1 too (the command's own deadline)."""
+    to do, exit 4, no traceback, no "no node at"; with --timeout 1 too (the wait cut to 1 s)."""
     for extra in ((), ("--timeout", "1")):
         out = subprocess.run([TAONET_EXE, "node", "status", "-e", full_node, *extra], capture_output=True, text=True,
                              timeout=60)
@@ -137,6 +147,8 @@ def test_the_cli_says_in_one_line_that_the_node_turns_it_away(full_node: str) ->
         assert out.returncode == 4, (extra, out)
         assert len(lines) == 1 and lines[0].startswith(f"error: the node at {full_node} {TURNED_AWAY} ("), lines
         assert lines[0].endswith(ADVICE) and "no node at" not in lines[0] and "Traceback" not in out.stderr, lines
+        assert _shape(lines[0].replace(full_node, "tcp://127.0.0.1:9944")) in DOCS_CLI  # the line docs/cli.md shows
+
 
 
 NOT_A_MAP_SERVER = """
