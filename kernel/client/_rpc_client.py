@@ -137,6 +137,7 @@ class RpcClient:
         self._in_flight: set[_InFlight] = set()  # calls sent on an open connection, until they end
         self._up_at = 0.0  # time.monotonic() when the last connection was made
         self._up_id = -1  # its pipe's id
+        self._answered_on = -2  # the id of the pipe a reply last came on (while it was the last one made)
         self._refused = 0  # connections closed within CLOSED_AT_ONCE of their making, since the last one kept
         self._kept = False  # whether a connection ever lasted CLOSED_AT_ONCE, or a reply came: a request was read
 
@@ -181,7 +182,7 @@ class RpcClient:
         if sock is not None and len(sock.pipes) <= 1:
             lost = self._lost_at = time.monotonic()
             # turned away (a node over its connection bounds), not lost; one gone before it was noted up too
-            if pipe.id != self._up_id or lost - self._up_at < CLOSED_AT_ONCE:
+            if pipe.id != self._answered_on and (pipe.id != self._up_id or lost - self._up_at < CLOSED_AT_ONCE):
                 self._refused += 1
             else:
                 self._refused = 0
@@ -252,7 +253,8 @@ class RpcClient:
     def _turned_away(self) -> bool:
         """Whether the connections since the last one kept were all closed at once (the last one too, even if its
         removal was not noted yet: a request on it fails as the connection closes, maybe before the callback)."""
-        return self._refused > 0 or 0.0 < time.monotonic() - self._up_at < CLOSED_AT_ONCE
+        return self._refused > 0 or (self._answered_on != self._up_id
+                                     and 0.0 < time.monotonic() - self._up_at < CLOSED_AT_ONCE)
 
     @property
     def refused(self) -> int:
@@ -334,6 +336,7 @@ class RpcClient:
         if raw is not None:  # the server read a request: the connection was kept
             self._kept = True
             self._refused = 0
+            self._answered_on = self._up_id
         elif (gone or (failed is not None and not isinstance(failed, pynng.Timeout))) and self._turned_away():
             if not self._kept:  # nothing this client sent was read: as if never connected
                 raise self.never_reached(method, time.monotonic() - started)

@@ -74,7 +74,7 @@ async def test_many_turned_away_clients_all_say_so(full_node: str) -> None:
     seen: list[BaseException] = []
 
     async def one() -> None:
-        async with RpcClient(full_node, connect_timeout=0.5) as rpc:
+        async with RpcClient(full_node, connect_timeout=2.0) as rpc:  # room for 40 dials on a busy machine
             try:
                 await rpc.call("head", timeout=5.0)
             except Exception as e:
@@ -84,7 +84,8 @@ async def test_many_turned_away_clients_all_say_so(full_node: str) -> None:
         async with anyio.create_task_group() as tg:
             for _ in range(40):
                 tg.start_soon(one)
-    assert len(seen) == 40 and all(type(e) is ConnectionsRefused for e in seen), {repr(e)[:160] for e in seen}
+    assert len(seen) == 40, seen
+    assert [e for e in seen if type(e) is not ConnectionsRefused] == []
 
 
 async def test_a_turned_away_submit_is_rejected_and_counts_as_not_sent(full_node: str) -> None:
