@@ -20,7 +20,7 @@ import pytest
 
 from taonet.kernel import Subtensor
 from taonet.kernel.client import RpcClient
-from taonet.kernel.errors import ConnectionsRefused, NoNode, RefusedReply, RpcServerError
+from taonet.kernel.errors import ConnectionsRefused, NoNode, RefusedReply, RpcServerError, Unreachable
 from taonet.ledger import Extrinsic, Keypair, Transfer
 
 from ...tools.processes import TAONET_EXE, error_lines
@@ -127,6 +127,48 @@ async def test_a_turned_away_client_gets_in_once_the_slot_is_free(tmp_path: Path
                         tg.start_soon(leave)
                         head = await rpc.call("head")
                 assert head["number"] >= 0 and rpc.refused == 0
+
+
+TURNING_SERVER = """
+import sys, time, pynng
+turning = []
+sock = pynng.Rep0(listen=sys.argv[1])
+sock.add_pre_pipe_connect_cb(lambda pipe: pipe.close() if turning else None)  # as a node over its bounds does
+print("up", flush=True)
+msg = sock.recv_msg()
+sock.send(b"\\xa1\\x62ok\\x01")  # {"ok": 1}
+time.sleep(0.5)
+turning.append(1)
+msg.pipe.close()  # the connection is lost, and every new one is turned away
+time.sleep(60)
+"""
+
+
+async def test_a_client_that_lost_its_connection_and_is_turned_away_is_told_so() -> None:
+    """A server answers one call, closes that connection and turns every new one away in its pre-connect callback:
+    the client's next call is Unreachable (not NoNode: it had a connection, a request may have been read) saying
+    the node closes every new connection at once and what to do, not "nothing reconnected"."""
+    address = _free_address()
+    proc = subprocess.Popen([sys.executable, "-c", TURNING_SERVER, address], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+        async with RpcClient(address, timeout=20.0) as rpc:
+            assert await rpc.call("head") == 1
+            with anyio.fail_after(10):
+                while rpc.connection_open:
+                    await anyio.sleep(0.02)
+                with pytest.raises(Unreachable) as caught:
+                    await rpc.call("head")
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    text = str(caught.value)
+    assert not isinstance(caught.value, NoNode)
+    assert text.startswith(f"head to {address} failed: the node closed the connection, and every new one from this "
+                           "client at once ("), text
+    assert text.endswith(ADVICE) and "nothing reconnected" not in text, text
 
 
 def _shape(line: str) -> str:
