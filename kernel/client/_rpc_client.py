@@ -38,8 +38,11 @@ A node over its connection bounds (``--max-connections-per-address`` and the lik
 client's address in its pre-connect callback: the client sees every connection made and closed ~1 ms later (pipe
 callbacks: added, then removed), again at each of nng's redials, where nothing listening shows no connection at
 all. A client whose connections were all closed within :data:`CLOSED_AT_ONCE` of their making, and that never kept
-one, raises :class:`ConnectionsRefused` (a :class:`NoNode`: the node read nothing it sent) instead of "no node"; a
-client that had a connection, lost it, and whose new ones are turned away raises :class:`Unreachable` saying so.
+one, raises :class:`ConnectionsRefused` (a :class:`NoNode`: the node read nothing it sent) instead of "no node", once
+its connect timeout has passed (a slot freed meanwhile is taken). A call that caught the ~1 ms such a connection is
+open and sent on it sends again on the next connection nng makes, within that timeout: the node closed it before
+reading anything. A client that had a connection, lost it, and whose new ones are turned away raises
+:class:`Unreachable` saying so.
 """
 
 from __future__ import annotations
@@ -104,6 +107,10 @@ def _loop_glue() -> tuple[Any, Callable[..., object], Callable[[], float]]:
 
     loop = asyncio.get_running_loop()
     return anyio.CancelScope(), loop.call_soon_threadsafe, loop.time
+
+
+class _TurnedAway(Exception):
+    """A call's connection was closed as it was made, and the client never kept one: the server read nothing."""
 
 
 class _InFlight:
@@ -213,15 +220,14 @@ class RpcClient:
         call.armed = False
         call.scope.deadline = math.inf
 
-    async def _await_connection(self, method: str, limit: float) -> None:
-        """Until the first connection: wait (bounded) for the background dial, or raise :class:`NoNode`."""
+    async def _await_connection(self, method: str, started: float, deadline: float, skip: int) -> None:
+        """Until the first connection (not the pipe ``skip``, one just turned away): wait for the background dial
+        until ``deadline`` (time.monotonic()), or raise :class:`NoNode`."""
         assert self._sock is not None
-        wait = min(self.connect_timeout, limit)
-        deadline = time.monotonic() + wait
         delay = 0.005
-        while not self._sock.pipes:
+        while not self._sock.pipes or self._up_id == skip:
             if time.monotonic() >= deadline:
-                raise self.never_reached(method, wait)
+                raise self.never_reached(method, deadline - started)
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True
@@ -290,9 +296,40 @@ class RpcClient:
         assert self._sock is not None
         limit = self.timeout if timeout is None else timeout
         started = time.monotonic()
-        if not self._connected:
-            await self._await_connection(method, limit)
+        connect_by = started + min(self.connect_timeout, limit)
         payload = dumps({"m": method, "p": params})
+        skip = -1
+        while True:
+            if not self._connected:
+                await self._await_connection(method, started, connect_by, skip)
+            try:
+                raw = await self._exchange(method, payload, limit, started)
+                break
+            except _TurnedAway:
+                # the connection was closed as it was made (a node over its bounds: it read nothing): send again on
+                # the next one nng makes, until the connect timeout
+                if time.monotonic() >= connect_by:
+                    raise self.never_reached(method, time.monotonic() - started) from None
+                self._connected = False
+                skip = self._up_id
+        try:
+            reply = loads_bounded(raw, max_size=self.max_reply,
+                                  density=max(self.max_density, DENSE_REPLIES.get(method, 0)))
+        except MessageTooDense as e:  # its advice is for the sender: say what the client saw
+            raise RefusedReply(method=method, address=self.address,
+                               reason=f"its {e.size} bytes may decode to more than {e.limit} bytes of objects "
+                                      f"({e.reason})") from None
+        except CodecError as e:
+            raise RefusedReply(method=method, address=self.address, reason=f"unreadable reply: {e}") from None
+        if type(reply) is not dict:
+            raise RefusedReply(method=method, address=self.address, reason="reply is not a map")
+        if "err" in reply:
+            raise error_from_wire(reply["err"])
+        return reply.get("ok")
+
+    async def _exchange(self, method: str, payload: bytes, limit: float, started: float) -> bytes:
+        """Send ``payload`` on a context and receive its reply (waiting ``limit`` s at most), or raise why not."""
+        assert self._sock is not None
         # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
         # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).
         ctx = NngContext(self._sock)
@@ -339,7 +376,7 @@ class RpcClient:
             self._answered_on = self._up_id
         elif (gone or (failed is not None and not isinstance(failed, pynng.Timeout))) and self._turned_away():
             if not self._kept:  # nothing this client sent was read: as if never connected
-                raise self.never_reached(method, time.monotonic() - started)
+                raise _TurnedAway
             raise Unreachable(method=method, address=self.address,
                               reason=f"the node closed the connection, and every new one from this client at once "
                                      f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
@@ -353,17 +390,4 @@ class RpcClient:
             raise Unreachable(method=method, address=self.address,
                               reason=f"{failed} (the connection broke); is the node running (taonet node status)?")
         assert raw is not None
-        try:
-            reply = loads_bounded(raw, max_size=self.max_reply,
-                                  density=max(self.max_density, DENSE_REPLIES.get(method, 0)))
-        except MessageTooDense as e:  # its advice is for the sender: say what the client saw
-            raise RefusedReply(method=method, address=self.address,
-                               reason=f"its {e.size} bytes may decode to more than {e.limit} bytes of objects "
-                                      f"({e.reason})") from None
-        except CodecError as e:
-            raise RefusedReply(method=method, address=self.address, reason=f"unreadable reply: {e}") from None
-        if type(reply) is not dict:
-            raise RefusedReply(method=method, address=self.address, reason="reply is not a map")
-        if "err" in reply:
-            raise error_from_wire(reply["err"])
-        return reply.get("ok")
+        return raw
