@@ -158,8 +158,15 @@ class RpcClient:
     def open(self) -> None:
         """Open the pooled socket (dialing in the background, so the server may come up later)."""
         if self._sock is None:
+            self._connected = False
+            self._lost_at = None
+            self._refused = 0
+            self._kept = False
             # resend_time -1: never resend a request on our own (a submit is not idempotent)
             sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
+            # the callbacks before the dial: the first connection is noted too (when it was made, for CLOSED_AT_ONCE)
+            sock.add_post_pipe_connect_cb(self._pipe_up)
+            sock.add_post_pipe_remove_cb(self._pipe_gone)
             try:
                 sock.dial(self.address, block=False)
             except pynng.NNGException as e:
@@ -168,13 +175,7 @@ class RpcClient:
             except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
                 sock.close()
                 raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
-            sock.add_post_pipe_connect_cb(self._pipe_up)
-            sock.add_post_pipe_remove_cb(self._pipe_gone)
             self._sock = sock
-            self._connected = False
-            self._lost_at = None
-            self._refused = 0
-            self._kept = False
 
     def _pipe_up(self, pipe: pynng.Pipe) -> None:  # an nng thread
         self._up_at = time.monotonic()
@@ -220,12 +221,12 @@ class RpcClient:
         call.armed = False
         call.scope.deadline = math.inf
 
-    async def _await_connection(self, method: str, started: float, deadline: float, skip: int) -> None:
+    async def _await_connection(self, method: str, started: float, deadline: float, skip: int | None) -> None:
         """Until the first connection (not the pipe ``skip``, one just turned away): wait for the background dial
         until ``deadline`` (time.monotonic()), or raise :class:`NoNode`."""
         assert self._sock is not None
         delay = 0.005
-        while not self._sock.pipes or self._up_id == skip:
+        while not self._sock.pipes or (skip is not None and self._up_id == skip):
             if time.monotonic() >= deadline:
                 raise self.never_reached(method, deadline - started)
             await anyio.sleep(delay)
@@ -298,7 +299,7 @@ class RpcClient:
         started = time.monotonic()
         connect_by = started + min(self.connect_timeout, limit)
         payload = dumps({"m": method, "p": params})
-        skip = -1
+        skip: int | None = None
         while True:
             if not self._connected:
                 await self._await_connection(method, started, connect_by, skip)
