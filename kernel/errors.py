@@ -40,6 +40,7 @@ __all__ = [
     "BodyHashMismatch",
     "Busy",
     "ClientClosed",
+    "ConnectionsRefused",
     "DataDirLocked",
     "DataDirNotADirectory",
     "DataDirUnusable",
@@ -61,8 +62,10 @@ __all__ = [
     "NotVerified",
     "Overloaded",
     "PasswordRequired",
+    "REFUSED_ADVICE",
     "ProtocolError",
     "ReplayedRequest",
+    "RefusedReply",
     "RequestTimeout",
     "RpcBadRequest",
     "RpcServerError",
@@ -295,6 +298,24 @@ class NoNode(Unreachable):
     __str__ = _msg("no node at {address} ({reason}): start one with taonet node run --dev, or check the endpoint")
 
 
+REFUSED_ADVICE = ("it may already hold as many connections from this address as it allows (or from its network, or "
+                  "in all); close some of this address's clients, or ask its operator to raise "
+                  "--max-connections-per-address (taonet node status, run from another address, shows its bounds)")
+"""What a client turned away by a node's connection bounds is told to do (:class:`ConnectionsRefused`, and the
+:class:`Unreachable` of a client whose connection was lost and whose new ones are turned away)."""
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class ConnectionsRefused(NoNode):
+    """Raised when a node listens at the address but closes each connection from this client as soon as it is made,
+    and the client never kept one (nothing it sent was read): a node's connection bounds turn it away
+    (``--max-connections-per-address``, ``--max-connections-per-network``, ``--max-connections``)."""
+
+    CODE = "connections_refused"
+    __str__ = _msg("the node at {address} closes every connection from this client at once ({reason}): "
+                   + REFUSED_ADVICE)
+
+
 @attrs.define(auto_exc=True, str=False, slots=False)
 class ClientClosed(KernelError, RuntimeError):
     """Raised when a client (a blocking ``subtensor()``, a Metagraph from it) is used after it was closed."""
@@ -335,6 +356,18 @@ class RpcServerError(KernelError):
     method: str
     reason: str
     __str__ = _msg("{method} failed on the server: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class RefusedReply(RpcServerError):
+    """Raised when the client refuses a server's reply without using it (malformed, not a map, or denser than the
+    client allows): the server answered, it did not fail; an :class:`RpcServerError` so callers catching that still
+    catch it."""
+
+    CODE = "refused_reply"
+    address: str
+    __str__ = _msg("the reply of the node at {address} to {method} was refused: {reason}; is {address} a taonet node "
+                   "you trust?")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

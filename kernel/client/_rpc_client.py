@@ -27,11 +27,22 @@ back, the call raises :class:`Unreachable` as a watched one does.
 
 A reply is a peer's bytes (a client may talk to a replica anyone runs): one of 64 KiB or more is first checked to
 decode to at most ``max_density`` bytes of Python objects per byte (16 by default, :func:`taonet.ledger.loads_bounded`;
-a submit_batch reply at most :data:`DENSE_REPLIES`), else the call raises :class:`RpcServerError` (an unreadable
-reply) without decoding it, and the client goes on serving later calls. The node's honest replies measured at most
-12.4 bytes of objects per byte (a neuron with 1,024 weights; a metagraph of 1,024 UIDs 1.8, with its weights 1.5;
-1,000 blocks 1.4; 128 subnets 11.4), except a submit_batch answered with refusals (31.8 for 10,000; at most 35.7 for
-any error the ledger has): so a hostile 256 MiB reply of empty maps (~18 GiB decoded) is refused.
+a submit_batch reply at most :data:`DENSE_REPLIES`), else the call raises :class:`RefusedReply` (an
+:class:`RpcServerError`, as a malformed reply does) without decoding it, and the client goes on serving later calls.
+The node's honest replies measured at most 12.4 bytes of objects per byte (a neuron with 1,024 weights; a metagraph of
+1,024 UIDs 1.8, with its weights 1.5; 1,000 blocks 1.4; 128 subnets 11.4), except a submit_batch answered with
+refusals (31.8 for 10,000; at most 35.7 for any error the ledger has): so a hostile 256 MiB reply of empty maps
+(~18 GiB decoded) is refused.
+
+A node over its connection bounds (``--max-connections-per-address`` and the like) closes each connection from the
+client's address in its pre-connect callback: the client sees every connection made and closed ~1 ms later (pipe
+callbacks: added, then removed), again at each of nng's redials, where nothing listening shows no connection at
+all. A client whose connections were all closed within :data:`CLOSED_AT_ONCE` of their making, and that never kept
+one, raises :class:`ConnectionsRefused` (a :class:`NoNode`: the node read nothing it sent) instead of "no node", once
+its connect timeout has passed (a slot freed meanwhile is taken). A call that caught the ~1 ms such a connection is
+open and sent on it sends again on the next connection nng makes, within that timeout: the node closed it before
+reading anything. A client that had a connection, lost it, and whose new ones are turned away raises
+:class:`Unreachable` saying so.
 """
 
 from __future__ import annotations
@@ -48,12 +59,12 @@ import pynng
 import sniffio
 
 from taonet.ledger import DENSITY, dumps, loads_bounded
-from taonet.ledger.errors import CodecError, error_from_wire
+from taonet.ledger.errors import CodecError, MessageTooDense, error_from_wire
 
-from ..errors import BadAddress, NoNode, RpcServerError, RpcTimeout, Unreachable
+from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
 from ..wire import NngContext
 
-__all__ = ["CHECK_EVERY", "DENSE_REPLIES", "REDIAL_GRACE", "RpcClient"]
+__all__ = ["CHECK_EVERY", "CLOSED_AT_ONCE", "DENSE_REPLIES", "REDIAL_GRACE", "RpcClient"]
 
 CHECK_EVERY = 0.25
 """A call sent while disconnected, once a connection is back, looks this often whether it was lost again."""
@@ -62,10 +73,26 @@ REDIAL_GRACE = 1.0
 """A call made when the connection was lost long ago still gives nng this long (at most ``connect_timeout``) to redial
 before it raises :class:`Unreachable` (nng redials a lost server every 0.1 s or so)."""
 
+CLOSED_AT_ONCE = 0.25
+"""A connection the server closes within this many seconds of its making was turned away, not lost: a node over its
+connection bounds closes it in its pre-connect callback, which the client sees as a connection made and closed ~1 ms
+later (measured on 127.0.0.1; a round trip later over a network), again at each of nng's redials."""
+
 DENSE_REPLIES: Mapping[str, int] = MappingProxyType({"submit_batch": 64})
 """Methods whose honest replies are denser than the client's ``max_density``, and the density allowed for them: a
 submit_batch reply lists one small error map per refused extrinsic (up to 10,000, 36 bytes of objects per byte at
 most; 64 leaves room for error types to come)."""
+
+
+def _seconds(x: float) -> str:
+    """Seconds for a message: 0.5, 3, 120."""
+    return f"{x:.2g}" if x < 10 else f"{x:.0f}"
+
+
+def _count(refused: int, waited: float) -> str:
+    """How many connections were turned away in ``waited`` seconds (at least the one just closed)."""
+    n = max(1, refused)
+    return f"{n} connection{'s' if n > 1 else ''} in {_seconds(waited)} s"
 
 
 def _loop_glue() -> tuple[Any, Callable[..., object], Callable[[], float]]:
@@ -80,6 +107,10 @@ def _loop_glue() -> tuple[Any, Callable[..., object], Callable[[], float]]:
 
     loop = asyncio.get_running_loop()
     return anyio.CancelScope(), loop.call_soon_threadsafe, loop.time
+
+
+class _TurnedAway(Exception):
+    """A call's connection was closed as it was made, and the client never kept one: the server read nothing."""
 
 
 class _InFlight:
@@ -111,6 +142,11 @@ class RpcClient:
         self._connected = False
         self._lost_at: float | None = None  # time.monotonic() when the last connection closed; None while one is open
         self._in_flight: set[_InFlight] = set()  # calls sent on an open connection, until they end
+        self._up_at = 0.0  # time.monotonic() when the last connection was made
+        self._up_id = -1  # its pipe's id
+        self._answered_on = -2  # the id of the pipe a reply last came on (while it was the last one made)
+        self._refused = 0  # connections closed within CLOSED_AT_ONCE of their making, since the last one kept
+        self._kept = False  # whether a connection ever lasted CLOSED_AT_ONCE, or a reply came: a request was read
 
     async def __aenter__(self) -> RpcClient:
         self.open()
@@ -122,8 +158,15 @@ class RpcClient:
     def open(self) -> None:
         """Open the pooled socket (dialing in the background, so the server may come up later)."""
         if self._sock is None:
+            self._connected = False
+            self._lost_at = None
+            self._refused = 0
+            self._kept = False
             # resend_time -1: never resend a request on our own (a submit is not idempotent)
             sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
+            # the callbacks before the dial: the first connection is noted too (when it was made, for CLOSED_AT_ONCE)
+            sock.add_post_pipe_connect_cb(self._pipe_up)
+            sock.add_post_pipe_remove_cb(self._pipe_gone)
             try:
                 sock.dial(self.address, block=False)
             except pynng.NNGException as e:
@@ -132,22 +175,26 @@ class RpcClient:
             except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
                 sock.close()
                 raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
-            sock.add_post_pipe_connect_cb(self._pipe_up)
-            sock.add_post_pipe_remove_cb(self._pipe_gone)
             self._sock = sock
-            self._connected = False
-            self._lost_at = None
 
-    def _pipe_up(self, _pipe: pynng.Pipe) -> None:  # an nng thread
+    def _pipe_up(self, pipe: pynng.Pipe) -> None:  # an nng thread
+        self._up_at = time.monotonic()
+        self._up_id = pipe.id
         self._lost_at = None
         for call in list(self._in_flight):  # calls given the grace: back to waiting without a deadline
             if call.armed:
                 self._post(call, self._disarm, call)
 
-    def _pipe_gone(self, _pipe: pynng.Pipe) -> None:  # an nng thread; the pipe is still in sock.pipes here
+    def _pipe_gone(self, pipe: pynng.Pipe) -> None:  # an nng thread; the pipe is still in sock.pipes here
         sock = self._sock
         if sock is not None and len(sock.pipes) <= 1:
             lost = self._lost_at = time.monotonic()
+            # turned away (a node over its connection bounds), not lost; one gone before it was noted up too
+            if pipe.id != self._answered_on and (pipe.id != self._up_id or lost - self._up_at < CLOSED_AT_ONCE):
+                self._refused += 1
+            else:
+                self._refused = 0
+                self._kept = True
             # set before the list is taken: a call adds itself before it reads _lost_at, so each call either saw
             # the loss (and is watched) or is in this list
             for call in list(self._in_flight):
@@ -174,15 +221,14 @@ class RpcClient:
         call.armed = False
         call.scope.deadline = math.inf
 
-    async def _await_connection(self, method: str, limit: float) -> None:
-        """Until the first connection: wait (bounded) for the background dial, or raise :class:`NoNode`."""
+    async def _await_connection(self, method: str, started: float, deadline: float, skip: int | None) -> None:
+        """Until the first connection (not the pipe ``skip``, one just turned away): wait for the background dial
+        until ``deadline`` (time.monotonic()), or raise :class:`NoNode`."""
         assert self._sock is not None
-        wait = min(self.connect_timeout, limit)
-        deadline = time.monotonic() + wait
         delay = 0.005
-        while not self._sock.pipes:
+        while not self._sock.pipes or (skip is not None and self._up_id == skip):
             if time.monotonic() >= deadline:
-                raise NoNode(method=method, address=self.address, reason=f"nothing answered within {wait:.2g} s")
+                raise self.never_reached(method, deadline - started)
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True
@@ -201,6 +247,27 @@ class RpcClient:
                 scope.cancel()
                 return
             await anyio.sleep(left)  # then look again: redialed meanwhile, or lost again later, or still gone
+
+    def never_reached(self, method: str, waited: float) -> NoNode:
+        """The error for a ``method`` call that found no connection to keep within ``waited`` seconds:
+        :class:`ConnectionsRefused` if the server closed each connection at once (its bounds turn this client
+        away), else :class:`NoNode` (nothing answered)."""
+        if not self._kept and self._turned_away():
+            return ConnectionsRefused(method=method, address=self.address,
+                                      reason=_count(self._refused, waited))
+        return NoNode(method=method, address=self.address, reason=f"nothing answered within {_seconds(waited)} s")
+
+    def _turned_away(self) -> bool:
+        """Whether the connections since the last one kept were all closed at once (the last one too, even if its
+        removal was not noted yet: a request on it fails as the connection closes, maybe before the callback)."""
+        return self._refused > 0 or (self._answered_on != self._up_id
+                                     and 0.0 < time.monotonic() - self._up_at < CLOSED_AT_ONCE)
+
+    @property
+    def refused(self) -> int:
+        """Connections the server closed as soon as they were made (it turns this client away: its connection
+        bounds), since the last connection that lasted."""
+        return self._refused
 
     @property
     def connected(self) -> bool:
@@ -229,9 +296,41 @@ class RpcClient:
             self.open()
         assert self._sock is not None
         limit = self.timeout if timeout is None else timeout
-        if not self._connected:
-            await self._await_connection(method, limit)
+        started = time.monotonic()
+        connect_by = started + min(self.connect_timeout, limit)
         payload = dumps({"m": method, "p": params})
+        skip: int | None = None
+        while True:
+            if not self._connected:
+                await self._await_connection(method, started, connect_by, skip)
+            try:
+                raw = await self._exchange(method, payload, limit, started)
+                break
+            except _TurnedAway:
+                # the connection was closed as it was made (a node over its bounds: it read nothing): send again on
+                # the next one nng makes, until the connect timeout
+                if time.monotonic() >= connect_by:
+                    raise self.never_reached(method, time.monotonic() - started) from None
+                self._connected = False
+                skip = self._up_id
+        try:
+            reply = loads_bounded(raw, max_size=self.max_reply,
+                                  density=max(self.max_density, DENSE_REPLIES.get(method, 0)))
+        except MessageTooDense as e:  # its advice is for the sender: say what the client saw
+            raise RefusedReply(method=method, address=self.address,
+                               reason=f"its {e.size} bytes may decode to more than {e.limit} bytes of objects "
+                                      f"({e.reason})") from None
+        except CodecError as e:
+            raise RefusedReply(method=method, address=self.address, reason=f"unreadable reply: {e}") from None
+        if type(reply) is not dict:
+            raise RefusedReply(method=method, address=self.address, reason="reply is not a map")
+        if "err" in reply:
+            raise error_from_wire(reply["err"])
+        return reply.get("ok")
+
+    async def _exchange(self, method: str, payload: bytes, limit: float, started: float) -> bytes:
+        """Send ``payload`` on a context and receive its reply (waiting ``limit`` s at most), or raise why not."""
+        assert self._sock is not None
         # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
         # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).
         ctx = NngContext(self._sock)
@@ -272,6 +371,16 @@ class RpcClient:
                 call.done = True
                 self._in_flight.discard(call)
             ctx.close()
+        if raw is not None:  # the server read a request: the connection was kept
+            self._kept = True
+            self._refused = 0
+            self._answered_on = self._up_id
+        elif (gone or (failed is not None and not isinstance(failed, pynng.Timeout))) and self._turned_away():
+            if not self._kept:  # nothing this client sent was read: as if never connected
+                raise _TurnedAway
+            raise Unreachable(method=method, address=self.address,
+                              reason=f"the node closed the connection, and every new one from this client at once "
+                                     f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
         if gone:
             raise Unreachable(method=method, address=self.address,
                               reason=f"the node closed the connection and nothing reconnected within {gone[0]:.2g} s; "
@@ -282,13 +391,4 @@ class RpcClient:
             raise Unreachable(method=method, address=self.address,
                               reason=f"{failed} (the connection broke); is the node running (taonet node status)?")
         assert raw is not None
-        try:
-            reply = loads_bounded(raw, max_size=self.max_reply,
-                                  density=max(self.max_density, DENSE_REPLIES.get(method, 0)))
-        except CodecError as e:
-            raise RpcServerError(method=method, reason=f"unreadable reply: {e}") from None
-        if type(reply) is not dict:
-            raise RpcServerError(method=method, reason="reply is not a map")
-        if "err" in reply:
-            raise error_from_wire(reply["err"])
-        return reply.get("ok")
+        return raw

@@ -381,7 +381,7 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     import anyio
 
     from taonet.kernel import Subtensor
-    from taonet.kernel.errors import NoNode, RpcTimeout
+    from taonet.kernel.errors import RpcTimeout
 
     from ._errors import CommandTimeout, gone_cause
 
@@ -402,9 +402,8 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     try:
         value = anyio.run(go)
     except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
-        if not sub.rpc.connected:  # nothing ever answered: nothing was sent either
-            raise NoNode(method=what, address=sub.endpoint, reason=f"nothing answered within {timeout:g} s"
-                         ) from None
+        if not sub.rpc.connected:  # nothing ever answered (or the node turned each connection away): nothing sent
+            raise sub.rpc.never_reached(what, timeout) from None
         if isinstance(e, RpcTimeout) and not write:
             raise
         # a write says whether the client had submitted it (it may still be included) or not (nothing changed); a

@@ -1,13 +1,14 @@
 """A reply that would decode to far more memory than its size (a hostile replica's) is refused before it is decoded:
-the call raises RpcServerError naming the refusal, the caller's traced memory stays small, and the next call on the
-same client is answered (asyncio and trio). A real node's biggest honest replies still decode: the metagraph with
-weights and the neurons of a 1,024-UID subnet, a neuron with 1,024 weights, 1,000 blocks and their events, and a
-submit_batch answered with 10,000 refusals (the densest reply the node gives, passed by DENSE_REPLIES)."""
+the call raises RefusedReply (an RpcServerError) naming the refusal, the caller's traced memory stays small, and the
+next call on the same client is answered (asyncio and trio). A real node's biggest honest replies still decode: the
+metagraph with weights and the neurons of a 1,024-UID subnet, a neuron with 1,024 weights, 1,000 blocks and their
+events, and a submit_batch answered with 10,000 refusals (the densest reply the node gives, passed by DENSE_REPLIES)."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ import pytest
 
 from taonet.kernel import Subtensor
 from taonet.kernel.client import RpcClient
-from taonet.kernel.errors import RpcServerError
+from taonet.kernel.errors import RefusedReply, RpcServerError
 from taonet.ledger import (
     DENSITY,
     TAO,
@@ -96,16 +97,19 @@ async def _traced(call: Callable[[], Awaitable[Any]]) -> tuple[BaseException | N
 
 
 async def test_a_dense_reply_is_refused_with_little_memory_and_the_next_call_is_answered() -> None:
-    """A server answers 2 MiB of empty maps (~150 MiB as Python objects): the call raises RpcServerError saying the
-    reply was refused, before cbor2 builds anything (traced peak under 16 MiB: the received bytes and a copy), and
-    the same client's next call is answered."""
+    """A server answers 2 MiB of empty maps (~150 MiB as Python objects): the call raises RefusedReply saying
+    the client refused the reply, before cbor2 builds anything (traced peak under 16 MiB: the received bytes and a
+    copy), and the same client's next call is answered."""
     with dense_server() as address:
         async with RpcClient(address, timeout=20) as rpc:
             with anyio.fail_after(30):
                 err, peak = await _traced(lambda: rpc.call("dense"))
-                assert isinstance(err, RpcServerError), err
+                assert isinstance(err, RefusedReply) and isinstance(err, RpcServerError), err
                 assert err.method == "dense"
-                assert "unreadable reply: message of 2097161 bytes refused" in str(err), err
+                assert re.match(f"the reply of the node at {re.escape(address)} to dense was refused: its 2097161 "
+                                r"bytes may decode to more than \d+ bytes of objects \(", str(err)), err
+                assert str(err).endswith(f"); is {address} a taonet node you trust?"), err
+                assert "failed on the server" not in str(err) and "send large data" not in str(err), err
                 assert peak < 16 * MIB, peak
                 assert await rpc.call("head") == {"number": 7}
 
