@@ -7,12 +7,7 @@ import threading
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 
-__all__ = ["forks", "worker_context"]
-
-
-def forks() -> bool:
-    """True when a worker pool started now would fork this process (see :func:`worker_context`)."""
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+__all__ = ["worker_context"]
 
 
 def worker_context() -> BaseContext:
@@ -24,4 +19,5 @@ def worker_context() -> BaseContext:
     Linux (elsewhere the system libraries are not fork-safe) and only while this process runs no other Python thread
     (one could hold a lock, of a stream or of logging, that the child would then wait on forever); else ``spawn``.
     """
-    return get_context("fork" if forks() else "spawn")
+    forks = sys.platform.startswith("linux") and threading.active_count() == 1
+    return get_context("fork" if forks else "spawn")

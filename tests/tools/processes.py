@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,17 @@ def taonet(*args: str, timeout: float = 60.0, env: dict[str, str] | None = None
     out = subprocess.run([TAONET_EXE, *args], capture_output=True, text=True, timeout=timeout,
                          env={**os.environ, **(env or {})})
     return out, time.monotonic() - started
+
+
+def interrupt(proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    """Ctrl-C ``proc`` if it still runs and wait up to ``timeout`` seconds for it, then kill it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import pytest
 
 from tests.kernel.node.nodes import read_addresses, stop
 
-from .processes import TAONET_EXE, error_lines, taonet, taonet_node
+from .processes import TAONET_EXE, error_lines, interrupt, taonet, taonet_node
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BOUNDS = ("max_connections", "max_connections_per_address", "max_connections_per_network")
@@ -130,13 +129,7 @@ def test_localnet_gives_its_node_the_connection_flags_and_the_node_holds_an_addr
     finally:
         for sock in crowd:
             sock.close()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        interrupt(proc)
         if proc.stdout is not None:
             proc.stdout.close()
     assert proc.returncode == 0, lines

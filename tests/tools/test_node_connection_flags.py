@@ -7,7 +7,6 @@ nng dials from a chosen local address with ``tcp://LOCAL;HOST:PORT`` (127.0.0.0/
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -21,7 +20,7 @@ import pytest
 from taonet.kernel import subtensor
 from taonet.tools.launcher import parse_network
 
-from .processes import TAONET_EXE, error_lines, taonet, taonet_node
+from .processes import TAONET_EXE, error_lines, interrupt, taonet, taonet_node
 
 
 def _from(local: str, address: str) -> str:
@@ -173,13 +172,7 @@ def test_a_launched_node_takes_the_network_files_bounds(tmp_path: Path) -> None:
     finally:
         for sock in crowd:
             sock.close()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        interrupt(proc)
         reader.join(10)
         assert proc.stdout is not None
         proc.stdout.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ from taonet.kernel import Blocking, RpcClient, Subtensor, subtensor
 from taonet.kernel.errors import BadAddress, NoNode, Unreachable
 
 from ..node.nodes import Wallet, node_process
+from .servers import free_address
 
 EXIT_BOUND = 5.0
 """Seconds a script may take to exit after its last line (it exits in well under one; the margin is for load)."""
@@ -27,14 +27,6 @@ EXIT_BOUND = 5.0
 
 def _portal_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name == "taonet-blocking" and t.is_alive())
-
-
-def free_address() -> str:
-    """A loopback tcp address nothing listens on (a port the OS just handed out and took back)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"tcp://127.0.0.1:{port}"
 
 
 def run_script(code: str, endpoint: str, *, timeout: float = 60.0) -> tuple[int, str, str, float]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
@@ -40,6 +38,7 @@ from taonet.ledger import (
 from taonet.ledger.errors import MessageTooDense
 
 from ..node.nodes import node_process
+from .servers import free_address, server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -63,21 +62,9 @@ with pynng.Rep0(listen=sys.argv[1], recv_max_size=1 << 20) as sock:
 def dense_server() -> Iterator[str]:
     """A process answering the method "dense" with EMPTY_MAPS empty maps and any other with {"number": 7}, at the
     address it yields; killed at the end."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
-    proc = subprocess.Popen([sys.executable, "-c", DENSE_SERVER, address, str(EMPTY_MAPS)], stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+    address = free_address()
+    with server_process(DENSE_SERVER, address, str(EMPTY_MAPS)):
         yield address
-    finally:
-        proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 async def _traced(call: Callable[[], Awaitable[Any]]) -> tuple[BaseException | None, int]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -29,18 +27,13 @@ from taonet.kernel.errors import NoNode, Unreachable
 from taonet.kernel.wire import NngContext
 
 from ..node.nodes import TAONET, node_process
+from .servers import free_address, server_process
 
 pytestmark = pytest.mark.slow
 
 CALL_TIMEOUT = 60.0
 """The calls' own timeout: long, so that an end within the grace cannot be the timeout."""
 GONE = r"the node closed the connection and nothing reconnected within \d+(\.\d+)? s; is the node running"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _killed_after(proc: subprocess.Popen[str], delay: float) -> None:
@@ -76,25 +69,11 @@ def silent_server(address: str) -> Iterator[subprocess.Popen[str]]:
         yield proc
 
 
-@contextlib.contextmanager
-def server_process(script: str, *args: str) -> Iterator[subprocess.Popen[str]]:
-    """``python -c script *args``, once it printed "up"; killed at the end."""
-    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
-
-
 @pytest.mark.anyio
 async def test_a_call_in_flight_ends_unreachable_at_once_when_its_server_is_killed() -> None:
     """The server read the request and is killed before it answers: nng sees the connection reset and the call ends
     with Unreachable (not NoNode: the request reached it) saying what to check, far below its 60 s timeout."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = free_address()
     with silent_server(address) as proc:
         async with RpcClient(address, timeout=CALL_TIMEOUT) as rpc:
             started = time.monotonic()
@@ -161,7 +140,7 @@ async def test_a_block_wait_ends_unreachable_soon_after_its_node_is_killed(tmp_p
 async def test_a_node_back_on_the_same_address_within_the_grace_answers_the_call(tmp_path: Path) -> None:
     """The server is killed, a call is made (queued while nng redials) and a node starts on the same address: the
     request goes to it and is answered (the client's grace is 20 s here, so a slow start on a shared machine fits)."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = free_address()
     with silent_server(address) as proc, contextlib.ExitStack() as again:
         async with RpcClient(address, timeout=CALL_TIMEOUT, connect_timeout=20.0) as rpc:
             with anyio.move_on_after(0.5) as scope:  # it reached the server, which never answers
@@ -205,6 +184,21 @@ class _LateCallbackClient(RpcClient):
         super()._pipe_gone(pipe)  # type: ignore[arg-type]
 
 
+def _spied_sends(monkeypatch: pytest.MonkeyPatch) -> list[_LateCallbackClient]:
+    """The client's nng contexts made to tell a held callback when the test's request was handed to nng: append the
+    _LateCallbackClient to the list returned."""
+    client: list[_LateCallbackClient] = []
+
+    class SpiedContext(NngContext):
+        def send(self, data: bytes) -> None:
+            super().send(data)
+            if client and client[0].dropped.is_set():
+                client[0].sent.set()
+
+    monkeypatch.setattr(rpc_client_module, "NngContext", SpiedContext)
+    return client
+
+
 @pytest.mark.anyio
 async def test_a_call_sent_before_the_client_noted_the_loss_ends_unreachable_within_the_grace(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,17 +206,7 @@ async def test_a_call_sent_before_the_client_noted_the_loss_ends_unreachable_wit
     nng's thread) until a call was sent: that call, queued while nng redials and unseen by the connection check at
     its start, ends with Unreachable once the grace (3 s from the loss) passed, not at its 60 s timeout; the next
     call too."""
-    client: list[_LateCallbackClient] = []
-
-    class SpiedContext(NngContext):
-        """The client's nng context, telling the held callback when the test's request was handed to nng."""
-
-        def send(self, data: bytes) -> None:
-            super().send(data)
-            if client and client[0].dropped.is_set():
-                client[0].sent.set()
-
-    monkeypatch.setattr(rpc_client_module, "NngContext", SpiedContext)
+    client = _spied_sends(monkeypatch)
     with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
         async with _LateCallbackClient(addresses["rpc"], timeout=CALL_TIMEOUT) as rpc:
             client.append(rpc)
@@ -257,16 +241,8 @@ async def test_a_call_sent_before_the_client_noted_the_loss_is_answered_by_a_ser
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As above, but a server comes back on the address 0.5 s after the loss (the grace is 2 s) and answers the
     queued request 3 s later: the reconnection lifted the call's grace deadline, so it gets the reply (at ~3.5 s)."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    client: list[_LateCallbackClient] = []
-
-    class SpiedContext(NngContext):
-        def send(self, data: bytes) -> None:
-            super().send(data)
-            if client and client[0].dropped.is_set():
-                client[0].sent.set()
-
-    monkeypatch.setattr(rpc_client_module, "NngContext", SpiedContext)
+    address = free_address()
+    client = _spied_sends(monkeypatch)
     with silent_server(address) as proc, contextlib.ExitStack() as again:
         async with _LateCallbackClient(address, timeout=CALL_TIMEOUT, connect_timeout=2.0) as rpc:
             client.append(rpc)

@@ -7,9 +7,7 @@ at once, and what to do), not "no node at ADDRESS" (a node IS running); nothing 
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from taonet.ledger import Extrinsic, Keypair, Transfer
 
 from ...tools.processes import TAONET_EXE, error_lines
 from ..node.nodes import node_process
+from .servers import free_address, server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -45,12 +44,6 @@ def full_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 assert time.monotonic() < deadline, "the holder never connected"
                 time.sleep(0.01)
             yield address
-
-
-def _free_address() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
 async def test_a_client_the_node_turns_away_is_told_so_not_that_no_node_runs(full_node: str) -> None:
@@ -101,7 +94,7 @@ async def test_a_turned_away_submit_is_rejected_and_counts_as_not_sent(full_node
 
 async def test_nothing_listening_is_still_no_node() -> None:
     """An address nothing listens on: NoNode "nothing answered", not ConnectionsRefused."""
-    address = _free_address()
+    address = free_address()
     async with RpcClient(address, connect_timeout=0.5) as rpc:
         with pytest.raises(NoNode) as caught:
             await rpc.call("head")
@@ -148,10 +141,8 @@ async def test_a_client_that_lost_its_connection_and_is_turned_away_is_told_so()
     """A server answers one call, closes that connection and turns every new one away in its pre-connect callback:
     the client's next call is Unreachable (not NoNode: it had a connection, a request may have been read) saying
     the node closes every new connection at once and what to do, not "nothing reconnected"."""
-    address = _free_address()
-    proc = subprocess.Popen([sys.executable, "-c", TURNING_SERVER, address], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+    address = free_address()
+    with server_process(TURNING_SERVER, address):
         async with RpcClient(address, timeout=20.0) as rpc:
             assert await rpc.call("head") == 1
             with anyio.fail_after(10):
@@ -159,11 +150,6 @@ async def test_a_client_that_lost_its_connection_and_is_turned_away_is_told_so()
                     await anyio.sleep(0.02)
                 with pytest.raises(Unreachable) as caught:
                     await rpc.call("head")
-    finally:
-        proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
     text = str(caught.value)
     assert not isinstance(caught.value, NoNode)
     assert text.startswith(f"head to {address} failed: the node closed the connection, and every new one from this "
@@ -207,17 +193,9 @@ with pynng.Rep0(listen=sys.argv[1]) as sock:
 @pytest.fixture
 def not_a_map_server() -> Iterator[str]:
     """A process answering every request with a CBOR list (no taonet node): its address; killed at the end."""
-    address = _free_address()
-    proc = subprocess.Popen([sys.executable, "-c", NOT_A_MAP_SERVER, address],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+    address = free_address()
+    with server_process(NOT_A_MAP_SERVER, address):
         yield address
-    finally:
-        proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 async def test_a_reply_that_is_not_a_map_is_refused_by_the_client(not_a_map_server: str) -> None:
