@@ -26,7 +26,7 @@ import sniffio
 
 from taonet.ledger import loads_bounded
 
-from ..wire import NngContext
+from ..wire import NngContext, OpenPipes
 
 __all__ = ["FeedWatcher", "block_number_of"]
 
@@ -79,6 +79,7 @@ class FeedWatcher:
         self._heard_feed = False  # a block came on the feed (so it was connected)
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
+        self._pipes: OpenPipes | None = None  # its open connections
         self._ctx: NngContext | None = None
         self._token: weakref.ref[Any] | None = None
 
@@ -122,6 +123,7 @@ class FeedWatcher:
     def _open(self) -> NngContext:
         if self._ctx is None:
             self._sub = pynng.Sub0(recv_max_size=256 << 20)
+            self._pipes = OpenPipes(self._sub)
             self._sub.dial(self.feed, block=False)
             self._ctx = NngContext(self._sub)
             self._ctx.subscribe()
@@ -132,11 +134,11 @@ class FeedWatcher:
             self._ctx.close()
         if self._sub is not None:
             self._sub.close()
-        self._ctx = self._sub = None
+        self._ctx = self._sub = self._pipes = None
 
     def _feed_lost(self) -> bool:
         """Whether the feed's connection was open and closed (no connection now, and blocks were heard from it)."""
-        return self._sub is not None and not self._sub.pipes and self._heard_feed
+        return self._pipes is not None and not self._pipes.count and self._heard_feed
 
     def _learn(self, number: int) -> None:
         self._heard = time.monotonic()

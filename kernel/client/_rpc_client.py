@@ -62,7 +62,7 @@ from taonet.ledger import DENSITY, dumps, loads_bounded
 from taonet.ledger.errors import CodecError, MessageTooDense, error_from_wire
 
 from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
-from ..wire import NngContext
+from ..wire import NngContext, OpenPipes
 
 __all__ = ["CHECK_EVERY", "CLOSED_AT_ONCE", "DENSE_REPLIES", "REDIAL_GRACE", "RpcClient"]
 
@@ -139,6 +139,7 @@ class RpcClient:
         """Bytes of decoded objects a reply of 64 KiB or more may take per byte (:data:`DENSE_REPLIES` aside)."""
         self.connect_timeout = connect_timeout
         self._sock: pynng.Req0 | None = None
+        self._pipes: OpenPipes | None = None  # its open connections
         self._connected = False
         self._lost_at: float | None = None  # time.monotonic() when the last connection closed; None while one is open
         self._in_flight: set[_InFlight] = set()  # calls sent on an open connection, until they end
@@ -165,8 +166,7 @@ class RpcClient:
             # resend_time -1: never resend a request on our own (a submit is not idempotent)
             sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
             # the callbacks before the dial: the first connection is noted too (when it was made, for CLOSED_AT_ONCE)
-            sock.add_post_pipe_connect_cb(self._pipe_up)
-            sock.add_post_pipe_remove_cb(self._pipe_gone)
+            pipes = OpenPipes(sock, on_up=self._pipe_up, on_gone=self._pipe_gone)
             try:
                 sock.dial(self.address, block=False)
             except pynng.NNGException as e:
@@ -175,7 +175,7 @@ class RpcClient:
             except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
                 sock.close()
                 raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
-            self._sock = sock
+            self._sock, self._pipes = sock, pipes
 
     def _pipe_up(self, pipe: pynng.Pipe) -> None:  # an nng thread
         self._up_at = time.monotonic()
@@ -185,12 +185,13 @@ class RpcClient:
             if call.armed:
                 self._post(call, self._disarm, call)
 
-    def _pipe_gone(self, pipe: pynng.Pipe) -> None:  # an nng thread; the pipe is still in sock.pipes here
-        sock = self._sock
-        if sock is not None and len(sock.pipes) <= 1:
+    def _pipe_gone(self, pipe: pynng.Pipe, opened: bool) -> None:  # an nng thread
+        pipes = self._pipes
+        if pipes is not None and not pipes.count:
             lost = self._lost_at = time.monotonic()
-            # turned away (a node over its connection bounds), not lost; one gone before it was noted up too
-            if pipe.id != self._answered_on and (pipe.id != self._up_id or lost - self._up_at < CLOSED_AT_ONCE):
+            # turned away (a node over its connection bounds), not lost; one whose removal nng reported before its
+            # addition (closed at once) too
+            if pipe.id != self._answered_on and (not opened or lost - self._up_at < CLOSED_AT_ONCE):
                 self._refused += 1
             else:
                 self._refused = 0
@@ -224,9 +225,9 @@ class RpcClient:
     async def _await_connection(self, method: str, started: float, deadline: float, skip: int | None) -> None:
         """Until the first connection (not the pipe ``skip``, one just turned away): wait for the background dial
         until ``deadline`` (time.monotonic()), or raise :class:`NoNode`."""
-        assert self._sock is not None
+        assert self._pipes is not None
         delay = 0.005
-        while not self._sock.pipes or (skip is not None and self._up_id == skip):
+        while not self._pipes.count or (skip is not None and self._up_id == skip):
             if time.monotonic() >= deadline:
                 raise self.never_reached(method, deadline - started)
             await anyio.sleep(delay)
@@ -278,13 +279,13 @@ class RpcClient:
     def connection_open(self) -> bool:
         """Whether a connection to the server is open now: False once a server that was reached went away (its
         process ended, its host dropped the connection), until nng dials it again."""
-        return self._sock is not None and bool(self._sock.pipes)
+        return self._pipes is not None and self._pipes.count > 0
 
     def close(self) -> None:
         """Close the socket."""
         if self._sock is not None:
             self._sock.close()
-            self._sock = None
+            self._sock = self._pipes = None
 
     async def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
         """Call ``method`` with keyword ``params``; the result, or the server's typed error raised here."""

@@ -22,13 +22,14 @@ from ._nng import NngContext as NngContext
 from ._nng import SpareContexts as SpareContexts
 from ._nng import bound_address as bound_address
 from ._nonce import NonceGuard as NonceGuard
+from ._pipes import OpenPipes as OpenPipes
 from ._wallet import Password as Password
 from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
 
 __all__ = [
     "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "WIRE_VERSION", "Axon", "AxonConfig",
-    "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "Password",
+    "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "OpenPipes", "Password",
     "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
     "UnlockCost", "Wallet", "bound_address", "connection_bounds", "get_logger", "limit_connections", "list_wallets",
 ]

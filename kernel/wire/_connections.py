@@ -25,6 +25,8 @@ from typing import Any, Final, final
 import pynng
 from pynng import ffi, lib
 
+from ._pipes import OpenPipes
+
 __all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "ConnectionLimit", "address_of",
            "connection_bounds", "limit_connections", "names_of", "network_of"]
 
@@ -229,4 +231,5 @@ def limit_connections(sock: pynng.Socket, limit: int = MAX_CONNECTIONS,
     bound = ConnectionLimit(limit, per_address, per_network)
     sock.add_pre_pipe_connect_cb(bound.admit)
     sock.add_post_pipe_remove_cb(bound.release)
+    OpenPipes(sock)  # drops the ghosts nng's out-of-order events leave in pynng's table (bounded under churn)
     return bound

@@ -50,6 +50,7 @@ from ._format import (
 )
 from ._log import get_logger
 from ._nng import NngContext
+from ._pipes import OpenPipes
 from ._stream import StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
@@ -113,11 +114,12 @@ def _check_max_bytes(max_bytes: int | None) -> int | None:
 
 @final
 class _Endpoint:
-    __slots__ = ("address", "busy", "closed", "idle", "sock")
+    __slots__ = ("address", "busy", "closed", "idle", "pipes", "sock")
 
-    def __init__(self, address: str, sock: pynng.Req0) -> None:
+    def __init__(self, address: str, sock: pynng.Req0, pipes: OpenPipes) -> None:
         self.address = address
         self.sock = sock
+        self.pipes = pipes
         self.busy = 0
         self.idle: list[NngContext] = []
         self.closed = False
@@ -372,7 +374,7 @@ class Dendrite:
                 else:
                     ctx.close()
         if raw is None:
-            if not ep.sock.pipes:
+            if not ep.pipes.count:
                 raise _Failed(Status.OVERLOADED, f"could not reach {info.address} within {timeout:g} s")
             raise _Failed(Status.TIMEOUT, f"no reply within {timeout:g} s")
         return raw
@@ -441,12 +443,13 @@ class Dendrite:
         sock = pynng.Req0(recv_max_size=recv_max, resend_time=-1,
                           reconnect_time_min=int(cfg.reconnect_min * 1000),
                           reconnect_time_max=int(cfg.reconnect_max * 1000))
+        pipes = OpenPipes(sock)
         try:
             sock.dial(address, block=False)
         except pynng.NNGException as e:
             sock.close()
             raise _Failed(Status.OVERLOADED, f"cannot dial {address}: {e}") from None
-        ep = eps[key] = _Endpoint(address, sock)
+        ep = eps[key] = _Endpoint(address, sock, pipes)
         if len(eps) > cfg.max_endpoints:
             for key in [k for k, v in eps.items() if v.busy == 0][: len(eps) - cfg.max_endpoints]:
                 eps.pop(key).close()

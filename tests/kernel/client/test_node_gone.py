@@ -175,13 +175,13 @@ class _LateCallbackClient(RpcClient):
         self.sent = threading.Event()  # set once the test's call was handed to nng
         self.held_for = -1.0  # how long the callback waited for the call (-1: it did not)
 
-    def _pipe_gone(self, pipe: object) -> None:  # an nng thread
+    def _pipe_gone(self, pipe: object, opened: bool) -> None:  # an nng thread
         if not self.dropped.is_set():
             self.dropped.set()
             started = time.monotonic()
             self.sent.wait(10)  # bounded: the test sends within milliseconds
             self.held_for = time.monotonic() - started
-        super()._pipe_gone(pipe)  # type: ignore[arg-type]
+        super()._pipe_gone(pipe, opened)  # type: ignore[arg-type]
 
 
 def _spied_sends(monkeypatch: pytest.MonkeyPatch) -> list[_LateCallbackClient]:
