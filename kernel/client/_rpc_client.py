@@ -166,16 +166,18 @@ class RpcClient:
             # resend_time -1: never resend a request on our own (a submit is not idempotent)
             sock = pynng.Req0(resend_time=-1, recv_max_size=self.max_reply)
             # the callbacks before the dial: the first connection is noted too (when it was made, for CLOSED_AT_ONCE)
-            pipes = OpenPipes(sock, on_up=self._pipe_up, on_gone=self._pipe_gone)
+            self._pipes = OpenPipes(sock, on_up=self._pipe_up, on_gone=self._pipe_gone)
             try:
                 sock.dial(self.address, block=False)
             except pynng.NNGException as e:
                 sock.close()
+                self._pipes = None
                 raise BadAddress(address=self.address, reason=str(e)) from None
             except UnicodeEncodeError:  # bytes that are not text (from $TAONET_ENDPOINT) are no address
                 sock.close()
+                self._pipes = None
                 raise BadAddress(address=repr(self.address), reason="not UTF-8 text") from None
-            self._sock, self._pipes = sock, pipes
+            self._sock = sock
 
     def _pipe_up(self, pipe: pynng.Pipe) -> None:  # an nng thread
         self._up_at = time.monotonic()
