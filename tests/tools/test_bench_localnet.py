@@ -28,5 +28,5 @@ def test_bench_localnet_json_holds_only_what_it_measured(monkeypatch: pytest.Mon
     assert set(figures) == set(bench.FIGURES) | HOW_IT_RAN
     assert all(figures[k] > 0 for k in bench.FIGURES), figures
     assert figures["first_emission_s_p99"] >= figures["first_emission_s"]
-    assert 1 <= figures["miners_paid_64_8"] <= 4
+    assert 0 < figures["miners_paid_64_8"] <= 4
     assert figures["runs"] == 1 and "4 miners + 2 validators, 3 per host" in figures["process_layout"]
