@@ -24,7 +24,7 @@ from taonet.ledger import SignedBlock
 from taonet.ledger.errors import CodecError
 
 from ..client import RpcClient
-from ..wire import NngContext, get_logger
+from ..wire import NngContext, OpenPipes, get_logger
 
 __all__ = ["BlockFollower"]
 
@@ -58,6 +58,7 @@ class BlockFollower:
 
     async def __aenter__(self) -> BlockFollower:
         self._sub = pynng.Sub0(recv_max_size=256 << 20)
+        OpenPipes(self._sub)  # pynng's table keeps only open connections across the node's restarts (OpenPipes)
         self._sub.dial(self.feed, block=False)  # before the first catch-up, so nothing published meanwhile is lost
         self._ctx = NngContext(self._sub)
         self._ctx.subscribe()
