@@ -1,5 +1,5 @@
 """A message that would decode to far more memory than its size is refused before it is decoded, on both ends of
-the wire: a miner's 1 MiB reply of empty maps (~72 MiB as Python objects) reaches a real Dendrite as a 500 with the
+the wire: a miner's 1 MiB reply of empty lists (~64 MiB as Python objects) reaches a real Dendrite as a 500 with the
 reason, and the caller's traced memory stays small; a caller's dense request gets 400 from a real axon, which keeps
 serving (asyncio and trio)."""
 
@@ -21,36 +21,38 @@ from .wire_helpers import ALICE
 pytestmark = pytest.mark.anyio
 
 MIB = 1 << 20
-EMPTY_MAPS: list[Any] = [{}] * MIB  # one shared dict: 8 MiB here, 1 MiB of 0xa0 bytes on the wire
+# one shared list: 8 MiB here, 1 MiB of 0x80 bytes on the wire (empty lists: as dense as empty maps, within 12%, and
+# ~4 times cheaper for the sender to encode while tracemalloc traces every allocation of the process)
+EMPTY_LISTS: list[Any] = [[]] * MIB
 FLOATS: list[float] = [i / 3 for i in range(MIB // 8)]  # honest: 1.1 MiB of floats
 
 
 class Items(Synapse):
-    """A reply carrying a list of anything (dense: empty maps; the miner's own type check of a list[Any] copies only
+    """A reply carrying a list of anything (dense: empty lists; the miner's own type check of a list[Any] copies only
     the list, so the test's traced memory is the caller's) or of floats (honest)."""
 
-    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("maps", "floats")
+    OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("empties", "floats")
     dense: bool = True
-    maps: list[Any] | None = None
+    empties: list[Any] | None = None
     floats: list[float] | None = None
 
 
 def answer(synapse: Items) -> Items:
     if synapse.dense:
-        return synapse.replace(maps=EMPTY_MAPS)
+        return synapse.replace(empties=EMPTY_LISTS)
     return synapse.replace(floats=FLOATS)
 
 
 class Upload(Synapse):
-    """A request carrying a list of maps."""
+    """A request carrying a list of anything."""
 
     OUTPUT_FIELDS: ClassVar[tuple[str, ...] | None] = ("count",)
-    maps: list[Any]
+    empties: list[Any]
     count: int | None = None
 
 
 def count(synapse: Upload) -> Upload:
-    return synapse.replace(count=len(synapse.maps))
+    return synapse.replace(count=len(synapse.empties))
 
 
 async def _traced(call: Any) -> tuple[Any, int]:
@@ -66,8 +68,8 @@ async def _traced(call: Any) -> tuple[Any, int]:
 
 
 async def test_a_dense_reply_is_a_failed_reply_and_costs_the_caller_little_memory() -> None:
-    """A miner answers 1 MiB of empty maps: the dendrite refuses it before decoding (500, the status message names
-    the refusal), its traced peak stays far under the ~72 MiB the decoded list would take; an honest 1 MiB reply
+    """A miner answers 1 MiB of empty lists: the dendrite refuses it before decoding (500, the status message names
+    the refusal), its traced peak stays far under the ~64 MiB the decoded list would take; an honest 1 MiB reply
     of floats from the same axon is answered whole."""
     async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(answer) as ax, Dendrite(ALICE) as d:
         with anyio.fail_after(30):
@@ -75,7 +77,7 @@ async def test_a_dense_reply_is_a_failed_reply_and_costs_the_caller_little_memor
             assert out.dendrite.status_code == 500, out.dendrite
             message = out.dendrite.status_message or ""
             assert re.search(r"malformed reply body: message of \d{7} bytes refused", message), message
-            assert out.maps is None
+            assert out.empties is None
             assert peak < 24 * MIB, peak
             honest = await d(ax, Items(dense=False), timeout=20)
             assert honest.dendrite.status_code == 200, honest.dendrite
@@ -83,16 +85,16 @@ async def test_a_dense_reply_is_a_failed_reply_and_costs_the_caller_little_memor
 
 
 async def test_an_axon_refuses_a_dense_request_with_400_and_keeps_serving() -> None:
-    """A caller sends 1 MiB of empty maps in a request: the axon answers 400 (the body is refused before it is
+    """A caller sends 1 MiB of empty lists in a request: the axon answers 400 (the body is refused before it is
     decoded, so the forward never runs) without building the list, then answers a small request of the same type."""
     async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(count) as ax, Dendrite(ALICE) as d:
         with anyio.fail_after(30):
-            out, peak = await _traced(lambda: d(ax, Upload(maps=EMPTY_MAPS), timeout=20))
+            out, peak = await _traced(lambda: d(ax, Upload(empties=EMPTY_LISTS), timeout=20))
             assert out.dendrite.status_code == 400, out.dendrite
             assert "refused" in (out.dendrite.status_message or ""), out.dendrite
             assert out.count is None
             assert peak < 24 * MIB, peak
-            small = await d(ax, Upload(maps=[{"a": 1}] * 100), timeout=20)
+            small = await d(ax, Upload(empties=[{"a": 1}] * 100), timeout=20)
             assert small.dendrite.status_code == 200 and small.count == 100, small.dendrite
 
 
