@@ -160,7 +160,8 @@ def test_a_restarted_node_whose_port_was_taken_says_so_once_then_stops_the_netwo
     finally:
         launch.stop()
     out = "\n".join(launch.lines)
-    assert launch.proc.returncode == 4, (out, launch.errors)
+    # a string, not a tuple: pytest shows it whole (a tuple's repr is cut in the middle)
+    assert launch.proc.returncode == 4, f"exit {launch.proc.returncode}\n--- stdout\n{out}\n--- stderr\n{launch.errors}"
     problems = [line for line in launch.lines if line.startswith("problem: node:")]
     assert len(problems) == 1, out
     assert f"port {_port(rpc)} (its rpc address {rpc}) is taken by another process" in problems[0], problems
