@@ -51,6 +51,7 @@ class OpenPipes:
         return len(self._open)
 
     def __contains__(self, pipe_id: object) -> bool:
+        """Whether the connection with this pipe id is open."""
         return pipe_id in self._open
 
     def _added(self, pipe: pynng.Pipe) -> None:  # an nng thread
