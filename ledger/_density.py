@@ -17,7 +17,7 @@ items by ``lstrip``, a mixed run by a compiled regular expression 256 or 16 item
 is in their first byte (short strings, small containers) by one table look-up each. So a 16 MiB list of doubles costs
 a few hundred Python steps. The walk stops as soon as the bound is passed, and it also refuses a message that would
 need more than one step per ``_STEP_BYTES`` bytes (many tiny containers or short strings), so the check never costs
-much more CPU than the decode it protects (scripts/bench_density.py).
+much more CPU than the decode it protects (`taonet bench density`).
 
 Messages under :data:`DENSITY_THRESHOLD` bytes are not walked at all (at most ~112 bytes of objects per byte, so
 under 8 MiB: within the slack): the node's RPC, the feed and most synapses pay nothing.
