@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -60,17 +61,32 @@ def node_process(data_dir: Path, *args: str, block_time: float = 0.1, env: dict[
 
 
 def read_addresses(proc: subprocess.Popen[str], timeout: float = 30.0) -> dict[str, str]:
-    """The `rpc:` and `feed:` lines a node prints first."""
+    """The `rpc:` and `feed:` lines a node prints first, within ``timeout`` seconds (else RuntimeError, even if the
+    node hangs before printing). Read a byte at a time from the pipe, so nothing after them is taken from a later
+    reader of ``proc.stdout``."""
+    assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     out: dict[str, str] = {}
-    assert proc.stdout is not None
-    while len(out) < 2:
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError(f"node did not print its addresses (exit {proc.poll()})")
-        line = proc.stdout.readline()
-        if ":" in line:
-            key, _, value = line.partition(":")
-            out[key.strip()] = value.strip()
+    line = bytearray()
+    fd = proc.stdout.fileno()
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while len(out) < 2:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError(f"node did not print its addresses within {timeout:g} s (exit {proc.poll()})")
+            if not sel.select(min(left, 0.5)):
+                continue
+            byte = os.read(fd, 1)
+            if not byte:  # the node closed its output: it ended
+                raise RuntimeError(f"node did not print its addresses (exit {proc.poll()})")
+            if byte != b"\n":
+                line += byte
+                continue
+            key, colon, value = line.decode(errors="replace").partition(":")
+            line.clear()
+            if colon:
+                out[key.strip()] = value.strip()
     return out
 
 
