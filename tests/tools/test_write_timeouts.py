@@ -64,7 +64,8 @@ class Net:
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     """A dev node (0.1 s blocks) whose scheduler runs apart; wallet "owner" owns subnet 1 (commit-reveal on, tempo
-    40, period 1: a commit's window opens a second or more after it and stays open 4 s) where its hotkey "miner"
+    100, period 1: a commit's window opens a second or more after it and stays open 10 s: a reveal run by the
+    installed command on a loaded machine missed a 4 s window) where its hotkey "miner"
     holds UID 1, and subnet 2, whose proof of work no one can solve (its difficulty at least 10^15)."""
     root = tmp_path_factory.mktemp("wt")
     with taonet_node(root / "node", "--block-time", "0.1", "--remote-actor", "scheduler") as (_p, _h, addresses):
@@ -78,7 +79,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
             c.ok("wallet", "faucet", "--wallet-name", "owner", "--amount", "1000")
             c.ok("subnet", "create", "--wallet-name", "owner", "--hotkey", "owner", "-y")
             c.ok("subnet", "register", "1", "-w", "owner", "-H", "miner", "-y")
-            for name, value in (("tempo", "40"), ("commit_reveal_weights_enabled", "1"),
+            for name, value in (("tempo", "100"), ("commit_reveal_weights_enabled", "1"),
                                 ("commit_reveal_period", "1")):
                 c.ok("subnet", "set", "1", "--param", name, "--value", value, "-w", "owner", "-y")
             c.ok("subnet", "create", "--wallet-name", "owner", "--hotkey", "owner", "-y")
