@@ -140,7 +140,8 @@ async def test_a_reveal_not_applied_in_its_window_is_tried_again_until_it_is(tmp
                    for e in logs if e["event"].startswith("weights.")]
         assert "weights.reveal_missed" not in [e["event"] for e in logs], weights
         later = [e for e in logs if e["event"] == "weights.reveal_later" and e["committed_at"] == first["block"]]
-        assert len(later) == 1 and "signer" in later[0]["reason"].lower(), (first, weights)
+        # a string, not a tuple: pytest shows it whole (a tuple's repr is cut in the middle)
+        assert len(later) == 1 and "signer" in later[0]["reason"].lower(), f"first commit {first}\nweights {weights}"
         revealed = next(e for e in logs if e["event"] == "weights.revealed" and e["committed_at"] == first["block"])
         assert first["reveal_from"] < revealed["block"] <= first["reveal_until"], (first, weights)
 
