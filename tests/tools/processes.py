@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.kernel.node.nodes import read_addresses, stop
+from tests.kernel.node.nodes import end, read_addresses, stop
 
 TAONET_EXE = str(Path(sys.executable).parent / "taonet")
 """`.venv/bin/taonet`: the console script pip installed next to this interpreter."""
@@ -28,13 +28,7 @@ def taonet(*args: str, timeout: float = 60.0, env: dict[str, str] | None = None
 
 def interrupt(proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
     """Ctrl-C ``proc`` if it still runs and wait up to ``timeout`` seconds for it, then kill it."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    end(proc, signal.SIGINT, timeout)
 
 
 def error_lines(stderr: str) -> list[str]:

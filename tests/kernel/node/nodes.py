@@ -90,15 +90,20 @@ def read_addresses(proc: subprocess.Popen[str], timeout: float = 30.0) -> dict[s
     return out
 
 
-def stop(proc: subprocess.Popen[str], timeout: float = 10.0) -> int:
-    """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
+def end(proc: subprocess.Popen[str], sig: int, timeout: float) -> None:
+    """Send ``sig`` if ``proc`` still runs and wait up to ``timeout`` seconds for it, then kill it."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 10.0) -> int:
+    """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
+    end(proc, signal.SIGTERM, timeout)
     if proc.stdout is not None:
         proc.stdout.close()
     return proc.returncode
