@@ -94,11 +94,13 @@ def test_reward_prefers_correct_then_fast_answers() -> None:
 
 
 def test_an_honest_miner_earns_more_than_a_dishonest_one(tmp_path: Path) -> None:
-    """On a dev node (processes: the node, two miners, a validator), after 3 tempos the honest miner earns more."""
+    """On a dev node (processes: the node, two miners, a validator), 3 tempos after the validator's first answered
+    steps the honest miner earns more."""
     with LocalNet(tmp_path, plugin="{name}") as net:
         honest = net.add_miner()
         dishonest = net.add_miner(options={{"honest": False}})
-        net.add_validator()
+        validator = net.add_validator()
+        net.wait_for_answers(validator)  # its first steps may be refused until the miners know it
         net.advance(tempos=3)
         mg = net.metagraph()
         assert mg.I[honest.uid] > mg.I[dishonest.uid]

@@ -9,7 +9,8 @@ validators as real processes, and the metagraph to check who got paid.
         with LocalNet(tmp_path, plugin="myplugin") as net:
             good = net.add_miner()
             bad = net.add_miner(options={"honest": "false"})
-            net.add_validator()
+            validator = net.add_validator()
+            net.wait_for_answers(validator)
             net.advance(tempos=3)
             mg = net.metagraph()
             assert mg.I[good.uid] > mg.I[bad.uid]
@@ -263,6 +264,27 @@ class LocalNet:
                 return
             self._sub.wait_for_block()
         raise RuntimeError(f"{neuron.name}'s axon is not on the chain after {timeout or self.timeout} s")
+
+    def wait_for_answers(self, validator: NeuronProcess, steps: int = 3, timeout: float | None = None) -> int:
+        """Wait until ``validator`` has journaled ``steps`` steps in which a miner answered; returns their count.
+
+        A validator's first steps may all be refused (403: the miners do not know it yet) and, on a busy machine,
+        come late: weights set from them tell no miner from another. Compare miners after this, then ``advance``.
+        """
+        from taonet.plugins import read_journal
+
+        limit = timeout or self.timeout * 2
+        deadline = time.monotonic() + limit
+        journal = validator.state_dir / "journal"
+        while True:
+            answered = sum(1 for step in read_journal(journal)
+                           if any(r.get("status") == 200 for r in step.get("responses") or ()))
+            if answered >= steps:
+                return answered
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"{validator.name} journaled {answered} answered steps in {limit} s, not {steps} "
+                                   f"(log: {validator.log})")
+            self._sub.wait_for_block()
 
     # --- time and the chain ----------------------------------------------------------------------------------------
     def head(self) -> int:

@@ -50,6 +50,8 @@ def test_template_pays_honest_over_wrong_and_fast_over_slow_and_a_killed_validat
         slow = net.add_miner(options={"delay": 0.6})
         wrong = net.add_miner(options={"honest": False})
         validators = [net.add_validator(VALIDATOR), net.add_validator(VALIDATOR)]
+        for v in validators:
+            net.wait_for_answers(v)
         net.advance(tempos=3)
         mg = net.metagraph()
         incentive = {n.name: float(mg.I[n.uid]) for n in (*fast, slow, wrong)}
@@ -102,6 +104,7 @@ def test_a_uid_that_changes_hands_starts_its_new_owner_from_zero(tmp_path: Path)
     with LocalNet(tmp_path, plugin="template", tempo=10, hyperparameters=hyper) as net:
         miners = [net.add_miner(), net.add_miner()]
         v = net.add_validator({"timeout": 1.5, "metagraph_interval": 2})
+        net.wait_for_answers(v)
         net.advance(tempos=4)
         before = _scores(v.state_dir)
         weights_before = _weights(net, v.uid)

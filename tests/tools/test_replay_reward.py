@@ -19,6 +19,10 @@ pytestmark = pytest.mark.slow
 
 VALIDATOR = {"timeout": 3.0, "alpha": 0.5}
 """alpha 0.5: a miner's first answers (its axon just up) weigh little after a few steps."""
+SLOW = 0.6
+"""The slow miner's delay: it scores 1 - 0.5 * 0.6 / 3 = 0.9 a step, a fast one ~1. With alpha 0.5 a fast miner's
+average falls to the slow one's only if its last answer took 2 * 0.6 s; at a delay of 0.3 s a CI machine's load
+(one answer late by 0.36 s measured here with both cores busy) once paid the slow miner as much as a fast one."""
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +31,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("reward")
     with LocalNet(root, plugin="template", tempo=10, hyperparameters={"weights_rate_limit": 1}) as net:
         fast = [net.add_miner(), net.add_miner()]
-        slow = net.add_miner(options={"delay": 0.3})
-        net.add_validator(VALIDATOR)
+        slow = net.add_miner(options={"delay": SLOW})
+        validator = net.add_validator(VALIDATOR)
+        net.wait_for_answers(validator)
         net.advance(tempos=4)
     return {"dir": root, "fast": [m.uid for m in fast], "slow": slow.uid}
 
