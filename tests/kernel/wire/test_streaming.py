@@ -144,4 +144,4 @@ async def test_leaving_a_stream_early_frees_it_on_the_axon() -> None:
         async with d.stream(ax, Prompt(prompt=""), timeout=30) as again:
             async for _ in again:
                 break
-        assert time.monotonic() - t < 2
+        assert time.monotonic() - t < 10  # at once, not after the 30 s timeout; a wide margin for a loaded machine
