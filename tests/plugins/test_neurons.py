@@ -121,3 +121,22 @@ def test_a_uid_that_changes_hands_starts_its_new_owner_from_zero(tmp_path: Path)
         assert net.metagraph().hotkeys[pruned.uid] == newcomer.hotkey.ss58_address
         weights_after = _weights(net, v.uid)  # set since, converting hotkeys to UIDs then: nothing for the newcomer
         assert weights_after.get(pruned.uid, 0) == 0 and weights_after, weights_after
+
+
+def test_wait_for_answers_counts_only_steps_a_miner_answered_and_says_when_none_came(tmp_path: Path) -> None:
+    """LocalNet.wait_for_answers: with no miner to answer, one line naming the validator, the count and its log
+    after the timeout; once a miner serves, it returns when the validator's journal holds that many steps with an
+    answer (status 200)."""
+    with LocalNet(tmp_path, plugin="template", tempo=10) as net:
+        v = net.add_validator({"timeout": 0.5})
+        started = time.monotonic()
+        with pytest.raises(RuntimeError) as info:
+            net.wait_for_answers(v, steps=2, timeout=2.0)
+        assert 2.0 <= time.monotonic() - started < 30
+        assert str(info.value) == (f"validator-0 journaled 0 answered steps in 2.0 s, not 2 "
+                                   f"(log: {tmp_path / 'logs' / 'validator-0.log'})")
+        net.add_miner()
+        answered = net.wait_for_answers(v, steps=2)
+        steps = list(read_journal(v.state_dir / "journal"))
+        assert answered >= 2
+        assert sum(any(r["status"] == 200 for r in s["responses"]) for s in steps) >= answered
