@@ -33,6 +33,8 @@ from ._calls import Transfer as Transfer
 from ._calls import UserCall as UserCall
 from ._calls import hotkey_binding_payload as hotkey_binding_payload
 from ._calls import weight_commit_hash as weight_commit_hash
+from ._codec import HASH_FIELDS as HASH_FIELDS
+from ._codec import KEY_FIELDS as KEY_FIELDS
 from ._codec import decode as decode
 from ._codec import dumps as dumps
 from ._codec import encode as encode

@@ -24,6 +24,8 @@ from .errors import InvalidField, MalformedMessage, MessageTooLarge, NonCanonica
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
+    "HASH_FIELDS",
+    "KEY_FIELDS",
     "ByIdentity",
     "Message",
     "decode",
@@ -143,9 +145,18 @@ def field_bytes(*, lo: int = 0, hi: int = DEFAULT_MAX_SIZE, default: Any = attrs
     return attrs.field(default=default, validator=_bytes_validator(lo, hi))
 
 
+KEY_FIELDS = frozenset({"account", "actor_keys", "author", "authority", "coldkey", "dest", "hotkey", "old_hotkey",
+                        "owner", "owner_hotkey", "signer", "src", "who"})
+"""Names of the 32-byte fields (:func:`field_b32`, :func:`field_keys`) of ledger messages that hold public keys:
+tools show them as SS58 addresses."""
+HASH_FIELDS = frozenset({"commit_hash", "events_root", "extrinsics_root", "genesis", "parent", "state_digest"})
+"""Names of the 32-byte fields that hold hashes (shown as hex). Every 32-byte field of a registered message is named
+in exactly one of the two (tests/ledger/test_key_fields.py): a new one must say which it is."""
+
+
 def field_b32(*, default: Any = attrs.NOTHING) -> Any:
-    """A 32-byte field: a public key (account) or a hash."""
-    return attrs.field(default=default, validator=_bytes_validator(32, 32))
+    """A 32-byte field: a public key (account) or a hash (its name says which: :data:`KEY_FIELDS`)."""
+    return attrs.field(default=default, validator=_bytes_validator(32, 32), metadata={"b32": "one"})
 
 
 def _keys_validator(max_len: int) -> Callable[[Any, attrs.Attribute, Any], None]:
@@ -163,7 +174,8 @@ def _keys_validator(max_len: int) -> Callable[[Any, attrs.Attribute, Any], None]
 
 def field_keys(*, max_len: int = 1024, default: Any = attrs.NOTHING) -> Any:
     """A tuple of 32-byte keys (a CBOR array of byte strings on the wire)."""
-    return attrs.field(default=default, converter=_as_tuple, validator=_keys_validator(max_len))
+    return attrs.field(default=default, converter=_as_tuple, validator=_keys_validator(max_len),
+                       metadata={"b32": "many"})
 
 
 def field_sig(*, default: Any = attrs.NOTHING) -> Any:

@@ -16,8 +16,11 @@ from typing import Any
 __all__ = ["ADDRESS_FIELDS", "jsonable"]
 
 ADDRESS_FIELDS = frozenset({"hotkey", "coldkey", "account", "dest", "owner", "source", "signer", "nominator",
-                            "owner_hotkey", "delegate", "who", "src", "old_hotkey"})
-"""Field names whose 32-byte values are keys, shown as SS58 addresses."""
+                            "owner_hotkey", "delegate", "who", "src", "old_hotkey", "author", "authority",
+                            "actor_keys"})
+"""Field names whose 32-byte values are keys, shown as SS58 addresses: the ledger's ``KEY_FIELDS`` (written out, not
+imported: importing the ledger here would slow every command's start; tests/tools/test_json_keys.py checks they
+agree) and the names node replies use for keys."""
 
 
 def jsonable(value: Any, key: str = "") -> Any:

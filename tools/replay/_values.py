@@ -8,11 +8,11 @@ import attrs
 
 from taonet.ledger import ss58_encode
 
+from .._json import ADDRESS_FIELDS
+
 __all__ = ["fields_of", "plain"]
 
 
-_NOT_KEYS = ("hash", "genesis", "digest", "root")
-"""Endings of the names of 32-byte fields that are hashes, not keys (``commit_hash``, ``genesis``): shown as hex."""
 
 
 def fields_of(message: Any) -> dict[str, Any]:
@@ -23,9 +23,9 @@ def fields_of(message: Any) -> dict[str, Any]:
 
 def plain(value: Any, name: str = "") -> Any:
     """``value`` as JSON-ready data (keys as SS58, bytes as hex, messages as dicts); ``name``, the field's, tells a
-    32-byte hash (``commit_hash``: hex) from a key (SS58)."""
+    32-byte key (SS58) from a hash (hex) by the rule every `--json` document follows (``ADDRESS_FIELDS``)."""
     if isinstance(value, bytes):
-        return ss58_encode(value) if len(value) == 32 and not name.endswith(_NOT_KEYS) else value.hex()
+        return ss58_encode(value) if len(value) == 32 and name in ADDRESS_FIELDS else value.hex()
     if attrs.has(type(value)):
         return fields_of(value)
     if isinstance(value, list | tuple):
