@@ -13,8 +13,6 @@ from .._json import ADDRESS_FIELDS
 __all__ = ["fields_of", "plain"]
 
 
-
-
 def fields_of(message: Any) -> dict[str, Any]:
     """A ledger message's fields (not its caches) by name, as plain values."""
     return {f.name: plain(getattr(message, f.name), f.name) for f in attrs.fields(type(message))
