@@ -32,7 +32,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["LocalNet", "NeuronProcess", "read_line", "stop_process"]
+__all__ = ["LocalNet", "NeuronProcess", "answered_steps", "read_line", "stop_process"]
 
 TAONET = [sys.executable, "-m", "taonet.tools"]
 STOP_TIMEOUT = 10.0
@@ -85,6 +85,13 @@ def stop_process(proc: subprocess.Popen[str], *, kill: bool = False, timeout: fl
     if proc.stdout is not None:
         proc.stdout.close()
     return proc.returncode
+
+
+def answered_steps(journal: str | os.PathLike[str]) -> int:
+    """The steps in a validator's journal folder in which at least one miner answered (status 200); 0 for none."""
+    from taonet.plugins import read_journal
+
+    return sum(1 for step in read_journal(journal) if any(r.get("status") == 200 for r in step.get("responses") or ()))
 
 
 @attrs.define(kw_only=True)
@@ -271,14 +278,10 @@ class LocalNet:
         A validator's first steps may all be refused (403: the miners do not know it yet) and, on a busy machine,
         come late: weights set from them tell no miner from another. Compare miners after this, then ``advance``.
         """
-        from taonet.plugins import read_journal
-
         limit = timeout or self.timeout * 2
         deadline = time.monotonic() + limit
-        journal = validator.state_dir / "journal"
         while True:
-            answered = sum(1 for step in read_journal(journal)
-                           if any(r.get("status") == 200 for r in step.get("responses") or ()))
+            answered = answered_steps(validator.state_dir / "journal")
             if answered >= steps:
                 return answered
             if time.monotonic() >= deadline:

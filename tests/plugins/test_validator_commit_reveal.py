@@ -132,6 +132,7 @@ async def _hold_the_hotkey(sub: Subtensor, validator: Wallet, holders: list[str]
 
 
 LEAD = 6
+"""Blocks before the reveal window at which the test starts holding the validator's hotkey."""
 
 
 async def test_a_reveal_not_applied_in_its_window_is_tried_again_until_it_is(tmp_path: Path) -> None:

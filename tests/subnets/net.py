@@ -11,7 +11,8 @@ from typing import Any
 import anyio
 
 from taonet.kernel import Subtensor, Wallet
-from taonet.plugins import NeuronConfig, read_journal, run_miner, run_validator
+from taonet.plugins import NeuronConfig, run_miner, run_validator
+from taonet.testing import answered_steps
 
 from ..kernel.node.nodes import dev_wallet, node_process
 
@@ -41,16 +42,8 @@ async def dev_subnet(tmp_path: Path, plugin: str, miners: list[str], validators:
 
 MIN_STEPS = 3
 """Steps in which a miner answered that each validator has journaled before the tempos of :func:`incentives_after`
-are counted."""
-
-
-def _steps(journal: Path) -> int:
-    """Steps journaled in which at least one miner answered: the first steps, taken before the miners' metagraph
-    knows the validator, are refused (403) and tell no exploit from an honest miner (seen on a loaded machine: 7 such
-    steps, one a block, passed the count before the first answer)."""
-    if not journal.exists():
-        return 0
-    return sum(1 for r in read_journal(journal) if any(x.get("status") == 200 for x in r.get("responses") or ()))
+are counted: the first steps, taken before the miners' metagraph knows the validator, are refused (403) and tell no
+exploit from an honest miner (seen on a loaded machine: 7 such steps, one a block, passed a count of all steps)."""
 
 
 def config(tmp_path: Path, sub: Subtensor, plugin: str, wallet: Wallet, options: Mapping[str, Any]) -> NeuronConfig:
@@ -76,7 +69,7 @@ async def incentives_after(tmp_path: Path, plugin: str, miners: Mapping[str, Map
                 # machine a validator's first steps come late, and weights from one step cannot tell an exploit that
                 # answers honestly once (prompting's replay) from an honest miner.
                 journals = [tmp_path / "state" / name / "journal" for name in wallets if name.startswith("validator")]
-                while any(_steps(j) < MIN_STEPS for j in journals):
+                while any(answered_steps(j) < MIN_STEPS for j in journals):
                     await sub.wait_for_block()
                 start = await sub.get_current_block()
                 await sub.wait_for_block(start + tempos * (tempo + 1), timeout=deadline)
