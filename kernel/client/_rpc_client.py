@@ -147,6 +147,7 @@ class RpcClient:
         self._up_id = -1  # its pipe's id
         self._answered_on = -2  # the id of the pipe a reply last came on (while it was the last one made)
         self._refused = 0  # connections closed within CLOSED_AT_ONCE of their making, since the last one kept
+        self._ends = 0  # connections whose end nng has reported (a count: a broken request waits for the next)
         self._kept = False  # whether a connection ever lasted CLOSED_AT_ONCE, or a reply came: a request was read
 
     async def __aenter__(self) -> RpcClient:
@@ -189,6 +190,7 @@ class RpcClient:
 
     def _pipe_gone(self, pipe: pynng.Pipe, opened: bool) -> None:  # an nng thread
         pipes = self._pipes
+        self._ends += 1
         if pipes is not None and not pipes.count:
             lost = self._lost_at = time.monotonic()
             # turned away (a node over its connection bounds), not lost; one whose removal nng reported before its
@@ -250,6 +252,14 @@ class RpcClient:
                 scope.cancel()
                 return
             await anyio.sleep(left)  # then look again: redialed meanwhile, or lost again later, or still gone
+
+    async def _connection_end_noted(self, ends: int) -> None:
+        """After a request failed as its connection broke: wait (at most :data:`CLOSED_AT_ONCE`) until nng's callback
+        has reported a connection's end since ``ends`` (the count when the request was sent), which may come after the
+        failure reached us; only then does the connection's life tell a connection turned away from one lost."""
+        until = time.monotonic() + CLOSED_AT_ONCE
+        while self._ends == ends and time.monotonic() < until:
+            await anyio.sleep(0.005)
 
     def never_reached(self, method: str, waited: float) -> NoNode:
         """The error for a ``method`` call that found no connection to keep within ``waited`` seconds:
@@ -341,6 +351,7 @@ class RpcClient:
         failed: BaseException | None = None
         gone: list[float] = []  # the seconds the connection had been gone, once the watcher gave up on it
         call: _InFlight | None = None
+        ends = self._ends  # a request that breaks broke on a connection whose end is reported after this
         try:
             lost = self._lost_at
             if lost is None:  # in the set before _lost_at is read again: a loss noted from here on arms it
@@ -378,12 +389,16 @@ class RpcClient:
             self._kept = True
             self._refused = 0
             self._answered_on = self._up_id
-        elif (gone or (failed is not None and not isinstance(failed, pynng.Timeout))) and self._turned_away():
-            if not self._kept:  # nothing this client sent was read: as if never connected
-                raise _TurnedAway
-            raise Unreachable(method=method, address=self.address,
-                              reason=f"the node closed the connection, and every new one from this client at once "
-                                     f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
+        else:
+            broke = failed is not None and not isinstance(failed, pynng.Timeout)
+            if broke:
+                await self._connection_end_noted(ends)
+            if (gone or broke) and self._turned_away():
+                if not self._kept:  # nothing this client sent was read: as if never connected
+                    raise _TurnedAway
+                raise Unreachable(method=method, address=self.address,
+                                  reason=f"the node closed the connection, and every new one from this client at once "
+                                         f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
         if gone:
             raise Unreachable(method=method, address=self.address,
                               reason=f"the node closed the connection and nothing reconnected within {gone[0]:.2g} s; "
