@@ -174,8 +174,10 @@ class LocalNet:
             raise RuntimeError(f"could not record the plugin {self.plugin!r}: {r.message}")
 
     def close(self) -> None:
-        """Stop every neuron (SIGTERM, then SIGKILL after a deadline), then the node."""
-        for n in self.neurons:
+        """Stop every validator, then every miner (SIGTERM, then SIGKILL after a deadline), then the node."""
+        # validators first: a miner stopped under a validator's query is scored as failed, and weights set from that
+        # would reach the epochs the chain still runs while the rest stops (what a replay of ``root`` then shows)
+        for n in sorted(self.neurons, key=lambda n: n.role != "validator"):
             if n.proc is not None:
                 stop_process(n.proc)
         if self._sub is not None:
