@@ -18,13 +18,11 @@ _FULL = ("import sys; from taonet.tools.cli import app; from taonet.tools.errors
 """The full command (every top-level command built), run the way `main` runs the one it builds."""
 
 _LOADED = """
-import json, sys
+import atexit, json, sys
 from taonet.tools.cli import main
 sys.argv = ["taonet", *sys.argv[1:]]
-try:
-    main()
-finally:
-    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))  # main ends the process
+main()
 """
 """`taonet ARGS` that says, last on stderr, every module the process loaded."""
 

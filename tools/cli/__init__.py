@@ -12,7 +12,7 @@ import functools
 import importlib
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -115,8 +115,9 @@ def _invoked(args: list[str]) -> str | None:
     return args[0]
 
 
-def main() -> None:
+def main() -> NoReturn:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
+    from .._end import end_process
     from ..errors import run_cli
     from ..signals import watch_parent
     from ._common import btcli_aliases
@@ -127,9 +128,9 @@ def main() -> None:
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
     json_errors = "--json" in args
     if (bad := next((a for a in args if not _is_text(a)), None)) is not None:
-        sys.exit(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
+        end_process(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
     args = [a for a in args if a != "--debug"]
-    sys.exit(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors))
+    end_process(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors))
 
 
 def _is_text(arg: str) -> bool:
