@@ -23,22 +23,29 @@ async def _status(path: Path) -> dict[str, Any]:
     return StateDir(path).read_status() or {}
 
 
+async def _miner_and_validator(sub: Any, tmp_path: Path, **hyperparameters: int) -> tuple[Any, Any, Any]:
+    """Subnet 1, //Alice's, with ``hyperparameters`` set in order; //Bob's miner at UID 1 and //Charlie's validator
+    at UID 2 with 100 τ staked: (owner, miner, validator) wallets."""
+    owner = dev_wallet(tmp_path, "owner", "//Alice")
+    miner = dev_wallet(tmp_path, "miner", "//Bob")
+    validator = dev_wallet(tmp_path, "validator", "//Charlie")
+    with anyio.fail_after(60):
+        assert (await sub.create_subnet(owner)).success
+        for name, value in hyperparameters.items():
+            assert (await sub.set_hyperparameter(owner, 1, name, value)).success
+        assert (await sub.burned_register(miner, 1)).uid == 1
+        assert (await sub.burned_register(validator, 1)).uid == 2
+        assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+    return owner, miner, validator
+
+
 async def test_rate_limited_weights_are_retried_quietly_and_strangers_are_blacklisted(tmp_path: Path) -> None:
     """With weights_rate_limit 5 and a validator asking every block, the chain answers "too soon" often: logged
     at debug as weights.too_soon, never as a rejection or an error; weights are set again once allowed. A caller
     that is not a validator of the subnet gets 403 from the miner."""
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = dev_wallet(tmp_path, "owner", "//Alice")
-        miner = dev_wallet(tmp_path, "miner", "//Bob")
-        validator = dev_wallet(tmp_path, "validator", "//Charlie")
-        with anyio.fail_after(60):
-            assert (await sub.create_subnet(owner)).success
-            for name, value in (("tempo", 10), ("weights_rate_limit", 5)):
-                assert (await sub.set_hyperparameter(owner, 1, name, value)).success
-            assert (await sub.set_subnet_identity(owner, 1, "template")).success
-            assert (await sub.burned_register(miner, 1)).uid == 1
-            assert (await sub.burned_register(validator, 1)).uid == 2
-            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        owner, miner, validator = await _miner_and_validator(sub, tmp_path, tempo=10, weights_rate_limit=5)
+        assert (await sub.set_subnet_identity(owner, 1, "template")).success
         common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
         vdir = tmp_path / "state" / "validator"
         with capture_logs() as logs, anyio.fail_after(90):
@@ -72,16 +79,7 @@ async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with
     """A subnet that requires weights version 7 refuses the validator's weights (StaleVersionKey): one warning with
     the chain's code and reason, however many retries; the retries space out (backoff)."""
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = dev_wallet(tmp_path, "owner", "//Alice")
-        miner = dev_wallet(tmp_path, "miner", "//Bob")
-        validator = dev_wallet(tmp_path, "validator", "//Charlie")
-        with anyio.fail_after(60):
-            assert (await sub.create_subnet(owner)).success
-            for name, value in (("tempo", 10), ("weights_version", 7)):
-                assert (await sub.set_hyperparameter(owner, 1, name, value)).success
-            assert (await sub.burned_register(miner, 1)).uid == 1
-            assert (await sub.burned_register(validator, 1)).uid == 2
-            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        _owner, miner, validator = await _miner_and_validator(sub, tmp_path, tempo=10, weights_version=7)
         common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
         vdir = tmp_path / "state" / "validator"
         with capture_logs() as logs, anyio.fail_after(90):
@@ -113,15 +111,9 @@ async def test_a_validator_given_its_permit_since_the_miners_last_sync_is_answer
     still the one it started with (it used to refuse it until that sync: a validator's first steps scored every
     miner 0, the race behind a flaky gateway test)."""
     async with running_node(tmp_path / "node") as (_node, sub):
-        owner = dev_wallet(tmp_path, "owner", "//Alice")
-        miner = dev_wallet(tmp_path, "miner", "//Bob")
-        validator = dev_wallet(tmp_path, "validator", "//Charlie")
+        # no epoch, no permit, until told
+        owner, miner, validator = await _miner_and_validator(sub, tmp_path, tempo=1000)
         with anyio.fail_after(60):
-            assert (await sub.create_subnet(owner)).success
-            assert (await sub.set_hyperparameter(owner, 1, "tempo", 1000)).success  # no epoch, no permit, until told
-            assert (await sub.burned_register(miner, 1)).uid == 1
-            assert (await sub.burned_register(validator, 1)).uid == 2
-            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
             assert not (await sub.metagraph(1)).validator_permit[2]
         mdir = tmp_path / "state" / "miner"
         config = NeuronConfig(wallet=miner, state_dir=mdir, netuid=1, endpoint=sub.endpoint, plugin="template",

@@ -43,6 +43,7 @@ from taonet.plugins._neuron import HOOK_THREAD, MAX_LATE_CALLS, call_hook
 from taonet.plugins.errors import HookFailed
 
 from ..kernel.node.nodes import dev_wallet, running_node
+from .organic import refused_organic
 
 pytestmark = pytest.mark.anyio
 
@@ -532,9 +533,6 @@ async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(t
     """A validator's gateway (against a dev node) whose plugin's validator_organic returns a dict, not a Task: the
     caller's query is refused with the hook and the fix (it was an AttributeError in the gateway: a 500 with a
     traceback in the validator's log), and the validator logs it as one line."""
-    from taonet.plugins import aprompt
-    from taonet.plugins.errors import QueryRefused
-
     faulty = Faulty("organic_dict")
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
@@ -542,16 +540,9 @@ async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(t
         config = NeuronConfig(plugin=plugin, netuid=1, wallet=validator, endpoint=sub.endpoint, port=0,
                               gateway="127.0.0.1:0", state_dir=tmp_path / "state" / "validator",
                               options={"step_interval": str(10**6)})
-        with capture_logs() as logs, anyio.fail_after(60):
-            async with anyio.create_task_group() as tg:
-                await tg.start(run_validator, config)
-                while not any(a.is_serving for a in (await sub.metagraph(1)).axons):
-                    await sub.wait_for_block()
-                with pytest.raises(QueryRefused) as refused:
-                    await aprompt(1, "7", endpoint=sub.endpoint, timeout=5.0)
-                tg.cancel_scope.cancel()
+        refused, logs = await refused_organic(sub, config, 60)
     assert "the validator_organic hook of subnet plugin 'faulty' failed: it returned dict, not a taonet.plugins.Task" \
-        in str(refused.value)
+        in str(refused)
     failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
     assert [e["hook"] for e in failed] == ["validator_organic"] and "it returned dict" in failed[0]["error"]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]

@@ -18,6 +18,7 @@ from taonet.kernel import Wallet
 from taonet.plugins import NeuronConfig, NeuronHost, Plugin, StateDir, hookimpl, load_plugin
 
 from ..kernel.node.nodes import dev_wallet, running_node
+from .organic import refused_organic
 
 pytestmark = pytest.mark.anyio
 
@@ -145,25 +146,15 @@ async def test_an_organic_query_whose_hook_never_returns_is_refused_naming_the_h
     """A validator's gateway whose validator_organic awaits for ever (hook_timeout 0.3 s): the caller's query is
     refused within its own timeout, naming the hook and hook_timeout (before, the caller waited out its timeout and
     got no reason), and the validator logs it as one line."""
-    from taonet.plugins import aprompt, run_validator
-    from taonet.plugins.errors import QueryRefused
-
     obj = _StuckOrganic()
     async with running_node(tmp_path / "node") as (_node, sub):
         _miner, validator = await _subnet(sub, tmp_path)
         config = NeuronConfig(plugin=Plugin.from_object("template", obj), netuid=1, wallet=validator,
                               endpoint=sub.endpoint, port=0, gateway="127.0.0.1:0", state_dir=tmp_path / "s" / "v",
                               options={"step_interval": str(10**6), "hook_timeout": "0.3"})
-        with capture_logs() as logs, anyio.fail_after(25):
-            async with anyio.create_task_group() as tg:
-                await tg.start(run_validator, config)
-                while not any(a.is_serving for a in (await sub.metagraph(1)).axons):
-                    await sub.wait_for_block()
-                with pytest.raises(QueryRefused) as refused:
-                    await aprompt(1, "7", endpoint=sub.endpoint, timeout=5.0)
-                tg.cancel_scope.cancel()
+        refused, logs = await refused_organic(sub, config, 25)
     assert "the validator_organic hook of subnet plugin 'template' failed: it did not return within 0.3 s (the " \
-           "hook_timeout option), so this organic query was refused; " in str(refused.value)
-    assert "--set hook_timeout=SECONDS" in str(refused.value)
+           "hook_timeout option), so this organic query was refused; " in str(refused)
+    assert "--set hook_timeout=SECONDS" in str(refused)
     failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
     assert [e["hook"] for e in failed] == ["validator_organic"]

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +29,26 @@ def taonet(*args: str, timeout: float = 60.0, env: dict[str, str] | None = None
 def interrupt(proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
     """Ctrl-C ``proc`` if it still runs and wait up to ``timeout`` seconds for it, then kill it."""
     end(proc, signal.SIGINT, timeout)
+
+
+def read_until(proc: subprocess.Popen[str], done: Callable[[list[str]], bool], timeout: float) -> list[str]:
+    """``proc``'s stdout lines until ``done(lines)`` holds; an AssertionError with them if it ends or ``timeout``
+    seconds pass first."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line:
+            lines.append(line.rstrip("\n"))
+            if done(lines):
+                return lines
+            continue
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"not reached within {timeout} s (exit {proc.poll()}):\n" + "\n".join(lines))
 
 
 def error_lines(stderr: str) -> list[str]:

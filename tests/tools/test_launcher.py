@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .processes import TAONET_EXE, taonet
+from .processes import TAONET_EXE, read_until, taonet
 
 pytestmark = pytest.mark.slow
 
@@ -50,24 +50,6 @@ def _end(proc: subprocess.Popen[str]) -> None:
     proc.stdout.close()
 
 
-def _read_until(proc: subprocess.Popen[str], done, timeout: float) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line:
-            lines.append(line.rstrip("\n"))
-            if done(lines):
-                return lines
-            continue
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"not reached within {timeout} s (exit {proc.poll()}):\n" + "\n".join(lines))
-
-
 def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -> None:
     """taonet localnet: 2 epochs paying the miners, SIGINT stops every process before the deadline, the logs and
     the chain's log stay behind and the log verifies; run again with --keep (and the live screen), it resumes where it
@@ -76,7 +58,7 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
     proc = subprocess.Popen([TAONET_EXE, "localnet", "--keep", str(net), "--lines"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=_env(tmp_path))
     try:
-        lines = _read_until(proc, lambda ls: sum(1 for x in ls if x.startswith("epoch:") and " 0/" not in x
+        lines = read_until(proc, lambda ls: sum(1 for x in ls if x.startswith("epoch:") and " 0/" not in x
                                                  and "miners paid" in x) >= 2, 90)
         status = json.loads((net / "launch.json").read_text())
         children = [p["pid"] for p in status["processes"]]
@@ -180,7 +162,7 @@ def test_localnet_children_stop_cleanly_when_the_launcher_is_killed(tmp_path: Pa
                              "--validators", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=_env(tmp_path))
     try:
-        _read_until(proc, lambda ls: any(x.startswith("ready:") for x in ls), 60)
+        read_until(proc, lambda ls: any(x.startswith("ready:") for x in ls), 60)
         children = [p["pid"] for p in json.loads((net / "launch.json").read_text())["processes"]]
         assert len(children) == 2 and all(children) and _pids_under(net)
         proc.kill()

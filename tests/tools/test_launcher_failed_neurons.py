@@ -10,32 +10,13 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from .processes import TAONET_EXE, taonet
+from .processes import TAONET_EXE, read_until, taonet
 
 pytestmark = pytest.mark.slow
-
-
-def _read_until(proc: subprocess.Popen[str], done, timeout: float) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line:
-            lines.append(line.rstrip("\n"))
-            if done(lines):
-                return lines
-            continue
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"not reached within {timeout} s (exit {proc.poll()}):\n" + "\n".join(lines))
 
 
 def test_a_neuron_whose_state_dir_another_process_holds_is_a_problem_line_and_in_launch_status(
@@ -54,7 +35,7 @@ def test_a_neuron_whose_state_dir_another_process_holds_is_a_problem_line_and_in
                                  "--validators", "1", "--block-time", "0.1"], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env)
         try:
-            lines = _read_until(proc, lambda ls: any(x.startswith("problem: miner-1-1: ") for x in ls)
+            lines = read_until(proc, lambda ls: any(x.startswith("problem: miner-1-1: ") for x in ls)
                                 and any(x.startswith("ready: ") for x in ls), 90)
             proc.send_signal(signal.SIGINT)
             proc.wait(20)
