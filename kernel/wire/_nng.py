@@ -19,11 +19,21 @@ what profiles showed inside ``nng_ctx_send``. So the first receives that complet
 of nng's threads by ``_NNG_NICE`` nice levels: they still run at once when the loop's thread waits, but they mostly
 let it finish what it is doing and then catch up in batches. Python's threads (the loop's, anyio's workers) keep
 their priority.
+
+Exit (Linux): pynng ends every process with ``nng_fini``, which destroys locks that nng's threads still take while
+they finish tearing down sockets closed just before (a dialer's connection still negotiating, say: the client of a
+port that does not speak nng); such a thread then panics the process (SIGABRT, ``panic: pthread_mutex_lock:
+Invalid argument``: pynng issue #108). Importing this module registers :func:`wait_nng_quiet` as an exit handler
+that runs before pynng's (exit handlers run newest first): it waits, at most :data:`EXIT_QUIET_LIMIT`, until none of
+nng's threads is running or runnable. Measured with a script that closes clients of such a port and exits, both
+cores busy: 11 panics in 120 runs without it, 0 in 120 with it. ``taonet`` commands skip ``nng_fini`` altogether
+(tools/_end.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import contextlib
 import os
@@ -38,7 +48,7 @@ from pynng import _aio as _pynng_aio
 from pynng import ffi, lib
 from pynng.exceptions import check_err
 
-__all__ = ["NngContext", "SpareContexts", "bound_address", "pipe_peer"]
+__all__ = ["EXIT_QUIET_LIMIT", "NngContext", "SpareContexts", "bound_address", "pipe_peer", "wait_nng_quiet"]
 
 _AIO_MAP: dict[int, Any] = _pynng_aio._aio_map
 _CANCELED = lib.NNG_ECANCELED
@@ -87,6 +97,48 @@ def _settle_nng_threads() -> None:
         found = True
     if not found:
         _settle_scans = 0
+
+
+EXIT_QUIET_LIMIT: Final = 0.5
+"""Seconds a process waits at exit, at most, for nng's threads to finish what they were doing (see the module docs)."""
+_QUIET_LOOKS: Final = 3  # looks in a row that find no nng thread running, _QUIET_EVERY apart
+_QUIET_EVERY: Final = 0.002
+
+
+def _nng_thread_running() -> bool:
+    """Whether one of this process's nng threads is running or runnable now (False where /proc cannot tell)."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:  # not Linux
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if not f.read().startswith("nng:"):
+                    continue
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                if f.read().rpartition(")")[2].split()[0] == "R":
+                    return True
+        except (OSError, IndexError):  # the thread ended meanwhile
+            continue
+    return False
+
+
+def wait_nng_quiet(limit: float = EXIT_QUIET_LIMIT) -> bool:
+    """Wait until no nng thread has been running for a few looks in a row, ``limit`` seconds at most; whether that
+    came (an exit handler: pynng's ``nng_fini`` must not tear nng down under a thread still closing a socket)."""
+    deadline = time.monotonic() + limit
+    calm = 0
+    while True:
+        calm = 0 if _nng_thread_running() else calm + 1
+        if calm >= _QUIET_LOOKS:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_QUIET_EVERY)
+
+
+atexit.register(wait_nng_quiet)  # registered after pynng's own handler (imported above), so it runs before it
 
 
 @final
