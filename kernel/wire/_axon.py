@@ -48,7 +48,7 @@ from pynng import lib
 from taonet.ledger import DENSITY, Keypair
 from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger import verify as _verify
-from taonet.ledger.errors import CodecError, MessageTooLarge
+from taonet.ledger.errors import CodecError, MessageTooDense, MessageTooLarge
 
 from ..errors import (
     BadRequest,
@@ -574,8 +574,11 @@ class Axon:
         narrow = cls.HASH_FIELDS is not None
         if not narrow and body_hash(req.body) != req.body_hash:
             raise BodyHashMismatch()
+        density = cls.MAX_DENSITY or DENSITY
         try:
-            fields = _strict_loads(req.body, max_size=len(req.body), density=cls.MAX_DENSITY or DENSITY)
+            fields = _strict_loads(req.body, max_size=len(req.body), density=density)
+        except MessageTooDense as e:
+            raise BadRequest(f"body: {e}{cls._dense_advice(density)}") from None
         except CodecError as e:
             raise BadRequest(f"body: {e}") from None
         ip, port = self._peer(pipe)

@@ -32,7 +32,7 @@ import pynng
 from taonet.ledger import DENSITY, Keypair
 from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger import verify as _verify
-from taonet.ledger.errors import CodecError, InvalidKey, MessageTooLarge
+from taonet.ledger.errors import CodecError, InvalidKey, MessageTooDense, MessageTooLarge
 
 from ..errors import BadRequest, ProtocolError
 from ._axon_info import AxonInfo
@@ -326,7 +326,7 @@ class Dendrite:
             raw = await self._exchange(info, frame, deadline, timeout, cap)
             reply = self._check_reply(raw, syn, nonce, axon_pk, cap)
             del raw  # the reply holds its body: one copy of it, not two, while the fields are decoded
-            fields = _loads_body(reply, syn.MAX_DENSITY)
+            fields = _loads_body(reply, type(syn))
             dendrite = TerminalInfo(status_code=reply.status, status_message=reply.message,
                                     process_time=time.perf_counter() - t0, version=self._version, nonce=nonce,
                                     uuid=self.uuid, hotkey=self._ss58, signature=sig)
@@ -493,11 +493,15 @@ def _axon_key(info: AxonInfo) -> bytes:
         raise _Failed(Status.BAD_REQUEST, f"the axon's hotkey is not an SS58 address: {e}") from None
 
 
-def _loads_body(reply: Reply, density: int | None = None) -> dict[str, Any]:
+def _loads_body(reply: Reply, cls: type[Synapse]) -> dict[str, Any]:
     if reply.status != Status.OK:
         raise _Failed(reply.status, reply.message, reply)
+    density = cls.MAX_DENSITY or DENSITY
     try:
-        fields = _strict_loads(reply.body, max_size=len(reply.body), density=density or DENSITY)
+        fields = _strict_loads(reply.body, max_size=len(reply.body), density=density)
+    except MessageTooDense as e:
+        raise _Failed(Status.SERVER_ERROR, f"malformed reply body: {e}{cls._dense_advice(density)}"[:500],
+                      reply) from None
     except CodecError as e:
         raise _Failed(Status.SERVER_ERROR, f"malformed reply body: {e}"[:300], reply) from None
     return fields
@@ -615,9 +619,12 @@ class SynapseStream(Generic[SS]):
             raise _Failed(Status.SERVER_ERROR, f"the stream's frames passed {limit} bytes in all (the synapse's "
                                                "MAX_SIZE, else the dendrite's max_response_size, or the stream's "
                                                "share of max_bytes)", reply, limit)
+        density = self._syn.MAX_DENSITY or DENSITY
         try:
-            frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body),
-                                                         density=self._syn.MAX_DENSITY or DENSITY))
+            frame = StreamFrame.from_value(_strict_loads(reply.body, max_size=len(reply.body), density=density))
+        except MessageTooDense as e:
+            raise _Failed(Status.SERVER_ERROR, f"malformed stream frame: {e}{type(self._syn)._dense_advice(density)}"
+                          [:500], reply) from None
         except (CodecError, BadRequest) as e:
             raise _Failed(Status.SERVER_ERROR, f"malformed stream frame: {e}"[:300], reply) from None
         if frame.seq != self._seq:

@@ -190,6 +190,12 @@ class Synapse:
         return checks
 
     @classmethod
+    def _dense_advice(cls, density: int) -> str:
+        """What to add to a refusal of one of this type's messages as too dense: the escape, for an honest type."""
+        return (f"; if {cls.__name__} honestly carries that many small items (lists of pairs or records), raise its "
+                f"MAX_DENSITY above {density}")
+
+    @classmethod
     def _from_body(cls, fields: Any, **wire: Any) -> Self:
         """Build from a decoded request body, checking every value; raises BadRequest."""
         if type(fields) is not dict:

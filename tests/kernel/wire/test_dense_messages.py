@@ -92,6 +92,8 @@ async def test_an_axon_refuses_a_dense_request_with_400_and_keeps_serving() -> N
             out, peak = await _traced(lambda: d(ax, Upload(empties=EMPTY_LISTS), timeout=20))
             assert out.dendrite.status_code == 400, out.dendrite
             assert "refused" in (out.dendrite.status_message or ""), out.dendrite
+            assert "if Upload honestly carries that many small items (lists of pairs or records), raise its " \
+                   "MAX_DENSITY above 16" in (out.dendrite.status_message or ""), out.dendrite
             assert out.count is None
             assert peak < 24 * MIB, peak
             small = await d(ax, Upload(empties=[{"a": 1}] * 100), timeout=20)
@@ -122,7 +124,7 @@ def roomy_pairs(synapse: RoomyPairs) -> RoomyPairs:
     return synapse.replace(pairs=HALF_PAIRS)
 
 
-async def test_a_synapse_type_may_allow_denser_messages_with_max_density() -> None:
+async def test_a_synapse_type_may_allow_denser_messages_with_max_density_and_the_refusal_says_so() -> None:
     """448 KiB of [0.25, 0.75] pairs (half floats: ~21 bytes of Python objects per byte) are refused for a type at
     the default density and answered for one that declares MAX_DENSITY = 64 (which also lets the check take
     twice the steps a byte: three items in 7 bytes)."""
@@ -131,6 +133,10 @@ async def test_a_synapse_type_may_allow_denser_messages_with_max_density() -> No
         with anyio.fail_after(30):
             refused = await d(ax, Pairs(), timeout=20)
             assert refused.dendrite.status_code == 500 and "refused" in (refused.dendrite.status_message or "")
+            # the refusal names the way out for such an honest type
+            assert (refused.dendrite.status_message or "").endswith(
+                "; if Pairs honestly carries that many small items (lists of pairs or records), raise its "
+                "MAX_DENSITY above 16"), refused.dendrite
             roomy = await d(ax, RoomyPairs(), timeout=20)
             assert roomy.dendrite.status_code == 200, roomy.dendrite
             assert roomy.pairs == HALF_PAIRS
