@@ -29,10 +29,17 @@ __all__ = ["end_process"]
 
 def end_process(code: int) -> NoReturn:
     """End this process with exit status ``code`` (see the module docs); call it only from an entry point, last."""
-    current = threading.current_thread()
-    for t in threading.enumerate():  # what the interpreter does first at exit: wait for the non-daemon threads
-        if t is not current and not t.daemon:
-            t.join()
+    # what the interpreter does first at exit: run threading's exit hooks (concurrent.futures lets its idle workers
+    # go there: an executor never shut down would otherwise be waited for for ever), then wait for the non-daemon
+    # threads
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    else:  # not CPython: the waiting part
+        current = threading.current_thread()
+        for t in threading.enumerate():
+            if t is not current and not t.daemon:
+                t.join()
     nng = sys.modules.get("pynng.nng")
     fini = getattr(nng, "_pynng_atexit", None)
     if fini is not None:
