@@ -6,8 +6,8 @@ connections' negotiation, their timers), after ``nng_close`` has returned; ``nng
 threads still take, and one that does so afterwards panics the whole process (SIGABRT, ``panic:
 pthread_mutex_lock: Invalid argument``, a C backtrace on stderr: pynng issue #108). A command that closed a client
 just before it returned (the launcher watching a node that is away, every command on a loaded machine where nng's
-threads run late) could end that way instead of with its exit status: measured, 2 of ~12 runs of the launcher's
-port-taken test with both cores busy.
+threads run late) could end that way instead of with its exit status: measured, 2 of the first 12 runs of the
+launcher's port-taken test with three copies of it running at once (0 of 67 after).
 
 Without ``nng_fini`` the interpreter's own teardown would be the hazard pynng guards against (objects freed while nng
 threads call back into a finalizing interpreter). So the command's process ends as a forked child does: the
