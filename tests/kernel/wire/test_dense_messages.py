@@ -8,12 +8,13 @@ from __future__ import annotations
 import gc
 import re
 import tracemalloc
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import anyio
 import pytest
 
-from taonet.kernel import Axon, Dendrite, Synapse
+from taonet.kernel import Axon, Dendrite, StreamingSynapse, Synapse
 from taonet.ledger import Keypair
 
 from .wire_helpers import ALICE
@@ -140,3 +141,32 @@ async def test_a_synapse_type_may_allow_denser_messages_with_max_density_and_the
             roomy = await d(ax, RoomyPairs(), timeout=20)
             assert roomy.dendrite.status_code == 200, roomy.dendrite
             assert roomy.pairs == HALF_PAIRS
+
+
+class PairStream(StreamingSynapse):
+    """Streamed pairs: one chunk is a list of them."""
+
+    CHUNK = list[list[float]]
+    pairs: list[list[float]] | None = None
+
+    def assemble(self, chunks: list[list[list[float]]]) -> PairStream:  # type: ignore[override]
+        return self.replace(pairs=[p for chunk in chunks for p in chunk])
+
+
+async def pair_stream(synapse: PairStream) -> AsyncIterator[list[list[float]]]:
+    yield HALF_PAIRS
+
+
+async def test_a_dense_stream_frame_fails_the_stream_and_names_max_density() -> None:
+    """A stream whose frame holds 448 KiB of pairs (at the default density) ends as a failed reply (500) before any
+    chunk is taken from it, and its message names the type's way out, as a plain reply's does."""
+    async with Axon(Keypair.generate(), "tcp://127.0.0.1:0").attach(pair_stream) as ax, Dendrite(ALICE) as d:
+        with anyio.fail_after(30):
+            async with d.stream(ax, PairStream(), timeout=20) as stream:
+                got = [chunk async for chunk in stream]
+    assert got == []
+    message = stream.result.dendrite.status_message or ""
+    assert stream.result.dendrite.status_code == 500, stream.result.dendrite
+    assert message.startswith("malformed stream frame: message of "), message
+    assert message.endswith("; if PairStream honestly carries that many small items (lists of pairs or records), "
+                            "raise its MAX_DENSITY above 16"), message
