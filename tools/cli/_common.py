@@ -381,7 +381,7 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     import anyio
 
     from taonet.kernel import Subtensor
-    from taonet.kernel.errors import RpcTimeout
+    from taonet.kernel.errors import ConnectionsRefused, RpcTimeout
 
     from ._errors import CommandTimeout, gone_cause
 
@@ -404,6 +404,10 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
         if not sub.rpc.connected:  # nothing ever answered (or the node turned each connection away): nothing sent
             raise sub.rpc.never_reached(what, timeout) from None
+        if sub.rpc.refused and isinstance(refused := sub.rpc.never_reached(what, timeout), ConnectionsRefused):
+            # connected only to connections the node closed at once (its bounds), the last attempt cut by the
+            # deadline: the node read nothing this client sent
+            raise refused from None
         if isinstance(e, RpcTimeout) and not write:
             raise
         # a write says whether the client had submitted it (it may still be included) or not (nothing changed); a
