@@ -402,12 +402,11 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     try:
         value = anyio.run(go)
     except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
-        if not sub.rpc.connected:  # nothing ever answered (or the node turned each connection away): nothing sent
-            raise sub.rpc.never_reached(what, timeout) from None
-        if sub.rpc.refused and isinstance(refused := sub.rpc.never_reached(what, timeout), ConnectionsRefused):
-            # connected only to connections the node closed at once (its bounds), the last attempt cut by the
-            # deadline: the node read nothing this client sent
-            raise refused from None
+        reached = sub.rpc.never_reached(what, timeout)
+        # nothing ever answered, or every connection was one the node closed at once (its bounds; the last attempt
+        # cut by the deadline): the node read nothing this client sent
+        if not sub.rpc.connected or (sub.rpc.refused and isinstance(reached, ConnectionsRefused)):
+            raise reached from None
         if isinstance(e, RpcTimeout) and not write:
             raise
         # a write says whether the client had submitted it (it may still be included) or not (nothing changed); a
