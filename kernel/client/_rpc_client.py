@@ -6,7 +6,8 @@ concurrently.
 
 A client that has never reached its server waits at most ``connect_timeout`` (3 s by default, and never longer
 than the call's own timeout) for the background dial to connect, then raises :class:`NoNode`: nothing listening is
-reported in seconds, not after a long call timeout.
+reported in seconds, not after a long call timeout. The call's timeout bounds the whole call: the reply is waited
+for until that many seconds after the call started, the wait for a connection included.
 
 Once connected, a server that goes away (its process ended, its connection closed) is reported in seconds too, as
 :class:`Unreachable` (not :class:`NoNode`: a request may have reached the server). A request out on a connection
@@ -317,6 +318,7 @@ class RpcClient:
             if not self._connected:
                 await self._await_connection(method, started, connect_by, skip)
             try:
+                # the reply wait is what is left of the call's timeout: the wait for a connection counts in it
                 raw = await self._exchange(method, payload, limit, started)
                 break
             except _TurnedAway:
@@ -342,8 +344,10 @@ class RpcClient:
         return reply.get("ok")
 
     async def _exchange(self, method: str, payload: bytes, limit: float, started: float) -> bytes:
-        """Send ``payload`` on a context and receive its reply (waiting ``limit`` s at most), or raise why not."""
+        """Send ``payload`` on a context and receive its reply (until ``limit`` s after ``started``, the call's
+        start), or raise why not."""
         assert self._sock is not None
+        wait_ms = max(1, int((started + limit - time.monotonic()) * 1000))
         # The wire's contexts: nng's own timeout bounds the wait, and cancellation from outside is delivered
         # properly on both backends (pynng's asyncio glue would raise a CancelledError anyio cannot attribute).
         ctx = NngContext(self._sock)
@@ -363,7 +367,7 @@ class RpcClient:
                 # one that nng queued because the connection had just dropped gets the grace from the pipe callback
                 try:
                     with call.scope:
-                        raw, _ = await ctx.recv(max(1, int(limit * 1000)))
+                        raw, _ = await ctx.recv(wait_ms)
                 except pynng.NNGException as e:
                     failed = e
                 if call.scope.cancelled_caught and call.lost is not None:
@@ -375,7 +379,7 @@ class RpcClient:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._watch_connection, time.monotonic(), gone, tg.cancel_scope)
                     try:
-                        raw, _ = await ctx.recv(max(1, int(limit * 1000)))
+                        raw, _ = await ctx.recv(wait_ms)
                     except pynng.NNGException as e:
                         failed = e
                     finally:

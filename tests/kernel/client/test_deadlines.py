@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import re
 import signal
+import threading
 import time
 from pathlib import Path
 
 import anyio
+import pynng
 import pytest
 
 from taonet.kernel import Subtensor, subtensor
+from taonet.kernel.client import RpcClient
 from taonet.kernel.errors import RpcTimeout
 from taonet.ledger import Keypair
 
 from ..node.nodes import node_process
+from .servers import free_address
 
 TIMEOUT = 1.5
 SLACK = 3.0
@@ -94,3 +98,34 @@ async def test_waits_on_a_paused_node_whose_head_they_knew_say_the_node_did_not_
         error, took = errors[name]
         assert isinstance(error, RpcTimeout) and re.match(NO_REPLY.format("head"), str(error)), errors
         assert took < timeout + SLACK
+
+
+@pytest.mark.anyio
+async def test_a_call_whose_server_came_late_ends_by_its_own_timeout_the_wait_for_a_connection_included() -> None:
+    """A server that starts listening 2 s into a 4 s call, reads the request and never answers: the call raises
+    RpcTimeout naming its 4 s about 4 s after it started (it waited its whole timeout again for the reply once
+    connected: ~6 s)."""
+    address = free_address()
+    read_at: list[float] = []
+    release = threading.Event()
+
+    def late_server() -> None:
+        time.sleep(2.0)
+        with pynng.Rep0(listen=address, recv_timeout=8000) as rep:
+            rep.recv()  # the request, read and never answered
+            read_at.append(time.monotonic())
+            release.wait(10)
+
+    server = threading.Thread(target=late_server, daemon=True)
+    async with RpcClient(address, connect_timeout=10.0) as rpc:
+        started = time.monotonic()
+        server.start()
+        try:
+            with pytest.raises(RpcTimeout, match=r"^head to tcp://\S+ got no reply within 4 s; is the node running"):
+                await rpc.call("head", timeout=4.0)
+            took = time.monotonic() - started
+        finally:
+            release.set()
+            server.join(10)
+    assert read_at and read_at[0] - started >= 2.0  # the request went out on the late connection
+    assert 4.0 - 0.05 <= took < 4.0 + 1.5, took
