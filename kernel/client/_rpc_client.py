@@ -389,20 +389,20 @@ class RpcClient:
                 call.done = True
                 self._in_flight.discard(call)
             ctx.close()
-        if raw is not None:  # the server read a request: the connection was kept
-            self._kept = True
+        if raw is not None:  # the server read a request: the connection was kept (a reply that came as the watcher
+            self._kept = True  # gave up on the connection is still the reply)
             self._refused = 0
             self._answered_on = self._up_id
-        else:
-            broke = failed is not None and not isinstance(failed, pynng.Timeout)
-            if broke:
-                await self._connection_end_noted(ends)
-            if (gone or broke) and self._turned_away():
-                if not self._kept:  # nothing this client sent was read: as if never connected
-                    raise _TurnedAway
-                raise Unreachable(method=method, address=self.address,
-                                  reason=f"the node closed the connection, and every new one from this client at once "
-                                         f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
+            return raw
+        broke = failed is not None and not isinstance(failed, pynng.Timeout)
+        if broke:
+            await self._connection_end_noted(ends)
+        if (gone or broke) and self._turned_away():
+            if not self._kept:  # nothing this client sent was read: as if never connected
+                raise _TurnedAway
+            raise Unreachable(method=method, address=self.address,
+                              reason=f"the node closed the connection, and every new one from this client at once "
+                                     f"({_count(self._refused, time.monotonic() - started)}): {REFUSED_ADVICE}")
         if gone:
             raise Unreachable(method=method, address=self.address,
                               reason=f"the node closed the connection and nothing reconnected within {gone[0]:.2g} s; "
@@ -412,5 +412,4 @@ class RpcClient:
         if failed is not None:
             raise Unreachable(method=method, address=self.address,
                               reason=f"{failed} (the connection broke); is the node running (taonet node status)?")
-        assert raw is not None
-        return raw
+        raise AssertionError("a receive neither returned nor failed")
