@@ -465,8 +465,9 @@ class UnknownSigner(KernelError):
     signer: str
     call: str
     rule: str
-    __str__ = _msg("{call} pays no fee, so it is only admitted from {rule}; {signer} is not: "
-                   "fund the key or register the hotkey first")
+    advice: str = "fund the key or register the hotkey first"
+    """What would make the node admit it (a hotkey call: register the hotkey; any other: fund the key)."""
+    __str__ = _msg("{call} pays no fee, so it is only admitted from {rule}; {signer} is not: {advice}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

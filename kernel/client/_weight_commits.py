@@ -3,6 +3,7 @@ commits (docs/consensus.md "Commit-reveal" gives the chain's rules and the hash)
 
 from __future__ import annotations
 
+import json
 import operator
 import os
 from collections.abc import Sequence
@@ -11,10 +12,16 @@ from typing import Any
 import attrs
 
 from taonet.ledger import ss58_decode, ss58_encode, weight_commit_hash
+from taonet.ledger.errors import TaonetError
 
 __all__ = ["PendingReveal", "WeightCommitInfo", "u16_uids", "u16_weights"]
 
 SALT_BYTES = 16
+SALT_MIN, SALT_MAX = 8, 64
+"""The salt lengths a reveal takes (bytes; RevealWeights.salt)."""
+MAX_U16, MAX_U64 = 0xFFFF, (1 << 64) - 1
+MAX_VECTOR = 4096
+"""The most UIDs (and values) a reveal carries (RevealWeights.uids)."""
 
 
 def _vector(values: Any, what: str) -> Any:
@@ -107,6 +114,71 @@ class PendingReveal:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> PendingReveal:
-        """The inverse of :meth:`to_json` (ValueError/KeyError/TypeError on a damaged record)."""
-        return cls(**{**d, "salt": bytes.fromhex(d["salt"])})
+    def from_json(cls, d: Any) -> PendingReveal:
+        """The inverse of :meth:`to_json`, checked strictly: a ValueError naming the key for anything a commit could
+        not have saved (a missing or unknown key, a number that is not an int or out of its range, uids and values
+        of different lengths, a salt that is not 8 to 64 bytes of hex, a hotkey that is not an SS58 address)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"it holds {_shown(d)}, not a JSON object")
+        unknown = sorted(set(d) - {f.name for f in attrs.fields(cls)})
+        if unknown:
+            raise ValueError(f"it has the key {_shown(unknown[0])}, which a saved commit does not")
+        netuid = _int_of(d, "netuid", MAX_U16)
+        hotkey = _required(d, "hotkey")
+        try:
+            if not isinstance(hotkey, str):
+                raise TypeError
+            ss58_decode(hotkey)
+        except (TypeError, TaonetError):
+            raise ValueError(f'"hotkey" is {_shown(hotkey)}, not an SS58 address') from None
+        uids, values = _u16_list(d, "uids"), _u16_list(d, "values")
+        if len(uids) != len(values):
+            raise ValueError(f'"uids" has {len(uids)} entries but "values" {len(values)}: a commit has one value per '
+                             "UID")
+        salt = _required(d, "salt")
+        try:
+            raw = bytes.fromhex(salt) if isinstance(salt, str) else None
+        except ValueError:
+            raw = None
+        if raw is None or not SALT_MIN <= len(raw) <= SALT_MAX:
+            raise ValueError(f'"salt" is {_shown(salt)}, not {SALT_MIN} to {SALT_MAX} bytes in hex')
+        return cls(netuid=netuid, hotkey=hotkey, uids=uids, values=values, salt=raw,
+                   version_key=_int_of(d, "version_key", MAX_U64),
+                   **{k: _int_of(d, k, MAX_U64, optional=True) for k in ("block", "reveal_from", "reveal_until")})
+
+
+def _shown(v: Any) -> str:
+    """``v`` as JSON writes it (at most 40 characters), for an error message."""
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _required(d: dict[str, Any], key: str) -> Any:
+    """``d[key]``, or a ValueError saying it is missing."""
+    if key not in d:
+        raise ValueError(f'"{key}" is missing')
+    return d[key]
+
+
+def _int_of(d: dict[str, Any], key: str, hi: int, *, optional: bool = False) -> Any:
+    """``d[key]`` if it is an int (not a bool, not a float) in 0..``hi`` (or, when ``optional``, null or absent)."""
+    if optional and d.get(key) is None:
+        return None
+    v = _required(d, key)
+    if type(v) is not int or not 0 <= v <= hi:
+        raise ValueError(f'"{key}" is {_shown(v)}, not an integer in 0..{hi}' + (" or null" if optional else ""))
+    return v
+
+
+def _u16_list(d: dict[str, Any], key: str) -> list[int]:
+    """``d[key]`` if it is a list of at most MAX_VECTOR ints in 0..65535."""
+    v = _required(d, key)
+    if not isinstance(v, list) or len(v) > MAX_VECTOR:
+        raise ValueError(f'"{key}" is {_shown(v)}, not a list of at most {MAX_VECTOR} integers')
+    for i, x in enumerate(v):
+        if type(x) is not int or not 0 <= x <= MAX_U16:
+            raise ValueError(f'"{key}"[{i}] is {_shown(x)}, not an integer in 0..{MAX_U16}')
+    return v

@@ -22,6 +22,8 @@ from taonet.ledger import (
     BurnedRegister,
     CreateSubnet,
     Extrinsic,
+    SetHyperparameter,
+    SetSubnetIdentity,
     State,
     SystemCall,
     Transfer,
@@ -33,15 +35,21 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import (
     BadSignature,
+    ExtrinsicRejected,
     FutureNonce,
     InsufficientBalance,
+    NotSubnetOwner,
     StaleNonce,
+    SubnetNotFound,
     WrongGenesis,
 )
 
 from ..errors import AlreadyQueued, MempoolFull, SignerLimit, UnknownSigner
 
-__all__ = ["Mempool", "MempoolFull", "unknown_rule"]
+__all__ = ["Mempool", "MempoolFull", "refused_anyway", "unknown_rule"]
+
+_OWNER_CALLS: frozenset[type] = frozenset({SetHyperparameter, SetSubnetIdentity})
+"""Calls only the subnet's owner coldkey may sign."""
 
 
 def _spend(state: State, ext: Extrinsic) -> int:
@@ -75,6 +83,34 @@ def unknown_rule(state: State, ext: Extrinsic) -> str | None:
     if acct.free > 0 or acct.nonce > 0 or state.owner_of(signer) is not None:
         return None
     return "a key with a free balance or an extrinsic already sealed"
+
+
+def refused_anyway(state: State, ext: Extrinsic) -> ExtrinsicRejected | None:
+    """What the runtime would refuse ``ext`` for whatever its signer's standing (None: nothing found).
+
+    Checked when a fee-free call breaks :func:`unknown_rule`, so that its refusal names the true reason: a subnet
+    that does not exist, or an owner-only call from another key, rather than "fund the key". O(1) lookups only.
+    """
+    call = ext.call
+    netuid = getattr(call, "netuid", None)
+    if not isinstance(netuid, int):
+        return None
+    sn = state.subnet(netuid)
+    if sn is None:
+        return SubnetNotFound(netuid=netuid)
+    if type(call) in _OWNER_CALLS and ext.signer != sn.owner:
+        return NotSubnetOwner(netuid=netuid)
+    return None
+
+
+def _advice(ext: Extrinsic) -> str:
+    """What makes the node admit a fee-free ``ext`` whose signer :func:`unknown_rule` refused."""
+    if ext.call.SIGNER != "hotkey":
+        return "fund the key first (a transfer to it)"
+    netuid = getattr(ext.call, "netuid", None)
+    if netuid is None:
+        return "register the hotkey first"
+    return f"register the hotkey on subnet {netuid} first (taonet subnet register {netuid})"
 
 
 class Mempool:
@@ -134,7 +170,11 @@ class Mempool:
         if not cost and self.known_signers_only:
             rule = unknown_rule(state, ext)
             if rule is not None:
-                raise UnknownSigner(signer=ss58_encode(signer), call=type(ext.call).__name__, rule=rule)
+                refusal = refused_anyway(state, ext)
+                if refusal is not None:
+                    raise refusal
+                raise UnknownSigner(signer=ss58_encode(signer), call=type(ext.call).__name__, rule=rule,
+                                    advice=_advice(ext))
         if not verify(signer, ext.signed_bytes(), ext.signature):
             raise BadSignature()
         spent = self._spent.get(signer, 0) + cost

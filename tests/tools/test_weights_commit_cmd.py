@@ -78,3 +78,61 @@ def test_weights_set_commits_and_reveals_by_itself(cli: Cli) -> None:
                               "-w", "owner", "-H", "owner", "-y")
     assert "--salt" in cli.fails(2, "weights", "reveal", "1", "--uids", "1", "--weights", "1", "-w", "owner",
                                  "-H", "owner", "-y")
+
+
+def test_a_subnet_that_does_not_exist_or_a_stranger_gets_the_true_reason(cli: Cli) -> None:
+    """The node refuses a fee-free call naming a subnet that does not exist as SubnetNotFound (exit 6, as `weights
+    show 5` says), an unfunded non-owner's `subnet set` as "only the owner" (exit 3), and an unregistered hotkey's
+    weights with "register the hotkey", never "fund the key"."""
+    assert cli.fails(6, "weights", "show", "5") == "error: subnet 5 does not exist"
+    for verb in ("set", "commit"):
+        line = cli.fails(6, "weights", verb, "5", "--uids", "1", "--weights", "1", "-w", "owner", "-H", "owner", "-y")
+        assert line == "error: subnet 5 does not exist", line
+    cli.ok("wallet", "create", "--wallet-name", "stranger", "--hotkey", "h")  # no funds, owns nothing
+    line = cli.fails(3, "subnet", "set", "1", "--param", "tempo", "--value", "20", "-w", "stranger", "-y")
+    assert "only the owner of subnet 1 may do this" in line and "fund" not in line, line
+    assert cli.fails(6, "subnet", "set", "5", "--param", "tempo", "--value", "20", "-w", "stranger",
+                     "-y") == "error: subnet 5 does not exist"
+    line = cli.fails(3, "weights", "commit", "1", "--uids", "1", "--weights", "1", "-w", "stranger", "-H", "h", "-y")
+    assert "register the hotkey on subnet 1" in line and "fund" not in line, line
+
+
+def test_reveal_from_a_file_checks_the_file_and_the_netuid(cli: Cli, tmp_path: Path) -> None:
+    """`weights reveal --from FILE` takes only what `weights commit --save` writes: a netuid other than the file's,
+    or a key whose value a commit could not have had, is a usage error (exit 2) naming them; the file as saved, with
+    its netuid given, goes to the chain (too early here: exit 3)."""
+    saved = tmp_path / "reveal.json"
+    cli.ok("weights", "commit", "1", "--uids", "0,1", "--weights", "0.5,1", "-w", "owner", "-H", "miner",
+           "--save", str(saved), "-y")
+    who = ("-w", "owner", "-H", "miner", "-y")
+    early = cli.fails(3, "weights", "reveal", "1", "--from", str(saved), *who)  # the file as saved: to the chain
+    assert "too early" in early, early
+    doc = json.loads(saved.read_text())
+    assert set(doc) == {"netuid", "hotkey", "uids", "values", "salt", "version_key", "block", "reveal_from",
+                        "reveal_until"}
+    for given in (("2",), ("--netuid", "2")):
+        line = cli.fails(2, "weights", "reveal", *given, "--from", str(saved), *who)
+        assert "subnet 2 given" in line and str(saved) in line and "subnet 1" in line, line
+    assert "not both" in cli.fails(2, "weights", "reveal", "1", "--from", str(saved), "--salt", doc["salt"], *who)
+    text = saved.read_text()
+    damaged = {  # key -> what replaces its value in the saved JSON
+        "values": ("[1e400, 1]", "[1e30, 1]", "[-1, 1]", "[1.5, 1]", '["1", 1]', "[true, 1]", "[NaN, 1]", "[1]"),
+        "uids": ("[99999, 1]", "[0.0, 1]", "3"),
+        "version_key": ('"x"', "1.5", "null", "-1", str(1 << 64)),
+        "netuid": ("1.0", "70000", '"1"'),
+        "salt": ('"zz"', '"00"', "null"),
+        "hotkey": ('"5Fnot"', "7"),
+        "block": ('"x"', "-1"),
+    }
+    bad = tmp_path / "bad.json"
+    for key, values in damaged.items():
+        for value in values:
+            bad.write_text(json.dumps({**doc, key: "@@"}).replace('"@@"', value))
+            line = cli.fails(2, "weights", "reveal", "--from", str(bad), *who)
+            assert str(bad) in line and f'"{key}"' in line, (key, value, line)
+    bad.write_text(json.dumps({k: v for k, v in doc.items() if k != "salt"}))
+    assert '"salt" is missing' in cli.fails(2, "weights", "reveal", "--from", str(bad), *who)
+    bad.write_text(json.dumps({**doc, "pepper": 1}))
+    assert '"pepper"' in cli.fails(2, "weights", "reveal", "--from", str(bad), *who)
+    bad.write_text(text[:-5])
+    assert "not JSON" in cli.fails(2, "weights", "reveal", "--from", str(bad), *who)

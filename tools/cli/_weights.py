@@ -25,6 +25,7 @@ from ._common import (
     ReadTimeout,
     WalletName,
     WalletPath,
+    Wide,
     WriteTimeout,
     confirm,
     netuid_of,
@@ -71,7 +72,10 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
     if (uids is None) == (hotkeys is None):
         raise typer.BadParameter("give --uids or --hotkeys (one of them)", param_hint="--uids")
     targets: list[Any] = parse_list(uids, int, "--uids") if uids is not None else parse_list(hotkeys, str, "--hotkeys")
-    if len(targets) != len(values) or not values:
+    if not targets:
+        raise typer.BadParameter("no targets given: give at least one UID (or hotkey) and its weight",
+                                 param_hint="--uids" if uids is not None else "--hotkeys")
+    if len(targets) != len(values):
         raise typer.BadParameter(f"{len(targets)} targets but {len(values)} weights: give one weight per target",
                                  param_hint="--weights")
     _check_values(targets if uids is not None else [], values)
@@ -306,16 +310,16 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     out = Out(as_json)
     pending: PendingReveal | None = None
     if from_file is not None:
-        try:
-            pending = PendingReveal.from_json(json.loads(from_file.read_text()))
-        except OSError as e:
-            raise typer.BadParameter(f"{from_file} cannot be read ({(e.strerror or str(e)).lower()})",
-                                     param_hint="--from") from None
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise typer.BadParameter(f"{from_file} is not what `weights commit --save FILE` writes (damaged, or "
-                                     "another file?); give that FILE, or --uids, --weights and --salt",
-                                     param_hint="--from") from None
+        pending = _read_reveal(from_file)
         n = pending.netuid
+        if netuid_arg is not None or netuid is not None:
+            given = netuid_of(netuid_arg, netuid)
+            if given != n:
+                raise typer.BadParameter(f"subnet {given} given, but {from_file} holds a commit on subnet {n}: give "
+                                         f"{n}, or the FILE of the commit on subnet {given}", param_hint="--from")
+        if uids is not None or weights is not None or salt is not None or version_key != 0:
+            raise typer.BadParameter(f"{from_file} holds the uids, weights, salt and version key: give --from FILE "
+                                     "or --uids, --weights and --salt, not both", param_hint="--from")
     else:
         n = netuid_of(netuid_arg, netuid)
         if uids is None or weights is None or salt is None:
@@ -337,6 +341,29 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     out.wrote(result, f"weights revealed on subnet {n} by {hot.ss58_address}")
 
 
+def _read_reveal(path: Path) -> Any:
+    """The PendingReveal `weights commit --save` wrote to ``path``, checked strictly (else a usage error naming the
+    file and what is wrong in it, exit 2)."""
+    from taonet.kernel.client import PendingReveal
+
+    def damaged(why: str) -> typer.BadParameter:
+        return typer.BadParameter(f"{path} is not what `weights commit --save FILE` writes: {why} (damaged, or "
+                                  "another file?); give that FILE, or --uids, --weights and --salt",
+                                  param_hint="--from")
+
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as e:
+        raise typer.BadParameter(f"{path} cannot be read ({(e.strerror or str(e)).lower()})",
+                                 param_hint="--from") from None
+    except ValueError:  # not UTF-8 text, or not JSON
+        raise damaged("it is not JSON") from None
+    try:
+        return PendingReveal.from_json(doc)
+    except ValueError as e:
+        raise damaged(str(e)) from None
+
+
 def _salt(text: str | None) -> bytes | None:
     if text is None:
         return None
@@ -354,7 +381,8 @@ def weights_show(netuid_arg: NetuidArg = None, netuid: Netuid = None,
                  uid: Annotated[int | None, typer.Option("--uid", min=0, max=U16_MAX,
                                                          help="Only this validator's weights.")
                                 ] = None,
-                 endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+                 endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide = False,
+                 timeout: ReadTimeout = 10.0) -> None:
     """The weights each validator of a subnet set (normalised to sum to 1 per validator), newest on the chain."""
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     neurons = run(lambda sub: sub.neurons(n), endpoint, timeout, "weights show")
@@ -373,14 +401,16 @@ def weights_show(netuid_arg: NetuidArg = None, netuid: Netuid = None,
         out.emit({"netuid": n, "block": neurons[0].block if neurons else None, "validators": rows})
         return
     out.table(f"weights on subnet {n}", ("FROM_UID", "TO_UID", "WEIGHT", "SET_AT_BLOCK"),
-              [(str(r["uid"]), str(t), f"{v:.4f}", str(r["last_update"])) for r in rows for t, v in r["weights"]])
+              [(str(r["uid"]), str(t), f"{v:.4f}", str(r["last_update"])) for r in rows for t, v in r["weights"]],
+              wide=wide)
 
 
 @weights_app.command("pending")
 def weights_pending(netuid_arg: NetuidArg = None, netuid: Netuid = None,
                     hotkey_ss58: Annotated[str | None, typer.Option("--hotkey-ss58", metavar="SS58",
                                                                     help="Only this hotkey's commits.")] = None,
-                    endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+                    endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide = False,
+                    timeout: ReadTimeout = 10.0) -> None:
     """The weight commits pending on a commit-reveal subnet: whose, when made, and their reveal window."""
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     commits = run(lambda sub: sub.get_weight_commits(n, hotkey=hotkey_ss58), endpoint, timeout, "weights pending")
@@ -391,4 +421,4 @@ def weights_pending(netuid_arg: NetuidArg = None, netuid: Netuid = None,
         return
     out.table(f"pending weight commits on subnet {n}", ("HOTKEY", "BLOCK", "REVEAL_FROM", "REVEAL_UNTIL", "HASH"),
               [(r["hotkey"], str(r["block"]), str(r["reveal_from"]), str(r["reveal_until"]), r["commit_hash"][:16])
-               for r in rows], left=("HOTKEY", "HASH"), shorten=("HOTKEY",), drop=("HASH",))
+               for r in rows], left=("HOTKEY", "HASH"), shorten=("HOTKEY",), drop=("HASH",), wide=wide)

@@ -15,6 +15,7 @@ from taonet.ledger import (
     TAO,
     BlockBuilder,
     Chain,
+    CommitWeights,
     Extrinsic,
     GenesisBalance,
     GenesisSubnet,
@@ -22,11 +23,12 @@ from taonet.ledger import (
     Nominate,
     RemoveStake,
     ServeAxon,
+    SetHyperparameter,
     SetWeights,
     Transfer,
     dev_genesis,
 )
-from taonet.ledger.errors import ExtrinsicRejected, FutureNonce, RateLimited
+from taonet.ledger.errors import ExtrinsicRejected, FutureNonce, NotSubnetOwner, RateLimited, SubnetNotFound
 
 from .nodes import Wallet, running_node
 
@@ -106,6 +108,30 @@ def test_a_thousand_set_weights_from_an_unregistered_key_are_refused_at_admissio
     assert pool.admit(chain.state, chain.genesis_hash, _sign(chain, BOB, RemoveStake(hotkey=VALIDATOR.public_key,
                                                                                      amount=1), 0))
     assert Mempool(known_signers_only=False).admit(chain.state, chain.genesis_hash, _weights(chain, stranger, 1)[0])
+
+
+def test_a_free_call_refused_at_admission_says_the_true_reason() -> None:
+    """A fee-free call from a key the node does not know, that the runtime would refuse from anyone, gets that
+    refusal: SubnetNotFound for a subnet that does not exist, NotSubnetOwner for an owner-only call from another key;
+    otherwise UnknownSigner advises what admits it (register a hotkey; fund a coldkey)."""
+    chain, pool = _chain(), Mempool()
+    stranger = Keypair.from_seed(b"t" * 32)
+    for call, keys in ((SetWeights(netuid=5, uids=(0,), weights=(1,)), (stranger, VALIDATOR)),
+                       (CommitWeights(netuid=5, commit_hash=b"h" * 32), (stranger, VALIDATOR)),
+                       (SetHyperparameter(netuid=5, name="tempo", value=20), (stranger,))):
+        for key in keys:  # VALIDATOR: registered on subnet 1, not on 5
+            with pytest.raises(SubnetNotFound) as err:
+                pool.admit(chain.state, chain.genesis_hash, _sign(chain, key, call, 0))
+            assert err.value.netuid == 5
+    with pytest.raises(NotSubnetOwner, match="only the owner of subnet 1"):
+        pool.admit(chain.state, chain.genesis_hash, _sign(chain, stranger, SetHyperparameter(netuid=1, name="tempo",
+                                                                                             value=20), 0))
+    with pytest.raises(UnknownSigner, match=r"register the hotkey on subnet 1 first") as refused:
+        pool.admit(chain.state, chain.genesis_hash, _weights(chain, stranger, 1)[0])
+    assert "fund" not in str(refused.value)
+    with pytest.raises(UnknownSigner, match="fund the key first"):
+        pool.admit(chain.state, chain.genesis_hash, _sign(chain, stranger, Transfer(dest=BOB.public_key, amount=0), 0))
+    assert len(pool) == 0
 
 
 def test_one_signer_holds_at_most_its_share_of_the_pool() -> None:
