@@ -123,6 +123,15 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
     timeout = row.get("timeout", defaults.get("timeout", 30.0))
     if not 0 < timeout < float("inf"):
         raise _invalid(where, f"timeout must be a number of seconds > 0, not {timeout}")
+    external_ip = row.get("external_ip")
+    if external_ip is not None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(external_ip)
+        except ValueError:
+            raise _invalid(where, f"external_ip {external_ip!r} is not an IPv4 or IPv6 address (a host name is not "
+                                  "taken)") from None
     options = row.get("options", {})
     for k, v in options.items():
         if isinstance(v, dict | list):
@@ -152,7 +161,7 @@ def _expand(where: str, row: Mapping[str, Any], defaults: Mapping[str, Any], bas
             options={k: str(v).lower() if isinstance(v, bool) else v for k, v in options.items()},
             endpoint=row.get("endpoint", defaults.get("endpoint")),
             wallet_path=str(path(wallet_path)) if wallet_path else None, port=port + i if port else 0,
-            external_ip=row.get("external_ip"), state_dir=path(sub(row.get("state_dir"))),
+            external_ip=external_ip, state_dir=path(sub(row.get("state_dir"))),
             gateway=sub(row.get("gateway")), timeout=float(timeout)))
     return out
 

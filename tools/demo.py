@@ -53,8 +53,10 @@ def run_demo(console: Console, *, data_dir: Path | None = None, blocks: int = 5)
     if data_dir is None:
         data_dir = fresh_demo_dir("ledger")
     data_dir.mkdir(parents=True, exist_ok=True)
-    if (data_dir / "blocks").exists() and any((data_dir / "blocks").iterdir()):
-        console.print(f"[yellow]{data_dir} already holds a chain; using a fresh folder inside it[/]")
+    # a flat log (blocks/), or a node's data directory (chain/): never written beside, nor replayed instead
+    if ((data_dir / "blocks").exists() and any((data_dir / "blocks").iterdir())) or (data_dir / "chain").exists():
+        console.print(f"{data_dir} already holds a chain; using a fresh folder inside it", style="yellow",
+                      markup=False)
         data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=data_dir))
     keys = {name: Keypair.from_uri(f"//{name}") for name in DEV_ACCOUNTS}
     config, authority = dev_genesis()

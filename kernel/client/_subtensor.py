@@ -78,20 +78,27 @@ NO_REPLY = 0.25
 """Seconds without a reply after which a wait's request, still out at the wait's deadline, says the node does not
 answer (half the wait when that is shorter): a node that answers at all answers a head request in milliseconds."""
 _BITTENSOR_NETWORKS = ("finney", "test", "archive", "latent-lite", "mainnet", "testnet")
+_PORTED_SCHEMES = ("tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6", "ws", "ws4", "ws6", "wss", "wss4", "wss6")
+"""nng's schemes whose address ends in a port."""
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
     """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL.
 
-    A Bittensor network name ("finney", "test", ...) raises BadAddress: a taonet node is not reached by name."""
+    A Bittensor network name ("finney", "test", ...) raises BadAddress: a taonet node is not reached by name; so
+    does a TCP or WebSocket port that is no number in 1..65535 (nng dials it, and nothing ever answers)."""
     endpoint = endpoint or os.environ.get("TAONET_ENDPOINT") or "local"
     if endpoint == "local":
         return DEFAULT_ENDPOINT
     if endpoint in _BITTENSOR_NETWORKS:
         raise BadAddress(address=endpoint, reason="a Bittensor network name; taonet talks to taonet nodes only")
-    if "://" in endpoint:
-        return endpoint
-    return f"tcp://{endpoint}"
+    url = endpoint if "://" in endpoint else f"tcp://{endpoint}"
+    scheme, _, rest = url.partition("://")
+    host, colon, port = rest.split("/", 1)[0].rpartition(":")
+    if scheme in _PORTED_SCHEMES and colon and host and not (port.isascii() and port.isdigit()
+                                                             and 1 <= int(port) <= 65535):
+        raise BadAddress(address=endpoint, reason=f"port {port!r} is not a number from 1 to 65535")
+    return url
 
 
 @attrs.frozen

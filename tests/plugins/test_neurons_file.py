@@ -62,6 +62,8 @@ timeout = 5
     ({"role": "miner", "plugin": "t", "netuid": 1, "wallet": "../x"}, "wallet name '../x' must be 1-64 of"),
     ({"role": "miner", "plugin": "t", "netuid": 1, "hotkey": "a/{i}", "count": 2}, "hotkey name 'a/0' must be"),
     ({"role": "validator", "plugin": "t", "netuid": 1, "gateway": "nonsense"}, "gateway 'nonsense' is not HOST:PORT"),
+    ({"role": "miner", "plugin": "t", "netuid": 1, "external_ip": "not an ip"},
+     "external_ip 'not an ip' is not an IPv4 or IPv6 address"),
 ])
 def test_a_bad_row_is_one_line_naming_the_row_and_the_key(row: dict, says: str) -> None:
     """Each mistake names `[[neurons]] row N` and what is wrong with it."""

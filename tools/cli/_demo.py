@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ._numbers import bounded
+
 
 def _console() -> Any:
     """The rich console (imported when a command runs, not when `taonet --help` or a read loads this module)."""
@@ -21,7 +23,8 @@ def demo(
                         ] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Stop after this many epochs (default: until Ctrl-C).")
                       ] = None,
-    block_time: Annotated[float, typer.Option(min=0.01, max=3600, help="Seconds between blocks.")] = 0.25,
+    block_time: Annotated[float, typer.Option(min=0.01, max=3600, parser=bounded(0.01, 3600),
+                                              help="Seconds between blocks.")] = 0.25,
     ledger: Annotated[bool, typer.Option("--ledger", help="Only the chain as data: blocks on disk, then a replay.")
                       ] = False,
     blocks: Annotated[int, typer.Option(min=1, max=1_000_000, help="With --ledger: blocks of transfers and stake to "

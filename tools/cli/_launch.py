@@ -18,6 +18,7 @@ import typer
 
 from ..signals import PARENT_ENV
 from ._node import MaxConnections, MaxPerAddress, MaxPerNetwork, _connection_bounds
+from ._numbers import bounded
 
 __all__ = ["launch_cmd", "localnet_cmd"]
 
@@ -122,7 +123,7 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
     from taonet.tools.launcher import Network, View
 
     from ..logs import configure_logging
-    from ..signals import cancel_on_signals
+    from ..signals import signal_stopped_group
 
     configure_logging("warning")
     console = Console()
@@ -144,9 +145,7 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
                     return
 
         async def main() -> None:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(cancel_on_signals, tg.cancel_scope,
-                              lambda: view.line("stopping", "the neurons, then the node"))
+            async with signal_stopped_group(lambda: view.line("stopping", "the neurons, then the node")) as tg:
                 tg.start_soon(cancel_on_hangup, tg.cancel_scope)
                 if epochs is not None:
                     tg.start_soon(until_epochs, tg.cancel_scope)
@@ -169,7 +168,8 @@ def localnet_cmd(
                       ] = [],  # noqa: B006
     validators: Annotated[int, typer.Option(min=0, max=4096, help="Validators per subnet.")] = 2,
     miners: Annotated[int, typer.Option(min=0, max=4096, help="Miners per subnet.")] = 4,
-    block_time: Annotated[float, typer.Option(min=0.01, max=3600, help="Seconds between blocks.")] = 0.25,
+    block_time: Annotated[float, typer.Option(min=0.01, max=3600, parser=bounded(0.01, 3600),
+                                              help="Seconds between blocks.")] = 0.25,
     tempo: Annotated[int, typer.Option(min=1, help="Blocks per epoch.")] = 10,
     per_host: Annotated[int, typer.Option(min=0, help="Neurons per host process (1: one each; 0: up to 36).")
                         ] = 0,

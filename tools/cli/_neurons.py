@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from ._common import READ_TIMEOUT as DEFAULT_TIMEOUT
+from ._node import LogLevel
+from ._numbers import bounded
 
 miner_app = typer.Typer(help="Run a miner of a subnet plugin.", no_args_is_help=True)
 validator_app = typer.Typer(help="Run a validator of a subnet plugin.", no_args_is_help=True)
@@ -31,10 +33,26 @@ Endpoint = Annotated[str | None, typer.Option("--endpoint", "-e", "--subtensor.n
                                               help="Node RPC address ($TAONET_ENDPOINT, local).")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each answer of the node "
                                                          "($TAONET_TIMEOUT).", envvar="TAONET_TIMEOUT", min=0.1,
-                                         max=1e6)]
+                                         max=1e6, parser=bounded(0.1, 1e6))]
 Port = Annotated[int, typer.Option("--port", "--axon.port", help="The axon's port (0: any free port).", min=0,
                                    max=65535)]
-ExternalIp = Annotated[str | None, typer.Option("--external-ip", "--axon.external_ip",
+
+
+def _ip(value: str | None) -> str | None:
+    """The --external-ip as given if it is an IPv4 or IPv6 address; else a usage error (exit 2) before anything
+    starts (it was an internal error once the axon was up)."""
+    import ipaddress
+
+    if value is not None:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not an IP address: give the IPv4 or IPv6 address the axon is "
+                                     "reached at (e.g. 203.0.113.7; a host name is not taken)") from None
+    return value
+
+
+ExternalIp = Annotated[str | None, typer.Option("--external-ip", "--axon.external_ip", callback=_ip,
                                                 help="The IP published on the chain (default 127.0.0.1).")]
 StateDirOpt = Annotated[Path | None, typer.Option("--state-dir", help="The neuron's state directory (default: "
                                                                      "under the wallet's hotkey folder).")]
@@ -42,7 +60,6 @@ SetOpt = Annotated[list[str], typer.Option("--set", help="A plugin option, name=
                                                          "`taonet subnet plugins --options`).")]
 GatewayOpt = Annotated[str | None, typer.Option("--gateway", help="Open a gateway for organic queries at HOST:PORT "
                                                              "(published on the chain; see `taonet query`).")]
-LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 LogJson = Annotated[bool | None, typer.Option(help="JSON log lines (default: when stderr is not a terminal).")]
 
 
@@ -72,7 +89,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
     from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
 
     from ..logs import configure_logging
-    from ..signals import cancel_on_signals
+    from ..signals import signal_stopped_group
     from ._common import wallet_of
 
     configure_logging(log_level, json=log_json)
@@ -88,8 +105,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
     runner: Any = run_miner if role == "miner" else run_validator
 
     async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(cancel_on_signals, tg.cancel_scope)
+        async with signal_stopped_group() as tg:
             started = await tg.start(runner, config)
             if role == "miner":
                 print(f"axon: {started.ip}:{started.port}", flush=True)
@@ -135,7 +151,7 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
     from taonet.plugins import NeuronHost, load_neurons, load_plugin
 
     from ..logs import configure_logging
-    from ..signals import cancel_on_signals
+    from ..signals import signal_stopped_group
 
     configure_logging(log_level, json=log_json)
     specs = load_neurons(file)
@@ -147,8 +163,7 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
     host = NeuronHost(specs)
 
     async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(cancel_on_signals, tg.cancel_scope)
+        async with signal_stopped_group() as tg:
             await tg.start(host.run)
             for n in host.neurons.values():
                 what = (f"axon {n.started.ip}:{n.started.port}" if n.role == "miner" and n.started is not None

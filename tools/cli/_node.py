@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import AsJson, Endpoint, Out, ReadTimeout, run
+from ._common import AsJson, Endpoint, Out, ReadTimeout, Wide, run
+from ._numbers import bounded
 
 node_app = typer.Typer(help="Run a node (the chain's sequencer) or a read replica; ask one how it is.\n\n"
                             "Example: taonet node run --dev", no_args_is_help=True)
@@ -17,7 +18,19 @@ actor_app = typer.Typer(help="Run a system actor in its own process.", no_args_i
 DataDir = Annotated[Path | None, typer.Option(help="Where the chain's log lives ($TAONET_DATA_DIR, ~/.taonet/node).")]
 ReplicaDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Where the replica's own log lives ($TAONET_REPLICA_DIR, ~/.taonet/replica).")]
-LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+LOG_LEVELS = ("debug", "info", "warning", "error")
+"""The levels --log-level takes (in any case)."""
+
+
+def _log_level(value: str) -> str:
+    """The --log-level lower-cased; any other word is a usage error (exit 2) listing the levels."""
+    level = value.strip().lower()
+    if level not in LOG_LEVELS:
+        raise typer.BadParameter(f"{value!r} is not a log level: use {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}")
+    return level
+
+
+LogLevel = Annotated[str, typer.Option(callback=_log_level, help="debug, info, warning or error.")]
 MAX_CONNECTIONS_FLAG = 1 << 20
 """The most any --max-connections* flag may be (a bound beyond the descriptors a process can open means nothing)."""
 MaxConnections = Annotated[int | None, typer.Option(
@@ -47,12 +60,11 @@ async def _until_signal(main: Any, header: str | None = None) -> None:
     ``header`` is printed first; then one ``name: address`` line per address (scripts and tests parse these)."""
     import anyio
 
-    from ..signals import cancel_on_signals
+    from ..signals import signal_stopped_group
 
     if header is not None:
         print(header, flush=True)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(cancel_on_signals, tg.cancel_scope)
+    async with signal_stopped_group() as tg:
         addresses = await tg.start(main)
         for name in ("rpc", "feed"):
             if name in addresses:
@@ -106,7 +118,8 @@ def node_run(
     genesis: Annotated[Path | None, typer.Option(help="A genesis JSON file (for a new chain).")] = None,
     data_dir: DataDir = None,
     block_time: Annotated[float | None, typer.Option(help="Seconds between blocks (default: 0.25 with --dev, as a "
-                                                         "localnet; else 12).", min=0.01, max=MAX_BLOCK_TIME)] = None,
+                                                         "localnet; else 12).", min=0.01, max=MAX_BLOCK_TIME,
+                                                     parser=bounded(0.01, MAX_BLOCK_TIME))] = None,
     rpc: Annotated[str, typer.Option(help="RPC address (any nng address).")] = "tcp://127.0.0.1:9944",
     feed: Annotated[str, typer.Option(help="Block feed address (nng Pub0).")] = "tcp://127.0.0.1:9945",
     clock: Annotated[str, typer.Option(help="wall, or logical: timestamps are genesis + N x block time.")] = "wall",
@@ -115,7 +128,8 @@ def node_run(
     remote_actor: Annotated[list[str], typer.Option(help="An actor run in its own process (repeatable).")] = [],  # noqa: B006
     actor_timeout: Annotated[float | None, typer.Option(help="Seconds before a silent actor pauses production "
                                                                 "(default 10 block times).", min=0.01,
-                                                        max=MAX_ACTOR_TIMEOUT)] = None,
+                                                        max=MAX_ACTOR_TIMEOUT,
+                                                        parser=bounded(0.01, MAX_ACTOR_TIMEOUT))] = None,
     actor_delay: Annotated[list[str], typer.Option(help="NAME=SECONDS: delay an actor's answers (testing lockstep).")
                            ] = [],  # noqa: B006
     fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
@@ -124,7 +138,8 @@ def node_run(
     mempool_per_signer: Annotated[int, typer.Option(min=1, max=MAX_PER_SIGNER,
                                                     help="Extrinsics one signer may have waiting.")] = 256,
     block_budget: Annotated[float | None, typer.Option(
-        min=0.001, max=MAX_BLOCK_TIME, help="Seconds a block may spend on waiting extrinsics (default one block time).")
+        min=0.001, max=MAX_BLOCK_TIME, parser=bounded(0.001, MAX_BLOCK_TIME),
+        help="Seconds a block may spend on waiting extrinsics (default one block time).")
                             ] = None,
     max_connections: MaxConnections = None,
     max_connections_per_address: MaxPerAddress = None,
@@ -234,8 +249,8 @@ def actor_run(
     node: Annotated[str, typer.Option("--node", help="The node's RPC address.")] = "tcp://127.0.0.1:9944",
     key: Annotated[str, typer.Option(help="Secret URI of the actor's key (named in the genesis).",
                                      envvar="TAONET_ACTOR_URI")] = "//Actor",  # the ledger's DEV_ACTOR_URI
-    delay: Annotated[float, typer.Option(min=0, max=3600, help="Delay each answer by this many seconds "
-                                                                 "(testing).")] = 0.0,
+    delay: Annotated[float, typer.Option(min=0, max=3600, parser=bounded(0, 3600),
+                                         help="Delay each answer by this many seconds (testing).")] = 0.0,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a system actor against a node started with --remote-actor NAME."""
@@ -245,7 +260,7 @@ def actor_run(
     from taonet.ledger import Keypair
 
     from ..logs import configure_logging
-    from ..signals import cancel_on_signals
+    from ..signals import signal_stopped_group
 
     configure_logging(log_level)
     if name not in ACTORS:
@@ -256,8 +271,7 @@ def actor_run(
 
         from ._errors import NoRemoteActors
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(cancel_on_signals, tg.cancel_scope)
+        async with signal_stopped_group() as tg:
             try:
                 await _check_remote(name, node)
                 await run_remote_actor(name, node, Keypair.from_uri(key), delay=delay)
@@ -305,7 +319,8 @@ def _connections_rows(name: str, figures: dict[str, Any]) -> list[tuple[str, str
 
 
 @node_app.command("status")
-def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide = False,
+                timeout: ReadTimeout = 10.0) -> None:
     """A node's chain, role, head block and its age, block time, subnets, feed address, and the connections of its
     RPC and feed sockets beside their bounds (--max-connections*)."""
     import time
@@ -333,13 +348,14 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, timeout: Rea
             ("clock", str(st["clock"])), ("subnets", str(st["subnets"])), ("feed", str(st["feed"])),
             ("genesis", st["genesis_hash"].hex())]
     rows += [row for name, figures in st["connections"].items() for row in _connections_rows(name, figures)]
-    out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"))
+    out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide)
 
 
 @node_app.command("wait")
 def node_wait(blocks: Annotated[int, typer.Option("--blocks", "-n", min=1, help="How many blocks to wait for.")] = 1,
               endpoint: Endpoint = None, as_json: AsJson = False,
               timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=1e6, envvar="TAONET_TIMEOUT",
+                                                     parser=bounded(0.1, 1e6),
                                                      help="Seconds to wait at most.")] = 60.0) -> None:
     """Wait until the chain is --blocks past its head (for scripts: an epoch is a subnet's tempo in blocks)."""
     out = Out(as_json)

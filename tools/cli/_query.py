@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._numbers import bounded
 from ._subnet import Endpoint
 
 __all__ = ["query_cmd"]
@@ -43,7 +44,7 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
               endpoint: Endpoint = None, wallet_name: WalletName = None, hotkey: Hotkey = None,
               wallet_path: WalletPath = None,
               timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.",
-                                                     min=0.1, max=1e6)] = 12.0,
+                                                     min=0.1, max=1e6, parser=bounded(0.1, 1e6))] = 12.0,
               as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
     import anyio

@@ -28,6 +28,7 @@ from ._common import (
     unlock_coldkey,
     wallet_of,
 )
+from ._numbers import bounded
 
 stake_app = typer.Typer(
     help="Stake: put your coldkey's τ behind a hotkey (yours or a delegate's), take it back, list it.\n\n"
@@ -173,7 +174,8 @@ def stake_list(wallet_name: WalletName = None, wallet_path: WalletPath = None,
 
 # --- delegation ------------------------------------------------------------------------------------------------
 @delegate_app.command("nominate")
-def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max=1.0, help="The share of what the "
+def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max=1.0, parser=bounded(0, 1),
+                                                          help="The share of what the "
                                                           "hotkey earns that it keeps (0.18: 18%).")] = 0.18,
                       wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                       endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,

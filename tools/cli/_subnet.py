@@ -32,6 +32,7 @@ from ._common import (
     wallet_of,
 )
 from ._neurontable import DROP_ORDER, columns, neuron_json, neuron_row
+from ._numbers import bounded
 
 subnet_app = typer.Typer(
     help="Subnets: list, show, hyperparameters, create and set (owners), register (neurons), metagraph.\n\n"
@@ -46,7 +47,7 @@ Block = Annotated[int | None, typer.Option("--block", min=0, max=U64_MAX, metava
 
 
 @subnet_app.command("list")
-def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False,
+def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False, wide: Wide = False,
                 timeout: ReadTimeout = 10.0) -> None:
     """Every subnet: NETUID NEURONS MAX_N DIFFICULTY TEMPO EMISSION BURN (emission: τ per block)."""
     out = Out(as_json, as_rao)
@@ -64,7 +65,7 @@ def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao 
     out.table(f"subnets at block {info['head']}", ("NETUID", "NEURONS", "MAX_N", "DIFFICULTY", "TEMPO", "EMISSION",
                                                    "BURN"),
               [(str(s["netuid"]), str(s["n"]), str(s["max_n"]), f"{s['difficulty']:,}", str(s["tempo"]),
-                out.amount(s["emission"]), out.amount(s["burn"])) for s in subnets])
+                out.amount(s["emission"]), out.amount(s["burn"])) for s in subnets], wide=wide)
 
 
 def show_rows(out: Out, info: dict[str, Any]) -> list[tuple[str, str]]:
@@ -81,7 +82,7 @@ def show_rows(out: Out, info: dict[str, Any]) -> list[tuple[str, str]]:
 
 @subnet_app.command("show")
 def subnet_show(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: Endpoint = None,
-                block: Block = None, as_json: AsJson = False, as_rao: Rao = False,
+                block: Block = None, as_json: AsJson = False, as_rao: Rao = False, wide: Wide = False,
                 timeout: ReadTimeout = 10.0) -> None:
     """One subnet: owner, size, tempo, lock, burn, difficulty, pending emission, and the plugin it runs."""
     out, n = Out(as_json, as_rao), netuid_of(netuid_arg, netuid)
@@ -101,12 +102,12 @@ def subnet_show(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: E
     else:
         rows += [("plugin", ident["plugin"] or "(none recorded)"), ("description", ident["description"]),
                  ("url", ident["url"])]
-    out.table(f"subnet {n}", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"))
+    out.table(f"subnet {n}", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide)
 
 
 @subnet_app.command("hyperparameters")
 def subnet_hyperparameters(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint: Endpoint = None,
-                           as_json: AsJson = False, timeout: ReadTimeout = 10.0) -> None:
+                           as_json: AsJson = False, wide: Wide = False, timeout: ReadTimeout = 10.0) -> None:
     """A subnet's hyperparameters by name, with the bounds its owner may set them within."""
     from taonet.ledger import HYPERPARAMETER_BOUNDS
 
@@ -117,7 +118,7 @@ def subnet_hyperparameters(netuid_arg: NetuidArg = None, netuid: Netuid = None, 
         return
     out.table(f"subnet {n} hyperparameters", ("NAME", "VALUE", "BOUNDS"),
               [(name, str(int(v) if isinstance(v, bool) else v), "[{:,}, {:,}]".format(*HYPERPARAMETER_BOUNDS[name]))
-               for name, v in hp.items()], left=("NAME",))
+               for name, v in hp.items()], left=("NAME",), wide=wide)
 
 
 subnet_app.command("hparams", hidden=True, help="Alias of hyperparameters.")(subnet_hyperparameters)
@@ -290,6 +291,7 @@ def subnet_pow_register(netuid_arg: NetuidArg = None, netuid: Netuid = None, wal
                         no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False, as_json: AsJson = False,
                         timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=MAX_TIMEOUT,
                                                                envvar="TAONET_TIMEOUT",
+                                                               parser=bounded(0.1, MAX_TIMEOUT),
                                                                help="Seconds the whole command may take, solving "
                                                                     "included.")] = 600.0) -> None:
     """Register your hotkey on a subnet by proof of work, with a progress bar (on stderr)."""

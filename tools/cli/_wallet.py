@@ -23,6 +23,7 @@ from ._common import (
     WriteTimeout,
     check_address,
     confirm,
+    escaped,
     parse_amount,
     password_source,
     run,
@@ -86,9 +87,10 @@ def _show_keys(out: Out, rows: list[dict[str, Any]], wallet: Any) -> None:
         out.emit({"wallet": wallet.name, "path": str(wallet.dir), "keys": rows})
         return
     for r in rows:
-        out.line(f"{r['key']} [bold]{r['name']}[/]: {r['ss58']}")
+        out.line(f"{r['key']} [bold]{escaped(r['name'])}[/]: {r['ss58']}", markup=True)
         if "mnemonic" in r:
-            out.line(f"  mnemonic (the only backup; write it down, keep it secret): [bold]{r['mnemonic']}[/]")
+            out.line(f"  mnemonic (the only backup; write it down, keep it secret): [bold]{escaped(r['mnemonic'])}[/]",
+                     markup=True)
 
 
 def _new(wallet: Any, which: str, *, n_words: int, password: str | None, encrypt: bool, overwrite: bool,
@@ -255,13 +257,23 @@ def _encrypted(path: Path) -> bool | None:
         return None
 
 
+def _wallet_names(wallet_path: str | None) -> list[str]:
+    """The wallets under the wallet path; a path that is a file is a WalletError (exit 5), not "no wallets"."""
+    from taonet.kernel import list_wallets
+    from taonet.kernel.errors import WalletError
+
+    root = wallet_of(None, None, wallet_path).path
+    if root.exists() and not root.is_dir():
+        raise WalletError(f"the wallet path {root} is a file, not a folder: give the folder wallets live in "
+                          "(--wallet-path, $TAONET_WALLET_PATH)")
+    return list_wallets(root)
+
+
 @wallet_app.command("list")
 def list_(wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
     """Every wallet under the wallet path: its coldkey and hotkeys."""
-    from taonet.kernel import list_wallets
-
     out = Out(as_json)
-    wallets = [_describe_wallet(wallet_path, n) for n in list_wallets(wallet_path)]
+    wallets = [_describe_wallet(wallet_path, n) for n in _wallet_names(wallet_path)]
     if out.json:
         out.emit({"wallets": wallets})
         return
@@ -269,7 +281,7 @@ def list_(wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
         out.line("no wallets yet: taonet wallet create --wallet-name NAME")
         return
     for w in wallets:
-        out.line(f"[bold]{w['name']}[/] coldkey {_coldkey_text(w)}")
+        out.line(f"[bold]{escaped(w['name'])}[/] coldkey {escaped(_coldkey_text(w))}", markup=True)
         for h in w["hotkeys"]:
             out.line(f"  hotkey {h['name']}: {h['ss58'] or '(unreadable)'}")
 
@@ -288,7 +300,7 @@ def inspect(wallet_name: WalletName = None, wallet_path: WalletPath = None, as_j
         out.emit(info)
         return
     enc = {True: "encrypted", False: "not encrypted", None: "no coldkey file (watch-only)"}[info["encrypted"]]
-    out.line(f"wallet [bold]{info['name']}[/] in {info['path']}")
+    out.line(f"wallet [bold]{escaped(info['name'])}[/] in {escaped(str(info['path']))}", markup=True)
     out.line(f"  coldkey {_coldkey_text(info)} ({enc})")
     for h in info["hotkeys"]:
         out.line(f"  hotkey {h['name']}: {h['ss58'] or '(unreadable)'}")
@@ -307,13 +319,11 @@ def balance(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58
             endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False, wide: Wide = False,
             timeout: ReadTimeout = 10.0) -> None:
     """Free, staked and total balance of a wallet's coldkey (or --ss58, or --all wallets)."""
-    from taonet.kernel import list_wallets
-
     out = Out(as_json, as_rao)
     if ss58:
         who = [("", ss58)]
     elif all_:
-        who = [(d["name"], d["coldkey"]) for d in (_describe_wallet(wallet_path, n) for n in list_wallets(wallet_path))
+        who = [(d["name"], d["coldkey"]) for d in (_describe_wallet(wallet_path, n) for n in _wallet_names(wallet_path))
                if d["coldkey"]]
     else:
         w = wallet_of(wallet_name, None, wallet_path)
@@ -386,10 +396,17 @@ def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58:
             from ._errors import FaucetRefused
 
             raise FaucetRefused(chain_id=str(info.get("chain_id")))
-        for name in DEV_ACCOUNTS:  # the first development account that can pay
-            dev = Keypair.from_uri(f"//{name}")
-            if (await sub.get_balance(dev)).rao > rao:
-                break
+        from ._errors import FaucetOwnAccount, FaucetShort
+
+        devs = {f"//{name}": Keypair.from_uri(f"//{name}") for name in DEV_ACCOUNTS}
+        for uri, kp in devs.items():  # a transfer from the account to itself: "sent", and nothing grew
+            if kp.ss58_address == dest:
+                raise FaucetOwnAccount(address=dest, uri=uri)
+        held = {uri: (await sub.get_balance(kp)).rao for uri, kp in devs.items()}
+        richest = max(held, key=lambda uri: held[uri])
+        if held[richest] <= rao:  # the transfer would fail, saying to take τ from the faucet
+            raise FaucetShort(needed=rao, available=held[richest], uri=richest)
+        dev = devs[next(uri for uri in devs if held[uri] > rao)]  # the first development account that can pay
         with out.status("waiting for inclusion"):
             result = await sub.transfer(dev, dest, rao)
         return result, (await sub.get_balance(dest)).rao if result.success else 0
