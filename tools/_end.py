@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import sys
 import threading
 from typing import NoReturn
@@ -28,18 +29,26 @@ __all__ = ["end_process"]
 
 
 def end_process(code: int) -> NoReturn:
-    """End this process with exit status ``code`` (see the module docs); call it only from an entry point, last."""
+    """End this process with exit status ``code`` (see the module docs); call it only from an entry point, last.
+
+    A Ctrl-C while the threads it started finish ends that wait; from then on SIGINT and SIGTERM are ignored: the
+    command has returned, and a Ctrl-C now (a second one, or the copy `timeout` forwards of the first) would only
+    print a traceback from whichever exit handler it met."""
     # what the interpreter does first at exit: run threading's exit hooks (concurrent.futures lets its idle workers
     # go there: an executor never shut down would otherwise be waited for for ever), then wait for the non-daemon
     # threads
     shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is not None:
-        shutdown()
-    else:  # not CPython: the waiting part
-        current = threading.current_thread()
-        for t in threading.enumerate():
-            if t is not current and not t.daemon:
-                t.join()
+    with contextlib.suppress(KeyboardInterrupt):
+        if shutdown is not None:
+            shutdown()
+        else:  # not CPython: the waiting part
+            current = threading.current_thread()
+            for t in threading.enumerate():
+                if t is not current and not t.daemon:
+                    t.join()
+    with contextlib.suppress(ValueError):  # not the main thread (a test calling it in a thread)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     nng = sys.modules.get("pynng.nng")
     fini = getattr(nng, "_pynng_atexit", None)
     if fini is not None:

@@ -19,7 +19,7 @@ from taonet.kernel import Node, NodeConfig, Subtensor
 from taonet.ledger import DEV_SUBNET_DEFAULTS, EpochCompleted, Keypair, dev_genesis
 
 from .demo import fresh_demo_dir
-from .signals import cancel_on_signals
+from .signals import signal_stopped_group
 
 
 @attrs.frozen
@@ -97,9 +97,7 @@ async def run_devnet(console: Console, *, data_dir: Path | None = None, block_ti
                            rpc="tcp://127.0.0.1:0", feed="tcp://127.0.0.1:0", fsync=False))
     shown: list[Any] = []
     names = {p.hotkey.ss58_address: p.name for p in [OWNER, *VALIDATORS, *MINERS]}
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(cancel_on_signals, tg.cancel_scope,
-                      lambda: console.print("\n[bold]stopping[/] the clients and the node…"))
+    async with signal_stopped_group(lambda: console.print("\n[bold]stopping[/] the clients and the node…")) as tg:
         addresses = await tg.start(node.run)
         console.rule("[bold]taonet dev network")
         for name, value in (("rpc", addresses["rpc"]), ("feed", addresses["feed"]), ("log", data_dir)):

@@ -7,18 +7,21 @@ docs/cli.md documents the table; tests/tools/test_cli_errors.py checks it on the
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import typer
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
-    "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "describe", "exit_status", "run_cli",
+    "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "ReaderGone", "describe", "exit_status", "guard_stdout",
+    "run_cli", "usage_error",
 ]
 
 EXIT_OK = 0
@@ -34,6 +37,14 @@ EXIT_INTERRUPTED = 130
 # click's exception classes, wherever this typer takes click from (its own vendored copy, or click itself)
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def usage_error(message: str) -> Exception:
+    """A usage error (exit 2) of the command running now: said as ``message (see taonet COMMAND --help)``."""
+    import importlib
+
+    click_globals = importlib.import_module(_UsageError.__module__.rpartition(".")[0] + ".globals")
+    return _UsageError(message, ctx=click_globals.get_current_context(silent=True))  # type: ignore[call-arg]
 
 
 @functools.cache
@@ -75,9 +86,12 @@ def _exit_table(plugins: bool = True) -> tuple[tuple[tuple[type[BaseException], 
         UnknownHotkey,
     )
 
+    from .cli._errors import Interrupted
+
     return (
         # most specific first: SubnetNotFound is an ExtrinsicRejected, NoNode an Unreachable
         *(_plugin_rows() if plugins else ()),
+        ((Interrupted,), EXIT_INTERRUPTED),
         ((SubnetNotFound, BlockNotFound, UnknownHotkey, HotkeyNotRegistered), EXIT_NOT_FOUND),
         ((StorageError, DataDirLocked, InvalidBlock, InvalidGenesis, InvalidMetagraphFile, CodecError, RefusedReply),
          EXIT_REFUSED_DATA),
@@ -222,27 +236,34 @@ def _usage_line(e: Any) -> str:
 
 
 def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = False,
-            stderr: TextIO | None = None, json_errors: bool = False) -> int:
+            stderr: TextIO | None = None, json_errors: bool = False, spelled: dict[str, str] | None = None) -> int:
     """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line.
 
     With ``json_errors`` (a command given ``--json``) an error is also one JSON document on stdout:
-    ``{"error": {"message": ..., "exit_status": ..., "code": ..., "fields": ...}}`` (see :func:`error_json`)."""
+    ``{"error": {"message": ..., "exit_status": ..., "code": ..., "fields": ...}}`` (see :func:`error_json`).
+    ``spelled`` maps an option of ``args`` to how the user wrote it (a btcli spelling the entry point rewrote), so an
+    unknown option is named as typed."""
     err = stderr or sys.stderr
     said = _Said(err, json_errors)
     try:
         rv = command(args=list(args), prog_name="taonet", standalone_mode=False)
+        if rv == EXIT_INTERRUPTED:  # typer's answer to a Ctrl-C the command did not handle itself
+            return said("interrupted", EXIT_INTERRUPTED, "interrupted")
         return rv if isinstance(rv, int) else EXIT_OK
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_INTERNAL)
     except typer.Exit as e:
         return int(getattr(e, "exit_code", EXIT_OK))
-    except typer.Abort:
-        return said("aborted", EXIT_INTERNAL)
+    except typer.Abort:  # a prompt closed (Ctrl-C, Ctrl-D) before the command handled it
+        return said("aborted at a prompt", EXIT_INTERRUPTED, "interrupted")
     except _UsageError as e:
         if debug:
             traceback.print_exc(file=err)
         if str(e.format_message()).strip():  # type: ignore[attr-defined]  # empty: click showed the help instead
-            return said(_usage_line(e), EXIT_USAGE, "usage")
+            line = _usage_line(e)
+            for ours, theirs in (spelled or {}).items():
+                line = line.replace(f"No such option: {ours}", f"No such option: {theirs}")
+            return said(line, EXIT_USAGE, "usage")
         return EXIT_USAGE
     except _ClickException as e:
         if debug:
@@ -250,10 +271,69 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
         return said(" ".join(str(e.format_message()).split()),  # type: ignore[attr-defined]
                     int(getattr(e, "exit_code", EXIT_INTERNAL)))
     except BaseException as e:  # the one place every error of a command is reported
+        if _reader_gone(e):  # `| head` has what it wanted: nothing went wrong
+            return EXIT_OK
         if debug:
             traceback.print_exception(e, file=err)
         doc = error_json(e)
         return said(doc["message"], doc["exit_status"], doc["code"], doc.get("fields"))
+
+
+class ReaderGone(BaseException):
+    """Raised by :func:`guard_stdout`'s stream when standard output's reader has gone (`taonet ... | head -1`): the
+    command stops there, and ends with status 0 and nothing said. A BaseException, so no ``except Exception`` of a
+    command carries on writing."""
+
+
+def _reader_gone(e: BaseException) -> bool:
+    from taonet.ledger.errors import error_leaves
+
+    return any(isinstance(x, ReaderGone) for x in error_leaves(e))
+
+
+class _GuardedStream:
+    """Standard output that raises :class:`ReaderGone` (once) where writing to it breaks the pipe, then drops what
+    is written."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if self.gone:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._went()
+
+    def flush(self) -> None:
+        if self.gone:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._went()
+
+    def _went(self) -> NoReturn:
+        self.gone = True
+        # what is still buffered (and the flush at exit) goes nowhere rather than failing again
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        raise ReaderGone
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer...: the stream's own
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """From now on, a reader of standard output that goes away (`| head -1`) ends the command quietly with status 0
+    (Python and rich would end it with status 1, saying nothing or a traceback). For entry points: it replaces
+    ``sys.stdout``."""
+    if sys.stdout is not None and not isinstance(sys.stdout, _GuardedStream):
+        sys.stdout = _GuardedStream(sys.stdout)  # type: ignore[assignment]
 
 
 def error_json(e: BaseException) -> dict[str, Any]:
@@ -293,5 +373,6 @@ class _Said:
             doc: dict[str, Any] = {"message": text, "exit_status": status, "code": code}
             if fields:
                 doc["fields"] = fields
-            print(json.dumps({"error": doc}, allow_nan=False), flush=True)
+            with contextlib.suppress(ReaderGone):  # the line on stderr said it; the status still says it
+                print(json.dumps({"error": doc}, allow_nan=False), flush=True)
         return status

@@ -3,17 +3,19 @@ process the launcher started stops the same way when the launcher is gone."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # anyio is imported when a watcher runs: `taonet --help` need not load it
     import anyio
+    import anyio.abc
 
-__all__ = ["PARENT_ENV", "cancel_on_signals", "watch_parent"]
+__all__ = ["PARENT_ENV", "signal_stopped_group", "watch_parent"]
 
 PARENT_ENV = "TAONET_PARENT_PID"
 """Set by the launcher for the processes it starts: the launcher's process id (see :func:`watch_parent`)."""
@@ -23,17 +25,28 @@ PARENT_GRACE = 30.0
 """Seconds a process whose launcher is gone gets to stop after its SIGTERM before it exits regardless."""
 
 
-async def cancel_on_signals(scope: anyio.CancelScope, on_signal: Callable[[], None] | None = None) -> None:
-    """Wait for SIGINT or SIGTERM, then call ``on_signal`` (if any) and cancel ``scope``; run it in that scope's
-    task group so the whole group, this watcher included, ends together."""
+@contextlib.asynccontextmanager
+async def signal_stopped_group(on_signal: Callable[[], None] | None = None) -> AsyncIterator[anyio.abc.TaskGroup]:
+    """A task group the first SIGINT or SIGTERM cancels (after calling ``on_signal``, if any).
+
+    The signals are taken by this process's receiver until the group has ended: a second Ctrl-C (or the copy that
+    `timeout` forwards of the first, a few milliseconds later) is dropped instead of raising KeyboardInterrupt in
+    the middle of the clean stop, which has its own deadlines."""
     import anyio
 
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            if on_signal is not None:
-                on_signal()
-            scope.cancel()
-            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_at_first, signals, tg.cancel_scope, on_signal)
+            yield tg
+
+
+async def _cancel_at_first(signals: AsyncIterator[int], scope: anyio.CancelScope,
+                           on_signal: Callable[[], None] | None) -> None:
+    async for _ in signals:
+        if on_signal is not None:
+            on_signal()
+        scope.cancel()
+        return
 
 
 def watch_parent(environ: Mapping[str, str] | None = None) -> threading.Thread | None:

@@ -23,6 +23,7 @@ from ._nng import SpareContexts as SpareContexts
 from ._nng import bound_address as bound_address
 from ._nonce import NonceGuard as NonceGuard
 from ._pipes import OpenPipes as OpenPipes
+from ._prompt import read_line as read_line
 from ._wallet import Password as Password
 from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
@@ -32,6 +33,7 @@ __all__ = [
     "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "OpenPipes", "Password",
     "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
     "UnlockCost", "Wallet", "bound_address", "connection_bounds", "get_logger", "limit_connections", "list_wallets",
+    "read_line",
 ]
 
 if TYPE_CHECKING:

@@ -126,16 +126,20 @@ def _nng_thread_running() -> bool:
 
 def wait_nng_quiet(limit: float = EXIT_QUIET_LIMIT) -> bool:
     """Wait until no nng thread has been running for a few looks in a row, ``limit`` seconds at most; whether that
-    came (an exit handler: pynng's ``nng_fini`` must not tear nng down under a thread still closing a socket)."""
+    came (an exit handler: pynng's ``nng_fini`` must not tear nng down under a thread still closing a socket). A
+    Ctrl-C meanwhile ends the wait (False): the process is already ending, and a traceback would say nothing."""
     deadline = time.monotonic() + limit
     calm = 0
-    while True:
-        calm = 0 if _nng_thread_running() else calm + 1
-        if calm >= _QUIET_LOOKS:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(_QUIET_EVERY)
+    try:
+        while True:
+            calm = 0 if _nng_thread_running() else calm + 1
+            if calm >= _QUIET_LOOKS:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_QUIET_EVERY)
+    except KeyboardInterrupt:
+        return False
 
 
 atexit.register(wait_nng_quiet)  # registered after pynng's own handler (imported above), so it runs before it

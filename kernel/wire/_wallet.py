@@ -21,7 +21,6 @@ miner under a service manager fails with a message instead of hanging on a promp
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
 import sys
@@ -34,6 +33,7 @@ from taonet.ledger import Keypair, generate_mnemonic
 from ..errors import InvalidKeyFile, InvalidWalletName, KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
 from ._keyfile import UnlockCost, decrypt, encrypt, is_encrypted, keyfile_json, keypair_from_json, pubfile_json
 from ._keyfile import write_private as _write
+from ._prompt import read_line
 
 __all__ = ["Password", "Wallet", "list_wallets"]
 
@@ -70,9 +70,12 @@ def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
                               "text") from None
         password = password.removesuffix("\n").removesuffix("\r")
     elif sys.stdin is not None and sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {path}: ")
-        if confirm and getpass.getpass("Again: ") != password:
-            raise WalletError("the two passwords differ")
+        try:
+            password = read_line(f"Password for {path}: ", hidden=True)
+            if confirm and read_line("Again: ", hidden=True) != password:
+                raise WalletError("the two passwords differ")
+        except EOFError:  # Ctrl-D at the prompt: no password given (it was "aborted", an internal error)
+            raise PasswordRequired(str(path), creating=confirm) from None
     else:
         raise PasswordRequired(str(path), creating=confirm)
     if not password:

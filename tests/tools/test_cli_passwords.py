@@ -97,3 +97,28 @@ def test_a_prompt_on_a_terminal_unlocks_and_a_wrong_answer_is_status_5(cli: Cli)
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     stream.close()
+
+
+def test_ctrl_d_at_the_prompt_is_no_password_given(cli: Cli) -> None:
+    """Ctrl-D (end of input) at the password prompt: exit 5 saying no password was given (it was 'error: aborted',
+    exit 1, the status of a bug); nothing sent."""
+    spawn = "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"
+    proc = subprocess.Popen([sys.executable, "-c", spawn, TAONET_EXE, *SEND], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=cli.env())
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        deadline = time.monotonic() + 30
+        _read_until(proc.stdout.fileno(), b"Password for", deadline)
+        proc.stdin.write(b"\x04")  # the terminal's end-of-file character
+        proc.stdin.flush()
+        rest = _read_until(proc.stdout.fileno(), b"TAONET_PASSWORD", deadline)
+        assert proc.wait(30) == 5, rest
+        assert b"is encrypted and no password was given" in rest and b"Traceback" not in rest
+        assert rest.count(b"error:") == 1 and b"aborted" not in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()

@@ -94,7 +94,10 @@ NetuidArg = Annotated[int | None, typer.Argument(min=0, max=U16_MAX, metavar="NE
 
 
 def _timeout(default: float) -> Any:
+    from ._numbers import bounded  # nan is "not a number", not "should be less than or equal to 1000000"
+
     return Annotated[float, typer.Option("--timeout", min=0.1, max=MAX_TIMEOUT, envvar="TAONET_TIMEOUT",
+                                         parser=bounded(0.1, MAX_TIMEOUT),
                                          metavar="SECONDS",
                                          help=f"Seconds the whole command may take (default {default:g}; "
                                               "$TAONET_TIMEOUT).")]
@@ -174,9 +177,10 @@ class Out:
         """Print ``data`` as the command's one JSON document."""
         print(json.dumps(jsonable(data), allow_nan=False), flush=True)
 
-    def line(self, text: str) -> None:
-        """One line for people on stdout (rich markup allowed)."""
-        self.console.print(text, soft_wrap=True)
+    def line(self, text: str, *, markup: bool = False) -> None:
+        """One line for people on stdout; with ``markup``, rich markup in it is styled (so any value put in it must
+        go through ``rich.markup.escape``: names and text from the chain may hold brackets)."""
+        self.console.print(text, soft_wrap=True, markup=markup)
 
     def status(self, text: str) -> Any:
         """A spinner on stderr while something long runs (a no-op in JSON mode or without a terminal)."""
@@ -194,17 +198,20 @@ class Out:
         ``drop`` go, in that order, until it fits (``--wide`` shows everything)."""
         from rich import box
         from rich.table import Table
+        from rich.text import Text
 
         columns, rows = list(columns), [list(r) for r in rows]
         if not wide:
             columns, rows = fit_columns(columns, rows, self.console.width, drop=drop, shorten=shorten)
         left = set(left)
-        t = Table(title=title, box=box.SIMPLE_HEAD, caption=caption, pad_edge=False, title_justify="left",
-                  collapse_padding=True)
+        # every cell and the title as plain text: a name, description or URL from the chain is shown as it is, never
+        # taken as rich markup (which would hide part of it, or fail on an unbalanced tag)
+        t = Table(title=Text(title), box=box.SIMPLE_HEAD, caption=None if caption is None else Text(caption),
+                  pad_edge=False, title_justify="left", collapse_padding=True)
         for c in columns:
             t.add_column(c, justify="left" if c in left else "right", no_wrap=True)
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*(Text(c) if isinstance(c, str) else c for c in r))
         if wide and _table_width(columns, rows) + 2 > self.console.width:
             from rich.console import Console
 
@@ -222,6 +229,13 @@ class Out:
             return
         tail = f"; {after}" if after else ""
         self.line(f"{what}: included in block {result.block}{tail}")
+
+
+def escaped(value: object) -> str:
+    """``value`` as text to put in a line printed with markup: its brackets shown, never taken as markup."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def _table_width(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
@@ -354,16 +368,30 @@ def unlock_coldkey(wallet: Wallet, password_stdin: bool) -> Any:
 
 
 def confirm(question: str, no_prompt: bool, out: Out) -> None:
-    """Ask ``question`` on the terminal unless ``-y``; without a terminal, a usage error that says to pass -y."""
+    """Ask ``question`` on the terminal unless ``-y``; without a terminal, a usage error that says to pass -y. An
+    answer of no, or a prompt closed (Ctrl-C, Ctrl-D), is :class:`~._errors.Interrupted` (exit 130): nothing was
+    done."""
     if no_prompt:
         return
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise typer.BadParameter(f"{question.rstrip('?')}: this asks for confirmation and there is no terminal; "
-                                 "pass -y (--no-prompt) to go ahead", param_hint="-y")
-    import click
+        from ..errors import usage_error
 
-    if not click.confirm(question, default=True, err=True):
-        raise typer.Exit(1)
+        raise usage_error(f"this asks for confirmation ({question}) and there is no terminal to ask on: pass -y "
+                          "(--no-prompt) to go ahead")
+    from taonet.kernel.wire import read_line
+
+    yes: bool | None = None
+    while yes is None:
+        try:
+            answer = read_line(f"{question} [Y/n]: ").strip().lower()
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C or Ctrl-D: the prompt's line has no end yet
+            print(file=sys.stderr)
+            break
+        yes = True if answer in ("", "y", "yes") else False if answer in ("n", "no") else None
+    if not yes:
+        from ._errors import Interrupted
+
+        raise Interrupted(declined=True)
 
 
 # --- running against a node --------------------------------------------------------------------------------------
@@ -401,6 +429,12 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     started = time.monotonic()
     try:
         value = anyio.run(go)
+    except KeyboardInterrupt:
+        if not write:
+            raise
+        from ._errors import Interrupted
+
+        raise Interrupted(method=what, sent=sub.submitted > 0, check=check) from None
     except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
         reached = sub.rpc.never_reached(what, timeout)
         # nothing ever answered, or every connection was one the node closed at once (its bounds; the last attempt

@@ -6,10 +6,10 @@ from __future__ import annotations
 import attrs
 
 from taonet.kernel.errors import RpcBadRequest, RpcTimeout
-from taonet.ledger.errors import ExtrinsicRejected, SubnetNotFound
+from taonet.ledger.errors import ExtrinsicRejected, InsufficientBalance, SubnetNotFound, TaonetError
 
-__all__ = ["CommandTimeout", "FaucetRefused", "IdentityNotRecorded", "NoRemoteActors", "NotIncluded", "NothingToMove",
-           "RevealFailed", "UidNotFound", "gone_cause", "node_cause"]
+__all__ = ["CommandTimeout", "FaucetOwnAccount", "FaucetRefused", "FaucetShort", "IdentityNotRecorded", "Interrupted",
+           "NoRemoteActors", "NotIncluded", "NothingToMove", "RevealFailed", "UidNotFound", "gone_cause", "node_cause"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -22,6 +22,62 @@ class FaucetRefused(ExtrinsicRejected):
     def __str__(self) -> str:
         return (f"no faucet on chain {self.chain_id!r}: only a development chain (taonet node run --dev) funds "
                 "wallets; ask someone who holds τ on this chain for a transfer")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class FaucetOwnAccount(ExtrinsicRejected):
+    """Raised when the faucet is asked to fund one of its own development accounts (exit 3): it would pay itself."""
+
+    CODE = "cli_faucet_own_account"
+    address: str
+    uri: str
+
+    def __str__(self) -> str:
+        return (f"{self.address} is {self.uri}, one of the faucet's own development accounts: the faucet pays from "
+                "them, so it does not fund them; give a wallet of your own (taonet wallet create)")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class FaucetShort(InsufficientBalance):
+    """Raised when no development account holds what a faucet call asks for (exit 3)."""
+
+    CODE = "cli_faucet_short"
+    uri: str = ""
+    """The development account that holds the most."""
+
+    def __str__(self) -> str:
+        from decimal import Decimal
+
+        def tau(rao: int) -> str:
+            return f"τ{Decimal(rao) / 10**9:,.4f}"
+
+        return (f"the faucet cannot send {tau(self.needed)}: the most any of its development accounts holds is "
+                f"{tau(self.available)} ({self.uri}); ask for less (--amount)")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class Interrupted(TaonetError):
+    """Raised when a write is stopped at the user's word (exit 130): its confirmation declined, or Ctrl-C; ``sent``
+    says whether it may have reached the node."""
+
+    CODE = "cli_interrupted"
+    method: str = ""
+    """The write (e.g. "transfer"); "" for a confirmation declined."""
+    declined: bool = False
+    """True: the confirmation was declined (or the prompt closed); False: Ctrl-C."""
+    sent: bool = False
+    """Whether the client had submitted the write when it was stopped (it may still be included)."""
+    check: str = ""
+    """For a write that may have been sent: the command that shows whether it was."""
+
+    def __str__(self) -> str:
+        if self.declined:
+            return "not confirmed at the prompt: nothing was done"
+        if not self.sent:
+            return f"{self.method}: interrupted (Ctrl-C) before it was sent; nothing changed"
+        check = f"`{self.check}`" if self.check else "a read (balance, stake, metagraph)"
+        return (f"{self.method}: interrupted (Ctrl-C) after it was sent: it may still be included; check with "
+                f"{check} before sending it again")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -82,3 +82,23 @@ def test_the_exit_wait_runs_before_nng_fini() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["looked while the socket was open"] * 3
+
+
+def test_a_ctrl_c_during_the_wait_ends_it_without_a_traceback() -> None:
+    """A Ctrl-C while the exit wait waits on a busy nng thread ends the wait (False) instead of raising
+    KeyboardInterrupt out of an exit handler, which printed a traceback at the end of a Ctrl-C'd command."""
+    import _thread
+    import signal
+
+    t, _ = _busy_nng_thread(3.0)
+    timer = threading.Timer(0.1, _thread.interrupt_main)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # a test worker may ignore Ctrl-C
+    try:
+        started = time.monotonic()
+        timer.start()
+        assert _nng.wait_nng_quiet(limit=10) is False
+        assert time.monotonic() - started < 2.5
+    finally:
+        signal.signal(signal.SIGINT, before)
+        timer.join(10)
+        t.join(10)

@@ -210,7 +210,7 @@ def test_password_from_a_terminal_prompt_is_asked_twice_when_encrypting(
     """On a terminal the password is prompted (twice to encrypt, once to unlock); mismatches are refused."""
     answers = iter(["typed", "typed", "typed", "one", "two"])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
-    monkeypatch.setattr(wallet_module.getpass, "getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(wallet_module, "read_line", lambda prompt, hidden=False: next(answers))
     Wallet(path=tmp_path).create_new_coldkey(cost=FAST)
     assert Wallet(path=tmp_path).get_coldkey()
     with pytest.raises(WalletError, match="the two passwords differ"):
