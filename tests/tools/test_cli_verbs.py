@@ -239,3 +239,28 @@ def test_subnet_create_with_a_plugin_records_it_and_show_says_so(cli: Cli, owner
     table = cli.ok("subnet", "show", str(netuid)).stdout
     assert re.search(r"plugin\s+template", table)
     assert "(none recorded)" in cli.ok("subnet", "show", "1").stdout
+
+
+def test_text_from_the_chain_is_shown_as_it_is_never_taken_as_markup(cli: Cli, owner: str) -> None:
+    """A subnet identity anyone may set, whose description and URL hold rich markup (an unbalanced `[/]`, `[bold]`,
+    `[y]`), is shown character for character by `subnet show` and by `replay DIR events`: it made both fail for every
+    user (exit 1, MarkupError), and balanced tags were styled and hidden."""
+    description, url = "desc [/] [bold]B[/bold] [red]R", "https://example.org/[y]"
+    netuid = cli.ok("subnet", "create", "-w", "owner", "-H", "owner", "--plugin", "template", "--description",
+                    description, "--url", url, "-y", "--json").json["netuid"]
+    shown = cli.ok("subnet", "show", str(netuid), "--timeout", "30").stdout
+    assert description in shown and url in shown
+    node_dir = cli.wallets.parent / "node"
+    events = cli.ok("replay", str(node_dir), "events", "--type", "SubnetIdentitySet", COLUMNS="300").stdout
+    assert description in events and url in events
+
+
+def test_every_table_verb_takes_wide_and_then_cuts_nothing(cli: Cli, owner: str) -> None:
+    """`--wide` (documented for every verb) is taken by each verb that prints a table; at 80 columns `subnet hparams`
+    cut its values and bounds ("4611686018427…"), with --wide they are whole."""
+    for args in (("subnet", "list"), ("subnet", "show", "1"), ("weights", "show", "1"), ("weights", "pending", "1"),
+                 ("node", "status")):
+        cli.ok(*args, "--wide")
+    wide = cli.ok("subnet", "hparams", "1", "--wide").stdout
+    assert "…" not in wide and "18,446,744,073,709,551,615" in wide
+    assert "…" in cli.ok("subnet", "hparams", "1").stdout  # the 80 columns cut without it

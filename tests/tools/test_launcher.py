@@ -63,6 +63,7 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
         status = json.loads((net / "launch.json").read_text())
         children = [p["pid"] for p in status["processes"]]
         assert len(children) == 2 and all(children)  # the node and one neuron host
+        assert "neurons: 6 in 1 process" in lines and "running: 2 processes; " in " ".join(lines)  # not "1 processes"
         assert any(x.startswith("epoch:") and "4/4 miners paid" in x for x in lines)
         kinds = [x.split(":", 1)[0] for x in lines]
         assert kinds.index("running") < kinds.index("ready") < kinds.index("first_emission")  # neurons ran first

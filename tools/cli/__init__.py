@@ -65,6 +65,60 @@ def _command(name: str) -> Any:
     return found
 
 
+_TYPE_COLUMN = 18
+"""The widest an option's type and range ([0.01<=x<=36000.0]) are shown in help before they wrap."""
+
+
+@functools.cache
+def _help_tables() -> None:
+    """Typer's option tables, laid out so that an option's name is never cut at any width (rich shrinks every column
+    of a table too wide alike: at 80 columns `--max-connections-per-address` became `--max-connection…`).
+
+    The names keep their width (``--no-NAME`` under ``--NAME``, not in a column of its own), the type column is at
+    most :data:`_TYPE_COLUMN` wide, and the help beside them wraps, folding a word too long for its column rather than
+    cutting it. Applied on the first help printed: a command that prints none does not load rich's help code.
+    """
+    from rich.table import Table
+    from rich.text import Text
+    from typer import rich_utils
+
+    def stacked(name: Any, negative: Any) -> Any:
+        return Text("\n").join([name, negative]) if negative.plain and name.plain else name if name.plain else negative
+
+    class OptionTable(Table):
+        def add_row(self, *cells: Any, **kwargs: Any) -> None:
+            # typer's option row: [required], names, short names, --no-names, short --no-names, type, help
+            if len(cells) in (6, 7) and all(isinstance(c, Text) for c in cells[-6:-2]):
+                *required, long, short, negative, negative_short, kind, text = cells
+                cells = (*required, stacked(long, negative), stacked(short, negative_short), kind, text)
+                for item in getattr(text, "renderables", ()):
+                    if isinstance(item, Text):
+                        item.overflow = "fold"
+            super().add_row(*cells, **kwargs)
+            if len(self.columns) >= 4:  # not the commands' table (name, help)
+                for column in self.columns[:-2]:
+                    column.no_wrap = True
+                self.columns[-2].max_width = _TYPE_COLUMN
+                self.columns[-2].overflow = "fold"
+
+    rich_utils.Table = OptionTable  # the name typer's help builds its tables with
+
+
+def _on_first_help(cls: Any) -> None:
+    """Make ``cls`` (a typer command class) lay out its help as :func:`_help_tables` says."""
+    original = cls.format_help
+
+    def format_help(self: Any, ctx: Any, formatter: Any) -> None:
+        _help_tables()
+        original(self, ctx, formatter)
+
+    cls.format_help = format_help
+
+
+_on_first_help(typer.core.TyperCommand)
+_on_first_help(typer.core.TyperGroup)
+
+
 _Debug = Annotated[bool, typer.Option("--debug", help="On an error, show the traceback too (also $TAONET_DEBUG=1; "
                                                          "may be given anywhere on the line).")]
 
@@ -118,19 +172,24 @@ def _invoked(args: list[str]) -> str | None:
 def main() -> NoReturn:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from .._end import end_process
-    from ..errors import run_cli
+    from ..errors import guard_stdout, run_cli
     from ..signals import watch_parent
     from ._common import btcli_aliases
 
     watch_parent()  # a process the launcher started stops when the launcher is gone
+    guard_stdout()  # a reader gone (`| head -1`) ends the command quietly, status 0
 
-    args = btcli_aliases(sys.argv[1:])
+    typed = sys.argv[1:]
+    args = btcli_aliases(typed)  # one for one: an alias is rewritten in its place
+    spelled = {ours.partition("=")[0]: theirs.partition("=")[0] for ours, theirs in zip(args, typed, strict=True)
+               if ours != theirs}
     debug = "--debug" in args or os.environ.get("TAONET_DEBUG", "") not in ("", "0")
     json_errors = "--json" in args
     if (bad := next((a for a in args if not _is_text(a)), None)) is not None:
         end_process(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
     args = [a for a in args if a != "--debug"]
-    end_process(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors))
+    end_process(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors,
+                        spelled=spelled))
 
 
 def _is_text(arg: str) -> bool:

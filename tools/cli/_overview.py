@@ -6,7 +6,19 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import AsJson, Endpoint, Out, Rao, ReadTimeout, WalletName, WalletPath, Wide, run, wallet_of
+from ._common import (
+    AsJson,
+    Endpoint,
+    Out,
+    Rao,
+    ReadTimeout,
+    WalletName,
+    WalletPath,
+    Wide,
+    escaped,
+    run,
+    wallet_of,
+)
 from ._neurontable import DROP_ORDER, columns, neuron_json, neuron_row
 
 __all__ = ["overview"]
@@ -70,7 +82,7 @@ def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
                   "subnets": [{"netuid": n, "neurons": [{**neuron_json(x), "hotkey_name": names.get(x.hotkey, "")}
                                                         for x in found[n]]} for n in sorted(found)]})
         return
-    out.line(f"wallet [bold]{w.name}[/], coldkey {coldkey}")
+    out.line(f"wallet [bold]{escaped(w.name)}[/], coldkey {coldkey}", markup=True)
     out.line(f"free {out.amount(free)}, staked {out.amount(stake)}")
     if not neurons:
         out.line("no neurons yet: taonet subnet register --netuid NETUID --wallet-name "

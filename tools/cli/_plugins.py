@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console()
+console = Console(markup=False)  # a plugin's description and errors are shown as they are
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 
@@ -50,9 +51,9 @@ def subnet_plugins(as_json: AsJson = False,
     for col in ("NAME", "PACKAGE", "VERSION", "DESCRIPTION"):
         table.add_column(col)
     for r in rows:
-        desc = str(r["description"]) if "error" not in r else f"[red]{r['error']}[/red]"
+        desc = Text(str(r["description"])) if "error" not in r else Text(str(r["error"]), style="red")
         if options and "options" in r:
-            desc += "\n" + ", ".join(f"{k}={v}" for k, v in r["options"].items())  # type: ignore[union-attr]
+            desc.append("\n" + ", ".join(f"{k}={v}" for k, v in r["options"].items()))  # type: ignore[union-attr]
         table.add_row(str(r["name"]), str(r["package"]), str(r["version"]), desc)
     console.print(table)
 

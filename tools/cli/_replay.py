@@ -15,14 +15,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._common import Rao, Wide
+from ._common import Rao, Wide, escaped
 
 replay_app = typer.Typer(
     help="Read a chain's log back from a data directory (read-only, no lock: safe beside a running node): the "
          "state at any block, its events, what changed, and a verification that re-runs consensus and registration.",
     no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+# no rich markup: the chain's text (subnet descriptions, URLs, names) is shown as it is, brackets and all
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 NetuidOpt = Annotated[int | None, typer.Option("--netuid", help="One subnet (every subnet by default).")]
@@ -57,7 +58,7 @@ def show(ctx: typer.Context,
          as_json: AsJson = False) -> None:
     """The metagraph at a block (the same table and JSON as `taonet metagraph`), or an account's balance and stake."""
     from taonet.kernel import Wallet
-    from taonet.ledger import TAO, ss58_decode
+    from taonet.ledger import ss58_decode
 
     from ..replay import account_at, neurons_at, open_log, state_at
     from ._common import Out
@@ -70,21 +71,19 @@ def show(ctx: typer.Context,
         coldkey = Wallet(name=wallet_name, path=wallet_path).get_coldkeypub().public_key
     with open_log(_dir(ctx)) as store:
         state = state_at(store, block)
+    out = Out(as_json, as_rao)
     if coldkey is not None:
         acct = account_at(state, coldkey)
         if as_json:
             _print_json(acct)
             return
-        table = Table(title=f"{acct['address']} at block {acct['block']}")
-        table.add_column("HOTKEY")
-        table.add_column("STAKE(τ)", justify="right")
-        for s in acct["stake"]:
-            table.add_row(s["hotkey"], f"{s['stake'] / TAO:,.9f}")
-        console.print(table)
-        console.print(f"free {acct['free'] / TAO:,.9f} τ, staked {acct['total_stake'] / TAO:,.9f} τ, "
-                      f"nonce {acct['nonce']}")
+        out.line(f"{acct['address']} at block {acct['block']}")
+        if acct["stake"]:  # amounts as every command shows them (τ1,000.0000, or RAO with --rao)
+            out.table("stake per hotkey", ("HOTKEY", "STAKE"),
+                      [(s["hotkey"], out.amount(s["stake"])) for s in acct["stake"]], left=("HOTKEY",),
+                      shorten=("HOTKEY",), wide=wide)
+        out.line(f"free {out.amount(acct['free'])}, staked {out.amount(acct['total_stake'])}, nonce {acct['nonce']}")
         return
-    out = Out(as_json, as_rao)
     netuids = [netuid] if netuid is not None else [sn.netuid for sn in state.subnets()]
     graphs = [(n, neurons_at(state, n)) for n in netuids]
     if netuid is not None and as_json:
@@ -166,7 +165,7 @@ def diff(ctx: typer.Context,
 def _print_diff(d: dict[str, Any]) -> None:
     from taonet.ledger import TAO
 
-    console.print(f"[bold]from block {d['from']} to block {d['to']}[/bold]")
+    console.print(f"from block {d['from']} to block {d['to']}", style="bold")
     if d["balances"]:
         t = Table(title="balances (τ)")
         for col in ("ADDRESS", "BEFORE", "AFTER", "CHANGE"):
@@ -184,7 +183,7 @@ def _print_diff(d: dict[str, Any]) -> None:
                       f"{s['after'] / TAO:,.9f}", f"{s['change'] / TAO:+,.9f}")
         console.print(t)
     for sub in d["subnets"]:
-        console.print(f"[bold]subnet {sub['netuid']}[/bold]")
+        console.print(f"subnet {sub['netuid']}", style="bold")
         for h in sub["hyperparameters"]:
             console.print(f"  {h['name']}: {h['before']} -> {h['after']}")
         regs = sub["registrations"]
@@ -473,7 +472,7 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
     from ._common import short_address
 
     d = t.as_dict()
-    out.line(f"[bold]{d['hotkey']}[/bold] at UID {t.uid} of subnet {t.netuid}")
+    out.line(f"[bold]{escaped(d['hotkey'])}[/bold] at UID {t.uid} of subnet {t.netuid}", markup=True)
     out.line(f"  coldkey {d['coldkey']}")
     how = {"burn": "by burn", "pow": "by proof of work", "owner": "as the subnet's owner (never pruned)"}.get(
         t.method or "", "")
@@ -505,7 +504,7 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
     width = max(40, out.console.width)
     out.line(textwrap.fill(f"why: {p['reason']}", width=width, initial_indent="  ", subsequent_indent="    "))
     if not p["registrar_agrees"]:
-        out.line("  [red]the registrar's rule, re-run on the state before, gives this UID to nobody[/red]")
+        out.line("  [red]the registrar's rule, re-run on the state before, gives this UID to nobody[/red]", markup=True)
     out.table(f"  the pruning rule at block {p['block']} (immunity period {p['immunity_period']})",
               ("", "UID", "HOTKEY", "EMISSION", "REGISTERED", "IMMUNE UNTIL"),
               [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]), out.amount(c["emission"]),
@@ -531,7 +530,7 @@ def plot_cmd(ctx: typer.Context,
              workers: Annotated[int | None, typer.Option("--workers", min=1, help="As what-if --workers.")] = None,
              no_cache: Annotated[bool, typer.Option("--no-cache", help="As what-if --no-cache.")] = False,
              as_json: AsJson = False) -> None:
-    """PNG charts (needs `pip install 'taonet[plot]'`): incentive, dividends, emission and stake per UID over the
+    """PNG charts (needs `pip install 'taonet\\[plot]'`): incentive, dividends, emission and stake per UID over the
     epochs, the weight and bond matrices at a block, and with --set (or --reward) a what-if beside the recorded run."""
     from ..replay import (
         EPOCH_HYPERPARAMETERS,
@@ -570,10 +569,14 @@ def plot_cmd(ctx: typer.Context,
                         cache=cache)
             if reward is not None:
                 w = _with_reward(w, reward, plugin_sets, weights)
-        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w, workers=workers, cache=cache)
+        notes: list[str] = []
+        files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w, workers=workers, cache=cache,
+                            notes=notes)
     out = Out(as_json)
     if out.json:
-        out.emit({"netuid": netuid, "from": start, "to": last, "files": [str(f) for f in files]})
+        out.emit({"netuid": netuid, "from": start, "to": last, "files": [str(f) for f in files], "notes": notes})
         return
     for f in files:
         out.line(str(f))
+    for note in notes:  # a chart not drawn: said, not silently left out
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)

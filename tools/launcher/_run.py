@@ -43,6 +43,11 @@ DEFAULT_RPC = f"tcp://127.0.0.1:{DEFAULT_RPC_PORT}"
 """Where taonet commands and ``Subtensor("local")`` look for a node when given no endpoint."""
 
 
+def _counted(n: int, thing: str) -> str:
+    """``n`` things, in the singular for one: ``1 process``, ``6 processes``, ``2 neurons``."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}es" if thing.endswith("s") else f"{n} {thing}s"
+
+
 def _port_free(port: int) -> bool:
     """Whether no other process listens on the loopback ``port`` (closed connections left in TIME_WAIT, as a node
     that exits before its clients leaves them, do not count: the node binds with SO_REUSEADDR too)."""
@@ -190,7 +195,7 @@ class Network:
                 await self._start_hosts(tg)
                 self.state = "running"
                 self.write_status()
-                self.view.line("running", f"{len(self.children)} processes; Ctrl-C stops them all "
+                self.view.line("running", f"{_counted(len(self.children), 'process')}; Ctrl-C stops them all "
                                           f"(within {STOP_DEADLINE:g} s)")
                 task_status.started()
                 await self._watch()
@@ -347,19 +352,19 @@ class Network:
         for machine, ps in remote.items():
             path = write_host_file(self.dir / "machines" / f"{machine}.toml", ps, self.endpoint,
                                    f"run on {machine}: taonet neurons run {machine}.toml (copy the wallets too)")
-            self.view.line("machine", f"{machine}: {len(ps)} neurons in {path}")
+            self.view.line("machine", f"{machine}: {_counted(len(ps), 'neuron')} in {path}")
         self.waiting = [Path(p.spec.state_dir) / "status.json" for ps in groups.values() for p in ps]
         self.status_files = {Path(p.spec.state_dir) / "status.json": p.spec.name for ps in groups.values() for p in ps}
         for name, ps in groups.items():
             path = write_host_file(self.dir / "hosts" / f"{name}.toml", ps, self.endpoint)
             child = Child(name=name, kind="host", log=self.dir / "logs" / f"{name}.log",
                           args=[*TAONET, "neurons", "run", str(path), "--log-json"])
-            child.note = f"{len(ps)} neurons"
+            child.note = _counted(len(ps), "neuron")
             self.children.append(child)
             self.host_logs[child.log] = child.log.stat().st_size if child.log.exists() else 0
             await child.start()
             tg.start_soon(child.supervise, self._on_event)
-        self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {len(groups)} processes")
+        self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {_counted(len(groups), 'process')}")
 
     # --- watching ------------------------------------------------------------------------------------------------
     async def _watch(self) -> None:

@@ -52,7 +52,7 @@ class View:
         for col in ("uid", "neuron", "S τ", "vp", "I", "D", "E τ"):
             table.add_column(col, justify="left" if col == "neuron" else "right", no_wrap=True)
         for uid in range(mg.n):
-            table.add_row(str(uid), names.get(mg.hotkeys[uid], mg.hotkeys[uid][:10]), f"{float(mg.S[uid]):,.1f}",
+            table.add_row(str(uid), Text(names.get(mg.hotkeys[uid], mg.hotkeys[uid][:10])), f"{float(mg.S[uid]):,.1f}",
                           "*" if mg.validator_permit[uid] else "", f"{float(mg.I[uid]):.3f}",
                           f"{float(mg.D[uid]):.3f}", f"{int(mg.E[uid]) / 1e9:,.4f}")
         self.tables[mg.netuid] = table
@@ -76,7 +76,7 @@ class View:
             for col in ("name", "pid", "state", "restarts", "note"):
                 procs.add_column(col, no_wrap=True)
             for c in net.children:
-                procs.add_row(c.name, str(c.pid or "-"), c.state, str(c.restarts), c.note)
+                procs.add_row(Text(c.name), str(c.pid or "-"), c.state, str(c.restarts), Text(c.note))  # as they are
             parts.append(procs)
         parts.extend(self.tables[k] for k in sorted(self.tables))
         parts.append(Text("\n".join(self.events) or "starting…"))

@@ -159,10 +159,12 @@ def _side_by_side(out: Path, w: WhatIf) -> Path:
 
 
 def write_plots(out: Path, store: FileStore, netuid: int, start: int, stop: int, *, block: int | None = None,
-                whatif: WhatIf | None = None, workers: int = 1, cache: EpochCache | None = None) -> list[Path]:
+                whatif: WhatIf | None = None, workers: int = 1, cache: EpochCache | None = None,
+                notes: list[str] | None = None) -> list[Path]:
     """Draw every chart of ``netuid`` over ``start .. stop`` into ``out`` (created); the matrices at ``block`` (the
     last epoch block of the range by default); the epochs read as :func:`epoch_series` reads them. Returns the files
-    written."""
+    written; a chart not drawn is said, one line each, in ``notes`` (the heat maps at a block before the subnet
+    existed)."""
     _matplotlib()
     out.mkdir(parents=True, exist_ok=True)
     s = epoch_series(store, netuid, start, stop, workers=workers, cache=cache)
@@ -175,6 +177,9 @@ def write_plots(out: Path, store: FileStore, netuid: int, start: int, stop: int,
     state = state_at(store, at)
     if state.subnet(netuid) is not None:
         files += [_heat(out, state, netuid, "weights"), _heat(out, state, netuid, "bonds")]
+    elif notes is not None:
+        notes.append(f"no weight or bond heat maps: subnet {netuid} does not exist at block {at}"
+                     + ("; give a --block at which it does" if block is not None else ""))
     if whatif is not None:
         files.append(_side_by_side(out, whatif))
     return files

@@ -37,7 +37,8 @@ __all__ = ["Divergence", "VerifyReport", "verify_chain", "verify_dir"]
 class VerifyReport:
     """What ``verify`` checked, and the first divergence (None when the whole log holds)."""
 
-    head: int
+    head: int | None
+    """The log's head; None when damage stopped the log from being opened (it was not read past the damage)."""
     blocks: int
     extrinsics: int
     epochs: int
@@ -51,6 +52,9 @@ class VerifyReport:
     consensus: bool
     seconds: float
     divergence: Divergence | None = None
+    intact_to: int | None = None
+    """When damage stopped the log from being opened: the last block before the damaged record (the records of
+    blocks 0..intact_to check out against their checksums; no block was verified further, so ``blocks`` is 0)."""
 
     @property
     def ok(self) -> bool:
@@ -60,6 +64,8 @@ class VerifyReport:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         d = attrs.asdict(self, recurse=True)
+        if self.intact_to is None:
+            del d["intact_to"]  # only a log that could not be opened has it
         d["ok"] = self.ok
         return d
 
@@ -74,8 +80,9 @@ def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress |
         number = e.block if e.block is not None else record_number(e.path, e.offset)
         d = Divergence(block=-1 if number is None else number, check="record", reason=str(e),
                        details={"path": e.path, "offset": e.offset})
-        return VerifyReport(head=-1, blocks=0, extrinsics=0, epochs=0, registrar_answers=0, consensus=consensus,
-                            seconds=time.perf_counter() - started, divergence=d)
+        return VerifyReport(head=None, blocks=0, extrinsics=0, epochs=0, registrar_answers=0, consensus=consensus,
+                            seconds=time.perf_counter() - started, divergence=d,
+                            intact_to=None if number is None else number - 1)
     with store:
         return verify_chain(store, consensus=consensus, progress=progress, workers=workers)
 
