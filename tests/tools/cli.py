@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,37 @@ class Cli:
         out = subprocess.run([TAONET_EXE, *args], capture_output=True, text=True, timeout=timeout,
                              input=stdin or "", env=self.env(**env))
         return Run(out.returncode, out.stdout, error_lines(out.stderr))
+
+    def on_a_terminal(self, *args: str, answer: bytes, after: bytes = b"]: ", timeout: float = 60.0,
+                      **env: str) -> tuple[int, str]:
+        """Run ``taonet ARGS`` on a pseudo-terminal (SIGINT as a shell leaves it: a test worker may ignore it); type
+        ``answer`` once it has written ``after`` (a prompt's end); its exit status and everything it wrote."""
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the command, on the terminal
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.execve(TAONET_EXE, [TAONET_EXE, *args], self.env(**env))
+        seen, typed = b"", False
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not select.select([fd], [], [], 0.1)[0]:
+                    continue
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the command ended: its side of the terminal closed
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if not typed and after in seen:
+                    os.write(fd, answer)
+                    typed = True
+        finally:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
 
     def ok(self, *args: str, **kw: Any) -> Run:
         """Run and require success with nothing on stderr."""

@@ -4,9 +4,6 @@ pseudo-terminal), Ctrl-C during a write, two quick Ctrl-Cs on a node, and a read
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import signal
 import subprocess
 import time
@@ -42,38 +39,6 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         yield cli
 
 
-def _on_a_terminal(cli: Cli, args: list[str], answer: bytes, timeout: float = 60.0) -> tuple[int, str]:
-    """Run ``taonet ARGS`` on a pseudo-terminal; type ``answer`` once it asks (a line ending in "]: "); its exit
-    status and everything it wrote."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command, on the terminal
-        _ctrl_c_heard()
-        os.execve(TAONET_EXE, [TAONET_EXE, *args], cli.env())
-    seen, typed = b"", False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the command ended: its side of the terminal closed
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if not typed and b"]: " in seen:
-                os.write(fd, answer)
-                typed = True
-    finally:
-        os.close(fd)
-        if time.monotonic() >= deadline:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
-
-
 def _balance(cli: Cli) -> int:
     return cli.ok("wallet", "balance", "-w", "alice", "--json", "--rao").json["balances"][0]["free"]
 
@@ -84,12 +49,12 @@ def test_a_write_asks_on_a_terminal_goes_ahead_on_yes_and_does_nothing_on_no(cli
     terminal it is a usage error that says to pass -y."""
     transfer = ["wallet", "transfer", "-w", "alice", "--dest", BOB, "--amount", "1"]
     before = _balance(cli)
-    status, text = _on_a_terminal(cli, transfer, b"y\r")
+    status, text = cli.on_a_terminal(*transfer, answer=b"y\r")
     assert status == 0 and "? [Y/n]: " in text and "included in block" in text, text
     sent = _balance(cli)
     assert sent < before
     for answer in (b"n\r", b"\x04", b"\x03"):  # no, Ctrl-D, Ctrl-C
-        status, text = _on_a_terminal(cli, transfer, answer)
+        status, text = cli.on_a_terminal(*transfer, answer=answer)
         assert status == 130, (answer, text)
         assert "error: not confirmed at the prompt: nothing was done" in text and "Traceback" not in text
     assert _balance(cli) == sent

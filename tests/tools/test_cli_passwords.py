@@ -3,11 +3,7 @@ TAONET_PASSWORD_FILE, --password-stdin — unlocks the same transfer; a wrong or
 
 from __future__ import annotations
 
-import os
 import re
-import select
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +13,7 @@ import pytest
 from taonet.ledger import Keypair
 
 from .cli import Cli
-from .processes import TAONET_EXE, taonet_node
+from .processes import taonet_node
 
 pytestmark = pytest.mark.slow
 
@@ -60,65 +56,28 @@ def test_wrong_or_missing_password_is_status_5_in_one_line(cli: Cli) -> None:
     assert doc.status == 5 and doc.json["error"]["code"] == "wrong_password"
 
 
-def _read_until(fd: int, pattern: bytes, deadline: float) -> bytes:
-    seen = b""
-    while pattern not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"no {pattern!r} in {seen!r}"
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
 def test_a_prompt_on_a_terminal_unlocks_and_a_wrong_answer_is_status_5(cli: Cli) -> None:
     """On a (pseudo-)terminal the command asks for the password; the right one sends, a wrong one is exit 5."""
-    spawn = "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"  # the child gets a controlling terminal
-    for answer, status in ((PASSWORD, 0), ("wrong", 5)):
-        proc = subprocess.Popen([sys.executable, "-c", spawn, TAONET_EXE, *SEND], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=cli.env())
-        try:
-            assert proc.stdin is not None and proc.stdout is not None
-            deadline = time.monotonic() + 30
-            _read_until(proc.stdout.fileno(), b"Password for", deadline)
-            proc.stdin.write(answer.encode() + b"\n")
-            proc.stdin.flush()
-            rest = _read_until(proc.stdout.fileno(), b"in block" if status == 0 else b"error:", deadline)
-            assert proc.wait(30) == status, rest
-            if status:
-                assert b"wrong password" in rest and b"Traceback" not in rest
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    stream.close()
+    status, text = cli.on_a_terminal(*SEND, answer=PASSWORD.encode() + b"\n", after=b"Password for")
+    assert status == 0 and "in block" in text, text
+    status, text = cli.on_a_terminal(*SEND, answer=b"wrong\n", after=b"Password for")
+    assert status == 5 and "wrong password" in text and "Traceback" not in text, text
 
 
 def test_ctrl_d_at_the_prompt_is_no_password_given(cli: Cli) -> None:
     """Ctrl-D (end of input) at the password prompt: exit 5 saying no password was given (it was 'error: aborted',
     exit 1, the status of a bug); nothing sent."""
-    spawn = "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"
-    proc = subprocess.Popen([sys.executable, "-c", spawn, TAONET_EXE, *SEND], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=cli.env())
-    try:
-        assert proc.stdin is not None and proc.stdout is not None
-        deadline = time.monotonic() + 30
-        _read_until(proc.stdout.fileno(), b"Password for", deadline)
-        proc.stdin.write(b"\x04")  # the terminal's end-of-file character
-        proc.stdin.flush()
-        rest = _read_until(proc.stdout.fileno(), b"TAONET_PASSWORD", deadline)
-        assert proc.wait(30) == 5, rest
-        assert b"is encrypted and no password was given" in rest and b"Traceback" not in rest
-        assert rest.count(b"error:") == 1 and b"aborted" not in rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
+    status, text = cli.on_a_terminal(*SEND, answer=b"\x04", after=b"Password for")  # the end-of-file character
+    assert status == 5, text
+    assert "is encrypted and no password was given" in text and "Traceback" not in text
+    assert text.count("error:") == 1 and "aborted" not in text
+
+
+def test_ctrl_c_at_the_prompt_stops_the_command_at_once(cli: Cli) -> None:
+    """Ctrl-C at the password prompt (the command has read the node already, so nng's threads run): the command
+    stops at once, exit 130 (the signal could land on an nng thread while getpass slept, and the prompt waited for
+    Enter)."""
+    started = time.monotonic()
+    status, text = cli.on_a_terminal(*SEND, answer=b"\x03", after=b"Password for", timeout=30)
+    assert status == 130 and "Traceback" not in text, text
+    assert time.monotonic() - started < 25
