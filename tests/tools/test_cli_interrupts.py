@@ -120,3 +120,17 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly_with_status_0(cli:
         finally:
             stop(proc)
         assert proc.returncode == 0 and err == "", (args, proc.returncode, err)
+
+
+def test_enter_alone_does_not_replace_a_key(tmp_path: Path) -> None:
+    """`wallet new-coldkey --overwrite` asks first, and Enter alone answers no there ([y/N]: a key replaced is lost
+    unless its mnemonic is kept): exit 130, the key file as it was; `y` replaces it."""
+    cli = Cli(wallets=tmp_path / "wallets", endpoint="tcp://127.0.0.1:9")
+    cli.ok("wallet", "new-coldkey", "-w", "k", "--no-password")
+    key = tmp_path / "wallets" / "k" / "coldkey"
+    before = key.read_bytes()
+    status, text = cli.on_a_terminal("wallet", "new-coldkey", "-w", "k", "--no-password", "--overwrite", answer=b"\r")
+    assert status == 130 and "[y/N]: " in text and "not confirmed at the prompt" in text, text
+    assert key.read_bytes() == before
+    status, text = cli.on_a_terminal("wallet", "new-coldkey", "-w", "k", "--no-password", "--overwrite", answer=b"y\r")
+    assert status == 0 and key.read_bytes() != before, text

@@ -367,10 +367,10 @@ def unlock_coldkey(wallet: Wallet, password_stdin: bool) -> Any:
     return wallet.get_coldkey(password_source(password_stdin))
 
 
-def confirm(question: str, no_prompt: bool, out: Out) -> None:
+def confirm(question: str, no_prompt: bool, out: Out, *, default: bool = True) -> None:
     """Ask ``question`` on the terminal unless ``-y``; without a terminal, a usage error that says to pass -y. An
     answer of no, or a prompt closed (Ctrl-C, Ctrl-D), is :class:`~._errors.Interrupted` (exit 130): nothing was
-    done."""
+    done. Enter alone answers ``default`` (no, for what cannot be undone)."""
     if no_prompt:
         return
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
@@ -383,11 +383,11 @@ def confirm(question: str, no_prompt: bool, out: Out) -> None:
     yes: bool | None = None
     while yes is None:
         try:
-            answer = read_line(f"{question} [Y/n]: ").strip().lower()
+            answer = read_line(f"{question} {'[Y/n]' if default else '[y/N]'}: ").strip().lower()
         except (KeyboardInterrupt, EOFError):  # Ctrl-C or Ctrl-D: the prompt's line has no end yet
             print(file=sys.stderr)
             break
-        yes = True if answer in ("", "y", "yes") else False if answer in ("n", "no") else None
+        yes = default if not answer else True if answer in ("y", "yes") else False if answer in ("n", "no") else None
     if not yes:
         from ._errors import Interrupted
 

@@ -170,7 +170,7 @@ def new_hotkey(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_pat
 def _guard(overwrite: bool, path: Path, no_prompt: bool) -> None:
     """Replacing a key file loses its key: ask first (unless -y)."""
     if overwrite and path.exists():
-        confirm(f"Replace {path}? Its key is lost unless you hold its mnemonic", no_prompt, Out())
+        confirm(f"Replace {path}? Its key is lost unless you hold its mnemonic", no_prompt, Out(), default=False)
 
 
 def _regen_source(mnemonic: str | None, seed: str | None, uri: str | None) -> dict[str, Any]:
