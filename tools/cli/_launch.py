@@ -96,8 +96,9 @@ def _detach(dir: Path, argv: list[str]) -> None:
     log_path = dir / "logs" / "launcher.log"
     with open(log_path, "ab") as log:
         env = {k: v for k, v in os.environ.items() if k != PARENT_ENV}  # outlives this command, by design
-        proc = subprocess.Popen([sys.executable, "-m", "taonet.tools", *argv], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=log, start_new_session=True, env=env)
+        # -P: the current folder is not imported from (tools/launcher/_run.TAONET says why)
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "taonet.tools", *argv], stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log, start_new_session=True, env=env)
     deadline = time.monotonic() + DETACH_TIMEOUT
     while time.monotonic() < deadline:
         st = read_status(dir)

@@ -30,7 +30,10 @@ NODE_DEADLINE = 3.0
 """Seconds the node gets after SIGTERM before SIGKILL."""
 STOP_DEADLINE = NEURONS_DEADLINE + NODE_DEADLINE + 1.0
 """Ctrl-C to every process gone, at worst (usually one or two seconds)."""
-TAONET = [sys.executable, "-m", "taonet.tools"]
+TAONET = [sys.executable, "-P", "-m", "taonet.tools"]
+"""How the launcher runs `taonet` in a child. ``-P``: the current folder is not put first on ``sys.path``, where a
+subnet author's project folder (``myplug/``, beside the installed ``myplug``) or a ``numpy.py`` of theirs would be
+imported instead of the installed package (every host crashed: "does not implement the required hook(s)")."""
 STATUS_FILE = "launch.json"
 MAX_PROBLEM_LINES = 5
 """New neuron errors said as ``problem:`` lines after an epoch; more are counted in one line."""
@@ -126,6 +129,11 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))
 
 
+def _last_error(log: str) -> str:
+    """The last ``error: ...`` line a `taonet` child wrote (its one line saying why it ended), or ""."""
+    return next((line.strip() for line in reversed(log.splitlines()) if line.startswith("error: ")), "")
+
+
 def write_host_file(path: Path, neurons: list[PlacedNeuron], endpoint: str, comment: str = "") -> Path:
     """A ``[[neurons]]`` file for `taonet neurons run` holding ``neurons`` (one row each), pointed at ``endpoint``."""
     lines = [f"# {comment}" if comment else "# written by the taonet launcher", f"endpoint = {json.dumps(endpoint)}",
@@ -219,7 +227,8 @@ class Network:
     # --- starting ------------------------------------------------------------------------------------------------
     def _on_event(self, child: Child, what: str) -> None:
         if what == "crashed":
-            self.view.line("crashed", f"{child.name} ({child.note})")
+            said = _last_error(tail_since_start(child))  # why, from its log: what it said last before it ended
+            self.view.line("crashed", f"{child.name} ({child.note})" + (f": {said}" if said else ""))
         elif what == "restarted":
             self.view.line("restarted", f"{child.name} pid {child.pid} (restart {child.restarts})")
         self.write_status()
