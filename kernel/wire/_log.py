@@ -17,6 +17,16 @@ import structlog
 __all__ = ["get_logger"]
 
 _QUIET = structlog.make_filtering_bound_logger(logging.WARNING)
+_QUIET_PROCESSORS = [
+    structlog.processors.add_log_level,
+    structlog.dev.set_exc_info,
+    structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+    # a plain traceback: structlog's default renders one with rich, every frame's locals shown, which took ~0.5-0.9 s
+    # of the event loop for each failing forward of an axon (a peer could send them on purpose) and printed the
+    # request's bytes and signature
+    structlog.dev.ConsoleRenderer(colors=sys.stderr is not None and sys.stderr.isatty(),
+                                  exception_formatter=structlog.dev.plain_traceback),
+]
 
 
 class _Logger:
@@ -41,7 +51,7 @@ class _Logger:
             return self._proxy
         if self._quiet is None:
             self._quiet = structlog.wrap_logger(structlog.PrintLogger(sys.stderr), wrapper_class=_QUIET,
-                                                **self._context)
+                                                processors=_QUIET_PROCESSORS, **self._context)
         return self._quiet
 
     def __getattr__(self, method: str) -> Any:  # debug, info, warning, error, exception, msg, ...

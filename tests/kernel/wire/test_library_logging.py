@@ -49,3 +49,37 @@ def test_once_structlog_is_configured_every_level_reaches_it_with_the_bound_cont
     assert [(e["event"], e["log_level"], e["actor"], e["uid"]) for e in logs] == [
         ("seen.debug", "debug", "a", 3), ("seen.info", "info", "a", 3)]
     assert logs[0]["n"] == 1
+
+
+FAILING_FORWARD = """
+import anyio
+from taonet.kernel.wire import Axon, Dendrite, Synapse, Wallet
+
+class Echo(Synapse):
+    x: int = 0
+
+def forward(syn: Echo) -> Echo:
+    secret_local = b"request bytes " * 64
+    raise ValueError("the forward failed")
+
+async def main():
+    w = Wallet("quiet", "default", path={path!r})
+    w.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False)
+    async with Axon(w, "tcp://127.0.0.1:0").attach(forward) as axon, Dendrite(w) as d:
+        r = await d.call(axon, Echo(x=1), timeout=10)
+    print("status", int(r.dendrite.status_code))
+
+anyio.run(main)
+"""
+
+
+def test_a_failing_forward_in_a_plain_script_logs_a_plain_traceback(tmp_path: Path) -> None:
+    """An axon whose forward raises, in a script that did not configure structlog: one `axon.forward_failed` line
+    and a plain traceback on stderr (structlog's default drew it with rich, every frame's locals shown: the request's
+    bytes, and ~0.5-0.9 s of the event loop per failure, measured by a QA pass)."""
+    out = subprocess.run([sys.executable, "-c", FAILING_FORWARD.format(path=str(tmp_path / "wallets"))],
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.splitlines() == ["status 500"]
+    assert "axon.forward_failed" in out.stderr and "Traceback (most recent call last):" in out.stderr
+    assert "ValueError: the forward failed" in out.stderr
+    assert "locals" not in out.stderr and "secret_local" not in out.stderr and "╭" not in out.stderr
