@@ -244,6 +244,9 @@ class _Miner:
                     config=axon_config(self.options, getattr(self.config.shared, "axon_config", None)))
         for cls in self.plugin.protocol.synapses:
             axon.attach(self.forward, self.blacklist, self.priority, synapse=cls)
+        # an answer the axon cannot send (a numpy value where an int goes, ...) is the plugin's mistake: say it where
+        # the operator looks, as a hook's failure is
+        axon.on_refused = lambda synapse, reason: self._error("axon.answer_refused", f"{synapse}: {reason}")
         info = None
         try:
             async with anyio.create_task_group() as tg:

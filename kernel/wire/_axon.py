@@ -239,8 +239,11 @@ class Axon:
         self._pk = self._keypair.public_key
         self._ss58 = self._keypair.ss58_address
         self.counts: Counter[int] = Counter()
-        self._refused: set[str] = set()
         """Replies sent, by status code."""
+        self._refused: set[str] = set()
+        self.on_refused: Callable[[str, str], None] | None = None
+        """Called with (synapse name, reason) the first time each reason is seen for refusing a forward's answer (the
+        caller got 500), as it is logged: a neuron shows it where its operator looks (status, the launcher's view)."""
         self._log = logger.bind(actor="axon", hotkey=self._ss58)
         self._tg: anyio.abc.TaskGroup | None = None
         self._gate: PriorityGate | None = None
@@ -625,6 +628,8 @@ class Axon:
         self._refused.add(reason)
         self._log.warning("axon.answer_refused", synapse=synapse, reason=reason,
                           hint="the forward's return value: the caller got 500; later ones at debug level")
+        if self.on_refused is not None:
+            self.on_refused(synapse, reason)
 
     # --- replies --------------------------------------------------------------------------------------------
     def _reply(self, req: Request, status: int, message: str, body: bytes, t0: int,

@@ -528,6 +528,46 @@ def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
     assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
 
 
+NUMPY_FORWARD = """
+import numpy as np
+from taonet.plugins import SubnetProtocol, hookimpl
+from taonet.subnets.template import Double, reward, validator_task
+
+
+@hookimpl
+def subnet_protocol():
+    return SubnetProtocol(name={name!r}, description="answers numpy", synapses=(Double,), options={{"timeout": 1.0}})
+
+
+@hookimpl
+async def miner_forward(synapse, options):
+    return synapse.replace(doubled=np.int64(2 * synapse.number))
+"""
+
+
+@pytest.mark.slow
+def test_localnet_says_why_a_miners_answers_are_refused(tmp_path: Path) -> None:
+    """A miner whose forward answers a numpy int where an int goes: its axon refuses every answer (the validator gets
+    500), and after an epoch a `problem:` line names the miner and the field (the run said '0/2 miners paid' and
+    nothing else: the refusal was only in the host's log)."""
+    import os
+
+    from .dists import install
+
+    site = tmp_path / "site"
+    install(site, "npforward-subnet", "npforward", NUMPY_FORWARD)
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    exe = Path(sys.executable).parent / "taonet"
+    out = subprocess.run([str(exe), "localnet", "--plugin", "npforward", "--miners", "2", "--validators", "1",
+                          "--epochs", "3", "--tempo", "10", "--block-time", "0.1", "--lines", "--keep",
+                          str(tmp_path / "net")], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    problems = [line for line in out.stdout.splitlines() if line.startswith("problem: miner-")]
+    assert problems, out.stdout
+    assert ("axon.answer_refused: Double: the forward's answer has Double.doubled: expected int | None, got int64"
+            in problems[0]), problems
+
+
 @pytest.mark.slow
 async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(tmp_path: Path) -> None:
     """A validator's gateway (against a dev node) whose plugin's validator_organic returns a dict, not a Task: the
