@@ -13,8 +13,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from taonet.ledger import TAO, ss58_encode
+from taonet.ledger.errors import TaonetError
 
-from ..errors import InvalidMetagraphFile
+from ..errors import InvalidMetagraphFile, RefusedReply
 from ..wire import AxonInfo
 
 __all__ = ["ChainReader", "Metagraph"]
@@ -217,7 +218,17 @@ class Metagraph:
             self.lite = lite
         payload = await sub.call("metagraph", timeout=max(sub.timeout, 120.0), netuid=self.netuid, block=block,
                                  weights=not self.lite)
-        self.apply_payload(payload)
+        before = dict(vars(self))
+        try:
+            self.apply_payload(payload)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as e:
+            vars(self).clear()  # as it was: a refused reply changes nothing
+            vars(self).update(before)
+            if isinstance(e, TaonetError):
+                raise
+            raise RefusedReply(method="metagraph", address=str(getattr(sub, "endpoint", sub)),
+                               reason=f"its result does not have the shape metagraph returns: {type(e).__name__}: "
+                                      f"{e!s:.200}") from e
         return self
 
     def apply_payload(self, p: dict[str, Any]) -> None:

@@ -60,7 +60,7 @@ import pynng
 import sniffio
 
 from taonet.ledger import DENSITY, dumps, loads_bounded
-from taonet.ledger.errors import CodecError, MessageTooDense, error_from_wire
+from taonet.ledger.errors import CodecError, MessageTooDense, TaonetError, error_from_wire
 
 from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
 from ..wire import NngContext, OpenPipes
@@ -94,6 +94,19 @@ def _count(refused: int, waited: float) -> str:
     """How many connections were turned away in ``waited`` seconds (at least the one just closed)."""
     n = max(1, refused)
     return f"{n} connection{'s' if n > 1 else ''} in {_seconds(waited)} s"
+
+
+def _server_error(method: str, address: str, data: Any) -> TaonetError:
+    """The typed error a reply's ``err`` names; :class:`RefusedReply` when it names none this client knows (a
+    malformed error, an unknown code, or fields its class cannot be built from)."""
+    err = error_from_wire(data)
+    if type(err) is TaonetError and not (type(data) is dict and data.get("code") == TaonetError.CODE):
+        code = data.get("code") if type(data) is dict else None
+        what = f"code {code!r:.60}, fields {data.get('fields')!r:.120}" if isinstance(code, str) else f"{data!r:.120}"
+        return RefusedReply(method=method, address=address,
+                            reason=f"its error is not one this client knows ({what}): malformed, or from a newer "
+                                   "taonet")
+    return err
 
 
 def _loop_glue() -> tuple[Any, Callable[..., object], Callable[[], float]]:
@@ -340,8 +353,10 @@ class RpcClient:
         if type(reply) is not dict:
             raise RefusedReply(method=method, address=self.address, reason="reply is not a map")
         if "err" in reply:
-            raise error_from_wire(reply["err"])
-        return reply.get("ok")
+            raise _server_error(method, self.address, reply["err"])
+        if "ok" not in reply:
+            raise RefusedReply(method=method, address=self.address, reason="the reply has neither 'ok' nor 'err'")
+        return reply["ok"]
 
     async def _exchange(self, method: str, payload: bytes, limit: float, started: float) -> bytes:
         """Send ``payload`` on a context and receive its reply (until ``limit`` s after ``started``, the call's
