@@ -14,7 +14,9 @@ short, growing pause, within the call's timeout.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
+import inspect
 import numbers
 import os
 import random
@@ -57,7 +59,17 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
-from ..errors import BadAddress, BlockWaitTimeout, Busy, NoNode, NotAWallet, RpcBadRequest, RpcTimeout, Unreachable
+from ..errors import (
+    BadAddress,
+    BlockWaitTimeout,
+    Busy,
+    NoNode,
+    NotAWallet,
+    RefusedReply,
+    RpcBadRequest,
+    RpcTimeout,
+    Unreachable,
+)
 from ._balance import Balance
 from ._blocking import Blocking
 from ._feed import FeedWatcher
@@ -191,6 +203,39 @@ _SDK_FINALITY_OPTIONS = ("wait_for_finalization", "period", "mev_protection", "w
 has neither eras nor MEV shielding."""
 
 
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError)
+"""What reading a result of the wrong shape raises (a missing key, a string where a map was, a short list...)."""
+
+_replies: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar("taonet_replies",
+                                                                                       default=None)
+"""The (method, address) of the last reply the outermost Subtensor method running in this context has had."""
+
+
+def _reads_replies(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``method`` raising :class:`RefusedReply` instead of a plain KeyError, TypeError, ValueError... raised after
+    a reply came (reading a result of the wrong shape); what it raises before any reply (a bad argument) is kept."""
+
+    @functools.wraps(method)
+    async def reading(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _replies.get() is not None:  # inside another method of a Subtensor: that one converts
+            return await method(self, *args, **kwargs)
+        replies: list[tuple[str, str]] = []
+        token = _replies.set(replies)
+        try:
+            return await method(self, *args, **kwargs)
+        except _SHAPE_ERRORS as e:
+            if not replies or isinstance(e, TaonetError):  # the caller's own mistake, or a typed error already
+                raise
+            rpc, address = replies[-1]
+            raise RefusedReply(method=rpc, address=address,
+                               reason=f"its result does not have the shape {rpc} returns: {type(e).__name__}: "
+                                      f"{e!s:.200}") from e
+        finally:
+            _replies.reset(token)
+
+    return reading
+
+
 def _sdk_write(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A write that also takes the SDK v10's keywords: the finality options (ignored), ``raise_error=True`` (raise
     the result's error instead of returning a rejected result) and the SDK's names of its arguments (``renamed``)."""
@@ -262,13 +307,18 @@ class Subtensor:
         pause = 0.02
         while True:
             try:
-                return await self.rpc.call_raw(method, params, timeout=max(0.001, deadline - anyio.current_time()))
+                result = await self.rpc.call_raw(method, params, timeout=max(0.001, deadline - anyio.current_time()))
             except Busy as e:
                 wait = max(e.retry_after, pause) * random.uniform(0.5, 1.5)  # jitter: refused callers spread out
                 if anyio.current_time() + wait >= deadline:
                     raise
                 await anyio.sleep(wait)
                 pause = min(2 * pause, 2.0)
+                continue
+            replies = _replies.get()
+            if replies is not None:  # the last one only: a long wait polls many times
+                replies[:] = [(method, self.endpoint)]
+            return result
 
     # --- the chain ---------------------------------------------------------------------------------------------
     async def info(self) -> dict[str, Any]:
@@ -304,7 +354,10 @@ class Subtensor:
 
     async def get_current_block(self) -> int:
         """The head block number."""
-        return (await self.call("head"))["number"]
+        number = (await self.call("head"))["number"]
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"the head's number is {number!r:.40}, not an integer")
+        return number
 
     async def wait_for_block(self, block: int | None = None, *, timeout: float = 60.0) -> int:
         """Wait until the head reaches ``block`` (the next block when None); returns the head.
@@ -435,7 +488,10 @@ class Subtensor:
 
     async def get_subnet_info(self, netuid: int, block: int | None = None) -> dict[str, Any]:
         """Owner, sizes, burn, difficulty, tempo, pending emission and hyperparameters of a subnet."""
-        return await self.call("subnet", netuid=netuid, block=block)
+        info = await self.call("subnet", netuid=netuid, block=block)
+        if type(info) is not dict or type(info.get("hyperparameters")) is not dict:
+            raise TypeError(f"a subnet's info is a map holding a map of hyperparameters, not {info!r:.80}")
+        return info
 
     async def get_subnet_hyperparameters(self, netuid: int) -> dict[str, Any]:
         """Every hyperparameter of a subnet, by name."""
@@ -693,7 +749,18 @@ class Subtensor:
 
     @_sdk_write()
     async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool) -> ExtrinsicResult:
-        """Set a hyperparameter of a subnet the wallet's coldkey owns."""
+        """Set a hyperparameter of a subnet the wallet's coldkey owns: an int (True/False for a flag such as
+        ``commit_reveal_weights_enabled``); anything else is InvalidHyperparameter, refused before signing."""
+        from taonet.ledger import HYPERPARAMETER_BOUNDS, Hyperparameters
+        from taonet.ledger.errors import InvalidHyperparameter
+
+        flag = isinstance(getattr(Hyperparameters(), name, None), bool) if isinstance(name, str) else False
+        if (isinstance(value, bool) and not flag) or not isinstance(value, numbers.Integral):
+            lo, hi = HYPERPARAMETER_BOUNDS.get(name, (None, None)) if isinstance(name, str) else (None, None)
+            takes = ("True, False or " if flag else "") + "an integer" + (f" in [{lo:,}, {hi:,}]" if lo is not None
+                                                                          else "")
+            return ExtrinsicResult(status="rejected", error=InvalidHyperparameter(
+                name=f"{name!s:.64}", reason=f"it takes {takes}, not {value!r:.40} ({type(value).__name__})"))
         return await self._do(_coldkey(wallet), SetHyperparameter(netuid=_plain(netuid), name=name, value=int(value)))
 
     @_sdk_write()
@@ -840,22 +907,30 @@ class Subtensor:
         The result's ``reveal`` holds what the reveal needs (u16 vectors, salt, version key) and, once included,
         the commit's block and reveal window: keep it, and pass it to :meth:`reveal` inside the window.
         """
+        from taonet.ledger.errors import InvalidCall
+
+        from ._weight_commits import check_weight_vectors
+
         hotkey = _hotkey(wallet)
-        try:
-            pending = PendingReveal.new(netuid, hotkey.ss58_address, uids, weights, salt=salt,
-                                        version_key=version_key)
+        try:  # the vectors as set_weights checks them (InvalidWeights), then the rest (InvalidCall); nothing signed
+            u16 = u16_uids(uids), u16_weights(weights)
+            check_weight_vectors(*u16)
+        except (TypeError, ValueError) as e:
+            return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)))
+        try:  # PendingReveal.new refuses a salt no reveal takes
+            pending = PendingReveal.new(netuid, hotkey.ss58_address, *u16, salt=salt, version_key=version_key)
             call = CommitWeights(netuid=_plain(netuid), commit_hash=pending.commit_hash)
         except (TypeError, ValueError) as e:
-            from taonet.ledger.errors import InvalidCall
-
-            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"commit_weights: {e}"),
-                                   action="committed")
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"commit_weights: {e}"))
+        if (refused := await self._weights_refusal(pending)) is not None:
+            return refused
         result = await self._do(hotkey, call, wait_for_inclusion)
         for ev in result.events:
             if isinstance(ev, WeightsCommitted) and ev.commit_hash == pending.commit_hash:
                 pending = attrs.evolve(pending, block=result.block, reveal_from=ev.reveal_from,
                                        reveal_until=ev.reveal_until)
-        return attrs.evolve(result, action="committed", reveal=pending)
+        # a commit the chain refused did not happen; one that timed out may have (keep its salt to reveal it)
+        return attrs.evolve(result, action="" if result.status == "rejected" else "committed", reveal=pending)
 
     @_sdk_write()
     async def reveal_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any,
@@ -903,6 +978,26 @@ class Subtensor:
     get_commitments = get_weight_commits
     """The issue's spelling of :meth:`get_weight_commits` (pending weight commits by hotkey; docs/sdk.md)."""
 
+    async def _weights_refusal(self, pending: PendingReveal) -> ExtrinsicResult | None:
+        """InvalidWeights (the chain's reason) if the subnet's set_weights rules would refuse ``pending``'s reveal
+        (too many, unknown UIDs, too few, above the max weight), else None; None too when the subnet cannot be read
+        (the commit itself will say what is wrong)."""
+        from ._weight_commits import check_weight_vectors
+
+        try:
+            info = await self.get_subnet_info(pending.netuid)
+            hyper = info["hyperparameters"]
+            need = min(int(hyper["min_allowed_weights"]), int(info["n"]))
+            own = (await self.get_uid_for_hotkey_on_subnet(pending.hotkey, pending.netuid)
+                   if len(pending.uids) < need else None)
+            check_weight_vectors(pending.uids, pending.values, n=int(info["n"]), own_uid=own,
+                                 min_allowed_weights=need, max_weights_limit=int(hyper["max_weights_limit"]))
+        except TaonetError:
+            return None
+        except ValueError as e:
+            return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)))
+        return None
+
     async def _hyperparameters_or_none(self, netuid: int) -> dict[str, Any] | None:
         try:
             return await self.get_subnet_hyperparameters(netuid)
@@ -925,6 +1020,11 @@ class Subtensor:
         except TimeoutError:
             return committed
         return await self.reveal(wallet, pending)
+
+
+for _name, _method in list(vars(Subtensor).items()):
+    if not _name.startswith("_") and inspect.iscoroutinefunction(_method):
+        setattr(Subtensor, _name, _reads_replies(_method))
 
 
 class _Stopped(Exception):

@@ -14,7 +14,7 @@ import attrs
 from taonet.ledger import ss58_decode, ss58_encode, weight_commit_hash
 from taonet.ledger.errors import TaonetError
 
-__all__ = ["PendingReveal", "WeightCommitInfo", "u16_uids", "u16_weights"]
+__all__ = ["PendingReveal", "WeightCommitInfo", "check_salt", "check_weight_vectors", "u16_uids", "u16_weights"]
 
 SALT_BYTES = 16
 SALT_MIN, SALT_MAX = 8, 64
@@ -62,6 +62,43 @@ def u16_weights(weights: Sequence[float] | Any) -> list[int]:
     return [int(x) for x in u16.tolist()]
 
 
+def check_salt(salt: Any) -> bytes:
+    """``salt`` as bytes if it is 8 to 64 bytes (what a reveal takes); ValueError saying what it is otherwise."""
+    if not isinstance(salt, bytes | bytearray | memoryview):
+        raise ValueError(f"salt must be {SALT_MIN} to {SALT_MAX} bytes, not {type(salt).__name__}")
+    raw = bytes(salt)
+    if not SALT_MIN <= len(raw) <= SALT_MAX:
+        raise ValueError(f"salt must be {SALT_MIN} to {SALT_MAX} bytes (a reveal takes no other), got {len(raw)}")
+    return raw
+
+
+def check_weight_vectors(uids: Sequence[int], values: Sequence[int], *, n: int | None = None,
+                         own_uid: int | None = None, min_allowed_weights: int = 0,
+                         max_weights_limit: int = MAX_U16) -> None:
+    """The chain's set_weights checks of the u16 vectors (ledger ``_set_weights``, same order and messages), so a
+    commit its reveal would refuse is refused before signing: ValueError with the chain's reason. ``n`` None (the
+    subnet unread) checks only the lengths and duplicates."""
+    if len(uids) != len(values):
+        raise ValueError(f"{len(uids)} uids but {len(values)} weights")
+    if n is not None and len(uids) > n:
+        raise ValueError(f"too many: {len(uids)} weights for a subnet of {n} UIDs")
+    if len(set(uids)) != len(uids):
+        raise ValueError("duplicate uids")
+    if n is None:
+        return
+    if uids and max(uids) >= n:
+        unknown = [u for u in uids if u >= n]
+        raise ValueError(f"unknown uids {unknown[:5]} (the subnet has {n} UIDs)")
+    need = min(min_allowed_weights, n)
+    if len(uids) < need and list(uids) != [own_uid]:
+        raise ValueError(f"too few: {len(uids)} weights, the subnet requires at least {need}")
+    total = sum(values)
+    if max_weights_limit < MAX_U16 and total and len(uids) > 1:
+        top = max(values) * MAX_U16 // total
+        if top > max_weights_limit:
+            raise ValueError(f"a weight of {top}/65535 is above the max weight {max_weights_limit}/65535")
+
+
 @attrs.frozen(kw_only=True)
 class WeightCommitInfo:
     """One pending weight commit as the chain holds it: whose, its hash, its block and its reveal window."""
@@ -99,7 +136,7 @@ class PendingReveal:
             salt: bytes | None = None, version_key: int = 0) -> PendingReveal:
         """A reveal to commit: ``weights`` upscaled to u16, a fresh random salt unless one is given."""
         return cls(netuid=operator.index(netuid), hotkey=hotkey, uids=u16_uids(uids), values=u16_weights(weights),
-                   salt=os.urandom(SALT_BYTES) if salt is None else bytes(salt), version_key=version_key)
+                   salt=os.urandom(SALT_BYTES) if salt is None else check_salt(salt), version_key=version_key)
 
     @property
     def commit_hash(self) -> bytes:
@@ -118,6 +155,9 @@ class PendingReveal:
         """The inverse of :meth:`to_json`, checked strictly: a ValueError naming the key for anything a commit could
         not have saved (a missing or unknown key, a number that is not an int or out of its range, uids and values
         of different lengths, a salt that is not 8 to 64 bytes of hex, a hotkey that is not an SS58 address)."""
+        if isinstance(d, str | bytes | bytearray):
+            raise ValueError(f"from_json takes the dict to_json() gives, not its JSON text ({_shown(d)}): "
+                             "json.loads the file's text first")
         if not isinstance(d, dict):
             raise ValueError(f"it holds {_shown(d)}, not a JSON object")
         unknown = sorted(set(d) - {f.name for f in attrs.fields(cls)})
