@@ -281,7 +281,7 @@ def _check_options(name: str, protocol: SubnetProtocol) -> None:
 def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plugin:
     """Import and check the installed plugin ``name``; UnknownPlugin, PluginImportFailed, MissingHook,
     DuplicatePlugin or InvalidPlugin when it cannot be used."""
-    from .errors import DuplicatePlugin, PluginImportFailed, UnknownPlugin
+    from .errors import DuplicatePlugin, MissingHook, PluginImportFailed, UnknownPlugin
 
     infos = installed_plugins() if installed is None else installed
     found = [i for i in infos if i.name == name]
@@ -290,19 +290,30 @@ def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plug
     if len(found) > 1:
         raise DuplicatePlugin(name=name, packages=tuple(f"{i.package} {i.version}" for i in found))
     info = found[0]
+    made = False  # whether the failure was in making the entry point's class or factory, not in importing it
     try:
         obj = info.entry_point.load()
         if isinstance(obj, type) or (not isinstance(obj, types.ModuleType) and callable(obj)
                                      and not _has_hookimpls(obj)):
+            made = True
             obj = obj()  # a class (its methods take self) or a factory: the instance carries the hooks
     except SystemExit as e:  # sys.exit() (or argparse, as Bittensor templates parse at import) ends no taonet command
         raise PluginImportFailed(name=name, package=info.package, error=(
             f"it called sys.exit({e.code!r}) while importing; a plugin must not exit the process (nor parse the "
             "command line: options come with --set)")[:300]) from None
     except Exception as e:  # any import-time failure of third-party code, reported in one line
-        raise PluginImportFailed(name=name, package=info.package,
-                                 error=" ".join(f"{type(e).__name__}: {e}".split())[:300]) from None
-    return Plugin.from_object(name, obj, info)
+        error = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        if made:  # it imported; what it names is no plugin taonet can make (a Synapse class, a function...)
+            error = (f"its entry point {info.entry_point.value!r} names a class or function, which taonet calls with "
+                     f"no arguments to make the plugin, and that failed ({error}); an entry point names the module "
+                     "(or object) holding the hooks")
+        raise PluginImportFailed(name=name, package=info.package, error=error) from None
+    try:
+        return Plugin.from_object(name, obj, info)
+    except MissingHook as e:
+        if len(e.hooks) == len(hookspecs.REQUIRED):  # none at all: most likely the entry point names the wrong object
+            raise attrs.evolve(e, entry_point=info.entry_point.value) from None
+        raise
 
 
 def _has_hookimpls(obj: Any) -> bool:

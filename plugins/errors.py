@@ -70,10 +70,14 @@ class MissingHook(PluginError):
     CODE = "plugin_missing_hook"
     name: str
     hooks: tuple[str, ...]
+    entry_point: str = ""
+    """Set when no required hook is there at all: what the entry point names (likely the wrong module)."""
 
     def __str__(self) -> str:
-        return (f"subnet plugin {self.name!r} does not implement the required hook(s) {', '.join(self.hooks)}; "
-                "see docs/subnets.md, 'The hooks'")
+        wrong = (f"; its entry point names {self.entry_point!r}: is that the module (or object) holding the hooks?"
+                 if self.entry_point else "")
+        return (f"subnet plugin {self.name!r} does not implement the required hook(s) {', '.join(self.hooks)}"
+                f"{wrong}; see docs/subnets.md, 'The hooks'")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

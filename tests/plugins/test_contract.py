@@ -263,3 +263,27 @@ def test_an_entry_point_naming_a_class_loads_an_instance_of_it(site: Path) -> No
     plugin = load_plugin("klass", installed=_installed(site))
     echo = plugin.protocol.synapses[0]
     assert plugin.hook.miner_forward(synapse=echo(text="hi"), options={}).text == "hi!"
+
+
+def test_an_entry_point_naming_something_that_is_no_plugin_says_so(site: Path) -> None:
+    """An entry point naming a class taonet cannot make with no arguments (a Synapse, as authors mistype) is refused
+    naming the entry point and what it should name (it said "failed to import: TypeError: ...", though the import
+    worked); one naming a module with no hook at all says its entry point may name the wrong module (it listed the
+    four hooks only); a module missing some hooks still lists just those."""
+    needs = "\nclass Needs:\n    def __init__(self, *, x):\n        pass\n"  # no instance without its argument
+    install(site, "wrong-subnet", "wrong", CLASS_PLUGIN + needs)
+    entry = site / "wrong_subnet-1.0.dist-info" / "entry_points.txt"
+    entry.write_text("[taonet.subnets]\nwrong = wrong_subnet:Needs\n")
+    with pytest.raises(PluginImportFailed) as failed:
+        load_plugin("wrong", installed=_installed(site))
+    assert "its entry point 'wrong_subnet:Needs' names a class or function" in str(failed.value)
+    assert "an entry point names the module (or object) holding the hooks" in str(failed.value)
+    (site / "hookless.py").write_text("X = 1\n")
+    entry.write_text("[taonet.subnets]\nwrong = hookless\n")
+    with pytest.raises(MissingHook) as missing:
+        load_plugin("wrong", installed=_installed(site))
+    assert "its entry point names 'hookless': is that the module (or object) holding the hooks?" in str(missing.value)
+    install(site, "partial-subnet", "partial", MISSING_HOOKS)
+    with pytest.raises(MissingHook) as partial:
+        load_plugin("partial", installed=_installed(site))
+    assert "its entry point" not in str(partial.value)
