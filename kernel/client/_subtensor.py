@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import math
 import numbers
 import os
 import random
@@ -372,6 +373,8 @@ class Subtensor:
             if isinstance(block, bool) or not isinstance(block, numbers.Integral):
                 raise TypeError(f"wait_for_block: block must be a block number (an integer), got {block!r:.40}")
             block = int(block)
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 <= timeout < math.inf:
+            raise ValueError(f"wait_for_block: timeout must be a number of seconds >= 0, got {timeout!r:.40}")
         head = -1
         asked: list[tuple[str, float]] = []  # the request of this wait that has no reply yet: (method, sent at)
 

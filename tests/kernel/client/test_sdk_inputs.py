@@ -137,6 +137,9 @@ async def test_a_block_that_does_not_come_is_a_block_wait_timeout_that_says_so(t
             await sub.wait_for_block(head + 10**6, timeout=0.1)
         with pytest.raises(TypeError, match="block must be a block number"):
             await sub.wait_for_block("soon")  # type: ignore[arg-type]
+        for timeout in (-1, float("nan"), float("inf"), "5"):  # -1 said "did not come within -1 s"
+            with pytest.raises(ValueError, match="timeout must be a number of seconds >= 0"):
+                await sub.wait_for_block(head + 10**6, timeout=timeout)  # type: ignore[arg-type]
         assert await sub.wait_for_block(np.int64(head)) >= head
         for bad in (b"x", "not hex", None):  # they waited out the timeout, then said "timeout"
             with pytest.raises(RpcBadRequest, match="32-byte hash"):
