@@ -507,24 +507,30 @@ def reward(task, responses):
 """
 
 
-@pytest.mark.slow
-def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
-    """`taonet localnet --plugin NAME` with a reward model that scores NaN: after an epoch a `problem:` line names
-    the validator and the reward hook's error (the run said '0/2 miners paid' and nothing else); exit 0."""
+def _localnet_problems(tmp_path: Path, package: str, plugin: str, source: str) -> list[str]:
+    """Install ``source`` as the plugin ``plugin`` and run `taonet localnet` of it for 3 epochs (2 miners, 1
+    validator; exit 0 required); its `problem:` lines."""
     import os
 
     from .dists import install
 
     site = tmp_path / "site"
-    install(site, "nanreward-subnet", "nanreward", NAN_REWARD)
+    install(site, package, plugin, source)
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     exe = Path(sys.executable).parent / "taonet"
-    out = subprocess.run([str(exe), "localnet", "--plugin", "nanreward", "--miners", "2", "--validators", "1",
+    out = subprocess.run([str(exe), "localnet", "--plugin", plugin, "--miners", "2", "--validators", "1",
                           "--epochs", "3", "--tempo", "10", "--block-time", "0.1", "--lines", "--keep",
                           str(tmp_path / "net")], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
-    problems = [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
-    assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward: the score of "), out.stdout
+    return [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
+
+
+@pytest.mark.slow
+def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
+    """`taonet localnet --plugin NAME` with a reward model that scores NaN: after an epoch a `problem:` line names
+    the validator and the reward hook's error (the run said '0/2 miners paid' and nothing else); exit 0."""
+    problems = _localnet_problems(tmp_path, "nanreward-subnet", "nanreward", NAN_REWARD)
+    assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward: the score of "), problems
     assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
 
 
@@ -550,20 +556,9 @@ def test_localnet_says_why_a_miners_answers_are_refused(tmp_path: Path) -> None:
     """A miner whose forward answers a numpy int where an int goes: its axon refuses every answer (the validator gets
     500), and after an epoch a `problem:` line names the miner and the field (the run said '0/2 miners paid' and
     nothing else: the refusal was only in the host's log)."""
-    import os
-
-    from .dists import install
-
-    site = tmp_path / "site"
-    install(site, "npforward-subnet", "npforward", NUMPY_FORWARD)
-    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    exe = Path(sys.executable).parent / "taonet"
-    out = subprocess.run([str(exe), "localnet", "--plugin", "npforward", "--miners", "2", "--validators", "1",
-                          "--epochs", "3", "--tempo", "10", "--block-time", "0.1", "--lines", "--keep",
-                          str(tmp_path / "net")], capture_output=True, text=True, timeout=120, env=env)
-    assert out.returncode == 0, out.stdout + out.stderr
-    problems = [line for line in out.stdout.splitlines() if line.startswith("problem: miner-")]
-    assert problems, out.stdout
+    problems = [p for p in _localnet_problems(tmp_path, "npforward-subnet", "npforward", NUMPY_FORWARD)
+                if p.startswith("problem: miner-")]
+    assert problems
     assert ("axon.answer_refused: Double: the forward's answer has Double.doubled: expected int | None, got int64"
             in problems[0]), problems
 
