@@ -31,6 +31,8 @@ from ._calls import SetWeights as SetWeights
 from ._calls import SystemCall as SystemCall
 from ._calls import Transfer as Transfer
 from ._calls import UserCall as UserCall
+from ._calls import check_weight_counts as check_weight_counts
+from ._calls import check_weight_shape as check_weight_shape
 from ._calls import hotkey_binding_payload as hotkey_binding_payload
 from ._calls import weight_commit_hash as weight_commit_hash
 from ._codec import HASH_FIELDS as HASH_FIELDS

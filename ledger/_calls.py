@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -35,6 +36,7 @@ from ._codec import (
     unpack,
     vec,
 )
+from .errors import InvalidWeights
 
 __all__ = [
     "AddStake",
@@ -236,6 +238,34 @@ def weight_commit_hash(hotkey: bytes, netuid: int, uids: Any, values: Any, salt:
     body = ["taonet.weight_commit", bytes(hotkey), int(netuid), [int(u) for u in uids], [int(v) for v in values],
             bytes(salt), int(version_key)]
     return hashlib.blake2b(dumps(body), digest_size=32).digest()
+
+
+def check_weight_shape(uids: Sequence[int], weights: Sequence[int], n: int | None) -> None:
+    """SetWeights' vectors against a subnet of ``n`` UIDs: InvalidWeights for lengths that differ, more weights than
+    UIDs, duplicate or unknown UIDs (in that order); ``n`` None (the subnet not read): the lengths and duplicates."""
+    if len(uids) != len(weights):
+        raise InvalidWeights(reason=f"{len(uids)} uids but {len(weights)} weights")
+    if n is not None and len(uids) > n:
+        raise InvalidWeights(reason=f"too many: {len(uids)} weights for a subnet of {n} UIDs")
+    if len(set(uids)) != len(uids):
+        raise InvalidWeights(reason="duplicate uids")
+    if n is not None and uids and max(uids) >= n:
+        unknown = [u for u in uids if u >= n]
+        raise InvalidWeights(reason=f"unknown uids {unknown[:5]} (the subnet has {n} UIDs)")
+
+
+def check_weight_counts(uids: Sequence[int], weights: Sequence[int], *, n: int, self_only: bool,
+                        min_allowed_weights: int, max_weights_limit: int) -> None:
+    """SetWeights' vectors against the subnet's rules: InvalidWeights for fewer than ``min_allowed_weights`` (at most
+    ``n``; a weight on the validator itself alone, ``self_only``, passes), or a weight above ``max_weights_limit``."""
+    need = min(min_allowed_weights, n)
+    if len(uids) < need and not self_only:
+        raise InvalidWeights(reason=f"too few: {len(uids)} weights, the subnet requires at least {need}")
+    total = sum(weights)
+    if max_weights_limit < 0xFFFF and total and len(uids) > 1:
+        top = max(weights) * 0xFFFF // total
+        if top > max_weights_limit:
+            raise InvalidWeights(reason=f"a weight of {top}/65535 is above the max weight {max_weights_limit}/65535")
 
 
 @message("call.commit_weights")
@@ -477,5 +507,6 @@ class Genesis(SystemCall):
     config: bytes = field_bytes(hi=64 << 20)
 
 
+__all__ += ["check_weight_counts", "check_weight_shape"]
 __all__ += ["DifficultyAdjustment", "EpochResult", "Genesis", "RegistrarAnswer", "RegistrationRefusal", "StakeCredit",
             "TempoElapsed", "UidAssignment"]

@@ -24,6 +24,8 @@ from ._calls import (
     SetSubnetIdentity,
     SetWeights,
     Transfer,
+    check_weight_counts,
+    check_weight_shape,
 )
 from ._codec import evolve, pack
 from ._dispatch import BlockContext, addr, check_binding, handles, hotkey_uid, require_free, subnet_of
@@ -61,7 +63,6 @@ from .errors import (
     InsufficientStake,
     InvalidCall,
     InvalidHyperparameter,
-    InvalidWeights,
     NotDelegate,
     NotSubnetOwner,
     NoValidatorPermit,
@@ -331,26 +332,12 @@ def _set_weights(state: State, ctx: BlockContext, ext: Extrinsic, _fee: int) -> 
     if neuron.weights_block and ctx.number - neuron.weights_block < h.weights_rate_limit:
         raise RateLimited(what="set_weights", retry_at=neuron.weights_block + h.weights_rate_limit)
     uids, weights = call.uids, call.weights
-    if len(uids) != len(weights):
-        raise InvalidWeights(reason=f"{len(uids)} uids but {len(weights)} weights")
-    if len(uids) > sn.n:
-        raise InvalidWeights(reason=f"too many: {len(uids)} weights for a subnet of {sn.n} UIDs")
-    if len(set(uids)) != len(uids):
-        raise InvalidWeights(reason="duplicate uids")
-    if uids and max(uids) >= sn.n:
-        unknown = [u for u in uids if u >= sn.n]
-        raise InvalidWeights(reason=f"unknown uids {unknown[:5]} (the subnet has {sn.n} UIDs)")
+    check_weight_shape(uids, weights, sn.n)
     self_only = uids == (uid,)
     if not neuron.validator_permit and not self_only:
         raise NoValidatorPermit(netuid=sn.netuid, uid=uid)
-    need = min(h.min_allowed_weights, sn.n)
-    if len(uids) < need and not self_only:
-        raise InvalidWeights(reason=f"too few: {len(uids)} weights, the subnet requires at least {need}")
-    total = sum(weights)
-    if h.max_weights_limit < 0xFFFF and total and len(uids) > 1:
-        top = max(weights) * 0xFFFF // total
-        if top > h.max_weights_limit:
-            raise InvalidWeights(reason=f"a weight of {top}/65535 is above the max weight {h.max_weights_limit}/65535")
+    check_weight_counts(uids, weights, n=sn.n, self_only=self_only, min_allowed_weights=h.min_allowed_weights,
+                        max_weights_limit=h.max_weights_limit)
     if list(uids) == sorted(uids):  # already by UID (a validator's usual order): nothing to reorder
         sorted_uids, sorted_weights = uids, weights
     else:  # by UID (they are distinct, so sorting the pairs orders by UID alone)

@@ -910,14 +910,15 @@ class Subtensor:
         The result's ``reveal`` holds what the reveal needs (u16 vectors, salt, version key) and, once included,
         the commit's block and reveal window: keep it, and pass it to :meth:`reveal` inside the window.
         """
+        from taonet.ledger import check_weight_shape
         from taonet.ledger.errors import InvalidCall
-
-        from ._weight_commits import check_weight_vectors
 
         hotkey = _hotkey(wallet)
         try:  # the vectors as set_weights checks them (InvalidWeights), then the rest (InvalidCall); nothing signed
             u16 = u16_uids(uids), u16_weights(weights)
-            check_weight_vectors(*u16)
+            check_weight_shape(*u16, None)
+        except InvalidWeights as e:
+            return ExtrinsicResult(status="rejected", error=e)
         except (TypeError, ValueError) as e:
             return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)))
         try:  # PendingReveal.new refuses a salt no reveal takes
@@ -985,20 +986,22 @@ class Subtensor:
         """InvalidWeights (the chain's reason) if the subnet's set_weights rules would refuse ``pending``'s reveal
         (too many, unknown UIDs, too few, above the max weight), else None; None too when the subnet cannot be read
         (the commit itself will say what is wrong)."""
-        from ._weight_commits import check_weight_vectors
+        from taonet.ledger import check_weight_counts, check_weight_shape
 
         try:
             info = await self.get_subnet_info(pending.netuid)
-            hyper = info["hyperparameters"]
-            need = min(int(hyper["min_allowed_weights"]), int(info["n"]))
+            hyper, n = info["hyperparameters"], int(info["n"])
+            least = int(hyper["min_allowed_weights"])
             own = (await self.get_uid_for_hotkey_on_subnet(pending.hotkey, pending.netuid)
-                   if len(pending.uids) < need else None)
-            check_weight_vectors(pending.uids, pending.values, n=int(info["n"]), own_uid=own,
-                                 min_allowed_weights=need, max_weights_limit=int(hyper["max_weights_limit"]))
+                   if len(pending.uids) < min(least, n) else None)
         except TaonetError:
             return None
-        except ValueError as e:
-            return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)))
+        try:  # the chain's own checks of a set_weights (its validator permit aside)
+            check_weight_shape(pending.uids, pending.values, n)
+            check_weight_counts(pending.uids, pending.values, n=n, self_only=list(pending.uids) == [own],
+                                min_allowed_weights=least, max_weights_limit=int(hyper["max_weights_limit"]))
+        except InvalidWeights as e:
+            return ExtrinsicResult(status="rejected", error=e)
         return None
 
     async def _hyperparameters_or_none(self, netuid: int) -> dict[str, Any] | None:
@@ -1028,6 +1031,7 @@ class Subtensor:
 for _name, _method in list(vars(Subtensor).items()):
     if not _name.startswith("_") and inspect.iscoroutinefunction(_method):
         setattr(Subtensor, _name, _reads_replies(_method))
+del _name, _method
 
 
 class _Stopped(Exception):

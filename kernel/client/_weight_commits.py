@@ -14,7 +14,7 @@ import attrs
 from taonet.ledger import ss58_decode, ss58_encode, weight_commit_hash
 from taonet.ledger.errors import TaonetError
 
-__all__ = ["PendingReveal", "WeightCommitInfo", "check_salt", "check_weight_vectors", "u16_uids", "u16_weights"]
+__all__ = ["PendingReveal", "WeightCommitInfo", "check_salt", "u16_uids", "u16_weights"]
 
 SALT_BYTES = 16
 SALT_MIN, SALT_MAX = 8, 64
@@ -70,33 +70,6 @@ def check_salt(salt: Any) -> bytes:
     if not SALT_MIN <= len(raw) <= SALT_MAX:
         raise ValueError(f"salt must be {SALT_MIN} to {SALT_MAX} bytes (a reveal takes no other), got {len(raw)}")
     return raw
-
-
-def check_weight_vectors(uids: Sequence[int], values: Sequence[int], *, n: int | None = None,
-                         own_uid: int | None = None, min_allowed_weights: int = 0,
-                         max_weights_limit: int = MAX_U16) -> None:
-    """The chain's set_weights checks of the u16 vectors (ledger ``_set_weights``, same order and messages), so a
-    commit its reveal would refuse is refused before signing: ValueError with the chain's reason. ``n`` None (the
-    subnet unread) checks only the lengths and duplicates."""
-    if len(uids) != len(values):
-        raise ValueError(f"{len(uids)} uids but {len(values)} weights")
-    if n is not None and len(uids) > n:
-        raise ValueError(f"too many: {len(uids)} weights for a subnet of {n} UIDs")
-    if len(set(uids)) != len(uids):
-        raise ValueError("duplicate uids")
-    if n is None:
-        return
-    if uids and max(uids) >= n:
-        unknown = [u for u in uids if u >= n]
-        raise ValueError(f"unknown uids {unknown[:5]} (the subnet has {n} UIDs)")
-    need = min(min_allowed_weights, n)
-    if len(uids) < need and list(uids) != [own_uid]:
-        raise ValueError(f"too few: {len(uids)} weights, the subnet requires at least {need}")
-    total = sum(values)
-    if max_weights_limit < MAX_U16 and total and len(uids) > 1:
-        top = max(values) * MAX_U16 // total
-        if top > max_weights_limit:
-            raise ValueError(f"a weight of {top}/65535 is above the max weight {max_weights_limit}/65535")
 
 
 @attrs.frozen(kw_only=True)

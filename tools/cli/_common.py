@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from .._json import jsonable
+from ._amounts import tao as tao
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -121,13 +122,6 @@ def netuid_of(arg: int | None, opt: int | None) -> int:
 
 
 # --- output ------------------------------------------------------------------------------------------------------
-def tao(rao: int, as_rao: bool = False, places: int = 4) -> str:
-    """An amount for people: ``τ1,234.5000`` (or ``1,234,500,000,000`` RAO with ``as_rao``)."""
-    if as_rao:
-        return f"{rao:,}"
-    return f"τ{Decimal(rao) / 10**9:,.{places}f}"
-
-
 def result_json(result: Any) -> dict[str, Any]:
     """An ExtrinsicResult as JSON: status, block, extrinsic hash, events (and uid, error when there are)."""
     out: dict[str, Any] = {"status": result.status, "block": result.block, "extrinsic_hash": result.hash.hex(),

@@ -46,13 +46,10 @@ class FaucetShort(InsufficientBalance):
     """The development account that holds the most."""
 
     def __str__(self) -> str:
-        from decimal import Decimal
+        from ._amounts import tao
 
-        def tau(rao: int) -> str:
-            return f"τ{Decimal(rao) / 10**9:,.4f}"
-
-        return (f"the faucet cannot send {tau(self.needed)}: the most any of its development accounts holds is "
-                f"{tau(self.available)} ({self.uri}); ask for less (--amount)")
+        return (f"the faucet cannot send {tao(self.needed)}: the most any of its development accounts holds is "
+                f"{tao(self.available)} ({self.uri}); ask for less (--amount)")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

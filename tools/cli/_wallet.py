@@ -402,11 +402,15 @@ def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58:
         for uri, kp in devs.items():  # a transfer from the account to itself: "sent", and nothing grew
             if kp.ss58_address == dest:
                 raise FaucetOwnAccount(address=dest, uri=uri)
-        held = {uri: (await sub.get_balance(kp)).rao for uri, kp in devs.items()}
-        richest = max(held, key=lambda uri: held[uri])
-        if held[richest] <= rao:  # the transfer would fail, saying to take τ from the faucet
+        held: dict[str, int] = {}
+        for uri, kp in devs.items():  # the first development account that can pay (the rest are not read)
+            held[uri] = (await sub.get_balance(kp)).rao
+            if held[uri] > rao:
+                dev = kp
+                break
+        else:  # none can: the transfer would fail, saying to take τ from the faucet
+            richest = max(held, key=held.__getitem__)
             raise FaucetShort(needed=rao, available=held[richest], uri=richest)
-        dev = devs[next(uri for uri in devs if held[uri] > rao)]  # the first development account that can pay
         with out.status("waiting for inclusion"):
             result = await sub.transfer(dev, dest, rao)
         return result, (await sub.get_balance(dest)).rao if result.success else 0
