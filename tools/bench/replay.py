@@ -45,7 +45,7 @@ from taonet.ledger import (
     hotkey_binding_payload,
 )
 
-from .._pool import worker_context
+from .._pool import worker_pool
 from .._verify_core import floor_job, inherited
 from ..replay import metagraph_at, open_log, state_at, verify_chain
 from ._stats import p99
@@ -175,12 +175,10 @@ def run(*, runs: int = 5, blocks: int = 10_000, progress: Any = None) -> dict[st
         return (head + 1) / (time.perf_counter() - t)
 
     def floor_once() -> float:
-        from concurrent.futures import ProcessPoolExecutor
-
         t = time.perf_counter()
         jobs = os.cpu_count() or 1
         starts = [(head + 1) * k // jobs for k in range(jobs + 1)]
-        with open_log(data_dir) as s, inherited(s), ProcessPoolExecutor(jobs, mp_context=worker_context()) as pool:
+        with open_log(data_dir) as s, inherited(s), worker_pool(jobs) as pool:
             checked = sum(pool.map(floor_job, [str(s.path)] * jobs, starts[:-1], [b - 1 for b in starts[1:]]))
         assert checked == head + 1
         return (head + 1) / (time.perf_counter() - t)

@@ -26,7 +26,7 @@ import attrs
 from taonet.ledger import FileStore, record_number
 from taonet.ledger.errors import CorruptLog
 
-from .._pool import worker_context
+from .._pool import worker_context, worker_pool
 from .._verify_core import Divergence, Progress, inherited, segment_job, verify_segment, worker_init
 from ._log import open_log
 
@@ -147,7 +147,7 @@ opening of the log and one more snapshot)."""
 def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progress: Progress | None, workers: int
                      ) -> tuple[dict[str, int], Divergence | None] | None:
     """Verify the segments between ``bounds`` in worker processes; None when their starts do not chain up."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     head = store.height
     starts = _job_bounds(bounds, head, workers * JOBS_PER_WORKER)
@@ -170,21 +170,17 @@ def _verify_parallel(store: FileStore, bounds: list[int], consensus: bool, progr
             progress(min(sum(done.values()), head + 1), head + 1)
 
     try:
-        with inherited(store), ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=context,
-                                                   initializer=worker_init, initargs=(reports,)) as pool:
-            try:
-                futures = {pool.submit(segment_job, str(store.path), a, b, consensus): a for a, b in segments}
-                waiting = set(futures)
-                while waiting:
-                    finished, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
-                    for f in finished:
-                        r = f.result()
-                        results[futures[f]] = r
-                        done[futures[f]] = r["counts"]["blocks"]
-                    show()
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        with inherited(store), worker_pool(min(workers, len(segments)), initializer=worker_init,
+                                           initargs=(reports,), context=context) as pool:
+            futures = {pool.submit(segment_job, str(store.path), a, b, consensus): a for a, b in segments}
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    r = f.result()
+                    results[futures[f]] = r
+                    done[futures[f]] = r["counts"]["blocks"]
+                show()
     finally:
         show()  # what is left in the queue, so that its feeder threads in the workers are never stuck
         reports.close()

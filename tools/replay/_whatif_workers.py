@@ -23,7 +23,7 @@ from taonet.ledger import (
     pack_epoch_inputs,
 )
 
-from .._pool import worker_context
+from .._pool import worker_pool
 
 __all__ = ["PARALLEL_FROM", "parallel_epochs", "worker_init"]
 
@@ -79,19 +79,12 @@ def parallel_epochs(store: FileStore, netuid: int, start: int, stop: int, worker
     """(epoch inputs, recorded result, the inputs packed when ``snapshots``) for every epoch of
     ``netuid`` computed in ``start .. stop``, gathered by ``workers`` processes; None when the log has no snapshot
     inside the range to cut it at. (The states come back pickled: one process of this program to another.)"""
-    from concurrent.futures import ProcessPoolExecutor
-
     bounds = _segment_starts(store, start, stop, workers)
     if len(bounds) < 2:
         return None
     segments = list(zip(bounds, [b - 1 for b in bounds[1:]] + [stop], strict=True))
     chain = str(Path(store.path))
-    with ProcessPoolExecutor(max_workers=min(workers, len(segments)), mp_context=worker_context(),
-                             initializer=worker_init) as pool:
-        try:
-            futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop, snapshots) for a, b in segments]
-            results: list[Any] = [f.result() for f in futures]
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    with worker_pool(min(workers, len(segments)), initializer=worker_init) as pool:
+        futures = [pool.submit(_segment_job, chain, netuid, a, b, start, stop, snapshots) for a, b in segments]
+        results: list[Any] = [f.result() for f in futures]
     return [row for part in results for row in part]

@@ -31,7 +31,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import SubnetNotFound, UnknownHotkey
 
-from .._pool import worker_context
+from .._pool import worker_pool
 from ._log import StateCursor, state_at
 from ._scan import subnet_items
 
@@ -228,18 +228,12 @@ def _explain(store: FileStore, netuid: int, prunings: list[tuple[int, Tenure]], 
     if jobs < 2:
         answers = _prunings(store, netuid, asks)
     else:
-        from concurrent.futures import ProcessPoolExecutor
-
         from ._whatif_workers import worker_init
 
         runs = [asks[len(asks) * k // jobs:len(asks) * (k + 1) // jobs] for k in range(jobs)]
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=worker_context(), initializer=worker_init) as pool:
-            try:
-                futures = [pool.submit(_pruning_job, str(store.path), netuid, run) for run in runs]
-                answers = [a for f in futures for a in f.result()]
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        with worker_pool(jobs, initializer=worker_init) as pool:
+            futures = [pool.submit(_pruning_job, str(store.path), netuid, run) for run in runs]
+            answers = [a for f in futures for a in f.result()]
     for (_, t), answer in zip(prunings, answers, strict=True):
         t.pruning = answer
 
