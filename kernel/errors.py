@@ -590,7 +590,8 @@ class PasswordRequired(WalletError):
 
     def __str__(self) -> str:
         if self.creating:
-            return (f"{self.path} is to be encrypted and no password was given; pass one (--password-stdin), set "
-                    "TAONET_PASSWORD or TAONET_PASSWORD_FILE, or use --no-password for a throwaway dev wallet")
+            return (f"{self.path} is to be encrypted and no password was given; pass one (--password-stdin, or "
+                    "password= in Python), set TAONET_PASSWORD or TAONET_PASSWORD_FILE, or leave a throwaway dev "
+                    "wallet unencrypted (--no-password, or encrypt=False / coldkey_use_password=False in Python)")
         return (f"{self.path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or "
                 "TAONET_PASSWORD_FILE")
