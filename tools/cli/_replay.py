@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,9 +15,8 @@ from typing import Annotated, Any
 import attrs
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from ._common import Rao, Wide, escaped
+from ._common import U16_MAX, Rao, Wide, escaped
 
 replay_app = typer.Typer(
     help="Read a chain's log back from a data directory (read-only, no lock: safe beside a running node): the "
@@ -26,11 +27,56 @@ console = Console(markup=False)
 err_console = Console(stderr=True, markup=False)
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-NetuidOpt = Annotated[int | None, typer.Option("--netuid", help="One subnet (every subnet by default).")]
+NetuidOpt = Annotated[int | None, typer.Option("--netuid", min=0, max=U16_MAX,
+                                               help="One subnet (every subnet by default).")]
+Subnet = Annotated[int, typer.Option("--netuid", min=0, max=U16_MAX, help="The subnet.")]
+From = Annotated[int, typer.Option("--from", min=0, help="The first block.")]
+To = Annotated[int | None, typer.Option("--to", min=0, help="The last block (the head by default).")]
 
 
 def _dir(ctx: typer.Context) -> Path:
     return Path(ctx.obj["dir"])
+
+
+@contextlib.contextmanager
+def _log(ctx: typer.Context) -> Iterator[Any]:
+    """The log of the command's data directory, opened read-only; the errors raised while it is read name that
+    directory in what they tell the user to run (quoted for a shell)."""
+    from taonet.ledger.errors import SubnetNotFound
+
+    from ..replay import NeuronNotFound, open_log
+    from ..replay._show import SubnetNotInLog
+
+    shown = shlex.quote(str(_dir(ctx)))
+    try:
+        with open_log(_dir(ctx)) as store:
+            yield store
+    except NeuronNotFound as e:
+        e.data_dir = shown
+        raise
+    except SubnetNotFound as e:
+        if isinstance(e, SubnetNotInLog):
+            raise
+        raise SubnetNotInLog(netuid=e.netuid, block=e.block, last=e.last, data_dir=shown) from None
+
+
+def _last(store: Any, start: int, stop: int | None) -> int:
+    """The last block of ``--from``..``--to``: a block beyond the head is not found (exit 6), ``--from`` after
+    ``--to`` a usage error (exit 2)."""
+    from taonet.kernel.errors import BlockNotFound
+
+    for number in (start, stop):
+        if number is not None and number > store.height:
+            raise BlockNotFound(number=number, head=store.height)
+    last = store.height if stop is None else stop
+    if start > last:
+        raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+    return last
+
+
+def _conflict(first: str, second: str, why: str) -> typer.BadParameter:
+    """The usage error (exit 2) of two options that cannot be given together."""
+    return typer.BadParameter(f"{first} and {second} cannot be given together: {why}", param_hint=first)
 
 
 def _print_json(value: Any) -> None:
@@ -46,7 +92,8 @@ def _replay(ctx: typer.Context, data_dir: Annotated[Path, typer.Argument(
 
 @replay_app.command("show")
 def show(ctx: typer.Context,
-         block: Annotated[int | None, typer.Option("--block", "-b", help="The block (the head by default).")] = None,
+         block: Annotated[int | None, typer.Option("--block", "-b", min=0, help="The block (the head by default).")
+                          ] = None,
          netuid: NetuidOpt = None,
          address: Annotated[str | None, typer.Option("--address", help="An account (SS58): its balance and stake "
                                                                           "at the block instead.")] = None,
@@ -60,17 +107,26 @@ def show(ctx: typer.Context,
     from taonet.kernel import Wallet
     from taonet.ledger import ss58_decode
 
-    from ..replay import account_at, neurons_at, open_log, state_at
+    from ..replay import account_at, neurons_at, state_at
     from ._common import Out
     from ._subnet import metagraph_json, print_metagraph
 
+    if address is not None and (wallet_name is not None or wallet_path is not None):
+        raise _conflict("--address", "--wallet-name" if wallet_name is not None else "--wallet-path",
+                        "both name an account; give an address, or a wallet")
+    if netuid is not None and (address is not None or wallet_name is not None):
+        raise _conflict("--netuid", "--address" if address is not None else "--wallet-name",
+                        "an account's balance and stake are shown over every subnet; leave out --netuid for the "
+                        "account, or the account for the metagraph")
     coldkey = None
     if address is not None:
         coldkey = ss58_decode(address)
     elif wallet_name is not None:
         coldkey = Wallet(name=wallet_name, path=wallet_path).get_coldkeypub().public_key
-    with open_log(_dir(ctx)) as store:
+    with _log(ctx) as store:
         state = state_at(store, block)
+        netuids = [netuid] if netuid is not None else [sn.netuid for sn in state.subnets()]
+        graphs = [(n, neurons_at(state, n)) for n in netuids] if coldkey is None else []
     out = Out(as_json, as_rao)
     if coldkey is not None:
         acct = account_at(state, coldkey)
@@ -84,8 +140,6 @@ def show(ctx: typer.Context,
                       shorten=("HOTKEY",), wide=wide)
         out.line(f"free {out.amount(acct['free'])}, staked {out.amount(acct['total_stake'])}, nonce {acct['nonce']}")
         return
-    netuids = [netuid] if netuid is not None else [sn.netuid for sn in state.subnets()]
-    graphs = [(n, neurons_at(state, n)) for n in netuids]
     if netuid is not None and as_json:
         out.emit(metagraph_json(netuid, state.height, graphs[0][1]))
     elif as_json:
@@ -99,8 +153,8 @@ def show(ctx: typer.Context,
 
 @replay_app.command("events")
 def events(ctx: typer.Context,
-           start: Annotated[int, typer.Option("--from", help="The first block.")] = 0,
-           stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+           start: Annotated[int, typer.Option("--from", min=0, help="The first block.")] = 0,
+           stop: To = None,
            types: Annotated[list[str], typer.Option("--type", help="An event type: its name (Transferred, "
                                                     "neuron_replaced) or tag (ev.transferred); repeatable.")
                             ] = [],  # noqa: B006
@@ -108,12 +162,16 @@ def events(ctx: typer.Context,
            hotkey: Annotated[str | None, typer.Option("--hotkey", help="Events naming this hotkey (SS58).")] = None,
            coldkey: Annotated[str | None, typer.Option("--coldkey", help="Events naming this coldkey or account "
                                                                           "(SS58).")] = None,
-           uid: Annotated[int | None, typer.Option("--uid", help="Events about this UID (with --netuid).")] = None,
+           uid: Annotated[int | None, typer.Option("--uid", min=0, max=U16_MAX,
+                                                   help="Events about this UID (with --netuid).")] = None,
+           wide: Annotated[bool, typer.Option("--wide", help="Whole addresses, one line per event, whatever the "
+                                                             "terminal's width.")] = False,
            as_json: AsJson = False) -> None:
-    """The events of a range of blocks, filtered by type, subnet, hotkey, coldkey or UID."""
+    """The events of a range of blocks, filtered by type, subnet, hotkey, coldkey or UID (printed as they are read:
+    a long range starts at once)."""
     from taonet.ledger import ss58_decode
 
-    from ..replay import EventFilter, event_types, list_events, open_log, plain
+    from ..replay import EventFilter, event_types, list_events, state_at
 
     known = event_types()
     unknown = [t for t in types if t.lower() not in known]
@@ -122,92 +180,132 @@ def events(ctx: typer.Context,
                                  f"{', '.join(sorted(set(known.values())))}", param_hint="--type")
     keep = EventFilter.of(types, netuid=netuid, uid=uid, hotkey=None if hotkey is None else ss58_decode(hotkey),
                           coldkey=None if coldkey is None else ss58_decode(coldkey))
-    with open_log(_dir(ctx)) as store:
-        last = store.height if stop is None else stop
-        if start > last:
-            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
-        rows = list(list_events(store, start, last, keep))
-    if as_json:
-        _print_json({"from": start, "to": last, "events": [r.as_dict() for r in rows]})
-        return
-    table = Table(title=f"events of blocks {start}..{last} ({len(rows)})")
-    for col in ("BLOCK", "PHASE", "CALL", "EVENT", "FIELDS"):
-        table.add_column(col, justify="right" if col in ("BLOCK", "PHASE") else "left")
-    for r in rows:
-        fields = plain(r.event)
-        table.add_row(str(r.block), str(r.phase), r.call or "", type(r.event).__name__,
-                      ", ".join(f"{k}={_short(v)}" for k, v in fields.items()))
-    console.print(table)
+    with _log(ctx) as store:
+        last = _last(store, start, stop)
+        rows = list_events(store, start, last, keep)
+        first = next(rows, None)
+        if first is None and netuid is not None and state_at(store, last).subnet(netuid) is None:
+            from taonet.ledger.errors import SubnetNotFound  # subnets are never removed: none at the end, none before
+
+            raise SubnetNotFound(netuid=netuid, block=start, last=last)
+        found = () if first is None else (first,)
+        if as_json:
+            _print_json({"from": start, "to": last,
+                         "events": [r.as_dict() for rs in (found, rows) for r in rs]})
+            return
+        _print_events(start, last, (r for rs in (found, rows) for r in rs), wide=wide)
+
+
+def _print_events(start: int, last: int, rows: Iterator[Any], *, wide: bool, chunk: int = 256) -> None:
+    """The events as aligned lines, written as they are read, ``chunk`` rows at a time (memory bounded; a closed
+    pipe stops the reading). Each chunk's columns are as wide as the widest name seen so far (they only grow); the
+    fields wrap under their column to fit the terminal unless ``wide`` (then each event is one line, whole
+    addresses)."""
+    import itertools
+
+    from ..replay import plain
+
+    widths = [max(5, len(str(last))), 5, 4, 5]
+    write = sys.stdout.write
+    count = 0
+    while batch := list(itertools.islice(rows, chunk)):
+        cells = [(str(r.block), str(r.phase), r.call or "", type(r.event).__name__) for r in batch]
+        widths = [max(w, *(len(c[i]) for c in cells)) for i, w in enumerate(widths)]
+        indent = sum(widths) + 2 * len(widths)
+        room = max(24, console.width - indent)
+        if not count:
+            head = ("BLOCK".rjust(widths[0]), "PHASE".rjust(widths[1]), "CALL".ljust(widths[2]),
+                    "EVENT".ljust(widths[3]))
+            write(f"events of blocks {start}..{last}\n{'  '.join(head)}  FIELDS\n{'─' * (indent + 6)}\n")
+        for r, c in zip(batch, cells, strict=True):
+            lines: list[str] = []
+            for k, v in plain(r.event).items():  # packed into lines that fit, never cut inside a field
+                item = f"{k}={v if wide else _short(v)}"
+                if lines and not wide and len(lines[-1]) + 2 + len(item) > room:
+                    lines[-1] += ","
+                    lines.append(item)
+                elif lines:
+                    lines[-1] += ", " + item
+                else:
+                    lines.append(item)
+            write(f"{c[0].rjust(widths[0])}  {c[1].rjust(widths[1])}  {c[2].ljust(widths[2])}  "
+                  f"{c[3].ljust(widths[3])}  {lines[0] if lines else ''}".rstrip() + "\n")
+            for more in lines[1:]:
+                write(" " * indent + more + "\n")
+        count += len(batch)
+        sys.stdout.flush()  # seen at once, on a terminal or through a pipe; a reader gone is found here
+    write(f"{count:,} event{'' if count == 1 else 's'} in blocks {start}..{last}\n" if count else
+          f"no events in blocks {start}..{last}\n")
+    sys.stdout.flush()
 
 
 def _short(v: Any) -> str:
-    return v[:10] + "…" if isinstance(v, str) and len(v) == 48 else str(v)
+    """A field's value for a table that fits the terminal: an address as ``5Abcde…uvwxyz``, anything else as is."""
+    from ._common import short_address
+
+    return short_address(v) if isinstance(v, str) and len(v) == 48 and v.isalnum() else str(v)
 
 
 @replay_app.command("diff")
 def diff(ctx: typer.Context,
-         start: Annotated[int, typer.Option("--from", help="The first block (its state after it).")],
-         stop: Annotated[int, typer.Option("--to", help="The second block.")],
-         netuid: NetuidOpt = None, as_json: AsJson = False) -> None:
+         start: Annotated[int, typer.Option("--from", min=0, help="The first block (its state after it).")],
+         stop: Annotated[int, typer.Option("--to", min=0, help="The second block.")],
+         netuid: NetuidOpt = None, wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
     """What changed between two blocks: balances, stake, registrations, weights, hyperparameters, epoch outputs."""
-    from ..replay import diff_blocks, open_log
+    from ..replay import diff_blocks
+    from ._common import Out
 
     if start > stop:
         raise typer.BadParameter(f"--from {start} is after --to {stop}", param_hint="--from")
-    with open_log(_dir(ctx)) as store:
+    with _log(ctx) as store:
         d = diff_blocks(store, start, stop, netuid=netuid)
     if as_json:
         _print_json(d)
         return
-    _print_diff(d)
+    _print_diff(Out(as_json, as_rao), d, wide=wide)
 
 
-def _print_diff(d: dict[str, Any]) -> None:
-    from taonet.ledger import TAO
+def _print_diff(out: Any, d: dict[str, Any], *, wide: bool) -> None:
+    def amount(rao: int) -> str:  # to the RAO: a diff's changes are often a fee
+        return out.amount(rao, 9)
 
-    console.print(f"from block {d['from']} to block {d['to']}", style="bold")
+    def change(rao: int) -> str:
+        return ("+" if rao > 0 else "-" if rao < 0 else "") + amount(abs(rao))
+
+    out.line(f"[bold]from block {d['from']} to block {d['to']}[/bold]", markup=True)
     if d["balances"]:
-        t = Table(title="balances (τ)")
-        for col in ("ADDRESS", "BEFORE", "AFTER", "CHANGE"):
-            t.add_column(col, justify="left" if col == "ADDRESS" else "right")
-        for b in d["balances"]:
-            t.add_row(b["address"], f"{b['before'] / TAO:,.9f}", f"{b['after'] / TAO:,.9f}",
-                      f"{b['change'] / TAO:+,.9f}")
-        console.print(t)
+        out.table("balances", ("ADDRESS", "BEFORE", "AFTER", "CHANGE"),
+                  [(b["address"], amount(b["before"]), amount(b["after"]), change(b["change"]))
+                   for b in d["balances"]], left=("ADDRESS",), shorten=("ADDRESS",), drop=("BEFORE",), wide=wide)
     if d["stake"]:
-        t = Table(title="stake (τ)")
-        for col in ("COLDKEY", "HOTKEY", "BEFORE", "AFTER", "CHANGE"):
-            t.add_column(col, justify="left" if col.endswith("KEY") else "right")
-        for s in d["stake"]:
-            t.add_row(_short(s["coldkey"]), _short(s["hotkey"]), f"{s['before'] / TAO:,.9f}",
-                      f"{s['after'] / TAO:,.9f}", f"{s['change'] / TAO:+,.9f}")
-        console.print(t)
+        out.table("stake", ("COLDKEY", "HOTKEY", "BEFORE", "AFTER", "CHANGE"),
+                  [(s["coldkey"], s["hotkey"], amount(s["before"]), amount(s["after"]), change(s["change"]))
+                   for s in d["stake"]], left=("COLDKEY", "HOTKEY"), shorten=("COLDKEY", "HOTKEY"),
+                  drop=("BEFORE",), wide=wide)
     for sub in d["subnets"]:
-        console.print(f"subnet {sub['netuid']}", style="bold")
+        out.line(f"[bold]subnet {sub['netuid']}[/bold]", markup=True)
         for h in sub["hyperparameters"]:
-            console.print(f"  {h['name']}: {h['before']} -> {h['after']}")
+            out.line(f"  {h['name']}: {h['before']} -> {h['after']}")
         regs = sub["registrations"]
         for r in regs["new"]:
-            console.print(f"  UID {r['uid']} registered: {r['hotkey']} (block {r['registered_at']})")
+            out.line(f"  UID {r['uid']} registered: {r['hotkey']} (block {r['registered_at']})")
         for r in regs["replaced"]:
-            console.print(f"  UID {r['uid']} replaced: {r['old_hotkey']} -> {r['hotkey']} (block {r['registered_at']})")
+            out.line(f"  UID {r['uid']} replaced: {r['old_hotkey']} -> {r['hotkey']} (block {r['registered_at']})")
         for r in regs["removed"]:
-            console.print(f"  UID {r['uid']} removed: {r['hotkey']}")
+            out.line(f"  UID {r['uid']} removed: {r['hotkey']}")
         for w in sub["weights"]:
-            console.print(f"  UID {w['uid']} set weights on {len(w['after'])} UIDs (before: {len(w['before'])})")
+            out.line(f"  UID {w['uid']} set weights on {len(w['after'])} UIDs (before: {len(w['before'])})")
         for e in sub["epochs"]:
-            console.print(f"  epoch at block {e['block']}: pot {e['pot'] / TAO:,.9f} τ, owner cut "
-                          f"{e['owner_cut'] / TAO:,.9f} τ")
+            out.line(f"  epoch at block {e['block']}: pot {amount(e['pot'])}, owner cut {amount(e['owner_cut'])}")
         if sub["outputs"]:
-            t = Table(title=f"subnet {sub['netuid']}: epoch outputs that changed")
-            for col in ("UID", "INCENTIVE", "DIVIDENDS", "EMISSION(RAO)"):
-                t.add_column(col, justify="right")
-            for o in sub["outputs"]:
-                a, b = o["before"], o["after"]
-                t.add_row(str(o["uid"]), f"{a['incentive'] / 65535:.4f} -> {b['incentive'] / 65535:.4f}",
-                          f"{a['dividends'] / 65535:.4f} -> {b['dividends'] / 65535:.4f}",
-                          f"{a['emission']:,} -> {b['emission']:,}")
-            console.print(t)
+            def moved(o: dict[str, Any], key: str) -> str:
+                return f"{o['before'][key] / 65535:.4f} -> {o['after'][key] / 65535:.4f}"
+
+            out.table(f"subnet {sub['netuid']}: epoch outputs that changed",
+                      ("UID", "INCENTIVE", "DIVIDENDS", "EMISSION"),
+                      [(str(o["uid"]), moved(o, "incentive"), moved(o, "dividends"),
+                        f"{amount(o['before']['emission'])} -> {amount(o['after']['emission'])}")
+                       for o in sub["outputs"]], drop=("DIVIDENDS", "INCENTIVE"), wide=wide)
 
 
 @replay_app.command("verify")
@@ -268,11 +366,11 @@ SetOpt = Annotated[list[str], typer.Option("--set", metavar="NAME=VALUE", help="
 
 @replay_app.command("what-if")
 def what_if_cmd(ctx: typer.Context,
-                netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
+                netuid: Subnet,
                 changes: SetOpt = [],  # noqa: B006
-                start: Annotated[int, typer.Option("--from", help="The first block whose epoch is re-run; bonds are "
-                                                   "carried forward from there.")] = 0,
-                stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+                start: Annotated[int, typer.Option("--from", min=0, help="The first block whose epoch is re-run; "
+                                                   "bonds are carried forward from there.")] = 0,
+                stop: To = None,
                 reward: Annotated[str | None, typer.Option("--reward", metavar="PLUGIN", help="Re-score the "
                                   "validators' journals with this installed plugin's reward model (--set then also "
                                   "takes its options) and use the weights that gives.")] = None,
@@ -299,12 +397,13 @@ def what_if_cmd(ctx: typer.Context,
         BadOverride,
         EpochCache,
         default_cache_dir,
-        open_log,
         parse_overrides,
         what_if,
     )
     from ._common import Out
 
+    if as_csv and as_json:
+        raise _conflict("--csv", "--json", "they are two formats of the same output; give one")
     epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
     plugin_sets = [c for c in changes if c not in epoch_sets]
     try:
@@ -314,10 +413,8 @@ def what_if_cmd(ctx: typer.Context,
     weights = None
     if reward is not None:
         weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid)
-    with open_log(_dir(ctx)) as store:
-        last = store.height if stop is None else stop
-        if start > last:
-            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+    with _log(ctx) as store:
+        last = _last(store, start, stop)
         if workers is None:
             from ..replay import PARALLEL_FROM
 
@@ -434,12 +531,12 @@ def _signed(out: Any, rao: int) -> str:
 
 @replay_app.command("why")
 def why_cmd(ctx: typer.Context,
-            netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
-            uid: Annotated[int | None, typer.Option("--uid", help="The UID (the story of each hotkey that held it).")
-                           ] = None,
+            netuid: Subnet,
+            uid: Annotated[int | None, typer.Option("--uid", min=0, max=U16_MAX,
+                                                    help="The UID (the story of each hotkey that held it).")] = None,
             hotkey: Annotated[str | None, typer.Option("--hotkey", help="The hotkey (SS58) instead of a UID.")] = None,
-            start: Annotated[int, typer.Option("--from", help="The first block read.")] = 0,
-            stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+            start: Annotated[int, typer.Option("--from", min=0, help="The first block read.")] = 0,
+            stop: To = None,
             workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes folding the states "
                                "before its prunings when it lost a UID more than once (default: one per core).")
                                ] = None,
@@ -448,16 +545,14 @@ def why_cmd(ctx: typer.Context,
     per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
     from taonet.ledger import ss58_decode
 
-    from ..replay import neuron_story, open_log
+    from ..replay import neuron_story
     from ._common import Out
 
     if (uid is None) == (hotkey is None):
         raise typer.BadParameter("give one of --uid U or --hotkey SS58", param_hint="--uid")
     key = None if hotkey is None else ss58_decode(hotkey)
-    with open_log(_dir(ctx)) as store:
-        last = store.height if stop is None else stop
-        if start > last:
-            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+    with _log(ctx) as store:
+        last = _last(store, start, stop)
         tenures = neuron_story(store, netuid, uid=uid, hotkey=key, start=start, stop=last,
                                workers=workers or os.cpu_count() or 1)
     out = Out(as_json, as_rao)
@@ -515,12 +610,13 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
 
 @replay_app.command("plot")
 def plot_cmd(ctx: typer.Context,
-             netuid: Annotated[int, typer.Option("--netuid", help="The subnet.")],
-             start: Annotated[int, typer.Option("--from", help="The first block.")] = 0,
-             stop: Annotated[int | None, typer.Option("--to", help="The last block (the head by default).")] = None,
+             netuid: Subnet,
+             start: From = 0,
+             stop: To = None,
              out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Where the PNG files go.")
                                 ] = Path("plots"),
-             block: Annotated[int | None, typer.Option("--block", "-b", help="The block of the weight and bond heat "
+             block: Annotated[int | None, typer.Option("--block", "-b", min=0, help="The block of the weight and "
+                                                       "bond heat "
                                                        "maps (the range's last epoch by default).")] = None,
              changes: SetOpt = [],  # noqa: B006
              reward: Annotated[str | None, typer.Option("--reward", metavar="PLUGIN", help="As what-if --reward: "
@@ -539,7 +635,6 @@ def plot_cmd(ctx: typer.Context,
         EpochCache,
         check_plotting,
         default_cache_dir,
-        open_log,
         parse_overrides,
         what_if,
         write_plots,
@@ -556,10 +651,8 @@ def plot_cmd(ctx: typer.Context,
     except BadOverride as e:
         raise typer.BadParameter(str(e), param_hint="--set") from None
     weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid) if reward is not None else None
-    with open_log(_dir(ctx)) as store:
-        last = store.height if stop is None else stop
-        if start > last:
-            raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
+    with _log(ctx) as store:
+        last = _last(store, start, stop)
         if workers is None:
             workers = (os.cpu_count() or 1) if last - start >= PARALLEL_FROM else 1
         cache = None if no_cache else EpochCache(default_cache_dir())

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from taonet.kernel import Metagraph, NeuronInfo
 from taonet.kernel.client import neurons_from_payload
 from taonet.kernel.node import metagraph_payload
 from taonet.ledger import State, ss58_encode
 from taonet.ledger.errors import SubnetNotFound
 
-__all__ = ["account_at", "metagraph_at", "neurons_at"]
+__all__ = ["SubnetNotInLog", "account_at", "metagraph_at", "neurons_at"]
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class SubnetNotInLog(SubnetNotFound):
+    """A subnet a replay command was asked about that does not exist at the block (or in the range): the same
+    error (exit 6, code ``subnet_not_found``), saying how to list the subnets the log has."""
+
+    data_dir: str = "DIR"
+    """The data directory as the user gave it, quoted for a shell."""
+
+    def __str__(self) -> str:
+        return (f"{super().__str__()}: `taonet replay {self.data_dir} events --type SubnetCreated` lists the subnets "
+                "and the block each was created in")
 
 
 def neurons_at(state: State, netuid: int) -> list[NeuronInfo]:

@@ -49,12 +49,14 @@ class NeuronNotFound(UnknownHotkey):
     netuid: int = 0
     start: int = 0
     stop: int = 0
+    data_dir: str = "DIR"
+    """The data directory as the user gave it, quoted for a shell (the command sets it; ``DIR`` when not)."""
 
     def __str__(self) -> str:
         what = (f"no hotkey held {self.hotkey}" if self.hotkey.startswith("UID ") else
                 f"{self.hotkey} held no UID")
-        return (f"{what} on subnet {self.netuid} in blocks {self.start}..{self.stop}: "
-                f"`taonet replay DIR events --netuid {self.netuid} --type NeuronRegistered` lists who registered")
+        return (f"{what} on subnet {self.netuid} in blocks {self.start}..{self.stop}: `taonet replay {self.data_dir} "
+                f"events --netuid {self.netuid} --type NeuronRegistered` lists who registered")
 
 
 @attrs.define(kw_only=True)
