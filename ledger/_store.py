@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import struct
 import zlib
 from array import array
@@ -24,7 +25,15 @@ import numpy as np
 from ._block import SignedBlock
 from ._codec import dumps, loads
 from ._state import State
-from .errors import ChainBroken, CodecError, CorruptLog, ReadOnlyStore, StorageFailed, WrongHeight
+from .errors import (
+    ChainBroken,
+    CodecError,
+    CorruptLog,
+    NotARegularFile,
+    ReadOnlyStore,
+    StorageFailed,
+    WrongHeight,
+)
 
 __all__ = ["BlockStore", "FileStore", "MemoryStore", "VerifyReport", "record_number"]
 
@@ -237,13 +246,14 @@ class FileStore:
     def _fd(self, first: int) -> int:
         fd = self._fds.get(first)
         if fd is None:
-            fd = os.open(self._seg_path(first), os.O_RDONLY if self.read_only else os.O_RDWR)
+            fd = _open_regular(self._seg_path(first), os.O_RDONLY if self.read_only else os.O_RDWR)
             self._fds[first] = fd
         return fd
 
     def _list_segments(self) -> list[int]:
-        blocks = self.path / "blocks"
-        return sorted(int(p.name[:-4]) for p in blocks.glob("*.seg") if p.name[:-4].isdigit())
+        # listed, not globbed: a glob takes a folder that cannot be read (permission denied) for an empty one
+        names = os.listdir(self.path / "blocks")
+        return sorted(int(n[:-4]) for n in names if n.endswith(".seg") and n[:-4].isdigit())
 
     def _open(self) -> None:
         index = self._read_index()  # before the scan: a node appending meanwhile lists a block only once it is written
@@ -269,7 +279,9 @@ class FileStore:
     def _read_index(self) -> array | None:
         """The index file's complete entries (segment, offset, length per block), or None when it cannot be read."""
         try:
-            raw = (self.path / "index").read_bytes()
+            raw = _read_regular(self.path / "index")
+        except NotARegularFile:
+            raise  # a folder or a FIFO where the index belongs: refused, never replaced or waited on
         except OSError:
             return None
         entries = array("Q")
@@ -299,13 +311,21 @@ class FileStore:
             if not 0 < n <= _MAX_RECORD or not ((s == seg and off == end) or (s == i > seg and off == 0)):
                 return
             seg, end = s, off + _FRAME.size + n
-        first_missing = self._seg_path(index[3 * have])
-        missing = f"block {have} is" if listed == have + 1 else f"blocks {have}..{listed - 1} are"
+        s, off, n = index[3 * have], index[3 * have + 1], index[3 * have + 2]
+        first_missing = self._seg_path(s)
         keep = f"keep the {have} blocks" if have else "start again"
-        raise CorruptLog(path=str(first_missing), offset=index[3 * have + 1], block=have, reason=(
-            f"the log's index lists {listed} blocks but the segment files hold {have}: {missing} missing (a segment "
-            f"file was cut short, emptied or removed); restore the data directory from a copy (only if the machine "
-            f"lost power while the node ran with --no-fsync: remove {self.path / 'index'} to {keep})"))
+        if s in self._seg_first and os.fstat(self._fd(s)).st_size >= off + _FRAME.size + n:
+            # the record's bytes are all there, and the scan found them not to be a record: damaged, not missing
+            after = "" if listed == have + 1 else f", and the index's blocks {have + 1}..{listed - 1} after it too"
+            what = (f"the record of block {have} is there but damaged (its length or checksum is wrong){after}; "
+                    "restore the data directory from a copy")
+        else:
+            missing = f"block {have} is" if listed == have + 1 else f"blocks {have}..{listed - 1} are"
+            what = (f"{missing} missing (a segment file was cut short, emptied or removed); restore the data directory "
+                    "from a copy")
+        raise CorruptLog(path=str(first_missing), offset=off, block=have, reason=(
+            f"the log's index lists {listed} blocks but the segment files hold {have} sound ones: {what} (only if the "
+            f"machine lost power while the node ran with --no-fsync: remove {self.path / 'index'} to {keep})"))
 
     def _scan_read_only(self, start: int, pos: int) -> None:
         """Scan as a reader: a torn tail is ignored; apparent damage is re-read (a writer may be mid-append)."""
@@ -332,10 +352,14 @@ class FileStore:
             base = pos if i == start else 0
             fd = self._fd(first)
             size = os.fstat(fd).st_size
-            if base == 0 and first != len(self._pos_seg):
+            if base == 0 and first != len(self._pos_seg):  # no block is to blame here: the file is (block=None)
+                have = len(self._pos_seg)
+                held = "no block" if not have else "block 0" if have == 1 else f"blocks 0..{have - 1}"
+                why = ("it is an extra or misnamed segment file" if first < have else
+                       f"it is misnamed, or the segment file that begins with block {have} is missing")
                 raise CorruptLog(path=str(self._seg_path(first)), offset=0, reason=(
-                    f"the segment's name says it begins with block {first} but the log before it holds "
-                    f"{len(self._pos_seg)} blocks (a segment is missing or extra){_ADVICE}"))
+                    f"the segment file's name says it begins with block {first}, but the segment files before it "
+                    f"hold {held}: {why}{_ADVICE}"))
             data = os.pread(fd, max(0, size - base), base) if size > base else b""
             p = 0
             while p < len(data):
@@ -344,11 +368,11 @@ class FileStore:
                     where = str(self._seg_path(first))
                     later = [s for s in segs[i + 1 :] if os.fstat(self._fd(s)).st_size > 0]
                     if later:
-                        raise CorruptLog(path=where, offset=base + p, reason=(
+                        raise CorruptLog(path=where, offset=base + p, block=len(self._pos_seg), reason=(
                             f"a damaged record, and segment {self._seg_path(later[0]).name} follows it{_ADVICE}"))
                     q = _find_record(data, p + 1)
                     if q is not None:
-                        raise CorruptLog(path=where, offset=base + p, reason=(
+                        raise CorruptLog(path=where, offset=base + p, block=len(self._pos_seg), reason=(
                             f"a damaged record, and a complete record follows it at byte {base + q}{_ADVICE}"))
                     return i, base + p
                 self._pos_seg.append(first)
@@ -399,7 +423,7 @@ class FileStore:
         last = self.get(self.height)
         if last.number != self.height:
             seg, off = self._where(self.height)
-            raise CorruptLog(path=seg, offset=off, reason=(
+            raise CorruptLog(path=seg, offset=off, block=self.height, reason=(
                 f"the last record holds block {last.number}, expected block {self.height}{_ADVICE}"))
         self._head = last.hash
 
@@ -525,12 +549,12 @@ class FileStore:
         seg, off, n = self._pos_seg[number], self._pos_off[number], self._pos_len[number]
         data = os.pread(self._fd(seg), _FRAME.size + n, off)
         if len(data) != _FRAME.size + n:
-            raise CorruptLog(path=str(self._seg_path(seg)), offset=off,
+            raise CorruptLog(path=str(self._seg_path(seg)), offset=off, block=number,
                              reason=f"the record of block {number} was cut short{_ADVICE}")
         length, crc = _FRAME.unpack_from(data)
         body = data[_FRAME.size :]
         if length != n or zlib.crc32(body) != crc:
-            raise CorruptLog(path=str(self._seg_path(seg)), offset=off,
+            raise CorruptLog(path=str(self._seg_path(seg)), offset=off, block=number,
                              reason=f"the record of block {number} fails its checksum{_ADVICE}")
         return body
 
@@ -541,7 +565,7 @@ class FileStore:
             return SignedBlock.from_bytes(raw)
         except CodecError as e:
             path, off = self._where(number)
-            raise CorruptLog(path=path, offset=off,
+            raise CorruptLog(path=path, offset=off, block=number,
                              reason=f"the record of block {number} does not decode ({e}){_ADVICE}") from e
 
     def read(self, start: int = 0, stop: int | None = None) -> Iterator[SignedBlock]:
@@ -558,13 +582,13 @@ class FileStore:
         last = self.get(self.height)
         path, offset = self._where(self.height)
         if state.height != last.number:
-            raise CorruptLog(path=path, offset=offset, reason=(
+            raise CorruptLog(path=path, offset=offset, block=self.height, reason=(
                 f"the log folds to block {state.height}, but its last block is {last.number}{_ADVICE}"))
         if last.header.author != state.params.authority or not last.signature_ok():
-            raise CorruptLog(path=path, offset=offset,
+            raise CorruptLog(path=path, offset=offset, block=self.height,
                              reason=f"block {last.number}'s authority signature does not verify{_ADVICE}")
         if state.digest() != last.header.state_digest:
-            raise CorruptLog(path=path, offset=offset, reason=(
+            raise CorruptLog(path=path, offset=offset, block=self.height, reason=(
                 f"the state folded to block {last.number} differs from its header's digest{_ADVICE}"))
 
     def verify(self) -> VerifyReport:
@@ -579,12 +603,15 @@ class FileStore:
                 raise ChainBroken(number=h.number, reason="its parent hash is not the previous block's hash")
             path, off = self._where(h.number)
             if not block.signature_ok():
-                raise CorruptLog(path=path, offset=off, reason=f"block {h.number}'s signature does not verify")
+                raise CorruptLog(path=path, offset=off, block=h.number,
+                                 reason=f"block {h.number}'s signature does not verify")
             if not block.roots_ok():
-                raise CorruptLog(path=path, offset=off, reason=f"block {h.number}'s extrinsics or events root differs")
+                raise CorruptLog(path=path, offset=off, block=h.number,
+                                 reason=f"block {h.number}'s extrinsics or events root differs")
             for ext in block.extrinsics:
                 if not verify_sig(ext.signer, ext.signed_bytes(), ext.signature):
-                    raise CorruptLog(path=path, offset=off, reason=f"an extrinsic signature of block {h.number} fails")
+                    raise CorruptLog(path=path, offset=off, block=h.number,
+                                     reason=f"an extrinsic signature of block {h.number} fails")
             count += len(block.extrinsics)
             prev = block.hash
         return VerifyReport(self.height + 1, count)
@@ -636,7 +663,9 @@ class FileStore:
 
     def _load_snapshot(self, height: int, path: Path) -> tuple[State | None, str]:
         try:
-            data = path.read_bytes()
+            data = _read_regular(path)
+        except NotARegularFile as e:
+            return None, f"it is {e.kind}, not a regular file"
         except OSError as e:
             return None, f"it cannot be read ({_reason(e)})"
         body, reason = _framed_body(data, _SNAP_MAGIC, "a snapshot file")
@@ -675,8 +704,11 @@ class FileStore:
         """
         path = self._epoch_path(number, netuid)
         try:
-            data = path.read_bytes()
+            data = _read_regular(path)
         except FileNotFoundError:
+            return None
+        except NotARegularFile as e:
+            self.refused_epoch_inputs[str(path)] = f"it is {e.kind}, not a regular file"
             return None
         except OSError as e:
             self.refused_epoch_inputs[str(path)] = f"it cannot be read ({_reason(e)})"
@@ -690,17 +722,30 @@ class FileStore:
         return raw[1]
 
     def epoch_index(self, netuid: int | None = None) -> list[tuple[int, int]]:
-        """(block number, netuid) of every record file kept (of ``netuid`` only, when given), ascending."""
+        """(block number, netuid) of every record file kept (of ``netuid`` only, when given), ascending.
+
+        A folder of the index that cannot be listed (permission denied) is refused, never taken for an empty one: it
+        is recorded in :attr:`refused_epoch_inputs` (by the folder's path) and none of its records is used."""
         root = self.path / "epochs"
         if not root.is_dir():
             return []
-        folders = [root / str(netuid)] if netuid is not None else [p for p in root.iterdir() if p.name.isdigit()]
+        names = [str(netuid)] if netuid is not None else self._epoch_listing(root)
         out = []
-        for folder in folders:
-            if folder.is_dir():
-                k = int(folder.name)
-                out.extend((int(p.stem), k) for p in folder.glob("*.epin") if p.stem.isdigit())
+        for name in names:
+            if name.isdigit() and (root / name).is_dir():
+                k = int(name)
+                out.extend((int(n[:-5]), k) for n in self._epoch_listing(root / name)
+                           if n.endswith(".epin") and n[:-5].isdigit())
         return sorted(out)
+
+    def _epoch_listing(self, folder: Path) -> list[str]:
+        """The names in ``folder`` of the epoch index; none when it cannot be listed (refused, with the reason)."""
+        try:
+            return os.listdir(folder)
+        except OSError as e:
+            why = f"the folder cannot be listed ({_reason(e)}): none of its records is used"
+            self.refused_epoch_inputs[str(folder)] = why
+            return []
 
     def close(self) -> None:
         """Close every file."""
@@ -729,7 +774,7 @@ def record_number(segment: str | Path, offset: int) -> int | None:
     path = Path(segment)
     try:
         first = int(path.name[:-4])
-        data = path.read_bytes()
+        data = _read_regular(path)
     except (ValueError, OSError):
         return None
     pos, count = 0, 0
@@ -791,6 +836,32 @@ def _block_hash(store: MemoryStore | FileStore, number: int) -> bytes:
         return hashlib.blake2b(dumps(header), digest_size=32).digest()
     except (CodecError, LookupError, TypeError, ValueError):
         return store.get(number).hash
+
+
+def _open_regular(path: Path, flags: int) -> int:
+    """A descriptor of ``path`` opened with ``flags`` when it is a regular file; :class:`NotARegularFile` naming it
+    for a folder, a FIFO, a socket or a device (never opened: opening a FIFO waits for a writer, forever)."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY)  # non-blocking: it may have been swapped since
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode):
+                os.set_blocking(fd, True)
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device")
+    raise NotARegularFile(path=str(path), kind=kind)
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of the regular file ``path`` (:class:`NotARegularFile` for anything else: :func:`_open_regular`)."""
+    with open(_open_regular(path, os.O_RDONLY), "rb") as f:
+        return f.read()
 
 
 def _reason(error: OSError) -> str:

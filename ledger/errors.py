@@ -47,6 +47,7 @@ __all__ = [
     "RateLimited",
     "NoBlockLog",
     "EmptyBlockLog",
+    "NotARegularFile",
     "ReadOnlyStore",
     "RegistrationClosed",
     "StaleNonce",
@@ -617,8 +618,30 @@ class CorruptLog(StorageError):
     offset: int
     reason: str
     block: int | None = None
-    """The number of the block whose record is damaged or missing, when the store knows it."""
-    __str__ = _msg("{path} at byte {offset}: {reason}")
+    """The number of the block whose record is damaged or missing, when the store knows it (None when the problem
+    is a file, not a block: e.g. a segment whose name does not fit the blocks before it)."""
+
+    def __str__(self) -> str:
+        block = "" if self.block is None else f" (block {self.block})"
+        return f"{self.path} at byte {self.offset}{block}: {self.reason}"
+
+    @property
+    def where(self) -> str:
+        """The message without the block's number: for a caller that names the block itself."""
+        return f"{self.path} at byte {self.offset}: {self.reason}"
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NotARegularFile(StorageError):
+    """Raised when a file of the block log (a segment file, the index) is a folder, a FIFO, a device or a socket:
+    the store reads only regular files (a FIFO would block it forever)."""
+
+    CODE = "not_a_regular_file"
+    path: str
+    kind: str
+    """What it is instead: "a folder", "a FIFO (named pipe)", "a socket", "a device"."""
+    __str__ = _msg("{path} is {kind}, not a regular file: the block log keeps only regular files there; restore the "
+                   "data directory from a copy")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -272,7 +272,7 @@ def test_a_log_cut_short_is_refused_by_replay_and_by_the_node_and_left_as_it_is(
         f.truncate(offset + 5)
     code, out, err = replay(str(data_dir), "show")
     assert code == 7 and out == "" and len(err.splitlines()) == 1, (out, err)
-    assert err.startswith(f"error: {path} at byte {offset}: ") and f"blocks {k}.." in err
+    assert err.startswith(f"error: {path} at byte {offset} (block {k}): ") and f"blocks {k}.." in err
     d, line = _divergence(data_dir)
     assert d["block"] == k and d["check"] == "record" and f"block {k} is invalid" in line
     before = _files(data_dir / "chain")  # the LOCK beside it names the last process that held it

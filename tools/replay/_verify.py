@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from taonet.ledger import FileStore, record_number
+from taonet.ledger import FileStore
 from taonet.ledger.errors import CorruptLog
 
 from .._pool import worker_context, worker_pool
@@ -72,19 +72,32 @@ class VerifyReport:
 
 def verify_dir(path: str | Path, *, consensus: bool = True, progress: Progress | None = None,
                workers: int | None = None) -> VerifyReport:
-    """Open a data directory read-only and verify its log (damage found while opening is a divergence too)."""
+    """Open a data directory read-only and verify its log (damage found while opening is a divergence too).
+
+    Damage the store blames on no block (a segment file whose name does not fit the blocks before it) is raised as
+    the :class:`CorruptLog` naming the file, not reported as a block's divergence."""
     started = time.perf_counter()
     try:
         store = open_log(path)
     except CorruptLog as e:
-        number = e.block if e.block is not None else record_number(e.path, e.offset)
-        d = Divergence(block=-1 if number is None else number, check="record", reason=str(e),
-                       details={"path": e.path, "offset": e.offset})
+        if e.block is None:
+            raise
+        d = Divergence(block=e.block, check="record", reason=e.where, details={"path": e.path, "offset": e.offset})
         return VerifyReport(head=None, blocks=0, extrinsics=0, epochs=0, registrar_answers=0, consensus=consensus,
-                            seconds=time.perf_counter() - started, divergence=d,
-                            intact_to=None if number is None else number - 1)
+                            seconds=time.perf_counter() - started, divergence=d, intact_to=e.block - 1)
     with store:
-        return verify_chain(store, consensus=consensus, progress=progress, workers=workers)
+        report = verify_chain(store, consensus=consensus, progress=progress, workers=workers)
+        unlisted = _unlisted_epoch_folders(store)
+    if unlisted:  # their records are refused unread: counted, never dropped from the report without a word
+        report = attrs.evolve(report, epoch_records_refused=report.epoch_records_refused + unlisted)
+    return report
+
+
+def _unlisted_epoch_folders(store: FileStore) -> int:
+    """How many folders of the epoch index cannot be listed (the store refuses them, by path, with the reason)."""
+    store.epoch_index()
+    root = store.path / "epochs"
+    return sum(1 for p in store.refused_epoch_inputs if Path(p) == root or Path(p).parent == root)
 
 
 def verify_chain(store: FileStore, *, consensus: bool = True, progress: Progress | None = None,
