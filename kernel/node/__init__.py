@@ -14,6 +14,8 @@ from ._config import default_data_dir as default_data_dir
 from ._config import default_replica_dir as default_replica_dir
 from ._datadir import DataDirLock as DataDirLock
 from ._datadir import lock_data_dir as lock_data_dir
+from ._datadir import missing_dirs as missing_dirs
+from ._datadir import remove_new_data_dir as remove_new_data_dir
 from ._follow import BlockFollower as BlockFollower
 from ._node import Node as Node
 from ._queries import metagraph_payload as metagraph_payload
@@ -23,5 +25,5 @@ from ._rpc_server import RpcServer as RpcServer
 __all__ = [
     "ACTORS", "BlockFollower", "ChainHost", "DataDirLock", "Node", "NodeConfig", "Replica", "RpcServer",
     "actor_answer_payload", "default_data_dir", "default_replica_dir", "lock_data_dir", "metagraph_payload",
-    "run_remote_actor",
+    "missing_dirs", "remove_new_data_dir", "run_remote_actor",
 ]

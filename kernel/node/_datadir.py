@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from ..errors import DataDirLocked, DataDirNotADirectory, DataDirUnusable
 
-__all__ = ["DataDirLock", "hold_data_dir", "lock_data_dir"]
+__all__ = ["DataDirLock", "hold_data_dir", "lock_data_dir", "missing_dirs", "remove_new_data_dir"]
 
 LOCK_NAME = "LOCK"
+FIRST_START = frozenset({LOCK_NAME, "chain"})
+"""What a node's first start writes in a new data directory before its first block (the lock, the chain's genesis)."""
 
 
 class DataDirLock:
@@ -76,3 +79,36 @@ async def hold_data_dir(path: Path) -> AsyncIterator[DataDirLock]:
         yield lock
     finally:
         lock.release()
+
+
+def missing_dirs(path: Path) -> list[Path]:
+    """The folders of ``path`` that do not exist yet, ``path`` first, then its parents: what :func:`lock_data_dir`
+    would create. Taken before a node starts, for :func:`remove_new_data_dir`."""
+    out = []
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            break
+        out.append(p)
+    return out
+
+
+def remove_new_data_dir(created: Sequence[Path]) -> bool:
+    """Remove what a node's first start made when it failed before its first block (it could not listen):
+    ``created`` is :func:`missing_dirs` taken before that start. The data directory goes only when it holds nothing but
+    :data:`FIRST_START`; then each of its new parent folders, while empty. Nothing that existed before is touched.
+    Whether the directory was removed."""
+    if not created:
+        return False
+    path = created[0]
+    try:
+        if path.is_symlink() or not path.is_dir() or any(e.name not in FIRST_START for e in path.iterdir()):
+            return False
+        shutil.rmtree(path)
+    except OSError:
+        return False
+    for parent in created[1:]:
+        try:
+            parent.rmdir()  # only an empty folder: one that something else wrote into meanwhile stays
+        except OSError:
+            break
+    return True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,14 +64,33 @@ async def _until_signal(main: Any, header: str | None = None) -> None:
 
     from ..signals import signal_stopped_group
 
+    if _TERM.is_set():  # a SIGTERM while the command started (taonet node run): stopped before the node started
+        return
     if header is not None:
         print(header, flush=True)
     async with signal_stopped_group() as tg:
+        if _TERM.is_set():  # one that came before the group took the signals
+            tg.cancel_scope.cancel()
+            return
         addresses = await tg.start(main)
         for name in ("rpc", "feed"):
             if name in addresses:
                 print(f"{name}: {addresses[name]}", flush=True)
         await anyio.sleep_forever()
+
+
+_TERM = threading.Event()
+"""Set by :func:`_note_sigterm`'s handler: a SIGTERM came while no signal receiver of the node's was running."""
+
+
+def _note_sigterm() -> None:
+    """Take SIGTERM for `taonet node run` (the command is this process's entry point, so it may set the process-wide
+    handler; never done at import): a SIGTERM while it starts (its imports take most of a second), before the node's
+    own signal receiver runs, is noted and the command stops there, cleanly, as it does once the node runs (status
+    0); by default it killed the process (status -15, no word). Set again after the node's run: the event loop puts
+    the default back when its receiver ends, and the process is stopping then anyway."""
+    with contextlib.suppress(ValueError):  # not the main thread: the caller's handlers stay
+        signal.signal(signal.SIGTERM, lambda *_: _TERM.set())
 
 
 def _check_addresses(**addresses: str) -> None:
@@ -78,6 +99,67 @@ def _check_addresses(**addresses: str) -> None:
         if "://" not in address:
             raise typer.BadParameter(f"{address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free "
                                      "port), ipc:///PATH or inproc://NAME", param_hint=f"--{option}")
+
+
+IN_USE = "in use"
+"""What :func:`listen_problem` says of an address another process listens on."""
+
+
+def listen_problem(address: str) -> str | None:
+    """Why a node could not listen on ``address``, asked of nng as the node asks it (a socket listens there and is
+    closed at once): None when it can; :data:`IN_USE` when another process listens there; else what is wrong with the
+    address (a host that is not this machine's, a port outside 0..65535, an ipc:// folder that does not exist...)."""
+    import pynng
+
+    if address.startswith("inproc://"):  # this process's own: nothing to ask
+        return None
+    sock = pynng.Pair0()
+    try:
+        sock.listen(address)
+    except pynng.AddressInUse:
+        return IN_USE
+    except pynng.AddressInvalid:
+        return ("is not an address this machine can listen on (a host that is not this machine's, or a port outside "
+                "0..65535): use 127.0.0.1 or 0.0.0.0 and a port (0: any free one)")
+    except pynng.NoEntry:
+        return ("cannot be listened on (a host that does not resolve, or an ipc:// folder that does not exist): check "
+                "the address")
+    except pynng.NotSupported:
+        return "is not an address nng listens on: use tcp://HOST:PORT (port 0: any free port) or ipc:///PATH"
+    except pynng.NNGException as e:
+        return f"cannot be listened on ({str(e).lower()}): check the address"
+    except UnicodeEncodeError:
+        return "is not UTF-8 text"
+    finally:
+        sock.close()
+    return None
+
+
+def dial_problem(address: str) -> str | None:
+    """Why a client could not dial ``address`` (an endpoint: ``host:port``, ``local`` or an nng URL), parsed as every
+    taonet client parses it (resolve_endpoint, then nng's own parser; nothing is connected): None when it can."""
+    import pynng
+
+    from taonet.kernel.client import resolve_endpoint
+    from taonet.kernel.errors import BadAddress
+
+    try:
+        url = resolve_endpoint(address)
+    except BadAddress as e:
+        return f"is not an address a node can be reached at ({e.reason})"
+    sock = pynng.Req0()
+    try:
+        made = pynng.ffi.new("nng_dialer *")
+        code = pynng.lib.nng_dialer_create(made, sock.socket, url.encode())  # parsed, never started: no connection
+        if code == 0:
+            pynng.lib.nng_dialer_close(made[0])
+    except UnicodeEncodeError:
+        return "is not UTF-8 text"
+    finally:
+        sock.close()
+    if code != 0:
+        return "is not an address a node can be reached at: give HOST:PORT, tcp://HOST:PORT or ipc:///PATH"
+    return None
 
 
 def _connection_bounds(total: int | None, per_address: int | None, per_network: int | None) -> dict[str, int]:
@@ -149,9 +231,10 @@ def node_run(
                         ] = None,
 ) -> None:
     """Run a node: seal a block every --block-time, serve RPC, publish blocks; resume from --data-dir."""
+    _note_sigterm()  # first: a SIGTERM from now on is a clean stop
     import anyio
 
-    from taonet.kernel.node import ACTORS, Node, NodeConfig, default_data_dir
+    from taonet.kernel.node import ACTORS, Node, NodeConfig, default_data_dir, missing_dirs
     from taonet.ledger import DEV_AUTHORITY_URI, Keypair, dev_genesis, load_genesis
 
     from ..logs import configure_logging
@@ -183,14 +266,80 @@ def node_run(
         block_budget=block_budget, epoch_index=epoch_index, **bounds,
         tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
+    listening = _listening(cfg, remote=bool(remote_actor))
+    _check_listen(listening)  # before anything is written: a node that cannot listen leaves no data dir behind
     _raise_file_limit()
+    if _TERM.is_set():
+        return
     node = Node(cfg)
     # no colon in this line: scripts read the "name: address" lines that follow
     header = f"taonet node{' (dev chain)' if dev else ''}, a block every {block_time:g} s, log in {data_dir}"
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(_until_signal, node.run, header)
+    created = missing_dirs(data_dir)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(_until_signal, node.run, header)
+    except Exception as e:
+        _failed_to_listen(e, listening, created)
+        raise
+    finally:
+        _note_sigterm()
     if node.halted is not None:
         raise node.halted  # reported (one line, its exit status) by the command's error wrapper
+
+
+def _listening(cfg: Any, *, remote: bool) -> list[tuple[str, str]]:
+    """Where the node will listen, each with the option that gave it: --rpc, --feed, and the remote actors' address
+    (derived from --rpc) when an actor runs in its own process."""
+    out = [("--rpc", cfg.rpc), ("--feed", cfg.feed)]
+    if remote:
+        out.append(("the actors' address (from --rpc)", cfg.actors_address))
+    return out
+
+
+def _in_use(option: str, address: str) -> Exception:
+    """The one-line error for an address another process listens on (exit 4), naming the option and what to do."""
+    from taonet.tools.launcher.errors import AddressInUse
+
+    port = address.rpartition(":")[2] if address.startswith("tcp") else ""
+    find = f" (ss -ltnp 'sport = :{port}' names it)" if port.isdigit() else ""
+    return AddressInUse(method="node run", address=address, option=option, reason=(
+        f"another process listens there: stop it{find}, or give {option.split()[-1].strip('()')} another address "
+        "(port 0: any free one)"))
+
+
+def _check_listen(listening: list[tuple[str, str]]) -> None:
+    """Refuse, before anything starts, an address the node could not listen on: one that is not this machine's (a
+    usage error, exit 2) or that another process listens on (AddressInUse, exit 4), each naming its option."""
+    seen: dict[str, str] = {}
+    for option, address in listening:
+        if address in seen and not address.endswith(":0"):
+            raise typer.BadParameter(f"{address} is {seen[address]}'s address too: give each its own",
+                                     param_hint=option)
+        seen[address] = option
+        problem = listen_problem(address)
+        if problem == IN_USE:
+            raise _in_use(option, address)
+        if problem is not None:
+            raise typer.BadParameter(f"{address} {problem}", param_hint=option)
+
+
+def _failed_to_listen(e: BaseException, listening: list[tuple[str, str]], created: list[Path]) -> None:
+    """After the node's run failed: when it could not listen (another process took an address between the check and
+    the node's listen), remove what this start created of a new data dir, and name the address taken."""
+    import pynng
+
+    from taonet.kernel.node import remove_new_data_dir
+
+    from ..errors import root_error
+
+    leaf = root_error(e)
+    if not isinstance(leaf, pynng.AddressInUse | pynng.AddressInvalid | pynng.NoEntry):
+        return
+    remove_new_data_dir(created)
+    if isinstance(leaf, pynng.AddressInUse):
+        for option, address in listening:
+            if listen_problem(address) == IN_USE:
+                raise _in_use(option, address) from e
 
 
 NOFILE_WANTED = 65536

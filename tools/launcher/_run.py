@@ -221,8 +221,9 @@ class Network:
         await anyio.to_thread.run_sync(self._report_failed)  # what the hosts logged last is said before `stopped:`
         self.state = "stopped"
         self.write_status()
-        self.view.line("stopped", f"every process in {time.monotonic() - t:.1f} s; logs in {self.dir / 'logs'}, "
-                                  f"the chain in {self.dir / 'node'} (taonet replay {self.dir} verify)")
+        chain = ("" if self.spec.node.endpoint else  # no node of ours: its chain is not here
+                 f", the chain in {self.dir / 'node'} (taonet replay {self.dir} verify)")
+        self.view.line("stopped", f"every process in {time.monotonic() - t:.1f} s; logs in {self.dir / 'logs'}{chain}")
 
     # --- starting ------------------------------------------------------------------------------------------------
     def _on_event(self, child: Child, what: str) -> None:

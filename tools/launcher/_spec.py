@@ -158,11 +158,7 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
             raise InvalidNetworkFile(where=source, reason=f"{key} must be an array of tables ([[{key}]])")
     node = NodeSpec(**{k: float(v) if k == "block_time" else v
                        for k, v in _check(f"{source}: [node]", data.get("node", {}), NODE_KEYS).items()})
-    for key in ("rpc", "feed", "public"):
-        address = getattr(node, key)
-        if address and "://" not in address:
-            raise InvalidNetworkFile(where=f"{source}: [node]", reason=(
-                f"{key} {address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free port) or ipc:///PATH"))
+    _check_node_addresses(f"{source}: [node]", node)
     try:
         from taonet.kernel.wire import connection_bounds
 
@@ -224,6 +220,7 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
                 raise InvalidNetworkFile(where=where, reason=f"plugin {spec.plugin!r}, but [[subnets]] says subnet "
                                                              f"{spec.netuid} runs {runs!r}: a neuron runs its "
                                                              "subnet's plugin")
+            _check_neuron_addresses(where, spec, local=machine == "local", node_endpoint=node.endpoint)
             placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake)))
     _check_bounds(source, placed)
     timeout = data.get("timeout", 30.0)
@@ -231,6 +228,47 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         raise InvalidNetworkFile(where=source, reason=f"timeout must be a number of seconds > 0, not {timeout}")
     return NetworkSpec(name=str(data.get("name", source)), node=node, subnets=tuple(subnets), wallets=tuple(wallets),
                        neurons=tuple(placed), wallet_path=data.get("wallet_path"), timeout=float(timeout))
+
+
+def _check_node_addresses(where: str, node: NodeSpec) -> None:
+    """``[node]``'s addresses, asked of nng as the node and the clients ask it, before anything starts: ``rpc`` and
+    ``feed`` must be addresses this machine can listen on (one another process holds is said when the node starts),
+    ``endpoint`` one a client can dial, ``public`` a host other machines can dial."""
+    from taonet.tools.cli._node import IN_USE, dial_problem, listen_problem
+
+    if node.endpoint is not None and (problem := dial_problem(node.endpoint)) is not None:
+        raise InvalidNetworkFile(where=where, reason=f"endpoint {node.endpoint!r} {problem}")
+    for key in ("rpc", "feed"):
+        address = getattr(node, key)
+        if not address or address == "tcp://127.0.0.1:0" or node.endpoint is not None:  # the default; no node of ours
+            continue
+        if "://" not in address:
+            raise InvalidNetworkFile(where=where, reason=(
+                f"{key} {address!r} is not an nng address; use tcp://HOST:PORT (port 0: any free port) or ipc:///PATH"))
+        if (problem := listen_problem(address)) not in (None, IN_USE):
+            raise InvalidNetworkFile(where=where, reason=f"{key} {address!r} {problem}")
+    if node.endpoint is None and node.rpc and node.rpc == node.feed and not node.rpc.endswith(":0"):
+        raise InvalidNetworkFile(where=where, reason=f"rpc and feed are both {node.rpc!r}: give each its own address")
+    if node.public is not None and (not node.public or any(c in node.public for c in "/ ")
+                                    or dial_problem(f"tcp://{node.public}:1") is not None):
+        raise InvalidNetworkFile(where=where, reason=(
+            f"public {node.public!r} is not a host other machines can reach the node at: give an address or name, "
+            "e.g. \"10.0.0.5\" (an IPv6 address in brackets: \"[fd00::5]\")"))
+
+
+def _check_neuron_addresses(where: str, spec: Any, *, local: bool, node_endpoint: str | None) -> None:
+    """A ``[[neurons]]`` row's addresses, before anything starts: its own ``endpoint`` one a client can dial (the
+    file's ``[node] endpoint`` is checked at ``[node]``); a validator's ``gateway`` on this machine one it can listen
+    on (one on another machine is that machine's to resolve)."""
+    from taonet.tools.cli._node import IN_USE, dial_problem, listen_problem
+
+    if spec.endpoint and spec.endpoint != node_endpoint and (problem := dial_problem(spec.endpoint)) is not None:
+        raise InvalidNetworkFile(where=where, reason=f"endpoint {spec.endpoint!r} {problem}")
+    gateway = spec.gateway
+    if local and gateway:
+        url = gateway if "://" in gateway else f"tcp://{gateway}"
+        if (problem := listen_problem(url)) not in (None, IN_USE):
+            raise InvalidNetworkFile(where=where, reason=f"gateway {gateway!r} {problem}")
 
 
 def _check_wallet_name(where: str, name: str) -> None:

@@ -8,7 +8,8 @@ from taonet.kernel.errors import Unreachable
 from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
 from taonet.plugins.errors import PluginError
 
-__all__ = ["InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoLog", "NoNetwork", "NodeDidNotStart"]
+__all__ = ["AddressInUse", "InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoLog", "NoNetwork",
+           "NodeDidNotStart"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -37,6 +38,16 @@ class NodeDidNotStart(Unreachable):
 
     CODE = "launch_node_did_not_start"
     __str__ = error_text("the node did not start: {reason}; see {address}")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class AddressInUse(Unreachable):
+    """Raised before a node starts when another process listens on an address it is to listen on (exit 4): ``option``
+    names where the address was given (``--rpc``, ``[node] rpc``), ``reason`` what to do."""
+
+    CODE = "address_in_use"
+    option: str
+    __str__ = error_text("{option} {address} is already in use: {reason}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
