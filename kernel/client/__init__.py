@@ -13,6 +13,7 @@ from ._feed import FeedWatcher as FeedWatcher
 from ._neuron import DelegateInfo as DelegateInfo
 from ._neuron import NeuronInfo as NeuronInfo
 from ._neuron import neurons_from_payload as neurons_from_payload
+from ._rpc_client import MAX_REQUEST as MAX_REQUEST
 from ._rpc_client import RpcClient as RpcClient
 from ._subtensor import ExtrinsicResult as ExtrinsicResult
 from ._subtensor import Subtensor as Subtensor
@@ -22,8 +23,9 @@ from ._weight_commits import PendingReveal as PendingReveal
 from ._weight_commits import WeightCommitInfo as WeightCommitInfo
 
 __all__ = [
-    "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo", "PendingReveal",
-    "RpcClient", "Subtensor", "WeightCommitInfo", "blocking", "neurons_from_payload", "resolve_endpoint", "subtensor",
+    "MAX_REQUEST", "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo",
+    "PendingReveal", "RpcClient", "Subtensor", "WeightCommitInfo", "blocking", "neurons_from_payload",
+    "resolve_endpoint", "subtensor",
 ]
 
 if TYPE_CHECKING:

@@ -60,12 +60,12 @@ import pynng
 import sniffio
 
 from taonet.ledger import DENSITY, dumps, loads_bounded
-from taonet.ledger.errors import CodecError, MessageTooDense, TaonetError, error_from_wire
+from taonet.ledger.errors import CodecError, MessageTooDense, MessageTooLarge, TaonetError, error_from_wire
 
 from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
 from ..wire import NngContext, OpenPipes
 
-__all__ = ["CHECK_EVERY", "CLOSED_AT_ONCE", "DENSE_REPLIES", "REDIAL_GRACE", "RpcClient"]
+__all__ = ["CHECK_EVERY", "CLOSED_AT_ONCE", "DENSE_REPLIES", "MAX_REQUEST", "REDIAL_GRACE", "RpcClient"]
 
 CHECK_EVERY = 0.25
 """A call sent while disconnected, once a connection is back, looks this often whether it was lost again."""
@@ -141,14 +141,22 @@ class _InFlight:
         self.done = False
 
 
+MAX_REQUEST = 4 << 20
+"""The largest request a node's RPC takes by default (and a client sends: a larger one is refused before it is
+sent). Reads are a few hundred bytes; only a batch of extrinsics is large, and :meth:`Subtensor.submit_batch` sends
+one in as many requests as it needs. The bound is also what each connection may make the node hold while a request
+is read (nng reads a message whole), so it is kept small."""
+
+
 class RpcClient:
     """Call methods on an :class:`RpcServer`; ``async with RpcClient(address) as c: await c.call("head")``."""
 
     def __init__(self, address: str, *, timeout: float = 30.0, max_reply: int = 256 << 20,
-                 connect_timeout: float = 3.0, max_density: int = DENSITY) -> None:
+                 connect_timeout: float = 3.0, max_density: int = DENSITY, max_request: int = MAX_REQUEST) -> None:
         self.address = address
         self.timeout = timeout
         self.max_reply = max_reply
+        self.max_request = max_request
         self.max_density = max_density
         """Bytes of decoded objects a reply of 64 KiB or more may take per byte (:data:`DENSE_REPLIES` aside)."""
         self.connect_timeout = connect_timeout
@@ -326,6 +334,8 @@ class RpcClient:
         started = time.monotonic()
         connect_by = started + min(self.connect_timeout, limit)
         payload = dumps({"m": method, "p": params})
+        if len(payload) > self.max_request:  # the node would refuse it: say so without sending it
+            raise MessageTooLarge(size=len(payload), limit=self.max_request)
         skip: int | None = None
         while True:
             if not self._connected:

@@ -22,7 +22,7 @@ import numbers
 import os
 import random
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -658,17 +658,21 @@ class Subtensor:
             return ExtrinsicResult(status="timeout", hash=h, error=e)
 
     async def submit_batch(self, exts: Sequence[Extrinsic]) -> list[ExtrinsicResult]:
-        """Submit many extrinsics in one round trip (no waiting for inclusion)."""
-        self._submitted += len(exts)  # refused ones are taken off once the node says so
-        try:
-            replies = await self.call("submit_batch", extrinsics=[x.to_bytes() for x in exts])
-        except NoNode:  # never connected: nothing went out
-            self._submitted -= len(exts)
-            raise
-        self._submitted -= sum(1 for r in replies if "hash" not in r)
-        return [ExtrinsicResult(status="submitted", hash=r["hash"]) if "hash" in r else
-                ExtrinsicResult(status="rejected", hash=x.hash, error=error_from_wire(r["error"]))
-                for x, r in zip(exts, replies, strict=True)]
+        """Submit many extrinsics (no waiting for inclusion), in order: one round trip per batch the node takes in
+        one request (at most 10,000 extrinsics and the client's ``rpc.max_request`` bytes), usually one."""
+        results: list[ExtrinsicResult] = []
+        for batch in _batches(list(exts), self.rpc.max_request - 1024):
+            self._submitted += len(batch)  # refused ones are taken off once the node says so
+            try:
+                replies = await self.call("submit_batch", extrinsics=[raw for _, raw in batch])
+            except NoNode:  # never connected: nothing of this batch went out
+                self._submitted -= len(batch)
+                raise
+            self._submitted -= sum(1 for r in replies if "hash" not in r)
+            results += [ExtrinsicResult(status="submitted", hash=r["hash"]) if "hash" in r else
+                        ExtrinsicResult(status="rejected", hash=x.hash, error=error_from_wire(r["error"]))
+                        for (x, _), r in zip(batch, replies, strict=True)]
+        return results
 
     async def _do(self, keypair: Keypair, call: Call, wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Sign at the next nonce and submit; if another client of the same key took that nonce first (the node
@@ -1036,6 +1040,22 @@ del _name, _method
 
 class _Stopped(Exception):
     """Raised in a proof-of-work solver's progress callback to stop it (its caller was cancelled)."""
+
+
+def _batches(exts: list[Extrinsic], max_bytes: int) -> Iterator[list[tuple[Extrinsic, bytes]]]:
+    """``exts`` with their encodings, cut into runs of at most 10,000 (the node's bound) whose encodings take at most
+    ``max_bytes`` (a run holds at least one, so one extrinsic larger than that is sent alone and refused as such)."""
+    batch: list[tuple[Extrinsic, bytes]] = []
+    size = 0
+    for x in exts:
+        raw = x.to_bytes()
+        if batch and (len(batch) == 10_000 or size + len(raw) + 9 > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append((x, raw))
+        size += len(raw) + 9  # a CBOR byte string's head is at most 9 bytes
+    if batch:
+        yield batch
 
 
 def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, Any, Any]:

@@ -40,7 +40,7 @@ from ..client import RpcClient
 from ..errors import KernelError, UnknownMethod
 from ..wire import get_logger
 from ._chain_host import ChainHost
-from ._config import ACTORS
+from ._config import ACTOR_MAX_REQUEST, ACTORS
 from ._follow import BlockFollower
 
 __all__ = [
@@ -220,7 +220,7 @@ async def run_remote_actor(name: str, node: str, key: Keypair, *, delay: float =
         info = await rpc.call("info")
         actors = info.get("actors")
         if actors and actors != node:
-            rpc = await stack.enter_async_context(RpcClient(actors, timeout=120.0))
+            rpc = await stack.enter_async_context(RpcClient(actors, timeout=120.0, max_request=ACTOR_MAX_REQUEST))
         genesis = info["genesis_hash"]
         channel = ActorChannel(name, rpc, key, genesis)
         log.info("actor.started", actor=name, node=node, key=key.ss58_address)

@@ -26,6 +26,7 @@ from taonet.ledger import FileStore, SignedBlock, State, fold
 from ..errors import BlockNotFound, RpcBadRequest
 from ..wire import get_logger
 from ._config import NodeConfig
+from ._reads import ReadGate
 
 __all__ = ["ChainHost"]
 
@@ -49,6 +50,8 @@ class ChainHost:
         self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
         self._feed: pynng.Pub0 | None = None
         self._read_limiter = anyio.CapacityLimiter(config.read_threads)
+        self.reads = ReadGate(config.read_threads)
+        """Turns for the reads done in worker threads: round robin by the requester's address (see ``_reads``)."""
         self._chain_limiter = anyio.CapacityLimiter(1)
         """The worker thread that seals (or verifies) and stores blocks: its own, so that no crowd of readers (nor
         anything else holding anyio's shared default threads) makes a seal wait for a thread."""
@@ -122,9 +125,11 @@ class ChainHost:
                 continue
             done = self._folding[number] = anyio.Event()
             try:
-                # shielded: a fold that outlives its requester's budget still lands in the cache for the retry
-                with anyio.CancelScope(shield=True):
-                    state = await anyio.to_thread.run_sync(self._fold_to, number, base, limiter=self._read_limiter)
+                async with self.reads.slot():
+                    # shielded: a fold that outlives its requester's budget still lands in the cache for the retry
+                    with anyio.CancelScope(shield=True):
+                        state = await anyio.to_thread.run_sync(self._fold_to, number, base,
+                                                               limiter=self._read_limiter)
                 self._past[number] = state
                 while len(self._past) > 8:
                     self._past.popitem(last=False)
@@ -134,8 +139,9 @@ class ChainHost:
                 done.set()
 
     async def off_loop(self, fn: Callable[[], T]) -> T:
-        """``fn()`` in a reader's worker thread (bounded like the folds), off the event loop that seals."""
-        return await anyio.to_thread.run_sync(fn, limiter=self._read_limiter)
+        """``fn()`` in a reader's worker thread (bounded like the folds, in the requester's turn), off the event loop
+        that seals."""
+        return await self.reads.run(fn, limiter=self._read_limiter)
 
     async def on_chain_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the chain's own worker thread (sealing, storing): never queued behind readers."""

@@ -14,6 +14,9 @@ __all__ = ["ACTORS", "NodeConfig", "default_data_dir", "default_replica_dir"]
 
 ACTORS = ("scheduler", "consensus", "registrar")
 """The system actors of the block pipeline, in the order their answers enter a block."""
+ACTOR_MAX_REQUEST = 32 << 20
+"""The largest request the actors' channel takes: an epoch result of a large subnet carries its bonds (the public RPC
+takes far less, ``taonet.kernel.client.MAX_REQUEST``)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -57,7 +57,7 @@ from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
 from ..wire import ConnectionLimit, bound_address, get_logger, limit_connections
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
-from ._config import ACTORS, NodeConfig
+from ._config import ACTOR_MAX_REQUEST, ACTORS, NodeConfig
 from ._datadir import hold_data_dir
 from ._mempool import Mempool
 from ._queries import extrinsic_param, int_param, key_param, read_handlers
@@ -181,6 +181,7 @@ class Node(ChainHost):
                     if cfg.actors_rpc is not None or set(ACTORS) - set(cfg.local_actors):
                         actors = RpcServer(cfg.actors_address, self.actor_handlers(), receivers=2, max_in_flight=32,
                                            per_client=8, budget=60.0, name="node.actors",
+                                           max_request=ACTOR_MAX_REQUEST, max_bytes_in_flight=4 * ACTOR_MAX_REQUEST,
                                            max_connections=cfg.max_connections,
                                            max_connections_per_address=cfg.max_connections_per_address,
                                            max_connections_per_network=cfg.max_connections_per_network)

@@ -1,20 +1,26 @@
 """The node's RPC server: CBOR request/reply over nng Rep0 (the client side is ``taonet.kernel.client.RpcClient``).
 
-A request is canonical CBOR ``{"m": method, "p": {params}}``; a reply is ``{"ok": result}`` or ``{"err": {code,
-fields}}`` (a typed :class:`~taonet.ledger.errors.TaonetError` rebuilt on the client).
+A request is canonical CBOR ``{"m": method, "p": {params}}`` (anything else is refused: ``NonCanonical``); a reply
+is ``{"ok": result}`` or ``{"err": {code, fields}}`` (a typed :class:`~taonet.ledger.errors.TaonetError` rebuilt on
+the client).
 
 A few receiving contexts only take requests in; each request admitted is handled by its own task (in the server's
 task group), which keeps the nng context it came on until it replies, and the receiver takes a fresh context. So a
 slow or waiting request never holds up the intake, and the server can refuse at once:
 
-* at most ``max_in_flight`` requests are handled at a time, and at most ``per_client`` from one connection (nng
-  pipe); a request over either gets :class:`~taonet.kernel.errors.Busy` straight from the receiver;
+* at most ``max_in_flight`` requests are handled at a time, at most ``per_client`` from one connection (nng
+  pipe), and at most ``max_bytes_in_flight`` bytes of requests are held; a request over any gets
+  :class:`~taonet.kernel.errors.Busy` straight from the receiver (and its bytes are let go at once);
+* each request's task knows where it came from (:func:`~taonet.kernel.node._reads.current_origin`: the remote
+  address, and whether its connection is still open), so the reads it does in worker threads take turns by address
+  and are skipped when the requester has hung up;
 * each request has a time budget (``budget`` seconds, or its method's entry in ``budgets``); a handler still
   running after it is cancelled and its caller gets ``Busy``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,8 +30,9 @@ import pynng
 from pynng import lib as _nng
 
 from taonet.ledger import dumps, loads, loads_bounded
-from taonet.ledger.errors import MessageTooLarge, TaonetError, error_to_wire
+from taonet.ledger.errors import MessageTooLarge, NonCanonical, TaonetError, error_to_wire
 
+from ..client import MAX_REQUEST
 from ..errors import Busy, RpcBadRequest, RpcServerError, UnknownMethod
 from ..wire import (
     MAX_CONNECTIONS,
@@ -37,13 +44,16 @@ from ..wire import (
     get_logger,
     limit_connections,
 )
+from ._reads import Origin, serving
 
 __all__ = ["RpcServer", "connection_figures", "encode_reply"]
 
 log = get_logger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
-DEFAULT_MAX_REQUEST = 32 << 20
+DEFAULT_MAX_REQUEST = MAX_REQUEST
+DEFAULT_MAX_BYTES_IN_FLIGHT = 64 << 20
+_OVER = 64 << 10  # nng takes requests this far over the limit (refused with a typed error); it drops larger ones
 _PEEK_LIMIT = 64 << 10  # a refused request's method name is read only from requests this small
 
 
@@ -80,6 +90,7 @@ class RpcServer:
     def __init__(self, address: str, handlers: Mapping[str, Handler], *, receivers: int = 4,
                  max_in_flight: int = 256, per_client: int = 16, budget: float = 10.0,
                  budgets: Mapping[str, float] | None = None, max_request: int = DEFAULT_MAX_REQUEST,
+                 max_bytes_in_flight: int = DEFAULT_MAX_BYTES_IN_FLIGHT,
                  also: tuple[str, ...] = (), name: str = "rpc", max_connections: int = MAX_CONNECTIONS,
                  max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
                  max_connections_per_network: int | None = None) -> None:
@@ -92,6 +103,7 @@ class RpcServer:
         self.budget = budget
         self.budgets = dict(budgets or {})
         self.max_request = max_request
+        self.max_bytes_in_flight = max(max_bytes_in_flight, max_request)  # one request of the largest size fits
         self.max_connections = max_connections
         self.max_connections_per_address = max_connections_per_address
         self.max_connections_per_network = max_connections_per_network
@@ -102,6 +114,7 @@ class RpcServer:
         self.refused = 0
         self.over_budget = 0
         self._in_flight = 0
+        self._bytes_in_flight = 0
         self._per_pipe: dict[int, int] = {}
         self._spare = SpareContexts(receivers + max_in_flight)  # contexts between requests (some may still be sending)
         self._sock: pynng.Rep0 | None = None
@@ -114,12 +127,14 @@ class RpcServer:
         if self._sock is None:
             figures.update(connections=0, addresses=0, networks=0)
         return {"served": self.served, "refused": self.refused, "over_budget": self.over_budget,
-                "in_flight": self._in_flight, **figures}
+                "in_flight": self._in_flight, "bytes_in_flight": self._bytes_in_flight, **figures}
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen, report the (first) bound address through ``task_status``, and serve until cancelled."""
-        # nng drops anything above its own limit; ours is checked below so that big requests get a typed error.
-        with pynng.Rep0(recv_max_size=2 * self.max_request + 1024) as sock:
+        # nng reads a message whole (allocated as its length arrives), so its limit is what one connection can make
+        # the node hold: a little over ours (a request just over it gets a typed error; a client checks before
+        # sending), and nng closes the connection of anything larger.
+        with pynng.Rep0(recv_max_size=self.max_request + _OVER) as sock:
             self._limit = limit_connections(sock, self.max_connections, self.max_connections_per_address,
                                             self.max_connections_per_network)
             self._sock = sock
@@ -144,17 +159,24 @@ class RpcServer:
                 raw, pipe = await ctx.recv(want_pipe=True)
                 pid = _nng.nng_pipe_id(pipe)
                 mine = self._per_pipe.get(pid, 0)
-                if self._in_flight >= self.max_in_flight or mine >= self.per_client:
+                size = len(raw)
+                if (self._in_flight >= self.max_in_flight or mine >= self.per_client
+                        or self._bytes_in_flight + size > self.max_bytes_in_flight):
                     reason = (f"this connection has {mine} requests in flight, its share is {self.per_client}"
                               if mine >= self.per_client else
-                              f"the node is handling its limit of {self.max_in_flight} requests")
+                              f"the node is handling its limit of {self.max_in_flight} requests"
+                              if self._in_flight >= self.max_in_flight else
+                              f"the node holds its limit of {self.max_bytes_in_flight >> 20} MiB of requests")
+                    method = _method_of(raw)
+                    del raw  # let its bytes go before the reply is sent
                     self.refused += 1
-                    await self._reply(ctx, encode_reply(error=Busy(method=_method_of(raw), reason=reason,
+                    await self._reply(ctx, encode_reply(error=Busy(method=method, reason=reason,
                                                                    retry_after=0.05)))
                     self._spare.put_back(ctx)  # never wait here for a reply to leave: intake must go on
                     ctx = self._spare.take(sock)
                     continue
                 self._in_flight += 1
+                self._bytes_in_flight += size
                 self._per_pipe[pid] = mine + 1
                 tg.start_soon(self._serve_one, ctx, raw, pid)
                 ctx = self._spare.take(sock)
@@ -162,11 +184,15 @@ class RpcServer:
             ctx.close()
 
     async def _serve_one(self, ctx: NngContext, raw: bytes, pid: int) -> None:
+        size, limit = len(raw), self._limit
         try:
-            reply = await self.handle(raw)
+            with serving(Origin(limit.address_of(pid), functools.partial(limit.holds, pid))):
+                reply = await self.handle(raw)
+            del raw
             await self._reply(ctx, reply)
         finally:
             self._in_flight -= 1
+            self._bytes_in_flight -= size
             left = self._per_pipe[pid] - 1
             if left:
                 self._per_pipe[pid] = left
@@ -192,6 +218,9 @@ class RpcServer:
             msg = loads_bounded(raw, max_size=self.max_request)
             if type(msg) is not dict or type(msg.get("m")) is not str or type(msg.get("p", {})) is not dict:
                 raise RpcBadRequest(method="?", reason='a request is {"m": method, "p": {params}}')
+            if dumps(msg) != raw:  # keys out of order, a longer head than needed, or bytes after the request
+                raise NonCanonical(what="the request (its keys' order, a non-minimal integer or length, or bytes "
+                                        "after it)")
             method = msg["m"]
             handler = self.handlers.get(method)
             if handler is None:

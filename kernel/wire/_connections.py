@@ -166,6 +166,15 @@ class ConnectionLimit:
         """Connections ``network`` (as :func:`network_of` names it) holds now."""
         return self._by_network.get(network, 0)
 
+    def holds(self, pid: int) -> bool:
+        """Whether connection ``pid`` is open (admitted, and not closed since)."""
+        return pid in self._by_pipe
+
+    def address_of(self, pid: int) -> str | None:
+        """The remote address of open connection ``pid`` (None for ipc and inproc, or once it has closed)."""
+        keys = self._by_pipe.get(pid)
+        return None if keys is None else keys[0]
+
     def stats(self) -> dict[str, int]:
         """The figures: open connections, addresses, networks, refusals (in all, and for each share)."""
         return {"connections": self.connections, "addresses": self.addresses, "networks": self.networks,
