@@ -4,10 +4,21 @@ Verified means: every block links to the head, carries the authority's signature
 own state with every extrinsic's signature checked, to the same extrinsics root, events root and state digest as its
 header says. A block that fails is refused with :class:`InvalidBlock` (its number and the reason) and nothing of it
 is stored; the follower backs off before asking for it again, and the stall shows in :meth:`Replica.status`.
+
+A replica that has started serving outlives its leader: when the leader stops answering (it stopped, restarted,
+crashed) the replica keeps serving what it holds, refuses forwarded writes at once with :class:`NoNode` (nothing is
+forwarded), asks the leader's ``info`` again after a backoff (:data:`LEADER_RETRY_INITIAL` seconds doubling to
+:data:`LEADER_RETRY_MAX`, with jitter), and once it answers catches up and follows again. A leader that comes back
+with another chain (another genesis, or a block at a height both hold that differs) is not followed:
+:meth:`Replica.run` ends with :class:`InvalidBlock` (the CLI's exit 7), as a replica started against it does.
+A replica that never reached its leader, or lost it before it started serving, ends at once (the CLI's exit 4).
 """
 
 from __future__ import annotations
 
+import math
+import random
+import time
 from contextlib import aclosing
 from typing import Any
 
@@ -19,6 +30,7 @@ from taonet.ledger import FileStore, SignedBlock, State, apply, index_epochs, re
 from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock, StorageFailed
 
 from ..client import RpcClient
+from ..errors import BlockNotFound, Busy, NoNode, RpcTimeout, Unreachable
 from ..wire import ConnectionLimit, bound_address, limit_connections
 from ._chain_host import ChainHost
 from ._config import NodeConfig
@@ -27,7 +39,18 @@ from ._follow import BlockFollower
 from ._queries import read_handlers
 from ._rpc_server import RpcServer, connection_figures
 
-__all__ = ["Replica"]
+__all__ = ["LEADER_RETRY_INITIAL", "LEADER_RETRY_MAX", "Replica"]
+
+LEADER_RETRY_INITIAL = 0.5
+"""Seconds before a replica first asks again a leader that stopped answering (doubling, with jitter)."""
+LEADER_RETRY_MAX = 8.0
+"""The longest pause between two such asks."""
+LEADER_CALL_TIMEOUT = 5.0
+"""Seconds each ask (``info``, and a ``block`` to compare) may take."""
+LEADER_REPORT_EVERY = 60.0
+"""While the leader stays away, ``replica.leader_still_unreachable`` is logged this often."""
+LEADER_GONE = (Unreachable, RpcTimeout, Busy)
+"""What a call to the leader raises when it does not serve (NoNode is an Unreachable): wait for it, do not exit."""
 
 
 class Replica(ChainHost):
@@ -43,6 +66,14 @@ class Replica(ChainHost):
         """Blocks refused so far (each retry of the same bad block counts)."""
         self.last_error: str | None = None
         """Why the last refused block was refused (kept after the replica resumed)."""
+        self.block_time = config.block_time
+        """The leader's block time (from its ``info``, read at start and at every reconnection)."""
+        self.clock = config.clock
+        """The leader's clock (wall or logical), read as its block time."""
+        self.leader_down_since: float | None = None
+        """time.monotonic() when the leader stopped answering; None while it serves."""
+        self.leader_error: str | None = None
+        """Why the leader last failed to answer (kept after it is back)."""
         self._follower: BlockFollower | None = None
         self._rpc_server: RpcServer | None = None
         self._feed_limit: ConnectionLimit | None = None
@@ -75,11 +106,19 @@ class Replica(ChainHost):
         """How many times the block at :attr:`stalled_at` was refused."""
         return 0 if self._follower is None else self._follower.retries
 
+    @property
+    def leader_down_s(self) -> float | None:
+        """Seconds the leader has not answered for (None while it serves)."""
+        since = self.leader_down_since
+        return None if since is None else round(time.monotonic() - since, 1)
+
     def status(self) -> dict[str, Any]:
-        """Head, stall and refusals: what the ``metrics`` RPC answers."""
+        """Head, stall, refusals and the leader's reachability: what the ``metrics`` RPC answers."""
         assert self.state is not None
         return {"head": self.state.height, "stalled_at": self.stalled_at, "retries": self.retries,
-                "rejected_blocks": self.rejected_blocks, "last_error": self.last_error}
+                "rejected_blocks": self.rejected_blocks, "last_error": self.last_error,
+                "leader_reachable": self.leader_down_since is None, "leader_down_s": self.leader_down_s,
+                "leader_error": self.leader_error}
 
     def ingest(self, block: SignedBlock) -> bool:
         """Verify ``block`` against the head (link, every signature, re-execution to its roots and state digest)
@@ -126,10 +165,13 @@ class Replica(ChainHost):
     async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
         """Sync from the leader, then follow its feed and serve RPC until cancelled.
 
-        Raises :class:`DataDirLocked` (before contacting the leader) if another process writes the data directory.
+        Raises :class:`DataDirLocked` (before contacting the leader) if another process writes the data directory;
+        the leader's errors (:class:`NoNode`, :class:`Unreachable`, ...) if it does not serve before the replica has
+        started serving; later, :class:`InvalidBlock` if the leader came back with another chain.
         """
         async with hold_data_dir(self.config.data_dir), RpcClient(self.leader, timeout=60.0) as leader:
             info = await leader.call("info")
+            self._take_leader_info(info)
             genesis_raw = await leader.call("block", number=0)
             await anyio.to_thread.run_sync(self._open_replica, genesis_raw)
             assert self.store is not None and self.state is not None
@@ -141,29 +183,134 @@ class Replica(ChainHost):
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
-                    quiet = max(2.0, 3 * float(info.get("block_time", 1.0)))
-                    follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore
-                                             quiet=quiet, on_undecodable=self._undecodable, logger=self.log)
-                    self._follower = follower
-                    async with follower, anyio.create_task_group() as tg:
-                        async with aclosing(follower.catch_up()) as blocks:
-                            async for block, _ in blocks:
-                                await self._ingest_checked(block)
-                        server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc",
-                                           max_connections=self.config.max_connections,
-                                           max_connections_per_address=self.config.max_connections_per_address,
-                                           max_connections_per_network=self.config.max_connections_per_network)
-                        self._rpc_server = server
-                        self.addresses["rpc"] = await tg.start(server.serve)
-                        task_status.started(dict(self.addresses))
-                        self.log.info("replica.started", **self.addresses, height=self.state.height)
-                        async with aclosing(follower.follow()) as blocks:
-                            async for block, _ in blocks:
-                                await self._ingest_checked(block)
+                    async with anyio.create_task_group() as tg:
+                        follower = self._new_follower(leader, info)
+                        async with follower:
+                            async with aclosing(follower.catch_up()) as blocks:  # a failure here ends the replica
+                                async for block, _ in blocks:
+                                    await self._ingest_checked(block)
+                            server = RpcServer(
+                                self.config.rpc, self._handlers(leader), name="replica.rpc",
+                                max_connections=self.config.max_connections,
+                                max_connections_per_address=self.config.max_connections_per_address,
+                                max_connections_per_network=self.config.max_connections_per_network)
+                            self._rpc_server = server
+                            self.addresses["rpc"] = await tg.start(server.serve)
+                            task_status.started(dict(self.addresses))
+                            self.log.info("replica.started", **self.addresses, height=self.state.height)
+                            lost = await self._follow(follower)
+                        other_chain = await self._follow_across_outages(leader, lost)
+                        tg.cancel_scope.cancel()
+                    raise other_chain  # out of the task group: the caller gets the error itself, not a group
             finally:
                 self._feed = None
                 self._close_subscribers()
                 self.store.close()
+
+    def _new_follower(self, leader: RpcClient, info: dict[str, Any]) -> BlockFollower:
+        quiet = max(2.0, 3 * self.block_time)
+        follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore[union-attr]
+                                 quiet=quiet, on_undecodable=self._undecodable, logger=self.log)
+        self._follower = follower
+        return follower
+
+    def _take_leader_info(self, info: dict[str, Any]) -> None:
+        """Keep the leader's block time and clock (the replica's own config knows neither): its ``info`` says them."""
+        block_time = info.get("block_time")
+        if type(block_time) in (int, float) and math.isfinite(block_time) and 0 < block_time <= 3600:
+            self.block_time = float(block_time)
+        if info.get("clock") in ("wall", "logical"):
+            self.clock = info["clock"]
+
+    async def _follow(self, follower: BlockFollower) -> Exception:
+        """Catch up and follow until the leader stops serving: what its last call raised."""
+        try:
+            async with aclosing(follower.catch_up()) as blocks:
+                async for block, _ in blocks:
+                    await self._ingest_checked(block)
+            async with aclosing(follower.follow()) as blocks:
+                async for block, _ in blocks:
+                    await self._ingest_checked(block)
+        except LEADER_GONE as e:
+            return e
+        raise AssertionError("the follower ended")
+
+    async def _follow_across_outages(self, leader: RpcClient, lost: Exception) -> InvalidBlock:
+        """Wait for the leader to serve again, then follow it again (a new feed subscription, a catch-up), until it
+        comes back with another chain: that error (the replica stops rather than mix two chains)."""
+        while True:
+            back = await self._await_leader(leader, lost)
+            if isinstance(back, InvalidBlock):
+                return back
+            async with self._new_follower(leader, back) as follower:
+                lost = await self._follow(follower)
+
+    async def _await_leader(self, leader: RpcClient, lost: Exception) -> dict[str, Any] | InvalidBlock:
+        """The leader's ``info`` once it answers again (asked after a backoff with jitter, every wait bounded), or
+        the :class:`InvalidBlock` saying that it serves another chain."""
+        assert self.state is not None
+        self.leader_down_since = since = time.monotonic()
+        self.leader_error = str(lost)
+        delay, attempts, report_at = LEADER_RETRY_INITIAL, 0, since + LEADER_REPORT_EVERY
+        self.log.warning("replica.leader_unreachable", reason=self.leader_error, head=self.state.height,
+                         retry_in=delay, serving="reads; writes are refused until the leader is back")
+        while True:
+            await anyio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: replicas of one leader spread out
+            attempts += 1
+            try:
+                info = await leader.call("info", timeout=LEADER_CALL_TIMEOUT)
+                other_chain = await self._other_chain(leader, info)
+            except (*LEADER_GONE, BlockNotFound) as e:  # BlockNotFound: it restarted again, with fewer blocks
+                self.leader_error = str(e)
+                delay = min(LEADER_RETRY_MAX, 2 * delay)
+                if time.monotonic() >= report_at:
+                    report_at = time.monotonic() + LEADER_REPORT_EVERY
+                    self.log.warning("replica.leader_still_unreachable", down_s=self.leader_down_s,
+                                     attempts=attempts, reason=self.leader_error, head=self.state.height)
+                continue
+            if other_chain is not None:
+                self.leader_error = str(other_chain)
+                self.log.error("replica.leader_other_chain", reason=str(other_chain), head=self.state.height)
+                return other_chain
+            self._take_leader_info(info)
+            self.log.info("replica.leader_back", down_s=self.leader_down_s, attempts=attempts,
+                          leader_head=info.get("head"), head=self.state.height)
+            self.leader_down_since = None
+            return info
+
+    async def _other_chain(self, leader: RpcClient, info: dict[str, Any]) -> InvalidBlock | None:
+        """Whether the leader's chain is not the replica's: another genesis, or another block at the highest height
+        both hold (the error to end with), else None."""
+        assert self.state is not None and self.store is not None
+        genesis = info.get("genesis_hash")
+        if genesis != self.genesis_hash:
+            theirs = genesis.hex()[:16] if isinstance(genesis, bytes) else repr(genesis)[:40]
+            return InvalidBlock(number=0, reason=f"the leader at {self.leader} came back with another chain (genesis "
+                                                 f"{theirs}) than this replica holds (genesis "
+                                                 f"{self.genesis_hash.hex()[:16]}); the replica stops rather than mix "
+                                                 "them: point --from at a leader of this chain, or follow the new "
+                                                 "one with another --data-dir")
+        leader_head = info.get("head")
+        if type(leader_head) is not int:
+            return InvalidBlock(number=0, reason=f"the leader at {self.leader} names no head in its info")
+        height = min(leader_head, self.state.height)
+        if height > 0:
+            raw = await leader.call("block", number=height, timeout=LEADER_CALL_TIMEOUT)
+            try:
+                same = SignedBlock.from_bytes(raw).hash == self.store.get(height).hash
+            except CodecError as e:
+                return InvalidBlock(number=height, reason=f"the leader at {self.leader} sent a block that does not "
+                                                          f"decode: {e}")
+            if not same:
+                return ChainBroken(number=height, reason=f"the leader at {self.leader} came back with another block "
+                                                         f"{height} than this replica holds: its chain forked from "
+                                                         "this one (it lost blocks, or was started anew); the replica "
+                                                         "stops rather than mix them")
+        if leader_head < self.state.height:
+            self.log.warning("replica.leader_behind", leader_head=leader_head, head=self.state.height,
+                             note="the leader lost blocks this replica holds; a block it seals anew that does not "
+                                  "link to this replica's head is refused")
+        return None
 
     def _undecodable(self, error: CodecError) -> None:
         self._refused(f"the leader sent a block that does not decode: {error}")
@@ -189,6 +336,11 @@ class Replica(ChainHost):
 
         def forward(method: str) -> Any:
             async def call(p: dict[str, Any]) -> Any:
+                down = self.leader_down_s
+                if down is not None:  # known to be away: say so at once rather than wait for it
+                    raise NoNode(method=method, address=self.leader,
+                                 reason=f"this replica's leader has not answered for {down:.0f} s, so nothing was "
+                                        "forwarded; the replica serves reads and retries the leader")
                 wait = float(p.get("wait", 0.0)) if isinstance(p.get("wait"), int | float) else 0.0
                 return await leader.call_raw(method, p, timeout=leader.timeout + wait)
 
@@ -201,6 +353,8 @@ class Replica(ChainHost):
         async def info(p: dict[str, Any]) -> dict[str, Any]:
             out = await base_info(p)
             out["leader"] = self.leader
+            out["leader_reachable"] = self.leader_down_since is None
+            out["block_time"], out["clock"] = self.block_time, self.clock  # the leader's, not this config's
             return out
 
         async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
