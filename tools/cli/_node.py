@@ -496,6 +496,10 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
             ("head", f"{st['head']:,} ({st['head_age']:.1f} s ago)"), ("block time", f"{st['block_time']:g} s"),
             ("clock", str(st["clock"])), ("subnets", str(st["subnets"])), ("feed", str(st["feed"])),
             ("genesis", st["genesis_hash"].hex())]
+    if st.get("leader") is not None:  # a replica: the leader it follows, and whether it answers now
+        reachable = st.get("leader_reachable")
+        state = "" if reachable is None else " (answers)" if reachable else " (not answering: reads go on from here)"
+        rows.insert(3, ("leader", f"{st['leader']}{state}"))
     rows += [row for name, figures in st["connections"].items() for row in _connections_rows(name, figures)]
     out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide)
 

@@ -199,11 +199,13 @@ def test_node_follow_keeps_running_across_a_leader_restart_and_shows_its_block_t
             replica_rpc = read_addresses(follower)["rpc"]
             table = _status(replica_rpc, "--wide")
             assert f"{BLOCK_TIME:g} s" in table and "12 s" not in table
+            assert f"tcp://127.0.0.1:{rpc_port} (answers)" in table  # the leader row
             stop(proc)
             deadline = time.monotonic() + 15
             while _status_json(replica_rpc)["leader_reachable"]:
                 assert time.monotonic() < deadline, "the replica did not notice its leader stopped"
                 time.sleep(0.2)
+            assert "(not answering: reads go on from here)" in _status(replica_rpc, "--wide")
             assert follower.poll() is None
             held = _status_json(replica_rpc)["head"]
             time.sleep(1.0)
