@@ -116,3 +116,17 @@ def pruning_chain(blocks: int, store: Any = None, **kwargs: Any) -> Chain:
             chain.call(OWNER_HOT, SetWeights(netuid=1, uids=[0, 1, 2], weights=[1, chain.height % 7, 3]))
         chain.seal()
     return chain
+
+
+def flip_record_byte(chain_dir: Any, block: int, mask: int = 0xFF) -> tuple[str, int]:
+    """Damage block ``block``'s record in the log at ``chain_dir``: one byte in the middle of its body XORed with
+    ``mask`` (its checksum then fails). The segment file and the record's offset, as errors name them."""
+    with FileStore(chain_dir, read_only=True) as store:
+        path, offset = store.location(block)
+        size = len(store.get_raw(block))
+    with open(path, "r+b") as f:
+        f.seek(offset + 8 + size // 2)
+        byte = f.read(1)
+        f.seek(offset + 8 + size // 2)
+        f.write(bytes([byte[0] ^ mask]))
+    return path, offset

@@ -70,3 +70,14 @@ def taonet_node(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[s
         yield proc, header, addresses
     finally:
         stop(proc)
+
+
+@contextmanager
+def held_port() -> Iterator[int]:
+    """A loopback port this test listens on (so another process finds it in use) until the block ends."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]

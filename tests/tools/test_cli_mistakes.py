@@ -588,12 +588,13 @@ def test_stake_list_all_passes_over_a_damaged_wallet_as_balance_all_does(online:
         (online.wallets / "broken").rmdir()
 
 
-def test_an_address_in_use_names_the_options_of_each_kind_of_process(online: Cli, tmp_path: Path) -> None:
-    """A port already taken: exit 4, and the line names a miner's --port and a validator's --gateway too (it told a
-    miner to pass other --rpc/--feed addresses, which a miner does not take)."""
+def test_an_address_in_use_names_the_option_and_the_address(online: Cli, tmp_path: Path) -> None:
+    """A node's --rpc already taken: exit 4, the line names the option and the address (it once told a miner to pass
+    other --rpc/--feed addresses, then named every kind of process's options at once), and no data dir is made."""
     line = _one_error(online("node", "run", "--dev", "--data-dir", str(tmp_path / "n"), "--rpc", online.endpoint,
                              "--feed", "tcp://127.0.0.1:0", "--log-level", "error"), 4)
-    assert "already in use" in line and "--port" in line and "--gateway" in line
+    assert line.startswith(f"error: --rpc {online.endpoint} is already in use: "), line
+    assert not (tmp_path / "n").exists()
 
 
 def test_rejections_about_whose_key_it_is_say_what_to_do(online: Cli) -> None:

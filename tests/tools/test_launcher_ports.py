@@ -7,29 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from .processes import TAONET_EXE
+from .processes import TAONET_EXE, held_port
 
 pytestmark = pytest.mark.slow
 
 NODE_START_TRIES = 3  # taonet.tools.launcher._run.NODE_START_TRIES, as docs/launcher.md states it
-
-
-@contextmanager
-def _held_port() -> Iterator[int]:
-    """A loopback port another process (this test) listens on until the end."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
 
 
 def _network(tmp_path: Path, feed: str = "tcp://127.0.0.1:0") -> Path:
@@ -52,7 +40,7 @@ def test_a_picked_feed_port_taken_before_the_node_binds_it_starts_the_node_on_an
     """The first feed port picked is held by another process: the node exits (address in use), the launcher says so
     in one `retry:` line and starts it again on another port; the network runs, and Ctrl-C stops it (exit 0)."""
     net = tmp_path / "net"
-    with _held_port() as port:
+    with held_port() as port:
         proc = subprocess.Popen([TAONET_EXE, "launch", str(_network(tmp_path)), "--dir", str(net), "--lines"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 env=_env(tmp_path, [port]))
@@ -85,7 +73,7 @@ def test_picked_ports_taken_at_every_start_end_in_one_line_and_exit_4(tmp_path: 
     """Every start's feed port is taken: after NODE_START_TRIES starts the launcher gives up with one line naming
     the last addresses and what to do, exit 4 (unreachable), no traceback."""
     net = tmp_path / "net"
-    with _held_port() as port:
+    with held_port() as port:
         out = subprocess.run([TAONET_EXE, "launch", str(_network(tmp_path)), "--dir", str(net), "--lines"],
                              capture_output=True, text=True, timeout=60,
                              env=_env(tmp_path, [port, 0] * NODE_START_TRIES))  # feed, rpc
@@ -101,7 +89,7 @@ def test_a_feed_port_of_the_network_file_in_use_is_said_at_once(tmp_path: Path) 
     """The network file's own feed port is held by another process: picking again cannot help, so the launcher
     says which address of the file is in use and what to do, after one start, exit 4."""
     net = tmp_path / "net"
-    with _held_port() as port:
+    with held_port() as port:
         feed = f"tcp://127.0.0.1:{port}"
         out = subprocess.run([TAONET_EXE, "launch", str(_network(tmp_path, feed)), "--dir", str(net), "--lines"],
                              capture_output=True, text=True, timeout=60, env=_env(tmp_path, []))

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pynng
@@ -21,7 +18,7 @@ from taonet.kernel.node import missing_dirs, remove_new_data_dir
 from taonet.tools.launcher import parse_network
 from taonet.tools.launcher.errors import AddressInUse
 
-from .processes import TAONET_EXE, error_lines
+from .processes import TAONET_EXE, error_lines, held_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -31,15 +28,6 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([TAONET_EXE, *args], capture_output=True, text=True, timeout=30, env=_env(tmp_path))
-
-
-@contextmanager
-def _held_port() -> Iterator[int]:
-    """A loopback port another process (this test) listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
 
 
 MINER = '[[subnets]]\nnetuid = 1\nplugin = "template"\n[[neurons]]\nrole = "{role}"\nplugin = "template"\n' \
@@ -84,7 +72,7 @@ def test_node_run_on_an_address_in_use_names_it_and_writes_nothing(tmp_path: Pat
     """It printed its banner, wrote LOCK and a genesis into the new data dir, then `an address this command listens
     on is already in use` without saying which."""
     data = tmp_path / "new" / "node"
-    with _held_port() as port:
+    with held_port() as port:
         address = f"tcp://127.0.0.1:{port}"
         other = "--feed" if option == "--rpc" else "--rpc"
         out = _run(tmp_path, "node", "run", "--dev", "--data-dir", str(data), option, address, other,
@@ -117,7 +105,7 @@ def test_a_new_data_dir_is_removed_when_the_node_cannot_listen_after_all(tmp_pat
     (data / "chain").mkdir(parents=True)
     (data / "LOCK").write_text("1\n")
     (data / "chain" / "blocks.log").write_bytes(b"genesis")
-    with _held_port() as port:
+    with held_port() as port:
         address = f"tcp://127.0.0.1:{port}"
         with pytest.raises(AddressInUse) as caught:
             _failed_to_listen(pynng.AddressInUse("Address in use", 10), [("--rpc", "tcp://127.0.0.1:0"),

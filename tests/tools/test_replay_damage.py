@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from taonet.ledger import FileStore
-from tests.ledger.chains import pruning_chain
+from tests.ledger.chains import flip_record_byte, pruning_chain
 from tests.tools.processes import TAONET_EXE, taonet
 
 
@@ -75,13 +75,7 @@ def test_every_replay_command_names_the_damaged_block(copy: Path) -> None:
     "(block K)" in their one line, and their --json error carries "block": K; exit 7 for each."""
     with FileStore(copy / "chain", read_only=True) as store:
         k = store.height // 2
-        seg, offset = store.location(k)
-        size = len(store.get_raw(k))
-    with open(seg, "r+b") as f:
-        f.seek(offset + 8 + size // 2)
-        b = f.read(1)
-        f.seek(offset + 8 + size // 2)
-        f.write(bytes([b[0] ^ 0xFF]))
+    seg, offset = flip_record_byte(copy / "chain", k)
     out, _ = taonet("replay", str(copy), "verify", timeout=60)
     assert out.returncode == 7 and out.stderr.startswith(f"error: block {k} is invalid: {seg} at byte {offset}: ")
     for args in (("show", "--block", "5", "--netuid", "1"), ("events",), ("diff", "--from", "0", "--to", "10"),
@@ -130,13 +124,7 @@ def test_a_damaged_last_record_is_said_damaged_not_missing(copy: Path) -> None:
     "block H is missing (a segment file was cut short, emptied or removed)"."""
     with FileStore(copy / "chain", read_only=True) as store:
         head = store.height
-        seg, offset = store.location(head)
-        size = len(store.get_raw(head))
-    with open(seg, "r+b") as f:
-        f.seek(offset + 8 + size // 2)
-        b = f.read(1)
-        f.seek(offset + 8 + size // 2)
-        f.write(bytes([b[0] ^ 0xFF]))
+    seg, offset = flip_record_byte(copy / "chain", head)
     out, _ = taonet("replay", str(copy), "verify", timeout=60)
     assert out.returncode == 7 and out.stderr.startswith(f"error: block {head} is invalid: {seg} at byte {offset}: ")
     assert f"the record of block {head} is there but damaged" in out.stderr and "missing" not in out.stderr

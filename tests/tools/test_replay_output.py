@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from taonet.ledger import FileStore
-from tests.ledger.chains import BOB, pruning_chain
+from tests.ledger.chains import BOB, flip_record_byte, pruning_chain
 from tests.tools.processes import taonet
 
 
@@ -54,13 +54,7 @@ def test_verify_of_a_log_damaged_in_the_middle_says_how_far_it_is_intact(log: Pa
     shutil.copytree(log, data_dir)
     with FileStore(data_dir / "chain", read_only=True) as store:
         k = store.height // 2
-        path, offset = store.location(k)
-        size = len(store.get_raw(k))
-    with open(path, "r+b") as f:
-        f.seek(offset + 8 + size // 2)
-        byte = f.read(1)
-        f.seek(offset + 8 + size // 2)
-        f.write(bytes([byte[0] ^ 0x01]))
+    flip_record_byte(data_dir / "chain", k, 0x01)
     code, out, err = _replay(str(data_dir), "verify", "--json")
     assert code == 7 and len(err.splitlines()) == 1 and err.startswith(f"error: block {k} is invalid"), err
     report = json.loads(out)
