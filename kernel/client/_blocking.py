@@ -125,6 +125,8 @@ class Blocking(Generic[T]):
             @functools.wraps(attr)
             def call(*args: Any, **kwargs: Any) -> Any:
                 if self._loop is not None and self._loop.stopped:
+                    if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
+                        _park_until_exit()  # a daemon thread calling again after the exit closed the client
                     raise ClientClosed(what=repr(self))
                 try:
                     return self._wrap(self._portal.call(functools.partial(attr, *args, **kwargs)))
