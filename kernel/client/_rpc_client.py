@@ -333,7 +333,8 @@ class RpcClient:
         limit = self.timeout if timeout is None else timeout
         started = time.monotonic()
         connect_by = started + min(self.connect_timeout, limit)
-        payload = dumps({"m": method, "p": params})
+        # "d": how long this call waits for its reply, so that a node does not do the work of a call given up on
+        payload = dumps({"m": method, "p": params, "d": round(min(limit, 1e6), 3)})
         if len(payload) > self.max_request:  # the node would refuse it: say so without sending it
             raise MessageTooLarge(size=len(payload), limit=self.max_request)
         skip: int | None = None

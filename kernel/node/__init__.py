@@ -19,12 +19,15 @@ from ._datadir import remove_new_data_dir as remove_new_data_dir
 from ._follow import BlockFollower as BlockFollower
 from ._node import Node as Node
 from ._queries import metagraph_payload as metagraph_payload
+from ._reads import Origin as Origin
 from ._reads import ReadGate as ReadGate
+from ._reads import serving as serving
 from ._replica import Replica as Replica
 from ._rpc_server import RpcServer as RpcServer
 
 __all__ = [
-    "ACTORS", "BlockFollower", "ChainHost", "DataDirLock", "Node", "NodeConfig", "ReadGate", "Replica", "RpcServer",
+    "ACTORS", "BlockFollower", "ChainHost", "DataDirLock", "Node", "NodeConfig", "Origin", "ReadGate", "Replica",
+    "RpcServer",
     "actor_answer_payload", "default_data_dir", "default_replica_dir", "lock_data_dir", "metagraph_payload",
-    "missing_dirs", "remove_new_data_dir", "run_remote_actor",
+    "missing_dirs", "remove_new_data_dir", "run_remote_actor", "serving",
 ]

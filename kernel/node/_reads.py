@@ -4,8 +4,9 @@ The RPC server marks each request's task with its :class:`Origin` (the connectio
 remote address). Reads that need a worker thread (a block range, events, a past state, a metagraph) then take turns
 through a :class:`ReadGate`: waiting requests are served round robin by remote address, so one address with many
 connections and many requests in flight cannot keep another address's read waiting behind all of them; and a request
-whose connection has closed by the time its turn comes is not run at all (its reply could not be delivered), so a
-client that sends expensive reads and hangs up, again and again, does not queue work for nobody.
+whose connection has closed, or whose caller has stopped waiting (the request says how long it waits), by the time
+its turn comes is not run at all (its reply would reach nobody), so a client that sends expensive reads and hangs up
+or times out, again and again, does not queue work for nobody.
 """
 
 from __future__ import annotations
@@ -28,10 +29,20 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Origin:
-    """The connection a request came on: its remote address (None for ipc/inproc) and whether it is still open."""
+    """The connection a request came on: its remote address (None for ipc/inproc), whether it is still open, and
+    when its caller stops waiting for the reply (``anyio.current_time()``; None when the request did not say)."""
 
     address: str | None
     is_open: Callable[[], bool] = attrs.field(eq=False, repr=False)
+    deadline: float | None = None
+
+    def gone(self) -> str | None:
+        """Why a reply would reach nobody now (None while one would be read)."""
+        if not self.is_open():
+            return "its connection closed before its turn came"
+        if self.deadline is not None and anyio.current_time() > self.deadline:
+            return "its caller's wait ended before its turn came"
+        return None
 
 
 _ORIGIN: contextvars.ContextVar[Origin | None] = contextvars.ContextVar("taonet_rpc_origin", default=None)
@@ -79,13 +90,14 @@ class ReadGate:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold a slot for the block, in the turn of the current request's address; :class:`Busy` instead if the
-        request's connection has closed by then."""
+        """Hold a slot for the block, in the turn of the current request's address; :class:`Busy` instead if by then
+        the request's connection has closed or its caller has stopped waiting."""
         origin = current_origin()
         async with self.turn(None if origin is None else origin.address):
-            if origin is not None and not origin.is_open():
+            why = None if origin is None else origin.gone()
+            if why is not None:
                 self.dropped += 1
-                raise Busy(method="?", reason="its connection closed before its turn came", retry_after=0.0)
+                raise Busy(method="?", reason=why, retry_after=0.0)
             yield
 
     @contextlib.asynccontextmanager

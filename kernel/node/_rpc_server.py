@@ -20,12 +20,14 @@ slow or waiting request never holds up the intake, and the server can refuse at 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 import anyio.abc
+import attrs
 import pynng
 from pynng import lib as _nng
 
@@ -186,8 +188,7 @@ class RpcServer:
     async def _serve_one(self, ctx: NngContext, raw: bytes, pid: int) -> None:
         size, limit = len(raw), self._limit
         try:
-            with serving(Origin(limit.address_of(pid), functools.partial(limit.holds, pid))):
-                reply = await self.handle(raw)
+            reply = await self.handle(raw, Origin(limit.address_of(pid), functools.partial(limit.holds, pid)))
             del raw
             await self._reply(ctx, reply)
         finally:
@@ -208,16 +209,21 @@ class RpcServer:
         except pynng.NNGException as e:  # the requester went away; keep serving
             self.log.debug("rpc.reply_dropped", error=str(e))
 
-    async def handle(self, raw: bytes) -> bytes:
-        """Decode one request, run its handler within its budget, and encode the reply (never raises for bad
-        input)."""
+    async def handle(self, raw: bytes, origin: Origin | None = None) -> bytes:
+        """Decode one request, run its handler within its budget (and its caller's deadline, when it says one), and
+        encode the reply (never raises for bad input). ``origin``: the connection it came on, which the handler's
+        reads see (:func:`~taonet.kernel.node._reads.current_origin`)."""
         method = "?"
+        received = anyio.current_time()
         try:
             if len(raw) > self.max_request:
                 raise MessageTooLarge(size=len(raw), limit=self.max_request)
             msg = loads_bounded(raw, max_size=self.max_request)
             if type(msg) is not dict or type(msg.get("m")) is not str or type(msg.get("p", {})) is not dict:
                 raise RpcBadRequest(method="?", reason='a request is {"m": method, "p": {params}}')
+            wait = msg.get("d")  # how long its caller waits for the reply (seconds), when it says
+            if wait is not None and (type(wait) not in (int, float) or not 0 <= wait <= 1e6):
+                raise RpcBadRequest(method="?", reason='a request\'s "d" is the seconds its caller waits, 0..1e6')
             if dumps(msg) != raw:  # keys out of order, a longer head than needed, or bytes after the request
                 raise NonCanonical(what="the request (its keys' order, a non-minimal integer or length, or bytes "
                                         "after it)")
@@ -226,12 +232,17 @@ class RpcServer:
             if handler is None:
                 raise UnknownMethod(method=method[:64])
             budget = self.budgets.get(method, self.budget)
-            with anyio.move_on_after(budget) as scope:
+            deadline = None if wait is None else received + wait
+            if origin is not None and deadline is not None:
+                origin = attrs.evolve(origin, deadline=deadline)
+            with anyio.move_on_after(budget if wait is None else min(budget, wait)) as scope, \
+                    serving(origin) if origin is not None else contextlib.nullcontext():
                 result = await handler(msg.get("p", {}))
             if scope.cancelled_caught:
                 self.over_budget += 1
-                raise Busy(method=method[:64], reason=f"the request ran over its time budget of {budget:g} s",
-                           retry_after=1.0)
+                reason = (f"the request ran over its time budget of {budget:g} s" if wait is None or budget <= wait
+                          else f"its caller's wait of {wait:g} s ended first")
+                raise Busy(method=method[:64], reason=reason, retry_after=1.0)
             self.served += 1
             return encode_reply(result)
         except TaonetError as e:

@@ -128,3 +128,68 @@ async def test_requests_over_the_bytes_held_at_once_are_refused_at_once(tmp_path
             for c in clients:
                 c.close()
         tg.cancel_scope.cancel()
+
+
+async def test_reads_whose_callers_stopped_waiting_are_not_run(tmp_path: Path) -> None:
+    """Eight reads sent with a 0.3 s timeout over connections that stay open, while the read slot is held: each
+    caller gives up (RpcTimeout), and the node drops each request at its caller's wait (each said how long it waits)
+    instead of running it when the slot is free; a read with time to wait, sent after them, is run and answered."""
+    from taonet.kernel.errors import RpcTimeout
+
+    gate = ReadGate(1)
+    ran: list[str] = []
+
+    async def read(p: dict[str, Any]) -> str:
+        return await gate.run(lambda: (ran.append(p["tag"]), p["tag"])[1])
+
+    ipc = f"ipc://{tmp_path}/rpc.ipc"
+    release = anyio.Event()
+
+    async def hold(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+        async with gate.turn("test"):
+            task_status.started()
+            await release.wait()
+
+    async with anyio.create_task_group() as tg:
+        server = await _serving(tg, {"read": read}, ipc)
+        await tg.start(hold)
+        clients = [RpcClient(server.address, timeout=0.3) for _ in range(8)]
+        patient = RpcClient(ipc, timeout=20.0)
+        try:
+            async def impatient(c: RpcClient, k: int) -> None:
+                with pytest.raises(RpcTimeout):
+                    await c.call("read", tag=f"gave-up{k}")
+
+            async with anyio.create_task_group() as calls:
+                for k, c in enumerate(clients):
+                    calls.start_soon(impatient, c, k)
+            assert all(c._sock is not None for c in clients)  # their connections are still open
+            await _until(lambda: gate.waiting == 0 and server.stats()["in_flight"] == 0, 5.0)  # budget: 10 s
+            assert server.stats()["over_budget"] == 8
+            async with anyio.create_task_group() as calls:
+                calls.start_soon(lambda: patient.call("read", tag="patient"))
+                await _until(lambda: gate.waiting == 1)
+                release.set()
+        finally:
+            for c in [*clients, patient]:
+                c.close()
+        tg.cancel_scope.cancel()
+    assert ran == ["patient"]
+
+
+async def test_a_read_whose_turn_comes_after_its_callers_wait_or_connection_is_dropped() -> None:
+    """The gate's own check, when the slot frees: a request whose caller's wait has ended, or whose connection has
+    closed, is Busy and counted dropped; one still waited for runs."""
+    from taonet.kernel.node import Origin, serving
+
+    gate = ReadGate(1)
+    now = anyio.current_time()
+    for origin, runs in ((Origin("a", lambda: True, deadline=now - 1), False), (Origin("a", lambda: False), False),
+                         (Origin("a", lambda: True, deadline=now + 60), True)):
+        with serving(origin):
+            if runs:
+                assert await gate.run(lambda: 7) == 7
+            else:
+                with pytest.raises(Busy, match="before its turn came"):
+                    await gate.run(lambda: 7)
+    assert gate.dropped == 2
