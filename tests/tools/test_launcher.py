@@ -113,7 +113,7 @@ def test_localnet_pays_miners_then_stops_every_child_on_sigint(tmp_path: Path) -
     assert "processes" in again.stdout and "host-0" in again.stdout and "E τ" in again.stdout
     assert all(f"miner-1-{i}" in again.stdout for i in range(4))
     epoch = next(x for x in again.stdout.splitlines() if " epoch: " in x)
-    block = int(epoch.split(" at block ")[1].split(":")[0])
+    block = int(epoch.split(", paid in ")[1].split(")")[0])  # "epoch 4 (block 42, paid in 43): 4/4 miners paid"
     assert block > head and "4/4 miners paid" in epoch
 
 

@@ -49,6 +49,13 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
                                         # the first validator opens a gateway: `taonet query --netuid K` works
                                         **({"gateway": "127.0.0.1:0"} if role == "validator" and i == 0 else {})})
                 index += 1
-    spec = parse_network(data, source="localnet")
+    from taonet.plugins.errors import UnknownPlugin
+
+    from .errors import UnknownPluginInFile
+
+    try:
+        spec = parse_network(data, source="localnet")
+    except UnknownPluginInFile as e:  # no file to name: the --plugin given
+        raise UnknownPlugin(name=e.name, installed=e.installed) from None
     return NetworkSpec(name=spec.name, node=attrs.evolve(spec.node, block_time=block_time), subnets=spec.subnets,
                        wallets=spec.wallets, neurons=spec.neurons, timeout=spec.timeout)

@@ -77,6 +77,8 @@ WAITING_SAY_S = 60.0
 no word why."""
 WAITING_ENV = "TAONET_LAUNCH_WAITING_S"
 """Overrides :data:`WAITING_SAY_S` (seconds; for tests, docs/launcher.md)."""
+EVENTS_RANGE = 1000
+"""The most blocks one ``events`` request reads (the node answers at most this many: MAX_RANGE)."""
 ADDRESS_IN_USE = "already in use"
 """What a taonet process's error line says when it cannot listen on an address another process holds."""
 
@@ -172,7 +174,13 @@ class Network:
     state: str = "starting"
     head: int = -1
     max_gap_ms: float = 0.0
-    epochs: dict[int, int] = attrs.Factory(dict)
+    epochs: dict[int, int] = attrs.Factory(dict)  # epochs of each subnet since this run's start (--epochs counts)
+    numbers: dict[int, tuple[int, int, int]] = attrs.Factory(dict)  # netuid: (the chain's number of its latest epoch
+    # counted from the subnet's creation, the block holding that EpochCompleted, the subnet's created_at)
+    start_head: int = -1  # the head when this run began using the chain: later epochs are shown (and counted)
+    setup_head: int = -1  # the head once the setup was done (the neurons start after it)
+    seen: int = -1  # the last block whose events were read
+    previous: dict[str, Any] | None = None  # the launch.json of the run before (--keep): where its count stopped
     first_emission_s: float | None = None
     setup_s: float | None = None
     ready_s: float | None = None
@@ -190,6 +198,7 @@ class Network:
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start everything, supervise until cancelled, then stop everything in order (shielded)."""
         self.view.net = self
+        self.previous = read_status(self.dir)
         for sub in ("logs", "hosts", "machines"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         try:
@@ -325,7 +334,9 @@ class Network:
         wallet_path = self.wallet_path
         fund = await anyio.to_thread.run_sync(prepare_wallets, self.spec, wallet_path)
         async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
+            self.start_head = await sub.get_current_block()
             await setup_chain(sub, self.spec, wallet_path, fund=fund, say=lambda t: self.view.line("setup", t))
+            self.setup_head = await sub.get_current_block()
         self.setup_s = time.monotonic() - self.started
         from taonet.kernel import Wallet
 
@@ -391,41 +402,69 @@ class Network:
 
     async def _follow(self) -> None:
         from taonet.kernel import Subtensor
-        from taonet.ledger import EpochCompleted
 
         miners = {hot for hot, name in self.names.items()
                   if any(p.spec.name == name and p.spec.role == "miner" for p in self.spec.neurons)}
         async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
-            seen = await sub.get_current_block()
+            if self.seen < 0:  # the epochs before this run, counted on the chain (numbers follow the chain's)
+                self.seen = max(self.start_head, 0)
+                for s in self.spec.subnets:
+                    await self._count_earlier(sub, s.netuid, self.seen)
             last_ts = None
             while True:
-                head = await sub.wait_for_block(seen + 1, timeout=60)
-                for n in range(max(seen + 1, head - 16), head + 1):
+                head = await sub.wait_for_block(self.seen + 1, timeout=60)
+                for n in range(max(self.seen + 1, head - 16), head + 1):
                     ts = (await sub.get_block(n)).header.timestamp
                     if last_ts is not None and n > 1:
                         self.max_gap_ms = max(self.max_gap_ms, float(ts - last_ts))
                     last_ts = ts
-                found = [(b, e) for b, _, e in await sub.get_events(seen + 1, head + 1, types=["ev.epoch_completed"])
-                         if isinstance(e, EpochCompleted)]
-                seen, self.head = head, head
+                # every block since the last read, those of the setup (before the neurons started) and of a node
+                # restart included: no epoch is missed, so the count is the chain's
+                found = await _epochs_in(sub, self.seen + 1, head + 1)
+                self.head = head
                 for b, e in found:
-                    epoch = self.epochs.get(e.netuid, 0) + 1  # counted once shown (--epochs stops on the count)
+                    if e.netuid not in self.numbers:  # a subnet the spec does not name: counted on the chain too
+                        await self._count_earlier(sub, e.netuid, b - 1)
+                    number = self.numbers[e.netuid][0] + 1
                     mg = await sub.metagraph(e.netuid, block=b)
                     paid = [mg.hotkeys[u] for u in range(mg.n) if mg.hotkeys[u] in miners and int(mg.E[u]) > 0]
                     ours = [h for h in mg.hotkeys if h in miners]
                     if paid and self.first_emission_s is None:
                         self.first_emission_s = time.monotonic() - self.started
                         self.view.line("first_emission", f"{self.first_emission_s:.1f} s")
-                    self.view.metagraph(mg, self.names, epoch)
-                    self.view.line("epoch", f"subnet {e.netuid} epoch {epoch} at block {b}: "
-                                            f"{len(paid)}/{len(ours)} miners paid")
-                    self.epochs[e.netuid] = epoch
+                    self.view.metagraph(mg, self.names, number)
+                    early = " (during the setup, before the neurons started)" if b <= self.setup_head else ""
+                    self.view.line("epoch", f"subnet {e.netuid} epoch {number} (block {e.block}, paid in {b}): "
+                                            f"{len(paid)}/{len(ours)} miners paid{early}")
+                    self.numbers[e.netuid] = (number, b, self.numbers[e.netuid][2])
+                    self.epochs[e.netuid] = self.epochs.get(e.netuid, 0) + 1  # --epochs stops on this count
+                self.seen = head
                 if found:
                     await anyio.to_thread.run_sync(self._report_problems)
                 await anyio.to_thread.run_sync(self._report_failed)
                 await anyio.to_thread.run_sync(self._check_ready)
                 self.view.tick(self)
                 self.write_status()
+
+    async def _count_earlier(self, sub: Any, netuid: int, through: int) -> None:
+        """Number a subnet's epochs as the chain does: count its EpochCompleted events from its creation
+        (``created_at``) through block ``through`` (from where the run before stopped counting, when its launch.json
+        says so for the same subnet); the follower reads on from there."""
+        from taonet.ledger.errors import SubnetNotFound
+
+        try:
+            created = int((await sub.get_subnet_info(netuid))["created_at"])
+        except SubnetNotFound:  # not on the chain (an existing node's, changed meanwhile): counted from here
+            self.numbers[netuid] = (0, through, -1)
+            return
+        count, since = 0, created
+        mark = ((self.previous or {}).get("epoch_numbers") or {}).get(str(netuid))  # [number, through, created_at]
+        if (isinstance(mark, list) and len(mark) == 3 and all(type(x) is int for x in mark)
+                and mark[2] == created and created <= mark[1] <= through):
+            count, since = mark[0], mark[1] + 1
+        if since <= through:
+            count += sum(1 for _, e in await _epochs_in(sub, since, through + 1) if e.netuid == netuid)
+        self.numbers[netuid] = (count, through, created)
 
     def _report_problems(self) -> None:
         """After an epoch, say once each new error this machine's neurons keep in their status files (a plugin's
@@ -514,7 +553,9 @@ class Network:
         """What `taonet launch status` shows: the launcher, every process, the chain's head and epochs."""
         return {
             "name": self.spec.name, "dir": str(self.dir), "pid": os.getpid(), "state": self.state,
-            "endpoint": self.endpoint, "head": self.head, "epochs": {str(k): v for k, v in self.epochs.items()},
+            "endpoint": self.endpoint, "head": self.head,
+            "epochs": {str(k): n for k, (n, _, _) in self.numbers.items() if n},  # the chain's numbers
+            "epoch_numbers": {str(k): list(v) for k, v in self.numbers.items() if v[2] >= 0},
             "first_emission_s": self.first_emission_s, "ready_s": self.ready_s, "max_block_gap_ms": self.max_gap_ms,
             "uptime_s": round(time.monotonic() - self.started, 1), "problems": list(self.problems),
             "failed": dict(self.failed),
@@ -527,6 +568,18 @@ class Network:
         tmp = self.dir / (STATUS_FILE + ".tmp")
         tmp.write_text(json.dumps(self.status(), indent=1))
         os.replace(tmp, self.dir / STATUS_FILE)
+
+
+async def _epochs_in(sub: Any, start: int, stop: int) -> list[tuple[int, Any]]:
+    """The EpochCompleted events of blocks ``start .. stop-1`` as (block, event), read in the node's ranges."""
+    from taonet.ledger import EpochCompleted
+
+    out = []
+    for a in range(start, stop, EVENTS_RANGE):
+        out += [(b, e) for b, _, e in await sub.get_events(a, min(a + EVENTS_RANGE, stop),
+                                                           types=["ev.epoch_completed"])
+                if isinstance(e, EpochCompleted)]
+    return out
 
 
 def _runs_since(path: Path, since: float) -> bool:

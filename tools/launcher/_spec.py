@@ -168,9 +168,11 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
     if not 0.01 <= node.block_time <= MAX_BLOCK_TIME:
         raise InvalidNetworkFile(where=f"{source}: [node]",
                                  reason=f"block_time must be 0.01 .. {MAX_BLOCK_TIME:g} s, not {node.block_time:g}")
+    plugins = _Plugins()
     subnets = []
     for n, row in enumerate(data.get("subnets", []), 1):
         t = _check(f"{source}: [[subnets]] row {n}", row, SUBNET_KEYS, ("netuid", "plugin"))
+        plugins.check_known(f"{source}: [[subnets]] row {n}", t["plugin"])
         hyper = t.pop("hyperparameters", {})
         for k, v in hyper.items():
             if isinstance(v, bool) or not isinstance(v, int):
@@ -209,7 +211,11 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
                                                          "(\"local\": this one)")
         if isinstance(stake, bool) or not isinstance(stake, int | float) or not 0 <= stake <= MAX_TAO:
             raise InvalidNetworkFile(where=where, reason=f"stake must be a number of τ in 0..{int(MAX_TAO)}")
-        for spec in parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS, source=source):
+        for i, spec in enumerate(parse_neurons([row], defaults=defaults, base=base, extra_keys=LAUNCH_KEYS,
+                                               source=source)):
+            plugins.check_known(where, spec.plugin)  # an unknown plugin is said as such (6), not as a mismatch
+            if i == 0:  # a row's neurons share its options
+                plugins.check_options(where, spec.plugin, spec.options)
             if not _NAME.match(spec.name):  # the launcher names files after it: state/NAME, hosts/NAME.toml
                 raise InvalidNetworkFile(where=where, reason=f"name {spec.name!r} must be 1-64 of A-Z a-z 0-9 _ . - "
                                                              "(not starting with . or -)")
@@ -228,6 +234,42 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
         raise InvalidNetworkFile(where=source, reason=f"timeout must be a number of seconds > 0, not {timeout}")
     return NetworkSpec(name=str(data.get("name", source)), node=node, subnets=tuple(subnets), wallets=tuple(wallets),
                        neurons=tuple(placed), wallet_path=data.get("wallet_path"), timeout=float(timeout))
+
+
+class _Plugins:
+    """The installed plugins, looked up once a file: a row's ``plugin`` must be one (UnknownPluginInFile, exit 6),
+    and a ``[[neurons]]`` row's ``options`` ones its plugin takes (InvalidOptionInFile, exit 2), each naming the
+    file, table and row. A plugin that cannot be loaded at all is said by the plugins' own error."""
+
+    def __init__(self) -> None:
+        self.installed: list[Any] | None = None
+        self.loaded: dict[str, Any] = {}
+
+    def check_known(self, where: str, name: str) -> None:
+        from taonet.plugins import installed_plugins
+
+        from .errors import UnknownPluginInFile
+
+        if self.installed is None:
+            self.installed = installed_plugins()
+        if not any(i.name == name for i in self.installed):
+            raise UnknownPluginInFile(name=name, installed=tuple(sorted({i.name for i in self.installed})),
+                                      where=where)
+
+    def check_options(self, where: str, name: str, options: Mapping[str, Any]) -> None:
+        from taonet.plugins import load_plugin
+        from taonet.plugins.errors import InvalidOption
+
+        from .errors import InvalidOptionInFile
+
+        if not options:
+            return
+        if name not in self.loaded:
+            self.loaded[name] = load_plugin(name, installed=self.installed)
+        try:
+            self.loaded[name].options(dict(options))
+        except InvalidOption as e:
+            raise InvalidOptionInFile(name=e.name, reason=e.reason, where=where) from None
 
 
 def _check_node_addresses(where: str, node: NodeSpec) -> None:

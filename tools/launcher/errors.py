@@ -6,10 +6,10 @@ import attrs
 
 from taonet.kernel.errors import Unreachable
 from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
-from taonet.plugins.errors import PluginError
+from taonet.plugins.errors import InvalidOption, PluginError, UnknownPlugin
 
-__all__ = ["AddressInUse", "InvalidNetworkFile", "LaunchFailed", "NetworkDirBusy", "NoLog", "NoNetwork",
-           "NodeDidNotStart"]
+__all__ = ["AddressInUse", "InvalidNetworkFile", "InvalidOptionInFile", "LaunchFailed", "NetworkDirBusy", "NoLog",
+           "NoNetwork", "NodeDidNotStart", "UnknownPluginInFile"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -20,6 +20,28 @@ class InvalidNetworkFile(PluginError, ValueError):
     where: str
     reason: str
     __str__ = error_text("{where}: {reason} (see docs/launcher.md)")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class UnknownPluginInFile(UnknownPlugin):
+    """Raised for a network file's row naming a plugin no installed package provides (exit 6, not found, as any
+    unknown plugin); ``where`` is the file, table and row."""
+
+    CODE = "launch_unknown_plugin"
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}: plugin: {UnknownPlugin.__str__(self)}"
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class InvalidOptionInFile(InvalidOption):
+    """Raised for a ``[[neurons]]`` row's option its plugin does not take, or a value of the wrong type (exit 2, as
+    any bad option); ``where`` is the file, table and row."""
+
+    CODE = "launch_invalid_option"
+    where: str = ""
+    __str__ = error_text("{where}: options: option {name!r}: {reason}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
