@@ -135,7 +135,9 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
         async def until_epochs(scope: anyio.CancelScope) -> None:
             while epochs is None or len(net.epochs) < len(spec.subnets) or min(net.epochs.values()) < epochs:
                 await anyio.sleep(0.1)
-            view.line("done", f"{epochs} epochs of every subnet")
+            seen = sorted(set(net.epochs.values()))
+            counts = (f"{seen[0]}" if len(seen) == 1 else f"{seen[0]} to {seen[-1]}")  # several may end in one read
+            view.line("done", f"{counts} epoch{'' if seen == [1] else 's'} of every subnet")
             scope.cancel()
 
         async def cancel_on_hangup(scope: anyio.CancelScope) -> None:
