@@ -116,7 +116,9 @@ class Plugin:
             kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
             out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) else out[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
+            _check_choices(key, raw, out[key], self.protocol.choices().get(key))
         _connection_options(out, overrides or {})
+        _check_together(self.name, self.protocol, out)
         return out
 
 
@@ -188,6 +190,31 @@ def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | 
             return "" if x is None else f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
         raise InvalidOption(name=key, reason=f"{raw!r} is outside {text(lo)}..{text(hi)}")
+
+
+def _check_choices(key: str, raw: Any, value: Any, choices: tuple[Any, ...] | None) -> None:
+    """A value among the option's choices (when it has some), else :class:`InvalidOption` (exit 2) naming them."""
+    from .errors import InvalidOption
+
+    if choices is not None and value not in choices:
+        raise InvalidOption(name=key, reason=f"{raw!r} is not one of {', '.join(str(c) for c in choices)}")
+
+
+def _check_together(name: str, protocol: SubnetProtocol, options: dict[str, Any]) -> None:
+    """The protocol's own ``check`` of its options together (``min_size`` at most ``max_size``): its
+    :class:`InvalidOption` goes up as it is (exit 2); anything else it raises is the plugin's mistake."""
+    from .errors import InvalidOption, InvalidPlugin
+
+    if protocol.check is None:
+        return
+    try:
+        protocol.check(types.MappingProxyType(options))
+    except InvalidOption:
+        raise
+    except Exception as e:
+        raise InvalidPlugin(name=name, reason=f"its protocol's options check raised {type(e).__name__}: {e}; raise "
+                                              "taonet.plugins.errors.InvalidOption(name=..., reason=...) for a "
+                                              "bad combination") from None
 
 
 def _convert(key: str, raw: Any, default: Any) -> Any:
@@ -265,8 +292,9 @@ def _check_synapses(name: str, protocol: SubnetProtocol) -> None:
 
 
 def _check_options(name: str, protocol: SubnetProtocol) -> None:
-    """Each option's default within its own bounds (``--set`` values are checked against them later)."""
-    from .errors import InvalidPlugin
+    """Each option's default within its own bounds and choices, the defaults passing the protocol's ``check``
+    (``--set`` values are checked against them later)."""
+    from .errors import InvalidOption, InvalidPlugin
 
     for key, (lo, hi) in protocol.bounds().items():
         value = protocol.defaults()[key]
@@ -276,6 +304,14 @@ def _check_options(name: str, protocol: SubnetProtocol) -> None:
         if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
             raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}, outside its own "
                                                   f"bounds {lo}..{hi}")
+    for key, choices in protocol.choices().items():
+        if protocol.defaults()[key] not in choices:
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {protocol.defaults()[key]!r}, "
+                                                  f"not one of its own choices ({', '.join(map(str, choices))})")
+    try:
+        _check_together(name, protocol, protocol.defaults())
+    except InvalidOption as e:
+        raise InvalidPlugin(name=name, reason=f"its options' defaults fail its own check ({e})") from None
 
 
 def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plugin:

@@ -3,7 +3,7 @@ context a neuron hands its plugin. Frozen attrs values; nothing here imports the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +19,15 @@ __all__ = ["NEURON_OPTIONS", "NeuronContext", "Option", "Response", "SubnetProto
 class Option:
     """An option a plugin (or the neuron) takes, with its default and a one-line help; ``--set name=value``.
 
-    ``lo``/``hi``, when given, bound a number: a ``--set`` outside them is refused before the neuron starts."""
+    ``lo``/``hi``, when given, bound a number: a ``--set`` outside them is refused before the neuron starts.
+    ``choices``, when given, are the only values the option takes (``mode``: ``("honest", "copy")``): any other is
+    refused the same way, naming them."""
 
     default: Any
     help: str = ""
     lo: float | None = None
     hi: float | None = None
+    choices: tuple[Any, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
 
 
 NEURON_OPTIONS: Mapping[str, Option] = {
@@ -73,7 +76,9 @@ class SubnetProtocol:
 
     ``synapses[0]`` is the type a validator's task sends. ``options`` maps option names to an :class:`Option` (or a
     bare default); options named as in :data:`NEURON_OPTIONS` change the neuron's defaults. ``version`` is sent as
-    the weights' version key.
+    the weights' version key. ``check``, when given, is called with every option (converted, each within its own
+    bounds) before the neuron starts, and raises :class:`~taonet.plugins.errors.InvalidOption` for values that do not
+    go together (``min_size`` above ``max_size``): one line, exit 2, as a value out of bounds.
     """
 
     name: str
@@ -81,6 +86,7 @@ class SubnetProtocol:
     synapses: tuple[type[Synapse], ...] = attrs.field(converter=tuple)
     options: Mapping[str, Any] = attrs.field(factory=dict)
     version: int = 0
+    check: Callable[[Mapping[str, Any]], None] | None = None
 
     def defaults(self) -> dict[str, Any]:
         """Every option's default: the neuron's, overridden and extended by the plugin's."""
@@ -96,6 +102,10 @@ class SubnetProtocol:
             if isinstance(v, Option) and (v.lo, v.hi) != (None, None):
                 out[k] = (v.lo, v.hi)
         return out
+
+    def choices(self) -> dict[str, tuple[Any, ...]]:
+        """The values each option with ``choices`` takes."""
+        return {k: v.choices for k, v in self.options.items() if isinstance(v, Option) and v.choices is not None}
 
     def help(self) -> dict[str, str]:
         """One line of help per option."""

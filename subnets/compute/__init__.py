@@ -21,12 +21,20 @@ from taonet.plugins import NeuronContext, Option, Response, SubnetProtocol, Task
 from ._freivalds import freivalds, make_matrices, round_vectors, rounds_for
 from .protocol import MatMul
 
-__all__ = ["MODES", "Compute", "MatMul", "freivalds", "make_matrices", "multiply", "plugin", "product_digest",
-           "round_vectors", "rounds_for", "verify"]
+__all__ = ["MODES", "Compute", "MatMul", "check_options", "freivalds", "make_matrices", "multiply", "plugin",
+           "product_digest", "round_vectors", "rounds_for", "verify"]
 
 NAME = "compute"
 MODES = ("honest", "wrong", "one_wrong", "zero", "copy")
 """What a miner does: the honest product, or one of the exploits the reward model defeats."""
+SIDE_STEP = 32
+"""The matrices' side is a multiple of this (the smallest side too)."""
+MAX_SIDE = 2048
+"""The largest side: a 2048 x 2048 product is 32 MiB of float64 (a MatMul answer carries only the product: within
+its 64 MiB ``MAX_SIZE``), and its check is still exact in float64 (two 10-bit digits per round vector)."""
+MAX_ROUNDS = 16
+"""The most Freivalds rounds: a false-accept chance below 2**-320; more would make the check cost as much as the
+product at the smallest side (32)."""
 
 
 def multiply(syn: MatMul) -> np.ndarray:
@@ -64,9 +72,24 @@ def verify(task: Task, syn: MatMul, rounds: int = 0) -> bool:
     return freivalds(a, b, c, r)
 
 
+def check_options(options: Mapping[str, Any]) -> None:
+    """The sides together, before the neuron starts (InvalidOption, exit 2): ``min_size`` at most ``max_size``, both
+    multiples of 32 (the side is drawn among them: 33 would silently become 32, below ``min_size``)."""
+    from taonet.plugins.errors import InvalidOption
+
+    lo, hi = options["min_size"], options["max_size"]
+    if lo > hi:
+        raise InvalidOption(name="min_size", reason=f"{lo!r} is above max_size ({hi!r}); give min_size <= max_size")
+    for key in ("min_size", "max_size"):
+        if options[key] % SIDE_STEP:
+            raise InvalidOption(name=key, reason=f"{options[key]!r} is not a multiple of {SIDE_STEP} (the side is "
+                                                 f"drawn among multiples of {SIDE_STEP})")
+
+
 def _check_mode(options: Mapping[str, Any]) -> None:
-    """An unknown ``mode`` is an error, never honest mining by surprise: a warning when the neuron starts
-    (``plugin.hook_failed``) and a failed answer (500) to every query."""
+    """An unknown ``mode`` is an error, never honest mining by surprise. The option's ``choices`` refuse it before
+    the neuron starts (InvalidOption, exit 2); options handed to the hooks without that check (a test, a dict)
+    still fail here: at ``neuron_start`` and with a failed answer (500) to every query."""
     if str(options["mode"]) not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options['mode']!r}")
 
@@ -86,13 +109,18 @@ class Compute:
             synapses=(MatMul,),
             options={
                 "timeout": Option(default=5.0, help="seconds a validator waits for the miners' products"),
-                "min_size": Option(default=64, help="smallest side of the matrices (drawn per step, a multiple of 32)"),
-                "max_size": Option(default=256, help="largest side of the matrices"),
-                "rounds": Option(default=0, help="Freivalds rounds (0: enough for a false accept below 1e-9)"),
-                "latency_weight": Option(default=0.5, help="share of a correct answer's score that rewards speed"),
-                "mode": Option(default="honest",
+                "min_size": Option(default=64, help="smallest side of the matrices (drawn per step, a multiple of 32)",
+                                   lo=SIDE_STEP, hi=MAX_SIDE),
+                "max_size": Option(default=256, help="largest side of the matrices (a multiple of 32, at least "
+                                                     "min_size)", lo=SIDE_STEP, hi=MAX_SIDE),
+                "rounds": Option(default=0, help="Freivalds rounds (0: enough for a false accept below 1e-9)",
+                                 lo=0, hi=MAX_ROUNDS),
+                "latency_weight": Option(default=0.5, help="share of a correct answer's score that rewards speed",
+                                         lo=0, hi=1),
+                "mode": Option(default="honest", choices=MODES,
                                help="the miner: honest, or an exploit (wrong, one_wrong, zero, copy)"),
             },
+            check=check_options,
         )
 
     @hookimpl
@@ -104,9 +132,8 @@ class Compute:
     def validator_task(self, options: Mapping[str, Any], rng: random.Random) -> Task:
         """Two matrices of a side drawn from [min_size, max_size]; the truth is their seed and the secret seed of the
         round vectors (never sent)."""
-        lo = max(32, int(options["min_size"]) // 32 * 32)
-        hi = max(lo, int(options["max_size"]) // 32 * 32)
-        n = rng.randrange(lo, hi + 1, 32)
+        lo, hi = int(options["min_size"]), int(options["max_size"])  # multiples of 32, lo <= hi: checked at start
+        n = rng.randrange(lo, hi + 1, SIDE_STEP)
         seed, check = rng.getrandbits(63), rng.getrandbits(63)
         a, b = make_matrices(seed, n)
         syn = MatMul(n=n, a=a.astype(np.int8).tobytes(), b=b.astype(np.int8).tobytes())
@@ -136,7 +163,7 @@ class Compute:
     @hookimpl
     def reward(self, task: Task, responses: Sequence[Response], options: Mapping[str, Any]) -> dict[str, float]:
         """0 for a wrong or missing product; for a correct one ``1 - latency_weight * latency / timeout``."""
-        weight = min(1.0, max(0.0, float(options["latency_weight"])))
+        weight = float(options["latency_weight"])  # 0..1: its bounds refuse anything else at start
         timeout = float(task.timeout or options["timeout"])
         rounds = int(options["rounds"])
         scores = {}

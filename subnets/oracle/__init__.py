@@ -21,7 +21,7 @@ import anyio
 from taonet.plugins import NeuronContext, Option, Response, SubnetProtocol, Task, hookimpl
 
 from ._series import PPB, SCALE, START_PRICE, SeriesPoint, advance, genesis
-from ._store import PENDING_FILE, SERIES_FILE, Pending, Series, read_saved, write_atomically
+from ._store import MAX_PENDING, PENDING_FILE, SERIES_FILE, WINDOW, Pending, Series, read_saved, write_atomically
 from .protocol import Forecast
 
 __all__ = ["MODES", "PPB", "SCALE", "Forecast", "Oracle", "SeriesPoint", "advance", "forecast", "genesis", "plugin",
@@ -55,8 +55,9 @@ def score_prediction(predicted: int | None, actual: int, tolerance: float) -> fl
 
 
 def _check_mode(options: Mapping[str, Any]) -> None:
-    """An unknown ``mode`` is an error, never honest mining by surprise: a warning when the neuron starts
-    (``plugin.hook_failed``) and a failed answer (500) to every query."""
+    """An unknown ``mode`` is an error, never honest mining by surprise. The option's ``choices`` refuse it before
+    the neuron starts (InvalidOption, exit 2); options handed to the hooks without that check (a test, a dict)
+    still fail here: at ``neuron_start`` and with a failed answer (500) to every query."""
     if str(options["mode"]) not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options['mode']!r}")
 
@@ -85,11 +86,12 @@ class Oracle:
                 "sample_size": Option(default=256, help="miners asked each step (every miner: each matured "
                                                         "prediction is scored at a step that asks its miner)"),
                 "alpha": Option(default=0.05, help="weight of a new score in the moving average (forecasts are noisy)"),
-                "horizon": Option(default=8, help="blocks ahead a miner forecasts"),
-                "history": Option(default=32, help="recent prices sent with each query"),
-                "tolerance": Option(default=0.01, help="relative error that costs a forecast a factor e of its score"),
-                "mode": Option(default="honest", help="the miner: honest, or an exploit (stale, constant, random, "
-                                                      "partial)"),
+                "horizon": Option(default=8, help="blocks ahead a miner forecasts", lo=1, hi=MAX_PENDING),
+                "history": Option(default=32, help="recent prices sent with each query", lo=2, hi=WINDOW),
+                "tolerance": Option(default=0.01, help="relative error that costs a forecast a factor e of its score",
+                                    lo=0.001, hi=1),
+                "mode": Option(default="honest", choices=MODES,
+                               help="the miner: honest, or an exploit (stale, constant, random, partial)"),
             },
         )
 
@@ -172,8 +174,8 @@ class Oracle:
         if self.series is None:
             raise RuntimeError("the oracle validator follows the chain: run it as a neuron (neuron_start never ran)")
         head = min(block, self.series.head)
-        horizon = max(1, int(options["horizon"]))
-        prices = self.series.history(head, max(2, int(options["history"])))
+        horizon = int(options["horizon"])  # 1..MAX_PENDING, history 2..WINDOW: their bounds refuse others at start
+        prices = self.series.history(head, int(options["history"]))
         matured = self.pending.mature(self.series)
         return Task(synapse=Forecast(block=head, horizon=horizon, prices=prices),
                     truth={"block": head, "target": head + horizon, "base": prices[-1], "matured": matured})

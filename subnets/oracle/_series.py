@@ -22,7 +22,7 @@ START_PRICE = 100 * SCALE
 SIGMA_PPB = 2_000_000
 """Noise of one block's return: 0.2%."""
 DRIFTS_PPB = (-4_000_000, -2_000_000, 2_000_000, 4_000_000)
-"""The regimes' drift per block (-0.15%, -0.07%, +0.07%, +0.15%)."""
+"""The regimes' drift per block (-0.4%, -0.2%, +0.2%, +0.4%)."""
 SWITCH = 48
 """A block switches the regime with chance 1/SWITCH."""
 

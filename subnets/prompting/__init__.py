@@ -20,11 +20,17 @@ from taonet.plugins import NeuronContext, Option, Response, SubnetProtocol, Task
 from ._model import Model, load_model, log2_fixed, tokenize
 from .protocol import Complete
 
-__all__ = ["MODES", "Complete", "Model", "Prompting", "load_model", "log2_fixed", "plugin", "tokenize", "verify"]
+__all__ = ["MODES", "Complete", "Model", "Prompting", "check_options", "load_model", "log2_fixed", "plugin",
+           "tokenize", "verify"]
 
 NAME = "prompting"
 MODES = ("honest", "random", "unigram", "prompt_lp", "replay")
 """What a miner does: the honest completion, or one of the exploits the reward model defeats."""
+MAX_LENGTH = 16384
+"""The longest completion: the honest miner generates it in about 0.15 s here (0.04 s for 4,096 tokens), well within
+the 3 s timeout, and checking every position of it costs as much."""
+MAX_PROMPT = 4096
+"""The longest prompt: the model reads only the last two tokens, and the text (20,465 tokens) must hold the passage."""
 
 
 def verify(model: Model, task: Task, syn: Complete, positions: int) -> bool:
@@ -41,9 +47,20 @@ def verify(model: Model, task: Task, syn: Complete, positions: int) -> bool:
     return model.check(model.encode(task.synapse.prompt), tokens, lps, int(task.synapse.seed), sorted(picked))
 
 
+def check_options(options: Mapping[str, Any]) -> None:
+    """The options together, before the neuron starts (InvalidOption, exit 2): ``verify_positions`` at most
+    ``length`` (a completion has no more positions to check)."""
+    from taonet.plugins.errors import InvalidOption
+
+    if options["verify_positions"] > options["length"]:
+        raise InvalidOption(name="verify_positions", reason=f"{options['verify_positions']!r} is above length "
+                                                            f"({options['length']!r}); give verify_positions <= length")
+
+
 def _check_mode(options: Mapping[str, Any]) -> None:
-    """An unknown ``mode`` is an error, never honest mining by surprise: a warning when the neuron starts
-    (``plugin.hook_failed``) and a failed answer (500) to every query."""
+    """An unknown ``mode`` is an error, never honest mining by surprise. The option's ``choices`` refuse it before
+    the neuron starts (InvalidOption, exit 2); options handed to the hooks without that check (a test, a dict)
+    still fail here: at ``neuron_start`` and with a failed answer (500) to every query."""
     if str(options["mode"]) not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options['mode']!r}")
 
@@ -70,15 +87,19 @@ class Prompting:
             synapses=(Complete,),
             options={
                 "timeout": Option(default=3.0, help="seconds a validator waits for a whole completion"),
-                "length": Option(default=128, help="tokens per completion"),
-                "prompt_tokens": Option(default=8, help="tokens of the prompt (a random passage of the text)"),
-                "verify_positions": Option(default=32, help="positions the validator recomputes"),
-                "tps_half": Option(default=2000.0, help="tokens per second worth half of the speed share"),
+                "length": Option(default=128, help="tokens per completion", lo=1, hi=MAX_LENGTH),
+                "prompt_tokens": Option(default=8, help="tokens of the prompt (a random passage of the text)",
+                                        lo=1, hi=MAX_PROMPT),
+                "verify_positions": Option(default=32, help="positions the validator recomputes (at most length)",
+                                           lo=1, hi=MAX_LENGTH),
+                "tps_half": Option(default=2000.0, help="tokens per second worth half of the speed share",
+                                   lo=1, hi=1e6),
                 "latency_weight": Option(default=0.5, help="share of a verified completion's score that rewards "
-                                                           "speed"),
-                "mode": Option(default="honest", help="the miner: honest, or an exploit (random, unigram, "
-                                                      "prompt_lp, replay)"),
+                                                           "speed", lo=0, hi=1),
+                "mode": Option(default="honest", choices=MODES,
+                               help="the miner: honest, or an exploit (random, unigram, prompt_lp, replay)"),
             },
+            check=check_options,
         )
 
     @hookimpl
@@ -93,10 +114,10 @@ class Prompting:
         """A random passage of the text as the prompt, a sampling seed and the length; the truth is the secret seed
         of the positions to check."""
         model = self._model()
-        k = max(1, int(options["prompt_tokens"]))
+        k = int(options["prompt_tokens"])  # 1..MAX_PROMPT, length 1..MAX_LENGTH: their bounds refuse others at start
         start = rng.randrange(0, len(model.stream) - k)
         prompt = model.decode(model.stream[start:start + k])
-        length = max(1, int(options["length"]))
+        length = int(options["length"])
         syn = Complete(prompt=prompt, seed=rng.getrandbits(63), length=length)
         return Task(synapse=syn, truth={"check": rng.getrandbits(63), "length": length})
 
@@ -105,8 +126,8 @@ class Prompting:
         """0 unless the completion agrees exactly at every checked position; then ``1 - latency_weight`` plus
         ``latency_weight * tps / (tps + tps_half)`` for its tokens per second."""
         model = self._model()
-        weight = min(1.0, max(0.0, float(options["latency_weight"])))
-        half = max(1e-9, float(options["tps_half"]))
+        weight = float(options["latency_weight"])  # 0..1, tps_half 1..1e6: their bounds refuse others at start
+        half = float(options["tps_half"])
         positions = int(options["verify_positions"])
         scores = {}
         for r in responses:

@@ -32,8 +32,9 @@ def subnet_protocol() -> SubnetProtocol:
         synapses=(Double,),
         options={
             "timeout": Option(default=2.0, help="seconds a validator waits for the miners' answers"),
-            "latency_weight": Option(default=0.5, help="share of the score that rewards a fast answer"),
-            "delay": Option(default=0.0, help="seconds a miner waits before answering (to simulate a slow miner)"),
+            "latency_weight": Option(default=0.5, help="share of the score that rewards a fast answer", lo=0, hi=1),
+            "delay": Option(default=0.0, help="seconds a miner waits before answering (to simulate a slow miner)",
+                            lo=0, hi=1e6),
             "honest": Option(default=True, help="false: the miner answers wrong (to simulate a dishonest miner)"),
         },
     )
@@ -65,7 +66,7 @@ async def miner_forward(synapse: Double, options: Mapping[str, Any]) -> Double:
 @hookimpl
 def reward(task: Task, responses: Sequence[Response], options: Mapping[str, Any]) -> dict[str, float]:
     """1 for a correct answer, less the latency share for a slow one; 0 for a wrong or missing answer."""
-    weight = min(1.0, max(0.0, float(options["latency_weight"])))
+    weight = float(options["latency_weight"])  # 0..1: its bounds refuse anything else at start
     timeout = float(task.timeout or options["timeout"])
     scores = {}
     for r in responses:

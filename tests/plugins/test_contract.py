@@ -73,17 +73,20 @@ def test_full_plugin_loads_and_its_options_convert(site: Path) -> None:
     ({"timeout": "0"}, r"'timeout': '0' is outside"),
     ({"timeout": -5}, r"'timeout': -5 is outside"),  # a TOML number, not a --set string
     ({"alpha": "nan"}, "'nan' is not a valid float"),
-    ({"latency_weight": "inf"}, "'inf' is not a valid float"),  # the plugin's own option: finite, no bounds
+    ({"latency_weight": "inf"}, "'inf' is not a valid float"),  # the plugin's own option: finite, and its bounds
     ({"latency_weight": float("nan")}, "nan is not a finite number"),
 ])
 def test_neuron_options_outside_their_bounds_are_refused(overrides: dict, says: str) -> None:
     """The neuron's options have bounds (a moving average's alpha in 0..1, at least one miner a step, a positive
     timeout) and every float option must be finite: a value outside is InvalidOption (exit 2), not a neuron that runs
-    with it. The plugin's own numbers are finite but otherwise its business."""
+    with it. The plugin's own numbers are finite, and within the bounds it gives them (the template's latency_weight:
+    0..1)."""
     plugin = load_plugin("template")
     with pytest.raises(InvalidOption, match=says):
         plugin.options(overrides)
-    assert plugin.options({"alpha": "1", "latency_weight": "-3"})["alpha"] == 1.0
+    assert plugin.options({"alpha": "1", "latency_weight": "1"})["alpha"] == 1.0
+    with pytest.raises(InvalidOption, match=r"'latency_weight': '-3' is outside 0\.\.1"):
+        plugin.options({"latency_weight": "-3"})
 
 
 def test_unknown_name_lists_what_is_installed(site: Path) -> None:

@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from taonet.plugins import NeuronContext, load_plugin
+from taonet.plugins.errors import InvalidOption
 from taonet.subnets.compute import MatMul
 from taonet.subnets.oracle import Forecast
 from taonet.subnets.prompting import Complete
@@ -16,9 +17,12 @@ from taonet.subnets.prompting import Complete
 
 @pytest.mark.parametrize("plugin_name", ["compute", "oracle", "prompting"])
 def test_an_unknown_mode_is_an_error_not_honest_mining(plugin_name: str) -> None:
-    """A miner started with a mode that does not exist fails its answers (and its start) with the list of modes."""
+    """A mode that does not exist is refused before the neuron starts (the option's choices); options handed to the
+    hooks without that check still fail the miner's start and answers with the list of modes."""
     plugin = load_plugin(plugin_name)
-    options = plugin.options({"mode": "honset"})
+    with pytest.raises(InvalidOption, match=r"^option 'mode': 'honset' is not one of honest, "):
+        plugin.options({"mode": "honset"})
+    options = {**plugin.options(), "mode": "honset"}
     context = NeuronContext(role="miner", netuid=1, hotkey="h", uid=1, options=options, plugin_dir=Path("/none"))
 
     async def start() -> None:
