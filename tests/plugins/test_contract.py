@@ -14,7 +14,7 @@ import pytest
 
 import taonet.plugins as tp
 from taonet.kernel import Synapse
-from taonet.plugins import Option, Plugin, SubnetProtocol, hookimpl, hookspecs, load_plugin
+from taonet.plugins import Option, Plugin, hookimpl, hookspecs, load_plugin
 from taonet.plugins._discovery import GROUP, _infos
 from taonet.plugins.errors import (
     DuplicatePlugin,
@@ -26,6 +26,7 @@ from taonet.plugins.errors import (
 )
 
 from .dists import CLASS_PLUGIN, FAILS_TO_IMPORT, FULL_PLUGIN, MISSING_HOOKS, UNKNOWN_HOOK, install
+from .protocols import protocol_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,24 +174,6 @@ class _AlsoNamed(Synapse):
     NAME = "Same"
 
 
-def _protocol_plugin(synapses: Any, options: Any = None) -> Any:
-    class Proto:
-        @hookimpl
-        def subnet_protocol(self) -> SubnetProtocol:
-            return SubnetProtocol(name="proto", description="", synapses=synapses, options=options or {})
-
-        @hookimpl
-        def validator_task(self) -> None: ...
-
-        @hookimpl
-        def miner_forward(self) -> None: ...
-
-        @hookimpl
-        def reward(self) -> None: ...
-
-    return Proto()
-
-
 @pytest.mark.parametrize(("synapses", "options", "says"), [
     ((_Named(),), None, "its protocol's synapses hold an instance of _Named; list Synapse subclasses"),
     ((dict,), None, "its protocol's synapses hold the class dict; list Synapse subclasses"),
@@ -203,7 +186,7 @@ def test_a_malformed_protocol_is_refused_at_load_naming_the_fix(synapses: Any, o
     it), an option whose default breaks its own bounds: InvalidPlugin at load (exit 7), not a neuron that fails
     later (the miner's axon raised at attach, the validator's dendrite at its first query)."""
     with pytest.raises(InvalidPlugin) as info:
-        Plugin.from_object("proto", _protocol_plugin(synapses, options))
+        Plugin.from_object("proto", protocol_plugin(synapses, options))
     assert says in str(info.value) and str(info.value).startswith("subnet plugin 'proto' is not valid: ")
 
 
@@ -247,7 +230,7 @@ def test_set_converts_by_the_neurons_type_and_takes_lists_and_tables_as_json() -
     """A plugin that sets the neuron's float `timeout` to an int default still takes `--set timeout=0.5`; an option
     whose default is a list or a table takes JSON (`--set langs=["en","fr"]`), and anything else is InvalidOption
     naming the form (it used to reach the plugin as the string 'en')."""
-    plugin = Plugin.from_object("proto", _protocol_plugin((_Named,), {"timeout": 2, "langs": ["en"], "w": {"a": 1}}))
+    plugin = Plugin.from_object("proto", protocol_plugin((_Named,), {"timeout": 2, "langs": ["en"], "w": {"a": 1}}))
     options = plugin.options({"timeout": "0.5", "langs": '["en", "fr"]', "w": '{"b": 2}'})
     assert (options["timeout"], options["langs"], options["w"]) == (0.5, ["en", "fr"], {"b": 2})
     for overrides, says in (({"langs": "en"}, "option 'langs': 'en' is not a valid list (as JSON: [1, 2])"),

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from taonet.kernel import Synapse
-from taonet.plugins import Option, Plugin, SubnetProtocol, hookimpl
+from taonet.plugins import Option, Plugin
 from taonet.plugins.errors import InvalidOption, InvalidPlugin
+
+from .protocols import protocol_plugin
 
 
 class _Ask(Synapse):
@@ -26,21 +28,7 @@ def _ordered(options: Mapping[str, Any]) -> None:
 
 
 def _plugin(options: Mapping[str, Any], check: Any = None) -> Any:
-    class Proto:
-        @hookimpl
-        def subnet_protocol(self) -> SubnetProtocol:
-            return SubnetProtocol(name="proto", description="", synapses=(_Ask,), options=options, check=check)
-
-        @hookimpl
-        def validator_task(self) -> None: ...
-
-        @hookimpl
-        def miner_forward(self) -> None: ...
-
-        @hookimpl
-        def reward(self) -> None: ...
-
-    return Proto()
+    return protocol_plugin((_Ask,), options, check)
 
 
 OPTIONS = {"mode": Option(default="honest", choices=["honest", "copy"]), "level": Option(default=1, choices=(1, 2, 3)),
