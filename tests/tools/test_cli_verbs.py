@@ -244,15 +244,16 @@ def test_subnet_create_with_a_plugin_records_it_and_show_says_so(cli: Cli, owner
 def test_text_from_the_chain_is_shown_as_it_is_never_taken_as_markup(cli: Cli, owner: str) -> None:
     """A subnet identity anyone may set, whose description and URL hold rich markup (an unbalanced `[/]`, `[bold]`,
     `[y]`), is shown character for character by `subnet show` and by `replay DIR events`: it made both fail for every
-    user (exit 1, MarkupError), and balanced tags were styled and hidden."""
+    user (exit 1, MarkupError), and balanced tags were styled and hidden. Control characters in it (an escape
+    sequence that would drive the reader's terminal) are never written raw: `replay events` writes them as \\xNN."""
     description, url = "desc [/] [bold]B[/bold] [red]R", "https://example.org/[y]"
     netuid = cli.ok("subnet", "create", "-w", "owner", "-H", "owner", "--plugin", "template", "--description",
-                    description, "--url", url, "-y", "--json").json["netuid"]
+                    description + "\x1b[2J\x07", "--url", url, "-y", "--json").json["netuid"]
     shown = cli.ok("subnet", "show", str(netuid), "--timeout", "30").stdout
-    assert description in shown and url in shown
+    assert description in shown and url in shown and "\x1b" not in shown and "\x07" not in shown
     node_dir = cli.wallets.parent / "node"
     events = cli.ok("replay", str(node_dir), "events", "--type", "SubnetIdentitySet", COLUMNS="300").stdout
-    assert description in events and url in events
+    assert description + "\\x1b[2J\\x07" in events and url in events and "\x1b" not in events
 
 
 def test_every_table_verb_takes_wide_and_then_cuts_nothing(cli: Cli, owner: str) -> None:

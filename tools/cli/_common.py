@@ -174,7 +174,7 @@ class Out:
     def line(self, text: str, *, markup: bool = False) -> None:
         """One line for people on stdout; with ``markup``, rich markup in it is styled (so any value put in it must
         go through ``rich.markup.escape``: names and text from the chain may hold brackets)."""
-        self.console.print(text, soft_wrap=True, markup=markup)
+        self.console.print(printable(text), soft_wrap=True, markup=markup)
 
     def status(self, text: str) -> Any:
         """A spinner on stderr while something long runs (a no-op in JSON mode or without a terminal)."""
@@ -205,7 +205,7 @@ class Out:
         for c in columns:
             t.add_column(c, justify="left" if c in left else "right", no_wrap=True)
         for r in rows:
-            t.add_row(*(Text(c) if isinstance(c, str) else c for c in r))
+            t.add_row(*(Text(printable(c)) if isinstance(c, str) else c for c in r))
         if wide and _table_width(columns, rows) + 2 > self.console.width:
             from rich.console import Console
 
@@ -223,6 +223,16 @@ class Out:
             return
         tail = f"; {after}" if after else ""
         self.line(f"{what}: included in block {result.block}{tail}")
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters but newline and tab written as ``\\xNN``: anyone can put text on the
+    chain (a subnet's description, a commitment), and an escape sequence written raw would drive the reader's
+    terminal (rich passes them through)."""
+    return text.translate(_CONTROLS)
 
 
 def escaped(value: object) -> str:

@@ -16,7 +16,7 @@ import attrs
 import typer
 from rich.console import Console
 
-from ._common import U16_MAX, Rao, Wide, escaped
+from ._common import U16_MAX, Rao, Wide, escaped, printable
 
 replay_app = typer.Typer(
     help="Read a chain's log back from a data directory (read-only, no lock: safe beside a running node): the "
@@ -220,7 +220,8 @@ def _print_events(start: int, last: int, rows: Iterator[Any], *, wide: bool, chu
         for r, c in zip(batch, cells, strict=True):
             lines: list[str] = []
             for k, v in plain(r.event).items():  # packed into lines that fit, never cut inside a field
-                item = f"{k}={v if wide else _short(v)}"
+                text = printable(str(v) if wide else _short(v)).replace("\n", "\\x0a")  # chain text: never raw
+                item = f"{k}={text}"
                 if lines and not wide and len(lines[-1]) + 2 + len(item) > room:
                     lines[-1] += ","
                     lines.append(item)
