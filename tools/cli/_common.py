@@ -196,7 +196,8 @@ class Out:
 
         columns, rows = list(columns), [list(r) for r in rows]
         if not wide:
-            columns, rows = fit_columns(columns, rows, self.console.width, drop=drop, shorten=shorten)
+            # the table takes two more columns than its cells (its edges): fit those too, or rich cuts a cell
+            columns, rows = fit_columns(columns, rows, self.console.width - 2, drop=drop, shorten=shorten)
         left = set(left)
         # every cell and the title as plain text: a name, description or URL from the chain is shown as it is, never
         # taken as rich markup (which would hide part of it, or fail on an unbalanced tag)
