@@ -276,7 +276,7 @@ def _check_node_addresses(where: str, node: NodeSpec) -> None:
     """``[node]``'s addresses, asked of nng as the node and the clients ask it, before anything starts: ``rpc`` and
     ``feed`` must be addresses this machine can listen on (one another process holds is said when the node starts),
     ``endpoint`` one a client can dial, ``public`` a host other machines can dial."""
-    from taonet.tools.cli._node import IN_USE, dial_problem, listen_problem
+    from ..addresses import IN_USE, dial_problem, listen_problem
 
     if node.endpoint is not None and (problem := dial_problem(node.endpoint)) is not None:
         raise InvalidNetworkFile(where=where, reason=f"endpoint {node.endpoint!r} {problem}")
@@ -302,7 +302,7 @@ def _check_neuron_addresses(where: str, spec: Any, *, local: bool, node_endpoint
     """A ``[[neurons]]`` row's addresses, before anything starts: its own ``endpoint`` one a client can dial (the
     file's ``[node] endpoint`` is checked at ``[node]``); a validator's ``gateway`` on this machine one it can listen
     on (one on another machine is that machine's to resolve)."""
-    from taonet.tools.cli._node import IN_USE, dial_problem, listen_problem
+    from ..addresses import IN_USE, dial_problem, listen_problem
 
     if spec.endpoint and spec.endpoint != node_endpoint and (problem := dial_problem(spec.endpoint)) is not None:
         raise InvalidNetworkFile(where=where, reason=f"endpoint {spec.endpoint!r} {problem}")
