@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -15,7 +16,7 @@ if TYPE_CHECKING:  # anyio is imported when a watcher runs: `taonet --help` need
     import anyio
     import anyio.abc
 
-__all__ = ["PARENT_ENV", "signal_stopped_group", "watch_parent"]
+__all__ = ["PARENT_ENV", "STOP_SIGNALS", "hold_stop_signals", "signal_stopped_group", "stop_heard", "watch_parent"]
 
 PARENT_ENV = "TAONET_PARENT_PID"
 """Set by the launcher for the processes it starts: the launcher's process id (see :func:`watch_parent`)."""
@@ -25,28 +26,87 @@ PARENT_GRACE = 30.0
 """Seconds a process whose launcher is gone gets to stop after its SIGTERM before it exits regardless."""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_held = threading.Event()
+
+
+def hold_stop_signals(signals: tuple[int, ...] = STOP_SIGNALS) -> None:
+    """For an entry point, from now until its process ends: note SIGINT and SIGTERM instead of raising
+    KeyboardInterrupt or being killed, for a :func:`signal_stopped_group` to act on (one entered later stops at once).
+
+    The group takes the signals while it runs and puts these handlers back when it ends, so a Ctrl-C after that (a
+    second one, or the copy `timeout` forwards of the first) is dropped while the event loop closes and the command
+    returns. Python's own handler there raised KeyboardInterrupt wherever it landed: in the loop's own close (a
+    warning of a coroutine never awaited) or a weakref callback (an ignored-exception traceback), one stop in ten
+    under a burst of Ctrl-C. Changes process-wide state: only an entry point calls it, in the main thread."""
+    for sig in signals:
+        signal.signal(sig, _note_held)
+
+
+def stop_heard() -> bool:
+    """Whether a signal held by :func:`hold_stop_signals` has come."""
+    return _held.is_set()
+
+
+def _note_held(_signum: int, _frame: object) -> None:
+    _held.set()
+
+
 @contextlib.asynccontextmanager
 async def signal_stopped_group(on_signal: Callable[[], None] | None = None) -> AsyncIterator[anyio.abc.TaskGroup]:
-    """A task group the first SIGINT or SIGTERM cancels (after calling ``on_signal``, if any).
+    """A task group the first SIGINT or SIGTERM cancels (after calling ``on_signal``, if any); entered in the main
+    thread. One held by :func:`hold_stop_signals` before the group cancels it at once.
 
-    The signals are taken by this process's receiver until the group has ended: a second Ctrl-C (or the copy that
-    `timeout` forwards of the first, a few milliseconds later) is dropped instead of raising KeyboardInterrupt in
-    the middle of the clean stop, which has its own deadlines."""
+    The signals are taken by this group until it has ended: a second Ctrl-C (or the copy that `timeout` forwards of
+    the first, a few milliseconds later) is dropped instead of raising KeyboardInterrupt in the middle of the clean
+    stop, which has its own deadlines. Then the handlers from before the group are put back as they were; the event
+    loop's own signal handling is not used, as it puts Python's default handlers back (not the previous ones)."""
     import anyio
 
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    reader, writer = socket.socketpair()
+    heard = threading.Event()
+
+    def handler(_signum: int, _frame: object) -> None:
+        heard.set()
+        with contextlib.suppress(OSError):  # full: a byte already waits to wake the group, that is enough
+            writer.send(b"\0")
+
+    reader.setblocking(False)
+    writer.setblocking(False)
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    try:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, handler)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_cancel_at_first, signals, tg.cancel_scope, on_signal)
+            if stop_heard():
+                _signalled(on_signal, tg.cancel_scope)
+            else:
+                tg.start_soon(_cancel_at_first, reader, heard, tg.cancel_scope, on_signal)
             yield tg
+    finally:
+        for sig, before in previous.items():  # None: set outside Python; the default then
+            signal.signal(sig, signal.SIG_DFL if before is None else before)
+        reader.close()
+        writer.close()
 
 
-async def _cancel_at_first(signals: AsyncIterator[int], scope: anyio.CancelScope,
+async def _cancel_at_first(reader: socket.socket, heard: threading.Event, scope: anyio.CancelScope,
                            on_signal: Callable[[], None] | None) -> None:
-    async for _ in signals:
-        if on_signal is not None:
-            on_signal()
-        scope.cancel()
-        return
+    import anyio
+
+    # the handler runs in the main thread, as the event loop does: the signal interrupts the loop's wait, the handler
+    # runs, and the byte it writes ends this wait
+    while not heard.is_set():
+        await anyio.wait_readable(reader)
+        with contextlib.suppress(BlockingIOError):
+            reader.recv(64)
+    _signalled(on_signal, scope)
+
+
+def _signalled(on_signal: Callable[[], None] | None, scope: anyio.CancelScope) -> None:
+    if on_signal is not None:
+        on_signal()
+    scope.cancel()
 
 
 def watch_parent(environ: Mapping[str, str] | None = None) -> threading.Thread | None:

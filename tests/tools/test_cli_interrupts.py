@@ -105,6 +105,29 @@ def test_two_ctrl_c_at_once_stop_a_node_cleanly_without_a_traceback(tmp_path: Pa
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
+def test_ctrl_c_held_down_while_a_node_stops_prints_nothing(tmp_path: Path) -> None:
+    """A Ctrl-C every millisecond from the first until the node has gone (a key held down): status 0 and nothing on
+    stderr. Python's default handler, put back by the event loop when the node's signal receiver closed, raised
+    KeyboardInterrupt in the loop's own close or in a weakref callback: a warning or an ignored-exception traceback
+    in about one stop of ten (5 of 50 runs; a clean-clone CI run met it once with two Ctrl-Cs)."""
+    for run in range(4):
+        cmd = [TAONET_EXE, "node", "run", "--dev", "--data-dir", str(tmp_path / f"node{run}"), "--rpc",
+               "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_ctrl_c_heard)
+        try:
+            read_addresses(proc)
+            time.sleep(0.3)
+            deadline = time.monotonic() + 20
+            while proc.poll() is None and time.monotonic() < deadline:
+                proc.send_signal(signal.SIGINT)
+                time.sleep(0.001)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            stop(proc)
+        assert (proc.returncode, err) == (0, ""), run
+
+
 def test_a_reader_that_stops_reading_ends_the_command_quietly_with_status_0(cli: Cli) -> None:
     """`taonet ... | head -1` where head has gone before the command writes: status 0 and nothing on stderr, for a
     table, a JSON document and a line (they ended with status 1, the internal error's, and no word)."""

@@ -44,8 +44,10 @@ def demo(
 
     from ..devnet import run_devnet
     from ..logs import configure_logging
+    from ..signals import hold_stop_signals
 
     configure_logging("warning")
+    hold_stop_signals()  # from here to the exit: the demo's signal group takes them while it runs
     anyio.run(lambda: run_devnet(_console(), data_dir=data_dir, block_time=block_time, epochs=epochs))
 
 

@@ -124,7 +124,7 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
     from taonet.tools.launcher import Network, View
 
     from ..logs import configure_logging
-    from ..signals import signal_stopped_group
+    from ..signals import hold_stop_signals, signal_stopped_group
 
     configure_logging("warning")
     console = Console()
@@ -155,6 +155,7 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
                 await net.run()
 
         view.line("dir", str(dir))
+        hold_stop_signals()  # from here to the exit: the group takes them while it runs
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(main)
 

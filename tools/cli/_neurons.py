@@ -89,7 +89,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
     from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
 
     from ..logs import configure_logging
-    from ..signals import signal_stopped_group
+    from ..signals import hold_stop_signals, signal_stopped_group
     from ._common import wallet_of
 
     configure_logging(log_level, json=log_json)
@@ -117,6 +117,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
                     print(f"gateway: {(StateDir(started).read_status() or {}).get('gateway')}", flush=True)
             await anyio.sleep_forever()
 
+    hold_stop_signals()  # from here to the exit (a password prompt is behind): the group takes them while it runs
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)
 
@@ -151,7 +152,7 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
     from taonet.plugins import NeuronHost, load_neurons, load_plugin
 
     from ..logs import configure_logging
-    from ..signals import signal_stopped_group
+    from ..signals import hold_stop_signals, signal_stopped_group
 
     configure_logging(log_level, json=log_json)
     specs = load_neurons(file)
@@ -176,5 +177,6 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
                 raise next(n.failure for n in host.neurons.values() if n.failure is not None)
             await anyio.sleep_forever()
 
+    hold_stop_signals()  # from here to the exit: the group takes them while it runs
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)

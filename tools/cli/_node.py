@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,35 +62,20 @@ async def _until_signal(main: Any, header: str | None = None) -> None:
     ``header`` is printed first; then one ``name: address`` line per address (scripts and tests parse these)."""
     import anyio
 
-    from ..signals import signal_stopped_group
+    from ..signals import signal_stopped_group, stop_heard
 
-    if _TERM.is_set():  # a SIGTERM while the command started (taonet node run): stopped before the node started
+    if stop_heard():  # a SIGTERM while the command started (taonet node run): stopped before the node started
         return
     if header is not None:
         print(header, flush=True)
     async with signal_stopped_group() as tg:
-        if _TERM.is_set():  # one that came before the group took the signals
-            tg.cancel_scope.cancel()
+        if tg.cancel_scope.cancel_called:  # one that came before the group took the signals
             return
         addresses = await tg.start(main)
         for name in ("rpc", "feed"):
             if name in addresses:
                 print(f"{name}: {addresses[name]}", flush=True)
         await anyio.sleep_forever()
-
-
-_TERM = threading.Event()
-"""Set by :func:`_note_sigterm`'s handler: a SIGTERM came while no signal receiver of the node's was running."""
-
-
-def _note_sigterm() -> None:
-    """Take SIGTERM for `taonet node run` (the command is this process's entry point, so it may set the process-wide
-    handler; never done at import): a SIGTERM while it starts (its imports take most of a second), before the node's
-    own signal receiver runs, is noted and the command stops there, cleanly, as it does once the node runs (status
-    0); by default it killed the process (status -15, no word). Set again after the node's run: the event loop puts
-    the default back when its receiver ends, and the process is stopping then anyway."""
-    with contextlib.suppress(ValueError):  # not the main thread: the caller's handlers stay
-        signal.signal(signal.SIGTERM, lambda *_: _TERM.set())
 
 
 def _check_addresses(**addresses: str) -> None:
@@ -171,7 +155,11 @@ def node_run(
                         ] = None,
 ) -> None:
     """Run a node: seal a block every --block-time, serve RPC, publish blocks; resume from --data-dir."""
-    _note_sigterm()  # first: a SIGTERM from now on is a clean stop
+    from ..signals import hold_stop_signals, stop_heard
+
+    # first: a SIGTERM from now on is a clean stop (the imports take most of a second; by default it killed the
+    # process, status -15, no word); Ctrl-C stays KeyboardInterrupt until the node runs
+    hold_stop_signals((signal.SIGTERM,))
     import anyio
 
     from taonet.kernel.node import ACTORS, Node, NodeConfig, default_data_dir, missing_dirs
@@ -209,20 +197,19 @@ def node_run(
     listening = _listening(cfg, remote=bool(remote_actor))
     _check_listen(listening)  # before anything is written: a node that cannot listen leaves no data dir behind
     _raise_file_limit()
-    if _TERM.is_set():
+    if stop_heard():
         return
     node = Node(cfg)
     # no colon in this line: scripts read the "name: address" lines that follow
     header = f"taonet node{' (dev chain)' if dev else ''}, a block every {block_time:g} s, log in {data_dir}"
     created = missing_dirs(data_dir)
+    hold_stop_signals()  # Ctrl-C too, from here to the exit: the node's signal group takes them while it runs
     try:
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(_until_signal, node.run, header)
     except Exception as e:
         _failed_to_listen(e, listening, created)
         raise
-    finally:
-        _note_sigterm()
     if node.halted is not None:
         raise node.halted  # reported (one line, its exit status) by the command's error wrapper
 
@@ -320,6 +307,7 @@ def node_follow(
     from taonet.ledger import Keypair
 
     from ..logs import configure_logging
+    from ..signals import hold_stop_signals
 
     _check_addresses(rpc=rpc, feed=feed)
     bounds = _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
@@ -328,6 +316,7 @@ def node_follow(
                      epoch_index=epoch_index, **bounds)
     _raise_file_limit()
     replica = Replica(cfg, leader)
+    hold_stop_signals()  # from here to the exit: the replica's signal group takes them while it runs
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(_until_signal, replica.run)
 
@@ -349,7 +338,7 @@ def actor_run(
     from taonet.ledger import Keypair
 
     from ..logs import configure_logging
-    from ..signals import signal_stopped_group
+    from ..signals import hold_stop_signals, signal_stopped_group
 
     configure_logging(log_level)
     if name not in ACTORS:
@@ -370,6 +359,7 @@ def actor_run(
                 raise NoRemoteActors(method=e.method, reason="no remote actors", node=node, actor=name) from None
             tg.cancel_scope.cancel()
 
+    hold_stop_signals()  # from here to the exit: the actor's signal group takes them while it runs
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)
 
