@@ -183,7 +183,8 @@ def run(store: FileStore, state: State | None, start: int, stop: int, consensus:
             try:
                 raw = store.get_raw(number)
             except CorruptLog as e:
-                raise _Diverged(Divergence(block=number, check="record", reason=str(e),
+                reason = e.where if e.block in (None, number) else str(e)  # "block N is invalid" names it already
+                raise _Diverged(Divergence(block=number, check="record", reason=reason,
                                            details={"path": e.path, "offset": e.offset})) from e
             block = _decode_and_check(number, raw)
             if isinstance(block, Divergence):

@@ -50,6 +50,15 @@ def test_a_number_no_chain_carries_is_a_usage_error(log: Path, args: tuple[str, 
         assert json.loads(out)["error"]["exit_status"] == 2
 
 
+def test_events_of_a_uid_without_its_subnet_is_a_usage_error(log: Path) -> None:
+    """`events --uid 1` without `--netuid`: exit 2 saying a UID needs its subnet (it listed the events of UID 1 of
+    every subnet, though the help says "with --netuid")."""
+    code, _, err = _replay(log, "events", "--uid", "1")
+    assert code == 2 and len(err) == 1 and "--uid needs --netuid" in err[0], err
+    code, out, err = _replay(log, "events", "--netuid", "1", "--uid", "1", "--json")
+    assert code == 0 and json.loads(out)["events"], err
+
+
 def test_a_block_beyond_the_head_is_not_found_in_events_as_in_show(log: Path) -> None:
     """`events --from 41` on a log whose head is 40: exit 6 saying the block does not exist (it said "--from 41 is
     after --to 40", exit 2, while `show --block 41` said exit 6); `--to` beyond the head too."""

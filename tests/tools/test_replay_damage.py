@@ -78,6 +78,7 @@ def test_every_replay_command_names_the_damaged_block(copy: Path) -> None:
     seg, offset = flip_record_byte(copy / "chain", k)
     out, _ = taonet("replay", str(copy), "verify", timeout=60)
     assert out.returncode == 7 and out.stderr.startswith(f"error: block {k} is invalid: {seg} at byte {offset}: ")
+    assert f"(block {k})" not in out.stderr  # named once
     for args in (("show", "--block", "5", "--netuid", "1"), ("events",), ("diff", "--from", "0", "--to", "10"),
                  ("why", "--netuid", "1", "--uid", "1"), ("what-if", "--netuid", "1")):
         out, _ = taonet("replay", str(copy), *args, timeout=60)
@@ -145,3 +146,18 @@ def test_an_unreadable_epoch_index_folder_is_counted_refused(copy: Path) -> None
         assert out.returncode == 0 and "epoch index: 0 records" in out.stdout and "1 refused" in out.stdout, out.stdout
     finally:
         folder.chmod(0o755)
+
+
+def test_a_record_damaged_after_the_log_was_opened_is_reported_at_its_block_named_once(copy: Path) -> None:
+    """A byte flipped in block K after verify opened the log (its records were read then): the first divergence is
+    block K's record, its reason the file and byte without "(block K)" again (it said "block K is invalid: ... at
+    byte N (block K): ...")."""
+    from taonet.tools.replay import verify_chain
+
+    with FileStore(copy / "chain", read_only=True) as store:
+        k = store.height // 2
+        seg, offset = flip_record_byte(copy / "chain", k)
+        report = verify_chain(store, consensus=False, workers=1)
+    d = report.divergence
+    assert d is not None and (d.block, d.check) == (k, "record"), d
+    assert d.reason.startswith(f"{seg} at byte {offset}: ") and "(block" not in d.reason, d.reason

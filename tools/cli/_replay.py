@@ -173,6 +173,9 @@ def events(ctx: typer.Context,
 
     from ..replay import EventFilter, event_types, list_events, state_at
 
+    if uid is not None and netuid is None:  # a UID names a neuron only within its subnet
+        raise typer.BadParameter("--uid needs --netuid: a UID names a neuron within one subnet (give both)",
+                                 param_hint="--uid")
     known = event_types()
     unknown = [t for t in types if t.lower() not in known]
     if unknown:
