@@ -33,6 +33,23 @@ def env(site: Path, tmp_path: Path) -> dict[str, str]:
             "TAONET_WALLET_PATH": str(tmp_path / "wallets")}
 
 
+def test_subnet_plugins_options_show_what_each_option_takes(tmp_path: Path) -> None:
+    """--options shows each option's default and the values it takes: a bounded number's range, a choice's values
+    (it showed only the defaults, so a user met the bounds only when `--set` was refused)."""
+    out, _ = taonet("subnet", "plugins", "--options", "--json", env={"TAONET_WALLET_PATH": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    compute = next(r for r in json.loads(out.stdout)["plugins"] if r["name"] == "compute")
+    details = compute["option_details"]
+    assert details["rounds"] == {"default": 0, "help": details["rounds"]["help"], "lo": 0, "hi": 16}
+    assert details["mode"]["choices"] == ["honest", "wrong", "one_wrong", "zero", "copy"]
+    assert details["sample_size"]["lo"] == 1 and "organic_scored" in details and "lo" not in details["organic_scored"]
+    assert compute["options"] == {k: d["default"] for k, d in details.items()}
+    out, _ = taonet("subnet", "plugins", "--options", env={"TAONET_WALLET_PATH": str(tmp_path), "COLUMNS": "400"})
+    assert out.returncode == 0, out.stderr
+    assert "rounds=0 [0..16]" in out.stdout and "mode=honest {honest|wrong|one_wrong|zero|copy}" in out.stdout
+    assert "max_connections=4096 [1..1048576]" in out.stdout, out.stdout
+
+
 def test_subnet_plugins_lists_installed_plugins_and_their_problems(site: Path, tmp_path: Path) -> None:
     """--json lists every declared plugin with package and version; a broken one carries its error, in one line."""
     out, _ = taonet("subnet", "plugins", "--json", env=env(site, tmp_path))

@@ -28,15 +28,51 @@ def _plugin_row(info: Any, infos: list[Any], options: bool, load_plugin: Any, pl
         row["description"] = plugin.protocol.description
         if options:
             row["options"] = plugin.protocol.defaults()
+            row["option_details"] = _option_details(plugin.protocol)
     except plugin_error as e:  # listed with its problem: the list is how a user finds a broken plugin
         row["description"] = ""
         row["error"] = str(e)
     return row
 
 
+def _option_details(protocol: Any) -> dict[str, dict[str, object]]:
+    """Each option's default, help, and the values it takes: ``lo``/``hi`` (a bounded number) or ``choices``."""
+    bounds, choices, helps = protocol.bounds(), protocol.choices(), protocol.help()
+    out: dict[str, dict[str, object]] = {}
+    for name, default in protocol.defaults().items():
+        entry: dict[str, object] = {"default": default, "help": helps.get(name, "")}
+        if name in bounds:
+            entry["lo"], entry["hi"] = bounds[name]
+        if name in choices:
+            entry["choices"] = list(choices[name])
+        out[name] = entry
+    return out
+
+
+def _option_cell(name: str, d: dict[str, object]) -> str:
+    """``name=default``, then what it takes: ``[lo..hi]`` or ``{a|b}``."""
+    cell = f"{name}={d['default']}"
+    if "choices" in d:
+        cell += " {" + "|".join(map(str, d["choices"])) + "}"  # type: ignore[call-overload]
+    elif "lo" in d:
+        lo, hi = (_bound(v) for v in (d["lo"], d["hi"]))
+        cell += f" [{lo}..{hi}]"
+    return cell
+
+
+def _bound(v: object) -> str:
+    """A bound as a user would write it: nothing when open, 1048576 (not 1.04858e+06), 0.001."""
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v}"
+
+
 def subnet_plugins(as_json: AsJson = False,
-                   options: Annotated[bool, typer.Option("--options", help="Load each plugin and show its options "
-                                                                           "with their defaults.")] = False) -> None:
+                   options: Annotated[bool, typer.Option("--options", help="Load each plugin and show its options: "
+                                                                           "default, and the values each takes "
+                                                                           "([lo..hi] or {a|b}).")] = False) -> None:
     """The installed subnet plugins: name, package, version, description (loading each one)."""
     from taonet.plugins import installed_plugins, load_plugin
     from taonet.plugins.errors import PluginError
@@ -52,8 +88,9 @@ def subnet_plugins(as_json: AsJson = False,
         table.add_column(col)
     for r in rows:
         desc = Text(str(r["description"])) if "error" not in r else Text(str(r["error"]), style="red")
-        if options and "options" in r:
-            desc.append("\n" + ", ".join(f"{k}={v}" for k, v in r["options"].items()))  # type: ignore[union-attr]
+        if options and "option_details" in r:
+            details: dict[str, dict[str, object]] = r["option_details"]  # type: ignore[assignment]
+            desc.append("\n" + ", ".join(_option_cell(k, d) for k, d in details.items()))
         table.add_row(str(r["name"]), str(r["package"]), str(r["version"]), desc)
     console.print(table)
 
