@@ -27,7 +27,8 @@ PARENT_GRACE = 30.0
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_held = threading.Event()
+_held: list[int] = []
+"""The signals :func:`hold_stop_signals` noted (a list: a signal handler must take no lock)."""
 
 
 def hold_stop_signals(signals: tuple[int, ...] = STOP_SIGNALS) -> None:
@@ -45,11 +46,23 @@ def hold_stop_signals(signals: tuple[int, ...] = STOP_SIGNALS) -> None:
 
 def stop_heard() -> bool:
     """Whether a signal held by :func:`hold_stop_signals` has come."""
-    return _held.is_set()
+    return bool(_held)
 
 
-def _note_held(_signum: int, _frame: object) -> None:
-    _held.set()
+def _note_held(signum: int, _frame: object) -> None:
+    _held.append(signum)
+    _ignore_stop_signals()
+
+
+def _ignore_stop_signals() -> None:
+    """Ignore SIGINT and SIGTERM from now on (a stop has been heard): more of them run no Python code at all.
+
+    Python runs a handler between two bytecodes, inside a running handler too: under a burst of Ctrl-C in a process
+    short of CPU, handlers that made many calls (threading.Event.set) can nest, and one that takes a lock can
+    deadlock on its own lock. A loaded CI run ended one stop under such a burst with RecursionError, not seen again
+    in 25 runs here under load: nested handlers are the one way to it we know of, and ignoring the rest closes it."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 @contextlib.asynccontextmanager
@@ -64,12 +77,15 @@ async def signal_stopped_group(on_signal: Callable[[], None] | None = None) -> A
     import anyio
 
     reader, writer = socket.socketpair()
-    heard = threading.Event()
+    heard: list[int] = []  # no lock in a signal handler
 
-    def handler(_signum: int, _frame: object) -> None:
-        heard.set()
-        with contextlib.suppress(OSError):  # full: a byte already waits to wake the group, that is enough
+    def handler(signum: int, _frame: object) -> None:
+        heard.append(signum)
+        try:  # noqa: SIM105 - not contextlib.suppress: as few Python calls as can be in a signal handler
             writer.send(b"\0")
+        except OSError:  # full: a byte already waits to wake the group, that is enough
+            pass
+        _ignore_stop_signals()  # the rest are dropped; the handlers from before are put back when the group ends
 
     reader.setblocking(False)
     writer.setblocking(False)
@@ -90,13 +106,13 @@ async def signal_stopped_group(on_signal: Callable[[], None] | None = None) -> A
         writer.close()
 
 
-async def _cancel_at_first(reader: socket.socket, heard: threading.Event, scope: anyio.CancelScope,
+async def _cancel_at_first(reader: socket.socket, heard: list[int], scope: anyio.CancelScope,
                            on_signal: Callable[[], None] | None) -> None:
     import anyio
 
     # the handler runs in the main thread, as the event loop does: the signal interrupts the loop's wait, the handler
     # runs, and the byte it writes ends this wait
-    while not heard.is_set():
+    while not heard:
         await anyio.wait_readable(reader)
         with contextlib.suppress(BlockingIOError):
             reader.recv(64)
