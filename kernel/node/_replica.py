@@ -53,6 +53,15 @@ LEADER_GONE = (Unreachable, RpcTimeout, Busy)
 """What a call to the leader raises when it does not serve (NoNode is an Unreachable): wait for it, do not exit."""
 
 
+class _Forked(Exception):
+    """Carries the :class:`ChainBroken` of a leader whose chain forked from the replica's out of the follower's loop
+    (its own InvalidBlock errors are refusals, counted, not an end)."""
+
+    def __init__(self, error: ChainBroken) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Replica(ChainHost):
     """A chain host that does not seal: it follows ``leader`` (an RPC address) and verifies what it is given."""
 
@@ -75,6 +84,7 @@ class Replica(ChainHost):
         self.leader_error: str | None = None
         """Why the leader last failed to answer (kept after it is back)."""
         self._follower: BlockFollower | None = None
+        self._leader_client: RpcClient | None = None
         self._rpc_server: RpcServer | None = None
         self._feed_limit: ConnectionLimit | None = None
 
@@ -167,7 +177,8 @@ class Replica(ChainHost):
 
         Raises :class:`DataDirLocked` (before contacting the leader) if another process writes the data directory;
         the leader's errors (:class:`NoNode`, :class:`Unreachable`, ...) if it does not serve before the replica has
-        started serving; later, :class:`InvalidBlock` if the leader came back with another chain.
+        started serving; :class:`ChainBroken` if the data directory or, later, the leader holds another chain of the
+        same genesis (the two forked); :class:`InvalidBlock` if the leader came back with another genesis.
         """
         async with hold_data_dir(self.config.data_dir), RpcClient(self.leader, timeout=60.0) as leader:
             info = await leader.call("info")
@@ -175,7 +186,11 @@ class Replica(ChainHost):
             genesis_raw = await leader.call("block", number=0)
             await anyio.to_thread.run_sync(self._open_replica, genesis_raw)
             assert self.store is not None and self.state is not None
+            self._leader_client = leader
             try:
+                forked = await self._forked(leader, info)  # a data dir of another chain of the same genesis
+                if forked is not None:
+                    raise forked
                 with pynng.Pub0() as feed:
                     self._feed_limit = limit_connections(feed, self.config.max_connections,
                                                          self.config.max_connections_per_address,
@@ -183,23 +198,25 @@ class Replica(ChainHost):
                     feed.listen(self.config.feed)
                     self._feed = feed
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
+                    other_chain: InvalidBlock | None = None
                     async with anyio.create_task_group() as tg:
                         follower = self._new_follower(leader, info)
                         async with follower:
-                            async with aclosing(follower.catch_up()) as blocks:  # a failure here ends the replica
-                                async for block, _ in blocks:
-                                    await self._ingest_checked(block)
-                            server = RpcServer(
-                                self.config.rpc, self._handlers(leader), name="replica.rpc",
-                                max_connections=self.config.max_connections,
-                                max_connections_per_address=self.config.max_connections_per_address,
-                                max_connections_per_network=self.config.max_connections_per_network)
-                            self._rpc_server = server
-                            self.addresses["rpc"] = await tg.start(server.serve)
-                            task_status.started(dict(self.addresses))
-                            self.log.info("replica.started", **self.addresses, height=self.state.height)
-                            lost = await self._follow(follower)
-                        other_chain = await self._follow_across_outages(leader, lost)
+                            other_chain = await self._catch_up(follower)  # a failure here ends the replica
+                            if other_chain is None:
+                                server = RpcServer(
+                                    self.config.rpc, self._handlers(leader), name="replica.rpc",
+                                    max_connections=self.config.max_connections,
+                                    max_connections_per_address=self.config.max_connections_per_address,
+                                    max_connections_per_network=self.config.max_connections_per_network)
+                                self._rpc_server = server
+                                self.addresses["rpc"] = await tg.start(server.serve)
+                                task_status.started(dict(self.addresses))
+                                self.log.info("replica.started", **self.addresses, height=self.state.height)
+                                lost = await self._follow(follower)
+                        if other_chain is None:
+                            other_chain = (lost if isinstance(lost, InvalidBlock)
+                                           else await self._follow_across_outages(leader, lost))
                         tg.cancel_scope.cancel()
                     raise other_chain  # out of the task group: the caller gets the error itself, not a group
             finally:
@@ -222,15 +239,29 @@ class Replica(ChainHost):
         if info.get("clock") in ("wall", "logical"):
             self.clock = info["clock"]
 
-    async def _follow(self, follower: BlockFollower) -> Exception:
-        """Catch up and follow until the leader stops serving: what its last call raised."""
+    async def _catch_up(self, follower: BlockFollower) -> ChainBroken | None:
+        """Take the blocks the leader holds beyond the head; the error to end with if its chain forked from this one
+        (the leader's own errors are raised)."""
         try:
             async with aclosing(follower.catch_up()) as blocks:
                 async for block, _ in blocks:
                     await self._ingest_checked(block)
+        except _Forked as e:
+            return e.error
+        return None
+
+    async def _follow(self, follower: BlockFollower) -> Exception:
+        """Catch up and follow until the leader stops serving (what its last call raised) or its chain turns out to
+        have forked from this one (the :class:`ChainBroken` to end with)."""
+        try:
+            forked = await self._catch_up(follower)
+            if forked is not None:
+                return forked
             async with aclosing(follower.follow()) as blocks:
                 async for block, _ in blocks:
                     await self._ingest_checked(block)
+        except _Forked as e:
+            return e.error
         except LEADER_GONE as e:
             return e
         raise AssertionError("the follower ended")
@@ -244,6 +275,8 @@ class Replica(ChainHost):
                 return back
             async with self._new_follower(leader, back) as follower:
                 lost = await self._follow(follower)
+            if isinstance(lost, InvalidBlock):
+                return lost
 
     async def _await_leader(self, leader: RpcClient, lost: Exception) -> dict[str, Any] | InvalidBlock:
         """The leader's ``info`` once it answers again (asked after a backoff with jitter, every wait bounded), or
@@ -290,6 +323,12 @@ class Replica(ChainHost):
                                                  f"{self.genesis_hash.hex()[:16]}); the replica stops rather than mix "
                                                  "them: point --from at a leader of this chain, or follow the new "
                                                  "one with another --data-dir")
+        return await self._forked(leader, info)
+
+    async def _forked(self, leader: RpcClient, info: dict[str, Any]) -> InvalidBlock | None:
+        """Whether the leader (of this genesis) holds another block at the highest height both hold: the error to end
+        with, else None."""
+        assert self.state is not None and self.store is not None
         leader_head = info.get("head")
         if type(leader_head) is not int:
             return InvalidBlock(number=0, reason=f"the leader at {self.leader} names no head in its info")
@@ -302,15 +341,30 @@ class Replica(ChainHost):
                 return InvalidBlock(number=height, reason=f"the leader at {self.leader} sent a block that does not "
                                                           f"decode: {e}")
             if not same:
-                return ChainBroken(number=height, reason=f"the leader at {self.leader} came back with another block "
-                                                         f"{height} than this replica holds: its chain forked from "
-                                                         "this one (it lost blocks, or was started anew); the replica "
-                                                         "stops rather than mix them")
+                return self._fork(height)
         if leader_head < self.state.height:
             self.log.warning("replica.leader_behind", leader_head=leader_head, head=self.state.height,
-                             note="the leader lost blocks this replica holds; a block it seals anew that does not "
-                                  "link to this replica's head is refused")
+                             note="the leader lost blocks this replica holds; once one it seals anew does not link "
+                                  "to this replica's head, the replica stops (ChainBroken)")
         return None
+
+    def _fork(self, height: int) -> ChainBroken:
+        return ChainBroken(number=height, reason=f"the leader at {self.leader} holds another block {height} than "
+                                                 "this replica: its chain forked from this one (it lost blocks, or "
+                                                 "was started anew); the replica stops rather than mix them: follow "
+                                                 "that leader with another --data-dir")
+
+    async def _forked_at_head(self) -> ChainBroken | None:
+        """Whether the leader holds another block at this replica's head (the error to end with), else None: asked
+        when the block after the head does not link to it (one from the feed alone may be forged)."""
+        assert self.state is not None and self.store is not None and self._leader_client is not None
+        height = self.state.height
+        try:
+            raw = await self._leader_client.call("block", number=height, timeout=LEADER_CALL_TIMEOUT)
+            theirs = SignedBlock.from_bytes(raw).hash
+        except (BlockNotFound, CodecError):
+            return None
+        return None if theirs == self.store.get(height).hash else self._fork(height)
 
     def _undecodable(self, error: CodecError) -> None:
         self._refused(f"the leader sent a block that does not decode: {error}")
@@ -327,6 +381,11 @@ class Replica(ChainHost):
             state = await self.on_chain_thread(self._verify_and_store, block)
         except InvalidBlock as e:
             self._refused(str(e), block=block.number, code=e.CODE)
+            if isinstance(e, ChainBroken) and block.number == self.state.height + 1:
+                forked = await self._forked_at_head()
+                if forked is not None:
+                    self.log.error("replica.leader_forked", reason=str(forked), head=self.state.height)
+                    raise _Forked(forked) from e
             return
         if state is not None:
             self._advance(block, state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,11 +19,11 @@ import attrs
 import pytest
 from structlog.testing import capture_logs
 
-from taonet.kernel import Node, NodeConfig
+from taonet.kernel import Node, NodeConfig, Subtensor
 from taonet.kernel.client import RpcClient
 from taonet.kernel.errors import NoNode
-from taonet.ledger import DEV_SUBNET_DEFAULTS, FileStore, SignedBlock, dev_genesis
-from taonet.ledger.errors import InvalidBlock
+from taonet.ledger import DEV_SUBNET_DEFAULTS, FileStore, Keypair, SignedBlock, dev_genesis
+from taonet.ledger.errors import ChainBroken, InvalidBlock
 
 from .nodes import TAONET, read_addresses, replica, stop
 
@@ -123,22 +124,33 @@ async def test_a_replica_survives_its_leader_killed_and_restarted_and_catches_up
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("other", ["genesis", "fork"])
+@pytest.mark.parametrize("other", ["genesis", "fork", "restored"])
 async def test_a_replica_stops_when_its_leader_comes_back_with_another_chain(other: str, tmp_path: Path) -> None:
-    """A leader restarted on the same ports with another genesis, or with the same genesis and other blocks (a
-    chain sealed anew): the replica does not mix the chains; run ends with InvalidBlock (the CLI's exit 7) saying
-    so, logged once, its log left as it was."""
+    """A leader restarted on the same ports with another genesis, with the same genesis and other blocks (a chain
+    sealed anew), or restored from an older copy of its log (behind the replica, then sealing anew): the replica
+    does not mix the chains; run ends with InvalidBlock (the CLI's exit 7) saying so, logged once, its log left as
+    it was (a restored leader was followed, its blocks refused for ever once it passed the replica's head)."""
     rpc_port, feed_port = _free_ports()
     ports = {"rpc": f"tcp://127.0.0.1:{rpc_port}", "feed": f"tcp://127.0.0.1:{feed_port}"}
     rep = replica(tmp_path / "replica", ports["rpc"])
 
     def leader(data_dir: Path, *, rpc: str = ports["rpc"], feed: str = ports["feed"], **genesis_opts: object) -> Node:
         genesis, authority = dev_genesis(**genesis_opts)  # type: ignore[arg-type]
+        # the logical clock: a leader restored from a copy of its log seals the very blocks it sealed before, until a
+        # submission makes one differ
         return Node(NodeConfig(data_dir=data_dir, authority=authority, genesis=genesis, block_time=0.05,
-                               fsync=False, rpc=rpc, feed=feed))
+                               fsync=False, rpc=rpc, feed=feed, clock="logical" if other == "restored" else "wall"))
 
     opts: dict[str, object] = {}
-    if other == "genesis":
+    if other == "restored":  # the leader's log at block 5, copied: it comes back from that copy, behind the replica
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                a = leader(tmp_path / "a", rpc="tcp://127.0.0.1:0", feed="tcp://127.0.0.1:0")
+                await tg.start(a.run)
+                await _until("blocks", lambda: a.state is not None and a.state.height >= 5, 8)
+                tg.cancel_scope.cancel()
+        shutil.copytree(tmp_path / "a", tmp_path / "c")
+    elif other == "genesis":
         opts["subnet_defaults"] = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=7)
     else:  # the same genesis, its blocks sealed beforehand elsewhere: they differ from the replica's
         with anyio.fail_after(10):
@@ -163,23 +175,66 @@ async def test_a_replica_stops_when_its_leader_comes_back_with_another_chain(oth
             async with anyio.create_task_group() as tg:
                 await tg.start(leader(tmp_path / "a").run)
                 await outer.start(run_replica)
-                await _until("blocks", lambda: rep.state is not None and rep.state.height >= 3, 10)
+                ahead = 60 if other == "restored" else 3  # the restored leader is back well before it passes it
+                await _until("blocks", lambda: rep.state is not None and rep.state.height >= ahead, 10)
                 tg.cancel_scope.cancel()
             await _until("the outage noticed", lambda: rep.leader_down_since is not None, 10)
             held = rep.state.height  # type: ignore[union-attr]
             async with anyio.create_task_group() as tg:
-                await tg.start(leader(tmp_path / "b", **opts).run)
+                back = await tg.start(leader(tmp_path / ("c" if other == "restored" else "b"), **opts).run)
+                if other == "restored":  # once followed again, behind the replica: its next blocks differ
+                    await _until("the leader back", lambda: rep.leader_down_since is None, 10)
+                    async with Subtensor(back["rpc"]) as sub:
+                        await sub.transfer(Keypair.from_uri("//Alice"), Keypair.from_uri("//Bob").ss58_address, 10**9,
+                                           wait_for_inclusion=False)
                 await _until("the replica stopped", lambda: bool(ended), 15)
                 tg.cancel_scope.cancel()
     failure = ended[0]
     assert isinstance(failure, InvalidBlock), failure
     assert ("another chain" if other == "genesis" else "forked") in str(failure), failure
-    assert [e["event"] for e in logs].count("replica.leader_other_chain") == 1
+    assert [e["event"] for e in logs].count("replica.leader_forked" if other == "restored"
+                                            else "replica.leader_other_chain") == 1
     store = FileStore(tmp_path / "replica" / "chain", fsync=False)
     try:
         assert store.verify().blocks == held + 1
     finally:
         store.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("replica_ahead", [True, False])
+async def test_a_replica_on_a_data_dir_of_another_chain_of_the_same_genesis_stops_at_start(
+        replica_ahead: bool, tmp_path: Path) -> None:
+    """`node follow --data-dir` on a directory holding another dev chain than the leader's (the same genesis, other
+    blocks), longer or shorter than the leader's: run ends before serving with ChainBroken naming the fork (it
+    followed, refusing the leader's next block with backoff for ever); the directory's log is left as it was."""
+    async def seal(data_dir: Path, height: int) -> None:
+        genesis, authority = dev_genesis()
+        node = Node(NodeConfig(data_dir=data_dir, authority=authority, genesis=genesis, block_time=0.05,
+                               fsync=False, rpc="tcp://127.0.0.1:0", feed="tcp://127.0.0.1:0"))
+        with anyio.fail_after(15):
+            async with anyio.create_task_group() as tg:
+                await tg.start(node.run)
+                await _until("blocks", lambda: node.state is not None and node.state.height >= height, 12)
+                tg.cancel_scope.cancel()
+
+    await seal(tmp_path / "mine", 12 if replica_ahead else 4)
+    with FileStore(tmp_path / "mine" / "chain", fsync=False) as store:
+        held = store.height
+    await seal(tmp_path / "leader", 6)
+    genesis, authority = dev_genesis()
+    lead = Node(NodeConfig(data_dir=tmp_path / "leader", authority=authority, genesis=genesis, block_time=0.05,
+                           fsync=False, rpc="tcp://127.0.0.1:0", feed="tcp://127.0.0.1:0"))
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            addresses = await tg.start(lead.run)
+            rep = replica(tmp_path / "mine", addresses["rpc"])
+            with pytest.raises(ChainBroken, match="its chain forked from this one") as caught:
+                await rep.run()
+            tg.cancel_scope.cancel()
+    assert 0 < caught.value.number <= held
+    with FileStore(tmp_path / "mine" / "chain", fsync=False) as store:
+        assert store.verify().blocks == held + 1
 
 
 @pytest.mark.slow
