@@ -61,6 +61,7 @@ from taonet.ledger import (
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
 from ..errors import (
+    AlreadyQueued,
     BadAddress,
     BlockWaitTimeout,
     Busy,
@@ -610,6 +611,14 @@ class Subtensor:
         Submitting the same bytes again waits on the same outcome. A ``submit`` with no reply (the node went quiet
         or away after taking the request) is status "timeout" with that error: the node may hold the extrinsic.
         """
+        return await self._submit(ext, wait_for_inclusion=wait_for_inclusion, timeout=timeout)
+
+    async def _submit(self, ext: Extrinsic, *, wait_for_inclusion: bool = True, timeout: float = 60.0,
+                      fresh: bool = False) -> ExtrinsicResult:
+        """:meth:`submit`; with ``fresh`` (``ext`` was signed just now, for this one submission) the node's word that
+        the same bytes were there already means another client signed the very same call at the same nonce at once
+        (two identical commands run together): rejected with AlreadyQueued, so that the caller signs again at the
+        next nonce rather than report the other's inclusion as its own."""
         self._submitted += 1  # from here on the node may hold it (see `submitted`)
         try:
             r = await self.call("submit", extrinsic=ext.to_bytes())
@@ -621,6 +630,9 @@ class Subtensor:
         except TaonetError as e:  # the node answered: refused, so it does not hold it
             self._submitted -= 1
             return ExtrinsicResult(status="rejected", hash=ext.hash, error=e)
+        if fresh and r.get("joined"):
+            self._submitted -= 1
+            return ExtrinsicResult(status="rejected", hash=ext.hash, error=AlreadyQueued(nonce=ext.nonce))
         if not wait_for_inclusion:
             return ExtrinsicResult(status="submitted", hash=r["hash"])
         return await self.wait_for_outcome(r["hash"], after=int(r.get("head", -1)), timeout=timeout)
@@ -684,11 +696,11 @@ class Subtensor:
                 ext = await self.sign(keypair, call)
             except TaonetError as e:
                 return ExtrinsicResult(status="rejected", error=e)
-            result = await self.submit(ext, wait_for_inclusion=wait_for_inclusion)
+            result = await self._submit(ext, wait_for_inclusion=wait_for_inclusion, fresh=True)
             code = getattr(result.error, "CODE", None)
             if code not in ("already_queued", "stale_nonce", "extrinsic_dropped") or attempt == self.nonce_retries:
                 return result
-            await anyio.sleep(0.01 * (attempt + 1))
+            await anyio.sleep(0.01 * (attempt + 1) * random.uniform(0.5, 1.5))  # jitter: rivals spread out
         raise AssertionError("unreachable")
 
     @_sdk_write(destination_ss58="dest")

@@ -406,7 +406,9 @@ class Node(ChainHost):
     def admit(self, ext: Extrinsic) -> dict[str, Any]:
         """Admit ``ext`` to the mempool (typed error if it cannot enter); the same bytes again join the first.
 
-        Returns ``{"hash", "head"}``: its outcome is in a block after ``head``.
+        Returns ``{"hash", "head"}``: its outcome is in a block after ``head``; with ``"joined": True`` when the same
+        bytes were pending or included already (a client that signed them just now learns that another signed the
+        very same extrinsic at once, at the same nonce: its own will not run a second time).
         """
         assert self.state is not None
         h = ext.hash
@@ -415,7 +417,8 @@ class Node(ChainHost):
             self.mempool.admit(self.state, self.genesis_hash, ext)
             self._pending.add(h)
             self._receipts.pop(h, None)
-        return {"hash": h, "head": self.state.height}
+            return {"hash": h, "head": self.state.height}
+        return {"hash": h, "head": self.state.height, "joined": True}
 
     async def receipt(self, h: bytes) -> dict[str, Any]:
         """What became of the extrinsic with hash ``h``: included (block, index, events), rejected (error),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import anyio
 import attrs
@@ -102,6 +103,29 @@ async def test_validators_and_miners_earn_what_the_ledgers_epoch_gives(tmp_path:
             assert after.hotkey_stake(n.hotkey) - before.hotkey_stake(n.hotkey) == expected["emission"][n.uid]
         owner_gain = after.free(OWNER.coldkey.public_key) - before.free(OWNER.coldkey.public_key)
         assert owner_gain == epoch_result(before, 1).owner_cut
+
+
+async def test_identical_writes_signed_at_once_by_separate_clients_each_run(tmp_path: Path) -> None:
+    """Four clients send the same transfer at the same moment: each signs it at the same nonce, so their extrinsics
+    are byte for byte the same. Each is told the truth and each transfer runs: the node says the bytes joined an
+    earlier submission, and the client signs again at the next nonce (all four reported "included" while one
+    transfer ran: the others reported that one's inclusion as their own)."""
+    async with running_node(tmp_path, block_time=0.5) as (_node, sub):
+        alice, bob = Keypair.from_uri("//Alice"), Keypair.from_uri("//Bob").ss58_address
+        before = (await sub.get_balance(bob)).rao
+        results: list[Any] = []
+
+        async def send(rpc: str) -> None:
+            async with Subtensor(rpc, timeout=20.0) as own:
+                results.append(await own.transfer(alice, bob, TAO))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for _ in range(4):
+                    tg.start_soon(send, sub.endpoint)
+        assert [r.status for r in results] == ["included"] * 4, [(r.status, r.error) for r in results]
+        assert len({r.hash for r in results}) == 4
+        assert (await sub.get_balance(bob)).rao - before == 4 * TAO
 
 
 async def test_submit_and_wait_reports_inclusion_and_rejection(tmp_path: Path) -> None:
