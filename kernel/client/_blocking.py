@@ -138,6 +138,16 @@ class Blocking(Generic[T]):
                     raise
 
             return call
+        if inspect.ismethod(attr):  # a plain method: what it returns is wrapped as a coroutine's result is
+
+            @functools.wraps(attr)
+            def plain(*args: Any, **kwargs: Any) -> Any:
+                out = attr(*args, **kwargs)
+                # the target itself (Metagraph.load fills it in place and returns it): this wrapper, whose
+                # sync() blocks; the bare object's would hand back a coroutine never awaited
+                return self if out is self._target else self._wrap(out)
+
+            return plain
         return attr
 
     def _wrap(self, value: Any) -> Any:

@@ -85,6 +85,21 @@ def test_the_readme_snippet_runs_and_exits_after_its_last_line(endpoint: str) ->
     assert exited_after < EXIT_BOUND
 
 
+def test_a_blocking_metagraph_loaded_from_a_file_is_still_blocking_and_syncs(endpoint: str, tmp_path: Path) -> None:
+    """`mg.load()` on a blocking metagraph returns that blocking metagraph, whose sync() moves it to the head (it
+    returned the bare async object, whose sync() handed back a coroutine never awaited and changed nothing)."""
+    with subtensor(endpoint, timeout=20) as sub:
+        mg = sub.metagraph(1)
+        mg.save(tmp_path)
+        sub.wait_for_block(mg.block + 2)
+        loaded = mg.load(tmp_path)
+        assert loaded is mg and isinstance(loaded, Blocking)
+        saved_at = loaded.block
+        loaded.sync()
+        assert loaded.block >= saved_at + 2
+        assert mg.load_from_path(next(tmp_path.rglob("*.npz"))) is mg and mg.block == saved_at
+
+
 @pytest.mark.slow
 def test_an_unclosed_client_does_not_keep_a_script_alive(endpoint: str) -> None:
     """`sub = subtensor(...); print(sub.get_current_block())` with no close: the process still ends at once."""
