@@ -53,6 +53,7 @@ __all__ = [
     "KernelError",
     "KeyFileExists",
     "KeyFileNotFound",
+    "KeyFilesDisagree",
     "MempoolFull",
     "MessageTooLarge",
     "NoNode",
@@ -80,6 +81,7 @@ __all__ = [
     "UnknownSynapse",
     "Unreachable",
     "WalletError",
+    "WatchOnlyWallet",
     "WrongAxon",
     "WrongPassword",
     "status_of",
@@ -568,6 +570,31 @@ class KeyFileNotFound(WalletError, FileNotFoundError):
     CODE = "key_file_not_found"
     path: str
     __str__ = _msg("{path} does not exist; create the key first (taonet wallet create) or check the wallet path")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class WatchOnlyWallet(KeyFileNotFound):
+    """Raised when a wallet holding only its coldkey's public key (coldkeypub.txt) is asked to sign."""
+
+    CODE = "watch_only_wallet"
+    wallet: str
+    __str__ = _msg("{path} does not exist: wallet {wallet!r} is watch-only (it holds only coldkeypub.txt); to sign "
+                   "with it, restore its coldkey from the mnemonic: taonet wallet regen-coldkey -w {wallet} "
+                   "--mnemonic '...' --overwrite")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class KeyFilesDisagree(WalletError, ValueError):
+    """Raised when a wallet's private key file and its public key file name different keys (one copied over)."""
+
+    CODE = "key_files_disagree"
+    path: str
+    key: str
+    pub_path: str
+    pub: str
+    __str__ = _msg("{path} holds the key of {key} but {pub_path} names {pub}: the wallet's two files disagree (one "
+                   "copied over the other?), so nothing was signed; restore the wallet from its mnemonic (taonet "
+                   "wallet regen-coldkey or regen-hotkey ... --overwrite)")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -30,7 +30,16 @@ from typing import final
 
 from taonet.ledger import Keypair, generate_mnemonic
 
-from ..errors import InvalidKeyFile, InvalidWalletName, KeyFileExists, KeyFileNotFound, PasswordRequired, WalletError
+from ..errors import (
+    InvalidKeyFile,
+    InvalidWalletName,
+    KeyFileExists,
+    KeyFileNotFound,
+    KeyFilesDisagree,
+    PasswordRequired,
+    WalletError,
+    WatchOnlyWallet,
+)
 from ._keyfile import UnlockCost, decrypt, encrypt, is_encrypted, keyfile_json, keypair_from_json, pubfile_json
 from ._keyfile import write_private as _write
 from ._prompt import read_line
@@ -267,14 +276,30 @@ class Wallet:
         return keypair_from_json(raw, str(path))
 
     def get_coldkey(self, password: Password = None) -> Keypair:
-        """Unlock the coldkey (asks for its password: argument, environment or prompt)."""
-        self._coldkey = self._load(self.coldkey_file, password)
+        """Unlock the coldkey (asks for its password: argument, environment or prompt); refused when coldkeypub.txt
+        names another key (:class:`KeyFilesDisagree`), and a watch-only wallet says so (:class:`WatchOnlyWallet`)."""
+        if not self.coldkey_file.exists() and self.coldkeypub_file.is_file():
+            raise WatchOnlyWallet(str(self.coldkey_file), wallet=self.name)
+        self._coldkey = self._checked(self._load(self.coldkey_file, password), self.coldkey_file,
+                                      self.coldkeypub_file)
         return self._coldkey
 
     def get_hotkey(self, password: Password = None) -> Keypair:
-        """Load the selected hotkey (a password only if it was stored encrypted)."""
-        self._hotkey = self._load(self.hotkey_file, password)
+        """Load the selected hotkey (a password only if it was stored encrypted); refused when its public key file
+        names another key (:class:`KeyFilesDisagree`)."""
+        self._hotkey = self._checked(self._load(self.hotkey_file, password), self.hotkey_file, self.hotkeypub_file)
         return self._hotkey
+
+    def _checked(self, kp: Keypair, path: Path, pub_path: Path) -> Keypair:
+        """``kp``, once the public key file beside it (when there is one that reads) names the same key: a coldkey
+        copied over another wallet's signed for an account the wallet does not show."""
+        try:
+            pub = self._load(pub_path, None)
+        except WalletError:  # none, or unreadable: what shows the address says so itself
+            return kp
+        if pub.public_key != kp.public_key:
+            raise KeyFilesDisagree(str(path), key=kp.ss58_address, pub_path=str(pub_path), pub=pub.ss58_address)
+        return kp
 
     def get_coldkeypub(self) -> Keypair:
         """The coldkey's public key (no password)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -18,8 +19,10 @@ from taonet.kernel.errors import (
     InvalidWalletName,
     KeyFileExists,
     KeyFileNotFound,
+    KeyFilesDisagree,
     PasswordRequired,
     WalletError,
+    WatchOnlyWallet,
     WrongPassword,
 )
 from taonet.kernel.wire._keyfile import MAGIC
@@ -57,6 +60,37 @@ def test_created_wallet_round_trips_through_its_files(tmp_path: Path) -> None:
     pub = json.loads(w.coldkeypub_file.read_bytes())
     assert pub == {"accountId": "0x" + cold.public_key.hex(), "publicKey": "0x" + cold.public_key.hex(),
                    "ss58Address": cold.ss58_address, "cryptoType": "ed25519"}
+
+
+def test_a_key_file_copied_over_another_wallets_is_refused_before_signing(tmp_path: Path) -> None:
+    """Wallet c is a copy of a with b's coldkey file copied over its own: unlocking it is KeyFilesDisagree naming
+    both addresses (it unlocked b's key while the wallet showed a's address: a transfer spent b's money). The same
+    for a hotkey."""
+    a = Wallet("a", "h", tmp_path).create(coldkey_password="pa", cost=FAST)
+    b = Wallet("b", "h", tmp_path).create(coldkey_password="pb", cost=FAST)
+    shutil.copytree(a.dir, tmp_path / "c")
+    shutil.copy(b.coldkey_file, tmp_path / "c" / "coldkey")
+    shutil.copy(b.hotkey_file, tmp_path / "c" / "hotkeys" / "h")
+    c = Wallet("c", "h", tmp_path)
+    with pytest.raises(KeyFilesDisagree) as e:
+        c.get_coldkey("pb")
+    assert a.coldkeypub.ss58_address in str(e.value) and b.coldkeypub.ss58_address in str(e.value)
+    assert isinstance(e.value, WalletError)
+    with pytest.raises(KeyFilesDisagree):
+        c.get_hotkey()
+    assert Wallet("b", "h", tmp_path).get_coldkey("pb").ss58_address == b.coldkeypub.ss58_address  # b is intact
+
+
+def test_a_watch_only_wallet_asked_to_sign_says_how_to_restore_its_coldkey(tmp_path: Path) -> None:
+    """A wallet of only coldkeypub.txt: unlocking its coldkey says it is watch-only and how to restore the key
+    (it said "create the key first (taonet wallet create)", which creates nothing there)."""
+    key = Keypair.from_uri("//Alice")
+    w = Wallet("watch", "h", tmp_path)
+    w.regenerate_coldkeypub(key.ss58_address)
+    with pytest.raises(WatchOnlyWallet) as e:
+        w.get_coldkey("pw")
+    assert isinstance(e.value, KeyFileNotFound) and "watch-only" in str(e.value)
+    assert "taonet wallet regen-coldkey -w watch --mnemonic" in str(e.value)
 
 
 def test_coldkey_is_encrypted_at_rest_with_its_own_salt_and_cost(tmp_path: Path) -> None:
