@@ -339,3 +339,14 @@ def test_a_write_whose_result_ended_with_the_node_says_so_and_that_it_may_have_b
              else "stopped answering (receipt got no reply within 4 s)")
     assert line.startswith(f"sent τ1.0000 to 5FHne: the node at {address} {first}: it may have been sent"), line
     assert "once the node answers again, check with a read" in line and exit_status(got.value) == 4
+
+
+@pytest.mark.parametrize(("rao", "shown"), [
+    (48_999_998_001, "τ48.9999"), (999_999_999, "τ0.9999"), (10**9, "τ1.0000"), (1_234_500_000_000, "τ1,234.5000"),
+    (100, "τ0.000000100"), (1, "τ0.000000001"), (0, "τ0.0000"), (-48_999_998_001, "τ-48.9999")])
+def test_an_amount_is_never_shown_as_more_than_it_is(rao: int, shown: str) -> None:
+    """τ amounts are cut toward zero at 4 places, never rounded up (48,999,998,001 RAO showed τ49.0000, and a user
+    who then sent 49 was refused); one too small to show at 4 places is shown whole (100 RAO sent showed τ0.0000)."""
+    from taonet.tools.cli._amounts import tao
+
+    assert tao(rao) == shown
