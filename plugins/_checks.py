@@ -3,18 +3,22 @@
 
 The mistakes these name are the usual ones of a subnet author: a task that is not a ``Task``, a reward model that
 returns a list in the responses' order (as Bittensor's template does) or scores keyed by UID, a score that is NaN or
-outside [0, 1], a miner's forward that returns something else than the synapse it got.
+outside [0, 1], a miner's forward that returns something else than the synapse it got, a truth or journal digest
+the journal cannot carry (a numpy scalar), a blacklist or priority that answers something else than it may.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._journal import uncarried
 from ._types import Response, Task
 
-__all__ = ["SCORE_SLACK", "check_refused", "check_scores", "check_task"]
+__all__ = ["SCORE_SLACK", "check_blacklist", "check_carried", "check_priority", "check_refused", "check_scores",
+           "check_task"]
 
 SCORE_SLACK = 1e-6
 """How far outside [0, 1] a score may stray by rounding (it is clipped); further is the reward model's error."""
@@ -52,6 +56,64 @@ def check_task(plugin: Any, task: Any, hook: str = "validator_task") -> Task:
         raise _failed(plugin, hook, f"its Task's timeout is {t!r}; give a positive number of seconds, or None for "
                                     "the timeout option")
     return task
+
+
+def _type_name(value: Any) -> str:
+    """``value``'s type as a plugin author writes it, with its article: "a numpy.int64", "an object"."""
+    cls = type(value)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _plain_hint(value: Any) -> str:
+    """How to make ``value`` a plain one, if we can tell: " (e.g. int(x))"."""
+    if getattr(value, "ndim", 0) and hasattr(value, "tolist"):
+        return " (e.g. x.tolist())"
+    if isinstance(value, numbers.Integral):
+        return " (e.g. int(x))"
+    if isinstance(value, numbers.Real):
+        return " (e.g. float(x))"
+    return " (e.g. x.item())" if hasattr(value, "item") else ""
+
+
+def check_carried(plugin: Any, hook: str, what: str, value: Any) -> Any:
+    """``value`` if the journal (CBOR) can carry it; HookFailed naming ``what`` and the value it cannot carry."""
+    bad = uncarried(value)
+    if bad is None:
+        return value
+    raise _failed(plugin, hook, f"{what} holds {_type_name(bad)}, which the journal cannot carry: give plain "
+                                f"int/float/str/bytes/bool/None, lists and dicts of them{_plain_hint(bad)}")
+
+
+def check_blacklist(plugin: Any, out: Any) -> tuple[bool, str] | tuple[bool, str, float | None]:
+    """``miner_blacklist``'s answer as the axon takes it: a bool, ``(bool, reason)`` or ``(bool, reason,
+    retry_after)``; HookFailed for anything else (a truthy "no" must not refuse every caller)."""
+    import numpy as np
+
+    def is_bool(x: Any) -> bool:
+        return isinstance(x, bool | np.bool_)
+
+    def is_wait(x: Any) -> bool:
+        return x is None or (isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0)
+
+    if is_bool(out):
+        return bool(out), "refused by the subnet's blacklist"
+    if isinstance(out, tuple) and len(out) in (2, 3) and is_bool(out[0]) and isinstance(out[1], str) \
+            and (len(out) == 2 or is_wait(out[2])):
+        return (bool(out[0]), out[1]) if len(out) == 2 else (bool(out[0]), out[1], out[2])
+    shown = " ".join(repr(out).split())[:80]
+    raise _failed(plugin, "miner_blacklist", f"it returned {shown} ({type(out).__name__}); return True to refuse the "
+                                             "caller, False to let it in, or (bool, reason) or (bool, reason, "
+                                             "retry_after seconds)")
+
+
+def check_priority(plugin: Any, out: Any) -> float:
+    """``miner_priority``'s answer as a float; HookFailed for anything but a number that is not NaN."""
+    if isinstance(out, numbers.Real) and not isinstance(out, bool) and not math.isnan(out):
+        return float(out)
+    shown = " ".join(repr(out).split())[:80]
+    raise _failed(plugin, "miner_priority", f"it returned {shown} ({type(out).__name__}); return a number (not NaN), "
+                                            "higher served first")
 
 
 def check_scores(plugin: Any, raw: Any, responses: Sequence[Response]) -> dict[str, float]:

@@ -28,13 +28,44 @@ import cbor2
 
 from ._types import Response, Task
 
-__all__ = ["FORMAT", "Journal", "read_journal", "step_inputs"]
+__all__ = ["FORMAT", "Journal", "read_journal", "step_inputs", "uncarried"]
 
 FORMAT = "taonet.validator"
 VERSION = 1
 _LEN = struct.Struct(">I")
 _SEGMENT = re.compile(r"^journal-(\d{8})\.cbor$")
 MAX_FRAME = 64 * 1024 * 1024
+_UNENCODABLE = (cbor2.CBOREncodeError, TypeError, ValueError, RecursionError)
+"""What cbor2 raises for a value it cannot encode (its error types differ between versions)."""
+
+
+def _encode(value: Any) -> bytes:
+    """``value`` as a frame's canonical CBOR; ValueError when CBOR cannot carry it (a numpy scalar, an object...)."""
+    try:
+        return cbor2.dumps(value, canonical=True)
+    except _UNENCODABLE as e:
+        raise ValueError(f"CBOR cannot carry it ({e})") from None
+
+
+def uncarried(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
+    """The first value in ``value`` (itself, or a key, value or item inside it) that the journal cannot carry; None
+    when it carries all of it (None itself is always carried)."""
+    try:
+        cbor2.dumps(value, canonical=True)
+    except _UNENCODABLE:
+        pass
+    else:
+        return None
+    if id(value) in _seen:  # a cycle: the container itself is what cannot be carried
+        return value
+    if isinstance(value, Mapping):
+        parts: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        return value
+    inner = _seen | {id(value)}
+    return next((u for p in parts if (u := uncarried(p, inner)) is not None), value)
 
 
 def _segments(folder: Path) -> list[tuple[int, Path]]:
@@ -170,7 +201,9 @@ class Journal:
         self._prune()
 
     def _write(self, value: Any) -> None:
-        body = cbor2.dumps(value, canonical=True)
+        self._put(_encode(value))
+
+    def _put(self, body: bytes) -> None:
         self._file.write(_LEN.pack(len(body)) + body)
         self._file.flush()
         self._size += 4 + len(body)
@@ -184,12 +217,14 @@ class Journal:
             oldest.unlink()
 
     def append(self, record: Mapping[str, Any]) -> None:
-        """Append one step record (flushed to the OS: a killed process loses nothing written)."""
+        """Append one step record (flushed to the OS: a killed process loses nothing written); ValueError, writing
+        nothing, when it holds a value CBOR cannot carry."""
         if self._file is None:
             raise RuntimeError("open() the journal first")
+        body = _encode(dict(record))  # before a new segment starts: a record CBOR cannot carry changes nothing
         if self._size >= self.segment_bytes:
             self._start(self._seq + 1)
-        self._write(dict(record))
+        self._put(body)
         if "step" in record:
             self.last_step = int(record["step"])
 

@@ -3,7 +3,6 @@ fresh from the block feed, publishes its axon on the chain when it changed, and 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import anyio
@@ -11,6 +10,7 @@ import anyio
 from taonet.kernel import Axon, StreamingSynapse, Subtensor, Synapse
 from taonet.ledger.errors import TaonetError
 
+from ._checks import check_blacklist, check_priority
 from ._neuron import (
     STOP_DEADLINE,
     HeadFollower,
@@ -112,14 +112,14 @@ class _Miner:
                 raise self._hook_failed("miner_forward", e) from None
         return sync_chunks()
 
-    async def blacklist(self, synapse: Synapse) -> tuple[bool, str]:
+    async def blacklist(self, synapse: Synapse) -> tuple[bool, str] | tuple[bool, str, float | None]:
         if self.plugin.implements("miner_blacklist"):
             try:
                 out = await call_hook(self.plugin, "miner_blacklist", synapse=synapse, metagraph=self.metagraph,
                                       options=self.options)
+                return check_blacklist(self.plugin, out)  # a "no" is the hook's mistake, not a refusal of everyone
             except Exception as e:  # the plugin's code: the caller gets a 500, the miner a log line
                 raise self._hook_failed("miner_blacklist", e) from None
-            return out if isinstance(out, tuple) else (bool(out), "refused by the subnet's blacklist")
         caller = synapse.dendrite.hotkey or ""
         if caller in self.permits or (await self._newer_permits() and caller in self.permits):
             return False, ""
@@ -149,11 +149,8 @@ class _Miner:
     async def priority(self, synapse: Synapse) -> float:
         if self.plugin.implements("miner_priority"):
             try:
-                value = float(await call_hook(self.plugin, "miner_priority", synapse=synapse,
-                                              metagraph=self.metagraph, options=self.options))
-                if math.isnan(value):
-                    raise ValueError("it returned nan, not a number")
-                return value
+                return check_priority(self.plugin, await call_hook(self.plugin, "miner_priority", synapse=synapse,
+                                                                   metagraph=self.metagraph, options=self.options))
             except Exception as e:  # the plugin's code: the caller gets a 500, the miner a log line
                 raise self._hook_failed("miner_priority", e) from None
         return self.stakes.get(synapse.dendrite.hotkey or "", 0.0)

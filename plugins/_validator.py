@@ -31,7 +31,7 @@ from taonet.ledger.errors import (
     WeightCommitNotFound,
 )
 
-from ._checks import check_refused, check_scores, check_task
+from ._checks import check_carried, check_refused, check_scores, check_task
 from ._discovery import Plugin
 from ._journal import Journal
 from ._neuron import (
@@ -159,9 +159,10 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
                          dendrite: Any, hotkey: str, uid: int | None = None, journal: Journal | None = None,
                          on_cut: Callable[[list[Response], int, int], None] | None = None) -> dict[str, Any] | None:
     """One validator step: the plugin's task, the miners it chooses queried under the timeout, scored by its reward
-    model; the per-hotkey moving averages in ``scores`` updated and its step counter advanced; the step appended to
-    ``journal``. Returns the journal record (None when no miner was chosen). A hook that raises, or does not return
-    within ``options["hook_timeout"]`` seconds (when given), is HookFailed.
+    model; the step appended to ``journal``, then the per-hotkey moving averages in ``scores`` updated and its step
+    counter advanced. Returns the journal record (None when no miner was chosen). A hook that raises, does not return
+    within ``options["hook_timeout"]`` seconds (when given), or returns what the journal cannot carry (a truth, a
+    ``journal_response`` value) is HookFailed, before anything of the step is recorded.
 
     The miners' replies together hold at most ``options["reply_budget_mb"]`` MiB (when given): each of the k miners
     asked may answer 1/k of it; a larger reply is refused as it arrives (500, ``dendrite.reply_limit``) and scored as
@@ -173,6 +174,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     step = scores.step
     rng = random.Random(f"{hotkey}/{step}")
     task = check_task(plugin, await _hook(plugin, "validator_task", options, step=step, block=block, rng=rng))
+    check_carried(plugin, "validator_task", "Task.truth", task.truth)  # before any miner is asked
     if plugin.implements("validator_select"):
         chosen = await _hook(plugin, "validator_select", options, metagraph=metagraph, rng=rng, uid=uid)
         uids = _uids_of(plugin, chosen)
@@ -194,13 +196,10 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
     raw = await _hook(plugin, "reward", options, task=task, responses=responses, metagraph=metagraph)
     step_scores = check_scores(plugin, raw, responses)
     if plugin.implements("journal_response"):
-        data = [await _hook(plugin, "journal_response", options, response=r) for r in responses]
+        data = [check_carried(plugin, "journal_response", "what it returned",
+                              await _hook(plugin, "journal_response", options, response=r)) for r in responses]
     else:
         data = [journal_data(r) for r in responses]
-    scores.scores = update_scores(scores.scores, step_scores, alpha=float(options["alpha"]),
-                                  queried=[r.hotkey for r in responses])
-    scores.step = step + 1
-    scores.block = block
     record = {
         "step": step, "block": block, "time": now(),
         "task": {"synapse": task.synapse.NAME, "fields": task.synapse.payload(), "truth": task.truth,
@@ -209,7 +208,7 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
                        "latency": r.latency, "data": d} for r, d in zip(responses, data, strict=True)],
         "scores": step_scores,
     }
-    if journal is not None:
+    if journal is not None:  # before the scores move: a step the journal refuses is skipped, changing nothing
         try:
             journal.append(record)
         except (TypeError, ValueError) as e:  # something the plugin returned that CBOR cannot carry
@@ -217,6 +216,10 @@ async def validator_step(plugin: Plugin, options: Mapping[str, Any], scores: Sco
 
             raise HookFailed(plugin=plugin.name, hook="journal_response",
                              error=f"a value the journal (CBOR) cannot carry: {e}") from None
+    scores.scores = update_scores(scores.scores, step_scores, alpha=float(options["alpha"]),
+                                  queried=[r.hotkey for r in responses])
+    scores.step = step + 1
+    scores.block = block
     if plugin.implements("validator_feedback"):
         syn = await _hook(plugin, "validator_feedback", options, task=task, responses=responses,
                           scores=step_scores)
