@@ -21,7 +21,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from ._types import NEURON_OPTIONS, SubnetProtocol
+from ._types import NEURON_OPTIONS, Option, SubnetProtocol
 
 __all__ = ["GROUP", "Plugin", "PluginInfo", "installed_plugins", "load_plugin"]
 
@@ -237,7 +237,7 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
         if isinstance(default, float):
             value = float(raw)
             if not math.isfinite(value):
-                raise ValueError(raw)
+                raise InvalidOption(name=key, reason=f"{raw!r} is not a finite number")
             return value
         if isinstance(default, list | tuple | dict):  # a list or a table, written as JSON: [1, 2] or {"a": 1}
             import json
@@ -246,6 +246,8 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
             if not isinstance(value, dict if isinstance(default, dict) else list):
                 raise ValueError(raw)
             return type(default)(value) if isinstance(default, tuple) else value
+    except InvalidOption:
+        raise
     except ValueError:
         example = {"list": " (as JSON: [1, 2])", "tuple": " (as JSON: [1, 2])", "dict": ' (as JSON: {"a": 1})'}
         kind = type(default).__name__
@@ -296,11 +298,18 @@ def _check_options(name: str, protocol: SubnetProtocol) -> None:
     (``--set`` values are checked against them later)."""
     from .errors import InvalidOption, InvalidPlugin
 
+    for key, value in protocol.defaults().items():
+        if isinstance(value, float) and not math.isfinite(value):  # --set refuses one: no default may be one
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}; a number option's "
+                                                  "default must be finite")
     for key, (lo, hi) in protocol.bounds().items():
         value = protocol.defaults()[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidPlugin(name=name, reason=f"its option {key!r} has bounds but a {type(value).__name__} "
-                                                  "default; bounds are for numbers")
+            given = protocol.options.get(key)
+            own = isinstance(given, Option) and (given.lo, given.hi) != (None, None)
+            whose = "has bounds" if own else f"re-defaults the neuron's number option (within {lo:g}..{hi:g})"
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} {whose} but a {type(value).__name__} "
+                                                  "default; give a number")
         if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
             raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}, outside its own "
                                                   f"bounds {lo}..{hi}")

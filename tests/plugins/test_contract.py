@@ -73,8 +73,8 @@ def test_full_plugin_loads_and_its_options_convert(site: Path) -> None:
     ({"sample_size": "0"}, r"'sample_size': '0' is outside 1\.\.4,096"),
     ({"timeout": "0"}, r"'timeout': '0' is outside"),
     ({"timeout": -5}, r"'timeout': -5 is outside"),  # a TOML number, not a --set string
-    ({"alpha": "nan"}, "'nan' is not a valid float"),
-    ({"latency_weight": "inf"}, "'inf' is not a valid float"),  # the plugin's own option: finite, and its bounds
+    ({"alpha": "nan"}, "'nan' is not a finite number"),  # was "'nan' is not a valid float"
+    ({"latency_weight": "inf"}, "'inf' is not a finite number"),  # the plugin's own option: finite, and its bounds
     ({"latency_weight": float("nan")}, "nan is not a finite number"),
 ])
 def test_neuron_options_outside_their_bounds_are_refused(overrides: dict, says: str) -> None:
@@ -180,11 +180,17 @@ class _AlsoNamed(Synapse):
     ((_Named, _AlsoNamed), None, "two of its synapses, _Named and _AlsoNamed, have the NAME 'Same'"),
     ((_Named,), {"k": Option(default=5, lo=10, hi=20)}, "its option 'k' defaults to 5, outside its own bounds"),
     ((_Named,), {"k": Option(default="a", lo=1, hi=2)}, "its option 'k' has bounds but a str default"),
+    ((_Named,), {"k": Option(default=float("nan"), help="no bounds")}, "its option 'k' defaults to nan; a number "
+                                                                       "option's default must be finite"),
+    ((_Named,), {"k": float("inf")}, "its option 'k' defaults to inf"),
+    ((_Named,), {"timeout": "2"}, "its option 'timeout' re-defaults the neuron's number option (within "
+                                  "0.001..1e+06) but a str default"),
 ])
 def test_a_malformed_protocol_is_refused_at_load_naming_the_fix(synapses: Any, options: Any, says: str) -> None:
     """Synapse instances or other classes in place of Synapse classes, two synapses one NAME (the axon routes by
-    it), an option whose default breaks its own bounds: InvalidPlugin at load (exit 7), not a neuron that fails
-    later (the miner's axon raised at attach, the validator's dendrite at its first query)."""
+    it), an option whose default breaks its own bounds or is not finite (a NaN default loaded and failed each
+    step), a neuron option re-defaulted with a str: InvalidPlugin at load (exit 7), not a neuron that fails later
+    (the miner's axon raised at attach, the validator's dendrite at its first query)."""
     with pytest.raises(InvalidPlugin) as info:
         Plugin.from_object("proto", protocol_plugin(synapses, options))
     assert says in str(info.value) and str(info.value).startswith("subnet plugin 'proto' is not valid: ")

@@ -425,8 +425,8 @@ def test_node_timing_options_past_their_bounds_are_usage_errors(offline: Cli, tm
 
 
 @pytest.mark.parametrize(("option", "says"), [("sample_size=0", "outside 1..4,096"), ("alpha=2", "outside 0..1"),
-                                              ("timeout=nan", "'nan' is not a valid float"),
-                                              ("delay=inf", "'inf' is not a valid float"),
+                                              ("timeout=nan", "'nan' is not a finite number"),
+                                              ("delay=inf", "'inf' is not a finite number"),
                                               ("timeout=1e308", "outside 0.001..1,000,000")])
 def test_a_plugin_option_out_of_its_bounds_is_refused_before_the_neuron_starts(offline: Cli, option: str,
                                                                               says: str) -> None:

@@ -83,7 +83,7 @@ def test_reward_refusals(run: dict[str, Any], tmp_path: Path) -> None:
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "plugin 'compute' cannot re-score" in out.stderr and "--reward template" in out.stderr
     # a neuron option outside its bounds, or not a finite number: exit 2 (alpha=5 used to re-score)
-    for value, says in (("alpha=5", "'5' is outside 0..1"), ("alpha=nan", "'nan' is not a valid float")):
+    for value, says in (("alpha=5", "'5' is outside 0..1"), ("alpha=nan", "'nan' is not a finite number")):
         out, _ = taonet(*base, "--reward", "template", "--set", value, timeout=60)
         assert out.returncode == 2 and says in out.stderr, out.stderr
     # a damaged journal frame: refused naming the segment (exit 7), not re-scored as a shorter journal
