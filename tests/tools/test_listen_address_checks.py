@@ -84,6 +84,20 @@ def test_node_run_on_an_address_in_use_names_it_and_writes_nothing(tmp_path: Pat
     assert out.stdout == "" and not (tmp_path / "new").exists()
 
 
+def test_miner_run_on_a_port_in_use_names_it_before_loading_anything(tmp_path: Path) -> None:
+    """`taonet miner run --port P` with P taken: exit 4, one line naming --port and P (it said "an address this
+    command listens on is already in use", no port, after loading the plugin and unlocking the key: here there is
+    not even a wallet)."""
+    with held_port() as port:
+        out = subprocess.run([TAONET_EXE, "miner", "run", "--plugin", "template", "--netuid", "1", "--wallet-name",
+                              "nobody", "--hotkey", "h", "--port", str(port)], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "TAONET_WALLET_PATH": str(tmp_path / "wallets")})
+    assert out.returncode == 4, out.stderr
+    assert error_lines(out.stderr) == [f"error: --port tcp://0.0.0.0:{port} is already in use: another process "
+                                       f"listens on port {port}: stop it (ss -ltnp 'sport = :{port}' names it), or "
+                                       "give --port another (0: any free one)"]
+
+
 def test_node_run_on_an_address_not_of_this_machine_is_a_usage_line_before_anything(tmp_path: Path) -> None:
     data = tmp_path / "node"
     out = _run(tmp_path, "node", "run", "--dev", "--data-dir", str(data), "--rpc", "tcp://999.1.1.1:9944")

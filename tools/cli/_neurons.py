@@ -81,6 +81,20 @@ def _check_gateway(address: str) -> None:
         raise typer.BadParameter(problem, param_hint="--gateway")
 
 
+def _check_port(port: int) -> None:
+    """Refuse, before anything starts, an axon port another process listens on (AddressInUse, exit 4, naming it: it
+    said "an address this command listens on is already in use", no port, after loading the plugin and the key)."""
+    from ..addresses import IN_USE, listen_problem
+
+    address = f"tcp://0.0.0.0:{port}"  # where the miner's axon listens
+    if port and listen_problem(address) == IN_USE:
+        from taonet.tools.launcher.errors import AddressInUse
+
+        raise AddressInUse(method="miner run", address=address, option="--port", reason=(
+            f"another process listens on port {port}: stop it (ss -ltnp 'sport = :{port}' names it), or give --port "
+            "another (0: any free one)"))
+
+
 def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: str | None, wallet_path: str | None,
          endpoint: str | None, timeout: float, port: int, external_ip: str | None, state_dir: Path | None,
          set_: list[str], log_level: str, log_json: bool | None, gateway: str | None = None) -> None:
@@ -96,6 +110,8 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
     options = _options(set_)
     if gateway is not None:
         _check_gateway(gateway)
+    if role == "miner":
+        _check_port(port)
     loaded = load_plugin(plugin)
     loaded.options(options)  # a wrong --set is a usage error before anything connects
     wallet = wallet_of(wallet_name, hotkey, wallet_path)  # a bad name is a usage error, not an internal one
