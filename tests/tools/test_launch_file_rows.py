@@ -64,3 +64,15 @@ def test_the_installed_command_says_one_line_naming_the_row(tmp_path: Path) -> N
         assert out.returncode == status and len(error_lines(out.stderr)) == 1, out.stderr
         assert out.stderr.startswith(f"error: {path}: {says}"), out.stderr
         assert not (tmp_path / "n").exists()
+
+
+def test_a_bad_option_in_a_neurons_file_names_the_file_and_the_neuron(tmp_path: Path) -> None:
+    """`taonet neurons run FILE` with a row whose option value is wrong: exit 2, one line naming the file and the
+    neuron before anything connects (it was "option 'delay': 'slow' is not a valid float", naming neither)."""
+    path = tmp_path / "host.toml"
+    path.write_text('[[neurons]]\nname = "m{i}"\ncount = 2\nrole = "miner"\nplugin = "template"\nnetuid = 1\n'
+                    'wallet = "m"\nhotkey = "h{i}"\noptions = { delay = "slow" }\n')
+    out, _ = taonet("neurons", "run", str(path), timeout=60, env={"TAONET_WALLET_PATH": str(tmp_path / "w")})
+    assert out.returncode == 2, out.stderr
+    assert error_lines(out.stderr) == [f"error: {path}: neuron 'm0': options: option 'delay': 'slow' is not a valid "
+                                       "float"]

@@ -166,6 +166,8 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
     import anyio
 
     from taonet.plugins import NeuronHost, load_neurons, load_plugin
+    from taonet.plugins.errors import InvalidOption
+    from taonet.tools.launcher.errors import InvalidOptionInFile
 
     from ..logs import configure_logging
     from ..signals import hold_stop_signals, signal_stopped_group
@@ -176,7 +178,11 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
         plugin = load_plugin(name)
         for s in specs:
             if s.plugin == name:
-                plugin.options(dict(s.options))
+                try:
+                    plugin.options(dict(s.options))
+                except InvalidOption as e:  # which neuron of the file, as the launcher names its row
+                    raise InvalidOptionInFile(name=e.name, reason=e.reason, where=f"{file}: neuron {s.name!r}"
+                                              ) from None
     host = NeuronHost(specs)
 
     async def main() -> None:
