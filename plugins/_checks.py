@@ -152,9 +152,12 @@ def check_scores(plugin: Any, raw: Any, responses: Sequence[Response]) -> dict[s
 
 
 def check_refused(plugin: Any, responses: Sequence[Response]) -> None:
-    """HookFailed (validator_task) when every miner refused the task's synapse as malformed (400: a str in an int
-    field, a set): the validator's mistake, so the step is skipped rather than every miner scored 0."""
-    if responses and all(r.synapse.dendrite.status_code == 400 for r in responses):
-        why = responses[0].synapse.dendrite.status_message or "bad request"
+    """HookFailed (validator_task) when every miner the task reached refused its synapse as malformed (400: a str in
+    an int field, a set): the validator's mistake, so the step is skipped rather than every miner scored 0. Those it
+    did not reach (503: no axon served, unreachable) do not count: a validator_select of every UID, as Bittensor's
+    templates write it, asks many of those."""
+    reached = [r for r in responses if r.synapse.dendrite.status_code != 503]
+    if reached and all(r.synapse.dendrite.status_code == 400 for r in reached):
+        why = reached[0].synapse.dendrite.status_message or "bad request"
         raise _failed(plugin, "validator_task", f"every miner refused its synapse as malformed ({why}); give each "
                                                 "field a value of its declared type")

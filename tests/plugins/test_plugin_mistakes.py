@@ -25,7 +25,7 @@ import attrs
 import pytest
 from structlog.testing import capture_logs
 
-from taonet.kernel import Axon, Dendrite, StreamingSynapse, Synapse, Wallet
+from taonet.kernel import Axon, AxonInfo, Dendrite, StreamingSynapse, Synapse, Wallet
 from taonet.ledger import Keypair
 from taonet.plugins import (
     NeuronConfig,
@@ -226,6 +226,39 @@ async def test_a_wrong_task_or_reward_skips_the_step_with_the_hook_and_the_fix()
                     await _step(plugin, scores, mg, dendrite)
                 assert caught.value.hook == "validator_feedback" and scores.step == 2
                 assert "it returned str, not None or one of the protocol's synapse types" in caught.value.error
+            tg.cancel_scope.cancel()
+
+
+class _AsksEveryUid(Faulty):
+    """Faulty, choosing every UID each step (as Bittensor's templates do), served or not."""
+
+    @hookimpl
+    def validator_select(self, metagraph: Any) -> list[int]:
+        return list(range(metagraph.n))
+
+
+async def test_a_malformed_task_is_the_validators_mistake_though_unserved_uids_were_asked_too() -> None:
+    """A metagraph where two UIDs never served an axon (503 at once) beside miners that refuse the task as malformed
+    (400): the step is still HookFailed naming the field (it scored every miner 0 without a word: with a
+    validator_select of every UID, as Bittensor's templates write it, "every miner refused" was never true)."""
+    faulty = _AsksEveryUid("task_str")
+    plugin = Plugin.from_object("faulty", faulty)
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            axons = []
+            for kp in MINERS:
+                ax = Axon(kp, "tcp://127.0.0.1:0").attach(lambda s: plugin.hook.miner_forward(synapse=s, options={}),
+                                                         synapse=Double)
+                axons.append(await tg.start(ax.serve))
+            idle = [Keypair.from_uri(f"//Mistakes//idle{i}").ss58_address for i in range(2)]
+            mg = Subnet(axons=[*axons, *(AxonInfo(ip="0.0.0.0", port=0, hotkey=h) for h in idle)],
+                        hotkeys=[*(kp.ss58_address for kp in MINERS), *idle])
+            async with Dendrite(Keypair.from_uri("//Mistakes//validator")) as dendrite:
+                scores = Scores()
+                with pytest.raises(HookFailed) as caught:
+                    await _step(plugin, scores, mg, dendrite)
+                assert "every miner refused its synapse as malformed" in caught.value.error
+                assert (scores.step, scores.scores) == (0, {})
             tg.cancel_scope.cancel()
 
 
