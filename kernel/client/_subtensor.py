@@ -100,7 +100,9 @@ def resolve_endpoint(endpoint: str | None) -> str:
     """An nng address for ``endpoint``: None -> $TAONET_ENDPOINT or local; "local"; "host:port"; or an nng URL.
 
     A Bittensor network name ("finney", "test", ...) raises BadAddress: a taonet node is not reached by name; so
-    does a TCP or WebSocket port that is no number in 1..65535 (nng dials it, and nothing ever answers)."""
+    does a TCP or WebSocket port that is no number in 1..65535 (nng dials it, and nothing ever answers), and
+    Bittensor's WebSocket form of a node's address (``ws://HOST:PORT``, any ``wss://``): taonet nodes speak nng over
+    tcp (an nng ``ws://HOST:PORT/PATH`` is dialed as given)."""
     endpoint = endpoint or os.environ.get("TAONET_ENDPOINT") or "local"
     if endpoint == "local":
         return DEFAULT_ENDPOINT
@@ -112,6 +114,11 @@ def resolve_endpoint(endpoint: str | None) -> str:
     if scheme in _PORTED_SCHEMES and colon and host and not (port.isascii() and port.isdigit()
                                                              and 1 <= int(port) <= 65535):
         raise BadAddress(address=endpoint, reason=f"port {port!r} is not a number from 1 to 65535")
+    path = rest.partition("/")[2]
+    if scheme.startswith("wss") or (scheme.startswith("ws") and path in ("", "/")):
+        tcp = f"tcp://{host}:{port}" if colon and host and not scheme.startswith("wss") else "tcp://HOST:PORT"
+        raise BadAddress(address=endpoint, reason=f"a WebSocket address, as Bittensor's nodes take; taonet nodes "
+                                                  f"speak nng over tcp: use {tcp}")
     return url
 
 
@@ -268,7 +275,8 @@ class Subtensor:
         if network is not None and endpoint is not None:
             raise TypeError("give endpoint or network (the SDK's name for it), not both")
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < 1e6:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r:.40}")
+            raise ValueError(f"timeout must be a positive number of seconds under 1e6 (about 11 days), "
+                             f"got {timeout!r:.40}")
         self.endpoint = resolve_endpoint(endpoint if network is None else network)
         self.timeout = timeout
         self.nonce_retries = nonce_retries
@@ -964,14 +972,14 @@ class Subtensor:
         except (TypeError, ValueError) as e:
             from taonet.ledger.errors import InvalidCall
 
-            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"reveal_weights: {e}"),
-                                   action="revealed")
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"reveal_weights: {e}"))
         return await self.reveal(wallet, pending, wait_for_inclusion=wait_for_inclusion)
 
     @_sdk_write()
     async def reveal(self, wallet: Any, pending: PendingReveal, *, wait_for_inclusion: bool = True
                      ) -> ExtrinsicResult:
-        """Reveal what :meth:`commit_weights` committed (its result's ``reveal``), exactly as hashed."""
+        """Reveal what :meth:`commit_weights` committed (its result's ``reveal``), exactly as hashed; a refused reveal
+        (here or by the chain) has action "": nothing was revealed."""
         try:
             call = RevealWeights(netuid=pending.netuid, uids=pending.uids, values=pending.values, salt=pending.salt,
                                  version_key=pending.version_key)
@@ -979,9 +987,10 @@ class Subtensor:
             from taonet.ledger.errors import InvalidCall
 
             return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"reveal_weights: {e}"),
-                                   action="revealed", reveal=pending)
+                                   reveal=pending)
         result = await self._do(_hotkey(wallet), call, wait_for_inclusion)
-        return attrs.evolve(result, action="revealed", reveal=pending)
+        # one that timed out may have been revealed (as a commit that timed out may have been committed)
+        return attrs.evolve(result, action="" if result.status == "rejected" else "revealed", reveal=pending)
 
     async def get_weight_commits(self, netuid: int, hotkey: Any = None, block: int | None = None
                                  ) -> dict[str, tuple[WeightCommitInfo, ...]]:
@@ -1041,7 +1050,10 @@ class Subtensor:
             await self.wait_for_block(pending.reveal_from, timeout=reveal_timeout)
         except TimeoutError:
             return committed
-        return await self.reveal(wallet, pending)
+        revealed = await self.reveal(wallet, pending)
+        # set_weights' refused reveal keeps action "revealed": `taonet weights set` reads it to raise RevealFailed
+        # with the commit's salt (tools/cli/_weights.py)
+        return revealed if revealed.action else attrs.evolve(revealed, action="revealed")
 
 
 for _name, _method in list(vars(Subtensor).items()):

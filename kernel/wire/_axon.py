@@ -66,6 +66,7 @@ from ..errors import (
 )
 from ._axon_info import AxonInfo, ss58_of
 from ._connections import MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, ConnectionLimit, limit_connections
+from ._fields import uncarried
 from ._format import (
     EMPTY_BODY,
     WIRE_VERSION,
@@ -184,7 +185,7 @@ def _synapse_type_of(fn: Callable[..., Any]) -> type[Synapse]:
 
 
 def _keypair_of(who: Any) -> tuple[Keypair, str]:
-    """(hotkey, coldkey SS58 or "") of a Keypair or a Wallet."""
+    """(hotkey, coldkey SS58 or "") of a Keypair, a Wallet, or anything with coldkey and hotkey Keypairs."""
     if isinstance(who, Keypair):
         return who, ""
     hotkey = getattr(who, "hotkey", None)
@@ -194,6 +195,9 @@ def _keypair_of(who: Any) -> tuple[Keypair, str]:
         coldkey = who.coldkeypub.ss58_address
     except (WalletError, OSError):  # a wallet without a coldkeypub file still serves
         coldkey = ""
+    except AttributeError:  # no coldkeypub: a pair of Keypairs (docs/sdk.md's Pair) names its coldkey's own
+        cold = getattr(who, "coldkey", None)
+        coldkey = cold.ss58_address if isinstance(cold, Keypair) else ""
     return hotkey, coldkey
 
 
@@ -612,6 +616,9 @@ class Axon:
                 checks[name](value)
             except TypeError as e:
                 raise ServerError(f"the forward's answer has {route.cls.NAME}.{name}: {e}"[:300]) from None
+            if (why := uncarried(value)) is not None:  # the caller's dendrite refuses CBOR's tags: bignums, sets
+                raise ServerError(f"the forward's answer has {route.cls.NAME}.{name} holding {why}, which the wire "
+                                  f"cannot carry"[:300])
         try:
             body = cbor2.dumps(changes, canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:

@@ -49,7 +49,7 @@ from ._format import (
     request_signed_bytes,
 )
 from ._log import get_logger
-from ._nng import NngContext
+from ._nng import NngContext, forget_oversized, oversized, watch_oversized
 from ._pipes import OpenPipes
 from ._stream import StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
@@ -130,6 +130,7 @@ class _Endpoint:
             ctx.close()
         self.idle.clear()
         self.sock.close()
+        forget_oversized(self.sock)
 
 
 def _info_of(axon: Any) -> AxonInfo:
@@ -340,12 +341,17 @@ class Dendrite:
     async def _exchange(self, info: AxonInfo, frame: bytes, deadline: float, timeout: float,
                         cap: int | None = None) -> bytes:
         """Send a frame and wait for its reply until ``deadline``; raises _Failed (408, 503) otherwise, and 500 for a
-        reply over ``cap`` bytes (the socket's receive limit: nng closes the connection at its length).
+        reply over ``cap`` bytes (the socket's receive limit: nng closes the connection at its length, and logs it).
+
+        A connection lost before the reply is in is a 503 without a limit: nng's log tells it from a refused reply
+        (a call sharing that connection with a refused reply, at once, is refused with it).
 
         Deadlines are ``time.monotonic()`` values, not the event loop's clock: nng counts the receive timeout in
         real milliseconds, and the monotonic clock costs a tenth of ``anyio.current_time()``.
         """
         ep = self._endpoint(info, cap)
+        watching = cap is not None and watch_oversized()
+        refused = oversized(ep.sock)[0] if watching else 0  # replies nng refused over its limit before this one
         ep.busy += 1
         raw = None
         ctx = ep.idle.pop() if ep.idle else None
@@ -361,9 +367,17 @@ class Dendrite:
         except pynng.ConnectionReset as e:
             if cap is None:
                 raise _Failed(Status.OVERLOADED, f"transport error talking to {info.address}: {e}") from None
-            raise _Failed(Status.SERVER_ERROR, f"reply too large, or the connection lost: {info.address} closed the "
-                                               f"connection before its reply was in, as nng does with a reply over "
-                                               f"this call's limit of {cap} bytes", limit=cap) from None
+            count, size = oversized(ep.sock)
+            if count > refused:
+                raise _Failed(Status.SERVER_ERROR, f"reply too large: {info.address} sent {size - _REQUEST_ID} "
+                                                   f"bytes, over this call's limit of {cap} bytes (nng closed the "
+                                                   f"connection at its length)", limit=cap) from None
+            if not watching:  # nng tells nothing of what it refused: either may be the cause
+                raise _Failed(Status.SERVER_ERROR, f"reply too large, or the connection lost: {info.address} closed "
+                                                   f"the connection before its reply was in, as nng does with a reply "
+                                                   f"over this call's limit of {cap} bytes", limit=cap) from None
+            raise _Failed(Status.OVERLOADED, f"connection lost: {info.address} closed the connection before its "
+                                             f"reply was in") from None
         except pynng.NNGException as e:
             raise _Failed(Status.OVERLOADED, f"transport error talking to {info.address}: {e}") from None
         finally:
@@ -476,13 +490,16 @@ def _in_async_code() -> bool:
         return False
 
 
+_TIMEOUT_RULE = "timeout must be a positive number of seconds under 1e6 (about 11 days)"
+
+
 def _check_timeout(timeout: float) -> float:
     try:
         timeout = float(timeout)
     except (TypeError, ValueError):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r:.40}") from None
+        raise ValueError(f"{_TIMEOUT_RULE}, got {timeout!r:.40}") from None
     if not 0 < timeout < 1e6:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        raise ValueError(f"{_TIMEOUT_RULE}, got {timeout}")
     return timeout
 
 

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["compile_check"]
+__all__ = ["compile_check", "uncarried"]
 
 Check = Callable[[Any], Any]
 
@@ -136,3 +136,44 @@ def _mapping(key: Check, val: Check) -> Check:
         return {key(k): val(x) for k, x in v.items()}
 
     return check
+
+
+_INT_MIN = -(1 << 64)
+_INT_MAX = (1 << 64) - 1
+_LEAVES = frozenset((str, bytes, float, bool, type(None)))
+
+
+def uncarried(v: Any) -> str | None:
+    """What in ``v`` the wire cannot carry (CBOR without semantic tags, as every peer reads it), said for people; None
+    when it all can. Ints must fit in 64 bits (-2**64 .. 2**64-1); sets, and other values CBOR tags (dates,
+    decimals...), are refused. Values CBOR cannot encode at all are left to the encoder."""
+    t = type(v)
+    if t in _LEAVES:
+        return None
+    if t is int:
+        return None if _INT_MIN <= v <= _INT_MAX else f"an int of {v.bit_length()} bits (at most 64: -2**64 .. 2**64-1)"
+    if t is list or t is tuple:
+        for x in v:  # the common leaves inline: a list of a million ints or floats is walked in tens of ms
+            tx = type(x)
+            if tx is int:
+                if not _INT_MIN <= x <= _INT_MAX:
+                    return uncarried(x)
+            elif tx not in _LEAVES and (why := uncarried(x)) is not None:
+                return why
+        return None
+    if t is dict:
+        for k, x in v.items():
+            if (why := uncarried(k) or uncarried(x)) is not None:
+                return why
+        return None
+    if isinstance(v, (set, frozenset)):
+        return f"a {t.__name__} (send a list: sorted(...) if its order matters)"
+    if isinstance(v, int):  # a subclass (an IntEnum...): CBOR carries its plain value
+        return uncarried(int(v))
+    if isinstance(v, (list, tuple)):  # a namedtuple...
+        return uncarried(list(v))
+    if isinstance(v, dict):
+        return uncarried(dict(v))
+    if t.__module__ in ("datetime", "decimal", "fractions", "uuid", "ipaddress", "re", "email.message"):
+        return f"a {t.__module__}.{t.__name__} (CBOR tags it, and peers refuse tags)"
+    return None

@@ -37,18 +37,32 @@ import atexit
 import collections
 import contextlib
 import os
+import re
 import socket
+import threading
 import time
 import weakref
 from typing import Any, Final, final
 
+import cffi
 import pynng
 import sniffio
 from pynng import _aio as _pynng_aio
+from pynng import _nng as _pynng_nng
 from pynng import ffi, lib
 from pynng.exceptions import check_err
 
-__all__ = ["EXIT_QUIET_LIMIT", "NngContext", "SpareContexts", "bound_address", "pipe_peer", "wait_nng_quiet"]
+__all__ = [
+    "EXIT_QUIET_LIMIT",
+    "NngContext",
+    "SpareContexts",
+    "bound_address",
+    "forget_oversized",
+    "oversized",
+    "pipe_peer",
+    "wait_nng_quiet",
+    "watch_oversized",
+]
 
 _AIO_MAP: dict[int, Any] = _pynng_aio._aio_map
 _CANCELED = lib.NNG_ECANCELED
@@ -497,3 +511,61 @@ def bound_address(where: pynng.Socket | pynng.Listener, requested: str) -> str:
     listener = where if isinstance(where, pynng.Listener) else where.listeners[-1]
     chosen = socket.ntohs(listener.local_address.port)  # pynng reports it in network order
     return f"{scheme}://{host}:{chosen}"
+
+
+_LOG_FFI: Final = cffi.FFI()
+_LOG_FFI.cdef("void nng_log_set_logger(void (*)(int, int, const char *, const char *));"
+              "void nng_log_set_level(int); int nng_log_get_level(void);")
+_NNG_LOG_WARN: Final = 4  # nng's NNG_LOG_WARN
+_OVERSIZE: Final = re.compile(rb"Oversize message of (\d+) bytes \(> \d+\) on socket<(\d+)>")
+_oversized: dict[int, tuple[int, int]] = {}  # socket id -> (messages refused over its receive limit, last size)
+_oversized_lock = threading.Lock()
+_logger: Any = None  # the cffi callback nng logs to, kept alive here; False if it could not be set
+
+
+def _log_to_python(level: int, facility: int, msgid: Any, msg: Any) -> None:  # an nng thread
+    """nng's logger: note each message refused over a socket's receive limit (nng logs nothing else we read)."""
+    if msgid == _LOG_FFI.NULL or _LOG_FFI.string(msgid) != b"NNG-RCVMAX":
+        return
+    found = _OVERSIZE.match(_LOG_FFI.string(msg))
+    if found is None:
+        return
+    size, sid = int(found[1]), int(found[2])
+    with _oversized_lock:
+        _oversized[sid] = (_oversized.get(sid, (0, 0))[0] + 1, size)
+
+
+def watch_oversized() -> bool:
+    """Have nng tell this module of every message it refuses over a socket's receive limit (it then closes that
+    connection, which a caller otherwise cannot tell from a peer that went away); whether it will. Idempotent.
+
+    This sets nng's process-wide logger (nng has one; by default it drops every message), and the level to at
+    least warnings if it was lower."""
+    global _logger
+    if _logger is None:
+        try:
+            nng = _LOG_FFI.dlopen(_pynng_nng.__file__)  # the library pynng runs (already loaded): its one logger
+            callback = _LOG_FFI.callback("void(int, int, const char *, const char *)", _log_to_python,
+                                         onerror=lambda *_: None)
+            if nng.nng_log_get_level() < _NNG_LOG_WARN:
+                nng.nng_log_set_level(_NNG_LOG_WARN)
+            nng.nng_log_set_logger(callback)
+            _logger = callback
+            # nng's threads must not call into an interpreter that is finalizing: back to nng's null logger first
+            # (registered after pynng's nng_fini, so run before it)
+            atexit.register(nng.nng_log_set_logger, _LOG_FFI.NULL)
+        except (OSError, AttributeError):  # another build of pynng: its nng without a logger to set
+            _logger = False
+    return _logger is not False
+
+
+def oversized(sock: pynng.Socket) -> tuple[int, int]:
+    """(messages nng refused so far over ``sock``'s receive limit, size in bytes of the last one); (0, 0) if none
+    (or nobody watches: see :func:`watch_oversized`)."""
+    return _oversized.get(sock.socket.id, (0, 0))
+
+
+def forget_oversized(sock: pynng.Socket) -> None:
+    """Drop what :func:`oversized` knows of ``sock`` (call it as the socket closes)."""
+    with _oversized_lock:
+        _oversized.pop(sock.socket.id, None)

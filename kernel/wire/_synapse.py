@@ -28,7 +28,7 @@ import attrs
 import cbor2
 
 from ..errors import BadRequest, SynapseFrozen
-from ._fields import compile_check
+from ._fields import compile_check, uncarried
 from ._log import get_logger
 
 __all__ = ["StreamingSynapse", "Synapse", "TerminalInfo"]
@@ -159,12 +159,16 @@ class Synapse:
 
     # --- wire helpers (used by Axon and Dendrite) ----------------------------------------------------------
     def _body(self) -> bytes:
+        payload = self.payload()
         try:
-            return cbor2.dumps(self.payload(), canonical=True)
+            for name, value in payload.items():
+                if (why := uncarried(value)) is not None:
+                    raise TypeError(f"{name} holds {why}")
+            return cbor2.dumps(payload, canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
             raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {e}; a synapse carries plain "
-                            "values (int, float, str, bytes, bool, None, lists, dicts): turn a numpy array into "
-                            "a list with .tolist(), or bytes with .tobytes()") from None
+                            "values (int, float, str, bytes, bool, None, lists, dicts; ints of up to 64 bits): turn "
+                            "a numpy array into a list with .tolist(), or bytes with .tobytes()") from None
 
     def _hashed_body(self, body: bytes) -> bytes:
         """The bytes the body hash covers: the body itself, or only HASH_FIELDS when the class narrows it."""
