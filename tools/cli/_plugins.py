@@ -72,7 +72,7 @@ def _bound(v: object) -> str:
 def subnet_plugins(as_json: AsJson = False,
                    options: Annotated[bool, typer.Option("--options", help="Load each plugin and show its options: "
                                                                            "default, and the values each takes "
-                                                                           "([lo..hi] or {a|b}).")] = False) -> None:
+                                                                           "(\\[lo..hi] or {a|b}).")] = False) -> None:
     """The installed subnet plugins: name, package, version, description (loading each one)."""
     from taonet.plugins import installed_plugins, load_plugin
     from taonet.plugins.errors import PluginError
