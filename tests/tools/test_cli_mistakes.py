@@ -623,13 +623,13 @@ def test_pow_register_on_a_subnet_closed_to_it_is_refused_before_solving(online:
 
 
 def test_a_take_above_the_chains_maximum_is_said_in_percent(online: Cli) -> None:
-    """`delegate nominate --take 0.5`: exit 3 in the unit the user typed (it said "take 32768/65535 is above the
-    chain's maximum 11796/65535")."""
+    """`delegate nominate --take 0.5`: in the unit the user typed (it said "take 32768/65535 is above the chain's
+    maximum 11796/65535"); exit 2, before anything is sent (the chain's maximum is read from its genesis block)."""
     online.ok("wallet", "create", "-w", "nom", "--no-password")
     online.ok("wallet", "faucet", "-w", "nom", "--amount", "1000")
     online.ok("subnet", "create", "-w", "nom", "-y")  # the hotkey must be known to the chain
-    line = _one_error(online("delegate", "nominate", "-w", "nom", "--take", "0.5", "-y"), 3)
-    assert "take 50.00%" in line and "--take" in line
+    line = _one_error(online("delegate", "nominate", "-w", "nom", "--take", "0.5", "-y"), 2)
+    assert "50.00% is above the chain's maximum take, 18.00%" in line and "--take" in line
 
 
 def test_a_uid_the_subnet_lacks_is_not_found_and_a_past_block_is_named(node_and_cli: tuple[Path, Cli]) -> None:

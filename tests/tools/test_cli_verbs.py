@@ -121,7 +121,7 @@ def test_register_stake_weights_and_metagraph(cli: Cli, owner: str) -> None:
     assert "stake" in cli.fails(3, "stake", "remove", "-w", "owner", "-H", "miner", "--amount", "5000", "-y")
     line = cli.ok("weights", "set", "--netuid", "1", "--uids", f"{miner['uid']}", "--weights", "1", "-w", "owner",
                   "-H", "validator", "-y").stdout
-    assert f"{miner['uid']}: 1" in line
+    assert f"{miner['uid']}: 65535 (u16 as sent" in line  # the value sent, max-upscaled as the chain stores it
     shown = cli.ok("weights", "show", "1", "--uid", str(uid), "--json").json["validators"]
     assert shown[0]["weights"] == [[miner["uid"], 1.0]]
     assert "2 targets but 1 weights" in cli.fails(2, "weights", "set", "1", "--uids", "1,2", "--weights", "1",

@@ -174,7 +174,7 @@ def main() -> NoReturn:
     from .._end import end_process
     from ..errors import guard_stdout, run_cli
     from ..signals import watch_parent
-    from ._common import btcli_aliases
+    from ._common import btcli_aliases, clashing_options
 
     watch_parent()  # a process the launcher started stops when the launcher is gone
     guard_stdout()  # a reader gone (`| head -1`) ends the command quietly, status 0
@@ -187,6 +187,8 @@ def main() -> NoReturn:
     json_errors = "--json" in args
     if (bad := next((a for a in args if not _is_text(a)), None)) is not None:
         end_process(run_cli(_not_text(bad), [], debug=debug, json_errors=json_errors))
+    if (clash := clashing_options(typed)) is not None:
+        end_process(run_cli(_clashed(*clash), [], debug=debug, json_errors=json_errors))
     args = [a for a in args if a != "--debug"]
     end_process(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors,
                         spelled=spelled))
@@ -210,5 +212,21 @@ def _not_text(arg: str) -> typer.Typer:
         shown = repr(os.fsencode(arg))[2:-1]  # the bytes as given: \xff...
         raise typer.BadParameter(f"an argument ({shown}) is not UTF-8 text; give names, keys, amounts and paths "
                                  "as UTF-8 text")
+
+    return refuse
+
+
+def _clashed(first: str, second: str, ours: str) -> typer.Typer:
+    """A command that refuses one option given twice with two values (``-e X --subtensor.network Y``) as a usage
+    error (exit 2) naming both: click would take the last without a word."""
+    from ._common import conflict
+
+    refuse = typer.Typer()
+
+    @refuse.command()
+    def _refuse() -> None:
+        if first == second:
+            raise typer.BadParameter("is given twice, with two values: give it once", param_hint=first)
+        raise conflict(first, second, f"both give {ours}, with two values: give one")
 
     return refuse

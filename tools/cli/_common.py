@@ -8,6 +8,7 @@ kernel (and numpy, behind it) is imported by the commands that need it, when the
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,8 @@ __all__ = [
     "ALIASES", "MAX_TIMEOUT", "READ_TIMEOUT", "U16_MAX", "U64_MAX", "WRITE_TIMEOUT", "AsJson", "Endpoint", "Hotkey",
     "NetuidArg", "Netuid", "NoPrompt", "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath",
     "Wide", "WriteTimeout",
-    "btcli_aliases", "check_address", "confirm", "fit_columns", "jsonable", "netuid_of", "parse_amount", "parse_list",
+    "btcli_aliases", "check_address", "clashing_options", "confirm", "conflict", "fit_columns", "jsonable",
+    "netuid_of", "parse_amount", "parse_list",
     "password_source", "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
 
@@ -68,6 +70,40 @@ def btcli_aliases(args: list[str]) -> list[str]:
             a = ALIASES[name] + (eq + value if eq else "")
         out.append(a)
     return out
+
+
+_ONE_VALUE = {"-w": "--wallet-name", "-H": "--hotkey", "-p": "--wallet-path", "-e": "--endpoint"}
+"""The short names of the options btcli spells otherwise, each taking one value: a line that gives one twice (under
+any of its names) with two values is refused, not settled by taking the last."""
+
+
+def clashing_options(typed: Sequence[str]) -> tuple[str, str, str] | None:
+    """The first option of ``typed`` (the line as the user wrote it) given twice with different values, as
+    (first spelling, second spelling, our long name): ``-e tcp://X --subtensor.network tcp://Y``; None if none."""
+    given: dict[str, tuple[str, str]] = {}  # our long name -> (its first spelling, its value)
+    i = 0
+    while i < len(typed):
+        name, eq, value = typed[i].partition("=") if typed[i].startswith("--") else (typed[i], "", "")
+        if name == "--":
+            break
+        ours = ALIASES.get(name, name)
+        ours = _ONE_VALUE.get(ours, ours)
+        if ours in _ONE_VALUE.values():
+            if not eq:
+                i += 1
+                if i == len(typed):  # no value: click says so
+                    break
+                value = typed[i]
+            if ours in given and given[ours][1] != value:
+                return given[ours][0], name, ours
+            given.setdefault(ours, (name, value))
+        i += 1
+    return None
+
+
+def conflict(first: str, second: str, why: str) -> typer.BadParameter:
+    """The usage error (exit 2) of two options that cannot be given together."""
+    return typer.BadParameter(f"{first} and {second} cannot be given together: {why}", param_hint=first)
 
 
 Endpoint = Annotated[str | None, typer.Option(
@@ -293,6 +329,9 @@ def _raise_failure(result: Any, what: str) -> None:
 # --- parsing -----------------------------------------------------------------------------------------------------
 def parse_amount(text: str, *, option: str = "--amount", as_rao: bool = False) -> int:
     """An amount given on the command line, in RAO: τ by default (``1.5``), RAO with ``--rao`` (an integer)."""
+    if "_" in text or "," in text:  # Decimal takes 1_000 as 1000: a separator is refused, not guessed at
+        raise typer.BadParameter(f"{text!r} is not an amount: write its digits without separators, a point before "
+                                 "a fraction (1000, 1.5)", param_hint=option)
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
@@ -313,11 +352,18 @@ def parse_amount(text: str, *, option: str = "--amount", as_rao: bool = False) -
 
 
 def parse_list(text: str | None, kind: Callable[[str], T], option: str) -> list[T]:
-    """``1,2,3`` (or ``1 2 3``) as a list, each item converted by ``kind``; a usage error names the bad item."""
-    if not text:
+    """``1,2,3`` (or ``1 2 3``) as a list, each item converted by ``kind``; a usage error names the bad item, an
+    empty one (``1,,2``) by its position: dropped, it paired every value after it with the wrong target."""
+    if not text or not text.strip():
         return []
     out = []
-    for item in text.replace(",", " ").split():
+    for i, item in enumerate(re.split(r"\s*,\s*|\s+", text.strip()), 1):
+        if not item:
+            raise typer.BadParameter(f"item {i} of {text!r} is empty: give one value between each two commas",
+                                     param_hint=option)
+        if "_" in item and kind in (int, float):  # int() and float() take 1_000 as 1000
+            raise typer.BadParameter(f"{item!r} in {text!r}: write numbers without separators "
+                                     f"({item.replace('_', '')})", param_hint=option)
         try:
             out.append(kind(item))
         except ValueError:

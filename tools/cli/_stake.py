@@ -3,6 +3,7 @@ describe); a --netuid, when given, is checked (the hotkey must hold a UID there)
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +24,7 @@ from ._common import (
     WriteTimeout,
     check_address,
     confirm,
+    conflict,
     parse_amount,
     run,
     unlock_coldkey,
@@ -45,6 +47,13 @@ Amount = Annotated[str | None, typer.Option("--amount", metavar="TAO", help="How
 AllOf = Annotated[bool, typer.Option("--all", help="All of it.")]
 Delegate = Annotated[str, typer.Option("--delegate", "--delegate-ss58", metavar="SS58", help="The delegate's "
                                                                                              "hotkey.")]
+
+
+def _one_hotkey(hotkey: str | None, hotkey_ss58: str | None) -> None:
+    """A usage error (exit 2) when both the wallet's --hotkey and --hotkey-ss58 are given (-H was dropped)."""
+    if hotkey is not None and hotkey_ss58 is not None:
+        raise conflict("--hotkey", "--hotkey-ss58", "both name the hotkey; give the wallet's hotkey (-H NAME) or an "
+                       "address (--hotkey-ss58 SS58)")
 
 
 def _hotkey_address(w: Any, hotkey_ss58: str | None, option: str = "--hotkey-ss58") -> str:
@@ -104,6 +113,7 @@ def stake_add(amount: Amount = None, all_: AllOf = False, wallet_name: WalletNam
               endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
               as_json: AsJson = False, as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
     """Stake τ from your coldkey on a hotkey (your wallet's --hotkey, or --hotkey-ss58); --all: all that is free."""
+    _one_hotkey(hotkey, hotkey_ss58)
     w = wallet_of(wallet_name, hotkey, wallet_path)
     _move("add", _hotkey_address(w, hotkey_ss58), amount, all_, netuid, w, endpoint, no_prompt, password_stdin,
           Out(as_json, as_rao), timeout)
@@ -115,6 +125,7 @@ def stake_remove(amount: Amount = None, all_: AllOf = False, wallet_name: Wallet
                  endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
                  as_json: AsJson = False, as_rao: Rao = False, timeout: WriteTimeout = 60.0) -> None:
     """Unstake τ from a hotkey back to your coldkey; --all: all your stake on it."""
+    _one_hotkey(hotkey, hotkey_ss58)
     w = wallet_of(wallet_name, hotkey, wallet_path)
     _move("remove", _hotkey_address(w, hotkey_ss58), amount, all_, netuid, w, endpoint, no_prompt, password_stdin,
           Out(as_json, as_rao), timeout)
@@ -162,21 +173,27 @@ def stake_list(wallet_name: WalletName = None, wallet_path: WalletPath = None,
         return rows
 
     rows = run(read, endpoint, timeout, "stake list")
+    # wallets that share a coldkey (a copy, a watch-only one) list the same stake: the total counts it once
+    total = sum(r["stake"] for r in {(r["coldkey"], r["hotkey"]): r for r in rows}.values())
     if out.json:
-        out.emit({"stakes": rows, "total": sum(r["stake"] for r in rows)})
+        out.emit({"stakes": rows, "total": total})
         return
+    shared = len({r["coldkey"] for r in rows}) < len({r["wallet"] for r in rows})
+    once = " (each coldkey's stake counted once)" if shared else ""
     out.table("stake", ("WALLET", "HOTKEY", "HOTKEY_SS58", "NETUIDS", "STAKE"),
               [(r["wallet"], r["hotkey_name"], r["hotkey"], ",".join(map(str, r["netuids"])) or "-",
                 out.amount(r["stake"])) for r in rows],
               left=("WALLET", "HOTKEY", "HOTKEY_SS58", "NETUIDS"), shorten=("HOTKEY_SS58",), wide=wide,
-              caption=f"total {out.amount(sum(r['stake'] for r in rows))}")
+              caption=f"total {out.amount(total)}{once}")
 
 
 # --- delegation ------------------------------------------------------------------------------------------------
 @delegate_app.command("nominate")
 def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max=1.0, parser=bounded(0, 1),
-                                                          help="The share of what the "
-                                                          "hotkey earns that it keeps (0.18: 18%).")] = 0.18,
+                                                          help="The share of what the hotkey earns that it keeps "
+                                                          "(0.18: 18%), at most the chain's maximum take (18% "
+                                                          "unless its genesis says otherwise; checked before "
+                                                          "sending).")] = 0.18,
                       wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
                       endpoint: Endpoint = None, no_prompt: NoPrompt = False, password_stdin: PasswordStdin = False,
                       as_json: AsJson = False, timeout: WriteTimeout = 60.0) -> None:
@@ -184,6 +201,10 @@ def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max
     out = Out(as_json)
     w = wallet_of(wallet_name, hotkey, wallet_path)
     hot = w.get_hotkey()
+    most = run(_max_take, endpoint, timeout, "delegate nominate", out=out)
+    if most is not None and round(take * 0xFFFF) > most:  # as the client rounds it: the chain would refuse it
+        raise typer.BadParameter(f"{take:.2%} is above the chain's maximum take, {most / 0xFFFF:.2%}: give at most "
+                                 f"{math.floor((most + 0.5) / 0xFFFF * 10**4) / 10**4:g}", param_hint="--take")
     confirm(f"Make {hot.ss58_address} a delegate with a take of {take:.2%}?", no_prompt, out)
     unlock_coldkey(w, password_stdin)
 
@@ -193,6 +214,19 @@ def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max
 
     out.wrote(run(write, endpoint, timeout, "delegate nominate", write=True, check="taonet delegate list"),
               f"{hot.ss58_address} is a delegate", f"take {take:.2%}")
+
+
+async def _max_take(sub: Any) -> int | None:
+    """The chain's maximum delegate take (u16: 65535 is 100%), from its genesis block's parameters (fixed there);
+    None if block 0 cannot be read (the chain still refuses a take above it)."""
+    from taonet.ledger import GenesisConfig, decode
+    from taonet.ledger.errors import TaonetError
+
+    try:
+        block = await sub.get_block(0)
+        return int(decode(block.extrinsics[0].call.config, GenesisConfig, max_size=64 << 20).params.max_take)
+    except (TaonetError, AttributeError, IndexError):
+        return None
 
 
 @delegate_app.command("list")

@@ -330,10 +330,13 @@ def balance(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58
         who = [(w.name, w.get_coldkeypub().ss58_address)]
 
     async def read(sub: Any) -> list[dict[str, Any]]:
-        rows = []
+        rows: list[dict[str, Any]] = []
+        held: dict[str, tuple[int, int]] = {}  # each address read once: wallets sharing a coldkey show the same figures
         for name, addr in who:
-            free = (await sub.get_balance(addr)).rao
-            staked = sum(b.rao for b in (await sub.get_stakes(addr)).values())
+            if addr not in held:
+                held[addr] = ((await sub.get_balance(addr)).rao,
+                              sum(b.rao for b in (await sub.get_stakes(addr)).values()))
+            free, staked = held[addr]
             rows.append({"wallet": name, "coldkey": addr, "free": free, "staked": staked, "total": free + staked})
         return rows
 
@@ -343,10 +346,15 @@ def balance(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58
         return
     cells = [(r["wallet"], r["coldkey"], out.amount(r["free"]), out.amount(r["staked"]), out.amount(r["total"]))
              for r in rows]
+    caption = None
     if len(rows) > 1:
-        cells.append(("total", "", *(out.amount(sum(r[k] for r in rows)) for k in ("free", "staked", "total"))))
+        # a copy of a wallet, or a watch-only one of the same address, is the same account: its money counts once
+        accounts = list({r["coldkey"]: r for r in rows}.values())
+        cells.append(("total", "", *(out.amount(sum(r[k] for r in accounts)) for k in ("free", "staked", "total"))))
+        if len(accounts) < len(rows):
+            caption = f"the total counts each coldkey once ({len(rows)} wallets, {len(accounts)} coldkeys)"
     out.table("balances", ("WALLET", "COLDKEY", "FREE", "STAKED", "TOTAL"), cells, left=("WALLET", "COLDKEY"),
-              shorten=("COLDKEY",), wide=wide)
+              shorten=("COLDKEY",), wide=wide, caption=caption)
 
 
 @wallet_app.command("transfer")

@@ -119,7 +119,9 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
         _commit_unrevealed("weights set", result, made[0], w, save, endpoint, timeout)
     if made and save is not None and result.success and result.reveal is not None:  # with its window
         _save(save, result.reveal)
-    pairs = ", ".join(f"{u}: {v:g}" for u, v in zip(ids, values, strict=True))
+    # what was sent: the u16 values the client max-upscaled the floats to (1e308,1 is 65535,0), as the chain keeps them
+    sent = PendingReveal.new(n, hot.ss58_address, ids, values, salt=salt).values
+    pairs = ", ".join(f"{u}: {v}" for u, v in zip(ids, sent, strict=True)) + " (u16 as sent: the largest is 65535)"
     if result.action == "committed":  # a commit-reveal subnet whose window did not open within --timeout
         _committed(out, result, n, w)
         return
