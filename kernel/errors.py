@@ -527,8 +527,9 @@ class WrongPassword(WalletError):
 
     CODE = "wrong_password"
     path: str
-    __str__ = _msg("wrong password for {path}: try again; if it is forgotten, make the key again from its mnemonic "
-                   "with a new password (taonet wallet regen-coldkey --mnemonic WORDS --overwrite)")
+    __str__ = _msg("wrong password for {path} (or the file is damaged: the two look the same): try again; if it is "
+                   "forgotten (or the file damaged), make the key again from its mnemonic with a new password "
+                   "(taonet wallet regen-coldkey --mnemonic WORDS --overwrite)")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

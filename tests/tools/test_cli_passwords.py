@@ -47,9 +47,9 @@ def test_environment_file_and_stdin_each_unlock(cli: Cli, tmp_path: Path) -> Non
 def test_wrong_or_missing_password_is_status_5_in_one_line(cli: Cli) -> None:
     """A wrong password (any source) or none at all without a terminal: exit 5, one line, nothing sent."""
     line = cli.fails(5, *SEND, TAONET_PASSWORD="wrong")
-    assert re.fullmatch(r"error: wrong password for .*/p/coldkey: try again; if it is forgotten, make the key again "
-                        r"from its mnemonic with a new password \(taonet wallet regen-coldkey --mnemonic WORDS "
-                        r"--overwrite\)", line)
+    assert re.fullmatch(r"error: wrong password for .*/p/coldkey \(or the file is damaged: the two look the same\): "
+                        r"try again; if it is forgotten \(or the file damaged\), make the key again from its mnemonic "
+                        r"with a new password \(taonet wallet regen-coldkey --mnemonic WORDS --overwrite\)", line)
     assert "wrong password" in cli.fails(5, *SEND, "--password-stdin", stdin="wrong\n")
     assert "TAONET_PASSWORD" in cli.fails(5, *SEND)  # no source: it says where a password can come from
     doc = cli(*SEND, "--json", TAONET_PASSWORD="wrong")

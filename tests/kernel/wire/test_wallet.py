@@ -130,7 +130,8 @@ def test_wrong_password_is_a_typed_error(tmp_path: Path) -> None:
     """A wrong password raises WrongPassword naming the file, not a crypto traceback."""
     w = Wallet(path=tmp_path)
     w.create_new_coldkey(password="right", cost=FAST)
-    with pytest.raises(WrongPassword, match=r"wrong password for .*coldkey: try again; .*taonet wallet regen-coldkey"):
+    with pytest.raises(WrongPassword, match=r"wrong password for .*coldkey \(or the file is damaged: the two look the "
+                                            r"same\): try again; .*taonet wallet regen-coldkey"):
         Wallet(path=tmp_path).get_coldkey("wrong")
 
 
