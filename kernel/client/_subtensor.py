@@ -245,6 +245,24 @@ def _reads_replies(method: Callable[..., Awaitable[Any]]) -> Callable[..., Await
     return reading
 
 
+def _sdk_names(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A read that also takes the SDK v10's keyword names of its arguments (``coldkey_ss58`` for ``coldkey``)."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def read(self: Subtensor, *args: Any, **kwargs: Any) -> Any:
+            for sdk_name, ours in renamed.items():
+                if sdk_name in kwargs:
+                    if ours in kwargs:
+                        raise TypeError(f"{method.__name__}: give {ours} or {sdk_name} (the SDK's name), not both")
+                    kwargs[ours] = kwargs.pop(sdk_name)
+            return await method(self, *args, **kwargs)
+
+        return read
+
+    return wrap
+
+
 def _sdk_write(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A write that also takes the SDK v10's keywords: the finality options (ignored), ``raise_error=True`` (raise
     the result's error instead of returning a rejected result) and the SDK's names of its arguments (``renamed``)."""
@@ -453,6 +471,7 @@ class Subtensor:
         """The nonce the address's next extrinsic must carry (counting what waits in the node's mempool)."""
         return await self.call("next_nonce", address=_address(address))
 
+    @_sdk_names(coldkey_ss58="coldkey", hotkey_ss58="hotkey")
     async def get_stake(self, coldkey: Any, hotkey: Any, netuid: int | None = None, block: int | None = None
                         ) -> Balance:
         """Stake of ``coldkey`` on ``hotkey``, in the SDK v10 order ``(coldkey_ss58, hotkey_ss58, netuid, block)``.

@@ -38,6 +38,9 @@ async def test_sdk_v10_reads_and_stake_in_the_sdk_order(tmp_path: Path) -> None:
         assert (await sub.add_stake(staker, 1, miner.hotkey.ss58_address, Balance.from_tao(5))).success
         assert (await sub.unstake(staker, 1, miner.hotkey.ss58_address, Balance.from_tao(2))).success
         assert (await sub.get_stake(staker.coldkey, miner.hotkey)).rao == 3 * 10**9
+        sdk_keywords = await sub.get_stake(coldkey_ss58=staker.coldkey.ss58_address,
+                                           hotkey_ss58=miner.hotkey.ss58_address, netuid=1)
+        assert sdk_keywords.rao == 3 * 10**9  # the SDK's keyword names (a TypeError before)
         assert (await sub.add_stake(staker, miner.hotkey, 1.0)).success  # our older order still works
         missing = await sub.add_stake(staker, 7, miner.hotkey.ss58_address, 1.0)
         assert not missing.success and isinstance(missing.error, SubnetNotFound)
