@@ -921,6 +921,14 @@ class Subtensor:
             info = axon.info() if callable(getattr(axon, "info", None)) else axon
             ip, port = info.ip, info.port
             protocol, version = getattr(info, "protocol", protocol), getattr(info, "version", version)
+            if ip in ("0.0.0.0", "::"):  # every interface: no address to dial
+                from taonet.ledger.errors import InvalidCall
+
+                return ExtrinsicResult(status="rejected", error=InvalidCall(reason=(
+                    f"serve_axon: the axon's address is {ip} (it listens on every interface and names no external "
+                    "address), which no dendrite can dial; give Axon(..., external_ip=...): 127.0.0.1 on one "
+                    "machine, else this machine's address the validators reach (the Bittensor SDK looks the public "
+                    "one up; taonet does not)")))
         if ip is None or port is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
         return await self._do(_hotkey(wallet), ServeAxon(netuid=_plain(netuid), ip=ip, port=port, protocol=protocol,

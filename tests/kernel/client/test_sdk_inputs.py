@@ -104,6 +104,10 @@ async def test_the_sdk_v10_keywords_and_argument_orders_work(tmp_path: Path) -> 
         assert (await sub.serve_axon(1, axon, wait_for_finalization=True)).success  # the SDK's (netuid, axon)
         mg = await sub.metagraph(1, mechid=0)
         assert mg.n == 1 and (mg.axons[0].ip, mg.axons[0].port) == ("203.0.113.7", 8091)
+        everywhere = Axon(owner.hotkey, "tcp://0.0.0.0:0")  # the SDK's Axon(wallet, port=...) names no address
+        nowhere = await sub.serve_axon(1, everywhere)
+        assert not nowhere.success and "external_ip" in str(nowhere.error)  # it published 0.0.0.0: not serving
+        assert (await sub.metagraph(1)).axons[0].ip == "203.0.113.7"  # the address before stands
         with pytest.raises(TypeError, match="lite=True by keyword"):
             await sub.metagraph(1, True)
         with pytest.raises(NotAWallet, match="no coldkey Keypair"):
