@@ -907,8 +907,15 @@ class Subtensor:
     @_sdk_write()
     async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
         """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
-        :meth:`get_commitment` reads the latest one back."""
-        return await self._do(_hotkey(wallet), SetCommitment(netuid=_plain(netuid), data=data))
+        :meth:`get_commitment` reads the latest one back; data too long (or not text) is a rejected result, as
+        every write's bad input is."""
+        try:
+            call = SetCommitment(netuid=_plain(netuid), data=data)
+        except (TypeError, ValueError) as e:
+            from taonet.ledger.errors import InvalidCall
+
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"set_commitment: {e}"))
+        return await self._do(_hotkey(wallet), call)
 
     @_sdk_write()
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,

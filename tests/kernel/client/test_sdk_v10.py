@@ -73,6 +73,8 @@ async def test_sdk_v10_reads_and_stake_in_the_sdk_order(tmp_path: Path) -> None:
         assert await sub.get_commitment(1, 0) == ""
         refused = await sub.set_commitment(staker, 1, "not registered")  # the node admits only registered hotkeys
         assert not refused.success and "registered on subnet 1" in refused.message
+        too_long = await sub.set_commitment(miner, 1, "x" * 2000)  # a rejected result, as every write's bad input
+        assert not too_long.success and "1024 characters" in too_long.message, too_long.message
 
         delegates = await sub.get_delegates()
         assert delegates == [DelegateInfo(hotkey_ss58=miner.hotkey.ss58_address, owner_ss58=miner.coldkey.ss58_address,
