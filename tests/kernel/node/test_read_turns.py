@@ -134,7 +134,7 @@ async def test_reads_whose_callers_stopped_waiting_are_not_run(tmp_path: Path) -
     """Eight reads sent with a 0.3 s timeout over connections that stay open, while the read slot is held: each
     caller gives up (RpcTimeout), and the node drops each request at its caller's wait (each said how long it waits)
     instead of running it when the slot is free; a read with time to wait, sent after them, is run and answered."""
-    from taonet.kernel.errors import RpcTimeout
+    from taonet.kernel.errors import Busy, RpcTimeout
 
     gate = ReadGate(1)
     ran: list[str] = []
@@ -157,7 +157,9 @@ async def test_reads_whose_callers_stopped_waiting_are_not_run(tmp_path: Path) -
         patient = RpcClient(ipc, timeout=20.0)
         try:
             async def impatient(c: RpcClient, k: int) -> None:
-                with pytest.raises(RpcTimeout):
+                # the caller's own timeout, or the node's Busy sent as that wait ends (on a loaded machine the
+                # answer can come first): either way the caller has stopped waiting, and the read is not run
+                with pytest.raises((RpcTimeout, Busy)):
                     await c.call("read", tag=f"gave-up{k}")
 
             async with anyio.create_task_group() as calls:
