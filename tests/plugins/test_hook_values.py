@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import attrs
 import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
-from taonet.kernel import Axon, Dendrite, Synapse, Wallet
+from taonet.kernel import Axon, Dendrite, Wallet
 from taonet.ledger import Keypair
 from taonet.plugins import (
     Journal,
@@ -40,18 +39,12 @@ from taonet.plugins import (
 from taonet.plugins.errors import HookFailed
 
 from ..kernel.node.nodes import dev_wallet, running_node
+from .protocols import Double, Subnet
 
 pytestmark = pytest.mark.anyio
 
 MINERS = [Keypair.from_uri(f"//Values//miner{i}") for i in range(2)]
 PLAIN = "which the journal cannot carry: give plain int/float/str/bytes/bool/None, lists and dicts of them"
-
-
-class Double(Synapse):
-    """The query: a number to double."""
-
-    number: int = 0
-    doubled: int | None = None
 
 
 class Values:
@@ -103,18 +96,6 @@ class Values:
     @hookimpl
     def miner_priority(self) -> Any:
         return self.priority
-
-
-@attrs.frozen
-class Subnet:
-    """What validator_step reads of a metagraph (its documented needs: n, axons, hotkeys)."""
-
-    axons: list[Any]
-    hotkeys: list[str]
-
-    @property
-    def n(self) -> int:
-        return len(self.axons)
 
 
 BAD_TRUTHS = [

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import attrs
 import pytest
 from structlog.testing import capture_logs
 
@@ -44,17 +43,11 @@ from taonet.plugins.errors import HookFailed
 
 from ..kernel.node.nodes import dev_wallet, running_node
 from .organic import refused_organic
+from .protocols import Double, Subnet
 
 pytestmark = pytest.mark.anyio
 
 MINERS = [Keypair.from_uri(f"//Mistakes//miner{i}") for i in range(2)]
-
-
-class Double(Synapse):
-    """The query: a number to double."""
-
-    number: int = 0
-    doubled: int | None = None
 
 
 class Words(StreamingSynapse):
@@ -151,16 +144,14 @@ class Faulty:
         return False
 
 
-@attrs.frozen
-class Subnet:
-    """What validator_step reads of a metagraph (its documented needs: n, axons, hotkeys)."""
-
-    axons: list[Any]
-    hotkeys: list[str]
-
-    @property
-    def n(self) -> int:
-        return len(self.axons)
+async def _serve_miners(tg: anyio.abc.TaskGroup, plugin: Plugin) -> list[Any]:
+    """An axon for each of MINERS answering with the plugin's forward, served in ``tg``: their infos."""
+    axons = []
+    for kp in MINERS:
+        ax = Axon(kp, "tcp://127.0.0.1:0").attach(lambda s: plugin.hook.miner_forward(synapse=s, options={}),
+                                                 synapse=Double)
+        axons.append(await tg.start(ax.serve))
+    return axons
 
 
 async def _step(plugin: Plugin, scores: Scores, mg: Subnet, dendrite: Dendrite) -> Any:
@@ -200,11 +191,7 @@ async def test_a_wrong_task_or_reward_skips_the_step_with_the_hook_and_the_fix()
     plugin = Plugin.from_object("faulty", faulty)
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tg:
-            axons = []
-            for kp in MINERS:
-                ax = Axon(kp, "tcp://127.0.0.1:0").attach(lambda s: plugin.hook.miner_forward(synapse=s, options={}),
-                                                         synapse=Double)
-                axons.append(await tg.start(ax.serve))
+            axons = await _serve_miners(tg, plugin)
             mg = Subnet(axons=axons, hotkeys=[kp.ss58_address for kp in MINERS])
             async with Dendrite(Keypair.from_uri("//Mistakes//validator")) as dendrite:
                 scores = Scores()
@@ -245,11 +232,7 @@ async def test_a_malformed_task_is_the_validators_mistake_though_unserved_uids_w
     plugin = Plugin.from_object("faulty", faulty)
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tg:
-            axons = []
-            for kp in MINERS:
-                ax = Axon(kp, "tcp://127.0.0.1:0").attach(lambda s: plugin.hook.miner_forward(synapse=s, options={}),
-                                                         synapse=Double)
-                axons.append(await tg.start(ax.serve))
+            axons = await _serve_miners(tg, plugin)
             idle = [Keypair.from_uri(f"//Mistakes//idle{i}").ss58_address for i in range(2)]
             mg = Subnet(axons=[*axons, *(AxonInfo(ip="0.0.0.0", port=0, hotkey=h) for h in idle)],
                         hotkeys=[*(kp.ss58_address for kp in MINERS), *idle])

@@ -31,6 +31,18 @@ class Run:
         return json.loads(self.stdout)
 
 
+RAW_TEXT = ("Traceback", "[Errno", "internal error", "ValueError")
+"""What a user's one error line must not hold: a traceback, an OS error's or Python's own words."""
+
+
+def one_error(r: Run, status: int, raw: tuple[str, ...] = RAW_TEXT) -> str:
+    """The run failed with ``status`` and said one `error:` line free of ``raw`` text; the line."""
+    assert r.status == status, r
+    assert len(r.stderr) == 1 and r.stderr[0].startswith("error: "), r
+    assert not any(word in r.stderr[0] for word in raw), r
+    return r.stderr[0]
+
+
 @attrs.frozen
 class Cli:
     """`taonet` with TAONET_WALLET_PATH, TAONET_ENDPOINT, a fast unlock cost and (unless told) a password."""

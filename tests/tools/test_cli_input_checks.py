@@ -14,18 +14,8 @@ import pytest
 from taonet.ledger import Keypair
 
 from ..kernel.client.test_blocking import free_address
-from .cli import Cli, Run
+from .cli import Cli, one_error
 from .processes import taonet, taonet_node
-
-RAW = ("Traceback", "[Errno", "internal error", "ValueError")
-
-
-def _one_error(r: Run, status: int) -> str:
-    """The run failed with ``status`` and one `error:` line free of raw Python text; the line."""
-    assert r.status == status, r
-    assert len(r.stderr) == 1 and r.stderr[0].startswith("error: "), r
-    assert not any(word in r.stderr[0] for word in RAW), r
-    return r.stderr[0]
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def test_an_external_ip_that_is_no_ip_is_a_usage_error(offline: Cli, role: str, 
     a neuron that started would be exit 4)."""
     offline.ok("wallet", "create", "-w", "o", "-H", "h", "--no-password")
     for flag in ("--external-ip", "--axon.external_ip"):
-        line = _one_error(offline(role, "run", "--plugin", "template", "--netuid", "1", "-w", "o", "-H", "h",
+        line = one_error(offline(role, "run", "--plugin", "template", "--netuid", "1", "-w", "o", "-H", "h",
                                   "--port", "0", flag, ip, "--timeout", "2"), 2)
         assert "--external-ip" in line and f"{ip!r} is not an IP address" in line and "IPv4 or IPv6" in line
 
@@ -54,7 +44,7 @@ def test_an_external_ip_that_is_no_ip_is_a_usage_error(offline: Cli, role: str, 
 def test_a_log_level_that_is_no_level_is_a_usage_error(offline: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
     """--log-level bogus: exit 2 listing the levels, nothing started (the node ran, logging at info)."""
     extra = ("--data-dir", str(tmp_path / "n")) if args[0] == "node" else ()
-    line = _one_error(offline(*args, *extra, "--log-level", "bogus"), 2)
+    line = one_error(offline(*args, *extra, "--log-level", "bogus"), 2)
     assert "--log-level" in line and "'bogus' is not a log level: use debug, info, warning or error" in line
     assert not (tmp_path / "n").exists()
 
@@ -69,9 +59,9 @@ def test_a_log_level_is_taken_in_any_case(tmp_path: Path) -> None:
 def test_an_endpoint_port_out_of_range_is_a_bad_address(offline: Cli, endpoint: str) -> None:
     """--endpoint (or $TAONET_ENDPOINT) with a port that is no number in 1..65535: exit 2 at once naming the port (it
     waited out --timeout, then said 'no node at ...', exit 4)."""
-    line = _one_error(offline("subnet", "list", "--endpoint", endpoint, "--timeout", "30", timeout=20), 2)
+    line = one_error(offline("subnet", "list", "--endpoint", endpoint, "--timeout", "30", timeout=20), 2)
     assert line.startswith(f"error: {endpoint} is not an address") and "1 to 65535" in line
-    assert "1 to 65535" in _one_error(offline("subnet", "list", "--timeout", "30", timeout=20,
+    assert "1 to 65535" in one_error(offline("subnet", "list", "--timeout", "30", timeout=20,
                                               TAONET_ENDPOINT=endpoint), 2)
 
 
@@ -93,7 +83,7 @@ def test_nan_is_not_a_number(offline: Cli, tmp_path: Path, args: tuple[str, ...]
     """nan (or a word) for a number option: exit 2 saying it is not a number and what to give (it said 'Input
     should be less than or equal to 1000000', as if nan were too large); nothing started."""
     extra = ("--data-dir", str(tmp_path / "n")) if args[:2] == ("node", "run") else ()
-    line = _one_error(offline(*args, *extra), 2)
+    line = one_error(offline(*args, *extra), 2)
     assert option in line and f"{args[-1]!r} is not a number" in line and span in line
     assert "less than" not in line and "greater than" not in line
     assert not (tmp_path / "n").exists()
@@ -101,13 +91,13 @@ def test_nan_is_not_a_number(offline: Cli, tmp_path: Path, args: tuple[str, ...]
 
 def test_a_timeout_of_nan_from_the_environment_is_not_a_number(offline: Cli) -> None:
     """$TAONET_TIMEOUT=nan likewise."""
-    assert "'nan' is not a number" in _one_error(offline("subnet", "list", TAONET_TIMEOUT="nan"), 2)
+    assert "'nan' is not a number" in one_error(offline("subnet", "list", TAONET_TIMEOUT="nan"), 2)
 
 
 def test_numbers_in_range_still_bounded_as_before(offline: Cli) -> None:
     """inf and out-of-range numbers keep their bounds' words (scripts and tests match them)."""
-    assert "less than or equal to 1000000" in _one_error(offline("subnet", "list", "--timeout", "inf"), 2)
-    assert "greater than or equal to 0.1" in _one_error(offline("subnet", "list", "--timeout", "0"), 2)
+    assert "less than or equal to 1000000" in one_error(offline("subnet", "list", "--timeout", "inf"), 2)
+    assert "greater than or equal to 0.1" in one_error(offline("subnet", "list", "--timeout", "0"), 2)
 
 
 @pytest.mark.parametrize("command", [("wallet", "list"), ("wallet", "list", "--json"), ("wallet", "balance", "--all")])
@@ -118,7 +108,7 @@ def test_a_wallet_path_that_is_a_file_is_a_wallet_error(offline: Cli, tmp_path: 
     file.write_text("not wallets\n")
     for how in ({"TAONET_WALLET_PATH": str(file)}, {}):
         flag = () if how else ("--wallet-path", str(file))
-        line = _one_error(offline(*command, *flag, **how), 5)
+        line = one_error(offline(*command, *flag, **how), 5)
         assert f"the wallet path {file} is a file, not a folder" in line
     assert offline.ok("wallet", "list", "--wallet-path", str(tmp_path / "none")).stdout.startswith("no wallets yet")
 
@@ -156,7 +146,7 @@ def test_the_faucet_refuses_its_own_accounts(dev: Cli) -> None:
     alice = Keypair.from_uri("//Alice").ss58_address
     before = dev.ok("wallet", "balance", "--ss58", alice, "--json").json["balances"][0]["free"]
     for args in (("-w", "r1"), ("--ss58", Keypair.from_uri("//Bob").ss58_address)):
-        line = _one_error(dev("wallet", "faucet", *args, "--amount", "5"), 3)
+        line = one_error(dev("wallet", "faucet", *args, "--amount", "5"), 3)
         assert re.search(r"is //(Alice|Bob), one of the faucet's own development accounts", line)
     assert dev.ok("wallet", "balance", "--ss58", alice, "--json").json["balances"][0]["free"] == before
 
@@ -165,7 +155,7 @@ def test_the_faucet_short_of_tao_says_what_it_holds(dev: Cli) -> None:
     """More than any development account holds: exit 3 saying what the faucet holds, and not to take some from the
     faucet (the transfer's own error said so)."""
     dev.ok("wallet", "create", "-w", "poor", "--no-password")
-    line = _one_error(dev("wallet", "faucet", "-w", "poor", "--amount", "100000000"), 3)
+    line = one_error(dev("wallet", "faucet", "-w", "poor", "--amount", "100000000"), 3)
     assert "the faucet cannot send τ100,000,000.0000: the most any of its development accounts holds is τ" in line
     assert "taonet wallet faucet" not in line and "ask for less (--amount)" in line
     assert "balance now τ5.0000" in dev.ok("wallet", "faucet", "-w", "poor", "--amount", "5").stdout
@@ -174,12 +164,12 @@ def test_the_faucet_short_of_tao_says_what_it_holds(dev: Cli) -> None:
 def test_weights_with_no_targets_say_none_were_given(offline: Cli) -> None:
     """`weights set --uids "" --weights ""`: exit 2 saying no targets were given (it said "0 targets but 0 weights:
     give one weight per target")."""
-    line = _one_error(offline("weights", "set", "1", "--uids", "", "--weights", "", "-y"), 2)
+    line = one_error(offline("weights", "set", "1", "--uids", "", "--weights", "", "-y"), 2)
     assert "--uids" in line and "no targets given" in line and "0 targets" not in line
 
 
 def test_an_unknown_btcli_spelling_is_named_as_typed(offline: Cli) -> None:
     """A btcli option spelling a command does not take (`wallet overview --wallet.hotkey`) is named as the user
     typed it (it said "No such option: --hotkey", the spelling it is rewritten to)."""
-    line = _one_error(offline("wallet", "overview", "--wallet.hotkey", "miner"), 2)
+    line = one_error(offline("wallet", "overview", "--wallet.hotkey", "miner"), 2)
     assert "No such option: --wallet.hotkey" in line

@@ -83,15 +83,19 @@ def test_a_ctrl_c_while_a_write_waits_for_its_block_says_it_may_have_been_sent(t
                                 "check with `taonet wallet balance -w alice` before sending it again"], err
 
 
+def _node(data_dir: Path) -> subprocess.Popen[str]:
+    """`taonet node run --dev` on free ports, hearing Ctrl-C as from a shell; its output piped."""
+    cmd = [TAONET_EXE, "node", "run", "--dev", "--data-dir", str(data_dir), "--rpc", "tcp://127.0.0.1:0", "--feed",
+           "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_heard)
+
+
 def test_two_ctrl_c_at_once_stop_a_node_cleanly_without_a_traceback(tmp_path: Path) -> None:
     """Ctrl-C on `timeout ... taonet node run` in a terminal reaches the node twice, a few milliseconds apart (the
     terminal's and the one `timeout` forwards): the node stops cleanly, status 0, and prints no traceback (it
     printed an ExceptionGroup of KeyboardInterrupt, or one from an exit handler, most times)."""
     for run in range(3):
-        cmd = [TAONET_EXE, "node", "run", "--dev", "--data-dir", str(tmp_path / f"node{run}"), "--rpc",
-               "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=_ctrl_c_heard)
+        proc = _node(tmp_path / f"node{run}")
         try:
             read_addresses(proc)
             time.sleep(0.5)
@@ -111,10 +115,7 @@ def test_ctrl_c_held_down_while_a_node_stops_prints_nothing(tmp_path: Path) -> N
     KeyboardInterrupt in the loop's own close or in a weakref callback: a warning or an ignored-exception traceback
     in about one stop of ten (5 of 50 runs; a clean-clone CI run met it once with two Ctrl-Cs)."""
     for run in range(4):
-        cmd = [TAONET_EXE, "node", "run", "--dev", "--data-dir", str(tmp_path / f"node{run}"), "--rpc",
-               "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=_ctrl_c_heard)
+        proc = _node(tmp_path / f"node{run}")
         try:
             read_addresses(proc)
             time.sleep(0.3)

@@ -15,20 +15,12 @@ import pytest
 from taonet.ledger import Keypair
 
 from ..kernel.client.test_blocking import free_address
-from .cli import Cli, Run
+from .cli import Cli, one_error
 from .processes import taonet_node
 
 BOB = Keypair.from_uri("//Bob").ss58_address
-RAW = ("Traceback", "[Errno", "internal error", "ValueError")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
-
-def _one_error(r: Run, status: int) -> str:
-    """The run failed with ``status`` and one `error:` line free of raw Python text; the line."""
-    assert r.status == status, r
-    assert len(r.stderr) == 1 and r.stderr[0].startswith("error: "), r
-    assert not any(word in r.stderr[0] for word in RAW), r
-    return r.stderr[0]
 
 
 @pytest.fixture
@@ -43,7 +35,7 @@ def offline(tmp_path: Path) -> Cli:
 def test_a_wallet_hotkey_and_a_hotkey_address_are_refused_together(offline: Cli, verb: str) -> None:
     """`stake add|remove -H h --hotkey-ss58 ADDR`: exit 2 naming both (it staked on ADDR, -H dropped)."""
     for hotkey in ("-H", "--wallet.hotkey"):
-        line = _one_error(offline("stake", verb, "-w", "a", hotkey, "h", "--hotkey-ss58", BOB, "--amount", "1",
+        line = one_error(offline("stake", verb, "-w", "a", hotkey, "h", "--hotkey-ss58", BOB, "--amount", "1",
                                   "-y"), 2)
         assert "--hotkey and --hotkey-ss58 cannot be given together" in line, line
 
@@ -56,14 +48,14 @@ def test_a_wallet_hotkey_and_a_hotkey_address_are_refused_together(offline: Cli,
 def test_one_option_under_two_names_with_two_values_is_refused(offline: Cli, args: tuple[str, ...], first: str,
                                                                second: str) -> None:
     """`wallet balance -e X --subtensor.network Y` took the last: exit 2 naming both spellings, as typed."""
-    line = _one_error(offline("wallet", "balance", *args), 2)
+    line = one_error(offline("wallet", "balance", *args), 2)
     assert f"{first} and {second} cannot be given together" in line, line
 
 
 def test_one_option_given_twice_with_two_values_is_refused(offline: Cli) -> None:
     """`-w a -w b`: exit 2 (the last was taken); the same value twice is no clash."""
-    assert "-w: is given twice" in _one_error(offline("wallet", "balance", "-w", "a", "-w", "b"), 2)
-    line = _one_error(offline("wallet", "balance", "-w", "a", "--wallet.name", "a"), 5)  # no such wallet: not a clash
+    assert "-w: is given twice" in one_error(offline("wallet", "balance", "-w", "a", "-w", "b"), 2)
+    line = one_error(offline("wallet", "balance", "-w", "a", "--wallet.name", "a"), 5)  # no such wallet: not a clash
     assert "does not exist" in line, line
 
 
@@ -73,7 +65,7 @@ def test_an_amount_with_separators_is_refused(offline: Cli, amount: str) -> None
     """`--amount 1_000` was 1000 τ (Decimal and float take underscores) while `1,000` was refused: both exit 2."""
     for args in (("wallet", "transfer", "-w", "a", "--dest", BOB, "-y"),
                  ("stake", "add", "-w", "a", "--hotkey-ss58", BOB, "-y"), ("wallet", "faucet", "-w", "a")):
-        line = _one_error(offline(*args, "--amount", amount), 2)
+        line = one_error(offline(*args, "--amount", amount), 2)
         assert "--amount" in line and "without separators" in line, line
 
 
@@ -85,13 +77,13 @@ def test_an_empty_list_item_is_refused_by_its_position(offline: Cli, uids: str, 
                                                        position: int) -> None:
     """`--uids 1,,2 --weights 1,,1` was taken after dropping the empty items: exit 2 naming the option and where."""
     for verb in ("set", "commit"):
-        line = _one_error(offline("weights", verb, "1", "--uids", uids, "--weights", weights, "-y"), 2)
+        line = one_error(offline("weights", verb, "1", "--uids", uids, "--weights", weights, "-y"), 2)
         assert option in line and f"item {position} of" in line and "is empty" in line, line
 
 
 def test_an_underscore_in_a_listed_number_is_refused(offline: Cli) -> None:
     """`--uids 1_0` was UID 10: exit 2, as for an amount."""
-    line = _one_error(offline("weights", "set", "1", "--uids", "1_0", "--weights", "1", "-y"), 2)
+    line = one_error(offline("weights", "set", "1", "--uids", "1_0", "--weights", "1", "-y"), 2)
     assert "--uids" in line and "without separators (10)" in line, line
 
 
@@ -105,7 +97,7 @@ def test_the_docs_say_which_verbs_take_a_hotkey(offline: Cli) -> None:
     names the verbs that take it (each does) and says overview does not."""
     row = _option_row("--hotkey")
     assert "Not `wallet overview`" in row, row
-    assert "No such option: -H" in _one_error(offline("wallet", "overview", "-w", "c1", "-H", "h"), 2)
+    assert "No such option: -H" in one_error(offline("wallet", "overview", "-w", "c1", "-H", "h"), 2)
     for verb in (("wallet", "create"), ("stake", "add"), ("delegate", "nominate"), ("weights", "set")):
         assert "-H" in offline(*verb, "--help").stdout, verb
         assert f"`{verb[1]}`" in row or f"`{' '.join(verb)}`" in row, (verb, row)
@@ -114,7 +106,7 @@ def test_the_docs_say_which_verbs_take_a_hotkey(offline: Cli) -> None:
 def test_the_docs_say_faucet_takes_no_password(offline: Cli) -> None:
     """--password-stdin was documented for every write; `wallet faucet` refuses it (it unlocks no key of yours)."""
     assert "not `wallet faucet`" in _option_row("--password-stdin")
-    assert "No such option: --password-stdin" in _one_error(offline("wallet", "faucet", "--password-stdin"), 2)
+    assert "No such option: --password-stdin" in one_error(offline("wallet", "faucet", "--password-stdin"), 2)
 
 
 def test_the_take_help_says_the_chains_maximum(offline: Cli) -> None:
@@ -173,6 +165,6 @@ def test_a_take_above_the_chains_maximum_is_refused_before_sending(online: Cli) 
     """`delegate nominate --take 0.5` was sent and refused by the chain (exit 3): exit 2 before anything is sent,
     saying the chain's maximum (18% on a dev chain) and the most to give."""
     for take in ("0.5", "0.1801"):
-        line = _one_error(online("delegate", "nominate", "-w", "a", "-H", "h", "--take", take, "-y"), 2)
+        line = one_error(online("delegate", "nominate", "-w", "a", "-H", "h", "--take", take, "-y"), 2)
         assert "--take" in line and "above the chain's maximum take, 18.00%: give at most 0.18" in line, line
     online.ok("delegate", "nominate", "-w", "a", "-H", "h", "--take", "0.18", "-y")
