@@ -184,6 +184,14 @@ def _synapse_type_of(fn: Callable[..., Any]) -> type[Synapse]:
     return tp
 
 
+class _HookRaised(Exception):
+    """A blacklist or priority function raised (its exception is the cause): logged under the hook's name."""
+
+    def __init__(self, hook: str) -> None:
+        super().__init__(hook)
+        self.hook = hook
+
+
 def _keypair_of(who: Any) -> tuple[Keypair, str]:
     """(hotkey, coldkey SS58 or "") of a Keypair, a Wallet, or anything with coldkey and hotkey Keypairs."""
     if isinstance(who, Keypair):
@@ -521,6 +529,12 @@ class Axon:
             return self._answer(req, route, syn, out, t0)
         except ProtocolError as e:
             return self._reject(req, e, t0)
+        except _HookRaised as e:  # logged under the hook's name: it read as the forward failing
+            ref = secrets.token_hex(4)
+            cause = e.__cause__
+            self._log.error("axon.hook_failed", hook=e.hook, synapse=req.name, caller=ss58_of(req.hotkey), ref=ref,
+                            exc_info=cause)
+            return self._reject(req, ServerError(f"server error: {type(cause).__name__} (axon log ref {ref})"), t0)
         except Exception as e:
             ref = secrets.token_hex(4)
             self._log.exception("axon.forward_failed", synapse=req.name, caller=ss58_of(req.hotkey), ref=ref)
@@ -529,7 +543,13 @@ class Axon:
     async def _hooks(self, req: Request, route: _Route, syn: Synapse, timeout_s: float, now: int) -> float:
         """Blacklist, then the nonce's record (if a blacklist ran), verify and priority; the priority to queue with."""
         if route.blacklist is not None:
-            refused, reason, retry_after = _blacklist_result(await _call(route.blacklist, syn, self._threads))
+            try:
+                answer = await _call(route.blacklist, syn, self._threads)
+            except ProtocolError:  # the hook's own answer to the caller (a ServerError it raised): as it is
+                raise
+            except Exception as e:
+                raise _HookRaised("blacklist") from e
+            refused, reason, retry_after = _blacklist_result(answer)
             if refused:
                 raise Blacklisted(f"blacklisted: {reason}"[:300] if reason else "blacklisted", retry_after)
             nonces = self._nonces
@@ -542,7 +562,14 @@ class Axon:
                 await _call(route.verify, syn, self._threads)
             except Exception as e:
                 raise NotVerified(f"not verified: {type(e).__name__}: {e}"[:300]) from None
-        return float(await _call(route.priority, syn, self._threads)) if route.priority is not None else 0.0
+        if route.priority is None:
+            return 0.0
+        try:
+            return float(await _call(route.priority, syn, self._threads))
+        except ProtocolError:
+            raise
+        except Exception as e:
+            raise _HookRaised("priority") from e
 
     async def _forward(self, route: _Route, syn: Synapse, timeout_s: float, t0: int) -> Any:
         """Run the forward under the caller's timeout.

@@ -157,3 +157,29 @@ async def test_verify_does_not_run_for_blacklisted_callers() -> None:
         stranger = request(Dummy(input=1), caller=Keypair.generate())
         assert await statuses(ax.address, [stranger, request(Dummy(input=2))], workers=1) == Counter({403: 1, 200: 1})
     assert verified == [ALICE.ss58_address]
+
+
+@pytest.mark.parametrize("hook", ["blacklist", "priority"])
+async def test_a_blacklist_or_priority_that_raises_is_logged_under_its_own_name(hook: str) -> None:
+    """A blacklist (or priority) function that raises: the caller gets 500 naming the exception's type and a log
+    reference, and the axon logs `axon.hook_failed` with the hook's name and the traceback (it logged
+    `axon.forward_failed`, which read as the forward failing); the forward never runs."""
+    from structlog.testing import capture_logs
+
+    ran: list[int] = []
+
+    def raises(_synapse: Dummy) -> Any:
+        raise RuntimeError("the allow-list file is missing")
+
+    def forward(synapse: Dummy) -> Dummy:
+        ran.append(synapse.input)
+        return double(synapse)
+
+    hooks = {hook: raises}
+    with capture_logs() as logs:
+        async with Axon(BOB, "tcp://127.0.0.1:0").attach(forward, **hooks) as ax, Dendrite(ALICE) as d:
+            r = await d(ax, Dummy(input=3), timeout=5)
+    assert r.dendrite.status_code == 500 and "RuntimeError" in (r.dendrite.status_message or ""), r.dendrite
+    failed = [e for e in logs if e["event"] == "axon.hook_failed"]
+    assert len(failed) == 1 and failed[0]["hook"] == hook and failed[0]["exc_info"] is not None
+    assert not any(e["event"] == "axon.forward_failed" for e in logs) and ran == []
