@@ -23,6 +23,7 @@ from ._journal import read_journal as read_journal
 from ._journal import step_inputs as step_inputs
 from ._neuron import STOP_DEADLINE as STOP_DEADLINE
 from ._neuron import NeuronConfig as NeuronConfig
+from ._neuron import call_within as call_within
 from ._neurons_file import NeuronSpec as NeuronSpec
 from ._neurons_file import gateway_problem as gateway_problem
 from ._neurons_file import load_neurons as load_neurons
@@ -58,7 +59,8 @@ __all__ = [
     "GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt",
     "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "HostedNeuron", "Journal", "NeuronConfig", "NeuronContext",
     "NeuronHost", "NeuronSpec", "Option", "Plugin", "PluginInfo", "Response", "Scores", "SharedChain", "StateDir",
-    "SubnetProtocol", "Task", "check_scores", "default_state_dir", "errors", "gateway_problem", "hookimpl", "hookspecs",
+    "SubnetProtocol", "Task", "call_within", "check_scores", "default_state_dir", "errors", "gateway_problem",
+    "hookimpl", "hookspecs",
     "installed_plugins", "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator",
     "step_inputs", "update_scores", "validator_step", "weights_for",
 ]

@@ -18,7 +18,7 @@
 
 Process layout: what-if (cold) reads the log in one worker process per core and re-runs the epochs in the bench's
 process (warm: reads the cache file in the bench's process);
-why and the re-scoring run in the bench's process, one thread (the reward hook in one daemon thread per re-score).
+why and the re-scoring run in the bench's process, one thread (the reward hook in the neurons' daemon hook threads).
 """
 
 from __future__ import annotations
@@ -152,5 +152,5 @@ def run_whatif(data_dir: Path, *, runs: int = 5, say: Callable[[str], Any] = lam
                                   "per core (one segment each, cut at a snapshot), the epochs re-run in the bench's "
                                   "process; what-if warm: the range's epochs read from the cache file and re-run in "
                                   "the bench's process; why and the re-scoring in the bench's process, one thread (the "
-                                  "reward hook in one daemon thread per re-score)",
+                                  "reward hook in the neurons' daemon hook threads)",
     }

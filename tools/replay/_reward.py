@@ -11,25 +11,19 @@ UIDs then, max-upscaled to u16 as the client sends them); the new averages at th
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import queue
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 import attrs
 import cbor2
 import numpy as np
 
 from taonet.ledger import SetWeights, SignedBlock, State, ss58_encode
 from taonet.ledger.errors import StorageError
-from taonet.plugins import Plugin, check_scores, read_journal, step_inputs, update_scores, weights_for
-from taonet.plugins.errors import HookFailed, PluginMismatch
+from taonet.plugins import Plugin, call_within, check_scores, read_journal, step_inputs, update_scores, weights_for
+from taonet.plugins.errors import PluginMismatch
 
 __all__ = ["JournalWeights", "NoJournal", "RewardMismatch", "find_journals"]
 
@@ -98,54 +92,6 @@ def _to_u16(uids: list[int], weights: list[float]) -> tuple[bytes, bytes]:
     return (np.asarray(uids, dtype="<u2")[order].tobytes(), u16[order].astype("<u2").tobytes())
 
 
-_HOOK_THREAD = "taonet-hook:"
-"""The name of the thread running a plain-def reward hook starts with this, then ``PLUGIN.reward`` (as the neurons
-name theirs)."""
-
-
-class _HookWorker:
-    """One daemon thread that runs a plain-def hook's calls, one at a time, for one re-scoring (a thread per step would
-    cost a thread start each). A daemon thread, unlike anyio's worker threads: a call left behind (its
-    ``hook_timeout`` passed, or Ctrl-C) cannot be stopped, and must not keep the command from exiting (the process
-    waits for its non-daemon threads at its end, :mod:`taonet.tools._end`)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.thread: threading.Thread | None = None
-
-    def _work(self) -> None:
-        while (job := self.inbox.get()) is not None:
-            job()
-
-    async def call(self, fn: Any) -> Any:
-        """``fn()`` in the worker thread, awaited; on cancellation it is left to finish (nobody waits for it)."""
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._work, name=self.name, daemon=True)
-            self.thread.start()
-        token = anyio.lowlevel.current_token()
-        done = anyio.Event()
-        box: dict[str, Any] = {}
-
-        def job() -> None:
-            try:
-                box["value"] = fn()
-            except BaseException as e:  # sys.exit too: handed to the awaiting task, raised there
-                box["error"] = e
-            with contextlib.suppress(Exception):  # the loop is gone: nobody waits
-                anyio.from_thread.run_sync(done.set, token=token)
-
-        self.inbox.put(job)
-        await done.wait()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-
-    def close(self) -> None:
-        """Let the thread end once its call (if any) returns."""
-        self.inbox.put(None)
-
-
 class JournalWeights:
     """The weights each journaled validator would have set with ``plugin`` and ``options``; an observer of the
     blocks :func:`~taonet.tools.replay.what_if` folds, and its ``weights`` argument."""
@@ -161,39 +107,16 @@ class JournalWeights:
         self.same = 0
         anyio.run(self._rescore_all, journals)
 
-    async def _reward(self, worker: _HookWorker, **kw: Any) -> dict[str, float]:
+    async def _reward(self, **kw: Any) -> dict[str, float]:
         """The plugin's scores for one journaled step, checked as a validator checks them, within the
-        ``hook_timeout`` option as a validator's step hooks are; its mistakes (it raised, called sys.exit, overran)
-        are its HookFailed (one line, exit 7), not an internal error nor the exit it asked for."""
-        deadline = float(self.options.get("hook_timeout", 60.0))
-        with anyio.move_on_after(deadline) as scope:
-            try:
-                if self.plugin.is_async("reward"):
-                    result = self.plugin.hook.reward(**kw)
-                else:
-                    result = await worker.call(lambda: self.plugin.hook.reward(**kw))
-                raw = await result if inspect.isawaitable(result) else result
-            except SystemExit as e:  # as the neurons say it: a hook ends no taonet process
-                raise HookFailed(plugin=self.plugin.name, hook="reward", error=(
-                    f"it called sys.exit({e.code!r}); a hook must not exit the process (raise an exception)")
-                                 ) from None
-            except Exception as e:  # the plugin's own code
-                raise HookFailed(plugin=self.plugin.name, hook="reward",
-                                 error=" ".join(f"{type(e).__name__}: {e}".split())[:300]) from None
-        if scope.cancelled_caught:
-            raise HookFailed(plugin=self.plugin.name, hook="reward", error=(
-                f"it did not return within {deadline:g} s (the hook_timeout option), so the re-scoring stopped; "
-                "make it return sooner (bound its work) or give it longer: --set hook_timeout=SECONDS"))
+        ``hook_timeout`` option as a validator's step hooks are (the neuron's own bounded call: a plain def in a
+        daemon thread, left behind when it overruns or on Ctrl-C); its mistakes (it raised, called sys.exit,
+        overran) are its HookFailed (one line, exit 7), not an internal error nor the exit it asked for."""
+        raw = await call_within(self.plugin, "reward", float(self.options.get("hook_timeout", 60.0)),
+                                "so the re-scoring stopped", **kw)
         return check_scores(self.plugin, raw, kw["responses"])
 
     async def _rescore_all(self, journals: Mapping[str, Path]) -> None:
-        worker = _HookWorker(f"{_HOOK_THREAD}{self.plugin.name}.reward")
-        try:
-            await self._rescore_journals(journals, worker)
-        finally:
-            worker.close()
-
-    async def _rescore_journals(self, journals: Mapping[str, Path], worker: _HookWorker) -> None:
         synapses = self.plugin.protocol.synapses
         for hotkey, folder in journals.items():
             old: dict[str, float] = {}
@@ -206,8 +129,7 @@ class JournalWeights:
                     raise RewardMismatch(netuid=self.netuid, plugin=self.plugin.name,
                                          recorded=str(head.get("plugin", "?")), synapse=str(name))
                 task, responses = step_inputs(record, synapses)
-                raw = await self._reward(worker, task=task, responses=responses, metagraph=None,
-                                         options=self.options)
+                raw = await self._reward(task=task, responses=responses, metagraph=None, options=self.options)
                 queried = [r.hotkey for r in responses]
                 step_new = raw
                 old = update_scores(old, record.get("scores", {}), alpha=self.alpha, queried=queried)
