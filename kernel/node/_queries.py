@@ -138,7 +138,8 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 "role": "leader" if node.role == "node" else node.role, "actors": node.addresses.get("actors"),
                 "local_actors": list(getattr(node.config, "local_actors", ())),
                 "existential_deposit": getattr(s.params, "existential_deposit", 0),
-                "extrinsic_fee": s.params.extrinsic_fee, "block_emission": s.params.block_emission}
+                "extrinsic_fee": s.params.extrinsic_fee, "block_emission": s.params.block_emission,
+                "max_take": s.params.max_take}
 
     async def head_(_p: dict[str, Any]) -> dict[str, Any]:
         assert node.store is not None

@@ -217,16 +217,10 @@ def delegate_nominate(take: Annotated[float, typer.Option("--take", min=0.0, max
 
 
 async def _max_take(sub: Any) -> int | None:
-    """The chain's maximum delegate take (u16: 65535 is 100%), from its genesis block's parameters (fixed there);
-    None if block 0 cannot be read (the chain still refuses a take above it)."""
-    from taonet.ledger import GenesisConfig, decode
-    from taonet.ledger.errors import TaonetError
-
-    try:
-        block = await sub.get_block(0)
-        return int(decode(block.extrinsics[0].call.config, GenesisConfig, max_size=64 << 20).params.max_take)
-    except (TaonetError, AttributeError, IndexError):
-        return None
+    """The chain's maximum delegate take (u16: 65535 is 100%), as the node's ``info`` says it; None from a node
+    that does not say it (the chain still refuses a take above it)."""
+    most = (await sub.info()).get("max_take")
+    return most if type(most) is int else None
 
 
 @delegate_app.command("list")
