@@ -649,9 +649,14 @@ class FileStore:
         and recorded in :attr:`refused_snapshots`.
         """
         folder = self.path / "snapshots"
-        if not folder.is_dir():
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
             return None
-        snaps = sorted((int(p.stem), p) for p in folder.glob("*.snap") if p.stem.isdigit())
+        except OSError as e:  # not a folder, or unreadable: every block is folded from genesis, so say why
+            self.refused_snapshots[str(folder)] = f"the folder cannot be read ({_reason(e)})"
+            return None
+        snaps = sorted((int(n[:-5]), folder / n) for n in names if n.endswith(".snap") and n[:-5].isdigit())
         for height, path in reversed(snaps):
             if (at_or_below is not None and height > at_or_below) or height > self.height:
                 continue

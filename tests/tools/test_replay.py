@@ -302,6 +302,7 @@ def test_a_snapshot_that_cannot_be_read_is_passed_over(net: dict[str, Any], tmp_
     (data_dir / "chain" / "snapshots" / f"{head - 1:012d}.snap").mkdir(parents=True)
     code, out, err = replay(str(data_dir), "show", "--block", str(head), "--json")
     assert code == 0 and out == want, err
+    assert f"{head - 1:012d}.snap not used: it is a folder, not a regular file" in err, err  # said, not silently slower
 
 
 def test_verify_reports_two_swapped_blocks_at_the_first(net: dict[str, Any], tmp_path: Path) -> None:

@@ -161,3 +161,30 @@ def test_a_record_damaged_after_the_log_was_opened_is_reported_at_its_block_name
     d = report.divergence
     assert d is not None and (d.block, d.check) == (k, "record"), d
     assert d.reason.startswith(f"{seg} at byte {offset}: ") and "(block" not in d.reason, d.reason
+
+
+@pytest.mark.parametrize("damage", ["a file", "chmod 000"])
+def test_a_snapshots_folder_that_cannot_be_read_is_said_and_the_answer_is_the_same(copy: Path, damage: str) -> None:
+    """`snapshots` replaced by a file, or unreadable: show still answers what the intact directory answers (folded
+    from genesis) and says on stderr why it took longer (was: skipped without a word)."""
+    out, _ = taonet("replay", str(copy), "show", "--json", timeout=60)
+    assert out.returncode == 0, out.stderr
+    want = out.stdout
+    folder = copy / "chain" / "snapshots"
+    prefix: list[str] = []
+    if damage == "a file":
+        shutil.rmtree(folder)
+        folder.write_bytes(b"not a folder")
+    else:
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0)
+    try:
+        if damage == "chmod 000":
+            prefix = _unprivileged(folder)
+        got = _run(prefix, "replay", str(copy), "show", "--json")
+        assert got.returncode == 0 and got.stdout == want, got.stderr
+        notes = got.stderr.splitlines()
+        assert len(notes) == 1 and notes[0].startswith(f"note: {folder} not used: the folder cannot be read ("), notes
+    finally:
+        if folder.is_dir():
+            folder.chmod(0o755)

@@ -51,6 +51,9 @@ def _log(ctx: typer.Context) -> Iterator[Any]:
     try:
         with open_log(_dir(ctx)) as store:
             yield store
+            for path, reason in store.refused_snapshots.items():  # costs time, not correctness: said, not hidden
+                err_console.print(f"note: {path} not used: {reason} (states are folded from an earlier snapshot "
+                                  "or from genesis, which takes longer)", highlight=False, soft_wrap=True)
     except NeuronNotFound as e:
         e.data_dir = shown
         raise
