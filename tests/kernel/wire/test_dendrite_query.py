@@ -74,7 +74,8 @@ def test_query_leaves_no_thread_or_socket_behind(axons: tuple[Axon, Axon]) -> No
     for i in range(3):
         assert d.query(fast.info(), Dummy(input=i), timeout=5).output == 2 * i
         assert d.query(late.info(), Dummy(input=i), timeout=0.2).dendrite.status_code == 408
-    assert set(threading.enumerate()) == threads
+    # Only new threads count: one another test of this worker left may end meanwhile.
+    assert set(threading.enumerate()) <= threads
     assert not d._endpoints
     deadline = time.monotonic() + 3  # a closed socket's descriptor is released by nng's own threads, soon after
     while _open_fds() > fds and time.monotonic() < deadline:
