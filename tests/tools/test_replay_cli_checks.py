@@ -200,3 +200,15 @@ def test_an_epoch_is_named_by_the_block_before_the_one_that_pays_it(log: Path) -
     first = epochs[0]
     doc = json.loads(_replay(log, "diff", "--from", str(first["block"] - 1), "--to", str(first["block"]), "--json")[1])
     assert [e["block"] for e in doc["subnets"][0]["epochs"]] == [first["block"] - 1]
+
+
+def test_events_json_is_one_object_written_whole_in_bounded_memory(log: Path) -> None:
+    """`events --json` streams its rows through a spooled file (a long range is never one list in memory) and writes
+    exactly the bytes of ``json.dumps`` of the whole object; every event of the table is in it, in order."""
+    code, out, err = _replay(log, "events", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert out == json.dumps(doc) + "\n" and (doc["from"], doc["to"]) == (0, 40)
+    _, table, _ = _replay(log, "events", "--wide")
+    assert len(doc["events"]) > 100 and f"{len(doc['events']):,} events in blocks 0..40" in table
+    assert [e["block"] for e in doc["events"]] == sorted(e["block"] for e in doc["events"])

@@ -139,8 +139,8 @@ def show(ctx: typer.Context,
         out.line(f"{acct['address']} at block {acct['block']}")
         if acct["stake"]:  # amounts as every command shows them (τ1,000.0000, or RAO with --rao)
             out.table("stake per hotkey", ("HOTKEY", "STAKE"),
-                      [(s["hotkey"], out.amount(s["stake"])) for s in acct["stake"]], left=("HOTKEY",),
-                      shorten=("HOTKEY",), wide=wide)
+                      [(s["hotkey"], out.figure(s["stake"])) for s in acct["stake"]], left=("HOTKEY",),
+                      shorten=("HOTKEY",), wide=wide, amounts=("STAKE",))
         out.line(f"free {out.amount(acct['free'])}, staked {out.amount(acct['total_stake'])}, nonce {acct['nonce']}")
         return
     if netuid is not None and as_json:
@@ -196,10 +196,27 @@ def events(ctx: typer.Context,
             raise SubnetNotFound(netuid=netuid, block=start, last=last)
         found = () if first is None else (first,)
         if as_json:
-            _print_json({"from": start, "to": last,
-                         "events": [r.as_dict() for rs in (found, rows) for r in rs]})
+            _print_json_events(start, last, (r for rs in (found, rows) for r in rs))
             return
         _print_events(start, last, (r for rs in (found, rows) for r in rs), wide=wide)
+
+
+def _print_json_events(start: int, last: int, rows: Iterator[Any]) -> None:
+    """The events as the one JSON object ``{"from", "to", "events"}``, the bytes ``json.dumps`` of it would write,
+    built in a spooled file (memory bounded on a long range) and written only once whole: a record found damaged
+    midway leaves stdout empty, never half an object."""
+    import shutil
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8") as buf:
+        buf.write(f'{{"from": {json.dumps(start)}, "to": {json.dumps(last)}, "events": [')
+        for i, r in enumerate(rows):
+            buf.write(", " if i else "")
+            buf.write(json.dumps(r.as_dict()))
+        buf.write("]}\n")
+        buf.seek(0)
+        shutil.copyfileobj(buf, sys.stdout)
+    sys.stdout.flush()
 
 
 def _print_events(start: int, last: int, rows: Iterator[Any], *, wide: bool, chunk: int = 256) -> None:
@@ -276,19 +293,23 @@ def _print_diff(out: Any, d: dict[str, Any], *, wide: bool) -> None:
     def amount(rao: int) -> str:  # to the RAO: a diff's changes are often a fee
         return out.amount(rao, 9)
 
+    def figure(rao: int) -> str:  # the same, in a table's cell
+        return out.figure(rao, 9)
+
     def change(rao: int) -> str:
-        return ("+" if rao > 0 else "-" if rao < 0 else "") + amount(abs(rao))
+        return ("+" if rao > 0 else "-" if rao < 0 else "") + figure(abs(rao))
 
     out.line(f"[bold]from block {d['from']} to block {d['to']}[/bold]", markup=True)
     if d["balances"]:
         out.table("balances", ("ADDRESS", "BEFORE", "AFTER", "CHANGE"),
-                  [(b["address"], amount(b["before"]), amount(b["after"]), change(b["change"]))
-                   for b in d["balances"]], left=("ADDRESS",), shorten=("ADDRESS",), drop=("BEFORE",), wide=wide)
+                  [(b["address"], figure(b["before"]), figure(b["after"]), change(b["change"]))
+                   for b in d["balances"]], left=("ADDRESS",), shorten=("ADDRESS",), drop=("BEFORE",), wide=wide,
+                  amounts=("BEFORE", "AFTER", "CHANGE"))
     if d["stake"]:
         out.table("stake", ("COLDKEY", "HOTKEY", "BEFORE", "AFTER", "CHANGE"),
-                  [(s["coldkey"], s["hotkey"], amount(s["before"]), amount(s["after"]), change(s["change"]))
+                  [(s["coldkey"], s["hotkey"], figure(s["before"]), figure(s["after"]), change(s["change"]))
                    for s in d["stake"]], left=("COLDKEY", "HOTKEY"), shorten=("COLDKEY", "HOTKEY"),
-                  drop=("BEFORE",), wide=wide)
+                  drop=("BEFORE",), wide=wide, amounts=("BEFORE", "AFTER", "CHANGE"))
     for sub in d["subnets"]:
         out.line(f"[bold]subnet {sub['netuid']}[/bold]", markup=True)
         for h in sub["hyperparameters"]:
@@ -311,8 +332,8 @@ def _print_diff(out: Any, d: dict[str, Any], *, wide: bool) -> None:
             out.table(f"subnet {sub['netuid']}: epoch outputs that changed",
                       ("UID", "INCENTIVE", "DIVIDENDS", "EMISSION"),
                       [(str(o["uid"]), moved(o, "incentive"), moved(o, "dividends"),
-                        f"{amount(o['before']['emission'])} -> {amount(o['after']['emission'])}")
-                       for o in sub["outputs"]], drop=("DIVIDENDS", "INCENTIVE"), wide=wide)
+                        f"{figure(o['before']['emission'])} -> {figure(o['after']['emission'])}")
+                       for o in sub["outputs"]], drop=("DIVIDENDS", "INCENTIVE"), wide=wide, amounts=("EMISSION",))
 
 
 @replay_app.command("verify")
@@ -515,9 +536,10 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
     out.table("per UID and hotkey (incentive, dividends: mean; emission: sum)",
               ("UID", "HOTKEY", "INCENTIVE", "DIVIDENDS", "RECORDED", "WHAT-IF", "CHANGE"),
               [(str(n["uid"]), n["hotkey"], pair(n["incentive"], n["incentive_whatif"]),
-                pair(n["dividends"], n["dividends_whatif"]), out.amount(n["emission"]),
-                out.amount(n["emission_whatif"]), _signed(out, n["change"])) for n in w.neurons()],
-              left=("HOTKEY",), shorten=("HOTKEY",), drop=("HOTKEY", "DIVIDENDS", "INCENTIVE"), wide=wide)
+                pair(n["dividends"], n["dividends_whatif"]), out.figure(n["emission"]),
+                out.figure(n["emission_whatif"]), _signed(out, n["change"], cell=True)) for n in w.neurons()],
+              left=("HOTKEY",), shorten=("HOTKEY",), drop=("HOTKEY", "DIVIDENDS", "INCENTIVE"), wide=wide,
+              amounts=("RECORDED", "WHAT-IF", "CHANGE"))
     out.line(f"paid to neurons: recorded {out.amount(t['emission'])}, what-if {out.amount(t['emission_whatif'])}")
     out.line(f"owner cut {out.amount(t['owner_cut'])}; moved between neurons {out.amount(t['moved'])}")
     movers = w.movers()
@@ -531,9 +553,11 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
                  f"{out.amount(m['emission_whatif'])} ({_signed(out, m['change'])})")
 
 
-def _signed(out: Any, rao: int) -> str:
+def _signed(out: Any, rao: int, *, cell: bool = False) -> str:
     sign = "+" if rao > 0 else "-" if rao < 0 else ""
-    return sign + (f"{abs(rao):,} RAO" if 0 < abs(rao) < 100_000 and not out.rao else out.amount(abs(rao)))
+    if 0 < abs(rao) < 100_000 and not out.rao:  # too small for 4 places of τ
+        return f"{sign}{abs(rao):,} RAO"
+    return sign + (out.figure(abs(rao)) if cell else out.amount(abs(rao)))
 
 
 @replay_app.command("why")
@@ -592,8 +616,8 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
         out.table(f"  {len(t.epochs)} epochs (weights from UID:share; * not counted)",
                   ("BLOCK", "INCENTIVE", "DIVIDENDS", "EMISSION", "WEIGHTS FROM"),
                   [(str(e["block"]), f"{e['incentive'] / 65535:.4f}", f"{e['dividends'] / 65535:.4f}",
-                    out.amount(e["emission"]), from_whom(e)) for e in t.epochs],
-                  left=("WEIGHTS FROM",), drop=("DIVIDENDS",), wide=wide)
+                    out.figure(e["emission"]), from_whom(e)) for e in t.epochs],
+                  left=("WEIGHTS FROM",), drop=("DIVIDENDS",), wide=wide, amounts=("EMISSION",))
         out.line(f"  earned {out.amount(sum(e['emission'] for e in t.epochs))} in these epochs")
     if t.replaced_at is None:
         out.line("  still holds its UID at the end of the range")
@@ -609,9 +633,9 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
         out.line("  [red]the registrar's rule, re-run on the state before, gives this UID to nobody[/red]", markup=True)
     out.table(f"  the pruning rule at block {p['block']} (immunity period {p['immunity_period']})",
               ("", "UID", "HOTKEY", "EMISSION", "REGISTERED", "IMMUNE UNTIL"),
-              [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]), out.amount(c["emission"]),
+              [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]), out.figure(c["emission"]),
                 str(c["registered_at"]), str(c["immune_until"]) + (" (immune)" if c["immune"] else ""))
-               for c in p["candidates"]], left=("", "HOTKEY"), wide=wide)
+               for c in p["candidates"]], left=("", "HOTKEY"), wide=wide, amounts=("EMISSION",))
     out.line("")
 
 
