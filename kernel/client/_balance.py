@@ -1,9 +1,11 @@
 """Balance: an amount of TAO held as integer RAO, displayed in τ.
 
 As in the Bittensor SDK: ``Balance(int)`` is RAO and ``Balance(float)`` TAO; an integer in arithmetic or a
-comparison is RAO (``b + 5`` adds 5 RAO); ``b * 0.5`` and ``b / 2`` scale; ``b1 / b2`` is their ratio. Unlike it, a
-float in ``+``, ``-`` or ``<`` is refused (is ``1.0`` one TAO or one RAO?): write ``Balance.from_tao(1.0)``. numpy
-integers and floats count as ints and floats. What cannot be an amount raises :class:`InvalidAmount`.
+comparison is RAO (``b + 5`` adds 5 RAO); ``b * 0.5`` and ``b / 2`` scale; ``b1 / b2`` is their ratio; a Balance may
+be negative (a difference; writes refuse one, see :meth:`Balance.to_send`). Unlike it, a float beside a Balance in
+``+``, ``-`` or any comparison (``==`` too) is refused (is ``1.0`` one TAO or one RAO? the SDK takes RAO): write
+``Balance.from_tao(1.0)``. numpy integers and floats count as ints and floats. What cannot be an amount raises
+:class:`InvalidAmount` (a ValueError and a TypeError). ``f"{b:.2f}"`` formats the TAO value exactly.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import math
 import numbers
 from decimal import Decimal, InvalidOperation
-from functools import total_ordering
 from typing import Any, final
 
 from taonet.ledger import TAO
@@ -50,7 +51,6 @@ def _other_rao(other: Any, op: str) -> int:
 
 
 @final
-@total_ordering
 class Balance:
     """An amount in RAO (1 τ = 10^9 RAO) with TAO arithmetic for display; ``Balance.from_tao(1.5)``."""
 
@@ -123,12 +123,28 @@ class Balance:
     def __eq__(self, other: Any) -> bool:
         if isinstance(other, Balance):
             return self.rao == other.rao
-        if _is_int(other):
-            return self.rao == int(other)
+        if _is_int(other) or _is_float(other) or isinstance(other, Decimal):
+            return self.rao == _other_rao(other, "==")  # a float raises, as it does in <: never a silent False
+        return NotImplemented  # None, a string...: not equal, as for any object
+
+    def __ne__(self, other: Any) -> bool:
+        if isinstance(other, Balance):
+            return self.rao != other.rao
+        if _is_int(other) or _is_float(other) or isinstance(other, Decimal):
+            return self.rao != _other_rao(other, "!=")
         return NotImplemented
 
     def __lt__(self, other: Any) -> bool:
         return self.rao < _other_rao(other, "<")
+
+    def __le__(self, other: Any) -> bool:
+        return self.rao <= _other_rao(other, "<=")
+
+    def __gt__(self, other: Any) -> bool:
+        return self.rao > _other_rao(other, ">")
+
+    def __ge__(self, other: Any) -> bool:
+        return self.rao >= _other_rao(other, ">=")
 
     def __hash__(self) -> int:
         return hash(self.rao)
@@ -179,6 +195,16 @@ class Balance:
 
     def __str__(self) -> str:
         return f"τ{Decimal(self.rao) / TAO:,.9f}"
+
+    def __format__(self, spec: str) -> str:
+        """``str(b)`` for an empty spec; else the TAO value formatted exactly, as a Decimal: ``f"{b:,.2f}"``."""
+        if not spec:
+            return str(self)
+        try:
+            return format(Decimal(self.rao).scaleb(-9), spec)
+        except ValueError:
+            raise ValueError(f"{spec!r} is not a format for a Balance: it formats its TAO value as a decimal number "
+                             "(f'{b:.2f}', f'{b:,.4f}', f'{b:>12.3f}'); for RAO format b.rao") from None
 
     def __repr__(self) -> str:
         return f"Balance({self.rao} RAO = {self})"

@@ -42,12 +42,12 @@ def test_arithmetic_with_balances_and_integer_rao() -> None:
 
 
 def test_a_float_beside_a_balance_is_refused_not_guessed() -> None:
-    """Bittensor reads ``balance < 1.0`` as 1 RAO; here it is an InvalidAmount that says what to write."""
+    """Bittensor reads ``balance < 1.0`` as 1 RAO; here it is an InvalidAmount that says what to write (``==``
+    too: test_balance_sdk.py)."""
     one = Balance.from_tao(1)
     for op in (lambda: one < 1.0, lambda: one + 0.5, lambda: one - Decimal("0.5"), lambda: one > np.float64(1)):
         with pytest.raises(InvalidAmount, match="ambiguous"):
             op()
-    assert (one == 1.0) is False  # equality never raises: a Balance equals only Balances and integers
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), "abc", None, True, [1], object()])
