@@ -237,6 +237,43 @@ class Keypair:
                 return False
         return verify(self.public_key, data, signature)
 
+    @property
+    def private_key(self) -> bytes | None:
+        """The 64-byte ed25519 secret key (seed then public key, as libsodium keeps it), or None for a public key
+        alone; :meth:`create_from_private_key` takes it back."""
+        return self._secret
+
+    @classmethod
+    def create_from_private_key(cls, private_key: bytes | str) -> Keypair:
+        """The key pair of an ed25519 private key (the Bittensor SDK's name): its 32-byte seed, or the 64 bytes of
+        :attr:`private_key` (seed then public key, checked); bytes or hex with or without ``0x``."""
+        raw = private_key
+        if isinstance(raw, str):
+            try:
+                raw = bytes.fromhex(raw[2:] if raw.startswith("0x") else raw)
+            except ValueError:
+                raise InvalidKey("a private key in hex must be 64 or 128 hex digits (0x optional)") from None
+        if type(raw) is not bytes or len(raw) not in (32, 64):
+            raise InvalidKey("an ed25519 private key is its 32-byte seed or the 64 bytes of seed and public key "
+                             "(Keypair.private_key); an sr25519 key from the Bittensor SDK does not convert")
+        if len(raw) == 32:
+            return cls.from_seed(raw)
+        try:
+            return cls(raw[32:], seed=raw[:32])
+        except InvalidKey:
+            raise InvalidKey("the last 32 bytes of this private key are not the public key of its first 32 (its "
+                             "seed): an sr25519 key from the Bittensor SDK does not convert") from None
+
+    @staticmethod
+    def generate_mnemonic(n_words: int = 12) -> str:
+        """A fresh BIP39 English mnemonic of ``n_words`` words (the Bittensor SDK's name; 12, 15, 18, 21 or 24)."""
+        return generate_mnemonic(n_words)
+
+    ss58_format: Final = SS58_PREFIX  # type: ignore[misc]
+    """The SS58 network prefix of this key's address: 42 (substrate generic), as in the Bittensor SDK."""
+    crypto_type: Final = 0  # type: ignore[misc]
+    """The key scheme as the Bittensor SDK numbers it: 0 is ed25519 (its 1 is sr25519, which taonet does not use)."""
+
     # the Bittensor SDK's (btwallet's) names
     create_from_uri = from_uri
     create_from_mnemonic = from_mnemonic

@@ -26,7 +26,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import final
+from typing import Any, final
 
 from taonet.ledger import Keypair, generate_mnemonic
 
@@ -198,17 +198,27 @@ class Wallet:
                                    overwrite=overwrite, cost=cost)
         return kp
 
-    def create_new_coldkey(self, n_words: int = 12, *, password: Password = None, encrypt: bool = True,
-                           overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
-        """A fresh mnemonic coldkey (show ``.mnemonic`` to the user once: it is the only backup)."""
+    def create_new_coldkey(self, n_words: int = 12, use_password: bool | None = None, overwrite: bool = False, *,
+                           password: Password = None, encrypt: bool | None = None, cost: UnlockCost | None = None,
+                           coldkey_password: Password = None, suppress: bool = True) -> Keypair:
+        """A fresh mnemonic coldkey (show ``.mnemonic`` to the user once: it is the only backup); encrypted unless
+        ``encrypt=False`` (the SDK's ``use_password=False``; ``coldkey_password=`` is its ``password=``)."""
+        encrypt_ = _sdk_alias("encrypt", encrypt, "use_password", use_password, True)
+        password = _sdk_alias("password", password, "coldkey_password", coldkey_password, None)
+        _check_suppress(suppress)
         kp = Keypair.from_mnemonic(generate_mnemonic(n_words))
-        return self.create_coldkey(kp, password=password, encrypt=encrypt, overwrite=overwrite, cost=cost)
+        return self.create_coldkey(kp, password=password, encrypt=encrypt_, overwrite=overwrite, cost=cost)
 
-    def create_new_hotkey(self, n_words: int = 12, *, password: Password = None, encrypt: bool = False,
-                          overwrite: bool = False, cost: UnlockCost | None = None) -> Keypair:
-        """A fresh mnemonic hotkey under the selected hotkey name."""
+    def create_new_hotkey(self, n_words: int = 12, use_password: bool | None = None, overwrite: bool = False, *,
+                          password: Password = None, encrypt: bool | None = None, cost: UnlockCost | None = None,
+                          hotkey_password: Password = None, suppress: bool = True) -> Keypair:
+        """A fresh mnemonic hotkey under the selected hotkey name; plain unless ``encrypt=True`` (the SDK's
+        ``use_password=True``; ``hotkey_password=`` is its ``password=``)."""
+        encrypt_ = _sdk_alias("encrypt", encrypt, "use_password", use_password, False)
+        password = _sdk_alias("password", password, "hotkey_password", hotkey_password, None)
+        _check_suppress(suppress)
         kp = Keypair.from_mnemonic(generate_mnemonic(n_words))
-        return self.create_hotkey(kp, password=password, encrypt=encrypt, overwrite=overwrite, cost=cost)
+        return self.create_hotkey(kp, password=password, encrypt=encrypt_, overwrite=overwrite, cost=cost)
 
     def regenerate_coldkey(self, mnemonic: str | None = None, *, seed: str | bytes | None = None,
                            uri: str | None = None, password: Password = None, encrypt: bool = True,
@@ -345,6 +355,20 @@ def _writing(path: Path) -> Iterator[None]:
         why = "a file, not a folder" if isinstance(e, FileExistsError) else (e.strerror or str(e)).lower()
         raise WalletError(f"cannot write {path}: {e.filename or path}: {why}; check the wallet path "
                           "(--wallet-path, $TAONET_WALLET_PATH) and its permissions") from None
+
+
+def _sdk_alias(ours: str, value: Any, sdk: str, sdk_value: Any, default: Any) -> Any:
+    """The value of an argument that has taonet's name and the Bittensor SDK's: either, not two that differ."""
+    if value is not None and sdk_value is not None and value is not sdk_value and value != sdk_value:
+        raise TypeError(f"{ours}= and {sdk}= are the same setting (the latter is the Bittensor SDK's name): give one")
+    return value if value is not None else sdk_value if sdk_value is not None else default
+
+
+def _check_suppress(suppress: bool) -> None:
+    """The SDK's ``suppress``: taonet never prints a new key's mnemonic, so only ``suppress=True`` is what happens."""
+    if not suppress:
+        raise ValueError("suppress=False: a taonet Wallet never prints the new key's mnemonic; read it from the "
+                        "returned Keypair's .mnemonic and show it to the user yourself (`taonet wallet create` does)")
 
 
 def _keypair(mnemonic: str | None, seed: str | bytes | None, uri: str | None) -> Keypair:
