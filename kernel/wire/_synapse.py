@@ -42,11 +42,17 @@ def _frozen_setattr(self: Any, name: str, value: Any) -> None:
     raise SynapseFrozen(type(self).__name__, name)
 
 
+def _plain_status(code: int | None) -> int | None:
+    """A status code as a plain int (the dendrite's own ``Status`` members too), as the Bittensor SDK keeps it."""
+    return None if code is None else int(code)
+
+
 @attrs.frozen(kw_only=True)
 class TerminalInfo:
     """What one end of a call reports: status, timing and identity (every field None until known)."""
 
-    status_code: int | None = None
+    status_code: int | None = attrs.field(default=None, converter=_plain_status)
+    """The status code, a plain int (200, 408, ...: the Bittensor SDK's numbers) or None until known."""
     status_message: str | None = None
     process_time: float | None = None
     ip: str | None = None
