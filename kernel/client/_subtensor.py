@@ -133,7 +133,8 @@ class ExtrinsicResult:
     error: TaonetError | None = None
     uid: int | None = None
     action: str = ""
-    """For weights: "set" (set_weights), "committed" (a commit only) or "revealed" (weights revealed)."""
+    """For weights: "set" (set_weights), "committed" (a commit only: set_weights' reveal refused, or not made) or
+    "revealed" (weights revealed); "" when the commit or reveal was refused (nothing happened)."""
     reveal: PendingReveal | None = None
     """For a weight commit or reveal: what was committed (vectors, salt, window)."""
 
@@ -884,8 +885,9 @@ class Subtensor:
 
         On a subnet with commit-reveal this commits the weights, waits for the reveal window (``reveal_timeout``
         seconds at most; by default long enough for the window at the node's block time) and reveals them; the
-        result's ``action`` says which happened ("set" or "revealed"; "committed" when the reveal failed or
-        ``wait_for_reveal`` is False, with ``reveal`` holding what :meth:`reveal` needs later). ``salt`` (8-64 bytes)
+        result's ``action`` says which happened ("set" or "revealed"; "committed" when the reveal was refused, its
+        window did not open in time or ``wait_for_reveal`` is False, with ``reveal`` holding what :meth:`reveal` needs
+        later; "" when the commit itself was refused). ``salt`` (8-64 bytes)
         is the commit's salt, a fresh random one when None: make it yourself and keep it when the call may be cut
         off after the commit went out (a timeout, a cancelled task), or that commit cannot be revealed. A subnet
         without commit-reveal ignores it. ``commit_reveal`` says whether the subnet uses commit-reveal when the caller
@@ -1085,9 +1087,9 @@ class Subtensor:
         except TimeoutError:
             return committed
         revealed = await self.reveal(wallet, pending)
-        # set_weights' refused reveal keeps action "revealed": `taonet weights set` reads it to raise RevealFailed
-        # with the commit's salt (tools/cli/_weights.py)
-        return revealed if revealed.action else attrs.evolve(revealed, action="revealed")
+        # a refused reveal revealed nothing, but the commit stands: "committed", with the reveal's error and `reveal`
+        # (the salt) for a later try, as when the window did not open in time
+        return revealed if revealed.action else attrs.evolve(revealed, action="committed")
 
 
 for _name, _method in list(vars(Subtensor).items()):

@@ -115,7 +115,9 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
         if made and e.sent:  # the commit may be on its way: its salt must reach the user
             raise attrs.evolve(e, **_reveal_help(made[0], w, save)) from None
         raise
-    if made and not result.success and (result.status == "timeout" or result.action == "revealed"):
+    # a commit that went out unrevealed: no outcome in time, or the reveal refused ("committed" and failed); a refused
+    # commit (action "") committed nothing
+    if made and not result.success and (result.status == "timeout" or result.action == "committed"):
         _commit_unrevealed("weights set", result, made[0], w, save, endpoint, timeout)
     if made and save is not None and result.success and result.reveal is not None:  # with its window
         _save(save, result.reveal)
