@@ -2,12 +2,14 @@
 
 Layout (docs/subnets.md, "The state directory")::
 
-    <dir>/scores.cbor     {"version": 1, "step", "block", "weights_block", "scores": {hotkey: float}} (validator)
+    <dir>/scores.cbor     {"version": 1, "step", "block", "weights_block", "scores": {hotkey: float},
+                          "chain": genesis hash + block 1's hash} (validator)
     <dir>/status.json     rewritten every block: block, uid, stake, last weights, last score update, errors
     <dir>/journal/        the validator's journal (see _journal.py)
     <dir>/reveals.json    the validator's weight commits not revealed yet (salt included), on a commit-reveal subnet
     <dir>/plugin/         the plugin's own files (NeuronContext.plugin_dir)
     <dir>/lock            held while a neuron runs here (a second neuron on the same directory is refused)
+    <dir>/previous-chain/ the scores, reveals and journal of the last other chain this neuron ran on, set aside
 
 Every file is replaced atomically (written beside, flushed, renamed), so a kill at any moment leaves the previous
 or the new version, never a torn one.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +40,15 @@ class Scores:
     block: int = 0
     weights_block: int = 0
     scores: dict[str, float] = attrs.field(factory=dict)
+    chain: bytes = b""
+    """The chain these were kept on: its genesis hash and block 1's hash (a dev chain started afresh has the same
+    genesis, not the same block 1); empty in a file written before it was kept."""
 
     def to_bytes(self) -> bytes:
         """Canonical CBOR of the scores file."""
         return cbor2.dumps({"version": SCORES_VERSION, "step": self.step, "block": self.block,
-                            "weights_block": self.weights_block, "scores": dict(self.scores)}, canonical=True)
+                            "weights_block": self.weights_block, "scores": dict(self.scores), "chain": self.chain},
+                           canonical=True)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Scores:
@@ -50,10 +57,11 @@ class Scores:
             d = cbor2.loads(raw)
         except Exception as e:
             raise ValueError(f"not a scores file: {e}") from None
-        if type(d) is not dict or d.get("version") != SCORES_VERSION or type(d.get("scores")) is not dict:
+        if type(d) is not dict or d.get("version") != SCORES_VERSION or type(d.get("scores")) is not dict or type(
+                d.get("chain", b"")) is not bytes:
             raise ValueError("not a scores file of version 1")
         return cls(step=int(d["step"]), block=int(d["block"]), weights_block=int(d.get("weights_block", 0)),
-                   scores={str(k): float(v) for k, v in d["scores"].items()})
+                   scores={str(k): float(v) for k, v in d["scores"].items()}, chain=d.get("chain", b""))
 
 
 def default_state_dir(wallet: Any, role: str, plugin: str, netuid: int) -> Path:
@@ -125,6 +133,21 @@ class StateDir:
     def save_scores(self, scores: Scores) -> None:
         """Write the scores atomically (and durably: they survive a power cut, not only a kill)."""
         atomic_write(self.scores_file, scores.to_bytes(), fsync=True)
+
+    def set_aside(self) -> Path:
+        """Move the scores, reveals and journal (what a neuron kept on one chain) into ``previous-chain/``, replacing
+        what an earlier call put there (one generation: bounded); the plugin's own folder stays. Returns that folder.
+        """
+        aside = self.path / "previous-chain"
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside)
+        else:
+            aside.unlink(missing_ok=True)
+        aside.mkdir(mode=0o700)
+        for item in (self.scores_file, self.reveals_file, self.journal_dir):
+            if item.exists():
+                os.replace(item, aside / item.name)
+        return aside
 
     def load_reveals(self) -> list[dict[str, Any]]:
         """The pending reveals saved by :meth:`save_reveals` (empty when none; a damaged file is set aside)."""

@@ -359,10 +359,31 @@ class _Validator:
             await self._lifecycle("neuron_epoch", block=epoch)
         self.last_epoch = epoch
 
+    async def _check_chain(self) -> None:
+        """Scores kept on another chain (a network started afresh with the same wallets and state directory) are set
+        aside, not resumed: their weights block and averages mean nothing here (resumed, the validator waited for
+        the old chain's height before setting any weights, its miners unpaid)."""
+        chain = await self.sub.genesis_hash() + (await self.sub.get_block(1)).hash if self.head >= 1 else b""
+        saved, why = self.scores, ""
+        if not self.resumed:
+            pass
+        elif saved.chain and chain:  # known: a node behind (a replica) is no reason to drop them
+            if saved.chain != chain:
+                why = "they were kept on another chain (another genesis, or a chain started afresh)"
+        elif max(saved.block, saved.weights_block) > self.head:  # a file from before the chain was kept in it
+            why = (f"they were kept up to block {max(saved.block, saved.weights_block)}, past this chain's head "
+                   f"{self.head}: another chain")
+        if why:
+            aside = await anyio.to_thread.run_sync(self.p.state.set_aside)
+            self.log.warning("validator.state_of_another_chain", reason=why, moved_to=str(aside))
+            self.scores, self.resumed, self.reveals = Scores(), False, []
+        self.scores.chain = chain
+
     # --- the loop -----------------------------------------------------------------------------------------------
     async def run(self, task_status: anyio.abc.TaskStatus[Any]) -> None:
         await self._sync()
         self.head = self.metagraph.block
+        await self._check_chain()
         self.journal.open()
         if self.journal.last_step is not None and self.journal.last_step >= self.scores.step:
             self.scores.step = self.journal.last_step + 1  # the journal was written, the scores not yet

@@ -58,7 +58,7 @@ def find_journals(root: str | Path, netuid: int, extra: list[Path] = ()) -> dict
     """Journal folders of validators on ``netuid``, by hotkey (SS58): those given (a state dir or its ``journal/``),
     else every ``journal/`` under ``root`` (a localnet keeps ``state/<neuron>/journal/``)."""
     folders = [p / "journal" if (p / "journal").is_dir() else p for p in map(Path, extra)] if extra else [
-        p for p in Path(root).rglob("journal") if p.is_dir()]
+        p for p in Path(root).rglob("journal") if p.is_dir() and "previous-chain" not in p.parts]  # another chain's
     out: dict[str, Path] = {}
     for folder in folders:
         head = _header(folder)
