@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from . import hookspecs as hookspecs
 from ._checks import check_scores as check_scores
 from ._discovery import GROUP as GROUP
+from ._discovery import LIST_LOAD_TIMEOUT as LIST_LOAD_TIMEOUT
+from ._discovery import LOAD_TIMEOUT as LOAD_TIMEOUT
 from ._discovery import Plugin as Plugin
 from ._discovery import PluginInfo as PluginInfo
 from ._discovery import installed_plugins as installed_plugins
@@ -57,7 +59,8 @@ _FROM_GATEWAY = ("GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_
 
 __all__ = [
     "GATEWAY_PROTOCOL", "OrganicQuery", "aprompt", "aquery", "find_gateways", "prompt",
-    "GROUP", "NEURON_OPTIONS", "STOP_DEADLINE", "HostedNeuron", "Journal", "NeuronConfig", "NeuronContext",
+    "GROUP", "LIST_LOAD_TIMEOUT", "LOAD_TIMEOUT", "NEURON_OPTIONS", "STOP_DEADLINE", "HostedNeuron", "Journal",
+    "NeuronConfig", "NeuronContext",
     "NeuronHost", "NeuronSpec", "Option", "Plugin", "PluginInfo", "Response", "Scores", "SharedChain", "StateDir",
     "SubnetProtocol", "Task", "call_within", "check_scores", "default_state_dir", "errors", "gateway_problem",
     "hookimpl", "hookspecs",

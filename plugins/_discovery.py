@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
+import sys
+import threading
 import types
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -23,7 +26,8 @@ import pluggy
 from . import hookspecs
 from ._types import NEURON_OPTIONS, Option, SubnetProtocol
 
-__all__ = ["GROUP", "Plugin", "PluginInfo", "installed_plugins", "load_plugin"]
+__all__ = ["GROUP", "LIST_LOAD_TIMEOUT", "LOAD_TIMEOUT", "LOAD_TIMEOUT_ENV", "Plugin", "PluginInfo",
+           "installed_plugins", "load_plugin", "load_timeout"]
 
 GROUP = "taonet.subnets"
 """The entry-point group a plugin package registers in (``[project.entry-points."taonet.subnets"]``)."""
@@ -323,10 +327,78 @@ def _check_options(name: str, protocol: SubnetProtocol) -> None:
         raise InvalidPlugin(name=name, reason=f"its options' defaults fail its own check ({e})") from None
 
 
-def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plugin:
-    """Import and check the installed plugin ``name``; UnknownPlugin, PluginImportFailed, MissingHook,
-    DuplicatePlugin or InvalidPlugin when it cannot be used."""
-    from .errors import DuplicatePlugin, MissingHook, PluginImportFailed, UnknownPlugin
+LOAD_TIMEOUT = 60.0
+"""Seconds a plugin's load (its import, its class's making, its ``subnet_protocol()``) may take where a command runs
+the plugin (a neuron, a host, the launcher's checks, replay's reward): past it, :class:`PluginLoadTimedOut`."""
+LIST_LOAD_TIMEOUT = 10.0
+"""The bound of each plugin's load in ``taonet subnet plugins`` (it only reads descriptions and options)."""
+LOAD_TIMEOUT_ENV = "TAONET_PLUGIN_LOAD_TIMEOUT"
+"""Seconds (a positive number) that replace every load bound: for a plugin whose import is slow but finishes."""
+_HELD_MAX = 1 << 20
+"""The most characters a plugin's load writes that are held until it ends (past them: written on at once)."""
+
+
+def load_timeout(default: float = LOAD_TIMEOUT) -> float:
+    """The bound of a plugin's load: ``$TAONET_PLUGIN_LOAD_TIMEOUT`` when it is a positive number, else ``default``."""
+    try:
+        value = float(os.environ.get(LOAD_TIMEOUT_ENV, ""))
+    except ValueError:
+        return default
+    return value if 0 < value < math.inf else default
+
+
+class _Held:
+    """A stream a plugin's load writes to: what it writes is held until the load ends, then written on (or, when the
+    plugin exited, quoted in its error instead: argparse's usage of *taonet*'s command line misleads); after the
+    load it is the real stream, so a handler the plugin made at import (``logging.basicConfig()``) keeps writing.
+    Only the loading thread's writes are held: the process's other threads (a host's running neurons) write on."""
+
+    def __init__(self, real: Any, loader: threading.Thread) -> None:
+        self._real = real
+        self._loader = loader
+        self._held: list[str] | None = []
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        """Hold ``text`` while the load runs (written by the loading thread); write it on after."""
+        if threading.current_thread() is not self._loader:
+            return len(text) if self._real is None else self._real.write(text)
+        with self._lock:
+            if self._held is not None and self._size + len(text) <= _HELD_MAX:
+                self._held.append(text)
+                self._size += len(text)
+                return len(text)
+        self.release(keep=True)  # after the load, or past the bound of what is held: in order, then at once
+        return len(text) if self._real is None else self._real.write(text)
+
+    def flush(self) -> None:
+        """Flush the real stream once nothing is held."""
+        if self._held is None and self._real is not None:
+            self._real.flush()
+
+    def release(self, *, keep: bool) -> str:
+        """Stop holding: write what was held on (``keep``) or drop it; return it either way."""
+        with self._lock:
+            held, self._held = self._held, None
+        text = "".join(held or ())
+        if keep and text and self._real is not None:
+            self._real.write(text)
+            self._real.flush()
+        return text
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def load_plugin(name: str, *, installed: list[PluginInfo] | None = None, timeout: float | None = None) -> Plugin:
+    """Import and check the installed plugin ``name`` within ``timeout`` seconds (:func:`load_timeout`); UnknownPlugin,
+    PluginImportFailed, PluginLoadTimedOut, MissingHook, DuplicatePlugin or InvalidPlugin when it cannot be used.
+
+    The load runs in a daemon thread: one that blocks (a sleep, a lock, a download at import) is left to finish there
+    while the command goes on. What the plugin prints while loading is written once the load ends; a plugin that
+    exits (``sys.exit()``, argparse at import) is its PluginImportFailed, quoting the last line it printed."""
+    from .errors import DuplicatePlugin, PluginImportFailed, PluginLoadTimedOut, UnknownPlugin
 
     infos = installed_plugins() if installed is None else installed
     found = [i for i in infos if i.name == name]
@@ -335,17 +407,59 @@ def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plug
     if len(found) > 1:
         raise DuplicatePlugin(name=name, packages=tuple(f"{i.package} {i.version}" for i in found))
     info = found[0]
+    import taonet.kernel  # noqa: F401 - taonet's own import (the synapse check needs it): before the bound, not in it
+
+    bound = load_timeout(LOAD_TIMEOUT if timeout is None else timeout)
+    outcome: list[Any] = []
+    stage = ["importing"]
+
+    def load() -> None:
+        try:
+            outcome.append(_load(name, info, stage))
+        except BaseException as e:  # handed to the caller's thread (sys.exit() in a thread is silent)
+            outcome.append(e)
+
+    worker = threading.Thread(target=load, name=f"taonet-plugin-load-{name}", daemon=True)
+    out, err = _Held(sys.stdout, worker), _Held(sys.stderr, worker)
+    sys.stdout, sys.stderr = out, err
+    exited, got = False, []
+    try:
+        worker.start()
+        worker.join(bound)  # Ctrl-C here goes through: the main thread is the one waiting
+        got = list(outcome)  # what the load came to by the bound (a late outcome is not looked at)
+        exited = bool(got) and isinstance(got[0], SystemExit)
+    finally:
+        if sys.stdout is out:
+            sys.stdout = out._real
+        if sys.stderr is err:
+            sys.stderr = err._real
+        printed = out.release(keep=not exited) + "\n" + err.release(keep=not exited)
+    if not got:
+        raise PluginLoadTimedOut(name=name, package=info.package, seconds=bound)
+    result = got[0]
+    if isinstance(result, Plugin):
+        return result
+    if isinstance(result, SystemExit):  # sys.exit() (or argparse, as Bittensor templates parse at import)
+        last = next((line.strip() for line in reversed(printed.splitlines()) if line.strip()), "")
+        said = f", after printing {last[:120]!r}" if last else ""
+        raise PluginImportFailed(name=name, package=info.package, error=(
+            f"it called sys.exit({result.code!r}) while {stage[0]}{said}; a plugin must not exit the process (nor "
+            "parse the command line: options come with --set)")[:400]) from None
+    raise result
+
+
+def _load(name: str, info: PluginInfo, stage: list[str]) -> Plugin:
+    """Import, make and check the plugin (in the loading thread); SystemExit goes up as it is."""
+    from .errors import MissingHook, PluginImportFailed
+
     made = False  # whether the failure was in making the entry point's class or factory, not in importing it
     try:
         obj = info.entry_point.load()
         if isinstance(obj, type) or (not isinstance(obj, types.ModuleType) and callable(obj)
                                      and not _has_hookimpls(obj)):
             made = True
+            stage[0] = "making it"
             obj = obj()  # a class (its methods take self) or a factory: the instance carries the hooks
-    except SystemExit as e:  # sys.exit() (or argparse, as Bittensor templates parse at import) ends no taonet command
-        raise PluginImportFailed(name=name, package=info.package, error=(
-            f"it called sys.exit({e.code!r}) while importing; a plugin must not exit the process (nor parse the "
-            "command line: options come with --set)")[:300]) from None
     except Exception as e:  # any import-time failure of third-party code, reported in one line
         error = " ".join(f"{type(e).__name__}: {e}".split())[:300]
         if made:  # it imported; what it names is no plugin taonet can make (a Synapse class, a function...)
@@ -353,6 +467,7 @@ def load_plugin(name: str, *, installed: list[PluginInfo] | None = None) -> Plug
                      f"no arguments to make the plugin, and that failed ({error}); an entry point names the module "
                      "(or object) holding the hooks")
         raise PluginImportFailed(name=name, package=info.package, error=error) from None
+    stage[0] = "loading (in subnet_protocol())"
     try:
         return Plugin.from_object(name, obj, info)
     except MissingHook as e:

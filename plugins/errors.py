@@ -3,7 +3,7 @@
 Each says what happened and what to do in one line; the `taonet` command maps them to exit statuses
 (tools/errors.py): an unknown plugin, or a package a command needs that is not installed, is "not found" (6), a
 plugin that differs from its subnet's or a bad option is "usage" (2), a plugin that cannot be loaded (import failure,
-missing hook, duplicate name) is "refused data" (7).
+missing hook, duplicate name, a load past its bound) is "refused data" (7).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from taonet.ledger.errors import TaonetError, error_text
 
 __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
+    "PluginLoadTimedOut",
     "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
     "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable", "NotInstalled",
 ]
@@ -61,6 +62,20 @@ class PluginImportFailed(PluginError):
     error: str
     __str__ = error_text("subnet plugin {name!r} (package {package}) failed to import: {error}; "
                          "fix or reinstall that package")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class PluginLoadTimedOut(PluginError):
+    """Raised when a plugin's load (its import, its class's making, its ``subnet_protocol()``) outlasts its bound: the
+    load is left to finish in its daemon thread, the command goes on without the plugin (exit 7 where it needs it)."""
+
+    CODE = "plugin_load_timed_out"
+    name: str
+    package: str
+    seconds: float
+    __str__ = error_text("subnet plugin {name!r} (package {package}) did not load within {seconds:g} s: its import "
+                         "(or its subnet_protocol()) still runs; a plugin must not block while loading (open models "
+                         "in neuron_start), and a slow one is given longer with TAONET_PLUGIN_LOAD_TIMEOUT=SECONDS")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -20,11 +20,14 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object inst
 
 def _plugin_row(info: Any, infos: list[Any], options: bool, load_plugin: Any, plugin_error: type[Exception]
                 ) -> dict[str, object]:
-    """One plugin's row of the list: loaded to read its description (and options), or its loading error."""
+    """One plugin's row of the list: loaded (within LIST_LOAD_TIMEOUT seconds: one that hangs holds no list) to
+    read its description (and options), or its loading error."""
+    from taonet.plugins import LIST_LOAD_TIMEOUT
+
     row: dict[str, object] = {"name": info.name, "package": info.package, "version": info.version,
                               "entry_point": info.value}
     try:
-        plugin = load_plugin(info.name, installed=infos)
+        plugin = load_plugin(info.name, installed=infos, timeout=LIST_LOAD_TIMEOUT)
         row["description"] = plugin.protocol.description
         if options:
             row["options"] = plugin.protocol.defaults()
@@ -73,7 +76,7 @@ def subnet_plugins(as_json: AsJson = False,
                    options: Annotated[bool, typer.Option("--options", help="Load each plugin and show its options: "
                                                                            "default, and the values each takes "
                                                                            "(\\[lo..hi] or {a|b}).")] = False) -> None:
-    """The installed subnet plugins: name, package, version, description (loading each one)."""
+    """The installed subnet plugins: name, package, version, description (loading each one, within 10 s)."""
     from taonet.plugins import installed_plugins, load_plugin
     from taonet.plugins.errors import PluginError
 
