@@ -544,9 +544,11 @@ def _localnet_problems(tmp_path: Path, package: str, plugin: str, source: str) -
 @pytest.mark.slow
 def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
     """`taonet localnet --plugin NAME` with a reward model that scores NaN: after an epoch a `problem:` line names
-    the validator and the reward hook's error (the run said '0/2 miners paid' and nothing else); exit 0."""
+    the validator, the reward hook and its plugin, and the error (the run said '0/2 miners paid' and nothing else);
+    exit 0."""
     problems = _localnet_problems(tmp_path, "nanreward-subnet", "nanreward", NAN_REWARD)
-    assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward: the score of "), problems
+    assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward (subnet plugin 'nanreward'): "
+                                               "the score of "), problems
     assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
 
 

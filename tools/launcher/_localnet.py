@@ -51,11 +51,13 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
                 index += 1
     from taonet.plugins.errors import UnknownPlugin
 
-    from .errors import UnknownPluginInFile
+    from .errors import PluginFailedInFile, UnknownPluginInFile
 
     try:
         spec = parse_network(data, source="localnet")
     except UnknownPluginInFile as e:  # no file to name: the --plugin given
         raise UnknownPlugin(name=e.name, installed=e.installed) from None
+    except PluginFailedInFile as e:  # the same: the plugin's own error
+        raise e.__cause__ or e from None
     return NetworkSpec(name=spec.name, node=attrs.evolve(spec.node, block_time=block_time), subnets=spec.subnets,
                        wallets=spec.wallets, neurons=spec.neurons, timeout=spec.timeout)

@@ -136,6 +136,15 @@ def _last_error(log: str) -> str:
     return next((line.strip() for line in reversed(log.splitlines()) if line.startswith("error: ")), "")
 
 
+def _with_plugin(err: str, plugin: str | None) -> str:
+    """A neuron's status error as its ``problem:`` line says it: a hook's (``plugin.HOOK: ...``) names the neuron's
+    plugin after the hook."""
+    event, sep, rest = err.partition(": ")
+    if not sep or not event.startswith("plugin.") or plugin is None:
+        return err
+    return f"{event} (subnet plugin {plugin!r}): {rest}"
+
+
 def write_host_file(path: Path, neurons: list[PlacedNeuron], endpoint: str, comment: str = "") -> Path:
     """A ``[[neurons]]`` file for `taonet neurons run` holding ``neurons`` (one row each), pointed at ``endpoint``."""
     lines = [f"# {comment}" if comment else "# written by the taonet launcher", f"endpoint = {json.dumps(endpoint)}",
@@ -469,8 +478,10 @@ class Network:
     def _report_problems(self) -> None:
         """After an epoch, say once each new error this machine's neurons keep in their status files (a plugin's
         hook failing, weights refused, the node away): ``problem: NAME: error``, at most MAX_PROBLEM_LINES at a time,
-        so a subnet whose miners are not paid says why without reading the logs."""
+        so a subnet whose miners are not paid says why without reading the logs. A hook's error names the plugin too
+        (``plugin.reward (subnet plugin 'NAME'): ...``): a network may run several."""
         new = []
+        plugins = {p.spec.name: p.spec.plugin for p in self.spec.neurons}
         for path, name in self.status_files.items():
             try:
                 errors = json.loads(path.read_text()).get("errors") or []
@@ -482,7 +493,7 @@ class Network:
                     if len(self.reported) >= 4096:  # bounded: an old one may be said again
                         self.reported.clear()
                     self.reported.add(key)
-                    new.append(key)
+                    new.append((name, _with_plugin(str(err), plugins.get(name))))
         self._say_problems(new)
 
     def _say_problems(self, new: list[tuple[str, str]]) -> None:

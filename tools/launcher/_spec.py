@@ -237,35 +237,40 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
 
 
 class _Plugins:
-    """The installed plugins, looked up once a file: a row's ``plugin`` must be one (UnknownPluginInFile, exit 6),
-    and a ``[[neurons]]`` row's ``options`` ones its plugin takes (InvalidOptionInFile, exit 2), each naming the
-    file, table and row. A plugin that cannot be loaded at all is said by the plugins' own error."""
+    """The installed plugins, looked up and loaded once a file: a row's ``plugin`` must be one (UnknownPluginInFile,
+    exit 6) that loads (PluginFailedInFile, exit 7: it fails to import, exits or hangs while loading...), and a
+    ``[[neurons]]`` row's ``options`` ones its plugin takes (InvalidOptionInFile, exit 2), each naming the file,
+    table and row (the first row naming the plugin)."""
 
     def __init__(self) -> None:
         self.installed: list[Any] | None = None
         self.loaded: dict[str, Any] = {}
 
     def check_known(self, where: str, name: str) -> None:
-        from taonet.plugins import installed_plugins
+        from taonet.plugins import installed_plugins, load_plugin
+        from taonet.plugins.errors import PluginError
 
-        from .errors import UnknownPluginInFile
+        from .errors import PluginFailedInFile, UnknownPluginInFile
 
         if self.installed is None:
             self.installed = installed_plugins()
         if not any(i.name == name for i in self.installed):
             raise UnknownPluginInFile(name=name, installed=tuple(sorted({i.name for i in self.installed})),
                                       where=where)
+        if name not in self.loaded:
+            try:
+                self.loaded[name] = load_plugin(name, installed=self.installed)
+            except PluginError as e:  # its own line, after the file and row that name it
+                raise PluginFailedInFile(where=where, name=name, error=str(e)) from e
 
     def check_options(self, where: str, name: str, options: Mapping[str, Any]) -> None:
-        from taonet.plugins import load_plugin
         from taonet.plugins.errors import InvalidOption
 
         from .errors import InvalidOptionInFile
 
         if not options:
             return
-        if name not in self.loaded:
-            self.loaded[name] = load_plugin(name, installed=self.installed)
+        self.check_known(where, name)
         try:
             self.loaded[name].options(dict(options))
         except InvalidOption as e:

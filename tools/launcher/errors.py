@@ -9,7 +9,7 @@ from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
 from taonet.plugins.errors import InvalidOption, PluginError, UnknownPlugin
 
 __all__ = ["AddressInUse", "InvalidNetworkFile", "InvalidOptionInFile", "LaunchFailed", "NetworkDirBusy", "NoLog",
-           "NoNetwork", "NodeDidNotStart", "UnknownPluginInFile"]
+           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "UnknownPluginInFile"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -32,6 +32,19 @@ class UnknownPluginInFile(UnknownPlugin):
 
     def __str__(self) -> str:
         return f"{self.where}: plugin: {UnknownPlugin.__str__(self)}"
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class PluginFailedInFile(PluginError):
+    """Raised for a network file's row naming an installed plugin that cannot be loaded (it fails to import, exits or
+    hangs while loading, misses a hook, two packages claim it: exit 7, as that plugin's own error); ``where`` is the
+    file, table and row, ``error`` the plugin's own error line."""
+
+    CODE = "launch_plugin_failed"
+    where: str
+    name: str
+    error: str
+    __str__ = error_text("{where}: plugin: {error}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
