@@ -26,6 +26,7 @@ import attrs
 import cbor2
 
 from ..errors import BadRequest, ServerError
+from ._fields import uncarried
 from ._format import Request, Status
 from ._late import LateThreads
 
@@ -88,6 +89,8 @@ class OutStream:
         self.scope: anyio.CancelScope | None = None
         self.stopped = False
         """True when the stream was cut short (the caller's deadline passed, or the caller cancelled it)."""
+        self.produced = 0
+        """Chunks the producer has yielded (checked) so far."""
 
     def belongs_to(self, req: Request) -> bool:
         """True when a pull comes from the caller that opened the stream."""
@@ -135,7 +138,7 @@ class OutStream:
         if hasattr(source, "__aiter__"):
             try:
                 async for chunk in source:
-                    await self._send.send(chunk)
+                    await self._put(chunk)
             finally:
                 aclose = getattr(source, "aclose", None)
                 if aclose is not None:
@@ -146,10 +149,20 @@ class OutStream:
         else:
             raise ServerError(f"a streaming forward must yield chunks, it returned {type(source).__name__}")
 
+    async def _put(self, chunk: Any) -> None:
+        """Send one chunk on, checked as a non-streamed answer is: one the wire cannot carry (an int over 64 bits, a
+        set: CBOR's tags, which the caller's dendrite refuses) ends the stream with 500 naming it; the chunks before
+        it still reach the caller."""
+        if (why := uncarried(chunk)) is not None:
+            raise ServerError(f"the forward's chunk {self.produced} of {self.cls.NAME} holds {why}, which the wire "
+                              "cannot carry"[:300])
+        self.produced += 1
+        await self._send.send(chunk)
+
     def _pump(self, it: Any) -> None:
         try:
             for chunk in it:
-                anyio.from_thread.run(self._send.send, chunk)
+                anyio.from_thread.run(self._put, chunk)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.RunFinishedError):
             pass  # the stream ended (timeout, cancel) while this thread was producing
         finally:
