@@ -610,16 +610,26 @@ class InvalidKeyFile(WalletError, ValueError):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class PasswordRequired(WalletError):
-    """Raised when a key needs a password and no source gave one (no argument, environment, or terminal)."""
+    """Raised when a key needs a password and no source gave one (no argument, environment, or terminal); it says
+    how to give one in Python (``password=``), or with the `taonet` command's flags when ``command_line``."""
 
     CODE = "password_required"
     path: str
-    creating: bool = False  # a new key file, to be encrypted: --no-password is then a way out too
+    creating: bool = False  # a new key file, to be encrypted: leaving it unencrypted is then a way out too
+    command_line: bool = False  # raised in the `taonet` command: its flags are the advice, not Python's arguments
 
     def __str__(self) -> str:
+        if self.creating and self.command_line:
+            return (f"{self.path} is to be encrypted and no password was given; pass one (--password-stdin), set "
+                    "TAONET_PASSWORD or TAONET_PASSWORD_FILE, or leave a throwaway dev wallet unencrypted "
+                    "(--no-password)")
         if self.creating:
-            return (f"{self.path} is to be encrypted and no password was given; pass one (--password-stdin, or "
-                    "password= in Python), set TAONET_PASSWORD or TAONET_PASSWORD_FILE, or leave a throwaway dev "
-                    "wallet unencrypted (--no-password, or encrypt=False / coldkey_use_password=False in Python)")
-        return (f"{self.path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or "
+            return (f"{self.path} is to be encrypted and no password was given; pass one as password= (a str, or a "
+                    "function returning one), set TAONET_PASSWORD or TAONET_PASSWORD_FILE, or leave a throwaway dev "
+                    "wallet unencrypted (encrypt=False, or the SDK's use_password=False)")
+        if self.command_line:
+            return (f"{self.path} is encrypted and no password was given; pass one, or set TAONET_PASSWORD or "
+                    "TAONET_PASSWORD_FILE")
+        return (f"{self.path} is encrypted and no password was given; pass one as password= "
+                "(wallet.get_coldkey(password=...), wallet.get_hotkey(password=...)), or set TAONET_PASSWORD or "
                 "TAONET_PASSWORD_FILE")

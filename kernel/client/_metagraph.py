@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +36,11 @@ _SAVED_ARRAYS = (  # per-UID arrays, then W and B (0 x 0 unless synced with lite
     "emission", "validator_permit", "active", "last_update", "block_at_registration", "weights", "bonds",
 )
 _SAVED_NAME = re.compile(r"block-(\d+)\.npz")
+_SAVED_FILES = ("meta", "hotkeys", "coldkeys", "hparams_keys", "hparams_values", "axon_ips", "axon_fields",
+                *_SAVED_ARRAYS)
+"""The arrays every save holds."""
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+"""How a zip archive (an .npz, empty or not) begins."""
 
 
 def _u16(raw: bytes) -> np.ndarray:
@@ -304,24 +310,40 @@ class Metagraph:
         return self.load_from_path(saved[-1][1])
 
     def load_from_path(self, path: str | Path) -> Metagraph:
-        """Load a metagraph saved by :meth:`save`; any other file raises InvalidMetagraphFile and changes nothing."""
+        """Load a metagraph saved by :meth:`save`; any other file raises InvalidMetagraphFile (saying it is damaged or
+        not a save, never numpy's own advice) and changes nothing."""
+
+        def refused(detail: str) -> InvalidMetagraphFile:
+            return InvalidMetagraphFile(path=str(path), reason=f"it is damaged or not a metagraph save ({detail}); "
+                                                               "load one Metagraph.save wrote, or sync and save again")
+
         try:
-            # opened here, not by np.load: it leaks its file handle when the zip inside is damaged
-            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
-                netuid, block, n = (int(x) for x in z["meta"])
-                hotkeys, coldkeys = [str(x) for x in z["hotkeys"]], [str(x) for x in z["coldkeys"]]
-                hparams = {str(k): int(v) for k, v in zip(z["hparams_keys"], z["hparams_values"], strict=True)}
-                arrays = {k: z[k] for k in _SAVED_ARRAYS}
-                axons = [AxonInfo(ip=str(ip), port=int(port), protocol=int(protocol), version=int(version),
-                                  hotkey=hotkeys[i], coldkey=coldkeys[i])
-                         for i, (ip, (port, protocol, version)) in enumerate(zip(z["axon_ips"], z["axon_fields"],
-                                                                                strict=True))]
-        except FileNotFoundError:
+            with open(path, "rb") as f:
+                if f.read(4) not in _ZIP_MAGIC:  # else np.load takes it for a pickle, and says to allow pickles
+                    raise refused("not an .npz archive, as a save is")
+                f.seek(0)
+                # opened here, not by np.load: it leaks its file handle when the zip inside is damaged
+                with np.load(f, allow_pickle=False) as z:
+                    if missing := [k for k in _SAVED_FILES if k not in z.files]:
+                        raise refused(f"an .npz archive without the {missing[0]!r} array of a save")
+                    netuid, block, n = (int(x) for x in z["meta"])
+                    hotkeys, coldkeys = [str(x) for x in z["hotkeys"]], [str(x) for x in z["coldkeys"]]
+                    hparams = {str(k): int(v) for k, v in zip(z["hparams_keys"], z["hparams_values"], strict=True)}
+                    arrays = {k: z[k] for k in _SAVED_ARRAYS}
+                    axons = [AxonInfo(ip=str(ip), port=int(port), protocol=int(protocol), version=int(version),
+                                      hotkey=hotkeys[i], coldkey=coldkeys[i])
+                             for i, (ip, (port, protocol, version)) in enumerate(zip(z["axon_ips"], z["axon_fields"],
+                                                                                    strict=True))]
+        except (FileNotFoundError, InvalidMetagraphFile):
             raise
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile, EOFError) as e:
-            raise InvalidMetagraphFile(path=str(path), reason=f"{type(e).__name__}: {e}") from e
+        except OSError as e:  # a folder, no permission: not the file's fault
+            raise InvalidMetagraphFile(path=str(path), reason=f"it cannot be read ({e.strerror or e})") from e
+        except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+            raise refused("a cut or corrupted .npz archive") from e
+        except (ValueError, KeyError, TypeError, IndexError) as e:  # object arrays (pickles), odd shapes or types
+            raise refused("its arrays are not those of a save") from e
         if not len(hotkeys) == len(coldkeys) == n or any(len(arrays[k]) != n for k in _SAVED_ARRAYS[:-2]):
-            raise InvalidMetagraphFile(path=str(path), reason=f"arrays do not all hold n={n} entries")
+            raise refused(f"its arrays do not all hold n={n} entries")
         self.netuid, self.block, self.n = netuid, block, n
         self._payload = self._neurons = None
         self.hotkeys, self.coldkeys, self.hparams, self.axons = hotkeys, coldkeys, hparams, axons

@@ -63,6 +63,7 @@ from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, er
 from ..errors import (
     AlreadyQueued,
     BadAddress,
+    BlockNotFound,
     BlockWaitTimeout,
     Busy,
     NoNode,
@@ -137,6 +138,9 @@ class ExtrinsicResult:
     "revealed" (weights revealed); "" when the commit or reveal was refused (nothing happened)."""
     reveal: PendingReveal | None = None
     """For a weight commit or reveal: what was committed (vectors, salt, window)."""
+    sent: bool = True
+    """False when the client knows nothing went to the node (no node answered; or, a "timeout", the nonce lookup
+    before signing got no reply): nothing can be included, so sending it again is safe. True when it may have."""
 
     @property
     def success(self) -> bool:
@@ -148,6 +152,8 @@ class ExtrinsicResult:
         """A sentence for people."""
         if self.success:
             return f"{self.status} in block {self.block}" if self.block is not None else self.status
+        if not self.sent and self.status == "timeout":
+            return f"nothing was sent, so sending it again is safe: {self.error or 'no reply from the node'}"
         return str(self.error) if self.error is not None else self.status
 
     def __iter__(self) -> Any:
@@ -304,6 +310,7 @@ class Subtensor:
         self._info: dict[str, Any] | None = None
         self._watch: FeedWatcher | None = None
         self._submitted = 0
+        self._head_seen = -1  # the highest head the node has told this client (it only grows)
 
     @property
     def submitted(self) -> int:
@@ -386,6 +393,7 @@ class Subtensor:
         number = (await self.call("head"))["number"]
         if isinstance(number, bool) or not isinstance(number, int):
             raise TypeError(f"the head's number is {number!r:.40}, not an integer")
+        self._head_seen = max(self._head_seen, number)
         return number
 
     async def wait_for_block(self, block: int | None = None, *, timeout: float = 60.0) -> int:
@@ -453,8 +461,16 @@ class Subtensor:
 
     async def get_events(self, start: int, stop: int | None = None, *, types: Sequence[str] = (),
                          netuid: int | None = None, account: Any = None) -> list[tuple[int, int, Event]]:
-        """Events of blocks ``start..stop-1`` as (block, phase, event), filtered by type tags, netuid, account."""
+        """Events of blocks ``start..stop-1`` as (block, phase, event), filtered by type tags, netuid, account.
+
+        A ``start`` beyond the head raises :class:`BlockNotFound` naming the head, as :meth:`get_block` does (the
+        node answers no events for blocks it does not have); a range reaching past the head ends at the head."""
         stop = start + 1 if stop is None else stop
+        known = max(self._head_seen, -1 if self._watch is None else self._watch.head)
+        if isinstance(start, numbers.Integral) and start > known:  # the chain may not have it: ask its head first
+            head = await self.get_current_block()
+            if start > head:
+                raise BlockNotFound(number=int(start), head=head)
         params: dict[str, Any] = {"start": start, "stop": stop, "types": list(types)}
         if netuid is not None:
             params["netuid"] = netuid
@@ -722,6 +738,10 @@ class Subtensor:
         for attempt in range(self.nonce_retries + 1):
             try:
                 ext = await self.sign(keypair, call)
+            except (RpcTimeout, Unreachable) as e:  # the nonce (or genesis) lookup got no reply: nothing was sent
+                if isinstance(e, NoNode):  # never connected: "rejected", as a submit to no node is
+                    return ExtrinsicResult(status="rejected", error=e, sent=False)
+                return ExtrinsicResult(status="timeout", error=e, sent=False)
             except TaonetError as e:
                 return ExtrinsicResult(status="rejected", error=e)
             result = await self._submit(ext, wait_for_inclusion=wait_for_inclusion, fresh=True)
@@ -993,8 +1013,9 @@ class Subtensor:
             if isinstance(ev, WeightsCommitted) and ev.commit_hash == pending.commit_hash:
                 pending = attrs.evolve(pending, block=result.block, reveal_from=ev.reveal_from,
                                        reveal_until=ev.reveal_until)
-        # a commit the chain refused did not happen; one that timed out may have (keep its salt to reveal it)
-        return attrs.evolve(result, action="" if result.status == "rejected" else "committed", reveal=pending)
+        # a commit the chain refused (or never sent) did not happen; one that timed out may have (keep its salt)
+        done = result.status != "rejected" and result.sent
+        return attrs.evolve(result, action="committed" if done else "", reveal=pending)
 
     @_sdk_write()
     async def reveal_weights(self, wallet: Any, netuid: int, uids: Sequence[int] | Any,
@@ -1026,7 +1047,8 @@ class Subtensor:
                                    reveal=pending)
         result = await self._do(_hotkey(wallet), call, wait_for_inclusion)
         # one that timed out may have been revealed (as a commit that timed out may have been committed)
-        return attrs.evolve(result, action="" if result.status == "rejected" else "revealed", reveal=pending)
+        done = result.status != "rejected" and result.sent
+        return attrs.evolve(result, action="revealed" if done else "", reveal=pending)
 
     async def get_weight_commits(self, netuid: int, hotkey: Any = None, block: int | None = None
                                  ) -> dict[str, tuple[WeightCommitInfo, ...]]:

@@ -15,7 +15,8 @@ environment is read when a Wallet is made, never at import.
 A password is, in order: the ``password`` argument (a string, or a callable returning one), ``TAONET_PASSWORD``,
 the contents of the file named by ``TAONET_PASSWORD_FILE`` (one trailing newline dropped), or a prompt when stdin is
 a terminal. Without any of these, an encrypted key raises :class:`~taonet.kernel.errors.PasswordRequired`, so a
-miner under a service manager fails with a message instead of hanging on a prompt.
+miner under a service manager fails with a message instead of hanging on a prompt: it says to pass ``password=``
+(or set the variables); the `taonet` command says its own flags instead.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def _check_name(value: str, what: str) -> str:
     return value
 
 
+def _no_password(path: Path, creating: bool) -> PasswordRequired:
+    """The error for a key at ``path`` no source gave a password for (its advice is Python's ``password=``; the
+    `taonet` command, catching it, says its own flags instead)."""
+    return PasswordRequired(str(path), creating=creating)
+
+
 def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
     if isinstance(source, str):
         password = source
@@ -84,11 +91,11 @@ def _resolve_password(source: Password, path: Path, *, confirm: bool) -> str:
             if confirm and read_line("Again: ", hidden=True) != password:
                 raise WalletError("the two passwords differ")
         except EOFError:  # Ctrl-D at the prompt: no password given (it was "aborted", an internal error)
-            raise PasswordRequired(str(path), creating=confirm) from None
+            raise _no_password(path, confirm) from None
     else:
-        raise PasswordRequired(str(path), creating=confirm)
+        raise _no_password(path, confirm)
     if not password:
-        raise PasswordRequired(str(path), creating=confirm)
+        raise _no_password(path, confirm)
     try:
         password.encode()  # bytes that are not text (an environment of another encoding) arrive as surrogates
     except UnicodeEncodeError:
