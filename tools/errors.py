@@ -149,12 +149,29 @@ def exit_status(e: BaseException) -> int:
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
         return EXIT_INTERRUPTED
+    if _hotkey_not_registered(e):
+        return EXIT_NOT_FOUND
     # an error of the plugins or the launcher is one of a module this process loaded (not loading them saves ~50 ms)
     loaded = "taonet.plugins.errors" in sys.modules or "taonet.tools.launcher.errors" in sys.modules
     for classes, status in _exit_table(loaded):
         if isinstance(e, classes):
             return status
     return EXIT_INTERNAL
+
+
+def _hotkey_not_registered(e: BaseException) -> bool:
+    """Whether ``e`` is the node's admission refusing a hotkey call (weights, an axon, a commitment) because the
+    hotkey holds no UID on the call's subnet: the mistake :class:`HotkeyNotRegistered` names when the chain or the
+    command finds it, so it gets the same status (6, not found) rather than 3. An unfunded coldkey's fee-free call
+    (`UnknownSigner` too) stays 3."""
+    from taonet.kernel.errors import UnknownSigner
+
+    if not isinstance(e, UnknownSigner):
+        return False
+    import taonet.ledger
+
+    call = getattr(taonet.ledger, e.call, None)
+    return isinstance(call, type) and issubclass(call, taonet.ledger.Call) and call.SIGNER == "hotkey"
 
 
 def _is_address_in_use(e: BaseException) -> bool:
@@ -194,13 +211,83 @@ def describe(e: BaseException) -> str:
     elif (problem := _listen_problem(e)) is not None:
         text = problem
     elif _is_taonet_error(e):
+        _in_command_words(e)
         text = str(e) or type(e).__name__
+        step = _next_step(e)
+        if step and "taonet " not in text:  # a line that names a command already says what to do
+            text = f"{text}; {step}"
     elif isinstance(e, OSError):
         text = _os_error_line(e)
     else:
         text = (f"internal error: {type(e).__name__}: {e}; run again with --debug for the traceback, "
                 "and please report it")
     return " ".join(text.split())
+
+
+def _in_command_words(e: BaseException) -> None:
+    """An error whose advice names Python's arguments by default (``password=``) is said with the command's flags."""
+    from taonet.kernel.errors import PasswordRequired
+
+    if isinstance(e, PasswordRequired):
+        e.command_line = True
+
+
+def _next_step(e: BaseException) -> str | None:
+    """What to do after an error of another layer whose own words say only what happened (``subnet 9 does not
+    exist``): the command to run next, in the command line's words (the library's message stays as it is). Only the
+    exact class: a subclass (``UidNotFound``, ``SubnetNotInLog``) says its own next step."""
+    from taonet.kernel.errors import AlreadyQueued, InvalidKeyFile
+    from taonet.ledger.errors import (
+        AlreadyRegistered,
+        InsufficientStake,
+        InvalidHyperparameter,
+        InvalidKey,
+        InvalidWeights,
+        NotDelegate,
+        ProofOfWorkInvalid,
+        RevealTooEarly,
+        StaleNonce,
+        SubnetLimitReached,
+        SubnetNotFound,
+    )
+
+    kind, netuid = type(e), getattr(e, "netuid", "NETUID")
+    if kind is SubnetNotFound:
+        if getattr(e, "block", None) is None:
+            return "see `taonet subnet list` for the subnets there are"
+        return "ask for a later block (a subnet exists from the block that created it), or see `taonet subnet list`"
+    if kind is InsufficientStake:
+        return "ask for less, or give --all (`taonet stake list` shows where your stake is)"
+    if kind is AlreadyRegistered:
+        return (f"it needs no second registration: `taonet metagraph {netuid}` shows its UID; to register another, "
+                "make a hotkey (`taonet wallet new-hotkey`)")
+    if kind is InvalidWeights:
+        return ("fix --uids and --weights: `taonet metagraph NETUID` lists the subnet's UIDs, `taonet subnet hparams "
+                "NETUID` its weight limits")
+    if kind is InvalidHyperparameter:
+        return "`taonet subnet hparams NETUID` shows each value and its bounds"
+    if kind is RevealTooEarly:
+        return f"run the reveal again once the window is open (`taonet weights pending {netuid}` shows it)"
+    if kind is ProofOfWorkInvalid:
+        return "run `taonet subnet pow-register` again for a fresh proof of work"
+    if kind is SubnetLimitReached:
+        return "register on a subnet there is instead (`taonet subnet list`, then `taonet subnet register NETUID`)"
+    if kind is NotDelegate:
+        return "`taonet delegate list` shows the delegates"
+    if kind is StaleNonce:
+        return "another write signed by the same key went first: run the command again"
+    if kind is AlreadyQueued:
+        return ("wait for it to be included (a block or two), then check with a read (`taonet wallet balance`, "
+                "`taonet stake list`) before sending again")
+    if kind is InvalidKeyFile:
+        if "cannot be read" in str(e):
+            return "check the file and its permissions (`chmod 600 FILE` for a key file of yours)"
+        return ("restore it from a backup, or make the key again from its mnemonic (`taonet wallet regen-coldkey` or "
+                "`taonet wallet regen-hotkey` with --overwrite)")
+    if kind is InvalidKey:
+        return ("check the mnemonic, seed or secret URI given (a mnemonic is 12 to 24 BIP39 words, a seed 32 bytes "
+                "in hex)")
+    return None
 
 
 _OS_HINTS = {

@@ -8,6 +8,10 @@ An encrypted file is :data:`MAGIC` followed by the canonical CBOR map ``{kdf: "a
 nonce, ciphertext}``: the key comes from the password by argon2id with this file's own random salt and cost, and the
 JSON is sealed with XSalsa20-Poly1305 (``nacl.secret.SecretBox``). A wrong password fails the MAC and raises
 :class:`~taonet.kernel.errors.WrongPassword`.
+
+A key file holding a secret that other users may read or change (mode 0644, say) is still used, as btwallet does,
+but it is said once per file and process: a warning :data:`OPEN_KEY_FILE` log event (``path``, ``mode``, ``fix``),
+never printed here; the `taonet` command says it as one line on stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -27,12 +32,20 @@ from taonet.ledger import Keypair, dumps, loads
 from taonet.ledger.errors import CodecError, InvalidKey
 
 from ..errors import InvalidKeyFile, KeyFileExists, WrongPassword
+from ._log import get_logger
 
-__all__ = ["MAGIC", "UnlockCost", "decrypt", "encrypt", "is_encrypted", "keyfile_json", "keypair_from_json",
-           "pubfile_json", "write_private"]
+__all__ = ["MAGIC", "OPEN_KEY_FILE", "UnlockCost", "decrypt", "encrypt", "is_encrypted", "keyfile_json",
+           "keypair_from_json", "open_to_others", "pubfile_json", "write_private"]
 
 MAGIC: Final = b"$TAONET1"
 """The first bytes of an encrypted key file."""
+
+OPEN_KEY_FILE: Final = "keyfile.open_to_others"
+"""The warning logged (once per file) when a key file holding a secret is open to other users: its fields are
+``path``, ``mode`` (octal, e.g. ``"644"``) and ``fix`` (the command that closes it: ``chmod 600 PATH``)."""
+
+_log = get_logger(__name__)
+_said: set[str] = set()  # the files warned about in this process
 
 _ARGON = nacl.pwhash.argon2id
 _MAX_MEMLIMIT = 4 * 1024**3  # refuse files that ask for more memory than this to unlock
@@ -133,7 +146,30 @@ def keypair_from_json(raw: bytes, path: str) -> Keypair:
         raise InvalidKeyFile(path, str(e)) from None
     if public is not None and kp.public_key != public:
         raise InvalidKeyFile(path, "the secret does not belong to publicKey")
+    if kp.seed is not None:
+        _warn_if_open(path)
     return kp
+
+
+def open_to_others(path: str | Path) -> int | None:
+    """The permission bits of ``path`` (e.g. ``0o644``) when users other than its owner may read or write it (its
+    group, or anyone), else None (also where the system has no such bits, or the file cannot be looked at)."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o066 else None
+
+
+def _warn_if_open(path: str) -> None:
+    """Log :data:`OPEN_KEY_FILE` for the secret key file ``path`` if others may read or write it (once per file)."""
+    mode = open_to_others(path)
+    if mode is None or path in _said:
+        return
+    _said.add(path)
+    _log.warning(OPEN_KEY_FILE, path=path, mode=f"{mode:o}", fix=f"chmod 600 {shlex.quote(path)}")
 
 
 def is_encrypted(raw: bytes) -> bool:

@@ -44,10 +44,14 @@ from .processes import error_lines, taonet, taonet_node
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
+LIST_SUBNETS = "; see `taonet subnet list` for the subnets there are"
+"""What the command line adds to `subnet N does not exist`: the next step."""
+
 ERRORS: list[tuple[BaseException, int]] = [
     (InsufficientBalance(needed=5, available=1), 3),
     (NodeHalted(number=7, reason="a system call broke a rule"), 3),
-    (UnknownSigner(signer="5FHne", call="SetWeights", rule="a hotkey registered on subnet 1"), 3),
+    (UnknownSigner(signer="5FHne", call="SetWeights", rule="a hotkey registered on subnet 1"), 6),  # not registered
+    (UnknownSigner(signer="5FHne", call="Nominate", rule="a key with a free balance"), 3),  # an unfunded coldkey
     (ExtrinsicDropped(nonce=4, reason="an earlier extrinsic was rejected"), 3),
     (SignerLimit(limit=256), 4),
     (NoNode(method="head", address="tcp://127.0.0.1:9", reason="nothing answered"), 4),
@@ -101,8 +105,8 @@ def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException,
     assert len(lines) == 1 and lines[0].startswith("error: ")
     if isinstance(error, PermissionError):  # the system's words with the path and what to do, not "[Errno 13]"
         assert lines[0] == "error: /d: permission denied; check its permissions, or use another path"
-    elif status != 1:
-        assert lines[0] == f"error: {error}"
+    elif status != 1:  # the error's own words, then (for some) the next step the command line adds
+        assert lines[0] == f"error: {error}" or lines[0].startswith(f"error: {error}; ")
     else:
         assert "--debug" in lines[0]
 
@@ -177,7 +181,7 @@ def test_debug_adds_the_traceback_before_the_line() -> None:
     err = io.StringIO()
     assert run_cli(_raising_app(SubnetNotFound(netuid=9)), ["fail"], debug=True, stderr=err) == 6
     assert "Traceback (most recent call last)" in err.getvalue()
-    assert error_lines(err.getvalue())[-1] == "error: subnet 9 does not exist"
+    assert error_lines(err.getvalue())[-1] == "error: subnet 9 does not exist" + LIST_SUBNETS
 
 
 def test_the_exit_status_table_is_documented() -> None:
@@ -233,15 +237,15 @@ def test_not_found_is_status_6_and_debug_shows_the_traceback(tmp_path: Path) -> 
         rpc = addresses["rpc"]
         out, _ = taonet("metagraph", "7", "-e", rpc)
         assert out.returncode == 6
-        assert error_lines(out.stderr) == ["error: subnet 7 does not exist"]
+        assert error_lines(out.stderr) == ["error: subnet 7 does not exist" + LIST_SUBNETS]
         out, _ = taonet("subnet", "hparams", "7", "-e", rpc)
-        assert (out.returncode, error_lines(out.stderr)) == (6, ["error: subnet 7 does not exist"])
+        assert (out.returncode, error_lines(out.stderr)) == (6, ["error: subnet 7 does not exist" + LIST_SUBNETS])
         out, _ = taonet("subnet", "list", "--json", "-e", rpc)
         assert out.returncode == 0 and out.stdout.strip() == "[]"
         out, _ = taonet("metagraph", "7", "-e", rpc, "--debug")
         assert out.returncode == 6
         assert "Traceback (most recent call last)" in out.stderr and "SubnetNotFound" in out.stderr
-        assert error_lines(out.stderr)[-1] == "error: subnet 7 does not exist"
+        assert error_lines(out.stderr)[-1] == "error: subnet 7 does not exist" + LIST_SUBNETS
         out, _ = taonet("--debug", "metagraph", "7", "-e", rpc)
         assert out.returncode == 6 and "Traceback" in out.stderr
 

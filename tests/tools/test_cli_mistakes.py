@@ -481,7 +481,9 @@ def test_a_password_that_is_not_text_is_a_wallet_error(offline: Cli, tmp_path: P
     out = subprocess.run([TAONET_EXE, *new, "--password-stdin"], input=b"\xff\xfe\n", capture_output=True, env=env,
                          timeout=60)
     lines = error_lines(out.stderr.decode())
-    assert out.returncode == 5 and lines == ["error: the password given on stdin (--password-stdin) is not UTF-8 text"]
+    assert out.returncode == 5 and lines == ["error: the password given on stdin (--password-stdin) is not UTF-8 "
+                                             "text: send it as UTF-8 text (or leave --password-stdin out and type it "
+                                             "at the prompt)"]
     assert not (offline.wallets / "k" / "coldkey").exists()
 
 
@@ -634,6 +636,7 @@ def test_a_uid_the_subnet_lacks_is_not_found_and_a_past_block_is_named(node_and_
     a UID there that set no weights stays an empty table. A subnet asked for at a block before it existed (metagraph,
     subnet show, replay what-if) says which block (it said only 'subnet N does not exist')."""
     data, online = node_and_cli
+    LATER = "; ask for a later block (a subnet exists from the block that created it), or see `taonet subnet list`"
     online.ok("wallet", "create", "-w", "uids", "--no-password")
     online.ok("wallet", "faucet", "-w", "uids", "--amount", "1000")
     netuid = online.ok("subnet", "create", "-w", "uids", "-y", "--json").json["netuid"]
@@ -642,9 +645,10 @@ def test_a_uid_the_subnet_lacks_is_not_found_and_a_past_block_is_named(node_and_
     line = _one_error(online("weights", "show", n, "--uid", "7"), 6)
     assert line == f"error: subnet {netuid} has no UID 7 (its UIDs are 0..0): taonet metagraph {netuid} lists them"
     assert _json_error(online("weights", "show", n, "--uid", "7", "--json"), 6)["code"] == "cli_uid_not_found"
-    assert _one_error(online("metagraph", n, "--block", "0"), 6) == f"error: subnet {netuid} does not exist at block 0"
+    line = f"error: subnet {netuid} does not exist at block 0{LATER}"
+    assert _one_error(online("metagraph", n, "--block", "0"), 6) == line
     assert _one_error(online("subnet", "show", n, "--block", "0"), 6) == (
-        f"error: subnet {netuid} does not exist at block 0")
+        f"error: subnet {netuid} does not exist at block 0{LATER}")
     line = _one_error(online("replay", str(data), "what-if", "--netuid", n, "--from", "0", "--to", "0"), 6)
     assert line.startswith(f"error: subnet {netuid} does not exist at block 0: ")  # then what to run to see them
 

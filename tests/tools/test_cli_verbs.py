@@ -19,6 +19,9 @@ from .processes import TAONET_EXE, taonet_node
 
 pytestmark = pytest.mark.slow
 
+LIST_SUBNETS = "; see `taonet subnet list` for the subnets there are"
+"""What the command line adds to `subnet N does not exist`: the next step."""
+
 BOB = Keypair.from_uri("//Bob").ss58_address
 
 
@@ -98,7 +101,7 @@ def test_subnet_verbs_show_the_chain(cli: Cli, owner: str) -> None:
     cli.ok("wallet", "create", "-w", "stranger", "-H", "h")
     cli.ok("wallet", "faucet", "-w", "stranger", "--amount", "10")
     assert "owner" in cli.fails(3, "subnet", "set", "1", "--param", "tempo", "--value", "20", "-w", "stranger", "-y")
-    assert cli.fails(6, "subnet", "show", "9") == "error: subnet 9 does not exist"
+    assert cli.fails(6, "subnet", "show", "9") == "error: subnet 9 does not exist" + LIST_SUBNETS
     assert "--netuid" in cli.fails(2, "subnet", "show")
 
 
@@ -165,7 +168,8 @@ def test_node_status_and_json_errors(cli: Cli) -> None:
     st = cli.ok("node", "status", "--json").json
     assert st["chain_id"] == "taonet-dev" and st["head"] > 0 and st["head_age"] < 30
     r = cli("subnet", "show", "42", "--json")
-    assert r.status == 6 and r.json == {"error": {"message": "subnet 42 does not exist", "exit_status": 6,
+    message = "subnet 42 does not exist" + LIST_SUBNETS
+    assert r.status == 6 and r.json == {"error": {"message": message, "exit_status": 6,
                                                   "code": "subnet_not_found",
                                                   "fields": {"netuid": 42, "block": None, "last": None}}}
 

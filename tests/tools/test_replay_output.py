@@ -30,7 +30,8 @@ def _replay(*args: str) -> tuple[int, str, str]:
 
 
 def test_show_address_prints_amounts_as_every_command_does(log: Path) -> None:
-    """`show --address` says τ1,000,017.3673 (the CLI's amounts), not 1,000,017.367346882 τ; --rao gives RAO."""
+    """`show --address` says τ1,000,017.3673 (the CLI's amounts), not 1,000,017.367346882 τ; --rao gives RAO (and
+    says so)."""
     code, out, err = _replay(str(log), "show", "--address", BOB.ss58_address, "--json")
     assert code == 0, err
     acct = json.loads(out)
@@ -42,7 +43,7 @@ def test_show_address_prints_amounts_as_every_command_does(log: Path) -> None:
     assert not re.search(r"\d \u03c4|\.\d{9}", out), out  # no "1.000000000 τ" anywhere
     assert all(re.search(r"\u03c4\d+\.\d{4}$", line.strip()) for line in out.splitlines() if line.startswith(" 5"))
     code, out, _ = _replay(str(log), "show", "--address", BOB.ss58_address, "--rao")
-    assert code == 0 and f"free {acct['free']:,}, staked {acct['total_stake']:,}" in out, out
+    assert code == 0 and f"free {acct['free']:,} RAO, staked {acct['total_stake']:,} RAO" in out, out
 
 
 def test_verify_of_a_log_damaged_in_the_middle_says_how_far_it_is_intact(log: Path, tmp_path: Path) -> None:

@@ -80,20 +80,24 @@ def test_weights_set_commits_and_reveals_by_itself(cli: Cli) -> None:
                                  "-H", "owner", "-y")
 
 
+NO_SUBNET_5 = "error: subnet 5 does not exist; see `taonet subnet list` for the subnets there are"
+"""The line for a netuid the chain does not have, with the next step the command line adds."""
+
 def test_a_subnet_that_does_not_exist_or_a_stranger_gets_the_true_reason(cli: Cli) -> None:
     """The node refuses a fee-free call naming a subnet that does not exist as SubnetNotFound (exit 6, as `weights
     show 5` says), an unfunded non-owner's `subnet set` as "only the owner" (exit 3), and an unregistered hotkey's
     weights with "register the hotkey", never "fund the key"."""
-    assert cli.fails(6, "weights", "show", "5") == "error: subnet 5 does not exist"
+    assert cli.fails(6, "weights", "show", "5") == NO_SUBNET_5
     for verb in ("set", "commit"):
         line = cli.fails(6, "weights", verb, "5", "--uids", "1", "--weights", "1", "-w", "owner", "-H", "owner", "-y")
-        assert line == "error: subnet 5 does not exist", line
+        assert line == NO_SUBNET_5, line
     cli.ok("wallet", "create", "--wallet-name", "stranger", "--hotkey", "h")  # no funds, owns nothing
     line = cli.fails(3, "subnet", "set", "1", "--param", "tempo", "--value", "20", "-w", "stranger", "-y")
     assert "only the owner of subnet 1 may do this" in line and "fund" not in line, line
     assert cli.fails(6, "subnet", "set", "5", "--param", "tempo", "--value", "20", "-w", "stranger",
-                     "-y") == "error: subnet 5 does not exist"
-    line = cli.fails(3, "weights", "commit", "1", "--uids", "1", "--weights", "1", "-w", "stranger", "-H", "h", "-y")
+                     "-y") == NO_SUBNET_5
+    # not registered: exit 6, as HotkeyNotRegistered is wherever it is found (docs/cli.md)
+    line = cli.fails(6, "weights", "commit", "1", "--uids", "1", "--weights", "1", "-w", "stranger", "-H", "h", "-y")
     assert "register the hotkey on subnet 1" in line and "fund" not in line, line
 
 

@@ -135,9 +135,31 @@ def _root_of_process(debug: _Debug = False) -> None:
     # Here, where a command is about to run (its line parsed this far), not in main: `taonet --help` and a mistyped
     # command do not load structlog (and rich behind it).
     configure_logging("warning")
+    _say_open_key_files()
 
 
 _root_of_process.__doc__ = _root.__doc__
+
+OPEN_KEY_FILE = "keyfile.open_to_others"
+"""The wallet's warning that a key file holding a secret is open to other users (taonet.kernel.wire's key files)."""
+
+
+def _say_open_key_files() -> None:
+    """The wallet's :data:`OPEN_KEY_FILE` warning said as one plain line on stderr (not a log record): ``warning: key
+    file PATH can be read by other users (mode 644): chmod 600 PATH``. A command that configures its own logging
+    (node, neurons, localnet) logs it as any other warning instead."""
+    import structlog
+
+    def say(_logger: Any, _method: str, event: Any) -> Any:
+        if event.get("event") != OPEN_KEY_FILE:
+            return event
+        mode = int(str(event.get("mode", "0")), 8)
+        what = " and ".join(w for w, bits in (("read", 0o044), ("changed", 0o022)) if mode & bits) or "used"
+        print(f"warning: key file {event.get('path')} can be {what} by other users (mode {mode:o}): run "
+              f"{event.get('fix')}", file=sys.stderr, flush=True)
+        raise structlog.DropEvent
+
+    structlog.configure(processors=[say, *structlog.get_config()["processors"]])
 
 
 def build_app(only: str | None = None, *, process: bool = False) -> typer.Typer:

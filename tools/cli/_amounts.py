@@ -8,12 +8,12 @@ __all__ = ["tao"]
 
 
 def tao(rao: int, as_rao: bool = False, places: int = 4) -> str:
-    """An amount for people: ``τ1,234.5000`` (or ``1,234,500,000,000`` RAO with ``as_rao``).
+    """An amount for people: ``τ1,234.5000`` (or ``1,234,500,000,000 RAO`` with ``as_rao``: its unit said too).
 
     Cut to ``places`` toward zero, never rounded up: 48,999,998,001 RAO is τ48.9999, not τ49.0000 (which a user then
     tried to send, and was refused); an amount that would show as zero is shown whole (τ0.000000100)."""
     if as_rao:
-        return f"{rao:,}"
+        return f"{rao:,} RAO"
     exact = Decimal(rao).scaleb(-9)
     shown = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
     if shown == 0 and rao != 0:

@@ -200,8 +200,13 @@ class Out:
         return self._err
 
     def amount(self, rao: int, places: int = 4) -> str:
-        """An amount in τ, or RAO with ``--rao``."""
+        """An amount in a line: in τ (``τ1.5000``), or in RAO with ``--rao``, its unit said (``1,500,000,000 RAO``)."""
         return tao(rao, self.rao, places)
+
+    def figure(self, rao: int, places: int = 4) -> str:
+        """An amount in a table's cell: in τ, or with ``--rao`` the bare RAO figure, its column headed with the unit
+        (:meth:`table`'s ``amounts``)."""
+        return f"{rao:,}" if self.rao else tao(rao, False, places)
 
     def emit(self, data: Any) -> None:
         """Print ``data`` as the command's one JSON document."""
@@ -222,10 +227,11 @@ class Out:
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *,
               left: Iterable[str] = (), drop: Sequence[str] = (), shorten: Iterable[str] = (),
-              wide: bool = False, caption: str | None = None) -> None:
+              wide: bool = False, caption: str | None = None, amounts: Iterable[str] = ()) -> None:
         """A table in btcli's style (text columns named in ``left`` flush left, numbers right) that fits the
         terminal: unless ``wide``, the addresses in ``shorten`` columns become ``5Abc…xyz`` and then the columns in
-        ``drop`` go, in that order, until it fits (``--wide`` shows everything)."""
+        ``drop`` go, in that order, until it fits (``--wide`` shows everything). With ``--rao`` the columns named in
+        ``amounts`` (cells of :meth:`figure`) are headed with the unit as btcli writes RAO, rho: ``STAKE(\\u03c1)``."""
         from rich import box
         from rich.table import Table
         from rich.text import Text
@@ -235,6 +241,10 @@ class Out:
             # the table takes two more columns than its cells (its edges): fit those too, or rich cuts a cell
             columns, rows = fit_columns(columns, rows, self.console.width - 2, drop=drop, shorten=shorten)
         left = set(left)
+        if self.rao:
+            units = set(amounts)
+            left |= {f"{c}(\u03c1)" for c in left & units}
+            columns = [f"{c}(\u03c1)" if c in units else c for c in columns]
         # every cell and the title as plain text: a name, description or URL from the chain is shown as it is, never
         # taken as rich markup (which would hide part of it, or fail on an unbalanced tag)
         t = Table(title=Text(title), box=box.SIMPLE_HEAD, caption=None if caption is None else Text(caption),
@@ -317,9 +327,10 @@ def _raise_failure(result: Any, what: str) -> None:
         from ._errors import CommandTimeout, NotIncluded, node_cause
 
         error = result.error
-        if isinstance(error, Unreachable | RpcTimeout):  # the node went away, or stopped answering, after the submit
+        if isinstance(error, Unreachable | RpcTimeout):  # the node went away, or stopped answering (a lookup before
+            # the submit, its nonce: nothing was sent; or after it: it may be included)
             raise CommandTimeout(method=what, address=error.address, timeout=getattr(error, "timeout", 0.0),
-                                 write=True, sent=True, cause=node_cause(error, error.address))
+                                 write=True, sent=getattr(result, "sent", True), cause=node_cause(error, error.address))
         if error is not None:
             raise error
         raise NotIncluded(method=what, address="the node", timeout=0)
@@ -342,7 +353,7 @@ def parse_amount(text: str, *, option: str = "--amount", as_rao: bool = False) -
     most = Decimal(U64_MAX) if as_rao else Decimal(U64_MAX).scaleb(-9)
     if value > most:
         raise typer.BadParameter(f"{text!r} is more than any account can hold (at most "
-                                 f"{most:f}{'' if as_rao else ' τ'})", param_hint=option)
+                                 f"{most:f}{' RAO' if as_rao else ' τ'})", param_hint=option)
     if value < 0 or (value != 0 and value.adjusted() < (0 if as_rao else -9)):
         raise typer.BadParameter(f"{text!r}: amounts are whole RAO (10^-9 τ) and not negative", param_hint=option)
     rao = value if as_rao else value.scaleb(9)
@@ -409,7 +420,8 @@ def password_source(password_stdin: bool) -> str | None:
     except (UnicodeDecodeError, UnicodeEncodeError):
         from taonet.kernel.errors import WalletError
 
-        raise WalletError("the password given on stdin (--password-stdin) is not UTF-8 text") from None
+        raise WalletError("the password given on stdin (--password-stdin) is not UTF-8 text: send it as UTF-8 text "
+                          "(or leave --password-stdin out and type it at the prompt)") from None
     return text.removesuffix("\n").removesuffix("\r")
 
 
@@ -519,5 +531,5 @@ def _raise_node_gone(value: Any, what: str, address: str, timeout: float, check:
     result = value[0] if isinstance(value, tuple) and value else value
     if (isinstance(result, ExtrinsicResult) and result.status == "timeout"
             and isinstance(result.error, Unreachable | RpcTimeout)):
-        raise CommandTimeout(method=what, address=address, timeout=timeout, write=True, sent=True, check=check,
+        raise CommandTimeout(method=what, address=address, timeout=timeout, write=True, sent=result.sent, check=check,
                              cause=node_cause(result.error, address))

@@ -36,7 +36,7 @@ def columns(out: Out) -> list[str]:
 def neuron_row(out: Out, n: Any, coldkey: str, hotkey: str) -> list[str]:
     """The cells of one neuron, in :data:`COLUMNS` order (``coldkey``/``hotkey``: names, or short addresses)."""
     return [
-        coldkey, hotkey, str(n.uid), "*" if n.active else "", out.amount(n.stake.rao, 2).lstrip("τ"),
+        coldkey, hotkey, str(n.uid), "*" if n.active else "", out.figure(n.stake.rao, 2).lstrip("τ"),
         f"{n.rank:.4f}", f"{n.trust:.4f}", f"{n.consensus:.4f}", f"{n.incentive:.4f}", f"{n.dividends:.4f}",
         f"{n.emission.rao:,}", f"{n.validator_trust:.4f}", "*" if n.validator_permit else "",
         str(n.blocks_since_update), _axon(n) or "", n.hotkey,

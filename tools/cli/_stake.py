@@ -182,9 +182,9 @@ def stake_list(wallet_name: WalletName = None, wallet_path: WalletPath = None,
     once = " (each coldkey's stake counted once)" if shared else ""
     out.table("stake", ("WALLET", "HOTKEY", "HOTKEY_SS58", "NETUIDS", "STAKE"),
               [(r["wallet"], r["hotkey_name"], r["hotkey"], ",".join(map(str, r["netuids"])) or "-",
-                out.amount(r["stake"])) for r in rows],
+                out.figure(r["stake"])) for r in rows],
               left=("WALLET", "HOTKEY", "HOTKEY_SS58", "NETUIDS"), shorten=("HOTKEY_SS58",), wide=wide,
-              caption=f"total {out.amount(total)}{once}")
+              caption=f"total {out.amount(total)}{once}", amounts=("STAKE",))
 
 
 # --- delegation ------------------------------------------------------------------------------------------------
@@ -235,8 +235,9 @@ def delegate_list(endpoint: Endpoint = None, wide: Wide = False, as_json: AsJson
                                  "stake": d.total_stake.rao, "nominators": d.nominators} for d in delegates]})
         return
     out.table("delegates", ("HOTKEY_SS58", "OWNER", "TAKE", "STAKE", "NOMINATORS"),
-              [(d.hotkey_ss58, d.owner_ss58, f"{d.take:.2%}", out.amount(d.total_stake.rao), str(d.nominators))
-               for d in delegates], left=("HOTKEY_SS58", "OWNER"), shorten=("OWNER", "HOTKEY_SS58"), wide=wide)
+              [(d.hotkey_ss58, d.owner_ss58, f"{d.take:.2%}", out.figure(d.total_stake.rao), str(d.nominators))
+               for d in delegates], left=("HOTKEY_SS58", "OWNER"), shorten=("OWNER", "HOTKEY_SS58"), wide=wide,
+              amounts=("STAKE",))
 
 
 @delegate_app.command("add")

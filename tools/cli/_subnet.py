@@ -65,7 +65,8 @@ def subnet_list(endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao 
     out.table(f"subnets at block {info['head']}", ("NETUID", "NEURONS", "MAX_N", "DIFFICULTY", "TEMPO", "EMISSION",
                                                    "BURN"),
               [(str(s["netuid"]), str(s["n"]), str(s["max_n"]), f"{s['difficulty']:,}", str(s["tempo"]),
-                out.amount(s["emission"]), out.amount(s["burn"])) for s in subnets], wide=wide)
+                out.figure(s["emission"]), out.figure(s["burn"])) for s in subnets], wide=wide,
+              amounts=("EMISSION", "BURN"))
 
 
 def show_rows(out: Out, info: dict[str, Any]) -> list[tuple[str, str]]:
@@ -146,7 +147,8 @@ def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", hel
             raise typer.BadParameter(f"{value!r} is not an integer", param_hint="--value") from None
     lo, hi = HYPERPARAMETER_BOUNDS[param]
     if not lo <= number <= hi:
-        raise InvalidHyperparameter(name=param, reason=f"{number:,} is outside its bounds [{lo:,}, {hi:,}]")
+        raise InvalidHyperparameter(name=param, reason=f"{number:,} is outside its bounds [{lo:,}, {hi:,}]: give a "
+                                                       f"value within them (taonet subnet hparams {n} lists them all)")
     w = wallet_of(wallet_name, None, wallet_path)
     confirm(f"Set {param} = {number} on subnet {n}?", no_prompt, out)
     unlock_coldkey(w, password_stdin)
@@ -237,7 +239,8 @@ def _check_open(kind: str, netuid: int, hyper: dict[str, Any]) -> None:
     from taonet.ledger.errors import RegistrationClosed
 
     if not hyper.get("registration_allowed", 1):
-        raise RegistrationClosed(netuid=netuid, reason="the owner has disabled registration")
+        raise RegistrationClosed(netuid=netuid, reason="the owner has disabled registration; register on another "
+                                                       "subnet (taonet subnet list), or ask its owner to open it")
     if kind == "pow-register" and not hyper.get("pow_registration_allowed", 1):
         raise RegistrationClosed(netuid=netuid, reason="proof-of-work registration is disabled; register by burning "
                                                        f"instead (taonet subnet register {netuid})")

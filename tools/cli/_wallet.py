@@ -88,6 +88,10 @@ def _show_keys(out: Out, rows: list[dict[str, Any]], wallet: Any) -> None:
         return
     for r in rows:
         out.line(f"{r['key']} [bold]{escaped(r['name'])}[/]: {r['ss58']}", markup=True)
+        if r.get("watch_only"):
+            out.line(f"  wallet {r['name']} is watch-only (only its coldkey's address, no coldkey to sign with); to "
+                     f"sign with it, restore its coldkey from the mnemonic: taonet wallet regen-coldkey -w "
+                     f"{r['name']} --mnemonic \"WORDS\" --overwrite")
         if "mnemonic" in r:
             out.line(f"  mnemonic (the only backup; write it down, keep it secret): [bold]{escaped(r['mnemonic'])}[/]",
                      markup=True)
@@ -114,6 +118,10 @@ def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: W
     if not w.coldkey_file.exists() and not w.coldkeypub_file.exists():
         rows.append(_new(w, "coldkey", n_words=n_words, password=password, encrypt=not no_password,
                          overwrite=False, cost=unlock_cost))
+    elif not w.coldkey_file.exists() and w.coldkeypub_file.is_file():
+        # watch-only: only the address is here; a new coldkey would not be this wallet's, so none is made
+        rows.append({"key": "coldkeypub", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True,
+                     "watch_only": True})
     else:
         rows.append({"key": "coldkey", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True})
     if not w.hotkey_file.exists() and not w.hotkeypub_file.exists():
@@ -344,17 +352,17 @@ def balance(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58
     if out.json:
         out.emit({"balances": rows})
         return
-    cells = [(r["wallet"], r["coldkey"], out.amount(r["free"]), out.amount(r["staked"]), out.amount(r["total"]))
+    cells = [(r["wallet"], r["coldkey"], out.figure(r["free"]), out.figure(r["staked"]), out.figure(r["total"]))
              for r in rows]
     caption = None
     if len(rows) > 1:
         # a copy of a wallet, or a watch-only one of the same address, is the same account: its money counts once
         accounts = list({r["coldkey"]: r for r in rows}.values())
-        cells.append(("total", "", *(out.amount(sum(r[k] for r in accounts)) for k in ("free", "staked", "total"))))
+        cells.append(("total", "", *(out.figure(sum(r[k] for r in accounts)) for k in ("free", "staked", "total"))))
         if len(accounts) < len(rows):
             caption = f"the total counts each coldkey once ({len(rows)} wallets, {len(accounts)} coldkeys)"
     out.table("balances", ("WALLET", "COLDKEY", "FREE", "STAKED", "TOTAL"), cells, left=("WALLET", "COLDKEY"),
-              shorten=("COLDKEY",), wide=wide, caption=caption)
+              shorten=("COLDKEY",), wide=wide, caption=caption, amounts=("FREE", "STAKED", "TOTAL"))
 
 
 @wallet_app.command("transfer")
