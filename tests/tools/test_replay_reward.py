@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,64 @@ def test_a_reward_model_with_a_mistake_is_its_one_line_error_not_an_internal_one
         lines = [line for line in out.stderr.splitlines() if line.strip()]
         assert out.returncode == 7 and len(lines) == 1 and lines[0].startswith(f"error: {says}"), out.stderr
     assert "is nan; every score must be a finite number in [0, 1]" in lines[0]
+
+
+CHATTY_REWARD = """
+print("loading the chatty reward")
+from taonet.plugins import SubnetProtocol, hookimpl
+from taonet.subnets import template
+from taonet.subnets.template import Double, miner_forward, validator_task
+
+
+@hookimpl
+def subnet_protocol():
+    return SubnetProtocol(name={name!r}, description="prints while it scores", synapses=(Double,),
+                          options=template.subnet_protocol().options)
+
+
+@hookimpl
+def reward(task, responses, options):
+    print("reward called")  # as an author debugging a reward model does
+    return template.reward(task, responses, options)
+"""
+
+
+def test_what_a_reward_model_prints_goes_to_stderr_not_into_json_or_csv(run: dict[str, Any], tmp_path: Path) -> None:
+    """A reward model that prints (at import and in every call): `--json` is still one JSON object, `--csv` still
+    starts with its header; the prints are on stderr (they led stdout, and `json.tool` failed on it)."""
+    site = tmp_path / "site"
+    install(site, "chatty-subnet", "chatty", CHATTY_REWARD)
+    env = {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    base = ("replay", str(run["dir"]), "what-if", "--netuid", "1", "--reward", "chatty", "--set", "alpha=0.5")
+    out, _ = taonet(*base, "--json", timeout=120, env=env)
+    assert out.returncode == 0 and json.loads(out.stdout)["identical"] is True, out.stdout[:300]
+    assert "loading the chatty reward" in out.stderr and "reward called" in out.stderr
+    out, _ = taonet(*base, "--csv", timeout=120, env=env)
+    assert out.returncode == 0 and out.stdout.startswith("block,"), out.stdout[:300]
+
+
+def test_weights_the_journal_does_not_reproduce_are_said_and_journals_are_found_under_a_folder(
+        run: dict[str, Any]) -> None:
+    """Without the validator's own alpha (0.5; the default is another) its recorded weights cannot be reproduced from
+    its journal: a note on stderr says how many and what to give (it was only in --json's counts). With it: no note,
+    and the summary says how many settings were replaced by the same weights. `--journal` of the folder holding the
+    state directories finds the journal in them (it said there was none)."""
+    base = ["replay", str(run["dir"]), "what-if", "--netuid", "1", "--reward", "template"]
+    out, _ = taonet(*base, timeout=120)
+    assert out.returncode == 0, out.stderr
+    note = [line for line in out.stderr.splitlines() if line.startswith("note: ")]
+    assert len(note) == 1 and "recorded weight settings could not be reproduced" in note[0], out.stderr
+    assert "--set" in note[0] and "alpha" in note[0]
+    out, _ = taonet(*base, "--set", "alpha=0.5", "--journal", str(run["dir"] / "state"), timeout=120)
+    assert out.returncode == 0 and "note:" not in out.stderr, out.stderr
+    replaced = re.search(r"(\d+) weight settings replaced \((\d+) by the same weights\)", out.stdout)
+    assert replaced is not None and replaced[1] == replaced[2] and int(replaced[1]) >= 3, out.stdout
+    assert "identical to the recorded epochs, to the RAO" in out.stdout
+
+
+def test_a_reward_option_without_reward_says_to_give_it(run: dict[str, Any]) -> None:
+    """`--set latency_weight=0` without `--reward`: exit 2 saying it is no hyperparameter and that a reward model's
+    option needs `--reward PLUGIN`."""
+    out, _ = taonet("replay", str(run["dir"]), "what-if", "--netuid", "1", "--set", "latency_weight=0", timeout=60)
+    assert out.returncode == 2 and "'latency_weight' is not a hyperparameter" in out.stderr, out.stderr
+    assert "give --reward PLUGIN" in out.stderr

@@ -77,6 +77,11 @@ def _last(store: Any, start: int, stop: int | None) -> int:
     return last
 
 
+def _s(n: int) -> str:
+    """The plural ending for a count of ``n``."""
+    return "" if n == 1 else "s"
+
+
 def _conflict(first: str, second: str, why: str) -> typer.BadParameter:
     """The usage error (exit 2) of two options that cannot be given together."""
     return typer.BadParameter(f"{first} and {second} cannot be given together: {why}", param_hint=first)
@@ -420,24 +425,14 @@ def what_if_cmd(ctx: typer.Context,
     """Re-run the subnet's epochs over the recorded weights and stakes with other hyperparameters (or the weights
     another reward model gives over the validators' journals): incentive, dividends and emission per UID as recorded
     and as they would have been (nothing changed: the recorded ones, to the RAO)."""
-    from ..replay import (
-        EPOCH_HYPERPARAMETERS,
-        BadOverride,
-        EpochCache,
-        default_cache_dir,
-        parse_overrides,
-        what_if,
-    )
+    from ..replay import EPOCH_HYPERPARAMETERS, EpochCache, default_cache_dir, what_if
     from ._common import Out
 
     if as_csv and as_json:
         raise _conflict("--csv", "--json", "they are two formats of the same output; give one")
     epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
     plugin_sets = [c for c in changes if c not in epoch_sets]
-    try:
-        overrides = parse_overrides(epoch_sets)
-    except BadOverride as e:
-        raise typer.BadParameter(str(e), param_hint="--set") from None
+    overrides = _overrides(epoch_sets, reward)
     weights = None
     if reward is not None:
         weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid)
@@ -453,7 +448,36 @@ def what_if_cmd(ctx: typer.Context,
                              index=not no_index)
     if weights is not None:
         result = _with_reward(result, reward, plugin_sets, weights)
+        _note_unaligned(weights.summary(), plugin_sets)
     _print_what_if(Out(as_json, as_rao), result, as_csv=as_csv, wide=wide)
+
+
+def _overrides(epoch_sets: list[str], reward: str | None) -> dict[str, Any]:
+    """The epoch hyperparameters ``--set`` gives, or the usage error naming the bad one (and, without ``--reward``,
+    that a plugin's option needs it)."""
+    from ..replay import EPOCH_HYPERPARAMETERS, BadOverride, parse_overrides
+
+    try:
+        return parse_overrides(epoch_sets)
+    except BadOverride as e:
+        name = next((c.partition("=")[0].strip() for c in epoch_sets
+                     if c.partition("=")[0].strip() not in EPOCH_HYPERPARAMETERS), None)
+        hint = (f" (a reward model's option? give --reward PLUGIN, then --set {name}=... is its option)"
+                if reward is None and name is not None and "is not a hyperparameter" in str(e) else "")
+        raise typer.BadParameter(f"{e}{hint}", param_hint="--set") from None
+
+
+def _note_unaligned(summary: dict[str, Any], sets: list[str]) -> None:
+    """Say on stderr when recorded weights could not be reproduced from the journals' own scores: the baseline is
+    then not the validators' (most often a validator ran with other options, as alpha, than those given here)."""
+    missed, total = summary["weights_unaligned"], summary["weights_aligned"] + summary["weights_unaligned"]
+    if not missed:
+        return
+    given = ", ".join(sets) or "its defaults"
+    err_console.print(f"note: {missed} of {total} recorded weight settings could not be reproduced from the "
+                      f"journals' own scores with the plugin's options ({given}): did the validators run with other "
+                      "options (alpha, ...)? give them with --set (a launched network's hosts/*.toml lists them); "
+                      "each of those used the last re-scored step before it", highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -496,12 +520,15 @@ def _journal_weights(ctx: typer.Context, reward: str, sets: list[str], journals:
     bad = [s for s in sets if "=" not in s]
     if bad:
         raise typer.BadParameter(f"{bad[0]!r} is not NAME=VALUE", param_hint="--set")
-    plugin = load_plugin(reward)
-    options = plugin.options(dict(s.split("=", 1) for s in sets))
-    found = find_journals(_dir(ctx), netuid, journals)
-    if not found:
-        raise NoJournal(path=", ".join(map(str, journals)) or str(_dir(ctx)), netuid=netuid)
-    return JournalWeights(plugin, options, found, netuid)
+    # what the plugin prints (a print() in its reward while its author debugs it) goes to stderr: stdout is the
+    # command's own output (its --json object, its CSV), as in `taonet subnet plugins`
+    with contextlib.redirect_stdout(sys.stderr):
+        plugin = load_plugin(reward)
+        options = plugin.options(dict(s.split("=", 1) for s in sets))
+        found = find_journals(_dir(ctx), netuid, journals)
+        if not found:
+            raise NoJournal(path=", ".join(map(str, journals)) or str(_dir(ctx)), netuid=netuid)
+        return JournalWeights(plugin, options, found, netuid)
 
 
 def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
@@ -525,8 +552,9 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
     out.line(f"with {changed}")
     if "reward" in w.notes:
         r = w.notes["reward"]
-        out.line(f"{r['steps']} journal steps of {r['journals']} validators re-scored; "
-                 f"{r['weights_aligned'] + r['weights_unaligned']} weight settings replaced")
+        replaced = r['weights_aligned'] + r['weights_unaligned']
+        out.line(f"{r['steps']} journal steps of {r['journals']} validator{_s(r['journals'])} re-scored; "
+                 f"{replaced} weight setting{_s(replaced)} replaced ({r['weights_unchanged']} by the same weights)")
     if not w.epochs:
         return
 
@@ -662,11 +690,9 @@ def plot_cmd(ctx: typer.Context,
     from ..replay import (
         EPOCH_HYPERPARAMETERS,
         PARALLEL_FROM,
-        BadOverride,
         EpochCache,
         check_plotting,
         default_cache_dir,
-        parse_overrides,
         what_if,
         write_plots,
     )
@@ -677,10 +703,7 @@ def plot_cmd(ctx: typer.Context,
         raise typer.BadParameter(f"{out_dir} is a file: give a directory for the PNG files", param_hint="--out")
     epoch_sets = [c for c in changes if not reward or c.partition("=")[0].strip() in EPOCH_HYPERPARAMETERS]
     plugin_sets = [c for c in changes if c not in epoch_sets]
-    try:
-        overrides = parse_overrides(epoch_sets)
-    except BadOverride as e:
-        raise typer.BadParameter(str(e), param_hint="--set") from None
+    overrides = _overrides(epoch_sets, reward)
     weights = _journal_weights(ctx, reward, plugin_sets, journals, netuid) if reward is not None else None
     with _log(ctx) as store:
         last = _last(store, start, stop)
@@ -693,6 +716,7 @@ def plot_cmd(ctx: typer.Context,
                         cache=cache)
             if reward is not None:
                 w = _with_reward(w, reward, plugin_sets, weights)
+                _note_unaligned(weights.summary(), plugin_sets)
         notes: list[str] = []
         files = write_plots(out_dir, store, netuid, start, last, block=block, whatif=w, workers=workers, cache=cache,
                             notes=notes)

@@ -55,10 +55,20 @@ class RewardMismatch(PluginMismatch):
 
 
 def find_journals(root: str | Path, netuid: int, extra: list[Path] = ()) -> dict[str, Path]:  # type: ignore[assignment]
-    """Journal folders of validators on ``netuid``, by hotkey (SS58): those given (a state dir or its ``journal/``),
-    else every ``journal/`` under ``root`` (a localnet keeps ``state/<neuron>/journal/``)."""
-    folders = [p / "journal" if (p / "journal").is_dir() else p for p in map(Path, extra)] if extra else [
-        p for p in Path(root).rglob("journal") if p.is_dir() and "previous-chain" not in p.parts]  # another chain's
+    """Journal folders of validators on ``netuid``, by hotkey (SS58): those given (a journal, a state dir holding
+    ``journal/``, or a folder of state dirs: every ``journal/`` under it), else every ``journal/`` under ``root`` (a
+    localnet keeps ``state/<neuron>/journal/``); never those under a ``previous-chain/`` (another chain's)."""
+    def under(top: Path) -> list[Path]:
+        return [p for p in top.rglob("journal") if p.is_dir() and "previous-chain" not in p.relative_to(top).parts]
+
+    folders = [] if extra else under(Path(root))
+    for p in map(Path, extra):
+        if (p / "journal").is_dir():
+            folders.append(p / "journal")
+        elif _header(p) is not None or not p.is_dir():
+            folders.append(p)
+        else:
+            folders.extend(under(p))
     out: dict[str, Path] = {}
     for folder in folders:
         head = _header(folder)
