@@ -195,3 +195,30 @@ def test_a_reward_option_without_reward_says_to_give_it(run: dict[str, Any]) -> 
     out, _ = taonet("replay", str(run["dir"]), "what-if", "--netuid", "1", "--set", "latency_weight=0", timeout=60)
     assert out.returncode == 2 and "'latency_weight' is not a hyperparameter" in out.stderr, out.stderr
     assert "give --reward PLUGIN" in out.stderr
+
+
+def test_journal_shows_what_the_validator_saw_of_each_miner_and_one_uids_answers(run: dict[str, Any],
+                                                                                tmp_path: Path) -> None:
+    """`replay journal`: per miner the calls asked and answered, mean score and latency (the slow miner scored lower
+    and answered slower than each fast one); with --uid its answers step by step beside the task's truth (the slow
+    miner's are right: its doubled value is the truth), within --from/--to; no journal is exit 7."""
+    base = ("replay", str(run["dir"]), "journal", "--netuid", "1")
+    out, _ = taonet(*base, "--json", timeout=60)
+    assert out.returncode == 0, out.stderr
+    (v,) = json.loads(out.stdout)["validators"]
+    miners = {m["uid"]: m for m in v["miners"]}
+    slow, fast = miners[run["slow"]], [miners[u] for u in run["fast"]]
+    assert v["steps"] >= 5 and slow["answered"] >= 3 and slow["statuses"]["200"] == slow["answered"]
+    for f in fast:
+        assert slow["mean_latency"] > f["mean_latency"] and slow["mean_score"] < f["mean_score"], (slow, f)
+    steps = [s for s in json.loads(taonet(*base, "--uid", str(run["slow"]), "--json", timeout=60)[0].stdout)[
+        "validators"][0]["uid_steps"] if s["status"] == 200]
+    assert len(steps) == slow["answered"] and all(s["data"]["doubled"] == s["truth"] for s in steps), steps[:3]
+    first, last = steps[1]["block"], steps[-2]["block"]
+    out, _ = taonet(*base, "--uid", str(run["slow"]), "--from", str(first), "--to", str(last), "--json", timeout=60)
+    ranged = json.loads(out.stdout)["validators"][0]["uid_steps"]
+    assert ranged and all(first <= s["block"] <= last for s in ranged) and len(ranged) < len(steps) + 1
+    out, _ = taonet(*base, "--uid", str(run["slow"]), timeout=60, env={"COLUMNS": "100"})
+    assert out.returncode == 0 and f"UID {run['slow']}'s answers to validator" in out.stdout, out.stdout
+    out, _ = taonet("replay", str(tmp_path), "journal", "--netuid", "1", timeout=60)
+    assert out.returncode == 7 and "no validator journal for subnet 1" in out.stderr, out.stderr

@@ -588,6 +588,61 @@ def _signed(out: Any, rao: int, *, cell: bool = False) -> str:
     return sign + (out.figure(abs(rao)) if cell else out.amount(abs(rao)))
 
 
+@replay_app.command("journal")
+def journal_cmd(ctx: typer.Context,
+                netuid: Subnet,
+                start: Annotated[int, typer.Option("--from", min=0, help="The first block of the steps listed.")] = 0,
+                stop: Annotated[int | None, typer.Option("--to", min=0, help="The last block of the steps listed "
+                                                         "(default: the journals' end).")] = None,
+                uid: Annotated[int | None, typer.Option("--uid", min=0, max=U16_MAX, help="List this UID's answers "
+                                                        "step by step, beside each task's truth.")] = None,
+                journals: Annotated[list[Path], typer.Option("--journal", metavar="PATH", help="As what-if "
+                                    "--journal (default: every journal/ under DIR).")] = [],  # noqa: B006
+                wide: Wide = False, as_json: AsJson = False) -> None:
+    """What the subnet's validators journaled: per miner, how often it was asked and answered, its mean score and
+    latency; with --uid, each of its answers beside the task's truth (the chain shows what a miner was paid, the
+    journal why)."""
+    from ..replay import NoJournal, find_journals, view_journals
+    from ._common import Out, short_address
+
+    if stop is not None and stop < start:
+        raise typer.BadParameter(f"--to {stop} is before --from {start}", param_hint="--to")
+    found = find_journals(_dir(ctx), netuid, journals)
+    if not found:
+        raise NoJournal(path=", ".join(map(str, journals)) or str(_dir(ctx)), netuid=netuid)
+    views = view_journals(found, start=start, stop=stop, uid=uid)
+    out = Out(as_json)
+    if out.json:
+        out.emit({"netuid": netuid, "from": start, "to": stop, "uid": uid, "validators": [v.as_dict() for v in views]})
+        return
+    span = f"blocks {start}..{'end' if stop is None else stop}"
+    for v in views:
+        out.line(f"validator {v.hotkey}: {v.steps} step{_s(v.steps)} journaled in {span} ({v.folder})")
+        if uid is None:
+            out.table(f"what validator {short_address(v.hotkey)} saw of each miner (score: mean of its step scores; "
+                      "latency: of answered calls)",
+                      ("UID", "HOTKEY", "ASKED", "ANSWERED", "SCORE", "LATENCY", "STATUSES"),
+                      [(str(m.uid), m.hotkey, str(m.asked), str(m.answered), f"{m.mean_score:.4f}",
+                        f"{m.mean_latency:.3f} s", " ".join(f"{k}x{n}" for k, n in sorted(m.statuses.items())))
+                       for m in v.miners], left=("HOTKEY", "STATUSES"), shorten=("HOTKEY",), drop=("HOTKEY",),
+                      wide=wide)
+            continue
+        dropped = f" (the {v.uid_steps_dropped:,} older ones not listed)" if v.uid_steps_dropped else ""
+        out.table(f"UID {uid}'s answers to validator {short_address(v.hotkey)}{dropped}",
+                  ("STEP", "BLOCK", "STATUS", "LATENCY", "SCORE", "TRUTH", "ANSWER"),
+                  [(str(t.step), str(t.block), str(t.status), f"{t.latency:.3f} s",
+                    "-" if t.score is None else f"{t.score:.4f}", _cell(t.truth), _cell(t.data))
+                   for t in v.uid_steps], left=("TRUTH", "ANSWER"), wide=wide)
+
+
+def _cell(value: Any) -> str:
+    """A journaled value in a table cell: JSON-like, cut to 40 characters (``--json`` has it whole)."""
+    from ..replay import plain_value
+
+    text = json.dumps(plain_value(value), default=repr) if value is not None else "-"
+    return printable(text if len(text) <= 40 else text[:39] + "…")
+
+
 @replay_app.command("why")
 def why_cmd(ctx: typer.Context,
             netuid: Subnet,

@@ -10,6 +10,11 @@ from ._events import EventFilter as EventFilter
 from ._events import EventRow as EventRow
 from ._events import event_types as event_types
 from ._events import list_events as list_events
+from ._journal_view import JournalStep as JournalStep
+from ._journal_view import JournalView as JournalView
+from ._journal_view import MinerRow as MinerRow
+from ._journal_view import plain_value as plain_value
+from ._journal_view import view_journals as view_journals
 from ._log import StateCursor as StateCursor
 from ._log import chain_dir as chain_dir
 from ._log import open_log as open_log
@@ -58,6 +63,7 @@ __all__ = [
     "verify_dir",
     "EPOCH_HYPERPARAMETERS", "BadOverride", "EpochPair", "WhatIf", "parse_overrides", "recorded_epochs", "what_if",
     "NeuronNotFound", "Tenure", "neuron_story", "pruning_of", "JournalWeights", "NoJournal", "find_journals",
+    "JournalStep", "JournalView", "MinerRow", "plain_value", "view_journals",
     "PARALLEL_FROM", "PlotUnavailable", "Series", "check_plotting", "epoch_series", "write_plots",
     "subnet_items", "StateCursor", "DEFAULT_CACHE_BYTES", "EpochCache", "default_cache_dir",
     "epoch_states", "rerun_epochs", "indexed_epochs", "IndexPlan", "index_plan",
