@@ -136,19 +136,11 @@ def _wait_status(home: Path, net: Path, ok, timeout: float) -> dict:
 def test_localnet_beside_another_node_on_the_default_port_listens_elsewhere_and_says_where(tmp_path: Path) -> None:
     """With 127.0.0.1:9944 taken (by us here; a `node run --dev` for a user), localnet's node listens on another port
     and a note says how commands reach it; the network still runs its epoch and exits 0."""
-    import socket
+    from .default_port import default_port_held
 
-    holder = socket.socket()
-    try:
-        try:
-            holder.bind(("127.0.0.1", 9944))
-            holder.listen()
-        except OSError:
-            pass  # taken already (another localnet of this suite): the same case
+    with default_port_held():
         out, _ = taonet("localnet", "--epochs", "1", "--lines", "--keep", str(tmp_path / "net"),
                         env={"HOME": str(tmp_path)}, timeout=90)
-    finally:
-        holder.close()
     assert out.returncode == 0, out.stdout + out.stderr
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
     assert lines["rpc"].startswith("tcp://127.0.0.1:") and lines["rpc"] != DEFAULT_RPC

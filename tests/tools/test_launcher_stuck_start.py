@@ -95,7 +95,7 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
         tmp_path: Path) -> None:
     """One miner whose neuron_start sleeps for an hour (hook_timeout 0.3 s): within a few restarts its host stops
     it for good, the launcher prints one `problem: NAME: failed, not restarted: ...` line naming neuron_start and
-    hook_timeout (launch.json's `failed` names it), and only then `ready: 0 of 1 neurons run, 1 failed` (each failed
+    hook_timeout (launch.json's `failed` names it), and only then `ready: 0 of 1 neuron runs, 1 failed` (each failed
     start writes the neuron's status file, "stopped": that is not a running neuron), the host logged 3 crashes and one
     failure, and Ctrl-C stops everything (exit 0)."""
     proc, net = _launch(tmp_path, 0.3)
@@ -110,7 +110,7 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
     assert "at its start and at 3 restarts in a row" in problems[0] and "--set hook_timeout=SECONDS" in problems[0]
     ready = [i for i, line in enumerate(lines) if line.startswith("ready:")]
     assert len(ready) == 1 and ready[0] > lines.index(problems[0]), lines  # counted once its host gave up on it
-    assert lines[ready[0]].startswith("ready: 0 of 1 neurons run, 1 failed (the problem lines say why)"), lines
+    assert lines[ready[0]].startswith("ready: 0 of 1 neuron runs, 1 failed (the problem lines say why)"), lines
     status = json.loads((net / "launch.json").read_text())
     assert list(status["failed"]) == [problems[0].split(":")[1].strip()], status
     host_log = "".join(p.read_text() for p in (net / "logs").glob("*.log") if p.name != "node.log")
@@ -120,13 +120,14 @@ def test_a_neuron_whose_start_never_returns_is_failed_by_its_host_and_said_once_
 def test_a_neuron_still_starting_after_the_waiting_time_is_named_once_and_ready_is_not_said(tmp_path: Path) -> None:
     """The same neuron_start with a hook_timeout of an hour: it neither runs nor fails, so `ready:` cannot be said;
     after the waiting time (3 s here, TAONET_LAUNCH_WAITING_S; 60 s by default) one `waiting:` line names it and says
-    where to look, and Ctrl-C still stops everything (exit 0)."""
-    proc, _net = _launch(tmp_path, 3600, TAONET_LAUNCH_WAITING_S="3")
+    where to look, and Ctrl-C still stops everything (exit 130: stopped before it was ready, docs/launcher.md)."""
+    proc, net = _launch(tmp_path, 3600, TAONET_LAUNCH_WAITING_S="3")
     lines = _lines_until(proc, lambda lines: any(line.startswith("waiting:") and "not running yet" in line
                                                  for line in lines),
                          within=60, linger=2)  # said once, not at every look
-    assert proc.returncode == 0, lines
+    assert proc.returncode == 130, lines
+    assert lines[-1].startswith("error: interrupted: the network was stopped while its neurons started"), lines
     waiting = [line for line in lines if line.startswith("waiting:") and "not running yet" in line]
-    assert len(waiting) == 1 and waiting[0].startswith("waiting: 1 of 1 neurons not running yet"), lines
-    assert "logs" in waiting[0] and "taonet launch logs" in waiting[0], waiting
+    assert len(waiting) == 1 and waiting[0].startswith("waiting: 1 of 1 neuron not running yet"), lines
+    assert "logs" in waiting[0] and f"taonet launch logs --dir {net.resolve()}" in waiting[0], waiting
     assert not [line for line in lines if line.startswith("ready:")], lines

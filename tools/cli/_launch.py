@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -42,14 +43,15 @@ def _last() -> Path:
         return _home() / "localnet"
 
 
-def _check_free(dir: Path) -> None:
+def _check_free(dir: Path, option: str) -> None:
+    """Refuse a directory whose network runs; ``option`` is the command's option naming another directory."""
     from taonet.tools.launcher import read_status, runs_taonet
 
     from ..launcher.errors import NetworkDirBusy
 
     st = read_status(dir)
     if isinstance(st, dict) and st.get("state") not in ("stopped", None) and runs_taonet(int(st.get("pid") or -1)):
-        raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]))
+        raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]), option=option)
 
 
 NETWORK_ENTRIES = frozenset({"launch.json", "launch.json.tmp", "logs", "node", "wallets", "state", "hosts",
@@ -116,8 +118,10 @@ def _detach(dir: Path, argv: list[str]) -> None:
     raise typer.Exit(4)
 
 
-def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> None:
-    """Run the network in this process until Ctrl-C/SIGTERM (or ``epochs`` epochs of every subnet)."""
+def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None, command: list[str],
+           localnet: bool = False) -> None:
+    """Run the network in this process until Ctrl-C/SIGTERM (or ``epochs`` epochs of every subnet); ``command``
+    starts it again where it stopped. Stopped by a signal before it was ready: StoppedBeforeReady (exit 130)."""
     import anyio
     from rich.console import Console
 
@@ -129,8 +133,10 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
     configure_logging("warning")
     console = Console()
     _remember(dir)
+    again = shlex.join(command)
+    signalled: list[bool] = []  # a stop signal or a hangup ended the run (not --epochs)
     with View(console, live=console.is_terminal if live is None else live) as view:
-        net = Network(spec=spec, dir=dir, view=view)
+        net = Network(spec=spec, dir=dir, view=view, command=again, localnet=localnet)
 
         async def until_epochs(scope: anyio.CancelScope) -> None:
             while epochs is None or len(net.epochs) < len(spec.subnets) or min(net.epochs.values()) < epochs:
@@ -144,11 +150,16 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
             with anyio.open_signal_receiver(signal.SIGHUP) as hangups:  # a closed terminal stops it all too
                 async for _ in hangups:
                     view.line("stopping", "the terminal hung up")
+                    signalled.append(True)
                     scope.cancel()
                     return
 
+        def on_signal() -> None:
+            signalled.append(True)
+            view.line("stopping", "the neurons, then the node")
+
         async def main() -> None:
-            async with signal_stopped_group(lambda: view.line("stopping", "the neurons, then the node")) as tg:
+            async with signal_stopped_group(on_signal) as tg:
                 tg.start_soon(cancel_on_hangup, tg.cancel_scope)
                 if epochs is not None:
                     tg.start_soon(until_epochs, tg.cancel_scope)
@@ -158,6 +169,11 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None) -> No
         hold_stop_signals()  # from here to the exit: the group takes them while it runs
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(main)
+    if signalled and net.ready_s is None:  # Ctrl-C before `ready:` interrupted the command (after it: its normal end)
+        from ..launcher.errors import StoppedBeforeReady
+
+        raise StoppedBeforeReady(dir=str(dir), command=again, during="during its setup" if net.setup_s is None else
+                                 "while its neurons started")
 
 
 Dir = Annotated[Path | None, typer.Option("--dir", help="The network's directory (chain, wallets, logs).")]
@@ -210,7 +226,7 @@ def localnet_cmd(
     dir = (keep or _home() / "localnet").expanduser().resolve()
     if keep is not None:
         _check_dir(dir)
-    _check_free(dir)
+    _check_free(dir, "--keep")
     if keep is None:
         _fresh(dir)
     if detach:
@@ -218,7 +234,27 @@ def localnet_cmd(
         _remember(dir)
         _detach(dir, [*argv, *([] if keep else ["--keep", str(dir)])])
         return
-    _serve(spec, dir, epochs=epochs, live=live)
+    shaping = {"--plugin": list(plugin), "--validators": validators, "--miners": miners, "--block-time": block_time,
+               "--tempo": tempo, "--per-host": per_host, "--max-connections": max_connections,
+               "--max-connections-per-address": max_connections_per_address,
+               "--max-connections-per-network": max_connections_per_network}
+    _serve(spec, dir, epochs=epochs, live=live, command=_localnet_again(shaping, dir), localnet=True)
+
+
+def _localnet_again(given: dict[str, Any], dir: Path) -> list[str]:
+    """The `taonet localnet` command that starts the network in ``dir`` again: ``--keep DIR`` and the options that
+    shape the network, where they differ from the defaults (``given``: flag -> value, a list for a repeated one)."""
+    import inspect
+
+    defaults = {f"--{name.replace('_', '-')}": p.default
+                for name, p in inspect.signature(localnet_cmd).parameters.items()}
+    out = ["taonet", "localnet"]
+    for flag, value in given.items():
+        if value is None or value == defaults.get(flag):
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            out += [flag, repr(v) if isinstance(v, float) else str(v)]
+    return [*out, "--keep", str(dir)]
 
 
 def _check_room(spec: Any, per_address: int, flag: str) -> None:
@@ -311,7 +347,7 @@ def launch_cmd(
     _check_plugins(spec)
     where = (dir or _home() / "networks" / path.stem).expanduser().resolve()
     _check_dir(where)
-    _check_free(where)
+    _check_free(where, "--dir")
     if fresh:
         _fresh(where)
     where.mkdir(parents=True, exist_ok=True)
@@ -320,7 +356,8 @@ def launch_cmd(
         _detach(where, ["launch", str(path.resolve()), "--dir", str(where),
                         *(["--epochs", str(epochs)] if epochs else [])])
         return
-    _serve(spec, where, epochs=epochs, live=live)
+    _serve(spec, where, epochs=epochs, live=live,
+           command=["taonet", "launch", str(path.resolve()), "--dir", str(where)])
 
 
 def _read(dir: Path) -> dict[str, Any]:
@@ -353,10 +390,18 @@ def _status(dir: Path, as_json: bool) -> None:
     if as_json:
         print(json.dumps(st))
         return
-    print(f"network: {st.get('name')} {st.get('state')} (launcher pid {st['pid']}) in {dir}")
+    state, over = st.get("state"), st.get("state") in ("stopped", "dead")
+    said = {"dead": f"not running: its launcher (pid {st['pid']}) is gone, killed before it could stop the network",
+            "stopped": "stopped" + (" before it was ready" if over and st.get("ready_s") is None else "")}
+    print(f"network: {st.get('name')} {said.get(str(state), state)} "
+          + ("" if state == "dead" else f"(launcher pid {st['pid']}) ") + f"in {dir}")
     epochs = ", ".join(f"subnet {k}: {v}" for k, v in sorted(dict(st.get("epochs") or {}).items())) or "none yet"
     gap = st.get("max_block_gap_ms")
-    print(f"rpc: {st.get('endpoint')}  head: {st.get('head')}  epochs: {epochs}  largest block gap: "
+    head = st.get("head")
+    if not (isinstance(head, int) and head >= 0):  # the launcher read no block (-1)
+        head = ("none (stopped before the launcher read a block, during the setup)" if over else
+                "none read yet (the node is starting)")
+    print(f"rpc: {st.get('endpoint') or '-'}  head: {head}  epochs: {epochs}  largest block gap: "
           + (f"{gap:.0f} ms" if isinstance(gap, int | float) else "-"))
     for p in st["processes"]:
         print(f"process: {p['name']} {p.get('state')} pid {p['pid'] or '-'} restarts {p.get('restarts', 0)}"
@@ -364,6 +409,22 @@ def _status(dir: Path, as_json: bool) -> None:
     problems = st.get("problems")
     for line in problems[-10:] if isinstance(problems, list) else []:  # the latest problem lines the view said
         print(f"problem: {line}")
+    if over:
+        left = [p["name"] for p in st["processes"] if p["pid"] is not None]
+        if left:  # a killed launcher's children stop by themselves (they watch it), within seconds
+            print(f"left running: {', '.join(left)} (they stop by themselves; `taonet launch stop --dir {dir}` "
+                  "ends them now)")
+        print(f"start it again with: {_again(st, dir)}")
+
+
+def _again(st: dict[str, Any], dir: Path) -> str:
+    """The command that starts the network of ``st`` (its launch.json) again where it stopped."""
+    command = st.get("command")
+    if isinstance(command, str) and command:
+        return command
+    if st.get("name") == "localnet":  # a launch.json written before the command was kept in it
+        return shlex.join(["taonet", "localnet", "--keep", str(dir)])
+    return shlex.join(["taonet", "launch", "FILE", "--dir", str(dir)])
 
 
 def _logs(dir: Path, name: str | None, lines: int, as_json: bool) -> None:
@@ -390,11 +451,24 @@ def _logs(dir: Path, name: str | None, lines: int, as_json: bool) -> None:
         print(line)
 
 
+def _end_children(st: dict[str, Any]) -> None:
+    """SIGKILL the sessions of the processes a network's launch.json records that still run taonet (never a pid
+    another program has since taken)."""
+    from taonet.tools.launcher import runs_taonet
+
+    for p in st["processes"]:
+        if p["pid"] and runs_taonet(p["pid"]):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p["pid"], signal.SIGKILL)
+
+
 def _stop(dir: Path, as_json: bool) -> None:
-    from taonet.tools.launcher import STOP_DEADLINE, alive, runs_taonet
+    from taonet.tools.launcher import STOP_DEADLINE, alive
 
     st = _read(dir)
     pid = int(st["pid"])
+    if st.get("state") == "dead":  # what a killed launcher left may still be stopping: end it, as a hung launcher's
+        _end_children(st)
     if st.get("state") in ("stopped", "dead"):
         if as_json:
             print(json.dumps({"dir": str(dir), "stopped": False, "state": st.get("state")}))
@@ -406,10 +480,7 @@ def _stop(dir: Path, as_json: bool) -> None:
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if alive(pid):  # the launcher hangs: end it and what it started, by their recorded ids
-        for p in st["processes"]:
-            if p["pid"] and runs_taonet(p["pid"]):  # never a pid another program has since taken
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(p["pid"], signal.SIGKILL)
+        _end_children(st)
         os.kill(pid, signal.SIGKILL)
     if as_json:
         print(json.dumps({"dir": str(dir), "stopped": True, "state": "stopped"}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._spec import NetworkSpec, parse_network
+from ._spec import LOCALNET_SOURCE, NetworkSpec, parse_network
 
 __all__ = ["LOCALNET_TEMPO", "localnet_spec", "AUTO_PER_HOST"]
 
@@ -54,7 +54,7 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
     from .errors import PluginFailedInFile, UnknownPluginInFile
 
     try:
-        spec = parse_network(data, source="localnet")
+        spec = parse_network(data, source=LOCALNET_SOURCE)
     except UnknownPluginInFile as e:  # no file to name: the --plugin given
         raise UnknownPlugin(name=e.name, installed=e.installed) from None
     except PluginFailedInFile as e:  # the same: the plugin's own error

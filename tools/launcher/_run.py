@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -19,7 +20,7 @@ import attrs
 
 from ._procs import Child, ChildExited, lines_from, read_line_in, stop_children, tail_since_start
 from ._spec import NetworkSpec, PlacedNeuron
-from ._view import View
+from ._view import View, counted
 from .errors import NodeDidNotStart
 
 __all__ = ["NEURONS_DEADLINE", "NODE_DEADLINE", "STOP_DEADLINE", "Network", "write_host_file"]
@@ -43,12 +44,17 @@ MAX_KEPT_PROBLEMS = 20
 
 DEFAULT_RPC_PORT = 9944
 DEFAULT_RPC = f"tcp://127.0.0.1:{DEFAULT_RPC_PORT}"
-"""Where taonet commands and ``Subtensor("local")`` look for a node when given no endpoint."""
+"""Where taonet commands and ``Subtensor("local")`` look for a node when given no endpoint (and no
+``$TAONET_ENDPOINT``)."""
+ENDPOINT_ENV = "TAONET_ENDPOINT"
+"""The variable taonet commands take their node from when given no ``--endpoint``."""
 
 
-def _counted(n: int, thing: str) -> str:
-    """``n`` things, in the singular for one: ``1 process``, ``6 processes``, ``2 neurons``."""
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}es" if thing.endswith("s") else f"{n} {thing}s"
+def _cli_default() -> str:
+    """The node a `taonet` command run here with no ``--endpoint`` dials: ``$TAONET_ENDPOINT`` (``local``,
+    ``HOST:PORT`` or an nng address, as the client resolves it), else :data:`DEFAULT_RPC`."""
+    given = os.environ.get(ENDPOINT_ENV) or "local"
+    return DEFAULT_RPC if given == "local" else given if "://" in given else f"tcp://{given}"
 
 
 def _port_free(port: int) -> bool:
@@ -202,6 +208,18 @@ class Network:
     host_logs: dict[Path, int] = attrs.Factory(dict)  # each host's log: where this run's lines start / were read to
     failed: dict[str, str] = attrs.Factory(dict)  # neurons their host stopped for good (neuron.failed): the error
     node_in_use: int = 0  # restarts in a row of the crashed node that found an address of it in use
+    command: str = ""
+    """The command that starts this network again where it stopped (``taonet localnet --keep DIR ...``, ``taonet
+    launch FILE --dir DIR``): said where the network stops for good, kept in launch.json for `taonet launch status`."""
+    localnet: bool = False
+    """Run by `taonet localnet` (no network file): what it says to do names that command's options."""
+    created: set[int] = attrs.Factory(set)  # the subnets this run's setup created: first_emission is theirs alone
+
+    def cli(self, *args: str) -> str:
+        """A `taonet` command for the user to run against this network: with ``--endpoint`` unless the network's node
+        is the one a command run here without it dials (:func:`_cli_default`)."""
+        flag = ["--endpoint", self.endpoint] if self.endpoint and self.endpoint != _cli_default() else []
+        return shlex.join(["taonet", *args, *flag])
 
     # --- the whole run -----------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -210,19 +228,23 @@ class Network:
         self.previous = read_status(self.dir)
         for sub in ("logs", "hosts", "machines"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        self.write_status()  # "starting": the directory is taken from now (a second launcher there is refused)
         try:
             async with anyio.create_task_group() as tg:
                 await self._start_node(tg)
                 await self._setup()
                 if self.spec.wallets:
+                    overview = self.cli("wallet", "overview", "-p", str(self.wallet_path), "-w",
+                                        self.spec.wallets[-1].name)
                     self.view.line("wallets", f"{', '.join(w.name for w in self.spec.wallets)} in {self.wallet_path} "
-                                              f"(taonet wallet overview -p {self.wallet_path} -w "
-                                              f"{self.spec.wallets[-1].name})")
+                                              f"({overview})")
                 await self._start_hosts(tg)
                 self.state = "running"
                 self.write_status()
-                self.view.line("running", f"{_counted(len(self.children), 'process')}; Ctrl-C stops them all "
+                self.view.line("running", f"{counted(len(self.children), 'process')}; Ctrl-C stops them all "
                                           f"(within {STOP_DEADLINE:g} s)")
+                if not self.status_files:  # no neuron on this machine to wait for: ready as it runs
+                    self._check_ready()
                 task_status.started()
                 await self._watch()
         finally:
@@ -240,7 +262,7 @@ class Network:
         self.state = "stopped"
         self.write_status()
         chain = ("" if self.spec.node.endpoint else  # no node of ours: its chain is not here
-                 f", the chain in {self.dir / 'node'} (taonet replay {self.dir} verify)")
+                 f", the chain in {self.dir / 'node'} ({shlex.join(['taonet', 'replay', str(self.dir), 'verify'])})")
         self.view.line("stopped", f"every process in {time.monotonic() - t:.1f} s; logs in {self.dir / 'logs'}{chain}")
 
     # --- starting ------------------------------------------------------------------------------------------------
@@ -288,9 +310,11 @@ class Network:
                         f"its {what} address {a} (from the network file) is in use by another process: stop that "
                         f"process, or give [node] {what} another port (0: any free one)")) from e
                 if attempt + 1 == NODE_START_TRIES:
+                    fix = ("free some ports, then start it again" if self.localnet else  # localnet has no [node]
+                           "free some ports, or give [node] rpc and feed ports")
                     raise NodeDidNotStart(method="node run", address=str(child.log), reason=(
                         f"another process took a port picked for it each of {NODE_START_TRIES} times (last: rpc "
-                        f"{rpc}, feed {feed}); free some ports, or give [node] rpc and feed ports")) from e
+                        f"{rpc}, feed {feed}); {fix}")) from e
                 self.view.line("retry", f"a port picked for the node was taken before it listened (rpc {rpc}, "
                                         f"feed {feed}): starting it on other ports")
             except Exception as e:
@@ -327,13 +351,14 @@ class Network:
         if self.node_in_use == 1:
             self._say_problems([("node", (
                 f"{which} is taken by another process, so the node cannot start again there (the neurons use that "
-                f"address); stop that process (ss -ltnp {find} names it): {left} more tries, then the network "
-                "stops")[:280])])
+                f"address); stop that process (ss -ltnp {find} names it): {left} more "
+                f"{'try' if left == 1 else 'tries'}, then the network stops")[:280])])
         if left > 0:
             return None
+        again = f"`{self.command}`" if self.command else "in this directory"
         return (f"it stopped, and each of {NODE_RESTARTS_IN_USE} restarts found {which} in use by another process; "
-                f"stop that process (ss -ltnp {find} names it), then start the network again (--keep DIR or --dir "
-                "DIR keeps its chain)")
+                f"stop that process (ss -ltnp {find} names it), then start the network again with {again} (it keeps "
+                "its chain)")
 
     async def _setup(self) -> None:
         from taonet.kernel import Subtensor
@@ -343,9 +368,11 @@ class Network:
         wallet_path = self.wallet_path
         fund = await anyio.to_thread.run_sync(prepare_wallets, self.spec, wallet_path)
         async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
-            self.start_head = await sub.get_current_block()
-            await setup_chain(sub, self.spec, wallet_path, fund=fund, say=lambda t: self.view.line("setup", t))
-            self.setup_head = await sub.get_current_block()
+            self.start_head = self.head = await sub.get_current_block()
+            self.write_status()
+            self.created = await setup_chain(sub, self.spec, wallet_path, fund=fund,
+                                             say=lambda t: self.view.line("setup", t))
+            self.setup_head = self.head = await sub.get_current_block()
         self.setup_s = time.monotonic() - self.started
         from taonet.kernel import Wallet
 
@@ -382,19 +409,19 @@ class Network:
         for machine, ps in remote.items():
             path = write_host_file(self.dir / "machines" / f"{machine}.toml", ps, self.endpoint,
                                    f"run on {machine}: taonet neurons run {machine}.toml (copy the wallets too)")
-            self.view.line("machine", f"{machine}: {_counted(len(ps), 'neuron')} in {path}")
+            self.view.line("machine", f"{machine}: {counted(len(ps), 'neuron')} in {path}")
         self.waiting = [Path(p.spec.state_dir) / "status.json" for ps in groups.values() for p in ps]
         self.status_files = {Path(p.spec.state_dir) / "status.json": p.spec.name for ps in groups.values() for p in ps}
         for name, ps in groups.items():
             path = write_host_file(self.dir / "hosts" / f"{name}.toml", ps, self.endpoint)
             child = Child(name=name, kind="host", log=self.dir / "logs" / f"{name}.log",
                           args=[*TAONET, "neurons", "run", str(path), "--log-json"])
-            child.note = _counted(len(ps), "neuron")
+            child.note = counted(len(ps), "neuron")
             self.children.append(child)
             self.host_logs[child.log] = child.log.stat().st_size if child.log.exists() else 0
             await child.start()
             tg.start_soon(child.supervise, self._on_event)
-        self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {_counted(len(groups), 'process')}")
+        self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {counted(len(groups), 'process')}")
 
     # --- watching ------------------------------------------------------------------------------------------------
     async def _watch(self) -> None:
@@ -438,7 +465,9 @@ class Network:
                     mg = await sub.metagraph(e.netuid, block=b)
                     paid = [mg.hotkeys[u] for u in range(mg.n) if mg.hotkeys[u] in miners and int(mg.E[u]) > 0]
                     ours = [h for h in mg.hotkeys if h in miners]
-                    if paid and self.first_emission_s is None:
+                    # counted from the command: only for a subnet this run created (a resumed one pays from the
+                    # weights of the run before, whatever this run's neurons do)
+                    if paid and self.first_emission_s is None and e.netuid in self.created:
                         self.first_emission_s = time.monotonic() - self.started
                         self.view.line("first_emission", f"{self.first_emission_s:.1f} s")
                     self.view.metagraph(mg, self.names, number)
@@ -546,14 +575,16 @@ class Network:
             self.said_waiting = True
             names = [self.status_files.get(f, f.parent.name) for f in self.waiting]
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-            self.view.line("waiting", f"{len(names)} of {len(self.status_files)} neurons not running yet "
+            self.view.line("waiting", f"{len(names)} of {counted(len(self.status_files), 'neuron')} not running yet "
                                       f"{time.monotonic() - self.started:.0f} s after the start: {shown} (their "
-                                      f"hosts' logs in {self.dir / 'logs'} say why: `taonet launch logs`)")
+                                      f"hosts' logs in {self.dir / 'logs'} say why: "
+                                      f"`{shlex.join(['taonet', 'launch', 'logs', '--dir', str(self.dir)])}`)")
         if not self.waiting:
             self.ready_s = time.monotonic() - self.started
             failed = sum(1 for name in self.status_files.values() if name in self.failed)
             if failed:
-                self.view.line("ready", f"{len(self.status_files) - failed} of {len(self.status_files)} neurons run, "
+                total = len(self.status_files)
+                self.view.line("ready", f"{total - failed} of {counted(total, 'neuron')} run{'s' * (total == 1)}, "
                                         f"{failed} failed (the problem lines say why) ({self.ready_s:.1f} s after "
                                         "the start)")
             else:
@@ -567,7 +598,8 @@ class Network:
             "endpoint": self.endpoint, "head": self.head,
             "epochs": {str(k): n for k, (n, _, _) in self.numbers.items() if n},  # the chain's numbers
             "epoch_numbers": {str(k): list(v) for k, v in self.numbers.items() if v[2] >= 0},
-            "first_emission_s": self.first_emission_s, "ready_s": self.ready_s, "max_block_gap_ms": self.max_gap_ms,
+            "first_emission_s": self.first_emission_s, "setup_s": self.setup_s, "ready_s": self.ready_s,
+            "max_block_gap_ms": self.max_gap_ms, "command": self.command,
             "uptime_s": round(time.monotonic() - self.started, 1), "problems": list(self.problems),
             "failed": dict(self.failed),
             "processes": [{"name": c.name, "kind": c.kind, "pid": c.pid, "state": c.state, "restarts": c.restarts,

@@ -25,6 +25,7 @@ from taonet.ledger import (
 )
 
 from ._spec import NetworkSpec
+from ._view import counted
 from .errors import LaunchFailed
 
 __all__ = ["FUNDER", "prepare_wallets", "setup_chain"]
@@ -86,10 +87,11 @@ async def _batch(sub: Subtensor, signer: Keypair, calls: list[Any], step: str) -
 
 
 async def setup_chain(sub: Subtensor, spec: NetworkSpec, wallet_path: Path, *, fund: dict[str, Wallet],
-                      say: Any = print) -> None:
+                      say: Any = print) -> set[int]:
     """Fund new wallets, create the subnets, register every neuron's hotkey, stake on validators (skipping what the
-    chain already has)."""
+    chain already has). Returns the netuids of the subnets created now."""
     alice = Keypair.from_uri(FUNDER)
+    created: set[int] = set()
     await _batch(sub, alice, [Transfer(dest=w.coldkeypub.public_key, amount=int(spec.wallet(n).fund * TAO))
                               for n, w in fund.items()], "funding wallets")
     for s in spec.subnets:
@@ -103,6 +105,7 @@ async def setup_chain(sub: Subtensor, spec: NetworkSpec, wallet_path: Path, *, f
                 raise LaunchFailed(step=f"creating subnet {s.netuid}",
                                    reason=f"the chain gave netuid {got}: list the subnets in the order of their "
                                           "netuids, on a chain where they are free")
+            created.add(s.netuid)
             say(f"subnet {s.netuid} created (plugin {s.plugin}, owner {s.owner})")
         calls: list[Any] = [SetHyperparameter(netuid=s.netuid, name=k, value=int(v))
                             for k, v in s.hyperparameters.items()]
@@ -123,7 +126,8 @@ async def setup_chain(sub: Subtensor, spec: NetworkSpec, wallet_path: Path, *, f
         for name, calls in by_cold.items():
             tg.start_soon(_batch, sub, _wallet(name, "default", wallet_path).coldkey, calls, f"staking ({name})")
     if by_cold:
-        say(f"staked on {sum(len(c) for c in by_cold.values())} validators")
+        say(f"staked on {counted(sum(len(c) for c in by_cold.values()), 'validator')}")
+    return created
 
 
 async def _register_all(sub: Subtensor, spec: NetworkSpec, wallet_path: Path, say: Any) -> None:
@@ -148,6 +152,7 @@ async def _register_all(sub: Subtensor, spec: NetworkSpec, wallet_path: Path, sa
                 tg.start_soon(_batch, sub, _wallet(name, "default", wallet_path).coldkey, calls,
                               f"registering ({name})")
         await sub.wait_for_block((await sub.get_current_block()) + 2)  # the registrar answers in the next block
-        say(f"registered {sum(len(c) for c in todo.values())} hotkeys" + (f" (round {attempt + 1})" if attempt else ""))
+        say(f"registered {counted(sum(len(c) for c in todo.values()), 'hotkey')}"
+            + (f" (round {attempt + 1})" if attempt else ""))
     raise LaunchFailed(step="registering", reason="some hotkeys are still not registered after 4 rounds (is the "
                                                   "subnet full, or max_registrations_per_block low?)")

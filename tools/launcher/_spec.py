@@ -24,6 +24,8 @@ __all__ = ["LAUNCH_KEYS", "MAX_BLOCK_TIME", "MAX_PROCESSES", "NetworkSpec", "Nod
 
 MAX_PROCESSES = 256
 """The most neuron processes the launcher starts on this machine (each "own" neuron, each named host)."""
+LOCALNET_SOURCE = "localnet"
+"""The ``source`` `taonet localnet` parses its network under (no file: its errors name the command's options)."""
 MAX_BLOCK_TIME = 3600.0
 """The longest block time a launched node may have, in seconds."""
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -331,9 +333,11 @@ def _check_bounds(source: str, placed: Sequence[PlacedNeuron]) -> None:
     """At most MAX_PROCESSES neuron processes on this machine (parse_neurons bounds the neurons: 4,096 a file)."""
     local = {p.spec.name if p.process == "own" else p.process for p in placed if p.machine == "local"}
     if len(local) > MAX_PROCESSES:
+        share = ("give a larger --per-host (neurons share host processes)" if source == LOCALNET_SOURCE else
+                 "share host processes (process = NAME)")  # each command's own way to say it
         raise InvalidNetworkFile(where=f"{source}: [[neurons]]", reason=(
             f"{len(local)} neuron processes on this machine, more than the {MAX_PROCESSES} the launcher starts: "
-            f"share host processes (process = NAME; localnet: a larger --per-host)"))
+            f"{share}"))
 
 
 def own_connections(spec: NetworkSpec) -> int:

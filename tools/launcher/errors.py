@@ -8,8 +8,10 @@ from taonet.kernel.errors import Unreachable
 from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
 from taonet.plugins.errors import InvalidOption, PluginError, UnknownPlugin
 
+from ..cli._errors import Interrupted  # the command line's interrupted, exit 130 (tools/errors.py's table)
+
 __all__ = ["AddressInUse", "InvalidNetworkFile", "InvalidOptionInFile", "LaunchFailed", "NetworkDirBusy", "NoLog",
-           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "UnknownPluginInFile"]
+           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "StoppedBeforeReady", "UnknownPluginInFile"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -109,10 +111,29 @@ class NoLog(TaonetError, LookupError):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class NetworkDirBusy(TaonetError, OSError):
-    """Raised when a network is already running in the directory asked for (exit 7)."""
+    """Raised when a network is already running in the directory asked for (exit 7); ``option`` is the command's
+    option that names another directory (``--dir`` for `taonet launch`, ``--keep`` for `taonet localnet`)."""
 
     CODE = "launch_dir_busy"
     dir: str
     pid: int
+    option: str = "--dir"
     __str__ = error_text("a network is already running in {dir} (launcher pid {pid}); stop it with "
-                         "`taonet launch stop --dir {dir}`, or choose another --dir")
+                         "`taonet launch stop --dir {dir}`, or choose another directory ({option} DIR)")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class StoppedBeforeReady(Interrupted):
+    """Raised when Ctrl-C (SIGINT, SIGTERM, a hangup) stopped a network before it was ready (exit 130, interrupted):
+    during its setup, or before every neuron ran. Every process is stopped by then; ``command`` starts it again
+    (what was set up is kept in ``dir``)."""
+
+    CODE = "launch_interrupted"
+    dir: str = ""
+    during: str = ""
+    command: str = ""
+
+    def __str__(self) -> str:
+        again = f"; start it again with `{self.command}`" if self.command else ""
+        return (f"interrupted: the network was stopped {self.during}, before it was ready; every process is stopped "
+                f"and what was set up is kept in {self.dir}{again}")
