@@ -57,6 +57,7 @@ __all__ = [
     "MempoolFull",
     "MessageTooLarge",
     "NoNode",
+    "NodeSilent",
     "NodeHalted",
     "NotAWallet",
     "NotAnActor",
@@ -298,6 +299,16 @@ class NoNode(Unreachable):
 
     CODE = "no_node"
     __str__ = _msg("no node at {address} ({reason}): start one with taonet node run --dev, or check the endpoint")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NodeSilent(NoNode):
+    """Raised when something accepts connections at the address but never answers within the connect timeout: a node
+    stopped (SIGSTOP, a debugger), starved of CPU, or another program listening there; not "no node"."""
+
+    CODE = "node_silent"
+    __str__ = _msg("the node at {address} accepts connections but did not answer ({reason}): it may be stopped or too "
+                   "busy (or another program listens there); try again, or give a longer --timeout")
 
 
 REFUSED_ADVICE = ("it may already hold as many connections from this address as it allows (or from its network, or "

@@ -20,8 +20,8 @@ import typer
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
-    "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "ReaderGone", "describe", "exit_status", "guard_stdout",
-    "run_cli", "usage_error",
+    "EXIT_TERMINATED", "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "ReaderGone", "describe", "exit_status",
+    "guard_stdout", "run_cli", "usage_error",
 ]
 
 EXIT_OK = 0
@@ -33,6 +33,8 @@ EXIT_WALLET = 5
 EXIT_NOT_FOUND = 6
 EXIT_REFUSED_DATA = 7
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+"""128 + SIGTERM: a command stopped by SIGTERM (`timeout`, a service manager) as by Ctrl-C (tools/signals.py)."""
 
 # click's exception classes, wherever this typer takes click from (its own vendored copy, or click itself)
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -147,6 +149,8 @@ def root_error(e: BaseException) -> BaseException:
 def exit_status(e: BaseException) -> int:
     """The exit status for ``e`` (see :data:`EXIT_STATUS`)."""
     e = root_error(e)
+    if _by_sigterm(e):
+        return EXIT_TERMINATED
     if isinstance(e, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if _hotkey_not_registered(e):
@@ -157,6 +161,20 @@ def exit_status(e: BaseException) -> int:
         if isinstance(e, classes):
             return status
     return EXIT_INTERNAL
+
+
+def _by_sigterm(e: BaseException) -> bool:
+    """Whether ``e`` is the stop of a command by SIGTERM: :class:`~.signals.Terminated`, or the command line's
+    Interrupted saying so."""
+    from .signals import Terminated
+
+    if isinstance(e, Terminated):
+        return True
+    if not _is_taonet_error(e):
+        return False
+    from .cli._errors import Interrupted
+
+    return isinstance(e, Interrupted) and e.terminated
 
 
 def _hotkey_not_registered(e: BaseException) -> bool:
@@ -204,7 +222,7 @@ def describe(e: BaseException) -> str:
     """One line for people: what happened and what to do."""
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
-        text = "interrupted"
+        text = "terminated (SIGTERM)" if _by_sigterm(e) else "interrupted"
     elif _is_address_in_use(e):
         text = ("an address this command listens on is already in use: stop the process using it, or give another "
                 "(a node's --rpc/--feed, a miner's --port, a validator's --gateway; port 0: any free one)")
@@ -334,15 +352,15 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
     said = _Said(err, json_errors)
     try:
         rv = command(args=list(args), prog_name="taonet", standalone_mode=False)
-        if rv == EXIT_INTERRUPTED:  # typer's answer to a Ctrl-C the command did not handle itself
-            return said("interrupted", EXIT_INTERRUPTED, "interrupted")
+        if rv == EXIT_INTERRUPTED:  # typer's answer to a Ctrl-C (or SIGTERM) the command did not handle itself
+            return said(_interrupted(), *_interrupted_status())
         return rv if isinstance(rv, int) else EXIT_OK
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_INTERNAL)
     except typer.Exit as e:
         return int(getattr(e, "exit_code", EXIT_OK))
-    except typer.Abort:  # a prompt closed (Ctrl-C, Ctrl-D) before the command handled it
-        return said("aborted at a prompt", EXIT_INTERRUPTED, "interrupted")
+    except typer.Abort:  # a prompt closed (Ctrl-C, SIGTERM, Ctrl-D) before the command handled it
+        return said(f"{_interrupted('aborted')} at a prompt", *_interrupted_status())
     except _UsageError as e:
         if debug:
             traceback.print_exc(file=err)
@@ -364,6 +382,20 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
             traceback.print_exception(e, file=err)
         doc = error_json(e)
         return said(doc["message"], doc["exit_status"], doc["code"], doc.get("fields"))
+
+
+def _interrupted(word: str = "interrupted") -> str:
+    """What stopped the command, said: ``word`` (Ctrl-C), or ``terminated (SIGTERM)``."""
+    from .signals import terminated
+
+    return "terminated (SIGTERM)" if terminated() else word
+
+
+def _interrupted_status() -> tuple[int, str]:
+    """The exit status and JSON code of a command stopped by Ctrl-C, or by SIGTERM (tools/signals.py)."""
+    from .signals import terminated
+
+    return (EXIT_TERMINATED, "terminated") if terminated() else (EXIT_INTERRUPTED, "interrupted")
 
 
 class ReaderGone(BaseException):

@@ -1,5 +1,6 @@
 """Stopping the `taonet` processes cleanly: SIGINT (Ctrl-C) and SIGTERM cancel the task group that runs them; a
-process the launcher started stops the same way when the launcher is gone."""
+process the launcher started stops the same way when the launcher is gone; a short command stops at SIGTERM as at
+Ctrl-C (:func:`interrupt_on_sigterm`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:  # anyio is imported when a watcher runs: `taonet --help` need
     import anyio
     import anyio.abc
 
-__all__ = ["PARENT_ENV", "STOP_SIGNALS", "hold_stop_signals", "signal_stopped_group", "stop_heard", "watch_parent"]
+__all__ = ["PARENT_ENV", "STOP_SIGNALS", "Terminated", "hold_stop_signals", "interrupt_on_sigterm",
+           "signal_stopped_group", "stop_heard", "terminated", "watch_parent"]
 
 PARENT_ENV = "TAONET_PARENT_PID"
 """Set by the launcher for the processes it starts: the launcher's process id (see :func:`watch_parent`)."""
@@ -29,6 +31,36 @@ PARENT_GRACE = 30.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _held: list[int] = []
 """The signals :func:`hold_stop_signals` noted (a list: a signal handler must take no lock)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt once the entry point called :func:`interrupt_on_sigterm`:
+    a command stops at it as at Ctrl-C (every ``except KeyboardInterrupt`` takes it), and says "terminated"."""
+
+
+_terminated: list[int] = []
+"""The SIGTERM :func:`interrupt_on_sigterm`'s handler took (a list: a signal handler must take no lock)."""
+
+
+def interrupt_on_sigterm() -> None:
+    """For the `taonet` entry point, in the main thread: from now on SIGTERM (what `timeout` and service managers
+    send) raises :class:`Terminated`, so a short command stops as at Ctrl-C (a write says whether it was sent)
+    instead of dying without a word; a long-running command takes SIGTERM over with :func:`hold_stop_signals` or
+    :func:`signal_stopped_group` as before. After the first, SIGTERM is ignored: the copy `timeout` forwards to the
+    process group a moment later must not interrupt the stop the first began. Changes process-wide state: only an
+    entry point calls it."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def terminated() -> bool:
+    """Whether :func:`interrupt_on_sigterm`'s handler has taken a SIGTERM (the command's exit status is then 143)."""
+    return bool(_terminated)
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    _terminated.append(signum)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
 
 
 def hold_stop_signals(signals: tuple[int, ...] = STOP_SIGNALS) -> None:

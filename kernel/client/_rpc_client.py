@@ -62,7 +62,16 @@ import sniffio
 from taonet.ledger import DENSITY, dumps, loads_bounded
 from taonet.ledger.errors import CodecError, MessageTooDense, MessageTooLarge, TaonetError, error_from_wire
 
-from ..errors import REFUSED_ADVICE, BadAddress, ConnectionsRefused, NoNode, RefusedReply, RpcTimeout, Unreachable
+from ..errors import (
+    REFUSED_ADVICE,
+    BadAddress,
+    ConnectionsRefused,
+    NodeSilent,
+    NoNode,
+    RefusedReply,
+    RpcTimeout,
+    Unreachable,
+)
 from ..wire import NngContext, OpenPipes
 
 __all__ = ["CHECK_EVERY", "CLOSED_AT_ONCE", "DENSE_REPLIES", "MAX_REQUEST", "REDIAL_GRACE", "RpcClient"]
@@ -255,7 +264,7 @@ class RpcClient:
         delay = 0.005
         while not self._pipes.count or (skip is not None and self._up_id == skip):
             if time.monotonic() >= deadline:
-                raise self.never_reached(method, deadline - started)
+                raise await self.never_reached(method, deadline - started)
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         self._connected = True
@@ -283,14 +292,18 @@ class RpcClient:
         while self._ends == ends and time.monotonic() < until:
             await anyio.sleep(0.005)
 
-    def never_reached(self, method: str, waited: float) -> NoNode:
+    async def never_reached(self, method: str, waited: float) -> NoNode:
         """The error for a ``method`` call that found no connection to keep within ``waited`` seconds:
         :class:`ConnectionsRefused` if the server closed each connection at once (its bounds turn this client
-        away), else :class:`NoNode` (nothing answered)."""
+        away), :class:`NodeSilent` if a connection to the address is accepted (a node stopped or starved, whose
+        system still completes connections), else :class:`NoNode` (nothing answered)."""
         if not self._kept and self._turned_away():
             return ConnectionsRefused(method=method, address=self.address,
                                       reason=_count(self._refused, waited))
-        return NoNode(method=method, address=self.address, reason=f"nothing answered within {_seconds(waited)} s")
+        reason = f"nothing answered within {_seconds(waited)} s"
+        if await _accepts_connections(self.address):
+            return NodeSilent(method=method, address=self.address, reason=reason)
+        return NoNode(method=method, address=self.address, reason=reason)
 
     def _turned_away(self) -> bool:
         """Whether the connections since the last one kept were all closed at once (the last one too, even if its
@@ -349,7 +362,7 @@ class RpcClient:
                 # the connection was closed as it was made (a node over its bounds: it read nothing): send again on
                 # the next one nng makes, until the connect timeout
                 if time.monotonic() >= connect_by:
-                    raise self.never_reached(method, time.monotonic() - started) from None
+                    raise await self.never_reached(method, time.monotonic() - started) from None
                 self._connected = False
                 skip = self._up_id
         try:
@@ -439,3 +452,27 @@ class RpcClient:
             raise Unreachable(method=method, address=self.address,
                               reason=f"{failed} (the connection broke); is the node running (taonet node status)?")
         raise AssertionError("a receive neither returned nor failed")
+
+
+PROBE_TIMEOUT = 0.5
+"""Seconds a plain connection to a silent address is tried, to tell a node that does not answer from no node."""
+
+
+async def _accepts_connections(address: str) -> bool:
+    """Whether a plain TCP (or IPC) connection to the nng ``address`` is accepted within :data:`PROBE_TIMEOUT`: the
+    system of a stopped or starved node still completes it (nng's handshake, which needs the node, does not)."""
+    scheme, _, rest = address.partition("://")
+    with anyio.move_on_after(PROBE_TIMEOUT):
+        try:
+            if scheme == "tcp":
+                host, _, port = rest.rpartition(":")
+                stream = await anyio.connect_tcp(host.strip("[]"), int(port))
+            elif scheme == "ipc":
+                stream = await anyio.connect_unix(rest)
+            else:
+                return False
+        except (OSError, ValueError):
+            return False
+        await stream.aclose()
+        return True
+    return False

@@ -439,7 +439,7 @@ class Subtensor:
             if type(e) is not TimeoutError:  # RpcTimeout and the like say what happened already
                 raise
             if not self.rpc.connected:  # nothing ever answered (or the node turned us away): nothing to wait on
-                raise self.rpc.never_reached("wait_for_block", timeout) from None
+                raise await self.rpc.never_reached("wait_for_block", timeout) from None
             now = anyio.current_time()
             silent = now - asked[0][1] if asked else 0.0
             if not asked and watch is not None and watch.asked is not None:  # the feed's reader asked for us all

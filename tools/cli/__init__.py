@@ -195,9 +195,12 @@ def main() -> NoReturn:
     """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
     from .._end import end_process
     from ..errors import guard_stdout, run_cli
-    from ..signals import watch_parent
+    from ..signals import interrupt_on_sigterm, watch_parent
     from ._common import btcli_aliases, clashing_options
 
+    # SIGTERM stops a command as Ctrl-C does, exit 143 (a long-running command takes it over); before, during these
+    # imports, it ends the process as by default: nothing has been done yet
+    interrupt_on_sigterm()
     watch_parent()  # a process the launcher started stops when the launcher is gone
     guard_stdout()  # a reader gone (`| head -1`) ends the command quietly, status 0
 

@@ -432,8 +432,8 @@ def unlock_coldkey(wallet: Wallet, password_stdin: bool) -> Any:
 
 def confirm(question: str, no_prompt: bool, out: Out, *, default: bool = True) -> None:
     """Ask ``question`` on the terminal unless ``-y``; without a terminal, a usage error that says to pass -y. An
-    answer of no, or a prompt closed (Ctrl-C, Ctrl-D), is :class:`~._errors.Interrupted` (exit 130): nothing was
-    done. Enter alone answers ``default`` (no, for what cannot be undone)."""
+    answer of no, or a prompt closed (Ctrl-C, Ctrl-D), is :class:`~._errors.Interrupted` (exit 130; SIGTERM there:
+    143): nothing was done. Enter alone answers ``default`` (no, for what cannot be undone)."""
     if no_prompt:
         return
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
@@ -443,18 +443,22 @@ def confirm(question: str, no_prompt: bool, out: Out, *, default: bool = True) -
                           "(--no-prompt) to go ahead")
     from taonet.kernel.wire import read_line
 
+    from ..signals import Terminated
+
     yes: bool | None = None
+    terminated = False
     while yes is None:
         try:
             answer = read_line(f"{question} {'[Y/n]' if default else '[y/N]'}: ").strip().lower()
-        except (KeyboardInterrupt, EOFError):  # Ctrl-C or Ctrl-D: the prompt's line has no end yet
+        except (KeyboardInterrupt, EOFError) as e:  # Ctrl-C (SIGTERM) or Ctrl-D: the prompt's line has no end yet
             print(file=sys.stderr)
+            terminated = isinstance(e, Terminated)
             break
         yes = default if not answer else True if answer in ("y", "yes") else False if answer in ("n", "no") else None
     if not yes:
         from ._errors import Interrupted
 
-        raise Interrupted(declined=True)
+        raise Interrupted(declined=True, terminated=terminated)
 
 
 # --- running against a node --------------------------------------------------------------------------------------
@@ -466,7 +470,8 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     share one budget of ``timeout`` seconds (the time at a prompt does not count). Past the deadline the command
     ends with :class:`CommandTimeout` (exit 4), whatever it was waiting for (saying so if the node went away
     meanwhile: its connection closed); with ``write`` (``main`` submits) it says whether the write was sent: not
-    yet (nothing changed), or it may still be included (then ``check``, a command, shows whether it was)."""
+    yet (nothing changed), or it may still be included (then ``check``, a command, shows whether it was). Ctrl-C (or
+    the SIGTERM the entry point takes as one) during a write is :class:`~._errors.Interrupted`, saying the same."""
     import time
 
     import anyio
@@ -492,14 +497,16 @@ def run(main: Callable[[Subtensor], Awaitable[T]], endpoint: str | None, timeout
     started = time.monotonic()
     try:
         value = anyio.run(go)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if not write:
             raise
+        from ..signals import Terminated
         from ._errors import Interrupted
 
-        raise Interrupted(method=what, sent=sub.submitted > 0, check=check) from None
+        raise Interrupted(method=what, sent=sub.submitted > 0, check=check,
+                          terminated=isinstance(e, Terminated)) from None
     except TimeoutError as e:  # the deadline, or one call's own RpcTimeout
-        reached = sub.rpc.never_reached(what, timeout)
+        reached = anyio.run(sub.rpc.never_reached, what, timeout)  # async: it may probe the address (0.5 s)
         # nothing ever answered, or every connection was one the node closed at once (its bounds; the last attempt
         # cut by the deadline): the node read nothing this client sent
         if not sub.rpc.connected or (sub.rpc.refused and isinstance(reached, ConnectionsRefused)):

@@ -54,8 +54,8 @@ class FaucetShort(InsufficientBalance):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class Interrupted(TaonetError):
-    """Raised when a write is stopped at the user's word (exit 130): its confirmation declined, or Ctrl-C; ``sent``
-    says whether it may have reached the node."""
+    """Raised when a write is stopped at the user's word (exit 130): its confirmation declined, or Ctrl-C; or by
+    SIGTERM (exit 143, ``terminated``); ``sent`` says whether it may have reached the node."""
 
     CODE = "cli_interrupted"
     method: str = ""
@@ -66,15 +66,20 @@ class Interrupted(TaonetError):
     """Whether the client had submitted the write when it was stopped (it may still be included)."""
     check: str = ""
     """For a write that may have been sent: the command that shows whether it was."""
+    terminated: bool = False
+    """True: SIGTERM stopped it (`timeout`, a service manager), not Ctrl-C or the user's answer."""
 
     def __str__(self) -> str:
         if self.declined:
+            if self.terminated:
+                return "terminated (SIGTERM) at the prompt: nothing was done"
             return "not confirmed at the prompt: nothing was done"
+        how = "terminated (SIGTERM)" if self.terminated else "interrupted (Ctrl-C)"
         if not self.sent:
-            return f"{self.method}: interrupted (Ctrl-C) before it was sent; nothing changed"
+            return f"{self.method}: {how} before it was sent; nothing changed"
         check = f"`{self.check}`" if self.check else "a read (balance, stake, metagraph)"
-        return (f"{self.method}: interrupted (Ctrl-C) after it was sent: it may still be included; check with "
-                f"{check} before sending it again")
+        return (f"{self.method}: {how} after it was sent: it may still be included; check with {check} before "
+                "sending it again")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
