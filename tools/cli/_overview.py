@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .._words import counted
 from ._common import (
     AsJson,
     Endpoint,
@@ -92,5 +93,5 @@ def overview(wallet_name: WalletName = None, wallet_path: WalletPath = None,
         sub_stake, sub_emission = sum(x.stake.rao for x in found[n]), sum(x.emission.rao for x in found[n])
         out.table(f"subnet {n}", columns(out), rows, left=("COLDKEY", "HOTKEY", "AXON", "HOTKEY_SS58"),
                   drop=DROP_ORDER, shorten=("HOTKEY_SS58",), wide=wide,
-                  caption=f"{len(rows)} neurons, stake {out.amount(sub_stake)}, last epoch paid "
+                  caption=f"{counted(len(rows), 'neuron')}, stake {out.amount(sub_stake)}, last epoch paid "
                           f"{sub_emission:,} RAO")

@@ -16,6 +16,7 @@ import attrs
 import typer
 from rich.console import Console
 
+from .._words import counted
 from ._common import U16_MAX, Rao, Wide, escaped, printable
 
 replay_app = typer.Typer(
@@ -75,11 +76,6 @@ def _last(store: Any, start: int, stop: int | None) -> int:
     if start > last:
         raise typer.BadParameter(f"--from {start} is after --to {last}", param_hint="--from")
     return last
-
-
-def _s(n: int) -> str:
-    """The plural ending for a count of ``n``."""
-    return "" if n == 1 else "s"
 
 
 def _conflict(first: str, second: str, why: str) -> typer.BadParameter:
@@ -548,13 +544,13 @@ def _print_what_if(out: Any, w: Any, *, as_csv: bool, wide: bool) -> None:
         return
     changed = ", ".join(f"{k}={v}" for k, v in w.changes.items()) or "nothing changed"
     t = w.totals()
-    out.line(f"subnet {w.netuid}: {t['epochs']} epochs of blocks {w.start}..{w.stop} re-run")
+    out.line(f"subnet {w.netuid}: {counted(t['epochs'], 'epoch')} of blocks {w.start}..{w.stop} re-run")
     out.line(f"with {changed}")
     if "reward" in w.notes:
         r = w.notes["reward"]
         replaced = r['weights_aligned'] + r['weights_unaligned']
-        out.line(f"{r['steps']} journal steps of {r['journals']} validator{_s(r['journals'])} re-scored; "
-                 f"{replaced} weight setting{_s(replaced)} replaced ({r['weights_unchanged']} by the same weights)")
+        out.line(f"{counted(r['steps'], 'journal step')} of {counted(r['journals'], 'validator')} re-scored; "
+                 f"{counted(replaced, 'weight setting')} replaced ({r['weights_unchanged']} by the same weights)")
     if not w.epochs:
         return
 
@@ -617,7 +613,7 @@ def journal_cmd(ctx: typer.Context,
         return
     span = f"blocks {start}..{'end' if stop is None else stop}"
     for v in views:
-        out.line(f"validator {v.hotkey}: {v.steps} step{_s(v.steps)} journaled in {span} ({v.folder})")
+        out.line(f"validator {v.hotkey}: {counted(v.steps, 'step')} journaled in {span} ({v.folder})")
         if uid is None:
             out.table(f"what validator {short_address(v.hotkey)} saw of each miner (score: mean of its step scores; "
                       "latency: of answered calls)",
@@ -696,7 +692,7 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
             ws = [f"{w['uid']}:{w['share']:.2f}" + ("" if w["counted"] else "*") for w in e["weights"]]
             return " ".join(ws) or "-"
 
-        out.table(f"  {len(t.epochs)} epochs (weights from UID:share; * not counted)",
+        out.table(f"  {counted(len(t.epochs), 'epoch')} (weights from UID:share; * not counted)",
                   ("BLOCK", "INCENTIVE", "DIVIDENDS", "EMISSION", "WEIGHTS FROM"),
                   [(str(e["block"]), f"{e['incentive'] / 65535:.4f}", f"{e['dividends'] / 65535:.4f}",
                     out.figure(e["emission"]), from_whom(e)) for e in t.epochs],

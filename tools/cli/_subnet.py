@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .._words import counted
 from ._common import (
     MAX_TIMEOUT,
     U64_MAX,
@@ -333,6 +334,7 @@ def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[
     cols = [c for c in columns(out) if c != "HOTKEY"]
     rows = [r[:1] + r[2:] for r in rows]
     total = sum(x.stake.rao for x in neurons)
-    out.table(f"metagraph of subnet {netuid} at block {block}: {len(neurons)} neurons, stake {out.amount(total)}",
+    out.table(f"metagraph of subnet {netuid} at block {block}: {counted(len(neurons), 'neuron')}, stake "
+              f"{out.amount(total)}",
               cols, rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=DROP_ORDER,
               shorten=("HOTKEY_SS58", "COLDKEY"), wide=wide)

@@ -12,12 +12,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .._words import counted
+
 __all__ = ["View", "counted"]
-
-
-def counted(n: int, thing: str) -> str:
-    """``n`` things, in the singular for one: ``1 process``, ``6 processes``, ``2 neurons``."""
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}es" if thing.endswith("s") else f"{n} {thing}s"
 
 
 class View:
