@@ -86,9 +86,13 @@ def subnet_plugins(as_json: AsJson = False,
     if as_json:
         print(json.dumps({"plugins": rows}, default=str))
         return
-    table = Table(title="subnet plugins")
+    from rich import box
+
+    # the style of every other table of the command line (btcli's): no box, a rule under the header
+    table = Table(title="subnet plugins", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
+                  collapse_padding=True)
     for col in ("NAME", "PACKAGE", "VERSION", "DESCRIPTION"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col != "DESCRIPTION")
     for r in rows:
         desc = Text(str(r["description"])) if "error" not in r else Text(str(r["error"]), style="red")
         if options and "option_details" in r:
