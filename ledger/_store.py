@@ -37,6 +37,10 @@ from .errors import (
 
 __all__ = ["BlockStore", "FileStore", "MemoryStore", "VerifyReport", "record_number"]
 
+UNSYNCED = "unsynced"
+"""The file in a store's directory that says blocks may have been appended without fsync and not synced since (see
+:meth:`FileStore._note_sync_mode`): the one case where a power loss can leave the index listing records the segments
+lack, so the only case whose error offers removing the index."""
 _FRAME = struct.Struct("<II")
 _SNAP_MAGIC = b"TAOSNAP1"
 _MAX_RECORD = 256 << 20
@@ -270,11 +274,42 @@ class FileStore:
             if torn is not None:
                 self._cut(*torn)
             self._write_index()
+            self._note_sync_mode()
         self._set_head()
         if self._seg_first and not self.read_only:
             self._write_seg = self._seg_first[-1]
             self._write_fd = self._fd(self._write_seg)
             self._write_end = os.fstat(self._write_fd).st_size
+
+    def _note_sync_mode(self) -> None:
+        """Keep :data:`UNSYNCED` beside the log while blocks may have been appended without fsync: written (and synced)
+        by a store opened with ``fsync=False`` before it appends anything, removed by one with ``fsync=True`` once it
+        has synced every segment and the index. Best effort: a marker that cannot be written only loses a hint."""
+        marker = self.path / UNSYNCED
+        with contextlib.suppress(OSError):
+            if not self.fsync:
+                if not marker.exists():
+                    with open(marker, "w") as f:
+                        f.write("blocks were appended here without fsync (taonet node run --no-fsync)\n")
+                        f.flush()
+                        os.fsync(f.fileno())
+                    self._sync_path(self.path)
+            elif marker.exists():
+                for first in self._seg_first:
+                    os.fsync(self._fd(first))
+                if self._index_f is not None:
+                    os.fsync(self._index_f.fileno())
+                self._sync_dir()
+                marker.unlink()
+                self._sync_path(self.path)
+
+    @staticmethod
+    def _sync_path(directory: Path) -> None:
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
 
     def _read_index(self) -> array | None:
         """The index file's complete entries (segment, offset, length per block), or None when it cannot be read."""
@@ -323,9 +358,12 @@ class FileStore:
             missing = f"block {have} is" if listed == have + 1 else f"blocks {have}..{listed - 1} are"
             what = (f"{missing} missing (a segment file was cut short, emptied or removed); restore the data directory "
                     "from a copy")
+        # Only blocks appended without fsync (UNSYNCED says so) can have an index entry that outlived their record
+        # in a power loss: only then is removing the index a recovery rather than the cut that forks a chain.
+        power_loss = (f" (this log was written with --no-fsync: only if the machine lost power while the node ran "
+                      f"so, remove {self.path / 'index'} to {keep})") if (self.path / UNSYNCED).exists() else ""
         raise CorruptLog(path=str(first_missing), offset=off, block=have, reason=(
-            f"the log's index lists {listed} blocks but the segment files hold {have} sound ones: {what} (only if the "
-            f"machine lost power while the node ran with --no-fsync: remove {self.path / 'index'} to {keep})"))
+            f"the log's index lists {listed} blocks but the segment files hold {have} sound ones: {what}{power_loss}"))
 
     def _scan_read_only(self, start: int, pos: int) -> None:
         """Scan as a reader: a torn tail is ignored; apparent damage is re-read (a writer may be mid-append)."""

@@ -37,7 +37,7 @@ from taonet.ledger import (
 from taonet.ledger.errors import InvalidBlock
 
 from ..client import RpcClient
-from ..errors import KernelError, UnknownMethod
+from ..errors import KernelError, NotAnActor, UnknownMethod
 from ..wire import get_logger
 from ._chain_host import ChainHost
 from ._config import ACTOR_MAX_REQUEST, ACTORS
@@ -127,7 +127,8 @@ async def react(name: str, state: State, channel: ActorChannel, *,
 
 async def run_actor(name: str, follow: AsyncIterator[tuple[SignedBlock, State]], channel: ActorChannel, *,
                     delay: float = 0.0) -> None:
-    """Answer every block ``follow`` yields, until it ends or the task is cancelled."""
+    """Answer every block ``follow`` yields, until it ends or the task is cancelled; :class:`NotAnActor` (the key is
+    not one the genesis names) ends it at the node's first refusal."""
     alog = log.bind(actor=name)
     limiter = anyio.CapacityLimiter(1)  # this actor's own worker thread (it reacts to one block at a time)
     async with aclosing(follow):  # type: ignore[type-var]
@@ -139,6 +140,8 @@ async def run_actor(name: str, follow: AsyncIterator[tuple[SignedBlock, State]],
                 try:
                     await channel.answer(block.number, calls)
                     break
+                except NotAnActor:  # the key is not the genesis's: no retry can help, the actor stops
+                    raise
                 except KernelError as e:  # the node restarting or overloaded: keep the answer, try again
                     alog.warning("actor.answer_failed", block=block.number, error=str(e), attempt=attempt)
                     await anyio.sleep(min(5.0, 0.1 * 2**attempt))

@@ -38,13 +38,16 @@ class BlockFollower:
     Each block comes with ``at_tip``: True for the last block known when it is yielded (the end of a catch-up, or a
     feed block that followed the head), so a caller that only cares about the newest state can skip the others.
     ``feed`` is the node's feed address (from its ``info``); ``quiet`` seconds without a feed message send the
-    follower to ask the node's head. ``logger`` (a structlog logger with the caller's context) logs stalls.
+    follower to ask the node's head; ``head_timeout`` bounds that ask (None: the client's timeout), so a node that
+    stopped answering (a frozen process keeps its connections open) is noticed in seconds. ``logger`` (a structlog
+    logger with the caller's context) logs stalls.
     """
 
     def __init__(self, rpc: RpcClient, feed: str, head: Callable[[], int], *, quiet: float, batch: int = 500,
                  on_undecodable: Callable[[CodecError], None] | None = None, retry_initial: float = 0.1,
-                 retry_max: float = 10.0, logger: Any = None) -> None:
+                 retry_max: float = 10.0, head_timeout: float | None = None, logger: Any = None) -> None:
         self.rpc, self.feed, self.head, self.quiet, self.batch = rpc, feed, head, quiet, batch
+        self.head_timeout = head_timeout
         self.on_undecodable = on_undecodable
         self.retry_initial, self.retry_max = retry_initial, retry_max
         self.stalled_at: int | None = None
@@ -74,7 +77,7 @@ class BlockFollower:
     async def catch_up(self, upto: int | None = None) -> AsyncIterator[tuple[SignedBlock, bool]]:
         """The blocks after the caller's head up to ``upto`` (the node's head when None), over RPC."""
         if upto is None:
-            upto = (await self.rpc.call("head"))["number"]
+            upto = (await self.rpc.call("head", timeout=self.head_timeout))["number"]
         while (nxt := self.head() + 1) <= upto:
             raws = await self.rpc.call("blocks", start=nxt, stop=min(upto + 1, nxt + self.batch))
             if not raws:

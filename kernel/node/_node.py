@@ -124,6 +124,8 @@ class Node(ChainHost):
                 block, state = build_genesis(cfg.genesis, cfg.authority)
                 store.append(block, expected_height=0)
             else:
+                if cfg.genesis is not None:
+                    self._check_same_genesis(store)
                 state = replay(store, verify_signatures=False)
                 store.check_head(state)
             genesis = store.get(0)
@@ -141,11 +143,25 @@ class Node(ChainHost):
         self.log.info("node.opened", height=state.height, genesis=self.genesis_hash.hex()[:16],
                       recovered_bytes=store.recovered_bytes)
 
+    def _check_same_genesis(self, store: FileStore) -> None:
+        """Refuse a data directory whose chain is not the genesis the config gives (it would be resumed instead, and
+        the given genesis silently ignored)."""
+        cfg = self.config
+        assert cfg.genesis is not None
+        given, _ = build_genesis(cfg.genesis, cfg.authority)
+        held = store.get(0).hash
+        if given.hash != held:
+            raise InvalidBlock(number=0, reason=f"{cfg.data_dir} holds another chain's genesis ({held.hex()[:16]}) "
+                                                f"than the one given ({given.hash.hex()[:16]}): to resume that chain "
+                                                "start the node without --dev or --genesis (with its --authority), or "
+                                                "give another --data-dir for the new one")
+
     async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
         """Open (or create) the chain, serve RPC and the feed, run the local actors, and produce blocks.
 
-        Raises :class:`DataDirLocked` if another process writes the data directory, and the store's errors
-        (:class:`CorruptLog`, :class:`StorageFailed`, ...) as themselves, before any task starts, if it cannot open.
+        Raises :class:`DataDirLocked` if another process writes the data directory, :class:`InvalidBlock` if it holds
+        another chain than ``config.genesis`` (when given), and the store's errors (:class:`CorruptLog`,
+        :class:`StorageFailed`, ...) as themselves, before any task starts, if it cannot open.
         """
         async with hold_data_dir(self.config.data_dir):  # one writer per directory, before any file is touched
             await anyio.to_thread.run_sync(self._open_chain)  # on failure it closes what it opened
@@ -205,6 +221,10 @@ class Node(ChainHost):
         finally:
             if self._gc_watch in gc.callbacks:
                 gc.callbacks.remove(self._gc_watch)
+            if len(self.mempool):  # kept in memory only: a restart starts with an empty mempool
+                self.log.warning("node.mempool_dropped", count=len(self.mempool),
+                                 note="extrinsics admitted but not sealed are not kept across a restart; their "
+                                      "signers may submit them again")
             self._close_subscribers()
             self._feed = None
             self.store.close()

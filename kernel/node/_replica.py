@@ -47,6 +47,9 @@ LEADER_RETRY_MAX = 8.0
 """The longest pause between two such asks."""
 LEADER_CALL_TIMEOUT = 5.0
 """Seconds each ask (``info``, and a ``block`` to compare) may take."""
+LEADER_HEAD_TIMEOUT = LEADER_CALL_TIMEOUT
+"""Seconds the ``head`` asked of a leader whose feed went quiet may take (one block time if longer): a frozen leader
+(SIGSTOP) keeps its connections open and never answers, and is noticed when this runs out."""
 LEADER_REPORT_EVERY = 60.0
 """While the leader stays away, ``replica.leader_still_unreachable`` is logged this often."""
 LEADER_GONE = (Unreachable, RpcTimeout, Busy)
@@ -97,8 +100,13 @@ class Replica(ChainHost):
                 store.append(genesis, expected_height=0)
                 state = replay(store, to=0)
             else:
-                if store.get(0).hash != genesis.hash:
-                    raise InvalidBlock(number=0, reason="this data directory holds another chain than the leader's")
+                held = store.get(0).hash
+                if held != genesis.hash:
+                    raise InvalidBlock(number=0, reason=f"{self.config.data_dir} holds another chain (genesis "
+                                                        f"{held.hex()[:16]}) than the leader at {self.leader} "
+                                                        f"(genesis {genesis.hash.hex()[:16]}): follow that leader "
+                                                        "with another --data-dir, or point --from at a leader of "
+                                                        "this directory's chain")
                 state = replay(store, verify_signatures=False)
                 store.check_head(state)
         except BaseException:
@@ -227,7 +235,8 @@ class Replica(ChainHost):
     def _new_follower(self, leader: RpcClient, info: dict[str, Any]) -> BlockFollower:
         quiet = max(2.0, 3 * self.block_time)
         follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore[union-attr]
-                                 quiet=quiet, on_undecodable=self._undecodable, logger=self.log)
+                                 quiet=quiet, head_timeout=max(LEADER_HEAD_TIMEOUT, self.block_time),
+                                 on_undecodable=self._undecodable, logger=self.log)
         self._follower = follower
         return follower
 

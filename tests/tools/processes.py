@@ -56,6 +56,23 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
 
 
+def first_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    """``proc``'s next stdout line, stripped, read a byte at a time (a buffered readline would also take the lines
+    after it, printed at once, from a later byte-wise reader such as read_addresses); "" if it ends first."""
+    import select
+
+    assert proc.stdout is not None
+    fd, line, deadline = proc.stdout.fileno(), bytearray(), time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], min(left, 0.5))[0]:
+            continue
+        byte = os.read(fd, 1)
+        if byte in (b"", b"\n"):
+            return line.decode(errors="replace").strip()
+        line += byte
+    raise AssertionError(f"no line within {timeout:g} s (exit {proc.poll()})")
+
+
 @contextmanager
 def taonet_node(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
     """`taonet node run --dev` (the installed command) on free loopback ports; (process, its first line, its
@@ -64,8 +81,7 @@ def taonet_node(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[s
            "--feed", "tcp://127.0.0.1:0", "--no-fsync", "--log-level", "warning", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        assert proc.stdout is not None
-        header = proc.stdout.readline().strip()
+        header = first_line(proc)
         addresses = read_addresses(proc)
         yield proc, header, addresses
     finally:

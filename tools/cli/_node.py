@@ -59,19 +59,20 @@ MAX_PER_SIGNER = 200_000
 async def _until_signal(main: Any, header: str | None = None) -> None:
     """Run ``main(task_status=...)`` until it ends or SIGINT/SIGTERM arrives; then cancel it cleanly.
 
-    ``header`` is printed first; then one ``name: address`` line per address (scripts and tests parse these)."""
+    ``header`` is printed once ``main`` has started (its data directory opened: a directory refused prints only the
+    error); then one ``name: address`` line per address (scripts and tests parse these)."""
     import anyio
 
     from ..signals import signal_stopped_group, stop_heard
 
     if stop_heard():  # a SIGTERM while the command started (taonet node run): stopped before the node started
         return
-    if header is not None:
-        print(header, flush=True)
     async with signal_stopped_group() as tg:
         if tg.cancel_scope.cancel_called:  # one that came before the group took the signals
             return
         addresses = await tg.start(main)
+        if header is not None:
+            print(header, flush=True)
         for name in ("rpc", "feed"):
             if name in addresses:
                 print(f"{name}: {addresses[name]}", flush=True)
