@@ -9,7 +9,8 @@ from taonet.kernel.errors import RpcBadRequest, RpcTimeout
 from taonet.ledger.errors import ExtrinsicRejected, InsufficientBalance, SubnetNotFound, TaonetError
 
 __all__ = ["CommandTimeout", "FaucetOwnAccount", "FaucetRefused", "FaucetShort", "IdentityNotRecorded", "Interrupted",
-           "NoRemoteActors", "NotIncluded", "NothingToMove", "RevealFailed", "UidNotFound", "gone_cause", "node_cause"]
+           "NoRemoteActors", "NotIncluded", "NothingToMove", "RevealFailed", "StoppedBeforeReady", "UidNotFound",
+           "gone_cause", "node_cause"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -80,6 +81,23 @@ class Interrupted(TaonetError):
         check = f"`{self.check}`" if self.check else "a read (balance, stake, metagraph)"
         return (f"{self.method}: {how} after it was sent: it may still be included; check with {check} before "
                 "sending it again")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class StoppedBeforeReady(Interrupted):
+    """Raised when Ctrl-C (SIGINT, SIGTERM, a hangup) stopped a network before it was ready (exit 130, interrupted):
+    during its setup, or before every neuron ran. Every process is stopped by then; ``command`` starts it again
+    (what was set up is kept in ``dir``)."""
+
+    CODE = "launch_interrupted"
+    dir: str = ""
+    during: str = ""
+    command: str = ""
+
+    def __str__(self) -> str:
+        again = f"; start it again with `{self.command}`" if self.command else ""
+        return (f"interrupted: the network was stopped {self.during}, before it was ready; every process is stopped "
+                f"and what was set up is kept in {self.dir}{again}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

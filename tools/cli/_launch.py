@@ -170,7 +170,7 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None, comma
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(main)
     if signalled and net.ready_s is None:  # Ctrl-C before `ready:` interrupted the command (after it: its normal end)
-        from ..launcher.errors import StoppedBeforeReady
+        from ._errors import StoppedBeforeReady
 
         raise StoppedBeforeReady(dir=str(dir), command=again, during="during its setup" if net.setup_s is None else
                                  "while its neurons started")

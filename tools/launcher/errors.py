@@ -8,10 +8,8 @@ from taonet.kernel.errors import Unreachable
 from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
 from taonet.plugins.errors import InvalidOption, PluginError, UnknownPlugin
 
-from ..cli._errors import Interrupted  # the command line's interrupted, exit 130 (tools/errors.py's table)
-
 __all__ = ["AddressInUse", "InvalidNetworkFile", "InvalidOptionInFile", "LaunchFailed", "NetworkDirBusy", "NoLog",
-           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "StoppedBeforeReady", "UnknownPluginInFile"]
+           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "UnknownPluginInFile"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -120,20 +118,3 @@ class NetworkDirBusy(TaonetError, OSError):
     option: str = "--dir"
     __str__ = error_text("a network is already running in {dir} (launcher pid {pid}); stop it with "
                          "`taonet launch stop --dir {dir}`, or choose another directory ({option} DIR)")
-
-
-@attrs.define(auto_exc=True, str=False, slots=False)
-class StoppedBeforeReady(Interrupted):
-    """Raised when Ctrl-C (SIGINT, SIGTERM, a hangup) stopped a network before it was ready (exit 130, interrupted):
-    during its setup, or before every neuron ran. Every process is stopped by then; ``command`` starts it again
-    (what was set up is kept in ``dir``)."""
-
-    CODE = "launch_interrupted"
-    dir: str = ""
-    during: str = ""
-    command: str = ""
-
-    def __str__(self) -> str:
-        again = f"; start it again with `{self.command}`" if self.command else ""
-        return (f"interrupted: the network was stopped {self.during}, before it was ready; every process is stopped "
-                f"and what was set up is kept in {self.dir}{again}")
