@@ -67,13 +67,15 @@ class Cli:
                              input=stdin or "", env=self.env(**env))
         return Run(out.returncode, out.stdout, error_lines(out.stderr))
 
-    def on_a_terminal(self, *args: str, answer: bytes, after: bytes = b"]: ", timeout: float = 60.0,
+    def on_a_terminal(self, *args: str, answer: bytes | signal.Signals, after: bytes = b"]: ", timeout: float = 60.0,
                       **env: str) -> tuple[int, str]:
-        """Run ``taonet ARGS`` on a pseudo-terminal (SIGINT as a shell leaves it: a test worker may ignore it); type
-        ``answer`` once it has written ``after`` (a prompt's end); its exit status and everything it wrote."""
+        """Run ``taonet ARGS`` on a pseudo-terminal (SIGINT and SIGTERM as a shell leaves them: a test worker may
+        ignore them); type ``answer`` (or send that signal) once it has written ``after`` (a prompt's end); its exit
+        status and everything it wrote."""
         pid, fd = pty.fork()
         if pid == 0:  # the child: the command, on the terminal
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.execve(TAONET_EXE, [TAONET_EXE, *args], self.env(**env))
         seen, typed = b"", False
         deadline = time.monotonic() + timeout
@@ -89,7 +91,10 @@ class Cli:
                     break
                 seen += chunk
                 if not typed and after in seen:
-                    os.write(fd, answer)
+                    if isinstance(answer, bytes):
+                        os.write(fd, answer)
+                    else:
+                        os.kill(pid, answer)
                     typed = True
         finally:
             os.close(fd)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
@@ -79,41 +77,10 @@ def test_timeout_on_a_read_ends_it_with_143_and_one_line(cli: Cli) -> None:
                                                         "code": "terminated"}}, out.stdout
 
 
-def _sigterm_at_the_prompt(cli: Cli, *args: str, timeout: float = 60.0) -> tuple[int, str]:
-    """Run ``taonet ARGS`` on a pseudo-terminal and SIGTERM it once it asks (its prompt ends with ``]: ``); its exit
-    status and everything it wrote."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command, on the terminal
-        _as_a_shell_leaves_it()
-        os.execve(TAONET_EXE, [TAONET_EXE, *args], cli.env())
-    seen, sent = b"", False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if not select.select([fd], [], [], 0.1)[0]:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the command ended: its side of the terminal closed
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if not sent and b"]: " in seen:
-                os.kill(pid, signal.SIGTERM)
-                sent = True
-    finally:
-        os.close(fd)
-        if time.monotonic() >= deadline:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    assert sent, seen
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
-
-
 def test_sigterm_at_a_confirmation_prompt_does_nothing_and_says_so(cli: Cli) -> None:
     """SIGTERM while `wallet transfer` asks for confirmation on a terminal: it stops there (nothing is sent before
     the answer), exit 143, one line (it was -15 and nothing said)."""
-    status, text = _sigterm_at_the_prompt(cli, "wallet", "transfer", "-w", "alice", "--dest", BOB, "--amount", "1")
+    status, text = cli.on_a_terminal("wallet", "transfer", "-w", "alice", "--dest", BOB, "--amount", "1",
+                                     answer=signal.SIGTERM)
     assert status == 143, text
     assert "error: terminated (SIGTERM) at the prompt: nothing was done" in text and "Traceback" not in text, text
