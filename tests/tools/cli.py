@@ -103,6 +103,17 @@ class Cli:
             _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
 
+    def wait_until_pending(self, timeout: float = 30.0) -> None:
+        """Until the node's mempool holds an extrinsic: a write started in another process has been submitted (a
+        fixed pause was too short on a loaded machine, and a signal then came before the submit)."""
+        from taonet.kernel import subtensor
+
+        deadline = time.monotonic() + timeout
+        with subtensor(self.endpoint, timeout=10) as sub:
+            while sub.call("metrics")["mempool"] < 1:
+                assert time.monotonic() < deadline, f"nothing reached the node's mempool in {timeout:g} s"
+                time.sleep(0.05)
+
     def ok(self, *args: str, **kw: Any) -> Run:
         """Run and require success with nothing on stderr."""
         r = self(*args, **kw)

@@ -73,7 +73,7 @@ def test_a_ctrl_c_while_a_write_waits_for_its_block_says_it_may_have_been_sent(t
                                  "-y"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env(),
                                 preexec_fn=_ctrl_c_heard)
         try:
-            time.sleep(4.0)  # started, read the balance and submitted: now waiting for inclusion
+            cli.wait_until_pending()  # started, read the balance and submitted: now waiting for inclusion
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)
         finally:

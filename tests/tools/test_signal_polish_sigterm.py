@@ -49,7 +49,7 @@ def test_sigterm_while_a_write_waits_for_its_block_says_it_may_have_been_sent(cl
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env(),
                             preexec_fn=_as_a_shell_leaves_it)
     try:
-        time.sleep(4.0)  # started, read the balance and submitted: now waiting for inclusion
+        cli.wait_until_pending()  # started, read the balance and submitted: now waiting for inclusion
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
