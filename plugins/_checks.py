@@ -47,7 +47,7 @@ def check_task(plugin: Any, task: Any, hook: str = "validator_task") -> Task:
         raise _failed(plugin, hook, f"its Task's synapse is a {type(syn).__name__}, not one of the protocol's "
                                     f"synapse types ({names})")
     try:
-        cbor2.dumps(syn.payload())
+        syn.encoded()  # as the dendrite will: ints over 64 bits and sets too (cbor2 writes them as tags, peers refuse)
     except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
         raise _failed(plugin, hook, f"its Task's {type(syn).__name__} cannot be sent ({e}); its fields must hold plain "
                                     "values: int, float, str, bytes, bool, None, lists and dicts of them") from None

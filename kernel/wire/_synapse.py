@@ -164,6 +164,11 @@ class Synapse:
         return self.dendrite.status_code == 401
 
     # --- wire helpers (used by Axon and Dendrite) ----------------------------------------------------------
+    def encoded(self) -> bytes:
+        """The fields as the wire carries them (canonical CBOR); TypeError naming a value it cannot carry (an int
+        over 64 bits, a set, an object), as sending would: a plugin checks a synapse it made with this."""
+        return self._body()
+
     def _body(self) -> bytes:
         payload = self.payload()
         try:

@@ -49,9 +49,15 @@ def validator_task(rng: random.Random) -> Task:
 
 @hookimpl
 def validator_organic(payload: Any) -> Task | None:
-    """An organic query: the caller's number (an int, or a string of digits) to double; None for anything else."""
-    number = int(payload) if isinstance(payload, int | str) and str(payload).lstrip("-").isdigit() else None
-    return None if number is None else Task(synapse=Double(number=number), truth=2 * number)
+    """An organic query: the caller's number (an int, or a string of digits) to double; None for anything else,
+    and for a number whose double the wire cannot carry (it holds 64-bit integers: -2**63 <= number < 2**63)."""
+    text = str(payload) if isinstance(payload, int | str) and not isinstance(payload, bool) else ""
+    if not text.lstrip("-").isdigit() or len(text) > 21:  # more digits than any 64-bit int (and than int() takes)
+        return None
+    number = int(text)
+    if not -(1 << 63) <= number < 1 << 63:  # the miner's answer, 2 * number, must fit the wire too
+        return None
+    return Task(synapse=Double(number=number), truth=2 * number)
 
 
 @hookimpl

@@ -180,6 +180,13 @@ options = {{ organic_miners = 64, gateway_rate = 0.1 }}
             for netuid in ("2", "9"):
                 missing = _query("--netuid", netuid, "3", endpoint=net.endpoint)
                 assert missing.returncode == 6 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+            # a number whose double the wire cannot carry: the template does not take it (every miner's answer was
+            # refused, "none of 5 miners answered"); one of 5,000 digits is beyond 64 bits (it was int()'s own
+            # "Exceeds the limit (4300 digits)" from the hook)
+            big = _query("--netuid", str(net.netuid), str(1 << 63), endpoint=net.endpoint)
+            assert big.returncode == 3 and "does not take this payload" in big.stderr, big.stderr
+            huge = _query("--netuid", str(net.netuid), "1" + "0" * 5000, endpoint=net.endpoint)
+            assert huge.returncode == 2 and "is beyond a 64-bit integer" in huge.stderr, huge.stderr[:300]
 
             t0 = time.monotonic()
             host.send_signal(signal.SIGTERM)

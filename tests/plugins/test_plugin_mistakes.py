@@ -106,7 +106,9 @@ class Faulty:
 
     @hookimpl
     def validator_organic(self, payload: Any) -> Any:
-        return {"number": payload} if self.mode == "organic_dict" else Task(synapse=Double(number=int(payload)))
+        if self.mode == "organic_dict":
+            return {"number": payload}
+        return Task(synapse=Double(number=int(payload) << (70 if self.mode == "organic_bignum" else 0)))
 
     @hookimpl
     def validator_feedback(self) -> Any:
@@ -582,11 +584,17 @@ def test_localnet_says_why_a_miners_answers_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(tmp_path: Path) -> None:
-    """A validator's gateway (against a dev node) whose plugin's validator_organic returns a dict, not a Task: the
-    caller's query is refused with the hook and the fix (it was an AttributeError in the gateway: a 500 with a
-    traceback in the validator's log), and the validator logs it as one line."""
-    faulty = Faulty("organic_dict")
+@pytest.mark.parametrize(("mode", "says"), [
+    ("organic_dict", "it returned dict, not a taonet.plugins.Task"),
+    ("organic_bignum", "its Task's Double cannot be sent (Double holds a value CBOR cannot carry: number holds an "
+                       "int of 73 bits")])
+async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(tmp_path: Path, mode: str,
+                                                                               says: str) -> None:
+    """A validator's gateway (against a dev node) whose plugin's validator_organic returns a dict, not a Task, or a
+    Task whose synapse holds an int the wire cannot carry: the caller's query is refused with the hook and the fix
+    (they were an AttributeError in the gateway, and a TypeError when sending: a 500 with a traceback in the
+    validator's log), and the validator logs it as one line."""
+    faulty = Faulty(mode)
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
         [(validator, _)] = await _faulty_subnet(sub, tmp_path, ("validator", "//Charlie"))
@@ -594,10 +602,9 @@ async def test_an_organic_query_whose_task_is_wrong_is_refused_naming_the_hook(t
                               gateway="127.0.0.1:0", state_dir=tmp_path / "state" / "validator",
                               options={"step_interval": str(10**6)})
         refused, logs = await refused_organic(sub, config, 60)
-    assert "the validator_organic hook of subnet plugin 'faulty' failed: it returned dict, not a taonet.plugins.Task" \
-        in str(refused)
+    assert f"the validator_organic hook of subnet plugin 'faulty' failed: {says}" in str(refused), str(refused)
     failed = [e for e in logs if e["event"] == "plugin.hook_failed"]
-    assert [e["hook"] for e in failed] == ["validator_organic"] and "it returned dict" in failed[0]["error"]
+    assert [e["hook"] for e in failed] == ["validator_organic"] and says in failed[0]["error"]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
 
 

@@ -26,12 +26,16 @@ WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path"
 
 
 def _payload(text: str) -> Any:
-    try:
-        number = int(text)
-    except ValueError:
-        return text
+    if text.strip().lstrip("+-").isdigit() and len(text.strip().lstrip("+-").lstrip("0")) > 20:  # past 64 bits
+        number = 1 << 64  # (and past what int() takes: 4,300 digits)
+    else:
+        try:
+            number = int(text)
+        except ValueError:
+            return text
     if not -(1 << 63) <= number < 1 << 64:  # CBOR carries 64-bit integers; a gateway refuses a bignum (as 400)
-        raise typer.BadParameter(f"{text} is beyond a 64-bit integer, which a gateway cannot take; send a smaller "
+        shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text):,} digits)"
+        raise typer.BadParameter(f"{shown} is beyond a 64-bit integer, which a gateway cannot take; send a smaller "
                                  "number", param_hint="PAYLOAD")
     return number
 
