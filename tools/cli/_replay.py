@@ -624,19 +624,24 @@ def journal_cmd(ctx: typer.Context,
                       wide=wide)
             continue
         dropped = f" (the {v.uid_steps_dropped:,} older ones not listed)" if v.uid_steps_dropped else ""
-        out.table(f"UID {uid}'s answers to validator {short_address(v.hotkey)}{dropped}",
-                  ("STEP", "BLOCK", "STATUS", "LATENCY", "SCORE", "TRUTH", "ANSWER"),
-                  [(str(t.step), str(t.block), str(t.status), f"{t.latency:.3f} s",
-                    "-" if t.score is None else f"{t.score:.4f}", _cell(t.truth), _cell(t.data))
-                   for t in v.uid_steps], left=("TRUTH", "ANSWER"), wide=wide)
+        head = ("STEP", "BLOCK", "STATUS", "LATENCY", "SCORE")
+        fixed = [(str(t.step), str(t.block), str(t.status), f"{t.latency:.3f} s",
+                  "-" if t.score is None else f"{t.score:.4f}") for t in v.uid_steps]
+        # the numbers keep their width; the truth and the answer share what is left of the line (whole with --wide)
+        used = sum(max(len(h), *(len(r[i]) for r in fixed)) + 2 for i, h in enumerate(head)) + 4 if fixed else 0
+        room = None if wide else max(10, (out.console.width - used) // 2)
+        out.table(f"UID {uid}'s answers to validator {short_address(v.hotkey)}{dropped}", (*head, "TRUTH", "ANSWER"),
+                  [(*r, _cell(t.truth, room), _cell(t.data, room)) for r, t in zip(fixed, v.uid_steps, strict=True)],
+                  left=("TRUTH", "ANSWER"), wide=wide)
 
 
-def _cell(value: Any) -> str:
-    """A journaled value in a table cell: JSON-like, cut to 40 characters (``--json`` has it whole)."""
+def _cell(value: Any, room: int | None) -> str:
+    """A journaled value in a table cell: JSON-like, cut to ``room`` characters (None: whole; ``--json`` has it
+    whole)."""
     from ..replay import plain_value
 
     text = json.dumps(plain_value(value), default=repr) if value is not None else "-"
-    return printable(text if len(text) <= 40 else text[:39] + "…")
+    return printable(text if room is None or len(text) <= room else text[:room - 1] + "…")
 
 
 @replay_app.command("why")
