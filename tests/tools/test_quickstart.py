@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,23 @@ def test_the_page_is_commands_of_the_cli_only() -> None:
     assert all(c.startswith(("taonet ", "export TAONET_")) for c in commands), commands
 
 
+def _owner_stake_reaches(endpoint: str, tao: float, timeout: float = 60.0) -> None:
+    """Wait (bounded) until subnet 1's UID 0, the owner's hotkey, holds ``tao`` of stake: the pots it collects by
+    stake while no weights count, as a newcomer reading between the steps lets it."""
+    from taonet.kernel import subtensor
+
+    deadline = time.monotonic() + timeout
+    with subtensor(endpoint, timeout=10) as sub:
+        while float(sub.metagraph(1).S[0]) < tao:
+            assert time.monotonic() < deadline, f"the owner's hotkey never held τ{tao}"
+            sub.wait_for_block()
+
+
 @pytest.mark.slow
 def test_a_newcomer_gets_a_miner_earning_with_the_page_s_commands(tmp_path: Path) -> None:
-    """Create keys, faucet, a subnet, a miner and a validator, stake, weights, an epoch: the miner earns."""
+    """Create keys, faucet, a subnet, a miner and a validator, stake, weights, an epoch: the miner earns; at a human
+    pace too (the owner's hotkey collects the pots by stake before the validator stakes: with the page's 100 τ a
+    pause of ~30 s at a dev chain's 0.25 s blocks left the miner paid nothing for good)."""
     with taonet_node(tmp_path / "node", "--block-time", "0.1") as (_proc, _header, addresses):
         env: dict[str, str] = {}
         cli = Cli(wallets=tmp_path / "wallets", endpoint=addresses["rpc"], password=None)
@@ -42,6 +57,8 @@ def test_a_newcomer_gets_a_miner_earning_with_the_page_s_commands(tmp_path: Path
             args = shlex.split(command)[1:]
             run = cli(*args, **env)
             assert run.status == 0 and run.stderr == [], (command, run)
+            if args[:2] == ["subnet", "create"]:  # a newcomer reads on for a while: the owner's hotkey earns meanwhile
+                _owner_stake_reaches(addresses["rpc"], 150.0)
         view = cli.ok("wallet", "overview", "--wallet-name", "owner", "--json", **env).json
         neurons = {n["hotkey_name"]: n for s in view["subnets"] for n in s["neurons"]}
         assert neurons["miner"]["uid"] == 1 and neurons["miner"]["emission"] > 0
