@@ -54,6 +54,7 @@ __all__ = [
     "KeyFileExists",
     "KeyFileNotFound",
     "KeyFilesDisagree",
+    "HotkeyNotFound",
     "MempoolFull",
     "MessageTooLarge",
     "NoNode",
@@ -82,6 +83,7 @@ __all__ = [
     "UnknownSynapse",
     "Unreachable",
     "WalletError",
+    "WalletNotFound",
     "WatchOnlyWallet",
     "WrongAxon",
     "WrongPassword",
@@ -593,6 +595,51 @@ class WatchOnlyWallet(KeyFileNotFound):
     __str__ = _msg("{path} does not exist: wallet {wallet!r} is watch-only (it holds only coldkeypub.txt); to sign "
                    "with it, restore its coldkey from the mnemonic: taonet wallet regen-coldkey -w {wallet} "
                    "--mnemonic '...' --overwrite")
+
+
+FEW_NAMES = 6
+"""The most wallet or hotkey names an error lists (a typo is then obvious); of more, it says how many."""
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class WalletNotFound(KeyFileNotFound):
+    """Raised when a key of a wallet is asked for and the wallet's folder does not exist (a mistyped name, or
+    another wallet path); ``wallets`` are the wallets there are."""
+
+    CODE = "wallet_not_found"
+    wallet: str
+    root: str
+    wallets: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def __str__(self) -> str:
+        create = f"create it (taonet wallet create --wallet-name {self.wallet})"
+        if not self.wallets:
+            return (f"wallet {self.wallet!r} does not exist: there are no wallets under {self.root}; check the wallet "
+                    f"path (--wallet-path, $TAONET_WALLET_PATH), or {create}")
+        held = (f"its wallets: {', '.join(self.wallets)}" if len(self.wallets) <= FEW_NAMES
+                else f"it holds {len(self.wallets)} wallets")
+        return (f"wallet {self.wallet!r} does not exist under {self.root} ({held}): check the wallet name (taonet "
+                f"wallet list shows the wallets), or {create}")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class HotkeyNotFound(KeyFileNotFound):
+    """Raised when a wallet that exists has no hotkey of the name asked for; ``hotkeys`` are the ones it has."""
+
+    CODE = "hotkey_not_found"
+    wallet: str
+    hotkey: str
+    hotkeys: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def __str__(self) -> str:
+        if not self.hotkeys:
+            has = "it has no hotkeys yet"
+        elif len(self.hotkeys) <= FEW_NAMES:
+            has = f"its hotkeys: {', '.join(self.hotkeys)}"
+        else:
+            has = f"it has {len(self.hotkeys)}: taonet wallet inspect --wallet-name {self.wallet} lists them"
+        return (f"wallet {self.wallet!r} has no hotkey {self.hotkey!r} ({has}): check the hotkey name, or make it "
+                f"with taonet wallet new-hotkey --wallet-name {self.wallet} --hotkey {self.hotkey}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

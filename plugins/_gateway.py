@@ -55,7 +55,9 @@ class OrganicQuery(Synapse):
     query: Any = None
     return_all: bool = False
     answers: list[dict[str, Any]] | None = None
-    """``{"uid", "hotkey", "answer", "latency"}`` per miner that answered, best first (one unless return_all)."""
+    """``{"uid", "hotkey", "answer", "latency", "no_answer_from"}`` per miner that answered, best first (one unless
+    return_all); ``no_answer_from``: the UIDs of the miners asked with it that gave no answer (so a caller knows the
+    answers are partial; a key, not a field of its own, so gateways and clients of either version still agree)."""
     error: dict[str, Any] | None = None
     """A typed error (``error_to_wire``) when the gateway took the query but could not answer it."""
 
@@ -179,8 +181,9 @@ class Gateway:
         ok = [r for r in responses if r.ok]  # already best first (by score)
         if not ok:
             return q.replace(error=error_to_wire(QueryFailed(reason=f"none of {len(uids)} miners answered")))
-        out = [{"uid": r.uid, "hotkey": r.hotkey, "answer": r.synapse.deserialize(), "latency": r.latency}
-               for r in (ok if q.return_all else ok[:1])]
+        missed = [r.uid for r in responses if not r.ok]
+        out = [{"uid": r.uid, "hotkey": r.hotkey, "answer": r.synapse.deserialize(), "latency": r.latency,
+                "no_answer_from": missed} for r in (ok if q.return_all else ok[:1])]
         return q.replace(answers=out)
 
     async def _score(self, task: Any, responses: list[Response]) -> None:
@@ -229,8 +232,10 @@ async def find_gateways(sub: Subtensor, netuid: int, validator: str | None = Non
 async def aquery(netuid: int, payload: Any, *, validator: str | None = None, return_all: bool = False,
                  endpoint: str | None = None, wallet: Any = None, timeout: float = 12.0) -> list[dict[str, Any]]:
     """Ask subnet ``netuid`` through a validator's gateway; the answers as ``{"uid", "hotkey", "answer",
-    "latency"}``, best first (one unless ``return_all``). ``validator``: a hotkey (SS58) or UID whose gateway to
-    use (default: the most staked validator's). ``wallet``: whose hotkey signs (default: a fresh key)."""
+    "latency", "no_answer_from"}``, best first (one unless ``return_all``; ``no_answer_from``: the UIDs of the miners
+    the gateway asked that gave no answer, absent from a gateway older than it). ``validator``: a hotkey (SS58) or UID
+    whose gateway to use (default: the most staked validator's). ``wallet``: whose hotkey signs (default: a fresh
+    key)."""
     from .errors import QueryFailed, QueryRefused
 
     key = wallet.hotkey if wallet is not None and not isinstance(wallet, Keypair) else wallet

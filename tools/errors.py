@@ -332,8 +332,10 @@ def _os_error_line(e: OSError) -> str:
     return f"{where}{what}; {_OS_HINTS.get(e.errno or 0, 'check the path and try again')}"
 
 
-def _usage_line(e: Any) -> str:
+def _usage_line(e: Any, hint: Callable[[str], str] | None = None) -> str:
     message = " ".join(str(e.format_message()).split())
+    if hint is not None:
+        message = hint(message)
     ctx = getattr(e, "ctx", None)
     # a group's arguments appear in its path as typer's metavar ("taonet replay {DIR} events"): as people write them
     where = f"{ctx.command_path.replace('{', '').replace('}', '')} --help" if ctx is not None else "taonet --help"
@@ -341,13 +343,15 @@ def _usage_line(e: Any) -> str:
 
 
 def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = False,
-            stderr: TextIO | None = None, json_errors: bool = False, spelled: dict[str, str] | None = None) -> int:
+            stderr: TextIO | None = None, json_errors: bool = False, spelled: dict[str, str] | None = None,
+            usage_hint: Callable[[str], str] | None = None) -> int:
     """Run the click/typer ``command`` with ``args``; the exit status, having said any error in one line.
 
     With ``json_errors`` (a command given ``--json``) an error is also one JSON document on stdout:
     ``{"error": {"message": ..., "exit_status": ..., "code": ..., "fields": ...}}`` (see :func:`error_json`).
     ``spelled`` maps an option of ``args`` to how the user wrote it (a btcli spelling the entry point rewrote), so an
-    unknown option is named as typed."""
+    unknown option is named as typed; ``usage_hint`` turns a usage error's words into the line said (a hint added
+    where the line as typed explains the error)."""
     err = stderr or sys.stderr
     said = _Said(err, json_errors)
     try:
@@ -365,7 +369,7 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
         if debug:
             traceback.print_exc(file=err)
         if str(e.format_message()).strip():  # type: ignore[attr-defined]  # empty: click showed the help instead
-            line = _usage_line(e)
+            line = _usage_line(e, usage_hint)
             for ours, theirs in (spelled or {}).items():
                 line = line.replace(f"No such option: {ours}", f"No such option: {theirs}")
             return said(line, EXIT_USAGE, "usage")

@@ -32,6 +32,7 @@ from typing import Any, final
 from taonet.ledger import Keypair, generate_mnemonic
 
 from ..errors import (
+    HotkeyNotFound,
     InvalidKeyFile,
     InvalidWalletName,
     KeyFileExists,
@@ -39,6 +40,7 @@ from ..errors import (
     KeyFilesDisagree,
     PasswordRequired,
     WalletError,
+    WalletNotFound,
     WatchOnlyWallet,
 )
 from ._keyfile import UnlockCost, decrypt, encrypt, is_encrypted, keyfile_json, keypair_from_json, pubfile_json
@@ -285,12 +287,22 @@ class Wallet:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise KeyFileNotFound(str(path)) from None
+            raise self._missing(path) from None
         except OSError as e:  # a folder where the file should be, no permission: say which, in a wallet's words
             raise InvalidKeyFile(str(path), f"it cannot be read ({(e.strerror or str(e)).lower()})") from None
         if is_encrypted(raw):
             raw = decrypt(raw, _resolve_password(password, path, confirm=False), str(path))
         return keypair_from_json(raw, str(path))
+
+    def _missing(self, path: Path) -> KeyFileNotFound:
+        """The error for a key file of this wallet that does not exist: the wallet itself missing (naming the wallets
+        there are), a hotkey it does not have (naming its hotkeys), else the file."""
+        if not self.dir.is_dir():
+            return WalletNotFound(str(path), wallet=self.name, root=str(self.path), wallets=list_wallets(self.path))
+        if path in (self.hotkey_file, self.hotkeypub_file) and not (
+                self.hotkey_file.exists() or self.hotkeypub_file.exists()):
+            return HotkeyNotFound(str(path), wallet=self.name, hotkey=self.hotkey_str, hotkeys=self.list_hotkeys())
+        return KeyFileNotFound(str(path))
 
     def get_coldkey(self, password: Password = None) -> Keypair:
         """Unlock the coldkey (asks for its password: argument, environment or prompt); refused when coldkeypub.txt

@@ -196,7 +196,7 @@ def main() -> NoReturn:
     from .._end import end_process
     from ..errors import guard_stdout, run_cli
     from ..signals import interrupt_on_sigterm, watch_parent
-    from ._common import btcli_aliases, clashing_options
+    from ._common import btcli_aliases, clashing_options, list_hint
 
     # SIGTERM stops a command as Ctrl-C does, exit 143 (a long-running command takes it over); before, during these
     # imports, it ends the process as by default: nothing has been done yet
@@ -216,7 +216,7 @@ def main() -> NoReturn:
         end_process(run_cli(_clashed(*clash), [], debug=debug, json_errors=json_errors))
     args = [a for a in args if a != "--debug"]
     end_process(run_cli(build_app(_invoked(args), process=True), args, debug=debug, json_errors=json_errors,
-                        spelled=spelled))
+                        spelled=spelled, usage_hint=lambda message: list_hint(args, message)))
 
 
 def _is_text(arg: str) -> bool:

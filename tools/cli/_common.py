@@ -29,7 +29,7 @@ __all__ = [
     "NetuidArg", "Netuid", "NoPrompt", "Out", "PasswordStdin", "Rao", "ReadTimeout", "WalletName", "WalletPath",
     "Wide", "WriteTimeout",
     "btcli_aliases", "check_address", "clashing_options", "confirm", "conflict", "fit_columns", "jsonable",
-    "netuid_of", "parse_amount", "parse_list",
+    "list_hint", "netuid_of", "parse_amount", "parse_list",
     "password_source", "result_json", "run", "short_address", "tao", "unlock_coldkey", "wallet_of",
 ]
 
@@ -99,6 +99,44 @@ def clashing_options(typed: Sequence[str]) -> tuple[str, str, str] | None:
             given.setdefault(ours, (name, value))
         i += 1
     return None
+
+
+_LISTS = {"--uids": r"\d+", "--weights": r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", "--hotkeys": r"5\w{40,}",
+          "-w8": r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"}
+"""The options that take a list in one argument (``--uids 1,2``), each with the pattern of one of its items."""
+
+
+def list_hint(typed: Sequence[str], message: str) -> str:
+    """``message`` (a usage error's) with a hint when ``typed`` (the line as given, btcli's spellings rewritten) has
+    a list option's items apart (``--uids 1 2``: 2 was taken as NETUID, or as an extra argument) and the error is about
+    what they became (the netuid, an extra argument, a list): give each list in one argument, with commas."""
+    apart: list[tuple[str, list[str]]] = []
+    i = 0
+    while i < len(typed):
+        name, eq, value = typed[i].partition("=")
+        if name == "--":
+            break
+        if name in _LISTS:
+            if not eq:
+                i += 1
+                if i == len(typed):
+                    break
+                value = typed[i]
+            items = [value]
+            # a value with commas already is a list: what follows it is meant apart (NETUID, say)
+            while "," not in value and i + 1 < len(typed) and re.fullmatch(_LISTS[name], typed[i + 1]):
+                i += 1
+                items.append(typed[i])
+            if len(items) > 1:
+                apart.append((name, items))
+        i += 1
+    words = ("NETUID", "--netuid", "extra argument", *_LISTS)
+    if not apart or not any(w in message for w in words):
+        return message
+    lists = "a list is one argument" if len(apart) == 1 else "lists are one argument each"
+    given = " ".join(f"{name} {','.join(items)}" for name, items in apart)
+    typed_so = " ".join(f"{name} {' '.join(items)}" for name, items in apart)
+    return f"{message.rstrip('.')}; {lists}, with commas: {given} (not {typed_so})"
 
 
 def conflict(first: str, second: str, why: str) -> typer.BadParameter:

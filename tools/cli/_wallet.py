@@ -297,12 +297,13 @@ def list_(wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
 @wallet_app.command("inspect")
 def inspect(wallet_name: WalletName = None, wallet_path: WalletPath = None, as_json: AsJson = False) -> None:
     """One wallet's files and addresses (read from disk; no node, no password)."""
-    from taonet.kernel.errors import KeyFileNotFound
+    from taonet.kernel import list_wallets
+    from taonet.kernel.errors import WalletNotFound
 
     out = Out(as_json)
     w = wallet_of(wallet_name, None, wallet_path)
     if not w.dir.is_dir():
-        raise KeyFileNotFound(str(w.dir))
+        raise WalletNotFound(str(w.dir), wallet=w.name, root=str(w.path), wallets=list_wallets(w.path))
     info = _describe_wallet(wallet_path, w.name)
     if out.json:
         out.emit(info)

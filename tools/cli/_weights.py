@@ -99,7 +99,8 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
                 if uid is None:
                     raise HotkeyNotRegistered(hotkey=h, netuid=n)
                 ids.append(uid)
-        commit_reveal = await _commit_reveal(sub, n)
+        commit_reveal, size = await _subnet_read(sub, n)
+        _check_uids(n, ids, size)
         if commit_reveal:
             made.append(PendingReveal.new(n, hot.ss58_address, ids, values, salt=salt, version_key=version_key))
             if save is not None:  # before the commit: a salt that cannot be kept must not be committed
@@ -132,14 +133,26 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
               **({"action": result.action} if out.json else {}))
 
 
-async def _commit_reveal(sub: Any, n: int) -> bool:
-    """True if subnet ``n`` takes weights by commit-reveal (False if it cannot be read: the write will say why)."""
+async def _subnet_read(sub: Any, n: int) -> tuple[bool, int | None]:
+    """Whether subnet ``n`` takes weights by commit-reveal, and how many UIDs it has; (False, None) if it cannot be
+    read (the write will say why: no such subnet, say)."""
     from taonet.ledger.errors import TaonetError
 
     try:
-        return bool((await sub.get_subnet_hyperparameters(n)).get("commit_reveal_weights_enabled"))
+        info = await sub.get_subnet_info(n)
     except TaonetError:
-        return False
+        return False, None
+    return bool(info["hyperparameters"].get("commit_reveal_weights_enabled")), int(info["n"])
+
+
+def _check_uids(n: int, ids: list[int], size: int | None) -> None:
+    """UidNotFound (exit 6, as everywhere a UID the subnet does not have is named) for the first of ``ids`` subnet
+    ``n`` of ``size`` UIDs does not have, before anything is signed; the chain would refuse the weights (exit 3)."""
+    unknown = [u for u in ids if size is not None and u >= size]
+    if unknown:
+        from ._errors import UidNotFound
+
+        raise UidNotFound(netuid=n, uid=unknown[0], count=size or 0)
 
 
 def _reveal_command(r: Any, w: Any, save: Path | None) -> str:
@@ -252,6 +265,7 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
             raise _unwritable(save, e) from None
 
     async def write(sub: Any) -> Any:
+        _check_uids(n, ids, (await _subnet_read(sub, n))[1])
         with out.status("waiting for inclusion"):
             return await sub.commit_weights(hot, n, ids, values, salt=pending.salt, version_key=version_key)
 
@@ -335,6 +349,7 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     confirm(f"Reveal weights on subnet {n} from {hot.ss58_address}?", no_prompt, out)
 
     async def write(sub: Any) -> Any:
+        _check_uids(n, list(pending.uids) if pending is not None else ids, (await _subnet_read(sub, n))[1])
         with out.status("waiting for inclusion"):
             if pending is not None:
                 return await sub.reveal(hot, pending)
