@@ -33,7 +33,6 @@ def _failed(plugin: Any, hook: str, error: str) -> Exception:
 def check_task(plugin: Any, task: Any, hook: str = "validator_task") -> Task:
     """``task`` if it is a :class:`Task` whose synapse is one of the protocol's types and whose timeout (if any) is
     a positive finite number; HookFailed otherwise."""
-    import cbor2
 
     from taonet.kernel import Synapse
 
@@ -46,11 +45,10 @@ def check_task(plugin: Any, task: Any, hook: str = "validator_task") -> Task:
         names = ", ".join(t.__name__ for t in types)
         raise _failed(plugin, hook, f"its Task's synapse is a {type(syn).__name__}, not one of the protocol's "
                                     f"synapse types ({names})")
-    try:
-        syn.encoded()  # as the dendrite will: ints over 64 bits and sets too (cbor2 writes them as tags, peers refuse)
-    except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
-        raise _failed(plugin, hook, f"its Task's {type(syn).__name__} cannot be sent ({e}); its fields must hold plain "
-                                    "values: int, float, str, bytes, bool, None, lists and dicts of them") from None
+    # as sending will: ints over 64 bits and sets too (cbor2 writes them as tags, which peers refuse)
+    if (why := syn.unsendable()) is not None:
+        raise _failed(plugin, hook, f"its Task's {type(syn).__name__} cannot be sent ({why}); its fields must hold "
+                                    "plain values: int, float, str, bytes, bool, None, lists and dicts of them")
     t = task.timeout
     if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t <= 0):
         raise _failed(plugin, hook, f"its Task's timeout is {t!r}; give a positive number of seconds, or None for "

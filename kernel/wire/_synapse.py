@@ -164,22 +164,28 @@ class Synapse:
         return self.dendrite.status_code == 401
 
     # --- wire helpers (used by Axon and Dendrite) ----------------------------------------------------------
-    def encoded(self) -> bytes:
-        """The fields as the wire carries them (canonical CBOR); TypeError naming a value it cannot carry (an int
-        over 64 bits, a set, an object), as sending would: a plugin checks a synapse it made with this."""
-        return self._body()
+    def unsendable(self) -> str | None:
+        """What of the fields the wire cannot carry (an int over 64 bits, a set, an object), said for people, as
+        sending would refuse it; None when all can: a plugin checks a synapse it made with this."""
+        return self._encode()[1] or None
 
     def _body(self) -> bytes:
+        body, why = self._encode()
+        if body is None:
+            raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {why}; a synapse carries plain "
+                            "values (int, float, str, bytes, bool, None, lists, dicts; ints of up to 64 bits): turn "
+                            "a numpy array into a list with .tolist(), or bytes with .tobytes()")
+        return body
+
+    def _encode(self) -> tuple[bytes | None, str]:
         payload = self.payload()
         try:
             for name, value in payload.items():
                 if (why := uncarried(value)) is not None:
-                    raise TypeError(f"{name} holds {why}")
-            return cbor2.dumps(payload, canonical=True)
+                    return None, f"{name} holds {why}"
+            return cbor2.dumps(payload, canonical=True), ""
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:
-            raise TypeError(f"{type(self).__name__} holds a value CBOR cannot carry: {e}; a synapse carries plain "
-                            "values (int, float, str, bytes, bool, None, lists, dicts; ints of up to 64 bits): turn "
-                            "a numpy array into a list with .tolist(), or bytes with .tobytes()") from None
+            return None, str(e)
 
     def _hashed_body(self, body: bytes) -> bytes:
         """The bytes the body hash covers: the body itself, or only HASH_FIELDS when the class narrows it."""

@@ -60,7 +60,9 @@ async def test_the_miner_and_validator_example_answers_as_written(tmp_path: Path
                 await anyio.sleep(0.01)
             await namespace["validator"]([info])  # type: ignore[operator]
             tg.cancel_scope.cancel()
-    assert capsys.readouterr().out.split() == [miner.hotkey.ss58_address, "42"]
+    # what the example prints (the axon's log lines may come beside it, as another test of the worker set logging)
+    words = capsys.readouterr().out.split()
+    assert any(words[i:i + 2] == [miner.hotkey.ss58_address, "42"] for i in range(len(words))), words
 
 
 def test_the_wallets_snippet_runs_top_to_bottom(wallet_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
