@@ -365,14 +365,12 @@ class _Validator:
         the old chain's height before setting any weights, its miners unpaid)."""
         chain = await self.sub.genesis_hash() + (await self.sub.get_block(1)).hash if self.head >= 1 else b""
         saved, why = self.scores, ""
-        if not self.resumed:
-            pass
-        elif saved.chain and chain:  # known: a node behind (a replica) is no reason to drop them
+        last = max(saved.block, saved.weights_block)
+        if self.resumed and saved.chain and chain:  # known: a node behind (a replica) is no reason to drop them
             if saved.chain != chain:
                 why = "they were kept on another chain (another genesis, or a chain started afresh)"
-        elif max(saved.block, saved.weights_block) > self.head:  # a file from before the chain was kept in it
-            why = (f"they were kept up to block {max(saved.block, saved.weights_block)}, past this chain's head "
-                   f"{self.head}: another chain")
+        elif self.resumed and last > self.head:  # a file from before the chain was kept in it
+            why = f"they were kept up to block {last}, past this chain's head {self.head}: another chain"
         if why:
             aside = await anyio.to_thread.run_sync(self.p.state.set_aside)
             self.log.warning("validator.state_of_another_chain", reason=why, moved_to=str(aside))
