@@ -757,8 +757,19 @@ class Axon:
             st.stop(Status.OK, "stream cancelled by the caller")
             st.delivered.set()
             return self._stream_reply(st, StreamFrame(seq=req.seq, chunks=[], done=True), t0)
-        async with st.lock:
+        # One pull of a stream at a time: a pull may wait (for the next chunk, up to the stream's deadline) holding
+        # a receiver, so a second one is answered at once instead of queueing behind it. Only a running stream's
+        # pull waits (a done stream answers at once) and each running stream holds a slot: waiting pulls are at
+        # most max_concurrency in all, which the receivers' default leaves room for.
+        try:
+            st.lock.acquire_nowait()
+        except anyio.WouldBlock:
+            return self._reject(req, BadRequest("a pull of this stream is already waiting for its frame; pull one "
+                                                "frame at a time"), t0)
+        try:
             return await self._frame(st, req.seq, t0)
+        finally:
+            st.lock.release()
 
     async def _frame(self, st: OutStream, seq: int, t0: int, *, opening: bool = False) -> bytes:
         try:
