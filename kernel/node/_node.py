@@ -169,10 +169,14 @@ class Node(ChainHost):
 
     async def _serve_and_produce(self, task_status: anyio.abc.TaskStatus[dict[str, str]]) -> None:
         assert self.store is not None
+        # The GC's settings before this run, put back when it ends (None: tune_gc is off, nothing to put back).
+        gc_before: tuple[tuple[int, ...], bool] | None = None
         if self.config.tune_gc:
             # The state is a large, long-lived object graph: keep the cyclic GC from rescanning it on every
             # collection (a full collection over 64 x 256 neurons costs tens of milliseconds inside a seal).
-            # Process-wide, so only a process that is the node turns it on (taonet node run).
+            # Process-wide, so only a process that is the node turns it on (taonet node run), and only for the run:
+            # unfrozen at its end unless something had frozen objects before (one freeze cannot be told apart).
+            gc_before = (gc.get_threshold(), gc.get_freeze_count() == 0)
             gc.freeze()
             gc.set_threshold(50_000, 20, 100)
         gc.callbacks.append(self._gc_watch)
@@ -221,6 +225,11 @@ class Node(ChainHost):
         finally:
             if self._gc_watch in gc.callbacks:
                 gc.callbacks.remove(self._gc_watch)
+            if gc_before is not None:
+                thresholds, unfreeze = gc_before
+                gc.set_threshold(*thresholds)
+                if unfreeze:  # what the run froze (the chain's state among it) may be collected again
+                    gc.unfreeze()
             if len(self.mempool):  # kept in memory only: a restart starts with an empty mempool
                 self.log.warning("node.mempool_dropped", count=len(self.mempool),
                                  note="extrinsics admitted but not sealed are not kept across a restart; their "
