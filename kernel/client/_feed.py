@@ -33,6 +33,9 @@ __all__ = ["FeedWatcher", "block_number_of"]
 _DRAIN_MAX = 1024
 """At most this many queued feed messages are read in one go (nng's receive queue holds fewer)."""
 
+_QUEUED = 16
+"""Feed messages nng keeps for this socket while no one reads (the oldest dropped first; nng's default is 128)."""
+
 LOST_CHECK = 0.5
 """While the reader waits on the feed, it checks this often whether the feed's connection (once open) closed."""
 
@@ -122,7 +125,9 @@ class FeedWatcher:
 
     def _open(self) -> NngContext:
         if self._ctx is None:
-            self._sub = pynng.Sub0(recv_max_size=256 << 20)
+            # The chain's own block bound (256 MiB); only the newest number matters here, so few are queued:
+            # nng's default of 128 a context could hold 128 of the largest blocks while no one reads.
+            self._sub = pynng.Sub0(recv_max_size=256 << 20, recv_buffer_size=_QUEUED)
             self._pipes = OpenPipes(self._sub)
             self._sub.dial(self.feed, block=False)
             self._ctx = NngContext(self._sub)

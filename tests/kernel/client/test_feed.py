@@ -38,3 +38,37 @@ async def test_a_waiter_back_from_a_long_pause_is_told_the_newest_head_not_a_que
         # the head the RPC just named may still be on its way over the feed: one block behind it is the newest there
         # is; the old behaviour answered head + 1, the first queued block
         assert got >= now - 1
+
+
+@pytest.mark.anyio
+async def test_the_feed_socket_keeps_only_a_few_blocks_while_no_one_reads() -> None:
+    """The watcher needs only the newest number: nng's default queue (128 a context) could hold 128 of the chain's
+    largest blocks (256 MiB each) from a feed no one reads; the watcher's holds 16."""
+    import pynng
+
+    from taonet.kernel.client._feed import FeedWatcher
+
+    address = "inproc://taonet-test-feed-queue"
+    with pynng.Pub0(listen=address) as pub:
+        w = FeedWatcher(address, quiet=1.0)
+        ctx = w._open()
+        try:
+            with anyio.fail_after(5):
+                while not pub.pipes:
+                    await anyio.sleep(0.01)
+            await anyio.sleep(0.05)  # the subscription reaches the publisher
+            for i in range(200):
+                pub.send(i.to_bytes(4, "big"))
+            await anyio.sleep(0.2)
+            got = []
+            with anyio.fail_after(5):
+                while True:
+                    try:
+                        raw, _ = await ctx.recv(0)
+                    except pynng.Timeout:
+                        break
+                    got.append(int.from_bytes(raw, "big"))
+        finally:
+            w._close()
+    assert 0 < len(got) <= 16
+    assert got[-1] == 199  # the newest kept, the oldest dropped
