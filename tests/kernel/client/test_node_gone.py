@@ -276,7 +276,10 @@ def test_the_cli_says_in_one_line_that_its_node_went_away(tmp_path: Path) -> Non
                                     "-e", addresses["rpc"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
         try:
-            time.sleep(2.0)  # it started and waits (a start takes about a second)
+            # it started and waits: its connection to the node is open (a start takes about a second, more on a
+            # loaded machine: a fixed pause killed the node before the first answer, 'no node at')
+            _wait_for_connection_to(addresses["rpc"], within=30.0)
+            time.sleep(1.0)  # and its first request answered
             assert waiting.poll() is None
             proc.send_signal(signal.SIGKILL)
             _, err = waiting.communicate(timeout=CALL_TIMEOUT / 2)
@@ -288,3 +291,18 @@ def test_the_cli_says_in_one_line_that_its_node_went_away(tmp_path: Path) -> Non
     lines = err.strip().splitlines()
     assert len(lines) == 1 and re.search(GONE, lines[0]), err
     assert time.monotonic() - started < CALL_TIMEOUT / 2
+
+
+def _wait_for_connection_to(address: str, *, within: float) -> None:
+    """Return once some socket on this machine holds an established TCP connection to ``address``'s port."""
+    port = int(address.rsplit(":", 1)[1])
+    ends = time.monotonic() + within
+    while time.monotonic() < ends:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # remote port, ESTABLISHED
+                        return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing connected to {address} within {within} s")
