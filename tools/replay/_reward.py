@@ -11,6 +11,7 @@ UIDs then, max-upscaled to u16 as the client sends them); the new averages at th
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,39 +58,52 @@ class RewardMismatch(PluginMismatch):
 def find_journals(root: str | Path, netuid: int, extra: list[Path] = ()) -> dict[str, Path]:  # type: ignore[assignment]
     """Journal folders of validators on ``netuid``, by hotkey (SS58): those given (a journal, a state dir holding
     ``journal/``, or a folder of state dirs: every ``journal/`` under it), else every ``journal/`` under ``root`` (a
-    localnet keeps ``state/<neuron>/journal/``); never those under a ``previous-chain/`` (another chain's)."""
+    localnet keeps ``state/<neuron>/journal/``); never those under a ``previous-chain/`` (another chain's). A journal
+    whose first segment cannot be read (damaged, unreadable) is left out with a ``note:`` on stderr naming it."""
     def under(top: Path) -> list[Path]:
         return [p for p in top.rglob("journal") if p.is_dir() and "previous-chain" not in p.relative_to(top).parts]
 
+    unread: dict[Path, str] = {}
     folders = [] if extra else under(Path(root))
     for p in map(Path, extra):
         if (p / "journal").is_dir():
             folders.append(p / "journal")
-        elif _header(p) is not None or not p.is_dir():
+        elif _header(p, unread) is not None or not p.is_dir():
             folders.append(p)
         else:
             folders.extend(under(p))
     out: dict[str, Path] = {}
     for folder in folders:
-        head = _header(folder)
+        head = _header(folder, unread)
         if head is not None and head.get("netuid") == netuid and "hotkey" in head:
             out[str(head["hotkey"])] = folder
+    for path, reason in unread.items():  # said, not taken for "no journal here"
+        print(f"note: {path} not read: {reason}; that validator's journal is left out", file=sys.stderr, flush=True)
     return out
 
 
-def _header(folder: Path) -> dict[str, Any] | None:
-    """The header frame of a journal's oldest segment (docs/subnets.md "The journal": length, then CBOR)."""
+def _header(folder: Path, unread: dict[Path, str] | None = None) -> dict[str, Any] | None:
+    """The header frame of a journal's oldest segment (docs/subnets.md "The journal": length, then CBOR); None when
+    there is none, and, when the segment cannot be read, why in ``unread`` (by its path)."""
     segments = sorted(folder.glob("journal-[0-9]*.cbor"))
     if not segments:
         return None
-    with open(segments[0], "rb") as f:
-        size = int.from_bytes(f.read(4), "big")
-        if not 0 < size <= 1 << 20:
-            return None
-        try:
-            head = cbor2.loads(f.read(size))
-        except Exception:
-            return None
+    reason = ""
+    try:
+        with open(segments[0], "rb") as f:
+            size = int.from_bytes(f.read(4), "big")
+            if not 0 < size <= 1 << 20:
+                reason = f"its first frame's length ({size} bytes) is not a journal header's (damaged?)"
+            else:
+                head = cbor2.loads(f.read(size))
+    except OSError as e:
+        reason = f"cannot be read ({e.strerror or e})"
+    except cbor2.CBORDecodeError as e:
+        reason = f"its header is not valid CBOR ({e}; damaged?)"
+    if reason:
+        if unread is not None:
+            unread[segments[0]] = reason
+        return None
     return head if isinstance(head, dict) and head.get("journal") == "taonet.validator" else None
 
 
