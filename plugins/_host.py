@@ -25,7 +25,7 @@ import attrs
 import structlog
 
 from ._log import get_logger
-from ._neuron import HOOK_THREAD, NeuronConfig
+from ._neuron import HOOK_THREAD, NeuronConfig, load_off_loop
 from ._neurons_file import NeuronSpec
 
 __all__ = ["HostedNeuron", "NeuronHost", "SharedChain"]
@@ -127,11 +127,15 @@ class _Started:
         n = self.n
         n.started, n.state = value, "running"
         _keep_ports(n)
+        from taonet.kernel.errors import WalletError
+
         try:
             n.hotkey = n.config.wallet.hotkey.ss58_address
+        except (WalletError, OSError) as e:  # said: the watchdog cannot name this neuron when it blocks the loop
+            logger.warning("host.hotkey_unknown", name=n.name, error=_one_line(e),
+                           hint="the watchdog names this neuron '?' if it blocks the event loop")
+        else:
             self.host._by_hotkey[n.hotkey] = n.name
-        except Exception:
-            pass
         self.host._settled(n)
 
 
@@ -289,6 +293,8 @@ class NeuronHost:
                 n.state = "starting"
                 t0 = anyio.current_time()
                 try:
+                    if isinstance(n.config.plugin, str):  # loaded once, off the loop; its restarts reuse it
+                        n.config = attrs.evolve(n.config, plugin=await load_off_loop(n.config.plugin))
                     await runner(n.config, task_status=_Started(self, n))
                 except Exception as e:  # the neuron's crash: logged; restarted unless it cannot help
                     n.last_error = _one_line(e)

@@ -25,8 +25,8 @@ from ._log import get_logger
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
-__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "call_within", "open_client", "prepare",
-           "read_metagraph"]
+__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "call_within", "load_off_loop",
+           "open_client", "prepare", "read_metagraph"]
 
 logger = get_logger("taonet.plugins.neuron")
 
@@ -80,6 +80,22 @@ async def read_metagraph(config: NeuronConfig, sub: Any, netuid: int, at_least: 
     return await sub.metagraph(netuid)
 
 
+_LOADING = threading.Lock()
+"""Held while :func:`load_off_loop` loads a plugin: one load at a time (a load swaps ``sys.stdout`` and
+``sys.stderr`` to hold what its thread prints, and two at once would leave the streams swapped)."""
+
+
+async def load_off_loop(name: str) -> Plugin:
+    """``load_plugin(name)`` in a worker thread, so that the event loop serves the process's other neurons while the
+    plugin imports (up to its load bound, 60 s); on cancellation the load is left to finish in its thread."""
+
+    def load() -> Plugin:
+        with _LOADING:
+            return load_plugin(name)
+
+    return await anyio.to_thread.run_sync(load, abandon_on_cancel=True)
+
+
 @attrs.define(kw_only=True)
 class Prepared:
     """A neuron ready to run: its plugin, options, state directory and identity on the chain."""
@@ -103,7 +119,7 @@ async def prepare(config: NeuronConfig, sub: Any, role: str) -> Prepared:
 
     from .errors import PluginMismatch
 
-    plugin = config.plugin if isinstance(config.plugin, Plugin) else load_plugin(config.plugin)
+    plugin = config.plugin if isinstance(config.plugin, Plugin) else await load_off_loop(config.plugin)
     options = plugin.options({k: v for k, v in config.options.items()})
     ident = await sub.get_subnet_identity(config.netuid)  # SubnetNotFound for a subnet that does not exist
     if ident is not None and ident["plugin"] != plugin.name:
