@@ -24,6 +24,7 @@ from ._neuron import (
     open_client,
     prepare,
     read_metagraph,
+    uid_changed,
 )
 
 __all__ = ["run_miner"]
@@ -191,7 +192,7 @@ class _Miner:
             self._take_permits(mg)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
-            self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
+            uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
         epoch = int(mg.subnet.get("last_epoch", 0))
         if self.last_epoch is not None and epoch != self.last_epoch and self.uid is not None:

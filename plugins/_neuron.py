@@ -26,7 +26,7 @@ from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
 __all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "call_within", "load_off_loop",
-           "open_client", "prepare", "read_metagraph"]
+           "open_client", "prepare", "read_metagraph", "uid_changed"]
 
 logger = get_logger("taonet.plugins.neuron")
 
@@ -372,6 +372,21 @@ def count_failure(failures: dict[tuple[str, str], int], key: tuple[str, str], ma
     if len(failures) < max_kinds or key in failures:
         failures[key] = count
     return count if count == 1 or math.log10(count).is_integer() else None
+
+
+def uid_changed(log: Any, old: int | None, new: int | None, *, netuid: int, hotkey: str, block: int) -> None:
+    """Log a change of this neuron's UID as a user needs it: lost (pruned), gained, or moved."""
+    if old is not None and new is None:
+        log.warning("neuron.deregistered", uid=old, netuid=netuid, block=block,
+                    note=f"this hotkey no longer holds UID {old} on subnet {netuid}: a registration took the slot "
+                         "(the pruning rule); it earns nothing until registered again",
+                    hint=f"`taonet replay NODE_DIR why --netuid {netuid} --hotkey {hotkey}` says why; `taonet subnet "
+                         f"register --netuid {netuid}` registers it again")
+    elif old is None and new is not None:
+        log.info("neuron.registered", uid=new, netuid=netuid, block=block)
+    else:
+        log.warning("neuron.uid_changed", old=old, new=new, netuid=netuid, block=block,
+                    note=f"UID {old} was pruned and this hotkey registered again as UID {new}")
 
 
 def now() -> float:

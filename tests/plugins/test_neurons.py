@@ -3,6 +3,7 @@ earn more, a validator killed with SIGKILL resumes its scores and journal, a UID
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -15,6 +16,20 @@ from taonet.testing import LocalNet, NeuronProcess
 pytestmark = pytest.mark.slow
 
 VALIDATOR = {"timeout": 1.5}
+
+
+def _log_event(log: Path, event: str, within: float) -> dict:
+    """The first line of a neuron's JSON log with ``event``, waiting up to ``within`` seconds for it."""
+    ends = time.monotonic() + within
+    while True:
+        for line in log.read_text().splitlines():
+            if f'"{event}"' in line:
+                entry = json.loads(line)
+                if entry.get("event") == event:
+                    return entry
+        if time.monotonic() > ends:
+            raise AssertionError(f"no {event} in {log} within {within} s")
+        time.sleep(0.2)
 
 
 def _scores(state_dir: Path) -> Scores:
@@ -121,6 +136,10 @@ def test_a_uid_that_changes_hands_starts_its_new_owner_from_zero(tmp_path: Path)
         assert net.metagraph().hotkeys[pruned.uid] == newcomer.hotkey.ss58_address
         weights_after = _weights(net, v.uid)  # set since, converting hotkeys to UIDs then: nothing for the newcomer
         assert weights_after.get(pruned.uid, 0) == 0 and weights_after, weights_after
+        # the pruned miner says so in its log, with what to do (it logged only uid_changed old=N new=None)
+        said = _log_event(pruned.log, "neuron.deregistered", within=30.0)
+        assert said["uid"] == pruned.uid and said["level"] == "warning", said
+        assert f"why --netuid {net.netuid} --hotkey {pruned.hotkey}" in said["hint"], said
 
 
 def test_wait_for_answers_counts_only_steps_a_miner_answered_and_says_when_none_came(tmp_path: Path) -> None:
