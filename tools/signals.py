@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # anyio is imported when a watcher runs: `taonet --help` need
     import anyio.abc
 
 __all__ = ["PARENT_ENV", "STOP_SIGNALS", "Terminated", "hold_stop_signals", "interrupt_on_sigterm",
-           "signal_stopped_group", "stop_heard", "terminated", "watch_parent"]
+           "signal_stopped_group", "stop_heard", "stopped_by", "terminated", "watch_parent"]
 
 PARENT_ENV = "TAONET_PARENT_PID"
 """Set by the launcher for the processes it starts: the launcher's process id (see :func:`watch_parent`)."""
@@ -31,6 +31,8 @@ PARENT_GRACE = 30.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _held: list[int] = []
 """The signals :func:`hold_stop_signals` noted (a list: a signal handler must take no lock)."""
+_stops: list[int] = []
+"""The first SIGINT or SIGTERM :func:`hold_stop_signals` or a :func:`signal_stopped_group` took (one at most)."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -81,8 +83,16 @@ def stop_heard() -> bool:
     return bool(_held)
 
 
+def stopped_by() -> int | None:
+    """The first SIGINT or SIGTERM :func:`hold_stop_signals` or a :func:`signal_stopped_group` took (None: neither
+    has), so a command stopped by a signal says which: Ctrl-C (exit 130) or SIGTERM (143)."""
+    return _stops[0] if _stops else None
+
+
 def _note_held(signum: int, _frame: object) -> None:
     _held.append(signum)
+    if not _stops:
+        _stops.append(signum)
     _ignore_stop_signals()
 
 
@@ -113,6 +123,8 @@ async def signal_stopped_group(on_signal: Callable[[], None] | None = None) -> A
 
     def handler(signum: int, _frame: object) -> None:
         heard.append(signum)
+        if not _stops:
+            _stops.append(signum)
         try:  # noqa: SIM105 - not contextlib.suppress: as few Python calls as can be in a signal handler
             writer.send(b"\0")
         except OSError:  # full: a byte already waits to wake the group, that is enough

@@ -3,14 +3,16 @@ its exit status. Imported when one is raised (it loads the ledger), never at `ta
 
 from __future__ import annotations
 
+import shlex
+
 import attrs
 
 from taonet.kernel.errors import RpcBadRequest, RpcTimeout
-from taonet.ledger.errors import ExtrinsicRejected, InsufficientBalance, SubnetNotFound, TaonetError
+from taonet.ledger.errors import ExtrinsicRejected, InsufficientBalance, NotDelegate, SubnetNotFound, TaonetError
 
 __all__ = ["CommandTimeout", "FaucetOwnAccount", "FaucetRefused", "FaucetShort", "IdentityNotRecorded", "Interrupted",
-           "NoRemoteActors", "NotIncluded", "NothingToMove", "RevealFailed", "StoppedBeforeReady", "UidNotFound",
-           "gone_cause", "node_cause"]
+           "NoRemoteActors", "NotADelegate", "NotIncluded", "NothingToMove", "RevealFailed", "StoppedBeforeReady",
+           "UidNotFound", "gone_cause", "node_cause"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -85,9 +87,9 @@ class Interrupted(TaonetError):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class StoppedBeforeReady(Interrupted):
-    """Raised when Ctrl-C (SIGINT, SIGTERM, a hangup) stopped a network before it was ready (exit 130, interrupted):
-    during its setup, or before every neuron ran. Every process is stopped by then; ``command`` starts it again
-    (what was set up is kept in ``dir``)."""
+    """Raised when a signal stopped a network before it was ready: during its setup, or before every neuron ran;
+    Ctrl-C or a hangup is exit 130 (interrupted), SIGTERM (``terminated``) 143. Every process is stopped by then;
+    ``command`` starts it again (what was set up is kept in ``dir``)."""
 
     CODE = "launch_interrupted"
     dir: str = ""
@@ -95,8 +97,9 @@ class StoppedBeforeReady(Interrupted):
     command: str = ""
 
     def __str__(self) -> str:
+        how = "terminated (SIGTERM)" if self.terminated else "interrupted"
         again = f"; start it again with `{self.command}`" if self.command else ""
-        return (f"interrupted: the network was stopped {self.during}, before it was ready; every process is stopped "
+        return (f"{how}: the network was stopped {self.during}, before it was ready; every process is stopped "
                 f"and what was set up is kept in {self.dir}{again}")
 
 
@@ -121,6 +124,27 @@ class NothingToMove(ExtrinsicRejected):
 
     def __str__(self) -> str:
         return f"{self.what} of 0 RAO moves nothing and is refused: {self.reason}"
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NotADelegate(NotDelegate):
+    """Raised when `delegate add` names a hotkey that is not a delegate (exit 3), before anything is sent: the command
+    stakes on delegates, as btcli's does. ``own``: the wallet's coldkey owns the hotkey (`stake add` stakes on it);
+    another's takes no stake but its owner's until nominated."""
+
+    CODE = "cli_not_a_delegate"
+    own: bool = False
+    wallet: str = ""
+
+    def __str__(self) -> str:
+        if self.own:
+            return (f"hotkey {self.hotkey} is your own (wallet {self.wallet!r}), not a delegate: nothing was sent; "
+                    f"stake on your own hotkey with taonet stake add -w {shlex.quote(self.wallet)} --hotkey-ss58 "
+                    f"{self.hotkey} "
+                    "(delegate add stakes on delegates: taonet delegate list)")
+        return (f"hotkey {self.hotkey} is not a delegate: nothing was sent; a hotkey takes stake from coldkeys other "
+                "than its owner's only once its owner nominates it (taonet delegate nominate); choose one of taonet "
+                "delegate list")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

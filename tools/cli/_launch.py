@@ -121,14 +121,15 @@ def _detach(dir: Path, argv: list[str]) -> None:
 def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None, command: list[str],
            localnet: bool = False) -> None:
     """Run the network in this process until Ctrl-C/SIGTERM (or ``epochs`` epochs of every subnet); ``command``
-    starts it again where it stopped. Stopped by a signal before it was ready: StoppedBeforeReady (exit 130)."""
+    starts it again where it stopped. Stopped by a signal before it was ready: StoppedBeforeReady (exit 130; 143 for
+    SIGTERM)."""
     import anyio
     from rich.console import Console
 
     from taonet.tools.launcher import Network, View
 
     from ..logs import configure_logging
-    from ..signals import hold_stop_signals, signal_stopped_group
+    from ..signals import hold_stop_signals, signal_stopped_group, stopped_by
 
     configure_logging("warning")
     console = Console()
@@ -169,11 +170,11 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None, comma
         hold_stop_signals()  # from here to the exit: the group takes them while it runs
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(main)
-    if signalled and net.ready_s is None:  # Ctrl-C before `ready:` interrupted the command (after it: its normal end)
+    if signalled and net.ready_s is None:  # a stop before `ready:` interrupted the command (after it: its normal end)
         from ._errors import StoppedBeforeReady
 
         raise StoppedBeforeReady(dir=str(dir), command=again, during="during its setup" if net.setup_s is None else
-                                 "while its neurons started")
+                                 "while its neurons started", terminated=stopped_by() == signal.SIGTERM)
 
 
 Dir = Annotated[Path | None, typer.Option("--dir", help="The network's directory (chain, wallets, logs).")]
