@@ -20,8 +20,8 @@ import typer
 
 __all__ = [
     "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_REFUSED_DATA", "EXIT_REJECTED",
-    "EXIT_TERMINATED", "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "ReaderGone", "describe", "exit_status",
-    "guard_stdout", "run_cli", "usage_error",
+    "EXIT_TERMINATED", "EXIT_UNREACHABLE", "EXIT_USAGE", "EXIT_WALLET", "ReaderGone", "command_subnet", "describe",
+    "exit_status", "guard_stdout", "run_cli", "usage_error",
 ]
 
 EXIT_OK = 0
@@ -35,6 +35,17 @@ EXIT_REFUSED_DATA = 7
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 """128 + SIGTERM: a command stopped by SIGTERM (`timeout`, a service manager) as by Ctrl-C (tools/signals.py)."""
+
+_subnets_named: list[int] = []
+"""The subnets the running command was given (:func:`command_subnet`), the last one last."""
+
+
+def command_subnet(netuid: int) -> int:
+    """Note that the running command acts on subnet ``netuid`` (its NETUID or ``--netuid``), so the next step an
+    error's line is given names it rather than the placeholder NETUID; returns ``netuid``."""
+    _subnets_named.append(netuid)
+    return netuid
+
 
 # click's exception classes, wherever this typer takes click from (its own vendored copy, or click itself)
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -218,8 +229,8 @@ def _is_taonet_error(e: BaseException) -> bool:
     return isinstance(e, TaonetError)
 
 
-def describe(e: BaseException) -> str:
-    """One line for people: what happened and what to do."""
+def describe(e: BaseException, as_rao: bool = False) -> str:
+    """One line for people: what happened and what to do; amounts in τ (in RAO with ``as_rao``: `--rao`)."""
     e = root_error(e)
     if isinstance(e, KeyboardInterrupt):
         text = "terminated (SIGTERM)" if _by_sigterm(e) else "interrupted"
@@ -230,7 +241,7 @@ def describe(e: BaseException) -> str:
         text = problem
     elif _is_taonet_error(e):
         _in_command_words(e)
-        text = str(e) or type(e).__name__
+        text = _in_tao(e, as_rao) or str(e) or type(e).__name__
         step = _next_step(e)
         if step and "taonet " not in text:  # a line that names a command already says what to do
             text = f"{text}; {step}"
@@ -248,6 +259,34 @@ def _in_command_words(e: BaseException) -> None:
 
     if isinstance(e, PasswordRequired):
         e.command_line = True
+
+
+def _in_tao(e: BaseException, as_rao: bool) -> str | None:
+    """The line of a ledger error that names amounts, with them in τ as every other line of the command line (in
+    RAO with ``as_rao``); None for any other error. The ledger's own words (RAO) stay as they are: its messages and
+    events are part of the chain's record. Only the exact class: a subclass (``FaucetShort``) says its own."""
+    from taonet.ledger.errors import BelowExistentialDeposit, InsufficientBalance, InsufficientStake
+
+    kind = type(e)
+    if kind is InsufficientBalance:
+        return (f"needs {_exact(e.needed, as_rao)} but only {_exact(e.available, as_rao)} is free: have a funded "
+                "wallet send τ to this coldkey (taonet wallet transfer), take some from the faucet on a development "
+                "chain (taonet wallet faucet), or ask for less")
+    if kind is InsufficientStake:
+        return f"needs {_exact(e.needed, as_rao)} of stake but only {_exact(e.available, as_rao)} is staked"
+    if kind is BelowExistentialDeposit:
+        least = _exact(e.minimum, as_rao)
+        return f"{_exact(e.amount, as_rao)} is below the existential deposit of {least}; send at least {least}"
+    return None
+
+
+def _exact(rao: int, as_rao: bool) -> str:
+    """An amount as the command line writes it (``τ1.5000``; ``1,500,000,000 RAO`` with ``as_rao``), with as many
+    places as it needs to be exact (``τ1.000125``): an error's two amounts must not look alike when they differ."""
+    from .cli._amounts import tao
+
+    digits = f"{rao % 10**9:09d}".rstrip("0")
+    return tao(rao, as_rao, max(4, len(digits)))
 
 
 def _next_step(e: BaseException) -> str | None:
@@ -269,7 +308,10 @@ def _next_step(e: BaseException) -> str | None:
         SubnetNotFound,
     )
 
-    kind, netuid = type(e), getattr(e, "netuid", "NETUID")
+    # the error's own subnet, else the one the command was given; NETUID only where neither is known
+    kind, netuid = type(e), getattr(e, "netuid", None)
+    if netuid is None:
+        netuid = _subnets_named[-1] if _subnets_named else "NETUID"
     if kind is SubnetNotFound:
         if getattr(e, "block", None) is None:
             return "see `taonet subnet list` for the subnets there are"
@@ -280,10 +322,10 @@ def _next_step(e: BaseException) -> str | None:
         return (f"it needs no second registration: `taonet metagraph {netuid}` shows its UID; to register another, "
                 "make a hotkey (`taonet wallet new-hotkey`)")
     if kind is InvalidWeights:
-        return ("fix --uids and --weights: `taonet metagraph NETUID` lists the subnet's UIDs, `taonet subnet hparams "
-                "NETUID` its weight limits")
+        return (f"fix --uids and --weights: `taonet metagraph {netuid}` lists the subnet's UIDs, `taonet subnet "
+                f"hparams {netuid}` its weight limits")
     if kind is InvalidHyperparameter:
-        return "`taonet subnet hparams NETUID` shows each value and its bounds"
+        return f"`taonet subnet hparams {netuid}` shows each value and its bounds"
     if kind is RevealTooEarly:
         return f"run the reveal again once the window is open (`taonet weights pending {netuid}` shows it)"
     if kind is ProofOfWorkInvalid:
@@ -384,7 +426,7 @@ def run_cli(command: Callable[..., Any], args: Sequence[str], *, debug: bool = F
             return EXIT_OK
         if debug:
             traceback.print_exception(e, file=err)
-        doc = error_json(e)
+        doc = error_json(e, as_rao="--rao" in args)  # amounts in the line as the command's output says them
         return said(doc["message"], doc["exit_status"], doc["code"], doc.get("fields"))
 
 
@@ -459,13 +501,14 @@ def guard_stdout() -> None:
         sys.stdout = _GuardedStream(sys.stdout)  # type: ignore[assignment]
 
 
-def error_json(e: BaseException) -> dict[str, Any]:
+def error_json(e: BaseException, as_rao: bool = False) -> dict[str, Any]:
     """What `--json` prints for ``e`` under ``"error"``: its one line, its exit status, its code and, for a typed
     error with fields, those fields in the convention of every `--json` document (tools/_json.py: keys as SS58, other
     bytes as hex, a non-finite float as its text), so a script reads e.g. a timeout's ``sent`` without parsing the
     line.
 
-    A command whose JSON document reports a failure itself (``replay verify``) puts this in that document."""
+    A command whose JSON document reports a failure itself (``replay verify``) puts this in that document. With
+    ``as_rao`` (`--rao`) the line says amounts in RAO; the fields always hold RAO."""
     import attrs
 
     from taonet.ledger.errors import TaonetError
@@ -473,7 +516,7 @@ def error_json(e: BaseException) -> dict[str, Any]:
     from ._json import jsonable
 
     root = root_error(e)
-    doc: dict[str, Any] = {"message": describe(e), "exit_status": exit_status(e),
+    doc: dict[str, Any] = {"message": describe(e, as_rao), "exit_status": exit_status(e),
                            "code": getattr(root, "CODE", type(root).__name__)}
     if isinstance(root, TaonetError) and attrs.has(type(root)):
         fields = jsonable(root.fields())

@@ -28,6 +28,7 @@ MAX_RANGE = 1000
 
 
 def key_param(p: dict[str, Any], name: str, method: str) -> bytes:
+    """Parameter ``name`` of ``p`` as a 32-byte key (given as bytes or SS58), else :class:`RpcBadRequest`."""
     v = p.get(name)
     if type(v) is bytes and len(v) == 32:
         return v
@@ -40,6 +41,8 @@ def key_param(p: dict[str, Any], name: str, method: str) -> bytes:
 
 
 def int_param(p: dict[str, Any], name: str, method: str, default: Any = ..., lo: int = 0) -> Any:
+    """Parameter ``name`` of ``p`` as an int >= ``lo`` (``default`` if absent; None if that is None), else
+    :class:`RpcBadRequest`."""
     v = p.get(name, default)
     if v is ...:
         raise RpcBadRequest(method=method, reason=f"missing {name}")
@@ -307,6 +310,7 @@ def vars_of(event: Any) -> list[Any]:
 
 
 def extrinsic_param(raw: Any, method: str) -> Extrinsic:
+    """``raw`` decoded as an :class:`Extrinsic` (it must be bytes, else :class:`RpcBadRequest`)."""
     if type(raw) is not bytes:
         raise RpcBadRequest(method=method, reason="extrinsic must be its encoded bytes")
     return Extrinsic.from_bytes(raw)

@@ -105,6 +105,8 @@ def test_each_error_class_has_its_exit_status_and_one_line(error: BaseException,
     assert len(lines) == 1 and lines[0].startswith("error: ")
     if isinstance(error, PermissionError):  # the system's words with the path and what to do, not "[Errno 13]"
         assert lines[0] == "error: /d: permission denied; check its permissions, or use another path"
+    elif type(error) is InsufficientBalance:  # its amounts in τ, as every line of the command line says them
+        assert lines[0].startswith("error: needs τ0.000000005 but only τ0.000000001 is free: have a funded wallet ")
     elif status != 1:  # the error's own words, then (for some) the next step the command line adds
         assert lines[0] == f"error: {error}" or lines[0].startswith(f"error: {error}; ")
     else:

@@ -175,7 +175,8 @@ def test_too_little_balance_says_how_to_get_tao(online: Cli) -> None:
     funded wallet, the faucet on a dev chain) or to ask for less; it only said the two amounts."""
     for args in (("wallet", "transfer", "-w", "a", "--dest", BOB), ("stake", "add", "-w", "a")):
         line = _one_error(online(*args, "--amount", "1000000", "-y"), 3)
-        assert re.fullmatch(r"error: needs \d+ RAO but only \d+ RAO is free: have a funded wallet send τ to this "
+        assert re.fullmatch(r"error: needs τ[\d,]+\.\d{4,9} but only τ[\d,]+\.\d{4,9} is free: have a funded wallet "
+                            r"send τ to this "
                             r"coldkey \(taonet wallet transfer\), take some from the faucet on a development chain "
                             r"\(taonet wallet faucet\), or ask for less", line), line
 

@@ -77,12 +77,12 @@ def test_chain_refusals_that_said_only_what_happened_say_what_to_do(online: Cli)
     """Too little stake, a hotkey registered already, weights or a hyperparameter out of bounds: one line each that
     names the command to run next."""
     line = one_error(online("stake", "remove", "-w", "b", "-H", "x", "--amount", "3", "-y"), 3)
-    assert "only 0 RAO is staked; ask for less, or give --all (`taonet stake list`" in line, line
+    assert "only τ0.0000 is staked; ask for less, or give --all (`taonet stake list`" in line, line
     line = one_error(online("subnet", "register", "1", "-w", "b", "-H", "x", "-y"), 3)
     assert "already registered (or waiting) on subnet 1; it needs no second registration: `taonet metagraph 1`" in line
     line = one_error(online("weights", "set", "1", "--uids", "0,0", "--weights", "1,1", "-w", "a", "-H", "h", "-y"),
                      3)  # a UID the subnet does not have is exit 6 before anything is sent (test_cli_hints_qa.py)
-    assert "duplicate uids" in line and "`taonet metagraph NETUID` lists the subnet's UIDs" in line, line
+    assert "duplicate uids" in line and "`taonet metagraph 1` lists the subnet's UIDs" in line, line
     line = one_error(online("subnet", "set", "1", "--param", "tempo", "--value", "0", "-w", "a", "-y"), 3)
     assert "outside its bounds [1, 50,400]: give a value within them (taonet subnet hparams 1" in line, line
     line = one_error(online("wallet", "regen-coldkey", "-w", "z", "--mnemonic", "foo bar", "--no-password"), 5)

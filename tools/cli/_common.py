@@ -192,7 +192,9 @@ def netuid_of(arg: int | None, opt: int | None) -> int:
     if value is None:
         raise typer.BadParameter("which subnet? give --netuid NETUID (taonet subnet list shows them)",
                                  param_hint="--netuid")
-    return value
+    from ..errors import command_subnet
+
+    return command_subnet(value)  # an error's next step then names this subnet
 
 
 # --- output ------------------------------------------------------------------------------------------------------

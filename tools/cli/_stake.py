@@ -63,14 +63,18 @@ def _hotkey_address(w: Any, hotkey_ss58: str | None, option: str = "--hotkey-ss5
 
 
 def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | None, w: Any, endpoint: str | None,
-          no_prompt: bool, password_stdin: bool, out: Out, timeout: float) -> None:
-    """Stake (kind "add") or unstake ("remove") an amount, or all of it, on ``hotkey``; one line or JSON."""
+          no_prompt: bool, password_stdin: bool, out: Out, timeout: float, delegate: bool = False) -> None:
+    """Stake (kind "add") or unstake ("remove") an amount, or all of it, on ``hotkey``; one line or JSON. With
+    ``delegate`` (`delegate add`), a hotkey that is not a delegate is refused (NotADelegate) before anything is
+    asked or sent."""
     if (amount is None) == (not all_):
         raise typer.BadParameter("give --amount TAO or --all", param_hint="--amount")
     given = None if amount is None else parse_amount(amount, as_rao=out.rao)  # a usage error before the wallet's
     coldkey = w.get_coldkeypub().ss58_address
 
     async def how_much(sub: Any) -> int:
+        if delegate:
+            await _check_delegate(sub, hotkey, coldkey, w.name)
         if given is not None:
             return given
         if kind == "add":
@@ -105,6 +109,23 @@ def _move(kind: str, hotkey: str, amount: str | None, all_: bool, netuid: int | 
                       check=f"taonet stake list -w {w.name}")
     past = "staked" if kind == "add" else "unstaked"
     out.wrote(result, f"{past} {out.amount(rao)} on {hotkey}{where}", f"stake now {out.amount(now)}", stake=now)
+
+
+async def _check_delegate(sub: Any, hotkey: str, coldkey: str, wallet: str) -> None:
+    """For `delegate add`: UnknownHotkey (exit 6) for a hotkey the chain does not know, NotADelegate (exit 3) for one
+    never nominated (it has no take), yours included: the chain would take stake on your own hotkey, but `delegate
+    add` stakes on delegates; `stake add` is the command for your own."""
+    from taonet.ledger import ss58_decode
+
+    hk = await sub.call("hotkey", hotkey=hotkey)
+    if hk["owner"] is None:
+        from taonet.ledger.errors import UnknownHotkey
+
+        raise UnknownHotkey(hotkey=hotkey)
+    if hk["take"] is None:
+        from ._errors import NotADelegate
+
+        raise NotADelegate(hotkey=hotkey, own=bytes(hk["owner"]) == ss58_decode(coldkey), wallet=wallet)
 
 
 @stake_app.command("add")
@@ -245,10 +266,11 @@ def delegate_add(delegate: Delegate, amount: Amount = None, all_: AllOf = False,
                  wallet_path: WalletPath = None, endpoint: Endpoint = None, no_prompt: NoPrompt = False,
                  password_stdin: PasswordStdin = False, as_json: AsJson = False, as_rao: Rao = False,
                  timeout: WriteTimeout = 60.0) -> None:
-    """Stake on a delegate's hotkey (it keeps its take of what that stake earns)."""
+    """Stake on a delegate's hotkey (it keeps its take of what that stake earns); a hotkey that is not a delegate is
+    refused (your own: `taonet stake add`)."""
     w = wallet_of(wallet_name, None, wallet_path)
     _move("add", _hotkey_address(w, delegate, "--delegate"), amount, all_, None, w, endpoint, no_prompt,
-          password_stdin, Out(as_json, as_rao), timeout)
+          password_stdin, Out(as_json, as_rao), timeout, delegate=True)
 
 
 @delegate_app.command("remove")

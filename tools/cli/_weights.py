@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..errors import command_subnet
 from ._common import (
     U16_MAX,
     U64_MAX,
@@ -104,6 +105,7 @@ def weights_set(weights: Annotated[str, typer.Option("--weights", "-w8", metavar
         if commit_reveal:
             made.append(PendingReveal.new(n, hot.ss58_address, ids, values, salt=salt, version_key=version_key))
             if save is not None:  # before the commit: a salt that cannot be kept must not be committed
+                await _check_registered(sub, hot.ss58_address, n)  # a commit refused leaves no file behind
                 await anyio.to_thread.run_sync(_save, save, made[0])
         with out.status("waiting for inclusion (on a commit-reveal subnet: for the reveal window)"):
             # the reveal wait stops short of the command's deadline, so a commit never leaves with its salt unsaid
@@ -153,6 +155,15 @@ def _check_uids(n: int, ids: list[int], size: int | None) -> None:
         from ._errors import UidNotFound
 
         raise UidNotFound(netuid=n, uid=unknown[0], count=size or 0)
+
+
+async def _check_registered(sub: Any, hotkey: str, n: int) -> None:
+    """HotkeyNotRegistered (exit 6) unless ``hotkey`` holds a UID on subnet ``n``: checked before a salt file is
+    written, as the node would refuse the commit (a file left behind would hold a commit that never was)."""
+    if await sub.get_uid_for_hotkey_on_subnet(hotkey, n) is None:
+        from taonet.ledger.errors import HotkeyNotRegistered
+
+        raise HotkeyNotRegistered(hotkey=hotkey, netuid=n)
 
 
 def _reveal_command(r: Any, w: Any, save: Path | None) -> str:
@@ -258,6 +269,19 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
     # the salt is made here, not in the client: a commit cut off after it went out can still be revealed
     pending = PendingReveal.new(n, hot.ss58_address, ids, values, salt=raw_salt or os.urandom(SALT_BYTES),
                                 version_key=version_key)
+
+    async def check(sub: Any) -> None:
+        # what the chain would refuse, found before FILE is written: a refused commit leaves no file behind
+        info = await sub.get_subnet_info(n)  # SubnetNotFound: exit 6
+        _check_uids(n, ids, int(info["n"]))  # UidNotFound: exit 6
+        if save is not None:
+            await _check_registered(sub, hot.ss58_address, n)
+            if not info["hyperparameters"].get("commit_reveal_weights_enabled"):  # the chain's refusal, exit 3
+                from taonet.ledger.errors import CommitRevealDisabled
+
+                raise CommitRevealDisabled(netuid=n)
+
+    run(check, endpoint, timeout, "weights commit")
     if save is not None:
         try:
             _save(save, pending)  # before the commit, so the salt is kept whatever happens next
@@ -265,7 +289,6 @@ def weights_commit(uids: Annotated[str, typer.Option("--uids", metavar="UID,UID,
             raise _unwritable(save, e) from None
 
     async def write(sub: Any) -> Any:
-        _check_uids(n, ids, (await _subnet_read(sub, n))[1])
         with out.status("waiting for inclusion"):
             return await sub.commit_weights(hot, n, ids, values, salt=pending.salt, version_key=version_key)
 
@@ -330,6 +353,7 @@ def weights_reveal(netuid_arg: NetuidArg = None, netuid: Netuid = None,
     if from_file is not None:
         pending = _read_reveal(from_file)
         n = pending.netuid
+        command_subnet(n)  # an error's next step names it
         if netuid_arg is not None or netuid is not None:
             given = netuid_of(netuid_arg, netuid)
             if given != n:
