@@ -1,8 +1,9 @@
 """The validator's gateway for organic queries, and the client that finds one from a netuid alone.
 
 A validator started with a gateway address serves :class:`OrganicQuery` there on an Axon signed by its hotkey. Any
-key may call (the caller needs a key, not stake); callers are rate-limited per key and in total (token buckets,
-refused with 403 before the request takes a place in the axon's nonce memory). The plugin's ``validator_organic``
+key may call (the caller needs a key, not stake); callers are rate-limited per key, per source address (so a crowd
+of fresh keys from one host cannot take the whole gateway) and in total (token buckets, refused with 403 before the
+request takes a place in the axon's nonce memory). The plugin's ``validator_organic``
 hook turns the payload into a task; the validator relays it with its own Dendrite to its best miners by score
 (``organic_miners`` of them) and returns their answers (``synapse.deserialize()``), best miner first; the replies
 of the organic queries relayed at once (at most the gateway axon's ``max_concurrency``) hold at most
@@ -17,6 +18,7 @@ so a client finds every gateway of a subnet in its metagraph (docs/subnets.md, "
 from __future__ import annotations
 
 import collections
+import ipaddress
 import math
 import random
 import time
@@ -42,7 +44,11 @@ GATEWAY_PROTOCOL = 10
 """The ``protocol`` of an axon record on the chain that is a validator's gateway (a miner's axon has 4 or 6)."""
 
 MAX_CALLERS = 4096
-"""Callers whose rate a gateway remembers (the least recently seen is forgotten first)."""
+"""Callers (keys, and source addresses) whose rate a gateway remembers (the least recently seen is forgotten first)."""
+
+ADDRESS_SHARE = 0.25
+"""The share of ``gateway_total_rate`` one source address (an IPv4 address, an IPv6 /64) may take, whatever keys it
+signs with: a crowd of fresh keys from one host cannot take the gateway from everyone else."""
 
 
 class OrganicQuery(Synapse):
@@ -70,15 +76,45 @@ class _Bucket:
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
 
-    def take(self) -> float:
-        """0 if a token was taken, else the seconds until one is there."""
+    def wait(self) -> float:
+        """0 if a token is there (not taken: :meth:`take` does), else the seconds until one is."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens >= 1:
-            self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate if self.rate > 0 else 3600.0
+
+    def take(self) -> float:
+        """0 if a token was taken, else the seconds until one is there."""
+        wait = self.wait()
+        if wait == 0:
+            self.tokens -= 1
+        return wait
+
+
+def _source(ip: str | None) -> str:
+    """The source a caller's rate is counted under: its IPv4 address, or its IPv6 /64 (one host holds a whole /64)."""
+    try:
+        addr = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ip or ""
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
+
+
+def _remember(buckets: collections.OrderedDict[str, _Bucket], key: str, rate: float) -> _Bucket:
+    """The bucket of ``key`` (a new one, full, if it is not remembered; at most MAX_CALLERS are)."""
+    bucket = buckets.get(key)
+    if bucket is None:
+        bucket = buckets[key] = _Bucket(rate, max(1.0, rate))
+        while len(buckets) > MAX_CALLERS:
+            buckets.popitem(last=False)
+    buckets.move_to_end(key)
+    return bucket
 
 
 class Gateway:
@@ -90,6 +126,8 @@ class Gateway:
         self.per_caller = float(options["gateway_rate"])
         self.total = _Bucket(float(options["gateway_total_rate"]), max(1.0, float(options["gateway_total_rate"])))
         self.callers: collections.OrderedDict[str, _Bucket] = collections.OrderedDict()
+        self.per_source = ADDRESS_SHARE * float(options["gateway_total_rate"])
+        self.sources: collections.OrderedDict[str, _Bucket] = collections.OrderedDict()
         self.served = 0
         self.refused = 0
         self.slots = 1  # organic queries relayed at once: the gateway axon's max_concurrency, once it exists
@@ -108,23 +146,17 @@ class Gateway:
         return axon
 
     async def blacklist(self, q: OrganicQuery) -> tuple[bool, str] | tuple[bool, str, float]:
-        """Refuse a caller over its rate or the gateway's (403, with the seconds to wait as the reply's typed
-        ``retry_after``; the text repeats it for clients older than that field)."""
-        caller = q.dendrite.hotkey or ""
-        bucket = self.callers.get(caller)
-        if bucket is None:
-            bucket = self.callers[caller] = _Bucket(self.per_caller, max(1.0, self.per_caller))
-            while len(self.callers) > MAX_CALLERS:
-                self.callers.popitem(last=False)
-        self.callers.move_to_end(caller)
-        wait = bucket.take()
-        if wait > 0:
-            self.refused += 1
-            return True, _over("this caller's", self.per_caller, wait), wait
-        wait = self.total.take()
-        if wait > 0:
-            self.refused += 1
-            return True, _over("the gateway's", self.total.rate, wait), wait
+        """Refuse a caller over its key's rate, its source address's (``ADDRESS_SHARE`` of the total) or the
+        gateway's (403, with the seconds to wait as the reply's typed ``retry_after``; the text repeats it for clients
+        older than that field). A refused query takes no token from any bucket."""
+        key = _remember(self.callers, q.dendrite.hotkey or "", self.per_caller)
+        source = _remember(self.sources, _source(q.dendrite.ip), self.per_source)
+        for whose, bucket in (("this caller's", key), ("this address's", source), ("the gateway's", self.total)):
+            if (wait := bucket.wait()) > 0:
+                self.refused += 1
+                return True, _over(whose, bucket.rate, wait), wait
+        for bucket in (key, source, self.total):
+            bucket.take()
         return False, ""
 
     def _refuse(self, q: OrganicQuery, reason: str) -> OrganicQuery:

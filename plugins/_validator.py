@@ -33,6 +33,7 @@ from taonet.ledger.errors import (
 
 from ._checks import check_carried, check_refused, check_scores, check_task
 from ._discovery import Plugin
+from ._gateway import GATEWAY_PROTOCOL
 from ._journal import Journal
 from ._neuron import (
     STOP_DEADLINE,
@@ -46,6 +47,7 @@ from ._neuron import (
     open_client,
     prepare,
     read_metagraph,
+    uid_changed,
 )
 from ._scores import prune_scores, update_scores, weights_for
 from ._state_dir import Scores
@@ -76,8 +78,10 @@ async def run_validator(config: NeuronConfig, *,
 
 
 def default_select(metagraph: Any, options: Mapping[str, Any], rng: random.Random, uid: int | None) -> list[int]:
-    """Up to ``sample_size`` serving UIDs at random, never ``uid`` itself."""
-    serving = [u for u in range(metagraph.n) if u != uid and metagraph.axons[u].is_serving]
+    """Up to ``sample_size`` serving miners' UIDs at random, never ``uid`` itself nor a validator's gateway (an axon
+    announced with :data:`GATEWAY_PROTOCOL`: it answers organic queries, not the subnet's tasks)."""
+    serving = [u for u in range(metagraph.n) if u != uid and metagraph.axons[u].is_serving
+               and metagraph.axons[u].protocol != GATEWAY_PROTOCOL]
     k = min(len(serving), max(0, int(options["sample_size"])))
     return sorted(rng.sample(serving, k))
 
@@ -308,21 +312,36 @@ class _Validator:
                 "state": state, "time": now()}
 
     def replies_cut(self, where: str, cut: list[Response], asked: int, budget: int) -> None:
-        """Miners' replies refused for their size (over their share of ``budget`` bytes, or their synapse's bound):
-        logged (once, then at the 10th, 100th... time for ``where``) with the numbers and the option that changes
-        them, and kept in status.json's errors."""
+        """Miners' replies refused for their size: logged (once, then at the 10th, 100th... time for ``where``) with
+        the numbers, and kept in status.json's errors. The hint names the limit that cut them: the step's share of
+        ``budget`` bytes (raised with reply_budget_mb), or the most one reply may ever hold (the synapse's MAX_SIZE,
+        else the dendrite's max_response_size), which the budget does not raise: more is refused by design."""
         if (count := count_failure(self.failures, ("reply_budget", where), MAX_FAILURE_KINDS)) is None:
             return
         limit = max(r.synapse.dendrite.reply_limit or 0 for r in cut)
         mb = float(self.options["reply_budget_mb"])
-        message = (f"{len(cut)} of {asked} miners' replies passed {limit} bytes, the most one reply may hold here "
-                   f"({budget} bytes shared by {asked}: reply_budget_mb={mb:g}; or the synapse's MAX_SIZE if "
-                   f"smaller), and were refused as they came, scored as failed replies; to take larger replies: "
-                   f"--set reply_budget_mb=MIB")
+        syn = type(cut[0].synapse)
+        dendrite = getattr(self, "dendrite", None)
+        most = syn.MAX_SIZE or (dendrite.config.max_response_size if dendrite is not None else None)
+        if most is not None and limit >= most:  # the per-reply maximum cut them, not the budget's share
+            named = (f"{syn.__name__}'s MAX_SIZE" if syn.MAX_SIZE else "the dendrite's max_response_size")
+            message = (f"{len(cut)} of {asked} miners' replies passed {limit} bytes, the most one reply may hold at "
+                       f"all ({named}), and were refused as they came, scored as failed replies: by design, a "
+                       f"miner sending more is refused (reply_budget_mb={mb:g} does not raise it); if honest answers "
+                       f"are larger, the plugin sets MAX_SIZE on {syn.__name__} (and reply_budget_mb so each miner's "
+                       f"share holds it)")
+            hint = f"the per-reply maximum ({named}); more is refused by design; reply_budget_mb does not raise it"
+            cut_by = "per_reply_maximum"
+        else:
+            message = (f"{len(cut)} of {asked} miners' replies passed {limit} bytes, the most one reply may hold here "
+                       f"({budget} bytes shared by {asked}: reply_budget_mb={mb:g}; or the synapse's MAX_SIZE if "
+                       f"smaller), and were refused as they came, scored as failed replies; to take larger replies: "
+                       f"--set reply_budget_mb=MIB")
+            hint, cut_by = "--set reply_budget_mb=MIB", "reply_budget"
         self._error(f"{where}.replies_cut", message)
         self.log.warning("validator.replies_cut", where=where, cut=len(cut), uids=[r.uid for r in cut][:16],
-                         asked=asked, reply_limit=limit, budget_bytes=budget, reply_budget_mb=mb, times=count,
-                         hint="--set reply_budget_mb=MIB")
+                         asked=asked, reply_limit=limit, cut_by=cut_by, budget_bytes=budget, reply_budget_mb=mb,
+                         times=count, hint=hint)
 
     def _hook_failed(self, e: Any) -> None:
         """A hook failed (HookFailed): logged (each cause once, then at its 10th, 100th... time) and kept in
@@ -351,7 +370,7 @@ class _Validator:
         self._hyperparameters(mg.hparams)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
-            self.log.warning("neuron.uid_changed", old=self.uid, new=uid)
+            uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
         self.scores.scores = prune_scores(self.scores.scores, mg.hotkeys)
         epoch = int(mg.subnet.get("last_epoch", 0))
@@ -444,8 +463,6 @@ class _Validator:
 
     async def _publish_gateway(self) -> None:
         """Serve the gateway's address as this validator's axon unless the chain already has it."""
-        from ._gateway import GATEWAY_PROTOCOL
-
         info, mg = self.gateway_info, self.metagraph
         if info is None or self.uid is None or mg is None:
             return
