@@ -24,7 +24,7 @@ def neuron_json(n: Any) -> dict[str, Any]:
         "stake": n.stake.rao, "rank": n.rank, "trust": n.trust, "consensus": n.consensus, "incentive": n.incentive,
         "dividends": n.dividends, "emission": n.emission.rao, "vtrust": n.validator_trust,
         "vpermit": n.validator_permit, "updated": n.blocks_since_update, "last_update": n.last_update,
-        "axon": _axon(n),
+        "axon": _axon(n), "registered_at": n.block_at_registration,
     }
 
 

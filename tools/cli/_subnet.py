@@ -274,7 +274,20 @@ def _register(kind: str, netuid: int, wallet_name: str | None, hotkey: str | Non
         out.wrote(result, f"registration of {hot.ss58_address} on subnet {netuid} requested",
                   "the registrar gives its UID in a coming block (taonet wallet overview shows it)", netuid=netuid)
         return
-    out.wrote(result, f"registered {hot.ss58_address} on subnet {netuid} as UID {result.uid}", netuid=netuid)
+    replaced = replaced_hotkey(result)
+    said = f"registered {hot.ss58_address} on subnet {netuid} as UID {result.uid}"
+    if replaced is None:
+        out.wrote(result, said, netuid=netuid)
+    else:  # the subnet was full: the registrar pruned a neuron for this one
+        out.wrote(result, f"{said}, replacing {replaced} (pruned)", netuid=netuid, replaced=replaced)
+
+
+def replaced_hotkey(result: Any) -> str | None:
+    """The hotkey a registration's NeuronReplaced event says was pruned to free its UID (None: a free UID)."""
+    from taonet.ledger import ss58_encode
+
+    old = next((e.old_hotkey for e in result.events if getattr(e, "TAG", "") == "ev.neuron_replaced"), None)
+    return None if old is None else ss58_encode(old)
 
 
 @subnet_app.command("register")
@@ -310,31 +323,70 @@ def metagraph_cmd(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint:
     """Every neuron of a subnet: stake, rank, trust, consensus, incentive, dividends, emission, axon."""
     out, n = Out(as_json, as_rao), netuid_of(netuid_arg, netuid)
 
-    async def read(sub: Any) -> Any:
+    async def read(sub: Any) -> tuple[Any, dict[str, Any]]:
         with out.status(f"reading subnet {n}"):
-            return await sub.neurons_lite(n, block)
+            neurons = await sub.neurons_lite(n, block)
+            return neurons, await sub.get_subnet_info(n, neurons[0].block if neurons else block)
 
-    neurons = run(read, endpoint, timeout, "metagraph")
+    neurons, info = run(read, endpoint, timeout, "metagraph")
     at = neurons[0].block if neurons else block
     if out.json:
-        out.emit(metagraph_json(n, at, neurons))
+        out.emit(metagraph_json(n, at, neurons, info))
         return
-    print_metagraph(out, n, at, neurons, wide=wide)
+    print_metagraph(out, n, at, neurons, wide=wide, standing=immunity(neurons, at, info))
 
 
-def metagraph_json(netuid: int, block: int | None, neurons: Sequence[Any]) -> dict[str, Any]:
+def immunity(neurons: Sequence[Any], block: int | None, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per neuron, whether the pruning rule still counts it immune at ``block`` (the subnet's owner: always, and
+    never pruned): ``owner``, ``immune``, ``immune_until`` (the first block the rule counts it past its immunity
+    period, registered_at + immunity_period; None for the owner)."""
+    from taonet.ledger import ss58_encode
+
+    period, owner = info["hyperparameters"]["immunity_period"], ss58_encode(info["owner_hotkey"])
+    out = []
+    for x in neurons:
+        until = None if x.hotkey == owner else x.block_at_registration + period
+        out.append({"owner": until is None, "immune": until is None or (block or 0) < until, "immune_until": until})
+    return out
+
+
+def metagraph_json(netuid: int, block: int | None, neurons: Sequence[Any],
+                   info: dict[str, Any] | None = None) -> dict[str, Any]:
     """What `subnet metagraph --json` prints for ``neurons`` (NeuronInfo, as ``neurons_lite`` gives them);
-    `replay show` prints the same."""
-    return {"netuid": netuid, "block": block, "neurons": [neuron_json(x) for x in neurons]}
+    `replay show` prints the same. With the subnet's ``info`` (``get_subnet_info``): its ``immunity_period`` and each
+    neuron's standing (:func:`immunity`)."""
+    doc: dict[str, Any] = {"netuid": netuid, "block": block, "neurons": [neuron_json(x) for x in neurons]}
+    if info is not None:
+        doc["immunity_period"] = info["hyperparameters"]["immunity_period"]
+        for x, more in zip(doc["neurons"], immunity(neurons, block, info), strict=True):
+            x.update(more)
+    return doc
 
 
-def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[Any], *, wide: bool = False) -> None:
-    """The table of `subnet metagraph` (and of `replay show`): btcli's columns, chosen to fit the terminal."""
+def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[Any], *, wide: bool = False,
+                    standing: Sequence[dict[str, Any]] | None = None) -> None:
+    """The table of `subnet metagraph` (and of `replay show`): btcli's columns, chosen to fit the terminal; with
+    ``standing`` (:func:`immunity`), each neuron's registration block and the blocks it stays immune."""
     rows = [neuron_row(out, x, x.coldkey, "") for x in neurons]
     cols = [c for c in columns(out) if c != "HOTKEY"]
     rows = [r[:1] + r[2:] for r in rows]
+    drop: tuple[str, ...] = DROP_ORDER
+    if standing is not None:
+        cols = [*cols[:2], "REGISTERED", "IMMUNE", *cols[2:]]
+        rows = [[*r[:2], str(x.block_at_registration), _immune_cell(s, block), *r[2:]]
+                for r, x, s in zip(rows, neurons, standing, strict=True)]
+        # both go before COLDKEY, which an 80-column terminal never has room for: the table there is as it was
+        i, j = DROP_ORDER.index("UPDATED"), DROP_ORDER.index("COLDKEY")
+        drop = (*DROP_ORDER[:i], "REGISTERED", *DROP_ORDER[i:j], "IMMUNE", *DROP_ORDER[j:])
     total = sum(x.stake.rao for x in neurons)
     out.table(f"metagraph of subnet {netuid} at block {block}: {counted(len(neurons), 'neuron')}, stake "
               f"{out.amount(total)}",
-              cols, rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=DROP_ORDER,
+              cols, rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=drop,
               shorten=("HOTKEY_SS58", "COLDKEY"), wide=wide)
+
+
+def _immune_cell(s: dict[str, Any], block: int | None) -> str:
+    """``owner`` (never pruned), the blocks a neuron stays immune, or nothing once the pruning rule may take it."""
+    if s["owner"]:
+        return "owner"
+    return f"{s['immune_until'] - (block or 0)}" if s["immune"] else ""
