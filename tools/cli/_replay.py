@@ -227,8 +227,6 @@ def _print_events(start: int, last: int, rows: Iterator[Any], *, wide: bool, chu
     addresses)."""
     import itertools
 
-    from ..replay import plain
-
     widths = [max(5, len(str(last))), 5, 4, 5]
     write = sys.stdout.write
     count = 0
@@ -243,9 +241,9 @@ def _print_events(start: int, last: int, rows: Iterator[Any], *, wide: bool, chu
             write(f"events of blocks {start}..{last}\n{'  '.join(head)}  FIELDS\n{'─' * (indent + 6)}\n")
         for r, c in zip(batch, cells, strict=True):
             lines: list[str] = []
-            for k, v in plain(r.event).items():  # packed into lines that fit, never cut inside a field
+            for k, v, label in _event_fields(r):  # packed into lines that fit, never cut inside a field
                 text = printable(str(v) if wide else _short(v)).replace("\n", "\\x0a")  # chain text: never raw
-                item = f"{k}={text}"
+                item = f"{k}={text}{label}"
                 if lines and not wide and len(lines[-1]) + 2 + len(item) > room:
                     lines[-1] += ","
                     lines.append(item)
@@ -262,6 +260,22 @@ def _print_events(start: int, last: int, rows: Iterator[Any], *, wide: bool, chu
     write(f"{count:,} event{'' if count == 1 else 's'} in blocks {start}..{last}\n" if count else
           f"no events in blocks {start}..{last}\n")
     sys.stdout.flush()
+
+
+def _event_fields(r: Any) -> list[tuple[str, Any, str]]:
+    """An event row's fields for people, as (name, value, label): a replacement's ``coldkey`` is labelled as the
+    newcomer's, and the pruned hotkey's owner follows ``old_hotkey`` as ``old_coldkey`` when it was looked up."""
+    from ..replay import plain
+
+    fields = plain(r.event)
+    if "old_hotkey" not in fields:
+        return [(k, v, "") for k, v in fields.items()]
+    out: list[tuple[str, Any, str]] = []
+    for k, v in fields.items():
+        out.append((k, v, " (the newcomer's)" if k == "coldkey" else ""))
+        if k == "old_hotkey" and r.old_coldkey is not None:
+            out.append(("old_coldkey", plain(r.old_coldkey, "coldkey"), ""))
+    return out
 
 
 def _short(v: Any) -> str:
@@ -656,8 +670,9 @@ def why_cmd(ctx: typer.Context,
                                "before its prunings when it lost a UID more than once (default: one per core).")
                                ] = None,
             wide: Wide = False, as_rao: Rao = False, as_json: AsJson = False) -> None:
-    """One neuron's story: how and when it registered and for what price, immune until when, the weights it received
-    per epoch and from whom, what it earned, and — if it lost its UID — who replaced it and why it was the one."""
+    """One neuron's story: how and when it registered and for what price, immune through which block, the weights
+    it received per epoch and from whom, what it earned, and — if it lost its UID — who replaced it, why it was the
+    one, and what it would have taken to keep it."""
     from taonet.ledger import ss58_decode
 
     from ..replay import neuron_story
@@ -679,6 +694,8 @@ def why_cmd(ctx: typer.Context,
 
 
 def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
+    import textwrap
+
     from ._common import short_address
 
     d = t.as_dict()
@@ -690,8 +707,9 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
             f", locking {out.amount(t.paid)}" if t.paid is not None and t.method == "owner" else "")
     asked = f" (asked in block {t.requested_at})" if t.requested_at is not None else ""
     out.line(f"  registered in block {t.registered_at} {how}{paid}{asked}".rstrip())
+    width = max(40, out.console.width)
     if t.method != "owner":
-        out.line(f"  immune until block {t.immune_until}")
+        out.line(textwrap.fill(_immunity_line(t), width=width, initial_indent="  ", subsequent_indent="    "))
     if t.epochs:
         def from_whom(e: dict[str, Any]) -> str:
             ws = [f"{w['uid']}:{w['share']:.2f}" + ("" if w["counted"] else "*") for w in e["weights"]]
@@ -709,18 +727,44 @@ def _print_tenure(out: Any, t: Any, *, wide: bool) -> None:
         return
     p = t.pruning
     out.line(f"  lost UID {t.uid} in block {t.replaced_at} to {d['replaced_by']}")
-    import textwrap
-
-    width = max(40, out.console.width)
     out.line(textwrap.fill(f"why: {p['reason']}", width=width, initial_indent="  ", subsequent_indent="    "))
     if not p["registrar_agrees"]:
         out.line("  [red]the registrar's rule, re-run on the state before, gives this UID to nobody[/red]", markup=True)
+    places = _telling_places([c["emission"] for c in p["candidates"]])
     out.table(f"  the pruning rule at block {p['block']} (immunity period {p['immunity_period']})",
-              ("", "UID", "HOTKEY", "EMISSION", "REGISTERED", "IMMUNE UNTIL"),
-              [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]), out.figure(c["emission"]),
-                str(c["registered_at"]), str(c["immune_until"]) + (" (immune)" if c["immune"] else ""))
+              ("", "UID", "HOTKEY", "EMISSION", "REGISTERED", "IMMUNE THROUGH"),
+              [("→" if c["uid"] == t.uid else "", str(c["uid"]), short_address(c["hotkey"]),
+                out.figure(c["emission"], places), str(c["registered_at"]),
+                (str(c["immune_through"]) if p["immunity_period"] else "-") + (" (immune)" if c["immune"] else ""))
                for c in p["candidates"]], left=("", "HOTKEY"), wide=wide, amounts=("EMISSION",))
     out.line("")
+
+
+def _immunity_line(t: Any) -> str:
+    """The tenure's immunity for people: the last block it was immune in, the period, and the period's changes
+    while it held the UID."""
+    if t.immunity_period == 0:
+        text = "never immune (immunity period 0"
+    else:
+        text = f"immune through block {t.immune_until - 1} (immunity period {t.immunity_period}"
+    if not t.immunity_changes:
+        return text + ")"
+    when = "at its pruning" if t.pruning is not None else "at the end of the range"
+    changes = ", ".join(f"{c['from']} → {c['to']} in block {c['block']}" for c in t.immunity_changes)
+    return f"{text} {when}; the period changed while it held the UID: {changes})"
+
+
+def _telling_places(values: list[int], places: int = 4) -> int:
+    """The fewest decimal places, from ``places`` up to 9 (the RAO), at which no two neighbouring values that differ
+    print the same in τ: a near-tie that decided a pruning shows as one."""
+    import itertools
+
+    from ._common import tao
+
+    for p in range(places, 10):
+        if all(a == b or tao(a, False, p) != tao(b, False, p) for a, b in itertools.pairwise(values)):
+            return p
+    return 9
 
 
 @replay_app.command("plot")

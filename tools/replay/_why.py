@@ -1,4 +1,4 @@
-"""``replay why``: one neuron's story from the log — how and when it registered and at what price, immune until when,
+"""``replay why``: one neuron's story from the log — how and when it registered and at what price, immune through when,
 the weights it received per epoch and from whom, what it earned, and, if it lost its slot, who replaced it and why.
 
 The blocks are read, not re-executed (a weight vector is taken from its ``SetWeights`` or ``RevealWeights`` call, an
@@ -6,6 +6,9 @@ epoch's outputs from its ``EpochResult``), and of each block only the calls and 
 uses are decoded (:func:`subnet_items`), so a long range stays cheap; the state is folded only at the start and
 before a pruning (forward from the previous pruning when that is closer than a snapshot), where the registrar's rule
 is re-run (:func:`taonet.ledger.registrar_answer`) and every candidate's standing is shown.
+
+Immunity: a neuron registered in block R is immune while ``block - R < period`` (the period in force where the rule
+runs), so it is immune through block ``R + period - 1``; ``immune_until`` is ``R + period``, the first block it is not.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from taonet.ledger import (
 from taonet.ledger.errors import SubnetNotFound, UnknownHotkey
 
 from .._pool import worker_pool
+from .._words import counted
 from ._log import StateCursor, state_at
 from ._scan import subnet_items
 
@@ -72,6 +76,13 @@ class Tenure:
     paid: int | None = None
     requested_at: int | None = None
     immune_until: int = 0
+    """The first block it is not immune in: ``registered_at`` + the immunity period its pruning used, or, when it was
+    not pruned, the period in force at the story's last block."""
+    immunity_period: int = 0
+    """The immunity period behind ``immune_until``."""
+    immunity_changes: list[dict[str, int]] = attrs.Factory(list)
+    """Changes of the subnet's immunity period while it held the UID (up to its pruning's state, or the story's last
+    block): ``{"block", "from", "to"}``."""
     epochs: list[dict[str, Any]] = attrs.Factory(list)
     replaced_at: int | None = None
     replaced_by: bytes | None = None
@@ -82,14 +93,17 @@ class Tenure:
         return {"netuid": self.netuid, "uid": self.uid, "hotkey": ss58_encode(self.hotkey),
                 "coldkey": ss58_encode(self.coldkey), "registered_at": self.registered_at, "method": self.method,
                 "paid": self.paid, "requested_at": self.requested_at, "immune_until": self.immune_until,
-                "epochs": self.epochs, "replaced_at": self.replaced_at,
+                "immune_through": self.immune_until - 1, "immunity_period": self.immunity_period,
+                "immunity_changes": self.immunity_changes, "epochs": self.epochs, "replaced_at": self.replaced_at,
                 "replaced_by": None if self.replaced_by is None else ss58_encode(self.replaced_by),
                 "pruning": self.pruning}
 
 
 def pruning_of(state: State, netuid: int, uid: int) -> dict[str, Any]:
     """Why the registrar's answer to the block ``state`` ends with gave ``uid`` to a newcomer: every candidate with
-    its standing (emission at the last epoch, registration block, immune or not), in the rule's order."""
+    its standing (emission at the last epoch, registration block, immune or not), in the rule's order, and what it
+    would have taken to keep the UID (``margin``: the emission to beat, or None when nothing but immunity would have
+    saved it)."""
     sn = state.subnet(netuid)
     assert sn is not None
     block = state.height + 1
@@ -104,21 +118,34 @@ def pruning_of(state: State, netuid: int, uid: int) -> dict[str, Any]:
         immune = block - n.registered_at < immunity
         rows.append({"uid": n.uid, "hotkey": ss58_encode(n.hotkey), "emission": n.emission,
                      "registered_at": n.registered_at, "immune": immune,
-                     "immune_until": n.registered_at + immunity})
+                     "immune_until": n.registered_at + immunity, "immune_through": n.registered_at + immunity - 1})
     rows.sort(key=lambda r: (r["immune"], r["emission"], r["registered_at"], r["uid"]))
     chosen = next((r for r in rows if r["uid"] == uid), None)
     pool = [r for r in rows if r["immune"] == (chosen or {}).get("immune", False)]
-    reason = _reason(chosen, pool, len(rows))
+    rival = next((r for r in pool if r is not chosen), None)  # the next in the rule's order: it had to beat that one
+    margin = None if chosen is None or rival is None else {
+        "uid": rival["uid"], "hotkey": rival["hotkey"], "emission": rival["emission"],
+        "gap": rival["emission"] - chosen["emission"]}
+    reason = _reason(chosen, pool, len(rows), margin)
     newcomer = None if mine is None else ss58_encode(answer[mine].hotkey)
     return {"block": block, "immunity_period": immunity, "chosen": uid, "registrar_agrees": mine is not None,
-            "newcomer": newcomer, "reason": reason, "candidates": rows}
+            "newcomer": newcomer, "reason": reason, "margin": margin, "candidates": rows}
 
 
-def _reason(chosen: dict[str, Any] | None, pool: list[dict[str, Any]], count: int) -> str:
+def _reason(chosen: dict[str, Any] | None, pool: list[dict[str, Any]], count: int,
+            margin: dict[str, Any] | None) -> str:
     if chosen is None:
         return "the UID was not a candidate (the owner's, or assigned earlier in the same answer)"
-    where = ("every neuron was still immune, so the rule ran over the immune ones" if chosen["immune"] else
-             f"{len(pool)} of the {count} candidates were past their immunity period")
+    if count == 1:
+        still = " and still immune" if chosen["immune"] else ""
+        return (f"it was the only candidate (the owner's UID is never pruned){still}: nothing would have saved it, "
+                "whatever its emission or stake")
+    if len(pool) == 1 and not chosen["immune"]:  # past immunity, and the only one: the rule looks no further
+        return (f"it was the only one of the {count} candidates past its immunity period, so it was pruned whatever "
+                "its emission: only immunity would have saved it (stake does not count)")
+    where = ("every candidate was still immune, so the rule ran over the immune ones" if chosen["immune"] else
+             f"all {counted(count, 'candidate')} were past their immunity period" if len(pool) == count else
+             f"{len(pool)} of the {counted(count, 'candidate')} were past their immunity period")
     tied = [r for r in pool if r["emission"] == chosen["emission"] and r["uid"] != chosen["uid"]]
     text = f"{where}; UID {chosen['uid']} had the lowest emission at the last epoch ({chosen['emission']:,} RAO)"
     if tied:
@@ -126,6 +153,12 @@ def _reason(chosen: dict[str, Any] | None, pool: list[dict[str, Any]], count: in
         text += (f", tied with UID{'s' if len(tied) > 1 else ''} {', '.join(str(r['uid']) for r in tied)}: "
                  + ("it has the lowest UID among those registered in the same block" if older else
                     f"it registered earliest (block {chosen['registered_at']})"))
+    if margin is not None:
+        next_ = "the next lowest" if chosen["immune"] else "the next lowest past immunity"
+        short = (f": it had {margin['gap']:,} RAO less" if margin["gap"] > 0 else
+                 ": it had as much, and lost the tie" if margin["gap"] == 0 else "")
+        text += (f"; to keep its UID it needed more than {margin['emission']:,} RAO (UID {margin['uid']}'s emission, "
+                 f"{next_}){short}")
     return text
 
 
@@ -148,6 +181,7 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
     done: list[Tenure] = []
     requests: dict[bytes, tuple[int, str, int]] = {}
     immunity = sn.hyper.immunity_period if sn is not None else None
+    timeline: list[tuple[int, int]] = []  # (block, the immunity period in force from that block on), ascending
     if sn is not None:
         for n in state.neurons(netuid):
             holders[n.uid] = (n.hotkey, n.coldkey, n.registered_at)
@@ -156,8 +190,10 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                 weights[n.hotkey] = (n.weights_block, dict(zip(u.tolist(), w.tolist(), strict=True)), int(w.sum()))
             if wanted(n.uid, n.hotkey):
                 open_[n.uid] = Tenure(netuid=netuid, uid=n.uid, hotkey=n.hotkey, coldkey=n.coldkey,
-                                      registered_at=n.registered_at, immune_until=n.registered_at + (immunity or 0),
+                                      registered_at=n.registered_at,
                                       method="owner" if n.hotkey == sn.owner_hotkey else None)
+        timeline = _timeline_before(store, netuid, start, immunity or 0,
+                                    min((t.registered_at for t in open_.values()), default=start))
     for t in open_.values():  # how it registered: the request is answered in the next block
         if t.registered_at >= 1:
             for block in store.read(t.registered_at - 1, t.registered_at):
@@ -185,10 +221,10 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                 if immunity is None:
                     now = state_at(store, number).subnet(netuid)
                     immunity = now.hyper.immunity_period if now is not None else 0
+                    timeline.append((number, immunity))
                 if wanted(0, e.hotkey):
                     open_[0] = Tenure(netuid=netuid, uid=0, hotkey=e.hotkey, coldkey=e.owner,
-                                      registered_at=number, immune_until=number + immunity,
-                                      method="owner", paid=e.lock)
+                                      registered_at=number, method="owner", paid=e.lock)
             elif isinstance(e, RegistrationRequested):
                 requests[e.hotkey] = (number, e.method, e.paid)
             elif isinstance(e, NeuronRegistered | NeuronReplaced):
@@ -205,21 +241,61 @@ def neuron_story(store: FileStore, netuid: int, *, uid: int | None = None, hotke
                     if immunity is None:
                         now = state_at(store, number).subnet(netuid)
                         immunity = now.hyper.immunity_period if now is not None else 0
+                        timeline.append((number, immunity))
                     req = requests.get(e.hotkey)
                     open_[e.uid] = Tenure(netuid=netuid, uid=e.uid, hotkey=e.hotkey, coldkey=e.coldkey,
-                                          registered_at=number, immune_until=number + immunity,
-                                          method=req[1] if req else None, paid=req[2] if req else None,
-                                          requested_at=req[0] if req else None)
+                                          registered_at=number, method=req[1] if req else None,
+                                          paid=req[2] if req else None, requested_at=req[0] if req else None)
             elif isinstance(e, HyperparameterSet) and e.name == "immunity_period":
                 immunity = e.value
+                timeline.append((number, e.value))
     if not seen_subnet and state_at(store, last).subnet(netuid) is None:
         raise SubnetNotFound(netuid=netuid, block=start, last=last)
     _explain(store, netuid, prunings, workers)
     tenures = sorted([*done, *open_.values()], key=lambda t: (t.registered_at, t.uid))
+    for t in tenures:
+        _immunity(t, timeline, last)
     if not tenures:
         who = f"UID {uid}" if uid is not None else ss58_encode(hotkey or b"\0" * 32)
         raise NeuronNotFound(hotkey=who, netuid=netuid, start=start, stop=last)
     return tenures
+
+
+def _timeline_before(store: FileStore, netuid: int, start: int, period: int, first: int) -> list[tuple[int, int]]:
+    """The immunity periods in force from block ``first`` to ``start`` (``period`` at ``start``), as (block, period)
+    from the first block on: the changes in between are read (cheap: one event type of one subnet), and when there
+    are any, the period before them is the state's before the first."""
+    changes = [(number, e.value) for number, _, records in
+               subnet_items(store, first + 1, start + 1, netuid, (), (HyperparameterSet,))
+               for e in (r.event for r in records) if isinstance(e, HyperparameterSet) and e.name == "immunity_period"]
+    if not changes:
+        return [(0, period)]
+    before = state_at(store, changes[0][0] - 1).subnet(netuid)
+    return [(0, before.hyper.immunity_period if before is not None else period), *changes]
+
+
+def _period_at(timeline: list[tuple[int, int]], block: int) -> int:
+    """The immunity period in force after ``block``."""
+    period = timeline[0][1] if timeline else 0
+    for number, value in timeline:
+        if number > block:
+            break
+        period = value
+    return period
+
+
+def _immunity(t: Tenure, timeline: list[tuple[int, int]], last: int) -> None:
+    """Set the tenure's immunity: the period its pruning used (the one in force at ``last`` when not pruned), and
+    the period's changes while it held the UID."""
+    t.immunity_period = t.pruning["immunity_period"] if t.pruning is not None else _period_at(timeline, last)
+    t.immune_until = t.registered_at + t.immunity_period
+    end = last if t.replaced_at is None else t.replaced_at - 1  # a pruning runs on the state before its block
+    before = _period_at(timeline, t.registered_at)
+    t.immunity_changes = []
+    for number, value in timeline:
+        if t.registered_at < number <= end and value != before:
+            t.immunity_changes.append({"block": number, "from": before, "to": value})
+            before = value
 
 
 def _explain(store: FileStore, netuid: int, prunings: list[tuple[int, Tenure]], workers: int) -> None:
