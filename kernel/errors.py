@@ -54,6 +54,7 @@ __all__ = [
     "KeyFileExists",
     "KeyFileNotFound",
     "KeyFilesDisagree",
+    "LeaderAway",
     "HotkeyNotFound",
     "MempoolFull",
     "MessageTooLarge",
@@ -304,6 +305,16 @@ class NoNode(Unreachable):
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
+class LeaderAway(NoNode):
+    """Raised by a replica for a write it would forward while its leader does not answer: nothing was forwarded
+    (``address`` is the leader's)."""
+
+    CODE = "leader_away"
+    __str__ = _msg("no node at {address} ({reason}): check that the leader at {address} runs and that the replica "
+                   "reaches it (taonet node status -e {address}), and send again once it answers")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
 class NodeSilent(NoNode):
     """Raised when something accepts connections at the address but never answers within the connect timeout: a node
     stopped (SIGSTOP, a debugger), starved of CPU, or another program listening there; not "no node"."""
@@ -327,8 +338,10 @@ class ConnectionsRefused(NoNode):
     (``--max-connections-per-address``, ``--max-connections-per-network``, ``--max-connections``)."""
 
     CODE = "connections_refused"
-    __str__ = _msg("the node at {address} closes every connection from this client at once ({reason}): "
-                   + REFUSED_ADVICE)
+    __str__ = _msg("the node at {address} closes every connection from this client at once ({reason}): if this is "
+                   "a first try, {address} is likelier not a node's RPC port (a node's feed port, its actors' port, "
+                   "an axon or another program closes such connections too): give the node's RPC address (`taonet "
+                   "node status -e tcp://HOST:RPC_PORT` answers there and names its feed); else " + REFUSED_ADVICE)
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -60,6 +60,7 @@ from taonet.ledger import (
 )
 from taonet.ledger.errors import InvalidAddress, InvalidWeights, TaonetError, error_from_wire
 
+from .._address import dialable as _dialable
 from ..errors import (
     AlreadyQueued,
     BadAddress,
@@ -1156,17 +1157,6 @@ def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
     if hotkey is None or amount is None or rest or kwargs:
         raise TypeError(f"{what}(wallet, netuid, hotkey_ss58, amount) or {what}(wallet, hotkey, amount)")
     return netuid, hotkey, amount
-
-
-def _dialable(address: str, endpoint: str) -> str:
-    """``address`` with a wildcard host (a node listening on every interface) replaced by ``endpoint``'s host."""
-    scheme, sep, rest = address.partition("://")
-    host, colon, port = rest.rpartition(":")
-    if not sep or not colon or host not in ("0.0.0.0", "*", "", "[::]"):
-        return address
-    ep_rest = endpoint.partition("://")[2]
-    ep_host = ep_rest.rpartition(":")[0] or "127.0.0.1"
-    return f"{scheme}://{ep_host}:{port}"
 
 
 def subtensor(endpoint: str | None = None, *, timeout: float = 30.0, network: str | None = None

@@ -13,7 +13,8 @@ upstream that keeps serving a bad block therefore costs a handful of requests a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from types import TracebackType
 from typing import Any
 
@@ -45,9 +46,13 @@ class BlockFollower:
 
     def __init__(self, rpc: RpcClient, feed: str, head: Callable[[], int], *, quiet: float, batch: int = 500,
                  on_undecodable: Callable[[CodecError], None] | None = None, retry_initial: float = 0.1,
-                 retry_max: float = 10.0, head_timeout: float | None = None, logger: Any = None) -> None:
+                 retry_max: float = 10.0, head_timeout: float | None = None, logger: Any = None,
+                 on_behind: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.rpc, self.feed, self.head, self.quiet, self.batch = rpc, feed, head, quiet, batch
         self.head_timeout = head_timeout
+        self.on_behind = on_behind
+        """Awaited with the node's head when it is below the caller's (it lost blocks, or was replaced by another
+        chain): the caller may raise to stop following."""
         self.on_undecodable = on_undecodable
         self.retry_initial, self.retry_max = retry_initial, retry_max
         self.stalled_at: int | None = None
@@ -58,10 +63,18 @@ class BlockFollower:
         self._delay = retry_initial
         self._sub: pynng.Sub0 | None = None
         self._ctx: NngContext | None = None
+        self._pipes: OpenPipes | None = None
+        self.feed_ever_connected = False
+        """Whether the feed has had a connection (False: blocks came only by asking the node's head)."""
+        self._feed_warned = False  # the warning that the feed never connected is logged once
+
+    def _connected(self, _pipe: pynng.Pipe) -> None:  # an nng thread
+        self.feed_ever_connected = True
 
     async def __aenter__(self) -> BlockFollower:
         self._sub = pynng.Sub0(recv_max_size=256 << 20)
-        OpenPipes(self._sub)  # pynng's table keeps only open connections across the node's restarts (OpenPipes)
+        # pynng's table keeps only open connections across the node's restarts (OpenPipes)
+        self._pipes = OpenPipes(self._sub, on_up=self._connected)
         self._sub.dial(self.feed, block=False)  # before the first catch-up, so nothing published meanwhile is lost
         self._ctx = NngContext(self._sub)
         self._ctx.subscribe()
@@ -74,10 +87,23 @@ class BlockFollower:
             self._sub.close()
         self._ctx = self._sub = None
 
+    def _warn_unconnected(self) -> None:
+        """Say once that the feed has no connection (a wrong or unreachable address): blocks then come late, each
+        only when a quiet spell sends the follower to ask the node's head."""
+        if self._feed_warned or self.feed_ever_connected:
+            return
+        self._feed_warned = True
+        self.log.warning("follow.feed_not_connected", polling_every_s=self.quiet,
+                         note=f"nothing connected to the feed at {self.feed}: following by asking the node's head "
+                              f"every {self.quiet:g} s instead (blocks arrive late); check that this address reaches "
+                              "the node's feed from here (taonet node status shows it)")
+
     async def catch_up(self, upto: int | None = None) -> AsyncIterator[tuple[SignedBlock, bool]]:
         """The blocks after the caller's head up to ``upto`` (the node's head when None), over RPC."""
         if upto is None:
             upto = (await self.rpc.call("head", timeout=self.head_timeout))["number"]
+            if upto < self.head() and self.on_behind is not None:
+                await self.on_behind(upto)
         while (nxt := self.head() + 1) <= upto:
             raws = await self.rpc.call("blocks", start=nxt, stop=min(upto + 1, nxt + self.batch))
             if not raws:
@@ -122,8 +148,10 @@ class BlockFollower:
             try:
                 raw, _ = await self._ctx.recv(quiet_ms)
             except pynng.Timeout:  # a quiet feed: did we miss blocks?
-                async for item in self.catch_up():
-                    yield item
+                self._warn_unconnected()
+                async with aclosing(self.catch_up()) as items:  # closed when the caller stops mid catch-up
+                    async for item in items:
+                        yield item
                 continue
             try:
                 block = SignedBlock.from_bytes(raw)
@@ -135,8 +163,9 @@ class BlockFollower:
             if block.number <= self.head():
                 continue
             if block.number > self.head() + 1:
-                async for b, _ in self.catch_up(block.number - 1):
-                    yield b, False
+                async with aclosing(self.catch_up(block.number - 1)) as items:
+                    async for b, _ in items:
+                        yield b, False
                 if self.head() + 1 != block.number:
                     continue
             yield block, True

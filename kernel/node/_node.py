@@ -107,6 +107,9 @@ class Node(ChainHost):
         self._feed_limit: ConnectionLimit | None = None
         self._actor_keys: dict[bytes, set[str]] = {}
         self.halted: NodeHalted | None = None
+        self.paused: dict[str, Any] | None = None
+        """While production waits for actors past actor_timeout: the block, the actors, since when (monotonic) and
+        what to do; None while it seals."""
         self.metrics: dict[str, Any] = {"seal_ms": [], "epoch_seal_ms": [], "epoch_total_ms": [], "gap_ms": [],
                                         "blocks": 0, "epoch_blocks": 0, "included": 0, "rejected": 0,
                                         "paused_s": 0.0}
@@ -271,6 +274,7 @@ class Node(ChainHost):
             missing = [a for a in expected if a not in got]
             if not missing:
                 if paused_at is not None:
+                    self.paused = None
                     self.metrics["paused_s"] += time.monotonic() - paused_at
                     self.log.warning("node.resumed", block=number + 1, paused_s=round(time.monotonic() - paused_at, 3))
                 return got
@@ -280,8 +284,19 @@ class Node(ChainHost):
                 continue
             if paused_at is None:
                 paused_at = time.monotonic()
+            remedy = self._remedy(missing)
+            self.paused = {"block": number + 1, "waiting_for": missing, "since": paused_at, "remedy": remedy}
             self.log.error("node.paused", block=number + 1, waiting_for=missing,
-                           reason=f"no answer for block {number} within actor_timeout")
+                           reason=f"no answer for block {number} within actor_timeout", remedy=remedy)
+
+    def _remedy(self, missing: list[str]) -> str:
+        """What to do about a pause waiting for the actors ``missing``: start the remote ones against this node."""
+        remote = [a for a in missing if a not in self.config.local_actors]
+        rpc = self.addresses.get("rpc", self.config.rpc)
+        if remote:
+            return "; ".join(f"start `taonet actor run {a} --node {rpc}`" for a in remote) + (
+                " (or check that the one running reaches this node)")
+        return "an actor inside the node is stuck: see the log above for its error, and restart the node"
 
     def _expected_actors(self) -> tuple[str, ...]:
         return ACTORS
@@ -618,12 +633,20 @@ class Node(ChainHost):
                     "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
                     "gc_full_ms": m.get("gc_full_ms", 0.0),
                     "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),
-                    "halted": None if node.halted is None else str(node.halted)}
+                    "halted": None if node.halted is None else str(node.halted), "paused": node._paused_status()}
 
         return {
             **read_handlers(self), "submit": submit, "submit_batch": submit_batch, "submit_wait": submit_wait,
             "receipt": receipt, "next_nonce": next_nonce, "metrics": metrics,
         }
+
+    def _paused_status(self) -> dict[str, Any] | None:
+        """The pause as the ``metrics`` RPC says it (None while the node seals)."""
+        p = self.paused
+        if p is None:
+            return None
+        return {"block": p["block"], "waiting_for": list(p["waiting_for"]), "remedy": p["remedy"],
+                "for_s": round(time.monotonic() - p["since"], 1)}
 
     def actor_handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         """The actors' method table: signed answers and actor messages, the inbox, and what a follower reads."""

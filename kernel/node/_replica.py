@@ -29,8 +29,9 @@ import pynng
 from taonet.ledger import FileStore, SignedBlock, State, apply, index_epochs, replay, state_from_genesis_block
 from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock, StorageFailed
 
+from .._address import dialable
 from ..client import RpcClient
-from ..errors import BlockNotFound, Busy, NoNode, RpcTimeout, Unreachable
+from ..errors import BlockNotFound, Busy, LeaderAway, RpcTimeout, Unreachable
 from ..wire import ConnectionLimit, bound_address, limit_connections
 from ._chain_host import ChainHost
 from ._config import NodeConfig
@@ -57,10 +58,11 @@ LEADER_GONE = (Unreachable, RpcTimeout, Busy)
 
 
 class _Forked(Exception):
-    """Carries the :class:`ChainBroken` of a leader whose chain forked from the replica's out of the follower's loop
-    (its own InvalidBlock errors are refusals, counted, not an end)."""
+    """Carries the error of a leader whose chain is not the replica's (:class:`ChainBroken`: it forked from it;
+    :class:`InvalidBlock`: another genesis) out of the follower's loop (its own InvalidBlock errors are refusals,
+    counted, not an end)."""
 
-    def __init__(self, error: ChainBroken) -> None:
+    def __init__(self, error: InvalidBlock) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -234,9 +236,10 @@ class Replica(ChainHost):
 
     def _new_follower(self, leader: RpcClient, info: dict[str, Any]) -> BlockFollower:
         quiet = max(2.0, 3 * self.block_time)
-        follower = BlockFollower(leader, info["feed"], lambda: self.state.height,  # type: ignore[union-attr]
+        feed = dialable(str(info["feed"]), self.leader)  # a leader on 0.0.0.0: the host it was reached at
+        follower = BlockFollower(leader, feed, lambda: self.state.height,  # type: ignore[union-attr]
                                  quiet=quiet, head_timeout=max(LEADER_HEAD_TIMEOUT, self.block_time),
-                                 on_undecodable=self._undecodable, logger=self.log)
+                                 on_undecodable=self._undecodable, logger=self.log, on_behind=self._leader_behind)
         self._follower = follower
         return follower
 
@@ -248,7 +251,7 @@ class Replica(ChainHost):
         if info.get("clock") in ("wall", "logical"):
             self.clock = info["clock"]
 
-    async def _catch_up(self, follower: BlockFollower) -> ChainBroken | None:
+    async def _catch_up(self, follower: BlockFollower) -> InvalidBlock | None:
         """Take the blocks the leader holds beyond the head; the error to end with if its chain forked from this one
         (the leader's own errors are raised)."""
         try:
@@ -326,13 +329,16 @@ class Replica(ChainHost):
         assert self.state is not None and self.store is not None
         genesis = info.get("genesis_hash")
         if genesis != self.genesis_hash:
-            theirs = genesis.hex()[:16] if isinstance(genesis, bytes) else repr(genesis)[:40]
-            return InvalidBlock(number=0, reason=f"the leader at {self.leader} came back with another chain (genesis "
-                                                 f"{theirs}) than this replica holds (genesis "
-                                                 f"{self.genesis_hash.hex()[:16]}); the replica stops rather than mix "
-                                                 "them: point --from at a leader of this chain, or follow the new "
-                                                 "one with another --data-dir")
+            return self._other_genesis(genesis)
         return await self._forked(leader, info)
+
+    def _other_genesis(self, genesis: Any) -> InvalidBlock:
+        theirs = genesis.hex()[:16] if isinstance(genesis, bytes) else repr(genesis)[:40]
+        return InvalidBlock(number=0, reason=f"the leader at {self.leader} came back with another chain (genesis "
+                                             f"{theirs}) than this replica holds (genesis "
+                                             f"{self.genesis_hash.hex()[:16]}); the replica stops rather than mix "
+                                             "them: point --from at a leader of this chain, or follow the new "
+                                             "one with another --data-dir")
 
     async def _forked(self, leader: RpcClient, info: dict[str, Any]) -> InvalidBlock | None:
         """Whether the leader (of this genesis) holds another block at the highest height both hold: the error to end
@@ -363,10 +369,14 @@ class Replica(ChainHost):
                                                  "was started anew); the replica stops rather than mix them: follow "
                                                  "that leader with another --data-dir")
 
-    async def _forked_at_head(self) -> ChainBroken | None:
-        """Whether the leader holds another block at this replica's head (the error to end with), else None: asked
-        when the block after the head does not link to it (one from the feed alone may be forged)."""
+    async def _forked_at_head(self) -> InvalidBlock | None:
+        """Whether the leader holds another chain (another genesis: it was replaced at its address, the outage too
+        short to notice) or another block at this replica's head (the error to end with), else None: asked when the
+        block after the head does not link to it (one from the feed alone may be forged)."""
         assert self.state is not None and self.store is not None and self._leader_client is not None
+        info = await self._leader_client.call("info", timeout=LEADER_CALL_TIMEOUT)
+        if info.get("genesis_hash") != self.genesis_hash:
+            return self._other_genesis(info.get("genesis_hash"))
         height = self.state.height
         try:
             raw = await self._leader_client.call("block", number=height, timeout=LEADER_CALL_TIMEOUT)
@@ -374,6 +384,16 @@ class Replica(ChainHost):
         except (BlockNotFound, CodecError):
             return None
         return None if theirs == self.store.get(height).hash else self._fork(height)
+
+    async def _leader_behind(self, _leader_head: int) -> None:
+        """The leader's head is below this replica's: if it holds another genesis (replaced at its address, too fast
+        for the outage to be noticed), end with that (a block past this head would say it only much later)."""
+        assert self._leader_client is not None
+        info = await self._leader_client.call("info", timeout=LEADER_CALL_TIMEOUT)
+        if info.get("genesis_hash") != self.genesis_hash:
+            other = self._other_genesis(info.get("genesis_hash"))
+            self.log.error("replica.leader_other_chain", reason=str(other), head=self.state.height)  # type: ignore[union-attr]
+            raise _Forked(other)
 
     def _undecodable(self, error: CodecError) -> None:
         self._refused(f"the leader sent a block that does not decode: {error}")
@@ -393,7 +413,8 @@ class Replica(ChainHost):
             if isinstance(e, ChainBroken) and block.number == self.state.height + 1:
                 forked = await self._forked_at_head()
                 if forked is not None:
-                    self.log.error("replica.leader_forked", reason=str(forked), head=self.state.height)
+                    event = "replica.leader_forked" if isinstance(forked, ChainBroken) else "replica.leader_other_chain"
+                    self.log.error(event, reason=str(forked), head=self.state.height)
                     raise _Forked(forked) from e
             return
         if state is not None:
@@ -406,7 +427,7 @@ class Replica(ChainHost):
             async def call(p: dict[str, Any]) -> Any:
                 down = self.leader_down_s
                 if down is not None:  # known to be away: say so at once rather than wait for it
-                    raise NoNode(method=method, address=self.leader,
+                    raise LeaderAway(method=method, address=self.leader,
                                  reason=f"this replica's leader has not answered for {down:.0f} s, so nothing was "
                                         "forwarded; the replica serves reads and retries the leader")
                 wait = float(p.get("wait", 0.0)) if isinstance(p.get("wait"), int | float) else 0.0

@@ -304,7 +304,7 @@ def node_follow(
     """Run a read replica: verify and store the leader's blocks, answer reads, forward submissions."""
     import anyio
 
-    from taonet.kernel.node import NodeConfig, Replica, default_replica_dir
+    from taonet.kernel.node import NodeConfig, Replica, default_replica_dir, missing_dirs, remove_new_data_dir
     from taonet.ledger import Keypair
 
     from ..logs import configure_logging
@@ -317,9 +317,29 @@ def node_follow(
                      epoch_index=epoch_index, **bounds)
     _raise_file_limit()
     replica = Replica(cfg, leader)
+    # no colon in this line (scripts read the "name: address" lines that follow): the leader's address without them
+    header = f"taonet node follow, a replica of the leader at {_without_colons(leader)}, log in {cfg.data_dir}"
+    created = missing_dirs(cfg.data_dir)
     hold_stop_signals()  # from here to the exit: the replica's signal group takes them while it runs
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(_until_signal, replica.run)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(_until_signal, replica.run, header)
+    except Exception:
+        if replica.state is None or replica.state.height <= 0:  # it failed before it held any block past genesis
+            remove_new_data_dir(created)  # what this run made of a new --data-dir; never one that existed before
+        raise
+
+
+def _without_colons(address: str) -> str:
+    """An nng address said without colons (for a first line scripts do not read as ``name: address``):
+    ``tcp://10.0.0.5:9944`` is ``10.0.0.5 port 9944``, ``ipc:///run/node.sock`` is ``ipc /run/node.sock``."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        return address.replace(":", " ")
+    host, colon, port = rest.rpartition(":")
+    if scheme.startswith("tcp") and colon and port.isdigit():
+        return f"{host.replace(':', '.')} port {port}"
+    return f"{scheme} {rest.replace(':', ' ')}"
 
 
 @actor_app.command("run")
@@ -414,8 +434,9 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
         metrics = await sub.call("metrics")
         connections = {name: {k: figures[k] for k in CONNECTION_FIGURES if k in figures}
                        for name in ("rpc", "feed") if isinstance(figures := metrics.get(name), dict)}
+        production = {"paused": metrics["paused"]} if "paused" in metrics else {}  # a leader's; a replica seals none
         return {**info, "head_hash": head.header.hash, "head_time": head.header.timestamp / 1000,
-                "subnets": len(subnets), "endpoint": sub.endpoint, "connections": connections}
+                "subnets": len(subnets), "endpoint": sub.endpoint, "connections": connections, **production}
 
     st = run(read, endpoint, timeout, "node status")
     st["head_age"] = round(time.time() - st["head_time"], 3)
@@ -431,8 +452,19 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
         reachable = st.get("leader_reachable")
         state = "" if reachable is None else " (answers)" if reachable else " (not answering: reads go on from here)"
         rows.insert(3, ("leader", f"{st['leader']}{state}"))
+    if "paused" in st:  # a leader: whether it seals, or waits for actors (and what to do)
+        rows.insert(4, ("production", _production(st["paused"])))
     rows += [row for name, figures in st["connections"].items() for row in _connections_rows(name, figures)]
     out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide)
+
+
+def _production(paused: Any) -> str:
+    """The `production` row of `node status`: sealing, or paused waiting for actors (with the remedy)."""
+    if not isinstance(paused, dict):
+        return "sealing"
+    waiting = ", ".join(str(a) for a in paused.get("waiting_for", ())) or "?"
+    return (f"PAUSED for {paused.get('for_s', 0):g} s before block {paused.get('block')}, waiting for {waiting}: "
+            f"{paused.get('remedy', '')}")
 
 
 @node_app.command("wait")
