@@ -113,7 +113,7 @@ def show(ctx: typer.Context,
 
     from ..replay import account_at, neurons_at, state_at
     from ._common import Out
-    from ._subnet import metagraph_json, print_metagraph
+    from ._subnet import immunity, metagraph_json, print_metagraph
 
     if address is not None and (wallet_name is not None or wallet_path is not None):
         raise _conflict("--address", "--wallet-name" if wallet_name is not None else "--wallet-path",
@@ -131,6 +131,9 @@ def show(ctx: typer.Context,
         state = state_at(store, block)
         netuids = [netuid] if netuid is not None else [sn.netuid for sn in state.subnets()]
         graphs = [(n, neurons_at(state, n)) for n in netuids] if coldkey is None else []
+        # what `taonet metagraph` reads from the subnet's info beside its neurons: the immunity and the owner
+        infos = {n: {"hyperparameters": {"immunity_period": sn.hyper.immunity_period}, "owner_hotkey": sn.owner_hotkey}
+                 for n in netuids if (sn := state.subnet(n)) is not None}
     out = Out(as_json, as_rao)
     if coldkey is not None:
         acct = account_at(state, coldkey)
@@ -145,14 +148,16 @@ def show(ctx: typer.Context,
         out.line(f"free {out.amount(acct['free'])}, staked {out.amount(acct['total_stake'])}, nonce {acct['nonce']}")
         return
     if netuid is not None and as_json:
-        out.emit(metagraph_json(netuid, state.height, graphs[0][1]))
+        out.emit(metagraph_json(netuid, state.height, graphs[0][1], infos.get(netuid)))
     elif as_json:
-        out.emit({"block": state.height, "subnets": [metagraph_json(n, state.height, ns) for n, ns in graphs]})
+        out.emit({"block": state.height, "subnets": [metagraph_json(n, state.height, ns, infos.get(n))
+                                                     for n, ns in graphs]})
     elif not graphs:
         console.print(f"block {state.height}: no subnet exists yet")
     else:
         for n, ns in graphs:
-            print_metagraph(out, n, state.height, ns, wide=wide)
+            print_metagraph(out, n, state.height, ns, wide=wide,
+                            standing=immunity(ns, state.height, infos[n]) if n in infos else None)
 
 
 @replay_app.command("events")
