@@ -356,12 +356,12 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
 
 def axon_config(options: Mapping[str, Any], base: Any = None) -> Any:
     """An AxonConfig of the neuron's: ``base`` (None: the kernel's default) with the connection options' bounds
-    (checked against each other by ``Plugin.options``)."""
+    (checked against each other by ``Plugin.options``) and its memory budget for unfinished requests."""
     from taonet.kernel import AxonConfig
 
     base = base or AxonConfig()
     bounds = {k: int(options[k]) for k in ("max_connections", "max_connections_per_address",
-                                             "max_connections_per_network") if k in options}
+                                             "max_connections_per_network", "max_pending_mb") if k in options}
     return attrs.evolve(base, **bounds)
 
 

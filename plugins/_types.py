@@ -66,6 +66,9 @@ NEURON_OPTIONS: Mapping[str, Option] = {
                                                              "IPv6 /48) may hold (default: 4 x "
                                                              "max_connections_per_address, at most max_connections)",
                                           lo=1, hi=1 << 20),
+    "max_pending_mb": Option(default=1024, help="MiB the axon's connections may hold in unfinished requests; the "
+                                                "connection bounds above are lowered to fit it (252 connections, 63 "
+                                                "from one address, at 4 MiB requests)", lo=1, hi=1 << 20),
 }
 """Options every neuron takes; a plugin's protocol may change their defaults and add its own."""
 

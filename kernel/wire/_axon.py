@@ -13,7 +13,8 @@ Every request is checked in this order, and the first failure is the reply's sta
    the nonce memory is full of live nonces);
 6. the ``verify`` hook (401), then ``priority``;
 7. the forward, under the caller's timeout (408), in one of ``max_concurrency`` slots or waiting in a bounded queue
-   ordered by priority (503 when full); an exception or a wrong return value is a 500.
+   ordered by priority (503 when full: a request of higher priority than the lowest waiter evicts it, and that
+   waiter gets the 503); an exception or a wrong return value is a 500.
 
 Every reply, errors included, is signed by the axon's hotkey. Sync hooks and forwards run in anyio worker threads.
 
@@ -65,7 +66,13 @@ from ..errors import (
     status_of,
 )
 from ._axon_info import AxonInfo, ss58_of
-from ._connections import MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, ConnectionLimit, limit_connections
+from ._connections import (
+    MAX_CONNECTIONS,
+    MAX_CONNECTIONS_PER_ADDRESS,
+    NETWORK_SHARES,
+    ConnectionLimit,
+    limit_connections,
+)
 from ._fields import uncarried
 from ._format import (
     EMPTY_BODY,
@@ -93,6 +100,10 @@ logger = get_logger(__name__)
 
 _EMPTY_HASH: Final = body_hash(EMPTY_BODY)
 _NO_CALLER: Final = b""
+_HEADER_ROOM: Final = 65536
+"""Bytes nng takes beyond the largest request accepted (a frame's headers and a little more, so a request a little
+too large is read and answered 413; a larger one closes its connection)."""
+_STATUS_CODES: Final = frozenset(int(s) for s in Status)
 
 
 @attrs.frozen(kw_only=True)
@@ -106,7 +117,8 @@ class AxonConfig:
     max_concurrency: int = attrs.field(default=16, validator=attrs.validators.ge(1))
     """Forwards (and streams) running at once."""
     max_queue: int = attrs.field(default=64, validator=attrs.validators.ge(0))
-    """Requests waiting for a slot, served by priority; beyond it requests get 503."""
+    """Requests waiting for a slot, served by priority; when it is full a request of higher priority than the lowest
+    waiter takes that waiter's place (the waiter gets 503 at once), any other gets 503."""
     max_timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
     """Longest caller timeout honoured, in seconds (a longer one is cut to this)."""
     nonce_past: float = 10.0
@@ -138,6 +150,20 @@ class AxonConfig:
     from (None: 4 x ``max_connections_per_address``, at most ``max_connections``)."""
     receivers: int | None = None
     """nng contexts receiving at once (default: concurrency + queue + 16, so a full queue is answered with 503)."""
+    max_pending_mb: int = attrs.field(default=1024, validator=attrs.validators.ge(1))
+    """MiB the messages connections hold may take in all. nng allocates a message's declared length as its header
+    arrives and sets no deadline on the rest, so each connection may hold one message of up to the axon's receive
+    limit (its largest request, ``max_request_size`` or an attached synapse's ``MAX_SIZE``, + 64 KiB of headers),
+    sent but for its last byte, for as long as it stays open. The axon accepts at most this budget over that limit
+    connections, lowering ``max_connections`` to fit and the address's and network's shares in proportion (not below
+    a quarter and a half of it, nor above what they were set to): with 4 MiB requests, 252 connections, 63 from one
+    address, 126 from one network."""
+    load_report_interval: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+    """Seconds between checks of the refusals (requests answered with an error, connections closed as they came);
+    when a check finds ``load_report_threshold`` or more since the last, ``axon.under_load`` is logged as a warning
+    with the counts by reason."""
+    load_report_threshold: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
+    """Refusals within one ``load_report_interval`` that make the axon log ``axon.under_load``."""
 
 
 @attrs.frozen
@@ -148,6 +174,7 @@ class _Route:
     priority: Callable[..., Any] | None
     verify: Callable[..., Any] | None
     streaming: bool
+    ping: bool = False
     is_async: bool = attrs.field(init=False)
     hooks: bool = attrs.field(init=False)
 
@@ -274,6 +301,8 @@ class Axon:
         read); their contexts are set aside, at most one a receiver, the oldest closed beyond that."""
         self._terminal = TerminalInfo()
         self._max_size = self.config.max_request_size
+        self._recv_max = self._max_size + _HEADER_ROOM
+        self._bounds = (0, 0, 0)
         self._cm: Any = None
         self._background: Any = None
         self.attach(_aping, synapse=Synapse)
@@ -323,7 +352,8 @@ class Axon:
         for hook in (forward, blacklist, priority, verify):
             if hook is not None and not callable(hook):
                 raise TypeError(f"{hook!r} is not callable")
-        self._routes[cls.NAME] = _Route(cls, forward, blacklist, priority, verify, issubclass(cls, StreamingSynapse))
+        self._routes[cls.NAME] = _Route(cls, forward, blacklist, priority, verify, issubclass(cls, StreamingSynapse),
+                                        ping=forward is _aping)
         return self
 
     @property
@@ -423,15 +453,17 @@ class Axon:
         cfg = self.config
         hard_cap = max(cfg.max_request_size, *(r.cls.MAX_SIZE or 0 for r in self._routes.values()))
         self._max_size = hard_cap
+        # nng drops (and closes the pipe of) anything above its own cap, a little above ours: a request a little
+        # too large still gets its 413. Each connection may hold one unfinished message of up to this many bytes.
+        recv_max = hard_cap + _HEADER_ROOM
+        total, per_address, per_network = self._bounds = _connection_budget(cfg, recv_max)
+        self._recv_max = recv_max
         self._gate = PriorityGate(cfg.max_concurrency, cfg.max_queue)
         self._nonces = NonceGuard(past_s=cfg.nonce_past, future_s=cfg.nonce_future, max_timeout_s=cfg.max_timeout,
                                   per_caller=cfg.nonce_per_caller, max_entries=cfg.nonce_max_entries)
         receivers = cfg.receivers or cfg.max_concurrency + cfg.max_queue + 16
-        # nng drops (and closes the pipe of) anything above its own cap, so it sits well above ours: a request
-        # a little too large still gets its 413.
-        with pynng.Rep0(recv_max_size=2 * hard_cap + 65536) as sock:
-            self._limit = limit_connections(sock, cfg.max_connections, cfg.max_connections_per_address,
-                                            cfg.max_connections_per_network)
+        with pynng.Rep0(recv_max_size=recv_max) as sock:
+            self._limit = limit_connections(sock, total, per_address, per_network)
             self._sock = sock
             try:
                 listener = sock.listen(self._address)
@@ -450,7 +482,10 @@ class Axon:
                     self._tg = tg
                     for _ in range(receivers):
                         tg.start_soon(self._receive_loop, sock)
-                    self._log.info("axon.started", address=self._bound, synapses=sorted(self._routes))
+                    tg.start_soon(self._report_load)
+                    self._log.info("axon.started", address=self._bound, synapses=sorted(self._routes),
+                                   receive_limit=recv_max, connections=dict(zip(
+                                       ("max", "per_address", "per_network"), self._bounds, strict=True)))
                     task_status.started(info)
             finally:
                 self._tg = None
@@ -461,6 +496,46 @@ class Axon:
                 self._peers.clear()
                 self._sock = None
                 self._log.info("axon.stopped", address=self._bound, replies=dict(self.counts))
+
+    @property
+    def receive_limit(self) -> int:
+        """The largest message nng takes in, in bytes (the largest request accepted + 64 KiB; valid once serving):
+        what one connection's unfinished message may hold."""
+        return self._recv_max
+
+    @property
+    def connection_bounds(self) -> tuple[int, int, int]:
+        """The connections accepted at once (valid once serving): in all, from one address, from one network;
+        ``max_connections`` and its shares, lowered to fit ``max_pending_mb`` at :attr:`receive_limit` each."""
+        return self._bounds
+
+    def refusals(self) -> dict[str, int]:
+        """Refusals so far by reason: requests by the name of their reply's status (``overloaded``, ``forbidden``,
+        ``unauthorized``...), connections closed as they came by the bound they met (``connections_total``,
+        ``connections_per_address``, ``connections_per_network``)."""
+        out = {Status(code).name.lower() if code in _STATUS_CODES else str(code): n
+               for code, n in self.counts.items() if code != Status.OK and n}
+        if self._limit is not None:
+            lim = self._limit
+            out["connections_total"] = lim.refused - lim.refused_per_address - lim.refused_per_network
+            out["connections_per_address"] = lim.refused_per_address
+            out["connections_per_network"] = lim.refused_per_network
+        return {k: n for k, n in out.items() if n}
+
+    async def _report_load(self) -> None:
+        """Every ``load_report_interval``, log ``axon.under_load`` (a warning) if the refusals since the last check
+        reach ``load_report_threshold``: a flood leaves a trace where the operator looks, at most once an interval."""
+        cfg = self.config
+        last = self.refusals()
+        while True:
+            await anyio.sleep(cfg.load_report_interval)
+            now = self.refusals()
+            since = {k: n - last.get(k, 0) for k, n in now.items() if n > last.get(k, 0)}
+            last = now
+            if sum(since.values()) >= cfg.load_report_threshold:
+                self._log.warning("axon.under_load", refused=since, interval_s=cfg.load_report_interval,
+                                  connections=self.connections, hint="requests and connections refused since the "
+                                  "last check, by reason; see docs/wire.md, 'Size limits, timeouts, concurrency'")
 
     @property
     def _receivers(self) -> int:
@@ -621,8 +696,8 @@ class Axon:
         syn = cls._from_body(fields, timeout=timeout_s, dendrite=caller, axon=self._terminal)
         if narrow and body_hash(syn._hashed_body(req.body)) != req.body_hash:
             raise BodyHashMismatch()
-        if route.blacklist is None:
-            nonces.record(req.hotkey, req.uuid, req.nonce, now)
+        if route.blacklist is None and not route.ping:  # a ping is idempotent: a replay of one costs nothing, and
+            nonces.record(req.hotkey, req.uuid, req.nonce, now)  # strangers' pings must not fill the nonce memory
         return route, syn, timeout_s, now
 
     def _answer(self, req: Request, route: _Route, syn: Synapse, out: Any, t0: int) -> bytes:
@@ -784,6 +859,32 @@ class Axon:
         if frame.done:
             st.delivered.set()
         return self._reply(st.req, status, message, body, t0, stream=st.sid if opening else None)
+
+
+_SHARES: Final = MAX_CONNECTIONS // MAX_CONNECTIONS_PER_ADDRESS  # 8: an address's default share is an eighth
+_ADDRESS_FLOOR: Final = 4
+"""Under a memory budget an address keeps at least 1/_ADDRESS_FLOOR of the connections that fit: a localnet dials
+every axon from 127.0.0.1, one connection per validator, so an eighth (31 at the defaults) was too few for one."""
+
+
+def _connection_budget(cfg: AxonConfig, recv_max: int) -> tuple[int, int, int]:
+    """(in all, per address, per network): the configured connection bounds, lowered so that connections holding a
+    message of ``recv_max`` bytes each fit ``max_pending_mb``: the total to what fits, the shares in proportion but
+    not below a quarter and a half of it nor above what was set; ValueError if not one fits."""
+    total = cfg.max_connections
+    per_address = min(cfg.max_connections_per_address, total)
+    per_network = cfg.max_connections_per_network or NETWORK_SHARES * cfg.max_connections_per_address
+    per_network = min(max(per_network, per_address), total)
+    fit = (cfg.max_pending_mb << 20) // recv_max
+    if fit < 1:
+        raise ValueError(f"max_pending_mb={cfg.max_pending_mb} cannot hold one request of {recv_max} bytes (the "
+                         f"largest this axon accepts, + headers): raise it to {-(-recv_max >> 20)} or more")
+    if fit < total:  # the shares in proportion, but never above what was set nor below their default part of fit
+        per_address = min(per_address, max(1, per_address * fit // total, fit // _ADDRESS_FLOOR))
+        per_network = min(fit, max(per_address, min(per_network, max(per_network * fit // total,
+                                                                    fit * NETWORK_SHARES // _SHARES))))
+        total = fit
+    return total, per_address, per_network
 
 
 def _budget(timeout_s: float, t0: int) -> float:

@@ -12,15 +12,17 @@ from ..errors import Overloaded
 
 __all__ = ["PriorityGate"]
 
-_WAITING, _GRANTED, _GONE = 0, 1, 2
+_WAITING, _GRANTED, _GONE, _EVICTED = 0, 1, 2, 3
 
 
 @final
 class PriorityGate:
     """Admits up to ``slots`` holders; later arrivals wait (at most ``queue`` of them) and are admitted by priority.
 
-    Equal priorities are admitted first come, first served. When the queue is full, :meth:`acquire` raises
-    :class:`~taonet.kernel.errors.Overloaded` at once. A waiter that is cancelled leaves the queue.
+    Equal priorities are admitted first come, first served. When the queue is full, a newcomer of higher priority
+    than the lowest waiter takes its place (that waiter, the last come of the lowest priority, gets
+    :class:`~taonet.kernel.errors.Overloaded` at once); any other newcomer gets it at once (a tie refuses the
+    newcomer). A waiter that is cancelled leaves the queue.
     """
 
     __slots__ = ("_free", "_heap", "_queue", "_seq", "_waiting")
@@ -52,12 +54,13 @@ class PriorityGate:
         return False
 
     async def acquire(self, priority: float = 0.0) -> None:
-        """Take a slot, waiting in the queue if none is free; raise Overloaded if the queue is full."""
+        """Take a slot, waiting in the queue if none is free; raise Overloaded if the queue is full of waiters of this
+        priority or higher, or if a higher-priority newcomer evicts this one from the queue."""
         if self._free > 0 and self._waiting == 0:
             self._free -= 1
             return
         if self._waiting >= self._queue:
-            raise Overloaded(f"the axon is busy and its queue of {self._queue} is full; retry later")
+            self._evict_below(priority)
         entry = [-priority, next(self._seq), anyio.Event(), _WAITING]
         heapq.heappush(self._heap, entry)
         self._waiting += 1
@@ -66,10 +69,27 @@ class PriorityGate:
         except BaseException:
             if entry[3] == _GRANTED:
                 self.release()
-            else:
+            elif entry[3] == _WAITING:
                 entry[3] = _GONE
                 self._waiting -= 1
             raise
+        if entry[3] == _EVICTED:
+            raise Overloaded(f"the axon is busy: a request of higher priority took this one's place in its queue of "
+                             f"{self._queue}; retry later")
+
+    def _evict_below(self, priority: float) -> None:
+        """Make room in the full queue by evicting its lowest-priority waiter (the last come among equals) if it is
+        below ``priority``; else raise Overloaded (an empty queue, or a tie, refuses the newcomer)."""
+        live = [e for e in self._heap if e[3] == _WAITING]
+        victim = max(live, key=lambda e: (e[0], e[1]), default=None)  # lowest priority, then last come
+        if victim is None or not -victim[0] < priority:
+            raise Overloaded(f"the axon is busy and its queue of {self._queue} is full; retry later")
+        victim[3] = _EVICTED
+        self._waiting -= 1
+        victim[2].set()
+        live.remove(victim)
+        heapq.heapify(live)  # the evicted and the cancelled leave the heap now (it stays within the queue's size)
+        self._heap = live
 
     def release(self) -> None:
         """Give a slot back, handing it to the highest-priority waiter if there is one."""

@@ -49,3 +49,23 @@ async def test_a_miner_with_a_per_address_option_answers_that_many_callers_from_
     assert [a.is_blacklist for a in answers] == [True, True, False], [a.dendrite for a in answers]
     assert not answers[2].is_success and answers[2].dendrite.status_code in (408, 503), answers[2].dendrite
     assert there.is_blacklist, there.dendrite
+
+
+async def test_max_pending_mb_sets_the_axons_memory_budget_and_its_bounds_follow() -> None:
+    """``--set max_pending_mb=64`` reaches the neuron's AxonConfig, and the axon's connection bounds follow it (64 MiB
+    over 4 MiB + 64 KiB requests: 15 connections); the default leaves 252, 63 from one address."""
+    from taonet.kernel import Axon
+    from taonet.plugins._neuron import axon_config
+
+    plugin = load_plugin("template")
+    double = plugin.protocol.synapses[0]
+
+    async def forward(synapse: double) -> double:  # type: ignore[valid-type]
+        return synapse
+
+    small = axon_config(plugin.options({"max_pending_mb": "64"}))
+    assert small.max_pending_mb == 64
+    for config, bounds in ((small, (15, 3, 7)), (axon_config(plugin.options({})), (252, 63, 126))):
+        axon = Axon(Keypair.from_uri("//Bob"), "tcp://127.0.0.1:0", config=config).attach(forward, synapse=double)
+        async with axon as ax:
+            assert ax.connection_bounds == bounds

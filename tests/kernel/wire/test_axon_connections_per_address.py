@@ -19,6 +19,7 @@ from .wire_helpers import ALICE, BOB, Dummy, double, request
 
 pytestmark = pytest.mark.anyio
 
+LOCALNET_VALIDATORS = 8
 LOCALNET_PROCESSES = 73
 """`taonet bench localnet`'s one-process-per-neuron layout (64 miners, 8 validators, the launcher). A miner's axon
 had 8 connections there, one per validator (measured with `ss`); the test offers twice the processes."""
@@ -93,11 +94,14 @@ async def test_crowds_from_many_addresses_still_stop_at_max_connections() -> Non
 
 
 async def test_a_localnets_crowd_from_loopback_is_not_refused_under_the_defaults() -> None:
-    """Twice a 73-process localnet's connections to one axon (2 a process), all from 127.0.0.1, under the default
-    bounds: every one is admitted, none refused, and a signed request on each is answered."""
+    """An axon's share for one address under the defaults (63: ``max_pending_mb`` holds 252 connections of 4 MiB
+    requests, a quarter of them per address), all from 127.0.0.1: every one is admitted, none refused, and a signed
+    request on each is answered. A localnet's miner axon has one connection per validator (8 of 73 processes), so
+    the share is room for seven times a localnet's validators; a bigger one raises ``max_pending_mb``."""
     assert attrs.fields(AxonConfig).max_connections_per_address.default >= 2 * LOCALNET_PROCESSES
-    count = 2 * LOCALNET_PROCESSES
     async with Axon(BOB, "tcp://127.0.0.1:0").attach(double) as ax:
+        count = ax.connection_bounds[1]
+        assert count >= 7 * LOCALNET_VALIDATORS, ax.connection_bounds
         crowd = _dial_crowd(count, ax.address, "127.0.0.1")
         try:
             with anyio.fail_after(20):
