@@ -194,8 +194,10 @@ def parse_neurons(rows: Sequence[Mapping[str, Any]], *, defaults: Mapping[str, A
     return specs
 
 
-def load_neurons(path: str | Path, *, extra_keys: Collection[str] = ()) -> list[NeuronSpec]:
-    """Read a neurons file: TOML with a ``[[neurons]]`` table and optional top-level defaults."""
+def load_neurons(path: str | Path, *, extra_keys: Collection[str] = (), overrides: Mapping[str, Any] | None = None
+                 ) -> list[NeuronSpec]:
+    """Read a neurons file: TOML with a ``[[neurons]]`` table and optional top-level defaults; ``overrides``
+    (``endpoint``, ``wallet_path``: a command's options) replace the file's defaults, not a row's own values."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
@@ -209,4 +211,5 @@ def load_neurons(path: str | Path, *, extra_keys: Collection[str] = ()) -> list[
     rows = data.get("neurons")
     if not rows:
         raise _invalid(str(path), "no [[neurons]] table")
-    return parse_neurons(rows, defaults=data, base=path.parent, extra_keys=extra_keys, source=str(path))
+    defaults = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return parse_neurons(rows, defaults=defaults, base=path.parent, extra_keys=extra_keys, source=str(path))

@@ -262,7 +262,8 @@ machine = "far"
             st = _status(tmp_path, net)
             assert [p["name"] for p in st["processes"]] == ["host"]  # no node, and nothing for "far"
             assert f'endpoint = "{addresses["rpc"]}"' in (net / "machines" / "far.toml").read_text()
-            far = subprocess.Popen([TAONET_EXE, "neurons", "run", str(net / "machines" / "far.toml")],
+            far = subprocess.Popen([TAONET_EXE, "neurons", "run", str(net / "machines" / "far.toml"),
+                                    "--wallet-path", str(net / "wallets")],  # the file names no folder of ours
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(tmp_path))
             hotkey = json.loads((net / "wallets" / "m" / "hotkeys" / "far0").read_text())["ss58Address"]
             deadline = time.monotonic() + 60

@@ -200,6 +200,12 @@ def localnet_cmd(
     max_connections: MaxConnections = None,
     max_connections_per_address: MaxPerAddress = None,
     max_connections_per_network: MaxPerNetwork = None,
+    rpc: Annotated[str | None, typer.Option("--rpc", help="Where the node listens for RPC, tcp://HOST:PORT (default: "
+                                                          "127.0.0.1:9944 if free, else a free loopback port).")
+                   ] = None,
+    feed: Annotated[str | None, typer.Option("--feed", help="Where the node publishes its block feed, "
+                                                            "tcp://HOST:PORT (default: a free loopback port).")
+                    ] = None,
 ) -> None:
     """A whole network with no configuration: a dev node (0.25 s blocks), the template subnet, 2 validators and 4
     miners, and a live view; Ctrl-C stops everything. The --max-connections* flags are the node's (as `taonet node
@@ -216,9 +222,10 @@ def localnet_cmd(
         spec = localnet_spec(plugins=tuple(plugin) or ("template",), validators=validators, miners=miners,
                              block_time=block_time, tempo=tempo, per_host=per_host, max_connections=max_connections,
                              max_connections_per_address=max_connections_per_address,
-                             max_connections_per_network=max_connections_per_network)
-    except InvalidNetworkFile as e:  # a bound of the launcher's: the command line asked for too much
-        raise typer.BadParameter(e.reason) from None
+                             max_connections_per_network=max_connections_per_network, rpc=rpc, feed=feed)
+    except InvalidNetworkFile as e:  # a bound of the launcher's, or an address: the command line asked for it
+        flag = next((f"--{k}" for k in ("rpc", "feed") if e.reason.startswith(f"{k} ")), None)
+        raise typer.BadParameter(e.reason, param_hint=flag) from None
     binding = ("--max-connections-per-address" if max_connections_per_address is not None else
                "--max-connections-per-network" if max_connections_per_network is not None and (
                    max_connections is None or max_connections_per_network <= max_connections) else "--max-connections")
@@ -238,7 +245,7 @@ def localnet_cmd(
     shaping = {"--plugin": list(plugin), "--validators": validators, "--miners": miners, "--block-time": block_time,
                "--tempo": tempo, "--per-host": per_host, "--max-connections": max_connections,
                "--max-connections-per-address": max_connections_per_address,
-               "--max-connections-per-network": max_connections_per_network}
+               "--max-connections-per-network": max_connections_per_network, "--rpc": rpc, "--feed": feed}
     _serve(spec, dir, epochs=epochs, live=live, command=_localnet_again(shaping, dir), localnet=True)
 
 
@@ -407,6 +414,13 @@ def _status(dir: Path, as_json: bool) -> None:
     for p in st["processes"]:
         print(f"process: {p['name']} {p.get('state')} pid {p['pid'] or '-'} restarts {p.get('restarts', 0)}"
               + (f" ({p['note']})" if p.get("note") else ""))
+    machines = st.get("machines")
+    for m in machines if isinstance(machines, list) else []:  # neurons of this network the launcher does not run
+        if isinstance(m, dict) and {"name", "file", "neurons"} <= m.keys():
+            n = m["neurons"]
+            print(f"machine: {m['name']} {n} neuron{'s' * (n != 1)}, not run by this launcher: start "
+                  f"{'them' if n != 1 else 'it'} there with taonet neurons run {Path(str(m['file'])).name} (copy "
+                  f"{m['file']} and the wallets it names there)")
     problems = st.get("problems")
     for line in problems[-10:] if isinstance(problems, list) else []:  # the latest problem lines the view said
         print(f"problem: {line}")

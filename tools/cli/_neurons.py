@@ -161,6 +161,13 @@ def validator_run(plugin: PluginName, netuid: Netuid, wallet_name: WalletName = 
 
 @neurons_app.command("run")
 def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neurons]] table (docs/subnets.md).")],
+                wallet_path: Annotated[str | None, typer.Option(
+                    "--wallet-path", "-p", "--wallet.path",
+                    help="Wallets folder of the rows that set no wallet_path (over the file's own; else "
+                         "$TAONET_WALLET_PATH, ~/.taonet/wallets).")] = None,
+                endpoint: Annotated[str | None, typer.Option(
+                    "--endpoint", "-e", help="Node RPC address of the rows that set no endpoint (over the file's "
+                                             "own; else $TAONET_ENDPOINT, local).")] = None,
                 log_level: LogLevel = "info", log_json: LogJson = None) -> None:
     """Run every neuron FILE describes in this one process; stops them all on Ctrl-C or SIGTERM."""
     import anyio
@@ -173,7 +180,14 @@ def neurons_run(file: Annotated[Path, typer.Argument(help="TOML with a \\[\\[neu
     from ..signals import hold_stop_signals, signal_stopped_group
 
     configure_logging(log_level, json=log_json)
-    specs = load_neurons(file)
+    if endpoint is not None:
+        from ..addresses import dial_problem
+
+        if (problem := dial_problem(endpoint)) is not None:
+            raise typer.BadParameter(f"{endpoint!r} {problem}", param_hint="--endpoint")
+    # relative to where the command runs, as every path option (the file's own are read from its folder)
+    path = str(Path(wallet_path).expanduser().resolve()) if wallet_path else None
+    specs = load_neurons(file, overrides={"wallet_path": path, "endpoint": endpoint})
     for name in sorted({s.plugin for s in specs}):  # an unknown plugin or bad option: one line before connecting
         plugin = load_plugin(name)
         for s in specs:

@@ -20,12 +20,14 @@ def localnet_spec(*, plugins: tuple[str, ...] = ("template",), validators: int =
                   block_time: float = 0.25, tempo: int = LOCALNET_TEMPO, per_host: int = 0,
                   stake: float = 1000.0, max_connections: int | None = None,
                   max_connections_per_address: int | None = None,
-                  max_connections_per_network: int | None = None) -> NetworkSpec:
+                  max_connections_per_network: int | None = None, rpc: str | None = None,
+                  feed: str | None = None) -> NetworkSpec:
     """The network `taonet localnet` runs; ``per_host`` N puts at most N neurons in a host process (1: each in its
     own), 0 means AUTO_PER_HOST; ``max_connections*`` are the node's connection bounds (None: the node's default),
-    checked as a network file's ``[node]`` keys."""
+    checked as a network file's ``[node]`` keys, as are ``rpc`` and ``feed``, the node's addresses (None: 127.0.0.1:9944
+    if free, else a free port; a free port)."""
     bounds = {"max_connections": max_connections, "max_connections_per_address": max_connections_per_address,
-              "max_connections_per_network": max_connections_per_network}
+              "max_connections_per_network": max_connections_per_network, "rpc": rpc, "feed": feed}
     data = {
         "name": "localnet",
         "node": {k: v for k, v in bounds.items() if v is not None},

@@ -23,7 +23,8 @@ from ._spec import NetworkSpec, PlacedNeuron
 from ._view import View, counted
 from .errors import NodeDidNotStart
 
-__all__ = ["NEURONS_DEADLINE", "NODE_DEADLINE", "STOP_DEADLINE", "Network", "write_host_file"]
+__all__ = ["NEURONS_DEADLINE", "NODE_DEADLINE", "STOP_DEADLINE", "Network", "only_here", "write_host_file",
+           "write_machine_file"]
 
 NEURONS_DEADLINE = 6.0
 """Seconds the neuron hosts get after SIGTERM (each neuron stops within 5 s) before SIGKILL."""
@@ -176,6 +177,60 @@ def write_host_file(path: Path, neurons: list[PlacedNeuron], endpoint: str, comm
     return path
 
 
+def write_machine_file(path: Path, machine: str, neurons: list[PlacedNeuron], endpoint: str, wallets: Path) -> Path:
+    """The ``[[neurons]]`` file of the neurons that run on another ``machine``, with nothing of this machine's in it:
+    no wallet folder or state directory of ours (a row's own, as written, is kept), so copied there with the wallets it
+    names it runs as is: ``taonet neurons run FILE`` takes ``--wallet-path`` (else ``$TAONET_WALLET_PATH``, else
+    ``~/.taonet/wallets``) and keeps each neuron's state beside its hotkey; ``--endpoint`` overrides ``endpoint``."""
+    names = sorted({p.spec.wallet for p in neurons if "wallet_path" not in p.written})
+    lines = [f"# The neurons that run on machine {machine}, written by taonet launch (docs/launcher.md, \"Running "
+             "across hosts\").",
+             f"# On {machine}: 1. copy this file, and the wallets {', '.join(names) or '(rows set wallet_path)'} "
+             f"from {wallets} into ~/.taonet/wallets",
+             "#    (each needs its hotkeys/ and coldkeypub.txt; another folder: --wallet-path DIR or "
+             "$TAONET_WALLET_PATH);",
+             f"# 2. run: taonet neurons run {path.name}   (another node, e.g. a replica near {machine}: "
+             "--endpoint ADDRESS)",
+             f"endpoint = {json.dumps(endpoint)}", ""]
+    for p in neurons:
+        s = p.spec
+        row: dict[str, Any] = {"name": s.name, "role": s.role, "plugin": s.plugin, "netuid": s.netuid,
+                               "wallet": s.wallet, "hotkey": s.hotkey, "timeout": s.timeout}
+        row |= {k: p.written[k] for k in ("wallet_path", "state_dir", "endpoint") if k in p.written}
+        for key in ("external_ip", "gateway"):
+            if getattr(s, key) is not None:
+                row[key] = str(getattr(s, key))
+        if s.port:
+            row["port"] = s.port
+        if s.options:
+            row["options"] = dict(s.options)
+        lines.append("[[neurons]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in row.items()]
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _host_of(address: str) -> str:
+    """The host of ``tcp://HOST:PORT`` (brackets of an IPv6 one removed), or ""."""
+    return address.partition("://")[2].rpartition(":")[0].strip("[]")
+
+
+def only_here(host: str) -> bool:
+    """Whether ``host`` is one another machine cannot dial this one at: loopback (127.0.0.0/8, ::1, localhost) or a
+    wildcard (0.0.0.0, ::, *), which names every interface to a listener but no machine to a client."""
+    import ipaddress
+
+    if host in ("", "*", "localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_unspecified
+
+
 @attrs.define(kw_only=True, eq=False)
 class Network:
     """One launched network: its spec, directory, children and what the view has seen."""
@@ -214,6 +269,7 @@ class Network:
     localnet: bool = False
     """Run by `taonet localnet` (no network file): what it says to do names that command's options."""
     created: set[int] = attrs.Factory(set)  # the subnets this run's setup created: first_emission is theirs alone
+    machines: dict[str, tuple[str, int]] = attrs.Factory(dict)  # another machine: (its neurons file, its neurons)
 
     def cli(self, *args: str) -> str:
         """A `taonet` command for the user to run against this network: with ``--endpoint`` unless the network's node
@@ -232,6 +288,7 @@ class Network:
         try:
             async with anyio.create_task_group() as tg:
                 await self._start_node(tg)
+                self._warn_unreachable()
                 await self._setup()
                 if self.spec.wallets:
                     overview = self.cli("wallet", "overview", "-p", str(self.wallet_path), "-w",
@@ -306,9 +363,11 @@ class Network:
                         if a and not a.endswith(":0") and (port := _port_of(a)) is not None and not _port_free(port)]
                 if mine:  # an address of the network file is held by another process: picking again cannot help
                     what, a = mine[0]
+                    given, option = (f"--{what}", f"--{what}") if self.localnet else ("the network file",
+                                                                                     f"[node] {what}")
                     raise NodeDidNotStart(method="node run", address=str(child.log), reason=(
-                        f"its {what} address {a} (from the network file) is in use by another process: stop that "
-                        f"process, or give [node] {what} another port (0: any free one)")) from e
+                        f"its {what} address {a} (from {given}) is in use by another process: stop that "
+                        f"process, or give {option} another port (0: any free one)")) from e
                 if attempt + 1 == NODE_START_TRIES:
                     fix = ("free some ports, then start it again" if self.localnet else  # localnet has no [node]
                            "free some ports, or give [node] rpc and feed ports")
@@ -407,8 +466,9 @@ class Network:
             else:
                 groups[p.process].append(p)
         for machine, ps in remote.items():
-            path = write_host_file(self.dir / "machines" / f"{machine}.toml", ps, self.endpoint,
-                                   f"run on {machine}: taonet neurons run {machine}.toml (copy the wallets too)")
+            path = write_machine_file(self.dir / "machines" / f"{machine}.toml", machine, ps, self.endpoint,
+                                      self.wallet_path)
+            self.machines[machine] = (str(path), len(ps))
             self.view.line("machine", f"{machine}: {counted(len(ps), 'neuron')} in {path}")
         self.waiting = [Path(p.spec.state_dir) / "status.json" for ps in groups.values() for p in ps]
         self.status_files = {Path(p.spec.state_dir) / "status.json": p.spec.name for ps in groups.values() for p in ps}
@@ -422,6 +482,32 @@ class Network:
             await child.start()
             tg.start_soon(child.supervise, self._on_event)
         self.view.line("neurons", f"{sum(len(p) for p in groups.values())} in {counted(len(groups), 'process')}")
+
+    def _warn_unreachable(self) -> None:
+        """One ``warning:`` line when the node address written into ``machines/*.toml`` is one only this machine
+        reaches (loopback or a wildcard, and no ``[node] public``): the other machines' neurons would never reach it,
+        and nothing else would say so."""
+        away = sorted({p.machine for p in self.spec.neurons if p.machine != "local" and "endpoint" not in p.written})
+        if not away:
+            return
+        node, there = self.spec.node, " and ".join(away)
+        if node.endpoint:
+            if only_here(_host_of(node.endpoint)):
+                self.view.line("warning", f"the neurons of machine {there} get [node] endpoint {node.endpoint}, "
+                                          f"which only this machine reaches: give an address {there} can reach the "
+                                          "node at (e.g. tcp://10.0.0.5:9944)")
+            return
+        if not node.public and only_here(_host_of(self.endpoint)):
+            self.view.line("warning", f"the neurons of machine {there} get the node address {self.endpoint}, "
+                                      f"which only this machine reaches: set [node] public = \"ADDRESS\" (where "
+                                      f"{there} reach{'es' * (len(away) == 1)} this machine), with rpc and feed on "
+                                      "tcp://0.0.0.0:PORT")
+
+    def _remote_note(self) -> str:
+        """What ``ready:`` adds about the neurons that wait on other machines (empty when there are none)."""
+        return "".join(f"; {counted(n, 'neuron')} on machine {m}: start {'them' if n > 1 else 'it'} there with "
+                       f"taonet neurons run {Path(path).name} (copy {path} and the wallets it names there)"
+                       for m, (path, n) in sorted(self.machines.items()))
 
     # --- watching ------------------------------------------------------------------------------------------------
     async def _watch(self) -> None:
@@ -582,11 +668,15 @@ class Network:
         if not self.waiting:
             self.ready_s = time.monotonic() - self.started
             failed = sum(1 for name in self.status_files.values() if name in self.failed)
+            total, remote = len(self.status_files), self._remote_note()
             if failed:
-                total = len(self.status_files)
                 self.view.line("ready", f"{total - failed} of {counted(total, 'neuron')} run{'s' * (total == 1)}, "
                                         f"{failed} failed (the problem lines say why) ({self.ready_s:.1f} s after "
-                                        "the start)")
+                                        f"the start){remote}")
+            elif remote:  # the view's "every neuron runs" would count those the other machines have not started
+                here = (f"the {counted(total, 'neuron')} of this machine run{'s' * (total == 1)}" if total else
+                        "no neuron runs on this machine")
+                self.view.line("ready", f"{here} ({self.ready_s:.1f} s after the start){remote}")
             else:
                 self.view.line("ready", f"every neuron runs ({self.ready_s:.1f} s after the start)")
 
@@ -602,6 +692,7 @@ class Network:
             "max_block_gap_ms": self.max_gap_ms, "command": self.command,
             "uptime_s": round(time.monotonic() - self.started, 1), "problems": list(self.problems),
             "failed": dict(self.failed),
+            "machines": [{"name": m, "file": path, "neurons": n} for m, (path, n) in sorted(self.machines.items())],
             "processes": [{"name": c.name, "kind": c.kind, "pid": c.pid, "state": c.state, "restarts": c.restarts,
                            "last_exit": c.last_exit, "note": c.note, "log": str(c.log)} for c in self.children],
         }

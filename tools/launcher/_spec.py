@@ -92,6 +92,9 @@ class PlacedNeuron:
     process: str = "host"
     machine: str = "local"
     stake: float = 0.0
+    written: Mapping[str, str] = attrs.field(factory=dict)
+    """The row's own ``wallet_path``, ``state_dir`` and ``endpoint`` as written (``{i}`` replaced, no path resolved):
+    what a machine file carries for another machine, where this one's paths mean nothing."""
 
 
 @attrs.frozen(kw_only=True)
@@ -229,7 +232,10 @@ def parse_network(data: Mapping[str, Any], *, base: Path | None = None, source: 
                                                              f"{spec.netuid} runs {runs!r}: a neuron runs its "
                                                              "subnet's plugin")
             _check_neuron_addresses(where, spec, local=machine == "local", node_endpoint=node.endpoint)
-            placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake)))
+            written = {k: str(row[k]).replace("{i}", str(i)) for k in ("wallet_path", "state_dir", "endpoint")
+                       if k in row}
+            placed.append(PlacedNeuron(spec=spec, process=process, machine=machine, stake=float(stake),
+                                       written=written))
     _check_bounds(source, placed)
     timeout = data.get("timeout", 30.0)
     if not 0 < timeout < float("inf"):
