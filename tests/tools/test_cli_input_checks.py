@@ -37,6 +37,16 @@ def test_an_external_ip_that_is_no_ip_is_a_usage_error(offline: Cli, role: str, 
         assert "--external-ip" in line and f"{ip!r} is not an IP address" in line and "IPv4 or IPv6" in line
 
 
+@pytest.mark.parametrize("ip", ["0.0.0.0", "::", "224.0.0.1"])
+def test_an_external_ip_no_caller_can_reach_is_a_usage_error(offline: Cli, ip: str) -> None:
+    """--external-ip 0.0.0.0 (an address to listen on, not to be reached at) or a multicast one: exit 2 naming the
+    option (the miner started, could not publish its axon, and logged publish_failed every few blocks for ever)."""
+    offline.ok("wallet", "create", "-w", "o", "-H", "h", "--no-password")
+    line = one_error(offline("miner", "run", "--plugin", "template", "--netuid", "1", "-w", "o", "-H", "h",
+                             "--port", "0", "--external-ip", ip, "--timeout", "2"), 2)
+    assert "--external-ip" in line and "not an address the axon can be reached at" in line and "127.0.0.1" in line
+
+
 @pytest.mark.parametrize("args", [("node", "run", "--dev"), ("miner", "run", "--plugin", "template", "--netuid", "1"),
                                   ("validator", "run", "--plugin", "template", "--netuid", "1"),
                                   ("neurons", "run", "neurons.toml"), ("actor", "run", "scheduler"),

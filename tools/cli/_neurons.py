@@ -45,10 +45,14 @@ def _ip(value: str | None) -> str | None:
 
     if value is not None:
         try:
-            ipaddress.ip_address(value)
+            ip = ipaddress.ip_address(value)
         except ValueError:
             raise typer.BadParameter(f"{value!r} is not an IP address: give the IPv4 or IPv6 address the axon is "
                                      "reached at (e.g. 203.0.113.7; a host name is not taken)") from None
+        if ip.is_unspecified or ip.is_multicast:  # published, no caller could reach it: the miner never served
+            raise typer.BadParameter(f"{value} is not an address the axon can be reached at (it is for listening, or "
+                                     "multicast): give the IPv4 or IPv6 address callers reach this machine at (e.g. "
+                                     "203.0.113.7; 127.0.0.1 on one machine)") from None
     return value
 
 
