@@ -120,8 +120,8 @@ def test_delegate_add_refuses_a_hotkey_that_is_not_a_delegate(cli: Cli) -> None:
                     "delegates: taonet delegate list)"), line
     line = one_error(cli(*add, "-w", "a"), 3)
     assert line == (f"error: hotkey {hot} is not a delegate: nothing was sent; a hotkey takes stake from coldkeys "
-                    "other than its owner's only once its owner nominates it (taonet delegate nominate); choose one "
-                    "of taonet delegate list"), line
+                    "other than its owner's only once its owner nominates it (taonet delegate nominate); taonet "
+                    "delegate list shows the delegates there are"), line
     assert cli(*add, "-w", "a", "--json").json["error"]["code"] == "cli_not_a_delegate"
     for wallet in ("owner", "a"):
         assert all(s["hotkey"] != hot for s in cli.ok("stake", "list", "-w", wallet, "--json").json["stakes"])

@@ -143,8 +143,8 @@ class NotADelegate(NotDelegate):
                     f"{self.hotkey} "
                     "(delegate add stakes on delegates: taonet delegate list)")
         return (f"hotkey {self.hotkey} is not a delegate: nothing was sent; a hotkey takes stake from coldkeys other "
-                "than its owner's only once its owner nominates it (taonet delegate nominate); choose one of taonet "
-                "delegate list")
+                "than its owner's only once its owner nominates it (taonet delegate nominate); taonet delegate list "
+                "shows the delegates there are")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
