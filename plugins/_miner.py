@@ -3,6 +3,9 @@ fresh from the block feed, publishes its axon on the chain when it changed, and 
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 from typing import Any
 
 import anyio
@@ -16,6 +19,7 @@ from ._neuron import (
     HeadFollower,
     NeuronConfig,
     Prepared,
+    RecentErrors,
     axon_config,
     call_hook,
     count_failure,
@@ -24,6 +28,7 @@ from ._neuron import (
     open_client,
     prepare,
     read_metagraph,
+    status_errors,
     uid_changed,
 )
 
@@ -32,6 +37,13 @@ __all__ = ["run_miner"]
 MAX_ERRORS = 10
 MAX_FAILURE_KINDS = 64
 """Distinct hook failures a miner counts (each is logged once, then at its 10th, 100th... time)."""
+SILENT_BLOCKS = 10
+"""Blocks the address that took this miner's hotkey on the chain must stay silent (not answer a ping) before the
+miner publishes its own again."""
+PING_TIMEOUT = 2.0
+"""Seconds the miner waits for the other address's answer to its ping."""
+SECRET_OPTION = re.compile(r"key|token|secret|password|passwd", re.IGNORECASE)
+"""Options whose value ``miner.started`` does not show."""
 
 
 async def run_miner(config: NeuronConfig, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED
@@ -60,7 +72,14 @@ class _Miner:
         """The block of the metagraph ``permits`` was read from (or the head a read of them was last tried at)."""
         self.permits_lock = anyio.Lock()
         self.stakes: dict[str, float] = {}
-        self.errors: list[str] = []
+        self.recent = RecentErrors(MAX_ERRORS)
+        """Errors for status.json: one entry per cause, with its count, block and time."""
+        self.published_block: int | None = None
+        """The block from which the chain has held our axon for our UID (None: not yet, or the UID changed)."""
+        self.elsewhere: str | None = None
+        """IP:PORT of another process serving our hotkey, which overwrote our axon on the chain (None: none)."""
+        self.silent_since: int | None = None
+        """The block from which ``elsewhere`` has not answered a ping (None: it answers, or none)."""
         self.head = 0
         self.last_epoch: int | None = None
         self.served = 0
@@ -167,7 +186,7 @@ class _Miner:
         error = e.error if ours else " ".join(f"{type(e).__name__}: {e}".split())[:300]
         if (count := count_failure(self.failures, (hook, error), MAX_FAILURE_KINDS)) is not None:
             self.log.warning("plugin.hook_failed", hook=hook, error=error, times=count)
-            self._error(f"plugin.{hook}", error)
+        self._error(f"plugin.{hook}", error)
         # the caller learns which hook failed and the error's type, not its text (it may hold the miner's secrets)
         told = error if ours else f"{type(e).__name__} (see the miner's log)"
         return ServerError(str(HookFailed(plugin=self.plugin.name, hook=hook, error=told)))
@@ -177,7 +196,7 @@ class _Miner:
         time) and kept in status.json's errors."""
         if (count := count_failure(self.failures, (e.hook, e.error), MAX_FAILURE_KINDS)) is not None:
             self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
-            self._error(f"plugin.{e.hook}", e.error)
+        self._error(f"plugin.{e.hook}", e.error)
 
     async def _lifecycle(self, name: str, **kwargs: Any) -> None:
         await lifecycle(self.plugin, name, self.log, deadline=float(self.options["hook_timeout"]),
@@ -194,6 +213,7 @@ class _Miner:
         if uid != self.uid:
             uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
+            self.published_block, self.elsewhere, self.silent_since = None, None, None  # a new UID: publish on it
         epoch = int(mg.subnet.get("last_epoch", 0))
         if self.last_epoch is not None and epoch != self.last_epoch and self.uid is not None:
             u = self.uid
@@ -203,22 +223,70 @@ class _Miner:
         self.last_epoch = epoch
 
     async def _publish(self, info: Any) -> None:
-        """Serve the axon on the chain unless the chain already has this address for our UID."""
+        """Serve the axon on the chain unless the chain already has this address for our UID, or another process
+        serving our hotkey took the record after ours was on the chain and still answers (said, not fought over:
+        ours is published again once that address has not answered for SILENT_BLOCKS blocks)."""
         mg = self.metagraph
         if self.uid is None:
             return
         have = mg.axons[self.uid]
         if have.ip == info.ip and have.port == info.port and have.version == info.version:
+            if self.published_block is None:
+                self.published_block = mg.block  # ours already (a restart), or ours just included
+            self.elsewhere = self.silent_since = None
+            return
+        if _unspecified(info.ip):
+            self._publish_failed(
+                f"the axon's address is {info.ip} (every interface: no address to dial), so it is not published and "
+                "no validator can reach this miner; give --external-ip (Axon(external_ip=...) in Python): 127.0.0.1 "
+                "on one machine, else this machine's address the validators reach")
+            return
+        if (self.published_block is not None and mg.block > self.published_block and have.is_serving
+                and not await self._taken_back(have, info, mg.block)):
             return
         result = await self.sub.serve_axon(self.config.wallet, self.netuid, info)
         if result.success:
+            self.published_block = result.block
             self.log.info("axon.published", ip=info.ip, port=info.port, block=result.block)
         else:
-            self._error("axon.publish", result.message)
-            self.log.warning("axon.publish_failed", reason=result.message)
+            self._publish_failed(result.message)
+
+    async def _taken_back(self, have: Any, info: Any, block: int) -> bool:
+        """The chain's record of our UID holds another address than the one we published (another process serving
+        our hotkey): say so (once, then at the 10th, 100th... check), and whether to publish ours again: only once
+        that address has not answered a ping for SILENT_BLOCKS blocks (its process stopped)."""
+        other = f"{have.ip}:{have.port}"
+        if other != self.elsewhere:
+            self.elsewhere, self.silent_since = other, None
+        answers = await _answers(have)
+        block = max(block, self.head)  # the ping may have waited some blocks
+        if answers:
+            self.silent_since = None
+        elif self.silent_since is None:
+            self.silent_since = block
+        silent = 0 if self.silent_since is None else block - self.silent_since
+        if silent >= SILENT_BLOCKS:
+            self.log.info("miner.axon_taken_back", other=other, silent_blocks=silent, block=block,
+                          note=f"{other} has not answered for {silent} blocks: this miner publishes its axon again")
+            self.elsewhere = self.silent_since = None
+            return True
+        message = (f"another process serves this hotkey at {other}: stop one (this one, at {info.ip}:{info.port}, "
+                   f"does not publish its axon again while that address answers)")
+        if (count := count_failure(self.failures, ("miner.hotkey_used_elsewhere", other),
+                                   MAX_FAILURE_KINDS)) is not None:
+            self.log.warning("miner.hotkey_used_elsewhere", other=other, ours=f"{info.ip}:{info.port}",
+                             answers=answers, block=block, times=count, note=message)
+        self._error("miner.hotkey_used_elsewhere", message)
+        return False
+
+    def _publish_failed(self, reason: str) -> None:
+        """A publish failed: logged once per reason (then at its 10th, 100th... time), counted in status.json."""
+        if (count := count_failure(self.failures, ("axon.publish", reason), MAX_FAILURE_KINDS)) is not None:
+            self.log.warning("axon.publish_failed", reason=reason, times=count)
+        self._error("axon.publish", reason)
 
     def _error(self, event: str, message: str) -> None:
-        self.errors = [*self.errors[-(MAX_ERRORS - 1):], f"{event}: {message}"]
+        self.recent.add(f"{event}: {message}", self.head)
 
     def _status(self, info: Any, state: str = "running") -> dict[str, Any]:
         mg, u = self.metagraph, self.uid
@@ -228,8 +296,8 @@ class _Miner:
                 "stake": float(mg.S[u]) if have else 0.0,
                 "incentive": float(mg.I[u]) if have else 0.0, "emission": int(mg.E[u]) if have else 0,
                 "axon": f"{info.ip}:{info.port}", "served": self.served, "state": state,
-                "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
-                "time": now()}
+                **status_errors(self.recent, *([self.follower.recent] if self.follower else []), limit=MAX_ERRORS),
+                "pid": os.getpid(), "time": now()}
 
     # --- the loop -----------------------------------------------------------------------------------------------
     async def run(self, task_status: anyio.abc.TaskStatus[Any]) -> None:
@@ -252,7 +320,9 @@ class _Miner:
                 await self._publish(info)
                 await self._lifecycle("neuron_start")
                 self.ready.set()
-                self.log.info("miner.started", axon=f"{info.ip}:{info.port}", state_dir=str(self.p.state.path))
+                self.log.info("miner.started", axon=f"{info.ip}:{info.port}", state_dir=str(self.p.state.path),
+                              endpoint=self.sub.endpoint, port=self.config.port,
+                              external_ip=self.config.external_ip or "127.0.0.1", options=self._shown_options())
                 task_status.started(info)
                 await self._loop(info)
         finally:
@@ -265,8 +335,8 @@ class _Miner:
 
     async def _loop(self, info: Any) -> None:
         async with anyio.create_task_group() as tg:
-            follower = HeadFollower(self.sub, self.head, self.log,
-                                    on_block=lambda h: self._on_block(h, info))
+            follower = HeadFollower(self.sub, self.head, self.log, on_block=lambda h: self._on_block(h, info),
+                                    on_retry=lambda: self.p.state.write_status(self._status(info)))
             self.follower = follower
             tg.start_soon(follower.run)
             seen = self.head
@@ -282,6 +352,31 @@ class _Miner:
                 if self.plugin.implements("neuron_block"):
                     await self._lifecycle("neuron_block", block=seen)
 
+    def _shown_options(self) -> dict[str, Any]:
+        """The effective options (defaults and --set), a secret-looking one's value hidden."""
+        return {k: "***" if SECRET_OPTION.search(k) and v not in ("", None) else v for k, v in self.options.items()}
+
     def _on_block(self, head: int, info: Any) -> None:
         self.head = head
         self.p.state.write_status(self._status(info))
+
+
+def _unspecified(ip: str) -> bool:
+    """Whether ``ip`` is an unspecified (wildcard) address: 0.0.0.0, ::, and their other spellings."""
+    try:
+        return ipaddress.ip_address(ip.strip("[]")).is_unspecified
+    except ValueError:
+        return ip in ("", "0", "*")
+
+
+async def _answers(axon: Any) -> bool:
+    """Whether an axon answers a ping (the base Synapse) within PING_TIMEOUT seconds."""
+    from taonet.kernel import Dendrite
+    from taonet.ledger import Keypair
+
+    try:
+        async with Dendrite(Keypair.generate()) as d:
+            reply = await d(axon, Synapse(), timeout=PING_TIMEOUT)
+    except (TaonetError, ValueError, OSError):
+        return False
+    return bool(reply.is_success)

@@ -394,26 +394,96 @@ def now() -> float:
     return time.time()
 
 
+class RecentErrors:
+    """The last ``limit`` distinct errors a neuron met, one entry per error text (a cause said again moves to the end
+    and counts one more): how many times, at which block and wall time the last one came, and the first block.
+    Thread-safe (a plain-def streaming forward's failure is counted from the axon's worker thread)."""
+
+    def __init__(self, limit: int = 10) -> None:
+        self.limit = limit
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, text: str, block: int | None) -> None:
+        """Count ``text`` once more, at ``block`` (None: not known) and now."""
+        with self._lock:
+            entry = self._entries.pop(text, None) or {"error": text, "count": 0, "first_block": block}
+            entry.update(count=entry["count"] + 1, block=block, time=now())
+            self._entries[text] = entry
+            while len(self._entries) > self.limit:
+                del self._entries[next(iter(self._entries))]
+
+    def texts(self) -> list[str]:
+        """The errors' texts, the most recent last."""
+        with self._lock:
+            return list(self._entries)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The entries (``error``, ``count``, ``first_block``, ``block``, ``time``), the most recent last."""
+        with self._lock:
+            return [dict(e) for e in self._entries.values()]
+
+
+def status_errors(*sources: RecentErrors, limit: int = 10) -> dict[str, Any]:
+    """status.json's ``errors`` (the texts) and ``error_details`` (their counts, blocks and times) of several
+    sources, merged: the ``limit`` most recent causes, each once, the most recent last."""
+    entries = sorted((e for s in sources for e in s.entries()), key=lambda e: e["time"])[-limit:]
+    return {"errors": [e["error"] for e in entries], "error_details": entries}
+
+
+LONG_AWAY = 60.0
+"""Seconds a node may be away before a neuron's retries slow down to ``HeadFollower.pauses[1]`` (until then they
+come at most ``max(1 s, 4 block times)`` apart)."""
+
+
 class HeadFollower:
     """Follows the node's head on the block feed in a task of its own, so a neuron busy with a step never reads
     stale blocks afterwards: ``await follower.next(after)`` returns the newest head past ``after``.
 
-    A node that does not answer is retried after a pause growing from ``pauses[0]`` to ``pauses[1]`` seconds; it is
-    said once (``node.error``), then at the 10th, 100th... retry in a row, and its return is said once
-    (``node.back``, with how long it was away and how many retries it took)."""
+    A node that does not answer is retried after a pause growing from ``pauses[0]``, at most ``max(1 s, 4 block
+    times)`` (the node's block time, once known) while it has been away less than :data:`LONG_AWAY` seconds, then up
+    to ``pauses[1]`` seconds: a node restarted is followed again within a few blocks, one away for long is not asked
+    several times a second. It is said once (``node.error``), then at the 10th, 100th... retry in a row, and its
+    return is said once (``node.back``, with how long it was away and how many retries it took). ``on_retry``, when
+    given, is called after each retry that had no answer (and each quiet minute)."""
 
     def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None,
-                 pauses: tuple[float, float] = (0.5, 10.0)) -> None:
+                 pauses: tuple[float, float] = (0.5, 10.0), on_retry: Any = None) -> None:
         self.sub = sub
         self.head = head
         self.log = log
         self.on_block = on_block
+        self.on_retry = on_retry
         self.pauses = pauses
-        self.errors: list[str] = []
+        self.recent = RecentErrors()
         self.retries = 0
         """Retries in a row the node has not answered (0: it answers)."""
+        self.block_time: float | None = None
+        """The node's block time in seconds (from its info; None until read)."""
         self._heard = 0.0  # when the node last answered (the event loop's clock)
         self._changed = anyio.Event()
+
+    @property
+    def errors(self) -> list[str]:
+        """The last 10 distinct errors' texts, the most recent last."""
+        return self.recent.texts()
+
+    def pause_after(self, pause: float) -> float:
+        """The pause after a retry that paused ``pause``: twice it, bounded by the node's block time (see above)."""
+        most = self.pauses[1]
+        if self.block_time is not None and anyio.current_time() - self._heard < LONG_AWAY:
+            most = min(most, max(1.0, 4 * self.block_time, self.pauses[0]))
+        return min(2 * pause, most)
+
+    async def _read_block_time(self) -> None:
+        from taonet.ledger.errors import TaonetError
+
+        try:
+            bt = float((await self.sub.info()).get("block_time") or 0)
+        except (TaonetError, TypeError, ValueError, AttributeError):  # asked again once the node answers
+            return
+        if bt > 0:
+            self.block_time = bt
 
     async def run(self) -> None:
         """Wait for each next block until cancelled (node errors are logged and retried with a growing pause)."""
@@ -423,6 +493,8 @@ class HeadFollower:
         pause = self.pauses[0]
         self._heard = anyio.current_time()
         while True:
+            if self.block_time is None and not self.retries:
+                await self._read_block_time()
             try:
                 head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
             except BlockWaitTimeout:  # the node answers, no block came: wait again at once
@@ -430,12 +502,16 @@ class HeadFollower:
                 pause = self.pauses[0]
                 self._error("node.quiet: no new block for 60 s")
                 self.log.warning("node.quiet", waited=60)
+                if self.on_retry is not None:
+                    self.on_retry()
                 continue
             except TaonetError as e:  # the node went away or did not answer in time (RpcTimeout): say so, wait, go
                 # on (a pause also lets the other waiters of the shared block feed read it: a reveal's receipt)
                 self._unanswered(e, pause)
+                if self.on_retry is not None:
+                    self.on_retry()
                 await anyio.sleep(pause)
-                pause = min(2 * pause, self.pauses[1])
+                pause = self.pause_after(pause)
                 continue
             self._answered()
             pause = self.pauses[0]
@@ -463,7 +539,7 @@ class HeadFollower:
         self._heard = now
 
     def _error(self, message: str) -> None:
-        self.errors = [*self.errors[-9:], message]  # the last 10
+        self.recent.add(message, self.head)
 
     async def next(self, after: int) -> int:
         """The head once it is past ``after`` (blocks that came meanwhile are folded into one)."""

@@ -1,6 +1,7 @@
 """A neuron's block follower during a long node pause: the node that does not answer is said once, then at the
-10th, 100th... retry in a row (not at each retry), and its return is said once, with how long it was away. Real
-parts: a `taonet node run --dev` process paused with SIGSTOP, then resumed."""
+10th, 100th... retry in a row (not at each retry), and its return is said once, with how long it was away; the
+follower's errors keep each cause once, with its count. Real parts: a `taonet node run --dev` process paused with
+SIGSTOP, then resumed."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ RETRIES = 15
 async def test_a_paused_node_is_said_at_the_1st_and_10th_retry_and_its_return_once_with_the_time_away(
         tmp_path: Path) -> None:
     """The node is paused until the follower has retried 15 times: two `node.error` lines (times 1 and 10), the
-    follower's status errors hold those two; resumed, one `node.back` line with the retries and a time away close to
+    follower's status errors count those two; resumed, one `node.back` line with the retries and a time away close to
     the pause; the follower then follows new blocks again."""
     with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
         paused = False
@@ -63,5 +64,8 @@ async def test_a_paused_node_is_said_at_the_1st_and_10th_retry_and_its_return_on
     back = [e for e in logs if e["event"] == "node.back"]
     assert len(back) == 1 and RETRIES <= back[0]["retries"] < 100, said
     assert pause_s - 1.0 <= back[0]["away_s"] <= pause_s + 5.0, (back, pause_s)
-    assert len(follower.errors) == 2 and all(m.startswith("node.error") for m in follower.errors), follower.errors
+    # a cause is kept once, counted (the 1st and 10th retry said: 2 in all), with the block it was last said at
+    kept = follower.recent.entries()
+    assert sum(e["count"] for e in kept) == 2 and len(kept) == len(set(follower.errors)), kept
+    assert all(e["error"].startswith("node.error") and head <= e["block"] < seen for e in kept), kept
     assert seen > head
