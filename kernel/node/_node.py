@@ -53,6 +53,7 @@ from taonet.ledger.errors import (
     error_to_wire,
 )
 
+from .._address import WILDCARD_HOSTS
 from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
 from ..wire import ConnectionLimit, bound_address, get_logger, limit_connections
 from ._actors import actor_answer_payload, run_local_actor
@@ -293,8 +294,15 @@ class Node(ChainHost):
         """What to do about a pause waiting for the actors ``missing``: start the remote ones against this node."""
         remote = [a for a in missing if a not in self.config.local_actors]
         rpc = self.addresses.get("rpc", self.config.rpc)
+        scheme, _, rest = rpc.partition("://")
+        host, colon, port = rest.rpartition(":")
+        wildcard = bool(colon) and host in WILDCARD_HOSTS  # listening on every interface: no one can dial that host
+        if wildcard:
+            rpc = f"{scheme}://THIS_HOST:{port}"
         if remote:
             return "; ".join(f"start `taonet actor run {a} --node {rpc}`" for a in remote) + (
+                f", THIS_HOST being this machine's address as the actor's machine reaches it, not {host or '*'}: "
+                "this node listens on every interface" if wildcard else "") + (
                 " (or check that the one running reaches this node)")
         return "an actor inside the node is stuck: see the log above for its error, and restart the node"
 

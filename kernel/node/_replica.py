@@ -92,6 +92,9 @@ class Replica(ChainHost):
         self._leader_client: RpcClient | None = None
         self._rpc_server: RpcServer | None = None
         self._feed_limit: ConnectionLimit | None = None
+        self._following: anyio.CancelScope | None = None  # around the follower's loop while it runs
+        self._watched: InvalidBlock | None = None  # what the head's watch found: the error to end with
+        self._behind_noted = False  # replica.leader_behind was logged (again once the head moves)
 
     def _open_replica(self, genesis_raw: bytes) -> None:
         store = FileStore(self.config.data_dir / "chain", fsync=self.config.fsync)
@@ -180,6 +183,7 @@ class Replica(ChainHost):
 
     def _advance(self, block: SignedBlock, state: State) -> None:
         self.state = state
+        self._behind_noted = False
         self._publish(block, state)
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[dict[str, str]] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -223,6 +227,7 @@ class Replica(ChainHost):
                                 self.addresses["rpc"] = await tg.start(server.serve)
                                 task_status.started(dict(self.addresses))
                                 self.log.info("replica.started", **self.addresses, height=self.state.height)
+                                tg.start_soon(self._watch_head, leader)
                                 lost = await self._follow(follower)
                         if other_chain is None:
                             other_chain = (lost if isinstance(lost, InvalidBlock)
@@ -266,17 +271,47 @@ class Replica(ChainHost):
         """Catch up and follow until the leader stops serving (what its last call raised) or its chain turns out to
         have forked from this one (the :class:`ChainBroken` to end with)."""
         try:
-            forked = await self._catch_up(follower)
+            forked = self._watched or await self._catch_up(follower)
             if forked is not None:
                 return forked
-            async with aclosing(follower.follow()) as blocks:
-                async for block, _ in blocks:
-                    await self._ingest_checked(block)
+            with anyio.CancelScope() as self._following:  # cancelled by the head's watch once it finds a fork
+                async with aclosing(follower.follow()) as blocks:
+                    async for block, _ in blocks:
+                        await self._ingest_checked(block)
         except _Forked as e:
             return e.error
         except LEADER_GONE as e:
             return e
+        finally:
+            self._following = None
+        if self._watched is not None:
+            return self._watched
         raise AssertionError("the follower ended")
+
+    async def _watch_head(self, leader: RpcClient) -> None:
+        """While the replica follows, a head that stood still for a quiet spell (3 block times, at least 2 s) sends it
+        to ask the leader's head: one below it is checked as a catch-up's is (:meth:`_leader_behind`). A leader
+        replaced on its address too fast for the outage to be noticed keeps the feed busy with blocks below this
+        head, which the follower passes over: without this, the replica would sit at its head until the new chain
+        passed it. A fork found ends the follower's loop (:meth:`_follow` returns it)."""
+        assert self.state is not None
+        last = self.state.height
+        while True:
+            await anyio.sleep(max(2.0, 3 * self.block_time))
+            following, head = self._following, self.state.height
+            if following is None or head != last or self.leader_down_since is not None:
+                last = head
+                continue
+            try:
+                leader_head = (await leader.call("head", timeout=LEADER_CALL_TIMEOUT))["number"]
+                if type(leader_head) is int and leader_head < self.state.height:
+                    await self._leader_behind(leader_head)
+            except _Forked:  # self._watched holds it
+                if self._following is not None:
+                    self._following.cancel()
+                return
+            except (*LEADER_GONE, BlockNotFound):  # the follower notices an outage itself
+                continue
 
     async def _follow_across_outages(self, leader: RpcClient, lost: Exception) -> InvalidBlock:
         """Wait for the leader to serve again, then follow it again (a new feed subscription, a catch-up), until it
@@ -357,10 +392,12 @@ class Replica(ChainHost):
                                                           f"decode: {e}")
             if not same:
                 return self._fork(height)
-        if leader_head < self.state.height:
+        if leader_head < self.state.height and not self._behind_noted:
+            self._behind_noted = True  # once until the head moves: the watch asks again at every quiet spell
             self.log.warning("replica.leader_behind", leader_head=leader_head, head=self.state.height,
-                             note="the leader lost blocks this replica holds; once one it seals anew does not link "
-                                  "to this replica's head, the replica stops (ChainBroken)")
+                             note="the leader lost blocks this replica holds; it is followed (reads are served "
+                                  "from here) while the block at its head is this replica's; once it differs, the "
+                                  "replica stops (ChainBroken)")
         return None
 
     def _fork(self, height: int) -> ChainBroken:
@@ -386,14 +423,22 @@ class Replica(ChainHost):
         return None if theirs == self.store.get(height).hash else self._fork(height)
 
     async def _leader_behind(self, _leader_head: int) -> None:
-        """The leader's head is below this replica's: if it holds another genesis (replaced at its address, too fast
-        for the outage to be noticed), end with that (a block past this head would say it only much later)."""
-        assert self._leader_client is not None
+        """The leader's head is below this replica's: if it holds another genesis or, at its head, another block than
+        this replica's (replaced at its address, too fast for the outage to be noticed; started anew on the same dev
+        genesis; restored from an older copy, then sealing anew), end with that (a block past this head would say it
+        only much later); if that block is the replica's, log ``replica.leader_behind`` once and go on."""
+        assert self._leader_client is not None and self.state is not None
         info = await self._leader_client.call("info", timeout=LEADER_CALL_TIMEOUT)
-        if info.get("genesis_hash") != self.genesis_hash:
-            other = self._other_genesis(info.get("genesis_hash"))
-            self.log.error("replica.leader_other_chain", reason=str(other), head=self.state.height)  # type: ignore[union-attr]
-            raise _Forked(other)
+        try:
+            other = await self._other_chain(self._leader_client, info)
+        except BlockNotFound:  # it lost that block meanwhile (restarted again): asked again at the next quiet spell
+            return
+        if other is not None:
+            if self._watched is None:  # the follower's catch-up and the head's watch may both find it: logged once
+                self._watched = other
+                event = "replica.leader_forked" if isinstance(other, ChainBroken) else "replica.leader_other_chain"
+                self.log.error(event, reason=str(other), head=self.state.height)
+            raise _Forked(self._watched)
 
     def _undecodable(self, error: CodecError) -> None:
         self._refused(f"the leader sent a block that does not decode: {error}")
