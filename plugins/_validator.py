@@ -11,6 +11,7 @@ revealed in its window (a try whose outcome was not learned: a timeout, a run st
 from __future__ import annotations
 
 import functools
+import math
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,6 +24,7 @@ from taonet.ledger.errors import (
     CommitRevealDisabled,
     HotkeyNotRegistered,
     InvalidCall,
+    NoValidatorPermit,
     RateLimited,
     RevealTooEarly,
     RevealTooLate,
@@ -61,11 +63,42 @@ MAX_REVEALS = 10
 """Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
 
 FINAL_REVEAL_REFUSALS = (WeightCommitNotFound, RevealTooLate, CommitRevealDisabled, InvalidCall, HotkeyNotRegistered,
-                         SubnetNotFound)
+                         SubnetNotFound, NoValidatorPermit)
 """The chain's refusals of a reveal that trying again cannot change: the validator forgets that reveal."""
 
 MAX_FAILURE_KINDS = 64
 """Distinct hook failures a validator counts (each is logged once, then at its 10th, 100th... time)."""
+
+MAX_WEIGHT_COMMITS = 10
+"""Pending weight commits the chain lets one hotkey hold on one subnet (taonet.ledger.MAX_WEIGHT_COMMITS)."""
+PENDING_COMMITS_TARGET = 8
+"""Pending commits the default ``weights_interval`` keeps a validator under, with commit-reveal on (a margin below
+:data:`MAX_WEIGHT_COMMITS`)."""
+REPEAT_BLOCKS = 100
+"""Blocks before a warning that goes on (the same weights rejection, another process on this hotkey) is said
+again, with how many times it happened."""
+OWN_COMMITS_KEPT = 256
+"""Hashes of this process's latest commits kept to tell them from another process's (a commit is pending for a few
+epochs at most: 10 at once)."""
+REVEAL_WAIT = 60.0
+"""Seconds the validator waits for the outcome of the reveals it sent at one block."""
+
+
+def default_weights_interval(tempo: int, rate_limit: int, commit_reveal: bool, period: int) -> int:
+    """The ``weights_interval`` a validator uses when none is given: half a tempo; with commit-reveal one epoch
+    interval (``tempo + 1`` blocks, as Bittensor's validators commit about once a tempo), more when
+    ``commit_reveal_period`` is long, so that its pending commits stay within :data:`PENDING_COMMITS_TARGET`;
+    never below the chain's ``weights_rate_limit``."""
+    if not commit_reveal:
+        return max(rate_limit, tempo // 2, 1)
+    span = max(tempo, 0) + 1
+    return max(rate_limit, span, math.ceil((max(period, 0) + 1) * span / PENDING_COMMITS_TARGET), 1)
+
+
+def pending_commits(tempo: int, period: int, interval: int) -> int:
+    """About how many commits a validator committing every ``interval`` blocks holds pending at once (a commit is
+    pending from its own epoch interval until it is revealed ``period`` intervals later)."""
+    return math.ceil((max(period, 0) + 1) * (max(tempo, 0) + 1) / max(interval, 1))
 
 
 async def run_validator(config: NeuronConfig, *,
@@ -257,13 +290,13 @@ class _Validator:
                                max_bytes=int(float(self.options["journal_max_mb"]) * 1024 * 1024))
         self.metagraph: Any = None
         self.uid: int | None = p.uid
-        self.errors: list[str] = []
+        self.errors: dict[str, dict[str, Any]] = {}  # one entry per reason, the latest last (see _error)
         self.failures: dict[tuple[str, str], int] = {}
         self.last_score_update: int | None = None
         self.last_step_block = -(10**9)
         self.next_weights_at = 0
         self.backoff = 1
-        self.last_rejection: str | None = None
+        self.rejections: dict[str, list[int]] = {}  # code -> [times, block last said]
         self.setting = False
         self.last_epoch: int | None = None
         self.head = 0
@@ -278,6 +311,15 @@ class _Validator:
         self.reveal_later: dict[bytes, str] = {}  # commit hash -> why its last try was not applied (bounded: reveals)
         self.reveal_unsure: set[bytes] = set()  # commit hashes with a try whose outcome we did not learn (a timeout)
         self.reveals_lock = anyio.Lock()  # the commit and the reveal tasks both rewrite reveals.json
+        self.permit: bool | None = None  # this UID's validator permit as last seen (None: not known yet)
+        self.overflow_warned = False
+        # what this process sent, to tell its own weights on the chain from another process's on the same hotkey
+        self.own_commits: dict[bytes, None] = dict.fromkeys(r.commit_hash for r in self.reveals)  # oldest first
+        self.own_set_blocks: set[int] = set()
+        self.unsure_sets = 0  # set_weights whose block we did not learn (a timeout): one unknown WeightsSet each
+        self.inflight: dict[int, int] = {}  # a send in flight -> the block it started at
+        self.watch_from: int | None = None  # the next block whose weights events are checked
+        self.elsewhere: list[int] = [0, -(10**9)]  # [times, block last said]
 
     def _load_reveals(self) -> list[PendingReveal]:
         out = []
@@ -296,20 +338,39 @@ class _Validator:
             await anyio.to_thread.run_sync(self.p.state.save_reveals, records)
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
-    def _error(self, event: str, message: str) -> None:
-        self.errors = [*self.errors[-(MAX_ERRORS - 1):], f"{event}: {message}"]
+    def _error(self, event: str, message: str, key: str | None = None) -> None:
+        """Keep an error for status.json: one entry per reason (``key``, else the message), with how many times it
+        happened and the block and time of the last; the :data:`MAX_ERRORS` most recent reasons."""
+        k = f"{event}|{message if key is None else key}"
+        entry = self.errors.pop(k, None) or {"count": 0, "first_block": self.head}
+        entry.update(error=f"{event}: {message}", count=entry["count"] + 1, block=self.head, time=now())
+        self.errors[k] = entry
+        while len(self.errors) > MAX_ERRORS:
+            del self.errors[next(iter(self.errors))]
 
     def _status(self, state: str = "running") -> dict[str, Any]:
         mg = self.metagraph
-        stake = float(mg.S[self.uid]) if mg is not None and self.uid is not None and self.uid < mg.n else 0.0
+        u = self.uid
+        have = mg is not None and u is not None and u < mg.n
+        vtrust = getattr(mg, "validator_trust", None) if have else None
         return {"role": "validator", "plugin": self.plugin.name, "netuid": self.netuid, "hotkey": self.p.hotkey,
-                "uid": self.uid, "block": self.head, "metagraph_block": mg.block if mg is not None else None,
-                "stake": stake, "step": self.scores.step,
+                "uid": u, "block": self.head, "metagraph_block": mg.block if mg is not None else None,
+                "stake": float(mg.S[u]) if have else 0.0, "validator_permit": self.permit if have else None,
+                "dividends": float(mg.D[u]) if have else 0.0, "emission": int(mg.E[u]) if have else 0,
+                "vtrust": float(vtrust[u]) if vtrust is not None and u < len(vtrust) else None,
+                "step": self.scores.step, "weights_interval": getattr(self, "weights_interval", None),
                 "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
                 "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
-                "errors": [*self.errors, *(self.follower.errors if self.follower else [])][-MAX_ERRORS:],
+                **self._errors_for_status(),
                 "gateway": f"{self.gateway_info.ip}:{self.gateway_info.port}" if self.gateway_info else None,
                 "state": state, "time": now()}
+
+    def _errors_for_status(self) -> dict[str, Any]:
+        """status.json's ``errors`` (texts) and ``error_details`` (count, first block, block and time of the last):
+        this validator's, one per reason, and its block follower's, the :data:`MAX_ERRORS` most recent."""
+        follower = self.follower.recent.entries() if self.follower is not None else []
+        entries = sorted([*(dict(e) for e in self.errors.values()), *follower], key=lambda e: e["time"])[-MAX_ERRORS:]
+        return {"errors": [e["error"] for e in entries], "error_details": entries}
 
     def replies_cut(self, where: str, cut: list[Response], asked: int, budget: int) -> None:
         """Miners' replies refused for their size: logged (once, then at the 10th, 100th... time for ``where``) with
@@ -359,10 +420,26 @@ class _Validator:
         """The subnet's rules the validator follows (read again at every sync: the owner may change them)."""
         self.tempo = int(hp["tempo"])
         rate = int(hp["weights_rate_limit"])
+        self.rate_limit = rate
         limit = int(hp["max_weights_limit"])  # u16; below 65535 a margin keeps the u16 rounding under the limit
         self.max_weight = 1.0 if limit >= 0xFFFF else limit / 0xFFFF * 0.999
-        self.weights_interval = int(self.options["weights_interval"]) or max(rate, self.tempo // 2, 1)
         self.commit_reveal = bool(hp.get("commit_reveal_weights_enabled", False))
+        period = int(hp.get("commit_reveal_period", 1))
+        given = int(self.options["weights_interval"])
+        default = default_weights_interval(self.tempo, rate, self.commit_reveal, period)
+        self.weights_interval = given or default
+        pending = pending_commits(self.tempo, period, max(given, rate))
+        if given and self.commit_reveal and pending > MAX_WEIGHT_COMMITS and not self.overflow_warned:
+            self.overflow_warned = True
+            message = (f"weights_interval={given} commits about {pending} times per {period + 1} epoch intervals (a "
+                       f"commit waits commit_reveal_period={period} intervals for its reveal), past the "
+                       f"{MAX_WEIGHT_COMMITS} pending commits the chain lets a hotkey hold: commits will be refused "
+                       f"(too_many_weight_commits); --set weights_interval={default} (or 0, the default) keeps "
+                       "under it")
+            self.log.warning("validator.weights_interval_overflows", weights_interval=given, pending=pending,
+                             limit=MAX_WEIGHT_COMMITS, tempo=self.tempo, commit_reveal_period=period,
+                             suggested=default, message=message)
+            self._error("validator.weights_interval_overflows", message, key="")
 
     async def _sync(self) -> None:
         mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
@@ -372,11 +449,90 @@ class _Validator:
         if uid != self.uid:
             uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
+        if uid is not None:
+            self._permit_seen(bool(mg.validator_permit[uid]), mg.block)
         self.scores.scores = prune_scores(self.scores.scores, mg.hotkeys)
         epoch = int(mg.subnet.get("last_epoch", 0))
         if self.last_epoch is not None and epoch != self.last_epoch:
             await self._lifecycle("neuron_epoch", block=epoch)
         self.last_epoch = epoch
+
+    def _permit_seen(self, permit: bool, block: int, *, by_chain: str = "") -> None:
+        """This UID's validator permit as the metagraph (or, ``by_chain``, a refusal of the chain) shows it: its loss
+        is a warning (once; no weights are set or committed without one, the steps go on), its return an info
+        line."""
+        was, self.permit = self.permit, permit
+        if permit == was:
+            return
+        mg, u = self.metagraph, self.uid
+        if permit:
+            if was is not None:
+                self.log.info("validator.permit", uid=u, block=block, stake=float(mg.S[u]),
+                              note="this validator holds a validator permit again: it sets weights")
+            return
+        holders = [float(mg.S[i]) for i in range(mg.n) if mg.validator_permit[i] and i != u and mg.S[i] > 0]
+        most = int(mg.hparams.get("max_allowed_validators", 0) or 0)
+        stake = float(mg.S[u]) if u is not None and u < mg.n else 0.0
+        lowest = min(holders) if holders else 0.0
+        full = bool(holders) and len(holders) >= most
+        need = f"the lowest permit holder has {lowest:g} τ" if full else "a permit is free for any stake above 0"
+        if stake > 0 and (not full or stake > lowest):
+            need += f"; its stake is enough: it gets one at the next epoch (block {self._next_epoch(block)})"
+        self.log.warning("validator.no_permit", uid=u, netuid=self.netuid, block=block, stake=stake,
+                         lowest_permit_stake=lowest, permits=len(holders), max_allowed_validators=most,
+                         **({"refused_by_chain": by_chain} if by_chain else {}),
+                         message=(f"UID {u} on subnet {self.netuid} has no validator permit (its stake {stake:g} τ; "
+                                  f"{need}): it sets and commits no weights until it has one and keeps scoring; "
+                                  f"stake more: permits go to the {most or 'top'} hotkeys with the most stake at "
+                                  f"each epoch"))
+
+    async def _check_hotkey_elsewhere(self) -> None:
+        """Warn when the chain shows weights of this hotkey this process did not send (set, committed or revealed):
+        another process runs a validator on the same hotkey. Once, then every :data:`REPEAT_BLOCKS` blocks while it
+        goes on. Blocks a send of ours is still in flight at are checked once it returns."""
+        from taonet.ledger import WeightsCommitted, WeightsRevealed, WeightsSet, ss58_decode
+
+        if self.uid is None:
+            return
+        if self.watch_from is None:
+            self.watch_from = self.head + 1
+            return
+        stop = min([self.head, *(b - 1 for b in self.inflight.values())])
+        if stop < self.watch_from:
+            return
+        try:
+            events = await self.sub.get_events(self.watch_from, stop + 1, netuid=self.netuid, account=self.p.hotkey,
+                                               types=["ev.weights_set", "ev.weights_committed",
+                                                      "ev.weights_revealed"])
+        except TaonetError:
+            return
+        self.watch_from = stop + 1
+        me = ss58_decode(self.p.hotkey)
+        mine = [(b, ph, e) for b, ph, e in events if getattr(e, "hotkey", None) == me]
+        reveals = {(b, ph) for b, ph, e in mine if isinstance(e, WeightsRevealed)}
+        foreign: list[tuple[int, str]] = []
+        for b, ph, e in mine:
+            if isinstance(e, WeightsCommitted | WeightsRevealed):
+                if e.commit_hash not in self.own_commits:
+                    foreign.append((b, "committed" if isinstance(e, WeightsCommitted) else "revealed"))
+            elif isinstance(e, WeightsSet) and (b, ph) not in reveals and b not in self.own_set_blocks:
+                if self.unsure_sets:  # one of ours whose block we did not learn
+                    self.unsure_sets -= 1
+                else:
+                    foreign.append((b, "set weights"))
+        self.own_set_blocks = {b for b in self.own_set_blocks if b >= self.watch_from}  # the others are checked
+        if not foreign:
+            return
+        self.elsewhere[0] += len(foreign)
+        if self.elsewhere[0] == len(foreign) or self.head - self.elsewhere[1] >= REPEAT_BLOCKS:
+            self.elsewhere[1] = self.head
+            message = (f"another process sets weights with this hotkey ({self.p.hotkey}): stop one; at blocks "
+                       f"{', '.join(str(b) for b, _ in foreign[:5])} the chain shows weights this validator did "
+                       f"not send ({', '.join(sorted({w for _, w in foreign}))}); two validators on one hotkey "
+                       f"replace each other's weights and share its rate limit and pending commits")
+            self.log.warning("validator.hotkey_used_elsewhere", hotkey=self.p.hotkey,
+                             blocks=[b for b, _ in foreign][:5], times=self.elsewhere[0], message=message)
+            self._error("validator.hotkey_used_elsewhere", message, key="")
 
     async def _check_chain(self) -> None:
         """Scores kept on another chain (a network started afresh with the same wallets and state directory) are set
@@ -404,9 +560,15 @@ class _Validator:
         self.journal.open()
         if self.journal.last_step is not None and self.journal.last_step >= self.scores.step:
             self.scores.step = self.journal.last_step + 1  # the journal was written, the scores not yet
+        o = self.options
         self.log.info("validator.started", state_dir=str(self.p.state.path), resumed=self.resumed,
                       step=self.scores.step, tracked=len(self.scores.scores), weights_interval=self.weights_interval,
+                      weights_interval_default=not int(o["weights_interval"]), commit_reveal=self.commit_reveal,
+                      sample_size=int(o["sample_size"]), timeout=float(o["timeout"]), alpha=float(o["alpha"]),
+                      step_interval=int(o["step_interval"]), metagraph_interval=int(o["metagraph_interval"]),
+                      hook_timeout=float(o["hook_timeout"]), tempo=self.tempo, validator_permit=self.permit,
                       pending_reveals=len(self.reveals))
+        await self._check_hotkey_elsewhere()
         try:
             async with Dendrite(self.config.wallet) as self.dendrite, anyio.create_task_group() as tg:
                 await self._lifecycle("neuron_start")
@@ -431,9 +593,11 @@ class _Validator:
         while True:
             block = seen = await follower.next(seen)
             try:
-                if block - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                if block - self.metagraph.block >= int(self.options["metagraph_interval"]) \
+                        or block > self._next_epoch(self.metagraph.block - 1):  # the epoch's permits, dividends
                     await self._sync()
                     await self._publish_gateway()
+                    await self._check_hotkey_elsewhere()
             except TaonetError as e:  # a read refused or the node away: the follower says so; go on
                 self._error("metagraph.sync", str(e))
                 continue
@@ -446,9 +610,16 @@ class _Validator:
                 self.revealing = True
                 tg.start_soon(self.reveal_due, follower.head)
             due = max(self.scores.weights_block + self.weights_interval, self.next_weights_at)
-            if follower.head >= due and not self.setting and self.uid is not None:
+            if follower.head >= due and not self.setting and self.uid is not None and self.permit is not False:
                 self.setting = True
                 tg.start_soon(self.set_weights, follower.head)
+
+    def _next_epoch(self, after: int) -> int:
+        """The first block after ``after`` at which the subnet's epoch runs (never, with tempo 0)."""
+        if self.tempo <= 0:
+            return 1 << 62
+        span = self.tempo + 1
+        return after + 1 + (-(after + 1 + self.netuid + 1)) % span
 
     # --- the gateway (organic queries) ----------------------------------------------------------------------------
     async def _open_gateway(self, tg: anyio.abc.TaskGroup) -> None:
@@ -505,22 +676,33 @@ class _Validator:
     # --- weights ------------------------------------------------------------------------------------------------
     async def set_weights(self, block: int) -> None:
         """Set weights from the moving averages, converting hotkeys to the UIDs they hold now."""
+        token = id(object())
         try:
             mg = self.metagraph
             uids, weights = weights_for(self.scores.scores, mg.hotkeys, max_weight=self.max_weight)
             if not uids:
                 self.next_weights_at = block + 1
                 return
-            if self.commit_reveal:
+            self.inflight[token] = self.head
+            version = self.plugin.protocol.version
+            if self.commit_reveal:  # its hash known before it is sent: the commit is this process's own
+                pending = PendingReveal.new(self.netuid, self.p.hotkey, uids, weights, version_key=version)
+                self.own_commits[pending.commit_hash] = None
+                while len(self.own_commits) > OWN_COMMITS_KEPT:
+                    del self.own_commits[next(iter(self.own_commits))]
                 result = await self.sub.commit_weights(self.config.wallet, self.netuid, uids, weights,
-                                                       version_key=self.plugin.protocol.version)
+                                                       salt=pending.salt, version_key=version)
             else:
                 result = await self.sub.set_weights(self.config.wallet, self.netuid, uids, weights,
-                                                    version_key=self.plugin.protocol.version, wait_for_reveal=False)
+                                                    version_key=version, wait_for_reveal=False)
+                if result.block is not None:
+                    self.own_set_blocks.add(result.block)
+                elif result.status == "timeout" and result.sent:
+                    self.unsure_sets += 1
+            code = getattr(result.error, "CODE", "rejected")
             if result.success and result.action == "committed":
                 self.scores.weights_block = result.block or block
                 self.backoff = 1
-                self.last_rejection = None
                 if result.reveal is not None and result.reveal.reveal_from is not None:
                     self.reveals = [*self.reveals, result.reveal][-MAX_REVEALS:]
                     await self._save_reveals()
@@ -529,7 +711,6 @@ class _Validator:
             elif result.success:
                 self.scores.weights_block = result.block or block
                 self.backoff = 1
-                self.last_rejection = None
                 top = sorted(zip(weights, uids, strict=True), reverse=True)[:3]
                 self.log.info("weights.set", block=result.block, count=len(uids),
                               top={int(u): round(w, 4) for w, u in top})
@@ -539,23 +720,39 @@ class _Validator:
             elif result.status == "timeout":
                 self.next_weights_at = block + 1
                 self.log.info("weights.pending", note="not included yet; trying again")
+            elif code == "extrinsic_dropped":  # an earlier extrinsic of this hotkey was refused (a reveal): say that
+                self.next_weights_at = block + 1
+                self.log.debug("weights.retry", code=code, block=block, retry_at=self.next_weights_at)
             else:
-                code = getattr(result.error, "CODE", "rejected")
-                if code != self.last_rejection:  # logged once per reason, retried with backoff
-                    self.log.warning("weights.rejected", code=code, reason=result.message)
-                    self._error("weights.rejected", result.message)
-                self.last_rejection = code
+                if isinstance(result.error, NoValidatorPermit):  # the chain's word (the metagraph read was older)
+                    self._permit_seen(False, block, by_chain=result.message)
+                self._rejected(code, result.message)
                 self.next_weights_at = block + self.backoff
                 self.log.debug("weights.retry", code=code, block=block, retry_at=self.next_weights_at)
                 self.backoff = min(2 * self.backoff, max(self.tempo, 1))
         finally:
+            self.inflight.pop(token, None)
             self.setting = False
 
+    def _rejected(self, code: str, message: str) -> None:
+        """A weights rejection: a warning the first time for its reason, then once every :data:`REPEAT_BLOCKS`
+        blocks while it goes on (with ``times``), a success in between or not; one status.json entry per reason."""
+        seen = self.rejections.setdefault(code, [0, -(10**9)])
+        seen[0] += 1
+        if seen[0] == 1 or self.head - seen[1] >= REPEAT_BLOCKS:
+            seen[1] = self.head
+            self.log.warning("weights.rejected", code=code, reason=message, times=seen[0])
+        self._error("weights.rejected", message, key=code)
+
     async def reveal_due(self, head: int) -> None:
-        """Reveal the saved commits whose window is open (oldest first). A reveal the chain did not apply is kept
-        and tried again at the next block; one refused for good (:data:`FINAL_REVEAL_REFUSALS`) or whose window has
-        passed is dropped, logging the reason once."""
+        """Reveal the saved commits whose window is open, oldest first: on a subnet without a weights rate limit all
+        at once, their outcomes awaited together (one block takes them all; one after another, each waiting for its
+        inclusion, the last came after their window); else one, as the rate limit lets a block take one. A reveal
+        the chain did not apply is kept and tried again at the next block; one refused for good
+        (:data:`FINAL_REVEAL_REFUSALS`) or whose window has passed is dropped, logging the reason once."""
+        token = id(object())
         try:
+            due = []
             for r in list(self.reveals):
                 assert r.reveal_from is not None and r.reveal_until is not None
                 if head < r.reveal_from:
@@ -566,37 +763,99 @@ class _Validator:
                         continue
                     last = self.reveal_later.get(r.commit_hash)
                     await self._drop(r, f"the window closed at block {r.reveal_until} (we were at {head})"
-                                        + (f"; the last try was not applied: {last}" if last else ""))
+                                        + (f"; the last try was not applied: {last}" if last else ""),
+                                     kind="window_closed")
                     continue
-                result = await self.sub.reveal(self.config.wallet, r)
-                if result.success:
-                    await self._drop(r, None)
-                    self.log.info("weights.revealed", block=result.block, count=len(r.uids),
-                                  committed_at=r.block)
-                elif isinstance(result.error, RateLimited):
-                    self.reveal_retry_at = int(result.error.retry_at)
-                    return
-                elif isinstance(result.error, RevealTooEarly):
-                    return  # next block
-                elif isinstance(result.error, WeightCommitNotFound) and (
-                        (block := await self._revealed_at(r, head)) is not None
-                        or (r.commit_hash in self.reveal_unsure and head <= r.reveal_until)):
-                    # an earlier try whose outcome we did not learn (a timeout; a run before a restart) was applied:
-                    # the chain shows it, or, inside the window, the commit can only have left by being revealed
-                    await self._revealed_earlier(r, block)
-                elif isinstance(result.error, FINAL_REVEAL_REFUSALS):
-                    await self._drop(r, result.message)
-                else:  # not applied (dropped, timed out, the node away, the mempool full): the next block again
-                    reason = result.message or result.status
-                    if self.reveal_later.get(r.commit_hash) is None:
-                        self.log.info("weights.reveal_later", committed_at=r.block, reason=reason,
-                                      reveal_until=r.reveal_until)
-                    self.reveal_later[r.commit_hash] = reason
-                    if result.status == "timeout":
-                        self.reveal_unsure.add(r.commit_hash)
-                    return
+                due.append(r)
+            if self.rate_limit > 0:  # a reveal sets weights: one per weights_rate_limit blocks (the next, once in)
+                due = due[:1]
+            if not due:
+                return
+            self.inflight[token] = head
+            sent = []
+            for r in due:
+                result = await self.sub.reveal(self.config.wallet, r, wait_for_inclusion=False)
+                sent.append(result)
+                if result.status not in ("submitted", "included"):  # refused at once (the mempool full...)
+                    break  # the later ones would be too: the next block
+            due = due[:len(sent)]
+            outcomes: list[Any] = list(sent)
+
+            async def outcome(i: int) -> None:
+                outcomes[i] = await self.sub.wait_for_outcome(sent[i].hash, timeout=REVEAL_WAIT)
+
+            async with anyio.create_task_group() as tg:
+                for i, result in enumerate(sent):
+                    if result.status == "submitted":
+                        tg.start_soon(outcome, i)
+            no_permit = next((o for o in outcomes if isinstance(o.error, NoValidatorPermit)), None)
+            if no_permit is not None:  # the chain's word: each reveal of this UID is refused while it holds none
+                self._permit_seen(False, self.head, by_chain=no_permit.message)
+            for r, result in zip(due, outcomes, strict=True):
+                await self._reveal_outcome(r, result, head, no_permit)
         finally:
+            self.inflight.pop(token, None)
             self.revealing = False
+
+    async def _reveal_outcome(self, r: PendingReveal, result: Any, head: int, no_permit: Any) -> None:
+        """What one reveal's outcome means: revealed, wait (rate limit, too early), revealed by an earlier try,
+        refused for good (dropped with the reason), or not applied (kept, tried again at the next block)."""
+        assert r.reveal_until is not None
+        code = getattr(result.error, "CODE", None)
+        if result.success:
+            await self._drop(r, None)
+            self.log.info("weights.revealed", block=result.block, count=len(r.uids), committed_at=r.block)
+        elif no_permit is not None and (isinstance(result.error, NoValidatorPermit) or code == "extrinsic_dropped"):
+            # refused for want of a permit, or dropped behind a reveal refused so: the permit is the reason
+            await self._drop(r, no_permit.message, kind="no_validator_permit")
+        elif isinstance(result.error, RateLimited):
+            self.reveal_retry_at = max(self.reveal_retry_at, int(result.error.retry_at))
+        elif isinstance(result.error, RevealTooEarly):
+            return  # next block
+        elif isinstance(result.error, WeightCommitNotFound) and (
+                (block := await self._revealed_at(r, max(head, self.head))) is not None
+                or (r.commit_hash in self.reveal_unsure and head <= r.reveal_until)):
+            # an earlier try whose outcome we did not learn (a timeout; a run before a restart) was applied:
+            # the chain shows it, or, inside the window, the commit can only have left by being revealed
+            await self._revealed_earlier(r, block)
+        elif isinstance(result.error, FINAL_REVEAL_REFUSALS):
+            late = await self._too_late(r) if isinstance(result.error, WeightCommitNotFound | RevealTooLate) else ""
+            await self._drop(r, late or result.message, kind="too_late" if late else type(result.error).__name__)
+        else:  # not applied (dropped, timed out, the node away, the mempool full): the next block again
+            reason = result.message or result.status
+            before = self.reveal_later.get(r.commit_hash)
+            if before is None:
+                self.log.info("weights.reveal_later", committed_at=r.block, reason=reason,
+                              reveal_until=r.reveal_until)
+            if before is None or code != "extrinsic_dropped":  # "dropped" follows another refusal: keep that one
+                self.reveal_later[r.commit_hash] = reason
+            if result.status == "timeout":
+                self.reveal_unsure.add(r.commit_hash)
+
+    async def _too_late(self, r: PendingReveal) -> str:
+        """Why a reveal the chain refused (no such commit, or too late) came too late, or "" if it did not: it
+        reached the chain after its window closed, or the chain had dropped its commit at the epoch after it."""
+        from taonet.ledger import WeightCommitExpired
+
+        assert r.reveal_until is not None and r.reveal_from is not None
+        head = max(self.head, self.follower.head if self.follower is not None else 0)
+        expired = None
+        try:
+            events = await self.sub.get_events(r.block if r.block is not None else r.reveal_from, head + 1,
+                                               types=["ev.weight_commit_expired"], netuid=self.netuid,
+                                               account=self.p.hotkey)
+            expired = next((b for b, _, e in events
+                            if isinstance(e, WeightCommitExpired) and e.commit_hash == r.commit_hash), None)
+        except TaonetError:
+            pass
+        if expired is None and head <= r.reveal_until:
+            return ""
+        until = r.reveal_until if expired is None or head > r.reveal_until else None
+        return ("too late: the reveal reached the chain after its commit's window closed"
+                + (f" at block {until}" if until is not None else "")
+                + (f" (the chain dropped the commit at block {expired})" if expired is not None else "")
+                + f"; we were at block {head}. The validator reveals as soon as a window opens: a reveal this late "
+                  "means the node or this process was slow (the commit was not damaged)")
 
     async def _revealed_at(self, r: PendingReveal, head: int) -> int | None:
         """The block in which the chain revealed ``r``'s commit (its ``WeightsRevealed`` event in the window up to
@@ -618,11 +877,11 @@ class _Validator:
         self.log.info("weights.revealed", block=block, count=len(r.uids), committed_at=r.block,
                       note="an earlier try was applied after we stopped waiting for it")
 
-    async def _drop(self, r: PendingReveal, reason: str | None) -> None:
+    async def _drop(self, r: PendingReveal, reason: str | None, kind: str = "") -> None:
         self.reveals = [x for x in self.reveals if x is not r]
         self.reveal_later.pop(r.commit_hash, None)
         self.reveal_unsure.discard(r.commit_hash)
         await self._save_reveals()
         if reason is not None:
             self.log.warning("weights.reveal_missed", committed_at=r.block, reason=reason)
-            self._error("weights.reveal_missed", reason)
+            self._error("weights.reveal_missed", reason, key=kind or None)

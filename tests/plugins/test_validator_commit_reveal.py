@@ -165,9 +165,12 @@ async def test_a_reveal_not_applied_in_its_window_is_tried_again_until_it_is(tmp
         weights = [{k: e.get(k) for k in ("event", "block", "committed_at", "reason", "code")}
                    for e in logs if e["event"].startswith("weights.")]
         assert "weights.reveal_missed" not in [e["event"] for e in logs], weights
-        later = [e for e in logs if e["event"] == "weights.reveal_later" and e["committed_at"] == first["block"]]
+        # the due reveals go out together: the first one the mempool refuses (its own reveal, or the test's hold,
+        # holding the hotkey's one slot) says so once; each is tried again at later blocks without another line
+        later = [e for e in logs if e["event"] == "weights.reveal_later"]
         # a string, not a tuple: pytest shows it whole (a tuple's repr is cut in the middle)
-        assert len(later) == 1 and "signer" in later[0]["reason"].lower(), f"first commit {first}\nweights {weights}"
+        assert later and all("signer" in e["reason"].lower() for e in later), f"first {first}\nweights {weights}"
+        assert len({e["committed_at"] for e in later}) == len(later), f"first commit {first}\nweights {weights}"
         revealed = next(e for e in logs if e["event"] == "weights.revealed" and e["committed_at"] == first["block"])
         assert first["reveal_from"] < revealed["block"] <= first["reveal_until"], (first, weights)
 
