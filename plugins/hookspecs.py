@@ -58,7 +58,8 @@ def validator_task(step: int, block: int, options: Mapping[str, Any], rng: rando
 def validator_select(metagraph: Metagraph, options: Mapping[str, Any], rng: random.Random,
                      uid: int | None) -> Sequence[int]:
     """Optional. Choose which miners to ask this step (default: up to ``sample_size`` serving UIDs at random,
-    never the validator itself).
+    never the validator itself nor another validator's gateway: an axon announced with ``protocol`` 10, see "Organic
+    queries").
 
     :param metagraph: the subnet as the validator last synced it.
     :param options: the neuron's options.

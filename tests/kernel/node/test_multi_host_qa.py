@@ -130,6 +130,7 @@ async def test_a_follower_whose_feed_never_connects_says_so_once_naming_the_addr
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # processes; the test only reads heads
 async def test_a_remote_actor_rides_out_its_leader_killed_and_restarted(tmp_path: Path) -> None:
     """`taonet actor run consensus` against a leader killed with SIGKILL and restarted 8 s later on the same data
     directory and ports: the actor does not exit (it logs actor.leader_gone once), answers the restarted leader
@@ -178,6 +179,7 @@ def _head_of_log(data_dir: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # processes; the test only reads heads
 async def test_a_remote_actor_stops_at_once_when_its_leader_comes_back_with_another_genesis(tmp_path: Path) -> None:
     """The leader is replaced at its address by a node of another genesis: the actor ends with exit 7 and one line
     saying the node came back with another chain, within seconds of it answering."""
