@@ -158,23 +158,12 @@ def write_host_file(path: Path, neurons: list[PlacedNeuron], endpoint: str, comm
              ""]
     for p in neurons:
         s = p.spec
-        row = {"name": s.name, "role": s.role, "plugin": s.plugin, "netuid": s.netuid, "wallet": s.wallet,
-               "hotkey": s.hotkey, "timeout": s.timeout}
-        for key in ("wallet_path", "external_ip", "gateway", "state_dir"):
-            if getattr(s, key) is not None:
-                row[key] = str(getattr(s, key))
+        row = {key: str(getattr(s, key)) for key in ("wallet_path", "external_ip", "gateway", "state_dir")
+               if getattr(s, key) is not None}
         if s.endpoint:
             row["endpoint"] = s.endpoint
-        if s.port:
-            row["port"] = s.port
-        if s.options:
-            row["options"] = dict(s.options)
-        lines.append("[[neurons]]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in row.items()]
-        lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    return path
+        lines += _neuron_row(s, row)
+    return _write_lines(path, lines)
 
 
 def write_machine_file(path: Path, machine: str, neurons: list[PlacedNeuron], endpoint: str, wallets: Path) -> Path:
@@ -194,19 +183,25 @@ def write_machine_file(path: Path, machine: str, neurons: list[PlacedNeuron], en
              f"endpoint = {json.dumps(endpoint)}", ""]
     for p in neurons:
         s = p.spec
-        row: dict[str, Any] = {"name": s.name, "role": s.role, "plugin": s.plugin, "netuid": s.netuid,
-                               "wallet": s.wallet, "hotkey": s.hotkey, "timeout": s.timeout}
-        row |= {k: p.written[k] for k in ("wallet_path", "state_dir", "endpoint") if k in p.written}
-        for key in ("external_ip", "gateway"):
-            if getattr(s, key) is not None:
-                row[key] = str(getattr(s, key))
-        if s.port:
-            row["port"] = s.port
-        if s.options:
-            row["options"] = dict(s.options)
-        lines.append("[[neurons]]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in row.items()]
-        lines.append("")
+        row: dict[str, Any] = {k: p.written[k] for k in ("wallet_path", "state_dir", "endpoint") if k in p.written}
+        row |= {key: str(getattr(s, key)) for key in ("external_ip", "gateway") if getattr(s, key) is not None}
+        lines += _neuron_row(s, row)
+    return _write_lines(path, lines)
+
+
+def _neuron_row(s: Any, extra: dict[str, Any]) -> list[str]:
+    """One ``[[neurons]]`` row of a neurons file: the neuron's name, role, plugin, subnet, keys and timeout, then
+    ``extra`` (paths, addresses), its port and its options."""
+    row: dict[str, Any] = {"name": s.name, "role": s.role, "plugin": s.plugin, "netuid": s.netuid,
+                           "wallet": s.wallet, "hotkey": s.hotkey, "timeout": s.timeout, **extra}
+    if s.port:
+        row["port"] = s.port
+    if s.options:
+        row["options"] = dict(s.options)
+    return ["[[neurons]]", *(f"{k} = {_toml_value(v)}" for k, v in row.items()), ""]
+
+
+def _write_lines(path: Path, lines: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path
