@@ -395,8 +395,9 @@ def now() -> float:
 
 
 class RecentErrors:
-    """The last ``limit`` distinct errors a neuron met, one entry per error text (a cause said again moves to the end
-    and counts one more): how many times, at which block and wall time the last one came, and the first block.
+    """The last ``limit`` distinct errors a neuron met, one entry per cause (its text, or the ``key`` it is added with;
+    a cause met again moves to the end, counts one more and keeps its latest text): how many times, at which block
+    and wall time the last one came, and the first block.
     Thread-safe (a plain-def streaming forward's failure is counted from the axon's worker thread)."""
 
     def __init__(self, limit: int = 10) -> None:
@@ -404,19 +405,21 @@ class RecentErrors:
         self._entries: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def add(self, text: str, block: int | None) -> None:
-        """Count ``text`` once more, at ``block`` (None: not known) and now."""
+    def add(self, text: str, block: int | None, key: str | None = None) -> None:
+        """Count the cause ``key`` (None: ``text`` itself) once more, said as ``text``, at ``block`` (None: not known)
+        and now."""
+        k = text if key is None else key
         with self._lock:
-            entry = self._entries.pop(text, None) or {"error": text, "count": 0, "first_block": block}
-            entry.update(count=entry["count"] + 1, block=block, time=now())
-            self._entries[text] = entry
+            entry = self._entries.pop(k, None) or {"count": 0, "first_block": block}
+            entry.update(error=text, count=entry["count"] + 1, block=block, time=now())
+            self._entries[k] = entry
             while len(self._entries) > self.limit:
                 del self._entries[next(iter(self._entries))]
 
     def texts(self) -> list[str]:
         """The errors' texts, the most recent last."""
         with self._lock:
-            return list(self._entries)
+            return [e["error"] for e in self._entries.values()]
 
     def entries(self) -> list[dict[str, Any]]:
         """The entries (``error``, ``count``, ``first_block``, ``block``, ``time``), the most recent last."""

@@ -42,6 +42,7 @@ from ._neuron import (
     HeadFollower,
     NeuronConfig,
     Prepared,
+    RecentErrors,
     call_within,
     count_failure,
     lifecycle,
@@ -49,6 +50,7 @@ from ._neuron import (
     open_client,
     prepare,
     read_metagraph,
+    status_errors,
     uid_changed,
 )
 from ._scores import prune_scores, update_scores, weights_for
@@ -290,7 +292,7 @@ class _Validator:
                                max_bytes=int(float(self.options["journal_max_mb"]) * 1024 * 1024))
         self.metagraph: Any = None
         self.uid: int | None = p.uid
-        self.errors: dict[str, dict[str, Any]] = {}  # one entry per reason, the latest last (see _error)
+        self.recent = RecentErrors(MAX_ERRORS)  # one entry per reason, the latest last (see _error)
         self.failures: dict[tuple[str, str], int] = {}
         self.last_score_update: int | None = None
         self.last_step_block = -(10**9)
@@ -341,12 +343,7 @@ class _Validator:
     def _error(self, event: str, message: str, key: str | None = None) -> None:
         """Keep an error for status.json: one entry per reason (``key``, else the message), with how many times it
         happened and the block and time of the last; the :data:`MAX_ERRORS` most recent reasons."""
-        k = f"{event}|{message if key is None else key}"
-        entry = self.errors.pop(k, None) or {"count": 0, "first_block": self.head}
-        entry.update(error=f"{event}: {message}", count=entry["count"] + 1, block=self.head, time=now())
-        self.errors[k] = entry
-        while len(self.errors) > MAX_ERRORS:
-            del self.errors[next(iter(self.errors))]
+        self.recent.add(f"{event}: {message}", self.head, key=f"{event}|{message if key is None else key}")
 
     def _status(self, state: str = "running") -> dict[str, Any]:
         mg = self.metagraph
@@ -361,16 +358,9 @@ class _Validator:
                 "step": self.scores.step, "weights_interval": getattr(self, "weights_interval", None),
                 "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
                 "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
-                **self._errors_for_status(),
+                **status_errors(self.recent, *([self.follower.recent] if self.follower else []), limit=MAX_ERRORS),
                 "gateway": f"{self.gateway_info.ip}:{self.gateway_info.port}" if self.gateway_info else None,
                 "state": state, "time": now()}
-
-    def _errors_for_status(self) -> dict[str, Any]:
-        """status.json's ``errors`` (texts) and ``error_details`` (count, first block, block and time of the last):
-        this validator's, one per reason, and its block follower's, the :data:`MAX_ERRORS` most recent."""
-        follower = self.follower.recent.entries() if self.follower is not None else []
-        entries = sorted([*(dict(e) for e in self.errors.values()), *follower], key=lambda e: e["time"])[-MAX_ERRORS:]
-        return {"errors": [e["error"] for e in entries], "error_details": entries}
 
     def replies_cut(self, where: str, cut: list[Response], asked: int, budget: int) -> None:
         """Miners' replies refused for their size: logged (once, then at the 10th, 100th... time for ``where``) with

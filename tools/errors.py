@@ -37,13 +37,13 @@ EXIT_TERMINATED = 143
 """128 + SIGTERM: a command stopped by SIGTERM (`timeout`, a service manager) as by Ctrl-C (tools/signals.py)."""
 
 _subnets_named: list[int] = []
-"""The subnets the running command was given (:func:`command_subnet`), the last one last."""
+"""The subnet the running command was given last (:func:`command_subnet`): one item at most."""
 
 
 def command_subnet(netuid: int) -> int:
     """Note that the running command acts on subnet ``netuid`` (its NETUID or ``--netuid``), so the next step an
     error's line is given names it rather than the placeholder NETUID; returns ``netuid``."""
-    _subnets_named.append(netuid)
+    _subnets_named[:] = [netuid]
     return netuid
 
 
