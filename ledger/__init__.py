@@ -45,6 +45,7 @@ from ._density import DENSITY as DENSITY
 from ._density import check_density as check_density
 from ._density import density_limit as density_limit
 from ._density import loads_bounded as loads_bounded
+from ._economics import next_to_prune as next_to_prune
 from ._economics import solve_pow as solve_pow
 from ._events import AxonServed as AxonServed
 from ._events import CommitmentSet as CommitmentSet

@@ -9,7 +9,7 @@ digits on every platform.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Context
 from functools import lru_cache
 
@@ -19,6 +19,7 @@ __all__ = [
     "current_burn",
     "decay",
     "lock_cost",
+    "next_to_prune",
     "pow_hash",
     "pow_ok",
     "solve_pow",
@@ -117,3 +118,17 @@ def solve_pow(
         if progress is not None and tries % every == 0:
             progress(tries)
     return None
+
+
+def next_to_prune(neurons: Iterable[tuple[int, int, int, bool]], block: int, immunity_period: int) -> int | None:
+    """The UID a registration into a full subnet replaces at ``block``, from each neuron's (uid, emission at the
+    last epoch in RAO, registered_at, is the subnet owner's hotkey): the pruning rule the registrar applies
+    (lowest emission past the immunity period, ties to the earliest registration then the lowest UID; if every
+    neuron is immune, the same over the immune ones; never the owner), for a client that has a metagraph, not a
+    state. None when only the owner is there."""
+    keys = sorted((emission, registered_at, uid) for uid, emission, registered_at, owner in neurons if not owner)
+    immune_from = block - immunity_period  # registered after this block: still immune
+    for _emission, registered_at, uid in keys:
+        if registered_at <= immune_from:
+            return uid
+    return keys[0][2] if keys else None

@@ -10,7 +10,7 @@ import cbor2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taonet.ledger import ChainStatus
+from taonet.ledger import ChainStatus, next_to_prune
 from taonet.ledger._codec import encode, evolve, pack
 from taonet.ledger._state import AxonEndpoint, Neuron, State
 from taonet.ledger._system_calls import prune_candidate
@@ -95,6 +95,10 @@ def test_prune_candidate_follows_its_rule(neurons: list[tuple[int, int]], block:
         state.put_neuron(1, Neuron(uid=uid, hotkey=hotkey, coldkey=bytes(32), registered_at=registered_at,
                                    last_update=registered_at, emission=emission))
     assert prune_candidate(state, sn, block, exclude) == _prune_by_definition(state, sn, block, exclude)
+    # what a client computes from a metagraph's columns (taonet subnet metagraph) is the registrar's choice
+    rows = [(uid, n.emission, n.registered_at, n.hotkey == sn.owner_hotkey)
+            for uid in range(sn.n) if (n := state.neuron(1, uid)) is not None]
+    assert next_to_prune(rows, block, immunity) == prune_candidate(state, sn, block, set())
 
 
 _step = st.one_of(

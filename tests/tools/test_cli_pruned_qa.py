@@ -144,3 +144,25 @@ def test_metagraph_shows_registration_and_immunity(net: Net) -> None:
     row = next(r for r in wide[1:] if r[-1] == net.address["o1"])
     i = wide[0].index("IMMUNE")
     assert row[i] == str(o1["registered_at"] + IMMUNITY - b), row
+
+
+def test_metagraph_names_the_uid_a_registration_would_replace(net: Net) -> None:
+    """A full subnet's metagraph names the UID the pruning rule takes next (`prune_next`, and a line under the
+    table), and it is the UID the registrar then replaced: before each of the two registrations that pruned the
+    miners, and now (immunity 0: the earliest registration of equal emission, o0 at UID 1)."""
+    for run, uid in ((net.o0, 1), (net.o1, 2)):
+        block = run.json["block"] if run is net.o1 else int(run.stdout.split("included in block ")[1].rstrip())
+        before = net.cli.ok("metagraph", "1", "--block", str(block - 1), "--json").json
+        assert before["prune_next"] == uid, (block, before)
+    now = net.cli.ok("metagraph", "1", "--json").json
+    assert now["prune_next"] == 1 and now["neurons"][1]["hotkey"] == net.address["o0"], now
+    text = net.cli.ok("metagraph", "1").stdout
+    assert (f"full (3 of 3 UIDs): a registration now replaces UID 1 ({net.address['o0']}, the lowest emission of "
+            "those past their immunity period)") in " ".join(text.split()), text
+    past = net.cli.ok("metagraph", "1", "--block", str(net.immune_block)).stdout
+    assert "every neuron is immune: the lowest emission of the immune ones" in " ".join(past.split()), past
+    # a subnet with a free UID replaces no one: subnet 1 when it was created, its owner alone
+    created = now["neurons"][0]["registered_at"]
+    alone = net.cli.ok("metagraph", "1", "--block", str(created), "--json").json
+    assert len(alone["neurons"]) == 1 and alone["prune_next"] is None, alone
+    assert "a registration now replaces" not in net.cli.ok("metagraph", "1", "--block", str(created)).stdout

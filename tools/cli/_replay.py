@@ -131,8 +131,9 @@ def show(ctx: typer.Context,
         state = state_at(store, block)
         netuids = [netuid] if netuid is not None else [sn.netuid for sn in state.subnets()]
         graphs = [(n, neurons_at(state, n)) for n in netuids] if coldkey is None else []
-        # what `taonet metagraph` reads from the subnet's info beside its neurons: the immunity and the owner
-        infos = {n: {"hyperparameters": {"immunity_period": sn.hyper.immunity_period}, "owner_hotkey": sn.owner_hotkey}
+        # what `taonet metagraph` reads from the subnet's info beside its neurons: the immunity, the owner, the sizes
+        infos = {n: {"hyperparameters": {"immunity_period": sn.hyper.immunity_period}, "owner_hotkey": sn.owner_hotkey,
+                     "n": sn.n, "max_n": sn.hyper.max_allowed_uids}
                  for n in netuids if (sn := state.subnet(n)) is not None}
     out = Out(as_json, as_rao)
     if coldkey is not None:
@@ -157,7 +158,7 @@ def show(ctx: typer.Context,
     else:
         for n, ns in graphs:
             print_metagraph(out, n, state.height, ns, wide=wide,
-                            standing=immunity(ns, state.height, infos[n]) if n in infos else None)
+                            standing=immunity(ns, state.height, infos[n]) if n in infos else None, info=infos.get(n))
 
 
 @replay_app.command("events")

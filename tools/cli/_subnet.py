@@ -333,7 +333,7 @@ def metagraph_cmd(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint:
     if out.json:
         out.emit(metagraph_json(n, at, neurons, info))
         return
-    print_metagraph(out, n, at, neurons, wide=wide, standing=immunity(neurons, at, info))
+    print_metagraph(out, n, at, neurons, wide=wide, standing=immunity(neurons, at, info), info=info)
 
 
 def immunity(neurons: Sequence[Any], block: int | None, info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -350,23 +350,37 @@ def immunity(neurons: Sequence[Any], block: int | None, info: dict[str, Any]) ->
     return out
 
 
+def prune_next(neurons: Sequence[Any], block: int | None, info: dict[str, Any]) -> int | None:
+    """The UID a registration answered in the block after ``block`` would replace (the registrar's pruning rule,
+    ``taonet.ledger.next_to_prune``); None while the subnet has a free UID (a registration takes that)."""
+    from taonet.ledger import next_to_prune, ss58_encode
+
+    if int(info["n"]) < int(info["max_n"]):
+        return None
+    owner = ss58_encode(info["owner_hotkey"])
+    return next_to_prune(((x.uid, x.emission.rao, x.block_at_registration, x.hotkey == owner) for x in neurons),
+                         (block or 0) + 1, int(info["hyperparameters"]["immunity_period"]))
+
+
 def metagraph_json(netuid: int, block: int | None, neurons: Sequence[Any],
                    info: dict[str, Any] | None = None) -> dict[str, Any]:
     """What `subnet metagraph --json` prints for ``neurons`` (NeuronInfo, as ``neurons_lite`` gives them);
-    `replay show` prints the same. With the subnet's ``info`` (``get_subnet_info``): its ``immunity_period`` and each
-    neuron's standing (:func:`immunity`)."""
+    `replay show` prints the same. With the subnet's ``info`` (``get_subnet_info``): its ``immunity_period``, the UID
+    a registration would replace (``prune_next``, :func:`prune_next`) and each neuron's standing (:func:`immunity`)."""
     doc: dict[str, Any] = {"netuid": netuid, "block": block, "neurons": [neuron_json(x) for x in neurons]}
     if info is not None:
         doc["immunity_period"] = info["hyperparameters"]["immunity_period"]
+        doc["prune_next"] = prune_next(neurons, block, info)
         for x, more in zip(doc["neurons"], immunity(neurons, block, info), strict=True):
             x.update(more)
     return doc
 
 
 def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[Any], *, wide: bool = False,
-                    standing: Sequence[dict[str, Any]] | None = None) -> None:
+                    standing: Sequence[dict[str, Any]] | None = None, info: dict[str, Any] | None = None) -> None:
     """The table of `subnet metagraph` (and of `replay show`): btcli's columns, chosen to fit the terminal; with
-    ``standing`` (:func:`immunity`), each neuron's registration block and the blocks it stays immune."""
+    ``standing`` (:func:`immunity`), each neuron's registration block and the blocks it stays immune; with the
+    subnet's ``info``, a line under it naming the UID a registration would replace in a full subnet."""
     rows = [neuron_row(out, x, x.coldkey, "") for x in neurons]
     cols = [c for c in columns(out) if c != "HOTKEY"]
     rows = [r[:1] + r[2:] for r in rows]
@@ -383,6 +397,13 @@ def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[
               f"{out.amount(total)}",
               cols, rows, left=("COLDKEY", "AXON", "HOTKEY_SS58"), drop=drop,
               shorten=("HOTKEY_SS58", "COLDKEY"), wide=wide)
+    uid = None if info is None else prune_next(neurons, block, info)
+    if uid is not None:
+        x = next(x for x in neurons if x.uid == uid)
+        why = ("every neuron is immune: the lowest emission of the immune ones" if standing is not None
+               and all(s["immune"] for s in standing) else "the lowest emission of those past their immunity period")
+        out.line(f"full ({info['n']} of {info['max_n']} UIDs): a registration now replaces UID {uid} ({x.hotkey}, "
+                 f"{why})")
 
 
 def _immune_cell(s: dict[str, Any], block: int | None) -> str:
