@@ -31,6 +31,7 @@ from ._neuron import (
     status_errors,
     uid_changed,
 )
+from ._standing import PruneWatch
 
 __all__ = ["run_miner"]
 
@@ -87,6 +88,7 @@ class _Miner:
         self.ready = anyio.Event()
         """Set once the plugin's neuron_start has returned: forwards wait for it."""
         self.follower: HeadFollower | None = None
+        self.prune_watch = PruneWatch(self.log, "miner")
 
     # --- the axon's hooks -------------------------------------------------------------------------------------
     async def forward(self, synapse: Synapse) -> Synapse:
@@ -214,6 +216,7 @@ class _Miner:
             uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
             self.published_block, self.elsewhere, self.silent_since = None, None, None  # a new UID: publish on it
+        self.prune_watch.update(mg, uid, self.netuid)
         epoch = int(mg.subnet.get("last_epoch", 0))
         if self.last_epoch is not None and epoch != self.last_epoch and self.uid is not None:
             u = self.uid
@@ -296,6 +299,7 @@ class _Miner:
                 "stake": float(mg.S[u]) if have else 0.0,
                 "incentive": float(mg.I[u]) if have else 0.0, "emission": int(mg.E[u]) if have else 0,
                 "axon": f"{info.ip}:{info.port}", "served": self.served, "state": state,
+                "next_to_prune": self.prune_watch.next,
                 **status_errors(self.recent, *([self.follower.recent] if self.follower else []), limit=MAX_ERRORS),
                 "pid": os.getpid(), "time": now()}
 

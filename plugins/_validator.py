@@ -54,6 +54,7 @@ from ._neuron import (
     uid_changed,
 )
 from ._scores import prune_scores, update_scores, weights_for
+from ._standing import PruneWatch
 from ._state_dir import Scores
 from ._types import Response
 
@@ -293,6 +294,7 @@ class _Validator:
         self.metagraph: Any = None
         self.uid: int | None = p.uid
         self.recent = RecentErrors(MAX_ERRORS)  # one entry per reason, the latest last (see _error)
+        self.prune_watch = PruneWatch(self.log, "validator")
         self.failures: dict[tuple[str, str], int] = {}
         self.last_score_update: int | None = None
         self.last_step_block = -(10**9)
@@ -358,6 +360,7 @@ class _Validator:
                 "step": self.scores.step, "weights_interval": getattr(self, "weights_interval", None),
                 "last_weights_block": self.scores.weights_block or None, "last_score_update": self.last_score_update,
                 "tracked_hotkeys": len(self.scores.scores), "resumed": self.resumed,
+                "next_to_prune": self.prune_watch.next,
                 **status_errors(self.recent, *([self.follower.recent] if self.follower else []), limit=MAX_ERRORS),
                 "gateway": f"{self.gateway_info.ip}:{self.gateway_info.port}" if self.gateway_info else None,
                 "state": state, "time": now()}
@@ -441,6 +444,7 @@ class _Validator:
             self.uid = uid
         if uid is not None:
             self._permit_seen(bool(mg.validator_permit[uid]), mg.block)
+        self.prune_watch.update(mg, uid, self.netuid)
         self.scores.scores = prune_scores(self.scores.scores, mg.hotkeys)
         epoch = int(mg.subnet.get("last_epoch", 0))
         if self.last_epoch is not None and epoch != self.last_epoch:
