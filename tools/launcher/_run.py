@@ -592,8 +592,11 @@ class Network:
         (``plugin.reward (subnet plugin 'NAME'): ...``): a network may run several."""
         new = []
         plugins = {p.spec.name: p.spec.plugin for p in self.spec.neurons}
+        since = time.time() - (time.monotonic() - self.started)
         for path, name in self.status_files.items():
             try:
+                if path.stat().st_mtime < since:  # the run before's (a resumed network): its errors are not this one's
+                    continue
                 errors = json.loads(path.read_text()).get("errors") or []
             except (OSError, ValueError, AttributeError):
                 continue

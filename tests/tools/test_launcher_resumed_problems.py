@@ -1,0 +1,37 @@
+"""A resumed network (`taonet launch FILE --dir DIR` or `localnet --keep DIR` again) does not repeat the run before's
+problems: the launcher reads each neuron's status.json for `problem:` lines, and a file the new run's neuron has not
+rewritten yet still holds the old run's errors (a QA pass saw five old `problem:` lines before `ready:`)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from taonet.tools.launcher import load_network
+from taonet.tools.launcher._run import Network
+from taonet.tools.launcher._view import View
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_problems_are_read_only_from_status_files_written_by_this_run(tmp_path: Path) -> None:
+    spec = load_network(ROOT / "docs" / "network-one-subnet.toml")
+    out = io.StringIO()
+    net = Network(spec=spec, dir=tmp_path, view=View(Console(file=out, width=200), live=False))
+    old, new = tmp_path / "old" / "status.json", tmp_path / "new" / "status.json"
+    for path, error in ((old, "weights.rejected: the run before's"), (new, "plugin.reward: this run's")):
+        path.parent.mkdir()
+        path.write_text(json.dumps({"state": "running", "errors": [error]}))
+    before = time.time() - (time.monotonic() - net.started) - 60
+    os.utime(old, (before, before))  # written a minute before this run started
+    net.status_files = {old: "miner-old", new: "miner-new"}
+    net._report_problems()
+    assert out.getvalue().splitlines() == ["problem: miner-new: plugin.reward: this run's"]
+    os.utime(old)  # rewritten by this run's neuron, still with that error: now it is this run's
+    net._report_problems()
+    assert out.getvalue().splitlines()[1:] == ["problem: miner-old: weights.rejected: the run before's"]
