@@ -11,6 +11,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -304,6 +305,7 @@ def _next_step(e: BaseException) -> str | None:
         ProofOfWorkInvalid,
         RevealTooEarly,
         StaleNonce,
+        StaleVersionKey,
         SubnetLimitReached,
         SubnetNotFound,
     )
@@ -325,7 +327,13 @@ def _next_step(e: BaseException) -> str | None:
         return (f"fix --uids and --weights: `taonet metagraph {netuid}` lists the subnet's UIDs, `taonet subnet "
                 f"hparams {netuid}` its weight limits")
     if kind is InvalidHyperparameter:
+        if (m := re.search(r"cannot go below the (\d+) UIDs in use", str(e))) is not None:
+            return (f"give at least {m[1]}: a subnet never drops UIDs to shrink (`taonet metagraph {netuid}` lists "
+                    "them)")
         return f"`taonet subnet hparams {netuid}` shows each value and its bounds"
+    if kind is StaleVersionKey:
+        return (f"give --version-key {e.required} (or higher): the subnet's owner raised weights_version "
+                f"(`taonet subnet hparams {netuid}`); a validator sends its plugin's protocol version")
     if kind is RevealTooEarly:
         return f"run the reveal again once the window is open (`taonet weights pending {netuid}` shows it)"
     if kind is ProofOfWorkInvalid:

@@ -166,3 +166,19 @@ def test_metagraph_names_the_uid_a_registration_would_replace(net: Net) -> None:
     alone = net.cli.ok("metagraph", "1", "--block", str(created), "--json").json
     assert len(alone["neurons"]) == 1 and alone["prune_next"] is None, alone
     assert "a registration now replaces" not in net.cli.ok("metagraph", "1", "--block", str(created)).stdout
+
+
+def test_owner_refusals_say_the_value_that_works(net: Net) -> None:
+    """What a QA pass (an owner changing a live subnet) found: shrinking max_allowed_uids below the UIDs in use
+    pointed at `subnet hparams`, whose bounds say the value is fine; a weight setting refused for a stale version
+    key said only "upgrade your validator", where the command's fix is --version-key. Both refusals change nothing."""
+    c = net.cli
+    line = c.fails(3, "subnet", "set", "1", "--param", "max_allowed_uids", "--value", "2", "-w", "owner", "-y")
+    assert "max_allowed_uids cannot go below the 3 UIDs in use" in line and "give at least 3: a subnet never " \
+        "drops UIDs to shrink" in line, line
+    c.ok("subnet", "set", "1", "--param", "weights_version", "--value", "5", "-w", "owner", "-y")
+    try:
+        line = c.fails(3, "weights", "set", "1", "--uids", "1", "--weights", "1", "-w", "owner", "-H", "owner", "-y")
+        assert "version key 0 is below the subnet's required 5" in line and "give --version-key 5 (or higher)" in line
+    finally:
+        c.ok("subnet", "set", "1", "--param", "weights_version", "--value", "0", "-w", "owner", "-y")
