@@ -55,6 +55,12 @@ def test_amounts_no_account_can_hold_are_usage_errors(offline: Cli, amount: str)
     assert "--amount" in line
 
 
+def test_btclis_sudo_group_names_the_command_that_takes_its_place(offline: Cli) -> None:
+    """`taonet sudo set ...` (btcli's way to set a hyperparameter) said only "No such command 'sudo'"."""
+    line = offline.fails(2, "sudo", "set", "--netuid", "1", "--param", "tempo", "--value", "20")
+    assert "btcli's `sudo set` is `taonet subnet set NETUID --param NAME --value VALUE`" in line, line
+
+
 def test_the_largest_amount_is_named(offline: Cli) -> None:
     """Too much says what the most is, in τ (and in RAO with --rao)."""
     line = _one_error(offline("wallet", "faucet", "-w", "a", "--amount", "1e20"), 2)

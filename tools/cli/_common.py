@@ -109,7 +109,8 @@ _LISTS = {"--uids": r"\d+", "--weights": r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?
 def list_hint(typed: Sequence[str], message: str) -> str:
     """``message`` (a usage error's) with a hint when ``typed`` (the line as given, btcli's spellings rewritten) has
     a list option's items apart (``--uids 1 2``: 2 was taken as NETUID, or as an extra argument) and the error is about
-    what they became (the netuid, an extra argument, a list): give each list in one argument, with commas."""
+    what they became (the netuid, an extra argument, a list): give each list in one argument, with commas. btcli's
+    `sudo` group, which taonet does not have, is answered with the command that takes its place."""
     apart: list[tuple[str, list[str]]] = []
     i = 0
     while i < len(typed):
@@ -130,6 +131,9 @@ def list_hint(typed: Sequence[str], message: str) -> str:
             if len(items) > 1:
                 apart.append((name, items))
         i += 1
+    if message.startswith("No such command 'sudo'"):  # btcli's group for the owner's settings
+        return (f"{message.rstrip('.')}: taonet has no sudo group; btcli's `sudo set` is `taonet subnet set NETUID "
+                "--param NAME --value VALUE` (`taonet subnet hparams NETUID` lists them)")
     words = ("NETUID", "--netuid", "extra argument", *_LISTS)
     if not apart or not any(w in message for w in words):
         return message
