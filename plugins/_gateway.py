@@ -139,9 +139,9 @@ class Gateway:
         if ip is None and url.startswith("tcp://"):
             host = url[6:].rpartition(":")[0].strip("[]")
             ip = host if host not in ("", "0.0.0.0", "*", "::") else "127.0.0.1"
-        axon = Axon(self.v.config.wallet, url, external_ip=ip,
-                    config=axon_config(self.v.options)).attach(self.forward, self.blacklist,
-                                                                              synapse=OrganicQuery)
+        config = axon_config(self.v.options, shared=self.v.config.shared)  # a host's axons share one budget
+        axon = Axon(self.v.config.wallet, url, external_ip=ip, config=config).attach(self.forward, self.blacklist,
+                                                                                     synapse=OrganicQuery)
         self.slots = axon.config.max_concurrency
         return axon
 

@@ -8,7 +8,9 @@ state directory, a wallet that does not open) stops that neuron for good, loudly
 blocked for more than ``block_warn`` seconds (a plugin doing heavy work synchronously in an ``async def``) and
 names the neuron whose code holds it. The neurons share what can be shared: one block-feed subscription per node
 (the kernel's FeedWatcher), a few chain clients per node (one per ``neurons_per_client`` neurons), one metagraph
-per subnet (read once per block however many neurons ask), and leaner axons.
+per subnet (read once per block however many neurons ask), and leaner axons, whose unfinished requests share one
+memory budget (``max_pending_mb``; by default :data:`HOST_PENDING_MB`, or the largest its neurons' options give): the
+host's axons together hold at most that much, however many there are, where each alone would have its own.
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ from ._log import get_logger
 from ._neuron import HOOK_THREAD, NeuronConfig, load_off_loop
 from ._neurons_file import NeuronSpec
 
-__all__ = ["HostedNeuron", "NeuronHost", "SharedChain"]
+__all__ = ["HOST_PENDING_MB", "HostedNeuron", "NeuronHost", "SharedChain"]
 
 logger = get_logger("taonet.plugins.host")
 
 GOOD_RUN = 60.0
 """Seconds of running after which a neuron's restart pause starts again from the shortest."""
+HOST_PENDING_MB = 4096
+"""MiB a host's axons may hold in unfinished requests in all, by default, unless a neuron's ``max_pending_mb`` option
+is larger (one axon alone: that option, 1,024 by default). Each connection reserves its axon's receive limit: 1,008
+connections at 4 MiB requests, of which one network (so one address) holds at most three quarters, 756. A localnet
+of 64 miners and 8 validators in one host (template, oracle, prompting) holds 512 connections, all from 127.0.0.1
+(one per validator at each miner), 2,080 MiB."""
 MAX_STUCK_STARTS = 3
 """Restarts in a row whose neuron_start overran its hook_timeout, after the start's, before that neuron is stopped
 for good (``neuron.failed``) instead of restarted for ever (a plain def left running holds a thread each time)."""
@@ -45,7 +53,8 @@ class SharedChain:
     def __init__(self, *, neurons_per_client: int = 8, axon_config: Any = None) -> None:
         self.neurons_per_client = neurons_per_client
         self.axon_config = axon_config
-        """The AxonConfig of the host's miners (None: the kernel's default)."""
+        """The AxonConfig of the host's miners (None: the kernel's default); its ``pending_budget`` is the one
+        budget the host's axons share."""
         self._clients: dict[str, list[list[Any]]] = {}
         self._metagraphs: dict[tuple[str, int], Any] = {}
         self._locks: dict[tuple[str, int], anyio.Lock] = {}
@@ -210,13 +219,26 @@ class NeuronHost:
     ``neurons``: :class:`NeuronSpec` rows (from :func:`load_neurons`) or :class:`HostedNeuron` values; more with
     :meth:`add` before running. ``backoff``: the first and the longest pause before a restart, in seconds.
     ``block_warn``: seconds the loop may stay blocked before the watchdog names the neuron holding it.
+    ``max_pending_mb``: MiB the host's axons may hold in unfinished requests in all (None: :meth:`pending_mb`); each
+    connection reserves its axon's receive limit from that one budget (:attr:`pending_budget`, made by :meth:`run`),
+    and each axon keeps its own bounds (its ``max_pending_mb`` option) within it. ``shared``: the chain, metagraphs and
+    AxonConfig its neurons share (an AxonConfig that has a ``pending_budget`` keeps it, and ``max_pending_mb`` is
+    then not used).
     """
 
     def __init__(self, neurons: Iterable[NeuronSpec | HostedNeuron] = (), *, backoff: tuple[float, float] = (1.0,
-                 30.0), block_warn: float = 0.5, shared: SharedChain | None = None) -> None:
+                 30.0), block_warn: float = 0.5, shared: SharedChain | None = None,
+                 max_pending_mb: int | None = None) -> None:
         from taonet.kernel import AxonConfig
 
+        if max_pending_mb is not None and (not isinstance(max_pending_mb, int) or isinstance(max_pending_mb, bool)
+                                           or max_pending_mb < 1):
+            raise ValueError(f"max_pending_mb must be a whole number of MiB, at least 1, not {max_pending_mb!r}")
         self.shared = shared or SharedChain(axon_config=AxonConfig(max_concurrency=4, max_queue=16))
+        self.max_pending_mb = max_pending_mb
+        self.pending_budget: Any = getattr(self.shared.axon_config, "pending_budget", None)
+        """The :class:`~taonet.kernel.wire.PendingBudget` the host's axons share (from :meth:`run` on, unless the
+        shared AxonConfig brought one): its figures (``held``, ``connections``, ``refused``) say how full it is."""
         self.backoff = backoff
         self.block_warn = block_warn
         self.neurons: dict[str, HostedNeuron] = {}
@@ -241,6 +263,38 @@ class NeuronHost:
         self.neurons[name] = n
         return n
 
+    def pending_mb(self) -> int:
+        """MiB the host's axons may hold in unfinished requests in all: ``max_pending_mb`` if given, else the larger
+        of :data:`HOST_PENDING_MB` and the largest ``max_pending_mb`` option its neurons set (a neuron given a larger
+        budget for its own axon gives the host as much: a host holds no more than its largest axon would alone, or
+        the default)."""
+        if self.max_pending_mb is not None:
+            return self.max_pending_mb
+        own = [HOST_PENDING_MB]
+        for n in self.neurons.values():
+            value = n.config.options.get("max_pending_mb")
+            if value is None and not isinstance(n.config.plugin, str):  # a loaded plugin's own default
+                value = n.config.plugin.protocol.defaults().get("max_pending_mb")
+            try:
+                own.append(int(float(value)))
+            except (TypeError, ValueError, OverflowError):  # not given, or not a number (refused at its start)
+                continue
+        return max(own)
+
+    def _share_budget(self) -> None:
+        """Make the budget the host's axons share, once: unless the shared AxonConfig has one (brought, or made by an
+        earlier run), which is kept."""
+        from taonet.kernel import AxonConfig
+        from taonet.kernel.wire import PendingBudget
+
+        budget = getattr(self.shared.axon_config, "pending_budget", None)
+        if budget is not None:
+            self.pending_budget = budget
+            return
+        self.pending_budget = PendingBudget(self.pending_mb())
+        self.shared.axon_config = attrs.evolve(self.shared.axon_config or AxonConfig(),
+                                               pending_budget=self.pending_budget)
+
     # --- running ------------------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run every neuron until cancelled; ``task_status.started(self)`` once each runs, or crashed once (and
@@ -248,6 +302,7 @@ class NeuronHost:
         for n in self.neurons.values():
             if n.config.shared is None:
                 n.config = attrs.evolve(n.config, shared=self.shared)
+        self._share_budget()
         self._pending = len(self.neurons)
         self._counted.clear()
         self._all_settled = settled = anyio.Event()

@@ -354,14 +354,20 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
     return error
 
 
-def axon_config(options: Mapping[str, Any], base: Any = None) -> Any:
+def axon_config(options: Mapping[str, Any], base: Any = None, *, shared: Any = None) -> Any:
     """An AxonConfig of the neuron's: ``base`` (None: the kernel's default) with the connection options' bounds
-    (checked against each other by ``Plugin.options``) and its memory budget for unfinished requests."""
+    (checked against each other by ``Plugin.options``) and its axon's own memory budget for unfinished requests; in a
+    neuron host, the host's budget shared by all its axons comes with ``base`` (the host's AxonConfig) or with
+    ``shared`` (the host's :class:`SharedChain`, for an axon built on another base)."""
     from taonet.kernel import AxonConfig
 
     base = base or AxonConfig()
-    bounds = {k: int(options[k]) for k in ("max_connections", "max_connections_per_address",
-                                             "max_connections_per_network", "max_pending_mb") if k in options}
+    bounds: dict[str, Any] = {k: int(options[k]) for k in ("max_connections", "max_connections_per_address",
+                                                             "max_connections_per_network", "max_pending_mb")
+                              if k in options}
+    budget = getattr(getattr(shared, "axon_config", None), "pending_budget", None)
+    if budget is not None:
+        bounds["pending_budget"] = budget
     return attrs.evolve(base, **bounds)
 
 

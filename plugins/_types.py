@@ -68,7 +68,10 @@ NEURON_OPTIONS: Mapping[str, Option] = {
                                           lo=1, hi=1 << 20),
     "max_pending_mb": Option(default=1024, help="MiB the axon's connections may hold in unfinished requests; the "
                                                 "connection bounds above are lowered to fit it (252 connections, 63 "
-                                                "from one address, at 4 MiB requests)", lo=1, hi=1 << 20),
+                                                "from one address, at 4 MiB requests); in a neuron host, the host's "
+                                                "axons also share one budget: 4096 MiB, or the largest value its "
+                                                "neurons set",
+                             lo=1, hi=1 << 20),
 }
 """Options every neuron takes; a plugin's protocol may change their defaults and add its own."""
 

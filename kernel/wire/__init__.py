@@ -10,7 +10,9 @@ from ._axon_info import AxonInfo as AxonInfo
 from ._connections import MAX_CONNECTIONS as MAX_CONNECTIONS
 from ._connections import MAX_CONNECTIONS_PER_ADDRESS as MAX_CONNECTIONS_PER_ADDRESS
 from ._connections import NETWORK_SHARES as NETWORK_SHARES
+from ._connections import PENDING_NETWORK_PART as PENDING_NETWORK_PART
 from ._connections import ConnectionLimit as ConnectionLimit
+from ._connections import PendingBudget as PendingBudget
 from ._connections import connection_bounds as connection_bounds
 from ._connections import limit_connections as limit_connections
 from ._format import WIRE_VERSION as WIRE_VERSION
@@ -29,9 +31,10 @@ from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
 
 __all__ = [
-    "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "WIRE_VERSION", "Axon", "AxonConfig",
-    "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "OpenPipes", "Password",
-    "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse", "SynapseStream", "TerminalInfo",
+    "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "PENDING_NETWORK_PART", "WIRE_VERSION", "Axon",
+    "AxonConfig", "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "OpenPipes",
+    "Password", "PendingBudget", "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse",
+    "SynapseStream", "TerminalInfo",
     "UnlockCost", "Wallet", "bound_address", "connection_bounds", "get_logger", "limit_connections", "list_wallets",
     "read_line",
 ]

@@ -71,6 +71,7 @@ from ._connections import (
     MAX_CONNECTIONS_PER_ADDRESS,
     NETWORK_SHARES,
     ConnectionLimit,
+    PendingBudget,
     limit_connections,
 )
 from ._fields import uncarried
@@ -157,7 +158,14 @@ class AxonConfig:
     sent but for its last byte, for as long as it stays open. The axon accepts at most this budget over that limit
     connections, lowering ``max_connections`` to fit and the address's and network's shares in proportion (not below
     a quarter and a half of it, nor above what they were set to): with 4 MiB requests, 252 connections, 63 from one
-    address, 126 from one network."""
+    address, 126 from one network. The axons of one process (a neuron host's) may share one budget on top:
+    ``pending_budget``."""
+    pending_budget: PendingBudget | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(PendingBudget)))
+    """A budget shared with the process's other axons (a neuron host makes one for all its axons): each connection
+    this axon admits within its own bounds also reserves its receive limit from it, until it closes, and one whose
+    limit does not fit is closed as it comes, so the axons together hold at most that budget. None: the axon has only
+    its own ``max_pending_mb``."""
     load_report_interval: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
     """Seconds between checks of the refusals (requests answered with an error, connections closed as they came);
     when a check finds ``load_report_threshold`` or more since the last, ``axon.under_load`` is logged as a warning
@@ -373,8 +381,8 @@ class Axon:
 
     @property
     def connections_refused(self) -> int:
-        """Connections closed as they came, over ``max_connections`` or over their address's or network's share (a
-        dialer that keeps retrying counts each time)."""
+        """Connections closed as they came, over ``max_connections``, over their address's or network's share, or
+        beyond the shared ``pending_budget`` (a dialer that keeps retrying counts each time)."""
         return 0 if self._limit is None else self._limit.refused
 
     @property
@@ -386,6 +394,12 @@ class Axon:
     def connections_refused_per_network(self) -> int:
         """Of :attr:`connections_refused`, those closed because their network held ``max_connections_per_network``."""
         return 0 if self._limit is None else self._limit.refused_per_network
+
+    @property
+    def connections_refused_pending(self) -> int:
+        """Of :attr:`connections_refused`, those closed because the shared ``pending_budget`` had no room for them
+        (the axon's own bounds did)."""
+        return 0 if self._limit is None else self._limit.refused_pending
 
     def info(self) -> AxonInfo:
         """What a dendrite (or the chain) needs to reach this axon."""
@@ -457,13 +471,18 @@ class Axon:
         # too large still gets its 413. Each connection may hold one unfinished message of up to this many bytes.
         recv_max = hard_cap + _HEADER_ROOM
         total, per_address, per_network = self._bounds = _connection_budget(cfg, recv_max)
+        shared = cfg.pending_budget
+        if shared is not None and shared.total < recv_max:
+            raise ValueError(f"the shared pending budget of {shared.mb} MiB cannot hold one request of {recv_max} "
+                             f"bytes (the largest this axon accepts, + headers): raise its max_pending_mb (a neuron "
+                             f"host's) to {-(-recv_max >> 20)} or more")
         self._recv_max = recv_max
         self._gate = PriorityGate(cfg.max_concurrency, cfg.max_queue)
         self._nonces = NonceGuard(past_s=cfg.nonce_past, future_s=cfg.nonce_future, max_timeout_s=cfg.max_timeout,
                                   per_caller=cfg.nonce_per_caller, max_entries=cfg.nonce_max_entries)
         receivers = cfg.receivers or cfg.max_concurrency + cfg.max_queue + 16
         with pynng.Rep0(recv_max_size=recv_max) as sock:
-            self._limit = limit_connections(sock, total, per_address, per_network)
+            self._limit = limit_connections(sock, total, per_address, per_network, pending=shared, cost=recv_max)
             self._sock = sock
             try:
                 listener = sock.listen(self._address)
@@ -485,7 +504,8 @@ class Axon:
                     tg.start_soon(self._report_load)
                     self._log.info("axon.started", address=self._bound, synapses=sorted(self._routes),
                                    receive_limit=recv_max, connections=dict(zip(
-                                       ("max", "per_address", "per_network"), self._bounds, strict=True)))
+                                       ("max", "per_address", "per_network"), self._bounds, strict=True)),
+                                   shared_pending_mb=None if shared is None else shared.mb)
                     task_status.started(info)
             finally:
                 self._tg = None
@@ -506,20 +526,23 @@ class Axon:
     @property
     def connection_bounds(self) -> tuple[int, int, int]:
         """The connections accepted at once (valid once serving): in all, from one address, from one network;
-        ``max_connections`` and its shares, lowered to fit ``max_pending_mb`` at :attr:`receive_limit` each."""
+        ``max_connections`` and its shares, lowered to fit ``max_pending_mb`` at :attr:`receive_limit` each (a shared
+        ``pending_budget`` may close one sooner)."""
         return self._bounds
 
     def refusals(self) -> dict[str, int]:
         """Refusals so far by reason: requests by the name of their reply's status (``overloaded``, ``forbidden``,
         ``unauthorized``...), connections closed as they came by the bound they met (``connections_total``,
-        ``connections_per_address``, ``connections_per_network``)."""
+        ``connections_per_address``, ``connections_per_network``, ``connections_pending``: the shared budget)."""
         out = {Status(code).name.lower() if code in _STATUS_CODES else str(code): n
                for code, n in self.counts.items() if code != Status.OK and n}
         if self._limit is not None:
             lim = self._limit
-            out["connections_total"] = lim.refused - lim.refused_per_address - lim.refused_per_network
+            out["connections_total"] = (lim.refused - lim.refused_per_address - lim.refused_per_network
+                                        - lim.refused_pending)
             out["connections_per_address"] = lim.refused_per_address
             out["connections_per_network"] = lim.refused_per_network
+            out["connections_pending"] = lim.refused_pending
         return {k: n for k, n in out.items() if n}
 
     async def _report_load(self) -> None:
