@@ -460,11 +460,13 @@ class DataDirUnusable(StorageFailed):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class MempoolFull(KernelError):
-    """Raised when the mempool holds its limit of extrinsics; retry after the next block."""
+    """Raised when the mempool holds its limit of extrinsics, or of their bytes (``unit``); retry after the next
+    block."""
 
     CODE = "mempool_full"
     limit: int
-    __str__ = _msg("the mempool is full ({limit} extrinsics); retry after the next block")
+    unit: str = "extrinsics"
+    __str__ = _msg("the mempool is full ({limit} {unit}); retry after the next block")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -29,6 +29,7 @@ from .errors import (
     ChainBroken,
     CodecError,
     CorruptLog,
+    InvalidBlock,
     NotARegularFile,
     ReadOnlyStore,
     StorageFailed,
@@ -115,6 +116,13 @@ def _check_append(store: BlockStore, block: SignedBlock, expected_height: int | 
         raise ChainBroken(number=block.number, reason="its parent hash is not the stored head's hash")
 
 
+def _check_record(number: int, size: int) -> None:
+    """Refuse (:class:`InvalidBlock`) a block whose encoding is larger than every reader of a log takes."""
+    if size > _MAX_RECORD:
+        raise InvalidBlock(number=number, reason=f"its encoding is {size} bytes, over the {_MAX_RECORD} bytes a stored "
+                                                 "block may take (no reader of the log would take it): not stored")
+
+
 class MemoryStore:
     """A :class:`BlockStore` in memory."""
 
@@ -139,7 +147,9 @@ class MemoryStore:
     def append(self, block: SignedBlock, *, expected_height: int | None = None) -> None:
         """Store ``block`` as the next block."""
         _check_append(self, block, expected_height)
-        self._raw.append(block.to_bytes())
+        raw = block.to_bytes()
+        _check_record(block.number, len(raw))
+        self._raw.append(raw)
         self._head = block.hash
 
     def get_raw(self, number: int) -> bytes:
@@ -516,14 +526,17 @@ class FileStore:
     def append_raw(self, number: int, payload: bytes, block_hash: bytes) -> None:
         """Append an already encoded block whose number and hash the caller has checked.
 
-        Raises :class:`StorageFailed` when the disk refuses the write or the sync; the record is then cut off again
-        (as far as the disk lets us) and every later append raises the same error: after a failed sync what the
-        disk holds is unknown, so this store acknowledges nothing more. Reopening the log finds every complete block.
+        Raises :class:`InvalidBlock`, writing nothing, when ``payload`` is larger than a record may be (256 MiB: every
+        reader refuses more). Raises :class:`StorageFailed` when the disk refuses the write or the sync; the record is
+        then cut off again (as far as the disk lets us) and every later append raises the same error: after a failed
+        sync what the disk holds is unknown, so this store acknowledges nothing more. Reopening the log finds every
+        complete block.
         """
         if self.read_only:
             raise ReadOnlyStore(path=str(self.path))
         if self._failed is not None:
             raise self._failed
+        _check_record(number, len(payload))  # before any byte is written: the store goes on as it was
         if self._write_fd is None or self._write_end >= self.segment_bytes:
             self._roll(number)
         frame = _FRAME.pack(len(payload), zlib.crc32(payload)) + payload

@@ -41,6 +41,9 @@ class NodeConfig:
     history_every: int = 10
     history_blocks: int = 1000
     mempool_limit: int = 200_000
+    mempool_limit_bytes: int = 128 << 20
+    """At most this many bytes of encoded extrinsics wait in the mempool (more get MempoolFull, unit bytes). Decoded,
+    an extrinsic takes 3x (a transfer) to 20x (a 4,096-UID weight vector) its encoding in memory."""
     mempool_per_signer: int = 256
     """At most this many extrinsics of one signer wait in the mempool (more get SignerLimit)."""
     mempool_expire_blocks: int = 10
@@ -48,6 +51,10 @@ class NodeConfig:
     mempool_known_signers_only: bool = True
     """Admit extrinsics that pay nothing only from keys the chain knows (see the mempool docs); admission only."""
     max_block_extrinsics: int = 20_000
+    max_block_extrinsics_bytes: int = 64 << 20
+    """At most this many bytes of encoded mempool extrinsics per block (at least one, however large); what does not
+    fit waits for the next block, in order. Well under the 256 MiB a stored block may take, leaving room for the
+    system calls and events."""
     block_budget: float | None = None
     """Seconds a block may spend applying mempool extrinsics (None: one block time); what does not fit waits for the
     next block, so a flood lengthens the queue, not the gap between blocks. Not applied with the logical clock,

@@ -2,12 +2,13 @@
 
 On entry an extrinsic's genesis hash, nonce, signature and funds are checked against the head state plus what the
 same account already has waiting; a failure is a typed error returned at once. Sealing takes, for each account in
-order of arrival, its run of consecutive nonces.
+order of arrival, its run of consecutive nonces, up to a count and a byte budget per block.
 
-Nothing can fill it for good: it holds at most ``limit`` extrinsics and ``per_signer`` per signer; an extrinsic that
-pays nothing (no fee, no amount) is only admitted from a key the chain knows (see :func:`unknown_rule`); when one of a
-signer's extrinsics is rejected at sealing its later nonces are dropped at once (they can never apply); and a signer
-whose first waiting nonce is not its account's next one for ``expire_after`` blocks loses everything it has waiting.
+Nothing can fill it for good: it holds at most ``limit`` extrinsics, ``max_bytes`` of their encodings, and
+``per_signer`` per signer; an extrinsic that pays nothing (no fee, no amount) is only admitted from a key the chain
+knows (see :func:`unknown_rule`); when one of a signer's extrinsics is rejected at sealing its later nonces are dropped
+at once (they can never apply); and a signer whose first waiting nonce is not its account's next one for
+``expire_after`` blocks loses everything it has waiting.
 Every check is O(1) per extrinsic (amortised), and the per-block bookkeeping touches only the signers sealed in it
 plus the signers due for an expiry check.
 """
@@ -114,13 +115,14 @@ def _advice(ext: Extrinsic) -> str:
 
 
 class Mempool:
-    """Extrinsics waiting for a block, by signer and nonce, bounded in total and per signer."""
+    """Extrinsics waiting for a block, by signer and nonce, bounded in total (count and bytes) and per signer."""
 
     def __init__(self, *, limit: int = 100_000, per_signer: int = 256, expire_after: int = 10,
-                 known_signers_only: bool = True) -> None:
-        if limit < 1 or per_signer < 1 or expire_after < 1:
-            raise ValueError("the mempool's limit, per_signer and expire_after must be at least 1")
+                 known_signers_only: bool = True, max_bytes: int = 128 << 20) -> None:
+        if limit < 1 or per_signer < 1 or expire_after < 1 or max_bytes < 1:
+            raise ValueError("the mempool's limit, per_signer, expire_after and max_bytes must be at least 1")
         self.limit, self.per_signer, self.expire_after = limit, per_signer, expire_after
+        self.max_bytes = max_bytes
         self.known_signers_only = known_signers_only
         # signer -> nonce -> extrinsic; the dict's order is the signers' order of arrival
         self._by_signer: dict[bytes, dict[int, Extrinsic]] = {}
@@ -130,12 +132,18 @@ class Mempool:
         # (progress height, signer), oldest first; an entry older than the signer's progress is skipped
         self._watch: deque[tuple[int, bytes]] = deque()
         self._count = 0
+        self._bytes = 0  # the encodings' sizes summed (each extrinsic keeps its encoding: no re-encoding)
 
     def __len__(self) -> int:
         return self._count
 
     def __contains__(self, ext_hash: object) -> bool:
         return ext_hash in self._cost
+
+    @property
+    def bytes_held(self) -> int:
+        """The encoded size of every waiting extrinsic, summed."""
+        return self._bytes
 
     def waiting(self, signer: bytes) -> int:
         """How many extrinsics of ``signer`` are waiting."""
@@ -158,6 +166,9 @@ class Mempool:
             raise SignerLimit(limit=self.per_signer)
         if self._count >= self.limit:
             raise MempoolFull(limit=self.limit)
+        size = len(ext.to_bytes())  # cached since the hash above
+        if self._bytes + size > self.max_bytes:
+            raise MempoolFull(limit=self.max_bytes, unit="bytes")
         acct = state.account(signer)
         nxt = acct.nonce + len(waiting)
         if ext.nonce < acct.nonce:
@@ -187,23 +198,34 @@ class Mempool:
         self._spent[signer] = spent
         self._cost[ext.hash] = cost
         self._count += 1
+        self._bytes += size
         return True
 
-    def ready(self, state: State, *, canonical: bool = False, limit: int | None = None) -> Iterator[Extrinsic]:
+    def ready(self, state: State, *, canonical: bool = False, limit: int | None = None,
+              max_bytes: int | None = None) -> Iterator[Extrinsic]:
         """Extrinsics for the next block: per signer, consecutive nonces from its account nonce.
 
         Signers come in order of arrival, or by public key when ``canonical`` (a deterministic block order for
-        ``--clock logical``). Stops after ``limit`` extrinsics.
+        ``--clock logical``). Stops after ``limit`` extrinsics, and before the one whose encoding would take the
+        total past ``max_bytes`` (the first is always given, however large: nothing waits for ever); what is left
+        comes first in the next block, in the same order.
         """
+        if max_bytes is not None and self._bytes <= max_bytes:
+            max_bytes = None  # the whole pool fits: no extrinsic's size needs reading
         signers = sorted(self._by_signer) if canonical else list(self._by_signer)
-        n = 0
+        n = used = 0
         for signer in signers:
             waiting = self._by_signer[signer]
             nonce = state.account(signer).nonce
             while nonce in waiting:
                 if limit is not None and n >= limit:
                     return
-                yield waiting[nonce]
+                ext = waiting[nonce]
+                if max_bytes is not None:
+                    used += len(ext.to_bytes())
+                    if used > max_bytes and n:
+                        return
+                yield ext
                 n += 1
                 nonce += 1
 
@@ -218,6 +240,7 @@ class Mempool:
                 continue
             del waiting[ext.nonce]
             self._count -= 1
+            self._bytes -= len(held.to_bytes())
             self._spent[ext.signer] -= self._cost.pop(ext.hash, 0)
             if not waiting:
                 self._forget(ext.signer)

@@ -93,7 +93,8 @@ class Node(ChainHost):
         self.log = log.bind(actor="node")
         self.mempool = Mempool(limit=config.mempool_limit, per_signer=config.mempool_per_signer,
                                expire_after=config.mempool_expire_blocks,
-                               known_signers_only=config.mempool_known_signers_only)
+                               known_signers_only=config.mempool_known_signers_only,
+                               max_bytes=config.mempool_limit_bytes)
         self._answers: dict[int, dict[str, list[bytes]]] = {}
         self._answered = anyio.Event()
         self._inbox: dict[tuple[str, int], dict[str, Any]] = {}
@@ -327,19 +328,25 @@ class Node(ChainHost):
             for raw in answers.get(actor, []):
                 calls.append(decode(raw, SystemCall))
         ready = list(self.mempool.ready(state, canonical=self.config.clock == "logical",
-                                        limit=self.config.max_block_extrinsics))
+                                        limit=self.config.max_block_extrinsics,
+                                        max_bytes=self.config.max_block_extrinsics_bytes))
         started = time.perf_counter()
         self._sealing = sealing = anyio.Event()
+        block: SignedBlock | None = None
         try:
             try:
                 block, new_state, included, rejected = await self.on_chain_thread(
                     self._build, state, number, calls, ready)
                 built = time.perf_counter()
+                # the store refuses (InvalidBlock, nothing written) a block larger than its readers take
+                await self.on_chain_thread(self._persist, block, new_state)
             except (InvalidBlock, ExtrinsicRejected) as e:
-                self.halted = NodeHalted(number=number, reason=str(e))
-                self.log.critical("node.halted", block=number, reason=str(e))
+                reason = str(e)
+                if block is not None and type(e) is InvalidBlock:  # built, then refused by the store as too large
+                    reason += _sizes(block, len(calls))
+                self.halted = NodeHalted(number=number, reason=reason)
+                self.log.critical("node.halted", block=number, reason=reason)
                 raise self.halted from e
-            await self.on_chain_thread(self._persist, block, new_state)
         finally:
             self._sealing = None
             sealing.set()
@@ -622,8 +629,8 @@ class Node(ChainHost):
             gaps = m["gap_ms"]
             index = sorted(m.get("epoch_index_ms") or [0.0])
             lag = node.actor_lag()
-            return {"head": head().height, "mempool": len(node.mempool), "blocks": m["blocks"],
-                    "included": m["included"], "rejected": m["rejected"],
+            return {"head": head().height, "mempool": len(node.mempool), "mempool_bytes": node.mempool.bytes_held,
+                    "blocks": m["blocks"], "included": m["included"], "rejected": m["rejected"],
                     "seal_ms_p50": statistics.median(seal), "seal_ms_p99": ordered[min(len(ordered) - 1,
                                                                                          int(0.99 * len(ordered)))],
                     "epoch_blocks": m["epoch_blocks"], "epoch_seal_ms_recent": m["epoch_seal_ms"][-200:],
@@ -683,6 +690,15 @@ class Node(ChainHost):
             "info": reads["info"], "head": reads["head"], "block": reads["block"], "blocks": reads["blocks"],
             "actor_answer": actor_answer, "actor_post": actor_post, "actor_inbox": actor_inbox,
         }
+
+
+def _sizes(block: SignedBlock, system: int) -> str:
+    """What a sealed block's encoding is made of, for a halt at writing it (its system calls, its mempool
+    extrinsics, its events): says which bound to lower."""
+    sizes = [len(x.to_bytes()) for x in block.extrinsics]
+    return (f" (its {system} system calls take {sum(sizes[:system])} bytes, its {len(sizes) - system} mempool "
+            f"extrinsics {sum(sizes[system:])} bytes (max_block_extrinsics_bytes), its {len(block.events)} events the "
+            "rest)")
 
 
 def _only_chain_error(group: BaseExceptionGroup) -> TaonetError | None:

@@ -25,6 +25,10 @@ from ._chain_host import ChainHost
 __all__ = ["extrinsic_param", "int_param", "key_param", "metagraph_payload", "read_handlers"]
 
 MAX_RANGE = 1000
+"""Blocks (or blocks' events) one ``blocks`` or ``events`` call reads at most."""
+BLOCKS_REPLY_BYTES = 64 << 20
+"""Bytes of encoded blocks one ``blocks`` reply holds at most (always one block, however large): a block may hold
+64 MiB of extrinsics, and a client takes at most 256 MiB in one reply; a reader asks again from where it stopped."""
 
 
 def key_param(p: dict[str, Any], name: str, method: str) -> bytes:
@@ -168,7 +172,18 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
         stop = min(int_param(p, "stop", "blocks"), start + MAX_RANGE, head().height + 1)
         assert node.store is not None
         store = node.store
-        return await node.off_loop(lambda: [store.get_raw(n) for n in range(start, stop)])
+
+        def read() -> list[bytes]:
+            out, size = [], 0
+            for n in range(start, stop):
+                raw = store.get_raw(n)
+                size += len(raw)
+                if out and size > BLOCKS_REPLY_BYTES:
+                    break
+                out.append(raw)
+            return out
+
+        return await node.off_loop(read)
 
     async def events(p: dict[str, Any]) -> list[list[Any]]:
         start = int_param(p, "start", "events")
