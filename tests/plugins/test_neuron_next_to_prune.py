@@ -37,12 +37,14 @@ def _status_until(neuron: Any, key: str, value: object, within: float) -> dict[s
 
 def test_a_miner_says_its_uid_is_next_to_prune_and_when_it_no_longer_is(tmp_path: Path) -> None:
     """A full subnet of 3 UIDs (the owner's, a miner's, a validator's; no immunity): the miner, earning nothing while
-    the validator is paid by stake (and, registered before it, first in a tie of 0 too), is next; the subnet grown
-    to 4 UIDs, nobody is."""
+    the validator, setting no weights, is paid by stake (and, registered before it, first in a tie of 0 too), is
+    next; the subnet grown to 4 UIDs, nobody is."""
     hyper = {"max_allowed_validators": 1, "max_allowed_uids": 3, "immunity_period": 0}
     with LocalNet(tmp_path, plugin="template", tempo=5, hyperparameters=hyper) as net:
         miner = net.add_miner({"metagraph_interval": 1})
-        validator = net.add_validator({"metagraph_interval": 1})
+        # no weights from it: each epoch pays by stake, the validator all of it (with its weights, the miner's
+        # incentive and its dividends could tie, and the pruning rule could pick either)
+        validator = net.add_validator({"metagraph_interval": 1, "weights_interval": 100_000})
         said = _event(miner.log, "neuron.next_to_prune", within=30)
         assert said["uid"] == miner.uid and said["level"] == "warning", said
         assert said["note"] == (f"subnet {net.netuid} is full (3 of 3 UIDs) and a registration now replaces UID "
