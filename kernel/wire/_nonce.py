@@ -13,6 +13,11 @@ Space is bounded two ways:
 - overall, at most ``max_entries`` nonces are remembered; nonces expire once no timeout could make them fresh again
   (``past_s + max_timeout_s``), and when the memory is full of unexpired nonces new requests are refused with
   :class:`~taonet.kernel.errors.Overloaded` rather than risking a replay.
+
+Callers come and go (each ``taonet query`` is a new dendrite, so a new caller): every new caller forgets up to
+:data:`EXPIRE_PER_NEW_CALLER` of the least recently active callers whose nonces have all expired, so the memory holds
+roughly the callers of the last ``past_s + max_timeout_s`` seconds, instead of filling up with idle ones until it is
+full and then walking all of them in one go (0.6 s at the default size, on the event loop).
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from typing import Final, final
 
 from ..errors import Overloaded, ReplayedRequest, StaleRequest
 
-__all__ = ["NonceGuard"]
+__all__ = ["EXPIRE_PER_NEW_CALLER", "NonceGuard"]
 
 _NS: Final = 1_000_000_000
+EXPIRE_PER_NEW_CALLER: Final = 2
+"""Idle callers a new caller's first nonce forgets at most (more than one: idle callers drain faster than new ones
+come)."""
 
 
 @final
@@ -98,6 +106,7 @@ class NonceGuard:
         callers = self._callers
         c = callers.get(key)
         if c is None:
+            self._expire_idle(now_ns, EXPIRE_PER_NEW_CALLER)
             if self._total >= self._max_entries:
                 self._expire(now_ns)
                 if self._total >= self._max_entries:
@@ -128,6 +137,19 @@ class NonceGuard:
         while heap and heap[0] < cutoff:
             c.seen.discard(heapq.heappop(heap))
             self._total -= 1
+
+    def _expire_idle(self, now_ns: int, most: int) -> None:
+        """Forget at most ``most`` of the least recently active callers whose newest nonce can no longer be fresh."""
+        cutoff = now_ns - self._retention_ns - self._future_ns
+        callers = self._callers
+        for _ in range(most):
+            if not callers:
+                return
+            key, c = next(iter(callers.items()))
+            if c.newest >= cutoff:
+                return
+            del callers[key]
+            self._total -= len(c.heap)
 
     def _expire(self, now_ns: int) -> None:
         """Forget every caller whose newest nonce can no longer be fresh (oldest-active first), then prune the rest."""

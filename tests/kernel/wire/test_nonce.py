@@ -78,7 +78,26 @@ def test_full_memory_refuses_new_callers_until_nonces_expire() -> None:
         admit(g, NOW + 99, uuid="newcomer")
     later = NOW + 25 * S  # past 10 s + 10 s max timeout (+2 s ahead)
     admit(g, later, now=later, uuid="newcomer")
-    assert len(g) == 1
+    assert len(g) == 8 - 2 + 1  # the newcomer forgot two idle callers (EXPIRE_PER_NEW_CALLER), which made room
+    for i in range(8, 11):
+        admit(g, later + i, now=later, uuid=f"u{i}")
+    assert len(g) == 4  # the rest forgotten as more come
+
+
+def test_idle_callers_are_forgotten_as_new_ones_come_not_only_once_the_memory_is_full() -> None:
+    """1,000 callers of one request each (a `taonet query` is a new dendrite each time), then, once their nonces have
+    expired, 500 new callers: each new one forgets two idle ones, so the memory holds the 500, not 1,500 (before, idle
+    callers stayed until the memory was full, then were walked all at once). A caller still active stays."""
+    g = NonceGuard(max_timeout_s=10.0)
+    for i in range(1000):
+        admit(g, NOW + i, uuid=f"old{i}")
+    later = NOW + 25 * S  # past 10 s + 10 s max timeout (+2 s ahead)
+    admit(g, later, now=later, uuid="old999")  # active again: kept
+    for i in range(500):
+        admit(g, later + i, now=later, uuid=f"new{i}")
+    assert len(g) == 500 + 1  # and old999's latest (its first expired from its own memory)
+    with pytest.raises(ReplayedRequest):
+        admit(g, later, now=later, uuid="old999")
 
 
 def test_admit_checks_and_records_in_one_step() -> None:
