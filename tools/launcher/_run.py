@@ -18,7 +18,16 @@ from typing import Any
 import anyio
 import attrs
 
-from ._procs import Child, ChildExited, lines_from, read_line_in, stop_children, tail_since_start
+from ._procs import (
+    LOG_ROTATE_EVERY,
+    Child,
+    ChildExited,
+    lines_from,
+    read_line_in,
+    rotate_log,
+    stop_children,
+    tail_since_start,
+)
 from ._spec import NetworkSpec, PlacedNeuron
 from ._view import View, counted
 from .errors import NodeDidNotStart
@@ -298,6 +307,7 @@ class Network:
                 if not self.status_files:  # no neuron on this machine to wait for: ready as it runs
                     self._check_ready()
                 task_status.started()
+                tg.start_soon(self._rotate_logs)
                 await self._watch()
         finally:
             with anyio.CancelScope(shield=True):
@@ -505,6 +515,15 @@ class Network:
                        for m, (path, n) in sorted(self.machines.items()))
 
     # --- watching ------------------------------------------------------------------------------------------------
+    async def _rotate_logs(self) -> None:
+        """Keep every child's log under LOG_MAX_BYTES (one older part kept beside it), looking every
+        LOG_ROTATE_EVERY seconds; the hosts' logs are read on from their start again."""
+        while True:
+            await anyio.sleep(LOG_ROTATE_EVERY)
+            for child in list(self.children):
+                if await anyio.to_thread.run_sync(rotate_log, child) and child.log in self.host_logs:
+                    self.host_logs[child.log] = 0
+
     async def _watch(self) -> None:
         """Follow the chain for the view; a node that stops answering (it crashed and is being restarted) is
         said and waited for, never fatal."""
