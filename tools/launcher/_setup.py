@@ -42,7 +42,8 @@ def prepare_wallets(spec: NetworkSpec, wallet_path: Path) -> dict[str, Wallet]:
     """Create what is missing: each wallet's coldkey (from its URI, or new; unencrypted: a development network)
     and each neuron's hotkey. Returns the wallets created now (to be funded)."""
     created: dict[str, Wallet] = {}
-    names = {s.owner for s in spec.subnets} | {p.spec.wallet for p in spec.neurons}
+    # every wallet the file declares, used by a subnet or a neuron or not (one to use by hand: a user's)
+    names = {w.name for w in spec.wallets} | {s.owner for s in spec.subnets} | {p.spec.wallet for p in spec.neurons}
     for name in sorted(names):
         ws = spec.wallet(name)
         w = _wallet(name, "default", wallet_path)
@@ -56,7 +57,8 @@ def prepare_wallets(spec: NetworkSpec, wallet_path: Path) -> dict[str, Wallet]:
                 w.create_new_coldkey(encrypt=False)
             if ws.fund > 0:
                 created[name] = w
-    hotkeys = {(s.owner, "default") for s in spec.subnets} | {(p.spec.wallet, p.spec.hotkey) for p in spec.neurons}
+    hotkeys = ({(name, "default") for name in names - {p.spec.wallet for p in spec.neurons}}
+               | {(s.owner, "default") for s in spec.subnets} | {(p.spec.wallet, p.spec.hotkey) for p in spec.neurons})
     for name, hotkey in sorted(hotkeys):
         w = _wallet(name, hotkey, wallet_path)
         if not w.hotkey_file.exists():
