@@ -5,8 +5,8 @@ On a subnet with commit-reveal it commits instead, keeps each commit's reveal (s
 directory (``reveals.json``, so a restart between commit and reveal still reveals) and reveals it in its window; a
 reveal that was not applied (dropped, timed out, the node away, the mempool full) is kept and tried again at the next
 block while its window is open; only a final refusal (no such commit, the window over, commit-reveal off, the hotkey
-or subnet gone) or the window closing forgets it, logged once with the reason, unless the chain shows that commit
-revealed in its window (a try whose outcome was not learned: a timeout, a run stopped meanwhile)."""
+or subnet gone, a stale version key) or the window closing forgets it, logged once with the reason, unless the chain
+shows that commit revealed in its window (a try whose outcome was not learned: a timeout, a run stopped meanwhile)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,14 @@ from taonet.kernel import Dendrite, Subtensor
 from taonet.kernel.client import PendingReveal
 from taonet.ledger.errors import (
     CommitRevealDisabled,
+    CommitRevealRequired,
     HotkeyNotRegistered,
     InvalidCall,
     NoValidatorPermit,
     RateLimited,
     RevealTooEarly,
     RevealTooLate,
+    StaleVersionKey,
     SubnetNotFound,
     TaonetError,
     WeightCommitNotFound,
@@ -66,7 +68,7 @@ MAX_REVEALS = 10
 """Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
 
 FINAL_REVEAL_REFUSALS = (WeightCommitNotFound, RevealTooLate, CommitRevealDisabled, InvalidCall, HotkeyNotRegistered,
-                         SubnetNotFound, NoValidatorPermit)
+                         SubnetNotFound, NoValidatorPermit, StaleVersionKey)
 """The chain's refusals of a reveal that trying again cannot change: the validator forgets that reveal."""
 
 MAX_FAILURE_KINDS = 64
@@ -308,7 +310,7 @@ class _Validator:
         self.gateway: Any = None
         self.gateway_info: Any = None
         self.gateway_retry_at = 0
-        self.commit_reveal = False
+        self.commit_reveal: bool | None = None  # None: the subnet's rules not read yet
         self.reveals: list[PendingReveal] = self._load_reveals()
         self.revealing = False
         self.reveal_retry_at = 0
@@ -316,6 +318,8 @@ class _Validator:
         self.reveal_unsure: set[bytes] = set()  # commit hashes with a try whose outcome we did not learn (a timeout)
         self.reveals_lock = anyio.Lock()  # the commit and the reveal tasks both rewrite reveals.json
         self.permit: bool | None = None  # this UID's validator permit as last seen (None: not known yet)
+        self.stale_key: int | None = None  # the subnet's weights_version while above this plugin's version key
+        self.resync = False  # the chain's answer showed a change of the subnet's rules: read them at the next block
         self.overflow_warned = False
         # what this process sent, to tell its own weights on the chain from another process's on the same hotkey
         self.own_commits: dict[bytes, None] = dict.fromkeys(r.commit_hash for r in self.reveals)  # oldest first
@@ -416,13 +420,14 @@ class _Validator:
         self.rate_limit = rate
         limit = int(hp["max_weights_limit"])  # u16; below 65535 a margin keeps the u16 rounding under the limit
         self.max_weight = 1.0 if limit >= 0xFFFF else limit / 0xFFFF * 0.999
-        self.commit_reveal = bool(hp.get("commit_reveal_weights_enabled", False))
+        commit_reveal = bool(hp.get("commit_reveal_weights_enabled", False))
+        self._commit_reveal_changed(commit_reveal)
         period = int(hp.get("commit_reveal_period", 1))
         given = int(self.options["weights_interval"])
-        default = default_weights_interval(self.tempo, rate, self.commit_reveal, period)
+        default = default_weights_interval(self.tempo, rate, commit_reveal, period)
         self.weights_interval = given or default
         pending = pending_commits(self.tempo, period, max(given, rate))
-        if given and self.commit_reveal and pending > MAX_WEIGHT_COMMITS and not self.overflow_warned:
+        if given and commit_reveal and pending > MAX_WEIGHT_COMMITS and not self.overflow_warned:
             self.overflow_warned = True
             message = (f"weights_interval={given} commits about {pending} times per {period + 1} epoch intervals (a "
                        f"commit waits commit_reveal_period={period} intervals for its reveal), past the "
@@ -434,10 +439,55 @@ class _Validator:
                              suggested=default, message=message)
             self._error("validator.weights_interval_overflows", message, key="")
 
+    def _commit_reveal_changed(self, on: bool, block: int | None = None) -> None:
+        """Commit-reveal on or off, as the subnet's rules (or, at ``block``, the chain's answer to a send: the owner
+        changed it since the last sync) show it; a change said at info, the rules read again at the next block."""
+        was, self.commit_reveal = self.commit_reveal, on
+        if block is not None:
+            self.resync = True
+        if was is None or was == on:
+            return
+        note = ("the subnet's owner turned commit-reveal on: this validator commits its weights and reveals them in "
+                "their window" if on else "the subnet's owner turned commit-reveal off: this validator sets its "
+                "weights directly (its commits not revealed yet cannot be)")
+        self.log.info("weights.commit_reveal_changed", commit_reveal=on, block=self.head if block is None else block,
+                      note=note)
+
+    def _version_seen(self, required: int, block: int, *, by_chain: str = "") -> None:
+        """The subnet's ``weights_version`` (the owner's minimum version key) as the metagraph (or, ``by_chain``, a
+        refusal of the chain) shows it: above this plugin's version key, the validator sets and commits no weights
+        (the chain refuses them all) and keeps scoring, said once (a warning; then at the 10th, 100th... refusal);
+        at or below it again, it sets weights again (info)."""
+        key = self.plugin.protocol.version
+        was = self.stale_key
+        if required <= key:
+            self.stale_key = None
+            self.failures.pop(("weights", "stale_version_key"), None)  # raised again later: said again
+            if was is not None:
+                self.log.info("validator.version_key_ok", version_key=key, weights_version=required, block=block,
+                              note="the subnet's weights_version is at or below this validator's version key again: "
+                                   "it sets weights again")
+            return
+        self.stale_key = required
+        if was == required and not by_chain:
+            return
+        if (count := count_failure(self.failures, ("weights", "stale_version_key"), MAX_FAILURE_KINDS)) is None:
+            return
+        message = (f"this validator's version key {key} (the {self.plugin.name} plugin's SubnetProtocol.version) is "
+                   f"below subnet {self.netuid}'s weights_version {required}, the owner's minimum: the chain refuses "
+                   f"its weights, so it sets and commits none and keeps scoring; run a version of the plugin whose "
+                   f"protocol version is {required} or more (or the subnet's owner lowers weights_version); it sets "
+                   f"weights again by itself once weights_version is {key} or less")
+        self.log.warning("validator.version_key_stale", version_key=key, weights_version=required, block=block,
+                         times=count, **({"refused_by_chain": by_chain} if by_chain else {}), message=message)
+        self._error("validator.version_key_stale", message, key="")
+
     async def _sync(self) -> None:
         mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
         self.metagraph = mg
+        self.resync = False
         self._hyperparameters(mg.hparams)
+        self._version_seen(int(mg.hparams.get("weights_version", 0) or 0), mg.block)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
             uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
@@ -470,6 +520,8 @@ class _Validator:
         lowest = min(holders) if holders else 0.0
         full = bool(holders) and len(holders) >= most
         need = f"the lowest permit holder has {lowest:g} τ" if full else "a permit is free for any stake above 0"
+        whom = ("the permit goes to the hotkey" if most == 1 else
+                f"permits go to the {most} hotkeys" if most else "permits go to the hotkeys")
         if stake > 0 and (not full or stake > lowest):
             need += f"; its stake is enough: it gets one at the next epoch (block {self._next_epoch(block)})"
         self.log.warning("validator.no_permit", uid=u, netuid=self.netuid, block=block, stake=stake,
@@ -477,8 +529,7 @@ class _Validator:
                          **({"refused_by_chain": by_chain} if by_chain else {}),
                          message=(f"UID {u} on subnet {self.netuid} has no validator permit (its stake {stake:g} τ; "
                                   f"{need}): it sets and commits no weights until it has one and keeps scoring; "
-                                  f"stake more: permits go to the {most or 'top'} hotkeys with the most stake at "
-                                  f"each epoch"))
+                                  f"stake more: {whom} with the most stake at each epoch"))
 
     async def _check_hotkey_elsewhere(self) -> None:
         """Warn when the chain shows weights of this hotkey this process did not send (set, committed or revealed):
@@ -520,12 +571,14 @@ class _Validator:
         self.elsewhere[0] += len(foreign)
         if self.elsewhere[0] == len(foreign) or self.head - self.elsewhere[1] >= REPEAT_BLOCKS:
             self.elsewhere[1] = self.head
-            message = (f"another process sets weights with this hotkey ({self.p.hotkey}): stop one; at blocks "
-                       f"{', '.join(str(b) for b, _ in foreign[:5])} the chain shows weights this validator did "
-                       f"not send ({', '.join(sorted({w for _, w in foreign}))}); two validators on one hotkey "
-                       f"replace each other's weights and share its rate limit and pending commits")
+            shown = sorted({b for b, _ in foreign})[:5]
+            message = (f"another process sets weights with this hotkey ({self.p.hotkey}): stop one; at "
+                       f"block{'s' if len(shown) > 1 else ''} {', '.join(str(b) for b in shown)} the chain shows "
+                       f"weights this validator did not send ({', '.join(sorted({w for _, w in foreign}))}); two "
+                       f"validators on one hotkey replace each other's weights and share its rate limit and pending "
+                       f"commits")
             self.log.warning("validator.hotkey_used_elsewhere", hotkey=self.p.hotkey,
-                             blocks=[b for b, _ in foreign][:5], times=self.elsewhere[0], message=message)
+                             blocks=shown, times=self.elsewhere[0], message=message)
             self._error("validator.hotkey_used_elsewhere", message, key="")
 
     async def _check_chain(self) -> None:
@@ -587,7 +640,7 @@ class _Validator:
         while True:
             block = seen = await follower.next(seen)
             try:
-                if block - self.metagraph.block >= int(self.options["metagraph_interval"]) \
+                if self.resync or block - self.metagraph.block >= int(self.options["metagraph_interval"]) \
                         or block > self._next_epoch(self.metagraph.block - 1):  # the epoch's permits, dividends
                     await self._sync()
                     await self._publish_gateway()
@@ -604,7 +657,8 @@ class _Validator:
                 self.revealing = True
                 tg.start_soon(self.reveal_due, follower.head)
             due = max(self.scores.weights_block + self.weights_interval, self.next_weights_at)
-            if follower.head >= due and not self.setting and self.uid is not None and self.permit is not False:
+            if follower.head >= due and not self.setting and self.uid is not None and self.permit is not False \
+                    and self.stale_key is None:
                 self.setting = True
                 tg.start_soon(self.set_weights, follower.head)
 
@@ -679,22 +733,32 @@ class _Validator:
                 return
             self.inflight[token] = self.head
             version = self.plugin.protocol.version
-            if self.commit_reveal:  # its hash known before it is sent: the commit is this process's own
-                pending = PendingReveal.new(self.netuid, self.p.hotkey, uids, weights, version_key=version)
-                self.own_commits[pending.commit_hash] = None
-                while len(self.own_commits) > OWN_COMMITS_KEPT:
-                    del self.own_commits[next(iter(self.own_commits))]
+            # its hash known before it is sent: a commit with this salt is this process's own, made by set_weights
+            # too (it reads the subnet's rules again: commit-reveal turned on since the last sync, it commits)
+            pending = PendingReveal.new(self.netuid, self.p.hotkey, uids, weights, version_key=version)
+            self.own_commits[pending.commit_hash] = None
+            while len(self.own_commits) > OWN_COMMITS_KEPT:
+                del self.own_commits[next(iter(self.own_commits))]
+            if self.commit_reveal:
                 result = await self.sub.commit_weights(self.config.wallet, self.netuid, uids, weights,
                                                        salt=pending.salt, version_key=version)
             else:
                 result = await self.sub.set_weights(self.config.wallet, self.netuid, uids, weights,
-                                                    version_key=version, wait_for_reveal=False)
-                if result.block is not None:
+                                                    version_key=version, wait_for_reveal=False, salt=pending.salt)
+                if result.action == "committed":
+                    self._commit_reveal_changed(True, block)
+                elif result.block is not None:
                     self.own_set_blocks.add(result.block)
                 elif result.status == "timeout" and result.sent:
                     self.unsure_sets += 1
             code = getattr(result.error, "CODE", "rejected")
-            if result.success and result.action == "committed":
+            if isinstance(result.error, CommitRevealDisabled | CommitRevealRequired):  # the owner switched it
+                self._commit_reveal_changed(isinstance(result.error, CommitRevealRequired), block)
+                self.next_weights_at = block + 1
+            elif isinstance(result.error, StaleVersionKey):  # nothing set or committed while it is stale
+                self._version_seen(int(result.error.required), block, by_chain=result.message)
+                self.next_weights_at = block + 1
+            elif result.success and result.action == "committed":
                 self.scores.weights_block = result.block or block
                 self.backoff = 1
                 if result.reveal is not None and result.reveal.reveal_from is not None:
@@ -714,7 +778,9 @@ class _Validator:
             elif result.status == "timeout":
                 self.next_weights_at = block + 1
                 self.log.info("weights.pending", note="not included yet; trying again")
-            elif code == "extrinsic_dropped":  # an earlier extrinsic of this hotkey was refused (a reveal): say that
+            elif code in ("extrinsic_dropped", "future_nonce"):
+                # an earlier extrinsic of this hotkey (a reveal sent beside it) was refused, so this one's nonce came
+                # too soon or it was dropped: that refusal is the reason, said by its own line
                 self.next_weights_at = block + 1
                 self.log.debug("weights.retry", code=code, block=block, retry_at=self.next_weights_at)
             else:
@@ -782,26 +848,37 @@ class _Validator:
                 for i, result in enumerate(sent):
                     if result.status == "submitted":
                         tg.start_soon(outcome, i)
-            no_permit = next((o for o in outcomes if isinstance(o.error, NoValidatorPermit)), None)
-            if no_permit is not None:  # the chain's word: each reveal of this UID is refused while it holds none
-                self._permit_seen(False, self.head, by_chain=no_permit.message)
+            # the chain's word on something every reveal of this hotkey is refused for: no permit, a stale version
+            # key, commit-reveal turned off
+            blocker = next((o for o in outcomes if isinstance(o.error, NoValidatorPermit | StaleVersionKey
+                                                              | CommitRevealDisabled)), None)
+            if blocker is not None and isinstance(blocker.error, NoValidatorPermit):
+                self._permit_seen(False, self.head, by_chain=blocker.message)
+            elif blocker is not None and isinstance(blocker.error, StaleVersionKey):
+                self._version_seen(int(blocker.error.required), self.head, by_chain=blocker.message)
+            elif blocker is not None:
+                self._commit_reveal_changed(False, self.head)
             for r, result in zip(due, outcomes, strict=True):
-                await self._reveal_outcome(r, result, head, no_permit)
+                await self._reveal_outcome(r, result, head, blocker)
         finally:
             self.inflight.pop(token, None)
             self.revealing = False
 
-    async def _reveal_outcome(self, r: PendingReveal, result: Any, head: int, no_permit: Any) -> None:
+    async def _reveal_outcome(self, r: PendingReveal, result: Any, head: int, blocker: Any) -> None:
         """What one reveal's outcome means: revealed, wait (rate limit, too early), revealed by an earlier try,
-        refused for good (dropped with the reason), or not applied (kept, tried again at the next block)."""
+        refused for good (dropped with the reason), or not applied (kept, tried again at the next block).
+        ``blocker``: the outcome of these reveals that refuses them all (no permit, a stale version key,
+        commit-reveal off), or None."""
         assert r.reveal_until is not None
         code = getattr(result.error, "CODE", None)
         if result.success:
             await self._drop(r, None)
             self.log.info("weights.revealed", block=result.block, count=len(r.uids), committed_at=r.block)
-        elif no_permit is not None and (isinstance(result.error, NoValidatorPermit) or code == "extrinsic_dropped"):
-            # refused for want of a permit, or dropped behind a reveal refused so: the permit is the reason
-            await self._drop(r, no_permit.message, kind="no_validator_permit")
+        elif blocker is not None and (isinstance(result.error, type(blocker.error)) or code == "extrinsic_dropped"):
+            # refused for that reason, or dropped behind a reveal refused so: that is the reason. A stale key or
+            # commit-reveal off is said by its own line (a warning, an info): each reveal's loss at info
+            await self._drop(r, blocker.message, kind=blocker.error.CODE,
+                             warn=isinstance(blocker.error, NoValidatorPermit))
         elif isinstance(result.error, RateLimited):
             self.reveal_retry_at = max(self.reveal_retry_at, int(result.error.retry_at))
         elif isinstance(result.error, RevealTooEarly):
@@ -871,11 +948,13 @@ class _Validator:
         self.log.info("weights.revealed", block=block, count=len(r.uids), committed_at=r.block,
                       note="an earlier try was applied after we stopped waiting for it")
 
-    async def _drop(self, r: PendingReveal, reason: str | None, kind: str = "") -> None:
+    async def _drop(self, r: PendingReveal, reason: str | None, kind: str = "", *, warn: bool = True) -> None:
         self.reveals = [x for x in self.reveals if x is not r]
         self.reveal_later.pop(r.commit_hash, None)
         self.reveal_unsure.discard(r.commit_hash)
         await self._save_reveals()
-        if reason is not None:
+        if reason is not None and warn:
             self.log.warning("weights.reveal_missed", committed_at=r.block, reason=reason)
             self._error("weights.reveal_missed", reason, key=kind or None)
+        elif reason is not None:
+            self.log.info("weights.reveal_missed", committed_at=r.block, reason=reason)
