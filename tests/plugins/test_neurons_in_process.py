@@ -76,10 +76,12 @@ async def test_rate_limited_weights_are_retried_quietly_and_strangers_are_blackl
 
 
 async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with_backoff(tmp_path: Path) -> None:
-    """A subnet that requires weights version 7 refuses the validator's weights (StaleVersionKey): one warning with
-    the chain's code and reason, however many retries; the retries space out (backoff)."""
+    """A subnet of 3 UIDs whose max weight (10000/65535) is under a third: the validator's weights, spread as evenly
+    as they can be, are still over it, and the chain refuses them (InvalidWeights): one warning with the chain's code
+    and reason, however many retries; the retries space out (backoff). (A stale version key, the example this test
+    used, is now said and waited out on its own: tests/plugins/test_validator_owner_changes.py.)"""
     async with running_node(tmp_path / "node") as (_node, sub):
-        _owner, miner, validator = await _miner_and_validator(sub, tmp_path, tempo=10, weights_version=7)
+        _owner, miner, validator = await _miner_and_validator(sub, tmp_path, tempo=10, max_weights_limit=10000)
         common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0}
         vdir = tmp_path / "state" / "validator"
         with capture_logs() as logs, anyio.fail_after(90):
@@ -91,8 +93,8 @@ async def test_another_rejection_is_logged_once_with_its_reason_and_retried_with
                     await sub.wait_for_block()
                 tg.cancel_scope.cancel()
         rejected = [e for e in logs if e["event"] == "weights.rejected"]
-        assert len(rejected) == 1 and rejected[0]["code"] == "stale_version_key"
-        assert rejected[0]["log_level"] == "warning" and "7" in rejected[0]["reason"]
+        assert len(rejected) == 1 and rejected[0]["code"] == "invalid_weights", rejected
+        assert rejected[0]["log_level"] == "warning" and "above the max weight 10000" in rejected[0]["reason"], rejected
         assert "weights.set" not in [e["event"] for e in logs]
         retries = [e for e in logs if e["event"] == "weights.retry"]
         assert {e["log_level"] for e in retries} == {"debug"}
