@@ -54,6 +54,9 @@ def test_two_miners_on_one_hotkey_are_said_not_fought_over_and_the_one_left_take
                               proc=None, args=[*first.args[:at], str(again), *first.args[at + 1:]])
         net.start(second)
         net.neurons.append(second)  # stopped with the net if the test fails before
+        # status.json is first written at the miner's first block after it serves (the `axon` line comes before)
+        _until("both miners' status files", lambda: all(m.state_dir.joinpath("status.json").exists()
+                                                        for m in (first, second)), net, 20)
         ours, theirs = (json.loads(m.state_dir.joinpath("status.json").read_text())["axon"] for m in (first, second))
         _until("the first miner says the hotkey is served elsewhere",
                lambda: _events(first.log, "miner.hotkey_used_elsewhere"), net, 20)
