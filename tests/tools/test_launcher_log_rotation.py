@@ -20,7 +20,8 @@ _WRITER = "import sys, time\nfor i in range(100000):\n    print(f'line {i:06d}',
 
 
 async def test_a_log_past_its_bound_is_rotated_while_its_child_writes_on(tmp_path: Path) -> None:
-    child = Child(name="writer", kind="node", args=[sys.executable, "-c", _WRITER], log=tmp_path / "logs" / "writer.log")
+    child = Child(name="writer", kind="node", args=[sys.executable, "-c", _WRITER],
+                  log=tmp_path / "logs" / "writer.log")
     await child.start()
     try:
         with anyio.fail_after(20):
