@@ -73,15 +73,24 @@ _UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = 
 _BIG_ENDIAN = sys.byteorder == "big"
 
 # Every CBOR semantic tag is refused: our wire has none, and cbor2's built-in ones (dates, bignums, sets,
-# shared references, string references...) would let a peer smuggle in types or aliasing we never validate.
-_BUILTIN_TAGS = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004, 55799)
+# complex numbers, shared references, string references...) would let a peer smuggle in types or aliasing we never
+# validate. cbor2 decodes these itself (the tag hook never sees them): each needs a refuser of its own, and
+# tests/ledger/test_codec_no_complex.py checks this list against what the installed cbor2 decodes.
+_BUILTIN_TAGS = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004, 43000, 55799)
 
 
-def _refuse_tag(*_args: Any) -> Any:
-    raise MalformedMessage("CBOR semantic tags are not allowed")
+def _tag_refused(number: Any) -> MalformedMessage:
+    return MalformedMessage(f"CBOR semantic tags are not allowed (tag {number})")
 
 
-_SEMANTIC = dict.fromkeys(_BUILTIN_TAGS, _refuse_tag)
+def _tag_refuser(number: int) -> Callable[..., Any]:
+    def refuse(*_args: Any) -> Any:
+        raise _tag_refused(number)
+
+    return refuse
+
+
+_SEMANTIC = {n: _tag_refuser(n) for n in _BUILTIN_TAGS}
 
 
 class Message:
@@ -847,8 +856,9 @@ def dumps(value: Any) -> bytes:
 # --- decoding -------------------------------------------------------------------------------------------------
 
 
-def _refuse_unknown_tag(_decoder: Any, tag: Any) -> Any:
-    raise MalformedMessage(f"CBOR tag {getattr(tag, 'tag', '?')} is not allowed")
+def _refuse_unknown_tag(*args: Any) -> Any:
+    # cbor2 6 calls the hook with (tag, immutable), cbor2 5 with (decoder, tag)
+    raise _tag_refused(next((a.tag for a in args if isinstance(a, cbor2.CBORTag)), "?"))
 
 
 def loads(raw: bytes | bytearray | memoryview, *, max_size: int = DEFAULT_MAX_SIZE) -> Any:

@@ -737,13 +737,14 @@ class Axon:
         changes = syn._changes(out)
         checks = route.cls._checks()
         for name, value in changes.items():  # what the caller's dendrite would refuse, refused here with the reason
+            # what the wire cannot carry first: its reason names the value or key (a type check's may not)
+            if (why := uncarried(value)) is not None:  # the caller's dendrite refuses CBOR's tags, non-text keys
+                raise ServerError(f"the forward's answer has {route.cls.NAME}.{name} holding {why}, which the wire "
+                                  f"cannot carry"[:300])
             try:
                 checks[name](value)
             except TypeError as e:
                 raise ServerError(f"the forward's answer has {route.cls.NAME}.{name}: {e}"[:300]) from None
-            if (why := uncarried(value)) is not None:  # the caller's dendrite refuses CBOR's tags: bignums, sets
-                raise ServerError(f"the forward's answer has {route.cls.NAME}.{name} holding {why}, which the wire "
-                                  f"cannot carry"[:300])
         try:
             body = cbor2.dumps(changes, canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:

@@ -647,13 +647,22 @@ class SynapseStream(Generic[SS]):
         if frame.seq != self._seq:
             raise _Failed(Status.SERVER_ERROR, f"frame starts at {frame.seq}, expected {self._seq}", reply)
         check = type(self._syn)._chunk_check()
+        chunks: list[Any] = []
+        bad = None
         try:
             chunks = [check(c) for c in frame.chunks]
-        except TypeError as e:
-            raise _Failed(Status.SERVER_ERROR, f"malformed chunk: {e}"[:300], reply) from None
+        except TypeError:  # the chunks before the bad one still reach the caller, then the error
+            for c in frame.chunks:
+                try:
+                    chunks.append(check(c))
+                except TypeError as e:
+                    bad = f"malformed chunk {self._seq + len(chunks)}: {e}"[:300]
+                    break
         self._seq += len(chunks)
         self.chunks.extend(chunks)
         self._pending.extend(chunks)
+        if bad is not None:
+            raise _Failed(Status.SERVER_ERROR, bad, reply)
         if frame.done:
             self._end(reply.status, reply.message, reply)
 

@@ -143,10 +143,16 @@ _INT_MAX = (1 << 64) - 1
 _LEAVES = frozenset((str, bytes, float, bool, type(None)))
 
 
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
 def uncarried(v: Any) -> str | None:
     """What in ``v`` the wire cannot carry (CBOR without semantic tags, as every peer reads it), said for people; None
-    when it all can. Ints must fit in 64 bits (-2**64 .. 2**64-1); sets, and other values CBOR tags (dates,
-    decimals...), are refused. Values CBOR cannot encode at all are left to the encoder."""
+    when it all can. Ints must fit in 64 bits (-2**64 .. 2**64-1); map keys must be text (or bytes); sets, complex
+    numbers and other values CBOR tags (dates, decimals...) are refused. Values CBOR cannot encode at all are left to
+    the encoder."""
     t = type(v)
     if t in _LEAVES:
         return None
@@ -163,7 +169,13 @@ def uncarried(v: Any) -> str | None:
         return None
     if t is dict:
         for k, x in v.items():
-            if (why := uncarried(k) or uncarried(x)) is not None:
+            if type(k) is not str and not isinstance(k, (str, bytes)):  # every peer's decoder refuses it
+                return f"a map key {_short(k)} of type {type(k).__name__} (map keys must be text, or bytes)"
+            tx = type(x)
+            if tx is int:
+                if not _INT_MIN <= x <= _INT_MAX:
+                    return uncarried(x)
+            elif tx not in _LEAVES and (why := uncarried(x)) is not None:
                 return why
         return None
     if isinstance(v, (set, frozenset)):
@@ -174,6 +186,8 @@ def uncarried(v: Any) -> str | None:
         return uncarried(list(v))
     if isinstance(v, dict):
         return uncarried(dict(v))
+    if t is complex:
+        return "a complex (CBOR tags it, and peers refuse tags: send its .real and .imag as two floats)"
     if t.__module__ in ("datetime", "decimal", "fractions", "uuid", "ipaddress", "re", "email.message"):
         return f"a {t.__module__}.{t.__name__} (CBOR tags it, and peers refuse tags)"
     return None

@@ -72,6 +72,47 @@ class TerminalInfo:
 _EMPTY = TerminalInfo()
 
 
+_OWN_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _own_names(cls: type) -> frozenset[str]:
+    """The names the synapse classes of this module (Synapse, StreamingSynapse) define that ``cls`` inherits: its
+    methods, properties and class settings, which a field of the same name would shadow (or be shadowed by)."""
+    names: set[str] = set()
+    for base in cls.__mro__[1:]:
+        if base.__module__ != __name__ or not issubclass(base, Synapse):
+            continue
+        got = _OWN_NAMES.get(base)
+        if got is None:
+            got = _OWN_NAMES[base] = frozenset(
+                n for n in dir(base) if not (n.startswith("__") and n.endswith("__"))
+            ) | {"_WIRE_CHECKS", "_CHUNK_CHECK"}
+        names |= got
+    return frozenset(names)
+
+
+def _what(cls: type, name: str) -> str:
+    """What the synapse classes of this module define under ``name``, said for people."""
+    for base in cls.__mro__[1:]:
+        if base.__module__ == __name__ and name in base.__dict__:
+            v = base.__dict__[name]
+            if isinstance(v, property):
+                return f"a property of {base.__name__}, which a field would break: rename the field"
+            if callable(v) or isinstance(v, (classmethod, staticmethod)):
+                return f"a method of {base.__name__}, which a field would break: rename the field"
+            if name.isupper() and not name.startswith("_"):
+                return f"a class setting of {base.__name__}, not a field: set it without an annotation ({name} = ...)"
+            break
+    return "an attribute of Synapse, which a field would break: rename the field"
+
+
+def _is_class_var(annotation: Any) -> bool:
+    """True for a ``ClassVar[...]`` annotation (a string one too, as attrs reads it): a class setting, not a field."""
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar", "typing_extensions.ClassVar"))
+    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
+
+
 @dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(attrs.field,))
 @attrs.frozen(kw_only=True, slots=False)
 class Synapse:
@@ -109,6 +150,9 @@ class Synapse:
         clash = [n for n in own if n in _TERMINAL]
         if clash:
             raise TypeError(f"{cls.__name__}: field names {clash} are reserved for the wire (timeout, dendrite, axon)")
+        clash = [n for n, a in own.items() if n in _own_names(cls) and not _is_class_var(a)]
+        if clash:
+            raise TypeError(f"{cls.__name__}: the field name {clash[0]!r} is Synapse's own ({_what(cls, clash[0])})")
         if "NAME" not in cls.__dict__:
             cls.NAME = cls.__name__
         for n in own:  # a list (dict, set) default is copied for each synapse, as pydantic does, never shared
