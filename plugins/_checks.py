@@ -14,6 +14,8 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import cbor2
+
 from ._journal import uncarried
 from ._types import Response, Task
 
@@ -151,11 +153,47 @@ def check_scores(plugin: Any, raw: Any, responses: Sequence[Response]) -> dict[s
 
 def check_refused(plugin: Any, responses: Sequence[Response]) -> None:
     """HookFailed (validator_task) when every miner the task reached refused its synapse as malformed (400: a str in
-    an int field, a set): the validator's mistake, so the step is skipped rather than every miner scored 0. Those it
-    did not reach (503: no axon served, unreachable) do not count: a validator_select of every UID, as Bittensor's
-    templates write it, asks many of those."""
+    an int field, a set) or as too large (413: over the synapse's ``MAX_SIZE``, else the miners' 4 MiB): the
+    validator's mistake, so the step is skipped rather than every miner scored 0. Those it did not reach (503: no
+    axon served, unreachable) do not count: a validator_select of every UID, as Bittensor's templates write it, asks
+    many of those."""
     reached = [r for r in responses if r.synapse.dendrite.status_code != 503]
-    if reached and all(r.synapse.dendrite.status_code == 400 for r in reached):
-        why = reached[0].synapse.dendrite.status_message or "bad request"
-        raise _failed(plugin, "validator_task", f"every miner refused its synapse as malformed ({why}); give each "
-                                                "field a value of its declared type")
+    codes = {r.synapse.dendrite.status_code for r in reached}
+    if not reached or not codes <= {400, 413}:
+        return
+    if 413 in codes:
+        raise _failed(plugin, "validator_task", _too_large(reached[0].synapse))
+    why = reached[0].synapse.dendrite.status_message or "bad request"
+    raise _failed(plugin, "validator_task", f"every miner refused its synapse as malformed ({why}); give each "
+                                            "field a value of its declared type")
+
+
+_HEADERS = 4096
+"""More than a request's headers take beside its body (hotkeys, signature, nonce: a few hundred bytes)."""
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f}".removesuffix(".0") + " MiB"
+
+
+def _too_large(syn: Any) -> str:
+    """What a 413 for every miner says: the synapse's size (in tenths of a MiB, so a task of about the same size
+    each step is the same failure, said once then at its 10th, 100th... time), the limit, and the fix."""
+    from taonet.kernel.wire import AxonConfig
+
+    name = type(syn).__name__
+    limit = syn.MAX_SIZE or AxonConfig().max_request_size
+    body = len(cbor2.dumps(syn.payload(), canonical=True))
+    size = _mib(body) if _mib(body) != _mib(limit) else f"{body} bytes before the request's headers"
+    if body + _HEADERS < limit:  # under what this side sends: the miners' own limit is lower
+        over = (f"what the miners accept, though under the {_mib(limit)} this validator sends (their axons' "
+                f"max_request_size or their {name}.MAX_SIZE is lower: another version of the subnet?)")
+        fix = f"make the miners' and the validator's {name}.MAX_SIZE agree"
+    elif syn.MAX_SIZE is None:
+        over = f"the {_mib(limit)} miners accept of a synapse without MAX_SIZE (their axons' max_request_size)"
+        fix = f"set {name}.MAX_SIZE (bytes) on the class: the miners' axons and the validator's dendrite both use it"
+    else:
+        over = f"{name}.MAX_SIZE ({limit} bytes, {_mib(limit)})"
+        fix = f"raise {name}.MAX_SIZE (the miners run the same class: they refuse above their own)"
+    return (f"its synapse is too large to send (413 for every miner): the task's {name} is {size}, over {over}; send "
+            f"less (a reference the miners fetch, or the work split over steps), or {fix}")

@@ -115,7 +115,11 @@ class Plugin:
         bounds = self.protocol.bounds()
         for key, raw in (overrides or {}).items():
             if key not in out:
-                raise InvalidOption(name=key, reason=f"{self.name} takes no such option (it takes: "
+                import difflib
+
+                near = difflib.get_close_matches(key, out, n=1)
+                hint = f"did you mean {near[0]}? " if near else ""
+                raise InvalidOption(name=key, reason=f"{self.name} takes no such option ({hint}it takes: "
                                                      f"{', '.join(sorted(out))})")
             kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
             out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) else out[key])
@@ -391,6 +395,22 @@ class _Held:
         return getattr(self._real, name)
 
 
+def _undeclared_module(name: str) -> str | None:
+    """Where the module ``name`` would be imported from (found, not imported), when it is no standard-library module:
+    a plugin package installed without its entry point; None when there is none."""
+    import importlib.util
+
+    if not name.isidentifier() or name in sys.stdlib_module_names:
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    return spec.origin if spec.origin not in (None, "namespace") else "a namespace package"
+
+
 def load_plugin(name: str, *, installed: list[PluginInfo] | None = None, timeout: float | None = None) -> Plugin:
     """Import and check the installed plugin ``name`` within ``timeout`` seconds (:func:`load_timeout`); UnknownPlugin,
     PluginImportFailed, PluginLoadTimedOut, MissingHook, DuplicatePlugin or InvalidPlugin when it cannot be used.
@@ -403,7 +423,8 @@ def load_plugin(name: str, *, installed: list[PluginInfo] | None = None, timeout
     infos = installed_plugins() if installed is None else installed
     found = [i for i in infos if i.name == name]
     if not found:
-        raise UnknownPlugin(name=name, installed=tuple(sorted({i.name for i in infos})))
+        have = tuple(sorted({i.name for i in infos}))
+        raise UnknownPlugin(name=name, installed=have, importable=_undeclared_module(name) or "")
     if len(found) > 1:
         raise DuplicatePlugin(name=name, packages=tuple(f"{i.package} {i.version}" for i in found))
     info = found[0]

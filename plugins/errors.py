@@ -45,9 +45,18 @@ class UnknownPlugin(PluginError, LookupError):
     CODE = "unknown_plugin"
     name: str
     installed: tuple[str, ...] = ()
+    importable: str = ""
+    """Where a module of that name would be imported from, when one is (a package installed without its entry
+    point): the line then says what to add."""
 
     def __str__(self) -> str:
         have = ", ".join(self.installed) if self.installed else "none"
+        if self.importable:
+            group = "taonet.subnets"
+            return (f"no subnet plugin named {self.name!r} is installed (installed: {have}): a module {self.name} is "
+                    f"importable ({self.importable}) but no package declares it under the `{group}` entry point "
+                    f"group: add `[project.entry-points.\"{group}\"] {self.name} = \"{self.name}\"` to its "
+                    "pyproject.toml and reinstall it")
         return (f"no subnet plugin named {self.name!r} is installed (installed: {have}); "
                 "pip install the package that provides it, or see `taonet subnet plugins`")
 
