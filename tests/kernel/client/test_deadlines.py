@@ -63,6 +63,7 @@ def test_a_paused_node_gives_rpc_timeout_within_the_timeout(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # the twin's deadline is the reader's, about: with the workers beside it, it came first (CI)
 @pytest.mark.anyio
 async def test_waits_on_a_paused_node_whose_head_they_knew_say_the_node_did_not_answer(tmp_path: Path) -> None:
     """Two waits of one client (a 30 s RPC timeout) on a node paused after they learned its head share its block
