@@ -236,9 +236,6 @@ class NeuronHost:
             raise ValueError(f"max_pending_mb must be a whole number of MiB, at least 1, not {max_pending_mb!r}")
         self.shared = shared or SharedChain(axon_config=AxonConfig(max_concurrency=4, max_queue=16))
         self.max_pending_mb = max_pending_mb
-        self.pending_budget: Any = getattr(self.shared.axon_config, "pending_budget", None)
-        """The :class:`~taonet.kernel.wire.PendingBudget` the host's axons share (from :meth:`run` on, unless the
-        shared AxonConfig brought one): its figures (``held``, ``connections``, ``refused``) say how full it is."""
         self.backoff = backoff
         self.block_warn = block_warn
         self.neurons: dict[str, HostedNeuron] = {}
@@ -281,19 +278,22 @@ class NeuronHost:
                 continue
         return max(own)
 
+    @property
+    def pending_budget(self) -> Any:
+        """The :class:`~taonet.kernel.wire.PendingBudget` the host's axons share, the shared AxonConfig's (from
+        :meth:`run` on, unless that AxonConfig brought one; None before): its figures (``held``, ``connections``,
+        ``refused``) say how full it is."""
+        return getattr(self.shared.axon_config, "pending_budget", None)
+
     def _share_budget(self) -> None:
         """Make the budget the host's axons share, once: unless the shared AxonConfig has one (brought, or made by an
         earlier run), which is kept."""
         from taonet.kernel import AxonConfig
         from taonet.kernel.wire import PendingBudget
 
-        budget = getattr(self.shared.axon_config, "pending_budget", None)
-        if budget is not None:
-            self.pending_budget = budget
-            return
-        self.pending_budget = PendingBudget(self.pending_mb())
-        self.shared.axon_config = attrs.evolve(self.shared.axon_config or AxonConfig(),
-                                               pending_budget=self.pending_budget)
+        if self.pending_budget is None:
+            self.shared.axon_config = attrs.evolve(self.shared.axon_config or AxonConfig(),
+                                                   pending_budget=PendingBudget(self.pending_mb()))
 
     # --- running ------------------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:

@@ -153,13 +153,6 @@ class NonceGuard:
 
     def _expire(self, now_ns: int) -> None:
         """Forget every caller whose newest nonce can no longer be fresh (oldest-active first), then prune the rest."""
-        cutoff = now_ns - self._retention_ns - self._future_ns
-        callers = self._callers
-        while callers:
-            key, c = next(iter(callers.items()))
-            if c.newest >= cutoff:
-                break
-            del callers[key]
-            self._total -= len(c.heap)
-        for c in callers.values():
+        self._expire_idle(now_ns, len(self._callers))
+        for c in self._callers.values():
             self._prune(c, now_ns)

@@ -113,7 +113,7 @@ def show(ctx: typer.Context,
 
     from ..replay import account_at, neurons_at, state_at
     from ._common import Out
-    from ._subnet import immunity, metagraph_json, print_metagraph
+    from ._subnet import metagraph_json, print_metagraph
 
     if address is not None and (wallet_name is not None or wallet_path is not None):
         raise _conflict("--address", "--wallet-name" if wallet_name is not None else "--wallet-path",
@@ -157,8 +157,7 @@ def show(ctx: typer.Context,
         console.print(f"block {state.height}: no subnet exists yet")
     else:
         for n, ns in graphs:
-            print_metagraph(out, n, state.height, ns, wide=wide,
-                            standing=immunity(ns, state.height, infos[n]) if n in infos else None, info=infos.get(n))
+            print_metagraph(out, n, state.height, ns, wide=wide, info=infos.get(n))
 
 
 @replay_app.command("events")

@@ -333,7 +333,7 @@ def metagraph_cmd(netuid_arg: NetuidArg = None, netuid: Netuid = None, endpoint:
     if out.json:
         out.emit(metagraph_json(n, at, neurons, info))
         return
-    print_metagraph(out, n, at, neurons, wide=wide, standing=immunity(neurons, at, info), info=info)
+    print_metagraph(out, n, at, neurons, wide=wide, info=info)
 
 
 def immunity(neurons: Sequence[Any], block: int | None, info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -377,10 +377,11 @@ def metagraph_json(netuid: int, block: int | None, neurons: Sequence[Any],
 
 
 def print_metagraph(out: Out, netuid: int, block: int | None, neurons: Sequence[Any], *, wide: bool = False,
-                    standing: Sequence[dict[str, Any]] | None = None, info: dict[str, Any] | None = None) -> None:
-    """The table of `subnet metagraph` (and of `replay show`): btcli's columns, chosen to fit the terminal; with
-    ``standing`` (:func:`immunity`), each neuron's registration block and the blocks it stays immune; with the
-    subnet's ``info``, a line under it naming the UID a registration would replace in a full subnet."""
+                    info: dict[str, Any] | None = None) -> None:
+    """The table of `subnet metagraph` (and of `replay show`): btcli's columns, chosen to fit the terminal; with the
+    subnet's ``info``, each neuron's registration block and the blocks it stays immune (:func:`immunity`), and a line
+    under it naming the UID a registration would replace in a full subnet."""
+    standing = None if info is None else immunity(neurons, block, info)
     rows = [neuron_row(out, x, x.coldkey, "") for x in neurons]
     cols = [c for c in columns(out) if c != "HOTKEY"]
     rows = [r[:1] + r[2:] for r in rows]

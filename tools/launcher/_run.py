@@ -275,6 +275,10 @@ class Network:
     created: set[int] = attrs.Factory(set)  # the subnets this run's setup created: first_emission is theirs alone
     machines: dict[str, tuple[str, int]] = attrs.Factory(dict)  # another machine: (its neurons file, its neurons)
 
+    def started_wall(self) -> float:
+        """When this run started, on the wall clock (status files carry wall-clock times)."""
+        return time.time() - (time.monotonic() - self.started)
+
     def cli(self, *args: str) -> str:
         """A `taonet` command for the user to run against this network: with ``--endpoint`` unless the network's node
         is the one a command run here without it dials (:func:`_cli_default`)."""
@@ -611,7 +615,7 @@ class Network:
         (``plugin.reward (subnet plugin 'NAME'): ...``): a network may run several."""
         new = []
         plugins = {p.spec.name: p.spec.plugin for p in self.spec.neurons}
-        since = time.time() - (time.monotonic() - self.started)
+        since = self.started_wall()
         for path, name in self.status_files.items():
             try:
                 if path.stat().st_mtime < since:  # the run before's (a resumed network): its errors are not this one's
@@ -671,7 +675,7 @@ class Network:
         status file too, "stopped": it is waited for until it runs or its host gives up on it."""
         if self.ready_s is not None:
             return
-        since = time.time() - (time.monotonic() - self.started)
+        since = self.started_wall()
         self.waiting = [f for f in self.waiting if not _runs_since(f, since)
                         and self.status_files.get(f) not in self.failed]
         if self.waiting and not self.said_waiting and time.monotonic() - self.started >= _waiting_say_s():
