@@ -106,6 +106,16 @@ def pending_commits(tempo: int, period: int, interval: int) -> int:
     return math.ceil((max(period, 0) + 1) * (max(tempo, 0) + 1) / max(interval, 1))
 
 
+def _say_again(seen: list[int], block: int, times: int = 1) -> bool:
+    """Count ``times`` more of a warning that goes on (``seen``: [times so far, block it was last said], updated) and
+    whether to say it at ``block``: the first time, then once every :data:`REPEAT_BLOCKS` blocks."""
+    seen[0] += times
+    if seen[0] == times or block - seen[1] >= REPEAT_BLOCKS:
+        seen[1] = block
+        return True
+    return False
+
+
 async def run_validator(config: NeuronConfig, *,
                         task_status: anyio.abc.TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
     """Run a validator until cancelled; ``task_status.started(state_dir)`` once it follows blocks."""
@@ -568,9 +578,7 @@ class _Validator:
         self.own_set_blocks = {b for b in self.own_set_blocks if b >= self.watch_from}  # the others are checked
         if not foreign:
             return
-        self.elsewhere[0] += len(foreign)
-        if self.elsewhere[0] == len(foreign) or self.head - self.elsewhere[1] >= REPEAT_BLOCKS:
-            self.elsewhere[1] = self.head
+        if _say_again(self.elsewhere, self.head, len(foreign)):
             shown = sorted({b for b, _ in foreign})[:5]
             message = (f"another process sets weights with this hotkey ({self.p.hotkey}): stop one; at "
                        f"block{'s' if len(shown) > 1 else ''} {', '.join(str(b) for b in shown)} the chain shows "
@@ -798,9 +806,7 @@ class _Validator:
         """A weights rejection: a warning the first time for its reason, then once every :data:`REPEAT_BLOCKS`
         blocks while it goes on (with ``times``), a success in between or not; one status.json entry per reason."""
         seen = self.rejections.setdefault(code, [0, -(10**9)])
-        seen[0] += 1
-        if seen[0] == 1 or self.head - seen[1] >= REPEAT_BLOCKS:
-            seen[1] = self.head
+        if _say_again(seen, self.head):
             self.log.warning("weights.rejected", code=code, reason=message, times=seen[0])
         self._error("weights.rejected", message, key=code)
 
