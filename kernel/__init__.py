@@ -11,6 +11,7 @@ so a balance read loads neither the axon nor numpy.
 from typing import TYPE_CHECKING, Any
 
 from . import errors as errors
+from ._address import unspecified_host as unspecified_host
 from .client import Balance as Balance
 from .client import Blocking as Blocking
 from .client import DelegateInfo as DelegateInfo

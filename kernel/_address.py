@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-__all__ = ["dialable"]
+__all__ = ["dialable", "unspecified_host"]
 
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "*", "", "[::]"})
 """Hosts that mean "every interface" to a listener: no one can dial them."""
+
+
+def unspecified_host(host: str) -> bool:
+    """Whether ``host`` names no machine a client could dial: a wildcard, "every interface" to a listener (0.0.0.0,
+    ::, and their other spellings; ``*``, ``0`` and an empty host too)."""
+    import ipaddress
+
+    if host in ("", "*", "0"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 def dialable(address: str, endpoint: str) -> str:

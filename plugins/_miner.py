@@ -3,14 +3,13 @@ fresh from the block feed, publishes its axon on the chain when it changed, and 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from typing import Any
 
 import anyio
 
-from taonet.kernel import Axon, StreamingSynapse, Subtensor, Synapse
+from taonet.kernel import Axon, StreamingSynapse, Subtensor, Synapse, unspecified_host
 from taonet.ledger.errors import TaonetError
 
 from ._checks import check_blacklist, check_priority
@@ -238,7 +237,7 @@ class _Miner:
                 self.published_block = mg.block  # ours already (a restart), or ours just included
             self.elsewhere = self.silent_since = None
             return
-        if _unspecified(info.ip):
+        if unspecified_host(info.ip):
             self._publish_failed(
                 f"the axon's address is {info.ip} (every interface: no address to dial), so it is not published and "
                 "no validator can reach this miner; give --external-ip (Axon(external_ip=...) in Python): 127.0.0.1 "
@@ -363,14 +362,6 @@ class _Miner:
     def _on_block(self, head: int, info: Any) -> None:
         self.head = head
         self.p.state.write_status(self._status(info))
-
-
-def _unspecified(ip: str) -> bool:
-    """Whether ``ip`` is an unspecified (wildcard) address: 0.0.0.0, ::, and their other spellings."""
-    try:
-        return ipaddress.ip_address(ip.strip("[]")).is_unspecified
-    except ValueError:
-        return ip in ("", "0", "*")
 
 
 async def _answers(axon: Any) -> bool:

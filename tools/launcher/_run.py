@@ -226,13 +226,14 @@ def only_here(host: str) -> bool:
     wildcard (0.0.0.0, ::, *), which names every interface to a listener but no machine to a client."""
     import ipaddress
 
-    if host in ("", "*", "localhost"):
+    from taonet.kernel import unspecified_host
+
+    if host == "localhost" or unspecified_host(host):
         return True
     try:
-        ip = ipaddress.ip_address(host)
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-    return ip.is_loopback or ip.is_unspecified
 
 
 @attrs.define(kw_only=True, eq=False)
