@@ -160,8 +160,14 @@ _RUN_HEADS = bytes(b for b in range(256) if _KIND[b] == _RUN) + b"\x40\x60\x80\x
 _INLINE_MAX = 1024  # items the inline loop takes before the outer loop looks again (cost checked between)
 
 
-def _why_bad(b: int) -> str:
+def _why_bad(raw: bytes | bytearray | memoryview, p: int) -> str:
+    b = raw[p]
     if b >> 5 == 6:
+        info = b & 31
+        width = 1 << (info - 24) if 24 <= info <= 27 else 0
+        if info < 24 or (width and p + 1 + width <= len(raw)):
+            number = info if info < 24 else int.from_bytes(raw[p + 1:p + 1 + width], "big")
+            return f"CBOR semantic tags are not allowed (tag {number})"  # as the codec names it
         return "CBOR semantic tags are not allowed"
     if b & 31 == 31 and b != 0xFF:
         return "not well-formed CBOR: indefinite lengths are not allowed"
@@ -310,7 +316,7 @@ def check_density(raw: bytes | bytearray | memoryview, *, limit: int | None = No
             cost += k * costs[b]
         else:
             if kind == _BAD:
-                raise MalformedMessage(_why_bad(b))
+                raise MalformedMessage(_why_bad(raw, p))
             if p + 1 + a > n:
                 raise MalformedMessage("not well-formed CBOR: truncated")
             v = b & 31 if a == 0 else int.from_bytes(raw[p + 1:p + 1 + a], "big")

@@ -81,3 +81,22 @@ def test_a_message_holding_a_complex_is_still_refused() -> None:
     good[2]["amount"] = 5j
     with pytest.raises(CodecError):
         decode(cbor2.dumps(good, canonical=True))
+
+
+@pytest.mark.parametrize("tag", [0, 23, 24, 300, 43000, 1 << 40])
+def test_the_density_pre_check_names_a_refused_tag_too(tag: int) -> None:
+    """A peer's message meets the density pre-check before the codec: a tag it refuses is named as the codec names it
+    (the pre-check said only "CBOR semantic tags are not allowed")."""
+    from taonet.ledger import check_density
+
+    raw = cbor2.dumps([1, {"k": cbor2.CBORTag(tag, "x")}])
+    with pytest.raises(MalformedMessage, match=rf"^CBOR semantic tags are not allowed \(tag {tag}\)$"):
+        check_density(raw)
+
+
+def test_a_tag_head_cut_short_is_refused_without_a_number() -> None:
+    """A tag whose number is cut off by the end of the message is still refused (no number to name)."""
+    from taonet.ledger import check_density
+
+    with pytest.raises(MalformedMessage, match=r"^CBOR semantic tags are not allowed$"):
+        check_density(b"\x81\xd9\x01")
