@@ -80,6 +80,8 @@ class _Miner:
         """IP:PORT of another process serving our hotkey, which overwrote our axon on the chain (None: none)."""
         self.silent_since: int | None = None
         """The block from which ``elsewhere`` has not answered a ping (None: it answers, or none)."""
+        self.replaced: str | None = None
+        """IP:PORT of an answering axon this miner published over at its start (said once)."""
         self.head = 0
         self.last_epoch: int | None = None
         self.served = 0
@@ -246,6 +248,12 @@ class _Miner:
         if (self.published_block is not None and mg.block > self.published_block and have.is_serving
                 and not await self._taken_back(have, info, mg.block)):
             return
+        other = f"{have.ip}:{have.port}"
+        if self.published_block is None and have.is_serving and other != self.replaced and await _answers(have):
+            self.replaced = other
+            self.log.warning("miner.replaces_serving_axon", other=other, ours=f"{info.ip}:{info.port}",
+                             note=f"the chain's record of this hotkey is {other}, which answers: this miner "
+                                  "publishes its own over it; if another process serves this hotkey, stop one")
         result = await self.sub.serve_axon(self.config.wallet, self.netuid, info)
         if result.success:
             self.published_block = result.block

@@ -1,9 +1,9 @@
-"""Two `taonet miner run` processes on one hotkey (another --state-dir and port): the one whose axon record was
-overwritten says so (`miner.hotkey_used_elsewhere`, once) and does not publish over the other while it answers
-(before: each re-published at every metagraph sync, the chain's address flipping between them, neither saying
-anything). The other killed with SIGKILL: its status.json still says "running", with the `pid` of a process gone
-and the `time` of its last write; the first miner takes the record back and serves on. Real parts: a dev node and
-the miners as processes (taonet.testing)."""
+"""Two `taonet miner run` processes on one hotkey (another --state-dir and port): the newcomer says it publishes over an
+axon that answers (`miner.replaces_serving_axon`), the one whose axon record was overwritten says so
+(`miner.hotkey_used_elsewhere`, once) and does not publish over the other while it answers (before: each re-published
+at every metagraph sync, the chain's address flipping between them, neither saying anything). The other killed with
+SIGKILL: its status.json still says "running", with the `pid` of a process gone and the `time` of its last write; the
+first miner takes the record back and serves on. Real parts: a dev node and the miners as processes (taonet.testing)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,9 @@ def test_two_miners_on_one_hotkey_are_said_not_fought_over_and_the_one_left_take
         assert _on_chain(net, first.uid) == theirs
         published = {m.name: [e["port"] for e in _events(m.log, "axon.published")] for m in (first, second)}
         assert published == {first.name: [int(ours.split(":")[1])], second.name: [int(theirs.split(":")[1])]}
+        replaced = _events(second.log, "miner.replaces_serving_axon")  # the newcomer says it too, once
+        assert [(e["other"], e["ours"]) for e in replaced] == [(ours, theirs)], replaced
+        assert not _events(first.log, "miner.replaces_serving_axon")  # the first found no record serving
         said, *later = _events(first.log, "miner.hotkey_used_elsewhere")  # once, then at the 10th check (a block)
         assert said["other"] == theirs and said["ours"] == ours and said["times"] == 1, said
         assert [e["times"] for e in later] in ([], [10]), later
