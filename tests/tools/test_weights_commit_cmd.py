@@ -140,3 +140,22 @@ def test_reveal_from_a_file_checks_the_file_and_the_netuid(cli: Cli, tmp_path: P
     assert '"pepper"' in cli.fails(2, "weights", "reveal", "--from", str(bad), *who)
     bad.write_text(text[:-5])
     assert "not JSON" in cli.fails(2, "weights", "reveal", "--from", str(bad), *who)
+
+
+def test_subnet_set_notes_a_rate_limit_longer_than_an_interval_on_a_commit_reveal_subnet(cli: Cli) -> None:
+    """On this commit-reveal subnet (tempo 40: an interval of 41 blocks) a weights_rate_limit of 100 lets a reveal be
+    refused as rate limited until its window closes: `subnet set` says so in a note (stderr; `note` in --json), and
+    says nothing once the limit fits an interval (or for a parameter that plays no part)."""
+    set_ = ("subnet", "set", "1", "-w", "owner", "-y", "--param")
+    try:
+        r = cli(*set_, "weights_rate_limit", "--value", "100")
+        assert r.status == 0 and "subnet 1: weights_rate_limit = 100: included in block" in r.stdout, r
+        assert len(r.stderr) == 1 and r.stderr[0].startswith(
+            "note: weights_rate_limit (100 blocks) is longer than an epoch interval (tempo + 1 = 41 blocks)"), r
+        assert "commit at most every 3 intervals, or set weights_rate_limit to at most 41" in r.stderr[0], r
+        doc = cli.ok(*set_, "tempo", "--value", "40", "--json").json  # the note in the JSON, nothing on stderr
+        assert doc["note"].startswith("weights_rate_limit (100 blocks) is longer"), doc
+        assert "note" not in cli.ok(*set_, "commit_reveal_period", "--value", "2", "--json").json
+    finally:
+        cli.ok(*set_, "weights_rate_limit", "--value", "41")
+    assert "note" not in cli.ok(*set_, "tempo", "--value", "40", "--json").json

@@ -133,8 +133,10 @@ def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", hel
                wallet_path: WalletPath = None, endpoint: Endpoint = None, no_prompt: NoPrompt = False,
                password_stdin: PasswordStdin = False, as_json: AsJson = False, timeout: WriteTimeout = 60.0) -> None:
     """Set a hyperparameter of a subnet your coldkey owns (refused with its bounds if out of them)."""
+    import anyio
+
     from taonet.ledger import HYPERPARAMETER_BOUNDS
-    from taonet.ledger.errors import InvalidHyperparameter
+    from taonet.ledger.errors import InvalidHyperparameter, TaonetError
 
     out, n = Out(as_json), netuid_of(netuid_arg, netuid)
     if param not in HYPERPARAMETER_BOUNDS:
@@ -154,12 +156,40 @@ def subnet_set(param: Annotated[str, typer.Option("--param", metavar="NAME", hel
     confirm(f"Set {param} = {number} on subnet {n}?", no_prompt, out)
     unlock_coldkey(w, password_stdin)
 
-    async def write(sub: Any) -> Any:
+    async def write(sub: Any) -> tuple[Any, str | None]:
         with out.status("waiting for inclusion"):
-            return await sub.set_hyperparameter(w, n, param, number)
+            result = await sub.set_hyperparameter(w, n, param, number)
+        if not result.success or param not in _REVEAL_PARAMS:
+            return result, None
+        with anyio.move_on_after(2):  # a note only: the write's own line is not held up for it, nor made an error
+            try:
+                return result, reveal_rate_note(await sub.get_subnet_hyperparameters(n))
+            except TaonetError:
+                pass
+        return result, None
 
-    out.wrote(run(write, endpoint, timeout, "subnet set", write=True, check=f"taonet subnet hyperparameters {n}"),
-              f"subnet {n}: {param} = {number}")
+    result, note = run(write, endpoint, timeout, "subnet set", write=True,
+                       check=f"taonet subnet hyperparameters {n}")
+    out.wrote(result, f"subnet {n}: {param} = {number}", **({"note": note} if note else {}))
+    if note and not out.json:
+        out.err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+_REVEAL_PARAMS = frozenset({"weights_rate_limit", "tempo", "commit_reveal_weights_enabled"})
+
+
+def reveal_rate_note(hp: dict[str, Any]) -> str | None:
+    """What to tell an owner whose commit-reveal subnet rate-limits weights for longer than an epoch interval: a
+    reveal sets weights, so it is refused until ``weights_rate_limit`` blocks have passed since the last ones, and a
+    commit made in the interval after a reveal may see its window close first (None: no such trap)."""
+    limit, span = int(hp["weights_rate_limit"]), int(hp["tempo"]) + 1
+    if not hp.get("commit_reveal_weights_enabled") or limit <= span:
+        return None
+    return (f"weights_rate_limit ({limit:,} blocks) is longer than an epoch interval (tempo + 1 = {span:,} blocks) "
+            f"on this commit-reveal subnet: a reveal sets weights, so it is refused until {limit:,} blocks have "
+            f"passed since the hotkey's last weights, and a commit made in the interval after a reveal can have its "
+            f"window close unrevealed; validators should commit at most every {-(-limit // span)} intervals, or set "
+            f"weights_rate_limit to at most {span:,}")
 
 
 def created_netuid(result: Any) -> int | None:
