@@ -18,7 +18,6 @@ so a client finds every gateway of a subnet in its metagraph (docs/subnets.md, "
 from __future__ import annotations
 
 import collections
-import ipaddress
 import math
 import random
 import time
@@ -27,6 +26,7 @@ from typing import Any, ClassVar
 import anyio
 
 from taonet.kernel import Axon, AxonInfo, Dendrite, Subtensor, Synapse
+from taonet.kernel.wire import address_source
 from taonet.ledger import Keypair
 from taonet.ledger.errors import error_from_wire, error_to_wire
 
@@ -93,19 +93,6 @@ class _Bucket:
         return wait
 
 
-def _source(ip: str | None) -> str:
-    """The source a caller's rate is counted under: its IPv4 address, or its IPv6 /64 (one host holds a whole /64)."""
-    try:
-        addr = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return ip or ""
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.IPv6Network((addr, 64), strict=False))
-    return str(addr)
-
-
 def _remember(buckets: collections.OrderedDict[str, _Bucket], key: str, rate: float) -> _Bucket:
     """The bucket of ``key`` (a new one, full, if it is not remembered; at most MAX_CALLERS are)."""
     bucket = buckets.get(key)
@@ -150,7 +137,7 @@ class Gateway:
         gateway's (403, with the seconds to wait as the reply's typed ``retry_after``; the text repeats it for clients
         older than that field). A refused query takes no token from any bucket."""
         key = _remember(self.callers, q.dendrite.hotkey or "", self.per_caller)
-        source = _remember(self.sources, _source(q.dendrite.ip), self.per_source)
+        source = _remember(self.sources, address_source(q.dendrite.ip), self.per_source)
         for whose, bucket in (("this caller's", key), ("this address's", source), ("the gateway's", self.total)):
             if (wait := bucket.wait()) > 0:
                 self.refused += 1

@@ -13,6 +13,7 @@ from ._connections import NETWORK_SHARES as NETWORK_SHARES
 from ._connections import PENDING_NETWORK_PART as PENDING_NETWORK_PART
 from ._connections import ConnectionLimit as ConnectionLimit
 from ._connections import PendingBudget as PendingBudget
+from ._connections import address_source as address_source
 from ._connections import connection_bounds as connection_bounds
 from ._connections import limit_connections as limit_connections
 from ._format import WIRE_VERSION as WIRE_VERSION

@@ -20,6 +20,7 @@ IP address (ipc, inproc) count only toward ``total``.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from typing import Any, Final, final
@@ -30,8 +31,8 @@ from pynng import ffi, lib
 from ._pipes import OpenPipes
 
 __all__ = ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "PENDING_NETWORK_PART",
-           "ConnectionLimit", "PendingBudget", "address_of", "connection_bounds", "limit_connections", "names_of",
-           "network_of"]
+           "ConnectionLimit", "PendingBudget", "address_of", "address_source", "connection_bounds", "limit_connections",
+           "names_of", "network_of"]
 
 MAX_CONNECTIONS: Final = 4096
 """Connections a listening socket (the node's RPC and feed, an axon) accepts at once; one more is closed as it
@@ -81,6 +82,16 @@ def names_of(raw: bytes) -> tuple[str, str]:
                 socket.inet_ntop(socket.AF_INET6, raw[:6] + bytes(10)) + "/48")
     raw = raw[-4:]
     return socket.inet_ntop(socket.AF_INET, raw), socket.inet_ntop(socket.AF_INET, raw[:3] + b"\0") + "/24"
+
+
+def address_source(ip: str | None) -> str:
+    """The address a caller known by its IP text counts under, as :func:`names_of` names it (an IPv4 address, an
+    IPv6 /64; an IPv4-mapped one as its IPv4 address); what is not an IP address (none, an ipc path) as itself."""
+    try:
+        packed = ipaddress.ip_address(ip or "").packed
+    except ValueError:
+        return ip or ""
+    return names_of(packed)[0]
 
 
 def address_of(pipe: Any) -> str | None:

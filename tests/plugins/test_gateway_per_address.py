@@ -16,9 +16,10 @@ import attrs
 import pytest
 
 from taonet.kernel import AxonInfo, Dendrite
+from taonet.kernel.wire import address_source
 from taonet.ledger import Keypair
 from taonet.plugins import GATEWAY_PROTOCOL, NeuronConfig, OrganicQuery, run_validator
-from taonet.plugins._gateway import ADDRESS_SHARE, _source
+from taonet.plugins._gateway import ADDRESS_SHARE
 
 from ..kernel.node.nodes import dev_wallet, running_node
 
@@ -103,4 +104,4 @@ async def test_a_crowd_of_fresh_keys_from_one_host_cannot_take_the_gateway_from_
 def test_a_caller_s_source_is_its_ipv4_address_or_its_ipv6_64(ip: str | None, source: str) -> None:
     """One host holds a whole IPv6 /64 (so its keys count under one source), an IPv4-mapped address is its IPv4
     address, and anything else (no address, an ipc path) is counted under itself."""
-    assert _source(ip) == source
+    assert address_source(ip) == source
