@@ -14,8 +14,10 @@ import hashlib
 import os
 import stat
 import struct
+import threading
 import zlib
 from array import array
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NoReturn, Protocol
@@ -45,6 +47,10 @@ lack, so the only case whose error offers removing the index."""
 _FRAME = struct.Struct("<II")
 _SNAP_MAGIC = b"TAOSNAP1"
 _MAX_RECORD = 256 << 20
+MAX_OPEN_SEGMENTS = 64
+"""Segment files a store holds open at once (the one appended to, and the most recently read): a long chain's
+older segments are opened again when read (one fd per 64 MiB segment would reach the usual limit of 1,024 open
+files at 64 GB of log)."""
 _EPOCH_MAGIC = b"TAOEPIN1"
 _EPOCH_FORMAT = 1  # the record: [format, netuid, block number, block hash, zlib of the packed inputs]
 
@@ -232,7 +238,8 @@ class FileStore:
         self.segment_bytes = segment_bytes
         self.read_only = read_only
         self._seg_first: list[int] = []  # first block number of each segment, ascending
-        self._fds: dict[int, int] = {}
+        self._fds: OrderedDict[int, int] = OrderedDict()  # segment -> fd, least recently used first
+        self._fds_lock = threading.Lock()  # reads run in worker threads: no fd is closed while another reads it
         self._pos_seg = array("Q")  # per block: first block number of its segment
         self._pos_off = array("Q")  # per block: offset of its frame
         self._pos_len = array("Q")  # per block: payload length
@@ -258,11 +265,23 @@ class FileStore:
         return self.path / "blocks" / f"{first:012d}.seg"
 
     def _fd(self, first: int) -> int:
+        """The open fd of segment ``first`` (opened if it is not; the least recently used one closed past
+        MAX_OPEN_SEGMENTS, never the one appended to). Hold ``_fds_lock`` while using it where threads may read."""
         fd = self._fds.get(first)
-        if fd is None:
-            fd = _open_regular(self._seg_path(first), os.O_RDONLY if self.read_only else os.O_RDWR)
-            self._fds[first] = fd
+        if fd is not None:
+            self._fds.move_to_end(first)
+            return fd
+        fd = _open_regular(self._seg_path(first), os.O_RDONLY if self.read_only else os.O_RDWR)
+        self._fds[first] = fd
+        if len(self._fds) > MAX_OPEN_SEGMENTS:
+            old = next(s for s in self._fds if s != self._write_seg)
+            os.close(self._fds.pop(old))
         return fd
+
+    def _pread(self, first: int, n: int, offset: int) -> bytes:
+        """``n`` bytes of segment ``first`` from ``offset`` (fewer at its end); safe beside other threads' reads."""
+        with self._fds_lock:
+            return os.pread(self._fd(first), n, offset)
 
     def _list_segments(self) -> list[int]:
         # listed, not globbed: a glob takes a folder that cannot be read (permission denied) for an empty one
@@ -440,7 +459,8 @@ class FileStore:
             os.fsync(fd)
         drop = segs[i + 1 :] + ([first] if pos == 0 and i > 0 else [])
         for seg in drop:
-            os.close(self._fds.pop(seg))
+            if (dropped := self._fds.pop(seg, None)) is not None:
+                os.close(dropped)
             self._seg_path(seg).unlink()
             segs.remove(seg)
         if drop and self.fsync:
@@ -495,7 +515,8 @@ class FileStore:
             seg = self._pos_seg[-1]
             start, pos = self._list_segments().index(seg), self._pos_off[-1] + _FRAME.size + self._pos_len[-1]
         if (self.path / "blocks").is_dir():
-            self._scan_read_only(start, pos)
+            with self._fds_lock:  # the scan opens segments, which may close one another thread reads
+                self._scan_read_only(start, pos)
             self._set_head()
         return self.height
 
@@ -584,9 +605,12 @@ class FileStore:
         except OSError as e:
             self._failed = StorageFailed(path=str(path), operation="create", reason=_reason(e))
             raise self._failed from e
-        self._fds[first] = fd
+        with self._fds_lock:
+            self._write_fd, self._write_seg, self._write_end = fd, first, 0
+            self._fds[first] = fd
+            if len(self._fds) > MAX_OPEN_SEGMENTS:
+                os.close(self._fds.pop(next(iter(self._fds))))  # the least recently used: not the new one
         self._seg_first.append(first)
-        self._write_fd, self._write_seg, self._write_end = fd, first, 0
         if self.fsync:
             try:
                 self._sync_dir()
@@ -598,7 +622,7 @@ class FileStore:
         if not 0 <= number < len(self._pos_seg):
             raise KeyError(number)
         seg, off, n = self._pos_seg[number], self._pos_off[number], self._pos_len[number]
-        data = os.pread(self._fd(seg), _FRAME.size + n, off)
+        data = self._pread(seg, _FRAME.size + n, off)
         if len(data) != _FRAME.size + n:
             raise CorruptLog(path=str(self._seg_path(seg)), offset=off, block=number,
                              reason=f"the record of block {number} was cut short{_ADVICE}")
@@ -809,9 +833,10 @@ class FileStore:
             with contextlib.suppress(OSError):
                 self._index_f.close()
             self._index_f = None
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        with self._fds_lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
         self._write_fd = None
 
     def __enter__(self) -> FileStore:
