@@ -113,6 +113,7 @@ class Plugin:
 
         out = self.protocol.defaults()
         bounds = self.protocol.bounds()
+        typed = self.protocol.types()
         for key, raw in (overrides or {}).items():
             if key not in out:
                 import difflib
@@ -122,7 +123,11 @@ class Plugin:
                 raise InvalidOption(name=key, reason=f"{self.name} takes no such option ({hint}it takes: "
                                                      f"{', '.join(sorted(out))})")
             kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
-            out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) else out[key])
+            if out[key] is None and key in typed:  # Option(default=None, type=int): converted as an int's would be
+                kind = _SAMPLES[_type_parts(typed[key])[0]]
+            out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) or out[key] is None else out[key])
+            if key in typed:
+                out[key] = _check_type(key, raw, out[key], typed[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
             _check_choices(key, raw, out[key], self.protocol.choices().get(key))
         _connection_options(out, overrides or {})
@@ -198,6 +203,76 @@ def _check_bounds(key: str, raw: Any, value: Any, lo: float | None, hi: float | 
             return "" if x is None else f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
         raise InvalidOption(name=key, reason=f"{raw!r} is outside {text(lo)}..{text(hi)}")
+
+
+_SAMPLES: dict[type, Any] = {bool: False, int: 0, float: 0.0, str: "", list: [], dict: {}}
+"""A value of each option type, to convert a ``--set`` as an option with such a default is converted."""
+
+
+def _type_parts(typed: Any) -> tuple[Any, Any]:
+    """An option's declared type as (outer, item): ``int`` is (int, None), ``list[str]`` (list, str); None, None for
+    a type an option cannot declare."""
+    import typing
+
+    from ._types import ITEM_TYPES, OPTION_TYPES
+
+    origin, args = typing.get_origin(typed), typing.get_args(typed)
+    if origin is None:
+        return (typed, None) if typed in OPTION_TYPES else (None, None)
+    if origin is list and len(args) == 1 and args[0] in ITEM_TYPES:
+        return list, args[0]
+    return None, None
+
+
+def _type_name(typed: Any) -> str:
+    outer, item = _type_parts(typed)
+    return f"list of {item.__name__}" if item is not None else getattr(outer, "__name__", str(typed))
+
+
+def _is_a(value: Any, kind: type) -> bool:
+    """Whether ``value`` is a value of the option type ``kind`` (an int is a float; a bool is no int)."""
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, list | tuple) if kind is list else isinstance(value, kind)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def _check_type(key: str, raw: Any, value: Any, typed: Any) -> Any:
+    """``value`` (converted from ``raw``) as a value of the option's type ``typed``, a list's items each checked (a
+    float item made a float), else :class:`InvalidOption` naming the option, the value and the type (exit 2). None
+    (the option not given) passes."""
+    from .errors import InvalidOption
+
+    if value is None:
+        return None
+    outer, item = _type_parts(typed)
+    if outer is None:  # refused at load (_check_options)
+        return value
+    name = _type_name(typed)
+    example = " (as JSON: [1, 2])" if outer is list else ' (as JSON: {"a": 1})' if outer is dict else ""
+    if not _is_a(value, outer):
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {name}{example}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a finite number")
+    if item is None:
+        return value
+    items = []
+    for i, x in enumerate(value):
+        if not _is_a(x, item):
+            raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {name}: item {i} ({x!r}) is "
+                                                 f"{_a(type(x).__name__)}, not {_a(item.__name__)}")
+        if item is float and not math.isfinite(x):
+            raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {name}: item {i} ({x!r}) is not a finite "
+                                                 "number")
+        items.append(float(x) if item is float else x)
+    return type(value)(items)
 
 
 def _check_choices(key: str, raw: Any, value: Any, choices: tuple[Any, ...] | None) -> None:
@@ -306,12 +381,25 @@ def _check_options(name: str, protocol: SubnetProtocol) -> None:
     (``--set`` values are checked against them later)."""
     from .errors import InvalidOption, InvalidPlugin
 
+    typed = protocol.types()
+    for key, kind in typed.items():
+        if _type_parts(kind)[0] is None:
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} declares the type {kind!r}; give one of bool, "
+                                                  "int, float, str, list, dict, or list[T] of bool, int, float or str")
+        default = protocol.defaults()[key]
+        try:
+            _check_type(key, default, default, kind)
+        except InvalidOption as e:
+            raise InvalidPlugin(name=name, reason=f"its option {key!r} has a default of another type than it "
+                                                  f"declares: {e.reason}") from None
     for key, value in protocol.defaults().items():
         if isinstance(value, float) and not math.isfinite(value):  # --set refuses one: no default may be one
             raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}; a number option's "
                                                   "default must be finite")
     for key, (lo, hi) in protocol.bounds().items():
         value = protocol.defaults()[key]
+        if value is None and _type_parts(typed.get(key))[0] in (int, float):  # not given unless set: nothing to check
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             given = protocol.options.get(key)
             own = isinstance(given, Option) and (given.lo, given.hi) != (None, None)
@@ -322,7 +410,7 @@ def _check_options(name: str, protocol: SubnetProtocol) -> None:
             raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {value!r}, outside its own "
                                                   f"bounds {lo}..{hi}")
     for key, choices in protocol.choices().items():
-        if protocol.defaults()[key] not in choices:
+        if protocol.defaults()[key] not in choices and not (protocol.defaults()[key] is None and key in typed):
             raise InvalidPlugin(name=name, reason=f"its option {key!r} defaults to {protocol.defaults()[key]!r}, "
                                                   f"not one of its own choices ({', '.join(map(str, choices))})")
     try:

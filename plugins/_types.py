@@ -12,7 +12,8 @@ import attrs
 if TYPE_CHECKING:
     from taonet.kernel import Synapse
 
-__all__ = ["NEURON_OPTIONS", "NeuronContext", "Option", "Response", "SubnetProtocol", "Task"]
+__all__ = ["ITEM_TYPES", "NEURON_OPTIONS", "OPTION_TYPES", "NeuronContext", "Option", "Response", "SubnetProtocol",
+           "Task"]
 
 
 @attrs.frozen(kw_only=True)
@@ -21,13 +22,35 @@ class Option:
 
     ``lo``/``hi``, when given, bound a number: a ``--set`` outside them is refused before the neuron starts.
     ``choices``, when given, are the only values the option takes (``mode``: ``("honest", "copy")``): any other is
-    refused the same way, naming them."""
+    refused the same way, naming them. ``type``, when given, is the type of its values where the default does not
+    show it: a default of None (``Option(default=None, type=int)``: not given unless set) or an empty list
+    (``type=list[str]``); one of :data:`OPTION_TYPES`, or ``list[T]`` of bool, int, float or str, whose items are
+    then checked. A list default whose items are all of one of those types gives their type without it."""
 
     default: Any
     help: str = ""
     lo: float | None = None
     hi: float | None = None
     choices: tuple[Any, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+    type: Any = None
+
+
+OPTION_TYPES: tuple[type, ...] = (bool, int, float, str, list, dict)
+"""The types an :class:`Option` may declare (``Option(default=None, type=int)``); ``list[T]`` takes these scalars."""
+ITEM_TYPES: tuple[type, ...] = (bool, int, float, str)
+"""The item types a list option's items are checked against (``list[int]``)."""
+
+
+def _list_item_type(default: Any) -> type | None:
+    """The item type a non-empty list default shows (all its items of one of :data:`ITEM_TYPES`; ints among floats
+    are floats), else None (an empty list, or items of mixed types: not checked)."""
+    if not isinstance(default, list | tuple) or not default:
+        return None
+    kinds = {type(x) for x in default}
+    if kinds == {int, float}:
+        return float
+    kind = kinds.pop() if len(kinds) == 1 else None
+    return kind if kind in ITEM_TYPES else None
 
 
 NEURON_OPTIONS: Mapping[str, Option] = {
@@ -112,6 +135,18 @@ class SubnetProtocol:
     def choices(self) -> dict[str, tuple[Any, ...]]:
         """The values each option with ``choices`` takes."""
         return {k: v.choices for k, v in self.options.items() if isinstance(v, Option) and v.choices is not None}
+
+    def types(self) -> dict[str, Any]:
+        """The type of each option that declares one (``Option(type=...)``) or whose list default shows its items'
+        (``["en", "fr"]``: ``list[str]``); the others take their default's type (a None default: any text)."""
+        out: dict[str, Any] = {}
+        for k, v in self.options.items():
+            declared = v.type if isinstance(v, Option) else None
+            if declared is None and (item := _list_item_type(v.default if isinstance(v, Option) else v)) is not None:
+                declared = list[item]  # type: ignore[valid-type]
+            if declared is not None:
+                out[k] = declared
+        return out
 
     def help(self) -> dict[str, str]:
         """One line of help per option."""
