@@ -1,6 +1,8 @@
 """`taonet query`: ask a subnet through a validator's gateway (an organic query), with no stake.
 
-The payload is sent as an integer when it is one, else as the string given. Without a wallet the query is signed by
+The payload is sent as an integer when it is one, else as the string given; with ``--json-payload`` it is read as JSON
+and sent as the value it holds (an object, a list, a number, text, true, false or null), checked against what the
+wire carries (ints of up to 64 bits; JSON's keys are text already). Without a wallet the query is signed by
 a fresh key (a gateway needs a key, not stake); with ``--wallet-name``/``--hotkey`` by that hotkey, which a gateway
 rate-limits as one caller.
 """
@@ -24,6 +26,55 @@ Hotkey = Annotated[str | None, typer.Option("--hotkey", "--wallet.hotkey", help=
                                             "default, when --wallet-name is given).")]
 WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path",
                                                 help="Wallets folder ($TAONET_WALLET_PATH, ~/.taonet/wallets).")]
+
+
+INT_MIN, INT_MAX = -(1 << 64), (1 << 64) - 1
+"""The ints the wire carries (docs/wire.md): CBOR's 64-bit integers, -2**64 .. 2**64-1."""
+MAX_DEPTH = 256
+"""The deepest nesting of lists and objects a JSON payload may hold: a peer decodes at most 400 levels in a whole
+message (cbor2's bound), the payload's among them."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"holds {name}, which is not JSON: send a number, or null")
+
+
+def _json_payload(text: str) -> Any:
+    """PAYLOAD read as JSON (``--json-payload``): the value, or a usage error (exit 2) in one line saying why the text
+    is no JSON, or what in it the wire cannot carry."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:  # "Expecting value", "Extra data"...: where, by character
+        problem: str | None = (f"is not JSON ({e.msg.lower()} at character {e.pos + 1}); give one JSON value, quoted "
+                               """for the shell: '{"a": [1, 2]}', text in double quotes: '"hello"'""")
+    except RecursionError:
+        problem = f"is nested deeper than {MAX_DEPTH} levels, which a gateway cannot take"
+    except ValueError as e:  # NaN, Infinity: Python's json reads them, no other JSON does
+        problem = str(e)
+    else:
+        problem = _uncarried(value)
+    if problem is not None:
+        shown = text if len(text) <= 40 else f"{text[:36]}... ({len(text):,} characters)"
+        raise typer.BadParameter(f"{shown!r} {problem}", param_hint="PAYLOAD")
+    return value
+
+
+def _uncarried(value: Any) -> str | None:
+    """What in a JSON value the wire cannot carry (an int beyond 64 bits, nesting past :data:`MAX_DEPTH`), said for
+    people; None when it all can (JSON has no sets, tags or non-text keys)."""
+    todo = [(value, 0)]
+    while todo:
+        v, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return f"is nested deeper than {MAX_DEPTH} levels, which a gateway cannot take"
+        if isinstance(v, int) and not isinstance(v, bool) and not INT_MIN <= v <= INT_MAX:
+            return (f"holds an int of {v.bit_length()} bits, which the wire cannot carry (at most 64: -2**64 .. "
+                    "2**64-1); send it as text")
+        if isinstance(v, list):
+            todo.extend((x, depth + 1) for x in v)
+        elif isinstance(v, dict):
+            todo.extend((x, depth + 1) for x in v.values())
+    return None
 
 
 def _payload(text: str) -> Any:
@@ -65,7 +116,8 @@ def _validator(text: str | None) -> str | None:
     return text
 
 
-def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one).")],
+def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one; with "
+                                                         "--json-payload, any JSON value).")],
               netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0, max=0xFFFF)],
               validator: Annotated[str | None, typer.Option("--validator", help="The validator (hotkey SS58 or UID) "
                                                             "whose gateway to use (default: the most staked).")] = None,
@@ -74,13 +126,16 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
               wallet_path: WalletPath = None,
               timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.",
                                                      min=0.1, max=1e6, parser=bounded(0.1, 1e6))] = 12.0,
-              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+              json_payload: Annotated[bool, typer.Option("--json-payload", help="Read PAYLOAD as JSON and send the "
+                                                         "value it holds ('{\"a\": [1, 2]}', '\"21\"', "
+                                                         "null).")] = False) -> None:
     """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
     import anyio
 
     from taonet.plugins import aquery
 
-    value = _payload(payload)
+    value = _json_payload(payload) if json_payload else _payload(payload)
     validator = _validator(validator)
     wallet = None
     if wallet_name is not None or hotkey is not None:
