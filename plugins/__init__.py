@@ -41,6 +41,7 @@ from ._types import Option as Option
 from ._types import Response as Response
 from ._types import SubnetProtocol as SubnetProtocol
 from ._types import Task as Task
+from ._watchdog import watch_loop as watch_loop
 from .hookspecs import hookimpl as hookimpl
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ __all__ = [
     "SubnetProtocol", "Task", "call_within", "check_scores", "default_state_dir", "errors", "gateway_problem",
     "hookimpl", "hookspecs",
     "installed_plugins", "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator",
-    "step_inputs", "update_scores", "validator_step", "weights_for",
+    "step_inputs", "update_scores", "validator_step", "watch_loop", "weights_for",
 ]
 
 

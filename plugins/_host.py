@@ -15,9 +15,6 @@ host's axons together hold at most that much, however many there are, where each
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,8 +24,9 @@ import attrs
 import structlog
 
 from ._log import get_logger
-from ._neuron import HOOK_THREAD, NeuronConfig, load_off_loop
+from ._neuron import NeuronConfig, load_off_loop
 from ._neurons_file import NeuronSpec
+from ._watchdog import BLOCK_WARN, watch_loop
 
 __all__ = ["HOST_PENDING_MB", "HostedNeuron", "NeuronHost", "SharedChain"]
 
@@ -200,19 +198,6 @@ def _one_line(e: BaseException) -> str:
     return " ".join(f"{type(e).__name__}: {e}".split())[:300]
 
 
-def blocked_hint() -> str:
-    """What to do about a blocked loop: an async hook's heavy work, or, while plain-def hooks run in threads, their
-    pure-Python work holding the GIL the loop waits for (a thread does not help there; a process does)."""
-    hint = ("an async hook doing heavy work synchronously: make it a plain def (it then runs in a worker thread) or "
-            "await anyio.to_thread.run_sync")
-    hooks = sorted({t.name.removeprefix(HOOK_THREAD) for t in threading.enumerate() if t.name.startswith(HOOK_THREAD)})
-    if not hooks:
-        return hint
-    return (f"plain-def hooks running in threads ({', '.join(hooks[:4])}): work in pure Python holds the GIL the "
-            'loop needs; run that neuron in its own process (process = "own", localnet --per-host 1) or move the '
-            f"work to numpy or a subprocess; else {hint}")
-
-
 class NeuronHost:
     """Many neurons on one event loop: ``await tg.start(NeuronHost(specs).run)``, cancelled to stop them all.
 
@@ -227,7 +212,7 @@ class NeuronHost:
     """
 
     def __init__(self, neurons: Iterable[NeuronSpec | HostedNeuron] = (), *, backoff: tuple[float, float] = (1.0,
-                 30.0), block_warn: float = 0.5, shared: SharedChain | None = None,
+                 30.0), block_warn: float = BLOCK_WARN, shared: SharedChain | None = None,
                  max_pending_mb: int | None = None) -> None:
         from taonet.kernel import AxonConfig
 
@@ -396,50 +381,21 @@ class NeuronHost:
 
     # --- the watchdog -------------------------------------------------------------------------------------------
     async def _watchdog(self) -> None:
-        """A heartbeat on the loop, watched from a worker thread that names whoever blocks the loop."""
-        loop_thread = threading.get_ident()
-        beat = [time.monotonic()]
-        stop = threading.Event()
-        period = max(0.01, self.block_warn / 4)
+        """The loop's watchdog (:func:`watch_loop`), naming the neuron whose code blocks it."""
 
-        async def heartbeat() -> None:
-            while True:
-                beat[0] = time.monotonic()
-                await anyio.sleep(period)
+        def blocked(name: str, seconds: float, where: str) -> None:
+            self.blocked = [*self.blocked[-9:], (name, seconds, where)]
 
-        def watch() -> None:
-            reported: float | None = None
-            since = 0.0
-            while not stop.wait(period):
-                lag = time.monotonic() - beat[0]
-                if lag > self.block_warn and reported != beat[0]:
-                    reported, since = beat[0], lag
-                    name, where = self._blame(sys._current_frames().get(loop_thread))
-                    self.blocked = [*self.blocked[-9:], (name, round(lag, 3), where)]
-                    logger.warning("host.loop_blocked", blocked_by=name, seconds=round(lag, 2), where=where,
-                                   hint=blocked_hint())
-                elif reported is not None and reported != beat[0]:
-                    logger.info("host.loop_unblocked", after_s=round(max(since, beat[0] - reported), 2))
-                    reported = None
+        await watch_loop(self._blame, block_warn=self.block_warn, on_blocked=blocked)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(heartbeat)
-            try:
-                await anyio.to_thread.run_sync(watch, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1))
-            finally:
-                stop.set()
-
-    def _blame(self, frame: Any) -> tuple[str, str]:
-        """The neuron whose code is on the blocked loop's stack (by the hotkey its objects carry), and where."""
-        where = "?"
-        if frame is not None:
-            where = f"{frame.f_code.co_filename}:{frame.f_lineno} ({frame.f_code.co_name})"
+    def _blame(self, frame: Any) -> str:
+        """The neuron whose code is on the blocked loop's stack (by the hotkey its objects carry), or "?"."""
         depth = 0
         while frame is not None and depth < 200:
             owner = frame.f_locals.get("self")
             for hotkey in (getattr(owner, "_ss58", None), getattr(getattr(owner, "p", None), "hotkey", None)):
                 if isinstance(hotkey, str) and hotkey in self._by_hotkey:
-                    return self._by_hotkey[hotkey], where
+                    return self._by_hotkey[hotkey]
             frame, depth = frame.f_back, depth + 1
-        return "?", where
+        return "?"
 

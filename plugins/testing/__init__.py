@@ -62,14 +62,27 @@ def read_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60.0) -
 
 
 def _last_error(log: Path) -> str:
-    """The last ``error:`` line of a neuron's log (what the `taonet` command said when it stopped), or ""."""
+    """Why a neuron did not start, from the end of its log: the last ``error:`` line (what the `taonet` command said
+    when it stopped), else the last hook error it logged (``plugin.hook_failed``: a neuron_start past its
+    hook_timeout, said before the process ends), or ""."""
+    import json
+
     try:
         with open(log, "rb") as f:
             f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))
             lines = f.read().decode(errors="replace").splitlines()
     except OSError:
         return ""
-    return next((line.strip() for line in reversed(lines) if line.startswith("error:")), "")
+    said = next((line.strip() for line in reversed(lines) if line.startswith("error:")), "")
+    for line in reversed(lines if not said else ()):
+        if '"plugin.hook_failed"' in line and '"neuron_start"' in line:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("hook") == "neuron_start":
+                return f"plugin.hook_failed: the neuron_start hook failed: {event.get('error')}"
+    return said
 
 
 def stop_process(proc: subprocess.Popen[str], *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> int:
@@ -135,6 +148,7 @@ class LocalNet:
         self._node: subprocess.Popen[str] | None = None
         self._sub: Any = None
         self._count = {"miner": 0, "validator": 0}
+        self._defaults: dict[str, Any] | None = None
 
     # --- lifetime -----------------------------------------------------------------------------------------------
     def __enter__(self) -> LocalNet:
@@ -232,17 +246,38 @@ class LocalNet:
         return n
 
     def start(self, neuron: NeuronProcess) -> NeuronProcess:
-        """(Re)start a neuron's process with its arguments; returns once it serves (miner) or follows blocks."""
+        """(Re)start a neuron's process with its arguments; returns once it serves (miner) or follows blocks, within
+        twice ``timeout`` and its neuron_start's ``hook_timeout``."""
         with open(neuron.log, "a") as log:
             neuron.proc = subprocess.Popen(neuron.args, stdout=subprocess.PIPE, stderr=log, text=True)
         try:
-            read_line(neuron.proc, "axon" if neuron.role == "miner" else "state", self.timeout * 2)
+            read_line(neuron.proc, "axon" if neuron.role == "miner" else "state",
+                      self.timeout * 2 + self._hook_timeout(neuron.args))
         except RuntimeError as e:  # say why, from its log: the test's failure then names the plugin's mistake
             stop_process(neuron.proc)  # still running when it timed out: not left behind
             neuron.proc = None
             raise RuntimeError(f"{neuron.name} did not start: {_last_error(neuron.log) or e} (log: {neuron.log})"
                                ) from None
         return neuron
+
+    def _hook_timeout(self, args: list[str]) -> float:
+        """The ``hook_timeout`` a neuron run with ``args`` gives its neuron_start: its ``--set``, else the plugin's
+        default (the plugin loaded here once), else the neuron's. A neuron_start that overruns it stops the neuron
+        with its own error, which a start deadline of its own must not come before."""
+        from taonet.plugins import NEURON_OPTIONS
+        from taonet.plugins.errors import PluginError
+
+        given = [a.partition("=")[2] for a in args if a.startswith("hook_timeout=")]
+        try:
+            if given:
+                return max(0.0, float(given[-1]))
+            if self._defaults is None:
+                from taonet.plugins import load_plugin
+
+                self._defaults = load_plugin(self.plugin).protocol.defaults()
+            return max(0.0, float(self._defaults["hook_timeout"]))
+        except (PluginError, ValueError, TypeError, OverflowError):  # the neuron says what is wrong, itself
+            return float(NEURON_OPTIONS["hook_timeout"].default)
 
     def stop(self, neuron: NeuronProcess, *, kill: bool = False) -> int:
         """Stop a neuron's process (SIGTERM, or SIGKILL with ``kill``); its exit status."""

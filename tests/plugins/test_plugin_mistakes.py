@@ -419,7 +419,7 @@ def test_localnet_says_why_a_neuron_did_not_start(tmp_path: Path) -> None:
 async def test_the_watchdogs_hint_names_plain_def_hooks_running_in_threads() -> None:
     """While a plain-def hook runs in its thread, a blocked loop's hint names it (plugin.hook) and the GIL, and says
     to give the neuron its own process; with none running, the hint is about async hooks, as before."""
-    from taonet.plugins._host import blocked_hint
+    from taonet.plugins._watchdog import blocked_hint
 
     faulty = Faulty("forward_blocks")
     plugin = Plugin.from_object("faulty", faulty)

@@ -104,7 +104,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
          set_: list[str], log_level: str, log_json: bool | None, gateway: str | None = None) -> None:
     import anyio
 
-    from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator
+    from taonet.plugins import NeuronConfig, load_plugin, run_miner, run_validator, watch_loop
 
     from ..logs import configure_logging
     from ..signals import hold_stop_signals, signal_stopped_group
@@ -126,6 +126,7 @@ def _run(role: str, plugin: str, netuid: int, wallet_name: str | None, hotkey: s
 
     async def main() -> None:
         async with signal_stopped_group() as tg:
+            tg.start_soon(lambda: watch_loop(lambda _frame: f"{role} {wallet.hotkey.ss58_address}"))
             started = await tg.start(runner, config)
             if role == "miner":
                 print(f"axon: {started.ip}:{started.port}", flush=True)
