@@ -25,7 +25,7 @@ class PriorityGate:
     newcomer). A waiter that is cancelled leaves the queue.
     """
 
-    __slots__ = ("_free", "_heap", "_queue", "_seq", "_waiting")
+    __slots__ = ("_free", "_gone", "_heap", "_queue", "_seq", "_waiting")
 
     def __init__(self, slots: int, queue: int) -> None:
         if slots < 1 or queue < 0:
@@ -35,6 +35,7 @@ class PriorityGate:
         self._heap: list[list] = []
         self._seq = itertools.count()
         self._waiting = 0
+        self._gone = 0  # cancelled waiters still in the heap
 
     @property
     def waiting(self) -> int:
@@ -72,6 +73,11 @@ class PriorityGate:
             elif entry[3] == _WAITING:
                 entry[3] = _GONE
                 self._waiting -= 1
+                self._gone += 1
+                if self._gone > self._queue + 16:  # a crowd giving up (short timeouts): the heap stays O(queue)
+                    self._heap = [e for e in self._heap if e[3] == _WAITING]
+                    heapq.heapify(self._heap)
+                    self._gone = 0
             raise
         if entry[3] == _EVICTED:
             raise Overloaded(f"the axon is busy: a request of higher priority took this one's place in its queue of "
@@ -90,6 +96,7 @@ class PriorityGate:
         live.remove(victim)
         heapq.heapify(live)  # the evicted and the cancelled leave the heap now (it stays within the queue's size)
         self._heap = live
+        self._gone = 0
 
     def release(self) -> None:
         """Give a slot back, handing it to the highest-priority waiter if there is one."""
@@ -101,4 +108,6 @@ class PriorityGate:
                 self._waiting -= 1
                 entry[2].set()
                 return
+            if entry[3] == _GONE:
+                self._gone -= 1
         self._free += 1

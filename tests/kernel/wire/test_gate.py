@@ -73,3 +73,30 @@ async def test_cancelled_waiter_leaves_the_queue_and_the_slot_goes_on() -> None:
         gate.release()
     assert got == ["doomed gave up", "second"]
     assert gate.free == 0
+
+
+async def test_a_crowd_of_waiters_giving_up_leaves_the_queue_s_memory_bounded() -> None:
+    """10,000 waiters that give up at once (a caller's ~0 s timeouts while every slot is busy), behind a live waiter
+    of higher priority, no release reaching them: the gate holds O(queue) entries, not one per waiter who left (it
+    held all 10,000, ~10 KB each, until the queue filled), and still serves by priority after."""
+    gate = PriorityGate(1, 8)
+    await gate.acquire()
+    order: list[str] = []
+
+    async def wait(name: str, prio: float) -> None:
+        await gate.acquire(prio)
+        order.append(name)
+        gate.release()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait, "high", 9)
+        await anyio.sleep(0.01)
+        for _ in range(10_000):
+            with anyio.move_on_after(0):
+                await gate.acquire(1)
+        assert gate.waiting == 1
+        assert len(gate._heap) <= 8 + 16 + 1, len(gate._heap)
+        tg.start_soon(wait, "low", 1)
+        await anyio.sleep(0.01)
+        gate.release()
+    assert order == ["high", "low"] and gate.free == 1 and gate.waiting == 0
