@@ -88,7 +88,10 @@ if TYPE_CHECKING:
 __all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
-
+NONCE_RETRIED = ("already_queued", "stale_nonce", "extrinsic_dropped", "future_nonce")
+"""The refusals a write that signs for you signs again for, at the new next nonce: nothing of it ran, and each comes
+from another write of the same key (one that took the nonce, or one refused at sealing, which drops the later nonces
+and, between the nonce read and the submit, leaves the nonce read ahead of the next)."""
 
 NO_REPLY = 0.25
 """Seconds without a reply after which a wait's request, still out at the wait's deadline, says the node does not
@@ -733,9 +736,10 @@ class Subtensor:
 
     async def _do(self, keypair: Keypair, call: Call, wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Sign at the next nonce and submit; if another client of the same key took that nonce first (the node
-        says so at once), or the node dropped it unapplied because an earlier extrinsic of the key was refused when
-        sealing (a task of the same program writing beside this one), sign again at the new next nonce, up to
-        ``nonce_retries`` times: none of these ran."""
+        says so at once), the node dropped it unapplied because an earlier extrinsic of the key was refused when
+        sealing (a task of the same program writing beside this one), or that refusal came between the nonce read
+        and the submit (the nonce counted the refused one: ahead of the next), sign again at the new next nonce, up
+        to ``nonce_retries`` times: none of these ran."""
         for attempt in range(self.nonce_retries + 1):
             try:
                 ext = await self.sign(keypair, call)
@@ -747,7 +751,7 @@ class Subtensor:
                 return ExtrinsicResult(status="rejected", error=e)
             result = await self._submit(ext, wait_for_inclusion=wait_for_inclusion, fresh=True)
             code = getattr(result.error, "CODE", None)
-            if code not in ("already_queued", "stale_nonce", "extrinsic_dropped") or attempt == self.nonce_retries:
+            if code not in NONCE_RETRIED or attempt == self.nonce_retries:
                 return result
             await anyio.sleep(0.01 * (attempt + 1) * random.uniform(0.5, 1.5))  # jitter: rivals spread out
         raise AssertionError("unreachable")
