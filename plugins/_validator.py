@@ -6,7 +6,10 @@ directory (``reveals.json``, so a restart between commit and reveal still reveal
 reveal that was not applied (dropped, timed out, the node away, the mempool full) is kept and tried again at the next
 block while its window is open; only a final refusal (no such commit, the window over, commit-reveal off, the hotkey
 or subnet gone, a stale version key) or the window closing forgets it, logged once with the reason, unless the chain
-shows that commit revealed in its window (a try whose outcome was not learned: a timeout, a run stopped meanwhile)."""
+shows that commit revealed in its window (a try whose outcome was not learned: a timeout, a run stopped meanwhile).
+A commit whose own outcome was not learned (sent, then a timeout) is kept as unsure, salt included, in the same file:
+adopted and revealed if a sync shows it pending on the chain, forgotten (at info) if the chain still does not show
+it :data:`UNSURE_COMMIT_BLOCKS` blocks after it was sent."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
+import attrs
 
 from taonet.kernel import Dendrite, Subtensor
 from taonet.kernel.client import PendingReveal
@@ -66,6 +70,12 @@ MAX_ERRORS = 10
 """Recent errors kept in status.json."""
 MAX_REVEALS = 10
 """Pending reveals kept (the chain holds at most 10 commits per hotkey and subnet)."""
+MAX_UNSURE_COMMITS = 4
+"""Unsure commits kept (sent, their outcome not learned), the oldest forgotten first: a timed-out commit is tried
+again at the next block, so a slow node makes a few within one epoch interval, whose commits share one window."""
+UNSURE_COMMIT_BLOCKS = 20
+"""Blocks after an unsure commit was sent past which a sync that does not find it pending on the chain forgets it:
+twice the node's default mempool expiry (10 blocks), by which an extrinsic it holds is sealed or dropped."""
 
 FINAL_REVEAL_REFUSALS = (WeightCommitNotFound, RevealTooLate, CommitRevealDisabled, InvalidCall, HotkeyNotRegistered,
                          SubnetNotFound, NoValidatorPermit, StaleVersionKey)
@@ -321,6 +331,8 @@ class _Validator:
         self.gateway_info: Any = None
         self.gateway_retry_at = 0
         self.commit_reveal: bool | None = None  # None: the subnet's rules not read yet
+        # commits sent whose outcome we did not learn (a timeout), with the block each was sent at, oldest first
+        self.unsure_commits: list[tuple[PendingReveal, int]] = []
         self.reveals: list[PendingReveal] = self._load_reveals()
         self.revealing = False
         self.reveal_retry_at = 0
@@ -332,7 +344,8 @@ class _Validator:
         self.resync = False  # the chain's answer showed a change of the subnet's rules: read them at the next block
         self.overflow_warned = False
         # what this process sent, to tell its own weights on the chain from another process's on the same hotkey
-        self.own_commits: dict[bytes, None] = dict.fromkeys(r.commit_hash for r in self.reveals)  # oldest first
+        self.own_commits: dict[bytes, None] = dict.fromkeys(  # oldest first
+            [*(r.commit_hash for r, _ in self.unsure_commits), *(r.commit_hash for r in self.reveals)])
         self.own_set_blocks: set[int] = set()
         self.unsure_sets = 0  # set_weights whose block we did not learn (a timeout): one unknown WeightsSet each
         self.inflight: dict[int, int] = {}  # a send in flight -> the block it started at
@@ -340,19 +353,28 @@ class _Validator:
         self.elsewhere: list[int] = [0, -(10**9)]  # [times, block last said]
 
     def _load_reveals(self) -> list[PendingReveal]:
-        out = []
-        for d in self.p.state.load_reveals()[-MAX_REVEALS:]:
+        """The saved reveals of this hotkey and subnet (the last :data:`MAX_REVEALS`); the unsure commits saved
+        beside them (no window, a ``sent_at`` block) go to ``self.unsure_commits``."""
+        out, unsure = [], []
+        for d in self.p.state.load_reveals():
+            sent_at = d.pop("sent_at", None) if isinstance(d, dict) else None
             try:
                 r = PendingReveal.from_json(d)
             except (KeyError, TypeError, ValueError):
                 continue
-            if r.netuid == self.netuid and r.hotkey == self.p.hotkey and r.reveal_from is not None:
+            if r.netuid != self.netuid or r.hotkey != self.p.hotkey:
+                continue
+            if r.reveal_from is not None:
                 out.append(r)
-        return out
+            elif type(sent_at) is int and sent_at >= 0:
+                unsure.append((r, sent_at))
+        self.unsure_commits = unsure[-MAX_UNSURE_COMMITS:]
+        return out[-MAX_REVEALS:]
 
     async def _save_reveals(self) -> None:
         async with self.reveals_lock:
             records = [r.to_json() for r in self.reveals]
+            records += [{**r.to_json(), "sent_at": at} for r, at in self.unsure_commits]
             await anyio.to_thread.run_sync(self.p.state.save_reveals, records)
 
     # --- bookkeeping ------------------------------------------------------------------------------------------
@@ -604,7 +626,7 @@ class _Validator:
         if why:
             aside = await anyio.to_thread.run_sync(self.p.state.set_aside)
             self.log.warning("validator.state_of_another_chain", reason=why, moved_to=str(aside))
-            self.scores, self.resumed, self.reveals = Scores(), False, []
+            self.scores, self.resumed, self.reveals, self.unsure_commits = Scores(), False, [], []
         self.scores.chain = chain
 
     # --- the loop -----------------------------------------------------------------------------------------------
@@ -622,8 +644,9 @@ class _Validator:
                       sample_size=int(o["sample_size"]), timeout=float(o["timeout"]), alpha=float(o["alpha"]),
                       step_interval=int(o["step_interval"]), metagraph_interval=int(o["metagraph_interval"]),
                       hook_timeout=float(o["hook_timeout"]), tempo=self.tempo, validator_permit=self.permit,
-                      pending_reveals=len(self.reveals))
+                      pending_reveals=len(self.reveals), unsure_commits=len(self.unsure_commits))
         await self._check_hotkey_elsewhere()
+        await self._find_unsure_commits()
         try:
             async with Dendrite(self.config.wallet) as self.dendrite, anyio.create_task_group() as tg:
                 await self._lifecycle("neuron_start")
@@ -653,6 +676,7 @@ class _Validator:
                     await self._sync()
                     await self._publish_gateway()
                     await self._check_hotkey_elsewhere()
+                    await self._find_unsure_commits()
             except TaonetError as e:  # a read refused or the node away: the follower says so; go on
                 self._error("metagraph.sync", str(e))
                 continue
@@ -785,7 +809,12 @@ class _Validator:
                 self.log.debug("weights.too_soon", retry_at=self.next_weights_at)
             elif result.status == "timeout":
                 self.next_weights_at = block + 1
-                self.log.info("weights.pending", note="not included yet; trying again")
+                if result.action == "committed" and result.reveal is not None:  # sent: the chain may hold it
+                    await self._keep_unsure(result.reveal, block)
+                    self.log.info("weights.pending", note="not included yet; trying again (the commit's salt is kept: "
+                                                          "revealed if the chain shows that commit)")
+                else:
+                    self.log.info("weights.pending", note="not included yet; trying again")
             elif code in ("extrinsic_dropped", "future_nonce"):
                 # an earlier extrinsic of this hotkey (a reveal sent beside it) was refused, so this one's nonce came
                 # too soon or it was dropped: that refusal is the reason, said by its own line
@@ -801,6 +830,51 @@ class _Validator:
         finally:
             self.inflight.pop(token, None)
             self.setting = False
+
+    async def _keep_unsure(self, r: PendingReveal, sent_at: int) -> None:
+        """Keep a commit sent at ``sent_at`` whose outcome we did not learn (saved with the reveals): the oldest
+        beyond :data:`MAX_UNSURE_COMMITS` is forgotten (debug)."""
+        kept = [*self.unsure_commits, (r, sent_at)]
+        for _, at in kept[:-MAX_UNSURE_COMMITS]:
+            self.log.debug("weights.unsure_commit_forgotten", sent_at=at, reason=f"more than {MAX_UNSURE_COMMITS} "
+                           "unsure commits")
+        self.unsure_commits = kept[-MAX_UNSURE_COMMITS:]
+        await self._save_reveals()
+
+    async def _find_unsure_commits(self) -> None:
+        """Look for the unsure commits among this hotkey's pending commits on the chain: one found (its hash) is
+        adopted, with the chain's block and window, and revealed as a sure one; one still not found
+        :data:`UNSURE_COMMIT_BLOCKS` blocks after it was sent is forgotten (info). A read that fails changes
+        nothing (the next sync looks again)."""
+        if not self.unsure_commits:
+            return
+        try:
+            pending = (await self.sub.get_weight_commits(self.netuid, self.p.hotkey)).get(self.p.hotkey, ())
+        except TaonetError:
+            return
+        on_chain = {c.commit_hash: c for c in pending}
+        keep, adopted = [], []
+        for r, sent_at in self.unsure_commits:  # no await in this loop: the commit task may add one meanwhile
+            c = on_chain.get(r.commit_hash)
+            if c is not None:
+                adopted.append(attrs.evolve(r, block=c.block, reveal_from=c.reveal_from, reveal_until=c.reveal_until))
+            elif self.head - sent_at > UNSURE_COMMIT_BLOCKS:
+                self.log.info("weights.commit_not_included", sent_at=sent_at, block=self.head,
+                              note=f"a commit whose outcome was not learned is not on the chain {self.head - sent_at} "
+                                   "blocks after it was sent: forgotten")
+            else:
+                keep.append((r, sent_at))
+        if len(keep) == len(self.unsure_commits):
+            return
+        self.unsure_commits = keep
+        self.reveals = [*self.reveals, *adopted][-MAX_REVEALS:]
+        for r in adopted:
+            self.scores.weights_block = max(self.scores.weights_block, r.block or 0)
+        await self._save_reveals()
+        for r in adopted:
+            self.log.info("weights.committed", block=r.block, count=len(r.uids), reveal_from=r.reveal_from,
+                          reveal_until=r.reveal_until, note="a commit whose outcome was not learned (a timeout) is "
+                                                             "on the chain: revealed in its window")
 
     def _rejected(self, code: str, message: str) -> None:
         """A weights rejection: a warning the first time for its reason, then once every :data:`REPEAT_BLOCKS`
