@@ -81,7 +81,9 @@ class _Miner:
         self.silent_since: int | None = None
         """The block from which ``elsewhere`` has not answered a ping (None: it answers, or none)."""
         self.replaced: str | None = None
-        """IP:PORT of an answering axon this miner published over at its start (said once)."""
+        """IP:PORT of the axon record this miner published over at its start (asked about once)."""
+        self.tg: anyio.abc.TaskGroup | None = None
+        """The task group of the miner's run, for the one check made after publishing."""
         self.head = 0
         self.last_epoch: int | None = None
         self.served = 0
@@ -249,17 +251,25 @@ class _Miner:
                 and not await self._taken_back(have, info, mg.block)):
             return
         other = f"{have.ip}:{have.port}"
-        if self.published_block is None and have.is_serving and other != self.replaced and await _answers(have):
-            self.replaced = other
-            self.log.warning("miner.replaces_serving_axon", other=other, ours=f"{info.ip}:{info.port}",
-                             note=f"the chain's record of this hotkey is {other}, which answers: this miner "
-                                  "publishes its own over it; if another process serves this hotkey, stop one")
+        replacing = self.published_block is None and have.is_serving and other != self.replaced
         result = await self.sub.serve_axon(self.config.wallet, self.netuid, info)
         if result.success:
             self.published_block = result.block
             self.log.info("axon.published", ip=info.ip, port=info.port, block=result.block)
+            if replacing and self.tg is not None:  # asked after publishing: a restart is not held up by a ping
+                self.replaced = other
+                self.tg.start_soon(self._say_if_replaced_answers, have, info)
         else:
             self._publish_failed(result.message)
+
+    async def _say_if_replaced_answers(self, have: Any, info: Any) -> None:
+        """The axon record this miner published over at its start is another address: warn once if that answers (a
+        second process on this hotkey, not this miner's own earlier run)."""
+        if await _answers(have):
+            other = f"{have.ip}:{have.port}"
+            self.log.warning("miner.replaces_serving_axon", other=other, ours=f"{info.ip}:{info.port}",
+                             note=f"the chain's record of this hotkey was {other}, which answers: this miner "
+                                  "published its own over it; if another process serves this hotkey, stop one")
 
     async def _taken_back(self, have: Any, info: Any, block: int) -> bool:
         """The chain's record of our UID holds another address than the one we published (another process serving
@@ -327,6 +337,7 @@ class _Miner:
         info = None
         try:
             async with anyio.create_task_group() as tg:
+                self.tg = tg
                 info = await tg.start(axon.serve)
                 await self._publish(info)
                 await self._lifecycle("neuron_start")
