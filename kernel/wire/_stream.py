@@ -34,6 +34,9 @@ __all__ = ["OutStream", "StreamFrame"]
 
 MAX_BATCH: Final = 256
 """Most chunks one frame carries."""
+CLOSE_GRACE: Final = 1.0
+"""Seconds an async generator's own clean-up (its ``finally``) gets once its stream ends or is cut: past them it is
+cancelled, so a forward's slow clean-up cannot hold the axon's slot past the request's deadline."""
 
 
 @attrs.frozen
@@ -142,7 +145,7 @@ class OutStream:
             finally:
                 aclose = getattr(source, "aclose", None)
                 if aclose is not None:
-                    with anyio.CancelScope(shield=True):
+                    with anyio.move_on_after(CLOSE_GRACE, shield=True):
                         await aclose()
         elif hasattr(source, "__iter__"):
             await self.threads.run(self._pump, iter(source))

@@ -145,3 +145,32 @@ async def test_leaving_a_stream_early_frees_it_on_the_axon() -> None:
             async for _ in again:
                 break
         assert time.monotonic() - t < 10  # at once, not after the 30 s timeout; a wide margin for a loaded machine
+
+
+async def test_a_forward_whose_clean_up_hangs_frees_its_slot_after_the_grace() -> None:
+    """A stream generator whose ``finally`` never ends (a clean-up awaiting a gone service) holds its slot at most
+    CLOSE_GRACE past the stream's end: a later stream is served (the clean-up ran shielded with no bound, so with
+    one slot the axon served nobody again)."""
+    from taonet.kernel.wire._stream import CLOSE_GRACE
+
+    cleaned: list[str] = []
+
+    async def stuck_clean_up(synapse: Prompt) -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "x"  # as fast as the buffer takes them: it waits here once the caller stops pulling
+        finally:
+            cleaned.append("started")
+            await anyio.sleep_forever()
+
+    config = AxonConfig(max_concurrency=1)
+    async with Axon(BOB, "tcp://127.0.0.1:0", config=config).attach(stuck_clean_up) as ax, Dendrite(ALICE) as d:
+        async with d.stream(ax, Prompt(prompt=""), timeout=30) as stream:
+            async for _ in stream:
+                break  # the caller leaves: the stream is cut while its generator waits at a yield
+        await wait_until(lambda: ax._gate.free == 1, timeout=CLOSE_GRACE + 10)
+        assert cleaned == ["started"]
+        async with d.stream(ax, Prompt(prompt=""), timeout=30) as again:
+            async for chunk in again:
+                assert chunk == "x"
+                break
