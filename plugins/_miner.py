@@ -128,6 +128,12 @@ class _Miner:
                         yield chunk
                 except Exception as e:  # the plugin's generator raised
                     raise self._hook_failed("miner_forward", e) from None
+                finally:  # closed with this wrapper (the axon bounds it), not later by the GC as an unowned task
+                    if (aclose := getattr(out, "aclose", None)) is not None:
+                        try:
+                            await aclose()
+                        except Exception as e:  # the plugin's clean-up raised
+                            raise self._hook_failed("miner_forward", e) from None
             return chunks()
 
         def sync_chunks() -> Any:
