@@ -14,6 +14,7 @@ it :data:`UNSURE_COMMIT_BLOCKS` blocks after it was sent."""
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -349,6 +350,7 @@ class _Validator:
         self.own_set_blocks: set[int] = set()
         self.unsure_sets = 0  # set_weights whose block we did not learn (a timeout): one unknown WeightsSet each
         self.inflight: dict[int, int] = {}  # a send in flight -> the block it started at
+        self.tokens = itertools.count()  # a key of inflight per send (an id() of a freed object repeats)
         self.watch_from: int | None = None  # the next block whose weights events are checked
         self.elsewhere: list[int] = [0, -(10**9)]  # [times, block last said]
 
@@ -626,7 +628,8 @@ class _Validator:
         if why:
             aside = await anyio.to_thread.run_sync(self.p.state.set_aside)
             self.log.warning("validator.state_of_another_chain", reason=why, moved_to=str(aside))
-            self.scores, self.resumed, self.reveals, self.unsure_commits = Scores(), False, [], []
+            self.scores, self.resumed, self.unsure_commits = Scores(), False, []
+            self._keep_reveals([])
         self.scores.chain = chain
 
     # --- the loop -----------------------------------------------------------------------------------------------
@@ -756,7 +759,7 @@ class _Validator:
     # --- weights ------------------------------------------------------------------------------------------------
     async def set_weights(self, block: int) -> None:
         """Set weights from the moving averages, converting hotkeys to the UIDs they hold now."""
-        token = id(object())
+        token = next(self.tokens)
         try:
             mg = self.metagraph
             uids, weights = weights_for(self.scores.scores, mg.hotkeys, max_weight=self.max_weight)
@@ -794,7 +797,7 @@ class _Validator:
                 self.scores.weights_block = result.block or block
                 self.backoff = 1
                 if result.reveal is not None and result.reveal.reveal_from is not None:
-                    self.reveals = [*self.reveals, result.reveal][-MAX_REVEALS:]
+                    self._keep_reveals([*self.reveals, result.reveal])
                     await self._save_reveals()
                     self.log.info("weights.committed", block=result.block, count=len(uids),
                                   reveal_from=result.reveal.reveal_from, reveal_until=result.reveal.reveal_until)
@@ -867,7 +870,7 @@ class _Validator:
         if len(keep) == len(self.unsure_commits):
             return
         self.unsure_commits = keep
-        self.reveals = [*self.reveals, *adopted][-MAX_REVEALS:]
+        self._keep_reveals([*self.reveals, *adopted])
         for r in adopted:
             self.scores.weights_block = max(self.scores.weights_block, r.block or 0)
         await self._save_reveals()
@@ -890,7 +893,7 @@ class _Validator:
         inclusion, the last came after their window); else one, as the rate limit lets a block take one. A reveal
         the chain did not apply is kept and tried again at the next block; one refused for good
         (:data:`FINAL_REVEAL_REFUSALS`) or whose window has passed is dropped, logging the reason once."""
-        token = id(object())
+        token = next(self.tokens)
         try:
             due = []
             for r in list(self.reveals):
@@ -1028,10 +1031,15 @@ class _Validator:
         self.log.info("weights.revealed", block=block, count=len(r.uids), committed_at=r.block,
                       note="an earlier try was applied after we stopped waiting for it")
 
+    def _keep_reveals(self, reveals: list[PendingReveal]) -> None:
+        """Keep the last :data:`MAX_REVEALS` of ``reveals``; what is known of the others' tries goes with them."""
+        self.reveals = reveals[-MAX_REVEALS:]
+        kept = {r.commit_hash for r in self.reveals}
+        self.reveal_later = {h: why for h, why in self.reveal_later.items() if h in kept}
+        self.reveal_unsure &= kept
+
     async def _drop(self, r: PendingReveal, reason: str | None, kind: str = "", *, warn: bool = True) -> None:
-        self.reveals = [x for x in self.reveals if x is not r]
-        self.reveal_later.pop(r.commit_hash, None)
-        self.reveal_unsure.discard(r.commit_hash)
+        self._keep_reveals([x for x in self.reveals if x is not r])
         await self._save_reveals()
         if reason is not None and warn:
             self.log.warning("weights.reveal_missed", committed_at=r.block, reason=reason)
