@@ -236,7 +236,9 @@ def test_launch_logs_and_stop_answer_json_and_an_unknown_log_is_not_found(offlin
     assert "epochs: subnet 1: 3, subnet 2: 1" in status and "{" not in status
 
 
-@pytest.mark.parametrize("content", ["[]", "{}", '{"pid": 5, "processes": [3]}'])
+@pytest.mark.parametrize("content", ["[]", "{}", '{"pid": 5, "processes": [3]}', '{"pid": "5", "processes": []}',
+                                     '{"pid": true, "processes": []}',
+                                     '{"pid": 5, "processes": [{"name": "node", "pid": "x"}]}'])
 def test_a_damaged_launch_status_is_refused_data_not_an_internal_error(offline: Cli, tmp_path: Path,
                                                                       content: str) -> None:
     """A launch.json that is JSON but not a network's status: exit 7 naming the file and what to do (it was

@@ -50,8 +50,9 @@ def _check_free(dir: Path, option: str) -> None:
     from ..launcher.errors import NetworkDirBusy
 
     st = read_status(dir)
-    if isinstance(st, dict) and st.get("state") not in ("stopped", None) and runs_taonet(int(st.get("pid") or -1)):
-        raise NetworkDirBusy(dir=str(dir), pid=int(st["pid"]), option=option)
+    pid = st.get("pid") if isinstance(st, dict) else None
+    if type(pid) is int and st.get("state") not in ("stopped", None) and runs_taonet(pid):  # type: ignore[union-attr]
+        raise NetworkDirBusy(dir=str(dir), pid=pid, option=option)
 
 
 NETWORK_ENTRIES = frozenset({"launch.json", "launch.json.tmp", "logs", "node", "wallets", "state", "hosts",
@@ -376,8 +377,9 @@ def _read(dir: Path) -> dict[str, Any]:
     st = read_status(dir)
     if st is None:
         raise NoNetwork(dir=str(dir))
-    if not (isinstance(st, dict) and isinstance(st.get("pid"), int) and isinstance(st.get("processes"), list)
-            and all(isinstance(p, dict) and {"name", "pid"} <= p.keys() for p in st["processes"])):
+    if not (isinstance(st, dict) and type(st.get("pid")) is int and isinstance(st.get("processes"), list)
+            and all(isinstance(p, dict) and {"name", "pid"} <= p.keys() and (p["pid"] is None or type(p["pid"]) is int)
+                    for p in st["processes"])):
         from ..launcher.errors import InvalidNetworkFile
 
         raise InvalidNetworkFile(where=str(dir / "launch.json"), reason="not a network's status (damaged?); if no "
