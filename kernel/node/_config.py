@@ -90,6 +90,10 @@ class NodeConfig:
     tune_gc: bool = False
     """Freeze the opened state out of the cyclic GC and raise its thresholds (process-wide: for a process that
     is the node, as ``taonet node run``; library users and tests leave their process's GC alone)."""
+    gc_full_every: float = 600.0
+    """With ``tune_gc``: the node runs a full collection itself right after a seal once this many seconds have passed
+    since the last full one (0: never). The raised thresholds leave the oldest generation uncollected for days, so
+    cyclic garbage that reaches it would stay; one full collection takes tens of milliseconds, between two seals."""
 
     @property
     def block_budget_s(self) -> float | None:

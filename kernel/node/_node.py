@@ -61,6 +61,7 @@ from ._chain_host import ChainHost
 from ._config import ACTOR_MAX_REQUEST, ACTORS, NodeConfig
 from ._datadir import hold_data_dir
 from ._mempool import Mempool
+from ._process import process_figures
 from ._queries import extrinsic_param, int_param, key_param, read_handlers
 from ._rpc_server import RpcServer, connection_figures
 
@@ -117,6 +118,7 @@ class Node(ChainHost):
                                         "paused_s": 0.0}
         self._consensus_ms: dict[int, float] = {}
         self._sealing: anyio.Event | None = None  # set when the block being sealed is done; None between seals
+        self._gc_full_at: float | None = None  # when the node last ran a full collection itself (monotonic)
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def _open_chain(self) -> None:
@@ -244,6 +246,7 @@ class Node(ChainHost):
             self.store.close()
 
     _gc_started = 0.0
+    _gc_own = False  # a full collection the node runs itself, between two seals: it stalls no seal
 
     def _gc_watch(self, phase: str, info: dict[str, int]) -> None:
         """Log full collections that take long: they stall sealing (and tell when to tune the thresholds)."""
@@ -254,7 +257,8 @@ class Node(ChainHost):
         else:
             ms = (time.perf_counter() - self._gc_started) * 1000
             self.metrics["gc_full_ms"] = self.metrics.get("gc_full_ms", 0.0) + ms
-            if ms > 20:
+            self.metrics["gc_full_last_ms"] = ms
+            if ms > 20 and not self._gc_own:
                 self.log.warning("gc.slow", generation=2, ms=round(ms, 1), collected=info.get("collected"))
 
     # --- block production ------------------------------------------------------------------------------------
@@ -266,7 +270,27 @@ class Node(ChainHost):
             assert self.state is not None
             answers = await self._await_answers(self.state.height)
             await self._seal(answers)
+            self._collect_if_due()
             next_at = max(next_at + cfg.block_time, time.monotonic())
+
+    def _collect_if_due(self) -> None:
+        """Right after a seal (the quietest moment: the next one is a block time away), a full collection when
+        ``gc_full_every`` seconds have passed since the last one, in a process whose GC the node tuned."""
+        every = self.config.gc_full_every
+        if not self.config.tune_gc or every <= 0:
+            return
+        now = time.monotonic()
+        if self._gc_full_at is None:
+            self._gc_full_at = now  # the first one a full period after the start
+        elif now - self._gc_full_at >= every:
+            self._gc_full_at = now
+            self._gc_own = True
+            try:
+                collected = gc.collect()  # its pause is timed by _gc_watch
+            finally:
+                self._gc_own = False
+            self.log.info("gc.collected", generation=2, ms=round(self.metrics.get("gc_full_last_ms", 0.0), 1),
+                          collected=collected, note="the node's own full collection, between two seals")
 
     async def _await_answers(self, number: int) -> dict[str, list[bytes]]:
         expected = self._expected_actors()
@@ -630,6 +654,7 @@ class Node(ChainHost):
             index = sorted(m.get("epoch_index_ms") or [0.0])
             lag = node.actor_lag()
             return {"head": head().height, "mempool": len(node.mempool), "mempool_bytes": node.mempool.bytes_held,
+                    "mempool_max": node.mempool.limit, "mempool_max_bytes": node.mempool.max_bytes,
                     "blocks": m["blocks"], "included": m["included"], "rejected": m["rejected"],
                     "seal_ms_p50": statistics.median(seal), "seal_ms_p99": ordered[min(len(ordered) - 1,
                                                                                          int(0.99 * len(ordered)))],
@@ -646,7 +671,8 @@ class Node(ChainHost):
                     "feed": connection_figures(node._feed_limit),
                     "actors_rpc": {} if node._actors_server is None else node._actors_server.stats(),
                     "receipts": len(node._receipts), "seal_ms_recent": m["seal_ms"][-1000:],
-                    "gc_full_ms": m.get("gc_full_ms", 0.0),
+                    "gc_full_ms": m.get("gc_full_ms", 0.0), "gc_full_last_ms": m.get("gc_full_last_ms", 0.0),
+                    **process_figures(),
                     "paused_s": m["paused_s"], "actor_lag": lag, "time": time.time(),
                     "halted": None if node.halted is None else str(node.halted), "paused": node._paused_status()}
 

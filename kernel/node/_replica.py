@@ -37,6 +37,7 @@ from ._chain_host import ChainHost
 from ._config import NodeConfig
 from ._datadir import hold_data_dir
 from ._follow import BlockFollower
+from ._process import process_figures
 from ._queries import read_handlers
 from ._rpc_server import RpcServer, connection_figures
 
@@ -494,7 +495,7 @@ class Replica(ChainHost):
         async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
             assert self.state is not None
             return {**self.status(), "rpc": {} if self._rpc_server is None else self._rpc_server.stats(),
-                    "feed": connection_figures(self._feed_limit)}
+                    "feed": connection_figures(self._feed_limit), **process_figures()}
 
         table["info"] = info
         table["metrics"] = metrics

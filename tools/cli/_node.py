@@ -53,7 +53,16 @@ MAX_BLOCK_TIME = 3600.0
 MAX_ACTOR_TIMEOUT = 10 * MAX_BLOCK_TIME
 """The longest --actor-timeout: the default (10 block times) at the longest block time."""
 MAX_PER_SIGNER = 200_000
-"""The most --mempool-per-signer may be: the whole mempool (NodeConfig.mempool_limit)."""
+"""The most --mempool-per-signer may be: the whole mempool at its default bound (NodeConfig.mempool_limit); never
+more than --mempool-max either."""
+PER_SIGNER = 256
+"""--mempool-per-signer's default (NodeConfig.mempool_per_signer)."""
+MAX_MEMPOOL = 10_000_000
+"""The most --mempool-max may be (50 x its default of 200,000): a waiting transfer takes about 750 bytes decoded, so
+this many take about 7.5 GB of memory."""
+MAX_MEMPOOL_MB = 16_384
+"""The most --mempool-max-mb may be (128 x its default of 128): a waiting extrinsic takes 3 to 20 times its
+encoding in memory."""
 
 
 async def _until_signal(main: Any, header: str | None = None) -> None:
@@ -102,6 +111,20 @@ def _connection_bounds(total: int | None, per_address: int | None, per_network: 
             "max_connections_per_network": per_network}
 
 
+def _mempool_bounds(count: int | None, mb: int | None, per_signer: int | None) -> dict[str, int]:
+    """The NodeConfig fields of --mempool-max, --mempool-max-mb and --mempool-per-signer (those not given: the
+    config's defaults); a signer's share above the whole mempool is a one-line usage error (exit 2)."""
+    out: dict[str, int] = {"mempool_per_signer": PER_SIGNER if per_signer is None else per_signer}
+    if count is not None:
+        if per_signer is not None and per_signer > count:
+            raise typer.BadParameter(f"--mempool-per-signer ({per_signer:,}) is above --mempool-max ({count:,}): "
+                                     "lower the share, or raise --mempool-max")
+        out["mempool_limit"] = count
+    if mb is not None:
+        out["mempool_limit_bytes"] = mb << 20
+    return out
+
+
 def _parse_delays(items: list[str]) -> dict[str, float]:
     from taonet.kernel.node import ACTORS
 
@@ -142,8 +165,15 @@ def node_run(
     fsync: Annotated[bool, typer.Option(help="fsync each block before publishing it.")] = True,
     epoch_index: Annotated[bool, typer.Option(help="Keep each epoch's inputs beside the log (chain/epochs/) for "
                                               "`replay what-if`; --no-epoch-index saves the disk it takes.")] = True,
-    mempool_per_signer: Annotated[int, typer.Option(min=1, max=MAX_PER_SIGNER,
-                                                    help="Extrinsics one signer may have waiting.")] = 256,
+    mempool_per_signer: Annotated[int | None, typer.Option(
+        min=1, max=MAX_PER_SIGNER, help=f"Extrinsics one signer may have waiting (default {PER_SIGNER}, at most "
+                                        "--mempool-max).")] = None,
+    mempool_max: Annotated[int | None, typer.Option(
+        min=1, max=MAX_MEMPOOL, help="Extrinsics the mempool holds at most; one more gets MempoolFull (default "
+                                     "200,000).")] = None,
+    mempool_max_mb: Annotated[int | None, typer.Option(
+        min=1, max=MAX_MEMPOOL_MB, help="MiB of encoded extrinsics the mempool holds at most; one more gets "
+                                        "MempoolFull (default 128).")] = None,
     block_budget: Annotated[float | None, typer.Option(
         min=0.001, max=MAX_BLOCK_TIME, parser=bounded(0.001, MAX_BLOCK_TIME),
         help="Seconds a block may spend on waiting extrinsics (default one block time).")
@@ -171,6 +201,7 @@ def node_run(
     configure_logging(log_level, json=log_json)
     _check_addresses(rpc=rpc, feed=feed)
     bounds = _connection_bounds(max_connections, max_connections_per_address, max_connections_per_network)
+    mempool = _mempool_bounds(mempool_max, mempool_max_mb, mempool_per_signer)
     if clock not in ("wall", "logical"):
         raise typer.BadParameter("--clock is wall or logical")
     for name in remote_actor:
@@ -191,8 +222,8 @@ def node_run(
         data_dir=data_dir, authority=Keypair.from_uri(authority), genesis=config,
         block_time=block_time, rpc=rpc, feed=feed, clock=clock,  # type: ignore[arg-type]
         actor_timeout=actor_timeout, local_actors=tuple(a for a in ACTORS if a not in remote_actor),
-        actor_delays=_parse_delays(actor_delay), fsync=fsync, mempool_per_signer=mempool_per_signer,
-        block_budget=block_budget, epoch_index=epoch_index, **bounds,
+        actor_delays=_parse_delays(actor_delay), fsync=fsync, block_budget=block_budget, epoch_index=epoch_index,
+        **bounds, **mempool,
         tune_gc=True,  # this process is the node: it may tune the process-wide GC
     )
     listening = _listening(cfg, remote=bool(remote_actor))
@@ -401,6 +432,10 @@ CONNECTION_FIGURES = ("connections", "addresses", "networks", "connections_refus
                       "connections_refused_per_address", "connections_refused_per_network", "max_connections",
                       "max_connections_per_address", "max_connections_per_network")
 """What `node status` shows of each listening socket's metrics: the live counts and the bounds the node enforces."""
+STATUS_FIGURES = ("mempool", "mempool_bytes", "mempool_max", "mempool_max_bytes", "rss_bytes", "gc_counts",
+                  "gc_thresholds", "gc_collections", "gc_collected", "gc_frozen", "gc_full_ms", "gc_full_last_ms")
+"""What `node status` shows of the node's other metrics (the same keys in its --json): the mempool beside its bounds
+(a leader's), the process's resident memory and its garbage collector's state."""
 
 
 def _connections_rows(name: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
@@ -435,8 +470,10 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
         connections = {name: {k: figures[k] for k in CONNECTION_FIGURES if k in figures}
                        for name in ("rpc", "feed") if isinstance(figures := metrics.get(name), dict)}
         production = {"paused": metrics["paused"]} if "paused" in metrics else {}  # a leader's; a replica seals none
+        figures = {k: metrics[k] for k in STATUS_FIGURES if k in metrics}  # a node older than them has none
         return {**info, "head_hash": head.header.hash, "head_time": head.header.timestamp / 1000,
-                "subnets": len(subnets), "endpoint": sub.endpoint, "connections": connections, **production}
+                "subnets": len(subnets), "endpoint": sub.endpoint, "connections": connections, **production,
+                **figures}
 
     st = run(read, endpoint, timeout, "node status")
     st["head_age"] = round(time.time() - st["head_time"], 3)
@@ -454,8 +491,43 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
         rows.insert(3, ("leader", f"{st['leader']}{state}"))
     if "paused" in st:  # a leader: whether it seals, or waits for actors (and what to do)
         rows.insert(4, ("production", _production(st["paused"])))
+    rows += _memory_rows(st)
     rows += [row for name, figures in st["connections"].items() for row in _connections_rows(name, figures)]
     out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide)
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: ``512 B``, ``3.0 KiB``, ``84.2 MiB``, ``2.0 GiB``."""
+    if n < 1024:
+        return f"{n} B"
+    value, unit = n / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:,.1f} {unit}"
+
+
+def _memory_rows(st: dict[str, Any]) -> list[tuple[str, str]]:
+    """The `mempool`, `memory` and `gc` rows of `node status`, from the figures the node reported (a leader's
+    mempool; a replica has none)."""
+    rows = []
+    if isinstance(st.get("mempool"), int) and isinstance(st.get("mempool_bytes"), int):
+        bounds = (f"; at most {st['mempool_max']:,} and {_size(st['mempool_max_bytes'])}"
+                  if isinstance(st.get("mempool_max"), int) and isinstance(st.get("mempool_max_bytes"), int) else "")
+        rows.append(("mempool", f"{st['mempool']:,} extrinsics, {_size(st['mempool_bytes'])}{bounds}"))
+    if isinstance(st.get("rss_bytes"), int):
+        rows.append(("memory", f"{_size(st['rss_bytes'])} resident"))
+    counts, thresholds, runs = st.get("gc_counts"), st.get("gc_thresholds"), st.get("gc_collections")
+    if isinstance(counts, list) and isinstance(thresholds, list) and isinstance(runs, list):
+        def gens(values: list[Any]) -> str:
+            return " / ".join(f"{v:,}" if isinstance(v, int) else "-" for v in values)
+
+        rows.append(("gc pending", f"{gens(counts)} of {gens(thresholds)} (gen 0 / 1 / 2)"))
+        last, frozen = st.get("gc_full_last_ms"), st.get("gc_frozen")
+        pause = f"; the last full one {last:.1f} ms" if isinstance(last, int | float) and last > 0 else ""
+        rows.append(("gc runs", f"{gens(runs)}{pause}; {frozen if isinstance(frozen, int) else 0:,} objects frozen"))
+    return rows
 
 
 def _production(paused: Any) -> str:
