@@ -436,7 +436,11 @@ class DataDirLocked(KernelError):
     CODE = "data_dir_locked"
     path: str
     pid: int
-    __str__ = _msg("{path} is in use by process {pid}: stop that process, or use another --data-dir")
+    """The holder's pid, -1 when it could not be read (its LOCK file not written yet, or deleted)."""
+
+    def __str__(self) -> str:
+        who = f"process {self.pid}" if self.pid > 0 else "another process"
+        return f"{self.path} is in use by {who}: stop that process, or use another --data-dir"
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

@@ -1,4 +1,4 @@
-"""A node's data directory: one writer at a time (an flock on ``LOCK``)."""
+"""A node's data directory: one writer at a time (an flock on the directory itself and on ``LOCK``)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ FIRST_START = frozenset({LOCK_NAME, "chain"})
 class DataDirLock:
     """An exclusive lock on a data directory, held until :meth:`release` (or until the process dies)."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, dir_fd: int | None = None) -> None:
         self.path = path
-        self._fd: int | None = fd
+        self._fds = [f for f in (fd, dir_fd) if f is not None]
 
     def release(self) -> None:
-        """Give the directory up (the ``LOCK`` file stays; only the lock on it goes)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
+        """Give the directory up (the ``LOCK`` file stays; only the locks go)."""
+        fds, self._fds = self._fds, []
+        for fd in fds:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
@@ -36,32 +36,61 @@ class DataDirLock:
 def lock_data_dir(path: Path) -> DataDirLock:
     """Take ``path`` for this process (creating it), or raise :class:`DataDirLocked` naming the holder's pid.
 
-    The lock is ``flock(LOCK_EX | LOCK_NB)`` on ``path/LOCK``, which holds the holder's pid for the message: it is
-    never waited for, and the kernel drops it when the holding process dies, so a crash leaves nothing to clean.
-    A directory that cannot be created or opened raises :class:`DataDirUnusable` (a :class:`StorageFailed`).
+    The lock is ``flock(LOCK_EX | LOCK_NB)`` on the directory itself and on ``path/LOCK``, which holds the holder's
+    pid for the message: it is never waited for, and the kernel drops it when the holding process dies, so a crash
+    leaves nothing to clean. The directory's own lock fences a second node out even when ``LOCK`` was deleted (an
+    operator taking it for a stale lock): two writers would fork the log. A directory that cannot be created or
+    opened raises :class:`DataDirUnusable` (a :class:`StorageFailed`).
     """
     if path.exists() and not path.is_dir():
         raise DataDirNotADirectory(path=str(path))
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
         raise DataDirUnusable(path=str(path), operation="open", reason=(e.strerror or str(e)).lower()) from e
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except BlockingIOError:
+        os.close(dir_fd)
+        raise DataDirLocked(path=str(path), pid=_holder_of(path)) from None
+    except OSError as e:
+        os.close(dir_fd)
+        what = f"{path / LOCK_NAME}: " if e.filename is not None and LOCK_NAME in str(e.filename) else ""
+        raise DataDirUnusable(path=str(path), operation="open", reason=what + (e.strerror or str(e)).lower()) from e
+    except BaseException:
+        os.close(dir_fd)
+        raise
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # an older taonet holds LOCK only
         pid = _holder(fd)
         os.close(fd)
+        os.close(dir_fd)
         raise DataDirLocked(path=str(path), pid=pid) from None
     except BaseException:
         os.close(fd)
+        os.close(dir_fd)
         raise
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     except OSError:
         pass  # the pid is only for the message another process shows; the lock itself is held
-    return DataDirLock(path, fd)
+    return DataDirLock(path, fd, dir_fd)
+
+
+def _holder_of(path: Path) -> int:
+    """The pid the holder of ``path`` wrote in its LOCK (-1 if there is none to read: not yet written, or deleted)."""
+    try:
+        fd = os.open(path / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return -1
+    try:
+        return _holder(fd)
+    finally:
+        os.close(fd)
 
 
 def _holder(fd: int) -> int:

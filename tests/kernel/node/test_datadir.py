@@ -87,6 +87,25 @@ def test_the_lock_is_released_when_its_process_dies(tmp_path: Path) -> None:
     lock_data_dir(data).release()
 
 
+def test_a_deleted_lock_file_does_not_let_a_second_writer_in(tmp_path: Path) -> None:
+    """`rm LOCK` beside a running node (an operator taking it for a stale lock after a crash): a second node on the
+    directory is still refused, naming the holder as it can (the pid was in the deleted file); before, it took a new
+    LOCK and both wrote the log, which forked. The directory is free again once the holder is gone."""
+    data = tmp_path / "node"
+    with node_process(data) as (proc, _addresses):
+        (data / "LOCK").unlink()
+        with pytest.raises(DataDirLocked) as err:
+            lock_data_dir(data)
+        assert err.value.pid == -1 and str(err.value) == (
+            f"{data} is in use by another process: stop that process, or use another --data-dir")
+        second = subprocess.run([*TAONET, "node", "run", "--dev", "--data-dir", str(data), "--rpc",
+                                 "tcp://127.0.0.1:0", "--feed", "tcp://127.0.0.1:0"],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 7 and "is in use by another process" in second.stderr, second.stderr
+        stop(proc)
+    lock_data_dir(data).release()
+
+
 def test_a_replica_does_not_default_to_the_node_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`$TAONET_REPLICA_DIR` or ~/.taonet/replica: never the node's default."""
     monkeypatch.delenv("TAONET_DATA_DIR", raising=False)
