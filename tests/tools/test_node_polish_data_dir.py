@@ -51,7 +51,7 @@ def test_a_locked_directory_prints_no_banner(tmp_path: Path) -> None:
     with open(data / "LOCK", "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         r = _node_run("--dev", "--data-dir", str(data))
-    assert "is in use by process" in one_error(r, 7)
+    assert "is in use by another process" in one_error(r, 7)  # no pid written in its LOCK
     assert r.stdout == ""
 
 
