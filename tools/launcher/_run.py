@@ -30,7 +30,7 @@ from ._procs import (
 )
 from ._spec import NetworkSpec, PlacedNeuron
 from ._view import View, counted
-from .errors import NodeDidNotStart
+from .errors import NodeDidNotStart, SetupTimedOut
 
 __all__ = ["NEURONS_DEADLINE", "NODE_DEADLINE", "STOP_DEADLINE", "Network", "only_here", "write_host_file",
            "write_machine_file"]
@@ -439,8 +439,11 @@ class Network:
         async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
             self.start_head = self.head = await sub.get_current_block()
             self.write_status()
-            self.created = await setup_chain(sub, self.spec, wallet_path, fund=fund,
-                                             say=lambda t: self.view.line("setup", t))
+            try:
+                self.created = await setup_chain(sub, self.spec, wallet_path, fund=fund,
+                                                 say=lambda t: self.view.line("setup", t))
+            except SetupTimedOut as e:  # say how to resume: the setup skips what the chain already has
+                raise attrs.evolve(e, again=self.command) from None
             self.setup_head = self.head = await sub.get_current_block()
         self.setup_s = time.monotonic() - self.started
         from taonet.kernel import Wallet

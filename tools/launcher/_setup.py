@@ -26,7 +26,7 @@ from taonet.ledger import (
 
 from ._spec import NetworkSpec
 from ._view import counted
-from .errors import LaunchFailed
+from .errors import LaunchFailed, SetupTimedOut
 
 __all__ = ["FUNDER", "prepare_wallets", "setup_chain"]
 
@@ -70,8 +70,9 @@ def prepare_wallets(spec: NetworkSpec, wallet_path: Path) -> dict[str, Wallet]:
     return created
 
 
-async def _batch(sub: Subtensor, signer: Keypair, calls: list[Any], step: str) -> list[Any]:
-    """Sign ``calls`` at consecutive nonces, submit them in one round trip, wait for every outcome."""
+async def _batch(sub: Subtensor, signer: Keypair, calls: list[Any], step: str, wait: float = 60.0) -> list[Any]:
+    """Sign ``calls`` at consecutive nonces, submit them in one round trip, wait for every outcome (``wait`` seconds
+    each at most: none in time is :class:`SetupTimedOut`, a refusal :class:`LaunchFailed`)."""
     if not calls:
         return []
     nonce, genesis = await sub.get_nonce(signer.public_key), await sub.genesis_hash()
@@ -81,7 +82,10 @@ async def _batch(sub: Subtensor, signer: Keypair, calls: list[Any], step: str) -
     for ext, sent in zip(exts, await sub.submit_batch(exts), strict=True):
         if sent.status == "rejected":
             raise LaunchFailed(step=step, reason=str(sent.error))
-        r = await sub.wait_for_outcome(ext.hash, after=head, timeout=60)
+        r = await sub.wait_for_outcome(ext.hash, after=head, timeout=wait)
+        if r.status == "timeout" or sent.status == "timeout":
+            raise SetupTimedOut(step=step, address=sub.endpoint,
+                                reason=str(r.error) if r.error else f"no outcome within {wait:g} s")
         if not r.success:
             raise LaunchFailed(step=step, reason=str(r.error) if r.error else r.status)
         outcomes.append(r)

@@ -9,7 +9,7 @@ from taonet.ledger.errors import ExtrinsicRejected, TaonetError, error_text
 from taonet.plugins.errors import InvalidOption, PluginError, UnknownPlugin
 
 __all__ = ["AddressInUse", "InvalidNetworkFile", "InvalidOptionInFile", "LaunchFailed", "NetworkDirBusy", "NoLog",
-           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "UnknownPluginInFile"]
+           "NoNetwork", "NodeDidNotStart", "PluginFailedInFile", "SetupTimedOut", "UnknownPluginInFile"]
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -65,6 +65,20 @@ class LaunchFailed(ExtrinsicRejected):
     step: str
     reason: str
     __str__ = error_text("setting up the network failed at {step}: {reason}")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class SetupTimedOut(Unreachable):
+    """Raised when a step of the network's setup got no outcome in time (exit 4): the node stopped answering or
+    restarted meanwhile (a restarted node forgets what waited in its mempool). Nothing is half done: the setup skips
+    what the chain already has, so ``again`` (the command that resumes the network) finishes it."""
+
+    CODE = "launch_setup_timed_out"
+    method: str = "setup"
+    step: str = ""
+    again: str = ""
+    __str__ = error_text("setting up the network timed out at {step}: {reason} (the node at {address} stopped "
+                         "answering or restarted meanwhile); start it again with: {again}")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
