@@ -284,17 +284,21 @@ machine = "gpu-box"
 
 
 def test_localnet_rpc_held_by_another_process_names_the_flag(tmp_path: Path) -> None:
-    """An --rpc port another process holds: one line naming --rpc (not a network file's [node] rpc), exit 4."""
+    """An --rpc port another process holds: one line naming --rpc (not a network file's [node] rpc) and the process
+    that holds it (this test's: a node left running, or stopped with SIGSTOP, would be named so), exit 4."""
+    import os
+
     from .processes import error_lines, held_port
 
     with held_port() as port:
         out, _ = taonet("localnet", "--rpc", f"tcp://127.0.0.1:{port}", "--keep", str(tmp_path / "net"), "--lines",
                         env=_env(HOME=str(tmp_path)), timeout=90)
     assert out.returncode == 4, out.stdout + out.stderr
-    assert error_lines(out.stderr) == [
-        f"error: the node did not start: its rpc address tcp://127.0.0.1:{port} (from --rpc) is in use by another "
-        "process: stop that process, or give --rpc another port (0: any free one); see "
-        f"{tmp_path / 'net' / 'logs' / 'node.log'}"], out.stderr
+    [line] = error_lines(out.stderr)
+    assert line.startswith(f"error: the node did not start: its rpc address tcp://127.0.0.1:{port} (from --rpc) is in "
+                           f"use by another process (pid {os.getpid()} ("), line
+    assert line.endswith("): stop that process, or give --rpc another port (0: any free one); see "
+                         f"{tmp_path / 'net' / 'logs' / 'node.log'}"), line
 
 
 def test_neurons_run_options_serve_the_rows_that_set_none_over_the_files_defaults(tmp_path: Path) -> None:

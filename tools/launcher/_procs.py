@@ -19,7 +19,7 @@ import attrs
 from ..signals import PARENT_ENV
 
 __all__ = ["BACKOFF", "LOG_MAX_BYTES", "LOG_ROTATE_EVERY", "Child", "alive", "child_env", "lines_from",
-           "read_line_in", "rotate_log", "runs_taonet", "stop_children", "tail_since_start"]
+           "port_holder", "read_line_in", "rotate_log", "runs_taonet", "stop_children", "tail_since_start"]
 
 BACKOFF = (1.0, 30.0)
 """The first pause before restarting a dead child, and the longest (it doubles; reset after 60 s running)."""
@@ -219,3 +219,40 @@ def runs_taonet(pid: int) -> bool:
             return b"taonet" in f.read()
     except OSError:
         return True
+
+
+_LISTEN = "0A"  # the state of a listening socket in /proc/net/tcp
+
+
+def port_holder(port: int) -> str | None:
+    """Who listens on TCP ``port``, for a message: ``pid N (COMMAND)``, with ``, stopped`` when that process is
+    stopped (SIGSTOP: it holds the port but answers nothing); None where /proc cannot say (another user's process,
+    no /proc). Reads every process's open files: for an error path only."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and cols[3] == _LISTEN and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{cols[9]}]")
+    if not inodes:
+        return None
+    for pid in (int(d) for d in os.listdir("/proc") if d.isdigit()):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if not any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                words = f.read().decode(errors="replace").split("\0")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        command = " ".join(w for w in words if w)
+        command = command if len(command) <= 80 else command[:77] + "..."
+        return f"pid {pid} ({command}){', stopped' if state == 'T' else ''}"
+    return None

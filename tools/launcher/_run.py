@@ -23,6 +23,7 @@ from ._procs import (
     Child,
     ChildExited,
     lines_from,
+    port_holder,
     read_line_in,
     rotate_log,
     stop_children,
@@ -375,9 +376,11 @@ class Network:
                     what, a = mine[0]
                     given, option = (f"--{what}", f"--{what}") if self.localnet else ("the network file",
                                                                                      f"[node] {what}")
+                    holder = await anyio.to_thread.run_sync(port_holder, _port_of(a))
                     raise NodeDidNotStart(method="node run", address=str(child.log), reason=(
-                        f"its {what} address {a} (from {given}) is in use by another process: stop that "
-                        f"process, or give {option} another port (0: any free one)")) from e
+                        f"its {what} address {a} (from {given}) is in use by another process"
+                        f"{f' ({holder})' if holder else ''}: stop that process, or give {option} another port (0: "
+                        "any free one)")) from e
                 if attempt + 1 == NODE_START_TRIES:
                     fix = ("free some ports, then start it again" if self.localnet else  # localnet has no [node]
                            "free some ports, or give [node] rpc and feed ports")
