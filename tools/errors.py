@@ -524,13 +524,21 @@ def error_json(e: BaseException, as_rao: bool = False) -> dict[str, Any]:
     from ._json import jsonable
 
     root = root_error(e)
-    doc: dict[str, Any] = {"message": describe(e, as_rao), "exit_status": exit_status(e),
-                           "code": getattr(root, "CODE", type(root).__name__)}
+    doc: dict[str, Any] = {"message": describe(e, as_rao), "exit_status": exit_status(e), "code": _code(root)}
     if isinstance(root, TaonetError) and attrs.has(type(root)):
         fields = jsonable(root.fields())
         if fields:
             doc["fields"] = fields
     return doc
+
+
+def _code(e: BaseException) -> str:
+    """An error's code for scripts: a typed error's ``CODE``; another's class name in the same snake case
+    (``PermissionError``: ``permission_error``)."""
+    import re
+
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", type(e).__name__)
+    return getattr(e, "CODE", None) or words.lower()
 
 
 class _Said:

@@ -356,3 +356,13 @@ def test_an_amount_is_never_shown_as_more_than_it_is(rao: int, shown: str) -> No
     from taonet.tools.cli._amounts import tao
 
     assert tao(rao) == shown
+
+
+def test_an_untyped_error_s_json_code_is_in_the_same_snake_case_as_the_typed_ones() -> None:
+    """A file error (a segment `replay show` cannot read) has code `permission_error`, not the class name
+    `PermissionError` beside typed codes like `corrupt_log`."""
+    from taonet.tools.errors import error_json
+
+    codes = [error_json(e)["code"] for e in (PermissionError(13, "Permission denied", "/x"), FileNotFoundError(),
+                                              OSError(), ValueError("x"))]
+    assert codes == ["permission_error", "file_not_found_error", "os_error", "value_error"]
