@@ -8,7 +8,11 @@ Layout::
     <path>/<name>/hotkeys/<hotkey>pub.txt
 
 Folders are created 0700 and files written 0600, atomically; an existing key file is never replaced without
-``overwrite=True``. Name, hotkey and path come from the arguments, else ``TAONET_WALLET_NAME``,
+``overwrite=True``. A new wallet appears whole or not at all: its files are written (each fsynced) into a hidden
+folder beside it, ``.<name>.<pid>-<random>.tmp``, renamed into place once complete (a folder left by a process that
+was killed is removed by the next that creates the wallet). A key added to a wallet that exists is written private
+file first, public file last: a private key file without its public file is a key an earlier process stopped making,
+and :meth:`Wallet.create` completes it. Name, hotkey and path come from the arguments, else ``TAONET_WALLET_NAME``,
 ``TAONET_WALLET_HOTKEY`` and ``TAONET_WALLET_PATH``, else ``default``, ``default`` and ``~/.taonet/wallets``; the
 environment is read when a Wallet is made, never at import.
 
@@ -22,8 +26,11 @@ miner under a service manager fails with a message instead of hanging on a promp
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import secrets
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -113,7 +120,8 @@ def list_wallets(path: str | os.PathLike[str] | None = None) -> list[str]:
         return []
     return sorted(
         d.name for d in root.iterdir()
-        if d.is_dir() and ((d / "coldkeypub.txt").exists() or (d / "coldkey").exists() or (d / "hotkeys").is_dir())
+        if not d.name.startswith(".")  # a wallet being made (or one a killed process left half made)
+        and d.is_dir() and ((d / "coldkeypub.txt").exists() or (d / "coldkey").exists() or (d / "hotkeys").is_dir())
     )
 
 
@@ -173,9 +181,57 @@ class Wallet:
 
     def _mkdirs(self, *, hotkeys: bool) -> None:
         for d in (self.path, self.dir, *((self.dir / "hotkeys",) if hotkeys else ())):
-            if not d.is_dir():
-                d.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(d, 0o700)
+            _mkdir(d)
+
+    def _commit(self, files: dict[Path, bytes], *, overwrite: bool,
+                shown: Callable[[], None] | None = None) -> None:
+        """Write ``files`` (this wallet's, each key's private file before its public one), calling ``shown`` just
+        before the first is in place: a new wallet (its folder missing, or empty) all at once by renaming a
+        complete folder into place, else one by one."""
+        with _writing(next(iter(files))):
+            _mkdir(self.path)
+            if self._commit_new_folder(files, shown):
+                return
+            self._mkdirs(hotkeys=any(f.parent.name == "hotkeys" for f in files))
+            if shown is not None:
+                shown()
+            for f, data in files.items():
+                _write(f, data, overwrite=overwrite)
+
+    def _commit_new_folder(self, files: dict[Path, bytes], shown: Callable[[], None] | None) -> bool:
+        """Whether ``files`` were written as a new wallet folder, whole (False: the folder has files, or the system
+        refuses the rename: they are to be written one by one, ``shown`` not yet called)."""
+        if self.dir.is_symlink() or (self.dir.exists() and (not self.dir.is_dir() or any(self.dir.iterdir()))):
+            return False
+        self._remove_abandoned_stages()
+        stage = self.path / f".{self.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        try:
+            _mkdir(stage)
+            for f, data in files.items():
+                target = stage / f.relative_to(self.dir)
+                _mkdir(target.parent)
+                _write(target, data, overwrite=False)  # fsyncs the file and its folder
+            if shown is not None:
+                shown()
+            try:
+                os.rename(stage, self.dir)  # onto nothing, or onto an empty folder; never onto one with files
+            except OSError as e:
+                if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                return False  # another process made the wallet meanwhile: one by one, KeyFileExists where it clashes
+            _fsync_dir(self.path)
+            return True
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+
+    def _remove_abandoned_stages(self) -> None:
+        """Remove the hidden folders a process killed while it made this wallet left (it no longer runs)."""
+        pattern = re.compile(rf"^\.{re.escape(self.name)}\.(\d+)-[0-9a-f]{{8}}\.tmp$")
+        for d in self.path.glob(f".{self.name}.*.tmp"):
+            m = pattern.match(d.name)
+            if m and not _running(int(m.group(1))) and d.is_dir() and not d.is_symlink():
+                shutil.rmtree(d, ignore_errors=True)
 
     def _store(self, kp: Keypair, key_file: Path, pub_file: Path, *, encrypt_: bool, password: Password,
                overwrite: bool, cost: UnlockCost | None) -> Keypair:
@@ -186,10 +242,7 @@ class Wallet:
         data = keyfile_json(kp)
         if encrypt_:
             data = encrypt(data, _resolve_password(password, key_file, confirm=True), cost or UnlockCost.MODERATE)
-        with _writing(key_file):
-            self._mkdirs(hotkeys=key_file.parent.name == "hotkeys")
-            _write(key_file, data, overwrite=overwrite)
-            _write(pub_file, pubfile_json(kp), overwrite=overwrite)
+        self._commit({key_file: data, pub_file: pubfile_json(kp)}, overwrite=overwrite)
         return kp
 
     # --- creating -------------------------------------------------------------------------------------------
@@ -258,20 +311,58 @@ class Wallet:
         kp = Keypair.from_ss58(ss58_address)
         if self.coldkeypub_file.exists() and not overwrite:
             raise KeyFileExists(str(self.coldkeypub_file))
-        with _writing(self.coldkeypub_file):
-            self._mkdirs(hotkeys=False)
-            _write(self.coldkeypub_file, pubfile_json(kp), overwrite=overwrite)
+        self._commit({self.coldkeypub_file: pubfile_json(kp)}, overwrite=overwrite)
         return kp
 
     def create(self, *, coldkey_password: Password = None, hotkey_password: Password = None,
                encrypt_hotkey: bool = False, n_words: int = 12, cost: UnlockCost | None = None,
-               encrypt_coldkey: bool = True) -> Wallet:
-        """Create whichever of the coldkey and the selected hotkey does not exist yet (never overwrites)."""
-        if not self.coldkey_file.exists() and not self.coldkeypub_file.exists():
-            self.create_new_coldkey(n_words, password=coldkey_password, encrypt=encrypt_coldkey, cost=cost)
-        if not self.hotkey_file.exists() and not self.hotkeypub_file.exists():
-            self.create_new_hotkey(n_words, password=hotkey_password, encrypt=encrypt_hotkey, cost=cost)
+               encrypt_coldkey: bool = True, shown: Callable[[str, Keypair, bool], None] | None = None) -> Wallet:
+        """Create whichever of the coldkey and the selected hotkey does not exist yet (never overwrites): a new
+        wallet's files appear all at once, or none do. A key whose private file is there without its public file (a
+        process stopped between the two) is completed: its public file is written from it (a password to unlock an
+        encrypted one). ``shown(kind, keypair, new)``, if given, is called for each key this writes a file of
+        ("coldkey" first, then "hotkey"; ``new`` False for one completed) just before its files are in place (for
+        a new wallet, every key before the folder is), so its mnemonic can be shown before it exists, as btcli does:
+        if the process stops between the two, the mnemonic shown belongs to no file."""
+        keys = []  # (kind, keypair, new, its files)
+        for kind, key_file, pub_file, password, encrypt_ in (
+                ("coldkey", self.coldkey_file, self.coldkeypub_file, coldkey_password, encrypt_coldkey),
+                ("hotkey", self.hotkey_file, self.hotkeypub_file, hotkey_password, encrypt_hotkey)):
+            if not key_file.exists() and not pub_file.exists():
+                kp = Keypair.from_mnemonic(generate_mnemonic(n_words))
+                data = keyfile_json(kp)
+                if encrypt_:
+                    data = encrypt(data, _resolve_password(password, key_file, confirm=True),
+                                   cost or UnlockCost.MODERATE)
+                keys.append((kind, kp, True, {key_file: data, pub_file: pubfile_json(kp)}))
+            elif key_file.is_file() and not pub_file.exists() and not pub_file.is_symlink():
+                kp = self.get_coldkey(password) if kind == "coldkey" else self.get_hotkey(password)
+                keys.append((kind, kp, False, {pub_file: pubfile_json(kp)}))
+        if not keys:
+            return self
+        said = [_once(shown, kind, kp, new) for kind, kp, new, _ in keys]
+
+        def say_all() -> None:
+            for say in said:
+                say()
+
+        every = {f: data for *_, files in keys for f, data in files.items()}
+        with _writing(next(iter(every))):
+            _mkdir(self.path)
+            if self._commit_new_folder(every, say_all):
+                self._remember(keys)
+                return self
+        for key, say in zip(keys, said, strict=True):  # a wallet that exists: key by key, private file first
+            self._commit(key[3], overwrite=False, shown=say)
+            self._remember([key])
         return self
+
+    def _remember(self, keys: list[tuple[str, Keypair, bool, dict[Path, bytes]]]) -> None:
+        for kind, kp, _, _ in keys:
+            if kind == "coldkey":
+                self._coldkey = kp
+            else:
+                self._hotkey = kp
 
     def create_if_non_existent(self, coldkey_use_password: bool = True, hotkey_use_password: bool = False, *,
                                coldkey_password: Password = None, hotkey_password: Password = None,
@@ -374,6 +465,49 @@ def _writing(path: Path) -> Iterator[None]:
         why = "a file, not a folder" if isinstance(e, FileExistsError) else (e.strerror or str(e)).lower()
         raise WalletError(f"cannot write {path}: {e.filename or path}: {why}; check the wallet path "
                           "(--wallet-path, $TAONET_WALLET_PATH) and its permissions") from None
+
+
+def _once(shown: Callable[[str, Keypair, bool], None] | None, kind: str, kp: Keypair, new: bool
+          ) -> Callable[[], None]:
+    """``shown(kind, kp, new)`` when first called, then nothing (a new folder's rename refused after the keys were
+    shown writes them one by one)."""
+    done: list[bool] = []
+
+    def say() -> None:
+        if not done and shown is not None:
+            done.append(True)
+            shown(kind, kp, new)
+
+    return say
+
+
+def _mkdir(d: Path) -> None:
+    """Make folder ``d`` (and those above it) 0700 unless it is there."""
+    if not d.is_dir():
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
+def _fsync_dir(d: Path) -> None:
+    """Make what changed in folder ``d`` (a rename into it) durable."""
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs (one of another user's too)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _sdk_alias(ours: str, value: Any, sdk: str, sdk_value: Any, default: Any) -> Any:

@@ -3,6 +3,8 @@ faucet); `wallet overview` lives in _overview.py."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,6 +94,9 @@ def _show_keys(out: Out, rows: list[dict[str, Any]], wallet: Any) -> None:
             out.line(f"  wallet {r['name']} is watch-only (only its coldkey's address, no coldkey to sign with); to "
                      f"sign with it, restore its coldkey from the mnemonic: taonet wallet regen-coldkey -w "
                      f"{r['name']} --mnemonic \"WORDS\" --overwrite")
+        if r.get("completed"):
+            out.line(f"  {r['completed']} was missing (the command that made this key stopped before writing it): "
+                     "written again from the key file")
         if "mnemonic" in r:
             out.line(f"  mnemonic (the only backup; write it down, keep it secret): [bold]{escaped(r['mnemonic'])}[/]",
                      markup=True)
@@ -111,45 +116,81 @@ def _new(wallet: Any, which: str, *, n_words: int, password: str | None, encrypt
 def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
            n_words: Words = 12, unlock_cost: Cost = "moderate", no_password: NoPassword = False,
            password_stdin: PasswordStdin = False, as_json: AsJson = False) -> None:
-    """A coldkey and a hotkey, each made if missing (never replaced); prints their mnemonics once."""
+    """A coldkey and a hotkey, each made if missing (never replaced); prints their mnemonics once, before their files
+    are written (a new wallet's all at once)."""
     out, w = Out(as_json), wallet_of(wallet_name, hotkey, wallet_path)
-    rows = []
     password = password_source(password_stdin)
-    if not w.coldkey_file.exists() and not w.coldkeypub_file.exists():
-        rows.append(_new(w, "coldkey", n_words=n_words, password=password, encrypt=not no_password,
-                         overwrite=False, cost=unlock_cost))
-    elif not w.coldkey_file.exists() and w.coldkeypub_file.is_file():
+    rows: dict[str, dict[str, Any]] = {}
+    if w.coldkeypub_file.is_file() and not w.coldkey_file.exists() and not w.coldkey_file.is_symlink():
         # watch-only: only the address is here; a new coldkey would not be this wallet's, so none is made
-        rows.append({"key": "coldkeypub", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True,
-                     "watch_only": True})
-    else:
-        rows.append({"key": "coldkey", "name": w.name, "ss58": w.get_coldkeypub().ss58_address, "existed": True})
-    if not w.hotkey_file.exists() and not w.hotkeypub_file.exists():
-        try:
-            rows.append(_new(w, "hotkey", n_words=n_words, password=None, encrypt=False, overwrite=False,
-                             cost=unlock_cost))
-        except Exception as e:  # a coldkey made just now must not leave without its mnemonic, its only backup
-            if "mnemonic" not in rows[0]:
-                raise
-            _lost_hotkey(out, rows[0], w, e)
-    else:
-        rows.append({"key": "hotkey", "name": w.hotkey_str, "ss58": w.get_hotkeypub().ss58_address, "existed": True})
-    _show_keys(out, rows, w)
+        rows["coldkey"] = {"key": "coldkeypub", "name": w.name, "ss58": w.get_coldkeypub().ss58_address,
+                           "existed": True, "watch_only": True}
+    elif w.coldkeypub_file.exists():
+        rows["coldkey"] = {"key": "coldkey", "name": w.name, "ss58": w.get_coldkeypub().ss58_address,
+                           "existed": True}
+    if "coldkey" in rows and not out.json:
+        _show_keys(out, [rows["coldkey"]], w)
+
+    def shown(kind: str, kp: Any, new: bool) -> None:
+        name = w.name if kind == "coldkey" else w.hotkey_str
+        rows[kind] = row = _key_row(kind, name, kp, True)
+        if not new:
+            row["completed"] = str(w.coldkeypub_file if kind == "coldkey" else w.hotkeypub_file)
+        if not out.json:
+            _show_keys(out, [row], w)
+            sys.stdout.flush()  # on the screen (or in the file) before the key's files are in place
+
+    try:
+        w.create(coldkey_password=password, encrypt_coldkey=not no_password, n_words=n_words, cost=_cost(unlock_cost),
+                 shown=shown)
+    except Exception as e:
+        if not any(_made_now(r) for r in rows.values()):
+            raise
+        _lost_keys(out, rows, w, e)
+    if "hotkey" not in rows:
+        rows["hotkey"] = {"key": "hotkey", "name": w.hotkey_str, "ss58": w.get_hotkeypub().ss58_address,
+                          "existed": True}
+        if not out.json:
+            _show_keys(out, [rows["hotkey"]], w)
+    if out.json:
+        _show_keys(out, [rows["coldkey"], rows["hotkey"]], w)
 
 
-def _lost_hotkey(out: Out, cold: dict[str, Any], wallet: Any, e: Exception) -> None:
-    """The hotkey failed after a new coldkey was made: show the coldkey (with --json, in the error itself) and
-    raise a wallet error (exit 5) saying what was made and what was not."""
+def _made_now(row: dict[str, Any]) -> bool:
+    """Whether a row of `wallet create` is a key it made (its mnemonic new), not one that was there or completed."""
+    return "mnemonic" in row and not row.get("existed") and not row.get("completed")
+
+
+def _lost_keys(out: Out, rows: dict[str, dict[str, Any]], wallet: Any, e: Exception) -> None:
+    """Writing a key failed after a new key's mnemonic was shown (or, with --json, made): raise a wallet error (exit
+    5) saying which keys were made and which were not; with --json the error itself carries a made key's mnemonic,
+    its only backup."""
     from taonet.kernel.errors import WalletError
 
     from ..errors import describe
 
-    if not out.json:
-        _show_keys(out, [cold], wallet)
-        made = "the coldkey above was created"
+    def made(kind: str) -> bool:
+        path = wallet.coldkeypub_file if kind == "coldkey" else wallet.hotkeypub_file
+        try:
+            return kind in rows and json.loads(path.read_bytes()).get("ss58Address") == rows[kind]["ss58"]
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    new = [k for k in ("coldkey", "hotkey") if k in rows and _made_now(rows[k])]
+    done = [k for k in new if made(k)]
+    lost = [k for k in ("coldkey", "hotkey") if k not in done and not rows.get(k, {}).get("existed")]
+    if out.json:
+        said = ", ".join(f"{k} {rows[k]['ss58']} was created (mnemonic: {rows[k]['mnemonic']}; write it down)"
+                         for k in done)
     else:
-        made = f"coldkey {cold['ss58']} was created (mnemonic: {cold['mnemonic']}; write it down)"
-    raise WalletError(f"{made}, but the hotkey was not: {describe(e)}") from e
+        said = " and ".join(f"the {k} above was created" for k in done)
+    not_made = " nor ".join(f"the {k}" for k in lost)
+    unused = [k for k in new if k not in done]
+    if not said:
+        raise WalletError(f"nothing was created ({describe(e)}): the mnemonic above belongs to no key; run the command "
+                          "again") from e
+    tail = f" (the {' and '.join(unused)} mnemonic above belongs to no key)" if unused and not out.json else ""
+    raise WalletError(f"{said}, but {not_made} was not: {describe(e)}{tail}") from e
 
 
 @wallet_app.command("new-coldkey")
