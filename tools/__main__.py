@@ -1,5 +1,5 @@
 """`python -m taonet.tools` runs the `taonet` command."""
 
-from .cli import main
+from ._entry import main
 
 main()

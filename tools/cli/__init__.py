@@ -192,7 +192,8 @@ def _invoked(args: list[str]) -> str | None:
 
 
 def main() -> NoReturn:
-    """Entry point of the `taonet` console script: every command runs through one error wrapper (tools/errors.py)."""
+    """Run the `taonet` command (the console script's entry point, tools/_entry.py, imports and calls it): every
+    command runs through one error wrapper (tools/errors.py)."""
     from .._end import end_process
     from ..errors import guard_stdout, run_cli
     from ..signals import interrupt_on_sigterm, watch_parent

@@ -1,0 +1,49 @@
+"""Ctrl-C while the installed `taonet` loads its command line (its first tenth of a second) ends it quietly with exit
+130: it printed a KeyboardInterrupt traceback raised in the console script's import of taonet.tools.cli, exit -2
+(a chaos QA pass). Only a Ctrl-C before Python runs the script at all (while the interpreter starts) is Python's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.tools.processes import TAONET_EXE
+
+TRIES = 20
+LATEST = 0.15
+"""Seconds after the start of the last Ctrl-C sent (the first is at 0): the window while the command line loads."""
+
+
+def _before_the_script(code: int, stderr: str) -> bool:
+    """Whether the Ctrl-C came before the console script ran a line: Python's startup (its site module failing to
+    import, "Fatal Python error: init_import_site"), or before it had a SIGINT handler at all (killed by it)."""
+    return "init_import_site" in stderr or (code == -signal.SIGINT and not stderr.strip())
+
+
+def test_ctrl_c_while_the_command_line_loads_is_exit_130_and_no_traceback(tmp_path: Path) -> None:
+    """SIGINT to `taonet wallet list` 0..0.15 s after it starts, 20 times: never a traceback; exit 130, or 0 when
+    the command had finished; at least a third of the tries land after the interpreter's own start."""
+    env = {**os.environ, "TAONET_WALLET_PATH": str(tmp_path / "none")}
+    env.pop("TAONET_DEBUG", None)
+    seen: list[tuple[float, int, str]] = []
+    for i in range(TRIES):
+        delay = LATEST * i / (TRIES - 1)
+        proc = subprocess.Popen([TAONET_EXE, "wallet", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        try:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        seen.append((round(delay, 3), proc.returncode, err))
+    in_script = [(d, code, err) for d, code, err in seen if not _before_the_script(code, err)]
+    assert len(in_script) >= TRIES // 3, seen
+    for delay, code, err in in_script:
+        assert "Traceback" not in err, (delay, code, err)
+        assert code in (130, 0), (delay, code, err)

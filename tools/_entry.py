@@ -1,0 +1,48 @@
+"""The `taonet` console script's entry point: the command line's modules are imported inside it, so a Ctrl-C while
+they load (the first tenth of a second) ends the command quietly, exit 130, instead of with a KeyboardInterrupt
+traceback from the console script's own ``from ... import main``.
+
+This module imports nothing at its top that Python's start has not already (``os``, ``sys``): the console script
+imports it about 2 ms after the interpreter has started (some 20 ms: its site module, the editable install's path
+finder), and only a Ctrl-C before that, while Python itself starts, is Python's own: no code of ours
+has run yet to catch it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (2 ms) before the command line's imports
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+__all__ = ["main"]
+
+
+def main() -> NoReturn:
+    """Run the `taonet` command (``taonet.tools.cli.main``), a Ctrl-C before it has begun included."""
+    try:
+        from .cli import main as run
+
+        run()  # ends the process itself (tools/_end.py); a KeyboardInterrupt comes out of it only before its command
+    except KeyboardInterrupt as e:  # Terminated (SIGTERM) is one too, once the command line took SIGTERM over
+        _stopped_while_loading(e)
+    raise AssertionError("taonet.tools.cli.main returned")  # pragma: no cover
+
+
+def _stopped_while_loading(e: KeyboardInterrupt) -> NoReturn:
+    """End the process stopped before its command began: nothing was done, so nothing is said; exit 130 (Ctrl-C), or
+    143 when it was SIGTERM, as when a command stops (docs/cli.md, "Errors and exit status")."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C now would be a traceback from here
+        signal.signal(sig, signal.SIG_IGN)
+    terminated = type(e).__name__ == "Terminated"  # taonet.tools.signals.Terminated, not imported for the name
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # a closed stream: nothing left to say
+            pass
+    os._exit(143 if terminated else 130)
