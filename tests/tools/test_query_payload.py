@@ -27,8 +27,10 @@ from .processes import TAONET_EXE, read_until, taonet_node
     ("[1, NaN]", "'[1, NaN]' holds NaN, which is not JSON: send a number, or null"),
     (f'{{"big": [{1 << 64}]}}', f"'{{\"big\": [{1 << 64}]}}' holds an int of 65 bits, which the wire cannot carry "
                                  "(at most 64: -2**64 .. 2**64-1); send it as text"),
-    ("[" * 300 + "]" * 300, "is nested deeper than 256 levels, which a gateway cannot take"),
-    ("[" * 5000 + "]" * 5000, "is nested deeper than 256 levels, which a gateway cannot take"),
+    ("[" * 25 + "]" * 25, "nests lists and objects deeper than 24 levels, which a gateway cannot take"),
+    ('{"a": ' * 25 + "1" + "}" * 25, "nests lists and objects deeper than 24 levels"),
+    ("[" * 5000 + "]" * 5000, "nests lists and objects deeper than 24 levels, which a gateway cannot take"),
+    ("[1e400]", "holds a number beyond a float's range (JSON reads it as infinity)"),
 ])
 def test_a_payload_that_is_no_json_or_that_the_wire_cannot_carry_is_a_usage_error(tmp_path: Path, payload: str,
                                                                                   says: str) -> None:
@@ -37,6 +39,17 @@ def test_a_payload_that_is_no_json_or_that_the_wire_cannot_carry_is_a_usage_erro
     offline = Cli(wallets=tmp_path / "wallets", endpoint=free_address())
     line = one_error(offline("query", "--netuid", "1", "--json-payload", payload, "--timeout", "0.5"), 2)
     assert line.startswith("error: Invalid value for PAYLOAD: ") and says in line, line
+
+
+def test_the_payloads_the_wire_carries_pass_the_cli_with_or_without_json(tmp_path: Path) -> None:
+    """-2**64 as PAYLOAD or in JSON, 24 nested lists: past the CLI's checks to the (absent) node, exit 4; -2**64 - 1 is
+    refused as beyond 64 bits both ways (PAYLOAD took -2**63 at least before, JSON -2**64)."""
+    offline = Cli(wallets=tmp_path / "wallets", endpoint=free_address())
+    deep = "[" * 24 + "]" * 24
+    for args in (("--", str(-(1 << 64))), ("--json-payload", f"[{-(1 << 64)}]"), ("--json-payload", deep)):
+        one_error(offline("query", "--netuid", "1", "--timeout", "0.5", *args), 4)
+    for args in (("--", str(-(1 << 64) - 1)), ("--json-payload", f"[{-(1 << 64) - 1}]")):
+        assert "64" in one_error(offline("query", "--netuid", "1", "--timeout", "0.5", *args), 2)
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +90,5 @@ def test_a_json_payload_reaches_the_subnets_plugin_as_the_value_it_holds(gateway
     assert "does not take this payload" in one_error(gateway("query", "--netuid", "1", '"21"'), 3)
     line = one_error(gateway("query", "--netuid", "1", "--json-payload", json.dumps({"a": [1, 2]})), 3)
     assert "does not take this payload" in line, line
+    deepest = "[" * 24 + "]" * 24  # as deep as the CLI lets through: the gateway decodes it (a peer stops at 32)
+    assert "does not take this payload" in one_error(gateway("query", "--netuid", "1", "--json-payload", deepest), 3)

@@ -10,6 +10,7 @@ rate-limits as one caller.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated, Any
 
@@ -30,9 +31,9 @@ WalletPath = Annotated[str | None, typer.Option("--wallet-path", "--wallet.path"
 
 INT_MIN, INT_MAX = -(1 << 64), (1 << 64) - 1
 """The ints the wire carries (docs/wire.md): CBOR's 64-bit integers, -2**64 .. 2**64-1."""
-MAX_DEPTH = 256
-"""The deepest nesting of lists and objects a JSON payload may hold: a peer decodes at most 400 levels in a whole
-message (cbor2's bound), the payload's among them."""
+MAX_DEPTH = 24
+"""The lists and objects a JSON payload may nest: a peer decodes a message nested at most 32 deep (the codec's bound),
+the synapse and the fields around the payload included, and a subnet's plugin may put it in a synapse of its own."""
 
 
 def _no_constant(name: str) -> Any:
@@ -48,7 +49,7 @@ def _json_payload(text: str) -> Any:
         problem: str | None = (f"is not JSON ({e.msg.lower()} at character {e.pos + 1}); give one JSON value, quoted "
                                """for the shell: '{"a": [1, 2]}', text in double quotes: '"hello"'""")
     except RecursionError:
-        problem = f"is nested deeper than {MAX_DEPTH} levels, which a gateway cannot take"
+        problem = f"nests lists and objects deeper than {MAX_DEPTH} levels, which a gateway cannot take"
     except ValueError as e:  # NaN, Infinity: Python's json reads them, no other JSON does
         problem = str(e)
     else:
@@ -65,8 +66,10 @@ def _uncarried(value: Any) -> str | None:
     todo = [(value, 0)]
     while todo:
         v, depth = todo.pop()
-        if depth > MAX_DEPTH:
-            return f"is nested deeper than {MAX_DEPTH} levels, which a gateway cannot take"
+        if isinstance(v, list | dict) and depth >= MAX_DEPTH:
+            return f"nests lists and objects deeper than {MAX_DEPTH} levels, which a gateway cannot take"
+        if isinstance(v, float) and not math.isfinite(v):
+            return "holds a number beyond a float's range (JSON reads it as infinity); send a smaller one, or text"
         if isinstance(v, int) and not isinstance(v, bool) and not INT_MIN <= v <= INT_MAX:
             return (f"holds an int of {v.bit_length()} bits, which the wire cannot carry (at most 64: -2**64 .. "
                     "2**64-1); send it as text")
@@ -85,7 +88,7 @@ def _payload(text: str) -> Any:
             number = int(text)
         except ValueError:
             return text
-    if not -(1 << 63) <= number < 1 << 64:  # CBOR carries 64-bit integers; a gateway refuses a bignum (as 400)
+    if not INT_MIN <= number <= INT_MAX:  # CBOR carries 64-bit integers; a gateway refuses a bignum (as 400)
         shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text):,} digits)"
         raise typer.BadParameter(f"{shown} is beyond a 64-bit integer, which a gateway cannot take; send a smaller "
                                  "number", param_hint="PAYLOAD")
