@@ -30,3 +30,4 @@ async def test_a_step_with_no_outcome_in_time_is_a_timeout_not_a_refusal(tmp_pat
     assert not isinstance(e, LaunchFailed) and exit_status(e) == 4
     assert str(e).startswith(f"setting up the network timed out at funding wallets: no outcome within 1 s (the node "
                              f"at {addresses['rpc']} stopped answering or restarted meanwhile); start it again with:")
+

@@ -152,7 +152,7 @@ def test_subnet_set_notes_a_rate_limit_longer_than_an_interval_on_a_commit_revea
         assert r.status == 0 and "subnet 1: weights_rate_limit = 100: included in block" in r.stdout, r
         assert len(r.stderr) == 1 and r.stderr[0].startswith(
             "note: weights_rate_limit (100 blocks) is longer than an epoch interval (tempo + 1 = 41 blocks)"), r
-        assert "commit at most every 3 intervals, or set weights_rate_limit to at most 41" in r.stderr[0], r
+        assert "commit at most once every 3 intervals, or set weights_rate_limit to at most 41" in r.stderr[0], r
         doc = cli.ok(*set_, "tempo", "--value", "40", "--json").json  # the note in the JSON, nothing on stderr
         assert doc["note"].startswith("weights_rate_limit (100 blocks) is longer"), doc
         assert "note" not in cli.ok(*set_, "commit_reveal_period", "--value", "2", "--json").json

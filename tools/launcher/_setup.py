@@ -70,6 +70,13 @@ def prepare_wallets(spec: NetworkSpec, wallet_path: Path) -> dict[str, Wallet]:
     return created
 
 
+def _timed_out(sub: Subtensor, r: Any, step: str, wait: float | None = None) -> None:
+    """:class:`SetupTimedOut` for a step whose outcome did not come in time (``r`` an ExtrinsicResult)."""
+    if r.status == "timeout":
+        raise SetupTimedOut(step=step, address=sub.endpoint, reason=str(r.error) if r.error else
+                            "no outcome in time" if wait is None else f"no outcome within {wait:g} s")
+
+
 async def _batch(sub: Subtensor, signer: Keypair, calls: list[Any], step: str, wait: float = 60.0) -> list[Any]:
     """Sign ``calls`` at consecutive nonces, submit them in one round trip, wait for every outcome (``wait`` seconds
     each at most: none in time is :class:`SetupTimedOut`, a refusal :class:`LaunchFailed`)."""
@@ -83,9 +90,7 @@ async def _batch(sub: Subtensor, signer: Keypair, calls: list[Any], step: str, w
         if sent.status == "rejected":
             raise LaunchFailed(step=step, reason=str(sent.error))
         r = await sub.wait_for_outcome(ext.hash, after=head, timeout=wait)
-        if r.status == "timeout" or sent.status == "timeout":
-            raise SetupTimedOut(step=step, address=sub.endpoint,
-                                reason=str(r.error) if r.error else f"no outcome within {wait:g} s")
+        _timed_out(sub, sent if sent.status == "timeout" else r, step, wait)
         if not r.success:
             raise LaunchFailed(step=step, reason=str(r.error) if r.error else r.status)
         outcomes.append(r)
@@ -104,6 +109,7 @@ async def setup_chain(sub: Subtensor, spec: NetworkSpec, wallet_path: Path, *, f
         owner = _wallet(s.owner, "default", wallet_path)
         if not await sub.subnet_exists(s.netuid):
             r = await sub.create_subnet(owner)
+            _timed_out(sub, r, f"creating subnet {s.netuid}")
             if not r.success:
                 raise LaunchFailed(step=f"creating subnet {s.netuid}", reason=str(r.error))
             got = next((e.netuid for e in r.events if type(e).__name__ == "SubnetCreated"), None)
