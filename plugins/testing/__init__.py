@@ -85,6 +85,17 @@ def _last_error(log: Path) -> str:
     return said
 
 
+def _set_value(v: Any) -> str:
+    """An option's value as ``--set`` takes it: a list or a table as JSON, a bool as true/false, else its text."""
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list | tuple | dict):
+        return json.dumps(list(v) if isinstance(v, tuple) else v)
+    return str(v)
+
+
 def stop_process(proc: subprocess.Popen[str], *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> int:
     """Stop a child process: SIGTERM (SIGKILL with ``kill``), SIGKILL if still there after ``timeout`` seconds;
     reap it, close its stdout, return its exit status."""
@@ -238,7 +249,8 @@ class LocalNet:
                 "--hotkey", "default", "--wallet-path", str(self.root / "wallets"), "--endpoint", self.endpoint,
                 "--port", "0", "--state-dir", str(state), "--log-json"]
         for k, v in (options or {}).items():
-            args += ["--set", f"{k}={str(v).lower() if isinstance(v, bool) else v}"]
+            if v is not None:  # None: the option's default (its "not given")
+                args += ["--set", f"{k}={_set_value(v)}"]
         n = NeuronProcess(role=role, name=name, uid=uid, hotkey=w.hotkey.ss58_address, wallet=w, state_dir=state,
                           log=self.root / "logs" / f"{name}.log", args=args)
         self.start(n)

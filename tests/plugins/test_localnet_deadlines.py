@@ -27,7 +27,8 @@ from taonet.subnets.template import Double, miner_forward, reward, validator_tas
 @hookimpl
 def subnet_protocol():
     return SubnetProtocol(name={name!r}, description="a start that hangs or blocks", synapses=(Double,),
-                          options={{"start": Option(default="", choices=("", "hang", "block"))}})
+                          options={{"start": Option(default="", choices=("", "hang", "block")),
+                                   "langs": Option(default=["en"]), "seed": Option(default=None, type=int)}})
 
 
 @hookimpl
@@ -92,3 +93,12 @@ def test_an_async_hook_blocking_the_loop_is_logged_as_a_hosts_watchdog_logs_it(n
         assert time.monotonic() < deadline, miner.log.read_text()[-2000:]
         time.sleep(0.05)
     assert miner.proc is not None and miner.proc.poll() is None
+
+
+@pytest.mark.slow
+def test_list_and_none_options_reach_the_neuron_as_the_values_given(net: object) -> None:
+    """add_miner's options are passed as `--set` takes them: a list as JSON (its repr, ['de', 'fr'], was refused as
+    not a list), None as not given (the option's default), a bool as true/false."""
+    miner = net.add_miner(options={"langs": ["de", "fr"], "seed": None, "start": ""})  # type: ignore[attr-defined]
+    [started] = _events(miner.log, "miner.started")
+    assert started["options"]["langs"] == ["de", "fr"] and started["options"]["seed"] is None, started["options"]
