@@ -125,7 +125,8 @@ class Plugin:
             kind = NEURON_OPTIONS[key].default if key in NEURON_OPTIONS else out[key]  # a float stays a float
             if out[key] is None and key in typed:  # Option(default=None, type=int): converted as an int's would be
                 kind = _SAMPLES[_type_parts(typed[key])[0]]
-            out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) or out[key] is None else out[key])
+            out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) or out[key] is None else out[key],
+                                _type_name(typed[key]) if key in typed else None)
             if key in typed:
                 out[key] = _check_type(key, raw, out[key], typed[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
@@ -300,7 +301,9 @@ def _check_together(name: str, protocol: SubnetProtocol, options: dict[str, Any]
                                               "bad combination") from None
 
 
-def _convert(key: str, raw: Any, default: Any) -> Any:
+def _convert(key: str, raw: Any, default: Any, kind_name: str | None = None) -> Any:
+    """``raw`` (a ``--set`` text, or a launch file's value) as a value of ``default``'s type, else InvalidOption
+    naming the type (``kind_name``: the option's declared one, ``list of int``, over the default's)."""
     from .errors import InvalidOption
 
     if not isinstance(raw, str):
@@ -334,7 +337,8 @@ def _convert(key: str, raw: Any, default: Any) -> Any:
     except ValueError:
         example = {"list": " (as JSON: [1, 2])", "tuple": " (as JSON: [1, 2])", "dict": ' (as JSON: {"a": 1})'}
         kind = type(default).__name__
-        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {kind}{example.get(kind, '')}") from None
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {kind_name or kind}{example.get(kind, '')}"
+                            ) from None
     return raw
 
 

@@ -47,7 +47,7 @@ def _plugin() -> Plugin:
                           "int"),
     ({"langs": '["en", 2]'}, "option 'langs': '[\"en\", 2]' is not a valid list of str: item 1 (2) is an int, not "
                              "a str"),
-    ({"langs": '"en"'}, "option 'langs': '\"en\"' is not a valid list (as JSON: [1, 2])"),
+    ({"langs": '"en"'}, "option 'langs': '\"en\"' is not a valid list of str (as JSON: [1, 2])"),
     ({"weights": "[1, NaN]"}, "option 'weights': '[1, NaN]' is not a valid list of float: item 1 (nan) is not a "
                               "finite number"),
 ])
