@@ -670,8 +670,8 @@ class NoBlockLog(StorageError):
 
     CODE = "no_block_log"
     path: str
-    __str__ = _msg("{path} holds no block log (no chain/blocks/ in it): give the --data-dir of a node, a replica or "
-                   "a localnet")
+    __str__ = _msg("{path} holds no block log (no chain/blocks/ in it): give the data directory of a node (its "
+                   "--data-dir), of a replica, or a localnet's directory")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)
@@ -681,4 +681,4 @@ class EmptyBlockLog(StorageError):
     CODE = "empty_block_log"
     path: str
     __str__ = _msg("{path} holds no block (its segment files are empty or gone): restore the data directory from a "
-                   "copy, or give the --data-dir of a node that has sealed its genesis")
+                   "copy, or give the data directory of a node that has sealed its genesis")
