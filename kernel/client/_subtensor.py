@@ -67,6 +67,7 @@ from ..errors import (
     BlockNotFound,
     BlockWaitTimeout,
     Busy,
+    ExtrinsicDropped,
     NoNode,
     NotAWallet,
     RefusedReply,
@@ -683,11 +684,18 @@ class Subtensor:
             return ExtrinsicResult(status="rejected", hash=ext.hash, error=AlreadyQueued(nonce=ext.nonce))
         if not wait_for_inclusion:
             return ExtrinsicResult(status="submitted", hash=r["hash"])
-        return await self.wait_for_outcome(r["hash"], after=int(r.get("head", -1)), timeout=timeout)
+        head = int(r.get("head", -1))
+        # admitted now (not joined: then it may be in a block already), so in no block up to `head`, and waiting in
+        # the mempool of this run of the node
+        run = r.get("instance")
+        waited = (run, head, ext.nonce) if type(run) is str and not r.get("joined") else None
+        return await self._wait_outcome(r["hash"], head, timeout, waited)
 
     async def wait_for_outcome(self, h: bytes, *, after: int = -1, timeout: float = 60.0) -> ExtrinsicResult:
         """The outcome of the submitted extrinsic with hash ``h`` (sealed in a block after ``after``), read from
         the node's receipts as blocks come; status "timeout" if it is still pending after ``timeout`` s.
+        Status "rejected" with :class:`ExtrinsicDropped` as soon as the node, seen holding it pending, has restarted
+        without it (a restart empties the mempool; nothing was applied).
         ``h`` is the 32-byte hash (or its hex); anything else is an RpcBadRequest at once."""
         if isinstance(h, str):
             with contextlib.suppress(ValueError):
@@ -695,6 +703,12 @@ class Subtensor:
         if not isinstance(h, bytes) or len(h) != 32:
             raise RpcBadRequest(method="wait_for_outcome", reason=f"the hash must be the 32-byte hash a write "
                                 f"returned (result.hash, or its hex), got {h!r:.80}")
+        return await self._wait_outcome(h, after, timeout, None)
+
+    async def _wait_outcome(self, h: bytes, after: int, timeout: float,
+                            waited: tuple[str, int, int] | None) -> ExtrinsicResult:
+        """:meth:`wait_for_outcome`; ``waited`` (instance, head, nonce): the extrinsic was known to wait, in no block
+        up to that head, in the mempool of that run of the node (the submit's reply, then each ``pending``)."""
         deadline = anyio.current_time() + timeout
         seen = after
         try:
@@ -711,6 +725,16 @@ class Subtensor:
                                            events=tuple(decode(x, Event) for x in r.get("events", [])))
                 if r["status"] == "rejected":
                     return ExtrinsicResult(status="rejected", hash=h, error=error_from_wire(r["error"]))
+                run, covered, nonce = r.get("instance"), r.get("receipts_from"), r.get("nonce")
+                if r["status"] == "pending" and type(run) is str and type(nonce) is int:
+                    waited = (run, int(r["head"]), nonce)
+                elif (r["status"] == "unknown" and waited is not None and type(run) is str and run != waited[0]
+                      and type(covered) is int and covered <= waited[1] + 1):
+                    # another run of the node, which knows every inclusion since before the last block we saw it
+                    # waiting, has none of it, and its mempool started empty: no block took it, none will
+                    return ExtrinsicResult(status="rejected", hash=h, error=ExtrinsicDropped(
+                        nonce=waited[2], reason=f"the node at {self.endpoint} restarted before any block included "
+                                                "it (a restart empties its mempool), so nothing was applied"))
                 seen = max(seen + 1, int(r["head"]))
         except TimeoutError:
             return ExtrinsicResult(status="timeout", hash=h)

@@ -13,6 +13,8 @@ loop that seals blocks.
 
 from __future__ import annotations
 
+import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -45,6 +47,10 @@ class ChainHost:
         self.state: State | None = None
         self.genesis_hash = b""
         self.addresses: dict[str, str] = {}
+        self.instance = os.urandom(8).hex()
+        """This run of the host (new at each start; ``info`` and a node's ``submit`` and ``receipt`` say it): a client
+        that sees it change knows the node restarted, and that what waited in its mempool was dropped."""
+        self.started_at = time.time()
         self._new_block = anyio.Event()
         self._history: OrderedDict[int, State] = OrderedDict()
         self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
@@ -62,6 +68,13 @@ class ChainHost:
         """Take an opened and checked chain as this host's (store, head state, genesis); log refused snapshots."""
         for path, reason in store.refused_snapshots.items():
             self.log.warning(f"{self.role}.snapshot_refused", path=path, reason=reason)
+        if store.recovered_bytes:
+            segment = store.location(store.height)[0] if store.height >= 0 else str(store.path / "blocks")
+            self.log.warning(f"{self.role}.torn_tail_cut", bytes=store.recovered_bytes, segment=segment,
+                             after_block=store.height,
+                             note="the end of the last segment held an unfinished block, which is what a crash "
+                                  "while writing a block leaves; it was never acknowledged, so nothing reported "
+                                  "is lost, and the log goes on from the last complete block")
         self.store, self.state, self.genesis_hash = store, state, genesis_hash
         self._remember(state)
 

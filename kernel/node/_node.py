@@ -81,6 +81,8 @@ class _Outcome:
 
 
 _RECENT_BLOCKS = 64  # blocks whose events a receipt reads from memory (older ones from the store)
+_REBUILT_BLOCKS = 64  # blocks whose inclusions a node reads back into its receipts when it opens its chain,
+_REBUILT_EXTRINSICS = 20_000  # and at most this many of them (a full block by default; ~10 us each, decoding)
 _ADMIT_SLICE = 256  # extrinsics of a batch admitted between two yields to the event loop (~15 ms)
 
 
@@ -100,8 +102,13 @@ class Node(ChainHost):
         self._answered = anyio.Event()
         self._inbox: dict[tuple[str, int], dict[str, Any]] = {}
         self._inbox_event = anyio.Event()
-        self._pending: set[bytes] = set()  # admitted, not sealed yet (bounded by the mempool)
+        self._pending: dict[bytes, int] = {}  # admitted, not sealed yet: hash -> nonce (bounded by the mempool)
         self._receipts: OrderedDict[bytes, _Outcome] = OrderedDict()
+        self._receipts_from = 1
+        """Every extrinsic included at or after this block is in the receipts (read back from the log on opening,
+        then kept as sealed; raised as the table drops its oldest): a client that saw its extrinsic pending at a
+        node that has since restarted learns from an ``unknown`` at or after it that no block took it."""
+        self._snapshot_failures = 0
         self._recent: OrderedDict[int, SignedBlock] = OrderedDict()
         self._published_at: dict[int, float] = {}
         self._last_sealed = 0.0
@@ -141,6 +148,7 @@ class Node(ChainHost):
                                                     f"the authority of the chain in {cfg.data_dir} "
                                                     f"({ss58_encode(genesis.header.author)}): give that chain's "
                                                     "--authority, or another --data-dir")
+            self._rebuild_receipts(store, state.height)
         except BaseException:
             store.close()
             raise
@@ -149,6 +157,28 @@ class Node(ChainHost):
             self._actor_keys.setdefault(key, set()).update(ACTORS)
         self.log.info("node.opened", height=state.height, genesis=self.genesis_hash.hex()[:16],
                       recovered_bytes=store.recovered_bytes)
+
+    def _rebuild_receipts(self, store: FileStore, head: int) -> None:
+        """Read the inclusions of the last blocks back into the receipts (whole blocks: at most ``_REBUILT_BLOCKS``
+        and ``_REBUILT_EXTRINSICS`` inclusions): the table lives in memory, and an extrinsic sealed just before a
+        crash must still be ``included`` after the restart, never ``unknown`` (which a client that saw it pending
+        takes as dropped). ``receipts_from`` says how far back that goes."""
+        limit = min(self.config.receipts_limit, _REBUILT_EXTRINSICS)
+        taken: list[tuple[int, list[tuple[int, bytes]]]] = []
+        count = 0
+        number = head
+        while number >= max(1, head - _REBUILT_BLOCKS + 1):
+            block = store.get(number)
+            found = [(i, x.hash) for i, x in enumerate(block.extrinsics) if not isinstance(x.call, SystemCall)]
+            if count + len(found) > limit:
+                break
+            count += len(found)
+            taken.append((number, found))
+            number -= 1
+        self._receipts_from = number + 1
+        for block_number, found in reversed(taken):
+            for index, h in found:
+                self._receipts[h] = _Outcome("included", block_number, index)
 
     def _check_same_genesis(self, store: FileStore) -> None:
         """Refuse a data directory whose chain is not the genesis the config gives (it would be resumed instead, and
@@ -450,9 +480,18 @@ class Node(ChainHost):
 
     def _persist(self, block: SignedBlock, state: State) -> None:
         assert self.store is not None
-        self.store.append(block, expected_height=block.number)
+        self.store.append(block, expected_height=block.number)  # a failure here stops sealing (StorageFailed)
         if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
-            self.store.save_snapshot(state)
+            try:
+                self.store.save_snapshot(state)
+            except StorageFailed as e:  # a snapshot is a cache (a missing one costs a longer fold): seal on
+                self._snapshot_failures += 1
+                n = self._snapshot_failures
+                if str(n).rstrip("0") == "1":  # the 1st failure, then the 10th, 100th, ...
+                    self.log.warning("snapshot.not_written", block=block.number, path=e.path, reason=e.reason,
+                                     failures=n, note="snapshots are a cache: sealing goes on, and a restart "
+                                                      "folds from an older snapshot or genesis; free space or fix "
+                                                      "the folder")
 
     def _record(self, block: SignedBlock, included: list[Extrinsic],
                 rejected: list[tuple[Extrinsic, ExtrinsicRejected]], dropped: list[Extrinsic]) -> None:
@@ -466,18 +505,20 @@ class Node(ChainHost):
             offset = len(block.extrinsics) - len(included)  # the system calls come first
             for i, ext in enumerate(included):
                 h = ext.hash
-                pending.discard(h)
+                pending.pop(h, None)
                 receipts[h] = _Outcome("included", number, offset + i)
         for ext, err in rejected:
-            pending.discard(ext.hash)
+            pending.pop(ext.hash, None)
             receipts[ext.hash] = _Outcome("rejected", error=error_to_wire(err))
         for ext in dropped:
-            pending.discard(ext.hash)
+            pending.pop(ext.hash, None)
             err = ExtrinsicDropped(nonce=ext.nonce, reason="an earlier extrinsic of its signer was rejected, or "
                                                           "another extrinsic used its nonce")
             receipts[ext.hash] = _Outcome("rejected", error=error_to_wire(err))
         while len(receipts) > self.config.receipts_limit:
-            receipts.popitem(last=False)
+            _, gone = receipts.popitem(last=False)
+            if gone.block is not None:  # inclusions enter in block order: those of its block and before are gone
+                self._receipts_from = max(self._receipts_from, gone.block + 1)
 
     async def wait_sealed(self) -> None:
         """Return once no block is being sealed: admission (a signature check per extrinsic, on the event loop)
@@ -489,32 +530,40 @@ class Node(ChainHost):
     def admit(self, ext: Extrinsic) -> dict[str, Any]:
         """Admit ``ext`` to the mempool (typed error if it cannot enter); the same bytes again join the first.
 
-        Returns ``{"hash", "head"}``: its outcome is in a block after ``head``; with ``"joined": True`` when the same
-        bytes were pending or included already (a client that signed them just now learns that another signed the
-        very same extrinsic at once, at the same nonce: its own will not run a second time).
+        Returns ``{"hash", "head", "instance"}``: its outcome is in a block after ``head``, and ``instance`` names
+        this run of the node (see :meth:`receipt`); with ``"joined": True`` when the same bytes were pending or
+        included already (a client that signed them just now learns that another signed the very same extrinsic at
+        once, at the same nonce: its own will not run a second time).
         """
         assert self.state is not None
         h = ext.hash
         known = self._receipts.get(h)
         if h not in self._pending and (known is None or known.status != "included"):
             self.mempool.admit(self.state, self.genesis_hash, ext)
-            self._pending.add(h)
+            self._pending[h] = ext.nonce
             self._receipts.pop(h, None)
-            return {"hash": h, "head": self.state.height}
-        return {"hash": h, "head": self.state.height, "joined": True}
+            return {"hash": h, "head": self.state.height, "instance": self.instance}
+        return {"hash": h, "head": self.state.height, "instance": self.instance, "joined": True}
 
     async def receipt(self, h: bytes) -> dict[str, Any]:
         """What became of the extrinsic with hash ``h``: included (block, index, events), rejected (error),
-        pending (waiting in the mempool) or unknown (never seen, or forgotten)."""
+        pending (waiting in the mempool, with its nonce) or unknown (never seen, or forgotten).
+
+        Each answer names this run of the node (``instance``, new at each start) and ``receipts_from``: every
+        extrinsic included at or after that block is known here. A restarted node's mempool is empty, so an
+        extrinsic seen ``pending`` at another instance at head H, and ``unknown`` here with ``receipts_from`` <= H + 1,
+        is in no block and waits nowhere: it was dropped with the old mempool."""
         assert self.state is not None
         head = self.state.height
-        if h in self._pending:
-            return {"status": "pending", "hash": h, "head": head}
+        run = {"instance": self.instance, "receipts_from": self._receipts_from}
+        nonce = self._pending.get(h)
+        if nonce is not None:
+            return {"status": "pending", "hash": h, "head": head, "nonce": nonce, **run}
         out = self._receipts.get(h)
         if out is None:
-            return {"status": "unknown", "hash": h, "head": head}
+            return {"status": "unknown", "hash": h, "head": head, **run}
         if out.status == "rejected":
-            return {"status": "rejected", "hash": h, "head": head, "error": out.error}
+            return {"status": "rejected", "hash": h, "head": head, "error": out.error, **run}
         assert out.block is not None and out.index is not None
         block = self._recent.get(out.block)
         if block is None:
@@ -522,7 +571,7 @@ class Node(ChainHost):
             block = await self.off_loop(lambda: self.store.get(out.block))  # type: ignore[union-attr]
         events = [encode(r.event) for r in block.events if r.phase == out.index]
         return {"status": "included", "hash": h, "head": head, "block": out.block, "index": out.index,
-                "events": events}
+                "events": events, **run}
 
     async def submit_and_wait(self, ext: Extrinsic, wait: float) -> dict[str, Any]:
         """Admit ``ext`` and wait (up to ``wait`` s, at most ``rpc_wait_max``) for its outcome; "timeout" while

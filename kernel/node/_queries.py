@@ -146,7 +146,7 @@ def read_handlers(node: ChainHost) -> dict[str, Callable[[dict[str, Any]], Await
                 "local_actors": list(getattr(node.config, "local_actors", ())),
                 "existential_deposit": getattr(s.params, "existential_deposit", 0),
                 "extrinsic_fee": s.params.extrinsic_fee, "block_emission": s.params.block_emission,
-                "max_take": s.params.max_take}
+                "max_take": s.params.max_take, "instance": node.instance, "started_at": node.started_at}
 
     async def head_(_p: dict[str, Any]) -> dict[str, Any]:
         assert node.store is not None
