@@ -19,37 +19,18 @@ from structlog.testing import capture_logs
 from taonet.kernel import Subtensor
 from taonet.plugins import NeuronConfig, StateDir, run_miner, run_validator
 
-from ..kernel.node.nodes import dev_wallet, node_process
+from ..kernel.node.nodes import node_process
+from .validator_net import in_mempool, validator_subnet
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+COMMIT_REVEAL = {"tempo": 10, "commit_reveal_weights_enabled": True, "commit_reveal_period": 2}
 
 BLOCK_TIME = 0.5
 CLIENT_TIMEOUT = 1.0
 """The validator's rpc timeout: a paused node leaves its wait for the reveal's outcome within a few seconds."""
 # weights_interval 36: a commit's window ends at most 33 blocks after it (tempo 10, period 2), so the validator's
 # only write in the first window is the reveal, which the test spots in the node's mempool by its hotkey's nonce.
-
-
-async def _subnet(sub: Subtensor, root: Path) -> tuple[Any, Any]:
-    owner = dev_wallet(root, "owner", "//Alice")
-    miner = dev_wallet(root, "miner", "//Bob")
-    validator = dev_wallet(root, "validator", "//Charlie")
-    with anyio.fail_after(60):
-        assert (await sub.create_subnet(owner)).success
-        for name, value in (("tempo", 10), ("commit_reveal_weights_enabled", True), ("commit_reveal_period", 2)):
-            result = await sub.set_hyperparameter(owner, 1, name, value)
-            assert result.success, (name, result.message)
-        assert (await sub.burned_register(miner, 1)).uid == 1
-        assert (await sub.burned_register(validator, 1)).uid == 2
-        assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
-    return miner, validator
-
-
-async def _in_mempool(sub: Subtensor, hotkey: Any) -> bool:
-    """Whether the node holds an extrinsic of ``hotkey`` not yet sealed (its next nonce is past its chain nonce)."""
-    address = hotkey.public_key
-    return int(await sub.call("next_nonce", address=address)) > int((await sub.call("account", address=address))
-                                                                      ["nonce"])
 
 
 # Each path once, each event loop once (the test takes ~30 s of blocks): sampled, not every combination.
@@ -67,7 +48,7 @@ async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed
         paused = False
         try:
             async with Subtensor(addresses["rpc"], timeout=10) as sub:
-                miner, validator = await _subnet(sub, tmp_path)
+                miner, validator = await validator_subnet(sub, tmp_path, COMMIT_REVEAL)
                 common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0,
                           "timeout": CLIENT_TIMEOUT}
                 vconfig = NeuronConfig(wallet=validator, state_dir=tmp_path / "s" / "validator",
@@ -88,7 +69,7 @@ async def test_a_reveal_that_timed_out_and_then_has_no_commit_counts_as_revealed
                             await sub.wait_for_block()
                         first = committed[0]
                         await sub.wait_for_block(first["reveal_from"] - 1)
-                        while not await _in_mempool(sub, validator.hotkey):  # its only write now: the reveal
+                        while not await in_mempool(sub, validator.hotkey):  # its only write now: the reveal
                             await anyio.sleep(0.005)
                         os.kill(proc.pid, signal.SIGSTOP)
                         paused, stopped_at = True, time.monotonic()

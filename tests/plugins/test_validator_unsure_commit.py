@@ -22,37 +22,18 @@ from taonet.kernel.client import PendingReveal
 from taonet.ledger import DEV_SUBNET_DEFAULTS, WeightsCommitted, WeightsRevealed
 from taonet.plugins import NeuronConfig, StateDir, run_miner, run_validator
 
-from ..kernel.node.nodes import dev_wallet, node_process, running_node
+from ..kernel.node.nodes import node_process, running_node
+from .validator_net import in_mempool, validator_subnet
 
 pytestmark = pytest.mark.anyio
+
+COMMIT_REVEAL = {"tempo": 10, "commit_reveal_weights_enabled": True, "commit_reveal_period": 1}
 
 CR = attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=10, commit_reveal_weights_enabled=True, commit_reveal_period=1)
 
 BLOCK_TIME = 0.3
 CLIENT_TIMEOUT = 1.0
 """The validator's rpc timeout: a paused node leaves its wait for the commit's outcome within a few seconds."""
-
-
-async def _subnet(sub: Subtensor, root: Path) -> tuple[Any, Any]:
-    owner = dev_wallet(root, "owner", "//Alice")
-    miner = dev_wallet(root, "miner", "//Bob")
-    validator = dev_wallet(root, "validator", "//Charlie")
-    with anyio.fail_after(60):
-        assert (await sub.create_subnet(owner)).success
-        for name, value in (("tempo", 10), ("commit_reveal_weights_enabled", True), ("commit_reveal_period", 1)):
-            result = await sub.set_hyperparameter(owner, 1, name, value)
-            assert result.success, (name, result.message)
-        assert (await sub.burned_register(miner, 1)).uid == 1
-        assert (await sub.burned_register(validator, 1)).uid == 2
-        assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
-    return miner, validator
-
-
-async def _in_mempool(sub: Subtensor, hotkey: Any) -> bool:
-    """Whether the node holds an extrinsic of ``hotkey`` not yet sealed (its next nonce is past its chain nonce)."""
-    address = hotkey.public_key
-    return int(await sub.call("next_nonce", address=address)) > int((await sub.call("account", address=address))
-                                                                      ["nonce"])
 
 
 @pytest.mark.slow
@@ -70,7 +51,7 @@ async def test_a_commit_that_timed_out_is_revealed_once_the_chain_shows_it(tmp_p
         paused = False
         try:
             async with Subtensor(addresses["rpc"], timeout=10) as sub:
-                miner, validator = await _subnet(sub, tmp_path)
+                miner, validator = await validator_subnet(sub, tmp_path, COMMIT_REVEAL)
                 hotkey = validator.hotkey
                 start = await sub.get_current_block()
                 common = {"netuid": 1, "endpoint": sub.endpoint, "plugin": "template", "port": 0,
@@ -91,7 +72,7 @@ async def test_a_commit_that_timed_out_is_revealed_once_the_chain_shows_it(tmp_p
                             ended.set()
 
                         await tg.start(validator_run)
-                        while not await _in_mempool(sub, hotkey):  # its first write: the commit
+                        while not await in_mempool(sub, hotkey):  # its first write: the commit
                             await anyio.sleep(0.005)
                         os.kill(proc.pid, signal.SIGSTOP)
                         paused = True
@@ -150,15 +131,9 @@ async def test_unsure_commits_left_by_a_run_before_are_adopted_or_forgotten(tmp_
     validator adopts the first (`weights.committed` with a note) and reveals it in its window, forgets the second with
     one info line (`weights.commit_not_included`), and reveals.json keeps neither."""
     async with running_node(tmp_path / "node", hyper=CR) as (_node, sub):
-        owner = dev_wallet(tmp_path, "owner", "//Alice")
-        miner = dev_wallet(tmp_path, "miner", "//Bob")
-        validator = dev_wallet(tmp_path, "validator", "//Charlie")
+        miner, validator = await validator_subnet(sub, tmp_path)  # commit-reveal from genesis (CR)
         hotkey = validator.hotkey.ss58_address
         with anyio.fail_after(60):
-            assert (await sub.create_subnet(owner)).success
-            assert (await sub.burned_register(miner, 1)).uid == 1
-            assert (await sub.burned_register(validator, 1)).uid == 2
-            assert (await sub.add_stake(validator, hotkey, 100.0)).success
             on_chain = PendingReveal.new(1, hotkey, [1, 2], [1.0, 0.5])
             never = PendingReveal.new(1, hotkey, [1, 2], [0.5, 1.0])
             sent_at = await sub.wait_for_block(22)  # the other was sent at block 0: more than 20 blocks ago
