@@ -78,7 +78,7 @@ async def test_cancelled_waiter_leaves_the_queue_and_the_slot_goes_on() -> None:
 async def test_a_crowd_of_waiters_giving_up_leaves_the_queue_s_memory_bounded() -> None:
     """10,000 waiters that give up at once (a caller's ~0 s timeouts while every slot is busy), behind a live waiter
     of higher priority, no release reaching them: the gate holds O(queue) entries, not one per waiter who left (it
-    held all 10,000, ~10 KB each, until the queue filled), and still serves by priority after."""
+    held all 10,000, ~1 KB each, until the queue filled), and still serves by priority after."""
     gate = PriorityGate(1, 8)
     await gate.acquire()
     order: list[str] = []
