@@ -154,3 +154,22 @@ def test_a_plugin_that_prints_or_exits_while_loading_breaks_neither_the_list_nor
                     env=env(site, tmp_path))
     lines = error_lines(out.stderr)
     assert out.returncode == 7 and len(lines) == 1 and "it called sys.exit('this plugin needs a GPU')" in lines[0]
+
+
+TYPED_PLUGIN = FULL_PLUGIN.replace('options={{"loud": False}}', 'options={{"loud": False, "ports": [8091], '
+                                   '"seed": Option(default=None, type=int, help="a seed")}}').replace(
+    "from taonet.plugins import SubnetProtocol,", "from taonet.plugins import Option, SubnetProtocol,")
+
+
+def test_subnet_plugins_options_show_an_options_type(tmp_path: Path) -> None:
+    """An option's declared type (`Option(default=None, type=int)`) or the one its list default shows (`[8091]`: a
+    list of int) is shown, as the option errors name it: in --json as `type`, in the table after the default."""
+    site = tmp_path / "site"
+    install(site, "typed-subnet", "typed", TYPED_PLUGIN)
+    out, _ = taonet("subnet", "plugins", "--options", "--json", env=env(site, tmp_path))
+    assert out.returncode == 0, out.stderr
+    details = next(r for r in json.loads(out.stdout)["plugins"] if r["name"] == "typed")["option_details"]
+    assert (details["seed"]["type"], details["ports"]["type"]) == ("int", "list of int")
+    assert "type" not in details["loud"]
+    out, _ = taonet("subnet", "plugins", "--options", env={**env(site, tmp_path), "COLUMNS": "400"})
+    assert "seed=None (int)" in out.stdout and "ports=[8091] (list of int)" in out.stdout, out.stdout
