@@ -51,6 +51,7 @@ class ChainHost:
         """This run of the host (new at each start; ``info`` and a node's ``submit`` and ``receipt`` say it): a client
         that sees it change knows the node restarted, and that what waited in its mempool was dropped."""
         self.started_at = time.time()
+        self._failures: dict[str, int] = {}  # writes of a cache refused so far, by kind (snapshot, epoch index)
         self._new_block = anyio.Event()
         self._history: OrderedDict[int, State] = OrderedDict()
         self._subscribers: list[anyio.abc.ObjectSendStream[tuple[SignedBlock, State]]] = []
@@ -77,6 +78,12 @@ class ChainHost:
                                   "is lost, and the log goes on from the last complete block")
         self.store, self.state, self.genesis_hash = store, state, genesis_hash
         self._remember(state)
+
+    def _failed_again(self, kind: str) -> int | None:
+        """Count one more refused write of a cache (``kind``); its count when it is to be said: the 1st, then the
+        10th, 100th... (a full disk refuses every one)."""
+        n = self._failures[kind] = self._failures.get(kind, 0) + 1
+        return n if str(n).rstrip("0") == "1" else None
 
     def _remember(self, state: State) -> None:
         h = self.config.history_every

@@ -108,7 +108,6 @@ class Node(ChainHost):
         """Every extrinsic included at or after this block is in the receipts (read back from the log on opening,
         then kept as sealed; raised as the table drops its oldest): a client that saw its extrinsic pending at a
         node that has since restarted learns from an ``unknown`` at or after it that no block took it."""
-        self._snapshot_failures = 0
         self._recent: OrderedDict[int, SignedBlock] = OrderedDict()
         self._published_at: dict[int, float] = {}
         self._last_sealed = 0.0
@@ -445,7 +444,8 @@ class Node(ChainHost):
         try:
             count = index_epochs(self.store, before, block)
         except StorageFailed as e:
-            self.log.warning("epoch_index.not_written", block=block.number, reason=str(e))
+            if (n := self._failed_again("epoch_index")) is not None:
+                self.log.warning("epoch_index.not_written", block=block.number, reason=str(e), failures=n)
             return
         ms = (time.perf_counter() - started) * 1000
         self.metrics["epoch_index_ms"] = [*self.metrics.get("epoch_index_ms", [])[-999:], ms]
@@ -485,9 +485,7 @@ class Node(ChainHost):
             try:
                 self.store.save_snapshot(state)
             except StorageFailed as e:  # a snapshot is a cache (a missing one costs a longer fold): seal on
-                self._snapshot_failures += 1
-                n = self._snapshot_failures
-                if str(n).rstrip("0") == "1":  # the 1st failure, then the 10th, 100th, ...
+                if (n := self._failed_again("snapshot")) is not None:
                     self.log.warning("snapshot.not_written", block=block.number, path=e.path, reason=e.reason,
                                      failures=n, note="snapshots are a cache: sealing goes on, and a restart "
                                                       "folds from an older snapshot or genesis; free space or fix "

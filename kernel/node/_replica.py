@@ -174,12 +174,18 @@ class Replica(ChainHost):
         state, _ = apply(head, block, parent=self.store.head_hash, verify_signatures=True)
         self.store.append(block, expected_height=block.number)
         if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
-            self.store.save_snapshot(state)
+            try:
+                self.store.save_snapshot(state)
+            except StorageFailed as e:  # a cache, as on the leader: follow on
+                if (n := self._failed_again("snapshot")) is not None:
+                    self.log.warning("snapshot.not_written", block=block.number, path=e.path, reason=e.reason,
+                                     failures=n, note="snapshots are a cache: the replica follows on")
         if self.config.epoch_index:  # the same records as the leader's (the same blocks, the same states)
             try:
                 index_epochs(self.store, head, block)
             except StorageFailed as e:
-                self.log.warning("epoch_index.not_written", block=block.number, reason=str(e))
+                if (n := self._failed_again("epoch_index")) is not None:
+                    self.log.warning("epoch_index.not_written", block=block.number, reason=str(e), failures=n)
         return state
 
     def _advance(self, block: SignedBlock, state: State) -> None:

@@ -82,3 +82,28 @@ def test_a_block_log_that_cannot_be_written_still_stops_the_node(tmp_path: Path)
     assert last and last[0].split()[:4] == ["caught", "StorageFailed", "write", "blocks"], \
         proc.stdout[-2000:] + proc.stderr[-2000:]
     assert int(last[0].split()[-1]) > 4 and "snapshot.not_written" in proc.stderr, proc.stderr[-2000:]
+
+
+async def test_an_epoch_index_that_cannot_be_written_is_said_at_the_1st_and_10th_failure(tmp_path: Path) -> None:
+    """The epoch index is a cache too: its refused writes are said as the snapshots' are (it was one warning per
+    epoch, for ever, on a full disk), and sealing goes on. Made real for root: subnet 1's index folder is a file."""
+    import attrs
+
+    from taonet.ledger import DEV_SUBNET_DEFAULTS
+
+    from .nodes import dev_wallet
+
+    data = tmp_path / "node"
+    (data / "chain" / "epochs").mkdir(parents=True)
+    (data / "chain" / "epochs" / "1").write_text("not a folder")
+    with capture_logs() as logs:
+        async with running_node(data, hyper=attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=1), block_time=0.02) as (
+                node, sub):
+            with anyio.fail_after(60):
+                assert (await sub.create_subnet(dev_wallet(tmp_path, "owner", "//Alice"))).success
+                while len([e for e in logs if e["event"] == "epoch_index.not_written"]) < 2:
+                    await sub.wait_for_block(timeout=30)
+            assert node.halted is None
+    said = [e for e in logs if e["event"] == "epoch_index.not_written"]
+    assert [e["failures"] for e in said] == [1, 10], said
+    assert said[0]["log_level"] == "warning"
