@@ -334,6 +334,7 @@ class _Validator:
         self.commit_reveal: bool | None = None  # None: the subnet's rules not read yet
         # commits sent whose outcome we did not learn (a timeout), with the block each was sent at, oldest first
         self.unsure_commits: list[tuple[PendingReveal, int]] = []
+        self.committing: bytes | None = None  # the hash of the commit whose outcome set_weights is waiting for
         self.reveals: list[PendingReveal] = self._load_reveals()
         self.revealing = False
         self.reveal_retry_at = 0
@@ -775,8 +776,17 @@ class _Validator:
             while len(self.own_commits) > OWN_COMMITS_KEPT:
                 del self.own_commits[next(iter(self.own_commits))]
             if self.commit_reveal:
-                result = await self.sub.commit_weights(self.config.wallet, self.netuid, uids, weights,
-                                                       salt=pending.salt, version_key=version)
+                # kept as unsure before it is sent (an fsync): a run stopped while it waits for the outcome still
+                # has the salt, and its next start reveals the commit if the chain holds it
+                await self._keep_unsure(pending, block)
+                sent = self.committing = pending.commit_hash
+                try:
+                    result = await self.sub.commit_weights(self.config.wallet, self.netuid, uids, weights,
+                                                           salt=pending.salt, version_key=version)
+                finally:
+                    self.committing = None
+                if result.status != "timeout":  # its outcome is known: not unsure (kept below if committed)
+                    await self._forget_unsure(sent)
             else:
                 result = await self.sub.set_weights(self.config.wallet, self.netuid, uids, weights,
                                                     version_key=version, wait_for_reveal=False, salt=pending.salt)
@@ -796,7 +806,8 @@ class _Validator:
             elif result.success and result.action == "committed":
                 self.scores.weights_block = result.block or block
                 self.backoff = 1
-                if result.reveal is not None and result.reveal.reveal_from is not None:
+                if (result.reveal is not None and result.reveal.reveal_from is not None
+                        and all(r.commit_hash != result.reveal.commit_hash for r in self.reveals)):
                     self._keep_reveals([*self.reveals, result.reveal])
                     await self._save_reveals()
                     self.log.info("weights.committed", block=result.block, count=len(uids),
@@ -835,14 +846,23 @@ class _Validator:
             self.setting = False
 
     async def _keep_unsure(self, r: PendingReveal, sent_at: int) -> None:
-        """Keep a commit sent at ``sent_at`` whose outcome we did not learn (saved with the reveals): the oldest
-        beyond :data:`MAX_UNSURE_COMMITS` is forgotten (debug)."""
+        """Keep a commit sent at ``sent_at`` whose outcome we did not learn (saved with the reveals; kept once): the
+        oldest beyond :data:`MAX_UNSURE_COMMITS` is forgotten (debug)."""
+        if any(u.commit_hash == r.commit_hash for u, _ in self.unsure_commits):
+            return
         kept = [*self.unsure_commits, (r, sent_at)]
         for _, at in kept[:-MAX_UNSURE_COMMITS]:
             self.log.debug("weights.unsure_commit_forgotten", sent_at=at, reason=f"more than {MAX_UNSURE_COMMITS} "
                            "unsure commits")
         self.unsure_commits = kept[-MAX_UNSURE_COMMITS:]
         await self._save_reveals()
+
+    async def _forget_unsure(self, commit_hash: bytes) -> None:
+        """Drop the unsure commit with this hash (its outcome is known now)."""
+        kept = [(r, at) for r, at in self.unsure_commits if r.commit_hash != commit_hash]
+        if len(kept) != len(self.unsure_commits):
+            self.unsure_commits = kept
+            await self._save_reveals()
 
     async def _find_unsure_commits(self) -> None:
         """Look for the unsure commits among this hotkey's pending commits on the chain: one found (its hash) is
@@ -858,6 +878,9 @@ class _Validator:
         on_chain = {c.commit_hash: c for c in pending}
         keep, adopted = [], []
         for r, sent_at in self.unsure_commits:  # no await in this loop: the commit task may add one meanwhile
+            if r.commit_hash == self.committing:  # its own wait says what became of it
+                keep.append((r, sent_at))
+                continue
             c = on_chain.get(r.commit_hash)
             if c is not None:
                 adopted.append(attrs.evolve(r, block=c.block, reveal_from=c.reveal_from, reveal_until=c.reveal_until))
