@@ -186,11 +186,27 @@ def _lost_keys(out: Out, rows: dict[str, dict[str, Any]], wallet: Any, e: Except
         said = " and ".join(f"the {k} above was created" for k in done)
     not_made = " nor ".join(f"the {k}" for k in lost)
     unused = [k for k in new if k not in done]
+    if not said and _made_meanwhile(wallet, rows):  # another process made this wallet at the same moment
+        raise WalletError(f"another process created wallet {wallet.name!r} at the same moment (its coldkey is "
+                          f"{wallet.get_coldkeypub().ss58_address}): nothing was created by this command, and the "
+                          "mnemonic above belongs to no key; use that wallet (taonet wallet overview), or create "
+                          "another name") from e
     if not said:
         raise WalletError(f"nothing was created ({describe(e)}): the mnemonic above belongs to no key; run the command "
                           "again") from e
     tail = f" (the {' and '.join(unused)} mnemonic above belongs to no key)" if unused and not out.json else ""
     raise WalletError(f"{said}, but {not_made} was not: {describe(e)}{tail}") from e
+
+
+def _made_meanwhile(wallet: Any, rows: dict[str, dict[str, Any]]) -> bool:
+    """Whether the wallet this command was making a coldkey for now has another one (a process racing it won)."""
+    row = rows.get("coldkey")
+    if row is None or not _made_now(row):
+        return False
+    try:
+        return wallet.get_coldkeypub().ss58_address != row["ss58"]
+    except Exception:  # no coldkeypub (or unreadable): not a wallet another process made
+        return False
 
 
 @wallet_app.command("new-coldkey")
