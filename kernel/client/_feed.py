@@ -80,6 +80,7 @@ class FeedWatcher:
         was heard from. The other waiters' deadlines read it."""
         self._reading = False
         self._heard_feed = False  # a block came on the feed (so it was connected)
+        self._connected = False  # the feed's connection was seen open
         self._changed = anyio.Event()
         self._sub: pynng.Sub0 | None = None
         self._pipes: OpenPipes | None = None  # its open connections
@@ -140,10 +141,17 @@ class FeedWatcher:
         if self._sub is not None:
             self._sub.close()
         self._ctx = self._sub = self._pipes = None
+        self._connected = False
 
     def _feed_lost(self) -> bool:
-        """Whether the feed's connection was open and closed (no connection now, and blocks were heard from it)."""
-        return self._pipes is not None and not self._pipes.count and self._heard_feed
+        """Whether the feed's connection was open and closed (no connection now, and one was seen open or blocks were
+        heard from it: a client that came between two blocks of a slow chain has heard none yet)."""
+        if self._pipes is None:
+            return False
+        if self._pipes.count:
+            self._connected = True
+            return False
+        return self._heard_feed or self._connected
 
     def _learn(self, number: int) -> None:
         self._heard = time.monotonic()

@@ -137,6 +137,24 @@ async def test_a_block_wait_ends_unreachable_soon_after_its_node_is_killed(tmp_p
 
 
 @pytest.mark.anyio
+async def test_a_block_wait_between_two_blocks_of_a_slow_chain_ends_soon_after_its_node_is_killed(
+        tmp_path: Path) -> None:
+    """Blocks every 4 s, the wait started right after one and the node killed 2 s later (no block heard on the feed
+    yet): Unreachable within the redial grace, not after the feed's quiet time (three block times: 12 s; a QA pass
+    saw 25 s on an 8 s chain)."""
+    with node_process(tmp_path / "node", block_time=4) as (proc, addresses):
+        async with Subtensor(addresses["rpc"], timeout=CALL_TIMEOUT) as sub:
+            head = await sub.get_current_block()
+            with anyio.fail_after(20):  # right after a block (read by asking, not on the feed): the next is 4 s away
+                while await sub.get_current_block() == head:
+                    await anyio.sleep(0.05)
+            started = time.monotonic()
+            err = await _raised_while_killed(proc, 2.0, lambda: sub.wait_for_block(head + 100, timeout=CALL_TIMEOUT))
+            assert isinstance(err, Unreachable) and re.search(GONE, str(err)), err
+            assert time.monotonic() - started < 2.0 + REDIAL_GRACE + 3, time.monotonic() - started
+
+
+@pytest.mark.anyio
 async def test_a_node_back_on_the_same_address_within_the_grace_answers_the_call(tmp_path: Path) -> None:
     """The server is killed, a call is made (queued while nng redials) and a node starts on the same address: the
     request goes to it and is answered (the client's grace is 20 s here, so a slow start on a shared machine fits)."""
