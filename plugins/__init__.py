@@ -17,6 +17,7 @@ from ._discovery import Plugin as Plugin
 from ._discovery import PluginInfo as PluginInfo
 from ._discovery import installed_plugins as installed_plugins
 from ._discovery import load_plugin as load_plugin
+from ._discovery import option_type_name as option_type_name
 from ._host import HostedNeuron as HostedNeuron
 from ._host import NeuronHost as NeuronHost
 from ._host import SharedChain as SharedChain
@@ -65,7 +66,8 @@ __all__ = [
     "NeuronHost", "NeuronSpec", "Option", "Plugin", "PluginInfo", "Response", "Scores", "SharedChain", "StateDir",
     "SubnetProtocol", "Task", "call_within", "check_scores", "default_state_dir", "errors", "gateway_problem",
     "hookimpl", "hookspecs",
-    "installed_plugins", "load_neurons", "load_plugin", "parse_neurons", "read_journal", "run_miner", "run_validator",
+    "installed_plugins", "load_neurons", "load_plugin", "option_type_name", "parse_neurons", "read_journal",
+    "run_miner", "run_validator",
     "step_inputs", "update_scores", "validator_step", "watch_loop", "weights_for",
 ]
 

@@ -27,7 +27,7 @@ from . import hookspecs
 from ._types import NEURON_OPTIONS, Option, SubnetProtocol
 
 __all__ = ["GROUP", "LIST_LOAD_TIMEOUT", "LOAD_TIMEOUT", "LOAD_TIMEOUT_ENV", "Plugin", "PluginInfo",
-           "installed_plugins", "load_plugin", "load_timeout"]
+           "installed_plugins", "load_plugin", "load_timeout", "option_type_name"]
 
 GROUP = "taonet.subnets"
 """The entry-point group a plugin package registers in (``[project.entry-points."taonet.subnets"]``)."""
@@ -126,7 +126,7 @@ class Plugin:
             if out[key] is None and key in typed:  # Option(default=None, type=int): converted as an int's would be
                 kind = _SAMPLES[_type_parts(typed[key])[0]]
             out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) or out[key] is None else out[key],
-                                _type_name(typed[key]) if key in typed else None)
+                                option_type_name(typed[key]) if key in typed else None)
             if key in typed:
                 out[key] = _check_type(key, raw, out[key], typed[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
@@ -225,7 +225,8 @@ def _type_parts(typed: Any) -> tuple[Any, Any]:
     return None, None
 
 
-def _type_name(typed: Any) -> str:
+def option_type_name(typed: Any) -> str:
+    """An option's declared type as its errors name it: ``int``, ``list of str``."""
     outer, item = _type_parts(typed)
     return f"list of {item.__name__}" if item is not None else getattr(outer, "__name__", str(typed))
 
@@ -256,7 +257,7 @@ def _check_type(key: str, raw: Any, value: Any, typed: Any) -> Any:
     outer, item = _type_parts(typed)
     if outer is None:  # refused at load (_check_options)
         return value
-    name = _type_name(typed)
+    name = option_type_name(typed)
     example = " (as JSON: [1, 2])" if outer is list else ' (as JSON: {"a": 1})' if outer is dict else ""
     if not _is_a(value, outer):
         raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {name}{example}")

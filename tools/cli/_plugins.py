@@ -41,28 +41,20 @@ def _plugin_row(info: Any, infos: list[Any], options: bool, load_plugin: Any, pl
 def _option_details(protocol: Any) -> dict[str, dict[str, object]]:
     """Each option's default, help, its type where it declares one or its list default shows it (``type``: ``int``,
     ``list of str``), and the values it takes: ``lo``/``hi`` (a bounded number) or ``choices``."""
+    from taonet.plugins import option_type_name
+
     bounds, choices, helps, types = protocol.bounds(), protocol.choices(), protocol.help(), protocol.types()
     out: dict[str, dict[str, object]] = {}
     for name, default in protocol.defaults().items():
         entry: dict[str, object] = {"default": default, "help": helps.get(name, "")}
         if name in types:
-            entry["type"] = _type_text(types[name])
+            entry["type"] = option_type_name(types[name])
         if name in bounds:
             entry["lo"], entry["hi"] = bounds[name]
         if name in choices:
             entry["choices"] = list(choices[name])
         out[name] = entry
     return out
-
-
-def _type_text(kind: Any) -> str:
-    """An option's declared type as the option errors name it: ``int``, ``list of str``."""
-    import typing
-
-    args = typing.get_args(kind)
-    if typing.get_origin(kind) is list and len(args) == 1:
-        return f"list of {getattr(args[0], '__name__', args[0])}"
-    return str(getattr(kind, "__name__", kind))
 
 
 def _option_cell(name: str, d: dict[str, object]) -> str:
