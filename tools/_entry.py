@@ -22,6 +22,7 @@ __all__ = ["main"]
 
 def main() -> NoReturn:
     """Run the `taonet` command (``taonet.tools.cli.main``), a Ctrl-C before it has begun included."""
+    sys.unraisablehook = _interrupt_where_it_can_be_raised
     try:
         from .cli import main as run
 
@@ -29,6 +30,48 @@ def main() -> NoReturn:
     except KeyboardInterrupt as e:  # Terminated (SIGTERM) is one too, once the command line took SIGTERM over
         _stopped_while_loading(e)
     raise AssertionError("taonet.tools.cli.main returned")  # pragma: no cover
+
+
+def _interrupt_where_it_can_be_raised(unraisable: sys.UnraisableHookArgs, /) -> None:
+    """Raise again a Ctrl-C (or SIGTERM) whose KeyboardInterrupt landed where Python cannot raise it (a weakref
+    callback, such as the import system's module locks', or a ``__del__``): Python printed "Exception ignored" with a
+    traceback there and ran on, so the command ignored the Ctrl-C and ended 0 (one start in some 40 under the chaos
+    test). A SIGALRM a millisecond later raises it at the next line that can; any other such exception goes to
+    Python's own hook. Process-wide: installed by this entry point only."""
+    e = unraisable.exc_value
+    if not isinstance(e, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+        return
+    import signal
+
+    previous = signal.getsignal(signal.SIGALRM)
+
+    def raise_it_again(_signum: int, frame: object) -> None:
+        if _inside(frame, _interrupt_where_it_can_be_raised.__code__):  # raised here, it would be ignored again
+            signal.setitimer(signal.ITIMER_REAL, _AGAIN_S)
+            return
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        raise e  # the same exception: Terminated for SIGTERM, whose own handler ignores SIGTERM once it has run
+
+    try:
+        signal.signal(signal.SIGALRM, raise_it_again)
+    except ValueError:  # not the main thread, where no signal raised it
+        sys.__unraisablehook__(unraisable)
+        return
+    signal.setitimer(signal.ITIMER_REAL, _AGAIN_S)
+
+
+_AGAIN_S = 0.001
+"""Seconds after an unraisable KeyboardInterrupt that it is raised again: long enough for the hook to have returned."""
+
+
+def _inside(frame: object, code: object) -> bool:
+    """Whether ``frame`` or one of its callers runs ``code``."""
+    while frame is not None:
+        if frame.f_code is code:  # type: ignore[attr-defined]
+            return True
+        frame = frame.f_back  # type: ignore[attr-defined]
+    return False
 
 
 def _stopped_while_loading(e: KeyboardInterrupt) -> NoReturn:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.tools.processes import TAONET_EXE
 
@@ -47,3 +50,42 @@ def test_ctrl_c_while_the_command_line_loads_is_exit_130_and_no_traceback(tmp_pa
     for delay, code, err in in_script:
         assert "Traceback" not in err, (delay, code, err)
         assert code in (130, 0), (delay, code, err)
+
+
+_UNRAISABLE = """
+import sys, time, weakref
+import taonet.tools.cli as cli
+from taonet.tools import _entry
+from taonet.tools.signals import Terminated
+
+class Thing:
+    pass
+
+def run():
+    thing = Thing()
+    def callback(_ref):
+        raise {exc}  # as a Ctrl-C landing in the import system's module lock callback does
+    ref = weakref.ref(thing, callback)
+    del thing
+    time.sleep(10)
+    print("the command ran on")
+    sys.exit(0)
+
+cli.main = run
+_entry.main()
+"""
+
+
+@pytest.mark.parametrize(("exc", "code"), [("KeyboardInterrupt", 130), ("Terminated", 143)])
+def test_a_ctrl_c_landing_where_python_cannot_raise_it_still_stops_the_command(exc: str, code: int) -> None:
+    """A KeyboardInterrupt raised in a weakref callback (where CI's Ctrl-C once landed, in the import system's) was
+    printed as "Exception ignored" with a traceback and the command ran on to exit 0: it is raised again where it
+    can be, so the command stops at once, 130 (or 143 for SIGTERM's Terminated), without a traceback."""
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", _UNRAISABLE.format(exc=exc)], capture_output=True, text=True,
+                         timeout=30)
+    elapsed = time.monotonic() - started
+    assert out.returncode == code, (out.returncode, out.stderr)
+    assert "Traceback" not in out.stderr and "ignored" not in out.stderr, out.stderr
+    assert "ran on" not in out.stdout
+    assert elapsed < 8, elapsed
