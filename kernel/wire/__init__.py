@@ -32,6 +32,7 @@ from ._wallet import Wallet as Wallet
 from ._wallet import list_wallets as list_wallets
 
 __all__ = [
+    "AddressInUse",
     "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "NETWORK_SHARES", "PENDING_NETWORK_PART", "WIRE_VERSION", "Axon",
     "AxonConfig", "AxonInfo", "ConnectionLimit", "Dendrite", "DendriteConfig", "NngContext", "NonceGuard", "OpenPipes",
     "Password", "PendingBudget", "PriorityGate", "SpareContexts", "Status", "StreamingSynapse", "Synapse",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ._axon import AddressInUse as AddressInUse
     from ._axon import Axon as Axon
     from ._axon import AxonConfig as AxonConfig
     from ._dendrite import Dendrite as Dendrite
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
     from ._synapse import Synapse as Synapse
     from ._synapse import TerminalInfo as TerminalInfo
 
-_LAZY = {"Axon": "._axon", "AxonConfig": "._axon", "Dendrite": "._dendrite", "DendriteConfig": "._dendrite",
+_LAZY = {"AddressInUse": "._axon",
+         "Axon": "._axon", "AxonConfig": "._axon", "Dendrite": "._dendrite", "DendriteConfig": "._dendrite",
          "SynapseStream": "._dendrite", "StreamingSynapse": "._synapse", "Synapse": "._synapse",
          "TerminalInfo": "._synapse"}
 """The axon, dendrite and synapse names: loaded on first use, so a chain client or a wallet does not load them."""

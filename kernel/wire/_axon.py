@@ -49,7 +49,7 @@ from pynng import lib
 from taonet.ledger import DENSITY, Keypair
 from taonet.ledger import loads_bounded as _strict_loads  # a peer's bytes: refused if they would decode dense
 from taonet.ledger import verify as _verify
-from taonet.ledger.errors import CodecError, MessageTooDense, MessageTooLarge
+from taonet.ledger.errors import CodecError, MessageTooDense, MessageTooLarge, TaonetError
 
 from ..errors import (
     BadRequest,
@@ -95,7 +95,7 @@ from ._nonce import NonceGuard
 from ._stream import OutStream, StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
-__all__ = ["Axon", "AxonConfig"]
+__all__ = ["AddressInUse", "Axon", "AxonConfig"]
 
 logger = get_logger(__name__)
 
@@ -246,6 +246,17 @@ def _keypair_of(who: Any) -> tuple[Keypair, str]:
 
 async def _aping(synapse: Synapse) -> Synapse:
     return synapse
+
+
+class AddressInUse(TaonetError, pynng.AddressInUse):
+    """Raised when an axon cannot listen because another socket holds its address (pick another port, or port 0).
+
+    A taonet error (``except TaonetError`` catches it) and still pynng's ``AddressInUse`` (older handlers of it do)."""
+
+    CODE = "wire_address_in_use"
+
+    def __init__(self, message: str, errno: int = lib.NNG_EADDRINUSE) -> None:
+        pynng.AddressInUse.__init__(self, message, errno)
 
 
 @final
@@ -460,7 +471,35 @@ class Axon:
                 return False
             raise
 
-    async def serve(self, *, task_status: anyio.abc.TaskStatus[AxonInfo] = anyio.TASK_STATUS_IGNORED) -> None:
+    @typing.overload
+    def serve(self, *, task_status: anyio.abc.TaskStatus[AxonInfo] = ...) -> typing.Coroutine[Any, Any, None]: ...
+
+    @typing.overload
+    def serve(self, netuid: int, subtensor: Any) -> Any: ...
+
+    def serve(self, netuid: int | None = None, subtensor: Any = None, *,
+              task_status: anyio.abc.TaskStatus[AxonInfo] = anyio.TASK_STATUS_IGNORED) -> Any:
+        """Listen and answer requests until cancelled: ``await task_group.start(axon.serve)`` returns once listening.
+
+        ``axon.serve(netuid, subtensor)`` (the Bittensor SDK's form) publishes this axon on the chain instead:
+        it returns ``subtensor.serve_axon(netuid, axon)``, the ExtrinsicResult from a blocking client
+        (``taonet.kernel.client.blocking``), an awaitable of it from an async one (``await axon.serve(2, sub)``).
+        Give the axon ``external_ip=`` when it listens on 0.0.0.0 (no dendrite can dial that).
+        """
+        if netuid is None and subtensor is None:
+            return self._serve(task_status=task_status)
+        if netuid is None or subtensor is None:
+            raise TypeError("axon.serve(netuid, subtensor) publishes the axon: give both (or neither, to listen: "
+                            "await task_group.start(axon.serve))")
+        if isinstance(netuid, bool) or not isinstance(netuid, int):
+            raise TypeError(f"axon.serve: netuid must be an integer (a subnet's number), not {netuid!r:.40}")
+        publish = getattr(subtensor, "serve_axon", None)
+        if not callable(publish):
+            raise TypeError(f"axon.serve: {type(subtensor).__name__} has no serve_axon(netuid, axon); give a "
+                            "taonet subtensor (taonet.kernel.client.Subtensor, or its blocking form)")
+        return publish(netuid, self)
+
+    async def _serve(self, *, task_status: anyio.abc.TaskStatus[AxonInfo] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and answer requests until cancelled; ``task_status.started`` is called once listening."""
         if self._tg is not None:
             raise RuntimeError("this axon is already serving")
@@ -490,7 +529,8 @@ class Axon:
                 hint = ("another process holds it: pick another port, or port 0 for a free one"
                         if isinstance(e, pynng.AddressInUse) else "an axon listens on tcp://host:port, ipc:///path "
                         "or inproc://name")
-                raise type(e)(f"the axon cannot listen on {self._address}: {e}; {hint}", e.errno) from None
+                error = AddressInUse if isinstance(e, pynng.AddressInUse) else type(e)
+                raise error(f"the axon cannot listen on {self._address}: {e}; {hint}", e.errno) from None
             self._bound = bound_address(listener, self._address)
             info = self.info()
             self._terminal = TerminalInfo(ip=info.ip or info.url, port=info.port or None, version=self._version,

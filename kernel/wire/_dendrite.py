@@ -22,7 +22,7 @@ import contextlib
 import math
 import time
 import uuid as _uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Generic, TypeVar, final, overload
 
 import anyio
@@ -51,6 +51,7 @@ from ._format import (
 from ._log import get_logger
 from ._nng import NngContext, forget_oversized, oversized, watch_oversized
 from ._pipes import OpenPipes
+from ._refusals import dial_refusals, watch_dialer
 from ._stream import StreamFrame
 from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
@@ -112,14 +113,21 @@ def _check_max_bytes(max_bytes: int | None) -> int | None:
     return max_bytes
 
 
+_WATCH_FIRST = 0.002
+_WATCH_EVERY = 0.1
+"""A call sent while its endpoint has no connection looks for a refused dial after 2 ms, then at doubling intervals
+up to 0.1 s (a refusal on 127.0.0.1 comes within ~1 ms of the dial; over a network, a round trip)."""
+
+
 @final
 class _Endpoint:
-    __slots__ = ("address", "busy", "closed", "idle", "pipes", "sock")
+    __slots__ = ("address", "busy", "closed", "dialer", "idle", "pipes", "sock")
 
-    def __init__(self, address: str, sock: pynng.Req0, pipes: OpenPipes) -> None:
+    def __init__(self, address: str, sock: pynng.Req0, pipes: OpenPipes, dialer: Any) -> None:
         self.address = address
         self.sock = sock
         self.pipes = pipes
+        self.dialer = dialer  # the nng_dialer: its refusals are read from nng's statistics
         self.busy = 0
         self.idle: list[NngContext] = []
         self.closed = False
@@ -194,6 +202,15 @@ class Dendrite:
 
     async def aclose(self) -> None:
         """Close every endpoint socket (requests still in flight end with 503)."""
+        self.close_session()
+
+    async def aclose_session(self) -> None:
+        """The Bittensor SDK's name for :meth:`aclose`."""
+        self.close_session()
+
+    def close_session(self) -> None:
+        """Close every endpoint socket, from synchronous code too (the Bittensor SDK's name; :meth:`aclose` in
+        async code is the same)."""
         self._open = False
         endpoints, self._endpoints = self._endpoints, collections.OrderedDict()
         for ep in endpoints.values():
@@ -202,14 +219,15 @@ class Dendrite:
     # --- queries --------------------------------------------------------------------------------------------
     @overload
     async def __call__(self, axons: Sequence[Any], synapse: S, timeout: float = 12.0, *,
-                       deserialize: bool = False, max_bytes: int | None = None) -> list[Any]: ...
+                       deserialize: bool = False, max_bytes: int | None = None, run_async: bool = True,
+                       streaming: bool = False) -> list[Any]: ...
 
     @overload
     async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False,
-                       max_bytes: int | None = None) -> Any: ...
+                       max_bytes: int | None = None, run_async: bool = True, streaming: bool = False) -> Any: ...
 
     async def __call__(self, axons: Any, synapse: S, timeout: float = 12.0, *, deserialize: bool = False,
-                       max_bytes: int | None = None) -> Any:
+                       max_bytes: int | None = None, run_async: bool = True, streaming: bool = False) -> Any:
         """Query one axon (returns one synapse) or a list of axons at once (returns a list, in order).
 
         Args:
@@ -220,10 +238,19 @@ class Dendrite:
             max_bytes: the reply bytes the whole call may hold (None: each reply up to its own bound): each axon's
                 reply may hold ``max_bytes // len(axons)``, a larger one is refused as it arrives (500, with
                 ``dendrite.reply_limit``).
+            run_async: the SDK's switch: False asks the axons one after another (each with the whole timeout).
+            streaming: the SDK's switch: True returns :meth:`call_stream` generators (one per axon, not started)
+                instead of answers, for a StreamingSynapse on a dendrite held open by ``async with``.
         """
         many = isinstance(axons, (list, tuple))
         targets = list(axons) if many else [axons]
-        results = await self._query(targets, synapse, timeout, _check_max_bytes(max_bytes))
+        if streaming:
+            streams = [self.call_stream(t, synapse, timeout, deserialize) for t in targets]  # type: ignore[arg-type]
+            return streams if many else streams[0]
+        if run_async:
+            results = await self._query(targets, synapse, timeout, _check_max_bytes(max_bytes))
+        else:
+            results = [(await self._query([t], synapse, timeout, _check_max_bytes(max_bytes)))[0] for t in targets]
         if deserialize:
             results = [r.deserialize() for r in results]
         return results if many else results[0]
@@ -252,9 +279,26 @@ class Dendrite:
 
         return anyio.run(ask)
 
-    async def call(self, axon: Any, synapse: S, timeout: float = 12.0, *, max_bytes: int | None = None) -> S:
-        """Query one axon; the answered synapse (its reply holding at most ``max_bytes``, when given)."""
-        return (await self._query([axon], synapse, timeout, _check_max_bytes(max_bytes)))[0]
+    async def call(self, axon: Any = None, synapse: S | None = None, timeout: float = 12.0, *,
+                   deserialize: bool = False, max_bytes: int | None = None, target_axon: Any = None) -> Any:
+        """Query one axon; the answered synapse (its reply holding at most ``max_bytes``, when given), or its
+        ``deserialize()``. ``target_axon=`` is the Bittensor SDK's name for ``axon``; no synapse is a ping (as in
+        the SDK, whose ``deserialize`` defaults to True: here False, as everywhere in taonet)."""
+        if (axon is None) == (target_axon is None):
+            raise TypeError("dendrite.call: give the axon (or target_axon=, the SDK's name), once")
+        syn: Any = Synapse() if synapse is None else synapse
+        answer = (await self._query([axon if target_axon is None else target_axon], syn, timeout,
+                                    _check_max_bytes(max_bytes)))[0]
+        return answer.deserialize() if deserialize else answer
+
+    async def call_stream(self, target_axon: Any, synapse: SS, timeout: float = 12.0,
+                          deserialize: bool = True) -> AsyncIterator[Any]:
+        """The Bittensor SDK's stream: yields each chunk as it comes, then the final synapse (its ``deserialize()``
+        when ``deserialize``, as in the SDK); needs ``async with Dendrite(...)``, as :meth:`stream` does."""
+        async with self.stream(target_axon, synapse, timeout) as stream:
+            async for chunk in stream:
+                yield chunk
+        yield stream.result.deserialize() if deserialize else stream.result
 
     def stream(self, axon: Any, synapse: SS, timeout: float = 12.0, *,
                max_bytes: int | None = None) -> SynapseStream[SS]:
@@ -361,7 +405,10 @@ class Dendrite:
             left_ms = math.ceil((deadline - time.monotonic()) * 1000)
             if left_ms > 0:
                 ctx.send(frame)
-                raw, _ = await ctx.recv(left_ms)
+                if ep.pipes.count:
+                    raw, _ = await ctx.recv(left_ms)
+                else:  # not connected (yet): watch for a refused dial beside the receive
+                    raw = await self._recv_unless_refused(ep, ctx, left_ms, info)
         except pynng.Timeout:
             pass
         except pynng.ConnectionReset as e:
@@ -391,6 +438,41 @@ class Dendrite:
             if not ep.pipes.count:
                 raise _Failed(Status.OVERLOADED, f"could not reach {info.address} within {timeout:g} s")
             raise _Failed(Status.TIMEOUT, f"no reply within {timeout:g} s")
+        return raw
+
+    async def _recv_unless_refused(self, ep: _Endpoint, ctx: NngContext, left_ms: int, info: AxonInfo) -> bytes:
+        """Receive the reply, unless a dial of ``ep`` is refused while it has no connection (nothing listens at the
+        address: Bittensor's HTTP client fails such a call at once): then raise _Failed (503) at once. Refusals from
+        before this call do not count (a fresh endpoint has none)."""
+        refused = False
+        raw = b""
+        error: pynng.NNGException | None = None
+        with watch_dialer(ep.dialer):
+            base = dial_refusals(ep.dialer)
+
+            async def watch(scope: anyio.CancelScope) -> None:
+                nonlocal refused
+                delay = _WATCH_FIRST
+                while True:
+                    await anyio.sleep(delay)
+                    delay = min(2 * delay, _WATCH_EVERY)
+                    if not ep.pipes.count and dial_refusals(ep.dialer) > base:
+                        refused = True
+                        scope.cancel()
+                        return
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch, tg.cancel_scope)
+                try:
+                    raw, _ = await ctx.recv(left_ms)
+                except pynng.NNGException as e:  # raised below, as the task group ends
+                    error = e
+                tg.cancel_scope.cancel()
+        if refused:
+            raise _Failed(Status.OVERLOADED, f"connection refused: nothing listens at {info.address} (is the axon "
+                                             f"running?)")
+        if error is not None:
+            raise error
         return raw
 
     def _check_reply(self, raw: bytes, syn: Synapse, nonce: int, axon_pk: bytes, cap: int | None = None) -> Reply:
@@ -451,6 +533,12 @@ class Dendrite:
         key = (address, recv_max)
         eps = self._endpoints
         ep = eps.get(key)
+        if ep is not None and not ep.pipes.count and not ep.busy:
+            # down when last dialed, and nng's next redial may be seconds away (it backs off to reconnect_max):
+            # dial afresh now, so an axon back since answers this call and one still down is refused at once
+            ep.close()
+            del eps[key]
+            ep = None
         if ep is not None:
             eps.move_to_end(key)
             return ep
@@ -459,11 +547,11 @@ class Dendrite:
                           reconnect_time_max=int(cfg.reconnect_max * 1000))
         pipes = OpenPipes(sock)
         try:
-            sock.dial(address, block=False)
+            dialer = sock.dial(address, block=False)
         except pynng.NNGException as e:
             sock.close()
             raise _Failed(Status.OVERLOADED, f"cannot dial {address}: {e}") from None
-        ep = eps[key] = _Endpoint(address, sock, pipes)
+        ep = eps[key] = _Endpoint(address, sock, pipes, dialer.dialer)
         if len(eps) > cfg.max_endpoints:
             for key in [k for k, v in eps.items() if v.busy == 0][: len(eps) - cfg.max_endpoints]:
                 eps.pop(key).close()

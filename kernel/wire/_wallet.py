@@ -429,6 +429,22 @@ class Wallet:
         """The selected hotkey's public key (no password)."""
         return self._load(self.hotkeypub_file, None)
 
+    def unlock_coldkey(self, password: Password = None) -> Keypair:
+        """The Bittensor SDK's name for :meth:`get_coldkey`."""
+        return self.get_coldkey(password)
+
+    def unlock_hotkey(self, password: Password = None) -> Keypair:
+        """The Bittensor SDK's name for :meth:`get_hotkey`."""
+        return self.get_hotkey(password)
+
+    def unlock_coldkeypub(self) -> Keypair:
+        """The Bittensor SDK's name for :meth:`get_coldkeypub`."""
+        return self.get_coldkeypub()
+
+    def unlock_hotkeypub(self) -> Keypair:
+        """The Bittensor SDK's name for :meth:`get_hotkeypub`."""
+        return self.get_hotkeypub()
+
     @property
     def coldkey(self) -> Keypair:
         """The unlocked coldkey (unlocked once, then kept in memory; see get_coldkey)."""

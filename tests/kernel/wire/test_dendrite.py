@@ -65,15 +65,15 @@ async def test_one_axon_in_one_synapse_out_with_terminal_info(axon: Axon, dendri
 
 
 async def test_a_dead_axon_costs_only_its_own_slot(axon: Axon, dendrite: Dendrite) -> None:
-    """Among live axons, one that nobody listens for is reported 503 once the timeout is up; others are 200."""
+    """Among live axons, one that nobody listens for is reported 503 (its connection refused) long before the
+    timeout; others are 200."""
     with pynng.Rep0() as probe:
         dead = info_at(f"tcp://{probe.listen('tcp://127.0.0.1:0').local_address}", CAROL)
     t = anyio.current_time()
-    results = await dendrite([axon, dead, axon], Dummy(input=1), timeout=0.5)
-    elapsed = anyio.current_time() - t
-    assert 0.45 < elapsed < 2.5  # 0.5 s (not one timeout per axon), with a wide margin for a loaded machine
+    results = await dendrite([axon, dead, axon], Dummy(input=1), timeout=10)
+    assert anyio.current_time() - t < 5  # not the timeout: a refused connection fails the call at once
     assert [r.dendrite.status_code for r in results] == [200, 503, 200]
-    assert "could not reach" in (results[1].dendrite.status_message or "")
+    assert "connection refused" in (results[1].dendrite.status_message or "")
 
 
 async def test_a_slow_axon_costs_only_its_own_slot(dendrite: Dendrite) -> None:

@@ -77,3 +77,24 @@ def test_the_wallets_snippet_runs_top_to_bottom(wallet_dir: Path, capsys: pytest
     assert w.coldkeypub.ss58_address in out and w.hotkey.ss58_address in out
     assert "['hot1']" in out and "['example', 'example-dev']" in out
     assert sorted(p.name for p in wallet_dir.iterdir()) == ["example", "example-dev"]
+
+
+STREAM_ADDRESS = "tcp://127.0.0.1:8092"
+"""The streaming example's axon address (the test puts it on an ipc:// path: no port to collide)."""
+
+
+async def test_the_streaming_example_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The "Streaming" example (it was a fragment: model, dendrite and axon undefined, StreamingSynapse not imported)
+    runs with the wallets it names: it prints the tokens as they come, then the completion and 200."""
+    for name in ("miner", "validator"):
+        Wallet(name).create(coldkey_password="pw", cost=UnlockCost.FAST)
+    code = _python_block("## Streaming")
+    assert STREAM_ADDRESS in code and 'if __name__ == "__main__":' in code
+    namespace: dict[str, object] = {"__name__": "wire_docs"}
+    exec(compile(code.replace(STREAM_ADDRESS, f"ipc://{tmp_path / 'stream.ipc'}"), "docs/wire.md[streaming]",
+                 "exec"), namespace)
+    with anyio.fail_after(30):
+        await namespace["main"]()  # type: ignore[operator]
+    out = capsys.readouterr().out  # the axon's log lines may come beside it, as another test set logging
+    assert "to be or not  200" in out.splitlines(), out
+    assert out.count("to be or not ") == 2, out  # the tokens as they came, then the completion
