@@ -777,14 +777,19 @@ class Axon:
         changes = syn._changes(out)
         checks = route.cls._checks()
         for name, value in changes.items():  # what the caller's dendrite would refuse, refused here with the reason
-            # what the wire cannot carry first: its reason names the value or key (a type check's may not)
-            if (why := uncarried(value)) is not None:  # the caller's dendrite refuses CBOR's tags, non-text keys
-                raise ServerError(f"the forward's answer has {route.cls.NAME}.{name} holding {why}, which the wire "
-                                  f"cannot carry"[:300])
+            # what the wire cannot carry first: its reason names the value or key (a type check's may not), but a
+            # numpy value as the field itself is the type check's to refuse, naming both types
+            why = uncarried(value)  # the caller's dendrite refuses CBOR's tags, non-text keys, numpy's values
+            uncarried_error = ServerError(f"the forward's answer has {route.cls.NAME}.{name} holding {why}, which "
+                                          f"the wire cannot carry"[:300]) if why is not None else None
+            if uncarried_error is not None and type(value).__module__ != "numpy":
+                raise uncarried_error
             try:
                 checks[name](value)
             except TypeError as e:
                 raise ServerError(f"the forward's answer has {route.cls.NAME}.{name}: {e}"[:300]) from None
+            if uncarried_error is not None:
+                raise uncarried_error
         try:
             body = cbor2.dumps(changes, canonical=True)
         except (cbor2.CBOREncodeError, TypeError, ValueError) as e:

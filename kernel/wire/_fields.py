@@ -151,8 +151,8 @@ def _short(v: Any) -> str:
 def uncarried(v: Any) -> str | None:
     """What in ``v`` the wire cannot carry (CBOR without semantic tags, as every peer reads it), said for people; None
     when it all can. Ints must fit in 64 bits (-2**64 .. 2**64-1); map keys must be text (or bytes); sets, complex
-    numbers and other values CBOR tags (dates, decimals...) are refused. Values CBOR cannot encode at all are left to
-    the encoder."""
+    numbers and other values CBOR tags (dates, decimals...) are refused, and so are numpy's values (CBOR cannot encode
+    them; the reason says how to convert them). Other values CBOR cannot encode at all are left to the encoder."""
     t = type(v)
     if t in _LEAVES:
         return None
@@ -188,6 +188,9 @@ def uncarried(v: Any) -> str | None:
         return uncarried(dict(v))
     if t is complex:
         return "a complex (CBOR tags it, and peers refuse tags: send its .real and .imag as two floats)"
+    if t.__module__ == "numpy":  # CBOR cannot encode numpy's values at all: say so here, with the conversion
+        return (f"a numpy.{t.__name__} (send a plain value: .item() for a numpy number, .tolist() for an array, "
+                ".tobytes() for its raw bytes)")
     if t.__module__ in ("datetime", "decimal", "fractions", "uuid", "ipaddress", "re", "email.message"):
         return f"a {t.__module__}.{t.__name__} (CBOR tags it, and peers refuse tags)"
     return None

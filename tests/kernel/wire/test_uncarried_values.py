@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import numpy as np
 import pytest
 
 from taonet.kernel import Axon, Dendrite, Synapse
@@ -46,6 +47,8 @@ async def test_the_dendrite_refuses_a_value_the_wire_cannot_carry_before_sending
 
 @pytest.mark.parametrize(("value", "why"), [
     (2**70, "holding an int of 71 bits"), ({3}, "holding a set"), ({"k": [2**64]}, "holding an int of 65 bits"),
+    ({"sorted": [1, 2], "checksum": np.int64(3)}, "holding a numpy.int64 (send a plain value: .item()"),
+    ([np.arange(2)], "holding a numpy.ndarray (send a plain value: .item() for a numpy number, .tolist()"),
 ])
 async def test_the_axon_answers_500_naming_the_field_for_an_answer_the_wire_cannot_carry(value: Any,
                                                                                          why: str) -> None:
