@@ -339,7 +339,7 @@ def test_a_write_whose_result_ended_with_the_node_says_so_and_that_it_may_have_b
     error = (Unreachable(method="submit", address=address, reason="Connection shutdown") if cause == "unreachable"
              else RpcTimeout(method="receipt", address=address, timeout=4.0))
     with pytest.raises(RpcTimeout) as got:
-        Out().wrote(ExtrinsicResult(status="timeout", error=error), "sent τ1.0000 to 5FHne")
+        Out().wrote(ExtrinsicResult(status="timeout", error=error, sent=True), "sent τ1.0000 to 5FHne")
     line = describe(got.value)
     first = ("went away (submit: Connection shutdown)" if cause == "unreachable"
              else "stopped answering (receipt got no reply within 4 s)")

@@ -97,8 +97,9 @@ def subnet_plugins(as_json: AsJson = False,
     # the style of every other table of the command line (btcli's): no box, a rule under the header
     table = Table(title="subnet plugins", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
                   collapse_padding=True)
-    for col in ("NAME", "PACKAGE", "VERSION", "DESCRIPTION"):
-        table.add_column(col, no_wrap=col != "DESCRIPTION")
+    for col in ("NAME", "PACKAGE", "VERSION", "DESCRIPTION"):  # a word wider than DESCRIPTION (a long {a|b|...})
+        # folds onto the next lines rather than ending in "…": every choice is shown, however narrow the terminal
+        table.add_column(col, no_wrap=col != "DESCRIPTION", overflow="fold" if col == "DESCRIPTION" else "ellipsis")
     for r in rows:
         desc = Text(str(r["description"])) if "error" not in r else Text(str(r["error"]), style="red")
         if options and "option_details" in r:
@@ -112,16 +113,21 @@ def subnet_new(name: Annotated[str, typer.Argument(help="The plugin's name: a-z,
                                                         "name and, with dashes, its package name).")],
                path: Annotated[Path | None, typer.Option("--path", help="Where to write the package (default: "
                                                                         "./taonet-subnet-NAME).")] = None,
-               force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
+               force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty, over the "
+                                                                  "package's files there (each one replaced is "
+                                                                  "named).")] = False,
                ) -> None:
     """Write a pip-installable subnet plugin package (protocol, hooks, reward model, tests, README)."""
     from ..scaffold import InvalidPluginName, write_package
 
     try:
-        target = write_package(name, path, force=force)
+        written = write_package(name, path, force=force)
     except InvalidPluginName as e:
         raise typer.BadParameter(str(e), param_hint="NAME") from None
     except FileExistsError as e:
         raise typer.BadParameter(f"{e}: choose another --path, or pass --force", param_hint="--path") from None
+    target = written.target
+    for rel in written.replaced:  # --force over an edited package: say what of it is gone
+        print(f"replaced: {target / rel} (it held other text, now lost)")
     print(f"wrote the subnet plugin {name!r} in {target}")
     print(f"next: pip install -e {target} && taonet subnet plugins   (docs/subnets.md, 'Write your own subnet')")

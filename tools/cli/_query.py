@@ -119,6 +119,49 @@ def _validator(text: str | None) -> str | None:
     return text
 
 
+def _json_default(value: Any) -> Any:
+    """What JSON holds for a value it has no type for: bytes as ``0x`` hex, a set or tuple as a list, else its
+    text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def shown(answer: Any) -> str:
+    """An answer as `taonet query` prints it: text and numbers as they are, bytes as ``0x`` hex, anything else
+    (an object, a list, true, null) as compact JSON (not Python's repr)."""
+    if isinstance(answer, str | int | float) and not isinstance(answer, bool):
+        return str(answer)
+    if isinstance(answer, bytes | bytearray | memoryview):
+        return _json_default(answer)
+    return json.dumps(answer, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+async def _ask(netuid: int, value: Any, *, validator: str | None, endpoint: str | None,
+               **kwargs: Any) -> list[dict[str, Any]]:
+    """:func:`~taonet.plugins.aquery`, where a ``--validator`` UID the subnet does not have is UidNotFound (exit 6),
+    not a validator that "publishes no gateway"."""
+    from taonet.plugins import aquery
+    from taonet.plugins.errors import NoGateway
+
+    try:
+        return await aquery(netuid, value, validator=validator, endpoint=endpoint, **kwargs)
+    except NoGateway:
+        if validator is None or not validator.isdigit():
+            raise
+        from taonet.kernel import Subtensor
+
+        async with Subtensor(endpoint, timeout=min(float(kwargs.get("timeout") or 12.0), 30.0)) as sub:
+            size = int((await sub.get_subnet_info(netuid))["n"])
+        if int(validator) < size:
+            raise
+        from ._errors import UidNotFound
+
+        raise UidNotFound(netuid=netuid, uid=int(validator), count=size) from None
+
+
 def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one; with "
                                                          "--json-payload, any JSON value).")],
               netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0, max=0xFFFF)],
@@ -127,7 +170,8 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
               all_: Annotated[bool, typer.Option("--all", help="Every miner's answer, best first.")] = False,
               endpoint: Endpoint = None, wallet_name: WalletName = None, hotkey: Hotkey = None,
               wallet_path: WalletPath = None,
-              timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.",
+              timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the gateway's answer "
+                                                     "(it waits for the miners first; not $TAONET_TIMEOUT).",
                                                      min=0.1, max=1e6, parser=bounded(0.1, 1e6))] = 12.0,
               as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
               json_payload: Annotated[bool, typer.Option("--json-payload", help="Read PAYLOAD as JSON and send the "
@@ -135,8 +179,6 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
                                                          "null).")] = False) -> None:
     """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
     import anyio
-
-    from taonet.plugins import aquery
 
     value = _json_payload(payload) if json_payload else _payload(payload)
     validator = _validator(validator)
@@ -146,19 +188,19 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
 
         wallet = wallet_of(wallet_name, hotkey, wallet_path)  # a bad name is a usage error (exit 2)
         wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
-    answers = anyio.run(lambda: aquery(netuid, value, validator=validator, return_all=all_,
-                                       endpoint=endpoint, wallet=wallet, timeout=timeout))
+    answers = anyio.run(lambda: _ask(netuid, value, validator=validator, return_all=all_, endpoint=endpoint,
+                                     wallet=wallet, timeout=timeout))
     # the miners the gateway asked that gave no answer (None: a gateway older than that key does not say)
     missed = answers[0].get("no_answer_from") if answers else None
     answers = [{k: v for k, v in a.items() if k != "no_answer_from"} for a in answers]
     if as_json:
-        print(json.dumps({"netuid": netuid, "answers": answers, "no_answer_from": missed}, default=str))
+        print(json.dumps({"netuid": netuid, "answers": answers, "no_answer_from": missed}, default=_json_default))
         return
     if not all_:
-        print(answers[0]["answer"])
+        print(shown(answers[0]["answer"]))
         return
     for a in answers:
-        print(f"{a['uid']}\t{a['hotkey']}\t{a['answer']}")
+        print(f"{a['uid']}\t{a['hotkey']}\t{shown(a['answer'])}")
     if missed:
         sys.stdout.flush()
         uids = ", ".join(map(str, missed))

@@ -630,15 +630,17 @@ def journal_cmd(ctx: typer.Context,
     if out.json:
         out.emit({"netuid": netuid, "from": start, "to": stop, "uid": uid, "validators": [v.as_dict() for v in views]})
         return
-    span = f"blocks {start}..{'end' if stop is None else stop}"
-    for v in views:
+    for v in views:  # the blocks its steps were in (with none: the range asked for; "block 0 on" with no --to)
+        span = (f"blocks {v.blocks[0]}..{v.blocks[1]}" if v.blocks is not None else
+                f"blocks {start}..{stop}" if stop is not None else f"block {start} on")
         out.line(f"validator {v.hotkey}: {counted(v.steps, 'step')} journaled in {span} ({v.folder})")
         if uid is None:
             out.table(f"what validator {short_address(v.hotkey)} saw of each miner (score: mean of its step scores; "
-                      "latency: of answered calls)",
+                      "latency: of answered calls, - if none)",
                       ("UID", "HOTKEY", "ASKED", "ANSWERED", "SCORE", "LATENCY", "STATUSES"),
                       [(str(m.uid), m.hotkey, str(m.asked), str(m.answered), f"{m.mean_score:.4f}",
-                        f"{m.mean_latency:.3f} s", " ".join(f"{k}x{n}" for k, n in sorted(m.statuses.items())))
+                        f"{m.mean_latency:.3f} s" if m.answered else "-",
+                        " ".join(f"{k}x{n}" for k, n in sorted(m.statuses.items())))
                        for m in v.miners], left=("HOTKEY", "STATUSES"), shorten=("HOTKEY",), drop=("HOTKEY",),
                       wide=wide)
             continue

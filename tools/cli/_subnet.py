@@ -188,8 +188,8 @@ def reveal_rate_note(hp: dict[str, Any]) -> str | None:
     return (f"weights_rate_limit ({limit:,} blocks) is longer than an epoch interval (tempo + 1 = {span:,} blocks) "
             f"on this commit-reveal subnet: a reveal sets weights, so it is refused until {limit:,} blocks have "
             f"passed since the hotkey's last weights, and a commit made in the interval after a reveal can have its "
-            f"window close unrevealed; validators should commit at most once every {-(-limit // span)} intervals, or set "
-            f"weights_rate_limit to at most {span:,}")
+            f"window close unrevealed; validators should commit at most once every {-(-limit // span)} intervals, "
+            f"or set weights_rate_limit to at most {span:,}")
 
 
 def created_netuid(result: Any) -> int | None:

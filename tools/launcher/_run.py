@@ -50,7 +50,7 @@ STATUS_FILE = "launch.json"
 MAX_PROBLEM_LINES = 5
 """New neuron errors said as ``problem:`` lines after an epoch; more are counted in one line."""
 MAX_KEPT_PROBLEMS = 20
-"""The latest ``problem:`` lines kept in launch.json (`taonet launch status` shows them)."""
+"""The latest problems kept in launch.json, those the view only counted too (`taonet launch status` shows them)."""
 
 
 DEFAULT_RPC_PORT = 9944
@@ -286,6 +286,10 @@ class Network:
         is the one a command run here without it dials (:func:`_cli_default`)."""
         flag = ["--endpoint", self.endpoint] if self.endpoint and self.endpoint != _cli_default() else []
         return shlex.join(["taonet", *args, *flag])
+
+    def cli_status(self) -> str:
+        """The `taonet launch status` command for this network's directory."""
+        return shlex.join(["taonet", "launch", "status", "--dir", str(self.dir)])
 
     # --- the whole run -----------------------------------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -640,13 +644,17 @@ class Network:
         self._say_problems(new)
 
     def _say_problems(self, new: list[tuple[str, str]]) -> None:
-        for name, err in new[:MAX_PROBLEM_LINES]:
+        """Say the first MAX_PROBLEM_LINES of ``new`` (then how many more), and keep every one of them (the latest
+        MAX_KEPT_PROBLEMS) for launch.json: `taonet launch status` shows those the view only counted."""
+        for i, (name, err) in enumerate(new):
             text = f"{name}: {err}"[:300]
             self.problems = [*self.problems[-(MAX_KEPT_PROBLEMS - 1):], text]
-            self.view.line("problem", text)
+            if i < MAX_PROBLEM_LINES:
+                self.view.line("problem", text)
         if len(new) > MAX_PROBLEM_LINES:
-            self.view.line("problem", f"... and {len(new) - MAX_PROBLEM_LINES} more (each neuron's status.json under "
-                                      f"{self.dir / 'state'}, and the logs in {self.dir / 'logs'})")
+            self.view.line("problem", f"... and {len(new) - MAX_PROBLEM_LINES} more ({self.cli_status()} lists "
+                                      f"them; each neuron's status.json under {self.dir / 'state'}, and the logs in "
+                                      f"{self.dir / 'logs'})")
 
     def _report_failed(self) -> None:
         """Say once each neuron a host stopped for good (its ``neuron.failed`` log line: an unregistered hotkey, a

@@ -30,14 +30,14 @@ class MinerRow:
     mean_score: float
     """The mean of the step scores the validator gave it (0 for a step it was asked in and not scored)."""
     mean_latency: float
-    """Seconds, over the answered calls (0 when none was)."""
+    """Seconds, over the answered calls (0 when none was: the table shows ``-``, --json null)."""
     statuses: Mapping[int, int]
     """How many calls ended with each status (200, 408 timeout, 403 refused...)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON."""
         return {"uid": self.uid, "hotkey": self.hotkey, "asked": self.asked, "answered": self.answered,
-                "mean_score": self.mean_score, "mean_latency": self.mean_latency,
+                "mean_score": self.mean_score, "mean_latency": self.mean_latency if self.answered else None,
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
 
 
@@ -71,6 +71,8 @@ class JournalView:
     uid_steps: tuple[JournalStep, ...] = ()
     uid_steps_dropped: int = 0
     """Older steps of the UID not listed (past :data:`MAX_STEPS`)."""
+    blocks: tuple[int, int] | None = None
+    """The first and last block of the steps read (None: no step in the range)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON."""
@@ -96,8 +98,11 @@ def _view(hotkey: str, folder: Path, start: int, stop: int | None, uid: int | No
     listed: deque[JournalStep] = deque(maxlen=MAX_STEPS)
     seen_uid = 0
     steps = 0
+    low = high = None
     for record in _records(folder, start, stop):
         steps += 1
+        block = record["block"]  # an int: _records keeps no other
+        low, high = (block, block) if low is None or high is None else (min(low, block), max(high, block))
         scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
         task = record.get("task") if isinstance(record.get("task"), dict) else {}
         for r in record.get("responses") or ():
@@ -123,7 +128,8 @@ def _view(hotkey: str, folder: Path, start: int, stop: int | None, uid: int | No
                             mean_latency=v[3] / v[1] if v[1] else 0.0, statuses=dict(v[4]))
                    for k, v in sorted(sums.items()))
     return JournalView(hotkey=hotkey, folder=folder, steps=steps, miners=miners, uid_steps=tuple(listed),
-                       uid_steps_dropped=seen_uid - len(listed))
+                       uid_steps_dropped=seen_uid - len(listed),
+                       blocks=None if low is None or high is None else (low, high))
 
 
 def _records(folder: Path, start: int, stop: int | None) -> Iterator[dict[str, Any]]:
