@@ -75,9 +75,27 @@ class Plugin:
         self.hook = pm.hook
         self.protocol = protocol
         self.info = info
+        self._roots: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Plugin({self.name!r})"
+
+    def code_roots(self) -> tuple[str, ...]:
+        """Where the plugin's own code lives: the directory of each top-level package its hooks are defined in (of a
+        subnet built into taonet, its own package under ``taonet.subnets``), or the file of a lone module."""
+        if self._roots is None:
+            modules = {getattr(impl.function, "__module__", None) or ""
+                       for hook in hookspecs.HOOKS for impl in getattr(self.hook, hook).get_hookimpls()}
+            roots: set[str] = set()
+            for module in modules:
+                parts = module.split(".")
+                name = ".".join(parts[:3]) if parts[0] == "taonet" else parts[0]  # taonet.subnets.NAME, not taonet
+                file = getattr(sys.modules.get(name), "__file__", None)
+                if file:
+                    path = os.path.abspath(file)
+                    roots.add(os.path.dirname(path) if hasattr(sys.modules[name], "__path__") else path)
+            self._roots = tuple(sorted(roots))
+        return self._roots
 
     @classmethod
     def from_object(cls, name: str, obj: Any, info: PluginInfo | None = None) -> Plugin:
@@ -126,7 +144,8 @@ class Plugin:
             if out[key] is None and key in typed:  # Option(default=None, type=int): converted as an int's would be
                 kind = _SAMPLES[_type_parts(typed[key])[0]]
             out[key] = _convert(key, raw, kind if isinstance(out[key], int | float) or out[key] is None else out[key],
-                                option_type_name(typed[key]) if key in typed else None)
+                                option_type_name(typed[key]) if key in typed else None,
+                                _json_example(typed.get(key), out[key]))
             if key in typed:
                 out[key] = _check_type(key, raw, out[key], typed[key])
             _check_bounds(key, raw, out[key], *bounds.get(key, (None, None)))
@@ -258,7 +277,7 @@ def _check_type(key: str, raw: Any, value: Any, typed: Any) -> Any:
     if outer is None:  # refused at load (_check_options)
         return value
     name = option_type_name(typed)
-    example = " (as JSON: [1, 2])" if outer is list else ' (as JSON: {"a": 1})' if outer is dict else ""
+    example = _json_example(typed, value)
     if not _is_a(value, outer):
         raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {name}{example}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -302,9 +321,27 @@ def _check_together(name: str, protocol: SubnetProtocol, options: dict[str, Any]
                                               "bad combination") from None
 
 
-def _convert(key: str, raw: Any, default: Any, kind_name: str | None = None) -> Any:
+_ITEM_EXAMPLES = {bool: "[true, false]", int: "[1, 2]", float: "[0.5, 2.0]", str: '["a", "b"]'}
+"""A JSON list of each item type, as the hint of a list option's error shows it."""
+
+
+def _json_example(typed: Any, default: Any) -> str:
+    """How a list or table option's value is written, for its error: `` (as JSON: ["a", "b"])`` for a ``list[str]``
+    (the declared type's items, else the default's first item's type); "" for any other option."""
+    outer, item = _type_parts(typed) if typed is not None else (type(default), None)
+    if outer is dict:
+        return ' (as JSON: {"a": 1})'
+    if outer not in (list, tuple):
+        return ""
+    if item is None and typed is None and isinstance(default, list | tuple) and default:
+        item = next((t for t in (bool, int, float, str) if type(default[0]) is t), None)
+    return f" (as JSON: {_ITEM_EXAMPLES.get(item, '[1, 2]')})"
+
+
+def _convert(key: str, raw: Any, default: Any, kind_name: str | None = None, example: str | None = None) -> Any:
     """``raw`` (a ``--set`` text, or a launch file's value) as a value of ``default``'s type, else InvalidOption
-    naming the type (``kind_name``: the option's declared one, ``list of int``, over the default's)."""
+    naming the type (``kind_name``: the option's declared one, ``list of int``, over the default's) with how it is
+    written (``example``; None: from the default's type)."""
     from .errors import InvalidOption
 
     if not isinstance(raw, str):
@@ -336,10 +373,9 @@ def _convert(key: str, raw: Any, default: Any, kind_name: str | None = None) -> 
     except InvalidOption:
         raise
     except ValueError:
-        example = {"list": " (as JSON: [1, 2])", "tuple": " (as JSON: [1, 2])", "dict": ' (as JSON: {"a": 1})'}
         kind = type(default).__name__
-        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {kind_name or kind}{example.get(kind, '')}"
-                            ) from None
+        hint = _json_example(None, default) if example is None else example
+        raise InvalidOption(name=key, reason=f"{raw!r} is not a valid {kind_name or kind}{hint}") from None
     return raw
 
 

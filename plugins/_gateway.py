@@ -32,7 +32,7 @@ from taonet.ledger.errors import error_from_wire, error_to_wire
 
 from ._checks import check_scores, check_task
 from ._log import get_logger
-from ._neuron import axon_config, call_within
+from ._neuron import axon_config, call_within, hook_failure, log_traceback
 from ._scores import update_scores
 from ._types import Response
 
@@ -164,7 +164,7 @@ class Gateway:
 
     async def forward(self, q: OrganicQuery) -> OrganicQuery:
         """Relay one organic query through the plugin's hook to the best miners; their answers, best first."""
-        from .errors import HookFailed, QueryFailed
+        from .errors import QueryFailed
 
         v = self.v
         if q.netuid != v.netuid:
@@ -176,10 +176,11 @@ class Gateway:
                                      "so this organic query was refused", payload=q.query, options=v.options)
             if task is not None:
                 task = check_task(v.plugin, task, "validator_organic")
-        except Exception as e:  # the plugin's own code: its one-line cause goes back to the caller
-            err = e if isinstance(e, HookFailed) else HookFailed(
-                plugin=v.plugin.name, hook="validator_organic", error=f"{type(e).__name__}: {e}"[:300])
-            v.log.warning("plugin.hook_failed", hook="validator_organic", error=err.error)
+        except Exception as e:  # the plugin's own code: its one-line cause goes back to the caller (not where in
+            # the plugin's code it was raised: that is the validator's log's)
+            err = hook_failure(v.plugin, "validator_organic", e)
+            v.log.warning("plugin.hook_failed", hook="validator_organic", error=err.said)
+            log_traceback(v.log, "validator_organic", err.__cause__)
             return self._refuse(q, str(err))
         if task is None:
             return self._refuse(q, f"the plugin {v.plugin.name!r} does not take this payload")
@@ -207,20 +208,16 @@ class Gateway:
 
     async def _score(self, task: Any, responses: list[Response]) -> None:
         """The plugin asked for organic traffic to count: its reward model scores it and the averages move."""
-        from .errors import HookFailed
-
         v = self.v
         try:
             raw = await call_within(v.plugin, "reward", float(v.options["hook_timeout"]),
                                     "so this organic answer was not scored", task=task, responses=responses,
                                     metagraph=v.metagraph, options=v.options)
             step = check_scores(v.plugin, raw, responses)
-        except HookFailed as e:  # a score the contract refuses
-            v.log.warning("plugin.hook_failed", hook="reward", error=e.error)
-            return
-        except Exception as e:  # the plugin's own code
-            v.log.warning("plugin.hook_failed", hook="reward", error=str(HookFailed(
-                plugin=v.plugin.name, hook="reward", error=f"{type(e).__name__}: {e}"[:300])))
+        except Exception as e:  # the plugin's own code, or a score the contract refuses
+            err = hook_failure(v.plugin, "reward", e)
+            v.log.warning("plugin.hook_failed", hook="reward", error=err.said)
+            log_traceback(v.log, "reward", err.__cause__)
             return
         v.scores.scores = update_scores(v.scores.scores, step, alpha=float(v.options["alpha"]),
                                         queried=[r.hotkey for r in responses])

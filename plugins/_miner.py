@@ -22,7 +22,9 @@ from ._neuron import (
     axon_config,
     call_hook,
     count_failure,
+    hook_failure,
     lifecycle,
+    log_traceback,
     now,
     open_client,
     prepare,
@@ -114,7 +116,10 @@ class _Miner:
 
     def _stream(self, out: Any, synapse: Synapse) -> Any:
         """A streaming forward's chunks, passed on; an error while it produces them is the hook's (one log line, the
-        stream ends with 500), and anything but an iterator is named."""
+        stream ends with 500), a chunk the wire cannot carry is refused (see :meth:`_check_chunk`), and anything but an
+        iterator is named."""
+        from taonet.kernel.errors import ServerError
+
         from .errors import HookFailed
 
         if isinstance(out, Synapse) or not (hasattr(out, "__aiter__") or hasattr(out, "__iter__")):
@@ -123,9 +128,14 @@ class _Miner:
                 f"streaming {type(synapse).__name__} return an iterator or generator (sync or async) of its chunks"))
         if hasattr(out, "__aiter__"):
             async def chunks() -> Any:
+                n = 0
                 try:
                     async for chunk in out:
+                        self._check_chunk(synapse, n, chunk)
+                        n += 1
                         yield chunk
+                except _RefusedChunk as e:  # said already: the caller's 500 names the chunk
+                    raise ServerError(str(e)) from None
                 except Exception as e:  # the plugin's generator raised
                     raise self._hook_failed("miner_forward", e) from None
                 finally:  # closed with this wrapper (the axon bounds it), not later by the GC as an unowned task
@@ -137,11 +147,34 @@ class _Miner:
             return chunks()
 
         def sync_chunks() -> Any:
+            n = 0
             try:
-                yield from out
+                for chunk in out:
+                    self._check_chunk(synapse, n, chunk)
+                    n += 1
+                    yield chunk
+            except _RefusedChunk as e:  # said already: the caller's 500 names the chunk
+                raise ServerError(str(e)) from None
             except Exception as e:  # the plugin's generator raised (in the axon's worker thread)
                 raise self._hook_failed("miner_forward", e) from None
         return sync_chunks()
+
+    def _check_chunk(self, synapse: Synapse, n: int, chunk: Any) -> None:
+        """A chunk the wire cannot carry (a set, a numpy number, an int over 64 bits...) is refused as a non-streamed
+        answer's field is: ``axon.answer_refused`` in the miner's log (once per reason, then at its 10th, 100th...
+        time) and status.json's errors, and a 500 naming it for the caller (the chunks before it still reach it)."""
+        if type(chunk) in _PLAIN_CHUNKS or (why := _Chunk(chunk=chunk).unsendable()) is None:
+            return
+        name = type(synapse).NAME
+        held = why.removeprefix("chunk holds ")
+        reason = (f"the forward's chunk {n} of {name} holds {held}, which the wire cannot carry" if held != why else
+                  f"the forward's chunk {n} of {name} cannot be encoded: {why}")[:300]
+        cause = f"{name}: {why}"  # one cause whichever chunk it was
+        if (count := count_failure(self.failures, ("axon.answer_refused", cause), MAX_FAILURE_KINDS)) is not None:
+            self.log.warning("axon.answer_refused", synapse=name, reason=reason, times=count,
+                             hint="a chunk the streaming forward yielded: the caller got 500 after the chunks before")
+        self.recent.add(f"axon.answer_refused: {name}: {reason}", self.head, key=f"axon.answer_refused: {cause}")
+        raise _RefusedChunk(reason)
 
     async def blacklist(self, synapse: Synapse) -> tuple[bool, str] | tuple[bool, str, float | None]:
         if self.plugin.implements("miner_blacklist"):
@@ -187,27 +220,31 @@ class _Miner:
         return self.stakes.get(synapse.dendrite.hotkey or "", 0.0)
 
     def _hook_failed(self, hook: str, e: Exception) -> Exception:
-        """Log a failing hook (each cause once, then at its 10th, 100th... time, with the count) and return the
-        error the axon answers the caller with (500 naming the hook; no traceback anywhere)."""
+        """Log a failing hook (each cause once, then at its 10th, 100th... time, with the count; where in the
+        plugin's code it was raised, and its whole traceback at debug level) and return the error the axon answers
+        the caller with (500 naming the hook and the error's type only)."""
         from taonet.kernel.errors import ServerError
 
         from .errors import HookFailed
 
         ours = isinstance(e, HookFailed)  # our words (a wrong return value, a hook that blocks), not the plugin's
-        error = e.error if ours else " ".join(f"{type(e).__name__}: {e}".split())[:300]
-        if (count := count_failure(self.failures, (hook, error), MAX_FAILURE_KINDS)) is not None:
-            self.log.warning("plugin.hook_failed", hook=hook, error=error, times=count)
-        self._error(f"plugin.{hook}", error)
+        failed = hook_failure(self.plugin, hook, e)
+        if (count := count_failure(self.failures, (hook, failed.said), MAX_FAILURE_KINDS)) is not None:
+            self.log.warning("plugin.hook_failed", hook=hook, error=failed.said, times=count)
+            log_traceback(self.log, hook, failed.__cause__)
+        self._error(f"plugin.{hook}", failed.said)
         # the caller learns which hook failed and the error's type, not its text (it may hold the miner's secrets)
-        told = error if ours else f"{type(e).__name__} (see the miner's log)"
+        # nor where in the miner's code it was raised
+        told = e.error if ours else f"{type(e).__name__} (see the miner's log)"
         return ServerError(str(HookFailed(plugin=self.plugin.name, hook=hook, error=told)))
 
     def _lifecycle_failed(self, e: Any) -> None:
         """A lifecycle hook raised or overran its deadline: logged (each cause once, then at its 10th, 100th...
-        time) and kept in status.json's errors."""
-        if (count := count_failure(self.failures, (e.hook, e.error), MAX_FAILURE_KINDS)) is not None:
-            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
-        self._error(f"plugin.{e.hook}", e.error)
+        time; its traceback at debug level) and kept in status.json's errors."""
+        if (count := count_failure(self.failures, (e.hook, e.said), MAX_FAILURE_KINDS)) is not None:
+            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.said, times=count)
+            log_traceback(self.log, e.hook, e.__cause__)
+        self._error(f"plugin.{e.hook}", e.said)
 
     async def _lifecycle(self, name: str, **kwargs: Any) -> None:
         await lifecycle(self.plugin, name, self.log, deadline=float(self.options["hook_timeout"]),
@@ -387,6 +424,20 @@ class _Miner:
     def _on_block(self, head: int, info: Any) -> None:
         self.head = head
         self.p.state.write_status(self._status(info))
+
+
+class _Chunk(Synapse):
+    """One chunk of a stream as a field, checked as the wire checks what it sends (``Synapse.unsendable``)."""
+
+    chunk: Any = None
+
+
+_PLAIN_CHUNKS = frozenset((str, bytes, float, bool, type(None)))
+"""Chunk types the wire always carries (checked no further: a token stream's chunks cost nothing more)."""
+
+
+class _RefusedChunk(Exception):
+    """A chunk the wire cannot carry, already said in the miner's log and status (its text is the caller's)."""
 
 
 async def _answers(axon: Any) -> bool:

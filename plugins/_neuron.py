@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import os
 import queue
 import threading
 import time
@@ -25,8 +26,8 @@ from ._log import get_logger
 from ._state_dir import StateDir, default_state_dir
 from ._types import NeuronContext
 
-__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "call_within", "load_off_loop",
-           "open_client", "prepare", "read_metagraph", "uid_changed"]
+__all__ = ["MAX_LATE_CALLS", "STOP_DEADLINE", "NeuronConfig", "call_hook", "call_within", "hook_failure",
+           "load_off_loop", "log_traceback", "open_client", "plugin_place", "prepare", "read_metagraph", "uid_changed"]
 
 logger = get_logger("taonet.plugins.neuron")
 
@@ -278,13 +279,58 @@ OVERRUN_HINT = ("make it return sooner (bound its work; run what takes long in a
                 "longer: --set hook_timeout=SECONDS")
 
 
-def _cause(plugin: Plugin, name: str, e: Exception) -> Any:
-    """A hook's exception as a HookFailed with its one-line cause."""
+MAX_PLACE = 160
+"""Characters of a plugin's source path an error line shows at most (the end of a longer one)."""
+MAX_TRACEBACK = 16_000
+"""Characters of a plugin's traceback a debug line holds at most (its end: the innermost frames)."""
+
+
+def plugin_place(plugin: Plugin, e: BaseException) -> str:
+    """Where in the plugin's own code ``e`` was raised: the innermost frame of its traceback in the plugin's code
+    (:meth:`Plugin.code_roots`), as ``path:line, in function`` with the path from the plugin's package on; "" when no
+    frame is the plugin's."""
+    import traceback
+
+    roots = plugin.code_roots()
+    found = None
+    for frame, line in traceback.walk_tb(e.__traceback__):
+        file = frame.f_code.co_filename
+        for root in roots:
+            if file == root or file.startswith(root + os.sep):
+                found = (os.path.relpath(file, os.path.dirname(root)), line, frame.f_code.co_name)
+    if found is None:
+        return ""
+    path, line, function = found
+    if len(path) > MAX_PLACE:
+        path = "..." + path[-(MAX_PLACE - 3):]
+    return f"{path}:{line}, in {function}"
+
+
+def hook_failure(plugin: Plugin, name: str, e: Exception) -> Any:
+    """A hook's exception as a HookFailed: its one-line cause (bounded), where in the plugin's code it was raised
+    (``where``, for the neuron's own log and status) and the exception itself as its ``__cause__`` (its traceback,
+    for :func:`log_traceback`). A HookFailed is returned as it is."""
     from .errors import HookFailed
 
     if isinstance(e, HookFailed):
         return e
-    return HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300])
+    failed = HookFailed(plugin=plugin.name, hook=name, error=" ".join(f"{type(e).__name__}: {e}".split())[:300],
+                        where=plugin_place(plugin, e))
+    failed.__cause__ = e
+    return failed
+
+
+def log_traceback(log: Any, hook: str, e: BaseException | None) -> None:
+    """The whole traceback of a plugin's exception ``e`` at debug level (``plugin.hook_traceback``; its end when
+    longer than :data:`MAX_TRACEBACK`); nothing for None. Said where its ``plugin.hook_failed`` line is said."""
+    import traceback
+
+    if e is None:
+        return
+    text = "".join(traceback.format_exception(e))
+    if len(text) > MAX_TRACEBACK:
+        text = "..." + text[-(MAX_TRACEBACK - 3):]
+    log.debug("plugin.hook_traceback", hook=hook, traceback=text)
 
 
 async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: Any) -> tuple[Any, str]:
@@ -305,7 +351,7 @@ async def _bounded(plugin: Plugin, name: str, deadline: float | None, **kwargs: 
         except HookFailed:
             raise
         except Exception as e:  # the plugin's own code: one line with its type
-            raise _cause(plugin, name, e) from e
+            raise hook_failure(plugin, name, e) from e
     assert scope.cancelled_caught and deadline is not None
     return None, f"it did not return within {deadline:g} s (the hook_timeout option)"
 
@@ -348,7 +394,8 @@ async def lifecycle(plugin: Plugin, name: str, log: Any, *, deadline: float | No
         if failed is not None:
             failed(error)
         else:
-            log.warning("plugin.hook_failed", hook=name, error=error.error)
+            log.warning("plugin.hook_failed", hook=name, error=error.said)
+            log_traceback(log, name, error.__cause__)
         if overran and raise_overrun:
             raise error
     return error

@@ -53,6 +53,7 @@ from ._neuron import (
     call_within,
     count_failure,
     lifecycle,
+    log_traceback,
     now,
     open_client,
     prepare,
@@ -439,9 +440,10 @@ class _Validator:
     def _hook_failed(self, e: Any) -> None:
         """A hook failed (HookFailed): logged (each cause once, then at its 10th, 100th... time) and kept in
         status.json's errors."""
-        if (count := count_failure(self.failures, (e.hook, e.error), MAX_FAILURE_KINDS)) is not None:
-            self._error(f"plugin.{e.hook}", e.error)
-            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.error, times=count)
+        if (count := count_failure(self.failures, (e.hook, e.said), MAX_FAILURE_KINDS)) is not None:
+            self._error(f"plugin.{e.hook}", e.said)
+            self.log.warning("plugin.hook_failed", hook=e.hook, error=e.said, times=count)
+            log_traceback(self.log, e.hook, e.__cause__)
 
     async def _lifecycle(self, name: str, **kwargs: Any) -> None:
         await lifecycle(self.plugin, name, self.log, deadline=float(self.options["hook_timeout"]),

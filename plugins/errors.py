@@ -163,7 +163,15 @@ class HookFailed(PluginError):
     plugin: str
     hook: str
     error: str
+    where: str = ""
+    """Where in the plugin's own code it was raised (``path:line, in function``; "" when not known or not raised):
+    for the neuron's own log and status only, never in what a caller is sent (``str()`` leaves it out)."""
     __str__ = error_text("the {hook} hook of subnet plugin {plugin!r} failed: {error}")
+
+    @property
+    def said(self) -> str:
+        """``error`` with ``where`` (when known): the line the neuron's log and status.json show."""
+        return f"{self.error} (at {self.where})" if self.where else self.error
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

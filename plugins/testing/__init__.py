@@ -85,6 +85,21 @@ def _last_error(log: Path) -> str:
     return said
 
 
+LATEST_ERRORS = 3
+"""A neuron's latest status errors a LocalNet wait's error shows (each cut to ERROR_CHARS characters)."""
+ERROR_CHARS = 300
+
+
+def _latest_errors(neuron: NeuronProcess) -> str:
+    """The neuron's latest status errors (status.json's, the most recent last), as the end of a wait's error: why
+    steps were skipped (a reward that raised or returned NaN) is there, not in the miners; "" when it has none."""
+    errors = [str(e) for e in ((neuron.status() or {}).get("errors") or [])][-LATEST_ERRORS:]
+    if not errors:
+        return ""
+    said = " | ".join(e if len(e) <= ERROR_CHARS else e[:ERROR_CHARS - 3] + "..." for e in errors)
+    return f"; its latest status errors: {said}"
+
+
 def _set_value(v: Any) -> str:
     """An option's value as ``--set`` takes it: a list or a table as JSON, a bool as true/false, else its text."""
     import json
@@ -334,8 +349,8 @@ class LocalNet:
             if answered >= steps:
                 return answered
             if time.monotonic() >= deadline:
-                raise RuntimeError(f"{validator.name} journaled {answered} answered steps in {limit} s, not {steps} "
-                                   f"(log: {validator.log})")
+                raise RuntimeError(f"{validator.name} journaled {answered} answered steps in {limit} s, not {steps}"
+                                   f"{_latest_errors(validator)} (log: {validator.log})")
             self._sub.wait_for_block()
 
     # --- time and the chain ----------------------------------------------------------------------------------------

@@ -47,7 +47,11 @@ def _plugin() -> Plugin:
                           "int"),
     ({"langs": '["en", 2]'}, "option 'langs': '[\"en\", 2]' is not a valid list of str: item 1 (2) is an int, not "
                              "a str"),
-    ({"langs": '"en"'}, "option 'langs': '\"en\"' is not a valid list of str (as JSON: [1, 2])"),
+    ({"langs": '"en"'}, "option 'langs': '\"en\"' is not a valid list of str (as JSON: [\"a\", \"b\"])"),
+    # the JSON example is of the list's item type (a list of str was shown [1, 2])
+    ({"langs": "x"}, "option 'langs': 'x' is not a valid list of str (as JSON: [\"a\", \"b\"])"),
+    ({"ports": "x"}, "option 'ports': 'x' is not a valid list of int (as JSON: [1, 2])"),
+    ({"weights": "x"}, "option 'weights': 'x' is not a valid list of float (as JSON: [0.5, 2.0])"),
     ({"weights": "[1, NaN]"}, "option 'weights': '[1, NaN]' is not a valid list of float: item 1 (nan) is not a "
                               "finite number"),
 ])
@@ -105,3 +109,18 @@ def test_a_typed_none_default_may_have_bounds_and_choices() -> None:
         with pytest.raises(InvalidOption) as info:
             plugin.options(overrides)
         assert str(info.value) == says
+
+
+@pytest.mark.parametrize(("option", "says"), [
+    (Option(default=None, type=list[str]), '(as JSON: ["a", "b"])'),
+    (Option(default=["en"]), '(as JSON: ["a", "b"])'),
+    (Option(default=[True], type=list[bool]), "(as JSON: [true, false])"),
+    (Option(default=None, type=list[float]), "(as JSON: [0.5, 2.0])"),
+    (Option(default=None, type=list), "(as JSON: [1, 2])"),
+])
+def test_a_list_options_json_example_is_of_its_item_type(option: Option, says: str) -> None:
+    """`--set tags=x` on a list of str shows a list of str as the form to write (it showed [1, 2] for every list)."""
+    plugin = Plugin.from_object("proto", protocol_plugin((_Ask,), {"tags": option}))
+    with pytest.raises(InvalidOption) as info:
+        plugin.options({"tags": "x"})
+    assert str(info.value).endswith(says)

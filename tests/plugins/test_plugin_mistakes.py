@@ -3,8 +3,9 @@ neuron goes on (asyncio and trio, real axons, dendrites and a dev node on 127.0.
 
 - a validator_task or reward that returns the wrong thing skips the step (HookFailed), never crashes the validator
   (it used to crash and be restarted for ever) nor is silently clipped (a NaN score used to become 0: no weights);
-- a miner's forward that raises or returns another type is one warning line in the miner's log (throttled), and a
-  500 naming the hook for the caller; no traceback, and not the exception's text (it may hold the miner's secrets);
+- a miner's forward that raises or returns another type is one warning line in the miner's log (throttled; where in
+  the plugin's code it raised, its traceback at debug level), and a 500 naming the hook for the caller; neither the
+  exception's text (it may hold the miner's secrets) nor its place;
 - a sync hook that blocks for ever runs in a daemon thread: the caller goes on at its deadline, late calls are
   bounded (MAX_LATE_CALLS), and the process still exits.
 """
@@ -349,8 +350,9 @@ async def _faulty_subnet(sub: Any, root: Path, *neurons: tuple[str, str]) -> lis
 async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_path: Path) -> None:
     """A miner (against a dev node) whose forward raises, then returns None, then for a streaming synapse returns a
     synapse, then a generator that raises midway: the caller gets 500 naming the plugin and the hook (the exception's
-    type, not its text; the chunks sent before it); the miner logs one warning per cause however many calls, with no
-    traceback (the axon logged the stream's with one), and keeps serving: once the forward behaves, it answers."""
+    type, not its text nor where it raised; the chunks sent before it); the miner logs one warning per cause however
+    many calls, naming where in the plugin's code it raised (before: only its type and text), its traceback at debug
+    level only, and keeps serving: once the forward behaves, it answers."""
     faulty = Faulty("forward_raises")
     plugin = Plugin.from_object("faulty", faulty)
     async with running_node(tmp_path / "node") as (_node, sub):
@@ -391,13 +393,31 @@ async def test_a_failing_forward_is_one_log_line_and_a_500_naming_the_hook(tmp_p
     assert streamed[""][:2] == (["one", "two"], 200)
     warned = [e for e in logs if e["log_level"] in ("warning", "error", "critical")
               and e["event"].startswith(("plugin.", "axon.", "miner."))]  # not the in-process node's own
+    here = "tests/plugins/test_plugin_mistakes.py"  # the plugin's own code: where each raised, in the miner's log
     assert [(e["event"], e.get("hook"), e.get("error"), e.get("times")) for e in warned] == [
-        ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key", 1),
+        ("plugin.hook_failed", "miner_forward", "ValueError: the secret path /home/miner/key (at "
+                                                f"{here}:{_line('the secret path')}, in miner_forward)", 1),
         ("plugin.hook_failed", "miner_forward", none[0].dendrite.status_message.partition("failed: ")[2], 1),
-        ("plugin.hook_failed", "miner_blacklist", "RuntimeError: the allow-list file is missing", 1),
+        ("plugin.hook_failed", "miner_blacklist", "RuntimeError: the allow-list file is missing (at "
+                                                  f"{here}:{_line('the allow-list file')}, in miner_blacklist)", 1),
         ("plugin.hook_failed", "miner_forward", streamed["stream_synapse"][2].partition("failed: ")[2], 1),
-        ("plugin.hook_failed", "miner_forward", "RuntimeError: the tokenizer broke", 1)]
+        ("plugin.hook_failed", "miner_forward", f"RuntimeError: the tokenizer broke (at {here}:"
+                                                f"{_line('the tokenizer broke')}, in gen)", 1)]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
+    assert all(here not in str(a.dendrite.status_message) for a in [*raised, refused]), "sent to the caller"
+    assert here not in streamed["stream_raises"][2]
+    # at debug level, the whole traceback (once per cause, as its warning): down to the plugin's raise
+    tracebacks = [e for e in logs if e["event"] == "plugin.hook_traceback"]
+    assert [e["hook"] for e in tracebacks] == ["miner_forward", "miner_blacklist", "miner_forward"]
+    assert all(e["log_level"] == "debug" and e["traceback"].startswith("Traceback (most recent call last):")
+               for e in tracebacks)
+    assert 'raise ValueError("the secret path /home/miner/key")' in tracebacks[0]["traceback"]
+
+
+def _line(text: str) -> int:
+    """The line of this file where ``text`` is raised."""
+    lines = Path(__file__).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if "raise " in line and text in line)
 
 
 @pytest.mark.slow
