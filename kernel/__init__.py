@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors as errors
 from ._address import unspecified_host as unspecified_host
+from .client import AsyncSubtensor as AsyncSubtensor
 from .client import Balance as Balance
 from .client import Blocking as Blocking
 from .client import DelegateInfo as DelegateInfo

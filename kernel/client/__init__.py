@@ -15,7 +15,9 @@ from ._neuron import NeuronInfo as NeuronInfo
 from ._neuron import neurons_from_payload as neurons_from_payload
 from ._rpc_client import MAX_REQUEST as MAX_REQUEST
 from ._rpc_client import RpcClient as RpcClient
+from ._subtensor import AsyncSubtensor as AsyncSubtensor
 from ._subtensor import ExtrinsicResult as ExtrinsicResult
+from ._subtensor import Fields as Fields
 from ._subtensor import Subtensor as Subtensor
 from ._subtensor import resolve_endpoint as resolve_endpoint
 from ._subtensor import subtensor as subtensor
@@ -23,9 +25,9 @@ from ._weight_commits import PendingReveal as PendingReveal
 from ._weight_commits import WeightCommitInfo as WeightCommitInfo
 
 __all__ = [
-    "MAX_REQUEST", "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Metagraph", "NeuronInfo",
-    "PendingReveal", "RpcClient", "Subtensor", "WeightCommitInfo", "blocking", "neurons_from_payload",
-    "resolve_endpoint", "subtensor",
+    "MAX_REQUEST", "AsyncSubtensor", "Balance", "Blocking", "DelegateInfo", "ExtrinsicResult", "FeedWatcher", "Fields",
+    "Metagraph", "NeuronInfo", "PendingReveal", "RpcClient", "Subtensor", "WeightCommitInfo", "blocking",
+    "neurons_from_payload", "resolve_endpoint", "subtensor",
 ]
 
 if TYPE_CHECKING:

@@ -2,7 +2,8 @@
 
 ``sub = blocking(Subtensor("local"))`` runs an event loop in a background thread (an anyio blocking portal); every
 coroutine method called on the wrapper runs there and returns its result. Results whose class sets
-``BLOCKING_WRAP = True`` (a Metagraph) come back wrapped on the same loop, so their async methods block too.
+``BLOCKING_WRAP = True`` (a Metagraph) come back wrapped on the same loop, so their async methods block too; a
+wrapper of the same loop passed as an argument (``mg.sync(subtensor=sub)``) reaches the call as its async object.
 
 A wrapper dropped without ``close()`` (a client made per call, in a loop) stops its loop when it is collected, so
 threads and sockets do not pile up; a wrapped result (a Metagraph) keeps its client alive while it lives.
@@ -15,12 +16,15 @@ it earlier and is the form to prefer; a call on a closed wrapper raises :class:`
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import functools
 import inspect
+import sys
 import threading
 import weakref
+from collections.abc import Awaitable, Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Generic, TypeVar
@@ -30,9 +34,10 @@ from anyio.from_thread import BlockingPortal
 
 from ..errors import ClientClosed
 
-__all__ = ["Blocking", "blocking"]
+__all__ = ["Blocking", "awaitable_property", "blocking", "in_async_code", "runs_on_loop"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 CLOSE_TIMEOUT = 5.0
 """Seconds a closing wrapper gives its target's ``__aexit__`` and its loop's thread before leaving them."""
@@ -44,6 +49,38 @@ _open: weakref.WeakSet[Blocking[Any]] = weakref.WeakSet()
 _open_lock = threading.Lock()
 _exiting = threading.Event()
 """Set once the interpreter's exit closes the wrappers left open."""
+
+
+class awaitable_property:
+    """A property whose getter is a coroutine function: ``await obj.name`` on the async object; through
+    :func:`blocking`, the plain value (``sub.block``)."""
+
+    def __init__(self, fget: Callable[[Any], Awaitable[Any]]) -> None:
+        self.fget = fget
+        self.__doc__ = fget.__doc__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else self.fget(obj)
+
+
+def runs_on_loop(method: F) -> F:
+    """Mark a plain method that returns a coroutine when called in async code (and blocks, or refuses, in sync code)
+    as one :class:`Blocking` runs on its loop, as it runs a coroutine method."""
+    method.runs_on_loop = True  # type: ignore[attr-defined]
+    return method
+
+
+def in_async_code() -> bool:
+    """Whether the calling thread runs an event loop (asyncio or trio) right now."""
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop()
+        return True
+    trio = sys.modules.get("trio")  # imported by whoever runs trio; never imported here for the question
+    if trio is not None:
+        with contextlib.suppress(RuntimeError):
+            trio.lowlevel.current_trio_token()
+            return True
+    return False
 
 
 class _PortalThread:
@@ -119,25 +156,12 @@ class Blocking(Generic[T]):
         self._finalizer.atexit = False
 
     def __getattr__(self, name: str) -> Any:
+        static = inspect.getattr_static(type(self._target), name, None)
+        if isinstance(static, awaitable_property):  # ``await sub.block`` on the async object: its value here
+            return self._on_loop(functools.partial(static.fget, self._target))()
         attr = getattr(self._target, name)
-        if inspect.iscoroutinefunction(attr):
-
-            @functools.wraps(attr)
-            def call(*args: Any, **kwargs: Any) -> Any:
-                if self._loop is not None and self._loop.stopped:
-                    if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
-                        _park_until_exit()  # a daemon thread calling again after the exit closed the client
-                    raise ClientClosed(what=repr(self))
-                try:
-                    return self._wrap(self._portal.call(functools.partial(attr, *args, **kwargs)))
-                except BaseException as e:
-                    if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
-                        _park_until_exit()
-                    if self._loop is not None and self._loop.stopped and isinstance(e, RuntimeError | CancelledError):
-                        raise ClientClosed(what=repr(self)) from None  # closed (by another thread) while it ran
-                    raise
-
-            return call
+        if inspect.iscoroutinefunction(attr) or getattr(attr, "runs_on_loop", False):
+            return functools.wraps(attr)(self._on_loop(attr))
         if inspect.ismethod(attr):  # a plain method: what it returns is wrapped as a coroutine's result is
 
             @functools.wraps(attr)
@@ -149,6 +173,37 @@ class Blocking(Generic[T]):
 
             return plain
         return attr
+
+    def _on_loop(self, attr: Any) -> Any:
+        """``attr`` (a coroutine function, or one whose result may be a coroutine) as a blocking call on the loop."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._loop is not None and self._loop.stopped:
+                if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
+                    _park_until_exit()  # a daemon thread calling again after the exit closed the client
+                raise ClientClosed(what=repr(self))
+            # a wrapper of this loop passed as an argument (mg.sync(subtensor=sub)) is its async object there: the
+            # wrapper's blocking calls cannot run on the loop they would wait for
+            args = tuple(self._unwrap(a) for a in args)
+            kwargs = {k: self._unwrap(v) for k, v in kwargs.items()}
+            try:
+                out = self._portal.call(functools.partial(attr, *args, **kwargs))
+                return self if out is self._target else self._wrap(out)  # initialize() returns its client
+            except BaseException as e:
+                if _exiting.is_set() and threading.current_thread() is not threading.main_thread():
+                    _park_until_exit()
+                if self._loop is not None and self._loop.stopped and isinstance(e, RuntimeError | CancelledError):
+                    raise ClientClosed(what=repr(self)) from None  # closed (by another thread) while it ran
+                raise
+
+        return call
+
+    def _unwrap(self, value: Any) -> Any:
+        return value._target if isinstance(value, Blocking) and value._portal is self._portal else value
+
+    def runs_here(self) -> bool:
+        """Whether the calling thread is this wrapper's event loop's own (where its blocking calls cannot run)."""
+        return self._loop is not None and self._loop.runs_here()
 
     def _wrap(self, value: Any) -> Any:
         if getattr(type(value), "BLOCKING_WRAP", False):
@@ -192,7 +247,7 @@ class Blocking(Generic[T]):
         return f"blocking({self._target!r})"
 
     def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._target)) | {"close", "closed", "wrapped"})
+        return sorted(set(dir(self._target)) | {"close", "closed", "runs_here", "wrapped"})
 
 
 def _close_all_at_exit() -> None:

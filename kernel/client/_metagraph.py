@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -11,6 +12,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
+import anyio
 import numpy as np
 
 from taonet.ledger import TAO, ss58_encode
@@ -18,8 +20,23 @@ from taonet.ledger.errors import TaonetError
 
 from ..errors import InvalidMetagraphFile, RefusedReply
 from ..wire import AxonInfo
+from ._blocking import Blocking, in_async_code, runs_on_loop
 
-__all__ = ["ChainReader", "Metagraph"]
+__all__ = ["ChainReader", "Count", "Metagraph"]
+
+
+class Count(int):
+    """An int that also answers ``.item()`` (``mg.n.item()``, ``mg.block.item()``: the SDK's are tensors); it is
+    an int everywhere else (JSON, ``range``, arithmetic, which gives plain ints)."""
+
+    __slots__ = ()
+
+    def item(self) -> int:
+        """This number as a plain int (as a numpy or torch scalar's ``item()``)."""
+        return int(self)
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
 
 
 class ChainReader(Protocol):
@@ -93,8 +110,8 @@ class Metagraph:
         self.netuid = netuid
         self.subtensor = subtensor
         self.lite = lite
-        self.block = -1
-        self.n = 0
+        self.block = Count(-1)
+        self.n = Count(0)
         self.hparams: dict[str, Any] = {}
         self.subnet: dict[str, Any] = {}
         self._payload: dict[str, Any] | None = None  # the node's answer to the last sync (neurons are built from it)
@@ -214,16 +231,46 @@ class Metagraph:
         return int(self.hparams.get("tempo", 0))
 
     # --- sync, save, load -------------------------------------------------------------------------------------
-    async def sync(self, block: int | None = None, *, lite: bool | None = None, subtensor: ChainReader | None = None
-                   ) -> Metagraph:
-        """Fill from the chain at ``block`` (the head when None)."""
-        sub = subtensor or self.subtensor
+    @runs_on_loop
+    def sync(self, block: int | None = None, *, lite: bool | None = None, subtensor: Any = None) -> Any:
+        """Fill from the chain at ``block`` (the head when None), through ``subtensor`` (else this metagraph's).
+
+        In async code ``await mg.sync(...)``; in sync code it blocks and returns the metagraph. ``subtensor`` may
+        be an async :class:`Subtensor` or a blocking ``subtensor()``, as in the SDK's
+        ``metagraph.sync(subtensor=...)``; sync code with only an async Subtensor raises a TypeError saying what
+        to call (it has no event loop to run it on).
+        """
+        if in_async_code():
+            return self._sync(block, lite, subtensor)
+        reader = subtensor if subtensor is not None else self.subtensor
+        if not isinstance(reader, Blocking):
+            what = ("this Metagraph has no Subtensor" if reader is None else
+                    f"{reader!r:.60} is an async Subtensor, and sync code has no event loop to run it on")
+            raise TypeError(f"Metagraph.sync(): {what}; in a script pass a blocking client, "
+                            "mg.sync(subtensor=subtensor()), or use sub.metagraph(netuid); in async code "
+                            "await mg.sync(subtensor=Subtensor(...))")
+        if lite is not None:
+            self.lite = lite
+        payload = reader.call("metagraph", timeout=max(reader.timeout, 120.0), netuid=self.netuid, block=block,
+                              weights=not self.lite)
+        return self._take(payload, reader)
+
+    async def _sync(self, block: int | None, lite: bool | None, subtensor: Any) -> Metagraph:
+        sub = subtensor if subtensor is not None else self.subtensor
         if sub is None:
             raise ValueError("this Metagraph has no Subtensor; pass subtensor=")
         if lite is not None:
             self.lite = lite
-        payload = await sub.call("metagraph", timeout=max(sub.timeout, 120.0), netuid=self.netuid, block=block,
-                                 weights=not self.lite)
+        call = functools.partial(sub.call, "metagraph", timeout=max(sub.timeout, 120.0), netuid=self.netuid,
+                                 block=block, weights=not self.lite)
+        if isinstance(sub, Blocking):  # a blocking client (of another loop): its call blocks, so in a worker thread
+            payload = await anyio.to_thread.run_sync(call)
+        else:
+            payload = await call()
+        return self._take(payload, sub)
+
+    def _take(self, payload: Any, sub: Any) -> Metagraph:
+        """Fill from ``payload`` (the node's reply to ``sub``), or refuse it whole and change nothing."""
         before = dict(vars(self))
         try:
             self.apply_payload(payload)
@@ -241,7 +288,7 @@ class Metagraph:
         """Fill from the node's ``metagraph`` RPC payload."""
         n = p["n"]
         self._payload, self._neurons = p, None
-        self.n, self.block = n, p["block"]
+        self.n, self.block = Count(n), Count(p["block"])
         self.subnet = p["subnet"]
         self.hparams = p["subnet"]["hyperparameters"]
         self.uids = np.arange(n, dtype=np.int64)
@@ -344,7 +391,7 @@ class Metagraph:
             raise refused("its arrays are not those of a save") from e
         if not len(hotkeys) == len(coldkeys) == n or any(len(arrays[k]) != n for k in _SAVED_ARRAYS[:-2]):
             raise refused(f"its arrays do not all hold n={n} entries")
-        self.netuid, self.block, self.n = netuid, block, n
+        self.netuid, self.block, self.n = netuid, Count(block), Count(n)
         self._payload = self._neurons = None
         self.hotkeys, self.coldkeys, self.hparams, self.axons = hotkeys, coldkeys, hparams, axons
         for k, v in arrays.items():

@@ -8,7 +8,7 @@ that lists neurons stays light.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -17,9 +17,10 @@ from taonet.ledger import ss58_encode
 from ..wire import AxonInfo
 from ._balance import Balance
 
-__all__ = ["DelegateInfo", "NeuronInfo", "neurons_from_payload"]
+__all__ = ["DelegateInfo", "NeuronInfo", "NeuronReply", "neuron_from_payload", "neurons_from_payload"]
 
 U16 = 0xFFFF
+N = TypeVar("N", bound="NeuronInfo")
 
 
 @attrs.frozen(kw_only=True)
@@ -81,32 +82,68 @@ def _unpack(fmt: str, raw: bytes) -> tuple[Any, ...]:
     return struct.unpack(f"<{len(raw) // struct.calcsize(fmt)}{fmt}", raw)
 
 
-def _sparse(parts: list[bytes] | None, n: int) -> list[tuple[tuple[int, int], ...]]:
-    if not parts:
-        return [() for _ in range(n)]
-    ptr, uids, vals = _unpack("I", parts[0]), _unpack("H", parts[1]), _unpack("H", parts[2])
-    return [tuple(zip(uids[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]], strict=True)) for i in range(n)]
-
-
 def neurons_from_payload(p: dict[str, Any]) -> list[NeuronInfo]:
     """Every neuron of a ``metagraph`` RPC payload (with weights and bonds when the payload has them)."""
-    n, netuid, block = p["n"], p["netuid"], p["block"]
-    hot = [ss58_encode(p["hotkeys"][32 * i:32 * i + 32]) for i in range(n)]
-    cold = [ss58_encode(p["coldkeys"][32 * i:32 * i + 32]) for i in range(n)]
-    u16 = {k: _unpack("H", p[k]) for k in ("rank", "trust", "consensus", "incentive", "dividends", "vtrust")}
-    stake, emission = _unpack("Q", p["stake"]), _unpack("Q", p["emission"])
-    permit, active = _unpack("B", p["permit"]), _unpack("B", p["active"])
-    last, reg = _unpack("Q", p["last_update"]), _unpack("Q", p["registered_at"])
-    weights, bonds = _sparse(p.get("weights"), n), _sparse(p.get("bonds"), n)
-    out = []
-    for i in range(n):
-        a = p["axons"][i] or ("0.0.0.0", 0, 4, 0)
-        out.append(NeuronInfo(
-            netuid=netuid, uid=i, hotkey=hot[i], coldkey=cold[i], stake=Balance(stake[i]),
-            rank=u16["rank"][i] / U16, trust=u16["trust"][i] / U16, consensus=u16["consensus"][i] / U16,
-            incentive=u16["incentive"][i] / U16, dividends=u16["dividends"][i] / U16,
-            validator_trust=u16["vtrust"][i] / U16, emission=Balance(emission[i]), validator_permit=bool(permit[i]),
-            active=bool(active[i]), last_update=last[i], block_at_registration=reg[i],
-            axon_info=AxonInfo(ip=a[0], port=a[1], protocol=a[2], version=a[3], hotkey=hot[i], coldkey=cold[i]),
-            weights=weights[i], bonds=bonds[i], block=block))
-    return out
+    return [_neuron(p, i, NeuronInfo) for i in range(p["n"])]
+
+
+def neuron_from_payload(p: dict[str, Any], uid: int) -> NeuronReply:
+    """UID ``uid`` of a ``metagraph`` RPC payload, as :meth:`Subtensor.neuron` returns it."""
+    return _neuron(p, uid, NeuronReply)
+
+
+def _neuron(p: dict[str, Any], i: int, cls: type[N]) -> N:
+    def one(key: str, fmt: str) -> Any:
+        size = struct.calcsize(fmt)
+        return struct.unpack_from(f"<{fmt}", p[key], i * size)[0]
+
+    netuid, block = p["netuid"], p["block"]
+    hot_raw, cold_raw = p["hotkeys"][32 * i:32 * i + 32], p["coldkeys"][32 * i:32 * i + 32]
+    hot, cold = ss58_encode(hot_raw), ss58_encode(cold_raw)
+    u16 = {k: one(k, "H") for k in ("rank", "trust", "consensus", "incentive", "dividends", "vtrust")}
+    weights, bonds = (_sparse_row(p.get(k), i) for k in ("weights", "bonds"))
+    a = p["axons"][i] or ("0.0.0.0", 0, 4, 0)
+    fields = dict(
+        netuid=netuid, uid=i, hotkey=hot, coldkey=cold, stake=Balance(one("stake", "Q")),
+        rank=u16["rank"] / U16, trust=u16["trust"] / U16, consensus=u16["consensus"] / U16,
+        incentive=u16["incentive"] / U16, dividends=u16["dividends"] / U16,
+        validator_trust=u16["vtrust"] / U16, emission=Balance(one("emission", "Q")),
+        validator_permit=bool(one("permit", "B")), active=bool(one("active", "B")),
+        last_update=one("last_update", "Q"), block_at_registration=one("registered_at", "Q"),
+        axon_info=AxonInfo(ip=a[0], port=a[1], protocol=a[2], version=a[3], hotkey=hot, coldkey=cold),
+        weights=weights, bonds=bonds, block=block)
+    if cls is NeuronReply:
+        ax = p["axons"][i]
+        fields["raw"] = {
+            "netuid": netuid, "uid": i, "hotkey": hot_raw, "coldkey": cold_raw, "stake": one("stake", "Q"),
+            "registered_at": fields["block_at_registration"], "last_update": fields["last_update"],
+            "axon": None if ax is None else {"ip": ax[0], "port": ax[1], "protocol": ax[2], "version": ax[3]},
+            "rank": u16["rank"], "trust": u16["trust"], "consensus": u16["consensus"],
+            "incentive": u16["incentive"], "dividends": u16["dividends"], "vtrust": u16["vtrust"],
+            "validator_permit": fields["validator_permit"], "emission": one("emission", "Q"),
+            "weights": [[u for u, _ in weights], [v for _, v in weights]],
+            "bonds": [[u for u, _ in bonds], [v for _, v in bonds]]}
+    return cls(**fields)
+
+
+def _sparse_row(parts: list[bytes] | None, i: int) -> tuple[tuple[int, int], ...]:
+    if not parts:
+        return ()
+    a, b = struct.unpack_from("<2I", parts[0], 4 * i)
+    uids, vals = _unpack("H", parts[1][2 * a:2 * b]), _unpack("H", parts[2][2 * a:2 * b])
+    return tuple(zip(uids, vals, strict=True))
+
+
+@attrs.frozen(kw_only=True)
+class NeuronReply(NeuronInfo):
+    """The :class:`NeuronInfo` :meth:`Subtensor.neuron` returns; ``n["weights"]`` and ``n.get("axon")`` still read the
+    node's ``neuron`` map it returned before (raw keys, u16 scores, ``weights`` as ``[uids, values]``)."""
+
+    raw: dict[str, Any] = attrs.field(eq=False, repr=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``raw[key]``, else ``default``: the node's map, as ``neuron()`` returned it before."""
+        return self.raw.get(key, default)

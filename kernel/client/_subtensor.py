@@ -76,9 +76,9 @@ from ..errors import (
     Unreachable,
 )
 from ._balance import Balance
-from ._blocking import Blocking
+from ._blocking import Blocking, awaitable_property
 from ._feed import FeedWatcher
-from ._neuron import DelegateInfo, NeuronInfo, neurons_from_payload
+from ._neuron import DelegateInfo, NeuronInfo, NeuronReply, neuron_from_payload, neurons_from_payload
 from ._rpc_client import RpcClient
 from ._weight_commits import PendingReveal, WeightCommitInfo, u16_uids, u16_weights
 
@@ -86,7 +86,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-__all__ = ["ExtrinsicResult", "Subtensor", "resolve_endpoint", "subtensor"]
+__all__ = ["AsyncSubtensor", "ExtrinsicResult", "Fields", "Subtensor", "resolve_endpoint", "subtensor"]
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:9944"
 NONCE_RETRIED = ("already_queued", "stale_nonce", "extrinsic_dropped", "future_nonce")
@@ -100,6 +100,8 @@ answer (half the wait when that is shorter): a node that answers at all answers 
 _BITTENSOR_NETWORKS = ("finney", "test", "archive", "latent-lite", "mainnet", "testnet")
 _PORTED_SCHEMES = ("tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6", "ws", "ws4", "ws6", "wss", "wss4", "wss6")
 """nng's schemes whose address ends in a port."""
+_NNG_SCHEMES = (*_PORTED_SCHEMES, "ipc", "inproc", "abstract", "zt", "socket")
+"""Every scheme nng dials."""
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
@@ -114,9 +116,21 @@ def resolve_endpoint(endpoint: str | None) -> str:
         return DEFAULT_ENDPOINT
     if endpoint in _BITTENSOR_NETWORKS:
         raise BadAddress(address=endpoint, reason="a Bittensor network name; taonet talks to taonet nodes only")
+    if isinstance(endpoint, str) and not endpoint.isascii():
+        try:
+            endpoint.encode()
+        except UnicodeEncodeError:  # bytes that were not UTF-8 (from the environment), as RpcClient names them
+            raise BadAddress(address=repr(endpoint), reason="not UTF-8 text") from None
     url = endpoint if "://" in endpoint else f"tcp://{endpoint}"
     scheme, _, rest = url.partition("://")
     host, colon, port = rest.split("/", 1)[0].rpartition(":")
+    if scheme not in _NNG_SCHEMES:
+        where = f"tcp://{rest.split('/', 1)[0]}" if colon and host else "tcp://HOST:PORT"
+        raise BadAddress(address=endpoint, reason=f"{scheme}:// is no scheme a taonet node speaks (nng over tcp, "
+                                                  f"or ipc://): use {where}")
+    if scheme in _PORTED_SCHEMES and not colon:
+        raise BadAddress(address=endpoint, reason=f"{url} names no port: give HOST:PORT, e.g. "
+                                                  f"{port or 'localhost'}:9944 (a dev node's RPC port)")
     if scheme in _PORTED_SCHEMES and colon and host and not (port.isascii() and port.isdigit()
                                                              and 1 <= int(port) <= 65535):
         raise BadAddress(address=endpoint, reason=f"port {port!r} is not a number from 1 to 65535")
@@ -143,9 +157,10 @@ class ExtrinsicResult:
     "revealed" (weights revealed); "" when the commit or reveal was refused (nothing happened)."""
     reveal: PendingReveal | None = None
     """For a weight commit or reveal: what was committed (vectors, salt, window)."""
-    sent: bool = True
-    """False when the client knows nothing went to the node (no node answered; or, a "timeout", the nonce lookup
-    before signing got no reply): nothing can be included, so sending it again is safe. True when it may have."""
+    sent: bool = attrs.field(default=attrs.Factory(lambda self: self.hash != b"", takes_self=True))
+    """False when the client knows nothing went to the node (a write refused before signing, with no hash; no node
+    answered; or, a "timeout", the nonce lookup before signing got no reply): nothing can be included, so sending it
+    again is safe. True when it may have (by default, when the result has a hash: something was signed and sent)."""
 
     @property
     def success(self) -> bool:
@@ -236,8 +251,12 @@ def _reads_replies(method: Callable[..., Awaitable[Any]]) -> Callable[..., Await
     """``method`` raising :class:`RefusedReply` instead of a plain KeyError, TypeError, ValueError... raised after
     a reply came (reading a result of the wrong shape); what it raises before any reply (a bad argument) is kept."""
 
+    at = _netuid_position(method)
+
     @functools.wraps(method)
     async def reading(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if at is not None:
+            _check_netuid(method.__name__, args[at] if len(args) > at else kwargs.get("netuid"))
         if _replies.get() is not None:  # inside another method of a Subtensor: that one converts
             return await method(self, *args, **kwargs)
         replies: list[tuple[str, str]] = []
@@ -255,6 +274,23 @@ def _reads_replies(method: Callable[..., Awaitable[Any]]) -> Callable[..., Await
             _replies.reset(token)
 
     return reading
+
+
+def _netuid_position(method: Callable[..., Any]) -> int | None:
+    """The index in ``*args`` (after ``self``) of ``method``'s ``netuid`` parameter, or None if it has none (or
+    checks it itself: serve_axon takes the SDK's order too)."""
+    if method.__name__ in ("serve_axon",):
+        return None
+    names = list(inspect.signature(method).parameters)[1:]
+    return names.index("netuid") if "netuid" in names else None
+
+
+def _check_netuid(method: str, netuid: Any) -> None:
+    """TypeError unless ``netuid`` is an integer (or None): a netuid given as text fails here, before any I/O."""
+    if netuid is not None and (isinstance(netuid, bool) or not isinstance(netuid, numbers.Integral)):
+        hint = f"; int({netuid!r:.20}) if it was read as text" if isinstance(netuid, str) else ""
+        raise TypeError(f"{method}: netuid must be an integer (a subnet's number), not {netuid!r:.40} "
+                        f"({type(netuid).__name__}){hint}")
 
 
 def _sdk_names(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -328,6 +364,21 @@ class Subtensor:
         self.rpc.open()
         return self
 
+    async def initialize(self) -> Subtensor:
+        """Connect, and return this client: the SDK's ``await AsyncSubtensor(...).initialize()`` (``close()`` ends
+        it; ``async with`` does both)."""
+        return await self.__aenter__()
+
+    async def close(self) -> None:
+        """Close the connection (what leaving ``async with`` does); the SDK's ``await subtensor.close()``."""
+        await self.__aexit__(None, None, None)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _SDK_ELSEWHERE:
+            raise AttributeError(f"Subtensor has no {name}: {_SDK_ELSEWHERE[name]} (docs/sdk.md, \"Coming from "
+                                 "Bittensor\")")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     async def __aexit__(self, *exc: object) -> None:
         if self._watch is not None:
             self._watch.release()
@@ -392,6 +443,11 @@ class Subtensor:
         if self._genesis is None:
             self._genesis = (await self.info())["genesis_hash"]
         return self._genesis
+
+    @awaitable_property
+    async def block(self) -> int:
+        """The head block number (the SDK's property): ``await s.block`` here, ``sub.block`` on ``subtensor()``."""
+        return await self.get_current_block()
 
     async def get_current_block(self) -> int:
         """The head block number."""
@@ -546,9 +602,54 @@ class Subtensor:
             raise TypeError(f"a subnet's info is a map holding a map of hyperparameters, not {info!r:.80}")
         return info
 
-    async def get_subnet_hyperparameters(self, netuid: int) -> dict[str, Any]:
-        """Every hyperparameter of a subnet, by name."""
-        return (await self.get_subnet_info(netuid))["hyperparameters"]
+    async def get_subnet_hyperparameters(self, netuid: int, block: int | None = None) -> Fields:
+        """Every hyperparameter of a subnet, by name: a dict whose keys also read as attributes
+        (``hp["tempo"]``, ``hp.commit_reveal_weights_enabled``)."""
+        return Fields((await self.get_subnet_info(netuid, block))["hyperparameters"])
+
+    async def commit_reveal_enabled(self, netuid: int, block: int | None = None) -> bool:
+        """Whether ``netuid`` takes weights by commit-reveal (its ``commit_reveal_weights_enabled``)."""
+        return bool((await self.get_subnet_hyperparameters(netuid, block))["commit_reveal_weights_enabled"])
+
+    async def immunity_period(self, netuid: int, block: int | None = None) -> int:
+        """Blocks a new registration is safe from being replaced."""
+        return int((await self.get_subnet_hyperparameters(netuid, block))["immunity_period"])
+
+    async def get_subnet_owner_hotkey(self, netuid: int, block: int | None = None) -> str:
+        """The SS58 address of the hotkey the subnet's owner registered it with (UID 0 at creation)."""
+        return ss58_encode((await self.get_subnet_info(netuid, block))["owner_hotkey"])
+
+    async def get_all_subnets_info(self, block: int | None = None) -> list[Fields]:
+        """Every subnet's info (as :meth:`get_subnet_info`, keys also read as attributes), at the head."""
+        _at_head_only("get_all_subnets_info", block)
+        return [Fields(s) for s in await self.call("subnets")]
+
+    async def get_hotkey_owner(self, hotkey_ss58: Any, block: int | None = None) -> str | None:
+        """The SS58 address of the coldkey owning ``hotkey_ss58`` (None if the chain does not know the hotkey)."""
+        _at_head_only("get_hotkey_owner", block)
+        owner = (await self.call("hotkey", hotkey=_address(hotkey_ss58)))["owner"]
+        return None if owner is None else ss58_encode(owner)
+
+    async def does_hotkey_exist(self, hotkey_ss58: Any, block: int | None = None) -> bool:
+        """True if the chain knows ``hotkey_ss58`` (a coldkey registered it)."""
+        return await self.get_hotkey_owner(hotkey_ss58, block) is not None
+
+    async def get_netuids_for_hotkey(self, hotkey_ss58: Any, block: int | None = None) -> list[int]:
+        """The netuids where ``hotkey_ss58`` holds a UID."""
+        _at_head_only("get_netuids_for_hotkey", block)
+        return list((await self.call("hotkey", hotkey=_address(hotkey_ss58)))["netuids"])
+
+    async def weights(self, netuid: int, mechid: int = 0, block: int | None = None
+                      ) -> list[tuple[int, list[tuple[int, int]]]]:
+        """Every weight row set on ``netuid``, as the SDK gives them: ``[(uid, [(to_uid, u16), ...]), ...]``."""
+        _check_mechid(mechid)
+        return [(n.uid, list(n.weights)) for n in await self.neurons(netuid, block) if n.weights]
+
+    async def bonds(self, netuid: int, mechid: int = 0, block: int | None = None
+                    ) -> list[tuple[int, list[tuple[int, int]]]]:
+        """Every bond row on ``netuid``, as the SDK gives them: ``[(uid, [(to_uid, u16), ...]), ...]``."""
+        _check_mechid(mechid)
+        return [(n.uid, list(n.bonds)) for n in await self.neurons(netuid, block) if n.bonds]
 
     async def tempo(self, netuid: int) -> int:
         """The subnet's tempo in blocks."""
@@ -609,20 +710,32 @@ class Subtensor:
 
     async def blocks_since_last_update(self, netuid: int, uid: int) -> int | None:
         """Blocks since UID ``uid`` of ``netuid`` last set weights (or registered); None if there is no such UID."""
-        n = await self.neuron(netuid, uid)
+        # the node's one-neuron read, not neuron() (a whole metagraph with weights): the template calls this each step
+        if isinstance(uid, bool) or not isinstance(uid, numbers.Integral):
+            raise TypeError(f"blocks_since_last_update: uid must be an integer, not {uid!r:.40} ({type(uid).__name__})")
+        n = await self.call("neuron", netuid=netuid, uid=int(uid), block=None)
         if n is None:
             return None
         return await self.get_current_block() - n["last_update"]
 
     async def neuron(self, netuid: int, uid: int | None = None, *, hotkey: Any = None,
-                     block: int | None = None) -> dict[str, Any] | None:
-        """One neuron by UID or hotkey (None if absent)."""
-        params: dict[str, Any] = {"netuid": netuid, "block": block}
-        if uid is not None:
-            params["uid"] = uid
-        else:
-            params["hotkey"] = _address(hotkey)
-        return await self._call("neuron", params)
+                     block: int | None = None) -> NeuronReply | None:
+        """One neuron by UID or hotkey, as a :class:`NeuronInfo` with its weights and bonds (None if absent).
+
+        ``n["weights"]``, ``n.get("axon")``... still read the node's map this returned before (see NeuronReply)."""
+        if uid is None:
+            uid = await self.get_uid_for_hotkey_on_subnet(hotkey, netuid, block)
+            if uid is None:
+                return None
+        elif isinstance(uid, bool) or not isinstance(uid, numbers.Integral):
+            raise TypeError(f"neuron: uid must be an integer, not {uid!r:.40} ({type(uid).__name__})")
+        payload = await self.call("metagraph", netuid=netuid, block=block, weights=True)
+        return neuron_from_payload(payload, int(uid)) if 0 <= uid < payload["n"] else None
+
+    async def neuron_for_uid(self, uid: int, netuid: int, block: int | None = None) -> NeuronReply | None:
+        """The SDK's name (and order) for :meth:`neuron`: UID ``uid`` of ``netuid`` (None where the SDK gives a null
+        neuron)."""
+        return await self.neuron(netuid, uid, block=block)
 
     async def metagraph(self, netuid: int, block: int | None = None, *, lite: bool = True, mechid: int = 0) -> Any:
         """The :class:`Metagraph` of ``netuid`` at ``block`` (the head when None); W and B when ``lite`` is False.
@@ -631,10 +744,7 @@ class Subtensor:
 
         if isinstance(block, bool):  # the SDK v9's metagraph(netuid, lite)
             raise TypeError(f"metagraph(netuid, block): block={block!r}; pass lite={block!r} by keyword")
-        if mechid != 0:
-            from taonet.ledger.errors import InvalidCall
-
-            raise InvalidCall(reason=f"mechid={mechid!r}: a taonet subnet has one mechanism, 0")
+        _check_mechid(mechid)
 
         mg = Metagraph(netuid, subtensor=self, lite=lite)
         await mg.sync(block=block)
@@ -792,25 +902,25 @@ class Subtensor:
         """Stake an amount of the wallet's coldkey on a hotkey: ``add_stake(wallet, netuid, hotkey_ss58, amount)``
         as the SDK v10 (the netuid is checked: the hotkey must hold a UID there; stake stays per hotkey), or
         ``add_stake(wallet, hotkey, amount)``. Amounts: Balance, RAO int, or TAO float."""
-        netuid, hotkey, amount = _stake_args("add_stake", args, kwargs)
+        netuid, hotkey, amount, wait = _stake_args("add_stake", args, kwargs)
         if netuid is not None and (refused := await self._check_stake_netuid(hotkey, netuid)) is not None:
             return refused
-        return await self._do(_coldkey(wallet), AddStake(hotkey=_address(hotkey), amount=_rao(amount)))
+        return await self._do(_coldkey(wallet), AddStake(hotkey=_address(hotkey), amount=_rao(amount)), wait)
 
     @_sdk_write()
-    async def unstake(self, wallet: Any, netuid: int, hotkey_ss58: Any, amount: Balance | int | float,
-                      **_sdk_options: Any) -> ExtrinsicResult:
+    async def unstake(self, wallet: Any, netuid: int, hotkey_ss58: Any, amount: Balance | int | float, *,
+                      wait_for_inclusion: bool = True, **_sdk_options: Any) -> ExtrinsicResult:
         """Unstake ``amount`` from ``hotkey_ss58`` back to the wallet's coldkey (the SDK v10 order; the netuid is
         checked, stake stays per hotkey). The SDK's slippage options are accepted and have nothing to do here."""
-        return await self.remove_stake(wallet, netuid, hotkey_ss58, amount)
+        return await self.remove_stake(wallet, netuid, hotkey_ss58, amount, wait_for_inclusion=wait_for_inclusion)
 
     @_sdk_write()
     async def remove_stake(self, wallet: Any, *args: Any, **kwargs: Any) -> ExtrinsicResult:
         """Unstake: ``remove_stake(wallet, hotkey, amount)``, or with a netuid first as :meth:`unstake`."""
-        netuid, hotkey, amount = _stake_args("remove_stake", args, kwargs)
+        netuid, hotkey, amount, wait = _stake_args("remove_stake", args, kwargs)
         if netuid is not None and (refused := await self._check_stake_netuid(hotkey, netuid)) is not None:
             return refused
-        return await self._do(_coldkey(wallet), RemoveStake(hotkey=_address(hotkey), amount=_rao(amount)))
+        return await self._do(_coldkey(wallet), RemoveStake(hotkey=_address(hotkey), amount=_rao(amount)), wait)
 
     async def _check_stake_netuid(self, hotkey: Any, netuid: int) -> ExtrinsicResult | None:
         """A refusal if ``netuid`` does not exist or the hotkey holds no UID there, else None."""
@@ -824,27 +934,36 @@ class Subtensor:
         return None
 
     @_sdk_write()
-    async def nominate(self, wallet: Any, take: float = 0.18) -> ExtrinsicResult:
-        """Make the wallet's hotkey a delegate keeping ``take`` (a fraction) of what it earns."""
+    async def nominate(self, wallet: Any, take: float = 0.18, *, wait_for_inclusion: bool = True) -> ExtrinsicResult:
+        """Make the wallet's hotkey a delegate keeping ``take`` (a fraction in [0, 1]: 0.18 is 18%) of what it earns;
+        a take outside [0, 1] is a rejected result (InvalidCall), before signing."""
+        if isinstance(take, bool) or not isinstance(take, numbers.Real) or not 0 <= take <= 1:
+            from taonet.ledger.errors import InvalidCall
+
+            return ExtrinsicResult(status="rejected", error=InvalidCall(reason=(
+                f"nominate: take={take!r:.40} is not a fraction in [0, 1] (the share of what the delegate earns "
+                "that it keeps: 0.18 is 18%)")))
         return await self._do(_coldkey(wallet), Nominate(hotkey=_hotkey(wallet).public_key,
-                                                         take=round(take * 0xFFFF)))
+                                                         take=round(float(take) * 0xFFFF)), wait_for_inclusion)
 
     @_sdk_write()
-    async def create_subnet(self, wallet: Any, *, max_lock: Balance | int | None = None) -> ExtrinsicResult:
+    async def create_subnet(self, wallet: Any, *, max_lock: Balance | int | None = None,
+                            wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Create a subnet owned by the wallet's coldkey; its hotkey takes UID 0. ``uid`` of the result is 0."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
         call = CreateSubnet(hotkey=hot.public_key, hotkey_signature=sig,
                             max_lock=(1 << 64) - 1 if max_lock is None else _rao(max_lock))
-        result = await self._do(cold, call)
-        if not result.success:
+        result = await self._do(cold, call, wait_for_inclusion)
+        if result.status != "included" or not result.success:
             return result
         return attrs.evolve(result, uid=0)
 
     register_subnet = create_subnet
 
     @_sdk_write()
-    async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool) -> ExtrinsicResult:
+    async def set_hyperparameter(self, wallet: Any, netuid: int, name: str, value: int | bool, *,
+                                 wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Set a hyperparameter of a subnet the wallet's coldkey owns: an int (True/False for a flag such as
         ``commit_reveal_weights_enabled``); anything else is InvalidHyperparameter, refused before signing."""
         from taonet.ledger import HYPERPARAMETER_BOUNDS, Hyperparameters
@@ -857,21 +976,23 @@ class Subtensor:
                                                                           else "")
             return ExtrinsicResult(status="rejected", error=InvalidHyperparameter(
                 name=f"{name!s:.64}", reason=f"it takes {takes}, not {value!r:.40} ({type(value).__name__})"))
-        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=_plain(netuid), name=name, value=int(value)))
+        return await self._do(_coldkey(wallet), SetHyperparameter(netuid=_plain(netuid), name=name, value=int(value)),
+                              wait_for_inclusion)
 
     @_sdk_write()
-    async def burned_register(self, wallet: Any, netuid: int, *, max_burn: Balance | int | None = None
-                              ) -> ExtrinsicResult:
+    async def burned_register(self, wallet: Any, netuid: int, *, max_burn: Balance | int | None = None,
+                              wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by burning the current price; waits for the UID."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
         call = BurnedRegister(netuid=_plain(netuid), hotkey=hot.public_key, hotkey_signature=sig,
                               max_burn=(1 << 64) - 1 if max_burn is None else _rao(max_burn))
-        return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
+        return await self._await_uid(await self._do(cold, call, wait_for_inclusion), netuid, hot.public_key)
 
     @_sdk_write()
     async def register(self, wallet: Any, netuid: int, *, progress: Callable[[int], None] | None = None,
-                       max_tries: int | None = None, processes: int = 1) -> ExtrinsicResult:
+                       max_tries: int | None = None, processes: int = 1, wait_for_inclusion: bool = True
+                       ) -> ExtrinsicResult:
         """Register the wallet's hotkey on ``netuid`` by proof of work, solved in a worker thread (or in
         ``processes`` processes), ``progress(tries)`` called as it goes."""
         cold, hot = _coldkey(wallet), _hotkey(wallet)
@@ -905,7 +1026,7 @@ class Subtensor:
         sig = hot.sign(hotkey_binding_payload(await self.genesis_hash(), cold.public_key))
         call = PowRegister(netuid=_plain(netuid), hotkey=hot.public_key, hotkey_signature=sig,
                            block_number=head["number"], nonce=nonce)
-        return await self._await_uid(await self._do(cold, call), netuid, hot.public_key)
+        return await self._await_uid(await self._do(cold, call, wait_for_inclusion), netuid, hot.public_key)
 
     async def _await_uid(self, result: ExtrinsicResult, netuid: int, hotkey: bytes) -> ExtrinsicResult:
         """After a registration request is included, wait for the registrar's answer in the next block."""
@@ -948,15 +1069,21 @@ class Subtensor:
         if commit_reveal:
             return await self._commit_then_reveal(wallet, netuid, uids, weights, version_key=version_key, salt=salt,
                                                   wait_for_reveal=wait_for_reveal, reveal_timeout=reveal_timeout)
-        try:
-            call = SetWeights(netuid=_plain(netuid), uids=u16_uids(uids), weights=u16_weights(weights),
-                              version_key=_plain(version_key))
+        from taonet.ledger import check_weight_shape
+
+        try:  # the vectors' shape as the chain checks it (lengths, duplicates): refused here, before signing
+            u16 = u16_uids(uids), u16_weights(weights)
+            check_weight_shape(*u16, None)
+            call = SetWeights(netuid=_plain(netuid), uids=u16[0], weights=u16[1], version_key=_plain(version_key))
+        except InvalidWeights as e:
+            return ExtrinsicResult(status="rejected", error=e, action="set")
         except (TypeError, ValueError) as e:
             return ExtrinsicResult(status="rejected", error=InvalidWeights(reason=str(e)), action="set")
         return attrs.evolve(await self._do(_hotkey(wallet), call, wait_for_inclusion), action="set")
 
     @_sdk_write()
-    async def set_commitment(self, wallet: Any, netuid: int, data: str) -> ExtrinsicResult:
+    async def set_commitment(self, wallet: Any, netuid: int, data: str, *, wait_for_inclusion: bool = True
+                             ) -> ExtrinsicResult:
         """Commit ``data`` (up to 1,024 characters) for the wallet's hotkey on ``netuid``, where it holds a UID;
         :meth:`get_commitment` reads the latest one back; data too long (or not text) is a rejected result, as
         every write's bad input is."""
@@ -966,15 +1093,17 @@ class Subtensor:
             from taonet.ledger.errors import InvalidCall
 
             return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"set_commitment: {e}"))
-        return await self._do(_hotkey(wallet), call)
+        return await self._do(_hotkey(wallet), call, wait_for_inclusion)
 
     @_sdk_write()
     async def serve_axon(self, wallet: Any, netuid: int, axon: Any = None, *, ip: str | None = None,
-                         port: int | None = None, protocol: int = 4, version: int = 0) -> ExtrinsicResult:
+                         port: int | None = None, protocol: int = 4, version: int = 0,
+                         wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Publish the wallet hotkey's axon (an Axon, an AxonInfo, or ip/port) on ``netuid``; the SDK's
         ``serve_axon(netuid, axon)`` works too, signed by the axon's own hotkey."""
         if isinstance(wallet, numbers.Integral) and not isinstance(wallet, bool) and hasattr(netuid, "hotkey"):
             wallet, netuid, axon = netuid, wallet, netuid  # the SDK order: the axon carries the hotkey
+        _check_netuid("serve_axon", netuid)
         if axon is not None:
             info = axon.info() if callable(getattr(axon, "info", None)) else axon
             ip, port = info.ip, info.port
@@ -990,12 +1119,12 @@ class Subtensor:
         if ip is None or port is None:
             return ExtrinsicResult(status="rejected", error=TaonetError("serve_axon needs an axon or ip and port"))
         return await self._do(_hotkey(wallet), ServeAxon(netuid=_plain(netuid), ip=ip, port=port, protocol=protocol,
-                                                         version=version))
+                                                         version=version), wait_for_inclusion)
 
     # --- subnet identity (which plugin a subnet runs) ------------------------------------------------------------
     @_sdk_write()
     async def set_subnet_identity(self, wallet: Any, netuid: int, plugin: str, *, description: str = "",
-                                  url: str = "") -> ExtrinsicResult:
+                                  url: str = "", wait_for_inclusion: bool = True) -> ExtrinsicResult:
         """Record which plugin ``netuid`` runs, with a description and a URL (owner's coldkey; "" clears it)."""
         try:
             call = SetSubnetIdentity(netuid=_plain(netuid), plugin=plugin, description=description, url=url)
@@ -1003,7 +1132,7 @@ class Subtensor:
             from taonet.ledger.errors import InvalidCall
 
             return ExtrinsicResult(status="rejected", error=InvalidCall(reason=f"subnet identity: {e}"))
-        return await self._do(_coldkey(wallet), call)
+        return await self._do(_coldkey(wallet), call, wait_for_inclusion)
 
     async def get_subnet_identity(self, netuid: int, block: int | None = None) -> dict[str, Any] | None:
         """The identity of ``netuid`` (plugin, description, url, block), or None if its owner recorded none."""
@@ -1169,14 +1298,16 @@ def _batches(exts: list[Extrinsic], max_bytes: int) -> Iterator[list[tuple[Extri
         yield batch
 
 
-def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, Any, Any]:
-    """(netuid or None, hotkey, amount) from the SDK v10 order (netuid, hotkey_ss58, amount) or ours (hotkey,
-    amount); keywords ``netuid``, ``hotkey_ss58`` (or ``hotkey``) and ``amount`` work in both."""
+def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, Any, Any, bool]:
+    """(netuid or None, hotkey, amount, wait_for_inclusion) from the SDK v10 order (netuid, hotkey_ss58, amount)
+    or ours (hotkey, amount); keywords ``netuid``, ``hotkey_ss58`` (or ``hotkey``) and ``amount`` work in both."""
     kwargs = dict(kwargs)
-    for option in ("safe_staking", "allow_partial_stake", "rate_tolerance", "safe_unstaking", "wait_for_inclusion",
+    wait = bool(kwargs.pop("wait_for_inclusion", True))
+    for option in ("safe_staking", "allow_partial_stake", "rate_tolerance", "safe_unstaking",
                    "wait_for_finalization", "period", "raise_error", "mev_protection"):
         kwargs.pop(option, None)  # the SDK's options: accepted; slippage and finality mean nothing here
-    if args and isinstance(args[0], numbers.Integral) and not isinstance(args[0], bool):  # the SDK's netuid
+    if len(args) == 3 or (args and isinstance(args[0], numbers.Integral) and not isinstance(args[0], bool)):
+        # the SDK's netuid (three positionals are the SDK's order whatever the first is: checked below)
         netuid, rest = args[0], list(args[1:])
     else:
         netuid, rest = kwargs.pop("netuid", None), list(args)
@@ -1184,7 +1315,73 @@ def _stake_args(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
     amount = rest.pop(0) if rest else kwargs.pop("amount", None)
     if hotkey is None or amount is None or rest or kwargs:
         raise TypeError(f"{what}(wallet, netuid, hotkey_ss58, amount) or {what}(wallet, hotkey, amount)")
-    return netuid, hotkey, amount
+    _check_netuid(what, netuid)
+    return netuid, hotkey, amount, wait
+
+
+AsyncSubtensor = Subtensor
+"""The SDK's name for its async client, which :class:`Subtensor` is (``subtensor()`` is the blocking one)."""
+
+
+class Fields(dict[str, Any]):
+    """A dict whose keys also read as attributes (``hp.tempo`` as ``hp["tempo"]``), as the SDK's dataclasses do."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no {name!r} here; the keys are {', '.join(self)}") from None
+
+
+def _at_head_only(method: str, block: int | None) -> None:
+    if block is not None:
+        raise ValueError(f"{method}: the node answers this at its head only; call it without block")
+
+
+def _check_mechid(mechid: int) -> None:
+    if mechid != 0:
+        from taonet.ledger.errors import InvalidCall
+
+        raise InvalidCall(reason=f"mechid={mechid!r}: a taonet subnet has one mechanism, 0")
+
+
+_SDK_ELSEWHERE = {
+    "get_metagraph_info": "use sub.metagraph(netuid) (arrays) or sub.get_subnet_info(netuid)",
+    "get_all_metagraphs_info": "use sub.metagraph(netuid) for each of sub.get_all_subnets_netuid()",
+    "root_register": "there is no root network here; register on a subnet with burned_register(wallet, netuid)",
+    "start_call": "a new subnet runs from its creation here; there is no start call",
+    "unstake_all": "use unstake(wallet, netuid, hotkey_ss58, sub.get_stake(coldkey, hotkey))",
+    "unstake_multiple": "call unstake(wallet, netuid, hotkey_ss58, amount) for each",
+    "add_stake_multiple": "call add_stake(wallet, netuid, hotkey_ss58, amount) for each",
+    "move_stake": "stake is per hotkey here: unstake, then add_stake on the other hotkey",
+    "swap_stake": "stake is per hotkey, not per subnet, here: there is nothing to swap",
+    "get_delegate_by_hotkey": "use [d for d in sub.get_delegates() if d.hotkey_ss58 == hotkey]",
+    "get_balances": "use sub.get_balance(address) for each",
+    "get_children": "taonet has no child hotkeys",
+    "set_children": "taonet has no child hotkeys",
+    "query_subtensor": "read the node's RPC with sub.call(method, **params) (docs/node.md, \"RPC\")",
+    "query_map_subtensor": "read the node's RPC with sub.call(method, **params) (docs/node.md, \"RPC\")",
+    "substrate": "there is no substrate interface; sub.call(method, **params) reads the node's RPC",
+    "get_stake_for_coldkey_and_hotkey": "use sub.get_stake(coldkey_ss58, hotkey_ss58)",
+    "get_stake_for_coldkey": "use sub.get_stakes(coldkey)",
+    "get_stake_for_hotkey": "use sub.get_total_stake_for_hotkey(hotkey)",
+    "get_subnet_info_all": "use sub.get_all_subnets_info()",
+    "all_subnets": "use sub.get_all_subnets_info()",
+    "subnet": "use sub.get_subnet_info(netuid)",
+    "get_neuron_certificate": "taonet axons have no TLS certificates",
+    "get_subnet_reveal_period_epochs": "use sub.get_subnet_hyperparameters(netuid)[\"commit_reveal_period\"]",
+    "get_timestamp": "use sub.get_block(n) (its header has the time)",
+    "get_block_hash": "use sub.get_block(n).hash",
+    "get_subnets": "use sub.get_all_subnets_netuid()",
+    "get_hyperparameter": "use sub.get_subnet_hyperparameters(netuid)[name]",
+    "is_hotkey_registered_any": "use sub.is_hotkey_registered(hotkey_ss58)",
+    "is_subnet_active": "use sub.subnet_exists(netuid) (a subnet runs from its creation)",
+    "get_all_commitments": "use sub.get_commitment(netuid, uid) for each UID",
+    "query_identity": "taonet keeps no on-chain identity of coldkeys; a subnet's is sub.get_subnet_identity(netuid)",
+    "network": "use sub.endpoint (a taonet node's address)",
+    "chain_endpoint": "use sub.endpoint",
+}
+"""SDK names taonet does not have, and what to use instead (the AttributeError says it)."""
 
 
 def subtensor(endpoint: str | None = None, *, timeout: float = 30.0, network: str | None = None

@@ -43,6 +43,12 @@ def _vector(values: Any, what: str) -> Any:
 def u16_uids(uids: Sequence[int] | Any) -> list[int]:
     """UIDs as the chain's u16 integers (from ints, numpy integers, or whole floats); ValueError if one is not a
     whole number in 0..65535 or the vector is not 1-D."""
+    # said here: the array of objects they make would be refused as "not finite numbers"
+    if isinstance(uids, list | tuple) and any(x is None for x in uids):
+        at = [i for i, x in enumerate(uids) if x is None]
+        raise ValueError(f"a UID is missing (None at position {at[0]}{' and others' if len(at) > 1 else ''}): "
+                         "get_uid_for_hotkey_on_subnet gives None for a hotkey that holds no UID on the subnet (not "
+                         "registered there, or replaced since); leave it out, or register it first")
     u = _vector(uids, "uids")
     if ((u < 0) | (u > 0xFFFF) | (u != u.round())).any():
         raise ValueError("uids must be whole numbers in 0..65535")
