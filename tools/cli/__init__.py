@@ -123,11 +123,28 @@ _Debug = Annotated[bool, typer.Option("--debug", help="On an error, show the tra
                                                          "may be given anywhere on the line).")]
 
 
-def _root(debug: _Debug = False) -> None:
+def _say_version(given: bool) -> None:
+    """``--version``: print ``taonet X.Y.Z`` (the installed package's version) and end, exit 0."""
+    if given:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("taonet")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        print(f"taonet {number}")
+        raise typer.Exit()
+
+
+_Version = Annotated[bool, typer.Option("--version", is_eager=True, callback=_say_version,
+                                        help="Print taonet's version (taonet X.Y.Z) and exit.")]
+
+
+def _root(debug: _Debug = False, version: _Version = False) -> None:
     """taonet: a pure-Python Bittensor on one laptop or many machines (exit statuses: see docs/cli.md)."""
 
 
-def _root_of_process(debug: _Debug = False) -> None:
+def _root_of_process(debug: _Debug = False, version: _Version = False) -> None:
     from ..logs import configure_logging
 
     # structlog's default prints every level to stdout, which is the command's output (one JSON document with

@@ -271,17 +271,20 @@ class Out:
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *,
               left: Iterable[str] = (), drop: Sequence[str] = (), shorten: Iterable[str] = (),
-              wide: bool = False, caption: str | None = None, amounts: Iterable[str] = ()) -> None:
+              wide: bool = False, caption: str | None = None, amounts: Iterable[str] = (),
+              wrap: Iterable[str] = ()) -> None:
         """A table in btcli's style (text columns named in ``left`` flush left, numbers right) that fits the
         terminal: unless ``wide``, the addresses in ``shorten`` columns become ``5Abc…xyz`` and then the columns in
         ``drop`` go, in that order, until it fits (``--wide`` shows everything). With ``--rao`` the columns named in
-        ``amounts`` (cells of :meth:`figure`) are headed with the unit as btcli writes RAO, rho: ``STAKE(\\u03c1)``."""
+        ``amounts`` (cells of :meth:`figure`) are headed with the unit as btcli writes RAO, rho: ``STAKE(\\u03c1)``.
+        The columns in ``wrap`` wrap their cells onto more lines where the width is short, instead of cutting them
+        (unless ``wide``)."""
         from rich import box
         from rich.table import Table
         from rich.text import Text
 
-        columns, rows = list(columns), [list(r) for r in rows]
-        if not wide:
+        columns, rows, wrap = list(columns), [list(r) for r in rows], set() if wide else set(wrap)
+        if not wide and not wrap:
             # the table takes two more columns than its cells (its edges): fit those too, or rich cuts a cell
             columns, rows = fit_columns(columns, rows, self.console.width - 2, drop=drop, shorten=shorten)
         left = set(left)
@@ -294,7 +297,8 @@ class Out:
         t = Table(title=Text(title), box=box.SIMPLE_HEAD, caption=None if caption is None else Text(caption),
                   pad_edge=False, title_justify="left", collapse_padding=True)
         for c in columns:
-            t.add_column(c, justify="left" if c in left else "right", no_wrap=True)
+            t.add_column(c, justify="left" if c in left else "right", no_wrap=c not in wrap,
+                         overflow="fold" if c in wrap else "ellipsis")
         for r in rows:
             t.add_row(*(Text(printable(c)) if isinstance(c, str) else c for c in r))
         if wide and _table_width(columns, rows) + 2 > self.console.width:

@@ -158,7 +158,8 @@ def _serve(spec: Any, dir: Path, *, epochs: int | None, live: bool | None, comma
 
         def on_signal() -> None:
             signalled.append(True)
-            view.line("stopping", "the neurons, then the node")
+            view.line("stopping", "the neurons, then the node" if not spec.node.endpoint else
+                      f"the neurons (the node at {spec.node.endpoint} is not this launcher's: it runs on)")
 
         async def main() -> None:
             async with signal_stopped_group(on_signal) as tg:
@@ -411,8 +412,15 @@ def _status(dir: Path, as_json: bool) -> None:
     if not (isinstance(head, int) and head >= 0):  # the launcher read no block (-1)
         head = ("none (stopped before the launcher read a block, during the setup)" if over else
                 "none read yet (the node is starting)")
+    away = st.get("node_unreachable_since")
+    if isinstance(away, int | float) and not over and isinstance(head, int):  # the head is the last one read
+        head = f"{head} (the last read, before the node stopped answering)"
     print(f"rpc: {st.get('endpoint') or '-'}  head: {head}  epochs: {epochs}  largest block gap: "
           + (f"{gap:.0f} ms" if isinstance(gap, int | float) else "-"))
+    if isinstance(away, int | float) and not over:
+        whose = "" if st.get("owns_node", True) else " (not this launcher's: start it again where it runs)"
+        print(f"node: unreachable since {time.strftime('%H:%M:%S', time.localtime(away))} "
+              f"({max(0.0, time.time() - away):.0f} s){whose}: {st.get('node_error') or '?'}")
     for p in st["processes"]:
         print(f"process: {p['name']} {p.get('state')} pid {p['pid'] or '-'} restarts {p.get('restarts', 0)}"
               + (f" ({p['note']})" if p.get("note") else ""))

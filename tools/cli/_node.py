@@ -476,13 +476,15 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
                 **figures}
 
     st = run(read, endpoint, timeout, "node status")
-    st["head_age"] = round(time.time() - st["head_time"], 3)
+    # the genesis block carries no production time (its timestamp is 0): its age would be the time since 1970
+    st["head_age"] = round(time.time() - st["head_time"], 3) if st["head"] > 0 else None
     st.pop("actors", None)
     if out.json:
         out.emit(st)
         return
     rows = [("endpoint", st["endpoint"]), ("chain", st["chain_id"]), ("role", str(st["role"])),
-            ("head", f"{st['head']:,} ({st['head_age']:.1f} s ago)"), ("block time", f"{st['block_time']:g} s"),
+            ("head", f"{st['head']:,} ({st['head_age']:.1f} s ago)" if st["head_age"] is not None else
+                     f"{st['head']:,} (genesis: no block sealed yet)"), ("block time", f"{st['block_time']:g} s"),
             ("clock", str(st["clock"])), ("subnets", str(st["subnets"])), ("feed", str(st["feed"])),
             ("genesis", st["genesis_hash"].hex())]
     if st.get("leader") is not None:  # a replica: the leader it follows, and whether it answers now
@@ -493,7 +495,8 @@ def node_status(endpoint: Endpoint = None, as_json: AsJson = False, wide: Wide =
         rows.insert(4, ("production", _production(st["paused"])))
     rows += _memory_rows(st)
     rows += [row for name, figures in st["connections"].items() for row in _connections_rows(name, figures)]
-    out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide)
+    # VALUE wraps: a row's remedy (production PAUSED ..., what to run) is never cut to fit the terminal
+    out.table("node", ("NAME", "VALUE"), rows, left=("NAME", "VALUE"), wide=wide, wrap=("VALUE",))
 
 
 def _size(n: int) -> str:
@@ -544,7 +547,10 @@ def node_wait(blocks: Annotated[int, typer.Option("--blocks", "-n", min=1, help=
               endpoint: Endpoint = None, as_json: AsJson = False,
               timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=1e6, envvar="TAONET_TIMEOUT",
                                                      parser=bounded(0.1, 1e6),
-                                                     help="Seconds to wait at most.")] = 60.0) -> None:
+                                                     help="Seconds to wait at most ($TAONET_TIMEOUT, else "
+                                                          "60, not a read's 10: it waits for blocks, and a "
+                                                          "12 s chain seals few in 10 s; past it, exit 4)."
+                                                     )] = 60.0) -> None:
     """Wait until the chain is --blocks past its head (for scripts: an epoch is a subnet's tempo in blocks)."""
     out = Out(as_json)
 

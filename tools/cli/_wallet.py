@@ -115,9 +115,9 @@ def _new(wallet: Any, which: str, *, n_words: int, password: str | None, encrypt
 @wallet_app.command("create")
 def create(wallet_name: WalletName = None, hotkey: Hotkey = None, wallet_path: WalletPath = None,
            n_words: Words = 12, unlock_cost: Cost = "moderate", no_password: NoPassword = False,
-           password_stdin: PasswordStdin = False, as_json: AsJson = False) -> None:
+           password_stdin: PasswordStdin = False, as_json: AsJson = False, no_prompt: NoPrompt = False) -> None:
     """A coldkey and a hotkey, each made if missing (never replaced); prints their mnemonics once, before their files
-    are written (a new wallet's all at once)."""
+    are written (a new wallet's all at once). Nothing is asked (no key is replaced): -y is taken, as on every write."""
     out, w = Out(as_json), wallet_of(wallet_name, hotkey, wallet_path)
     password = password_source(password_stdin)
     rows: dict[str, dict[str, Any]] = {}
@@ -453,8 +453,9 @@ DEV_CHAIN_ID = "taonet-dev"
 def faucet(wallet_name: WalletName = None, wallet_path: WalletPath = None, ss58: Ss58 = None,
            amount: Annotated[str, typer.Option("--amount", metavar="TAO", help="How much (τ).")] = str(FAUCET_TAO),
            endpoint: Endpoint = None, as_json: AsJson = False, as_rao: Rao = False,
-           timeout: WriteTimeout = 60.0) -> None:
-    """τ for a wallet from the development accounts (//Alice ...), on a development chain only (else exit 3)."""
+           timeout: WriteTimeout = 60.0, no_prompt: NoPrompt = False) -> None:
+    """τ for a wallet from the development accounts (//Alice ...), on a development chain only (else exit 3). Nothing
+    is asked: -y is taken, as on every write."""
     from taonet.ledger import DEV_ACCOUNTS, Keypair
 
     out = Out(as_json, as_rao)

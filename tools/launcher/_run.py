@@ -276,6 +276,8 @@ class Network:
     """Run by `taonet localnet` (no network file): what it says to do names that command's options."""
     created: set[int] = attrs.Factory(set)  # the subnets this run's setup created: first_emission is theirs alone
     machines: dict[str, tuple[str, int]] = attrs.Factory(dict)  # another machine: (its neurons file, its neurons)
+    node_away_since: float | None = None  # wall clock: since when the node does not answer the launcher (None: it does)
+    node_error: str = ""  # why it did not answer, the last time
 
     def started_wall(self) -> float:
         """When this run started, on the wall clock (status files carry wall-clock times)."""
@@ -324,7 +326,7 @@ class Network:
                 await self.stop()
 
     async def stop(self) -> None:
-        """Stop the neuron hosts, then the node; write the final status."""
+        """Stop the neuron hosts, then the node (when it is this launcher's); write the final status."""
         self.state = "stopping"
         self.write_status()
         t = time.monotonic()
@@ -549,6 +551,10 @@ class Network:
                 await self._follow()
             except (TaonetError, OSError, TimeoutError) as e:
                 self.view.line("waiting", f"the node does not answer ({type(e).__name__}: {e}); retrying in 1 s")
+                if self.node_away_since is None:
+                    self.node_away_since = time.time()
+                self.node_error = f"{type(e).__name__}: {e}"[:300]
+                self.write_status()  # launch status says so now (and its uptime goes on), not the last head as news
                 await anyio.sleep(1)
 
     async def _follow(self) -> None:
@@ -556,6 +562,9 @@ class Network:
 
         miners = {hot for hot, name in self.names.items()
                   if any(p.spec.name == name and p.spec.role == "miner" for p in self.spec.neurons)}
+        # the subnets of the network file (its [[subnets]], and those its neurons join): another's epochs on the same
+        # chain (a node this launcher does not own) are not this network's, and its miners are not ours
+        netuids = {s.netuid for s in self.spec.subnets} | {p.spec.netuid for p in self.spec.neurons}
         async with Subtensor(self.endpoint, timeout=self.spec.timeout) as sub:
             if self.seen < 0:  # the epochs before this run, counted on the chain (numbers follow the chain's)
                 self.seen = max(self.start_head, 0)
@@ -564,6 +573,9 @@ class Network:
             last_ts = None
             while True:
                 head = await sub.wait_for_block(self.seen + 1, timeout=60)
+                if self.node_away_since is not None:
+                    self.view.line("node", f"answers again ({time.time() - self.node_away_since:.0f} s unreachable)")
+                    self.node_away_since, self.node_error = None, ""
                 for n in range(max(self.seen + 1, head - 16), head + 1):
                     ts = (await sub.get_block(n)).header.timestamp
                     if last_ts is not None and n > 1:
@@ -571,10 +583,10 @@ class Network:
                     last_ts = ts
                 # every block since the last read, those of the setup (before the neurons started) and of a node
                 # restart included: no epoch is missed, so the count is the chain's
-                found = await _epochs_in(sub, self.seen + 1, head + 1)
+                found = [(b, e) for b, e in await _epochs_in(sub, self.seen + 1, head + 1) if e.netuid in netuids]
                 self.head = head
                 for b, e in found:
-                    if e.netuid not in self.numbers:  # a subnet the spec does not name: counted on the chain too
+                    if e.netuid not in self.numbers:  # a neuron's subnet the setup did not count: counted on the chain
                         await self._count_earlier(sub, e.netuid, b - 1)
                     number = self.numbers[e.netuid][0] + 1
                     mg = await sub.metagraph(e.netuid, block=b)
@@ -727,7 +739,8 @@ class Network:
             "first_emission_s": self.first_emission_s, "setup_s": self.setup_s, "ready_s": self.ready_s,
             "max_block_gap_ms": self.max_gap_ms, "command": self.command,
             "uptime_s": round(time.monotonic() - self.started, 1), "problems": list(self.problems),
-            "failed": dict(self.failed),
+            "failed": dict(self.failed), "node_unreachable_since": self.node_away_since, "node_error": self.node_error,
+            "owns_node": not self.spec.node.endpoint,
             "machines": [{"name": m, "file": path, "neurons": n} for m, (path, n) in sorted(self.machines.items())],
             "processes": [{"name": c.name, "kind": c.kind, "pid": c.pid, "state": c.state, "restarts": c.restarts,
                            "last_exit": c.last_exit, "note": c.note, "log": str(c.log)} for c in self.children],
