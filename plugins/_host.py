@@ -81,15 +81,16 @@ class SharedChain:
                 if entry[0] is sub:
                     entry[1] -= 1
 
-    async def metagraph(self, sub: Any, netuid: int, at_least: int) -> Any:
-        """The metagraph of ``netuid`` on ``sub``'s node at block ``at_least`` or later (one read for everyone)."""
+    async def metagraph(self, sub: Any, netuid: int, at_least: int, *, fresh: bool = False) -> Any:
+        """The metagraph of ``netuid`` on ``sub``'s node at block ``at_least`` or later (one read for everyone);
+        ``fresh``: read now in any case (the node's chain was replaced: the copy held may be of the old chain)."""
         key = (sub.endpoint, netuid)
         mg = self._metagraphs.get(key)
-        if mg is not None and mg.block >= at_least:
+        if mg is not None and mg.block >= at_least and not fresh:
             return mg
         async with self._locks.setdefault(key, anyio.Lock()):
             mg = self._metagraphs.get(key)
-            if mg is None or mg.block < at_least:
+            if mg is None or mg.block < at_least or fresh:
                 mg = self._metagraphs[key] = await sub.metagraph(netuid)
                 self.reads += 1
             return mg

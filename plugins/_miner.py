@@ -21,6 +21,7 @@ from ._neuron import (
     RecentErrors,
     axon_config,
     call_hook,
+    chain_replaced_uid,
     count_failure,
     hook_failure,
     lifecycle,
@@ -252,14 +253,24 @@ class _Miner:
                         context=self.p.context("miner", self.netuid, self.metagraph), **kwargs)
 
     # --- chain ------------------------------------------------------------------------------------------------
-    async def _sync(self) -> None:
-        mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
+    async def _chain_replaced(self, info: Any) -> None:
+        """The node's chain was replaced (see HeadFollower): forget what the old chain said, read this neuron's
+        registration, UID and axon from the new one, and publish the axon there."""
+        self.uid, self.last_epoch, self.permits_block = None, None, -1
+        self.published_block, self.elsewhere, self.silent_since, self.replaced = None, None, None, None
+        await self._sync(fresh=True)
+        chain_replaced_uid(self.log, self.uid, netuid=self.netuid, block=self.metagraph.block)
+        await self._publish(info)
+
+    async def _sync(self, *, fresh: bool = False) -> None:
+        mg = await read_metagraph(self.config, self.sub, self.netuid, self.head, fresh=fresh)
         self.metagraph = mg
         if mg.block >= self.permits_block:  # not older than what a caller made us read
             self._take_permits(mg)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
-            uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
+            if not fresh:  # a replaced chain's standing is said by _chain_replaced
+                uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
             self.published_block, self.elsewhere, self.silent_since = None, None, None  # a new UID: publish on it
         self.prune_watch.update(mg, uid, self.netuid)
@@ -405,10 +416,21 @@ class _Miner:
             self.follower = follower
             tg.start_soon(follower.run)
             seen = self.head
+            chains = said = 0
             while True:
                 seen = await follower.next(seen)
                 try:
-                    if seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
+                    if follower.chains != chains:  # the node runs another chain now: read our standing there
+                        self.head = seen
+                        try:
+                            await self._chain_replaced(info)
+                        except TaonetError as e:  # tried again at the next block; said once a chain
+                            if said != follower.chains:
+                                said = follower.chains
+                                chain_replaced_uid(self.log, None, netuid=self.netuid, block=seen, error=e)
+                            raise
+                        chains = said = follower.chains
+                    elif seen - self.metagraph.block >= int(self.options["metagraph_interval"]):
                         await self._sync()
                         await self._publish(info)
                 except TaonetError as e:  # a read refused or the node away: the follower says so; go on

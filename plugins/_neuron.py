@@ -74,10 +74,12 @@ async def open_client(config: NeuronConfig) -> AsyncIterator[Any]:
         yield sub
 
 
-async def read_metagraph(config: NeuronConfig, sub: Any, netuid: int, at_least: int = 0) -> Any:
-    """The subnet's metagraph at block ``at_least`` or later: the host's shared copy, else read now."""
+async def read_metagraph(config: NeuronConfig, sub: Any, netuid: int, at_least: int = 0, *,
+                         fresh: bool = False) -> Any:
+    """The subnet's metagraph at block ``at_least`` or later: the host's shared copy, else read now (``fresh``: read
+    now in any case, as after the node's chain was replaced: a shared copy may be of the old chain)."""
     if config.shared is not None:
-        return await config.shared.metagraph(sub, netuid, at_least)
+        return await config.shared.metagraph(sub, netuid, at_least, fresh=fresh)
     return await sub.metagraph(netuid)
 
 
@@ -442,6 +444,21 @@ def uid_changed(log: Any, old: int | None, new: int | None, *, netuid: int, hotk
                     note=f"UID {old} was pruned and this hotkey registered again as UID {new}")
 
 
+def chain_replaced_uid(log: Any, uid: int | None, *, netuid: int, block: int, error: Exception | None = None) -> None:
+    """Say this neuron's standing on the chain that replaced its node's old one: its UID there, or that it holds
+    none (it earns nothing there until registered), or why it could not be read (``error``: the subnet does not
+    exist there, the node away...); never a deregistration by pruning."""
+    if uid is not None:
+        log.info("neuron.registered", uid=uid, netuid=netuid, block=block, note="on the node's new chain")
+        return
+    why = f"subnet {netuid} cannot be read there: {error}" if error is not None else \
+        f"this hotkey holds no UID on subnet {netuid} there"
+    log.warning("neuron.not_registered", netuid=netuid, block=block,
+                note=f"on the node's new chain {why}; this neuron earns nothing there until registered (it keeps "
+                     "running, reads the chain at each block and takes its UID as soon as it holds one)",
+                hint=f"`taonet subnet register --netuid {netuid}` registers it on this chain (once the subnet exists)")
+
+
 def now() -> float:
     """Wall-clock seconds (for status files and journal records only; never for decisions)."""
     return time.time()
@@ -487,6 +504,11 @@ def status_errors(*sources: RecentErrors, limit: int = 10) -> dict[str, Any]:
     return {"errors": [e["error"] for e in entries], "error_details": entries}
 
 
+CHAIN_CHECK = 3.0
+"""Seconds without a new head after which a neuron asks the node its head directly: a head below the one it follows
+means the node now runs another chain (restarted on a fresh data directory, same dev genesis), whose blocks the
+block feed's waits, which only count up, would not report for as long as the old chain's height takes."""
+
 LONG_AWAY = 60.0
 """Seconds a node may be away before a neuron's retries slow down to ``HeadFollower.pauses[1]`` (until then they
 come at most ``max(1 s, 4 block times)`` apart)."""
@@ -501,7 +523,12 @@ class HeadFollower:
     to ``pauses[1]`` seconds: a node restarted is followed again within a few blocks, one away for long is not asked
     several times a second. It is said once (``node.error``), then at the 10th, 100th... retry in a row, and its
     return is said once (``node.back``, with how long it was away and how many retries it took). ``on_retry``, when
-    given, is called after each retry that had no answer (and each quiet minute)."""
+    given, is called after each retry that had no answer (and each quiet minute).
+
+    When no new head came for :data:`CHAIN_CHECK` seconds it asks the node its head: one below the head followed
+    means the node's chain was replaced; that is said once (``neuron.chain_replaced``), :attr:`head` goes back to the
+    new chain's, :attr:`chains` counts one more (the neuron re-reads its standing from the new chain) and
+    :meth:`next` returns the new head."""
 
     def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None,
                  pauses: tuple[float, float] = (0.5, 10.0), on_retry: Any = None) -> None:
@@ -518,6 +545,11 @@ class HeadFollower:
         """The node's block time in seconds (from its info; None until read)."""
         self._heard = 0.0  # when the node last answered (the event loop's clock)
         self._changed = anyio.Event()
+        self.chains = 0
+        """How many times the node's chain was found replaced (see above)."""
+        self._stale_below = -1  # the feed's waits report no head up to this one (the old chain's): heads are polled
+        self._new_head_at = 0.0  # when the head followed last moved (the event loop's clock)
+        self._waiting: anyio.CancelScope | None = None  # the wait for the next head, cut when the chain is replaced
 
     @property
     def errors(self) -> list[str]:
@@ -543,6 +575,60 @@ class HeadFollower:
 
     async def run(self) -> None:
         """Wait for each next block until cancelled (node errors are logged and retried with a growing pause)."""
+        self._new_head_at = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._check_chain)
+            await self._follow()
+
+    async def _check_chain(self) -> None:
+        """Every :data:`CHAIN_CHECK` seconds without a new head, ask the node its head: below ours, its chain was
+        replaced (errors are the follower's to say: the node away is retried there)."""
+        from taonet.ledger.errors import TaonetError
+
+        while True:
+            await anyio.sleep(max(0.0, self._new_head_at + CHAIN_CHECK - anyio.current_time()))
+            if anyio.current_time() - self._new_head_at < CHAIN_CHECK:
+                continue
+            self._new_head_at = anyio.current_time()  # the next check comes CHAIN_CHECK seconds on
+            try:
+                with anyio.fail_after(max(CHAIN_CHECK, 10.0)):
+                    head = await self.sub.get_current_block()
+            except (TaonetError, TimeoutError, TypeError):
+                continue
+            if head < self.head:
+                self._replaced(head)
+
+    def _replaced(self, head: int) -> None:
+        old = self.head
+        self.log.warning("neuron.chain_replaced", old_head=old, new_head=head,
+                         note=f"the node's head went from {old} to {head}: the node was restarted on another chain "
+                              "(a fresh data directory); this neuron reads its registration, UID and axon from the "
+                              "new chain and carries on there")
+        self._error(f"neuron.chain_replaced: the node's head went from {old} to {head}")
+        self._stale_below = max(self._stale_below, old)
+        self.head = head
+        self.chains += 1
+        self._new_head_at = anyio.current_time()
+        if self._waiting is not None:
+            self._waiting.cancel()
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def _next_head(self) -> int:
+        """The next head: on the block feed, or, while the old chain's height holds the feed's waits, asked for
+        every half block time."""
+        if self.head >= self._stale_below:
+            return await self.sub.wait_for_block(self.head + 1, timeout=60.0)
+        from taonet.kernel.errors import BlockWaitTimeout
+
+        head = -1
+        with anyio.move_on_after(60.0):
+            while (head := await self.sub.get_current_block()) <= self.head:
+                await anyio.sleep(max(0.05, (self.block_time or 1.0) / 2))
+            return head
+        raise BlockWaitTimeout(block=self.head + 1, timeout=60.0, head=head, what=f"block {self.head + 1}")
+
+    async def _follow(self) -> None:
         from taonet.kernel.errors import BlockWaitTimeout
         from taonet.ledger.errors import TaonetError
 
@@ -552,7 +638,10 @@ class HeadFollower:
             if self.block_time is None and not self.retries:
                 await self._read_block_time()
             try:
-                head = await self.sub.wait_for_block(self.head + 1, timeout=60.0)
+                with anyio.CancelScope() as self._waiting:
+                    head = await self._next_head()
+                if self._waiting.cancelled_caught:  # the chain was replaced meanwhile: wait from its head
+                    continue
             except BlockWaitTimeout:  # the node answers, no block came: wait again at once
                 self._answered()
                 pause = self.pauses[0]
@@ -569,10 +658,13 @@ class HeadFollower:
                 await anyio.sleep(pause)
                 pause = self.pause_after(pause)
                 continue
+            finally:
+                self._waiting = None
             self._answered()
             pause = self.pauses[0]
             if head > self.head:
                 self.head = head
+                self._new_head_at = anyio.current_time()
                 if self.on_block is not None:
                     self.on_block(head)
                 self._changed.set()
@@ -598,7 +690,8 @@ class HeadFollower:
         self.recent.add(message, self.head)
 
     async def next(self, after: int) -> int:
-        """The head once it is past ``after`` (blocks that came meanwhile are folded into one)."""
-        while self.head <= after:
+        """The head once it is past ``after`` (blocks that came meanwhile are folded into one), or at once below it
+        when the node's chain was replaced (:attr:`chains` counts one more)."""
+        while self.head == after:
             await self._changed.wait()
         return self.head

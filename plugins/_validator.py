@@ -51,6 +51,7 @@ from ._neuron import (
     Prepared,
     RecentErrors,
     call_within,
+    chain_replaced_uid,
     count_failure,
     lifecycle,
     log_traceback,
@@ -343,6 +344,7 @@ class _Validator:
         self.reveal_unsure: set[bytes] = set()  # commit hashes with a try whose outcome we did not learn (a timeout)
         self.reveals_lock = anyio.Lock()  # the commit and the reveal tasks both rewrite reveals.json
         self.permit: bool | None = None  # this UID's validator permit as last seen (None: not known yet)
+        self.had_permit = False  # it held one at some point of this run on this chain (a new one is "again")
         self.stale_key: int | None = None  # the subnet's weights_version while above this plugin's version key
         self.resync = False  # the chain's answer showed a change of the subnet's rules: read them at the next block
         self.overflow_warned = False
@@ -519,15 +521,33 @@ class _Validator:
                          times=count, **({"refused_by_chain": by_chain} if by_chain else {}), message=message)
         self._error("validator.version_key_stale", message, key="")
 
-    async def _sync(self) -> None:
-        mg = await read_metagraph(self.config, self.sub, self.netuid, self.head)
+    async def _chain_replaced(self) -> None:
+        """The node's chain was replaced (see HeadFollower): forget what the old chain said, read this neuron's
+        registration, UID and permit from the new one, and set aside the scores and pending reveals kept on the
+        old one (as at a start on another chain: ``_check_chain``)."""
+        self.uid, self.permit, self.last_epoch, self.watch_from, self.had_permit = None, None, None, None, False
+        self.last_step_block, self.next_weights_at, self.backoff = -(10**9), 0, 1
+        self.gateway_retry_at = self.reveal_retry_at = self.unsure_sets = 0
+        self.own_set_blocks.clear()
+        self.elsewhere = [0, -(10**9)]
+        await self._sync(fresh=True)
+        chain_replaced_uid(self.log, self.uid, netuid=self.netuid, block=self.metagraph.block)
+        resumed, self.resumed = self.resumed, True  # what it holds was kept on the old chain
+        await self._check_chain()
+        if self.resumed:  # nothing was set aside
+            self.resumed = resumed
+        await self._publish_gateway()
+
+    async def _sync(self, *, fresh: bool = False) -> None:
+        mg = await read_metagraph(self.config, self.sub, self.netuid, self.head, fresh=fresh)
         self.metagraph = mg
         self.resync = False
         self._hyperparameters(mg.hparams)
         self._version_seen(int(mg.hparams.get("weights_version", 0) or 0), mg.block)
         uid = mg.hotkeys.index(self.p.hotkey) if self.p.hotkey in mg.hotkeys else None
         if uid != self.uid:
-            uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
+            if not fresh:  # a replaced chain's standing is said by _chain_replaced
+                uid_changed(self.log, self.uid, uid, netuid=self.netuid, hotkey=self.p.hotkey, block=mg.block)
             self.uid = uid
         if uid is not None:
             self._permit_seen(bool(mg.validator_permit[uid]), mg.block)
@@ -548,8 +568,10 @@ class _Validator:
         mg, u = self.metagraph, self.uid
         if permit:
             if was is not None:
+                again = " again" if self.had_permit else ""
                 self.log.info("validator.permit", uid=u, block=block, stake=float(mg.S[u]),
-                              note="this validator holds a validator permit again: it sets weights")
+                              note=f"this validator holds a validator permit{again}: it sets weights")
+            self.had_permit = True
             return
         holders = [float(mg.S[i]) for i in range(mg.n) if mg.validator_permit[i] and i != u and mg.S[i] > 0]
         most = int(mg.hparams.get("max_allowed_validators", 0) or 0)
@@ -559,14 +581,17 @@ class _Validator:
         need = f"the lowest permit holder has {lowest:g} τ" if full else "a permit is free for any stake above 0"
         whom = ("the permit goes to the hotkey" if most == 1 else
                 f"permits go to the {most} hotkeys" if most else "permits go to the hotkeys")
-        if stake > 0 and (not full or stake > lowest):
-            need += f"; its stake is enough: it gets one at the next epoch (block {self._next_epoch(block)})"
+        if stake > 0 and (not full or stake > lowest):  # enough: nothing to do but wait for the epoch
+            then = (f"its stake is enough: it gets one at the next epoch (block {self._next_epoch(block)}) and "
+                    "sets and commits no weights until then; it keeps scoring")
+        else:
+            then = (f"it sets and commits no weights until it has one and keeps scoring; stake more: {whom} with the "
+                    "most stake at each epoch")
         self.log.warning("validator.no_permit", uid=u, netuid=self.netuid, block=block, stake=stake,
                          lowest_permit_stake=lowest, permits=len(holders), max_allowed_validators=most,
                          **({"refused_by_chain": by_chain} if by_chain else {}),
                          message=(f"UID {u} on subnet {self.netuid} has no validator permit (its stake {stake:g} τ; "
-                                  f"{need}): it sets and commits no weights until it has one and keeps scoring; "
-                                  f"stake more: {whom} with the most stake at each epoch"))
+                                  f"{need}): {then}"))
 
     async def _check_hotkey_elsewhere(self) -> None:
         """Warn when the chain shows weights of this hotkey this process did not send (set, committed or revealed):
@@ -674,10 +699,21 @@ class _Validator:
         self.follower = follower
         tg.start_soon(follower.run)
         seen = self.head
+        chains = said = 0
         while True:
             block = seen = await follower.next(seen)
             try:
-                if self.resync or block - self.metagraph.block >= int(self.options["metagraph_interval"]) \
+                if follower.chains != chains:  # the node runs another chain now: read our standing there
+                    self.head = block
+                    try:
+                        await self._chain_replaced()
+                    except TaonetError as e:  # tried again at the next block; said once a chain
+                        if said != follower.chains:
+                            said = follower.chains
+                            chain_replaced_uid(self.log, None, netuid=self.netuid, block=block, error=e)
+                        raise
+                    chains = said = follower.chains
+                elif self.resync or block - self.metagraph.block >= int(self.options["metagraph_interval"]) \
                         or block > self._next_epoch(self.metagraph.block - 1):  # the epoch's permits, dividends
                     await self._sync()
                     await self._publish_gateway()

@@ -78,6 +78,7 @@ async def test_permit_lost_and_regained_status_and_a_late_reveal(tmp_path: Path)
                 lost = lost[0]
                 assert lost["log_level"] == "warning" and lost["lowest_permit_stake"] >= 10_000, lost
                 assert lost["stake"] < 10_000 and "stake more" in lost["message"], lost
+                assert "is enough" not in lost["message"], lost  # worded by its case: not enough stake
                 await sub.wait_for_block(lost["block"] + 2 * 11 + 2, timeout=30)
                 status = vdir.read_status()
                 assert status is not None and status["validator_permit"] is False, status
@@ -101,7 +102,7 @@ async def test_permit_lost_and_regained_status_and_a_late_reveal(tmp_path: Path)
                 while not (back := [e for e in _events(logs, "validator.permit") if e["block"] >= staked]):
                     await sub.wait_for_block()
                 back = back[0]
-                assert back["log_level"] == "info"
+                assert back["log_level"] == "info" and "permit again" in back["note"], back  # it had one before
                 while not [e for e in _events(logs, "weights.committed") if e["block"] >= back["block"]]:
                     await sub.wait_for_block()
                 status = vdir.read_status()
