@@ -196,6 +196,15 @@ class _NodeBehind(Exception):
     """The node's head is below what the actor folded, on the same genesis: follow it again (it lost blocks)."""
 
 
+class _NodeRestarted(Exception):
+    """The node answers as another run of itself (another ``instance``) than the one this session followed: it
+    restarted, perhaps too fast for its absence to be noticed, and waits for answers to its head again."""
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(f"the node restarted (instance {old} is now {new})")
+        self.old, self.new = old, new
+
+
 class _FoldedChain:
     """What an out-of-process actor has folded of the node's chain (its last block and the state after it), kept
     across its reconnections to the node, so that a node back after a restart is not folded again from genesis."""
@@ -206,6 +215,8 @@ class _FoldedChain:
         self.state: State | None = None
         self.last: SignedBlock | None = None
         self.refused: str | None = None  # the last refusal's reason, to log each distinct failure once
+        self.instance: str | None = None
+        """The run of the node this session follows (its ``info()["instance"]``; None: not checked)."""
 
     @property
     def height(self) -> int:
@@ -246,10 +257,11 @@ class _FoldedChain:
         quiet = max(5.0, 3 * block_time)
         feed = dialable(str(info["feed"]), rpc.address)  # a node listening on 0.0.0.0: the host it was reached at
         async def behind(_node_head: int) -> None:  # the node lost blocks, or is another chain: not followed as is
-            await self.check_genesis(rpc)
+            await self.check_node(rpc)
             raise _NodeBehind
 
         async with BlockFollower(rpc, feed, lambda: self.height, quiet=quiet, logger=log, on_behind=behind,
+                                 on_quiet=functools.partial(self.check_node, rpc),
                                  head_timeout=max(LEADER_HEAD_TIMEOUT, block_time)) as f:
             # catch up to the node's head; the follower backs off after a refused block before asking again
             while self.last is None or self.last.number < (await rpc.call("head",
@@ -257,23 +269,28 @@ class _FoldedChain:
                 async with aclosing(f.catch_up()) as blocks:
                     async for block, _ in blocks:
                         if not self.fold(block):
-                            await self.check_genesis(rpc)
+                            await self.check_node(rpc)
             yield self.last, self.state  # type: ignore[misc]
             async with aclosing(f.follow()) as blocks:
                 async for block, at_tip in blocks:
                     if not self.fold(block):
-                        await self.check_genesis(rpc)
+                        await self.check_node(rpc)
                     elif at_tip:
                         yield self.last, self.state  # type: ignore[misc]
 
-    async def check_genesis(self, rpc: RpcClient) -> None:
+    async def check_node(self, rpc: RpcClient) -> None:
         """Raise :class:`InvalidBlock` if the node now holds another genesis than the chain folded (it was replaced
-        at its address, too fast for its absence to be noticed): asked when a block does not fold."""
-        if self.genesis is None:
+        at its address, too fast for its absence to be noticed), :class:`_NodeRestarted` if it is another run than
+        :attr:`instance`: asked when a block does not fold, when the feed is quiet, and when an inbox wait ends empty.
+        """
+        if self.genesis is None and self.instance is None:
             return
-        theirs = (await rpc.call("info", timeout=LEADER_CALL_TIMEOUT)).get("genesis_hash")
-        if theirs != self.genesis:
+        info = await rpc.call("info", timeout=LEADER_CALL_TIMEOUT)
+        theirs = info.get("genesis_hash")
+        if self.genesis is not None and theirs != self.genesis:
             raise _other_chain(rpc.address, theirs, self.genesis)
+        if self.instance is not None and info.get("instance") != self.instance:
+            raise _NodeRestarted(self.instance, str(info.get("instance")))
 
 
 async def remote_follow(rpc: RpcClient) -> AsyncIterator[tuple[SignedBlock, State]]:
@@ -304,8 +321,12 @@ async def run_remote_actor(name: str, node: str, key: Keypair, *, delay: float =
 
     It rides out the node's absence once it has reached it (a restart, a crash, a frozen process): it logs
     ``actor.leader_gone``, asks again after a backoff (:data:`LEADER_RETRY_INITIAL` doubling to
-    :data:`LEADER_RETRY_MAX`, with jitter), logs ``actor.leader_back`` and answers again. A node that never answered
-    raises at once (:class:`NoNode`); one back with another chain (another genesis) raises :class:`InvalidBlock`.
+    :data:`LEADER_RETRY_MAX`, with jitter), logs ``actor.leader_back`` and answers again. A node restarted so fast
+    that no call saw it gone (the client redials within its grace) is noticed by its new ``instance`` at the next
+    quiet spell of the feed (no block for ``max(5, 3 * block_time)`` s: the restarted node waits for this actor's
+    answer to its head): it logs ``actor.leader_restarted`` and answers the node's head again. A node that never
+    answered raises at once (:class:`NoNode`); one back with another chain (another genesis) raises
+    :class:`InvalidBlock`.
     """
     chain = _FoldedChain()
     genesis: bytes | None = None
@@ -330,12 +351,18 @@ async def run_remote_actor(name: str, node: str, key: Keypair, *, delay: float =
                     if info.get("genesis_hash") != genesis:
                         raise _other_chain(node, info.get("genesis_hash"), genesis)
                     await chain.resume(rpc, info)
+                    if down_since is None and info.get("instance") != chain.instance:
+                        log.warning("actor.leader_restarted", actor=name, node=node, instance=info.get("instance"),
+                                    previous=chain.instance, head=chain.height, leader_head=info.get("head"),
+                                    note="the node restarted without this actor seeing it gone: answering its head "
+                                         "again")
                     if down_since is not None:
                         log.info("actor.leader_back", actor=name, node=node, attempts=attempts,
                                  down_s=round(time.monotonic() - down_since, 1), leader_head=info.get("head"))
                         down_since = None
                 assert genesis is not None
-                channel = ActorChannel(name, rpc, key, genesis, check=functools.partial(chain.check_genesis, rpc))
+                chain.instance = info.get("instance")
+                channel = ActorChannel(name, rpc, key, genesis, check=functools.partial(chain.check_node, rpc))
                 await run_actor(name, chain.follow(rpc, info), channel, delay=delay)
             return
         except LEADER_GONE as e:
@@ -353,8 +380,8 @@ async def run_remote_actor(name: str, node: str, key: Keypair, *, delay: float =
             await anyio.sleep(pause * random.uniform(0.5, 1.0))  # jitter: a node's actors and replicas spread out
             attempts += 1
             pause = min(LEADER_RETRY_MAX, 2 * pause)
-        except _NodeBehind:
-            continue  # a new session: resume() folds the node's chain again
+        except (_NodeBehind, _NodeRestarted):
+            continue  # a new session: resume() folds the node's chain again if it lost blocks, the head is answered
         except (NotAnActor, RpcBadRequest) as e:  # refused: by a node of another chain (it signs another genesis)?
             if genesis is not None:
                 await _same_genesis(node, genesis, e)

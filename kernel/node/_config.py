@@ -122,6 +122,10 @@ class NodeConfig:
         return rpc + "-actors"
 
 
+STOP_REASON = "a stop was asked (SIGTERM or Ctrl-C, or the caller cancelled the run)"
+"""The reason ``node.stopped`` and ``replica.stopped`` give for a clean stop (a cancelled run)."""
+
+
 def default_data_dir() -> Path:
     """``$TAONET_DATA_DIR`` or ``~/.taonet/node``."""
     return Path(os.environ.get("TAONET_DATA_DIR", Path.home() / ".taonet" / "node"))

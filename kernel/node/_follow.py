@@ -47,12 +47,16 @@ class BlockFollower:
     def __init__(self, rpc: RpcClient, feed: str, head: Callable[[], int], *, quiet: float, batch: int = 500,
                  on_undecodable: Callable[[CodecError], None] | None = None, retry_initial: float = 0.1,
                  retry_max: float = 10.0, head_timeout: float | None = None, logger: Any = None,
-                 on_behind: Callable[[int], Awaitable[None]] | None = None) -> None:
+                 on_behind: Callable[[int], Awaitable[None]] | None = None,
+                 on_quiet: Callable[[], Awaitable[None]] | None = None) -> None:
         self.rpc, self.feed, self.head, self.quiet, self.batch = rpc, feed, head, quiet, batch
         self.head_timeout = head_timeout
         self.on_behind = on_behind
         """Awaited with the node's head when it is below the caller's (it lost blocks, or was replaced by another
         chain): the caller may raise to stop following."""
+        self.on_quiet = on_quiet
+        """Awaited at each quiet spell, before asking the node's head: the caller may check the node is the one it
+        followed (a node restarted within the client's redial grace shows no outage) and raise to stop following."""
         self.on_undecodable = on_undecodable
         self.retry_initial, self.retry_max = retry_initial, retry_max
         self.stalled_at: int | None = None
@@ -149,6 +153,8 @@ class BlockFollower:
                 raw, _ = await self._ctx.recv(quiet_ms)
             except pynng.Timeout:  # a quiet feed: did we miss blocks?
                 self._warn_unconnected()
+                if self.on_quiet is not None:
+                    await self.on_quiet()
                 async with aclosing(self.catch_up()) as items:  # closed when the caller stops mid catch-up
                     async for item in items:
                         yield item

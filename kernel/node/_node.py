@@ -58,7 +58,7 @@ from ..errors import ExtrinsicDropped, NodeHalted, NotAnActor, RpcBadRequest
 from ..wire import ConnectionLimit, bound_address, get_logger, limit_connections
 from ._actors import actor_answer_payload, run_local_actor
 from ._chain_host import ChainHost
-from ._config import ACTOR_MAX_REQUEST, ACTORS, NodeConfig
+from ._config import ACTOR_MAX_REQUEST, ACTORS, STOP_REASON, NodeConfig
 from ._datadir import hold_data_dir
 from ._mempool import Mempool
 from ._process import process_figures
@@ -216,6 +216,7 @@ class Node(ChainHost):
             gc.freeze()
             gc.set_threshold(50_000, 20, 100)
         gc.callbacks.append(self._gc_watch)
+        stopped = False
         try:
             with pynng.Pub0() as feed:
                 self._feed_limit = limit_connections(feed, self.config.max_connections,
@@ -251,6 +252,9 @@ class Node(ChainHost):
                     self.log.info("node.started", **self.addresses, block_time=self.config.block_time,
                                   clock=self.config.clock)
                     await self._produce()
+        except anyio.get_cancelled_exc_class():
+            stopped = True
+            raise
         except BaseExceptionGroup as group:
             # Sealing stops on a storage failure (or a refused block); the task group wraps it with the
             # cancellations of its siblings. A caller catches the chain's typed error, not a group.
@@ -273,6 +277,9 @@ class Node(ChainHost):
             self._close_subscribers()
             self._feed = None
             self.store.close()
+            if stopped:
+                self.log.info("node.stopped", head=self.state.height if self.state is not None else None,
+                              reason=STOP_REASON)
 
     _gc_started = 0.0
     _gc_own = False  # a full collection the node runs itself, between two seals: it stalls no seal

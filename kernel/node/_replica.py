@@ -11,7 +11,9 @@ forwarded), asks the leader's ``info`` again after a backoff (:data:`LEADER_RETR
 :data:`LEADER_RETRY_MAX`, with jitter), and once it answers catches up and follows again. A leader that comes back
 with another chain (another genesis, or a block at a height both hold that differs) is not followed:
 :meth:`Replica.run` ends with :class:`InvalidBlock` (the CLI's exit 7), as a replica started against it does.
-A replica that never reached its leader, or lost it before it started serving, ends at once (the CLI's exit 4).
+A replica started while its leader does not answer serves the chain its data dir holds at once (reads; writes are
+refused with :class:`LeaderAway`) and waits for the leader the same way; one whose data dir holds no chain yet ends
+at once with :class:`LeaderAway` (the CLI's exit 4), as does one that loses its leader before it started serving.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from taonet.ledger.errors import ChainBroken, CodecError, InvalidBlock, StorageF
 
 from .._address import dialable
 from ..client import RpcClient
-from ..errors import BlockNotFound, Busy, LeaderAway, RpcTimeout, Unreachable
+from ..errors import BlockNotFound, Busy, ConnectionsRefused, LeaderAway, NoNode, RpcTimeout, Unreachable
 from ..wire import ConnectionLimit, bound_address, limit_connections
 from ._chain_host import ChainHost
-from ._config import NodeConfig
+from ._config import STOP_REASON, NodeConfig
 from ._datadir import hold_data_dir
 from ._follow import BlockFollower
 from ._process import process_figures
@@ -54,6 +56,11 @@ LEADER_HEAD_TIMEOUT = LEADER_CALL_TIMEOUT
 (SIGSTOP) keeps its connections open and never answers, and is noticed when this runs out."""
 LEADER_REPORT_EVERY = 60.0
 """While the leader stays away, ``replica.leader_still_unreachable`` is logged this often."""
+LEADER_WRITE_WAIT = 1.0
+"""Seconds a write sent to a replica whose leader is away waits for the ask of the leader it triggers (at once,
+not after the backoff): a leader back meanwhile gets the write; else it is refused with :class:`LeaderAway`."""
+LEADER_ASK_GAP = 0.25
+"""The shortest time between two asks of an away leader (writes arriving together trigger one ask)."""
 LEADER_GONE = (Unreachable, RpcTimeout, Busy)
 """What a call to the leader raises when it does not serve (NoNode is an Unreachable): wait for it, do not exit."""
 
@@ -96,10 +103,26 @@ class Replica(ChainHost):
         self._following: anyio.CancelScope | None = None  # around the follower's loop while it runs
         self._watched: InvalidBlock | None = None  # what the head's watch found: the error to end with
         self._behind_noted = False  # replica.leader_behind was logged (again once the head moves)
+        self._ask_now: anyio.Event | None = None  # set by a write while the leader is away: ask it at once
+        self._asked: anyio.Event | None = None  # set when an ask of the away leader ended (answered or not)
 
-    def _open_replica(self, genesis_raw: bytes) -> None:
+    def _open_replica(self, genesis_raw: bytes | None, away: Exception | None = None) -> None:
+        """Open the data dir's chain: the leader's (``genesis_raw``: a new dir starts from it, a held one must be
+        of it), or, the leader away at start (``away``), the chain held (:class:`LeaderAway` if none is held)."""
         store = FileStore(self.config.data_dir / "chain", fsync=self.config.fsync)
         try:
+            if genesis_raw is None:
+                if store.height < 0 and type(away) is not NoNode:  # its own words fit (frozen, timed out, ...)
+                    raise away  # type: ignore[misc]
+                if store.height < 0:
+                    why = getattr(away, "reason", away)
+                    raise LeaderAway(method="info", address=self.leader, reason=f"{why}; the replica's data dir "
+                                     f"{self.config.data_dir} holds no chain yet, so it has nothing to serve until "
+                                     "its leader answers once")
+                state = replay(store, verify_signatures=False)
+                store.check_head(state)
+                self._adopt(store, state, store.get(0).hash)
+                return
             genesis = SignedBlock.from_bytes(genesis_raw)
             if store.height < 0:
                 state_from_genesis_block(genesis)  # verifies it before anything is stored
@@ -197,21 +220,30 @@ class Replica(ChainHost):
         """Sync from the leader, then follow its feed and serve RPC until cancelled.
 
         Raises :class:`DataDirLocked` (before contacting the leader) if another process writes the data directory;
-        the leader's errors (:class:`NoNode`, :class:`Unreachable`, ...) if it does not serve before the replica has
-        started serving; :class:`ChainBroken` if the data directory or, later, the leader holds another chain of the
-        same genesis (the two forked); :class:`InvalidBlock` if the leader came back with another genesis.
+        :class:`LeaderAway` if the leader does not answer and the data directory holds no chain (one that holds a
+        chain is served, and the leader waited for); the leader's errors if it fails during the first catch-up;
+        :class:`ChainBroken` if the data directory or, later, the leader holds another chain of the same genesis
+        (the two forked); :class:`InvalidBlock` if the leader came back with another genesis.
         """
         async with hold_data_dir(self.config.data_dir), RpcClient(self.leader, timeout=60.0) as leader:
-            info = await leader.call("info")
-            self._take_leader_info(info)
-            genesis_raw = await leader.call("block", number=0)
-            await anyio.to_thread.run_sync(self._open_replica, genesis_raw)
+            info: dict[str, Any] | None = None
+            away: Exception | None = None
+            try:
+                info = await leader.call("info")
+                self._take_leader_info(info)
+                genesis_raw: bytes | None = await leader.call("block", number=0)
+            except ConnectionsRefused:  # a wrong port (a feed, an axon) more likely than a leader away: said at once
+                raise
+            except LEADER_GONE as e:  # a replica restarted while its leader is away serves the chain it holds
+                away, genesis_raw = e, None
+            await anyio.to_thread.run_sync(self._open_replica, genesis_raw, away)
             assert self.store is not None and self.state is not None
             self._leader_client = leader
             try:
-                forked = await self._forked(leader, info)  # a data dir of another chain of the same genesis
-                if forked is not None:
-                    raise forked
+                if info is not None:
+                    forked = await self._forked(leader, info)  # a data dir of another chain of the same genesis
+                    if forked is not None:
+                        raise forked
                 with pynng.Pub0() as feed:
                     self._feed_limit = limit_connections(feed, self.config.max_connections,
                                                          self.config.max_connections_per_address,
@@ -221,30 +253,46 @@ class Replica(ChainHost):
                     self.addresses["feed"] = bound_address(feed, self.config.feed)
                     other_chain: InvalidBlock | None = None
                     async with anyio.create_task_group() as tg:
-                        follower = self._new_follower(leader, info)
-                        async with follower:
-                            other_chain = await self._catch_up(follower)  # a failure here ends the replica
-                            if other_chain is None:
-                                server = RpcServer(
-                                    self.config.rpc, self._handlers(leader), name="replica.rpc",
-                                    max_connections=self.config.max_connections,
-                                    max_connections_per_address=self.config.max_connections_per_address,
-                                    max_connections_per_network=self.config.max_connections_per_network)
-                                self._rpc_server = server
-                                self.addresses["rpc"] = await tg.start(server.serve)
-                                task_status.started(dict(self.addresses))
-                                self.log.info("replica.started", **self.addresses, height=self.state.height)
-                                tg.start_soon(self._watch_head, leader)
-                                lost = await self._follow(follower)
+                        if info is None:  # the leader away at start: serve what is held, wait for it as below
+                            assert away is not None
+                            self.leader_down_since = time.monotonic()
+                            await self._serve(tg, leader, task_status)
+                            lost: Exception = away
+                        else:
+                            follower = self._new_follower(leader, info)
+                            async with follower:
+                                other_chain = await self._catch_up(follower)  # a failure here ends the replica
+                                if other_chain is None:
+                                    await self._serve(tg, leader, task_status)
+                                    lost = await self._follow(follower)
                         if other_chain is None:
                             other_chain = (lost if isinstance(lost, InvalidBlock)
                                            else await self._follow_across_outages(leader, lost))
                         tg.cancel_scope.cancel()
                     raise other_chain  # out of the task group: the caller gets the error itself, not a group
+            except anyio.get_cancelled_exc_class():
+                self.log.info("replica.stopped", head=self.state.height, reason=STOP_REASON,
+                              leader_reachable=self.leader_down_since is None)
+                raise
             finally:
                 self._feed = None
                 self._close_subscribers()
                 self.store.close()
+
+    async def _serve(self, tg: anyio.abc.TaskGroup, leader: RpcClient,
+                     task_status: anyio.abc.TaskStatus[dict[str, str]]) -> None:
+        """Serve RPC (reads; writes forwarded to the leader) and watch the leader's head: the replica has started."""
+        assert self.state is not None
+        server = RpcServer(self.config.rpc, self._handlers(leader), name="replica.rpc",
+                           max_connections=self.config.max_connections,
+                           max_connections_per_address=self.config.max_connections_per_address,
+                           max_connections_per_network=self.config.max_connections_per_network)
+        self._rpc_server = server
+        self.addresses["rpc"] = await tg.start(server.serve)
+        task_status.started(dict(self.addresses))
+        self.log.info("replica.started", **self.addresses, height=self.state.height,
+                      leader_reachable=self.leader_down_since is None)
+        tg.start_soon(self._watch_head, leader)
 
     def _new_follower(self, leader: RpcClient, info: dict[str, Any]) -> BlockFollower:
         quiet = max(2.0, 3 * self.block_time)
@@ -336,18 +384,54 @@ class Replica(ChainHost):
         """The leader's ``info`` once it answers again (asked after a backoff with jitter, every wait bounded), or
         the :class:`InvalidBlock` saying that it serves another chain."""
         assert self.state is not None
-        self.leader_down_since = since = time.monotonic()
+        if self.leader_down_since is None:  # else away since the replica started: that time is kept
+            self.leader_down_since = time.monotonic()
+        since = time.monotonic()
         self.leader_error = str(lost)
         delay, attempts, report_at = LEADER_RETRY_INITIAL, 0, since + LEADER_REPORT_EVERY
         self.log.warning("replica.leader_unreachable", reason=self.leader_error, head=self.state.height,
                          retry_in=delay, serving="reads; writes are refused until the leader is back")
+        self._asked = anyio.Event()
+        try:
+            return await self._ask_leader_until_back(leader, delay, attempts, report_at)
+        finally:
+            self._ask_now = None
+            self._ask_ended()
+            self._asked = None
+
+    def _ask_ended(self) -> None:
+        """An ask of the away leader ended (answered or not): wake the writes waiting for it."""
+        if self._asked is not None:
+            self._asked.set()
+            self._asked = anyio.Event()
+
+    async def _ask_leader_now(self) -> None:
+        """For a write while the leader is away: ask it at once rather than after the backoff, and wait for that ask
+        (at most :data:`LEADER_WRITE_WAIT` seconds)."""
+        ask, asked = self._ask_now, self._asked
+        if ask is None or asked is None:
+            return
+        ask.set()
+        with anyio.move_on_after(LEADER_WRITE_WAIT):
+            await asked.wait()
+
+    async def _ask_leader_until_back(self, leader: RpcClient, delay: float, attempts: int,
+                                     report_at: float) -> dict[str, Any] | InvalidBlock:
+        """:meth:`_await_leader`'s asks: after each backoff (with jitter), or at once when a write arrives."""
+        assert self.state is not None
+        asked_at = -math.inf
         while True:
-            await anyio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: replicas of one leader spread out
+            self._ask_now = anyio.Event()
+            with anyio.move_on_after(delay * random.uniform(0.5, 1.0)):  # jitter: replicas of one leader spread out
+                await self._ask_now.wait()
+            await anyio.sleep(max(0.0, asked_at + LEADER_ASK_GAP - time.monotonic()))
+            asked_at = time.monotonic()
             attempts += 1
             try:
                 info = await leader.call("info", timeout=LEADER_CALL_TIMEOUT)
                 other_chain = await self._other_chain(leader, info)
             except (*LEADER_GONE, BlockNotFound) as e:  # BlockNotFound: it restarted again, with fewer blocks
+                self._ask_ended()
                 self.leader_error = str(e)
                 delay = min(LEADER_RETRY_MAX, 2 * delay)
                 if time.monotonic() >= report_at:
@@ -477,11 +561,14 @@ class Replica(ChainHost):
 
         def forward(method: str) -> Any:
             async def call(p: dict[str, Any]) -> Any:
+                if self.leader_down_since is not None:  # known to be away: ask it now rather than after the backoff
+                    await self._ask_leader_now()
                 down = self.leader_down_s
-                if down is not None:  # known to be away: say so at once rather than wait for it
+                if down is not None:  # still away: say so rather than wait for it
                     raise LeaderAway(method=method, address=self.leader,
-                                 reason=f"this replica's leader has not answered for {down:.0f} s, so nothing was "
-                                        "forwarded; the replica serves reads and retries the leader")
+                                     reason=f"this replica's leader has not answered for {down:.0f} s (asked again "
+                                            "just now), so nothing was forwarded; the replica serves reads and "
+                                            "retries the leader")
                 wait = float(p.get("wait", 0.0)) if isinstance(p.get("wait"), int | float) else 0.0
                 return await leader.call_raw(method, p, timeout=leader.timeout + wait)
 
@@ -489,7 +576,7 @@ class Replica(ChainHost):
 
         for method in ("submit", "submit_batch", "submit_wait", "receipt", "next_nonce"):
             table[method] = forward(method)
-        base_info = table["info"]
+        base_info, base_head = table["info"], table["head"]
 
         async def info(p: dict[str, Any]) -> dict[str, Any]:
             out = await base_info(p)
@@ -498,11 +585,17 @@ class Replica(ChainHost):
             out["block_time"], out["clock"] = self.block_time, self.clock  # the leader's, not this config's
             return out
 
+        async def head(p: dict[str, Any]) -> dict[str, Any]:
+            # a waiter polling the head learns, at no extra call, that blocks stopped because the leader is away
+            return {**await base_head(p), "leader_reachable": self.leader_down_since is None,
+                    "leader_down_s": self.leader_down_s}
+
         async def metrics(_p: dict[str, Any]) -> dict[str, Any]:
             assert self.state is not None
             return {**self.status(), "rpc": {} if self._rpc_server is None else self._rpc_server.stats(),
                     "feed": connection_figures(self._feed_limit), **process_figures()}
 
         table["info"] = info
+        table["head"] = head
         table["metrics"] = metrics
         return table
