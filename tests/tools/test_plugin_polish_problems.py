@@ -5,6 +5,7 @@ several plugins does not tell apart."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -51,7 +52,8 @@ hotkey = "m0"
 
 def test_a_hooks_problem_line_names_its_plugin(tmp_path: Path) -> None:
     """A miner whose neuron_block raises: `problem: miner-a: plugin.neuron_block (subnet plugin 'blocky'):
-    ValueError: the model is not loaded`, and `taonet launch status` shows the same line."""
+    ValueError: the model is not loaded (at taonet_blocky.py:N, in neuron_block)`, and `taonet launch status` shows the
+    same line."""
     site = tmp_path / "site"
     install(site, "taonet-blocky", "blocky", FAILING_BLOCK)
     spec = tmp_path / "net.toml"
@@ -78,8 +80,8 @@ def test_a_hooks_problem_line_names_its_plugin(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     problem = next(line for line in lines if line.startswith("problem: miner-a: plugin.neuron_block"))
-    assert problem == ("problem: miner-a: plugin.neuron_block (subnet plugin 'blocky'): ValueError: the model is not "
-                       "loaded"), lines
+    assert re.fullmatch(r"problem: miner-a: plugin\.neuron_block \(subnet plugin 'blocky'\): ValueError: the model is "
+                        r"not loaded \(at taonet_blocky\.py:\d+, in neuron_block\)", problem), lines  # where it raised
     out, _ = taonet("launch", "status", "--dir", str(net), env={"HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     assert problem in out.stdout.splitlines(), out.stdout
