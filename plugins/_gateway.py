@@ -233,10 +233,13 @@ def _over(whose: str, rate: float, wait: float) -> str:
 
 async def find_gateways(sub: Subtensor, netuid: int, validator: str | None = None) -> list[AxonInfo]:
     """The gateways of subnet ``netuid`` published on the chain, the most staked validator first (NoGateway if
-    none; SubnetNotFound for a subnet that does not exist)."""
-    from .errors import NoGateway
+    none, NoValidatorUid for a ``validator`` UID the subnet does not have; SubnetNotFound for a subnet that does not
+    exist)."""
+    from .errors import NoGateway, NoValidatorUid
 
     mg = await sub.metagraph(netuid)
+    if validator is not None and validator.isdigit() and int(validator) >= mg.n:
+        raise NoValidatorUid(netuid=netuid, validator=validator, uid=int(validator), count=int(mg.n))
     found = [(float(mg.S[u]), u) for u in range(mg.n)
              if mg.axons[u].protocol == GATEWAY_PROTOCOL and mg.axons[u].is_serving
              and (validator is None or validator in (mg.hotkeys[u], str(u)))]

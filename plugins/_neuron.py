@@ -525,14 +525,19 @@ class HeadFollower:
     return is said once (``node.back``, with how long it was away and how many retries it took). ``on_retry``, when
     given, is called after each retry that had no answer (and each quiet minute).
 
+    A node that answers but makes no block for ``quiet`` seconds (60) is said each time (``node.quiet``, naming its
+    endpoint; behind a replica, its leader and whether the replica still reaches it).
+
     When no new head came for :data:`CHAIN_CHECK` seconds it asks the node its head: one below the head followed
     means the node's chain was replaced; that is said once (``neuron.chain_replaced``), :attr:`head` goes back to the
     new chain's, :attr:`chains` counts one more (the neuron re-reads its standing from the new chain) and
     :meth:`next` returns the new head."""
 
     def __init__(self, sub: Any, head: int, log: Any, on_block: Any = None,
-                 pauses: tuple[float, float] = (0.5, 10.0), on_retry: Any = None) -> None:
+                 pauses: tuple[float, float] = (0.5, 10.0), on_retry: Any = None, quiet: float = 60.0) -> None:
         self.sub = sub
+        self.quiet = quiet
+        """Seconds without a new block, the node answering, after which ``node.quiet`` is said."""
         self.head = head
         self.log = log
         self.on_block = on_block
@@ -618,15 +623,15 @@ class HeadFollower:
         """The next head: on the block feed, or, while the old chain's height holds the feed's waits, asked for
         every half block time."""
         if self.head >= self._stale_below:
-            return await self.sub.wait_for_block(self.head + 1, timeout=60.0)
+            return await self.sub.wait_for_block(self.head + 1, timeout=self.quiet)
         from taonet.kernel.errors import BlockWaitTimeout
 
         head = -1
-        with anyio.move_on_after(60.0):
+        with anyio.move_on_after(self.quiet):
             while (head := await self.sub.get_current_block()) <= self.head:
                 await anyio.sleep(max(0.05, (self.block_time or 1.0) / 2))
             return head
-        raise BlockWaitTimeout(block=self.head + 1, timeout=60.0, head=head, what=f"block {self.head + 1}")
+        raise BlockWaitTimeout(block=self.head + 1, timeout=self.quiet, head=head, what=f"block {self.head + 1}")
 
     async def _follow(self) -> None:
         from taonet.kernel.errors import BlockWaitTimeout
@@ -645,8 +650,7 @@ class HeadFollower:
             except BlockWaitTimeout:  # the node answers, no block came: wait again at once
                 self._answered()
                 pause = self.pauses[0]
-                self._error("node.quiet: no new block for 60 s")
-                self.log.warning("node.quiet", waited=60)
+                await self._quiet()
                 if self.on_retry is not None:
                     self.on_retry()
                 continue
@@ -669,6 +673,34 @@ class HeadFollower:
                     self.on_block(head)
                 self._changed.set()
                 self._changed = anyio.Event()
+
+    async def _quiet(self) -> None:
+        """Say that the node answers but made no block for :attr:`quiet` seconds: which node, and, when it is a
+        replica (its info names a leader), whether it still reaches its leader, whose blocks it serves."""
+        from taonet.ledger.errors import TaonetError
+
+        endpoint = getattr(self.sub, "endpoint", None) or "?"
+        try:
+            with anyio.fail_after(10.0):
+                info = await self.sub.info()
+        except (TaonetError, TimeoutError, TypeError, AttributeError):  # said without what it could not tell
+            info = {}
+        leader = info.get("leader") if isinstance(info, dict) else None
+        waited = round(self.quiet)
+        if leader:
+            reachable = info.get("leader_reachable")
+            lost = ("it does not reach its leader now: the leader is stopped or unreachable" if reachable is False
+                    else "its leader makes no blocks either, or the replica lost it meanwhile")
+            note = (f"the node at {endpoint} is a replica of {leader} and made no block for {waited} s: {lost}; "
+                    f"`taonet node status --endpoint {leader}` says what the leader does")
+            self._error(f"node.quiet: no new block for {waited} s from the replica at {endpoint} (leader {leader})")
+            self.log.warning("node.quiet", waited=waited, endpoint=endpoint, leader=leader,
+                             leader_reachable=reachable, note=note)
+            return
+        note = (f"the node at {endpoint} answers but made no block for {waited} s (its production paused or "
+                f"stopped); `taonet node status --endpoint {endpoint}` says why")
+        self._error(f"node.quiet: no new block for {waited} s from the node at {endpoint}")
+        self.log.warning("node.quiet", waited=waited, endpoint=endpoint, note=note)
 
     def _unanswered(self, e: Exception, pause: float) -> None:
         """One more retry without an answer: said the 1st, 10th, 100th... time in a row."""

@@ -440,10 +440,10 @@ class _Validator:
                          times=count, hint=hint)
 
     def _hook_failed(self, e: Any) -> None:
-        """A hook failed (HookFailed): logged (each cause once, then at its 10th, 100th... time) and kept in
-        status.json's errors."""
+        """A hook failed (HookFailed): logged (each cause once, then at its 10th, 100th... time) and counted in
+        status.json's errors every time."""
+        self._error(f"plugin.{e.hook}", e.said)
         if (count := count_failure(self.failures, (e.hook, e.said), MAX_FAILURE_KINDS)) is not None:
-            self._error(f"plugin.{e.hook}", e.said)
             self.log.warning("plugin.hook_failed", hook=e.hook, error=e.said, times=count)
             log_traceback(self.log, e.hook, e.__cause__)
 

@@ -8,6 +8,8 @@ missing hook, duplicate name, a load past its bound) is "refused data" (7).
 
 from __future__ import annotations
 
+import difflib
+
 import attrs
 
 from taonet.ledger.errors import TaonetError, error_text
@@ -16,7 +18,7 @@ __all__ = [
     "DuplicatePlugin", "InvalidOption", "InvalidPlugin", "MissingHook", "PluginError", "PluginImportFailed",
     "PluginLoadTimedOut",
     "HookFailed", "PluginMismatch", "StateDirBusy", "UnknownPlugin", "InvalidNeuronFile", "GatewayError",
-    "NoGateway", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable", "NotInstalled",
+    "NoGateway", "NoValidatorUid", "QueryRefused", "QueryFailed", "JournalDamaged", "StateDirUnusable", "NotInstalled",
 ]
 
 
@@ -40,7 +42,7 @@ class NotInstalled(PluginError, LookupError):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class UnknownPlugin(PluginError, LookupError):
-    """Raised when no installed plugin has the name asked for."""
+    """Raised when no installed plugin has the name asked for (its line names the installed one nearest it)."""
 
     CODE = "unknown_plugin"
     name: str
@@ -57,7 +59,9 @@ class UnknownPlugin(PluginError, LookupError):
                     f"importable ({self.importable}) but no package declares it under the `{group}` entry point "
                     f"group: add `[project.entry-points.\"{group}\"] {self.name} = \"{self.name}\"` to its "
                     "pyproject.toml and reinstall it")
-        return (f"no subnet plugin named {self.name!r} is installed (installed: {have}); "
+        near = difflib.get_close_matches(self.name, self.installed, n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        return (f"no subnet plugin named {self.name!r} is installed ({hint}installed: {have}); "
                 "pip install the package that provides it, or see `taonet subnet plugins`")
 
 
@@ -227,6 +231,19 @@ class NoGateway(GatewayError, LookupError):
                     "--validator to use any validator's gateway")
         return (f"no validator of subnet {self.netuid} publishes a gateway; a validator opens one with "
                 "`taonet validator run ... --gateway HOST:PORT`")
+
+
+@attrs.define(auto_exc=True, str=False, slots=False)
+class NoValidatorUid(NoGateway):
+    """Raised when the validator asked for is a UID the subnet does not have (``count``: its neurons then)."""
+
+    CODE = "gateway_no_uid"
+    uid: int = attrs.field(kw_only=True)
+    count: int = attrs.field(kw_only=True)
+
+    def __str__(self) -> str:
+        has = f"its UIDs are 0..{self.count - 1}" if self.count else "it has no neurons"
+        return f"subnet {self.netuid} has no UID {self.uid} ({has}): taonet metagraph {self.netuid} lists them"
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

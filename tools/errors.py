@@ -243,7 +243,6 @@ def describe(e: BaseException, as_rao: bool = False) -> str:
     elif _is_taonet_error(e):
         _in_command_words(e)
         text = _in_tao(e, as_rao) or str(e) or type(e).__name__
-        text = _near_plugin(e, text)
         step = _next_step(e)
         if step and "taonet " not in text:  # a line that names a command already says what to do
             text = f"{text}; {step}"
@@ -253,23 +252,6 @@ def describe(e: BaseException, as_rao: bool = False) -> str:
         text = (f"internal error: {type(e).__name__}: {e}; run again with --debug for the traceback, "
                 "and please report it")
     return " ".join(text.split())
-
-
-def _near_plugin(e: BaseException, text: str) -> str:
-    """An unknown plugin's line with the installed name nearest the one given (``--plugin sortr``: did you mean
-    sorter?), as a mistyped option or hook is said; ``text`` as it is for any other error, or with no near name."""
-    from taonet.plugins.errors import UnknownPlugin
-
-    if not isinstance(e, UnknownPlugin) or e.importable:
-        return text
-    import difflib
-
-    near = difflib.get_close_matches(e.name, e.installed, n=1)
-    if not near:
-        return text
-    hint = f"did you mean {near[0]}? "
-    said = text.replace(" is installed (installed: ", f" is installed ({hint}installed: ", 1)
-    return said if said != text else f"{text} ({hint.strip()})"
 
 
 def _in_command_words(e: BaseException) -> None:

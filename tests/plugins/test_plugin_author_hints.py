@@ -58,6 +58,18 @@ def test_a_name_with_no_module_or_a_standard_library_one_says_only_what_is_insta
                                "package that provides it, or see `taonet subnet plugins`")
 
 
+def test_a_mistyped_plugin_name_is_told_the_nearest_installed_one(site: Path) -> None:
+    """`echp` with echo installed: the error's own line names echo (the CLI patched it into the line before, so a
+    launch file's row or a Python caller got no guess); an importable module's line keeps its own advice."""
+    install(site, "echo-subnet", "echo", FULL_PLUGIN)
+    with pytest.raises(UnknownPlugin) as info:
+        load_plugin("echp", installed=_installed(site))
+    assert str(info.value) == ("no subnet plugin named 'echp' is installed (did you mean echo? installed: echo); pip "
+                               "install the package that provides it, or see `taonet subnet plugins`")
+    assert str(UnknownPlugin(name="ech", installed=("echo",), importable="/x/ech.py")).startswith(
+        "no subnet plugin named 'ech' is installed (installed: echo): a module ech is importable")
+
+
 def test_a_misspelt_option_gets_did_you_mean() -> None:
     """`--set mdoe=lazy` names `mode` (it listed every option and no more); a name near none gets no guess."""
     plugin = Plugin.from_object("proto", protocol_plugin((Double,), {"mode": "eager", "rounds": 3}))

@@ -1,7 +1,9 @@
 """A validator's health on a commit-reveal subnet (in process, asyncio and trio, one real dev node): the options it
 runs with logged at start, status.json saying whether it holds a permit and earns, its permit lost (one warning, no
 commits meanwhile, the chain's refusal of a reveal final with the real reason) and regained; and a reveal the chain
-refuses after its commit expired said to be too late, not a damaged reveal."""
+refuses after its commit expired said to be too late, not a damaged reveal. A validator without a permit whose stake
+is enough waits for the epoch (no "stake more"), and its first permit is not said to come "again" (before e1d92cb
+both were said whatever the case)."""
 
 from __future__ import annotations
 
@@ -77,8 +79,10 @@ async def test_permit_lost_and_regained_status_and_a_late_reveal(tmp_path: Path)
                     await sub.wait_for_block()
                 lost = lost[0]
                 assert lost["log_level"] == "warning" and lost["lowest_permit_stake"] >= 10_000, lost
-                assert lost["stake"] < 10_000 and "stake more" in lost["message"], lost
-                assert "is enough" not in lost["message"], lost  # worded by its case: not enough stake
+                assert lost["stake"] < 10_000 and "is enough" not in lost["message"], lost  # not enough stake
+                assert lost["message"].endswith("): it sets and commits no weights until it has one and keeps "
+                                                "scoring; stake more: the permit goes to the hotkey with the most "
+                                                "stake at each epoch"), lost
                 await sub.wait_for_block(lost["block"] + 2 * 11 + 2, timeout=30)
                 status = vdir.read_status()
                 assert status is not None and status["validator_permit"] is False, status
@@ -102,7 +106,8 @@ async def test_permit_lost_and_regained_status_and_a_late_reveal(tmp_path: Path)
                 while not (back := [e for e in _events(logs, "validator.permit") if e["block"] >= staked]):
                     await sub.wait_for_block()
                 back = back[0]
-                assert back["log_level"] == "info" and "permit again" in back["note"], back  # it had one before
+                assert back["log_level"] == "info", back
+                assert back["note"] == "this validator holds a validator permit again: it sets weights", back
                 while not [e for e in _events(logs, "weights.committed") if e["block"] >= back["block"]]:
                     await sub.wait_for_block()
                 status = vdir.read_status()
@@ -120,3 +125,32 @@ async def test_permit_lost_and_regained_status_and_a_late_reveal(tmp_path: Path)
                 missed = await _until(sub, second, "weights.reveal_missed", committed_at=saved["block"])
                 tg.cancel_scope.cancel()
         assert "too late" in missed["reason"] and "matches this reveal" not in missed["reason"], missed
+
+
+async def test_enough_stake_waits_for_the_epoch_and_a_first_permit_is_not_again(tmp_path: Path) -> None:
+    """Registered and staked while the next epoch is far off (tempo 1000): the validator starts without a permit and
+    is told its stake is enough and when it gets one, not to stake more; the owner shortens the tempo, the epoch
+    gives it its first permit, said without "again"."""
+    async with running_node(tmp_path / "node", hyper=attrs.evolve(DEV_SUBNET_DEFAULTS, tempo=1000)) as (_node, sub):
+        owner = dev_wallet(tmp_path, "owner", "//Alice")
+        validator = dev_wallet(tmp_path, "validator", "//Charlie")
+        with anyio.fail_after(60):
+            assert (await sub.create_subnet(owner)).success
+            assert (await sub.burned_register(validator, 1)).uid == 1
+            assert (await sub.add_stake(validator, validator.hotkey.ss58_address, 100.0)).success
+        config = NeuronConfig(wallet=validator, state_dir=tmp_path / "state", netuid=1, endpoint=sub.endpoint,
+                              plugin="template", port=0)
+        with capture_logs() as logs, anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                await tg.start(run_validator, config)
+                none = await _until(sub, logs, "validator.no_permit")
+                assert none["stake"] == pytest.approx(100.0) and none["block"] < 999, none  # the first epoch at 999
+                assert none["message"] == (
+                    "UID 1 on subnet 1 has no validator permit (its stake 100 τ; a permit is free for any stake "
+                    "above 0): its stake is enough: it gets one at the next epoch (block 999) and sets and commits "
+                    "no weights until then; it keeps scoring"), none
+                assert (await sub.set_hyperparameter(owner, 1, "tempo", 10)).success
+                first = await _until(sub, logs, "validator.permit")
+                assert first["note"] == "this validator holds a validator permit: it sets weights", first
+                tg.cancel_scope.cancel()
+        assert len(_events(logs, "validator.no_permit")) == 1

@@ -139,29 +139,6 @@ def shown(answer: Any) -> str:
     return json.dumps(answer, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
-async def _ask(netuid: int, value: Any, *, validator: str | None, endpoint: str | None,
-               **kwargs: Any) -> list[dict[str, Any]]:
-    """:func:`~taonet.plugins.aquery`, where a ``--validator`` UID the subnet does not have is UidNotFound (exit 6),
-    not a validator that "publishes no gateway"."""
-    from taonet.plugins import aquery
-    from taonet.plugins.errors import NoGateway
-
-    try:
-        return await aquery(netuid, value, validator=validator, endpoint=endpoint, **kwargs)
-    except NoGateway:
-        if validator is None or not validator.isdigit():
-            raise
-        from taonet.kernel import Subtensor
-
-        async with Subtensor(endpoint, timeout=min(float(kwargs.get("timeout") or 12.0), 30.0)) as sub:
-            size = int((await sub.get_subnet_info(netuid))["n"])
-        if int(validator) < size:
-            raise
-        from ._errors import UidNotFound
-
-        raise UidNotFound(netuid=netuid, uid=int(validator), count=size) from None
-
-
 def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integer is sent as one; with "
                                                          "--json-payload, any JSON value).")],
               netuid: Annotated[int, typer.Option("--netuid", help="The subnet.", min=0, max=0xFFFF)],
@@ -180,6 +157,8 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
     """Send PAYLOAD to subnet --netuid through a validator's gateway; print the best miner's answer (or all)."""
     import anyio
 
+    from taonet.plugins import aquery
+
     value = _json_payload(payload) if json_payload else _payload(payload)
     validator = _validator(validator)
     wallet = None
@@ -188,8 +167,8 @@ def query_cmd(payload: Annotated[str, typer.Argument(help="What to ask (an integ
 
         wallet = wallet_of(wallet_name, hotkey, wallet_path)  # a bad name is a usage error (exit 2)
         wallet.hotkey  # noqa: B018 - unlock (or fail: missing key, wrong password) before connecting
-    answers = anyio.run(lambda: _ask(netuid, value, validator=validator, return_all=all_, endpoint=endpoint,
-                                     wallet=wallet, timeout=timeout))
+    answers = anyio.run(lambda: aquery(netuid, value, validator=validator, return_all=all_, endpoint=endpoint,
+                                       wallet=wallet, timeout=timeout))
     # the miners the gateway asked that gave no answer (None: a gateway older than that key does not say)
     missed = answers[0].get("no_answer_from") if answers else None
     answers = [{k: v for k, v in a.items() if k != "no_answer_from"} for a in answers]
