@@ -306,12 +306,17 @@ class NoNode(Unreachable):
 
 @attrs.define(auto_exc=True, str=False, slots=False)
 class LeaderAway(NoNode):
-    """Raised by a replica for a write it would forward while its leader does not answer: nothing was forwarded
-    (``address`` is the leader's)."""
+    """Raised by a replica for a write it would forward while its leader does not answer (nothing was forwarded), or
+    at its start with no chain to serve; by a client's wait on a replica whose leader is away (``method``
+    ``wait_for_block``). ``address`` is the leader's."""
 
     CODE = "leader_away"
-    __str__ = _msg("no node at {address} ({reason}): check that the leader at {address} runs and that the replica "
-                   "reaches it (taonet node status -e {address}), and send again once it answers")
+
+    def __str__(self) -> str:
+        again = {"wait_for_block": "wait again", "info": "start the replica again", "next_nonce": "ask again",
+                 "receipt": "ask again"}.get(self.method, "send it again")
+        return (f"no node at {self.address} ({self.reason}): check that the leader at {self.address} runs and that "
+                f"the replica reaches it (taonet node status -e {self.address}), and {again} once it answers")
 
 
 @attrs.define(auto_exc=True, str=False, slots=False)

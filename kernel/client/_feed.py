@@ -10,6 +10,13 @@ is cancelled, then hands over to another waiter). A feed quiet for ``quiet`` sec
 reachable, sends the reader to a short ``head`` request instead, so waiting works without the feed, only slower.
 A feed whose connection closed (the node went away) sends it there within :data:`LOST_CHECK` seconds, without
 waiting for the quiet time: the request then ends the wait as any call to a node that is gone does.
+
+The head follows the node at the address, not the highest number ever heard: a node replaced by another chain at
+the same address (a fresh data dir: a lower head) is noticed when a head request answers lower than the head held,
+and the watcher takes the new chain's head. A head request is made before trusting a head already at the target when
+the feed's connection closed or opened again since the last one (a restarted node), when the feed gave a lower number,
+when the client saw another ``instance`` of the node (:meth:`FeedWatcher.note_instance`), or when the head is older
+than ``quiet``; so a wait is for the block of the chain the node holds now.
 """
 
 from __future__ import annotations
@@ -73,6 +80,12 @@ class FeedWatcher:
         self.quiet = quiet
         self.head = -1
         self.refs = 0
+        self.instance: str | None = None
+        """The run of the node the head belongs to (its ``info()["instance"]``, as a client last saw it)."""
+        self._doubt = False  # the head may be another chain's: ask the node before trusting it
+        self._opens = 0  # feed connections that opened (in nng's threads): a new one may be another node's
+        self._opens_seen = 0  # ... as counted when the node's head was last asked
+        self._closes = self._closes_seen = 0  # the same for feed connections that closed
         self._heard = 0.0  # monotonic time the head was last learned
         self.asked: tuple[float, float | None] | None = None
         """The reader's request for the node's head that has had no reply: when it was sent and when the reader
@@ -129,11 +142,35 @@ class FeedWatcher:
             # The chain's own block bound (256 MiB); only the newest number matters here, so few are queued:
             # nng's default of 128 a context could hold 128 of the largest blocks while no one reads.
             self._sub = pynng.Sub0(recv_max_size=256 << 20, recv_buffer_size=_QUEUED)
-            self._pipes = OpenPipes(self._sub)
+            self._pipes = OpenPipes(self._sub, on_up=self._opened, on_gone=self._gone)
             self._sub.dial(self.feed, block=False)
             self._ctx = NngContext(self._sub)
             self._ctx.subscribe()
         return self._ctx
+
+    def _opened(self, _pipe: pynng.Pipe) -> None:  # an nng thread
+        self._opens += 1
+
+    def _gone(self, _pipe: pynng.Pipe, _opened: bool) -> None:  # an nng thread
+        self._closes += 1
+
+    def note_instance(self, instance: object) -> None:
+        """A client heard from the node that it is run ``instance``: another run than before (a restart, maybe on
+        another chain) makes the next wait ask the node's head before trusting the one held."""
+        if type(instance) is not str:
+            return
+        if self.instance is not None and instance != self.instance:
+            self._doubt = True
+        self.instance = instance
+
+    def _doubtful(self) -> bool:
+        """Whether the head held must be checked with the node before a wait trusts it."""
+        return (self._doubt or self._reconnected()
+                or (self.head >= 0 and time.monotonic() - self._heard > self.quiet))
+
+    def _reconnected(self) -> bool:
+        """Whether the feed's connection closed, or opened again, since the node's head was last asked."""
+        return self._closes > self._closes_seen or self._opens > max(1, self._opens_seen)
 
     def _close(self) -> None:
         if self._ctx is not None:
@@ -153,20 +190,24 @@ class FeedWatcher:
             return False
         return self._heard_feed or self._connected
 
-    def _learn(self, number: int) -> None:
+    def _learn(self, number: int, *, asked: bool = False) -> None:
+        """Take ``number``, the node's head: from the feed, or ``asked`` (a head request's answer, current when it
+        came, and sent after the head held was learned: lower only if the node holds another chain now)."""
         self._heard = time.monotonic()
         self.asked = None  # the node was heard from
-        if number > self.head:
+        if number > self.head or (asked and number < self.head):
             self.head = number
             self._changed.set()
             self._changed = anyio.Event()
+        elif number < self.head:  # the feed's blocks may be queued, older than an answer: ask before believing it
+            self._doubt = True
 
     async def wait_for(self, target: int, poll: Callable[[], Awaitable[int]]) -> int:
         """The head once it is at least ``target``; ``poll`` asks the node its head when the feed is quiet.
 
         Bound it from outside (``anyio.fail_after``): it waits as long as the chain takes.
         """
-        while self.head < target:
+        while self.head < target or self._doubtful():
             if self._reading:
                 changed = self._changed
                 with anyio.move_on_after(self.quiet):  # the reader may be stuck in a slow poll: check again
@@ -187,17 +228,22 @@ class FeedWatcher:
         return self.head
 
     async def _ask(self, poll: Callable[[], Awaitable[int]]) -> int:
-        """``poll()``, with :attr:`asked` set while it has no reply."""
+        """``poll()``, with :attr:`asked` set while it has no reply; the doubts it answers are cleared first."""
+        self._doubt, self._opens_seen, self._closes_seen = False, self._opens, self._closes
         self.asked = (anyio.current_time(), None)
-        head = await poll()
+        try:
+            head = await poll()
+        except BaseException:
+            self._doubt = True  # not answered: still to be asked
+            raise
         self.asked = None
         return head
 
     async def _read(self, poll: Callable[[], Awaitable[int]]) -> None:
         """Learn a newer head: from one feed message, or from ``poll`` when the feed is quiet or stale."""
-        if self.head < 0 or time.monotonic() - self._heard > self.quiet:
+        if self.head < 0 or self._doubtful():
             self._open()
-            self._learn(await self._ask(poll))
+            self._learn(await self._ask(poll), asked=True)
             return
         ctx = self._open()
         ends = time.monotonic() + self.quiet
@@ -208,8 +254,8 @@ class FeedWatcher:
                 raw, _ = await ctx.recv(max(1, int(min(left, LOST_CHECK) * 1000)))
                 break
             except pynng.Timeout:
-                if left <= LOST_CHECK or self._feed_lost():
-                    self._learn(await self._ask(poll))
+                if left <= LOST_CHECK or self._feed_lost() or self._doubt or self._reconnected():
+                    self._learn(await self._ask(poll), asked=True)
                     return
         newest = -1
         for _ in range(_DRAIN_MAX):

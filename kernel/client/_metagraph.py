@@ -101,12 +101,11 @@ class Metagraph:
     BLOCKING_WRAP = True
 
     def __init__(self, netuid: int, subtensor: ChainReader | None = None, *, lite: bool = True) -> None:
-        if subtensor is not None and (isinstance(subtensor, str) or not hasattr(subtensor, "call")
-                                      or hasattr(subtensor, "wrapped")):
-            # Bittensor's Metagraph(netuid, network) and a blocking subtensor() both end in a sync() that cannot work
-            raise TypeError(f"Metagraph(netuid, subtensor) takes an async Subtensor, not {subtensor!r:.60}: with "
-                            "subtensor() use sub.metagraph(netuid), which returns a synced metagraph whose sync() "
-                            "blocks; in async code, await Subtensor(endpoint).metagraph(netuid)")
+        if subtensor is not None and (isinstance(subtensor, str) or not hasattr(subtensor, "call")):
+            # Bittensor's Metagraph(netuid, network): a sync() through a network name cannot work
+            raise TypeError(f"Metagraph(netuid, subtensor) takes a Subtensor or a blocking subtensor(), not "
+                            f"{subtensor!r:.60}: with subtensor() use sub.metagraph(netuid), which returns a synced "
+                            "metagraph whose sync() blocks; in async code, await Subtensor(endpoint).metagraph(netuid)")
         self.netuid = netuid
         self.subtensor = subtensor
         self.lite = lite

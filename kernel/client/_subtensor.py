@@ -68,6 +68,7 @@ from ..errors import (
     BlockWaitTimeout,
     Busy,
     ExtrinsicDropped,
+    LeaderAway,
     NoNode,
     NotAWallet,
     RefusedReply,
@@ -351,7 +352,7 @@ class Subtensor:
         self._info: dict[str, Any] | None = None
         self._watch: FeedWatcher | None = None
         self._submitted = 0
-        self._head_seen = -1  # the highest head the node has told this client (it only grows)
+        self._head_seen = -1  # the head the node last told this client (lower once another chain replaced it)
 
     @property
     def submitted(self) -> int:
@@ -416,8 +417,21 @@ class Subtensor:
     async def info(self) -> dict[str, Any]:
         """Chain id, genesis hash, head, feed address and block time of the node."""
         info = await self.call("info")
+        self._saw_instance(info.get("instance"))
         self._info = info
         return info
+
+    def _saw_instance(self, run: object) -> None:
+        """The node said it is run ``run`` (``info``, ``submit``, ``receipt``): another run than the last one seen
+        may hold another chain (a restart on a fresh data dir), so the genesis is asked again and the next wait asks
+        the head before trusting the one held."""
+        if type(run) is not str:
+            return
+        if self._info is not None and self._info.get("instance") not in (None, run):
+            self._genesis = None
+            self._info = {**self._info, "instance": run}
+        if self._watch is not None:
+            self._watch.note_instance(run)
 
     async def get_existential_deposit(self) -> Balance:
         """The smallest free balance an account may keep (below it, a transfer or unstake is refused)."""
@@ -430,12 +444,15 @@ class Subtensor:
             stale, self._watch = self._watch, None
             stale.drop()
         if self._watch is None:
+            cached = self._info is not None
             info = self._info if self._info is not None else await self.info()
             feed = info.get("feed")
             if not feed:
                 return None
             self._watch = FeedWatcher.acquire(_dialable(feed, self.endpoint),
                                               quiet=max(1.0, 3 * float(info.get("block_time", 1.0))))
+            if not cached:  # a cached info may be an older run's
+                self._watch.note_instance(info.get("instance"))
         return self._watch
 
     async def genesis_hash(self) -> bytes:
@@ -451,10 +468,29 @@ class Subtensor:
 
     async def get_current_block(self) -> int:
         """The head block number."""
-        number = (await self.call("head"))["number"]
+        return (await self._head())[0]
+
+    async def _head(self) -> tuple[int, dict[str, Any]]:
+        """The head block number, and the node's whole ``head`` answer (a replica's says whether its leader
+        answers)."""
+        answer = await self.call("head")
+        number = answer["number"]
         if isinstance(number, bool) or not isinstance(number, int):
             raise TypeError(f"the head's number is {number!r:.40}, not an integer")
-        self._head_seen = max(self._head_seen, number)
+        self._head_seen = number
+        return number, answer
+
+    async def _head_for_wait(self, grace: float, target: int | None) -> int:
+        """The head, for a wait for block ``target`` (None: the next): :class:`LeaderAway` if it is below it and the
+        node is a replica whose leader has not answered for ``grace`` seconds or more (no block comes)."""
+        number, answer = await self._head()
+        down = answer.get("leader_down_s")
+        if ((target is None or number < target) and answer.get("leader_reachable") is False
+                and type(down) in (int, float) and down >= grace):
+            leader = (self._info or {}).get("leader")
+            raise LeaderAway(method="wait_for_block", address=str(leader or "its leader's address"),
+                             reason=f"the replica at {self.endpoint} has not heard from its leader for {down:.0f} s, "
+                                    f"so no block comes (its head stays at {number})")
         return number
 
     async def wait_for_block(self, block: int | None = None, *, timeout: float = 60.0) -> int:
@@ -464,7 +500,10 @@ class Subtensor:
         times). After ``timeout`` seconds raises :class:`RpcTimeout` if a request of this wait to the node has had
         no reply for NO_REPLY seconds, half of ``timeout`` if shorter (the node does not answer), else
         :class:`BlockWaitTimeout` (the node answers, the block did not come); both are ``TimeoutError``. A node that
-        goes away meanwhile ends it sooner, with :class:`Unreachable` (see :class:`RpcClient`).
+        goes away meanwhile ends it sooner, with :class:`Unreachable` (see :class:`RpcClient`); a replica whose
+        leader has not answered for three block times (at least 1 s) ends it with :class:`LeaderAway` (no block
+        comes). The block is the chain's the node holds now: a node replaced by another chain at the same address (a
+        lower head) is waited on from its own head.
         """
         if block is not None:
             if isinstance(block, bool) or not isinstance(block, numbers.Integral):
@@ -482,7 +521,8 @@ class Subtensor:
             return out
 
         def poll() -> Awaitable[int]:
-            return ask("head", self.get_current_block)
+            block_time = float((self._info or {}).get("block_time", 1.0))
+            return ask("head", functools.partial(self._head_for_wait, max(1.0, 3 * block_time), block))
 
         watch, started = self._watch, anyio.current_time()
         try:
@@ -798,6 +838,7 @@ class Subtensor:
         # admitted now (not joined: then it may be in a block already), so in no block up to `head`, and waiting in
         # the mempool of this run of the node
         run = r.get("instance")
+        self._saw_instance(run)
         waited = (run, head, ext.nonce) if type(run) is str and not r.get("joined") else None
         return await self._wait_outcome(r["hash"], head, timeout, waited)
 
@@ -836,6 +877,7 @@ class Subtensor:
                 if r["status"] == "rejected":
                     return ExtrinsicResult(status="rejected", hash=h, error=error_from_wire(r["error"]))
                 run, covered, nonce = r.get("instance"), r.get("receipts_from"), r.get("nonce")
+                self._saw_instance(run)
                 if r["status"] == "pending" and type(run) is str and type(nonce) is int:
                     waited = (run, int(r["head"]), nonce)
                 elif (r["status"] == "unknown" and waited is not None and type(run) is str and run != waited[0]

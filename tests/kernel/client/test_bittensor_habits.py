@@ -40,6 +40,22 @@ def both_backends(main: Any) -> None:
         anyio.run(main, backend=backend)
 
 
+def test_a_metagraph_made_with_a_blocking_client_syncs_through_it_from_sync_and_async_code(endpoint: str) -> None:
+    """Bittensor's Metagraph(netuid, subtensor=subtensor()): its sync() blocks in a script and is awaited in async
+    code, through the blocking client it was given (the constructor refused it)."""
+    with subtensor(endpoint, timeout=20) as sub:
+        mg = Metagraph(1, sub)
+        assert mg.sync() is mg and mg.n >= 2 and mg.hotkeys[1] == VALIDATOR.hotkey.ss58_address
+        head = sub.wait_for_block(mg.block + 1)
+        assert mg.sync(lite=False) is mg and mg.block >= head and mg.W.shape == (mg.n, mg.n)
+
+        async def main() -> None:
+            m = Metagraph(1, sub)
+            assert await m.sync() is m and m.n == mg.n
+
+        both_backends(main)
+
+
 def test_metagraph_sync_takes_a_blocking_or_async_subtensor_from_sync_and_async_code(endpoint: str,
                                                                                     tmp_path: Path) -> None:
     """The template's metagraph.sync(subtensor=self.subtensor) works with the blocking client that made the
