@@ -121,13 +121,14 @@ up to 0.1 s (a refusal on 127.0.0.1 comes within ~1 ms of the dial; over a netwo
 
 @final
 class _Endpoint:
-    __slots__ = ("address", "busy", "closed", "dialer", "idle", "pipes", "sock")
+    __slots__ = ("address", "busy", "closed", "dialer", "idle", "pipes", "refused", "sock")
 
     def __init__(self, address: str, sock: pynng.Req0, pipes: OpenPipes, dialer: Any) -> None:
         self.address = address
         self.sock = sock
         self.pipes = pipes
         self.dialer = dialer  # the nng_dialer: its refusals are read from nng's statistics
+        self.refused = False  # a call saw its dial refused (nothing listened): dialed afresh by the next call
         self.busy = 0
         self.idle: list[NngContext] = []
         self.closed = False
@@ -457,7 +458,7 @@ class Dendrite:
                     await anyio.sleep(delay)
                     delay = min(2 * delay, _WATCH_EVERY)
                     if not ep.pipes.count and dial_refusals(ep.dialer) > base:
-                        refused = True
+                        refused = ep.refused = True
                         scope.cancel()
                         return
 
@@ -533,9 +534,10 @@ class Dendrite:
         key = (address, recv_max)
         eps = self._endpoints
         ep = eps.get(key)
-        if ep is not None and not ep.pipes.count and not ep.busy:
-            # down when last dialed, and nng's next redial may be seconds away (it backs off to reconnect_max):
-            # dial afresh now, so an axon back since answers this call and one still down is refused at once
+        if ep is not None and ep.refused and not ep.pipes.count and not ep.busy:
+            # refused when last dialed, and nng's next redial may be seconds away (it backs off to reconnect_max):
+            # dial afresh now, so an axon back since answers this call and one still down is refused at once (one
+            # still connecting, to a slow or far axon, is left to finish: closing it would never let it connect)
             ep.close()
             del eps[key]
             ep = None

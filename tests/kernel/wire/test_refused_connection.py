@@ -4,7 +4,11 @@ by the next call, so an axon back on that address is answered. Real axons and so
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
+import time
+from typing import Any
 
 import anyio
 import pytest
@@ -67,3 +71,80 @@ async def test_an_axon_back_on_a_refused_address_answers_the_next_call() -> None
             r = await d(back.info(), Dummy(input=2), timeout=TIMEOUT)
             assert anyio.current_time() - started < TIMEOUT / 2
     assert (r.dendrite.status_code, r.output) == (200, 4)
+
+
+class _SlowProxy:
+    """A TCP proxy on 127.0.0.1 that relays to ``port`` only ``delay`` s after accepting a connection (a far or
+    slow axon: a connection that takes longer to set up than a call's timeout)."""
+
+    def __init__(self, port: int, delay: float) -> None:
+        self.port, self.delay = port, delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.threads: list[threading.Thread] = []
+        self.sockets: list[socket.socket] = [self.listener]
+        self.closed = False
+
+    def __enter__(self) -> int:
+        self._start(self._accept)
+        return self.listener.getsockname()[1]
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed = True
+        for _ in range(2):  # again after the threads end: a relay still waiting its delay may have dialed meanwhile
+            for s in list(self.sockets):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            for t in list(self.threads):
+                t.join(timeout=5)
+
+    def _start(self, target: Any, *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def _accept(self) -> None:
+        for _ in range(64):  # bounded: the test makes a few connections
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # closed at the end
+                return
+            self.sockets.append(conn)
+            self._start(self._relay, conn)
+
+    def _relay(self, conn: socket.socket) -> None:
+        time.sleep(self.delay)
+        if self.closed:
+            return
+        try:
+            up = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        except OSError:
+            return
+        self.sockets.append(up)
+        self._start(_pipe, conn, up)
+        _pipe(up, conn)
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := a.recv(65536):
+            b.sendall(data)
+
+
+async def test_an_axon_slower_to_connect_than_a_calls_timeout_is_answered_once_connected() -> None:
+    """A connection that takes 0.6 s to set up, asked by calls of 0.25 s every 0.3 s: the first calls time out, and
+    once the connection is made the next ones are answered (the dial is left to finish, not made afresh by each
+    call: a first version of the refused-connection path closed it every time, and no call was ever answered)."""
+    async with Axon(BOB, "tcp://127.0.0.1:0").attach(double) as axon:
+        with _SlowProxy(axon.info().port, 0.6) as port:
+            info = AxonInfo(ip="127.0.0.1", port=port, hotkey=BOB.ss58_address)
+            codes = []
+            async with Dendrite(ALICE) as d:
+                with anyio.fail_after(30):
+                    for _ in range(10):
+                        got = await d(info, Dummy(input=1), timeout=0.25)
+                        codes.append(got.dendrite.status_code)
+                        if codes[-1] == 200:
+                            break
+                        await anyio.sleep(0.05)
+    assert codes[-1] == 200, codes
