@@ -595,12 +595,13 @@ class HeadFollower:
             if anyio.current_time() - self._new_head_at < CHAIN_CHECK:
                 continue
             self._new_head_at = anyio.current_time()  # the next check comes CHAIN_CHECK seconds on
+            before = self.head  # read before asking: the feed may bring a newer block while the answer travels
             try:
                 with anyio.fail_after(max(CHAIN_CHECK, 10.0)):
                     head = await self.sub.get_current_block()
             except (TaonetError, TimeoutError, TypeError):
                 continue
-            if head < self.head:
+            if head < before and self.head == before:  # not a block the feed moved us past meanwhile
                 self._replaced(head)
 
     def _replaced(self, head: int) -> None:
