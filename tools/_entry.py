@@ -42,8 +42,22 @@ def _interrupt_where_it_can_be_raised(unraisable: sys.UnraisableHookArgs, /) -> 
     if not isinstance(e, KeyboardInterrupt):
         sys.__unraisablehook__(unraisable)
         return
+    try:
+        armed = _raise_later(e)
+    except KeyboardInterrupt as again:  # a second Ctrl-C before the first was held: raised later instead
+        armed = _raise_later(again)
+    if not armed:  # not the main thread, where no signal raised it
+        sys.__unraisablehook__(unraisable)
+
+
+def _raise_later(e: KeyboardInterrupt) -> bool:
+    """Raise ``e`` from a SIGALRM handler a moment from now, outside the unraisable hook; SIGINT and SIGTERM wait
+    (blocked) until then, so a second Ctrl-C cannot land in the hook itself (it printed "Exception ignored in
+    sys.unraisablehook" once in 80 bursts): delivered once ``e`` is raised, it raises there as any Ctrl-C does.
+    False outside the main thread (nothing done)."""
     import signal
 
+    stops = {signal.SIGINT, signal.SIGTERM}
     previous = signal.getsignal(signal.SIGALRM)
 
     def raise_it_again(_signum: int, frame: object) -> None:
@@ -51,14 +65,16 @@ def _interrupt_where_it_can_be_raised(unraisable: sys.UnraisableHookArgs, /) -> 
             signal.setitimer(signal.ITIMER_REAL, _AGAIN_S)
             return
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
         raise e  # the same exception: Terminated for SIGTERM, whose own handler ignores SIGTERM once it has run
 
     try:
         signal.signal(signal.SIGALRM, raise_it_again)
-    except ValueError:  # not the main thread, where no signal raised it
-        sys.__unraisablehook__(unraisable)
-        return
+    except ValueError:  # not the main thread
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     signal.setitimer(signal.ITIMER_REAL, _AGAIN_S)
+    return True
 
 
 _AGAIN_S = 0.001

@@ -22,12 +22,13 @@ LATEST = 0.15
 
 def _before_the_script(code: int, stderr: str) -> bool:
     """Whether the Ctrl-C came before taonet's entry point ran a line: Python's startup (its site module failing to
-    import, "Fatal Python error: init_import_site"), before it had a SIGINT handler at all (killed by it), or in the
-    console script's own import of the entry point, inside Python's import system (its one frame the script's line:
-    a loaded CI machine stretched that window past 0.07 s once)."""
-    frames = [line for line in stderr.splitlines() if line.lstrip().startswith("File ")]
-    in_script_import = (stderr.rstrip().endswith("KeyboardInterrupt") and len(frames) == 1
-                        and "from taonet.tools._entry import main" in stderr)
+    import, "Fatal Python error: init_import_site"), before it had a SIGINT handler at all (killed by it), or while
+    the console script's own first line imports the entry point (its traceback's outermost frame that line, the
+    rest Python's import system: a loaded machine stretched that window to 0.08 s)."""
+    lines = stderr.splitlines()
+    in_script_import = (stderr.rstrip().endswith("KeyboardInterrupt") and len(lines) >= 3
+                        and lines[0].startswith("Traceback") and lines[1].strip().startswith(f'File "{TAONET_EXE}"')
+                        and lines[2].strip() == "from taonet.tools._entry import main")
     return "init_import_site" in stderr or (code == -signal.SIGINT and not stderr.strip()) or in_script_import
 
 
