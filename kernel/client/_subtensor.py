@@ -155,7 +155,8 @@ class ExtrinsicResult:
     uid: int | None = None
     action: str = ""
     """For weights: "set" (set_weights), "committed" (a commit only: set_weights' reveal refused, or not made) or
-    "revealed" (weights revealed); "" when the commit or reveal was refused (nothing happened)."""
+    "revealed" (weights revealed); "" when the commit or reveal was refused (nothing happened). With status
+    "submitted" (not waited for) it is what was sent, not yet applied: ``wait_for_outcome`` says whether it was."""
     reveal: PendingReveal | None = None
     """For a weight commit or reveal: what was committed (vectors, salt, window)."""
     sent: bool = attrs.field(default=attrs.Factory(lambda self: self.hash != b"", takes_self=True))
