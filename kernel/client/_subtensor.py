@@ -765,6 +765,8 @@ class Subtensor:
 
         ``n["weights"]``, ``n.get("axon")``... still read the node's map this returned before (see NeuronReply)."""
         if uid is None:
+            if block is None:  # the UID and the neuron read at one block: a UID replaced between them is another's
+                block = await self.get_current_block()
             uid = await self.get_uid_for_hotkey_on_subnet(hotkey, netuid, block)
             if uid is None:
                 return None
