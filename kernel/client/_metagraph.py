@@ -248,25 +248,25 @@ class Metagraph:
             raise TypeError(f"Metagraph.sync(): {what}; in a script pass a blocking client, "
                             "mg.sync(subtensor=subtensor()), or use sub.metagraph(netuid); in async code "
                             "await mg.sync(subtensor=Subtensor(...))")
-        if lite is not None:
-            self.lite = lite
-        payload = reader.call("metagraph", timeout=max(reader.timeout, 120.0), netuid=self.netuid, block=block,
-                              weights=not self.lite)
-        return self._take(payload, reader)
+        return self._take(self._request(reader, block, lite)(), reader)
 
     async def _sync(self, block: int | None, lite: bool | None, subtensor: Any) -> Metagraph:
         sub = subtensor if subtensor is not None else self.subtensor
         if sub is None:
             raise ValueError("this Metagraph has no Subtensor; pass subtensor=")
-        if lite is not None:
-            self.lite = lite
-        call = functools.partial(sub.call, "metagraph", timeout=max(sub.timeout, 120.0), netuid=self.netuid,
-                                 block=block, weights=not self.lite)
+        call = self._request(sub, block, lite)
         if isinstance(sub, Blocking):  # a blocking client (of another loop): its call blocks, so in a worker thread
             payload = await anyio.to_thread.run_sync(call)
         else:
             payload = await call()
         return self._take(payload, sub)
+
+    def _request(self, sub: Any, block: int | None, lite: bool | None) -> Any:
+        """The ``metagraph`` call to ``sub`` that a sync makes (``lite``, when given, kept for the next ones)."""
+        if lite is not None:
+            self.lite = lite
+        return functools.partial(sub.call, "metagraph", timeout=max(sub.timeout, 120.0), netuid=self.netuid,
+                                 block=block, weights=not self.lite)
 
     def _take(self, payload: Any, sub: Any) -> Metagraph:
         """Fill from ``payload`` (the node's reply to ``sub``), or refuse it whole and change nothing."""

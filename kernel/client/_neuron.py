@@ -8,6 +8,7 @@ that lists neurons stays light.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -84,46 +85,61 @@ def _unpack(fmt: str, raw: bytes) -> tuple[Any, ...]:
 
 def neurons_from_payload(p: dict[str, Any]) -> list[NeuronInfo]:
     """Every neuron of a ``metagraph`` RPC payload (with weights and bonds when the payload has them)."""
-    return [_neuron(p, i, NeuronInfo) for i in range(p["n"])]
+    return _neurons(p, range(p["n"]), NeuronInfo)
 
 
 def neuron_from_payload(p: dict[str, Any], uid: int) -> NeuronReply:
     """UID ``uid`` of a ``metagraph`` RPC payload, as :meth:`Subtensor.neuron` returns it."""
-    return _neuron(p, uid, NeuronReply)
+    return _neurons(p, [uid], NeuronReply)[0]
 
 
-def _neuron(p: dict[str, Any], i: int, cls: type[N]) -> N:
-    def one(key: str, fmt: str) -> Any:
-        size = struct.calcsize(fmt)
-        return struct.unpack_from(f"<{fmt}", p[key], i * size)[0]
+_COLUMNS = (("stake", "Q"), ("emission", "Q"), ("permit", "B"), ("active", "B"), ("last_update", "Q"),
+            ("registered_at", "Q"), *((k, "H") for k in ("rank", "trust", "consensus", "incentive", "dividends",
+                                                         "vtrust")))
+"""The payload's packed per-UID columns and their struct formats."""
 
-    netuid, block = p["netuid"], p["block"]
-    hot_raw, cold_raw = p["hotkeys"][32 * i:32 * i + 32], p["coldkeys"][32 * i:32 * i + 32]
-    hot, cold = ss58_encode(hot_raw), ss58_encode(cold_raw)
-    u16 = {k: one(k, "H") for k in ("rank", "trust", "consensus", "incentive", "dividends", "vtrust")}
-    weights, bonds = (_sparse_row(p.get(k), i) for k in ("weights", "bonds"))
-    a = p["axons"][i] or ("0.0.0.0", 0, 4, 0)
-    fields = dict(
-        netuid=netuid, uid=i, hotkey=hot, coldkey=cold, stake=Balance(one("stake", "Q")),
-        rank=u16["rank"] / U16, trust=u16["trust"] / U16, consensus=u16["consensus"] / U16,
-        incentive=u16["incentive"] / U16, dividends=u16["dividends"] / U16,
-        validator_trust=u16["vtrust"] / U16, emission=Balance(one("emission", "Q")),
-        validator_permit=bool(one("permit", "B")), active=bool(one("active", "B")),
-        last_update=one("last_update", "Q"), block_at_registration=one("registered_at", "Q"),
-        axon_info=AxonInfo(ip=a[0], port=a[1], protocol=a[2], version=a[3], hotkey=hot, coldkey=cold),
-        weights=weights, bonds=bonds, block=block)
-    if cls is NeuronReply:
-        ax = p["axons"][i]
-        fields["raw"] = {
-            "netuid": netuid, "uid": i, "hotkey": hot_raw, "coldkey": cold_raw, "stake": one("stake", "Q"),
-            "registered_at": fields["block_at_registration"], "last_update": fields["last_update"],
-            "axon": None if ax is None else {"ip": ax[0], "port": ax[1], "protocol": ax[2], "version": ax[3]},
-            "rank": u16["rank"], "trust": u16["trust"], "consensus": u16["consensus"],
-            "incentive": u16["incentive"], "dividends": u16["dividends"], "vtrust": u16["vtrust"],
-            "validator_permit": fields["validator_permit"], "emission": one("emission", "Q"),
-            "weights": [[u for u, _ in weights], [v for _, v in weights]],
-            "bonds": [[u for u, _ in bonds], [v for _, v in bonds]]}
-    return cls(**fields)
+
+def _neurons(p: dict[str, Any], uids: Sequence[int], cls: type[N]) -> list[N]:
+    """The neurons ``uids`` of payload ``p`` as ``cls`` (a :class:`NeuronReply` with the node's old map too)."""
+    n, netuid, block = p["n"], p["netuid"], p["block"]
+    c = {k: _unpack(fmt, p[k]) for k, fmt in _COLUMNS}  # each column at once: microseconds at 1,024 UIDs
+    every = len(uids) == n
+    sparse = {k: _sparse(p.get(k), n) if every else [_sparse_row(p.get(k), i) for i in uids]
+              for k in ("weights", "bonds")}
+    out = []
+    for j, i in enumerate(uids):
+        hot_raw, cold_raw = p["hotkeys"][32 * i:32 * i + 32], p["coldkeys"][32 * i:32 * i + 32]
+        hot, cold = ss58_encode(hot_raw), ss58_encode(cold_raw)
+        weights, bonds = (sparse[k][i if every else j] for k in ("weights", "bonds"))
+        a = p["axons"][i] or ("0.0.0.0", 0, 4, 0)
+        extra: dict[str, Any] = {}
+        if cls is NeuronReply:
+            ax = p["axons"][i]
+            extra["raw"] = {
+                "netuid": netuid, "uid": i, "hotkey": hot_raw, "coldkey": cold_raw, "stake": c["stake"][i],
+                "registered_at": c["registered_at"][i], "last_update": c["last_update"][i],
+                "axon": None if ax is None else {"ip": ax[0], "port": ax[1], "protocol": ax[2], "version": ax[3]},
+                **{k: c[k][i] for k in ("rank", "trust", "consensus", "incentive", "dividends", "vtrust")},
+                "validator_permit": bool(c["permit"][i]), "emission": c["emission"][i],
+                "weights": [[u for u, _ in weights], [v for _, v in weights]],
+                "bonds": [[u for u, _ in bonds], [v for _, v in bonds]]}
+        out.append(cls(
+            netuid=netuid, uid=i, hotkey=hot, coldkey=cold, stake=Balance(c["stake"][i]),
+            rank=c["rank"][i] / U16, trust=c["trust"][i] / U16, consensus=c["consensus"][i] / U16,
+            incentive=c["incentive"][i] / U16, dividends=c["dividends"][i] / U16,
+            validator_trust=c["vtrust"][i] / U16, emission=Balance(c["emission"][i]),
+            validator_permit=bool(c["permit"][i]), active=bool(c["active"][i]), last_update=c["last_update"][i],
+            block_at_registration=c["registered_at"][i],
+            axon_info=AxonInfo(ip=a[0], port=a[1], protocol=a[2], version=a[3], hotkey=hot, coldkey=cold),
+            weights=weights, bonds=bonds, block=block, **extra))
+    return out
+
+
+def _sparse(parts: list[bytes] | None, n: int) -> list[tuple[tuple[int, int], ...]]:
+    if not parts:
+        return [() for _ in range(n)]
+    ptr, uids, vals = _unpack("I", parts[0]), _unpack("H", parts[1]), _unpack("H", parts[2])
+    return [tuple(zip(uids[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]], strict=True)) for i in range(n)]
 
 
 def _sparse_row(parts: list[bytes] | None, i: int) -> tuple[tuple[int, int], ...]:

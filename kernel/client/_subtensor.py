@@ -295,6 +295,13 @@ def _check_netuid(method: str, netuid: Any) -> None:
                         f"({type(netuid).__name__}){hint}")
 
 
+def _uid(method: str, uid: Any) -> int:
+    """``uid`` as a plain int; TypeError, before any I/O, unless it is an integer (numpy's too)."""
+    if isinstance(uid, bool) or not isinstance(uid, numbers.Integral):
+        raise TypeError(f"{method}: uid must be an integer, not {uid!r:.40} ({type(uid).__name__})")
+    return int(uid)
+
+
 def _sdk_names(**renamed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A read that also takes the SDK v10's keyword names of its arguments (``coldkey_ss58`` for ``coldkey``)."""
 
@@ -752,9 +759,7 @@ class Subtensor:
     async def blocks_since_last_update(self, netuid: int, uid: int) -> int | None:
         """Blocks since UID ``uid`` of ``netuid`` last set weights (or registered); None if there is no such UID."""
         # the node's one-neuron read, not neuron() (a whole metagraph with weights): the template calls this each step
-        if isinstance(uid, bool) or not isinstance(uid, numbers.Integral):
-            raise TypeError(f"blocks_since_last_update: uid must be an integer, not {uid!r:.40} ({type(uid).__name__})")
-        n = await self.call("neuron", netuid=netuid, uid=int(uid), block=None)
+        n = await self.call("neuron", netuid=netuid, uid=_uid("blocks_since_last_update", uid), block=None)
         if n is None:
             return None
         return await self.get_current_block() - n["last_update"]
@@ -770,10 +775,9 @@ class Subtensor:
             uid = await self.get_uid_for_hotkey_on_subnet(hotkey, netuid, block)
             if uid is None:
                 return None
-        elif isinstance(uid, bool) or not isinstance(uid, numbers.Integral):
-            raise TypeError(f"neuron: uid must be an integer, not {uid!r:.40} ({type(uid).__name__})")
+        uid = _uid("neuron", uid)
         payload = await self.call("metagraph", netuid=netuid, block=block, weights=True)
-        return neuron_from_payload(payload, int(uid)) if 0 <= uid < payload["n"] else None
+        return neuron_from_payload(payload, uid) if 0 <= uid < payload["n"] else None
 
     async def neuron_for_uid(self, uid: int, netuid: int, block: int | None = None) -> NeuronReply | None:
         """The SDK's name (and order) for :meth:`neuron`: UID ``uid`` of ``netuid`` (None where the SDK gives a null
