@@ -24,6 +24,7 @@ import anyio.abc
 import pynng
 
 from taonet.ledger import FileStore, SignedBlock, State, fold
+from taonet.ledger.errors import StorageFailed
 
 from ..errors import BlockNotFound, RpcBadRequest
 from ..wire import get_logger
@@ -84,6 +85,19 @@ class ChainHost:
         10th, 100th... (a full disk refuses every one)."""
         n = self._failures[kind] = self._failures.get(kind, 0) + 1
         return n if str(n).rstrip("0") == "1" else None
+
+    def _snapshot_if_due(self, block: SignedBlock, state: State, note: str) -> None:
+        """Save the snapshot of ``state`` if ``block`` is due one; a refused write is a warning (the 1st, 10th,
+        100th... time; ``note`` says what goes on), never the end of sealing or following: snapshots are a cache."""
+        assert self.store is not None
+        if not self.config.snapshot_every or block.number % self.config.snapshot_every:
+            return
+        try:
+            self.store.save_snapshot(state)
+        except StorageFailed as e:
+            if (n := self._failed_again("snapshot")) is not None:
+                self.log.warning("snapshot.not_written", block=block.number, path=e.path, reason=e.reason,
+                                 failures=n, note=note)
 
     def _remember(self, state: State) -> None:
         h = self.config.history_every

@@ -488,15 +488,8 @@ class Node(ChainHost):
     def _persist(self, block: SignedBlock, state: State) -> None:
         assert self.store is not None
         self.store.append(block, expected_height=block.number)  # a failure here stops sealing (StorageFailed)
-        if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
-            try:
-                self.store.save_snapshot(state)
-            except StorageFailed as e:  # a snapshot is a cache (a missing one costs a longer fold): seal on
-                if (n := self._failed_again("snapshot")) is not None:
-                    self.log.warning("snapshot.not_written", block=block.number, path=e.path, reason=e.reason,
-                                     failures=n, note="snapshots are a cache: sealing goes on, and a restart "
-                                                      "folds from an older snapshot or genesis; free space or fix "
-                                                      "the folder")
+        self._snapshot_if_due(block, state, note="snapshots are a cache: sealing goes on, and a restart folds from "
+                                                 "an older snapshot or genesis; free space or fix the folder")
 
     def _record(self, block: SignedBlock, included: list[Extrinsic],
                 rejected: list[tuple[Extrinsic, ExtrinsicRejected]], dropped: list[Extrinsic]) -> None:

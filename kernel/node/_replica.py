@@ -196,13 +196,7 @@ class Replica(ChainHost):
             raise InvalidBlock(number=block.number, reason="the authority's signature does not verify")
         state, _ = apply(head, block, parent=self.store.head_hash, verify_signatures=True)
         self.store.append(block, expected_height=block.number)
-        if self.config.snapshot_every and block.number % self.config.snapshot_every == 0:
-            try:
-                self.store.save_snapshot(state)
-            except StorageFailed as e:  # a cache, as on the leader: follow on
-                if (n := self._failed_again("snapshot")) is not None:
-                    self.log.warning("snapshot.not_written", block=block.number, path=e.path, reason=e.reason,
-                                     failures=n, note="snapshots are a cache: the replica follows on")
+        self._snapshot_if_due(block, state, note="snapshots are a cache: the replica follows on")
         if self.config.epoch_index:  # the same records as the leader's (the same blocks, the same states)
             try:
                 index_epochs(self.store, head, block)
