@@ -506,8 +506,8 @@ def status_errors(*sources: RecentErrors, limit: int = 10) -> dict[str, Any]:
 
 CHAIN_CHECK = 3.0
 """Seconds without a new head after which a neuron asks the node its head directly: a head below the one it follows
-means the node now runs another chain (restarted on a fresh data directory, same dev genesis), whose blocks the
-block feed's waits, which only count up, would not report for as long as the old chain's height takes."""
+means the node now runs another chain (restarted on a fresh data directory, same dev genesis): said once, and the
+neuron re-reads its standing there."""
 
 LONG_AWAY = 60.0
 """Seconds a node may be away before a neuron's retries slow down to ``HeadFollower.pauses[1]`` (until then they
@@ -552,7 +552,6 @@ class HeadFollower:
         self._changed = anyio.Event()
         self.chains = 0
         """How many times the node's chain was found replaced (see above)."""
-        self._stale_below = -1  # the feed's waits report no head up to this one (the old chain's): heads are polled
         self._new_head_at = 0.0  # when the head followed last moved (the event loop's clock)
         self._waiting: anyio.CancelScope | None = None  # the wait for the next head, cut when the chain is replaced
 
@@ -611,7 +610,6 @@ class HeadFollower:
                               "(a fresh data directory); this neuron reads its registration, UID and axon from the "
                               "new chain and carries on there")
         self._error(f"neuron.chain_replaced: the node's head went from {old} to {head}")
-        self._stale_below = max(self._stale_below, old)
         self.head = head
         self.chains += 1
         self._new_head_at = anyio.current_time()
@@ -619,20 +617,6 @@ class HeadFollower:
             self._waiting.cancel()
         self._changed.set()
         self._changed = anyio.Event()
-
-    async def _next_head(self) -> int:
-        """The next head: on the block feed, or, while the old chain's height holds the feed's waits, asked for
-        every half block time."""
-        if self.head >= self._stale_below:
-            return await self.sub.wait_for_block(self.head + 1, timeout=self.quiet)
-        from taonet.kernel.errors import BlockWaitTimeout
-
-        head = -1
-        with anyio.move_on_after(self.quiet):
-            while (head := await self.sub.get_current_block()) <= self.head:
-                await anyio.sleep(max(0.05, (self.block_time or 1.0) / 2))
-            return head
-        raise BlockWaitTimeout(block=self.head + 1, timeout=self.quiet, head=head, what=f"block {self.head + 1}")
 
     async def _follow(self) -> None:
         from taonet.kernel.errors import BlockWaitTimeout
@@ -645,7 +629,8 @@ class HeadFollower:
                 await self._read_block_time()
             try:
                 with anyio.CancelScope() as self._waiting:
-                    head = await self._next_head()
+                    # the client's wait follows a replaced chain's lower head itself (its feed watcher)
+                    head = await self.sub.wait_for_block(self.head + 1, timeout=self.quiet)
                 if self._waiting.cancelled_caught:  # the chain was replaced meanwhile: wait from its head
                     continue
             except BlockWaitTimeout:  # the node answers, no block came: wait again at once
