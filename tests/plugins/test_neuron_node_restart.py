@@ -21,7 +21,7 @@ from taonet.testing import read_line, stop_process
 
 from ..kernel.node.nodes import TAONET, dev_wallet, read_addresses, stop
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # a bound on how soon the miner is back: timing, so alone
 
 BLOCK_TIME = 0.1
 DOWN = 15.0
