@@ -10,8 +10,9 @@ reported in seconds, not after a long call timeout. The call's timeout bounds th
 for until that many seconds after the call started, the wait for a connection included.
 
 Once connected, a server that goes away (its process ended, its connection closed) is reported in seconds too, as
-:class:`Unreachable` (not :class:`NoNode`: a request may have reached the server). A request out on a connection
-that breaks fails at once (nng reports the reset). A request sent while the socket has no connection (the server
+:class:`Unreachable` (not :class:`NoNode`: a request may have reached the server). A write out on a connection
+that breaks fails at once (nng reports the reset; the server may have taken it); a read (:data:`RESENT_READS`) is sent
+again, as a call made while the connection is gone. A request sent while the socket has no connection (the server
 went away before, nng redials it every 0.1 s or so) waits for a connection as long as the socket has had none for
 less than ``connect_timeout`` seconds (counted from the loss, by nng's pipe callback; and at least
 :data:`REDIAL_GRACE` from the call's start): a server back on the same address within that grace gets the request
@@ -134,6 +135,21 @@ def _loop_glue() -> tuple[Any, Callable[..., object], Callable[[], float]]:
 
 class _TurnedAway(Exception):
     """A call's connection was closed as it was made, and the client never kept one: the server read nothing."""
+
+
+class _Broke(Exception):
+    """A call's request went out on a connection that broke before its reply came (the server may have read it)."""
+
+
+RESENT_READS = frozenset({
+    "info", "head", "wait_block", "block", "blocks", "events", "account", "stake", "stakes", "hotkey", "delegates",
+    "subnets", "subnet", "lock_cost", "commitment", "neuron", "metagraph", "subnet_identity", "weight_commits",
+    "receipt", "next_nonce", "metrics"})
+"""Methods that only read: one whose connection broke under it is sent again on the next connection (with the grace a
+call sent while disconnected gets), as one sent a moment later would be; a write is not (the node may have taken it)."""
+
+MAX_RESENDS = 3
+"""How many times one read is sent again after its connection broke (a node restarted as often gives up the call)."""
 
 
 class _InFlight:
@@ -351,6 +367,7 @@ class RpcClient:
         if len(payload) > self.max_request:  # the node would refuse it: say so without sending it
             raise MessageTooLarge(size=len(payload), limit=self.max_request)
         skip: int | None = None
+        resent = 0
         while True:
             if not self._connected:
                 await self._await_connection(method, started, connect_by, skip)
@@ -358,6 +375,12 @@ class RpcClient:
                 # the reply wait is what is left of the call's timeout: the wait for a connection counts in it
                 raw = await self._exchange(method, payload, limit, started)
                 break
+            except _Broke as e:
+                if method not in RESENT_READS or resent >= MAX_RESENDS or time.monotonic() >= started + limit:
+                    raise Unreachable(method=method, address=self.address,
+                                      reason=f"{e} (the connection broke); is the node running (taonet node "
+                                             "status)?") from None
+                resent += 1  # sent again below: while nng redials, it waits with the grace of a disconnected call
             except _TurnedAway:
                 # the connection was closed as it was made (a node over its bounds: it read nothing): send again on
                 # the next one nng makes, until the connect timeout
@@ -449,8 +472,7 @@ class RpcClient:
         if isinstance(failed, pynng.Timeout):
             raise RpcTimeout(method=method, address=self.address, timeout=limit)
         if failed is not None:
-            raise Unreachable(method=method, address=self.address,
-                              reason=f"{failed} (the connection broke); is the node running (taonet node status)?")
+            raise _Broke(str(failed))
         raise AssertionError("a receive neither returned nor failed")
 
 
