@@ -545,22 +545,31 @@ def reward(task, responses):
 """
 
 
-def _localnet_problems(tmp_path: Path, package: str, plugin: str, source: str) -> list[str]:
-    """Install ``source`` as the plugin ``plugin`` and run `taonet localnet` of it for 3 epochs (2 miners, 1
-    validator; exit 0 required); its `problem:` lines."""
+def _localnet_problems(tmp_path: Path, package: str, plugin: str, source: str, wanted: str) -> list[str]:
+    """Install ``source`` as the plugin ``plugin`` and run `taonet localnet` of it (2 miners, 1 validator) until it
+    has said a `problem:` line starting with ``wanted`` and that it is ready (within 90 s: a loaded machine starts the
+    neurons late, so a run of a fixed number of epochs could end before the validator's first step), then Ctrl-C it
+    (exit 0 required); its `problem:` lines."""
     import os
+
+    from tests.tools.processes import TAONET_EXE, interrupt, read_until
 
     from .dists import install
 
     site = tmp_path / "site"
     install(site, package, plugin, source)
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    exe = Path(sys.executable).parent / "taonet"
-    out = subprocess.run([str(exe), "localnet", "--plugin", plugin, "--miners", "2", "--validators", "1",
-                          "--epochs", "3", "--tempo", "10", "--block-time", "0.1", "--lines", "--keep",
-                          str(tmp_path / "net")], capture_output=True, text=True, timeout=120, env=env)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
+    with subprocess.Popen([TAONET_EXE, "localnet", "--plugin", plugin, "--miners", "2", "--validators", "1",
+                           "--tempo", "10", "--block-time", "0.1", "--lines", "--keep", str(tmp_path / "net")],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            # and "ready:" (said after the problems of the same look): a Ctrl-C before it would be exit 130
+            lines = read_until(proc, lambda seen: any(x.startswith(wanted) for x in seen)
+                               and any(x.startswith("ready: ") for x in seen), 90)
+        finally:
+            interrupt(proc)
+        assert proc.returncode == 0, (proc.returncode, proc.stderr.read() if proc.stderr else "")
+    return [line for line in lines if line.startswith("problem: ")]
 
 
 @pytest.mark.slow
@@ -568,7 +577,7 @@ def test_localnet_says_why_no_miner_is_paid(tmp_path: Path) -> None:
     """`taonet localnet --plugin NAME` with a reward model that scores NaN: after an epoch a `problem:` line names
     the validator, the reward hook and its plugin, and the error (the run said '0/2 miners paid' and nothing else);
     exit 0."""
-    problems = _localnet_problems(tmp_path, "nanreward-subnet", "nanreward", NAN_REWARD)
+    problems = _localnet_problems(tmp_path, "nanreward-subnet", "nanreward", NAN_REWARD, "problem: validator-")
     assert problems and problems[0].startswith("problem: validator-1-0: plugin.reward (subnet plugin 'nanreward'): "
                                                "the score of "), problems
     assert "is nan; every score must be a finite number in [0, 1]" in problems[0]
@@ -596,8 +605,8 @@ def test_localnet_says_why_a_miners_answers_are_refused(tmp_path: Path) -> None:
     """A miner whose forward answers a numpy int where an int goes: its axon refuses every answer (the validator gets
     500), and after an epoch a `problem:` line names the miner and the field (the run said '0/2 miners paid' and
     nothing else: the refusal was only in the host's log)."""
-    problems = [p for p in _localnet_problems(tmp_path, "npforward-subnet", "npforward", NUMPY_FORWARD)
-                if p.startswith("problem: miner-")]
+    problems = [p for p in _localnet_problems(tmp_path, "npforward-subnet", "npforward", NUMPY_FORWARD,
+                                              "problem: miner-") if p.startswith("problem: miner-")]
     assert problems
     assert ("axon.answer_refused: Double: the forward's answer has Double.doubled: expected int | None, got int64"
             in problems[0]), problems
