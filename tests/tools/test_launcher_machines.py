@@ -131,8 +131,14 @@ def test_a_machine_file_copied_with_its_wallets_runs_in_another_tree_unedited(tm
                 if node["restarts"] >= 1 and node["state"] == "running":
                     break
                 time.sleep(0.2)
-            back = json.loads((state / "status.json").read_text())["block"]
-            while json.loads((state / "status.json").read_text()).get("block", 0) < back + 5:
+            def block() -> int:  # the miner's status file is first written after its first sync: -1 till then
+                path = state / "status.json"
+                return int(json.loads(path.read_text()).get("block", 0)) if path.exists() else -1
+
+            while (back := block()) < 0:
+                assert time.monotonic() < deadline and far.poll() is None, "the miner never wrote its status"
+                time.sleep(0.2)
+            while block() < back + 5:
                 assert time.monotonic() < deadline and far.poll() is None, "the neurons did not ride it out"
                 time.sleep(0.2)
 
