@@ -36,6 +36,7 @@ from taonet.ledger import (
     CreateSubnet,
     Event,
     Extrinsic,
+    Hyperparameters,
     Keypair,
     NeuronRegistered,
     NeuronReplaced,
@@ -386,6 +387,9 @@ class Subtensor:
         if name in _SDK_ELSEWHERE:
             raise AttributeError(f"Subtensor has no {name}: {_SDK_ELSEWHERE[name]} (docs/sdk.md, \"Coming from "
                                  "Bittensor\")")
+        if name in attrs.fields_dict(Hyperparameters):  # the SDK reads some hyperparameters by name
+            raise AttributeError(f"Subtensor has no {name}: it is a subnet hyperparameter, "
+                                 f"sub.get_subnet_hyperparameters(netuid).{name}")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     async def __aexit__(self, *exc: object) -> None:
@@ -1429,6 +1433,9 @@ _SDK_ELSEWHERE = {
     "query_identity": "taonet keeps no on-chain identity of coldkeys; a subnet's is sub.get_subnet_identity(netuid)",
     "network": "use sub.endpoint (a taonet node's address)",
     "chain_endpoint": "use sub.endpoint",
+    "tx_rate_limit": "taonet has no chain-wide transaction rate limit (each account's writes are ordered by its "
+                     "nonce); a subnet's weights_rate_limit and serving_rate_limit are in "
+                     "sub.get_subnet_hyperparameters(netuid)",
 }
 """SDK names taonet does not have, and what to use instead (the AttributeError says it)."""
 

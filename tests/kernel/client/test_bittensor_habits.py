@@ -210,6 +210,21 @@ def test_the_sdk_read_names_answer_or_name_the_taonet_spelling(endpoint: str) ->
             sub.get_metagraph_info(1)
 
 
+def test_hyperparameter_names_and_tx_rate_limit_say_where_they_are_read() -> None:
+    """The SDK reads some hyperparameters as methods (and a chain-wide tx_rate_limit): a name taonet keeps in the
+    subnet's hyperparameters says how to read it there, tx_rate_limit that there is none (both were plain
+    "'Subtensor' object has no attribute" errors); an unknown name stays Python's."""
+    sub = Subtensor(free_address())  # nothing is called: no node needed
+    with pytest.raises(AttributeError, match=r"^Subtensor has no serving_rate_limit: it is a subnet hyperparameter, "
+                                             r"sub\.get_subnet_hyperparameters\(netuid\)\.serving_rate_limit$"):
+        sub.serving_rate_limit  # noqa: B018
+    with pytest.raises(AttributeError, match=r"no tx_rate_limit: taonet has no chain-wide transaction rate limit"):
+        sub.tx_rate_limit  # noqa: B018
+    with pytest.raises(AttributeError, match=r"^'Subtensor' object has no attribute 'no_such_name'$"):
+        sub.no_such_name  # noqa: B018
+    assert callable(sub.tempo)  # a hyperparameter taonet reads by method as the SDK does stays that method
+
+
 def test_endpoints_name_a_wrong_scheme_or_a_missing_port() -> None:
     """http://HOST:PORT says to use tcp://HOST:PORT (nng said "Not supported"); a host without a port says so."""
     with pytest.raises(BadAddress, match=r"http:// is no scheme .* use tcp://127\.0\.0\.1:19744"):
