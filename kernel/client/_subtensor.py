@@ -877,7 +877,7 @@ class Subtensor:
             while True:
                 left = deadline - anyio.current_time()
                 if left <= 0:
-                    return ExtrinsicResult(status="timeout", hash=h)
+                    return self._timed_out(h)
                 if seen >= 0:
                     await self.wait_for_block(seen + 1, timeout=left)
                 r = await self.call("receipt", timeout=max(0.001, min(self.timeout,
@@ -900,9 +900,19 @@ class Subtensor:
                                                 "it (a restart empties its mempool), so nothing was applied"))
                 seen = max(seen + 1, int(r["head"]))
         except TimeoutError:
-            return ExtrinsicResult(status="timeout", hash=h)
+            return self._timed_out(h)
         except TaonetError as e:  # the node went away while we waited: the outcome is unknown
             return ExtrinsicResult(status="timeout", hash=h, error=e)
+
+    def _timed_out(self, h: bytes) -> ExtrinsicResult:
+        """The outcome of a wait for ``h`` that reached its timeout: with :class:`Unreachable` as its error when the
+        node's connection was closed then and nothing reconnected (a read that broke with it waits for the redial
+        grace, which the timeout may cut: the node went away, not merely slow)."""
+        if self.rpc.connected and not self.rpc.connection_open:
+            return ExtrinsicResult(status="timeout", hash=h, error=Unreachable(
+                method="receipt", address=self.endpoint, reason="the node closed the connection and nothing "
+                "reconnected before the wait's timeout; is the node running (taonet node status)?"))
+        return ExtrinsicResult(status="timeout", hash=h)
 
     async def submit_batch(self, exts: Sequence[Extrinsic]) -> list[ExtrinsicResult]:
         """Submit many extrinsics (no waiting for inclusion), in order: one round trip per batch the node takes in

@@ -188,6 +188,29 @@ async def test_a_block_wait_between_two_blocks_of_a_slow_chain_ends_soon_after_i
 
 
 @pytest.mark.anyio
+async def test_a_write_s_wait_cut_by_its_timeout_while_the_node_is_gone_says_it_went_away(tmp_path: Path) -> None:
+    """The node killed and a wait for an outcome whose timeout (1 s) ends inside the redial grace (3 s): the result is
+    "timeout" with Unreachable saying the connection closed and nothing reconnected (it had no error, so the CLI said
+    "not in a block yet" for a write whose node had died, when its read was sent again rather than reset); a node
+    that is there gives a plain timeout."""
+    with node_process(tmp_path / "node", block_time=0.1) as (proc, addresses):
+        async with Subtensor(addresses["rpc"], timeout=CALL_TIMEOUT) as sub:
+            head = await sub.get_current_block()
+            alive = await sub.wait_for_outcome(bytes(32), after=head, timeout=0.5)
+            assert alive.status == "timeout" and alive.error is None, alive
+            proc.kill()
+            await anyio.to_thread.run_sync(proc.wait)
+            with anyio.fail_after(5):  # until the client saw the connection close
+                while sub.rpc.connection_open:
+                    await anyio.sleep(0.02)
+            started = time.monotonic()
+            gone = await sub.wait_for_outcome(bytes(32), after=head, timeout=1.0)
+            assert time.monotonic() - started < sub.rpc.connect_timeout, time.monotonic() - started
+    assert gone.status == "timeout" and isinstance(gone.error, Unreachable), gone
+    assert "nothing reconnected before the wait's timeout; is the node running" in str(gone.error), gone.error
+
+
+@pytest.mark.anyio
 async def test_a_node_back_on_the_same_address_within_the_grace_answers_the_call(tmp_path: Path) -> None:
     """The server is killed, a call is made (queued while nng redials) and a node starts on the same address: the
     request goes to it and is answered (the client's grace is 20 s here, so a slow start on a shared machine fits)."""
