@@ -24,8 +24,10 @@ def _before_the_script(code: int, stderr: str) -> bool:
     """Whether the Ctrl-C came before taonet's entry point ran a line: Python's startup (its site module failing to
     import, "Fatal Python error: init_import_site"), before it had a SIGINT handler at all (killed by it), or while
     the console script's own first line imports the entry point (its traceback's outermost frame that line, the
-    rest Python's import system: a loaded machine stretched that window to 0.08 s)."""
-    lines = stderr.splitlines()
+    rest Python's import system: a loaded machine stretched that window to 0.08 s; the import system may have been
+    handling its own KeyError then, so the traceback read is the last of the chain)."""
+    marker = "Traceback (most recent call last):"
+    lines = (marker + stderr.rsplit(marker, 1)[-1]).splitlines() if marker in stderr else []
     in_script_import = (stderr.rstrip().endswith("KeyboardInterrupt") and len(lines) >= 3
                         and lines[0].startswith("Traceback") and lines[1].strip().startswith(f'File "{TAONET_EXE}"')
                         and lines[2].strip() == "from taonet.tools._entry import main")
