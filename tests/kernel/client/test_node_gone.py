@@ -85,6 +85,16 @@ async def test_a_write_in_flight_ends_unreachable_at_once_when_its_server_is_kil
             assert time.monotonic() - started < 1.0 + 10, time.monotonic() - started
 
 
+def test_the_reads_sent_again_are_the_node_s_reads_and_no_write() -> None:
+    """RESENT_READS names every read a chain host serves (a read added there is sent again too) and no write."""
+    from taonet.kernel.client._rpc_client import RESENT_READS
+    from taonet.kernel.node._queries import read_handlers
+
+    assert set(read_handlers(None)) <= RESENT_READS  # type: ignore[arg-type]  # the handlers are only built
+    assert RESENT_READS - set(read_handlers(None)) == {"receipt", "next_nonce", "metrics"}  # type: ignore[arg-type]
+    assert not RESENT_READS & {"submit", "submit_batch", "submit_wait", "actor_answer", "actor_post", "actor_inbox"}
+
+
 @pytest.mark.anyio
 async def test_a_read_in_flight_when_its_server_is_killed_is_answered_by_a_node_back_within_the_grace(
         tmp_path: Path) -> None:
