@@ -35,3 +35,21 @@ def test_problems_are_read_only_from_status_files_written_by_this_run(tmp_path: 
     os.utime(old)  # rewritten by this run's neuron, still with that error: now it is this run's
     net._report_problems()
     assert out.getvalue().splitlines()[1:] == ["problem: miner-old: weights.rejected: the run before's"]
+
+
+def test_an_error_kept_after_the_last_epoch_is_said_before_stopped(tmp_path: Path) -> None:
+    """Problems are said after each epoch; one a neuron kept after the last (the validator's first step failing
+    after an --epochs run's last epoch, or before a Ctrl-C) was never said: the stop says it, before `stopped:`."""
+    import anyio
+
+    spec = load_network(ROOT / "docs" / "network-one-subnet.toml")
+    out = io.StringIO()
+    net = Network(spec=spec, dir=tmp_path, view=View(Console(file=out, width=200), live=False))
+    status = tmp_path / "validator" / "status.json"
+    status.parent.mkdir()
+    status.write_text(json.dumps({"state": "stopped", "errors": ["plugin.reward: the score is nan"]}))
+    net.status_files = {status: "validator-1-0"}
+    anyio.run(net.stop)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "problem: validator-1-0: plugin.reward: the score is nan", lines
+    assert lines[-1].startswith("stopped: every process in "), lines

@@ -332,7 +332,10 @@ class Network:
         t = time.monotonic()
         await stop_children([c for c in self.children if c.kind != "node"], NEURONS_DEADLINE)
         await stop_children([c for c in self.children if c.kind == "node"], NODE_DEADLINE)
-        await anyio.to_thread.run_sync(self._report_failed)  # what the hosts logged last is said before `stopped:`
+        # what the neurons kept last (an error after the last epoch, which an --epochs run or a Ctrl-C never showed)
+        # and what the hosts logged last are said before `stopped:`
+        await anyio.to_thread.run_sync(self._report_problems)
+        await anyio.to_thread.run_sync(self._report_failed)
         self.state = "stopped"
         self.write_status()
         chain = ("" if self.spec.node.endpoint else  # no node of ours: its chain is not here
