@@ -16,8 +16,8 @@ import pytest
 from taonet.kernel import subtensor
 from taonet.testing import read_line, stop_process
 
-from ..kernel.node.nodes import TAONET, dev_wallet, stop
-from .test_neuron_node_restart import _answering, _events, _free_ports, _node
+from ..kernel.node.nodes import TAONET, dev_wallet, free_node_ports, stop
+from .test_neuron_node_restart import _answering, _events, _node
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +36,18 @@ def _wait_for(log: Path, event: str, within: float) -> list[dict]:
     return found
 
 
+def _saw_the_chain_replaced(log: Path, endpoint: str, old_height: int) -> None:
+    """Once the fresh node at ``endpoint`` answers, the neuron logging to ``log`` says `neuron.chain_replaced` (the
+    old chain's head, at least ``old_height``, above the new one's) and `neuron.not_registered`, each within BOUND."""
+    answering = _answering(endpoint)
+    [replaced] = _wait_for(log, "neuron.chain_replaced", BOUND)
+    _wait_for(log, "neuron.not_registered", BOUND)
+    assert time.time() - answering < BOUND + 1
+    assert replaced["old_head"] >= old_height > replaced["new_head"], replaced
+
+
 def test_a_miner_notices_its_node_runs_another_chain_and_carries_on_there(tmp_path: Path) -> None:
-    rpc, feed = _free_ports()
+    rpc, feed = free_node_ports()
     endpoint = f"tcp://127.0.0.1:{rpc}"
     log = tmp_path / "miner.log"
     owner, bob = dev_wallet(tmp_path, "owner", "//Alice"), dev_wallet(tmp_path, "miner", "//Bob")
@@ -57,11 +67,7 @@ def test_a_miner_notices_its_node_runs_another_chain_and_carries_on_there(tmp_pa
                 sub.wait_for_block(OLD_HEIGHT, timeout=30.0)
             stop(node)
         with _node(tmp_path / "node-fresh", rpc, feed):
-            answering = _answering(endpoint)
-            [replaced] = _wait_for(log, "neuron.chain_replaced", BOUND)
-            _wait_for(log, "neuron.not_registered", BOUND)
-            assert time.time() - answering < BOUND + 1
-            assert replaced["old_head"] >= OLD_HEIGHT > replaced["new_head"], replaced
+            _saw_the_chain_replaced(log, endpoint, OLD_HEIGHT)
             with subtensor(endpoint, timeout=20.0) as sub:
                 assert sub.create_subnet(owner).success
                 assert sub.burned_register(bob, 1).uid == 1

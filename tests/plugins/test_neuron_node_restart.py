@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from taonet.kernel import subtensor
 from taonet.testing import read_line, stop_process
 
-from ..kernel.node.nodes import TAONET, dev_wallet, read_addresses, stop
+from ..kernel.node.nodes import TAONET, dev_wallet, free_node_ports, node_on_ports, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.alone]  # a bound on how soon the miner is back: timing, so alone
 
@@ -32,33 +30,9 @@ BOUND = 4.0
 (max(1 s, 4 blocks)) after the client's 1 s redial grace, and margin for a busy machine (0.3-2.2 s seen)."""
 
 
-def _free_ports() -> tuple[int, int]:
-    """An RPC port whose +2 (the node's actors' channel) is free too, and a feed port."""
-    for _ in range(50):
-        with contextlib.ExitStack() as stack:
-            try:
-                socks = [stack.enter_context(socket.socket()) for _ in range(3)]
-                socks[0].bind(("127.0.0.1", 0))
-                base = socks[0].getsockname()[1]
-                socks[1].bind(("127.0.0.1", base + 1))
-                socks[2].bind(("127.0.0.1", base + 2))
-            except OSError:
-                continue
-            return base, base + 1
-    raise RuntimeError("no three free ports in a row")
-
-
-@contextlib.contextmanager
-def _node(data_dir: Path, rpc: int, feed: int) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([*TAONET, "node", "run", "--dev", "--block-time", str(BLOCK_TIME), "--data-dir",
-                             str(data_dir), "--rpc", f"tcp://127.0.0.1:{rpc}", "--feed", f"tcp://127.0.0.1:{feed}",
-                             "--no-fsync", "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        read_addresses(proc)
-        yield proc
-    finally:
-        stop(proc)
+def _node(data_dir: Path, rpc: int, feed: int) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
+    """`taonet node run --dev` on fixed ports (the same after a restart), at this module's block time."""
+    return node_on_ports(data_dir, rpc, feed, block_time=BLOCK_TIME)
 
 
 def _answering(endpoint: str, within: float = 30.0) -> float:
@@ -87,7 +61,7 @@ def _events(log: Path, event: str) -> list[dict]:
 
 
 def test_a_miner_is_back_within_a_few_blocks_of_its_node_restarted(tmp_path: Path) -> None:
-    rpc, feed = _free_ports()
+    rpc, feed = free_node_ports()
     endpoint = f"tcp://127.0.0.1:{rpc}"
     log = tmp_path / "miner.log"
     miner = None

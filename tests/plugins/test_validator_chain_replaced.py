@@ -17,9 +17,9 @@ import pytest
 from taonet.kernel import subtensor
 from taonet.testing import read_line, stop_process
 
-from ..kernel.node.nodes import TAONET, dev_wallet, stop
-from .test_neuron_chain_replaced import _wait_for
-from .test_neuron_node_restart import _answering, _events, _free_ports, _node
+from ..kernel.node.nodes import TAONET, dev_wallet, free_node_ports, stop
+from .test_neuron_chain_replaced import _saw_the_chain_replaced, _wait_for
+from .test_neuron_node_restart import _events, _node
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def _neurons(sub: Any, owner: Any, miner: Any, validator: Any) -> None:
 
 
 def test_a_validator_notices_its_node_runs_another_chain_and_sets_weights_there(tmp_path: Path) -> None:
-    rpc, feed = _free_ports()
+    rpc, feed = free_node_ports()
     endpoint = f"tcp://127.0.0.1:{rpc}"
     log = tmp_path / "validator.log"
     wallets = tmp_path / "wallets"
@@ -71,11 +71,7 @@ def test_a_validator_notices_its_node_runs_another_chain_and_sets_weights_there(
             stop(node)
         set_on_old = len(_events(log, "weights.set"))
         with _node(tmp_path / "node-fresh", rpc, feed):
-            answering = _answering(endpoint)
-            [replaced] = _wait_for(log, "neuron.chain_replaced", BOUND)
-            _wait_for(log, "neuron.not_registered", BOUND)
-            assert time.time() - answering < BOUND + 1
-            assert replaced["old_head"] >= OLD_HEIGHT > replaced["new_head"], replaced
+            _saw_the_chain_replaced(log, endpoint, OLD_HEIGHT)
             with subtensor(endpoint, timeout=20.0) as sub:
                 _neurons(sub, owner, miner_wallet, validator_wallet)
                 registered_at = sub.get_current_block()

@@ -4,10 +4,6 @@ wait_for_block(N) below it returned at once (real node processes on fixed loopba
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -15,7 +11,7 @@ import pytest
 
 from taonet.kernel import Subtensor
 
-from ..node.nodes import TAONET, read_addresses, stop
+from ..node.nodes import free_node_ports, node_on_ports
 
 BLOCK_TIME = 0.1
 
@@ -26,36 +22,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _free_ports() -> tuple[int, int]:
-    """An RPC port whose +2 (the node's actors' channel) is free too, and a feed port (its +1)."""
-    for _ in range(50):
-        with contextlib.ExitStack() as stack:
-            try:
-                first = stack.enter_context(socket.socket())
-                first.bind(("127.0.0.1", 0))
-                base = first.getsockname()[1]
-                for port in (base + 1, base + 2):
-                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return base, base + 1
-    raise RuntimeError("no three free ports in a row")
-
-
-@contextlib.contextmanager
-def _node(data_dir: Path, rpc: int, feed: int) -> Iterator[subprocess.Popen[str]]:
-    """`taonet node run --dev` on fixed ports; stopped at the end."""
-    proc = subprocess.Popen([*TAONET, "node", "run", "--dev", "--block-time", str(BLOCK_TIME), "--data-dir",
-                             str(data_dir), "--rpc", f"tcp://127.0.0.1:{rpc}", "--feed", f"tcp://127.0.0.1:{feed}",
-                             "--no-fsync", "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        read_addresses(proc)
-        yield proc
-    finally:
-        stop(proc)
-
-
 @pytest.mark.slow
 @pytest.mark.anyio
 @pytest.mark.parametrize("gap", [0.0, 4.0])
@@ -64,13 +30,13 @@ async def test_a_wait_after_the_node_is_replaced_by_another_chain_waits_for_the_
     """The client waited to block 40 on the first chain; the node is replaced (at once, or after ``gap`` seconds,
     longer than the feed's quiet time) by one on a fresh data dir: wait_for_block(10) waits for the new chain's
     block 10 (it returned 40 at once), and the next block after it is the new chain's too."""
-    rpc, feed = _free_ports()
+    rpc, feed = free_node_ports()
     async with Subtensor(f"tcp://127.0.0.1:{rpc}", timeout=10.0) as sub:
-        with _node(tmp_path / "first", rpc, feed):
+        with node_on_ports(tmp_path / "first", rpc, feed, block_time=BLOCK_TIME):
             with anyio.fail_after(30):
                 assert await sub.wait_for_block(40) >= 40
         await anyio.sleep(gap)
-        with _node(tmp_path / "second", rpc, feed):
+        with node_on_ports(tmp_path / "second", rpc, feed, block_time=BLOCK_TIME):
             with anyio.fail_after(30):
                 got = await sub.wait_for_block(10)
                 now = await sub.get_current_block()

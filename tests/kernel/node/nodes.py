@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -58,6 +60,34 @@ def node_process(data_dir: Path, *args: str, block_time: float = 0.1, env: dict[
         yield proc, addresses
     finally:
         stop(proc)
+
+
+def free_node_ports() -> tuple[int, int]:
+    """(rpc, feed): a loopback RPC port whose next two are free too (the feed at +1, the node's actors' channel at
+    +2), for a node restarted on the same ports."""
+    for _ in range(50):
+        with contextlib.ExitStack() as stack:
+            try:
+                first = stack.enter_context(socket.socket())
+                first.bind(("127.0.0.1", 0))
+                base = first.getsockname()[1]
+                for port in (base + 1, base + 2):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return base, base + 1
+    raise RuntimeError("no three free ports in a row")
+
+
+@contextmanager
+def node_on_ports(data_dir: Path, rpc: int | str, feed: int | str, *args: str, block_time: float = 0.1
+                  ) -> Iterator[subprocess.Popen[str]]:
+    """`taonet node run --dev` (no fsync, warnings only on its discarded stderr) with its RPC and feed on the given
+    loopback ports (or nng addresses), the same again after a restart; stopped at the end."""
+    where = [f"tcp://127.0.0.1:{x}" if isinstance(x, int) else x for x in (rpc, feed)]
+    with node_process(data_dir, "--rpc", where[0], "--feed", where[1], "--no-fsync", "--log-level", "warning", *args,
+                      block_time=block_time) as (proc, _):
+        yield proc
 
 
 def read_addresses(proc: subprocess.Popen[str], timeout: float = 30.0) -> dict[str, str]:

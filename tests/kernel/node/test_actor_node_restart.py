@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import anyio
@@ -17,7 +15,7 @@ import pytest
 
 from taonet.kernel import Subtensor
 
-from .nodes import TAONET, read_addresses, stop
+from .nodes import TAONET, free_node_ports, node_on_ports, stop
 
 pytestmark = pytest.mark.slow
 
@@ -26,31 +24,9 @@ RESUME_WITHIN = 40.0
 feed's first quiet spell (5 s), so a bound this wide fails only when the actor never answers again."""
 
 
-def _free_ports() -> tuple[int, int]:
-    """An RPC port whose actors' port (RPC + 2) is free too, and a feed port (bound, then released)."""
-    for _ in range(50):
-        with socket.socket() as a, socket.socket() as b, socket.socket() as c:
-            a.bind(("127.0.0.1", 0))
-            rpc = a.getsockname()[1]
-            try:
-                b.bind(("127.0.0.1", rpc + 2))
-            except OSError:
-                continue
-            c.bind(("127.0.0.1", 0))
-            return rpc, c.getsockname()[1]
-    raise RuntimeError("no free pair of loopback ports in 50 tries")
-
-
-@contextmanager
-def _node(data: Path, rpc: str, feed: str) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([*TAONET, "node", "run", "--dev", "--block-time", "0.1", "--no-fsync", "--data-dir",
-                             str(data), "--rpc", rpc, "--feed", feed, "--remote-actor", "consensus"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        read_addresses(proc)
-        yield proc
-    finally:
-        stop(proc)
+def _node(data: Path, rpc: int, feed: int) -> AbstractContextManager[subprocess.Popen[str]]:
+    """The node, its consensus actor remote, on fixed ports (the same after a restart)."""
+    return node_on_ports(data, rpc, feed, "--remote-actor", "consensus")
 
 
 async def _head(rpc: str) -> int:
@@ -72,10 +48,10 @@ def _wait_for_head(rpc: str, at_least: int, within: float) -> int:
 def test_a_remote_actor_answers_a_node_restarted_within_a_second(tmp_path: Path) -> None:
     """SIGKILL the node, start it again 1 s later on the same data dir and addresses: the consensus actor (its own
     process, never restarted) notices the new run and answers its head, and production resumes."""
-    port, feed_port = _free_ports()
-    rpc, feed = f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{feed_port}"
+    port, feed_port = free_node_ports()
+    rpc = f"tcp://127.0.0.1:{port}"
     data, actor_log = tmp_path / "node", tmp_path / "actor.log"
-    with _node(data, rpc, feed) as first, actor_log.open("w") as err:
+    with _node(data, port, feed_port) as first, actor_log.open("w") as err:
         actor = subprocess.Popen([*TAONET, "actor", "run", "consensus", "--node", rpc],
                                  stdout=subprocess.DEVNULL, stderr=err, text=True)
         try:
@@ -83,7 +59,7 @@ def test_a_remote_actor_answers_a_node_restarted_within_a_second(tmp_path: Path)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
             time.sleep(1.0)
-            with _node(data, rpc, feed):
+            with _node(data, port, feed_port):
                 start = anyio.run(_head, rpc)
                 reached = _wait_for_head(rpc, start + 5, RESUME_WITHIN)
                 assert actor.poll() is None, actor_log.read_text()[-2000:]
